@@ -1,0 +1,1 @@
+"""Architectures kernkit can emulate, each a plugin."""

@@ -1,0 +1,26 @@
+"""The x86-64 architecture plugin: an emulated multi-core x86-64 machine on Unicorn."""
+
+from __future__ import annotations
+
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import Architecture
+
+EM_X86_64 = 62
+
+
+def _create_machine(kernel):  # noqa: ANN001, ANN202 - imported lazily: Unicorn is heavy
+    from kernkit.arch.x86_64.machine import X86Machine
+
+    return X86Machine(kernel)
+
+
+@hookimpl
+def kernkit_register_architectures() -> list[Architecture]:
+    return [
+        Architecture(
+            name="x86_64",
+            elf_machine=EM_X86_64,
+            create_machine=_create_machine,
+            description="x86-64 cores in ring 3 on Unicorn, 4-level page tables, one host thread",
+        )
+    ]

@@ -1,0 +1,291 @@
+"""One x86-64 core: a Unicorn instance in ring 3, fed by the kernel one thread at a time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from unicorn import (
+    UC_ARCH_X86,
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
+    UC_ERR_EXCEPTION,
+    UC_ERR_INSN_INVALID,
+    UC_MODE_64,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
+    UC_TLB_VIRTUAL,
+    Uc,
+    UcError,
+)
+from unicorn import x86_const as x86
+from unicorn.unicorn_py3.unicorn import uclib
+
+from kernkit.arch.x86_64 import layout, lowlevel
+from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
+from kernkit.core.machine import Fault, Stop
+from kernkit.core.physmem import PAGE_MASK
+
+if TYPE_CHECKING:
+    from kernkit.arch.x86_64.context import X86Context
+    from kernkit.arch.x86_64.machine import X86Machine
+    from kernkit.core.process import Thread
+    from kernkit.core.vm import AddressSpace
+
+ACCESS = {16: "read", 17: "write", 18: "exec"}
+UC_MEM_WRITE, UC_MEM_FETCH = 17, 18
+RIP, RAX, RDX = x86.UC_X86_REG_RIP, x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDX
+#: Exceptions a user program can raise, as (signal, description).
+EXCEPTIONS = {
+    0: (8, "divide error"),
+    1: (5, "debug trap"),
+    3: (5, "breakpoint"),
+    4: (11, "overflow"),
+    5: (11, "bound range exceeded"),
+    6: (4, "invalid opcode"),
+    7: (8, "device not available"),
+    8: (11, "double fault"),
+    13: (11, "general protection fault"),
+    16: (8, "x87 floating-point error"),
+    17: (7, "alignment check"),
+    19: (8, "SIMD floating-point error"),
+}
+RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
+TCG_BUFFER = 32 << 20
+
+
+class X86Core:
+    """Runs threads of any process; keeps their address space in its TLB until another comes."""
+
+    def __init__(self, machine: X86Machine, index: int) -> None:
+        self.machine = machine
+        self.index = index
+        self.kernel = machine.kernel
+        self.words = machine.memory.words
+        self.deterministic = machine.deterministic
+        uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_tcg_buffer_size(TCG_BUFFER)
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.mem_map_ptr(0, machine.memory.size, UC_PROT_ALL, machine.memory.address)
+        self.uc = uc
+        self.uch = lowlevel.handle(uc)
+        self.regs = lowlevel.Registers(uc)
+        self.counter = lowlevel.counter_reader(uc) if self.deterministic else (lambda: 0)
+        self.scratch = uc.context_save()
+        self.thread: Thread | None = None
+        self.loaded: X86Context | None = None
+        self.aspace: AddressSpace | None = None
+        self.root = 0
+        self.running = False
+        self.kernel_mode = True
+        self.needs_tb_flush = False
+        self.fault: tuple[int, int, str] | None = None
+        self.pending_intr: int | None = None
+        self.hook_error: BaseException | None = None
+        self._callbacks = (
+            lowlevel.SYSCALL_CB(self._on_syscall),
+            lowlevel.INTR_CB(self._on_intr),
+            lowlevel.TLB_FILL_CB(self._on_tlb_fill),
+        )
+        lowlevel.add_syscall_hook(uc, self._callbacks[0])
+        lowlevel.add_intr_hook(uc, self._callbacks[1])
+        lowlevel.add_tlb_fill_hook(uc, self._callbacks[2])
+        self._enter_user_mode()
+
+    # --- start-up ----------------------------------------------------------------------------
+
+    def _enter_user_mode(self) -> None:
+        """Drop to ring 3 once, through an iretq from the boot stub; the core never leaves it."""
+        uc = self.uc
+        uc.reg_write(x86.UC_X86_REG_GDTR, (0, layout.KERNEL_BASE + layout.GDT, layout.GDT_LIMIT, 0))
+        uc.reg_write(x86.UC_X86_REG_CR4, uc.reg_read(x86.UC_X86_REG_CR4) | layout.CR4_FLAGS)
+        frame_top = layout.boot_stack_top(self.index)
+        frame = (layout.USER_PARK, layout.USER_CS, 0x202, 0, layout.USER_SS)
+        for i, value in enumerate(frame):
+            self.machine.memory.words[(frame_top - 40) // 8 + i] = value
+        uc.reg_write(x86.UC_X86_REG_RSP, layout.KERNEL_BASE + frame_top - 40)
+        uc.emu_start(layout.KERNEL_BASE + layout.IRET_STUB, 0, count=1)
+        if uc.reg_read(x86.UC_X86_REG_CS) & 3 != 3:
+            raise RuntimeError("could not enter ring 3 on the emulated core")
+        self.kernel_mode = False
+        self._flush_tlb()
+        if not self.deterministic:
+            uc.ctl_flush_tb()  # code translated with count= must not be reused without it
+
+    # --- hooks (called from C; exceptions must not escape) -------------------------------------
+
+    def _on_syscall(self, _uch: int, _data: int) -> None:
+        try:
+            thread = self.thread
+            regs = self.regs
+            result = self.kernel.dispatcher.dispatch(thread, regs.read(RAX), regs.syscall_args)
+            if result is not None:
+                regs.write(RAX, result)
+            if thread.stop_requested or self.needs_tb_flush:
+                uclib.uc_emu_stop(self.uch)
+        except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
+            self.hook_error = exc
+            uclib.uc_emu_stop(self.uch)
+
+    def _on_intr(self, _uch: int, number: int, _data: int) -> None:
+        self.pending_intr = number
+        uclib.uc_emu_stop(self.uch)
+
+    def _on_tlb_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
+        try:
+            page = vaddr & PAGE_MASK
+            if page >= layout.USER_LIMIT:
+                if self.kernel_mode and page >= layout.KERNEL_BASE:
+                    entry.contents.paddr = page - layout.KERNEL_BASE
+                    entry.contents.perms = UC_PROT_ALL
+                    return True
+                self.fault = self.fault or (vaddr, access, "kernel address")
+                return False
+            if self.aspace is None:  # booting: the first user fetch lands on the parking page
+                if not self.kernel_mode:
+                    self.fault = (vaddr, access, "no address space")
+                    return False
+                entry.contents.paddr = layout.IRET_STUB & PAGE_MASK
+                entry.contents.perms = UC_PROT_READ | UC_PROT_EXEC
+                return True
+            pte = walk(self.words, self.root, page)
+            if not pte & PRESENT or (access == UC_MEM_WRITE and not pte & WRITABLE):
+                if self.aspace.resolve_fault(page, ACCESS[access]) is None:
+                    reason = "not mapped" if not pte & PRESENT else "read-only page"
+                    self.fault = self.fault or (vaddr, access, reason)
+                    return False
+                pte = walk(self.words, self.root, page)
+            if access == UC_MEM_FETCH and pte & NO_EXECUTE:
+                self.fault = self.fault or (vaddr, access, "page not executable")
+                return False
+            entry.contents.paddr = pte & ADDRESS_MASK
+            entry.contents.perms = (
+                UC_PROT_READ
+                | (UC_PROT_WRITE if pte & WRITABLE else 0)
+                | (0 if pte & NO_EXECUTE else UC_PROT_EXEC)
+            )
+            return True
+        except BaseException as exc:  # noqa: BLE001 - e.g. OutOfMemory; re-raised by run()
+            self.hook_error = exc
+            self.fault = (vaddr, access, "kernel error")
+            return False
+
+    # --- running a thread -----------------------------------------------------------------
+
+    def _flush_tlb(self) -> None:
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def load(self, thread: Thread) -> None:
+        context = thread.context
+        if self.loaded is not context:
+            if context.live is not None and context.live is not self:
+                context.live.unload()
+            if self.loaded is not None:
+                self.loaded.live = None
+            self.uc.context_restore(context.blob)
+            context.live = self
+            self.loaded = context
+        aspace = thread.process.aspace
+        if self.aspace is not aspace:
+            self.aspace = aspace
+            self.root = aspace.page_table.root
+            self._flush_tlb()
+        self.thread = thread
+
+    def unload(self) -> None:
+        """Save and detach the loaded context (its thread moves to another core)."""
+        if self.loaded is not None:
+            self.uc.context_update(self.loaded.blob)
+            self.loaded.live = None
+            self.loaded = None
+
+    def run(self, thread: Thread, budget: int) -> Stop:
+        self.load(thread)
+        context = thread.context
+        executed = 0
+        stop: Stop | None = None
+        while stop is None:
+            if self.needs_tb_flush:
+                self.uc.ctl_flush_tb()
+                self.needs_tb_flush = False
+            self.fault = self.pending_intr = self.hook_error = None
+            error = None
+            self.running = True
+            try:
+                if self.deterministic:
+                    self.uc.emu_start(self.regs.read(RIP), layout.UNTIL, count=budget - executed)
+                else:
+                    self.uc.emu_start(self.regs.read(RIP), layout.UNTIL)
+            except UcError as exc:
+                error = exc.errno
+            finally:
+                self.running = False
+            if self.hook_error is not None:
+                raise self.hook_error
+            counted = self.counter()
+            done, stop = self._classify(thread, error, counted, budget - executed)
+            executed += done
+            if stop is None and self.deterministic and executed >= budget:
+                stop = Stop("slice", 0)
+        if thread.context is context and context.live is self:
+            self.uc.context_update(context.blob)
+        return Stop(stop.kind, executed, stop.fault)
+
+    def _classify(
+        self, thread: Thread, error: int | None, counted: int, budget: int
+    ) -> tuple[int, Stop | None]:
+        """(instructions retired, why the run ended or None to carry on)."""
+        pc = self.regs.read(RIP)
+        if thread.stop_requested:  # the syscall finished; anything after it is not the thread's
+            return counted, Stop("syscall", 0)
+        if error == UC_ERR_EXCEPTION and self.fault is not None:
+            address, access, reason = self.fault
+            what = f"page fault, {reason}"
+            return max(counted - 1, 0), Stop("fault", 0, Fault(11, what, pc, address, ACCESS[access]))
+        if error == UC_ERR_INSN_INVALID:
+            return max(counted - 1, 0), Stop("fault", 0, Fault(4, "invalid opcode", pc))
+        if error is not None:
+            return max(counted - 1, 0), Stop("fault", 0, Fault(11, f"CPU error {error}", pc))
+        if self.pending_intr is not None:
+            return self._exception(thread, self.pending_intr, counted, pc)
+        if pc == layout.UNTIL:
+            return counted, Stop("fault", 0, Fault(11, "page fault, not mapped", pc, pc, "exec"))
+        if self.needs_tb_flush:
+            return counted, None
+        return min(counted, budget), Stop("slice", 0)
+
+    def _exception(self, thread: Thread, number: int, counted: int, pc: int) -> tuple[int, Stop | None]:
+        lowlevel.clear_pending_exception(self.uc, self.scratch)
+        if number == 13:
+            code = self._peek(thread.process.aspace, pc, 3)
+            if code.startswith(RDTSC) or code == RDTSCP:
+                self._emulate_rdtsc(pc, len(RDTSC) if code.startswith(RDTSC) else len(RDTSCP))
+                return counted, None
+        if number >= 32:
+            return counted, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc))
+        signal, what = EXCEPTIONS.get(number, (11, f"CPU exception {number}"))
+        return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc))
+
+    def _emulate_rdtsc(self, pc: int, length: int) -> None:
+        """Time-stamp counter = virtual time in ticks of ``[machine] ips`` per second."""
+        ticks = self.kernel.now(self.index) * self.kernel.ips // 1_000_000_000
+        self.regs.write(RAX, ticks & 0xFFFF_FFFF)
+        self.regs.write(RDX, ticks >> 32)
+        if length == len(RDTSCP):
+            self.regs.write(x86.UC_X86_REG_RCX, self.index)
+        self.regs.write(RIP, pc + length)
+
+    def _peek(self, aspace: AddressSpace, va: int, length: int) -> bytes:
+        entry = aspace.page_table.lookup(va) if aspace is not None else None
+        if entry is None:
+            return b""
+        phys = entry[0] + (va & 0xFFF)
+        return self.machine.memory.read(phys, min(length, 0x1000 - (va & 0xFFF)))
+
+    def live_instructions(self) -> int:
+        return self.counter() if self.running else 0
+
+    def flush_tlb_if(self, aspace: AddressSpace) -> None:
+        if self.aspace is aspace:
+            self._flush_tlb()

@@ -1,0 +1,124 @@
+"""The emulated x86-64 machine: cores sharing one physical memory."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import TYPE_CHECKING
+
+from capstone import CS_ARCH_X86, CS_MODE_64, Cs
+from unicorn import x86_const as x86
+from unicorn.unicorn_py3.unicorn import UcContext
+
+from kernkit.arch.x86_64 import layout
+from kernkit.arch.x86_64.context import X86Context
+from kernkit.arch.x86_64.cpu import X86Core
+from kernkit.arch.x86_64.paging import X86PageTable
+from kernkit.core.physmem import PhysicalMemory
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.machine import Stop
+    from kernkit.core.process import Thread
+    from kernkit.core.vm import AddressSpace
+
+_ZEROED = (
+    x86.UC_X86_REG_RAX,
+    x86.UC_X86_REG_RBX,
+    x86.UC_X86_REG_RCX,
+    x86.UC_X86_REG_RDX,
+    x86.UC_X86_REG_RSI,
+    x86.UC_X86_REG_RDI,
+    x86.UC_X86_REG_RBP,
+    x86.UC_X86_REG_R8,
+    x86.UC_X86_REG_R9,
+    x86.UC_X86_REG_R10,
+    x86.UC_X86_REG_R11,
+    x86.UC_X86_REG_R12,
+    x86.UC_X86_REG_R13,
+    x86.UC_X86_REG_R14,
+    x86.UC_X86_REG_R15,
+    x86.UC_X86_REG_FS_BASE,
+    x86.UC_X86_REG_GS_BASE,
+)
+
+
+class X86Machine:
+    """``[machine] cores`` Unicorn instances over one ``[machine] memory`` buffer, run in turn."""
+
+    user_limit = layout.USER_LIMIT
+
+    def __init__(self, kernel: Kernel) -> None:
+        options = kernel.config["machine"]
+        self.kernel = kernel
+        self.deterministic = options.mode == "deterministic"
+        self.memory = PhysicalMemory(options.memory, reserved=layout.RESERVED)
+        self.memory.on_code_frame_reuse = self._code_changed
+        for i, descriptor in enumerate(layout.GDT_ENTRIES):
+            self.memory.words[layout.GDT // 8 + i] = descriptor
+        self.memory.write(layout.IRET_STUB, layout.IRETQ)
+        self.cores = [X86Core(self, i) for i in range(options.cores)]
+        self._template = self.cores[0].uc.context_save()
+        self._disassembler = Cs(CS_ARCH_X86, CS_MODE_64)
+        self._watchdog: threading.Thread | None = None
+        self._closing = threading.Event()
+        if not self.deterministic:
+            self._start_watchdog(options.slice_us / 1e6)
+
+    def new_page_table(self) -> X86PageTable:
+        return X86PageTable(self.memory)
+
+    def new_context(self, entry: int, stack: int) -> X86Context:
+        engine = self.cores[0].uch
+        blob = UcContext(engine, self._template.arch, self._template.mode)
+        ctypes.memmove(
+            ctypes.cast(blob.context, ctypes.c_void_p).value,
+            ctypes.cast(self._template.context, ctypes.c_void_p).value,
+            self._template.size,
+        )
+        for reg in _ZEROED:
+            blob.reg_write(reg, 0)
+        blob.reg_write(x86.UC_X86_REG_RIP, entry)
+        blob.reg_write(x86.UC_X86_REG_RSP, stack)
+        blob.reg_write(x86.UC_X86_REG_RFLAGS, 0x202)
+        return X86Context(blob, engine)
+
+    def run(self, core: int, thread: Thread, budget: int) -> Stop:
+        return self.cores[core].run(thread, budget)
+
+    def live_instructions(self, core: int) -> int:
+        return self.cores[core].live_instructions()
+
+    def address_space_changed(self, aspace: AddressSpace) -> None:
+        for core in self.cores:
+            core.flush_tlb_if(aspace)
+
+    def _code_changed(self, *_: object) -> None:
+        for core in self.cores:
+            core.needs_tb_flush = True
+
+    def disassemble(self, aspace: AddressSpace, pc: int) -> str:
+        code = self.cores[0]._peek(aspace, pc, 16)  # noqa: SLF001 - same machine
+        if not code:
+            return "(no code mapped at this address)"
+        for insn in self._disassembler.disasm(code, pc, 1):
+            text = f"{insn.mnemonic} {insn.op_str}".strip()
+            return f"{text}    ({' '.join(f'{b:02x}' for b in insn.bytes)})"
+        return f"(cannot decode: {code[:8].hex(' ')})"
+
+    def _start_watchdog(self, period: float) -> None:
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        def tick() -> None:
+            while not self._closing.wait(period):
+                for core in self.cores:
+                    if core.running:
+                        uclib.uc_emu_stop(core.uch)
+
+        self._watchdog = threading.Thread(target=tick, name="kernkit-preempt", daemon=True)
+        self._watchdog.start()
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._watchdog is not None:
+            self._watchdog.join()

@@ -1,0 +1,4 @@
+"""The kernkit core: the plugin contract, configuration, the kernel object and its generic services.
+
+Nothing in this package knows about a particular architecture, device or scheduling policy.
+"""

@@ -1,0 +1,123 @@
+"""Assembling a kernel: config + plugins -> registries -> a Kernel ready to boot."""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from kernkit.core.config import (
+    Config,
+    RawConfig,
+    apply_overrides,
+    load_raw,
+    validate,
+)
+from kernkit.core.errors import ConfigError, PluginError
+from kernkit.core.kernel import Kernel
+from kernkit.core.plugins import PluginManager, Registered
+from kernkit.core.records import BOOT_PHASES
+
+#: (hook, kind) of every registry the kernel is assembled from.
+REGISTRIES = (
+    ("kernkit_register_architectures", "architecture"),
+    ("kernkit_register_syscall_tables", "syscall table"),
+    ("kernkit_register_schedulers", "scheduler"),
+    ("kernkit_register_devices", "device"),
+    ("kernkit_register_binary_formats", "binary format"),
+    ("kernkit_boot_steps", "boot step"),
+)
+
+
+def packaged_config(name: str) -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("kernkit.configs"))) / name
+
+
+def default_config_path() -> Path:
+    return packaged_config("minimal.toml")
+
+
+def resolve_config(
+    path: str | Path | None,
+    overrides: Mapping[str, Any] | None = None,
+    plugins: PluginManager | None = None,
+) -> tuple[Config, PluginManager]:
+    """Read, merge and validate a config; load the plugins it names."""
+    raw = load_raw(path if path is not None else default_config_path())
+    if overrides:
+        raw = apply_overrides(raw, overrides)
+    plugins = plugins or PluginManager()
+    plugins.load_modules(raw.plugin_modules())
+    sections = [reg.record for reg in plugins.collect("kernkit_config_sections", "config section").values()]
+    config = validate(raw, sections)
+    return config, plugins
+
+
+def collect_registries(plugins: PluginManager) -> dict[str, dict[str, Registered]]:
+    return {kind: plugins.collect(hook, kind) for hook, kind in REGISTRIES}
+
+
+def check_choices(config: Config, registries: dict[str, dict[str, Registered]]) -> None:
+    """Names in the config must name registered things."""
+    raw: RawConfig = config.raw
+    checks = [
+        ("machine.arch", [config["machine"].arch], "architecture"),
+        ("sched.policy", [config["sched"].policy], "scheduler"),
+        ("kernel.personalities", config["kernel"].personalities, "syscall table"),
+    ]
+    for dotted, names, kind in checks:
+        if not names:
+            raise ConfigError(f"{raw.source_of(dotted)}: {dotted}: expected at least one {kind}")
+        for name in names:
+            if name not in registries[kind]:
+                known = ", ".join(sorted(registries[kind])) or "none"
+                raise ConfigError(
+                    f"{raw.source_of(dotted)}: {dotted}: unknown {kind} {name!r}; known: {known}"
+                )
+
+
+def boot_order(registries: dict[str, dict[str, Registered]]) -> list[Any]:
+    """Boot steps by phase, then as ``after`` requires, then by name."""
+    steps = {name: reg.record for name, reg in registries["boot step"].items()}
+    ordered = []
+    for phase in BOOT_PHASES:
+        in_phase = {n: s for n, s in steps.items() if s.phase == phase}
+        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+        for name in sorted(in_phase):
+            sorter.add(name, *[a for a in in_phase[name].after if a in in_phase])
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            raise PluginError(f"boot steps depend on each other in a cycle: {exc.args[1]}") from None
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
+            ordered.extend(in_phase[n] for n in ready)
+            sorter.done(*ready)
+    return ordered
+
+
+def assemble(
+    config_path: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    plugins: PluginManager | None = None,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[bytes] | None = None,
+    stderr: IO[bytes] | None = None,
+    trace: IO[str] | None = None,
+) -> Kernel:
+    """Build a kernel from a config file (the packaged minimal kernel when None)."""
+    config, plugins = resolve_config(config_path, overrides, plugins)
+    registries = collect_registries(plugins)
+    check_choices(config, registries)
+    return Kernel(config, plugins, registries, stdin=stdin, stdout=stdout, stderr=stderr, trace=trace)
+
+
+def boot(kernel: Kernel) -> None:
+    """Run every boot step in order (the init phase starts the first process)."""
+    for step in boot_order(kernel.registries):
+        kernel.trace_event("boot", step=step.name, phase=step.phase)
+        step.run(kernel)

@@ -1,0 +1,143 @@
+"""The ``kernkit`` command: boot, check, plugins."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kernkit.core.assemble import assemble, boot, collect_registries, resolve_config
+from kernkit.core.config import parse_override, to_toml
+from kernkit.core.errors import ConfigError, KernkitError
+from kernkit.core.plugins import PluginManager
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kernkit",
+        description="Compose a kernel from plugins and boot it on an emulated machine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    boot_cmd = commands.add_parser(
+        "boot",
+        help="boot a kernel and run its init program",
+        description="Boot CONFIG (default: the packaged minimal kernel). After --, a host program "
+        "and its arguments run as init instead of the config's.",
+        usage="kernkit boot [CONFIG] [options] [-- PROGRAM [ARGS...]]",
+    )
+    boot_cmd.add_argument("config", nargs="?", help="kernel config (TOML)")
+    boot_cmd.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add to init's environment (repeatable)",
+    )
+    boot_cmd.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config option, e.g. machine.cores=2 (repeatable)",
+    )
+    boot_cmd.add_argument("--trace", metavar="FILE", help="write a JSON-lines trace in virtual time")
+    boot_cmd.add_argument(
+        "--max-instructions", type=int, metavar="N", help="stop after N guest instructions (exit status 124)"
+    )
+
+    check_cmd = commands.add_parser("check", help="validate a config and print it resolved")
+    check_cmd.add_argument("config", nargs="?", help="kernel config (TOML)")
+    check_cmd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    plugins_cmd = commands.add_parser("plugins", help="list plugins and what they register")
+    plugins_cmd.add_argument("--config", help="also load the plugins this config names")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    program: list[str] = []
+    if "--" in args_list:
+        at = args_list.index("--")
+        args_list, program = args_list[:at], args_list[at + 1 :]
+    args = _parser().parse_args(args_list)
+    try:
+        if args.command == "boot":
+            return _boot(args, program)
+        if program:
+            raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
+        if args.command == "check":
+            return _check(args)
+        return _plugins(args)
+    except KernkitError as exc:
+        print(f"kernkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kernkit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a kernkit bug: one line, the traceback only on request
+        if os.environ.get("KERNKIT_DEBUG"):
+            raise
+        print(
+            f"kernkit: internal error: {type(exc).__name__}: {exc} (set KERNKIT_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 70
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, object]:
+    return dict(parse_override(pair) for pair in pairs)
+
+
+def _boot(args: argparse.Namespace, program: list[str]) -> int:
+    overrides = _overrides(args.set)
+    if program:
+        path = Path(program[0])
+        overrides["init.program"] = str(path.resolve()) if path.exists() else program[0]
+        overrides["init.args"] = program[1:]
+        overrides["init.name"] = program[0]
+    if args.max_instructions is not None:
+        overrides["kernel.max_instructions"] = args.max_instructions
+    if args.env:
+        for pair in args.env:
+            if "=" not in pair:
+                raise ConfigError(f"--env {pair!r}: expected NAME=VALUE")
+    trace = open(args.trace, "w") if args.trace else None  # noqa: SIM115 - closed below
+    try:
+        kernel = assemble(args.config, overrides=overrides, trace=trace)
+        if args.env:
+            kernel.config["init"].env.extend(args.env)
+        boot(kernel)
+        return kernel.run()
+    finally:
+        if trace is not None:
+            trace.close()
+
+
+def _check(args: argparse.Namespace) -> int:
+    config, plugins = resolve_config(args.config, _overrides(args.set))
+    from kernkit.core.assemble import check_choices
+
+    check_choices(config, collect_registries(plugins))
+    print(f"# {config.path}: ok")
+    print(to_toml(config.as_dict()), end="")
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    plugins = PluginManager()
+    if args.config:
+        resolve_config(args.config, plugins=plugins)
+    for info in plugins.plugins:
+        hooks = ", ".join(h.removeprefix("kernkit_") for h in info.hooks) or "-"
+        print(f"{info.name} {info.version} [{info.source}]")
+        print(f"    hooks: {hooks}")
+    registries = collect_registries(plugins)
+    for kind, entries in registries.items():
+        if entries:
+            names = ", ".join(f"{name} ({reg.plugin.rsplit('.', 1)[-1]})" for name, reg in entries.items())
+            print(f"{kind}s: {names}")
+    return 0

@@ -1,0 +1,336 @@
+"""Loading kernel configs: TOML files with ``extends``, validated against the plugins' schemas."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from kernkit.core.errors import ConfigError
+from kernkit.core.records import ConfigSection
+
+COMMAND_LINE = "<command line>"
+
+
+@attrs.frozen
+class RawConfig:
+    """A config file after ``extends`` was merged, before validation."""
+
+    path: Path | None
+    data: dict[str, Any]
+    #: dotted key -> the file (or "<command line>") its value came from.
+    sources: dict[str, str]
+
+    def source_of(self, dotted: str) -> str:
+        while dotted:
+            if dotted in self.sources:
+                return self.sources[dotted]
+            dotted = dotted.rpartition(".")[0]
+        return str(self.path) if self.path else COMMAND_LINE
+
+    def plugin_modules(self) -> list[str]:
+        """The ``[kernel] plugins`` list, needed before the full schema is known."""
+        kernel = self.data.get("kernel", {})
+        modules = kernel.get("plugins", []) if isinstance(kernel, dict) else []
+        if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+            raise ConfigError(
+                f"{self.source_of('kernel.plugins')}: kernel.plugins: expected a list of module names"
+            )
+        return modules
+
+
+@attrs.frozen
+class Config:
+    """A validated config: one options object per declared section."""
+
+    raw: RawConfig
+    sections: Mapping[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.sections[name]
+
+    @property
+    def path(self) -> Path | None:
+        return self.raw.path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.raw.path.parent if self.raw.path else Path.cwd()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: attrs.asdict(opts) for name, opts in sorted(self.sections.items())}
+
+
+_TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POSITION.match(str(exc))
+        if match:
+            raise ConfigError(
+                f"{path}:{match['line']}:{match['col']}: malformed TOML: {match['msg']}"
+            ) from None
+        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+
+
+def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> RawConfig:
+    """Read ``path`` and the files it ``extends`` (relative to itself); later files win."""
+    path = Path(path)
+    resolved = path.resolve()
+    if resolved in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, resolved))
+        raise ConfigError(f"{path}: extends: cycle: {cycle}")
+    data = read_toml(path)
+    parent_name = data.pop("extends", None)
+    sources = {key: str(path) for key in _dotted_keys(data)}
+    if parent_name is None:
+        return RawConfig(path=path, data=data, sources=sources)
+    if not isinstance(parent_name, str):
+        raise ConfigError(f"{path}: extends: expected a file name (string), got {parent_name!r}")
+    parent_path = path.parent / parent_name
+    if not parent_path.exists():
+        raise ConfigError(f"{path}: extends: no such file {parent_path}")
+    parent = load_raw(parent_path, (*_chain, resolved))
+    merged = _merge(parent.data, data)
+    return RawConfig(path=path, data=merged, sources={**parent.sources, **sources})
+
+
+def apply_overrides(raw: RawConfig, overrides: Mapping[str, Any], origin: str = COMMAND_LINE) -> RawConfig:
+    """Set dotted keys (``machine.cores = 2``) on top of a raw config."""
+    data = _merge(raw.data, {})
+    sources = dict(raw.sources)
+    for dotted, value in overrides.items():
+        *tables, key = dotted.split(".")
+        if not tables:
+            raise ConfigError(f"{origin}: {dotted}: expected a dotted key such as machine.cores")
+        node = data
+        for name in tables:
+            node = node.setdefault(name, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{origin}: {dotted}: {name} is not a table")
+        node[key] = value
+        sources[dotted] = origin
+    return RawConfig(path=raw.path, data=data, sources=sources)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is read as TOML, else taken as a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"{COMMAND_LINE}: {text!r}: expected KEY=VALUE such as machine.cores=2")
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def validate(raw: RawConfig, sections: Iterable[ConfigSection]) -> Config:
+    """Check every table and key of ``raw`` against the declared sections; fill in defaults."""
+    schema = {section.name: section for section in sections}
+    values: dict[str, dict[str, Any]] = {name: {} for name in schema}
+    _walk(raw, raw.data, "", schema, values)
+    built = {}
+    for name, section in schema.items():
+        try:
+            built[name] = section.options(**values[name])
+        except (TypeError, ValueError) as exc:  # a cross-field check in __attrs_post_init__
+            raise ConfigError(f"{raw.source_of(name)}: [{name}]: {exc}") from None
+    return Config(raw=raw, sections=built)
+
+
+def _walk(
+    raw: RawConfig,
+    table: Mapping[str, Any],
+    prefix: str,
+    schema: Mapping[str, ConfigSection],
+    values: dict[str, dict[str, Any]],
+) -> None:
+    section = schema.get(prefix.rstrip("."))
+    fields = {f.name: f for f in attrs.fields(attrs.resolve_types(section.options))} if section else {}
+    for key, value in table.items():
+        dotted = prefix + key
+        if key in fields:
+            values[section.name][key] = _check_field(raw, dotted, fields[key], value)
+        elif isinstance(value, dict):
+            if dotted in schema or any(name.startswith(dotted + ".") for name in schema):
+                _walk(raw, value, dotted + ".", schema, values)
+            else:
+                raise ConfigError(
+                    f"{raw.source_of(dotted)}: [{dotted}]: unknown section"
+                    f"{_suggest(dotted, schema)}; known sections: {', '.join(sorted(schema))}"
+                )
+        elif section is None:
+            where = f"[{prefix.rstrip('.')}]" if prefix else "the top level"
+            raise ConfigError(
+                f"{raw.source_of(dotted)}: {dotted}: unexpected key at {where}; "
+                f"options belong in a table such as [kernel] or [machine]"
+            )
+        else:
+            raise ConfigError(
+                f"{raw.source_of(dotted)}: {dotted}: unknown option{_suggest(key, fields)}; "
+                f"[{section.name}] has: {', '.join(fields)}"
+            )
+
+
+def _check_field(raw: RawConfig, dotted: str, field: attrs.Attribute, value: Any) -> Any:
+    where = f"{raw.source_of(dotted)}: {dotted}"
+    if field.converter is not None:
+        try:
+            value = field.converter(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    problem = _type_problem(value, field.type)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    if field.validator is not None:
+        try:
+            field.validator(None, field, value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {_validator_message(exc, field)}") from None
+    return value
+
+
+def _validator_message(exc: Exception, field: attrs.Attribute) -> str:
+    choices = field.metadata.get("choices")
+    if choices:
+        got = exc.args[-1] if exc.args else "?"
+        return f"expected one of {', '.join(map(repr, choices))}, got {got!r}"
+    return str(exc)
+
+
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _type_problem(value: Any, annotation: Any) -> str | None:
+    """Why ``value`` does not fit ``annotation``, or None when it does."""
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if any(_type_problem(value, opt) is None for opt in options):
+            return None
+        return f"expected {' or '.join(_describe(o) for o in options)}, got {_describe_value(value)}"
+    if origin is list:
+        if not isinstance(value, list):
+            return f"expected a list, got {_describe_value(value)}"
+        (item,) = typing.get_args(annotation) or (Any,)
+        for index, element in enumerate(value):
+            problem = _type_problem(element, item)
+            if problem:
+                return f"item {index}: {problem}"
+        return None
+    if origin is dict:
+        if not isinstance(value, dict):
+            return f"expected a table, got {_describe_value(value)}"
+        _, item = typing.get_args(annotation) or (str, Any)
+        for key, element in value.items():
+            problem = _type_problem(element, item)
+            if problem:
+                return f"key {key!r}: {problem}"
+        return None
+    if annotation is type(None):
+        return None if value is None else f"expected nothing, got {_describe_value(value)}"
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return None
+    if annotation is int and isinstance(value, bool):
+        return f"expected an integer, got {_describe_value(value)}"
+    if isinstance(annotation, type) and not isinstance(value, annotation):
+        return f"expected {_describe(annotation)}, got {_describe_value(value)}"
+    return None
+
+
+def _describe(annotation: Any) -> str:
+    if typing.get_origin(annotation) is list:
+        return "a list"
+    if typing.get_origin(annotation) is dict:
+        return "a table"
+    return _TYPE_WORDS.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _describe_value(value: Any) -> str:
+    kind = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})"
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key, value in base.items():
+        merged[key] = _merge(value, {}) if isinstance(value, dict) else value
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = _merge(value, {}) if isinstance(value, dict) else value
+    return merged
+
+
+def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> Iterable[str]:
+    for key, value in data.items():
+        dotted = prefix + key
+        yield dotted
+        if isinstance(value, dict):
+            yield from _dotted_keys(value, dotted + ".")
+
+
+def to_toml(data: Mapping[str, Any]) -> str:
+    """Render a resolved config (tables of scalars, lists and inline tables) as TOML."""
+    lines: list[str] = []
+
+    def emit(table: Mapping[str, Any], name: str) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict) or not name}
+        if name:
+            lines.append(f"[{name}]")
+        for key, value in scalars.items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        if name:
+            lines.append("")
+
+    for section, table in data.items():
+        emit(table, section)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if value is None:
+        return '""'
+    return _toml_value(str(value))

@@ -1,0 +1,92 @@
+"""The core's own config sections: [kernel], [machine], [sched] and [init]."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.options import at_most, non_negative, option, parse_size, positive
+from kernkit.core.programs import resolve_program
+from kernkit.core.records import BootStep, ConfigSection
+
+
+@attrs.frozen
+class KernelOptions:
+    personalities: list[str] = option(
+        ["linux"], "syscall tables (personalities) this kernel offers; the first is the default"
+    )
+    plugins: list[str] = option([], "extra plugin modules to load, by import path")
+    max_instructions: int = option(
+        0, "stop the run after this many guest instructions in all (0: no limit)", validator=non_negative
+    )
+    seed: int = option(0, "seed for everything random inside the kernel (AT_RANDOM bytes, ...)")
+
+
+@attrs.frozen
+class MachineOptions:
+    arch: str = option("x86_64", "machine architecture (a registered architecture name)")
+    cores: int = option(1, "number of physical cores", validator=[positive, at_most(64)])
+    memory: int = option(
+        64 << 20,
+        "physical memory, in bytes or with a suffix (64M, 1G)",
+        converter=parse_size,
+        validator=[positive, at_most(16 << 30)],
+    )
+    mode: str = option(
+        "deterministic",
+        "deterministic: preempt by instruction count (same run, same trace); "
+        "fast: preempt by host timer (faster, not reproducible)",
+        choices=("deterministic", "fast"),
+    )
+    quantum: int = option(
+        100_000,
+        "instructions each core runs per round before the scheduler is consulted",
+        validator=[positive, at_most(1 << 40)],
+    )
+    ips: int = option(
+        1_000_000_000,
+        "instructions per virtual second (how virtual time follows instructions)",
+        validator=positive,
+    )
+    slice_us: int = option(2000, "fast mode only: host microseconds per scheduling round", validator=positive)
+
+
+@attrs.frozen
+class SchedOptions:
+    policy: str = option("rr", "scheduling policy (a registered scheduler name)")
+
+
+@attrs.frozen
+class InitOptions:
+    program: str = option(
+        "hello",
+        "the first program: a path (relative to the config file) or the name of a packaged program",
+    )
+    args: list[str] = option([], "arguments after argv[0]")
+    env: list[str] = option(["HOME=/", "PATH=/bin", "TERM=vt100"], "environment, as NAME=VALUE")
+    name: str = option("", "argv[0] (default: the program's file name)")
+
+
+@hookimpl
+def kernkit_config_sections() -> list[ConfigSection]:
+    return [
+        ConfigSection("kernel", KernelOptions, "what the kernel is made of"),
+        ConfigSection("machine", MachineOptions, "the emulated machine"),
+        ConfigSection("sched", SchedOptions, "scheduling"),
+        ConfigSection("init", InitOptions, "the first process"),
+    ]
+
+
+def start_init(kernel) -> None:  # noqa: ANN001 - a BootStep callable
+    """Spawn the first process from [init]."""
+    options = kernel.config["init"]
+    path = resolve_program(options.program, kernel.config.base_dir)
+    argv = [options.name or Path(options.program).name, *options.args]
+    kernel.init = kernel.spawn(path, argv, options.env)
+
+
+@hookimpl
+def kernkit_boot_steps() -> list[BootStep]:
+    return [BootStep("init", "init", start_init)]

@@ -1,0 +1,131 @@
+"""The kernkit plugin contract: every hook a plugin may implement.
+
+Hooks are grouped by phase. Registration hooks return a list of typed records
+(:mod:`kernkit.core.records`); the plugin manager collects them and rejects duplicate names.
+Notification hooks are called for every plugin that implements them and return nothing.
+
+Implement a hook with :data:`hookimpl`::
+
+    from kernkit.core.hookspecs import hookimpl
+
+    @hookimpl
+    def kernkit_register_schedulers():
+        return [Scheduler(name="lottery", create=LotteryPolicy)]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
+    from kernkit.core.records import (
+        Architecture,
+        BinaryFormat,
+        BootStep,
+        ConfigSection,
+        Device,
+        Scheduler,
+        SyscallTable,
+    )
+
+PROJECT = "kernkit"
+#: Version of this contract. Bumped in the major when a hook changes incompatibly.
+CONTRACT_VERSION = "1.0"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- Registration: called once when the kernel is assembled -------------------------------
+
+
+@hookspec
+def kernkit_config_sections() -> list[ConfigSection]:
+    """Declare the config tables this plugin owns and their options.
+
+    Called before the configuration is validated. Every key of a declared table is checked
+    against the options class: unknown keys, wrong types and invalid values are errors.
+
+    :return: a list of :class:`~kernkit.core.records.ConfigSection` records.
+    """
+
+
+@hookspec
+def kernkit_register_architectures() -> list[Architecture]:
+    """Offer machine architectures, chosen by ``[machine] arch``.
+
+    :return: a list of :class:`~kernkit.core.records.Architecture` records.
+    """
+
+
+@hookspec
+def kernkit_register_syscall_tables() -> list[SyscallTable]:
+    """Offer personalities (syscall ABIs), enabled by ``[kernel] personalities``.
+
+    :return: a list of :class:`~kernkit.core.records.SyscallTable` records.
+    """
+
+
+@hookspec
+def kernkit_register_schedulers() -> list[Scheduler]:
+    """Offer scheduling policies, chosen by ``[sched] policy``.
+
+    :return: a list of :class:`~kernkit.core.records.Scheduler` records.
+    """
+
+
+@hookspec
+def kernkit_register_devices() -> list[Device]:
+    """Offer devices that personalities and other plugins open by name.
+
+    :return: a list of :class:`~kernkit.core.records.Device` records.
+    """
+
+
+@hookspec
+def kernkit_register_binary_formats() -> list[BinaryFormat]:
+    """Offer program formats the kernel can load (for init and for exec).
+
+    :return: a list of :class:`~kernkit.core.records.BinaryFormat` records.
+    """
+
+
+@hookspec
+def kernkit_boot_steps() -> list[BootStep]:
+    """Offer steps to run while the kernel boots, ordered by phase and ``after``.
+
+    :return: a list of :class:`~kernkit.core.records.BootStep` records.
+    """
+
+
+# --- Lifecycle: called while the kernel runs ---------------------------------------------
+
+
+@hookspec
+def kernkit_process_created(kernel: Kernel, process: Process) -> None:
+    """A process was created (before its program is loaded).
+
+    :param kernel: the running kernel.
+    :param process: the new process; its ``parent`` is set, its threads are not yet runnable.
+    """
+
+
+@hookspec
+def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
+    """A process finished; its exit status and, if it was killed, the reason are set.
+
+    :param kernel: the running kernel.
+    :param process: the process, in state DYING, with ``exit_status`` and ``kill_reason``.
+    """
+
+
+@hookspec
+def kernkit_shutdown(kernel: Kernel) -> None:
+    """The kernel stopped (init exited, a panic, or the instruction budget ran out).
+
+    :param kernel: the kernel; ``kernel.exit_status`` is what the run will return.
+    """

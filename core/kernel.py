@@ -1,0 +1,400 @@
+"""The kernel: processes, the run loop over the machine's cores, virtual time and tracing."""
+
+from __future__ import annotations
+
+import heapq
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from kernkit.core.errors import KernelPanic, OutOfMemory, ProgramError
+from kernkit.core.files import FileTable
+from kernkit.core.process import Process, ProcState, Thread, ThreadState
+from kernkit.core.report import fault_report, process_list
+from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
+from kernkit.core.trace import Tracer
+from kernkit.core.vm import AddressSpace
+
+if TYPE_CHECKING:
+    from kernkit.core.config import Config
+    from kernkit.core.machine import Fault, Stop
+    from kernkit.core.plugins import PluginManager, Registered
+    from kernkit.core.records import SyscallTable
+
+#: Exit statuses of a run besides init's own.
+EXIT_PANIC = 70
+EXIT_BUDGET = 124
+#: In fast mode runs report no instruction counts; this bounds a core's turn in a round instead.
+FAST_RUNS_PER_ROUND = 16
+
+
+class Kernel:
+    """A kernel assembled from plugins (see :func:`kernkit.core.assemble.assemble`)."""
+
+    def __init__(
+        self,
+        config: Config,
+        plugins: PluginManager,
+        registries: dict[str, dict[str, Registered]],
+        *,
+        stdin: IO[bytes] | None = None,
+        stdout: IO[bytes] | None = None,
+        stderr: IO[bytes] | None = None,
+        trace: IO[str] | None = None,
+        trace_syscalls: bool | None = None,
+    ) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.registries = registries
+        self.stdin = stdin if stdin is not None else sys.stdin.buffer
+        self.stdout = stdout if stdout is not None else sys.stdout.buffer
+        self.stderr = stderr if stderr is not None else sys.stderr.buffer
+        self.tracer = Tracer(trace)
+        self.tracing = trace is not None
+        traced = self.tracing if trace_syscalls is None else trace_syscalls
+        self.dispatcher = (TracingDispatcher if traced else SyscallDispatcher)(self)
+        self.processes: dict[int, Process] = {}
+        self.init: Process | None = None
+        self.exit_status: int | None = None
+        self.finished = False
+        self.messages: list[str] = []
+        self._next_pid = 1
+        self._sleepers: list[tuple[int, int, Thread]] = []
+        self._sleep_seq = 0
+        machine_opts = config["machine"]
+        self.quantum = machine_opts.quantum
+        self.ips = machine_opts.ips
+        self.instructions = 0
+        self.context_switches = 0
+        self.max_instructions = config["kernel"].max_instructions
+        self.round_start_ns = 0
+        self.booted_at = time.monotonic_ns()
+        arch = registries["architecture"][machine_opts.arch].record
+        self.arch = arch
+        self.machine = arch.create_machine(self)
+        self.deterministic = self.machine.deterministic
+        self.current: list[Thread | None] = [None] * len(self.machine.cores)
+        self._core_used = [0] * len(self.machine.cores)
+        self.scheduler = registries["scheduler"][config["sched"].policy].record.create(self)
+
+    # --- registries -----------------------------------------------------------------------
+
+    def personality(self, name: str | None = None) -> SyscallTable:
+        names = self.config["kernel"].personalities
+        return self.registries["syscall table"][name or names[0]].record
+
+    def device(self, name: str) -> Any:
+        return self.registries["device"][name].record
+
+    # --- time -----------------------------------------------------------------------------
+
+    def now(self, core: int | None = None) -> int:
+        """Virtual nanoseconds since boot, as seen on ``core`` (in deterministic mode, from
+        instructions retired; in fast mode, from the host clock)."""
+        if not self.deterministic:
+            return time.monotonic_ns() - self.booted_at
+        if core is None:
+            return self.round_start_ns
+        insns = self._core_used[core] + self.machine.live_instructions(core)
+        return self.round_start_ns + insns * 1_000_000_000 // self.ips
+
+    def thread_now(self, thread: Thread) -> int:
+        return self.now(thread.core)
+
+    # --- tracing --------------------------------------------------------------------------
+
+    def trace_event(self, kind: str, process: Process | None = None, **fields: Any) -> None:
+        if not self.tracing:
+            return
+        event: dict[str, Any] = {"t": self.now(), "ev": kind}
+        if process is not None:
+            event["pid"] = process.pid
+        event.update(fields)
+        self.tracer.emit(event)
+
+    # --- processes ------------------------------------------------------------------------
+
+    def spawn(
+        self, path: Path, argv: Sequence[str], envp: Sequence[str], parent: Process | None = None
+    ) -> Process:
+        """Create a process running the program at ``path``; ProgramError if it cannot load."""
+        personality = self.personality()
+        process = Process(
+            pid=self._next_pid,
+            name=Path(argv[0] if argv else path).name[:32],
+            kernel=self,
+            parent=parent,
+            personality=personality,
+            syscall_map=personality.by_number(),
+            argv=list(argv),
+        )
+        self._next_pid += 1
+        process.files = FileTable()
+        self.processes[process.pid] = process
+        if parent is not None:
+            parent.children.append(process)
+        self.trace_event("spawn", process, path=str(path.name), argv=list(argv))
+        self.plugins.notify("kernkit_process_created", kernel=self, process=process)
+        try:
+            context = self._load(process, path, argv, envp)
+        except (ProgramError, OutOfMemory):
+            process.set_state(ProcState.DYING)
+            self._release(process)
+            del self.processes[process.pid]
+            raise
+        thread = Thread(tid=process.pid, process=process, context=context)
+        process.threads.append(thread)
+        process.set_state(ProcState.RUNNABLE_S)
+        self.scheduler.thread_runnable(thread)
+        return process
+
+    def exec(self, thread: Thread, path: Path, argv: Sequence[str], envp: Sequence[str]) -> None:
+        """Replace the program of ``thread``'s process (the thread keeps its id)."""
+        process = thread.process
+        old = process.aspace
+        context = self._load(process, path, argv, envp)
+        if old is not None:
+            old.release()
+        process.argv = list(argv)
+        process.name = Path(argv[0] if argv else path).name[:32]
+        thread.context = context
+        thread.stop_requested = True
+
+    def _load(self, process: Process, path: Path, argv: Sequence[str], envp: Sequence[str]) -> Any:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ProgramError(f"{path}: cannot read: {exc.strerror}") from None
+        fmt = next(
+            (r.record for r in self.registries["binary format"].values() if r.record.probe(data[:64])), None
+        )
+        if fmt is None:
+            raise ProgramError(f"{path}: not a program this kernel can load (expected an ELF file)")
+        aspace = AddressSpace(self.machine.memory, self.machine.new_page_table(), self.machine.user_limit)
+        aspace.on_unmap = self.machine.address_space_changed
+        previous, process.aspace = process.aspace, aspace
+        try:
+            image = fmt.load(self, process, data, str(path))
+            stack = process.personality.setup_process(self, process, image, list(argv), list(envp))
+        except BaseException:
+            aspace.release()
+            process.aspace = previous
+            raise
+        process.image = image
+        return self.machine.new_context(image.entry, stack)
+
+    def exit_process(self, process: Process, status: int, kill_reason: str | None = None) -> None:
+        """End ``process`` with ``status`` (128+signal when killed); init's end ends the run."""
+        if not process.alive:
+            return
+        process.exit_status = status
+        process.kill_reason = kill_reason
+        for thread in process.threads:
+            self._retire_thread(thread)
+        process.set_state(ProcState.DYING)
+        self.trace_event("exit", process, status=status, killed=kill_reason is not None)
+        self._release(process)
+        self.plugins.notify("kernkit_process_exited", kernel=self, process=process)
+        if process is self.init:
+            if self.exit_status is None:
+                self.exit_status = status
+            self.finished = True
+        elif not any(p.alive for p in self.processes.values()):
+            self.finished = True
+
+    def _retire_thread(self, thread: Thread) -> None:
+        if thread.state is ThreadState.EXITED:
+            return
+        was_running = thread.state is ThreadState.RUNNING
+        thread.state = ThreadState.EXITED
+        thread.wake_at = None
+        if was_running and thread.core is not None:
+            self.current[thread.core] = None
+        thread.stop_requested = True
+        self.scheduler.thread_exited(thread)
+
+    def _release(self, process: Process) -> None:
+        if process.files is not None:
+            process.files.close_all()
+        if process.aspace is not None:
+            process.aspace.release()
+            process.aspace = None
+
+    def kill_by_fault(self, thread: Thread, fault: Fault) -> None:
+        report = fault_report(self, thread, fault)
+        self.message(report)
+        self.trace_event(
+            "fault",
+            thread.process,
+            tid=thread.tid,
+            what=fault.what,
+            pc=fault.pc,
+            addr=fault.address,
+            signal=fault.signal,
+        )
+        self.exit_process(thread.process, 128 + fault.signal, report.splitlines()[0])
+
+    # --- blocking -------------------------------------------------------------------------
+
+    def sleep_until(self, thread: Thread, wake_at: int) -> None:
+        """Block ``thread`` until virtual time ``wake_at`` (ns)."""
+        self.block(thread)
+        thread.wake_at = wake_at
+        self._sleep_seq += 1
+        heapq.heappush(self._sleepers, (wake_at, self._sleep_seq, thread))
+
+    def block(self, thread: Thread) -> None:
+        """Take ``thread`` off its core until :meth:`wake` (the CPU loop stops after the syscall)."""
+        thread.state = ThreadState.BLOCKED
+        thread.stop_requested = True
+        if thread.core is not None and self.current[thread.core] is thread:
+            self.current[thread.core] = None
+        self.scheduler.thread_blocked(thread)
+        thread.process.refresh_state()
+
+    def wake(self, thread: Thread) -> None:
+        if thread.state is not ThreadState.BLOCKED:
+            return
+        thread.state = ThreadState.RUNNABLE
+        thread.wake_at = None
+        thread.process.refresh_state()
+        self.scheduler.thread_runnable(thread)
+
+    def yield_core(self, thread: Thread) -> None:
+        """``thread`` gives up its core but stays runnable."""
+        if thread.core is not None and self.current[thread.core] is thread:
+            self.current[thread.core] = None
+        thread.state = ThreadState.RUNNABLE
+        thread.stop_requested = True
+        self.scheduler.thread_runnable(thread)
+
+    # --- the run loop ---------------------------------------------------------------------
+
+    def message(self, text: str) -> None:
+        """A line (or lines) from the kernel to the user, on the host's stderr."""
+        self.messages.append(text)
+        for line in text.splitlines():
+            self.stderr.write(f"kernkit: {line}\n".encode())
+        self.stderr.flush()
+
+    def run(self) -> int:
+        """Run until init exits (its status), a panic (70) or the instruction budget (124)."""
+        try:
+            while not self.finished:
+                self._round()
+        except KernelPanic as panic:
+            self._panic(panic.message, panic.report)
+        except Exception as exc:  # a bug in the kernel or a plugin: report it as a panic
+            self._panic(f"{type(exc).__name__}: {exc}", traceback.format_exc().rstrip())
+        finally:
+            self.shutdown()
+        return self.exit_status if self.exit_status is not None else 0
+
+    def _panic(self, message: str, report: str) -> None:
+        self.message(f"kernel panic: {message}")
+        if report:
+            self.message(report)
+        self.message(process_list(self))
+        self.exit_status = EXIT_PANIC
+        self.finished = True
+
+    def shutdown(self) -> None:
+        if getattr(self, "_shut_down", False):
+            return
+        self._shut_down = True
+        for process in list(self.processes.values()):
+            if process.alive:
+                self.exit_process(process, 128 + 9, "kernel shut down")
+        self.plugins.notify("kernkit_shutdown", kernel=self)
+        self.tracer.close()
+        self.machine.close()
+
+    def _round(self) -> None:
+        """Every core runs up to one quantum; then time advances, sleepers wake, the scheduler ticks."""
+        quantum = self.quantum
+        ran = False
+        for core in range(len(self.current)):
+            self._core_used[core] = 0
+            runs = 0
+            while self._core_used[core] < quantum and not self.finished:
+                thread = self.current[core] or self._pick(core)
+                if thread is None:
+                    break
+                budget = quantum - self._core_used[core]
+                if self.max_instructions and self.deterministic:
+                    budget = min(budget, self.max_instructions - self.instructions)
+                    if budget <= 0:
+                        self._out_of_budget()
+                        return
+                stop = self.machine.run(core, thread, budget)
+                ran = True
+                self._core_used[core] += stop.instructions
+                self.instructions += stop.instructions
+                thread.instructions += stop.instructions
+                self._after_stop(core, thread, stop)
+                runs += 1
+                if stop.kind == "slice" or (not self.deterministic and runs >= FAST_RUNS_PER_ROUND):
+                    break
+            if self.finished:
+                return
+        self._end_round(ran)
+
+    def _pick(self, core: int) -> Thread | None:
+        thread = self.scheduler.pick_next(core)
+        if thread is None:
+            return None
+        if thread.state is not ThreadState.RUNNABLE:
+            raise KernelPanic(f"scheduler picked {thread!r}, which is not runnable")
+        thread.state = ThreadState.RUNNING
+        thread.core = core
+        self.current[core] = thread
+        self.context_switches += 1
+        thread.process.refresh_state()
+        return thread
+
+    def _after_stop(self, core: int, thread: Thread, stop: Stop) -> None:
+        thread.stop_requested = False
+        if stop.kind == "fault":
+            self.kill_by_fault(thread, stop.fault)
+        if self.current[core] is not thread:
+            thread.core = None if thread.state is not ThreadState.RUNNING else thread.core
+            if thread.state is not ThreadState.EXITED:
+                thread.process.refresh_state()
+
+    def _end_round(self, ran: bool) -> None:
+        if self.deterministic:
+            self.round_start_ns += self.quantum * 1_000_000_000 // self.ips
+        else:
+            self.round_start_ns = self.now()
+        for core, thread in enumerate(self.current):
+            if thread is not None and self.scheduler.tick(core, thread):
+                self.current[core] = None
+                thread.state = ThreadState.RUNNABLE
+                thread.core = None
+                thread.process.refresh_state()
+                self.scheduler.thread_runnable(thread)
+        if not ran and not any(self.current) and self._sleepers:
+            self.round_start_ns = max(self.round_start_ns, self._sleepers[0][0])
+        while self._sleepers and self._sleepers[0][0] <= self.round_start_ns:
+            _, _, thread = heapq.heappop(self._sleepers)
+            if thread.wake_at is not None and thread.state is ThreadState.BLOCKED:
+                self.wake(thread)
+        if not ran and not any(self.current) and not self._sleepers and not self._anything_runnable():
+            waiting = [p for p in self.processes.values() if p.alive]
+            if waiting:
+                raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
+            self.finished = True
+
+    def _anything_runnable(self) -> bool:
+        return any(t.state is ThreadState.RUNNABLE for p in self.processes.values() for t in p.threads)
+
+    def _out_of_budget(self) -> None:
+        self.message(
+            f"instruction budget exhausted after {self.instructions} instructions "
+            f"(raise it with --max-instructions or [kernel] max_instructions)"
+        )
+        self.exit_status = EXIT_BUDGET
+        self.finished = True

@@ -1,0 +1,63 @@
+"""What the core expects of an architecture's machine. An arch plugin implements these."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+if TYPE_CHECKING:
+    from kernkit.core.physmem import PhysicalMemory
+    from kernkit.core.process import Thread
+    from kernkit.core.vm import AddressSpace, PageTable
+
+
+@attrs.frozen
+class Fault:
+    """A guest exception the kernel turns into a signal (and a report)."""
+
+    signal: int  # POSIX signal number: 11 SIGSEGV, 4 SIGILL, 8 SIGFPE, 5 SIGTRAP
+    what: str  # "page fault", "general protection fault", "invalid opcode", ...
+    pc: int
+    address: int | None = None
+    access: str | None = None  # "read", "write", "exec"
+
+
+@attrs.frozen
+class Stop:
+    """Why :meth:`Machine.run` returned: ``slice`` (budget used), ``syscall`` (a handler asked
+    to stop), ``fault`` (see ``fault``), ``yield`` (the thread gave up the core)."""
+
+    kind: str
+    instructions: int
+    fault: Fault | None = None
+
+
+class CpuContext(Protocol):
+    """A thread's saved registers, in the architecture's own format."""
+
+    pc: int
+    sp: int
+
+    def set_tls_base(self, value: int) -> None: ...
+    def registers(self) -> dict[str, int]: ...
+    def copy(self) -> CpuContext: ...
+
+
+class Machine(Protocol):
+    """An emulated machine: cores that run threads, and physical memory."""
+
+    cores: Sequence[object]
+    memory: PhysicalMemory
+    deterministic: bool
+    #: Lowest address above the user half: user mappings stay below it.
+    user_limit: int
+
+    def new_page_table(self) -> PageTable: ...
+    def new_context(self, entry: int, stack: int) -> CpuContext: ...
+    def run(self, core: int, thread: Thread, budget: int) -> Stop: ...
+    def live_instructions(self, core: int) -> int: ...
+    def address_space_changed(self, aspace: AddressSpace) -> None: ...
+    def disassemble(self, aspace: AddressSpace, pc: int) -> str: ...
+    def close(self) -> None: ...

@@ -1,0 +1,154 @@
+"""The plugin manager: finds plugins, collects their registrations, rejects duplicates."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
+import attrs
+import pluggy
+
+from kernkit.core import hookspecs
+from kernkit.core.builtins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from kernkit.core.errors import PluginError
+
+
+@attrs.frozen
+class PluginInfo:
+    """What ``kernkit plugins`` shows about one loaded plugin."""
+
+    name: str
+    source: str  # "builtin", "entry point", or "config"
+    version: str
+    hooks: tuple[str, ...]
+    module: str
+
+
+@attrs.frozen
+class Registered:
+    """A record together with the plugin that registered it."""
+
+    record: Any
+    plugin: str
+
+
+class PluginManager:
+    """Wraps pluggy: loads built-in, entry-point and config-named plugins."""
+
+    def __init__(self, *, autoload: bool | None = None) -> None:
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self._infos: dict[str, PluginInfo] = {}
+        for module_name in BUILTIN_PLUGINS:
+            self._register_module(module_name, "builtin")
+        if autoload is None:
+            autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
+        if autoload:
+            self._load_entry_points()
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        return list(self._infos.values())
+
+    def load_modules(self, names: Iterable[str], source: str = "config") -> None:
+        """Register plugins named by module path (``[kernel] plugins``); already loaded ones are skipped."""
+        for name in names:
+            if name not in self._infos:
+                self._register_module(name, source)
+
+    def register(self, plugin: object, name: str, source: str = "api") -> None:
+        """Register an already-imported plugin object (a module or any object with hookimpls)."""
+        if name in self._infos:
+            raise PluginError(f"plugin {name!r} is already registered")
+        try:
+            self._pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name!r} breaks the hook contract: {exc}") from None
+        hooks = tuple(sorted(h.name for h in self._pm.get_hookcallers(plugin) or ()))
+        version = _version_of(plugin)
+        self._infos[name] = PluginInfo(
+            name=name,
+            source=source,
+            version=version,
+            hooks=hooks,
+            module=getattr(plugin, "__name__", type(plugin).__name__),
+        )
+
+    def collect(self, hook: str, kind: str) -> dict[str, Registered]:
+        """Call a registration hook on every plugin; map record name -> (record, plugin).
+
+        Two records of the same name are an error that names both plugins.
+        """
+        found: dict[str, Registered] = {}
+        for plugin_name, records in self.call_each(hook):
+            for record in records or ():
+                previous = found.get(record.name)
+                if previous is not None:
+                    raise PluginError(
+                        f"{kind} {record.name!r} is registered by both {previous.plugin!r} "
+                        f"and {plugin_name!r}"
+                    )
+                found[record.name] = Registered(record, plugin_name)
+        return found
+
+    def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call ``hook`` on each implementing plugin in registration order; a failure names both."""
+        caller = getattr(self._pm.hook, hook)
+        results = []
+        for impl in reversed(caller.get_hookimpls()):  # pluggy keeps them last-registered first
+            try:
+                results.append((impl.plugin_name, impl.function(**kwargs)))
+            except Exception as exc:  # a broken plugin must not look like a kernkit bug
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
+                ) from exc
+        return results
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Call a notification hook on every plugin (see :meth:`call_each`)."""
+        self.call_each(hook, **kwargs)
+
+    def hook_implemented(self, hook: str) -> bool:
+        return bool(getattr(self._pm.hook, hook).get_hookimpls())
+
+    def _register_module(self, module_name: str, source: str) -> None:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                raise PluginError(f"plugin module {module_name!r} not found") from None
+            raise PluginError(f"plugin {module_name!r} failed to import: {exc}") from None
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {module_name!r} failed to import: {type(exc).__name__}: {exc}"
+            ) from None
+        self.register(module, module_name, source)
+
+    def _load_entry_points(self) -> None:
+        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if entry.name in self._infos:
+                continue
+            try:
+                plugin = entry.load()
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {entry.name!r} (entry point {entry.value}) failed to load: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+            self.register(plugin, entry.name, "entry point")
+
+
+def _version_of(plugin: object) -> str:
+    version = getattr(plugin, "__version__", None)
+    if version:
+        return str(version)
+    module = plugin if isinstance(plugin, ModuleType) else None
+    top = (module.__name__ if module else type(plugin).__module__).split(".")[0]
+    try:
+        return importlib.metadata.version(top)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,130 @@
+"""Processes and threads, with Akaros's process state machine."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from kernkit.core.errors import KernelPanic
+
+if TYPE_CHECKING:
+    from kernkit.core.files import FileTable
+    from kernkit.core.records import Syscall, SyscallTable
+    from kernkit.core.vm import AddressSpace
+
+
+class ProcState(enum.Enum):
+    CREATED = "CREATED"
+    RUNNABLE_S = "RUNNABLE_S"
+    RUNNING_S = "RUNNING_S"
+    WAITING = "WAITING"
+    DYING = "DYING"
+    DYING_ABORT = "DYING_ABORT"
+    RUNNABLE_M = "RUNNABLE_M"
+    RUNNING_M = "RUNNING_M"
+
+
+S = ProcState
+#: Legal transitions (kern/include/process.h in Akaros); anything else is a kernel panic.
+TRANSITIONS: dict[ProcState, frozenset[ProcState]] = {
+    S.CREATED: frozenset({S.RUNNABLE_S, S.DYING}),
+    S.RUNNABLE_S: frozenset({S.RUNNING_S, S.DYING}),
+    S.RUNNING_S: frozenset({S.RUNNABLE_S, S.RUNNABLE_M, S.WAITING, S.DYING}),
+    S.WAITING: frozenset({S.RUNNABLE_S, S.RUNNING_S, S.RUNNABLE_M, S.DYING}),
+    S.RUNNABLE_M: frozenset({S.RUNNING_M, S.DYING}),
+    S.RUNNING_M: frozenset({S.RUNNABLE_S, S.RUNNABLE_M, S.WAITING, S.DYING}),
+    S.DYING: frozenset({S.DYING_ABORT}),
+    S.DYING_ABORT: frozenset(),
+}
+
+
+class ThreadState(enum.Enum):
+    RUNNABLE = "runnable"
+    RUNNING = "running"
+    BLOCKED = "blocked"
+    EXITED = "exited"
+
+
+@attrs.define(eq=False)
+class Thread:
+    """A schedulable context of a process: its saved CPU state and where it stands."""
+
+    tid: int
+    process: Process
+    context: Any  # the architecture's CpuContext
+    state: ThreadState = ThreadState.RUNNABLE
+    core: int | None = None
+    #: Virtual time (ns) at which a sleeping thread wakes, or None.
+    wake_at: int | None = None
+    #: Set by a syscall handler that needs the CPU loop to stop after the call returns.
+    stop_requested: bool = False
+    instructions: int = 0
+    syscalls: int = 0
+    #: Free for personalities (e.g. clear_child_tid); keyed by plugin-chosen names.
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def kernel(self) -> Any:
+        return self.process.kernel
+
+    def __repr__(self) -> str:
+        return f"<Thread {self.process.pid}.{self.tid} {self.state.value}>"
+
+
+@attrs.define(eq=False)
+class Process:
+    """A process: an address space, threads, files and a personality (syscall table)."""
+
+    pid: int
+    name: str
+    kernel: Any
+    parent: Process | None
+    personality: SyscallTable
+    syscall_map: dict[int, Syscall]
+    aspace: AddressSpace | None = None
+    files: FileTable | None = None
+    state: ProcState = ProcState.CREATED
+    threads: list[Thread] = attrs.field(factory=list)
+    children: list[Process] = attrs.field(factory=list)
+    exit_status: int | None = None
+    #: Why the process was killed (a fault report line), or None for a normal exit.
+    kill_reason: str | None = None
+    argv: list[str] = attrs.field(factory=list)
+    image: Any = None
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+    def set_state(self, new: ProcState) -> None:
+        """Move to ``new``; an illegal transition is a kernel panic."""
+        if new is self.state:
+            return
+        if new not in TRANSITIONS[self.state]:
+            raise KernelPanic(
+                f"illegal process state transition {self.state.value} -> {new.value} "
+                f"for pid {self.pid} ({self.name})",
+                report=self.describe(),
+            )
+        old, self.state = self.state, new
+        self.kernel.trace_event("state", self, **{"from": old.value, "to": new.value})
+
+    def describe(self) -> str:
+        parent = self.parent.pid if self.parent else 0
+        return f"pid {self.pid} name {self.name} state {self.state.value} parent {parent}"
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in (ProcState.DYING, ProcState.DYING_ABORT)
+
+    def refresh_state(self) -> None:
+        """Derive the single-core process state from its threads (RUNNING, RUNNABLE or WAITING)."""
+        if not self.alive:
+            return
+        states = {t.state for t in self.threads}
+        if ThreadState.RUNNING in states:
+            self.set_state(ProcState.RUNNING_S)
+        elif ThreadState.RUNNABLE in states:
+            if self.state is ProcState.WAITING or self.state is not ProcState.CREATED:
+                self.set_state(ProcState.RUNNABLE_S)
+        elif ThreadState.BLOCKED in states:
+            self.set_state(ProcState.WAITING)

@@ -1,0 +1,35 @@
+"""Finding program files: host paths, or programs packaged with kernkit."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from kernkit.core.errors import ProgramError
+
+
+def packaged_programs_dir() -> Path:
+    return Path(str(resources.files("kernkit.user"))) / "bin"
+
+
+def packaged_programs() -> list[str]:
+    directory = packaged_programs_dir()
+    return sorted(p.name for p in directory.iterdir() if p.is_file()) if directory.is_dir() else []
+
+
+def resolve_program(name: str, base_dir: Path | None) -> Path:
+    """An existing file for ``name``: absolute, relative to ``base_dir``, or a packaged program."""
+    candidate = Path(name).expanduser()
+    if candidate.is_absolute():
+        if candidate.is_file():
+            return candidate
+        raise ProgramError(f"{name}: no such program file")
+    for base in (base_dir, Path.cwd()) if base_dir else (Path.cwd(),):
+        path = base / candidate
+        if path.is_file():
+            return path
+    packaged = packaged_programs_dir() / name
+    if "/" not in name and packaged.is_file():
+        return packaged
+    known = ", ".join(packaged_programs()) or "none"
+    raise ProgramError(f"{name}: no such program file (packaged programs: {known})")

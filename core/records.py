@@ -1,0 +1,167 @@
+"""Typed registration records: what plugins hand to the core through the hooks.
+
+Each record has a ``name`` that is unique within its kind; the plugin manager rejects a second
+record of the same kind and name and names both plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.machine import Machine
+
+
+def _name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    if not isinstance(value, str) or not value or not value.replace("_", "").replace(".", "").isalnum():
+        raise ValueError(
+            f"{type(instance).__name__}.{attribute.name} must be a non-empty identifier, got {value!r}"
+        )
+
+
+@attrs.frozen
+class Architecture:
+    """An emulated machine type.
+
+    ``create_machine(kernel)`` builds the machine (cores, physical memory) from
+    ``kernel.config``; ``elf_machine`` is the ELF e_machine value its programs carry.
+    """
+
+    name: str = attrs.field(validator=_name)
+    elf_machine: int
+    create_machine: Callable[[Kernel], Machine]
+    description: str = ""
+
+
+@attrs.frozen
+class Syscall:
+    """One system call of a personality: its number, name, handler and argument count.
+
+    The handler is called as ``handler(thread, *args)`` with ``nargs`` integer arguments and
+    returns the integer result (a negative errno for failure), or ``None`` when it has already
+    arranged the thread's next state (blocked, exited, replaced by exec).
+    """
+
+    number: int
+    name: str
+    handler: Callable[..., int | None]
+    nargs: int = attrs.field(default=0, validator=attrs.validators.in_(range(7)))
+
+
+@attrs.frozen
+class SyscallTable:
+    """A personality: a syscall ABI plus how it starts a program.
+
+    ``setup_process(kernel, process, image, argv, envp)`` prepares a freshly loaded program
+    (initial stack, standard files) and returns the initial stack pointer.
+    """
+
+    name: str = attrs.field(validator=_name)
+    syscalls: Sequence[Syscall]
+    setup_process: Callable[..., int]
+    description: str = ""
+    #: errno numbers the core uses for a bad pointer and for a syscall the table lacks.
+    errno_fault: int = 14
+    errno_nosys: int = 38
+
+    def by_number(self) -> dict[int, Syscall]:
+        table: dict[int, Syscall] = {}
+        for call in self.syscalls:
+            if call.number in table:
+                raise ValueError(
+                    f"syscall table {self.name!r}: number {call.number} used by both "
+                    f"{table[call.number].name!r} and {call.name!r}"
+                )
+            table[call.number] = call
+        return table
+
+
+@attrs.frozen
+class Device:
+    """A device the kernel can open by name (``open(kernel, process, spec)`` returns a file)."""
+
+    name: str = attrs.field(validator=_name)
+    open: Callable[..., Any]
+    description: str = ""
+
+
+@attrs.frozen
+class Scheduler:
+    """A scheduling policy chosen by ``[sched] policy``; ``create(kernel)`` returns the policy object.
+
+    The object implements :class:`kernkit.core.sched.SchedulerPolicy`.
+    """
+
+    name: str = attrs.field(validator=_name)
+    create: Callable[[Kernel], Any]
+    description: str = ""
+
+
+@attrs.frozen
+class BinaryFormat:
+    """A program format: ``probe(header)`` says whether it recognises the first bytes of a file,
+    ``load(kernel, process, data, path)`` maps it into the process and returns a LoadedImage."""
+
+    name: str = attrs.field(validator=_name)
+    probe: Callable[[bytes], bool]
+    load: Callable[..., Any]
+    description: str = ""
+
+
+@attrs.frozen
+class ConfigSection:
+    """The schema of one config table: ``options`` is an attrs class whose fields are the options.
+
+    ``name`` is the table's dotted path (``machine``, ``sched.rr``). Each field carries its help
+    text in ``metadata["help"]`` (use :func:`kernkit.core.options.option`).
+    """
+
+    name: str = attrs.field(validator=_name)
+    options: type
+    description: str = ""
+
+
+@attrs.frozen
+class BootStep:
+    """A step of kernel boot. Steps run by ``phase`` (see :data:`BOOT_PHASES`), then in the
+    order their ``after`` lists require, then by name; ``run(kernel)`` does the work."""
+
+    name: str = attrs.field(validator=_name)
+    phase: str = attrs.field(validator=attrs.validators.in_(("machine", "devices", "services", "init")))
+    run: Callable[[Kernel], None]
+    after: tuple[str, ...] = ()
+
+
+BOOT_PHASES = ("machine", "devices", "services", "init")
+
+
+@attrs.frozen
+class LoadedImage:
+    """Where a binary format put a program: entry point, program headers and initial break."""
+
+    entry: int
+    phdr: int
+    phent: int
+    phnum: int
+    brk: int
+    base: int = 0
+    path: str = ""
+    symbols: Mapping[int, str] = attrs.field(factory=dict)
+
+
+__all__ = [
+    "Architecture",
+    "BOOT_PHASES",
+    "BinaryFormat",
+    "BootStep",
+    "ConfigSection",
+    "Device",
+    "LoadedImage",
+    "Scheduler",
+    "Syscall",
+    "SyscallTable",
+]

@@ -1,0 +1,71 @@
+"""System call dispatch: from an architecture's trap to a personality's handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kernkit.core.errors import BadAddress
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
+
+ArgReader = Callable[[int], tuple[int, ...]]
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+class SyscallDispatcher:
+    """Looks the number up in the thread's personality and calls the handler.
+
+    A bad user pointer (BadAddress) becomes -EFAULT; an unknown number -ENOSYS, counted per
+    number in ``unknown``. Any other exception escapes: it is a kernel bug, and becomes a panic.
+    """
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.unknown: dict[int, int] = {}
+        self.count = 0
+
+    def dispatch(self, thread: Thread, number: int, read_args: ArgReader) -> int | None:
+        self.count += 1
+        call = thread.process.syscall_map.get(number)
+        if call is None:
+            return self.unknown_syscall(thread, number)
+        try:
+            return call.handler(thread, *read_args(call.nargs))
+        except BadAddress:
+            return -thread.process.personality.errno_fault
+
+    def unknown_syscall(self, thread: Thread, number: int) -> int:
+        self.unknown[number] = self.unknown.get(number, 0) + 1
+        self.kernel.trace_event("unknown_syscall", thread.process, tid=thread.tid, nr=number)
+        return -thread.process.personality.errno_nosys
+
+
+class TracingDispatcher(SyscallDispatcher):
+    """The same dispatch, with one trace event per call (arguments and result)."""
+
+    def dispatch(self, thread: Thread, number: int, read_args: ArgReader) -> int | None:
+        self.count += 1
+        call = thread.process.syscall_map.get(number)
+        if call is None:
+            return self.unknown_syscall(thread, number)
+        args = read_args(call.nargs)
+        try:
+            result = call.handler(thread, *args)
+        except BadAddress:
+            result = -thread.process.personality.errno_fault
+        self.kernel.trace_event(
+            "syscall",
+            thread.process,
+            tid=thread.tid,
+            name=call.name,
+            nr=number,
+            args=list(args),
+            ret=None if result is None else _signed(result),
+        )
+        return result

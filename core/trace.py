@@ -1,0 +1,32 @@
+"""Tracing: one JSON object per line, stamped with virtual time; a hash proves determinism."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import IO, Any
+
+
+class Tracer:
+    """Collects events; writes them as JSON lines when given a stream, and hashes them always."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream
+        self._hash = hashlib.sha256()
+        self.events = 0
+
+    def emit(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"), sort_keys=False)
+        self._hash.update(line.encode())
+        self._hash.update(b"\n")
+        self.events += 1
+        if self._stream is not None:
+            self._stream.write(line + "\n")
+
+    @property
+    def digest(self) -> str:
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.flush()

@@ -1,0 +1,1 @@
+"""kernkit's built-in plugins. Each uses only the public hooks and APIs of kernkit.core."""

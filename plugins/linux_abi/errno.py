@@ -1,0 +1,5 @@
+"""Linux errno values used by the handlers."""
+
+EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EFAULT = 1, 2, 4, 5, 9, 11, 12, 14
+EEXIST, ENODEV, EINVAL, ENOTTY, ENOSYS = 17, 19, 22, 25, 38
+EOPNOTSUPP = 95

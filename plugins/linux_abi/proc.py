@@ -1,0 +1,63 @@
+"""Process and thread syscalls: exit, ids, arch_prctl, set_tid_address, sched_yield."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.core.process import ThreadState
+from kernkit.plugins.linux_abi.errno import EINVAL
+
+if TYPE_CHECKING:
+    from kernkit.core.process import Thread
+
+ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
+
+
+def sys_exit_group(t: Thread, status: int) -> None:
+    t.kernel.exit_process(t.process, status & 0xFF)
+
+
+def sys_exit(t: Thread, status: int) -> None:
+    """End the calling thread; the last one ends the process."""
+    others = [o for o in t.process.threads if o is not t and o.state is not ThreadState.EXITED]
+    if others:
+        t.kernel._retire_thread(t)  # noqa: SLF001 - thread exit arrives with clone (issue 3)
+        return None
+    t.kernel.exit_process(t.process, status & 0xFF)
+    return None
+
+
+def sys_getpid(t: Thread) -> int:
+    return t.process.pid
+
+
+def sys_getppid(t: Thread) -> int:
+    return t.process.parent.pid if t.process.parent else 0
+
+
+def sys_gettid(t: Thread) -> int:
+    return t.tid
+
+
+def sys_getuid(t: Thread) -> int:
+    return 0
+
+
+def sys_set_tid_address(t: Thread, tidptr: int) -> int:
+    t.data["clear_child_tid"] = tidptr
+    return t.tid
+
+
+def sys_arch_prctl(t: Thread, code: int, addr: int) -> int:
+    if code == ARCH_SET_FS:
+        t.context.set_tls_base(addr)
+        return 0
+    if code == ARCH_GET_FS:
+        t.process.aspace.write_u64(addr, t.context.tls_base())
+        return 0
+    return -EINVAL
+
+
+def sys_sched_yield(t: Thread) -> int:
+    t.kernel.yield_core(t)
+    return 0

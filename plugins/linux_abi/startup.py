@@ -1,0 +1,89 @@
+"""Starting a program the Linux way: the SysV initial stack (argv, envp, auxv) and fds 0-2."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import TYPE_CHECKING
+
+from kernkit.core.vm import PROT_READ, PROT_WRITE
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
+    from kernkit.core.records import LoadedImage
+
+STACK_TOP = 0x7FFF_FFFF_E000
+AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
+AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
+AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN = 23, 25, 26, 31
+
+
+def random_bytes(kernel: Kernel, process: Process, purpose: str, length: int) -> bytes:
+    """Deterministic 'random' bytes from ``[kernel] seed``, the pid and what they are for."""
+    out = b""
+    counter = 0
+    while len(out) < length:
+        seed = f"{kernel.config['kernel'].seed}:{process.pid}:{purpose}:{counter}".encode()
+        out += hashlib.sha256(seed).digest()
+        counter += 1
+    return out[:length]
+
+
+def setup_process(
+    kernel: Kernel, process: Process, image: LoadedImage, argv: list[str], envp: list[str]
+) -> int:
+    """Map the stack, lay out the initial stack, set the break, open fds 0-2; returns the sp."""
+    aspace = process.aspace
+    stack_size = kernel.config["linux"].stack_size
+    aspace.add_region(STACK_TOP - stack_size, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]")
+    aspace.brk_start = aspace.brk = image.brk
+    _open_standard_files(kernel, process)
+
+    # strings and blobs at the top, pointers below, sp 16-byte aligned at argc
+    pointer = STACK_TOP
+
+    def push_bytes(blob: bytes) -> int:
+        nonlocal pointer
+        pointer -= len(blob)
+        aspace.write(pointer, blob)
+        return pointer
+
+    execfn = push_bytes((argv[0] if argv else "").encode() + b"\0")
+    arg_ptrs = [push_bytes(a.encode() + b"\0") for a in argv]
+    env_ptrs = [push_bytes(e.encode() + b"\0") for e in envp]
+    platform = push_bytes(b"x86_64\0")
+    random = push_bytes(random_bytes(kernel, process, "AT_RANDOM", 16))
+    auxv = [
+        (AT_PHDR, image.phdr),
+        (AT_PHENT, image.phent),
+        (AT_PHNUM, image.phnum),
+        (AT_PAGESZ, 4096),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, image.entry),
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+        (AT_SECURE, 0),
+        (AT_PLATFORM, platform),
+        (AT_HWCAP, 0),
+        (AT_HWCAP2, 0),
+        (AT_CLKTCK, 100),
+        (AT_RANDOM, random),
+        (AT_EXECFN, execfn),
+        (AT_NULL, 0),
+    ]
+    words = [len(argv), *arg_ptrs, 0, *env_ptrs, 0, *(v for pair in auxv for v in pair)]
+    pointer = (pointer - 8 * len(words)) & ~0xF
+    aspace.write(pointer, struct.pack(f"<{len(words)}Q", *words))
+    return pointer
+
+
+def _open_standard_files(kernel: Kernel, process: Process) -> None:
+    if "cons" not in kernel.registries["device"]:
+        return
+    console = kernel.device("cons")
+    for fd, end in enumerate(("stdin", "stdout", "stderr")):
+        process.files.install(console.open(kernel, process, end), fd)

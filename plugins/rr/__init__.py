@@ -1,0 +1,69 @@
+"""``rr``: round-robin time sharing of every runnable thread over every core."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import attrs
+
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.options import option, positive
+from kernkit.core.records import ConfigSection, Scheduler
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
+
+
+@attrs.frozen
+class RoundRobinOptions:
+    timeslice_us: int = option(
+        10_000, "virtual microseconds a thread runs before others get the core", validator=positive
+    )
+
+
+class RoundRobin:
+    """One global FIFO run queue; a thread keeps its core for a timeslice while others wait."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.timeslice_ns = kernel.config["sched.rr"].timeslice_us * 1000
+        self.queue: deque[Thread] = deque()
+        self._started: dict[Thread, int] = {}
+
+    def thread_runnable(self, thread: Thread) -> None:
+        if thread not in self.queue:
+            self.queue.append(thread)
+
+    def thread_blocked(self, thread: Thread) -> None:
+        self._forget(thread)
+
+    def thread_exited(self, thread: Thread) -> None:
+        self._forget(thread)
+
+    def pick_next(self, core: int) -> Thread | None:
+        if not self.queue:
+            return None
+        thread = self.queue.popleft()
+        self._started[thread] = self.kernel.now(core)
+        return thread
+
+    def tick(self, core: int, current: Thread) -> bool:
+        ran_for = self.kernel.now(core) - self._started.get(current, 0)
+        return bool(self.queue) and ran_for >= self.timeslice_ns
+
+    def _forget(self, thread: Thread) -> None:
+        if thread in self.queue:
+            self.queue.remove(thread)
+        self._started.pop(thread, None)
+
+
+@hookimpl
+def kernkit_config_sections() -> list[ConfigSection]:
+    return [ConfigSection("sched.rr", RoundRobinOptions, "the rr scheduler")]
+
+
+@hookimpl
+def kernkit_register_schedulers() -> list[Scheduler]:
+    return [Scheduler("rr", RoundRobin, "Linux-like time sharing: one FIFO queue, fixed timeslice")]

@@ -1,0 +1,69 @@
+/* fault: triggers one kind of CPU fault (or a syscall EFAULT) on request, to
+ * test how the kernel reports and handles guest faults. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void announce(const char *mode)
+{
+    printf("fault: about to %s\n", mode);
+    /* stdout may be a pipe (fully buffered); flush before the process dies. */
+    fflush(stdout);
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: fault null|write-ro|exec-stack|jump|ud2|div0|hlt|efault\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+
+    const char *mode = argv[1];
+
+    if (strcmp(mode, "null") == 0) {
+        announce(mode);
+        /* Both the pointer and the access are volatile so the compiler can
+         * neither see that p is NULL nor drop or replace the load. */
+        volatile int *volatile p = NULL;
+        return *p;
+    } else if (strcmp(mode, "write-ro") == 0) {
+        announce(mode);
+        /* The literal lives in .rodata.  A volatile pointer alone is not
+         * enough: GCC drops the plain store as dead, so the store itself
+         * goes through a pointer to volatile. */
+        volatile char *volatile s = (volatile char *)"read-only";
+        s[0] = 'R';
+        return 0;
+    } else if (strcmp(mode, "exec-stack") == 0 || strcmp(mode, "jump") == 0) {
+        announce(mode);
+        void (*volatile fn)(void) = (void (*)(void))0x12345000UL;
+        fn();
+        return 0;
+    } else if (strcmp(mode, "ud2") == 0) {
+        announce(mode);
+        __builtin_trap();
+    } else if (strcmp(mode, "div0") == 0) {
+        announce(mode);
+        volatile int zero = 0;
+        volatile int one = 1;
+        return one / zero;
+    } else if (strcmp(mode, "hlt") == 0) {
+        announce(mode);
+        /* Privileged: raises #GP at CPL 3. */
+        __asm__ volatile("hlt");
+        return 0;
+    } else if (strcmp(mode, "efault") == 0) {
+        announce(mode);
+        long r = syscall(SYS_write, 1, (void *)0x10, 5);
+        printf("efault ret=%ld errno=%d\n", r, r < 0 ? errno : 0);
+        return 0;
+    }
+    return usage();
+}
