@@ -141,3 +141,7 @@ def _plugins(args: argparse.Namespace) -> int:
             names = ", ".join(f"{name} ({reg.plugin.rsplit('.', 1)[-1]})" for name, reg in entries.items())
             print(f"{kind}s: {names}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

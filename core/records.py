@@ -6,7 +6,7 @@ record of the same kind and name and names both plugins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -150,7 +150,8 @@ class LoadedImage:
     brk: int
     base: int = 0
     path: str = ""
-    symbols: Mapping[int, str] = attrs.field(factory=dict)
+    #: ``symbolize(address)`` -> "function+0x12" or None (for reports and backtraces).
+    symbolize: Callable[[int], str | None] = lambda address: None
 
 
 __all__ = [

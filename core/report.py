@@ -29,11 +29,13 @@ def fault_report(kernel: Kernel, thread: Thread, fault: Fault) -> str:
     if fault.address is not None:
         where = f" at {fault.address:#x}" + (f" ({fault.access})" if fault.access else "")
     instruction = kernel.machine.disassemble(process.aspace, fault.pc) if process.aspace else "?"
+    symbol = process.image.symbolize(fault.pc) if process.image is not None else None
+    location = f"{fault.pc:#x} <{symbol}>" if symbol else f"{fault.pc:#x}"
     regs = thread.context.registers()
     shown = " ".join(f"{name}={value:#x}" for name, value in regs.items())
     return (
         f"pid {process.pid} ({process.name}) killed by {signal}: {fault.what}{where}\n"
-        f"  pc {fault.pc:#x}: {instruction}\n"
+        f"  pc {location}: {instruction}\n"
         f"  {shown}"
     )
 

@@ -54,7 +54,8 @@ class AddressSpace:
         self.regions: list[Region] = []
         self.brk_start = 0
         self.brk = 0
-        self.resident = 0
+        #: Virtual pages currently present (so unmapping a large, sparse range is cheap).
+        self.present: set[int] = set()
         #: Called after pages were unmapped or lost permissions (TLB shootdown).
         self.on_unmap: Callable[[AddressSpace], None] = lambda aspace: None
         #: Called with a virtual page that the kernel wrote while it is executable.
@@ -112,9 +113,8 @@ class AddressSpace:
             if region.end > end:
                 pieces.append(Region(end, region.end, region.prot, region.name))
         self.regions = pieces
-        for va in range(start, end, PAGE_SIZE):
-            if self.page_table.lookup(va) is not None:
-                self.page_table.protect(va, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))
+        for va in sorted(v for v in self.present if start <= v < end):
+            self.page_table.protect(va, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))
         self.on_unmap(self)
         return True
 
@@ -145,7 +145,7 @@ class AddressSpace:
         if executable:
             self.memory.mark_code(frame)
         self.page_table.map(va & PAGE_MASK, frame, bool(region.prot & PROT_WRITE), executable)
-        self.resident += 1
+        self.present.add(va & PAGE_MASK)
         return frame
 
     def map_frame(self, va: int, frame: int, prot: int) -> None:
@@ -153,19 +153,20 @@ class AddressSpace:
         executable = bool(prot & PROT_EXEC)
         if executable:
             self.memory.mark_code(frame)
-        if self.page_table.lookup(va) is None:
-            self.resident += 1
         self.page_table.map(va & PAGE_MASK, frame, bool(prot & PROT_WRITE), executable)
+        self.present.add(va & PAGE_MASK)
 
     def _drop_pages(self, start: int, end: int) -> None:
-        dropped = False
-        for va in range(start, end, PAGE_SIZE):
+        if (end - start) // PAGE_SIZE > len(self.present):
+            doomed = sorted(va for va in self.present if start <= va < end)
+        else:
+            doomed = [va for va in range(start, end, PAGE_SIZE) if va in self.present]
+        for va in doomed:
             frame = self.page_table.unmap(va)
+            self.present.discard(va)
             if frame is not None:
                 self.memory.free_frame(frame)
-                self.resident -= 1
-                dropped = True
-        if dropped:
+        if doomed:
             self.on_unmap(self)
 
     def release(self) -> None:

@@ -105,13 +105,14 @@ class X86Core:
         for i, value in enumerate(frame):
             self.machine.memory.words[(frame_top - 40) // 8 + i] = value
         uc.reg_write(x86.UC_X86_REG_RSP, layout.KERNEL_BASE + frame_top - 40)
-        uc.emu_start(layout.KERNEL_BASE + layout.IRET_STUB, 0, count=1)
+        if self.deterministic:
+            uc.emu_start(layout.KERNEL_BASE + layout.IRET_STUB, 0, count=1)
+        else:  # never mix count= runs with plain ones (translations differ); stop at the park
+            uc.emu_start(layout.KERNEL_BASE + layout.IRET_STUB, layout.USER_PARK)
         if uc.reg_read(x86.UC_X86_REG_CS) & 3 != 3:
             raise RuntimeError("could not enter ring 3 on the emulated core")
         self.kernel_mode = False
         self._flush_tlb()
-        if not self.deterministic:
-            uc.ctl_flush_tb()  # code translated with count= must not be reused without it
 
     # --- hooks (called from C; exceptions must not escape) -------------------------------------
 

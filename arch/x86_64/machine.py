@@ -6,7 +6,6 @@ import ctypes
 import threading
 from typing import TYPE_CHECKING
 
-from capstone import CS_ARCH_X86, CS_MODE_64, Cs
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import UcContext
 
@@ -59,7 +58,7 @@ class X86Machine:
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
         self.cores = [X86Core(self, i) for i in range(options.cores)]
         self._template = self.cores[0].uc.context_save()
-        self._disassembler = Cs(CS_ARCH_X86, CS_MODE_64)
+        self._disassembler = None
         self._watchdog: threading.Thread | None = None
         self._closing = threading.Event()
         if not self.deterministic:
@@ -101,6 +100,10 @@ class X86Machine:
         code = self.cores[0]._peek(aspace, pc, 16)  # noqa: SLF001 - same machine
         if not code:
             return "(no code mapped at this address)"
+        if self._disassembler is None:
+            from capstone import CS_ARCH_X86, CS_MODE_64, Cs
+
+            self._disassembler = Cs(CS_ARCH_X86, CS_MODE_64)
         for insn in self._disassembler.disasm(code, pc, 1):
             text = f"{insn.mnemonic} {insn.op_str}".strip()
             return f"{text}    ({' '.join(f'{b:02x}' for b in insn.bytes)})"

@@ -1,17 +1,21 @@
-"""Mapping an ELF64 executable's PT_LOAD segments into a process's address space."""
+"""Mapping an ELF64 executable's PT_LOAD segments into a process's address space.
+
+Headers are read with ``struct`` (loading is on the boot path); symbols, needed only for
+reports, are read lazily with pyelftools.
+"""
 
 from __future__ import annotations
 
-import io
+import struct
 from typing import TYPE_CHECKING
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+import attrs
 
 from kernkit.core.errors import ProgramError
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.records import LoadedImage
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE
+from kernkit.plugins.elf.symbols import Symbolizer
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -22,95 +26,116 @@ ELF_MAGIC = b"\x7fELF"
 #: Where position-independent static programs are placed (as Linux does for PIE).
 PIE_BASE = 0x5555_5555_4000
 PF_X, PF_W, PF_R = 1, 2, 4
+PT_LOAD, PT_INTERP, PT_PHDR = 1, 3, 6
+ET_EXEC, ET_DYN = 2, 3
+EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+PHDR = struct.Struct("<IIQQQQQQ")
+
+
+@attrs.frozen
+class Segment:
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
+
+
+@attrs.frozen
+class ElfHeader:
+    type: int
+    machine: int
+    entry: int
+    phoff: int
+    phentsize: int
+    phnum: int
+    segments: tuple[Segment, ...]
+
+
+def parse(data: bytes, path: str) -> ElfHeader:
+    """The ELF header and program headers; ProgramError for anything malformed."""
+    if len(data) < EHDR.size or data[:4] != ELF_MAGIC:
+        raise ProgramError(f"{path}: not an ELF file")
+    ident, etype, machine, _, entry, phoff, _, _, _, phentsize, phnum, _, _, _ = EHDR.unpack_from(data)
+    if ident[4] != 2 or ident[5] != 1:
+        bits = {1: "32-bit", 2: "64-bit"}.get(ident[4], "unknown-class")
+        order = {1: "little-endian", 2: "big-endian"}.get(ident[5], "unknown byte order")
+        raise ProgramError(f"{path}: a {bits} {order} ELF file; this kernel runs 64-bit little-endian ones")
+    if phnum == 0 or phentsize != PHDR.size or phoff + phnum * phentsize > len(data):
+        raise ProgramError(f"{path}: malformed ELF file: bad program header table")
+    segments = tuple(
+        Segment(*(PHDR.unpack_from(data, phoff + i * phentsize)[j] for j in (0, 1, 2, 3, 5, 6)))
+        for i in range(phnum)
+    )
+    return ElfHeader(etype, machine, entry, phoff, phentsize, phnum, segments)
 
 
 def load_elf(kernel: Kernel, process: Process, data: bytes, path: str) -> LoadedImage:
-    try:
-        return _load(kernel, process.aspace, data, path)
-    except ELFError as exc:
-        raise ProgramError(f"{path}: malformed ELF file: {exc}") from None
-    except (ValueError, KeyError, IndexError, AssertionError) as exc:
-        raise ProgramError(f"{path}: malformed ELF file: {exc or type(exc).__name__}") from None
-
-
-def _load(kernel: Kernel, aspace: AddressSpace, data: bytes, path: str) -> LoadedImage:
-    elf = ELFFile(io.BytesIO(data))
-    if elf.elfclass != 64 or not elf.little_endian:
+    header = parse(data, path)
+    wanted = kernel.arch.elf_machine
+    if header.machine != wanted:
         raise ProgramError(
-            f"{path}: a {elf.elfclass}-bit ELF file; this kernel runs 64-bit little-endian programs"
+            f"{path}: ELF for machine {header.machine}, but this kernel's architecture is "
+            f"{kernel.arch.name} (e_machine {wanted})"
         )
-    number, wanted = int.from_bytes(data[18:20], "little"), kernel.arch.elf_machine
-    if number != wanted:
-        raise ProgramError(
-            f"{path}: ELF for machine {elf.header.e_machine} ({number}), but this kernel's "
-            f"architecture is {kernel.arch.name} (e_machine {wanted})"
-        )
-    kind = elf.header.e_type
-    segments = list(elf.iter_segments())
-    if any(seg.header.p_type == "PT_INTERP" for seg in segments):
+    if any(seg.type == PT_INTERP for seg in header.segments):
         raise ProgramError(f"{path}: dynamically linked; kernkit runs static programs (link with -static)")
-    if kind == "ET_EXEC":
-        base = 0
-    elif kind == "ET_DYN":
-        base = PIE_BASE
-    else:
-        raise ProgramError(f"{path}: ELF type {kind} is not an executable")
-    loads = [seg for seg in segments if seg.header.p_type == "PT_LOAD"]
+    if header.type not in (ET_EXEC, ET_DYN):
+        raise ProgramError(f"{path}: ELF type {header.type} is not an executable")
+    base = 0 if header.type == ET_EXEC else PIE_BASE
+    loads = [seg for seg in header.segments if seg.type == PT_LOAD]
     if not loads:
         raise ProgramError(f"{path}: no loadable segments")
-    end = 0
-    for seg in loads:
-        end = max(end, _map_segment(aspace, data, seg.header, base, path))
-    phdr = _phdr_address(elf, segments, loads, base)
+    end = max(_map_segment(process.aspace, data, seg, base, path) for seg in loads)
     return LoadedImage(
-        entry=base + elf.header.e_entry,
-        phdr=phdr,
-        phent=elf.header.e_phentsize,
-        phnum=elf.header.e_phnum,
+        entry=base + header.entry,
+        phdr=_phdr_address(header, loads, base),
+        phent=header.phentsize,
+        phnum=header.phnum,
         brk=(end + PAGE_SIZE - 1) & PAGE_MASK,
         base=base,
         path=path,
+        symbolize=Symbolizer(data, base),
     )
 
 
-def _map_segment(aspace: AddressSpace, data: bytes, header, base: int, path: str) -> int:  # noqa: ANN001
-    vaddr, memsz, filesz, offset = header.p_vaddr + base, header.p_memsz, header.p_filesz, header.p_offset
-    if filesz > memsz or offset + filesz > len(data):
+def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, base: int, path: str) -> int:
+    vaddr = seg.vaddr + base
+    if seg.filesz > seg.memsz or seg.offset + seg.filesz > len(data):
         raise ProgramError(f"{path}: truncated or inconsistent segment at {vaddr:#x}")
-    if vaddr + memsz > aspace.limit or vaddr < PAGE_SIZE:
+    if vaddr + seg.memsz > aspace.limit or vaddr < PAGE_SIZE:
         raise ProgramError(f"{path}: segment at {vaddr:#x} lies outside user memory")
     prot = (
-        (PROT_READ if header.p_flags & PF_R else 0)
-        | (PROT_WRITE if header.p_flags & PF_W else 0)
-        | (PROT_EXEC if header.p_flags & PF_X else 0)
+        (PROT_READ if seg.flags & PF_R else 0)
+        | (PROT_WRITE if seg.flags & PF_W else 0)
+        | (PROT_EXEC if seg.flags & PF_X else 0)
     )
-    start, end = vaddr & PAGE_MASK, (vaddr + memsz + PAGE_SIZE - 1) & PAGE_MASK
+    start, end = vaddr & PAGE_MASK, (vaddr + seg.memsz + PAGE_SIZE - 1) & PAGE_MASK
     shared = aspace.region_at(start)
     if shared is not None:  # the previous segment ends in this page: share it
         shared.prot |= prot
         start += PAGE_SIZE
     if start < end:
         aspace.add_region(start, end, prot, "program")
-    file_end = vaddr + filesz
+    file_end = vaddr + seg.filesz
     page = vaddr & PAGE_MASK
     while page < file_end:
         entry = aspace.page_table.lookup(page)
         frame = entry[0] if entry else aspace.memory.alloc_frame()
         lo, hi = max(page, vaddr), min(page + PAGE_SIZE, file_end)
-        chunk = data[offset + (lo - vaddr) : offset + (hi - vaddr)]
-        aspace.memory.write(frame + (lo - page), chunk)
+        aspace.memory.write(frame + (lo - page), data[seg.offset + (lo - vaddr) : seg.offset + (hi - vaddr)])
         region = aspace.region_at(page)
         aspace.map_frame(page, frame, region.prot if region else prot)
         page += PAGE_SIZE
-    return vaddr + memsz
+    return vaddr + seg.memsz
 
 
-def _phdr_address(elf: ELFFile, segments: list, loads: list, base: int) -> int:
-    for seg in segments:
-        if seg.header.p_type == "PT_PHDR":
-            return base + seg.header.p_vaddr
-    phoff = elf.header.e_phoff
+def _phdr_address(header: ElfHeader, loads: list[Segment], base: int) -> int:
+    for seg in header.segments:
+        if seg.type == PT_PHDR:
+            return base + seg.vaddr
     for seg in loads:
-        if seg.header.p_offset <= phoff < seg.header.p_offset + seg.header.p_filesz:
-            return base + seg.header.p_vaddr + (phoff - seg.header.p_offset)
+        if seg.offset <= header.phoff < seg.offset + seg.filesz:
+            return base + seg.vaddr + (header.phoff - seg.offset)
     return 0

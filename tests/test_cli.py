@@ -1,0 +1,84 @@
+"""The kernkit command as a user runs it."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import CONFIGS, USER_BIN, kernkit_cli
+
+
+def test_boot_with_no_config_runs_the_packaged_kernel():
+    result = kernkit_cli("boot")
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"Hello from kernkit!\n", b"")
+
+
+def test_boot_an_example_config():
+    result = kernkit_cli("boot", str(CONFIGS / "minimal.toml"))
+    assert result.returncode == 0 and result.stdout == b"Hello from kernkit!\n"
+
+
+def test_boot_the_quad_variant():
+    result = kernkit_cli("boot", str(CONFIGS / "quad.toml"))
+    assert result.returncode == 0 and result.stdout == b"Hello from kernkit!\n"
+
+
+def test_host_program_after_double_dash_with_arguments_and_env():
+    result = kernkit_cli("boot", "--env", "X=1", "--", str(USER_BIN / "echo_args"), "a", "b")
+    assert result.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert lines[:4] == ["argc=3", f"argv[0]={USER_BIN / 'echo_args'}", "argv[1]=a", "argv[2]=b"]
+    assert "env=X=1" in lines
+
+
+def test_exit_status_and_fault_status():
+    assert kernkit_cli("boot", "--", "exitcode", "5").returncode == 5
+    result = kernkit_cli("boot", "--", "fault", "null")
+    assert result.returncode == 139
+    assert b"killed by SIGSEGV" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_stdin_passes_through():
+    result = kernkit_cli("boot", "--", "readline", stdin=b"hello there")
+    assert result.stdout == b"got: hello there"
+
+
+def test_set_overrides_a_config_option():
+    result = kernkit_cli("boot", "--set", "machine.cores=3", "--set", "init.program=minimal")
+    assert result.returncode == 0 and result.stdout == b"minimal: ok\n"
+
+
+def test_bad_override_is_a_one_line_error():
+    result = kernkit_cli("boot", "--set", "machine.cores=zero")
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "kernkit: error: <command line>: machine.cores: expected an integer, got a string ('zero')\n"
+    )
+
+
+def test_trace_is_json_lines(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    assert kernkit_cli("boot", "--trace", str(trace)).returncode == 0
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert any(e["ev"] == "syscall" and e["name"] == "exit_group" for e in events)
+
+
+def test_check_prints_the_resolved_config():
+    result = kernkit_cli("check", str(CONFIGS / "quad.toml"))
+    assert result.returncode == 0
+    text = result.stdout.decode()
+    assert "[machine]" in text and "cores = 4" in text and "memory = 268435456" in text
+    assert 'policy = "rr"' in text
+
+
+def test_plugins_lists_builtins():
+    result = kernkit_cli("plugins")
+    assert result.returncode == 0
+    text = result.stdout.decode()
+    for name in ("kernkit.arch.x86_64", "kernkit.plugins.linux_abi", "kernkit.plugins.rr"):
+        assert f"{name} " in text
+    assert "architectures: x86_64" in text
+
+
+def test_usage_error():
+    result = kernkit_cli("frobnicate")
+    assert result.returncode == 2 and b"invalid choice" in result.stderr

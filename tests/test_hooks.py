@@ -1,0 +1,672 @@
+"""The plugin contract: every hookspec is documented, and every hook has a behavioural test.
+
+``HOOK_TESTS`` at the bottom maps each hook to its test; a meta-test fails when a hookspec is
+added to :mod:`kernkit.core.hookspecs` without one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import kernkit_cli, run_kernel
+
+from kernkit.core import hookspecs
+from kernkit.core.assemble import assemble, boot_order, check_choices, collect_registries, resolve_config
+from kernkit.core.errors import ConfigError, PluginError
+from kernkit.core.process import ProcState
+
+HOOKSPECS = {
+    name: function
+    for name, function in vars(hookspecs).items()
+    if name.startswith("kernkit_") and callable(function)
+}
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    """A directory on sys.path (and for the CLI, on PYTHONPATH) to put plugin modules in."""
+    directory = tmp_path / "pyplugins"
+    directory.mkdir()
+    monkeypatch.syspath_prepend(str(directory))
+    before = set(sys.modules)
+    yield directory
+    for name in set(sys.modules) - before:
+        if name.startswith("kk_"):
+            del sys.modules[name]
+
+
+def add_module(directory: Path, source: str) -> str:
+    name = f"kk_hook_{uuid.uuid4().hex[:10]}"
+    (directory / f"{name}.py").write_text(textwrap.dedent(source))
+    return name
+
+
+def config_for(path: Path, modules: list[str], extra: str = "", kernel: str = "") -> Path:
+    """A config whose [kernel] loads ``modules`` (plus ``kernel`` lines), then ``extra`` tables."""
+    listed = ", ".join(f'"{m}"' for m in modules)
+    path.write_text(f"[kernel]\nplugins = [{listed}]\n{kernel}" + textwrap.dedent(extra))
+    return path
+
+
+def plugin_config(
+    tmp_path: Path, plugin_dir: Path, source: str, extra: str = "", kernel: str = ""
+) -> tuple[Path, str]:
+    """Write ``source`` as a plugin module and a config that loads it; return (config, module)."""
+    module = add_module(plugin_dir, source)
+    return config_for(tmp_path / "kernel.toml", [module], extra, kernel), module
+
+
+def config_error(path: Path, overrides: dict | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        config, plugins = resolve_config(path, overrides)
+        check_choices(config, collect_registries(plugins))
+    return str(info.value)
+
+
+def one_line_error(proc) -> str:  # noqa: ANN001 - a CompletedProcess
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, (proc.returncode, err)
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("kernkit: error: "), err
+    return lines[0].removeprefix("kernkit: error: ")
+
+
+# --- documentation of the contract ---------------------------------------------------------
+
+
+def test_hookspecs_are_discovered():
+    assert len(HOOKSPECS) >= 10
+    for name, function in HOOKSPECS.items():
+        assert getattr(function, f"{hookspecs.PROJECT}_spec", None) is not None, f"{name} is no hookspec"
+
+
+@pytest.mark.parametrize("name", sorted(HOOKSPECS))
+def test_hookspec_is_documented(name):
+    function = HOOKSPECS[name]
+    doc = inspect.getdoc(function)
+    assert doc and doc.strip(), f"{name} has no docstring"
+    signature = inspect.signature(function)
+    for parameter in signature.parameters:
+        assert f":param {parameter}:" in doc, f"{name}: parameter {parameter!r} is not documented"
+    for documented in re.findall(r":param (\w+):", doc):
+        assert documented in signature.parameters, f"{name}: documents a non-existent {documented!r}"
+    returns_something = signature.return_annotation not in ("None", None, inspect.Signature.empty)
+    if returns_something:  # a registration hook
+        assert ":return:" in doc, f"{name}: the return value is not documented"
+    else:
+        assert ":return:" not in doc, f"{name}: a notification hook documents a return value"
+
+
+def test_every_hookspec_has_a_behavioural_test():
+    assert set(HOOK_TESTS) == set(HOOKSPECS)
+    module = sys.modules[__name__]
+    for hook, test in HOOK_TESTS.items():
+        assert test.__name__.startswith("test_"), hook
+        assert getattr(module, test.__name__) is test, f"{hook}: {test.__name__} is not a test here"
+
+
+# --- kernkit_config_sections ----------------------------------------------------------------
+
+DEMO_SECTION = """
+import attrs
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.options import at_most, option, positive
+from kernkit.core.records import ConfigSection
+
+
+@attrs.frozen
+class DemoOptions:
+    level: int = option(1, "how much demo", validator=[positive, at_most(10)])
+    label: str = option("", "a name for it")
+
+    def __attrs_post_init__(self):
+        if self.level > 5 and not self.label:
+            raise ValueError("a level above 5 needs a label")
+
+
+@hookimpl
+def kernkit_config_sections():
+    return [ConfigSection("demo", DemoOptions, "a demo section")]
+"""
+
+
+def test_config_sections_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, DEMO_SECTION, "[demo]\nlevel = 3\n")
+    run = run_kernel(config=config)
+    assert run.status == 0
+    assert run.kernel.config["demo"].level == 3
+    assert run.kernel.config["demo"].label == ""
+
+    config_for(config, [module])  # no [demo] table: the defaults
+    assert resolve_config(config)[0]["demo"].level == 1
+
+    bad = {
+        "level = 0": "demo.level: must be positive, got 0",
+        "level = 11": "demo.level: must be at most 10, got 11",
+        'level = "3"': "demo.level: expected an integer, got a string ('3')",
+        "levle = 3": "demo.levle: unknown option (did you mean 'level'?); [demo] has: level, label",
+        "level = 7": "[demo]: a level above 5 needs a label",
+    }
+    for line, expected in bad.items():
+        config_for(config, [module], f"[demo]\n{line}\n")
+        assert config_error(config) == f"{config}: {expected}"
+
+
+def test_config_section_unknown_without_its_plugin(tmp_path):
+    config = tmp_path / "kernel.toml"
+    config.write_text("[demo]\nlevel = 3\n")
+    assert config_error(config).startswith(f"{config}: [demo]: unknown section")
+
+
+def test_config_section_claimed_twice(tmp_path, plugin_dir):
+    config, module = plugin_config(
+        tmp_path,
+        plugin_dir,
+        DEMO_SECTION.replace('ConfigSection("demo"', 'ConfigSection("machine"'),
+    )
+    with pytest.raises(PluginError) as info:
+        resolve_config(config)
+    assert str(info.value) in (
+        f"config section 'machine' is registered by both 'kernkit.core.coreplugin' and '{module}'",
+        f"config section 'machine' is registered by both '{module}' and 'kernkit.core.coreplugin'",
+    )
+
+
+# --- kernkit_register_architectures ---------------------------------------------------------
+
+TOY_ARCH = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import Architecture
+
+CREATED = []
+
+
+def create(kernel):
+    from kernkit.arch.x86_64.machine import X86Machine
+
+    CREATED.append(kernel)
+    return X86Machine(kernel)
+
+
+@hookimpl
+def kernkit_register_architectures():
+    return [
+        Architecture("toy", elf_machine=62, create_machine=create, description="x86-64, renamed"),
+        Architecture("toy16", elf_machine=3, create_machine=create, description="claims i386 programs"),
+    ]
+"""
+
+
+def test_register_architectures_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, TOY_ARCH)
+    proc = kernkit_cli("plugins", "--config", str(config), env={"PYTHONPATH": str(plugin_dir)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    line = next(x for x in proc.stdout.decode().splitlines() if x.startswith("architectures: "))
+    assert f"toy ({module})" in line and f"toy16 ({module})" in line and "x86_64 (x86_64)" in line
+
+    assert config_error(config, {"machine.arch": "arm"}) == (
+        "<command line>: machine.arch: unknown architecture 'arm'; known: toy, toy16, x86_64"
+    )
+
+    run = run_kernel("hello", config=config, machine__arch="toy")
+    assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+    assert run.kernel.arch.name == "toy"
+    assert [run.kernel] == sys.modules[module].CREATED
+
+
+def test_architecture_elf_machine_is_checked(tmp_path, plugin_dir):
+    config, _ = plugin_config(tmp_path, plugin_dir, TOY_ARCH, '[machine]\narch = "toy16"\n')
+    message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert "ELF for machine 62, but this kernel's architecture is toy16 (e_machine 3)" in message
+
+
+# --- kernkit_register_syscall_tables --------------------------------------------------------
+
+DEMO_PERSONALITY = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import Syscall, SyscallTable
+from kernkit.plugins.linux_abi import SYSCALLS
+from kernkit.plugins.linux_abi.startup import setup_process
+
+
+def exit_group_42(thread, status):
+    thread.kernel.exit_process(thread.process, 42)
+
+
+def calls():
+    for number, name, handler, nargs in SYSCALLS:
+        yield Syscall(number, name, exit_group_42 if name == "exit_group" else handler, nargs)
+
+
+@hookimpl
+def kernkit_register_syscall_tables():
+    return [SyscallTable("demo", tuple(calls()), setup_process, "linux, but every exit is 42")]
+"""
+
+
+def test_register_syscall_tables_hook(tmp_path, plugin_dir):
+    config, _ = plugin_config(tmp_path, plugin_dir, DEMO_PERSONALITY)
+    assert run_kernel("exitcode", config=config).status == 3  # linux is still the default
+    run = run_kernel("exitcode", config=config, kernel__personalities=["demo", "linux"])
+    assert run.status == 42
+    assert run.kernel.init.personality.name == "demo"
+    assert run.kernel.personality("linux").name == "linux"
+    message = config_error(config, {"kernel.personalities": ["demo", "bsd"]})
+    assert message == "<command line>: kernel.personalities: unknown syscall table 'bsd'; known: demo, linux"
+
+
+@pytest.mark.xfail(
+    reason="a syscall table with two handlers for one number is only detected at spawn, by "
+    "SyscallTable.by_number's ValueError, which the CLI reports as 'internal error' with exit 70 "
+    "and without naming the plugin; 'kernkit check' says ok (core/records.py:70-79, core/kernel.py:131)",
+    strict=True,
+)
+def test_syscall_table_with_a_duplicate_number_is_a_plugin_error(tmp_path, plugin_dir):
+    source = DEMO_PERSONALITY.replace(
+        "tuple(calls())", '(*calls(), Syscall(1, "write_again", exit_group_42, 3))'
+    )
+    config, module = plugin_config(tmp_path, plugin_dir, source, kernel='personalities = ["demo"]\n')
+    message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert "write_again" in message and module in message
+
+
+# --- kernkit_register_schedulers ------------------------------------------------------------
+
+FIFO = """
+from collections import deque
+
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import Scheduler
+
+EVENTS = []
+
+
+class Fifo:
+    def __init__(self, kernel):
+        self.queue = deque()
+
+    def thread_runnable(self, thread):
+        EVENTS.append(("runnable", thread.tid))
+        if thread not in self.queue:
+            self.queue.append(thread)
+
+    def thread_blocked(self, thread):
+        EVENTS.append(("blocked", thread.tid))
+        if thread in self.queue:
+            self.queue.remove(thread)
+
+    def thread_exited(self, thread):
+        EVENTS.append(("exited", thread.tid))
+        if thread in self.queue:
+            self.queue.remove(thread)
+
+    def pick_next(self, core):
+        if not self.queue:
+            return None
+        thread = self.queue.popleft()
+        EVENTS.append(("pick", thread.tid))
+        return thread
+
+    def tick(self, core, current):
+        return False
+
+
+@hookimpl
+def kernkit_register_schedulers():
+    return [Scheduler("fifo_demo", Fifo, "first come, first served")]
+"""
+
+
+def test_register_schedulers_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, FIFO, '[sched]\npolicy = "fifo_demo"\n')
+    run = run_kernel(config=config)
+    assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+    assert type(run.kernel.scheduler).__name__ == "Fifo"
+    events = sys.modules[module].EVENTS
+    assert events[:2] == [("runnable", 1), ("pick", 1)]
+    assert events[-1] == ("exited", 1)
+    assert config_error(config, {"sched.policy": "lottery"}) == (
+        "<command line>: sched.policy: unknown scheduler 'lottery'; known: fifo_demo, rr"
+    )
+
+
+# --- kernkit_register_devices ---------------------------------------------------------------
+
+NULL_DEVICE = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import Device, SyscallTable
+from kernkit.plugins.linux_abi import LINUX
+
+
+class NullFile:
+    name = "null"
+
+    def __init__(self):
+        self.written = 0
+
+    def read(self, thread, length):
+        return b""
+
+    def write(self, thread, data):
+        self.written += len(data)
+        return len(data)
+
+    def close(self):
+        pass
+
+    def is_terminal(self):
+        return False
+
+
+OPENED = []
+
+
+def open_null(kernel, process, spec):
+    file = NullFile()
+    OPENED.append((process, spec, file))
+    return file
+
+
+def quiet_setup(kernel, process, image, argv, envp):
+    stack = LINUX.setup_process(kernel, process, image, argv, envp)
+    process.files.install(kernel.device("null").open(kernel, process, "stdout"), 1)
+    return stack
+
+
+@hookimpl
+def kernkit_register_devices():
+    return [Device("null", open_null, "discards what is written, reads nothing")]
+
+
+@hookimpl
+def kernkit_register_syscall_tables():
+    return [SyscallTable("quiet", LINUX.syscalls, quiet_setup, "linux with stdout on null")]
+"""
+
+
+def test_register_devices_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, NULL_DEVICE, kernel='personalities = ["quiet"]\n')
+    run = run_kernel(config=config)
+    assert run.status == 0
+    assert run.out == ""  # hello wrote to the null device instead of the console
+    [(process, spec, file)] = sys.modules[module].OPENED
+    assert (process, spec, file.written) == (run.kernel.init, "stdout", len("Hello from kernkit!\n"))
+    opened = run.kernel.device("null").open(run.kernel, run.kernel.init, "")
+    assert opened.read(None, 10) == b""
+    assert opened.write(None, b"abc") == 3
+
+
+def test_device_name_clash_names_both_plugins(tmp_path, plugin_dir):
+    config, module = plugin_config(
+        tmp_path, plugin_dir, NULL_DEVICE.replace('Device("null"', 'Device("cons"')
+    )
+    message = one_line_error(kernkit_cli("check", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert message.startswith("device 'cons' is registered by both ")
+    assert "'kernkit.plugins.console'" in message and f"'{module}'" in message
+
+
+# --- kernkit_register_binary_formats --------------------------------------------------------
+
+SCRIPT_FORMAT = """
+from kernkit.core.errors import ProgramError
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.programs import resolve_program
+from kernkit.core.records import BinaryFormat
+from kernkit.plugins.elf.loader import load_elf
+
+PROBED = []
+
+
+def probe(header):
+    PROBED.append(header)
+    return header.startswith(b"#!kk")
+
+
+def load(kernel, process, data, path):
+    words = data.split(b"\\n", 1)[0].split()[1:]
+    if not words:
+        raise ProgramError(f"{path}: kk script without an interpreter (script format)")
+    target = resolve_program(words[0].decode(), None)
+    return load_elf(kernel, process, target.read_bytes(), str(target))
+
+
+@hookimpl
+def kernkit_register_binary_formats():
+    return [BinaryFormat("script", probe, load, "#!kk PROGRAM: run a packaged program")]
+"""
+
+
+def test_register_binary_formats_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, SCRIPT_FORMAT)
+    script = tmp_path / "greet.kk"
+    script.write_bytes(b"#!kk hello\n")
+    run = run_kernel(str(script), config=config)
+    assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+    assert sys.modules[module].PROBED[-1] == b"#!kk hello\n"  # the first bytes of the file
+
+    broken = tmp_path / "broken.kk"
+    broken.write_bytes(b"#!kk\n")
+    env = {"PYTHONPATH": str(plugin_dir)}
+    message = one_line_error(kernkit_cli("boot", str(config), "--", str(broken), env=env))
+    assert message == f"{broken}: kk script without an interpreter (script format)"
+
+
+def test_unknown_binary_format_is_one_line(tmp_path):
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\x00\x01 this is not a program\n" * 10)
+    message = one_line_error(kernkit_cli("boot", "--", str(garbage)))
+    assert message.startswith(f"{garbage}: not a program this kernel can load")
+    script = tmp_path / "greet.kk"
+    script.write_bytes(b"#!kk hello\n")  # without the plugin, nobody recognises it
+    assert one_line_error(kernkit_cli("boot", "--", str(script))).startswith(
+        f"{script}: not a program this kernel can load"
+    )
+
+
+# --- kernkit_boot_steps ---------------------------------------------------------------------
+
+BOOT_STEPS = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import BootStep
+
+RAN = []
+
+
+def step(name):
+    def run(kernel):
+        RAN.append((name, kernel.init is not None))
+
+    return run
+
+
+@hookimpl
+def kernkit_boot_steps():
+    return [
+        BootStep("late", "init", step("late"), after=("init",)),
+        BootStep("b_svc", "services", step("b_svc")),
+        BootStep("a_svc", "services", step("a_svc"), after=("c_svc",)),
+        BootStep("c_svc", "services", step("c_svc"), after=("b_svc",)),
+        BootStep("d_svc", "services", step("d_svc")),
+        BootStep("z_dev", "devices", step("z_dev")),
+        BootStep("m_machine", "machine", step("m_machine"), after=("z_dev",)),
+    ]
+"""
+
+
+def test_boot_steps_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, BOOT_STEPS)
+    run = run_kernel(config=config)
+    assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+    # by phase; within a phase as `after` requires, then by name; `after` across phases is moot
+    assert sys.modules[module].RAN == [
+        ("m_machine", False),
+        ("z_dev", False),
+        ("b_svc", False),
+        ("d_svc", False),
+        ("c_svc", False),
+        ("a_svc", False),
+        ("late", True),  # after the core's "init" step started the first process
+    ]
+    assert [s.name for s in boot_order(run.kernel.registries)][-2:] == ["init", "late"]
+
+
+def test_boot_step_cycle_is_a_plugin_error(tmp_path, plugin_dir):
+    source = BOOT_STEPS.replace('step("b_svc"))', 'step("b_svc"), after=("a_svc",))')
+    config, _ = plugin_config(tmp_path, plugin_dir, source)
+    with pytest.raises(PluginError, match=r"^boot steps depend on each other in a cycle: ") as info:
+        run_kernel(config=config)
+    assert all(name in str(info.value) for name in ("a_svc", "b_svc", "c_svc"))
+    message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert message.startswith("boot steps depend on each other in a cycle: ")
+
+
+# --- kernkit_process_created / kernkit_process_exited / kernkit_shutdown ------------------
+
+LIFECYCLE = """
+from kernkit.core.hookspecs import hookimpl
+
+CREATED = []
+EXITED = []
+SHUTDOWN = []
+
+
+@hookimpl
+def kernkit_process_created(kernel, process):
+    CREATED.append((kernel, process, process.pid, list(process.argv), process.state, process.image,
+                    kernel.init))
+
+
+@hookimpl
+def kernkit_process_exited(kernel, process):
+    EXITED.append((kernel, process, process.exit_status, process.kill_reason, process.state,
+                   kernel.exit_status))
+
+
+@hookimpl
+def kernkit_shutdown(kernel):
+    SHUTDOWN.append((kernel, kernel.exit_status, kernel.finished,
+                     [p.alive for p in kernel.processes.values()]))
+"""
+
+
+def test_process_created_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, LIFECYCLE)
+    run = run_kernel("exitcode", "7", config=config)
+    [(kernel, process, pid, argv, state, image, init_then)] = sys.modules[module].CREATED
+    assert kernel is run.kernel
+    assert process is run.kernel.init
+    assert (pid, argv) == (1, ["exitcode", "7"])
+    assert state is ProcState.CREATED and image is None  # before its program is loaded
+    assert process.parent is None and init_then is None
+
+
+def test_process_exited_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, LIFECYCLE)
+    run = run_kernel("exitcode", "7", config=config)
+    assert run.status == 7
+    [(kernel, process, status, reason, state, kernel_status)] = sys.modules[module].EXITED
+    assert (kernel, process) == (run.kernel, run.kernel.init)
+    assert (status, reason, state) == (7, None, ProcState.DYING)
+    assert kernel_status is None  # the hook runs before the run's status is decided
+
+    sys.modules[module].EXITED.clear()
+    run = run_kernel("fault", "null", config=config)
+    assert run.status == 128 + 11
+    [(_, _, status, reason, _, _)] = sys.modules[module].EXITED
+    assert status == 128 + 11 and reason
+
+
+def test_process_exited_hook_failure_names_plugin_and_hook(tmp_path, plugin_dir):
+    source = LIFECYCLE.replace(
+        "    EXITED.append(", "    raise RuntimeError('exit hook broke')\n    EXITED.append("
+    )
+    config, module = plugin_config(tmp_path, plugin_dir, source)
+    proc = kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)})
+    assert proc.returncode != 0
+    assert f"plugin '{module}' failed in kernkit_process_exited: RuntimeError: exit hook broke" in (
+        proc.stderr.decode()
+    )
+
+
+@pytest.mark.xfail(
+    reason="Kernel.run catches every Exception, including a PluginError from kernkit_process_exited, "
+    "and reports a kernel panic with the Python traceback (exit 70), while the same error from "
+    "kernkit_process_created or kernkit_shutdown is one line with exit 2 (core/kernel.py:288-289)",
+    strict=True,
+)
+def test_process_exited_hook_failure_is_one_line(tmp_path, plugin_dir):
+    source = LIFECYCLE.replace(
+        "    EXITED.append(", "    raise RuntimeError('exit hook broke')\n    EXITED.append("
+    )
+    config, module = plugin_config(tmp_path, plugin_dir, source)
+    message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert message == f"plugin '{module}' failed in kernkit_process_exited: RuntimeError: exit hook broke"
+
+
+@pytest.mark.parametrize("hook", ["kernkit_process_created", "kernkit_shutdown"])
+def test_lifecycle_hook_failure_is_one_line(tmp_path, plugin_dir, hook):
+    source = LIFECYCLE.replace(f"def {hook}(", f"def _{hook}(") + textwrap.dedent(
+        f"""
+
+        @hookimpl
+        def {hook}(kernel{", process" if hook == "kernkit_process_created" else ""}):
+            raise RuntimeError("lifecycle hook broke")
+        """
+    )
+    config, module = plugin_config(tmp_path, plugin_dir, source)
+    message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert message == f"plugin '{module}' failed in {hook}: RuntimeError: lifecycle hook broke"
+
+
+def test_shutdown_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, LIFECYCLE)
+    run = run_kernel("exitcode", "5", config=config)
+    assert run.status == 5
+    calls = sys.modules[module].SHUTDOWN
+    assert calls == [(run.kernel, 5, True, [False])]
+    run.kernel.shutdown()  # a second shutdown does not notify again
+    assert len(calls) == 1
+
+    calls.clear()
+    run = run_kernel("spin", config=config, kernel__max_instructions=200_000)
+    assert run.status == 124  # the instruction budget ran out
+    [(kernel, status, finished, alive)] = calls
+    assert (kernel, status, finished, alive) == (run.kernel, 124, True, [False])
+    [(_, process, exit_status, reason, _, _)] = sys.modules[module].EXITED[-1:]
+    assert process is run.kernel.init and exit_status == 128 + 9 and reason == "kernel shut down"
+
+
+def test_hooks_are_not_called_for_a_kernel_that_is_only_assembled(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, LIFECYCLE)
+    kernel = assemble(config)
+    try:
+        recorded = sys.modules[module]
+        assert (recorded.CREATED, recorded.EXITED, recorded.SHUTDOWN) == ([], [], [])
+    finally:
+        kernel.machine.close()
+
+
+#: Each hookspec -> the test that shows it working (see test_every_hookspec_has_a_behavioural_test).
+HOOK_TESTS = {
+    "kernkit_config_sections": test_config_sections_hook,
+    "kernkit_register_architectures": test_register_architectures_hook,
+    "kernkit_register_syscall_tables": test_register_syscall_tables_hook,
+    "kernkit_register_schedulers": test_register_schedulers_hook,
+    "kernkit_register_devices": test_register_devices_hook,
+    "kernkit_register_binary_formats": test_register_binary_formats_hook,
+    "kernkit_boot_steps": test_boot_steps_hook,
+    "kernkit_process_created": test_process_created_hook,
+    "kernkit_process_exited": test_process_exited_hook,
+    "kernkit_shutdown": test_shutdown_hook,
+}
