@@ -9,6 +9,7 @@ from kernkit.core.errors import OutOfMemory
 
 PAGE_SIZE = 4096
 PAGE_MASK = ~(PAGE_SIZE - 1)
+_ZERO_PAGE = bytes(PAGE_SIZE)
 
 
 class PhysicalMemory:
@@ -28,29 +29,35 @@ class PhysicalMemory:
         self.bytes = memoryview(self._buffer)
         self.words = self.bytes.cast("Q")
         first = (reserved + PAGE_SIZE - 1) // PAGE_SIZE
-        self._free = list(range(size // PAGE_SIZE - 1, first - 1, -1))
+        # frames never handed out are still zero (the mapping is anonymous); freed ones are not
+        self._next_fresh = first
+        self._end = size // PAGE_SIZE
+        self._recycled: list[int] = []
         self._code_frames: set[int] = set()
         self.on_code_frame_reuse = lambda: None
-        self.frames_total = len(self._free)
+        self.frames_total = self._end - first
 
     @property
     def frames_free(self) -> int:
-        return len(self._free)
+        return len(self._recycled) + self._end - self._next_fresh
 
     def alloc_frame(self, zero: bool = True) -> int:
-        """A free frame's physical address; raises OutOfMemory when none is left."""
-        if not self._free:
+        """A free frame's physical address (zero-filled unless ``zero`` is False); OutOfMemory when none is left."""
+        if self._recycled:
+            frame = self._recycled.pop() * PAGE_SIZE
+            if frame in self._code_frames:
+                self._code_frames.clear()
+                self.on_code_frame_reuse()
+            if zero:
+                self.bytes[frame : frame + PAGE_SIZE] = _ZERO_PAGE
+            return frame
+        if self._next_fresh >= self._end:
             raise OutOfMemory(f"out of physical memory ({self.size // (1 << 20)} MiB)")
-        frame = self._free.pop() * PAGE_SIZE
-        if frame in self._code_frames:
-            self._code_frames.clear()
-            self.on_code_frame_reuse()
-        if zero:
-            self.bytes[frame : frame + PAGE_SIZE] = bytes(PAGE_SIZE)
-        return frame
+        self._next_fresh += 1
+        return (self._next_fresh - 1) * PAGE_SIZE
 
     def free_frame(self, frame: int) -> None:
-        self._free.append(frame // PAGE_SIZE)
+        self._recycled.append(frame // PAGE_SIZE)
 
     def mark_code(self, frame: int) -> None:
         """Note that ``frame`` may have been translated as code."""
