@@ -42,7 +42,7 @@ class PhysicalMemory:
         return len(self._recycled) + self._end - self._next_fresh
 
     def alloc_frame(self, zero: bool = True) -> int:
-        """A free frame's physical address (zero-filled unless ``zero`` is False); OutOfMemory when none is left."""
+        """A free frame's physical address, zero-filled unless ``zero`` is False (OutOfMemory if none)."""
         if self._recycled:
             frame = self._recycled.pop() * PAGE_SIZE
             if frame in self._code_frames:
