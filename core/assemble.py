@@ -57,7 +57,13 @@ def resolve_config(
 
 
 def collect_registries(plugins: PluginManager) -> dict[str, dict[str, Registered]]:
-    return {kind: plugins.collect(hook, kind) for hook, kind in REGISTRIES}
+    registries = {kind: plugins.collect(hook, kind) for hook, kind in REGISTRIES}
+    for name, registered in registries["syscall table"].items():
+        try:
+            registered.record.by_number()
+        except ValueError as exc:
+            raise PluginError(f"plugin {registered.plugin!r}: {exc}") from None
+    return registries
 
 
 def check_choices(config: Config, registries: dict[str, dict[str, Registered]]) -> None:
@@ -87,6 +93,13 @@ def boot_order(registries: dict[str, dict[str, Registered]]) -> list[Any]:
         in_phase = {n: s for n, s in steps.items() if s.phase == phase}
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
         for name in sorted(in_phase):
+            for dependency in in_phase[name].after:
+                if dependency not in steps:
+                    plugin = registries["boot step"][name].plugin
+                    raise PluginError(
+                        f"boot step {name!r} of plugin {plugin!r} runs after "
+                        f"{dependency!r}, which no plugin registers"
+                    )
             sorter.add(name, *[a for a in in_phase[name].after if a in in_phase])
         try:
             sorter.prepare()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 import types
@@ -73,9 +74,11 @@ _TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
@@ -177,6 +180,11 @@ def _walk(
                     f"{_suggest(dotted, schema)}; known sections: {', '.join(sorted(schema))}"
                 )
         elif section is None:
+            if dotted in schema:
+                raise ConfigError(
+                    f"{raw.source_of(dotted)}: {dotted}: expected a table [{dotted}], "
+                    f"got {_describe_value(value)}"
+                )
             where = f"[{prefix.rstrip('.')}]" if prefix else "the top level"
             raise ConfigError(
                 f"{raw.source_of(dotted)}: {dotted}: unexpected key at {where}; "
@@ -306,17 +314,10 @@ def to_toml(data: Mapping[str, Any]) -> str:
     """Render a resolved config (tables of scalars, lists and inline tables) as TOML."""
     lines: list[str] = []
 
-    def emit(table: Mapping[str, Any], name: str) -> None:
-        scalars = {k: v for k, v in table.items() if not isinstance(v, dict) or not name}
-        if name:
-            lines.append(f"[{name}]")
-        for key, value in scalars.items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        if name:
-            lines.append("")
-
     for section, table in data.items():
-        emit(table, section)
+        lines.append(f"[{section}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -326,7 +327,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from kernkit.core.errors import KernelPanic, OutOfMemory, ProgramError
+from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory, ProgramError
 from kernkit.core.files import FileTable
 from kernkit.core.process import Process, ProcState, Thread, ThreadState
 from kernkit.core.report import fault_report, process_list
@@ -87,7 +87,11 @@ class Kernel:
         return self.registries["syscall table"][name or names[0]].record
 
     def device(self, name: str) -> Any:
-        return self.registries["device"][name].record
+        """The registered device ``name``; KeyError naming the known ones if there is none."""
+        registered = self.registries["device"].get(name)
+        if registered is None:
+            raise KeyError(f"no device {name!r}; known: {', '.join(sorted(self.registries['device']))}")
+        return registered.record
 
     # --- time -----------------------------------------------------------------------------
 
@@ -172,7 +176,8 @@ class Kernel:
             (r.record for r in self.registries["binary format"].values() if r.record.probe(data[:64])), None
         )
         if fmt is None:
-            raise ProgramError(f"{path}: not a program this kernel can load (expected an ELF file)")
+            known = ", ".join(sorted(self.registries["binary format"])) or "none"
+            raise ProgramError(f"{path}: not a program this kernel can load (formats: {known})")
         aspace = AddressSpace(self.machine.memory, self.machine.new_page_table(), self.machine.user_limit)
         aspace.on_unmap = self.machine.address_space_changed
         previous, process.aspace = process.aspace, aspace
@@ -285,6 +290,8 @@ class Kernel:
         try:
             while not self.finished:
                 self._round()
+        except KernkitError:  # a plugin broke the contract: reported as one line by the caller
+            raise
         except KernelPanic as panic:
             self._panic(panic.message, panic.report)
         except Exception as exc:  # a bug in the kernel or a plugin: report it as a panic
@@ -305,12 +312,14 @@ class Kernel:
         if getattr(self, "_shut_down", False):
             return
         self._shut_down = True
-        for process in list(self.processes.values()):
-            if process.alive:
-                self.exit_process(process, 128 + 9, "kernel shut down")
-        self.plugins.notify("kernkit_shutdown", kernel=self)
-        self.tracer.close()
-        self.machine.close()
+        try:
+            for process in list(self.processes.values()):
+                if process.alive:
+                    self.exit_process(process, 128 + 9, "kernel shut down")
+            self.plugins.notify("kernkit_shutdown", kernel=self)
+        finally:
+            self.tracer.close()
+            self.machine.close()
 
     def _round(self) -> None:
         """Every core runs up to one quantum; then time advances, sleepers wake, the scheduler ticks."""

@@ -38,7 +38,7 @@ def option(
 def parse_size(value: int | str) -> int:
     """``"64M"``, ``"1G"``, ``"512KiB"`` or a plain integer of bytes."""
     if isinstance(value, bool):
-        raise TypeError("expected a size such as 64M or 1G")
+        raise TypeError(f"expected a size such as 64M or 1G, got {value!r}")
     if isinstance(value, int):
         return value
     if isinstance(value, str):

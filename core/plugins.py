@@ -60,16 +60,20 @@ class PluginManager:
             if name not in self._infos:
                 self._register_module(name, source)
 
-    def register(self, plugin: object, name: str, source: str = "api") -> None:
+    def register(self, plugin: object, name: str, source: str = "api", version: str | None = None) -> None:
         """Register an already-imported plugin object (a module or any object with hookimpls)."""
         if name in self._infos:
             raise PluginError(f"plugin {name!r} is already registered")
         try:
             self._pm.register(plugin, name=name)
+            self._pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"plugin {name!r} breaks the hook contract: {exc}") from None
+            if self._pm.is_registered(plugin):
+                self._pm.unregister(plugin)
+            detail = " ".join(str(exc).split())
+            raise PluginError(f"plugin {name!r} breaks the hook contract: {detail}") from None
         hooks = tuple(sorted(h.name for h in self._pm.get_hookcallers(plugin) or ()))
-        version = _version_of(plugin)
+        version = version or _version_of(plugin)
         self._infos[name] = PluginInfo(
             name=name,
             source=source,
@@ -85,7 +89,14 @@ class PluginManager:
         """
         found: dict[str, Registered] = {}
         for plugin_name, records in self.call_each(hook):
-            for record in records or ():
+            if records is None:
+                continue
+            if not isinstance(records, list | tuple) or not all(hasattr(r, "name") for r in records):
+                raise PluginError(
+                    f"plugin {plugin_name!r} returned {type(records).__name__} from {hook}; "
+                    f"expected a list of {kind} records"
+                )
+            for record in records:
                 previous = found.get(record.name)
                 if previous is not None:
                     raise PluginError(
@@ -99,7 +110,7 @@ class PluginManager:
         """Call ``hook`` on each implementing plugin in registration order; a failure names both."""
         caller = getattr(self._pm.hook, hook)
         results = []
-        for impl in reversed(caller.get_hookimpls()):  # pluggy keeps them last-registered first
+        for impl in caller.get_hookimpls():
             try:
                 results.append((impl.plugin_name, impl.function(**kwargs)))
             except Exception as exc:  # a broken plugin must not look like a kernkit bug
@@ -119,13 +130,15 @@ class PluginManager:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
+            if exc.name == module_name or (exc.name and module_name.startswith(exc.name + ".")):
                 raise PluginError(f"plugin module {module_name!r} not found") from None
             raise PluginError(f"plugin {module_name!r} failed to import: {exc}") from None
         except Exception as exc:
             raise PluginError(
                 f"plugin {module_name!r} failed to import: {type(exc).__name__}: {exc}"
             ) from None
+        if self._pm.is_registered(module):  # already loaded, e.g. through its entry point
+            return
         self.register(module, module_name, source)
 
     def _load_entry_points(self) -> None:
@@ -139,7 +152,8 @@ class PluginManager:
                     f"plugin {entry.name!r} (entry point {entry.value}) failed to load: "
                     f"{type(exc).__name__}: {exc}"
                 ) from None
-            self.register(plugin, entry.name, "entry point")
+            dist = getattr(entry, "dist", None)
+            self.register(plugin, entry.name, "entry point", dist.version if dist else None)
 
 
 def _version_of(plugin: object) -> str:

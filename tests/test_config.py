@@ -140,11 +140,6 @@ def test_check_rejects_bad_file_with_one_line(tmp_path, case):
         assert part in message
 
 
-@pytest.mark.xfail(
-    reason="options.parse_size raises TypeError('expected a size such as 64M or 1G') for a boolean "
-    "without saying what was given (core/options.py:41)",
-    strict=True,
-)
 def test_boolean_memory_says_what_was_given(tmp_path):
     path = write(tmp_path / "c.toml", "[machine]\nmemory = true\n")
     message = one_line_error(kernkit_cli("check", str(path)))
@@ -157,11 +152,6 @@ def test_missing_config_file(tmp_path):
     assert one_line_error(kernkit_cli("check", str(path))) == f"{path}: no such config file"
 
 
-@pytest.mark.xfail(
-    reason="config.read_toml catches only OSError around path.read_text(); a UnicodeDecodeError "
-    "escapes and kernkit reports an internal error, exit 70 (core/config.py:76)",
-    strict=True,
-)
 def test_config_that_is_not_utf8_is_a_config_error(tmp_path):
     path = tmp_path / "latin1.toml"
     path.write_bytes(b"[machine]\n# caf\xe9\ncores = 2\n")
@@ -312,11 +302,6 @@ def test_check_output_is_a_config_that_checks_to_the_same(tmp_path):
     assert second.stdout.decode().split("\n", 1)[1] == first.stdout.decode().split("\n", 1)[1]
 
 
-@pytest.mark.xfail(
-    reason="config._toml_value escapes only backslash and quote: a string with a newline is printed "
-    "raw, so 'kernkit check' output is not valid TOML (core/config.py:329)",
-    strict=True,
-)
 def test_check_output_escapes_control_characters(tmp_path):
     path = write(tmp_path / "c.toml", '[linux]\nversion = "#1\\nSMP"\n')
     proc = kernkit_cli("check", str(path))
@@ -358,11 +343,6 @@ def kernkit_config_sections():
 """
 
 
-@pytest.mark.xfail(
-    reason="config.to_toml drops dict-valued options inside a named table (the filter "
-    "'not isinstance(v, dict) or not name' at core/config.py:310), so 'kernkit check' hides them",
-    strict=True,
-)
 def test_check_output_shows_table_valued_options(tmp_path, plugin_module):
     name = plugin_module(DICT_OPTION_PLUGIN)
     path = write(tmp_path / "c.toml", f'[kernel]\nplugins = ["{name}"]\n[demo]\nlimits = {{ files = 4 }}\n')

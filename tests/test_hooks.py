@@ -266,12 +266,6 @@ def test_register_syscall_tables_hook(tmp_path, plugin_dir):
     assert message == "<command line>: kernel.personalities: unknown syscall table 'bsd'; known: demo, linux"
 
 
-@pytest.mark.xfail(
-    reason="a syscall table with two handlers for one number is only detected at spawn, by "
-    "SyscallTable.by_number's ValueError, which the CLI reports as 'internal error' with exit 70 "
-    "and without naming the plugin; 'kernkit check' says ok (core/records.py:71-79, core/kernel.py:131)",
-    strict=True,
-)
 def test_syscall_table_with_a_duplicate_number_is_a_plugin_error(tmp_path, plugin_dir):
     source = DEMO_PERSONALITY.replace(
         "tuple(calls())", '(*calls(), Syscall(1, "write_again", exit_group_42, 3))'
@@ -599,12 +593,6 @@ def test_process_exited_hook_failure_names_plugin_and_hook(tmp_path, plugin_dir)
     )
 
 
-@pytest.mark.xfail(
-    reason="Kernel.run catches every Exception, including a PluginError from kernkit_process_exited, "
-    "and reports a kernel panic with the Python traceback (exit 70), while the same error from "
-    "kernkit_process_created or kernkit_shutdown is one line with exit 2 (core/kernel.py:290)",
-    strict=True,
-)
 def test_process_exited_hook_failure_is_one_line(tmp_path, plugin_dir):
     source = LIFECYCLE.replace(
         "    EXITED.append(", "    raise RuntimeError('exit hook broke')\n    EXITED.append("

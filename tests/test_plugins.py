@@ -184,11 +184,6 @@ def test_duplicate_scheduler_through_the_cli(tmp_path, plugin_dir):
         assert "'kernkit.plugins.rr'" in message and f"'{name}'" in message
 
 
-@pytest.mark.xfail(
-    reason="PluginManager.call_each iterates reversed(get_hookimpls()), but pluggy already returns "
-    "them in registration order, so hooks run last-registered first (core/plugins.py:102)",
-    strict=True,
-)
 def test_hooks_run_in_registration_order(tmp_path, plugin_dir):
     device = """
     from kernkit.core.hookspecs import hookimpl
@@ -225,12 +220,6 @@ def test_plugin_that_raises_on_import(tmp_path, plugin_dir):
     assert message == f"plugin '{name}' failed to import: RuntimeError: the plugin is broken"
 
 
-@pytest.mark.xfail(
-    reason="plugins._register_module treats any ModuleNotFoundError whose name is a string prefix of "
-    "the plugin's name as 'plugin not found' (module_name.startswith(exc.name), core/plugins.py:122); "
-    "a plugin kk_x_plugin that imports a missing kk_x is misreported as not found",
-    strict=True,
-)
 def test_plugin_with_missing_dependency_names_the_dependency(tmp_path, plugin_dir):
     name = add_module(plugin_dir, "import kk_dep_abc\n", prefix="kk_dep_abc")  # kk_dep_abc_<hex>
     config = config_with_plugins(tmp_path / "c.toml", [name])
@@ -280,12 +269,6 @@ def test_plugin_record_with_bad_name_names_plugin_and_hook(tmp_path, plugin_dir)
     assert "'bad name!'" in message
 
 
-@pytest.mark.xfail(
-    reason="PluginManager.collect iterates the hook's result without checking it is a list of records "
-    "(core/plugins.py:88): returning one record gives 'internal error: TypeError ... not iterable', "
-    "exit 70, without naming the plugin",
-    strict=True,
-)
 def test_hook_returning_a_record_instead_of_a_list(tmp_path, plugin_dir):
     name = add_module(
         plugin_dir,
@@ -315,11 +298,6 @@ class MisspelledHook:
         return [Scheduler("never", lambda kernel: None)]
 
 
-@pytest.mark.xfail(
-    reason="PluginManager.register never calls pluggy's check_pending(), so a hookimpl for a hook "
-    "that does not exist is accepted silently (core/plugins.py:63-70); a misspelt hook never runs",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("plugin", "hook"), [(NoSuchHook, "kernkit_no_such_hook"), (MisspelledHook, "kernkit_register_scheduler")]
 )
@@ -327,15 +305,6 @@ def test_unknown_hook_is_a_plugin_error(plugin, hook):
     manager = PluginManager(autoload=False)
     with pytest.raises(PluginError, match=hook):
         manager.register(plugin(), "unknown-hook-plugin")
-
-
-def test_unknown_hook_today_is_listed_but_never_called():
-    """What PluginManager does now (see the xfail above): the hook is listed, nothing is registered."""
-    manager = PluginManager(autoload=False)
-    manager.register(MisspelledHook(), "misspelt")
-    info = next(p for p in manager.plugins if p.name == "misspelt")
-    assert info.hooks == ("kernkit_register_scheduler",)
-    assert "never" not in collect_registries(manager)["scheduler"]
 
 
 class WrongArguments:
@@ -354,11 +323,6 @@ def test_hookimpl_with_wrong_arguments_breaks_the_contract():
     assert "wrong-args" not in [p.name for p in manager.plugins]
 
 
-@pytest.mark.xfail(
-    reason="PluginManager.register puts pluggy's multi-line PluginValidationError text into the "
-    "PluginError unchanged (core/plugins.py:70), so the CLI prints a three-line error",
-    strict=True,
-)
 def test_hookimpl_with_wrong_arguments_is_one_line_in_the_cli(tmp_path, plugin_dir):
     name = add_module(
         plugin_dir,
@@ -425,11 +389,6 @@ def test_entry_point_plugin_is_listed(fifo2_dist):
     assert "fifo2 (fifo2)" in schedulers and "rr (rr)" in schedulers
 
 
-@pytest.mark.xfail(
-    reason="plugins._version_of looks the version up by the plugin module's top-level name, not by "
-    "the entry point's distribution (entry.dist), so it shows 'unknown' (core/plugins.py:145-154)",
-    strict=True,
-)
 def test_entry_point_plugin_shows_its_distribution_version(fifo2_dist):
     proc = kernkit_cli("plugins", env={"PYTHONPATH": str(fifo2_dist.site)})
     assert "fifo2 1.2.3 [entry point]" in proc.stdout.decode().splitlines()
@@ -465,12 +424,6 @@ def test_entry_point_scheduler_is_the_one_used(fifo2_dist):
     assert (info.source, info.module) == ("entry point", fifo2_dist.module)
 
 
-@pytest.mark.xfail(
-    reason="an entry-point plugin also named in [kernel] plugins is registered a second time under "
-    "its module name; pluggy raises ValueError, reported as a multi-line 'internal error', exit 70 "
-    "(core/plugins.py:58-61 and 68)",
-    strict=True,
-)
 def test_entry_point_plugin_also_named_in_config(fifo2_dist, tmp_path):
     config = config_with_plugins(tmp_path / "c.toml", [fifo2_dist.module], '[sched]\npolicy = "fifo2"\n')
     proc = kernkit_cli("boot", str(config), env={"PYTHONPATH": str(fifo2_dist.site)})
