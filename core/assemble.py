@@ -58,7 +58,7 @@ def resolve_config(
 
 def collect_registries(plugins: PluginManager) -> dict[str, dict[str, Registered]]:
     registries = {kind: plugins.collect(hook, kind) for hook, kind in REGISTRIES}
-    for name, registered in registries["syscall table"].items():
+    for registered in registries["syscall table"].values():
         try:
             registered.record.by_number()
         except ValueError as exc:
