@@ -36,7 +36,9 @@ class SyscallDispatcher:
         if call is None:
             return self.unknown_syscall(thread, number)
         try:
-            return call.handler(thread, *read_args(call.nargs))
+            if call.nargs:
+                return call.handler(thread, *read_args(call.nargs))
+            return call.handler(thread)
         except BadAddress:
             return -thread.process.personality.errno_fault
 

@@ -71,6 +71,9 @@ class X86Core:
         self.uc = uc
         self.uch = lowlevel.handle(uc)
         self.regs = lowlevel.Registers(uc)
+        self._fast_reg = self.regs.fast_access()
+        self._read_args = self.regs.syscall_args
+        self._dispatch = self.kernel.dispatcher.dispatch
         self.counter = lowlevel.counter_reader(uc) if self.deterministic else (lambda: 0)
         self.scratch = uc.context_save()
         self.thread: Thread | None = None
@@ -117,14 +120,17 @@ class X86Core:
     # --- hooks (called from C; exceptions must not escape) -------------------------------------
 
     def _on_syscall(self, _uch: int, _data: int) -> None:
+        # the hot path: ctypes calls are inlined (a Python call costs as much as the read)
         try:
             thread = self.thread
-            regs = self.regs
-            result = self.kernel.dispatcher.dispatch(thread, regs.read(RAX), regs.syscall_args)
+            read, write, uch, value, ref = self._fast_reg
+            read(uch, RAX, ref)
+            result = self._dispatch(thread, value.value, self._read_args)
             if result is not None:
-                regs.write(RAX, result)
+                value.value = result & 0xFFFF_FFFF_FFFF_FFFF
+                write(uch, RAX, ref)
             if thread.stop_requested or self.needs_tb_flush:
-                uclib.uc_emu_stop(self.uch)
+                uclib.uc_emu_stop(uch)
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
             uclib.uc_emu_stop(self.uch)

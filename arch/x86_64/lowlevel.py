@@ -97,6 +97,10 @@ class Registers:
         self._value.value = value & 0xFFFF_FFFF_FFFF_FFFF
         self._write(self._uch, reg, self._value_ref)
 
+    def fast_access(self) -> tuple:
+        """(uc_reg_read, uc_reg_write, engine, value cell, its reference) for inlined access."""
+        return self._read, self._write, self._uch, self._value, self._value_ref
+
     def syscall_args(self, count: int) -> tuple[int, ...]:
         """The first ``count`` syscall argument registers (rdi, rsi, rdx, r10, r8, r9)."""
         if count == 0:
