@@ -10,10 +10,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, ROOT, kernkit_cli
+from conftest import CONFIGS, ROOT, config_error, kernkit_cli, one_line_error
 
 from kernkit.core.assemble import check_choices, collect_registries, resolve_config
-from kernkit.core.errors import ConfigError
 from kernkit.core.options import parse_size
 
 
@@ -23,32 +22,11 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def one_line_error(proc) -> str:  # noqa: ANN001 - a CompletedProcess
-    """The single stderr line of a failed ``kernkit`` run (exit 2, no traceback, nothing on stdout)."""
-    err = proc.stderr.decode()
-    assert proc.returncode == 2, (proc.returncode, err)
-    assert "Traceback" not in err
-    assert err.endswith("\n")
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("kernkit: error: "), err
-    assert proc.stdout == b""
-    return lines[0].removeprefix("kernkit: error: ")
-
-
 def resolve(path: Path, overrides: dict | None = None):  # noqa: ANN201
     """Validate ``path`` in-process the way ``kernkit check`` does; return the Config."""
     config, plugins = resolve_config(path, overrides)
     check_choices(config, collect_registries(plugins))
     return config
-
-
-def config_error(path: Path, overrides: dict | None = None) -> str:
-    with pytest.raises(ConfigError) as info:
-        resolve(path, overrides)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 # --- malformed TOML ------------------------------------------------------------------------

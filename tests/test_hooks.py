@@ -10,15 +10,14 @@ import inspect
 import re
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
-from conftest import kernkit_cli, run_kernel
+from conftest import add_module, config_error, config_with_plugins, kernkit_cli, one_line_error, run_kernel
 
 from kernkit.core import hookspecs
-from kernkit.core.assemble import assemble, boot_order, check_choices, collect_registries, resolve_config
-from kernkit.core.errors import ConfigError, PluginError
+from kernkit.core.assemble import assemble, boot_order, resolve_config
+from kernkit.core.errors import PluginError
 from kernkit.core.process import ProcState
 
 HOOKSPECS = {
@@ -31,55 +30,17 @@ HOOKSPECS = {
 # --- helpers --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def plugin_dir(tmp_path, monkeypatch):
-    """A directory on sys.path (and for the CLI, on PYTHONPATH) to put plugin modules in."""
-    directory = tmp_path / "pyplugins"
-    directory.mkdir()
-    monkeypatch.syspath_prepend(str(directory))
-    before = set(sys.modules)
-    yield directory
-    for name in set(sys.modules) - before:
-        if name.startswith("kk_"):
-            del sys.modules[name]
-
-
-def add_module(directory: Path, source: str) -> str:
-    name = f"kk_hook_{uuid.uuid4().hex[:10]}"
-    (directory / f"{name}.py").write_text(textwrap.dedent(source))
-    return name
-
-
 def config_for(path: Path, modules: list[str], extra: str = "", kernel: str = "") -> Path:
     """A config whose [kernel] loads ``modules`` (plus ``kernel`` lines), then ``extra`` tables."""
-    listed = ", ".join(f'"{m}"' for m in modules)
-    path.write_text(f"[kernel]\nplugins = [{listed}]\n{kernel}" + textwrap.dedent(extra))
-    return path
+    return config_with_plugins(path, modules, kernel + textwrap.dedent(extra))
 
 
 def plugin_config(
     tmp_path: Path, plugin_dir: Path, source: str, extra: str = "", kernel: str = ""
 ) -> tuple[Path, str]:
     """Write ``source`` as a plugin module and a config that loads it; return (config, module)."""
-    module = add_module(plugin_dir, source)
+    module = add_module(plugin_dir, source, prefix="kk_hook")
     return config_for(tmp_path / "kernel.toml", [module], extra, kernel), module
-
-
-def config_error(path: Path, overrides: dict | None = None) -> str:
-    with pytest.raises(ConfigError) as info:
-        config, plugins = resolve_config(path, overrides)
-        check_choices(config, collect_registries(plugins))
-    return str(info.value)
-
-
-def one_line_error(proc) -> str:  # noqa: ANN001 - a CompletedProcess
-    err = proc.stderr.decode()
-    assert proc.returncode == 2, (proc.returncode, err)
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("kernkit: error: "), err
-    return lines[0].removeprefix("kernkit: error: ")
 
 
 # --- documentation of the contract ---------------------------------------------------------

@@ -5,13 +5,12 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import sys
-import textwrap
 import uuid
 from pathlib import Path
 
 import attrs
 import pytest
-from conftest import kernkit_cli, run_kernel
+from conftest import add_module, config_with_plugins, kernkit_cli, one_line_error, run_kernel
 
 from kernkit.core.assemble import collect_registries, resolve_config
 from kernkit.core.builtins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV
@@ -80,42 +79,6 @@ from kernkit.core.records import Scheduler
 def kernkit_register_schedulers():
     return [Scheduler("rr", lambda kernel: None, "an impostor")]
 """
-
-
-def one_line_error(proc) -> str:  # noqa: ANN001 - a CompletedProcess
-    err = proc.stderr.decode()
-    assert proc.returncode == 2, (proc.returncode, err)
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("kernkit: error: "), err
-    return lines[0].removeprefix("kernkit: error: ")
-
-
-@pytest.fixture
-def plugin_dir(tmp_path, monkeypatch):
-    """A directory on sys.path (and for the CLI, on PYTHONPATH) to put plugin modules in."""
-    directory = tmp_path / "pyplugins"
-    directory.mkdir()
-    monkeypatch.syspath_prepend(str(directory))
-    before = set(sys.modules)
-    yield directory
-    for name in set(sys.modules) - before:
-        if name.startswith("kk_"):
-            del sys.modules[name]
-
-
-def add_module(directory: Path, source: str, prefix: str = "kk_plugin") -> str:
-    """Write a module with a unique name into ``directory``; return the name."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    (directory / f"{name}.py").write_text(textwrap.dedent(source))
-    return name
-
-
-def config_with_plugins(path: Path, modules: list[str], extra: str = "") -> Path:
-    listed = ", ".join(f'"{m}"' for m in modules)
-    path.write_text(f"[kernel]\nplugins = [{listed}]\n{extra}")
-    return path
 
 
 # --- kernkit plugins ------------------------------------------------------------------------
