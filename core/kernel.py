@@ -144,7 +144,7 @@ class Kernel:
         self.plugins.notify("kernkit_process_created", kernel=self, process=process)
         try:
             context = self._load(process, path, argv, envp)
-        except (ProgramError, OutOfMemory):
+        except ProgramError:
             process.set_state(ProcState.DYING)
             self._release(process)
             del self.processes[process.pid]
@@ -172,6 +172,14 @@ class Kernel:
             data = path.read_bytes()
         except OSError as exc:
             raise ProgramError(f"{path}: cannot read: {exc.strerror}") from None
+        try:
+            return self._load_image(process, path, data, argv, envp)
+        except OutOfMemory as exc:
+            raise ProgramError(f"{path}: does not fit: {exc}") from None
+
+    def _load_image(
+        self, process: Process, path: Path, data: bytes, argv: Sequence[str], envp: Sequence[str]
+    ) -> Any:
         fmt = next(
             (r.record for r in self.registries["binary format"].values() if r.record.probe(data[:64])), None
         )

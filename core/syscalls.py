@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kernkit.core.errors import BadAddress
+from kernkit.core.errors import BadAddress, OutOfMemory
+from kernkit.core.machine import Fault
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -41,6 +42,13 @@ class SyscallDispatcher:
             return call.handler(thread)
         except BadAddress:
             return -thread.process.personality.errno_fault
+        except OutOfMemory:
+            return self.out_of_memory(thread)
+
+    def out_of_memory(self, thread: Thread) -> None:
+        """The kernel could not find a frame while serving the call: the process dies, as with
+        Linux's OOM killer."""
+        self.kernel.kill_by_fault(thread, Fault(9, "out of memory", thread.context.pc))
 
     def unknown_syscall(self, thread: Thread, number: int) -> int:
         self.unknown[number] = self.unknown.get(number, 0) + 1
@@ -61,6 +69,8 @@ class TracingDispatcher(SyscallDispatcher):
             result = call.handler(thread, *args)
         except BadAddress:
             result = -thread.process.personality.errno_fault
+        except OutOfMemory:
+            result = self.out_of_memory(thread)
         self.kernel.trace_event(
             "syscall",
             thread.process,

@@ -133,3 +133,20 @@ def test_missing_program_lists_the_packaged_ones():
     result = kernkit_cli("boot", "--", "no-such-program")
     assert result.returncode == 2
     assert b"no-such-program: no such program file (packaged programs: clock, echo_args" in result.stderr
+
+
+def test_out_of_memory_kills_only_the_process():
+    run = run_kernel("memtest", machine__memory="2M")
+    assert run.status == 137
+    assert run.err.splitlines()[0].startswith(
+        "kernkit: pid 1 (memtest) killed by SIGKILL: out of memory at 0x"
+    )
+
+
+def test_machine_too_small_to_boot_is_a_config_error():
+    result = kernkit_cli("boot", "--set", "machine.memory=1M")
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "kernkit: error: <command line>: machine.memory: the x86_64 machine needs at least 2M "
+        "(its first 1M is the machine's own)\n"
+    )

@@ -24,6 +24,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
+from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, Stop
 from kernkit.core.physmem import PAGE_MASK
 
@@ -173,7 +174,10 @@ class X86Core:
                 | (0 if pte & NO_EXECUTE else UC_PROT_EXEC)
             )
             return True
-        except BaseException as exc:  # noqa: BLE001 - e.g. OutOfMemory; re-raised by run()
+        except OutOfMemory:
+            self.fault = (vaddr, access, "out of memory")
+            return False
+        except BaseException as exc:  # noqa: BLE001 - a kernel bug; re-raised by run()
             self.hook_error = exc
             self.fault = (vaddr, access, "kernel error")
             return False
@@ -248,6 +252,8 @@ class X86Core:
             return counted, Stop("syscall", 0)
         if error == UC_ERR_EXCEPTION and self.fault is not None:
             address, access, reason = self.fault
+            if reason == "out of memory":
+                return max(counted - 1, 0), Stop("fault", 0, Fault(9, reason, pc, address, ACCESS[access]))
             what = f"page fault, {reason}"
             return max(counted - 1, 0), Stop("fault", 0, Fault(11, what, pc, address, ACCESS[access]))
         if error == UC_ERR_INSN_INVALID:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 #: Physical memory below this is the machine's own (GDT, boot stub, boot stacks).
 RESERVED = 1 << 20
+#: The smallest amount of memory above RESERVED worth booting with.
+MIN_USER_MEMORY = 1 << 20
 GDT = 0x1000
 IRET_STUB = 0x2000
 BOOT_STACKS = 0x10000

@@ -13,6 +13,7 @@ from kernkit.arch.x86_64 import layout
 from kernkit.arch.x86_64.context import X86Context
 from kernkit.arch.x86_64.cpu import X86Core
 from kernkit.arch.x86_64.paging import X86PageTable
+from kernkit.core.errors import ConfigError
 from kernkit.core.physmem import PhysicalMemory
 
 if TYPE_CHECKING:
@@ -51,6 +52,12 @@ class X86Machine:
         options = kernel.config["machine"]
         self.kernel = kernel
         self.deterministic = options.mode == "deterministic"
+        if options.memory < layout.RESERVED + layout.MIN_USER_MEMORY:
+            smallest = (layout.RESERVED + layout.MIN_USER_MEMORY) >> 20
+            raise ConfigError(
+                f"{kernel.config.raw.source_of('machine.memory')}: machine.memory: the x86_64 machine "
+                f"needs at least {smallest}M (its first 1M is the machine's own)"
+            )
         self.memory = PhysicalMemory(options.memory, reserved=layout.RESERVED)
         self.memory.on_code_frame_reuse = self._code_changed
         for i, descriptor in enumerate(layout.GDT_ENTRIES):
