@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import graphlib
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -50,7 +51,12 @@ def resolve_config(
     if overrides:
         raw = apply_overrides(raw, overrides)
     plugins = plugins or PluginManager()
-    plugins.load_modules(raw.plugin_modules())
+    modules = raw.plugin_modules()
+    if modules and raw.path is not None:  # a plugin module may sit next to its config
+        directory = str(raw.path.resolve().parent)
+        if directory not in sys.path:
+            sys.path.append(directory)
+    plugins.load_modules(modules)
     sections = [reg.record for reg in plugins.collect("kernkit_config_sections", "config section").values()]
     config = validate(raw, sections)
     return config, plugins
@@ -69,6 +75,11 @@ def collect_registries(plugins: PluginManager) -> dict[str, dict[str, Registered
 def check_choices(config: Config, registries: dict[str, dict[str, Registered]]) -> None:
     """Names in the config must name registered things."""
     raw: RawConfig = config.raw
+    if config["kernel"].max_instructions and config["machine"].mode != "deterministic":
+        raise ConfigError(
+            f"{raw.source_of('kernel.max_instructions')}: kernel.max_instructions: an instruction budget "
+            f'needs machine.mode = "deterministic" (fast mode counts no instructions)'
+        )
     checks = [
         ("machine.arch", [config["machine"].arch], "architecture"),
         ("sched.policy", [config["sched"].policy], "scheduler"),

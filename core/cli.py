@@ -78,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kernkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # our own stdout went away (e.g. piped into head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # a kernkit bug: one line, the traceback only on request
         if os.environ.get("KERNKIT_DEBUG"):
             raise
@@ -102,19 +105,29 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     if args.max_instructions is not None:
         overrides["kernel.max_instructions"] = args.max_instructions
     if args.env:
-        for pair in args.env:
-            if "=" not in pair:
-                raise ConfigError(f"--env {pair!r}: expected NAME=VALUE")
-    trace = open(args.trace, "w") if args.trace else None  # noqa: SIM115 - closed below
+        config, _ = resolve_config(args.config, overrides)
+        overrides["init.env"] = merge_env(config["init"].env, args.env)
+    try:
+        trace = open(args.trace, "w") if args.trace else None  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ConfigError(f"--trace {args.trace}: cannot write: {exc.strerror}") from None
     try:
         kernel = assemble(args.config, overrides=overrides, trace=trace)
-        if args.env:
-            kernel.config["init"].env.extend(args.env)
         boot(kernel)
         return kernel.run()
     finally:
         if trace is not None:
             trace.close()
+
+
+def merge_env(base: Sequence[str], changes: Sequence[str]) -> list[str]:
+    """``base`` with each NAME=VALUE of ``changes`` replacing the same NAME (or appended)."""
+    merged = {entry.partition("=")[0]: entry for entry in base}
+    for pair in changes:
+        if "=" not in pair or pair.startswith("="):
+            raise ConfigError(f"--env {pair!r}: expected NAME=VALUE")
+        merged[pair.partition("=")[0]] = pair
+    return list(merged.values())
 
 
 def _check(args: argparse.Namespace) -> int:

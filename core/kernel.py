@@ -78,6 +78,7 @@ class Kernel:
         self.deterministic = self.machine.deterministic
         self.current: list[Thread | None] = [None] * len(self.machine.cores)
         self._core_used = [0] * len(self.machine.cores)
+        self._active_core: int | None = None
         self.scheduler = registries["scheduler"][config["sched"].policy].record.create(self)
 
     # --- registries -----------------------------------------------------------------------
@@ -106,14 +107,23 @@ class Kernel:
         return self.round_start_ns + insns * 1_000_000_000 // self.ips
 
     def thread_now(self, thread: Thread) -> int:
-        return self.now(thread.core)
+        """Virtual time for ``thread``: its core's, and never earlier than it has already seen."""
+        thread.clock = max(
+            thread.clock, self.now(thread.core if thread.core is not None else self._active_core)
+        )
+        return thread.clock
+
+    def thread_instructions(self, thread: Thread) -> int:
+        """Instructions ``thread`` has retired, including those of the run in progress."""
+        running = thread.state is ThreadState.RUNNING and thread.core is not None
+        return thread.instructions + (self.machine.live_instructions(thread.core) if running else 0)
 
     # --- tracing --------------------------------------------------------------------------
 
     def trace_event(self, kind: str, process: Process | None = None, **fields: Any) -> None:
         if not self.tracing:
             return
-        event: dict[str, Any] = {"t": self.now(), "ev": kind}
+        event: dict[str, Any] = {"t": self.now(self._active_core), "ev": kind}
         if process is not None:
             event["pid"] = process.pid
         event.update(fields)
@@ -144,10 +154,12 @@ class Kernel:
         self.plugins.notify("kernkit_process_created", kernel=self, process=process)
         try:
             context = self._load(process, path, argv, envp)
-        except ProgramError:
+        except BaseException:
             process.set_state(ProcState.DYING)
             self._release(process)
             del self.processes[process.pid]
+            if parent is not None:
+                parent.children.remove(process)
             raise
         thread = Thread(tid=process.pid, process=process, context=context)
         process.threads.append(thread)
@@ -188,6 +200,7 @@ class Kernel:
             raise ProgramError(f"{path}: not a program this kernel can load (formats: {known})")
         aspace = AddressSpace(self.machine.memory, self.machine.new_page_table(), self.machine.user_limit)
         aspace.on_unmap = self.machine.address_space_changed
+        aspace.on_code_write = self.machine.code_changed
         previous, process.aspace = process.aspace, aspace
         try:
             image = fmt.load(self, process, data, str(path))
@@ -236,6 +249,19 @@ class Kernel:
             process.aspace.release()
             process.aspace = None
 
+    def kill(self, process: Process, signal: int, reason: str) -> None:
+        """End ``process`` as if by ``signal`` (exit status 128+signal); ``reason`` is reported."""
+        self.message(reason)
+        self.trace_event("kill", process, signal=signal)
+        self.exit_process(process, 128 + signal, reason)
+
+    def exit_thread(self, thread: Thread, status: int) -> None:
+        """End one thread; the last thread of a process ends the process with ``status``."""
+        if any(t is not thread and t.state is not ThreadState.EXITED for t in thread.process.threads):
+            self._retire_thread(thread)
+        else:
+            self.exit_process(thread.process, status)
+
     def kill_by_fault(self, thread: Thread, fault: Fault) -> None:
         report = fault_report(self, thread, fault)
         self.message(report)
@@ -271,6 +297,7 @@ class Kernel:
     def wake(self, thread: Thread) -> None:
         if thread.state is not ThreadState.BLOCKED:
             return
+        thread.clock = max(thread.clock, self.now(self._active_core))
         thread.state = ThreadState.RUNNABLE
         thread.wake_at = None
         thread.process.refresh_state()
@@ -334,23 +361,27 @@ class Kernel:
         quantum = self.quantum
         ran = False
         for core in range(len(self.current)):
-            self._core_used[core] = 0
             runs = 0
             while self._core_used[core] < quantum and not self.finished:
                 thread = self.current[core] or self._pick(core)
-                if thread is None:
+                if thread is None or self._core_used[core] >= quantum:
                     break
                 budget = quantum - self._core_used[core]
-                if self.max_instructions and self.deterministic:
+                if self.max_instructions:
                     budget = min(budget, self.max_instructions - self.instructions)
                     if budget <= 0:
                         self._out_of_budget()
                         return
-                stop = self.machine.run(core, thread, budget)
+                self._active_core = core
+                try:
+                    stop = self.machine.run(core, thread, budget)
+                finally:
+                    self._active_core = None
                 ran = True
                 self._core_used[core] += stop.instructions
                 self.instructions += stop.instructions
                 thread.instructions += stop.instructions
+                thread.clock = max(thread.clock, self.now(core))
                 self._after_stop(core, thread, stop)
                 runs += 1
                 if stop.kind == "slice" or (not self.deterministic and runs >= FAST_RUNS_PER_ROUND):
@@ -370,6 +401,9 @@ class Kernel:
         self.current[core] = thread
         self.context_switches += 1
         thread.process.refresh_state()
+        if self.deterministic:  # the thread cannot start before the time it last stopped at
+            behind = (thread.clock - self.round_start_ns) * self.ips // 1_000_000_000
+            self._core_used[core] = max(self._core_used[core], behind)
         return thread
 
     def _after_stop(self, core: int, thread: Thread, stop: Stop) -> None:
@@ -386,6 +420,7 @@ class Kernel:
             self.round_start_ns += self.quantum * 1_000_000_000 // self.ips
         else:
             self.round_start_ns = self.now()
+        self._core_used = [0] * len(self.current)
         for core, thread in enumerate(self.current):
             if thread is not None and self.scheduler.tick(core, thread):
                 self.current[core] = None
@@ -393,15 +428,15 @@ class Kernel:
                 thread.core = None
                 thread.process.refresh_state()
                 self.scheduler.thread_runnable(thread)
-        if not ran and not any(self.current) and self._sleepers:
+        idle = not ran and not any(self.current)
+        if idle and self._sleepers:  # nothing ran: jump to the first wake-up
             self.round_start_ns = max(self.round_start_ns, self._sleepers[0][0])
         while self._sleepers and self._sleepers[0][0] <= self.round_start_ns:
-            _, _, thread = heapq.heappop(self._sleepers)
-            if thread.wake_at is not None and thread.state is ThreadState.BLOCKED:
+            wake_at, _, thread = heapq.heappop(self._sleepers)
+            if thread.wake_at == wake_at and thread.state is ThreadState.BLOCKED:
                 self.wake(thread)
-        if not ran and not any(self.current) and not self._sleepers and not self._anything_runnable():
-            waiting = [p for p in self.processes.values() if p.alive]
-            if waiting:
+        if idle and not self._sleepers and not self._anything_runnable():
+            if any(p.alive for p in self.processes.values()):
                 raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
             self.finished = True
 

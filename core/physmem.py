@@ -12,12 +12,17 @@ PAGE_MASK = ~(PAGE_SIZE - 1)
 _ZERO_PAGE = bytes(PAGE_SIZE)
 
 
+def page_up(value: int) -> int:
+    """``value`` rounded up to a page boundary."""
+    return (value + PAGE_SIZE - 1) & PAGE_MASK
+
+
 class PhysicalMemory:
     """A zero-filled host buffer of ``size`` bytes; frames are allocated from ``reserved`` up.
 
     The buffer is an anonymous mapping, so untouched frames cost no host memory. Frames that
-    held code are remembered: when one is handed out again, ``on_code_frame_reuse`` runs so the
-    machine can drop translated code that still refers to the old contents.
+    were mapped executable go to a quarantine when freed: the machine drops its translated code
+    (which is keyed by physical address) before it lets them be reused.
     """
 
     def __init__(self, size: int, reserved: int = 0) -> None:
@@ -34,22 +39,14 @@ class PhysicalMemory:
         self._end = size // PAGE_SIZE
         self._recycled: list[int] = []
         self._code_frames: set[int] = set()
-        self.on_code_frame_reuse = lambda: None
-        self.frames_total = self._end - first
+        #: Freed frames that held code: not reused until translated code was dropped.
+        self.quarantine: list[int] = []
 
-    @property
-    def frames_free(self) -> int:
-        return len(self._recycled) + self._end - self._next_fresh
-
-    def alloc_frame(self, zero: bool = True) -> int:
-        """A free frame's physical address, zero-filled unless ``zero`` is False (OutOfMemory if none)."""
+    def alloc_frame(self) -> int:
+        """A free, zero-filled frame's physical address; OutOfMemory when none is left."""
         if self._recycled:
             frame = self._recycled.pop() * PAGE_SIZE
-            if frame in self._code_frames:
-                self._code_frames.clear()
-                self.on_code_frame_reuse()
-            if zero:
-                self.bytes[frame : frame + PAGE_SIZE] = _ZERO_PAGE
+            self.bytes[frame : frame + PAGE_SIZE] = _ZERO_PAGE
             return frame
         if self._next_fresh >= self._end:
             raise OutOfMemory(f"out of physical memory ({self.size // (1 << 20)} MiB)")
@@ -57,11 +54,23 @@ class PhysicalMemory:
         return (self._next_fresh - 1) * PAGE_SIZE
 
     def free_frame(self, frame: int) -> None:
-        self._recycled.append(frame // PAGE_SIZE)
+        if frame in self._code_frames:
+            self._code_frames.discard(frame)
+            self.quarantine.append(frame)
+        else:
+            self._recycled.append(frame // PAGE_SIZE)
 
     def mark_code(self, frame: int) -> None:
-        """Note that ``frame`` may have been translated as code."""
+        """Note that ``frame`` is mapped executable, so translated code may refer to it."""
         self._code_frames.add(frame)
+
+    def is_code(self, frame: int) -> bool:
+        return frame in self._code_frames
+
+    def release_quarantine(self) -> None:
+        """Make quarantined frames reusable; call only once no translation refers to them."""
+        self._recycled.extend(frame // PAGE_SIZE for frame in self.quarantine)
+        self.quarantine.clear()
 
     def read(self, address: int, length: int) -> bytes:
         return bytes(self.bytes[address : address + length])

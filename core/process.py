@@ -61,7 +61,8 @@ class Thread:
     #: Set by a syscall handler that needs the CPU loop to stop after the call returns.
     stop_requested: bool = False
     instructions: int = 0
-    syscalls: int = 0
+    #: Virtual time (ns) this thread has reached; it never runs or reads the clock before it.
+    clock: int = 0
     #: Free for personalities (e.g. clear_child_tid); keyed by plugin-chosen names.
     data: dict[str, Any] = attrs.field(factory=dict)
 

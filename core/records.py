@@ -6,7 +6,7 @@ record of the same kind and name and names both plugins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -28,11 +28,12 @@ class Architecture:
     """An emulated machine type.
 
     ``create_machine(kernel)`` builds the machine (cores, physical memory) from
-    ``kernel.config``; ``elf_machine`` is the ELF e_machine value its programs carry.
+    ``kernel.config``; ``machine_ids`` says how binary formats name this machine
+    (``{"elf": 62}``: the ELF e_machine value of its programs).
     """
 
     name: str = attrs.field(validator=_name)
-    elf_machine: int
+    machine_ids: Mapping[str, int]
     create_machine: Callable[[Kernel], Machine]
     description: str = ""
 
@@ -65,8 +66,8 @@ class SyscallTable:
     setup_process: Callable[..., int]
     description: str = ""
     #: errno numbers the core uses for a bad pointer and for a syscall the table lacks.
-    errno_fault: int = 14
-    errno_nosys: int = 38
+    errno_fault: int = attrs.field(kw_only=True)
+    errno_nosys: int = attrs.field(kw_only=True)
 
     def by_number(self) -> dict[int, Syscall]:
         table: dict[int, Syscall] = {}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-import attrs
+from kernkit.core.errors import BadAddress, OutOfMemory
+from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE, PhysicalMemory, page_up
+from kernkit.core.regions import PROT_EXEC, PROT_READ, PROT_WRITE, Region, RegionMap
 
-from kernkit.core.errors import BadAddress
-from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE, PhysicalMemory
-
-PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+__all__ = ["PROT_EXEC", "PROT_READ", "PROT_WRITE", "AddressSpace", "PageTable", "Region"]
 
 
 class PageTable(Protocol):
@@ -26,157 +24,135 @@ class PageTable(Protocol):
     def release(self) -> None: ...
 
 
-@attrs.define
-class Region:
-    """A range of user addresses with protections; pages appear on first touch (zero-filled)."""
-
-    start: int
-    end: int
-    prot: int
-    name: str = "anon"
-
-    def allows(self, access: str) -> bool:
-        need = {"read": PROT_READ, "write": PROT_WRITE, "exec": PROT_EXEC}[access]
-        return bool(self.prot & need)
-
-
 class AddressSpace:
     """A process's view of memory.
 
     Regions say what may be touched; the page table holds what is present. A touch of an absent
-    page inside a region allocates a zeroed frame (demand paging); anything else is a fault.
+    page inside a region that allows it maps a zeroed frame (demand paging); anything else is a
+    fault. Pages of a PROT_NONE range leave the page table but keep their frame (``hidden``), so
+    their contents come back when the protection is lifted.
     """
 
     def __init__(self, memory: PhysicalMemory, page_table: PageTable, limit: int) -> None:
         self.memory = memory
         self.page_table = page_table
         self.limit = limit
-        self.regions: list[Region] = []
-        self.brk_start = 0
-        self.brk = 0
-        #: Virtual pages currently present (so unmapping a large, sparse range is cheap).
+        self.regions = RegionMap()
+        #: Virtual pages currently in the page table.
         self.present: set[int] = set()
+        #: Virtual page -> frame of pages made inaccessible by PROT_NONE.
+        self.hidden: dict[int, int] = {}
         #: Called after pages were unmapped or lost permissions (TLB shootdown).
         self.on_unmap: Callable[[AddressSpace], None] = lambda aspace: None
-        #: Called with a virtual page that the kernel wrote while it is executable.
-        self.on_code_write: Callable[[int], None] = lambda va: None
+        #: Called when the kernel wrote into a frame that may hold translated code.
+        self.on_code_write: Callable[[AddressSpace], None] = lambda aspace: None
 
     # --- regions --------------------------------------------------------------------------
 
     def region_at(self, va: int) -> Region | None:
-        index = bisect.bisect_right([r.start for r in self.regions], va) - 1
-        if index >= 0 and self.regions[index].end > va:
-            return self.regions[index]
-        return None
+        return self.regions.find(va)
 
-    def add_region(self, start: int, end: int, prot: int, name: str = "anon") -> Region:
-        """Add a region over [start, end), replacing whatever was there."""
-        start, end = start & PAGE_MASK, _page_up(end)
+    def add_region(self, start: int, end: int, prot: int, name: str = "anon") -> None:
+        """Map [start, end) with ``prot``, replacing whatever was there; BadAddress if impossible."""
+        start, end = start & PAGE_MASK, page_up(end)
         if start >= end or end > self.limit:
             raise BadAddress(start, "map")
-        self.remove_range(start, end)
-        region = Region(start, end, prot, name)
-        bisect.insort(self.regions, region, key=lambda r: r.start)
-        return region
+        self._drop_pages(start, end)
+        if not self.regions.insert(start, end, prot, name):
+            raise BadAddress(start, "map")
 
     def remove_range(self, start: int, end: int) -> None:
         """Unmap [start, end): drop pages and cut regions."""
-        start, end = start & PAGE_MASK, _page_up(end)
-        kept: list[Region] = []
-        for region in self.regions:
-            if region.end <= start or region.start >= end:
-                kept.append(region)
-                continue
-            if region.start < start:
-                kept.append(Region(region.start, start, region.prot, region.name))
-            if region.end > end:
-                kept.append(Region(end, region.end, region.prot, region.name))
-        self.regions = kept
+        start, end = start & PAGE_MASK, page_up(end)
+        self.regions.remove(start, end)
         self._drop_pages(start, end)
 
     def protect_range(self, start: int, end: int, prot: int) -> bool:
         """Change protections of [start, end); False if part of it is not mapped."""
-        start, end = start & PAGE_MASK, _page_up(end)
-        covered = sum(
-            min(r.end, end) - max(r.start, start) for r in self.regions if r.end > start and r.start < end
-        )
-        if covered != end - start:
+        start, end = start & PAGE_MASK, page_up(end)
+        if not self.regions.protect(start, end, prot):
             return False
-        pieces: list[Region] = []
-        for region in self.regions:
-            if region.end <= start or region.start >= end:
-                pieces.append(region)
+        writable, executable = bool(prot & PROT_WRITE), bool(prot & PROT_EXEC)
+        for va in self._pages_in(self.present, start, end):
+            if prot == 0:
+                self.hidden[va] = self.page_table.unmap(va)
+                self.present.discard(va)
                 continue
-            if region.start < start:
-                pieces.append(Region(region.start, start, region.prot, region.name))
-            pieces.append(Region(max(region.start, start), min(region.end, end), prot, region.name))
-            if region.end > end:
-                pieces.append(Region(end, region.end, region.prot, region.name))
-        self.regions = pieces
-        for va in sorted(v for v in self.present if start <= v < end):
-            self.page_table.protect(va, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))
+            if executable:
+                self.memory.mark_code(self.page_table.lookup(va)[0])
+            self.page_table.protect(va, writable, executable)
         self.on_unmap(self)
         return True
 
-    def find_free(self, length: int, hint: int, floor: int) -> int | None:
-        """The lowest page-aligned gap of ``length`` bytes at or above ``max(hint, floor)``."""
-        length = _page_up(length)
-        candidate = max(hint & PAGE_MASK, floor)
-        for region in self.regions:
-            if region.end <= candidate:
-                continue
-            if region.start >= candidate + length:
-                break
-            candidate = region.end
-        return candidate if candidate + length <= self.limit else None
+    def find_free(self, length: int, start: int) -> int | None:
+        """The lowest page-aligned gap of ``length`` bytes at or above ``start``."""
+        return self.regions.find_gap(start & PAGE_MASK, page_up(length), self.limit)
 
     # --- pages ----------------------------------------------------------------------------
 
     def resolve_fault(self, va: int, access: str) -> int | None:
         """Make the page at ``va`` present for ``access`` if a region allows it; its frame or None."""
-        region = self.region_at(va)
+        region = self.regions.find(va)
         if region is None or not region.allows(access):
             return None
+        va &= PAGE_MASK
         entry = self.page_table.lookup(va)
         if entry is not None:
             return entry[0] if access != "write" or entry[1] else None
-        frame = self.memory.alloc_frame()
-        executable = bool(region.prot & PROT_EXEC)
-        if executable:
-            self.memory.mark_code(frame)
-        self.page_table.map(va & PAGE_MASK, frame, bool(region.prot & PROT_WRITE), executable)
-        self.present.add(va & PAGE_MASK)
+        frame = self.hidden.pop(va, None)
+        if frame is None:
+            frame = self.memory.alloc_frame()
+        try:
+            self._install(va, frame, region.prot)
+        except OutOfMemory:  # no frame left for a page table: give the data frame back
+            self.memory.free_frame(frame)
+            raise
         return frame
 
     def map_frame(self, va: int, frame: int, prot: int) -> None:
         """Install a given frame (program loading); the region must already exist."""
+        self._install(va & PAGE_MASK, frame, prot)
+
+    def _install(self, va: int, frame: int, prot: int) -> None:
         executable = bool(prot & PROT_EXEC)
+        self.page_table.map(va, frame, bool(prot & PROT_WRITE), executable)
         if executable:
             self.memory.mark_code(frame)
-        self.page_table.map(va & PAGE_MASK, frame, bool(prot & PROT_WRITE), executable)
-        self.present.add(va & PAGE_MASK)
+        self.present.add(va)
+
+    @staticmethod
+    def _pages_in(pages: set[int] | dict[int, int], start: int, end: int) -> list[int]:
+        if (end - start) // PAGE_SIZE > len(pages):
+            return sorted(va for va in pages if start <= va < end)
+        return [va for va in range(start, end, PAGE_SIZE) if va in pages]
 
     def _drop_pages(self, start: int, end: int) -> None:
-        if (end - start) // PAGE_SIZE > len(self.present):
-            doomed = sorted(va for va in self.present if start <= va < end)
-        else:
-            doomed = [va for va in range(start, end, PAGE_SIZE) if va in self.present]
+        doomed = self._pages_in(self.present, start, end)
         for va in doomed:
-            frame = self.page_table.unmap(va)
+            self.memory.free_frame(self.page_table.unmap(va))
             self.present.discard(va)
-            if frame is not None:
-                self.memory.free_frame(frame)
+        for va in self._pages_in(self.hidden, start, end):
+            self.memory.free_frame(self.hidden.pop(va))
         if doomed:
             self.on_unmap(self)
 
     def release(self) -> None:
         """Free every page and the page table itself."""
-        for region in list(self.regions):
-            self._drop_pages(region.start, region.end)
-        self.regions.clear()
+        for va in self.present:
+            self.memory.free_frame(self.page_table.unmap(va))
+        for frame in self.hidden.values():
+            self.memory.free_frame(frame)
+        self.present.clear()
+        self.hidden.clear()
+        self.regions = RegionMap()
         self.page_table.release()
+        self.on_unmap(self)
 
     # --- kernel access to user memory ------------------------------------------------------
+
+    def allows(self, va: int, length: int, access: str) -> bool:
+        """Whether the guest range [va, va+length) may be accessed so (without touching it)."""
+        return va >= 0 and va + length <= self.limit and self.regions.covers(va, va + length, access)
 
     def _chunks(self, va: int, length: int, access: str) -> Iterator[tuple[int, int]]:
         """(physical address, length) pieces of [va, va+length), faulting pages in as needed."""
@@ -193,10 +169,6 @@ class AddressSpace:
             length -= piece
 
     def read(self, va: int, length: int) -> bytes:
-        if length <= PAGE_SIZE - (va & (PAGE_SIZE - 1)):  # the common case: one page
-            for phys, _ in self._chunks(va, length, "read"):
-                return bytes(self.memory.bytes[phys : phys + length])
-            return b""
         return b"".join(bytes(self.memory.bytes[p : p + n]) for p, n in self._chunks(va, length, "read"))
 
     def write(self, va: int, data: bytes | bytearray | memoryview) -> None:
@@ -204,29 +176,12 @@ class AddressSpace:
         view = memoryview(data)
         for phys, piece in self._chunks(va, len(view), "write"):
             self.memory.bytes[phys : phys + piece] = view[done : done + piece]
-            entry = self.page_table.lookup(va + done)
-            if entry is not None and entry[2]:
-                self.on_code_write((va + done) & PAGE_MASK)
+            if self.memory.is_code(phys & PAGE_MASK):
+                self.on_code_write(self)
             done += piece
 
     def read_u64(self, va: int) -> int:
         return int.from_bytes(self.read(va, 8), "little")
 
     def write_u64(self, va: int, value: int) -> None:
-        self.write(va, (value & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little"))
-
-    def read_cstring(self, va: int, limit: int = 4096) -> bytes:
-        """A NUL-terminated string (without the NUL); BadAddress if it runs past ``limit``."""
-        out = bytearray()
-        while len(out) < limit:
-            chunk = self.read(va, min(PAGE_SIZE - (va & (PAGE_SIZE - 1)), limit - len(out)))
-            end = chunk.find(b"\0")
-            if end >= 0:
-                return bytes(out + chunk[:end])
-            out += chunk
-            va += len(chunk)
-        raise BadAddress(va, "read")
-
-
-def _page_up(value: int) -> int:
-    return (value + PAGE_SIZE - 1) & PAGE_MASK
+        self.write(va, (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little"))

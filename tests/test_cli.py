@@ -82,3 +82,56 @@ def test_plugins_lists_builtins():
 def test_usage_error():
     result = kernkit_cli("frobnicate")
     assert result.returncode == 2 and b"invalid choice" in result.stderr
+
+
+def test_env_replaces_a_default_variable():
+    result = kernkit_cli("boot", "--env", "HOME=/root", "--", "echo_args")
+    lines = result.stdout.decode().splitlines()
+    assert "env=HOME=/root" in lines and "env=HOME=/" not in lines
+
+
+def test_unwritable_trace_file_is_a_one_line_error(tmp_path):
+    result = kernkit_cli("boot", "--trace", str(tmp_path / "missing" / "t.jsonl"))
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        f"kernkit: error: --trace {tmp_path / 'missing' / 't.jsonl'}: cannot write: No such file or directory\n"
+    )
+
+
+def test_budget_needs_deterministic_mode():
+    result = kernkit_cli("boot", "--set", "machine.mode=fast", "--max-instructions", "1000")
+    assert result.returncode == 2
+    assert b"kernel.max_instructions: an instruction budget needs machine.mode" in result.stderr
+
+
+def test_memory_must_be_whole_pages():
+    result = kernkit_cli("boot", "--set", "machine.memory=2097153")
+    assert result.returncode == 2
+    assert b"machine.memory: must be a multiple of the 4K page size, got 2097153" in result.stderr
+
+
+def test_argument_list_too_long():
+    result = kernkit_cli("boot", "--set", "linux.stack_size=64K", "--", "echo_args", "a" * 20000)
+    assert result.returncode == 2
+    assert b"argument list too long" in result.stderr and result.stderr.count(b"\n") == 1
+
+
+def test_arguments_need_not_be_utf8():
+    result = kernkit_cli("boot", "--", "echo_args", "caf\udce9")  # surrogate-escaped byte 0xe9
+    assert result.returncode == 0
+    assert b"argv[1]=caf\xe9" in result.stdout
+
+
+def test_a_closed_stdout_kills_the_guest_with_sigpipe():
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kernkit.core.cli", "boot", "--", "spin", "5000000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 141
+    assert b"killed by SIGPIPE" in err and b"Traceback" not in err

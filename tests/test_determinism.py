@@ -68,3 +68,36 @@ def test_rdtsc_reads_virtual_time(tmp_path):
     first, second = (run_kernel(str(binary)) for _ in range(2))
     assert first.status == 0 and first.out == second.out
     assert 1_000_000 < int(first.out) < 20_000_000
+
+
+def test_time_never_goes_backwards_within_a_thread():
+    run = run_kernel("vmcheck", "time")
+    assert run.out == "time backwards=0\n"
+
+
+def test_time_never_goes_backwards_when_threads_move_between_cores():
+    import io
+
+    from conftest import USER_BIN
+
+    from kernkit.core.assemble import assemble, boot
+
+    out = io.BytesIO()
+    kernel = assemble(
+        None,
+        overrides={"init.program": "vmcheck", "init.args": ["time"], "machine.cores": 2},
+        stdout=out,
+        stderr=io.BytesIO(),
+        stdin=io.BytesIO(),
+    )
+    boot(kernel)
+    for _ in range(2):
+        kernel.spawn(USER_BIN / "vmcheck", ["vmcheck", "time"], [], parent=kernel.init)
+    assert kernel.run() == 0
+    assert out.getvalue().decode().splitlines()[0] == "time backwards=0"
+
+
+def test_trace_events_carry_the_time_they_happened():
+    run = run_kernel("clock", trace=True)
+    times = [json.loads(line)["t"] for line in run.trace.splitlines()]
+    assert len(set(times)) > len(times) // 2  # not all stamped with the round's start

@@ -163,8 +163,8 @@ def create(kernel):
 @hookimpl
 def kernkit_register_architectures():
     return [
-        Architecture("toy", elf_machine=62, create_machine=create, description="x86-64, renamed"),
-        Architecture("toy16", elf_machine=3, create_machine=create, description="claims i386 programs"),
+        Architecture("toy", machine_ids={"elf": 62}, create_machine=create, description="x86-64, renamed"),
+        Architecture("toy16", machine_ids={"elf": 3}, create_machine=create, description="claims i386 programs"),
     ]
 """
 
@@ -212,7 +212,7 @@ def calls():
 
 @hookimpl
 def kernkit_register_syscall_tables():
-    return [SyscallTable("demo", tuple(calls()), setup_process, "linux, but every exit is 42")]
+    return [SyscallTable("demo", tuple(calls()), setup_process, "linux, but every exit is 42", errno_fault=14, errno_nosys=38)]
 """
 
 
@@ -346,7 +346,7 @@ def kernkit_register_devices():
 
 @hookimpl
 def kernkit_register_syscall_tables():
-    return [SyscallTable("quiet", LINUX.syscalls, quiet_setup, "linux with stdout on null")]
+    return [SyscallTable("quiet", LINUX.syscalls, quiet_setup, "linux with stdout on null", errno_fault=14, errno_nosys=38)]
 """
 
 

@@ -82,3 +82,35 @@ def test_descriptors():
 @pytest.mark.parametrize("count", [-1, 1025])
 def test_writev_rejects_bad_vector_counts(count):
     assert syscalls((20, 1, 0x7FFF_FFFF_D000, count)) == [EINVAL]
+
+
+def test_prot_none_pages_cannot_be_read():
+    run = run_kernel("vmcheck", "protnone")
+    assert run.status == 139
+    assert "killed by SIGSEGV: page fault, no read access at 0x" in run.err
+
+
+def test_contents_survive_prot_none():
+    assert run_kernel("vmcheck", "restore").out == "restore 42\n"
+
+
+def test_code_written_by_guest_and_kernel_runs_as_written():
+    # mov eax, 2; ret -- delivered by read() into a page that already ran other code
+    run = run_kernel("vmcheck", "jit", stdin=b"\xb8\x02\x00\x00\x00\xc3")
+    assert run.out == "jit 1 2\n"
+
+
+def test_getrandom_fills_a_megabyte_quickly():
+    results = syscalls((9, AT, 1 << 20, 3, MAP_PRIVATE_ANON | MAP_FIXED, -1, 0), (318, AT, 1 << 20, 0))
+    assert results == [AT, 1 << 20]
+
+
+def test_mmap_hint_is_only_a_hint_and_low_fixed_addresses_are_refused():
+    near_top = 0x7FFF_FFFF_0000  # overlaps the stack: the mapping goes elsewhere
+    hinted, low, huge = syscalls(
+        (9, near_top, 0x10000, 3, MAP_PRIVATE_ANON, -1, 0),
+        (9, 0, 0x1000, 3, MAP_PRIVATE_ANON | MAP_FIXED, -1, 0),
+        (9, 0, 1 << 48, 3, MAP_PRIVATE_ANON, -1, 0),
+    )
+    assert hinted > 0 and hinted != near_top
+    assert (low, huge) == (-1, ENOMEM)  # EPERM, as with Linux's mmap_min_addr

@@ -402,8 +402,8 @@ def _noop(*args):  # noqa: ANN002, ANN202
 
 
 RECORD_MAKERS = {
-    "Architecture": lambda name: Architecture(name, 62, _noop),
-    "SyscallTable": lambda name: SyscallTable(name, (), _noop),
+    "Architecture": lambda name: Architecture(name, {"elf": 62}, _noop),
+    "SyscallTable": lambda name: SyscallTable(name, (), _noop, errno_fault=14, errno_nosys=38),
     "Device": lambda name: Device(name, _noop),
     "Scheduler": lambda name: Scheduler(name, _noop),
     "BinaryFormat": lambda name: BinaryFormat(name, _noop, _noop),

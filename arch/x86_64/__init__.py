@@ -19,7 +19,7 @@ def kernkit_register_architectures() -> list[Architecture]:
     return [
         Architecture(
             name="x86_64",
-            elf_machine=EM_X86_64,
+            machine_ids={"elf": EM_X86_64},
             create_machine=_create_machine,
             description="x86-64 cores in ring 3 on Unicorn, 4-level page tables, one host thread",
         )

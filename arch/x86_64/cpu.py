@@ -81,7 +81,9 @@ class X86Core:
         self.loaded: X86Context | None = None
         self.aspace: AddressSpace | None = None
         self.root = 0
-        self.running = False
+        self.running = False  # inside emu_start (the fast-mode timer may stop it)
+        self.in_run = False  # inside run(): live_instructions() counts
+        self.run_base = 0
         self.kernel_mode = True
         self.needs_tb_flush = False
         self.fault: tuple[int, int, str] | None = None
@@ -148,7 +150,11 @@ class X86Core:
                     entry.contents.paddr = page - layout.KERNEL_BASE
                     entry.contents.perms = UC_PROT_ALL
                     return True
-                self.fault = self.fault or (vaddr, access, "kernel address")
+                if page >= layout.KERNEL_BASE:
+                    reason = "kernel address"
+                else:
+                    reason = "non-canonical address" if page >> 47 else "not mapped"
+                self.fault = self.fault or (vaddr, access, reason)
                 return False
             if self.aspace is None:  # booting: the first user fetch lands on the parking page
                 if not self.kernel_mode:
@@ -160,7 +166,14 @@ class X86Core:
             pte = walk(self.words, self.root, page)
             if not pte & PRESENT or (access == UC_MEM_WRITE and not pte & WRITABLE):
                 if self.aspace.resolve_fault(page, ACCESS[access]) is None:
-                    reason = "not mapped" if not pte & PRESENT else "read-only page"
+                    if pte & PRESENT:
+                        reason = "read-only page"
+                    else:
+                        reason = (
+                            "not mapped"
+                            if self.aspace.region_at(page) is None
+                            else f"no {ACCESS[access]} access"
+                        )
                     self.fault = self.fault or (vaddr, access, reason)
                     return False
                 pte = walk(self.words, self.root, page)
@@ -192,8 +205,7 @@ class X86Core:
         if self.loaded is not context:
             if context.live is not None and context.live is not self:
                 context.live.unload()
-            if self.loaded is not None:
-                self.loaded.live = None
+            self.unload()
             self.uc.context_restore(context.blob)
             context.live = self
             self.loaded = context
@@ -212,36 +224,47 @@ class X86Core:
             self.loaded = None
 
     def run(self, thread: Thread, budget: int) -> Stop:
+        self.machine.release_quarantine()
         self.load(thread)
         context = thread.context
         executed = 0
         stop: Stop | None = None
-        while stop is None:
-            if self.needs_tb_flush:
-                self.uc.ctl_flush_tb()
-                self.needs_tb_flush = False
-            self.fault = self.pending_intr = self.hook_error = None
-            error = None
-            self.running = True
-            try:
-                if self.deterministic:
-                    self.uc.emu_start(self.regs.read(RIP), layout.UNTIL, count=budget - executed)
-                else:
-                    self.uc.emu_start(self.regs.read(RIP), layout.UNTIL)
-            except UcError as exc:
-                error = exc.errno
-            finally:
-                self.running = False
-            if self.hook_error is not None:
-                raise self.hook_error
-            counted = self.counter()
-            done, stop = self._classify(thread, error, counted, budget - executed)
-            executed += done
-            if stop is None and self.deterministic and executed >= budget:
-                stop = Stop("slice", 0)
+        self.in_run = True
+        try:
+            while stop is None:
+                stop, executed = self._run_once(thread, budget, executed)
+        finally:
+            self.in_run = False
         if thread.context is context and context.live is self:
             self.uc.context_update(context.blob)
         return Stop(stop.kind, executed, stop.fault)
+
+    def _run_once(self, thread: Thread, budget: int, executed: int) -> tuple[Stop | None, int]:
+        """One emu_start; (why the run ends or None to go on, instructions retired so far)."""
+        if self.needs_tb_flush:
+            self.uc.ctl_flush_tb()
+            self.needs_tb_flush = False
+        self.fault = self.pending_intr = self.hook_error = None
+        self.run_base = executed
+        error = None
+        self.running = True
+        try:
+            if self.deterministic:
+                self.uc.emu_start(self.regs.read(RIP), layout.UNTIL, count=budget - executed)
+            else:
+                self.uc.emu_start(self.regs.read(RIP), layout.UNTIL)
+        except UcError as exc:
+            error = exc.errno
+        finally:
+            self.running = False
+        if self.hook_error is not None:
+            raise self.hook_error
+        counted = self.counter()
+        done, stop = self._classify(thread, error, counted, budget - executed)
+        executed += done
+        if stop is None and self.deterministic and executed >= budget:
+            stop = Stop("slice", 0)
+        return stop, executed
 
     def _classify(
         self, thread: Thread, error: int | None, counted: int, budget: int
@@ -276,7 +299,9 @@ class X86Core:
                 self._emulate_rdtsc(pc, len(RDTSC) if code.startswith(RDTSC) else len(RDTSCP))
                 return counted, None
         if number >= 32:
-            return counted, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc))
+            return counted, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc - 2))
+        if number == 3 and self._peek(thread.process.aspace, pc - 1, 1) == b"\xcc":
+            return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1))
         signal, what = EXCEPTIONS.get(number, (11, f"CPU exception {number}"))
         return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc))
 
@@ -297,7 +322,8 @@ class X86Core:
         return self.machine.memory.read(phys, min(length, 0x1000 - (va & 0xFFF)))
 
     def live_instructions(self) -> int:
-        return self.counter() if self.running else 0
+        """Instructions retired so far in the run in progress (0 between runs)."""
+        return self.run_base + self.counter() if self.in_run else 0
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:

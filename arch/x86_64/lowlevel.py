@@ -137,10 +137,15 @@ def _calibrate_counter() -> int:
         found: list[int] = []
 
         def on_syscall(_uch: int, _data: int) -> None:
-            raw = ctypes.string_at(ctypes.cast(handle(uc), ctypes.c_void_p).value, 1 << 18)
+            address = ctypes.cast(handle(uc), ctypes.c_void_p).value
             needle = struct.pack("<QQ", nops + 1, requested)
-            at = raw.find(needle)
-            found.append(at)
+            found.append(-1)
+            for window in (4096, 1 << 16):  # the fields sit near the start; never read past the mapping
+                raw = ctypes.string_at(address, _readable(address, window))
+                at = raw.find(needle)
+                if at >= 0 and at % 8 == 0:
+                    found[-1] = at
+                    break
             uclib.uc_emu_stop(handle(uc))
 
         callback = SYSCALL_CB(on_syscall)
@@ -153,6 +158,20 @@ def _calibrate_counter() -> int:
     if first < 0 or first != second:
         raise RuntimeError("this unicorn build does not keep an instruction counter kernkit can read")
     return first
+
+
+def _readable(address: int, wanted: int) -> int:
+    """How many of ``wanted`` bytes from ``address`` lie inside one readable host mapping."""
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                span, perms = line.split()[:2]
+                start, end = (int(part, 16) for part in span.split("-"))
+                if start <= address < end and perms.startswith("r"):
+                    return min(wanted, end - address)
+    except OSError:
+        pass
+    return min(wanted, 4096 - (address & 4095))  # the rest of its page is certainly mapped
 
 
 def exception_slot_offset() -> int:

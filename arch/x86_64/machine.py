@@ -14,7 +14,7 @@ from kernkit.arch.x86_64.context import X86Context
 from kernkit.arch.x86_64.cpu import X86Core
 from kernkit.arch.x86_64.paging import X86PageTable
 from kernkit.core.errors import ConfigError
-from kernkit.core.physmem import PhysicalMemory
+from kernkit.core.physmem import PAGE_SIZE, PhysicalMemory
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -52,6 +52,11 @@ class X86Machine:
         options = kernel.config["machine"]
         self.kernel = kernel
         self.deterministic = options.mode == "deterministic"
+        if options.memory % PAGE_SIZE:
+            raise ConfigError(
+                f"{kernel.config.raw.source_of('machine.memory')}: machine.memory: must be a multiple "
+                f"of the 4K page size, got {options.memory}"
+            )
         if options.memory < layout.RESERVED + layout.MIN_USER_MEMORY:
             smallest = (layout.RESERVED + layout.MIN_USER_MEMORY) >> 20
             raise ConfigError(
@@ -59,7 +64,6 @@ class X86Machine:
                 f"needs at least {smallest}M (its first 1M is the machine's own)"
             )
         self.memory = PhysicalMemory(options.memory, reserved=layout.RESERVED)
-        self.memory.on_code_frame_reuse = self._code_changed
         for i, descriptor in enumerate(layout.GDT_ENTRIES):
             self.memory.words[layout.GDT // 8 + i] = descriptor
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
@@ -99,9 +103,17 @@ class X86Machine:
         for core in self.cores:
             core.flush_tlb_if(aspace)
 
-    def _code_changed(self, *_: object) -> None:
+    def code_changed(self, aspace: AddressSpace) -> None:
+        """The kernel wrote into a frame that may hold translated code: every core drops its
+        translations before it next runs (the running one stops after the current syscall)."""
         for core in self.cores:
             core.needs_tb_flush = True
+
+    def release_quarantine(self) -> None:
+        """Frames that held code may be reused once no core has translations of them left."""
+        if self.memory.quarantine:
+            self.code_changed(None)
+            self.memory.release_quarantine()
 
     def disassemble(self, aspace: AddressSpace, pc: int) -> str:
         code = self.cores[0]._peek(aspace, pc, 16)  # noqa: SLF001 - same machine

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process, Thread
 
-EBADF = 9
+EIO, EBADF, EPIPE = 5, 9, 32
 
 
 @attrs.frozen
@@ -50,8 +50,13 @@ class ConsoleFile:
     def write(self, thread: Thread, data: bytes) -> int:
         if self.which == "stdin":
             return -EBADF
-        self._out.write(data)
-        self._out.flush()
+        try:
+            self._out.write(data)
+            self._out.flush()
+        except BrokenPipeError:
+            return -EPIPE
+        except OSError as exc:
+            return -(exc.errno or EIO)
         return len(data)
 
     def close(self) -> None:

@@ -73,7 +73,7 @@ def parse(data: bytes, path: str) -> ElfHeader:
 
 def load_elf(kernel: Kernel, process: Process, data: bytes, path: str) -> LoadedImage:
     header = parse(data, path)
-    wanted = kernel.arch.elf_machine
+    wanted = kernel.arch.machine_ids.get("elf")
     if header.machine != wanted:
         raise ProgramError(
             f"{path}: ELF for machine {header.machine}, but this kernel's architecture is "
@@ -114,7 +114,7 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, base: int, pat
     start, end = vaddr & PAGE_MASK, (vaddr + seg.memsz + PAGE_SIZE - 1) & PAGE_MASK
     shared = aspace.region_at(start)
     if shared is not None:  # the previous segment ends in this page: share it
-        shared.prot |= prot
+        aspace.protect_range(start, start + PAGE_SIZE, shared.prot | prot)
         start += PAGE_SIZE
     if start < end:
         aspace.add_region(start, end, prot, "program")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import attrs
 
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.options import at_most, option, parse_size, positive
+from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.records import ConfigSection, Syscall, SyscallTable
 from kernkit.plugins.linux_abi import io, memory, proc, timeinfo
+from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process
 
 
@@ -17,7 +18,9 @@ class LinuxOptions:
     release: str = option("6.1.0-kernkit", "uname release")
     version: str = option("#1 SMP kernkit", "uname version")
     epoch: int = option(
-        1_700_000_000, "CLOCK_REALTIME at boot, in seconds since 1970 (virtual time runs from there)"
+        1_700_000_000,
+        "CLOCK_REALTIME at boot, in seconds since 1970 (virtual time runs from there)",
+        validator=[non_negative, at_most(1 << 40)],
     )
     stack_size: int = option(
         8 << 20,
@@ -67,6 +70,8 @@ LINUX = SyscallTable(
     syscalls=tuple(Syscall(number, name, handler, nargs) for number, name, handler, nargs in SYSCALLS),
     setup_process=setup_process,
     description="Linux x86-64 syscall ABI (subset) with the SysV initial stack",
+    errno_fault=EFAULT,
+    errno_nosys=ENOSYS,
 )
 
 

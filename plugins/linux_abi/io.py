@@ -5,21 +5,26 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from kernkit.plugins.linux_abi.errno import EBADF, EINVAL, ENOTTY
+from kernkit.plugins.linux_abi.errno import EBADF, EFAULT, EINVAL, ENOTTY, EPIPE
 
 if TYPE_CHECKING:
+    from kernkit.core.files import OpenFile
     from kernkit.core.process import Thread
 
 IOV_MAX = 1024
 MAX_IO = 1 << 24  # one call moves at most 16 MiB, as a bound on host memory per call
 S_IFCHR = 0o020000
+SIGPIPE = 13
 
 
 def sys_read(t: Thread, fd: int, buf: int, count: int) -> int:
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
-    data = file.read(t, min(count, MAX_IO))
+    count = min(count, MAX_IO)
+    if not t.process.aspace.allows(buf, count, "write"):  # before any input is consumed
+        return -EFAULT
+    data = file.read(t, count)
     if isinstance(data, int):
         return data
     t.process.aspace.write(buf, data)
@@ -30,7 +35,15 @@ def sys_write(t: Thread, fd: int, buf: int, count: int) -> int:
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
-    return file.write(t, t.process.aspace.read(buf, min(count, MAX_IO)))
+    return _deliver(t, file, t.process.aspace.read(buf, min(count, MAX_IO)))
+
+
+def _deliver(t: Thread, file: OpenFile, data: bytes) -> int:
+    """Write ``data``; a reader that went away means SIGPIPE, as on Linux."""
+    result = file.write(t, data)
+    if result == -EPIPE:
+        t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
+    return result
 
 
 def _iovecs(t: Thread, iov: int, iovcnt: int) -> list[tuple[int, int]] | int:
@@ -47,8 +60,18 @@ def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int) -> int:
     vectors = _iovecs(t, iov, iovcnt)
     if isinstance(vectors, int):
         return vectors
-    data = b"".join(t.process.aspace.read(base, min(length, MAX_IO)) for base, length in vectors)
-    return file.write(t, data) if data else 0
+    written = 0
+    for base, length in vectors:
+        length = min(length, MAX_IO - written)  # one call moves at most MAX_IO bytes in all
+        if length <= 0:
+            break
+        result = _deliver(t, file, t.process.aspace.read(base, length))
+        if result < 0:
+            return result if written == 0 else written
+        written += result
+        if result < length:
+            break
+    return written
 
 
 def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int:
@@ -60,7 +83,10 @@ def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int:
         return vectors
     for base, length in vectors:
         if length:
-            data = file.read(t, min(length, MAX_IO))
+            length = min(length, MAX_IO)
+            if not t.process.aspace.allows(base, length, "write"):
+                return -EFAULT
+            data = file.read(t, length)
             if isinstance(data, int):
                 return data
             t.process.aspace.write(base, data)

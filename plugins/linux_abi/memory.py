@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import attrs
+
 from kernkit.core.errors import BadAddress
-from kernkit.core.physmem import PAGE_SIZE
+from kernkit.core.physmem import PAGE_SIZE, page_up
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE
-from kernkit.plugins.linux_abi.errno import EEXIST, EINVAL, ENODEV, ENOMEM
+from kernkit.plugins.linux_abi.errno import EEXIST, EINVAL, ENODEV, ENOMEM, EPERM
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -16,48 +18,58 @@ MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_FIXED_NOREPLACE = 0x100000
 #: mmap without a usable hint places mappings from here upwards.
 MMAP_BASE = 0x7F00_0000_0000
+#: Like Linux's vm.mmap_min_addr: the first 64 KiB stay unmapped so NULL dereferences fault.
+MMAP_MIN_ADDR = 0x10000
 PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
 
 
-def _page_up(value: int) -> int:
-    return (value + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+@attrs.define
+class ProgramBreak:
+    """Where the heap starts (end of the program's data) and where ``brk`` has put its end."""
+
+    start: int
+    current: int
 
 
 def sys_brk(t: Thread, addr: int) -> int:
-    aspace = t.process.aspace
-    if addr < aspace.brk_start:
-        return aspace.brk
-    old_end, new_end = _page_up(aspace.brk), _page_up(addr)
+    aspace, brk = t.process.aspace, t.process.data["brk"]
+    if addr < brk.start:
+        return brk.current
+    old_end, new_end = page_up(brk.current), page_up(addr)
     if new_end > old_end:
-        if any(r.start < new_end and r.end > old_end for r in aspace.regions) or new_end > MMAP_BASE:
-            return aspace.brk
+        if new_end > MMAP_BASE or aspace.regions.overlaps(old_end, new_end):
+            return brk.current
         aspace.add_region(old_end, new_end, PROT_READ | PROT_WRITE, "[heap]")
     elif new_end < old_end:
         aspace.remove_range(new_end, old_end)
-    aspace.brk = addr
+    brk.current = addr
     return addr
 
 
 def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
     aspace = t.process.aspace
-    if length == 0 or length > aspace.limit or prot & ~PROT_MASK:
+    if length == 0 or prot & ~PROT_MASK or not flags & (MAP_SHARED | MAP_PRIVATE):
         return -EINVAL
+    if length > aspace.limit:
+        return -ENOMEM
     if not flags & MAP_ANONYMOUS:
         return -ENODEV  # file mappings arrive with the namespace
-    if not flags & (MAP_SHARED | MAP_PRIVATE):
-        return -EINVAL
-    length = _page_up(length)
-    fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)
-    if fixed:
-        if addr % PAGE_SIZE or addr + length > aspace.limit:
+    length = page_up(length)
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+        if addr % PAGE_SIZE:
             return -EINVAL
-        if flags & MAP_FIXED_NOREPLACE and any(
-            r.start < addr + length and r.end > addr for r in aspace.regions
-        ):
+        if addr < MMAP_MIN_ADDR or addr + length > aspace.limit:
+            return -EPERM if addr < MMAP_MIN_ADDR else -ENOMEM
+        if flags & MAP_FIXED_NOREPLACE and aspace.regions.overlaps(addr, addr + length):
             return -EEXIST
         start = addr
     else:
-        start = aspace.find_free(length, addr, MMAP_BASE if addr < MMAP_BASE else addr)
+        start = None
+        hinted = addr & ~(PAGE_SIZE - 1)
+        if hinted >= MMAP_MIN_ADDR and hinted + length <= aspace.limit:  # a hint is only a hint
+            start = None if aspace.regions.overlaps(hinted, hinted + length) else hinted
+        if start is None:
+            start = aspace.find_free(length, MMAP_BASE) or aspace.find_free(length, MMAP_MIN_ADDR)
         if start is None:
             return -ENOMEM
     try:
@@ -80,6 +92,3 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int) -> int:
     if length == 0:
         return 0
     return 0 if t.process.aspace.protect_range(addr, addr + length, prot) else -ENOMEM
-
-
-__all__ = ["sys_brk", "sys_mmap", "sys_mprotect", "sys_munmap"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.core.process import ThreadState
 from kernkit.plugins.linux_abi.errno import EINVAL
 
 if TYPE_CHECKING:
@@ -19,12 +18,7 @@ def sys_exit_group(t: Thread, status: int) -> None:
 
 def sys_exit(t: Thread, status: int) -> None:
     """End the calling thread; the last one ends the process."""
-    others = [o for o in t.process.threads if o is not t and o.state is not ThreadState.EXITED]
-    if others:
-        t.kernel._retire_thread(t)  # noqa: SLF001 - thread exit arrives with clone (issue 3)
-        return None
-    t.kernel.exit_process(t.process, status & 0xFF)
-    return None
+    t.kernel.exit_thread(t, status & 0xFF)
 
 
 def sys_getpid(t: Thread) -> int:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from typing import TYPE_CHECKING
 
+from kernkit.core.errors import ProgramError
 from kernkit.core.vm import PROT_READ, PROT_WRITE
+from kernkit.plugins.linux_abi.memory import ProgramBreak
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -21,13 +24,8 @@ AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN = 23, 25, 26, 31
 
 def random_bytes(kernel: Kernel, process: Process, purpose: str, length: int) -> bytes:
     """Deterministic 'random' bytes from ``[kernel] seed``, the pid and what they are for."""
-    out = b""
-    counter = 0
-    while len(out) < length:
-        seed = f"{kernel.config['kernel'].seed}:{process.pid}:{purpose}:{counter}".encode()
-        out += hashlib.sha256(seed).digest()
-        counter += 1
-    return out[:length]
+    seed = f"{kernel.config['kernel'].seed}:{process.pid}:{purpose}".encode()
+    return hashlib.shake_256(seed).digest(length)
 
 
 def setup_process(
@@ -37,7 +35,7 @@ def setup_process(
     aspace = process.aspace
     stack_size = kernel.config["linux"].stack_size
     aspace.add_region(STACK_TOP - stack_size, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]")
-    aspace.brk_start = aspace.brk = image.brk
+    process.data["brk"] = ProgramBreak(image.brk, image.brk)
     _open_standard_files(kernel, process)
 
     # strings and blobs at the top, pointers below, sp 16-byte aligned at argc
@@ -49,9 +47,13 @@ def setup_process(
         aspace.write(pointer, blob)
         return pointer
 
-    execfn = push_bytes((argv[0] if argv else "").encode() + b"\0")
-    arg_ptrs = [push_bytes(a.encode() + b"\0") for a in argv]
-    env_ptrs = [push_bytes(e.encode() + b"\0") for e in envp]
+    strings = [os.fsencode(a) + b"\0" for a in argv], [os.fsencode(e) + b"\0" for e in envp]
+    size = sum(len(b) + 8 for group in strings for b in group)
+    if size > stack_size // 4:  # Linux allows a quarter of the stack limit for these
+        raise ProgramError(f"{image.path}: argument list too long ({size} bytes; at most {stack_size // 4})")
+    execfn = push_bytes(strings[0][0] if argv else b"\0")
+    arg_ptrs = [push_bytes(a) for a in strings[0]]
+    env_ptrs = [push_bytes(e) for e in strings[1]]
     platform = push_bytes(b"x86_64\0")
     random = push_bytes(random_bytes(kernel, process, "AT_RANDOM", 16))
     auxv = [

@@ -15,6 +15,7 @@ CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_
 CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME = 4, 5, 6, 7
 TIMER_ABSTIME = 1
 NS = 1_000_000_000
+INT64_MAX = (1 << 63) - 1
 
 
 def _clock(t: Thread, clock: int) -> int | None:
@@ -24,20 +25,21 @@ def _clock(t: Thread, clock: int) -> int | None:
     if clock in (CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME):
         return now
     if clock in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
-        insns = (
-            t.instructions
-            if clock == CLOCK_THREAD_CPUTIME_ID
-            else sum(th.instructions for th in t.process.threads)
-        )
-        return insns * NS // t.kernel.ips
+        threads = [t] if clock == CLOCK_THREAD_CPUTIME_ID else t.process.threads
+        return sum(t.kernel.thread_instructions(th) for th in threads) * NS // t.kernel.ips
     return None
+
+
+def _timespec(value: int) -> bytes:
+    """A struct timespec, saturated at the largest time it can hold."""
+    return struct.pack("<qq", min(value // NS, INT64_MAX), value % NS if value // NS <= INT64_MAX else NS - 1)
 
 
 def sys_clock_gettime(t: Thread, clock: int, ts: int) -> int:
     value = _clock(t, clock)
     if value is None:
         return -EINVAL
-    t.process.aspace.write(ts, struct.pack("<qq", value // NS, value % NS))
+    t.process.aspace.write(ts, _timespec(value))
     return 0
 
 
@@ -52,12 +54,13 @@ def sys_clock_getres(t: Thread, clock: int, res: int) -> int:
 def sys_gettimeofday(t: Thread, tv: int, tz: int) -> int:
     if tv:
         value = _clock(t, CLOCK_REALTIME)
-        t.process.aspace.write(tv, struct.pack("<qq", value // NS, value % NS // 1000))
+        seconds, nanos = struct.unpack("<qq", _timespec(value))
+        t.process.aspace.write(tv, struct.pack("<qq", seconds, nanos // 1000))
     return 0
 
 
 def sys_time(t: Thread, tloc: int) -> int:
-    seconds = _clock(t, CLOCK_REALTIME) // NS
+    seconds = min(_clock(t, CLOCK_REALTIME) // NS, INT64_MAX)
     if tloc:
         t.process.aspace.write_u64(tloc, seconds)
     return seconds
@@ -76,7 +79,7 @@ def sys_nanosleep(t: Thread, req: int, rem: int) -> int:
         return -EINVAL
     if rem:
         t.process.aspace.write(rem, bytes(16))  # we are never interrupted early
-    t.kernel.sleep_until(t, t.kernel.thread_now(t) + duration)
+    _sleep(t, duration)
     return 0
 
 
@@ -88,8 +91,17 @@ def sys_clock_nanosleep(t: Thread, clock: int, flags: int, req: int, rem: int) -
     if target is None:
         return -EINVAL
     wait = target - now if flags & TIMER_ABSTIME else target
-    t.kernel.sleep_until(t, t.kernel.thread_now(t) + max(wait, 0))
+    _sleep(t, max(wait, 0))
     return 0
+
+
+def _sleep(t: Thread, duration: int) -> None:
+    """Sleep ``duration`` ns; beyond the largest time a clock can show, sleep for ever."""
+    wake_at = t.kernel.thread_now(t) + duration
+    if wake_at + t.kernel.config["linux"].epoch * NS > INT64_MAX * NS:
+        t.kernel.block(t)
+    else:
+        t.kernel.sleep_until(t, wake_at)
 
 
 def _field(text: str) -> bytes:
