@@ -52,10 +52,5 @@ class FileTable:
         for fd in list(self._files):
             self.close(fd)
 
-    def copy(self) -> FileTable:
-        table = FileTable(self.limit)
-        table._files = dict(self._files)
-        return table
-
     def __iter__(self):
         return iter(sorted(self._files.items()))

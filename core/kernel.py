@@ -167,18 +167,6 @@ class Kernel:
         self.scheduler.thread_runnable(thread)
         return process
 
-    def exec(self, thread: Thread, path: Path, argv: Sequence[str], envp: Sequence[str]) -> None:
-        """Replace the program of ``thread``'s process (the thread keeps its id)."""
-        process = thread.process
-        old = process.aspace
-        context = self._load(process, path, argv, envp)
-        if old is not None:
-            old.release()
-        process.argv = list(argv)
-        process.name = Path(argv[0] if argv else path).name[:32]
-        thread.context = context
-        thread.stop_requested = True
-
     def _load(self, process: Process, path: Path, argv: Sequence[str], envp: Sequence[str]) -> Any:
         try:
             data = path.read_bytes()

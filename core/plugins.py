@@ -123,9 +123,6 @@ class PluginManager:
         """Call a notification hook on every plugin (see :meth:`call_each`)."""
         self.call_each(hook, **kwargs)
 
-    def hook_implemented(self, hook: str) -> bool:
-        return bool(getattr(self._pm.hook, hook).get_hookimpls())
-
     def _register_module(self, module_name: str, source: str) -> None:
         try:
             module = importlib.import_module(module_name)

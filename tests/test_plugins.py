@@ -10,7 +10,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from conftest import add_module, config_with_plugins, kernkit_cli, one_line_error, run_kernel
+from conftest import ROOT, add_module, config_with_plugins, kernkit_cli, one_line_error, run_kernel
 
 from kernkit.core.assemble import collect_registries, resolve_config
 from kernkit.core.builtins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV
@@ -430,3 +430,18 @@ def test_boot_step_phase_and_syscall_arity_are_checked():
         BootStep("x", "late", _noop)
     with pytest.raises(ValueError, match="nargs"):
         Syscall(1, "write", _noop, 7)
+
+
+def test_plugin_module_next_to_its_config_is_found(tmp_path):
+    (tmp_path / "kk_local_fifo.py").write_text(
+        "from kernkit.core.hookspecs import hookimpl\n"
+        "from kernkit.core.records import Scheduler\n"
+        "from kernkit.plugins.rr import RoundRobin\n\n"
+        "@hookimpl\n"
+        "def kernkit_register_schedulers():\n"
+        "    return [Scheduler('localrr', RoundRobin, 'rr under another name')]\n"
+    )
+    config = tmp_path / "kernel.toml"
+    config.write_text('[kernel]\nplugins = ["kk_local_fifo"]\n[sched]\npolicy = "localrr"\n')
+    result = kernkit_cli("boot", str(config), cwd=ROOT)
+    assert (result.returncode, result.stdout) == (0, b"Hello from kernkit!\n"), result.stderr

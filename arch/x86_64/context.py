@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
 from typing import TYPE_CHECKING
 
 from unicorn import x86_const as x86
-from unicorn.unicorn_py3.unicorn import UcContext
 
 if TYPE_CHECKING:
     from unicorn import Uc
+    from unicorn.unicorn_py3.unicorn import UcContext
 
 #: Registers shown in fault reports, in this order.
 REPORT_REGISTERS = {
@@ -31,10 +30,8 @@ class X86Context:
     otherwise they go to the saved blob.
     """
 
-    def __init__(self, blob: UcContext, engine: object) -> None:
+    def __init__(self, blob: UcContext) -> None:
         self.blob = blob
-        #: The engine handle the blob was allocated with (needed to allocate copies).
-        self.engine = engine
         #: The core (X86Core) this context is loaded on, if any.
         self.live = None
 
@@ -71,15 +68,3 @@ class X86Context:
 
     def registers(self) -> dict[str, int]:
         return {name: self.read(reg) for name, reg in REPORT_REGISTERS.items()}
-
-    def copy(self) -> X86Context:
-        """A detached copy (for fork/clone); the source must not be live."""
-        if self.live is not None:
-            self.live.uc.context_update(self.blob)
-        clone = UcContext(self.engine, self.blob.arch, self.blob.mode)
-        ctypes.memmove(
-            ctypes.cast(clone.context, ctypes.c_void_p).value,
-            ctypes.cast(self.blob.context, ctypes.c_void_p).value,
-            self.blob.size,
-        )
-        return X86Context(clone, self.engine)

@@ -26,7 +26,7 @@ from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, Stop
-from kernkit.core.physmem import PAGE_MASK
+from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 
 if TYPE_CHECKING:
     from kernkit.arch.x86_64.context import X86Context
@@ -318,8 +318,8 @@ class X86Core:
         entry = aspace.page_table.lookup(va) if aspace is not None else None
         if entry is None:
             return b""
-        phys = entry[0] + (va & 0xFFF)
-        return self.machine.memory.read(phys, min(length, 0x1000 - (va & 0xFFF)))
+        offset = va & (PAGE_SIZE - 1)
+        return self.machine.memory.read(entry[0] + offset, min(length, PAGE_SIZE - offset))
 
     def live_instructions(self) -> int:
         """Instructions retired so far in the run in progress (0 between runs)."""

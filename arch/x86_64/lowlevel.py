@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from unicorn import (
     UC_ARCH_X86,
-    UC_HOOK_CODE,
     UC_HOOK_INSN,
     UC_HOOK_INTR,
     UC_HOOK_TLB_FILL,
@@ -240,6 +239,3 @@ def counter_reader(uc: Uc) -> Callable[[], int]:
     address = ctypes.cast(handle(uc), ctypes.c_void_p).value + instruction_counter_offset()
     cell = ctypes.c_uint64.from_address(address)
     return lambda: cell.value
-
-
-__all__ = ["UC_HOOK_CODE", "Registers", "add_intr_hook", "add_syscall_hook", "add_tlb_fill_hook"]

@@ -91,7 +91,7 @@ class X86Machine:
         blob.reg_write(x86.UC_X86_REG_RIP, entry)
         blob.reg_write(x86.UC_X86_REG_RSP, stack)
         blob.reg_write(x86.UC_X86_REG_RFLAGS, 0x202)
-        return X86Context(blob, engine)
+        return X86Context(blob)
 
     def run(self, core: int, thread: Thread, budget: int) -> Stop:
         return self.cores[core].run(thread, budget)
