@@ -143,11 +143,18 @@ def kernkit_command() -> list[str]:
     return [sys.executable, "-m", "kernkit.core.cli"]
 
 
+def user_environment() -> dict[str, str]:
+    """The environment a user's shell has: Python may cache byte code (some sandboxes forbid it,
+    which makes every start compile every module again)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def wall_seconds(command: Sequence[str]) -> float:
     """Wall time of one subprocess run; BenchError when it exits non-zero."""
     start = time.perf_counter()
     proc = subprocess.run(
         command,
+        env=user_environment(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -254,7 +261,13 @@ def bench_boot_whole_process(plan: Plan, report: Report) -> float:
 def child_peak_rss_mib(command: Sequence[str]) -> float:
     """Peak RSS of one child process, from the rusage that wait4 returns for that child alone."""
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+        proc = subprocess.Popen(
+            command,
+            env=user_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
