@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import os
+import sys
 from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
@@ -139,7 +141,7 @@ class PluginManager:
         self.register(module, module_name, source)
 
     def _load_entry_points(self) -> None:
-        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        for entry in _entry_points(tuple(sys.path)):
             if entry.name in self._infos:
                 continue
             try:
@@ -153,13 +155,24 @@ class PluginManager:
             self.register(plugin, entry.name, "entry point", dist.version if dist else None)
 
 
+@functools.lru_cache(maxsize=8)
+def _entry_points(path: tuple[str, ...]) -> tuple[importlib.metadata.EntryPoint, ...]:
+    """Installed entry points of the group; scanning every distribution is slow, so the result
+    is kept for as long as ``sys.path`` (the key) stays the same."""
+    return tuple(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+@functools.lru_cache(maxsize=64)
+def _distribution_version(top_level: str) -> str:
+    try:
+        return importlib.metadata.version(top_level)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _version_of(plugin: object) -> str:
     version = getattr(plugin, "__version__", None)
     if version:
         return str(version)
     module = plugin if isinstance(plugin, ModuleType) else None
-    top = (module.__name__ if module else type(plugin).__module__).split(".")[0]
-    try:
-        return importlib.metadata.version(top)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    return _distribution_version((module.__name__ if module else type(plugin).__module__).split(".")[0])
