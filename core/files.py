@@ -22,9 +22,11 @@ class OpenFile(Protocol):
 class FileTable:
     """Descriptor number -> open file, lowest free number first."""
 
-    def __init__(self, limit: int = 1024) -> None:
+    def __init__(self, limit: int = 1024, references: dict[int, int] | None = None) -> None:
         self.limit = limit
         self._files: dict[int, OpenFile] = {}
+        #: How many descriptors, in this table and its copies, refer to each open file (by id).
+        self._references = references if references is not None else {}
 
     def get(self, fd: int) -> OpenFile | None:
         return self._files.get(fd)
@@ -38,15 +40,28 @@ class FileTable:
         elif at in self._files:
             self.close(at)
         self._files[at] = file
+        self._references[id(file)] = self._references.get(id(file), 0) + 1
         return at
 
     def close(self, fd: int) -> bool:
+        """Drop descriptor ``fd``; the file itself closes with its last descriptor anywhere."""
         file = self._files.pop(fd, None)
         if file is None:
             return False
-        if file not in self._files.values():
+        left = self._references[id(file)] - 1
+        if left:
+            self._references[id(file)] = left
+        else:
+            del self._references[id(file)]
             file.close()
         return True
+
+    def copy(self) -> FileTable:
+        """A table with the same descriptors for the same open files (as after fork)."""
+        twin = FileTable(self.limit, self._references)
+        for fd, file in self._files.items():
+            twin.install(file, fd)
+        return twin
 
     def close_all(self) -> None:
         for fd in list(self._files):

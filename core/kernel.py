@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import heapq
+import copy
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory, ProgramError
+from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
+from kernkit.core.loader import load_program
 from kernkit.core.process import Process, ProcState, Thread, ThreadState
 from kernkit.core.report import fault_report, process_list
 from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
+from kernkit.core.timers import Timers
 from kernkit.core.trace import Tracer
-from kernkit.core.vm import AddressSpace
 
 if TYPE_CHECKING:
     from kernkit.core.config import Config
@@ -61,9 +62,8 @@ class Kernel:
         self.exit_status: int | None = None
         self.finished = False
         self.messages: list[str] = []
-        self._next_pid = 1
-        self._sleepers: list[tuple[int, int, Thread]] = []
-        self._sleep_seq = 0
+        self._next_id = 1
+        self.timers = Timers()
         machine_opts = config["machine"]
         self.quantum = machine_opts.quantum
         self.ips = machine_opts.ips
@@ -136,69 +136,98 @@ class Kernel:
     ) -> Process:
         """Create a process running the program at ``path``; ProgramError if it cannot load."""
         personality = self.personality()
+        process = self._new_process(Path(argv[0] if argv else path).name, parent, personality, list(argv))
+        process.files = FileTable()
+        self.trace_event("spawn", process, path=str(path.name), argv=list(argv))
+        self.plugins.notify("kernkit_process_created", kernel=self, process=process)
+        try:
+            context = load_program(self, process, path, argv, envp)
+        except BaseException:
+            process.set_state(ProcState.DYING)
+            self._release(process)
+            self._forget(process)
+            raise
+        self._start_thread(Thread(tid=process.pid, process=process, context=context))
+        return process
+
+    def new_id(self) -> int:
+        """A fresh process/thread id (they share one space, as on Linux)."""
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _new_process(
+        self, name: str, parent: Process | None, personality: SyscallTable, argv: list[str]
+    ) -> Process:
         process = Process(
-            pid=self._next_pid,
-            name=Path(argv[0] if argv else path).name[:32],
+            pid=self.new_id(),
+            name=name[:32],
             kernel=self,
             parent=parent,
             personality=personality,
             syscall_map=personality.by_number(),
-            argv=list(argv),
+            argv=argv,
         )
-        self._next_pid += 1
-        process.files = FileTable()
         self.processes[process.pid] = process
         if parent is not None:
             parent.children.append(process)
-        self.trace_event("spawn", process, path=str(path.name), argv=list(argv))
-        self.plugins.notify("kernkit_process_created", kernel=self, process=process)
-        try:
-            context = self._load(process, path, argv, envp)
-        except BaseException:
-            process.set_state(ProcState.DYING)
-            self._release(process)
-            del self.processes[process.pid]
-            if parent is not None:
-                parent.children.remove(process)
-            raise
-        thread = Thread(tid=process.pid, process=process, context=context)
-        process.threads.append(thread)
-        process.set_state(ProcState.RUNNABLE_S)
-        self.scheduler.thread_runnable(thread)
         return process
 
-    def _load(self, process: Process, path: Path, argv: Sequence[str], envp: Sequence[str]) -> Any:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ProgramError(f"{path}: cannot read: {exc.strerror}") from None
-        try:
-            return self._load_image(process, path, data, argv, envp)
-        except OutOfMemory as exc:
-            raise ProgramError(f"{path}: does not fit: {exc}") from None
+    def _start_thread(self, thread: Thread) -> None:
+        process = thread.process
+        process.threads.append(thread)
+        if process.state is ProcState.CREATED:
+            process.set_state(ProcState.RUNNABLE_S)
+        self.trace_event("thread", process, tid=thread.tid)
+        self.scheduler.thread_runnable(thread)
 
-    def _load_image(
-        self, process: Process, path: Path, data: bytes, argv: Sequence[str], envp: Sequence[str]
-    ) -> Any:
-        fmt = next(
-            (r.record for r in self.registries["binary format"].values() if r.record.probe(data[:64])), None
-        )
-        if fmt is None:
-            known = ", ".join(sorted(self.registries["binary format"])) or "none"
-            raise ProgramError(f"{path}: not a program this kernel can load (formats: {known})")
-        aspace = AddressSpace(self.machine.memory, self.machine.new_page_table(), self.machine.user_limit)
-        aspace.on_unmap = self.machine.address_space_changed
-        aspace.on_code_write = self.machine.code_changed
-        previous, process.aspace = process.aspace, aspace
+    def fork(self, thread: Thread) -> Process:
+        """A copy of ``thread``'s process (memory, files, personality state) whose one thread
+        returns 0 from the current syscall."""
+        parent = thread.process
+        child = self._new_process(parent.name, parent, parent.personality, list(parent.argv))
+        child.syscall_map = parent.syscall_map
+        child.image = parent.image
+        child.data = {key: copy.copy(value) for key, value in parent.data.items()}
+        child.files = parent.files.copy()
+        self.trace_event("fork", child, parent=parent.pid)
+        self.plugins.notify("kernkit_process_created", kernel=self, process=child)
         try:
-            image = fmt.load(self, process, data, str(path))
-            stack = process.personality.setup_process(self, process, image, list(argv), list(envp))
-        except BaseException:
-            aspace.release()
-            process.aspace = previous
+            child.aspace = parent.aspace.fork(self.machine.new_page_table())
+        except OutOfMemory:
+            child.set_state(ProcState.DYING)
+            self._release(child)
+            self._forget(child)
             raise
-        process.image = image
-        return self.machine.new_context(image.entry, stack)
+        self._start_thread(
+            Thread(tid=child.pid, process=child, context=thread.context.fork(), clock=thread.clock)
+        )
+        return child
+
+    def clone_thread(self, thread: Thread, stack: int, tls: int | None) -> Thread:
+        """A new thread in ``thread``'s process, returning 0 from the current syscall on ``stack``."""
+        context = thread.context.fork()
+        context.sp = stack
+        if tls is not None:
+            context.set_tls_base(tls)
+        child = Thread(tid=self.new_id(), process=thread.process, context=context, clock=thread.clock)
+        self._start_thread(child)
+        return child
+
+    def exec(self, thread: Thread, path: Path, argv: Sequence[str], envp: Sequence[str]) -> None:
+        """Replace ``thread``'s program; the process keeps its id and files, other threads end.
+
+        ProgramError leaves the process as it was."""
+        process = thread.process
+        context = load_program(self, process, path, argv, envp)  # installs the new address space
+        for other in process.threads:
+            if other is not thread:
+                self._retire_thread(other)
+        process.threads = [thread]
+        process.argv = list(argv)
+        process.name = Path(argv[0] if argv else path).name[:32]
+        thread.context = context
+        thread.stop_requested = True
+        self.trace_event("exec", process, path=path.name, argv=list(argv))
 
     def exit_process(self, process: Process, status: int, kill_reason: str | None = None) -> None:
         """End ``process`` with ``status`` (128+signal when killed); init's end ends the run."""
@@ -211,7 +240,14 @@ class Kernel:
         process.set_state(ProcState.DYING)
         self.trace_event("exit", process, status=status, killed=kill_reason is not None)
         self._release(process)
+        for child in process.children:  # orphans go to init, as on Unix
+            child.parent = self.init if self.init is not process else None
+            if child.parent is not None:
+                child.parent.children.append(child)
+        process.children = []
         self.plugins.notify("kernkit_process_exited", kernel=self, process=process)
+        if process.parent is not None:
+            process.parent.child_events.wake(len(process.parent.child_events))
         if process is self.init:
             if self.exit_status is None:
                 self.exit_status = status
@@ -224,11 +260,22 @@ class Kernel:
             return
         was_running = thread.state is ThreadState.RUNNING
         thread.state = ThreadState.EXITED
-        thread.wake_at = None
+        thread.wait_token = None
         if was_running and thread.core is not None:
             self.current[thread.core] = None
         thread.stop_requested = True
         self.scheduler.thread_exited(thread)
+
+    def reap(self, process: Process) -> None:
+        """Forget a finished process (its parent has collected its status)."""
+        if process.alive:
+            raise KernelPanic(f"reaping pid {process.pid}, which is still {process.state.value}")
+        self._forget(process)
+
+    def _forget(self, process: Process) -> None:
+        self.processes.pop(process.pid, None)
+        if process.parent is not None and process in process.parent.children:
+            process.parent.children.remove(process)
 
     def _release(self, process: Process) -> None:
         if process.files is not None:
@@ -237,11 +284,21 @@ class Kernel:
             process.aspace.release()
             process.aspace = None
 
-    def kill(self, process: Process, signal: int, reason: str) -> None:
-        """End ``process`` as if by ``signal`` (exit status 128+signal); ``reason`` is reported."""
-        self.message(reason)
+    def kill(self, process: Process, signal: int, reason: str | None = None) -> None:
+        """End ``process`` as if by ``signal`` (exit status 128+signal); ``reason``, if given, is
+        reported to the user."""
+        if reason:
+            self.message(reason)
         self.trace_event("kill", process, signal=signal)
-        self.exit_process(process, 128 + signal, reason)
+        process.term_signal = signal
+        self.exit_process(process, 128 + signal, reason or f"killed by signal {signal}")
+
+    def kill_tree(self, process: Process, signal: int) -> None:
+        """Kill ``process`` and all its descendants (children first)."""
+        for child in list(process.children):
+            self.kill_tree(child, signal)
+        if process.alive:
+            self.kill(process, signal)
 
     def exit_thread(self, thread: Thread, status: int) -> None:
         """End one thread; the last thread of a process ends the process with ``status``."""
@@ -262,16 +319,24 @@ class Kernel:
             addr=fault.address,
             signal=fault.signal,
         )
+        thread.process.term_signal = fault.signal
         self.exit_process(thread.process, 128 + fault.signal, report.splitlines()[0])
 
     # --- blocking -------------------------------------------------------------------------
 
-    def sleep_until(self, thread: Thread, wake_at: int) -> None:
-        """Block ``thread`` until virtual time ``wake_at`` (ns)."""
+    def sleep_until(self, thread: Thread, wake_at: int, on_timeout: Callable[[], None] | None = None) -> None:
+        """Block ``thread`` until virtual time ``wake_at`` (ns), unless :meth:`wake` comes first;
+        ``on_timeout`` runs just before a wake-up by the clock."""
         self.block(thread)
-        thread.wake_at = wake_at
-        self._sleep_seq += 1
-        heapq.heappush(self._sleepers, (wake_at, self._sleep_seq, thread))
+        token = thread.wait_token = object()
+
+        def expire() -> None:
+            if thread.wait_token is token and thread.state is ThreadState.BLOCKED:
+                if on_timeout is not None:
+                    on_timeout()
+                self.wake(thread)
+
+        self.timers.add(wake_at, expire)
 
     def block(self, thread: Thread) -> None:
         """Take ``thread`` off its core until :meth:`wake` (the CPU loop stops after the syscall)."""
@@ -287,7 +352,7 @@ class Kernel:
             return
         thread.clock = max(thread.clock, self.now(self._active_core))
         thread.state = ThreadState.RUNNABLE
-        thread.wake_at = None
+        thread.wait_token = None
         thread.process.refresh_state()
         self.scheduler.thread_runnable(thread)
 
@@ -416,14 +481,11 @@ class Kernel:
                 thread.core = None
                 thread.process.refresh_state()
                 self.scheduler.thread_runnable(thread)
-        idle = not ran and not any(self.current)
-        if idle and self._sleepers:  # nothing ran: jump to the first wake-up
-            self.round_start_ns = max(self.round_start_ns, self._sleepers[0][0])
-        while self._sleepers and self._sleepers[0][0] <= self.round_start_ns:
-            wake_at, _, thread = heapq.heappop(self._sleepers)
-            if thread.wake_at == wake_at and thread.state is ThreadState.BLOCKED:
-                self.wake(thread)
-        if idle and not self._sleepers and not self._anything_runnable():
+        idle = not ran and not any(self.current) and not self._anything_runnable()
+        if idle and self.timers:  # nothing could run: jump to the first timer
+            self.round_start_ns = max(self.round_start_ns, self.timers.next_time())
+        self.timers.fire_due(self.round_start_ns)
+        if idle and not self.timers and not self._anything_runnable():
             if any(p.alive for p in self.processes.values()):
                 raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
             self.finished = True

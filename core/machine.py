@@ -44,6 +44,15 @@ class CpuContext(Protocol):
     def tls_base(self) -> int: ...
     def registers(self) -> dict[str, int]: ...
 
+    def set_syscall_result(self, value: int) -> None:
+        """What the system call in progress (or the one the thread is blocked in) returns."""
+
+    def restart_syscall(self) -> None:
+        """From inside a system call: run it again when the thread next runs."""
+
+    def fork(self) -> CpuContext:
+        """From inside a system call: a copy that returns 0 from it (for fork and clone)."""
+
 
 class Machine(Protocol):
     """An emulated machine: cores that run threads, and physical memory."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from kernkit.core.errors import KernelPanic
+from kernkit.core.wait import WaitQueue
 
 if TYPE_CHECKING:
     from kernkit.core.files import FileTable
@@ -56,8 +57,8 @@ class Thread:
     context: Any  # the architecture's CpuContext
     state: ThreadState = ThreadState.RUNNABLE
     core: int | None = None
-    #: Virtual time (ns) at which a sleeping thread wakes, or None.
-    wake_at: int | None = None
+    #: Set while the thread sleeps with a timeout; a wake-up clears it, so a stale timer is ignored.
+    wait_token: object | None = None
     #: Set by a syscall handler that needs the CPU loop to stop after the call returns.
     stop_requested: bool = False
     instructions: int = 0
@@ -90,11 +91,17 @@ class Process:
     threads: list[Thread] = attrs.field(factory=list)
     children: list[Process] = attrs.field(factory=list)
     exit_status: int | None = None
+    #: The signal that ended the process, if one did.
+    term_signal: int | None = None
     #: Why the process was killed (a fault report line), or None for a normal exit.
     kill_reason: str | None = None
     argv: list[str] = attrs.field(factory=list)
     image: Any = None
     data: dict[str, Any] = attrs.field(factory=dict)
+    #: Threads of this process waiting for a child to change state (wait4, waitpid).
+    child_events: WaitQueue = attrs.field(
+        default=attrs.Factory(lambda self: WaitQueue(self.kernel), takes_self=True)
+    )
 
     def set_state(self, new: ProcState) -> None:
         """Move to ``new``; an illegal transition is a kernel panic."""

@@ -42,6 +42,12 @@ class RegionMap:
     def __len__(self) -> int:
         return len(self._regions)
 
+    def copy(self) -> RegionMap:
+        twin = RegionMap()
+        twin._starts = list(self._starts)
+        twin._regions = [attrs.evolve(region) for region in self._regions]
+        return twin
+
     def find(self, va: int) -> Region | None:
         index = bisect.bisect_right(self._starts, va) - 1
         if index >= 0 and self._regions[index].end > va:

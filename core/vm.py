@@ -136,6 +136,28 @@ class AddressSpace:
         if doomed:
             self.on_unmap(self)
 
+    def fork(self, page_table: PageTable) -> AddressSpace:
+        """A copy of this address space on ``page_table``: same regions, each present or hidden
+        page copied into a frame of its own."""
+        child = AddressSpace(self.memory, page_table, self.limit)
+        child.on_unmap, child.on_code_write = self.on_unmap, self.on_code_write
+        child.regions = self.regions.copy()
+        memory = self.memory.bytes
+        try:
+            for va in sorted(self.present):
+                frame, _, _ = self.page_table.lookup(va)
+                copy = self.memory.alloc_frame()
+                memory[copy : copy + PAGE_SIZE] = memory[frame : frame + PAGE_SIZE]
+                child._install(va, copy, child.regions.find(va).prot)
+            for va, frame in self.hidden.items():
+                copy = self.memory.alloc_frame()
+                memory[copy : copy + PAGE_SIZE] = memory[frame : frame + PAGE_SIZE]
+                child.hidden[va] = copy
+        except OutOfMemory:
+            child.release()
+            raise
+        return child
+
     def release(self) -> None:
         """Free every page and the page table itself."""
         for va in self.present:

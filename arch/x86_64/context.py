@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from unicorn import Uc
     from unicorn.unicorn_py3.unicorn import UcContext
 
+    from kernkit.arch.x86_64.machine import X86Machine
+
 #: Registers shown in fault reports, in this order.
 REPORT_REGISTERS = {
     "rax": x86.UC_X86_REG_RAX,
@@ -30,8 +32,9 @@ class X86Context:
     otherwise they go to the saved blob.
     """
 
-    def __init__(self, blob: UcContext) -> None:
+    def __init__(self, blob: UcContext, machine: X86Machine) -> None:
         self.blob = blob
+        self.machine = machine
         #: The core (X86Core) this context is loaded on, if any.
         self.live = None
 
@@ -59,6 +62,33 @@ class X86Context:
     @sp.setter
     def sp(self, value: int) -> None:
         self.write(x86.UC_X86_REG_RSP, value)
+
+    def _in_syscall(self) -> bool:
+        """Inside the syscall hook, RIP reads as the syscall instruction and execution resumes
+        two bytes after whatever RIP is written."""
+        return self.live is not None and self.live.in_syscall
+
+    def set_syscall_result(self, value: int) -> None:
+        self.write(x86.UC_X86_REG_RAX, value)
+
+    def restart_syscall(self) -> None:
+        """Make the current syscall run again when the thread next runs (RAX keeps its number)."""
+        if not self._in_syscall():
+            raise RuntimeError("restart_syscall outside a system call")
+        self.write(x86.UC_X86_REG_RIP, self.pc - 2)
+
+    def fork(self) -> X86Context:
+        """A copy that returns 0 from the system call in progress."""
+        blob = self.machine.blank_context()
+        if self.live is not None:
+            self.live.uc.context_update(blob)
+        else:
+            self.machine.copy_context(self.blob, blob)
+        child = X86Context(blob, self.machine)
+        if self._in_syscall():
+            child.pc += 2
+        child.set_syscall_result(0)
+        return child
 
     def set_tls_base(self, value: int) -> None:
         self.write(x86.UC_X86_REG_FS_BASE, value)

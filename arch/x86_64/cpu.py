@@ -83,6 +83,7 @@ class X86Core:
         self.root = 0
         self.running = False  # inside emu_start (the fast-mode timer may stop it)
         self.in_run = False  # inside run(): live_instructions() counts
+        self.in_syscall = False  # inside the syscall hook (RIP reads as the syscall itself)
         self.run_base = 0
         self.kernel_mode = True
         self.needs_tb_flush = False
@@ -124,6 +125,7 @@ class X86Core:
 
     def _on_syscall(self, _uch: int, _data: int) -> None:
         # the hot path: ctypes calls are inlined (a Python call costs as much as the read)
+        self.in_syscall = True
         try:
             thread = self.thread
             read, write, uch, value, ref = self._fast_reg
@@ -137,6 +139,8 @@ class X86Core:
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
             uclib.uc_emu_stop(self.uch)
+        finally:
+            self.in_syscall = False
 
     def _on_intr(self, _uch: int, number: int, _data: int) -> None:
         self.pending_intr = number

@@ -78,20 +78,26 @@ class X86Machine:
     def new_page_table(self) -> X86PageTable:
         return X86PageTable(self.memory)
 
-    def new_context(self, entry: int, stack: int) -> X86Context:
-        engine = self.cores[0].uch
-        blob = UcContext(engine, self._template.arch, self._template.mode)
+    def blank_context(self) -> UcContext:
+        return UcContext(self.cores[0].uch, self._template.arch, self._template.mode)
+
+    @staticmethod
+    def copy_context(source: UcContext, target: UcContext) -> None:
         ctypes.memmove(
-            ctypes.cast(blob.context, ctypes.c_void_p).value,
-            ctypes.cast(self._template.context, ctypes.c_void_p).value,
-            self._template.size,
+            ctypes.cast(target.context, ctypes.c_void_p).value,
+            ctypes.cast(source.context, ctypes.c_void_p).value,
+            source.size,
         )
+
+    def new_context(self, entry: int, stack: int) -> X86Context:
+        blob = self.blank_context()
+        self.copy_context(self._template, blob)
         for reg in _ZEROED:
             blob.reg_write(reg, 0)
         blob.reg_write(x86.UC_X86_REG_RIP, entry)
         blob.reg_write(x86.UC_X86_REG_RSP, stack)
         blob.reg_write(x86.UC_X86_REG_RFLAGS, 0x202)
-        return X86Context(blob)
+        return X86Context(blob, self)
 
     def run(self, core: int, thread: Thread, budget: int) -> Stop:
         return self.cores[core].run(thread, budget)

@@ -1,0 +1,58 @@
+"""Loading a program into a process: pick a binary format, build a fresh address space."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kernkit.core.errors import OutOfMemory, ProgramError
+from kernkit.core.vm import AddressSpace
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
+
+
+def new_address_space(kernel: Kernel) -> AddressSpace:
+    aspace = AddressSpace(kernel.machine.memory, kernel.machine.new_page_table(), kernel.machine.user_limit)
+    aspace.on_unmap = kernel.machine.address_space_changed
+    aspace.on_code_write = kernel.machine.code_changed
+    return aspace
+
+
+def load_program(
+    kernel: Kernel, process: Process, path: Path, argv: Sequence[str], envp: Sequence[str]
+) -> Any:
+    """Load ``path`` into a new address space for ``process`` and return the initial CPU context.
+
+    On success the process's old address space is released; on failure (ProgramError) the
+    process is left as it was.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProgramError(f"{path}: cannot read: {exc.strerror}") from None
+    formats = kernel.registries["binary format"]
+    fmt = next((r.record for r in formats.values() if r.record.probe(data[:64])), None)
+    if fmt is None:
+        known = ", ".join(sorted(formats)) or "none"
+        raise ProgramError(f"{path}: not a program this kernel can load (formats: {known})")
+    aspace = new_address_space(kernel)
+    previous, previous_data = process.aspace, dict(process.data)
+    process.aspace = aspace
+    try:
+        image = fmt.load(kernel, process, data, str(path))
+        stack = process.personality.setup_process(kernel, process, image, list(argv), list(envp))
+    except OutOfMemory as exc:
+        aspace.release()
+        process.aspace, process.data = previous, previous_data
+        raise ProgramError(f"{path}: does not fit: {exc}") from None
+    except BaseException:
+        aspace.release()
+        process.aspace, process.data = previous, previous_data
+        raise
+    if previous is not None:
+        previous.release()
+    process.image = image
+    return kernel.machine.new_context(image.entry, stack)

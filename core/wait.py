@@ -1,0 +1,64 @@
+"""Wait queues: threads blocked until another thread (or a timeout) wakes them."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
+
+
+class WaitQueue:
+    """Threads waiting for one thing, woken first come, first served.
+
+    A woken thread's syscall returns ``result`` (given to :meth:`wake`); one whose timeout
+    passes first returns ``timeout_result``. A thread that sleeps with ``restart`` instead runs
+    its syscall again when woken (to re-check what it waits for, as wait4 does).
+    """
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self._waiters: deque[Thread] = deque()
+        self._restarting: set[Thread] = set()
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def sleep(
+        self, thread: Thread, timeout_ns: int | None = None, timeout_result: int = 0, restart: bool = False
+    ) -> None:
+        """Block ``thread`` here (from inside its syscall), at most ``timeout_ns`` of virtual time."""
+        self._waiters.append(thread)
+        if restart:
+            self._restarting.add(thread)
+            thread.context.restart_syscall()
+        if timeout_ns is None:
+            self.kernel.block(thread)
+            return
+
+        def expire() -> None:
+            if thread in self._waiters:
+                self._waiters.remove(thread)
+                thread.context.set_syscall_result(timeout_result)
+
+        self.kernel.sleep_until(thread, self.kernel.thread_now(thread) + timeout_ns, on_timeout=expire)
+
+    def wake(self, count: int, result: int = 0) -> int:
+        """Wake up to ``count`` waiters, whose syscalls return ``result``; how many woke."""
+        woken = 0
+        while self._waiters and woken < count:
+            thread = self._waiters.popleft()
+            if thread in self._restarting:
+                self._restarting.discard(thread)
+            else:
+                thread.context.set_syscall_result(result)
+            self.kernel.wake(thread)
+            woken += 1
+        return woken
+
+    def remove(self, thread: Thread) -> None:
+        if thread in self._waiters:
+            self._waiters.remove(thread)
+        self._restarting.discard(thread)
