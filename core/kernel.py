@@ -62,6 +62,8 @@ class Kernel:
         self.exit_status: int | None = None
         self.finished = False
         self.messages: list[str] = []
+        #: Free for plugins' kernel-wide state, keyed by names they choose (e.g. "linux.futex").
+        self.data: dict[str, Any] = {}
         self._next_id = 1
         self.timers = Timers()
         machine_opts = config["machine"]

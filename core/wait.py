@@ -58,6 +58,18 @@ class WaitQueue:
             woken += 1
         return woken
 
+    def move_to(self, other: WaitQueue, count: int) -> int:
+        """Move up to ``count`` waiters, still asleep, to ``other`` (a futex requeue)."""
+        moved = 0
+        while self._waiters and moved < count:
+            thread = self._waiters.popleft()
+            other._waiters.append(thread)
+            if thread in self._restarting:
+                self._restarting.discard(thread)
+                other._restarting.add(thread)
+            moved += 1
+        return moved
+
     def remove(self, thread: Thread) -> None:
         if thread in self._waiters:
             self._waiters.remove(thread)

@@ -114,3 +114,9 @@ def test_mmap_hint_is_only_a_hint_and_low_fixed_addresses_are_refused():
     )
     assert hinted > 0 and hinted != near_top
     assert (low, huge) == (-1, ENOMEM)  # EPERM, as with Linux's mmap_min_addr
+
+
+def test_writev_skips_empty_vectors():
+    # musl's unbuffered stdio writes an empty buffer vector first, then the data
+    run = run_kernel("procs", "fork")
+    assert run.out.startswith("fork: child reaped\n")

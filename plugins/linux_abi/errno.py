@@ -1,5 +1,18 @@
 """Linux errno values used by the handlers."""
 
-EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EFAULT = 1, 2, 4, 5, 9, 11, 12, 14
+EPERM, ENOENT, ESRCH, EINTR, EIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM, EFAULT = (
+    1,
+    2,
+    3,
+    4,
+    5,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    14,
+)
 EEXIST, ENODEV, EINVAL, ENOTTY, EPIPE, ENOSYS = 17, 19, 22, 25, 32, 38
-EOPNOTSUPP = 95
+EOPNOTSUPP, ETIMEDOUT = 95, 110

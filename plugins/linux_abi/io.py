@@ -62,9 +62,11 @@ def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int) -> int:
         return vectors
     written = 0
     for base, length in vectors:
-        length = min(length, MAX_IO - written)  # one call moves at most MAX_IO bytes in all
-        if length <= 0:
+        if written >= MAX_IO:  # one call moves at most MAX_IO bytes in all
             break
+        length = min(length, MAX_IO - written)
+        if length == 0:
+            continue
         result = _deliver(t, file, t.process.aspace.read(base, length))
         if result < 0:
             return result if written == 0 else written

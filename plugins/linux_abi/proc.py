@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernkit.core.errors import BadAddress
+from kernkit.plugins.linux_abi import futex
 from kernkit.plugins.linux_abi.errno import EINVAL
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
+ROBUST_LIST_HEAD_SIZE = 24
 
 
 def sys_exit_group(t: Thread, status: int) -> None:
@@ -17,8 +20,23 @@ def sys_exit_group(t: Thread, status: int) -> None:
 
 
 def sys_exit(t: Thread, status: int) -> None:
-    """End the calling thread; the last one ends the process."""
+    """End the calling thread; the last one ends the process. A joiner waiting on the thread's
+    clear_child_tid word (pthread_join) sees it become 0 and is woken."""
+    address = t.data.pop("clear_child_tid", 0)
+    if address:
+        try:
+            t.process.aspace.write(address, bytes(4))
+            futex.wake(t, address, 1)
+        except BadAddress:
+            pass
     t.kernel.exit_thread(t, status & 0xFF)
+
+
+def sys_set_robust_list(t: Thread, head: int, length: int) -> int:
+    if length != ROBUST_LIST_HEAD_SIZE:
+        return -EINVAL
+    t.data["robust_list"] = head
+    return 0
 
 
 def sys_getpid(t: Thread) -> int:

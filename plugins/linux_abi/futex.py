@@ -1,0 +1,87 @@
+"""futex: the kernel half of user-space locks (musl's mutexes, condition variables, joins)."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from kernkit.core.wait import WaitQueue
+from kernkit.plugins.linux_abi.errno import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT
+
+if TYPE_CHECKING:
+    from kernkit.core.process import Thread
+
+FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
+FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
+FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
+NS = 1_000_000_000
+
+
+def _queues(t: Thread) -> dict[tuple[int, int], WaitQueue]:
+    return t.kernel.data.setdefault("linux.futex", {})
+
+
+def _queue(t: Thread, address: int) -> WaitQueue:
+    key = (id(t.process.aspace), address)
+    queues = _queues(t)
+    if key not in queues:
+        queues[key] = WaitQueue(t.kernel)
+    return queues[key]
+
+
+def wake(t: Thread, address: int, count: int) -> int:
+    queue = _queues(t).get((id(t.process.aspace), address))
+    if queue is None:
+        return 0
+    woken = queue.wake(count)
+    if not len(queue):
+        del _queues(t)[(id(t.process.aspace), address)]
+    return woken
+
+
+def _timeout_ns(t: Thread, op: int, timeout: int, flags: int) -> int | None:
+    """Nanoseconds to wait at most (None: for ever); FUTEX_WAIT is relative, WAIT_BITSET absolute."""
+    if not timeout:
+        return None
+    seconds, nanos = struct.unpack("<qq", t.process.aspace.read(timeout, 16))
+    if seconds < 0 or not 0 <= nanos < NS:
+        raise ValueError
+    value = seconds * NS + nanos
+    if op == FUTEX_WAIT_BITSET:
+        now = t.kernel.thread_now(t)
+        if flags & FUTEX_CLOCK_REALTIME:
+            now += t.kernel.config["linux"].epoch * NS
+        return max(value - now, 0)
+    return value
+
+
+def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int) -> int:
+    command = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+    if uaddr % 4:
+        return -EINVAL
+    if command in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+        current = int.from_bytes(t.process.aspace.read(uaddr, 4), "little")
+        if current != val & 0xFFFF_FFFF:
+            return -EAGAIN
+        try:
+            limit = _timeout_ns(t, command, timeout, op)
+        except ValueError:
+            return -EINVAL
+        _queue(t, uaddr).sleep(t, limit, timeout_result=-ETIMEDOUT)
+        return 0
+    if command in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+        return wake(t, uaddr, val)
+    if command in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+        if command == FUTEX_CMP_REQUEUE:
+            current = int.from_bytes(t.process.aspace.read(uaddr, 4), "little")
+            if current != val3 & 0xFFFF_FFFF:
+                return -EAGAIN
+        woken = wake(t, uaddr, val)
+        source = _queues(t).get((id(t.process.aspace), uaddr))
+        if source is None:
+            return woken
+        moved = source.move_to(_queue(t, uaddr2), timeout & 0x7FFF_FFFF)  # val2 travels in "timeout"
+        if not len(source):
+            del _queues(t)[(id(t.process.aspace), uaddr)]
+        return woken + moved
+    return -ENOSYS

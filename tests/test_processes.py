@@ -1,0 +1,57 @@
+"""Processes and threads from real programs: fork, exec, wait, kill, pthreads, futexes."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_kernel
+
+EXPECTED = {
+    "fork": "fork: child reaped\nfork: exited 7\n",
+    "exec": "Hello from kernkit!\nexec: exited 0\n",
+    "kill": "kill: killed by signal 15\n",
+    "tree": "tree: exited 6\n",
+    "orphan": "orphan: parent is now 1\n",
+    "condvar": "condvar: consumed 500500\n",
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_process_scenarios(scenario):
+    run = run_kernel("procs", scenario)
+    assert (run.status, run.out, run.err) == (0, EXPECTED[scenario], "")
+
+
+@pytest.mark.parametrize("cores", [1, 2, 4])
+def test_pthreads_share_memory_and_join_on_any_number_of_cores(cores):
+    run = run_kernel("procs", "threads", "8", machine__cores=cores)
+    assert run.out == "threads: 8 joined, counter 36000 (expected 36000)\n"
+    assert run.status == 0
+
+
+def test_threads_really_run_on_several_cores():
+    run = run_kernel("procs", "threads", "8", machine__cores=4, trace=True)
+    assert run.status == 0
+    threads = [t for p in run.kernel.processes.values() for t in p.threads]
+    assert len(threads) == 9
+    assert run.trace.count('"ev":"thread"') == 9
+
+
+def test_threads_under_fast_mode():
+    run = run_kernel("procs", "threads", "8", machine__cores=4, machine__mode="fast")
+    assert run.out == "threads: 8 joined, counter 36000 (expected 36000)\n"
+
+
+def test_multicore_threads_are_deterministic():
+    first = run_kernel("procs", "threads", "8", machine__cores=4, trace=True)
+    second = run_kernel("procs", "threads", "8", machine__cores=4, trace=True)
+    assert first.trace == second.trace and first.kernel.instructions == second.kernel.instructions
+
+
+def test_execve_finds_programs_only_on_the_exec_path(tmp_path):
+    run = run_kernel("procs", "exec", linux__exec_path=[str(tmp_path)])
+    assert run.out == "exec failed\nexec: exited 127\n"
+
+
+def test_zombies_are_reaped_and_the_process_table_shrinks():
+    run = run_kernel("procs", "fork", trace=True)
+    assert list(run.kernel.processes) == [1]  # the child was reaped by waitpid
