@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
 from kernkit.core.loader import load_program
-from kernkit.core.process import Process, ProcState, Thread, ThreadState
+from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
 from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
 from kernkit.core.timers import Timers
@@ -117,7 +117,7 @@ class Kernel:
 
     def thread_instructions(self, thread: Thread) -> int:
         """Instructions ``thread`` has retired, including those of the run in progress."""
-        running = thread.state is ThreadState.RUNNING and thread.core is not None
+        running = thread.state is RUNNING and thread.core is not None
         return thread.instructions + (self.machine.live_instructions(thread.core) if running else 0)
 
     # --- tracing --------------------------------------------------------------------------
@@ -258,10 +258,10 @@ class Kernel:
             self.finished = True
 
     def _retire_thread(self, thread: Thread) -> None:
-        if thread.state is ThreadState.EXITED:
+        if thread.state is EXITED:
             return
-        was_running = thread.state is ThreadState.RUNNING
-        thread.state = ThreadState.EXITED
+        was_running = thread.state is RUNNING
+        thread.state = EXITED
         thread.wait_token = None
         if was_running and thread.core is not None:
             self.current[thread.core] = None
@@ -304,7 +304,7 @@ class Kernel:
 
     def exit_thread(self, thread: Thread, status: int) -> None:
         """End one thread; the last thread of a process ends the process with ``status``."""
-        if any(t is not thread and t.state is not ThreadState.EXITED for t in thread.process.threads):
+        if any(t is not thread and t.state is not EXITED for t in thread.process.threads):
             self._retire_thread(thread)
         else:
             self.exit_process(thread.process, status)
@@ -333,7 +333,7 @@ class Kernel:
         token = thread.wait_token = object()
 
         def expire() -> None:
-            if thread.wait_token is token and thread.state is ThreadState.BLOCKED:
+            if thread.wait_token is token and thread.state is BLOCKED:
                 if on_timeout is not None:
                     on_timeout()
                 self.wake(thread)
@@ -342,7 +342,7 @@ class Kernel:
 
     def block(self, thread: Thread) -> None:
         """Take ``thread`` off its core until :meth:`wake` (the CPU loop stops after the syscall)."""
-        thread.state = ThreadState.BLOCKED
+        thread.state = BLOCKED
         thread.stop_requested = True
         if thread.core is not None and self.current[thread.core] is thread:
             self.current[thread.core] = None
@@ -350,10 +350,10 @@ class Kernel:
         thread.process.refresh_state()
 
     def wake(self, thread: Thread) -> None:
-        if thread.state is not ThreadState.BLOCKED:
+        if thread.state is not BLOCKED:
             return
         thread.clock = max(thread.clock, self.now(self._active_core))
-        thread.state = ThreadState.RUNNABLE
+        thread.state = RUNNABLE
         thread.wait_token = None
         thread.process.refresh_state()
         self.scheduler.thread_runnable(thread)
@@ -362,7 +362,7 @@ class Kernel:
         """``thread`` gives up its core but stays runnable."""
         if thread.core is not None and self.current[thread.core] is thread:
             self.current[thread.core] = None
-        thread.state = ThreadState.RUNNABLE
+        thread.state = RUNNABLE
         thread.stop_requested = True
         self.scheduler.thread_runnable(thread)
 
@@ -449,9 +449,9 @@ class Kernel:
         thread = self.scheduler.pick_next(core)
         if thread is None:
             return None
-        if thread.state is not ThreadState.RUNNABLE:
+        if thread.state is not RUNNABLE:
             raise KernelPanic(f"scheduler picked {thread!r}, which is not runnable")
-        thread.state = ThreadState.RUNNING
+        thread.state = RUNNING
         thread.core = core
         self.current[core] = thread
         self.context_switches += 1
@@ -466,8 +466,8 @@ class Kernel:
         if stop.kind == "fault":
             self.kill_by_fault(thread, stop.fault)
         if self.current[core] is not thread:
-            thread.core = None if thread.state is not ThreadState.RUNNING else thread.core
-            if thread.state is not ThreadState.EXITED:
+            thread.core = None if thread.state is not RUNNING else thread.core
+            if thread.state is not EXITED:
                 thread.process.refresh_state()
 
     def _end_round(self, ran: bool) -> None:
@@ -479,7 +479,7 @@ class Kernel:
         for core, thread in enumerate(self.current):
             if thread is not None and self.scheduler.tick(core, thread):
                 self.current[core] = None
-                thread.state = ThreadState.RUNNABLE
+                thread.state = RUNNABLE
                 thread.core = None
                 thread.process.refresh_state()
                 self.scheduler.thread_runnable(thread)
@@ -493,7 +493,7 @@ class Kernel:
             self.finished = True
 
     def _anything_runnable(self) -> bool:
-        return any(t.state is ThreadState.RUNNABLE for p in self.processes.values() for t in p.threads)
+        return any(t.state is RUNNABLE for p in self.processes.values() for t in p.threads)
 
     def _out_of_budget(self) -> None:
         self.message(

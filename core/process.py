@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 
 class ProcState(enum.Enum):
+    __hash__ = object.__hash__  # members are singletons; Enum's own hash is slow Python code
+
     CREATED = "CREATED"
     RUNNABLE_S = "RUNNABLE_S"
     RUNNING_S = "RUNNING_S"
@@ -42,10 +44,23 @@ TRANSITIONS: dict[ProcState, frozenset[ProcState]] = {
 
 
 class ThreadState(enum.Enum):
+    __hash__ = object.__hash__
+
     RUNNABLE = "runnable"
     RUNNING = "running"
     BLOCKED = "blocked"
     EXITED = "exited"
+
+
+# Plain names for the members: attribute access on an Enum class is slow Python code (3.11).
+RUNNABLE, RUNNING, BLOCKED, EXITED = (
+    ThreadState.RUNNABLE,
+    ThreadState.RUNNING,
+    ThreadState.BLOCKED,
+    ThreadState.EXITED,
+)
+CREATED, RUNNABLE_S, RUNNING_S, WAITING = S.CREATED, S.RUNNABLE_S, S.RUNNING_S, S.WAITING
+DYING, DYING_ABORT = S.DYING, S.DYING_ABORT
 
 
 @attrs.define(eq=False)
@@ -122,17 +137,23 @@ class Process:
 
     @property
     def alive(self) -> bool:
-        return self.state not in (ProcState.DYING, ProcState.DYING_ABORT)
+        return self.state is not DYING and self.state is not DYING_ABORT
 
     def refresh_state(self) -> None:
         """Derive the single-core process state from its threads (RUNNING, RUNNABLE or WAITING)."""
         if not self.alive:
             return
-        states = {t.state for t in self.threads}
-        if ThreadState.RUNNING in states:
-            self.set_state(ProcState.RUNNING_S)
-        elif ThreadState.RUNNABLE in states:
-            if self.state is ProcState.WAITING or self.state is not ProcState.CREATED:
-                self.set_state(ProcState.RUNNABLE_S)
-        elif ThreadState.BLOCKED in states:
-            self.set_state(ProcState.WAITING)
+        runnable = blocked = False
+        for thread in self.threads:
+            state = thread.state
+            if state is RUNNING:
+                if self.state is not RUNNING_S:
+                    self.set_state(RUNNING_S)
+                return
+            runnable = runnable or state is RUNNABLE
+            blocked = blocked or state is BLOCKED
+        if runnable:
+            if self.state is not CREATED and self.state is not RUNNABLE_S:
+                self.set_state(RUNNABLE_S)
+        elif blocked and self.state is not WAITING:
+            self.set_state(WAITING)

@@ -191,6 +191,12 @@ class AddressSpace:
             length -= piece
 
     def read(self, va: int, length: int) -> bytes:
+        offset = va & (PAGE_SIZE - 1)
+        if 0 < length <= PAGE_SIZE - offset and 0 <= va < self.limit:  # the common case
+            entry = self.page_table.lookup(va)  # a present page is readable (PROT_NONE ones are not)
+            if entry is not None:
+                start = entry[0] + offset
+                return bytes(self.memory.bytes[start : start + length])
         return b"".join(bytes(self.memory.bytes[p : p + n]) for p, n in self._chunks(va, length, "read"))
 
     def write(self, va: int, data: bytes | bytearray | memoryview) -> None:

@@ -55,3 +55,16 @@ def test_execve_finds_programs_only_on_the_exec_path(tmp_path):
 def test_zombies_are_reaped_and_the_process_table_shrinks():
     run = run_kernel("procs", "fork", trace=True)
     assert list(run.kernel.processes) == [1]  # the child was reaped by waitpid
+
+
+def test_futex_ping_pong_hands_over_every_round():
+    run = run_kernel("threads", "pingpong", "300", machine__cores=2)
+    assert run.status == 0
+    assert run.out.startswith("pingpong: 300 rounds, 600 switches, ")
+
+
+def test_busy_threads_keep_every_core_busy():
+    four = run_kernel("threads", "spin", "4", "200000", machine__cores=4)
+    one = run_kernel("threads", "spin", "4", "200000", machine__cores=1)
+    assert four.out == one.out == "spin: 4 threads x 200000 iterations\n"
+    assert four.kernel.now() < 0.4 * one.kernel.now()  # four cores in parallel, in virtual time

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from unicorn import x86_const as x86
 
 if TYPE_CHECKING:
-    from unicorn import Uc
     from unicorn.unicorn_py3.unicorn import UcContext
 
     from kernkit.arch.x86_64.machine import X86Machine
@@ -35,17 +34,25 @@ class X86Context:
     def __init__(self, blob: UcContext, machine: X86Machine) -> None:
         self.blob = blob
         self.machine = machine
+        #: A syscall result set while the context was not loaded (see set_syscall_result).
+        self.pending_result: int | None = None
         #: The core (X86Core) this context is loaded on, if any.
         self.live = None
 
-    def _target(self) -> Uc | UcContext:
-        return self.live.uc if self.live is not None else self.blob
-
     def read(self, reg: int) -> int:
-        return self._target().reg_read(reg)
+        if self.live is not None:
+            return self.live.regs.read(reg)
+        if reg == x86.UC_X86_REG_RAX and self.pending_result is not None:
+            return self.pending_result
+        return self.blob.reg_read(reg)
 
     def write(self, reg: int, value: int) -> None:
-        self._target().reg_write(reg, value & 0xFFFF_FFFF_FFFF_FFFF)
+        if self.live is not None:
+            self.live.regs.write(reg, value)
+        else:
+            if reg == x86.UC_X86_REG_RAX:
+                self.pending_result = None
+            self.blob.reg_write(reg, value & 0xFFFF_FFFF_FFFF_FFFF)
 
     @property
     def pc(self) -> int:
@@ -69,7 +76,10 @@ class X86Context:
         return self.live is not None and self.live.in_syscall
 
     def set_syscall_result(self, value: int) -> None:
-        self.write(x86.UC_X86_REG_RAX, value)
+        if self.live is not None:
+            self.live.regs.write(x86.UC_X86_REG_RAX, value)
+        else:  # written on the next load, through the fast register path
+            self.pending_result = value
 
     def restart_syscall(self) -> None:
         """Make the current syscall run again when the thread next runs (RAX keeps its number)."""

@@ -213,6 +213,9 @@ class X86Core:
             self.uc.context_restore(context.blob)
             context.live = self
             self.loaded = context
+            if context.pending_result is not None:
+                self.regs.write(RAX, context.pending_result)
+                context.pending_result = None
         aspace = thread.process.aspace
         if self.aspace is not aspace:
             self.aspace = aspace
