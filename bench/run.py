@@ -44,6 +44,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "boot_hello_whole_process_ms": ("<=", 200.0),
     "boot_hello_in_process_ms": ("<=", 15.0),
     "peak_rss_mb_8core_256M": ("<=", 200.0),
+    "thread_switch_futex_us": ("<=", 15.0),
+    "aggregate_mips_8core_8threads": (">=", 50.0),
 }
 
 NOTES = {
@@ -56,6 +58,11 @@ NOTES = {
     "peak_rss_mb_8core_256M": "MiB, ru_maxrss of the one child process (os.wait4), compared with the "
     "200 target as MiB",
     "ratios": "getpid_vs_X = kernkit getpid_roundtrip_us / X's getpid us",
+    "thread_switch_futex_us": "threads pingpong: host microseconds per kernel thread switch, "
+    "(t(N_large) - t(N_small)) / 2(N_large - N_small), one core, rr",
+    "aggregate_mips_8core_8threads": "threads spin 8 on 8 cores: all guest instructions / wall seconds",
+    "idle_core_cost_ratio": "host time of one busy thread on an 8-core machine / on a 1-core machine "
+    "(1.0: idle cores cost nothing)",
 }
 
 
@@ -79,11 +86,16 @@ class Plan:
     native_large: int
     qemu_large: int
     qiling_large: int
+    switch_small: int = 200
+    switch_large: int = 5_000
+    thread_iterations: int = 2_000_000
 
     @classmethod
     def make(cls, repeat: int | None, quick: bool) -> Plan:
         if quick:
-            return cls(repeat or 2, True, 2_000_000, 1_000, 20_000, 500_000, 200_000, 5_000)
+            return cls(
+                repeat or 2, True, 2_000_000, 1_000, 20_000, 500_000, 200_000, 5_000, 100, 1_000, 200_000
+            )
         return cls(repeat or 5, False, 20_000_000, 1_000, 200_000, 5_000_000, 2_000_000, 50_000)
 
 
@@ -244,6 +256,31 @@ def bench_getpid_kernkit(plan: Plan, report: Report) -> float:
         times_large.append(run_in_process("syscall_loop", [str(large)]).seconds)
     report.samples["getpid_kernkit_s"] = {str(small): times_small, str(large): times_large}
     return per_call_us(times_small, times_large, small, large)
+
+
+def bench_thread_switch(plan: Plan, report: Report) -> float:
+    small, large = plan.switch_small, plan.switch_large
+    times_small, times_large = [], []
+    for _ in range(plan.repeat):
+        times_small.append(run_in_process("threads", ["pingpong", str(small)]).seconds)
+        times_large.append(run_in_process("threads", ["pingpong", str(large)]).seconds)
+    report.samples["thread_switch_s"] = {str(small): times_small, str(large): times_large}
+    return per_call_us(times_small, times_large, 2 * small, 2 * large)
+
+
+def bench_aggregate_mips(plan: Plan, report: Report) -> float:
+    args = ["spin", "8", str(plan.thread_iterations)]
+    runs = [run_in_process("threads", args, {"machine.cores": 8}) for _ in range(plan.repeat)]
+    report.samples["aggregate_8core_s"] = [r.seconds for r in runs]
+    return runs[0].instructions / median([r.seconds for r in runs]) / 1e6
+
+
+def bench_idle_cores(plan: Plan, report: Report) -> float:
+    args = [str(plan.spin_iterations // 4)]
+    one = [run_in_process("spin", args, {"machine.cores": 1}).seconds for _ in range(plan.repeat)]
+    eight = [run_in_process("spin", args, {"machine.cores": 8}).seconds for _ in range(plan.repeat)]
+    report.samples["idle_cores_s"] = {"1": one, "8": eight}
+    return median(eight) / median(one)
 
 
 # --- whole-process kernkit runs -----------------------------------------------------------------
@@ -439,6 +476,9 @@ def run_all(plan: Plan, qiling_python: str | None) -> Report:
     report.measure("guest_mips_deterministic", lambda: bench_mips(plan, report, "deterministic"), 1)
     report.measure("guest_mips_fast", lambda: bench_mips(plan, report, "fast"), 1)
     report.measure("getpid_roundtrip_us", lambda: bench_getpid_kernkit(plan, report))
+    report.measure("thread_switch_futex_us", lambda: bench_thread_switch(plan, report))
+    report.measure("aggregate_mips_8core_8threads", lambda: bench_aggregate_mips(plan, report), 1)
+    report.measure("idle_core_cost_ratio", lambda: bench_idle_cores(plan, report), 2)
     report.measure("boot_hello_whole_process_ms", lambda: bench_boot_whole_process(plan, report), 2)
     report.measure("peak_rss_mb_8core_256M", lambda: bench_peak_rss(plan, report), 1)
     report.measure("native_getpid_us", lambda: bench_native(plan, report), 4)
