@@ -11,7 +11,9 @@ from pathlib import Path
 from kernkit.core.assemble import assemble, boot, collect_registries, resolve_config
 from kernkit.core.config import parse_override, to_toml
 from kernkit.core.errors import ConfigError, KernkitError
+from kernkit.core.hookspecs import CONTRACT_VERSION
 from kernkit.core.plugins import PluginManager
+from kernkit.core.scaffold import KINDS, new_plugin
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,8 +54,21 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("config", nargs="?", help="kernel config (TOML)")
     check_cmd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
+    new_cmd = commands.add_parser("new-plugin", help="write a plugin package to start from")
+    new_cmd.add_argument("name", help="the plugin's name (lower case, e.g. lottery)")
+    new_cmd.add_argument(
+        "--kind", default="scheduler", choices=KINDS, help="what it adds (default: scheduler)"
+    )
+    new_cmd.add_argument("--dir", default=".", help="where to create kernkit-NAME/ (default: here)")
+
     plugins_cmd = commands.add_parser("plugins", help="list plugins and what they register")
     plugins_cmd.add_argument("--config", help="also load the plugins this config names")
+    plugins_cmd.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also show, for every hook, the plugins it calls in order",
+    )
     return parser
 
 
@@ -71,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
         if args.command == "check":
             return _check(args)
+        if args.command == "new-plugin":
+            root = new_plugin(args.name, args.kind, Path(args.dir))
+            print(f"wrote {root}: cd {root} && pip install -e . && python -m pytest -q")
+            return 0
         return _plugins(args)
     except KernkitError as exc:
         print(f"kernkit: error: {exc}", file=sys.stderr)
@@ -148,6 +167,10 @@ def _plugins(args: argparse.Namespace) -> int:
         hooks = ", ".join(h.removeprefix("kernkit_") for h in info.hooks) or "-"
         print(f"{info.name} {info.version} [{info.source}]")
         print(f"    hooks: {hooks}")
+    if args.verbose:
+        print(f"hook contract {CONTRACT_VERSION}; hooks are called in this order:")
+        for hook, names in plugins.hook_order().items():
+            print(f"  {hook}: {', '.join(names) or '-'}")
     registries = collect_registries(plugins)
     for kind, entries in registries.items():
         if entries:

@@ -16,6 +16,7 @@ import pluggy
 
 from kernkit.core import hookspecs
 from kernkit.core.builtins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from kernkit.core.contract import supports
 from kernkit.core.errors import PluginError
 
 
@@ -66,6 +67,7 @@ class PluginManager:
         """Register an already-imported plugin object (a module or any object with hookimpls)."""
         if name in self._infos:
             raise PluginError(f"plugin {name!r} is already registered")
+        _check_contract(plugin, name)
         try:
             self._pm.register(plugin, name=name)
             self._pm.check_pending()
@@ -121,6 +123,13 @@ class PluginManager:
                 ) from exc
         return results
 
+    def hook_order(self) -> dict[str, list[str]]:
+        """Every hook with the plugins implementing it, in the order they are called."""
+        return {
+            hook: [impl.plugin_name for impl in getattr(self._pm.hook, hook).get_hookimpls()]
+            for hook in sorted(n for n in dir(hookspecs) if n.startswith("kernkit_"))
+        }
+
     def notify(self, hook: str, **kwargs: Any) -> None:
         """Call a notification hook on every plugin (see :meth:`call_each`)."""
         self.call_each(hook, **kwargs)
@@ -153,6 +162,21 @@ class PluginManager:
                 ) from None
             dist = getattr(entry, "dist", None)
             self.register(plugin, entry.name, "entry point", dist.version if dist else None)
+
+
+def _check_contract(plugin: object, name: str) -> None:
+    spec = getattr(plugin, "KERNKIT_CONTRACT", None)
+    if spec is None:
+        return
+    try:
+        fits = supports(str(spec), hookspecs.CONTRACT_VERSION)
+    except ValueError as exc:
+        raise PluginError(f"plugin {name!r}: KERNKIT_CONTRACT: {exc}") from None
+    if not fits:
+        raise PluginError(
+            f"plugin {name!r} supports hook contract {spec}, but this kernkit provides "
+            f"{hookspecs.CONTRACT_VERSION}"
+        )
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,0 +1,65 @@
+"""``kernkit new-plugin`` writes packages that pass their own tests as generated."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import kernkit_cli
+
+from kernkit.core.scaffold import KINDS
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_generated_plugin_passes_its_own_tests(tmp_path, kind):
+    result = kernkit_cli("new-plugin", f"my_{kind}", "--kind", kind, "--dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / f"kernkit-my-{kind}"
+    assert {p.name for p in root.iterdir()} == {"pyproject.toml", "README.md", f"kernkit_my_{kind}", "tests"}
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root,
+                           capture_output=True, timeout=300)
+    assert tests.returncode == 0, tests.stdout.decode()[-2000:]
+    assert b"1 passed" in tests.stdout
+
+
+def test_installed_plugin_is_found_through_its_entry_point(tmp_path):
+    kernkit_cli("new-plugin", "fifo_demo", "--dir", str(tmp_path))
+    target = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(tmp_path / "kernkit-fifo-demo")],
+        capture_output=True, timeout=300,
+    )
+    assert install.returncode == 0, install.stderr.decode()[-2000:]
+    listed = kernkit_cli("plugins", env={"PYTHONPATH": str(target)})
+    assert b"fifo_demo 0.1.0 [entry point]" in listed.stdout
+    booted = kernkit_cli("boot", "--set", "sched.policy=fifo_demo", env={"PYTHONPATH": str(target)})
+    assert (booted.returncode, booted.stdout) == (0, b"Hello from kernkit!\n")
+
+
+def test_bad_names_and_existing_directories_are_one_line_errors(tmp_path):
+    bad = kernkit_cli("new-plugin", "Bad-Name", "--dir", str(tmp_path))
+    assert bad.returncode == 2 and bad.stderr.startswith(b"kernkit: error: plugin name 'Bad-Name'")
+    assert kernkit_cli("new-plugin", "twice", "--dir", str(tmp_path)).returncode == 0
+    again = kernkit_cli("new-plugin", "twice", "--dir", str(tmp_path))
+    assert again.returncode == 2 and b"already exists" in again.stderr
+
+
+def test_contract_version_mismatch_is_a_clear_error(tmp_path):
+    (tmp_path / "kk_future.py").write_text('KERNKIT_CONTRACT = ">=2.0"\n')
+    config = tmp_path / "k.toml"
+    config.write_text('[kernel]\nplugins = ["kk_future"]\n')
+    result = kernkit_cli("check", str(config))
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "kernkit: error: plugin 'kk_future' supports hook contract >=2.0, but this kernkit provides 1.0\n"
+    )
+
+
+def test_plugins_verbose_shows_hook_call_order():
+    result = kernkit_cli("plugins", "--verbose")
+    text = result.stdout.decode()
+    assert "hook contract 1.0; hooks are called in this order:" in text
+    assert ("  kernkit_config_sections: kernkit.core.coreplugin, kernkit.plugins.linux_abi, "
+            "kernkit.plugins.console, kernkit.plugins.rr") in text
