@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kernkit.core.assemble import assemble, boot, collect_registries, resolve_config
-from kernkit.core.config import parse_override, to_toml
+from kernkit.core.config import merge_env, parse_override, to_toml
 from kernkit.core.errors import ConfigError, KernkitError
 from kernkit.core.hookspecs import CONTRACT_VERSION
+from kernkit.core.matrix import command as matrix_command
 from kernkit.core.plugins import PluginManager
 from kernkit.core.scaffold import KINDS, new_plugin
 
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("config", nargs="?", help="kernel config (TOML)")
     check_cmd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
+    matrix_cmd = commands.add_parser("matrix", help="run kernel variants x workloads and report")
+    matrix_command.add_arguments(matrix_cmd)
+
     new_cmd = commands.add_parser("new-plugin", help="write a plugin package to start from")
     new_cmd.add_argument("name", help="the plugin's name (lower case, e.g. lottery)")
     new_cmd.add_argument(
@@ -86,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
         if args.command == "check":
             return _check(args)
+        if args.command == "matrix":
+            return matrix_command.run(args)
         if args.command == "new-plugin":
             root = new_plugin(args.name, args.kind, Path(args.dir))
             print(f"wrote {root}: cd {root} && pip install -e . && python -m pytest -q")
@@ -137,16 +143,6 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     finally:
         if trace is not None:
             trace.close()
-
-
-def merge_env(base: Sequence[str], changes: Sequence[str]) -> list[str]:
-    """``base`` with each NAME=VALUE of ``changes`` replacing the same NAME (or appended)."""
-    merged = {entry.partition("=")[0]: entry for entry in base}
-    for pair in changes:
-        if "=" not in pair or pair.startswith("="):
-            raise ConfigError(f"--env {pair!r}: expected NAME=VALUE")
-        merged[pair.partition("=")[0]] = pair
-    return list(merged.values())
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -132,6 +132,16 @@ def apply_overrides(raw: RawConfig, overrides: Mapping[str, Any], origin: str = 
     return RawConfig(path=raw.path, data=data, sources=sources)
 
 
+def merge_env(base: list[str] | tuple[str, ...], changes: list[str] | tuple[str, ...]) -> list[str]:
+    """``base`` with each NAME=VALUE of ``changes`` replacing the same NAME (or appended)."""
+    merged = {entry.partition("=")[0]: entry for entry in base}
+    for pair in changes:
+        if "=" not in pair or pair.startswith("="):
+            raise ConfigError(f"--env {pair!r}: expected NAME=VALUE")
+        merged[pair.partition("=")[0]] = pair
+    return list(merged.values())
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """``key=value`` from the command line; the value is read as TOML, else taken as a string."""
     key, sep, value = text.partition("=")

@@ -35,7 +35,7 @@ EXPECTED_STATUS = {"--max-instructions": 124, "fault": 139}
 def test_tour_commands_work(command, tmp_path):
     assert command[0] == "kernkit"
     args = [str(tmp_path / a) if a.endswith(".jsonl") else a for a in command[1:]]
-    result = kernkit_cli(*args)
+    result = kernkit_cli(*args, env={"KERNKIT_RESULTS_DB": str(tmp_path / "results.db")})
     expected = next((status for word, status in EXPECTED_STATUS.items() if word in args), 0)
     assert result.returncode == expected, result.stderr.decode()
     assert b"Traceback" not in result.stderr

@@ -17,8 +17,12 @@ def test_generated_plugin_passes_its_own_tests(tmp_path, kind):
     assert result.returncode == 0, result.stderr
     root = tmp_path / f"kernkit-my-{kind}"
     assert {p.name for p in root.iterdir()} == {"pyproject.toml", "README.md", f"kernkit_my_{kind}", "tests"}
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root,
-                           capture_output=True, timeout=300)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=root,
+        capture_output=True,
+        timeout=300,
+    )
     assert tests.returncode == 0, tests.stdout.decode()[-2000:]
     assert b"1 passed" in tests.stdout
 
@@ -27,9 +31,20 @@ def test_installed_plugin_is_found_through_its_entry_point(tmp_path):
     kernkit_cli("new-plugin", "fifo_demo", "--dir", str(tmp_path))
     target = tmp_path / "site"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(tmp_path / "kernkit-fifo-demo")],
-        capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(tmp_path / "kernkit-fifo-demo"),
+        ],
+        capture_output=True,
+        timeout=300,
     )
     assert install.returncode == 0, install.stderr.decode()[-2000:]
     listed = kernkit_cli("plugins", env={"PYTHONPATH": str(target)})
@@ -61,5 +76,7 @@ def test_plugins_verbose_shows_hook_call_order():
     result = kernkit_cli("plugins", "--verbose")
     text = result.stdout.decode()
     assert "hook contract 1.0; hooks are called in this order:" in text
-    assert ("  kernkit_config_sections: kernkit.core.coreplugin, kernkit.plugins.linux_abi, "
-            "kernkit.plugins.console, kernkit.plugins.rr") in text
+    assert (
+        "  kernkit_config_sections: kernkit.core.coreplugin, kernkit.plugins.linux_abi, "
+        "kernkit.plugins.console, kernkit.plugins.rr"
+    ) in text

@@ -1,0 +1,1 @@
+"""Matrix testing: kernel variants x workloads, run in parallel, reported and remembered."""

@@ -1,0 +1,72 @@
+"""``kernkit matrix FILE``: run every cell, print a live summary, write reports and history."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from kernkit.core.matrix import history, reports
+from kernkit.core.matrix.runner import run_local
+from kernkit.core.matrix.spec import Cell, load_matrix
+
+EXIT_FAILURES = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("matrix", help="matrix file (TOML)")
+    parser.add_argument(
+        "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="cells run at once (default: all cores)"
+    )
+    parser.add_argument("--filter", metavar="GLOB", help="run only cells whose id matches, e.g. '*cores=2*'")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report")
+    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    parser.add_argument(
+        "--db",
+        metavar="FILE",
+        default=str(history.DEFAULT_DB),
+        help=f"results history (default: {history.DEFAULT_DB})",
+    )
+    parser.add_argument("--compare", choices=("last",), help="show what changed since the previous run")
+
+
+def run(args: argparse.Namespace) -> int:
+    matrix = load_matrix(args.matrix)
+    cells = [c for c in matrix.cells if not args.filter or fnmatch.fnmatch(c.id, args.filter)]
+    results: dict[str, dict[str, Any]] = {}
+    width = max((len(c.id) for c in cells), default=0)
+
+    def on_result(cell: Cell, result: dict[str, Any]) -> None:
+        results[cell.id] = result
+        extra = f"  {result.get('reason')}" if result.get("reason") else ""
+        print(
+            f"[{len(results):>{len(str(len(cells)))}}/{len(cells)}] {result['status']:<5} "
+            f"{cell.id:<{width}}{extra}",
+            flush=True,
+        )
+
+    interrupted = False
+    try:
+        run_local(cells, args.jobs, on_result)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("kernkit: interrupted; unfinished cells are reported as SKIP", file=sys.stderr)
+    report = reports.to_json(matrix.path.resolve(), cells, results)
+    counts = report["summary"]
+    print("summary: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" of {len(cells)} cells")
+    if args.json:
+        reports.write_json(report, Path(args.json))
+    if args.junit:
+        reports.write_junit(report, Path(args.junit))
+    db = Path(args.db)
+    run_number = history.record(db, report)
+    if args.compare:
+        old = history.previous(db, report["matrix"], run_number)
+        changes = history.compare(old, report["cells"]) if old is not None else ["no previous run to compare"]
+        print("\n".join(changes) if changes else "no changes since the previous run")
+    if interrupted:
+        return 130
+    return EXIT_FAILURES if counts["FAIL"] or counts["ERROR"] or counts["MISS"] else 0

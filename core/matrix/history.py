@@ -1,0 +1,74 @@
+"""Results of every matrix run in an SQLite file, and what changed since the previous run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+#: Where results go unless --db says otherwise (KERNKIT_RESULTS_DB overrides the default).
+DEFAULT_DB = Path(os.environ.get("KERNKIT_RESULTS_DB", Path(".kernkit") / "results.db"))
+#: A metric that grows by more than this fraction is a regression.
+REGRESSION = 0.10
+COMPARED_METRICS = ("virtual_ns", "instructions", "syscalls")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, matrix TEXT, started REAL)")
+    db.execute("CREATE TABLE IF NOT EXISTS cells (run INTEGER, id TEXT, status TEXT, result TEXT)")
+    return db
+
+
+def record(path: Path, report: dict[str, Any]) -> int:
+    """Append a run; returns its number."""
+    with _connect(path) as db:
+        run = db.execute(
+            "INSERT INTO runs (matrix, started) VALUES (?, ?)", (report["matrix"], time.time())
+        ).lastrowid
+        db.executemany(
+            "INSERT INTO cells VALUES (?, ?, ?, ?)",
+            [(run, row["id"], row["status"], json.dumps(row)) for row in report["cells"]],
+        )
+    return run
+
+
+def previous(path: Path, matrix: str, before: int) -> dict[str, dict[str, Any]] | None:
+    """The cells of the last run of ``matrix`` before run ``before``, by id (None if none)."""
+    if not path.exists():
+        return None
+    with _connect(path) as db:
+        row = db.execute(
+            "SELECT id FROM runs WHERE matrix = ? AND id < ? ORDER BY id DESC LIMIT 1", (matrix, before)
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            cid: json.loads(result)
+            for cid, result in db.execute("SELECT id, result FROM cells WHERE run = ?", (row[0],))
+        }
+
+
+def compare(old: dict[str, dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """Lines saying what changed: new failures, fixed cells, metric regressions."""
+    lines = []
+    for row in new:
+        before = old.get(row["id"])
+        if before is None:
+            lines.append(f"new cell     {row['id']}: {row['status']}")
+            continue
+        if before["status"] == "PASS" and row["status"] != "PASS":
+            lines.append(f"now failing  {row['id']}: {row['status']} ({row['reason']})")
+        elif before["status"] != "PASS" and row["status"] == "PASS":
+            lines.append(f"fixed        {row['id']}: was {before['status']}")
+        if row.get("params", {}).get("machine.mode", "deterministic") != "deterministic":
+            continue  # fast mode's figures follow the host clock: not comparable run to run
+        for metric in COMPARED_METRICS:
+            a, b = before.get(metric), row.get(metric)
+            if a and b and b > a * (1 + REGRESSION):
+                lines.append(f"regression   {row['id']}: {metric} {a} -> {b} (+{(b - a) / a:.0%})")
+    return lines

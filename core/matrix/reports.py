@@ -1,0 +1,83 @@
+"""Reports of a matrix run: JSON (a documented schema) and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kernkit.core.matrix.spec import Cell
+
+SCHEMA = "kernkit-matrix/1"
+STATUSES = ("PASS", "FAIL", "ERROR", "MISS", "SKIP")
+METRICS = (
+    "exit_status",
+    "virtual_ns",
+    "instructions",
+    "syscalls",
+    "context_switches",
+    "wall_s",
+    "trace_hash",
+)
+
+
+def summary(results: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts = Counter(r["status"] for r in results)
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def to_json(matrix: Path, cells: Sequence[Cell], results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    rows = []
+    for cell in cells:
+        result = results.get(cell.id, {"status": "SKIP", "reason": "not run"})
+        rows.append(
+            {
+                "id": cell.id,
+                "workload": cell.workload.name,
+                "config": cell.config,
+                "params": dict(cell.params),
+                "status": result["status"],
+                "reason": result.get("reason", ""),
+                "output": result.get("output", ""),
+                **{m: result.get(m) for m in METRICS},
+            }
+        )
+    return {"schema": SCHEMA, "matrix": str(matrix), "summary": summary(rows), "cells": rows}
+
+
+def write_json(report: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def write_junit(report: dict[str, Any], path: Path) -> None:
+    """One testcase per cell; the variant's options as properties; FAIL -> failure, ERROR/MISS -> error."""
+    counts = report["summary"]
+    root = ET.Element("testsuites")
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=f"kernkit matrix {Path(report['matrix']).name}",
+        tests=str(len(report["cells"])),
+        failures=str(counts["FAIL"]),
+        errors=str(counts["ERROR"] + counts["MISS"]),
+        skipped=str(counts["SKIP"]),
+    )
+    for row in report["cells"]:
+        case = ET.SubElement(
+            suite, "testcase", classname=row["workload"], name=row["id"], time=str(row.get("wall_s") or 0)
+        )
+        properties = ET.SubElement(case, "properties")
+        for key, value in {"config": row["config"], **row["params"]}.items():
+            ET.SubElement(properties, "property", name=key, value=str(value))
+        if row["status"] == "FAIL":
+            ET.SubElement(case, "failure", message=row["reason"]).text = row["output"]
+        elif row["status"] in ("ERROR", "MISS"):
+            ET.SubElement(case, "error", message=f"{row['status']}: {row['reason']}")
+        elif row["status"] == "SKIP":
+            ET.SubElement(case, "skipped", message=row["reason"])
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    tree.write(path, encoding="unicode", xml_declaration=True)
