@@ -108,6 +108,11 @@ class Kernel:
         insns = self._core_used[core] + self.machine.live_instructions(core)
         return self.round_start_ns + insns * 1_000_000_000 // self.ips
 
+    def elapsed_ns(self) -> int:
+        """Virtual time the run has reached: the furthest any thread got."""
+        clocks = (t.clock for p in self.processes.values() for t in p.threads)
+        return max(self.now(), *clocks) if self.processes else self.now()
+
     def thread_now(self, thread: Thread) -> int:
         """Virtual time for ``thread``: its core's, and never earlier than it has already seen."""
         thread.clock = max(

@@ -147,3 +147,47 @@ args = ["300000000"]
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["summary"]["PASS"] == 1 and report["summary"]["SKIP"] == 7
     assert report["cells"][0]["id"] == "hello[cores=1]" and report["cells"][0]["status"] == "PASS"
+
+
+def test_html_report_renders_in_a_real_browser(tmp_path):
+    import shutil
+
+    import pytest
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    html = tmp_path / "r.html"
+    result = kernkit_cli(
+        "matrix",
+        str(CONFIGS / "matrix.toml"),
+        "--html",
+        str(html),
+        "--filter",
+        "hello*",
+        "--db",
+        str(tmp_path / "h.db"),
+    )
+    assert result.returncode == 0
+    assert "http" not in html.read_text().split("<body>")[0]  # nothing fetched from elsewhere
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run([browser, *flags, "--dump-dom", html.as_uri()], capture_output=True, timeout=120)
+    text = dom.stdout.decode()
+    assert "kernkit matrix: matrix.toml" in text and "6 PASS" in text
+    assert text.count('class="status"') == 6
+    shot = tmp_path / "r.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1000,700", html.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kernkit.core.matrix import history, reports
+from kernkit.core.matrix.html import write_html
 from kernkit.core.matrix.runner import run_local
 from kernkit.core.matrix.spec import Cell, load_matrix
 
@@ -24,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--filter", metavar="GLOB", help="run only cells whose id matches, e.g. '*cores=2*'")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report")
     parser.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    parser.add_argument("--html", metavar="FILE", help="write a single-file HTML report")
     parser.add_argument(
         "--db",
         metavar="FILE",
@@ -61,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         reports.write_json(report, Path(args.json))
     if args.junit:
         reports.write_junit(report, Path(args.junit))
+    if args.html:
+        write_html(report, Path(args.html))
     db = Path(args.db)
     run_number = history.record(db, report)
     if args.compare:

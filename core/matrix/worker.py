@@ -51,7 +51,7 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
         exit_status=status,
         output=output[:EXCERPT],
         errors=err.getvalue().decode(errors="replace")[:EXCERPT],
-        virtual_ns=kernel.now(),
+        virtual_ns=kernel.elapsed_ns(),
         instructions=kernel.instructions,
         syscalls=kernel.dispatcher.count,
         context_switches=kernel.context_switches,
