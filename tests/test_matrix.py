@@ -191,3 +191,29 @@ def test_html_report_renders_in_a_real_browser(tmp_path):
         timeout=120,
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_same_cells_run_on_a_dask_cluster(tmp_path):
+    import pytest
+
+    distributed = pytest.importorskip("distributed", reason="pip install distributed (kernkit[dask])")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = kernkit_cli("matrix", str(CONFIGS / "matrix.toml"), "--executor", "dask",
+                             "--scheduler", cluster.scheduler_address, "--json", str(tmp_path / "r.json"),
+                             "--db", str(tmp_path / "h.db"))
+    assert result.returncode == 0, result.stdout.decode()[-1500:] + result.stderr.decode()[-1500:]
+    local = kernkit_cli("matrix", str(CONFIGS / "matrix.toml"), "--json", str(tmp_path / "l.json"),
+                        "--db", str(tmp_path / "h.db"))
+    assert local.returncode == 0
+    dask_cells = {c["id"]: c for c in json.loads((tmp_path / "r.json").read_text())["cells"]}
+    local_cells = {c["id"]: c for c in json.loads((tmp_path / "l.json").read_text())["cells"]}
+    assert {c["status"] for c in dask_cells.values()} == {"PASS"}
+    deterministic = [i for i in local_cells if "mode=fast" not in i]
+    assert all(dask_cells[i]["trace_hash"] == local_cells[i]["trace_hash"] for i in deterministic)
+
+
+def test_dask_needs_a_scheduler():
+    result = kernkit_cli("matrix", str(CONFIGS / "matrix.toml"), "--executor", "dask")
+    assert result.returncode == 2
+    assert result.stderr.decode() == "kernkit: error: --executor dask needs --scheduler tcp://HOST:PORT\n"

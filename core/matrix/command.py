@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kernkit.core.errors import KernkitError
 from kernkit.core.matrix import history, reports
+from kernkit.core.matrix.dask_executor import run_dask
 from kernkit.core.matrix.html import write_html
 from kernkit.core.matrix.runner import run_local
 from kernkit.core.matrix.spec import Cell, load_matrix
@@ -22,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="cells run at once (default: all cores)"
     )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local worker processes (default) or a Dask distributed cluster",
+    )
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     parser.add_argument("--filter", metavar="GLOB", help="run only cells whose id matches, e.g. '*cores=2*'")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report")
     parser.add_argument("--junit", metavar="FILE", help="write JUnit XML")
@@ -50,9 +59,14 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    if args.executor == "dask" and not args.scheduler:
+        raise KernkitError("--executor dask needs --scheduler tcp://HOST:PORT")
     interrupted = False
     try:
-        run_local(cells, args.jobs, on_result)
+        if args.executor == "dask":
+            run_dask(cells, args.scheduler, on_result)
+        else:
+            run_local(cells, args.jobs, on_result)
     except KeyboardInterrupt:
         interrupted = True
         print("kernkit: interrupted; unfinished cells are reported as SKIP", file=sys.stderr)
