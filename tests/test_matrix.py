@@ -197,14 +197,30 @@ def test_the_same_cells_run_on_a_dask_cluster(tmp_path):
     import pytest
 
     distributed = pytest.importorskip("distributed", reason="pip install distributed (kernkit[dask])")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        result = kernkit_cli("matrix", str(CONFIGS / "matrix.toml"), "--executor", "dask",
-                             "--scheduler", cluster.scheduler_address, "--json", str(tmp_path / "r.json"),
-                             "--db", str(tmp_path / "h.db"))
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        result = kernkit_cli(
+            "matrix",
+            str(CONFIGS / "matrix.toml"),
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--json",
+            str(tmp_path / "r.json"),
+            "--db",
+            str(tmp_path / "h.db"),
+        )
     assert result.returncode == 0, result.stdout.decode()[-1500:] + result.stderr.decode()[-1500:]
-    local = kernkit_cli("matrix", str(CONFIGS / "matrix.toml"), "--json", str(tmp_path / "l.json"),
-                        "--db", str(tmp_path / "h.db"))
+    local = kernkit_cli(
+        "matrix",
+        str(CONFIGS / "matrix.toml"),
+        "--json",
+        str(tmp_path / "l.json"),
+        "--db",
+        str(tmp_path / "h.db"),
+    )
     assert local.returncode == 0
     dask_cells = {c["id"]: c for c in json.loads((tmp_path / "r.json").read_text())["cells"]}
     local_cells = {c["id"]: c for c in json.loads((tmp_path / "l.json").read_text())["cells"]}
@@ -217,3 +233,13 @@ def test_dask_needs_a_scheduler():
     result = kernkit_cli("matrix", str(CONFIGS / "matrix.toml"), "--executor", "dask")
     assert result.returncode == 2
     assert result.stderr.decode() == "kernkit: error: --executor dask needs --scheduler tcp://HOST:PORT\n"
+
+
+def test_progress_bar_shows_counts_and_cells_that_did_not_pass(tmp_path):
+    matrix = write(tmp_path / "m.toml", f'base = "{CONFIGS / "minimal.toml"}"\n' + HELLO
+                   + '[[workload]]\nname = "bad"\nprogram = "exitcode"\n')
+    result = kernkit_cli("matrix", str(matrix), "--progress", "bar", "--db", str(tmp_path / "h.db"))
+    out = result.stdout.decode()
+    assert "1 FAIL 1 PASS" in out and "2/2" in out
+    assert "FAIL  bad  exit status 3, expected 0" in out
+    assert out.splitlines()[-1] == "summary: 1 PASS, 1 FAIL of 2 cells"

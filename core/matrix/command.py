@@ -13,6 +13,7 @@ from kernkit.core.errors import KernkitError
 from kernkit.core.matrix import history, reports
 from kernkit.core.matrix.dask_executor import run_dask
 from kernkit.core.matrix.html import write_html
+from kernkit.core.matrix.progress import reporter
 from kernkit.core.matrix.runner import run_local
 from kernkit.core.matrix.spec import Cell, load_matrix
 
@@ -41,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=str(history.DEFAULT_DB),
         help=f"results history (default: {history.DEFAULT_DB})",
     )
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines"),
+        default="auto",
+        help="a live bar (default on a terminal) or one line per cell",
+    )
     parser.add_argument("--compare", choices=("last",), help="show what changed since the previous run")
 
 
@@ -49,26 +56,23 @@ def run(args: argparse.Namespace) -> int:
     cells = [c for c in matrix.cells if not args.filter or fnmatch.fnmatch(c.id, args.filter)]
     results: dict[str, dict[str, Any]] = {}
     width = max((len(c.id) for c in cells), default=0)
-
-    def on_result(cell: Cell, result: dict[str, Any]) -> None:
-        results[cell.id] = result
-        extra = f"  {result.get('reason')}" if result.get("reason") else ""
-        print(
-            f"[{len(results):>{len(str(len(cells)))}}/{len(cells)}] {result['status']:<5} "
-            f"{cell.id:<{width}}{extra}",
-            flush=True,
-        )
-
     if args.executor == "dask" and not args.scheduler:
         raise KernkitError("--executor dask needs --scheduler tcp://HOST:PORT")
     interrupted = False
-    try:
-        if args.executor == "dask":
-            run_dask(cells, args.scheduler, on_result)
-        else:
-            run_local(cells, args.jobs, on_result)
-    except KeyboardInterrupt:
-        interrupted = True
+    with reporter(args.progress, len(cells), width) as show:
+
+        def on_result(cell: Cell, result: dict[str, Any]) -> None:
+            results[cell.id] = result
+            show(cell, result)
+
+        try:
+            if args.executor == "dask":
+                run_dask(cells, args.scheduler, on_result)
+            else:
+                run_local(cells, args.jobs, on_result)
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
         print("kernkit: interrupted; unfinished cells are reported as SKIP", file=sys.stderr)
     report = reports.to_json(matrix.path.resolve(), cells, results)
     counts = report["summary"]
