@@ -85,3 +85,6 @@ def config_with_plugins(path: Path, modules: list[str], extra: str = "") -> Path
     listed = ", ".join(f'"{m}"' for m in modules)
     path.write_text(f"[kernel]\nplugins = [{listed}]\n" + textwrap.dedent(extra))
     return path
+
+
+pytest_plugins = ["pytester"]

@@ -237,8 +237,12 @@ def test_dask_needs_a_scheduler():
 
 
 def test_progress_bar_shows_counts_and_cells_that_did_not_pass(tmp_path):
-    matrix = write(tmp_path / "m.toml", f'base = "{CONFIGS / "minimal.toml"}"\n' + HELLO
-                   + '[[workload]]\nname = "bad"\nprogram = "exitcode"\n')
+    matrix = write(
+        tmp_path / "m.toml",
+        f'base = "{CONFIGS / "minimal.toml"}"\n'
+        + HELLO
+        + '[[workload]]\nname = "bad"\nprogram = "exitcode"\n',
+    )
     result = kernkit_cli("matrix", str(matrix), "--progress", "bar", "--db", str(tmp_path / "h.db"))
     out = result.stdout.decode()
     assert "1 FAIL 1 PASS" in out and "2/2" in out
