@@ -42,7 +42,7 @@ def test_random_syscalls_never_crash_the_kernel(calls):
     run = run_kernel("sysfuzz", stdin=script, kernel__max_instructions=5_000_000)
     assert "kernel panic" not in run.err, run.err
     assert "Traceback" not in run.err
-    assert run.status in (0, 124) or run.status > 128, (run.status, run.err)
+    assert 0 <= run.status <= 255  # any exit status: a random call may be exit_group(n)
     # a call may close stdout, so the output can stop early; what was printed is well formed
     for line in run.out.splitlines():
         assert line == "sysfuzz done" or " -> " in line, line
