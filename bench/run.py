@@ -45,6 +45,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "boot_hello_in_process_ms": ("<=", 15.0),
     "peak_rss_mb_8core_256M": ("<=", 200.0),
     "thread_switch_futex_us": ("<=", 15.0),
+    "matrix_cells_per_minute": (">=", 300.0),
+    "matrix_runner_overhead": ("<=", 0.10),
     "aggregate_mips_8core_8threads": (">=", 50.0),
 }
 
@@ -61,6 +63,10 @@ NOTES = {
     "thread_switch_futex_us": "threads pingpong: host microseconds per kernel thread switch, "
     "(t(N_large) - t(N_small)) / 2(N_large - N_small), one core, rr",
     "aggregate_mips_8core_8threads": "threads spin 8 on 8 cores: all guest instructions / wall seconds",
+    "matrix_cells_per_minute": "kernkit matrix of N hello cells on one core each, -j = all host cores, "
+    "whole command wall time",
+    "matrix_runner_overhead": "per cell, (worker seconds - the cell's own boot+run seconds) / its boot+run "
+    "seconds, from the difference of a matrix of N and N/2 cells so fixed start-up costs cancel",
     "idle_core_cost_ratio": "host time of one busy thread on an 8-core machine / on a 1-core machine "
     "(1.0: idle cores cost nothing)",
 }
@@ -86,6 +92,7 @@ class Plan:
     native_large: int
     qemu_large: int
     qiling_large: int
+    matrix_cells: int = 300
     switch_small: int = 200
     switch_large: int = 5_000
     thread_iterations: int = 2_000_000
@@ -94,7 +101,7 @@ class Plan:
     def make(cls, repeat: int | None, quick: bool) -> Plan:
         if quick:
             return cls(
-                repeat or 2, True, 2_000_000, 1_000, 20_000, 500_000, 200_000, 5_000, 100, 1_000, 200_000
+                repeat or 2, True, 2_000_000, 1_000, 20_000, 500_000, 200_000, 5_000, 60, 100, 1_000, 200_000
             )
         return cls(repeat or 5, False, 20_000_000, 1_000, 200_000, 5_000_000, 2_000_000, 50_000)
 
@@ -281,6 +288,52 @@ def bench_idle_cores(plan: Plan, report: Report) -> float:
     eight = [run_in_process("spin", args, {"machine.cores": 8}).seconds for _ in range(plan.repeat)]
     report.samples["idle_cores_s"] = {"1": one, "8": eight}
     return median(eight) / median(one)
+
+
+def matrix_run(cells: int, jobs: int) -> tuple[float, float]:
+    """(wall seconds of ``kernkit matrix`` over ``cells`` hello cells, sum of the cells' own seconds)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        matrix = Path(scratch) / "bench.toml"
+        seeds = ", ".join(str(i) for i in range(cells))
+        workload = '[[workload]]\nname = "hello"\nprogram = "hello"\n'
+        matrix.write_text(f'base = "{MINIMAL}"\n[axes]\n"kernel.seed" = [{seeds}]\n' + workload)
+        command = [
+            *kernkit_command(),
+            "matrix",
+            str(matrix),
+            "-j",
+            str(jobs),
+            "--progress",
+            "lines",
+            "--json",
+            str(Path(scratch) / "r.json"),
+            "--db",
+            str(Path(scratch) / "h.db"),
+        ]
+        wall = wall_seconds(command)
+        rows = json.loads((Path(scratch) / "r.json").read_text())["cells"]
+    return wall, sum(row["wall_s"] or 0 for row in rows)
+
+
+def bench_matrix(plan: Plan, report: Report) -> float:
+    """Cells per minute of a large matrix; the runner's overhead per cell from the difference
+    between it and one half its size (fixed start-up costs cancel out)."""
+    jobs = os.cpu_count() or 1
+    small, large = plan.matrix_cells // 2, plan.matrix_cells
+    wall_small, busy_small = matrix_run(small, jobs)
+    wall_large, busy_large = matrix_run(large, jobs)
+    per_cell_busy = (busy_large - busy_small) / (large - small)
+    per_cell_worker = (wall_large - wall_small) * jobs / (large - small)
+    report.details["matrix"] = {
+        "cells": [small, large],
+        "jobs": jobs,
+        "wall_s": [wall_small, wall_large],
+        "cell_s": [busy_small, busy_large],
+    }
+    report.values["matrix_runner_overhead"] = round(
+        max(per_cell_worker - per_cell_busy, 0) / per_cell_busy, 3
+    )
+    return large / wall_large * 60
 
 
 # --- whole-process kernkit runs -----------------------------------------------------------------
@@ -480,6 +533,7 @@ def run_all(plan: Plan, qiling_python: str | None) -> Report:
     report.measure("aggregate_mips_8core_8threads", lambda: bench_aggregate_mips(plan, report), 1)
     report.measure("idle_core_cost_ratio", lambda: bench_idle_cores(plan, report), 2)
     report.measure("boot_hello_whole_process_ms", lambda: bench_boot_whole_process(plan, report), 2)
+    report.measure("matrix_cells_per_minute", lambda: bench_matrix(plan, report), 0)
     report.measure("peak_rss_mb_8core_256M", lambda: bench_peak_rss(plan, report), 1)
     report.measure("native_getpid_us", lambda: bench_native(plan, report), 4)
     report.measure("qemu_user_getpid_us", lambda: bench_qemu_user(plan, report))

@@ -6,9 +6,12 @@ import argparse
 import fnmatch
 import os
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kernkit.core.assemble import check_choices, collect_registries, resolve_config
 from kernkit.core.errors import KernkitError
 from kernkit.core.matrix import history, reports
 from kernkit.core.matrix.dask_executor import run_dask
@@ -16,6 +19,7 @@ from kernkit.core.matrix.html import write_html
 from kernkit.core.matrix.progress import reporter
 from kernkit.core.matrix.runner import run_local
 from kernkit.core.matrix.spec import Cell, load_matrix
+from kernkit.core.plugins import PluginManager
 
 EXIT_FAILURES = 1
 
@@ -51,6 +55,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare", choices=("last",), help="show what changed since the previous run")
 
 
+def config_problem(cell: Cell, plugins: PluginManager) -> str | None:
+    """The config error of a cell's kernel, or None when it can be assembled."""
+    overrides = dict(cell.params)
+    if cell.workload.max_instructions:
+        overrides["kernel.max_instructions"] = cell.workload.max_instructions
+    try:
+        config, plugins = resolve_config(cell.config or None, overrides, plugins)
+        check_choices(config, collect_registries(plugins))
+    except KernkitError as exc:
+        return str(exc)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     matrix = load_matrix(args.matrix)
     cells = [c for c in matrix.cells if not args.filter or fnmatch.fnmatch(c.id, args.filter)]
@@ -59,17 +76,30 @@ def run(args: argparse.Namespace) -> int:
     if args.executor == "dask" and not args.scheduler:
         raise KernkitError("--executor dask needs --scheduler tcp://HOST:PORT")
     interrupted = False
+    lock = threading.Lock()  # results arrive from worker threads and, for config errors, this one
     with reporter(args.progress, len(cells), width) as show:
 
         def on_result(cell: Cell, result: dict[str, Any]) -> None:
-            results[cell.id] = result
-            show(cell, result)
+            with lock:
+                results[cell.id] = result
+                show(cell, result)
+
+        plugins = PluginManager()
+
+        def checked() -> Iterator[Cell]:
+            """Cells whose kernels can be assembled; the others are ERROR at once."""
+            for cell in cells:
+                problem = config_problem(cell, plugins)
+                if problem:
+                    on_result(cell, {"id": cell.id, "status": "ERROR", "reason": problem})
+                else:
+                    yield cell
 
         try:
             if args.executor == "dask":
-                run_dask(cells, args.scheduler, on_result)
+                run_dask(list(checked()), args.scheduler, on_result)
             else:
-                run_local(cells, args.jobs, on_result)
+                run_local(checked(), args.jobs, on_result, count=len(cells))
         except KeyboardInterrupt:
             interrupted = True
     if interrupted:

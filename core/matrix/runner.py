@@ -8,7 +8,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kernkit.core.matrix.spec import Cell
@@ -66,26 +66,28 @@ def miss(cell: Cell, reason: str) -> Result:
     return {"id": cell.id, "status": "MISS", "reason": reason}
 
 
-def run_local(cells: Sequence[Cell], jobs: int, on_result: Callable[[Cell, Result], None]) -> None:
+def run_local(
+    cells: Iterable[Cell], jobs: int, on_result: Callable[[Cell, Result], None], count: int | None = None
+) -> None:
     """Run ``cells`` on ``jobs`` worker processes; ``on_result`` sees each result as it lands.
 
-    KeyboardInterrupt stops the workers; results already delivered stay delivered.
+    ``cells`` may be a generator: workers start at once and take cells as they come (so checking
+    cells overlaps with starting Python in the workers). ``count`` bounds how many workers are
+    worth starting. KeyboardInterrupt stops the workers; results already delivered stay delivered.
     """
-    pending: queue.Queue[Cell] = queue.Queue()
-    for cell in cells:
-        pending.put(cell)
+    pending: queue.Queue[Cell | None] = queue.Queue()
     workers: list[Worker] = []
     lock = threading.Lock()
     stopping = threading.Event()
+    jobs = max(1, min(jobs, count if count is not None else jobs))
 
     def serve() -> None:
         worker = Worker()
         with lock:
             workers.append(worker)
         while not stopping.is_set():
-            try:
-                cell = pending.get_nowait()
-            except queue.Empty:
+            cell = pending.get()
+            if cell is None:
                 break
             result = worker.run(cell)
             if not worker.alive and not stopping.is_set():  # replace a dead worker
@@ -98,10 +100,14 @@ def run_local(cells: Sequence[Cell], jobs: int, on_result: Callable[[Cell, Resul
                     on_result(cell, result)
         worker.stop()
 
-    threads = [threading.Thread(target=serve, daemon=True) for _ in range(max(1, min(jobs, len(cells))))]
+    threads = [threading.Thread(target=serve, daemon=True) for _ in range(jobs)]
     for thread in threads:
         thread.start()
     try:
+        for cell in cells:
+            pending.put(cell)
+        for _ in threads:
+            pending.put(None)
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.2)
