@@ -248,3 +248,20 @@ def test_progress_bar_shows_counts_and_cells_that_did_not_pass(tmp_path):
     assert "1 FAIL 1 PASS" in out and "2/2" in out
     assert re.search(r"\[\d/2\] FAIL  bad +exit status 3, expected 0", out)
     assert out.splitlines()[-1].endswith("summary: 1 PASS, 1 FAIL of 2 cells")
+
+
+def test_virtual_time_budget_and_chosen_metrics(tmp_path):
+    matrix = write(tmp_path / "m.toml", f'''base = "{CONFIGS / "minimal.toml"}"
+[[workload]]
+name = "runaway"
+program = "spin"
+args = ["100000000"]
+expect_status = 124
+max_virtual_ms = 2
+metrics = ["instructions"]
+''')
+    result = kernkit_cli("matrix", str(matrix), "--json", str(tmp_path / "r.json"), "--db", str(tmp_path / "h.db"))
+    assert result.returncode == 0, result.stdout.decode()
+    (cell,) = json.loads((tmp_path / "r.json").read_text())["cells"]
+    assert cell["status"] == "PASS" and cell["instructions"] == 2_000_000  # 2 ms at 1e9 instructions/s
+    assert cell["syscalls"] is None and cell["virtual_ns"] is None

@@ -19,6 +19,7 @@ from kernkit.core.matrix.html import write_html
 from kernkit.core.matrix.progress import reporter
 from kernkit.core.matrix.runner import run_local
 from kernkit.core.matrix.spec import Cell, load_matrix
+from kernkit.core.matrix.worker import budget_instructions
 from kernkit.core.plugins import PluginManager
 
 EXIT_FAILURES = 1
@@ -58,9 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_problem(cell: Cell, plugins: PluginManager) -> str | None:
     """The config error of a cell's kernel, or None when it can be assembled."""
     overrides = dict(cell.params)
-    if cell.workload.max_instructions:
-        overrides["kernel.max_instructions"] = cell.workload.max_instructions
     try:
+        budget = budget_instructions(cell.config or None, overrides, cell.as_dict()["workload"])
+        if budget:
+            overrides["kernel.max_instructions"] = budget
         config, plugins = resolve_config(cell.config or None, overrides, plugins)
         check_choices(config, collect_registries(plugins))
     except KernkitError as exc:

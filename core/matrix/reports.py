@@ -9,19 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kernkit.core.matrix.spec import Cell
+from kernkit.core.matrix.spec import METRICS, Cell
 
 SCHEMA = "kernkit-matrix/1"
 STATUSES = ("PASS", "FAIL", "ERROR", "MISS", "SKIP")
-METRICS = (
-    "exit_status",
-    "virtual_ns",
-    "instructions",
-    "syscalls",
-    "context_switches",
-    "wall_s",
-    "trace_hash",
-)
 
 
 def summary(results: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -42,7 +33,7 @@ def to_json(matrix: Path, cells: Sequence[Cell], results: dict[str, dict[str, An
                 "status": result["status"],
                 "reason": result.get("reason", ""),
                 "output": result.get("output", ""),
-                **{m: result.get(m) for m in METRICS},
+                **{m: result.get(m) if m in cell.workload.metrics else None for m in METRICS},
             }
         )
     return {"schema": SCHEMA, "matrix": str(matrix), "summary": summary(rows), "cells": rows}

@@ -25,8 +25,20 @@ WORKLOAD_KEYS = {
     "expect_output",
     "expect_output_regex",
     "max_instructions",
+    "max_virtual_ms",
+    "metrics",
     "timeout_s",
 }
+#: What a cell can report about its run (all of them unless a workload's ``metrics`` narrows it).
+METRICS = (
+    "exit_status",
+    "virtual_ns",
+    "instructions",
+    "syscalls",
+    "context_switches",
+    "wall_s",
+    "trace_hash",
+)
 
 
 @attrs.frozen
@@ -42,6 +54,8 @@ class Workload:
     expect_output: str | None = None
     expect_output_regex: str | None = None
     max_instructions: int = 0
+    max_virtual_ms: float = 0.0
+    metrics: tuple[str, ...] = METRICS
     timeout_s: float = 120.0
 
 
@@ -138,6 +152,9 @@ def _workload(path: Path, index: int, raw: Any) -> Workload:
         )
     if "program" not in raw:
         raise _fail(path, where, "missing program")
+    metrics = raw.get("metrics", list(METRICS))
+    if not isinstance(metrics, list) or any(m not in METRICS for m in metrics):
+        raise _fail(path, f"{where}.metrics", f"expected a list of: {', '.join(METRICS)}")
     if raw.get("expect_output_regex") is not None:
         try:
             re.compile(raw["expect_output_regex"])
@@ -154,6 +171,8 @@ def _workload(path: Path, index: int, raw: Any) -> Workload:
             expect_output=raw.get("expect_output"),
             expect_output_regex=raw.get("expect_output_regex"),
             max_instructions=int(raw.get("max_instructions", 0)),
+            max_virtual_ms=float(raw.get("max_virtual_ms", 0)),
+            metrics=tuple(metrics),
             timeout_s=float(raw.get("timeout_s", 120.0)),
         )
     except (TypeError, ValueError) as exc:

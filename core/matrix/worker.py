@@ -22,8 +22,9 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     overrides = dict(cell["params"])
     overrides["init.program"] = workload["program"]
     overrides["init.args"] = list(workload["args"])
-    if workload["max_instructions"]:
-        overrides["kernel.max_instructions"] = workload["max_instructions"]
+    budget = budget_instructions(cell["config"] or None, overrides, workload)
+    if budget:
+        overrides["kernel.max_instructions"] = budget
     result: dict[str, Any] = {"id": cell["id"], "status": "ERROR", "reason": ""}
     out, err, trace = io.BytesIO(), io.BytesIO(), io.StringIO()
     start = time.perf_counter()
@@ -60,6 +61,14 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     )
     result["status"], result["reason"] = judge(workload, status, output)
     return result
+
+
+def budget_instructions(config: str | None, overrides: dict[str, Any], workload: dict[str, Any]) -> int:
+    """The instruction budget: ``max_instructions``, or ``max_virtual_ms`` at the machine's speed."""
+    if workload["max_virtual_ms"]:
+        resolved, _ = resolve_config(config, overrides)
+        return max(1, int(workload["max_virtual_ms"] * resolved["machine"].ips / 1000))
+    return workload["max_instructions"]
 
 
 def judge(workload: dict[str, Any], status: int, output: str) -> tuple[str, str]:
