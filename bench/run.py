@@ -65,6 +65,7 @@ NOTES = {
     "aggregate_mips_8core_8threads": "threads spin 8 on 8 cores: all guest instructions / wall seconds",
     "matrix_cells_per_minute": "kernkit matrix of N hello cells on one core each, -j = all host cores, "
     "whole command wall time",
+    "example_matrix_cells_per_minute": "kernkit matrix configs/matrix.toml, -j = host cores, whole command",
     "matrix_runner_overhead": "per cell, (worker seconds - the cell's own boot+run seconds) / its boot+run "
     "seconds, from the difference of a matrix of N and N/2 cells so fixed start-up costs cancel",
     "idle_core_cost_ratio": "host time of one busy thread on an 8-core machine / on a 1-core machine "
@@ -336,6 +337,29 @@ def bench_matrix(plan: Plan, report: Report) -> float:
     return large / wall_large * 60
 
 
+def bench_example_matrix(plan: Plan, report: Report) -> float:
+    """Cells per minute of configs/matrix.toml (variants of the built-ins x three workloads)."""
+    jobs = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [
+            *kernkit_command(),
+            "matrix",
+            str(ROOT / "configs" / "matrix.toml"),
+            "-j",
+            str(jobs),
+            "--progress",
+            "lines",
+            "--json",
+            str(Path(scratch) / "r.json"),
+            "--db",
+            str(Path(scratch) / "h.db"),
+        ]
+        times = [wall_seconds(command) for _ in range(plan.repeat)]
+        cells = len(json.loads((Path(scratch) / "r.json").read_text())["cells"])
+    report.samples["example_matrix_s"] = times
+    return cells / median(times) * 60
+
+
 # --- whole-process kernkit runs -----------------------------------------------------------------
 
 
@@ -534,6 +558,7 @@ def run_all(plan: Plan, qiling_python: str | None) -> Report:
     report.measure("idle_core_cost_ratio", lambda: bench_idle_cores(plan, report), 2)
     report.measure("boot_hello_whole_process_ms", lambda: bench_boot_whole_process(plan, report), 2)
     report.measure("matrix_cells_per_minute", lambda: bench_matrix(plan, report), 0)
+    report.measure("example_matrix_cells_per_minute", lambda: bench_example_matrix(plan, report), 0)
     report.measure("peak_rss_mb_8core_256M", lambda: bench_peak_rss(plan, report), 1)
     report.measure("native_getpid_us", lambda: bench_native(plan, report), 4)
     report.measure("qemu_user_getpid_us", lambda: bench_qemu_user(plan, report))
