@@ -51,12 +51,13 @@ def resolve_config(
     if overrides:
         raw = apply_overrides(raw, overrides)
     plugins = plugins or PluginManager()
-    modules = raw.plugin_modules()
-    if modules and raw.path is not None:  # a plugin module may sit next to its config
+    modules, optional = raw.plugin_modules(), raw.plugin_modules("optional_plugins")
+    if (modules or optional) and raw.path is not None:  # a plugin module may sit next to its config
         directory = str(raw.path.resolve().parent)
         if directory not in sys.path:
             sys.path.append(directory)
     plugins.load_modules(modules)
+    plugins.load_modules(optional, optional=True)
     sections = [reg.record for reg in plugins.collect("kernkit_config_sections", "config section").values()]
     config = validate(raw, sections)
     return config, plugins
@@ -137,7 +138,11 @@ def assemble(
     config, plugins = resolve_config(config_path, overrides, plugins)
     registries = collect_registries(plugins)
     check_choices(config, registries)
-    return Kernel(config, plugins, registries, stdin=stdin, stdout=stdout, stderr=stderr, trace=trace)
+    kernel = Kernel(config, plugins, registries, stdin=stdin, stdout=stdout, stderr=stderr, trace=trace)
+    for warning in plugins.warnings:
+        kernel.message(f"warning: {warning}")
+    plugins.on_warning = lambda text: kernel.message(f"warning: {text}")
+    return kernel
 
 
 def boot(kernel: Kernel) -> None:

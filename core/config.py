@@ -36,13 +36,14 @@ class RawConfig:
             dotted = dotted.rpartition(".")[0]
         return str(self.path) if self.path else COMMAND_LINE
 
-    def plugin_modules(self) -> list[str]:
-        """The ``[kernel] plugins`` list, needed before the full schema is known."""
+    def plugin_modules(self, key: str = "plugins") -> list[str]:
+        """The ``[kernel] plugins`` (or ``optional_plugins``) list, needed before the full schema
+        is known."""
         kernel = self.data.get("kernel", {})
-        modules = kernel.get("plugins", []) if isinstance(kernel, dict) else []
+        modules = kernel.get(key, []) if isinstance(kernel, dict) else []
         if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
             raise ConfigError(
-                f"{self.source_of('kernel.plugins')}: kernel.plugins: expected a list of module names"
+                f"{self.source_of('kernel.' + key)}: kernel.{key}: expected a list of module names"
             )
         return modules
 

@@ -18,6 +18,9 @@ class KernelOptions:
         ["linux"], "syscall tables (personalities) this kernel offers; the first is the default"
     )
     plugins: list[str] = option([], "extra plugin modules to load, by import path")
+    optional_plugins: list[str] = option(
+        [], "plugin modules to load if they can: a failure is a warning and the kernel boots without them"
+    )
     max_instructions: int = option(
         0, "stop the run after this many guest instructions in all (0: no limit)", validator=non_negative
     )

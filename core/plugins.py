@@ -7,7 +7,7 @@ import importlib
 import importlib.metadata
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
@@ -46,6 +46,11 @@ class PluginManager:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self._infos: dict[str, PluginInfo] = {}
+        #: Plugins the kernel can do without: their failures are warnings, and they are dropped.
+        self.optional: set[str] = set()
+        self.warnings: list[str] = []
+        #: Called with each warning as it happens (a kernel shows them to the user).
+        self.on_warning: Callable[[str], None] = lambda text: None
         for module_name in BUILTIN_PLUGINS:
             self._register_module(module_name, "builtin")
         if autoload is None:
@@ -57,11 +62,21 @@ class PluginManager:
     def plugins(self) -> list[PluginInfo]:
         return list(self._infos.values())
 
-    def load_modules(self, names: Iterable[str], source: str = "config") -> None:
-        """Register plugins named by module path (``[kernel] plugins``); already loaded ones are skipped."""
+    def load_modules(self, names: Iterable[str], source: str = "config", optional: bool = False) -> None:
+        """Register plugins named by module path (``[kernel] plugins``); already loaded ones are
+        skipped. An ``optional`` plugin that fails to load is a warning, not an error."""
         for name in names:
-            if name not in self._infos:
+            if name in self._infos:
+                continue
+            try:
                 self._register_module(name, source)
+            except PluginError as exc:
+                if not optional:
+                    raise
+                self._warn(f"{exc}; continuing without it")
+                continue
+            if optional:
+                self.optional.add(name)
 
     def register(self, plugin: object, name: str, source: str = "api", version: str | None = None) -> None:
         """Register an already-imported plugin object (a module or any object with hookimpls)."""
@@ -118,10 +133,23 @@ class PluginManager:
             try:
                 results.append((impl.plugin_name, impl.function(**kwargs)))
             except Exception as exc:  # a broken plugin must not look like a kernkit bug
-                raise PluginError(
-                    f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
-                ) from exc
+                message = f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
+                if impl.plugin_name not in self.optional:
+                    raise PluginError(message) from exc
+                self._warn(f"{message}; continuing without it")
+                self._drop(impl.plugin_name)
         return results
+
+    def _warn(self, text: str) -> None:
+        self.warnings.append(text)
+        self.on_warning(text)
+
+    def _drop(self, name: str) -> None:
+        plugin = self._pm.get_plugin(name)
+        if plugin is not None:
+            self._pm.unregister(plugin)
+        self._infos.pop(name, None)
+        self.optional.discard(name)
 
     def hook_order(self) -> dict[str, list[str]]:
         """Every hook with the plugins implementing it, in the order they are called."""

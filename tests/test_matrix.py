@@ -251,7 +251,9 @@ def test_progress_bar_shows_counts_and_cells_that_did_not_pass(tmp_path):
 
 
 def test_virtual_time_budget_and_chosen_metrics(tmp_path):
-    matrix = write(tmp_path / "m.toml", f'''base = "{CONFIGS / "minimal.toml"}"
+    matrix = write(
+        tmp_path / "m.toml",
+        f'''base = "{CONFIGS / "minimal.toml"}"
 [[workload]]
 name = "runaway"
 program = "spin"
@@ -259,8 +261,11 @@ args = ["100000000"]
 expect_status = 124
 max_virtual_ms = 2
 metrics = ["instructions"]
-''')
-    result = kernkit_cli("matrix", str(matrix), "--json", str(tmp_path / "r.json"), "--db", str(tmp_path / "h.db"))
+''',
+    )
+    result = kernkit_cli(
+        "matrix", str(matrix), "--json", str(tmp_path / "r.json"), "--db", str(tmp_path / "h.db")
+    )
     assert result.returncode == 0, result.stdout.decode()
     (cell,) = json.loads((tmp_path / "r.json").read_text())["cells"]
     assert cell["status"] == "PASS" and cell["instructions"] == 2_000_000  # 2 ms at 1e9 instructions/s

@@ -445,3 +445,32 @@ def test_plugin_module_next_to_its_config_is_found(tmp_path):
     config.write_text('[kernel]\nplugins = ["kk_local_fifo"]\n[sched]\npolicy = "localrr"\n')
     result = kernkit_cli("boot", str(config), cwd=ROOT)
     assert (result.returncode, result.stdout) == (0, b"Hello from kernkit!\n"), result.stderr
+
+
+def test_optional_plugins_that_fail_are_warnings_and_the_kernel_boots(tmp_path):
+    (tmp_path / "kk_opt_broken.py").write_text("raise RuntimeError('no luck')\n")
+    (tmp_path / "kk_opt_hook.py").write_text(
+        "from kernkit.core.hookspecs import hookimpl\n\n"
+        "@hookimpl\n"
+        "def kernkit_process_created(kernel, process):\n"
+        "    raise ValueError('bad day')\n"
+    )
+    config = tmp_path / "k.toml"
+    config.write_text('[kernel]\noptional_plugins = ["kk_opt_broken", "kk_opt_hook", "kk_opt_missing"]\n')
+    result = kernkit_cli("boot", str(config))
+    assert (result.returncode, result.stdout) == (0, b"Hello from kernkit!\n")
+    assert result.stderr.decode().splitlines() == [
+        "kernkit: warning: plugin 'kk_opt_broken' failed to import: RuntimeError: no luck; continuing without it",
+        "kernkit: warning: plugin module 'kk_opt_missing' not found; continuing without it",
+        "kernkit: warning: plugin 'kk_opt_hook' failed in kernkit_process_created: ValueError: bad day; "
+        "continuing without it",
+    ]
+
+
+def test_required_plugins_that_fail_stop_the_boot(tmp_path):
+    (tmp_path / "kk_req_broken.py").write_text("raise RuntimeError('no luck')\n")
+    config = tmp_path / "k.toml"
+    config.write_text('[kernel]\nplugins = ["kk_req_broken"]\n')
+    result = kernkit_cli("boot", str(config))
+    assert result.returncode == 2
+    assert result.stderr.decode() == "kernkit: error: plugin 'kk_req_broken' failed to import: RuntimeError: no luck\n"
