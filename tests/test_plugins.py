@@ -473,4 +473,7 @@ def test_required_plugins_that_fail_stop_the_boot(tmp_path):
     config.write_text('[kernel]\nplugins = ["kk_req_broken"]\n')
     result = kernkit_cli("boot", str(config))
     assert result.returncode == 2
-    assert result.stderr.decode() == "kernkit: error: plugin 'kk_req_broken' failed to import: RuntimeError: no luck\n"
+    assert (
+        result.stderr.decode()
+        == "kernkit: error: plugin 'kk_req_broken' failed to import: RuntimeError: no luck\n"
+    )
