@@ -80,3 +80,51 @@ def test_plugins_verbose_shows_hook_call_order():
         "  kernkit_config_sections: kernkit.core.coreplugin, kernkit.plugins.linux_abi, "
         "kernkit.plugins.console, kernkit.plugins.rr"
     ) in text
+
+
+def test_the_tutorial_shows_what_the_commands_print(tmp_path):
+    from conftest import CONFIGS, ROOT
+
+    tutorial = (ROOT / "docs" / "tutorial-plugin.md").read_text()
+    kernkit_cli("new-plugin", "fair", "--dir", str(tmp_path))
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(tmp_path / "kernkit-fair"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {"PYTHONPATH": str(target)}
+    listed = kernkit_cli("plugins", env=env).stdout.decode().splitlines()
+    assert "fair 0.1.0 [entry point]" in listed and "fair 0.1.0 [entry point]" in tutorial
+    assert "schedulers: rr (rr), fair (fair)" in listed and "schedulers: rr (rr), fair (fair)" in tutorial
+    booted = kernkit_cli("boot", "--set", "sched.policy=fair", "--", "procs", "threads", "4", env=env)
+    assert booted.stdout.decode() in tutorial
+    matrix_text = tutorial.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "matrix.toml").write_text(matrix_text)
+    (tmp_path / "minimal.toml").write_text((CONFIGS / "minimal.toml").read_text())
+    ran = kernkit_cli(
+        "matrix",
+        str(tmp_path / "matrix.toml"),
+        "--progress",
+        "lines",
+        "--db",
+        str(tmp_path / "h.db"),
+        env=env,
+    )
+    lines = ran.stdout.decode().splitlines()
+    assert lines[-1] == "summary: 4 PASS of 4 cells" and lines[-1] in tutorial
+    shown = {
+        line.split("] ", 1)[1] for line in tutorial.splitlines() if line.startswith("[") and "/4] " in line
+    }
+    assert {line.split("] ", 1)[1] for line in lines[:-1]} == shown  # cells finish in any order
