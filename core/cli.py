@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -15,6 +17,7 @@ from kernkit.core.hookspecs import CONTRACT_VERSION
 from kernkit.core.matrix import command as matrix_command
 from kernkit.core.plugins import PluginManager
 from kernkit.core.scaffold import KINDS, new_plugin
+from kernkit.core.trace_tools import read_events, summary, to_perfetto
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config option, e.g. machine.cores=2 (repeatable)",
     )
-    boot_cmd.add_argument("--trace", metavar="FILE", help="write a JSON-lines trace in virtual time")
+    boot_cmd.add_argument("--trace", metavar="FILE", help="write a trace in virtual time")
+    boot_cmd.add_argument(
+        "--trace-format",
+        choices=("jsonl", "perfetto"),
+        default="jsonl",
+        help="jsonl: one event per line (default); perfetto: Chrome trace-event JSON",
+    )
     boot_cmd.add_argument(
         "--max-instructions", type=int, metavar="N", help="stop after N guest instructions (exit status 124)"
     )
@@ -54,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd = commands.add_parser("check", help="validate a config and print it resolved")
     check_cmd.add_argument("config", nargs="?", help="kernel config (TOML)")
     check_cmd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    trace_cmd = commands.add_parser("trace", help="read traces written by kernkit boot --trace")
+    trace_cmd.add_argument(
+        "action", choices=("summary", "perfetto"), help="summary: a table; perfetto: convert"
+    )
+    trace_cmd.add_argument("file", help="a JSON-lines trace")
+    trace_cmd.add_argument(
+        "-o", "--output", metavar="FILE", help="perfetto: where to write (default: stdout)"
+    )
 
     matrix_cmd = commands.add_parser("matrix", help="run kernel variants x workloads and report")
     matrix_command.add_arguments(matrix_cmd)
@@ -90,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
         if args.command == "check":
             return _check(args)
+        if args.command == "trace":
+            return _trace(args)
         if args.command == "matrix":
             return matrix_command.run(args)
         if args.command == "new-plugin":
@@ -136,13 +156,30 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         trace = open(args.trace, "w") if args.trace else None  # noqa: SIM115 - closed below
     except OSError as exc:
         raise ConfigError(f"--trace {args.trace}: cannot write: {exc.strerror}") from None
+    lines = io.StringIO() if trace is not None and args.trace_format == "perfetto" else trace
     try:
-        kernel = assemble(args.config, overrides=overrides, trace=trace)
+        kernel = assemble(args.config, overrides=overrides, trace=lines)
         boot(kernel)
         return kernel.run()
     finally:
         if trace is not None:
+            if lines is not trace:
+                events = (json.loads(line) for line in lines.getvalue().splitlines())
+                json.dump(to_perfetto(events), trace)
             trace.close()
+
+
+def _trace(args: argparse.Namespace) -> int:
+    events = read_events(Path(args.file))
+    if args.action == "summary":
+        print(summary(events))
+        return 0
+    document = json.dumps(to_perfetto(events))
+    if args.output:
+        Path(args.output).write_text(document)
+    else:
+        print(document)
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -127,10 +127,16 @@ class Kernel:
 
     # --- tracing --------------------------------------------------------------------------
 
-    def trace_event(self, kind: str, process: Process | None = None, **fields: Any) -> None:
+    def trace_event(
+        self, kind: str, process: Process | None = None, at: int | None = None, **fields: Any
+    ) -> None:
+        """Record an event (when tracing), stamped ``at`` or with the acting core's time."""
         if not self.tracing:
             return
-        event: dict[str, Any] = {"t": self.now(self._active_core), "ev": kind}
+        core = fields.pop("core", self._active_core)
+        event: dict[str, Any] = {"t": self.now(core) if at is None else at, "ev": kind}
+        if core is not None:
+            event["core"] = core
         if process is not None:
             event["pid"] = process.pid
         event.update(fields)
@@ -433,6 +439,7 @@ class Kernel:
                         self._out_of_budget()
                         return
                 self._active_core = core
+                started = self.now(core) if self.tracing else 0
                 try:
                     stop = self.machine.run(core, thread, budget)
                 finally:
@@ -442,6 +449,17 @@ class Kernel:
                 self.instructions += stop.instructions
                 thread.instructions += stop.instructions
                 thread.clock = max(thread.clock, self.now(core))
+                if self.tracing:
+                    self.trace_event(
+                        "run",
+                        thread.process,
+                        tid=thread.tid,
+                        core=core,
+                        start=started,
+                        end=self.now(core),
+                        stop=stop.kind,
+                        instructions=stop.instructions,
+                    )
                 self._after_stop(core, thread, stop)
                 runs += 1
                 if stop.kind == "slice" or (not self.deterministic and runs >= FAST_RUNS_PER_ROUND):

@@ -1,0 +1,158 @@
+"""Reading kernkit traces: conversion to Chrome/Perfetto trace-event JSON, and a summary."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kernkit.core.errors import KernkitError
+
+MACHINE_PID = 0  # Perfetto "process" holding one track (thread) per core
+
+
+def read_events(path: Path) -> Iterator[dict[str, Any]]:
+    """The events of a JSON-lines trace; KernkitError naming the line for anything else."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise KernkitError(f"{path}: cannot read: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise KernkitError(f"{path}:{number}: not a kernkit trace line: {exc.msg}") from None
+        if not isinstance(event, dict) or "ev" not in event or "t" not in event:
+            raise KernkitError(f"{path}:{number}: not a kernkit trace event (needs 't' and 'ev')")
+        yield event
+
+
+def _note_name(names: dict[int, str], event: dict[str, Any]) -> None:
+    """Process names come from spawn, exec (argv[0]) and fork (the parent's) events."""
+    if event["ev"] in ("spawn", "exec"):
+        names[event["pid"]] = (event.get("argv") or [event.get("path", "?")])[0]
+    elif event["ev"] == "fork":
+        names[event["pid"]] = names.get(event.get("parent"), "?")
+
+
+def _us(ns: int) -> float:
+    return ns / 1000
+
+
+def to_perfetto(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Chrome trace-event JSON: a track per core with what ran when (slices named after the
+    process), syscalls and kernel events as instants on the core where they happened."""
+    out: list[dict[str, Any]] = [
+        {
+            "ph": "M",
+            "name": "process_name",
+            "pid": MACHINE_PID,
+            "args": {"name": "kernkit machine (virtual time)"},
+        }
+    ]
+    cores: set[int] = set()
+    names: dict[int, str] = {}
+    for event in events:
+        kind = event["ev"]
+        _note_name(names, event)
+        core = event.get("core")
+        if kind == "run":
+            cores.add(core)
+            label = f"{names.get(event['pid'], 'pid')} {event['pid']}.{event['tid']}"
+            out.append(
+                {
+                    "ph": "X",
+                    "name": label,
+                    "cat": "run",
+                    "pid": MACHINE_PID,
+                    "tid": core,
+                    "ts": _us(event["start"]),
+                    "dur": max(_us(event["end"] - event["start"]), 0.001),
+                    "args": {
+                        "pid": event["pid"],
+                        "tid": event["tid"],
+                        "stop": event["stop"],
+                        "instructions": event["instructions"],
+                    },
+                }
+            )
+        elif core is not None:
+            cores.add(core)
+            name = event.get("name", kind) if kind == "syscall" else kind
+            args = {k: v for k, v in event.items() if k not in ("t", "ev", "core")}
+            out.append(
+                {
+                    "ph": "i",
+                    "s": "t",
+                    "name": name,
+                    "cat": kind,
+                    "pid": MACHINE_PID,
+                    "tid": core,
+                    "ts": _us(event["t"]),
+                    "args": args,
+                }
+            )
+        else:
+            out.append(
+                {
+                    "ph": "i",
+                    "s": "g",
+                    "name": kind,
+                    "cat": kind,
+                    "pid": MACHINE_PID,
+                    "tid": 0,
+                    "ts": _us(event["t"]),
+                    "args": {k: v for k, v in event.items() if k not in ("t", "ev")},
+                }
+            )
+    for core in sorted(c for c in cores if c is not None):
+        out.append(
+            {
+                "ph": "M",
+                "name": "thread_name",
+                "pid": MACHINE_PID,
+                "tid": core,
+                "args": {"name": f"core {core}"},
+            }
+        )
+    return {"traceEvents": out, "displayTimeUnit": "ns"}
+
+
+def summary(events: Iterable[dict[str, Any]]) -> str:
+    """Per process: syscalls (the five most frequent) and time on cores; per core: utilisation."""
+    syscalls: dict[int, Counter[str]] = defaultdict(Counter)
+    busy_by_process: Counter[int] = Counter()
+    busy_by_core: Counter[int] = Counter()
+    runs: Counter[int] = Counter()
+    names: dict[int, str] = {}
+    end = 0
+    for event in events:
+        end = max(end, event["t"], event.get("end", 0))
+        _note_name(names, event)
+        if event["ev"] == "syscall":
+            syscalls[event["pid"]][event["name"]] += 1
+        elif event["ev"] == "run":
+            span = event["end"] - event["start"]
+            busy_by_process[event["pid"]] += span
+            busy_by_core[event["core"]] += span
+            runs[event["pid"]] += 1
+    lines = [
+        f"virtual time: {end / 1e6:.3f} ms",
+        "",
+        f"{'pid':>5}  {'name':<16} {'syscalls':>9} {'on cpu ms':>10} {'runs':>6}  most frequent",
+    ]
+    for pid in sorted(set(names) | set(syscalls) | set(busy_by_process)):
+        top = ", ".join(f"{n} {c}" for n, c in syscalls[pid].most_common(5))
+        lines.append(
+            f"{pid:>5}  {names.get(pid, '?'):<16} {sum(syscalls[pid].values()):>9} "
+            f"{busy_by_process[pid] / 1e6:>10.3f} {runs[pid]:>6}  {top}"
+        )
+    lines += ["", f"{'core':>5}  {'busy ms':>10} {'utilisation':>12}"]
+    for core in sorted(busy_by_core):
+        share = busy_by_core[core] / end if end else 0.0
+        lines.append(f"{core:>5}  {busy_by_core[core] / 1e6:>10.3f} {share:>11.1%}")
+    return "\n".join(lines)
