@@ -31,11 +31,17 @@ def _tour_commands() -> list[list[str]]:
 EXPECTED_STATUS = {"--max-instructions": 124, "fault": 139}
 
 
+@pytest.fixture(scope="module")
+def tour_dir(tmp_path_factory):
+    """One scratch directory for the whole tour: later commands read what earlier ones wrote."""
+    return tmp_path_factory.mktemp("tour")
+
+
 @pytest.mark.parametrize("command", _tour_commands(), ids=lambda c: " ".join(c[1:4]))
-def test_tour_commands_work(command, tmp_path):
+def test_tour_commands_work(command, tour_dir):
     assert command[0] == "kernkit"
-    args = [str(tmp_path / a) if a.endswith(".jsonl") else a for a in command[1:]]
-    result = kernkit_cli(*args, env={"KERNKIT_RESULTS_DB": str(tmp_path / "results.db")})
+    args = [str(tour_dir / a) if a.endswith((".jsonl", ".json")) else a for a in command[1:]]
+    result = kernkit_cli(*args, env={"KERNKIT_RESULTS_DB": str(tour_dir / "results.db")})
     expected = next((status for word, status in EXPECTED_STATUS.items() if word in args), 0)
     assert result.returncode == expected, result.stderr.decode()
     assert b"Traceback" not in result.stderr
