@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     boot_cmd.add_argument("--trace", metavar="FILE", help="write a trace in virtual time")
     boot_cmd.add_argument(
+        "--monitor",
+        action="store_true",
+        help="start in the kernel monitor (commands on stdin; also after a panic)",
+    )
+    boot_cmd.add_argument(
         "--trace-format",
         choices=("jsonl", "perfetto"),
         default="jsonl",
@@ -159,6 +164,8 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     lines = io.StringIO() if trace is not None and args.trace_format == "perfetto" else trace
     try:
         kernel = assemble(args.config, overrides=overrides, trace=lines)
+        if args.monitor:
+            kernel.monitor_input = sys.stdin
         boot(kernel)
         return kernel.run()
     finally:

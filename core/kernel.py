@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
 from kernkit.core.loader import load_program
+from kernkit.core.monitor import Monitor, backtrace_lines, on_core_threads
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
 from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
@@ -64,6 +65,8 @@ class Kernel:
         self.messages: list[str] = []
         #: Free for plugins' kernel-wide state, keyed by names they choose (e.g. "linux.futex").
         self.data: dict[str, Any] = {}
+        #: Where monitor commands come from; None: no monitor (panics just print their report).
+        self.monitor_input: IO[str] | None = None
         self._next_id = 1
         self.timers = Timers()
         machine_opts = config["machine"]
@@ -389,6 +392,8 @@ class Kernel:
     def run(self) -> int:
         """Run until init exits (its status), a panic (70) or the instruction budget (124)."""
         try:
+            if self.monitor_input is not None and self._monitor(can_continue=True) == "quit":
+                self.exit_status, self.finished = 0, True
             while not self.finished:
                 self._round()
         except KernkitError:  # a plugin broke the contract: reported as one line by the caller
@@ -406,8 +411,19 @@ class Kernel:
         if report:
             self.message(report)
         self.message(process_list(self))
+        for thread in on_core_threads(self):
+            self.message("\n".join(backtrace_lines(self, thread)))
         self.exit_status = EXIT_PANIC
         self.finished = True
+        if self.monitor_input is not None:
+            self._monitor(can_continue=False)
+
+    def _monitor(self, can_continue: bool) -> str:
+        def write(text: str, end: str = "\n") -> None:
+            self.stderr.write((text + end).encode())
+            self.stderr.flush()
+
+        return Monitor(self, self.monitor_input, write).interact(can_continue)
 
     def shutdown(self) -> None:
         if getattr(self, "_shut_down", False):

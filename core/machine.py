@@ -74,4 +74,8 @@ class Machine(Protocol):
         """The kernel wrote into a frame that may hold translated code."""
 
     def disassemble(self, aspace: AddressSpace, pc: int) -> str: ...
+
+    def backtrace(self, aspace: AddressSpace, context: CpuContext, depth: int = 32) -> list[int]:
+        """The program counter, then return addresses, innermost first (best effort)."""
+
     def close(self) -> None: ...

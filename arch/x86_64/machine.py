@@ -10,6 +10,7 @@ from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import UcContext
 
 from kernkit.arch.x86_64 import layout
+from kernkit.arch.x86_64.backtrace import backtrace
 from kernkit.arch.x86_64.context import X86Context
 from kernkit.arch.x86_64.cpu import X86Core
 from kernkit.arch.x86_64.paging import X86PageTable
@@ -120,6 +121,9 @@ class X86Machine:
         if self.memory.quarantine:
             self.code_changed(None)
             self.memory.release_quarantine()
+
+    def backtrace(self, aspace: AddressSpace, context: X86Context, depth: int = 32) -> list[int]:
+        return backtrace(aspace, context.pc, context.sp, depth)
 
     def disassemble(self, aspace: AddressSpace, pc: int) -> str:
         code = self.cores[0]._peek(aspace, pc, 16)  # noqa: SLF001 - same machine
