@@ -277,6 +277,8 @@ class Kernel:
         was_running = thread.state is RUNNING
         thread.state = EXITED
         thread.wait_token = None
+        if thread.waiting_on is not None:
+            thread.waiting_on.remove(thread)
         if was_running and thread.core is not None:
             self.current[thread.core] = None
         thread.stop_requested = True
@@ -320,6 +322,7 @@ class Kernel:
         """End one thread; the last thread of a process ends the process with ``status``."""
         if any(t is not thread and t.state is not EXITED for t in thread.process.threads):
             self._retire_thread(thread)
+            thread.process.threads.remove(thread)  # gone for good: nothing waits for a thread
         else:
             self.exit_process(thread.process, status)
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from kernkit.core.errors import KernelPanic
-from kernkit.core.wait import WaitQueue
 
 if TYPE_CHECKING:
     from kernkit.core.files import FileTable
@@ -74,6 +73,8 @@ class Thread:
     core: int | None = None
     #: Set while the thread sleeps with a timeout; a wake-up clears it, so a stale timer is ignored.
     wait_token: object | None = None
+    #: The wait queue the thread sleeps in, if any (a WaitQueue).
+    waiting_on: Any = None
     #: Set by a syscall handler that needs the CPU loop to stop after the call returns.
     stop_requested: bool = False
     instructions: int = 0
@@ -88,6 +89,12 @@ class Thread:
 
     def __repr__(self) -> str:
         return f"<Thread {self.process.pid}.{self.tid} {self.state.value}>"
+
+
+def _child_events(process: Process) -> Any:
+    from kernkit.core.wait import WaitQueue  # wait needs this module's states: import late
+
+    return WaitQueue(process.kernel)
 
 
 @attrs.define(eq=False)
@@ -114,9 +121,7 @@ class Process:
     image: Any = None
     data: dict[str, Any] = attrs.field(factory=dict)
     #: Threads of this process waiting for a child to change state (wait4, waitpid).
-    child_events: WaitQueue = attrs.field(
-        default=attrs.Factory(lambda self: WaitQueue(self.kernel), takes_self=True)
-    )
+    child_events: Any = attrs.field(default=attrs.Factory(_child_events, takes_self=True))
 
     def set_state(self, new: ProcState) -> None:
         """Move to ``new``; an illegal transition is a kernel panic."""

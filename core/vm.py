@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
@@ -10,6 +11,9 @@ from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE, PhysicalMemory, page_up
 from kernkit.core.regions import PROT_EXEC, PROT_READ, PROT_WRITE, Region, RegionMap
 
 __all__ = ["PROT_EXEC", "PROT_READ", "PROT_WRITE", "AddressSpace", "PageTable", "Region"]
+
+
+_SERIALS = itertools.count(1)
 
 
 class PageTable(Protocol):
@@ -37,6 +41,8 @@ class AddressSpace:
         self.memory = memory
         self.page_table = page_table
         self.limit = limit
+        #: A number no other address space of this run has had (unlike id(), never reused).
+        self.serial = next(_SERIALS)
         self.regions = RegionMap()
         #: Virtual pages currently in the page table.
         self.present: set[int] = set()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from kernkit.core.process import BLOCKED
+
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Thread
@@ -31,6 +33,7 @@ class WaitQueue:
     ) -> None:
         """Block ``thread`` here (from inside its syscall), at most ``timeout_ns`` of virtual time."""
         self._waiters.append(thread)
+        thread.waiting_on = self
         if restart:
             self._restarting.add(thread)
             thread.context.restart_syscall()
@@ -39,8 +42,9 @@ class WaitQueue:
             return
 
         def expire() -> None:
-            if thread in self._waiters:
-                self._waiters.remove(thread)
+            queue = thread.waiting_on  # it may have been moved to another queue (requeue)
+            if queue is not None:
+                queue.remove(thread)
                 thread.context.set_syscall_result(timeout_result)
 
         self.kernel.sleep_until(thread, self.kernel.thread_now(thread) + timeout_ns, on_timeout=expire)
@@ -50,6 +54,10 @@ class WaitQueue:
         woken = 0
         while self._waiters and woken < count:
             thread = self._waiters.popleft()
+            thread.waiting_on = None
+            if thread.state is not BLOCKED:  # it ended while it waited
+                self._restarting.discard(thread)
+                continue
             if thread in self._restarting:
                 self._restarting.discard(thread)
             else:
@@ -64,6 +72,7 @@ class WaitQueue:
         while self._waiters and moved < count:
             thread = self._waiters.popleft()
             other._waiters.append(thread)
+            thread.waiting_on = other
             if thread in self._restarting:
                 self._restarting.discard(thread)
                 other._restarting.add(thread)
@@ -74,3 +83,5 @@ class WaitQueue:
         if thread in self._waiters:
             self._waiters.remove(thread)
         self._restarting.discard(thread)
+        if thread.waiting_on is self:
+            thread.waiting_on = None

@@ -73,6 +73,12 @@ def config_problem(cell: Cell, plugins: PluginManager) -> str | None:
 def run(args: argparse.Namespace) -> int:
     matrix = load_matrix(args.matrix)
     cells = [c for c in matrix.cells if not args.filter or fnmatch.fnmatch(c.id, args.filter)]
+    if not cells:
+        raise KernkitError(f"--filter {args.filter!r}: no cell of {args.matrix} matches")
+    for option, value in (("--json", args.json), ("--junit", args.junit), ("--html", args.html)):
+        if value and not _writable(Path(value)):
+            raise KernkitError(f"{option} {value}: cannot write there")
+    history.check(Path(args.db))
     results: dict[str, dict[str, Any]] = {}
     width = max((len(c.id) for c in cells), default=0)
     if args.executor == "dask" and not args.scheduler:
@@ -86,12 +92,12 @@ def run(args: argparse.Namespace) -> int:
                 results[cell.id] = result
                 show(cell, result)
 
-        plugins = PluginManager()
+        managers: dict[str, PluginManager] = {}  # one per config: plugins of one stay out of another
 
         def checked() -> Iterator[Cell]:
             """Cells whose kernels can be assembled; the others are ERROR at once."""
             for cell in cells:
-                problem = config_problem(cell, plugins)
+                problem = config_problem(cell, managers.setdefault(cell.config, PluginManager()))
                 if problem:
                     on_result(cell, {"id": cell.id, "status": "ERROR", "reason": problem})
                 else:
@@ -123,4 +129,9 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(changes) if changes else "no changes since the previous run")
     if interrupted:
         return 130
-    return EXIT_FAILURES if counts["FAIL"] or counts["ERROR"] or counts["MISS"] else 0
+    return 0 if counts["PASS"] == len(cells) else EXIT_FAILURES
+
+
+def _writable(path: Path) -> bool:
+    directory = path.parent if str(path.parent) else Path(".")
+    return directory.is_dir() and os.access(directory, os.W_OK) and (not path.is_dir())

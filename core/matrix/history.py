@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kernkit.core.errors import KernkitError
+
 #: Where results go unless --db says otherwise (KERNKIT_RESULTS_DB overrides the default).
 DEFAULT_DB = Path(os.environ.get("KERNKIT_RESULTS_DB", Path(".kernkit") / "results.db"))
 #: A metric that grows by more than this fraction is a regression.
@@ -17,11 +19,19 @@ COMPARED_METRICS = ("virtual_ns", "instructions", "syscalls")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, matrix TEXT, started REAL)")
-    db.execute("CREATE TABLE IF NOT EXISTS cells (run INTEGER, id TEXT, status TEXT, result TEXT)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, matrix TEXT, started REAL)")
+        db.execute("CREATE TABLE IF NOT EXISTS cells (run INTEGER, id TEXT, status TEXT, result TEXT)")
+    except (OSError, sqlite3.Error) as exc:
+        raise KernkitError(f"--db {path}: cannot use it as the results history: {exc}") from None
     return db
+
+
+def check(path: Path) -> None:
+    """Make sure the history can be written, before any cell runs (KernkitError otherwise)."""
+    _connect(path).close()
 
 
 def record(path: Path, report: dict[str, Any]) -> int:

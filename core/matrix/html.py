@@ -23,7 +23,8 @@ pre { margin: 0; white-space: pre-wrap; max-width: 60em; }
 
 
 def _variant(row: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in row["params"].items()) or Path(row["config"]).name
+    """The variant's label: its config file, then the options it sets."""
+    return ", ".join([Path(row["config"]).name, *(f"{k}={v}" for k, v in row["params"].items())])
 
 
 def _status_cell(row: dict[str, Any] | None) -> str:

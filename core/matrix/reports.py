@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ def to_json(matrix: Path, cells: Sequence[Cell], results: dict[str, dict[str, An
                 "status": result["status"],
                 "reason": result.get("reason", ""),
                 "output": result.get("output", ""),
+                "errors": result.get("errors", ""),
                 **{m: result.get(m) if m in cell.workload.metrics else None for m in METRICS},
             }
         )
@@ -41,6 +43,14 @@ def to_json(matrix: Path, cells: Sequence[Cell], results: dict[str, dict[str, An
 
 def write_json(report: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (shown as U+FFFD)."""
+    return _XML_ILLEGAL.sub("\ufffd", text)
 
 
 def write_junit(report: dict[str, Any], path: Path) -> None:
@@ -64,11 +74,13 @@ def write_junit(report: dict[str, Any], path: Path) -> None:
         for key, value in {"config": row["config"], **row["params"]}.items():
             ET.SubElement(properties, "property", name=key, value=str(value))
         if row["status"] == "FAIL":
-            ET.SubElement(case, "failure", message=row["reason"]).text = row["output"]
+            failure = ET.SubElement(case, "failure", message=_xml_text(row["reason"]))
+            failure.text = _xml_text(row["output"] + row["errors"])
         elif row["status"] in ("ERROR", "MISS"):
-            ET.SubElement(case, "error", message=f"{row['status']}: {row['reason']}")
+            error = ET.SubElement(case, "error", message=_xml_text(f"{row['status']}: {row['reason']}"))
+            error.text = _xml_text(row["errors"])
         elif row["status"] == "SKIP":
-            ET.SubElement(case, "skipped", message=row["reason"])
+            ET.SubElement(case, "skipped", message=_xml_text(row["reason"]))
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="unicode", xml_declaration=True)

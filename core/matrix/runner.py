@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ from typing import Any
 from kernkit.core.matrix.spec import Cell
 
 Result = dict[str, Any]
+PR_SET_PDEATHSIG = 1
 
 
 class Worker:
@@ -28,6 +31,7 @@ class Worker:
             text=True,
             bufsize=1,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=_die_with_parent,
         )
         self._answers: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -62,6 +66,15 @@ class Worker:
         self.process.wait()
 
 
+def _die_with_parent() -> None:
+    """In the worker, before it starts: the kernel kills it when the runner dies (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 def miss(cell: Cell, reason: str) -> Result:
     return {"id": cell.id, "status": "MISS", "reason": reason}
 
@@ -89,7 +102,10 @@ def run_local(
             cell = pending.get()
             if cell is None:
                 break
-            result = worker.run(cell)
+            try:
+                result = worker.run(cell)
+            except Exception as exc:  # a runner bug must cost one cell, not the run
+                result = {"id": cell.id, "status": "ERROR", "reason": f"runner: {type(exc).__name__}: {exc}"}
             if not worker.alive and not stopping.is_set():  # replace a dead worker
                 worker.stop()
                 worker = Worker()

@@ -108,16 +108,38 @@ def load_matrix(path: str | Path) -> Matrix:
     names = [w.name for w in workloads]
     if len(set(names)) != len(names):
         raise _fail(path, "workload", "two workloads have the same name")
+    for value in axes.get(CONFIG_AXIS, []):
+        if not isinstance(value, str):
+            raise _fail(path, f"axes.{CONFIG_AXIS}", f"expected config file names, got {value!r}")
+    excludes = _rows(path, data, "exclude")
+    for index, row in enumerate(excludes):
+        strange = sorted(set(row) - set(axes))
+        if strange:
+            raise _fail(path, f"exclude[{index}].{strange[0]}", f"not an axis; axes: {', '.join(axes)}")
     combos = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
-    combos = [c for c in combos if not any(_matches(c, e) for e in _rows(path, data, "exclude"))]
-    combos += [dict(row) for row in _rows(path, data, "include")]
+    combos = [c for c in combos if not any(_matches(c, e) for e in excludes)]
+    for index, row in enumerate(_rows(path, data, "include")):
+        if CONFIG_AXIS in row and not isinstance(row[CONFIG_AXIS], str):
+            raise _fail(path, f"include[{index}].{CONFIG_AXIS}", "expected a config file name")
+        combos.append(dict(row))
     cells = []
-    for combo in combos:
+    seen: dict[str, int] = {}
+    for index, combo in enumerate(combos):
+        key = tuple(sorted((k, repr(v)) for k, v in combo.items()))
+        if key in seen:
+            raise _fail(
+                path, "include", f"variant {dict(combo)} appears twice (rows {seen[key]} and {index})"
+            )
+        seen[key] = index
         config = combo.get(CONFIG_AXIS, base)
         params = tuple(sorted((k, v) for k, v in combo.items() if k != CONFIG_AXIS))
         config_path = str((path.parent / config).resolve()) if config else ""
         for workload in workloads:
             cells.append(Cell(cell_id(workload.name, combo), config_path, params, workload))
+    ids = [cell.id for cell in cells]
+    clash = next((i for i in ids if ids.count(i) > 1), None)
+    if clash is not None:
+        raise _fail(path, "axes", f"two variants share the id {clash!r}: name the axes or files apart")
     return Matrix(path, tuple(cells))
 
 
@@ -141,39 +163,71 @@ def _rows(path: Path, data: Mapping[str, Any], key: str) -> list[dict[str, Any]]
     return rows
 
 
+#: key -> (check, what it must be) for workload values.
+_SCALARS: dict[str, tuple[Any, str]] = {
+    "name": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+    "program": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+    "stdin": (lambda v: isinstance(v, str), "a string"),
+    "expect_status": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255,
+        "an integer from 0 to 255",
+    ),
+    "expect_output": (lambda v: isinstance(v, str), "a string"),
+    "expect_output_regex": (lambda v: isinstance(v, str), "a string"),
+    "max_instructions": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "a whole number, 0 or more",
+    ),
+    "max_virtual_ms": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1e12,
+        "a number, 0 or more",
+    ),
+    "timeout_s": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 86400,
+        "a number of seconds above 0 and at most 86400",
+    ),
+}
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
 def _workload(path: Path, index: int, raw: Any) -> Workload:
     where = f"workload[{index}]"
     if not isinstance(raw, dict):
         raise _fail(path, where, "expected a table")
     unknown = set(raw) - WORKLOAD_KEYS
     if unknown:
-        raise _fail(
-            path, f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(WORKLOAD_KEYS))}"
-        )
+        allowed = ", ".join(sorted(WORKLOAD_KEYS))
+        raise _fail(path, f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {allowed}")
     if "program" not in raw:
         raise _fail(path, where, "missing program")
+    for key, (check, wanted) in _SCALARS.items():
+        if key in raw and not check(raw[key]):
+            raise _fail(path, f"{where}.{key}", f"expected {wanted}, got {raw[key]!r}")
+    for key in ("args", "env"):
+        if key in raw and not _string_list(raw[key]):
+            raise _fail(path, f"{where}.{key}", f"expected a list of strings, got {raw[key]!r}")
     metrics = raw.get("metrics", list(METRICS))
     if not isinstance(metrics, list) or any(m not in METRICS for m in metrics):
         raise _fail(path, f"{where}.metrics", f"expected a list of: {', '.join(METRICS)}")
-    if raw.get("expect_output_regex") is not None:
+    if "expect_output_regex" in raw:
         try:
             re.compile(raw["expect_output_regex"])
         except re.error as exc:
             raise _fail(path, f"{where}.expect_output_regex", f"bad regular expression: {exc}") from None
-    try:
-        return Workload(
-            name=str(raw.get("name", Path(str(raw["program"])).name)),
-            program=str(raw["program"]),
-            args=tuple(str(a) for a in raw.get("args", [])),
-            env=tuple(str(e) for e in raw.get("env", [])),
-            stdin=str(raw.get("stdin", "")),
-            expect_status=int(raw.get("expect_status", 0)),
-            expect_output=raw.get("expect_output"),
-            expect_output_regex=raw.get("expect_output_regex"),
-            max_instructions=int(raw.get("max_instructions", 0)),
-            max_virtual_ms=float(raw.get("max_virtual_ms", 0)),
-            metrics=tuple(metrics),
-            timeout_s=float(raw.get("timeout_s", 120.0)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise _fail(path, where, str(exc)) from None
+    return Workload(
+        name=raw.get("name", Path(raw["program"]).name),
+        program=raw["program"],
+        args=tuple(raw.get("args", ())),
+        env=tuple(raw.get("env", ())),
+        stdin=raw.get("stdin", ""),
+        expect_status=raw.get("expect_status", 0),
+        expect_output=raw.get("expect_output"),
+        expect_output_regex=raw.get("expect_output_regex"),
+        max_instructions=raw.get("max_instructions", 0),
+        max_virtual_ms=float(raw.get("max_virtual_ms", 0)),
+        metrics=tuple(metrics),
+        timeout_s=float(raw.get("timeout_s", 120.0)),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sys
 import time
@@ -16,6 +17,16 @@ from kernkit.core.errors import KernkitError
 EXCERPT = 2000
 
 
+class HashOnly:
+    """A trace "stream" that keeps nothing: the kernel still hashes every event."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
 def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Boot the cell's kernel, run its workload, judge the result (PASS, FAIL or ERROR)."""
     workload = cell["workload"]
@@ -26,7 +37,7 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     if budget:
         overrides["kernel.max_instructions"] = budget
     result: dict[str, Any] = {"id": cell["id"], "status": "ERROR", "reason": ""}
-    out, err, trace = io.BytesIO(), io.BytesIO(), io.StringIO()
+    out, err, trace = io.BytesIO(), io.BytesIO(), HashOnly()
     start = time.perf_counter()
     try:
         config = cell["config"] or None
@@ -83,15 +94,19 @@ def judge(workload: dict[str, Any], status: int, output: str) -> tuple[str, str]
 
 
 def main() -> int:
-    """Read one JSON cell per line on stdin, answer one JSON result per line on stdout."""
+    """Read one JSON cell per line on stdin, answer one JSON result per line on stdout.
+
+    Whatever plugins print goes to stderr instead, so it cannot garble the answers."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     for line in sys.stdin:
         cell = json.loads(line)
         try:
             result = run_cell(cell)
         except Exception as exc:  # a kernel bug: the cell errs, the worker lives on
             result = {"id": cell["id"], "status": "ERROR", "reason": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(result) + "\n")
-        sys.stdout.flush()
+        answers.write(json.dumps(result) + "\n")
+        answers.flush()
     return 0
 
 

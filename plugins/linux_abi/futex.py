@@ -22,7 +22,7 @@ def _queues(t: Thread) -> dict[tuple[int, int], WaitQueue]:
 
 
 def _queue(t: Thread, address: int) -> WaitQueue:
-    key = (id(t.process.aspace), address)
+    key = (t.process.aspace.serial, address)
     queues = _queues(t)
     if key not in queues:
         queues[key] = WaitQueue(t.kernel)
@@ -30,12 +30,12 @@ def _queue(t: Thread, address: int) -> WaitQueue:
 
 
 def wake(t: Thread, address: int, count: int) -> int:
-    queue = _queues(t).get((id(t.process.aspace), address))
+    queue = _queues(t).get((t.process.aspace.serial, address))
     if queue is None:
         return 0
     woken = queue.wake(count)
     if not len(queue):
-        del _queues(t)[(id(t.process.aspace), address)]
+        del _queues(t)[(t.process.aspace.serial, address)]
     return woken
 
 
@@ -77,11 +77,11 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
             if current != val3 & 0xFFFF_FFFF:
                 return -EAGAIN
         woken = wake(t, uaddr, val)
-        source = _queues(t).get((id(t.process.aspace), uaddr))
+        source = _queues(t).get((t.process.aspace.serial, uaddr))
         if source is None:
             return woken
         moved = source.move_to(_queue(t, uaddr2), timeout & 0x7FFF_FFFF)  # val2 travels in "timeout"
         if not len(source):
-            del _queues(t)[(id(t.process.aspace), uaddr)]
+            del _queues(t)[(t.process.aspace.serial, uaddr)]
         return woken + moved
     return -ENOSYS

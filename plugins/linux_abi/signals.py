@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernkit.core.process import EXITED
 from kernkit.plugins.linux_abi.errno import EINVAL, ESRCH
 
 if TYPE_CHECKING:
@@ -32,14 +33,14 @@ def deliver(t: Thread, process: Process, signal: int) -> None:
 def _target(t: Thread, pid: int) -> list[Process] | None:
     pid = pid - (1 << 64) if pid >= 1 << 63 else pid
     processes = t.kernel.processes
-    if pid > 0:
-        return [processes[pid]] if pid in processes and processes[pid].alive else None
+    if pid > 0:  # a zombie still exists until it is reaped: signalling it does nothing
+        return [processes[pid]] if pid in processes else None
     if pid == 0:
         return [t.process]
-    if pid == -1:  # everyone we may signal: all but init
-        return [p for p in processes.values() if p.alive and p is not t.kernel.init]
+    if pid == -1:  # everyone we may signal: all but init and the caller, as Linux does
+        return [p for p in processes.values() if p.alive and p not in (t.kernel.init, t.process)]
     group = processes.get(-pid)
-    return [group] if group is not None and group.alive else None
+    return [group] if group is not None else None
 
 
 def sys_kill(t: Thread, pid: int, signal: int) -> int:
@@ -53,18 +54,32 @@ def sys_kill(t: Thread, pid: int, signal: int) -> int:
     return 0
 
 
+def _thread_group(t: Thread, tid: int) -> Process | None:
+    """The live process with a live thread ``tid``."""
+    for process in t.kernel.processes.values():
+        if process.alive and any(th.tid == tid and th.state is not EXITED for th in process.threads):
+            return process
+    return None
+
+
 def sys_tkill(t: Thread, tid: int, signal: int) -> int:
     if not 0 <= signal <= 64:
         return -EINVAL
-    for process in t.kernel.processes.values():
-        if process.alive and any(th.tid == tid for th in process.threads):
-            deliver(t, process, signal)
-            return 0
-    return -ESRCH
+    process = _thread_group(t, tid)
+    if process is None:
+        return -ESRCH
+    deliver(t, process, signal)
+    return 0
 
 
 def sys_tgkill(t: Thread, tgid: int, tid: int, signal: int) -> int:
-    return sys_tkill(t, tid, signal)
+    if not 0 <= signal <= 64:
+        return -EINVAL
+    process = _thread_group(t, tid)
+    if process is None or process.pid != tgid:
+        return -ESRCH
+    deliver(t, process, signal)
+    return 0
 
 
 def sys_rt_sigaction(t: Thread, signal: int, action: int, old: int, size: int) -> int:
