@@ -65,6 +65,9 @@ def resolve_config(
 
 def collect_registries(plugins: PluginManager) -> dict[str, dict[str, Registered]]:
     registries = {kind: plugins.collect(hook, kind) for hook, kind in REGISTRIES}
+    for entries in registries.values():  # an optional plugin dropped in a later hook takes all
+        for name in [n for n, reg in entries.items() if reg.plugin in plugins.dropped]:
+            del entries[name]
     for registered in registries["syscall table"].values():
         try:
             registered.record.by_number()

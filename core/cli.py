@@ -183,14 +183,19 @@ def _trace(args: argparse.Namespace) -> int:
         return 0
     document = json.dumps(to_perfetto(events))
     if args.output:
-        Path(args.output).write_text(document)
+        try:
+            Path(args.output).write_text(document)
+        except OSError as exc:
+            raise KernkitError(f"-o {args.output}: cannot write: {exc.strerror}") from None
     else:
         print(document)
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    config, plugins = resolve_config(args.config, _overrides(args.set))
+    plugins = PluginManager()
+    plugins.on_warning = lambda text: print(f"kernkit: warning: {text}", file=sys.stderr)
+    config, plugins = resolve_config(args.config, _overrides(args.set), plugins)
     from kernkit.core.assemble import check_choices
 
     check_choices(config, collect_registries(plugins))

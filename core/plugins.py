@@ -48,6 +48,8 @@ class PluginManager:
         self._infos: dict[str, PluginInfo] = {}
         #: Plugins the kernel can do without: their failures are warnings, and they are dropped.
         self.optional: set[str] = set()
+        #: Optional plugins that failed and were dropped (their records must not be used).
+        self.dropped: set[str] = set()
         self.warnings: list[str] = []
         #: Called with each warning as it happens (a kernel shows them to the user).
         self.on_warning: Callable[[str], None] = lambda text: None
@@ -150,6 +152,7 @@ class PluginManager:
             self._pm.unregister(plugin)
         self._infos.pop(name, None)
         self.optional.discard(name)
+        self.dropped.add(name)
 
     def hook_order(self) -> dict[str, list[str]]:
         """Every hook with the plugins implementing it, in the order they are called."""

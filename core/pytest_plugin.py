@@ -34,10 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def cell_param_id(cell: Any) -> str:
-    """``hello-cores2-policyrr``: the workload, then each varied option's last name and value."""
-    parts = [cell.workload.name]
-    parts += [f"{key.rsplit('.', 1)[-1]}{value}" for key, value in cell.params]
-    return "-".join(str(p).replace(" ", "_") for p in parts)
+    """``hello-cores2-policyrr``: the cell's id (which names its config when that varies) in
+    a form pytest's ``-k`` can match."""
+    workload, _, rest = cell.id.partition("[")
+    parts = [workload] + [p.replace("=", "") for p in rest.rstrip("]").split(",") if p]
+    return "-".join(p.replace(" ", "_") for p in parts)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -56,9 +57,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             ids=["no-matrix"],
         )
         return
+    from kernkit.core.errors import KernkitError
     from kernkit.core.matrix.spec import load_matrix
 
-    cells = load_matrix(path).cells
+    try:
+        cells = load_matrix(path).cells
+    except KernkitError as exc:
+        raise pytest.UsageError(f"--kernkit-matrix: {exc}") from None
     metafunc.parametrize("kernkit_cell", cells, ids=[cell_param_id(c) for c in cells])
 
 
@@ -71,7 +76,12 @@ def kernel() -> Callable[..., BootResult]:
 
 @pytest.fixture
 def kernkit_result(kernkit_cell: Any) -> dict[str, Any]:
-    """The result of running this test's matrix cell: status, reason, output and metrics."""
-    from kernkit.core.matrix.worker import run_cell
+    """The result of running this test's matrix cell: status, reason, output and metrics (run in
+    a worker process, so the workload's ``timeout_s`` holds: past it the status is MISS)."""
+    from kernkit.core.matrix.runner import Worker
 
-    return run_cell(kernkit_cell.as_dict())
+    worker = Worker()
+    try:
+        return worker.run(kernkit_cell)
+    finally:
+        worker.stop()

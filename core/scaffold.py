@@ -232,10 +232,18 @@ def new_plugin(name: str, kind: str, directory: Path) -> Path:
         )
     if kind not in KINDS:
         raise KernkitError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
+    taken = _registered_names(kind)
+    if name in taken:
+        raise KernkitError(
+            f"plugin name {name!r}: a {kind} of that name is already registered (by "
+            f"{taken[name]}); pick another"
+        )
     dashed = name.replace("_", "-")
     root = directory / f"kernkit-{dashed}"
     if root.exists():
         raise KernkitError(f"{root}: already exists")
+    if not directory.is_dir():
+        raise KernkitError(f"--dir {directory}: not a directory")
     fields = {"name": name, "dashed": dashed, "kind": kind, "summary": SUMMARIES[kind]}
     fields["usage"] = USAGE[kind].format(**fields)
     files = {
@@ -244,8 +252,25 @@ def new_plugin(name: str, kind: str, directory: Path) -> Path:
         f"kernkit_{name}/__init__.py": MODULES[kind],
         f"tests/test_{name}.py": TESTS[kind],
     }
-    for relative, template in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(**fields))
+    try:
+        for relative, template in files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(template.format(**fields))
+    except OSError as exc:
+        raise KernkitError(f"{root}: cannot write: {exc.strerror}") from None
     return root
+
+
+def _registered_names(kind: str) -> dict[str, str]:
+    """Names already taken among the records the new plugin would register (name -> plugin)."""
+    from kernkit.core.assemble import collect_registries
+    from kernkit.core.plugins import PluginManager
+
+    registry = {
+        "scheduler": "scheduler",
+        "syscalls": "syscall table",
+        "device": "device",
+        "arch": "architecture",
+    }[kind]
+    return {name: reg.plugin for name, reg in collect_registries(PluginManager())[registry].items()}

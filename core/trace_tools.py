@@ -11,14 +11,23 @@ from typing import Any
 from kernkit.core.errors import KernkitError
 
 MACHINE_PID = 0  # Perfetto "process" holding one track (thread) per core
+#: Fields each kind of event must have for the tools to use it.
+REQUIRED = {
+    "run": ("pid", "tid", "core", "start", "end", "stop", "instructions"),
+    "syscall": ("pid", "name"),
+    "spawn": ("pid",),
+    "fork": ("pid",),
+}
 
 
 def read_events(path: Path) -> Iterator[dict[str, Any]]:
     """The events of a JSON-lines trace; KernkitError naming the line for anything else."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise KernkitError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise KernkitError(f"{path}: not a kernkit trace (not UTF-8 text)") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -26,8 +35,11 @@ def read_events(path: Path) -> Iterator[dict[str, Any]]:
             event = json.loads(line)
         except json.JSONDecodeError as exc:
             raise KernkitError(f"{path}:{number}: not a kernkit trace line: {exc.msg}") from None
-        if not isinstance(event, dict) or "ev" not in event or "t" not in event:
-            raise KernkitError(f"{path}:{number}: not a kernkit trace event (needs 't' and 'ev')")
+        if not isinstance(event, dict) or not isinstance(event.get("t"), int) or "ev" not in event:
+            raise KernkitError(f"{path}:{number}: not a kernkit trace event (needs an integer 't' and 'ev')")
+        missing = [f for f in REQUIRED.get(event["ev"], ()) if f not in event]
+        if missing:
+            raise KernkitError(f"{path}:{number}: a {event['ev']!r} event without {', '.join(missing)}")
         yield event
 
 

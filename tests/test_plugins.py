@@ -477,3 +477,27 @@ def test_required_plugins_that_fail_stop_the_boot(tmp_path):
         result.stderr.decode()
         == "kernkit: error: plugin 'kk_req_broken' failed to import: RuntimeError: no luck\n"
     )
+
+
+def test_a_dropped_optional_plugin_takes_its_records_with_it(tmp_path):
+    (tmp_path / "kk_opt_half.py").write_text(
+        "from kernkit.core.hookspecs import hookimpl\n"
+        "from kernkit.core.records import Scheduler\n"
+        "from kernkit.plugins.rr import RoundRobin\n\n"
+        "@hookimpl\n"
+        "def kernkit_register_schedulers():\n"
+        "    return [Scheduler('half', RoundRobin)]\n\n"
+        "@hookimpl\n"
+        "def kernkit_register_devices():\n"
+        "    raise OSError('no device today')\n"
+    )
+    config = tmp_path / "k.toml"
+    config.write_text('[kernel]\noptional_plugins = ["kk_opt_half"]\n[sched]\npolicy = "half"\n')
+    result = kernkit_cli("check", str(config))
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert lines[0] == (
+        "kernkit: warning: plugin 'kk_opt_half' failed in kernkit_register_devices: "
+        "OSError: no device today; continuing without it"
+    )
+    assert lines[1].endswith("sched.policy: unknown scheduler 'half'; known: rr")
