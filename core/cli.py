@@ -194,6 +194,8 @@ def _trace(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     plugins = PluginManager()
+    for warning in plugins.warnings:
+        print(f"kernkit: warning: {warning}", file=sys.stderr)
     plugins.on_warning = lambda text: print(f"kernkit: warning: {text}", file=sys.stderr)
     config, plugins = resolve_config(args.config, _overrides(args.set), plugins)
     from kernkit.core.assemble import check_choices
@@ -206,6 +208,9 @@ def _check(args: argparse.Namespace) -> int:
 
 def _plugins(args: argparse.Namespace) -> int:
     plugins = PluginManager()
+    for warning in plugins.warnings:
+        print(f"kernkit: warning: {warning}", file=sys.stderr)
+    plugins.on_warning = lambda text: print(f"kernkit: warning: {text}", file=sys.stderr)
     if args.config:
         resolve_config(args.config, plugins=plugins)
     for info in plugins.plugins:

@@ -181,18 +181,22 @@ class PluginManager:
         self.register(module, module_name, source)
 
     def _load_entry_points(self) -> None:
+        """Installed plugins. One that is broken is a warning, not a stop: it may belong to a
+        package that has nothing to do with the kernel at hand."""
         for entry in _entry_points(tuple(sys.path)):
             if entry.name in self._infos:
                 continue
             try:
                 plugin = entry.load()
+                dist = getattr(entry, "dist", None)
+                self.register(plugin, entry.name, "entry point", dist.version if dist else None)
+            except PluginError as exc:
+                self._warn(f"installed {exc}; continuing without it")
             except Exception as exc:
-                raise PluginError(
-                    f"plugin {entry.name!r} (entry point {entry.value}) failed to load: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from None
-            dist = getattr(entry, "dist", None)
-            self.register(plugin, entry.name, "entry point", dist.version if dist else None)
+                self._warn(
+                    f"installed plugin {entry.name!r} (entry point {entry.value}) failed to load: "
+                    f"{type(exc).__name__}: {exc}; continuing without it"
+                )
 
 
 def _check_contract(plugin: object, name: str) -> None:

@@ -501,3 +501,17 @@ def test_a_dropped_optional_plugin_takes_its_records_with_it(tmp_path):
         "OSError: no device today; continuing without it"
     )
     assert lines[1].endswith("sched.policy: unknown scheduler 'half'; known: rr")
+
+
+def test_a_broken_installed_plugin_is_a_warning_not_a_stop(tmp_path):
+    (tmp_path / "kk_badplug.py").write_text("raise ImportError('half-installed')\n")
+    info = tmp_path / "kk_badplug-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kk-badplug\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[kernkit.plugins]\nbadplug = kk_badplug\n")
+    result = kernkit_cli("boot", env={"PYTHONPATH": str(tmp_path)})
+    assert (result.returncode, result.stdout) == (0, b"Hello from kernkit!\n")
+    assert result.stderr.decode() == (
+        "kernkit: warning: installed plugin 'badplug' (entry point kk_badplug) failed to load: "
+        "ImportError: half-installed; continuing without it\n"
+    )
