@@ -33,10 +33,20 @@ def run_dask(
             client.submit(run_cell, cell.as_dict(), pure=False, key=f"kernkit-{i}-{cell.id}"): cell
             for i, cell in enumerate(cells)
         }
-        for future in as_completed(futures):
-            cell = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # the worker died or the task failed there
-                result = miss(cell, f"the Dask task failed: {type(exc).__name__}: {exc}")
-            on_result(cell, result)
+        # no per-task clock is exposed, so the whole run gets the time its cells could need
+        slots = max(1, sum(client.nthreads().values()))
+        budget = max(c.workload.timeout_s for c in cells) * -(-len(cells) // slots) + 30 if cells else 0
+        try:
+            for future in as_completed(futures, timeout=budget):
+                cell = futures.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker died or the task failed there
+                    result = miss(cell, f"the Dask task failed: {type(exc).__name__}: {exc}")
+                on_result(cell, result)
+        except TimeoutError:
+            pass
+        finally:  # Ctrl-C or the time is up: what is left is not wanted any more
+            client.cancel(list(futures))
+        for cell in futures.values():
+            on_result(cell, miss(cell, f"no result from the Dask cluster within {budget:g} s"))
