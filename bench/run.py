@@ -291,6 +291,22 @@ def bench_idle_cores(plan: Plan, report: Report) -> float:
     return median(eight) / median(one)
 
 
+def matrix_command(matrix: Path, scratch: str, jobs: int) -> list[str]:
+    return [
+        *kernkit_command(),
+        "matrix",
+        str(matrix),
+        "-j",
+        str(jobs),
+        "--progress",
+        "lines",
+        "--json",
+        str(Path(scratch) / "r.json"),
+        "--db",
+        str(Path(scratch) / "h.db"),
+    ]
+
+
 def matrix_run(cells: int, jobs: int) -> tuple[float, float]:
     """(wall seconds of ``kernkit matrix`` over ``cells`` hello cells, sum of the cells' own seconds)."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -298,20 +314,7 @@ def matrix_run(cells: int, jobs: int) -> tuple[float, float]:
         seeds = ", ".join(str(i) for i in range(cells))
         workload = '[[workload]]\nname = "hello"\nprogram = "hello"\n'
         matrix.write_text(f'base = "{MINIMAL}"\n[axes]\n"kernel.seed" = [{seeds}]\n' + workload)
-        command = [
-            *kernkit_command(),
-            "matrix",
-            str(matrix),
-            "-j",
-            str(jobs),
-            "--progress",
-            "lines",
-            "--json",
-            str(Path(scratch) / "r.json"),
-            "--db",
-            str(Path(scratch) / "h.db"),
-        ]
-        wall = wall_seconds(command)
+        wall = wall_seconds(matrix_command(matrix, scratch, jobs))
         rows = json.loads((Path(scratch) / "r.json").read_text())["cells"]
     return wall, sum(row["wall_s"] or 0 for row in rows)
 
@@ -341,19 +344,7 @@ def bench_example_matrix(plan: Plan, report: Report) -> float:
     """Cells per minute of configs/matrix.toml (variants of the built-ins x three workloads)."""
     jobs = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as scratch:
-        command = [
-            *kernkit_command(),
-            "matrix",
-            str(ROOT / "configs" / "matrix.toml"),
-            "-j",
-            str(jobs),
-            "--progress",
-            "lines",
-            "--json",
-            str(Path(scratch) / "r.json"),
-            "--db",
-            str(Path(scratch) / "h.db"),
-        ]
+        command = matrix_command(ROOT / "configs" / "matrix.toml", scratch, jobs)
         times = [wall_seconds(command) for _ in range(plan.repeat)]
         cells = len(json.loads((Path(scratch) / "r.json").read_text())["cells"])
     report.samples["example_matrix_s"] = times

@@ -87,4 +87,26 @@ def config_with_plugins(path: Path, modules: list[str], extra: str = "") -> Path
     return path
 
 
+def pip_install_target(package: Path, target: Path) -> dict[str, str]:
+    """pip-install ``package`` (no dependencies) into ``target``; the env that puts it on the path."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(package),
+        ],
+        capture_output=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return {"PYTHONPATH": str(target)}
+
+
 pytest_plugins = ["pytester"]

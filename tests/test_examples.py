@@ -7,32 +7,14 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CONFIGS, ROOT, kernkit_cli
+from conftest import CONFIGS, ROOT, kernkit_cli, pip_install_target
 
 LOTTERY = ROOT / "examples" / "kernkit-lottery"
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    target = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(LOTTERY),
-        ],
-        capture_output=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    return {"PYTHONPATH": str(target)}
+    return pip_install_target(LOTTERY, tmp_path_factory.mktemp("site"))
 
 
 def test_lottery_is_found_through_its_entry_point(installed):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import kernkit_cli
+from conftest import kernkit_cli, pip_install_target
 
 from kernkit.core.scaffold import KINDS
 
@@ -29,27 +29,10 @@ def test_generated_plugin_passes_its_own_tests(tmp_path, kind):
 
 def test_installed_plugin_is_found_through_its_entry_point(tmp_path):
     kernkit_cli("new-plugin", "fifo_demo", "--dir", str(tmp_path))
-    target = tmp_path / "site"
-    install = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(tmp_path / "kernkit-fifo-demo"),
-        ],
-        capture_output=True,
-        timeout=300,
-    )
-    assert install.returncode == 0, install.stderr.decode()[-2000:]
-    listed = kernkit_cli("plugins", env={"PYTHONPATH": str(target)})
+    env = pip_install_target(tmp_path / "kernkit-fifo-demo", tmp_path / "site")
+    listed = kernkit_cli("plugins", env=env)
     assert b"fifo_demo 0.1.0 [entry point]" in listed.stdout
-    booted = kernkit_cli("boot", "--set", "sched.policy=fifo_demo", env={"PYTHONPATH": str(target)})
+    booted = kernkit_cli("boot", "--set", "sched.policy=fifo_demo", env=env)
     assert (booted.returncode, booted.stdout) == (0, b"Hello from kernkit!\n")
 
 
@@ -87,24 +70,7 @@ def test_the_tutorial_shows_what_the_commands_print(tmp_path):
 
     tutorial = (ROOT / "docs" / "tutorial-plugin.md").read_text()
     kernkit_cli("new-plugin", "fair", "--dir", str(tmp_path))
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(tmp_path / "kernkit-fair"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    env = {"PYTHONPATH": str(target)}
+    env = pip_install_target(tmp_path / "kernkit-fair", tmp_path / "site")
     listed = kernkit_cli("plugins", env=env).stdout.decode().splitlines()
     assert "fair 0.1.0 [entry point]" in listed and "fair 0.1.0 [entry point]" in tutorial
     assert "schedulers: rr (rr), fair (fair)" in listed and "schedulers: rr (rr), fair (fair)" in tutorial
