@@ -134,7 +134,8 @@ class Process:
                 report=self.describe(),
             )
         old, self.state = self.state, new
-        self.kernel.trace_event("state", self, **{"from": old.value, "to": new.value})
+        if self.kernel.tracing:  # .value of an enum member is slow: only when it is needed
+            self.kernel.trace_event("state", self, **{"from": old.value, "to": new.value})
 
     def describe(self) -> str:
         parent = self.parent.pid if self.parent else 0
