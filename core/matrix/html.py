@@ -9,6 +9,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from kernkit.core.matrix.spec import METRICS
+
 COLOURS = {"PASS": "#2e7d32", "FAIL": "#c62828", "ERROR": "#6a1b9a", "MISS": "#ef6c00", "SKIP": "#757575"}
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
@@ -54,16 +56,7 @@ def render(report: dict[str, Any]) -> str:
         grid.extend(_status_cell(by_key.get((variant, w))) for w in workloads)
         grid.append("</tr>")
     grid.append("</table>")
-    columns = (
-        "status",
-        "reason",
-        "exit_status",
-        "virtual_ns",
-        "instructions",
-        "syscalls",
-        "context_switches",
-        "wall_s",
-    )
+    columns = ("status", "reason", *(m for m in METRICS if m != "trace_hash"))
     detail = ["<table><tr><th>cell</th>", *(f"<th>{c}</th>" for c in columns), "<th>output</th></tr>"]
     for row in cells:
         detail.append(f'<tr id="{escape(row["id"])}"><td>{escape(row["id"])}</td>')
