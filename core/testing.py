@@ -11,12 +11,14 @@ With kernkit installed, pytest also offers the fixture ``kernel``, which is this
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from kernkit.core.assemble import assemble, boot
+from kernkit.core.programs import resolve_program
 
 
 @attrs.frozen
@@ -28,6 +30,8 @@ class BootResult:
     stderr: bytes
     kernel: Any
     trace: str = ""
+    #: The processes started beside init (``also=``), in order.
+    others: tuple[Any, ...] = ()
 
     @property
     def out(self) -> str:
@@ -44,12 +48,15 @@ def boot_kernel(
     config: str | Path | None = None,
     stdin: bytes = b"",
     trace: bool = False,
+    also: Sequence[Sequence[str]] = (),
     **overrides: Any,
 ) -> BootResult:
     """Assemble and boot ``config`` (default: the packaged minimal kernel), optionally with
     ``program`` and ``args`` as init, and run it to the end.
 
-    Keyword overrides set config options, ``__`` standing for a dot: ``machine__cores=2``.
+    ``also`` starts more processes beside init, each given as ``[program, arg, ...]`` (a packaged
+    program's name or a path); they are ``result.others``. Keyword overrides set config options,
+    ``__`` standing for a dot: ``machine__cores=2``.
     """
     settings = {key.replace("__", "."): value for key, value in overrides.items()}
     if program is not None:
@@ -61,7 +68,10 @@ def boot_kernel(
         config, overrides=settings, stdin=io.BytesIO(stdin), stdout=out, stderr=err, trace=trace_stream
     )
     boot(kernel)
-    status = kernel.run()
-    return BootResult(
-        status, out.getvalue(), err.getvalue(), kernel, trace_stream.getvalue() if trace_stream else ""
+    others = tuple(
+        kernel.spawn(resolve_program(argv[0], kernel.config.base_dir), list(argv), [], parent=kernel.init)
+        for argv in also
     )
+    status = kernel.run()
+    trace_text = trace_stream.getvalue() if trace_stream else ""
+    return BootResult(status, out.getvalue(), err.getvalue(), kernel, trace_text, others)

@@ -76,25 +76,9 @@ def test_time_never_goes_backwards_within_a_thread():
 
 
 def test_time_never_goes_backwards_when_threads_move_between_cores():
-    import io
-
-    from conftest import USER_BIN
-
-    from kernkit.core.assemble import assemble, boot
-
-    out = io.BytesIO()
-    kernel = assemble(
-        None,
-        overrides={"init.program": "vmcheck", "init.args": ["time"], "machine.cores": 2},
-        stdout=out,
-        stderr=io.BytesIO(),
-        stdin=io.BytesIO(),
-    )
-    boot(kernel)
-    for _ in range(2):
-        kernel.spawn(USER_BIN / "vmcheck", ["vmcheck", "time"], [], parent=kernel.init)
-    assert kernel.run() == 0
-    assert out.getvalue().decode().splitlines()[0] == "time backwards=0"
+    run = run_kernel("vmcheck", "time", machine__cores=2, also=[["vmcheck", "time"]] * 2)
+    assert run.status == 0
+    assert run.out.splitlines()[0] == "time backwards=0"
 
 
 def test_trace_events_carry_the_time_they_happened():

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from conftest import USER_BIN, kernkit_cli, run_kernel
-
-from kernkit.core.assemble import assemble, boot
 
 FAULTS = {
     # mode: (exit status, signal name, what the report says, instruction mnemonic)
@@ -37,19 +33,11 @@ def test_fault_kills_the_process_with_a_report(mode):
 
 
 def test_kernel_survives_a_faulting_process():
-    out, err = io.BytesIO(), io.BytesIO()
-    kernel = assemble(
-        None,
-        overrides={"init.program": "spin", "init.args": ["3000000"]},
-        stdout=out,
-        stderr=err,
-        stdin=io.BytesIO(),
-    )
-    boot(kernel)
-    victim = kernel.spawn(USER_BIN / "fault", ["fault", "null"], [], parent=kernel.init)
-    assert kernel.run() == 0
+    run = run_kernel("spin", "3000000", also=[["fault", "null"]])
+    (victim,) = run.others
+    assert run.status == 0
     assert victim.exit_status == 139 and victim.kill_reason.startswith("pid 2 (fault) killed by SIGSEGV")
-    assert b"spin 3000000 result" in out.getvalue()
+    assert b"spin 3000000 result" in run.stdout
 
 
 def test_garbage_pointer_gives_efault():

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from conftest import USER_BIN
-
-from kernkit.core.assemble import assemble, boot
+from conftest import run_kernel
 
 
 def run_four_spinners(cores: int) -> tuple[object, bytes]:
-    out = io.BytesIO()
-    kernel = assemble(
-        None,
-        overrides={"init.program": "spin", "init.args": ["4000000"], "machine.cores": cores},
-        stdout=out,
-        stderr=io.BytesIO(),
-        stdin=io.BytesIO(),
-    )
-    boot(kernel)
-    for _ in range(3):
-        kernel.spawn(USER_BIN / "spin", ["spin", "1000000"], [], parent=kernel.init)
-    assert kernel.run() == 0
-    return kernel, out.getvalue()
+    run = run_kernel("spin", "4000000", machine__cores=cores, also=[["spin", "1000000"]] * 3)
+    assert run.status == 0
+    return run.kernel, run.stdout
 
 
 @pytest.mark.parametrize("cores", [1, 4])
