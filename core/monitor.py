@@ -141,7 +141,8 @@ class Monitor:
             for message in kernel.kmsgs.queued(core):
                 kind = "routine" if message.routine else "immediate"
                 source = "-" if message.source is None else message.source
-                lines.append(f"core {core}: {kind:<9} {message.name} from core {source} at {message.sent_at} ns")
+                sent = f"from core {source} at {message.sent_at} ns"
+                lines.append(f"core {core}: {kind:<9} {message.name} {sent}")
         return "\n".join(lines) if lines else f"no kernel messages waiting ({kernel.kmsgs.sent} sent so far)"
 
     def cmd_trace(self, count: str = "20") -> str:
