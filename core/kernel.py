@@ -547,10 +547,15 @@ class Kernel:
                 finally:
                     self._active_core = None
                 ran = True
-                self._core_used[core] += stop.instructions
+                used = self._core_used[core] = self._core_used[core] + stop.instructions
                 self.instructions += stop.instructions
                 thread.instructions += stop.instructions
-                thread.clock = max(thread.clock, self.now(core))
+                if self.deterministic:  # now(core), without asking the machine: the run is over
+                    reached = self.round_start_ns + used * 1_000_000_000 // self.ips
+                else:
+                    reached = self.now(core)
+                if reached > thread.clock:
+                    thread.clock = reached
                 if self.tracing:
                     self.trace_event(
                         "run",

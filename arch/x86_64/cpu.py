@@ -233,7 +233,6 @@ class X86Core:
     def run(self, thread: Thread, budget: int) -> Stop:
         self.machine.release_quarantine()
         self.load(thread)
-        context = thread.context
         executed = 0
         stop: Stop | None = None
         self.in_run = True
@@ -242,8 +241,8 @@ class X86Core:
                 stop, executed = self._run_once(thread, budget, executed)
         finally:
             self.in_run = False
-        if thread.context is context and context.live is self:
-            self.uc.context_update(context.blob)
+        # the context stays loaded: it is saved to its blob only when another one is loaded here
+        # or the thread moves to another core (unload)
         return Stop(stop.kind, executed, stop.fault)
 
     def _run_once(self, thread: Thread, budget: int, executed: int) -> tuple[Stop | None, int]:
