@@ -22,6 +22,7 @@ from kernkit.core.trace import Tracer
 
 if TYPE_CHECKING:
     from kernkit.core.config import Config
+    from kernkit.core.debugger import Debugger
     from kernkit.core.machine import Fault, Stop
     from kernkit.core.plugins import PluginManager, Registered
     from kernkit.core.records import SyscallTable
@@ -67,6 +68,8 @@ class Kernel:
         self.data: dict[str, Any] = {}
         #: Where monitor commands come from; None: no monitor (panics just print their report).
         self.monitor_input: IO[str] | None = None
+        #: An attached debugger (the GDB stub): it sees every stop of a thread first.
+        self.debugger: Debugger | None = None
         self._next_id = 1
         self.timers = Timers()
         machine_opts = config["machine"]
@@ -443,6 +446,9 @@ class Kernel:
 
     def _round(self) -> None:
         """Every core runs up to one quantum; then time advances, sleepers wake, the scheduler ticks."""
+        self.plugins.notify("kernkit_poll", kernel=self)
+        if self.finished:
+            return
         quantum = self.quantum
         ran = False
         for core in range(len(self.current)):
@@ -479,6 +485,8 @@ class Kernel:
                         stop=stop.kind,
                         instructions=stop.instructions,
                     )
+                if self.debugger is not None:
+                    stop = self.debugger.stopped(core, thread, stop)
                 self._after_stop(core, thread, stop)
                 runs += 1
                 if stop.kind == "slice" or (not self.deterministic and runs >= FAST_RUNS_PER_ROUND):
