@@ -293,3 +293,15 @@ def test_a_fault_forgiven_by_gdb_faults_again(guest):
     assert c.reply() == b"X0b"
     assert g.wait() == 139
     assert "killed by SIGSEGV" in g.err
+
+
+def test_a_kernel_panic_ends_the_session_with_its_status(guest, tmp_path):
+    from test_monitor import broken_kernel
+
+    g = guest("syscall_loop", "3", options=(str(broken_kernel(tmp_path)),))
+    c = g.client()
+    c.request("?")
+    c.send("vCont;c")
+    assert c.reply() == b"W46"  # 70: a panic
+    assert g.wait() == 70
+    assert "kernkit: kernel panic: RuntimeError: getpid is broken" in g.err
