@@ -22,6 +22,9 @@ class Fault:
     pc: int
     address: int | None = None
     access: str | None = None  # "read", "write", "exec"
+    #: A breakpoint instruction the program executed (x86 ``int3``): ``pc`` is its address,
+    #: the thread's own pc already past it.
+    breakpoint: bool = False
 
 
 @attrs.frozen

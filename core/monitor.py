@@ -147,6 +147,8 @@ def run_command(kernel: Kernel, line: str, can_continue: bool = False) -> str:
         return command.run(kernel, *args)
     except (TypeError, ValueError) as exc:
         return f"{name}: {exc}"
+    except Exception as exc:  # a broken command must not end the session it was typed in
+        return f"{name}: failed: {type(exc).__name__}: {exc}"
 
 
 class Monitor:

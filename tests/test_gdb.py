@@ -57,6 +57,24 @@ def test_symbols_come_from_the_exec_file_the_stub_names(guest):
     assert g.wait() == 137
 
 
+def test_breakpoints_written_into_memory_when_gdb_is_told_not_to_use_z_packets(guest):
+    g = guest(str(DEMO))
+    out = g.gdb(
+        "set remote software-breakpoint-packet off",
+        "set remote hardware-breakpoint-packet off",
+        "break square",
+        "continue",
+        "continue",
+        "print x",
+        "delete",
+        "continue",
+    )
+    assert g.wait() == 0, g.err
+    assert "Breakpoint 1, square (x=1)" in out and "Breakpoint 1, square (x=2)" in out
+    assert "$1 = 2" in out and "SIGTRAP" not in out
+    assert g.out == "hello from gdbdemo: counter=385\n"  # gdb's int3 bytes were all taken out again
+
+
 def test_threads_are_gdb_threads_and_a_second_thread_stops_at_a_breakpoint(guest):
     g = guest(str(DEMO), "threads", "3")
     out = g.gdb(

@@ -617,9 +617,13 @@ def kmsgs(kernel, core="0"):
         raise ValueError(f"not a core number: {core!r}")
     return f"core {core}: no kernel messages ({len(kernel.processes)} processes)"
 
+def boom(kernel):
+    raise RuntimeError("broken command")
+
 @hookimpl
 def kernkit_register_monitor_commands():
-    return [MonitorCommand("kmsgs", kmsgs, "kernel messages queued on CORE", "kmsgs [CORE]")]
+    return [MonitorCommand("kmsgs", kmsgs, "kernel messages queued on CORE", "kmsgs [CORE]"),
+            MonitorCommand("boom", boom, "a command with a bug")]
 """
 
 
@@ -629,7 +633,7 @@ def test_register_monitor_commands_hook(tmp_path, plugin_dir):
         "boot",
         str(config),
         "--monitor",
-        stdin=b"help\nkmsgs\nkmsgs x\nkmsgs 1 2 3\nps\ncontinue\n",
+        stdin=b"help\nkmsgs\nkmsgs x\nkmsgs 1 2 3\nboom\nps\ncontinue\n",
         env={"PYTHONPATH": str(plugin_dir)},
     )
     assert proc.returncode == 0 and proc.stdout == b"Hello from kernkit!\n"
@@ -639,6 +643,7 @@ def test_register_monitor_commands_hook(tmp_path, plugin_dir):
     assert "core 0: no kernel messages (1 processes)" in err
     assert "kmsgs: not a core number: 'x'" in err
     assert "kmsgs: kmsgs() takes from 1 to 2 positional arguments but 4 were given" in err
+    assert "boom: failed: RuntimeError: broken command" in err  # the session goes on
     assert "    1  hello                RUNNABLE_S   0" in err  # the core's own commands stay
 
     clash = KMSGS.replace('MonitorCommand("kmsgs"', 'MonitorCommand("ps"')

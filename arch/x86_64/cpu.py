@@ -375,7 +375,7 @@ class X86Core:
         if number >= 32:
             return counted, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc - 2))
         if number == 3 and self._peek(thread.process.aspace, pc - 1, 1) == b"\xcc":
-            return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1))
+            return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1, breakpoint=True))
         signal, what = EXCEPTIONS.get(number, (11, f"CPU exception {number}"))
         return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc))
 

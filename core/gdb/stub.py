@@ -34,7 +34,7 @@ SUPPORTED = (
     "vContSupported+;QStartNoAckMode+"
 ).encode()
 #: errno-style error replies gdb shows as "Remote failure reply".
-E_NO_THREAD, E_BAD_ADDRESS, E_NO_MEMORY, E_INVALID = b"E03", b"E14", b"E0c", b"E16"
+E_NO_THREAD, E_BAD_ADDRESS, E_NO_MEMORY, E_INVALID, E_INTERNAL = b"E03", b"E14", b"E0c", b"E16", b"E05"
 
 
 class BadPacket(ValueError):
@@ -105,6 +105,9 @@ class GdbStub:
             signal, extra = signals.SIGTRAP, "swbreak:;"
         elif kind == "fault":
             signal = stop.fault.signal
+            if stop.fault.breakpoint:  # gdb wrote it (or the program has one): stop on it, as gdbserver
+                thread.context.pc = stop.fault.pc
+                extra = "swbreak:;"
         elif thread is self.stepping:
             signal = signals.SIGTRAP  # the step ended (or a syscall it made blocked)
         else:
@@ -224,10 +227,13 @@ class GdbStub:
         text = packet.decode("latin-1")
         try:
             return self._dispatch(text, packet)
-        except BadPacket:
+        except (ValueError, IndexError):  # BadPacket, bad hex, a missing field
             return E_INVALID
-        except (ValueError, IndexError):
-            return E_INVALID
+        except ConnectionClosed:
+            raise
+        except Exception as exc:  # a bug here must not take the kernel down with the session
+            self.kernel.message(f"gdb: error answering {text[:40]!r}: {type(exc).__name__}: {exc}")
+            return E_INTERNAL
 
     def _dispatch(self, text: str, packet: bytes) -> bytes | None:
         if not text:
