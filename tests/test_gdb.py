@@ -139,7 +139,7 @@ def test_ctrl_c_in_gdb_interrupts_a_spinning_guest(guest, tmp_path):
         args += ["-ex", command]
     with open(tmp_path / "gdb.out", "wb") as out:
         session = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        time.sleep(2)  # the guest spins
+        time.sleep(1)  # the guest spins
         session.send_signal(signal.SIGINT)  # what Ctrl-C at gdb's terminal does
         assert session.wait(timeout=60) == 0
     text = (tmp_path / "gdb.out").read_text()

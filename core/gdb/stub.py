@@ -84,8 +84,6 @@ class GdbStub:
         self.stop_reply = b"S05"
         self.state = "stopped"  # running, detaching, detached, killed
         self._ack_off = False
-        #: What stopped the kernel, counted: the test suite and `kernkit boot --gdb` report them.
-        self.stops: dict[str, int] = {}
 
     # --- the kernel's side -------------------------------------------------------------------
 
@@ -112,7 +110,6 @@ class GdbStub:
             signal = signals.SIGTRAP  # the step ended (or a syscall it made blocked)
         else:
             return stop
-        self.stops[kind] = self.stops.get(kind, 0) + 1
         self.stepping = None
         shown = any_thread(self.kernel, thread)
         if shown is None:
@@ -137,10 +134,9 @@ class GdbStub:
         """gdb's interrupt (Ctrl-C) stops the kernel between rounds."""
         if self.state != "running" or not self.conn.interrupted():
             return
-        thread = any_thread(kernel, self.last)
+        thread = any_thread(kernel, *kernel.current, self.last)  # preferably one that was running
         if thread is None:
             return
-        self.stops["interrupt"] = self.stops.get("interrupt", 0) + 1
         self.stop_reply = self._stop_packet(signals.SIGINT, thread)
         self._hold(send=True)
 
