@@ -15,6 +15,8 @@ pytestmark = needs_gdb
 def test_break_continue_bt_registers_memory_print_step_next(guest):
     g = guest(str(DEMO))
     out = g.gdb(
+        "break main",
+        "continue",
         "break add_up",
         "continue",
         "bt",
@@ -34,7 +36,8 @@ def test_break_continue_bt_registers_memory_print_step_next(guest):
     assert (
         "0x000000000040102b in _start ()" in out or "in _start ()" in out
     )  # held before init's first instruction
-    assert re.search(r"Breakpoint 1, add_up \(n=10\) at \./gdbdemo\.c:\d+", out), out
+    assert re.search(r"Breakpoint 1, main \(argc=1, argv=0x[0-9a-f]+\) at \./gdbdemo\.c:\d+", out), out
+    assert re.search(r"Breakpoint 2, add_up \(n=10\) at \./gdbdemo\.c:\d+", out), out
     assert re.search(r"#0  add_up \(n=10\) at \./gdbdemo\.c:\d+\n#1  0x[0-9a-f]+ in main \(argc=1, ", out), (
         out
     )
