@@ -25,6 +25,7 @@ from kernkit.core.trace import Tracer
 
 if TYPE_CHECKING:
     from kernkit.core.config import Config
+    from kernkit.core.debugger import Debugger
     from kernkit.core.machine import Fault
     from kernkit.core.plugins import PluginManager, Registered
     from kernkit.core.records import SyscallTable
@@ -70,6 +71,8 @@ class Kernel:
         self.data: dict[str, Any] = {}
         #: Where monitor commands come from; None: no monitor (panics just print their report).
         self.monitor_input: IO[str] | None = None
+        #: An attached debugger (the GDB stub): it sees every stop of a thread first.
+        self.debugger: Debugger | None = None
         self._next_id = 1
         self._unstarted: dict[int, Any] = {}
         self.timers = Timers()
@@ -528,6 +531,9 @@ class Kernel:
 
     def _round(self) -> None:
         """Every core runs up to one quantum; then time advances, sleepers wake, the scheduler ticks."""
+        self.plugins.notify("kernkit_poll", kernel=self)
+        if self.finished:
+            return
         quantum = self.quantum
         ran = False
         kmsgs = self.kmsgs
@@ -590,6 +596,8 @@ class Kernel:
                 instructions=stop.instructions,
             )
             self._span_start[core] = reached
+        if self.debugger is not None:
+            stop = self.debugger.stopped(core, thread, stop)
         self._after_stop(core, thread, stop)
 
     def handoff(self, core: int, thread: Thread, instructions: int) -> Thread | None:
@@ -602,6 +610,7 @@ class Kernel:
         if (
             self.finished
             or not self.deterministic
+            or self.debugger is not None
             or thread.state is RUNNING
             or self.kmsgs.immediate[core]
             or self._core_used[core] + instructions >= self.quantum

@@ -72,16 +72,16 @@ def test_messages_run_on_their_core_before_it_runs_a_thread():
 
 
 def test_kmsgs_are_traced_and_shown_by_the_monitor():
-    from kernkit.core.monitor import Monitor
+    from kernkit.core.monitor import run_command
 
     kernel = booted("spin", "300000", **{"machine.cores": 2, "machine.quantum": 10_000})
     kernel.send_kmsg(1, "__startcore", lambda: None)
     kernel.send_kmsg(1, "__urgent", lambda: None, routine=False)
-    shown = Monitor(kernel, io.StringIO(), lambda *a, **k: None).cmd_kmsgs()
+    shown = run_command(kernel, "kmsgs")
     lines = shown.splitlines()
     assert lines[0].startswith("core 1: immediate __urgent")
     assert lines[1].startswith("core 1: routine   __startcore")
     kernel._round()
     kernel._round()
-    assert Monitor(kernel, io.StringIO(), lambda *a, **k: None).cmd_kmsgs() == "no kernel messages waiting (2 sent so far)"
+    assert run_command(kernel, "kmsgs") == "no kernel messages waiting (2 sent so far)"
     kernel.shutdown()

@@ -90,11 +90,11 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
     assert proc.stderr == b""
     lines = proc.stdout.decode().splitlines()
     hooks = {
-        "kernkit.core.coreplugin": "boot_steps, config_sections",
+        "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
         "kernkit.plugins.linux_abi": "config_sections, register_syscall_tables",
-        "kernkit.plugins.console": "config_sections, register_devices",
+        "kernkit.plugins.console": "boot_steps, config_sections, poll, register_devices, shutdown",
         "kernkit.plugins.akaros_abi": "register_syscall_tables",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
         "kernkit.plugins.mcp": "config_sections, register_schedulers",
@@ -109,7 +109,9 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "schedulers: rr (rr), mcp (mcp)",
         "devices: cons (console)",
         "binary formats: elf64 (elf)",
-        "boot steps: init (coreplugin)",
+        "monitor commands: ps (coreplugin), bt (coreplugin), regs (coreplugin), mem (coreplugin), "
+        "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin)",
+        "boot steps: init (coreplugin), console (console)",
     ]:
         assert registry in lines
 

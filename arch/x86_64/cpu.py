@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from unicorn import (
@@ -93,10 +94,18 @@ class X86Core:
         self.fault: tuple[int, int, str] | None = None
         self.pending_intr: int | None = None
         self.hook_error: BaseException | None = None
+        #: Debugging: where a breakpoint stopped the run, the one to pass over once, the hooks.
+        self.breakpoint_hit: int | None = None
+        self.skip_breakpoint: int | None = None
+        self._breakpoints: dict[int, object] = {}
+        self._step_hook: object | None = None
+        self._step_seen = 0
         self._callbacks = (
             lowlevel.SYSCALL_CB(self._on_syscall),
             lowlevel.INTR_CB(self._on_intr),
             lowlevel.TLB_FILL_CB(self._on_tlb_fill),
+            lowlevel.CODE_CB(self._on_breakpoint),
+            lowlevel.CODE_CB(self._on_step),
         )
         lowlevel.add_syscall_hook(uc, self._callbacks[0])
         lowlevel.add_intr_hook(uc, self._callbacks[1])
@@ -168,6 +177,19 @@ class X86Core:
     def _on_intr(self, _uch: int, number: int, _data: int) -> None:
         self.pending_intr = number
         uclib.uc_emu_stop(self.uch)
+
+    def _on_breakpoint(self, _uch: int, address: int, _size: int, _data: int) -> None:
+        if address == self.skip_breakpoint:  # the thread resumes from this breakpoint
+            self.skip_breakpoint = None
+            return
+        self.breakpoint_hit = address
+        uclib.uc_emu_stop(self.uch)
+
+    def _on_step(self, _uch: int, _address: int, _size: int, _data: int) -> None:
+        """Fast mode's single step: stop before the second instruction."""
+        self._step_seen += 1
+        if self._step_seen > 1:
+            uclib.uc_emu_stop(self.uch)
 
     def _on_tlb_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
         try:
@@ -256,6 +278,17 @@ class X86Core:
     def run(self, thread: Thread, budget: int) -> Stop:
         self.machine.release_quarantine()
         self.load(thread)
+        context = thread.context
+        stepping = self.machine.stepping is thread
+        if stepping:
+            self.machine.stepping = None
+            budget = 1
+            if not self.deterministic:
+                self._arm_step()
+        if context.at_breakpoint is not None:  # resuming from a breakpoint: run its instruction
+            if context.at_breakpoint == self.regs.read(RIP):
+                self.skip_breakpoint = context.at_breakpoint
+            context.at_breakpoint = None
         executed = 0
         stop: Stop | None = None
         self.segment_base = 0
@@ -264,19 +297,52 @@ class X86Core:
         try:
             while stop is None:
                 stop, executed = self._run_once(self.thread, budget, executed)
+                if stepping and not self.deterministic and stop is not None and stop.kind == "slice":
+                    stop = stop if self._step_seen > 1 else None  # stopped by the timer before it
         finally:
             self.in_run = False
+            self.skip_breakpoint = None
+            if stepping and not self.deterministic:
+                self._disarm_step()
         if self.switched:
             return Stop("switch", 0)
         last = self.thread
-        return Stop(stop.kind, executed - self.segment_base, stop.fault, last if last is not thread else None)
+        kind = stop.kind
+        if kind == "breakpoint":
+            last.context.at_breakpoint = self.regs.read(RIP)
+        elif kind == "slice" and stepping:
+            kind = "step"
+        return Stop(kind, executed - self.segment_base, stop.fault, last if last is not thread else None)
+
+    # --- debugging ------------------------------------------------------------------------
+
+    def set_breakpoints(self, addresses: Collection[int]) -> None:
+        wanted = set(addresses)
+        if wanted == self._breakpoints.keys():
+            return
+        for address in [a for a in self._breakpoints if a not in wanted]:
+            lowlevel.delete_hook(self.uc, self._breakpoints.pop(address))
+        for address in wanted - self._breakpoints.keys():
+            self._breakpoints[address] = lowlevel.add_code_hook(self.uc, self._callbacks[3], address, address)
+        self.needs_tb_flush = True  # code translated before a hook existed would not call it
+
+    def _arm_step(self) -> None:
+        self._step_seen = 0
+        self._step_hook = lowlevel.add_code_hook(self.uc, self._callbacks[4])
+        self.uc.ctl_flush_tb()
+
+    def _disarm_step(self) -> None:
+        if self._step_hook is not None:
+            lowlevel.delete_hook(self.uc, self._step_hook)
+            self._step_hook = None
+            self.needs_tb_flush = True
 
     def _run_once(self, thread: Thread, budget: int, executed: int) -> tuple[Stop | None, int]:
         """One emu_start; (why the run ends or None to go on, instructions retired so far)."""
         if self.needs_tb_flush:
             self.uc.ctl_flush_tb()
             self.needs_tb_flush = False
-        self.fault = self.pending_intr = self.hook_error = None
+        self.fault = self.pending_intr = self.hook_error = self.breakpoint_hit = None
         self.run_base = executed
         error = None
         self.running = True
@@ -307,6 +373,8 @@ class X86Core:
         pc = self.regs.read(RIP)
         if thread.stop_requested:  # the syscall finished; anything after it is not the thread's
             return counted, Stop("syscall", 0)
+        if self.breakpoint_hit is not None:  # stopped before the instruction, which was counted
+            return max(counted - 1, 0), Stop("breakpoint", 0)
         if error == UC_ERR_EXCEPTION and self.fault is not None:
             address, access, reason = self.fault
             if reason == "out of memory":
@@ -335,7 +403,7 @@ class X86Core:
         if number >= 32:
             return counted, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc - 2))
         if number == 3 and self._peek(thread.process.aspace, pc - 1, 1) == b"\xcc":
-            return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1))
+            return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1, breakpoint=True))
         signal, what = EXCEPTIONS.get(number, (11, f"CPU exception {number}"))
         return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc))
 
