@@ -17,6 +17,9 @@ class KernelOptions:
     personalities: list[str] = option(
         ["linux"], "syscall tables (personalities) this kernel offers; the first is the default"
     )
+    personality_map: dict[str, str] = option(
+        {}, "program file name -> personality, overriding what the program's ELF note asks for"
+    )
     plugins: list[str] = option([], "extra plugin modules to load, by import path")
     optional_plugins: list[str] = option(
         [], "plugin modules to load if they can: a failure is a warning and the kernel boots without them"

@@ -12,10 +12,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
+from kernkit.core.kmsg import KernelMessage, KernelMessages
 from kernkit.core.loader import load_program
 from kernkit.core.monitor import Monitor, backtrace_lines, on_core_threads
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
+from kernkit.core.sched import complete_policy
 from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
 from kernkit.core.timers import Timers
 from kernkit.core.trace import Tracer
@@ -81,10 +83,17 @@ class Kernel:
         self.arch = arch
         self.machine = arch.create_machine(self)
         self.deterministic = self.machine.deterministic
-        self.current: list[Thread | None] = [None] * len(self.machine.cores)
-        self._core_used = [0] * len(self.machine.cores)
+        cores = len(self.machine.cores)
+        self.current: list[Thread | None] = [None] * cores
+        #: The process each core is granted to by the scheduler (Akaros: an MCP's cores), if any.
+        self.granted: list[Process | None] = [None] * cores
+        #: Whose address space each core last had loaded (Akaros's cur_proc).
+        self.cur_proc: list[Process | None] = [None] * cores
+        self.kmsgs = KernelMessages(cores)
+        self._core_used = [0] * cores
         self._active_core: int | None = None
-        self.scheduler = registries["scheduler"][config["sched"].policy].record.create(self)
+        policy = registries["scheduler"][config["sched"].policy].record.create(self)
+        self.scheduler = complete_policy(policy, self)
 
     # --- registries -----------------------------------------------------------------------
 
@@ -98,6 +107,41 @@ class Kernel:
         if registered is None:
             raise KeyError(f"no device {name!r}; known: {', '.join(sorted(self.registries['device']))}")
         return registered.record
+
+    # --- cores and kernel messages ----------------------------------------------------------
+
+    def owning_proc(self, core: int) -> Process | None:
+        """The process that owns ``core`` (Akaros's owning_proc): the one it is granted to, else
+        the one whose thread it runs."""
+        granted = self.granted[core]
+        if granted is not None:
+            return granted
+        thread = self.current[core]
+        return thread.process if thread is not None else None
+
+    @property
+    def active_core(self) -> int | None:
+        """The core whose turn it is (None between turns)."""
+        return self._active_core
+
+    def send_kmsg(self, core: int, name: str, run: Callable[[], None], *, routine: bool = True) -> None:
+        """Queue ``run`` on ``core``: routine messages run one per pass at a point where the core
+        can change what it runs; immediate ones run, all of them, first."""
+        message = KernelMessage(name, run, self.now(self._active_core), self._active_core, routine)
+        self.kmsgs.send(core, message)
+        self.trace_event("kmsg", None, to=core, name=name, routine=routine)
+
+    def _run_kmsgs(self, core: int, routine: bool) -> None:
+        immediate = self.kmsgs.immediate[core]
+        previous, self._active_core = self._active_core, core
+        try:
+            while immediate:
+                immediate.popleft().run()
+            queue = self.kmsgs.routine[core]
+            if routine and queue:
+                queue.popleft().run()
+        finally:
+            self._active_core = previous
 
     # --- time -----------------------------------------------------------------------------
 
@@ -163,7 +207,7 @@ class Kernel:
             self._release(process)
             self._forget(process)
             raise
-        self._start_thread(Thread(tid=process.pid, process=process, context=context))
+        self.add_thread(process, context, tid=process.pid)
         return process
 
     def new_id(self) -> int:
@@ -188,13 +232,24 @@ class Kernel:
             parent.children.append(process)
         return process
 
-    def _start_thread(self, thread: Thread) -> None:
-        process = thread.process
+    def add_thread(
+        self, process: Process, context: Any, *, tid: int | None = None, clock: int | None = None, **data: Any
+    ) -> Thread:
+        """A new runnable thread of ``process`` with CPU ``context`` (the scheduler hears of it);
+        ``data`` goes to the thread's plugin data before the scheduler sees it."""
+        thread = Thread(
+            tid=self.new_id() if tid is None else tid,
+            process=process,
+            context=context,
+            clock=self.now(self._active_core) if clock is None else clock,
+        )
+        thread.data.update(data)
         process.threads.append(thread)
         if process.state is ProcState.CREATED:
             process.set_state(ProcState.RUNNABLE_S)
         self.trace_event("thread", process, tid=thread.tid)
         self.scheduler.thread_runnable(thread)
+        return thread
 
     def fork(self, thread: Thread) -> Process:
         """A copy of ``thread``'s process (memory, files, personality state) whose one thread
@@ -214,9 +269,7 @@ class Kernel:
             self._release(child)
             self._forget(child)
             raise
-        self._start_thread(
-            Thread(tid=child.pid, process=child, context=thread.context.fork(), clock=thread.clock)
-        )
+        self.add_thread(child, thread.context.fork(), tid=child.pid, clock=thread.clock)
         return child
 
     def clone_thread(self, thread: Thread, stack: int, tls: int | None) -> Thread:
@@ -225,9 +278,7 @@ class Kernel:
         context.sp = stack
         if tls is not None:
             context.set_tls_base(tls)
-        child = Thread(tid=self.new_id(), process=thread.process, context=context, clock=thread.clock)
-        self._start_thread(child)
-        return child
+        return self.add_thread(thread.process, context, clock=thread.clock)
 
     def exec(self, thread: Thread, path: Path, argv: Sequence[str], envp: Sequence[str]) -> None:
         """Replace ``thread``'s program; the process keeps its id and files, other threads end.
@@ -254,6 +305,7 @@ class Kernel:
         for thread in process.threads:
             self._retire_thread(thread)
         process.set_state(ProcState.DYING)
+        self.scheduler.process_exited(process)
         self.trace_event("exit", process, status=status, killed=kill_reason is not None)
         self._release(process)
         for child in process.children:  # orphans go to init, as on Unix
@@ -317,6 +369,13 @@ class Kernel:
             self.kill_tree(child, signal)
         if process.alive:
             self.kill(process, signal)
+
+    def end_thread(self, thread: Thread) -> None:
+        """End one thread and forget it; the process lives on even without threads (an MCP
+        whose last vcore yielded)."""
+        self._retire_thread(thread)
+        if thread in thread.process.threads:
+            thread.process.threads.remove(thread)
 
     def exit_thread(self, thread: Thread, status: int) -> None:
         """End one thread; the last thread of a process ends the process with ``status``."""
@@ -445,8 +504,11 @@ class Kernel:
         """Every core runs up to one quantum; then time advances, sleepers wake, the scheduler ticks."""
         quantum = self.quantum
         ran = False
+        kmsgs = self.kmsgs
         for core in range(len(self.current)):
             runs = 0
+            if kmsgs.immediate[core] or kmsgs.routine[core]:
+                self._run_kmsgs(core, routine=True)
             while self._core_used[core] < quantum and not self.finished:
                 thread = self.current[core] or self._pick(core)
                 if thread is None or self._core_used[core] >= quantum:
@@ -480,6 +542,8 @@ class Kernel:
                         instructions=stop.instructions,
                     )
                 self._after_stop(core, thread, stop)
+                if kmsgs.immediate[core]:
+                    self._run_kmsgs(core, routine=False)
                 runs += 1
                 if stop.kind == "slice" or (not self.deterministic and runs >= FAST_RUNS_PER_ROUND):
                     break
@@ -496,6 +560,7 @@ class Kernel:
         thread.state = RUNNING
         thread.core = core
         self.current[core] = thread
+        self.cur_proc[core] = thread.process
         self.context_switches += 1
         thread.process.refresh_state()
         if self.deterministic:  # the thread cannot start before the time it last stopped at
@@ -525,11 +590,12 @@ class Kernel:
                 thread.core = None
                 thread.process.refresh_state()
                 self.scheduler.thread_runnable(thread)
-        idle = not ran and not any(self.current) and not self._anything_runnable()
+        quiet = not ran and not any(self.current) and not self.kmsgs.any_pending()
+        idle = quiet and not self._anything_runnable()
         if idle and self.timers:  # nothing could run: jump to the first timer
             self.round_start_ns = max(self.round_start_ns, self.timers.next_time())
         self.timers.fire_due(self.round_start_ns)
-        if idle and not self.timers and not self._anything_runnable():
+        if idle and not self.timers and not self._anything_runnable() and not self.kmsgs.any_pending():
             if any(p.alive for p in self.processes.values()):
                 raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
             self.finished = True

@@ -50,6 +50,16 @@ class CpuContext(Protocol):
     def restart_syscall(self) -> None:
         """From inside a system call: run it again when the thread next runs."""
 
+    def user_registers(self) -> dict[str, int]:
+        """Every user register by the architecture's names, as the thread would resume (past a
+        syscall in progress)."""
+        ...
+
+    def set_user_registers(self, values: dict[str, int]) -> None:
+        """Set registers by name on a context that is not in a syscall (e.g. a fresh one from
+        :meth:`Machine.new_context`)."""
+        ...
+
     def fork(self) -> CpuContext:
         """From inside a system call: a copy that returns 0 from it (for fork and clone)."""
 

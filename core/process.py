@@ -122,6 +122,8 @@ class Process:
     data: dict[str, Any] = attrs.field(factory=dict)
     #: Threads of this process waiting for a child to change state (wait4, waitpid).
     child_events: Any = attrs.field(default=attrs.Factory(_child_events, takes_self=True))
+    #: A multi-core process (Akaros MCP): its personality, not its threads, decides its state.
+    mcp: bool = False
 
     def set_state(self, new: ProcState) -> None:
         """Move to ``new``; an illegal transition is a kernel panic."""
@@ -147,7 +149,7 @@ class Process:
 
     def refresh_state(self) -> None:
         """Derive the single-core process state from its threads (RUNNING, RUNNABLE or WAITING)."""
-        if not self.alive:
+        if not self.alive or self.mcp:
             return
         runnable = blocked = False
         for thread in self.threads:

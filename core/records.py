@@ -68,6 +68,9 @@ class SyscallTable:
     #: errno numbers the core uses for a bad pointer and for a syscall the table lacks.
     errno_fault: int = attrs.field(kw_only=True)
     errno_nosys: int = attrs.field(kw_only=True)
+    #: Multi-core processes: a :class:`kernkit.core.sched.VcoreProvider`, or None if the
+    #: personality's processes hold no cores of their own.
+    vcores: Any = attrs.field(default=None, kw_only=True)
 
     def by_number(self) -> dict[int, Syscall]:
         table: dict[int, Syscall] = {}
@@ -151,6 +154,8 @@ class LoadedImage:
     brk: int
     base: int = 0
     path: str = ""
+    #: The personality the program asks for (an ELF note), or None for the kernel's default.
+    personality: str | None = None
     #: ``symbolize(address)`` -> "function+0x12" or None (for reports and backtraces).
     symbolize: Callable[[int], str | None] = lambda address: None
 

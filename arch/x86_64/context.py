@@ -23,6 +23,16 @@ REPORT_REGISTERS = {
     "rsp": x86.UC_X86_REG_RSP,
 }
 
+#: Every register of a user context, in the order of the Akaros-style ``user_context`` layout.
+USER_REGISTERS = {
+    **REPORT_REGISTERS,
+    **{f"r{n}": getattr(x86, f"UC_X86_REG_R{n}") for n in range(8, 16)},
+    "rip": x86.UC_X86_REG_RIP,
+    "rflags": x86.UC_X86_REG_EFLAGS,
+    "fs_base": x86.UC_X86_REG_FS_BASE,
+    "gs_base": x86.UC_X86_REG_GS_BASE,
+}
+
 
 class X86Context:
     """Saved registers of one thread.
@@ -108,3 +118,17 @@ class X86Context:
 
     def registers(self) -> dict[str, int]:
         return {name: self.read(reg) for name, reg in REPORT_REGISTERS.items()}
+
+    def user_registers(self) -> dict[str, int]:
+        """All user registers as the thread would resume (after a syscall in progress)."""
+        values = {name: self.read(reg) for name, reg in USER_REGISTERS.items()}
+        if self._in_syscall():
+            values["rip"] += 2
+        return values
+
+    def set_user_registers(self, values: dict[str, int]) -> None:
+        """Set user registers by name (a context not loaded on a core, e.g. a fresh one)."""
+        if self._in_syscall():
+            raise RuntimeError("set_user_registers on the context of a syscall in progress")
+        for name, value in values.items():
+            self.write(USER_REGISTERS[name], value)
