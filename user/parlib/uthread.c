@@ -11,6 +11,7 @@ void __uthread_switch_to_vcore(struct sw_context *save, void (*fn)(void *), void
                                uint64_t vcore_stack_top);
 __attribute__((noreturn)) void __pop_sw_ctx(struct sw_context *ctx, int enable_notifs);
 __attribute__((noreturn)) void __pop_hw_ctx(struct user_context *ctx);
+extern const char __pop_sw_ctx_end[], __pop_hw_ctx_end[];
 
 void uthread_lib_init(struct schedule_ops *ops)
 {
@@ -124,6 +125,24 @@ void uthread_runnable(struct uthread *uth)
 	sched_ops->thread_runnable(uth);
 }
 
+void uthread_stay_current(struct uthread *uth, void *arg)
+{
+	(void)arg;
+	vc_tls()->current_uthread = uth;
+	uth->state = UT_RUNNING;
+}
+
+/* The pop code found a notification pending after turning notifications on, and saved the
+ * uthread's registers in its hw_ctx (uthread_asm.S): handle it like a notification. */
+__attribute__((noreturn, used)) void __uthread_notified_in_pop(void)
+{
+	struct vcore_tls *tls = vc_tls();
+	tls->current_uthread->ctx_type = UTH_CTX_HW;
+	tls->in_vcore_ctx = 1;
+	tls->nr_pending_in_pop++;
+	uthread_vcore_entry();
+}
+
 static void paused(struct uthread *uth, void *arg)
 {
 	(void)arg;
@@ -151,6 +170,11 @@ void uthread_vcore_entry(void)
 			to[i] = from[i];
 		uth->ctx_type = UTH_CTX_HW;
 		atomic_and(&vcpd->flags, ~(uint64_t)VC_UTHREAD_SAVED);
+		tls->nr_notified++;
+		uint64_t rip = uth->hw_ctx.rip;
+		if ((rip >= (uint64_t)__pop_sw_ctx && rip < (uint64_t)__pop_sw_ctx_end) ||
+		    (rip >= (uint64_t)__pop_hw_ctx && rip < (uint64_t)__pop_hw_ctx_end))
+			tls->nr_notified_in_pop++;
 	}
 	handle_events(tls->vcoreid);
 	sched_ops->sched_entry();

@@ -117,6 +117,9 @@ void uthread_sched_yield(void);
  * uthread's fate (queue it, park it on a wait list, ...); the uthread may run on another vcore
  * before yield_func even returns, so yield_func must not touch it after handing it over. */
 void uthread_yield(bool save_state, void (*yield_func)(struct uthread *, void *), void *arg);
+/* A yield_func that keeps the uthread as this vcore's current one: vcore context handles its
+ * events and the 2LS resumes it (uth_enable_notifs uses it to take a pending notification). */
+void uthread_stay_current(struct uthread *uth, void *arg);
 /* Hand a stopped uthread to the 2LS (any context). */
 void uthread_runnable(struct uthread *uth);
 

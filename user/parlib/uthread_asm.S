@@ -2,8 +2,8 @@
  *
  * Offsets: struct sw_context {rbx 0, rbp 8, r12 16, r13 24, r14 32, r15 40, rsp 48, rip 56};
  * struct user_context {rax 0, rbx 8, rcx 16, rdx 24, rsi 32, rdi 40, rbp 48, rsp 56, r8 64 ..
- * r15 120, rip 128, rflags 136, fs_base 144, gs_base 152}; vcore TLS (fs) and preempt_data
- * offsets as in vcore.h.
+ * r15 120, rip 128, rflags 136, fs_base 144, gs_base 152}, which is also the start of struct
+ * uthread (hw_ctx); vcore TLS (fs) and preempt_data offsets as in vcore.h.
  *
  * Re-enabling notifications is the last step of running a uthread and must be restartable: a
  * notification may arrive right after notif_disabled is cleared, and the kernel then saves the
@@ -11,12 +11,49 @@
  * remaining instructions need lives in registers or on the uthread's own stack *above* rsp, and
  * everything else is already restored.  A context saved there is later restored like any other
  * (its helper slots go below its rsp, so they never overlap the live ones).  Programs using
- * parlib are built with -mno-red-zone: nothing below a uthread's rsp is live. */
+ * parlib are built with -mno-red-zone: nothing below a uthread's rsp is live.
+ *
+ * If a notification came while they were off (notif_pending), the uthread must not run on as
+ * if nothing happened.  Rather than asking the kernel (SYS_vc_entry), the code turns them off
+ * again, saves the registers as the uthread's full context -- resuming at the final ret -- and
+ * enters vcore context itself, which handles the events and resumes the uthread. */
 
-#define SYS_vc_entry 35
+#define VC_TLS_CURRENT_UTHREAD 16
 #define VC_TLS_VCPD 24
+#define VC_TLS_STACK_TOP 32
 #define VCPD_NOTIF_DISABLED 176
 #define VCPD_NOTIF_PENDING 177
+
+/* Notifications are on and one is pending: off again, save everything into current_uthread's
+ * hw_ctx with rip = \resume and rsp as it is, and run vcore context on the vcore stack.
+ * Flags and rdi need not be kept: the code at \resume restores them from the stack. */
+.macro ENTER_VCORE_CONTEXT resume
+	mov %fs:VC_TLS_VCPD, %rdi
+	movb $1, VCPD_NOTIF_DISABLED(%rdi)
+	mov %fs:VC_TLS_CURRENT_UTHREAD, %rdi
+	mov %rax, 0(%rdi)
+	mov %rbx, 8(%rdi)
+	mov %rcx, 16(%rdi)
+	mov %rdx, 24(%rdi)
+	mov %rsi, 32(%rdi)
+	mov %rbp, 48(%rdi)
+	mov %rsp, 56(%rdi)
+	mov %r8, 64(%rdi)
+	mov %r9, 72(%rdi)
+	mov %r10, 80(%rdi)
+	mov %r11, 88(%rdi)
+	mov %r12, 96(%rdi)
+	mov %r13, 104(%rdi)
+	mov %r14, 112(%rdi)
+	mov %r15, 120(%rdi)
+	lea \resume(%rip), %rax
+	mov %rax, 128(%rdi)
+	movq $0x202, 136(%rdi)
+	mov %fs:VC_TLS_STACK_TOP, %rsp
+	xor %ebp, %ebp
+	call __uthread_notified_in_pop
+	ud2
+.endm
 
 	.text
 
@@ -68,10 +105,11 @@ __pop_sw_ctx:
 	/* restartable from here: only callee-saved registers and the return address matter */
 	mov %fs:VC_TLS_VCPD, %rdi
 	testb $1, VCPD_NOTIF_PENDING(%rdi)
-	jz 1f
-	mov $SYS_vc_entry, %eax		/* a notification came while they were off: take it now */
-	syscall
+	jnz 2f
 1:	ret
+2:	ENTER_VCORE_CONTEXT 1b
+	.globl __pop_sw_ctx_end
+__pop_sw_ctx_end:
 	.size __pop_sw_ctx, . - __pop_sw_ctx
 
 /* void __pop_hw_ctx(struct user_context *ctx)
@@ -107,18 +145,13 @@ __pop_hw_ctx:
 	/* restartable from here: rdi, rflags and rip are in the slots above rsp */
 	mov %fs:VC_TLS_VCPD, %rdi
 	testb $1, VCPD_NOTIF_PENDING(%rdi)
-	jz 2f
-	push %rax
-	push %rcx
-	push %r11
-	mov $SYS_vc_entry, %eax
-	syscall
-	pop %r11
-	pop %rcx
-	pop %rax
+	jnz 3f
 2:	pop %rdi
 	popfq
 	ret
+3:	ENTER_VCORE_CONTEXT 2b
+	.globl __pop_hw_ctx_end
+__pop_hw_ctx_end:
 	.size __pop_hw_ctx, . - __pop_hw_ctx
 
 /* Where the kernel starts a vcore: rsp = its stack, fs base = its TLS, rdi = vcoreid. */

@@ -157,21 +157,6 @@ void vcore_yield(bool preempt_pending)
 		atomic_add(wanted, 1);
 }
 
-void disable_notifs(uint32_t vcoreid)
-{
-	vcpd_of(vcoreid)->notif_disabled = 1;
-	cmb();
-}
-
-void enable_notifs(uint32_t vcoreid)
-{
-	volatile struct preempt_data *vcpd = vcpd_of(vcoreid);
-	vcpd->notif_disabled = 0;
-	mb();
-	if (vcpd->notif_pending)
-		sys_vc_entry();
-}
-
 void uth_disable_notifs(void)
 {
 	struct vcore_tls *tls = vc_tls();
@@ -190,8 +175,29 @@ void uth_enable_notifs(void)
 	cmb();
 	if (tls->notif_depth == 0)
 		parlib_panic("uth_enable_notifs without uth_disable_notifs");
-	if (--tls->notif_depth == 0 && parlib_is_mcp) /* an SCP keeps them off: it polls */
-		enable_notifs(tls->vcoreid);
+	if (--tls->notif_depth || !parlib_is_mcp) /* an SCP keeps them off: it polls */
+		return;
+	tls->vcpd->notif_disabled = 0;
+	mb();
+	/* A notification that came while they were off is taken now, in vcore context. */
+	if (tls->vcpd->notif_pending)
+		uthread_yield(true, uthread_stay_current, NULL);
+}
+
+void vcore_stats(struct vcore_stats *out)
+{
+	*out = (struct vcore_stats){ 0 };
+	for (uint32_t v = 0; v < MAX_VCORES; v++) {
+		struct vcore_tls *tls = vcore_tls_blocks[v];
+		if (!tls)
+			continue;
+		out->entries += tls->nr_entries;
+		out->events += tls->nr_events;
+		out->notified += tls->nr_notified;
+		out->notified_in_pop += tls->nr_notified_in_pop;
+		out->pending_in_pop += tls->nr_pending_in_pop;
+		out->yields_refused += tls->nr_yields_refused;
+	}
 }
 
 long vcore_notify(uint32_t vcoreid, uint32_t ev_type, uint64_t arg, int flags)

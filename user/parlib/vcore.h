@@ -40,6 +40,9 @@ struct vcore_tls {
 	uint64_t nr_entries;  /* times vcore_entry ran on this vcore */
 	uint64_t nr_events;   /* events handled */
 	uint64_t nr_yields_refused;
+	uint64_t nr_notified;  /* entries that found a uthread context saved by the kernel */
+	uint64_t nr_notified_in_pop; /* ... saved while parlib was restoring that uthread */
+	uint64_t nr_pending_in_pop;  /* restores that found a notification pending at the end */
 	void *sched_data;     /* for the 2LS */
 };
 
@@ -108,13 +111,9 @@ void vcore_yield(bool preempt_pending);
 /* Re-run the vcore_entry path from vcore context, on a fresh vcore stack. */
 __attribute__((noreturn)) void vcore_reenter(void);
 
-/* Raw notification control for vcore v (vcore context uses these; uthreads use
- * uth_disable_notifs/uth_enable_notifs). */
-void disable_notifs(uint32_t vcoreid);
-void enable_notifs(uint32_t vcoreid);
-
 /* Uthread context: block notifications (nesting), e.g. while holding a spinlock that vcore
- * context may also take.  No-ops in vcore context. */
+ * context may also take.  No-ops in vcore context.  A notification that arrived meanwhile is
+ * taken when the outermost uth_enable_notifs turns them back on. */
 void uth_disable_notifs(void);
 void uth_enable_notifs(void);
 
@@ -130,6 +129,12 @@ int handle_events(uint32_t vcoreid);
 extern volatile uint64_t parlib_events_lost;
 /* EV_VCORE_PREEMPT events seen so far (a default handler counts them). */
 extern volatile uint64_t parlib_preempt_events;
+
+/* Statistics summed over every vcore's TLS block (struct vcore_tls's counters). */
+struct vcore_stats {
+	uint64_t entries, events, notified, notified_in_pop, pending_in_pop, yields_refused;
+};
+void vcore_stats(struct vcore_stats *out);
 
 /* Send an event to vcore v of this process; with EVENT_IPI it runs vcore_entry there. */
 long vcore_notify(uint32_t vcoreid, uint32_t ev_type, uint64_t arg, int flags);
