@@ -6,7 +6,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.elf",
     "kernkit.plugins.linux_abi",
     "kernkit.plugins.console",
+    "kernkit.plugins.akaros_abi",
     "kernkit.plugins.rr",
+    "kernkit.plugins.mcp",
 )
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.

@@ -70,6 +70,7 @@ class Kernel:
         #: Where monitor commands come from; None: no monitor (panics just print their report).
         self.monitor_input: IO[str] | None = None
         self._next_id = 1
+        self._unstarted: dict[int, Any] = {}
         self.timers = Timers()
         machine_opts = config["machine"]
         self.quantum = machine_opts.quantum
@@ -192,9 +193,17 @@ class Kernel:
     # --- processes ------------------------------------------------------------------------
 
     def spawn(
-        self, path: Path, argv: Sequence[str], envp: Sequence[str], parent: Process | None = None
+        self,
+        path: Path,
+        argv: Sequence[str],
+        envp: Sequence[str],
+        parent: Process | None = None,
+        *,
+        start: bool = True,
     ) -> Process:
-        """Create a process running the program at ``path``; ProgramError if it cannot load."""
+        """Create a process running the program at ``path``; ProgramError if it cannot load.
+
+        With ``start=False`` it stays CREATED until :meth:`start_process` (Akaros proc_create)."""
         personality = self.personality()
         process = self._new_process(Path(argv[0] if argv else path).name, parent, personality, list(argv))
         process.files = FileTable()
@@ -207,8 +216,19 @@ class Kernel:
             self._release(process)
             self._forget(process)
             raise
-        self.add_thread(process, context, tid=process.pid)
+        if start:
+            self.add_thread(process, context, tid=process.pid)
+        else:
+            self._unstarted[process.pid] = context
         return process
+
+    def start_process(self, process: Process) -> bool:
+        """Let a process created with ``spawn(start=False)`` run; False if it was not waiting to."""
+        context = self._unstarted.pop(process.pid, None)
+        if context is None or process.state is not ProcState.CREATED:
+            return False
+        self.add_thread(process, context, tid=process.pid)
+        return True
 
     def new_id(self) -> int:
         """A fresh process/thread id (they share one space, as on Linux)."""
@@ -344,6 +364,7 @@ class Kernel:
 
     def _forget(self, process: Process) -> None:
         self.processes.pop(process.pid, None)
+        self._unstarted.pop(process.pid, None)
         if process.parent is not None and process in process.parent.children:
             process.parent.children.remove(process)
 

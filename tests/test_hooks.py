@@ -224,7 +224,7 @@ def test_register_syscall_tables_hook(tmp_path, plugin_dir):
     assert run.kernel.init.personality.name == "demo"
     assert run.kernel.personality("linux").name == "linux"
     message = config_error(config, {"kernel.personalities": ["demo", "bsd"]})
-    assert message == "<command line>: kernel.personalities: unknown syscall table 'bsd'; known: demo, linux"
+    assert message == "<command line>: kernel.personalities: unknown syscall table 'bsd'; known: akaros, demo, linux"
 
 
 def test_syscall_table_with_a_duplicate_number_is_a_plugin_error(tmp_path, plugin_dir):
@@ -292,7 +292,7 @@ def test_register_schedulers_hook(tmp_path, plugin_dir):
     assert events[:2] == [("runnable", 1), ("pick", 1)]
     assert events[-1] == ("exited", 1)
     assert config_error(config, {"sched.policy": "lottery"}) == (
-        "<command line>: sched.policy: unknown scheduler 'lottery'; known: fifo_demo, rr"
+        "<command line>: sched.policy: unknown scheduler 'lottery'; known: fifo_demo, mcp, rr"
     )
 
 

@@ -95,7 +95,9 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.plugins.elf": "register_binary_formats",
         "kernkit.plugins.linux_abi": "config_sections, register_syscall_tables",
         "kernkit.plugins.console": "config_sections, register_devices",
+        "kernkit.plugins.akaros_abi": "register_syscall_tables",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
+        "kernkit.plugins.mcp": "config_sections, register_schedulers",
     }
     assert set(hooks) == set(BUILTIN_PLUGINS)
     for name in BUILTIN_PLUGINS:
@@ -103,8 +105,8 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         assert lines[at + 1] == f"    hooks: {hooks[name]}"
     for registry in [
         "architectures: x86_64 (x86_64)",
-        "syscall tables: linux (linux_abi)",
-        "schedulers: rr (rr)",
+        "syscall tables: linux (linux_abi), akaros (akaros_abi)",
+        "schedulers: rr (rr), mcp (mcp)",
         "devices: cons (console)",
         "binary formats: elf64 (elf)",
         "boot steps: init (coreplugin)",
@@ -365,7 +367,7 @@ def test_entry_point_autoload_can_be_disabled(fifo2_dist, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[sched]\npolicy = "fifo2"\n')
     message = one_line_error(kernkit_cli("boot", str(config), env=env))
-    assert message == f"{config}: sched.policy: unknown scheduler 'fifo2'; known: rr"
+    assert message == f"{config}: sched.policy: unknown scheduler 'fifo2'; known: mcp, rr"
     # in-process, too
     assert "fifo2" not in [p.name for p in PluginManager(autoload=False).plugins]
 
@@ -500,7 +502,7 @@ def test_a_dropped_optional_plugin_takes_its_records_with_it(tmp_path):
         "kernkit: warning: plugin 'kk_opt_half' failed in kernkit_register_devices: "
         "OSError: no device today; continuing without it"
     )
-    assert lines[1].endswith("sched.policy: unknown scheduler 'half'; known: rr")
+    assert lines[1].endswith("sched.policy: unknown scheduler 'half'; known: mcp, rr")
 
 
 def test_a_broken_installed_plugin_is_a_warning_not_a_stop(tmp_path):
