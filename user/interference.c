@@ -54,12 +54,18 @@ static void measure(struct sample *s)
 	s->pcore_end = sys_getpcoreid();
 }
 
+static bool scp;
+
 static void *worker(void *arg)
 {
-	/* start together: wait (a bounded time) for every vcore asked for */
+	/* start together: wait (a bounded time) for every vcore asked for; rdtsc may be costly
+	 * to emulate, so look at the clock only now and then */
 	uint64_t give_up = read_tsc() + START_TIMEOUT;
-	while (num_vcores() < wanted && read_tsc() < give_up)
+	for (long i = 0; !scp && num_vcores() < wanted; i++) {
 		cpu_relax();
+		if (i % 1024 == 0 && read_tsc() > give_up)
+			break;
+	}
 	measure(arg);
 	return NULL;
 }
@@ -72,7 +78,7 @@ int main(int argc, char **argv)
 		duration = strtoul(argv[2], NULL, 0);
 	if (argc > 3)
 		wanted = (uint32_t)atoi(argv[3]);
-	bool scp = argc > 4 && !strcmp(argv[4], "scp");
+	scp = argc > 4 && !strcmp(argv[4], "scp");
 	if (threshold < 1 || duration < 1 || wanted < 1 || wanted > MAX_VCORES) {
 		dprintf(2, "usage: interference [THRESHOLD>=1 [CYCLES>=1 [VCORES 1..64 [scp]]]]\n");
 		return 2;

@@ -22,8 +22,12 @@ static void *worker(void *arg)
 	for (long i = 0; i < WORK; i++)
 		x = x * 6364136223846793005UL + 1442695040888963407UL;
 	r->result = x;
-	r->vcoreid = vcore_id();
+	r->vcoreid = vcore_id(); /* from the vcore's TLS block, no kernel entry */
 	r->pcoreid = sys_getpcoreid();
+	long kernel_says = sys_getvcoreid();
+	if (kernel_says != (long)r->vcoreid)
+		printf("mcp_hello: uthread %d: TLS says vcore %u, the kernel %ld\n", r->index, r->vcoreid,
+		       kernel_says);
 	printf("mcp_hello: uthread %d ran on vcore %u (pcore %ld)\n", r->index, r->vcoreid, r->pcoreid);
 	return r;
 }

@@ -3,7 +3,9 @@
  * under a uth_mutex ITERATIONS times (default 2000), yielding in between, and pass a token
  * around through a condition variable; meanwhile vcore context is entered NOTIFIES times
  * (default 3000) by self-notifications sent to every vcore, interrupting uthreads wherever they
- * are -- in the middle of a context switch too.  Checks the totals and prints "ok". */
+ * are -- in the middle of a context switch too.  Checks the totals and prints "ok".  With
+ * VCORES 0 the process stays an SCP: the uthreads take turns on its one core and the events
+ * are picked up whenever a uthread yields. */
 #include "parlib/uthread.h"
 
 static uth_mutex_t lock = UTH_MUTEX_INIT;
@@ -53,20 +55,26 @@ int main(int argc, char **argv)
 	nr_threads = argc > 2 ? atoi(argv[2]) : 8;
 	iterations = argc > 3 ? atol(argv[3]) : 2000;
 	long notifies = argc > 4 ? atol(argv[4]) : 3000;
-	if (vcores < 1 || nr_threads < 1 || nr_threads > 256 || iterations < 1 || notifies < 0) {
-		dprintf(2, "usage: uthread_stress [VCORES [THREADS 1..256 [ITERATIONS [NOTIFIES]]]]\n");
+	if (vcores > MAX_VCORES || nr_threads < 1 || nr_threads > 256 || iterations < 1 || notifies < 0) {
+		dprintf(2, "usage: uthread_stress [VCORES 0..64 [THREADS 1..256 [ITERATIONS [NOTIFIES]]]]\n");
 		return 2;
 	}
 	register_ev_handler(EV_USER_IPI, on_event, NULL);
-	if (uthread_mcp_init(NULL) < 0) {
+	if (vcores == 0) {
+		uthread_lib_init(NULL);
+	} else if (uthread_mcp_init(NULL) < 0) {
 		printf("uthread_stress: change_to_m failed\n");
 		return 1;
 	}
 	struct uthread *threads[256];
 	for (int i = 0; i < nr_threads; i++)
 		threads[i] = uthread_create(worker, (void *)(long)i);
-	vcore_request_total(vcores);
-	vcores = vcore_wanted();
+	if (vcores) {
+		vcore_request_total(vcores);
+		vcores = vcore_wanted();
+	} else {
+		vcores = 1;
+	}
 
 	/* main keeps notifying every vcore until the workers are done */
 	long sent = 0;
@@ -88,7 +96,8 @@ int main(int argc, char **argv)
 	}
 	/* the last notifications may still be in flight: give them a moment */
 	for (volatile int spin = 0; spin < 100000 && handled < (uint64_t)sent; spin++)
-		;
+		if (!parlib_is_mcp)
+			handle_events(0);
 	struct vcore_stats st;
 	vcore_stats(&st);
 	printf("uthread_stress: vcore entries %lu, uthreads interrupted %lu (%lu while being "

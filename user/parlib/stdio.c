@@ -99,7 +99,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 					precision = precision * 10 + (*fmt++ - '0');
 			}
 		}
-		int longs = 0; /* -1 char, -2 short, 1 long, 2 long long */
+		int longs = 0; /* -2 char (hh), -1 short (h), 1 long, 2 long long */
 		for (;; fmt++) {
 			if (*fmt == 'l')
 				longs = longs < 0 ? 1 : longs + 1;
@@ -118,9 +118,9 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'd':
 		case 'i': {
 			int64_t v = longs > 0 ? va_arg(ap, long) : va_arg(ap, int);
-			if (longs == -1)
+			if (longs == -2)
 				v = (signed char)v;
-			else if (longs == -2)
+			else if (longs == -1)
 				v = (short)v;
 			const char *sign = v < 0 ? "-" : plus ? "+" : space ? " " : "";
 			u = v < 0 ? -(uint64_t)v : (uint64_t)v;
@@ -132,9 +132,9 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'X':
 		case 'o':
 			u = longs > 0 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int);
-			if (longs == -1)
+			if (longs == -2)
 				u = (unsigned char)u;
-			else if (longs == -2)
+			else if (longs == -1)
 				u = (unsigned short)u;
 			put_number(&o, u, conv == 'u' ? 10 : conv == 'o' ? 8 : 16, conv == 'X',
 			           alt && u ? (conv == 'o' ? "0" : conv == 'X' ? "0X" : "0x") : "", width,
