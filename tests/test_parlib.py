@@ -184,10 +184,10 @@ def test_pthread_switch_is_the_linux_comparison():
 
 
 def test_interference_on_mcp_cores_sees_no_gaps_while_core_0_is_busy():
-    run = run_kernel("interference", "200", "100000", "2", also=[["spin", "2000000"]], **MCP4)
+    run = run_kernel("interference", "200", "100000", "2", "hogs=2", **MCP4)
     assert run.status == 0, run.out + run.err
     result = json_line(run.out)
-    assert (result["mode"], result["vcores"], result["threshold"]) == ("mcp", 2, 200)
+    assert (result["mode"], result["vcores"], result["hogs"], result["threshold"]) == ("mcp", 2, 2, 200)
     assert result["gaps"] == 0 and result["stolen_cycles"] == 0 and result["histogram"] == {}
     assert {v["pcore"] for v in result["per_vcore"]} == {1, 2}
     assert result["reads"] > 2 * 100000 // 50
@@ -198,7 +198,7 @@ def test_interference_under_time_sharing_counts_the_stolen_time():
         "interference",
         "200",
         "400000",
-        also=[["spin", "100000000"]],
+        "hogs=1",
         **AKAROS,
         sched__rr__timeslice_us=50,
         machine__quantum=10_000,
@@ -210,6 +210,14 @@ def test_interference_under_time_sharing_counts_the_stolen_time():
     assert result["stolen_cycles"] >= result["gaps"] * 50_000
     assert result["stolen_cycles"] >= 400_000 * 4 // 10
     assert sum(result["histogram"].values()) == result["gaps"]
+    assert {int(bucket) for bucket in result["histogram"]} <= {200 << k for k in range(16)}
+
+
+def test_interference_background_load_is_gone_afterwards():
+    run = run_kernel("interference", "200", "20000", "hogs=3", trace=True, **MCP4)
+    assert run.status == 0
+    exits = [json.loads(line) for line in run.trace.splitlines() if '"ev":"exit"' in line]
+    assert sorted(e["pid"] for e in exits) == [1, 2, 3, 4]
 
 
 def test_interference_scp_mode_and_bad_arguments():
@@ -218,8 +226,9 @@ def test_interference_scp_mode_and_bad_arguments():
     result = json_line(run.out)
     assert (result["mode"], result["vcores"], result["gaps"]) == ("scp", 1, 0)
     assert result["per_vcore"][0]["pcore"] == 0
-    bad = run_kernel("interference", "0", **MCP4)
-    assert bad.status == 2 and bad.err.startswith("usage: interference")
+    for args in (("0",), ("200", "x"), ("1", "2", "3", "4"), ("hogs=17",), ("hogs=",)):
+        bad = run_kernel("interference", *args, **MCP4)
+        assert bad.status == 2 and bad.err.startswith("usage: interference"), args
 
 
 PROVISION_DEMO = """\

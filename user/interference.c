@@ -1,11 +1,15 @@
-/* interference [THRESHOLD [CYCLES [VCORES [scp]]]]: how much of a core's time is taken away.
+/* interference [THRESHOLD [CYCLES [VCORES]]] [scp] [hogs=N]: how much of a core's time is taken
+ * away.
  *
  * On each of VCORES vcores (default 1) of an MCP, a uthread reads the time stamp counter back
  * to back for CYCLES virtual cycles (default 1000000).  Two reads THRESHOLD or more cycles
  * apart (default 200) mean something else ran in between: a gap, counted as interference.
  * Prints one line per vcore and a JSON line with the gap count, the stolen cycles and a
  * histogram of gap lengths (buckets THRESHOLD*2^k).  With "scp", or when the process cannot
- * become an MCP (a scheduler without many-core processes), it measures as an SCP on one core. */
+ * become an MCP (a scheduler without many-core processes), it measures as an SCP on one core.
+ * hogs=N first starts N copies of itself that spin as SCPs until the measurement is over: the
+ * background load (they share core 0 with other SCPs under the mcp scheduler, any core under
+ * rr). */
 #include "parlib/uthread.h"
 
 #define NR_BUCKETS 16
@@ -70,19 +74,68 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static int usage(void)
+{
+	dprintf(2, "usage: interference [THRESHOLD>=1 [CYCLES>=1 [VCORES 1..64]]] [scp] [hogs=0..16]\n");
+	return 2;
+}
+
+static long hogs[16];
+static int nr_hogs;
+
+static void start_hogs(const char *self)
+{
+	char *argv[] = { (char *)self, "hog", NULL };
+	char *envp[] = { NULL };
+	for (int i = 0; i < nr_hogs; i++) {
+		hogs[i] = sys_proc_create(self, strlen(self), argv, envp, 0);
+		if (hogs[i] < 0 || sys_proc_run(hogs[i]) < 0)
+			parlib_panic("cannot start background process %d: %ld", i, hogs[i]);
+	}
+}
+
+static void stop_hogs(void)
+{
+	for (int i = 0; i < nr_hogs; i++) {
+		int status;
+		sys_proc_destroy(hogs[i], 0);
+		sys_waitpid(hogs[i], &status, 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	if (argc > 1)
-		threshold = strtoul(argv[1], NULL, 0);
-	if (argc > 2)
-		duration = strtoul(argv[2], NULL, 0);
-	if (argc > 3)
-		wanted = (uint32_t)atoi(argv[3]);
-	scp = argc > 4 && !strcmp(argv[4], "scp");
-	if (threshold < 1 || duration < 1 || wanted < 1 || wanted > MAX_VCORES) {
-		dprintf(2, "usage: interference [THRESHOLD>=1 [CYCLES>=1 [VCORES 1..64 [scp]]]]\n");
-		return 2;
+	if (argc == 2 && !strcmp(argv[1], "hog"))
+		for (volatile uint64_t x = 0;; x++)
+			;
+	int position = 0;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+		if (!strcmp(argv[i], "scp")) {
+			scp = true;
+			continue;
+		}
+		if (!strncmp(argv[i], "hogs=", 5)) {
+			nr_hogs = (int)strtol(argv[i] + 5, &end, 10);
+			if (*end || end == argv[i] + 5)
+				return usage();
+			continue;
+		}
+		unsigned long value = strtoul(argv[i], &end, 0);
+		if (*end || end == argv[i] || position == 3)
+			return usage();
+		if (position == 0)
+			threshold = value;
+		else if (position == 1)
+			duration = value;
+		else
+			wanted = (uint32_t)value;
+		position++;
 	}
+	if (threshold < 1 || duration < 1 || wanted < 1 || wanted > MAX_VCORES || nr_hogs < 0 ||
+	    nr_hogs > 16)
+		return usage();
+	start_hogs(argv[0]);
 	if (!scp && uthread_mcp_init(NULL) < 0)
 		scp = true;
 	if (scp) {
@@ -106,6 +159,7 @@ int main(int argc, char **argv)
 	worker(&samples[0]);
 	for (uint32_t i = 1; i < wanted; i++)
 		uthread_join(threads[i], NULL);
+	stop_hogs();
 
 	uint64_t gaps = 0, stolen = 0, loops = 0, max_gap = 0, hist[NR_BUCKETS] = { 0 };
 	for (uint32_t i = 0; i < wanted; i++) {
@@ -124,9 +178,10 @@ int main(int argc, char **argv)
 	char buf[4096];
 	int n = snprintf(buf, sizeof buf,
 	                 "{\"program\": \"interference\", \"mode\": \"%s\", \"vcores\": %u, "
-	                 "\"threshold\": %lu, \"cycles\": %lu, \"reads\": %lu, \"gaps\": %lu, "
-	                 "\"stolen_cycles\": %lu, \"max_gap\": %lu, \"histogram\": {",
-	                 scp ? "scp" : "mcp", wanted, threshold, duration, loops, gaps, stolen, max_gap);
+	                 "\"hogs\": %d, \"threshold\": %lu, \"cycles\": %lu, \"reads\": %lu, "
+	                 "\"gaps\": %lu, \"stolen_cycles\": %lu, \"max_gap\": %lu, \"histogram\": {",
+	                 scp ? "scp" : "mcp", wanted, nr_hogs, threshold, duration, loops, gaps, stolen,
+	                 max_gap);
 	bool first = true;
 	for (int b = 0; b < NR_BUCKETS; b++) {
 		if (!hist[b])

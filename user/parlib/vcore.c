@@ -59,6 +59,11 @@ __attribute__((noreturn, used)) void __vcore_entry_c(uint32_t vcoreid)
 		parlib_panic("vcore %u started with the TLS block of vcore %u", vcoreid, tls->vcoreid);
 	tls->in_vcore_ctx = 1;
 	tls->nr_entries++;
+	/* A vcore only gives its core back from vcore context, with no current uthread; so a
+	 * current uthread here means the kernel interrupted it and must have saved its context. */
+	if (tls->current_uthread && !(tls->vcpd->flags & VC_UTHREAD_SAVED))
+		parlib_panic("vcore %u restarted at vcore_entry, but the kernel saved no context for "
+		             "the uthread it was running", vcoreid);
 	uthread_vcore_entry();
 }
 
