@@ -15,7 +15,9 @@ from kernkit.core.records import BootStep, ConfigSection
 @attrs.frozen
 class KernelOptions:
     personalities: list[str] = option(
-        ["linux"], "syscall tables (personalities) this kernel offers; the first is the default"
+        ["linux", "akaros"],
+        "syscall tables (personalities) this kernel offers; the first is the default, a program's ELF note "
+        "picks another",
     )
     personality_map: dict[str, str] = option(
         {}, "program file name -> personality, overriding what the program's ELF note asks for"

@@ -14,6 +14,7 @@ from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
 from kernkit.core.kmsg import KernelMessage, KernelMessages
 from kernkit.core.loader import load_program
+from kernkit.core.machine import Stop
 from kernkit.core.monitor import Monitor, backtrace_lines, on_core_threads
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
@@ -24,7 +25,7 @@ from kernkit.core.trace import Tracer
 
 if TYPE_CHECKING:
     from kernkit.core.config import Config
-    from kernkit.core.machine import Fault, Stop
+    from kernkit.core.machine import Fault
     from kernkit.core.plugins import PluginManager, Registered
     from kernkit.core.records import SyscallTable
 
@@ -92,6 +93,10 @@ class Kernel:
         self.cur_proc: list[Process | None] = [None] * cores
         self.kmsgs = KernelMessages(cores)
         self._core_used = [0] * cores
+        #: Where each core's current trace span began (tracing only).
+        self._span_start = [0] * cores
+        #: What :meth:`handoff` returns when it settled the stopped thread but the run must end.
+        self._declined: Any = False
         self._active_core: int | None = None
         policy = registries["scheduler"][config["sched"].policy].record.create(self)
         self.scheduler = complete_policy(policy, self)
@@ -541,36 +546,76 @@ class Kernel:
                         self._out_of_budget()
                         return
                 self._active_core = core
-                started = self.now(core) if self.tracing else 0
+                if self.tracing:
+                    self._span_start[core] = self.now(core)
                 try:
                     stop = self.machine.run(core, thread, budget)
                 finally:
                     self._active_core = None
                 ran = True
-                self._core_used[core] += stop.instructions
-                self.instructions += stop.instructions
-                thread.instructions += stop.instructions
-                thread.clock = max(thread.clock, self.now(core))
-                if self.tracing:
-                    self.trace_event(
-                        "run",
-                        thread.process,
-                        tid=thread.tid,
-                        core=core,
-                        start=started,
-                        end=self.now(core),
-                        stop=stop.kind,
-                        instructions=stop.instructions,
-                    )
-                self._after_stop(core, thread, stop)
+                runs += 1
+                if stop.kind == "switch":  # handed over inside the run, all accounted for
+                    continue
+                if stop.thread is not None:
+                    thread = stop.thread
+                self._account(core, thread, stop)
                 if kmsgs.immediate[core]:
                     self._run_kmsgs(core, routine=False)
-                runs += 1
                 if stop.kind == "slice" or (not self.deterministic and runs >= FAST_RUNS_PER_ROUND):
                     break
             if self.finished:
                 return
         self._end_round(ran)
+
+    def _account(self, core: int, thread: Thread, stop: Stop) -> None:
+        """Charge a run's instructions to ``thread`` and its core, then settle its stop."""
+        used = self._core_used[core] = self._core_used[core] + stop.instructions
+        self.instructions += stop.instructions
+        thread.instructions += stop.instructions
+        if self.deterministic:  # now(core), without asking the machine: the run is over
+            reached = self.round_start_ns + used * 1_000_000_000 // self.ips
+        else:
+            reached = self.now(core)
+        if reached > thread.clock:
+            thread.clock = reached
+        if self.tracing:
+            self.trace_event(
+                "run",
+                thread.process,
+                tid=thread.tid,
+                core=core,
+                start=self._span_start[core],
+                end=reached,
+                stop=stop.kind,
+                instructions=stop.instructions,
+            )
+            self._span_start[core] = reached
+        self._after_stop(core, thread, stop)
+
+    def handoff(self, core: int, thread: Thread, instructions: int) -> Thread | None:
+        """Called by a machine from inside a run on ``core`` when a syscall handler stopped
+        ``thread`` after ``instructions`` of this run: settle it as after any stop, then the
+        thread to go on with inside the same run, or None to end the run (kind ``switch``).
+
+        Returns None without doing anything when the kernel needs the run to end first; the
+        machine then stops as it would have without asking."""
+        if (
+            self.finished
+            or not self.deterministic
+            or thread.state is RUNNING
+            or self.kmsgs.immediate[core]
+            or self._core_used[core] + instructions >= self.quantum
+        ):
+            return None
+        self._active_core = core
+        self._account(core, thread, Stop("syscall", instructions))
+        if self.finished or self.kmsgs.immediate[core]:
+            return self._declined
+        used = self._core_used[core]
+        following = self.current[core] or self._pick(core)
+        if following is None or self._core_used[core] != used:  # nothing, or it starts later
+            return self._declined
+        return following
 
     def _pick(self, core: int) -> Thread | None:
         thread = self.scheduler.pick_next(core)
@@ -594,8 +639,10 @@ class Kernel:
         if stop.kind == "fault":
             self.kill_by_fault(thread, stop.fault)
         if self.current[core] is not thread:
-            thread.core = None if thread.state is not RUNNING else thread.core
-            if thread.state is not EXITED:
+            state = thread.state
+            if state is not RUNNING:
+                thread.core = None
+            if state is RUNNABLE:  # block() and exits have brought the process state up to date
                 thread.process.refresh_state()
 
     def _end_round(self, ran: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -27,11 +27,18 @@ class Fault:
 @attrs.frozen
 class Stop:
     """Why :meth:`Machine.run` returned: ``slice`` (budget used), ``syscall`` (a handler asked
-    to stop), ``fault`` (see ``fault``), ``yield`` (the thread gave up the core)."""
+    to stop), ``fault`` (see ``fault``), ``switch`` (the machine handed the core over with
+    :meth:`Kernel.handoff` and the kernel declined to go on inside the run: nothing is left to
+    account).
+
+    ``instructions`` counts the last thread's part of the run only; ``thread`` is that thread
+    when it is not the one the run started with (the machine switched threads with
+    :meth:`Kernel.handoff`)."""
 
     kind: str
     instructions: int
     fault: Fault | None = None
+    thread: Any = None
 
 
 class CpuContext(Protocol):
@@ -75,7 +82,12 @@ class Machine(Protocol):
 
     def new_page_table(self) -> PageTable: ...
     def new_context(self, entry: int, stack: int) -> CpuContext: ...
-    def run(self, core: int, thread: Thread, budget: int) -> Stop: ...
+    def run(self, core: int, thread: Thread, budget: int) -> Stop:
+        """Run ``thread`` on ``core`` for at most ``budget`` instructions (a budget the core shares
+        with whatever runs after it in this run). When a syscall handler stops the thread, a
+        deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
+        the run and go on with the thread it returns, saving a return to the kernel loop."""
+        ...
     def live_instructions(self, core: int) -> int: ...
     def address_space_changed(self, aspace: AddressSpace) -> None:
         """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""

@@ -1,7 +1,7 @@
 """The kernel monitor: look inside a stopped kernel (on a panic, or with ``kernkit boot --monitor``).
 
 Commands, as in Akaros's monitor where they exist there: help, ps, bt [PID], regs [PID],
-mem ADDR LEN [PID], cores, trace [N], continue, quit.
+mem ADDR LEN [PID], cores, kmsgs, trace [N], continue, quit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ HELP = {
     "bt [PID]": "backtrace of each thread of PID (default: every thread on a core), symbolised",
     "regs [PID]": "registers of PID's threads (default: init)",
     "mem ADDR LEN [PID]": "hex dump of guest memory of PID (default: init)",
-    "cores": "what each core is running",
+    "cores": "each core: the thread it runs, cur_proc, owning_proc and vcore",
+    "kmsgs": "kernel messages waiting on each core (immediate first, then routine)",
     "trace [N]": "the last N trace events (default 20; needs --trace)",
     "continue": "leave the monitor and let the kernel run (not after a panic)",
     "quit": "end the run",
@@ -121,11 +122,28 @@ class Monitor:
         return "\n".join(rows)
 
     def cmd_cores(self) -> str:
+        kernel = self.kernel
         lines = []
-        for core, thread in enumerate(self.kernel.current):
+        for core, thread in enumerate(kernel.current):
             running = f"{thread.process.pid}.{thread.tid} ({thread.process.name})" if thread else "idle"
-            lines.append(f"core {core}: {running}")
+            cur, owner = kernel.cur_proc[core], kernel.owning_proc(core)
+            vcore = thread.data.get("vcore") if thread is not None else None
+            lines.append(
+                f"core {core}: {running}  cur_proc {cur.pid if cur else '-'}  "
+                f"owning_proc {owner.pid if owner else '-'}  vcore {'-' if vcore is None else vcore}"
+            )
         return "\n".join(lines)
+
+    def cmd_kmsgs(self) -> str:
+        kernel = self.kernel
+        lines = []
+        for core in range(len(kernel.current)):
+            for message in kernel.kmsgs.queued(core):
+                kind = "routine" if message.routine else "immediate"
+                source = "-" if message.source is None else message.source
+                sent = f"from core {source} at {message.sent_at} ns"
+                lines.append(f"core {core}: {kind:<9} {message.name} {sent}")
+        return "\n".join(lines) if lines else f"no kernel messages waiting ({kernel.kmsgs.sent} sent so far)"
 
     def cmd_trace(self, count: str = "20") -> str:
         recent = list(self.kernel.tracer.recent)[-int(count) :]

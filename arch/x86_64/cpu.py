@@ -84,6 +84,9 @@ class X86Core:
         self.running = False  # inside emu_start (the fast-mode timer may stop it)
         self.in_run = False  # inside run(): live_instructions() counts
         self.in_syscall = False  # inside the syscall hook (RIP reads as the syscall itself)
+        #: Instructions of this run that belong to threads the core handed over (Kernel.handoff).
+        self.segment_base = 0
+        self.switched = False
         self.run_base = 0
         self.kernel_mode = True
         self.needs_tb_flush = False
@@ -134,13 +137,33 @@ class X86Core:
             if result is not None:
                 value.value = result & 0xFFFF_FFFF_FFFF_FFFF
                 write(uch, RAX, ref)
-            if thread.stop_requested or self.needs_tb_flush:
+            if self.needs_tb_flush or (thread.stop_requested and not self._hand_off(thread)):
                 uclib.uc_emu_stop(uch)
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
             uclib.uc_emu_stop(self.uch)
         finally:
             self.in_syscall = False
+
+    def _hand_off(self, thread: Thread) -> bool:
+        """Inside the syscall hook: let the kernel settle ``thread`` and, if it names a thread of
+        the same address space, go on with that one in this run (True). False: stop the run."""
+        if not self.deterministic:
+            return False
+        done = self.run_base + self.counter() - self.segment_base
+        following = self.kernel.handoff(self.index, thread, done)
+        if following is None:
+            return False
+        self.segment_base += done
+        if following is False or following.process.aspace is not self.aspace:
+            self.switched = True
+            return False
+        regs = self.regs
+        regs.write(RIP, regs.read(RIP) + 2)  # the stopped thread resumes after its syscall
+        self.load(following)
+        regs.write(RIP, regs.read(RIP) - 2)  # the syscall instruction's end adds 2 back
+        following.stop_requested = False
+        return True
 
     def _on_intr(self, _uch: int, number: int, _data: int) -> None:
         self.pending_intr = number
@@ -233,18 +256,20 @@ class X86Core:
     def run(self, thread: Thread, budget: int) -> Stop:
         self.machine.release_quarantine()
         self.load(thread)
-        context = thread.context
         executed = 0
         stop: Stop | None = None
+        self.segment_base = 0
+        self.switched = False
         self.in_run = True
         try:
             while stop is None:
-                stop, executed = self._run_once(thread, budget, executed)
+                stop, executed = self._run_once(self.thread, budget, executed)
         finally:
             self.in_run = False
-        if thread.context is context and context.live is self:
-            self.uc.context_update(context.blob)
-        return Stop(stop.kind, executed, stop.fault)
+        if self.switched:
+            return Stop("switch", 0)
+        last = self.thread
+        return Stop(stop.kind, executed - self.segment_base, stop.fault, last if last is not thread else None)
 
     def _run_once(self, thread: Thread, budget: int, executed: int) -> tuple[Stop | None, int]:
         """One emu_start; (why the run ends or None to go on, instructions retired so far)."""
@@ -267,7 +292,9 @@ class X86Core:
         if self.hook_error is not None:
             raise self.hook_error
         counted = self.counter()
-        done, stop = self._classify(thread, error, counted, budget - executed)
+        if self.switched:  # the kernel took the core back inside the run (see _hand_off)
+            return Stop("switch", 0), executed + counted
+        done, stop = self._classify(self.thread, error, counted, budget - executed)
         executed += done
         if stop is None and self.deterministic and executed >= budget:
             stop = Stop("slice", 0)
@@ -330,7 +357,7 @@ class X86Core:
 
     def live_instructions(self) -> int:
         """Instructions retired so far in the run in progress (0 between runs)."""
-        return self.run_base + self.counter() if self.in_run else 0
+        return self.run_base + self.counter() - self.segment_base if self.in_run else 0
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:
