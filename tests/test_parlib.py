@@ -145,7 +145,15 @@ def test_mcp_hello_idle_vcores_yield_their_cores():
     assert [e["ev"] for e in events].count("vcore_yield") >= 1
 
 
-@pytest.mark.parametrize("args", [("0",), ("2", "0"), ("2", "5000")])
+def test_mcp_ends_with_its_last_uthread_when_main_leaves_first():
+    run = run_kernel("mcp_hello", "3", "5", "detach", **MCP4)
+    assert run.status == 0, run.out + run.err
+    lines = run.out.splitlines()
+    assert lines[3] == "mcp_hello: main thread leaves; the last uthread ends the process"
+    assert sorted(int(re.search(r"uthread (\d+) ran", line)[1]) for line in lines[4:]) == list(range(5))
+
+
+@pytest.mark.parametrize("args", [("0",), ("2", "0"), ("2", "5000"), ("2", "2", "join")])
 def test_mcp_hello_refuses_bad_arguments(args):
     run = run_kernel("mcp_hello", *args, **MCP4)
     assert run.status == 2

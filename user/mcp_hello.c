@@ -1,9 +1,10 @@
-/* mcp_hello [VCORES [UTHREADS]]: an SCP that becomes a many-core process.
+/* mcp_hello [VCORES [UTHREADS [detach]]]: an SCP that becomes a many-core process.
  *
  * Prints its pid as an SCP, calls SYS_change_to_m (the main thread comes back as a uthread on
  * vcore 0), asks for VCORES vcores (default 3), runs UTHREADS uthreads (default 6) on the FIFO
  * 2LS -- each busy for a while, then reporting the vcore and pcore it ran on -- joins them and
- * exits 0. */
+ * exits 0.  With "detach" the uthreads are detached and the main thread leaves with
+ * uthread_exit: the last uthread to finish ends the process. */
 #include "parlib/uthread.h"
 
 #define WORK 200000 /* iterations each uthread computes before reporting */
@@ -36,8 +37,9 @@ int main(int argc, char **argv)
 {
 	int nr_vcores = argc > 1 ? atoi(argv[1]) : 3;
 	int nr_threads = argc > 2 ? atoi(argv[2]) : 6;
-	if (nr_vcores < 1 || nr_threads < 1 || nr_threads > 1000) {
-		dprintf(2, "usage: mcp_hello [VCORES>=1 [UTHREADS 1..1000]]\n");
+	bool detach = argc > 3 && !strcmp(argv[3], "detach");
+	if (nr_vcores < 1 || nr_threads < 1 || nr_threads > 1000 || (argc > 3 && !detach) || argc > 4) {
+		dprintf(2, "usage: mcp_hello [VCORES>=1 [UTHREADS 1..1000 [detach]]]\n");
 		return 2;
 	}
 	printf("mcp_hello: SCP pid %d on pcore %ld, max_vcores %u\n", getpid(), sys_getpcoreid(),
@@ -64,6 +66,12 @@ int main(int argc, char **argv)
 	}
 	vcore_request_total(nr_vcores);
 	printf("mcp_hello: asked for %u vcores\n", vcore_wanted());
+	if (detach) {
+		for (int i = 0; i < nr_threads; i++)
+			uthread_detach(threads[i]);
+		printf("mcp_hello: main thread leaves; the last uthread ends the process\n");
+		uthread_exit(NULL);
+	}
 
 	uint64_t seen = 0; /* bit per vcore */
 	for (int i = 0; i < nr_threads; i++) {

@@ -6,6 +6,7 @@
 struct schedule_ops *sched_ops;
 static struct uthread thread0;
 static volatile uint32_t next_id = 1;
+static volatile uint32_t nr_live = 1; /* thread 0 included: the process ends with the last one */
 
 void __uthread_switch_to_vcore(struct sw_context *save, void (*fn)(void *), void *arg,
                                uint64_t vcore_stack_top);
@@ -72,6 +73,7 @@ struct uthread *uthread_create(void *(*func)(void *), void *arg)
 	uth->sw_ctx.rsp = (uint64_t)(base + PAGE + size) - 8;
 	uth->sw_ctx.rip = (uint64_t)uthread_trampoline;
 	uth->ctx_type = UTH_CTX_SW;
+	atomic_add(&nr_live, 1);
 	uthread_runnable(uth);
 	return uth;
 }
@@ -266,6 +268,8 @@ void uthread_detach(struct uthread *uth)
 static void exit_vc(struct uthread *uth, void *arg)
 {
 	(void)arg;
+	if (atomic_add(&nr_live, -1) == 0)
+		exit(0); /* thread 0 left with uthread_exit and this was the last uthread */
 	sched_ops->thread_exited(uth);
 	spin_lock(&uth->join_lock);
 	struct uthread *joiner = uth->joiner;

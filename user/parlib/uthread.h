@@ -109,6 +109,8 @@ struct uthread *uthread_create(void *(*func)(void *), void *arg);
 void uthread_join(struct uthread *uth, void **retval);
 /* Nobody will join uth: free it when it exits. */
 void uthread_detach(struct uthread *uth);
+/* End the calling uthread.  Thread 0 may leave this way too: the process then exits (status 0)
+ * when the last uthread does; returning from main exits at once. */
 __attribute__((noreturn)) void uthread_exit(void *retval);
 /* Let other uthreads run (the 2LS sees thread_paused). */
 void uthread_sched_yield(void);
