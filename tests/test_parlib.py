@@ -25,6 +25,7 @@ PARLIB_PROGRAMS = (
     "interference",
     "uthread_stress",
     "parlib_check",
+    "event_wakeup",
 )
 
 
@@ -276,6 +277,24 @@ def test_provision_demo_moves_provisioned_cores_between_mcps():
 def test_provision_demo_needs_four_cores():
     run = run_kernel("provision_demo", **{**MCP4, "machine__cores": 2})
     assert (run.status, run.out) == (1, "provision_demo: needs 4 or more cores (this machine has 2)\n")
+
+
+def test_a_waiting_mcp_wakes_up_for_an_event():
+    run = run_kernel("event_wakeup", trace=True, **MCP4)
+    assert run.status == 0, run.out + run.err
+    lines = run.out.splitlines()
+    assert lines[0] == "event_wakeup: child pid 2 is an MCP on pcore 1; waiting for an event"
+    assert lines[1] == "event_wakeup: parent sends message 42"
+    assert re.fullmatch(
+        r"event_wakeup: child woke with message 42 on vcore 0 \(pcore [123]\), \d+ vcore entries so far",
+        lines[2],
+    )
+    assert lines[3] == "event_wakeup: notify returned 0, child exited with status 0"
+    events = [json.loads(line) for line in run.trace.splitlines()]
+    states = [(e["from"], e["to"]) for e in events if e["ev"] == "state" and e["pid"] == 2]
+    # all its vcores yielded: WAITING, holding no core, until the event with EVENT_WAKEUP
+    at = states.index(("RUNNING_M", "WAITING"))
+    assert states[at + 1 : at + 3] == [("WAITING", "RUNNABLE_M"), ("RUNNABLE_M", "RUNNING_M")]
 
 
 def stress(*args: str, quantum: int = 100_000, cores: int = 4) -> dict[str, int]:

@@ -1,4 +1,4 @@
-/* Uthread mutexes and condition variables.  Waiting means parking the uthread on the object's
+/* Uthread mutexes, condition variables and semaphores.  Waiting means parking the uthread on the object's
  * list (in vcore context, after it has stopped) and letting the 2LS run something else; no
  * kernel entry. */
 #include "uthread.h"
@@ -135,4 +135,49 @@ void uth_cond_var_broadcast(uth_cond_var_t *cv)
 		uthread_runnable(all);
 		all = next;
 	}
+}
+
+void uth_semaphore_init(uth_semaphore_t *sem, uint64_t count)
+{
+	*sem = (uth_semaphore_t)UTH_SEMAPHORE_INIT(count);
+}
+
+static void sem_block(struct uthread *uth, void *arg)
+{
+	uth_semaphore_t *sem = arg;
+	spin_lock(&sem->lock);
+	if (sem->count) {
+		/* an up came while we were stopping */
+		sem->count--;
+		spin_unlock(&sem->lock);
+		uthread_runnable(uth);
+		return;
+	}
+	push(&sem->waiters, &sem->waiters_tail, uth);
+	sched_ops->thread_has_blocked(uth, UTH_BLK_MISC);
+	spin_unlock(&sem->lock);
+}
+
+void uth_semaphore_down(uth_semaphore_t *sem)
+{
+	pdr_lock(&sem->lock);
+	if (sem->count) {
+		sem->count--;
+		pdr_unlock(&sem->lock);
+		return;
+	}
+	pdr_unlock(&sem->lock);
+	uthread_yield(true, sem_block, sem);
+	/* the up that woke us was ours: the count went straight to us */
+}
+
+void uth_semaphore_up(uth_semaphore_t *sem)
+{
+	pdr_lock(&sem->lock);
+	struct uthread *uth = pop(&sem->waiters, &sem->waiters_tail);
+	if (!uth)
+		sem->count++;
+	pdr_unlock(&sem->lock);
+	if (uth)
+		uthread_runnable(uth);
 }

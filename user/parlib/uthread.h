@@ -159,6 +159,20 @@ void uth_cond_var_wait(uth_cond_var_t *cv, uth_mutex_t *m);
 void uth_cond_var_signal(uth_cond_var_t *cv);
 void uth_cond_var_broadcast(uth_cond_var_t *cv);
 
+/* Counting semaphores.  uth_semaphore_up may also be called in vcore context -- from an event
+ * handler, say -- which makes them the way for a uthread to sleep until an event arrives. */
+typedef struct uth_semaphore {
+	spinlock_t lock;
+	uint64_t count;
+	struct uthread *waiters, *waiters_tail;
+} uth_semaphore_t;
+
+#define UTH_SEMAPHORE_INIT(n) { SPINLOCK_INITIALIZER, (n), NULL, NULL }
+
+void uth_semaphore_init(uth_semaphore_t *sem, uint64_t count);
+void uth_semaphore_down(uth_semaphore_t *sem);
+void uth_semaphore_up(uth_semaphore_t *sem);
+
 /* How many times a contended uth_mutex_lock spins before blocking. */
 #define UTH_MUTEX_SPINS 100
 
