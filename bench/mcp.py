@@ -70,7 +70,7 @@ def interference(policy: str, args: argparse.Namespace) -> dict[str, Any]:
     background = [["spin", str(10**9)] for _ in range(args.background)]
     run = boot_kernel(
         "interference", str(args.threshold), str(args.cycles), str(args.vcores),
-        also=background, sched__policy=policy, **BASE,
+        also=background, sched__policy=policy, sched__rr__timeslice_us=args.timeslice_us, **BASE,
     )  # fmt: skip
     if run.status != 0:
         raise RuntimeError(f"interference under {policy} exited {run.status}: {run.err.strip()}")
@@ -86,16 +86,14 @@ def plot(results: dict[str, dict[str, Any]], threshold: int, path: Path) -> None
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(8, 4.5), dpi=100)
+    # histogram keys are the lower bounds of the gap buckets, in cycles (threshold * 2**k)
+    bounds = sorted({int(k) for r in results.values() for k in r["histogram"]}) or [threshold]
     width = 0.4
     for offset, (policy, result) in zip((-width / 2, width / 2), results.items(), strict=True):
-        histogram = {int(k): v for k, v in result["histogram"].items()}
-        buckets = sorted(histogram) or [0]
-        axis.bar([b + offset for b in buckets], [histogram.get(b, 0) for b in buckets], width, label=(
-            f"{policy}: {result['gaps']} gaps, {result['stolen_cycles']} cycles stolen"
-        ))  # fmt: skip
-    top = max((int(k) for r in results.values() for k in r["histogram"]), default=0)
-    ticks = list(range(top + 1))
-    axis.set_xticks(ticks, [f">={threshold << k}" for k in ticks], rotation=45, ha="right")
+        counts = [result["histogram"].get(str(b), 0) for b in bounds]
+        label = f"{policy}: {result['gaps']} gaps, {result['stolen_cycles']} cycles stolen"
+        axis.bar([i + offset for i in range(len(bounds))], counts, width, label=label)
+    axis.set_xticks(range(len(bounds)), [f">={b}" for b in bounds], rotation=45, ha="right")
     axis.set_xlabel("gap length (virtual cycles)")
     axis.set_ylabel("gaps")
     axis.set_title("Interference on an MCP's cores, same background load")
@@ -110,14 +108,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer rounds, a shorter window")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threshold", type=int, default=200, help="cycles between reads that count as a gap")
-    parser.add_argument("--cycles", type=int, default=20_000_000, help="virtual cycles each vcore measures")
+    parser.add_argument("--cycles", type=int, default=30_000_000, help="virtual cycles each vcore measures")
+    parser.add_argument(
+        "--timeslice-us",
+        type=int,
+        default=10_000,
+        help="rr's timeslice (its default: 10 ms, like Linux's tick)",
+    )
     parser.add_argument("--vcores", type=int, default=3)
     parser.add_argument("--background", type=int, default=3, help="spinning SCPs beside the MCP")
     parser.add_argument("--png", type=Path, default=ROOT / "bench" / "interference.png")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.repeat, args.cycles = 1, 2_000_000
-    small, large = (100, 1000) if args.quick else (500, 5000)
+    if args.quick:  # a window of 3 timeslices, as in the full run, at a tenth of the size
+        args.repeat, args.cycles, args.timeslice_us = 1, 3_000_000, 1000
+    small, large = (1000, 10_000) if args.quick else (2000, 20_000)
     report: dict[str, Any] = {
         "machine": {"cores": BASE["machine__cores"]},
         "settings": vars(args) | {"png": str(args.png)},

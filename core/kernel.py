@@ -145,12 +145,19 @@ class Kernel:
         previous, self._active_core = self._active_core, core
         try:
             while immediate:
-                immediate.popleft().run()
+                self._deliver(core, immediate.popleft())
             queue = self.kmsgs.routine[core]
             if routine and queue:
-                queue.popleft().run()
+                self._deliver(core, queue.popleft())
         finally:
             self._active_core = previous
+
+    def _deliver(self, core: int, message: KernelMessage) -> None:
+        if self.deterministic:  # a core cannot receive a message before it was sent
+            sent = (message.sent_at - self.round_start_ns) * self.ips // 1_000_000_000
+            if sent > self._core_used[core]:
+                self._core_used[core] = sent
+        message.run()
 
     # --- time -----------------------------------------------------------------------------
 
@@ -330,9 +337,9 @@ class Kernel:
             return
         process.exit_status = status
         process.kill_reason = kill_reason
+        process.set_state(ProcState.DYING)  # first: nothing it holds is handed back to it
         for thread in process.threads:
             self._retire_thread(thread)
-        process.set_state(ProcState.DYING)
         self.scheduler.process_exited(process)
         self.trace_event("exit", process, status=status, killed=kill_reason is not None)
         self._release(process)

@@ -45,7 +45,7 @@ def test_threads_of_a_multithreaded_process_get_the_other_cores():
     assert thread_cores and 0 not in thread_cores
     assert len(thread_cores) >= 2
     grants = [json.loads(line) for line in run.trace.splitlines() if '"ev":"grant"' in line]
-    assert [g["core"] for g in grants][:3] == [1, 2, 3], "FCFS: idle cores in order"
+    assert [g["pcore"] for g in grants][:3] == [1, 2, 3], "FCFS: idle cores in order"
 
 
 def test_linux_threads_can_be_kept_on_core_0():

@@ -83,6 +83,8 @@ int main(int argc, char **argv)
 		v = (v + 1) % vcores;
 		if (vcore_notify(v, EV_USER_IPI, sent, EVENT_IPI) == 0)
 			sent++;
+		else if (!parlib_is_mcp)
+			handle_events(0); /* a full mailbox: an SCP drains its own */
 		for (volatile int spin = 0; spin < 200; spin++)
 			;
 		if (sent % 16 == 0)

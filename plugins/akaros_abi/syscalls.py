@@ -19,7 +19,7 @@ from kernkit.plugins.akaros_abi.vcores import (
     yield_vcore,
 )
 from kernkit.plugins.linux_abi import spawn, timeinfo
-from kernkit.plugins.linux_abi.errno import E2BIG, EBUSY, EINVAL, ENOENT, ENOEXEC, ENXIO, EPERM, ESRCH
+from kernkit.plugins.linux_abi.errno import E2BIG, EAGAIN, EBUSY, EINVAL, ENOENT, ENOEXEC, ENXIO, EPERM, ESRCH
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -142,7 +142,7 @@ def sys_provision(t: Thread, pid: int, res_type: int, core: int) -> int:
     if target is None:
         return -ESRCH
     t.kernel.scheduler.provision(target, core)
-    t.kernel.trace_event("provision", target, core=core)
+    t.kernel.trace_event("provision", target, pcore=core)
     return 0
 
 
@@ -158,16 +158,16 @@ def sys_notify(t: Thread, pid: int, kind: int, msg: int, flags: int) -> int:
     if target is None or of(target) is None:
         return -ESRCH
     kind, arg = _event_args(t, msg, kind)
-    deliver_event(target, 0, kind, arg, flags or layout.EVENT_IPI | layout.EVENT_WAKEUP)
-    return 0
+    delivered = deliver_event(target, 0, kind, arg, flags or layout.EVENT_IPI | layout.EVENT_WAKEUP)
+    return 0 if delivered else -EAGAIN
 
 
 def sys_self_notify(t: Thread, vcoreid: int, kind: int, msg: int, flags: int) -> int:
     if vcoreid >= of(t.process).info.u64(layout.PI_MAX_VCORES) and vcoreid != 0:
         return -EINVAL
     kind, arg = _event_args(t, msg, kind)
-    deliver_event(t.process, vcoreid, kind, arg, flags or layout.EVENT_IPI)
-    return 0
+    delivered = deliver_event(t.process, vcoreid, kind, arg, flags or layout.EVENT_IPI)
+    return 0 if delivered else -EAGAIN
 
 
 def sys_send_event(t: Thread, pid: int, msg: int, vcoreid: int, flags: int) -> int:
@@ -177,8 +177,8 @@ def sys_send_event(t: Thread, pid: int, msg: int, vcoreid: int, flags: int) -> i
     if vcoreid >= max(of(target).info.u64(layout.PI_MAX_VCORES), 1):
         return -EINVAL
     kind, arg = _event_args(t, msg, 0)
-    deliver_event(target, vcoreid, kind, arg, flags or layout.EVENT_IPI | layout.EVENT_WAKEUP)
-    return 0
+    delivered = deliver_event(target, vcoreid, kind, arg, flags or layout.EVENT_IPI | layout.EVENT_WAKEUP)
+    return 0 if delivered else -EAGAIN
 
 
 def sys_halt_core(t: Thread, usec: int) -> int | None:
@@ -197,10 +197,16 @@ def sys_halt_core(t: Thread, usec: int) -> int | None:
 
 
 def sys_vc_entry(t: Thread) -> int | None:
+    """Enter vcore context now. From a uthread (notifications enabled) its context is saved in
+    uthread_ctx first, as a notification would; vcore context itself has nothing to keep."""
     vcoreid = vcore_of(t)
     if vcoreid is None:
         return -EINVAL
     state = of(t.process)
+    if not state.notif_disabled(vcoreid):
+        registers = t.context.user_registers()
+        registers["rax"] = 0
+        state.save_uthread_ctx(vcoreid, registers)
     state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_DISABLED), 1)
     restart_at_entry(t, state, vcoreid)
     return None

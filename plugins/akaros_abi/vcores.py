@@ -135,23 +135,25 @@ def yield_vcore(thread: Thread, being_nice: bool) -> bool:
     state.inactive.append(vcoreid)
     kernel = process.kernel
     kernel.trace_event("vcore_yield", process, vcore=vcoreid, tid=thread.tid)
-    kernel.end_thread(thread)
-    if not state.online and not state.preempted:
+    if not state.online and not state.preempted:  # before the core goes back, or it comes back
         process.set_state(ProcState.WAITING)
+    kernel.end_thread(thread)
     kernel.scheduler.cores_wanted(process)
     return True
 
 
-def deliver_event(process: Process, vcoreid: int, kind: int, arg: int, flags: int) -> None:
-    """An event for ``process``: into a mailbox, then a notification and/or a wake-up."""
+def deliver_event(process: Process, vcoreid: int, kind: int, arg: int, flags: int) -> bool:
+    """An event for ``process``: into a mailbox, then a notification and/or a wake-up. False
+    when the mailbox was full and the event was dropped (the notification still goes, so the
+    vcore drains what is there)."""
     state = of(process)
     if state is None or not process.alive:
-        return
+        return False
     if vcoreid not in state.online and state.online:
         vcoreid = min(state.online)  # an offline vcore's events go to an online one
-    state.post_event(vcoreid, kind, arg)
+    posted = state.post_event(vcoreid, kind, arg)
     kernel = process.kernel
-    kernel.trace_event("event", process, vcore=vcoreid, type=kind, arg=arg)
+    kernel.trace_event("event" if posted else "event_dropped", process, vcore=vcoreid, type=kind, arg=arg)
     if flags & layout.EVENT_IPI:
         state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_PENDING), 1)
         thread = state.online.get(vcoreid)
@@ -160,6 +162,7 @@ def deliver_event(process: Process, vcoreid: int, kind: int, arg: int, flags: in
     if flags & layout.EVENT_WAKEUP and process.state is ProcState.WAITING and process.mcp:
         process.set_state(ProcState.RUNNABLE_M)
         kernel.scheduler.cores_wanted(process)
+    return posted
 
 
 def send_notify(kernel: Kernel, process: Process, vcoreid: int, thread: Thread) -> None:
@@ -183,7 +186,7 @@ def notify_now(kernel: Kernel, process: Process, vcoreid: int, core: int | None)
     if thread is None or not process.alive:
         return
     if core is not None and kernel.owning_proc(core) is not process:
-        kernel.trace_event("notify_ignored", process, vcore=vcoreid, core=core, why="not owning_proc")
+        kernel.trace_event("notify_ignored", process, vcore=vcoreid, pcore=core, why="not owning_proc")
         return
     if state.notif_disabled(vcoreid):
         if vcoreid in state.halted:
@@ -196,7 +199,7 @@ def notify_now(kernel: Kernel, process: Process, vcoreid: int, core: int | None)
     state.save_uthread_ctx(vcoreid, registers)
     state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_DISABLED), 1)
     restart_at_entry(thread, state, vcoreid)
-    kernel.trace_event("notify", process, vcore=vcoreid, core=core)
+    kernel.trace_event("notify", process, vcore=vcoreid, pcore=core)
 
 
 def restart_at_entry(thread: Thread, state: AkarosProcess, vcoreid: int) -> None:

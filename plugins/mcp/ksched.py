@@ -192,7 +192,7 @@ class McpScheduler(BaseScheduler):
         self.owner[core] = process
         self.cores_of.setdefault(process, []).append(core)
         self.kernel.granted[core] = process
-        self.kernel.trace_event("grant", process, core=core)
+        self.kernel.trace_event("grant", process, pcore=core)
         if self._has_vcores(process):
             self.kernel.send_kmsg(core, "__startcore", lambda: self._startcore(process, core))
             return
@@ -226,7 +226,7 @@ class McpScheduler(BaseScheduler):
             for thread in self.queues.pop(process, ()):
                 self.scp_queue.append(thread)
         self.idle.append(core)
-        self.kernel.trace_event("release", process, core=core)
+        self.kernel.trace_event("release", process, pcore=core)
         if run_pass:
             self._pass()
 
@@ -238,7 +238,7 @@ class McpScheduler(BaseScheduler):
         victim = self.pinned.get(core)
         if victim is not None:
             holder.personality.vcores.preempt_warning(victim)
-        self.kernel.trace_event("preempt_warn", holder, core=core, to=taker.pid)
+        self.kernel.trace_event("preempt_warn", holder, pcore=core, to=taker.pid)
         self.kernel.send_kmsg(core, "__preempt", lambda: self._do_preempt(core, holder, taker))
 
     def _do_preempt(self, core: int, holder: Process, taker: Process) -> None:

@@ -116,7 +116,9 @@ struct preempt_data {
 	uint64_t flags;                  /* 184: VC_* below */
 	uint32_t ev_head;                /* 192: next slot the kernel writes (free-running) */
 	uint32_t ev_tail;                /* 196: next slot user code reads (free-running) */
-	struct event_msg ev[EV_MBOX_SLOTS]; /* 200: mailbox, index with % EV_MBOX_SLOTS */
+	struct event_msg ev[EV_MBOX_SLOTS]; /* 200: mailbox, index with % EV_MBOX_SLOTS; the kernel
+	                                      * never overwrites: when full, the sending call fails
+	                                      * with -EAGAIN (the notification still goes) */
 	uint8_t reserved[184];
 }; /* 512 bytes */
 
