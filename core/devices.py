@@ -163,6 +163,11 @@ class DeviceDriver:
 
     #: The device's name (set from its record when the namespace creates the driver).
     name: str = ""
+    #: The kernel's device table, set by the namespace when it creates the driver; its
+    #: ``caller`` is the process on whose behalf the driver is being called (or None).
+    devices: Any = None
+    #: Whether nothing on the device can ever be written (access(W_OK) says EROFS).
+    read_only: bool = False
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
@@ -218,6 +223,12 @@ class DeviceDriver:
 
     def close(self, chan: Chan) -> None:
         """The open channel's last holder let go of it."""
+
+    def dirgen(self, chan: Chan) -> int | None:
+        """A number that changes whenever a name in the directory ``chan`` appears, goes or
+        moves, or None (the default) when the device cannot tell. With a number, namespaces
+        may remember walks through the directory and skip them while the number stays."""
+        return None
 
 
 __all__ = [

@@ -16,7 +16,6 @@ from kernkit.core.devices import DMDEVICE, Chan, DeviceError
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option
 from kernkit.core.records import ConfigSection, Device
-from kernkit.plugins.ns.state import devices
 from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, text
 
 if TYPE_CHECKING:
@@ -54,7 +53,7 @@ class ConsoleDevice(SyntheticDevice):
         )
 
     def _caller_pid(self, which: str) -> int:
-        caller = devices(self.kernel).caller
+        caller = self.devices.caller
         if caller is None:
             return 0
         if which == "pid":

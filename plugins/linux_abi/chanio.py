@@ -35,9 +35,10 @@ def chan_read(t: Thread, chan: Chan, count: int, offset: int | None = None) -> b
         return -EBADF
     if chan.qid.type & QTDIR:
         return -EISDIR
-    t.kernel.data["ns.devices"].caller = t.process
+    driver = chan.driver
+    driver.devices.caller = t.process
     try:
-        data = chan.driver.read(chan, count, chan.offset if offset is None else offset)
+        data = driver.read(chan, count, chan.offset if offset is None else offset)
     except DeviceError as exc:
         return -errno_of(exc.code)
     except WouldBlock as blocked:
@@ -54,8 +55,8 @@ def chan_write(t: Thread, chan: Chan, data: bytes, offset: int | None = None) ->
         return -EBADF
     if chan.qid.type & QTDIR:
         return -EISDIR
-    t.kernel.data["ns.devices"].caller = t.process
     driver = chan.driver
+    driver.devices.caller = t.process
     try:
         if offset is None:
             if chan.flags & O_APPEND:

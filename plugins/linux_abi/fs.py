@@ -43,7 +43,7 @@ from kernkit.plugins.linux_abi.errno import (
 from kernkit.plugins.linux_abi.io import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import pack_stat, pack_statx
 from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL
-from kernkit.plugins.ns.state import enter
+from kernkit.plugins.ns.state import PROCESS_KEY, enter
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -67,19 +67,10 @@ class Failed(Exception):  # noqa: N818 - a syscall's way out with an errno
 def read_path(t: Thread, address: int) -> str:
     """A NUL-terminated path from guest memory; Failed(ENAMETOOLONG) past PATH_MAX bytes,
     Failed(ENOENT) when empty (BadAddress, which becomes EFAULT, for a bad pointer)."""
-    aspace = t.process.aspace
-    data = b""
-    while len(data) < PATH_MAX:
-        at = address + len(data)
-        chunk = aspace.read(at, min(256 - at % 256, PATH_MAX - len(data)))
-        end = chunk.find(b"\0")
-        if end >= 0:
-            data += chunk[:end]
-            if not data:
-                raise Failed(ENOENT)
-            return data.decode("utf-8", "surrogateescape")
-        data += chunk
-    raise Failed(ENAMETOOLONG)
+    data = t.process.aspace.read_cstring(address, PATH_MAX)
+    if not data:
+        raise Failed(ENOENT if data is not None else ENAMETOOLONG)
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _dirfd(t: Thread, view: ProcNs, dirfd: int, path: str) -> Chan | None:
@@ -149,36 +140,50 @@ def _syscall(function):  # noqa: ANN001, ANN202 - a decorator for handlers
 # --- open -----------------------------------------------------------------------------------------
 
 
-@_syscall
 def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> int:
     access = flags & O_ACCMODE
     if access == O_ACCMODE or flags & O_TMPFILE == O_TMPFILE:
         return -EINVAL if access == O_ACCMODE else -EOPNOTSUPP
     plan9 = access | (OTRUNC if flags & O_TRUNC and access != O_RDONLY else 0)
-    if flags & O_CREAT:
-        view, directory, name = _parent(t, dirfd, pathname)
-        namespace = view.namespace
-        if not name:
-            return -EISDIR
-        existing = namespace.walk1(directory, name)
-        if existing is None:
-            perm = mode & 0o777 & ~_umask(t)
-            chan = namespace.create(directory, name, plan9 & ~OTRUNC, perm)
-        else:
-            if flags & O_EXCL:
-                return -EEXIST
-            existing.path = directory.path.rstrip("/") + "/" + name
-            chan = _open(namespace, existing, flags, plan9)
-    else:
-        view, walked = _resolve(t, dirfd, pathname)
-        chan = _open(view.namespace, walked, flags, plan9)
+    process = t.process
+    try:
+        if flags & O_CREAT:
+            chan = _open_creating(t, dirfd, pathname, flags, mode, plan9)
+        else:  # the common case, inline: this is most of what open costs
+            path = read_path(t, pathname)
+            view = process.data[PROCESS_KEY]
+            namespace = view.namespace
+            namespace.devices.caller = process
+            if path[0] == "/":
+                walked = namespace.walk(path)
+            else:
+                walked = namespace.walk(path, _dirfd(t, view, dirfd, path))
+            chan = _open(namespace, walked, flags, plan9)
+    except Failed as exc:
+        return -exc.errno
+    except DeviceError as exc:
+        return -errno_of(exc.code)
     chan.flags = access | (flags & (O_APPEND | O_NONBLOCK))
-    number = t.process.files.install(chan, cloexec=bool(flags & O_CLOEXEC))
+    number = process.files.install(chan, cloexec=bool(flags & O_CLOEXEC))
     if number < 0:
         if chan.refs == 0:
             chan.close()
         return -EMFILE
     return number
+
+
+def _open_creating(t: Thread, dirfd: int, pathname: int, flags: int, mode: int, plan9: int) -> Chan:
+    view, directory, name = _parent(t, dirfd, pathname)
+    namespace = view.namespace
+    if not name:
+        raise Failed(EISDIR)
+    existing = namespace.walk1(directory, name)
+    if existing is None:
+        return namespace.create(directory, name, plan9 & ~OTRUNC, mode & 0o777 & ~_umask(t))
+    if flags & O_EXCL:
+        raise Failed(EEXIST)
+    existing.path = directory.path.rstrip("/") + "/" + name
+    return _open(namespace, existing, flags, plan9)
 
 
 def _open(namespace, chan: Chan, flags: int, plan9: int) -> Chan:  # noqa: ANN001

@@ -36,7 +36,7 @@ class ProcDevice(DeviceDriver):
         pid = chan.aux
         if pid is None:  # the top: process directories
             if name == "self":
-                caller = self.kernel.data["ns.devices"].caller
+                caller = self.devices.caller
                 pid = caller.pid if caller is not None else None
             elif name.isdigit() and name[0] != "0":
                 pid = int(name)

@@ -74,6 +74,8 @@ def host_entry(name: str, host: str) -> HostFile | None:
 
 
 class RootDevice(DeviceDriver):
+    read_only = True
+
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
         self.next_path = 1
@@ -136,6 +138,11 @@ class RootDevice(DeviceDriver):
 
     def stat(self, chan: Chan) -> Dir:
         return _stat(chan.aux)
+
+    def dirgen(self, chan: Chan) -> int | None:
+        """Made-up directories never change; host ones may, behind the kernel's back."""
+        node = chan.aux
+        return 0 if isinstance(node, RootDir) and node.host is None else None
 
     def dirread(self, chan: Chan) -> list[Dir]:
         node = chan.aux

@@ -36,6 +36,7 @@ class SrvDevice(DeviceDriver):
         self.entries: dict[str, Entry] = {}
         self.paths = itertools.count(1)
         self.root_qid = Qid(0, 0, QTDIR)
+        self.generation = 0
 
     def attach(self, spec: str) -> Chan:
         if spec:
@@ -54,6 +55,9 @@ class SrvDevice(DeviceDriver):
     def dirread(self, chan: Chan) -> list[Dir]:
         return [_stat(entry) for entry in self.entries.values()]
 
+    def dirgen(self, chan: Chan) -> int:
+        return self.generation
+
     def open(self, chan: Chan, mode: int) -> Chan:
         entry = chan.aux
         if entry is None or entry.posted is None:  # the directory, or an entry still to be posted
@@ -65,10 +69,11 @@ class SrvDevice(DeviceDriver):
             raise DeviceError("EEXIST")
         if perm & DMDIR:
             raise DeviceError("EPERM", "#srv holds no directories")
-        caller = self.kernel.data["ns.devices"].caller
+        caller = self.devices.caller
         owner = caller.name if caller is not None else "kernel"
         entry = Entry(name, Qid(next(self.paths)), perm & 0o777, owner, self.kernel.now())
         self.entries[name] = entry
+        self.generation += 1
         created = Chan(self, entry.qid, 0, entry)
         created.mode = mode & 3
         return created
@@ -79,7 +84,7 @@ class SrvDevice(DeviceDriver):
             raise DeviceError("EISDIR")
         if entry.posted is not None:
             raise DeviceError("EBUSY", "a channel is already posted here")
-        caller = self.kernel.data["ns.devices"].caller
+        caller = self.devices.caller
         try:
             fd = int(data.decode().strip())
         except (UnicodeDecodeError, ValueError):
@@ -98,6 +103,7 @@ class SrvDevice(DeviceDriver):
         if self.entries.get(entry.name) is not entry:
             raise DeviceError("ENOENT")
         del self.entries[entry.name]
+        self.generation += 1
         if entry.posted is not None:
             posted, entry.posted = entry.posted, None
             release(posted)
@@ -110,6 +116,7 @@ class SrvDevice(DeviceDriver):
         hold(chan)
         entry.posted = chan
         self.entries[name] = entry
+        self.generation += 1
 
 
 def _stat(entry: Entry) -> Dir:

@@ -31,6 +31,7 @@ class Devices:
                 raise DeviceError("ENOENT", f"no device #{name} (known: {known})")
             driver = registered.record.create(self.kernel)
             driver.name = name
+            driver.devices = self  # drivers find the caller here: driver.devices.caller
             self.drivers[name] = driver
         return driver
 

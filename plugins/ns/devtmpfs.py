@@ -59,6 +59,8 @@ class TmpfsDevice(DeviceDriver):
         self.by_devno: dict[int, Tmpfs] = {}
         self.limit = kernel.config["namespace"].tmpfs_size
         self.used = 0
+        #: Changes whenever a name appears, goes or moves in any instance (see dirgen).
+        self.generation = 0
 
     def attach(self, spec: str) -> Chan:
         fs = self.instances.get(spec)
@@ -73,6 +75,9 @@ class TmpfsDevice(DeviceDriver):
 
     def stat(self, chan: Chan) -> Dir:
         return _stat(chan.aux)
+
+    def dirgen(self, chan: Chan) -> int:
+        return self.generation
 
     def dirread(self, chan: Chan) -> list[Dir]:
         return [_stat(child) for child in chan.aux.children.values()]
@@ -100,6 +105,7 @@ class TmpfsDevice(DeviceDriver):
         kind = QTDIR if perm & DMDIR else QTFILE
         node = Node(name, Qid(next(fs.paths), 0, kind), perm, directory, self.kernel.now())
         directory.children[name] = node
+        self.generation += 1
         self._touch(directory)
         created = Chan(self, node.qid, chan.devno, node)
         created.mode = mode & ~OTRUNC
@@ -200,6 +206,7 @@ class TmpfsDevice(DeviceDriver):
         self._touch(node)
 
     def _unlink(self, node: Node) -> None:
+        self.generation += 1
         del node.parent.children[node.name]
         self._touch(node.parent)
         node.parent = None
@@ -207,6 +214,7 @@ class TmpfsDevice(DeviceDriver):
         self.used -= len(node.data)
 
     def _move(self, node: Node, target: Node, name: str) -> None:
+        self.generation += 1
         del node.parent.children[node.name]
         self._touch(node.parent)
         node.name = name

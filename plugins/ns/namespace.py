@@ -22,6 +22,8 @@ MREPL, MBEFORE, MAFTER, MCREATE = 0, 1, 2, 4
 MORDER = 3
 PATH_MAX = 4096
 NAME_MAX = 255
+#: Walks a namespace remembers (see Namespace._walk_clean).
+WALK_CACHE = 1024
 
 
 class Mount:
@@ -61,6 +63,8 @@ class Namespace:
         root.path = "/"
         self.root = root
         self.mounts: dict[Any, MountPoint] = {}
+        #: Clean absolute path -> (a channel on what it names, what the walk depended on).
+        self._walks: dict[str, tuple[Chan, tuple]] = {}
 
     def __copy__(self) -> Namespace:
         return self  # copying a process's data (fork) shares its namespace
@@ -149,11 +153,63 @@ class Namespace:
 
     def walk(self, path: str, base: Chan | None = None) -> Chan:
         """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative."""
+        clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
+        if clean and "/." not in path and "//" not in path:
+            return self._walk_clean(path)
         start, names, prefix = self._start(path, base)
         chan = self._walk_names(start, names) if names else start.clone()
         if path[-1] == "/" and not chan.qid.type & QTDIR:
             raise DeviceError("ENOTDIR")
         chan.path = _join(prefix, names)
+        return chan
+
+    def _walk_clean(self, path: str) -> Chan:
+        """:meth:`walk` of an absolute path with no '.', '..', '//' or trailing '/': the common
+        case, and most of what an open costs, so walks through directories whose devices say
+        when their names change (``dirgen``) are remembered and checked instead of repeated."""
+        remembered = self._walks.get(path)
+        if remembered is not None:
+            template, deps = remembered
+            for driver, directory, generation in deps:
+                if driver.dirgen(directory) != generation:
+                    del self._walks[path]
+                    break
+            else:
+                chan = Chan(template.driver, template.qid, template.devno, template.aux, path)
+                chan.umh = template.umh
+                return chan
+        mounts = self.mounts
+        chan = self.root
+        if mounts and (chan.driver, chan.devno, chan.qid.path) in mounts:
+            chan = self._enter(chan)
+        if len(path) == 1:
+            chan = chan.clone()
+            chan.path = "/"
+            return chan
+        deps: list[tuple[Any, Chan, int]] | None = []
+        for name in path[1:].split("/"):
+            if not chan.qid.type & QTDIR:
+                raise DeviceError("ENOTDIR")
+            mp = mounts.get(chan.umh) if chan.umh is not None else None
+            members = [chan] if mp is None else [m.chan for m in mp.entries if m.chan.qid.type & QTDIR]
+            found = None
+            for member in members:
+                if deps is not None:
+                    generation = member.driver.dirgen(member)
+                    deps = None if generation is None else deps
+                    if deps is not None:
+                        deps.append((member.driver, member, generation))
+                found = member.driver.walk(member, name)
+                if found is not None:
+                    break
+            if found is None:
+                raise DeviceError("ENOENT")
+            chan = self._enter(found) if mounts else found
+        if deps is not None:
+            if len(self._walks) >= WALK_CACHE:
+                self._walks.clear()
+            self._walks[path] = (chan.clone(), tuple(deps))
+        chan.path = path
         return chan
 
     def walk_parent(self, path: str, base: Chan | None = None) -> tuple[Chan, str]:
@@ -265,6 +321,7 @@ class Namespace:
             present = list(mp.entries) if mp is not None else [Mount(_unentered(old), 0)]
             entries = added + present if order == MBEFORE else present + added
         self.mounts[key] = MountPoint(mp.path if mp is not None else old.path, entries)
+        self._walks.clear()
 
     def mount(self, chan: Chan, old: Chan, flags: int, spec: str = "", device: str = "mnt") -> None:
         """Mount the file server spoken to over the open channel ``chan`` at ``old``: the device
@@ -284,6 +341,7 @@ class Namespace:
         mp = self.mounts.get(key)
         if mp is None:
             raise DeviceError("EINVAL", f"{old.path}: not a mount point")
+        self._walks.clear()
         if new is None:
             del self.mounts[key]
             return

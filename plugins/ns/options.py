@@ -51,7 +51,7 @@ def _flag_text(flags: int) -> str:
 def parse_bind(line: str) -> BindOp:
     """A bind line, or ValueError saying what is wrong with it."""
     try:
-        words = shlex.split(line, comments=False)
+        words = shlex.split(line, comments=False) if "'" in line or '"' in line else line.split()
     except ValueError as exc:
         raise ValueError(f"cannot split into words: {exc}") from None
     if not words or words[0] not in ("bind", "mount"):

@@ -101,6 +101,9 @@ class SyntheticDevice(DeviceDriver):
     def dirread(self, chan: Chan) -> list[Dir]:
         return [self._dir(index + 1) for index in range(len(self.files))]
 
+    def dirgen(self, chan: Chan) -> int:
+        return 0  # the files are fixed
+
     def open(self, chan: Chan, mode: int) -> Chan:
         if not chan.qid.type & QTDIR:
             check_mode(mode, chan.aux.mode)
