@@ -11,6 +11,7 @@
  *   ns       bind and unions (before, after, create), sharing across fork, unshare
  *   srv      a pipe end posted in /srv and opened by another process
  *   proc     /proc/self, /proc/PID/status, killing through /proc/PID/ctl
+ *   exec     programs run from #tmpfs; EACCES without execute permission
  * Each check prints "ok NAME" or "FAIL NAME: ..."; the exit status is the number of failures.
  */
 #define _GNU_SOURCE
@@ -562,6 +563,37 @@ static void proc(void)
     fails("a reaped process has no directory", access(path, F_OK), ENOENT);
 }
 
+static void copy_file(const char *from, const char *to, mode_t mode)
+{
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    char buf[8192];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        write(out, buf, (size_t)n);
+    close(in);
+    close(out);
+}
+
+static void exec_checks(void)
+{
+    copy_file("/bin/exitcode", "/tmp/exitcode", 0755);
+    pid_t child = fork();
+    if (child == 0) {
+        execl("/tmp/exitcode", "exitcode", "42", (char *)NULL);
+        _exit(99);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    equal("a program copied into #tmpfs runs", WEXITSTATUS(status), 42);
+    copy_file("/bin/exitcode", "/tmp/noexec", 0644);
+    fails("no execute permission: EACCES", execl("/tmp/noexec", "noexec", (char *)NULL), EACCES);
+    fails("a directory: EACCES", execl("/tmp", "tmp", (char *)NULL), EACCES);
+    fails("nothing there: ENOENT", execl("/tmp/none", "none", (char *)NULL), ENOENT);
+    put("/tmp/text", "not a program");
+    chmod("/tmp/text", 0755);
+    fails("not a program: ENOEXEC", execl("/tmp/text", "text", (char *)NULL), ENOEXEC);
+}
+
 int main(int argc, char **argv)
 {
     self_path = argv[0];
@@ -592,6 +624,8 @@ int main(int argc, char **argv)
             srv();
         else if (!strcmp(group, "proc"))
             proc();
+        else if (!strcmp(group, "exec"))
+            exec_checks();
         else {
             fprintf(stderr, "fstest: unknown group %s\n", group);
             return 2;
