@@ -243,7 +243,7 @@ def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int:
         files.set_cloexec(fd, bool(arg & FD_CLOEXEC))
         return 0
     if cmd == F_GETFL:
-        return file.flags & ~O_CLOEXEC if type(file) is Chan else O_RDWR
+        return file.flags & 0xFFFF_FFFF & ~O_CLOEXEC if type(file) is Chan else O_RDWR
     if cmd == F_SETFL:
         if type(file) is Chan:
             changeable = O_APPEND | O_NONBLOCK
