@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 
 import pytest
-from conftest import config_error, kernkit_cli, one_line_error, run_kernel
+from conftest import ROOT, config_error, kernkit_cli, one_line_error, run_kernel
 
 FSTEST_GROUPS = ["errors", "io", "dirs", "fds", "pipe", "fork", "ns", "srv", "proc", "exec"]
 
@@ -231,3 +233,28 @@ def test_a_missing_host_path_in_root_is_a_one_line_error_at_boot(tmp_path):
 def test_minimal_config_keeps_booting_hello():
     run = run_kernel(config="configs/minimal.toml")
     assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+
+
+# --- the documentation shows what the tools print --------------------------------------------------
+
+NAMESPACE_DOC = (ROOT / "docs" / "namespace.md").read_text()
+
+
+def test_the_namespace_picture_is_what_the_tools_print():
+    block = NAMESPACE_DOC.split("## A booted kernel", 1)[1].split("```\n", 2)[1]
+    command, shown = block.split("\n", 1)
+    assert command.startswith("$ kernkit boot -- ")
+    result = kernkit_cli(*shlex.split(command.removeprefix("$ kernkit ")))
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode() == shown
+
+
+def test_the_commands_to_try_work():
+    block = NAMESPACE_DOC.split("Other things to try", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    for line in block.strip().splitlines():
+        words = shlex.split(line.split("  #", 1)[0])
+        assert words[:3] == ["kernkit", "boot", "--"]
+        if words[3] == "/bin/busybox" and not Path("/bin/busybox").is_file():
+            continue
+        run = run_kernel(*words[3:])
+        assert run.status == 0 and run.out, (line, run.err)
