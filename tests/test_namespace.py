@@ -258,3 +258,28 @@ def test_the_commands_to_try_work():
             continue
         run = run_kernel(*words[3:])
         assert run.status == 0 and run.out, (line, run.err)
+
+
+def test_every_cons_and_version_file_answers():
+    run = run_kernel(
+        "run", "cat /dev/cons", "echo to stderr > /dev/stderr", "echo to cons > /dev/cons",
+        "cat /dev/sysname /dev/ppid /dev/version_name /dev/contract", "cat /dev/plugins", "cat /dev/kconfig",
+        stdin=b"typed on the host\n",
+    )
+    assert run.status == 0, run.err
+    assert run.err == "to stderr\n"
+    out = run.out
+    assert out.startswith("typed on the host\nto cons\nkernkit\n1\nkernkit\n1.1\n"), out
+    assert "kernkit.plugins.ns 0.1.0 builtin\n" in out
+    assert '[namespace]\nroot = { "/bin" = "@programs" }\n' in out  # the resolved config, as TOML
+
+
+def test_stdin_can_be_empty():
+    assert run_kernel("cat", "/dev/stdin", stdin=b"ignored", console__stdin="null").out == ""
+
+
+def test_a_posted_channel_outlives_the_process_that_posted_it():
+    # fstest post writes into a pipe, posts the read end as /srv/box and exits: #srv holds it
+    run = run_kernel("run", "fstest post", "ls -l /srv", "cat /srv/box", "rm /srv/box", "ls /srv")
+    assert run.status == 0, run.err
+    assert run.out == "ok create /srv/box\nok post\n-rw-------        0 box\nposted\n"

@@ -10,6 +10,7 @@
  *   fork     a child shares its parent's open files and offsets
  *   ns       bind and unions (before, after, create), sharing across fork, unshare
  *   srv      a pipe end posted in /srv and opened by another process
+ *   post     put "posted\n" in a pipe, post its read end as /srv/box and exit
  *   proc     /proc/self, /proc/PID/status, killing through /proc/PID/ctl
  *   exec     programs run from #tmpfs; EACCES without execute permission
  * Each check prints "ok NAME" or "FAIL NAME: ..."; the exit status is the number of failures.
@@ -540,6 +541,17 @@ static void srv(void)
     equal("then end of file", read(fds[0], buf, sizeof buf), 0);
 }
 
+static void post(void)
+{
+    int fds[2];
+    pipe(fds);
+    write(fds[1], "posted\n", 7);
+    int fd = works("create /srv/box", open("/srv/box", O_WRONLY | O_CREAT, 0600));
+    char number[16];
+    snprintf(number, sizeof number, "%d", fds[0]);
+    equal("post", write(fd, number, strlen(number)), (long)strlen(number));
+}
+
 static void proc(void)
 {
     char path[64], want[64];
@@ -626,6 +638,8 @@ int main(int argc, char **argv)
             proc();
         else if (!strcmp(group, "exec"))
             exec_checks();
+        else if (!strcmp(group, "post"))
+            post();
         else {
             fprintf(stderr, "fstest: unknown group %s\n", group);
             return 2;
