@@ -501,6 +501,13 @@ static void ns(void)
     waitpid(child, &status, 0);
     equal("the unshared child sees its own bind", WEXITSTATUS(status), 0);
     same("the parent does not", get("/tmp/u/only_x"), "x");
+    /* clone(CLONE_NEWNS) gives the child a copy from the start */
+    child = (pid_t)syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+    if (child == 0)
+        _exit(bindf("/tmp/y", "/tmp/u", "") < 0 ? 2 : strcmp(get("/tmp/u/only_y"), "y") == 0 ? 0 : 3);
+    waitpid(child, &status, 0);
+    equal("a clone(CLONE_NEWNS) child binds in its own copy", WEXITSTATUS(status), 0);
+    same("which the parent does not see", get("/tmp/u/only_x"), "x");
     /* ns clean through /proc: only #root at / */
     child = fork();
     if (child == 0) {

@@ -2,8 +2,9 @@
 
 What is written on one end is read from the other, as a byte stream. A read of an empty end
 waits while the other end is open (and returns 0, end of file, once it is not); a write waits
-while the pipe is full and fails with EPIPE when nobody has the other end open. Waiting is the
-caller's: the device raises WouldBlock with the pipe's wait queue.
+while the pipe is full and fails with EPIPE when nobody has the other end open; a write of up to
+PIPE_BUF bytes waits for room for all of them, a longer one takes what fits (a short write).
+Waiting is the caller's: the device raises WouldBlock with the pipe's wait queue.
 """
 
 from __future__ import annotations
