@@ -25,6 +25,7 @@ def test_quick_benchmark_prints_every_measurement():
         "boot_hello_in_process_ms",
         "boot_hello_whole_process_ms",
         "peak_rss_mb_8core_256M",
+        "tmpfs_open_read_close_us",
     ):
         assert isinstance(report[key], int | float) and report[key] > 0, key
     assert set(report["targets"]) >= {"getpid_roundtrip_us", "guest_mips_deterministic"}
