@@ -29,6 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import costs
+
 from kernkit.core.assemble import assemble, boot
 from kernkit.core.programs import packaged_programs_dir
 
@@ -48,6 +50,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "matrix_cells_per_minute": (">=", 300.0),
     "matrix_runner_overhead": ("<=", 0.10),
     "aggregate_mips_8core_8threads": (">=", 50.0),
+    "tracing_off_overhead_pct": ("<=", 3.0),
+    "getpid_traced_vs_untraced": ("<=", 2.0),
+    "gdb_step_roundtrip_ms": ("<=", 5.0),
     "tmpfs_open_read_close_us": ("<=", 15.0),
 }
 
@@ -71,6 +76,19 @@ NOTES = {
     "seconds, from the difference of a matrix of N and N/2 cells so fixed start-up costs cancel",
     "idle_core_cost_ratio": "host time of one busy thread on an 8-core machine / on a 1-core machine "
     "(1.0: idle cores cost nothing)",
+    "tracing_off_overhead_pct": "tracing off: kernel.tracing reads per getpid round trip (counted by a "
+    "property standing in for the flag, from syscall_loop N_large - N_small) x the measured cost of one "
+    "such check, over getpid_roundtrip_us; an untraced kernel dispatches through a dispatcher class "
+    "without trace code, chosen at boot",
+    "getpid_traced_vs_untraced": "getpid round trip tracing to a file / untraced, both measured in the "
+    "same interleaved repetitions (getpid_roundtrip_traced_us and details.getpid_untraced_us_interleaved)",
+    "gdb_step_roundtrip_ms": "kernkit boot --gdb: median of vCont;s single steps, request sent to stop "
+    "reply received, over TCP on localhost, no-ack mode (as gdb runs it), a Python client",
+    "gdb_step_with_registers_ms": "the same plus reading every register (g) after each step",
+    "poll_hook_us_per_round": "details: host microseconds of the kernkit_poll call the run loop makes once "
+    "per round (a round is [machine] quantum instructions per core, about 1 ms of host time)",
+    "gdb_stepi_ms": "Debian gdb in batch mode: (session with N stepi - session with 1 stepi) / (N - 1); "
+    "gdb's own work included",
     "tmpfs_open_read_close_us": "openloop: a guest opens, reads (64 bytes) and closes /tmp/f (#tmpfs) in a "
     "loop; host microseconds per open+read+close, (t(N_large) - t(N_small)) / (N_large - N_small)",
 }
@@ -412,6 +430,56 @@ def bench_peak_rss(plan: Plan, report: Report) -> float:
     return median(values)
 
 
+# --- what looking inside costs (bench/costs.py) -------------------------------------------------
+
+
+def bench_tracing_off(plan: Plan, report: Report) -> float:
+    small, large = plan.getpid_small, plan.getpid_large // 4
+    checks = costs.trace_checks(large) - costs.trace_checks(small)
+    per_call = checks / (large - small)
+    check_ns = costs.trace_check_ns()
+    roundtrip_us = report.values.get("getpid_roundtrip_us") or bench_getpid_kernkit(plan, report)
+    report.details["trace_checks_per_getpid"] = per_call
+    report.details["trace_check_ns"] = round(check_ns, 2)
+    report.details["poll_hook_us_per_round"] = round(costs.poll_hook_us(), 3)
+    return per_call * check_ns / (roundtrip_us * 1e3) * 100
+
+
+def bench_tracing_on(plan: Plan, report: Report) -> float:
+    """Traced and untraced getpid round trips in the same interleaved repetitions."""
+    small, large = plan.getpid_small, plan.getpid_large // 2
+    times: dict[bool, dict[int, list[float]]] = {False: {small: [], large: []}, True: {small: [], large: []}}
+    for _ in range(plan.repeat):
+        for traced in (False, True):
+            for calls in (small, large):
+                times[traced][calls].append(costs.getpid_run_seconds(calls, traced))
+    off = per_call_us(times[False][small], times[False][large], small, large)
+    on = per_call_us(times[True][small], times[True][large], small, large)
+    report.samples["getpid_traced_s"] = {str(k): v for k, v in times[True].items()}
+    report.samples["getpid_untraced_interleaved_s"] = {str(k): v for k, v in times[False].items()}
+    report.details["getpid_untraced_us_interleaved"] = round(off, 3)
+    report.values["getpid_roundtrip_traced_us"] = round(on, 3)
+    return on / off
+
+
+def bench_gdb_step(plan: Plan, report: Report, with_registers: bool) -> float:
+    steps = 100 if plan.quick else 500
+    times = costs.gdb_step_ms(kernkit_command(), steps, with_registers)
+    report.samples["gdb_step_with_registers_ms" if with_registers else "gdb_step_ms"] = times
+    return median(times)
+
+
+def bench_gdb_stepi(plan: Plan, report: Report) -> float:
+    small, large = 1, 51 if plan.quick else 201
+    try:
+        one = [costs.gdb_stepi_seconds(kernkit_command(), small) for _ in range(plan.repeat)]
+        many = [costs.gdb_stepi_seconds(kernkit_command(), large) for _ in range(plan.repeat)]
+    except costs.Unavailable as why:
+        raise Skip(str(why)) from None
+    report.samples["gdb_stepi_session_s"] = {str(small): one, str(large): many}
+    return (median(many) - median(one)) / (large - small) * 1e3
+
+
 # --- peers --------------------------------------------------------------------------------------
 
 
@@ -559,6 +627,11 @@ def run_all(plan: Plan, qiling_python: str | None) -> Report:
     report.measure("guest_mips_deterministic", lambda: bench_mips(plan, report, "deterministic"), 1)
     report.measure("guest_mips_fast", lambda: bench_mips(plan, report, "fast"), 1)
     report.measure("getpid_roundtrip_us", lambda: bench_getpid_kernkit(plan, report))
+    report.measure("tracing_off_overhead_pct", lambda: bench_tracing_off(plan, report), 4)
+    report.measure("getpid_traced_vs_untraced", lambda: bench_tracing_on(plan, report), 2)
+    report.measure("gdb_step_roundtrip_ms", lambda: bench_gdb_step(plan, report, False))
+    report.measure("gdb_step_with_registers_ms", lambda: bench_gdb_step(plan, report, True))
+    report.measure("gdb_stepi_ms", lambda: bench_gdb_stepi(plan, report))
     report.measure("thread_switch_futex_us", lambda: bench_thread_switch(plan, report))
     report.measure("tmpfs_open_read_close_us", lambda: bench_tmpfs_open(plan, report))
     report.measure("aggregate_mips_8core_8threads", lambda: bench_aggregate_mips(plan, report), 1)

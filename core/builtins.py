@@ -7,7 +7,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.linux_abi",
     "kernkit.plugins.console",
     "kernkit.plugins.ns",
+    "kernkit.plugins.akaros_abi",
     "kernkit.plugins.rr",
+    "kernkit.plugins.mcp",
 )
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.

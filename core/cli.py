@@ -13,6 +13,7 @@ from pathlib import Path
 from kernkit.core.assemble import assemble, boot, collect_registries, resolve_config
 from kernkit.core.config import merge_env, parse_override, to_toml
 from kernkit.core.errors import ConfigError, KernkitError
+from kernkit.core.gdb import session as gdb_session
 from kernkit.core.hookspecs import CONTRACT_VERSION
 from kernkit.core.matrix import command as matrix_command
 from kernkit.core.plugins import PluginManager
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         "--monitor",
         action="store_true",
         help="start in the kernel monitor (commands on stdin; also after a panic)",
+    )
+    boot_cmd.add_argument(
+        "--gdb",
+        metavar="HOST:PORT",
+        help="wait for gdb (target remote HOST:PORT) with init stopped before its first instruction",
     )
     boot_cmd.add_argument(
         "--trace-format",
@@ -157,9 +163,12 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     if args.env:
         config, _ = resolve_config(args.config, overrides)
         overrides["init.env"] = merge_env(config["init"].env, args.env)
+    server = gdb_session.listen(args.gdb) if args.gdb else None
     try:
         trace = open(args.trace, "w") if args.trace else None  # noqa: SIM115 - closed below
     except OSError as exc:
+        if server is not None:
+            server.close()
         raise ConfigError(f"--trace {args.trace}: cannot write: {exc.strerror}") from None
     lines = io.StringIO() if trace is not None and args.trace_format == "perfetto" else trace
     try:
@@ -167,8 +176,12 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         if args.monitor:
             kernel.monitor_input = sys.stdin
         boot(kernel)
+        if server is not None:
+            gdb_session.attach(kernel, server)
         return kernel.run()
     finally:
+        if server is not None:
+            server.close()
         if trace is not None:
             if lines is not trace:
                 events = (json.loads(line) for line in lines.getvalue().splitlines())

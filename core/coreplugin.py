@@ -1,4 +1,5 @@
-"""The core's own config sections: [kernel], [machine], [sched] and [init]."""
+"""The core's own config sections ([kernel], [machine], [sched], [init]), init's boot step and
+the monitor's commands."""
 
 from __future__ import annotations
 
@@ -7,15 +8,21 @@ from pathlib import Path
 import attrs
 
 from kernkit.core.hookspecs import hookimpl
+from kernkit.core.monitor import CORE_COMMANDS
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.programs import resolve_program
-from kernkit.core.records import BootStep, ConfigSection
+from kernkit.core.records import BootStep, ConfigSection, MonitorCommand
 
 
 @attrs.frozen
 class KernelOptions:
     personalities: list[str] = option(
-        ["linux"], "syscall tables (personalities) this kernel offers; the first is the default"
+        ["linux", "akaros"],
+        "syscall tables (personalities) this kernel offers; the first is the default, a program's ELF note "
+        "picks another",
+    )
+    personality_map: dict[str, str] = option(
+        {}, "program file name -> personality, overriding what the program's ELF note asks for"
     )
     plugins: list[str] = option([], "extra plugin modules to load, by import path")
     optional_plugins: list[str] = option(
@@ -93,3 +100,8 @@ def start_init(kernel) -> None:  # noqa: ANN001 - a BootStep callable
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
     return [BootStep("init", "init", start_init)]
+
+
+@hookimpl
+def kernkit_register_monitor_commands() -> list[MonitorCommand]:
+    return list(CORE_COMMANDS)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         BootStep,
         ConfigSection,
         Device,
+        MonitorCommand,
         ProcFile,
         Scheduler,
         SyscallTable,
@@ -109,6 +110,15 @@ def kernkit_register_binary_formats() -> list[BinaryFormat]:
 
 
 @hookspec
+def kernkit_register_monitor_commands() -> list[MonitorCommand]:
+    """Offer commands for the kernel monitor (and gdb's ``monitor``), next to the core's own
+    ``ps``, ``bt``, ``regs``, ``mem``, ``cores`` and ``trace``.
+
+    :return: a list of :class:`~kernkit.core.records.MonitorCommand` records.
+    """
+
+
+@hookspec
 def kernkit_boot_steps() -> list[BootStep]:
     """Offer steps to run while the kernel boots, ordered by phase and ``after``.
 
@@ -134,6 +144,21 @@ def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
 
     :param kernel: the running kernel.
     :param process: the process, in state DYING, with ``exit_status`` and ``kill_reason``.
+    """
+
+
+@hookspec
+def kernkit_poll(kernel: Kernel) -> None:
+    """Notice what happened on the host while guests ran: called by the run loop between
+    scheduling rounds (at least once per ``[machine] quantum`` instructions of each core),
+    with every core stopped.
+
+    For input that cannot wait for a guest to ask for it: a key on the console, a debugger's
+    interrupt. The hook may block (every core waits), open the kernel monitor
+    (:func:`kernkit.core.monitor.enter_monitor`), or end the run (``kernel.finished = True``).
+    It runs often: return quickly when there is nothing to do.
+
+    :param kernel: the running kernel.
     """
 
 

@@ -12,17 +12,21 @@ from typing import IO, TYPE_CHECKING, Any
 
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
+from kernkit.core.kmsg import KernelMessage, KernelMessages
 from kernkit.core.loader import load_program
+from kernkit.core.machine import Stop
 from kernkit.core.monitor import Monitor, backtrace_lines, on_core_threads
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
+from kernkit.core.sched import complete_policy
 from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
 from kernkit.core.timers import Timers
 from kernkit.core.trace import Tracer
 
 if TYPE_CHECKING:
     from kernkit.core.config import Config
-    from kernkit.core.machine import Fault, Stop
+    from kernkit.core.debugger import Debugger
+    from kernkit.core.machine import Fault
     from kernkit.core.plugins import PluginManager, Registered
     from kernkit.core.records import SyscallTable
 
@@ -67,7 +71,10 @@ class Kernel:
         self.data: dict[str, Any] = {}
         #: Where monitor commands come from; None: no monitor (panics just print their report).
         self.monitor_input: IO[str] | None = None
+        #: An attached debugger (the GDB stub): it sees every stop of a thread first.
+        self.debugger: Debugger | None = None
         self._next_id = 1
+        self._unstarted: dict[int, Any] = {}
         self.timers = Timers()
         machine_opts = config["machine"]
         self.quantum = machine_opts.quantum
@@ -81,10 +88,21 @@ class Kernel:
         self.arch = arch
         self.machine = arch.create_machine(self)
         self.deterministic = self.machine.deterministic
-        self.current: list[Thread | None] = [None] * len(self.machine.cores)
-        self._core_used = [0] * len(self.machine.cores)
+        cores = len(self.machine.cores)
+        self.current: list[Thread | None] = [None] * cores
+        #: The process each core is granted to by the scheduler (Akaros: an MCP's cores), if any.
+        self.granted: list[Process | None] = [None] * cores
+        #: Whose address space each core last had loaded (Akaros's cur_proc).
+        self.cur_proc: list[Process | None] = [None] * cores
+        self.kmsgs = KernelMessages(cores)
+        self._core_used = [0] * cores
+        #: Where each core's current trace span began (tracing only).
+        self._span_start = [0] * cores
+        #: What :meth:`handoff` returns when it settled the stopped thread but the run must end.
+        self._declined: Any = False
         self._active_core: int | None = None
-        self.scheduler = registries["scheduler"][config["sched"].policy].record.create(self)
+        policy = registries["scheduler"][config["sched"].policy].record.create(self)
+        self.scheduler = complete_policy(policy, self)
 
     # --- registries -----------------------------------------------------------------------
 
@@ -98,6 +116,41 @@ class Kernel:
         if registered is None:
             raise KeyError(f"no device {name!r}; known: {', '.join(sorted(self.registries['device']))}")
         return registered.record
+
+    # --- cores and kernel messages ----------------------------------------------------------
+
+    def owning_proc(self, core: int) -> Process | None:
+        """The process that owns ``core`` (Akaros's owning_proc): the one it is granted to, else
+        the one whose thread it runs."""
+        granted = self.granted[core]
+        if granted is not None:
+            return granted
+        thread = self.current[core]
+        return thread.process if thread is not None else None
+
+    @property
+    def active_core(self) -> int | None:
+        """The core whose turn it is (None between turns)."""
+        return self._active_core
+
+    def send_kmsg(self, core: int, name: str, run: Callable[[], None], *, routine: bool = True) -> None:
+        """Queue ``run`` on ``core``: routine messages run one per pass at a point where the core
+        can change what it runs; immediate ones run, all of them, first."""
+        message = KernelMessage(name, run, self.now(self._active_core), self._active_core, routine)
+        self.kmsgs.send(core, message)
+        self.trace_event("kmsg", None, to=core, name=name, routine=routine)
+
+    def _run_kmsgs(self, core: int, routine: bool) -> None:
+        immediate = self.kmsgs.immediate[core]
+        previous, self._active_core = self._active_core, core
+        try:
+            while immediate:
+                immediate.popleft().run()
+            queue = self.kmsgs.routine[core]
+            if routine and queue:
+                queue.popleft().run()
+        finally:
+            self._active_core = previous
 
     # --- time -----------------------------------------------------------------------------
 
@@ -148,9 +201,17 @@ class Kernel:
     # --- processes ------------------------------------------------------------------------
 
     def spawn(
-        self, path: Path, argv: Sequence[str], envp: Sequence[str], parent: Process | None = None
+        self,
+        path: Path,
+        argv: Sequence[str],
+        envp: Sequence[str],
+        parent: Process | None = None,
+        *,
+        start: bool = True,
     ) -> Process:
-        """Create a process running the program at ``path``; ProgramError if it cannot load."""
+        """Create a process running the program at ``path``; ProgramError if it cannot load.
+
+        With ``start=False`` it stays CREATED until :meth:`start_process` (Akaros proc_create)."""
         personality = self.personality()
         process = self._new_process(Path(argv[0] if argv else path).name, parent, personality, list(argv))
         process.files = FileTable()
@@ -163,8 +224,19 @@ class Kernel:
             self._release(process)
             self._forget(process)
             raise
-        self._start_thread(Thread(tid=process.pid, process=process, context=context))
+        if start:
+            self.add_thread(process, context, tid=process.pid)
+        else:
+            self._unstarted[process.pid] = context
         return process
+
+    def start_process(self, process: Process) -> bool:
+        """Let a process created with ``spawn(start=False)`` run; False if it was not waiting to."""
+        context = self._unstarted.pop(process.pid, None)
+        if context is None or process.state is not ProcState.CREATED:
+            return False
+        self.add_thread(process, context, tid=process.pid)
+        return True
 
     def new_id(self) -> int:
         """A fresh process/thread id (they share one space, as on Linux)."""
@@ -188,13 +260,24 @@ class Kernel:
             parent.children.append(process)
         return process
 
-    def _start_thread(self, thread: Thread) -> None:
-        process = thread.process
+    def add_thread(
+        self, process: Process, context: Any, *, tid: int | None = None, clock: int | None = None, **data: Any
+    ) -> Thread:
+        """A new runnable thread of ``process`` with CPU ``context`` (the scheduler hears of it);
+        ``data`` goes to the thread's plugin data before the scheduler sees it."""
+        thread = Thread(
+            tid=self.new_id() if tid is None else tid,
+            process=process,
+            context=context,
+            clock=self.now(self._active_core) if clock is None else clock,
+        )
+        thread.data.update(data)
         process.threads.append(thread)
         if process.state is ProcState.CREATED:
             process.set_state(ProcState.RUNNABLE_S)
         self.trace_event("thread", process, tid=thread.tid)
         self.scheduler.thread_runnable(thread)
+        return thread
 
     def fork(self, thread: Thread) -> Process:
         """A copy of ``thread``'s process (memory, files, personality state) whose one thread
@@ -214,9 +297,7 @@ class Kernel:
             self._release(child)
             self._forget(child)
             raise
-        self._start_thread(
-            Thread(tid=child.pid, process=child, context=thread.context.fork(), clock=thread.clock)
-        )
+        self.add_thread(child, thread.context.fork(), tid=child.pid, clock=thread.clock)
         return child
 
     def clone_thread(self, thread: Thread, stack: int, tls: int | None) -> Thread:
@@ -225,9 +306,7 @@ class Kernel:
         context.sp = stack
         if tls is not None:
             context.set_tls_base(tls)
-        child = Thread(tid=self.new_id(), process=thread.process, context=context, clock=thread.clock)
-        self._start_thread(child)
-        return child
+        return self.add_thread(thread.process, context, clock=thread.clock)
 
     def exec(self, thread: Thread, path: Path, argv: Sequence[str], envp: Sequence[str]) -> None:
         """Replace ``thread``'s program; the process keeps its id and files, other threads end.
@@ -254,6 +333,7 @@ class Kernel:
         for thread in process.threads:
             self._retire_thread(thread)
         process.set_state(ProcState.DYING)
+        self.scheduler.process_exited(process)
         self.trace_event("exit", process, status=status, killed=kill_reason is not None)
         self._release(process)
         for child in process.children:  # orphans go to init, as on Unix
@@ -292,6 +372,7 @@ class Kernel:
 
     def _forget(self, process: Process) -> None:
         self.processes.pop(process.pid, None)
+        self._unstarted.pop(process.pid, None)
         if process.parent is not None and process in process.parent.children:
             process.parent.children.remove(process)
 
@@ -317,6 +398,13 @@ class Kernel:
             self.kill_tree(child, signal)
         if process.alive:
             self.kill(process, signal)
+
+    def end_thread(self, thread: Thread) -> None:
+        """End one thread and forget it; the process lives on even without threads (an MCP
+        whose last vcore yielded)."""
+        self._retire_thread(thread)
+        if thread in thread.process.threads:
+            thread.process.threads.remove(thread)
 
     def exit_thread(self, thread: Thread, status: int) -> None:
         """End one thread; the last thread of a process ends the process with ``status``."""
@@ -443,10 +531,16 @@ class Kernel:
 
     def _round(self) -> None:
         """Every core runs up to one quantum; then time advances, sleepers wake, the scheduler ticks."""
+        self.plugins.notify("kernkit_poll", kernel=self)
+        if self.finished:
+            return
         quantum = self.quantum
         ran = False
+        kmsgs = self.kmsgs
         for core in range(len(self.current)):
             runs = 0
+            if kmsgs.immediate[core] or kmsgs.routine[core]:
+                self._run_kmsgs(core, routine=True)
             while self._core_used[core] < quantum and not self.finished:
                 thread = self.current[core] or self._pick(core)
                 if thread is None or self._core_used[core] >= quantum:
@@ -458,34 +552,79 @@ class Kernel:
                         self._out_of_budget()
                         return
                 self._active_core = core
-                started = self.now(core) if self.tracing else 0
+                if self.tracing:
+                    self._span_start[core] = self.now(core)
                 try:
                     stop = self.machine.run(core, thread, budget)
                 finally:
                     self._active_core = None
                 ran = True
-                self._core_used[core] += stop.instructions
-                self.instructions += stop.instructions
-                thread.instructions += stop.instructions
-                thread.clock = max(thread.clock, self.now(core))
-                if self.tracing:
-                    self.trace_event(
-                        "run",
-                        thread.process,
-                        tid=thread.tid,
-                        core=core,
-                        start=started,
-                        end=self.now(core),
-                        stop=stop.kind,
-                        instructions=stop.instructions,
-                    )
-                self._after_stop(core, thread, stop)
                 runs += 1
+                if stop.kind == "switch":  # handed over inside the run, all accounted for
+                    continue
+                if stop.thread is not None:
+                    thread = stop.thread
+                self._account(core, thread, stop)
+                if kmsgs.immediate[core]:
+                    self._run_kmsgs(core, routine=False)
                 if stop.kind == "slice" or (not self.deterministic and runs >= FAST_RUNS_PER_ROUND):
                     break
             if self.finished:
                 return
         self._end_round(ran)
+
+    def _account(self, core: int, thread: Thread, stop: Stop) -> None:
+        """Charge a run's instructions to ``thread`` and its core, then settle its stop."""
+        used = self._core_used[core] = self._core_used[core] + stop.instructions
+        self.instructions += stop.instructions
+        thread.instructions += stop.instructions
+        if self.deterministic:  # now(core), without asking the machine: the run is over
+            reached = self.round_start_ns + used * 1_000_000_000 // self.ips
+        else:
+            reached = self.now(core)
+        if reached > thread.clock:
+            thread.clock = reached
+        if self.tracing:
+            self.trace_event(
+                "run",
+                thread.process,
+                tid=thread.tid,
+                core=core,
+                start=self._span_start[core],
+                end=reached,
+                stop=stop.kind,
+                instructions=stop.instructions,
+            )
+            self._span_start[core] = reached
+        if self.debugger is not None:
+            stop = self.debugger.stopped(core, thread, stop)
+        self._after_stop(core, thread, stop)
+
+    def handoff(self, core: int, thread: Thread, instructions: int) -> Thread | None:
+        """Called by a machine from inside a run on ``core`` when a syscall handler stopped
+        ``thread`` after ``instructions`` of this run: settle it as after any stop, then the
+        thread to go on with inside the same run, or None to end the run (kind ``switch``).
+
+        Returns None without doing anything when the kernel needs the run to end first; the
+        machine then stops as it would have without asking."""
+        if (
+            self.finished
+            or not self.deterministic
+            or self.debugger is not None
+            or thread.state is RUNNING
+            or self.kmsgs.immediate[core]
+            or self._core_used[core] + instructions >= self.quantum
+        ):
+            return None
+        self._active_core = core
+        self._account(core, thread, Stop("syscall", instructions))
+        if self.finished or self.kmsgs.immediate[core]:
+            return self._declined
+        used = self._core_used[core]
+        following = self.current[core] or self._pick(core)
+        if following is None or self._core_used[core] != used:  # nothing, or it starts later
+            return self._declined
+        return following
 
     def _pick(self, core: int) -> Thread | None:
         thread = self.scheduler.pick_next(core)
@@ -496,6 +635,7 @@ class Kernel:
         thread.state = RUNNING
         thread.core = core
         self.current[core] = thread
+        self.cur_proc[core] = thread.process
         self.context_switches += 1
         thread.process.refresh_state()
         if self.deterministic:  # the thread cannot start before the time it last stopped at
@@ -508,8 +648,10 @@ class Kernel:
         if stop.kind == "fault":
             self.kill_by_fault(thread, stop.fault)
         if self.current[core] is not thread:
-            thread.core = None if thread.state is not RUNNING else thread.core
-            if thread.state is not EXITED:
+            state = thread.state
+            if state is not RUNNING:
+                thread.core = None
+            if state is RUNNABLE:  # block() and exits have brought the process state up to date
                 thread.process.refresh_state()
 
     def _end_round(self, ran: bool) -> None:
@@ -525,11 +667,12 @@ class Kernel:
                 thread.core = None
                 thread.process.refresh_state()
                 self.scheduler.thread_runnable(thread)
-        idle = not ran and not any(self.current) and not self._anything_runnable()
+        quiet = not ran and not any(self.current) and not self.kmsgs.any_pending()
+        idle = quiet and not self._anything_runnable()
         if idle and self.timers:  # nothing could run: jump to the first timer
             self.round_start_ns = max(self.round_start_ns, self.timers.next_time())
         self.timers.fire_due(self.round_start_ns)
-        if idle and not self.timers and not self._anything_runnable():
+        if idle and not self.timers and not self._anything_runnable() and not self.kmsgs.any_pending():
             if any(p.alive for p in self.processes.values()):
                 raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
             self.finished = True

@@ -41,19 +41,39 @@ def load_program(
         raise ProgramError(f"{path}: not a program this kernel can load (formats: {known})")
     aspace = new_address_space(kernel)
     previous, previous_data = process.aspace, dict(process.data)
+    previous_personality = process.personality, process.syscall_map
     process.aspace = aspace
     try:
         image = fmt.load(kernel, process, data, str(path))
+        _adopt_personality(kernel, process, image, path)
         stack = process.personality.setup_process(kernel, process, image, list(argv), list(envp))
     except OutOfMemory as exc:
         aspace.release()
         process.aspace, process.data = previous, previous_data
+        process.personality, process.syscall_map = previous_personality
         raise ProgramError(f"{path}: does not fit: {exc}") from None
     except BaseException:
         aspace.release()
         process.aspace, process.data = previous, previous_data
+        process.personality, process.syscall_map = previous_personality
         raise
     if previous is not None:
         previous.release()
     process.image = image
     return kernel.machine.new_context(image.entry, stack)
+
+
+def _adopt_personality(kernel: Kernel, process: Process, image: Any, path: Path) -> None:
+    """Give ``process`` the personality its program asks for: ``[kernel] personality_map`` by
+    file name first, then the program's own note, else the kernel's default."""
+    options = kernel.config["kernel"]
+    wanted = options.personality_map.get(path.name) or image.personality or options.personalities[0]
+    if wanted not in options.personalities:
+        raise ProgramError(
+            f"{path}: a program for the {wanted!r} personality, but this kernel offers "
+            f"{', '.join(options.personalities)} (add {wanted!r} to [kernel] personalities)"
+        )
+    table = kernel.personality(wanted)
+    if process.personality is not table:
+        process.personality = table
+        process.syscall_map = table.by_number()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -22,16 +22,29 @@ class Fault:
     pc: int
     address: int | None = None
     access: str | None = None  # "read", "write", "exec"
+    #: A breakpoint instruction the program executed (x86 ``int3``): ``pc`` is its address,
+    #: the thread's own pc already past it.
+    breakpoint: bool = False
 
 
 @attrs.frozen
 class Stop:
     """Why :meth:`Machine.run` returned: ``slice`` (budget used), ``syscall`` (a handler asked
-    to stop), ``fault`` (see ``fault``), ``yield`` (the thread gave up the core)."""
+    to stop), ``fault`` (see ``fault``), ``yield`` (the thread gave up the core), ``switch``
+    (the machine handed the core over with :meth:`Kernel.handoff` and the kernel declined to go
+    on inside the run: nothing is left to account), and, only while a debugger set them up:
+    ``breakpoint`` (the pc is at a breakpoint, whose instruction has not run) and ``step`` (an
+    armed single step retired its instruction). A debugger may hand the kernel ``debug``
+    instead of a stop it dealt with: the thread carries on.
+
+    ``instructions`` counts the last thread's part of the run only; ``thread`` is that thread
+    when it is not the one the run started with (the machine switched threads with
+    :meth:`Kernel.handoff`)."""
 
     kind: str
     instructions: int
     fault: Fault | None = None
+    thread: Any = None
 
 
 class CpuContext(Protocol):
@@ -44,11 +57,29 @@ class CpuContext(Protocol):
     def tls_base(self) -> int: ...
     def registers(self) -> dict[str, int]: ...
 
+    def get_register(self, name: str) -> int:
+        """A register by the name the architecture's :class:`~kernkit.core.records.DebugTarget`
+        lists (for debuggers); vector and x87 registers are whole integers."""
+
+    def set_register(self, name: str, value: int) -> None:
+        """Change a register named as in :meth:`get_register`; registers a user program cannot
+        change itself (segment selectors) are left alone."""
+
     def set_syscall_result(self, value: int) -> None:
         """What the system call in progress (or the one the thread is blocked in) returns."""
 
     def restart_syscall(self) -> None:
         """From inside a system call: run it again when the thread next runs."""
+
+    def user_registers(self) -> dict[str, int]:
+        """Every user register by the architecture's names, as the thread would resume (past a
+        syscall in progress)."""
+        ...
+
+    def set_user_registers(self, values: dict[str, int]) -> None:
+        """Set registers by name on a context that is not in a syscall (e.g. a fresh one from
+        :meth:`Machine.new_context`)."""
+        ...
 
     def fork(self) -> CpuContext:
         """From inside a system call: a copy that returns 0 from it (for fork and clone)."""
@@ -65,7 +96,12 @@ class Machine(Protocol):
 
     def new_page_table(self) -> PageTable: ...
     def new_context(self, entry: int, stack: int) -> CpuContext: ...
-    def run(self, core: int, thread: Thread, budget: int) -> Stop: ...
+    def run(self, core: int, thread: Thread, budget: int) -> Stop:
+        """Run ``thread`` on ``core`` for at most ``budget`` instructions (a budget the core shares
+        with whatever runs after it in this run). When a syscall handler stops the thread, a
+        deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
+        the run and go on with the thread it returns, saving a return to the kernel loop."""
+        ...
     def live_instructions(self, core: int) -> int: ...
     def address_space_changed(self, aspace: AddressSpace) -> None:
         """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""
@@ -77,5 +113,19 @@ class Machine(Protocol):
 
     def backtrace(self, aspace: AddressSpace, context: CpuContext, depth: int = 32) -> list[int]:
         """The program counter, then return addresses, innermost first (best effort)."""
+
+    # --- debugging (what a debugger such as the GDB stub needs) -----------------------------
+
+    def set_breakpoints(self, addresses: Collection[int]) -> None:
+        """From now on, a thread of any process about to execute an instruction at one of these
+        virtual addresses stops first: :meth:`run` returns ``Stop("breakpoint")`` with the pc at
+        the address. A thread resumed after such a stop executes that instruction (it does not
+        stop at the same breakpoint again until it comes back to it). An empty collection
+        removes every breakpoint."""
+
+    def single_step(self, thread: Thread | None) -> None:
+        """Arm a single step: the next :meth:`run` of ``thread`` retires at most one instruction
+        and returns ``Stop("step")`` (or whatever else ended it first: a syscall that blocks, a
+        fault). The arming is used up by that run; None disarms."""
 
     def close(self) -> None: ...

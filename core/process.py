@@ -122,6 +122,8 @@ class Process:
     data: dict[str, Any] = attrs.field(factory=dict)
     #: Threads of this process waiting for a child to change state (wait4, waitpid).
     child_events: Any = attrs.field(default=attrs.Factory(_child_events, takes_self=True))
+    #: A multi-core process (Akaros MCP): its personality, not its threads, decides its state.
+    mcp: bool = False
 
     def set_state(self, new: ProcState) -> None:
         """Move to ``new``; an illegal transition is a kernel panic."""
@@ -147,19 +149,20 @@ class Process:
 
     def refresh_state(self) -> None:
         """Derive the single-core process state from its threads (RUNNING, RUNNABLE or WAITING)."""
-        if not self.alive:
+        current = self.state
+        if current is DYING or current is DYING_ABORT or self.mcp:
             return
         runnable = blocked = False
         for thread in self.threads:
             state = thread.state
             if state is RUNNING:
-                if self.state is not RUNNING_S:
+                if current is not RUNNING_S:
                     self.set_state(RUNNING_S)
                 return
             runnable = runnable or state is RUNNABLE
             blocked = blocked or state is BLOCKED
         if runnable:
-            if self.state is not CREATED and self.state is not RUNNABLE_S:
+            if current is not CREATED and current is not RUNNABLE_S:
                 self.set_state(RUNNABLE_S)
-        elif blocked and self.state is not WAITING:
+        elif blocked and current is not WAITING:
             self.set_state(WAITING)

@@ -25,18 +25,85 @@ def _name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
 
 
 @attrs.frozen
+class DebugRegister:
+    """One register as a debugger sees it: its name (what
+    :meth:`~kernkit.core.machine.CpuContext.get_register` takes), its size in bits, and the GDB
+    target-description type (``int64``, ``code_ptr``, ``data_ptr``, ``i387_ext``, a type defined
+    in its feature's ``types_xml``, ...) and register group (``general``, ``float``, ``vector``,
+    ``system``; empty for the debugger's default)."""
+
+    name: str
+    bits: int
+    type: str = "int"
+    group: str = ""
+
+
+@attrs.frozen
+class DebugFeature:
+    """A named group of registers of a GDB target description (``org.gnu.gdb.i386.core``, ...).
+    ``types_xml`` holds the ``<flags>``, ``<vector>`` or ``<union>`` elements its registers'
+    types need."""
+
+    name: str
+    registers: Sequence[DebugRegister]
+    types_xml: str = ""
+
+
+@attrs.frozen
+class DebugTarget:
+    """How a debugger sees an architecture's threads: registers in the order the GDB remote
+    protocol numbers them (``g``/``p`` packets), grouped in target-description features.
+
+    ``gdb_architecture`` names the architecture for GDB (``i386:x86-64``); registers are sent
+    in ``byte_order``.
+    """
+
+    gdb_architecture: str
+    features: Sequence[DebugFeature]
+    byte_order: str = attrs.field(default="little", validator=attrs.validators.in_(("little", "big")))
+    #: Registers sent along with every stop (pc, stack and frame pointers): one round trip less.
+    expedite: Sequence[str] = ()
+
+    @property
+    def registers(self) -> list[DebugRegister]:
+        return [register for feature in self.features for register in feature.registers]
+
+    def target_xml(self) -> str:
+        """The GDB target description (``qXfer:features:read:target.xml``)."""
+        parts = [
+            '<?xml version="1.0"?>',
+            '<!DOCTYPE target SYSTEM "gdb-target.dtd">',
+            '<target version="1.0">',
+            f"  <architecture>{self.gdb_architecture}</architecture>",
+        ]
+        for feature in self.features:
+            parts.append(f'  <feature name="{feature.name}">')
+            if feature.types_xml:
+                parts.append(feature.types_xml.rstrip())
+            for register in feature.registers:
+                group = f' group="{register.group}"' if register.group else ""
+                size = f'bitsize="{register.bits}" type="{register.type}"'
+                parts.append(f'    <reg name="{register.name}" {size}{group}/>')
+            parts.append("  </feature>")
+        parts.append("</target>")
+        return "\n".join(parts) + "\n"
+
+
+@attrs.frozen
 class Architecture:
     """An emulated machine type.
 
     ``create_machine(kernel)`` builds the machine (cores, physical memory) from
     ``kernel.config``; ``machine_ids`` says how binary formats name this machine
-    (``{"elf": 62}``: the ELF e_machine value of its programs).
+    (``{"elf": 62}``: the ELF e_machine value of its programs). ``debug`` describes its
+    registers to debuggers (``kernkit boot --gdb``); without it the machine cannot be debugged.
     """
 
     name: str = attrs.field(validator=_name)
     machine_ids: Mapping[str, int]
     create_machine: Callable[[Kernel], Machine]
     description: str = ""
+    debug: DebugTarget | None = None
 
 
 @attrs.frozen
@@ -69,6 +136,9 @@ class SyscallTable:
     #: errno numbers the core uses for a bad pointer and for a syscall the table lacks.
     errno_fault: int = attrs.field(kw_only=True)
     errno_nosys: int = attrs.field(kw_only=True)
+    #: Multi-core processes: a :class:`kernkit.core.sched.VcoreProvider`, or None if the
+    #: personality's processes hold no cores of their own.
+    vcores: Any = attrs.field(default=None, kw_only=True)
 
     def by_number(self) -> dict[int, Syscall]:
         table: dict[int, Syscall] = {}
@@ -171,6 +241,19 @@ BOOT_PHASES = ("machine", "devices", "services", "init")
 
 
 @attrs.frozen
+class MonitorCommand:
+    """A command of the kernel monitor (``kernkit boot --monitor``, a panic, ``Ctrl-A c`` on the
+    console, gdb's ``monitor``). ``run(kernel, *words)`` gets the words typed after the name and
+    returns the text to show; it raises ValueError or TypeError (wrong number of words) for bad
+    input, shown as ``NAME: message``. ``usage`` shows its arguments (``bt [PID]``)."""
+
+    name: str = attrs.field(validator=_name)
+    run: Callable[..., str]
+    help: str
+    usage: str = ""
+
+
+@attrs.frozen
 class LoadedImage:
     """Where a binary format put a program: entry point, program headers and initial break."""
 
@@ -181,6 +264,8 @@ class LoadedImage:
     brk: int
     base: int = 0
     path: str = ""
+    #: The personality the program asks for (an ELF note), or None for the kernel's default.
+    personality: str | None = None
     #: ``symbolize(address)`` -> "function+0x12" or None (for reports and backtraces).
     symbolize: Callable[[int], str | None] = lambda address: None
 
@@ -191,8 +276,12 @@ __all__ = [
     "BinaryFormat",
     "BootStep",
     "ConfigSection",
+    "DebugFeature",
+    "DebugRegister",
+    "DebugTarget",
     "Device",
     "LoadedImage",
+    "MonitorCommand",
     "ProcFile",
     "Scheduler",
     "Syscall",

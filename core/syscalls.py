@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errors import BadAddress, OutOfMemory
 from kernkit.core.machine import Fault
+from kernkit.core.trace import SyscallLines
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -59,25 +60,28 @@ class SyscallDispatcher:
 class TracingDispatcher(SyscallDispatcher):
     """The same dispatch, with one trace event per call (arguments and result)."""
 
+    def __init__(self, kernel: Kernel) -> None:
+        super().__init__(kernel)
+        self._lines = SyscallLines()
+
     def dispatch(self, thread: Thread, number: int, read_args: ArgReader) -> int | None:
         self.count += 1
         call = thread.process.syscall_map.get(number)
         if call is None:
             return self.unknown_syscall(thread, number)
-        args = read_args(call.nargs)
+        args = read_args(call.nargs) if call.nargs else ()
         try:
             result = call.handler(thread, *args)
         except BadAddress:
             result = -thread.process.personality.errno_fault
         except OutOfMemory:
             result = self.out_of_memory(thread)
-        self.kernel.trace_event(
-            "syscall",
-            thread.process,
-            tid=thread.tid,
-            name=call.name,
-            nr=number,
-            args=list(args),
-            ret=None if result is None else _signed(result),
-        )
+        kernel = self.kernel
+        if kernel.tracing:  # as trace_event("syscall", ...) would write it, without the dict
+            core = thread.core  # the core running the call
+            ret = None if result is None else _signed(result)
+            line = self._lines.line(
+                kernel.now(core), core, thread.process.pid, thread.tid, call.name, number, args, ret
+            )
+            kernel.tracer.emit_line(line)
         return result

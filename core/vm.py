@@ -278,3 +278,60 @@ class AddressSpace:
 
     def write_u64(self, va: int, value: int) -> None:
         self.write(va, (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little"))
+
+    # --- debugger access (as ptrace's): past protections ------------------------------------
+
+    def _debug_frame(self, page: int) -> int | None:
+        entry = self.page_table.lookup(page)
+        return entry[0] if entry is not None else self.hidden.get(page)
+
+    def _debug_pieces(self, va: int, length: int, access: str) -> list[tuple[int, int, int]]:
+        """(page, offset in page, length) pieces of [va, va+length), each in some region (or
+        present); BadAddress naming the first address that is not."""
+        pieces = []
+        while length > 0:
+            page, offset = va & PAGE_MASK, va & (PAGE_SIZE - 1)
+            piece = min(length, PAGE_SIZE - offset)
+            if (
+                va < 0
+                or va >= self.limit
+                or (self._debug_frame(page) is None and self.regions.find(page) is None)
+            ):
+                raise BadAddress(va, access)
+            pieces.append((page, offset, piece))
+            va += piece
+            length -= piece
+        return pieces
+
+    def peek(self, va: int, length: int) -> bytes:
+        """The bytes the program would see at [va, va+length), whatever the protection (for
+        debuggers). A page not touched yet reads as zeros and stays absent; BadAddress if part
+        of the range is in no region."""
+        out = bytearray()
+        for page, offset, piece in self._debug_pieces(va, length, "read"):
+            frame = self._debug_frame(page)
+            if frame is None:
+                out += bytes(piece)
+            else:
+                out += self.memory.bytes[frame + offset : frame + offset + piece]
+        return bytes(out)
+
+    def poke(self, va: int, data: bytes | bytearray | memoryview) -> None:
+        """Write ``data`` at ``va`` whatever the protection (a debugger setting a variable or
+        patching code); pages not touched yet are made present. Nothing is written, and
+        BadAddress raised, if part of the range is in no region; OutOfMemory if no frame is left."""
+        view = memoryview(data)
+        done = 0
+        for page, offset, piece in self._debug_pieces(va, len(view), "write"):
+            frame = self._debug_frame(page)
+            if frame is None:
+                frame = self.memory.alloc_frame()
+                prot = self.regions.find(page).prot
+                if prot:
+                    self._install(page, frame, prot)
+                else:
+                    self.hidden[page] = frame
+            self.memory.bytes[frame + offset : frame + offset + piece] = view[done : done + piece]
+            if self.memory.is_code(frame):
+                self.on_code_write(self)
+            done += piece

@@ -109,4 +109,21 @@ def pip_install_target(package: Path, target: Path) -> dict[str, str]:
     return {"PYTHONPATH": str(target)}
 
 
+@pytest.fixture
+def guest(tmp_path):
+    """``guest(program, *args, options=())``: kernkit waiting for gdb (gdb_support.Guest); killed
+    at the end of the test if still running."""
+    from gdb_support import Guest
+
+    started: list[Guest] = []
+
+    def start(*program: str, options: tuple[str, ...] = ()) -> Guest:
+        started.append(Guest(tmp_path, *program, options=options))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.close()
+
+
 pytest_plugins = ["pytester"]

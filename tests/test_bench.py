@@ -25,7 +25,14 @@ def test_quick_benchmark_prints_every_measurement():
         "boot_hello_in_process_ms",
         "boot_hello_whole_process_ms",
         "peak_rss_mb_8core_256M",
+        "getpid_traced_vs_untraced",
+        "gdb_step_roundtrip_ms",
         "tmpfs_open_read_close_us",
     ):
         assert isinstance(report[key], int | float) and report[key] > 0, key
-    assert set(report["targets"]) >= {"getpid_roundtrip_us", "guest_mips_deterministic"}
+    assert set(report["targets"]) >= {
+        "getpid_roundtrip_us",
+        "guest_mips_deterministic",
+        "tracing_off_overhead_pct",
+    }
+    assert report["tracing_off_overhead_pct"] is not None and report["tracing_off_overhead_pct"] >= 0

@@ -83,7 +83,7 @@ BAD_FILES = {
     "list-item-type": ("[init]\nargs = [1]\n", ["init.args: item 0: expected a string, got an integer (1)"]),
     "unknown-scheduler": (
         '[sched]\npolicy = "lotery"\n',
-        ["sched.policy: unknown scheduler 'lotery'; known: rr"],
+        ["sched.policy: unknown scheduler 'lotery'; known: mcp, rr"],
     ),
     "unknown-arch": (
         '[machine]\narch = "arm64"\n',
@@ -91,7 +91,7 @@ BAD_FILES = {
     ),
     "unknown-personality": (
         '[kernel]\npersonalities = ["linux", "plan9"]\n',
-        ["kernel.personalities: unknown syscall table 'plan9'; known: linux"],
+        ["kernel.personalities: unknown syscall table 'plan9'; known: akaros, linux"],
     ),
     "no-personality": ("[kernel]\npersonalities = []\n", ["kernel.personalities: expected at least one"]),
     "top-level-key": ("cores = 2\n", ["cores: unexpected key at the top level", "[machine]"]),
@@ -364,7 +364,7 @@ def test_set_wins_over_the_file_and_its_parent(tmp_path):
         ("machine.coers=2", "<command line>: machine.coers: unknown option (did you mean 'cores'?)"),
         ("cores=2", "<command line>: cores: expected a dotted key such as machine.cores"),
         ("machine.cores", "<command line>: 'machine.cores': expected KEY=VALUE such as machine.cores=2"),
-        ("sched.policy=lotery", "<command line>: sched.policy: unknown scheduler 'lotery'; known: rr"),
+        ("sched.policy=lotery", "<command line>: sched.policy: unknown scheduler 'lotery'; known: mcp, rr"),
         ("init.program.x=1", "<command line>: init.program.x: program is not a table"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from conftest import kernkit_cli, run_kernel
@@ -14,6 +15,19 @@ def test_two_runs_give_identical_traces():
     assert first.kernel.tracer.digest == second.kernel.tracer.digest
     assert first.kernel.instructions == second.kernel.instructions
     assert first.out == second.out
+
+
+def test_trace_lines_are_canonical_json_and_the_digest_covers_them_all():
+    # syscall events are formatted by hand (it keeps traced syscalls cheap) and lines are hashed in
+    # batches: the text must be what json.dumps writes, and the digest that of the whole text
+    run = run_kernel("threads", "pingpong", "300", trace=True, machine__cores=2)
+    lines = run.trace.splitlines()
+    assert len(lines) > 1000 and sum('"ev":"syscall"' in line for line in lines) > 600
+    for line in lines:
+        assert json.dumps(json.loads(line), separators=(",", ":")) == line
+    assert run.kernel.tracer.digest == hashlib.sha256(run.trace.encode()).hexdigest()
+    assert run.kernel.tracer.events == len(lines)
+    assert list(run.kernel.tracer.recent) == lines[-200:]
 
 
 def test_trace_records_syscalls_states_and_exit_in_virtual_time():

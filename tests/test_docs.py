@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 
 import pytest
 from conftest import ROOT, kernkit_cli
@@ -37,11 +38,33 @@ def tour_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("tour")
 
 
+def _with_gdb(args: list[str], tour_dir) -> subprocess.CompletedProcess:
+    """A ``--gdb`` command waits for a debugger: a client (on a free port) lets the program run."""
+    from gdb_support import Guest
+
+    at = args.index("--gdb")
+    options, program = args[1 : args.index("--")], args[args.index("--") + 1 :]
+    options = options[: at - 1] + options[at + 1 :]
+    guest = Guest(tour_dir, *program, options=tuple(options))
+    try:
+        client = guest.client()
+        client.request("?")
+        client.send("vCont;c")
+        assert client.reply() == b"W00"
+        status = guest.wait()
+    finally:
+        guest.close()
+    return subprocess.CompletedProcess(args, status, guest.out.encode(), guest.err.encode())
+
+
 @pytest.mark.parametrize("command", _tour_commands(), ids=lambda c: " ".join(c[1:4]))
 def test_tour_commands_work(command, tour_dir):
     assert command[0] == "kernkit"
     args = [str(tour_dir / a) if a.endswith((".jsonl", ".json")) else a for a in command[1:]]
-    result = kernkit_cli(*args, env={"KERNKIT_RESULTS_DB": str(tour_dir / "results.db")})
+    if "--gdb" in args:
+        result = _with_gdb(args, tour_dir)
+    else:
+        result = kernkit_cli(*args, env={"KERNKIT_RESULTS_DB": str(tour_dir / "results.db")})
     expected = next((status for word, status in EXPECTED_STATUS.items() if word in args), 0)
     assert result.returncode == expected, result.stderr.decode()
     assert b"Traceback" not in result.stderr

@@ -224,7 +224,7 @@ def test_register_syscall_tables_hook(tmp_path, plugin_dir):
     assert run.kernel.init.personality.name == "demo"
     assert run.kernel.personality("linux").name == "linux"
     message = config_error(config, {"kernel.personalities": ["demo", "bsd"]})
-    assert message == "<command line>: kernel.personalities: unknown syscall table 'bsd'; known: demo, linux"
+    assert message == "<command line>: kernel.personalities: unknown syscall table 'bsd'; known: akaros, demo, linux"
 
 
 def test_syscall_table_with_a_duplicate_number_is_a_plugin_error(tmp_path, plugin_dir):
@@ -292,7 +292,7 @@ def test_register_schedulers_hook(tmp_path, plugin_dir):
     assert events[:2] == [("runnable", 1), ("pick", 1)]
     assert events[-1] == ("exited", 1)
     assert config_error(config, {"sched.policy": "lottery"}) == (
-        "<command line>: sched.policy: unknown scheduler 'lottery'; known: fifo_demo, rr"
+        "<command line>: sched.policy: unknown scheduler 'lottery'; known: fifo_demo, mcp, rr"
     )
 
 
@@ -650,6 +650,80 @@ def test_hooks_are_not_called_for_a_kernel_that_is_only_assembled(tmp_path, plug
         kernel.machine.close()
 
 
+# --- kernkit_register_monitor_commands -------------------------------------------------------
+
+QUEUES = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import MonitorCommand
+
+def queues(kernel, core="0"):
+    if not core.isdigit():
+        raise ValueError(f"not a core number: {core!r}")
+    return f"core {core}: no kernel messages ({len(kernel.processes)} processes)"
+
+def boom(kernel):
+    raise RuntimeError("broken command")
+
+@hookimpl
+def kernkit_register_monitor_commands():
+    return [MonitorCommand("queues", queues, "work queued on CORE", "queues [CORE]"),
+            MonitorCommand("boom", boom, "a command with a bug")]
+"""
+
+
+def test_register_monitor_commands_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, QUEUES)
+    proc = kernkit_cli(
+        "boot",
+        str(config),
+        "--monitor",
+        stdin=b"help\nqueues\nqueues x\nqueues 1 2 3\nboom\nps\ncontinue\n",
+        env={"PYTHONPATH": str(plugin_dir)},
+    )
+    assert proc.returncode == 0 and proc.stdout == b"Hello from kernkit!\n"
+    err = proc.stderr.decode()
+    assert "  queues [CORE]        work queued on CORE" in err
+    assert err.index("  ps ") < err.index("  queues [CORE]") < err.index("  continue ")
+    assert "core 0: no kernel messages (1 processes)" in err
+    assert "queues: not a core number: 'x'" in err
+    assert "queues: queues() takes from 1 to 2 positional arguments but 4 were given" in err
+    assert "boom: failed: RuntimeError: broken command" in err  # the session goes on
+    assert "    1  hello                RUNNABLE_S   0" in err  # the core's own commands stay
+
+    clash = QUEUES.replace('MonitorCommand("queues"', 'MonitorCommand("ps"')
+    config, module = plugin_config(tmp_path, plugin_dir, clash)
+    message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert message == f"monitor command 'ps' is registered by both 'kernkit.core.coreplugin' and '{module}'"
+
+
+# --- kernkit_poll ----------------------------------------------------------------------------
+
+POLL = """
+from kernkit.core.hookspecs import hookimpl
+
+POLLS = []
+
+@hookimpl
+def kernkit_poll(kernel):
+    POLLS.append((kernel.now(), kernel.instructions, [t is not None for t in kernel.current]))
+    if len(POLLS) == 5:
+        kernel.finished = True  # as a key that ends the run would
+"""
+
+
+def test_poll_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, POLL)
+    run = run_kernel("spin", "1000000000", config=config, machine__quantum=50_000)
+    assert run.status == 128 + 9  # init was killed when the run ended
+    polls = sys.modules[module].POLLS
+    assert len(polls) == 5
+    # between rounds: time and instructions advance by one quantum per poll, cores are stopped
+    assert [p[0] for p in polls] == [0, 50_000, 100_000, 150_000, 200_000]
+    assert [p[1] for p in polls] == [0, 50_000, 100_000, 150_000, 200_000]
+    assert [p[2] for p in polls] == [[False]] + [[True]] * 4  # spin holds core 0 after the first round
+    assert run.kernel.instructions == 200_000
+
+
 #: Each hookspec -> the test that shows it working (see test_every_hookspec_has_a_behavioural_test).
 HOOK_TESTS = {
     "kernkit_config_sections": test_config_sections_hook,
@@ -659,7 +733,9 @@ HOOK_TESTS = {
     "kernkit_register_devices": test_register_devices_hook,
     "kernkit_register_proc_files": test_register_proc_files_hook,
     "kernkit_register_binary_formats": test_register_binary_formats_hook,
+    "kernkit_register_monitor_commands": test_register_monitor_commands_hook,
     "kernkit_boot_steps": test_boot_steps_hook,
+    "kernkit_poll": test_poll_hook,
     "kernkit_process_created": test_process_created_hook,
     "kernkit_process_exited": test_process_exited_hook,
     "kernkit_shutdown": test_shutdown_hook,

@@ -91,14 +91,16 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
     assert proc.stderr == b""
     lines = proc.stdout.decode().splitlines()
     hooks = {
-        "kernkit.core.coreplugin": "boot_steps, config_sections",
+        "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
         "kernkit.plugins.linux_abi": "config_sections, register_syscall_tables",
-        "kernkit.plugins.console": "config_sections, register_devices",
+        "kernkit.plugins.console": "boot_steps, config_sections, poll, register_devices, shutdown",
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",
+        "kernkit.plugins.akaros_abi": "register_syscall_tables",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
+        "kernkit.plugins.mcp": "config_sections, register_schedulers",
     }
     assert set(hooks) == set(BUILTIN_PLUGINS)
     for name in BUILTIN_PLUGINS:
@@ -106,13 +108,15 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         assert lines[at + 1] == f"    hooks: {hooks[name]}"
     for registry in [
         "architectures: x86_64 (x86_64)",
-        "syscall tables: linux (linux_abi)",
-        "schedulers: rr (rr)",
+        "syscall tables: linux (linux_abi), akaros (akaros_abi)",
+        "schedulers: rr (rr), mcp (mcp)",
         "devices: cons (console), proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), "
         "version (ns)",
         "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns)",
         "binary formats: elf64 (elf)",
-        "boot steps: init (coreplugin), namespace (ns)",
+        "monitor commands: ps (coreplugin), bt (coreplugin), regs (coreplugin), mem (coreplugin), "
+        "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin)",
+        "boot steps: init (coreplugin), console (console), namespace (ns)",
     ]:
         assert registry in lines
 
@@ -371,7 +375,7 @@ def test_entry_point_autoload_can_be_disabled(fifo2_dist, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[sched]\npolicy = "fifo2"\n')
     message = one_line_error(kernkit_cli("boot", str(config), env=env))
-    assert message == f"{config}: sched.policy: unknown scheduler 'fifo2'; known: rr"
+    assert message == f"{config}: sched.policy: unknown scheduler 'fifo2'; known: mcp, rr"
     # in-process, too
     assert "fifo2" not in [p.name for p in PluginManager(autoload=False).plugins]
 
@@ -516,7 +520,7 @@ def test_a_dropped_optional_plugin_takes_its_records_with_it(tmp_path):
         "kernkit: warning: plugin 'kk_opt_half' failed in kernkit_register_devices: "
         "OSError: no device today; continuing without it"
     )
-    assert lines[1].endswith("sched.policy: unknown scheduler 'half'; known: rr")
+    assert lines[1].endswith("sched.policy: unknown scheduler 'half'; known: mcp, rr")
 
 
 def test_a_broken_installed_plugin_is_a_warning_not_a_stop(tmp_path):

@@ -73,7 +73,7 @@ def test_the_tutorial_shows_what_the_commands_print(tmp_path):
     env = pip_install_target(tmp_path / "kernkit-fair", tmp_path / "site")
     listed = kernkit_cli("plugins", env=env).stdout.decode().splitlines()
     assert "fair 0.1.0 [entry point]" in listed and "fair 0.1.0 [entry point]" in tutorial
-    assert "schedulers: rr (rr), fair (fair)" in listed and "schedulers: rr (rr), fair (fair)" in tutorial
+    assert "schedulers: rr (rr), mcp (mcp), fair (fair)" in listed and "schedulers: rr (rr), mcp (mcp), fair (fair)" in tutorial
     booted = kernkit_cli("boot", "--set", "sched.policy=fair", "--", "procs", "threads", "4", env=env)
     assert booted.stdout.decode() in tutorial
     matrix_text = tutorial.split("```toml\n", 1)[1].split("```", 1)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kernkit.arch.x86_64.debug import DEBUG_TARGET
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import Architecture
 
@@ -22,5 +23,6 @@ def kernkit_register_architectures() -> list[Architecture]:
             machine_ids={"elf": EM_X86_64},
             create_machine=_create_machine,
             description="x86-64 cores in ring 3 on Unicorn, 4-level page tables, one host thread",
+            debug=DEBUG_TARGET,
         )
     ]

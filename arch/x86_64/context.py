@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 from typing import TYPE_CHECKING
 
 from unicorn import x86_const as x86
+from unicorn.unicorn_py3.unicorn import uclib
+
+from kernkit.arch.x86_64.debug import GPRS, SEGMENTS, X87_CONTROL
 
 if TYPE_CHECKING:
     from unicorn.unicorn_py3.unicorn import UcContext
@@ -23,6 +27,45 @@ REPORT_REGISTERS = {
     "rsp": x86.UC_X86_REG_RSP,
 }
 
+#: Every register of a user context, in the order of the Akaros-style ``user_context`` layout.
+USER_REGISTERS = {
+    **REPORT_REGISTERS,
+    **{f"r{n}": getattr(x86, f"UC_X86_REG_R{n}") for n in range(8, 16)},
+    "rip": x86.UC_X86_REG_RIP,
+    "rflags": x86.UC_X86_REG_EFLAGS,
+    "fs_base": x86.UC_X86_REG_FS_BASE,
+    "gs_base": x86.UC_X86_REG_GS_BASE,
+}
+#: Debugger register name -> (Unicorn register id, size in bytes); see debug.DEBUG_TARGET.
+UC_REGISTERS: dict[str, tuple[int, int]] = {
+    **{name: (getattr(x86, f"UC_X86_REG_{name.upper()}"), 8) for name in (*GPRS, "rip")},
+    "eflags": (x86.UC_X86_REG_RFLAGS, 8),
+    **{name: (getattr(x86, f"UC_X86_REG_{name.upper()}"), 8) for name in SEGMENTS},
+    **{f"st{i}": (getattr(x86, f"UC_X86_REG_ST{i}"), 10) for i in range(8)},
+    **dict(
+        zip(
+            X87_CONTROL,
+            (
+                (x86.UC_X86_REG_FPCW, 2),
+                (x86.UC_X86_REG_FPSW, 2),
+                (x86.UC_X86_REG_FPTAG, 2),
+                (x86.UC_X86_REG_FCS, 2),
+                (x86.UC_X86_REG_FIP, 8),
+                (x86.UC_X86_REG_FDS, 2),
+                (x86.UC_X86_REG_FDP, 8),
+                (x86.UC_X86_REG_FOP, 2),
+            ),
+            strict=True,
+        )
+    ),
+    **{f"xmm{i}": (getattr(x86, f"UC_X86_REG_XMM{i}"), 16) for i in range(16)},
+    "mxcsr": (x86.UC_X86_REG_MXCSR, 4),
+    "fs_base": (x86.UC_X86_REG_FS_BASE, 8),
+    "gs_base": (x86.UC_X86_REG_GS_BASE, 8),
+}
+#: Registers ring 3 code cannot load, so a debugger cannot either.
+READ_ONLY = frozenset(SEGMENTS)
+
 
 class X86Context:
     """Saved registers of one thread.
@@ -38,6 +81,8 @@ class X86Context:
         self.pending_result: int | None = None
         #: The core (X86Core) this context is loaded on, if any.
         self.live = None
+        #: The pc of the breakpoint this thread last stopped at (it runs that instruction next).
+        self.at_breakpoint: int | None = None
 
     def read(self, reg: int) -> int:
         if self.live is not None:
@@ -108,3 +153,45 @@ class X86Context:
 
     def registers(self) -> dict[str, int]:
         return {name: self.read(reg) for name, reg in REPORT_REGISTERS.items()}
+
+    def user_registers(self) -> dict[str, int]:
+        """All user registers as the thread would resume (after a syscall in progress)."""
+        values = {name: self.read(reg) for name, reg in USER_REGISTERS.items()}
+        if self._in_syscall():
+            values["rip"] += 2
+        return values
+
+    def set_user_registers(self, values: dict[str, int]) -> None:
+        """Set user registers by name (a context not loaded on a core, e.g. a fresh one)."""
+        if self._in_syscall():
+            raise RuntimeError("set_user_registers on the context of a syscall in progress")
+        for name, value in values.items():
+            self.write(USER_REGISTERS[name], value)
+
+    # --- any register, by the debugger's name (see debug.DEBUG_TARGET) -------------------------
+
+    def get_register(self, name: str) -> int:
+        if name == "orig_rax":  # no such register here: "not inside a system call"
+            return (1 << 64) - 1
+        reg, size = UC_REGISTERS[name]
+        if size == 8:
+            return self.read(reg)
+        buffer = ctypes.create_string_buffer(16)
+        if self.live is not None:
+            uclib.uc_reg_read(self.live.uch, reg, buffer)
+        else:
+            uclib.uc_context_reg_read(self.blob.context, reg, buffer)
+        return int.from_bytes(buffer.raw[:size], "little")
+
+    def set_register(self, name: str, value: int) -> None:
+        if name == "orig_rax" or name in READ_ONLY:
+            return
+        reg, size = UC_REGISTERS[name]
+        if size == 8:
+            self.write(reg, value)
+            return
+        buffer = ctypes.create_string_buffer((value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"), 16)
+        if self.live is not None:
+            uclib.uc_reg_write(self.live.uch, reg, buffer)
+        else:
+            uclib.uc_context_reg_write(self.blob.context, reg, buffer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from unicorn import (
@@ -84,16 +85,27 @@ class X86Core:
         self.running = False  # inside emu_start (the fast-mode timer may stop it)
         self.in_run = False  # inside run(): live_instructions() counts
         self.in_syscall = False  # inside the syscall hook (RIP reads as the syscall itself)
+        #: Instructions of this run that belong to threads the core handed over (Kernel.handoff).
+        self.segment_base = 0
+        self.switched = False
         self.run_base = 0
         self.kernel_mode = True
         self.needs_tb_flush = False
         self.fault: tuple[int, int, str] | None = None
         self.pending_intr: int | None = None
         self.hook_error: BaseException | None = None
+        #: Debugging: where a breakpoint stopped the run, the one to pass over once, the hooks.
+        self.breakpoint_hit: int | None = None
+        self.skip_breakpoint: int | None = None
+        self._breakpoints: dict[int, object] = {}
+        self._step_hook: object | None = None
+        self._step_seen = 0
         self._callbacks = (
             lowlevel.SYSCALL_CB(self._on_syscall),
             lowlevel.INTR_CB(self._on_intr),
             lowlevel.TLB_FILL_CB(self._on_tlb_fill),
+            lowlevel.CODE_CB(self._on_breakpoint),
+            lowlevel.CODE_CB(self._on_step),
         )
         lowlevel.add_syscall_hook(uc, self._callbacks[0])
         lowlevel.add_intr_hook(uc, self._callbacks[1])
@@ -134,7 +146,7 @@ class X86Core:
             if result is not None:
                 value.value = result & 0xFFFF_FFFF_FFFF_FFFF
                 write(uch, RAX, ref)
-            if thread.stop_requested or self.needs_tb_flush:
+            if self.needs_tb_flush or (thread.stop_requested and not self._hand_off(thread)):
                 uclib.uc_emu_stop(uch)
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
@@ -142,9 +154,42 @@ class X86Core:
         finally:
             self.in_syscall = False
 
+    def _hand_off(self, thread: Thread) -> bool:
+        """Inside the syscall hook: let the kernel settle ``thread`` and, if it names a thread of
+        the same address space, go on with that one in this run (True). False: stop the run."""
+        if not self.deterministic:
+            return False
+        done = self.run_base + self.counter() - self.segment_base
+        following = self.kernel.handoff(self.index, thread, done)
+        if following is None:
+            return False
+        self.segment_base += done
+        if following is False or following.process.aspace is not self.aspace:
+            self.switched = True
+            return False
+        regs = self.regs
+        regs.write(RIP, regs.read(RIP) + 2)  # the stopped thread resumes after its syscall
+        self.load(following)
+        regs.write(RIP, regs.read(RIP) - 2)  # the syscall instruction's end adds 2 back
+        following.stop_requested = False
+        return True
+
     def _on_intr(self, _uch: int, number: int, _data: int) -> None:
         self.pending_intr = number
         uclib.uc_emu_stop(self.uch)
+
+    def _on_breakpoint(self, _uch: int, address: int, _size: int, _data: int) -> None:
+        if address == self.skip_breakpoint:  # the thread resumes from this breakpoint
+            self.skip_breakpoint = None
+            return
+        self.breakpoint_hit = address
+        uclib.uc_emu_stop(self.uch)
+
+    def _on_step(self, _uch: int, _address: int, _size: int, _data: int) -> None:
+        """Fast mode's single step: stop before the second instruction."""
+        self._step_seen += 1
+        if self._step_seen > 1:
+            uclib.uc_emu_stop(self.uch)
 
     def _on_tlb_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
         try:
@@ -234,24 +279,70 @@ class X86Core:
         self.machine.release_quarantine()
         self.load(thread)
         context = thread.context
+        stepping = self.machine.stepping is thread
+        if stepping:
+            self.machine.stepping = None
+            budget = 1
+            if not self.deterministic:
+                self._arm_step()
+        if context.at_breakpoint is not None:  # resuming from a breakpoint: run its instruction
+            if context.at_breakpoint == self.regs.read(RIP):
+                self.skip_breakpoint = context.at_breakpoint
+            context.at_breakpoint = None
         executed = 0
         stop: Stop | None = None
+        self.segment_base = 0
+        self.switched = False
         self.in_run = True
         try:
             while stop is None:
-                stop, executed = self._run_once(thread, budget, executed)
+                stop, executed = self._run_once(self.thread, budget, executed)
+                if stepping and not self.deterministic and stop is not None and stop.kind == "slice":
+                    stop = stop if self._step_seen > 1 else None  # stopped by the timer before it
         finally:
             self.in_run = False
-        if thread.context is context and context.live is self:
-            self.uc.context_update(context.blob)
-        return Stop(stop.kind, executed, stop.fault)
+            self.skip_breakpoint = None
+            if stepping and not self.deterministic:
+                self._disarm_step()
+        if self.switched:
+            return Stop("switch", 0)
+        last = self.thread
+        kind = stop.kind
+        if kind == "breakpoint":
+            last.context.at_breakpoint = self.regs.read(RIP)
+        elif kind == "slice" and stepping:
+            kind = "step"
+        return Stop(kind, executed - self.segment_base, stop.fault, last if last is not thread else None)
+
+    # --- debugging ------------------------------------------------------------------------
+
+    def set_breakpoints(self, addresses: Collection[int]) -> None:
+        wanted = set(addresses)
+        if wanted == self._breakpoints.keys():
+            return
+        for address in [a for a in self._breakpoints if a not in wanted]:
+            lowlevel.delete_hook(self.uc, self._breakpoints.pop(address))
+        for address in wanted - self._breakpoints.keys():
+            self._breakpoints[address] = lowlevel.add_code_hook(self.uc, self._callbacks[3], address, address)
+        self.needs_tb_flush = True  # code translated before a hook existed would not call it
+
+    def _arm_step(self) -> None:
+        self._step_seen = 0
+        self._step_hook = lowlevel.add_code_hook(self.uc, self._callbacks[4])
+        self.uc.ctl_flush_tb()
+
+    def _disarm_step(self) -> None:
+        if self._step_hook is not None:
+            lowlevel.delete_hook(self.uc, self._step_hook)
+            self._step_hook = None
+            self.needs_tb_flush = True
 
     def _run_once(self, thread: Thread, budget: int, executed: int) -> tuple[Stop | None, int]:
         """One emu_start; (why the run ends or None to go on, instructions retired so far)."""
         if self.needs_tb_flush:
             self.uc.ctl_flush_tb()
             self.needs_tb_flush = False
-        self.fault = self.pending_intr = self.hook_error = None
+        self.fault = self.pending_intr = self.hook_error = self.breakpoint_hit = None
         self.run_base = executed
         error = None
         self.running = True
@@ -267,7 +358,9 @@ class X86Core:
         if self.hook_error is not None:
             raise self.hook_error
         counted = self.counter()
-        done, stop = self._classify(thread, error, counted, budget - executed)
+        if self.switched:  # the kernel took the core back inside the run (see _hand_off)
+            return Stop("switch", 0), executed + counted
+        done, stop = self._classify(self.thread, error, counted, budget - executed)
         executed += done
         if stop is None and self.deterministic and executed >= budget:
             stop = Stop("slice", 0)
@@ -280,6 +373,8 @@ class X86Core:
         pc = self.regs.read(RIP)
         if thread.stop_requested:  # the syscall finished; anything after it is not the thread's
             return counted, Stop("syscall", 0)
+        if self.breakpoint_hit is not None:  # stopped before the instruction, which was counted
+            return max(counted - 1, 0), Stop("breakpoint", 0)
         if error == UC_ERR_EXCEPTION and self.fault is not None:
             address, access, reason = self.fault
             if reason == "out of memory":
@@ -308,7 +403,7 @@ class X86Core:
         if number >= 32:
             return counted, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc - 2))
         if number == 3 and self._peek(thread.process.aspace, pc - 1, 1) == b"\xcc":
-            return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1))
+            return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1, breakpoint=True))
         signal, what = EXCEPTIONS.get(number, (11, f"CPU exception {number}"))
         return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc))
 
@@ -330,7 +425,7 @@ class X86Core:
 
     def live_instructions(self) -> int:
         """Instructions retired so far in the run in progress (0 between runs)."""
-        return self.run_base + self.counter() if self.in_run else 0
+        return self.run_base + self.counter() - self.segment_base if self.in_run else 0
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:

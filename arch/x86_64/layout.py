@@ -34,7 +34,8 @@ IRETQ = b"\x48\xcf"
 CR4_TSD = 1 << 2  # rdtsc faults in ring 3, so the kernel can answer with virtual time
 CR4_OSFXSR = 1 << 9
 CR4_OSXMMEXCPT = 1 << 10
-CR4_FLAGS = CR4_TSD | CR4_OSFXSR | CR4_OSXMMEXCPT
+CR4_FSGSBASE = 1 << 16  # rdfsbase/wrfsbase in ring 3: user-level threads switch TLS without a syscall
+CR4_FLAGS = CR4_TSD | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE
 
 
 def boot_stack_top(core: int) -> int:

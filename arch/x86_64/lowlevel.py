@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from unicorn import (
     UC_ARCH_X86,
+    UC_HOOK_CODE,
     UC_HOOK_INSN,
     UC_HOOK_INTR,
     UC_HOOK_TLB_FILL,
@@ -33,6 +34,7 @@ ARG_REGISTERS = (
 
 SYSCALL_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+CODE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p)
 
 
 class TlbEntry(ctypes.Structure):
@@ -48,14 +50,29 @@ def handle(uc: Uc) -> ctypes.c_void_p:
     return uc._uch  # noqa: SLF001 - the binding exposes no public accessor
 
 
-def add_hook(uc: Uc, kind: int, callback: ctypes._CFuncPtr, *extra: ctypes.c_int) -> None:
-    """Register a raw C callback (keep a reference to ``callback`` while ``uc`` lives)."""
+def add_hook(
+    uc: Uc, kind: int, callback: ctypes._CFuncPtr, *extra: ctypes.c_int, begin: int = 1, end: int = 0
+) -> ctypes.c_size_t:
+    """Register a raw C callback (keep a reference to ``callback`` while ``uc`` lives) for
+    addresses ``begin``..``end`` (all when begin > end); returns the hook's handle."""
     hook = ctypes.c_size_t()
-    status = uclib.uc_hook_add(
-        handle(uc), ctypes.byref(hook), kind, callback, None, ctypes.c_uint64(1), ctypes.c_uint64(0), *extra
-    )
+    span = ctypes.c_uint64(begin), ctypes.c_uint64(end)
+    status = uclib.uc_hook_add(handle(uc), ctypes.byref(hook), kind, callback, None, *span, *extra)
     if status != 0:
         raise RuntimeError(f"uc_hook_add({kind}) failed with unicorn error {status}")
+    return hook
+
+
+def add_code_hook(uc: Uc, callback: CODE_CB, begin: int = 1, end: int = 0) -> ctypes.c_size_t:
+    """A callback before each instruction in ``begin``..``end`` (every one when begin > end).
+    Code translated before the hook was added does not call it: flush translations."""
+    return add_hook(uc, UC_HOOK_CODE, callback, begin=begin, end=end)
+
+
+def delete_hook(uc: Uc, hook: ctypes.c_size_t) -> None:
+    status = uclib.uc_hook_del(handle(uc), hook)
+    if status != 0:
+        raise RuntimeError(f"uc_hook_del failed with unicorn error {status}")
 
 
 def add_syscall_hook(uc: Uc, callback: SYSCALL_CB) -> None:
@@ -90,13 +107,13 @@ class Registers:
         self._read = unchecked(uclib.uc_reg_read)
         self._write = unchecked(uclib.uc_reg_write)
         self._uch = uch
-        # one array: a slice of it is a list of ints made in C (faster than reading cells)
+        # one array, so that slicing it gives the argument values as ints in one C call
         self._args = (ctypes.c_uint64 * len(ARG_REGISTERS))()
-        base = ctypes.addressof(self._args)
+        base, size = ctypes.addressof(self._args), ctypes.sizeof(ctypes.c_uint64)
         self._batches = []
         for n in range(len(ARG_REGISTERS) + 1):
             ids = (ctypes.c_int * max(n, 1))(*ARG_REGISTERS[:n])
-            ptrs = (ctypes.c_void_p * max(n, 1))(*[base + 8 * i for i in range(n)])
+            ptrs = (ctypes.c_void_p * max(n, 1))(*[base + i * size for i in range(n)])
             self._batches.append((ids, ptrs, n))
         self._read_batch = unchecked(uclib.uc_reg_read_batch)
 

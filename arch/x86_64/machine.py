@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from unicorn import x86_const as x86
@@ -70,6 +71,8 @@ class X86Machine:
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
         self.cores = [X86Core(self, i) for i in range(options.cores)]
         self._template = self.cores[0].uc.context_save()
+        #: The thread whose next run is a single step (see single_step).
+        self.stepping: Thread | None = None
         self._disassembler = None
         self._watchdog: threading.Thread | None = None
         self._closing = threading.Event()
@@ -105,6 +108,15 @@ class X86Machine:
 
     def live_instructions(self, core: int) -> int:
         return self.cores[core].live_instructions()
+
+    def set_breakpoints(self, addresses: Collection[int]) -> None:
+        """Breakpoints are code hooks on their addresses, on every core (virtual addresses: a
+        breakpoint holds in every address space)."""
+        for core in self.cores:
+            core.set_breakpoints(addresses)
+
+    def single_step(self, thread: Thread | None) -> None:
+        self.stepping = thread
 
     def address_space_changed(self, aspace: AddressSpace) -> None:
         for core in self.cores:

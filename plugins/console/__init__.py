@@ -1,4 +1,5 @@
-"""The console, #cons: guest standard input and output on the host's, and a few small files.
+"""The console, #cons: guest standard input and output on the host's, and a few small files; on
+a terminal, the kernel's own line discipline and the Ctrl-A escape keys (see ``terminal``).
 
 Files: ``cons`` (reads the host's stdin, writes its stdout), ``stdin``, ``stdout``, ``stderr``,
 ``null``, ``zero``, ``pid`` and ``ppid`` (of the reader), ``sysname``. New processes get
@@ -15,7 +16,7 @@ import attrs
 from kernkit.core.devices import DMDEVICE, Chan, DeviceError
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option
-from kernkit.core.records import ConfigSection, Device
+from kernkit.core.records import BootStep, ConfigSection, Device
 from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, text
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 #: /dev/zero hands out at most this much per read.
 ZERO_CHUNK = 1 << 20
+#: Where the kernel keeps the console's Terminal (kernel.data key), when stdin is a terminal.
+TERMINAL = "console.terminal"
 
 
 @attrs.frozen
@@ -32,6 +35,17 @@ class ConsoleOptions:
         "where guest standard input comes from: the host's stdin, or nothing (EOF)",
         choices=("host", "null"),
     )
+    escape: str = option(
+        "a",
+        "on a terminal, Ctrl+this letter starts a console key: c monitor, x end the run, "
+        "h help (none: the host's own line editing, no keys)",
+        validator=lambda _instance, _attribute, value: _check_escape(value),
+    )
+
+
+def _check_escape(value: str) -> None:
+    if value != "none" and not (len(value) == 1 and "a" <= value <= "z"):
+        raise ValueError(f"expected a letter a-z or 'none', got {value!r}")
 
 
 class ConsoleDevice(SyntheticDevice):
@@ -63,6 +77,9 @@ class ConsoleDevice(SyntheticDevice):
     def _read_input(self, chan: Chan, count: int, offset: int) -> bytes:
         if self.kernel.config["console"].stdin == "null":
             return b""
+        terminal = self.kernel.data.get(TERMINAL)
+        if terminal is not None:
+            return terminal.read(count)
         stream = self.kernel.stdin
         try:
             return os.read(stream.fileno(), count)
@@ -92,3 +109,47 @@ def kernkit_config_sections() -> list[ConfigSection]:
 @hookimpl
 def kernkit_register_devices() -> list[Device]:
     return [Device("cons", ConsoleDevice, "the host terminal: cons, stdin, stdout, stderr, null, zero, ...")]
+
+
+def _stdin_terminal(kernel: Kernel) -> int | None:
+    """The fd of guest stdin when it is the host's terminal."""
+    try:
+        fd = kernel.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if os.isatty(fd) else None
+
+
+def attach_terminal(kernel: Kernel) -> None:
+    """Boot step: take over a terminal stdin (its mode changes when the run starts)."""
+    options = kernel.config["console"]
+    fd = _stdin_terminal(kernel)
+    if options.stdin != "host" or options.escape == "none" or fd is None:
+        return
+    from kernkit.plugins.console.terminal import CookedInput, Terminal
+
+    terminal = Terminal(kernel, fd, options.escape)
+    kernel.data[TERMINAL] = terminal
+    if kernel.monitor_input is not None:  # --monitor reads the same terminal: in its own mode
+        kernel.monitor_input = CookedInput(terminal)
+
+
+@hookimpl
+def kernkit_boot_steps() -> list[BootStep]:
+    return [BootStep("console", "devices", attach_terminal)]
+
+
+@hookimpl
+def kernkit_poll(kernel: Kernel) -> None:
+    terminal = kernel.data.get(TERMINAL)
+    if terminal is not None:
+        if not terminal.active:
+            terminal.raw()
+        terminal.poll()
+
+
+@hookimpl
+def kernkit_shutdown(kernel: Kernel) -> None:
+    terminal = kernel.data.get(TERMINAL)
+    if terminal is not None:
+        terminal.restore()

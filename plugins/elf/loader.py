@@ -26,7 +26,9 @@ ELF_MAGIC = b"\x7fELF"
 #: Where position-independent static programs are placed (as Linux does for PIE).
 PIE_BASE = 0x5555_5555_4000
 PF_X, PF_W, PF_R = 1, 2, 4
-PT_LOAD, PT_INTERP, PT_PHDR = 1, 3, 6
+PT_LOAD, PT_INTERP, PT_NOTE, PT_PHDR = 1, 3, 4, 6
+#: A note (name "kernkit", type 1) whose text names the personality a program is built for.
+KERNKIT_NOTE, NOTE_PERSONALITY = b"kernkit", 1
 ET_EXEC, ET_DYN = 2, 3
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")
@@ -96,6 +98,7 @@ def load_elf(kernel: Kernel, process: Process, data: bytes, path: str) -> Loaded
         brk=(end + PAGE_SIZE - 1) & PAGE_MASK,
         base=base,
         path=path,
+        personality=_personality_note(data, header),
         symbolize=Symbolizer(data, base),
     )
 
@@ -139,3 +142,24 @@ def _phdr_address(header: ElfHeader, loads: list[Segment], base: int) -> int:
         if seg.offset <= header.phoff < seg.offset + seg.filesz:
             return base + seg.vaddr + (header.phoff - seg.offset)
     return 0
+
+
+def _personality_note(data: bytes, header: ElfHeader) -> str | None:
+    """The personality named by a kernkit note in a PT_NOTE segment, if there is one."""
+    for seg in header.segments:
+        if seg.type != PT_NOTE:
+            continue
+        at, end = seg.offset, min(seg.offset + seg.filesz, len(data))
+        while at + 12 <= end:
+            namesz, descsz, kind = struct.unpack_from("<III", data, at)
+            name_at = at + 12
+            desc_at = name_at + ((namesz + 3) & ~3)
+            next_at = desc_at + ((descsz + 3) & ~3)
+            if next_at > end:
+                break
+            name = data[name_at : name_at + namesz].rstrip(b"\0")
+            if name == KERNKIT_NOTE and kind == NOTE_PERSONALITY:
+                text = data[desc_at : desc_at + descsz].split(b"\0", 1)[0]
+                return text.decode("ascii", "replace") or None
+            at = next_at
+    return None

@@ -110,7 +110,17 @@ class NamespaceProgram:
         return self.chan.path
 
 
-def find_program(t: Thread, name: str) -> NamespaceProgram | Path | int:
+def find_program(t: Thread, name: str) -> NamespaceProgram | Path | None:
+    """The program ``name`` names in the caller's namespace (or ``[linux] exec_path``), or None;
+    a bare file name is also looked for in /bin (for personalities whose processes start
+    programs by their argv[0], as Akaros's proc_create does)."""
+    program = lookup_program(t, name)
+    if isinstance(program, int) and "/" not in name and name:
+        program = lookup_program(t, f"/bin/{name}")
+    return None if isinstance(program, int) else program
+
+
+def lookup_program(t: Thread, name: str) -> NamespaceProgram | Path | int:
     """The program ``name`` names in the caller's namespace, or a negative errno; a file name
     the namespace lacks is also looked for in ``[linux] exec_path`` (host directories)."""
     view = enter(t.process)
@@ -141,7 +151,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
         return -E2BIG
     if not name:
         return -ENOENT
-    program = find_program(t, name)
+    program = lookup_program(t, name)
     if isinstance(program, int):
         return program
     try:

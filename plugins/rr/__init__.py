@@ -10,6 +10,7 @@ import attrs
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option, positive
 from kernkit.core.records import ConfigSection, Scheduler
+from kernkit.core.sched import BaseScheduler
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -23,7 +24,7 @@ class RoundRobinOptions:
     )
 
 
-class RoundRobin:
+class RoundRobin(BaseScheduler):
     """One global FIFO run queue; a thread keeps its core for a timeslice while others wait."""
 
     def __init__(self, kernel: Kernel) -> None:

@@ -1,0 +1,81 @@
+"""The Akaros personality: Akaros's system calls, procinfo/procdata pages and many-core processes.
+
+Programs built with user/parlib carry an ELF note asking for this personality; add "akaros" to
+``[kernel] personalities`` to offer it. Which cores an MCP gets is the scheduler's decision
+(``[sched] policy = "mcp"`` for Akaros's own).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import Syscall, SyscallTable
+from kernkit.plugins.akaros_abi import syscalls as s
+from kernkit.plugins.akaros_abi.state import attach
+from kernkit.plugins.akaros_abi.vcores import VCORES
+from kernkit.plugins.linux_abi import io, memory
+from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
+from kernkit.plugins.linux_abi.startup import setup_process as sysv_setup
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
+    from kernkit.core.records import LoadedImage
+
+#: (number, name, handler, argument count); numbers are Akaros's.
+SYSCALLS = (
+    (1, "null", s.sys_null, 0),
+    (2, "block", s.sys_block, 1),
+    (5, "cputs", s.sys_cputs, 2),
+    (7, "getpcoreid", s.sys_getpcoreid, 0),
+    (8, "getvcoreid", s.sys_getvcoreid, 0),
+    (9, "getpid", s.sys_getpid, 0),
+    (10, "proc_create", s.sys_proc_create, 5),
+    (11, "proc_run", s.sys_proc_run, 1),
+    (12, "proc_destroy", s.sys_proc_destroy, 2),
+    (13, "proc_yield", s.sys_proc_yield, 1),
+    (14, "change_vcore", s.sys_change_vcore, 2),
+    (17, "waitpid", s.sys_waitpid, 3),
+    (18, "mmap", memory.sys_mmap, 6),
+    (19, "munmap", memory.sys_munmap, 2),
+    (20, "mprotect", memory.sys_mprotect, 3),
+    (24, "provision", s.sys_provision, 3),
+    (25, "notify", s.sys_notify, 4),
+    (26, "self_notify", s.sys_self_notify, 4),
+    (27, "halt_core", s.sys_halt_core, 1),
+    (29, "change_to_m", s.sys_change_to_m, 0),
+    (30, "poke_ksched", s.sys_poke_ksched, 2),
+    (35, "vc_entry", s.sys_vc_entry, 0),
+    (36, "nanosleep", s.sys_nanosleep, 2),
+    (37, "pop_ctx", s.sys_pop_ctx, 1),
+    (39, "send_event", s.sys_send_event, 4),
+    (100, "read", io.sys_read, 3),
+    (101, "write", io.sys_write, 3),
+    (103, "close", io.sys_close, 1),
+)
+
+
+def setup_process(
+    kernel: Kernel, process: Process, image: LoadedImage, argv: list[str], envp: list[str]
+) -> int:
+    """The SysV initial stack and standard files, plus procinfo and procdata."""
+    sp = sysv_setup(kernel, process, image, argv, envp)
+    attach(kernel, process)
+    return sp
+
+
+AKAROS = SyscallTable(
+    name="akaros",
+    syscalls=tuple(Syscall(number, name, handler, nargs) for number, name, handler, nargs in SYSCALLS),
+    setup_process=setup_process,
+    description="Akaros syscalls (register convention), procinfo/procdata, many-core processes",
+    errno_fault=EFAULT,
+    errno_nosys=ENOSYS,
+    vcores=VCORES,
+)
+
+
+@hookimpl
+def kernkit_register_syscall_tables() -> list[SyscallTable]:
+    return [AKAROS]

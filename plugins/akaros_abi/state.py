@@ -1,0 +1,110 @@
+"""Per-process Akaros state: the shared pages and which vcores are online, inactive or preempted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from kernkit.plugins.akaros_abi import layout
+from kernkit.plugins.akaros_abi.shared import SharedPages, map_shared_pages
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process, Thread
+
+KEY = "akaros"
+
+
+@attrs.define(eq=False)
+class AkarosProcess:
+    info: SharedPages
+    data: SharedPages
+    #: Online vcores: vcore id -> its thread.
+    online: dict[int, Thread] = attrs.field(factory=dict)
+    #: The core each online vcore was granted (None under a policy without core grants).
+    pcore: dict[int, int | None] = attrs.field(factory=dict)
+    #: Inactive vcores, most recently yielded last (reused first, as in Akaros).
+    inactive: list[int] = attrs.field(factory=list)
+    #: Preempted vcores: their saved user registers, restored when they get a core again.
+    preempted: dict[int, dict[str, int]] = attrs.field(factory=dict)
+    #: Online vcores sleeping in halt_core (an event wakes them).
+    halted: set[int] = attrs.field(factory=set)
+
+    # --- procinfo ---------------------------------------------------------------------------
+
+    def publish_vcore(self, vcoreid: int, pcore: int | None) -> None:
+        """Record in procinfo that ``vcoreid`` runs on ``pcore`` (or went offline: None)."""
+        info = self.info
+        info.set_u64(layout.PI_SEQCTR, info.u64(layout.PI_SEQCTR) + 1)
+        entry = layout.vcore_info(vcoreid)
+        old = info.u32(entry + layout.VI_PCOREID)
+        if info.u32(entry + layout.VI_VALID) and info.u32(layout.pcore_info(old) + 4):
+            info.set_u32(layout.pcore_info(old) + 4, 0)
+        if pcore is None:
+            info.set_u32(entry + layout.VI_VALID, 0)
+        else:
+            info.set_u32(entry + layout.VI_PCOREID, pcore)
+            info.set_u32(entry + layout.VI_VALID, 1)
+            info.set_u32(layout.pcore_info(pcore), vcoreid)
+            info.set_u32(layout.pcore_info(pcore) + 4, 1)
+        info.set_u64(layout.PI_NUM_VCORES, len(self.online))
+        info.set_u64(layout.PI_SEQCTR, info.u64(layout.PI_SEQCTR) + 1)
+
+    # --- procdata ---------------------------------------------------------------------------
+
+    def amt_wanted(self) -> int:
+        return self.data.u64(layout.PD_AMT_WANTED)
+
+    def vcore_entry(self) -> int:
+        return self.data.u64(layout.PD_VCORE_ENTRY)
+
+    def vcpd(self, vcoreid: int, field: int) -> int:
+        return layout.vcpd(vcoreid) + field
+
+    def notif_disabled(self, vcoreid: int) -> bool:
+        return bool(self.data.u8(self.vcpd(vcoreid, layout.VCPD_NOTIF_DISABLED)))
+
+    def notif_pending(self, vcoreid: int) -> bool:
+        return bool(self.data.u8(self.vcpd(vcoreid, layout.VCPD_NOTIF_PENDING)))
+
+    def set_flag(self, vcoreid: int, flag: int, on: bool) -> None:
+        at = self.vcpd(vcoreid, layout.VCPD_FLAGS)
+        flags = self.data.u64(at)
+        self.data.set_u64(at, flags | flag if on else flags & ~flag)
+
+    def save_uthread_ctx(self, vcoreid: int, registers: dict[str, int]) -> None:
+        values = [registers[name] for name in layout.USER_CONTEXT_FIELDS]
+        self.data.write(self.vcpd(vcoreid, layout.VCPD_UTHREAD_CTX), layout.USER_CONTEXT.pack(*values))
+        self.set_flag(vcoreid, layout.VC_UTHREAD_SAVED, True)
+
+    def post_event(self, vcoreid: int, kind: int, arg: int) -> bool:
+        """Put an event in ``vcoreid``'s mailbox; False when it is full (the event is dropped)."""
+        head = self.data.u32(self.vcpd(vcoreid, layout.VCPD_EV_HEAD))
+        tail = self.data.u32(self.vcpd(vcoreid, layout.VCPD_EV_TAIL))
+        if (head - tail) & 0xFFFF_FFFF >= layout.EV_MBOX_SLOTS:
+            return False
+        slot = self.vcpd(vcoreid, layout.VCPD_EV) + (head % layout.EV_MBOX_SLOTS) * layout.EVENT_MSG.size
+        self.data.write(slot, layout.EVENT_MSG.pack(kind, vcoreid, arg))
+        self.data.set_u32(self.vcpd(vcoreid, layout.VCPD_EV_HEAD), head + 1)
+        return True
+
+
+def attach(kernel: Kernel, process: Process) -> AkarosProcess:
+    """Map procinfo/procdata into a freshly loaded Akaros program and fill procinfo."""
+    info, data = map_shared_pages(process)
+    state = AkarosProcess(info, data)
+    parent = process.parent
+    info.set_u64(layout.PI_PID, process.pid)
+    info.set_u64(layout.PI_PPID, parent.pid if parent is not None else 0)
+    max_vcores = min(kernel.scheduler.max_vcores(process), layout.MAX_VCORES)
+    info.set_u64(layout.PI_MAX_VCORES, max_vcores)
+    info.set_u64(layout.PI_NUM_CORES, len(kernel.current))
+    info.set_u64(layout.PI_TSC_FREQ, kernel.ips)
+    state.inactive = list(range(max_vcores - 1, -1, -1))  # vcore 0 on top
+    process.data[KEY] = state
+    return state
+
+
+def of(process: Process) -> AkarosProcess | None:
+    return process.data.get(KEY)

@@ -1,0 +1,88 @@
+/* System call stubs: one line each over ros_syscall. */
+#include "syscall.h"
+
+long sys_null(void) { return ros_syscall(SYS_null, 0, 0, 0, 0, 0, 0); }
+long sys_block(uint64_t usec) { return ros_syscall(SYS_block, usec, 0, 0, 0, 0, 0); }
+long sys_cputs(const char *buf, size_t len) { return ros_syscall(SYS_cputs, buf, len, 0, 0, 0, 0); }
+long sys_getpcoreid(void) { return ros_syscall(SYS_getpcoreid, 0, 0, 0, 0, 0, 0); }
+long sys_getvcoreid(void) { return ros_syscall(SYS_getvcoreid, 0, 0, 0, 0, 0, 0); }
+long sys_getpid(void) { return ros_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0); }
+
+long sys_proc_create(const char *path, size_t pathlen, char *const argv[], char *const envp[],
+                     int flags)
+{
+	return ros_syscall(SYS_proc_create, path, pathlen, argv, envp, flags, 0);
+}
+
+long sys_proc_run(long pid) { return ros_syscall(SYS_proc_run, pid, 0, 0, 0, 0, 0); }
+
+long sys_proc_destroy(long pid, int status)
+{
+	return ros_syscall(SYS_proc_destroy, pid, status, 0, 0, 0, 0);
+}
+
+long sys_proc_yield(int being_nice) { return ros_syscall(SYS_proc_yield, being_nice, 0, 0, 0, 0, 0); }
+
+long sys_change_vcore(uint32_t vcoreid, int enable_my_notif)
+{
+	return ros_syscall(SYS_change_vcore, vcoreid, enable_my_notif, 0, 0, 0, 0);
+}
+
+long sys_waitpid(long pid, int *status, int options)
+{
+	return ros_syscall(SYS_waitpid, pid, status, options, 0, 0, 0);
+}
+
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
+{
+	return (void *)ros_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+long sys_munmap(void *addr, size_t len) { return ros_syscall(SYS_munmap, addr, len, 0, 0, 0, 0); }
+
+long sys_mprotect(void *addr, size_t len, int prot)
+{
+	return ros_syscall(SYS_mprotect, addr, len, prot, 0, 0, 0);
+}
+
+long sys_provision(long pid, int res_type, long pcoreid)
+{
+	return ros_syscall(SYS_provision, pid, res_type, pcoreid, 0, 0, 0);
+}
+
+long sys_notify(long pid, uint32_t ev_type, struct event_msg *msg, int flags)
+{
+	return ros_syscall(SYS_notify, pid, ev_type, msg, flags, 0, 0);
+}
+
+long sys_self_notify(uint32_t vcoreid, uint32_t ev_type, struct event_msg *msg, int flags)
+{
+	return ros_syscall(SYS_self_notify, vcoreid, ev_type, msg, flags, 0, 0);
+}
+
+long sys_send_event(long pid, struct event_msg *msg, uint32_t vcoreid, int flags)
+{
+	return ros_syscall(SYS_send_event, pid, msg, vcoreid, flags, 0, 0);
+}
+
+long sys_halt_core(uint64_t usec) { return ros_syscall(SYS_halt_core, usec, 0, 0, 0, 0, 0); }
+long sys_change_to_m(void) { return ros_syscall(SYS_change_to_m, 0, 0, 0, 0, 0, 0); }
+
+long sys_poke_ksched(long pid, int res_type)
+{
+	return ros_syscall(SYS_poke_ksched, pid, res_type, 0, 0, 0, 0);
+}
+
+long sys_vc_entry(void) { return ros_syscall(SYS_vc_entry, 0, 0, 0, 0, 0, 0); }
+
+long sys_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	return ros_syscall(SYS_nanosleep, req, rem, 0, 0, 0, 0);
+}
+
+long sys_read(int fd, void *buf, size_t len) { return ros_syscall(SYS_read, fd, buf, len, 0, 0, 0); }
+
+long sys_write(int fd, const void *buf, size_t len)
+{
+	return ros_syscall(SYS_write, fd, buf, len, 0, 0, 0);
+}

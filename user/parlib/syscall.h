@@ -1,0 +1,76 @@
+/* Raw Akaros-personality system calls.  Every sys_* returns what the kernel returned: a value
+ * >= 0, or -errno (parlib keeps no errno variable). */
+#ifndef PARLIB_SYSCALL_H
+#define PARLIB_SYSCALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ros_abi.h"
+
+static inline long ros_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	register long r10 __asm__("r10") = a3;
+	register long r8 __asm__("r8") = a4;
+	register long r9 __asm__("r9") = a5;
+	long ret;
+	__asm__ volatile("syscall"
+	                 : "=a"(ret)
+	                 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+	                 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define ros_syscall(nr, a0, a1, a2, a3, a4, a5)                                                   \
+	ros_syscall6((nr), (long)(a0), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5))
+
+/* Linux values, which the Akaros personality's mmap family uses. */
+#define PROT_NONE 0
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define PROT_EXEC 4
+#define MAP_SHARED 0x01
+#define MAP_PRIVATE 0x02
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MAP_FAILED ((void *)-1)
+
+struct timespec {
+	int64_t tv_sec;
+	int64_t tv_nsec;
+};
+
+long sys_null(void);
+long sys_block(uint64_t usec);
+long sys_cputs(const char *buf, size_t len);
+long sys_getpcoreid(void);
+long sys_getvcoreid(void);
+long sys_getpid(void);
+long sys_proc_create(const char *path, size_t pathlen, char *const argv[], char *const envp[],
+                     int flags);
+long sys_proc_run(long pid);
+long sys_proc_destroy(long pid, int status);
+long sys_proc_yield(int being_nice);
+long sys_change_vcore(uint32_t vcoreid, int enable_my_notif);
+long sys_waitpid(long pid, int *status, int options);
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
+long sys_munmap(void *addr, size_t len);
+long sys_mprotect(void *addr, size_t len, int prot);
+long sys_provision(long pid, int res_type, long pcoreid);
+long sys_notify(long pid, uint32_t ev_type, struct event_msg *msg, int flags);
+long sys_self_notify(uint32_t vcoreid, uint32_t ev_type, struct event_msg *msg, int flags);
+long sys_send_event(long pid, struct event_msg *msg, uint32_t vcoreid, int flags);
+long sys_halt_core(uint64_t usec);
+long sys_change_to_m(void);
+long sys_poke_ksched(long pid, int res_type);
+long sys_vc_entry(void);
+long sys_nanosleep(const struct timespec *req, struct timespec *rem);
+long sys_read(int fd, void *buf, size_t len);
+long sys_write(int fd, const void *buf, size_t len);
+
+/* The status sys_waitpid stores: Linux's encoding (exit status in bits 8..15, or a signal). */
+#define WIFEXITED(s) (((s)&0x7f) == 0)
+#define WEXITSTATUS(s) (((s) >> 8) & 0xff)
+#define WTERMSIG(s) ((s)&0x7f)
+
+#endif

@@ -1,0 +1,291 @@
+/* Uthreads: creation, the yield path into vcore context, running saved contexts, join/exit. */
+#include "uthread.h"
+
+#define PAGE 4096
+
+struct schedule_ops *sched_ops;
+static struct uthread thread0;
+static volatile uint32_t next_id = 1;
+static volatile uint32_t nr_live = 1; /* thread 0 included: the process ends with the last one */
+
+void __uthread_switch_to_vcore(struct sw_context *save, void (*fn)(void *), void *arg,
+                               uint64_t vcore_stack_top);
+__attribute__((noreturn)) void __pop_sw_ctx(struct sw_context *ctx, int enable_notifs);
+__attribute__((noreturn)) void __pop_hw_ctx(struct user_context *ctx);
+extern const char __pop_sw_ctx_end[], __pop_hw_ctx_end[];
+
+void uthread_lib_init(struct schedule_ops *ops)
+{
+	if (sched_ops)
+		return;
+	vcore_lib_init();
+	thread0.flags = UTHREAD_IS_THREAD0;
+	thread0.state = UT_RUNNING;
+	thread0.id = 0;
+	struct vcore_tls *tls = vc_tls();
+	tls->current_uthread = &thread0;
+	tls->in_vcore_ctx = 0;
+	sched_ops = ops ? ops : &fifo_sched_ops;
+}
+
+int uthread_mcp_init(struct schedule_ops *ops)
+{
+	uthread_lib_init(ops);
+	if (parlib_is_mcp)
+		return 0;
+	parlib_is_mcp = true;
+	/* The kernel saves this context (rax = 0) in vcore 0's uthread_ctx; vcore 0 then starts
+	 * at vcore_entry, which sees current_uthread == thread0 and resumes it: we return 0 here
+	 * as a uthread of the MCP. */
+	long r = sys_change_to_m();
+	if (r < 0)
+		parlib_is_mcp = false;
+	return (int)r;
+}
+
+static void uthread_trampoline(void)
+{
+	struct uthread *uth = current_uthread();
+	uthread_exit(uth->func(uth->arg));
+}
+
+struct uthread *uthread_create(void *(*func)(void *), void *arg)
+{
+	if (!sched_ops)
+		uthread_lib_init(NULL);
+	struct uthread *uth = calloc(1, sizeof *uth);
+	if (!uth)
+		return NULL;
+	size_t size = UTHREAD_STACK_SIZE;
+	char *base = sys_mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((long)base < 0 && (long)base > -4096) {
+		free(uth);
+		return NULL;
+	}
+	sys_mprotect(base, PAGE, PROT_NONE); /* guard page: an overflow faults */
+	uth->stack = base;
+	uth->stack_size = size + PAGE;
+	uth->func = func;
+	uth->arg = arg;
+	uth->id = atomic_add(&next_id, 1) - 1;
+	uth->state = UT_NOT_RUNNING;
+	/* Start as if uthread_trampoline had been called: rsp+8 is 16-byte aligned at entry. */
+	uth->sw_ctx.rsp = (uint64_t)(base + PAGE + size) - 8;
+	uth->sw_ctx.rip = (uint64_t)uthread_trampoline;
+	uth->ctx_type = UTH_CTX_SW;
+	atomic_add(&nr_live, 1);
+	uthread_runnable(uth);
+	return uth;
+}
+
+static void free_uthread(struct uthread *uth)
+{
+	if (uth->flags & UTHREAD_IS_THREAD0)
+		return;
+	if (uth->stack)
+		sys_munmap(uth->stack, uth->stack_size);
+	free(uth);
+}
+
+/* In vcore context, after the switch: hand the uthread to yield_func, then schedule. */
+static void __uthread_yield_vc(void *arg)
+{
+	struct uthread *uth = arg;
+	struct vcore_tls *tls = vc_tls();
+	tls->in_vcore_ctx = 1;
+	tls->current_uthread = NULL;
+	uth->state = UT_NOT_RUNNING;
+	uth->flags &= ~UTHREAD_DONT_MIGRATE;
+	uth->yield_func(uth, uth->yield_arg); /* uth may be running elsewhere from here on */
+	uthread_vcore_entry();
+}
+
+void uthread_yield(bool save_state, void (*yield_func)(struct uthread *, void *), void *arg)
+{
+	struct uthread *uth = current_uthread();
+	if (in_vcore_context() || !uth)
+		parlib_panic("uthread_yield outside a uthread");
+	/* No notifications until the 2LS runs this uthread again: vcore context owns the vcore
+	 * stack from here.  The uthread cannot migrate before notif_disabled is set, since an
+	 * interrupted uthread is resumed where it was (DONT_MIGRATE says so to any 2LS). */
+	uth->flags |= UTHREAD_DONT_MIGRATE;
+	cmb();
+	struct vcore_tls *tls = vc_tls();
+	tls->vcpd->notif_disabled = 1;
+	cmb();
+	if (tls->notif_depth)
+		parlib_panic("uthread %u yields with notifications disabled (a spinlock held?)", uth->id);
+	uth->yield_func = yield_func;
+	uth->yield_arg = arg;
+	uth->ctx_type = save_state ? UTH_CTX_SW : UTH_CTX_NONE;
+	__uthread_switch_to_vcore(&uth->sw_ctx, __uthread_yield_vc, uth, tls->stack_top);
+	/* Running again, maybe on another vcore, notifications on (in an MCP). */
+}
+
+void uthread_runnable(struct uthread *uth)
+{
+	sched_ops->thread_runnable(uth);
+}
+
+void uthread_stay_current(struct uthread *uth, void *arg)
+{
+	(void)arg;
+	vc_tls()->current_uthread = uth;
+	uth->state = UT_RUNNING;
+}
+
+/* The pop code found a notification pending after turning notifications on, and saved the
+ * uthread's registers in its hw_ctx (uthread_asm.S): handle it like a notification. */
+__attribute__((noreturn, used)) void __uthread_notified_in_pop(void)
+{
+	struct vcore_tls *tls = vc_tls();
+	tls->current_uthread->ctx_type = UTH_CTX_HW;
+	tls->in_vcore_ctx = 1;
+	tls->nr_pending_in_pop++;
+	uthread_vcore_entry();
+}
+
+static void paused(struct uthread *uth, void *arg)
+{
+	(void)arg;
+	sched_ops->thread_paused(uth);
+}
+
+void uthread_sched_yield(void)
+{
+	uthread_yield(true, paused, NULL);
+}
+
+/* Vcore context: the common path of every vcore entry. */
+void uthread_vcore_entry(void)
+{
+	struct vcore_tls *tls = vc_tls();
+	volatile struct preempt_data *vcpd = tls->vcpd;
+	if (vcpd->flags & VC_UTHREAD_SAVED) {
+		struct uthread *uth = tls->current_uthread;
+		if (!uth)
+			parlib_panic("vcore %u: the kernel saved a context, but no uthread was running",
+			             tls->vcoreid);
+		const volatile uint64_t *from = (const volatile uint64_t *)&vcpd->uthread_ctx;
+		uint64_t *to = (uint64_t *)&uth->hw_ctx;
+		for (size_t i = 0; i < sizeof(struct user_context) / 8; i++)
+			to[i] = from[i];
+		uth->ctx_type = UTH_CTX_HW;
+		atomic_and(&vcpd->flags, ~(uint64_t)VC_UTHREAD_SAVED);
+		tls->nr_notified++;
+		uint64_t rip = uth->hw_ctx.rip;
+		if ((rip >= (uint64_t)__pop_sw_ctx && rip < (uint64_t)__pop_sw_ctx_end) ||
+		    (rip >= (uint64_t)__pop_hw_ctx && rip < (uint64_t)__pop_hw_ctx_end))
+			tls->nr_notified_in_pop++;
+	}
+	handle_events(tls->vcoreid);
+	sched_ops->sched_entry();
+	parlib_panic("sched_entry returned");
+}
+
+void run_uthread(struct uthread *uth)
+{
+	struct vcore_tls *tls = vc_tls();
+	if (!tls->in_vcore_ctx)
+		parlib_panic("run_uthread outside vcore context");
+	tls->current_uthread = uth;
+	uth->state = UT_RUNNING;
+	uth->last_vcoreid = tls->vcoreid;
+	int enable = parlib_is_mcp;
+	switch (uth->ctx_type) {
+	case UTH_CTX_SW:
+		tls->in_vcore_ctx = 0;
+		__pop_sw_ctx(&uth->sw_ctx, enable);
+		break;
+	case UTH_CTX_HW: {
+		struct user_context *ctx = &uth->hw_ctx;
+		uint64_t *slots = (uint64_t *)ctx->rsp;
+		slots[-1] = ctx->rip;
+		slots[-2] = ctx->rflags;
+		slots[-3] = ctx->rdi;
+		slots[-4] = enable;
+		/* Uthreads share the TLS block of the vcore they run on; fs base is already ours. */
+		tls->in_vcore_ctx = 0;
+		__pop_hw_ctx(ctx);
+		break;
+	}
+	default:
+		break;
+	}
+	parlib_panic("uthread %u has no context to run", uth->id);
+}
+
+void run_current_uthread(void)
+{
+	struct uthread *uth = current_uthread();
+	if (!uth)
+		parlib_panic("run_current_uthread with no current uthread");
+	run_uthread(uth);
+}
+
+static void join_block(struct uthread *me, void *arg)
+{
+	struct uthread *target = arg;
+	spin_lock(&target->join_lock);
+	if (target->exited) {
+		spin_unlock(&target->join_lock);
+		uthread_runnable(me);
+		return;
+	}
+	target->joiner = me;
+	sched_ops->thread_has_blocked(me, UTH_BLK_JOIN);
+	spin_unlock(&target->join_lock);
+}
+
+void uthread_join(struct uthread *uth, void **retval)
+{
+	if (uth == current_uthread())
+		parlib_panic("uthread %u joins itself", uth->id);
+	if (!atomic_read(&uth->exited))
+		uthread_yield(true, join_block, uth);
+	/* the exiting thread's vcore may still hold join_lock for an instant */
+	uth_disable_notifs();
+	spin_lock(&uth->join_lock);
+	spin_unlock(&uth->join_lock);
+	uth_enable_notifs();
+	if (retval)
+		*retval = uth->retval;
+	free_uthread(uth);
+}
+
+void uthread_detach(struct uthread *uth)
+{
+	uth_disable_notifs();
+	spin_lock(&uth->join_lock);
+	bool exited = uth->exited;
+	uth->detached = true;
+	spin_unlock(&uth->join_lock);
+	uth_enable_notifs();
+	if (exited)
+		free_uthread(uth);
+}
+
+static void exit_vc(struct uthread *uth, void *arg)
+{
+	(void)arg;
+	if (atomic_add(&nr_live, -1) == 0)
+		exit(0); /* thread 0 left with uthread_exit and this was the last uthread */
+	sched_ops->thread_exited(uth);
+	spin_lock(&uth->join_lock);
+	struct uthread *joiner = uth->joiner;
+	bool detached = uth->detached;
+	uth->exited = true;
+	spin_unlock(&uth->join_lock);
+	/* from here a joiner on another vcore may free uth */
+	if (detached)
+		free_uthread(uth);
+	if (joiner)
+		uthread_runnable(joiner);
+}
+
+void uthread_exit(void *retval)
+{
+	current_uthread()->retval = retval;
+	uthread_yield(false, exit_vc, NULL);
+	parlib_panic("an exited uthread ran again");
+}

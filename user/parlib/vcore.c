@@ -1,0 +1,212 @@
+/* Vcore management: TLS blocks and stacks, vcore_entry, requests, yield, notifications. */
+#include "uthread.h"
+#include "vcore.h"
+
+#define VCORE_STACK_SIZE (64 * 1024)
+#define PAGE 4096
+
+extern struct vcore_tls __vcore0_tls;
+void __vcore_entry_asm(void);
+__attribute__((noreturn)) void __vcore_reenter_on(uint64_t stack_top, void (*fn)(void));
+
+volatile bool parlib_is_mcp;
+static bool vcore_lib_ready;
+static struct vcore_tls *vcore_tls_blocks[MAX_VCORES];
+static volatile uint32_t vcores_asked; /* the program's last request */
+
+/* A stack with an unmapped guard page below it; returns its top. */
+static uint64_t map_stack(size_t size)
+{
+	char *base = sys_mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((long)base < 0 && (long)base > -4096)
+		parlib_panic("cannot map a %zu-byte stack (error %ld)", size, (long)base);
+	sys_mprotect(base, PAGE, PROT_NONE);
+	return (uint64_t)(base + PAGE + size);
+}
+
+void vcore_lib_init(void)
+{
+	if (vcore_lib_ready)
+		return;
+	uint32_t n = max_vcores();
+	if (n == 0)
+		n = 1;
+	for (uint32_t v = 0; v < n; v++) {
+		struct vcore_tls *tls = v == 0 ? &__vcore0_tls : calloc(1, sizeof *tls);
+		if (!tls)
+			parlib_panic("out of memory for vcore TLS");
+		tls->self = tls;
+		tls->vcoreid = v;
+		tls->vcpd = vcpd_of(v);
+		tls->stack_top = map_stack(VCORE_STACK_SIZE);
+		if (v != 0)
+			tls->in_vcore_ctx = 1;
+		vcore_tls_blocks[v] = tls;
+		vcpd_of(v)->vcore_stack = tls->stack_top;
+		vcpd_of(v)->vcore_tls_desc = (uint64_t)tls;
+	}
+	procdata()->vcore_entry = (uint64_t)__vcore_entry_asm;
+	vcores_asked = 1;
+	vcore_lib_ready = true;
+}
+
+/* The C half of vcore entry: the kernel started this vcore (fresh, or to deliver a
+ * notification, or to resume the main thread after change_to_m). */
+__attribute__((noreturn, used)) void __vcore_entry_c(uint32_t vcoreid)
+{
+	struct vcore_tls *tls = vc_tls();
+	if (tls->vcoreid != vcoreid)
+		parlib_panic("vcore %u started with the TLS block of vcore %u", vcoreid, tls->vcoreid);
+	tls->in_vcore_ctx = 1;
+	tls->nr_entries++;
+	/* A vcore only gives its core back from vcore context, with no current uthread; so a
+	 * current uthread here means the kernel interrupted it and must have saved its context. */
+	if (tls->current_uthread && !(tls->vcpd->flags & VC_UTHREAD_SAVED))
+		parlib_panic("vcore %u restarted at vcore_entry, but the kernel saved no context for "
+		             "the uthread it was running", vcoreid);
+	uthread_vcore_entry();
+}
+
+void vcore_reenter(void)
+{
+	__vcore_reenter_on(vc_tls()->stack_top, uthread_vcore_entry);
+}
+
+int vcore_pcoreid(uint32_t vcoreid)
+{
+	if (vcoreid >= MAX_VCORES || !__procinfo.vcoremap[vcoreid].valid)
+		return -1;
+	return (int)__procinfo.vcoremap[vcoreid].pcoreid;
+}
+
+uint32_t vcore_map_snapshot(int *pcores, uint32_t n)
+{
+	for (;;) {
+		uint64_t seq = __procinfo.coremap_seqctr;
+		cmb();
+		if (seq & 1) {
+			cpu_relax();
+			continue;
+		}
+		uint32_t online = (uint32_t)__procinfo.num_vcores;
+		for (uint32_t v = 0; v < n && v < MAX_VCORES; v++)
+			pcores[v] = vcore_pcoreid(v);
+		cmb();
+		if (__procinfo.coremap_seqctr == seq)
+			return online;
+	}
+}
+
+static void set_wanted(uint32_t n)
+{
+	uint32_t max = max_vcores();
+	if (n > max)
+		n = max;
+	if (n == 0)
+		n = 1;
+	vcores_asked = n;
+	atomic_set(&procdata()->amt_wanted, n);
+	sys_poke_ksched(getpid(), RES_CORES);
+}
+
+void vcore_request_total(uint32_t n)
+{
+	set_wanted(n);
+}
+
+void vcore_request_more(uint32_t n)
+{
+	set_wanted((uint32_t)atomic_read(&procdata()->amt_wanted) + n);
+}
+
+void vcore_request_back(void)
+{
+	volatile uint64_t *wanted = &procdata()->amt_wanted;
+	uint64_t now = atomic_read(wanted);
+	if (now >= vcores_asked || num_vcores() >= vcores_asked)
+		return;
+	if (atomic_cas(wanted, now, now + 1))
+		sys_poke_ksched(getpid(), RES_CORES);
+}
+
+uint32_t vcore_wanted(void)
+{
+	return vcores_asked;
+}
+
+void vcore_yield(bool preempt_pending)
+{
+	uint32_t v = vcore_id();
+	if (!in_vcore_context())
+		parlib_panic("vcore_yield outside vcore context");
+	if (handle_events(v))
+		return;
+	volatile uint64_t *wanted = &procdata()->amt_wanted;
+	bool lowered = false;
+	if (!preempt_pending) {
+		uint64_t old = atomic_read(wanted);
+		if (old > 0 && atomic_cas(wanted, old, old - 1))
+			lowered = true;
+	}
+	/* A thread that became runnable while we were lowering the request would otherwise wait
+	 * for a vcore nobody asks for. */
+	if (sched_ops && sched_ops->has_runnable && sched_ops->has_runnable()) {
+		if (lowered)
+			atomic_add(wanted, 1);
+		return;
+	}
+	sys_proc_yield(preempt_pending);
+	/* refused: keep the core and the request */
+	vc_tls()->nr_yields_refused++;
+	if (lowered)
+		atomic_add(wanted, 1);
+}
+
+void uth_disable_notifs(void)
+{
+	struct vcore_tls *tls = vc_tls();
+	if (tls->in_vcore_ctx)
+		return;
+	if (tls->notif_depth++ == 0)
+		tls->vcpd->notif_disabled = 1;
+	cmb();
+}
+
+void uth_enable_notifs(void)
+{
+	struct vcore_tls *tls = vc_tls();
+	if (tls->in_vcore_ctx)
+		return;
+	cmb();
+	if (tls->notif_depth == 0)
+		parlib_panic("uth_enable_notifs without uth_disable_notifs");
+	if (--tls->notif_depth || !parlib_is_mcp) /* an SCP keeps them off: it polls */
+		return;
+	tls->vcpd->notif_disabled = 0;
+	mb();
+	/* A notification that came while they were off is taken now, in vcore context. */
+	if (tls->vcpd->notif_pending)
+		uthread_yield(true, uthread_stay_current, NULL);
+}
+
+void vcore_stats(struct vcore_stats *out)
+{
+	*out = (struct vcore_stats){ 0 };
+	for (uint32_t v = 0; v < MAX_VCORES; v++) {
+		struct vcore_tls *tls = vcore_tls_blocks[v];
+		if (!tls)
+			continue;
+		out->entries += tls->nr_entries;
+		out->events += tls->nr_events;
+		out->notified += tls->nr_notified;
+		out->notified_in_pop += tls->nr_notified_in_pop;
+		out->pending_in_pop += tls->nr_pending_in_pop;
+		out->yields_refused += tls->nr_yields_refused;
+	}
+}
+
+long vcore_notify(uint32_t vcoreid, uint32_t ev_type, uint64_t arg, int flags)
+{
+	struct event_msg msg = { .type = ev_type, .vcoreid = vcoreid, .arg = arg };
+	return sys_self_notify(vcoreid, ev_type, &msg, flags);
+}
