@@ -283,3 +283,19 @@ def test_a_posted_channel_outlives_the_process_that_posted_it():
     run = run_kernel("run", "fstest post", "ls -l /srv", "cat /srv/box", "rm /srv/box", "ls /srv")
     assert run.status == 0, run.err
     assert run.out == "ok create /srv/box\nok post\n-rw-------        0 box\nposted\n"
+
+
+def test_akaros_namespace_calls():
+    run = run_kernel("akaros_ns", config="configs/akaros.toml")
+    assert run.status == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[:4] == ["fd2path(1) = 0 #cons/stdout", "fd2path(1, short buffer) = -34", "fd2path(9) = -9", "nbind = 0"]
+    # cat, created by the Akaros process, shares its namespace and shows the bind
+    assert "bind -c '#tmpfs.akaros' /srv" in lines and "bind -ac '#srv' /srv" in lines
+    assert lines[-5:] == [
+        "nunmount = 0",
+        "nunmount again = -2",
+        "nbind of nothing = -2",
+        "nbind with a bad flag = -22",
+        "nmount without #mnt = -19",
+    ]

@@ -79,5 +79,9 @@ def kernkit_process_created(kernel: Kernel, process: Process) -> None:
     if view is not None:  # a fork child: it shares the parent's namespace (copied in its data)
         view.process = process
         return
+    parent = process.parent.data.get(PROCESS_KEY) if process.parent is not None else None
+    if parent is not None:  # spawned by a process (Akaros proc_create): its namespace and directory
+        process.data[PROCESS_KEY] = ProcNs(parent.namespace, parent.cwd, process)
+        return
     namespace = boot_namespace(kernel)
     process.data[PROCESS_KEY] = ProcNs(namespace, namespace.walk("/"), process)

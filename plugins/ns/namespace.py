@@ -326,7 +326,10 @@ class Namespace:
     def mount(self, chan: Chan, old: Chan, flags: int, spec: str = "", device: str = "mnt") -> None:
         """Mount the file server spoken to over the open channel ``chan`` at ``old``: the device
         ``device`` (the 9P client, ``#mnt``) turns it into a tree (``attach_chan(chan, spec)``)."""
-        driver = self.devices.driver(device)
+        try:
+            driver = self.devices.driver(device)
+        except DeviceError as exc:
+            raise DeviceError("ENODEV", exc.message) from None
         attach = getattr(driver, "attach_chan", None)
         if attach is None:
             raise DeviceError("ENODEV", f"#{device} cannot mount a channel")
