@@ -433,8 +433,7 @@ def sys_mount(t: Thread, source: int, target: int, fstype: int, flags: int, data
     being the attach spec."""
     view = enter(t.process)
     namespace = view.namespace
-    kind = read_path(t, fstype) if fstype else ""
-    extra = read_path(t, data) if data and t.process.aspace.read(data, 1) != b"\0" else ""
+    kind, extra = _optional_string(t, fstype), _optional_string(t, data)
     _, old = _resolve(t, AT_FDCWD, target)
     if flags & MS_BIND:
         _, new = _resolve(t, AT_FDCWD, source)
@@ -445,6 +444,16 @@ def sys_mount(t: Thread, source: int, target: int, fstype: int, flags: int, data
         namespace.mount(namespace.open(server, O_RDWR), old, MREPL, extra)
         return 0
     return -errno_of("ENODEV")
+
+
+def _optional_string(t: Thread, address: int) -> str:
+    """A short C string argument that may be NULL or empty ("")."""
+    if not address:
+        return ""
+    text = t.process.aspace.read_cstring(address, 256)
+    if text is None:
+        raise Failed(EINVAL)
+    return text.decode("utf-8", "surrogateescape")
 
 
 @_syscall
