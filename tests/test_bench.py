@@ -27,6 +27,7 @@ def test_quick_benchmark_prints_every_measurement():
         "peak_rss_mb_8core_256M",
         "getpid_traced_vs_untraced",
         "gdb_step_roundtrip_ms",
+        "tmpfs_open_read_close_us",
     ):
         assert isinstance(report[key], int | float) and report[key] > 0, key
     assert set(report["targets"]) >= {

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import Syscall, SyscallTable
+from kernkit.plugins.akaros_abi import nscalls
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
 from kernkit.plugins.akaros_abi.vcores import VCORES
@@ -53,6 +54,10 @@ SYSCALLS = (
     (100, "read", io.sys_read, 3),
     (101, "write", io.sys_write, 3),
     (103, "close", io.sys_close, 1),
+    (145, "nbind", nscalls.sys_nbind, 5),
+    (146, "nmount", nscalls.sys_nmount, 4),
+    (147, "nunmount", nscalls.sys_nunmount, 4),
+    (149, "fd2path", nscalls.sys_fd2path, 3),
 )
 
 
