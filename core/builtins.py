@@ -7,6 +7,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.linux_abi",
     "kernkit.plugins.console",
     "kernkit.plugins.rr",
+    "kernkit.plugins.ninep",
 )
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.

@@ -51,10 +51,12 @@ def config_page() -> str:
     ]
     for name, registered in sorted(sections.items()):
         section = registered.record
+        heading = f"[[{name}]]" if section.multiple else f"[{name}]"
+        repeat = f" Give it once per item, as `[[{name}]]`." if section.multiple else ""
         lines += [
-            f"## `[{name}]`",
+            f"## `{heading}`",
             "",
-            f"{section.description} (plugin `{registered.plugin}`)",
+            f"{section.description} (plugin `{registered.plugin}`){repeat}",
             "",
             "| option | type | default | meaning |",
             "| --- | --- | --- | --- |",

@@ -96,6 +96,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.plugins.linux_abi": "config_sections, register_syscall_tables",
         "kernkit.plugins.console": "config_sections, register_devices",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
+        "kernkit.plugins.ninep": "boot_steps, config_sections, register_devices, shutdown",
     }
     assert set(hooks) == set(BUILTIN_PLUGINS)
     for name in BUILTIN_PLUGINS:
@@ -105,9 +106,9 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "architectures: x86_64 (x86_64)",
         "syscall tables: linux (linux_abi)",
         "schedulers: rr (rr)",
-        "devices: cons (console)",
+        "devices: cons (console), mnt (ninep)",
         "binary formats: elf64 (elf)",
-        "boot steps: init (coreplugin)",
+        "boot steps: init (coreplugin), mount9p (ninep), export9p (ninep)",
     ]:
         assert registry in lines
 
@@ -159,7 +160,7 @@ def test_hooks_run_in_registration_order(tmp_path, plugin_dir):
     first = add_module(plugin_dir, device.replace("{dev}", "first"))
     second = add_module(plugin_dir, device.replace("{dev}", "second"))
     _, plugins = resolve_config(config_with_plugins(tmp_path / "c.toml", [first, second]))
-    assert list(collect_registries(plugins)["device"]) == ["cons", "first", "second"]
+    assert list(collect_registries(plugins)["device"]) == ["cons", "mnt", "first", "second"]
     # ... and so the first registration is the one a duplicate error calls "previous"
     dup = add_module(plugin_dir, DUPLICATE_RR)
     _, plugins = resolve_config(config_with_plugins(tmp_path / "d.toml", [dup]))
