@@ -533,7 +533,9 @@ class Kernel:
         if idle and self.timers:  # nothing could run: jump to the first timer
             self.round_start_ns = max(self.round_start_ns, self.timers.next_time())
         self.timers.fire_due(self.round_start_ns)
-        self.hostio.poll()  # host input between rounds; its callbacks may wake threads
+        self.hostio.poll()  # host input between rounds; its callbacks may wake threads or end init
+        if self.finished:
+            return
         if idle and not self.timers and not self._anything_runnable() and not self.hostio.wait_idle():
             if any(p.alive for p in self.processes.values()):
                 raise KernelPanic("deadlock: every process is waiting and nothing can wake it")

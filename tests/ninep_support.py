@@ -101,3 +101,66 @@ def diod_server(directory: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class LiveKernel:
+    """A kernel running in a background thread, as ``kernkit boot`` would run it, that the test
+    drives from outside: over 9P, and with commands on a socket the kernel serves between rounds
+    (``spawn PROGRAM ARGS...`` starts a process, ``stop`` ends init)."""
+
+    def __init__(self, config: Path, **overrides) -> None:  # noqa: ANN003
+        import io
+        import socket as socketmod
+        import threading
+
+        from kernkit.core.assemble import assemble, boot
+
+        settings = {key.replace("__", "."): value for key, value in overrides.items()}
+        self.stdout, self.stderr = io.BytesIO(), io.BytesIO()
+        self.kernel = assemble(config, overrides=settings, stdin=io.BytesIO(), stdout=self.stdout,
+                               stderr=self.stderr)
+        boot(self.kernel)
+        self._host, self._ours = socketmod.socketpair()
+        self.kernel.hostio.add_reader(self._ours.fileno(), self._command)
+        self.status: int | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.status = self.kernel.run()
+
+    def _command(self) -> None:
+        from kernkit.core.programs import resolve_program
+
+        for line in self._ours.recv(4096).decode().splitlines():
+            words = line.split()
+            if words[0] == "spawn":
+                path = resolve_program(words[1], self.kernel.config.base_dir)
+                self.kernel.spawn(path, words[1:], [], parent=self.kernel.init)
+            elif words[0] == "stop":
+                self.kernel.exit_process(self.kernel.init, 0)
+
+    @property
+    def port(self) -> int:
+        return self.kernel.data["ninep.export"].address[1]
+
+    def spawn(self, *argv: str, expect: str, timeout: float = 30) -> str:
+        """Run a guest program and wait until the output has ``expect`` in it; the output."""
+        before = len(self.stdout.getvalue())
+        self._host.sendall(("spawn " + " ".join(argv) + "\n").encode())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.stdout.getvalue()[before:].decode(errors="replace")
+            if expect in out:
+                return out
+            time.sleep(0.05)
+        raise AssertionError(f"{argv} printed {self.stdout.getvalue()[before:]!r}, not {expect!r}; "
+                             f"stderr: {self.stderr.getvalue().decode(errors='replace')}")
+
+    def stop(self, timeout: float = 30) -> int:
+        self._host.sendall(b"stop\n")
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the kernel did not stop"
+        self._host.close()
+        self._ours.close()
+        return self.status

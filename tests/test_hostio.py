@@ -119,3 +119,58 @@ def test_writers_and_removal():
     io.close()
     a.close()
     b.close()
+
+
+TWO_SOCKETS = """
+import socket
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import BootStep
+
+STATE = {}
+
+def start(kernel):
+    a_ours, a_host = socket.socketpair()
+    b_ours, b_host = socket.socketpair()
+    STATE["a"] = a_host
+
+    def on_a():
+        a_ours.recv(100)
+        b_host.sendall(b"stop")  # ready only after this select: the next poll between rounds sees it
+
+    def on_b():
+        b_ours.recv(100)
+        kernel.exit_process(kernel.init, 5)
+
+    kernel.hostio.add_reader(a_ours.fileno(), on_a)
+    kernel.hostio.add_reader(b_ours.fileno(), on_b)
+    kernel.hostio.keep_alive("test")
+    STATE["ready"].set()
+
+@hookimpl
+def kernkit_boot_steps():
+    return [BootStep("hostio_two", "services", start)]
+"""
+
+
+def test_input_that_ends_init_between_rounds_ends_the_run(plugin_dir, tmp_path):
+    """Host input handled by the poll between rounds may end init: the kernel then stops
+    instead of waiting for more input."""
+    import importlib
+
+    name = add_module(plugin_dir, TWO_SOCKETS, prefix="kk_hostio2")
+    module = importlib.import_module(name)
+    module.STATE["ready"] = threading.Event()
+    config = config_with_plugins(tmp_path / "k.toml", [name], '[init]\nprogram = "idle"\n')
+    result = {}
+
+    def run():
+        result["run"] = run_kernel(config=config)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    module.STATE["ready"].wait(30)
+    time.sleep(0.3)  # init is blocked: the kernel waits for the host
+    module.STATE["a"].sendall(b"go")
+    runner.join(30)
+    assert not runner.is_alive(), "the kernel waited for host input after init had exited"
+    assert result["run"].status == 5

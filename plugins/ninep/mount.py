@@ -19,7 +19,7 @@ def mount_all(kernel: Kernel) -> None:
     if not mounts:
         return
     from kernkit.core.devices import DeviceError
-    from kernkit.plugins.ns import MAFTER, MBEFORE, MREPL, boot_namespace
+    from kernkit.plugins.ns import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace
 
     namespace = boot_namespace(kernel)
     driver = namespace.devices.driver("mnt")
@@ -37,6 +37,8 @@ def mount_all(kernel: Kernel) -> None:
             root = driver.mount_host(client, options.aname, options.uname, uid, options.addr)
             target = _mount_point(namespace, options.at)
             flags = {"": MREPL, "a": MAFTER, "b": MBEFORE}[options.flags]
+            if options.create:
+                flags |= MCREATE
             namespace.bind(root, target, flags)
         except DeviceError as exc:
             client.close()

@@ -108,6 +108,7 @@ class MountOptions:
     )
     flags: str = option("", "how it joins what is at the mount point: '' replaces, 'a' after, 'b' before",
                         choices=("", "a", "b"))
+    create: bool = option(True, "files created in the mount point's directory go to this server (MCREATE)")
 
     def __attrs_post_init__(self) -> None:
         if not self.addr:
