@@ -119,4 +119,5 @@ def run_guest(port: int, script: str, workdir: Path, options: str = "version=9p2
         "-nic", "none",
     ]
     result = subprocess.run(command, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    return result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
+    out = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
+    return out.replace("\r\n", "\n")  # the serial console ends lines with CR LF
