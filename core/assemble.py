@@ -26,6 +26,7 @@ REGISTRIES = (
     ("kernkit_register_syscall_tables", "syscall table"),
     ("kernkit_register_schedulers", "scheduler"),
     ("kernkit_register_devices", "device"),
+    ("kernkit_register_proc_files", "proc file"),
     ("kernkit_register_binary_formats", "binary format"),
     ("kernkit_boot_steps", "boot step"),
 )

@@ -6,6 +6,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.elf",
     "kernkit.plugins.linux_abi",
     "kernkit.plugins.console",
+    "kernkit.plugins.ns",
     "kernkit.plugins.rr",
     "kernkit.plugins.ninep",
 )

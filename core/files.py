@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
 
 
 class OpenFile(Protocol):
-    """An open file. Methods return a byte count / bytes, or a negative errno."""
+    """An open file a personality put in a descriptor table by itself (not from a namespace).
+
+    Methods return a byte count / bytes, or a negative errno. Channels of the namespace
+    (:class:`kernkit.core.devices.Chan`) are the other kind of object tables hold; both carry
+    ``refs``, the number of holders, which the table maintains (see :func:`hold`).
+    """
 
     name: str
 
@@ -19,53 +25,88 @@ class OpenFile(Protocol):
     def is_terminal(self) -> bool: ...
 
 
+def hold(file: Any) -> None:
+    """Count one more holder of ``file`` (a descriptor, a #srv entry, a mount)."""
+    file.refs = getattr(file, "refs", 0) + 1
+
+
+def release(file: Any) -> None:
+    """Count one holder less; the last one closes the file."""
+    left = file.refs - 1
+    file.refs = left
+    if left <= 0:
+        file.close()
+
+
 class FileTable:
-    """Descriptor number -> open file, lowest free number first."""
+    """Descriptor number -> open file, lowest free number first, each with its close-on-exec flag.
 
-    def __init__(self, limit: int = 1024, references: dict[int, int] | None = None) -> None:
+    Descriptors in this table and in its copies (fork) refer to the same open files, which
+    close with their last holder anywhere.
+    """
+
+    def __init__(self, limit: int = 1024) -> None:
         self.limit = limit
-        self._files: dict[int, OpenFile] = {}
-        #: How many descriptors, in this table and its copies, refer to each open file (by id).
-        self._references = references if references is not None else {}
+        self._files: dict[int, Any] = {}
+        self._cloexec: set[int] = set()
 
-    def get(self, fd: int) -> OpenFile | None:
+    def get(self, fd: int) -> Any:
         return self._files.get(fd)
 
-    def install(self, file: OpenFile, at: int | None = None) -> int:
-        """Put ``file`` at descriptor ``at`` (closing what was there) or the lowest free one; -1 if full."""
+    def install(self, file: Any, at: int | None = None, *, cloexec: bool = False, lowest: int = 0) -> int:
+        """Put ``file`` at descriptor ``at`` (closing what was there) or at the lowest free one
+        from ``lowest`` up; -1 if there is none below the limit."""
+        files = self._files
         if at is None:
-            at = next((n for n in range(self.limit) if n not in self._files), -1)
-            if at < 0:
+            at = lowest
+            while at in files:
+                at += 1
+            if at >= self.limit:
                 return -1
-        elif at in self._files:
+        elif at in files:
             self.close(at)
-        self._files[at] = file
-        self._references[id(file)] = self._references.get(id(file), 0) + 1
+        hold(file)
+        files[at] = file
+        if cloexec:
+            self._cloexec.add(at)
         return at
 
     def close(self, fd: int) -> bool:
-        """Drop descriptor ``fd``; the file itself closes with its last descriptor anywhere."""
+        """Drop descriptor ``fd``; the file itself closes with its last holder anywhere."""
         file = self._files.pop(fd, None)
         if file is None:
             return False
-        left = self._references[id(file)] - 1
-        if left:
-            self._references[id(file)] = left
-        else:
-            del self._references[id(file)]
-            file.close()
+        self._cloexec.discard(fd)
+        release(file)
         return True
+
+    def is_cloexec(self, fd: int) -> bool:
+        return fd in self._cloexec
+
+    def set_cloexec(self, fd: int, on: bool) -> None:
+        if on:
+            self._cloexec.add(fd)
+        else:
+            self._cloexec.discard(fd)
+
+    def close_on_exec(self) -> None:
+        """Close every descriptor marked close-on-exec (a successful exec does this)."""
+        for fd in sorted(self._cloexec):
+            self.close(fd)
 
     def copy(self) -> FileTable:
         """A table with the same descriptors for the same open files (as after fork)."""
-        twin = FileTable(self.limit, self._references)
+        twin = FileTable(self.limit)
         for fd, file in self._files.items():
-            twin.install(file, fd)
+            twin.install(file, fd, cloexec=fd in self._cloexec)
         return twin
 
     def close_all(self) -> None:
         for fd in list(self._files):
             self.close(fd)
 
-    def __iter__(self):
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
         return iter(sorted(self._files.items()))

@@ -28,13 +28,14 @@ if TYPE_CHECKING:
         BootStep,
         ConfigSection,
         Device,
+        ProcFile,
         Scheduler,
         SyscallTable,
     )
 
 PROJECT = "kernkit"
 #: Version of this contract. Bumped in the major when a hook changes incompatibly.
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -80,9 +81,22 @@ def kernkit_register_schedulers() -> list[Scheduler]:
 
 @hookspec
 def kernkit_register_devices() -> list[Device]:
-    """Offer devices that personalities and other plugins open by name.
+    """Offer devices in the Plan 9 style, attached in a namespace as ``#name`` (or
+    ``#name.spec``) and bound into processes' namespaces (``[namespace] binds``, or a process's
+    own bind). Each record's ``create(kernel)`` returns the driver, which implements the
+    operations of :class:`kernkit.core.devices.DeviceDriver` (see docs/namespace.md).
 
     :return: a list of :class:`~kernkit.core.records.Device` records.
+    """
+
+
+@hookspec
+def kernkit_register_proc_files() -> list[ProcFile]:
+    """Offer files that every process's directory in the ``#proc`` device shows
+    (``/proc/PID/NAME``), such as a personality's per-process state. The ``#proc`` device's own
+    files (status, ctl, ns, fd, args) are registered the same way, so names cannot clash.
+
+    :return: a list of :class:`~kernkit.core.records.ProcFile` records.
     """
 
 

@@ -75,6 +75,10 @@ class PhysicalMemory:
     def read(self, address: int, length: int) -> bytes:
         return bytes(self.bytes[address : address + length])
 
+    def find(self, byte: bytes, start: int, end: int) -> int:
+        """Where ``byte`` first occurs in [start, end), or -1 (without copying the range)."""
+        return self._buffer.find(byte, start, end)
+
     def write(self, address: int, data: bytes) -> None:
         self.bytes[address : address + len(data)] = data
 

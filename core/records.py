@@ -14,6 +14,7 @@ import attrs
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.machine import Machine
+    from kernkit.core.process import Process
 
 
 def _name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
@@ -81,12 +82,41 @@ class SyscallTable:
         return table
 
 
+def _device_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    _name(instance, attribute, value)
+    if "." in value:  # '.' separates the name from the spec in "#name.spec"
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a non-empty identifier, "
+                         f"got {value!r} ('.' separates a device's name from its spec)")
+
+
 @attrs.frozen
 class Device:
-    """A device the kernel can open by name (``open(kernel, process, spec)`` returns a file)."""
+    """A device in the Plan 9 style, attached in a namespace as ``#name`` or ``#name.spec``.
 
-    name: str = attrs.field(validator=_name)
-    open: Callable[..., Any]
+    ``create(kernel)`` is called once per kernel, when the device is first used, and returns its
+    driver: an object with the operations of :class:`kernkit.core.devices.DeviceDriver`
+    (attach, walk, stat, open, create, read, write, dirread, remove, wstat, rename, close),
+    usually a subclass of it. docs/namespace.md describes the contract.
+    """
+
+    name: str = attrs.field(validator=_device_name)
+    create: Callable[[Kernel], Any]
+    description: str = ""
+
+
+@attrs.frozen
+class ProcFile:
+    """A file in every process's directory of the ``#proc`` device (``/proc/PID/NAME``).
+
+    ``read(kernel, process)`` returns the file's contents (str or bytes), generated when read;
+    ``write(kernel, process, data)``, if given, acts on what is written (a control file) and
+    raises :class:`kernkit.core.devices.DeviceError` to refuse it. Without ``write`` the file is
+    read-only.
+    """
+
+    name: str = attrs.field(validator=_device_name)
+    read: Callable[[Kernel, Process], str | bytes]
+    write: Callable[[Kernel, Process, bytes], None] | None = None
     description: str = ""
 
 
@@ -167,6 +197,7 @@ __all__ = [
     "ConfigSection",
     "Device",
     "LoadedImage",
+    "ProcFile",
     "Scheduler",
     "Syscall",
     "SyscallTable",

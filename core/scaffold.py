@@ -122,43 +122,62 @@ def kernkit_register_syscall_tables():
         )
     ]
 ''',
-    "device": '''"""{name}: a device that counts the bytes written to it; reading returns the count."""
+    "device": '''"""{name}: a device, #{name}, whose file ``count`` counts the bytes written to it.
 
+Bind it where processes can see it, in a kernel config:
+
+    [namespace]
+    binds = ["bind -a #cons /dev", "bind -a #{name} /dev", "bind -c #tmpfs /tmp"]
+
+or reach it by name from inside, as ``#{name}/count``. The driver's operations are those of
+kernkit.core.devices.DeviceDriver (kernkit's docs/namespace.md describes them).
+"""
+
+from kernkit.core.devices import DMDIR, QTDIR, Chan, DeviceDriver, DeviceError, Dir, Qid
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import Device
 
-KERNKIT_CONTRACT = ">=1.0,<2"
+KERNKIT_CONTRACT = ">=1.1,<2"
+ROOT, COUNT = Qid(0, 0, QTDIR), Qid(1)
 
 
-class CounterFile:
-    """An open file (kernkit.core.files.OpenFile): read/write return bytes or a byte count."""
+class Counter(DeviceDriver):
+    """One driver per kernel: a directory with one file, count."""
 
-    name = "{name}"
-
-    def __init__(self):
+    def __init__(self, kernel):
+        super().__init__(kernel)
         self.written = 0
 
-    def read(self, thread, length):
-        return str(self.written).encode()[:length]
+    def attach(self, spec):
+        if spec:
+            raise DeviceError("EINVAL", "#{name} takes no spec")
+        return Chan(self, ROOT)
 
-    def write(self, thread, data):
+    def walk(self, chan, name):
+        return Chan(self, COUNT) if name == "count" else None
+
+    def stat(self, chan):
+        if chan.qid.type & QTDIR:
+            return Dir("{name}", ROOT, DMDIR | 0o555)
+        return Dir("count", COUNT, 0o666, len(self._text()))
+
+    def dirread(self, chan):
+        return [self.stat(Chan(self, COUNT))]
+
+    def read(self, chan, count, offset):
+        return self._text()[offset : offset + count]
+
+    def write(self, chan, data, offset):
         self.written += len(data)
         return len(data)
 
-    def close(self):
-        pass
-
-    def is_terminal(self):
-        return False
-
-
-def open_counter(kernel, process, spec):
-    return CounterFile()
+    def _text(self):
+        return f"{{self.written}}\\n".encode()
 
 
 @hookimpl
 def kernkit_register_devices():
-    return [Device("{name}", open_counter, "counts bytes written")]
+    return [Device("{name}", Counter, "counts bytes written")]
 ''',
     "arch": '''"""{name}: an architecture; today the x86-64 machine under a new name, to change at will."""
 
@@ -194,11 +213,12 @@ TESTS = {
     assert run.out.splitlines()[:2] == ["1f4 -> 42", "27 -> 1"]
 """,
     "device": """def test_device_counts_what_is_written(kernel):
-    run = kernel("hello", kernel__plugins=["kernkit_{name}"])
-    device = run.kernel.device("{name}")
-    file = device.open(run.kernel, run.kernel.init, "")
-    assert file.write(None, b"kernkit") == 7
-    assert file.read(None, 10) == b"7"
+    # run (a program packaged with kernkit) runs each argument as a command; echo and cat too
+    run = kernel("run", "echo kernkit > #{name}/count", "cat #{name}/count",
+                 kernel__plugins=["kernkit_{name}"])
+    assert run.status == 0, run.err
+    assert run.out == "8\\n"
+    assert run.kernel.data["ns.devices"].driver("{name}").written == 8
 """,
     "arch": """def test_hello_boots_on_{name}(kernel):
     run = kernel("hello", kernel__plugins=["kernkit_{name}"], machine__arch="{name}")
@@ -212,7 +232,7 @@ USAGE = {
         '[kernel]\nplugins = ["kernkit_{name}"]   # not needed once installed\n\n[sched]\npolicy = "{name}"'
     ),
     "syscalls": '[kernel]\npersonalities = ["{name}"]',
-    "device": '# the device is registered as "{name}"; personalities open devices by name',
+    "device": '[namespace]\nbinds = ["bind -a #cons /dev", "bind -a #{name} /dev", "bind -c #tmpfs /tmp"]',
     "arch": '[machine]\narch = "{name}"',
 }
 

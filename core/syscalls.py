@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from kernkit.core.errors import BadAddress, OutOfMemory
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Thread
 
-ArgReader = Callable[[int], tuple[int, ...]]
+ArgReader = Callable[[int], Sequence[int]]
 
 
 def _signed(value: int) -> int:

@@ -52,6 +52,10 @@ class AddressSpace:
         self.on_unmap: Callable[[AddressSpace], None] = lambda aspace: None
         #: Called when the kernel wrote into a frame that may hold translated code.
         self.on_code_write: Callable[[AddressSpace], None] = lambda aspace: None
+        #: Page -> (frame, writable, executable) as the page table said, for the kernel's own
+        #: accesses to user memory (a walk of the tables in Python costs about a microsecond).
+        #: Emptied whenever a page leaves the tables or loses rights.
+        self._pages: dict[int, tuple[int, bool, bool]] = {}
 
     # --- regions --------------------------------------------------------------------------
 
@@ -79,6 +83,7 @@ class AddressSpace:
         if not self.regions.protect(start, end, prot):
             return False
         writable, executable = bool(prot & PROT_WRITE), bool(prot & PROT_EXEC)
+        self._pages.clear()
         for va in self._pages_in(self.present, start, end):
             if prot == 0:
                 self.hidden[va] = self.page_table.unmap(va)
@@ -120,6 +125,7 @@ class AddressSpace:
         self._install(va & PAGE_MASK, frame, prot)
 
     def _install(self, va: int, frame: int, prot: int) -> None:
+        self._pages.pop(va, None)
         executable = bool(prot & PROT_EXEC)
         self.page_table.map(va, frame, bool(prot & PROT_WRITE), executable)
         if executable:
@@ -134,6 +140,8 @@ class AddressSpace:
 
     def _drop_pages(self, start: int, end: int) -> None:
         doomed = self._pages_in(self.present, start, end)
+        if doomed:
+            self._pages.clear()
         for va in doomed:
             self.memory.free_frame(self.page_table.unmap(va))
             self.present.discard(va)
@@ -172,14 +180,29 @@ class AddressSpace:
             self.memory.free_frame(frame)
         self.present.clear()
         self.hidden.clear()
+        self._pages.clear()
         self.regions = RegionMap()
         self.page_table.release()
         self.on_unmap(self)
 
     # --- kernel access to user memory ------------------------------------------------------
 
+    def _lookup(self, va: int) -> tuple[int, bool, bool] | None:
+        """The page table's entry for the page at ``va`` (through the kernel's cache of them)."""
+        page = va & PAGE_MASK
+        entry = self._pages.get(page)
+        if entry is None:
+            entry = self.page_table.lookup(page)
+            if entry is not None:
+                self._pages[page] = entry
+        return entry
+
     def allows(self, va: int, length: int, access: str) -> bool:
         """Whether the guest range [va, va+length) may be accessed so (without touching it)."""
+        if 0 < length <= PAGE_SIZE - (va & (PAGE_SIZE - 1)) and 0 <= va < self.limit:
+            entry = self._pages.get(va & PAGE_MASK)  # a page already known present and writable
+            if entry is not None and (entry[1] or access == "read"):
+                return True
         return va >= 0 and va + length <= self.limit and self.regions.covers(va, va + length, access)
 
     def _chunks(self, va: int, length: int, access: str) -> Iterator[tuple[int, int]]:
@@ -199,13 +222,43 @@ class AddressSpace:
     def read(self, va: int, length: int) -> bytes:
         offset = va & (PAGE_SIZE - 1)
         if 0 < length <= PAGE_SIZE - offset and 0 <= va < self.limit:  # the common case
-            entry = self.page_table.lookup(va)  # a present page is readable (PROT_NONE ones are not)
+            entry = self._lookup(va)  # a present page is readable (PROT_NONE ones are not)
             if entry is not None:
                 start = entry[0] + offset
                 return bytes(self.memory.bytes[start : start + length])
         return b"".join(bytes(self.memory.bytes[p : p + n]) for p, n in self._chunks(va, length, "read"))
 
+    def read_cstring(self, va: int, limit: int) -> bytes | None:
+        """The bytes at ``va`` up to a NUL (not included), or None when there is none in the
+        first ``limit`` bytes; BadAddress if the string runs into memory it may not read."""
+        memory = self.memory
+        out = b""
+        while len(out) < limit:
+            offset = va & (PAGE_SIZE - 1)
+            size = min(PAGE_SIZE - offset, limit - len(out))
+            entry = self._lookup(va) if 0 <= va < self.limit else None
+            if entry is None:  # absent: fault it in (or fail) the general way
+                self.read(va, 1)
+                entry = self._lookup(va)
+            start = entry[0] + offset
+            end = memory.find(b"\0", start, start + size)
+            if end >= 0:
+                return out + bytes(memory.bytes[start:end])
+            out += bytes(memory.bytes[start : start + size])
+            va += size
+        return None
+
     def write(self, va: int, data: bytes | bytearray | memoryview) -> None:
+        length = len(data)
+        offset = va & (PAGE_SIZE - 1)
+        if 0 < length <= PAGE_SIZE - offset and 0 <= va < self.limit:  # the common case
+            entry = self._lookup(va)
+            if entry is not None and entry[1]:  # present and writable
+                start = entry[0] + offset
+                self.memory.bytes[start : start + length] = data
+                if self.memory.is_code(entry[0]):
+                    self.on_code_write(self)
+                return
         done = 0
         view = memoryview(data)
         for phys, piece in self._chunks(va, len(view), "write"):

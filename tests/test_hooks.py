@@ -298,77 +298,121 @@ def test_register_schedulers_hook(tmp_path, plugin_dir):
 
 # --- kernkit_register_devices ---------------------------------------------------------------
 
-NULL_DEVICE = """
+COUNTER_DEVICE = '''
+from kernkit.core.devices import DMDIR, QTDIR, Chan, DeviceDriver, DeviceError, Dir, Qid
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import Device, SyscallTable
-from kernkit.plugins.linux_abi import LINUX
+from kernkit.core.records import Device
+
+KERNKIT_CONTRACT = ">=1.1,<2"
+CREATED = []
 
 
-class NullFile:
-    name = "null"
+class Counter(DeviceDriver):
+    """A directory holding one file, count: writing adds the bytes' number, reading tells it."""
 
-    def __init__(self):
-        self.written = 0
+    def __init__(self, kernel):
+        super().__init__(kernel)
+        self.total = 0
+        CREATED.append(self)
 
-    def read(self, thread, length):
-        return b""
+    def attach(self, spec):
+        return Chan(self, Qid(0, 0, QTDIR))
 
-    def write(self, thread, data):
-        self.written += len(data)
+    def walk(self, chan, name):
+        return Chan(self, Qid(1)) if name == "count" else None
+
+    def stat(self, chan):
+        if chan.qid.type & QTDIR:
+            return Dir("counter", chan.qid, DMDIR | 0o555)
+        return Dir("count", chan.qid, 0o666, len(str(self.total)) + 1)
+
+    def dirread(self, chan):
+        return [self.stat(Chan(self, Qid(1)))]
+
+    def read(self, chan, count, offset):
+        return f"{self.total}\\n".encode()[offset : offset + count]
+
+    def write(self, chan, data, offset):
+        if data.startswith(b"bad"):
+            raise DeviceError("EINVAL", "no bad bytes")
+        self.total += len(data)
         return len(data)
-
-    def close(self):
-        pass
-
-    def is_terminal(self):
-        return False
-
-
-OPENED = []
-
-
-def open_null(kernel, process, spec):
-    file = NullFile()
-    OPENED.append((process, spec, file))
-    return file
-
-
-def quiet_setup(kernel, process, image, argv, envp):
-    stack = LINUX.setup_process(kernel, process, image, argv, envp)
-    process.files.install(kernel.device("null").open(kernel, process, "stdout"), 1)
-    return stack
 
 
 @hookimpl
 def kernkit_register_devices():
-    return [Device("null", open_null, "discards what is written, reads nothing")]
+    return [Device("counter", Counter, "counts the bytes written to it")]
+'''
 
-
-@hookimpl
-def kernkit_register_syscall_tables():
-    return [SyscallTable("quiet", LINUX.syscalls, quiet_setup, "linux with stdout on null", errno_fault=14, errno_nosys=38)]
+COUNTER_BINDS = """
+[namespace]
+binds = ["bind -a #cons /dev", "bind -a #counter /dev", "bind -c #tmpfs /tmp"]
 """
 
 
 def test_register_devices_hook(tmp_path, plugin_dir):
-    config, module = plugin_config(tmp_path, plugin_dir, NULL_DEVICE, kernel='personalities = ["quiet"]\n')
-    run = run_kernel(config=config)
-    assert run.status == 0
-    assert run.out == ""  # hello wrote to the null device instead of the console
-    [(process, spec, file)] = sys.modules[module].OPENED
-    assert (process, spec, file.written) == (run.kernel.init, "stdout", len("Hello from kernkit!\n"))
-    opened = run.kernel.device("null").open(run.kernel, run.kernel.init, "")
-    assert opened.read(None, 10) == b""
-    assert opened.write(None, b"abc") == 3
+    config, module = plugin_config(tmp_path, plugin_dir, COUNTER_DEVICE, COUNTER_BINDS)
+    run = run_kernel(
+        "run", "echo hello > /dev/count", "echo abc >> #counter/count", "cat /dev/count", "ls -l /dev/count",
+        config=config,
+    )
+    assert run.status == 0, run.err
+    assert run.out == "10\n-rw-rw-rw-        3 /dev/count\n"
+    [driver] = sys.modules[module].CREATED  # one driver per kernel, made on first use
+    assert driver.total == 10 and driver.name == "counter"
+    refused = run_kernel("echo", "bad", ">", "/dev/count", config=config)
+    assert refused.status == 1 and refused.err == "echo: write: Invalid argument\n"
 
 
 def test_device_name_clash_names_both_plugins(tmp_path, plugin_dir):
     config, module = plugin_config(
-        tmp_path, plugin_dir, NULL_DEVICE.replace('Device("null"', 'Device("cons"')
+        tmp_path, plugin_dir, COUNTER_DEVICE.replace('Device("counter"', 'Device("cons"')
     )
     message = one_line_error(kernkit_cli("check", str(config), env={"PYTHONPATH": str(plugin_dir)}))
     assert message.startswith("device 'cons' is registered by both ")
     assert "'kernkit.plugins.console'" in message and f"'{module}'" in message
+
+
+# --- kernkit_register_proc_files ------------------------------------------------------------
+
+VCORE_FILE = '''
+from kernkit.core.devices import DeviceError
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import ProcFile
+
+WRITTEN = []
+
+
+def read_vcores(kernel, process):
+    return f"vcores {len(process.threads)} of {process.name}\\n"
+
+
+def write_vcores(kernel, process, data):
+    if data.strip() != b"poke":
+        raise DeviceError("EINVAL")
+    WRITTEN.append((process.pid, data))
+
+
+@hookimpl
+def kernkit_register_proc_files():
+    return [ProcFile("{name}", read_vcores, write_vcores, "vcores of the process")]
+'''
+
+
+def test_register_proc_files_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, VCORE_FILE.replace("{name}", "vcores"))
+    run = run_kernel("run", "cat /proc/1/vcores", "echo poke > /proc/1/vcores", "ls /proc/1", config=config)
+    assert run.status == 0, run.err
+    assert run.out.splitlines() == ["vcores 1 of run", "args", "ctl", "fd", "ns", "status", "vcores"]
+    assert sys.modules[module].WRITTEN == [(1, b"poke\n")]
+    refused = run_kernel("echo", "nonsense", ">", "/proc/self/vcores", config=config)
+    assert refused.err == "echo: write: Invalid argument\n"
+
+
+def test_proc_file_clashing_with_a_builtin_one_names_both_plugins(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, VCORE_FILE.replace("{name}", "status"))
+    message = one_line_error(kernkit_cli("check", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert message == f"proc file 'status' is registered by both 'kernkit.plugins.ns' and '{module}'"
 
 
 # --- kernkit_register_binary_formats --------------------------------------------------------
@@ -613,6 +657,7 @@ HOOK_TESTS = {
     "kernkit_register_syscall_tables": test_register_syscall_tables_hook,
     "kernkit_register_schedulers": test_register_schedulers_hook,
     "kernkit_register_devices": test_register_devices_hook,
+    "kernkit_register_proc_files": test_register_proc_files_hook,
     "kernkit_register_binary_formats": test_register_binary_formats_hook,
     "kernkit_boot_steps": test_boot_steps_hook,
     "kernkit_process_created": test_process_created_hook,

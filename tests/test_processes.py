@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_kernel
+from conftest import USER_BIN, run_kernel
 
 EXPECTED = {
     "fork": "fork: child reaped\nfork: exited 7\n",
@@ -49,9 +49,17 @@ def test_multicore_threads_are_deterministic():
     assert first.trace == second.trace and first.kernel.instructions == second.kernel.instructions
 
 
-def test_execve_finds_programs_only_on_the_exec_path(tmp_path):
-    run = run_kernel("procs", "exec", linux__exec_path=[str(tmp_path)])
+def test_execve_finds_programs_in_the_namespace(tmp_path):
+    assert run_kernel("procs", "exec").out == "Hello from kernkit!\nexec: exited 0\n"  # /bin/hello
+    # a namespace without /bin: the exec fails
+    run = run_kernel("procs", "exec", namespace__root={"/lib": str(tmp_path)})
     assert run.out == "exec failed\nexec: exited 127\n"
+
+
+def test_exec_path_is_searched_for_programs_the_namespace_lacks(tmp_path):
+    (tmp_path / "hello").write_bytes((USER_BIN / "hello").read_bytes())
+    run = run_kernel("procs", "exec", namespace__root={}, linux__exec_path=[str(tmp_path)])
+    assert run.out == "Hello from kernkit!\nexec: exited 0\n"
 
 
 def test_zombies_are_reaped_and_the_process_table_shrinks():

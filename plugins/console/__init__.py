@@ -1,4 +1,9 @@
-"""The console: guest standard input and output on the host's."""
+"""The console, #cons: guest standard input and output on the host's, and a few small files.
+
+Files: ``cons`` (reads the host's stdin, writes its stdout), ``stdin``, ``stdout``, ``stderr``,
+``null``, ``zero``, ``pid`` and ``ppid`` (of the reader), ``sysname``. New processes get
+``stdin``, ``stdout`` and ``stderr`` as descriptors 0, 1 and 2.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,17 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from kernkit.core.devices import DMDEVICE, Chan, DeviceError
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option
 from kernkit.core.records import ConfigSection, Device
+from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, text
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
-    from kernkit.core.process import Process, Thread
 
-EIO, EBADF, EPIPE = 5, 9, 32
+#: /dev/zero hands out at most this much per read.
+ZERO_CHUNK = 1 << 20
 
 
 @attrs.frozen
@@ -27,49 +34,54 @@ class ConsoleOptions:
     )
 
 
-class ConsoleFile:
-    """One end of the console: ``stdin`` reads the host's input, the others write the host's."""
+class ConsoleDevice(SyntheticDevice):
+    def __init__(self, kernel: Kernel) -> None:
+        stream = DMDEVICE
+        super().__init__(
+            kernel,
+            [
+                SynthFile("cons", read=self._read_input, write=self._writer(kernel.stdout), kind=stream),
+                SynthFile("stdin", read=self._read_input, perm=0o444, kind=stream),
+                SynthFile("stdout", write=self._writer(kernel.stdout), perm=0o222, kind=stream),
+                SynthFile("stderr", write=self._writer(kernel.stderr), perm=0o222, kind=stream),
+                SynthFile("null", read=lambda chan, count, offset: b"", write=lambda c, data, o: len(data)),
+                SynthFile("zero", read=lambda chan, count, offset: bytes(min(count, ZERO_CHUNK))),
+                SynthFile("pid", read=text(lambda chan: f"{self._caller_pid('pid')}\n")),
+                SynthFile("ppid", read=text(lambda chan: f"{self._caller_pid('ppid')}\n")),
+                SynthFile("sysname", read=text(lambda chan: "kernkit\n")),
+            ],
+        )
 
-    def __init__(self, kernel: Kernel, which: str) -> None:
-        self.kernel = kernel
-        self.name = f"cons:{which}"
-        self.which = which
-        self._out = kernel.stderr if which == "stderr" else kernel.stdout
+    def _caller_pid(self, which: str) -> int:
+        caller = self.devices.caller
+        if caller is None:
+            return 0
+        if which == "pid":
+            return caller.pid
+        return caller.parent.pid if caller.parent is not None else 0
 
-    def read(self, thread: Thread, length: int) -> bytes | int:
-        if self.which != "stdin":
-            return -EBADF
+    def _read_input(self, chan: Chan, count: int, offset: int) -> bytes:
         if self.kernel.config["console"].stdin == "null":
             return b""
         stream = self.kernel.stdin
         try:
-            return os.read(stream.fileno(), length)
+            return os.read(stream.fileno(), count)
         except (AttributeError, OSError, ValueError):
-            return stream.read1(length) if hasattr(stream, "read1") else stream.read(length)
+            return stream.read1(count) if hasattr(stream, "read1") else stream.read(count)
 
-    def write(self, thread: Thread, data: bytes) -> int:
-        if self.which == "stdin":
-            return -EBADF
-        try:
-            self._out.write(data)
-            self._out.flush()
-        except BrokenPipeError:
-            return -EPIPE
-        except OSError as exc:
-            return -(exc.errno or EIO)
-        return len(data)
+    @staticmethod
+    def _writer(out):  # noqa: ANN001, ANN205 - a host binary stream
+        def write(chan: Chan, data: bytes, offset: int) -> int:
+            try:
+                out.write(data)
+                out.flush()
+            except BrokenPipeError:
+                raise DeviceError("EPIPE") from None
+            except OSError as exc:
+                raise DeviceError("EIO", exc.strerror or "") from None
+            return len(data)
 
-    def close(self) -> None:
-        pass
-
-    def is_terminal(self) -> bool:
-        return True
-
-
-def open_console(kernel: Kernel, process: Process, spec: str) -> ConsoleFile:
-    if spec not in ("stdin", "stdout", "stderr"):
-        raise ValueError(f"console has no end {spec!r}; use stdin, stdout or stderr")
-    return ConsoleFile(kernel, spec)
+        return write
 
 
 @hookimpl
@@ -79,4 +91,4 @@ def kernkit_config_sections() -> list[ConfigSection]:
 
 @hookimpl
 def kernkit_register_devices() -> list[Device]:
-    return [Device("cons", open_console, "the host terminal: stdin, stdout, stderr")]
+    return [Device("cons", ConsoleDevice, "the host terminal: cons, stdin, stdout, stderr, null, zero, ...")]

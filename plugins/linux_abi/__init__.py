@@ -7,7 +7,7 @@ import attrs
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.records import ConfigSection, Syscall, SyscallTable
-from kernkit.plugins.linux_abi import futex, io, memory, proc, signals, spawn, timeinfo
+from kernkit.plugins.linux_abi import fs, futex, io, memory, proc, signals, spawn, timeinfo
 from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process
 
@@ -23,7 +23,9 @@ class LinuxOptions:
         validator=[non_negative, at_most(1 << 40)],
     )
     exec_path: list[str] = option(
-        [], "host directories execve looks in, by file name (empty: the packaged programs)"
+        [],
+        "host directories execve also looks in, by file name, for a program its path does not "
+        "name in the caller's namespace (empty: none)",
     )
     stack_size: int = option(
         8 << 20,
@@ -37,18 +39,28 @@ class LinuxOptions:
 SYSCALLS = (
     (0, "read", io.sys_read, 3),
     (1, "write", io.sys_write, 3),
+    (2, "open", fs.sys_open, 3),
     (3, "close", io.sys_close, 1),
+    (4, "stat", fs.sys_stat, 2),
     (5, "fstat", io.sys_fstat, 2),
+    (6, "lstat", fs.sys_lstat, 2),
+    (8, "lseek", io.sys_lseek, 3),
     (9, "mmap", memory.sys_mmap, 6),
-    (13, "rt_sigaction", signals.sys_rt_sigaction, 4),
-    (14, "rt_sigprocmask", signals.sys_rt_sigprocmask, 4),
     (10, "mprotect", memory.sys_mprotect, 3),
     (11, "munmap", memory.sys_munmap, 2),
     (12, "brk", memory.sys_brk, 1),
+    (13, "rt_sigaction", signals.sys_rt_sigaction, 4),
+    (14, "rt_sigprocmask", signals.sys_rt_sigprocmask, 4),
     (16, "ioctl", io.sys_ioctl, 3),
+    (17, "pread64", io.sys_pread64, 4),
+    (18, "pwrite64", io.sys_pwrite64, 4),
     (19, "readv", io.sys_readv, 3),
     (20, "writev", io.sys_writev, 3),
+    (21, "access", fs.sys_access, 2),
+    (22, "pipe", io.sys_pipe, 1),
     (24, "sched_yield", proc.sys_sched_yield, 0),
+    (32, "dup", io.sys_dup, 1),
+    (33, "dup2", io.sys_dup2, 2),
     (35, "nanosleep", timeinfo.sys_nanosleep, 2),
     (39, "getpid", proc.sys_getpid, 0),
     (56, "clone", spawn.sys_clone, 5),
@@ -59,6 +71,21 @@ SYSCALLS = (
     (61, "wait4", spawn.sys_wait4, 4),
     (62, "kill", signals.sys_kill, 2),
     (63, "uname", timeinfo.sys_uname, 1),
+    (72, "fcntl", io.sys_fcntl, 3),
+    (74, "fsync", io.sys_fsync, 1),
+    (75, "fdatasync", io.sys_fsync, 1),
+    (76, "truncate", fs.sys_truncate, 2),
+    (77, "ftruncate", io.sys_ftruncate, 2),
+    (79, "getcwd", fs.sys_getcwd, 2),
+    (80, "chdir", fs.sys_chdir, 1),
+    (81, "fchdir", fs.sys_fchdir, 1),
+    (82, "rename", fs.sys_rename, 2),
+    (83, "mkdir", fs.sys_mkdir, 2),
+    (84, "rmdir", fs.sys_rmdir, 1),
+    (85, "creat", fs.sys_creat, 2),
+    (87, "unlink", fs.sys_unlink, 1),
+    (89, "readlink", fs.sys_readlink, 3),
+    (95, "umask", fs.sys_umask, 1),
     (96, "gettimeofday", timeinfo.sys_gettimeofday, 2),
     (102, "getuid", proc.sys_getuid, 0),
     (104, "getgid", proc.sys_getuid, 0),
@@ -66,18 +93,34 @@ SYSCALLS = (
     (108, "getegid", proc.sys_getuid, 0),
     (110, "getppid", proc.sys_getppid, 0),
     (158, "arch_prctl", proc.sys_arch_prctl, 2),
+    (165, "mount", fs.sys_mount, 5),
+    (166, "umount2", fs.sys_umount2, 2),
     (186, "gettid", proc.sys_gettid, 0),
     (200, "tkill", signals.sys_tkill, 2),
     (201, "time", timeinfo.sys_time, 1),
     (202, "futex", futex.sys_futex, 6),
+    (217, "getdents64", io.sys_getdents64, 3),
     (218, "set_tid_address", proc.sys_set_tid_address, 1),
     (228, "clock_gettime", timeinfo.sys_clock_gettime, 2),
     (229, "clock_getres", timeinfo.sys_clock_getres, 2),
     (230, "clock_nanosleep", timeinfo.sys_clock_nanosleep, 4),
     (231, "exit_group", proc.sys_exit_group, 1),
     (234, "tgkill", signals.sys_tgkill, 3),
+    (257, "openat", fs.sys_openat, 4),
+    (258, "mkdirat", fs.sys_mkdirat, 3),
+    (262, "newfstatat", fs.sys_newfstatat, 4),
+    (263, "unlinkat", fs.sys_unlinkat, 3),
+    (264, "renameat", fs.sys_renameat, 4),
+    (267, "readlinkat", fs.sys_readlinkat, 4),
+    (269, "faccessat", fs.sys_faccessat, 3),
+    (272, "unshare", fs.sys_unshare, 1),
     (273, "set_robust_list", proc.sys_set_robust_list, 2),
+    (292, "dup3", io.sys_dup3, 3),
+    (293, "pipe2", io.sys_pipe2, 2),
+    (316, "renameat2", fs.sys_renameat2, 5),
     (318, "getrandom", timeinfo.sys_getrandom, 3),
+    (332, "statx", fs.sys_statx, 5),
+    (439, "faccessat2", fs.sys_faccessat2, 4),
 )
 
 LINUX = SyscallTable(

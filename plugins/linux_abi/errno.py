@@ -1,18 +1,15 @@
-"""Linux errno values used by the handlers."""
+"""Linux errno values used by the handlers, and the table that turns device error names into them."""
 
-EPERM, ENOENT, ESRCH, EINTR, EIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM, EFAULT = (
-    1,
-    2,
-    3,
-    4,
-    5,
-    7,
-    8,
-    9,
-    10,
-    11,
-    12,
-    14,
-)
-EEXIST, ENODEV, EINVAL, ENOTTY, EPIPE, ENOSYS = 17, 19, 22, 25, 32, 38
+EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM = range(1, 13)
+EACCES, EFAULT, ENOTBLK, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL = range(13, 23)
+ENFILE, EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE = range(23, 33)
+EDOM, ERANGE, EDEADLK, ENAMETOOLONG, ENOLCK, ENOSYS, ENOTEMPTY, ELOOP = range(33, 41)
 EOPNOTSUPP, ETIMEDOUT = 95, 110
+
+#: errno name (as devices raise them) -> number.
+ERRNO = {name: value for name, value in globals().items() if name.startswith("E") and isinstance(value, int)}
+
+
+def errno_of(code: str) -> int:
+    """The Linux number for a device error name; EIO for one Linux does not have."""
+    return ERRNO.get(code, EIO)

@@ -1,11 +1,39 @@
-"""File syscalls on the descriptor table: read, write, readv, writev, close, ioctl, fstat."""
+"""Descriptor syscalls: read, write and their vector and positional forms, close, lseek, dup,
+fcntl, ioctl, fstat, getdents64, pipe2, ftruncate, fsync.
+
+Descriptors hold channels of the namespace (kernkit.core.devices.Chan) or, for personalities
+that install their own, plain OpenFile objects; both work here.
+"""
 
 from __future__ import annotations
 
 import struct
 from typing import TYPE_CHECKING
 
-from kernkit.plugins.linux_abi.errno import EBADF, EFAULT, EINVAL, ENOTTY, EPIPE
+from kernkit.core.devices import OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, Wstat
+from kernkit.plugins.linux_abi.chanio import (
+    O_APPEND,
+    O_CLOEXEC,
+    O_NONBLOCK,
+    O_RDWR,
+    O_WRONLY,
+    chan_read,
+    chan_write,
+    is_stream,
+)
+from kernkit.plugins.linux_abi.errno import (
+    EBADF,
+    EFAULT,
+    EINVAL,
+    EMFILE,
+    ENOTDIR,
+    ENOTTY,
+    EPIPE,
+    ESPIPE,
+    errno_of,
+)
+from kernkit.plugins.linux_abi.statbuf import dirent_type, pack_stat
+from kernkit.plugins.ns.state import enter
 
 if TYPE_CHECKING:
     from kernkit.core.files import OpenFile
@@ -15,35 +43,90 @@ IOV_MAX = 1024
 MAX_IO = 1 << 24  # one call moves at most 16 MiB, as a bound on host memory per call
 S_IFCHR = 0o020000
 SIGPIPE = 13
+NS = 1_000_000_000
+SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
+F_GETLK, F_SETLK, F_SETLKW, F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ = 5, 6, 7, 1030, 1031, 1032
+FD_CLOEXEC = 1
+F_UNLCK = 2
+PIPE_SIZE = 64 * 1024
+_DIRENT_HEAD = struct.Struct("<QqHB")
+PIPE_ENDS = (("data", OREAD), ("data1", OWRITE))
 
 
-def sys_read(t: Thread, fd: int, buf: int, count: int) -> int:
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def epoch_ns(t: Thread) -> int:
+    return t.kernel.config["linux"].epoch * NS
+
+
+# --- read and write ---------------------------------------------------------------------------
+
+
+def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
     count = min(count, MAX_IO)
-    if not t.process.aspace.allows(buf, count, "write"):  # before any input is consumed
+    aspace = t.process.aspace
+    if not aspace.allows(buf, count, "write"):  # before any input is consumed
         return -EFAULT
-    data = file.read(t, count)
-    if isinstance(data, int):
+    data = chan_read(t, file, count) if type(file) is Chan else file.read(t, count)
+    if data is None or type(data) is int:
+        return data
+    aspace.write(buf, data)
+    return len(data)
+
+
+def sys_write(t: Thread, fd: int, buf: int, count: int) -> int | None:
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    data = t.process.aspace.read(buf, min(count, MAX_IO))
+    if type(file) is Chan:
+        return chan_write(t, file, data)
+    return _deliver(t, file, data)
+
+
+def _deliver(t: Thread, file: OpenFile, data: bytes) -> int:
+    """Write ``data`` to a plain OpenFile; a reader that went away means SIGPIPE, as on Linux."""
+    result = file.write(t, data)
+    if result == -EPIPE:
+        t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
+    return result
+
+
+def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int) -> int | None:
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    if type(file) is not Chan or is_stream(file):
+        return -ESPIPE
+    offset = _signed(offset)
+    if offset < 0:
+        return -EINVAL
+    count = min(count, MAX_IO)
+    if not t.process.aspace.allows(buf, count, "write"):
+        return -EFAULT
+    data = chan_read(t, file, count, offset)
+    if data is None or type(data) is int:
         return data
     t.process.aspace.write(buf, data)
     return len(data)
 
 
-def sys_write(t: Thread, fd: int, buf: int, count: int) -> int:
+def sys_pwrite64(t: Thread, fd: int, buf: int, count: int, offset: int) -> int | None:
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
-    return _deliver(t, file, t.process.aspace.read(buf, min(count, MAX_IO)))
-
-
-def _deliver(t: Thread, file: OpenFile, data: bytes) -> int:
-    """Write ``data``; a reader that went away means SIGPIPE, as on Linux."""
-    result = file.write(t, data)
-    if result == -EPIPE:
-        t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
-    return result
+    if type(file) is not Chan or is_stream(file):
+        return -ESPIPE
+    offset = _signed(offset)
+    if offset < 0:
+        return -EINVAL
+    return chan_write(t, file, t.process.aspace.read(buf, min(count, MAX_IO)), offset)
 
 
 def _iovecs(t: Thread, iov: int, iovcnt: int) -> list[tuple[int, int]] | int:
@@ -53,51 +136,127 @@ def _iovecs(t: Thread, iov: int, iovcnt: int) -> list[tuple[int, int]] | int:
     return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(iovcnt)]
 
 
-def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int) -> int:
+def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int) -> int | None:
+    """The vectors' bytes go out as one write (at most MAX_IO of them)."""
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
     vectors = _iovecs(t, iov, iovcnt)
     if isinstance(vectors, int):
         return vectors
-    written = 0
+    pieces, total = [], 0
     for base, length in vectors:
-        if written >= MAX_IO:  # one call moves at most MAX_IO bytes in all
-            break
-        length = min(length, MAX_IO - written)
-        if length == 0:
-            continue
-        result = _deliver(t, file, t.process.aspace.read(base, length))
-        if result < 0:
-            return result if written == 0 else written
-        written += result
-        if result < length:
-            break
-    return written
-
-
-def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int:
-    file = t.process.files.get(fd)
-    if file is None:
-        return -EBADF
-    vectors = _iovecs(t, iov, iovcnt)
-    if isinstance(vectors, int):
-        return vectors
-    for base, length in vectors:
+        length = min(length, MAX_IO - total)
         if length:
-            length = min(length, MAX_IO)
-            if not t.process.aspace.allows(base, length, "write"):
-                return -EFAULT
-            data = file.read(t, length)
-            if isinstance(data, int):
-                return data
-            t.process.aspace.write(base, data)
-            return len(data)
-    return 0
+            pieces.append(t.process.aspace.read(base, length))
+            total += length
+    data = b"".join(pieces)
+    if not data:
+        return 0
+    if type(file) is Chan:
+        return chan_write(t, file, data)
+    return _deliver(t, file, data)
+
+
+def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int | None:
+    """One read, into the vectors in turn."""
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    vectors = _iovecs(t, iov, iovcnt)
+    if isinstance(vectors, int):
+        return vectors
+    aspace = t.process.aspace
+    vectors = [(base, min(length, MAX_IO)) for base, length in vectors if length]
+    for base, length in vectors:
+        if not aspace.allows(base, length, "write"):
+            return -EFAULT
+    total = min(sum(length for _, length in vectors), MAX_IO)
+    if not total:
+        return 0
+    data = chan_read(t, file, total) if type(file) is Chan else file.read(t, total)
+    if data is None or type(data) is int:
+        return data
+    done = 0
+    for base, length in vectors:
+        if done >= len(data):
+            break
+        piece = data[done : done + length]
+        aspace.write(base, piece)
+        done += len(piece)
+    return len(data)
+
+
+# --- descriptors --------------------------------------------------------------------------------
 
 
 def sys_close(t: Thread, fd: int) -> int:
     return 0 if t.process.files.close(fd) else -EBADF
+
+
+def sys_dup(t: Thread, fd: int) -> int:
+    files = t.process.files
+    file = files.get(fd)
+    if file is None:
+        return -EBADF
+    new = files.install(file)
+    return new if new >= 0 else -EMFILE
+
+
+def sys_dup2(t: Thread, old: int, new: int) -> int:
+    files = t.process.files
+    file = files.get(old)
+    if file is None:
+        return -EBADF
+    if old == new:
+        return new
+    if new >= files.limit:
+        return -EBADF
+    return files.install(file, new)
+
+
+def sys_dup3(t: Thread, old: int, new: int, flags: int) -> int:
+    if old == new or flags & ~O_CLOEXEC:
+        return -EINVAL
+    files = t.process.files
+    file = files.get(old)
+    if file is None:
+        return -EBADF
+    if new >= files.limit:
+        return -EBADF
+    return files.install(file, new, cloexec=bool(flags & O_CLOEXEC))
+
+
+def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int:
+    files = t.process.files
+    file = files.get(fd)
+    if file is None:
+        return -EBADF
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        if arg >= files.limit:
+            return -EINVAL
+        new = files.install(file, lowest=arg, cloexec=cmd == F_DUPFD_CLOEXEC)
+        return new if new >= 0 else -EMFILE
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if files.is_cloexec(fd) else 0
+    if cmd == F_SETFD:
+        files.set_cloexec(fd, bool(arg & FD_CLOEXEC))
+        return 0
+    if cmd == F_GETFL:
+        return file.flags & ~O_CLOEXEC if type(file) is Chan else O_RDWR
+    if cmd == F_SETFL:
+        if type(file) is Chan:
+            changeable = O_APPEND | O_NONBLOCK
+            file.flags = (file.flags & ~changeable) | (arg & changeable)
+        return 0
+    if cmd == F_GETLK:  # no locks are ever held: whatever is asked for could be taken
+        t.process.aspace.write(arg, struct.pack("<h", F_UNLCK))
+        return 0
+    if cmd in (F_SETLK, F_SETLKW):
+        return 0
+    if cmd == F_GETPIPE_SZ:
+        return PIPE_SIZE if type(file) is Chan and getattr(file.driver, "name", "") == "pipe" else -EINVAL
+    return -EINVAL
 
 
 def sys_ioctl(t: Thread, fd: int, request: int, arg: int) -> int:
@@ -106,12 +265,138 @@ def sys_ioctl(t: Thread, fd: int, request: int, arg: int) -> int:
     return -ENOTTY  # no terminal ioctls yet: programs fall back to plain output
 
 
+def sys_lseek(t: Thread, fd: int, offset: int, whence: int) -> int:
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    if type(file) is not Chan or is_stream(file):
+        return -ESPIPE
+    offset = _signed(offset)
+    if whence == SEEK_SET:
+        position = offset
+    elif whence == SEEK_CUR:
+        position = file.offset + offset
+    elif whence == SEEK_END:
+        try:
+            position = file.driver.stat(file).length + offset
+        except DeviceError as exc:
+            return -errno_of(exc.code)
+    else:
+        return -EINVAL
+    if position < 0:
+        return -EINVAL
+    if file.qid.type & QTDIR and position == 0:
+        file.dirents = None  # rewinddir: list the directory afresh
+    file.offset = position
+    return position
+
+
 def sys_fstat(t: Thread, fd: int, statbuf: int) -> int:
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
+    if type(file) is Chan:
+        try:
+            entry = file.driver.stat(file)
+        except DeviceError as exc:
+            return -errno_of(exc.code)
+        t.process.aspace.write(statbuf, pack_stat(file, entry, epoch_ns(t)))
+        return 0
     mode = (S_IFCHR | 0o620) if file.is_terminal() else 0o100644
     # struct stat (x86-64): dev, ino, nlink, mode, uid, gid, pad, rdev, size, blksize, blocks, times
-    stat = struct.pack("<QQQIIIiQqqq", 0, fd + 1, 1, mode, 0, 0, 0, 0, 0, 4096, 0) + bytes(48)
+    stat = struct.pack("<QQQIIIiQqqq", 0, fd + 1, 1, mode, 0, 0, 0, 0, 0, 4096, 0) + bytes(72)
     t.process.aspace.write(statbuf, stat)
     return 0
+
+
+def sys_ftruncate(t: Thread, fd: int, length: int) -> int:
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    length = _signed(length)
+    if type(file) is not Chan or file.mode & 3 not in (O_WRONLY, O_RDWR) or length < 0:
+        return -EINVAL  # Linux says EINVAL for a descriptor not open for writing, too
+    try:
+        file.driver.wstat(file, Wstat(length=length))
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    return 0
+
+
+def sys_fsync(t: Thread, fd: int) -> int:
+    return 0 if t.process.files.get(fd) is not None else -EBADF
+
+
+# --- directories ----------------------------------------------------------------------------------
+
+
+def sys_getdents64(t: Thread, fd: int, dirp: int, count: int) -> int:
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    if type(file) is not Chan or not file.qid.type & QTDIR:
+        return -ENOTDIR
+    entries = file.dirents
+    if entries is None:
+        view = enter(t.process)
+        try:
+            listed = view.namespace.dirread(file)
+        except DeviceError as exc:
+            return -errno_of(exc.code)
+        here = Dir(".", file.qid, 0o40555)
+        entries = file.dirents = [here, Dir("..", file.qid, 0o40555), *listed]
+    out = bytearray()
+    position = file.offset
+    while position < len(entries):
+        entry = entries[position]
+        name = entry.name.encode("utf-8", "surrogateescape")
+        size = (_DIRENT_HEAD.size + len(name) + 1 + 7) & ~7
+        if len(out) + size > count:
+            break
+        inode = entry.qid.path & 0xFFFF_FFFF_FFFF_FFFF
+        record = _DIRENT_HEAD.pack(inode, position + 1, size, dirent_type(entry))
+        out += record + name + bytes(size - len(record) - len(name))
+        position += 1
+    if not out and position < len(entries):
+        return -EINVAL  # the buffer cannot hold even one entry
+    t.process.aspace.write(dirp, bytes(out))
+    file.offset = position
+    return len(out)
+
+
+# --- pipes ----------------------------------------------------------------------------------------
+
+
+def sys_pipe2(t: Thread, fds: int, flags: int) -> int:
+    if flags & ~(O_CLOEXEC | O_NONBLOCK):
+        return -EINVAL
+    aspace = t.process.aspace
+    if not aspace.allows(fds, 8, "write"):
+        return -EFAULT
+    view = enter(t.process)
+    namespace = view.namespace
+    try:
+        pipe = namespace.devices.attach("#pipe")
+        ends = [namespace.open(pipe.driver.walk(pipe, name), mode) for name, mode in PIPE_ENDS]
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    files = t.process.files
+    numbers = []
+    for end, access in zip(ends, (0, O_WRONLY), strict=True):
+        end.path = "#pipe/" + ("data" if access == 0 else "data1")
+        end.flags = access | (flags & O_NONBLOCK)
+        number = files.install(end, cloexec=bool(flags & O_CLOEXEC))
+        if number < 0:
+            for installed in numbers:
+                files.close(installed)
+            for unheld in ends[len(numbers):]:
+                unheld.close()
+            return -EMFILE
+        numbers.append(number)
+    aspace.write(fds, struct.pack("<ii", *numbers))
+    return 0
+
+
+def sys_pipe(t: Thread, fds: int) -> int:
+    return sys_pipe2(t, fds, 0)
+

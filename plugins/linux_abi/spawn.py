@@ -6,9 +6,10 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
 from kernkit.core.errors import OutOfMemory, ProgramError
-from kernkit.core.programs import packaged_programs_dir
-from kernkit.plugins.linux_abi.errno import E2BIG, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM
+from kernkit.plugins.linux_abi.errno import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
+from kernkit.plugins.ns.state import enter
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS = 0x4000, 0x10000, 0x80000
 CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
+CLONE_NEWNS = 0x20000
 WNOHANG = 1
 MAX_ARGS = 4096
+#: execve reads at most this much of a program file.
+MAX_PROGRAM = 1 << 28
 
 
 def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
@@ -35,6 +39,8 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         except OutOfMemory:
             return -ENOMEM
         child = process.threads[0]
+        if flags & CLONE_NEWNS:
+            enter(process).unshare()
         if stack:
             child.context.sp = stack
         if flags & CLONE_SETTLS:
@@ -76,16 +82,56 @@ def _cstring(t: Thread, address: int, limit: int = 131072) -> str:
     raise OverflowError
 
 
-def find_program(t: Thread, name: str) -> Path | None:
-    """Until the namespace exists, programs are found by file name in ``[linux] exec_path``
-    (default: the programs packaged with kernkit)."""
+class NamespaceProgram:
+    """A program file in the caller's namespace, read through its channel when loaded."""
+
+    def __init__(self, chan: Chan) -> None:
+        self.chan = chan
+        self.name = chan.path.rsplit("/", 1)[-1]
+
+    def read_bytes(self) -> bytes:
+        chan, pieces, offset = self.chan, [], 0
+        try:
+            opened = chan.driver.open(chan, OEXEC)
+            try:
+                while offset < MAX_PROGRAM:
+                    piece = opened.driver.read(opened, 1 << 20, offset)
+                    if not piece:
+                        break
+                    pieces.append(piece)
+                    offset += len(piece)
+            finally:
+                opened.close()
+        except (DeviceError, WouldBlock) as exc:
+            raise ProgramError(f"{chan.path}: cannot read: {exc}") from None
+        return b"".join(pieces)
+
+    def __str__(self) -> str:
+        return self.chan.path
+
+
+def find_program(t: Thread, name: str) -> NamespaceProgram | Path | int:
+    """The program ``name`` names in the caller's namespace, or a negative errno; a file name
+    the namespace lacks is also looked for in ``[linux] exec_path`` (host directories)."""
+    view = enter(t.process)
+    try:
+        chan = view.namespace.walk(name, view.cwd)
+    except DeviceError as exc:
+        chan, error = None, -errno_of(exc.code)
+    if chan is not None:
+        if chan.qid.type & QTDIR:
+            return -EACCES
+        try:
+            mode = chan.driver.stat(chan).mode
+        except DeviceError as exc:
+            return -errno_of(exc.code)
+        return NamespaceProgram(chan) if mode & 0o111 else -EACCES
     base = Path(name).name
-    directories = t.kernel.config["linux"].exec_path or [str(packaged_programs_dir())]
-    for directory in directories:
+    for directory in t.kernel.config["linux"].exec_path:
         candidate = Path(directory) / base
         if base and candidate.is_file():
             return candidate
-    return None
+    return error
 
 
 def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
@@ -93,13 +139,16 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
         name, args, env = _cstring(t, path, 4096), _strings(t, argv), _strings(t, envp)
     except OverflowError:
         return -E2BIG
-    program = find_program(t, name)
-    if program is None:
+    if not name:
         return -ENOENT
+    program = find_program(t, name)
+    if isinstance(program, int):
+        return program
     try:
         t.kernel.exec(t, program, args, env)
     except ProgramError as exc:
         return -E2BIG if "argument list too long" in str(exc) else -ENOEXEC
+    t.process.files.close_on_exec()
     return None
 
 

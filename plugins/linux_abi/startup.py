@@ -7,9 +7,11 @@ import os
 import struct
 from typing import TYPE_CHECKING
 
+from kernkit.core.devices import OREAD, OWRITE
 from kernkit.core.errors import ProgramError
 from kernkit.core.vm import PROT_READ, PROT_WRITE
 from kernkit.plugins.linux_abi.memory import ProgramBreak
+from kernkit.plugins.ns.state import PROCESS_KEY, enter
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -36,7 +38,8 @@ def setup_process(
     stack_size = kernel.config["linux"].stack_size
     aspace.add_region(STACK_TOP - stack_size, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]")
     process.data["brk"] = ProgramBreak(image.brk, image.brk)
-    _open_standard_files(kernel, process)
+    if process.image is None:  # a new process, not an exec (which keeps the descriptors it has)
+        _open_standard_files(kernel, process)
 
     # strings and blobs at the top, pointers below, sp 16-byte aligned at argc
     pointer = STACK_TOP
@@ -84,8 +87,11 @@ def setup_process(
 
 
 def _open_standard_files(kernel: Kernel, process: Process) -> None:
-    if "cons" not in kernel.registries["device"]:
+    """Descriptors 0, 1 and 2 on #cons/stdin, stdout and stderr (when there is a console)."""
+    if "cons" not in kernel.registries["device"] or PROCESS_KEY not in process.data:
         return
-    console = kernel.device("cons")
-    for fd, end in enumerate(("stdin", "stdout", "stderr")):
-        process.files.install(console.open(kernel, process, end), fd)
+    namespace = enter(process).namespace
+    for fd, (end, mode) in enumerate((("stdin", OREAD), ("stdout", OWRITE), ("stderr", OWRITE))):
+        chan = namespace.open(namespace.walk(f"#cons/{end}"), mode)
+        chan.flags = mode
+        process.files.install(chan, fd)

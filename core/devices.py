@@ -1,0 +1,259 @@
+"""The device contract: channels, qids, directory entries and what a device driver implements.
+
+Devices work as in Plan 9. A device is registered by name (a :class:`~kernkit.core.records.Device`
+record); ``create(kernel)`` makes its driver once per kernel. ``attach(spec)`` gives a channel
+(:class:`Chan`) on the root of a tree of files; ``walk`` moves a channel down one name,
+``open``/``create`` make an open channel, and ``read``/``write`` move bytes at an offset. A
+namespace (the ``ns`` plugin) binds the trees of several devices into one per-process name space
+and keeps union directories and mount points itself: a driver only ever sees its own channels.
+
+Errors are :class:`DeviceError` with a POSIX errno *name* (``"ENOENT"``), which a personality
+turns into its own numbers (Linux errno values, a 9P Rerror string). An operation that would
+have to wait (an empty pipe) raises :class:`WouldBlock` with the wait queue to sleep on; the
+caller sleeps its thread there and retries the whole call when woken.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.wait import WaitQueue
+
+# Qid types (the high byte of a Plan 9 mode).
+QTDIR, QTAPPEND, QTEXCL, QTFILE = 0x80, 0x40, 0x20, 0x00
+# Dir.mode bits beyond the nine permission bits (9P2000, with 9P2000.u's file kinds).
+DMDIR, DMAPPEND, DMEXCL = 0x8000_0000, 0x4000_0000, 0x2000_0000
+DMDEVICE, DMNAMEDPIPE, DMSOCKET = 0x0080_0000, 0x0020_0000, 0x0010_0000
+# Open modes: the low two bits say what for; OTRUNC and ORCLOSE are added to them.
+OREAD, OWRITE, ORDWR, OEXEC = 0, 1, 2, 3
+OTRUNC, ORCLOSE = 0x10, 0x40
+#: The mode of a channel that is not open.
+CLOSED = -1
+
+
+@attrs.frozen(slots=True)
+class Qid:
+    """A file's identity within its device: ``path`` is unique per device instance (``devno``),
+    ``vers`` changes when the contents do, ``type`` is QTDIR for directories."""
+
+    path: int
+    vers: int = 0
+    type: int = QTFILE
+
+
+@attrs.frozen
+class Dir:
+    """What ``stat`` says about a file (a Plan 9 Dir).
+
+    ``mode`` holds the permission bits, DMDIR for a directory and DMDEVICE / DMNAMEDPIPE for
+    character-device-like and pipe-like files. Times are virtual nanoseconds since boot.
+    """
+
+    name: str
+    qid: Qid
+    mode: int
+    length: int = 0
+    mtime: int = 0
+    atime: int = 0
+    uid: str = "kernkit"
+    gid: str = "kernkit"
+    muid: str = ""
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.qid.type & QTDIR)
+
+
+@attrs.frozen
+class Wstat:
+    """Changes asked of ``wstat``: a field left as None is not touched (Plan 9's ~0 and "")."""
+
+    name: str | None = None
+    length: int | None = None
+    mode: int | None = None
+    mtime: int | None = None
+
+
+class DeviceError(Exception):
+    """A device operation failed. ``code`` is a POSIX errno name such as ``"ENOENT"``."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+
+
+class WouldBlock(Exception):  # noqa: N818 - it names a condition, like BlockingIOError
+    """The operation must wait: sleep on ``queue`` and try the whole call again when woken."""
+
+    def __init__(self, queue: WaitQueue) -> None:
+        super().__init__("operation would block")
+        self.queue = queue
+
+
+class Chan:
+    """A channel: a handle on one file of one device instance.
+
+    Fresh from ``attach``/``walk`` a channel names a file (``mode`` is CLOSED); ``open`` and
+    ``create`` return an open one, which descriptor tables hold. ``offset`` is the position of
+    the next read or write (shared by every descriptor that holds the channel, as after dup).
+    ``aux`` is the driver's own. ``path`` is the name the namespace reached the file by.
+    ``flags`` is free for the personality that opened the channel (Linux keeps its open flags
+    there); ``umh`` is set by the namespace when the channel stands for a mount point.
+    """
+
+    __slots__ = ("driver", "qid", "devno", "aux", "mode", "offset", "path", "umh", "flags", "refs", "dirents")
+
+    def __init__(self, driver: Any, qid: Qid, devno: int = 0, aux: Any = None, path: str = "") -> None:
+        self.driver = driver
+        self.qid = qid
+        self.devno = devno
+        self.aux = aux
+        self.path = path
+        self.mode = CLOSED
+        self.offset = 0
+        self.umh: Any = None
+        self.flags = 0
+        #: Descriptors (and other holders, see kernkit.core.files.hold) referring to the channel.
+        self.refs = 0
+        #: A directory listing being read (getdents), taken when reading starts.
+        self.dirents: list[Dir] | None = None
+
+    @property
+    def key(self) -> tuple[Any, int, int]:
+        """What identifies the file across channels: (driver, devno, qid.path)."""
+        return (self.driver, self.devno, self.qid.path)
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.qid.type & QTDIR)
+
+    def clone(self) -> Chan:
+        """An unopened channel on the same file."""
+        twin = Chan(self.driver, self.qid, self.devno, self.aux, self.path)
+        twin.umh = self.umh
+        return twin
+
+    def close(self) -> None:
+        """The last holder let go: tell the driver (a pipe end closes, an ORCLOSE file goes)."""
+        if self.mode != CLOSED:
+            self.driver.close(self)
+
+    def __repr__(self) -> str:
+        device = getattr(self.driver, "name", "?")
+        return f"<Chan #{device} {self.path!r} qid={self.qid.path:#x} mode={self.mode}>"
+
+
+class DeviceDriver:
+    """Base class of device drivers: what a device does not implement fails the Plan 9 way.
+
+    A subclass implements at least ``attach``, ``walk``, ``stat`` and, for directories,
+    ``dirread``; the defaults of the others refuse with EPERM (or, for ``rename``, EXDEV).
+    Every method may raise :class:`DeviceError`; ``read`` and ``write`` may raise
+    :class:`WouldBlock`.
+    """
+
+    #: The device's name (set from its record when the namespace creates the driver).
+    name: str = ""
+    #: The kernel's device table, set by the namespace when it creates the driver; its
+    #: ``caller`` is the process on whose behalf the driver is being called (or None).
+    devices: Any = None
+    #: Whether nothing on the device can ever be written (access(W_OK) says EROFS).
+    read_only: bool = False
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    def attach(self, spec: str) -> Chan:
+        """A channel on the root directory of the tree ``spec`` names (``#name.spec``)."""
+        raise DeviceError("ENODEV", f"#{self.name} cannot be attached")
+
+    def walk(self, chan: Chan, name: str) -> Chan | None:
+        """A new channel on the file ``name`` in the directory ``chan`` (never ``.`` or ``..``:
+        the namespace resolves those itself); None when there is no such file."""
+        return None
+
+    def stat(self, chan: Chan) -> Dir:
+        raise DeviceError("EPERM", f"#{self.name}: stat")
+
+    def open(self, chan: Chan, mode: int) -> Chan:
+        """Open the file for ``mode`` (OREAD, OWRITE, ORDWR, OEXEC, plus OTRUNC, which a device
+        with files of a length honours and others ignore); returns the open channel (``chan``
+        itself, or another: #srv returns the channel posted there)."""
+        if chan.qid.type & QTDIR and mode & 3 in (OWRITE, ORDWR):
+            raise DeviceError("EISDIR")
+        chan.mode = mode
+        chan.offset = 0
+        return chan
+
+    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+        """Make the file ``name`` in directory ``chan`` (a directory when ``perm`` has DMDIR)
+        and return an open channel on it."""
+        raise DeviceError("EPERM", f"#{self.name}: cannot create files")
+
+    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+        raise DeviceError("EPERM", f"#{self.name}: not readable")
+
+    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+        raise DeviceError("EPERM", f"#{self.name}: not writable")
+
+    def dirread(self, chan: Chan) -> list[Dir]:
+        """The entries of the directory ``chan`` (without ``.`` and ``..``)."""
+        raise DeviceError("ENOTDIR")
+
+    def remove(self, chan: Chan) -> None:
+        raise DeviceError("EPERM", f"#{self.name}: cannot remove files")
+
+    def wstat(self, chan: Chan, changes: Wstat) -> None:
+        """Rename within the directory, truncate or extend, change permissions."""
+        raise DeviceError("EPERM", f"#{self.name}: cannot change files")
+
+    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+        """Move the file to ``name`` in ``newdir`` (a channel of this same device), replacing
+        what is there as POSIX rename does."""
+        raise DeviceError("EXDEV")
+
+    def close(self, chan: Chan) -> None:
+        """The open channel's last holder let go of it."""
+
+    def dirgen(self, chan: Chan) -> int | None:
+        """A number that changes whenever a name in the directory ``chan`` appears, goes or
+        moves, or None (the default) when the device cannot tell. With a number, namespaces
+        may remember walks through the directory and skip them while the number stays."""
+        return None
+
+
+__all__ = [
+    "CLOSED",
+    "Chan",
+    "DMAPPEND",
+    "DMDEVICE",
+    "DMDIR",
+    "DMEXCL",
+    "DMNAMEDPIPE",
+    "DMSOCKET",
+    "DeviceDriver",
+    "DeviceError",
+    "Dir",
+    "OEXEC",
+    "ORCLOSE",
+    "ORDWR",
+    "OREAD",
+    "OTRUNC",
+    "OWRITE",
+    "QTAPPEND",
+    "QTDIR",
+    "QTEXCL",
+    "QTFILE",
+    "Qid",
+    "WouldBlock",
+    "Wstat",
+]

@@ -1,0 +1,88 @@
+"""Reading and writing channels for Linux callers: errors to errno, waiting to a blocked thread.
+
+Open channels carry the Linux open flags in ``chan.flags`` (O_APPEND and O_NONBLOCK matter
+here). A device that must wait raises WouldBlock: the thread sleeps on the queue it names and
+its syscall runs again when woken, or gets EAGAIN when the file is non-blocking.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.core.devices import DMDEVICE, DMNAMEDPIPE, DMSOCKET, QTDIR, Chan, DeviceError, WouldBlock
+from kernkit.plugins.linux_abi.errno import EAGAIN, EBADF, EISDIR, EPIPE, ESPIPE, errno_of
+
+if TYPE_CHECKING:
+    from kernkit.core.process import Thread
+
+O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR = 3, 0, 1, 2
+O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_APPEND, O_NONBLOCK = 0o100, 0o200, 0o400, 0o1000, 0o2000, 0o4000
+O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, O_TMPFILE = 0o200000, 0o400000, 0o2000000, 0o10000000, 0o20000000
+SIGPIPE = 13
+STREAMS = DMDEVICE | DMNAMEDPIPE | DMSOCKET
+
+
+def _wait(t: Thread, chan: Chan, blocked: WouldBlock) -> int | None:
+    if chan.flags & O_NONBLOCK:
+        return -EAGAIN
+    blocked.queue.sleep(t, restart=True)
+    return None
+
+
+def chan_read(t: Thread, chan: Chan, count: int, offset: int | None = None) -> bytes | int | None:
+    """Read up to ``count`` bytes at the channel's offset (advancing it) or at ``offset``."""
+    if chan.mode & 3 == O_WRONLY:
+        return -EBADF
+    if chan.qid.type & QTDIR:
+        return -EISDIR
+    driver = chan.driver
+    driver.devices.caller = t.process
+    try:
+        data = driver.read(chan, count, chan.offset if offset is None else offset)
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    except WouldBlock as blocked:
+        return _wait(t, chan, blocked)
+    if offset is None:
+        chan.offset += len(data)
+    return data
+
+
+def chan_write(t: Thread, chan: Chan, data: bytes, offset: int | None = None) -> int | None:
+    """Write ``data`` at the channel's offset (the end, with O_APPEND) or at ``offset``; a
+    reader that went away means SIGPIPE, as on Linux."""
+    if chan.mode & 3 not in (O_WRONLY, O_RDWR):
+        return -EBADF
+    if chan.qid.type & QTDIR:
+        return -EISDIR
+    driver = chan.driver
+    driver.devices.caller = t.process
+    try:
+        if offset is None:
+            if chan.flags & O_APPEND:
+                chan.offset = driver.stat(chan).length
+            offset = chan.offset
+            written = driver.write(chan, data, offset)
+            chan.offset = offset + written
+        else:
+            written = driver.write(chan, data, offset)
+    except DeviceError as exc:
+        if exc.code == "EPIPE":
+            t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
+            return -EPIPE
+        return -errno_of(exc.code)
+    except WouldBlock as blocked:
+        return _wait(t, chan, blocked)
+    return written
+
+
+def is_stream(chan: Chan) -> bool:
+    """Whether the file has no positions (a pipe, the console): lseek and pread fail with ESPIPE."""
+    try:
+        return bool(chan.driver.stat(chan).mode & STREAMS)
+    except DeviceError:
+        return False
+
+
+def seekable_or_error(chan: Chan) -> int:
+    return -ESPIPE if is_stream(chan) else 0

@@ -1,0 +1,439 @@
+"""Path syscalls over the process's namespace: open, stat, mkdir, unlink, rename, access,
+readlink, getcwd, chdir, truncate, umask, mount (bind), umount2 and unshare.
+
+Paths resolve in the caller's namespace (kernkit.plugins.ns): absolute from its root, ``#dev``
+names from a device, relative ones from the current directory or a directory descriptor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.core.devices import DMDIR, OTRUNC, QTDIR, Chan, DeviceError, Wstat
+from kernkit.plugins.linux_abi.chanio import (
+    O_ACCMODE,
+    O_APPEND,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NONBLOCK,
+    O_RDONLY,
+    O_RDWR,
+    O_TMPFILE,
+    O_TRUNC,
+    O_WRONLY,
+)
+from kernkit.plugins.linux_abi.errno import (
+    EACCES,
+    EBADF,
+    EBUSY,
+    EEXIST,
+    EINVAL,
+    EISDIR,
+    EMFILE,
+    ENAMETOOLONG,
+    ENOENT,
+    ENOTDIR,
+    EOPNOTSUPP,
+    ERANGE,
+    EROFS,
+    errno_of,
+)
+from kernkit.plugins.linux_abi.io import epoch_ns
+from kernkit.plugins.linux_abi.statbuf import pack_stat, pack_statx
+from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL
+from kernkit.plugins.ns.state import PROCESS_KEY, enter
+
+if TYPE_CHECKING:
+    from kernkit.core.process import Thread
+    from kernkit.plugins.ns.state import ProcNs
+
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS, AT_EMPTY_PATH = 0x100, 0x200, 0x200, 0x1000
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+R_OK, W_OK, X_OK = 4, 2, 1
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
+CLONE_FS, CLONE_FILES, CLONE_NEWNS = 0x200, 0x400, 0x20000
+PATH_MAX = 4096
+DEFAULT_UMASK = 0o022
+
+
+class Failed(Exception):  # noqa: N818 - a syscall's way out with an errno
+    def __init__(self, errno: int) -> None:
+        self.errno = errno
+
+
+def read_path(t: Thread, address: int) -> str:
+    """A NUL-terminated path from guest memory; Failed(ENAMETOOLONG) past PATH_MAX bytes,
+    Failed(ENOENT) when empty (BadAddress, which becomes EFAULT, for a bad pointer)."""
+    data = t.process.aspace.read_cstring(address, PATH_MAX)
+    if not data:
+        raise Failed(ENOENT if data is not None else ENAMETOOLONG)
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _dirfd(t: Thread, view: ProcNs, dirfd: int, path: str) -> Chan | None:
+    """The directory a relative ``path`` starts from: the current one, or ``dirfd``'s."""
+    if path[:1] in ("/", "#"):
+        return None
+    dirfd = _signed32(dirfd)
+    if dirfd == AT_FDCWD:
+        return view.cwd
+    file = t.process.files.get(dirfd)
+    if type(file) is not Chan:
+        raise Failed(EBADF)
+    if not file.qid.type & QTDIR:
+        raise Failed(ENOTDIR)
+    return file
+
+
+def _resolve(t: Thread, dirfd: int, address: int, *, empty_ok: bool = False) -> tuple[ProcNs, Chan]:
+    """(the caller's view, a walked channel) for a path argument."""
+    view = enter(t.process)
+    if empty_ok:
+        first = t.process.aspace.read(address, 1)
+        if first == b"\0":
+            if _signed32(dirfd) == AT_FDCWD:
+                return view, view.cwd
+            file = t.process.files.get(_signed32(dirfd))
+            if type(file) is not Chan:
+                raise Failed(EBADF)
+            return view, file
+    path = read_path(t, address)
+    try:
+        return view, view.namespace.walk(path, _dirfd(t, view, dirfd, path))
+    except DeviceError as exc:
+        raise Failed(errno_of(exc.code)) from None
+
+
+def _parent(t: Thread, dirfd: int, address: int) -> tuple[ProcNs, Chan, str]:
+    view = enter(t.process)
+    path = read_path(t, address)
+    try:
+        directory, name = view.namespace.walk_parent(path, _dirfd(t, view, dirfd, path))
+    except DeviceError as exc:
+        raise Failed(errno_of(exc.code)) from None
+    return view, directory, name
+
+
+def _umask(t: Thread) -> int:
+    return t.process.data.get("umask", DEFAULT_UMASK)
+
+
+def _syscall(function):  # noqa: ANN001, ANN202 - a decorator for handlers
+    """Failed and DeviceError raised inside a handler become its negative errno."""
+
+    def handler(t: Thread, *args: int) -> int:
+        try:
+            return function(t, *args)
+        except Failed as exc:
+            return -exc.errno
+        except DeviceError as exc:
+            return -errno_of(exc.code)
+
+    handler.__name__ = function.__name__
+    handler.__doc__ = function.__doc__
+    return handler
+
+
+# --- open -----------------------------------------------------------------------------------------
+
+
+def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> int:
+    access = flags & O_ACCMODE
+    if access == O_ACCMODE or flags & O_TMPFILE == O_TMPFILE:
+        return -EINVAL if access == O_ACCMODE else -EOPNOTSUPP
+    plan9 = access | (OTRUNC if flags & O_TRUNC and access != O_RDONLY else 0)
+    process = t.process
+    try:
+        if flags & O_CREAT:
+            chan = _open_creating(t, dirfd, pathname, flags, mode, plan9)
+        else:  # the common case, inline: this is most of what open costs
+            path = read_path(t, pathname)
+            view = process.data[PROCESS_KEY]
+            namespace = view.namespace
+            namespace.devices.caller = process
+            if path[0] == "/":
+                walked = namespace.walk(path)
+            else:
+                walked = namespace.walk(path, _dirfd(t, view, dirfd, path))
+            chan = _open(namespace, walked, flags, plan9)
+    except Failed as exc:
+        return -exc.errno
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    chan.flags = access | (flags & (O_APPEND | O_NONBLOCK))
+    number = process.files.install(chan, cloexec=bool(flags & O_CLOEXEC))
+    if number < 0:
+        if chan.refs == 0:
+            chan.close()
+        return -EMFILE
+    return number
+
+
+def _open_creating(t: Thread, dirfd: int, pathname: int, flags: int, mode: int, plan9: int) -> Chan:
+    view, directory, name = _parent(t, dirfd, pathname)
+    namespace = view.namespace
+    if not name:
+        raise Failed(EISDIR)
+    existing = namespace.walk1(directory, name)
+    if existing is None:
+        return namespace.create(directory, name, plan9 & ~OTRUNC, mode & 0o777 & ~_umask(t))
+    if flags & O_EXCL:
+        raise Failed(EEXIST)
+    existing.path = directory.path.rstrip("/") + "/" + name
+    return _open(namespace, existing, flags, plan9)
+
+
+def _open(namespace, chan: Chan, flags: int, plan9: int) -> Chan:  # noqa: ANN001
+    if chan.qid.type & QTDIR:
+        if flags & O_ACCMODE != O_RDONLY:
+            raise Failed(EISDIR)
+    elif flags & O_DIRECTORY:
+        raise Failed(ENOTDIR)
+    return namespace.open(chan, plan9)
+
+
+def sys_open(t: Thread, pathname: int, flags: int, mode: int) -> int:
+    return sys_openat(t, AT_FDCWD, pathname, flags, mode)
+
+
+def sys_creat(t: Thread, pathname: int, mode: int) -> int:
+    return sys_openat(t, AT_FDCWD, pathname, O_CREAT | O_WRONLY | O_TRUNC, mode)
+
+
+# --- stat -----------------------------------------------------------------------------------------
+
+
+@_syscall
+def sys_newfstatat(t: Thread, dirfd: int, pathname: int, statbuf: int, flags: int) -> int:
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800):
+        return -EINVAL
+    _, chan = _resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH))
+    t.process.aspace.write(statbuf, pack_stat(chan, chan.driver.stat(chan), epoch_ns(t)))
+    return 0
+
+
+def sys_stat(t: Thread, pathname: int, statbuf: int) -> int:
+    return sys_newfstatat(t, AT_FDCWD, pathname, statbuf, 0)
+
+
+def sys_lstat(t: Thread, pathname: int, statbuf: int) -> int:
+    return sys_newfstatat(t, AT_FDCWD, pathname, statbuf, AT_SYMLINK_NOFOLLOW)
+
+
+@_syscall
+def sys_statx(t: Thread, dirfd: int, pathname: int, flags: int, mask: int, buf: int) -> int:
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000):
+        return -EINVAL
+    _, chan = _resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH))
+    t.process.aspace.write(buf, pack_statx(chan, chan.driver.stat(chan), epoch_ns(t)))
+    return 0
+
+
+@_syscall
+def sys_faccessat2(t: Thread, dirfd: int, pathname: int, mode: int, flags: int) -> int:
+    if mode & ~(R_OK | W_OK | X_OK) or flags & ~(AT_SYMLINK_NOFOLLOW | AT_EACCESS | AT_EMPTY_PATH):
+        return -EINVAL
+    _, chan = _resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH))
+    perm = chan.driver.stat(chan).mode
+    if mode & W_OK and getattr(chan.driver, "read_only", False):
+        return -EROFS
+    for bit, allowed in ((R_OK, 0o444), (W_OK, 0o222), (X_OK, 0o111)):
+        if mode & bit and not perm & allowed:
+            return -EACCES
+    return 0
+
+
+def sys_faccessat(t: Thread, dirfd: int, pathname: int, mode: int) -> int:
+    return sys_faccessat2(t, dirfd, pathname, mode, 0)
+
+
+def sys_access(t: Thread, pathname: int, mode: int) -> int:
+    return sys_faccessat2(t, AT_FDCWD, pathname, mode, 0)
+
+
+@_syscall
+def sys_readlinkat(t: Thread, dirfd: int, pathname: int, buf: int, size: int) -> int:
+    if _signed32(size) <= 0:
+        return -EINVAL
+    _resolve(t, dirfd, pathname)
+    return -EINVAL  # it exists, and nothing in a namespace is a symbolic link
+
+
+def sys_readlink(t: Thread, pathname: int, buf: int, size: int) -> int:
+    return sys_readlinkat(t, AT_FDCWD, pathname, buf, size)
+
+
+def _signed32(value: int) -> int:
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+# --- making and removing ----------------------------------------------------------------------------
+
+
+@_syscall
+def sys_mkdirat(t: Thread, dirfd: int, pathname: int, mode: int) -> int:
+    view, directory, name = _parent(t, dirfd, pathname)
+    if not name or view.namespace.walk1(directory, name) is not None:
+        return -EEXIST
+    created = view.namespace.create(directory, name, O_RDONLY, DMDIR | (mode & 0o777 & ~_umask(t)))
+    created.close()
+    return 0
+
+
+def sys_mkdir(t: Thread, pathname: int, mode: int) -> int:
+    return sys_mkdirat(t, AT_FDCWD, pathname, mode)
+
+
+@_syscall
+def sys_unlinkat(t: Thread, dirfd: int, pathname: int, flags: int) -> int:
+    if flags & ~AT_REMOVEDIR:
+        return -EINVAL
+    view, chan = _resolve(t, dirfd, pathname)
+    is_dir = bool(chan.qid.type & QTDIR)
+    if flags & AT_REMOVEDIR and not is_dir:
+        return -ENOTDIR
+    if not flags & AT_REMOVEDIR and is_dir:
+        return -EISDIR
+    if chan.path in ("/", "") or chan.path.count("/") == 0:
+        return -EBUSY  # a root: / or a #device
+    view.namespace.remove(chan)
+    return 0
+
+
+def sys_unlink(t: Thread, pathname: int) -> int:
+    return sys_unlinkat(t, AT_FDCWD, pathname, 0)
+
+
+def sys_rmdir(t: Thread, pathname: int) -> int:
+    return sys_unlinkat(t, AT_FDCWD, pathname, AT_REMOVEDIR)
+
+
+@_syscall
+def sys_renameat2(t: Thread, olddirfd: int, oldpath: int, newdirfd: int, newpath: int, flags: int) -> int:
+    if flags & ~RENAME_NOREPLACE:
+        return -EINVAL  # RENAME_EXCHANGE and RENAME_WHITEOUT are not supported
+    view, chan = _resolve(t, olddirfd, oldpath)
+    _, directory, name = _parent(t, newdirfd, newpath)
+    if not name or chan.path.count("/") == 0 or chan.path == "/":
+        return -EBUSY
+    if flags & RENAME_NOREPLACE and view.namespace.walk1(directory, name) is not None:
+        return -EEXIST
+    view.namespace.rename(chan, directory, name)
+    return 0
+
+
+def sys_renameat(t: Thread, olddirfd: int, oldpath: int, newdirfd: int, newpath: int) -> int:
+    return sys_renameat2(t, olddirfd, oldpath, newdirfd, newpath, 0)
+
+
+def sys_rename(t: Thread, oldpath: int, newpath: int) -> int:
+    return sys_renameat2(t, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
+
+
+@_syscall
+def sys_truncate(t: Thread, pathname: int, length: int) -> int:
+    length = length - (1 << 64) if length >= 1 << 63 else length
+    if length < 0:
+        return -EINVAL
+    _, chan = _resolve(t, AT_FDCWD, pathname)
+    if chan.qid.type & QTDIR:
+        return -EISDIR
+    chan.driver.wstat(chan, Wstat(length=length))
+    return 0
+
+
+def sys_umask(t: Thread, mask: int) -> int:
+    old = _umask(t)
+    t.process.data["umask"] = mask & 0o777
+    return old
+
+
+# --- the current directory ----------------------------------------------------------------------
+
+
+def sys_getcwd(t: Thread, buf: int, size: int) -> int:
+    path = enter(t.process).cwd.path.encode("utf-8", "surrogateescape") + b"\0"
+    if size < len(path):
+        return -ERANGE
+    t.process.aspace.write(buf, path)
+    return len(path)
+
+
+@_syscall
+def sys_chdir(t: Thread, pathname: int) -> int:
+    view, chan = _resolve(t, AT_FDCWD, pathname)
+    if not chan.qid.type & QTDIR:
+        return -ENOTDIR
+    view.cwd = chan
+    return 0
+
+
+def sys_fchdir(t: Thread, fd: int) -> int:
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    if type(file) is not Chan or not file.qid.type & QTDIR:
+        return -ENOTDIR
+    enter(t.process).cwd = file.clone()
+    return 0
+
+
+# --- namespaces -----------------------------------------------------------------------------------
+
+
+def _union_flags(text: str) -> int:
+    flags = MREPL
+    for letter in text.strip().lstrip("-"):
+        if letter == "a":
+            flags |= MAFTER
+        elif letter == "b":
+            flags |= MBEFORE
+        elif letter == "c":
+            flags |= MCREATE
+        else:
+            raise Failed(EINVAL)
+    if flags & 3 == 3:
+        raise Failed(EINVAL)
+    return flags
+
+
+@_syscall
+def sys_mount(t: Thread, source: int, target: int, fstype: int, flags: int, data: int) -> int:
+    """``MS_BIND`` binds ``source`` on ``target``; ``data``, if given, holds union flags as the
+    bind command takes them ("-a", "-b", "-c", "-ac", ...). A file system type of "9p" mounts
+    the file server spoken to over ``source`` (a file such as /srv/NAME) through #mnt, ``data``
+    being the attach spec."""
+    view = enter(t.process)
+    namespace = view.namespace
+    kind = read_path(t, fstype) if fstype else ""
+    extra = read_path(t, data) if data and t.process.aspace.read(data, 1) != b"\0" else ""
+    _, old = _resolve(t, AT_FDCWD, target)
+    if flags & MS_BIND:
+        _, new = _resolve(t, AT_FDCWD, source)
+        namespace.bind(new, old, _union_flags(extra))
+        return 0
+    if kind == "9p":
+        _, server = _resolve(t, AT_FDCWD, source)
+        namespace.mount(namespace.open(server, O_RDWR), old, MREPL, extra)
+        return 0
+    return -errno_of("ENODEV")
+
+
+@_syscall
+def sys_umount2(t: Thread, target: int, flags: int) -> int:
+    view, chan = _resolve(t, AT_FDCWD, target)
+    view.namespace.unmount(chan)
+    return 0
+
+
+def sys_unshare(t: Thread, flags: int) -> int:
+    if flags & ~(CLONE_NEWNS | CLONE_FS | CLONE_FILES):
+        return -EINVAL
+    if flags & CLONE_NEWNS:
+        enter(t.process).unshare()
+    return 0
+

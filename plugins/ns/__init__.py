@@ -1,0 +1,83 @@
+"""Plan 9 namespaces: ``#`` devices bound into a per-process name space (see docs/namespace.md).
+
+The plugin registers the #proc, #srv, #pipe, #root, #tmpfs, #random and #version devices (the
+console plugin registers #cons), the [namespace] config table, the boot step that builds the
+boot namespace, and gives every new process a view of it (a fork child shares its parent's).
+
+Personalities and file servers use the public API below: ``enter(process)`` for a process's
+namespace and current directory, then :class:`Namespace` methods on channels.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import BootStep, ConfigSection, Device, ProcFile
+from kernkit.plugins.ns.boot import boot_namespace
+from kernkit.plugins.ns.devpipe import PipeDevice
+from kernkit.plugins.ns.devproc import ProcDevice
+from kernkit.plugins.ns.devrandom import RandomDevice
+from kernkit.plugins.ns.devroot import RootDevice
+from kernkit.plugins.ns.devsrv import SrvDevice
+from kernkit.plugins.ns.devtmpfs import TmpfsDevice
+from kernkit.plugins.ns.devversion import VersionDevice
+from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL, Namespace
+from kernkit.plugins.ns.options import NamespaceOptions
+from kernkit.plugins.ns.procfiles import PROC_FILES
+from kernkit.plugins.ns.state import PROCESS_KEY, ProcNs, devices, enter, proc_ns
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
+
+__all__ = [
+    "MAFTER",
+    "MBEFORE",
+    "MCREATE",
+    "MREPL",
+    "Namespace",
+    "ProcNs",
+    "boot_namespace",
+    "devices",
+    "enter",
+    "proc_ns",
+]
+
+
+@hookimpl
+def kernkit_config_sections() -> list[ConfigSection]:
+    return [ConfigSection("namespace", NamespaceOptions, "the Plan 9 namespace processes start with")]
+
+
+@hookimpl
+def kernkit_register_devices() -> list[Device]:
+    return [
+        Device("proc", ProcDevice, "a directory per process: status, ctl, ns, fd, args, ..."),
+        Device("srv", SrvDevice, "channels posted for others to open or mount"),
+        Device("pipe", PipeDevice, "a new pipe per attach: data and data1"),
+        Device("root", RootDevice, "the read-only tree / starts from ([namespace] root)"),
+        Device("tmpfs", TmpfsDevice, "in-memory files, writable; #tmpfs.NAME for more instances"),
+        Device("random", RandomDevice, "deterministic random bytes from [kernel] seed"),
+        Device("version", VersionDevice, "kernkit's version, hook contract, plugins and config"),
+    ]
+
+
+@hookimpl
+def kernkit_register_proc_files() -> list[ProcFile]:
+    return list(PROC_FILES)
+
+
+@hookimpl
+def kernkit_boot_steps() -> list[BootStep]:
+    return [BootStep("namespace", "devices", boot_namespace)]
+
+
+@hookimpl
+def kernkit_process_created(kernel: Kernel, process: Process) -> None:
+    view = process.data.get(PROCESS_KEY)
+    if view is not None:  # a fork child: it shares the parent's namespace (copied in its data)
+        view.process = process
+        return
+    namespace = boot_namespace(kernel)
+    process.data[PROCESS_KEY] = ProcNs(namespace, namespace.walk("/"), process)

@@ -1,0 +1,81 @@
+"""Building the boot namespace from ``[namespace]``: #root's contents, then the binds in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kernkit.core.devices import DeviceError
+from kernkit.core.errors import ConfigError
+from kernkit.core.programs import packaged_programs_dir
+from kernkit.plugins.ns.namespace import Namespace
+from kernkit.plugins.ns.options import PROGRAMS, BindOp, parse_bind
+from kernkit.plugins.ns.state import BOOT_KEY, devices
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+
+
+def boot_namespace(kernel: Kernel) -> Namespace:
+    """The namespace processes start with (built on first use; ConfigError if it cannot be)."""
+    namespace = kernel.data.get(BOOT_KEY)
+    if namespace is None:
+        namespace = kernel.data[BOOT_KEY] = _build(kernel)
+    return namespace
+
+
+def _where(kernel: Kernel, key: str) -> str:
+    return f"{kernel.config.raw.source_of('namespace.' + key)}: namespace.{key}"
+
+
+def _build(kernel: Kernel) -> Namespace:
+    options = kernel.config["namespace"]
+    table = devices(kernel)
+    try:
+        root = table.driver("root")
+    except DeviceError as exc:
+        raise ConfigError(f"{_where(kernel, 'root')}: {exc.message}") from None
+    for path, host in options.root.items():
+        host_path = packaged_programs_dir() if host == PROGRAMS else kernel.config.base_dir / Path(host)
+        try:
+            root.add(path.rstrip("/") or "/", host_path)
+        except ValueError as exc:
+            raise ConfigError(f"{_where(kernel, 'root')}: {path!r}: {exc}") from None
+    namespace = Namespace(table, table.attach("#root"))
+    for index, line in enumerate(options.binds):
+        op = parse_bind(line)
+        try:
+            apply(namespace, op, root)
+        except DeviceError as exc:
+            detail = exc.message or exc.code
+            raise ConfigError(f"{_where(kernel, 'binds')}: item {index}: {line!r}: {detail}") from None
+    return namespace
+
+
+def apply(namespace: Namespace, op: BindOp, root: object | None = None) -> None:
+    """Carry out one bind line; a missing mount point on #root is made (boot only: ``root``)."""
+    try:
+        source = namespace.walk(op.source)
+    except DeviceError as exc:
+        raise DeviceError(exc.code, f"{op.source}: {_describe(exc)}") from None
+    try:
+        target = namespace.walk(op.target)
+    except DeviceError as exc:
+        if exc.code != "ENOENT" or root is None:
+            raise DeviceError(exc.code, f"{op.target}: {_describe(exc)}") from None
+        try:
+            root.make_dir(op.target)
+            target = namespace.walk(op.target)
+        except (ValueError, DeviceError):
+            where = f"{op.target}: no such directory, and not one #root can hold"
+            raise DeviceError("ENOENT", where) from None
+    if op.verb == "bind":
+        namespace.bind(source, target, op.flags)
+    else:
+        opened = namespace.open(source, 2)
+        namespace.mount(opened, target, op.flags, op.spec)
+
+
+def _describe(exc: DeviceError) -> str:
+    words = {"ENOENT": "no such file or directory", "ENOTDIR": "not a directory"}
+    return exc.message or words.get(exc.code, exc.code)

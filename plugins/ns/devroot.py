@@ -1,0 +1,202 @@
+"""#root: the read-only tree ``/`` starts from, built from ``[namespace] root``.
+
+Each entry of ``root`` puts a host file or directory at a path (``"/bin" = "@programs"``, the
+programs packaged with kernkit); directories on the way, and the mount points the boot binds
+need, are made up. Host directories show their regular files and subdirectories, read only;
+times show as 0 so that listings do not depend on the host. Nothing can be written, created or
+removed: those fail with EROFS.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as st
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kernkit.core.devices import (
+    DMDIR,
+    OEXEC,
+    OREAD,
+    OTRUNC,
+    QTDIR,
+    QTFILE,
+    Chan,
+    DeviceDriver,
+    DeviceError,
+    Dir,
+    Qid,
+)
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+
+#: Qid paths of host files have this bit set; made-up directories count from 1.
+HOST = 1 << 62
+
+
+class RootDir:
+    """A made-up directory: its own entries, over a host directory's if it has one."""
+
+    __slots__ = ("name", "qid", "children", "host")
+
+    def __init__(self, name: str, path: int) -> None:
+        self.name = name
+        self.qid = Qid(path, 0, QTDIR)
+        self.children: dict[str, RootDir | HostFile] = {}
+        self.host: str | None = None
+
+
+class HostFile:
+    """A host file or directory, by its host path."""
+
+    __slots__ = ("name", "qid", "host", "size", "perm")
+
+    def __init__(self, name: str, host: str, info: os.stat_result) -> None:
+        self.name = name
+        self.host = host
+        is_dir = st.S_ISDIR(info.st_mode)
+        identity = ((info.st_dev << 40) ^ info.st_ino) & (HOST - 1)
+        self.qid = Qid(HOST | identity, 0, QTDIR if is_dir else QTFILE)
+        self.size = 0 if is_dir else info.st_size
+        self.perm = (DMDIR if is_dir else 0) | (info.st_mode & 0o555)
+
+
+def host_entry(name: str, host: str) -> HostFile | None:
+    """The host file at ``host`` if it is a regular file or a directory (following links)."""
+    try:
+        info = os.stat(host)
+    except OSError:
+        return None
+    if not (st.S_ISREG(info.st_mode) or st.S_ISDIR(info.st_mode)):
+        return None
+    return HostFile(name, host, info)
+
+
+class RootDevice(DeviceDriver):
+    read_only = True
+
+    def __init__(self, kernel: Kernel) -> None:
+        super().__init__(kernel)
+        self.next_path = 1
+        self.root = RootDir("/", 0)
+
+    # --- building ---------------------------------------------------------------------------
+
+    def make_dir(self, path: str) -> RootDir:
+        """The made-up directory at ``path`` (absolute, clean), making it and its parents."""
+        node = self.root
+        for name in [n for n in path.split("/") if n]:
+            child = node.children.get(name)
+            if child is None:
+                child = node.children[name] = RootDir(name, self.next_path)
+                self.next_path += 1
+            elif isinstance(child, HostFile):
+                if child.qid.type & QTDIR:  # a host directory gains made-up entries: wrap it
+                    wrapper = RootDir(name, self.next_path)
+                    self.next_path += 1
+                    wrapper.host = child.host
+                    child = node.children[name] = wrapper
+                else:
+                    raise ValueError(f"{path}: {child.host} is a file, not a directory")
+            node = child
+        return node
+
+    def add(self, path: str, host: Path) -> None:
+        """Put the host file or directory ``host`` at ``path``; ValueError saying why not."""
+        entry = host_entry(path.rsplit("/", 1)[-1] or "/", str(host))
+        if entry is None:
+            raise ValueError(f"{host}: no such host file or directory")
+        if path == "/":
+            if not entry.qid.type & QTDIR:
+                raise ValueError(f"{host} is a file; / must be a directory")
+            self.root.host = entry.host
+            return
+        parent_path, _, name = path.rpartition("/")
+        parent = self.make_dir(parent_path or "/")
+        if entry.qid.type & QTDIR:
+            self.make_dir(path).host = entry.host
+        else:
+            parent.children[name] = entry
+
+    # --- the device -------------------------------------------------------------------------
+
+    def attach(self, spec: str) -> Chan:
+        if spec:
+            raise DeviceError("EINVAL", f"#root takes no spec (got {spec!r})")
+        return Chan(self, self.root.qid, 0, self.root)
+
+    def walk(self, chan: Chan, name: str) -> Chan | None:
+        node = chan.aux
+        if isinstance(node, RootDir):
+            child = node.children.get(name)
+            if child is None and node.host is not None:
+                child = host_entry(name, os.path.join(node.host, name))
+        else:
+            child = host_entry(name, os.path.join(node.host, name))
+        return None if child is None else Chan(self, child.qid, 0, child)
+
+    def stat(self, chan: Chan) -> Dir:
+        return _stat(chan.aux)
+
+    def dirgen(self, chan: Chan) -> int | None:
+        """Made-up directories never change; host ones may, behind the kernel's back."""
+        node = chan.aux
+        return 0 if isinstance(node, RootDir) and node.host is None else None
+
+    def dirread(self, chan: Chan) -> list[Dir]:
+        node = chan.aux
+        entries = {}
+        if isinstance(node, RootDir):
+            entries = {name: _stat(child) for name, child in node.children.items()}
+        host = node.host
+        if host is not None:
+            try:
+                names = sorted(os.listdir(host))
+            except OSError:
+                names = []
+            for name in names:
+                if name not in entries:
+                    child = host_entry(name, os.path.join(host, name))
+                    if child is not None:
+                        entries[name] = _stat(child)
+        return list(entries.values())
+
+    def open(self, chan: Chan, mode: int) -> Chan:
+        if mode & 3 not in (OREAD, OEXEC) or mode & OTRUNC:
+            raise DeviceError("EROFS")
+        chan.mode = mode
+        chan.offset = 0
+        return chan
+
+    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+        node = chan.aux
+        if node.qid.type & QTDIR:
+            raise DeviceError("EISDIR")
+        try:
+            with open(node.host, "rb") as file:
+                file.seek(offset)
+                return file.read(count)
+        except OSError as exc:
+            raise DeviceError("EIO", f"{node.host}: {exc.strerror}") from None
+
+    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+        raise DeviceError("EROFS")
+
+    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+        raise DeviceError("EROFS")
+
+    def remove(self, chan: Chan) -> None:
+        raise DeviceError("EROFS")
+
+    def wstat(self, chan: Chan, changes: object) -> None:
+        raise DeviceError("EROFS")
+
+    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+        raise DeviceError("EROFS")
+
+
+def _stat(node: RootDir | HostFile) -> Dir:
+    if isinstance(node, RootDir):
+        return Dir(node.name, node.qid, DMDIR | 0o555)
+    return Dir(node.name, node.qid, node.perm, node.size)

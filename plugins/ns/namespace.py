@@ -1,0 +1,383 @@
+"""A namespace: a mount table over device trees, with union directories and lexical ``..``.
+
+Names resolve as in Plan 9: ``/...`` from the namespace's root, ``#name.spec/...`` from a
+fresh attach of a device, anything else from a base directory (the current one). Each step
+walks the device the current directory belongs to; when the result is a mount point, the walk
+continues in what is mounted there. A union directory (several mounts on one point) walks its
+members in order, and the first that has the name wins. ``..`` is lexical: it removes the
+previous name from the path, so it can never climb above ``/`` or a device's root.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kernkit.core.devices import QTDIR, Chan, DeviceError, Dir
+
+if TYPE_CHECKING:
+    from kernkit.plugins.ns.devtab import Devices
+
+#: bind and mount flags (Plan 9's): where a mount goes in the union, and whether creates go there.
+MREPL, MBEFORE, MAFTER, MCREATE = 0, 1, 2, 4
+MORDER = 3
+PATH_MAX = 4096
+NAME_MAX = 255
+#: Walks a namespace remembers (see Namespace._walk_clean).
+WALK_CACHE = 1024
+
+
+class Mount:
+    """One member of a mount point's union: a channel on a directory (or a file) and its flags."""
+
+    __slots__ = ("chan", "flags")
+
+    def __init__(self, chan: Chan, flags: int) -> None:
+        self.chan = chan
+        self.flags = flags
+
+
+class MountPoint:
+    """Everything mounted on one file, in walk order, and the path it was mounted at."""
+
+    __slots__ = ("path", "entries")
+
+    def __init__(self, path: str, entries: list[Mount]) -> None:
+        self.path = path
+        self.entries = entries
+
+
+def _join(prefix: str, names: list[str]) -> str:
+    if not names:
+        return prefix or "/"
+    return prefix + "/" + "/".join(names)
+
+
+class Namespace:
+    """A mount table and a root. Processes share one until one of them asks for a copy (the
+    namespace is shared across fork, as Plan 9's is without RFNAMEG)."""
+
+    def __init__(self, devices: Devices, root: Chan) -> None:
+        self.devices = devices
+        #: What the root is (for the ns file): the path it was attached or walked as.
+        self.root_source = root.path or "#root"
+        root.path = "/"
+        self.root = root
+        self.mounts: dict[Any, MountPoint] = {}
+        #: Clean absolute path -> (a channel on what it names, what the walk depended on).
+        self._walks: dict[str, tuple[Chan, tuple]] = {}
+
+    def __copy__(self) -> Namespace:
+        return self  # copying a process's data (fork) shares its namespace
+
+    def copy(self) -> Namespace:
+        """A private namespace with the same mounts (later binds in either do not show in the other)."""
+        twin = Namespace(self.devices, self.root)
+        twin.root_source = self.root_source
+        twin.mounts = {key: MountPoint(mp.path, list(mp.entries)) for key, mp in self.mounts.items()}
+        return twin
+
+    # --- walking ---------------------------------------------------------------------------
+
+    def _enter(self, chan: Chan) -> Chan:
+        """``chan`` or, when it is a mount point, what is mounted there."""
+        key = (chan.driver, chan.devno, chan.qid.path)
+        mp = self.mounts.get(key)
+        if mp is None:
+            return chan
+        entered = mp.entries[0].chan.clone()
+        entered.umh = key
+        entered.path = chan.path
+        return entered
+
+    def walk1(self, chan: Chan, name: str) -> Chan | None:
+        """One step from the directory ``chan`` to ``name``, across unions and mount points;
+        None when no member of the directory has ``name``."""
+        umh = chan.umh
+        mp = self.mounts.get(umh) if umh is not None else None
+        if mp is None:
+            found = chan.driver.walk(chan, name)
+        else:
+            found = None
+            for member in mp.entries:
+                mc = member.chan
+                if mc.qid.type & QTDIR:
+                    found = mc.driver.walk(mc, name)
+                    if found is not None:
+                        break
+        if found is None or not self.mounts:
+            return found
+        return self._enter(found)
+
+    def _start(self, path: str, base: Chan | None) -> tuple[Chan, list[str], str]:
+        """Where a walk of ``path`` starts, the names to walk and the start's own path."""
+        if not path:
+            raise DeviceError("ENOENT", "empty path")
+        if len(path) >= PATH_MAX:
+            raise DeviceError("ENAMETOOLONG")
+        first = path[0]
+        if first == "/":
+            start, prefix, rest = self._enter(self.root), "", path
+        elif first == "#":
+            prefix, _, rest = path.partition("/")
+            start = self.devices.attach(prefix)
+            start = self._enter(start) if self.mounts else start
+        else:
+            if base is None:
+                raise DeviceError("ENOENT", "relative path without a directory")
+            start, rest = base, path
+            prefix = "" if base.path == "/" else base.path
+        names = [n for n in rest.split("/") if n and n != "."]
+        if ".." in names:
+            if start is base:  # lexical: make the path absolute, then drop a name per ..
+                return self._start(f"{base.path}/{rest}", None)
+            stack: list[str] = []
+            for name in names:
+                if name != "..":
+                    stack.append(name)
+                elif stack:
+                    stack.pop()
+            names = stack
+        return start, names, prefix
+
+    def _walk_names(self, chan: Chan, names: list[str]) -> Chan:
+        for name in names:
+            if not chan.qid.type & QTDIR:
+                raise DeviceError("ENOTDIR")
+            if len(name) > NAME_MAX:
+                raise DeviceError("ENAMETOOLONG")
+            found = self.walk1(chan, name)
+            if found is None:
+                raise DeviceError("ENOENT")
+            chan = found
+        return chan
+
+    def walk(self, path: str, base: Chan | None = None) -> Chan:
+        """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative."""
+        clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
+        if clean and "/." not in path and "//" not in path:
+            return self._walk_clean(path)
+        start, names, prefix = self._start(path, base)
+        chan = self._walk_names(start, names) if names else start.clone()
+        if path[-1] == "/" and not chan.qid.type & QTDIR:
+            raise DeviceError("ENOTDIR")
+        chan.path = _join(prefix, names)
+        return chan
+
+    def _walk_clean(self, path: str) -> Chan:
+        """:meth:`walk` of an absolute path with no '.', '..', '//' or trailing '/': the common
+        case, and most of what an open costs, so walks through directories whose devices say
+        when their names change (``dirgen``) are remembered and checked instead of repeated."""
+        remembered = self._walks.get(path)
+        if remembered is not None:
+            template, deps = remembered
+            for driver, directory, generation in deps:
+                if driver.dirgen(directory) != generation:
+                    del self._walks[path]
+                    break
+            else:
+                chan = Chan(template.driver, template.qid, template.devno, template.aux, path)
+                chan.umh = template.umh
+                return chan
+        mounts = self.mounts
+        chan = self.root
+        if mounts and (chan.driver, chan.devno, chan.qid.path) in mounts:
+            chan = self._enter(chan)
+        if len(path) == 1:
+            chan = chan.clone()
+            chan.path = "/"
+            return chan
+        deps: list[tuple[Any, Chan, int]] | None = []
+        for name in path[1:].split("/"):
+            if not chan.qid.type & QTDIR:
+                raise DeviceError("ENOTDIR")
+            mp = mounts.get(chan.umh) if chan.umh is not None else None
+            members = [chan] if mp is None else [m.chan for m in mp.entries if m.chan.qid.type & QTDIR]
+            found = None
+            for member in members:
+                if deps is not None:
+                    generation = member.driver.dirgen(member)
+                    deps = None if generation is None else deps
+                    if deps is not None:
+                        deps.append((member.driver, member, generation))
+                found = member.driver.walk(member, name)
+                if found is not None:
+                    break
+            if found is None:
+                raise DeviceError("ENOENT")
+            chan = self._enter(found) if mounts else found
+        if deps is not None:
+            if len(self._walks) >= WALK_CACHE:
+                self._walks.clear()
+            self._walks[path] = (chan.clone(), tuple(deps))
+        chan.path = path
+        return chan
+
+    def walk_parent(self, path: str, base: Chan | None = None) -> tuple[Chan, str]:
+        """The directory that holds what ``path`` names, and the last name ("" when ``path``
+        names a root, which has no parent)."""
+        start, names, prefix = self._start(path, base)
+        if not names:
+            chan = start.clone()
+            chan.path = prefix or "/"
+            return chan, ""
+        chan = self._walk_names(start, names[:-1]) if len(names) > 1 else start.clone()
+        if not chan.qid.type & QTDIR:
+            raise DeviceError("ENOTDIR")
+        if len(names[-1]) > NAME_MAX:
+            raise DeviceError("ENAMETOOLONG")
+        chan.path = _join(prefix, names[:-1])
+        return chan, names[-1]
+
+    # --- files -----------------------------------------------------------------------------
+
+    def open(self, chan: Chan, mode: int) -> Chan:
+        """Open ``chan`` (from :meth:`walk`) for ``mode``; the open channel keeps its path."""
+        opened = chan.driver.open(chan, mode)
+        if not opened.path:
+            opened.path = chan.path
+        return opened
+
+    def create(self, directory: Chan, name: str, mode: int, perm: int) -> Chan:
+        """Create ``name`` in ``directory``; in a union, in its first member mounted with MCREATE."""
+        target = directory
+        mp = self.mounts.get(directory.umh) if directory.umh is not None else None
+        if mp is not None:
+            member = next((m for m in mp.entries if m.flags & MCREATE), None)
+            if member is None:
+                raise DeviceError("EACCES", f"{directory.path}: union directory without a create member")
+            target = member.chan.clone()
+        created = target.driver.create(target, name, mode, perm)
+        created.path = _join("" if directory.path == "/" else directory.path, [name])
+        return created
+
+    def dirread(self, chan: Chan) -> list[Dir]:
+        """The entries of a directory; a union lists each name once, from the first member having it."""
+        mp = self.mounts.get(chan.umh) if chan.umh is not None else None
+        if mp is None:
+            return chan.driver.dirread(chan)
+        seen: set[str] = set()
+        entries: list[Dir] = []
+        for member in mp.entries:
+            mc = member.chan
+            if not mc.qid.type & QTDIR:
+                continue
+            for entry in mc.driver.dirread(mc):
+                if entry.name not in seen:
+                    seen.add(entry.name)
+                    entries.append(entry)
+        return entries
+
+    def is_mount_point(self, chan: Chan) -> bool:
+        return chan.umh is not None or (chan.driver, chan.devno, chan.qid.path) in self.mounts
+
+    def remove(self, chan: Chan) -> None:
+        if self.is_mount_point(chan):
+            raise DeviceError("EBUSY", f"{chan.path}: a mount point")
+        chan.driver.remove(chan)
+
+    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+        """Move ``chan``'s file to ``name`` in ``newdir``: only within one device instance."""
+        if self.is_mount_point(chan):
+            raise DeviceError("EBUSY", f"{chan.path}: a mount point")
+        target = newdir
+        mp = self.mounts.get(newdir.umh) if newdir.umh is not None else None
+        if mp is not None:
+            target = next(
+                (m.chan for m in mp.entries if m.chan.driver is chan.driver and m.chan.devno == chan.devno),
+                None,
+            )
+            if target is None:
+                raise DeviceError("EXDEV")
+        elif target.driver is not chan.driver or target.devno != chan.devno:
+            raise DeviceError("EXDEV")
+        existing = self.walk1(newdir, name)
+        if existing is not None and self.is_mount_point(existing):
+            raise DeviceError("EBUSY", f"{existing.path}: a mount point")
+        chan.driver.rename(chan, target, name)
+
+    # --- bind, mount, unmount --------------------------------------------------------------
+
+    def bind(self, new: Chan, old: Chan, flags: int) -> None:
+        """Make ``old`` (a walked channel) show ``new`` too: replace it (MREPL), or join a union
+        before (MBEFORE) or after (MAFTER) what is there; MCREATE sends creates to ``new``."""
+        new_dir, old_dir = bool(new.qid.type & QTDIR), bool(old.qid.type & QTDIR)
+        if new_dir != old_dir:
+            raise DeviceError("ENOTDIR" if old_dir else "EISDIR", "bind: a directory and a file")
+        if flags & MCREATE and not old_dir:
+            raise DeviceError("ENOTDIR", "bind -c: not a directory")
+        order = flags & MORDER
+        if order == MORDER:
+            raise DeviceError("EINVAL", "bind: both before and after")
+        source = self.mounts.get(new.umh) if new.umh is not None else None
+        if source is not None:  # binding a union binds its members
+            added = [Mount(m.chan, m.flags & ~MCREATE | (flags & MCREATE)) for m in source.entries]
+        else:
+            added = [Mount(_unentered(new), flags & MCREATE)]
+        key = old.umh if old.umh is not None else (old.driver, old.devno, old.qid.path)
+        mp = self.mounts.get(key)
+        if order == MREPL or not old_dir:
+            entries = added
+        else:
+            present = list(mp.entries) if mp is not None else [Mount(_unentered(old), 0)]
+            entries = added + present if order == MBEFORE else present + added
+        self.mounts[key] = MountPoint(mp.path if mp is not None else old.path, entries)
+        self._walks.clear()
+
+    def mount(self, chan: Chan, old: Chan, flags: int, spec: str = "", device: str = "mnt") -> None:
+        """Mount the file server spoken to over the open channel ``chan`` at ``old``: the device
+        ``device`` (the 9P client, ``#mnt``) turns it into a tree (``attach_chan(chan, spec)``)."""
+        driver = self.devices.driver(device)
+        attach = getattr(driver, "attach_chan", None)
+        if attach is None:
+            raise DeviceError("ENODEV", f"#{device} cannot mount a channel")
+        root = attach(chan, spec)
+        if not root.path:
+            root.path = f"#{device}"
+        self.bind(root, old, flags)
+
+    def unmount(self, old: Chan, new: Chan | None = None) -> None:
+        """Undo the mounts on ``old``: all of them, or only ``new``'s."""
+        key = old.umh if old.umh is not None else (old.driver, old.devno, old.qid.path)
+        mp = self.mounts.get(key)
+        if mp is None:
+            raise DeviceError("EINVAL", f"{old.path}: not a mount point")
+        self._walks.clear()
+        if new is None:
+            del self.mounts[key]
+            return
+        gone = {(m.chan.driver, m.chan.devno, m.chan.qid.path) for m in self._members(new)}
+        kept = [m for m in mp.entries if (m.chan.driver, m.chan.devno, m.chan.qid.path) not in gone]
+        if len(kept) == len(mp.entries):
+            raise DeviceError("ENOENT", f"{new.path} is not mounted on {old.path}")
+        if kept:
+            mp.entries = kept
+        else:
+            del self.mounts[key]
+
+    def _members(self, chan: Chan) -> list[Mount]:
+        mp = self.mounts.get(chan.umh) if chan.umh is not None else None
+        return list(mp.entries) if mp is not None else [Mount(chan, 0)]
+
+    def describe(self) -> str:
+        """The mount table as bind commands (what /proc/PID/ns shows)."""
+        lines = []
+        if (self.root.driver, self.root.devno, self.root.qid.path) not in self.mounts:
+            lines.append(f"bind {_quote(self.root_source)} /")
+        for mp in self.mounts.values():
+            for index, mount in enumerate(mp.entries):
+                flags = ("" if index == 0 else "a") + ("c" if mount.flags & MCREATE else "")
+                option = f"-{flags} " if flags else ""
+                lines.append(f"bind {option}{_quote(mount.chan.path)} {_quote(mp.path)}")
+        return "".join(line + "\n" for line in lines)
+
+
+def _unentered(chan: Chan) -> Chan:
+    """A channel for the file itself, not for what may be mounted on it."""
+    twin = chan.clone()
+    twin.umh = None
+    twin.path = chan.path
+    return twin
+
+
+def _quote(text: str) -> str:
+    return f"'{text}'" if text.startswith("#") or " " in text else text

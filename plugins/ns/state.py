@@ -1,0 +1,62 @@
+"""Where namespaces live: the kernel's device table and boot namespace, each process's view."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.core.devices import Chan
+from kernkit.plugins.ns.devtab import Devices
+from kernkit.plugins.ns.namespace import Namespace
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
+
+DEVICES_KEY, BOOT_KEY, PROCESS_KEY = "ns.devices", "ns.boot", "ns"
+
+
+class ProcNs:
+    """A process's view of files: its namespace (shared with others unless copied) and its
+    current directory. Copied with the process's data at fork: the child shares the namespace
+    and starts in the same directory."""
+
+    __slots__ = ("namespace", "cwd", "process")
+
+    def __init__(self, namespace: Namespace, cwd: Chan, process: Process | None) -> None:
+        self.namespace = namespace
+        self.cwd = cwd
+        self.process = process
+
+    def __copy__(self) -> ProcNs:
+        return ProcNs(self.namespace, self.cwd, None)
+
+    def unshare(self) -> None:
+        """Take a private copy of the namespace (Linux unshare(CLONE_NEWNS), Plan 9 RFNAMEG)."""
+        self.namespace = self.namespace.copy()
+
+    def clean(self) -> None:
+        """Start over from a namespace holding only #root at / (Plan 9 RFCNAMEG); ``#`` names
+        still reach every device."""
+        devices = self.namespace.devices
+        self.namespace = Namespace(devices, devices.attach("#root"))
+        self.cwd = self.namespace.walk("/")
+
+
+def devices(kernel: Kernel) -> Devices:
+    """The kernel's device table (made on first use)."""
+    table = kernel.data.get(DEVICES_KEY)
+    if table is None:
+        table = kernel.data[DEVICES_KEY] = Devices(kernel)
+    return table
+
+
+def proc_ns(process: Process) -> ProcNs:
+    """``process``'s view of files; KeyError if it has none (no namespace plugin at its birth)."""
+    return process.data[PROCESS_KEY]
+
+
+def enter(process: Process) -> ProcNs:
+    """``process``'s view, with the devices told that what follows is done on its behalf."""
+    view = process.data[PROCESS_KEY]
+    view.namespace.devices.caller = process
+    return view

@@ -1,0 +1,122 @@
+"""A helper for simple devices: one directory of files whose contents functions produce.
+
+    class Version(SyntheticDevice):
+        def __init__(self, kernel):
+            super().__init__(kernel, [SynthFile("version", read=text(lambda chan: "kernkit 1\\n"))])
+
+Third-party devices may use it (``from kernkit.plugins.ns.synthetic import ...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from kernkit.core.devices import (
+    DMDIR,
+    OEXEC,
+    ORDWR,
+    OREAD,
+    OWRITE,
+    QTDIR,
+    Chan,
+    DeviceDriver,
+    DeviceError,
+    Dir,
+    Qid,
+)
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+
+Reader = Callable[[Chan, int, int], bytes]
+Writer = Callable[[Chan, bytes, int], int]
+
+
+def text(produce: Callable[[Chan], str | bytes]) -> Reader:
+    """A reader for a file whose whole contents ``produce(chan)`` makes each time it is read."""
+
+    def read(chan: Chan, count: int, offset: int) -> bytes:
+        data = produce(chan)
+        if isinstance(data, str):
+            data = data.encode()
+        return data[offset : offset + count]
+
+    return read
+
+
+@attrs.frozen
+class SynthFile:
+    """One file: its name, permissions, kind bits (DMDEVICE, ...) and what reading and writing do."""
+
+    name: str
+    read: Reader | None = None
+    write: Writer | None = None
+    perm: int | None = None
+    kind: int = 0
+
+    @property
+    def mode(self) -> int:
+        if self.perm is not None:
+            return self.perm | self.kind
+        return (0o444 if self.read else 0) | (0o222 if self.write else 0) | self.kind
+
+
+def check_mode(mode: int, perm: int) -> None:
+    """EACCES when ``perm`` (rwx bits) does not allow opening for ``mode``."""
+    want = mode & 3
+    if (want in (OREAD, ORDWR, OEXEC) and not perm & 0o444) or (want in (OWRITE, ORDWR) and not perm & 0o222):
+        raise DeviceError("EACCES")
+
+
+class SyntheticDevice(DeviceDriver):
+    """A device with one directory of :class:`SynthFile` files (qid paths 1, 2, ...)."""
+
+    def __init__(self, kernel: Kernel, files: Sequence[SynthFile]) -> None:
+        super().__init__(kernel)
+        self.files = list(files)
+        self.by_name = {f.name: index + 1 for index, f in enumerate(self.files)}
+        self.root_qid = Qid(0, 0, QTDIR)
+
+    def attach(self, spec: str) -> Chan:
+        if spec:
+            raise DeviceError("EINVAL", f"#{self.name} takes no spec (got {spec!r})")
+        return Chan(self, self.root_qid)
+
+    def walk(self, chan: Chan, name: str) -> Chan | None:
+        index = self.by_name.get(name)
+        return None if index is None else Chan(self, Qid(index), 0, self.files[index - 1])
+
+    def stat(self, chan: Chan) -> Dir:
+        if chan.qid.type & QTDIR:
+            return Dir(self.name, self.root_qid, DMDIR | 0o555)
+        return self._dir(chan.qid.path)
+
+    def _dir(self, index: int) -> Dir:
+        synth = self.files[index - 1]
+        return Dir(synth.name, Qid(index), synth.mode)
+
+    def dirread(self, chan: Chan) -> list[Dir]:
+        return [self._dir(index + 1) for index in range(len(self.files))]
+
+    def dirgen(self, chan: Chan) -> int:
+        return 0  # the files are fixed
+
+    def open(self, chan: Chan, mode: int) -> Chan:
+        if not chan.qid.type & QTDIR:
+            check_mode(mode, chan.aux.mode)
+        return super().open(chan, mode & ~0x10)  # OTRUNC means nothing here
+
+    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+        synth = chan.aux
+        if synth is None or synth.read is None:
+            raise DeviceError("EACCES")
+        return synth.read(chan, count, offset)
+
+    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+        synth = chan.aux
+        if synth is None or synth.write is None:
+            raise DeviceError("EACCES")
+        return synth.write(chan, data, offset)
