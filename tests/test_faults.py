@@ -120,7 +120,7 @@ def test_dynamically_linked_program_is_rejected():
 def test_missing_program_lists_the_packaged_ones():
     result = kernkit_cli("boot", "--", "no-such-program")
     assert result.returncode == 2
-    assert b"no-such-program: no such program file (packaged programs: bind, cat, clock, echo, echo_args" in result.stderr
+    assert b"no-such-program: no such program file (packaged programs: bind, cat, clock, cp, echo, echo_args" in result.stderr
 
 
 def test_out_of_memory_kills_only_the_process():
