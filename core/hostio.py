@@ -67,6 +67,7 @@ class HostIO:
         self._update(fd)
 
     def remove_writer(self, fd: int) -> None:
+        """Stop watching ``fd`` for room to write (its queued output went out)."""
         if self._writers.pop(fd, None) is not None:
             self._update(fd)
 
