@@ -374,3 +374,54 @@ def test_random_bytes_never_crash_the_server(noise, chunk):
         if session.closed:
             assert session.receive(b"\x00" * 10) == b""
             break
+
+
+def _namespace_session(writable: bool):
+    """A server session over a booted kernel's namespace, as [export9p] makes them."""
+    from kernkit.core.testing import boot_kernel
+    from kernkit.plugins.ninep.nsbackend import NsExport
+    from kernkit.plugins.ns import boot_namespace
+
+    kernel = boot_kernel("hello").kernel
+    problems: list[str] = []
+    root = NsExport(kernel, boot_namespace(kernel), ["/proc", "/tmp", "/dev"], 0)
+    return Session(root, writable=writable, max_msize=MSIZE, on_error=problems.append), problems
+
+
+NS_NAMES = st.sampled_from(["tmp", "proc", "dev", "1", "status", "ctl", "cons", "random", "new", "..", "x"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["Twalk", "Tlopen", "Tread", "Twrite", "Tlcreate", "Tmkdir",
+                                           "Treaddir", "Tgetattr", "Tsetattr", "Tunlinkat", "Trenameat",
+                                           "Tclunk", "Tremove"]),
+                          st.sampled_from([1, 2, 3]), st.sampled_from([1, 2, 3]),
+                          st.lists(NS_NAMES, max_size=3).map(tuple), st.integers(0, 3),
+                          st.binary(max_size=20)), max_size=15),
+       st.booleans())
+def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, writable):
+    session, problems = _namespace_session(writable)
+    session.receive(proto.encode(Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L")))
+    attach = Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="", n_uname=0)
+    assert proto.decode(session.receive(proto.encode(attach, "9P2000.L")), MSIZE, "9P2000.L").type == "Rattach"
+    for kind, fid, other, names, number, data in requests:
+        name = names[0] if names else "x"
+        fields = {
+            "Twalk": dict(fid=fid, newfid=other, wnames=names),
+            "Tlopen": dict(fid=fid, flags=number),
+            "Tread": dict(fid=fid, offset=number, count=100),
+            "Twrite": dict(fid=fid, offset=number, data=data),
+            "Tlcreate": dict(fid=fid, name=name, flags=number, mode=0o644, gid=0),
+            "Tmkdir": dict(dfid=fid, name=name, mode=0o755, gid=0),
+            "Treaddir": dict(fid=fid, offset=number, count=500),
+            "Tgetattr": dict(fid=fid, request_mask=0x7FF),
+            "Tsetattr": dict(fid=fid, valid=0x8 | (number & 1), mode=0o600, uid=0, gid=0, size=number,
+                             atime_sec=0, atime_nsec=0, mtime_sec=0, mtime_nsec=0),
+            "Tunlinkat": dict(dirfid=fid, name=name, flags=0x200 if number & 1 else 0),
+            "Trenameat": dict(olddirfid=fid, oldname=name, newdirfid=other, newname="renamed"),
+            "Tclunk": dict(fid=fid),
+            "Tremove": dict(fid=fid),
+        }[kind]
+        out = session.receive(proto.encode(Message(kind, 7, **fields), "9P2000.L"))
+        check_replies(out, session)
+    assert not problems, problems
