@@ -181,3 +181,18 @@ def test_a_server_that_stops_answering_fails_calls_with_eio(tmp_path):
     assert run.status == 1
     assert "cp: opening /n/host/file: I/O error" in run.err
     assert "the mount is dead" in run.err
+
+
+def test_a_guest_using_a_mount_runs_the_same_however_fast_the_server_answers(served_dir, tmp_path):
+    """Requests block the kernel, not virtual time: two runs give the same trace."""
+    pytest.importorskip("kernkit.plugins.ns", reason="mounts go into the namespace plugin's tree")
+    (served_dir / "source.bin").write_bytes(bytes(range(256)) * 1000)
+    digests = []
+    with diod_server(served_dir) as port:
+        for _ in range(2):
+            config = mount_config(tmp_path, port, "9P2000.L", str(served_dir), "cp", "/n/host/source.bin",
+                                  "/n/host/copy.bin")
+            run = run_kernel(config=config, trace=True)
+            assert run.status == 0, run.err
+            digests.append(run.kernel.tracer.digest)
+    assert digests[0] and digests[0] == digests[1]

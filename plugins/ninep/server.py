@@ -87,6 +87,7 @@ class Fid:
     path: list[tuple[str, Node]]
     handle: Handle | None = None
     flags: int = 0  # Linux open flags once open
+    is_dir: bool = False  # known once open: reads need not stat the node each time
     remove_on_clunk: bool = False
     #: A directory read in progress: the entries, encoded, and where the next read must start.
     listing: list[bytes] | None = None
@@ -316,6 +317,7 @@ class Session:
             raise fail(EISDIR)
         fid.handle = fid.node.open(flags & (O_ACCMODE | O_TRUNC | O_APPEND))
         fid.flags = flags
+        fid.is_dir = attr.is_dir
         fid.listing = None
         return fid.node.attr().qid, self.iounit
 
@@ -407,7 +409,7 @@ class Session:
     def _read(self, m: Message) -> Message:
         fid = self._opened(m.fid, writing=False)
         count = min(m.count, self.iounit)
-        if fid.node.attr().is_dir:
+        if fid.is_dir:
             if self.dialect == VERSION_9PL:
                 raise fail(EISDIR, "use Treaddir")
             return Message("Rread", m.tag, data=self._read_dir(fid, m.offset, count))
@@ -440,7 +442,7 @@ class Session:
 
     def _readdir(self, m: Message) -> Message:
         fid = self._opened(m.fid, writing=False)
-        if not fid.node.attr().is_dir:
+        if not fid.is_dir:
             raise fail(ENOTDIR)
         if m.offset == 0 or fid.listing is None:
             parent = fid.path[-2][1] if len(fid.path) > 1 else fid.node
