@@ -346,6 +346,30 @@ def sys_truncate(t: Thread, pathname: int, length: int) -> int:
     return 0
 
 
+@_syscall
+def sys_fchmodat(t: Thread, dirfd: int, pathname: int, mode: int) -> int:
+    _, chan = _resolve(t, dirfd, pathname)
+    chan.driver.wstat(chan, Wstat(mode=mode & 0o7777))
+    return 0
+
+
+def sys_chmod(t: Thread, pathname: int, mode: int) -> int:
+    return sys_fchmodat(t, AT_FDCWD, pathname, mode)
+
+
+def sys_fchmod(t: Thread, fd: int, mode: int) -> int:
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    if type(file) is not Chan:
+        return -EINVAL
+    try:
+        file.driver.wstat(file, Wstat(mode=mode & 0o7777))
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    return 0
+
+
 def sys_umask(t: Thread, mask: int) -> int:
     old = _umask(t)
     t.process.data["umask"] = mask & 0o777

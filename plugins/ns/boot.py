@@ -54,10 +54,12 @@ def _build(kernel: Kernel) -> Namespace:
 
 def apply(namespace: Namespace, op: BindOp, root: object | None = None) -> None:
     """Carry out one bind line; a missing mount point on #root is made (boot only: ``root``)."""
+    if op.verb == "mount":
+        namespace.devices.driver("mnt")  # mounting needs the 9P client: say so first
     try:
         source = namespace.walk(op.source)
     except DeviceError as exc:
-        raise DeviceError(exc.code, f"{op.source}: {_describe(exc)}") from None
+        raise DeviceError(exc.code, exc.message or f"{op.source}: {_describe(exc)}") from None
     try:
         target = namespace.walk(op.target)
     except DeviceError as exc:

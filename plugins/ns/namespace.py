@@ -302,7 +302,7 @@ class Namespace:
         before (MBEFORE) or after (MAFTER) what is there; MCREATE sends creates to ``new``."""
         new_dir, old_dir = bool(new.qid.type & QTDIR), bool(old.qid.type & QTDIR)
         if new_dir != old_dir:
-            raise DeviceError("ENOTDIR" if old_dir else "EISDIR", "bind: a directory and a file")
+            raise DeviceError("ENOTDIR", "bind: a directory and a file")
         if flags & MCREATE and not old_dir:
             raise DeviceError("ENOTDIR", "bind -c: not a directory")
         order = flags & MORDER

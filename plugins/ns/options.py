@@ -20,7 +20,7 @@ DEFAULT_BINDS = [
     "bind -a #random /dev",
     "bind -a #version /dev",
     "bind #proc /proc",
-    "bind #srv /srv",
+    "bind -c #srv /srv",
     "bind -c #tmpfs /tmp",
 ]
 
