@@ -196,3 +196,20 @@ def test_a_guest_using_a_mount_runs_the_same_however_fast_the_server_answers(ser
             assert run.status == 0, run.err
             digests.append(run.kernel.tracer.digest)
     assert digests[0] and digests[0] == digests[1]
+
+
+def test_guests_overwrite_make_move_and_remove_on_the_mount(server, served_dir, tmp_path):
+    pytest.importorskip("kernkit.plugins.ns", reason="mounts go into the namespace plugin's tree")
+    port, version, aname = server
+    (served_dir / "old.txt").write_bytes(b"a longer text that gets overwritten\n")
+    # 9P2000 renames only within a directory (wstat of the name)
+    target = "/n/host/d/moved" if version == "9P2000.L" else "/n/host/renamed"
+    steps = ["cp /n/host/hello.txt /n/host/old.txt", "mkdir /n/host/d", f"mv /n/host/old.txt {target}",
+             f"cat {target}", "rm /n/host/sub/deep.txt", "ls /n/host/sub"]
+    run = run_kernel(config=mount_config(tmp_path, port, version, aname, "run", *steps))
+    assert run.status == 0, run.err
+    assert run.out == "hello from the host\n"
+    moved = served_dir / target.removeprefix("/n/host/")
+    assert moved.read_bytes() == b"hello from the host\n"
+    assert (served_dir / "d").is_dir() and not (served_dir / "old.txt").exists()
+    assert list((served_dir / "sub").iterdir()) == []

@@ -312,8 +312,18 @@ class Client:
 
     def rename(self, olddir: int, oldname: str, newdir: int, newname: str) -> None:
         if self.linux:
-            self.rpc(Message("Trenameat", olddirfid=olddir, oldname=oldname, newdirfid=newdir,
-                             newname=newname), "Rrenameat")
+            try:
+                self.rpc(Message("Trenameat", olddirfid=olddir, oldname=oldname, newdirfid=newdir,
+                                 newname=newname), "Rrenameat")
+                return
+            except RemoteError as error:  # diod has only the older Trename
+                if error.errno not in (errnos.EOPNOTSUPP, errnos.ENOSYS):
+                    raise
+            fid, _ = self.walk(olddir, (oldname,))
+            try:
+                self.rpc(Message("Trename", fid=fid, dfid=newdir, name=newname), "Rrename")
+            finally:
+                self.clunk(fid)
             return
         if olddir != newdir:
             raise RemoteError(errnos.EXDEV, "9P2000 renames only within a directory")

@@ -293,6 +293,9 @@ class MntDevice(DeviceDriver):
             raise DeviceError("EXDEV")
         old = self._fid(aux, aux.names[:-1])
         try:
+            if newdir.aux.names == aux.names[:-1]:  # one directory: one fid (9P2000 needs it so)
+                self._call(mount, "rename", mount.client.rename, old, aux.names[-1], old, name)
+                return
             new = self._fid(newdir.aux)
             try:
                 self._call(mount, "rename", mount.client.rename, old, aux.names[-1], new, name)
