@@ -48,6 +48,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "matrix_cells_per_minute": (">=", 300.0),
     "matrix_runner_overhead": ("<=", 0.10),
     "aggregate_mips_8core_8threads": (">=", 50.0),
+    "tmpfs_open_read_close_us": ("<=", 15.0),
 }
 
 NOTES = {
@@ -70,6 +71,8 @@ NOTES = {
     "seconds, from the difference of a matrix of N and N/2 cells so fixed start-up costs cancel",
     "idle_core_cost_ratio": "host time of one busy thread on an 8-core machine / on a 1-core machine "
     "(1.0: idle cores cost nothing)",
+    "tmpfs_open_read_close_us": "openloop: a guest opens, reads (64 bytes) and closes /tmp/f (#tmpfs) in a "
+    "loop; host microseconds per open+read+close, (t(N_large) - t(N_small)) / (N_large - N_small)",
 }
 
 
@@ -97,6 +100,8 @@ class Plan:
     switch_small: int = 200
     switch_large: int = 5_000
     thread_iterations: int = 2_000_000
+    open_small: int = 500
+    open_large: int = 20_000
 
     @classmethod
     def make(cls, repeat: int | None, quick: bool) -> Plan:
@@ -274,6 +279,16 @@ def bench_thread_switch(plan: Plan, report: Report) -> float:
         times_large.append(run_in_process("threads", ["pingpong", str(large)]).seconds)
     report.samples["thread_switch_s"] = {str(small): times_small, str(large): times_large}
     return per_call_us(times_small, times_large, 2 * small, 2 * large)
+
+
+def bench_tmpfs_open(plan: Plan, report: Report) -> float:
+    small, large = plan.open_small, plan.open_large if not plan.quick else plan.open_large // 4
+    times_small, times_large = [], []
+    for _ in range(plan.repeat):
+        times_small.append(run_in_process("openloop", ["/tmp/f", str(small)]).seconds)
+        times_large.append(run_in_process("openloop", ["/tmp/f", str(large)]).seconds)
+    report.samples["tmpfs_open_read_close_s"] = {str(small): times_small, str(large): times_large}
+    return per_call_us(times_small, times_large, small, large)
 
 
 def bench_aggregate_mips(plan: Plan, report: Report) -> float:
@@ -545,6 +560,7 @@ def run_all(plan: Plan, qiling_python: str | None) -> Report:
     report.measure("guest_mips_fast", lambda: bench_mips(plan, report, "fast"), 1)
     report.measure("getpid_roundtrip_us", lambda: bench_getpid_kernkit(plan, report))
     report.measure("thread_switch_futex_us", lambda: bench_thread_switch(plan, report))
+    report.measure("tmpfs_open_read_close_us", lambda: bench_tmpfs_open(plan, report))
     report.measure("aggregate_mips_8core_8threads", lambda: bench_aggregate_mips(plan, report), 1)
     report.measure("idle_core_cost_ratio", lambda: bench_idle_cores(plan, report), 2)
     report.measure("boot_hello_whole_process_ms", lambda: bench_boot_whole_process(plan, report), 2)

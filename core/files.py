@@ -27,14 +27,16 @@ class OpenFile(Protocol):
 
 def hold(file: Any) -> None:
     """Count one more holder of ``file`` (a descriptor, a #srv entry, a mount)."""
-    file.refs = getattr(file, "refs", 0) + 1
+    try:
+        file.refs += 1
+    except AttributeError:  # a plain OpenFile, held for the first time
+        file.refs = 1
 
 
 def release(file: Any) -> None:
     """Count one holder less; the last one closes the file."""
-    left = file.refs - 1
-    file.refs = left
-    if left <= 0:
+    file.refs -= 1
+    if file.refs <= 0:
         file.close()
 
 
@@ -65,7 +67,10 @@ class FileTable:
                 return -1
         elif at in files:
             self.close(at)
-        hold(file)
+        try:
+            file.refs += 1
+        except AttributeError:
+            file.refs = 1
         files[at] = file
         if cloexec:
             self._cloexec.add(at)
@@ -77,7 +82,9 @@ class FileTable:
         if file is None:
             return False
         self._cloexec.discard(fd)
-        release(file)
+        file.refs -= 1
+        if file.refs <= 0:
+            file.close()
         return True
 
     def is_cloexec(self, fd: int) -> bool:

@@ -12,6 +12,7 @@ from kernkit.core.vm import AddressSpace
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process
+    from kernkit.core.programs import ProgramFile
 
 
 def new_address_space(kernel: Kernel) -> AddressSpace:
@@ -22,7 +23,7 @@ def new_address_space(kernel: Kernel) -> AddressSpace:
 
 
 def load_program(
-    kernel: Kernel, process: Process, path: Path, argv: Sequence[str], envp: Sequence[str]
+    kernel: Kernel, process: Process, path: Path | ProgramFile, argv: Sequence[str], envp: Sequence[str]
 ) -> Any:
     """Load ``path`` into a new address space for ``process`` and return the initial CPU context.
 

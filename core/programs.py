@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from kernkit.core.errors import ProgramError
+
+
+class ProgramFile(Protocol):
+    """What a program is loaded from: a host Path, or a personality's file (execve of a file in
+    a namespace): a name, its bytes, and ``str()`` for messages."""
+
+    name: str
+
+    def read_bytes(self) -> bytes: ...
 
 
 def packaged_programs_dir() -> Path:

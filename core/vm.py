@@ -232,6 +232,12 @@ class AddressSpace:
         """The bytes at ``va`` up to a NUL (not included), or None when there is none in the
         first ``limit`` bytes; BadAddress if the string runs into memory it may not read."""
         memory = self.memory
+        entry = self._pages.get(va & PAGE_MASK)
+        if entry is not None:  # the common case: a short string in a page the kernel knows
+            start = entry[0] + (va & (PAGE_SIZE - 1))
+            end = memory.find(b"\0", start, start + min(PAGE_SIZE - (va & (PAGE_SIZE - 1)), limit))
+            if end >= 0:
+                return memory.bytes[start:end].tobytes()
         out = b""
         while len(out) < limit:
             offset = va & (PAGE_SIZE - 1)

@@ -63,6 +63,7 @@ SYSCALLS = (
     (33, "dup2", io.sys_dup2, 2),
     (35, "nanosleep", timeinfo.sys_nanosleep, 2),
     (39, "getpid", proc.sys_getpid, 0),
+    (40, "sendfile", io.sys_sendfile, 4),
     (56, "clone", spawn.sys_clone, 5),
     (57, "fork", spawn.sys_fork, 0),
     (58, "vfork", spawn.sys_fork, 0),

@@ -76,12 +76,21 @@ def chan_write(t: Thread, chan: Chan, data: bytes, offset: int | None = None) ->
     return written
 
 
+#: Bits of chan.flags beyond the open flags: whether the file is known to be a stream, and is one.
+STREAM_KNOWN, STREAM = 1 << 40, 1 << 41
+
+
 def is_stream(chan: Chan) -> bool:
-    """Whether the file has no positions (a pipe, the console): lseek and pread fail with ESPIPE."""
-    try:
-        return bool(chan.driver.stat(chan).mode & STREAMS)
-    except DeviceError:
-        return False
+    """Whether the file has no positions (a pipe, the console): lseek and pread fail with ESPIPE.
+    Asked of the device once per open channel."""
+    flags = chan.flags
+    if not flags & STREAM_KNOWN:
+        try:
+            stream = bool(chan.driver.stat(chan).mode & STREAMS)
+        except DeviceError:
+            stream = False
+        flags = chan.flags = flags | STREAM_KNOWN | (STREAM if stream else 0)
+    return bool(flags & STREAM)
 
 
 def seekable_or_error(chan: Chan) -> int:

@@ -243,7 +243,7 @@ def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int:
         files.set_cloexec(fd, bool(arg & FD_CLOEXEC))
         return 0
     if cmd == F_GETFL:
-        return file.flags & ~O_CLOEXEC if type(file) is Chan else O_RDWR
+        return file.flags & 0xFFFF_FFFF & ~O_CLOEXEC if type(file) is Chan else O_RDWR
     if cmd == F_SETFL:
         if type(file) is Chan:
             changeable = O_APPEND | O_NONBLOCK
@@ -365,6 +365,32 @@ def sys_getdents64(t: Thread, fd: int, dirp: int, count: int) -> int:
 
 
 # --- pipes ----------------------------------------------------------------------------------------
+
+
+def sys_sendfile(t: Thread, out_fd: int, in_fd: int, offset: int, count: int) -> int | None:
+    """Copy from a file (not a stream: EINVAL, as Linux says) to any descriptor, from ``*offset``
+    (which is then updated) or from the input's own offset (which advances by what was sent)."""
+    source, target = t.process.files.get(in_fd), t.process.files.get(out_fd)
+    if source is None or target is None:
+        return -EBADF
+    if type(source) is not Chan or is_stream(source) or source.qid.type & QTDIR:
+        return -EINVAL
+    position = source.offset if not offset else _signed(t.process.aspace.read_u64(offset))
+    if position < 0:
+        return -EINVAL
+    data = chan_read(t, source, min(count, MAX_IO), position)
+    if data is None or type(data) is int:
+        return data
+    if not data:
+        return 0
+    sent = chan_write(t, target, data) if type(target) is Chan else _deliver(t, target, data)
+    if sent is None or sent < 0:
+        return sent
+    if offset:
+        t.process.aspace.write_u64(offset, position + sent)
+    else:
+        source.offset = position + sent
+    return sent
 
 
 def sys_pipe2(t: Thread, fds: int, flags: int) -> int:

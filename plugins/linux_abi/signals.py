@@ -31,7 +31,8 @@ def deliver(t: Thread, process: Process, signal: int) -> None:
 
 
 def _target(t: Thread, pid: int) -> list[Process] | None:
-    pid = pid - (1 << 64) if pid >= 1 << 63 else pid
+    pid &= 0xFFFF_FFFF  # a pid_t: the low 32 bits, signed (callers may leave the upper ones 0)
+    pid = pid - (1 << 32) if pid >= 1 << 31 else pid
     processes = t.kernel.processes
     if pid > 0:  # a zombie still exists until it is reaped: signalling it does nothing
         return [processes[pid]] if pid in processes else None

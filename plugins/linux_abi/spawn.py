@@ -159,7 +159,8 @@ def _wait_status(process: Process) -> int:
 
 
 def sys_wait4(t: Thread, pid: int, status: int, options: int, rusage: int) -> int | None:
-    pid = pid - (1 << 64) if pid >= 1 << 63 else pid
+    pid &= 0xFFFF_FFFF  # a pid_t: the low 32 bits, signed (callers may leave the upper ones 0)
+    pid = pid - (1 << 32) if pid >= 1 << 31 else pid
     if options & ~(WNOHANG | 0x2 | 0x8 | 0x1000000 | 0x20000000 | 0x40000000 | 0x80000000):
         return -EINVAL
     candidates = [c for c in t.process.children if pid <= 0 or c.pid == pid]
