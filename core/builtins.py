@@ -10,6 +10,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.akaros_abi",
     "kernkit.plugins.rr",
     "kernkit.plugins.mcp",
+    "kernkit.plugins.ninep",
 )
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.

@@ -67,7 +67,11 @@ class Config:
         return self.raw.path.parent if self.raw.path else Path.cwd()
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: attrs.asdict(opts) for name, opts in sorted(self.sections.items())}
+        """Every section's options; a repeated section (``[[name]]``) is a list of them."""
+        return {
+            name: [attrs.asdict(o) for o in opts] if isinstance(opts, list) else attrs.asdict(opts)
+            for name, opts in sorted(self.sections.items())
+        }
 
 
 _TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")
@@ -158,15 +162,47 @@ def parse_override(text: str) -> tuple[str, Any]:
 def validate(raw: RawConfig, sections: Iterable[ConfigSection]) -> Config:
     """Check every table and key of ``raw`` against the declared sections; fill in defaults."""
     schema = {section.name: section for section in sections}
-    values: dict[str, dict[str, Any]] = {name: {} for name in schema}
-    _walk(raw, raw.data, "", schema, values)
-    built = {}
+    values: dict[str, dict[str, Any]] = {name: {} for name in schema if not schema[name].multiple}
+    repeated = {name: section for name, section in schema.items() if section.multiple}
+    data = {key: value for key, value in raw.data.items() if key not in repeated}
+    _walk(raw, data, "", schema, values)
+    built: dict[str, Any] = {}
     for name, section in schema.items():
+        if section.multiple:
+            built[name] = _repeated(raw, section, raw.data.get(name, []))
+            continue
         try:
             built[name] = section.options(**values[name])
         except (TypeError, ValueError) as exc:  # a cross-field check in __attrs_post_init__
             raise ConfigError(f"{raw.source_of(name)}: [{name}]: {exc}") from None
     return Config(raw=raw, sections=built)
+
+
+def _repeated(raw: RawConfig, section: ConfigSection, tables: Any) -> list[Any]:
+    """The options objects of an array of tables (``[[name]]``), each checked like a table."""
+    name = section.name
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(
+            f"{raw.source_of(name)}: {name}: expected tables written [[{name}]], "
+            f"got {_describe_value(tables)}"
+        )
+    fields = {f.name: f for f in attrs.fields(attrs.resolve_types(section.options))}
+    built = []
+    for index, table in enumerate(tables):
+        where = f"{name}[{index}]"
+        values = {}
+        for key, value in table.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"{raw.source_of(name)}: {where}.{key}: unknown option{_suggest(key, fields)}; "
+                    f"[[{name}]] has: {', '.join(fields)}"
+                )
+            values[key] = _check_field(raw, f"{where}.{key}", fields[key], value, raw.source_of(name))
+        try:
+            built.append(section.options(**values))
+        except (TypeError, ValueError) as exc:  # a missing option or a cross-field check
+            raise ConfigError(f"{raw.source_of(name)}: [[{name}]] #{index + 1}: {exc}") from None
+    return built
 
 
 def _walk(
@@ -208,8 +244,10 @@ def _walk(
             )
 
 
-def _check_field(raw: RawConfig, dotted: str, field: attrs.Attribute, value: Any) -> Any:
-    where = f"{raw.source_of(dotted)}: {dotted}"
+def _check_field(
+    raw: RawConfig, dotted: str, field: attrs.Attribute, value: Any, source: str | None = None
+) -> Any:
+    where = f"{source or raw.source_of(dotted)}: {dotted}"
     if field.converter is not None:
         try:
             value = field.converter(value)
@@ -322,13 +360,15 @@ def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> Iterable[str]:
 
 
 def to_toml(data: Mapping[str, Any]) -> str:
-    """Render a resolved config (tables of scalars, lists and inline tables) as TOML."""
+    """Render a resolved config (tables of scalars, lists and inline tables; lists of tables as
+    arrays of tables) as TOML."""
     lines: list[str] = []
 
     for section, table in data.items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
-        lines.append("")
+        for entry in table if isinstance(table, list) else [table]:
+            lines.append(f"[[{section}]]" if isinstance(table, list) else f"[{section}]")
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in entry.items())
+            lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -10,7 +10,7 @@ import inspect
 import sys
 from pathlib import Path
 
-from kernkit.core import hookspecs
+from kernkit.core import hookspecs, hostio
 from kernkit.core.options import option_help
 from kernkit.core.plugins import PluginManager
 
@@ -33,6 +33,12 @@ def hooks_page() -> str:
     for function in hook_functions():
         signature = str(inspect.signature(function)).replace("'", "")
         lines += [f"## `{function.__name__}{signature}`", "", inspect.getdoc(function) or "", ""]
+    # not a hook, but part of the contract plugins rely on
+    lines += ["## Host I/O: `kernel.hostio`", "", inspect.getdoc(hostio) or "", ""]
+    for name in ("add_reader", "add_writer", "remove_reader", "remove_writer", "keep_alive", "poll"):
+        method = getattr(hostio.HostIO, name)
+        signature = str(inspect.signature(method)).replace("'", "").replace("self, ", "").replace("self", "")
+        lines += [f"- `{name}{signature}`: {' '.join((inspect.getdoc(method) or '').split())}"]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -51,10 +57,12 @@ def config_page() -> str:
     ]
     for name, registered in sorted(sections.items()):
         section = registered.record
+        heading = f"[[{name}]]" if section.multiple else f"[{name}]"
+        repeat = f" Give it once per item, as `[[{name}]]`." if section.multiple else ""
         lines += [
-            f"## `[{name}]`",
+            f"## `{heading}`",
             "",
-            f"{section.description} (plugin `{registered.plugin}`)",
+            f"{section.description} (plugin `{registered.plugin}`){repeat}",
             "",
             "| option | type | default | meaning |",
             "| --- | --- | --- | --- |",

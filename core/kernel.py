@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
+from kernkit.core.hostio import HostIO
 from kernkit.core.kmsg import KernelMessage, KernelMessages
 from kernkit.core.loader import load_program
 from kernkit.core.machine import Stop
@@ -76,6 +77,8 @@ class Kernel:
         self._next_id = 1
         self._unstarted: dict[int, Any] = {}
         self.timers = Timers()
+        #: Host file descriptors plugins want watched (see core/hostio.py).
+        self.hostio = HostIO()
         machine_opts = config["machine"]
         self.quantum = machine_opts.quantum
         self.ips = machine_opts.ips
@@ -533,6 +536,7 @@ class Kernel:
                     self.exit_process(process, 128 + 9, "kernel shut down")
             self.plugins.notify("kernkit_shutdown", kernel=self)
         finally:
+            self.hostio.close()
             self.tracer.close()
             self.machine.close()
 
@@ -679,7 +683,16 @@ class Kernel:
         if idle and self.timers:  # nothing could run: jump to the first timer
             self.round_start_ns = max(self.round_start_ns, self.timers.next_time())
         self.timers.fire_due(self.round_start_ns)
-        if idle and not self.timers and not self._anything_runnable() and not self.kmsgs.any_pending():
+        self.hostio.poll()  # host input between rounds; its callbacks may wake threads or end init
+        if self.finished:
+            return
+        if (
+            idle
+            and not self.timers
+            and not self._anything_runnable()
+            and not self.kmsgs.any_pending()
+            and not self.hostio.wait_idle()
+        ):
             if any(p.alive for p in self.processes.values()):
                 raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
             self.finished = True

@@ -219,11 +219,15 @@ class ConfigSection:
 
     ``name`` is the table's dotted path (``machine``, ``sched.rr``). Each field carries its help
     text in ``metadata["help"]`` (use :func:`kernkit.core.options.option`).
+
+    With ``multiple=True`` the table may appear any number of times, as a TOML array of tables
+    (``[[mount9p]]``); ``config[name]`` is then a list of options objects, empty when absent.
     """
 
     name: str = attrs.field(validator=_name)
     options: type
     description: str = ""
+    multiple: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.frozen

@@ -60,6 +60,9 @@ def _with_gdb(args: list[str], tour_dir) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("command", _tour_commands(), ids=lambda c: " ".join(c[1:4]))
 def test_tour_commands_work(command, tour_dir):
     assert command[0] == "kernkit"
+    if "configs/export.toml" in command:  # serves until Ctrl-C: see that it serves, then press it
+        _serve_then_interrupt(command)
+        return
     args = [str(tour_dir / a) if a.endswith((".jsonl", ".json")) else a for a in command[1:]]
     if "--gdb" in args:
         result = _with_gdb(args, tour_dir)
@@ -68,6 +71,28 @@ def test_tour_commands_work(command, tour_dir):
     expected = next((status for word, status in EXPECTED_STATUS.items() if word in args), 0)
     assert result.returncode == expected, result.stderr.decode()
     assert b"Traceback" not in result.stderr
+
+
+def _serve_then_interrupt(command: list[str]) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from kernkit.plugins.ninep.client import Client
+
+    args = [*command[1:], "--set", "export9p.listen=127.0.0.1:0"]  # any free port, not 5640
+    proc = subprocess.Popen([sys.executable, "-m", "kernkit.core.cli", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        announced = proc.stderr.readline().decode()
+        port = int(re.search(r"9P export on 127\.0\.0\.1:(\d+)", announced).group(1))
+        client = Client.connect("127.0.0.1", port)
+        client.attach("/proc")
+        client.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err == b"kernkit: interrupted\n", err
 
 
 def test_readme_error_example_is_what_kernkit_prints(tmp_path):

@@ -194,12 +194,13 @@ def test_bad_binds_are_one_line_errors(tmp_path, binds, message):
 @pytest.mark.parametrize(
     ("binds", "message"),
     [
-        ('["bind #nodev /dev"]', "item 0: 'bind #nodev /dev': no device #nodev (known: #cons, #pipe, #proc, #random, #root, #srv, #tmpfs, #version)"),
+        ('["bind #nodev /dev"]', "item 0: 'bind #nodev /dev': no device #nodev (known: #cons, #mnt, #pipe, #proc, #random, #root, #srv, #tmpfs, #version)"),
         ('["bind /nothing /dev"]', "item 0: 'bind /nothing /dev': /nothing: no such file or directory"),
         ('["bind -a #cons /dev", "bind #tmpfs.a /dev/null/x"]', "item 1: 'bind #tmpfs.a /dev/null/x': /dev/null/x: not a directory"),
         ('["bind -c #tmpfs /tmp", "bind #tmpfs.a /tmp/x"]', "item 1: 'bind #tmpfs.a /tmp/x': /tmp/x: no such directory, and not one #root can hold"),
         ('["bind -a #cons /dev", "bind #tmpfs /dev/null"]', "item 1: 'bind #tmpfs /dev/null': bind: a directory and a file"),
-        ('["mount #srv /n"]', "item 0: 'mount #srv /n': no device #mnt (known: #cons, #pipe, #proc, #random, #root, #srv, #tmpfs, #version)"),
+        ('["mount #srv /n"]', "item 0: 'mount #srv /n': EISDIR"),
+        ('["bind -a #cons /dev", "mount /dev/cons /n"]', "item 1: 'mount /dev/cons /n': 9P over a namespace channel is not supported; use [[mount9p]]"),
     ],
 )
 def test_binds_that_cannot_be_done_are_one_line_errors_at_boot(tmp_path, binds, message):
@@ -297,5 +298,5 @@ def test_akaros_namespace_calls():
         "nunmount again = -2",
         "nbind of nothing = -2",
         "nbind with a bad flag = -22",
-        "nmount without #mnt = -19",
+        "nmount of a non-9P fd = -95",
     ]

@@ -43,6 +43,6 @@ int main(void)
 	printf("nunmount again = %ld\n", nunmount("#tmpfs.akaros", "/srv"));
 	printf("nbind of nothing = %ld\n", nbind("/nothing", "/srv", 0));
 	printf("nbind with a bad flag = %ld\n", nbind("#tmpfs", "/srv", 0x100));
-	printf("nmount without #mnt = %ld\n", ros_syscall(SYS_nmount, 0, "/srv", 4, 0, 0, 0));
+	printf("nmount of a non-9P fd = %ld\n", ros_syscall(SYS_nmount, 0, "/srv", 4, 0, 0, 0));
 	return 0;
 }

@@ -1,0 +1,135 @@
+"""Host I/O for plugins: file descriptors the run loop watches between rounds.
+
+A plugin that talks to the host (a file server listening on a socket, a network bridge)
+registers each host file descriptor with a callback::
+
+    kernel.hostio.add_reader(sock.fileno(), on_readable)   # called when the fd is readable
+    kernel.hostio.remove_reader(sock.fileno())
+    kernel.hostio.keep_alive("export9p")                   # idle: wait for the host, don't stop
+
+The kernel's run loop calls :meth:`HostIO.poll` after every round: a non-blocking check of the
+registered descriptors (one ``epoll_wait`` with a zero timeout, a few microseconds) that runs the
+callbacks of those that are ready. Callbacks run on the kernel's own thread, between rounds, so
+they may use every kernel API (wake threads, read a process's namespace) without locks.
+
+When no thread can run and no timer is pending, the kernel would normally stop: with "deadlock"
+if processes are still waiting. If some plugin has called :meth:`keep_alive`, the run loop
+instead blocks in :meth:`HostIO.wait_idle` until a descriptor is ready, runs its callbacks and
+goes on; the run then ends when init exits, or on Ctrl-C.
+
+``add_writer`` does the same for writability, for plugins that queue output to a slow peer
+rather than block the kernel on it.
+
+Determinism: with nothing registered, :meth:`poll` returns at once without a system call and
+the run is exactly as it would be without this module. Host input is, by nature, not
+reproducible: a run that serves host clients is deterministic only in what its guests do between
+requests. Virtual time does not follow host time: an idle kernel waiting for the host advances
+by one (empty) round each time host input arrives.
+"""
+
+from __future__ import annotations
+
+import selectors
+from collections.abc import Callable
+
+
+class HostIO:
+    """Host descriptors watched for readability or writability, each with a callback."""
+
+    def __init__(self) -> None:
+        self._selector: selectors.BaseSelector | None = None
+        self._readers: dict[int, Callable[[], None]] = {}
+        self._writers: dict[int, Callable[[], None]] = {}
+        self._keepers: set[str] = set()
+
+    @property
+    def active(self) -> bool:
+        """True when at least one descriptor is registered."""
+        return bool(self._readers or self._writers)
+
+    @property
+    def keeping_alive(self) -> bool:
+        return bool(self._keepers)
+
+    def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (on the kernel's thread) whenever ``fd`` is readable."""
+        self._readers[fd] = callback
+        self._update(fd)
+
+    def remove_reader(self, fd: int) -> None:
+        """Stop watching ``fd`` for input (close it after this, not before)."""
+        if self._readers.pop(fd, None) is not None:
+            self._update(fd)
+
+    def add_writer(self, fd: int, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` whenever ``fd`` can take more output (for queued writes)."""
+        self._writers[fd] = callback
+        self._update(fd)
+
+    def remove_writer(self, fd: int) -> None:
+        """Stop watching ``fd`` for room to write (its queued output went out)."""
+        if self._writers.pop(fd, None) is not None:
+            self._update(fd)
+
+    def _update(self, fd: int) -> None:
+        if self._selector is None:
+            self._selector = selectors.DefaultSelector()
+        events = (selectors.EVENT_READ if fd in self._readers else 0) | (
+            selectors.EVENT_WRITE if fd in self._writers else 0
+        )
+        registered = fd in self._selector.get_map()
+        if events and registered:
+            self._selector.modify(fd, events)
+        elif events:
+            self._selector.register(fd, events)
+        elif registered:
+            self._selector.unregister(fd)
+
+    def keep_alive(self, owner: str, keep: bool = True) -> None:
+        """Ask (or stop asking, ``keep=False``) that an idle kernel wait for host input rather
+        than stop; ``owner`` names who asks, so several plugins may ask independently."""
+        if keep:
+            self._keepers.add(owner)
+        else:
+            self._keepers.discard(owner)
+
+    def poll(self) -> bool:
+        """Run the callbacks of descriptors ready now, without waiting; True if any ran."""
+        if not self._readers and not self._writers:
+            return False
+        return self._dispatch(0)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a descriptor is ready (or ``timeout`` seconds), run its callbacks."""
+        if not self.active:
+            return False
+        return self._dispatch(timeout)
+
+    def wait_idle(self) -> bool:
+        """For the run loop when nothing can run: if a plugin keeps the kernel alive, wait for
+        host input and return True (the loop goes on); otherwise return False at once."""
+        if not self._keepers or not self.active:
+            return False
+        while self.active and not self._dispatch(None):
+            pass
+        return True
+
+    def _dispatch(self, timeout: float | None) -> bool:
+        assert self._selector is not None
+        ready = self._selector.select(timeout)
+        for key, events in ready:
+            # an earlier callback may have removed this descriptor: look the callbacks up now
+            if events & selectors.EVENT_WRITE and key.fd in self._writers:
+                self._writers[key.fd]()
+            if events & selectors.EVENT_READ and key.fd in self._readers:
+                self._readers[key.fd]()
+        return bool(ready)
+
+    def close(self) -> None:
+        """Forget every descriptor (the kernel is shutting down; their owners close them)."""
+        self._readers.clear()
+        self._writers.clear()
+        self._keepers.clear()
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None

@@ -1,0 +1,61 @@
+"""9P: a 9P2000 / 9P2000.L server exporting the namespace (``[export9p]``) and a client that
+mounts host 9P servers into it (``[[mount9p]]``, the ``#mnt`` device). See docs/9p.md."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import BootStep, ConfigSection, Device
+from kernkit.plugins.ninep.options import ExportOptions, MountOptions
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+
+
+def _mnt_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver (the ns plugin's contract)
+    from kernkit.plugins.ninep.mnt import MntDevice
+
+    return MntDevice(kernel)
+
+
+def _export(kernel: Kernel) -> None:
+    from kernkit.plugins.ninep.export import start_export
+
+    start_export(kernel)
+
+
+def _mount(kernel: Kernel) -> None:
+    from kernkit.plugins.ninep.mount import mount_all
+
+    mount_all(kernel)
+
+
+@hookimpl
+def kernkit_config_sections() -> list[ConfigSection]:
+    return [
+        ConfigSection("export9p", ExportOptions, "serve parts of the namespace over 9P to host clients"),
+        ConfigSection("mount9p", MountOptions, "mount a host 9P server into the namespace;", multiple=True),
+    ]
+
+
+@hookimpl
+def kernkit_register_devices() -> list[Device]:
+    return [Device("mnt", _mnt_device, "the 9P client: host file servers mounted by [[mount9p]]")]
+
+
+@hookimpl
+def kernkit_boot_steps() -> list[BootStep]:
+    return [
+        BootStep("mount9p", "services", _mount),
+        BootStep("export9p", "services", _export, after=("mount9p",)),
+    ]
+
+
+@hookimpl
+def kernkit_shutdown(kernel: Kernel) -> None:
+    from kernkit.plugins.ninep.export import stop_export
+    from kernkit.plugins.ninep.mount import unmount_all
+
+    stop_export(kernel)
+    unmount_all(kernel)

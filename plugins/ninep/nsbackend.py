@@ -1,0 +1,285 @@
+"""The export's backend: files of a kernel namespace (the one processes boot with) as 9P nodes.
+
+Walks go through the namespace (mount points and union directories included), so a 9P client
+sees what a process sees at the same paths. Devices report errors as errno names; they become
+Linux errno numbers here. A device that would block (an empty pipe) answers EAGAIN: the export
+runs between rounds on the kernel's thread and never waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno as errnos
+import functools
+import posixpath
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kernkit.core.devices import DMDIR, ORDWR, OREAD, OTRUNC, OWRITE, QTDIR, DeviceError, WouldBlock, Wstat
+from kernkit.core.files import hold, release
+from kernkit.plugins.ninep.backend import (
+    ENOENT,
+    EPERM,
+    O_ACCMODE,
+    O_RDWR,
+    O_TRUNC,
+    O_WRONLY,
+    S_IFDIR,
+    S_IFREG,
+    Attr,
+    NinepError,
+    SetAttr,
+)
+from kernkit.plugins.ninep.proto import Qid
+
+if TYPE_CHECKING:
+    from kernkit.core.devices import Chan, Dir
+    from kernkit.core.kernel import Kernel
+    from kernkit.plugins.ns.namespace import Namespace
+
+T = TypeVar("T")
+#: The qid path of the export's own root directory (when several paths are exported).
+ROOT_PATH = 1
+
+
+def _translate(function: Callable[..., T]) -> Callable[..., T]:
+    """Device errors as NinepError; a device that would block as EAGAIN."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, **kwargs)
+        except DeviceError as exc:
+            raise NinepError(getattr(errnos, exc.code, errnos.EIO), exc.message or None) from None
+        except WouldBlock:
+            raise NinepError(errnos.EAGAIN) from None
+
+    return wrapper
+
+
+class NsExport:
+    """The attach points of an export: ``paths`` of a namespace."""
+
+    def __init__(self, kernel: Kernel, namespace: Namespace, paths: list[str], epoch_ns: int) -> None:
+        self.kernel = kernel
+        self.namespace = namespace
+        self.paths = list(paths)
+        self.epoch_ns = epoch_ns
+        self._qids: dict[tuple[Any, int, int], int] = {}
+
+    def qid_path(self, key: tuple[Any, int, int]) -> int:
+        """A path number unique in the whole export for a device file (driver, devno, qid)."""
+        number = self._qids.get(key)
+        if number is None:
+            number = self._qids[key] = len(self._qids) + ROOT_PATH + 1
+        return number
+
+    @_translate
+    def attach(self, aname: str, uname: str) -> Any:
+        aname = aname or "/"
+        if not aname.startswith("/"):
+            raise NinepError(ENOENT, f"aname {aname!r}: expected an absolute path")
+        aname = posixpath.normpath(aname)
+        if aname == "/":
+            if self.paths == ["/"]:
+                return NsNode(self, self.namespace.walk("/"))
+            return ExportRoot(self)
+        for path in self.paths:
+            if path == "/" or aname == path or aname.startswith(path + "/"):
+                return NsNode(self, self.namespace.walk(aname))
+        raise NinepError(ENOENT, f"{aname} is not exported (exported: {', '.join(self.paths)})")
+
+    def attr_of(self, d: Dir, path: int) -> Attr:
+        is_dir = bool(d.mode & DMDIR) or bool(d.qid.type & QTDIR)
+        mtime = self.epoch_ns + d.mtime
+        return Attr(
+            Qid(QTDIR if is_dir else 0, d.qid.vers & 0xFFFFFFFF, path),
+            # devices, pipes and the like are plain files to a 9P client: it must not treat
+            # them as its own host's device nodes
+            (S_IFDIR if is_dir else S_IFREG) | (d.mode & 0o777),
+            0 if is_dir else d.length,
+            mtime_ns=mtime,
+            atime_ns=self.epoch_ns + (d.atime or d.mtime),
+            ctime_ns=mtime,
+            nlink=2 if is_dir else 1,
+            user=d.uid or "kernkit",
+            group=d.gid or "kernkit",
+        )
+
+
+class ExportRoot:
+    """The directory an export of several paths starts at: one entry per exported path."""
+
+    def __init__(self, export: NsExport) -> None:
+        self.export = export
+
+    def attr(self) -> Attr:
+        epoch = self.export.epoch_ns
+        return Attr(Qid(QTDIR, 0, ROOT_PATH), S_IFDIR | 0o555, 0, nlink=2,
+                    mtime_ns=epoch, atime_ns=epoch, ctime_ns=epoch)
+
+    def _paths(self) -> dict[str, str]:
+        return {posixpath.basename(path): path for path in self.export.paths}
+
+    @_translate
+    def walk(self, name: str) -> NsNode:
+        path = self._paths().get(name)
+        if path is None:
+            raise NinepError(ENOENT)
+        return NsNode(self.export, self.export.namespace.walk(path))
+
+    def listdir(self) -> list[tuple[str, Any]]:
+        entries = []
+        for name in self._paths():
+            try:
+                entries.append((name, self.walk(name)))
+            except NinepError:  # an exported path that does not exist (yet) is left out
+                continue
+        return entries
+
+    def open(self, flags: int) -> Any:
+        if flags & O_ACCMODE:
+            raise NinepError(errnos.EISDIR)
+        return _Empty()
+
+    def create(self, name: str, mode: int) -> Any:
+        raise NinepError(EPERM, "the export's root holds only the exported paths")
+
+    def unlink(self, name: str, is_dir: bool) -> None:
+        raise NinepError(EPERM, "the export's root holds only the exported paths")
+
+    def rename(self, name: str, target: Any, new_name: str) -> None:
+        raise NinepError(EPERM, "the export's root holds only the exported paths")
+
+    def setattr(self, changes: SetAttr) -> None:
+        raise NinepError(EPERM)
+
+
+class _Empty:
+    def read(self, offset: int, count: int) -> bytes:
+        return b""
+
+    def write(self, offset: int, data: bytes) -> int:
+        raise NinepError(errnos.EISDIR)
+
+    def close(self) -> None:
+        pass
+
+
+class NsNode:
+    """A file of the namespace: a walked (unopened) channel on it, or, for an entry of a
+    directory listing, its parent and name (walked when first needed) and the listing's stat."""
+
+    __slots__ = ("export", "_chan", "parent", "name", "_dir")
+
+    def __init__(self, export: NsExport, chan: Chan | None, parent: NsNode | None = None,
+                 name: str = "", listed: Dir | None = None) -> None:
+        self.export = export
+        self._chan = chan
+        self.parent = parent
+        self.name = name
+        self._dir = listed
+
+    @property
+    def chan(self) -> Chan:
+        if self._chan is None:
+            assert self.parent is not None
+            found = self.export.namespace.walk1(self.parent.chan, self.name)
+            if found is None:
+                raise NinepError(ENOENT)
+            self._chan = found
+        return self._chan
+
+    @_translate
+    def attr(self) -> Attr:
+        if self._dir is not None:  # fresh from a listing: answer from it once
+            d, self._dir = self._dir, None
+            parent = self.parent.chan  # type: ignore[union-attr]
+            key = (parent.driver, parent.devno, d.qid.path)  # the entry is in its parent's device
+        else:
+            chan = self.chan
+            d = chan.driver.stat(chan)
+            key = (chan.driver, chan.devno, chan.qid.path)
+        return self.export.attr_of(d, self.export.qid_path(key))
+
+    @_translate
+    def walk(self, name: str) -> NsNode:
+        found = self.export.namespace.walk1(self.chan, name)
+        if found is None:
+            raise NinepError(ENOENT)
+        base = self.chan.path
+        found.path = (base.rstrip("/") + "/" + name) if base else name
+        return NsNode(self.export, found)
+
+    @_translate
+    def listdir(self) -> list[tuple[str, NsNode]]:
+        entries = self.export.namespace.dirread(self.chan)
+        return [(d.name, NsNode(self.export, None, self, d.name, d)) for d in entries]
+
+    @_translate
+    def open(self, flags: int) -> NsHandle:
+        access = flags & O_ACCMODE
+        mode = ORDWR if access == O_RDWR else OWRITE if access == O_WRONLY else OREAD
+        if flags & O_TRUNC:
+            mode |= OTRUNC
+        opened = self.export.namespace.open(self.chan.clone(), mode)
+        hold(opened)
+        return NsHandle(opened)
+
+    @_translate
+    def create(self, name: str, mode: int) -> NsNode:
+        is_dir = mode & 0o170000 == S_IFDIR
+        perm = (mode & 0o777) | (DMDIR if is_dir else 0)
+        created = self.export.namespace.create(self.chan, name, OREAD if is_dir else OWRITE, perm)
+        hold(created)
+        release(created)  # the server opens the new file again, as its client asked
+        return self.walk(name)
+
+    @_translate
+    def unlink(self, name: str, is_dir: bool) -> None:
+        child = self.export.namespace.walk1(self.chan, name)
+        if child is None:
+            raise NinepError(ENOENT)
+        self.export.namespace.remove(child)
+
+    @_translate
+    def rename(self, name: str, target: Any, new_name: str) -> None:
+        if not isinstance(target, NsNode):
+            raise NinepError(errnos.EXDEV)
+        child = self.export.namespace.walk1(self.chan, name)
+        if child is None:
+            raise NinepError(ENOENT)
+        self.export.namespace.rename(child, target.chan, new_name)
+
+    @_translate
+    def setattr(self, changes: SetAttr) -> None:
+        chan = self.chan
+        mode = None
+        if changes.mode is not None:
+            mode = (changes.mode & 0o777) | (DMDIR if chan.qid.type & QTDIR else 0)
+        mtime = None if changes.mtime_ns is None else max(0, changes.mtime_ns - self.export.epoch_ns)
+        if changes.size is None and mode is None and mtime is None:
+            return
+        chan.driver.wstat(chan, Wstat(length=changes.size, mode=mode, mtime=mtime))
+
+
+class NsHandle:
+    """An open channel; reads and writes go to its device at the offsets the client gives."""
+
+    __slots__ = ("chan",)
+
+    def __init__(self, chan: Chan) -> None:
+        self.chan = chan
+
+    @_translate
+    def read(self, offset: int, count: int) -> bytes:
+        data = self.chan.driver.read(self.chan, count, offset)
+        return data.encode() if isinstance(data, str) else bytes(data)
+
+    @_translate
+    def write(self, offset: int, data: bytes) -> int:
+        return self.chan.driver.write(self.chan, data, offset)
+
+    def close(self) -> None:
+        with contextlib.suppress(DeviceError, WouldBlock):
+            release(self.chan)
