@@ -36,3 +36,21 @@ def test_quick_benchmark_prints_every_measurement():
         "tracing_off_overhead_pct",
     }
     assert report["tracing_off_overhead_pct"] is not None and report["tracing_off_overhead_pct"] >= 0
+
+
+def test_mcp_experiments_report_switch_costs_and_interference_with_a_plot(tmp_path):
+    png = tmp_path / "interference.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "mcp.py"), "--quick", "--png", str(png)],
+        capture_output=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    uthreads, kernel_threads = report["uthread_switch"], report["kernel_thread_switch"]
+    assert uthreads["syscalls_per_switch"] == 0, "a uthread switch enters no kernel"
+    assert kernel_threads["syscalls_per_switch"] >= 1
+    assert 0 < uthreads["virtual_cycles_per_switch"] < kernel_threads["virtual_cycles_per_switch"]
+    assert report["interference"]["mcp"]["stolen_cycles"] * 10 <= report["interference"]["rr"]["stolen_cycles"]
+    assert report["claim_order_of_magnitude_less"] is True
+    assert png.read_bytes().startswith(b"\x89PNG")
