@@ -18,24 +18,31 @@ NS = 1_000_000_000
 
 
 def _queues(t: Thread) -> dict[tuple[int, int], WaitQueue]:
-    return t.kernel.data.setdefault("linux.futex", {})
+    data = t.process.kernel.data
+    queues = data.get("linux.futex")
+    if queues is None:
+        queues = data["linux.futex"] = {}
+    return queues
 
 
 def _queue(t: Thread, address: int) -> WaitQueue:
     key = (t.process.aspace.serial, address)
     queues = _queues(t)
-    if key not in queues:
-        queues[key] = WaitQueue(t.kernel)
-    return queues[key]
+    queue = queues.get(key)
+    if queue is None:
+        queue = queues[key] = WaitQueue(t.process.kernel)
+    return queue
 
 
 def wake(t: Thread, address: int, count: int) -> int:
-    queue = _queues(t).get((t.process.aspace.serial, address))
+    queues = _queues(t)
+    key = (t.process.aspace.serial, address)
+    queue = queues.get(key)
     if queue is None:
         return 0
     woken = queue.wake(count)
     if not len(queue):
-        del _queues(t)[(t.process.aspace.serial, address)]
+        del queues[key]
     return woken
 
 
