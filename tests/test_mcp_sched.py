@@ -76,3 +76,43 @@ def test_a_bad_allocation_policy_is_a_one_line_error(tmp_path):
     path.write_text('[sched]\npolicy = "mcp"\n[sched.mcp]\nalloc = "spread"\n')
     message = config_error(path)
     assert "sched.mcp.alloc" in message and "fcfs" in message and "packed" in message
+
+
+@pytest.mark.parametrize(("alloc", "expected"), [("fcfs", 1), ("packed", 3)])
+def test_fcfs_takes_the_idle_list_head_and_packed_the_core_nearest_the_process(alloc, expected):
+    import io
+
+    from kernkit.core.assemble import assemble, boot
+
+    kernel = assemble(
+        None,
+        overrides={"init.program": "spin", "init.args": ["1000"], "machine.cores": 6,
+                   "sched.policy": "mcp", "sched.mcp.alloc": alloc},
+        stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO(),
+    )  # fmt: skip
+    boot(kernel)
+    ksched, process = kernel.scheduler, kernel.init
+    ksched.idle.clear()
+    ksched.idle.extend([1, 5, 2, 3])  # freed in this order; the process already holds core 4
+    ksched.owner[4] = process
+    ksched.cores_of[process] = [4]
+    assert ksched._choose_core(process) == expected
+    kernel.shutdown()
+
+
+def test_provisioned_cores_come_first_for_their_process():
+    import io
+
+    from kernkit.core.assemble import assemble, boot
+
+    kernel = assemble(
+        None,
+        overrides={"init.program": "spin", "init.args": ["1000"], "machine.cores": 4, "sched.policy": "mcp"},
+        stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO(),
+    )  # fmt: skip
+    boot(kernel)
+    ksched, process = kernel.scheduler, kernel.init
+    ksched.provisioned[3] = process
+    assert ksched._choose_core(process) == 3, "its provisioned core before the idle list's head"
+    assert list(ksched.idle) == [1, 2]
+    kernel.shutdown()
