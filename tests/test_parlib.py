@@ -26,6 +26,7 @@ PARLIB_PROGRAMS = (
     "uthread_stress",
     "parlib_check",
     "event_wakeup",
+    "akaros_rules",
 )
 
 
