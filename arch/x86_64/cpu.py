@@ -371,7 +371,10 @@ class X86Core:
     ) -> tuple[int, Stop | None]:
         """(instructions retired, why the run ended or None to carry on)."""
         pc = self.regs.read(RIP)
-        if thread.stop_requested:  # the syscall finished; anything after it is not the thread's
+        # an exception or fault first: a stop request set while the thread was off its core (a
+        # kernel message replaced its context) must not hide what ended this run
+        trapped = error is not None or self.pending_intr is not None or self.breakpoint_hit is not None
+        if thread.stop_requested and not trapped:  # the syscall finished; what follows is not its
             return counted, Stop("syscall", 0)
         if self.breakpoint_hit is not None:  # stopped before the instruction, which was counted
             return max(counted - 1, 0), Stop("breakpoint", 0)
