@@ -18,6 +18,8 @@ from kernkit.core.hookspecs import CONTRACT_VERSION
 from kernkit.core.matrix import command as matrix_command
 from kernkit.core.plugins import PluginManager
 from kernkit.core.scaffold import KINDS, new_plugin
+from kernkit.core.timeline import build
+from kernkit.core.trace_html import to_html
 from kernkit.core.trace_tools import read_events, summary, to_perfetto
 
 
@@ -77,11 +79,13 @@ def _parser() -> argparse.ArgumentParser:
 
     trace_cmd = commands.add_parser("trace", help="read traces written by kernkit boot --trace")
     trace_cmd.add_argument(
-        "action", choices=("summary", "perfetto"), help="summary: a table; perfetto: convert"
+        "action",
+        choices=("summary", "perfetto", "html"),
+        help="summary: a table; perfetto: convert to trace-event JSON; html: a timeline page",
     )
     trace_cmd.add_argument("file", help="a JSON-lines trace")
     trace_cmd.add_argument(
-        "-o", "--output", metavar="FILE", help="perfetto: where to write (default: stdout)"
+        "-o", "--output", metavar="FILE", help="perfetto, html: where to write (default: stdout)"
     )
 
     matrix_cmd = commands.add_parser("matrix", help="run kernel variants x workloads and report")
@@ -194,7 +198,10 @@ def _trace(args: argparse.Namespace) -> int:
     if args.action == "summary":
         print(summary(events))
         return 0
-    document = json.dumps(to_perfetto(events))
+    if args.action == "html":
+        document = to_html(build(events), f"kernkit trace: {Path(args.file).name}")
+    else:
+        document = json.dumps(to_perfetto(events))
     if args.output:
         try:
             Path(args.output).write_text(document)

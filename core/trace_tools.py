@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kernkit.core.errors import KernkitError
+from kernkit.core.timeline import build, note_name
 
 MACHINE_PID = 0  # Perfetto "process" holding one track (thread) per core
 #: Fields each kind of event must have for the tools to use it.
@@ -43,21 +44,16 @@ def read_events(path: Path) -> Iterator[dict[str, Any]]:
         yield event
 
 
-def _note_name(names: dict[int, str], event: dict[str, Any]) -> None:
-    """Process names come from spawn, exec (argv[0]) and fork (the parent's) events."""
-    if event["ev"] in ("spawn", "exec"):
-        names[event["pid"]] = (event.get("argv") or [event.get("path", "?")])[0]
-    elif event["ev"] == "fork":
-        names[event["pid"]] = names.get(event.get("parent"), "?")
-
-
 def _us(ns: int) -> float:
     return ns / 1000
 
 
 def to_perfetto(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Chrome trace-event JSON: a track per core with what ran when (slices named after the
-    process), syscalls and kernel events as instants on the core where they happened."""
+    """Chrome trace-event JSON: a track per core named after the processes and vcores that ran
+    there, what ran when as slices (``procs 1.2``, ``mcp_hello 1.3 vc1``), syscalls, kernel
+    messages, core grants, preemptions and other kernel events as instants on the core they
+    concern (see :mod:`kernkit.core.timeline`)."""
+    timeline = build(events)
     out: list[dict[str, Any]] = [
         {
             "ph": "M",
@@ -66,71 +62,47 @@ def to_perfetto(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "args": {"name": "kernkit machine (virtual time)"},
         }
     ]
-    cores: set[int] = set()
-    names: dict[int, str] = {}
-    for event in events:
-        kind = event["ev"]
-        _note_name(names, event)
-        core = event.get("core")
-        if kind == "run":
-            cores.add(core)
-            label = f"{names.get(event['pid'], 'pid')} {event['pid']}.{event['tid']}"
-            out.append(
-                {
-                    "ph": "X",
-                    "name": label,
-                    "cat": "run",
-                    "pid": MACHINE_PID,
-                    "tid": core,
-                    "ts": _us(event["start"]),
-                    "dur": max(_us(event["end"] - event["start"]), 0.001),
-                    "args": {
-                        "pid": event["pid"],
-                        "tid": event["tid"],
-                        "stop": event["stop"],
-                        "instructions": event["instructions"],
-                    },
-                }
-            )
-        elif core is not None:
-            cores.add(core)
-            name = event.get("name", kind) if kind == "syscall" else kind
-            args = {k: v for k, v in event.items() if k not in ("t", "ev", "core")}
-            out.append(
-                {
-                    "ph": "i",
-                    "s": "t",
-                    "name": name,
-                    "cat": kind,
-                    "pid": MACHINE_PID,
-                    "tid": core,
-                    "ts": _us(event["t"]),
-                    "args": args,
-                }
-            )
-        else:
-            out.append(
-                {
-                    "ph": "i",
-                    "s": "g",
-                    "name": kind,
-                    "cat": kind,
-                    "pid": MACHINE_PID,
-                    "tid": 0,
-                    "ts": _us(event["t"]),
-                    "args": {k: v for k, v in event.items() if k not in ("t", "ev")},
-                }
-            )
-    for core in sorted(c for c in cores if c is not None):
+    for run in timeline.runs:
+        args = {"pid": run.pid, "tid": run.tid, "stop": run.stop, "instructions": run.instructions}
+        if run.vcore is not None:
+            args["vcore"] = run.vcore
+        out.append(
+            {
+                "ph": "X",
+                "name": run.label,
+                "cat": "run",
+                "pid": MACHINE_PID,
+                "tid": run.core,
+                "ts": _us(run.start),
+                "dur": max(_us(run.end - run.start), 0.001),
+                "args": args,
+            }
+        )
+    for instant in timeline.instants:
+        out.append(
+            {
+                "ph": "i",
+                "s": "g" if instant.core is None else "t",
+                "name": instant.name,
+                "cat": instant.kind,
+                "pid": MACHINE_PID,
+                "tid": 0 if instant.core is None else instant.core,
+                "ts": _us(instant.t),
+                "args": instant.args,
+            }
+        )
+    for core in sorted(timeline.cores):
         out.append(
             {
                 "ph": "M",
                 "name": "thread_name",
                 "pid": MACHINE_PID,
                 "tid": core,
-                "args": {"name": f"core {core}"},
+                "args": {"name": timeline.core_label(core)},
             }
         )
+        sort = {"sort_index": core}
+        out.append({"ph": "M", "name": "thread_sort_index", "pid": MACHINE_PID, "tid": core, "args": sort})
     return {"traceEvents": out, "displayTimeUnit": "ns"}
 
 
@@ -144,7 +116,7 @@ def summary(events: Iterable[dict[str, Any]]) -> str:
     end = 0
     for event in events:
         end = max(end, event["t"], event.get("end", 0))
-        _note_name(names, event)
+        note_name(names, event)
         if event["ev"] == "syscall":
             syscalls[event["pid"]][event["name"]] += 1
         elif event["ev"] == "run":
