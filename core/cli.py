@@ -13,14 +13,10 @@ from pathlib import Path
 from kernkit.core.assemble import assemble, boot, collect_registries, resolve_config
 from kernkit.core.config import merge_env, parse_override, to_toml
 from kernkit.core.errors import ConfigError, KernkitError
-from kernkit.core.gdb import session as gdb_session
 from kernkit.core.hookspecs import CONTRACT_VERSION
 from kernkit.core.matrix import command as matrix_command
 from kernkit.core.plugins import PluginManager
 from kernkit.core.scaffold import KINDS, new_plugin
-from kernkit.core.timeline import build
-from kernkit.core.trace_html import to_html
-from kernkit.core.trace_tools import read_events, summary, to_perfetto
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -167,6 +163,8 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     if args.env:
         config, _ = resolve_config(args.config, overrides)
         overrides["init.env"] = merge_env(config["init"].env, args.env)
+    if args.gdb:  # imported here: a plain boot does not pay for what it does not use
+        from kernkit.core.gdb import session as gdb_session
     server = gdb_session.listen(args.gdb) if args.gdb else None
     try:
         trace = open(args.trace, "w") if args.trace else None  # noqa: SIM115 - closed below
@@ -189,11 +187,17 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         if trace is not None:
             if lines is not trace:
                 events = (json.loads(line) for line in lines.getvalue().splitlines())
+                from kernkit.core.trace_tools import to_perfetto
+
                 json.dump(to_perfetto(events), trace)
             trace.close()
 
 
 def _trace(args: argparse.Namespace) -> int:
+    from kernkit.core.timeline import build
+    from kernkit.core.trace_html import to_html
+    from kernkit.core.trace_tools import read_events, summary, to_perfetto
+
     events = read_events(Path(args.file))
     if args.action == "summary":
         print(summary(events))
