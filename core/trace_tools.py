@@ -50,9 +50,9 @@ def _us(ns: int) -> float:
 
 def to_perfetto(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Chrome trace-event JSON: a track per core named after the processes and vcores that ran
-    there, what ran when as slices (``procs 1.2``, ``mcp_hello 1.3 vc1``), syscalls, kernel
-    messages, core grants, preemptions and other kernel events as instants on the core they
-    concern (see :mod:`kernkit.core.timeline`)."""
+    there, what ran when as slices (``procs 1.2``, ``mcp_hello 1.3 vc1``), syscalls as 1 ns
+    slices nested in them, kernel messages, core grants, preemptions and other kernel events as
+    instants on the core they concern (see :mod:`kernkit.core.timeline`)."""
     timeline = build(events)
     out: list[dict[str, Any]] = [
         {
@@ -79,6 +79,22 @@ def to_perfetto(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     for instant in timeline.instants:
+        if instant.kind == "syscall" and instant.core is not None:
+            # a syscall takes no virtual time (kernel work is free in it): a 1 ns slice nested
+            # in the run that made it, so the timeline shows it as a slice of that run
+            out.append(
+                {
+                    "ph": "X",
+                    "name": instant.name,
+                    "cat": "syscall",
+                    "pid": MACHINE_PID,
+                    "tid": instant.core,
+                    "ts": _us(instant.t),
+                    "dur": 0.001,
+                    "args": instant.args,
+                }
+            )
+            continue
         out.append(
             {
                 "ph": "i",

@@ -26,11 +26,13 @@ def test_perfetto_trace_has_a_track_per_core_with_what_ran(tmp_path):
     events = json.loads(path.read_text())["traceEvents"]
     tracks = {e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
     assert tracks == {"core 0: procs 1", "core 1: procs 1"}
-    runs = [e for e in events if e["ph"] == "X"]
+    runs = [e for e in events if e["ph"] == "X" and e["cat"] == "run"]
     assert {e["tid"] for e in runs} == {0, 1}
     assert all(e["name"].startswith("procs 1.") and e["dur"] > 0 for e in runs)
-    syscalls = [e for e in events if e["ph"] == "i" and e["cat"] == "syscall"]
+    syscalls = [e for e in events if e["ph"] == "X" and e["cat"] == "syscall"]
     assert {"clone", "futex", "exit_group"} <= {e["name"] for e in syscalls}
+    for call in syscalls:  # each syscall is a slice inside the run that made it
+        assert any(r["tid"] == call["tid"] and r["ts"] <= call["ts"] <= r["ts"] + r["dur"] for r in runs)
     for core in (0, 1):  # spans on one core never overlap
         spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in runs if e["tid"] == core)
         assert all(
@@ -89,7 +91,7 @@ def test_perfetto_shows_the_mcp_demo_vcores_kernel_messages_and_preemptions(tmp_
     assert tracks[1] == "core 1: provision_demo 2 vc0"  # B's vcore 0 never leaves pcore 1
     assert "provision_demo 3 vc0" in tracks[2] and "provision_demo 3 vc1" in tracks[3]
     assert "provision_demo 2 vc" in tracks[2] and "provision_demo 2 vc" in tracks[3]
-    runs = [e for e in events if e["ph"] == "X"]
+    runs = [e for e in events if e["ph"] == "X" and e["cat"] == "run"]
     on_1 = {e["name"].rsplit(".", 1)[0] + " " + e["name"].split()[-1] for e in runs if e["tid"] == 1}
     assert on_1 == {"provision_demo 2 vc0"}
     assert all(e["args"]["vcore"] == int(e["name"].split("vc")[-1]) for e in runs if " vc" in e["name"])
