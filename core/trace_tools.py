@@ -123,8 +123,11 @@ def to_perfetto(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def summary(events: Iterable[dict[str, Any]]) -> str:
-    """Per process: syscalls (the five most frequent) and time on cores; per core: utilisation."""
+    """Per process: syscalls (the five most frequent) and time on cores; per core: utilisation
+    and context switches (a run of another thread than the core's previous one)."""
     syscalls: dict[int, Counter[str]] = defaultdict(Counter)
+    switches: Counter[int] = Counter()
+    last_on_core: dict[int, tuple[int, int]] = {}
     busy_by_process: Counter[int] = Counter()
     busy_by_core: Counter[int] = Counter()
     runs: Counter[int] = Counter()
@@ -140,6 +143,10 @@ def summary(events: Iterable[dict[str, Any]]) -> str:
             busy_by_process[event["pid"]] += span
             busy_by_core[event["core"]] += span
             runs[event["pid"]] += 1
+            who = (event["pid"], event.get("tid", event["pid"]))
+            if last_on_core.get(event["core"], who) != who:
+                switches[event["core"]] += 1
+            last_on_core[event["core"]] = who
     lines = [
         f"virtual time: {end / 1e6:.3f} ms",
         "",
@@ -151,8 +158,8 @@ def summary(events: Iterable[dict[str, Any]]) -> str:
             f"{pid:>5}  {names.get(pid, '?'):<16} {sum(syscalls[pid].values()):>9} "
             f"{busy_by_process[pid] / 1e6:>10.3f} {runs[pid]:>6}  {top}"
         )
-    lines += ["", f"{'core':>5}  {'busy ms':>10} {'utilisation':>12}"]
+    lines += ["", f"{'core':>5}  {'busy ms':>10} {'utilisation':>12} {'switches':>9}"]
     for core in sorted(busy_by_core):
         share = busy_by_core[core] / end if end else 0.0
-        lines.append(f"{core:>5}  {busy_by_core[core] / 1e6:>10.3f} {share:>11.1%}")
+        lines.append(f"{core:>5}  {busy_by_core[core] / 1e6:>10.3f} {share:>11.1%} {switches[core]:>9}")
     return "\n".join(lines)
