@@ -193,6 +193,7 @@ def notify_now(kernel: Kernel, process: Process, vcoreid: int, core: int | None)
             state.halted.discard(vcoreid)
             kernel.wake(thread)
         return
+    kernel.plugins.notify("kernkit_finalize_context", kernel=kernel, thread=thread, core=core)
     registers = thread.context.user_registers()
     if thread.state is BLOCKED:
         registers["rax"] = 0
