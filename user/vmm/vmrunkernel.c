@@ -96,14 +96,15 @@ static uint64_t load_elf(const uint8_t *image, long size)
 	return eh->entry;
 }
 
-/* Identity paging of guest memory with 2 MiB pages. */
+/* Identity paging with 2 MiB pages of guest memory and of as much again above it, where the
+ * guest's accesses are EPT violations (MMIO for this VMM). */
 static void setup_paging(void)
 {
 	uint64_t *pml4 = (void *)(guest_mem + PML4), *pdpt = (void *)(guest_mem + PDPT);
 	uint64_t *pd = (void *)(guest_mem + PD);
 	pml4[0] = PDPT | 3;
 	pdpt[0] = PD | 3;
-	for (uint64_t i = 0; i < GUEST_MEM >> 21; i++)
+	for (uint64_t i = 0; i < (2 * GUEST_MEM) >> 21; i++)
 		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB */
 }
 
