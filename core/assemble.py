@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+import attrs
+
 from kernkit.core.config import (
     Config,
     RawConfig,
@@ -24,6 +26,7 @@ from kernkit.core.records import BOOT_PHASES
 REGISTRIES = (
     ("kernkit_register_architectures", "architecture"),
     ("kernkit_register_syscall_tables", "syscall table"),
+    ("kernkit_register_syscall_extensions", "syscall extension"),
     ("kernkit_register_schedulers", "scheduler"),
     ("kernkit_register_devices", "device"),
     ("kernkit_register_proc_files", "proc file"),
@@ -70,6 +73,13 @@ def collect_registries(plugins: PluginManager) -> dict[str, dict[str, Registered
     for entries in registries.values():  # an optional plugin dropped in a later hook takes all
         for name in [n for n, reg in entries.items() if reg.plugin in plugins.dropped]:
             del entries[name]
+    tables = registries["syscall table"]
+    for extension in registries["syscall extension"].values():
+        base = tables.get(extension.record.table)
+        if base is not None:
+            merged = (*base.record.syscalls, *extension.record.syscalls)
+            merged_table = attrs.evolve(base.record, syscalls=merged)
+            tables[extension.record.table] = Registered(merged_table, base.plugin)
     for registered in registries["syscall table"].values():
         try:
             registered.record.by_number()

@@ -11,6 +11,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.rr",
     "kernkit.plugins.mcp",
     "kernkit.plugins.ninep",
+    "kernkit.plugins.vmm",
+    "kernkit.plugins.strace",
 )
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.

@@ -21,7 +21,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
-    from kernkit.core.process import Process
+    from kernkit.core.process import Process, Thread
     from kernkit.core.records import (
         Architecture,
         BinaryFormat,
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         MonitorCommand,
         ProcFile,
         Scheduler,
+        SyscallExtension,
         SyscallTable,
     )
 
@@ -69,6 +70,16 @@ def kernkit_register_syscall_tables() -> list[SyscallTable]:
     """Offer personalities (syscall ABIs), enabled by ``[kernel] personalities``.
 
     :return: a list of :class:`~kernkit.core.records.SyscallTable` records.
+    """
+
+
+@hookspec
+def kernkit_register_syscall_extensions() -> list[SyscallExtension]:
+    """Add system calls to a personality another plugin registers (the VMM's calls to
+    ``akaros``). Merged into the personality's table when the kernel is assembled; a number
+    used twice is an error naming both calls.
+
+    :return: a list of :class:`~kernkit.core.records.SyscallExtension` records.
     """
 
 
@@ -144,6 +155,22 @@ def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
 
     :param kernel: the running kernel.
     :param process: the process, in state DYING, with ``exit_status`` and ``kill_reason``.
+    """
+
+
+@hookspec
+def kernkit_finalize_context(kernel: Kernel, thread: Thread, core: int | None) -> None:
+    """``thread``'s context is about to be saved away from ``core`` as a user context (a
+    notification, a preemption): a plugin whose contexts are of another kind (a VM's guest
+    context) makes the thread's context an ordinary user context again and releases what the
+    core held for it (Akaros's finalize_ctx). Called by personalities before they read
+    ``thread.context.user_registers()`` to keep them.
+
+    :param kernel: the running kernel.
+    :param thread: the thread whose context is saved; its ``context`` may be replaced, and a
+        thread blocked in that other context may be woken.
+    :param core: the core the saving happens on (its ``owning_proc`` and ``cur_proc`` say for
+        whom), or None when the thread is on no core.
     """
 
 

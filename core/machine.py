@@ -100,7 +100,11 @@ class Machine(Protocol):
         """Run ``thread`` on ``core`` for at most ``budget`` instructions (a budget the core shares
         with whatever runs after it in this run). When a syscall handler stops the thread, a
         deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
-        the run and go on with the thread it returns, saving a return to the kernel loop."""
+        the run and go on with the thread it returns, saving a return to the kernel loop.
+
+        A thread's context may be of another kind than the machine's own (a virtual machine's
+        guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and
+        ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
         ...
     def live_instructions(self, core: int) -> int: ...
     def address_space_changed(self, aspace: AddressSpace) -> None:

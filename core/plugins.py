@@ -17,7 +17,7 @@ import pluggy
 from kernkit.core import hookspecs
 from kernkit.core.builtins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
 from kernkit.core.contract import supports
-from kernkit.core.errors import PluginError
+from kernkit.core.errors import KernelPanic, PluginError
 
 
 @attrs.frozen
@@ -134,6 +134,8 @@ class PluginManager:
         for impl in caller.get_hookimpls():
             try:
                 results.append((impl.plugin_name, impl.function(**kwargs)))
+            except KernelPanic:  # the kernel's own verdict, reported as a panic
+                raise
             except Exception as exc:  # a broken plugin must not look like a kernkit bug
                 message = f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
                 if impl.plugin_name not in self.optional:

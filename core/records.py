@@ -97,6 +97,11 @@ class Architecture:
     ``kernel.config``; ``machine_ids`` says how binary formats name this machine
     (``{"elf": 62}``: the ELF e_machine value of its programs). ``debug`` describes its
     registers to debuggers (``kernkit boot --gdb``); without it the machine cannot be debugged.
+    ``guest_cpu``, if given, creates a guest pcore for a VMM (see docs/vmm.md):
+    ``guest_cpu(machine, aspace, translate, cpuid)`` where ``aspace`` is the VMM's address space
+    (the guest's TLB is flushed when its pages change), ``translate(gpa)`` gives the host frame
+    of a guest-physical page or None and ``cpuid(leaf, subleaf)`` answers CPUID (eax, ebx, ecx,
+    edx); without it the architecture runs no virtual machines.
     """
 
     name: str = attrs.field(validator=_name)
@@ -104,6 +109,7 @@ class Architecture:
     create_machine: Callable[[Kernel], Machine]
     description: str = ""
     debug: DebugTarget | None = None
+    guest_cpu: Callable[..., Any] | None = None
 
 
 @attrs.frozen
@@ -152,6 +158,19 @@ class SyscallTable:
         return table
 
 
+@attrs.frozen
+class SyscallExtension:
+    """System calls a plugin adds to another plugin's personality (a VMM's calls to
+    ``akaros``, say). ``table`` names the personality; an extension of a personality that is
+    not registered is ignored. A number the table already has is an error naming both calls.
+    """
+
+    name: str = attrs.field(validator=_name)
+    table: str
+    syscalls: Sequence[Syscall]
+    description: str = ""
+
+
 def _device_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
     _name(instance, attribute, value)
     if "." in value:  # '.' separates the name from the spec in "#name.spec"
@@ -182,12 +201,17 @@ class ProcFile:
     ``write(kernel, process, data)``, if given, acts on what is written (a control file) and
     raises :class:`kernkit.core.devices.DeviceError` to refuse it. Without ``write`` the file is
     read-only.
+
+    ``read_at(kernel, process, count, offset)``, if given, replaces ``read`` for reads: a
+    stream that returns up to ``count`` bytes from ``offset``, b"" at its end, and may raise
+    :class:`kernkit.core.devices.WouldBlock` to make the reader wait for more.
     """
 
     name: str = attrs.field(validator=_device_name)
     read: Callable[[Kernel, Process], str | bytes]
     write: Callable[[Kernel, Process, bytes], None] | None = None
     description: str = ""
+    read_at: Callable[[Kernel, Process, int, int], bytes] | None = None
 
 
 @attrs.frozen

@@ -403,7 +403,9 @@ def test_register_proc_files_hook(tmp_path, plugin_dir):
     config, module = plugin_config(tmp_path, plugin_dir, VCORE_FILE.replace("{name}", "vcores"))
     run = run_kernel("run", "cat /proc/1/vcores", "echo poke > /proc/1/vcores", "ls /proc/1", config=config)
     assert run.status == 0, run.err
-    assert run.out.splitlines() == ["vcores 1 of run", "args", "ctl", "fd", "ns", "status", "vcores"]
+    assert run.out.splitlines() == [
+        "vcores 1 of run", "args", "ctl", "fd", "ns", "status", "strace", "vcores", "vmexits"
+    ]
     assert sys.modules[module].WRITTEN == [(1, b"poke\n")]
     refused = run_kernel("echo", "nonsense", ">", "/proc/self/vcores", config=config)
     assert refused.err == "echo: write: Invalid argument\n"
@@ -413,6 +415,66 @@ def test_proc_file_clashing_with_a_builtin_one_names_both_plugins(tmp_path, plug
     config, module = plugin_config(tmp_path, plugin_dir, VCORE_FILE.replace("{name}", "status"))
     message = one_line_error(kernkit_cli("check", str(config), env={"PYTHONPATH": str(plugin_dir)}))
     assert message == f"proc file 'status' is registered by both 'kernkit.plugins.ns' and '{module}'"
+
+
+# --- kernkit_register_syscall_extensions ----------------------------------------------------
+
+EXTENSION = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import Syscall, SyscallExtension
+
+CALLS = []
+
+
+def sys_answer(thread):
+    CALLS.append(thread.process.pid)
+    return 42
+
+
+@hookimpl
+def kernkit_register_syscall_extensions():
+    return [SyscallExtension("answer", "linux", [Syscall({number}, "answer", sys_answer)])]
+"""
+
+
+def test_register_syscall_extensions_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, EXTENSION.replace("{number}", "1000"))
+    run = run_kernel(config=config)
+    assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+    call = run.kernel.init.syscall_map[1000]
+    assert (call.name, call.handler(run.kernel.init.threads[0])) == ("answer", 42)
+    assert run.kernel.personality("linux").by_number()[39].name == "getpid"  # the rest is kept
+    assert run.kernel.registries["syscall table"]["akaros"].record.by_number()[34].name == "vmm_add_gpcs"
+    (tmp_path / "b").mkdir()
+    clash, _ = plugin_config(tmp_path / "b", plugin_dir, EXTENSION.replace("{number}", "39"))
+    message = one_line_error(kernkit_cli("check", str(clash), env={"PYTHONPATH": str(plugin_dir)}))
+    assert "number 39 used by both 'getpid' and 'answer'" in message
+
+
+# --- kernkit_finalize_context -------------------------------------------------------------------
+
+FINALIZE = """
+from kernkit.core.hookspecs import hookimpl
+
+SEEN = []
+
+
+@hookimpl
+def kernkit_finalize_context(kernel, thread, core):
+    SEEN.append((thread.process.name, core, type(thread.context).__name__))
+"""
+
+
+def test_finalize_context_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, FINALIZE)
+    akaros = {"kernel__personalities": ["linux", "akaros"], "sched__policy": "mcp", "machine__cores": 4}
+    run = run_kernel("strace", "-n", "-q", "vmrunkernel", "-m", "-w", "/bin/guest", config=config, **akaros)
+    assert run.status == 0, run.err
+    seen = sys.modules[module].SEEN
+    # the personality calls it before saving a notified vcore's context, on the vcore's core; the
+    # vmm plugin (called first) has turned a guest context back into a user context by then
+    assert seen and set(seen) == {("vmrunkernel", 1, "X86Context")}
+    assert "guest: waiting for an interrupt\nguest: woken up\n" in run.out
 
 
 # --- kernkit_register_binary_formats --------------------------------------------------------
@@ -729,6 +791,8 @@ HOOK_TESTS = {
     "kernkit_config_sections": test_config_sections_hook,
     "kernkit_register_architectures": test_register_architectures_hook,
     "kernkit_register_syscall_tables": test_register_syscall_tables_hook,
+    "kernkit_register_syscall_extensions": test_register_syscall_extensions_hook,
+    "kernkit_finalize_context": test_finalize_context_hook,
     "kernkit_register_schedulers": test_register_schedulers_hook,
     "kernkit_register_devices": test_register_devices_hook,
     "kernkit_register_proc_files": test_register_proc_files_hook,

@@ -40,7 +40,7 @@ def test_ls_shows_the_booted_namespace():
         "cons", "contract", "kconfig", "null", "pid", "plugins", "ppid", "random", "stderr", "stdin",
         "stdout", "sysname", "urandom", "version", "version_name", "zero",
     ]
-    assert proc == "/proc/1:\nargs\nctl\nfd\nns\nstatus\n"
+    assert proc == "/proc/1:\nargs\nctl\nfd\nns\nstatus\nstrace\nvmexits\n"
 
 
 def test_ls_long_and_recursive():

@@ -102,6 +102,9 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.plugins.rr": "config_sections, register_schedulers",
         "kernkit.plugins.mcp": "config_sections, register_schedulers",
         "kernkit.plugins.ninep": "boot_steps, config_sections, register_devices, shutdown",
+        "kernkit.plugins.vmm": "config_sections, finalize_context, process_exited, register_proc_files, "
+        "register_syscall_extensions",
+        "kernkit.plugins.strace": "process_exited, register_proc_files",
     }
     assert set(hooks) == set(BUILTIN_PLUGINS)
     for name in BUILTIN_PLUGINS:
@@ -113,7 +116,8 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "schedulers: rr (rr), mcp (mcp)",
         "devices: cons (console), proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), "
         "version (ns), mnt (ninep)",
-        "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns)",
+        "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), vmexits (vmm), strace (strace)",
+        "syscall extensions: vmm (vmm)",
         "binary formats: elf64 (elf)",
         "monitor commands: ps (coreplugin), bt (coreplugin), regs (coreplugin), mem (coreplugin), "
         "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin)",

@@ -15,6 +15,14 @@ def _create_machine(kernel):  # noqa: ANN001, ANN202 - imported lazily: Unicorn 
     return X86Machine(kernel)
 
 
+def _guest_cpu(machine, aspace, translate, cpuid):  # noqa: ANN001, ANN202 - see Architecture.guest_cpu
+    from kernkit.arch.x86_64.guest import GuestCpu
+
+    guest = GuestCpu(machine.memory, translate, cpuid, machine.deterministic)
+    machine.add_guest(aspace, guest)
+    return guest
+
+
 @hookimpl
 def kernkit_register_architectures() -> list[Architecture]:
     return [
@@ -24,5 +32,6 @@ def kernkit_register_architectures() -> list[Architecture]:
             create_machine=_create_machine,
             description="x86-64 cores in ring 3 on Unicorn, 4-level page tables, one host thread",
             debug=DEBUG_TARGET,
+            guest_cpu=_guest_cpu,
         )
     ]

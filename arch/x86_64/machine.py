@@ -71,6 +71,10 @@ class X86Machine:
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
         self.cores = [X86Core(self, i) for i in range(options.cores)]
         self._template = self.cores[0].uc.context_save()
+        #: Per core, the foreign context (see core.machine.Machine.run) running there, if any.
+        self.foreign: list[object | None] = [None] * options.cores
+        #: Guest CPUs by the id of the VMM address space whose memory they use.
+        self.guests: dict[int, list] = {}
         #: The thread whose next run is a single step (see single_step).
         self.stepping: Thread | None = None
         self._disassembler = None
@@ -104,9 +108,19 @@ class X86Machine:
         return X86Context(blob, self)
 
     def run(self, core: int, thread: Thread, budget: int) -> Stop:
+        runner = getattr(thread.context, "run_on_core", None)
+        if runner is not None:  # a context of another kind (a VM's guest pcore) runs itself
+            self.foreign[core] = thread.context
+            try:
+                return runner(core, budget)
+            finally:
+                self.foreign[core] = None
         return self.cores[core].run(thread, budget)
 
     def live_instructions(self, core: int) -> int:
+        foreign = self.foreign[core]
+        if foreign is not None:
+            return foreign.live_instructions()
         return self.cores[core].live_instructions()
 
     def set_breakpoints(self, addresses: Collection[int]) -> None:
@@ -121,6 +135,16 @@ class X86Machine:
     def address_space_changed(self, aspace: AddressSpace) -> None:
         for core in self.cores:
             core.flush_tlb_if(aspace)
+        for guest in self.guests.get(id(aspace), ()):
+            guest.flush_tlb()
+
+    def add_guest(self, aspace: AddressSpace, guest: object) -> None:
+        """A guest CPU over ``aspace``'s memory: its TLB goes when that memory changes."""
+        self.guests.setdefault(id(aspace), []).append(guest)
+
+    def remove_guests(self, aspace: AddressSpace) -> None:
+        for guest in self.guests.pop(id(aspace), ()):
+            guest.close()
 
     def code_changed(self, aspace: AddressSpace) -> None:
         """The kernel wrote into a frame that may hold translated code: every core drops its

@@ -15,7 +15,7 @@ from kernkit.plugins.akaros_abi import nscalls
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
 from kernkit.plugins.akaros_abi.vcores import VCORES
-from kernkit.plugins.linux_abi import io, memory
+from kernkit.plugins.linux_abi import fs, io, memory
 from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process as sysv_setup
 
@@ -53,6 +53,7 @@ SYSCALLS = (
     (39, "send_event", s.sys_send_event, 4),
     (100, "read", io.sys_read, 3),
     (101, "write", io.sys_write, 3),
+    (102, "openat", fs.sys_openat, 4),
     (103, "close", io.sys_close, 1),
     (145, "nbind", nscalls.sys_nbind, 5),
     (146, "nmount", nscalls.sys_nmount, 4),

@@ -91,6 +91,8 @@ class AkarosVcores:
     def preempt_vcore(self, thread: Thread) -> None:
         process, vcoreid = thread.process, vcore_of(thread)
         state = of(process)
+        kernel = process.kernel
+        kernel.plugins.notify("kernkit_finalize_context", kernel=kernel, thread=thread, core=thread.core)
         registers = thread.context.user_registers()
         if thread.state is BLOCKED:  # it was in a blocking call: that call returns 0 on resume
             registers["rax"] = 0
@@ -193,6 +195,7 @@ def notify_now(kernel: Kernel, process: Process, vcoreid: int, core: int | None)
             state.halted.discard(vcoreid)
             kernel.wake(thread)
         return
+    kernel.plugins.notify("kernkit_finalize_context", kernel=kernel, thread=thread, core=core)
     registers = thread.context.user_registers()
     if thread.state is BLOCKED:
         registers["rax"] = 0

@@ -81,6 +81,8 @@ class ProcDevice(DeviceDriver):
 
     def read(self, chan: Chan, count: int, offset: int) -> bytes:
         proc_file = self.files[(chan.qid.path & ((1 << SHIFT) - 1)) - 1]
+        if proc_file.read_at is not None:  # a stream (it may make the reader wait)
+            return proc_file.read_at(self.kernel, self._process(chan.aux), count, offset)
         data = proc_file.read(self.kernel, self._process(chan.aux))
         if isinstance(data, str):
             data = data.encode()

@@ -1,0 +1,336 @@
+"""Guest CPUs: an x86-64 guest pcore in its own Unicorn instance, with VM exits.
+
+A guest runs in ring 0, long mode, over *guest-physical* memory that is a range of its VMM
+process's memory. The instance maps the machine's whole physical memory, and its TLB fill walks
+two levels, as EPT does: the guest's own page tables (root in CR3, guest-physical; CR3 0 means
+the guest runs with guest-virtual = guest-physical) and then guest-physical -> host frame
+through the VMM's address space (``translate``). What the VMM writes in that range, the guest
+sees, because it is the same frame.
+
+Unicorn delivers no exception through a guest IDT, so every guest exception is an exit; with no
+IDT loaded (limit 0) a real CPU would shut down, and the exit is a triple fault.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+
+import attrs
+from unicorn import (
+    UC_ARCH_X86,
+    UC_ERR_EXCEPTION,
+    UC_ERR_INSN_INVALID,
+    UC_HOOK_INSN,
+    UC_HOOK_INSN_INVALID,
+    UC_MODE_64,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
+    UC_TLB_VIRTUAL,
+    Uc,
+    UcError,
+)
+from unicorn import x86_const as x86
+from unicorn.unicorn_py3.unicorn import uclib
+
+from kernkit.arch.x86_64 import lowlevel
+from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
+
+# Exit reasons: Intel's basic exit reasons (SDM vol. 3, appendix C), plus kernkit's own above 0xffff.
+EXIT_EXCEPTION = 0
+EXIT_EXTERNAL_INTERRUPT = 1
+EXIT_TRIPLE_FAULT = 2
+EXIT_CPUID = 10
+EXIT_HLT = 12
+EXIT_VMCALL = 18
+EXIT_IO = 30
+EXIT_MSR_READ = 31
+EXIT_MSR_WRITE = 32
+EXIT_EPT_VIOLATION = 48
+EXIT_GUEST_IN_USE = 0x10000
+EXIT_BAD_STATE = 0x10001
+EXIT_NAMES = {
+    EXIT_EXCEPTION: "exception",
+    EXIT_EXTERNAL_INTERRUPT: "external_interrupt",
+    EXIT_TRIPLE_FAULT: "triple_fault",
+    EXIT_CPUID: "cpuid",
+    EXIT_HLT: "hlt",
+    EXIT_VMCALL: "vmcall",
+    EXIT_IO: "io",
+    EXIT_MSR_READ: "msr_read",
+    EXIT_MSR_WRITE: "msr_write",
+    EXIT_EPT_VIOLATION: "ept_violation",
+    EXIT_GUEST_IN_USE: "guest_in_use",
+    EXIT_BAD_STATE: "bad_state",
+}
+#: I/O qualification bits (as Intel's): size-1 in bits 0-2, bit 3 set for IN, port in 16-31.
+IO_IN = 1 << 3
+#: EPT violation qualification bits: read, write, fetch.
+EPT_READ, EPT_WRITE, EPT_FETCH = 1, 2, 4
+_ACCESS_BITS = {16: EPT_READ, 17: EPT_WRITE, 18: EPT_FETCH}
+
+#: Registers of a guest context, in the order of the vm_trapframe (see plugins/vmm/layout.py).
+GUEST_REGISTERS = {
+    "rax": x86.UC_X86_REG_RAX,
+    "rbx": x86.UC_X86_REG_RBX,
+    "rcx": x86.UC_X86_REG_RCX,
+    "rdx": x86.UC_X86_REG_RDX,
+    "rsi": x86.UC_X86_REG_RSI,
+    "rdi": x86.UC_X86_REG_RDI,
+    "rbp": x86.UC_X86_REG_RBP,
+    "rsp": x86.UC_X86_REG_RSP,
+    **{f"r{n}": getattr(x86, f"UC_X86_REG_R{n}") for n in range(8, 16)},
+    "rip": x86.UC_X86_REG_RIP,
+    "rflags": x86.UC_X86_REG_RFLAGS,
+}
+
+_PRESENT, _WRITABLE, _LARGE, _NX = 1, 2, 0x80, 1 << 63
+_ADDR = 0x000F_FFFF_FFFF_F000
+IN_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p)
+OUT_CB = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32, ctypes.c_void_p
+)
+CPUID_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+INVALID_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_void_p)
+VMCALL = b"\x0f\x01\xc1"
+_CPUID_OUT = (x86.UC_X86_REG_RAX, x86.UC_X86_REG_RBX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_RDX)
+TCG_BUFFER = 8 << 20
+
+
+@attrs.define
+class VmExit:
+    """Why a guest run ended (None from :meth:`GuestCpu.run` means the budget ran out).
+
+    ``qual`` is the exit qualification (I/O: size-1, direction, port; EPT violation: access
+    bits), ``gpa``/``gva`` the guest-physical and guest-virtual addresses involved, ``intrinfo``
+    an exception's vector, ``value`` what an OUT wrote, ``insn_len`` the exiting instruction's
+    length. For I/O, HLT and CPUID the guest's rip is already past the instruction; for VMCALL,
+    faults and EPT violations it is at the instruction."""
+
+    reason: int
+    qual: int = 0
+    gpa: int = 0
+    gva: int = 0
+    intrinfo: int = 0
+    value: int = 0
+    insn_len: int = 0
+
+
+class GuestCpu:
+    """One guest pcore: a Unicorn instance whose memory is guest-physical memory.
+
+    ``translate(gpa)`` gives the host frame address of a guest-physical page, or None for an
+    address outside guest memory (an EPT violation: MMIO for the VMM). ``cpuid(leaf, subleaf)``
+    answers CPUID in the kernel: (eax, ebx, ecx, edx)."""
+
+    def __init__(
+        self,
+        memory,  # noqa: ANN001 - kernkit.core.physmem.PhysicalMemory
+        translate: Callable[[int], int | None],
+        cpuid: Callable[[int, int], tuple[int, int, int, int]],
+        deterministic: bool = True,
+    ) -> None:
+        self.memory = memory
+        self.words = memory.words
+        self.translate = translate
+        self.cpuid_answer = cpuid
+        self.deterministic = deterministic
+        uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_tcg_buffer_size(TCG_BUFFER)
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.mem_map_ptr(0, memory.size, UC_PROT_ALL, memory.address)
+        self.uc = uc
+        self.uch = lowlevel.handle(uc)
+        self.regs = lowlevel.Registers(uc)
+        self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
+        self.scratch = uc.context_save()
+        self.cr3 = 0
+        self.exit: VmExit | None = None
+        self.hook_error: BaseException | None = None
+        self.in_run = False
+        self.cpuid_count = 0
+        self._callbacks = (
+            lowlevel.TLB_FILL_CB(self._on_fill),
+            lowlevel.INTR_CB(self._on_intr),
+            IN_CB(self._on_in),
+            OUT_CB(self._on_out),
+            CPUID_CB(self._on_cpuid),
+            INVALID_CB(self._on_invalid),
+        )
+        lowlevel.add_tlb_fill_hook(uc, self._callbacks[0])
+        lowlevel.add_intr_hook(uc, self._callbacks[1])
+        lowlevel.add_hook(uc, UC_HOOK_INSN, self._callbacks[2], ctypes.c_int(x86.UC_X86_INS_IN))
+        lowlevel.add_hook(uc, UC_HOOK_INSN, self._callbacks[3], ctypes.c_int(x86.UC_X86_INS_OUT))
+        lowlevel.add_hook(uc, UC_HOOK_INSN, self._callbacks[4], ctypes.c_int(x86.UC_X86_INS_CPUID))
+        lowlevel.add_hook(uc, UC_HOOK_INSN_INVALID, self._callbacks[5])
+
+    # --- state ----------------------------------------------------------------------------
+
+    def set_state(self, registers: dict[str, int], cr3: int) -> None:
+        """Load registers by name (GUEST_REGISTERS) and the paging root (guest-physical)."""
+        for name, value in registers.items():
+            self.regs.write(GUEST_REGISTERS[name], value & 0xFFFF_FFFF_FFFF_FFFF)
+        if cr3 != self.cr3:
+            self.cr3 = cr3
+            self.flush_tlb()
+
+    def state(self) -> dict[str, int]:
+        return {name: self.regs.read(reg) for name, reg in GUEST_REGISTERS.items()}
+
+    def flush_tlb(self) -> None:
+        from unicorn import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
+
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def code_changed(self) -> None:
+        """The VMM wrote guest memory that may hold translated code: drop translations."""
+        self.uc.ctl_flush_tb()
+
+    def close(self) -> None:
+        self.uc = None  # type: ignore[assignment]
+
+    # --- address translation --------------------------------------------------------------
+
+    def guest_physical(self, gva: int, write: bool = False) -> int | None:
+        """The guest-physical address of guest-virtual ``gva`` under the guest's paging, or
+        None when the guest's tables do not map it (for writes: writably)."""
+        if not self.cr3:
+            return gva
+        table = self.cr3 & _ADDR
+        for level, shift in enumerate((39, 30, 21, 12)):
+            host = self.translate(table)
+            if host is None:
+                return None
+            entry = self.words[(host + ((gva >> shift) & 511) * 8) >> 3]
+            if not entry & _PRESENT or (write and not entry & _WRITABLE):
+                return None
+            if level in (1, 2) and entry & _LARGE:
+                size = 1 << shift
+                return (entry & _ADDR & ~(size - 1)) | (gva & (size - 1))
+            table = entry & _ADDR
+        return table | (gva & (PAGE_SIZE - 1))
+
+    def read_guest(self, gva: int, length: int) -> bytes:
+        """Bytes at a guest-virtual address (b"" where unmapped)."""
+        out = b""
+        while length > 0:
+            gpa = self.guest_physical(gva)
+            host = self.translate(gpa & PAGE_MASK) if gpa is not None else None
+            if host is None:
+                break
+            offset = gva & (PAGE_SIZE - 1)
+            take = min(length, PAGE_SIZE - offset)
+            out += self.memory.read(host + offset, take)
+            gva += take
+            length -= take
+        return out
+
+    # --- hooks (called from C; exceptions must not escape) --------------------------------
+
+    def _on_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
+        try:
+            page = vaddr & PAGE_MASK
+            gpa = self.guest_physical(page, write=access == 17)
+            if gpa is None:
+                if self.exit is None:
+                    self.exit = VmExit(EXIT_EXCEPTION, gva=vaddr, intrinfo=14)
+                return False
+            host = self.translate(gpa)
+            if host is None:
+                if self.exit is None:
+                    qual = _ACCESS_BITS.get(access, 0)
+                    self.exit = VmExit(EXIT_EPT_VIOLATION, qual=qual, gpa=gpa, gva=vaddr)
+                return False
+            entry.contents.paddr = host
+            entry.contents.perms = UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC
+            return True
+        except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start
+            self.hook_error = exc
+            return False
+
+    def _stop(self, exit_: VmExit) -> None:
+        if self.exit is None:
+            self.exit = exit_
+        uclib.uc_emu_stop(self.uch)
+
+    def _on_intr(self, _uch: int, number: int, _data: int) -> None:
+        self._stop(VmExit(EXIT_EXCEPTION, intrinfo=number))
+
+    def _on_in(self, _uch: int, port: int, size: int, _data: int) -> int:
+        self._stop(VmExit(EXIT_IO, qual=(size - 1) | IO_IN | port << 16, insn_len=1))
+        return 0
+
+    def _on_out(self, _uch: int, port: int, size: int, value: int, _data: int) -> None:
+        self._stop(VmExit(EXIT_IO, qual=(size - 1) | port << 16, value=value, insn_len=1))
+
+    def _on_cpuid(self, _uch: int, _data: int) -> int:
+        try:
+            regs = self.regs
+            leaf = regs.read(x86.UC_X86_REG_RAX) & 0xFFFF_FFFF
+            subleaf = regs.read(x86.UC_X86_REG_RCX) & 0xFFFF_FFFF
+            values = self.cpuid_answer(leaf, subleaf)
+            for reg, value in zip(_CPUID_OUT, values, strict=True):
+                regs.write(reg, value & 0xFFFF_FFFF)
+            self.cpuid_count += 1
+        except BaseException as exc:  # noqa: BLE001
+            self.hook_error = exc
+            uclib.uc_emu_stop(self.uch)
+        return 1
+
+    def _on_invalid(self, _uch: int, _data: int) -> bool:
+        return False
+
+    # --- running --------------------------------------------------------------------------
+
+    def live_instructions(self) -> int:
+        return self.counter() if self.in_run else 0
+
+    def run(self, budget: int) -> tuple[int, VmExit | None]:
+        """Run up to ``budget`` instructions: (instructions retired, the exit or None)."""
+        self.exit = None
+        self.hook_error = None
+        error = None
+        self.in_run = True
+        rip = self.regs.read(x86.UC_X86_REG_RIP)
+        try:
+            if self.deterministic:
+                self.uc.emu_start(rip, 0, count=budget)
+            else:
+                self.uc.emu_start(rip, 0)
+        except UcError as exc:
+            error = exc.errno
+        finally:
+            self.in_run = False
+        if self.hook_error is not None:
+            raise self.hook_error
+        counted = self.counter()
+        exit_ = self.exit
+        pc = self.regs.read(x86.UC_X86_REG_RIP)
+        if exit_ is not None and exit_.reason == EXIT_EXCEPTION:
+            lowlevel.clear_pending_exception(self.uc, self.scratch)
+            counted = max(counted - 1, 0)
+            if self.uc.reg_read(x86.UC_X86_REG_IDTR)[2] == 0:
+                exit_.reason = EXIT_TRIPLE_FAULT
+            return counted, exit_
+        if exit_ is not None:
+            if exit_.reason == EXIT_EPT_VIOLATION:
+                counted = max(counted - 1, 0)
+            return counted, exit_
+        if error == UC_ERR_INSN_INVALID:
+            if self.read_guest(pc, 3) == VMCALL:
+                return max(counted - 1, 0), VmExit(EXIT_VMCALL, insn_len=3)
+            invalid = VmExit(EXIT_EXCEPTION, intrinfo=6)
+            if self.uc.reg_read(x86.UC_X86_REG_IDTR)[2] == 0:
+                invalid.reason = EXIT_TRIPLE_FAULT
+            return max(counted - 1, 0), invalid
+        if error == UC_ERR_EXCEPTION:
+            return max(counted - 1, 0), VmExit(EXIT_TRIPLE_FAULT, intrinfo=13)
+        if error is not None:
+            return max(counted - 1, 0), VmExit(EXIT_BAD_STATE, qual=error)
+        if self.deterministic and counted >= budget:
+            return counted, None
+        if self.read_guest(pc - 1, 1) == b"\xf4":
+            return counted, VmExit(EXIT_HLT, insn_len=1)
+        return counted, None

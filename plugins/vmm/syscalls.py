@@ -1,0 +1,149 @@
+"""The VMM system calls (see layout.py for the interface)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.arch.x86_64.guest import EXIT_GUEST_IN_USE, EXIT_NAMES
+from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
+from kernkit.core.process import BLOCKED
+from kernkit.plugins.linux_abi.errno import EINVAL, ENODEV, ENOENT
+from kernkit.plugins.vmm import layout
+from kernkit.plugins.vmm.context import GuestContext
+from kernkit.plugins.vmm.cpuid import cpuid_for
+from kernkit.plugins.vmm.gpc import KEY, GuestPcore, VmmProcess, lookup_gpc, vmm_of
+
+if TYPE_CHECKING:
+    from kernkit.core.process import Process, Thread
+    from kernkit.core.vm import AddressSpace
+
+CANONICAL_LOW, CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
+
+
+def _vmm(process: Process) -> VmmProcess:
+    vmm = vmm_of(process)
+    if vmm is None:
+        vmm = process.data[KEY] = VmmProcess(aspace=process.aspace)
+    return vmm
+
+
+def _canonical(address: int) -> bool:
+    return address < CANONICAL_LOW or address >= CANONICAL_HIGH
+
+
+def _writable_range(aspace: AddressSpace, start: int, size: int) -> bool:
+    address, end = start, start + size
+    while address < end:
+        region = aspace.region_at(address)
+        if region is None or not region.allows("write"):
+            return False
+        address = region.end
+    return True
+
+
+def _translator(aspace: AddressSpace, base: int, size: int):  # noqa: ANN202
+    lookup, resolve = aspace.page_table.lookup, aspace.resolve_fault
+
+    def translate(gpa: int) -> int | None:
+        if gpa >= size:
+            return None
+        va = base + (gpa & PAGE_MASK)
+        entry = lookup(va)
+        if entry is not None and entry[1]:
+            return entry[0]
+        return resolve(va, "write")
+
+    return translate
+
+
+def sys_vmm_add_gpcs(t: Thread, nr: int, inits: int) -> int:
+    kernel, process = t.kernel, t.process
+    factory = kernel.arch.guest_cpu
+    if factory is None:
+        return -ENODEV
+    vmm = _vmm(process)
+    if not 0 < nr <= layout.MAX_GPCS - len(vmm.gpcs):
+        return -EINVAL
+    raw = process.aspace.read(inits, nr * layout.GPCORE_INIT.size)
+    parsed = []
+    for i in range(nr):
+        values = layout.GPCORE_INIT.unpack_from(raw, i * layout.GPCORE_INIT.size)
+        init = dict(zip(layout.GPCORE_INIT_FIELDS, values, strict=True))
+        base, size = init["mem_base"], init["mem_size"]
+        if base % PAGE_SIZE or size % PAGE_SIZE or not size or base + size > kernel.machine.user_limit:
+            return -EINVAL
+        if not _writable_range(process.aspace, base, size):
+            return -EINVAL
+        if init["cr3"] % PAGE_SIZE or init["cr3"] >= size or not _canonical(init["entry"]):
+            return -EINVAL
+        parsed.append(init)
+    for init in parsed:
+        gpcoreid = len(vmm.gpcs)
+        translate = _translator(process.aspace, init["mem_base"], init["mem_size"])
+        cpu = factory(kernel.machine, process.aspace, translate, cpuid_for(gpcoreid))
+        cpu.set_state(
+            {"rip": init["entry"], "rsp": init["stack"], "rdi": init["arg"], "rflags": layout.RFLAGS_FIXED},
+            init["cr3"],
+        )
+        vmm.gpcs.append(GuestPcore(gpcoreid, process, cpu, init["mem_base"], init["mem_size"]))
+    kernel.trace_event("vmm_add_gpcs", process, nr=nr, total=len(vmm.gpcs))
+    return nr
+
+
+def sys_vmm_ctl(t: Thread, cmd: int, arg: int) -> int:
+    vmm = _vmm(t.process)
+    if cmd == layout.VMM_CTL_GET_EXITS:
+        return vmm.exits_wanted
+    if cmd == layout.VMM_CTL_SET_EXITS:
+        if arg & ~layout.VMM_CTL_ALL_EXITS:
+            return -EINVAL
+        vmm.exits_wanted = arg
+        return 0
+    return -EINVAL
+
+
+def sys_vmm_poke_guest(t: Thread, gpcoreid: int) -> int:
+    gpc = lookup_gpc(t.process, gpcoreid)
+    if gpc is None:
+        return -ENOENT
+    if gpc.halted and gpc.thread is not None and gpc.thread.state is BLOCKED:
+        gpc.halted = False
+        t.kernel.wake(gpc.thread)
+    else:
+        gpc.poked = True
+    return 0
+
+
+def _bad_state(registers: dict[str, int], cr3: int, gpc: GuestPcore) -> bool:
+    return (
+        not _canonical(registers["rip"])
+        or registers["rflags"] & ~layout.RFLAGS_ALLOWED
+        or cr3 % PAGE_SIZE
+        or cr3 >= gpc.mem_size
+    )
+
+
+def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
+    gpc = lookup_gpc(t.process, gpcoreid)
+    if gpc is None:
+        return -ENOENT
+    aspace = t.process.aspace
+    fields = layout.VM_TF.unpack(aspace.read(tf, layout.VM_TF_SIZE))
+    if gpc.thread is not None and gpc.thread is not t:  # running for another thread
+        vmm = vmm_of(t.process)
+        vmm.count(EXIT_NAMES[EXIT_GUEST_IN_USE], "vmm")
+        aspace.write(tf + layout.TF_EXIT_REASON, EXIT_GUEST_IN_USE.to_bytes(4, "little"))
+        aspace.write(tf + layout.TF_GPCOREID, gpcoreid.to_bytes(4, "little"))
+        return EXIT_GUEST_IN_USE
+    if fields[-1] & layout.VMTF_RESUME:
+        registers = dict(zip(layout.VM_TF_REGISTERS, fields[:18], strict=True))
+        cr3 = fields[18]
+        if fields[20] != gpcoreid or _bad_state(registers, cr3, gpc):
+            return -EINVAL
+        registers["rflags"] |= layout.RFLAGS_FIXED
+        gpc.cpu.set_state(registers, cr3)
+    gpc.thread = t
+    gpc.tf = tf
+    t.context = GuestContext(t.kernel, t, gpc, t.context)
+    t.stop_requested = True
+    return None
