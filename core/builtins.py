@@ -11,6 +11,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.rr",
     "kernkit.plugins.mcp",
     "kernkit.plugins.ninep",
+    "kernkit.plugins.net",
 )
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.
