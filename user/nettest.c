@@ -5,6 +5,7 @@
  *   nettest refused PORT         connect to a port nobody listens on
  *   nettest reset                the peer closes with unread input: ECONNRESET
  *   nettest big BYTES            BYTES from one process to another, checked; MiB/s in virtual time
+ *   nettest stream BYTES         BYTES one way as fast as they go (a benchmark)
  *   nettest halfclose            shutdown(SHUT_WR), the server reads to EOF, answers
  *   nettest leak                 sockets until the kernel says no; then the kernel goes on
  *   nettest udp                  datagrams both ways, sendto/recvfrom, connected UDP
@@ -295,6 +296,41 @@ static int big(long total) {
     return got == total && rsum == sum && !bad ? 0 : 1;
 }
 
+/* throughput only: no per-byte work on either side */
+static int stream(long total) {
+    int s = listener(7007, 4);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int c = accept(s, NULL, NULL);
+        static char buf[1 << 17];
+        long got = 0;
+        ssize_t r;
+        while ((r = read(c, buf, sizeof buf)) > 0) got += r;
+        write_all(c, &got, sizeof got);
+        _exit(0);
+    }
+    close(s);
+    int c = dial("127.0.0.1", 7007);
+    static char buf[1 << 17];
+    memset(buf, 'x', sizeof buf);
+    uint64_t t0 = now_ns();
+    long sent = 0;
+    while (sent < total) {
+        long n = total - sent < (long)sizeof buf ? total - sent : (long)sizeof buf;
+        if (write_all(c, buf, n) < 0) die("write");
+        sent += n;
+    }
+    shutdown(c, SHUT_WR);
+    long got = 0;
+    read_full(c, &got, sizeof got);
+    uint64_t t1 = now_ns();
+    int status;
+    waitpid(pid, &status, 0);
+    printf("stream %s: %ld bytes, %.1f MiB/s virtual\n", got == total ? "ok" : "FAIL", got,
+           total / ((t1 - t0) / 1e9) / (1 << 20));
+    return got == total ? 0 : 1;
+}
+
 static int halfclose(void) {
     int s = listener(7003, 4);
     pid_t pid = fork();
@@ -494,6 +530,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "reset")) return reset();
     if (!strcmp(cmd, "big")) return big(argc > 2 ? atol(argv[2]) : 1 << 20);
     if (!strcmp(cmd, "halfclose")) return halfclose();
+    if (!strcmp(cmd, "stream")) return stream(argc > 2 ? atol(argv[2]) : 64 << 20);
     if (!strcmp(cmd, "leak")) return leak();
     if (!strcmp(cmd, "udp")) return udp();
     if (!strcmp(cmd, "files")) return files();

@@ -50,7 +50,7 @@ def _start_host(kernel: Kernel) -> None:
         except OSError as exc:
             bridge.close()
             raise KernkitError(str(exc)) from None
-        kernel.message(f"kernkit: net: forwarding {host}:{port} to guest port {forward.guest}")
+        kernel.message(f"net: forwarding {host}:{port} to guest port {forward.guest}")
 
 
 @hookimpl

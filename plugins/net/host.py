@@ -167,6 +167,7 @@ class HostBridge:
         self.stack = stack
         self.host_access = options.host_access
         self.networks = [ipaddress.IPv4Network(n, strict=False) for n in options.host_networks]
+        self.gateway = options.host_gateway
         self.ends: set[HostEnd] = set()
         self.listeners: dict[int, tuple[socket.socket, int]] = {}
         self.addresses: list[tuple[str, int]] = []  # the forwards' host addresses, as bound
@@ -231,6 +232,8 @@ class HostBridge:
     def allows(self, addr: str) -> bool:
         if not self.host_access:
             return False
+        if addr == self.gateway:
+            return True
         try:
             address = ipaddress.IPv4Address(addr)
         except ValueError:
@@ -238,8 +241,10 @@ class HostBridge:
         return any(address in network for network in self.networks)
 
     def connect(self, conv: Conv, addr: str, port: int) -> None:
+        """Connect ``conv`` to the host (``addr`` as the guest named it: the gateway is 127.0.0.1)."""
+        target = "127.0.0.1" if addr == self.gateway else addr
         try:
-            sock = socket.create_connection((addr, port), timeout=5)
+            sock = socket.create_connection((target, port), timeout=5)
         except ConnectionRefusedError:
             raise DeviceError("ECONNREFUSED", f"host {addr}:{port} refused the connection") from None
         except TimeoutError:

@@ -96,10 +96,14 @@ class NetOptions:
         validator=[positive, at_most(1 << 20)],
     )
     host_access: bool = option(
-        False, "let guests connect to host addresses in host_networks (off: guests reach only the kernel)"
+        False, "let guests connect out to the host: host_gateway is the host's 127.0.0.1 (off: guests "
+        "reach only this kernel)"
     )
+    host_gateway: str = option("10.0.2.2", "the address guests dial to reach the host's loopback "
+                               "(127.0.0.1) when host_access is on", validator=_check_address)
     host_networks: list[str] = option(
-        ["127.0.0.0/8"], "host networks guests may connect to when host_access is on (loopback unless widened)",
+        [], "more host networks guests may connect to directly when host_access is on "
+        "(empty: the host's loopback only, through host_gateway)",
         validator=_check_networks,
     )
     forward: list[dict[str, Any]] = option(
