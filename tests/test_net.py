@@ -121,7 +121,9 @@ def test_runs_without_host_traffic_are_deterministic():
 
 def test_bad_net_config_is_a_one_line_error(tmp_path):
     bad = tmp_path / "k.toml"
-    bad.write_text('extends = "%s"\n[[net.forward]]\nhost = "0.0.0.0:80"\nguest = 80\n' % (CONFIGS / "minimal.toml"))
+    bad.write_text(
+        'extends = "%s"\n[[net.forward]]\nhost = "0.0.0.0:80"\nguest = 80\n' % (CONFIGS / "minimal.toml")
+    )
     result = kernkit_cli("check", str(bad))
     assert result.returncode == 2
     assert "net.forward: item 0: host: 0.0.0.0 is not a loopback address" in result.stderr.decode()
@@ -145,8 +147,12 @@ def booted(tmp_path, init: list[str], guest_port: int, extra: str = ""):
         + f'[namespace]\nroot = {{ "/bin" = "@programs", "/www" = "{CONFIGS / "www"}" }}\n'
         + f'[net]\n{extra}\n[[net.forward]]\nhost = "127.0.0.1:0"\nguest = {guest_port}\n'
     )
-    proc = subprocess.Popen([sys.executable, "-m", "kernkit.core.cli", "boot", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernkit.core.cli", "boot", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
     try:
         line = proc.stderr.readline().decode()
         match = ANNOUNCE.search(line)
@@ -184,18 +190,19 @@ def test_forward_reaches_a_guest_server(tmp_path):
 def test_forward_under_load_loses_and_corrupts_nothing(tmp_path):
     payload = bytes(range(256)) * (16 << 10)  # 4 MiB
     results: list[bytes] = []
-    with booted(tmp_path, ["nettest", "serve", "7000"], 7000) as (port, _):
-        with _connect(port) as sock:
-            def reader():
-                got = bytearray()
-                while chunk := sock.recv(1 << 16):
-                    got += chunk
-                results.append(bytes(got))
-            thread = threading.Thread(target=reader)
-            thread.start()
-            sock.sendall(payload)
-            sock.shutdown(socket.SHUT_WR)
-            thread.join(120)
+    with booted(tmp_path, ["nettest", "serve", "7000"], 7000) as (port, _), _connect(port) as sock:
+
+        def reader():
+            got = bytearray()
+            while chunk := sock.recv(1 << 16):
+                got += chunk
+            results.append(bytes(got))
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        thread.join(120)
     assert len(results[0]) == len(payload)
     assert hashlib.sha256(results[0]).digest() == hashlib.sha256(payload).digest()
 
@@ -217,7 +224,7 @@ def test_host_access_is_off_by_default_and_loopback_when_on(tmp_path):
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
     off = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi")
-    assert "dial 10.0.2.2:%d: Network unreachable" % port in off.out
+    assert f"dial 10.0.2.2:{port}: Network unreachable" in off.out
     on = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True)
     assert on.status == 0, on.err
     assert "got 12: host says hi" in on.out
@@ -237,12 +244,16 @@ def test_httpd_with_curl(tmp_path):
     with booted(tmp_path, ["httpd", "80", "/www"], 80) as (port, _):
         _connect(port).close()
         url = f"http://127.0.0.1:{port}/"
-        page = subprocess.run([curl, "-sS", "--max-time", "30", url, url + "index.html"],
-                              capture_output=True, timeout=60)
+        page = subprocess.run(
+            [curl, "-sS", "--max-time", "30", url, url + "index.html"], capture_output=True, timeout=60
+        )
         assert page.returncode == 0, page.stderr
         assert page.stdout.count(b"Hello from kernkit!") == 2  # two requests on one connection
-        missing = subprocess.run([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", url + "nope"],
-                                 capture_output=True, timeout=60)
+        missing = subprocess.run(
+            [curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", url + "nope"],
+            capture_output=True,
+            timeout=60,
+        )
         assert missing.stdout == b"404"
 
 
@@ -252,8 +263,12 @@ def test_httpd_under_wrk(tmp_path):
         pytest.skip("wrk is not installed (apt-get install wrk)")
     with booted(tmp_path, ["httpd", "80", "/www"], 80) as (port, _):
         _connect(port).close()
-        run = subprocess.run([wrk, "-t1", "-c8", "-d2s", f"http://127.0.0.1:{port}/"],
-                             capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [wrk, "-t1", "-c8", "-d2s", f"http://127.0.0.1:{port}/"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == 0, run.stderr
         assert "Non-2xx" not in run.stdout and "Socket errors" not in run.stdout, run.stdout
         assert float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1)) > 50

@@ -87,10 +87,7 @@ def _poll(t: Thread, fds: int, nfds: int, timeout_ns: int | None) -> int | None:
         revents = 0
         if fd >= 0:
             file = files.get(fd)
-            if file is None:
-                revents = POLLNVAL
-            else:
-                revents = readiness(file) & ((events & 0xFFFF) | POLLERR | POLLHUP)
+            revents = POLLNVAL if file is None else readiness(file) & ((events & 0xFFFF) | POLLERR | POLLHUP)
         struct.pack_into("<h", raw, 8 * i + 6, revents)
         if revents:
             found += 1
@@ -116,12 +113,17 @@ def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, size: int)
 # --- select ----------------------------------------------------------------------------------
 
 
-def _select(t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int, timeout_ns: int | None) -> int | None:
+def _select(
+    t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int, timeout_ns: int | None
+) -> int | None:
     if nfds < 0 or nfds > t.process.files.limit:
         return -EINVAL
     size = (nfds + 63) // 64 * 8
     aspace = t.process.aspace
-    sets = [int.from_bytes(aspace.read(a, size), "little") if a and size else 0 for a in (readfds, writefds, exceptfds)]
+    sets = [
+        int.from_bytes(aspace.read(a, size), "little") if a and size else 0
+        for a in (readfds, writefds, exceptfds)
+    ]
     out = [0, 0, 0]
     found = 0
     files = t.process.files
@@ -162,8 +164,9 @@ def sys_select(t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int
     return _select(t, nfds, readfds, writefds, exceptfds, timeout)
 
 
-def sys_pselect6(t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int, tsp: int,
-                 sigmask: int) -> int | None:
+def sys_pselect6(
+    t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int, tsp: int, sigmask: int
+) -> int | None:
     timeout = _timespec_ns(t, tsp)
     if timeout is not None and timeout < 0:
         return -EINVAL
@@ -265,8 +268,9 @@ def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms
     return len(ready)
 
 
-def sys_epoll_pwait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int, sigmask: int,
-                    size: int) -> int | None:
+def sys_epoll_pwait(
+    t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int, sigmask: int, size: int
+) -> int | None:
     return sys_epoll_wait(t, epfd, events, maxevents, timeout_ms)
 
 

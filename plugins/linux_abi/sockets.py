@@ -49,7 +49,12 @@ DATA = 7  # the #ip file type of data (kernkit.plugins.net.devip.DATA)
 
 
 def _sockaddr(addr: str, port: int) -> bytes:
-    return struct.pack("<H", AF_INET) + port.to_bytes(2, "big") + bytes(int(p) for p in addr.split(".")) + bytes(8)
+    return (
+        struct.pack("<H", AF_INET)
+        + port.to_bytes(2, "big")
+        + bytes(int(p) for p in addr.split("."))
+        + bytes(8)
+    )
 
 
 def _read_sockaddr(t: Thread, address: int, length: int) -> tuple[str, int] | int:
@@ -244,7 +249,9 @@ def sys_shutdown(t: Thread, fd: int, how: int) -> int:
 # --- moving bytes ----------------------------------------------------------------------------
 
 
-def _send(t: Thread, chan: Chan, conv: Conv, data: bytes, flags: int, to: tuple[str, int] | None) -> int | None:
+def _send(
+    t: Thread, chan: Chan, conv: Conv, data: bytes, flags: int, to: tuple[str, int] | None
+) -> int | None:
     try:
         if conv.proto == "udp" and to is not None:
             return conv.send_datagram(data, *to)
@@ -272,7 +279,9 @@ def sys_sendto(t: Thread, fd: int, buf: int, length: int, flags: int, addr: int,
     return _send(t, chan, conv, t.process.aspace.read(buf, min(length, MAX_IO)), flags, to)
 
 
-def _receive(t: Thread, chan: Chan, conv: Conv, count: int, flags: int) -> tuple[bytes, str, int] | int | None:
+def _receive(
+    t: Thread, chan: Chan, conv: Conv, count: int, flags: int
+) -> tuple[bytes, str, int] | int | None:
     try:
         if conv.proto == "udp":
             source, port, data = conv.recv_datagram(count, peek=bool(flags & MSG_PEEK))
@@ -284,9 +293,9 @@ def _receive(t: Thread, chan: Chan, conv: Conv, count: int, flags: int) -> tuple
                 if not (conv.rx_eof or conv.rd_shut):
                     raise WouldBlock(conv.queue)
             return bytes(conv.rx[:count]), conv.raddr, conv.rport
-        if flags & MSG_WAITALL and len(conv.rx) < count and not (conv.rx_eof or conv.reset or conv.rd_shut):
-            if len(conv.rx) < conv.rcvbuf:
-                raise WouldBlock(conv.queue)
+        ended = conv.rx_eof or conv.reset or conv.rd_shut
+        if flags & MSG_WAITALL and len(conv.rx) < min(count, conv.rcvbuf) and not ended:
+            raise WouldBlock(conv.queue)
         return conv.read(count), conv.raddr, conv.rport
     except DeviceError as exc:
         return -errno_of(exc.code)
@@ -328,7 +337,9 @@ def sys_sendmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
     if isinstance(found, int):
         return found
     chan, conv = found
-    name, namelen, iov, iovlen, _control, _controllen, _ = _MSGHDR.unpack(t.process.aspace.read(msg, _MSGHDR.size))
+    name, namelen, iov, iovlen, _control, _controllen, _ = _MSGHDR.unpack(
+        t.process.aspace.read(msg, _MSGHDR.size)
+    )
     vectors = _iov(t, iov, iovlen)
     if isinstance(vectors, int):
         return vectors
@@ -431,9 +442,9 @@ def sys_getsockopt(t: Thread, fd: int, level: int, name: int, value: int, lenp: 
         aspace.write(lenp, struct.pack("<i", min(room, 8)))
         return 0
     elif level in (SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP):
-        if (level, name) not in conv.options and not (level == IPPROTO_TCP and name == TCP_NODELAY):
-            if level == SOL_SOCKET and name not in (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE):
-                return -ENOPROTOOPT
+        known = (level, name) in conv.options or level != SOL_SOCKET
+        if not known and name not in (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE):
+            return -ENOPROTOOPT
         number = conv.options.get((level, name), 0)
     else:
         return -ENOPROTOOPT

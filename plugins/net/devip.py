@@ -39,8 +39,15 @@ if TYPE_CHECKING:
 # file types (the low byte of a qid path)
 TOP, PROTO, CONV, CLONE, STATS, CTL, DATA, LISTEN, LOCAL, REMOTE, STATUS, ERR = range(1, 13)
 IFCDIR, IFC, IFCLOCAL, IFCSTATUS, NDB = range(13, 18)
-CONV_FILES = {"ctl": CTL, "data": DATA, "err": ERR, "listen": LISTEN, "local": LOCAL,
-              "remote": REMOTE, "status": STATUS}
+CONV_FILES = {
+    "ctl": CTL,
+    "data": DATA,
+    "err": ERR,
+    "listen": LISTEN,
+    "local": LOCAL,
+    "remote": REMOTE,
+    "status": STATUS,
+}
 NAMES = {v: k for k, v in CONV_FILES.items()}
 PROTO_NUMBER = {"tcp": 1, "udp": 2, "ipifc": 3}
 INTERFACES = ("0", "1")  # 0: the kernel's own address, 1: loopback
@@ -188,8 +195,13 @@ class IpDevice(DeviceDriver):
 
     def open_conv_file(self, conv: Conv, kind: int, mode: int) -> Chan:
         """An open channel on one file of ``conv`` (for clone, listen and sockets)."""
-        chan = Chan(self, _qid(conv.proto, conv.index, kind), 0, (conv.proto, conv, kind),
-                    f"/net/{conv.proto}/{conv.index}/{NAMES[kind]}")
+        chan = Chan(
+            self,
+            _qid(conv.proto, conv.index, kind),
+            0,
+            (conv.proto, conv, kind),
+            f"/net/{conv.proto}/{conv.index}/{NAMES[kind]}",
+        )
         chan.mode = mode
         conv.opens += 1
         return chan
@@ -232,8 +244,10 @@ class IpDevice(DeviceDriver):
             return conv.err
         if kind == STATS:
             convs = [c for c in stack.convs[proto] if c is not None]
-            return (f"Conversations: {len(convs)}\nListening: {sum(c.state == 'Listen' for c in convs)}\n"
-                    f"Sent: {sum(c.sent for c in convs)}\nReceived: {sum(c.received for c in convs)}\n")
+            return (
+                f"Conversations: {len(convs)}\nListening: {sum(c.state == 'Listen' for c in convs)}\n"
+                f"Sent: {sum(c.sent for c in convs)}\nReceived: {sum(c.received for c in convs)}\n"
+            )
         if kind == NDB:
             mask = stack.network.netmask
             return f"ip={stack.address} ipmask={mask} ipnet={stack.network.network_address}\n\tsys=kernkit\n"
@@ -279,7 +293,11 @@ class IpDevice(DeviceDriver):
             addr, port = parse_addr(args[0], stack)
             if len(args) == 2 and not conv.lport:
                 conv.bind(ANY, parse_addr(args[1], stack)[1])
-            if conv.state == "Established" and (conv.raddr, conv.rport) == (addr, port) and conv.proto == "tcp":
+            if (
+                conv.state == "Established"
+                and (conv.raddr, conv.rport) == (addr, port)
+                and conv.proto == "tcp"
+            ):
                 return  # a restarted write after waiting for backlog room: done
             conv.connect(addr, port)
         elif verb == "announce" and len(args) == 1:
@@ -302,15 +320,24 @@ class IpDevice(DeviceDriver):
             pass  # accepted: a loopback stream has no segments to tune
         else:
             usage = {
-                "connect": "connect ADDR!PORT [LOCALPORT]", "announce": "announce [ADDR!]PORT",
-                "bind": "bind [ADDR!]PORT", "backlog": "backlog N", "hangup": "hangup",
-                "shutdown": "shutdown rd|wr|rdwr", "headers": "headers (UDP only)",
+                "connect": "connect ADDR!PORT [LOCALPORT]",
+                "announce": "announce [ADDR!]PORT",
+                "bind": "bind [ADDR!]PORT",
+                "backlog": "backlog N",
+                "hangup": "hangup",
+                "shutdown": "shutdown rd|wr|rdwr",
+                "headers": "headers (UDP only)",
             }
             if verb in usage:
-                raise DeviceError("EINVAL", f"bad ctl message {data.decode(errors='replace').strip()!r}: "
-                                            f"expected {usage[verb]}")
-            raise DeviceError("EINVAL", f"unknown ctl message {verb!r} (expected connect, announce, "
-                                        "bind, backlog, hangup, shutdown or headers)")
+                raise DeviceError(
+                    "EINVAL",
+                    f"bad ctl message {data.decode(errors='replace').strip()!r}: expected {usage[verb]}",
+                )
+            raise DeviceError(
+                "EINVAL",
+                f"unknown ctl message {verb!r} (expected connect, announce, "
+                "bind, backlog, hangup, shutdown or headers)",
+            )
 
     def poll(self, chan: Chan) -> int:
         proto, conv, kind = chan.aux
@@ -326,8 +353,9 @@ def _ip16(addr: str) -> bytes:
 def udp_header(source: str, port: int, conv: Conv) -> bytes:
     """Plan 9's Udphdr: raddr[16] laddr[16] ifcaddr[16] rport[2] lport[2] (v4 in v6 form)."""
     laddr = conv.laddr if conv.laddr != ANY else "127.0.0.1"
-    return (_ip16(source) + _ip16(laddr) + _ip16(laddr) + port.to_bytes(2, "big")
-            + conv.lport.to_bytes(2, "big"))
+    return (
+        _ip16(source) + _ip16(laddr) + _ip16(laddr) + port.to_bytes(2, "big") + conv.lport.to_bytes(2, "big")
+    )
 
 
 def parse_udp_header(data: bytes) -> tuple[str, int]:

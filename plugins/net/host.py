@@ -10,6 +10,7 @@ thread; nothing here blocks except a host connect, which loopback answers at onc
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import socket
@@ -117,10 +118,8 @@ class HostEnd:
                 hostio.remove_writer(self.fd)
             if self.eof_pending:
                 self.eof_pending = False
-                try:
+                with contextlib.suppress(OSError):
                     self.sock.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
             if self.closing and (self.conv.rx_eof or not self.reading):
                 self._close()
 
@@ -139,10 +138,8 @@ class HostEnd:
     def peer_reset(self) -> None:
         """The guest hung up abortively: reset the host connection."""
         self.rx.clear()
-        try:
+        with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
         self._close()
 
     def _close(self) -> None:
@@ -181,11 +178,14 @@ class HostBridge:
             sock.bind(host)
         except OSError as exc:
             sock.close()
-            raise OSError(f"[[net.forward]] host = \"{host[0]}:{host[1]}\": cannot listen: {exc.strerror}") from None
+            raise OSError(
+                f'[[net.forward]] host = "{host[0]}:{host[1]}": cannot listen: {exc.strerror}'
+            ) from None
         sock.listen(128)
         sock.setblocking(False)
-        self.listeners[sock.fileno()] = (sock, guest_port)
-        self.kernel.hostio.add_reader(sock.fileno(), lambda fd=sock.fileno(): self._accept(fd))
+        fd = sock.fileno()
+        self.listeners[fd] = (sock, guest_port)
+        self.kernel.hostio.add_reader(fd, lambda: self._accept(fd))
         self.kernel.hostio.keep_alive(KEEPER)
         bound = sock.getsockname()
         self.addresses.append(bound)
@@ -210,8 +210,10 @@ class HostBridge:
             except DeviceError:
                 self._refuse(client)
                 continue
-            conv.laddr, conv.lport = (listener.laddr if listener.laddr != "0.0.0.0" else self.stack.address,
-                                      guest_port)
+            conv.laddr, conv.lport = (
+                listener.laddr if listener.laddr != "0.0.0.0" else self.stack.address,
+                guest_port,
+            )
             conv.raddr, conv.rport = caddr, cport
             conv.state = ESTABLISHED
             conv.child = True
@@ -221,10 +223,8 @@ class HostBridge:
             listener.notify()
 
     def _refuse(self, client: socket.socket) -> None:
-        try:
+        with contextlib.suppress(OSError):
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
         client.close()
 
     # --- out to the host --------------------------------------------------------------------

@@ -34,12 +34,12 @@ class Forward:
 
 def parse_forward(index: int, entry: Any) -> Forward:
     if not isinstance(entry, dict):
-        raise ValueError(f"item {index}: expected a table host = \"127.0.0.1:8080\", guest = 80")
+        raise ValueError(f'item {index}: expected a table host = "127.0.0.1:8080", guest = 80')
     unknown = set(entry) - {"host", "guest"}
     if unknown:
         raise ValueError(f"item {index}: unknown key {sorted(unknown)[0]!r} (expected host and guest)")
     if "host" not in entry or "guest" not in entry:
-        raise ValueError(f"item {index}: expected both host = \"HOST:PORT\" and guest = PORT")
+        raise ValueError(f'item {index}: expected both host = "HOST:PORT" and guest = PORT')
     try:
         host = parse_hostport(entry["host"])
     except ValueError as exc:
@@ -57,7 +57,9 @@ def _check_forward(instance: Any, attribute: attrs.Attribute, value: list[dict[s
     for index, entry in enumerate(value):
         forward = parse_forward(index, entry)
         if forward.host in seen and forward.host[1]:
-            raise ValueError(f"item {index}: host {entry['host']} is already forwarded by item {seen[forward.host]}")
+            raise ValueError(
+                f"item {index}: host {entry['host']} is already forwarded by item {seen[forward.host]}"
+            )
         seen[forward.host] = index
 
 
@@ -80,35 +82,47 @@ def _check_networks(instance: Any, attribute: attrs.Attribute, value: list[str])
 
 @attrs.frozen
 class NetOptions:
-    address: str = option("10.0.2.15", "the kernel's own IPv4 address (besides 127.0.0.0/8)",
-                          validator=_check_address)
-    prefix: int = option(24, "the prefix length of the kernel's network (/net/ipifc)",
-                         validator=[positive, at_most(32)])
+    address: str = option(
+        "10.0.2.15", "the kernel's own IPv4 address (besides 127.0.0.0/8)", validator=_check_address
+    )
+    prefix: int = option(
+        24, "the prefix length of the kernel's network (/net/ipifc)", validator=[positive, at_most(32)]
+    )
     buffer: int = option(
         256 << 10,
         "bytes a TCP conversation buffers for its reader (a writer waits past it); UDP drops past it",
-        converter=parse_size, validator=[positive, at_most(64 << 20)],
+        converter=parse_size,
+        validator=[positive, at_most(64 << 20)],
     )
-    max_backlog: int = option(128, "the most calls a listener queues (listen's backlog is capped here)",
-                              validator=[positive, at_most(65535)])
+    max_backlog: int = option(
+        128,
+        "the most calls a listener queues (listen's backlog is capped here)",
+        validator=[positive, at_most(65535)],
+    )
     max_conversations: int = option(
-        4096, "conversations (sockets) the whole kernel may have at once; more is ENFILE",
+        4096,
+        "conversations (sockets) the whole kernel may have at once; more is ENFILE",
         validator=[positive, at_most(1 << 20)],
     )
     host_access: bool = option(
-        False, "let guests connect out to the host: host_gateway is the host's 127.0.0.1 (off: guests "
-        "reach only this kernel)"
+        False,
+        "let guests connect out to the host: host_gateway is the host's 127.0.0.1 (off: guests "
+        "reach only this kernel)",
     )
-    host_gateway: str = option("10.0.2.2", "the address guests dial to reach the host's loopback "
-                               "(127.0.0.1) when host_access is on", validator=_check_address)
+    host_gateway: str = option(
+        "10.0.2.2",
+        "the address guests dial to reach the host's loopback (127.0.0.1) when host_access is on",
+        validator=_check_address,
+    )
     host_networks: list[str] = option(
-        [], "more host networks guests may connect to directly when host_access is on "
+        [],
+        "more host networks guests may connect to directly when host_access is on "
         "(empty: the host's loopback only, through host_gateway)",
         validator=_check_networks,
     )
     forward: list[dict[str, Any]] = option(
         [],
-        "[[net.forward]] host = \"127.0.0.1:8080\", guest = 80: host clients connecting to host reach "
+        '[[net.forward]] host = "127.0.0.1:8080", guest = 80: host clients connecting to host reach '
         "the guest listening on port guest (loopback host addresses only)",
         validator=_check_forward,
     )

@@ -173,7 +173,9 @@ class Conv:
             return
         host = stack.host
         if host is None or not host.allows(addr):
-            raise DeviceError("ENETUNREACH", f"{addr}: not a local address and [net] host_access does not allow it")
+            raise DeviceError(
+                "ENETUNREACH", f"{addr}: not a local address and [net] host_access does not allow it"
+            )
         self._bind_for(addr)
         host.connect(self, addr, port)  # sets peer and state, or raises
 
@@ -300,7 +302,9 @@ class Conv:
             return len(data)  # nobody there, or no room: the datagram is lost, as UDP may lose it
         if target.rport and (target.rport != self.lport):
             return len(data)  # a connected UDP conversation takes only its peer's datagrams
-        source = self.laddr if self.laddr != ANY else ("127.0.0.1" if stack.is_loopback(addr) else stack.address)
+        source = (
+            self.laddr if self.laddr != ANY else ("127.0.0.1" if stack.is_loopback(addr) else stack.address)
+        )
         target.datagrams.append((source, self.lport, bytes(data)))
         target.queued += len(data)
         target.notify()
@@ -428,8 +432,10 @@ class Stack:
 
     def check_local(self, addr: str) -> None:
         if not self.is_local(addr):
-            raise DeviceError("EADDRNOTAVAIL", f"{addr} is not an address of this kernel "
-                                               f"(127.0.0.0/8, {self.address} or 0.0.0.0)")
+            raise DeviceError(
+                "EADDRNOTAVAIL",
+                f"{addr} is not an address of this kernel (127.0.0.0/8, {self.address} or 0.0.0.0)",
+            )
 
     def port_taken(self, proto: str, addr: str, port: int, conv: Conv | None = None) -> bool:
         """Whether another conversation holds ``port`` on an overlapping address. Accepted
