@@ -267,7 +267,7 @@ def test_check_minimal_prints_resolved_config_with_defaults():
     ]:
         assert line in out.splitlines()
     resolved = tomllib.loads(out)  # it is TOML
-    assert sorted(resolved) == ["console", "export9p", "init", "kernel", "linux", "machine", "namespace", "sched"]
+    assert sorted(resolved) == ["console", "export9p", "init", "kernel", "linux", "machine", "namespace", "net", "sched"]
 
 
 def test_check_output_is_a_config_that_checks_to_the_same(tmp_path):

@@ -102,6 +102,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.plugins.rr": "config_sections, register_schedulers",
         "kernkit.plugins.mcp": "config_sections, register_schedulers",
         "kernkit.plugins.ninep": "boot_steps, config_sections, register_devices, shutdown",
+        "kernkit.plugins.net": "boot_steps, config_sections, register_devices, shutdown",
     }
     assert set(hooks) == set(BUILTIN_PLUGINS)
     for name in BUILTIN_PLUGINS:
@@ -112,12 +113,12 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "syscall tables: linux (linux_abi), akaros (akaros_abi)",
         "schedulers: rr (rr), mcp (mcp)",
         "devices: cons (console), proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), "
-        "version (ns), mnt (ninep)",
+        "version (ns), mnt (ninep), ip (net)",
         "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns)",
         "binary formats: elf64 (elf)",
         "monitor commands: ps (coreplugin), bt (coreplugin), regs (coreplugin), mem (coreplugin), "
         "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin)",
-        "boot steps: init (coreplugin), console (console), namespace (ns), mount9p (ninep), export9p (ninep)",
+        "boot steps: init (coreplugin), console (console), namespace (ns), mount9p (ninep), export9p (ninep), net (net)",
     ]:
         assert registry in lines
 

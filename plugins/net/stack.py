@@ -355,8 +355,9 @@ class Conv:
                 peer.peer_reset()
             else:
                 peer.peer_closed()
-        for waiting in self.pending:  # calls never accepted are refused
+        for waiting in self.pending:  # calls never accepted are refused, and go
             waiting.hangup(True)
+            self.stack.free(waiting)
         self.pending.clear()
         key = (self.proto, self.lport)
         members = self.stack.listeners.get(key)
