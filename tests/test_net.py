@@ -187,6 +187,7 @@ def test_forward_reaches_a_guest_server(tmp_path):
         assert got == b"hello guest"
 
 
+@pytest.mark.slow
 def test_forward_under_load_loses_and_corrupts_nothing(tmp_path):
     payload = bytes(range(256)) * (16 << 10)  # 4 MiB
     results: list[bytes] = []
@@ -257,6 +258,7 @@ def test_httpd_with_curl(tmp_path):
         assert missing.stdout == b"404"
 
 
+@pytest.mark.slow
 def test_httpd_under_wrk(tmp_path):
     wrk = shutil.which("wrk")
     if wrk is None:
