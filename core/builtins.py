@@ -13,6 +13,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.ninep",
     "kernkit.plugins.vmm",
     "kernkit.plugins.strace",
+    "kernkit.plugins.net",
 )
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.

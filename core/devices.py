@@ -33,6 +33,8 @@ OREAD, OWRITE, ORDWR, OEXEC = 0, 1, 2, 3
 OTRUNC, ORCLOSE = 0x10, 0x40
 #: The mode of a channel that is not open.
 CLOSED = -1
+# Readiness bits returned by DeviceDriver.poll (the values Linux's poll(2) uses).
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
 
 
 @attrs.frozen(slots=True)
@@ -224,6 +226,13 @@ class DeviceDriver:
     def close(self, chan: Chan) -> None:
         """The open channel's last holder let go of it."""
 
+    def poll(self, chan: Chan) -> int:
+        """What the open channel is ready for now, as POLLIN | POLLOUT | POLLERR | POLLHUP bits
+        (a read or write would not wait). The default, for files that never wait, is both. A
+        driver whose files can wait wakes :func:`kernkit.core.wait.pollers` whenever one of them
+        may have become ready, so threads in poll/select look again."""
+        return POLLIN | POLLOUT
+
     def dirgen(self, chan: Chan) -> int | None:
         """A number that changes whenever a name in the directory ``chan`` appears, goes or
         moves, or None (the default) when the device cannot tell. With a number, namespaces
@@ -244,6 +253,11 @@ __all__ = [
     "DeviceError",
     "Dir",
     "OEXEC",
+    "POLLERR",
+    "POLLHUP",
+    "POLLIN",
+    "POLLOUT",
+    "POLLPRI",
     "ORCLOSE",
     "ORDWR",
     "OREAD",

@@ -31,7 +31,10 @@ class WaitQueue:
     def sleep(
         self, thread: Thread, timeout_ns: int | None = None, timeout_result: int = 0, restart: bool = False
     ) -> None:
-        """Block ``thread`` here (from inside its syscall), at most ``timeout_ns`` of virtual time."""
+        """Block ``thread`` here (from inside its syscall), at most ``timeout_ns`` of virtual time.
+
+        With ``restart``, a timeout sets no result either: the syscall runs again and finds its
+        deadline passed itself."""
         self._waiters.append(thread)
         thread.waiting_on = self
         if restart:
@@ -44,8 +47,10 @@ class WaitQueue:
         def expire() -> None:
             queue = thread.waiting_on  # it may have been moved to another queue (requeue)
             if queue is not None:
+                restarting = thread in queue._restarting
                 queue.remove(thread)
-                thread.context.set_syscall_result(timeout_result)
+                if not restarting:  # a restarting syscall looks at the clock itself when it runs again
+                    thread.context.set_syscall_result(timeout_result)
 
         self.kernel.sleep_until(thread, self.kernel.thread_now(thread) + timeout_ns, on_timeout=expire)
 
@@ -85,3 +90,25 @@ class WaitQueue:
         self._restarting.discard(thread)
         if thread.waiting_on is self:
             thread.waiting_on = None
+
+
+POLLERS_KEY = "core.pollers"
+
+
+def pollers(kernel: Kernel) -> WaitQueue:
+    """The kernel's queue of threads waiting in poll/select/epoll for any file to become ready.
+
+    Drivers whose files can wait (pipes, network conversations) wake it, all of it, when a file
+    may have become ready; the pollers look at their files again and sleep anew if none is.
+    """
+    queue = kernel.data.get(POLLERS_KEY)
+    if queue is None:
+        queue = kernel.data[POLLERS_KEY] = WaitQueue(kernel)
+    return queue
+
+
+def wake_pollers(kernel: Kernel) -> None:
+    """Wake every thread waiting in poll/select/epoll (cheap when there is none)."""
+    queue = kernel.data.get(POLLERS_KEY)
+    if queue is not None and len(queue):
+        queue.wake(len(queue))

@@ -63,6 +63,9 @@ def test_tour_commands_work(command, tour_dir):
     if "configs/export.toml" in command:  # serves until Ctrl-C: see that it serves, then press it
         _serve_then_interrupt(command)
         return
+    if "configs/httpd.toml" in command:
+        _get_then_interrupt(command)
+        return
     args = [str(tour_dir / a) if a.endswith((".jsonl", ".json")) else a for a in command[1:]]
     if "--gdb" in args:
         result = _with_gdb(args, tour_dir)
@@ -93,6 +96,35 @@ def _serve_then_interrupt(command: list[str]) -> None:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err == b"kernkit: interrupted\n", err
+
+
+def _get_then_interrupt(command: list[str]) -> None:
+    """The web server tour line: fetch the page through the forward (on a free port), Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    args = [*command[1:], "--set", 'net.forward=[{host = "127.0.0.1:0", guest = 80}]']
+    # Ctrl-C ends it; a shell that started the tests in the background may have ignored SIGINT
+    proc = subprocess.Popen([sys.executable, "-m", "kernkit.core.cli", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        announced = proc.stderr.readline().decode()
+        port = int(re.search(r"forwarding 127\.0\.0\.1:(\d+)", announced).group(1))
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60).read()
+        assert b"Hello from kernkit!" in page
+    finally:
+        # A Ctrl-C landing while a guest runs can be lost inside the emulator's callback: press again
+        for _ in range(30):
+            proc.send_signal(signal.SIGINT)
+            try:
+                out, err = proc.communicate(timeout=2)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    assert proc.returncode == 130, err
 
 
 def test_readme_error_example_is_what_kernkit_prints(tmp_path):

@@ -35,7 +35,7 @@ def test_ls_shows_the_booted_namespace():
     run = run_kernel("ls", "/", "/dev", "/proc/1")
     assert run.status == 0, run.err
     top, dev, proc = run.out.split("\n\n")
-    assert top == "/:\nbin\ndev\nproc\nsrv\ntmp"
+    assert top == "/:\nbin\ndev\nnet\nproc\nsrv\ntmp"
     assert dev.splitlines()[1:] == [  # #cons, #random and #version, in one union
         "cons", "contract", "kconfig", "null", "pid", "plugins", "ppid", "random", "stderr", "stdin",
         "stdout", "sysname", "urandom", "version", "version_name", "zero",
@@ -65,6 +65,7 @@ def test_cat_dev_version_and_proc_files():
         "bind '#proc' /proc\n"
         "bind -c '#srv' /srv\n"
         "bind -c '#tmpfs' /tmp\n"
+        "bind '#ip' /net\n"
         "cd /\n"
         "pid 1\nname cat\nstate RUNNING_S\nppid 0\nthreads 1\ninstructions "
     )
@@ -194,7 +195,7 @@ def test_bad_binds_are_one_line_errors(tmp_path, binds, message):
 @pytest.mark.parametrize(
     ("binds", "message"),
     [
-        ('["bind #nodev /dev"]', "item 0: 'bind #nodev /dev': no device #nodev (known: #cons, #mnt, #pipe, #proc, #random, #root, #srv, #tmpfs, #version)"),
+        ('["bind #nodev /dev"]', "item 0: 'bind #nodev /dev': no device #nodev (known: #cons, #ip, #mnt, #pipe, #proc, #random, #root, #srv, #tmpfs, #version)"),
         ('["bind /nothing /dev"]', "item 0: 'bind /nothing /dev': /nothing: no such file or directory"),
         ('["bind -a #cons /dev", "bind #tmpfs.a /dev/null/x"]', "item 1: 'bind #tmpfs.a /dev/null/x': /dev/null/x: not a directory"),
         ('["bind -c #tmpfs /tmp", "bind #tmpfs.a /tmp/x"]', "item 1: 'bind #tmpfs.a /tmp/x': /tmp/x: no such directory, and not one #root can hold"),

@@ -7,7 +7,7 @@ import attrs
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.records import ConfigSection, Syscall, SyscallTable
-from kernkit.plugins.linux_abi import fs, futex, io, memory, proc, signals, spawn, timeinfo
+from kernkit.plugins.linux_abi import fs, futex, io, memory, poll, proc, signals, sockets, spawn, timeinfo
 from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process
 
@@ -129,7 +129,10 @@ SYSCALLS = (
 
 LINUX = SyscallTable(
     name="linux",
-    syscalls=tuple(Syscall(number, name, handler, nargs) for number, name, handler, nargs in SYSCALLS),
+    syscalls=tuple(
+        Syscall(number, name, handler, nargs)
+        for number, name, handler, nargs in sorted(SYSCALLS + sockets.SYSCALLS + poll.SYSCALLS)
+    ),
     setup_process=setup_process,
     description="Linux x86-64 syscall ABI (subset) with the SysV initial stack",
     errno_fault=EFAULT,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.core.devices import DMDIR, OTRUNC, QTDIR, Chan, DeviceError, Wstat
+from kernkit.core.devices import DMDIR, OTRUNC, QTDIR, Chan, DeviceError, WouldBlock, Wstat
 from kernkit.plugins.linux_abi.chanio import (
     O_ACCMODE,
     O_APPEND,
@@ -26,6 +26,7 @@ from kernkit.plugins.linux_abi.chanio import (
 )
 from kernkit.plugins.linux_abi.errno import (
     EACCES,
+    EAGAIN,
     EBADF,
     EBUSY,
     EEXIST,
@@ -140,7 +141,7 @@ def _syscall(function):  # noqa: ANN001, ANN202 - a decorator for handlers
 # --- open -----------------------------------------------------------------------------------------
 
 
-def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> int:
+def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> int | None:
     access = flags & O_ACCMODE
     if access == O_ACCMODE or flags & O_TMPFILE == O_TMPFILE:
         return -EINVAL if access == O_ACCMODE else -EOPNOTSUPP
@@ -163,6 +164,11 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
         return -exc.errno
     except DeviceError as exc:
         return -errno_of(exc.code)
+    except WouldBlock as blocked:  # a device whose open waits (/net/tcp/N/listen)
+        if flags & O_NONBLOCK:
+            return -EAGAIN
+        blocked.queue.sleep(t, restart=True)
+        return None
     chan.flags = access | (flags & (O_APPEND | O_NONBLOCK))
     number = process.files.install(chan, cloexec=bool(flags & O_CLOEXEC))
     if number < 0:

@@ -16,6 +16,10 @@ from kernkit.core.devices import (
     CLOSED,
     DMDIR,
     DMNAMEDPIPE,
+    POLLERR,
+    POLLHUP,
+    POLLIN,
+    POLLOUT,
     QTDIR,
     Chan,
     DeviceDriver,
@@ -24,7 +28,7 @@ from kernkit.core.devices import (
     Qid,
     WouldBlock,
 )
-from kernkit.core.wait import WaitQueue
+from kernkit.core.wait import WaitQueue, wake_pollers
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -37,7 +41,7 @@ NAMES = ("data", "data1")
 
 
 class Pipe:
-    __slots__ = ("number", "buffers", "opens", "waiters")
+    __slots__ = ("number", "buffers", "opens", "waiters", "kernel")
 
     def __init__(self, number: int, kernel: Kernel) -> None:
         self.number = number
@@ -45,10 +49,12 @@ class Pipe:
         self.buffers = (bytearray(), bytearray())
         self.opens = [0, 0]
         self.waiters = WaitQueue(kernel)
+        self.kernel = kernel
 
     def changed(self) -> None:
         if len(self.waiters):
             self.waiters.wake(len(self.waiters))
+        wake_pollers(self.kernel)
 
 
 class PipeDevice(DeviceDriver):
@@ -92,6 +98,24 @@ class PipeDevice(DeviceDriver):
             pipe.opens[end] -= 1
             chan.mode = CLOSED
             pipe.changed()
+
+    def poll(self, chan: Chan) -> int:
+        pipe, end = chan.aux
+        if end < 0:
+            return POLLIN
+        ready = 0
+        other_open = pipe.opens[1 - end] > 0
+        if chan.mode & 3 != 1:  # readable end
+            if pipe.buffers[end]:
+                ready |= POLLIN
+            elif not other_open:
+                ready |= POLLIN | POLLHUP
+        if chan.mode & 3 != 0:  # writable end
+            if not other_open:
+                ready |= POLLERR
+            elif CAPACITY - len(pipe.buffers[1 - end]) >= PIPE_BUF:
+                ready |= POLLOUT
+        return ready
 
     def read(self, chan: Chan, count: int, offset: int) -> bytes:
         pipe, end = chan.aux

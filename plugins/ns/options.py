@@ -22,6 +22,7 @@ DEFAULT_BINDS = [
     "bind #proc /proc",
     "bind -c #srv /srv",
     "bind -c #tmpfs /tmp",
+    "bind #ip /net",
 ]
 
 

@@ -1,0 +1,287 @@
+"""poll, ppoll, select, pselect6 and epoll: waiting for any of several files.
+
+Readiness comes from each channel's driver (``DeviceDriver.poll``); files that never wait
+(regular files, the console) are always ready. A caller with nothing ready sleeps on the
+kernel's pollers queue (:func:`kernkit.core.wait.pollers`), which drivers wake when a file may
+have become ready; the call then runs again and looks at its files anew. The deadline of a
+timed call is kept in the thread across those restarts, so a timeout is not stretched by them.
+epoll is level-triggered: EPOLLET is accepted and behaves as level-triggered (a caller that
+reads until EAGAIN, as edge-triggered code must, works the same); EPOLLONESHOT is honoured.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, Chan
+from kernkit.core.wait import pollers
+from kernkit.plugins.linux_abi.errno import EBADF, EEXIST, EINVAL, EMFILE, ENOENT
+
+if TYPE_CHECKING:
+    from kernkit.core.process import Thread
+
+POLLNVAL, POLLRDNORM, POLLWRNORM = 0x20, 0x40, 0x100
+EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
+EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
+DEADLINE = "linux.poll_deadline"
+MAX_FDS = 1 << 16
+NS = 1_000_000_000
+FOREVER = -1
+
+
+def readiness(file: Any) -> int:
+    """What ``file`` (a channel or a personality's own open file) is ready for now."""
+    if type(file) is Chan:
+        ready = file.driver.poll(file)
+    elif isinstance(file, EpollFile):
+        ready = POLLIN if file.any_ready() else 0
+    else:
+        ready = POLLIN | POLLOUT
+    if ready & POLLIN:
+        ready |= POLLRDNORM
+    if ready & POLLOUT:
+        ready |= POLLWRNORM
+    return ready
+
+
+def _finish_or_wait(t: Thread, found: int, timeout_ns: int | None) -> bool:
+    """True when the call should return now (something is ready, or its time is up); otherwise
+    the thread sleeps until a file may be ready or the deadline, and the call runs again."""
+    data = t.data
+    if found or timeout_ns == 0:
+        data.pop(DEADLINE, None)
+        return True
+    now = t.kernel.thread_now(t)
+    deadline = data.get(DEADLINE)
+    if deadline is None:
+        deadline = data[DEADLINE] = FOREVER if timeout_ns is None else now + timeout_ns
+    if deadline != FOREVER and now >= deadline:
+        data.pop(DEADLINE, None)
+        return True
+    pollers(t.kernel).sleep(t, None if deadline == FOREVER else deadline - now, restart=True)
+    return False
+
+
+def _timespec_ns(t: Thread, address: int) -> int | None:
+    if not address:
+        return None
+    seconds, nanos = struct.unpack("<qq", t.process.aspace.read(address, 16))
+    if seconds < 0 or not 0 <= nanos < NS:
+        return -1
+    return seconds * NS + nanos
+
+
+# --- poll ------------------------------------------------------------------------------------
+
+
+def _poll(t: Thread, fds: int, nfds: int, timeout_ns: int | None) -> int | None:
+    if nfds > min(MAX_FDS, t.process.files.limit):
+        return -EINVAL
+    aspace = t.process.aspace
+    raw = bytearray(aspace.read(fds, 8 * nfds)) if nfds else bytearray()
+    files = t.process.files
+    found = 0
+    for i in range(nfds):
+        fd, events = struct.unpack_from("<ih", raw, 8 * i)
+        revents = 0
+        if fd >= 0:
+            file = files.get(fd)
+            revents = POLLNVAL if file is None else readiness(file) & ((events & 0xFFFF) | POLLERR | POLLHUP)
+        struct.pack_into("<h", raw, 8 * i + 6, revents)
+        if revents:
+            found += 1
+    if not _finish_or_wait(t, found, timeout_ns):
+        return None
+    if nfds:
+        aspace.write(fds, bytes(raw))
+    return found
+
+
+def sys_poll(t: Thread, fds: int, nfds: int, timeout_ms: int) -> int | None:
+    timeout_ms = timeout_ms - (1 << 32) if timeout_ms >= 1 << 31 else timeout_ms
+    return _poll(t, fds, nfds, None if timeout_ms < 0 else timeout_ms * 1_000_000)
+
+
+def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, size: int) -> int | None:
+    timeout = _timespec_ns(t, tsp)
+    if timeout is not None and timeout < 0:
+        return -EINVAL
+    return _poll(t, fds, nfds, timeout)
+
+
+# --- select ----------------------------------------------------------------------------------
+
+
+def _select(
+    t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int, timeout_ns: int | None
+) -> int | None:
+    if nfds < 0 or nfds > t.process.files.limit:
+        return -EINVAL
+    size = (nfds + 63) // 64 * 8
+    aspace = t.process.aspace
+    sets = [
+        int.from_bytes(aspace.read(a, size), "little") if a and size else 0
+        for a in (readfds, writefds, exceptfds)
+    ]
+    out = [0, 0, 0]
+    found = 0
+    files = t.process.files
+    wanted = sets[0] | sets[1] | sets[2]
+    fd = 0
+    while wanted >> fd:
+        if wanted >> fd & 1:
+            file = files.get(fd)
+            if file is None:
+                return -EBADF
+            ready = readiness(file)
+            bit = 1 << fd
+            if sets[0] & bit and ready & (POLLIN | POLLHUP | POLLERR):
+                out[0] |= bit
+                found += 1
+            if sets[1] & bit and ready & (POLLOUT | POLLERR):
+                out[1] |= bit
+                found += 1
+            if sets[2] & bit and ready & POLLPRI:
+                out[2] |= bit
+                found += 1
+        fd += 1
+    if not _finish_or_wait(t, found, timeout_ns):
+        return None
+    for address, bits in zip((readfds, writefds, exceptfds), out, strict=True):
+        if address and size:
+            aspace.write(address, bits.to_bytes(size, "little"))
+    return found
+
+
+def sys_select(t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int, tvp: int) -> int | None:
+    timeout = None
+    if tvp:
+        seconds, micros = struct.unpack("<qq", t.process.aspace.read(tvp, 16))
+        if seconds < 0 or not 0 <= micros < 1_000_000:
+            return -EINVAL
+        timeout = seconds * NS + micros * 1000
+    return _select(t, nfds, readfds, writefds, exceptfds, timeout)
+
+
+def sys_pselect6(
+    t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int, tsp: int, sigmask: int
+) -> int | None:
+    timeout = _timespec_ns(t, tsp)
+    if timeout is not None and timeout < 0:
+        return -EINVAL
+    return _select(t, nfds, readfds, writefds, exceptfds, timeout)
+
+
+# --- epoll -----------------------------------------------------------------------------------
+
+
+class EpollFile:
+    """An epoll instance: the files it watches (by descriptor and open file), with their events."""
+
+    name = "anon_inode:[eventpoll]"
+
+    def __init__(self, process: Any) -> None:
+        self.process = process
+        self.interest: dict[int, list[Any]] = {}  # fd -> [file, events, data]
+
+    def read(self, thread: Thread, length: int) -> int:
+        return -EINVAL
+
+    def write(self, thread: Thread, data: bytes) -> int:
+        return -EINVAL
+
+    def close(self) -> None:
+        self.interest.clear()
+
+    def is_terminal(self) -> bool:
+        return False
+
+    def ready(self, files: Any) -> list[tuple[int, int, list[Any]]]:
+        events = []
+        for fd, entry in list(self.interest.items()):
+            file, wanted, _ = entry
+            if files.get(fd) is not file:  # the descriptor was closed: Linux forgets it too
+                del self.interest[fd]
+                continue
+            got = readiness(file) & ((wanted & 0xFFFF) | POLLERR | POLLHUP)
+            if got:
+                events.append((fd, got, entry))
+        return events
+
+    def any_ready(self) -> bool:
+        return bool(self.ready(self.process.files))
+
+
+def sys_epoll_create1(t: Thread, flags: int) -> int:
+    if flags & ~0o2000000:
+        return -EINVAL
+    number = t.process.files.install(EpollFile(t.process), cloexec=bool(flags))
+    return -EMFILE if number < 0 else number
+
+
+def sys_epoll_create(t: Thread, size: int) -> int:
+    return -EINVAL if size <= 0 or size >= 1 << 31 else sys_epoll_create1(t, 0)
+
+
+def sys_epoll_ctl(t: Thread, epfd: int, op: int, fd: int, event: int) -> int:
+    files = t.process.files
+    ep = files.get(epfd)
+    target = files.get(fd)
+    if ep is None or target is None:
+        return -EBADF
+    if not isinstance(ep, EpollFile) or fd == epfd:
+        return -EINVAL
+    if op == EPOLL_CTL_DEL:
+        return 0 if ep.interest.pop(fd, None) is not None else -ENOENT
+    if op not in (EPOLL_CTL_ADD, EPOLL_CTL_MOD):
+        return -EINVAL
+    events, data = struct.unpack("<IQ", t.process.aspace.read(event, 12))
+    if op == EPOLL_CTL_ADD:
+        if fd in ep.interest:
+            return -EEXIST
+        ep.interest[fd] = [target, events, data]
+    else:
+        if fd not in ep.interest:
+            return -ENOENT
+        ep.interest[fd] = [target, events, data]
+    return 0
+
+
+def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int) -> int | None:
+    ep = t.process.files.get(epfd)
+    if ep is None:
+        return -EBADF
+    if not isinstance(ep, EpollFile) or maxevents <= 0 or maxevents > 1 << 20:
+        return -EINVAL
+    timeout_ms = timeout_ms - (1 << 32) if timeout_ms >= 1 << 31 else timeout_ms
+    ready = ep.ready(t.process.files)[:maxevents]
+    if not _finish_or_wait(t, len(ready), None if timeout_ms < 0 else timeout_ms * 1_000_000):
+        return None
+    out = bytearray()
+    for _fd, got, entry in ready:
+        out += struct.pack("<IQ", got, entry[2])
+        if entry[1] & EPOLLONESHOT:
+            entry[1] = EPOLLONESHOT  # disarmed until EPOLL_CTL_MOD
+    if out:
+        t.process.aspace.write(events, bytes(out))
+    return len(ready)
+
+
+def sys_epoll_pwait(
+    t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int, sigmask: int, size: int
+) -> int | None:
+    return sys_epoll_wait(t, epfd, events, maxevents, timeout_ms)
+
+
+SYSCALLS = (
+    (7, "poll", sys_poll, 3),
+    (23, "select", sys_select, 5),
+    (213, "epoll_create", sys_epoll_create, 1),
+    (232, "epoll_wait", sys_epoll_wait, 4),
+    (233, "epoll_ctl", sys_epoll_ctl, 4),
+    (270, "pselect6", sys_pselect6, 6),
+    (271, "ppoll", sys_ppoll, 5),
+    (281, "epoll_pwait", sys_epoll_pwait, 6),
+    (291, "epoll_create1", sys_epoll_create1, 1),
+)

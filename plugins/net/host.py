@@ -1,0 +1,274 @@
+"""The host side: ``[[net.forward]]`` listeners and guest connections out to host addresses.
+
+A host connection is the peer of one guest conversation. Bytes the guest writes queue in the
+connection (at most ``[net] buffer``, so a guest writer waits for a slow host client exactly as
+for a slow guest reader) and go out when the host socket can take them; bytes from the host go
+into the guest conversation's buffer, and the host socket is not read while that buffer is
+full. Everything runs from the kernel's host I/O callbacks, between rounds, on the kernel's
+thread; nothing here blocks except a host connect, which loopback answers at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import socket
+import struct
+from typing import TYPE_CHECKING, Any
+
+from kernkit.core.devices import DeviceError
+from kernkit.plugins.net.stack import ESTABLISHED, Conv, Stack
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+
+RECV_SIZE = 256 << 10
+KEEPER = "net"
+
+
+class HostEnd:
+    """A host TCP socket standing in as a guest conversation's peer."""
+
+    def __init__(self, bridge: HostBridge, sock: socket.socket, conv: Conv) -> None:
+        self.bridge = bridge
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.conv = conv
+        self.rx = bytearray()  # guest -> host bytes not yet sent
+        self.rcvbuf = conv.stack.buffer
+        self.queue = conv.queue  # a guest writer waiting for room sleeps with the conversation's readers
+        self.reading = False
+        self.writing = False
+        self.eof_pending = False  # the guest shut its side: shut the host's once rx is sent
+        self.closing = False  # the guest closed: close the socket once rx is sent
+        self.closed = False
+        sock.setblocking(False)
+        bridge.ends.add(self)
+        bridge.kernel.hostio.keep_alive(KEEPER)
+        self.resume()
+
+    # --- host -> guest ----------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """The guest made room: read the host socket again."""
+        if not self.reading and not self.closed and not self.conv.rx_eof:
+            self.reading = True
+            self.bridge.kernel.hostio.add_reader(self.fd, self._readable)
+
+    def _pause(self) -> None:
+        if self.reading:
+            self.reading = False
+            self.bridge.kernel.hostio.remove_reader(self.fd)
+
+    def _readable(self) -> None:
+        conv = self.conv
+        room = conv.rcvbuf - len(conv.rx)
+        if room <= 0 or conv.peer is not self:
+            self._pause()
+            return
+        try:
+            data = self.sock.recv(min(room, RECV_SIZE))
+        except BlockingIOError:
+            return
+        except OSError:
+            self._pause()
+            conv.peer_reset()
+            self._close()
+            return
+        if not data:
+            self._pause()
+            conv.eof()
+            if self.closing:
+                self._close()
+            return
+        conv.rx += data
+        conv.notify()
+
+    # --- guest -> host ----------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """The guest wrote into rx: send what the socket takes now, queue the rest."""
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.closed:
+            self.rx.clear()
+            return
+        if self.rx:
+            try:
+                sent = self.sock.send(self.rx)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self.rx.clear()
+                self.conv.peer_reset()
+                self._close()
+                return
+            if sent:
+                del self.rx[:sent]
+                self.conv.notify()  # a guest writer waiting for room may go on
+        hostio = self.bridge.kernel.hostio
+        if self.rx and not self.writing:
+            self.writing = True
+            hostio.add_writer(self.fd, self._flush)
+        elif not self.rx:
+            if self.writing:
+                self.writing = False
+                hostio.remove_writer(self.fd)
+            if self.eof_pending:
+                self.eof_pending = False
+                with contextlib.suppress(OSError):
+                    self.sock.shutdown(socket.SHUT_WR)
+            if self.closing and (self.conv.rx_eof or not self.reading):
+                self._close()
+
+    def eof(self) -> None:
+        """The guest shut down its writing side."""
+        self.eof_pending = True
+        self._flush()
+
+    def peer_closed(self) -> None:
+        """The guest closed: send what is queued, then close."""
+        self.closing = True
+        self.eof_pending = True
+        self._pause()
+        self._flush()
+
+    def peer_reset(self) -> None:
+        """The guest hung up abortively: reset the host connection."""
+        self.rx.clear()
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._close()
+
+    def _close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        hostio = self.bridge.kernel.hostio
+        self._pause()
+        if self.writing:
+            self.writing = False
+            hostio.remove_writer(self.fd)
+        self.sock.close()
+        self.bridge.ends.discard(self)
+        self.bridge.update_keepalive()
+
+
+class HostBridge:
+    """Per kernel: forward listeners and host connections."""
+
+    def __init__(self, kernel: Kernel, stack: Stack, options: Any) -> None:
+        self.kernel = kernel
+        self.stack = stack
+        self.host_access = options.host_access
+        self.networks = [ipaddress.IPv4Network(n, strict=False) for n in options.host_networks]
+        self.gateway = options.host_gateway
+        self.ends: set[HostEnd] = set()
+        self.listeners: dict[int, tuple[socket.socket, int]] = {}
+        self.addresses: list[tuple[str, int]] = []  # the forwards' host addresses, as bound
+
+    # --- forwards ---------------------------------------------------------------------------
+
+    def forward(self, host: tuple[str, int], guest_port: int) -> tuple[str, int]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(host)
+        except OSError as exc:
+            sock.close()
+            raise OSError(
+                f'[[net.forward]] host = "{host[0]}:{host[1]}": cannot listen: {exc.strerror}'
+            ) from None
+        sock.listen(128)
+        sock.setblocking(False)
+        fd = sock.fileno()
+        self.listeners[fd] = (sock, guest_port)
+        self.kernel.hostio.add_reader(fd, lambda: self._accept(fd))
+        self.kernel.hostio.keep_alive(KEEPER)
+        bound = sock.getsockname()
+        self.addresses.append(bound)
+        return bound
+
+    def _accept(self, fd: int) -> None:
+        sock, guest_port = self.listeners[fd]
+        for _ in range(64):
+            try:
+                client, (caddr, cport) = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            listener = self.stack.find_listener("tcp", "127.0.0.1", guest_port)
+            if listener is None or len(listener.pending) >= listener.backlog:
+                self._refuse(client)
+                continue
+            try:
+                conv = self.stack.new_conv("tcp", owner=listener.owner)
+            except DeviceError:
+                self._refuse(client)
+                continue
+            conv.laddr, conv.lport = (
+                listener.laddr if listener.laddr != "0.0.0.0" else self.stack.address,
+                guest_port,
+            )
+            conv.raddr, conv.rport = caddr, cport
+            conv.state = ESTABLISHED
+            conv.child = True
+            conv.listener = listener
+            conv.peer = HostEnd(self, client, conv)
+            listener.pending.append(conv)
+            listener.notify()
+
+    def _refuse(self, client: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+
+    # --- out to the host --------------------------------------------------------------------
+
+    def allows(self, addr: str) -> bool:
+        if not self.host_access:
+            return False
+        if addr == self.gateway:
+            return True
+        try:
+            address = ipaddress.IPv4Address(addr)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def connect(self, conv: Conv, addr: str, port: int) -> None:
+        """Connect ``conv`` to the host (``addr`` as the guest named it: the gateway is 127.0.0.1)."""
+        target = "127.0.0.1" if addr == self.gateway else addr
+        try:
+            sock = socket.create_connection((target, port), timeout=5)
+        except ConnectionRefusedError:
+            raise DeviceError("ECONNREFUSED", f"host {addr}:{port} refused the connection") from None
+        except TimeoutError:
+            raise DeviceError("ETIMEDOUT", f"host {addr}:{port} did not answer") from None
+        except OSError as exc:
+            name = errno.errorcode.get(exc.errno or 0, "EIO")
+            raise DeviceError(name, f"host {addr}:{port}: {exc.strerror}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conv.raddr, conv.rport = addr, port
+        conv.state = ESTABLISHED
+        conv.peer = HostEnd(self, sock, conv)
+        conv.notify()
+
+    # --- the end ----------------------------------------------------------------------------
+
+    def update_keepalive(self) -> None:
+        if not self.ends and not self.listeners:
+            self.kernel.hostio.keep_alive(KEEPER, False)
+
+    def close(self) -> None:
+        for end in list(self.ends):
+            end._close()
+        for fd, (sock, _) in list(self.listeners.items()):
+            self.kernel.hostio.remove_reader(fd)
+            sock.close()
+        self.listeners.clear()
+        self.kernel.hostio.keep_alive(KEEPER, False)
