@@ -8,7 +8,7 @@ that install their own, plain OpenFile objects; both work here.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, Wstat
 from kernkit.plugins.linux_abi.chanio import (
@@ -98,15 +98,20 @@ def _deliver(t: Thread, file: OpenFile, data: bytes) -> int:
     return result
 
 
-def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int) -> int | None:
+def _positioned(t: Thread, fd: int, offset: int) -> Chan | int:
+    """The file for a pread/pwrite at ``offset``, or -errno (not open, not seekable, offset < 0)."""
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
     if type(file) is not Chan or is_stream(file):
         return -ESPIPE
-    offset = _signed(offset)
-    if offset < 0:
-        return -EINVAL
+    return file if _signed(offset) >= 0 else -EINVAL
+
+
+def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int) -> int | None:
+    file = _positioned(t, fd, offset)
+    if type(file) is int:
+        return file
     count = min(count, MAX_IO)
     if not t.process.aspace.allows(buf, count, "write"):
         return -EFAULT
@@ -118,14 +123,9 @@ def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int) -> int | 
 
 
 def sys_pwrite64(t: Thread, fd: int, buf: int, count: int, offset: int) -> int | None:
-    file = t.process.files.get(fd)
-    if file is None:
-        return -EBADF
-    if type(file) is not Chan or is_stream(file):
-        return -ESPIPE
-    offset = _signed(offset)
-    if offset < 0:
-        return -EINVAL
+    file = _positioned(t, fd, offset)
+    if type(file) is int:
+        return file
     return chan_write(t, file, t.process.aspace.read(buf, min(count, MAX_IO)), offset)
 
 
@@ -177,13 +177,7 @@ def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int | None:
     data = chan_read(t, file, total) if type(file) is Chan else file.read(t, total)
     if data is None or type(data) is int:
         return data
-    done = 0
-    for base, length in vectors:
-        if done >= len(data):
-            break
-        piece = data[done : done + length]
-        aspace.write(base, piece)
-        done += len(piece)
+    scatter(aspace, vectors, data)
     return len(data)
 
 
@@ -426,3 +420,14 @@ def sys_pipe2(t: Thread, fds: int, flags: int) -> int:
 def sys_pipe(t: Thread, fds: int) -> int:
     return sys_pipe2(t, fds, 0)
 
+
+
+def scatter(aspace: Any, vectors: list[tuple[int, int]], data: bytes) -> None:
+    """Spread ``data`` over the (address, length) buffers of an iovec array, in order."""
+    done = 0
+    for base, length in vectors:
+        if done >= len(data):
+            break
+        piece = data[done : done + length]
+        aspace.write(base, piece)
+        done += len(piece)

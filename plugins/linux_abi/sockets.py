@@ -30,6 +30,7 @@ from kernkit.plugins.linux_abi.errno import (
     EPROTONOSUPPORT,
     errno_of,
 )
+from kernkit.plugins.linux_abi.io import scatter
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -370,13 +371,7 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
     if got is None or isinstance(got, int):
         return got
     data, source, port = got
-    done = 0
-    for base, length in vectors:
-        if done >= len(data):
-            break
-        piece = data[done : done + length]
-        aspace.write(base, piece)
-        done += len(piece)
+    scatter(aspace, vectors, data)
     if name:
         aspace.write(name, _sockaddr(source, port)[: min(namelen, 16)])
         aspace.write(msg + 8, struct.pack("<I", 16))
