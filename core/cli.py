@@ -6,9 +6,11 @@ import argparse
 import io
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kernkit.core.assemble import assemble, boot, collect_registries, resolve_config
 from kernkit.core.config import merge_env, parse_override, to_toml
@@ -17,6 +19,9 @@ from kernkit.core.hookspecs import CONTRACT_VERSION
 from kernkit.core.matrix import command as matrix_command
 from kernkit.core.plugins import PluginManager
 from kernkit.core.scaffold import KINDS, new_plugin
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -180,7 +185,11 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         boot(kernel)
         if server is not None:
             gdb_session.attach(kernel, server)
-        return kernel.run()
+        previous = signal.signal(signal.SIGINT, _interrupt_handler(kernel))
+        try:
+            return kernel.run()
+        finally:
+            signal.signal(signal.SIGINT, previous)
     finally:
         if server is not None:
             server.close()
@@ -191,6 +200,19 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
 
                 json.dump(to_perfetto(events), trace)
             trace.close()
+
+
+def _interrupt_handler(kernel: Kernel):  # noqa: ANN202
+    """Ctrl-C: raised at once when the kernel is between runs (or waiting for host input); while
+    a core runs guest code it is a request the run loop honours at its next round, because an
+    exception raised inside the emulator's callbacks would be lost."""
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        if kernel.active_core is None:
+            raise KeyboardInterrupt
+        kernel.interrupted = True
+
+    return on_sigint
 
 
 def _trace(args: argparse.Namespace) -> int:

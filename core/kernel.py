@@ -76,6 +76,8 @@ class Kernel:
         self.debugger: Debugger | None = None
         self._next_id = 1
         self._unstarted: dict[int, Any] = {}
+        #: Set by a Ctrl-C that arrived while a core was running: the run ends at the next round.
+        self.interrupted = False
         self.timers = Timers()
         #: Host file descriptors plugins want watched (see core/hostio.py).
         self.hostio = HostIO()
@@ -496,6 +498,8 @@ class Kernel:
             if self.monitor_input is not None and self._monitor(can_continue=True) == "quit":
                 self.exit_status, self.finished = 0, True
             while not self.finished:
+                if self.interrupted:  # Ctrl-C while a core ran guest code (see the CLI's handler)
+                    raise KeyboardInterrupt
                 self._round()
         except KernkitError:  # a plugin broke the contract: reported as one line by the caller
             raise

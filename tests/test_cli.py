@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
+import pytest
 from conftest import CONFIGS, USER_BIN, kernkit_cli
 
 
@@ -135,3 +140,17 @@ def test_a_closed_stdout_kills_the_guest_with_sigpipe():
     err = process.stderr.read()
     assert process.wait(timeout=60) == 141
     assert b"killed by SIGPIPE" in err and b"Traceback" not in err
+
+
+@pytest.mark.parametrize("program", [["spin", "100000000000"], ["syscall_loop", "100000000000"]])
+def test_one_ctrl_c_ends_a_running_guest(program):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernkit.core.cli", "boot", "--", *program],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.0)  # it is running guest code (or inside a syscall) now
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert err.decode().strip().splitlines()[-1] == "kernkit: interrupted"
