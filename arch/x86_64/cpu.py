@@ -100,6 +100,7 @@ class X86Core:
         self._breakpoints: dict[int, object] = {}
         self._step_hook: object | None = None
         self._step_seen = 0
+        self._step_from = -1
         self._callbacks = (
             lowlevel.SYSCALL_CB(self._on_syscall),
             lowlevel.INTR_CB(self._on_intr),
@@ -185,11 +186,21 @@ class X86Core:
         self.breakpoint_hit = address
         uclib.uc_emu_stop(self.uch)
 
-    def _on_step(self, _uch: int, _address: int, _size: int, _data: int) -> None:
+    def _on_step(self, _uch: int, address: int, _size: int, _data: int) -> None:
         """Fast mode's single step: stop before the second instruction."""
+        if self._step_seen == 0:
+            self._step_from = address
         self._step_seen += 1
         if self._step_seen > 1:
             uclib.uc_emu_stop(self.uch)
+
+    def _step_or_retry(self, stop: Stop) -> Stop | None:
+        """A fast-mode step the timer cut short: done if its instruction retired (the pc moved
+        on), else tried again from the start (None)."""
+        if self._step_seen > 1 or (self._step_seen == 1 and self.regs.read(RIP) != self._step_from):
+            return stop
+        self._step_seen = 0
+        return None
 
     def _on_tlb_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
         try:
@@ -298,7 +309,7 @@ class X86Core:
             while stop is None:
                 stop, executed = self._run_once(self.thread, budget, executed)
                 if stepping and not self.deterministic and stop is not None and stop.kind == "slice":
-                    stop = stop if self._step_seen > 1 else None  # stopped by the timer before it
+                    stop = self._step_or_retry(stop)
         finally:
             self.in_run = False
             self.skip_breakpoint = None
