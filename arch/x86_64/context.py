@@ -32,7 +32,7 @@ USER_REGISTERS = {
     **REPORT_REGISTERS,
     **{f"r{n}": getattr(x86, f"UC_X86_REG_R{n}") for n in range(8, 16)},
     "rip": x86.UC_X86_REG_RIP,
-    "rflags": x86.UC_X86_REG_EFLAGS,
+    "rflags": x86.UC_X86_REG_RFLAGS,
     "fs_base": x86.UC_X86_REG_FS_BASE,
     "gs_base": x86.UC_X86_REG_GS_BASE,
 }

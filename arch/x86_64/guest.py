@@ -36,6 +36,7 @@ from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import lowlevel
+from kernkit.arch.x86_64.context import USER_REGISTERS
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 
 # Exit reasons: Intel's basic exit reasons (SDM vol. 3, appendix C), plus kernkit's own above 0xffff.
@@ -72,19 +73,7 @@ EPT_READ, EPT_WRITE, EPT_FETCH = 1, 2, 4
 _ACCESS_BITS = {16: EPT_READ, 17: EPT_WRITE, 18: EPT_FETCH}
 
 #: Registers of a guest context, in the order of the vm_trapframe (see plugins/vmm/layout.py).
-GUEST_REGISTERS = {
-    "rax": x86.UC_X86_REG_RAX,
-    "rbx": x86.UC_X86_REG_RBX,
-    "rcx": x86.UC_X86_REG_RCX,
-    "rdx": x86.UC_X86_REG_RDX,
-    "rsi": x86.UC_X86_REG_RSI,
-    "rdi": x86.UC_X86_REG_RDI,
-    "rbp": x86.UC_X86_REG_RBP,
-    "rsp": x86.UC_X86_REG_RSP,
-    **{f"r{n}": getattr(x86, f"UC_X86_REG_R{n}") for n in range(8, 16)},
-    "rip": x86.UC_X86_REG_RIP,
-    "rflags": x86.UC_X86_REG_RFLAGS,
-}
+GUEST_REGISTERS = {name: reg for name, reg in USER_REGISTERS.items() if not name.endswith("_base")}
 
 _PRESENT, _WRITABLE, _LARGE, _NX = 1, 2, 0x80, 1 << 63
 _ADDR = 0x000F_FFFF_FFFF_F000
