@@ -14,6 +14,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.vmm",
     "kernkit.plugins.strace",
     "kernkit.plugins.net",
+    "kernkit.plugins.ether",
 )
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.

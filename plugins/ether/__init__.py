@@ -1,0 +1,67 @@
+"""Virtual ethernet: the ``#ether`` device (Plan 9's ether: /net/ether0/clone, N/ctl, N/data,
+...), NICs on one virtual segment, and a pcap file of every frame crossing it, stamped with
+virtual time so runs repeat byte for byte. See docs/ether.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernkit.core.devices import DeviceError
+from kernkit.core.errors import ConfigError
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import BootStep, ConfigSection, Device
+from kernkit.plugins.ether.options import EtherOptions
+from kernkit.plugins.ether.segment import SEGMENT_KEY, Segment, segment_of
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+
+__all__ = ["Segment", "segment_of"]
+
+
+def _ether_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver
+    from kernkit.plugins.ether.devether import EtherDevice
+
+    return EtherDevice(kernel)
+
+
+def _start(kernel: Kernel) -> None:
+    options = kernel.config["ether"]
+    if not options.nics:
+        if options.pcap:
+            raise ConfigError("[ether] pcap: set, but [ether] nics is empty: there is no segment to capture")
+        return  # no NICs: nothing is made, runs are as without the plugin
+    segment_of(kernel)  # opens the capture file now, so a bad one fails the boot
+    if options.bind:
+        from kernkit.plugins.ns import boot_namespace
+        from kernkit.plugins.ns.boot import apply
+        from kernkit.plugins.ns.options import parse_bind
+
+        namespace = boot_namespace(kernel)
+        try:
+            apply(namespace, parse_bind(f"bind -a #ether {options.bind}"), namespace.devices.driver("root"))
+        except DeviceError as exc:
+            raise ConfigError(f"[ether] bind: {options.bind}: {exc.message or exc.code}") from None
+
+
+@hookimpl
+def kernkit_config_sections() -> list[ConfigSection]:
+    return [ConfigSection("ether", EtherOptions, "virtual ethernet: the #ether NICs, their segment, pcap capture")]
+
+
+@hookimpl
+def kernkit_register_devices() -> list[Device]:
+    return [Device("ether", _ether_device, "virtual NICs: /net/etherN/clone, N/ctl, N/data (frames), ...")]
+
+
+@hookimpl
+def kernkit_boot_steps() -> list[BootStep]:
+    return [BootStep("ether", "devices", _start, after=("namespace",))]
+
+
+@hookimpl
+def kernkit_shutdown(kernel: Kernel) -> None:
+    segment = kernel.data.pop(SEGMENT_KEY, None)
+    if segment is not None:
+        segment.close()
