@@ -47,7 +47,9 @@ def _start(kernel: Kernel) -> None:
 
 @hookimpl
 def kernkit_config_sections() -> list[ConfigSection]:
-    return [ConfigSection("ether", EtherOptions, "virtual ethernet: the #ether NICs, their segment, pcap capture")]
+    return [
+        ConfigSection("ether", EtherOptions, "virtual ethernet: the #ether NICs, their segment, pcap capture")
+    ]
 
 
 @hookimpl

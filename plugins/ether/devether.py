@@ -54,7 +54,9 @@ def parse_type(word: str) -> int:
     except ValueError:
         value = None
     if value is None or not (value == ALL_TYPES or 0 <= value <= 0xFFFF):
-        raise DeviceError("EINVAL", f"connect {word}: expected an ethertype 0 to 65535 (0x88b5), or -1 for all")
+        raise DeviceError(
+            "EINVAL", f"connect {word}: expected an ethertype 0 to 65535 (0x88b5), or -1 for all"
+        )
     return value
 
 
@@ -69,7 +71,9 @@ class EtherDevice(DeviceDriver):
         nics = self.segment.nics
         if spec:
             if not spec.isdigit() or int(spec) >= len(nics):
-                raise DeviceError("ENODEV", f"#ether.{spec}: no such NIC (there are {len(nics)}: [ether] nics)")
+                raise DeviceError(
+                    "ENODEV", f"#ether.{spec}: no such NIC (there are {len(nics)}: [ether] nics)"
+                )
             only = nics[int(spec)]
             return Chan(self, Qid(only.index + 1 << 24 | TOP, 0, QTDIR), 0, (only, None, TOP))
         return Chan(self, _qid(None, None, TOP), 0, (None, None, TOP))
@@ -127,7 +131,9 @@ class EtherDevice(DeviceDriver):
         if kind == CLONE:
             caller = self.devices.caller if self.devices is not None else None
             conn = nic.new_conn(caller.name if caller is not None else "")
-            opened = Chan(self, _qid(nic, conn, CTL), 0, (nic, conn, CTL), f"/net/ether{nic.index}/{conn.index}/ctl")
+            opened = Chan(
+                self, _qid(nic, conn, CTL), 0, (nic, conn, CTL), f"/net/ether{nic.index}/{conn.index}/ctl"
+            )
             opened.mode = mode
             conn.opens += 1
             return opened
@@ -200,7 +206,9 @@ class EtherDevice(DeviceDriver):
         elif verb == "promiscuous":
             raise DeviceError("EINVAL", f"bad ctl message {' '.join(words)!r}: promiscuous takes no argument")
         else:
-            raise DeviceError("EINVAL", f"unknown ctl message {verb!r} (expected connect TYPE or promiscuous)")
+            raise DeviceError(
+                "EINVAL", f"unknown ctl message {verb!r} (expected connect TYPE or promiscuous)"
+            )
 
     def poll(self, chan: Chan) -> int:
         nic, conn, kind = chan.aux

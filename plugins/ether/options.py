@@ -57,7 +57,7 @@ def _check_pcap(instance: Any, attribute: attrs.Attribute, value: str) -> None:
 
 def _check_bind(instance: Any, attribute: attrs.Attribute, value: str) -> None:
     if value and (not value.startswith("/") or "//" in value or "/./" in value or "/../" in value):
-        raise ValueError(f"expected an absolute path such as /net (or \"\" for none), got {value!r}")
+        raise ValueError(f'expected an absolute path such as /net (or "" for none), got {value!r}')
 
 
 @attrs.frozen
