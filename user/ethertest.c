@@ -205,12 +205,26 @@ static int arp(int nic, const char *myip, const char *target) {
 	nic_mac(nic, me);
 	Conn c = conn_open(nic, 0x0806, 0);
 	int len = arp_frame(f, bcast, 1, me, spa, zero, tpa);
-	if (write(c.data, f, len) != len) die("arp write");
-	printf("arp: who has %s? tell %s\n", target, myip);
-	for (;;) {
-		ssize_t n = read(c.data, f, sizeof f);
-		if (n < 42) die("arp read");
-		if (f[21] == 2 && memcmp(f + 28, tpa, 4) == 0) break;
+	/* as ARP does: ask again when no answer comes within 10 ms (the responder may not be up) */
+	for (int tries = 1;; tries++) {
+		if (write(c.data, f, len) != len) die("arp write");
+		printf("arp: who has %s? tell %s\n", target, myip);
+		struct pollfd p = {.fd = c.data, .events = POLLIN};
+		int answered = 0;
+		while (poll(&p, 1, 10) > 0) {
+			ssize_t n = read(c.data, f, sizeof f);
+			if (n < 42) die("arp read");
+			if (f[21] == 2 && memcmp(f + 28, tpa, 4) == 0) {
+				answered = 1;
+				break;
+			}
+		}
+		if (answered) break;
+		if (tries == 5) {
+			printf("arp: no answer for %s\n", target);
+			return 1;
+		}
+		len = arp_frame(f, bcast, 1, me, spa, zero, tpa);
 	}
 	printf("arp: %s is at ", target);
 	print_mac(f + 22);
