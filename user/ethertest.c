@@ -6,6 +6,7 @@
  *   ethertest pong NIC COUNT [TYPE]       echo COUNT frames back to their sender
  *   ethertest arp NIC MYIP IP          ask who has IP (a broadcast ARP request), print the answer
  *   ethertest arpd NIC IP              answer one ARP request for IP with this NIC's address
+ *   ethertest arpdemo                  fork: arpd 1 10.0.2.16 in a child, arp 0 10.0.2.15 10.0.2.16
  *   ethertest filter                   type filtering and promiscuity on ether0 (nonblocking reads)
  *   ethertest errors                   bad frames and bad ctl messages, with the err file's reason
  */
@@ -256,6 +257,16 @@ static int arpd(int nic, const char *ip) {
 	return 0;
 }
 
+static int arpdemo(void) {
+	pid_t child = fork();
+	if (child < 0) die("fork");
+	if (child == 0) exit(arpd(1, "10.0.2.16"));
+	int rc = arp(0, "10.0.2.15", "10.0.2.16");
+	int status;
+	waitpid(child, &status, 0);
+	return rc || !WIFEXITED(status) || WEXITSTATUS(status);
+}
+
 /* --- filtering and errors --- */
 
 static int drain(Conn *c, const char *name) {
@@ -362,9 +373,10 @@ int main(int argc, char **argv) {
 		return pong(atoi(argv[2]), atoi(argv[3]), argc > 4 ? (int)strtol(argv[4], 0, 0) : ETHERTYPE);
 	if (argc == 5 && strcmp(argv[1], "arp") == 0) return arp(atoi(argv[2]), argv[3], argv[4]);
 	if (argc == 4 && strcmp(argv[1], "arpd") == 0) return arpd(atoi(argv[2]), argv[3]);
+	if (argc == 2 && strcmp(argv[1], "arpdemo") == 0) return arpdemo();
 	if (argc == 2 && strcmp(argv[1], "filter") == 0) return filter();
 	if (argc == 2 && strcmp(argv[1], "errors") == 0) return errors();
 	printf("usage: ethertest pingpong [COUNT] [TYPE] | ping NIC MAC COUNT [TYPE] | pong NIC COUNT [TYPE]\n"
-	       "       | arp NIC MYIP IP | arpd NIC IP | filter | errors\n");
+	       "       | arp NIC MYIP IP | arpd NIC IP | arpdemo | filter | errors\n");
 	return 2;
 }
