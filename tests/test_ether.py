@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import threading
 
 import pytest
 from conftest import CONFIGS, kernkit_cli, one_line_error, run_kernel
@@ -169,4 +171,112 @@ def test_bad_config_from_the_command_line(tmp_path):
     bad.write_text(f'extends = "{CONFIGS / "minimal.toml"}"\n[ether]\nnics = ["zz:54:00:12:34:56"]\n')
     assert "ether.nics: item 0: expected a MAC address" in one_line_error(kernkit_cli("check", str(bad)))
     bad.write_text(f'extends = "{CONFIGS / "minimal.toml"}"\n[ether]\npcap = "{tmp_path}/x.pcap"\n')
-    assert "[ether] pcap: set, but [ether] nics is empty" in one_line_error(kernkit_cli("boot", str(bad)))
+    assert "[ether]: pcap = " in (message := one_line_error(kernkit_cli("check", str(bad))))
+    assert "but nothing to capture: no nics and capture_ip is off" in message
+    bad.write_text(f'extends = "{CONFIGS / "minimal.toml"}"\n[ether]\ncapture_ip = true\n')
+    assert "[ether]: capture_ip = true needs pcap" in one_line_error(kernkit_cli("check", str(bad)))
+
+
+# --- the #ip stack's traffic in the capture ([ether] capture_ip) ----------------------------------
+
+WWW = {"/bin": "@programs", "/www": str(CONFIGS / "www")}
+
+
+def http_capture(pcap, **overrides):
+    result = run_kernel(
+        "ethertest", "httpget", "127.0.0.1", "80", "/index.html",
+        also=[["httpd", "80", "/www"]],
+        namespace__root=WWW, machine__cores=2, ether__pcap=str(pcap), **overrides,
+    )  # fmt: skip
+    assert result.status == 0, result.out + result.err
+    assert "httpget: HTTP/1.1 200 OK (316 bytes)" in result.out
+    return result
+
+
+@needs_tshark
+def test_the_guest_httpd_exchange_is_in_the_capture(tmp_path):
+    pcap = tmp_path / "http.pcap"
+    http_capture(pcap, ether__capture_ip=True)
+    lines = tshark(pcap, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE")
+    flags = [line.split("[", 1)[1].split("]")[0] if "[" in line else line.split()[5] for line in lines]
+    assert flags == ["SYN", "SYN, ACK", "ACK", "HTTP", "HTTP", "FIN, ACK", "ACK", "FIN, ACK", "ACK"]
+    assert "GET /index.html HTTP/1.1" in lines[3] and "HTTP/1.1 200 OK" in lines[4]
+    follow = "\n".join(tshark(pcap, "-q", "-z", "follow,tcp,ascii,0"))
+    assert "GET /index.html HTTP/1.1\nHost: 127.0.0.1" in follow
+    assert "Hello from kernkit!" in follow and "Content-Length: 209" in follow
+    checks = tshark(pcap, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+                    "-T", "fields", "-e", "ip.checksum.status", "-e", "tcp.checksum.status")  # fmt: skip
+    assert set(checks) == {"1\t1"}  # every checksum good
+    assert tshark(pcap, "-Y", "tcp.analysis.flags") == []  # no lost, repeated or out-of-order data
+
+
+def test_ip_capture_is_deterministic_and_off_by_default(tmp_path):
+    first, second, off = tmp_path / "1.pcap", tmp_path / "2.pcap", tmp_path / "off.pcap"
+    http_capture(first, ether__capture_ip=True)
+    http_capture(second, ether__capture_ip=True)
+    assert first.read_bytes() == second.read_bytes() and len(first.read_bytes()) > 800
+    http_capture(off, ether__nics=MACS)
+    assert off.read_bytes() == first.read_bytes()[:24]  # off: the header, and no frame
+
+
+@needs_tshark
+def test_udp_and_a_host_connection_in_the_capture(tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    def answer():
+        conn, _ = server.accept()
+        with conn:
+            data = b""
+            while chunk := conn.recv(100):
+                data += chunk
+            conn.sendall(b"host says " + data)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    pcap = tmp_path / "host.pcap"
+    result = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True,
+                        ether__pcap=str(pcap), ether__capture_ip=True)  # fmt: skip
+    thread.join(10)
+    server.close()
+    assert "got 12: host says hi" in result.out
+    rows = tshark(
+        pcap, "-T", "fields", "-e", "eth.src", "-e", "ip.src", "-e", "ip.dst", "-e", "tcp.flags.str"
+    )
+    assert rows[0].split("\t")[:3] == ["52:54:00:12:34:56", "10.0.2.15", "10.0.2.2"]
+    assert rows[1].split("\t")[:3] == ["52:55:0a:00:02:02", "10.0.2.2", "10.0.2.15"]
+    follow = "\n".join(tshark(pcap, "-q", "-z", "follow,tcp,ascii,0"))
+    assert "\nhi\n" in follow and "host says hi" in follow
+    udp = tmp_path / "udp.pcap"
+    assert run_kernel("nettest", "udp", ether__pcap=str(udp), ether__capture_ip=True).status == 0
+    assert tshark(udp, "-T", "fields", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "data.data") == [
+        "9001\t9000\t70696e67",  # 'ping'
+        "9001\t9000\t706f6e6721",
+        "9000\t9001\t7265706c79",  # 'reply'
+    ]
+
+
+@needs_tshark
+def test_a_large_udp_datagram_is_fragmented_and_reassembles(tmp_path):
+    from kernkit.plugins.ether.ipcapture import IpCapture
+    from kernkit.plugins.ether.pcap import PcapWriter
+
+    class Capture:  # the segment's side of a capture: record() writes a frame
+        nics: list = []
+
+        def __init__(self, file):
+            self.writer = PcapWriter(file)
+
+        def record(self, frame: bytes) -> None:
+            self.writer.write(1000, frame)
+
+    pcap = tmp_path / "frag.pcap"
+    with open(pcap, "wb") as file:
+        IpCapture(Capture(file), "10.0.2.15").udp(
+            ("10.0.2.15", 5000), ("127.0.0.1", 53), bytes(range(256)) * 16
+        )
+    rows = tshark(pcap, "-o", "udp.check_checksum:TRUE", "-T", "fields", "-e", "frame.len", "-e", "udp.length",
+                  "-e", "udp.checksum.status")  # fmt: skip
+    assert rows == ["1514\t\t", "1514\t\t", "1178\t4104\t1"]  # 4104: 1480 + 1480 + 1144

@@ -7,6 +7,8 @@
  *   ethertest arp NIC MYIP IP          ask who has IP (a broadcast ARP request), print the answer
  *   ethertest arpd NIC IP              answer one ARP request for IP with this NIC's address
  *   ethertest arpdemo                  fork: arpd 1 10.0.2.16 in a child, arp 0 10.0.2.15 10.0.2.16
+ *   ethertest httpget ADDR PORT PATH   an HTTP/1.1 GET over TCP (waiting for a server to listen),
+ *                                      to make #ip traffic for [ether] capture_ip
  *   ethertest filter                   type filtering and promiscuity on ether0 (nonblocking reads)
  *   ethertest errors                   bad frames and bad ctl messages, with the err file's reason
  */
@@ -17,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -267,6 +272,45 @@ static int arpdemo(void) {
 	return rc || !WIFEXITED(status) || WEXITSTATUS(status);
 }
 
+/* --- TCP traffic for the IP capture --- */
+
+static int httpget(const char *ip, int port, const char *path) {
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+		printf("httpget: %s is not an IPv4 address\n", ip);
+		return 2;
+	}
+	int s = -1;
+	for (int tries = 0; tries < 1000; tries++) { /* the server may not listen yet */
+		s = socket(AF_INET, SOCK_STREAM, 0);
+		if (s < 0) die("socket");
+		if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) break;
+		if (errno != ECONNREFUSED) die("connect");
+		close(s);
+		s = -1;
+		usleep(1000);
+	}
+	if (s < 0) die("connect");
+	char req[512], buf[4096];
+	int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, ip);
+	if (write(s, req, len) != len) die("write");
+	long total = 0;
+	char first[128] = "";
+	ssize_t n;
+	while ((n = read(s, buf, sizeof buf)) > 0) {
+		if (!total) {
+			size_t line = strcspn(buf, "\r\n");
+			if (line >= sizeof first) line = sizeof first - 1;
+			memcpy(first, buf, line);
+			first[line] = 0;
+		}
+		total += n;
+	}
+	close(s);
+	printf("httpget: %s (%ld bytes)\n", first, total);
+	return 0;
+}
+
 /* --- filtering and errors --- */
 
 static int drain(Conn *c, const char *name) {
@@ -374,9 +418,11 @@ int main(int argc, char **argv) {
 	if (argc == 5 && strcmp(argv[1], "arp") == 0) return arp(atoi(argv[2]), argv[3], argv[4]);
 	if (argc == 4 && strcmp(argv[1], "arpd") == 0) return arpd(atoi(argv[2]), argv[3]);
 	if (argc == 2 && strcmp(argv[1], "arpdemo") == 0) return arpdemo();
+	if (argc == 5 && strcmp(argv[1], "httpget") == 0) return httpget(argv[2], atoi(argv[3]), argv[4]);
 	if (argc == 2 && strcmp(argv[1], "filter") == 0) return filter();
 	if (argc == 2 && strcmp(argv[1], "errors") == 0) return errors();
 	printf("usage: ethertest pingpong [COUNT] [TYPE] | ping NIC MAC COUNT [TYPE] | pong NIC COUNT [TYPE]\n"
-	       "       | arp NIC MYIP IP | arpd NIC IP | arpdemo | filter | errors\n");
+	       "       | arp NIC MYIP IP | arpd NIC IP | arpdemo | httpget ADDR PORT PATH\n"
+	       "       | filter | errors\n");
 	return 2;
 }

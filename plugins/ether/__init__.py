@@ -28,11 +28,15 @@ def _ether_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver
 
 def _start(kernel: Kernel) -> None:
     options = kernel.config["ether"]
+    if not options.nics and not options.pcap:
+        return  # no NICs and no capture: nothing is made, runs are as without the plugin
+    segment = segment_of(kernel)  # opens the capture file now, so a bad one fails the boot
+    if options.capture_ip:
+        from kernkit.plugins.ether.ipcapture import attach_ip_capture
+
+        attach_ip_capture(kernel, segment)
     if not options.nics:
-        if options.pcap:
-            raise ConfigError("[ether] pcap: set, but [ether] nics is empty: there is no segment to capture")
-        return  # no NICs: nothing is made, runs are as without the plugin
-    segment_of(kernel)  # opens the capture file now, so a bad one fails the boot
+        return
     if options.bind:
         from kernkit.plugins.ns import boot_namespace
         from kernkit.plugins.ns.boot import apply

@@ -74,6 +74,11 @@ class EtherOptions:
         "virtual-time stamps; relative to the working directory); empty: no capture",
         validator=_check_pcap,
     )
+    capture_ip: bool = option(
+        False,
+        "also write the #ip stack's TCP and UDP traffic to the pcap file, as the IPv4 frames a "
+        "wire would carry (handshake, segments, FIN); needs pcap; off costs nothing",
+    )
     bind: str = option(
         "/net",
         "where the boot namespace gets #ether after its binds (bind -a #ether PATH): "
@@ -85,6 +90,12 @@ class EtherOptions:
         "frames a connection holds for its reader; more are dropped (counted in stats)",
         validator=[positive, at_most(65536)],
     )
+
+    def __attrs_post_init__(self) -> None:
+        if self.capture_ip and not self.pcap:
+            raise ValueError("capture_ip = true needs pcap, the file to capture into")
+        if self.pcap and not self.nics and not self.capture_ip:
+            raise ValueError(f"pcap = {self.pcap!r}, but nothing to capture: no nics and capture_ip is off")
 
     def macs(self) -> list[bytes]:
         return [parse_mac(text) for text in self.nics]

@@ -73,16 +73,22 @@ class HostEnd:
             return
         except OSError:
             self._pause()
+            if conv.stack.tap is not None:
+                conv.stack.tap.tcp_reset((conv.raddr, conv.rport), (conv.laddr, conv.lport))
             conv.peer_reset()
             self._close()
             return
         if not data:
             self._pause()
+            if conv.stack.tap is not None:
+                conv.stack.tap.tcp_fin((conv.raddr, conv.rport), (conv.laddr, conv.lport))
             conv.eof()
             if self.closing:
                 self._close()
             return
         conv.rx += data
+        if conv.stack.tap is not None:
+            conv.stack.tap.tcp_data((conv.raddr, conv.rport), (conv.laddr, conv.lport), data)
         conv.notify()
 
     # --- guest -> host ----------------------------------------------------------------------
@@ -219,6 +225,8 @@ class HostBridge:
             conv.child = True
             conv.listener = listener
             conv.peer = HostEnd(self, client, conv)
+            if self.stack.tap is not None:
+                self.stack.tap.tcp_open((caddr, cport), (conv.laddr, conv.lport))
             listener.pending.append(conv)
             listener.notify()
 
@@ -256,6 +264,8 @@ class HostBridge:
         conv.raddr, conv.rport = addr, port
         conv.state = ESTABLISHED
         conv.peer = HostEnd(self, sock, conv)
+        if self.stack.tap is not None:
+            self.stack.tap.tcp_open((conv.laddr, conv.lport), (addr, port))
         conv.notify()
 
     # --- the end ----------------------------------------------------------------------------

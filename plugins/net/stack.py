@@ -9,6 +9,11 @@ backlog makes the caller wait. Closing with unread input resets the peer (Linux 
 otherwise the peer reads its remaining bytes, then end of file; shutdown closes one direction.
 UDP conversations queue datagrams, dropping what does not fit, as UDP may.
 
+Nothing here makes segments; an observer set as ``Stack.tap`` (the ether plugin's IP capture)
+is told what a wire would have carried: ``tcp_open(client, server)``, ``tcp_data(src, dst,
+bytes)``, ``tcp_fin(src, dst)``, ``tcp_reset(src, dst)`` and ``udp(src, dst, bytes)``, each
+endpoint an (address, port) pair. Without one (the default) nothing is called.
+
 A peer is either another conversation or a host connection (:mod:`kernkit.plugins.net.host`),
 which has the same ``rx``/``rcvbuf``/``queue``/``notify`` surface. Errors are DeviceError with
 POSIX names; waiting is WouldBlock with a WaitQueue, so callers (the #ip device, sockets) stay
@@ -167,6 +172,8 @@ class Conv:
             server.peer, self.peer = self, server
             self.raddr, self.rport = server.laddr, server.lport
             self.state = ESTABLISHED
+            if stack.tap is not None:
+                stack.tap.tcp_open((self.laddr, self.lport), (server.laddr, server.lport))
             listener.pending.append(server)
             listener.notify()
             self.notify()
@@ -251,6 +258,8 @@ class Conv:
         taken = data if len(data) <= room else data[:room]
         peer.rx += taken
         self.sent += len(taken)
+        if self.stack.tap is not None:
+            self.stack.tap.tcp_data((self.laddr, self.lport), (self.raddr, self.rport), bytes(taken))
         peer.notify()
         return len(taken)
 
@@ -265,6 +274,8 @@ class Conv:
             self.wr_shut = True
             peer = self.peer
             if peer is not None:
+                if self.stack.tap is not None:
+                    self.stack.tap.tcp_fin((self.laddr, self.lport), (self.raddr, self.rport))
                 peer.eof()
             self.notify()
 
@@ -298,13 +309,15 @@ class Conv:
             raise DeviceError("ENETUNREACH", f"{addr}: UDP reaches only this kernel's addresses")
         target = stack.find_listener("udp", addr, port)
         self.sent += len(data)
+        source = (
+            self.laddr if self.laddr != ANY else ("127.0.0.1" if stack.is_loopback(addr) else stack.address)
+        )
+        if stack.tap is not None:
+            stack.tap.udp((source, self.lport), (stack.canonical(addr), port), bytes(data))
         if target is None or target.queued + len(data) > target.rcvbuf:
             return len(data)  # nobody there, or no room: the datagram is lost, as UDP may lose it
         if target.rport and (target.rport != self.lport):
             return len(data)  # a connected UDP conversation takes only its peer's datagrams
-        source = (
-            self.laddr if self.laddr != ANY else ("127.0.0.1" if stack.is_loopback(addr) else stack.address)
-        )
         target.datagrams.append((source, self.lport, bytes(data)))
         target.queued += len(data)
         target.notify()
@@ -351,6 +364,13 @@ class Conv:
         peer; otherwise the peer gets end of file after what was sent."""
         peer, self.peer = self.peer, None
         if peer is not None:
+            tap = self.stack.tap
+            if tap is not None:
+                ends = (self.laddr, self.lport), (self.raddr, self.rport)
+                if abortive or self.rx:
+                    tap.tcp_reset(*ends)
+                elif not self.wr_shut:
+                    tap.tcp_fin(*ends)
             if abortive or self.rx:
                 peer.peer_reset()
             else:
@@ -388,6 +408,7 @@ class Stack:
         self.listeners: dict[tuple[str, int], list[Conv]] = {}
         self.next_port = {proto: EPHEMERAL_FIRST for proto in PROTOCOLS}
         self.host: Any = None  # the host bridge, when host_access is on (kernkit.plugins.net.host)
+        self.tap: Any = None  # told of each connection, transfer and close when set (see above)
         self.count = 0
 
     # --- conversations ----------------------------------------------------------------------
