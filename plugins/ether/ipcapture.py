@@ -7,8 +7,9 @@ transfer, with sequence and acknowledgement numbers that count the bytes, FIN (a
 ACK) for each side's orderly close, RST for an abortive one; for UDP one datagram per send,
 split into IPv4 fragments when it does not fit a 1500-byte MTU. Checksums are real. Addresses
 are the conversations' own; MACs: 127.0.0.0/8 is 00:00:00:00:00:00 (as Linux captures its
-loopback), the kernel's address is ether0's MAC (or 52:54:00:12:34:56 without NICs), anything
-else (the host) the gateway 52:55:0a:00:02:02. Only the capture file sees these frames, not the
+loopback, and so are host clients of a forward), the kernel's address is ether0's MAC (or
+52:54:00:12:34:56 without NICs), anything else (host addresses guests dial) the gateway
+52:55:0a:00:02:02. Only the capture file sees these frames, not the
 NICs' connections.
 """
 
