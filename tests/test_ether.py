@@ -280,3 +280,13 @@ def test_a_large_udp_datagram_is_fragmented_and_reassembles(tmp_path):
     rows = tshark(pcap, "-o", "udp.check_checksum:TRUE", "-T", "fields", "-e", "frame.len", "-e", "udp.length",
                   "-e", "udp.checksum.status")  # fmt: skip
     assert rows == ["1514\t\t", "1514\t\t", "1178\t4104\t1"]  # 4104: 1480 + 1480 + 1144
+
+
+def test_where_ether_is_bound():
+    elsewhere = run_kernel("run", "ls /nic /net", ether__nics=MACS[:1], ether__bind="/nic")
+    assert elsewhere.status == 0, elsewhere.err
+    assert elsewhere.out.startswith("/nic:\nether0\n\n/net:\nipifc\n")
+    nowhere = run_kernel("run", "ls /net #ether", ether__nics=MACS[:1], ether__bind="")
+    assert "ether0" in nowhere.out and "ether0" not in nowhere.out.split("#ether")[0]
+    with pytest.raises(ConfigError, match="ether.bind: expected an absolute path"):
+        run_kernel("hello", ether__nics=MACS, ether__bind="net")
