@@ -268,7 +268,7 @@ def test_check_minimal_prints_resolved_config_with_defaults():
         assert line in out.splitlines()
     resolved = tomllib.loads(out)  # it is TOML
     assert sorted(resolved) == [
-        "console", "export9p", "init", "kernel", "linux", "machine", "namespace", "net", "sched", "vmm"
+        "console", "ether", "export9p", "init", "kernel", "linux", "machine", "namespace", "net", "sched", "vmm"
     ]
 
 
