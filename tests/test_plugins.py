@@ -106,6 +106,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "register_syscall_extensions",
         "kernkit.plugins.strace": "process_exited, register_proc_files",
         "kernkit.plugins.net": "boot_steps, config_sections, register_devices, shutdown",
+        "kernkit.plugins.ether": "boot_steps, config_sections, register_devices, shutdown",
     }
     assert set(hooks) == set(BUILTIN_PLUGINS)
     for name in BUILTIN_PLUGINS:
@@ -116,13 +117,14 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "syscall tables: linux (linux_abi), akaros (akaros_abi)",
         "schedulers: rr (rr), mcp (mcp)",
         "devices: cons (console), proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), "
-        "version (ns), mnt (ninep), ip (net)",
+        "version (ns), mnt (ninep), ip (net), ether (ether)",
         "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), vmexits (vmm), strace (strace)",
         "syscall extensions: vmm (vmm)",
         "binary formats: elf64 (elf)",
         "monitor commands: ps (coreplugin), bt (coreplugin), regs (coreplugin), mem (coreplugin), "
         "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin)",
-        "boot steps: init (coreplugin), console (console), namespace (ns), mount9p (ninep), export9p (ninep), net (net)",
+        "boot steps: init (coreplugin), console (console), namespace (ns), mount9p (ninep), export9p (ninep), net (net), "
+        "ether (ether)",
     ]:
         assert registry in lines
 
