@@ -290,3 +290,11 @@ def test_where_ether_is_bound():
     assert "ether0" in nowhere.out and "ether0" not in nowhere.out.split("#ether")[0]
     with pytest.raises(ConfigError, match="ether.bind: expected an absolute path"):
         run_kernel("hello", ether__nics=MACS, ether__bind="net")
+
+
+def test_a_capture_file_that_cannot_be_opened_fails_the_boot_in_one_line():
+    # /proc takes no new files, even from root, whom access() lets through
+    proc = kernkit_cli("boot", "configs/ether.toml", "--set", "ether.pcap=/proc/ether.pcap")
+    assert one_line_error(proc) == "[ether] pcap: cannot write '/proc/ether.pcap': No such file or directory"
+    directory = kernkit_cli("boot", "configs/ether.toml", "--set", "ether.pcap=/tmp")
+    assert "ether.pcap: '/tmp' is a directory; expected a file" in one_line_error(directory)
