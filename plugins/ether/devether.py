@@ -121,9 +121,6 @@ class EtherDevice(DeviceDriver):
             raise DeviceError("ENOTDIR")
         return [self.stat(child) for name in names if (child := self.walk(chan, name)) is not None]
 
-    def dirgen(self, chan: Chan) -> int | None:
-        return None
-
     # --- opening and closing ----------------------------------------------------------------
 
     def open(self, chan: Chan, mode: int) -> Chan:
