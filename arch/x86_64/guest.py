@@ -52,6 +52,7 @@ EXIT_MSR_WRITE = 32
 EXIT_EPT_VIOLATION = 48
 EXIT_GUEST_IN_USE = 0x10000
 EXIT_BAD_STATE = 0x10001
+EXIT_LIMIT = 0x10002
 EXIT_NAMES = {
     EXIT_EXCEPTION: "exception",
     EXIT_EXTERNAL_INTERRUPT: "external_interrupt",
@@ -65,6 +66,7 @@ EXIT_NAMES = {
     EXIT_EPT_VIOLATION: "ept_violation",
     EXIT_GUEST_IN_USE: "guest_in_use",
     EXIT_BAD_STATE: "bad_state",
+    EXIT_LIMIT: "exit_limit",
 }
 #: I/O qualification bits (as Intel's): size-1 in bits 0-2, bit 3 set for IN, port in 16-31.
 IO_IN = 1 << 3
@@ -77,6 +79,7 @@ GUEST_REGISTERS = {name: reg for name, reg in USER_REGISTERS.items() if not name
 
 _PRESENT, _WRITABLE, _LARGE, _NX = 1, 2, 0x80, 1 << 63
 _ADDR = 0x000F_FFFF_FFFF_F000
+_CANONICAL_LOW, _CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 IN_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p)
 OUT_CB = ctypes.CFUNCTYPE(
     None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32, ctypes.c_void_p
@@ -136,6 +139,7 @@ class GuestCpu:
         self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
         self.scratch = uc.context_save()
         self.cr3 = 0
+        self.walk_fault: int | None = None
         self.exit: VmExit | None = None
         self.hook_error: BaseException | None = None
         self.in_run = False
@@ -184,13 +188,16 @@ class GuestCpu:
 
     def guest_physical(self, gva: int, write: bool = False) -> int | None:
         """The guest-physical address of guest-virtual ``gva`` under the guest's paging, or
-        None when the guest's tables do not map it (for writes: writably)."""
+        None when the guest's tables do not map it (for writes: writably); ``walk_fault`` is then
+        the guest-physical address of a table outside guest memory the walk met, if any."""
+        self.walk_fault = None
         if not self.cr3:
             return gva
         table = self.cr3 & _ADDR
         for level, shift in enumerate((39, 30, 21, 12)):
             host = self.translate(table)
             if host is None:
+                self.walk_fault = table
                 return None
             entry = self.words[(host + ((gva >> shift) & 511) * 8) >> 3]
             if not entry & _PRESENT or (write and not entry & _WRITABLE):
@@ -221,7 +228,15 @@ class GuestCpu:
     def _on_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
         try:
             page = vaddr & PAGE_MASK
+            if _CANONICAL_LOW <= vaddr < _CANONICAL_HIGH:  # a real CPU checks before paging: #GP
+                if self.exit is None:
+                    self.exit = VmExit(EXIT_EXCEPTION, gva=vaddr, intrinfo=13)
+                return False
             gpa = self.guest_physical(page, write=access == 17)
+            if gpa is None and self.walk_fault is not None:  # a table outside guest memory
+                if self.exit is None:
+                    self.exit = VmExit(EXIT_EPT_VIOLATION, qual=EPT_READ, gpa=self.walk_fault, gva=vaddr)
+                return False
             if gpa is None:
                 if self.exit is None:
                     self.exit = VmExit(EXIT_EXCEPTION, gva=vaddr, intrinfo=14)

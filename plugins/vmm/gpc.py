@@ -39,6 +39,10 @@ class GuestPcore:
     poked: bool = False
     #: The vm_trapframe the running vmm_run call reports into.
     tf: int = 0
+    #: Exits of this guest pcore reflected to the VMM (for ``[vmm] max_exits``).
+    exits: int = 0
+    #: Stopped for good (it made more than ``[vmm] max_exits`` exits): vmm_run says so at once.
+    stopped: bool = False
     #: Host frame of each guest-physical page, filled as pages are first used.
     frames: dict[int, int] = attrs.field(factory=dict)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.arch.x86_64.guest import EXIT_GUEST_IN_USE, EXIT_NAMES
+from kernkit.arch.x86_64.guest import EXIT_GUEST_IN_USE, EXIT_LIMIT, EXIT_NAMES
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.process import BLOCKED
-from kernkit.plugins.linux_abi.errno import EINVAL, ENODEV, ENOENT
+from kernkit.plugins.linux_abi.errno import EFAULT, EINVAL, ENODEV, ENOENT
 from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm.context import GuestContext
 from kernkit.plugins.vmm.cpuid import cpuid_for
@@ -123,18 +123,29 @@ def _bad_state(registers: dict[str, int], cr3: int, gpc: GuestPcore) -> bool:
     )
 
 
+def _reflect_at_once(t: Thread, tf: int, gpcoreid: int, reason: int) -> int:
+    """An exit of the kernel's own without running the guest pcore: only the reason and the
+    gpcoreid of the trapframe change."""
+    vmm_of(t.process).count(EXIT_NAMES[reason], "vmm")
+    t.process.aspace.write(tf + layout.TF_EXIT_REASON, reason.to_bytes(4, "little"))
+    t.process.aspace.write(tf + layout.TF_GPCOREID, gpcoreid.to_bytes(4, "little"))
+    return reason
+
+
 def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
     gpc = lookup_gpc(t.process, gpcoreid)
     if gpc is None:
         return -ENOENT
     aspace = t.process.aspace
     fields = layout.VM_TF.unpack(aspace.read(tf, layout.VM_TF_SIZE))
+    if not _writable_range(aspace, tf, layout.VM_TF_SIZE):
+        return -EFAULT  # checked now: the exit could not be reported after the guest ran
     if gpc.thread is not None and gpc.thread is not t:  # running for another thread
-        vmm = vmm_of(t.process)
-        vmm.count(EXIT_NAMES[EXIT_GUEST_IN_USE], "vmm")
-        aspace.write(tf + layout.TF_EXIT_REASON, EXIT_GUEST_IN_USE.to_bytes(4, "little"))
-        aspace.write(tf + layout.TF_GPCOREID, gpcoreid.to_bytes(4, "little"))
-        return EXIT_GUEST_IN_USE
+        return _reflect_at_once(t, tf, gpcoreid, EXIT_GUEST_IN_USE)
+    if gpc.stopped:
+        return _reflect_at_once(t, tf, gpcoreid, EXIT_LIMIT)
+    if fields[-1] & ~layout.VMTF_RESUME:
+        return -EINVAL
     if fields[-1] & layout.VMTF_RESUME:
         registers = dict(zip(layout.VM_TF_REGISTERS, fields[:18], strict=True))
         cr3 = fields[18]
