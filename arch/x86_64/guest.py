@@ -136,6 +136,7 @@ class GuestCpu:
         self.uc = uc
         self.uch = lowlevel.handle(uc)
         self.regs = lowlevel.Registers(uc)
+        self.block = lowlevel.RegisterBlock(uc, list(GUEST_REGISTERS.values()))
         self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
         self.scratch = uc.context_save()
         self.cr3 = 0
@@ -171,6 +172,17 @@ class GuestCpu:
 
     def state(self) -> dict[str, int]:
         return {name: self.regs.read(reg) for name, reg in GUEST_REGISTERS.items()}
+
+    def load_raw(self, raw: bytes, cr3: int) -> None:
+        """:meth:`set_state` from the registers as u64s in GUEST_REGISTERS order (one C call)."""
+        self.block.write(raw)
+        if cr3 != self.cr3:
+            self.cr3 = cr3
+            self.flush_tlb()
+
+    def raw_state(self) -> bytes:
+        """The registers as u64s in GUEST_REGISTERS order (one C call)."""
+        return self.block.read()
 
     def flush_tlb(self) -> None:
         from unicorn import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
@@ -311,6 +323,8 @@ class GuestCpu:
             raise self.hook_error
         counted = self.counter()
         exit_ = self.exit
+        if exit_ is not None and exit_.reason == EXIT_IO:  # the common exit first
+            return counted, exit_
         pc = self.regs.read(x86.UC_X86_REG_RIP)
         if exit_ is not None and exit_.reason == EXIT_EXCEPTION:
             lowlevel.clear_pending_exception(self.uc, self.scratch)

@@ -98,9 +98,7 @@ def leave_guest(kernel: Kernel, thread: Thread, gpc: GuestPcore, exit_: VmExit) 
     vmm.count(name, "vmm")
     if kernel.tracing:
         kernel.trace_event("vmexit", gpc.process, tid=thread.tid, gpcoreid=gpc.gpcoreid, reason=name)
-    state = gpc.cpu.state()
-    record = layout.VM_TF.pack(
-        *(state[name] for name in layout.VM_TF_REGISTERS),
+    record = gpc.cpu.raw_state() + layout.VM_TF_TAIL.pack(
         gpc.cpu.cr3,
         exit_.reason,
         gpc.gpcoreid,

@@ -95,13 +95,16 @@ def load(kernel: Kernel, gpc: GuestPcore, core: int) -> None:
         per_core[gpc.core] = None
     gpc.core = core
     per_core[core] = gpc.gpcoreid
-    kernel.trace_event("gpc_load", gpc.process, pcore=core, gpcoreid=gpc.gpcoreid, core=core)
+    if kernel.tracing:
+        kernel.trace_event("gpc_load", gpc.process, pcore=core, gpcoreid=gpc.gpcoreid, core=core)
 
 
 def unload(kernel: Kernel, gpc: GuestPcore) -> None:
-    if gpc.core is not None and loaded(kernel)[gpc.core] == gpc.gpcoreid:
-        loaded(kernel)[gpc.core] = None
-    kernel.trace_event("gpc_unload", gpc.process, pcore=gpc.core, gpcoreid=gpc.gpcoreid)
+    per_core = loaded(kernel)
+    if gpc.core is not None and per_core[gpc.core] == gpc.gpcoreid:
+        per_core[gpc.core] = None
+    if kernel.tracing:
+        kernel.trace_event("gpc_unload", gpc.process, pcore=gpc.core, gpcoreid=gpc.gpcoreid)
     gpc.core = None
 
 
