@@ -30,7 +30,6 @@ from unicorn import (
     UC_PROT_WRITE,
     UC_TLB_VIRTUAL,
     Uc,
-    UcError,
 )
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -89,6 +88,7 @@ INVALID_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_void_p)
 VMCALL = b"\x0f\x01\xc1"
 _CPUID_OUT = (x86.UC_X86_REG_RAX, x86.UC_X86_REG_RBX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_RDX)
 TCG_BUFFER = 8 << 20
+_ZERO = ctypes.c_uint64(0)
 
 
 @attrs.define
@@ -136,6 +136,7 @@ class GuestCpu:
         self.uc = uc
         self.uch = lowlevel.handle(uc)
         self.regs = lowlevel.Registers(uc)
+        self._emu_start = lowlevel.unchecked(uclib.uc_emu_start)
         self.block = lowlevel.RegisterBlock(uc, list(GUEST_REGISTERS.values()))
         self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
         self.scratch = uc.context_save()
@@ -309,14 +310,10 @@ class GuestCpu:
         self.hook_error = None
         error = None
         self.in_run = True
-        rip = self.regs.read(x86.UC_X86_REG_RIP)
-        try:
-            if self.deterministic:
-                self.uc.emu_start(rip, 0, count=budget)
-            else:
-                self.uc.emu_start(rip, 0)
-        except UcError as exc:
-            error = exc.errno
+        rip = ctypes.c_uint64(self.regs.read(x86.UC_X86_REG_RIP))
+        count = ctypes.c_size_t(budget if self.deterministic else 0)
+        try:  # uc_emu_start without the binding's wrapper: its status is the error
+            error = self._emu_start(self.uch, rip, _ZERO, _ZERO, count) or None
         finally:
             self.in_run = False
         if self.hook_error is not None:

@@ -56,8 +56,8 @@ class GuestContext:
         executed, exit_ = gpc.cpu.run(budget)
         if exit_ is None:
             return Stop("slice", executed)
-        vmm = vmm_of(gpc.process)
-        if exit_.reason == EXIT_HLT and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
+        vmm = vmm_of(gpc.process) if exit_.reason == EXIT_HLT else None
+        if vmm is not None and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
             vmm.count("hlt", "kernel")
             if gpc.poked:
                 gpc.poked = False

@@ -133,7 +133,7 @@ def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
         return -ENOENT
     aspace = t.process.aspace
     raw = aspace.read(tf, layout.VM_TF_SIZE)
-    if not _writable_range(aspace, tf, layout.VM_TF_SIZE):
+    if not aspace.allows(tf, layout.VM_TF_SIZE, "write"):
         return -EFAULT  # checked now: the exit could not be reported after the guest ran
     if gpc.thread is not None and gpc.thread is not t:  # running for another thread
         return _reflect_at_once(t, tf, gpcoreid, EXIT_GUEST_IN_USE)
