@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run_kernel
 
+from kernkit.arch.x86_64.guest import EXIT_LIMIT
 from kernkit.plugins.vmm import read_vmexits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,13 +86,14 @@ def test_a_guest_flooding_exits_is_stopped_at_the_exit_limit_while_others_run():
     assert (
         "vmmcheck: guest stopped: exit_limit (exit reason 0x10002), vector 0, qualification 0, guest va 0, "
         "guest pa 0, rip 0x10003a, after 20000 exits\n"
+        "vmmcheck: vmm_run again: exit_limit (exit reason 0x10002)\n"  # stopped for good
     ) in run.out
     assert run.err == (
         "kernkit: vmm: pid 1 (vmmcheck): guest pcore 0 stopped after 20000 exits to the VMM "
         "([vmm] max_exits = 20000), at rip 0x10003a\n"
     )
     assert exit_counts(run)["io"] == [0, 20000]
-    assert exit_counts(run)["exit_limit"] == [0, 1]
+    assert exit_counts(run)["exit_limit"] == [0, 2]
 
 
 def test_without_an_exit_limit_a_flood_ends_at_the_instruction_budget():
@@ -140,3 +142,8 @@ def test_a_vmm_passing_bad_arguments_gets_errors_and_its_guest_runs_on_untouched
     assert run.out == CALLS
     assert run.err == ""
     assert exit_counts(run) == exit_counts(vmmcheck("ok"))
+
+
+def test_the_c_interface_names_the_exit_limit_as_the_kernel_does():
+    header = (ROOT / "user" / "vmm" / "vmm_abi.h").read_text()
+    assert f"#define EXIT_REASON_EXIT_LIMIT {EXIT_LIMIT:#x} " in header

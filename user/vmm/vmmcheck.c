@@ -9,7 +9,9 @@
  *   vmmcheck: guest stopped: NAME (exit reason R), vector V, qualification Q, guest va A,
  *             guest pa P, rip I, after E exits                       (exit status 3)
  *
- * (E counts the exits the VMM resumed the guest from.)
+ * (E counts the exits the VMM resumed the guest from.)  After exit_limit the VMM tries once more:
+ *
+ *   vmmcheck: vmm_run again: exit_limit (exit reason 0x10002)
  *   vmmcheck: vmm_run: ERRNO (-E) after E exits                        (exit status 1)
  *
  * Mode "calls" (with the ok guest): vmm_add_gpcs, vmm_run and vmm_poke_guest with bad pointers,
@@ -240,6 +242,10 @@ static int run_guest(int calls, int unmap)
 		       "guest va %#lx, guest pa %#lx, rip %#lx, after %lu exits\n",
 		       exit_name(reason), reason, tf.intrinfo & 0xffffffff, tf.exit_qual, tf.guest_va,
 		       tf.guest_pa, tf.rip, exits - 1);
+		if (reason == EXIT_REASON_EXIT_LIMIT) { /* stopped for good: it must not run again */
+			long again = vmm_run(0, &tf);
+			printf("vmmcheck: vmm_run again: %s (exit reason %#lx)\n", exit_name(again), again);
+		}
 		return 3;
 	}
 }
