@@ -30,7 +30,6 @@ from unicorn import (
     UC_PROT_WRITE,
     UC_TLB_VIRTUAL,
     Uc,
-    UcError,
 )
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -52,6 +51,7 @@ EXIT_MSR_WRITE = 32
 EXIT_EPT_VIOLATION = 48
 EXIT_GUEST_IN_USE = 0x10000
 EXIT_BAD_STATE = 0x10001
+EXIT_LIMIT = 0x10002
 EXIT_NAMES = {
     EXIT_EXCEPTION: "exception",
     EXIT_EXTERNAL_INTERRUPT: "external_interrupt",
@@ -65,6 +65,7 @@ EXIT_NAMES = {
     EXIT_EPT_VIOLATION: "ept_violation",
     EXIT_GUEST_IN_USE: "guest_in_use",
     EXIT_BAD_STATE: "bad_state",
+    EXIT_LIMIT: "exit_limit",
 }
 #: I/O qualification bits (as Intel's): size-1 in bits 0-2, bit 3 set for IN, port in 16-31.
 IO_IN = 1 << 3
@@ -77,6 +78,7 @@ GUEST_REGISTERS = {name: reg for name, reg in USER_REGISTERS.items() if not name
 
 _PRESENT, _WRITABLE, _LARGE, _NX = 1, 2, 0x80, 1 << 63
 _ADDR = 0x000F_FFFF_FFFF_F000
+_CANONICAL_LOW, _CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 IN_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p)
 OUT_CB = ctypes.CFUNCTYPE(
     None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32, ctypes.c_void_p
@@ -86,6 +88,7 @@ INVALID_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_void_p)
 VMCALL = b"\x0f\x01\xc1"
 _CPUID_OUT = (x86.UC_X86_REG_RAX, x86.UC_X86_REG_RBX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_RDX)
 TCG_BUFFER = 8 << 20
+_ZERO = ctypes.c_uint64(0)
 
 
 @attrs.define
@@ -133,9 +136,12 @@ class GuestCpu:
         self.uc = uc
         self.uch = lowlevel.handle(uc)
         self.regs = lowlevel.Registers(uc)
+        self._emu_start = lowlevel.unchecked(uclib.uc_emu_start)
+        self.block = lowlevel.RegisterBlock(uc, list(GUEST_REGISTERS.values()))
         self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
         self.scratch = uc.context_save()
         self.cr3 = 0
+        self.walk_fault: int | None = None
         self.exit: VmExit | None = None
         self.hook_error: BaseException | None = None
         self.in_run = False
@@ -168,6 +174,17 @@ class GuestCpu:
     def state(self) -> dict[str, int]:
         return {name: self.regs.read(reg) for name, reg in GUEST_REGISTERS.items()}
 
+    def load_raw(self, raw: bytes, cr3: int) -> None:
+        """:meth:`set_state` from the registers as u64s in GUEST_REGISTERS order (one C call)."""
+        self.block.write(raw)
+        if cr3 != self.cr3:
+            self.cr3 = cr3
+            self.flush_tlb()
+
+    def raw_state(self) -> bytes:
+        """The registers as u64s in GUEST_REGISTERS order (one C call)."""
+        return self.block.read()
+
     def flush_tlb(self) -> None:
         from unicorn import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
 
@@ -184,13 +201,16 @@ class GuestCpu:
 
     def guest_physical(self, gva: int, write: bool = False) -> int | None:
         """The guest-physical address of guest-virtual ``gva`` under the guest's paging, or
-        None when the guest's tables do not map it (for writes: writably)."""
+        None when the guest's tables do not map it (for writes: writably); ``walk_fault`` is then
+        the guest-physical address of a table outside guest memory the walk met, if any."""
+        self.walk_fault = None
         if not self.cr3:
             return gva
         table = self.cr3 & _ADDR
         for level, shift in enumerate((39, 30, 21, 12)):
             host = self.translate(table)
             if host is None:
+                self.walk_fault = table
                 return None
             entry = self.words[(host + ((gva >> shift) & 511) * 8) >> 3]
             if not entry & _PRESENT or (write and not entry & _WRITABLE):
@@ -221,7 +241,15 @@ class GuestCpu:
     def _on_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
         try:
             page = vaddr & PAGE_MASK
+            if _CANONICAL_LOW <= vaddr < _CANONICAL_HIGH:  # a real CPU checks before paging: #GP
+                if self.exit is None:
+                    self.exit = VmExit(EXIT_EXCEPTION, gva=vaddr, intrinfo=13)
+                return False
             gpa = self.guest_physical(page, write=access == 17)
+            if gpa is None and self.walk_fault is not None:  # a table outside guest memory
+                if self.exit is None:
+                    self.exit = VmExit(EXIT_EPT_VIOLATION, qual=EPT_READ, gpa=self.walk_fault, gva=vaddr)
+                return False
             if gpa is None:
                 if self.exit is None:
                     self.exit = VmExit(EXIT_EXCEPTION, gva=vaddr, intrinfo=14)
@@ -282,20 +310,18 @@ class GuestCpu:
         self.hook_error = None
         error = None
         self.in_run = True
-        rip = self.regs.read(x86.UC_X86_REG_RIP)
-        try:
-            if self.deterministic:
-                self.uc.emu_start(rip, 0, count=budget)
-            else:
-                self.uc.emu_start(rip, 0)
-        except UcError as exc:
-            error = exc.errno
+        rip = ctypes.c_uint64(self.regs.read(x86.UC_X86_REG_RIP))
+        count = ctypes.c_size_t(budget if self.deterministic else 0)
+        try:  # uc_emu_start without the binding's wrapper: its status is the error
+            error = self._emu_start(self.uch, rip, _ZERO, _ZERO, count) or None
         finally:
             self.in_run = False
         if self.hook_error is not None:
             raise self.hook_error
         counted = self.counter()
         exit_ = self.exit
+        if exit_ is not None and exit_.reason == EXIT_IO:  # the common exit first
+            return counted, exit_
         pc = self.regs.read(x86.UC_X86_REG_RIP)
         if exit_ is not None and exit_.reason == EXIT_EXCEPTION:
             lowlevel.clear_pending_exception(self.uc, self.scratch)

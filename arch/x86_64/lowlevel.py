@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from unicorn import (
     UC_ARCH_X86,
@@ -95,6 +95,34 @@ def unchecked(function: ctypes._CFuncPtr) -> ctypes._CFuncPtr:
     bare = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.cast(function, ctypes.c_void_p).value)
     bare.argtypes = None
     return bare
+
+
+class RegisterBlock:
+    """A fixed list of registers moved in one C call, as the bytes of an array of u64 in the
+    list's order (the layout of a saved-register record such as the vm_trapframe's head)."""
+
+    def __init__(self, uc: Uc, registers: Sequence[int]) -> None:
+        n = len(registers)
+        self.values = (ctypes.c_uint64 * n)()
+        self.size = ctypes.sizeof(self.values)
+        base, size = ctypes.addressof(self.values), ctypes.sizeof(ctypes.c_uint64)
+        self._args = (
+            handle(uc),
+            (ctypes.c_int * n)(*registers),
+            (ctypes.c_void_p * n)(*[base + i * size for i in range(n)]),
+            n,
+        )
+        self._read = unchecked(uclib.uc_reg_read_batch)
+        self._write = unchecked(uclib.uc_reg_write_batch)
+
+    def read(self) -> bytes:
+        self._read(*self._args)
+        return bytes(self.values)
+
+    def write(self, raw: bytes) -> None:
+        """Load the registers from ``raw`` (at least ``size`` bytes; only those are used)."""
+        ctypes.memmove(self.values, raw, self.size)
+        self._write(*self._args)
 
 
 class Registers:

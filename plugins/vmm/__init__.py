@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.options import option
+from kernkit.core.options import non_negative, option
 from kernkit.core.records import ConfigSection, ProcFile, Syscall, SyscallExtension
 from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm import syscalls as s
@@ -32,6 +32,12 @@ class VmmOptions:
         "whose guest pcore finalizing a VM context unloads: owning_proc (correct) or cur_proc "
         "(a regression switch that brings back the bug Akaros fixed, for tests only)",
         choices=("owning_proc", "cur_proc"),
+    )
+    max_exits: int = option(
+        0,
+        "exits to the VMM a guest pcore may make in all; the next one stops it for good: "
+        "vmm_run returns EXIT_LIMIT (0x10002) and the kernel says so once (0: no limit)",
+        validator=non_negative,
     )
 
 

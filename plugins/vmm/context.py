@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kernkit.arch.x86_64.guest import EXIT_EXTERNAL_INTERRUPT, EXIT_HLT, EXIT_NAMES
+from kernkit.arch.x86_64.guest import EXIT_EXTERNAL_INTERRUPT, EXIT_HLT, EXIT_LIMIT, EXIT_NAMES, VmExit
 from kernkit.core.errors import BadAddress
 from kernkit.core.machine import Stop
 from kernkit.core.process import BLOCKED
@@ -20,7 +20,6 @@ from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm.gpc import GuestPcore, finalize_on_core, load, loaded, unload, vmm_of
 
 if TYPE_CHECKING:
-    from kernkit.arch.x86_64.guest import VmExit
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Thread
 
@@ -57,8 +56,8 @@ class GuestContext:
         executed, exit_ = gpc.cpu.run(budget)
         if exit_ is None:
             return Stop("slice", executed)
-        vmm = vmm_of(gpc.process)
-        if exit_.reason == EXIT_HLT and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
+        vmm = vmm_of(gpc.process) if exit_.reason == EXIT_HLT else None
+        if vmm is not None and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
             vmm.count("hlt", "kernel")
             if gpc.poked:
                 gpc.poked = False
@@ -67,8 +66,24 @@ class GuestContext:
             kernel.block(thread)  # the guest pcore sleeps, still loaded on the core
             return Stop("syscall", executed)
         finalize_on_core(kernel, core)
-        leave_guest(kernel, thread, gpc, exit_)
+        leave_guest(kernel, thread, gpc, over_limit(kernel, gpc, exit_))
         return Stop("syscall", executed)
+
+
+def over_limit(kernel: Kernel, gpc: GuestPcore, exit_: VmExit) -> VmExit:
+    """``exit_``, or EXIT_LIMIT when the guest pcore has made its ``[vmm] max_exits`` exits
+    already: it is stopped, and the kernel says so once."""
+    limit = kernel.config["vmm"].max_exits
+    if not limit or gpc.exits < limit:
+        gpc.exits += 1
+        return exit_
+    gpc.stopped = True
+    process = gpc.process
+    kernel.message(
+        f"vmm: pid {process.pid} ({process.name}): guest pcore {gpc.gpcoreid} stopped after {gpc.exits} "
+        f"exits to the VMM ([vmm] max_exits = {limit}), at rip {gpc.cpu.state()['rip']:#x}"
+    )
+    return VmExit(EXIT_LIMIT)
 
 
 def leave_guest(kernel: Kernel, thread: Thread, gpc: GuestPcore, exit_: VmExit) -> None:
@@ -83,9 +98,7 @@ def leave_guest(kernel: Kernel, thread: Thread, gpc: GuestPcore, exit_: VmExit) 
     vmm.count(name, "vmm")
     if kernel.tracing:
         kernel.trace_event("vmexit", gpc.process, tid=thread.tid, gpcoreid=gpc.gpcoreid, reason=name)
-    state = gpc.cpu.state()
-    record = layout.VM_TF.pack(
-        *(state[name] for name in layout.VM_TF_REGISTERS),
+    record = gpc.cpu.raw_state() + layout.VM_TF_TAIL.pack(
         gpc.cpu.cr3,
         exit_.reason,
         gpc.gpcoreid,
@@ -117,8 +130,6 @@ def interrupt_guest(kernel: Kernel, thread: Thread, core: int | None) -> bool:
         finalize_on_core(kernel, on)
     else:
         unload(kernel, gpc)
-    from kernkit.arch.x86_64.guest import VmExit
-
     leave_guest(kernel, thread, gpc, VmExit(EXIT_EXTERNAL_INTERRUPT))
     if gpc.halted:
         gpc.halted = False

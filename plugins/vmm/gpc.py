@@ -39,6 +39,10 @@ class GuestPcore:
     poked: bool = False
     #: The vm_trapframe the running vmm_run call reports into.
     tf: int = 0
+    #: Exits of this guest pcore reflected to the VMM (for ``[vmm] max_exits``).
+    exits: int = 0
+    #: Stopped for good (it made more than ``[vmm] max_exits`` exits): vmm_run says so at once.
+    stopped: bool = False
     #: Host frame of each guest-physical page, filled as pages are first used.
     frames: dict[int, int] = attrs.field(factory=dict)
 
@@ -91,13 +95,16 @@ def load(kernel: Kernel, gpc: GuestPcore, core: int) -> None:
         per_core[gpc.core] = None
     gpc.core = core
     per_core[core] = gpc.gpcoreid
-    kernel.trace_event("gpc_load", gpc.process, pcore=core, gpcoreid=gpc.gpcoreid, core=core)
+    if kernel.tracing:
+        kernel.trace_event("gpc_load", gpc.process, pcore=core, gpcoreid=gpc.gpcoreid, core=core)
 
 
 def unload(kernel: Kernel, gpc: GuestPcore) -> None:
-    if gpc.core is not None and loaded(kernel)[gpc.core] == gpc.gpcoreid:
-        loaded(kernel)[gpc.core] = None
-    kernel.trace_event("gpc_unload", gpc.process, pcore=gpc.core, gpcoreid=gpc.gpcoreid)
+    per_core = loaded(kernel)
+    if gpc.core is not None and per_core[gpc.core] == gpc.gpcoreid:
+        per_core[gpc.core] = None
+    if kernel.tracing:
+        kernel.trace_event("gpc_unload", gpc.process, pcore=gpc.core, gpcoreid=gpc.gpcoreid)
     gpc.core = None
 
 

@@ -38,6 +38,12 @@ VM_TF_REGISTERS = (
 )  # fmt: skip
 VM_TF = struct.Struct("<18QQIIQQQQQQ")
 VM_TF_SIZE = VM_TF.size  # 208
+#: The fields after the registers (cr3 .. flags), packed after them in one exit's trapframe.
+VM_TF_TAIL = struct.Struct("<QIIQQQQQQ")
+#: rip, rflags, cr3, exit_reason, gpcoreid (from TF_RIP), and flags (at TF_FLAGS): what vmm_run checks.
+TF_STATE = struct.Struct("<QQQII")
+TF_FLAGS_FIELD = struct.Struct("<Q")
+TF_RIP, TF_RFLAGS = 128, 136
 TF_CR3, TF_EXIT_REASON, TF_GPCOREID = 144, 152, 156
 TF_EXIT_QUAL, TF_INTRINFO, TF_GUEST_VA, TF_GUEST_PA, TF_INSN_LEN, TF_FLAGS = 160, 168, 176, 184, 192, 200
 #: tf flags: VMTF_RESUME, set in every tf the kernel writes: vmm_run loads the registers from a tf

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.arch.x86_64.guest import EXIT_GUEST_IN_USE, EXIT_NAMES
+from kernkit.arch.x86_64.guest import EXIT_GUEST_IN_USE, EXIT_LIMIT, EXIT_NAMES
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.process import BLOCKED
-from kernkit.plugins.linux_abi.errno import EINVAL, ENODEV, ENOENT
+from kernkit.plugins.linux_abi.errno import EFAULT, EINVAL, ENODEV, ENOENT
 from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm.context import GuestContext
 from kernkit.plugins.vmm.cpuid import cpuid_for
@@ -114,13 +114,17 @@ def sys_vmm_poke_guest(t: Thread, gpcoreid: int) -> int:
     return 0
 
 
-def _bad_state(registers: dict[str, int], cr3: int, gpc: GuestPcore) -> bool:
-    return (
-        not _canonical(registers["rip"])
-        or registers["rflags"] & ~layout.RFLAGS_ALLOWED
-        or cr3 % PAGE_SIZE
-        or cr3 >= gpc.mem_size
-    )
+def _bad_state(rip: int, rflags: int, cr3: int, gpc: GuestPcore) -> bool:
+    return not _canonical(rip) or rflags & ~layout.RFLAGS_ALLOWED or cr3 % PAGE_SIZE or cr3 >= gpc.mem_size
+
+
+def _reflect_at_once(t: Thread, tf: int, gpcoreid: int, reason: int) -> int:
+    """An exit of the kernel's own without running the guest pcore: only the reason and the
+    gpcoreid of the trapframe change."""
+    vmm_of(t.process).count(EXIT_NAMES[reason], "vmm")
+    t.process.aspace.write(tf + layout.TF_EXIT_REASON, reason.to_bytes(4, "little"))
+    t.process.aspace.write(tf + layout.TF_GPCOREID, gpcoreid.to_bytes(4, "little"))
+    return reason
 
 
 def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
@@ -128,20 +132,23 @@ def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
     if gpc is None:
         return -ENOENT
     aspace = t.process.aspace
-    fields = layout.VM_TF.unpack(aspace.read(tf, layout.VM_TF_SIZE))
+    raw = aspace.read(tf, layout.VM_TF_SIZE)
+    if not aspace.allows(tf, layout.VM_TF_SIZE, "write"):
+        return -EFAULT  # checked now: the exit could not be reported after the guest ran
     if gpc.thread is not None and gpc.thread is not t:  # running for another thread
-        vmm = vmm_of(t.process)
-        vmm.count(EXIT_NAMES[EXIT_GUEST_IN_USE], "vmm")
-        aspace.write(tf + layout.TF_EXIT_REASON, EXIT_GUEST_IN_USE.to_bytes(4, "little"))
-        aspace.write(tf + layout.TF_GPCOREID, gpcoreid.to_bytes(4, "little"))
-        return EXIT_GUEST_IN_USE
-    if fields[-1] & layout.VMTF_RESUME:
-        registers = dict(zip(layout.VM_TF_REGISTERS, fields[:18], strict=True))
-        cr3 = fields[18]
-        if fields[20] != gpcoreid or _bad_state(registers, cr3, gpc):
+        return _reflect_at_once(t, tf, gpcoreid, EXIT_GUEST_IN_USE)
+    if gpc.stopped:
+        return _reflect_at_once(t, tf, gpcoreid, EXIT_LIMIT)
+    (flags,) = layout.TF_FLAGS_FIELD.unpack_from(raw, layout.TF_FLAGS)
+    if flags & ~layout.VMTF_RESUME:
+        return -EINVAL
+    if flags & layout.VMTF_RESUME:
+        rip, rflags, cr3, _reason, tf_gpcoreid = layout.TF_STATE.unpack_from(raw, layout.TF_RIP)
+        if tf_gpcoreid != gpcoreid or _bad_state(rip, rflags, cr3, gpc):
             return -EINVAL
-        registers["rflags"] |= layout.RFLAGS_FIXED
-        gpc.cpu.set_state(registers, cr3)
+        if not rflags & layout.RFLAGS_FIXED:
+            raw = raw[: layout.TF_RFLAGS] + (rflags | layout.RFLAGS_FIXED).to_bytes(8, "little")
+        gpc.cpu.load_raw(raw, cr3)
     gpc.thread = t
     gpc.tf = tf
     t.context = GuestContext(t.kernel, t, gpc, t.context)

@@ -23,6 +23,7 @@
 #define EXIT_REASON_IO_INSTRUCTION 30
 #define EXIT_REASON_EPT_VIOLATION 48
 #define EXIT_REASON_GUEST_IN_USE 0x10000
+#define EXIT_REASON_EXIT_LIMIT 0x10002 /* the guest pcore made [vmm] max_exits exits: stopped */
 
 /* I/O exit qualification: size-1 in bits 0-2, IN in bit 3, the port in bits 16-31. */
 #define IO_QUAL_SIZE(q) (((q) & 7) + 1)
