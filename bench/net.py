@@ -1,5 +1,6 @@
-"""Network benchmarks: wrk against the guest httpd and the host's python3 -m http.server in one
-run, kernel syscalls per request, and loopback TCP throughput between two guest processes.
+"""Network benchmarks: wrk against the guest httpd (pthreads), the guest uhttpd (uthreads on an
+MCP) and the host's python3 -m http.server in one run, kernel syscalls per request, and loopback
+TCP throughput between two guest processes.
 
 Prints one JSON object on stdout; progress goes to stderr. Missing peers (wrk) are reported under
 "skipped"; missed targets are reported, not judged. Loopback only, bounded durations.
@@ -31,7 +32,11 @@ NOTES = {
     "(thread per connection) through a [[net.forward]]; kernel on 2 cores, deterministic mode",
     "host_python_http_server_requests_s": "the same wrk against python3 -m http.server on the host "
     "serving the same file (a reference point: HTTP/1.0, a connection per request)",
-    "syscalls_per_request": "kernel syscalls during the guest wrk run / requests wrk completed",
+    "syscalls_per_request": "kernel syscalls during the guest httpd wrk run / requests wrk completed",
+    "guest_uhttpd_requests_s": "the same wrk against user/uhttpd.c (a uthread per connection on an "
+    "MCP, parlib's FD taps for waiting) from configs/uhttpd.toml: 4 cores, the mcp ksched, 3 vcores",
+    "uhttpd_syscalls_per_request": "kernel syscalls during the uhttpd wrk run / requests wrk completed",
+    "uhttpd_tap_events_per_request": "FD tap events the kernel sent during the uhttpd run / requests",
     "loopback_tcp_mib_s_virtual": "nettest stream: one guest process writes 128 KiB buffers to "
     "another over 127.0.0.1; MiB per second of virtual time (what the guest measures; kernel work "
     "takes no virtual time, so this counts only the guests' instructions: not a transport figure)",
@@ -72,15 +77,16 @@ def wrk(port: int, seconds: int) -> tuple[float, int]:
     return rate, total
 
 
-def guest_httpd(seconds: int) -> dict:
+def guest_server(seconds: int, name: str) -> tuple[float, float, float]:
+    """wrk against configs/NAME.toml's server: requests/s, syscalls and tap events per request."""
     import io
 
     from kernkit.core.assemble import assemble, boot
 
     port = free_port()
-    config = Path(tempfile.mkdtemp()) / "httpd.toml"
+    config = Path(tempfile.mkdtemp()) / f"{name}.toml"
     config.write_text(
-        f'extends = "{ROOT / "configs" / "httpd.toml"}"\n'
+        f'extends = "{ROOT / "configs" / f"{name}.toml"}"\n'
         f'[namespace]\nroot = {{ "/bin" = "@programs", "/www" = "{ROOT / "configs" / "www"}" }}\n'
     )
     kernel = assemble(
@@ -94,10 +100,27 @@ def guest_httpd(seconds: int) -> dict:
     thread = threading.Thread(target=kernel.run, daemon=True)
     thread.start()
     wait_port(port)
-    before = kernel.dispatcher.count
+    taps = kernel.data.get("akaros.taps")
+    before, fired = kernel.dispatcher.count, taps.fired if taps else 0
     rate, total = wrk(port, seconds)
     calls = kernel.dispatcher.count - before
-    return {"guest_httpd_requests_s": round(rate), "syscalls_per_request": round(calls / max(total, 1), 1)}
+    taps = kernel.data.get("akaros.taps")
+    fired = (taps.fired if taps else 0) - fired
+    return rate, round(calls / max(total, 1), 1), round(fired / max(total, 1), 2)
+
+
+def guest_httpd(seconds: int) -> dict:
+    rate, calls, _ = guest_server(seconds, "httpd")
+    return {"guest_httpd_requests_s": round(rate), "syscalls_per_request": calls}
+
+
+def guest_uhttpd(seconds: int) -> dict:
+    rate, calls, taps = guest_server(seconds, "uhttpd")
+    return {
+        "guest_uhttpd_requests_s": round(rate),
+        "uhttpd_syscalls_per_request": calls,
+        "uhttpd_tap_events_per_request": taps,
+    }
 
 
 def host_server(seconds: int) -> float:
@@ -151,6 +174,8 @@ def main() -> int:
     if shutil.which("wrk"):
         log(f"wrk {seconds}s against the guest httpd")
         figures.update(guest_httpd(seconds))
+        log(f"wrk {seconds}s against the guest uhttpd")
+        figures.update(guest_uhttpd(seconds))
         log(f"wrk {seconds}s against python3 -m http.server")
         figures["host_python_http_server_requests_s"] = round(host_server(seconds))
     else:

@@ -303,6 +303,34 @@ int listen(const char *dir, char *newdir)
 	}
 }
 
+int dial(const char *addr, char *dir)
+{
+	char proto[8];
+	const char *bang = strchr(addr, '!');
+	if (!bang || bang - addr >= (long)sizeof proto)
+		return -EINVAL;
+	memcpy(proto, addr, bang - addr);
+	proto[bang - addr] = 0;
+	char path[NETPATH + 8];
+	snprintf(path, sizeof path, "/net/%s/clone", proto);
+	int ctl = (int)sys_open(path, O_RDWR);
+	if (ctl < 0)
+		return ctl;
+	char msg[80];
+	int n = snprintf(msg, sizeof msg, "connect %s", bang + 1);
+	int r = read_conv_number(ctl, dir, proto);
+	if (r == 0) {
+		long w = sys_write(ctl, msg, n);
+		r = w < 0 ? (int)w : 0;
+	}
+	if (r == 0) {
+		snprintf(path, sizeof path, "%s/data", dir);
+		r = (int)sys_open(path, O_RDWR | O_NONBLOCK);
+	}
+	sys_close(ctl); /* the conversation lives on in its data file */
+	return r;
+}
+
 int accept(int ctl, const char *newdir)
 {
 	(void)ctl;

@@ -7,7 +7,7 @@
  * EVENT_WAKEUP, brings it back).  Every tap sets a bit in one bitmap event queue; whoever
  * handles events on any vcore clears the bits and makes the parked uthreads runnable.
  *
- * The /net calls follow Plan 9's dial(2) names: announce, listen, accept.  See docs/parlib.md. */
+ * The /net calls follow Plan 9's dial(2) names: announce, listen, accept, dial.  See docs/parlib.md. */
 #ifndef PARLIB_NET_H
 #define PARLIB_NET_H
 
@@ -44,6 +44,9 @@ void uth_blockon_fd(int fd, uint64_t gen);
 int announce(const char *addr, char *dir);
 int listen(const char *dir, char *newdir);
 int accept(int ctl, const char *newdir);
+/* dial("tcp!127.0.0.1!80", dir): a connected conversation's data file (O_RDWR | O_NONBLOCK),
+ * its directory in dir. */
+int dial(const char *addr, char *dir);
 
 /* Counters: uthreads parked, and tap events handled. */
 extern volatile uint64_t uth_net_parks, uth_net_wakeups;

@@ -48,10 +48,13 @@ static inline long ros_syscall6(long nr, long a0, long a1, long a2, long a3, lon
 #define EBADF 9
 #define EAGAIN 11
 #define ENOMEM 12
+#define EFAULT 14
+#define EBUSY 16
 #define EISDIR 21
 #define EINVAL 22
 #define EMFILE 24
 #define EPIPE 32
+#define ENOSYS 38
 #define ECONNRESET 104
 
 struct timespec {
