@@ -1,7 +1,9 @@
 /* uhttpd: httpd's HTTP/1.1 server with a uthread per connection on a many-core process.
  *
- *   uhttpd [PORT [ROOT [VCORES]]]   serve files under ROOT (default /) on PORT (default 80)
- *                                   with VCORES vcores (default: all the process may have)
+ *   uhttpd [PORT [ROOT [VCORES [SPINS]]]]   serve files under ROOT (default /) on PORT
+ *                                           (default 80) with VCORES vcores (default: all the
+ *                                           process may have); an idle vcore looks for work
+ *                                           SPINS times (default 2000) before yielding
  *
  * The same HTTP as user/httpd.c: GET and HEAD, keep-alive (HTTP/1.1 unless "Connection: close";
  * HTTP/1.0 with "keep-alive"), pipelined requests, a directory's index.html, 404 for what is not
@@ -15,7 +17,7 @@
 #include "parlib/net.h"
 
 #define REQ_MAX 8192
-#define SMALL_REPLY 16384
+#define SMALL_REPLY 8192
 
 static const char *root = "";
 static volatile uint64_t served, connections;
@@ -51,14 +53,10 @@ static int reply(int fd, int code, const char *reason, const char *type, const c
 	                 "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
 	                 code, reason, type, len, keep ? "keep-alive" : "close");
 	if (!head && len && (size_t)n + len <= SMALL_REPLY) { /* one write for small replies */
-		char *buf = malloc(n + len);
-		if (!buf)
-			return -ENOMEM;
+		char buf[SMALL_REPLY];
 		memcpy(buf, hdr, n);
 		memcpy(buf + n, body, len);
-		int r = uth_write_all(fd, buf, n + len);
-		free(buf);
-		return r;
+		return uth_write_all(fd, buf, n + len);
 	}
 	int r = uth_write_all(fd, hdr, n);
 	if (r < 0 || head)
@@ -84,38 +82,39 @@ static const char *mime(const char *path)
 	return "application/octet-stream";
 }
 
-/* The whole file, or NULL with *err set (-ENOENT, -EISDIR, ...). */
-static char *slurp(const char *path, size_t *size, long *err)
+/* The whole file: in buf (cap bytes) if it fits, else in a malloc'd block (*big, for the
+ * caller to free).  Returns its size, or -errno (-ENOENT, -EISDIR, ...). */
+static long slurp(const char *path, char *buf, size_t cap, char **big)
 {
+	*big = NULL;
 	int f = (int)sys_open(path, O_RDONLY);
-	if (f < 0) {
-		*err = f;
-		return NULL;
-	}
-	size_t cap = 4096, got = 0;
-	char *body = malloc(cap);
+	if (f < 0)
+		return f;
+	char *body = buf;
+	size_t got = 0;
 	for (;;) {
 		if (got == cap) {
-			char *bigger = realloc(body, cap * 2);
+			char *bigger = realloc(*big, cap * 2);
 			if (!bigger)
 				break;
-			body = bigger;
+			if (!*big)
+				memcpy(bigger, buf, got);
+			*big = body = bigger;
 			cap *= 2;
 		}
 		long r = sys_read(f, body + got, cap - got);
 		if (r < 0) {
-			*err = r;
-			free(body);
+			free(*big);
+			*big = NULL;
 			sys_close(f);
-			return NULL;
+			return r;
 		}
 		if (r == 0)
 			break;
 		got += r;
 	}
 	sys_close(f);
-	*size = got;
-	return body;
+	return (long)got;
 }
 
 static int serve_path(int fd, const char *url, int head, int keep)
@@ -127,19 +126,18 @@ static int serve_path(int fd, const char *url, int head, int keep)
 	size_t ulen = strlen(url);
 	int n = snprintf(path, sizeof path, "%s%s%s", root, url,
 	                 ulen && url[ulen - 1] == '/' ? "index.html" : "");
-	size_t size = 0;
-	long err = 0;
-	char *body = slurp(path, &size, &err);
-	if (!body && err == -EISDIR) {
+	char small[8192], *big;
+	long size = slurp(path, small, sizeof small, &big);
+	if (size == -EISDIR) {
 		snprintf(path + n, sizeof path - n, "/index.html");
-		body = slurp(path, &size, &err);
-		if (!body)
+		size = slurp(path, small, sizeof small, &big);
+		if (size < 0)
 			return reply(fd, 403, "Forbidden", "text/plain", "forbidden\n", 10, head, keep);
 	}
-	if (!body)
+	if (size < 0)
 		return reply(fd, 404, "Not Found", "text/plain", "not found\n", 10, head, keep);
-	int r = reply(fd, 200, "OK", mime(path), body, size, head, keep);
-	free(body);
+	int r = reply(fd, 200, "OK", mime(path), big ? big : small, size, head, keep);
+	free(big);
 	return r;
 }
 
@@ -170,7 +168,7 @@ static int request_line(char *buf, char **method, char **url, char **version)
 static void *connection(void *arg)
 {
 	int fd = (int)(long)arg;
-	char *buf = malloc(REQ_MAX + 1);
+	char buf[REQ_MAX + 1]; /* uthread stacks are 64 KiB: requests, files and replies fit */
 	size_t have = 0;
 	atomic_add(&connections, 1);
 	for (;;) {
@@ -219,7 +217,6 @@ static void *connection(void *arg)
 		have -= used;
 	}
 done:
-	free(buf);
 	uth_close(fd);
 	return NULL;
 }
@@ -236,6 +233,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uint32_t vcores = argc > 3 ? (uint32_t)atoi(argv[3]) : max_vcores();
+	if (argc > 4)
+		fifo_set_idle_spins((uint32_t)atoi(argv[4]));
 	char addr[32], dir[NETPATH];
 	snprintf(addr, sizeof addr, "tcp!*!%d", port);
 	int actl = announce(addr, dir);
