@@ -1,9 +1,7 @@
 /* uhttpd: httpd's HTTP/1.1 server with a uthread per connection on a many-core process.
  *
- *   uhttpd [PORT [ROOT [VCORES [SPINS]]]]   serve files under ROOT (default /) on PORT
- *                                           (default 80) with VCORES vcores (default: all the
- *                                           process may have); an idle vcore looks for work
- *                                           SPINS times (default 2000) before yielding
+ *   uhttpd [PORT [ROOT [VCORES]]]   serve files under ROOT (default /) on PORT (default 80)
+ *                                   with VCORES vcores (default: all the process may have)
  *
  * The same HTTP as user/httpd.c: GET and HEAD, keep-alive (HTTP/1.1 unless "Connection: close";
  * HTTP/1.0 with "keep-alive"), pipelined requests, a directory's index.html, 404 for what is not
@@ -233,8 +231,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uint32_t vcores = argc > 3 ? (uint32_t)atoi(argv[3]) : max_vcores();
-	if (argc > 4)
-		fifo_set_idle_spins((uint32_t)atoi(argv[4]));
 	char addr[32], dir[NETPATH];
 	snprintf(addr, sizeof addr, "tcp!*!%d", port);
 	int actl = announce(addr, dir);

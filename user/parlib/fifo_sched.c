@@ -5,7 +5,6 @@
 #include "uthread.h"
 
 #define IDLE_SPINS 2000
-static uint32_t idle_spins = IDLE_SPINS;
 
 static spinlock_t rq_lock = SPINLOCK_INITIALIZER;
 static struct uthread *rq_head, *rq_tail;
@@ -15,11 +14,6 @@ static enum fifo_idle idle_policy = FIFO_IDLE_YIELD;
 void fifo_set_idle(enum fifo_idle policy)
 {
 	idle_policy = policy;
-}
-
-void fifo_set_idle_spins(uint32_t spins)
-{
-	idle_spins = spins;
 }
 
 uint32_t fifo_nr_queued(void)
@@ -63,7 +57,7 @@ static void fifo_idle(void)
 {
 	uint32_t v = vcore_id();
 	volatile struct preempt_data *vcpd = vcpd_of(v);
-	for (uint32_t i = 0; i < idle_spins; i++) {
+	for (int i = 0; i < IDLE_SPINS; i++) {
 		if (atomic_read(&nr_queued))
 			return;
 		if (vcpd->notif_pending || vcpd->ev_head != vcpd->ev_tail) {

@@ -83,9 +83,6 @@ extern struct schedule_ops fifo_sched_ops;
  * default) or keep it, spinning, so the process holds its cores (benchmarks, demos). */
 enum fifo_idle { FIFO_IDLE_YIELD, FIFO_IDLE_SPIN };
 void fifo_set_idle(enum fifo_idle policy);
-/* How many times an idle vcore looks for work and events before that (default 2000).  Fewer
- * gives cores back sooner, which costs a yield and a restart when work comes again. */
-void fifo_set_idle_spins(uint32_t spins);
 /* Uthreads waiting in the FIFO 2LS's run queue. */
 uint32_t fifo_nr_queued(void);
 
