@@ -38,6 +38,10 @@ NOTES = {
     "MCP, parlib's FD taps for waiting) from configs/uhttpd.toml: 4 cores, the mcp ksched, 3 vcores",
     "uhttpd_syscalls_per_request": "kernel syscalls during the uhttpd wrk run / requests wrk completed",
     "uhttpd_tap_events_per_request": "FD tap events the kernel sent during the uhttpd run / requests",
+    "httpd_guest_instructions_per_request": "guest instructions retired on every core during the "
+    "httpd run / requests (what the emulator executes; an idle kernel thread retires none)",
+    "uhttpd_guest_instructions_per_request": "the same for uhttpd: its request path plus the 2LS, and "
+    "idle vcores spinning before they yield (free on real cores, host time under emulation)",
     "loopback_tcp_mib_s_virtual": "nettest stream: one guest process writes 128 KiB buffers to "
     "another over 127.0.0.1; MiB per second of virtual time (what the guest measures; kernel work "
     "takes no virtual time, so this counts only the guests' instructions: not a transport figure)",
@@ -78,8 +82,9 @@ def wrk(port: int, seconds: int) -> tuple[float, int]:
     return rate, total
 
 
-def guest_server(seconds: int, name: str) -> tuple[float, float, float]:
-    """wrk against configs/NAME.toml's server: requests/s, syscalls and tap events per request."""
+def guest_server(seconds: int, name: str) -> tuple[float, float, float, int]:
+    """wrk against configs/NAME.toml's server: requests/s; syscalls, tap events and guest
+    instructions per request."""
     import io
 
     from kernkit.core.assemble import assemble, boot
@@ -103,28 +108,36 @@ def guest_server(seconds: int, name: str) -> tuple[float, float, float]:
     wait_port(port)
     taps = kernel.data.get("akaros.taps")
     before, fired = kernel.dispatcher.count, taps.fired if taps else 0
+    retired = kernel.instructions
     rate, total = wrk(port, seconds)
     calls = kernel.dispatcher.count - before
+    retired = kernel.instructions - retired
     taps = kernel.data.get("akaros.taps")
     fired = (taps.fired if taps else 0) - fired
     kernel.finished = True  # stop it, so it takes no host time from the next measurement
     with contextlib.suppress(OSError):  # host input wakes a kernel idling for it
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     thread.join(30)
-    return rate, round(calls / max(total, 1), 1), round(fired / max(total, 1), 2)
+    per = max(total, 1)
+    return rate, round(calls / per, 1), round(fired / per, 2), round(retired / per)
 
 
 def guest_httpd(seconds: int) -> dict:
-    rate, calls, _ = guest_server(seconds, "httpd")
-    return {"guest_httpd_requests_s": round(rate), "syscalls_per_request": calls}
+    rate, calls, _, insns = guest_server(seconds, "httpd")
+    return {
+        "guest_httpd_requests_s": round(rate),
+        "syscalls_per_request": calls,
+        "httpd_guest_instructions_per_request": insns,
+    }
 
 
 def guest_uhttpd(seconds: int) -> dict:
-    rate, calls, taps = guest_server(seconds, "uhttpd")
+    rate, calls, taps, insns = guest_server(seconds, "uhttpd")
     return {
         "guest_uhttpd_requests_s": round(rate),
         "uhttpd_syscalls_per_request": calls,
         "uhttpd_tap_events_per_request": taps,
+        "uhttpd_guest_instructions_per_request": insns,
     }
 
 
