@@ -38,6 +38,8 @@ NOTES = {
     "MCP, parlib's FD taps for waiting) from configs/uhttpd.toml: 4 cores, the mcp ksched, 3 vcores",
     "uhttpd_syscalls_per_request": "kernel syscalls during the uhttpd wrk run / requests wrk completed",
     "uhttpd_tap_events_per_request": "FD tap events the kernel sent during the uhttpd run / requests",
+    "guest_uhttpd_1_vcore_requests_s": "uhttpd asking for 1 vcore instead of 3 (same config otherwise)",
+    "uhttpd_1_vcore_guest_instructions_per_request": "guest instructions per request of that run",
     "httpd_guest_instructions_per_request": "guest instructions retired on every core during the "
     "httpd run / requests (what the emulator executes; an idle kernel thread retires none)",
     "uhttpd_guest_instructions_per_request": "the same for uhttpd: its request path plus the 2LS, and "
@@ -82,7 +84,7 @@ def wrk(port: int, seconds: int) -> tuple[float, int]:
     return rate, total
 
 
-def guest_server(seconds: int, name: str) -> tuple[float, float, float, int]:
+def guest_server(seconds: int, name: str, args: list[str] | None = None) -> tuple[float, float, float, int]:
     """wrk against configs/NAME.toml's server: requests/s; syscalls, tap events and guest
     instructions per request."""
     import io
@@ -95,9 +97,12 @@ def guest_server(seconds: int, name: str) -> tuple[float, float, float, int]:
         f'extends = "{ROOT / "configs" / f"{name}.toml"}"\n'
         f'[namespace]\nroot = {{ "/bin" = "@programs", "/www" = "{ROOT / "configs" / "www"}" }}\n'
     )
+    overrides: dict = {"net.forward": [{"host": f"127.0.0.1:{port}", "guest": 80}]}
+    if args is not None:
+        overrides["init.args"] = args
     kernel = assemble(
         config,
-        overrides={"net.forward": [{"host": f"127.0.0.1:{port}", "guest": 80}]},
+        overrides=overrides,
         stdin=io.BytesIO(),
         stdout=io.BytesIO(),
         stderr=io.BytesIO(),
@@ -138,6 +143,14 @@ def guest_uhttpd(seconds: int) -> dict:
         "uhttpd_syscalls_per_request": calls,
         "uhttpd_tap_events_per_request": taps,
         "uhttpd_guest_instructions_per_request": insns,
+    }
+
+
+def guest_uhttpd_one_vcore(seconds: int) -> dict:
+    rate, _, _, insns = guest_server(seconds, "uhttpd", ["80", "/www", "1"])
+    return {
+        "guest_uhttpd_1_vcore_requests_s": round(rate),
+        "uhttpd_1_vcore_guest_instructions_per_request": insns,
     }
 
 
@@ -194,6 +207,8 @@ def main() -> int:
         figures.update(guest_httpd(seconds))
         log(f"wrk {seconds}s against the guest uhttpd")
         figures.update(guest_uhttpd(seconds))
+        log(f"wrk {seconds}s against the guest uhttpd on 1 vcore")
+        figures.update(guest_uhttpd_one_vcore(seconds))
         log(f"wrk {seconds}s against python3 -m http.server")
         figures["host_python_http_server_requests_s"] = round(host_server(seconds))
     else:
