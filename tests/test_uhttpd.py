@@ -29,6 +29,8 @@ MCP4 = {
 RESULT = re.compile(r"PASSED (\w+)|FAILED (\w+): (.*)")
 RULES = (
     "bad_fd_is_ebadf",
+    "bad_request_pointer_is_efault",
+    "too_many_requests_is_einval",
     "a_file_that_never_waits_is_enosys",
     "loopback_pair",
     "unsupported_filter_is_einval",

@@ -98,6 +98,10 @@ int main(int argc, char **argv)
 
 	long r = tap(999, FDTAP_CMD_ADD, FDTAP_FILT_READABLE, 1, q);
 	check("bad_fd_is_ebadf", r == -EBADF, "returned %ld", r, 0);
+	r = sys_tap_fds((struct fd_tap_req *)8, 1);
+	check("bad_request_pointer_is_efault", r == -EFAULT, "returned %ld", r, 0);
+	r = sys_tap_fds(NULL, 100000);
+	check("too_many_requests_is_einval", r == -EINVAL, "returned %ld", r, 0);
 	int f = (int)sys_open(file, O_RDONLY);
 	r = tap(f, FDTAP_CMD_ADD, FDTAP_FILT_READABLE, 1, q);
 	check("a_file_that_never_waits_is_enosys", f >= 0 && r == -ENOSYS, "open %ld, tap %ld", f, r);

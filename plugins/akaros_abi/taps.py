@@ -81,6 +81,7 @@ class Taps:
         self.kernel = kernel
         self.taps: dict[tuple[Process, int], Tap] = {}
         self.fired = 0
+        self.looking = False
         watch_readiness(kernel, self.look)
 
     def valid(self, tap: Tap) -> bool:
@@ -88,8 +89,17 @@ class Taps:
 
     def look(self) -> None:
         """Some file may have become ready: fire the taps whose filter is now satisfied."""
+        if self.looking:  # a wake-up caused by firing a tap: the outer look sees it too
+            return
+        self.looking = True
+        try:
+            self._look()
+        finally:
+            self.looking = False
+
+    def _look(self) -> None:
         gone = []
-        for key, tap in self.taps.items():
+        for key, tap in list(self.taps.items()):
             if not self.valid(tap):
                 gone.append(key)
                 continue
