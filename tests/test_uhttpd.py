@@ -36,6 +36,7 @@ RULES = (
     "unsupported_filter_is_einval",
     "ev_id_beyond_the_bitmap_is_einval",
     "bad_event_queue_is_efault",
+    "read_only_event_queue_is_efault",
     "unknown_command_is_enosys",
     "tap_added",
     "no_event_while_nothing_to_read",

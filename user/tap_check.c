@@ -117,6 +117,9 @@ int main(int argc, char **argv)
 	check("ev_id_beyond_the_bitmap_is_einval", r == -EINVAL, "returned %ld", r, 0);
 	r = tap(server, FDTAP_CMD_ADD, FDTAP_FILT_READABLE, 1, (struct event_queue *)8);
 	check("bad_event_queue_is_efault", r == -EFAULT, "returned %ld", r, 0);
+	static const uint64_t rodata_q[4] = { 0, 128UL << 32, 0, 0 }; /* nr_bits 128, read-only */
+	r = tap(server, FDTAP_CMD_ADD, FDTAP_FILT_READABLE, 1, (struct event_queue *)rodata_q);
+	check("read_only_event_queue_is_efault", r == -EFAULT, "returned %ld", r, 0);
 	r = tap(server, 7, FDTAP_FILT_READABLE, 1, q);
 	check("unknown_command_is_enosys", r == -ENOSYS, "returned %ld", r, 0);
 

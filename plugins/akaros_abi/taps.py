@@ -152,11 +152,14 @@ def _add(t: Thread, taps: Taps, fd: int, filt: int, ev_id: int, ev_q: int) -> in
         return EINVAL
     if type(file.driver).poll is DeviceDriver.poll:
         return ENOSYS  # its files never wait: there is nothing to tap
-    try:
-        _, _, _, nr_bits = EVQ_HEADER.unpack(process.aspace.read(ev_q, EVQ_HEADER.size))
+    try:  # the kernel writes the header and the bitmap word when the tap fires: both writable
+        header = process.aspace.read(ev_q, EVQ_HEADER.size)
+        _, _, _, nr_bits = EVQ_HEADER.unpack(header)
         if not 0 <= ev_id < nr_bits or nr_bits > 1 << 20:
             return EINVAL
-        process.aspace.read(ev_q + EVQ_BITMAP + ev_id // 64 * 8, 8)
+        word = ev_q + EVQ_BITMAP + ev_id // 64 * 8
+        process.aspace.write(word, process.aspace.read(word, 8))
+        process.aspace.write(ev_q, header)
     except BadAddress:
         return EFAULT
     old = taps.taps.get((process, fd))
