@@ -51,6 +51,7 @@ RULES = (
     "a_failing_second_request_returns_one",
     "the_peer_closing_fires_hangup",
     "closing_the_fd_removed_its_tap",
+    "nonblocking_listen_without_a_call_is_eagain",
     "an_mcp_uthread_parks_until_its_tap_fires",
     "it_parked",
     "the_writer_exited",

@@ -176,6 +176,10 @@ int main(int argc, char **argv)
 	/* An MCP that waits for its tap with no core. */
 	char dir[NETPATH], newdir[NETPATH];
 	int lctl = announce("tcp!*!7007", dir);
+	char lpath[NETPATH + 8];
+	snprintf(lpath, sizeof lpath, "%s/listen", dir);
+	r = sys_open(lpath, O_RDWR | O_NONBLOCK);
+	check("nonblocking_listen_without_a_call_is_eagain", r == -EAGAIN, "open returned %ld", r, 0);
 	uth_net_init();
 	if (uthread_mcp_init(NULL) < 0) {
 		check("mcp", false, "change_to_m refused", 0, 0);
