@@ -50,6 +50,7 @@ RULES = (
     "a_file_ready_already_fires_at_once",
     "a_failing_second_request_returns_one",
     "the_peer_closing_fires_hangup",
+    "writing_to_a_closed_peer_is_epipe_not_a_signal",
     "closing_the_fd_removed_its_tap",
     "nonblocking_listen_without_a_call_is_eagain",
     "an_mcp_uthread_parks_until_its_tap_fires",

@@ -163,6 +163,8 @@ int main(int argc, char **argv)
 	clear();
 	sys_close(client);
 	check("the_peer_closing_fires_hangup", bit(70), "bit %ld", bit(70), 0);
+	r = sys_write(server, "x", 1);
+	check("writing_to_a_closed_peer_is_epipe_not_a_signal", r == -EPIPE, "write %ld", r, 0);
 	sys_close(server);
 	int opened[4], again = -1, nr = 0;
 	while (nr < 4 && again != server)

@@ -52,7 +52,7 @@ SYSCALLS = (
     (37, "pop_ctx", s.sys_pop_ctx, 1),
     (39, "send_event", s.sys_send_event, 4),
     (100, "read", io.sys_read, 3),
-    (101, "write", io.sys_write, 3),
+    (101, "write", s.sys_write, 3),
     (102, "openat", fs.sys_openat, 4),
     (103, "close", io.sys_close, 1),
     (126, "tap_fds", taps.sys_tap_fds, 2),
