@@ -232,3 +232,20 @@ def test_uhttpd_serves_many_concurrent_connections(tmp_path):
         out = run.stdout.decode()
         assert re.findall(r"^code=(\d+)$", out, re.M) == ["200"] * 100
         assert out.count("Hello from kernkit!") == 100
+
+
+@pytest.mark.slow
+def test_uhttpd_under_wrk(tmp_path):
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    with uhttpd(tmp_path) as (port, _):
+        run = subprocess.run(
+            [wrk, "-t2", "-c50", "-d3s", f"http://127.0.0.1:{port}/"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        assert "Non-2xx" not in run.stdout and "Socket errors" not in run.stdout, run.stdout
+        assert float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1)) > 50
