@@ -1,5 +1,6 @@
-"""Network benchmarks: wrk against the guest httpd and the host's python3 -m http.server in one
-run, kernel syscalls per request, and loopback TCP throughput between two guest processes.
+"""Network benchmarks: wrk against the guest httpd (pthreads), the guest uhttpd (uthreads on an
+MCP) and the host's python3 -m http.server in one run, kernel syscalls per request, and loopback
+TCP throughput between two guest processes.
 
 Prints one JSON object on stdout; progress goes to stderr. Missing peers (wrk) are reported under
 "skipped"; missed targets are reported, not judged. Loopback only, bounded durations.
@@ -11,6 +12,7 @@ Prints one JSON object on stdout; progress goes to stderr. Missing peers (wrk) a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import shutil
@@ -31,7 +33,17 @@ NOTES = {
     "(thread per connection) through a [[net.forward]]; kernel on 2 cores, deterministic mode",
     "host_python_http_server_requests_s": "the same wrk against python3 -m http.server on the host "
     "serving the same file (a reference point: HTTP/1.0, a connection per request)",
-    "syscalls_per_request": "kernel syscalls during the guest wrk run / requests wrk completed",
+    "syscalls_per_request": "kernel syscalls during the guest httpd wrk run / requests wrk completed",
+    "guest_uhttpd_requests_s": "the same wrk against user/uhttpd.c (a uthread per connection on an "
+    "MCP, parlib's FD taps for waiting) from configs/uhttpd.toml: 4 cores, the mcp ksched, 3 vcores",
+    "uhttpd_syscalls_per_request": "kernel syscalls during the uhttpd wrk run / requests wrk completed",
+    "uhttpd_tap_events_per_request": "FD tap events the kernel sent during the uhttpd run / requests",
+    "guest_uhttpd_1_vcore_requests_s": "uhttpd asking for 1 vcore instead of 3 (same config otherwise)",
+    "uhttpd_1_vcore_guest_instructions_per_request": "guest instructions per request of that run",
+    "httpd_guest_instructions_per_request": "guest instructions retired on every core during the "
+    "httpd run / requests (what the emulator executes; an idle kernel thread retires none)",
+    "uhttpd_guest_instructions_per_request": "the same for uhttpd: its request path plus the 2LS, and "
+    "idle vcores spinning before they yield (free on real cores, host time under emulation)",
     "loopback_tcp_mib_s_virtual": "nettest stream: one guest process writes 128 KiB buffers to "
     "another over 127.0.0.1; MiB per second of virtual time (what the guest measures; kernel work "
     "takes no virtual time, so this counts only the guests' instructions: not a transport figure)",
@@ -72,20 +84,25 @@ def wrk(port: int, seconds: int) -> tuple[float, int]:
     return rate, total
 
 
-def guest_httpd(seconds: int) -> dict:
+def guest_server(seconds: int, name: str, args: list[str] | None = None) -> tuple[float, float, float, int]:
+    """wrk against configs/NAME.toml's server: requests/s; syscalls, tap events and guest
+    instructions per request."""
     import io
 
     from kernkit.core.assemble import assemble, boot
 
     port = free_port()
-    config = Path(tempfile.mkdtemp()) / "httpd.toml"
+    config = Path(tempfile.mkdtemp()) / f"{name}.toml"
     config.write_text(
-        f'extends = "{ROOT / "configs" / "httpd.toml"}"\n'
+        f'extends = "{ROOT / "configs" / f"{name}.toml"}"\n'
         f'[namespace]\nroot = {{ "/bin" = "@programs", "/www" = "{ROOT / "configs" / "www"}" }}\n'
     )
+    overrides: dict = {"net.forward": [{"host": f"127.0.0.1:{port}", "guest": 80}]}
+    if args is not None:
+        overrides["init.args"] = args
     kernel = assemble(
         config,
-        overrides={"net.forward": [{"host": f"127.0.0.1:{port}", "guest": 80}]},
+        overrides=overrides,
         stdin=io.BytesIO(),
         stdout=io.BytesIO(),
         stderr=io.BytesIO(),
@@ -94,10 +111,47 @@ def guest_httpd(seconds: int) -> dict:
     thread = threading.Thread(target=kernel.run, daemon=True)
     thread.start()
     wait_port(port)
-    before = kernel.dispatcher.count
+    taps = kernel.data.get("akaros.taps")
+    before, fired = kernel.dispatcher.count, taps.fired if taps else 0
+    retired = kernel.instructions
     rate, total = wrk(port, seconds)
     calls = kernel.dispatcher.count - before
-    return {"guest_httpd_requests_s": round(rate), "syscalls_per_request": round(calls / max(total, 1), 1)}
+    retired = kernel.instructions - retired
+    taps = kernel.data.get("akaros.taps")
+    fired = (taps.fired if taps else 0) - fired
+    kernel.finished = True  # stop it, so it takes no host time from the next measurement
+    with contextlib.suppress(OSError):  # host input wakes a kernel idling for it
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    thread.join(30)
+    per = max(total, 1)
+    return rate, round(calls / per, 1), round(fired / per, 2), round(retired / per)
+
+
+def guest_httpd(seconds: int) -> dict:
+    rate, calls, _, insns = guest_server(seconds, "httpd")
+    return {
+        "guest_httpd_requests_s": round(rate),
+        "syscalls_per_request": calls,
+        "httpd_guest_instructions_per_request": insns,
+    }
+
+
+def guest_uhttpd(seconds: int) -> dict:
+    rate, calls, taps, insns = guest_server(seconds, "uhttpd")
+    return {
+        "guest_uhttpd_requests_s": round(rate),
+        "uhttpd_syscalls_per_request": calls,
+        "uhttpd_tap_events_per_request": taps,
+        "uhttpd_guest_instructions_per_request": insns,
+    }
+
+
+def guest_uhttpd_one_vcore(seconds: int) -> dict:
+    rate, _, _, insns = guest_server(seconds, "uhttpd", ["80", "/www", "1"])
+    return {
+        "guest_uhttpd_1_vcore_requests_s": round(rate),
+        "uhttpd_1_vcore_guest_instructions_per_request": insns,
+    }
 
 
 def host_server(seconds: int) -> float:
@@ -151,6 +205,10 @@ def main() -> int:
     if shutil.which("wrk"):
         log(f"wrk {seconds}s against the guest httpd")
         figures.update(guest_httpd(seconds))
+        log(f"wrk {seconds}s against the guest uhttpd")
+        figures.update(guest_uhttpd(seconds))
+        log(f"wrk {seconds}s against the guest uhttpd on 1 vcore")
+        figures.update(guest_uhttpd_one_vcore(seconds))
         log(f"wrk {seconds}s against python3 -m http.server")
         figures["host_python_http_server_requests_s"] = round(host_server(seconds))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kernkit.core.process import BLOCKED
@@ -107,8 +108,36 @@ def pollers(kernel: Kernel) -> WaitQueue:
     return queue
 
 
+WATCHERS_KEY = "core.readiness_watchers"
+
+
 def wake_pollers(kernel: Kernel) -> None:
-    """Wake every thread waiting in poll/select/epoll (cheap when there is none)."""
+    """Wake every thread waiting in poll/select/epoll, and call every readiness watcher (cheap
+    when there is none)."""
     queue = kernel.data.get(POLLERS_KEY)
     if queue is not None and len(queue):
         queue.wake(len(queue))
+    watchers = kernel.data.get(WATCHERS_KEY)
+    if watchers:
+        for watcher in tuple(watchers):
+            watcher()
+
+
+def watch_readiness(kernel: Kernel, watcher: Callable[[], None]) -> None:
+    """Call ``watcher()`` whenever :func:`wake_pollers` runs: some file may have become ready.
+
+    For kernel code that reacts to readiness without a thread to sleep (the Akaros
+    personality's FD taps send events). The watcher looks at the files it cares about through
+    ``DeviceDriver.poll``; it runs inside whatever changed the file (another thread's system
+    call, the host bridge), so it must be quick and must not block or wake pollers itself.
+    """
+    watchers = kernel.data.setdefault(WATCHERS_KEY, [])
+    if watcher not in watchers:
+        watchers.append(watcher)
+
+
+def unwatch_readiness(kernel: Kernel, watcher: Callable[[], None]) -> None:
+    """Stop calling ``watcher`` (nothing happens if it was not watching)."""
+    watchers = kernel.data.get(WATCHERS_KEY)
+    if watchers and watcher in watchers:
+        watchers.remove(watcher)

@@ -63,7 +63,7 @@ def test_tour_commands_work(command, tour_dir):
     if "configs/export.toml" in command:  # serves until Ctrl-C: see that it serves, then press it
         _serve_then_interrupt(command)
         return
-    if "configs/httpd.toml" in command:
+    if "configs/httpd.toml" in command or "configs/uhttpd.toml" in command:
         _get_then_interrupt(command)
         return
     args = [str(tour_dir / a) if a.endswith((".jsonl", ".json")) else a for a in command[1:]]
@@ -103,6 +103,8 @@ def _get_then_interrupt(command: list[str]) -> None:
     import signal
     import subprocess
     import sys
+    import threading
+    import urllib.error
     import urllib.request
 
     args = [*command[1:], "--set", 'net.forward=[{host = "127.0.0.1:0", guest = 80}]']
@@ -113,7 +115,12 @@ def _get_then_interrupt(command: list[str]) -> None:
     try:
         announced = proc.stderr.readline().decode()
         port = int(re.search(r"forwarding 127\.0\.0\.1:(\d+)", announced).group(1))
-        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60).read()
+        for _ in range(100):  # the forward is up before the guest listens: until it answers
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60).read()
+                break
+            except (ConnectionError, urllib.error.URLError):
+                threading.Event().wait(0.1)
         assert b"Hello from kernkit!" in page
     finally:
         # A Ctrl-C landing while a guest runs can be lost inside the emulator's callback: press again

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import Syscall, SyscallTable
-from kernkit.plugins.akaros_abi import nscalls
+from kernkit.plugins.akaros_abi import nscalls, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
 from kernkit.plugins.akaros_abi.vcores import VCORES
@@ -52,9 +52,10 @@ SYSCALLS = (
     (37, "pop_ctx", s.sys_pop_ctx, 1),
     (39, "send_event", s.sys_send_event, 4),
     (100, "read", io.sys_read, 3),
-    (101, "write", io.sys_write, 3),
+    (101, "write", s.sys_write, 3),
     (102, "openat", fs.sys_openat, 4),
     (103, "close", io.sys_close, 1),
+    (126, "tap_fds", taps.sys_tap_fds, 2),
     (145, "nbind", nscalls.sys_nbind, 5),
     (146, "nmount", nscalls.sys_nmount, 4),
     (147, "nunmount", nscalls.sys_nunmount, 4),

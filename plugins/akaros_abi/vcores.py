@@ -156,6 +156,19 @@ def deliver_event(process: Process, vcoreid: int, kind: int, arg: int, flags: in
     posted = state.post_event(vcoreid, kind, arg)
     kernel = process.kernel
     kernel.trace_event("event" if posted else "event_dropped", process, vcore=vcoreid, type=kind, arg=arg)
+    notify_or_wake(process, vcoreid, flags)
+    return posted
+
+
+def notify_or_wake(process: Process, vcoreid: int, flags: int) -> None:
+    """What an event's flags ask besides the message: with EVENT_IPI a notification to the
+    vcore (an online one if it is offline), with EVENT_WAKEUP a WAITING MCP made runnable."""
+    state = of(process)
+    if state is None or not process.alive:
+        return
+    if vcoreid not in state.online and state.online:
+        vcoreid = min(state.online)
+    kernel = process.kernel
     if flags & layout.EVENT_IPI:
         state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_PENDING), 1)
         thread = state.online.get(vcoreid)
@@ -164,7 +177,6 @@ def deliver_event(process: Process, vcoreid: int, kind: int, arg: int, flags: in
     if flags & layout.EVENT_WAKEUP and process.state is ProcState.WAITING and process.mcp:
         process.set_state(ProcState.RUNNABLE_M)
         kernel.scheduler.cores_wanted(process)
-    return posted
 
 
 def send_notify(kernel: Kernel, process: Process, vcoreid: int, thread: Thread) -> None:

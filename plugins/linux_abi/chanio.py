@@ -48,9 +48,11 @@ def chan_read(t: Thread, chan: Chan, count: int, offset: int | None = None) -> b
     return data
 
 
-def chan_write(t: Thread, chan: Chan, data: bytes, offset: int | None = None) -> int | None:
+def chan_write(
+    t: Thread, chan: Chan, data: bytes, offset: int | None = None, sigpipe: bool = True
+) -> int | None:
     """Write ``data`` at the channel's offset (the end, with O_APPEND) or at ``offset``; a
-    reader that went away means SIGPIPE, as on Linux."""
+    reader that went away means SIGPIPE, as on Linux (just EPIPE without ``sigpipe``)."""
     if chan.mode & 3 not in (O_WRONLY, O_RDWR):
         return -EBADF
     if chan.qid.type & QTDIR:
@@ -67,7 +69,7 @@ def chan_write(t: Thread, chan: Chan, data: bytes, offset: int | None = None) ->
         else:
             written = driver.write(chan, data, offset)
     except DeviceError as exc:
-        if exc.code == "EPIPE":
+        if exc.code == "EPIPE" and sigpipe:
             t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
             return -EPIPE
         return -errno_of(exc.code)

@@ -12,6 +12,9 @@ struct handler {
 };
 
 static struct handler *handlers[MAX_EV_TYPE];
+#define MAX_EVQ_POLLERS 4
+static int (*evq_pollers[MAX_EVQ_POLLERS])(void);
+static volatile uint32_t nr_evq_pollers;
 volatile uint64_t parlib_events_lost;
 volatile uint64_t parlib_preempt_events;
 
@@ -29,6 +32,16 @@ int register_ev_handler(unsigned int ev_type, ev_handler_t fn, void *data)
 	while (*at)
 		at = &(*at)->next;
 	*at = h; /* a single store publishes it: handlers are only ever appended */
+	return 0;
+}
+
+int register_evq_poller(int (*fn)(void))
+{
+	uint32_t n = atomic_read(&nr_evq_pollers);
+	if (n >= MAX_EVQ_POLLERS)
+		return -1;
+	evq_pollers[n] = fn;
+	atomic_set(&nr_evq_pollers, n + 1); /* published after the pointer */
 	return 0;
 }
 
@@ -77,5 +90,8 @@ int handle_events(uint32_t vcoreid)
 		handled++;
 		dispatch(&msg);
 	}
+	/* Queues whose messages may have been refused by a full mailbox: look at them too. */
+	for (uint32_t i = 0; i < atomic_read(&nr_evq_pollers); i++)
+		handled += evq_pollers[i]();
 	return handled;
 }

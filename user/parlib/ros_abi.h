@@ -42,6 +42,7 @@
 #define SYS_write 101
 #define SYS_openat 102
 #define SYS_close 103
+#define SYS_tap_fds 126
 
 /* provision / poke_ksched resource types */
 #define RES_CORES 0
@@ -57,6 +58,7 @@
 /* send_event / notify flags */
 #define EVENT_IPI 0x1    /* notify the target vcore (runs vcore_entry if notifications are on) */
 #define EVENT_WAKEUP 0x2 /* a WAITING process becomes RUNNABLE_M and the ksched is poked */
+#define EVENT_INDIR 0x4  /* event queues: an EV_EVENT message (arg: the queue) to ev_vcore */
 
 #define MAX_VCORES 64
 #define EV_MBOX_SLOTS 8
@@ -134,5 +136,38 @@ struct procdata {
 
 #define __procinfo (*(const volatile struct procinfo *)PROCINFO_ADDR)
 #define __procdata (*(volatile struct procdata *)PROCDATA_ADDR)
+
+/* FD taps (SYS_tap_fds): an event when an open file becomes ready.  Numbers are Akaros's. */
+#define FDTAP_CMD_ADD 1
+#define FDTAP_CMD_REM 2
+#define FDTAP_FILT_READABLE 0x001
+#define FDTAP_FILT_WRITABLE 0x002
+#define FDTAP_FILT_ERROR 0x010
+#define FDTAP_FILT_PRIORITY 0x100
+#define FDTAP_FILT_HANGUP 0x200
+
+struct event_queue; /* below */
+
+struct fd_tap_req { /* Akaros's layout */
+	int fd;
+	int cmd;       /* FDTAP_CMD_* */
+	int filter;    /* FDTAP_FILT_* */
+	int ev_id;     /* the bit the tap sets in ev_q's bitmap */
+	struct event_queue *ev_q;
+	void *data;    /* unused by kernkit */
+}; /* 32 bytes */
+
+/* kernkit's event queue for taps: a bitmap mailbox (Akaros's EV_MBOX_BITMAP).  When a tap
+ * fires the kernel sets bit ev_id of bitmap, then check_bits, then acts on ev_flags: an
+ * EV_EVENT message whose arg is the queue's address to ev_vcore's mailbox (EVENT_INDIR), a
+ * notification (EVENT_IPI), a wake-up of a WAITING process (EVENT_WAKEUP).  Bits coalesce, so a
+ * full vcore mailbox loses no tap: whoever handles events looks at check_bits too. */
+struct event_queue {
+	uint32_t ev_flags;
+	uint32_t ev_vcore;
+	volatile uint32_t check_bits;
+	uint32_t nr_bits;        /* bits in bitmap: ev_id must be below */
+	volatile uint64_t bitmap[];
+}; /* 16 bytes + the bitmap */
 
 #endif

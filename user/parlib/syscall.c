@@ -86,3 +86,16 @@ long sys_write(int fd, const void *buf, size_t len)
 {
 	return ros_syscall(SYS_write, fd, buf, len, 0, 0, 0);
 }
+
+long sys_openat(int dirfd, const char *path, int flags, int mode)
+{
+	return ros_syscall(SYS_openat, dirfd, path, flags, mode, 0, 0);
+}
+
+long sys_open(const char *path, int flags) { return sys_openat(AT_FDCWD, path, flags, 0); }
+long sys_close(int fd) { return ros_syscall(SYS_close, fd, 0, 0, 0, 0, 0); }
+
+long sys_tap_fds(struct fd_tap_req *reqs, size_t nr_reqs)
+{
+	return ros_syscall(SYS_tap_fds, reqs, nr_reqs, 0, 0, 0, 0);
+}

@@ -35,6 +35,28 @@ static inline long ros_syscall6(long nr, long a0, long a1, long a2, long a3, lon
 #define MAP_ANONYMOUS 0x20
 #define MAP_FAILED ((void *)-1)
 
+/* Open flags (Akaros's values, which are Linux's) and the errors parlib programs test for. */
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_RDWR 2
+#define O_NONBLOCK 04000
+#define O_DIRECTORY 0200000
+#define O_CLOEXEC 02000000
+#define AT_FDCWD (-100)
+#define ENOENT 2
+#define EINTR 4
+#define EBADF 9
+#define EAGAIN 11
+#define ENOMEM 12
+#define EFAULT 14
+#define EBUSY 16
+#define EISDIR 21
+#define EINVAL 22
+#define EMFILE 24
+#define EPIPE 32
+#define ENOSYS 38
+#define ECONNRESET 104
+
 struct timespec {
 	int64_t tv_sec;
 	int64_t tv_nsec;
@@ -67,6 +89,10 @@ long sys_vc_entry(void);
 long sys_nanosleep(const struct timespec *req, struct timespec *rem);
 long sys_read(int fd, void *buf, size_t len);
 long sys_write(int fd, const void *buf, size_t len);
+long sys_openat(int dirfd, const char *path, int flags, int mode);
+long sys_open(const char *path, int flags);
+long sys_close(int fd);
+long sys_tap_fds(struct fd_tap_req *reqs, size_t nr_reqs);
 
 /* The status sys_waitpid stores: Linux's encoding (exit status in bits 8..15, or a signal). */
 #define WIFEXITED(s) (((s)&0x7f) == 0)

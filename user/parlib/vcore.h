@@ -125,6 +125,10 @@ int register_ev_handler(unsigned int ev_type, ev_handler_t fn, void *data);
 /* Drain vcore v's mailbox (clearing notif_pending first) and run the handlers.  Returns the
  * number of events handled.  Called by vcore_entry; an SCP can poll with it. */
 int handle_events(uint32_t vcoreid);
+/* Call fn() at the end of every handle_events, on any vcore (vcore context): for event queues
+ * that coalesce (a bitmap queue's check_bits), so an EV_EVENT message refused by a full mailbox
+ * loses nothing.  fn returns how many events it handled.  At most 4. */
+int register_evq_poller(int (*fn)(void));
 /* Events lost to mailbox overflow so far. */
 extern volatile uint64_t parlib_events_lost;
 /* EV_VCORE_PREEMPT events seen so far (a default handler counts them). */

@@ -1,0 +1,198 @@
+"""FD taps: SYS_tap_fds (Akaros's 126) asks for an event when an open file becomes ready.
+
+A tap names a descriptor, a filter (``FDTAP_FILT_*``: readable, writable, error, hangup,
+priority), an event queue in the process's memory and an event id. When the file's readiness
+(``DeviceDriver.poll``) gains a condition of the filter -- readable when it was not, say --
+the tap fires: as for Akaros's ``EV_MBOX_BITMAP`` queues, the kernel sets
+bit ``ev_id`` of the queue's bitmap and its ``check_bits`` word, then, by the queue's flags,
+sends an ``EV_EVENT`` message carrying the queue's address to the queue's vcore (EVENT_INDIR),
+notifies that vcore (EVENT_IPI) and wakes a WAITING process (EVENT_WAKEUP). A tap added on a
+file that is ready already fires at once, so "try, get EAGAIN, tap, sleep" loses no wake-up.
+
+Readiness is looked at whenever a driver wakes the kernel's pollers (``kernkit.core.wait``):
+the personality watches readiness, it has no door into any driver. A descriptor holds one tap
+(EBUSY for a second); a tap goes when its descriptor closes, when it is removed
+(FDTAP_CMD_REM), or when the process dies. Files that never wait (the driver keeps the default
+``DeviceDriver.poll``: regular files, the console) are refused with ENOSYS, as Akaros refuses
+devices without taps; files that are not namespace channels (epoll, a personality's own) with
+EINVAL.
+
+The call returns how many requests it carried out; when the first one fails it returns -errno
+instead (kernkit keeps no errno, Akaros's caller reads errno after a short count).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+import attrs
+
+from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, Chan, DeviceDriver
+from kernkit.core.errors import BadAddress
+from kernkit.core.wait import watch_readiness
+from kernkit.plugins.akaros_abi import layout
+from kernkit.plugins.akaros_abi.vcores import deliver_event, notify_or_wake
+from kernkit.plugins.linux_abi.errno import EBADF, EBUSY, EFAULT, EINVAL, ENOSYS
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process, Thread
+
+FDTAP_CMD_ADD, FDTAP_CMD_REM = 1, 2
+FDTAP_FILT_READABLE, FDTAP_FILT_WRITABLE = 0x1, 0x2
+FDTAP_FILT_ERROR, FDTAP_FILT_PRIORITY, FDTAP_FILT_HANGUP = 0x10, 0x100, 0x200
+#: filter bit -> the poll bits that satisfy it
+FILTERS = {
+    FDTAP_FILT_READABLE: POLLIN,
+    FDTAP_FILT_WRITABLE: POLLOUT,
+    FDTAP_FILT_ERROR: POLLERR,
+    FDTAP_FILT_PRIORITY: POLLPRI,
+    FDTAP_FILT_HANGUP: POLLHUP,
+}
+SUPPORTED = sum(FILTERS)
+#: struct fd_tap_req: fd, cmd, filter, ev_id (int), ev_q, data (pointers)
+TAP_REQ = struct.Struct("<iiiiQQ")
+#: struct event_queue's header: ev_flags, ev_vcore, check_bits, nr_bits (u32); the bitmap follows
+EVQ_HEADER = struct.Struct("<IIII")
+EVQ_CHECK_BITS, EVQ_BITMAP = 8, 16
+MAX_REQS = 1024
+KEY = "akaros.taps"
+
+
+@attrs.define(eq=False)
+class Tap:
+    process: Process
+    fd: int
+    chan: Chan
+    filter: int
+    ev_q: int
+    ev_id: int
+    #: the poll bits that satisfy the filter
+    mask: int
+    #: the filtered poll bits when last looked at (the tap fires when one rises)
+    ready: int = 0
+
+
+class Taps:
+    """Every tap of one kernel, and the readiness watcher that fires them."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.taps: dict[tuple[Process, int], Tap] = {}
+        self.fired = 0
+        self.looking = False
+        watch_readiness(kernel, self.look)
+
+    def valid(self, tap: Tap) -> bool:
+        return tap.process.alive and tap.process.files.get(tap.fd) is tap.chan
+
+    def look(self) -> None:
+        """Some file may have become ready: fire the taps whose filter is now satisfied."""
+        if self.looking:  # a wake-up caused by firing a tap: the outer look sees it too
+            return
+        self.looking = True
+        try:
+            self._look()
+        finally:
+            self.looking = False
+
+    def _look(self) -> None:
+        gone = []
+        for key, tap in list(self.taps.items()):
+            if not self.valid(tap):
+                gone.append(key)
+                continue
+            ready = tap.chan.driver.poll(tap.chan) & tap.mask
+            if ready & ~tap.ready and not self.fire(tap):
+                gone.append(key)
+            tap.ready = ready
+        for key in gone:
+            self.taps.pop(key, None)
+
+    def fire(self, tap: Tap) -> bool:
+        """Set the tap's bit and send the queue's events; False when the queue's memory is gone
+        (the tap is dropped)."""
+        process, aspace = tap.process, tap.process.aspace
+        word = tap.ev_q + EVQ_BITMAP + tap.ev_id // 64 * 8
+        try:
+            flags, vcore, _, _ = EVQ_HEADER.unpack(aspace.read(tap.ev_q, EVQ_HEADER.size))
+            bits = int.from_bytes(aspace.read(word, 8), "little") | 1 << tap.ev_id % 64
+            aspace.write(word, bits.to_bytes(8, "little"))
+            aspace.write(tap.ev_q + EVQ_CHECK_BITS, (1).to_bytes(4, "little"))
+        except BadAddress:
+            self.kernel.trace_event("fdtap_dropped", process, fd=tap.fd, why="event queue unmapped")
+            return False
+        self.fired += 1
+        self.kernel.trace_event("fdtap", process, fd=tap.fd, ev_id=tap.ev_id)
+        if vcore >= layout.MAX_VCORES:
+            vcore = 0
+        if flags & layout.EVENT_INDIR:
+            deliver_event(process, vcore, layout.EV_EVENT, tap.ev_q, flags & ~layout.EVENT_INDIR)
+        else:
+            notify_or_wake(process, vcore, flags)
+        return True
+
+
+def taps_of(kernel: Kernel) -> Taps:
+    taps = kernel.data.get(KEY)
+    if taps is None:
+        taps = kernel.data[KEY] = Taps(kernel)
+    return taps
+
+
+def _add(t: Thread, taps: Taps, fd: int, filt: int, ev_id: int, ev_q: int) -> int:
+    process = t.process
+    file = process.files.get(fd)
+    if fd < 0 or file is None:
+        return EBADF
+    if type(file) is not Chan:
+        return EINVAL
+    if not filt or filt & ~SUPPORTED:
+        return EINVAL
+    if type(file.driver).poll is DeviceDriver.poll:
+        return ENOSYS  # its files never wait: there is nothing to tap
+    try:  # the kernel writes the header and the bitmap word when the tap fires: both writable
+        header = process.aspace.read(ev_q, EVQ_HEADER.size)
+        _, _, _, nr_bits = EVQ_HEADER.unpack(header)
+        if not 0 <= ev_id < nr_bits or nr_bits > 1 << 20:
+            return EINVAL
+        word = ev_q + EVQ_BITMAP + ev_id // 64 * 8
+        process.aspace.write(word, process.aspace.read(word, 8))
+        process.aspace.write(ev_q, header)
+    except BadAddress:
+        return EFAULT
+    old = taps.taps.get((process, fd))
+    if old is not None:
+        if taps.valid(old):
+            return EBUSY
+        del taps.taps[(process, fd)]
+    mask = 0
+    for bit, poll_bits in FILTERS.items():
+        if filt & bit:
+            mask |= poll_bits
+    tap = Tap(process, fd, file, filt, ev_q, ev_id, mask)
+    taps.taps[(process, fd)] = tap
+    tap.ready = file.driver.poll(file) & mask
+    if tap.ready and not taps.fire(tap):  # ready already: fire now, or the wake-up is lost
+        del taps.taps[(process, fd)]
+    return 0
+
+
+def sys_tap_fds(t: Thread, reqs: int, count: int) -> int:
+    if count > MAX_REQS:
+        return -EINVAL
+    taps = taps_of(t.kernel)
+    raw = t.process.aspace.read(reqs, TAP_REQ.size * count) if count else b""
+    for i in range(count):
+        fd, cmd, filt, ev_id, ev_q, _data = TAP_REQ.unpack_from(raw, i * TAP_REQ.size)
+        if cmd == FDTAP_CMD_ADD:
+            error = _add(t, taps, fd, filt, ev_id, ev_q)
+        elif cmd == FDTAP_CMD_REM:
+            tap = taps.taps.pop((t.process, fd), None)
+            error = 0 if tap is not None and taps.valid(tap) else EBADF
+        else:
+            error = ENOSYS
+        if error:
+            return i if i else -error
+    return count

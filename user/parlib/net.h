@@ -1,0 +1,54 @@
+/* Network and file I/O for uthreads: blocking calls that block only the calling uthread.
+ *
+ * kernkit's Akaros system calls are synchronous: a read that waits would hold its whole vcore.
+ * So files are opened O_NONBLOCK, and a call that gets -EAGAIN parks the uthread until the
+ * file's FD tap (SYS_tap_fds) fires; the vcore runs other uthreads meanwhile, and a vcore with
+ * nothing to run yields its core (the process may go WAITING: the tap's event, sent with
+ * EVENT_WAKEUP, brings it back).  Every tap sets a bit in one bitmap event queue; whoever
+ * handles events on any vcore clears the bits and makes the parked uthreads runnable.
+ *
+ * The /net calls follow Plan 9's dial(2) names: announce, listen, accept, dial.  See docs/parlib.md. */
+#ifndef PARLIB_NET_H
+#define PARLIB_NET_H
+
+#include "uthread.h"
+
+/* Descriptors parlib can park uthreads on (the kernel's limit). */
+#define NET_MAX_FDS 1024
+#define NETPATH 40
+
+/* Set up the tap event queue and its handlers (once; any context, before or after
+ * uthread_mcp_init). */
+void uth_net_init(void);
+
+/* read/write that park the calling uthread while the descriptor (opened O_NONBLOCK) would
+ * wait; a descriptor opened blocking just blocks the vcore, as sys_read would.  -errno on
+ * error. */
+long uth_read(int fd, void *buf, size_t len);
+long uth_write(int fd, const void *buf, size_t len);
+/* Write all of buf (parking as needed); 0, or -errno. */
+int uth_write_all(int fd, const void *buf, size_t len);
+/* close that also forgets the descriptor's tap. */
+long uth_close(int fd);
+
+/* The parking primitive: take fd's generation before trying a call, and if the call said
+ * -EAGAIN, uth_blockon_fd(fd, gen) returns once fd's tap fired after that (at once if it did
+ * already).  Spurious returns are possible: callers try again. */
+uint64_t uth_fd_gen(int fd);
+void uth_blockon_fd(int fd, uint64_t gen);
+
+/* Plan 9 style /net.  announce("tcp!*!80", dir): a conversation announced on port 80; returns
+ * its ctl descriptor and puts "/net/tcp/N" in dir (NETPATH bytes).  listen(dir, newdir) waits
+ * (parking the uthread) for a call and returns the call's ctl descriptor, its directory in
+ * newdir.  accept(ctl, newdir) opens the call's data file, O_RDWR | O_NONBLOCK. */
+int announce(const char *addr, char *dir);
+int listen(const char *dir, char *newdir);
+int accept(int ctl, const char *newdir);
+/* dial("tcp!127.0.0.1!80", dir): a connected conversation's data file (O_RDWR | O_NONBLOCK),
+ * its directory in dir. */
+int dial(const char *addr, char *dir);
+
+/* Counters: uthreads parked, and tap events handled. */
+extern volatile uint64_t uth_net_parks, uth_net_wakeups;
+
+#endif
