@@ -1,11 +1,62 @@
 /* The guest kernel's entry: the VMM starts each guest pcore here in 64-bit mode, ring 0, with
- * its paging on, rsp at the boot stack it chose and the guest pcore id in rdi. */
+ * its paging on, rsp at the boot stack it chose and its argument in rdi.  A flat GDT is loaded
+ * first: an interrupt frame holds CS and SS, and iretq needs a real code segment. */
 	.section .text.start, "ax"
 	.globl _start
 _start:
-	xorl %ebp, %ebp
+	lgdt gdt_desc(%rip)
+	movl $0x10, %eax
+	movl %eax, %ds
+	movl %eax, %es
+	movl %eax, %ss
+	pushq $0x08
+	leaq 1f(%rip), %rax
+	pushq %rax
+	lretq
+1:	xorl %ebp, %ebp
 	andq $-16, %rsp
 	call guest_main
-1:	hlt
-	jmp 1b
+2:	hlt
+	jmp 2b
+
+/* Interrupt entries: save the registers a C function may clobber, call it, iretq. */
+	.macro INTERRUPT_ENTRY name, handler
+	.globl \name
+\name:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	cld
+	call \handler
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	iretq
+	.endm
+
+	.text
+	INTERRUPT_ENTRY timer_entry, on_timer
+	INTERRUPT_ENTRY wakeup_entry, on_wakeup
+
+	.section .rodata
+	.balign 8
+gdt:
+	.quad 0
+	.quad 0x00209a0000000000 /* 0x08: 64-bit code, ring 0 */
+	.quad 0x0000920000000000 /* 0x10: data */
+gdt_desc:
+	.word gdt_desc - gdt - 1
+	.quad gdt
 	.section .note.GNU-stack,"",@progbits
