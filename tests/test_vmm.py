@@ -32,7 +32,7 @@ def test_guest_boots_under_the_vmm_and_prints_on_the_console():
 
 
 def test_guest_pcores_on_vcores_count_to_a_shared_total():
-    run = run_kernel(config=VMM, init__args=["-m", "-n", "3", "/bin/guest"])
+    run = run_kernel(config=VMM, init__args=["-m", "-n", "3", "/bin/guest"], machine__cores=5)
     assert run.status == 0, run.err
     for gpc in range(3):
         assert f"guest: hello from guest pcore {gpc} (apic id {gpc})" in run.out

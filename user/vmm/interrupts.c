@@ -1,16 +1,11 @@
 /* Interrupts into guest pcores, as Akaros's VMM sends them: set the vector's bit in the guest
  * pcore's posted-interrupt descriptor, then the outstanding-notification bit, then poke it
  * (the kernel takes the bits before the guest runs again and wakes it if it halted in the
- * kernel); a VMM thread waiting for its guest pcore's halt to end is signalled too. */
+ * kernel). */
 #include "vmm.h"
 
 struct posted_irq_desc posted[MAX_GPCS];
 extern int nr_gpcs;
-
-static struct { /* all-zero is UTH_MUTEX_INIT / UTH_COND_VAR_INIT */
-	uth_mutex_t mtx;
-	uth_cond_var_t cv;
-} halts[MAX_GPCS];
 
 bool interrupt_posted(int gpcoreid)
 {
@@ -23,21 +18,10 @@ int vmm_interrupt_guest(int gpcoreid, unsigned int vector)
 		return -1;
 	struct posted_irq_desc *desc = &posted[gpcoreid];
 	__atomic_fetch_or(&desc->pir[vector / 64], 1UL << (vector % 64), __ATOMIC_SEQ_CST);
-	if (!(__atomic_fetch_or(&desc->control, 1, __ATOMIC_SEQ_CST) & 1)) {
+	/* a notification already outstanding was poked by whoever set it */
+	if (!(__atomic_fetch_or(&desc->control, 1, __ATOMIC_SEQ_CST) & 1))
 		ros_syscall(SYS_vmm_poke_guest, gpcoreid, 0, 0, 0, 0, 0);
-		uth_mutex_lock(&halts[gpcoreid].mtx);
-		uth_cond_var_signal(&halts[gpcoreid].cv);
-		uth_mutex_unlock(&halts[gpcoreid].mtx);
-	}
 	return 0;
-}
-
-void wait_for_posted(int gpcoreid)
-{
-	uth_mutex_lock(&halts[gpcoreid].mtx);
-	while (!interrupt_posted(gpcoreid))
-		uth_cond_var_wait(&halts[gpcoreid].cv, &halts[gpcoreid].mtx);
-	uth_mutex_unlock(&halts[gpcoreid].mtx);
 }
 
 uint64_t now_ns(void)

@@ -1,9 +1,10 @@
 /* The guest's timer: an 8259 interrupt controller (master only: ports 0x20, 0x21) and the
  * PIT's channel 0 (ports 0x40, 0x43), wired to guest pcore 0 as IRQ 0.  The PIT counts in
- * virtual time (the VMM's rdtsc), so a run's ticks fall at the same guest instructions every
- * time; a tick is raised when guest pcore 0 exits after the deadline or halts before it (the
- * VMM sleeps until the deadline).  Ticks that pass while IRQ 0 waits for its EOI merge into
- * one, as on the real chip. */
+ * virtual time (the VMM's rdtsc), so a run's ticks come at the same points every time; a tick
+ * is raised when guest pcore 0 exits after the deadline, or by whoever waits for it: the VMM
+ * thread of a halted guest pcore 0 (HLT reflected), or the timer thread (guest pcore 0 halted
+ * in the kernel).  Ticks that pass while IRQ 0 waits for its EOI merge into one, as on the
+ * real chip. */
 #include "vmm.h"
 
 #define PIT_HZ 1193182UL
@@ -20,6 +21,10 @@ static struct {
 	uint16_t reload;
 	uint64_t period, deadline;
 } pit;
+
+static uth_mutex_t lock;      /* all zero: UTH_MUTEX_INIT */
+static uth_cond_var_t changed; /* the PIT or the mask changed, or the timer thread must stop */
+static int stopping;
 
 bool timer_port(uint16_t port)
 {
@@ -101,22 +106,24 @@ static void pit_out(uint16_t port, uint8_t value)
 
 uint8_t timer_in(uint16_t port)
 {
-	if (port == 0x21)
-		return pic.imr;
-	if (port == 0x20)
-		return pic.irr;
-	return 0; /* counter reads are not emulated */
+	uth_mutex_lock(&lock);
+	uint8_t value = port == 0x21 ? pic.imr : port == 0x20 ? pic.irr : 0; /* no counter reads */
+	uth_mutex_unlock(&lock);
+	return value;
 }
 
 void timer_out(uint16_t port, uint8_t value)
 {
+	uth_mutex_lock(&lock);
 	if (port == 0x20 || port == 0x21)
 		pic_out(port, value);
 	else
 		pit_out(port, value);
+	uth_cond_var_signal(&changed);
+	uth_mutex_unlock(&lock);
 }
 
-void timer_poll(void)
+static void poll_locked(void)
 {
 	if (!pit.running)
 		return;
@@ -132,7 +139,49 @@ void timer_poll(void)
 	pic_update();
 }
 
-uint64_t timer_next_tick(void)
+void timer_poll(void)
+{
+	uth_mutex_lock(&lock);
+	poll_locked();
+	uth_mutex_unlock(&lock);
+}
+
+static uint64_t next_tick_locked(void)
 {
 	return pit.running && !(pic.imr & 1) && !pic.init_step ? pit.deadline : 0;
+}
+
+uint64_t timer_next_tick(void)
+{
+	uth_mutex_lock(&lock);
+	uint64_t tick = next_tick_locked();
+	uth_mutex_unlock(&lock);
+	return tick;
+}
+
+void *timer_thread(void *arg)
+{
+	(void)arg;
+	uth_mutex_lock(&lock);
+	while (!stopping) {
+		uint64_t tick = next_tick_locked();
+		if (!tick) {
+			uth_cond_var_wait(&changed, &lock);
+			continue;
+		}
+		uth_mutex_unlock(&lock);
+		sleep_until(tick);
+		uth_mutex_lock(&lock);
+		poll_locked();
+	}
+	uth_mutex_unlock(&lock);
+	return NULL;
+}
+
+void timer_stop(void)
+{
+	uth_mutex_lock(&lock);
+	stopping = 1;
+	uth_cond_var_signal(&changed);
+	uth_mutex_unlock(&lock);
 }

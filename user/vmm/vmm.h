@@ -18,8 +18,6 @@ extern int quiet;
 int vmm_interrupt_guest(int gpcoreid, unsigned int vector);
 /* A posted interrupt the kernel has not taken yet. */
 bool interrupt_posted(int gpcoreid);
-/* Block the calling uthread until an interrupt is posted to @gpcoreid (MCP only). */
-void wait_for_posted(int gpcoreid);
 extern struct posted_irq_desc posted[MAX_GPCS];
 
 /* Virtual time in nanoseconds (rdtsc); sleep until @deadline (sys_block). */
@@ -27,12 +25,14 @@ uint64_t now_ns(void);
 void sleep_until(uint64_t deadline);
 
 /* The 8259 (ports 0x20, 0x21) and the PIT's channel 0 (0x40, 0x43), wired to guest pcore 0
- * (timer.c).  Only guest pcore 0's VMM thread calls these. */
+ * (timer.c).  Guest pcore 0's VMM thread and the timer thread share it under a lock. */
 bool timer_port(uint16_t port);
 uint8_t timer_in(uint16_t port);
 void timer_out(uint16_t port, uint8_t value);
 void timer_poll(void);            /* raise IRQ 0 if the PIT's deadline has passed */
 uint64_t timer_next_tick(void);   /* the deadline of an unmasked running PIT, or 0 */
+void *timer_thread(void *arg);    /* MCP: raise the ticks while guest pcore 0 halts in the kernel */
+void timer_stop(void);            /* the timer thread returns */
 
 /* The virtio-mmio console (virtio_console.c): 32-bit register reads and writes at @offset
  * from VIRTIO_MMIO_BASE; transmitted bytes go to stdout. */

@@ -1,16 +1,19 @@
-/* vmrunkernel [-n GPCS] [-m] [-w] [-q] GUEST: a small VMM for kernkit's vmm plugin.
+/* vmrunkernel [-n GPCS] [-m [-w]] [-q] GUEST: a small VMM for kernkit's vmm plugin.
  *
  * Loads the guest kernel ELF into guest-physical memory (a 16 MiB range of this process's
  * memory), identity-maps it with 2 MiB pages, gives each guest pcore a boot stack and a
  * posted-interrupt descriptor, and runs them.  Devices: the serial port at 0x3f8 (lines go to
  * stdout), an 8259 and the PIT (the guest's timer, timer.c), a virtio-mmio console at the
  * start of the hole (virtio_console.c).  VMCALL 1 prints a string, VMCALL 2 ends a guest
- * pcore, VMCALL 3 sends an interrupt to another one.  HLT with interrupts off ends a guest
- * pcore; with interrupts on it waits for one (the timer's next tick, or another guest pcore's
- * IPI).  -n: guest pcores (default 1), run one after the other, or each on its own vcore with
- * -m (the process becomes an MCP).  -w: HLT is not reflected (the kernel halts the guest pcore
- * until it is poked or the VMM is notified; no timer then) and the guest waits once for an
- * interrupt.  -q: no serial output (benchmarks). */
+ * pcore, VMCALL 3 sends an interrupt to another one.
+ *
+ * -n: guest pcores (default 1).  Without -m they run one after the other and HLT is reflected:
+ * with interrupts off it ends the guest pcore, with interrupts on the VMM sleeps until the
+ * timer's next tick.  -m: each runs on its own vcore (the process becomes an MCP) and HLT is
+ * not reflected: the kernel halts the guest pcore until it is poked, by a timer thread on a
+ * vcore of its own or by another guest pcore's IPI.  -w (with -m): no timer, and the guest
+ * halts once with interrupts off, until the VMM is notified.  -q: no serial output
+ * (benchmarks). */
 #include "vmm/vmm.h"
 
 #define PML4 0x1000UL
@@ -149,21 +152,19 @@ static int mmio(struct vm_trapframe *tf)
 	return 0;
 }
 
-/* A HLT with interrupts on: wait until an interrupt is posted to the guest pcore (the
- * kernel delivers it when it runs again); -1 if nothing could ever post one. */
+/* A reflected HLT with interrupts on (guest pcores run one after the other): sleep until the
+ * timer's next tick is posted (the kernel delivers it when the guest runs again); -1 if
+ * nothing could ever interrupt the guest pcore. */
 static int wait_for_interrupt(int id)
 {
 	while (!interrupt_posted(id)) {
 		uint64_t tick = id == 0 ? timer_next_tick() : 0;
-		if (tick) {
-			sleep_until(tick);
-			timer_poll();
-		} else if (mcp) {
-			wait_for_posted(id);
-		} else {
+		if (!tick) {
 			printf("vmrunkernel: guest pcore %d halted with interrupts on; nothing can wake it\n", id);
 			return -1;
 		}
+		sleep_until(tick);
+		timer_poll();
 	}
 	return 0;
 }
@@ -259,6 +260,11 @@ int main(int argc, char **argv)
 		dprintf(2, "usage: vmrunkernel [-n GPCS] [-m [-w]] [-q] GUEST\n");
 		return 2;
 	}
+	if (mcp && !wait && (uint32_t)nr_gpcs + 1 > max_vcores()) {
+		printf("vmrunkernel: -m -n %d needs %d vcores (one per guest pcore and one for the timer); "
+		       "this process may have %u\n", nr_gpcs, nr_gpcs + 1, max_vcores());
+		return 1;
+	}
 	uint8_t *image;
 	long size = read_file(argv[i], &image);
 	if (size < 0) {
@@ -289,7 +295,7 @@ int main(int argc, char **argv)
 		printf("vmrunkernel: vmm_add_gpcs failed: %ld\n", added);
 		return 1;
 	}
-	if (wait)
+	if (mcp) /* guest pcores halt in the kernel, until poked */
 		ros_syscall(SYS_vmm_ctl, VMM_CTL_SET_EXITS, 0, 0, 0, 0, 0);
 	if (!quiet)
 		printf("vmrunkernel: %s loaded, entry %#lx, %d guest pcore%s\n", argv[i], entry, nr_gpcs,
@@ -299,14 +305,18 @@ int main(int argc, char **argv)
 		register_ev_handler(EV_USER_IPI, on_user_ipi, NULL);
 		if (uthread_mcp_init(NULL) < 0)
 			return 1;
-		vcore_request_total(nr_gpcs);
-		struct uthread *threads[MAX_GPCS];
+		vcore_request_total(nr_gpcs + !wait);
+		struct uthread *threads[MAX_GPCS], *timer = wait ? NULL : uthread_create(timer_thread, NULL);
 		for (int g = 0; g < nr_gpcs; g++)
 			threads[g] = uthread_create(gpc_thread, (void *)(long)g);
 		for (int g = 0; g < nr_gpcs; g++) {
 			void *ret;
 			uthread_join(threads[g], &ret);
 			failed |= ret != NULL;
+		}
+		if (timer) {
+			timer_stop();
+			uthread_join(timer, NULL);
 		}
 	} else {
 		for (int g = 0; g < nr_gpcs; g++)
