@@ -66,11 +66,15 @@ class GuestContext:
         if exit_ is None:
             return Stop("slice", executed)
         vmm = vmm_of(gpc.process)
-        if exit_.reason == EXIT_HLT and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
-            vmm.count("hlt", "kernel")
+        if exit_.reason == EXIT_HLT:
             if gpc.notified:
                 take_posted(gpc)
-            if gpc.poked or (gpc.irr and gpc.cpu.interruptible()):
+            if gpc.irr and gpc.cpu.interruptible():  # a pending interrupt ends the halt at once
+                vmm.count("hlt", "kernel")
+                return Stop("syscall", executed)
+        if exit_.reason == EXIT_HLT and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
+            vmm.count("hlt", "kernel")
+            if gpc.poked:
                 gpc.poked = False
                 return Stop("syscall", executed)
             gpc.halted = True

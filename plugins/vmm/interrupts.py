@@ -35,14 +35,14 @@ def take_posted(gpc: GuestPcore) -> None:
     aspace = gpc.process.aspace
     try:
         raw = aspace.read(gpc.posted_irq_desc, _PIR_BYTES + 8)
-    except BadAddress:  # the VMM unmapped it: nothing can be posted
-        return
-    requested = int.from_bytes(raw[:_PIR_BYTES], "little")
-    notif = int.from_bytes(raw[_PIR_BYTES:], "little")
-    if not requested and not notif & 1:
+        requested = int.from_bytes(raw[:_PIR_BYTES], "little")
+        notif = int.from_bytes(raw[_PIR_BYTES:], "little")
+        if not requested and not notif & 1:
+            return
+        aspace.write(gpc.posted_irq_desc, bytes(_PIR_BYTES) + (notif & ~1).to_bytes(8, "little"))
+    except BadAddress:  # the VMM unmapped it (or took write access away): nothing is posted
         return
     gpc.irr |= requested
-    aspace.write(gpc.posted_irq_desc, bytes(_PIR_BYTES) + (notif & ~1).to_bytes(8, "little"))
 
 
 def deliver_pending(kernel: Kernel, gpc: GuestPcore) -> VmExit | None:
