@@ -4,20 +4,25 @@ sibling's IPI wakes it; delivery through the guest's IDT, and what happens when 
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import run_kernel
 from unicorn import x86_const
 
 from kernkit.arch.x86_64.guest import EXIT_TRIPLE_FAULT, RFLAGS_IF, GuestCpu
+from kernkit.core.assemble import assemble, boot
 from kernkit.core.physmem import PhysicalMemory
-from kernkit.plugins.vmm import read_vmexits
+from kernkit.plugins.linux_abi.memory import sys_mmap
+from kernkit.plugins.vmm import layout, read_vmexits
 from kernkit.plugins.vmm.cpuid import cpuid_for
-from kernkit.plugins.vmm.gpc import GuestPcore
-from kernkit.plugins.vmm.interrupts import deliver_pending
+from kernkit.plugins.vmm.gpc import GuestPcore, lookup_gpc
+from kernkit.plugins.vmm.interrupts import deliver_pending, take_posted
+from kernkit.plugins.vmm.syscalls import sys_vmm_add_gpcs, sys_vmm_poke_guest
 
 ROOT = Path(__file__).resolve().parent.parent
 VMM = ROOT / "configs" / "vmm.toml"
@@ -164,3 +169,56 @@ def test_interrupts_wait_while_the_guest_has_them_off():
     cpu.set_state({"rflags": 0x2 | RFLAGS_IF}, 0)
     assert deliver_pending(kernel, gpc) is None
     assert gpc.irr == 0 and gpc.injected == 1 and cpu.state()["rip"] == HANDLER
+
+
+# --- the ABI: vmm_add_gpcs with and without a posted-interrupt descriptor ------------------------
+
+
+@pytest.fixture
+def vmm():
+    """The init thread of a booted (not yet running) vmrunkernel, with 64 KiB mapped for guest
+    memory at ``vmm.mem`` and a page for init structs and descriptors at ``vmm.scratch``."""
+    kernel = assemble(VMM, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO())
+    boot(kernel)
+    thread = kernel.init.threads[0]
+    mem = sys_mmap(thread, 0, 0x10000, 3, 0x22, -1, 0)
+    scratch = sys_mmap(thread, 0, 0x1000, 3, 0x22, -1, 0)
+    yield SimpleNamespace(thread=thread, process=thread.process, mem=mem, scratch=scratch)
+    kernel.shutdown()
+
+
+def _add(vmm: SimpleNamespace, desc: int | None, size: int) -> int:
+    fields = [vmm.mem, 0x10000, 0x1000, 0x8000, 0, 7]
+    packed = layout.GPCORE_INIT_V1.pack(*fields) if desc is None else layout.GPCORE_INIT.pack(*fields, desc)
+    vmm.process.aspace.write(vmm.scratch, packed)
+    return sys_vmm_add_gpcs(vmm.thread, 1, vmm.scratch, size)
+
+
+def test_the_original_init_struct_still_adds_guest_pcores_without_interrupts(vmm):
+    assert _add(vmm, None, 0) == 1  # a caller that passes no size
+    assert _add(vmm, None, 48) == 1
+    assert [lookup_gpc(vmm.process, i).posted_irq_desc for i in (0, 1)] == [0, 0]
+
+
+@pytest.mark.parametrize(
+    ("where", "size"),
+    [(0x800 + 8, 56), (0x800, 40), (0x800, 64)],  # a misaligned descriptor, sizes of no struct
+)
+def test_a_bad_descriptor_or_struct_size_is_einval(vmm, where, size):
+    assert _add(vmm, vmm.scratch + where, size) == -22
+
+
+def test_a_descriptor_outside_the_vmms_memory_is_einval(vmm):
+    assert _add(vmm, 0x1000, 56) == -22
+
+
+def test_posted_vectors_reach_the_guest_pcore_and_the_descriptor_is_cleared(vmm):
+    desc = vmm.scratch + 0x800
+    assert _add(vmm, desc, 56) == 1
+    gpc = lookup_gpc(vmm.process, 0)
+    aspace = vmm.process.aspace
+    aspace.write(desc, (1 << 0x20 | 1 << 0xF0).to_bytes(32, "little") + (1).to_bytes(8, "little"))
+    assert sys_vmm_poke_guest(vmm.thread, 0) == 0 and gpc.notified
+    take_posted(gpc)
+    assert gpc.irr == 1 << 0x20 | 1 << 0xF0 and not gpc.notified
+    assert aspace.read(desc, 40) == bytes(40)  # requests and the notification bit taken
