@@ -32,7 +32,7 @@ def test_guest_boots_under_the_vmm_and_prints_on_the_console():
 
 
 def test_guest_pcores_on_vcores_count_to_a_shared_total():
-    run = run_kernel(config=VMM, init__args=["-m", "-n", "3", "/bin/guest"])
+    run = run_kernel(config=VMM, init__args=["-m", "-n", "3", "/bin/guest"], machine__cores=5)
     assert run.status == 0, run.err
     for gpc in range(3):
         assert f"guest: hello from guest pcore {gpc} (apic id {gpc})" in run.out
@@ -77,7 +77,10 @@ def test_the_c_interface_agrees_with_the_kernel():
     ):
         assert f"#define {name} {value:#x}" in header or f"#define {name} {value}" in header, name
     assert "}; /* 208 bytes */" in header and layout.VM_TF_SIZE == 208
-    assert "}; /* 48 bytes */" in header and layout.GPCORE_INIT.size == 48
+    assert "}; /* 56 bytes */" in header and layout.GPCORE_INIT.size == 56
+    assert layout.GPCORE_INIT_V1.size == 48  # the original struct, still accepted
+    assert "} __attribute__((aligned(64))); /* 64 bytes */" in header and layout.POSTED_DESC_SIZE == 64
+    assert f"#define POSTED_OUTSTANDING_NOTIF {layout.POSTED_OUTSTANDING_NOTIF}" in header
     assert struct.calcsize("<18QQII") == layout.TF_EXIT_QUAL
 
 

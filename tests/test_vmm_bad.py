@@ -8,12 +8,26 @@ from pathlib import Path
 
 import pytest
 from conftest import run_kernel
+from elftools.elf.elffile import ELFFile
 
 from kernkit.arch.x86_64.guest import EXIT_LIMIT
 from kernkit.plugins.vmm import read_vmexits
 
 ROOT = Path(__file__).resolve().parent.parent
 VMM = ROOT / "configs" / "vmm.toml"
+
+
+def _guest_main() -> int:
+    with (ROOT / "user" / "bin" / "badguest").open("rb") as f:
+        return ELFFile(f).get_section_by_name(".symtab").get_symbol_by_name("guest_main")[0]["st_value"]
+
+
+GUEST_MAIN = _guest_main()
+
+
+def rip(offset: int) -> str:
+    """The guest address ``offset`` bytes into badguest's guest_main (its entry code may grow)."""
+    return f"rip {GUEST_MAIN + offset:#x}"
 
 
 def vmmcheck(mode: str, *args: str, **settings: object):
@@ -36,10 +50,10 @@ def test_a_well_behaved_guest_exits_through_vmcall():
     ("mode", "stopped"),
     [
         # no IDT: an invalid opcode (vector 6) becomes a triple fault, rip at the ud2
-        ("ud2", "triple_fault (exit reason 0x2), vector 6, qualification 0, guest va 0, guest pa 0, rip 0x100088"),
+        ("ud2", "triple_fault (exit reason 0x2), vector 6, qualification 0, guest va 0, guest pa 0, " + rip(0x78)),
         # a load from a non-canonical address is a #GP (13), before any paging
         ("gp", "triple_fault (exit reason 0x2), vector 13, qualification 0, guest va 0x800000000000, "
-         "guest pa 0, rip 0x100140"),
+         "guest pa 0, " + rip(0x130)),
         # the guest's tables map the hole above its 16 MiB of RAM: the fetch is an EPT violation
         # (qualification 4: fetch) for the VMM to handle, at the guest-physical address
         ("hole", "ept_violation (exit reason 0x30), vector 0, qualification 0x4, guest va 0x1001000, "
@@ -50,7 +64,7 @@ def test_a_well_behaved_guest_exits_through_vmcall():
         ("noncanonical", "triple_fault (exit reason 0x2), vector 13, qualification 0, guest va 0x800000000000, "
          "guest pa 0, rip 0x800000000000"),
         # with an IDT loaded the same ud2 is an exception exit the VMM could reflect into the guest
-        ("idt-ud2", "exception (exit reason 0), vector 6, qualification 0, guest va 0, guest pa 0, rip 0x100138"),
+        ("idt-ud2", "exception (exit reason 0), vector 6, qualification 0, guest va 0, guest pa 0, " + rip(0x128)),
     ],
 )  # fmt: skip
 def test_a_guest_that_faults_or_jumps_nowhere_stops_with_its_reason(mode, stopped):
@@ -70,7 +84,7 @@ def test_a_vmm_that_unmaps_guest_memory_under_its_guest_gets_an_ept_violation():
     assert run.out.splitlines() == [
         "vmmcheck: munmap of guest memory: accepted",
         "vmmcheck: guest stopped: ept_violation (exit reason 0x30), vector 0, qualification 0x1, "
-        "guest va 0x100000, guest pa 0x1000, rip 0x100063, after 1 exits",
+        "guest va 0x100000, guest pa 0x1000, " + rip(0x53) + ", after 1 exits",
     ]
 
 
@@ -85,12 +99,12 @@ def test_a_guest_flooding_exits_is_stopped_at_the_exit_limit_while_others_run():
     assert run.others[0].exit_status == 0
     assert (
         "vmmcheck: guest stopped: exit_limit (exit reason 0x10002), vector 0, qualification 0, guest va 0, "
-        "guest pa 0, rip 0x10003a, after 20000 exits\n"
+        "guest pa 0, " + rip(0x2A) + ", after 20000 exits\n"
         "vmmcheck: vmm_run again: exit_limit (exit reason 0x10002)\n"  # stopped for good
     ) in run.out
     assert run.err == (
         "kernkit: vmm: pid 1 (vmmcheck): guest pcore 0 stopped after 20000 exits to the VMM "
-        "([vmm] max_exits = 20000), at rip 0x10003a\n"
+        "([vmm] max_exits = 20000), at " + rip(0x2A) + "\n"
     )
     assert exit_counts(run)["io"] == [0, 20000]
     assert exit_counts(run)["exit_limit"] == [0, 2]

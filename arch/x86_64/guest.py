@@ -8,7 +8,10 @@ through the VMM's address space (``translate``). What the VMM writes in that ran
 sees, because it is the same frame.
 
 Unicorn delivers no exception through a guest IDT, so every guest exception is an exit; with no
-IDT loaded (limit 0) a real CPU would shut down, and the exit is a triple fault.
+IDT loaded (limit 0) a real CPU would shut down, and the exit is a triple fault. External
+interrupts are delivered by the kernel (:meth:`GuestCpu.inject`): it reads the gate from the
+guest's IDT, pushes the 64-bit interrupt frame on the guest stack and jumps to the handler; the
+guest's ``iretq`` returns as on a real CPU.
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ _ACCESS_BITS = {16: EPT_READ, 17: EPT_WRITE, 18: EPT_FETCH}
 GUEST_REGISTERS = {name: reg for name, reg in USER_REGISTERS.items() if not name.endswith("_base")}
 
 _PRESENT, _WRITABLE, _LARGE, _NX = 1, 2, 0x80, 1 << 63
+RFLAGS_IF, RFLAGS_TF, RFLAGS_NT, RFLAGS_RF = 1 << 9, 1 << 8, 1 << 14, 1 << 16
+_GATE_INTERRUPT, _GATE_TRAP = 0xE, 0xF
+_STI_HLT = b"\xfb\xf4"
 _ADDR = 0x000F_FFFF_FFFF_F000
 _CANONICAL_LOW, _CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 IN_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p)
@@ -235,6 +241,66 @@ class GuestCpu:
             gva += take
             length -= take
         return out
+
+    def write_guest(self, gva: int, data: bytes) -> bool:
+        """Write bytes at a guest-virtual address the guest's paging maps writable; False (and
+        nothing written) where it does not."""
+        pieces = []
+        offset = 0
+        while offset < len(data):
+            gpa = self.guest_physical(gva + offset, write=True)
+            host = self.translate(gpa & PAGE_MASK) if gpa is not None else None
+            if host is None:
+                return False
+            take = min(len(data) - offset, PAGE_SIZE - ((gva + offset) & (PAGE_SIZE - 1)))
+            pieces.append((host + ((gva + offset) & (PAGE_SIZE - 1)), data[offset : offset + take]))
+            offset += take
+        for host, piece in pieces:
+            self.memory.write(host, piece)
+        return True
+
+    # --- interrupts -----------------------------------------------------------------------
+
+    def interruptible(self) -> bool:
+        """RFLAGS.IF: the guest takes external interrupts now."""
+        return bool(self.regs.read(x86.UC_X86_REG_RFLAGS) & RFLAGS_IF)
+
+    def inject(self, vector: int) -> VmExit | None:
+        """Deliver external interrupt ``vector`` through the guest's IDT, as a CPU does between
+        instructions: push SS, RSP, RFLAGS, CS, RIP (16-byte aligned), clear IF (interrupt
+        gate) and TF/NT/RF, and continue at the gate's handler. None when delivered; a triple
+        fault exit (``intrinfo`` = vector) when the IDT cannot deliver it: no IDT or a vector
+        past its limit, a gate that is not a present interrupt/trap gate, or a stack the
+        guest's paging does not map writable (a real CPU would fault, double fault, shut down).
+        An interrupt arriving between ``sti`` and ``hlt`` (the STI shadow) is taken after the
+        halt, which it wakes, so the ``sti; hlt`` idiom loses no wake-up."""
+        regs = self.regs
+        fault = VmExit(EXIT_TRIPLE_FAULT, intrinfo=vector)
+        _selector, base, limit, _flags = self.uc.reg_read(x86.UC_X86_REG_IDTR)
+        if limit == 0 or vector * 16 + 15 > limit:
+            return fault
+        gate = int.from_bytes(self.read_guest(base + vector * 16, 16).ljust(16, b"\0"), "little")
+        kind, present = (gate >> 40) & 0xF, (gate >> 47) & 1
+        if not present or kind not in (_GATE_INTERRUPT, _GATE_TRAP):
+            return fault
+        handler = (gate & 0xFFFF) | ((gate >> 48) & 0xFFFF) << 16 | ((gate >> 64) & 0xFFFF_FFFF) << 32
+        selector = (gate >> 16) & 0xFFFF
+        rip = regs.read(x86.UC_X86_REG_RIP)
+        if self.read_guest(rip - 1, 2) == _STI_HLT:
+            rip += 1
+        rsp, rflags = regs.read(x86.UC_X86_REG_RSP), regs.read(x86.UC_X86_REG_RFLAGS)
+        cs, ss = regs.read(x86.UC_X86_REG_CS), regs.read(x86.UC_X86_REG_SS)
+        frame_at = (rsp & ~0xF) - 40
+        frame = b"".join(v.to_bytes(8, "little") for v in (rip, cs, rflags, rsp, ss))
+        if not self.write_guest(frame_at, frame):
+            return fault
+        cleared = RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | (RFLAGS_IF if kind == _GATE_INTERRUPT else 0)
+        if selector != cs:
+            regs.write(x86.UC_X86_REG_CS, selector)
+        regs.write(x86.UC_X86_REG_RSP, frame_at)
+        regs.write(x86.UC_X86_REG_RFLAGS, rflags & ~cleared)
+        regs.write(x86.UC_X86_REG_RIP, handler)
+        return None
 
     # --- hooks (called from C; exceptions must not escape) --------------------------------
 

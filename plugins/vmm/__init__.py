@@ -49,7 +49,7 @@ def kernkit_config_sections() -> list[ConfigSection]:
 @hookimpl
 def kernkit_register_syscall_extensions() -> list[SyscallExtension]:
     calls = (
-        Syscall(layout.SYS_VMM_ADD_GPCS, "vmm_add_gpcs", s.sys_vmm_add_gpcs, 2),
+        Syscall(layout.SYS_VMM_ADD_GPCS, "vmm_add_gpcs", s.sys_vmm_add_gpcs, 3),
         Syscall(layout.SYS_VMM_POKE_GUEST, "vmm_poke_guest", s.sys_vmm_poke_guest, 1),
         Syscall(layout.SYS_VMM_CTL, "vmm_ctl", s.sys_vmm_ctl, 2),
         Syscall(layout.SYS_VMM_RUN, "vmm_run", s.sys_vmm_run, 2),

@@ -18,6 +18,7 @@ from kernkit.core.machine import Stop
 from kernkit.core.process import BLOCKED
 from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm.gpc import GuestPcore, finalize_on_core, load, loaded, unload, vmm_of
+from kernkit.plugins.vmm.interrupts import deliver_pending, take_posted
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -53,10 +54,23 @@ class GuestContext:
     def run_on_core(self, core: int, budget: int) -> Stop:
         kernel, gpc, thread = self.kernel, self.gpc, self.thread
         load(kernel, gpc, core)
+        if gpc.notified:
+            take_posted(gpc)
+        failed = deliver_pending(kernel, gpc) if gpc.irr else None
+        if failed is not None:  # the guest's IDT cannot take it
+            finalize_on_core(kernel, core)
+            leave_guest(kernel, thread, gpc, failed)
+            return Stop("syscall", 0)
         executed, exit_ = gpc.cpu.run(budget)
         if exit_ is None:
             return Stop("slice", executed)
         vmm = vmm_of(gpc.process) if exit_.reason == EXIT_HLT else None
+        if vmm is not None:
+            if gpc.notified:
+                take_posted(gpc)
+            if gpc.irr and gpc.cpu.interruptible():  # a pending interrupt ends the halt at once
+                vmm.count("hlt", "kernel")
+                return Stop("syscall", executed)
         if vmm is not None and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
             vmm.count("hlt", "kernel")
             if gpc.poked:

@@ -37,6 +37,14 @@ class GuestPcore:
     halted: bool = False
     #: Poked while not halted: its next HLT returns at once.
     poked: bool = False
+    #: The VMM's address of its posted-interrupt descriptor (0: none).
+    posted_irq_desc: int = 0
+    #: Requested vectors taken from the descriptor, not yet delivered (a virtual IRR).
+    irr: int = 0
+    #: Poked: look at the descriptor before the guest runs again.
+    notified: bool = False
+    #: Interrupts delivered into the guest.
+    injected: int = 0
     #: The vm_trapframe the running vmm_run call reports into.
     tf: int = 0
     #: Exits of this guest pcore reflected to the VMM (for ``[vmm] max_exits``).

@@ -2,9 +2,11 @@
 
 System calls (Akaros's numbers, plus one of kernkit's own):
 
-- ``vmm_add_gpcs(nr, struct vmm_gpcore_init *inits)`` (34): add ``nr`` guest pcores; their ids
-  follow the ones the process already has. Returns ``nr``.
-- ``vmm_poke_guest(gpcoreid)`` (38): wake a guest pcore halted in the kernel.
+- ``vmm_add_gpcs(nr, struct vmm_gpcore_init *inits, size)`` (34): add ``nr`` guest pcores; their
+  ids follow the ones the process already has. ``size`` is the size of one init struct: 56 (with
+  a posted-interrupt descriptor), or 48 / 0 for the original struct (no interrupts). Returns ``nr``.
+- ``vmm_poke_guest(gpcoreid)`` (38): the guest pcore looks at its posted-interrupt descriptor
+  again, and wakes if it is halted in the kernel.
 - ``vmm_ctl(cmd, arg)`` (40): ``VMM_CTL_GET_EXITS`` / ``VMM_CTL_SET_EXITS``: which optional
   exits are reflected (``VMM_CTL_EXIT_HALT``).
 - ``vmm_run(gpcoreid, struct vm_trapframe *tf)`` (500, kernkit's): run the guest pcore until an
@@ -25,9 +27,16 @@ VMM_CTL_EXIT_HALT = 0x1
 VMM_CTL_ALL_EXITS = VMM_CTL_EXIT_HALT
 
 #: struct vmm_gpcore_init: mem_base (the VMM's address of guest-physical 0), mem_size, entry,
-#: stack, cr3 (guest-physical paging root; 0: guest-virtual = guest-physical), arg (rdi).
-GPCORE_INIT = struct.Struct("<6Q")
-GPCORE_INIT_FIELDS = ("mem_base", "mem_size", "entry", "stack", "cr3", "arg")
+#: stack, cr3 (guest-physical paging root; 0: guest-virtual = guest-physical), arg (rdi),
+#: posted_irq_desc (the VMM's address of the guest pcore's posted-interrupt descriptor, or 0).
+GPCORE_INIT = struct.Struct("<7Q")
+GPCORE_INIT_FIELDS = ("mem_base", "mem_size", "entry", "stack", "cr3", "arg", "posted_irq_desc")
+#: The original struct, without posted_irq_desc (vmm_add_gpcs with size 48 or 0).
+GPCORE_INIT_V1 = struct.Struct("<6Q")
+#: Posted-interrupt descriptor (Intel's layout): 256 request bits (one per vector), then the
+#: outstanding-notification bit (256); 64 bytes, 64-byte aligned, writable memory of the VMM.
+POSTED_DESC_SIZE = 64
+POSTED_OUTSTANDING_NOTIF = 256
 
 #: struct vm_trapframe: 18 registers (rax..r15, rip, rflags), cr3, exit_reason (u32),
 #: gpcoreid (u32), exit_qual, intrinfo, guest_va, guest_pa, insn_len, flags.

@@ -12,6 +12,7 @@ from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm.context import GuestContext
 from kernkit.plugins.vmm.cpuid import cpuid_for
 from kernkit.plugins.vmm.gpc import KEY, GuestPcore, VmmProcess, lookup_gpc, vmm_of
+from kernkit.plugins.vmm.interrupts import take_posted
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -56,7 +57,14 @@ def _translator(aspace: AddressSpace, base: int, size: int):  # noqa: ANN202
     return translate
 
 
-def sys_vmm_add_gpcs(t: Thread, nr: int, inits: int) -> int:
+def _descriptor_ok(aspace: AddressSpace, address: int) -> bool:
+    if not address:
+        return True
+    size = layout.POSTED_DESC_SIZE
+    return address % size == 0 and _writable_range(aspace, address, size)
+
+
+def sys_vmm_add_gpcs(t: Thread, nr: int, inits: int, size: int = 0) -> int:
     kernel, process = t.kernel, t.process
     factory = kernel.arch.guest_cpu
     if factory is None:
@@ -64,11 +72,20 @@ def sys_vmm_add_gpcs(t: Thread, nr: int, inits: int) -> int:
     vmm = _vmm(process)
     if not 0 < nr <= layout.MAX_GPCS - len(vmm.gpcs):
         return -EINVAL
-    raw = process.aspace.read(inits, nr * layout.GPCORE_INIT.size)
+    if size in (0, layout.GPCORE_INIT_V1.size):
+        form = layout.GPCORE_INIT_V1
+    elif size == layout.GPCORE_INIT.size:
+        form = layout.GPCORE_INIT
+    else:
+        return -EINVAL
+    raw = process.aspace.read(inits, nr * form.size)
     parsed = []
     for i in range(nr):
-        values = layout.GPCORE_INIT.unpack_from(raw, i * layout.GPCORE_INIT.size)
-        init = dict(zip(layout.GPCORE_INIT_FIELDS, values, strict=True))
+        values = form.unpack_from(raw, i * form.size)
+        init = dict(zip(layout.GPCORE_INIT_FIELDS, values, strict=False))
+        init.setdefault("posted_irq_desc", 0)
+        if not _descriptor_ok(process.aspace, init["posted_irq_desc"]):
+            return -EINVAL
         base, size = init["mem_base"], init["mem_size"]
         if base % PAGE_SIZE or size % PAGE_SIZE or not size or base + size > kernel.machine.user_limit:
             return -EINVAL
@@ -85,7 +102,9 @@ def sys_vmm_add_gpcs(t: Thread, nr: int, inits: int) -> int:
             {"rip": init["entry"], "rsp": init["stack"], "rdi": init["arg"], "rflags": layout.RFLAGS_FIXED},
             init["cr3"],
         )
-        vmm.gpcs.append(GuestPcore(gpcoreid, process, cpu, init["mem_base"], init["mem_size"]))
+        gpc = GuestPcore(gpcoreid, process, cpu, init["mem_base"], init["mem_size"])
+        gpc.posted_irq_desc = init["posted_irq_desc"]
+        vmm.gpcs.append(gpc)
     kernel.trace_event("vmm_add_gpcs", process, nr=nr, total=len(vmm.gpcs))
     return nr
 
@@ -106,6 +125,7 @@ def sys_vmm_poke_guest(t: Thread, gpcoreid: int) -> int:
     gpc = lookup_gpc(t.process, gpcoreid)
     if gpc is None:
         return -ENOENT
+    gpc.notified = True
     if gpc.halted and gpc.thread is not None and gpc.thread.state is BLOCKED:
         gpc.halted = False
         t.kernel.wake(gpc.thread)
@@ -149,6 +169,7 @@ def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
         if not rflags & layout.RFLAGS_FIXED:
             raw = raw[: layout.TF_RFLAGS] + (rflags | layout.RFLAGS_FIXED).to_bytes(8, "little")
         gpc.cpu.load_raw(raw, cr3)
+    take_posted(gpc)
     gpc.thread = t
     gpc.tf = tf
     t.context = GuestContext(t.kernel, t, gpc, t.context)

@@ -30,6 +30,8 @@
 #define IO_QUAL_IN(q) (((q) >> 3) & 1)
 #define IO_QUAL_PORT(q) ((uint16_t)((q) >> 16))
 
+/* vmm_add_gpcs(nr, inits, sizeof(struct vmm_gpcore_init)); a size of 48 (or 0) reads the
+ * original struct, without posted_irq_desc: such guest pcores take no interrupts. */
 struct vmm_gpcore_init {
 	uint64_t mem_base; /* the VMM's address of guest-physical 0 (page aligned, writable) */
 	uint64_t mem_size; /* bytes of guest-physical memory */
@@ -37,7 +39,19 @@ struct vmm_gpcore_init {
 	uint64_t stack;    /* guest rsp */
 	uint64_t cr3;      /* guest-physical paging root; 0: guest-virtual = guest-physical */
 	uint64_t arg;      /* guest rdi */
-}; /* 48 bytes */
+	uint64_t posted_irq_desc; /* struct posted_irq_desc * (64-byte aligned, writable), or 0 */
+}; /* 56 bytes */
+
+/* Posted interrupts (Intel's descriptor): to interrupt a guest pcore with vector v, set bit v,
+ * then the outstanding-notification bit, then vmm_poke_guest.  The kernel moves the requested
+ * bits into the guest pcore before it runs and delivers the highest through the guest's IDT
+ * when RFLAGS.IF is set. */
+#define POSTED_OUTSTANDING_NOTIF 256
+struct posted_irq_desc {
+	uint64_t pir[4];   /* requested vectors */
+	uint64_t control;  /* bit 0 (descriptor bit 256): outstanding notification */
+	uint64_t rsvd[3];
+} __attribute__((aligned(64))); /* 64 bytes */
 
 #define VMTF_RESUME 0x1 /* set by the kernel in every tf it writes: vmm_run loads its registers */
 
