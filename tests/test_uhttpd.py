@@ -88,6 +88,20 @@ def test_the_parked_mcp_waits_with_no_core_until_its_tap_fires(tap_run):
         assert "fdtap" in [e["ev"] for e in mine[at:woken]]
 
 
+def test_a_tap_fires_for_each_frame_on_a_device_that_does_not_signal_drains():
+    """#ether wakes pollers when a frame arrives, not when a read drains the queue: the reader's
+    EAGAIN re-arms the tap, so no frame after the first is lost."""
+    run = run_kernel("tap_check", "ether", ether__nics=["52:54:00:12:34:56"], **MCP4)
+    assert run.out.splitlines() == [
+        "BEGIN tap_check",
+        "PASSED ether_connections",
+        "PASSED ether_tap_added",
+        "PASSED each_frame_after_a_drain_fires",
+        "END tap_check",
+    ], run.out + run.err
+    assert run.status == 0
+
+
 def test_tap_check_runs_the_same_twice(tap_run):
     again = run_kernel("tap_check", trace=True, **MCP4)
     assert again.trace == tap_run.trace
