@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import shutil
 import socket
 import subprocess
@@ -298,3 +300,29 @@ def test_a_capture_file_that_cannot_be_opened_fails_the_boot_in_one_line():
     assert one_line_error(proc) == "[ether] pcap: cannot write '/proc/ether.pcap': No such file or directory"
     directory = kernkit_cli("boot", "configs/ether.toml", "--set", "ether.pcap=/tmp")
     assert "ether.pcap: '/tmp' is a directory; expected a file" in one_line_error(directory)
+    full = kernkit_cli("boot", "configs/ether.toml", "--set", "ether.pcap=/dev/full")
+    assert one_line_error(full) == "[ether] pcap: cannot write '/dev/full': No space left on device"
+
+
+class _FillingFile(io.BytesIO):
+    """A capture file on a disk that fills after ``room`` bytes."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, data) -> int:  # noqa: ANN001
+        if self.tell() + len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
+def test_a_disk_filling_during_a_capture_stops_the_capture_not_the_kernel():
+    from kernkit.plugins.ether.pcap import PcapWriter
+
+    lines: list[str] = []
+    writer = PcapWriter(_FillingFile(24 + 2 * (16 + 60)), "f.pcap", lines.append)
+    for ns in range(5):
+        writer.write(ns, bytes(60))
+    assert writer.frames == 2
+    assert lines == ["[ether] pcap: writing 'f.pcap' failed (No space left on device); capture stopped after 2 frames"]
