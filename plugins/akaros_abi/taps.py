@@ -150,6 +150,12 @@ class Taps:
         return True
 
 
+def taps_fired(kernel: Kernel) -> int:
+    """How many tap events the kernel has sent so far (0 when no tap was ever made)."""
+    taps = kernel.data.get(KEY)
+    return taps.fired if taps is not None else 0
+
+
 def taps_of(kernel: Kernel) -> Taps:
     taps = kernel.data.get(KEY)
     if taps is None:
