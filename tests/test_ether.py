@@ -5,12 +5,10 @@ from __future__ import annotations
 import errno
 import io
 import shutil
-import socket
 import subprocess
-import threading
 
 import pytest
-from conftest import CONFIGS, kernkit_cli, one_line_error, run_kernel
+from conftest import CONFIGS, host_answerer, kernkit_cli, one_line_error, run_kernel
 
 from kernkit.core.errors import ConfigError
 
@@ -223,26 +221,10 @@ def test_ip_capture_is_deterministic_and_off_by_default(tmp_path):
 
 @needs_tshark
 def test_udp_and_a_host_connection_in_the_capture(tmp_path):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-
-    def answer():
-        conn, _ = server.accept()
-        with conn:
-            data = b""
-            while chunk := conn.recv(100):
-                data += chunk
-            conn.sendall(b"host says " + data)
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
     pcap = tmp_path / "host.pcap"
-    result = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True,
-                        ether__pcap=str(pcap), ether__capture_ip=True)  # fmt: skip
-    thread.join(10)
-    server.close()
+    with host_answerer() as port:
+        result = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True,
+                            ether__pcap=str(pcap), ether__capture_ip=True)  # fmt: skip
     assert "got 12: host says hi" in result.out
     rows = tshark(
         pcap, "-T", "fields", "-e", "eth.src", "-e", "ip.src", "-e", "ip.dst", "-e", "tcp.flags.str"

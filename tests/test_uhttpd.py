@@ -7,14 +7,12 @@ import contextlib
 import json
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 
 import pytest
-from conftest import CONFIGS, ROOT, run_kernel
+from conftest import CONFIGS, kernel_process, run_kernel
 
 from kernkit.core.errors import KernkitError
 from kernkit.core.wait import unwatch_readiness, wake_pollers, watch_readiness
@@ -142,22 +140,7 @@ def uhttpd(tmp_path):
         f'extends = "{CONFIGS / "uhttpd.toml"}"\n'
         f'[namespace]\nroot = {{ "/bin" = "@programs", "/www" = "{CONFIGS / "www"}" }}\n'
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kernkit.core.cli",
-            "boot",
-            "--set",
-            'net.forward=[{host="127.0.0.1:0", guest=80}]',
-            str(config),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        cwd=ROOT,
-    )
-    try:
+    with kernel_process("--set", 'net.forward=[{host="127.0.0.1:0", guest=80}]', str(config)) as proc:
         line = proc.stderr.readline().decode()
         match = ANNOUNCE.search(line)
         assert match, line + (proc.stderr.read().decode() if proc.poll() is not None else "")
@@ -169,16 +152,6 @@ def uhttpd(tmp_path):
                     break
             threading.Event().wait(0.05)
         yield port, proc
-    finally:
-        for _ in range(15):
-            if proc.poll() is not None:
-                break
-            proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.communicate(timeout=2)
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def _curl() -> str:
