@@ -77,6 +77,7 @@ class X86Core:
         self._read_args = self.regs.syscall_args
         self._dispatch = self.kernel.dispatcher.dispatch
         self.counter = lowlevel.counter_reader(uc) if self.deterministic else (lambda: 0)
+        self._counted = lowlevel.counter_cell(uc)
         self.scratch = uc.context_save()
         self.thread: Thread | None = None
         self.loaded: X86Context | None = None
@@ -440,6 +441,12 @@ class X86Core:
     def live_instructions(self) -> int:
         """Instructions retired so far in the run in progress (0 between runs)."""
         return self.run_base + self.counter() - self.segment_base if self.in_run else 0
+
+    def charge(self, instructions: int) -> None:
+        """Instructions run elsewhere count as this run's (see Machine.charge): added to the
+        engine's own count, so they come off what is left of ``emu_start``'s count too."""
+        if self.deterministic and self.in_run:
+            self._counted.value += instructions
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:

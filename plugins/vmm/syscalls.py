@@ -9,9 +9,9 @@ from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.process import BLOCKED
 from kernkit.plugins.linux_abi.errno import EFAULT, EINVAL, ENODEV, ENOENT
 from kernkit.plugins.vmm import layout
-from kernkit.plugins.vmm.context import GuestContext
 from kernkit.plugins.vmm.cpuid import cpuid_for
 from kernkit.plugins.vmm.gpc import KEY, GuestPcore, VmmProcess, lookup_gpc, vmm_of
+from kernkit.plugins.vmm.inline import can_run_inline, enter_slowly, run_inline
 from kernkit.plugins.vmm.interrupts import take_posted
 
 if TYPE_CHECKING:
@@ -172,6 +172,8 @@ def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
     take_posted(gpc)
     gpc.thread = t
     gpc.tf = tf
-    t.context = GuestContext(t.kernel, t, gpc, t.context)
-    t.stop_requested = True
+    kernel = t.kernel
+    if kernel.config["vmm"].run_inline and can_run_inline(kernel, t):
+        return run_inline(kernel, t, gpc)
+    enter_slowly(kernel, t, gpc)
     return None
