@@ -78,6 +78,9 @@ class X86Core:
         self._dispatch = self.kernel.dispatcher.dispatch
         self.counter = lowlevel.counter_reader(uc) if self.deterministic else (lambda: 0)
         self._counted = lowlevel.counter_cell(uc)
+        #: The count of the emu_start in progress, and how far charge() took the counter past it.
+        self._count = 0
+        self._overshoot = 0
         self.scratch = uc.context_save()
         self.thread: Thread | None = None
         self.loaded: X86Context | None = None
@@ -356,6 +359,7 @@ class X86Core:
             self.needs_tb_flush = False
         self.fault = self.pending_intr = self.hook_error = self.breakpoint_hit = None
         self.run_base = executed
+        self._count, self._overshoot = budget - executed, 0
         error = None
         self.running = True
         try:
@@ -406,7 +410,8 @@ class X86Core:
             return counted, Stop("fault", 0, Fault(11, "page fault, not mapped", pc, pc, "exec"))
         if self.needs_tb_flush:
             return counted, None
-        return min(counted, budget), Stop("slice", 0)
+        # the count stops the run as it counts one more (not run); charge() may have passed it
+        return min(counted, budget + self._overshoot), Stop("slice", 0)
 
     def _exception(self, thread: Thread, number: int, counted: int, pc: int) -> tuple[int, Stop | None]:
         lowlevel.clear_pending_exception(self.uc, self.scratch)
@@ -446,7 +451,8 @@ class X86Core:
         """Instructions run elsewhere count as this run's (see Machine.charge): added to the
         engine's own count, so they come off what is left of ``emu_start``'s count too."""
         if self.deterministic and self.in_run:
-            self._counted.value += instructions
+            counted = self._counted.value = self._counted.value + instructions
+            self._overshoot = max(self._overshoot, counted - self._count)
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:

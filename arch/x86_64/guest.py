@@ -410,8 +410,8 @@ class GuestCpu:
             return max(counted - 1, 0), VmExit(EXIT_TRIPLE_FAULT, intrinfo=13)
         if error is not None:
             return max(counted - 1, 0), VmExit(EXIT_BAD_STATE, qual=error)
-        if self.deterministic and counted >= budget:
-            return counted, None
+        if self.deterministic and counted >= budget:  # the count stops the run as it counts one more
+            return budget, None
         if self.read_guest(pc - 1, 1) == b"\xf4":
             return counted, VmExit(EXIT_HLT, insn_len=1)
         return counted, None
