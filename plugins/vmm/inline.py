@@ -64,7 +64,10 @@ def run_inline(kernel: Kernel, thread: Thread, gpc: GuestPcore) -> int | None:
     executed, exit_ = gpc.cpu.run(budget or 0)
     kernel.charge_instructions(core, executed)
     if exit_ is None:  # the budget ran out: the guest goes on in the thread's next run
-        enter_slowly(kernel, thread, gpc)
+        thread.context = GuestContext(kernel, thread, gpc, thread.context)
+        if budget is None or executed < budget:
+            thread.stop_requested = True
+        # else the charge used up the run's budget: it ends as a slice, as the guest's own would
         return None
     if exit_.reason == EXIT_HLT:
         user = thread.context
