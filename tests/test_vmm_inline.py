@@ -88,7 +88,9 @@ def test_a_fast_mode_vmm_gets_the_same_exits_either_way():
         assert run.status == 0, run.err
         assert "vmmcheck: guest exited with status 0 after 301 exits" in run.out
     assert runs[0].out == runs[1].out
-    assert read_vmexits(runs[0].kernel, runs[0].kernel.init) == read_vmexits(runs[1].kernel, runs[1].kernel.init)
+    assert read_vmexits(runs[0].kernel, runs[0].kernel.init) == read_vmexits(
+        runs[1].kernel, runs[1].kernel.init
+    )
 
 
 def test_a_traced_vmm_takes_the_slow_path_and_shows_each_guest_run(guest_runs):
