@@ -143,6 +143,7 @@ class GuestCpu:
         self.uch = lowlevel.handle(uc)
         self.regs = lowlevel.Registers(uc)
         self._emu_start = lowlevel.unchecked(uclib.uc_emu_start)
+        self._start_at, self._count = ctypes.c_uint64(), ctypes.c_size_t()  # its arguments, reused
         self.block = lowlevel.RegisterBlock(uc, list(GUEST_REGISTERS.values()))
         self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
         self.scratch = uc.context_save()
@@ -376,8 +377,9 @@ class GuestCpu:
         self.hook_error = None
         error = None
         self.in_run = True
-        rip = ctypes.c_uint64(self.regs.read(x86.UC_X86_REG_RIP))
-        count = ctypes.c_size_t(budget if self.deterministic else 0)
+        rip, count = self._start_at, self._count
+        rip.value = self.regs.read(x86.UC_X86_REG_RIP)
+        count.value = budget if self.deterministic else 0
         try:  # uc_emu_start without the binding's wrapper: its status is the error
             error = self._emu_start(self.uch, rip, _ZERO, _ZERO, count) or None
         finally:

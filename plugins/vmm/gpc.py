@@ -65,6 +65,8 @@ class VmmProcess:
     exits: dict[tuple[str, str], int] = attrs.field(factory=dict)
     #: The address space the guest pcores' memory lives in.
     aspace: Any = None
+    #: The kernel's ``[vmm]`` options (looked up once: an exit reads them).
+    options: Any = None
 
     def count(self, name: str, where: str) -> None:
         key = (name, where)

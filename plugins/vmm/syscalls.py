@@ -24,7 +24,7 @@ CANONICAL_LOW, CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 def _vmm(process: Process) -> VmmProcess:
     vmm = vmm_of(process)
     if vmm is None:
-        vmm = process.data[KEY] = VmmProcess(aspace=process.aspace)
+        vmm = process.data[KEY] = VmmProcess(aspace=process.aspace, options=process.kernel.config["vmm"])
     return vmm
 
 
@@ -173,7 +173,7 @@ def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
     gpc.thread = t
     gpc.tf = tf
     kernel = t.kernel
-    if kernel.config["vmm"].run_inline and can_run_inline(kernel, t):
+    if vmm_of(t.process).options.run_inline and can_run_inline(kernel, t):
         return run_inline(kernel, t, gpc)
     enter_slowly(kernel, t, gpc)
     return None
