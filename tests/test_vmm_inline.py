@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import run_kernel
 
+from kernkit.arch.x86_64.guest import EXIT_IO, GuestCpu
+from kernkit.core.physmem import PhysicalMemory
 from kernkit.plugins.vmm import read_vmexits
 from kernkit.plugins.vmm.context import GuestContext
+from kernkit.plugins.vmm.cpuid import cpuid_for
 
 ROOT = Path(__file__).resolve().parent.parent
 VMM = ROOT / "configs" / "vmm.toml"
@@ -98,3 +101,28 @@ def test_a_traced_vmm_takes_the_slow_path_and_shows_each_guest_run(guest_runs):
     assert run.status == 0, run.err
     assert len(guest_runs) >= 300
     assert run.trace.count('"ev":"vmexit"') == 301
+
+
+INC_RAX, OUT_80 = b"\x48\xff\xc0", b"\xe6\x80"
+
+
+@pytest.mark.parametrize(
+    ("budgets", "expected"),
+    [
+        ([100], [(11, EXIT_IO)]),  # ten incs and the OUT, not the inc after it
+        ([5, 100], [(5, None), (6, EXIT_IO)]),  # a run the budget ends retired that many
+        ([10, 1, 3], [(10, None), (1, EXIT_IO), (3, None)]),
+    ],
+)
+def test_a_guest_run_counts_the_instructions_it_retired(budgets, expected):
+    """What a guest run reports is what it is charged (inline or not): exactly what it ran."""
+    memory = PhysicalMemory(0x10000)
+    cpu = GuestCpu(memory, lambda gpa: gpa if gpa < memory.size else None, cpuid_for(0))
+    memory.write(0x1000, INC_RAX * 10 + OUT_80 + INC_RAX * 10)
+    cpu.set_state({"rip": 0x1000, "rsp": 0x8000, "rflags": 0x2}, 0)
+    results = []
+    for budget in budgets:
+        executed, exit_ = cpu.run(budget)
+        results.append((executed, exit_.reason if exit_ is not None else None))
+    assert results == expected
+    assert cpu.state()["rax"] == sum(n for n, _ in results) - 1  # every inc that ran, and the OUT

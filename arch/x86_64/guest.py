@@ -153,6 +153,7 @@ class GuestCpu:
         self.hook_error: BaseException | None = None
         self.in_run = False
         self.cpuid_count = 0
+        self.io_counted = 0
         self._callbacks = (
             lowlevel.TLB_FILL_CB(self._on_fill),
             lowlevel.INTR_CB(self._on_intr),
@@ -342,11 +343,16 @@ class GuestCpu:
     def _on_intr(self, _uch: int, number: int, _data: int) -> None:
         self._stop(VmExit(EXIT_EXCEPTION, intrinfo=number))
 
+    # An I/O exit is counted here: after a stop in this hook the engine may count one more
+    # instruction (the next one's count runs before the stop takes effect) that never runs.
+
     def _on_in(self, _uch: int, port: int, size: int, _data: int) -> int:
+        self.io_counted = self.counter()
         self._stop(VmExit(EXIT_IO, qual=(size - 1) | IO_IN | port << 16, insn_len=1))
         return 0
 
     def _on_out(self, _uch: int, port: int, size: int, value: int, _data: int) -> None:
+        self.io_counted = self.counter()
         self._stop(VmExit(EXIT_IO, qual=(size - 1) | port << 16, value=value, insn_len=1))
 
     def _on_cpuid(self, _uch: int, _data: int) -> int:
@@ -389,7 +395,7 @@ class GuestCpu:
         counted = self.counter()
         exit_ = self.exit
         if exit_ is not None and exit_.reason == EXIT_IO:  # the common exit first
-            return counted, exit_
+            return self.io_counted, exit_
         pc = self.regs.read(x86.UC_X86_REG_RIP)
         if exit_ is not None and exit_.reason == EXIT_EXCEPTION:
             lowlevel.clear_pending_exception(self.uc, self.scratch)
