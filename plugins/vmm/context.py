@@ -95,7 +95,7 @@ def keeps_halt(kernel: Kernel, thread: Thread, gpc: GuestPcore) -> bool:
 def over_limit(kernel: Kernel, gpc: GuestPcore, exit_: VmExit) -> VmExit:
     """``exit_``, or EXIT_LIMIT when the guest pcore has made its ``[vmm] max_exits`` exits
     already: it is stopped, and the kernel says so once."""
-    limit = kernel.config["vmm"].max_exits
+    limit = gpc.max_exits
     if not limit or gpc.exits < limit:
         gpc.exits += 1
         return exit_

@@ -103,6 +103,7 @@ def sys_vmm_add_gpcs(t: Thread, nr: int, inits: int, size: int = 0) -> int:
             init["cr3"],
         )
         gpc = GuestPcore(gpcoreid, process, cpu, init["mem_base"], init["mem_size"])
+        gpc.max_exits = vmm.options.max_exits
         gpc.posted_irq_desc = init["posted_irq_desc"]
         vmm.gpcs.append(gpc)
     kernel.trace_event("vmm_add_gpcs", process, nr=nr, total=len(vmm.gpcs))
