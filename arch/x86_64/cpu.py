@@ -24,13 +24,13 @@ from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import layout, lowlevel
+from kernkit.arch.x86_64.context import X86Context
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, Stop
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 
 if TYPE_CHECKING:
-    from kernkit.arch.x86_64.context import X86Context
     from kernkit.arch.x86_64.machine import X86Machine
     from kernkit.core.process import Thread
     from kernkit.core.vm import AddressSpace
@@ -169,7 +169,13 @@ class X86Core:
         if following is None:
             return False
         self.segment_base += done
-        if following is False or following.process.aspace is not self.aspace:
+        # a thread whose context runs itself (a guest pcore's, after a vmm_run that blocked in
+        # the guest) is the machine's to start, not this engine's
+        if (
+            following is False
+            or following.process.aspace is not self.aspace
+            or type(following.context) is not X86Context
+        ):
             self.switched = True
             return False
         regs = self.regs
