@@ -193,6 +193,27 @@ class Kernel:
         running = thread.state is RUNNING and thread.core is not None
         return thread.instructions + (self.machine.live_instructions(thread.core) if running else 0)
 
+    def budget_left(self, core: int) -> int | None:
+        """Instructions the run in progress on ``core`` may still retire: what is left of its
+        quantum and of ``[kernel] max_instructions``, less what it has retired so far; None when
+        the machine counts no instructions (fast mode). For a syscall handler that runs code
+        elsewhere on the thread's behalf and reports it with :meth:`charge_instructions`."""
+        if not self.deterministic:
+            return None
+        live = self.machine.live_instructions(core)
+        left = self.quantum - self._core_used[core] - live
+        if self.max_instructions:
+            left = min(left, self.max_instructions - self.instructions - live)
+        return max(left, 0)
+
+    def charge_instructions(self, core: int, instructions: int) -> None:
+        """From inside a syscall handler on ``core``: ``instructions`` the handler had run on
+        another CPU on behalf of the calling thread (e.g. a virtual machine's guest, docs/vmm.md)
+        count as the thread's own: in its and the core's instruction counts and virtual time,
+        exactly as if the thread had retired them in this run (at most :meth:`budget_left`)."""
+        if instructions:
+            self.machine.charge(core, instructions)
+
     # --- tracing --------------------------------------------------------------------------
 
     def trace_event(

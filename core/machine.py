@@ -107,6 +107,12 @@ class Machine(Protocol):
         ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
         ...
     def live_instructions(self, core: int) -> int: ...
+    def charge(self, core: int, instructions: int) -> None:
+        """Count ``instructions`` retired elsewhere (another CPU, run by a syscall handler on
+        behalf of the thread running on ``core``) as part of the run in progress there: from now
+        on they are in :meth:`live_instructions` and in the run's :class:`Stop`, and they come off
+        the run's budget (a run whose budget they use up stops after the syscall). A machine that
+        counts no instructions (fast mode) ignores them."""
     def address_space_changed(self, aspace: AddressSpace) -> None:
         """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""
 

@@ -24,13 +24,13 @@ from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import layout, lowlevel
+from kernkit.arch.x86_64.context import X86Context
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, Stop
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 
 if TYPE_CHECKING:
-    from kernkit.arch.x86_64.context import X86Context
     from kernkit.arch.x86_64.machine import X86Machine
     from kernkit.core.process import Thread
     from kernkit.core.vm import AddressSpace
@@ -77,6 +77,10 @@ class X86Core:
         self._read_args = self.regs.syscall_args
         self._dispatch = self.kernel.dispatcher.dispatch
         self.counter = lowlevel.counter_reader(uc) if self.deterministic else (lambda: 0)
+        self._counted = lowlevel.counter_cell(uc)
+        #: The count of the emu_start in progress, and how far charge() took the counter past it.
+        self._count = 0
+        self._overshoot = 0
         self.scratch = uc.context_save()
         self.thread: Thread | None = None
         self.loaded: X86Context | None = None
@@ -165,7 +169,13 @@ class X86Core:
         if following is None:
             return False
         self.segment_base += done
-        if following is False or following.process.aspace is not self.aspace:
+        # a thread whose context runs itself (a guest pcore's, after a vmm_run that blocked in
+        # the guest) is the machine's to start, not this engine's
+        if (
+            following is False
+            or following.process.aspace is not self.aspace
+            or type(following.context) is not X86Context
+        ):
             self.switched = True
             return False
         regs = self.regs
@@ -355,6 +365,7 @@ class X86Core:
             self.needs_tb_flush = False
         self.fault = self.pending_intr = self.hook_error = self.breakpoint_hit = None
         self.run_base = executed
+        self._count, self._overshoot = budget - executed, 0
         error = None
         self.running = True
         try:
@@ -405,7 +416,8 @@ class X86Core:
             return counted, Stop("fault", 0, Fault(11, "page fault, not mapped", pc, pc, "exec"))
         if self.needs_tb_flush:
             return counted, None
-        return min(counted, budget), Stop("slice", 0)
+        # the count stops the run as it counts one more (not run); charge() may have passed it
+        return min(counted, budget + self._overshoot), Stop("slice", 0)
 
     def _exception(self, thread: Thread, number: int, counted: int, pc: int) -> tuple[int, Stop | None]:
         lowlevel.clear_pending_exception(self.uc, self.scratch)
@@ -440,6 +452,13 @@ class X86Core:
     def live_instructions(self) -> int:
         """Instructions retired so far in the run in progress (0 between runs)."""
         return self.run_base + self.counter() - self.segment_base if self.in_run else 0
+
+    def charge(self, instructions: int) -> None:
+        """Instructions run elsewhere count as this run's (see Machine.charge): added to the
+        engine's own count, so they come off what is left of ``emu_start``'s count too."""
+        if self.deterministic and self.in_run:
+            counted = self._counted.value = self._counted.value + instructions
+            self._overshoot = max(self._overshoot, counted - self._count)
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:

@@ -144,6 +144,7 @@ class GuestCpu:
         self.uch = lowlevel.handle(uc)
         self.regs = lowlevel.Registers(uc)
         self._emu_start = lowlevel.unchecked(uclib.uc_emu_start)
+        self._start_at, self._count = ctypes.c_uint64(), ctypes.c_size_t()  # its arguments, reused
         self.block = lowlevel.RegisterBlock(uc, list(GUEST_REGISTERS.values()))
         self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
         self.scratch = uc.context_save()
@@ -153,6 +154,7 @@ class GuestCpu:
         self.hook_error: BaseException | None = None
         self.in_run = False
         self.cpuid_count = 0
+        self.io_counted = 0
         self._callbacks = (
             lowlevel.TLB_FILL_CB(self._on_fill),
             lowlevel.INTR_CB(self._on_intr),
@@ -345,11 +347,16 @@ class GuestCpu:
     def _on_intr(self, _uch: int, number: int, _data: int) -> None:
         self._stop(VmExit(EXIT_EXCEPTION, intrinfo=number))
 
+    # An I/O exit is counted here: after a stop in this hook the engine may count one more
+    # instruction (the next one's count runs before the stop takes effect) that never runs.
+
     def _on_in(self, _uch: int, port: int, size: int, _data: int) -> int:
+        self.io_counted = self.counter()
         self._stop(VmExit(EXIT_IO, qual=(size - 1) | IO_IN | port << 16, insn_len=1))
         return 0
 
     def _on_out(self, _uch: int, port: int, size: int, value: int, _data: int) -> None:
+        self.io_counted = self.counter()
         self._stop(VmExit(EXIT_IO, qual=(size - 1) | port << 16, value=value, insn_len=1))
 
     def _on_cpuid(self, _uch: int, _data: int) -> int:
@@ -380,8 +387,9 @@ class GuestCpu:
         self.hook_error = None
         error = None
         self.in_run = True
-        rip = ctypes.c_uint64(self.regs.read(x86.UC_X86_REG_RIP))
-        count = ctypes.c_size_t(budget if self.deterministic else 0)
+        rip, count = self._start_at, self._count
+        rip.value = self.regs.read(x86.UC_X86_REG_RIP)
+        count.value = budget if self.deterministic else 0
         try:  # uc_emu_start without the binding's wrapper: its status is the error
             error = self._emu_start(self.uch, rip, _ZERO, _ZERO, count) or None
         finally:
@@ -391,7 +399,7 @@ class GuestCpu:
         counted = self.counter()
         exit_ = self.exit
         if exit_ is not None and exit_.reason == EXIT_IO:  # the common exit first
-            return counted, exit_
+            return self.io_counted, exit_
         pc = self.regs.read(x86.UC_X86_REG_RIP)
         if exit_ is not None and exit_.reason == EXIT_EXCEPTION:
             lowlevel.clear_pending_exception(self.uc, self.scratch)
@@ -414,8 +422,8 @@ class GuestCpu:
             return max(counted - 1, 0), VmExit(EXIT_TRIPLE_FAULT, intrinfo=13)
         if error is not None:
             return max(counted - 1, 0), VmExit(EXIT_BAD_STATE, qual=error)
-        if self.deterministic and counted >= budget:
-            return counted, None
+        if self.deterministic and counted >= budget:  # the count stops the run as it counts one more
+            return budget, None
         if self.read_guest(pc - 1, 1) == b"\xf4":
             return counted, VmExit(EXIT_HLT, insn_len=1)
         return counted, None

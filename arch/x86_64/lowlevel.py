@@ -291,8 +291,14 @@ def clear_pending_exception(uc: Uc, scratch: object) -> None:
     uc.context_restore(scratch)
 
 
+def counter_cell(uc: Uc) -> ctypes.c_uint64:
+    """The engine's count of instructions in the current ``emu_start(count=)``, as a cell: the
+    run stops before the next instruction once the value passes the count asked for."""
+    address = ctypes.cast(handle(uc), ctypes.c_void_p).value + instruction_counter_offset()
+    return ctypes.c_uint64.from_address(address)
+
+
 def counter_reader(uc: Uc) -> Callable[[], int]:
     """A cheap function returning the instructions counted in the current ``emu_start``."""
-    address = ctypes.cast(handle(uc), ctypes.c_void_p).value + instruction_counter_offset()
-    cell = ctypes.c_uint64.from_address(address)
+    cell = counter_cell(uc)
     return lambda: cell.value

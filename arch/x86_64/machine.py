@@ -123,6 +123,9 @@ class X86Machine:
             return foreign.live_instructions()
         return self.cores[core].live_instructions()
 
+    def charge(self, core: int, instructions: int) -> None:
+        self.cores[core].charge(instructions)
+
     def set_breakpoints(self, addresses: Collection[int]) -> None:
         """Breakpoints are code hooks on their addresses, on every core (virtual addresses: a
         breakpoint holds in every address space)."""

@@ -39,6 +39,12 @@ class VmmOptions:
         "vmm_run returns EXIT_LIMIT (0x10002) and the kernel says so once (0: no limit)",
         validator=non_negative,
     )
+    run_inline: bool = option(
+        True,
+        "run a guest pcore inside vmm_run itself while nothing else needs the core (one trip "
+        "through the run loop per exit, not two; the same exits, output and virtual time); "
+        "false sends every guest run through the run loop, for comparing the two",
+    )
 
 
 @hookimpl

@@ -64,31 +64,39 @@ class GuestContext:
         executed, exit_ = gpc.cpu.run(budget)
         if exit_ is None:
             return Stop("slice", executed)
-        vmm = vmm_of(gpc.process) if exit_.reason == EXIT_HLT else None
-        if vmm is not None:
-            if gpc.notified:
-                take_posted(gpc)
-            if gpc.irr and gpc.cpu.interruptible():  # a pending interrupt ends the halt at once
-                vmm.count("hlt", "kernel")
-                gpc.poked = False  # the poke that posted it is used up: a later HLT halts
-                return Stop("syscall", executed)
-        if vmm is not None and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
-            vmm.count("hlt", "kernel")
-            if gpc.poked:
-                gpc.poked = False
-                return Stop("syscall", executed)
-            gpc.halted = True
-            kernel.block(thread)  # the guest pcore sleeps, still loaded on the core
+        if exit_.reason == EXIT_HLT and keeps_halt(kernel, thread, gpc):
             return Stop("syscall", executed)
         finalize_on_core(kernel, core)
         leave_guest(kernel, thread, gpc, over_limit(kernel, gpc, exit_))
         return Stop("syscall", executed)
 
 
+def keeps_halt(kernel: Kernel, thread: Thread, gpc: GuestPcore) -> bool:
+    """After a HLT exit: True when the kernel keeps it and the guest pcore stays in (a pending
+    interrupt ends the halt at once; or the VMM wants no HLT exits and the guest pcore halts in
+    the kernel, its thread blocked until a poke or a notification); False: reflect it."""
+    vmm = vmm_of(gpc.process)
+    if gpc.notified:
+        take_posted(gpc)
+    if gpc.irr and gpc.cpu.interruptible():
+        vmm.count("hlt", "kernel")
+        gpc.poked = False  # the poke that posted it is used up: a later HLT halts
+        return True
+    if vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
+        return False
+    vmm.count("hlt", "kernel")
+    if gpc.poked:
+        gpc.poked = False
+        return True
+    gpc.halted = True
+    kernel.block(thread)  # the guest pcore sleeps, still loaded on the core
+    return True
+
+
 def over_limit(kernel: Kernel, gpc: GuestPcore, exit_: VmExit) -> VmExit:
     """``exit_``, or EXIT_LIMIT when the guest pcore has made its ``[vmm] max_exits`` exits
     already: it is stopped, and the kernel says so once."""
-    limit = kernel.config["vmm"].max_exits
+    limit = gpc.max_exits
     if not limit or gpc.exits < limit:
         gpc.exits += 1
         return exit_
@@ -102,11 +110,17 @@ def over_limit(kernel: Kernel, gpc: GuestPcore, exit_: VmExit) -> VmExit:
 
 
 def leave_guest(kernel: Kernel, thread: Thread, gpc: GuestPcore, exit_: VmExit) -> None:
-    """Reflect ``exit_`` to the VMM: write the vm_trapframe, count the exit, and let the thread
-    return from vmm_run with the reason (-EFAULT if the trapframe is gone)."""
+    """Reflect ``exit_`` to the VMM from the guest context: the thread gets its user context
+    back and returns from vmm_run with what :func:`reflect` says."""
     context = thread.context
     user = context.user if isinstance(context, GuestContext) else context
     thread.context = user
+    user.set_syscall_result(reflect(kernel, thread, gpc, exit_))
+
+
+def reflect(kernel: Kernel, thread: Thread, gpc: GuestPcore, exit_: VmExit) -> int:
+    """Write the vm_trapframe and count the exit: what vmm_run returns, the reason (-EFAULT if
+    the trapframe is gone). The guest pcore is no longer the thread's."""
     gpc.thread = None
     vmm = vmm_of(gpc.process)
     name = EXIT_NAMES.get(exit_.reason, str(exit_.reason))
@@ -126,10 +140,9 @@ def leave_guest(kernel: Kernel, thread: Thread, gpc: GuestPcore, exit_: VmExit) 
     )
     try:
         gpc.process.aspace.write(gpc.tf, record)
-        result = exit_.reason
     except BadAddress:
-        result = -EFAULT
-    user.set_syscall_result(result)
+        return -EFAULT
+    return exit_.reason
 
 
 def interrupt_guest(kernel: Kernel, thread: Thread, core: int | None) -> bool:

@@ -51,6 +51,8 @@ class GuestPcore:
     exits: int = 0
     #: Stopped for good (it made more than ``[vmm] max_exits`` exits): vmm_run says so at once.
     stopped: bool = False
+    #: ``[vmm] max_exits`` (0: no limit).
+    max_exits: int = 0
     #: Host frame of each guest-physical page, filled as pages are first used.
     frames: dict[int, int] = attrs.field(factory=dict)
 
@@ -65,6 +67,8 @@ class VmmProcess:
     exits: dict[tuple[str, str], int] = attrs.field(factory=dict)
     #: The address space the guest pcores' memory lives in.
     aspace: Any = None
+    #: The kernel's ``[vmm]`` options (looked up once: an exit reads them).
+    options: Any = None
 
     def count(self, name: str, where: str) -> None:
         key = (name, where)
@@ -92,6 +96,7 @@ def loaded(kernel: Kernel) -> list[int | None]:
     table = kernel.data.get("vmm.loaded")
     if table is None:
         table = kernel.data["vmm.loaded"] = [None] * len(kernel.current)
+        kernel.data["vmm.finalize_to"] = kernel.config["vmm"].finalize_to
     return table
 
 
@@ -122,7 +127,7 @@ def finalize_on_core(kernel: Kernel, core: int) -> GuestPcore | None:
     gpcoreid = loaded(kernel)[core]
     if gpcoreid is None:
         return None
-    which = kernel.config["vmm"].finalize_to
+    which = kernel.data["vmm.finalize_to"]
     process = kernel.owning_proc(core) if which == "owning_proc" else kernel.cur_proc[core]
     gpc = lookup_gpc(process, gpcoreid)
     if gpc is None:

@@ -9,9 +9,9 @@ from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.process import BLOCKED
 from kernkit.plugins.linux_abi.errno import EFAULT, EINVAL, ENODEV, ENOENT
 from kernkit.plugins.vmm import layout
-from kernkit.plugins.vmm.context import GuestContext
 from kernkit.plugins.vmm.cpuid import cpuid_for
 from kernkit.plugins.vmm.gpc import KEY, GuestPcore, VmmProcess, lookup_gpc, vmm_of
+from kernkit.plugins.vmm.inline import can_run_inline, enter_slowly, run_inline
 from kernkit.plugins.vmm.interrupts import take_posted
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ CANONICAL_LOW, CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 def _vmm(process: Process) -> VmmProcess:
     vmm = vmm_of(process)
     if vmm is None:
-        vmm = process.data[KEY] = VmmProcess(aspace=process.aspace)
+        vmm = process.data[KEY] = VmmProcess(aspace=process.aspace, options=process.kernel.config["vmm"])
     return vmm
 
 
@@ -103,6 +103,7 @@ def sys_vmm_add_gpcs(t: Thread, nr: int, inits: int, size: int = 0) -> int:
             init["cr3"],
         )
         gpc = GuestPcore(gpcoreid, process, cpu, init["mem_base"], init["mem_size"])
+        gpc.max_exits = vmm.options.max_exits
         gpc.posted_irq_desc = init["posted_irq_desc"]
         vmm.gpcs.append(gpc)
     kernel.trace_event("vmm_add_gpcs", process, nr=nr, total=len(vmm.gpcs))
@@ -172,6 +173,8 @@ def sys_vmm_run(t: Thread, gpcoreid: int, tf: int) -> int | None:
     take_posted(gpc)
     gpc.thread = t
     gpc.tf = tf
-    t.context = GuestContext(t.kernel, t, gpc, t.context)
-    t.stop_requested = True
+    kernel = t.kernel
+    if vmm_of(t.process).options.run_inline and can_run_inline(kernel, t):
+        return run_inline(kernel, t, gpc)
+    enter_slowly(kernel, t, gpc)
     return None
