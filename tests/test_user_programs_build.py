@@ -25,7 +25,9 @@ def rebuilt(tmp_path_factory):
 GCC_ONLY = ("guest", "badguest", "minimal")
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc (apt-get install gcc) is needed to build the guests")
+@pytest.mark.skipif(
+    shutil.which("gcc") is None, reason="gcc (apt-get install gcc) is needed to build the guests"
+)
 def test_gcc_only_programs_build_byte_identical_twice(rebuilt, tmp_path):
     """Nothing of the build (a temporary file's name, a path, a time) may leak into a binary:
     two builds into different directories give the same bytes."""
@@ -36,7 +38,9 @@ def test_gcc_only_programs_build_byte_identical_twice(rebuilt, tmp_path):
         capture_output=True,
     )
     for name in GCC_ONLY:
-        assert (again / name).read_bytes() == (rebuilt / name).read_bytes(), f"{name} differs between two builds"
+        assert (again / name).read_bytes() == (rebuilt / name).read_bytes(), (
+            f"{name} differs between two builds"
+        )
 
 
 def test_every_shipped_program_rebuilds(rebuilt):
