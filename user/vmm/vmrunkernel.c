@@ -1,7 +1,8 @@
 /* vmrunkernel [-n GPCS] [-m [-w]] [-q] GUEST: a small VMM for kernkit's vmm plugin.
  *
  * Loads the guest kernel ELF into guest-physical memory (a 16 MiB range of this process's
- * memory), identity-maps it with 2 MiB pages, gives each guest pcore a boot stack and a
+ * memory), identity-maps it with 2 MiB pages (guestmem.c, which refuses a malformed ELF with
+ * one line), gives each guest pcore a boot stack and a
  * posted-interrupt descriptor, and runs them.  Devices: the serial port at 0x3f8 (lines go to
  * stdout), an 8259 and the PIT (the guest's timer, timer.c), a virtio-mmio console at the
  * start of the hole (virtio_console.c).  VMCALL 1 prints a string, VMCALL 2 ends a guest
