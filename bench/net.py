@@ -90,6 +90,7 @@ def guest_server(seconds: int, name: str, args: list[str] | None = None) -> tupl
     import io
 
     from kernkit.core.assemble import assemble, boot
+    from kernkit.plugins.akaros_abi.taps import taps_fired
 
     port = free_port()
     config = Path(tempfile.mkdtemp()) / f"{name}.toml"
@@ -111,14 +112,12 @@ def guest_server(seconds: int, name: str, args: list[str] | None = None) -> tupl
     thread = threading.Thread(target=kernel.run, daemon=True)
     thread.start()
     wait_port(port)
-    taps = kernel.data.get("akaros.taps")
-    before, fired = kernel.dispatcher.count, taps.fired if taps else 0
+    before, fired = kernel.dispatcher.count, taps_fired(kernel)
     retired = kernel.instructions
     rate, total = wrk(port, seconds)
     calls = kernel.dispatcher.count - before
     retired = kernel.instructions - retired
-    taps = kernel.data.get("akaros.taps")
-    fired = (taps.fired if taps else 0) - fired
+    fired = taps_fired(kernel) - fired
     kernel.finished = True  # stop it, so it takes no host time from the next measurement
     with contextlib.suppress(OSError):  # host input wakes a kernel idling for it
         socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -240,6 +240,12 @@ class DeviceDriver:
         return None
 
 
+def decimal(text: str) -> bool:
+    """True when ``text`` is a non-empty run of ASCII digits: a number ``int`` takes. (Names
+    come from guests; ``str.isdigit`` also accepts digits such as "²" that ``int`` refuses.)"""
+    return text.isascii() and text.isdigit()
+
+
 __all__ = [
     "CLOSED",
     "Chan",
@@ -268,6 +274,7 @@ __all__ = [
     "QTEXCL",
     "QTFILE",
     "Qid",
+    "decimal",
     "WouldBlock",
     "Wstat",
 ]

@@ -126,10 +126,11 @@ def wake_pollers(kernel: Kernel) -> None:
 def watch_readiness(kernel: Kernel, watcher: Callable[[], None]) -> None:
     """Call ``watcher()`` whenever :func:`wake_pollers` runs: some file may have become ready.
 
-    For kernel code that reacts to readiness without a thread to sleep (the Akaros
-    personality's FD taps send events). The watcher looks at the files it cares about through
-    ``DeviceDriver.poll``; it runs inside whatever changed the file (another thread's system
-    call, the host bridge), so it must be quick and must not block or wake pollers itself.
+    For kernel code that reacts to readiness without a thread to sleep (a personality that
+    sends an event to a process when one of its files becomes ready). The watcher looks at
+    the files it cares about through ``DeviceDriver.poll``; it runs inside whatever changed the
+    file (another thread's system call, the host bridge), so it must be quick and must not
+    block or wake pollers itself.
     """
     watchers = kernel.data.setdefault(WATCHERS_KEY, [])
     if watcher not in watchers:

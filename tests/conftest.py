@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -127,3 +131,49 @@ def guest(tmp_path):
 
 
 pytest_plugins = ["pytester"]
+
+
+@contextlib.contextmanager
+def kernel_process(*args: str):
+    """``kernkit boot ARGS`` as a host process with piped output, ended with Ctrl-C at the end."""
+    # a shell that started the tests in the background may have ignored SIGINT: restore it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernkit.core.cli", "boot", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        cwd=ROOT,
+    )
+    try:
+        yield proc
+    finally:
+        for _ in range(15):  # a Ctrl-C arriving while the kernel is busy may take a moment
+            if proc.poll() is not None:
+                break
+            proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.communicate(timeout=2)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@contextlib.contextmanager
+def host_answerer():
+    """A host TCP server on 127.0.0.1 (its port is yielded) that takes one connection, reads to
+    its end and answers ``host says `` + what it read."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def answer():
+        conn, _ = server.accept()
+        with conn:
+            data = b""
+            while chunk := conn.recv(100):
+                data += chunk
+            conn.sendall(b"host says " + data)
+
+    threading.Thread(target=answer, daemon=True).start()
+    with server:
+        yield server.getsockname()[1]

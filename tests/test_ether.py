@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import shutil
-import socket
 import subprocess
-import threading
 
 import pytest
-from conftest import CONFIGS, kernkit_cli, one_line_error, run_kernel
+from conftest import CONFIGS, host_answerer, kernkit_cli, one_line_error, run_kernel
 
 from kernkit.core.errors import ConfigError
 
@@ -221,26 +221,10 @@ def test_ip_capture_is_deterministic_and_off_by_default(tmp_path):
 
 @needs_tshark
 def test_udp_and_a_host_connection_in_the_capture(tmp_path):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-
-    def answer():
-        conn, _ = server.accept()
-        with conn:
-            data = b""
-            while chunk := conn.recv(100):
-                data += chunk
-            conn.sendall(b"host says " + data)
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
     pcap = tmp_path / "host.pcap"
-    result = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True,
-                        ether__pcap=str(pcap), ether__capture_ip=True)  # fmt: skip
-    thread.join(10)
-    server.close()
+    with host_answerer() as port:
+        result = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True,
+                            ether__pcap=str(pcap), ether__capture_ip=True)  # fmt: skip
     assert "got 12: host says hi" in result.out
     rows = tshark(
         pcap, "-T", "fields", "-e", "eth.src", "-e", "ip.src", "-e", "ip.dst", "-e", "tcp.flags.str"
@@ -298,3 +282,29 @@ def test_a_capture_file_that_cannot_be_opened_fails_the_boot_in_one_line():
     assert one_line_error(proc) == "[ether] pcap: cannot write '/proc/ether.pcap': No such file or directory"
     directory = kernkit_cli("boot", "configs/ether.toml", "--set", "ether.pcap=/tmp")
     assert "ether.pcap: '/tmp' is a directory; expected a file" in one_line_error(directory)
+    full = kernkit_cli("boot", "configs/ether.toml", "--set", "ether.pcap=/dev/full")
+    assert one_line_error(full) == "[ether] pcap: cannot write '/dev/full': No space left on device"
+
+
+class _FillingFile(io.BytesIO):
+    """A capture file on a disk that fills after ``room`` bytes."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, data) -> int:  # noqa: ANN001
+        if self.tell() + len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
+def test_a_disk_filling_during_a_capture_stops_the_capture_not_the_kernel():
+    from kernkit.plugins.ether.pcap import PcapWriter
+
+    lines: list[str] = []
+    writer = PcapWriter(_FillingFile(24 + 2 * (16 + 60)), "f.pcap", lines.append)
+    for ns in range(5):
+        writer.write(ns, bytes(60))
+    assert writer.frames == 2
+    assert lines == ["[ether] pcap: writing 'f.pcap' failed (No space left on device); capture stopped after 2 frames"]

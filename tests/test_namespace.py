@@ -301,3 +301,11 @@ def test_akaros_namespace_calls():
         "nbind with a bad flag = -22",
         "nmount of a non-9P fd = -95",
     ]
+
+
+@pytest.mark.parametrize("path", ["/proc/²", "/net/tcp/²", "/net/ether0/²", "#ether.²", "/net/udp/0²"])
+def test_a_name_of_non_ascii_digits_is_not_found_not_a_panic(path):
+    """Guests name files: a digit int() refuses ('²') in a numbered directory is ENOENT."""
+    result = run_kernel("ls", path, ether__nics=["52:54:00:12:34:56"])
+    assert result.status == 1, result.err
+    assert result.err.startswith(f"ls: {path}: No such")  # the guest's message; no kernel panic

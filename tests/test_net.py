@@ -6,14 +6,12 @@ import contextlib
 import hashlib
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 
 import pytest
-from conftest import CONFIGS, ROOT, kernkit_cli, run_kernel
+from conftest import CONFIGS, host_answerer, kernel_process, kernkit_cli, run_kernel
 
 from kernkit.core.errors import ConfigError
 
@@ -147,30 +145,11 @@ def booted(tmp_path, init: list[str], guest_port: int, extra: str = ""):
         + f'[namespace]\nroot = {{ "/bin" = "@programs", "/www" = "{CONFIGS / "www"}" }}\n'
         + f'[net]\n{extra}\n[[net.forward]]\nhost = "127.0.0.1:0"\nguest = {guest_port}\n'
     )
-    # Ctrl-C ends it; a shell that started the tests in the background may have ignored SIGINT
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kernkit.core.cli", "boot", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        cwd=ROOT,
-    )
-    try:
+    with kernel_process(str(config)) as proc:  # Ctrl-C ends it
         line = proc.stderr.readline().decode()
         match = ANNOUNCE.search(line)
         assert match, line + (proc.stderr.read().decode() if proc.poll() is not None else "")
         yield int(match.group(1)), proc
-    finally:
-        # A Ctrl-C landing while a guest runs can be lost inside the emulator's callback: press again
-        for _ in range(15):
-            if proc.poll() is not None:
-                break
-            proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.communicate(timeout=2)
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def _connect(port: int) -> socket.socket:
@@ -215,28 +194,12 @@ def test_forward_under_load_loses_and_corrupts_nothing(tmp_path):
 
 
 def test_host_access_is_off_by_default_and_loopback_when_on(tmp_path):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-
-    def answer():
-        conn, _ = server.accept()
-        with conn:
-            data = b""
-            while chunk := conn.recv(100):
-                data += chunk
-            conn.sendall(b"host says " + data)
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    off = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi")
-    assert f"dial 10.0.2.2:{port}: Network unreachable" in off.out
-    on = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True)
-    assert on.status == 0, on.err
-    assert "got 12: host says hi" in on.out
-    thread.join(10)
-    server.close()
+    with host_answerer() as port:
+        off = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi")
+        assert f"dial 10.0.2.2:{port}: Network unreachable" in off.out
+        on = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True)
+        assert on.status == 0, on.err
+        assert "got 12: host says hi" in on.out
     refused = run_kernel("nettest", "dial", "10.0.2.2", str(port), "hi", net__host_access=True)
     assert "Connection refused" in refused.out  # the host's listener is gone
 

@@ -7,14 +7,12 @@ import contextlib
 import json
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 
 import pytest
-from conftest import CONFIGS, ROOT, run_kernel
+from conftest import CONFIGS, kernel_process, run_kernel
 
 from kernkit.core.errors import KernkitError
 from kernkit.core.wait import unwatch_readiness, wake_pollers, watch_readiness
@@ -89,6 +87,20 @@ def test_the_parked_mcp_waits_with_no_core_until_its_tap_fires(tap_run):
         assert "fdtap" in [e["ev"] for e in mine[at:woken]]
 
 
+def test_a_tap_fires_for_each_frame_on_a_device_that_does_not_signal_drains():
+    """#ether wakes pollers when a frame arrives, not when a read drains the queue: the reader's
+    EAGAIN re-arms the tap, so no frame after the first is lost."""
+    run = run_kernel("tap_check", "ether", ether__nics=["52:54:00:12:34:56"], **MCP4)
+    assert run.out.splitlines() == [
+        "BEGIN tap_check",
+        "PASSED ether_connections",
+        "PASSED ether_tap_added",
+        "PASSED each_frame_after_a_drain_fires",
+        "END tap_check",
+    ], run.out + run.err
+    assert run.status == 0
+
+
 def test_tap_check_runs_the_same_twice(tap_run):
     again = run_kernel("tap_check", trace=True, **MCP4)
     assert again.trace == tap_run.trace
@@ -129,22 +141,7 @@ def uhttpd(tmp_path):
         f'extends = "{CONFIGS / "uhttpd.toml"}"\n'
         f'[namespace]\nroot = {{ "/bin" = "@programs", "/www" = "{CONFIGS / "www"}" }}\n'
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kernkit.core.cli",
-            "boot",
-            "--set",
-            'net.forward=[{host="127.0.0.1:0", guest=80}]',
-            str(config),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        cwd=ROOT,
-    )
-    try:
+    with kernel_process("--set", 'net.forward=[{host="127.0.0.1:0", guest=80}]', str(config)) as proc:
         line = proc.stderr.readline().decode()
         match = ANNOUNCE.search(line)
         assert match, line + (proc.stderr.read().decode() if proc.poll() is not None else "")
@@ -156,16 +153,6 @@ def uhttpd(tmp_path):
                     break
             threading.Event().wait(0.05)
         yield port, proc
-    finally:
-        for _ in range(15):
-            if proc.poll() is not None:
-                break
-            proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.communicate(timeout=2)
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def _curl() -> str:

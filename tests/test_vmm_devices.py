@@ -233,3 +233,16 @@ def test_posted_vectors_reach_the_guest_pcore_and_the_descriptor_is_cleared(vmm)
     take_posted(gpc)
     assert gpc.irr == 1 << 0x20 | 1 << 0xF0 and not gpc.notified
     assert aspace.read(desc, 40) == bytes(40)  # requests and the notification bit taken
+
+
+@pytest.mark.parametrize("rsp", [0, 8, 0x28])
+def test_an_interrupt_frame_that_would_wrap_below_address_zero_is_a_triple_fault(rsp):
+    """The 40-byte frame below a stack pointer under 0x30 wraps to the top of the address space,
+    which guest memory does not reach: the guest cannot take the interrupt (and nothing is
+    written outside guest memory)."""
+    cpu = _cpu(HLT, idt_limit=0xFFF)
+    _run_to_code(cpu)
+    cpu.set_state({"rflags": 0x2 | RFLAGS_IF, "rsp": rsp}, 0)
+    failed = cpu.inject(0x40)
+    assert failed is not None and failed.reason == EXIT_TRIPLE_FAULT and failed.intrinfo == 0x40
+    assert cpu.state()["rsp"] == rsp and cpu.state()["rip"] == CODE

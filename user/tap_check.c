@@ -2,6 +2,7 @@
  * "PASSED name" / "FAILED name: why" line each between BEGIN and END (as akaros_rules prints).
  *
  *   tap_check [FILE]          FILE: a regular file to try (default /bin/tap_check)
+ *   tap_check ether           a tap on an #ether connection (needs a NIC, /net/ether0)
  *
  * The first part runs as a single-core process and looks at the event queue's bitmap directly.
  * The last part becomes an MCP whose main uthread parks in uth_read (parlib/net.c) until a child
@@ -86,6 +87,42 @@ static int pair(int *server, int *client)
 	return actl;
 }
 
+/* An #ether connection of type 0x88b5 (its data file, nonblocking); *ctl gets its ctl file. */
+static int ether_conn(int *ctl)
+{
+	char num[16], path[64];
+	*ctl = (int)sys_open("/net/ether0/clone", O_RDWR);
+	long n = *ctl < 0 ? -1 : sys_read(*ctl, num, sizeof num - 1);
+	num[n > 0 ? n : 0] = 0;
+	snprintf(path, sizeof path, "/net/ether0/%s/data", num);
+	return (int)sys_open(path, O_RDWR | O_NONBLOCK);
+}
+
+/* A driver need not wake anyone when a read drains a file: the EAGAIN of the next read is what
+ * tells the kernel the file is not ready any more, so each new frame is a new event. */
+static int ether_rules(void)
+{
+	int actl, bctl;
+	int a = ether_conn(&actl), b = ether_conn(&bctl);
+	long r = sys_write(actl, "connect 0x88b5", 14);
+	check("ether_connections", a >= 0 && b >= 0 && r == 14, "data %ld, connect %ld", a, r);
+	uint8_t frame[60] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0, 0, 0, 0, 0, 0, 0x88, 0xb5 };
+	r = tap(a, FDTAP_CMD_ADD, FDTAP_FILT_READABLE, 3, q);
+	check("ether_tap_added", r == 1, "returned %ld", r, 0);
+	int fired = 0;
+	for (int i = 0; i < 3; i++) {
+		char buf[100];
+		clear();
+		sys_write(b, frame, sizeof frame);
+		fired += bit(3);
+		if (sys_read(a, buf, sizeof buf) != sizeof frame || sys_read(a, buf, sizeof buf) != -EAGAIN)
+			break;
+	}
+	check("each_frame_after_a_drain_fires", fired == 3, "%ld of 3 frames fired the tap", fired, 0);
+	printf("END tap_check\n");
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 2 && !strcmp(argv[1], "writer"))
@@ -95,6 +132,8 @@ int main(int argc, char **argv)
 	q->nr_bits = 128;
 	register_ev_handler(EV_EVENT, on_ev_event, NULL);
 	printf("BEGIN tap_check\n");
+	if (argc > 1 && !strcmp(argv[1], "ether"))
+		return ether_rules();
 
 	long r = tap(999, FDTAP_CMD_ADD, FDTAP_FILT_READABLE, 1, q);
 	check("bad_fd_is_ebadf", r == -EBADF, "returned %ld", r, 0);

@@ -84,6 +84,7 @@ RFLAGS_IF, RFLAGS_TF, RFLAGS_NT, RFLAGS_RF = 1 << 9, 1 << 8, 1 << 14, 1 << 16
 _GATE_INTERRUPT, _GATE_TRAP = 0xE, 0xF
 _STI_HLT = b"\xfb\xf4"
 _ADDR = 0x000F_FFFF_FFFF_F000
+_MASK64 = (1 << 64) - 1
 _CANONICAL_LOW, _CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 IN_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p)
 OUT_CB = ctypes.CFUNCTYPE(
@@ -210,6 +211,9 @@ class GuestCpu:
         None when the guest's tables do not map it (for writes: writably); ``walk_fault`` is then
         the guest-physical address of a table outside guest memory the walk met, if any."""
         self.walk_fault = None
+        gva &= _MASK64
+        if _CANONICAL_LOW <= gva < _CANONICAL_HIGH:  # not canonical: no paging reaches it
+            return None
         if not self.cr3:
             return gva
         table = self.cr3 & _ADDR
@@ -290,7 +294,7 @@ class GuestCpu:
             rip += 1
         rsp, rflags = regs.read(x86.UC_X86_REG_RSP), regs.read(x86.UC_X86_REG_RFLAGS)
         cs, ss = regs.read(x86.UC_X86_REG_CS), regs.read(x86.UC_X86_REG_SS)
-        frame_at = (rsp & ~0xF) - 40
+        frame_at = ((rsp & ~0xF) - 40) & _MASK64  # a stack at 0 wraps to the top, as on a CPU
         frame = b"".join(v.to_bytes(8, "little") for v in (rip, cs, rflags, rsp, ss))
         if not self.write_guest(frame_at, frame):
             return fault

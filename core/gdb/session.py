@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING
 
+from kernkit.core.devices import decimal
 from kernkit.core.errors import ConfigError
 from kernkit.core.gdb.connection import Connection
 from kernkit.core.gdb.stub import GdbStub
@@ -17,7 +18,7 @@ def parse_address(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (or ``:PORT``, or ``PORT``: on 127.0.0.1); port 0 picks a free one."""
     host, _, port = text.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or int(port) > 65535:
+    if not decimal(port) or int(port) > 65535:
         raise ConfigError(f"--gdb {text}: expected HOST:PORT, e.g. 127.0.0.1:1234")
     return host, int(port)
 

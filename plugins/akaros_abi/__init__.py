@@ -15,7 +15,7 @@ from kernkit.plugins.akaros_abi import nscalls, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
 from kernkit.plugins.akaros_abi.vcores import VCORES
-from kernkit.plugins.linux_abi import fs, io, memory
+from kernkit.plugins.linux_abi import io, memory
 from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process as sysv_setup
 
@@ -51,9 +51,9 @@ SYSCALLS = (
     (36, "nanosleep", s.sys_nanosleep, 2),
     (37, "pop_ctx", s.sys_pop_ctx, 1),
     (39, "send_event", s.sys_send_event, 4),
-    (100, "read", io.sys_read, 3),
-    (101, "write", s.sys_write, 3),
-    (102, "openat", fs.sys_openat, 4),
+    (100, "read", taps.sys_read, 3),
+    (101, "write", taps.sys_write, 3),
+    (102, "openat", taps.sys_openat, 4),
     (103, "close", io.sys_close, 1),
     (126, "tap_fds", taps.sys_tap_fds, 2),
     (145, "nbind", nscalls.sys_nbind, 5),

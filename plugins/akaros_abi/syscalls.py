@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.core.devices import Chan
 from kernkit.core.errors import ProgramError
 from kernkit.core.process import ProcState
 from kernkit.plugins.akaros_abi import layout
@@ -20,11 +19,9 @@ from kernkit.plugins.akaros_abi.vcores import (
     yield_vcore,
 )
 from kernkit.plugins.linux_abi import spawn, timeinfo
-from kernkit.plugins.linux_abi.chanio import chan_write
 from kernkit.plugins.linux_abi.errno import (
     E2BIG,
     EAGAIN,
-    EBADF,
     EBUSY,
     EINVAL,
     ENOENT,
@@ -33,7 +30,6 @@ from kernkit.plugins.linux_abi.errno import (
     EPERM,
     ESRCH,
 )
-from kernkit.plugins.linux_abi.io import MAX_IO
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -258,18 +254,6 @@ def sys_change_vcore(t: Thread, vcoreid: int, enable_my_notif: int) -> int | Non
     state.publish_vcore(vcoreid, core if core is not None else 0)
     t.stop_requested = True
     return None
-
-
-def sys_write(t: Thread, fd: int, buf: int, count: int) -> int | None:
-    """Linux's write without SIGPIPE: Akaros sends no Unix signals from the kernel, a write to a
-    file whose reader went away is just EPIPE."""
-    file = t.process.files.get(fd)
-    if file is None:
-        return -EBADF
-    data = t.process.aspace.read(buf, min(count, MAX_IO))
-    if type(file) is Chan:
-        return chan_write(t, file, data, sigpipe=False)
-    return file.write(t, data)
 
 
 def sys_waitpid(t: Thread, pid: int, status: int, options: int) -> int | None:

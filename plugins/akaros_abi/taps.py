@@ -10,7 +10,11 @@ notifies that vcore (EVENT_IPI) and wakes a WAITING process (EVENT_WAKEUP). A ta
 file that is ready already fires at once, so "try, get EAGAIN, tap, sleep" loses no wake-up.
 
 Readiness is looked at whenever a driver wakes the kernel's pollers (``kernkit.core.wait``):
-the personality watches readiness, it has no door into any driver. A descriptor holds one tap
+the personality watches readiness, it has no door into any driver. Drivers wake the pollers when
+a file may have become ready, not when it stops being ready (a read that drains it), so a tap
+would miss the next rise after a drain; the process's read, write or open that fails with
+EAGAIN is therefore a look too, at that process's taps: "try, get EAGAIN, sleep" then always
+sees the next rise. A descriptor holds one tap
 (EBUSY for a second); a tap goes when its descriptor closes, when it is removed
 (FDTAP_CMD_REM), or when the process dies. Files that never wait (the driver keeps the default
 ``DeviceDriver.poll``: regular files, the console) are refused with ENOSYS, as Akaros refuses
@@ -33,7 +37,8 @@ from kernkit.core.errors import BadAddress
 from kernkit.core.wait import watch_readiness
 from kernkit.plugins.akaros_abi import layout
 from kernkit.plugins.akaros_abi.vcores import deliver_event, notify_or_wake
-from kernkit.plugins.linux_abi.errno import EBADF, EBUSY, EFAULT, EINVAL, ENOSYS
+from kernkit.plugins.linux_abi import fs, io
+from kernkit.plugins.linux_abi.errno import EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, ENOSYS
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -89,17 +94,28 @@ class Taps:
 
     def look(self) -> None:
         """Some file may have become ready: fire the taps whose filter is now satisfied."""
+        self.look_of(None)
+
+    def look_at(self, process: Process) -> None:
+        """``process`` was just told a file is not ready (EAGAIN): look at its taps now."""
+        if any(key[0] is process for key in self.taps):
+            self.look_of(process)
+
+    def look_of(self, process: Process | None) -> None:
+        """Fire the taps (of ``process``, or all) whose filter became satisfied since the last look."""
         if self.looking:  # a wake-up caused by firing a tap: the outer look sees it too
             return
         self.looking = True
         try:
-            self._look()
+            self._look(process)
         finally:
             self.looking = False
 
-    def _look(self) -> None:
+    def _look(self, process: Process | None = None) -> None:
         gone = []
         for key, tap in list(self.taps.items()):
+            if process is not None and key[0] is not process:
+                continue
             if not self.valid(tap):
                 gone.append(key)
                 continue
@@ -132,6 +148,12 @@ class Taps:
         else:
             notify_or_wake(process, vcore, flags)
         return True
+
+
+def taps_fired(kernel: Kernel) -> int:
+    """How many tap events the kernel has sent so far (0 when no tap was ever made)."""
+    taps = kernel.data.get(KEY)
+    return taps.fired if taps is not None else 0
 
 
 def taps_of(kernel: Kernel) -> Taps:
@@ -196,3 +218,28 @@ def sys_tap_fds(t: Thread, reqs: int, count: int) -> int:
         if error:
             return i if i else -error
     return count
+
+
+def _after(t: Thread, result: int | None) -> int | None:
+    if result == -EAGAIN:
+        taps = t.kernel.data.get(KEY)
+        if taps is not None:
+            taps.look_at(t.process)
+    return result
+
+
+def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
+    """Linux's read; an EAGAIN looks at the process's taps."""
+    return _after(t, io.sys_read(t, fd, buf, count))
+
+
+def sys_write(t: Thread, fd: int, buf: int, count: int) -> int | None:
+    """Linux's write without SIGPIPE (Akaros sends no Unix signals from the kernel: a write to a
+    file whose reader went away is just EPIPE); an EAGAIN looks at the process's taps."""
+    return _after(t, io.write_fd(t, fd, buf, count, sigpipe=False))
+
+
+def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int) -> int | None:
+    """Linux's openat (a nonblocking open of a listen file is EAGAIN with no call waiting); an
+    EAGAIN looks at the process's taps."""
+    return _after(t, fs.sys_openat(t, dirfd, path, flags, mode))

@@ -38,15 +38,14 @@ def _start(kernel: Kernel) -> None:
     if not options.nics:
         return
     if options.bind:
-        from kernkit.plugins.ns import boot_namespace
-        from kernkit.plugins.ns.boot import apply
-        from kernkit.plugins.ns.options import parse_bind
+        from kernkit.plugins.ns import boot_bind
 
-        namespace = boot_namespace(kernel)
         try:
-            apply(namespace, parse_bind(f"bind -a #ether {options.bind}"), namespace.devices.driver("root"))
+            boot_bind(kernel, f"bind -a #ether {options.bind}")
         except DeviceError as exc:
             raise ConfigError(f"[ether] bind: {options.bind}: {exc.message or exc.code}") from None
+        except ValueError as exc:
+            raise ConfigError(f"[ether] bind: {options.bind!r}: {exc}") from None
 
 
 @hookimpl

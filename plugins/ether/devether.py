@@ -29,6 +29,7 @@ from kernkit.core.devices import (
     DeviceError,
     Dir,
     Qid,
+    decimal,
 )
 from kernkit.plugins.ether.segment import ALL_TYPES, Conn, Nic, segment_of
 
@@ -70,7 +71,7 @@ class EtherDevice(DeviceDriver):
     def attach(self, spec: str) -> Chan:
         nics = self.segment.nics
         if spec:
-            if not spec.isdigit() or int(spec) >= len(nics):
+            if not decimal(spec) or int(spec) >= len(nics):
                 raise DeviceError(
                     "ENODEV", f"#ether.{spec}: no such NIC (there are {len(nics)}: [ether] nics)"
                 )
@@ -88,7 +89,7 @@ class EtherDevice(DeviceDriver):
         if kind == NIC:
             if name in NIC_FILES:
                 return Chan(self, _qid(nic, None, NIC_FILES[name]), 0, (nic, None, NIC_FILES[name]))
-            if name.isdigit() and (name == "0" or not name.startswith("0")):
+            if decimal(name) and (name == "0" or not name.startswith("0")):
                 found = nic.conn(int(name))
                 if found is not None:
                     return Chan(self, _qid(nic, found, CONN), 0, (nic, found, CONN))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import BinaryIO
 
 #: The magic of a nanosecond-resolution classic pcap file, written little-endian.
@@ -24,17 +25,33 @@ def record(ns: int, frame: bytes) -> bytes:
 
 class PcapWriter:
     """Appends records to an open file, flushing each so a reader following the file (wireshark
-    -k -i - < fifo, tail -f) sees frames as they cross."""
+    -k -i - < fifo, tail -f) sees frames as they cross. The header is written at once (OSError
+    if it cannot be); a later write that fails (a full disk) stops the capture, not the kernel:
+    ``report`` gets one line saying so."""
 
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: BinaryIO, name: str = "", report: Callable[[str], None] | None = None) -> None:
         self.file = file
+        self.name = name
+        self.report = report
         self.frames = 0
+        self.failed = False
         file.write(file_header())
         file.flush()
 
     def write(self, ns: int, frame: bytes) -> None:
-        self.file.write(record(ns, frame))
-        self.file.flush()
+        if self.failed:
+            return
+        try:
+            self.file.write(record(ns, frame))
+            self.file.flush()
+        except OSError as exc:
+            self.failed = True
+            if self.report is not None:
+                self.report(
+                    f"[ether] pcap: writing {self.name!r} failed ({exc.strerror}); "
+                    f"capture stopped after {self.frames} frames"
+                )
+            return
         self.frames += 1
 
     def close(self) -> None:

@@ -212,8 +212,8 @@ def segment_of(kernel: Kernel) -> Segment:
         if options.pcap:
             try:
                 file = open(options.pcap, "wb")  # noqa: SIM115 - open for the kernel's life
+                pcap = PcapWriter(file, options.pcap, kernel.message)
             except OSError as exc:
                 raise KernkitError(f"[ether] pcap: cannot write {options.pcap!r}: {exc.strerror}") from None
-            pcap = PcapWriter(file)
         segment = kernel.data[SEGMENT_KEY] = Segment(kernel, options.macs(), options.queue, pcap)
     return segment

@@ -81,19 +81,25 @@ def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
 
 
 def sys_write(t: Thread, fd: int, buf: int, count: int) -> int | None:
+    return write_fd(t, fd, buf, count)
+
+
+def write_fd(t: Thread, fd: int, buf: int, count: int, *, sigpipe: bool = True) -> int | None:
+    """write(2); with ``sigpipe`` a reader that went away also means SIGPIPE, as on Linux (a
+    personality without Unix signals passes False and gets just EPIPE)."""
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
     data = t.process.aspace.read(buf, min(count, MAX_IO))
     if type(file) is Chan:
-        return chan_write(t, file, data)
-    return _deliver(t, file, data)
+        return chan_write(t, file, data, sigpipe=sigpipe)
+    return _deliver(t, file, data, sigpipe)
 
 
-def _deliver(t: Thread, file: OpenFile, data: bytes) -> int:
+def _deliver(t: Thread, file: OpenFile, data: bytes, sigpipe: bool = True) -> int:
     """Write ``data`` to a plain OpenFile; a reader that went away means SIGPIPE, as on Linux."""
     result = file.write(t, data)
-    if result == -EPIPE:
+    if result == -EPIPE and sigpipe:
         t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
     return result
 

@@ -30,6 +30,7 @@ from kernkit.core.devices import (
     DeviceError,
     Dir,
     Qid,
+    decimal,
 )
 from kernkit.plugins.net.stack import ANY, PROTOCOLS, Conv, Stack, stack_of
 
@@ -64,7 +65,7 @@ def parse_addr(text: str, stack: Stack, default_host: str = ANY) -> tuple[str, i
     if parts[0] in PROTOCOLS and len(parts) > 1:
         parts = parts[1:]
     if len(parts) == 1:
-        if not parts[0].isdigit():
+        if not decimal(parts[0]):
             raise DeviceError("EINVAL", f"{text!r}: expected ADDR!PORT or PORT")
         host, port = default_host, parts[0]
     elif len(parts) == 2:
@@ -73,10 +74,10 @@ def parse_addr(text: str, stack: Stack, default_host: str = ANY) -> tuple[str, i
         raise DeviceError("EINVAL", f"{text!r}: expected ADDR!PORT")
     if host == "*":
         host = ANY
-    if not port.isdigit() or int(port) > 65535:
+    if not decimal(port) or int(port) > 65535:
         raise DeviceError("EINVAL", f"{text!r}: port {port!r} is not a number from 0 to 65535")
     pieces = host.split(".")
-    if len(pieces) != 4 or not all(p.isdigit() and int(p) < 256 for p in pieces):
+    if len(pieces) != 4 or not all(decimal(p) and int(p) < 256 for p in pieces):
         raise DeviceError("EINVAL", f"{text!r}: {host!r} is not an IPv4 address")
     return ".".join(str(int(p)) for p in pieces), int(port)
 
@@ -111,7 +112,7 @@ class IpDevice(DeviceDriver):
                 return Chan(self, _qid(proto, -1, CLONE), 0, (proto, None, CLONE))
             if name == "stats":
                 return Chan(self, _qid(proto, -1, STATS), 0, (proto, None, STATS))
-            if name.isdigit() and (name == "0" or not name.startswith("0")):
+            if decimal(name) and (name == "0" or not name.startswith("0")):
                 found = self.stack.conv(proto, int(name))
                 if found is not None:
                     return Chan(self, _qid(proto, found.index, CONV), 0, (proto, found, CONV))
@@ -308,7 +309,7 @@ class IpDevice(DeviceDriver):
         elif verb == "bind" and len(args) == 1:
             addr, port = parse_addr(args[0], stack)
             conv.bind(addr, port)
-        elif verb == "backlog" and len(args) == 1 and args[0].isdigit():
+        elif verb == "backlog" and len(args) == 1 and decimal(args[0]):
             conv.backlog = max(1, min(int(args[0]), stack.max_backlog))
         elif verb == "hangup" and not args:
             conv.hangup(abortive=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from kernkit.core.devices import decimal
 from kernkit.core.options import at_most, option, parse_size, positive
 
 
@@ -15,7 +16,7 @@ def parse_hostport(text: str) -> tuple[str, int]:
     host, sep, port = str(text).rpartition(":")
     if not sep or not host:
         raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8080, got {text!r}")
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not decimal(port) or not 0 <= int(port) <= 65535:
         raise ValueError(f"port must be a number from 0 to 65535, got {port!r}")
     try:
         ipaddress.IPv4Address(host)

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from kernkit.core.devices import decimal
 from kernkit.plugins.ninep.server import Session
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def parse_address(text: str) -> tuple[str, int]:
         raise ValueError(f"expected HOST:PORT such as 127.0.0.1:5640, got {text!r}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not decimal(port) or not 0 <= int(port) <= 65535:
         raise ValueError(f"port must be a number from 0 to 65535, got {port!r}")
     return host, int(port)
 

@@ -5,7 +5,8 @@ console plugin registers #cons), the [namespace] config table, the boot step tha
 boot namespace, and gives every new process a view of it (a fork child shares its parent's).
 
 Personalities and file servers use the public API below: ``enter(process)`` for a process's
-namespace and current directory, then :class:`Namespace` methods on channels.
+namespace and current directory, then :class:`Namespace` methods on channels;
+``boot_bind(kernel, line)`` adds a bind to the boot namespace from a plugin's boot step.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import BootStep, ConfigSection, Device, ProcFile
-from kernkit.plugins.ns.boot import boot_namespace
+from kernkit.plugins.ns.boot import boot_bind, boot_namespace
 from kernkit.plugins.ns.devpipe import PipeDevice
 from kernkit.plugins.ns.devproc import ProcDevice
 from kernkit.plugins.ns.devrandom import RandomDevice
@@ -38,6 +39,7 @@ __all__ = [
     "MREPL",
     "Namespace",
     "ProcNs",
+    "boot_bind",
     "boot_namespace",
     "devices",
     "enter",

@@ -24,6 +24,15 @@ def boot_namespace(kernel: Kernel) -> Namespace:
     return namespace
 
 
+def boot_bind(kernel: Kernel, line: str) -> None:
+    """Carry out one bind line (``bind -a #ether /net``, the syntax of ``[namespace] binds``) on
+    the boot namespace, making a missing mount point on #root; for plugins that add to the boot
+    namespace in their boot step. ValueError for a line that does not parse, DeviceError for
+    one that cannot be carried out."""
+    namespace = boot_namespace(kernel)
+    apply(namespace, parse_bind(line), namespace.devices.driver("root"))
+
+
 def _where(kernel: Kernel, key: str) -> str:
     return f"{kernel.config.raw.source_of('namespace.' + key)}: namespace.{key}"
 

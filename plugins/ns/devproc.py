@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.core.devices import DMDIR, QTDIR, Chan, DeviceDriver, DeviceError, Dir, Qid
+from kernkit.core.devices import DMDIR, QTDIR, Chan, DeviceDriver, DeviceError, Dir, Qid, decimal
 from kernkit.plugins.ns.synthetic import check_mode
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class ProcDevice(DeviceDriver):
             if name == "self":
                 caller = self.devices.caller
                 pid = caller.pid if caller is not None else None
-            elif name.isdigit() and name[0] != "0":
+            elif decimal(name) and name[0] != "0":
                 pid = int(name)
             if pid is None or pid not in self.kernel.processes:
                 return None

@@ -70,6 +70,7 @@ class GuestContext:
                 take_posted(gpc)
             if gpc.irr and gpc.cpu.interruptible():  # a pending interrupt ends the halt at once
                 vmm.count("hlt", "kernel")
+                gpc.poked = False  # the poke that posted it is used up: a later HLT halts
                 return Stop("syscall", executed)
         if vmm is not None and not vmm.exits_wanted & layout.VMM_CTL_EXIT_HALT:
             vmm.count("hlt", "kernel")

@@ -46,7 +46,7 @@ def _translator(aspace: AddressSpace, base: int, size: int):  # noqa: ANN202
     lookup, resolve = aspace.page_table.lookup, aspace.resolve_fault
 
     def translate(gpa: int) -> int | None:
-        if gpa >= size:
+        if not 0 <= gpa < size:
             return None
         va = base + (gpa & PAGE_MASK)
         entry = lookup(va)
