@@ -54,6 +54,7 @@ RULES = (
     "an_mcp_uthread_parks_until_its_tap_fires",
     "it_parked",
     "the_writer_exited",
+    "a_reused_descriptor_gets_a_new_tap",
 )
 
 

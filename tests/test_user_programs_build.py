@@ -21,6 +21,28 @@ def rebuilt(tmp_path_factory):
     return out
 
 
+#: Built with gcc alone (no libc, no musl-gcc wrapper): bare-metal guest kernels and the freestanding program.
+GCC_ONLY = ("guest", "badguest", "minimal")
+
+
+@pytest.mark.skipif(
+    shutil.which("gcc") is None, reason="gcc (apt-get install gcc) is needed to build the guests"
+)
+def test_gcc_only_programs_build_byte_identical_twice(rebuilt, tmp_path):
+    """Nothing of the build (a temporary file's name, a path, a time) may leak into a binary:
+    two builds into different directories give the same bytes."""
+    again = tmp_path / "again"
+    subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "user"), f"OUT={again}", *(f"{again}/{name}" for name in GCC_ONLY)],
+        check=True,
+        capture_output=True,
+    )
+    for name in GCC_ONLY:
+        assert (again / name).read_bytes() == (rebuilt / name).read_bytes(), (
+            f"{name} differs between two builds"
+        )
+
+
 def test_every_shipped_program_rebuilds(rebuilt):
     # byte equality holds only with the same toolchain, so compare the set, then run them
     shipped = sorted(p.name for p in USER_BIN.iterdir() if p.is_file())

@@ -239,7 +239,24 @@ int main(int argc, char **argv)
 		sys_waitpid(pid, &status, 0);
 		check("the_writer_exited", WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %ld",
 		      status, 0);
-		uth_close(data);
+		/* data's number again, for another call, after a plain sys_close: parlib must tap the
+		 * new file, or the uthread waits forever for the old tap */
+		char dir2[NETPATH];
+		int lctl2 = announce("tcp!*!7008", dir2);
+		cargv[2] = "7008";
+		pid = sys_proc_create(argv[0], strlen(argv[0]), cargv, envp, 0);
+		sys_proc_run(pid);
+		int ctl2 = listen(dir2, newdir);
+		uint64_t parks = uth_net_parks;
+		sys_close(data);
+		int data2 = accept(ctl2, newdir);
+		got = uth_read(data2, buf, sizeof buf);
+		check("a_reused_descriptor_gets_a_new_tap", data2 == data && got == 4 && uth_net_parks > parks,
+		      "descriptor %ld, read %ld", data2, got);
+		sys_waitpid(pid, &status, 0);
+		uth_close(data2);
+		sys_close(ctl2);
+		sys_close(lctl2);
 		sys_close(ctl);
 	}
 	sys_close(lctl);

@@ -81,7 +81,8 @@ static const char *mime(const char *path)
 }
 
 /* The whole file: in buf (cap bytes) if it fits, else in a malloc'd block (*big, for the
- * caller to free).  Returns its size, or -errno (-ENOENT, -EISDIR, ...). */
+ * caller to free).  Returns its size, or -errno (-ENOENT, -EISDIR, ..., -ENOMEM when the
+ * block cannot grow: never part of the file as if it were all of it). */
 static long slurp(const char *path, char *buf, size_t cap, char **big)
 {
 	*big = NULL;
@@ -90,28 +91,30 @@ static long slurp(const char *path, char *buf, size_t cap, char **big)
 		return f;
 	char *body = buf;
 	size_t got = 0;
+	long r;
 	for (;;) {
 		if (got == cap) {
 			char *bigger = realloc(*big, cap * 2);
-			if (!bigger)
+			if (!bigger) {
+				r = -ENOMEM;
 				break;
+			}
 			if (!*big)
 				memcpy(bigger, buf, got);
 			*big = body = bigger;
 			cap *= 2;
 		}
-		long r = sys_read(f, body + got, cap - got);
-		if (r < 0) {
-			free(*big);
-			*big = NULL;
-			sys_close(f);
-			return r;
-		}
-		if (r == 0)
+		r = sys_read(f, body + got, cap - got);
+		if (r <= 0)
 			break;
 		got += r;
 	}
 	sys_close(f);
+	if (r < 0) {
+		free(*big);
+		*big = NULL;
+		return r;
+	}
 	return (long)got;
 }
 
@@ -126,12 +129,15 @@ static int serve_path(int fd, const char *url, int head, int keep)
 	                 ulen && url[ulen - 1] == '/' ? "index.html" : "");
 	char small[8192], *big;
 	long size = slurp(path, small, sizeof small, &big);
-	if (size == -EISDIR) {
+	int index = size == -EISDIR;
+	if (index) {
 		snprintf(path + n, sizeof path - n, "/index.html");
 		size = slurp(path, small, sizeof small, &big);
-		if (size < 0)
-			return reply(fd, 403, "Forbidden", "text/plain", "forbidden\n", 10, head, keep);
 	}
+	if (size == -ENOMEM)
+		return reply(fd, 500, "Internal Server Error", "text/plain", "out of memory\n", 14, head, keep);
+	if (size < 0 && index)
+		return reply(fd, 403, "Forbidden", "text/plain", "forbidden\n", 10, head, keep);
 	if (size < 0)
 		return reply(fd, 404, "Not Found", "text/plain", "not found\n", 10, head, keep);
 	int r = reply(fd, 200, "OK", mime(path), big ? big : small, size, head, keep);

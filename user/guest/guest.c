@@ -7,8 +7,9 @@
 
 #define COUNT 1000
 #define TICKS 3
-#define PIT_HZ 1193182
-#define TIMER_HZ 100
+#define SLOW_COUNT 0xffff  /* the PIT's slowest rate, about 18 Hz: programmed first */
+#define TIMER_COUNT 0x2e00 /* then about 100 Hz (101.3), written as its high byte alone */
+#define SETTLE 1000000     /* pause loops between the two: the VMM's timer waits for the first */
 /* arg (the VMM's choice): the guest pcore id in bits 0-15, how many there are in 16-31, and: */
 #define GUEST_WAIT (1UL << 40)     /* HLT once with interrupts off (the kernel halts us) */
 #define GUEST_TIMER (1UL << 41)    /* the VMM serves the 8259 and the PIT: take 3 ticks */
@@ -64,7 +65,9 @@ static void load_idt(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
-/* The 8259 based at VECTOR_TIMER, only IRQ 0 unmasked; the PIT's channel 0 at TIMER_HZ. */
+/* The 8259 based at VECTOR_TIMER, only IRQ 0 unmasked; the PIT's channel 0 at its slowest
+ * rate, then at about 100 Hz: the first tick comes at the new rate, not at the old deadline,
+ * and the high byte written alone zeroes the low byte (as the 8254 does). */
 static void take_ticks(void)
 {
 	outb(0x20, 0x11); /* ICW1: init, ICW4 follows */
@@ -72,10 +75,13 @@ static void take_ticks(void)
 	outb(0x21, 0x04);
 	outb(0x21, 0x01);
 	outb(0x21, 0xfe);
-	uint16_t divisor = PIT_HZ / TIMER_HZ;
 	outb(0x43, 0x34); /* channel 0, low then high byte, mode 2 (rate generator) */
-	outb(0x40, (uint8_t)divisor);
-	outb(0x40, (uint8_t)(divisor >> 8));
+	outb(0x40, (uint8_t)SLOW_COUNT);
+	outb(0x40, (uint8_t)(SLOW_COUNT >> 8));
+	for (int i = 0; i < SETTLE; i++)
+		__asm__ volatile("pause");
+	outb(0x43, 0x24); /* channel 0, high byte only, mode 2 */
+	outb(0x40, (uint8_t)(TIMER_COUNT >> 8));
 	cli();
 	while (ticks < TICKS)
 		sti_hlt();

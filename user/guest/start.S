@@ -4,7 +4,7 @@
 	.section .text.start, "ax"
 	.globl _start
 _start:
-	lgdt gdt_desc(%rip)
+	lgdt .Lgdt_desc(%rip)
 	movl $0x10, %eax
 	movl %eax, %ds
 	movl %eax, %es
@@ -21,11 +21,11 @@ _start:
 
 	.section .rodata
 	.balign 8
-gdt:
+.Lgdt:
 	.quad 0
 	.quad 0x00209a0000000000 /* 0x08: 64-bit code, ring 0 */
 	.quad 0x0000920000000000 /* 0x10: data */
-gdt_desc:
-	.word gdt_desc - gdt - 1
-	.quad gdt
+.Lgdt_desc:
+	.word .Lgdt_desc - .Lgdt - 1
+	.quad .Lgdt
 	.section .note.GNU-stack,"",@progbits

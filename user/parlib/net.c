@@ -176,10 +176,14 @@ int uth_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-long uth_close(int fd)
+void uth_net_fd_closed(int fd)
 {
 	if (fd >= 0 && fd < NET_MAX_FDS)
 		atomic_set(&fds[fd].tapped, 0); /* the kernel drops the tap with the descriptor */
+}
+
+long uth_close(int fd)
+{
 	return sys_close(fd);
 }
 

@@ -28,8 +28,13 @@ long uth_read(int fd, void *buf, size_t len);
 long uth_write(int fd, const void *buf, size_t len);
 /* Write all of buf (parking as needed); 0, or -errno. */
 int uth_write_all(int fd, const void *buf, size_t len);
-/* close that also forgets the descriptor's tap. */
+/* sys_close.  parlib remembers which descriptors it tapped; sys_close forgets the tap (the
+ * kernel drops it with the descriptor), so a file opened later under the same number is
+ * tapped afresh.  A raw ros_syscall(SYS_close, ...) bypasses that: a uthread parking on a
+ * descriptor reused after one would wait for a tap that no longer exists. */
 long uth_close(int fd);
+/* Called by sys_close (any context): forget fd's tap. */
+void uth_net_fd_closed(int fd);
 
 /* The parking primitive: take fd's generation before trying a call, and if the call said
  * -EAGAIN, uth_blockon_fd(fd, gen) returns once fd's tap fired after that (at once if it did

@@ -93,7 +93,16 @@ long sys_openat(int dirfd, const char *path, int flags, int mode)
 }
 
 long sys_open(const char *path, int flags) { return sys_openat(AT_FDCWD, path, flags, 0); }
-long sys_close(int fd) { return ros_syscall(SYS_close, fd, 0, 0, 0, 0, 0); }
+/* net.c's (weak: syscall.c does not need it): forget the descriptor's FD tap, which the kernel
+ * drops with the descriptor, so that a file opened later under the same number gets its own. */
+void uth_net_fd_closed(int fd) __attribute__((weak));
+
+long sys_close(int fd)
+{
+	if (uth_net_fd_closed)
+		uth_net_fd_closed(fd);
+	return ros_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+}
 
 long sys_tap_fds(struct fd_tap_req *reqs, size_t nr_reqs)
 {

@@ -4,7 +4,8 @@
  * is raised when guest pcore 0 exits after the deadline, or by whoever waits for it: the VMM
  * thread of a halted guest pcore 0 (HLT reflected), or the timer thread (guest pcore 0 halted
  * in the kernel).  Ticks that pass while IRQ 0 waits for its EOI merge into one, as on the
- * real chip. */
+ * real chip.  The timer thread halts its vcore until the deadline; a guest that brings the
+ * deadline closer meanwhile (a faster rate, say) notifies that vcore, which ends the halt. */
 #include "vmm.h"
 
 #define PIT_HZ 1193182UL
@@ -17,7 +18,7 @@ struct pic {
 static struct pic pic = { .imr = 0xff };
 
 static struct {
-	int access, mode, high_next, running, periodic;
+	int access, mode, high_next, running, periodic; /* access: 1 low byte, 2 high, 3 both */
 	uint16_t reload;
 	uint64_t period, deadline;
 } pit;
@@ -25,6 +26,8 @@ static struct {
 static uth_mutex_t lock;      /* all zero: UTH_MUTEX_INIT */
 static uth_cond_var_t changed; /* the PIT or the mask changed, or the timer thread must stop */
 static int stopping;
+static uint64_t halted_until; /* the deadline the timer thread halts to, or 0 */
+static uint32_t halted_vcore;  /* and the vcore it halts */
 
 bool timer_port(uint16_t port)
 {
@@ -88,21 +91,27 @@ static void pit_out(uint16_t port, uint8_t value)
 			return;
 		pit.access = (value >> 4) & 3;
 		pit.mode = (value >> 1) & 7;
-		pit.high_next = pit.access == 2;
+		pit.high_next = 0;
 		pit.running = 0; /* a new mode stops the count until it is written */
 		return;
 	}
-	if (pit.high_next)
-		pit.reload = (uint16_t)((pit.reload & 0xff) | value << 8);
-	else
+	/* a one-byte access mode zeroes the other byte of the count, as the 8254 does */
+	if (pit.access == 1) {
+		pit.reload = value;
+	} else if (pit.access == 2) {
+		pit.reload = (uint16_t)(value << 8);
+	} else if (!pit.high_next) {
 		pit.reload = (uint16_t)((pit.reload & 0xff00) | value);
-	if (pit.access == 3 && !pit.high_next) {
 		pit.high_next = 1; /* low byte in: the high byte follows */
 		return;
+	} else {
+		pit.reload = (uint16_t)((pit.reload & 0xff) | value << 8);
+		pit.high_next = 0;
 	}
-	pit.high_next = pit.access == 2;
 	pit_start();
 }
+
+static uint64_t next_tick_locked(void);
 
 uint8_t timer_in(uint16_t port)
 {
@@ -120,6 +129,11 @@ void timer_out(uint16_t port, uint8_t value)
 	else
 		pit_out(port, value);
 	uth_cond_var_signal(&changed);
+	uint64_t tick = next_tick_locked();
+	if (halted_until && tick && tick < halted_until) { /* the timer thread would wake too late */
+		halted_until = 0;
+		vcore_notify(halted_vcore, EV_ALARM, 0, EVENT_IPI);
+	}
 	uth_mutex_unlock(&lock);
 }
 
@@ -169,9 +183,18 @@ void *timer_thread(void *arg)
 			uth_cond_var_wait(&changed, &lock);
 			continue;
 		}
+		/* Notifications stay off until the halt is over, so one sent after the unlock is
+		 * still pending when the halt starts, and ends it at once. */
+		uth_disable_notifs();
+		halted_until = tick;
+		halted_vcore = vcore_id();
 		uth_mutex_unlock(&lock);
-		sleep_until(tick);
+		uint64_t now = now_ns();
+		if (tick > now)
+			sys_halt_core((tick - now + 999) / 1000);
+		uth_enable_notifs();
 		uth_mutex_lock(&lock);
+		halted_until = 0;
 		poll_locked();
 	}
 	uth_mutex_unlock(&lock);

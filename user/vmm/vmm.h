@@ -1,16 +1,15 @@
-/* vmrunkernel's pieces: guest memory, interrupts (posted), the 8259 + PIT timer, the
- * virtio-mmio console and the MMIO instruction decoder. */
+/* vmrunkernel's pieces: interrupts (posted), the 8259 + PIT timer, the virtio-mmio console
+ * and the MMIO instruction decoder; guest memory is guestmem.h's, shared with vmmcheck. */
 #ifndef VMRUNKERNEL_VMM_H
 #define VMRUNKERNEL_VMM_H
 #include "parlib/uthread.h"
+#include "vmm/guestmem.h"
 #include "vmm/vmm_abi.h"
 
-#define GUEST_MEM (16UL << 20)
 #define MAX_GPCS 16
 #define VIRTIO_MMIO_BASE GUEST_MEM /* the first page of the hole after RAM */
 #define VIRTIO_MMIO_SIZE 0x200
 
-extern uint8_t *guest_mem;
 extern int quiet;
 
 /* Post @vector to guest pcore @gpcoreid and poke it (interrupts.c); 0, or -1 for a bad

@@ -18,58 +18,23 @@
  * bad trapframes and bad guest pcore ids, one line per call with the errno it got, then the
  * guest runs on from where it was.  Mode "unmap": the VMM unmaps guest memory at the first exit
  * and resumes the guest. */
-#include "parlib/parlib.h"
 #include "parlib/syscall.h"
+#include "vmm/guestmem.h"
 #include "vmm/vmm_abi.h"
 
-#define GUEST_MEM (16UL << 20)
-#define PML4 0x1000UL
-#define PDPT 0x2000UL
-#define PD 0x3000UL
-#define STACK_TOP 0x800000UL
 #define VMCALL_EXIT 2
 #define NONCANONICAL 0x800000000000UL
-
-struct elf64_ehdr {
-	unsigned char ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
 
 static const char *const modes[] = { "ok", "ud2", "gp", "hole", "unmapped", "noncanonical",
 				     "flood", "out", "spin", "idt-ud2" };
 #define NR_MODES (int)(sizeof modes / sizeof modes[0])
 
-static uint8_t *guest_mem;
 static uint64_t exits;
 static const struct vm_trapframe read_only_tf = { .flags = VMTF_RESUME };
 
 static long vmm_run(long gpcoreid, const struct vm_trapframe *tf)
 {
 	return ros_syscall(SYS_vmm_run, gpcoreid, tf, 0, 0, 0, 0);
-}
-
-static const char *errname(long ret)
-{
-	static char buf[24];
-	switch (ret) {
-	case -2: return "ENOENT";
-	case -12: return "ENOMEM";
-	case -14: return "EFAULT";
-	case -16: return "EBUSY";
-	case -19: return "ENODEV";
-	case -22: return "EINVAL";
-	}
-	snprintf(buf, sizeof buf, "%ld", ret);
-	return buf;
 }
 
 static const char *exit_name(long reason)
@@ -88,62 +53,9 @@ static const char *exit_name(long reason)
 	return "unknown";
 }
 
-static long read_file(const char *path, uint8_t **out)
-{
-	long fd = ros_syscall(SYS_openat, -100, path, 0, 0, 0, 0);
-	if (fd < 0)
-		return fd;
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = malloc(cap);
-	for (;;) {
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-		}
-		long n = ros_syscall(SYS_read, fd, buf + len, cap - len, 0, 0, 0);
-		if (n < 0)
-			return n;
-		if (n == 0)
-			break;
-		len += n;
-	}
-	ros_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
-	*out = buf;
-	return (long)len;
-}
-
-/* Copy the PT_LOAD segments to their physical addresses; the entry point, or 0. */
-static uint64_t load_elf(const uint8_t *image, long size)
-{
-	const struct elf64_ehdr *eh = (const void *)image;
-	if (size < (long)sizeof *eh || memcmp(eh->ident, "\177ELF", 4) || eh->ident[4] != 2 || eh->machine != 62)
-		return 0;
-	for (int i = 0; i < eh->phnum; i++) {
-		const struct elf64_phdr *ph = (const void *)(image + eh->phoff + i * eh->phentsize);
-		if (ph->type != 1)
-			continue;
-		if (ph->paddr + ph->memsz > GUEST_MEM || ph->offset + ph->filesz > (uint64_t)size)
-			return 0;
-		memcpy(guest_mem + ph->paddr, image + ph->offset, ph->filesz);
-		memset(guest_mem + ph->paddr + ph->filesz, 0, ph->memsz - ph->filesz);
-	}
-	return eh->entry;
-}
-
-/* As vmrunkernel: 2 MiB identity pages over guest RAM and a hole as large above it. */
-static void setup_paging(void)
-{
-	uint64_t *pml4 = (void *)(guest_mem + PML4), *pdpt = (void *)(guest_mem + PDPT);
-	uint64_t *pd = (void *)(guest_mem + PD);
-	pml4[0] = PDPT | 3;
-	pdpt[0] = PD | 3;
-	for (uint64_t i = 0; i < (2 * GUEST_MEM) >> 21; i++)
-		pd[i] = (i << 21) | 0x83;
-}
-
 static void check(const char *what, long ret)
 {
-	printf("vmmcheck: %s: %s\n", what, ret < 0 ? errname(ret) : "accepted");
+	printf("vmmcheck: %s: %s\n", what, ret < 0 ? errno_name(ret) : "accepted");
 }
 
 /* Bad calls before there is a guest pcore: nothing to run, nothing to add from. */
@@ -205,13 +117,12 @@ static void bad_run_calls(const struct vm_trapframe *tf)
 static int run_guest(int calls, int unmap)
 {
 	struct vm_trapframe tf;
-	char line[256];
-	int len = 0;
+	struct serial_line line = { .len = 0 };
 	memset(&tf, 0, sizeof tf);
 	for (;;) {
 		long reason = vmm_run(0, &tf);
 		if (reason < 0) {
-			printf("vmmcheck: vmm_run: %s (%ld) after %lu exits\n", errname(reason), reason, exits);
+			printf("vmmcheck: vmm_run: %s (%ld) after %lu exits\n", errno_name(reason), reason, exits);
 			return 1;
 		}
 		exits++;
@@ -223,13 +134,8 @@ static int run_guest(int calls, int unmap)
 			uint16_t port = IO_QUAL_PORT(tf.exit_qual);
 			if (IO_QUAL_IN(tf.exit_qual))
 				tf.rax = (tf.rax & ~0xffUL) | (port == 0x3f8 + 5 ? 0x60 : 0);
-			else if (port == 0x3f8) {
-				line[len++] = (char)(tf.intrinfo >> 32);
-				if (line[len - 1] == '\n' || len == (int)sizeof line) {
-					write_all(1, line, len);
-					len = 0;
-				}
-			}
+			else if (port == 0x3f8)
+				serial_putc(&line, (char)(tf.intrinfo >> 32));
 			continue;
 		}
 		if (reason == EXIT_REASON_EXTERNAL_INTERRUPT)
@@ -267,21 +173,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	uint64_t n = argc == 4 ? strtoul(argv[3], NULL, 0) : 0;
-	uint8_t *image;
-	long size = read_file(argv[1], &image);
-	if (size < 0) {
-		printf("vmmcheck: cannot read %s: %s\n", argv[1], errname(size));
+	uint64_t entry;
+	if (guest_mem_load("vmmcheck", argv[1], &entry) < 0)
 		return 1;
-	}
-	guest_mem = sys_mmap(NULL, GUEST_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guest_mem == MAP_FAILED)
-		return 1;
-	uint64_t entry = load_elf(image, size);
-	if (!entry) {
-		printf("vmmcheck: %s is not an x86-64 ELF that fits in guest memory\n", argv[1]);
-		return 1;
-	}
-	setup_paging();
 	struct vmm_gpcore_init init = {
 		.mem_base = (uint64_t)guest_mem, .mem_size = GUEST_MEM, .entry = entry,
 		.stack = STACK_TOP, .cr3 = PML4, .arg = (uint64_t)mode | n << 8,
@@ -290,7 +184,7 @@ int main(int argc, char **argv)
 		bad_setup_calls(&init);
 	long added = ros_syscall(SYS_vmm_add_gpcs, 1, &init, 0, 0, 0, 0);
 	if (added != 1) {
-		printf("vmmcheck: vmm_add_gpcs: %s\n", errname(added));
+		printf("vmmcheck: vmm_add_gpcs: %s\n", errno_name(added));
 		return 1;
 	}
 	return run_guest(calls, unmap);

@@ -1,7 +1,8 @@
 /* vmrunkernel [-n GPCS] [-m [-w]] [-q] GUEST: a small VMM for kernkit's vmm plugin.
  *
  * Loads the guest kernel ELF into guest-physical memory (a 16 MiB range of this process's
- * memory), identity-maps it with 2 MiB pages, gives each guest pcore a boot stack and a
+ * memory), identity-maps it with 2 MiB pages (guestmem.c, which refuses a malformed ELF with
+ * one line), gives each guest pcore a boot stack and a
  * posted-interrupt descriptor, and runs them.  Devices: the serial port at 0x3f8 (lines go to
  * stdout), an 8259 and the PIT (the guest's timer, timer.c), a virtio-mmio console at the
  * start of the hole (virtio_console.c).  VMCALL 1 prints a string, VMCALL 2 ends a guest
@@ -16,10 +17,6 @@
  * (benchmarks). */
 #include "vmm/vmm.h"
 
-#define PML4 0x1000UL
-#define PDPT 0x2000UL
-#define PD 0x3000UL
-#define STACK_TOP 0x800000UL
 #define STACK_EACH 0x10000UL
 #define VMCALL_PRINT 1
 #define VMCALL_EXIT 2
@@ -29,21 +26,6 @@
 #define ARG_TOGETHER (1UL << 42) /* the guest pcores run at the same time */
 #define RFLAGS_IF (1UL << 9)
 
-struct elf64_ehdr {
-	unsigned char ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
-uint8_t *guest_mem;
 int quiet;
 int nr_gpcs = 1;
 static int mcp;
@@ -61,77 +43,6 @@ static void on_user_ipi(struct event_msg *msg, unsigned int type, void *data)
 static long vmm_run(int gpcoreid, struct vm_trapframe *tf)
 {
 	return ros_syscall(SYS_vmm_run, gpcoreid, tf, 0, 0, 0, 0);
-}
-
-static long read_file(const char *path, uint8_t **out)
-{
-	long fd = ros_syscall(SYS_openat, -100, path, 0, 0, 0, 0);
-	if (fd < 0)
-		return fd;
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = malloc(cap);
-	for (;;) {
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-		}
-		long n = ros_syscall(SYS_read, fd, buf + len, cap - len, 0, 0, 0);
-		if (n < 0)
-			return n;
-		if (n == 0)
-			break;
-		len += n;
-	}
-	ros_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
-	*out = buf;
-	return (long)len;
-}
-
-/* Copy the PT_LOAD segments to their physical addresses; the entry point, or 0. */
-static uint64_t load_elf(const uint8_t *image, long size)
-{
-	const struct elf64_ehdr *eh = (const void *)image;
-	if (size < (long)sizeof *eh || memcmp(eh->ident, "\177ELF", 4) || eh->ident[4] != 2 || eh->machine != 62)
-		return 0;
-	for (int i = 0; i < eh->phnum; i++) {
-		const struct elf64_phdr *ph = (const void *)(image + eh->phoff + i * eh->phentsize);
-		if (ph->type != 1)
-			continue;
-		if (ph->paddr + ph->memsz > GUEST_MEM || ph->offset + ph->filesz > (uint64_t)size)
-			return 0;
-		memcpy(guest_mem + ph->paddr, image + ph->offset, ph->filesz);
-		memset(guest_mem + ph->paddr + ph->filesz, 0, ph->memsz - ph->filesz);
-	}
-	return eh->entry;
-}
-
-/* Identity paging with 2 MiB pages of guest memory and of as much again above it, where the
- * guest's accesses are EPT violations (MMIO for this VMM). */
-static void setup_paging(void)
-{
-	uint64_t *pml4 = (void *)(guest_mem + PML4), *pdpt = (void *)(guest_mem + PDPT);
-	uint64_t *pd = (void *)(guest_mem + PD);
-	pml4[0] = PDPT | 3;
-	pdpt[0] = PD | 3;
-	for (uint64_t i = 0; i < (2 * GUEST_MEM) >> 21; i++)
-		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB */
-}
-
-struct console {
-	char line[256];
-	int len;
-	int gpcoreid;
-};
-
-static void console_putc(struct console *c, char ch)
-{
-	if (quiet)
-		return;
-	c->line[c->len++] = ch;
-	if (ch == '\n' || c->len == (int)sizeof c->line) {
-		write_all(1, c->line, c->len);
-		c->len = 0;
-	}
 }
 
 /* An access to the virtio-mmio console: decode the instruction, do it, step past it. */
@@ -173,7 +84,7 @@ static int wait_for_interrupt(int id)
 static int run_gpc(int id)
 {
 	struct vm_trapframe tf;
-	struct console con = { .len = 0, .gpcoreid = id };
+	struct serial_line con = { .len = 0 };
 	memset(&tf, 0, sizeof tf);
 	tf.gpcoreid = id;
 	for (;;) {
@@ -191,8 +102,8 @@ static int run_gpc(int id)
 				tf.rax = (tf.rax & ~0xffUL) | value;
 			} else if (timer) {
 				timer_out(port, out);
-			} else if (port == 0x3f8) {
-				console_putc(&con, (char)out);
+			} else if (port == 0x3f8 && !quiet) {
+				serial_putc(&con, (char)out);
 			}
 			break;
 		}
@@ -265,21 +176,9 @@ int main(int argc, char **argv)
 		       "this process may have %u\n", nr_gpcs, nr_gpcs + 1, max_vcores());
 		return 1;
 	}
-	uint8_t *image;
-	long size = read_file(argv[i], &image);
-	if (size < 0) {
-		printf("vmrunkernel: cannot read %s: %ld\n", argv[i], size);
+	uint64_t entry;
+	if (guest_mem_load("vmrunkernel", argv[i], &entry) < 0)
 		return 1;
-	}
-	guest_mem = sys_mmap(NULL, GUEST_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guest_mem == MAP_FAILED)
-		return 1;
-	uint64_t entry = load_elf(image, size);
-	if (!entry) {
-		printf("vmrunkernel: %s is not an x86-64 ELF that fits in guest memory\n", argv[i]);
-		return 1;
-	}
-	setup_paging();
 	struct vmm_gpcore_init init[MAX_GPCS];
 	for (int g = 0; g < nr_gpcs; g++) {
 		init[g] = (struct vmm_gpcore_init){
