@@ -47,7 +47,8 @@ class MachineOptions:
     mode: str = option(
         "deterministic",
         "deterministic: preempt by instruction count (same run, same trace); "
-        "fast: preempt by host timer (faster, not reproducible)",
+        "fast: preempt by host timer (faster, not reproducible, and a timer stop may run an "
+        "instruction twice: see docs/architecture.md)",
         choices=("deterministic", "fast"),
     )
     quantum: int = option(

@@ -85,6 +85,10 @@ _GATE_INTERRUPT, _GATE_TRAP = 0xE, 0xF
 _STI_HLT = b"\xfb\xf4"
 _ADDR = 0x000F_FFFF_FFFF_F000
 _MASK64 = (1 << 64) - 1
+_UNCOUNTED = 1 << 62
+#: engine handles of guest pcores running in fast mode, which the host timer stops as it stops
+#: the machine's cores (a guest run nested in a core's system call is not that core's engine)
+RUNNING_FAST: dict[int, object] = {}
 _CANONICAL_LOW, _CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 IN_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p)
 OUT_CB = ctypes.CFUNCTYPE(
@@ -389,11 +393,17 @@ class GuestCpu:
         self.in_run = True
         rip, count = self._start_at, self._count
         rip.value = self.regs.read(x86.UC_X86_REG_RIP)
-        count.value = budget if self.deterministic else 0
+        # Fast mode sets no budget but still a count: with one the engine checks for a stop after
+        # every instruction, so an exit's stop takes effect before the next (without, the rest
+        # of the translation block would run first).
+        count.value = budget if self.deterministic else _UNCOUNTED
+        if not self.deterministic:  # no count ends it: the host timer's tick does
+            RUNNING_FAST[id(self)] = self.uch
         try:  # uc_emu_start without the binding's wrapper: its status is the error
             error = self._emu_start(self.uch, rip, _ZERO, _ZERO, count) or None
         finally:
             self.in_run = False
+            RUNNING_FAST.pop(id(self), None)
         if self.hook_error is not None:
             raise self.hook_error
         counted = self.counter()

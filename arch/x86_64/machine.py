@@ -180,11 +180,15 @@ class X86Machine:
     def _start_watchdog(self, period: float) -> None:
         from unicorn.unicorn_py3.unicorn import uclib
 
+        from kernkit.arch.x86_64 import guest
+
         def tick() -> None:
             while not self._closing.wait(period):
                 for core in self.cores:
                     if core.running:
                         uclib.uc_emu_stop(core.uch)
+                for uch in list(guest.RUNNING_FAST.values()):
+                    uclib.uc_emu_stop(uch)
 
         self._watchdog = threading.Thread(target=tick, name="kernkit-preempt", daemon=True)
         self._watchdog.start()
