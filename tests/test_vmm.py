@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import kernel_process, kernkit_cli, run_kernel
+from conftest import kernel_process, run_kernel
 
 from kernkit.plugins.vmm import layout, read_vmexits
 
@@ -91,21 +91,6 @@ def test_an_untraced_vmm_runs_the_same_either_way(finalize_to):
     run = run_kernel(config=VMM, vmm__finalize_to=finalize_to)
     assert run.status == 0, run.err
     assert "guest: total 2000 from 2 guest pcores" in run.out
-
-
-def test_fast_mode_runs_the_vmm_and_its_guest():
-    """With the host timer preempting (fast mode) the guest's exits take effect at once, as in
-    deterministic mode: the same console lines (the guest pcores' in another order, maybe). The
-    shared total is left out: in fast mode a host-timer stop may run an instruction twice (see
-    docs/architecture.md, fast mode), so an atomic count can come out one more."""
-    fast = kernkit_cli("boot", "--set", "machine.mode=fast", str(VMM), timeout=60)  # it used to hang
-    assert fast.returncode == 0, fast.stderr
-
-    def lines(out: str) -> list[str]:
-        return sorted(line for line in out.splitlines() if not line.startswith("guest: total "))
-
-    assert lines(fast.stdout.decode()) == lines(run_kernel(config=VMM).out)
-    assert "guest: total " in fast.stdout.decode()
 
 
 def test_ctrl_c_stops_a_guest_spinning_in_fast_mode():

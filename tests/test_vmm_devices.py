@@ -101,11 +101,12 @@ HLT, STI_HLT, INC_RBX_IRETQ = b"\xf4", b"\xfb\xf4", b"\x48\xff\xc3\x48\xcf"
 GDT = struct.pack("<3Q", 0, 0x00209A0000000000, 0x0000920000000000)
 
 
-def _cpu(code: bytes, idt_limit: int, gate_type: int = 0x8E) -> GuestCpu:
+def _cpu(code: bytes, idt_limit: int, gate_type: int = 0x8E, deterministic: bool = True) -> GuestCpu:
     """A guest CPU over 64 KiB (guest-physical = host), ring 0 with a flat GDT, code at CODE, an
     IDT whose vector 0x40 goes to HANDLER (inc rbx; iretq)."""
     memory = PhysicalMemory(0x10000)
-    cpu = GuestCpu(memory, lambda gpa: gpa if gpa < memory.size else None, cpuid_for(0))
+    translate = lambda gpa: gpa if gpa < memory.size else None  # noqa: E731
+    cpu = GuestCpu(memory, translate, cpuid_for(0), deterministic=deterministic)
     memory.write(0x4000, GDT)
     memory.write(0x4100, struct.pack("<HQ", len(GDT) - 1, 0x4000))
     # lgdt [0x4100]; push 8; push CODE; lretq -- the guest's own code segment, then its code
@@ -246,3 +247,14 @@ def test_an_interrupt_frame_that_would_wrap_below_address_zero_is_a_triple_fault
     failed = cpu.inject(0x40)
     assert failed is not None and failed.reason == EXIT_TRIPLE_FAULT and failed.intrinfo == 0x40
     assert cpu.state()["rsp"] == rsp and cpu.state()["rip"] == CODE
+
+
+def test_in_fast_mode_an_exit_stops_the_guest_before_its_next_instruction():
+    """Fast mode gives a guest run no budget; its exits must still end the run at once (without
+    a count the engine ran on to the end of the translated block: past the OUT the VMM had not
+    seen yet, and on)."""
+    cpu = _cpu(b"\xe6\x80\x48\xff\xc3\xf4", idt_limit=0xFFF, deterministic=False)  # out; inc rbx; hlt
+    cpu.run(0)  # the far return into CODE, then on to the OUT
+    state = cpu.state()
+    assert cpu.exit is not None and cpu.exit.reason == 30  # IO
+    assert state["rip"] == CODE + 2 and state["rbx"] == 0  # past the OUT, before the inc
