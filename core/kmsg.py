@@ -40,6 +40,10 @@ class KernelMessages:
     def pending(self, core: int) -> bool:
         return bool(self.immediate[core] or self.routine[core])
 
+    def immediate_pending(self, core: int) -> bool:
+        """An immediate message waits for ``core``: it must enter the kernel soon."""
+        return bool(self.immediate[core])
+
     def any_pending(self) -> bool:
         return any(self.immediate) or any(self.routine)
 

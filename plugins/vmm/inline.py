@@ -36,7 +36,7 @@ def can_run_inline(kernel: Kernel, thread: Thread) -> bool:
         and not kernel.tracing
         and core is not None
         and not thread.stop_requested
-        and not kernel.kmsgs.immediate[core]
+        and not kernel.kmsgs.immediate_pending(core)
         and kernel.current[core] is thread
     )
 
@@ -64,10 +64,9 @@ def run_inline(kernel: Kernel, thread: Thread, gpc: GuestPcore) -> int | None:
     executed, exit_ = gpc.cpu.run(budget or 0)
     kernel.charge_instructions(core, executed)
     if exit_ is None:  # the budget ran out: the guest goes on in the thread's next run
-        thread.context = GuestContext(kernel, thread, gpc, thread.context)
-        if budget is None or executed < budget:
-            thread.stop_requested = True
-        # else the charge used up the run's budget: it ends as a slice, as the guest's own would
+        enter_slowly(kernel, thread, gpc)
+        # a charge that used up the run's budget ends the run as a slice, as the guest's own would
+        thread.stop_requested = budget is None or executed < budget
         return None
     if exit_.reason == EXIT_HLT:
         user = thread.context
