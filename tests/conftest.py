@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -177,3 +179,20 @@ def host_answerer():
     threading.Thread(target=answer, daemon=True).start()
     with server:
         yield server.getsockname()[1]
+
+
+def wrk_load(port: int, threads: int, connections: int, seconds: int) -> float:
+    """Drive ``http://127.0.0.1:PORT/`` with wrk (skip when it is not installed); assert that
+    every reply was a 2xx and no socket failed, and return the requests per second."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    run = subprocess.run(
+        [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"http://127.0.0.1:{port}/"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Non-2xx" not in run.stdout and "Socket errors" not in run.stdout, run.stdout
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))

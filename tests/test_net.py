@@ -11,7 +11,7 @@ import subprocess
 import threading
 
 import pytest
-from conftest import CONFIGS, host_answerer, kernel_process, kernkit_cli, run_kernel
+from conftest import CONFIGS, host_answerer, kernel_process, kernkit_cli, run_kernel, wrk_load
 
 from kernkit.core.errors import ConfigError
 
@@ -229,17 +229,6 @@ def test_httpd_with_curl(tmp_path):
 
 @pytest.mark.slow
 def test_httpd_under_wrk(tmp_path):
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        pytest.skip("wrk is not installed (apt-get install wrk)")
     with booted(tmp_path, ["httpd", "80", "/www"], 80) as (port, _):
         _connect(port).close()
-        run = subprocess.run(
-            [wrk, "-t1", "-c8", "-d2s", f"http://127.0.0.1:{port}/"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert run.returncode == 0, run.stderr
-        assert "Non-2xx" not in run.stdout and "Socket errors" not in run.stdout, run.stdout
-        assert float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1)) > 50
+        assert wrk_load(port, threads=1, connections=8, seconds=2) > 50

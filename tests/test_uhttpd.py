@@ -12,7 +12,7 @@ import subprocess
 import threading
 
 import pytest
-from conftest import CONFIGS, kernel_process, run_kernel
+from conftest import CONFIGS, kernel_process, run_kernel, wrk_load
 
 from kernkit.core.errors import KernkitError
 from kernkit.core.wait import unwatch_readiness, wake_pollers, watch_readiness
@@ -224,16 +224,5 @@ def test_uhttpd_serves_many_concurrent_connections(tmp_path):
 
 @pytest.mark.slow
 def test_uhttpd_under_wrk(tmp_path):
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        pytest.skip("wrk is not installed (apt-get install wrk)")
     with uhttpd(tmp_path) as (port, _):
-        run = subprocess.run(
-            [wrk, "-t2", "-c50", "-d3s", f"http://127.0.0.1:{port}/"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert run.returncode == 0, run.stderr
-        assert "Non-2xx" not in run.stdout and "Socket errors" not in run.stdout, run.stdout
-        assert float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1)) > 50
+        assert wrk_load(port, threads=2, connections=50, seconds=3) > 50
