@@ -99,6 +99,34 @@ def test_filter_and_compare_with_the_previous_run(tmp_path):
     assert "now failing  hello[cores=2]: FAIL (output differs from expect_output (20 bytes))" in lines
 
 
+def test_compare_reports_a_regression_with_its_numbers(tmp_path):
+    """A run that costs three times the instructions (a longer loop) is a regression, named with
+    the figures before and after; a run that costs less or the same is not."""
+    db = str(tmp_path / "h.db")
+    spin = (
+        f'base = "{CONFIGS / "minimal.toml"}"\n[[workload]]\nname = "spin"\nprogram = "spin"\nargs = ["%d"]\n'
+    )
+    matrix = tmp_path / "m.toml"
+    figures = []
+    for rounds in (100_000, 300_000, 300_000, 100_000):
+        write(matrix, spin % rounds)
+        result = kernkit_cli(
+            "matrix", str(matrix), "--db", db, "--compare", "last", "--json", str(tmp_path / "r.json")
+        )
+        assert result.returncode == 0, result.stdout.decode()
+        (cell,) = json.loads((tmp_path / "r.json").read_text())["cells"]
+        figures.append((cell, result.stdout.decode().splitlines()))
+    (before, _), (after, lines) = figures[0], figures[1]
+    assert after["instructions"] > 2.9 * before["instructions"]
+    regressions = [line for line in lines if line.startswith("regression")]
+    assert regressions == [
+        f"regression   spin: {metric} {before[metric]} -> {after[metric]} "
+        f"(+{(after[metric] - before[metric]) / before[metric]:.0%})"
+        for metric in ("virtual_ns", "instructions")
+    ]
+    assert figures[2][1][-1] == figures[3][1][-1] == "no changes since the previous run"
+
+
 def test_malformed_matrix_is_a_one_line_error(tmp_path):
     matrix = write(tmp_path / "m.toml", '[axes]\n"machine.cores" = 2\n' + HELLO)
     result = kernkit_cli("matrix", str(matrix))

@@ -36,6 +36,24 @@ def test_mmap_fixed_write_protect_unmap():
     assert results == [AT, 4, 0, EFAULT, 4, EINVAL, 0, EFAULT]
 
 
+def test_the_kernel_never_writes_into_a_read_only_page():
+    ro = AT + 0x1000
+    results = syscalls(
+        (9, AT, 0x2000, 3, MAP_PRIVATE_ANON | MAP_FIXED, -1, 0),
+        (10, ro, 0x1000, 1),  # the second page read-only
+        (228, 1, ro),  # clock_gettime
+        (318, ro, 16, 0),  # getrandom
+        (5, 1, ro),  # fstat
+        (63, ro),  # uname
+        (293, ro, 0),  # pipe2
+        (79, ro, 64),  # getcwd
+        (228, 1, ro - 8),  # a timespec across the boundary: its second half is read-only
+        (1, 1, ro - 4, 8),  # the read-only page can still be read
+        (228, 1, AT),  # the writable page takes it
+    )
+    assert results == [AT, 0, *[EFAULT] * 7, 8, 0]
+
+
 def test_mmap_errors():
     results = syscalls(
         (9, 0, 0, 3, MAP_PRIVATE_ANON, -1, 0),  # zero length

@@ -8,7 +8,7 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.ninep import local_client
+from support.ninep import changes_accepted, local_client, tree_of
 
 from kernkit.plugins.ninep import proto
 from kernkit.plugins.ninep.client import ClientError, RemoteError
@@ -121,6 +121,16 @@ def test_read_only_by_default(dialect):
     with pytest.raises(RemoteError):
         client.unlink(root, "tmp", True)
     assert fs.root.walk("tmp").walk("hello.txt").data == b"hello, world\n"
+
+
+def test_a_read_only_server_refuses_every_change_and_the_tree_stays_as_it_was(dialect):
+    client, _ = local_client(tree(), dialect, writable=False)
+    root, _ = client.attach("")
+    before = tree_of(client, root)
+    tmp, _ = client.walk(root, ["tmp"])
+    assert changes_accepted(client, tmp, "hello.txt", "sub") == []
+    assert tree_of(client, root) == before
+    assert before["tmp/hello.txt"] == (0o100644, b"hello, world\n") and before["tmp/sub"][1] is None
 
 
 def test_create_write_truncate_remove(dialect):
@@ -376,16 +386,38 @@ def test_random_bytes_never_crash_the_server(noise, chunk):
             break
 
 
-def _namespace_session(writable: bool):
-    """A server session over a booted kernel's namespace, as [export9p] makes them."""
+def _namespace_export():
+    """The root [export9p] serves from a booted kernel's namespace (/proc, /tmp and /dev)."""
     from kernkit.plugins.ninep.nsbackend import NsExport
     from kernkit.plugins.ns import boot_namespace
     from kernkit.tools.testing import boot_kernel
 
     kernel = boot_kernel("hello").kernel
+    return NsExport(kernel, boot_namespace(kernel), ["/proc", "/tmp", "/dev"], 0)
+
+
+def _namespace_session(writable: bool):
+    """A server session over a booted kernel's namespace, as [export9p] makes them."""
     problems: list[str] = []
-    root = NsExport(kernel, boot_namespace(kernel), ["/proc", "/tmp", "/dev"], 0)
-    return Session(root, writable=writable, max_msize=MSIZE, on_error=problems.append), problems
+    session = Session(_namespace_export(), writable=writable, max_msize=MSIZE, on_error=problems.append)
+    return session, problems
+
+
+def test_a_read_only_namespace_export_refuses_every_change_and_tmp_stays_as_it_was(dialect):
+    root = _namespace_export()
+    writer, _ = local_client(root, "9P2000.L")
+    top, _ = writer.attach("/tmp")
+    writer.create(writer.walk(top, ())[0], "hello.txt", 0o644, 0o101)
+    file, _ = writer.walk(top, ["hello.txt"])
+    writer.open(file, 1)
+    writer.write(file, 0, b"hello, world\n")
+    writer.mkdir(top, "sub", 0o755)
+    client, _ = local_client(root, dialect, writable=False)
+    tmp, _ = client.attach("/tmp")
+    before = tree_of(client, tmp)
+    assert changes_accepted(client, tmp, "hello.txt", "sub") == []
+    assert tree_of(client, tmp) == before
+    assert set(before) == {"hello.txt", "sub"} and before["hello.txt"][1] == b"hello, world\n"
 
 
 NS_NAMES = st.sampled_from(["tmp", "proc", "dev", "1", "status", "ctl", "cons", "random", "new", "..", "x"])
