@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
-from support import CONFIGS, USER_BIN, kernkit_cli
+from support import CONFIGS, USER_BIN, kernkit_cli, kernkit_process, read_until
 
 
 def test_boot_with_no_config_runs_the_packaged_kernel():
@@ -128,29 +125,18 @@ def test_arguments_need_not_be_utf8():
 
 
 def test_a_closed_stdout_kills_the_guest_with_sigpipe():
-    import subprocess
-    import sys
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kernkit.tools.cli", "boot", "--", "spin", "5000000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    process.stdout.close()
-    err = process.stderr.read()
-    assert process.wait(timeout=60) == 141
+    with kernkit_process("boot", "--", "spin", "5000000") as process:
+        process.stdout.close()
+        err = process.stderr.read()
+        assert process.wait(timeout=60) == 141
     assert b"killed by SIGPIPE" in err and b"Traceback" not in err
 
 
-@pytest.mark.parametrize("program", [["spin", "100000000000"], ["syscall_loop", "100000000000"]])
+@pytest.mark.parametrize("program", ["spin 100000000000", "syscall_loop 100000000000"])
 def test_one_ctrl_c_ends_a_running_guest(program):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kernkit.tools.cli", "boot", "--", *program],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    time.sleep(1.0)  # it is running guest code (or inside a syscall) now
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
+    with kernkit_process("boot", "--", "run", "echo started", program) as proc:
+        read_until(proc.stdout, b"started\n")  # the kernel runs guests: now the program's turn
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.decode().strip().splitlines()[-1] == "kernkit: interrupted"

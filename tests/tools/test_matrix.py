@@ -6,11 +6,9 @@ import json
 import re
 import signal
 import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
 
-from support import CONFIGS, kernkit_cli
+from support import CONFIGS, kernkit_cli, kernkit_process, read_until
 
 from kernkit.tools.matrix.spec import load_matrix
 
@@ -149,28 +147,12 @@ program = "spin"
 args = ["300000000"]
 ''',
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kernkit.tools.cli",
-            "matrix",
-            str(matrix),
-            "-j",
-            "1",
-            "--json",
-            str(tmp_path / "r.json"),
-            "--db",
-            str(tmp_path / "h.db"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    first = process.stdout.readline()
-    assert b"/8]" in first
-    time.sleep(0.5)  # the slow cell is running now
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    with kernkit_process(
+        "matrix", str(matrix), "-j", "1", "--json", str(tmp_path / "r.json"), "--db", str(tmp_path / "h.db")
+    ) as process:
+        read_until(process.stdout, b"[1/8] ")  # hello[cores=1] is done; the slow cell runs now
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert b"interrupted" in err and b"Traceback" not in err
     report = json.loads((tmp_path / "r.json").read_text())
