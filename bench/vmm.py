@@ -49,7 +49,9 @@ NOTES = {
 
 
 #: The figures, each a number or None when its run had no slope (see "unmeasured").
-FIGURES = ("vm_exits_per_s", "us_per_exit", "vm_exits_per_cpu_s", "guest_mips", "process_mips", "guest_mips_ratio")
+FIGURES = (
+    "vm_exits_per_s", "us_per_exit", "vm_exits_per_cpu_s", "guest_mips", "process_mips", "guest_mips_ratio",
+)
 
 
 class BenchError(Exception):
@@ -120,7 +122,7 @@ def slopes(
         }
         wall, cpu = (min(samples[key][c][1]) - min(samples[key][c][0]) for c in ("wall", "cpu"))
         if wall <= 0 or cpu <= 0:
-            unmeasured[key] = "the large run was not slower than the small one (a busy host?); raise the counts"
+            unmeasured[key] = "the large run was not slower than the small one (a busy host?); raise counts"
             continue
         result[key] = wall, cpu, by_count[large][0][1] - by_count[small][0][1]
     return result

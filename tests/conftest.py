@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-pytest_plugins = ["pytester"]
+#: support.peers: a skip for a missing peer fails where .ci/run installed every peer.
+pytest_plugins = ["pytester", "support.peers"]
 
 
 @pytest.fixture

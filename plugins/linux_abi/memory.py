@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kernkit.core.errnos import EEXIST, EINVAL, ENODEV, ENOMEM, EPERM
+from kernkit.core.errnos import EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EPERM
 from kernkit.core.errors import BadAddress
 from kernkit.core.physmem import PAGE_SIZE, page_up
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE
@@ -21,6 +21,7 @@ MMAP_BASE = 0x7F00_0000_0000
 #: Like Linux's vm.mmap_min_addr: the first 64 KiB stay unmapped so NULL dereferences fault.
 MMAP_MIN_ADDR = 0x10000
 PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
+PROT_SEM = 0x8
 
 
 @attrs.define
@@ -48,11 +49,14 @@ def sys_brk(t: Thread, addr: int) -> int:
 
 def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
     aspace = t.process.aspace
-    if length == 0 or prot & ~PROT_MASK or not flags & (MAP_SHARED | MAP_PRIVATE):
+    prot &= PROT_MASK  # Linux's mmap ignores other bits (PROT_SEM, ...); mprotect does not
+    if length == 0 or not flags & (MAP_SHARED | MAP_PRIVATE):
         return -EINVAL
     if length > aspace.limit:
         return -ENOMEM
     if not flags & MAP_ANONYMOUS:
+        if t.process.files.get(fd & 0xFFFF_FFFF) is None:
+            return -EBADF
         return -ENODEV  # file mappings arrive with the namespace
     length = page_up(length)
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
@@ -87,8 +91,8 @@ def sys_munmap(t: Thread, addr: int, length: int) -> int:
 
 
 def sys_mprotect(t: Thread, addr: int, length: int, prot: int) -> int:
-    if addr % PAGE_SIZE or prot & ~PROT_MASK:
+    if addr % PAGE_SIZE or prot & ~(PROT_MASK | PROT_SEM):
         return -EINVAL
     if length == 0:
         return 0
-    return 0 if t.process.aspace.protect_range(addr, addr + length, prot) else -ENOMEM
+    return 0 if t.process.aspace.protect_range(addr, addr + length, prot & PROT_MASK) else -ENOMEM
