@@ -36,10 +36,15 @@ class Difference:
     program: str
     lines: str
     reason: str
+    part: str = ""  # only this (a regular expression) differs in those lines; all of them if empty
 
     def mask(self, text: str) -> str:
-        """``text`` with each run of these lines (however many on either side) as one mark."""
-        marked = re.sub(f"(?m)^(?:{self.lines}).*$", f"<differs: {self.reason}>", text)
+        """``text`` with each run of these lines (however many on either side) as one mark, or
+        with the differing part of each marked."""
+        mark = f"<differs: {self.reason}>"
+        if self.part:
+            return re.sub(f"(?m)^(?:{self.lines}).*$", lambda line: re.sub(self.part, mark, line[0]), text)
+        marked = re.sub(f"(?m)^(?:{self.lines}).*$", mark, text)
         return re.sub(r"(?m)^(<differs: .*>\n)\1+", r"\1", marked)
 
 
@@ -56,8 +61,12 @@ def _sandbox_problem() -> str:
     unshare = shutil.which("unshare")
     if unshare is None:
         return "unshare is not installed"
-    probe = subprocess.run([*_unshare(), sys.executable, str(SANDBOX), "/bin/true", "true"],
-                           capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [*_unshare(), sys.executable, str(SANDBOX), "/bin/true", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return "" if probe.returncode == 0 else probe.stderr.strip() or f"exit status {probe.returncode}"
 
 
@@ -66,10 +75,16 @@ def native(program: str, *args: str, stdin: bytes = b"", timeout: float = 120) -
     mount and network namespaces cannot be made."""
     problem = _sandbox_problem()
     if problem:
-        pytest.skip(f"no sandbox for native runs ({problem}); it needs unshare (apt-get install util-linux) "
-                    "and mount and network namespaces (root, or user namespaces)")
+        pytest.skip(
+            f"no sandbox for native runs ({problem}); it needs unshare (apt-get install util-linux) "
+            "and mount and network namespaces (root, or user namespaces)"
+        )
     path = packaged_programs_dir() / program
-    result = subprocess.run([*_unshare(), sys.executable, str(SANDBOX), str(path), program, *args],
-                            input=stdin, capture_output=True, timeout=timeout)
+    result = subprocess.run(
+        [*_unshare(), sys.executable, str(SANDBOX), str(path), program, *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+    )
     status = result.returncode if result.returncode >= 0 else 128 - result.returncode
     return NativeRun(status, result.stdout.decode(errors="replace"), result.stderr.decode(errors="replace"))

@@ -31,4 +31,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
     reason = skip_reason(report)
     if any(hint in reason for hint in INSTALL_HINTS):
         report.outcome = "failed"
-        report.longrepr = f"skipped for a missing peer, but {REQUIRE_PEERS} is set (.ci/run installs it): {reason}"
+        report.longrepr = (
+            f"skipped for a missing peer, but {REQUIRE_PEERS} is set (.ci/run installs it): {reason}"
+        )

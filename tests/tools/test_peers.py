@@ -26,6 +26,8 @@ def test_a_skip_for_a_missing_peer_fails_only_where_peers_are_required(pytester,
     result = pytester.runpytest("-p", "support.peers", "-rfs")
     if required:
         result.assert_outcomes(failed=1, errors=1, skipped=1)  # the skipif fails at set-up: an error
-        result.stdout.fnmatch_lines(["*KERNKIT_REQUIRE_PEERS is set (.ci/run installs it): frobnicate is not*"])
+        result.stdout.fnmatch_lines(
+            ["*KERNKIT_REQUIRE_PEERS is set (.ci/run installs it): frobnicate is not*"]
+        )
     else:
         result.assert_outcomes(skipped=3)

@@ -41,6 +41,7 @@ CASES = {
     "procs condvar": b"",
     "procs threads 8": b"",
     "threads wake 5 2": b"",
+    "threads futex": b"",
     "threads spin 4 1000": b"",
     "threads pingpong 100": b"",
     "nettest echo 7000 20": b"",
@@ -65,34 +66,59 @@ TIME = "a figure in time: kernkit's is virtual time (instructions retired), Linu
 PORT = "kernkit gives ephemeral ports from 49152 up, in order (deterministic); Linux picks them at random"
 RANDOM = "kernkit's random bytes come from [kernel] seed (deterministic); Linux's are random"
 NAMESPACE = "a Plan 9 namespace of kernkit's own: {} (the check is kernkit's, Linux has no such thing)"
-KERNKIT_ROOT = "kernkit's read-only root holds /bin with the packaged programs; the host's /bin has no /bin/{}"
+KERNKIT_ROOT = (
+    "kernkit's read-only root holds /bin with the packaged programs; the host's /bin has no /bin/{}"
+)
 FSTEST = r"(ok|FAIL) {}(:|$)"
 
 DIFFERENCES = [
     Difference("clock", "elapsed_ns=", TIME),
     Difference("threads pingpong 100", "pingpong: ", TIME),
+    Difference("threads futex", "wait", TIME, part=r"\(\d+ us\)"),
     Difference("nettest big 1048576", "big ok: ", TIME),
     Difference("nettest echo 7000 20", "local 127.0.0.1:", PORT),
     Difference("nettest leak", "local 127.0.0.1:", PORT),
     Difference("vmcheck random", "(AT_RANDOM|getrandom) ", RANDOM),
-    Difference("fstest errors", FSTEST.format("(write to read-only root|access W_OK on root): EROFS"),
-               KERNKIT_ROOT.format("hello")),
-    Difference("fstest errors", FSTEST.format("(unlink a directory: EISDIR|rmdir a mount point: EBUSY)"),
-               "unlink and rmdir of /tmp: kernkit looks at what the name is first (EISDIR, EBUSY), "
-               "Linux at whether its directory's file system is writable (EROFS under a read-only /)"),
-    Difference("fstest errors", FSTEST.format("create in a union without -c: EACCES"),
-               NAMESPACE.format("a union directory on /dev")),
-    Difference("fstest io", FSTEST.format("(stat the console|the console is a character device)"),
-               NAMESPACE.format("/dev/cons")),
+    Difference(
+        "fstest errors",
+        FSTEST.format("(write to read-only root|access W_OK on root): EROFS"),
+        KERNKIT_ROOT.format("hello"),
+    ),
+    Difference(
+        "fstest errors",
+        FSTEST.format("(unlink a directory: EISDIR|rmdir a mount point: EBUSY)"),
+        "unlink and rmdir of /tmp: kernkit looks at what the name is first (EISDIR, EBUSY), "
+        "Linux at whether its directory's file system is writable (EROFS under a read-only /)",
+    ),
+    Difference(
+        "fstest errors",
+        FSTEST.format("create in a union without -c: EACCES"),
+        NAMESPACE.format("a union directory on /dev"),
+    ),
+    Difference(
+        "fstest io",
+        FSTEST.format("(stat the console|the console is a character device)"),
+        NAMESPACE.format("/dev/cons"),
+    ),
     Difference("fstest io", FSTEST.format("read /dev/version") + r'|"$', NAMESPACE.format("/dev/version")),
     Difference("fstest io", FSTEST.format("access R_OK"), KERNKIT_ROOT.format("hello")),
-    Difference("fstest dirs", FSTEST.format("(chdir into a device|getcwd in a device|its path|"
-                                            "the device holds /tmp's files|.. stops at the device's root)"),
-               NAMESPACE.format("#tmpfs, a device named by path")),
+    Difference(
+        "fstest dirs",
+        FSTEST.format(
+            "(chdir into a device|getcwd in a device|its path|"
+            "the device holds /tmp's files|.. stops at the device's root)"
+        ),
+        NAMESPACE.format("#tmpfs, a device named by path"),
+    ),
     Difference("fstest dirs", FSTEST.format("/ lists the mount points"), NAMESPACE.format("its root")),
-    Difference("fstest fds", r"fd \d+ (open|closed)|" + FSTEST.format("exec'd child exited"),
-               KERNKIT_ROOT.format("fstest")),
-    Difference("fstest exec", FSTEST.format("a program copied into #tmpfs runs"), KERNKIT_ROOT.format("exitcode")),
+    Difference(
+        "fstest fds",
+        r"fd \d+ (open|closed)|" + FSTEST.format("exec'd child exited"),
+        KERNKIT_ROOT.format("fstest"),
+    ),
+    Difference(
+        "fstest exec", FSTEST.format("a program copied into #tmpfs runs"), KERNKIT_ROOT.format("exitcode")
+    ),
 ]
 
 

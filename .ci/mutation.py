@@ -1,0 +1,274 @@
+"""Mutation testing of kernkit's critical paths with mutmut (see docs/testing.md).
+
+    python .ci/mutation.py                         # every area, 2 workers, a 45-minute cap
+    python .ci/mutation.py --area futex --jobs 2   # one area
+    python .ci/mutation.py --keep /tmp/mut         # keep the work directory (mutmut show NAME there)
+
+mutmut names a mutant after the module its file is imported as, and kernkit's packages live in
+directories named otherwise (core/ is kernkit.core). So the project is copied into a scratch
+directory laid out as it is imported (kernkit/core, kernkit/arch, ...), with the tests beside
+it, and mutmut runs there: each mutant in a forked worker, against the selected tests that
+reached the mutated function. Each area names its functions (the critical path, not everything
+in the file) and the tests that guard them.
+
+Prints, per area, the mutants and how many were killed, and the survivors by name; exit status
+1 when an area's kill rate (killed and timed out, over all its mutants) is under --min-kill or
+the cap ran out before every mutant was tried, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The project's packages, by the directory they are imported as.
+PACKAGES = {
+    "core": "core",
+    "arch": "arch",
+    "plugins": "plugins",
+    "tools": "tools",
+    "configs": "configs",
+    "user": "user",
+}
+#: What tests read from the checkout beside the packages.
+ALSO = ["configs", "user", "docs", "bench"]
+KILLED = {1, 3, 36, 24, -24, 152, 255, -9, -11}  # a failed test, a crash or a timeout (mutmut's codes)
+
+
+@dataclass(frozen=True)
+class Area:
+    files: tuple[str, ...]  # under kernkit/
+    functions: tuple[str, ...]  # mutant name patterns, after the module's name
+    tests: tuple[str, ...]  # pytest arguments that select the tests guarding them
+
+
+AREAS = {
+    # page-permission checks, the TLB fill, and the kernel's copy-in/out of syscall arguments
+    "vm": Area(
+        ("core/vm.py", "arch/x86_64/paging.py", "arch/x86_64/cpu.py", "core/syscalls.py"),
+        (
+            "kernkit.core.vm.xǁAddressSpaceǁ*",
+            "kernkit.arch.x86_64.paging.*",
+            "kernkit.arch.x86_64.cpu.xǁX86Coreǁ_on_tlb_fill__*",
+            "kernkit.core.syscalls.*",
+        ),
+        (
+            "tests/core/test_vm.py",
+            "tests/core/test_faults.py",
+            "tests/plugins/linux_abi/test_linux_abi.py",
+            "tests/core/test_syscalls.py",
+        ),
+    ),
+    # the namespace walk
+    "ns": Area(
+        ("plugins/ns/namespace.py",),
+        tuple(
+            f"kernkit.plugins.ns.namespace.{f}__*"
+            for f in (
+                "xǁNamespaceǁ_enter",
+                "xǁNamespaceǁwalk1",
+                "xǁNamespaceǁ_start",
+                "xǁNamespaceǁ_walk_names",
+                "xǁNamespaceǁwalk",
+                "xǁNamespaceǁ_walk_clean",
+                "xǁNamespaceǁwalk_parent",
+                "x__join",
+            )
+        ),
+        ("tests/plugins/ns/test_ns_api.py", "tests/plugins/ns/test_ns_walk.py"),
+    ),
+    # 9P export: confinement to the exported paths and the read-only gate
+    "ninep": Area(
+        ("plugins/ninep/server.py", "plugins/ninep/nsbackend.py"),
+        tuple(
+            f"kernkit.plugins.ninep.server.xǁSessionǁ{f}__*"
+            for f in (
+                "handle",
+                "_open_fid",
+                "_open",
+                "_write",
+                "_walk",
+                "_attach",
+                "_remove",
+                "_clunk",
+            )
+        )
+        + ("kernkit.plugins.ninep.server.x__check_name__*", "kernkit.plugins.ninep.nsbackend.xǁExportRootǁ*"),
+        ("tests/plugins/ninep/test_ninep_server.py", "-k", "not fuzz and not random"),
+    ),
+    "futex": Area(
+        ("plugins/linux_abi/futex.py",),
+        ("kernkit.plugins.linux_abi.futex.*",),
+        ("tests/plugins/linux_abi/test_futex.py", "tests/plugins/linux_abi/test_processes.py"),
+    ),
+    # the mcp scheduler's core grants
+    "mcp": Area(
+        ("plugins/mcp/ksched.py",),
+        tuple(
+            f"kernkit.plugins.mcp.ksched.xǁMcpSchedulerǁ{f}__*"
+            for f in (
+                "_wanted",
+                "_pass",
+                "_choose_core",
+                "_give",
+                "_release",
+                "_preempt",
+                "_do_preempt",
+                "provision",
+            )
+        ),
+        ("tests/plugins/mcp/test_mcp_sched.py",),
+    ),
+    # kernkit matrix --compare
+    "matrix": Area(
+        ("tools/matrix/history.py",),
+        ("kernkit.tools.matrix.history.x_compare__*", "kernkit.tools.matrix.history.x_previous__*"),
+        ("tests/tools/test_matrix_history.py",),
+    ),
+}
+
+
+def stage(work: Path, areas: dict[str, Area]) -> None:
+    """The scratch project: the packages under kernkit/, the tests, and mutmut's configuration."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for name, directory in PACKAGES.items():
+        shutil.copytree(ROOT / directory, work / "kernkit" / name, ignore=ignore)
+    for name in ["tests", *ALSO]:
+        shutil.copytree(ROOT / name, work / name, ignore=ignore)
+    files = sorted({f"kernkit/{f}" for area in areas.values() for f in area.files})
+    tests = [arg for area in areas.values() for arg in area.tests if not arg.startswith("-")]
+    selectors = [
+        arg
+        for area in areas.values()
+        for i, arg in enumerate(area.tests)
+        if arg.startswith("-") or (i and area.tests[i - 1].startswith("-"))
+    ]
+    config = {
+        "source_paths": ["kernkit"],
+        "only_mutate": files,
+        "also_copy": ALSO,
+        "pytest_add_cli_args_test_selection": [t for t in dict.fromkeys(tests) if (ROOT / t).exists()]
+        + _merge_keywords(selectors),
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:randomly"],
+        "timeout_multiplier": 5.0,
+    }
+    pytest_options = {
+        "testpaths": ["tests"],
+        "pythonpath": ["tests"],
+        "markers": ["slow: slow"],
+        "addopts": "-m 'not slow'",
+    }
+    (work / "pyproject.toml").write_text(
+        _toml({"tool": {"mutmut": config, "pytest": {"ini_options": pytest_options}}})
+    )
+
+
+def _merge_keywords(selectors: list[str]) -> list[str]:
+    """One -k for all areas (pytest keeps only the last): the tests none of them leaves out."""
+    expressions = [selectors[i + 1] for i, arg in enumerate(selectors) if arg == "-k"]
+    return ["-k", " and ".join(f"({e})" for e in expressions)] if expressions else []
+
+
+def _toml(data: dict, prefix: str = "") -> str:
+    lines, tables = [], []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append(_toml(value, f"{prefix}{key}."))
+        else:
+            lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    head = f"[{prefix[:-1]}]\n" if prefix and lines else ""
+    return head + "".join(line + "\n" for line in lines) + "\n".join(tables)
+
+
+def results(work: Path, areas: dict[str, Area]) -> dict[str, dict[str, int | None]]:
+    """Area -> mutant name -> mutmut's exit code (None: not tried)."""
+    codes: dict[str, int | None] = {}
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        codes |= json.loads(meta.read_text())["exit_code_by_key"]
+    return {
+        name: {m: c for m, c in codes.items() if any(fnmatch.fnmatch(m, p) for p in area.functions)}
+        for name, area in areas.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--area", action="append", choices=sorted(AREAS), help="only these areas (repeatable)"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tried at once (default 2)")
+    parser.add_argument("--cap-minutes", type=float, default=45, help="stop after this long (default 45)")
+    parser.add_argument("--min-kill", type=float, default=90, help="required kill rate, percent (default 90)")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.cap_minutes <= 0:
+        parser.error("--jobs and --cap-minutes must be positive")
+    areas = {name: AREAS[name] for name in (args.area or AREAS)}
+    work = args.keep or Path(tempfile.mkdtemp(prefix="kernkit-mutation-"))
+    if work.exists() and any(work.iterdir()):
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        stage(work, areas)
+        patterns = [p for area in areas.values() for p in area.functions]
+        mutmut = shutil.which("mutmut") or str(Path(sys.executable).with_name("mutmut"))
+        env = {k: v for k, v in os.environ.items() if k != "KERNKIT_REQUIRE_PEERS"}
+        print(
+            f"mutmut in {work}: {', '.join(areas)} ({args.jobs} at once, at most {args.cap_minutes:g} min)",
+            flush=True,
+        )
+        process = subprocess.Popen(
+            [mutmut, "run", "--max-children", str(args.jobs), *patterns],
+            cwd=work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            _, err = process.communicate(timeout=args.cap_minutes * 60)
+            capped = False
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            _, err = process.communicate()
+            capped = True
+        return report(results(work, areas), args.min_kill, capped, err.decode(errors="replace"))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(by_area: dict[str, dict[str, int | None]], min_kill: float, capped: bool, err: str) -> int:
+    failed = capped
+    for name, codes in by_area.items():
+        killed = sum(code in KILLED for code in codes.values())
+        untried = [m for m, code in codes.items() if code is None]
+        survivors = sorted(m for m, code in codes.items() if code is not None and code not in KILLED)
+        rate = 100 * killed / len(codes) if codes else 0.0
+        ok = codes and rate >= min_kill and not untried
+        failed |= not ok
+        print(
+            f"{name}: {len(codes)} mutants, {killed} killed ({rate:.1f}%), {len(survivors)} survived, "
+            f"{len(untried)} not tried{'' if ok else '  <- under ' + format(min_kill, 'g') + '%'}"
+        )
+        for mutant in survivors:
+            print(f"    survived: {mutant} (exit {codes[mutant]})")
+    if capped:
+        print("the cap ran out before every mutant was tried")
+    if not any(by_area.values()):
+        print(err[-3000:], file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
