@@ -57,7 +57,14 @@ AREAS = {
     "vm": Area(
         ("core/vm.py", "arch/x86_64/paging.py", "arch/x86_64/cpu.py", "core/syscalls.py"),
         (
-            "kernkit.core.vm.xǁAddressSpaceǁ*",
+            *(
+                f"kernkit.core.vm.xǁAddressSpaceǁ{f}__*"
+                for f in (
+                    "add_region", "remove_range", "protect_range", "find_free", "resolve_fault", "map_frame",
+                    "_install", "_pages_in", "_drop_pages", "release", "_lookup", "allows", "_chunks", "read",
+                    "read_cstring", "write", "read_u64", "write_u64",
+                )
+            ),
             "kernkit.arch.x86_64.paging.*",
             "kernkit.arch.x86_64.cpu.xǁX86Coreǁ_on_tlb_fill__*",
             "kernkit.core.syscalls.*",
@@ -103,7 +110,7 @@ AREAS = {
                 "_clunk",
             )
         )
-        + ("kernkit.plugins.ninep.server.x__check_name__*", "kernkit.plugins.ninep.nsbackend.xǁExportRootǁ*"),
+        + ("kernkit.plugins.ninep.server.x__check_name__*", "kernkit.plugins.ninep.nsbackend.x_confine__*"),
         ("tests/plugins/ninep/test_ninep_server.py", "-k", "not fuzz and not random"),
     ),
     "futex": Area(

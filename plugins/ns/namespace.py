@@ -153,7 +153,7 @@ class Namespace:
 
     def walk(self, path: str, base: Chan | None = None) -> Chan:
         """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative."""
-        clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
+        clean = path[:1] == "/" and len(path) < NAME_MAX and path[-1] != "/"
         if clean and "/." not in path and "//" not in path:
             return self._walk_clean(path)
         start, names, prefix = self._start(path, base)

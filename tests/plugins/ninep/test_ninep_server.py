@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from support.ninep import changes_accepted, local_client, tree_of
 
 from kernkit.plugins.ninep import proto
+from kernkit.plugins.ninep.backend import NinepError
 from kernkit.plugins.ninep.client import ClientError, RemoteError
 from kernkit.plugins.ninep.memfs import MemFS
+from kernkit.plugins.ninep.nsbackend import confine
 from kernkit.plugins.ninep.proto import NOFID, NOTAG, Message
 from kernkit.plugins.ninep.server import Session
 
@@ -457,3 +459,41 @@ def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, wri
         out = session.receive(proto.encode(Message(kind, 7, **fields), "9P2000.L"))
         check_replies(out, session)
     assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("aname", "attached"),
+    [("", "/"), ("/", "/"), ("/tmp", "/tmp"), ("/tmp/", "/tmp"), ("/proc/1", "/proc/1"), ("/tmp/../proc", "/proc"),
+     ("/tmp/./x/..", "/tmp")],
+)
+def test_attach_names_are_made_clean_and_kept_inside_the_export(aname, attached):
+    assert confine(aname, ["/proc", "/tmp"]) == attached
+    assert confine(aname, ["/"]) == attached
+
+
+@pytest.mark.parametrize("aname", ["/bin", "/tmp/../bin", "/procx", "/pro", "tmp", "proc/1", "//bin", "/dev/../bin"])
+def test_attach_names_outside_the_export_are_refused(aname):
+    with pytest.raises(NinepError) as info:
+        confine(aname, ["/proc", "/tmp", "/dev"])
+    assert info.value.errno == errno.ENOENT
+
+
+def test_the_root_of_an_export_of_several_paths_holds_only_them(dialect):
+    client, _ = local_client(_namespace_export(), dialect)
+    root, _ = client.attach("/")
+    listing, _ = client.walk(root, ())
+    client.open(listing, 0)
+    assert sorted(name for name, _ in client.readdir(listing)) == ["dev", "proc", "tmp"]
+    for names in (["bin"], ["..", "bin"], ["tmp", "..", "..", "bin"]):
+        with pytest.raises(RemoteError) as info:
+            client.walk(root, names)
+        assert info.value.errno == errno.ENOENT or len(names) > 1
+    _, qids = client.walk(root, ["tmp", "..", ".."])
+    assert qids[-1] == client.stat(root)["qid"]  # .. stops at the attach point
+    for attempt in (lambda: client.create(client.walk(root, ())[0], "new", 0o644, 0o101),
+                    lambda: client.mkdir(root, "new", 0o755), lambda: client.unlink(root, "tmp", True)):
+        with pytest.raises(RemoteError) as info:
+            attempt()
+        assert info.value.errno == errno.EPERM
+    with pytest.raises(RemoteError):
+        client.attach("/bin")

@@ -1,0 +1,242 @@
+"""Walking a namespace (plugins/ns/namespace.py): absolute, relative and #device paths, lexical
+'..', unions and mount points, the errors, and the remembered walks staying true."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from kernkit.core.assemble import assemble, boot
+from kernkit.core.devices import DMDIR, ORDWR, OREAD, DeviceError
+from kernkit.plugins.ns import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace
+
+
+@pytest.fixture
+def ns():
+    kernel = assemble(None, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO())
+    boot(kernel)
+    namespace = boot_namespace(kernel).copy()
+    for directory in ("/tmp/d", "/tmp/d/e"):
+        parent, name = namespace.walk_parent(directory)
+        namespace.create(parent, name, OREAD, DMDIR | 0o755)
+    put(namespace, "/tmp/d/file", "in d")
+    put(namespace, "/tmp/d/e/deep", "deep")
+    for name in ("a", "b"):
+        put(namespace, f"#tmpfs.{name}/common", name)
+        put(namespace, f"#tmpfs.{name}/only_{name}", name)
+    yield namespace
+    kernel.shutdown()
+
+
+def put(ns, path: str, text: str) -> None:  # noqa: ANN001
+    directory, name = ns.walk_parent(path)
+    chan = ns.create(directory, name, ORDWR, 0o644)
+    chan.driver.write(chan, text.encode(), 0)
+
+
+def read(ns, path: str, base=None) -> str:  # noqa: ANN001
+    chan = ns.open(ns.walk(path, base), OREAD)
+    return chan.driver.read(chan, 100, 0).decode()
+
+
+def error(call) -> str:  # noqa: ANN001
+    with pytest.raises(DeviceError) as info:
+        call()
+    return info.value.code
+
+
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        ("/", "/"),
+        ("/tmp", "/tmp"),
+        ("/tmp/d/file", "/tmp/d/file"),
+        ("/tmp//d///file", "/tmp/d/file"),
+        ("/tmp/./d/./file", "/tmp/d/file"),
+        ("/tmp/d/", "/tmp/d"),
+        ("/tmp/d/e/../file", "/tmp/d/file"),
+        ("/tmp/d/e/../../d/file", "/tmp/d/file"),
+        ("/../../tmp/d", "/tmp/d"),
+        ("/tmp/..", "/"),
+        ("/..", "/"),
+        ("#tmpfs.a", "#tmpfs.a"),
+        ("#tmpfs.a/common", "#tmpfs.a/common"),
+        ("#tmpfs.a/../..", "#tmpfs.a"),
+        ("#tmpfs.a/../only_a", "#tmpfs.a/only_a"),
+    ],
+)
+def test_a_walk_names_what_it_found_as_a_clean_path(ns, path, named):
+    chan = ns.walk(path)
+    assert chan.path == named
+    assert chan.qid == ns.walk(named).qid
+
+
+def test_relative_paths_start_at_the_base_and_dotdot_is_lexical(ns):
+    d = ns.walk("/tmp/d")
+    assert read(ns, "file", d) == "in d"
+    assert ns.walk("e/deep", d).path == "/tmp/d/e/deep"
+    assert ns.walk("e/..", d).path == "/tmp/d" and ns.walk(".", d).path == "/tmp/d"
+    assert ns.walk("../d/e/../file", d).path == "/tmp/d/file"
+    assert ns.walk("../../../..", d).path == "/"
+    root = ns.walk("/")
+    assert ns.walk("tmp/d", root).path == "/tmp/d"  # relative to /: no double slash
+    assert error(lambda: ns.walk("file")) == "ENOENT"  # relative, and nothing to start from
+    device = ns.walk("#tmpfs.a")
+    assert ns.walk("only_a", device).path == "#tmpfs.a/only_a"
+    assert ns.walk("..", device).path == "#tmpfs.a"  # never above a device's root
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("", "ENOENT"),
+        ("/nope", "ENOENT"),
+        ("/tmp/d/nope", "ENOENT"),
+        ("/tmp/./nope", "ENOENT"),
+        ("/tmp/d/file/x", "ENOTDIR"),
+        ("/tmp/d/./file/x", "ENOTDIR"),
+        ("/tmp/d/file/", "ENOTDIR"),
+        ("/tmp/" + "n" * 256, "ENAMETOOLONG"),
+        ("/tmp/./" + "n" * 256, "ENAMETOOLONG"),
+        ("/" + "d/" * 2048, "ENAMETOOLONG"),
+        ("#nosuchdevice/x", "ENOENT"),
+    ],
+)
+def test_walk_errors(ns, path, code):
+    assert error(lambda: ns.walk(path)) == code
+
+
+def test_a_name_of_255_bytes_is_fine():
+    kernel = assemble(None, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO())
+    boot(kernel)
+    ns = boot_namespace(kernel).copy()
+    put(ns, "/tmp/" + "n" * 255, "long")
+    assert read(ns, "/tmp/" + "n" * 255) == "long" and read(ns, "/tmp/./" + "n" * 255) == "long"
+    kernel.shutdown()
+
+
+def test_unions_walk_their_members_in_order_whatever_the_path(ns):
+    ns.bind(ns.walk("#tmpfs.a"), ns.walk("/tmp/d/e"), MREPL)
+    ns.bind(ns.walk("#tmpfs.b"), ns.walk("/tmp/d/e"), MAFTER)
+    for path in ("/tmp/d/e/common", "/tmp/d/./e/common", "/tmp/d/e/../e/common"):
+        assert read(ns, path) == "a", path
+    assert read(ns, "/tmp/d/e/only_b") == "b" and read(ns, "/tmp/./d/e/only_b") == "b"
+    assert error(lambda: ns.walk("/tmp/d/e/deep")) == "ENOENT"  # replaced: e's own file is hidden
+    assert ns.walk("/tmp/d/e/common").path == "/tmp/d/e/common"
+    ns.bind(ns.walk("#tmpfs.b"), ns.walk("/tmp/d/e"), MBEFORE)
+    assert read(ns, "/tmp/d/e/common") == "b"  # a remembered walk does not outlive a bind
+    assert read(ns, "/tmp/d/./e/common") == "b"
+    e = ns.walk("/tmp/d/e")
+    assert read(ns, "common", e) == "b" and read(ns, "only_a", e) == "a"
+
+
+def test_a_mount_on_the_root_is_entered(ns):
+    ns.bind(ns.walk("#tmpfs.a"), ns.walk("/"), MREPL)
+    assert read(ns, "/common") == "a" and read(ns, "/./only_a") == "a"
+    assert sorted(e.name for e in ns.dirread(ns.walk("/"))) == ["common", "only_a"]
+
+
+def test_a_file_bound_on_a_file_shows_through(ns):
+    ns.bind(ns.walk("#tmpfs.b/only_b"), ns.walk("/tmp/d/file"), MREPL)
+    assert read(ns, "/tmp/d/file") == "b" and read(ns, "/tmp/d/./file") == "b"
+    assert read(ns, "file", ns.walk("/tmp/d")) == "b"
+
+
+def test_remembered_walks_follow_creates_and_removes(ns):
+    assert error(lambda: ns.walk("/tmp/d/new")) == "ENOENT"
+    put(ns, "/tmp/d/new", "new")
+    assert read(ns, "/tmp/d/new") == "new"
+    ns.remove(ns.walk("/tmp/d/new"))
+    assert error(lambda: ns.walk("/tmp/d/new")) == "ENOENT"
+    put(ns, "/tmp/d/new", "again")
+    assert read(ns, "/tmp/d/new") == "again"
+    assert read(ns, "/tmp/d/new") == "again"  # from memory, still right
+
+
+def test_walks_through_devices_that_cannot_tell_when_names_change(ns):
+    # /proc's directories change with the processes: its walks are never remembered wrongly
+    assert ns.walk("/proc/1/status").path == "/proc/1/status"
+    assert error(lambda: ns.walk("/proc/99/status")) == "ENOENT"
+    assert ns.walk("/proc/1/status").qid == ns.walk("/proc/./1/status").qid
+
+
+@pytest.mark.parametrize(
+    ("path", "parent", "name"),
+    [
+        ("/tmp/d/file", "/tmp/d", "file"),
+        ("/tmp/d/nope", "/tmp/d", "nope"),
+        ("/tmp", "/", "tmp"),
+        ("/", "/", ""),
+        ("/tmp/d/e/../x", "/tmp/d", "x"),
+        ("#tmpfs.a/x", "#tmpfs.a", "x"),
+        ("#tmpfs.a", "#tmpfs.a", ""),
+    ],
+)
+def test_walk_parent_names_the_directory_and_the_last_name(ns, path, parent, name):
+    chan, last = ns.walk_parent(path)
+    assert (chan.path, last) == (parent, name)
+    assert chan.qid == ns.walk(parent).qid
+
+
+def test_walk_parent_relative_and_errors(ns):
+    d = ns.walk("/tmp/d")
+    chan, last = ns.walk_parent("e/x", d)
+    assert (chan.path, last) == ("/tmp/d/e", "x")
+    chan, last = ns.walk_parent("x", d)
+    assert (chan.path, last) == ("/tmp/d", "x")
+    assert error(lambda: ns.walk_parent("/tmp/d/file/x")) == "ENOTDIR"
+    assert error(lambda: ns.walk_parent("/tmp/nope/x")) == "ENOENT"
+    assert error(lambda: ns.walk_parent("/tmp/d/" + "n" * 256)) == "ENAMETOOLONG"
+    assert error(lambda: ns.walk_parent("/tmp/" + "n" * 256 + "/x")) == "ENAMETOOLONG"
+    assert error(lambda: ns.walk_parent("")) == "ENOENT"
+
+
+def test_a_remembered_walk_is_checked_against_every_directory_it_went_through(ns):
+    ns.bind(ns.walk("#tmpfs.a"), ns.walk("/"), MREPL | MCREATE)  # / itself changes now
+    assert read(ns, "/common") == "a"
+    ns.remove(ns.walk("/common"))
+    assert error(lambda: ns.walk("/common")) == "ENOENT"
+    put(ns, "/tmp_like", "new")
+    assert read(ns, "/tmp_like") == "new"
+
+
+def test_what_a_walk_returns_is_the_callers_own(ns):
+    d = ns.walk("/tmp/d")
+    for chan in (
+        ns.walk(".", d),
+        ns.walk("/tmp/d/."),
+        ns.walk_parent("x", d)[0],
+        ns.walk_parent("/tmp")[0],
+        ns.walk_parent("/")[0],
+        ns.walk("/"),
+    ):
+        chan.path = "changed by the caller"
+    assert d.path == "/tmp/d"
+    assert ns.walk("/tmp").path == "/tmp" and ns.walk("/").path == "/" and ns.walk("/tmp/.").path == "/tmp"
+
+
+def test_a_path_of_4096_bytes_is_too_long():
+    kernel = assemble(None, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO())
+    boot(kernel)
+    ns = boot_namespace(kernel)
+    path = "/tmp" + "/." * 2045 + "/"  # 4095 bytes: walks
+    assert len(path) == 4095 and ns.walk(path).path == "/tmp"
+    assert error(lambda: ns.walk(path + ".")) == "ENAMETOOLONG"
+    kernel.shutdown()
+
+
+def test_a_bind_on_a_device_root_is_seen_through_its_name(ns):
+    ns.bind(ns.walk("#tmpfs.b"), ns.walk("#tmpfs.a"), MREPL)
+    assert read(ns, "#tmpfs.a/only_b") == "b"
+    assert error(lambda: ns.walk("#tmpfs.a/only_a")) == "ENOENT"
+
+
+def test_walk_errors_say_what_was_wrong(ns):
+    for call, message in (
+        (lambda: ns.walk(""), "empty path"),
+        (lambda: ns.walk("x"), "relative path without a directory"),
+    ):
+        with pytest.raises(DeviceError) as info:
+            call()
+        assert info.value.message == message
