@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
 from kernkit.core.errors import OutOfMemory, ProgramError
+from kernkit.plugins.linux_abi import locks
 from kernkit.plugins.linux_abi.errno import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.plugins.ns.state import enter
 
@@ -158,7 +159,9 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
         t.kernel.exec(t, program, args, env)
     except ProgramError as exc:
         return -E2BIG if "argument list too long" in str(exc) else -ENOEXEC
-    t.process.files.close_on_exec()
+    locks.close_on_exec(t)
+    if isinstance(program, NamespaceProgram):
+        enter(t.process).exe = program.chan
     return None
 
 
