@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.records import ConfigSection, Syscall, SyscallTable
@@ -24,7 +25,6 @@ from kernkit.plugins.linux_abi import (
     spawn,
     timeinfo,
 )
-from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process
 
 if TYPE_CHECKING:

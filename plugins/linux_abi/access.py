@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EACCES
 from kernkit.plugins.linux_abi.creds import creds_of
-from kernkit.plugins.linux_abi.errno import EACCES
 from kernkit.plugins.linux_abi.failure import Failed
 from kernkit.plugins.linux_abi.statbuf import numeric_id
 

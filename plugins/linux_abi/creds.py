@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kernkit.core.devices import OWNER_KEY
-from kernkit.plugins.linux_abi.errno import EACCES, EINVAL, EPERM, ESRCH
+from kernkit.core.errnos import EACCES, EINVAL, EPERM, ESRCH
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread

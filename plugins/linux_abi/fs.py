@@ -20,23 +20,7 @@ from kernkit.core.devices import (
     WouldBlock,
     Wstat,
 )
-from kernkit.plugins.linux_abi.access import OPEN_NEEDS, R_OK, W_OK, X_OK, check_access, privileged
-from kernkit.plugins.linux_abi.chanio import (
-    O_ACCMODE,
-    O_APPEND,
-    O_CLOEXEC,
-    O_CREAT,
-    O_DIRECTORY,
-    O_EXCL,
-    O_NOFOLLOW,
-    O_NONBLOCK,
-    O_RDONLY,
-    O_RDWR,
-    O_TMPFILE,
-    O_TRUNC,
-    O_WRONLY,
-)
-from kernkit.plugins.linux_abi.errno import (
+from kernkit.core.errnos import (
     EAGAIN,
     EBADF,
     EBUSY,
@@ -52,6 +36,22 @@ from kernkit.plugins.linux_abi.errno import (
     ERANGE,
     EROFS,
     errno_of,
+)
+from kernkit.plugins.linux_abi.access import OPEN_NEEDS, R_OK, W_OK, X_OK, check_access, privileged
+from kernkit.plugins.linux_abi.chanio import (
+    O_ACCMODE,
+    O_APPEND,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NOFOLLOW,
+    O_NONBLOCK,
+    O_RDONLY,
+    O_RDWR,
+    O_TMPFILE,
+    O_TRUNC,
+    O_WRONLY,
 )
 from kernkit.plugins.linux_abi.failure import Failed
 from kernkit.plugins.linux_abi.io import epoch_ns
@@ -518,4 +518,3 @@ def sys_unshare(t: Thread, flags: int) -> int:
     if flags & CLONE_NEWNS:
         enter(t.process).unshare()
     return 0
-

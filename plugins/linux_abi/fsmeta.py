@@ -12,10 +12,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import DMNAMEDPIPE, OWRITE, QTDIR, Chan, Wstat
-from kernkit.plugins.linux_abi.access import W_OK, X_OK, check_access, privileged
-from kernkit.plugins.linux_abi.chanio import is_stream
-from kernkit.plugins.linux_abi.creds import creds_of
-from kernkit.plugins.linux_abi.errno import (
+from kernkit.core.errnos import (
     EBADF,
     EEXIST,
     EFAULT,
@@ -27,6 +24,9 @@ from kernkit.plugins.linux_abi.errno import (
     EPERM,
     ESPIPE,
 )
+from kernkit.plugins.linux_abi.access import W_OK, X_OK, check_access, privileged
+from kernkit.plugins.linux_abi.chanio import is_stream
+from kernkit.plugins.linux_abi.creds import creds_of
 from kernkit.plugins.linux_abi.failure import Failed
 from kernkit.plugins.linux_abi.fs import (
     AT_EMPTY_PATH,

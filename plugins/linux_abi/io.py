@@ -11,6 +11,17 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import DMDIR, OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, Wstat
+from kernkit.core.errnos import (
+    EBADF,
+    EFAULT,
+    EINVAL,
+    EMFILE,
+    ENOTDIR,
+    ENOTTY,
+    EPIPE,
+    ESPIPE,
+    errno_of,
+)
 from kernkit.plugins.linux_abi import locks
 from kernkit.plugins.linux_abi.chanio import (
     O_APPEND,
@@ -21,17 +32,6 @@ from kernkit.plugins.linux_abi.chanio import (
     chan_read,
     chan_write,
     is_stream,
-)
-from kernkit.plugins.linux_abi.errno import (
-    EBADF,
-    EFAULT,
-    EINVAL,
-    EMFILE,
-    ENOTDIR,
-    ENOTTY,
-    EPIPE,
-    ESPIPE,
-    errno_of,
 )
 from kernkit.plugins.linux_abi.statbuf import dirent_type, inode_number, pack_stat
 from kernkit.plugins.ns.state import enter

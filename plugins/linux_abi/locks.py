@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from kernkit.core.devices import Chan, DeviceError
+from kernkit.core.errnos import EAGAIN, EBADF, EDEADLK, EINVAL, ENOLCK, errno_of
 from kernkit.core.wait import WaitQueue
-from kernkit.plugins.linux_abi.errno import EAGAIN, EBADF, EDEADLK, EINVAL, ENOLCK, errno_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
