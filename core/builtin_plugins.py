@@ -7,6 +7,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "kernkit.plugins.linux_abi",
     "kernkit.plugins.console",
     "kernkit.plugins.ns",
+    "kernkit.plugins.linuxproc",
     "kernkit.plugins.akaros_abi",
     "kernkit.plugins.rr",
     "kernkit.plugins.mcp",

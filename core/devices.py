@@ -126,6 +126,11 @@ def owner_of(process: Any) -> tuple[str, str]:
     return owner if owner is not None else ("kernkit", "kernkit")
 
 
+def superuser(process: Any) -> bool:
+    """Whether files ``process`` creates belong to the superuser (who may open any file)."""
+    return owner_of(process)[0] in ("kernkit", "0")
+
+
 class DeviceError(Exception):
     """A device operation failed. ``code`` is a POSIX errno name such as ``"ENOENT"``."""
 
@@ -354,6 +359,7 @@ __all__ = [
     "Qid",
     "decimal",
     "owner_of",
+    "superuser",
     "WouldBlock",
     "Wstat",
 ]

@@ -11,7 +11,7 @@
  *   ns       bind and unions (before, after, create), sharing across fork, unshare
  *   srv      a pipe end posted in /srv and opened by another process
  *   post     put "posted\n" in a pipe, post its read end as /srv/box and exit
- *   proc     /proc/self, /proc/PID/status, killing through /proc/PID/ctl
+ *   proc     /proc/self, #proc/PID/status and Linux's /proc/PID/status, killing through /proc/PID/ctl
  *   exec     programs run from #tmpfs; EACCES without execute permission
  * Each check prints "ok NAME" or "FAIL NAME: ..."; the exit status is the number of failures.
  */
@@ -562,9 +562,11 @@ static void post(void)
 static void proc(void)
 {
     char path[64], want[64];
-    const char *status = get("/proc/self/status");
+    const char *status = get("#proc/self/status");
     snprintf(want, sizeof want, "pid %d\n", getpid());
-    check("/proc/self/status starts with the pid", strncmp(status, want, strlen(want)) == 0, status);
+    check("#proc/self/status starts with the pid", strncmp(status, want, strlen(want)) == 0, status);
+    snprintf(want, sizeof want, "\nPid:\t%d\n", getpid());
+    check("/proc/self/status is Linux's", strstr(get("/proc/self/status"), want) != NULL, want);
     pid_t child = fork();
     if (child == 0) {
         for (;;)

@@ -23,6 +23,7 @@ from kernkit.plugins.linux_abi import (
     signals,
     sockets,
     spawn,
+    sysinfo,
     timeinfo,
 )
 from kernkit.plugins.linux_abi.startup import setup_process
@@ -149,7 +150,7 @@ LINUX = SyscallTable(
     syscalls=tuple(
         Syscall(number, name, handler, nargs)
         for number, name, handler, nargs in sorted(
-            SYSCALLS + sockets.SYSCALLS + poll.SYSCALLS + creds.SYSCALLS + fsmeta.SYSCALLS
+            SYSCALLS + sockets.SYSCALLS + poll.SYSCALLS + creds.SYSCALLS + fsmeta.SYSCALLS + sysinfo.SYSCALLS
         )
     ),
     setup_process=setup_process,

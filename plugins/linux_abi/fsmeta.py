@@ -28,6 +28,7 @@ from kernkit.plugins.linux_abi.access import W_OK, X_OK, check_access, privilege
 from kernkit.plugins.linux_abi.chanio import is_stream
 from kernkit.plugins.linux_abi.creds import creds_of
 from kernkit.plugins.linux_abi.failure import Failed
+from kernkit.plugins.linux_abi.filesystems import filesystem
 from kernkit.plugins.linux_abi.fs import (
     AT_EMPTY_PATH,
     AT_FDCWD,
@@ -55,17 +56,6 @@ S_IFCHR, S_IFBLK, S_IFSOCK = 0o020000, 0o060000, 0o140000
 S_ISUID, S_ISGID, S_IXGRP = 0o4000, 0o2000, 0o010
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE = 0x01, 0x02, 0x10
 MAX_FILE = 1 << 63
-#: statfs f_type per device (Linux's magic numbers for the closest Linux file system).
-FS_MAGIC = {
-    "tmpfs": 0x0102_1994,  # TMPFS_MAGIC
-    "proc": 0x9FA0,  # PROC_SUPER_MAGIC
-    "linuxproc": 0x9FA0,
-    "pipe": 0x5049_5045,  # PIPEFS_MAGIC
-    "mnt": 0x0102_1997,  # V9FS_MAGIC
-    "ip": 0x534F_434B,  # SOCKFS_MAGIC
-    "cons": 0x1CD1,  # DEVPTS_SUPER_MAGIC
-}
-RAMFS_MAGIC = 0x8584_58F6
 ST_RDONLY, ST_VALID = 0x1, 0x20
 _STATFS = struct.Struct("<qqQQQQQiiqqq32x")
 
@@ -320,7 +310,7 @@ def _statfs(t: Thread, chan: Chan, buf: int) -> int:
     read_only = getattr(chan.driver, "read_only", False)
     dev = device_number(chan)
     fields = (
-        FS_MAGIC.get(name, RAMFS_MAGIC),
+        filesystem(name)[1],
         usage.block_size if usage else 4096,
         usage.blocks if usage else 0,
         usage.blocks_free if usage else 0,

@@ -160,6 +160,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
     except ProgramError as exc:
         return -E2BIG if "argument list too long" in str(exc) else -ENOEXEC
     locks.close_on_exec(t)
+    t.process.name = name.rsplit("/", 1)[-1][:32] or t.process.name  # Linux's comm: the file's name
     if isinstance(program, NamespaceProgram):
         enter(t.process).exe = program.chan
     return None

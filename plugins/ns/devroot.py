@@ -126,6 +126,27 @@ class RootDevice(DeviceDriver):
         else:
             parent.children[name] = entry
 
+    def find(self, host: str) -> str | None:
+        """Where the host file ``host`` is in this tree (its first path found), or None."""
+        wanted = os.path.realpath(host)
+
+        def search(node: RootDir, path: str) -> str | None:
+            if node.host is not None:
+                base = os.path.realpath(node.host)
+                if wanted.startswith(base.rstrip("/") + "/"):
+                    return (path.rstrip("/") + "/" + wanted[len(base) :].lstrip("/")) or "/"
+            for name, child in sorted(node.children.items()):
+                where = path.rstrip("/") + "/" + name
+                if isinstance(child, RootDir):
+                    found = search(child, where)
+                    if found is not None:
+                        return found
+                elif os.path.realpath(child.host) == wanted:
+                    return where
+            return None
+
+        return search(self.root, "/")
+
     # --- the device -------------------------------------------------------------------------
 
     def attach(self, spec: str) -> Chan:

@@ -207,7 +207,9 @@ class Namespace:
             if chan is not None:
                 return chan
         start, names, prefix = self._start(path, base)
-        chan = self._resolve(start, names, prefix, follow or path[-1] == "/")
+        # a trailing '/' or '.' asks for a directory: a link there is followed
+        follow = follow or path[-1] == "/" or path.endswith("/.") or path == "."
+        chan = self._resolve(start, names, prefix, follow)
         if path[-1] == "/" and not chan.qid.type & QTDIR:
             raise DeviceError("ENOTDIR")
         return chan
@@ -239,9 +241,9 @@ class Namespace:
         deps: list[tuple[Any, Chan, int]] | None = []
         for name in path[1:].split("/"):
             if not chan.qid.type & QTDIR:
+                if chan.qid.type & QTSYMLINK:
+                    return None
                 raise DeviceError("ENOTDIR")
-            if chan.qid.type & QTSYMLINK:
-                return None
             mp = mounts.get(chan.umh) if chan.umh is not None else None
             members = [chan] if mp is None else [m.chan for m in mp.entries if m.chan.qid.type & QTDIR]
             found = None
@@ -446,9 +448,22 @@ class Namespace:
         lines = []
         if (self.root.driver, self.root.devno, self.root.qid.path) not in self.mounts:
             lines.append(f"bind {_quote(self.root_source)} /")
-        for mp in self.mounts.values():
-            for index, mount in enumerate(mp.entries):
-                flags = ("" if index == 0 else "a") + ("c" if mount.flags & MCREATE else "")
+        for key, mp in self.mounts.items():
+            # replayable: a union keeping its own directory binds that first, then what goes
+            # before it (-b, nearest first) and after it (-a)
+            own = next(
+                (
+                    i
+                    for i, m in enumerate(mp.entries)
+                    if (m.chan.driver, m.chan.devno, m.chan.qid.path) == key
+                ),
+                0,
+            )
+            order = [(own, "")] + [(i, "b") for i in range(own - 1, -1, -1)]
+            order += [(i, "a") for i in range(own + 1, len(mp.entries))]
+            for index, where in order:
+                mount = mp.entries[index]
+                flags = where + ("c" if mount.flags & MCREATE else "")
                 option = f"-{flags} " if flags else ""
                 lines.append(f"bind {option}{_quote(mount.chan.path)} {_quote(mp.path)}")
         return "".join(line + "\n" for line in lines)
