@@ -126,6 +126,11 @@ def owner_of(process: Any) -> tuple[str, str]:
     return owner if owner is not None else ("kernkit", "kernkit")
 
 
+def owner_id(name: str) -> int:
+    """A Dir owner name as a numeric id: a decimal name is the id, any other the superuser's (0)."""
+    return int(name) & 0xFFFF_FFFF if decimal(name) and len(name) <= 10 else 0
+
+
 def superuser(process: Any) -> bool:
     """Whether files ``process`` creates belong to the superuser (who may open any file)."""
     return owner_of(process)[0] in ("kernkit", "0")
@@ -358,6 +363,7 @@ __all__ = [
     "QTSYMLINK",
     "Qid",
     "decimal",
+    "owner_id",
     "owner_of",
     "superuser",
     "WouldBlock",

@@ -6,7 +6,7 @@ import struct
 import zlib
 from typing import TYPE_CHECKING
 
-from kernkit.core.devices import DMDEVICE, DMNAMEDPIPE, DMSOCKET, DMSPECIAL, DMSYMLINK, QTDIR, decimal
+from kernkit.core.devices import DMDEVICE, DMNAMEDPIPE, DMSOCKET, DMSPECIAL, DMSYMLINK, QTDIR, owner_id
 
 if TYPE_CHECKING:
     from kernkit.core.devices import Chan, Dir, Qid
@@ -48,9 +48,7 @@ def inode_number(qid: Qid) -> int:
     return (qid.path + 1) & MASK64 or 1
 
 
-def numeric_id(name: str) -> int:
-    """A Dir owner name as a Linux uid/gid: decimal names are ids, any other is the superuser."""
-    return int(name) & 0xFFFF_FFFF if decimal(name) and len(name) <= 10 else 0
+numeric_id = owner_id  # a Dir owner name as a Linux uid/gid
 
 
 def st_mode(entry: Dir) -> int:

@@ -277,7 +277,7 @@ class LinuxProcDevice(DeviceDriver):
         if view is None:
             return None
         if where[1] == "exe":
-            return view.exe.clone() if view.exe is not None else None
+            return view.exe.clone() if view.exe is not None else files.exe_file(process)
         if where[1] == "cwd":
             return view.cwd.clone()
         return view.namespace.walk("/")

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
 
 START_KEY = "linuxproc.start"
+#: Where the Linux personality keeps a process's group and session (an object with pgid, sid).
+JOB_KEY = "linux.job"
 #: A process's name as /proc shows it: at most TASK_COMM_LEN - 1 characters.
 COMM_LEN = 15
 STATES = {"R": "R (running)", "S": "S (sleeping)", "Z": "Z (zombie)", "X": "X (dead)"}
@@ -81,8 +83,8 @@ def _memory(process: Process) -> dict[str, int]:
 
 def _ids(process: Process) -> tuple[int, int]:
     """(process group, session): the personality's, when it keeps them; else the process's own."""
-    data = process.data
-    return data.get("linux.pgid", process.pid), data.get("linux.sid", process.pid)
+    job = process.data.get(JOB_KEY)
+    return (job.pgid, job.sid) if job is not None else (process.pid, process.pid)
 
 
 def _start_ticks(process: Process) -> int:
@@ -373,20 +375,37 @@ PRIVATE = {"environ"}
 # --- links ----------------------------------------------------------------------------------------
 
 
+def _root(process: Process) -> Any:
+    """The #root driver, or None (no namespace, or no #root)."""
+    view = process.data.get(PROCESS_KEY)
+    if view is None or "root" not in process.kernel.registries["device"]:
+        return None
+    return view.namespace.devices.driver("root")
+
+
+def _host_program(process: Process) -> str:
+    """The host path of a program the kernel loaded from the host (init), or ""."""
+    return getattr(process.image, "path", "") if process.image is not None else ""
+
+
 def exe_path(kernel: Kernel, process: Process) -> str:
-    """The path of the program ``process`` runs, in its namespace when it can be found there."""
+    """The path of the program ``process`` runs: where the namespace has it (for a program
+    loaded from the host, where #root shows that file), else the host's path."""
     view = process.data.get(PROCESS_KEY)
     if view is not None and view.exe is not None:
         return view.exe.path
-    image = process.image
-    host = getattr(image, "path", "") if image is not None else ""
-    if not host:
-        return ""
-    try:
-        found = view.namespace.devices.driver("root").find(host) if view is not None else None
-    except Exception:  # noqa: BLE001 - no #root: the host path is all there is
-        found = None
+    host, root = _host_program(process), _root(process)
+    found = root.find(host) if host and root is not None else None
     return found or host
+
+
+def exe_file(process: Process) -> Chan | None:
+    """What /proc/PID/exe leads to when the namespace has no path for it: the host program
+    itself (None: walk the path the link says)."""
+    host, root = _host_program(process), _root(process)
+    if not host or root is None or root.find(host) is not None:
+        return None
+    return root.host_chan(host)
 
 
 def fd_target(number: int, file: Any) -> str:

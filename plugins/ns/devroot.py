@@ -147,6 +147,12 @@ class RootDevice(DeviceDriver):
 
         return search(self.root, "/")
 
+    def host_chan(self, host: str) -> Chan | None:
+        """A channel on the host file ``host`` itself, found or not in the tree (for a program
+        the kernel was given on the host: /proc/PID/exe leads to it), or None if it is gone."""
+        entry = host_entry(os.path.basename(host), host)
+        return None if entry is None else Chan(self, entry.qid, 0, entry, host)
+
     # --- the device -------------------------------------------------------------------------
 
     def attach(self, spec: str) -> Chan:

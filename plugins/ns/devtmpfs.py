@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 #: A file may not grow past this (like a file size limit); the instance limit applies too.
 MAX_FILE = 1 << 32
 BLOCK = 4096
+#: What a directory's size counts per name, as Linux's tmpfs does.
+DIRENT_SIZE = 20
 #: The files all instances may hold: one per block of ``tmpfs_size``, and at least this many.
 MIN_INODES = 1024
 
@@ -404,7 +406,10 @@ class TmpfsDevice(DeviceDriver):
 def _stat(node: Node) -> Dir:
     inode = node.inode
     mode = inode.perm | (DMNAMEDPIPE if inode.fifo is not None else 0)
-    length = len(inode.target) if inode.qid.type & QTSYMLINK else len(inode.data)
+    if inode.children is not None:  # Linux's tmpfs: 20 bytes a name, '.' and '..' included
+        length = DIRENT_SIZE * (2 + len(inode.children))
+    else:
+        length = len(inode.target) if inode.qid.type & QTSYMLINK else len(inode.data)
     return Dir(
         node.name,
         inode.qid,
