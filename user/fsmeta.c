@@ -420,6 +420,9 @@ static void ids(void)
     fails("write a 0444 file", open(at("public"), O_WRONLY), EACCES);
     works("read a 0444 file", access(at("public"), R_OK));
     fails("chown as a user", chown(at("mine/made"), 0, 0), EPERM);
+    fails("unlink in another's directory", unlink(at("public")), EACCES);
+    fails("rename in another's directory", rename(at("public"), at("mine/public")), EACCES);
+    works("unlink in a directory open to all", unlink(at("mine/made")));
     fails("setgroups as a user", setgroups(0, NULL), EPERM);
     fails("setuid to someone else", setuid(2000), EPERM);
     works("back to the superuser (saved id)", setresuid(0, 0, 0));

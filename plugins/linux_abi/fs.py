@@ -349,8 +349,16 @@ def sys_unlinkat(t: Thread, dirfd: int, pathname: int, flags: int) -> int:
         return -EISDIR
     if chan.path in ("/", "") or chan.path.count("/") == 0:
         return -EBUSY  # a root: / or a #device
+    _may_change_names(t, view, chan.path)
     view.namespace.remove(chan)
     return 0
+
+
+def _may_change_names(t: Thread, view: ProcNs, path: str) -> None:
+    """EACCES unless the caller may remove or rename names in the directory holding ``path``."""
+    if not privileged(t):
+        directory = view.namespace.walk(path.rsplit("/", 1)[0] or "/")
+        check_access(t, directory.driver.stat(directory), W_OK | X_OK)
 
 
 def sys_unlink(t: Thread, pathname: int) -> int:
@@ -371,6 +379,9 @@ def sys_renameat2(t: Thread, olddirfd: int, oldpath: int, newdirfd: int, newpath
         return -EBUSY
     if flags & RENAME_NOREPLACE and view.namespace.walk1(directory, name) is not None:
         return -EEXIST
+    _may_change_names(t, view, chan.path)
+    if not privileged(t):
+        check_access(t, directory.driver.stat(directory), W_OK | X_OK)
     view.namespace.rename(chan, directory, name)
     return 0
 

@@ -94,10 +94,11 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
-        "kernkit.plugins.linux_abi": "config_sections, register_syscall_tables",
+        "kernkit.plugins.linux_abi": "config_sections, process_exited, register_syscall_tables",
         "kernkit.plugins.console": "boot_steps, config_sections, poll, register_devices, shutdown",
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",
+        "kernkit.plugins.linuxproc": "process_created, register_devices",
         "kernkit.plugins.akaros_abi": "register_syscall_tables",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
         "kernkit.plugins.mcp": "config_sections, register_schedulers",
@@ -118,7 +119,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "syscall tables: linux (linux_abi), akaros (akaros_abi)",
         "schedulers: rr (rr), mcp (mcp)",
         "devices: cons (console), proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), "
-        "version (ns), mnt (ninep), ip (net), ether (ether)",
+        "version (ns), linuxproc (linuxproc), linuxdev (linuxproc), mnt (ninep), ip (net), ether (ether)",
         "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), vmexits (vmm), strace (strace)",
         "syscall extensions: vmm (vmm)",
         "binary formats: elf64 (elf)",

@@ -5,17 +5,23 @@ applets all run through /proc/self/exe."""
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
-from support import USER_BIN, run_kernel
+from support import ROOT, USER_BIN, kernkit_cli, run_kernel
 from support.oracle import BUSYBOX, busybox_chroot, native, need_native
 
 GROUPS = ["self", "exe", "fds", "other", "system"]
 ALONE = {"/bin/busybox": str(BUSYBOX)}
 #: Plan 9's /proc only: the default binds without #linuxproc and #linuxdev.
 PLAN9_BINDS = [
-    "bind -a #cons /dev", "bind -a #random /dev", "bind -a #version /dev", "bind #proc /proc",
-    "bind -c #srv /srv", "bind -c #tmpfs /tmp", "bind #ip /net",
+    "bind -a #cons /dev",
+    "bind -a #random /dev",
+    "bind -a #version /dev",
+    "bind #proc /proc",
+    "bind -c #srv /srv",
+    "bind -c #tmpfs /tmp",
+    "bind #ip /net",
 ]
 
 
@@ -47,7 +53,12 @@ def test_linux_prints_the_same(group):
 
 def test_numbers_are_the_emulated_machines():
     out = run_kernel(
-        "run", "cat /proc/meminfo", "cat /proc/stat", "cat /proc/cpuinfo", machine__cores=3, machine__memory="128M"
+        "run",
+        "cat /proc/meminfo",
+        "cat /proc/stat",
+        "cat /proc/cpuinfo",
+        machine__cores=3,
+        machine__memory="128M",
     ).out
     total = int(re.search(r"MemTotal:\s+(\d+) kB", out).group(1))
     assert 128 * 1024 - 1024 <= total <= 128 * 1024  # all of it, less the first MiB the machine reserves
@@ -81,8 +92,14 @@ def test_busybox_free_df_uptime_sysctl_report_the_machine():
     assert total == 64512 and used + unused == total and 0 < used < 8192
     assert re.search(r"^tmpfs\s+65536\s+0\s+65536\s+0% /tmp$", out, re.M)  # [namespace] tmpfs_size
     assert "up 0 min,  0 users,  load average: 0.00, 0.00, 0.00" in out
-    for line in ("kernel.ostype = Linux", "kernel.osrelease = 6.1.0-kernkit", "kernel.pid_max = 32768",
-                 "kernel.ngroups_max = 65536", "vm.overcommit_memory = 0", "kernel.hostname = kernkit"):
+    for line in (
+        "kernel.ostype = Linux",
+        "kernel.osrelease = 6.1.0-kernkit",
+        "kernel.pid_max = 32768",
+        "kernel.ngroups_max = 65536",
+        "vm.overcommit_memory = 0",
+        "kernel.hostname = kernkit",
+    ):
         assert line in out.splitlines(), out
 
 
@@ -120,3 +137,15 @@ def test_plan9_files_stay_in_each_process_directory():
     assert "bind '#linuxproc' /proc\nbind -a '#proc' /proc\n" in run.out
     assert "\nname cat\n" in run.out  # #proc's status
     assert {"ctl", "ns", "args", "strace", "stat", "status", "fd"} <= set(run.out.split())
+
+
+def test_the_linux_page_commands_work():
+    page = (ROOT / "docs" / "linux.md").read_text()
+    block = page.split("```sh\n", 1)[1].split("```", 1)[0]
+    for line in block.strip().splitlines():
+        words = shlex.split(line.split("  #", 1)[0])
+        if "/bin/busybox" in words and not BUSYBOX.is_file():
+            continue
+        result = kernkit_cli(*words[1:])
+        assert result.returncode == 0 and result.stdout, (line, result.stderr.decode())
+        assert b"FAIL" not in result.stdout, result.stdout.decode()

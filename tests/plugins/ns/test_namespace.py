@@ -51,7 +51,7 @@ def test_ls_long_and_recursive():
     run = run_kernel("run", "mkdir -p /tmp/a/b", "echo twelve bytes > /tmp/a/b/f", "ls -lR /tmp")
     assert run.status == 0, run.err
     assert run.out == (
-        "/tmp:\ndrwxr-xr-x       60 a\n\n/tmp/a:\ndrwxr-xr-x       40 b\n\n"
+        "/tmp:\ndrwxr-xr-x       60 a\n\n/tmp/a:\ndrwxr-xr-x       60 b\n\n"
         "/tmp/a/b:\n-rw-r--r--       13 f\n"
     )
 
