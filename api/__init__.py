@@ -58,7 +58,7 @@ from kernkit.core.files import FileTable, OpenFile, hold, release
 from kernkit.core.hookspecs import CONTRACT_VERSION, hookimpl
 from kernkit.core.hostio import HostIO
 from kernkit.core.kernel import Kernel
-from kernkit.core.machine import CpuContext, Fault, Machine, Stop
+from kernkit.core.machine import CpuContext, Fault, Handoff, HandoffKind, Machine, Stop
 from kernkit.core.monitor import enter_monitor, run_command
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE, PhysicalMemory, page_up
