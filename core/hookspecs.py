@@ -58,7 +58,6 @@ def kernkit_declare_plugin() -> PluginDeclaration:
 
         from kernkit.api import PluginDeclaration, hookimpl
 
-
         @hookimpl
         def kernkit_declare_plugin():
             return PluginDeclaration(requires=("ns",), description="uses the namespace")
@@ -83,11 +82,9 @@ def kernkit_config_sections() -> list[ConfigSection]:
 
         from kernkit.api import ConfigSection, hookimpl, option, positive
 
-
         @attrs.frozen
         class GreetOptions:
             times: int = option(1, "how many times to greet", validator=positive)
-
 
         @hookimpl
         def kernkit_config_sections():
@@ -105,10 +102,8 @@ def kernkit_register_architectures() -> list[Architecture]:
 
         from kernkit.api import Architecture, hookimpl
 
-
         def create_machine(kernel):  # a start: today's x86-64 machine, to change at will
             return kernel.registries["architecture"]["x86_64"].record.create_machine(kernel)
-
 
         @hookimpl
         def kernkit_register_architectures():
@@ -126,14 +121,11 @@ def kernkit_register_syscall_tables() -> list[SyscallTable]:
 
         from kernkit.api import EFAULT, ENOSYS, Syscall, SyscallTable, hookimpl
 
-
         def setup_process(kernel, process, image, argv, envp):  # Linux's initial stack will do
             return kernel.personality("linux").setup_process(kernel, process, image, argv, envp)
 
-
         def sys_exit(thread, status):
             thread.kernel.exit_thread(thread, status & 0xFF)
-
 
         @hookimpl
         def kernkit_register_syscall_tables():
@@ -154,7 +146,6 @@ def kernkit_register_syscall_extensions() -> list[SyscallExtension]:
 
         from kernkit.api import Syscall, SyscallExtension, hookimpl
 
-
         @hookimpl
         def kernkit_register_syscall_extensions():
             answer = Syscall(500, "answer", lambda thread: 42)
@@ -170,14 +161,11 @@ def kernkit_register_schedulers() -> list[Scheduler]:
 
     Example::
 
-        from collections import deque
-
         from kernkit.api import BaseScheduler, Scheduler, hookimpl
 
-
-        class Fifo(BaseScheduler):  # no preemption: a thread runs until it blocks or exits
+        class Fifo(BaseScheduler):  # no preemption: a thread keeps its core until it blocks or exits
             def __init__(self, kernel):
-                self.kernel, self.queue = kernel, deque()
+                self.kernel, self.queue = kernel, []
 
             def thread_runnable(self, thread):
                 self.queue.append(thread)
@@ -185,16 +173,15 @@ def kernkit_register_schedulers() -> list[Scheduler]:
             def thread_blocked(self, thread):
                 pass
 
-            def thread_exited(self, thread):
+            def thread_exited(self, thread):  # killed while waiting for a core, say
                 if thread in self.queue:
                     self.queue.remove(thread)
 
             def pick_next(self, core):
-                return self.queue.popleft() if self.queue else None
+                return self.queue.pop(0) if self.queue else None
 
             def tick(self, core, current):
                 return False
-
 
         @hookimpl
         def kernkit_register_schedulers():
@@ -213,31 +200,17 @@ def kernkit_register_devices() -> list[Device]:
 
     Example::
 
-        from kernkit.api import DMDIR, QTDIR, Chan, Device, DeviceDriver, DeviceError, Dir, Qid, hookimpl
+        from kernkit.api import QTFILE, Chan, Device, DeviceDriver, Dir, Qid, hookimpl
 
-        ROOT, GREETING = Qid(0, 0, QTDIR), Qid(1)
-
-
-        class Hello(DeviceDriver):  # #hello/greeting says hello
+        class Hello(DeviceDriver):  # #hello is one file: cat #hello says hello
             def attach(self, spec):
-                if spec:
-                    raise DeviceError("EINVAL", "#hello takes no spec")
-                return Chan(self, ROOT)
-
-            def walk(self, chan, name):
-                return Chan(self, GREETING) if name == "greeting" else None
+                return Chan(self, Qid(0, 0, QTFILE))
 
             def stat(self, chan):
-                if chan.is_dir:
-                    return Dir("hello", ROOT, DMDIR | 0o555)
-                return Dir("greeting", GREETING, 0o444, 6)
-
-            def dirread(self, chan):
-                return [self.stat(Chan(self, GREETING))]
+                return Dir("hello", chan.qid, 0o444, 6)
 
             def read(self, chan, count, offset):
                 return b"hello\\n"[offset : offset + count]
-
 
         @hookimpl
         def kernkit_register_devices():
@@ -257,10 +230,8 @@ def kernkit_register_proc_files() -> list[ProcFile]:
 
         from kernkit.api import ProcFile, hookimpl
 
-
         def threads(kernel, process):
             return f"{len(process.threads)}\\n"
-
 
         @hookimpl
         def kernkit_register_proc_files():
@@ -278,10 +249,8 @@ def kernkit_register_binary_formats() -> list[BinaryFormat]:
 
         from kernkit.api import BinaryFormat, ProgramError, hookimpl
 
-
         def load(kernel, process, data, path):
             raise ProgramError(f"{path}: example programs cannot run yet")
-
 
         @hookimpl
         def kernkit_register_binary_formats():
@@ -300,10 +269,8 @@ def kernkit_register_monitor_commands() -> list[MonitorCommand]:
 
         from kernkit.api import MonitorCommand, hookimpl
 
-
         def uptime(kernel):
             return f"{kernel.now() / 1e9:.6f} s of virtual time"
-
 
         @hookimpl
         def kernkit_register_monitor_commands():
@@ -322,15 +289,12 @@ def kernkit_register_trace_styles() -> list[TraceStyle]:
 
         from kernkit.api import BootStep, TraceStyle, hookimpl
 
-
         def say_hello(kernel):
             kernel.trace_event("hello", core=0, by="a boot step")
-
 
         @hookimpl
         def kernkit_boot_steps():
             return [BootStep("say_hello", "services", say_hello)]
-
 
         @hookimpl
         def kernkit_register_trace_styles():
@@ -348,10 +312,8 @@ def kernkit_boot_steps() -> list[BootStep]:
 
         from kernkit.api import BootStep, hookimpl
 
-
         def announce(kernel):
             kernel.message(f"booting with {len(kernel.machine.cores)} cores")
-
 
         @hookimpl
         def kernkit_boot_steps():
@@ -374,7 +336,6 @@ def kernkit_process_created(kernel: Kernel, process: Process) -> None:
 
         CREATED = []
 
-
         @hookimpl
         def kernkit_process_created(kernel, process):
             CREATED.append((process.pid, process.parent.pid if process.parent else 0))
@@ -391,7 +352,6 @@ def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
     Example::
 
         from kernkit.api import hookimpl
-
 
         @hookimpl
         def kernkit_process_exited(kernel, process):
@@ -416,7 +376,6 @@ def kernkit_finalize_context(kernel: Kernel, thread: Thread, core: int | None) -
         from kernkit.api import hookimpl
 
         SAVED = []
-
 
         @hookimpl(trylast=True)  # after the plugin that owns such contexts made it a user context
         def kernkit_finalize_context(kernel, thread, core):
@@ -447,7 +406,6 @@ def kernkit_poll(kernel: Kernel) -> None:
 
         ROUNDS = [0]
 
-
         @hookimpl
         def kernkit_poll(kernel):
             ROUNDS[0] += 1  # a real plugin would look at a host descriptor here, without blocking
@@ -463,7 +421,6 @@ def kernkit_shutdown(kernel: Kernel) -> None:
     Example::
 
         from kernkit.api import hookimpl
-
 
         @hookimpl
         def kernkit_shutdown(kernel):

@@ -68,26 +68,6 @@ class DebugTarget:
     def registers(self) -> list[DebugRegister]:
         return [register for feature in self.features for register in feature.registers]
 
-    def target_xml(self) -> str:
-        """The GDB target description (``qXfer:features:read:target.xml``)."""
-        parts = [
-            '<?xml version="1.0"?>',
-            '<!DOCTYPE target SYSTEM "gdb-target.dtd">',
-            '<target version="1.0">',
-            f"  <architecture>{self.gdb_architecture}</architecture>",
-        ]
-        for feature in self.features:
-            parts.append(f'  <feature name="{feature.name}">')
-            if feature.types_xml:
-                parts.append(feature.types_xml.rstrip())
-            for register in feature.registers:
-                group = f' group="{register.group}"' if register.group else ""
-                size = f'bitsize="{register.bits}" type="{register.type}"'
-                parts.append(f'    <reg name="{register.name}" {size}{group}/>')
-            parts.append("  </feature>")
-        parts.append("</target>")
-        return "\n".join(parts) + "\n"
-
 
 @attrs.frozen
 class Architecture:

@@ -85,7 +85,7 @@ def example_of(name: str) -> str:
 
 #: What running each example shows: (program and arguments, options, what is in out/err).
 EXAMPLE_EFFECTS = {
-    "kernkit_register_devices": (["cat", "#hello/greeting"], {}, "hello\n"),
+    "kernkit_register_devices": (["cat", "#hello"], {}, "hello\n"),
     "kernkit_register_proc_files": (["cat", "/proc/1/threads"], {}, "1\n"),
     "kernkit_register_syscall_extensions": (["sysfuzz"], {"stdin": b"1f4 0 0 0 0 0 0\n"}, "1f4 -> 42"),
     "kernkit_register_schedulers": (["procs", "threads", "3"], {"sched__policy": "fifo"}, ""),
