@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from kernkit.core.state import Slot
+
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.wait import WaitQueue
@@ -114,15 +116,15 @@ class FsStat:
     files_free: int = 0
 
 
-#: Where a process's data says whom the files it creates belong to: (uid, gid) as Dir names. A
-#: personality with user ids sets it (Linux, for a process whose file system ids are not 0);
-#: devices that keep owners read it through :func:`owner_of`.
-OWNER_KEY = "owner"
+#: Whom the files a process creates belong to: (uid, gid) as Dir names. A personality with user
+#: ids sets it (Linux, for a process whose file system ids are not 0); devices that keep owners
+#: read it through :func:`owner_of`.
+OWNER: Slot[tuple[str, str]] = Slot("devices.owner")
 
 
 def owner_of(process: Any) -> tuple[str, str]:
     """The owner and group of files ``process`` creates (the superuser's when it says nothing)."""
-    owner = process.data.get(OWNER_KEY) if process is not None else None
+    owner = OWNER.get(process) if process is not None else None
     return owner if owner is not None else ("kernkit", "kernkit")
 
 
@@ -345,7 +347,7 @@ __all__ = [
     "FsStat",
     "ONONBLOCK",
     "OEXEC",
-    "OWNER_KEY",
+    "OWNER",
     "POLLERR",
     "POLLHUP",
     "POLLIN",

@@ -9,7 +9,7 @@ import attrs
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
-from kernkit.core.records import ConfigSection, Syscall, SyscallTable
+from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
 from kernkit.plugins.linux_abi import (
     creds,
     fs,
@@ -21,7 +21,6 @@ from kernkit.plugins.linux_abi import (
     poll,
     proc,
     signals,
-    sockets,
     spawn,
     sysinfo,
     timeinfo,
@@ -150,7 +149,7 @@ LINUX = SyscallTable(
     syscalls=tuple(
         Syscall(number, name, handler, nargs)
         for number, name, handler, nargs in sorted(
-            SYSCALLS + sockets.SYSCALLS + poll.SYSCALLS + creds.SYSCALLS + fsmeta.SYSCALLS + sysinfo.SYSCALLS
+            SYSCALLS + poll.SYSCALLS + creds.SYSCALLS + fsmeta.SYSCALLS + sysinfo.SYSCALLS
         )
     ),
     setup_process=setup_process,
@@ -158,6 +157,11 @@ LINUX = SyscallTable(
     errno_fault=EFAULT,
     errno_nosys=ENOSYS,
 )
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(requires=("ns",), description="the Linux x86-64 personality")
 
 
 @hookimpl

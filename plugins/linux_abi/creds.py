@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kernkit.core.devices import OWNER_KEY
+from kernkit.core.devices import OWNER
 from kernkit.core.errnos import EACCES, EINVAL, EPERM, ESRCH
+from kernkit.core.state import Slot
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
 
-CREDS_KEY = "linux.creds"
 NGROUPS_MAX = 65536
 #: The id argument that means "leave it as it is".
 UNCHANGED = 0xFFFF_FFFF
@@ -54,18 +54,19 @@ class Creds:
 
 
 ROOT = Creds()
+CREDS: Slot[Creds] = Slot("linux.creds")
 
 
 def creds_of(process: Process) -> Creds:
-    return process.data.get(CREDS_KEY, ROOT)
+    return CREDS.get(process) or ROOT
 
 
 def _set(process: Process, creds: Creds) -> None:
-    process.data[CREDS_KEY] = creds
+    CREDS.set(process, creds)
     if creds.fsuid or creds.fsgid:
-        process.data[OWNER_KEY] = (str(creds.fsuid), str(creds.fsgid))
+        OWNER.set(process, (str(creds.fsuid), str(creds.fsgid)))
     else:
-        process.data.pop(OWNER_KEY, None)
+        OWNER.pop(process)
 
 
 def _id(value: int) -> int:

@@ -43,7 +43,7 @@ from kernkit.plugins.linux_abi.fs import (
 )
 from kernkit.plugins.linux_abi.io import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import device_number, numeric_id
-from kernkit.plugins.ns.namespace import MREPL
+from kernkit.plugins.ns.api import MREPL
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

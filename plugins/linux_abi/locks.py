@@ -23,13 +23,13 @@ import attrs
 
 from kernkit.core.devices import Chan, DeviceError
 from kernkit.core.errnos import EAGAIN, EBADF, EDEADLK, EINVAL, ENOLCK, errno_of
+from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process, Thread
 
-LOCKS_KEY = "linux.locks"
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
@@ -135,11 +135,11 @@ class _Refused(Exception):  # noqa: N818 - an errno on its way out
         self.errno = errno
 
 
+LOCKS: Slot[LockTable] = Slot("linux.locks")
+
+
 def table_of(kernel: Kernel) -> LockTable:
-    table = kernel.data.get(LOCKS_KEY)
-    if table is None:
-        table = kernel.data[LOCKS_KEY] = LockTable(kernel)
-    return table
+    return LOCKS.of(kernel, lambda: LockTable(kernel))
 
 
 # --- fcntl record locks -------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def sys_flock(t: Thread, fd: int, operation: int) -> int | None:
 def closed(process: Process, file: Any) -> None:
     """``process`` closed a descriptor of ``file``: its record locks on the file go (POSIX), and
     the file's own locks (OFD, flock) when that was the file's last descriptor anywhere."""
-    table = process.kernel.data.get(LOCKS_KEY)
+    table = LOCKS.get(process.kernel)
     if table is None or type(file) is not Chan:
         return
     key = file.key
@@ -275,7 +275,7 @@ def close_on_exec(t: Thread) -> None:
 
 def process_exited(kernel: Kernel, process: Process) -> None:
     """A process ended: its record locks, and the locks of files it held last, go."""
-    table = kernel.data.get(LOCKS_KEY)
+    table = LOCKS.get(kernel)
     if table is None:
         return
     table.waiting_for.pop(process, None)

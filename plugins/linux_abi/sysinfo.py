@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.physmem import PAGE_SIZE
 from kernkit.core.process import RUNNABLE, RUNNING
+from kernkit.core.state import Slot
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -24,7 +25,7 @@ LOAD_FREQ_NS = 5 * NS + NS // 100
 FSHIFT, FIXED_1 = 11, 1 << 11
 LOAD_EXP = (1884, 2014, 2037)
 SI_LOAD_SHIFT = 16
-LOADAVG_KEY = "linux.loadavg"
+LOADAVG: Slot[list] = Slot("linux.loadavg")  # [time of the last sample, the three averages]
 _SYSINFO = struct.Struct("<q3Q6QH6xQQI4x")
 
 
@@ -50,7 +51,7 @@ def memory(kernel: Kernel) -> tuple[int, int]:
 
 def load_averages(kernel: Kernel) -> list[int]:
     """The 1, 5 and 15 minute load averages, fixed point with FSHIFT fraction bits."""
-    state = kernel.data.setdefault(LOADAVG_KEY, [0, [0, 0, 0]])
+    state = LOADAVG.of(kernel, lambda: [0, [0, 0, 0]])
     active = running(kernel) * FIXED_1
     samples = (now(kernel) - state[0]) // LOAD_FREQ_NS
     for _ in range(min(samples, 2000)):  # after that long every average has converged

@@ -14,15 +14,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import Device
+from kernkit.core.records import Device, PluginDeclaration
 from kernkit.plugins.linuxproc.device import LinuxProcDevice
 from kernkit.plugins.linuxproc.devlinks import LinuxDevDevice
-from kernkit.plugins.linuxproc.process import START_KEY
-from kernkit.plugins.linuxproc.system import FORKS_KEY
+from kernkit.plugins.linuxproc.process import START
+from kernkit.plugins.linuxproc.system import FORKS
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(requires=("ns", "linux_abi"), description="Linux's /proc and /dev/fd")
 
 
 @hookimpl
@@ -37,5 +42,5 @@ def kernkit_register_devices() -> list[Device]:
 
 @hookimpl
 def kernkit_process_created(kernel: Kernel, process: Process) -> None:
-    process.data[START_KEY] = kernel.now(kernel.active_core)
-    kernel.data[FORKS_KEY] = kernel.data.get(FORKS_KEY, 0) + 1
+    START.set(process, kernel.now(kernel.active_core))
+    FORKS.of(kernel, lambda: [0])[0] += 1

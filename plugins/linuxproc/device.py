@@ -31,11 +31,10 @@ from kernkit.core.devices import (
     decimal,
 )
 from kernkit.core.process import EXITED
-from kernkit.plugins.linux_abi.creds import creds_of
+from kernkit.plugins.linux_abi.api import creds_of
 from kernkit.plugins.linuxproc import process as files
 from kernkit.plugins.linuxproc.system import SYS, TOP_FILES
-from kernkit.plugins.ns.state import PROCESS_KEY
-from kernkit.plugins.ns.synthetic import check_mode
+from kernkit.plugins.ns.api import check_mode, view_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -152,7 +151,7 @@ class LinuxProcDevice(DeviceDriver):
             return Dir(name, qid, mode)
         process = self._process(where[0])
         creds = creds_of(process)
-        start = process.data.get(files.START_KEY, 0)
+        start = files.START.get(process) or 0
         if kind == QTDIR:
             mode = DMDIR | PROCESS_DIRS.get(where[1], 0o555) if len(where) == 2 else DMDIR | 0o555
         elif kind == QTSYMLINK:
@@ -245,7 +244,7 @@ class LinuxProcDevice(DeviceDriver):
         if where[1] == "root":
             return "/"
         if where[1] == "cwd":
-            view = process.data.get(PROCESS_KEY)
+            view = view_of(process)
             return view.cwd.path if view is not None else "/"
         file = process.files.get(where[2]) if process.files else None
         if file is None:
@@ -266,7 +265,7 @@ class LinuxProcDevice(DeviceDriver):
         if not where or not isinstance(where[0], int) or self._kind(where) != QTSYMLINK:
             return None
         process = self._process(where[0])
-        view = process.data.get(PROCESS_KEY)
+        view = view_of(process)
         if where[1] == "fd":
             file = process.files.get(where[2]) if process.files else None
             if file is None:

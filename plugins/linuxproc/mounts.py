@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.plugins.linux_abi.filesystems import filesystem
+from kernkit.plugins.linux_abi.api import filesystem
 
 if TYPE_CHECKING:
     from kernkit.core.devices import Chan
-    from kernkit.plugins.ns.namespace import Namespace
+    from kernkit.plugins.ns.api import Namespace
 
 
 def _escape(text: str) -> str:

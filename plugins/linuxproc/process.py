@@ -16,21 +16,18 @@ from kernkit.core.errors import BadAddress
 from kernkit.core.physmem import PAGE_SIZE
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING
 from kernkit.core.regions import PROT_EXEC, PROT_READ, PROT_WRITE
-from kernkit.plugins.linux_abi.creds import creds_of
-from kernkit.plugins.linux_abi.fs import DEFAULT_UMASK
-from kernkit.plugins.linux_abi.startup import ARGS_KEY
-from kernkit.plugins.linux_abi.statbuf import device_number, inode_number
+from kernkit.core.state import Slot
+from kernkit.plugins.linux_abi.api import creds_of, device_number, inode_number, procview
 from kernkit.plugins.linuxproc.mounts import mount_table
 from kernkit.plugins.linuxproc.system import NS, TICK_NS
-from kernkit.plugins.ns.state import PROCESS_KEY
+from kernkit.plugins.ns.api import view_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process, Thread
 
-START_KEY = "linuxproc.start"
-#: Where the Linux personality keeps a process's group and session (an object with pgid, sid).
-JOB_KEY = "linux.job"
+#: When each process was made (virtual ns since boot).
+START: Slot[int] = Slot("linuxproc.start")
 #: A process's name as /proc shows it: at most TASK_COMM_LEN - 1 characters.
 COMM_LEN = 15
 STATES = {"R": "R (running)", "S": "S (sleeping)", "Z": "Z (zombie)", "X": "X (dead)"}
@@ -81,14 +78,8 @@ def _memory(process: Process) -> dict[str, int]:
     return sizes
 
 
-def _ids(process: Process) -> tuple[int, int]:
-    """(process group, session): the personality's, when it keeps them; else the process's own."""
-    job = process.data.get(JOB_KEY)
-    return (job.pgid, job.sid) if job is not None else (process.pid, process.pid)
-
-
 def _start_ticks(process: Process) -> int:
-    return process.data.get(START_KEY, 0) // TICK_NS
+    return (START.get(process) or 0) // TICK_NS
 
 
 # --- stat, statm, status --------------------------------------------------------------------------
@@ -99,9 +90,9 @@ def stat(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
     threads = [thread] if thread is not None else _live(process)
     memory = _memory(process)
     creds = creds_of(process)
-    pgid, sid = _ids(process)
+    pgid, sid = procview.group_and_session(process)
     ppid = process.parent.pid if process.parent is not None else 0
-    brk = process.data.get("brk")
+    brk = procview.program_break(process)
     core = next((t.core for t in threads if t.core is not None), 0)
     args, env = _args_range(process)
     fields = [
@@ -164,7 +155,7 @@ def _code_range(process: Process) -> tuple[int, int]:
 
 
 def _args_range(process: Process) -> tuple[tuple[int, int], tuple[int, int]]:
-    args, env = process.data.get(ARGS_KEY, ((), ()))
+    args, env = procview.argument_strings(process)
 
     def span(strings: tuple) -> tuple[int, int]:
         if not strings:
@@ -183,32 +174,16 @@ def _mask(value: int) -> str:
     return f"{value & ((1 << 64) - 1):016x}"
 
 
-def _signal_masks(process: Process, threads: list[Thread]) -> tuple[int, int, int]:
-    """(blocked, ignored, caught) as the personality records them."""
-    ignored = caught = 0
-    for signal, action in process.data.get("sigactions", {}).items():
-        handler = action[0] if isinstance(action, tuple) else action
-        if handler == 1:
-            ignored |= 1 << (signal - 1)
-        elif handler not in (0, None):
-            caught |= 1 << (signal - 1)
-    blocked = 0
-    for thread in threads:
-        mask = thread.data.get("sigmask", 0)
-        blocked |= mask if isinstance(mask, int) else 0
-    return blocked, ignored, caught
-
-
 def status(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
     threads = [thread] if thread is not None else _live(process)
     creds = creds_of(process)
     memory = _memory(process)
-    pgid, sid = _ids(process)
+    pgid, sid = procview.group_and_session(process)
     pid = thread.tid if thread is not None else process.pid
     ppid = process.parent.pid if process.parent is not None else 0
     fds = max((fd for fd, _ in process.files or ()), default=0)
     caps = ALL_CAPS if creds.euid == 0 else 0
-    blocked, ignored, caught = _signal_masks(process, threads)
+    blocked, ignored, caught = procview.signal_masks(process, threads)
     cores = len(kernel.machine.cores)
 
     def kb(pages: int) -> str:
@@ -216,7 +191,7 @@ def status(kernel: Kernel, process: Process, thread: Thread | None = None) -> st
 
     fields = [
         ("Name", comm(process)),
-        ("Umask", f"{process.data.get('umask', DEFAULT_UMASK):04o}"),
+        ("Umask", f"{procview.umask(process):04o}"),
         ("State", STATES[state_letter(process, threads)]),
         ("Tgid", process.pid),
         ("Ngid", 0),
@@ -280,7 +255,7 @@ def _strings(process: Process, which: int) -> bytes:
     if process.aspace is None:
         return b""
     pieces = []
-    for address, length in process.data.get(ARGS_KEY, ((), ()))[which]:
+    for address, length in procview.argument_strings(process)[which]:
         try:
             data = process.aspace.read(address, length)
         except BadAddress:
@@ -352,7 +327,7 @@ def smaps_rollup(kernel: Kernel, process: Process, thread: Thread | None = None)
 
 
 def mounts(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
-    view = process.data.get(PROCESS_KEY)
+    view = view_of(process)
     return mount_table(view.namespace) if view is not None else ""
 
 
@@ -377,7 +352,7 @@ PRIVATE = {"environ"}
 
 def _root(process: Process) -> Any:
     """The #root driver, or None (no namespace, or no #root)."""
-    view = process.data.get(PROCESS_KEY)
+    view = view_of(process)
     if view is None or "root" not in process.kernel.registries["device"]:
         return None
     return view.namespace.devices.driver("root")
@@ -391,7 +366,7 @@ def _host_program(process: Process) -> str:
 def exe_path(kernel: Kernel, process: Process) -> str:
     """The path of the program ``process`` runs: where the namespace has it (for a program
     loaded from the host, where #root shows that file), else the host's path."""
-    view = process.data.get(PROCESS_KEY)
+    view = view_of(process)
     if view is not None and view.exe is not None:
         return view.exe.path
     host, root = _host_program(process), _root(process)

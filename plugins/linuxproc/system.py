@@ -7,23 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kernkit.plugins.linux_abi.creds import NGROUPS_MAX
-from kernkit.plugins.linux_abi.filesystems import FILESYSTEMS
-from kernkit.plugins.linux_abi.sysinfo import (
-    FIXED_1,
-    FSHIFT,
-    NS,
-    live_threads,
-    load_averages,
-    memory,
-    now,
-    running,
-)
-from kernkit.plugins.ns.devversion import kernkit_version
+from kernkit.core.state import Slot
+from kernkit.plugins.linux_abi.api import FILESYSTEMS, NGROUPS_MAX, sysinfo
+from kernkit.plugins.ns.api import kernkit_version
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
 
+NS, FIXED_1, FSHIFT = sysinfo.NS, sysinfo.FIXED_1, sysinfo.FSHIFT
+now, running, live_threads = sysinfo.now, sysinfo.running, sysinfo.live_threads
 USER_HZ = 100
 TICK_NS = NS // USER_HZ
 #: What the emulated CPU's CPUID says (Unicorn's Haswell model), for /proc/cpuinfo.
@@ -33,7 +25,8 @@ CPU_FLAGS = (
     "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 "
     "syscall nx lm pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 movbe popcnt aes xsave rdrand hypervisor"
 )
-FORKS_KEY = "linuxproc.forks"
+#: Processes made since boot (/proc/stat's "processes"): [count].
+FORKS: Slot[list[int]] = Slot("linuxproc.forks")
 #: Linux's default pid_max: 32768, or 1024 per CPU, up to 4194304.
 PID_MAX_DEFAULT, PIDS_PER_CPU, PID_MAX_LIMIT = 32768, 1024, 4194304
 
@@ -55,7 +48,7 @@ def _core_ticks(kernel: Kernel, elapsed: int) -> list[tuple[int, int]]:
 
 
 def meminfo(kernel: Kernel) -> str:
-    total, free = (size // 1024 for size in memory(kernel))
+    total, free = (size // 1024 for size in sysinfo.memory(kernel))
     fields = [
         ("MemTotal", total),
         ("MemFree", free),
@@ -153,7 +146,7 @@ def stat(kernel: Kernel) -> str:
         "intr 0",
         f"ctxt {kernel.context_switches}",
         f"btime {kernel.config['linux'].epoch}",
-        f"processes {kernel.data.get(FORKS_KEY, 0)}",
+        f"processes {FORKS.of(kernel, lambda: [0])[0]}",
         f"procs_running {running(kernel)}",
         "procs_blocked 0",
         "softirq 0 0 0 0 0 0 0 0 0 0 0",
@@ -168,7 +161,7 @@ def uptime(kernel: Kernel) -> str:
 
 
 def loadavg(kernel: Kernel) -> str:
-    loads = load_averages(kernel)
+    loads = sysinfo.load_averages(kernel)
     averages = " ".join(f"{v >> FSHIFT}.{((v & (FIXED_1 - 1)) * 100) >> FSHIFT:02d}" for v in loads)
     last = max(kernel.processes, default=0)
     return f"{averages} {running(kernel)}/{len(live_threads(kernel))} {last}\n"
