@@ -37,49 +37,9 @@
 #include <unistd.h>
 #include <utime.h>
 
-static int failures;
+#include "checks.h"
+
 static char dir[256];
-
-static void check(const char *name, int good, const char *detail)
-{
-    if (good)
-        printf("ok %s\n", name);
-    else {
-        printf("FAIL %s: %s\n", name, detail);
-        failures++;
-    }
-    fflush(stdout);
-}
-
-static void fails(const char *name, long result, int want)
-{
-    char detail[160];
-    snprintf(detail, sizeof detail, "returned %ld, errno %d (%s); expected errno %d (%s)", result,
-             result < 0 ? errno : 0, result < 0 ? strerror(errno) : "-", want, strerror(want));
-    check(name, result < 0 && errno == want, detail);
-}
-
-static long works(const char *name, long result)
-{
-    char detail[160];
-    snprintf(detail, sizeof detail, "failed: %s", strerror(errno));
-    check(name, result >= 0, detail);
-    return result;
-}
-
-static void equal(const char *name, long long got, long long want)
-{
-    char detail[160];
-    snprintf(detail, sizeof detail, "got %lld, expected %lld", got, want);
-    check(name, got == want, detail);
-}
-
-static void same(const char *name, const char *got, const char *want)
-{
-    char detail[600];
-    snprintf(detail, sizeof detail, "got \"%s\", expected \"%s\"", got, want);
-    check(name, strcmp(got, want) == 0, detail);
-}
 
 static const char *at(const char *name)
 {

@@ -31,51 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
+#include "checks.h"
+
 static const char *self_path;
-
-static void check(const char *name, int good, const char *detail)
-{
-    if (good)
-        printf("ok %s\n", name);
-    else {
-        printf("FAIL %s: %s\n", name, detail);
-        failures++;
-    }
-    fflush(stdout);
-}
-
-/* a call that must fail with errno `want` */
-static void fails(const char *name, long result, int want)
-{
-    char detail[128];
-    snprintf(detail, sizeof detail, "returned %ld, errno %d (%s); expected errno %d (%s)", result,
-             result < 0 ? errno : 0, result < 0 ? strerror(errno) : "-", want, strerror(want));
-    check(name, result < 0 && errno == want, detail);
-}
-
-/* a call that must succeed */
-static long works(const char *name, long result)
-{
-    char detail[128];
-    snprintf(detail, sizeof detail, "failed: %s", strerror(errno));
-    check(name, result >= 0, detail);
-    return result;
-}
-
-static void same(const char *name, const char *got, const char *want)
-{
-    char detail[512];
-    snprintf(detail, sizeof detail, "got \"%s\", expected \"%s\"", got, want);
-    check(name, strcmp(got, want) == 0, detail);
-}
-
-static void equal(const char *name, long got, long want)
-{
-    char detail[128];
-    snprintf(detail, sizeof detail, "got %ld, expected %ld", got, want);
-    check(name, got == want, detail);
-}
 
 static void put(const char *path, const char *text)
 {

@@ -23,34 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
+#include "checks.h"
+
 static char dir[256];
 static char **arguments;
-
-static void check(const char *name, int good, const char *detail)
-{
-    if (good)
-        printf("ok %s\n", name);
-    else {
-        printf("FAIL %s: %s\n", name, detail);
-        failures++;
-    }
-    fflush(stdout);
-}
-
-static void equal(const char *name, long long got, long long want)
-{
-    char detail[160];
-    snprintf(detail, sizeof detail, "got %lld, expected %lld", got, want);
-    check(name, got == want, detail);
-}
-
-static void same(const char *name, const char *got, const char *want)
-{
-    char detail[700];
-    snprintf(detail, sizeof detail, "got \"%s\", expected \"%s\"", got, want);
-    check(name, strcmp(got, want) == 0, detail);
-}
 
 /* The whole of a (generated, unsized) file, NUL-terminated; its length in *length. */
 static char *slurp(const char *path, size_t *length)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process
 
+
 class ProcNs:
     """A process's view of files: its namespace (shared with others unless copied), its
     current directory and the program file it runs (``exe``, when a personality loaded it from
