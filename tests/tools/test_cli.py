@@ -166,7 +166,7 @@ def test_a_boot_loads_no_tool_code_beyond_the_command_line(tmp_path):
         "print(status, ' '.join(tools), 'importlib.metadata' in sys.modules, file=sys.stderr)\n"
     )
     env = {**os.environ, "KERNKIT_CACHE_DIR": str(tmp_path)}
-    for run in ("first", "second"):  # the second finds the entry points cached by the first
+    for _run in ("first", "second"):  # the second finds the entry points cached by the first
         boot = subprocess.run([sys.executable, "-c", script, "boot"], capture_output=True, text=True, timeout=120, env=env)
         assert boot.stdout == "Hello from kernkit!\n"
     # no matrix, trace or kernel-internal tool modules, and no metadata scan of every package
