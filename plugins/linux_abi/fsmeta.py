@@ -28,6 +28,7 @@ from kernkit.plugins.linux_abi.access import W_OK, X_OK, check_access, privilege
 from kernkit.plugins.linux_abi.chanio import is_stream
 from kernkit.plugins.linux_abi.creds import creds_of
 from kernkit.plugins.linux_abi.failure import Failed
+from kernkit.plugins.linux_abi.fileio import epoch_ns
 from kernkit.plugins.linux_abi.filesystems import filesystem
 from kernkit.plugins.linux_abi.fs import (
     AT_EMPTY_PATH,
@@ -41,7 +42,6 @@ from kernkit.plugins.linux_abi.fs import (
     syscall,
     umask_of,
 )
-from kernkit.plugins.linux_abi.io import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import device_number, numeric_id
 from kernkit.plugins.ns.api import MREPL
 

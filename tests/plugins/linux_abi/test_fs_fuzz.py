@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from kernkit.core.assemble import assemble, boot
 from kernkit.core.errors import BadAddress
-from kernkit.plugins.linux_abi import creds, fs, fsmeta, locks, sysinfo
-from kernkit.plugins.linux_abi import io as fileio
+from kernkit.plugins.linux_abi import creds, fileio, fs, fsmeta, locks, sysinfo
 
 PATHS = [
     "", "/", ".", "..", "/tmp", "/tmp/a", "/tmp/a/b", "tmp/a", "a", "../../tmp/a", "/tmp/a/../b",
