@@ -15,7 +15,18 @@ import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kernkit.core.devices import DMDIR, ORDWR, OREAD, OTRUNC, OWRITE, QTDIR, DeviceError, WouldBlock, Wstat
+from kernkit.core.devices import (
+    DMDIR,
+    ORDWR,
+    OREAD,
+    OTRUNC,
+    OWRITE,
+    QTDIR,
+    DeviceError,
+    WouldBlock,
+    Wstat,
+    owner_id,
+)
 from kernkit.core.files import hold, release
 from kernkit.plugins.ninep.backend import (
     ENOENT,
@@ -35,7 +46,7 @@ from kernkit.plugins.ninep.proto import Qid
 if TYPE_CHECKING:
     from kernkit.core.devices import Chan, Dir
     from kernkit.core.kernel import Kernel
-    from kernkit.plugins.ns.namespace import Namespace
+    from kernkit.plugins.ns.api import Namespace
 
 T = TypeVar("T")
 #: The qid path of the export's own root directory (when several paths are exported).
@@ -94,6 +105,8 @@ class NsExport:
             atime_ns=self.epoch_ns + (d.atime or d.mtime),
             ctime_ns=mtime,
             nlink=2 if is_dir else 1,
+            uid=owner_id(d.uid),
+            gid=owner_id(d.gid),
             user=d.uid or "kernkit",
             group=d.gid or "kernkit",
         )

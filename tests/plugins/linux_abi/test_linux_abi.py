@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from support import run_kernel
-from support.oracle import native
+from support.oracle import sandboxed
 
 MAP_PRIVATE_ANON, MAP_FIXED, MAP_FIXED_NOREPLACE = 0x22, 0x10, 0x100000
 EFAULT, EINVAL, ENOMEM, ENODEV, EEXIST, ENOSYS, EBADF = -14, -22, -12, -19, -17, -38, -9
@@ -27,7 +27,7 @@ def syscalls(*calls: tuple[int, ...], not_linux: dict[int, str] | None = None, *
     run = run_kernel("sysfuzz", stdin=script, **settings)
     assert run.status == 0, run.err
     results = results_of(run.out, calls)
-    linux = native("sysfuzz", stdin=script)
+    linux = sandboxed("sysfuzz", stdin=script)
     assert linux.status == 0, linux.err
     differing = set(not_linux or {})
     assert [r for i, r in enumerate(results_of(linux.out, calls)) if i not in differing] == [

@@ -9,7 +9,7 @@ import shlex
 
 import pytest
 from support import ROOT, run_kernel
-from support.oracle import Difference, native
+from support.oracle import Difference, sandboxed
 
 #: Program and arguments, and what it reads on stdin. fstest's exit status is its count of
 #: failed checks, so for it the (masked) output says everything.
@@ -132,7 +132,7 @@ def masked(case: str, text: str) -> str:
 @pytest.mark.parametrize("case", CASES)
 def test_the_program_prints_under_kernkit_what_it_prints_on_linux(case):
     program, *args = shlex.split(case)
-    linux = native(program, *args, stdin=CASES[case])
+    linux = sandboxed(program, *args, stdin=CASES[case])
     kernkit = run_kernel(program, *args, stdin=CASES[case])
     assert masked(case, kernkit.out) == masked(case, linux.out), linux.err
     if program != "fstest":
@@ -143,7 +143,7 @@ def test_the_program_prints_under_kernkit_what_it_prints_on_linux(case):
 def test_each_listed_difference_is_real_and_documented(difference):
     """A difference that no longer shows was fixed: take it off the list (and off docs/testing.md)."""
     program, *args = shlex.split(difference.program)
-    linux = native(program, *args, stdin=CASES[difference.program])
+    linux = sandboxed(program, *args, stdin=CASES[difference.program])
     kernkit = run_kernel(program, *args, stdin=CASES[difference.program])
     pattern = re.compile(f"(?m)^(?:{difference.lines}).*$")
     assert [m[0] for m in pattern.finditer(kernkit.out)] != [m[0] for m in pattern.finditer(linux.out)]

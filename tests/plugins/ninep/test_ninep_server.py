@@ -391,7 +391,7 @@ def test_random_bytes_never_crash_the_server(noise, chunk):
 def _namespace_export():
     """The root [export9p] serves from a booted kernel's namespace (/proc, /tmp and /dev)."""
     from kernkit.plugins.ninep.nsbackend import NsExport
-    from kernkit.plugins.ns import boot_namespace
+    from kernkit.plugins.ns.api import boot_namespace
     from kernkit.tools.testing import boot_kernel
 
     kernel = boot_kernel("hello").kernel

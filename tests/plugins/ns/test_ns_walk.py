@@ -9,7 +9,7 @@ import pytest
 
 from kernkit.core.assemble import assemble, boot
 from kernkit.core.devices import DMDIR, ORDWR, OREAD, DeviceError
-from kernkit.plugins.ns import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace
+from kernkit.plugins.ns.api import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace
 
 
 @pytest.fixture
