@@ -18,7 +18,7 @@ static void announce(const char *mode)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: fault null|write-ro|exec-stack|exec-data|jump|ud2|div0|hlt|efault\n");
+    fprintf(stderr, "usage: fault null|write-ro|exec-stack|exec-data|kernel|noncanonical|jump|ud2|div0|hlt|efault\n");
     return 2;
 }
 
@@ -56,6 +56,11 @@ int main(int argc, char **argv)
         announce(mode);
         ((void (*)(void))(uintptr_t)code)();
         return 0;
+    } else if (strcmp(mode, "kernel") == 0 || strcmp(mode, "noncanonical") == 0) {
+        /* the first kernel address, and the first address past the user half (not canonical) */
+        announce(mode);
+        volatile long *volatile p = (long *)(mode[0] == 'k' ? 0xffff800000000000UL : 0x0000800000000000UL);
+        return (int)*p;
     } else if (strcmp(mode, "jump") == 0) {
         announce(mode);
         void (*volatile fn)(void) = (void (*)(void))0x12345000UL;

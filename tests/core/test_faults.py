@@ -10,6 +10,9 @@ FAULTS = {
     "null": (139, "SIGSEGV", "page fault, not mapped at 0x0 (read)", "mov"),
     "write-ro": (139, "SIGSEGV", "page fault, read-only page", "mov"),
     "jump": (139, "SIGSEGV", "page fault, not mapped at 0x12345000 (exec)", "no code mapped"),
+    # the first kernel address, and the first past the user half
+    "kernel": (139, "SIGSEGV", "page fault, kernel address at 0xffff800000000000 (read)", "mov"),
+    "noncanonical": (139, "SIGSEGV", "page fault, non-canonical address at 0x800000000000 (read)", "mov"),
     # code in pages that may be read and written but not executed (NX)
     "exec-stack": (139, "SIGSEGV", "page fault, page not executable at 0x7fff", "ret"),
     "exec-data": (139, "SIGSEGV", "page fault, page not executable at 0x7f", "ret"),
@@ -146,3 +149,16 @@ def test_machine_too_small_to_boot_is_a_config_error():
         "kernkit: error: <command line>: machine.memory: the x86_64 machine needs at least 2M "
         "(its first 1M is the machine's own)\n"
     )
+
+
+def test_a_kernel_error_while_filling_the_tlb_is_not_lost(monkeypatch):
+    """An exception inside the emulator's TLB-fill callback cannot propagate through C: it is kept
+    and raised when the run returns, as the kernel bug it is (not turned into a guest fault)."""
+    from kernkit.core.vm import AddressSpace
+
+    def broken(self, va, access):  # noqa: ANN001, ANN202
+        raise RuntimeError("a bug in the pager")
+
+    monkeypatch.setattr(AddressSpace, "resolve_fault", broken)
+    with pytest.raises(RuntimeError, match="a bug in the pager"):
+        run_kernel("memtest")

@@ -31,7 +31,7 @@ class Kernel:
         return 1000 + (core or 0)
 
     def kill_by_fault(self, thread, fault) -> None:  # noqa: ANN001
-        self.killed.append((thread.tid, fault.signal, fault.what))
+        self.killed.append((thread.tid, fault.signal, fault.what, fault.pc))
 
 
 def raises(error: Exception):  # noqa: ANN201
@@ -83,7 +83,7 @@ def test_results_errors_and_counts(dispatcher):
     assert d.dispatch(t, 6, args) is None  # blocked: the result comes later
     assert d.count == 6 and kernel.killed == []
     assert d.dispatch(t, 5, args) is None  # no frame left: the caller dies as Linux's OOM killer does
-    assert kernel.killed == [(9, 9, "out of memory")]
+    assert kernel.killed == [(9, 9, "out of memory", 0x401000)]  # SIGKILL, where the call was made
     assert d.dispatch(t, 500, args) == -38 and d.dispatch(t, 500, args) == -38
     assert d.dispatch(thread(errno_nosys=99), 501, args) == -99
     assert d.unknown == {500: 2, 501: 1} and d.count == 10

@@ -362,3 +362,132 @@ def test_strings_are_read_up_to_their_nul_within_the_limit(space):
     space.add_region(fresh, fresh + PAGE_SIZE, RW)
     space.write(fresh, b"long string" * 30 + b"\0")
     assert space.read_cstring(fresh, 1000) == b"long string" * 30
+
+
+# --- pages the kernel already knows (its cache of page-table entries) ----------------------------
+
+
+def known(space, *pages: int) -> None:  # noqa: ANN001
+    """Touch each page twice: the second access finds it present and remembers its entry."""
+    for page in pages:
+        space.read(page, 1)
+        space.read(page, 1)
+
+
+def test_known_pages_are_read_and_written_at_the_right_offsets(space):
+    space.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
+    known(space, BASE, BASE + PAGE_SIZE)
+    space.write(BASE, b"a")
+    space.write(BASE + PAGE_SIZE - 1, b"z")
+    space.write(BASE + 100, b"middle")
+    assert space.read(BASE, 1) == b"a" and space.read(BASE + PAGE_SIZE - 1, 1) == b"z"
+    assert space.read(BASE + 99, 8) == b"\0middle\0"
+    assert space.read(BASE + PAGE_SIZE - 2, 4) == b"\0z\0\0"
+    space.write(BASE + PAGE_SIZE, b"1234")
+    space.write_u64(BASE + 8, 0x0102030405060708)
+    assert space.read(BASE + 8, 9) == bytes([8, 7, 6, 5, 4, 3, 2, 1, 0])  # eight bytes, no more
+    assert space.read(BASE + PAGE_SIZE, 4) == b"1234"
+
+
+def test_known_pages_keep_their_rights(space):
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.add_region(BASE + PAGE_SIZE, BASE + 2 * PAGE_SIZE, RX)
+    space.add_region(BASE + 2 * PAGE_SIZE, BASE + 3 * PAGE_SIZE, RO)
+    known(space, BASE, BASE + PAGE_SIZE, BASE + 2 * PAGE_SIZE)
+    for page in (BASE + PAGE_SIZE, BASE + 2 * PAGE_SIZE):
+        with pytest.raises(BadAddress):
+            space.write(page, b"x")
+        assert not space.allows(page, 1, "write") and space.allows(page, 1, "read")
+    assert space.allows(BASE, PAGE_SIZE, "write")
+    assert not space.allows(BASE + PAGE_SIZE - 1, 2, "write")  # the second byte is on the RX page
+    assert not space.allows(BASE, PAGE_SIZE + 1, "write")
+    assert space.read(BASE + PAGE_SIZE, 4) == bytes(4)
+
+
+def test_a_write_into_a_known_code_page_tells_the_machine(space):
+    space.add_region(BASE, BASE + PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC)
+    known(space, BASE)
+    space.events.clear()
+    space.write(BASE + 5, b"\x90")
+    assert space.events == ["code write"]
+
+
+def test_address_zero_and_the_last_bytes_below_the_limit_are_ordinary_memory(space):
+    space.add_region(0, PAGE_SIZE, RW)
+    space.add_region(LIMIT - PAGE_SIZE, LIMIT, RW)
+    space.write(0, b"zero page")
+    assert space.read(0, 9) == b"zero page" and space.allows(0, 1, "read")
+    space.write(LIMIT - 8, b"the end!")
+    assert space.read(LIMIT - 8, 8) == b"the end!"
+    assert space.allows(LIMIT - 8, 8, "write") and space.allows(LIMIT - PAGE_SIZE, PAGE_SIZE, "read")
+    assert space.read_cstring(0, 100) == b"zero page"
+
+
+def test_a_string_ending_at_the_last_byte_before_a_hole(space):
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)  # never touched, then nothing mapped after it
+    assert space.read_cstring(BASE + PAGE_SIZE - 1, 10) == b""
+    space.write(BASE + PAGE_SIZE - 3, b"ab\0")
+    assert space.read_cstring(BASE + PAGE_SIZE - 3, 10) == b"ab"
+
+
+def test_known_strings_are_read_from_where_they_start(space):
+    space.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
+    space.write(BASE + 10, b"first\0second\0")
+    space.write(BASE + PAGE_SIZE - 4, b"wrap\0")
+    known(space, BASE, BASE + PAGE_SIZE)
+    assert space.read_cstring(BASE + 10, 100) == b"first"
+    assert space.read_cstring(BASE + 16, 100) == b"second"
+    assert space.read_cstring(BASE + 16, 6) is None and space.read_cstring(BASE + 16, 7) == b"second"
+    assert space.read_cstring(BASE + 11, 3) is None
+    assert space.read_cstring(BASE + PAGE_SIZE - 4, 100) == b"wrap"
+    space.write(BASE + PAGE_SIZE - 2, b"xy")  # now runs on into the next page
+    space.write(BASE + PAGE_SIZE, b"z\0")
+    assert space.read_cstring(BASE + PAGE_SIZE - 4, 100) == b"wrxyz"
+
+
+def test_unmapping_a_range_leaves_the_page_just_past_it(space):
+    space.add_region(BASE, BASE + 8 * PAGE_SIZE, RW)
+    space.write(BASE + 4 * PAGE_SIZE, b"stays")
+    space.remove_range(BASE, BASE + 4 * PAGE_SIZE)  # four pages, one present page past them
+    assert space.read(BASE + 4 * PAGE_SIZE, 5) == b"stays"
+    space.write(BASE + 6 * PAGE_SIZE, b"also")
+    space.protect_range(BASE + 4 * PAGE_SIZE, BASE + 6 * PAGE_SIZE, 0)
+    space.remove_range(BASE + 6 * PAGE_SIZE, BASE + 8 * PAGE_SIZE)
+    space.protect_range(BASE + 4 * PAGE_SIZE, BASE + 6 * PAGE_SIZE, RW)
+    assert space.read(BASE + 4 * PAGE_SIZE, 5) == b"stays"  # hidden, and kept
+
+
+def test_protection_reaches_every_present_page_of_the_range(space):
+    space.add_region(BASE, BASE + 3 * PAGE_SIZE, RW)
+    space.write(BASE, b"x" * (3 * PAGE_SIZE))
+    space.protect_range(BASE, BASE + 3 * PAGE_SIZE, RO)
+    assert [space.page_table.lookup(BASE + i * PAGE_SIZE)[1:] for i in range(3)] == [(False, False)] * 3
+    assert not any(space.memory.is_code(space.page_table.lookup(BASE + i * PAGE_SIZE)[0]) for i in range(3))
+    space.protect_range(BASE, BASE + 3 * PAGE_SIZE, 0)
+    assert all(space.page_table.lookup(BASE + i * PAGE_SIZE) is None for i in range(3))
+    assert len(space.hidden) == 3
+
+
+def test_no_frame_for_a_page_table_gives_the_data_frame_back():
+    memory = PhysicalMemory(8 * PAGE_SIZE)
+    space = AddressSpace(memory, X86PageTable(memory), LIMIT)
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.add_region(BASE + (1 << 39), BASE + (1 << 39) + PAGE_SIZE, RW)
+    space.write(BASE, b"x")  # the root and three tables, and the page: 5 of 8 frames
+    assert frames_left(memory) == 3
+    with pytest.raises(OutOfMemory):
+        space.write(BASE + (1 << 39), b"y")  # needs three tables and a page: four
+    assert frames_left(memory) == 3 - 2  # two tables were made; the data frame came back
+    memory.close()
+
+
+def test_intermediate_tables_let_user_mode_through(memory):
+    table = X86PageTable(memory)
+    table.map(BASE, memory.alloc_frame(), False, False)
+    entry_address = table.root
+    for shift in (39, 30, 21):
+        entry = memory.words[(entry_address >> 3) + ((BASE >> shift) & 511)]
+        assert entry & (PRESENT | WRITABLE | USER) == PRESENT | WRITABLE | USER  # the leaf decides
+        entry_address = entry & ADDRESS_MASK
+    before = frames_left(memory)
+    assert table.lookup(BASE + (1 << 39)) is None and frames_left(memory) == before  # looking makes no table

@@ -29,6 +29,8 @@ CASES = {
     "fault write-ro": b"",
     "fault exec-stack": b"",
     "fault exec-data": b"",
+    "fault kernel": b"",
+    "fault noncanonical": b"",
     "fault jump": b"",
     "fault ud2": b"",
     "fault div0": b"",
