@@ -60,9 +60,24 @@ AREAS = {
             *(
                 f"kernkit.core.vm.xǁAddressSpaceǁ{f}__*"
                 for f in (
-                    "add_region", "remove_range", "protect_range", "find_free", "resolve_fault", "map_frame",
-                    "_install", "_pages_in", "_drop_pages", "release", "_lookup", "allows", "_chunks", "read",
-                    "read_cstring", "write", "read_u64", "write_u64",
+                    "add_region",
+                    "remove_range",
+                    "protect_range",
+                    "find_free",
+                    "resolve_fault",
+                    "map_frame",
+                    "_install",
+                    "_pages_in",
+                    "_drop_pages",
+                    "release",
+                    "_lookup",
+                    "allows",
+                    "_chunks",
+                    "read",
+                    "read_cstring",
+                    "write",
+                    "read_u64",
+                    "write_u64",
                 )
             ),
             "kernkit.arch.x86_64.paging.*",
@@ -89,6 +104,9 @@ AREAS = {
                 "xǁNamespaceǁwalk",
                 "xǁNamespaceǁ_walk_clean",
                 "xǁNamespaceǁwalk_parent",
+                "xǁNamespaceǁ_resolve",
+                "xǁNamespaceǁ_link_start",
+                "x__parent_path",
                 "x__join",
             )
         ),
@@ -111,7 +129,7 @@ AREAS = {
             )
         )
         + ("kernkit.plugins.ninep.server.x__check_name__*", "kernkit.plugins.ninep.nsbackend.x_confine__*"),
-        ("tests/plugins/ninep/test_ninep_server.py", "-k", "not fuzz and not random"),
+        ("tests/plugins/ninep/test_ninep_server.py",),
     ),
     "futex": Area(
         ("plugins/linux_abi/futex.py",),
@@ -134,7 +152,7 @@ AREAS = {
                 "provision",
             )
         ),
-        ("tests/plugins/mcp/test_mcp_sched.py",),
+        ("tests/plugins/mcp/test_ksched_grants.py", "tests/plugins/mcp/test_mcp_sched.py"),
     ),
     # kernkit matrix --compare
     "matrix": Area(
@@ -153,19 +171,14 @@ def stage(work: Path, areas: dict[str, Area]) -> None:
     for name in ["tests", *ALSO]:
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     files = sorted({f"kernkit/{f}" for area in areas.values() for f in area.files})
-    tests = [arg for area in areas.values() for arg in area.tests if not arg.startswith("-")]
-    selectors = [
-        arg
-        for area in areas.values()
-        for i, arg in enumerate(area.tests)
-        if arg.startswith("-") or (i and area.tests[i - 1].startswith("-"))
-    ]
+    tests = [test for area in areas.values() for test in area.tests]
     config = {
         "source_paths": ["kernkit"],
         "only_mutate": files,
         "also_copy": ALSO,
+        # the hypothesis fuzz tests are left out: thousands of random inputs for each mutant
         "pytest_add_cli_args_test_selection": [t for t in dict.fromkeys(tests) if (ROOT / t).exists()]
-        + _merge_keywords(selectors),
+        + ["-k", "not fuzz and not random_bytes and not random_syscalls"],
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:randomly"],
         "timeout_multiplier": 5.0,
     }
@@ -178,12 +191,6 @@ def stage(work: Path, areas: dict[str, Area]) -> None:
     (work / "pyproject.toml").write_text(
         _toml({"tool": {"mutmut": config, "pytest": {"ini_options": pytest_options}}})
     )
-
-
-def _merge_keywords(selectors: list[str]) -> list[str]:
-    """One -k for all areas (pytest keeps only the last): the tests none of them leaves out."""
-    expressions = [selectors[i + 1] for i, arg in enumerate(selectors) if arg == "-k"]
-    return ["-k", " and ".join(f"({e})" for e in expressions)] if expressions else []
 
 
 def _toml(data: dict, prefix: str = "") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 import pytest
@@ -226,11 +227,13 @@ def test_reads_are_clamped_to_the_iounit():
 
 def test_version_negotiation():
     session = Session(tree())
-    reply = proto.decode(session.receive(proto.encode(Message("Tversion", NOTAG, msize=1 << 30,
-                                                              version="9P2000.u"))), 1 << 20)
+    reply = proto.decode(
+        session.receive(proto.encode(Message("Tversion", NOTAG, msize=1 << 30, version="9P2000.u"))), 1 << 20
+    )
     assert reply.version == "9P2000" and reply.msize == session.max_msize
-    reply = proto.decode(session.receive(proto.encode(Message("Tversion", NOTAG, msize=8192,
-                                                              version="9P3000"))), 8192)
+    reply = proto.decode(
+        session.receive(proto.encode(Message("Tversion", NOTAG, msize=8192, version="9P3000"))), 8192
+    )
     assert reply.version == "unknown"
 
 
@@ -262,8 +265,11 @@ def test_a_crashing_backend_gives_eio_and_the_server_goes_on():
     pending = bytearray()
     from kernkit.plugins.ninep.client import Client
 
-    client = Client(lambda d: pending.extend(session.receive(d)),
-                    lambda n: (bytes(pending[:n]), pending.__delitem__(slice(0, n)))[0], version="9P2000.L")
+    client = Client(
+        lambda d: pending.extend(session.receive(d)),
+        lambda n: (bytes(pending[:n]), pending.__delitem__(slice(0, n)))[0],
+        version="9P2000.L",
+    )
     root, _ = client.attach("")
     tmp, _ = client.walk(root, ["tmp"])
     client.open(tmp, 0)
@@ -313,8 +319,9 @@ def _fields(name):
         elif kind == "Y":
             values[field] = st.lists(st.builds(proto.Qid, st.just(0), st.just(0), u64), max_size=3).map(tuple)
         elif kind == "S":
-            values[field] = st.builds(proto.Stat, qid=st.just(proto.Qid(0, 0, 0)), mode=u32, length=u64,
-                                      name=names, mtime=u32)
+            values[field] = st.builds(
+                proto.Stat, qid=st.just(proto.Qid(0, 0, 0)), mode=u32, length=u64, name=names, mtime=u32
+            )
     return st.fixed_dictionaries(values)
 
 
@@ -343,8 +350,11 @@ mutation = st.tuples(st.sampled_from(["none", "truncate", "flip", "resize", "ext
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(message_strategy, mutation), min_size=1, max_size=12), st.sampled_from(DIALECTS),
-       st.booleans())
+@given(
+    st.lists(st.tuples(message_strategy, mutation), min_size=1, max_size=12),
+    st.sampled_from(DIALECTS),
+    st.booleans(),
+)
 def test_fuzzed_requests_never_crash_the_server(requests, dialect, writable):
     session = Session(tree(), writable=writable, max_msize=MSIZE)
     setup = [Message("Tversion", NOTAG, msize=MSIZE, version=dialect), SETUP[1]]
@@ -426,18 +436,43 @@ NS_NAMES = st.sampled_from(["tmp", "proc", "dev", "1", "status", "ctl", "cons", 
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["Twalk", "Tlopen", "Tread", "Twrite", "Tlcreate", "Tmkdir",
-                                           "Treaddir", "Tgetattr", "Tsetattr", "Tunlinkat", "Trenameat",
-                                           "Tclunk", "Tremove"]),
-                          st.sampled_from([1, 2, 3]), st.sampled_from([1, 2, 3]),
-                          st.lists(NS_NAMES, max_size=3).map(tuple), st.integers(0, 3),
-                          st.binary(max_size=20)), max_size=15),
-       st.booleans())
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "Twalk",
+                    "Tlopen",
+                    "Tread",
+                    "Twrite",
+                    "Tlcreate",
+                    "Tmkdir",
+                    "Treaddir",
+                    "Tgetattr",
+                    "Tsetattr",
+                    "Tunlinkat",
+                    "Trenameat",
+                    "Tclunk",
+                    "Tremove",
+                ]
+            ),
+            st.sampled_from([1, 2, 3]),
+            st.sampled_from([1, 2, 3]),
+            st.lists(NS_NAMES, max_size=3).map(tuple),
+            st.integers(0, 3),
+            st.binary(max_size=20),
+        ),
+        max_size=15,
+    ),
+    st.booleans(),
+)
 def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, writable):
     session, problems = _namespace_session(writable)
     session.receive(proto.encode(Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L")))
     attach = Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="", n_uname=0)
-    assert proto.decode(session.receive(proto.encode(attach, "9P2000.L")), MSIZE, "9P2000.L").type == "Rattach"
+    assert (
+        proto.decode(session.receive(proto.encode(attach, "9P2000.L")), MSIZE, "9P2000.L").type == "Rattach"
+    )
     for kind, fid, other, names, number, data in requests:
         name = names[0] if names else "x"
         fields = {
@@ -449,8 +484,18 @@ def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, wri
             "Tmkdir": dict(dfid=fid, name=name, mode=0o755, gid=0),
             "Treaddir": dict(fid=fid, offset=number, count=500),
             "Tgetattr": dict(fid=fid, request_mask=0x7FF),
-            "Tsetattr": dict(fid=fid, valid=0x8 | (number & 1), mode=0o600, uid=0, gid=0, size=number,
-                             atime_sec=0, atime_nsec=0, mtime_sec=0, mtime_nsec=0),
+            "Tsetattr": dict(
+                fid=fid,
+                valid=0x8 | (number & 1),
+                mode=0o600,
+                uid=0,
+                gid=0,
+                size=number,
+                atime_sec=0,
+                atime_nsec=0,
+                mtime_sec=0,
+                mtime_nsec=0,
+            ),
             "Tunlinkat": dict(dirfid=fid, name=name, flags=0x200 if number & 1 else 0),
             "Trenameat": dict(olddirfid=fid, oldname=name, newdirfid=other, newname="renamed"),
             "Tclunk": dict(fid=fid),
@@ -463,15 +508,24 @@ def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, wri
 
 @pytest.mark.parametrize(
     ("aname", "attached"),
-    [("", "/"), ("/", "/"), ("/tmp", "/tmp"), ("/tmp/", "/tmp"), ("/proc/1", "/proc/1"), ("/tmp/../proc", "/proc"),
-     ("/tmp/./x/..", "/tmp")],
+    [
+        ("", "/"),
+        ("/", "/"),
+        ("/tmp", "/tmp"),
+        ("/tmp/", "/tmp"),
+        ("/proc/1", "/proc/1"),
+        ("/tmp/../proc", "/proc"),
+        ("/tmp/./x/..", "/tmp"),
+    ],
 )
 def test_attach_names_are_made_clean_and_kept_inside_the_export(aname, attached):
     assert confine(aname, ["/proc", "/tmp"]) == attached
     assert confine(aname, ["/"]) == attached
 
 
-@pytest.mark.parametrize("aname", ["/bin", "/tmp/../bin", "/procx", "/pro", "tmp", "proc/1", "//bin", "/dev/../bin"])
+@pytest.mark.parametrize(
+    "aname", ["/bin", "/tmp/../bin", "/procx", "/pro", "tmp", "proc/1", "//bin", "/dev/../bin"]
+)
 def test_attach_names_outside_the_export_are_refused(aname):
     with pytest.raises(NinepError) as info:
         confine(aname, ["/proc", "/tmp", "/dev"])
@@ -490,10 +544,161 @@ def test_the_root_of_an_export_of_several_paths_holds_only_them(dialect):
         assert info.value.errno == errno.ENOENT or len(names) > 1
     _, qids = client.walk(root, ["tmp", "..", ".."])
     assert qids[-1] == client.stat(root)["qid"]  # .. stops at the attach point
-    for attempt in (lambda: client.create(client.walk(root, ())[0], "new", 0o644, 0o101),
-                    lambda: client.mkdir(root, "new", 0o755), lambda: client.unlink(root, "tmp", True)):
+    for attempt in (
+        lambda: client.create(client.walk(root, ())[0], "new", 0o644, 0o101),
+        lambda: client.mkdir(root, "new", 0o755),
+        lambda: client.unlink(root, "tmp", True),
+    ):
         with pytest.raises(RemoteError) as info:
             attempt()
         assert info.value.errno == errno.EPERM
     with pytest.raises(RemoteError):
         client.attach("/bin")
+
+
+def remote_errno(call) -> int:  # noqa: ANN001
+    with pytest.raises(RemoteError) as info:
+        call()
+    return info.value.errno
+
+
+def test_a_read_only_server_refuses_with_erofs_and_a_refused_remove_clunks_its_fid(dialect):
+    client, session = local_client(tree(), dialect, writable=False)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    assert remote_errno(lambda: client.create(client.walk(tmp, ())[0], "new", 0o644, 0o101)) == errno.EROFS
+    assert remote_errno(lambda: client.open(client.walk(tmp, ["hello.txt"])[0], 1)) == errno.EROFS
+    fid, _ = client.walk(tmp, ["hello.txt"])
+    assert remote_errno(lambda: client.remove(fid)) == errno.EROFS
+    assert fid not in session.fids
+    unknown = Message("Tremove", fid=4242)  # not a fid at all: refused as a change all the same
+    assert remote_errno(lambda: client.rpc(unknown, "Rremove")) == errno.EROFS
+    if dialect == "9P2000":
+        orclose = Message("Topen", fid=client.walk(tmp, ["hello.txt"])[0], mode=proto.ORCLOSE)
+        assert remote_errno(lambda: client.rpc(orclose, "Ropen")) == errno.EROFS
+
+
+def test_protocol_errors_are_eproto_and_attach_rules():
+    session = Session(tree(), writable=True)
+
+    def code(message: Message) -> int:
+        return session.handle(message).ecode
+
+    before = session.handle(Message("Tclunk", 1, fid=1))  # before Tversion: no dialect yet, 9P2000's error
+    assert before.type == "Rerror" and before.ename == os.strerror(errno.EPROTO)
+    session.handle(Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L"))
+    assert code(Message("Rclunk", 2)) == errno.EPROTO  # a reply is not a request
+    assert code(Message("Tattach", 3, fid=7, afid=1, uname="u", aname="", n_uname=0)) == errno.EINVAL
+    assert (
+        session.handle(Message("Tattach", 4, fid=7, afid=NOFID, uname="u", aname="", n_uname=0)).type
+        == "Rattach"
+    )
+    assert (
+        code(Message("Tattach", 5, fid=7, afid=NOFID, uname="u", aname="", n_uname=0)) == errno.EBADF
+    )  # in use
+
+
+def test_walks_from_open_fids_and_in_place(dialect):
+    client, _ = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    client.open(tmp, 0)
+    clone, _ = client.walk(tmp, ["hello.txt"])  # from an open fid to a new one: diodls does this
+    client.open(clone, 0)
+    assert client.read(clone, 0, 100) == b"hello, world\n"
+    move = Message("Twalk", fid=tmp, newfid=tmp, wnames=("sub",))
+    assert remote_errno(lambda: client.rpc(move, "Rwalk")) == errno.EBADF  # an open fid stays put
+    here, _ = client.walk(root, ())
+    client.rpc(Message("Twalk", fid=here, newfid=here, wnames=("tmp", "sub", "deep.txt")), "Rwalk")
+    client.open(here, 0)
+    assert client.read(here, 0, 100) == b"deep"  # walked in place
+    for names in (["."], ["/"], ["//"], ["tmp", ".", "hello.txt"]):
+        _, qids = client.walk(root, names)
+        assert len(qids) == len(names)
+    assert remote_errno(lambda: client.walk(root, ["tmp/hello.txt"])) == errno.ENOENT
+    assert remote_errno(lambda: client.walk(root, [""])) == errno.ENOENT
+    file_fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    assert remote_errno(lambda: client.walk(file_fid, ["x"])) == errno.ENOTDIR
+
+
+def test_open_modes_and_their_errors(dialect):
+    fs = tree()
+    fs.add("/top.txt", b"top")
+    client, _ = local_client(fs, dialect)
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    client.open(fid, 0)
+    assert remote_errno(lambda: client.open(fid, 0)) == errno.EBADF  # already open
+    directory, _ = client.walk(root, ["tmp"])
+    assert remote_errno(lambda: client.open(directory, 1)) == errno.EISDIR
+    if dialect == "9P2000":
+        for mode in (0x20, 0x80, 0x20 | 0x80):  # OCEXEC and ODIRECT are accepted
+            f, _ = client.walk(root, ["tmp", "hello.txt"])
+            client.rpc(Message("Topen", fid=f, mode=mode), "Ropen")
+        for mode in (0x04, 0x08, 0x100 & 0xFF | 0x01 << 2):
+            f, _ = client.walk(root, ["tmp", "hello.txt"])
+            assert (
+                remote_errno(lambda f=f, mode=mode: client.rpc(Message("Topen", fid=f, mode=mode), "Ropen"))
+                == errno.EINVAL
+            )
+        attach_point, _ = client.walk(root, ())
+        assert (
+            remote_errno(lambda: client.rpc(Message("Topen", fid=attach_point, mode=proto.ORCLOSE), "Ropen"))
+            == errno.EPERM
+        )
+        top, _ = client.walk(root, ["top.txt"])  # right under the attach point
+        client.rpc(Message("Topen", fid=top, mode=proto.ORCLOSE), "Ropen")
+        client.clunk(top)
+        assert "top.txt" not in fs.root.children
+
+
+def test_writes_append_and_are_no_larger_than_the_iounit():
+    fs = tree()
+    client, _ = local_client(fs, "9P2000.L")
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    client.open(fid, 0o2001)  # O_WRONLY | O_APPEND
+    client.rpc(Message("Twrite", fid=fid, offset=0, data=b"more\n"), "Rwrite")
+    assert bytes(fs.root.walk("tmp").walk("hello.txt").data) == b"hello, world\nmore\n"
+    big = Message("Twrite", fid=fid, offset=0, data=b"x" * (client.iounit + 1))
+    assert remote_errno(lambda: client.rpc(big, "Rwrite")) == errno.EMSGSIZE
+    plain, _ = client.walk(root, ["tmp", "sub", "deep.txt"])
+    client.open(plain, 1)
+    client.rpc(Message("Twrite", fid=plain, offset=1, data=b"E"), "Rwrite")
+    assert bytes(fs.root.walk("tmp").walk("sub").walk("deep.txt").data) == b"dEep"
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "a\0b"])
+def test_bad_names_to_create_are_einval(dialect, name):
+    client, _ = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    assert remote_errno(lambda: client.create(client.walk(tmp, ())[0], name, 0o644, 0o101)) == errno.EINVAL
+
+
+def test_names_of_255_bytes_are_fine_and_256_too_long(dialect):
+    client, _ = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    client.create(client.walk(tmp, ())[0], "é" * 127 + "x", 0o644, 0o101)  # 255 bytes
+    assert (
+        remote_errno(lambda: client.create(client.walk(tmp, ())[0], "é" * 128, 0o644, 0o101))
+        == errno.ENAMETOOLONG
+    )
+
+
+def test_a_crash_report_names_the_request_and_the_exception():
+    fs = tree()
+
+    class Broken(type(fs.root)):
+        def listdir(self):
+            raise RuntimeError("backend bug")
+
+    fs.root.walk("tmp").__class__ = Broken
+    errors = []
+    session = Session(fs, writable=True, on_error=errors.append)
+    session.handle(Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L"))
+    session.handle(Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="/tmp", n_uname=0))
+    session.handle(Message("Tlopen", 2, fid=1, flags=0))
+    reply = session.handle(Message("Treaddir", 3, fid=1, offset=0, count=500))
+    assert reply.ecode == errno.EIO and errors == ["Treaddir: RuntimeError: backend bug"]

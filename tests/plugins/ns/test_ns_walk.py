@@ -8,7 +8,7 @@ import io
 import pytest
 
 from kernkit.core.assemble import assemble, boot
-from kernkit.core.devices import DMDIR, ORDWR, OREAD, DeviceError
+from kernkit.core.devices import DMDIR, ORDWR, OREAD, QTSYMLINK, DeviceError
 from kernkit.plugins.ns.api import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace
 
 
@@ -240,3 +240,50 @@ def test_walk_errors_say_what_was_wrong(ns):
         with pytest.raises(DeviceError) as info:
             call()
         assert info.value.message == message
+
+
+@pytest.fixture
+def linked(ns):
+    d = ns.walk("/tmp/d")
+    ns.symlink(d, "ln", "e")  # relative: to /tmp/d/e
+    ns.symlink(ns.walk("/tmp"), "abs", "/tmp/d/file")
+    ns.symlink(ns.walk("/tmp"), "dev", "#tmpfs.a")
+    ns.symlink(ns.walk("/tmp"), "loop", "loop")
+    return ns
+
+
+def test_symbolic_links_are_followed_on_the_way_and_at_the_end_when_asked(linked):
+    ns = linked
+    assert read(ns, "/tmp/d/ln/deep") == "deep" and read(ns, "/tmp/./d/ln/deep") == "deep"
+    assert ns.walk("/tmp/d/ln/deep").path == "/tmp/d/e/deep"
+    assert read(ns, "/tmp/abs") == "in d" and read(ns, "/tmp/dev/only_a") == "a"
+    link = ns.walk("/tmp/abs", follow=False)
+    assert link.qid.type & QTSYMLINK and ns.walk("/tmp/./abs", follow=False).qid.type & QTSYMLINK
+    for asks_for_a_directory in ("/tmp/d/ln/", "/tmp/d/ln/."):
+        chan = ns.walk(asks_for_a_directory, follow=False)
+        assert not chan.qid.type & QTSYMLINK and chan.qid == ns.walk("/tmp/d/e").qid
+    d = ns.walk("/tmp/d")
+    assert (
+        ns.walk("ln", d, follow=False).qid.type & QTSYMLINK
+        and ns.walk("ln", d).qid == ns.walk("/tmp/d/e").qid
+    )
+    assert ns.walk("/tmp/d/ln/..").path == "/tmp/d"  # .. climbs from where the link led
+    assert error(lambda: ns.walk("/tmp/loop")) == "ELOOP"
+    assert error(lambda: ns.walk("/tmp/./loop")) == "ELOOP"
+
+
+def test_walk_parent_follows_links_on_the_way_not_the_last(linked):
+    ns = linked
+    chan, name = ns.walk_parent("/tmp/abs")
+    assert (chan.path, name) == ("/tmp", "abs")
+    chan, name = ns.walk_parent("/tmp/d/ln/deep")
+    assert (chan.path, name) == ("/tmp/d/e", "deep") and chan.qid == ns.walk("/tmp/d/e").qid
+    chan, name = ns.walk_parent("/tmp/d/ln/..")  # what it names, /tmp/d, then its parent
+    assert (chan.path, name) == ("/tmp", "d")
+    chan, name = ns.walk_parent("/tmp/d/e/..")
+    assert (chan.path, name) == ("/tmp", "d")
+    chan, name = ns.walk_parent("/tmp/..")
+    assert (chan.path, name) == ("/", "") and chan.qid == ns.walk("/").qid
+    chan, name = ns.walk_parent("#tmpfs.a/..")
+    assert (chan.path, name) == ("#tmpfs.a", "") and chan.qid == ns.walk("#tmpfs.a").qid
+    assert error(lambda: ns.walk_parent("/tmp/abs/x")) == "ENOTDIR"
