@@ -227,13 +227,11 @@ def test_reads_are_clamped_to_the_iounit():
 
 def test_version_negotiation():
     session = Session(tree())
-    reply = proto.decode(
-        session.receive(proto.encode(Message("Tversion", NOTAG, msize=1 << 30, version="9P2000.u"))), 1 << 20
-    )
+    reply = proto.decode(session.receive(proto.encode(Message("Tversion", NOTAG, msize=1 << 30,
+                                                              version="9P2000.u"))), 1 << 20)
     assert reply.version == "9P2000" and reply.msize == session.max_msize
-    reply = proto.decode(
-        session.receive(proto.encode(Message("Tversion", NOTAG, msize=8192, version="9P3000"))), 8192
-    )
+    reply = proto.decode(session.receive(proto.encode(Message("Tversion", NOTAG, msize=8192,
+                                                              version="9P3000"))), 8192)
     assert reply.version == "unknown"
 
 
@@ -265,11 +263,8 @@ def test_a_crashing_backend_gives_eio_and_the_server_goes_on():
     pending = bytearray()
     from kernkit.plugins.ninep.client import Client
 
-    client = Client(
-        lambda d: pending.extend(session.receive(d)),
-        lambda n: (bytes(pending[:n]), pending.__delitem__(slice(0, n)))[0],
-        version="9P2000.L",
-    )
+    client = Client(lambda d: pending.extend(session.receive(d)),
+                    lambda n: (bytes(pending[:n]), pending.__delitem__(slice(0, n)))[0], version="9P2000.L")
     root, _ = client.attach("")
     tmp, _ = client.walk(root, ["tmp"])
     client.open(tmp, 0)
@@ -319,9 +314,8 @@ def _fields(name):
         elif kind == "Y":
             values[field] = st.lists(st.builds(proto.Qid, st.just(0), st.just(0), u64), max_size=3).map(tuple)
         elif kind == "S":
-            values[field] = st.builds(
-                proto.Stat, qid=st.just(proto.Qid(0, 0, 0)), mode=u32, length=u64, name=names, mtime=u32
-            )
+            values[field] = st.builds(proto.Stat, qid=st.just(proto.Qid(0, 0, 0)), mode=u32, length=u64,
+                                      name=names, mtime=u32)
     return st.fixed_dictionaries(values)
 
 
@@ -350,11 +344,8 @@ mutation = st.tuples(st.sampled_from(["none", "truncate", "flip", "resize", "ext
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(st.tuples(message_strategy, mutation), min_size=1, max_size=12),
-    st.sampled_from(DIALECTS),
-    st.booleans(),
-)
+@given(st.lists(st.tuples(message_strategy, mutation), min_size=1, max_size=12), st.sampled_from(DIALECTS),
+       st.booleans())
 def test_fuzzed_requests_never_crash_the_server(requests, dialect, writable):
     session = Session(tree(), writable=writable, max_msize=MSIZE)
     setup = [Message("Tversion", NOTAG, msize=MSIZE, version=dialect), SETUP[1]]
@@ -436,43 +427,18 @@ NS_NAMES = st.sampled_from(["tmp", "proc", "dev", "1", "status", "ctl", "cons", 
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(
-                [
-                    "Twalk",
-                    "Tlopen",
-                    "Tread",
-                    "Twrite",
-                    "Tlcreate",
-                    "Tmkdir",
-                    "Treaddir",
-                    "Tgetattr",
-                    "Tsetattr",
-                    "Tunlinkat",
-                    "Trenameat",
-                    "Tclunk",
-                    "Tremove",
-                ]
-            ),
-            st.sampled_from([1, 2, 3]),
-            st.sampled_from([1, 2, 3]),
-            st.lists(NS_NAMES, max_size=3).map(tuple),
-            st.integers(0, 3),
-            st.binary(max_size=20),
-        ),
-        max_size=15,
-    ),
-    st.booleans(),
-)
+@given(st.lists(st.tuples(st.sampled_from(["Twalk", "Tlopen", "Tread", "Twrite", "Tlcreate", "Tmkdir",
+                                           "Treaddir", "Tgetattr", "Tsetattr", "Tunlinkat", "Trenameat",
+                                           "Tclunk", "Tremove"]),
+                          st.sampled_from([1, 2, 3]), st.sampled_from([1, 2, 3]),
+                          st.lists(NS_NAMES, max_size=3).map(tuple), st.integers(0, 3),
+                          st.binary(max_size=20)), max_size=15),
+       st.booleans())
 def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, writable):
     session, problems = _namespace_session(writable)
     session.receive(proto.encode(Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L")))
     attach = Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="", n_uname=0)
-    assert (
-        proto.decode(session.receive(proto.encode(attach, "9P2000.L")), MSIZE, "9P2000.L").type == "Rattach"
-    )
+    assert proto.decode(session.receive(proto.encode(attach, "9P2000.L")), MSIZE, "9P2000.L").type == "Rattach"
     for kind, fid, other, names, number, data in requests:
         name = names[0] if names else "x"
         fields = {
@@ -484,18 +450,8 @@ def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, wri
             "Tmkdir": dict(dfid=fid, name=name, mode=0o755, gid=0),
             "Treaddir": dict(fid=fid, offset=number, count=500),
             "Tgetattr": dict(fid=fid, request_mask=0x7FF),
-            "Tsetattr": dict(
-                fid=fid,
-                valid=0x8 | (number & 1),
-                mode=0o600,
-                uid=0,
-                gid=0,
-                size=number,
-                atime_sec=0,
-                atime_nsec=0,
-                mtime_sec=0,
-                mtime_nsec=0,
-            ),
+            "Tsetattr": dict(fid=fid, valid=0x8 | (number & 1), mode=0o600, uid=0, gid=0, size=number,
+                             atime_sec=0, atime_nsec=0, mtime_sec=0, mtime_nsec=0),
             "Tunlinkat": dict(dirfid=fid, name=name, flags=0x200 if number & 1 else 0),
             "Trenameat": dict(olddirfid=fid, oldname=name, newdirfid=other, newname="renamed"),
             "Tclunk": dict(fid=fid),
@@ -508,24 +464,15 @@ def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, wri
 
 @pytest.mark.parametrize(
     ("aname", "attached"),
-    [
-        ("", "/"),
-        ("/", "/"),
-        ("/tmp", "/tmp"),
-        ("/tmp/", "/tmp"),
-        ("/proc/1", "/proc/1"),
-        ("/tmp/../proc", "/proc"),
-        ("/tmp/./x/..", "/tmp"),
-    ],
+    [("", "/"), ("/", "/"), ("/tmp", "/tmp"), ("/tmp/", "/tmp"), ("/proc/1", "/proc/1"), ("/tmp/../proc", "/proc"),
+     ("/tmp/./x/..", "/tmp")],
 )
 def test_attach_names_are_made_clean_and_kept_inside_the_export(aname, attached):
     assert confine(aname, ["/proc", "/tmp"]) == attached
     assert confine(aname, ["/"]) == attached
 
 
-@pytest.mark.parametrize(
-    "aname", ["/bin", "/tmp/../bin", "/procx", "/pro", "tmp", "proc/1", "//bin", "/dev/../bin"]
-)
+@pytest.mark.parametrize("aname", ["/bin", "/tmp/../bin", "/procx", "/pro", "tmp", "proc/1", "//bin", "/dev/../bin"])
 def test_attach_names_outside_the_export_are_refused(aname):
     with pytest.raises(NinepError) as info:
         confine(aname, ["/proc", "/tmp", "/dev"])
@@ -544,11 +491,8 @@ def test_the_root_of_an_export_of_several_paths_holds_only_them(dialect):
         assert info.value.errno == errno.ENOENT or len(names) > 1
     _, qids = client.walk(root, ["tmp", "..", ".."])
     assert qids[-1] == client.stat(root)["qid"]  # .. stops at the attach point
-    for attempt in (
-        lambda: client.create(client.walk(root, ())[0], "new", 0o644, 0o101),
-        lambda: client.mkdir(root, "new", 0o755),
-        lambda: client.unlink(root, "tmp", True),
-    ):
+    for attempt in (lambda: client.create(client.walk(root, ())[0], "new", 0o644, 0o101),
+                    lambda: client.mkdir(root, "new", 0o755), lambda: client.unlink(root, "tmp", True)):
         with pytest.raises(RemoteError) as info:
             attempt()
         assert info.value.errno == errno.EPERM
