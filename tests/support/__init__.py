@@ -225,3 +225,13 @@ def broken_kernel(tmp_path: Path) -> Path:
     config = tmp_path / "k.toml"
     config.write_text('[kernel]\nplugins = ["kk_broken_getpid"]\npersonalities = ["broken"]\n')
     return config
+
+
+def run_bench(script: str, *args: str, timeout: float = 900) -> dict:
+    """``python bench/SCRIPT ARGS``: the JSON object it printed (it must exit 0)."""
+    import json
+
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return json.loads(result.stdout)

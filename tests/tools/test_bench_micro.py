@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from support import run_bench
 
-from support import ROOT
-
-FIGURES = (
-    "context_restore_us",
-    "context_update_us",
-    "reg_read_us",
-    "page_walk_us",
-    "tlb_fill_us",
-    "tlb_fill_share",
-)
+FIGURES = ("context_restore_us", "context_update_us", "reg_read_us", "page_walk_us", "tlb_fill_us", "tlb_fill_share")
 
 
 def test_the_micro_benchmark_prints_every_figure():
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "micro.py"),
-            "--quick",
-            "--repeat",
-            "1",
-            "--increments",
-            "100000",
-        ],
-        capture_output=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    report = json.loads(result.stdout)
+    report = run_bench("micro.py", "--quick", "--repeat", "1", "--increments", "100000", timeout=300)
     for key in FIGURES:
         assert isinstance(report[key], float) and report[key] > 0, key
     assert report["memtest_tlb_fills"] > 4096  # 16 MiB touched, a fill per page at least

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
-from support import ROOT
+from support import ROOT, run_bench
 
 DOCS = ROOT / "docs"
 
@@ -33,14 +31,6 @@ def test_every_measured_figure_names_the_script_that_measures_it():
     assert not unattributed, "\n".join(unattributed)
 
 
-def bench(script: str, *args: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, timeout=900
-    )
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    return json.loads(result.stdout)
-
-
 def row(page: str, starts: str) -> list[str]:
     """The cells of the table row of ``page`` that starts with ``starts``."""
     line = next(line for line in (DOCS / page).read_text().splitlines() if line.startswith(starts))
@@ -48,7 +38,7 @@ def row(page: str, starts: str) -> list[str]:
 
 
 def test_thread_switch_figures_are_what_bench_mcp_prints():
-    report = bench("mcp.py", "--deterministic", "--only", "switch")
+    report = run_bench("mcp.py", "--deterministic", "--only", "switch")
     saved = json.loads((DOCS / "interference.json").read_text())
     for kind in ("uthread_switch", "kernel_thread_switch"):
         for key, value in report[kind].items():
@@ -69,7 +59,7 @@ def test_thread_switch_figures_are_what_bench_mcp_prints():
 
 @pytest.mark.slow
 def test_interference_figures_are_what_bench_mcp_prints():
-    report = bench("mcp.py", "--deterministic", "--only", "interference")
+    report = run_bench("mcp.py", "--deterministic", "--only", "interference")
     saved = json.loads((DOCS / "interference.json").read_text())
     assert saved["interference"] == report["interference"]
     for policy, label in (("mcp", "`mcp`"), ("rr", "`rr` (10 ms timeslice)")):
@@ -86,7 +76,7 @@ def test_interference_figures_are_what_bench_mcp_prints():
 
 
 def test_memtest_tlb_fills_in_the_architecture_page_are_what_bench_micro_prints():
-    fills = bench("micro.py", "--deterministic")["memtest_tlb_fills"]
+    fills = run_bench("micro.py", "--deterministic")["memtest_tlb_fills"]
     assert f"memtest: {fills:,} fills for 16 MiB touched" in " ".join(
         (DOCS / "architecture.md").read_text().split()
     )

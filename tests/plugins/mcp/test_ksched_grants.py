@@ -97,12 +97,20 @@ def grants(kernel: Kernel) -> list[tuple]:
     return [entry for entry in kernel.log if entry[0] in ("grant", "release", "preempt_warn")]
 
 
+def ksched_with(cores: int, *wanted: int):  # noqa: ANN201
+    """(kernel, vcores, ksched, MCPs): the MCPs (pids 1, 2, ...) want ``wanted`` vcores each."""
+    kernel, vcores = Kernel(cores), Vcores()
+    return kernel, vcores, McpScheduler(kernel), [mcp(pid, vcores, n) for pid, n in enumerate(wanted, 1)]
+
+
+def asking(ksched: McpScheduler, *processes) -> None:  # noqa: ANN002
+    for process in processes:
+        ksched.cores_wanted(process)
+
+
 def test_mcps_get_idle_cores_first_come_first_served_up_to_what_they_want():
-    kernel, vcores = Kernel(4), Vcores()
-    ksched = McpScheduler(kernel)
-    a, b = mcp(1, vcores, 2), mcp(2, vcores, 5)
-    ksched.cores_wanted(a)
-    ksched.cores_wanted(b)
+    kernel, vcores, ksched, (a, b) = ksched_with(4, 2, 5)
+    asking(ksched, a, b)
     assert ksched.cores_of == {a: [1, 2], b: [3]}  # b wants 5, but only one core is left
     assert kernel.granted == [None, a, a, b] and ksched.owner == {1: a, 2: a, 3: b}
     assert grants(kernel) == [("grant", 1, 1), ("grant", 1, 2), ("grant", 2, 3)]
@@ -114,11 +122,8 @@ def test_mcps_get_idle_cores_first_come_first_served_up_to_what_they_want():
 
 
 def test_a_vcore_that_yields_gives_its_core_to_the_next_process_that_wants_one():
-    kernel, vcores = Kernel(3), Vcores()
-    ksched = McpScheduler(kernel)
-    a, b = mcp(1, vcores, 2), mcp(2, vcores, 1)
-    ksched.cores_wanted(a)
-    ksched.cores_wanted(b)
+    kernel, vcores, ksched, (a, b) = ksched_with(3, 2, 1)
+    asking(ksched, a, b)
     kernel.deliver()
     assert ksched.cores_of == {a: [1, 2]} and b not in ksched.cores_of
     vcores.wanted[1] = 1
@@ -129,11 +134,8 @@ def test_a_vcore_that_yields_gives_its_core_to_the_next_process_that_wants_one()
 
 
 def test_a_process_that_exits_gives_every_core_back_at_once():
-    kernel, vcores = Kernel(4), Vcores()
-    ksched = McpScheduler(kernel)
-    a, b = mcp(1, vcores, 3), mcp(2, vcores, 3)
-    ksched.cores_wanted(a)
-    ksched.cores_wanted(b)
+    kernel, vcores, ksched, (a, b) = ksched_with(4, 3, 3)
+    asking(ksched, a, b)
     kernel.deliver()
     ksched.provision(a, 3)
     a.alive = False
@@ -166,10 +168,8 @@ def test_a_core_is_given_only_while_the_process_lives_and_wants_it():
 
 
 def test_a_granted_core_the_process_no_longer_wants_at_start_goes_back():
-    kernel, vcores = Kernel(3), Vcores()
-    ksched = McpScheduler(kernel)
-    a = mcp(1, vcores, 1)
-    ksched.cores_wanted(a)
+    kernel, vcores, ksched, (a,) = ksched_with(3, 1)
+    asking(ksched, a)
     vcores.refuse, vcores.wanted[1] = True, 0  # by the time __startcore runs, it wants no more
     kernel.deliver()
     assert ksched.cores_of == {} and ksched.pinned == {} and 1 in ksched.idle
@@ -177,10 +177,8 @@ def test_a_granted_core_the_process_no_longer_wants_at_start_goes_back():
 
 
 def test_startcore_for_a_core_taken_meanwhile_does_nothing():
-    kernel, vcores = Kernel(2), Vcores()
-    ksched = McpScheduler(kernel)
-    a, b = mcp(1, vcores, 1), mcp(2, vcores, 1)
-    ksched.cores_wanted(a)
+    kernel, vcores, ksched, (a, b) = ksched_with(2, 1, 1)
+    asking(ksched, a)
     vcores.wanted[1] = 0
     ksched._release(1, run_pass=False)  # core 1 went back before its __startcore ran
     ksched.cores_wanted(b)
@@ -189,10 +187,8 @@ def test_startcore_for_a_core_taken_meanwhile_does_nothing():
 
 
 def test_provisioned_cores_are_preempted_from_another_mcp_after_a_warning():
-    kernel, vcores = Kernel(4), Vcores()
-    ksched = McpScheduler(kernel)
-    a, b = mcp(1, vcores, 3), mcp(2, vcores, 1)
-    ksched.cores_wanted(a)
+    kernel, vcores, ksched, (a, b) = ksched_with(4, 3, 1)
+    asking(ksched, a)
     kernel.deliver()
     ksched.cores_wanted(b)
     assert ksched.cores_of == {a: [1, 2, 3]}  # no idle core for b
@@ -207,10 +203,8 @@ def test_provisioned_cores_are_preempted_from_another_mcp_after_a_warning():
 
 
 def test_a_preemption_for_a_process_that_died_meanwhile_gives_the_core_to_whoever_wants_it():
-    kernel, vcores = Kernel(3), Vcores()
-    ksched = McpScheduler(kernel)
-    a, b, c = mcp(1, vcores, 2), mcp(2, vcores, 1), mcp(3, vcores, 1)
-    ksched.cores_wanted(a)
+    kernel, vcores, ksched, (a, b, c) = ksched_with(3, 2, 1, 1)
+    asking(ksched, a)
     kernel.deliver()
     ksched.cores_wanted(c)
     ksched.provision(b, 1)
@@ -221,10 +215,8 @@ def test_a_preemption_for_a_process_that_died_meanwhile_gives_the_core_to_whoeve
 
 
 def test_a_preemption_whose_core_changed_hands_only_runs_a_pass():
-    kernel, vcores = Kernel(3), Vcores()
-    ksched = McpScheduler(kernel)
-    a, b = mcp(1, vcores, 2), mcp(2, vcores, 1)
-    ksched.cores_wanted(a)
+    kernel, vcores, ksched, (a, b) = ksched_with(3, 2, 1)
+    asking(ksched, a)
     kernel.deliver()
     ksched.provision(b, 1)
     ksched.cores_wanted(b)
@@ -236,9 +228,7 @@ def test_a_preemption_whose_core_changed_hands_only_runs_a_pass():
 
 
 def test_unprovisioning_stops_the_preference():
-    kernel, vcores = Kernel(4), Vcores()
-    ksched = McpScheduler(kernel)
-    a = mcp(1, vcores, 1)
+    kernel, vcores, ksched, (a,) = ksched_with(4, 1)
     ksched.provision(a, 3)
     ksched.provision(None, 3)
     ksched.provision(None, 2)  # nothing there: nothing happens
@@ -271,12 +261,18 @@ def test_which_idle_core_is_chosen(alloc, free, held, expected):
     assert ksched._choose_core(process) is None
 
 
-def test_threads_of_a_linux_process_get_cores_as_many_as_are_runnable():
-    kernel = Kernel(4)
+def runnable_linux_process(kernel: Kernel, threads: int):  # noqa: ANN201
+    """(ksched, process): a Linux process whose ``threads`` threads all became runnable."""
     ksched = McpScheduler(kernel)
-    process = linux(1, 2)
+    process = linux(1, threads)
     for thread in process.threads:
         ksched.thread_runnable(thread)
+    return ksched, process
+
+
+def test_threads_of_a_linux_process_get_cores_as_many_as_are_runnable():
+    kernel = Kernel(4)
+    ksched, process = runnable_linux_process(kernel, 2)
     assert ksched.cores_of == {process: [1, 2]}
     assert [t.tid for t in ksched.queues[process]] == [10, 11] and not ksched.scp_queue
     first = ksched.pick_next(1)
@@ -303,21 +299,13 @@ def test_single_threaded_processes_share_core_0():
 
 @pytest.mark.parametrize(("cores", "linux_threads"), [(4, "core0"), (1, "cores")])
 def test_linux_threads_stay_on_core_0_when_asked_or_alone(cores, linux_threads):
-    kernel = Kernel(cores, linux_threads=linux_threads)
-    ksched = McpScheduler(kernel)
-    process = linux(1, 3)
-    for thread in process.threads:
-        ksched.thread_runnable(thread)
+    ksched, _ = runnable_linux_process(Kernel(cores, linux_threads=linux_threads), 3)
     assert ksched.cores_of == {} and len(ksched.scp_queue) == 3
 
 
 def test_a_linux_process_wants_no_more_cores_than_there_are_besides_core_0():
-    kernel = Kernel(3)
-    ksched = McpScheduler(kernel)
-    process = linux(1, 5)
-    for thread in process.threads:
-        ksched.thread_runnable(thread)
+    ksched, process = runnable_linux_process(Kernel(3), 5)
     assert ksched.cores_of == {process: [1, 2]}
-    assert len(ksched.queues[process]) == 5 - 0 and not ksched.scp_queue
+    assert len(ksched.queues[process]) == 5 and not ksched.scp_queue
     process.alive = False
     assert ksched._wanted(process) == 0

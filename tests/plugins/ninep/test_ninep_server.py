@@ -271,7 +271,7 @@ def test_a_crashing_backend_gives_eio_and_the_server_goes_on():
     with pytest.raises(RemoteError) as info:
         list(client.readdir(tmp))
     assert info.value.errno == errno.EIO
-    assert any("backend bug" in e for e in errors)
+    assert errors == ["Treaddir: RuntimeError: backend bug"]  # the request and the exception
     fid, _ = client.walk(root, ["proc"])  # still serving
     assert fid
 
@@ -630,19 +630,3 @@ def test_names_of_255_bytes_are_fine_and_256_too_long(dialect):
         == errno.ENAMETOOLONG
     )
 
-
-def test_a_crash_report_names_the_request_and_the_exception():
-    fs = tree()
-
-    class Broken(type(fs.root)):
-        def listdir(self):
-            raise RuntimeError("backend bug")
-
-    fs.root.walk("tmp").__class__ = Broken
-    errors = []
-    session = Session(fs, writable=True, on_error=errors.append)
-    session.handle(Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L"))
-    session.handle(Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="/tmp", n_uname=0))
-    session.handle(Message("Tlopen", 2, fid=1, flags=0))
-    reply = session.handle(Message("Treaddir", 3, fid=1, offset=0, count=500))
-    assert reply.ecode == errno.EIO and errors == ["Treaddir: RuntimeError: backend bug"]

@@ -3,30 +3,14 @@ the speed, so a busy host cannot fail it)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
-from support import ROOT
+from support import ROOT, run_bench
 
 
 def test_the_vmm_benchmark_reports_exit_rate_and_guest_mips_as_json():
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "vmm.py"),
-            "--repeat",
-            "1",
-            "--exits",
-            "400",
-            "--spin",
-            "100000",
-        ],
-        capture_output=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    report = json.loads(result.stdout)
+    report = run_bench("vmm.py", "--repeat", "1", "--exits", "400", "--spin", "100000", timeout=300)
     assert report["errors"] == {}  # every run printed what it must and reflected every exit
     # the structure, not the speed: on a busy host a slope may be missing, and then says why
     runs = {"exits": ["vm_exits_per_s", "us_per_exit", "vm_exits_per_cpu_s"],
