@@ -233,6 +233,12 @@ class DeviceDriver:
         may have become ready, so threads in poll/select look again."""
         return POLLIN | POLLOUT
 
+    def mmap(self, chan: Chan) -> Any:
+        """The :class:`~kernkit.core.pagecache.PageCache` of the open file ``chan``: the frames
+        every mapping of the file shares with read() and write() (the same cache for every
+        channel on the file). The default: files of this device cannot be mapped (ENODEV)."""
+        raise DeviceError("ENODEV", f"#{self.name}: files cannot be mapped")
+
     def dirgen(self, chan: Chan) -> int | None:
         """A number that changes whenever a name in the directory ``chan`` appears, goes or
         moves, or None (the default) when the device cannot tell. With a number, namespaces

@@ -312,9 +312,10 @@ class Kernel:
         self.scheduler.thread_runnable(thread)
         return thread
 
-    def fork(self, thread: Thread) -> Process:
+    def fork(self, thread: Thread, share_memory: bool = False) -> Process:
         """A copy of ``thread``'s process (memory, files, personality state) whose one thread
-        returns 0 from the current syscall."""
+        returns 0 from the current syscall. Memory is shared copy-on-write, or, with
+        ``share_memory``, the child uses the parent's address space itself (vfork)."""
         parent = thread.process
         child = self._new_process(parent.name, parent, parent.personality, list(parent.argv))
         child.syscall_map = parent.syscall_map
@@ -324,7 +325,10 @@ class Kernel:
         self.trace_event("fork", child, parent=parent.pid)
         self.plugins.notify("kernkit_process_created", kernel=self, process=child)
         try:
-            child.aspace = parent.aspace.fork(self.machine.new_page_table())
+            if share_memory:
+                child.aspace = parent.aspace.share()
+            else:
+                child.aspace = parent.aspace.fork(self.machine.new_page_table())
         except OutOfMemory:
             child.set_state(ProcState.DYING)
             self._release(child)

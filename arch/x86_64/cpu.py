@@ -53,6 +53,7 @@ EXCEPTIONS = {
     17: (7, "alignment check"),
     19: (8, "SIMD floating-point error"),
 }
+SIGKILL, SIGSEGV = 9, 11
 RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
 TCG_BUFFER = 32 << 20
 
@@ -95,7 +96,8 @@ class X86Core:
         self.run_base = 0
         self.kernel_mode = True
         self.needs_tb_flush = False
-        self.fault: tuple[int, int, str] | None = None
+        #: Why the last TLB fill was refused: (address, access, reason, signal).
+        self.fault: tuple[int, int, str, int] | None = None
         self.pending_intr: int | None = None
         self.hook_error: BaseException | None = None
         #: Debugging: where a breakpoint stopped the run, the one to pass over once, the hooks.
@@ -224,31 +226,31 @@ class X86Core:
                     reason = "kernel address"
                 else:
                     reason = "non-canonical address" if page >> 47 else "not mapped"
-                self.fault = self.fault or (vaddr, access, reason)
+                self.fault = self.fault or (vaddr, access, reason, SIGSEGV)
                 return False
             if self.aspace is None:  # booting: the first user fetch lands on the parking page
                 if not self.kernel_mode:
-                    self.fault = (vaddr, access, "no address space")
+                    self.fault = (vaddr, access, "no address space", SIGSEGV)
                     return False
                 entry.contents.paddr = layout.IRET_STUB & PAGE_MASK
                 entry.contents.perms = UC_PROT_READ | UC_PROT_EXEC
                 return True
             pte = walk(self.words, self.root, page)
             if not pte & PRESENT or (access == UC_MEM_WRITE and not pte & WRITABLE):
-                if self.aspace.resolve_fault(page, ACCESS[access]) is None:
-                    if pte & PRESENT:
-                        reason = "read-only page"
-                    else:
-                        reason = (
-                            "not mapped"
-                            if self.aspace.region_at(page) is None
-                            else f"no {ACCESS[access]} access"
-                        )
-                    self.fault = self.fault or (vaddr, access, reason)
+                # demand paging, copy on write, a file's page: the kernel resolves it, and
+                # shoots down other cores' stale entries but not this one's (being refilled)
+                self.machine.filling = self
+                try:
+                    frame = self.aspace.resolve_fault(page, ACCESS[access])
+                finally:
+                    self.machine.filling = None
+                if frame is None:
+                    signal, reason = self.aspace.fault_reason(page, ACCESS[access])
+                    self.fault = self.fault or (vaddr, access, reason, signal)
                     return False
                 pte = walk(self.words, self.root, page)
             if access == UC_MEM_FETCH and pte & NO_EXECUTE:
-                self.fault = self.fault or (vaddr, access, "page not executable")
+                self.fault = self.fault or (vaddr, access, "page not executable", SIGSEGV)
                 return False
             entry.contents.paddr = pte & ADDRESS_MASK
             entry.contents.perms = (
@@ -258,11 +260,11 @@ class X86Core:
             )
             return True
         except OutOfMemory:
-            self.fault = (vaddr, access, "out of memory")
+            self.fault = (vaddr, access, "out of memory", SIGKILL)
             return False
         except BaseException as exc:  # noqa: BLE001 - a kernel bug; re-raised by run()
             self.hook_error = exc
-            self.fault = (vaddr, access, "kernel error")
+            self.fault = (vaddr, access, "kernel error", SIGSEGV)
             return False
 
     # --- running a thread -----------------------------------------------------------------
@@ -401,11 +403,9 @@ class X86Core:
         if self.breakpoint_hit is not None:  # stopped before the instruction, which was counted
             return max(counted - 1, 0), Stop("breakpoint", 0)
         if error == UC_ERR_EXCEPTION and self.fault is not None:
-            address, access, reason = self.fault
-            if reason == "out of memory":
-                return max(counted - 1, 0), Stop("fault", 0, Fault(9, reason, pc, address, ACCESS[access]))
-            what = f"page fault, {reason}"
-            return max(counted - 1, 0), Stop("fault", 0, Fault(11, what, pc, address, ACCESS[access]))
+            address, access, reason, signal = self.fault
+            what = reason if signal == SIGKILL else f"page fault, {reason}"
+            return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc, address, ACCESS[access]))
         if error == UC_ERR_INSN_INVALID:
             return max(counted - 1, 0), Stop("fault", 0, Fault(4, "invalid opcode", pc))
         if error is not None:
@@ -459,6 +459,19 @@ class X86Core:
         if self.deterministic and self.in_run:
             counted = self._counted.value = self._counted.value + instructions
             self._overshoot = max(self._overshoot, counted - self._count)
+
+    def drop_translations(self, ranges: list[tuple[int, int]]) -> None:
+        """Forget the code translated from the physical ranges (frames about to be reused).
+        Unicorn finds translations by the physical address its TLB gives for a virtual one,
+        so each range is named through the boot-time direct map of physical memory, which
+        only kernel mode reaches; the TLB entries that made are flushed at once."""
+        self.kernel_mode = True
+        try:
+            for start, end in ranges:
+                self.uc.ctl_remove_cache(layout.KERNEL_BASE + start, layout.KERNEL_BASE + end)
+        finally:
+            self.kernel_mode = False
+            self._flush_tlb()
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:

@@ -59,6 +59,10 @@ SYSCALLS = (
     (21, "access", fs.sys_access, 2),
     (22, "pipe", io.sys_pipe, 1),
     (24, "sched_yield", proc.sys_sched_yield, 0),
+    (25, "mremap", memory.sys_mremap, 5),
+    (26, "msync", memory.sys_msync, 3),
+    (27, "mincore", memory.sys_mincore, 3),
+    (28, "madvise", memory.sys_madvise, 3),
     (32, "dup", io.sys_dup, 1),
     (33, "dup2", io.sys_dup2, 2),
     (35, "nanosleep", timeinfo.sys_nanosleep, 2),
@@ -66,7 +70,7 @@ SYSCALLS = (
     (40, "sendfile", io.sys_sendfile, 4),
     (56, "clone", spawn.sys_clone, 5),
     (57, "fork", spawn.sys_fork, 0),
-    (58, "vfork", spawn.sys_fork, 0),
+    (58, "vfork", spawn.sys_vfork, 0),
     (59, "execve", spawn.sys_execve, 3),
     (60, "exit", proc.sys_exit, 1),
     (61, "wait4", spawn.sys_wait4, 4),
@@ -123,6 +127,7 @@ SYSCALLS = (
     (293, "pipe2", io.sys_pipe2, 2),
     (316, "renameat2", fs.sys_renameat2, 5),
     (318, "getrandom", timeinfo.sys_getrandom, 3),
+    (319, "memfd_create", memory.sys_memfd_create, 2),
     (332, "statx", fs.sys_statx, 5),
     (439, "faccessat2", fs.sys_faccessat2, 4),
 )
@@ -148,3 +153,8 @@ def kernkit_config_sections() -> list[ConfigSection]:
 @hookimpl
 def kernkit_register_syscall_tables() -> list[SyscallTable]:
     return [LINUX]
+
+
+@hookimpl
+def kernkit_process_exited(kernel: object, process: object) -> None:
+    spawn.release_vfork_parent(process)

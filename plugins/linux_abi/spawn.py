@@ -1,4 +1,8 @@
-"""Creating and replacing processes and threads: clone, fork, vfork, execve, wait4."""
+"""Creating and replacing processes and threads: clone, fork, vfork, execve, wait4.
+
+fork shares the parent's memory copy-on-write (see core/vm.py); vfork and clone with CLONE_VM
+give the child the parent's address space itself, and with CLONE_VFORK the parent waits until
+the child execs or exits, as on Linux."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
 from kernkit.core.errors import OutOfMemory, ProgramError
+from kernkit.core.wait import WaitQueue
 from kernkit.plugins.linux_abi.errno import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.plugins.ns.state import enter
 
@@ -18,13 +23,15 @@ CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS = 0x4000, 0x10000, 0x80000
 CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
 CLONE_NEWNS = 0x20000
+#: Where a vfork child keeps the queue its parent waits on.
+VFORK_KEY = "linux.vfork"
 WNOHANG = 1
 MAX_ARGS = 4096
 #: execve reads at most this much of a program file.
 MAX_PROGRAM = 1 << 28
 
 
-def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
+def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int | None:
     if flags & CLONE_THREAD:
         if not flags & CLONE_VM or not flags & CLONE_SIGHAND:
             return -EINVAL
@@ -32,12 +39,14 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         tid = child.tid
         if flags & CLONE_CHILD_CLEARTID:
             child.data["clear_child_tid"] = child_tid
-    else:  # a new process; CLONE_VM without CLONE_THREAD (vfork) gets a copy, which is
-        # indistinguishable for the programs vfork is meant for (exec or _exit at once)
+    else:  # a new process: memory shared copy-on-write, or itself with CLONE_VM (vfork)
         try:
-            process = t.kernel.fork(t)
+            process = t.kernel.fork(t, share_memory=bool(flags & CLONE_VM))
         except OutOfMemory:
             return -ENOMEM
+        process.data.pop(VFORK_KEY, None)  # a vfork child's own children do not release its parent
+        if flags & CLONE_VM:
+            process.data["brk"] = t.process.data["brk"]  # one heap, as the memory is one
         child = process.threads[0]
         if flags & CLONE_NEWNS:
             enter(process).unshare()
@@ -50,11 +59,27 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         t.process.aspace.write(parent_tid, struct.pack("<I", tid))
     if flags & CLONE_CHILD_SETTID:
         child.process.aspace.write(child_tid, struct.pack("<I", tid))
+    if flags & CLONE_VFORK and not flags & CLONE_THREAD:
+        # the parent waits until the child execs or exits; then clone returns the child's pid
+        queue = child.process.data[VFORK_KEY] = WaitQueue(t.kernel)
+        queue.sleep(t)
+        return None
     return tid
+
+
+def release_vfork_parent(process: Process) -> None:
+    """``process`` exec'd or exited: the parent that vforked it goes on (its vfork returns)."""
+    queue = process.data.pop(VFORK_KEY, None)
+    if queue is not None:
+        queue.wake(1, process.pid)
 
 
 def sys_fork(t: Thread) -> int:
     return sys_clone(t, 17, 0, 0, 0, 0)  # SIGCHLD as the exit signal, nothing shared
+
+
+def sys_vfork(t: Thread) -> int | None:
+    return sys_clone(t, CLONE_VM | CLONE_VFORK | 17, 0, 0, 0, 0)
 
 
 def _strings(t: Thread, array: int) -> list[str]:
@@ -159,6 +184,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
     except ProgramError as exc:
         return -E2BIG if "argument list too long" in str(exc) else -ENOEXEC
     t.process.files.close_on_exec()
+    release_vfork_parent(t.process)
     return None
 
 

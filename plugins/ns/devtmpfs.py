@@ -1,5 +1,10 @@
 """#tmpfs: an in-memory file system, writable; ``#tmpfs.NAME`` attaches the instance NAME (the
-same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all."""
+same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all.
+
+A file's contents live in a page cache (frames of the machine's memory, as Linux's tmpfs keeps
+its files in RAM), which is also what mappings of the file show: read(), write() and every
+mapping agree. A removed file's frames are freed when it is neither named nor open (a mapping
+keeps the file open)."""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from kernkit.core.devices import (
     Qid,
     Wstat,
 )
+from kernkit.core.errors import OutOfMemory
+from kernkit.core.pagecache import PageCache
 from kernkit.plugins.ns.synthetic import check_mode
 
 if TYPE_CHECKING:
@@ -31,16 +38,21 @@ MAX_FILE = 1 << 32
 
 
 class Node:
-    __slots__ = ("name", "qid", "perm", "data", "children", "parent", "mtime")
+    __slots__ = ("name", "qid", "perm", "data", "children", "parent", "mtime", "opens")
 
-    def __init__(self, name: str, qid: Qid, perm: int, parent: Node | None, mtime: int) -> None:
+    def __init__(
+        self, name: str, qid: Qid, perm: int, parent: Node | None, mtime: int, data: PageCache | None = None
+    ) -> None:
         self.name = name
         self.qid = qid
         self.perm = perm
-        self.data = bytearray()
+        #: A file's contents (None for a directory).
+        self.data = data
         self.children: dict[str, Node] | None = {} if qid.type & QTDIR else None
         self.parent = parent
         self.mtime = mtime
+        #: Open channels on the file (a removed file's frames go with the last).
+        self.opens = 0
 
 
 class Tmpfs:
@@ -57,7 +69,10 @@ class TmpfsDevice(DeviceDriver):
         super().__init__(kernel)
         self.instances: dict[str, Tmpfs] = {}
         self.by_devno: dict[int, Tmpfs] = {}
+        #: Where anonymous files (memfd) live: an instance no name attaches.
+        self._hidden = self.by_devno[-1] = Tmpfs(-1, 0)
         self.limit = kernel.config["namespace"].tmpfs_size
+        self.memory = kernel.machine.memory
         self.used = 0
         #: Changes whenever a name appears, goes or moves in any instance (see dirgen).
         self.generation = 0
@@ -87,8 +102,9 @@ class TmpfsDevice(DeviceDriver):
         if node.children is not None and mode & 3 in (OWRITE, ORDWR):
             raise DeviceError("EISDIR")
         check_mode(mode, node.perm)
-        if mode & OTRUNC and node.data:
+        if mode & OTRUNC and node.data is not None and node.data.size:
             self._resize(node, 0)
+        node.opens += 1
         chan.mode = mode
         chan.offset = 0
         return chan
@@ -103,30 +119,56 @@ class TmpfsDevice(DeviceDriver):
             raise DeviceError("EEXIST")
         fs = self._instance(chan)
         kind = QTDIR if perm & DMDIR else QTFILE
-        node = Node(name, Qid(next(fs.paths), 0, kind), perm, directory, self.kernel.now())
+        data = None if kind == QTDIR else PageCache(self.memory)
+        node = Node(name, Qid(next(fs.paths), 0, kind), perm, directory, self.kernel.now(), data)
         directory.children[name] = node
         self.generation += 1
         self._touch(directory)
         created = Chan(self, node.qid, chan.devno, node)
         created.mode = mode & ~OTRUNC
+        node.opens += 1
         return created
 
+    def anonymous(self, name: str, perm: int = 0o600) -> Chan:
+        """An open (read-write) file in no directory, gone with its last holder: Linux's
+        memfd_create."""
+        node = Node(
+            name,
+            Qid(next(self._hidden.paths), 0, QTFILE),
+            perm,
+            None,
+            self.kernel.now(),
+            PageCache(self.memory),
+        )
+        chan = Chan(self, node.qid, self._hidden.devno, node)
+        chan.mode = ORDWR
+        node.opens += 1
+        return chan
+
     def read(self, chan: Chan, count: int, offset: int) -> bytes:
-        return bytes(chan.aux.data[offset : offset + count])
+        return chan.aux.data.read(offset, count)
 
     def write(self, chan: Chan, data: bytes, offset: int) -> int:
         node = chan.aux
         end = offset + len(data)
         if end > MAX_FILE:
             raise DeviceError("EFBIG")
-        size = len(node.data)
-        if end > size:
-            self._charge(end - size)
-            if offset > size:
-                node.data.extend(bytes(offset - size))
-        node.data[offset:end] = data
+        size = node.data.size
+        grow = max(end - size, 0)
+        if grow:
+            self._charge(grow)
+        try:
+            node.data.write(offset, data)
+        except OutOfMemory:
+            self.used -= grow - max(node.data.size - size, 0)
+            raise DeviceError("ENOSPC", "no memory left for #tmpfs") from None
         self._touch(node)
         return len(data)
+
+    def mmap(self, chan: Chan) -> PageCache:
+        if chan.aux.data is None:
+            raise DeviceError("ENODEV")
+        return chan.aux.data
 
     def remove(self, chan: Chan) -> None:
         node = chan.aux
@@ -178,8 +220,11 @@ class TmpfsDevice(DeviceDriver):
         self._move(node, target, name)
 
     def close(self, chan: Chan) -> None:
-        if chan.mode & ORCLOSE and chan.aux.parent is not None:
-            self._unlink(chan.aux)
+        node = chan.aux
+        node.opens -= 1
+        if chan.mode & ORCLOSE and node.parent is not None:
+            self._unlink(node)
+        self._forget(node)
 
     # --- bookkeeping -----------------------------------------------------------------------
 
@@ -196,13 +241,12 @@ class TmpfsDevice(DeviceDriver):
         self.used += grow
 
     def _resize(self, node: Node, length: int) -> None:
-        size = len(node.data)
+        size = node.data.size
         if length > size:
             self._charge(length - size)
-            node.data.extend(bytes(length - size))
         else:
             self.used -= size - length
-            del node.data[length:]
+        node.data.resize(length)
         self._touch(node)
 
     def _unlink(self, node: Node) -> None:
@@ -211,7 +255,14 @@ class TmpfsDevice(DeviceDriver):
         self._touch(node.parent)
         node.parent = None
         # open channels may go on using the node; its bytes no longer count against the limit
-        self.used -= len(node.data)
+        if node.data is not None:
+            self.used -= node.data.size
+        self._forget(node)
+
+    def _forget(self, node: Node) -> None:
+        """A file neither named nor open is gone: its frames are free again."""
+        if node.parent is None and node.opens <= 0 and node.data is not None and node.children is None:
+            node.data.drop()
 
     def _move(self, node: Node, target: Node, name: str) -> None:
         self.generation += 1
@@ -224,4 +275,5 @@ class TmpfsDevice(DeviceDriver):
 
 
 def _stat(node: Node) -> Dir:
-    return Dir(node.name, node.qid, node.perm, len(node.data), node.mtime, node.mtime)
+    length = node.data.size if node.data is not None else 0
+    return Dir(node.name, node.qid, node.perm, length, node.mtime, node.mtime)
