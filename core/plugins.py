@@ -15,7 +15,7 @@ import attrs
 import pluggy
 
 from kernkit.core import hookspecs
-from kernkit.core.builtins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from kernkit.core.builtin_plugins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
 from kernkit.core.contract import supports
 from kernkit.core.errors import KernelPanic, PluginError
 

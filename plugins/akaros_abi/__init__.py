@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import Syscall, SyscallTable
 from kernkit.plugins.akaros_abi import nscalls, taps
@@ -16,7 +17,6 @@ from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
 from kernkit.plugins.akaros_abi.vcores import VCORES
 from kernkit.plugins.linux_abi import io, memory
-from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process as sysv_setup
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import Chan, DeviceError
-from kernkit.plugins.linux_abi.errno import EBADF, EINVAL, ENAMETOOLONG, ERANGE, errno_of
+from kernkit.core.errnos import EBADF, EINVAL, ENAMETOOLONG, ERANGE, errno_of
 from kernkit.plugins.ns import enter
 
 if TYPE_CHECKING:

@@ -7,6 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import (
+    E2BIG,
+    EAGAIN,
+    EBUSY,
+    EINVAL,
+    ENOENT,
+    ENOEXEC,
+    ENXIO,
+    EPERM,
+    ESRCH,
+)
 from kernkit.core.errors import ProgramError
 from kernkit.core.process import ProcState
 from kernkit.plugins.akaros_abi import layout
@@ -19,17 +30,6 @@ from kernkit.plugins.akaros_abi.vcores import (
     yield_vcore,
 )
 from kernkit.plugins.linux_abi import spawn, timeinfo
-from kernkit.plugins.linux_abi.errno import (
-    E2BIG,
-    EAGAIN,
-    EBUSY,
-    EINVAL,
-    ENOENT,
-    ENOEXEC,
-    ENXIO,
-    EPERM,
-    ESRCH,
-)
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread

@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, Chan, DeviceDriver
+from kernkit.core.errnos import EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, ENOSYS
 from kernkit.core.errors import BadAddress
 from kernkit.core.wait import watch_readiness
 from kernkit.plugins.akaros_abi import layout
 from kernkit.plugins.akaros_abi.vcores import deliver_event, notify_or_wake
 from kernkit.plugins.linux_abi import fs, io
-from kernkit.plugins.linux_abi.errno import EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, ENOSYS
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel

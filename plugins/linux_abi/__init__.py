@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import attrs
 
+from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.records import ConfigSection, Syscall, SyscallTable
 from kernkit.plugins.linux_abi import fs, futex, io, memory, poll, proc, signals, sockets, spawn, timeinfo
-from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process
 
 

@@ -10,21 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import DMDIR, OTRUNC, QTDIR, Chan, DeviceError, WouldBlock, Wstat
-from kernkit.plugins.linux_abi.chanio import (
-    O_ACCMODE,
-    O_APPEND,
-    O_CLOEXEC,
-    O_CREAT,
-    O_DIRECTORY,
-    O_EXCL,
-    O_NONBLOCK,
-    O_RDONLY,
-    O_RDWR,
-    O_TMPFILE,
-    O_TRUNC,
-    O_WRONLY,
-)
-from kernkit.plugins.linux_abi.errno import (
+from kernkit.core.errnos import (
     EACCES,
     EAGAIN,
     EBADF,
@@ -40,6 +26,20 @@ from kernkit.plugins.linux_abi.errno import (
     ERANGE,
     EROFS,
     errno_of,
+)
+from kernkit.plugins.linux_abi.chanio import (
+    O_ACCMODE,
+    O_APPEND,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NONBLOCK,
+    O_RDONLY,
+    O_RDWR,
+    O_TMPFILE,
+    O_TRUNC,
+    O_WRONLY,
 )
 from kernkit.plugins.linux_abi.io import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import pack_stat, pack_statx

@@ -14,12 +14,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kernkit.core.devices import QTDIR, Chan, DeviceError
-from kernkit.core.errors import BadAddress, OutOfMemory
-from kernkit.core.pagecache import MappedFile, PageCache
-from kernkit.core.physmem import PAGE_SIZE, page_up
-from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE
-from kernkit.plugins.linux_abi.chanio import O_APPEND, O_RDWR, O_WRONLY
-from kernkit.plugins.linux_abi.errno import (
+from kernkit.core.errnos import (
     EACCES,
     EBADF,
     EEXIST,
@@ -35,6 +30,11 @@ from kernkit.plugins.linux_abi.errno import (
     EPERM,
     errno_of,
 )
+from kernkit.core.errors import BadAddress, OutOfMemory
+from kernkit.core.pagecache import MappedFile, PageCache
+from kernkit.core.physmem import PAGE_SIZE, page_up
+from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE
+from kernkit.plugins.linux_abi.chanio import O_APPEND, O_RDWR, O_WRONLY
 from kernkit.plugins.ns.state import devices
 
 if TYPE_CHECKING:

@@ -14,8 +14,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import ORDWR, Chan, DeviceError, WouldBlock
-from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
-from kernkit.plugins.linux_abi.errno import (
+from kernkit.core.errnos import (
     EAFNOSUPPORT,
     EAGAIN,
     EBADF,
@@ -30,6 +29,7 @@ from kernkit.plugins.linux_abi.errno import (
     EPROTONOSUPPORT,
     errno_of,
 )
+from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
 from kernkit.plugins.linux_abi.io import scatter
 
 if TYPE_CHECKING:

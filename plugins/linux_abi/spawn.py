@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
+from kernkit.core.errnos import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.core.errors import OutOfMemory, ProgramError
 from kernkit.core.wait import WaitQueue
-from kernkit.plugins.linux_abi.errno import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.plugins.ns.state import enter
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.arch.x86_64.guest import EXIT_GUEST_IN_USE, EXIT_LIMIT, EXIT_NAMES
+from kernkit.core.errnos import EFAULT, EINVAL, ENODEV, ENOENT
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.process import BLOCKED
-from kernkit.plugins.linux_abi.errno import EFAULT, EINVAL, ENODEV, ENOENT
 from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm.cpuid import cpuid_for
 from kernkit.plugins.vmm.gpc import KEY, GuestPcore, VmmProcess, lookup_gpc, vmm_of
