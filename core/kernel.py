@@ -277,7 +277,12 @@ class Kernel:
         return self._next_id - 1
 
     def _new_process(
-        self, name: str, parent: Process | None, personality: SyscallTable, argv: list[str]
+        self,
+        name: str,
+        parent: Process | None,
+        personality: SyscallTable,
+        argv: list[str],
+        syscall_map: dict | None = None,
     ) -> Process:
         process = Process(
             pid=self.new_id(),
@@ -285,7 +290,7 @@ class Kernel:
             kernel=self,
             parent=parent,
             personality=personality,
-            syscall_map=personality.by_number(),
+            syscall_map=personality.by_number() if syscall_map is None else syscall_map,
             argv=argv,
         )
         self.processes[process.pid] = process
@@ -317,8 +322,9 @@ class Kernel:
         returns 0 from the current syscall. Memory is shared copy-on-write, or, with
         ``share_memory``, the child uses the parent's address space itself (vfork)."""
         parent = thread.process
-        child = self._new_process(parent.name, parent, parent.personality, list(parent.argv))
-        child.syscall_map = parent.syscall_map
+        child = self._new_process(
+            parent.name, parent, parent.personality, list(parent.argv), parent.syscall_map
+        )
         child.image = parent.image
         child.data = {key: copy.copy(value) for key, value in parent.data.items()}
         child.files = parent.files.copy()

@@ -106,6 +106,7 @@ class Machine(Protocol):
         guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and
         ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
         ...
+
     def live_instructions(self, core: int) -> int: ...
     def charge(self, core: int, instructions: int) -> None:
         """Count ``instructions`` retired elsewhere (another CPU, run by a syscall handler on
@@ -113,8 +114,13 @@ class Machine(Protocol):
         on they are in :meth:`live_instructions` and in the run's :class:`Stop`, and they come off
         the run's budget (a run whose budget they use up stops after the syscall). A machine that
         counts no instructions (fast mode) ignores them."""
+
     def address_space_changed(self, aspace: AddressSpace) -> None:
         """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""
+
+    def address_space_released(self, aspace: AddressSpace) -> None:
+        """``aspace`` is gone: no core may use translations cached from it again (a core that
+        had it loaded must not keep its TLB for whatever it loads next)."""
 
     def code_changed(self, aspace: AddressSpace) -> None:
         """The kernel wrote into a frame that may hold translated code."""

@@ -174,8 +174,10 @@ class SyscallExtension:
 def _device_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
     _name(instance, attribute, value)
     if "." in value:  # '.' separates the name from the spec in "#name.spec"
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a non-empty identifier, "
-                         f"got {value!r} ('.' separates a device's name from its spec)")
+        raise ValueError(
+            f"{type(instance).__name__}.{attribute.name} must be a non-empty identifier, "
+            f"got {value!r} ('.' separates a device's name from its spec)"
+        )
 
 
 @attrs.frozen

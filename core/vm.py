@@ -69,6 +69,8 @@ class AddressSpace:
         #: Called after pages were unmapped, lost permissions or moved to other frames (TLB
         #: shootdown).
         self.on_unmap: Callable[[AddressSpace], None] = lambda aspace: None
+        #: Called when the address space is gone (nothing may use what it cached of it).
+        self.on_release: Callable[[AddressSpace], None] = lambda aspace: None
         #: Called when the kernel wrote into a frame that may hold translated code.
         self.on_code_write: Callable[[AddressSpace], None] = lambda aspace: None
         #: Page -> (frame, writable, executable) as the page table said, for the kernel's own
@@ -369,6 +371,7 @@ class AddressSpace:
         copy-on-write (pages of shared mappings stay shared, pinned pages are copied)."""
         child = AddressSpace(self.memory, page_table, self.limit)
         child.on_unmap, child.on_code_write = self.on_unmap, self.on_code_write
+        child.on_release = self.on_release
         clones: dict[int, MappedFile] = {}
 
         def remap(mapped: MappedFile) -> MappedFile:
@@ -378,38 +381,34 @@ class AddressSpace:
             return twin
 
         child.regions = self.regions.copy(remap)
-        memory = self.memory
-        share = memory.share
-        private, shared, pinned = [], [], []
-        find = self.regions.find
-        region = None
-        for va in sorted(self.present):
-            if region is None or not region.start <= va < region.end:
-                region = find(va)
-            if va in self.pinned:
-                pinned.append(va)
-            elif region.mapped is not None and region.mapped.shared:
-                shared.append(va)
-            else:
-                private.append(va)
+        present, memory = self.present, self.memory
+        shared = [va for r in self.regions if r.mapped is not None and r.mapped.shared
+                  for va in self._pages_in(present, r.start, r.end)]  # fmt: skip
+        pinned = [va for va in self.pinned if va in present]
+        if shared or pinned:
+            kept = set(shared) | set(pinned)
+            private = [va for va in present if va not in kept]
+        else:
+            private = list(present)
         try:
             for va in pinned:
-                frame = self.present[va]
                 copy = memory.alloc_frame()
-                memory.copy_frame(frame, copy)
+                memory.copy_frame(present[va], copy)
                 child._install(va, copy, *self._rights_of(va))
                 child.pinned.add(va)
         except OutOfMemory:
             child.release()
             raise
-        for pages, cow in ((private, True), (shared, False)):
-            self.page_table.share_into(page_table, pages, cow)
+        self.page_table.share_into(page_table, private, True)
+        self.page_table.share_into(page_table, shared, False)
+        refs = memory.refs
+        child_present = child.present
+        for pages in (private, shared):
             for va in pages:
-                frame = self.present[va]
-                share(frame)
-                child.present[va] = frame
+                frame = child_present[va] = present[va]
+                refs[frame >> PAGE_SHIFT] += 1
         for va, frame in self.hidden.items():
-            share(frame)
+            refs[frame >> PAGE_SHIFT] += 1
             child.hidden[va] = frame
         if private:
             self._pages.clear()
@@ -430,11 +429,15 @@ class AddressSpace:
         self.users -= 1
         if self.users > 0:
             return
-        free = self.memory.free_frame
-        for frame in self.present.values():
-            free(frame)
-        for frame in self.hidden.values():
-            free(frame)
+        memory = self.memory
+        refs, free = memory.refs, memory.free_frame
+        for frames in (self.present.values(), self.hidden.values()):
+            for frame in frames:
+                number = frame >> PAGE_SHIFT
+                if refs[number] > 1:  # still held elsewhere (copy-on-write, a page cache)
+                    refs[number] -= 1
+                else:
+                    free(frame)
         self.present.clear()
         self.hidden.clear()
         self.pinned.clear()
@@ -442,7 +445,7 @@ class AddressSpace:
         regions, self.regions = self.regions, RegionMap()
         regions.remove(0, 1 << 64)  # lets go of mapped files (writing shared ones back)
         self.page_table.release()
-        self.on_unmap(self)
+        self.on_release(self)
 
     # --- kernel access to user memory ------------------------------------------------------
 

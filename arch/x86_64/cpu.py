@@ -79,6 +79,7 @@ class X86Core:
         self._dispatch = self.kernel.dispatcher.dispatch
         self.counter = lowlevel.counter_reader(uc) if self.deterministic else (lambda: 0)
         self._counted = lowlevel.counter_cell(uc)
+        self._fault_address = lowlevel.fault_address_reader(uc)
         #: The count of the emu_start in progress, and how far charge() took the counter past it.
         self._count = 0
         self._overshoot = 0
@@ -404,6 +405,9 @@ class X86Core:
             return max(counted - 1, 0), Stop("breakpoint", 0)
         if error == UC_ERR_EXCEPTION and self.fault is not None:
             address, access, reason, signal = self.fault
+            exact = self._fault_address()  # the fill hook only learns the page
+            if exact & PAGE_MASK == address & PAGE_MASK:
+                address = exact
             what = reason if signal == SIGKILL else f"page fault, {reason}"
             return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc, address, ACCESS[access]))
         if error == UC_ERR_INSN_INVALID:

@@ -7,6 +7,7 @@ prepared ctypes arguments per core and registers raw callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import struct
 from collections.abc import Callable, Sequence
@@ -18,7 +19,9 @@ from unicorn import (
     UC_HOOK_INTR,
     UC_HOOK_TLB_FILL,
     UC_MODE_64,
+    UC_TLB_VIRTUAL,
     Uc,
+    UcError,
 )
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -301,4 +304,53 @@ def counter_cell(uc: Uc) -> ctypes.c_uint64:
 def counter_reader(uc: Uc) -> Callable[[], int]:
     """A cheap function returning the instructions counted in the current ``emu_start``."""
     cell = counter_cell(uc)
+    return lambda: cell.value
+
+
+def fault_address_offset() -> int:
+    """Byte offset, inside the engine's state, of the exact address of the last access a TLB
+    fill refused (the fill hook itself is only told the page).
+
+    Found by refusing a load from two known, unaligned addresses and searching the engine's
+    state for each.
+    """
+    if "fault" not in _offsets:
+        _offsets["fault"] = _calibrate_fault_address()
+    return _offsets["fault"]
+
+
+def _calibrate_fault_address() -> int:
+    found = []
+    for target in (0x1234_5678_9A1, 0x2B3C_4D5E_6F7):
+        uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.mem_map(0x1000, 0x1000)
+        uc.mem_write(0x1000, b"\x48\xa1" + struct.pack("<Q", target) + b"\xf4")  # mov rax, [target]
+
+        def fill(_uch: int, vaddr: int, _access: int, entry, _data: int) -> bool:  # noqa: ANN001
+            if vaddr != 0x1000:
+                return False
+            entry.contents.paddr, entry.contents.perms = 0x1000, 7
+            return True
+
+        callback = TLB_FILL_CB(fill)
+        add_tlb_fill_hook(uc, callback)
+        with contextlib.suppress(UcError):  # the refused load ends the run, as intended
+            uc.emu_start(0x1000, 0x100B)
+        address = ctypes.cast(handle(uc), ctypes.c_void_p).value
+        raw = ctypes.string_at(address, _readable(address, 1 << 16))
+        at = raw.find(struct.pack("<Q", target))
+        while at >= 0 and at % 8:
+            at = raw.find(struct.pack("<Q", target), at + 1)
+        found.append(at)
+    if found[0] < 0 or found[0] != found[1]:
+        raise RuntimeError("cannot find where this unicorn build keeps a refused access's address")
+    return found[0]
+
+
+def fault_address_reader(uc: Uc) -> Callable[[], int]:
+    """A function returning the exact address of the last access a TLB fill refused."""
+    cell = ctypes.c_uint64.from_address(
+        ctypes.cast(handle(uc), ctypes.c_void_p).value + fault_address_offset()
+    )
     return lambda: cell.value

@@ -156,6 +156,12 @@ class X86Machine:
         for guest in self.guests.get(id(aspace), ()):
             guest.flush_tlb()
 
+    def address_space_released(self, aspace: AddressSpace) -> None:
+        """A core that had ``aspace`` loaded flushes its TLB when it loads the next one (it
+        cannot run ``aspace`` again), so nothing is flushed now."""
+        for guest in self.guests.get(id(aspace), ()):
+            guest.flush_tlb()
+
     def add_guest(self, aspace: AddressSpace, guest: object) -> None:
         """A guest CPU over ``aspace``'s memory: its TLB goes when that memory changes."""
         self.guests.setdefault(id(aspace), []).append(guest)

@@ -80,14 +80,19 @@ class X86PageTable:
     def share_into(self, child: X86PageTable, pages: list[int], copy_on_write: bool) -> None:
         """Give ``child`` the same entries for ``pages`` (all present here); with
         ``copy_on_write``, both lose the right to write them (the first write copies)."""
-        words, child_words = self.words, child.words
-        slot, child_slot = self._slot, child._slot  # noqa: SLF001 - same class
+        words = self.words
+        leaves, child_leaves = self._leaves, child._leaves  # noqa: SLF001 - same class
         keep = ~WRITABLE if copy_on_write else -1
         for va in pages:
-            at = slot(va, False)
+            key, index = va >> 21, (va >> 12) & 511
+            at = (leaves[key] >> 3) + index
             entry = words[at] & keep
             words[at] = entry
-            child_words[child_slot(va, True)] = entry
+            table = child_leaves.get(key)
+            if table is None:
+                child._slot(va, True)  # noqa: SLF001 - same class; makes the tables on the way
+                table = child_leaves[key]
+            words[(table >> 3) + index] = entry
 
     def release(self) -> None:
         """Free the table pages (the mapped frames belong to the address space)."""

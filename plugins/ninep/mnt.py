@@ -225,8 +225,14 @@ class MntDevice(DeviceDriver):
         mtime = max(0, info["mtime"] - epoch) * 1_000_000_000 + info.get("mtime_nsec", 0)
         atime = max(0, info.get("atime", info["mtime"]) - epoch) * 1_000_000_000
         qid = _qid(info["qid"])
-        return Dir(name, qid, (DMDIR if is_dir else 0) | (info["mode"] & 0o777),
-                   0 if is_dir else info["size"], mtime, atime)
+        return Dir(
+            name,
+            qid,
+            (DMDIR if is_dir else 0) | (info["mode"] & 0o777),
+            0 if is_dir else info["size"],
+            mtime,
+            atime,
+        )
 
     def open(self, chan: Chan, mode: int) -> Chan:
         aux: MntAux = chan.aux

@@ -94,7 +94,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
-        "kernkit.plugins.linux_abi": "config_sections, register_syscall_tables",
+        "kernkit.plugins.linux_abi": "config_sections, process_exited, register_syscall_tables",
         "kernkit.plugins.console": "boot_steps, config_sections, poll, register_devices, shutdown",
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",

@@ -67,7 +67,7 @@ def test_brk_grows_and_shrinks():
 
 def test_clock_gettime_and_bad_pointers():
     results = syscalls(
-        (228, 1, 0x7FFF_FFFF_D000), (228, 1, 0x10), (228, 99, 0x7FFF_FFFF_D000), (0x13F,), (39,)
+        (228, 1, 0x7FFF_FFFF_D000), (228, 1, 0x10), (228, 99, 0x7FFF_FFFF_D000), (0x14F,), (39,)
     )
     assert results == [0, EFAULT, EINVAL, ENOSYS, 1]
 
