@@ -467,6 +467,40 @@ static void test_vfork(void)
     printf("vfork: the child exited %d\n", WEXITSTATUS(status));
 }
 
+/* Not in the default list: 24 MiB in a parent and two live children. */
+static void test_cowbig(void)
+{
+    size_t size = 24 << 20;
+    char *big = must_map(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (size_t i = 0; i < size; i += PAGE)
+        big[i] = 1;
+    int ready[2], go[2];
+    pipe(ready);
+    pipe(go);
+    pid_t kids[2];
+    fflush(stdout);
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            big[k * PAGE] = 3;
+            write(ready[1], "1", 1);
+            char c;
+            read(go[0], &c, 1);
+            _exit(big[k * PAGE] + big[size - PAGE] - 1);
+        }
+    }
+    char c;
+    read(ready[0], &c, 1);
+    read(ready[0], &c, 1);
+    write(go[1], "11", 2);
+    int status[2];
+    for (int k = 0; k < 2; k++)
+        waitpid(kids[k], &status[k], 0);
+    printf("cowbig: three processes, 24 MiB each, one page written by each child: %d %d\n",
+           WIFEXITED(status[0]) ? WEXITSTATUS(status[0]) + big[0] - 1 : -1,
+           WIFEXITED(status[1]) ? WEXITSTATUS(status[1]) + big[PAGE] - 1 : -1);
+}
+
 static void test_maps(int count)
 {
     char **pages = malloc(count * sizeof *pages);
@@ -513,6 +547,10 @@ int main(int argc, char **argv)
     for (int a = 3; a < argc; a++) {
         if (strncmp(argv[a], "maps=", 5) == 0) {
             test_maps(atoi(argv[a] + 5));
+            continue;
+        }
+        if (strcmp(argv[a], "cowbig") == 0) {
+            test_cowbig();
             continue;
         }
         int found = 0;
