@@ -24,7 +24,9 @@ def lowest_gap(regions: RegionMap, start: int, length: int) -> int | None:
     if inside is not None:
         start = inside.end
     for candidate in sorted({start, *(end for _, end in spans if end >= start)}):
-        if candidate + length <= LIMIT and not any(s < candidate + length and e > candidate for s, e in spans):
+        if candidate + length <= LIMIT and not any(
+            s < candidate + length and e > candidate for s, e in spans
+        ):
             return candidate
     return None
 

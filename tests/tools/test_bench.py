@@ -54,3 +54,22 @@ def test_mcp_experiments_report_switch_costs_and_interference_with_a_plot(tmp_pa
     assert report["interference"]["mcp"]["stolen_cycles"] * 10 <= report["interference"]["rr"]["stolen_cycles"]
     assert report["claim_order_of_magnitude_less"] is True
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_memory_benchmark_reports_kernkit_beside_its_peers():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "memory.py"), "--quick"], capture_output=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    values = report["values"]
+    for key in ("fork_exit_wait_us", "first_touch_us", "mapread_vs_read_tmpfs", "mapread_vs_read_host"):
+        assert isinstance(values[key], float) and values[key] > 0, key
+    assert set(report["targets"]) == {
+        "fork_exit_wait_us",
+        "mapread_vs_read_tmpfs",
+        "mapread_vs_read_host",
+        "first_touch_us",
+    }
+    # linear, not quadratic: four times the mappings, about four times the work (16 if quadratic)
+    assert values["maps_20000_vs_5000"] < 8

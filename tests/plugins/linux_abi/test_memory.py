@@ -120,13 +120,17 @@ def test_a_program_reuses_the_frames_of_one_that_exited():
 def sqlite_wal(tmp_path_factory):
     """user/sqlite_wal.c linked with Debian's libsqlite3.a and glibc (built here: it embeds
     SQLite, so it is never committed)."""
-    library = [p for p in ("/usr/lib/x86_64-linux-gnu/libsqlite3.a", "/usr/lib/libsqlite3.a") if Path(p).exists()]
+    library = [
+        p for p in ("/usr/lib/x86_64-linux-gnu/libsqlite3.a", "/usr/lib/libsqlite3.a") if Path(p).exists()
+    ]
     if not library or shutil.which("gcc") is None:
         pytest.skip("libsqlite3.a and gcc are needed (apt-get install libsqlite3-dev gcc)")
     binary = tmp_path_factory.mktemp("sqlite") / "sqlite_wal"
     source = USER_BIN.parent / "sqlite_wal.c"
     built = subprocess.run(
-        ["gcc", "-O2", "-static", "-o", str(binary), str(source), "-lsqlite3", "-lm"], capture_output=True, text=True
+        ["gcc", "-O2", "-static", "-o", str(binary), str(source), "-lsqlite3", "-lm"],
+        capture_output=True,
+        text=True,
     )
     if built.returncode != 0:
         pytest.skip(f"cannot link SQLite statically here: {built.stderr.strip()[-300:]}")
