@@ -229,8 +229,9 @@ class RootDevice(DeviceDriver):
         known = self.caches.get(node.host)
         if known is not None and known[0] == version:
             return known[1]
-        if known is not None and not known[1].mappers:  # the host file changed: start again
-            known[1].drop()
+        if known is not None:  # the host file changed: start again, the old cache goes with
+            known[1].transient = True  # its last mapping (now, if it has none)
+            known[1].unmapped()
         memory = self.kernel.machine.memory
         if not self._reclaiming:
             memory.reclaimers.append(self._reclaim)
