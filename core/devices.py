@@ -236,7 +236,9 @@ class DeviceDriver:
     def mmap(self, chan: Chan) -> Any:
         """The :class:`~kernkit.core.pagecache.PageCache` of the open file ``chan``: the frames
         every mapping of the file shares with read() and write() (the same cache for every
-        channel on the file). The default: files of this device cannot be mapped (ENODEV)."""
+        channel on the file; a file whose every mapping is new memory, as /dev/zero, gives a
+        new transient cache each time). The default: files of this device cannot be mapped
+        (ENODEV)."""
         raise DeviceError("ENODEV", f"#{self.name}: files cannot be mapped")
 
     def dirgen(self, chan: Chan) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -299,16 +300,17 @@ class AddressSpace:
                 self._drop_pages(region.start + max(first - index, 0) * PAGE_SIZE, region.end)
 
     def protect_file_pages(self, cache: PageCache, indexes: list[int]) -> None:
-        """Pages ``indexes`` of the file were written back: shared mappings may no longer write
-        them without telling the cache."""
+        """Pages ``indexes`` (sorted) of the file were written back: shared mappings may no
+        longer write them without telling the cache."""
         changed = False
         for region, index, count in self._file_ranges(cache):
             if not region.mapped.shared:
                 continue
-            for i in indexes:
+            executable = bool(region.prot & PROT_EXEC)
+            for i in indexes[bisect.bisect_left(indexes, index) : bisect.bisect_left(indexes, index + count)]:
                 va = region.start + (i - index) * PAGE_SIZE
-                if index <= i < index + count and va in self.present:
-                    self.page_table.protect(va, False, bool(region.prot & PROT_EXEC))
+                if va in self.present:
+                    self.page_table.protect(va, False, executable)
                     changed = True
         if changed:
             self._pages.clear()

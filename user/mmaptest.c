@@ -407,6 +407,27 @@ static void test_memfd(void)
     close(fd);
 }
 
+static void test_devzero(void)
+{
+    int fd = open("/dev/zero", O_RDWR);
+    char *p = must_map(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    char *s = must_map(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    p[PAGE] = 'z';
+    s[0] = 's';
+    char *q = must_map(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    printf("devzero: private %d %c, shared %c, another mapping %d\n", p[0], p[PAGE], s[0], q[0]);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        s[1] = 'c';
+        p[1] = 'c';
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    printf("devzero: after a child wrote both: shared %c, private %d\n", s[1], p[1]);
+    close(fd);
+}
+
 static int global = 1;
 
 static void test_cow(void)
@@ -536,7 +557,7 @@ int main(int argc, char **argv)
         {"truncate", test_truncate}, {"pastend", test_pastend}, {"rofile", test_rofile},
         {"errors", test_errors}, {"mremap", test_mremap}, {"madvise", test_madvise},
         {"mincore", test_mincore}, {"noreplace", test_noreplace}, {"noreserve", test_noreserve},
-        {"memfd", test_memfd}, {"cow", test_cow}, {"vfork", test_vfork},
+        {"memfd", test_memfd}, {"devzero", test_devzero}, {"cow", test_cow}, {"vfork", test_vfork},
     };
     int n = sizeof tests / sizeof tests[0];
     if (argc == 3) {

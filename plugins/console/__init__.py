@@ -2,8 +2,8 @@
 a terminal, the kernel's own line discipline and the Ctrl-A escape keys (see ``terminal``).
 
 Files: ``cons`` (reads the host's stdin, writes its stdout), ``stdin``, ``stdout``, ``stderr``,
-``null``, ``zero``, ``pid`` and ``ppid`` (of the reader), ``sysname``. New processes get
-``stdin``, ``stdout`` and ``stderr`` as descriptors 0, 1 and 2.
+``null``, ``zero`` (mapped, new zeroed memory), ``pid`` and ``ppid`` (of the reader),
+``sysname``. New processes get ``stdin``, ``stdout`` and ``stderr`` as descriptors 0, 1 and 2.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import attrs
 from kernkit.core.devices import DMDEVICE, Chan, DeviceError
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option
+from kernkit.core.pagecache import PageCache
 from kernkit.core.records import BootStep, ConfigSection, Device
 from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, text
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 #: /dev/zero hands out at most this much per read.
 ZERO_CHUNK = 1 << 20
+#: The length a mapping of /dev/zero has (any mapping fits in it).
+ZERO_SIZE = 1 << 62
 #: Where the kernel keeps the console's Terminal (kernel.data key), when stdin is a terminal.
 TERMINAL = "console.terminal"
 
@@ -59,12 +62,22 @@ class ConsoleDevice(SyntheticDevice):
                 SynthFile("stdout", write=self._writer(kernel.stdout), perm=0o222, kind=stream),
                 SynthFile("stderr", write=self._writer(kernel.stderr), perm=0o222, kind=stream),
                 SynthFile("null", read=lambda chan, count, offset: b"", write=lambda c, data, o: len(data)),
-                SynthFile("zero", read=lambda chan, count, offset: bytes(min(count, ZERO_CHUNK))),
+                SynthFile(
+                    "zero",
+                    read=lambda chan, count, offset: bytes(min(count, ZERO_CHUNK)),
+                    write=lambda chan, data, offset: len(data),  # taken and dropped, as on Linux
+                ),
                 SynthFile("pid", read=text(lambda chan: f"{self._caller_pid('pid')}\n")),
                 SynthFile("ppid", read=text(lambda chan: f"{self._caller_pid('ppid')}\n")),
                 SynthFile("sysname", read=text(lambda chan: "kernkit\n")),
             ],
         )
+
+    def mmap(self, chan: Chan) -> PageCache:
+        """Mapping ``zero`` gives new zero-filled memory each time (as Linux's /dev/zero)."""
+        if chan.aux is None or chan.aux.name != "zero":
+            raise DeviceError("ENODEV")
+        return PageCache(self.kernel.machine.memory, ZERO_SIZE, transient=True)
 
     def _caller_pid(self, which: str) -> int:
         caller = self.devices.caller

@@ -57,6 +57,8 @@ MADV_POPULATE_READ, MADV_POPULATE_WRITE = 22, 23
 #: accepted, with nothing to do.
 MADV_HINTS = {0, 1, 2, 3, 12, 13, 14, 15, 16, 17, 20, 21}
 MFD_CLOEXEC, MFD_KNOWN = 1, 0x1F
+#: mincore reports this many pages at a time.
+MINCORE_CHUNK = 1 << 16
 MFD_NAME_MAX = 249
 #: mmap without a usable hint places mappings from here upwards.
 MMAP_BASE = 0x7F00_0000_0000
@@ -331,7 +333,9 @@ def sys_mincore(t: Thread, addr: int, length: int, vec: int) -> int:
         return -ENOMEM
     if not _mapped_throughout(aspace, addr, end):
         return -ENOMEM
-    aspace.write(vec, aspace.resident(addr, end))
+    chunk = MINCORE_CHUNK * PAGE_SIZE
+    for start in range(addr, end, chunk):  # a piece at a time: a bad vector stops it early
+        aspace.write(vec + (start - addr) // PAGE_SIZE, aspace.resident(start, min(start + chunk, end)))
     return 0
 
 
