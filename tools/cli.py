@@ -231,12 +231,12 @@ def _trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn(text: str) -> None:
+    print(f"kernkit: warning: {text}", file=sys.stderr)
+
+
 def _check(args: argparse.Namespace) -> int:
-    plugins = PluginManager()
-    for warning in plugins.warnings:
-        print(f"kernkit: warning: {warning}", file=sys.stderr)
-    plugins.on_warning = lambda text: print(f"kernkit: warning: {text}", file=sys.stderr)
-    config, plugins = resolve_config(args.config, _overrides(args.set), plugins)
+    config, plugins = resolve_config(args.config, _overrides(args.set), on_warning=_warn)
     from kernkit.core.assemble import check_choices
 
     check_choices(config, collect_registries(plugins))
@@ -246,16 +246,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    plugins = PluginManager()
-    for warning in plugins.warnings:
-        print(f"kernkit: warning: {warning}", file=sys.stderr)
-    plugins.on_warning = lambda text: print(f"kernkit: warning: {text}", file=sys.stderr)
     if args.config:
-        resolve_config(args.config, plugins=plugins)
+        _, plugins = resolve_config(args.config, on_warning=_warn)
+    else:
+        plugins = PluginManager(on_warning=_warn)
     for info in plugins.plugins:
         hooks = ", ".join(h.removeprefix("kernkit_") for h in info.hooks) or "-"
         print(f"{info.name} {info.version} [{info.source}]")
         print(f"    hooks: {hooks}")
+        if info.declaration.requires:
+            print(f"    requires: {', '.join(info.declaration.requires)}")
     if args.verbose:
         print(f"hook contract {CONTRACT_VERSION}; hooks are called in this order:")
         for hook, names in plugins.hook_order().items():

@@ -213,12 +213,14 @@ TESTS = {
     assert run.out.splitlines()[:2] == ["1f4 -> 42", "27 -> 1"]
 """,
     "device": """def test_device_counts_what_is_written(kernel):
+    from kernkit.plugins.ns.api import devices
+
     # run (a program packaged with kernkit) runs each argument as a command; echo and cat too
     run = kernel("run", "echo kernkit > #{name}/count", "cat #{name}/count",
                  kernel__plugins=["kernkit_{name}"])
     assert run.status == 0, run.err
     assert run.out == "8\\n"
-    assert run.kernel.data["ns.devices"].driver("{name}").written == 8
+    assert devices(run.kernel).driver("{name}").written == 8
 """,
     "arch": """def test_hello_boots_on_{name}(kernel):
     run = kernel("hello", kernel__plugins=["kernkit_{name}"], machine__arch="{name}")

@@ -35,7 +35,7 @@ from kernkit.core.pagecache import MappedFile, PageCache
 from kernkit.core.physmem import PAGE_SIZE, page_up
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE
 from kernkit.plugins.linux_abi.chanio import O_APPEND, O_RDWR, O_WRONLY
-from kernkit.plugins.ns.state import devices
+from kernkit.plugins.ns.api import devices
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

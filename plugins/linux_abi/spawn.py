@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
 from kernkit.core.errnos import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.core.errors import OutOfMemory, ProgramError
+from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
-from kernkit.plugins.ns.state import enter
+from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -23,8 +24,8 @@ CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS = 0x4000, 0x10000, 0x80000
 CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
 CLONE_NEWNS = 0x20000
-#: Where a vfork child keeps the queue its parent waits on.
-VFORK_KEY = "linux.vfork"
+#: The queue a vfork child's parent waits on, in the child's data.
+VFORK: Slot[WaitQueue] = Slot("linux.vfork")
 WNOHANG = 1
 MAX_ARGS = 4096
 #: execve reads at most this much of a program file.
@@ -44,7 +45,7 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
             process = t.kernel.fork(t, share_memory=bool(flags & CLONE_VM))
         except OutOfMemory:
             return -ENOMEM
-        process.data.pop(VFORK_KEY, None)  # a vfork child's own children do not release its parent
+        VFORK.pop(process)  # a vfork child's own children do not release its parent
         if flags & CLONE_VM:
             process.data["brk"] = t.process.data["brk"]  # one heap, as the memory is one
         child = process.threads[0]
@@ -61,7 +62,7 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         child.process.aspace.write(child_tid, struct.pack("<I", tid))
     if flags & CLONE_VFORK and not flags & CLONE_THREAD:
         # the parent waits until the child execs or exits; then clone returns the child's pid
-        queue = child.process.data[VFORK_KEY] = WaitQueue(t.kernel)
+        queue = VFORK.set(child.process, WaitQueue(t.kernel))
         queue.sleep(t)
         return None
     return tid
@@ -69,7 +70,7 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
 
 def release_vfork_parent(process: Process) -> None:
     """``process`` exec'd or exited: the parent that vforked it goes on (its vfork returns)."""
-    queue = process.data.pop(VFORK_KEY, None)
+    queue = VFORK.pop(process)
     if queue is not None:
         queue.wake(1, process.pid)
 
@@ -82,7 +83,7 @@ def sys_vfork(t: Thread) -> int | None:
     return sys_clone(t, CLONE_VM | CLONE_VFORK | 17, 0, 0, 0, 0)
 
 
-def _strings(t: Thread, array: int) -> list[str]:
+def c_strings(t: Thread, array: int) -> list[str]:
     """A NULL-terminated array of C strings in guest memory (argv, envp)."""
     out: list[str] = []
     aspace = t.process.aspace
@@ -171,7 +172,7 @@ def lookup_program(t: Thread, name: str) -> NamespaceProgram | Path | int:
 
 def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
     try:
-        name, args, env = _cstring(t, path, 4096), _strings(t, argv), _strings(t, envp)
+        name, args, env = _cstring(t, path, 4096), c_strings(t, argv), c_strings(t, envp)
     except OverflowError:
         return -E2BIG
     if not name:

@@ -12,7 +12,7 @@ from kernkit.core.gaps import GapIndex
 from kernkit.core.pagecache import PageCache
 from kernkit.core.physmem import PAGE_SIZE, PhysicalMemory
 from kernkit.core.regions import RegionMap
-from kernkit.plugins.ns.state import devices
+from kernkit.plugins.ns.api import devices
 
 LIMIT = 1 << 30
 

@@ -774,6 +774,31 @@ def kernkit_poll(kernel):
 """
 
 
+DECLARE = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import PluginDeclaration
+
+
+@hookimpl
+def kernkit_declare_plugin():
+    return PluginDeclaration(requires=("net",), description="needs the network")
+"""
+
+
+def test_declare_plugin_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, DECLARE)
+    run = run_kernel(config=config)  # every built-in is loaded: its requirement is there
+    assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+    info = {p.name: p for p in run.kernel.plugins.plugins}[module]
+    assert info.declaration.requires == ("net",)
+    minimal = 'builtins = ["x86_64", "elf", "ns", "linux_abi", "console", "rr"]\n'
+    config = config_for(tmp_path / "minimal.toml", [module], kernel=minimal)
+    assert config_error(config).endswith(f"kernel.builtins: plugin {module!r} requires 'net', which is not loaded")
+    bad, bad_module = plugin_config(tmp_path, plugin_dir, DECLARE.replace('PluginDeclaration(requires=("net",), description="needs the network")', '["net"]'))
+    with pytest.raises(PluginError, match=f"plugin {bad_module!r} returned list from kernkit_declare_plugin; expected a PluginDeclaration"):
+        run_kernel(config=bad)
+
+
 def test_poll_hook(tmp_path, plugin_dir):
     config, module = plugin_config(tmp_path, plugin_dir, POLL)
     run = run_kernel("spin", "1000000000", config=config, machine__quantum=50_000)
@@ -790,6 +815,7 @@ def test_poll_hook(tmp_path, plugin_dir):
 #: Each hookspec -> the test that shows it working (see test_every_hookspec_has_a_behavioural_test).
 HOOK_TESTS = {
     "kernkit_config_sections": test_config_sections_hook,
+    "kernkit_declare_plugin": test_declare_plugin_hook,
     "kernkit_register_architectures": test_register_architectures_hook,
     "kernkit_register_syscall_tables": test_register_syscall_tables_hook,
     "kernkit_register_syscall_extensions": test_register_syscall_extensions_hook,
