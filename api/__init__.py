@@ -61,6 +61,7 @@ from kernkit.core.kernel import Kernel
 from kernkit.core.machine import CpuContext, Fault, Handoff, HandoffKind, Machine, Stop
 from kernkit.core.monitor import enter_monitor, run_command
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
+from kernkit.core.pagecache import MappedFile, PageCache, PageSource
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE, PhysicalMemory, page_up
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.programs import packaged_programs_dir
