@@ -19,11 +19,15 @@ from kernkit.core.devices import (
     DMEXCL,
     DMNAMEDPIPE,
     DMSOCKET,
+    DMSPECIAL,
+    DMSYMLINK,
     OEXEC,
+    ONONBLOCK,
     ORCLOSE,
     ORDWR,
     OREAD,
     OTRUNC,
+    OWNER,
     OWRITE,
     POLLERR,
     POLLHUP,
@@ -34,14 +38,19 @@ from kernkit.core.devices import (
     QTDIR,
     QTEXCL,
     QTFILE,
+    QTSYMLINK,
     Chan,
     DeviceDriver,
     DeviceError,
     Dir,
+    FsStat,
     Qid,
     WouldBlock,
     Wstat,
     decimal,
+    owner_id,
+    owner_of,
+    superuser,
 )
 from kernkit.core.errnos import *  # noqa: F403 - every errno name, as E2BIG ... EXDEV
 from kernkit.core.errnos import ERRNO, errno_of
@@ -85,7 +94,7 @@ from kernkit.core.records import (
     SyscallTable,
     TraceStyle,
 )
-from kernkit.core.sched import BaseScheduler, SchedulerPolicy, VcoreProvider
+from kernkit.core.scheduler import BaseScheduler, SchedulerPolicy, VcoreProvider
 from kernkit.core.state import Slot
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, PageTable
 from kernkit.core.wait import WaitQueue, pollers, unwatch_readiness, wake_pollers, watch_readiness

@@ -19,10 +19,10 @@ from kernkit.core.machine import NOT_TAKEN, SETTLED, Handoff, HandoffKind, Stop
 from kernkit.core.monitor import Monitor, backtrace_lines, on_core_threads
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
-from kernkit.core.sched import complete_policy
+from kernkit.core.scheduler import complete_policy
 from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
 from kernkit.core.timers import Timers
-from kernkit.core.trace import Tracer
+from kernkit.core.tracer import Tracer
 
 if TYPE_CHECKING:
     from kernkit.core.config import Config
@@ -101,6 +101,8 @@ class Kernel:
         self.cur_proc: list[Process | None] = [None] * cores
         self.kmsgs = KernelMessages(cores)
         self._core_used = [0] * cores
+        #: Instructions each core has run since boot (its busy time, for /proc/stat and the like).
+        self.core_instructions = [0] * cores
         #: Where each core's current trace span began (tracing only).
         self._span_start = [0] * cores
         self._active_core: int | None = None
@@ -626,6 +628,7 @@ class Kernel:
         """Charge a run's instructions to ``thread`` and its core, then settle its stop."""
         used = self._core_used[core] = self._core_used[core] + stop.instructions
         self.instructions += stop.instructions
+        self.core_instructions[core] += stop.instructions
         thread.instructions += stop.instructions
         if self.deterministic:  # now(core), without asking the machine: the run is over
             reached = self.round_start_ns + used * 1_000_000_000 // self.ips

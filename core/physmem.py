@@ -40,7 +40,7 @@ class PhysicalMemory:
         self.address = ctypes.addressof(ctypes.c_char.from_buffer(self._buffer))
         self.bytes = memoryview(self._buffer)
         self.words = self.bytes.cast("Q")
-        first = (reserved + PAGE_SIZE - 1) // PAGE_SIZE
+        first = self._first = (reserved + PAGE_SIZE - 1) // PAGE_SIZE
         # frames never handed out are still zero (the mapping is anonymous); freed ones are not
         self._next_fresh = first
         self._end = size // PAGE_SIZE
@@ -56,6 +56,16 @@ class PhysicalMemory:
         #: Called with a frame that may hold translated code after the kernel wrote into it
         #: (a page cache's write); the machine drops those translations.
         self.code_written: Callable[[int], None] = lambda frame: None
+
+    @property
+    def free_frames(self) -> int:
+        """Frames not in use: never handed out, freed, or freed and waiting in the quarantine."""
+        return self._end - self._next_fresh + len(self._recycled) + len(self.quarantine)
+
+    @property
+    def total_frames(self) -> int:
+        """Frames that can be handed out (the memory less what is reserved below ``reserved``)."""
+        return self._end - self._first
 
     def alloc_frame(self) -> int:
         """A free, zero-filled frame's physical address (held once); OutOfMemory when none is left."""
@@ -94,10 +104,6 @@ class PhysicalMemory:
             self.quarantine.append(frame)
         else:
             self._recycled.append(number)
-
-    def free_frames(self) -> int:
-        """How many frames are free (quarantined ones included)."""
-        return self._end - self._next_fresh + len(self._recycled) + len(self.quarantine)
 
     def mark_code(self, frame: int) -> None:
         """Note that ``frame`` is mapped executable, so translated code may refer to it."""

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
-from kernkit.plugins.linux_abi import fs, futex, io, memory, poll, proc, signals, spawn, timeinfo
+from kernkit.plugins.linux_abi import (
+    creds,
+    fileio,
+    fs,
+    fsmeta,
+    futex,
+    locks,
+    memory,
+    poll,
+    proc,
+    signals,
+    spawn,
+    sysinfo,
+    timeinfo,
+)
 from kernkit.plugins.linux_abi.startup import setup_process
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
 
 
 @attrs.frozen
@@ -37,37 +57,37 @@ class LinuxOptions:
 
 #: (number, name, handler, argument count)
 SYSCALLS = (
-    (0, "read", io.sys_read, 3),
-    (1, "write", io.sys_write, 3),
+    (0, "read", fileio.sys_read, 3),
+    (1, "write", fileio.sys_write, 3),
     (2, "open", fs.sys_open, 3),
-    (3, "close", io.sys_close, 1),
+    (3, "close", fileio.sys_close, 1),
     (4, "stat", fs.sys_stat, 2),
-    (5, "fstat", io.sys_fstat, 2),
+    (5, "fstat", fileio.sys_fstat, 2),
     (6, "lstat", fs.sys_lstat, 2),
-    (8, "lseek", io.sys_lseek, 3),
+    (8, "lseek", fileio.sys_lseek, 3),
     (9, "mmap", memory.sys_mmap, 6),
     (10, "mprotect", memory.sys_mprotect, 3),
     (11, "munmap", memory.sys_munmap, 2),
     (12, "brk", memory.sys_brk, 1),
     (13, "rt_sigaction", signals.sys_rt_sigaction, 4),
     (14, "rt_sigprocmask", signals.sys_rt_sigprocmask, 4),
-    (16, "ioctl", io.sys_ioctl, 3),
-    (17, "pread64", io.sys_pread64, 4),
-    (18, "pwrite64", io.sys_pwrite64, 4),
-    (19, "readv", io.sys_readv, 3),
-    (20, "writev", io.sys_writev, 3),
+    (16, "ioctl", fileio.sys_ioctl, 3),
+    (17, "pread64", fileio.sys_pread64, 4),
+    (18, "pwrite64", fileio.sys_pwrite64, 4),
+    (19, "readv", fileio.sys_readv, 3),
+    (20, "writev", fileio.sys_writev, 3),
     (21, "access", fs.sys_access, 2),
-    (22, "pipe", io.sys_pipe, 1),
+    (22, "pipe", fileio.sys_pipe, 1),
     (24, "sched_yield", proc.sys_sched_yield, 0),
     (25, "mremap", memory.sys_mremap, 5),
     (26, "msync", memory.sys_msync, 3),
     (27, "mincore", memory.sys_mincore, 3),
     (28, "madvise", memory.sys_madvise, 3),
-    (32, "dup", io.sys_dup, 1),
-    (33, "dup2", io.sys_dup2, 2),
+    (32, "dup", fileio.sys_dup, 1),
+    (33, "dup2", fileio.sys_dup2, 2),
     (35, "nanosleep", timeinfo.sys_nanosleep, 2),
     (39, "getpid", proc.sys_getpid, 0),
-    (40, "sendfile", io.sys_sendfile, 4),
+    (40, "sendfile", fileio.sys_sendfile, 4),
     (56, "clone", spawn.sys_clone, 5),
     (57, "fork", spawn.sys_fork, 0),
     (58, "vfork", spawn.sys_vfork, 0),
@@ -76,11 +96,12 @@ SYSCALLS = (
     (61, "wait4", spawn.sys_wait4, 4),
     (62, "kill", signals.sys_kill, 2),
     (63, "uname", timeinfo.sys_uname, 1),
-    (72, "fcntl", io.sys_fcntl, 3),
-    (74, "fsync", io.sys_fsync, 1),
-    (75, "fdatasync", io.sys_fsync, 1),
+    (72, "fcntl", fileio.sys_fcntl, 3),
+    (73, "flock", locks.sys_flock, 2),
+    (74, "fsync", fileio.sys_fsync, 1),
+    (75, "fdatasync", fileio.sys_fsync, 1),
     (76, "truncate", fs.sys_truncate, 2),
-    (77, "ftruncate", io.sys_ftruncate, 2),
+    (77, "ftruncate", fileio.sys_ftruncate, 2),
     (79, "getcwd", fs.sys_getcwd, 2),
     (80, "chdir", fs.sys_chdir, 1),
     (81, "fchdir", fs.sys_fchdir, 1),
@@ -94,10 +115,6 @@ SYSCALLS = (
     (91, "fchmod", fs.sys_fchmod, 2),
     (95, "umask", fs.sys_umask, 1),
     (96, "gettimeofday", timeinfo.sys_gettimeofday, 2),
-    (102, "getuid", proc.sys_getuid, 0),
-    (104, "getgid", proc.sys_getuid, 0),
-    (107, "geteuid", proc.sys_getuid, 0),
-    (108, "getegid", proc.sys_getuid, 0),
     (110, "getppid", proc.sys_getppid, 0),
     (158, "arch_prctl", proc.sys_arch_prctl, 2),
     (165, "mount", fs.sys_mount, 5),
@@ -106,7 +123,7 @@ SYSCALLS = (
     (200, "tkill", signals.sys_tkill, 2),
     (201, "time", timeinfo.sys_time, 1),
     (202, "futex", futex.sys_futex, 6),
-    (217, "getdents64", io.sys_getdents64, 3),
+    (217, "getdents64", fileio.sys_getdents64, 3),
     (218, "set_tid_address", proc.sys_set_tid_address, 1),
     (228, "clock_gettime", timeinfo.sys_clock_gettime, 2),
     (229, "clock_getres", timeinfo.sys_clock_getres, 2),
@@ -123,8 +140,8 @@ SYSCALLS = (
     (269, "faccessat", fs.sys_faccessat, 3),
     (272, "unshare", fs.sys_unshare, 1),
     (273, "set_robust_list", proc.sys_set_robust_list, 2),
-    (292, "dup3", io.sys_dup3, 3),
-    (293, "pipe2", io.sys_pipe2, 2),
+    (292, "dup3", fileio.sys_dup3, 3),
+    (293, "pipe2", fileio.sys_pipe2, 2),
     (316, "renameat2", fs.sys_renameat2, 5),
     (318, "getrandom", timeinfo.sys_getrandom, 3),
     (319, "memfd_create", memory.sys_memfd_create, 2),
@@ -136,7 +153,9 @@ LINUX = SyscallTable(
     name="linux",
     syscalls=tuple(
         Syscall(number, name, handler, nargs)
-        for number, name, handler, nargs in sorted(SYSCALLS + poll.SYSCALLS)
+        for number, name, handler, nargs in sorted(
+            SYSCALLS + poll.SYSCALLS + creds.SYSCALLS + fsmeta.SYSCALLS + sysinfo.SYSCALLS
+        )
     ),
     setup_process=setup_process,
     description="Linux x86-64 syscall ABI (subset) with the SysV initial stack",
@@ -161,5 +180,6 @@ def kernkit_register_syscall_tables() -> list[SyscallTable]:
 
 
 @hookimpl
-def kernkit_process_exited(kernel: object, process: object) -> None:
+def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
+    locks.process_exited(kernel, process)
     spawn.release_vfork_parent(process)

@@ -101,9 +101,9 @@ def test_page_cache_reads_writes_holes_and_truncation():
     assert cache.read(PAGE_SIZE + 8, 100) == b"\0\0he"
     cache.resize(3 * PAGE_SIZE)
     assert cache.read(PAGE_SIZE + 8, 8) == b"\0\0he\0\0\0\0"  # the cut-off bytes are gone
-    used = 64 - memory.free_frames()
+    used = 64 - memory.free_frames
     cache.drop()
-    assert 64 - memory.free_frames() == used - 1
+    assert 64 - memory.free_frames == used - 1
 
 
 def test_exits_do_not_drop_all_translated_code(monkeypatch):
