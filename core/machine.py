@@ -17,14 +17,19 @@ if TYPE_CHECKING:
 class Fault:
     """A guest exception the kernel turns into a signal (and a report)."""
 
-    signal: int  # POSIX signal number: 11 SIGSEGV, 4 SIGILL, 8 SIGFPE, 5 SIGTRAP
+    signal: int  # POSIX signal number: 11 SIGSEGV, 4 SIGILL, 8 SIGFPE, 5 SIGTRAP, 7 SIGBUS
     what: str  # "page fault", "general protection fault", "invalid opcode", ...
     pc: int
+    #: The exact address the faulting access touched (not its page), for memory faults.
     address: int | None = None
     access: str | None = None  # "read", "write", "exec"
     #: A breakpoint instruction the program executed (x86 ``int3``): ``pc`` is its address,
     #: the thread's own pc already past it.
     breakpoint: bool = False
+    #: The cause as POSIX names it in ``si_code`` (``SEGV_MAPERR``, ``SEGV_ACCERR``,
+    #: ``BUS_ADRERR``, ``BUS_ADRALN``, ``FPE_INTDIV``, ``ILL_ILLOPN``, ...); empty when the
+    #: fault has no finer cause than its signal (x86's general protection fault).
+    code: str = ""
 
 
 @attrs.frozen
@@ -77,8 +82,36 @@ class CpuContext(Protocol):
         ...
 
     def set_user_registers(self, values: dict[str, int]) -> None:
-        """Set registers by name on a context that is not in a syscall (e.g. a fresh one from
-        :meth:`Machine.new_context`)."""
+        """Set registers by name, as the thread is to resume: on a fresh context (from
+        :meth:`Machine.new_context`), a stopped one, or from inside a system call (the thread
+        then resumes at the new program counter instead of after the call)."""
+        ...
+
+    # --- what a signal frame needs (a personality saves and restores the user state) -----------
+
+    def fpu_state(self) -> bytes:
+        """The floating-point and vector state as the architecture saves it for user programs
+        (x86-64: the 512-byte FXSAVE image)."""
+        ...
+
+    def set_fpu_state(self, state: bytes) -> None:
+        """Load state in the format :meth:`fpu_state` returns; ValueError if it is not a state
+        the CPU would accept (x86-64: reserved MXCSR bits set)."""
+        ...
+
+    def reset_fpu_state(self) -> None:
+        """The floating-point state a program starts with (x86-64: after FNINIT, MXCSR 0x1f80)."""
+        ...
+
+    def syscall_number(self) -> int:
+        """The number of the system call that last stopped the thread (the one it is blocked in
+        or was woken from by :meth:`kernkit.core.kernel.Kernel.interrupt`)."""
+        ...
+
+    def resume_syscall(self, result: int | None) -> None:
+        """Settle the system call the thread was stopped in (see :meth:`syscall_number`): with a
+        result, the call returns it and the thread goes on after it; with None, the call runs
+        again from its start, with its number and arguments, when the thread next runs."""
         ...
 
     def fork(self) -> CpuContext:
@@ -101,6 +134,11 @@ class Machine(Protocol):
         with whatever runs after it in this run). When a syscall handler stops the thread, a
         deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
         the run and go on with the thread it returns, saving a return to the kernel loop.
+
+        After a system call handler returns, the machine calls ``kernel.return_to_user(thread)``
+        when ``thread.user_work`` is set and the thread still runs the same context (a signal to
+        deliver), before the thread executes another instruction, and stops the run if that
+        leaves ``thread.stop_requested`` set.
 
         A thread's context may be of another kind than the machine's own (a virtual machine's
         guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and

@@ -18,7 +18,7 @@ from kernkit.plugins.akaros_abi.vcores import (
     vcore_of,
     yield_vcore,
 )
-from kernkit.plugins.linux_abi import spawn, timeinfo
+from kernkit.plugins.linux_abi import children, spawn, timeinfo
 from kernkit.plugins.linux_abi.errno import (
     E2BIG,
     EAGAIN,
@@ -257,7 +257,7 @@ def sys_change_vcore(t: Thread, vcoreid: int, enable_my_notif: int) -> int | Non
 
 
 def sys_waitpid(t: Thread, pid: int, status: int, options: int) -> int | None:
-    return spawn.sys_wait4(t, pid, status, options, 0)
+    return children.sys_wait4(t, pid, status, options, 0)
 
 
 def sys_nanosleep(t: Thread, request: int, remaining: int) -> int | None:
