@@ -76,7 +76,7 @@ def find_p9fs_python(given: str | None) -> str | None:
 
 def export_read(p9fs_python: str, version: str, size: int, repeat: int) -> tuple[list[float], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kernkit.core.cli", "boot", str(EXPORT),
+        [sys.executable, "-m", "kernkit.tools.cli", "boot", str(EXPORT),
          "--set", "export9p.listen=127.0.0.1:0"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
     )

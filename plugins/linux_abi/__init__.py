@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
-from kernkit.core.records import ConfigSection, Syscall, SyscallTable
+from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
 from kernkit.plugins.linux_abi import (
     accounting,
     children,
@@ -24,11 +25,9 @@ from kernkit.plugins.linux_abi import (
     rlimits,
     signals,
     sigwait,
-    sockets,
     spawn,
     timeinfo,
 )
-from kernkit.plugins.linux_abi.errno import EFAULT, ENOSYS
 from kernkit.plugins.linux_abi.startup import setup_process
 
 if TYPE_CHECKING:
@@ -151,7 +150,6 @@ LINUX = SyscallTable(
         Syscall(number, name, handler, nargs)
         for number, name, handler, nargs in sorted(
             SYSCALLS
-            + sockets.SYSCALLS
             + poll.SYSCALLS
             + signals.SYSCALLS
             + sigwait.SYSCALLS
@@ -171,6 +169,11 @@ LINUX = SyscallTable(
     fault=signals.on_fault,
     post_signal=signals.post_signal,
 )
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(requires=("ns",), description="the Linux x86-64 personality")
 
 
 @hookimpl

@@ -6,8 +6,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EINVAL
 from kernkit.plugins.linux_abi.children import CHILDREN_CPU
-from kernkit.plugins.linux_abi.errno import EINVAL
 from kernkit.plugins.linux_abi.signals import CLOCK_TICKS
 
 if TYPE_CHECKING:

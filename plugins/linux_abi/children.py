@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from kernkit.plugins.linux_abi.errno import ECHILD, EINVAL
+from kernkit.core.errnos import ECHILD, EINVAL
 from kernkit.plugins.linux_abi.jobs import job
 from kernkit.plugins.linux_abi.rlimits import RLIMIT_CORE, soft_limit
 from kernkit.plugins.linux_abi.signals import CLOCK_TICKS, is_linux, notify_parent, send_to

@@ -13,8 +13,8 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import POLLIN
+from kernkit.core.errnos import EAGAIN, EBADF, EINVAL, EMFILE
 from kernkit.core.wait import WaitQueue, wake_pollers
-from kernkit.plugins.linux_abi.errno import EAGAIN, EBADF, EINVAL, EMFILE
 from kernkit.plugins.linux_abi.signals import send
 from kernkit.plugins.linux_abi.sigstate import (
     SI_KERNEL,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kernkit.core.devices import Chan
-from kernkit.plugins.linux_abi.errno import EACCES, EINVAL, ENOTTY, EPERM, ESRCH
+from kernkit.core.errnos import EACCES, EINVAL, ENOTTY, EPERM, ESRCH
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel

@@ -6,8 +6,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EFAULT, EINVAL, ESRCH
 from kernkit.plugins.linux_abi.children import DEATH_SIGNAL
-from kernkit.plugins.linux_abi.errno import EFAULT, EINVAL, ESRCH
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from kernkit.plugins.linux_abi.errno import EINVAL, EPERM, ESRCH
+from kernkit.core.errnos import EINVAL, EPERM, ESRCH
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread

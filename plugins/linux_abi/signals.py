@@ -14,12 +14,12 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EINTR, EINVAL, ENOMEM, EPERM, ESRCH
 from kernkit.core.errors import BadAddress
 from kernkit.core.machine import Fault
 from kernkit.core.process import BLOCKED, EXITED, RUNNING
 from kernkit.core.wait import wake_pollers
 from kernkit.plugins.linux_abi import sigframe
-from kernkit.plugins.linux_abi.errno import EINTR, EINVAL, ENOMEM, EPERM, ESRCH
 from kernkit.plugins.linux_abi.jobs import group_members, orphaned_group
 from kernkit.plugins.linux_abi.sigstate import (
     CLD_CONTINUED,

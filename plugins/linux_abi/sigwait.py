@@ -7,8 +7,8 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import POLLIN
+from kernkit.core.errnos import EAGAIN, EBADF, EINTR, EINVAL, EMFILE
 from kernkit.core.wait import WaitQueue
-from kernkit.plugins.linux_abi.errno import EAGAIN, EBADF, EINTR, EINVAL, EMFILE
 from kernkit.plugins.linux_abi.signals import ON_EINTR, SIGNALFD_READERS, SIGNALFDS, pending_set, take
 from kernkit.plugins.linux_abi.sigstate import UNBLOCKABLE, SigInfo, of_process, of_thread
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EINVAL
 from kernkit.core.wait import WaitQueue
-from kernkit.plugins.linux_abi.errno import EINVAL
 from kernkit.plugins.linux_abi.signals import ON_EINTR
 from kernkit.plugins.linux_abi.startup import random_bytes
 
