@@ -28,7 +28,8 @@ def _rusage(user_ns: int, maxrss_kib: int) -> bytes:
 
 
 def sys_getrusage(t: Thread, who: int, out: int) -> int:
-    who = who - (1 << 64) if who >= 1 << 63 else who
+    who &= 0xFFFF_FFFF  # an int
+    who = who - (1 << 32) if who >= 1 << 31 else who
     if who == 0:  # RUSAGE_SELF
         resident = len(t.process.aspace.present) * 4
         usage = _rusage(_cpu_ns(t, t.process), resident)

@@ -264,6 +264,7 @@ def _set(t: Thread, which: int, value: int, interval: int) -> None:
 
 
 def sys_getitimer(t: Thread, which: int, out: int) -> int:
+    which &= 0xFFFF_FFFF
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         return -EINVAL
     value, interval = _get(t, which)
@@ -272,6 +273,7 @@ def sys_getitimer(t: Thread, which: int, out: int) -> int:
 
 
 def sys_setitimer(t: Thread, which: int, new: int, old: int) -> int:
+    which &= 0xFFFF_FFFF
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         return -EINVAL
     interval = value = 0
@@ -308,6 +310,7 @@ def _clock_offset(t: Thread, clock: int) -> int | None:
 
 
 def sys_timer_create(t: Thread, clock: int, event: int, out: int) -> int:
+    clock &= 0xFFFF_FFFF
     if _clock_offset(t, clock) is None:
         return -EINVAL
     state = timers(t.process)
@@ -437,6 +440,7 @@ class TimerFd(ClockTimer):
 
 
 def sys_timerfd_create(t: Thread, clock: int, flags: int) -> int:
+    clock &= 0xFFFF_FFFF
     if _clock_offset(t, clock) is None or flags & ~(TFD_NONBLOCK | TFD_CLOEXEC):
         return -EINVAL
     timer = TimerFd(t.kernel, clock, bool(flags & TFD_NONBLOCK))

@@ -23,6 +23,7 @@ def thread_name(t: Thread) -> bytes:
 
 
 def sys_prctl(t: Thread, option: int, arg2: int, arg3: int, arg4: int, arg5: int) -> int:
+    option &= 0xFFFF_FFFF
     aspace = t.process.aspace
     if option == PR_SET_NAME:
         raw = aspace.read_cstring(arg2, 16)

@@ -81,6 +81,7 @@ def _target(t: Thread, pid: int) -> Process | None:
 
 
 def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int) -> int:
+    resource &= 0xFFFF_FFFF
     if resource >= RLIM_NLIMITS:
         return -EINVAL
     process = _target(t, pid)
@@ -99,6 +100,7 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int) -> int
 
 
 def sys_getrlimit(t: Thread, resource: int, out: int) -> int:
+    resource &= 0xFFFF_FFFF
     if resource >= RLIM_NLIMITS:
         return -EINVAL
     t.process.aspace.write(out, struct.pack("<QQ", *limits(t.process)[resource]))
@@ -106,6 +108,7 @@ def sys_getrlimit(t: Thread, resource: int, out: int) -> int:
 
 
 def sys_setrlimit(t: Thread, resource: int, new: int) -> int:
+    resource &= 0xFFFF_FFFF
     if resource >= RLIM_NLIMITS:
         return -EINVAL
     return _set(t.process, resource, *struct.unpack("<QQ", t.process.aspace.read(new, 16)))

@@ -209,7 +209,7 @@ def _main_thread(process: Process) -> Thread | None:
 
 def _wants(thread: Thread, signal: int) -> bool:
     """Linux's wants_signal: not blocked (or waited for), alive, not stopped, and running or
-    without a signal to take already."""
+    not flagged to take signals already."""
     if thread.state is EXITED:
         return False
     ts = of_thread(thread)
@@ -220,7 +220,7 @@ def _wants(thread: Thread, signal: int) -> bool:
         return True
     if ts.stopped:
         return False
-    return thread.state is RUNNING or not (thread.user_work or ts.pending.signals & ~ts.mask)
+    return thread.state is RUNNING or not (thread.user_work or ts.interrupted)
 
 
 def _choose(process: Process, signal: int) -> Thread | None:
@@ -499,6 +499,9 @@ def notify_parent(process: Process, code: int, status: int) -> None:
     parent = process.parent
     if parent is None or not parent.alive:
         return
+    # waiters first: a wait the change satisfies returns it (the handler runs on the way out),
+    # as on Linux, where the woken wait finds the child before it looks for signals
+    parent.child_events.wake(len(parent.child_events))
     if is_linux(parent):
         quiet = (
             code in (CLD_STOPPED, CLD_CONTINUED) and of_process(parent).action(SIGCHLD).flags & SA_NOCLDSTOP
@@ -506,7 +509,6 @@ def notify_parent(process: Process, code: int, status: int) -> None:
         if not quiet:
             ticks = process.instructions * CLOCK_TICKS // process.kernel.ips
             send(parent, SigInfo(SIGCHLD, code, pid=process.pid, status=status, utime=ticks))
-    parent.child_events.wake(len(parent.child_events))
 
 
 # --- system calls --------------------------------------------------------------------------------
@@ -517,6 +519,7 @@ def _valid(signal: int) -> bool:
 
 
 def sys_rt_sigaction(t: Thread, signal: int, action: int, old: int, size: int) -> int:
+    signal = _signed32(signal)
     if not _valid(signal) or size != SIGSET_SIZE or (action and signal in (SIGKILL, SIGSTOP)):
         return -EINVAL
     ps = of_process(t.process)
@@ -647,6 +650,7 @@ def _targets(t: Thread, pid: int) -> list[Process] | None:
 
 
 def sys_kill(t: Thread, pid: int, signal: int) -> int:
+    signal = _signed32(signal)
     if not 0 <= signal <= NSIG:
         return -EINVAL
     targets = _targets(t, pid)
@@ -677,6 +681,7 @@ def _send_thread(t: Thread, thread: Thread, signal: int, info: SigInfo) -> int:
 
 
 def sys_tkill(t: Thread, tid: int, signal: int) -> int:
+    signal = _signed32(signal)
     if not 0 <= signal <= NSIG or _signed32(tid) <= 0:
         return -EINVAL
     thread = _find_thread(t, _signed32(tid))
@@ -686,6 +691,7 @@ def sys_tkill(t: Thread, tid: int, signal: int) -> int:
 
 
 def sys_tgkill(t: Thread, tgid: int, tid: int, signal: int) -> int:
+    signal = _signed32(signal)
     if not 0 <= signal <= NSIG or _signed32(tid) <= 0 or _signed32(tgid) <= 0:
         return -EINVAL
     thread = _find_thread(t, _signed32(tid))
@@ -703,6 +709,7 @@ def _queued_info(t: Thread, signal: int, uinfo: int, target: int) -> SigInfo | i
 
 
 def sys_rt_sigqueueinfo(t: Thread, pid: int, signal: int, uinfo: int) -> int:
+    signal = _signed32(signal)
     if not 0 <= signal <= NSIG:
         return -EINVAL
     info = _queued_info(t, signal, uinfo, pid)
@@ -719,6 +726,7 @@ def sys_rt_sigqueueinfo(t: Thread, pid: int, signal: int, uinfo: int) -> int:
 
 
 def sys_rt_tgsigqueueinfo(t: Thread, tgid: int, tid: int, signal: int, uinfo: int) -> int:
+    signal = _signed32(signal)
     if not 0 <= signal <= NSIG or _signed32(tid) <= 0 or _signed32(tgid) <= 0:
         return -EINVAL
     info = _queued_info(t, signal, uinfo, tgid)
