@@ -51,15 +51,23 @@ def _host(command: list[str], script: Path, applets: Path) -> tuple[str, int]:
 
 
 def _kernkit(command: list[str], script: Path) -> tuple[str, int, str]:
-    root = {"/bin": "@programs", "/scripts/test.sh": str(script), **{f"/bb/{a}": str(BUSYBOX) for a in APPLETS}}
-    run = run_kernel(command[0], *command[1:], "/scripts/test.sh", namespace__root=root, init__env=["PATH=/bb"])
+    root = {
+        "/bin": "@programs",
+        "/scripts/test.sh": str(script),
+        **{f"/bb/{a}": str(BUSYBOX) for a in APPLETS},
+    }
+    run = run_kernel(
+        command[0], *command[1:], "/scripts/test.sh", namespace__root=root, init__env=["PATH=/bb"]
+    )
     return run.out, run.status, run.err
 
 
 def _needs(shell: str) -> list[str]:
     command = SHELLS[shell][0]
     if not Path(command[0]).is_file() or not BUSYBOX.is_file():
-        pytest.skip(f"{command[0]} or busybox is not installed (apt-get install bash-static zsh-static mksh busybox-static)")
+        pytest.skip(
+            f"{command[0]} or busybox is not installed (apt-get install bash-static zsh-static mksh busybox-static)"
+        )
     return command
 
 

@@ -37,7 +37,9 @@ def test_sigtest_matches_linux(libc, group):
     check_stderr(run.err)
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or platform.machine() != "x86_64", reason="needs Linux x86-64")
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.machine() != "x86_64", reason="needs Linux x86-64"
+)
 @pytest.mark.parametrize("group", GROUPS)
 @pytest.mark.parametrize("libc", sorted(BUILDS))
 def test_linux_still_prints_the_expected_output(libc, group, tmp_path):
@@ -70,7 +72,8 @@ def test_sigtest_on_every_machine(libc, cores, policy):
     """Every group, each run twice: Linux's output, and the same trace both times."""
     for group in GROUPS:
         runs = [
-            run_kernel(BUILDS[libc], group, machine__cores=cores, sched__policy=policy, trace=True) for _ in range(2)
+            run_kernel(BUILDS[libc], group, machine__cores=cores, sched__policy=policy, trace=True)
+            for _ in range(2)
         ]
         for run in runs:
             assert (run.status, run.out) == (0, expected(libc, group)), (group, run.err)
