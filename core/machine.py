@@ -94,13 +94,25 @@ class CpuContext(Protocol):
         (x86-64: the 512-byte FXSAVE image)."""
         ...
 
-    def set_fpu_state(self, state: bytes) -> None:
+    def set_fpu_state(self, state: bytes, current: bytes | None = None) -> None:
         """Load state in the format :meth:`fpu_state` returns; ValueError if it is not a state
-        the CPU would accept (x86-64: reserved MXCSR bits set)."""
+        the CPU would accept (x86-64: reserved MXCSR bits set). ``current``, if given, is what
+        :meth:`fpu_state` returned just before (a hint: what is unchanged need not be written)."""
         ...
 
-    def reset_fpu_state(self) -> None:
-        """The floating-point state a program starts with (x86-64: after FNINIT, MXCSR 0x1f80)."""
+    def reset_fpu_state(self, current: bytes | None = None) -> None:
+        """The floating-point state a program starts with (x86-64: after FNINIT, MXCSR
+        0x1f80); ``current`` as for :meth:`set_fpu_state`."""
+        ...
+
+    def save_user_state(self) -> object:
+        """Every user register and the FPU state as the thread is to resume, kept aside as an
+        opaque value (cheaper than reading them one by one): what a signal frame saves."""
+        ...
+
+    def restore_user_state(self, state: object) -> None:
+        """Put back a state :meth:`save_user_state` kept, whole (from inside a system call
+        too: the thread then resumes where the state says)."""
         ...
 
     def syscall_number(self) -> int:
@@ -144,6 +156,7 @@ class Machine(Protocol):
         guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and
         ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
         ...
+
     def live_instructions(self, core: int) -> int: ...
     def charge(self, core: int, instructions: int) -> None:
         """Count ``instructions`` retired elsewhere (another CPU, run by a syscall handler on
@@ -151,6 +164,7 @@ class Machine(Protocol):
         on they are in :meth:`live_instructions` and in the run's :class:`Stop`, and they come off
         the run's budget (a run whose budget they use up stops after the syscall). A machine that
         counts no instructions (fast mode) ignores them."""
+
     def address_space_changed(self, aspace: AddressSpace) -> None:
         """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""
 

@@ -181,11 +181,16 @@ class RegisterBatch:
         base = ctypes.addressof(self.cells)
         self._ids = (ctypes.c_int * n)(*[reg for reg, _ in registers])
         self._ptrs = (ctypes.c_void_p * n)(*[base + 16 * i for i in range(n)])
+        #: The same, one C value each, for single-register calls.
+        self._one = [
+            (ctypes.c_int(reg), ctypes.c_void_p(base + 16 * i)) for i, (reg, _) in enumerate(registers)
+        ]
         self._n = n
+        self._words = struct.Struct("<" + "Q8x" * n)
         self._live_read = unchecked(uclib.uc_reg_read_batch)
-        self._live_write = unchecked(uclib.uc_reg_write_batch)
         self._blob_read = unchecked(uclib.uc_context_reg_read_batch)
-        self._blob_write = unchecked(uclib.uc_context_reg_write_batch)
+        self._live_one = unchecked(uclib.uc_reg_write)
+        self._blob_one = unchecked(uclib.uc_context_reg_write)
 
     def read(self, uch: object | None, blob: object | None) -> list[bytes]:
         """The values, each as its size in little-endian bytes, from the engine ``uch`` or,
@@ -197,13 +202,34 @@ class RegisterBatch:
         raw = bytes(self.cells)
         return [raw[16 * i : 16 * i + size] for i, size in enumerate(self.sizes)]
 
-    def write(self, uch: object | None, blob: object | None, values: Sequence[bytes]) -> None:
-        for i, value in enumerate(values):
-            ctypes.memmove(ctypes.addressof(self.cells) + 16 * i, value, len(value))
+    def words(self, uch: object | None, blob: object | None) -> tuple[int, ...]:
+        """The values as integers, for a batch of 8-byte registers."""
         if uch is not None:
-            self._live_write(uch, self._ids, self._ptrs, self._n)
+            self._live_read(uch, self._ids, self._ptrs, self._n)
         else:
-            self._blob_write(blob, self._ids, self._ptrs, self._n)
+            self._blob_read(blob, self._ids, self._ptrs, self._n)
+        return self._words.unpack_from(self.cells)
+
+    def write(
+        self,
+        uch: object | None,
+        blob: object | None,
+        values: Sequence[bytes],
+        current: Sequence[bytes] | None = None,
+    ) -> None:
+        """Set the registers to ``values`` (each in its size's bytes). Only those that differ
+        from ``current`` (what :meth:`read` returned just before; read now if not given) are
+        written, one by one: a register write costs the engine about three times a read, and
+        most of a signal frame's registers are unchanged."""
+        if current is None:
+            current = self.read(uch, blob)
+        write = self._live_one if uch is not None else self._blob_one
+        target = uch if uch is not None else blob
+        cells, one = self.cells, self._one
+        for i, value in enumerate(values):
+            if value != current[i]:
+                ctypes.memmove(ctypes.addressof(cells) + 16 * i, value, len(value))
+                write(target, *one[i])
 
 
 # --- calibration of fields the binding does not expose --------------------------------------

@@ -69,6 +69,8 @@ class X86Machine:
         for i, descriptor in enumerate(layout.GDT_ENTRIES):
             self.memory.words[layout.GDT // 8 + i] = descriptor
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
+        #: Context blobs handed back by restore_user_state, for the next save_user_state.
+        self.spares: list[UcContext] = []
         #: Register batches for whole user states (signal frames); one engine call each.
         self.user_batch = lowlevel.RegisterBatch([(reg, 8) for reg in USER_REGISTERS.values()])
         self.fpu_batch = lowlevel.RegisterBatch(FPU_REGISTERS)
@@ -91,6 +93,10 @@ class X86Machine:
 
     def blank_context(self) -> UcContext:
         return UcContext(self.cores[0].uch, self._template.arch, self._template.mode)
+
+    def spare_context(self) -> UcContext:
+        """A context blob to overwrite (a used one handed back, or a new one)."""
+        return self.spares.pop() if self.spares else self.blank_context()
 
     @staticmethod
     def copy_context(source: UcContext, target: UcContext) -> None:

@@ -53,6 +53,7 @@ from kernkit.plugins.linux_abi.sigstate import (
     UNBLOCKABLE,
     SigAction,
     SigInfo,
+    ThreadSignals,
     bit,
     of_process,
     of_thread,
@@ -389,28 +390,47 @@ def _deliver(t: Thread, info: SigInfo, action: SigAction) -> bool:
         fpstate_address=fpstate,
         trap=trap,
     )
+    fxsave = context.fpu_state()
+    fpu = sigframe.fpstate_bytes(fxsave)
     process.aspace.write(frame, raw)
-    process.aspace.write(fpstate, sigframe.fpstate_bytes(context.fpu_state()))
+    process.aspace.write(fpstate, fpu)
+    _keep(ts, frame, raw, fpu, context.save_user_state())
     if flags & SS_AUTODISARM:
         ts.altstack = (0, 0, SS_DISABLE)
-    entry = dict(regs)
-    entry.update(
-        rdi=info.signo,
-        rsi=frame + sigframe.SIGINFO,
-        rdx=frame + sigframe.UC,
-        rax=0,
-        rsp=frame,
-        rip=action.handler,
-        rflags=regs["rflags"] & ~sigframe.HANDLER_CLEARS,
+    context.set_user_registers(
+        {
+            "rdi": info.signo,
+            "rsi": frame + sigframe.SIGINFO,
+            "rdx": frame + sigframe.UC,
+            "rax": 0,
+            "rsp": frame,
+            "rip": action.handler,
+            "rflags": regs["rflags"] & ~sigframe.HANDLER_CLEARS,
+        }
     )
-    context.set_user_registers(entry)
-    context.reset_fpu_state()
+    context.reset_fpu_state(fxsave)
     ts.saved_mask = None
     ts.mask = (ts.mask | action.mask | (0 if action.flags & SA_NODEFER else bit(info.signo))) & ~UNBLOCKABLE
     if action.flags & SA_RESETHAND:  # the handler only: flags, restorer and mask stay
         ps.actions[info.signo] = SigAction(SIG_DFL, action.flags, action.restorer, action.mask)
     t.kernel.trace_event("handler", process, tid=t.tid, sig=info.signo, handler=action.handler, frame=frame)
     return True
+
+
+#: Frames kept per thread for rt_sigreturn's quick path (more are dropped, oldest first).
+KEPT_FRAMES = 32
+
+
+def _keep(ts: ThreadSignals, frame: int, raw: bytes, fpu: bytes, state: object) -> None:
+    """Remember the state a frame saves, as the CPU holds it: rt_sigreturn finding the frame
+    unchanged puts it back whole (one engine copy, not forty register writes). Frames below
+    this one were left (siglongjmp) and are forgotten."""
+    kept = ts.frames
+    for address in [a for a in kept if a < frame + sigframe.FRAME_SIZE]:
+        del kept[address]
+    kept[frame] = (raw, fpu, state)
+    while len(kept) > KEPT_FRAMES:
+        del kept[next(iter(kept))]
 
 
 def _trap(info: SigInfo) -> sigframe.Trap:
@@ -568,8 +588,19 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
     """Restore what the handler's frame saved: every register, the FPU state, the mask and the
     alternate stack; a frame that cannot be restored kills with SIGSEGV and a report."""
     context, aspace = t.context, t.process.aspace
+    ts = of_thread(t)
+    frame = (context.sp - 8) & 0xFFFF_FFFF_FFFF_FFFF
+    kept = ts.frames.pop(frame, None)
+    if kept is not None and _unchanged(aspace, frame, kept):
+        raw, _fpu, state = kept
+        context.restore_user_state(state)  # exactly what the frame says: put back at once
+        (mask,) = struct.unpack_from("<Q", raw, sigframe.SIGMASK)
+        ts.mask = mask & ~UNBLOCKABLE
+        base, flags, size = struct.unpack_from("<Qi4xQ", raw, sigframe.UC + 16)
+        _set_altstack(t, (base, flags, size), struct.unpack_from("<Q", raw, sigframe.MCONTEXT + 15 * 8)[0])
+        recalc(t)
+        return None
     regs = context.user_registers()
-    frame = (regs["rsp"] - 8) & 0xFFFF_FFFF_FFFF_FFFF
     try:
         restored = sigframe.parse(aspace.read(frame, sigframe.FRAME_SIZE), regs["rflags"])
         fxsave = None
@@ -592,6 +623,15 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
     _set_altstack(t, restored.stack, values["rsp"])  # errors other than EFAULT are ignored, as on Linux
     recalc(t)
     return values["rax"]
+
+
+def _unchanged(aspace: object, frame: int, kept: tuple) -> bool:
+    raw, fpu, _state = kept
+    try:
+        fpstate = struct.unpack_from("<Q", raw, sigframe.MCONTEXT + 184)[0]
+        return aspace.read(frame, len(raw)) == raw and aspace.read(fpstate, len(fpu)) == fpu
+    except BadAddress:
+        return False
 
 
 def _bad_frame(t: Thread, regs: dict[str, int], frame: int, why: str) -> None:
@@ -754,7 +794,9 @@ def on_exec(t: Thread) -> None:
     pending signals stay; the alternate stack goes."""
     ps = of_process(t.process)
     ps.actions = {s: SigAction(SIG_IGN) for s, a in ps.actions.items() if a.handler == SIG_IGN}
-    of_thread(t).altstack = (0, 0, SS_DISABLE)
+    ts = of_thread(t)
+    ts.altstack = (0, 0, SS_DISABLE)
+    ts.frames.clear()
 
 
 SYSCALLS = (

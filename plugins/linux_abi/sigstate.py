@@ -259,6 +259,9 @@ class ThreadSignals:
         self.waiting = 0
         #: Held by a stop of its process (blocked until SIGCONT).
         self.stopped = False
+        #: Frame address -> (frame bytes, FPU area bytes, the CPU state they save), for handlers
+        #: still running (see signals._keep).
+        self.frames: dict[int, tuple[bytes, bytes, Any]] = {}
 
 
 PROCESS_KEY, THREAD_KEY = "linux.signals", "linux.signals"
