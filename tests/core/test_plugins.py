@@ -93,7 +93,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
     assert proc.stderr == b""
     lines = proc.stdout.decode().splitlines()
     hooks = {
-        "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands",
+        "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands, register_trace_styles",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
         "kernkit.plugins.linux_abi": "config_sections, declare_plugin, process_created, process_exited, "
@@ -101,9 +101,9 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.plugins.console": "boot_steps, config_sections, declare_plugin, poll, register_devices, shutdown",
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",
-        "kernkit.plugins.akaros_abi": "declare_plugin, register_syscall_tables",
+        "kernkit.plugins.akaros_abi": "declare_plugin, register_syscall_tables, register_trace_styles",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
-        "kernkit.plugins.mcp": "config_sections, register_schedulers",
+        "kernkit.plugins.mcp": "config_sections, register_schedulers, register_trace_styles",
         "kernkit.plugins.ninep": "boot_steps, config_sections, declare_plugin, register_devices, shutdown",
         "kernkit.plugins.vmm": "config_sections, declare_plugin, finalize_context, process_exited, register_proc_files, "
         "register_syscall_extensions",
@@ -639,3 +639,19 @@ def test_a_failing_hook_names_its_plugin_even_when_called_through_pluggy(tmp_pat
     config = config_with_plugins(tmp_path / "k.toml", [module])
     message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
     assert message == f"plugin {module!r} failed in kernkit_process_created: RuntimeError: boom"
+
+
+def test_entry_points_are_read_once_and_read_again_when_the_environment_changes(fifo2_dist, tmp_path):
+    cache = tmp_path / "cache"
+    env = {"PYTHONPATH": str(fifo2_dist.site), "KERNKIT_CACHE_DIR": str(cache)}
+    assert "fifo2 1.2.3 [entry point]" in kernkit_cli("plugins", env=env).stdout.decode()
+    [kept] = cache.glob("entry-points-*.json")
+    assert "fifo2" in kept.read_text()
+    # a second run takes the cache as it is (here doctored: it must not scan again)
+    kept.write_text(kept.read_text().replace('"1.2.3"', '"9.9.9"'))
+    assert "fifo2 9.9.9 [entry point]" in kernkit_cli("plugins", env=env).stdout.decode()
+    # installing another package changes the directory: the cache no longer applies
+    info = fifo2_dist.site / "kernkit_other-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kernkit-other\nVersion: 0.1\n")
+    assert "fifo2 1.2.3 [entry point]" in kernkit_cli("plugins", env=env).stdout.decode()
