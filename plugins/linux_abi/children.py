@@ -7,6 +7,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import ECHILD, EINVAL
+from kernkit.core.state import Slot
 from kernkit.plugins.linux_abi.jobs import job
 from kernkit.plugins.linux_abi.rlimits import RLIMIT_CORE, soft_limit
 from kernkit.plugins.linux_abi.signals import CLOCK_TICKS, is_linux, notify_parent, send_to
@@ -31,9 +32,10 @@ WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x1000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID = 0, 1, 2
 #: What a child's exit signal is (clone's low byte; fork: SIGCHLD), and its parent-death signal.
-EXIT_SIGNAL, DEATH_SIGNAL = "linux.exit_signal", "linux.pdeathsig"
+EXIT_SIGNAL: Slot[int] = Slot("linux.exit_signal")
+DEATH_SIGNAL: Slot[tuple[int, int] | None] = Slot("linux.pdeathsig")
 #: CPU time (instructions) of children reaped by wait, theirs included: RUSAGE_CHILDREN.
-CHILDREN_CPU = "linux.children_instructions"
+CHILDREN_CPU: Slot[int] = Slot("linux.children_instructions")
 
 
 def core_dumped(process: Process) -> bool:

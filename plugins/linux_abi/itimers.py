@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import POLLIN
 from kernkit.core.errnos import EAGAIN, EBADF, EINVAL, EMFILE
+from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue, wake_pollers
 from kernkit.plugins.linux_abi.signals import send
 from kernkit.plugins.linux_abi.sigstate import (
@@ -37,7 +38,7 @@ SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 TIMER_ABSTIME = 1
 TFD_NONBLOCK, TFD_CLOEXEC, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 0o4000, 0o2000000, 1, 2
 DELAYTIMER_MAX = (1 << 31) - 1
-KEY = "linux.timers"
+KEY: Slot[ProcessTimers] = Slot("linux.timers")
 
 
 def _forward(expiry: int, now: int, interval: int) -> tuple[int, int]:
@@ -144,7 +145,7 @@ class PosixTimer(ClockTimer):
 
 
 class ProcessTimers:
-    """A process's timers (``process.data["linux.timers"]``); a forked child starts with none."""
+    """A process's timers (under :data:`KEY`); a forked child starts with none."""
 
     def __init__(self) -> None:
         self.real: RealTimer | None = None

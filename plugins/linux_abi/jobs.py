@@ -1,6 +1,6 @@
 """Process groups, sessions and the controlling terminal (#cons): what job-control shells use.
 
-Every process has a process group and a session (``process.data["linux.job"]``), inherited at
+Every process has a process group and a session (a :class:`Job` under a slot), inherited at
 fork. The kernel's first process leads session 1 and group 1, whose controlling terminal is the
 console; ``kill(-pgid)`` and ``wait4(-pgid)`` reach a group. The console answers the terminal
 ioctls (TCGETS, TIOCGPGRP, TIOCGWINSZ, ...) on its files that are the host's terminal, and says
@@ -18,13 +18,14 @@ import attrs
 
 from kernkit.core.devices import Chan
 from kernkit.core.errnos import EACCES, EINVAL, ENOTTY, EPERM, ESRCH
+from kernkit.core.state import Slot
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process, Thread
 
-KEY = "linux.job"
-TTY_KEY = "linux.tty"
+KEY: Slot[Job] = Slot("linux.job")
+TTY_KEY: Slot[Terminal] = Slot("linux.tty")
 
 
 @attrs.define

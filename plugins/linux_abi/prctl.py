@@ -7,6 +7,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EFAULT, EINVAL, ESRCH
+from kernkit.core.state import Slot
 from kernkit.plugins.linux_abi.children import DEATH_SIGNAL
 
 if TYPE_CHECKING:
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
 PR_SET_NAME, PR_GET_NAME = 15, 16
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
-NAME = "linux.comm"
+NAME: Slot[bytes] = Slot("linux.comm")
+DUMPABLE: Slot[int] = Slot("linux.dumpable")
+NO_NEW_PRIVS: Slot[int] = Slot("linux.no_new_privs")
 
 
 def thread_name(t: Thread) -> bytes:
@@ -46,25 +49,25 @@ def sys_prctl(t: Thread, option: int, arg2: int, arg3: int, arg4: int, arg5: int
         aspace.write(arg2, struct.pack("<i", wanted[0] if wanted else 0))
         return 0
     if option == PR_GET_DUMPABLE:
-        return t.process.data.get("linux.dumpable", 1)
+        return t.process.data.get(DUMPABLE, 1)
     if option == PR_SET_DUMPABLE:
         if arg2 not in (0, 1):
             return -EINVAL
-        t.process.data["linux.dumpable"] = arg2
+        t.process.data[DUMPABLE] = arg2
         return 0
     if option == PR_SET_NO_NEW_PRIVS:
         if arg2 != 1 or arg3 or arg4 or arg5:
             return -EINVAL
-        t.process.data["linux.no_new_privs"] = 1
+        t.process.data[NO_NEW_PRIVS] = 1
         return 0
     if option == PR_GET_NO_NEW_PRIVS:
-        return t.process.data.get("linux.no_new_privs", 0)
+        return t.process.data.get(NO_NEW_PRIVS, 0)
     return -EINVAL
 
 
 # --- CPU affinity ----------------------------------------------------------------------------
 
-AFFINITY = "linux.affinity"
+AFFINITY: Slot[int] = Slot("linux.affinity")
 
 
 def _all_cores(t: Thread) -> int:

@@ -10,6 +10,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EINVAL, EPERM, ESRCH
+from kernkit.core.state import Slot
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -21,7 +22,7 @@ INFINITY = (1 << 64) - 1
 RLIM_NLIMITS = 16
 #: The most descriptors a process may have (Linux's fs.nr_open).
 NR_OPEN = 1 << 20
-KEY = "linux.rlimits"
+KEY: Slot[list[tuple[int, int]]] = Slot("linux.rlimits")
 #: The stack region's bounds whatever RLIMIT_STACK says (the option's own maximum above).
 MIN_STACK, MAX_STACK = 128 << 10, 1 << 30
 

@@ -18,6 +18,7 @@ from kernkit.core.errnos import EINTR, EINVAL, ENOMEM, EPERM, ESRCH
 from kernkit.core.errors import BadAddress
 from kernkit.core.machine import Fault
 from kernkit.core.process import BLOCKED, EXITED, RUNNING
+from kernkit.core.state import Slot
 from kernkit.core.wait import wake_pollers
 from kernkit.plugins.linux_abi import sigframe
 from kernkit.plugins.linux_abi.jobs import group_members, orphaned_group
@@ -62,6 +63,7 @@ from kernkit.plugins.linux_abi.sigstate import (
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
+    from kernkit.core.wait import WaitQueue
 
 ALL = (1 << NSIG) - 1
 #: Clock ticks a second (USER_HZ) in siginfo's si_utime and times().
@@ -90,7 +92,8 @@ FUTEX = 202
 TRAPS = {"SEGV_MAPERR": 14, "SEGV_ACCERR": 14, "BUS_ADRERR": 14, "BUS_OBJERR": 14, "BUS_ADRALN": 17,
          "FPE_INTDIV": 0, "ILL_ILLOPN": 6, "TRAP_TRACE": 1}  # fmt: skip
 #: Open signalfds in the kernel, and the queue their blocked readers sleep in.
-SIGNALFDS, SIGNALFD_READERS = "linux.signalfds", "linux.signalfd_readers"
+SIGNALFDS: Slot[int] = Slot("linux.signalfds")
+SIGNALFD_READERS: Slot[WaitQueue] = Slot("linux.signalfd_readers")
 #: Called on EINTR with (thread, syscall number, registers): what an interrupted call leaves
 #: behind (remaining time, deadlines kept across restarts). Other modules add to it.
 ON_EINTR: dict[int, object] = {}

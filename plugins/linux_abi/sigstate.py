@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from kernkit.core.state import Slot
+
 if TYPE_CHECKING:
     from kernkit.core.machine import Fault
     from kernkit.core.process import Process, Thread
@@ -218,7 +220,7 @@ class Pending:
 
 
 class ProcessSignals:
-    """Per process (``process.data["linux.signals"]``)."""
+    """Per process (under :data:`PROCESS_KEY`)."""
 
     def __init__(self) -> None:
         self.actions: dict[int, SigAction] = {}
@@ -242,7 +244,7 @@ class ProcessSignals:
 
 
 class ThreadSignals:
-    """Per thread (``thread.data["linux.signals"]``)."""
+    """Per thread (under :data:`THREAD_KEY`)."""
 
     def __init__(self, mask: int = 0) -> None:
         self.mask = mask
@@ -264,7 +266,8 @@ class ThreadSignals:
         self.frames: dict[int, tuple[bytes, bytes, Any]] = {}
 
 
-PROCESS_KEY, THREAD_KEY = "linux.signals", "linux.signals"
+PROCESS_KEY: Slot[ProcessSignals] = Slot("linux.signals")
+THREAD_KEY: Slot[ThreadSignals] = Slot("linux.thread_signals")
 
 
 def of_process(process: Process) -> ProcessSignals:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import POLLIN
 from kernkit.core.errnos import EAGAIN, EBADF, EINTR, EINVAL, EMFILE
+from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
 from kernkit.plugins.linux_abi.signals import ON_EINTR, SIGNALFD_READERS, SIGNALFDS, pending_set, take
 from kernkit.plugins.linux_abi.sigstate import UNBLOCKABLE, SigInfo, of_process, of_thread
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 SIGSET_SIZE = 8
 NS = 1_000_000_000
 FOREVER = -1
-DEADLINE = "linux.sigtimedwait_deadline"
+DEADLINE: Slot[int] = Slot("linux.sigtimedwait_deadline")
 SFD_NONBLOCK, SFD_CLOEXEC = 0o4000, 0o2000000
 
 

@@ -6,6 +6,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EINVAL
+from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
 from kernkit.plugins.linux_abi.signals import ON_EINTR
 from kernkit.plugins.linux_abi.startup import random_bytes
@@ -75,7 +76,7 @@ def _read_timespec(t: Thread, address: int) -> int | None:
     return seconds * NS + nanos
 
 
-SLEEP_DEADLINE = "linux.sleep_deadline"
+SLEEP_DEADLINE: Slot[int] = Slot("linux.sleep_deadline")
 FOREVER = -1
 
 
