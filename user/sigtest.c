@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -1154,6 +1155,36 @@ static void group_limits(void)
     show("only a CPU the machine lacks (EINVAL)", sched_setaffinity(0, sizeof set, &set));
 }
 
+/* --- tty (kernkit only, on a terminal): the console as the controlling terminal -------------- */
+
+static void group_tty(void)
+{
+    struct winsize ws;
+    struct termios tio;
+    show("tcgetpgrp is our group", tcgetpgrp(0) == getpgrp());
+    show("TIOCGWINSZ", ioctl(1, TIOCGWINSZ, &ws));
+    say("rows %d cols %d\n", ws.ws_row, ws.ws_col);
+    show("tcgetattr", tcgetattr(0, &tio));
+    say("ICANON %d ECHO %d\n", (tio.c_lflag & ICANON) != 0, (tio.c_lflag & ECHO) != 0);
+    tio.c_lflag &= ~ECHO;
+    show("tcsetattr", tcsetattr(0, TCSANOW, &tio));
+    tcgetattr(0, &tio);
+    say("ECHO after tcsetattr %d\n", (tio.c_lflag & ECHO) != 0);
+    show("tcsetpgrp to a group of no process (EPERM)", tcsetpgrp(0, 999999));
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        pause();
+        _exit(0);
+    }
+    setpgid(pid, pid);
+    show("tcsetpgrp to the child's group", tcsetpgrp(0, pid));
+    say("foreground is now the child's group %d\n", tcgetpgrp(0) == pid);
+    kill(pid, SIGKILL);
+    child_status(pid);
+    show("tcgetsid is our session", tcgetsid(0) == getsid(0));
+}
+
 static volatile uintptr_t deepest, deep_start;
 static int dive(int n)
 {
@@ -1196,7 +1227,7 @@ int main(int argc, char **argv)
         {"order", group_order},   {"wait", group_wait},     {"eintr", group_eintr},
         {"kill", group_kill},     {"chld", group_chld},     {"stop", group_stop},
         {"faults", group_faults}, {"timers", group_timers}, {"posixtimers", group_posixtimers},
-        {"jobs", group_jobs},     {"limits", group_limits},
+        {"jobs", group_jobs},     {"limits", group_limits}, {"tty", group_tty},
     };
     if (!strcmp(argv[1], "deep"))
         return deep();
