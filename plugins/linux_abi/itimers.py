@@ -25,6 +25,7 @@ from kernkit.plugins.linux_abi.sigstate import (
     SIGVTALRM,
     SigInfo,
 )
+from kernkit.plugins.linux_abi.timeinfo import read_timespec
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -159,10 +160,7 @@ class ProcessTimers:
 
 
 def timers(process: Process) -> ProcessTimers:
-    state = process.data.get(KEY)
-    if state is None:
-        state = process.data[KEY] = ProcessTimers()
-    return state
+    return KEY.of(process, ProcessTimers)
 
 
 def on_exec(process: Process) -> None:
@@ -181,13 +179,6 @@ def _timeval(t: Thread, address: int) -> int | None:
     if seconds < 0 or not 0 <= micros < 1_000_000:
         return None
     return seconds * NS + micros * 1000
-
-
-def _timespec(t: Thread, address: int) -> int | None:
-    seconds, nanos = struct.unpack("<qq", t.process.aspace.read(address, 16))
-    if seconds < 0 or not 0 <= nanos < NS:
-        return None
-    return seconds * NS + nanos
 
 
 def _pack_timeval(ns: int) -> bytes:
@@ -343,7 +334,7 @@ def _itimerspec(timer: ClockTimer, now: int) -> bytes:
 
 
 def _settime(t: Thread, timer: ClockTimer, clock: int, absolute: bool, new: int, old: int) -> int:
-    interval, value = _timespec(t, new), _timespec(t, new + 16)
+    interval, value = read_timespec(t, new), read_timespec(t, new + 16)
     if interval is None or value is None:
         return -EINVAL
     now = t.kernel.thread_now(t)

@@ -271,14 +271,8 @@ THREAD_KEY: Slot[ThreadSignals] = Slot("linux.thread_signals")
 
 
 def of_process(process: Process) -> ProcessSignals:
-    state = process.data.get(PROCESS_KEY)
-    if state is None:
-        state = process.data[PROCESS_KEY] = ProcessSignals()
-    return state
+    return PROCESS_KEY.of(process, ProcessSignals)
 
 
 def of_thread(thread: Thread) -> ThreadSignals:
-    state = thread.data.get(THREAD_KEY)
-    if state is None:
-        state = thread.data[THREAD_KEY] = ThreadSignals()
-    return state
+    return THREAD_KEY.of(thread, ThreadSignals)

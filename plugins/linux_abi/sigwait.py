@@ -12,6 +12,7 @@ from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
 from kernkit.plugins.linux_abi.signals import ON_EINTR, SIGNALFD_READERS, SIGNALFDS, pending_set, take
 from kernkit.plugins.linux_abi.sigstate import UNBLOCKABLE, SigInfo, of_process, of_thread
+from kernkit.plugins.linux_abi.timeinfo import read_timespec
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -79,13 +80,6 @@ def _wait_for_any(t: Thread) -> int | None:
     return None
 
 
-def _timespec(t: Thread, address: int) -> int | None:
-    seconds, nanos = struct.unpack("<qq", t.process.aspace.read(address, 16))
-    if seconds < 0 or not 0 <= nanos < NS:
-        return None
-    return seconds * NS + nanos
-
-
 def sys_rt_sigtimedwait(t: Thread, wanted: int, info: int, timeout: int, size: int) -> int | None:
     if size != SIGSET_SIZE:
         return -EINVAL
@@ -101,7 +95,7 @@ def sys_rt_sigtimedwait(t: Thread, wanted: int, info: int, timeout: int, size: i
     now = t.kernel.thread_now(t)
     deadline = t.data.get(DEADLINE)
     if deadline is None:
-        limit = _timespec(t, timeout) if timeout else FOREVER
+        limit = read_timespec(t, timeout) if timeout else FOREVER
         if limit is None:
             return -EINVAL
         deadline = t.data[DEADLINE] = FOREVER if limit == FOREVER else now + limit

@@ -69,7 +69,8 @@ def sys_time(t: Thread, tloc: int) -> int:
     return seconds
 
 
-def _read_timespec(t: Thread, address: int) -> int | None:
+def read_timespec(t: Thread, address: int) -> int | None:
+    """A struct timespec in guest memory as nanoseconds; None if it is not a valid one."""
     seconds, nanos = struct.unpack("<qq", t.process.aspace.read(address, 16))
     if seconds < 0 or not 0 <= nanos < NS:
         return None
@@ -82,7 +83,7 @@ FOREVER = -1
 
 def sys_nanosleep(t: Thread, req: int, rem: int) -> int | None:
     if SLEEP_DEADLINE not in t.data:
-        duration = _read_timespec(t, req)
+        duration = read_timespec(t, req)
         if duration is None:
             return -EINVAL
         t.data[SLEEP_DEADLINE] = _deadline(t, t.kernel.thread_now(t) + duration)
@@ -94,7 +95,7 @@ def sys_clock_nanosleep(t: Thread, clock: int, flags: int, req: int, rem: int) -
         now = _clock(t, clock)
         if now is None or clock in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
             return -EINVAL
-        target = _read_timespec(t, req)
+        target = read_timespec(t, req)
         if target is None:
             return -EINVAL
         wait = target - now if flags & TIMER_ABSTIME else target
