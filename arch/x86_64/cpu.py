@@ -164,17 +164,28 @@ class X86Core:
             if result is not None:
                 value.value = result & 0xFFFF_FFFF_FFFF_FFFF
                 write(uch, RAX, ref)
-            if thread.user_work and thread.state is RUNNING and thread.context is self.loaded:
-                self.kernel.return_to_user(thread)  # a signal to deliver: in place, no stop
-            if thread.stop_requested:  # blocked, yielded, exited, ...: remember in what
-                self.loaded.stopped_in_syscall(number)
-            if self.needs_tb_flush or (thread.stop_requested and not self._hand_off(thread)):
+            if thread.user_work:  # a signal to deliver: in place, without a stop
+                self._user_work(thread)
+            if thread.stop_requested:
+                self._stop_requested(thread, number)
+            elif self.needs_tb_flush:
                 uclib.uc_emu_stop(uch)
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
             uclib.uc_emu_stop(self.uch)
         finally:
             self.in_syscall = False
+
+    def _user_work(self, thread: Thread) -> None:
+        if thread.state is RUNNING and thread.context is self.loaded:
+            self.kernel.return_to_user(thread)
+
+    def _stop_requested(self, thread: Thread, number: int) -> None:
+        """After a syscall that stopped the thread (blocked, yielded, exited, ...): remember in
+        what (a signal may interrupt it), then hand the core over or end the run."""
+        self.loaded.stopped_in_syscall(number)
+        if self.needs_tb_flush or not self._hand_off(thread):
+            uclib.uc_emu_stop(self.uch)
 
     def _hand_off(self, thread: Thread) -> bool:
         """Inside the syscall hook: let the kernel settle ``thread`` and, if it names a thread of
