@@ -63,6 +63,11 @@ class PhysicalMemory:
         self._next_fresh += 1
         return (self._next_fresh - 1) * PAGE_SIZE
 
+    @property
+    def free(self) -> int:
+        """Bytes in frames not handed out (quarantined ones excepted)."""
+        return (self._end - self._next_fresh + len(self._recycled)) * PAGE_SIZE
+
     def free_frame(self, frame: int) -> None:
         if frame in self._code_frames:
             self._code_frames.discard(frame)
