@@ -91,6 +91,11 @@ class PhysicalMemory:
     def holders(self, frame: int) -> int:
         return self.refs[frame >> PAGE_SHIFT]
 
+    @property
+    def free(self) -> int:
+        """Bytes in frames not handed out (quarantined ones excepted)."""
+        return (self._end - self._next_fresh + len(self._recycled)) * PAGE_SIZE
+
     def free_frame(self, frame: int) -> None:
         """One holder less; the last one gives the frame back."""
         number = frame >> PAGE_SHIFT

@@ -14,7 +14,7 @@ import attrs
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.machine import Machine
-    from kernkit.core.process import Process
+    from kernkit.core.process import Process, Thread
 
 
 def _name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
@@ -125,6 +125,21 @@ class SyscallTable:
     #: Multi-core processes: a :class:`kernkit.core.scheduler.VcoreProvider`, or None if the
     #: personality's processes hold no cores of their own.
     vcores: Any = attrs.field(default=None, kw_only=True)
+    #: ``return_to_user(thread)``: the work a thread flagged with
+    #: :meth:`kernkit.core.kernel.Kernel.want_user_work` does before it next runs user code
+    #: (Linux: deliver pending signals). The kernel calls it after the system call that set the
+    #: flag (inside it: the thread's registers read as after the call), or before the thread's
+    #: next run (after a slice, when woken). It may change the thread's registers, block the
+    #: thread or end its process.
+    return_to_user: Callable[[Thread], None] | None = attrs.field(default=None, kw_only=True)
+    #: ``fault(thread, fault) -> bool``: a guest fault (:class:`kernkit.core.machine.Fault`) of a
+    #: thread of this personality. True: the personality dealt with it (a handler will run, set
+    #: up by ``return_to_user``); False, or no function: the process is killed with a report.
+    fault: Callable[[Thread, Any], bool] | None = attrs.field(default=None, kw_only=True)
+    #: ``post_signal(process, signal, sender)``: a POSIX signal sent to a process of this
+    #: personality from outside it (another personality's ``kill``; ``sender`` is a pid or 0 for
+    #: the kernel). None: the personality has no signals; senders treat the process as gone.
+    post_signal: Callable[[Process, int, int], None] | None = attrs.field(default=None, kw_only=True)
 
     def by_number(self) -> dict[int, Syscall]:
         table: dict[int, Syscall] = {}

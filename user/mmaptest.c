@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -226,6 +227,52 @@ static void test_truncate(void)
     printf("truncate: and keeps a write: %c\n", file_byte(fd, PAGE + 7));
     munmap(p, 3 * PAGE);
     munmap(q, 3 * PAGE);
+    close(fd);
+    unlink(path);
+}
+
+static sigjmp_buf recover;
+static volatile siginfo_t seen;
+
+static void on_fault(int sig, siginfo_t *info, void *context)
+{
+    (void)sig;
+    (void)context;
+    seen = *info;
+    siglongjmp(recover, 1);
+}
+
+/* What a handler learns of a fault: the signal, its code, the exact address touched. */
+static void test_handler(void)
+{
+    int fd = make_file("handler", 2, 'h');
+    char *p = must_map(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ftruncate(fd, 10);
+    struct sigaction action, old_bus, old_segv;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_fault;
+    action.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &action, &old_bus);
+    sigaction(SIGSEGV, &action, &old_segv);
+    char *hole = must_map(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(hole + PAGE, PAGE); /* nothing is mapped there now */
+    volatile char *targets[2] = {p + PAGE + 5, hole + PAGE + 7};
+    for (int i = 0; i < 2; i++) {
+        if (sigsetjmp(recover, 1) == 0) {
+            targets[i][0] = 1;
+            printf("handler: no fault\n");
+        } else {
+            printf("handler: signal %d, code %s, at the address touched: %s\n", seen.si_signo,
+                   seen.si_code == BUS_ADRERR   ? "BUS_ADRERR"
+                   : seen.si_code == SEGV_MAPERR ? "SEGV_MAPERR"
+                                                 : "other",
+                   (char *)seen.si_addr == (char *)targets[i] ? "yes" : "no");
+        }
+    }
+    sigaction(SIGBUS, &old_bus, NULL);
+    sigaction(SIGSEGV, &old_segv, NULL);
+    munmap(p, 2 * PAGE);
+    munmap(hole, PAGE);
     close(fd);
     unlink(path);
 }
@@ -554,7 +601,7 @@ int main(int argc, char **argv)
         void (*run)(void);
     } tests[] = {
         {"private", test_private}, {"shared", test_shared}, {"twoproc", test_twoproc},
-        {"truncate", test_truncate}, {"pastend", test_pastend}, {"rofile", test_rofile},
+        {"truncate", test_truncate}, {"handler", test_handler}, {"pastend", test_pastend}, {"rofile", test_rofile},
         {"errors", test_errors}, {"mremap", test_mremap}, {"madvise", test_madvise},
         {"mincore", test_mincore}, {"noreplace", test_noreplace}, {"noreserve", test_noreserve},
         {"memfd", test_memfd}, {"devzero", test_devzero}, {"cow", test_cow}, {"vfork", test_vfork},

@@ -29,6 +29,7 @@ from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITAB
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, HandoffKind, Stop
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
+from kernkit.core.process import RUNNING
 
 if TYPE_CHECKING:
     from kernkit.arch.x86_64.machine import X86Machine
@@ -38,20 +39,31 @@ if TYPE_CHECKING:
 ACCESS = {16: "read", 17: "write", 18: "exec"}
 UC_MEM_WRITE, UC_MEM_FETCH = 17, 18
 RIP, RAX, RDX = x86.UC_X86_REG_RIP, x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDX
-#: Exceptions a user program can raise, as (signal, description).
+#: Exceptions a user program can raise, as (signal, description, POSIX si_code name).
 EXCEPTIONS = {
-    0: (8, "divide error"),
-    1: (5, "debug trap"),
-    3: (5, "breakpoint"),
-    4: (11, "overflow"),
-    5: (11, "bound range exceeded"),
-    6: (4, "invalid opcode"),
-    7: (8, "device not available"),
-    8: (11, "double fault"),
-    13: (11, "general protection fault"),
-    16: (8, "x87 floating-point error"),
-    17: (7, "alignment check"),
-    19: (8, "SIMD floating-point error"),
+    0: (8, "divide error", "FPE_INTDIV"),
+    1: (5, "debug trap", "TRAP_TRACE"),
+    3: (5, "breakpoint", ""),
+    4: (11, "overflow", ""),
+    5: (11, "bound range exceeded", ""),
+    6: (4, "invalid opcode", "ILL_ILLOPN"),
+    7: (8, "device not available", ""),
+    8: (11, "double fault", ""),
+    13: (11, "general protection fault", ""),
+    16: (8, "x87 floating-point error", "FPE_FLTINV"),
+    17: (7, "alignment check", "BUS_ADRALN"),
+    19: (8, "SIMD floating-point error", "FPE_FLTINV"),
+}
+#: Why a TLB fill was refused -> the POSIX si_code of the page fault (others: no finer cause).
+PAGE_FAULT_CODES = {
+    "not mapped": "SEGV_MAPERR",
+    "kernel address": "SEGV_MAPERR",
+    "read-only page": "SEGV_ACCERR",
+    "page not executable": "SEGV_ACCERR",
+    "no read access": "SEGV_ACCERR",
+    "no write access": "SEGV_ACCERR",
+    "no exec access": "SEGV_ACCERR",
+    "beyond the end of the mapped file": "BUS_ADRERR",
 }
 SIGKILL, SIGSEGV = 9, 11
 RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
@@ -78,8 +90,8 @@ class X86Core:
         self._read_args = self.regs.syscall_args
         self._dispatch = self.kernel.dispatcher.dispatch
         self.counter = lowlevel.counter_reader(uc) if self.deterministic else (lambda: 0)
-        self._counted = lowlevel.counter_cell(uc)
         self._fault_address = lowlevel.fault_address_reader(uc)
+        self._counted = lowlevel.counter_cell(uc)
         #: The count of the emu_start in progress, and how far charge() took the counter past it.
         self._count = 0
         self._overshoot = 0
@@ -150,17 +162,33 @@ class X86Core:
             thread = self.thread
             read, write, uch, value, ref = self._fast_reg
             read(uch, RAX, ref)
-            result = self._dispatch(thread, value.value, self._read_args)
+            number = value.value
+            result = self._dispatch(thread, number, self._read_args)
             if result is not None:
                 value.value = result & 0xFFFF_FFFF_FFFF_FFFF
                 write(uch, RAX, ref)
-            if self.needs_tb_flush or (thread.stop_requested and not self._hand_off(thread)):
+            if thread.user_work:  # a signal to deliver: in place, without a stop
+                self._user_work(thread)
+            if thread.stop_requested:
+                self._stop_requested(thread, number)
+            elif self.needs_tb_flush:
                 uclib.uc_emu_stop(uch)
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
             uclib.uc_emu_stop(self.uch)
         finally:
             self.in_syscall = False
+
+    def _user_work(self, thread: Thread) -> None:
+        if thread.state is RUNNING and thread.context is self.loaded:
+            self.kernel.return_to_user(thread)
+
+    def _stop_requested(self, thread: Thread, number: int) -> None:
+        """After a syscall that stopped the thread (blocked, yielded, exited, ...): remember in
+        what (a signal may interrupt it), then hand the core over or end the run."""
+        self.loaded.stopped_in_syscall(number)
+        if self.needs_tb_flush or not self._hand_off(thread):
+            uclib.uc_emu_stop(self.uch)
 
     def _hand_off(self, thread: Thread) -> bool:
         """Inside the syscall hook: let the kernel settle ``thread`` and, if it names a thread of
@@ -405,14 +433,14 @@ class X86Core:
         if self.breakpoint_hit is not None:  # stopped before the instruction, which was counted
             return max(counted - 1, 0), Stop("breakpoint", 0)
         if error == UC_ERR_EXCEPTION and self.fault is not None:
-            address, access, reason, signal = self.fault
-            exact = self._fault_address()  # the fill hook only learns the page
-            if exact & PAGE_MASK == address & PAGE_MASK:
-                address = exact
+            page, access, reason, signal = self.fault
+            exact = self._fault_address()  # the hook was told the page only
+            address = exact if exact is not None and exact & PAGE_MASK == page & PAGE_MASK else page
             what = reason if signal == SIGKILL else f"page fault, {reason}"
-            return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc, address, ACCESS[access]))
+            fault = Fault(signal, what, pc, address, ACCESS[access], code=PAGE_FAULT_CODES.get(reason, ""))
+            return max(counted - 1, 0), Stop("fault", 0, fault)
         if error == UC_ERR_INSN_INVALID:
-            return max(counted - 1, 0), Stop("fault", 0, Fault(4, "invalid opcode", pc))
+            return max(counted - 1, 0), Stop("fault", 0, Fault(4, "invalid opcode", pc, code="ILL_ILLOPN"))
         if error is not None:
             return max(counted - 1, 0), Stop("fault", 0, Fault(11, f"CPU error {error}", pc))
         if self.pending_intr is not None:
@@ -435,8 +463,8 @@ class X86Core:
             return counted, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc - 2))
         if number == 3 and self._peek(thread.process.aspace, pc - 1, 1) == b"\xcc":
             return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1, breakpoint=True))
-        signal, what = EXCEPTIONS.get(number, (11, f"CPU exception {number}"))
-        return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc))
+        signal, what, code = EXCEPTIONS.get(number, (11, f"CPU exception {number}", ""))
+        return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc, code=code))
 
     def _emulate_rdtsc(self, pc: int, length: int) -> None:
         """Time-stamp counter = virtual time in ticks of ``[machine] ips`` per second."""

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import UcContext
 
-from kernkit.arch.x86_64 import layout
+from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.backtrace import backtrace
-from kernkit.arch.x86_64.context import X86Context
+from kernkit.arch.x86_64.context import FPU_REGISTERS, USER_REGISTERS, X86Context
 from kernkit.arch.x86_64.cpu import X86Core
 from kernkit.arch.x86_64.paging import X86PageTable
 from kernkit.core.errors import ConfigError
@@ -83,6 +83,11 @@ class X86Machine:
         for i, descriptor in enumerate(layout.GDT_ENTRIES):
             self.memory.words[layout.GDT // 8 + i] = descriptor
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
+        #: Context blobs handed back by restore_user_state, for the next save_user_state.
+        self.spares: list[UcContext] = []
+        #: Register batches for whole user states (signal frames); one engine call each.
+        self.user_batch = lowlevel.RegisterBatch([(reg, 8) for reg in USER_REGISTERS.values()])
+        self.fpu_batch = lowlevel.RegisterBatch(FPU_REGISTERS)
         self.cores = [X86Core(self, i) for i in range(options.cores)]
         self._template = self.cores[0].uc.context_save()
         #: Per core, the foreign context (see core.machine.Machine.run) running there, if any.
@@ -103,6 +108,10 @@ class X86Machine:
     def blank_context(self) -> UcContext:
         return UcContext(self.cores[0].uch, self._template.arch, self._template.mode)
 
+    def spare_context(self) -> UcContext:
+        """A context blob to overwrite (a used one handed back, or a new one)."""
+        return self.spares.pop() if self.spares else self.blank_context()
+
     @staticmethod
     def copy_context(source: UcContext, target: UcContext) -> None:
         ctypes.memmove(
@@ -119,7 +128,9 @@ class X86Machine:
         blob.reg_write(x86.UC_X86_REG_RIP, entry)
         blob.reg_write(x86.UC_X86_REG_RSP, stack)
         blob.reg_write(x86.UC_X86_REG_RFLAGS, 0x202)
-        return X86Context(blob, self)
+        context = X86Context(blob, self)
+        context.reset_fpu_state()  # as after FNINIT: the engine's own reset state is all zeros
+        return context
 
     def run(self, core: int, thread: Thread, budget: int) -> Stop:
         runner = getattr(thread.context, "run_on_core", None)

@@ -75,6 +75,20 @@ class ConsoleDevice(SyntheticDevice):
             ],
         )
 
+    def terminal(self, chan: Chan) -> int | None:
+        """``cons`` and ``stdin`` are a terminal when the host's stdin is one, ``stdout`` and
+        ``stderr`` when the host's stdout or stderr is (as the same program would find on the
+        host, or under qemu-user)."""
+        synth = chan.aux
+        name = getattr(synth, "name", "")
+        stream = {"cons": self.kernel.stdin, "stdin": self.kernel.stdin,
+                  "stdout": self.kernel.stdout, "stderr": self.kernel.stderr}.get(name)  # fmt: skip
+        try:
+            fd = stream.fileno() if stream is not None else None
+        except (AttributeError, OSError, ValueError):
+            return None
+        return fd if fd is not None and os.isatty(fd) else None
+
     def mmap(self, chan: Chan) -> PageCache:
         """Mapping ``zero`` gives new zero-filled memory each time (as Linux's /dev/zero)."""
         if chan.aux is None or chan.aux.name != "zero":

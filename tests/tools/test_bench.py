@@ -51,9 +51,22 @@ def test_mcp_experiments_report_switch_costs_and_interference_with_a_plot(tmp_pa
     assert uthreads["syscalls_per_switch"] == 0, "a uthread switch enters no kernel"
     assert kernel_threads["syscalls_per_switch"] >= 1
     assert 0 < uthreads["virtual_cycles_per_switch"] < kernel_threads["virtual_cycles_per_switch"]
-    assert report["interference"]["mcp"]["stolen_cycles"] * 10 <= report["interference"]["rr"]["stolen_cycles"]
+    assert (
+        report["interference"]["mcp"]["stolen_cycles"] * 10 <= report["interference"]["rr"]["stolen_cycles"]
+    )
     assert report["claim_order_of_magnitude_less"] is True
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_signal_benchmark_reports_the_round_trip_and_an_exact_itimer():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "signals.py"), "--quick"], capture_output=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    assert report["values"]["signal_roundtrip_us"] > 0
+    assert report["values"]["itimer_1ms_1s_signals"] == [1000, 1000]
+    assert report["targets"]["itimer_1ms_1s_exact"]["met"] is True
 
 
 def test_memory_benchmark_reports_kernkit_beside_its_peers():
