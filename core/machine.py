@@ -96,9 +96,11 @@ class Machine(Protocol):
 
     def new_page_table(self) -> PageTable: ...
     def new_context(self, entry: int, stack: int) -> CpuContext: ...
-    def run(self, core: int, thread: Thread, budget: int) -> Stop:
-        """Run ``thread`` on ``core`` for at most ``budget`` instructions (a budget the core shares
-        with whatever runs after it in this run). When a syscall handler stops the thread, a
+    def run(self, core: int, thread: Thread, budget: int, limit: int | None = None) -> Stop:
+        """Run ``thread`` on ``core`` for about ``budget`` instructions (a budget the core shares
+        with whatever runs after it in this run): a deterministic machine may stop at the first
+        point at or after it where it can stop reproducibly (x86_64: the end of a translated
+        block), but never past ``limit`` when one is given. When a syscall handler stops the thread, a
         deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
         the run and go on with the thread it returns, saving a return to the kernel loop.
 
@@ -106,6 +108,7 @@ class Machine(Protocol):
         guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and
         ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
         ...
+
     def live_instructions(self, core: int) -> int: ...
     def charge(self, core: int, instructions: int) -> None:
         """Count ``instructions`` retired elsewhere (another CPU, run by a syscall handler on
@@ -113,6 +116,7 @@ class Machine(Protocol):
         on they are in :meth:`live_instructions` and in the run's :class:`Stop`, and they come off
         the run's budget (a run whose budget they use up stops after the syscall). A machine that
         counts no instructions (fast mode) ignores them."""
+
     def address_space_changed(self, aspace: AddressSpace) -> None:
         """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""
 

@@ -1,0 +1,135 @@
+/* Instruction counting at translated-block boundaries, for kernkit's x86-64 cores.
+ *
+ * Unicorn's own count (emu_start with count=) calls a helper before every instruction; this
+ * hook runs once per translated block instead. It adds the block's instruction count (asked of
+ * Unicorn once per block and cached) and ends the run before a block when the run has used its
+ * budget, or when another thread asked for a stop (fast mode's preemption: the stop is made
+ * here, on the emulating thread, between two blocks, so no instruction is cut in half).
+ *
+ * The Python side (arch/x86_64/blocks.py) owns the state below through ctypes, and has a
+ * pure-Python hook with the same behaviour for installs without this library. Unicorn's
+ * functions are passed in as pointers, so nothing here links against Unicorn.
+ *
+ * The file is also a (trivial) Python extension module, which lets setuptools build it at
+ * install time; Python loads it with ctypes, not import.
+ */
+#include <Python.h>
+#include <stdint.h>
+
+typedef int (*uc_stop_fn)(void *uc);
+typedef int (*uc_ctl_fn)(void *uc, int control, ...);
+
+/* Unicorn's uc_tb */
+typedef struct {
+    uint64_t pc;
+    uint16_t icount;
+    uint16_t size;
+} uc_tb;
+
+#define SLOTS 8192 /* a power of two */
+
+struct slot {
+    uint64_t pc;
+    uint64_t space;
+    uint64_t tag;
+    uint32_t size;
+    uint32_t icount;
+};
+
+/* Keep in step with BlockState in blocks.py. */
+struct block_state {
+    uint64_t counted;  /* instructions of the blocks entered in this run, plus charges */
+    uint64_t limit;    /* a block entered with counted >= limit ends the run before it */
+    uint64_t hard;     /* a block that would take counted past hard ends the run before it */
+    uint64_t start;    /* the last block entered (or the one the run stopped before) */
+    uint32_t size;     /* its size in bytes */
+    uint32_t icount;   /* its instructions, 0 when the run stopped before it */
+    volatile int32_t preempt; /* set by another thread: stop before the next block */
+    int32_t stopped;   /* 1: this hook ended the run (budget), 2: for a preemption */
+    uint64_t space;    /* the address space the core runs (translations are per space) */
+    uint64_t tag;      /* bumped to forget every cached count */
+    uint64_t misses;
+    uc_stop_fn stop;
+    uc_ctl_fn ctl;
+    int32_t request_cache; /* UC_CTL_TB_REQUEST_CACHE, as uc_ctl wants it */
+    int32_t counting;      /* 0: only preemption (fast mode) */
+    /* when Unicorn's answer does not match the block (never seen): the count from Python */
+    uint32_t (*resolve)(uint64_t pc, uint32_t size);
+    struct slot slots[SLOTS];
+};
+
+static inline struct slot *slot_of(struct block_state *s, uint64_t pc, uint64_t space)
+{
+    uint64_t h = (pc >> 1) ^ (pc >> 13) ^ (space * 0x9E3779B97F4A7C15ull);
+    return &s->slots[h & (SLOTS - 1)];
+}
+
+static uint32_t block_icount(void *uc, struct block_state *s, uint64_t pc, uint32_t size)
+{
+    struct slot *slot = slot_of(s, pc, s->space);
+    uc_tb tb;
+    uint32_t n;
+
+    if (slot->pc == pc && slot->size == size && slot->tag == s->tag && slot->space == s->space)
+        return slot->icount;
+    s->misses++;
+    if (s->ctl(uc, s->request_cache, pc, &tb) == 0 && tb.pc == pc && tb.size == size)
+        n = tb.icount;
+    else
+        n = s->resolve(pc, size);
+    slot->pc = pc;
+    slot->size = size;
+    slot->tag = s->tag;
+    slot->space = s->space;
+    slot->icount = n;
+    return n;
+}
+
+void kernkit_block_hook(void *uc, uint64_t pc, uint32_t size, struct block_state *s)
+{
+    uint32_t n = 0;
+
+    if (s->preempt) {
+        s->preempt = 0;
+        s->stopped = 2;
+    } else if (s->counting) {
+        n = block_icount(uc, s, pc, size);
+        if (s->counted >= s->limit || s->counted + n > s->hard)
+            s->stopped = 1;
+    }
+    s->start = pc;
+    s->size = size;
+    if (s->stopped) {
+        s->icount = 0;
+        s->stop(uc);
+        return;
+    }
+    s->icount = n;
+    s->counted += n;
+}
+
+/* A block Unicorn has just translated: its count is fresh (code rewritten in place included). */
+void kernkit_block_translated(void *uc, uc_tb *cur, uc_tb *prev, struct block_state *s)
+{
+    struct slot *slot = slot_of(s, cur->pc, s->space);
+
+    (void)uc;
+    (void)prev;
+    slot->pc = cur->pc;
+    slot->size = cur->size;
+    slot->tag = s->tag;
+    slot->space = s->space;
+    slot->icount = cur->icount;
+}
+
+size_t kernkit_block_state_size(void)
+{
+    return sizeof(struct block_state);
+}
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_blockcount", NULL, -1, NULL};
+
+PyMODINIT_FUNC PyInit__blockcount(void)
+{
+    return PyModule_Create(&module);
+}
