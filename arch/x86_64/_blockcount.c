@@ -55,7 +55,7 @@ struct block_state {
     int32_t counting;      /* 0: only preemption (fast mode) */
     /* when Unicorn's answer does not match the block (never seen): the count from Python */
     uint32_t (*resolve)(uint64_t pc, uint32_t size);
-    struct slot slots[SLOTS];
+    struct slot *slots; /* SLOTS of them, zeroed (pages untouched until used) */
 };
 
 static inline struct slot *slot_of(struct block_state *s, uint64_t pc, uint64_t space)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import mmap
 import os
 from collections.abc import Callable
 
@@ -76,7 +77,7 @@ class BlockState(ctypes.Structure):
         ("request_cache", ctypes.c_int32),
         ("counting", ctypes.c_int32),
         ("resolve", ctypes.c_void_p),
-        ("slots", Slot * SLOTS),
+        ("slots", ctypes.c_void_p),
     )
 
 
@@ -131,6 +132,9 @@ class BlockCounter:
         library = native_library()
         self.native = library is not None
         if library is not None:
+            # the C hook's cache of counts: an anonymous mapping costs memory only where used
+            self._slots = mmap.mmap(-1, SLOTS * ctypes.sizeof(Slot))
+            state.slots = ctypes.addressof(ctypes.c_char.from_buffer(self._slots))
             hooks = (library.kernkit_block_hook, library.kernkit_block_translated)
         else:
             self._python_hooks = (BLOCK_CB(self._on_block), EDGE_CB(self._on_translated))

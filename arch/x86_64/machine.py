@@ -191,8 +191,6 @@ class X86Machine:
         return f"(cannot decode: {code[:8].hex(' ')})"
 
     def _start_watchdog(self, period: float) -> None:
-        from unicorn.unicorn_py3.unicorn import uclib
-
         from kernkit.arch.x86_64 import guest
 
         def tick() -> None:
@@ -200,8 +198,8 @@ class X86Machine:
                 for core in self.cores:
                     if core.running:  # the core's block hook stops it before its next block
                         core.blocks.state.preempt = 1
-                for uch in list(guest.RUNNING_FAST.values()):
-                    uclib.uc_emu_stop(uch)
+                for blocks in list(guest.RUNNING_FAST.values()):
+                    blocks.state.preempt = 1
 
         self._watchdog = threading.Thread(target=tick, name="kernkit-preempt", daemon=True)
         self._watchdog.start()
