@@ -11,104 +11,31 @@ instructions before the pc, which :meth:`BlockCounter.retired` finds by decoding
 
 Block boundaries depend only on the code and where execution entered it, so a run stops at the
 same instruction every time: runs stay reproducible at close to the engine's full speed (see
-docs/architecture.md, "Counting instructions"). The hook is C (``_blockcount.c``, built when the
-package is installed); without it a Python hook with the same behaviour runs, much slower.
-``KERNKIT_PURE_PYTHON=1`` in the environment chooses the Python hook.
+docs/architecture.md, "Counting instructions"). The hook is C (``_native.c``, see native.py);
+without it a Python hook with the same behaviour runs, much slower.
 """
 
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import mmap
-import os
 from collections.abc import Callable
 
 from unicorn import UC_CTL_IO_READ_WRITE, UC_CTL_TB_REQUEST_CACHE, UC_HOOK_BLOCK, UC_HOOK_EDGE_GENERATED, Uc
 from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import lowlevel
-
-#: No limit: a budget no run reaches.
-NEVER = (1 << 64) - 1
-SLOTS = 8192
-#: BlockState.stopped: why the hook ended the run.
-STOPPED_BUDGET, STOPPED_PREEMPT = 1, 2
-#: uc_ctl's control word for UC_CTL_TB_REQUEST_CACHE (two arguments, read and write).
-REQUEST_CACHE = ctypes.c_int32(UC_CTL_TB_REQUEST_CACHE | 2 << 26 | UC_CTL_IO_READ_WRITE << 30).value
-
-
-class UcTb(ctypes.Structure):
-    _fields_ = (("pc", ctypes.c_uint64), ("icount", ctypes.c_uint16), ("size", ctypes.c_uint16))
-
-
-class Slot(ctypes.Structure):
-    _fields_ = (
-        ("pc", ctypes.c_uint64),
-        ("space", ctypes.c_uint64),
-        ("tag", ctypes.c_uint64),
-        ("size", ctypes.c_uint32),
-        ("icount", ctypes.c_uint32),
-    )
-
+from kernkit.arch.x86_64.native import SLOTS, BlockState, Slot, UcTb, address, native_library
 
 RESOLVE_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_uint64, ctypes.c_uint32)
 BLOCK_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p)
 EDGE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(UcTb), ctypes.POINTER(UcTb), ctypes.c_void_p)
-
-
-class BlockState(ctypes.Structure):
-    """The hook's state (``struct block_state`` in _blockcount.c), shared with Python."""
-
-    _fields_ = (
-        ("counted", ctypes.c_uint64),
-        ("limit", ctypes.c_uint64),
-        ("hard", ctypes.c_uint64),
-        ("start", ctypes.c_uint64),
-        ("size", ctypes.c_uint32),
-        ("icount", ctypes.c_uint32),
-        ("preempt", ctypes.c_int32),
-        ("stopped", ctypes.c_int32),
-        ("space", ctypes.c_uint64),
-        ("tag", ctypes.c_uint64),
-        ("misses", ctypes.c_uint64),
-        ("stop", ctypes.c_void_p),
-        ("ctl", ctypes.c_void_p),
-        ("request_cache", ctypes.c_int32),
-        ("counting", ctypes.c_int32),
-        ("resolve", ctypes.c_void_p),
-        ("slots", ctypes.c_void_p),
-    )
-
-
-_native: list[ctypes.CDLL | None] = []
-
-
-def native_library() -> ctypes.CDLL | None:
-    """The compiled hook, or None (not built here, or KERNKIT_PURE_PYTHON set)."""
-    if os.environ.get("KERNKIT_PURE_PYTHON"):
-        return None
-    if not _native:
-        _native.append(_load_native())
-    return _native[0]
-
-
-def _load_native() -> ctypes.CDLL | None:
-    spec = importlib.util.find_spec("kernkit.arch.x86_64._blockcount")
-    if spec is None or not spec.origin:
-        return None
-    try:
-        library = ctypes.CDLL(spec.origin)
-    except OSError:
-        return None
-    library.kernkit_block_state_size.restype = ctypes.c_size_t
-    if library.kernkit_block_state_size() != ctypes.sizeof(BlockState):
-        return None  # built from another version of the source
-    return library
-
-
-def _address(function: object) -> int:
-    return ctypes.cast(function, ctypes.c_void_p).value
+#: No limit: a budget no run reaches.
+NEVER = (1 << 64) - 1
+#: BlockState.stopped: why the hook ended the run.
+STOPPED_BUDGET, STOPPED_PREEMPT = 1, 2
+#: uc_ctl's control word for UC_CTL_TB_REQUEST_CACHE (two arguments, read and write).
+REQUEST_CACHE = ctypes.c_int32(UC_CTL_TB_REQUEST_CACHE | 2 << 26 | UC_CTL_IO_READ_WRITE << 30).value
 
 
 class BlockCounter:
@@ -121,11 +48,11 @@ class BlockCounter:
         state.limit = state.hard = NEVER
         state.tag = 1
         state.counting = int(counting)
-        state.stop = _address(uclib.uc_emu_stop)
-        state.ctl = _address(uclib.uc_ctl)
+        state.stop = address(uclib.uc_emu_stop)
+        state.ctl = address(uclib.uc_ctl)
         state.request_cache = REQUEST_CACHE
         self._resolve = RESOLVE_CB(self._count_by_decoding)
-        state.resolve = _address(self._resolve)
+        state.resolve = address(self._resolve)
         self._offsets: dict[tuple[int, int, int, int], list[int]] = {}
         self._counts: dict[tuple[int, int, int], int] = {}
         data = ctypes.addressof(state)
@@ -192,7 +119,7 @@ class BlockCounter:
         except Exception:  # noqa: BLE001 - called from C: count the block as one instruction
             return 1
 
-    # --- the pure-Python hook (same behaviour as _blockcount.c) ---------------------------------
+    # --- the pure-Python hook (same behaviour as _native.c) ---------------------------------
 
     def _on_block(self, uch: int, pc: int, size: int, _data: int) -> None:
         state = self.state

@@ -26,6 +26,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.blocks import NEVER, STOPPED_BUDGET, BlockCounter
 from kernkit.arch.x86_64.context import X86Context
+from kernkit.arch.x86_64.native import install_syscall_entry
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, Stop
@@ -114,7 +115,12 @@ class X86Core:
             lowlevel.CODE_CB(self._on_breakpoint),
             lowlevel.CODE_CB(self._on_step),
         )
-        lowlevel.add_syscall_hook(uc, self._callbacks[0])
+        #: syscall entry in C when the native library is there, else the ctypes callback
+        self._syscall_entry = install_syscall_entry(uc, self._on_native_syscall)
+        if self._syscall_entry is None:
+            lowlevel.add_syscall_hook(uc, self._callbacks[0])
+        else:
+            self._native_args = lambda count, values=self._syscall_entry.values: values[1 : count + 1]
         lowlevel.add_intr_hook(uc, self._callbacks[1])
         lowlevel.add_tlb_fill_hook(uc, self._callbacks[2])
         self._enter_user_mode()
@@ -155,6 +161,27 @@ class X86Core:
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
             uclib.uc_emu_stop(self.uch)
+        finally:
+            self.in_syscall = False
+
+    def _on_native_syscall(self, number: int) -> int | None:
+        """The syscall hook when it is C (native.install_syscall_entry): it has read the
+        registers and writes what this returns to RAX."""
+        self.in_syscall = True
+        try:
+            thread = self.thread
+            result = self._dispatch(thread, number, self._native_args)
+            if not (self.needs_tb_flush or thread.stop_requested):
+                return result
+            if result is not None:  # now: a hand-off loads another thread's registers
+                self.regs.write(RAX, result)
+            if self.needs_tb_flush or not self._hand_off(thread):
+                uclib.uc_emu_stop(self.uch)
+            return None
+        except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
+            self.hook_error = exc
+            uclib.uc_emu_stop(self.uch)
+            return None
         finally:
             self.in_syscall = False
 
