@@ -15,6 +15,7 @@
  * install time; Python loads it with ctypes, not import.
  */
 #include <Python.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef int (*uc_stop_fn)(void *uc);
@@ -170,6 +171,98 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
         Py_DECREF(result);
     }
     PyGILState_Release(gil);
+}
+
+/* --- TLB fill -----------------------------------------------------------------------------
+ *
+ * A UC_HOOK_TLB_FILL hook: on a TLB miss at a user address it walks the address space's
+ * 4-level page tables (in the machine's physical memory) and fills the entry from a present
+ * page-table entry that allows the access. Anything else (a page not there yet, a fault, the
+ * boot) goes to a Python callable: slow(vaddr, access) -> paddr | perms, or None to refuse.
+ */
+#define PTE_PRESENT 1ull
+#define PTE_WRITABLE 2ull
+#define PTE_NO_EXECUTE (1ull << 63)
+#define PTE_ADDRESS 0x000FFFFFFFFFF000ull
+#define MEM_WRITE 17
+#define MEM_FETCH 18
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define PROT_EXEC 4
+
+typedef struct {
+    uint64_t paddr;
+    int perms;
+} uc_tlb_entry;
+
+/* Keep in step with FillState in native.py. */
+struct fill_state {
+    const uint64_t *words; /* physical memory as 64-bit words */
+    uint64_t root;         /* the PML4's physical address; 0: ask Python */
+    uint64_t user_limit;   /* pages at or above it: ask Python */
+    PyObject *slow;
+};
+
+static inline uint64_t walk(const struct fill_state *s, uint64_t va)
+{
+    uint64_t table = s->root, entry;
+    int shift;
+
+    for (shift = 39; shift >= 21; shift -= 9) {
+        entry = s->words[(table >> 3) + ((va >> shift) & 511)];
+        if (!(entry & PTE_PRESENT))
+            return 0;
+        table = entry & PTE_ADDRESS;
+    }
+    return s->words[(table >> 3) + ((va >> 12) & 511)];
+}
+
+bool kernkit_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *entry, struct fill_state *s)
+{
+    PyGILState_STATE gil;
+    PyObject *args[2], *result;
+    uint64_t pte, value;
+    bool filled = false;
+
+    (void)uc;
+    if (s->root && vaddr < s->user_limit) {
+        pte = walk(s, vaddr & ~0xFFFull);
+        if ((pte & PTE_PRESENT) && !(access == MEM_WRITE && !(pte & PTE_WRITABLE)) &&
+            !(access == MEM_FETCH && (pte & PTE_NO_EXECUTE))) {
+            entry->paddr = pte & PTE_ADDRESS;
+            entry->perms = PROT_READ | ((pte & PTE_WRITABLE) ? PROT_WRITE : 0) |
+                           ((pte & PTE_NO_EXECUTE) ? 0 : PROT_EXEC);
+            return true;
+        }
+    }
+    gil = PyGILState_Ensure();
+    args[0] = PyLong_FromUnsignedLongLong(vaddr);
+    args[1] = PyLong_FromLong(access);
+    result = args[0] && args[1] ? PyObject_Vectorcall(s->slow, args, 2, NULL) : NULL;
+    Py_XDECREF(args[0]);
+    Py_XDECREF(args[1]);
+    if (result == NULL) {
+        PyErr_WriteUnraisable(s->slow); /* the callable catches everything: a bug here */
+    } else {
+        if (result != Py_None) {
+            value = PyLong_AsUnsignedLongLongMask(result);
+            if (!PyErr_Occurred()) {
+                entry->paddr = value & ~0xFFFull;
+                entry->perms = (int)(value & 7);
+                filled = true;
+            } else {
+                PyErr_WriteUnraisable(s->slow);
+            }
+        }
+        Py_DECREF(result);
+    }
+    PyGILState_Release(gil);
+    return filled;
+}
+
+size_t kernkit_fill_state_size(void)
+{
+    return sizeof(struct fill_state);
 }
 
 size_t kernkit_syscall_state_size(void)

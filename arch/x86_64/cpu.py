@@ -26,7 +26,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.blocks import NEVER, STOPPED_BUDGET, BlockCounter
 from kernkit.arch.x86_64.context import X86Context
-from kernkit.arch.x86_64.native import install_syscall_entry
+from kernkit.arch.x86_64.native import install_syscall_entry, install_tlb_fill
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, Stop
@@ -122,7 +122,10 @@ class X86Core:
         else:
             self._native_args = lambda count, values=self._syscall_entry.values: values[1 : count + 1]
         lowlevel.add_intr_hook(uc, self._callbacks[1])
-        lowlevel.add_tlb_fill_hook(uc, self._callbacks[2])
+        #: TLB fills of present pages in C when the native library is there (Python: the rest)
+        self._fill_state = install_tlb_fill(uc, machine.memory.address, layout.USER_LIMIT, self._fill)
+        if self._fill_state is None:
+            lowlevel.add_tlb_fill_hook(uc, self._callbacks[2])
         self._enter_user_mode()
 
     # --- start-up ----------------------------------------------------------------------------
@@ -239,26 +242,33 @@ class X86Core:
         return None
 
     def _on_tlb_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
+        value = self._fill(vaddr, access)
+        if value is None:
+            return False
+        fields = entry.contents
+        fields.paddr = value & PAGE_MASK
+        fields.perms = value & UC_PROT_ALL
+        return True
+
+    def _fill(self, vaddr: int, access: int) -> int | None:
+        """A TLB miss: the frame | Unicorn's permissions for the page at ``vaddr``, or None to
+        refuse (the run ends with the fault recorded)."""
         try:
             page = vaddr & PAGE_MASK
             if page >= layout.USER_LIMIT:
                 if self.kernel_mode and page >= layout.KERNEL_BASE:
-                    entry.contents.paddr = page - layout.KERNEL_BASE
-                    entry.contents.perms = UC_PROT_ALL
-                    return True
+                    return (page - layout.KERNEL_BASE) | UC_PROT_ALL
                 if page >= layout.KERNEL_BASE:
                     reason = "kernel address"
                 else:
                     reason = "non-canonical address" if page >> 47 else "not mapped"
                 self.fault = self.fault or (vaddr, access, reason)
-                return False
+                return None
             if self.aspace is None:  # booting: the first user fetch lands on the parking page
                 if not self.kernel_mode:
                     self.fault = (vaddr, access, "no address space")
-                    return False
-                entry.contents.paddr = layout.IRET_STUB & PAGE_MASK
-                entry.contents.perms = UC_PROT_READ | UC_PROT_EXEC
-                return True
+                    return None
+                return (layout.IRET_STUB & PAGE_MASK) | UC_PROT_READ | UC_PROT_EXEC
             pte = walk(self.words, self.root, page)
             if not pte & PRESENT or (access == UC_MEM_WRITE and not pte & WRITABLE):
                 if self.aspace.resolve_fault(page, ACCESS[access]) is None:
@@ -271,25 +281,24 @@ class X86Core:
                             else f"no {ACCESS[access]} access"
                         )
                     self.fault = self.fault or (vaddr, access, reason)
-                    return False
+                    return None
                 pte = walk(self.words, self.root, page)
             if access == UC_MEM_FETCH and pte & NO_EXECUTE:
                 self.fault = self.fault or (vaddr, access, "page not executable")
-                return False
-            entry.contents.paddr = pte & ADDRESS_MASK
-            entry.contents.perms = (
-                UC_PROT_READ
+                return None
+            return (
+                (pte & ADDRESS_MASK)
+                | UC_PROT_READ
                 | (UC_PROT_WRITE if pte & WRITABLE else 0)
                 | (0 if pte & NO_EXECUTE else UC_PROT_EXEC)
             )
-            return True
         except OutOfMemory:
             self.fault = (vaddr, access, "out of memory")
-            return False
+            return None
         except BaseException as exc:  # noqa: BLE001 - a kernel bug; re-raised by run()
             self.hook_error = exc
             self.fault = (vaddr, access, "kernel error")
-            return False
+            return None
 
     # --- running a thread -----------------------------------------------------------------
 
@@ -312,6 +321,8 @@ class X86Core:
         if self.aspace is not aspace:
             self.aspace = aspace
             self.root = aspace.page_table.root
+            if self._fill_state is not None:
+                self._fill_state.root = self.root
             self.blocks.switch_space(self.machine.space_number(aspace))
             self._flush_tlb()
         self.thread = thread

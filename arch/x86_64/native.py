@@ -14,7 +14,7 @@ import importlib.util
 import os
 from collections.abc import Callable
 
-from unicorn import UC_HOOK_INSN, Uc
+from unicorn import UC_HOOK_INSN, UC_HOOK_TLB_FILL, Uc
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
@@ -75,6 +75,17 @@ class SyscallState(ctypes.Structure):
     )
 
 
+class FillState(ctypes.Structure):
+    """The C TLB fill's state (``struct fill_state`` in _native.c)."""
+
+    _fields_ = (
+        ("words", ctypes.c_void_p),
+        ("root", ctypes.c_uint64),
+        ("user_limit", ctypes.c_uint64),
+        ("slow", ctypes.py_object),
+    )
+
+
 _native: list[ctypes.CDLL | None] = []
 
 
@@ -124,4 +135,23 @@ def install_syscall_entry(uc: Uc, handler: Callable[[int], int | None]) -> Sysca
     state.handler = handler
     syscall = ctypes.c_int(x86.UC_X86_INS_SYSCALL)
     lowlevel.add_hook(uc, UC_HOOK_INSN, library.kernkit_syscall_hook, syscall, data=ctypes.addressof(state))
+    return state
+
+
+def install_tlb_fill(
+    uc: Uc, memory_address: int, user_limit: int, slow: Callable[[int, int], int | None]
+) -> FillState | None:
+    """Fill ``uc``'s TLB from C where the page tables (root: the state's ``root``, 0 for none)
+    map a page that allows the access; ``slow(vaddr, access)`` decides the rest, returning the
+    frame's address | Unicorn's permission bits, or None to refuse. None (nothing installed)
+    without the native library. Keep the state while ``uc`` lives."""
+    library = native_library()
+    if library is None:
+        return None
+    state = FillState()
+    state.words = memory_address
+    state.user_limit = user_limit
+    state.slow = slow
+    library.kernkit_tlb_fill.restype = ctypes.c_bool
+    lowlevel.add_hook(uc, UC_HOOK_TLB_FILL, library.kernkit_tlb_fill, data=ctypes.addressof(state))
     return state
