@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kernkit.core.assemble import assemble, boot
-from kernkit.core.gdb.client import GdbClient
 from kernkit.core.kernel import Kernel
 from kernkit.core.programs import packaged_programs_dir
+from kernkit.plugins.gdb.client import GdbClient
 
 
 class Unavailable(Exception):

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kernkit.core.testing import boot_kernel
+from kernkit.tools.testing import boot_kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = {"kernel__personalities": ["linux", "akaros"], "machine__cores": 4, "machine__memory": "256M"}

@@ -178,7 +178,7 @@ def host_server(seconds: int) -> float:
 
 
 def stream(size: int) -> dict:
-    from kernkit.core.testing import boot_kernel
+    from kernkit.tools.testing import boot_kernel
 
     start = time.perf_counter()
     result = boot_kernel("nettest", "stream", str(size), machine__cores=2)

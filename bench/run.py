@@ -212,7 +212,7 @@ def kernkit_command() -> list[str]:
     found = shutil.which("kernkit")
     if found:
         return [found]
-    return [sys.executable, "-m", "kernkit.core.cli"]
+    return [sys.executable, "-m", "kernkit.tools.cli"]
 
 
 def user_environment() -> dict[str, str]:

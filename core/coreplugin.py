@@ -7,6 +7,7 @@ from pathlib import Path
 
 import attrs
 
+from kernkit.core.builtin_plugins import BUILTIN_PLUGINS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.monitor import CORE_COMMANDS
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
@@ -17,12 +18,17 @@ from kernkit.core.records import BootStep, ConfigSection, MonitorCommand
 @attrs.frozen
 class KernelOptions:
     personalities: list[str] = option(
-        ["linux", "akaros"],
+        [],
         "syscall tables (personalities) this kernel offers; the first is the default, a program's ELF note "
-        "picks another",
+        "picks another (empty: every registered one, in the order their plugins load: linux first)",
     )
     personality_map: dict[str, str] = option(
         {}, "program file name -> personality, overriding what the program's ELF note asks for"
+    )
+    builtins: list[str] = option(
+        [name for name in BUILTIN_PLUGINS if name != "core"],
+        "built-in plugins to load, by short name (the core's own is always loaded); each plugin's "
+        "requirements must be among them (kernkit plugins shows them)",
     )
     plugins: list[str] = option([], "extra plugin modules to load, by import path")
     optional_plugins: list[str] = option(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ConfigSection,
         Device,
         MonitorCommand,
+        PluginDeclaration,
         ProcFile,
         Scheduler,
         SyscallExtension,
@@ -37,10 +38,26 @@ if TYPE_CHECKING:
 
 PROJECT = "kernkit"
 #: Version of this contract. Bumped in the major when a hook changes incompatibly.
-CONTRACT_VERSION = "1.1"
+CONTRACT_VERSION = "1.2"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- Identity: asked once, when the plugin is registered ---------------------------------
+
+
+@hookspec
+def kernkit_declare_plugin() -> PluginDeclaration:
+    """Say what this plugin needs: the plugins it requires (by short name, such as ``"ns"``).
+
+    Asked of each plugin on its own when it is registered (not a broadcast). A kernel is
+    assembled only when every plugin's requirements are loaded; otherwise the config is refused
+    with a line naming both plugins. A plugin imports another plugin's code only through that
+    plugin's public module (its ``api`` module), and only if it requires it.
+
+    :return: a :class:`~kernkit.core.records.PluginDeclaration`.
+    """
 
 
 # --- Registration: called once when the kernel is assembled -------------------------------

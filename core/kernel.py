@@ -112,8 +112,13 @@ class Kernel:
     # --- registries -----------------------------------------------------------------------
 
     def personality(self, name: str | None = None) -> SyscallTable:
-        names = self.config["kernel"].personalities
-        return self.registries["syscall table"][name or names[0]].record
+        return self.registries["syscall table"][name or self.personalities[0]].record
+
+    @property
+    def personalities(self) -> list[str]:
+        """The personalities this kernel offers, the default first (``[kernel] personalities``,
+        or every registered one)."""
+        return list(self.config["kernel"].personalities) or list(self.registries["syscall table"])
 
     def device(self, name: str) -> Any:
         """The registered device ``name``; KeyError naming the known ones if there is none."""

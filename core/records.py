@@ -281,6 +281,22 @@ class MonitorCommand:
     usage: str = ""
 
 
+def _plugin_names(instance: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(n, str) and n for n in value):
+        raise ValueError(f"PluginDeclaration.{attribute.name} must be a tuple of plugin names, got {value!r}")
+
+
+@attrs.frozen
+class PluginDeclaration:
+    """What a plugin says about itself (``kernkit_declare_plugin``): ``requires`` names the
+    plugins it cannot work without (a built-in's short name such as ``"ns"``, or another
+    plugin's registered name). The kernel is assembled only when every requirement is loaded;
+    a plugin imports other plugins only through the public module of one it requires."""
+
+    requires: tuple[str, ...] = attrs.field(default=(), validator=_plugin_names)
+    description: str = ""
+
+
 @attrs.frozen
 class LoadedImage:
     """Where a binary format put a program: entry point, program headers and initial break."""
@@ -310,6 +326,7 @@ __all__ = [
     "Device",
     "LoadedImage",
     "MonitorCommand",
+    "PluginDeclaration",
     "ProcFile",
     "Scheduler",
     "Syscall",

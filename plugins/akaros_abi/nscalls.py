@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import Chan, DeviceError
-from kernkit.plugins.linux_abi.errno import EBADF, EINVAL, ENAMETOOLONG, ERANGE, errno_of
-from kernkit.plugins.ns import enter
+from kernkit.core.errnos import EBADF, EINVAL, ENAMETOOLONG, ERANGE, errno_of
+from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

@@ -7,6 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import (
+    E2BIG,
+    EAGAIN,
+    EBUSY,
+    EINVAL,
+    ENOENT,
+    ENOEXEC,
+    ENXIO,
+    EPERM,
+    ESRCH,
+)
 from kernkit.core.errors import ProgramError
 from kernkit.core.process import ProcState
 from kernkit.plugins.akaros_abi import layout
@@ -18,18 +29,7 @@ from kernkit.plugins.akaros_abi.vcores import (
     vcore_of,
     yield_vcore,
 )
-from kernkit.plugins.linux_abi import spawn, timeinfo
-from kernkit.plugins.linux_abi.errno import (
-    E2BIG,
-    EAGAIN,
-    EBUSY,
-    EINVAL,
-    ENOENT,
-    ENOEXEC,
-    ENXIO,
-    EPERM,
-    ESRCH,
-)
+from kernkit.plugins.linux_abi import api as linux
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -70,10 +70,10 @@ def sys_getpid(t: Thread) -> int:
 def sys_proc_create(t: Thread, path: int, pathlen: int, argv: int, envp: int, flags: int) -> int:
     try:
         name = t.process.aspace.read(path, min(pathlen, 4096)).split(b"\0", 1)[0].decode()
-        args, env = spawn._strings(t, argv), spawn._strings(t, envp)
+        args, env = linux.c_strings(t, argv), linux.c_strings(t, envp)
     except (OverflowError, UnicodeDecodeError):
         return -E2BIG
-    program = spawn.find_program(t, name)
+    program = linux.find_program(t, name)
     if program is None:
         return -ENOENT
     try:
@@ -257,8 +257,8 @@ def sys_change_vcore(t: Thread, vcoreid: int, enable_my_notif: int) -> int | Non
 
 
 def sys_waitpid(t: Thread, pid: int, status: int, options: int) -> int | None:
-    return spawn.sys_wait4(t, pid, status, options, 0)
+    return linux.sys_wait4(t, pid, status, options, 0)
 
 
 def sys_nanosleep(t: Thread, request: int, remaining: int) -> int | None:
-    return timeinfo.sys_nanosleep(t, request, remaining)
+    return linux.sys_nanosleep(t, request, remaining)

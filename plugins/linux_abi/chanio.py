@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import DMDEVICE, DMNAMEDPIPE, DMSOCKET, QTDIR, Chan, DeviceError, WouldBlock
-from kernkit.plugins.linux_abi.errno import EAGAIN, EBADF, EISDIR, EPIPE, ESPIPE, errno_of
+from kernkit.core.errnos import EAGAIN, EBADF, EISDIR, EPIPE, ESPIPE, errno_of
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

@@ -10,21 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import DMDIR, OTRUNC, QTDIR, Chan, DeviceError, WouldBlock, Wstat
-from kernkit.plugins.linux_abi.chanio import (
-    O_ACCMODE,
-    O_APPEND,
-    O_CLOEXEC,
-    O_CREAT,
-    O_DIRECTORY,
-    O_EXCL,
-    O_NONBLOCK,
-    O_RDONLY,
-    O_RDWR,
-    O_TMPFILE,
-    O_TRUNC,
-    O_WRONLY,
-)
-from kernkit.plugins.linux_abi.errno import (
+from kernkit.core.errnos import (
     EACCES,
     EAGAIN,
     EBADF,
@@ -41,14 +27,27 @@ from kernkit.plugins.linux_abi.errno import (
     EROFS,
     errno_of,
 )
+from kernkit.plugins.linux_abi.chanio import (
+    O_ACCMODE,
+    O_APPEND,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NONBLOCK,
+    O_RDONLY,
+    O_RDWR,
+    O_TMPFILE,
+    O_TRUNC,
+    O_WRONLY,
+)
 from kernkit.plugins.linux_abi.io import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import pack_stat, pack_statx
-from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL
-from kernkit.plugins.ns.state import PROCESS_KEY, enter
+from kernkit.plugins.ns.api import MAFTER, MBEFORE, MCREATE, MREPL, enter, proc_ns
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
-    from kernkit.plugins.ns.state import ProcNs
+    from kernkit.plugins.ns.api import ProcNs
 
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS, AT_EMPTY_PATH = 0x100, 0x200, 0x200, 0x1000
@@ -152,7 +151,7 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
             chan = _open_creating(t, dirfd, pathname, flags, mode, plan9)
         else:  # the common case, inline: this is most of what open costs
             path = read_path(t, pathname)
-            view = process.data[PROCESS_KEY]
+            view = proc_ns(process)
             namespace = view.namespace
             namespace.devices.caller = process
             if path[0] == "/":

@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT
 from kernkit.core.wait import WaitQueue
-from kernkit.plugins.linux_abi.errno import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

@@ -11,17 +11,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, Wstat
-from kernkit.plugins.linux_abi.chanio import (
-    O_APPEND,
-    O_CLOEXEC,
-    O_NONBLOCK,
-    O_RDWR,
-    O_WRONLY,
-    chan_read,
-    chan_write,
-    is_stream,
-)
-from kernkit.plugins.linux_abi.errno import (
+from kernkit.core.errnos import (
     EBADF,
     EFAULT,
     EINVAL,
@@ -32,8 +22,18 @@ from kernkit.plugins.linux_abi.errno import (
     ESPIPE,
     errno_of,
 )
+from kernkit.plugins.linux_abi.chanio import (
+    O_APPEND,
+    O_CLOEXEC,
+    O_NONBLOCK,
+    O_RDWR,
+    O_WRONLY,
+    chan_read,
+    chan_write,
+    is_stream,
+)
 from kernkit.plugins.linux_abi.statbuf import dirent_type, pack_stat
-from kernkit.plugins.ns.state import enter
+from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
     from kernkit.core.files import OpenFile

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from kernkit.core.errnos import EEXIST, EINVAL, ENODEV, ENOMEM, EPERM
 from kernkit.core.errors import BadAddress
 from kernkit.core.physmem import PAGE_SIZE, page_up
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE
-from kernkit.plugins.linux_abi.errno import EEXIST, EINVAL, ENODEV, ENOMEM, EPERM
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

@@ -15,8 +15,8 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, Chan
+from kernkit.core.errnos import EBADF, EEXIST, EINVAL, EMFILE, ENOENT
 from kernkit.core.wait import pollers
-from kernkit.plugins.linux_abi.errno import EBADF, EEXIST, EINVAL, EMFILE, ENOENT
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

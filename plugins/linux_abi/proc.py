@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EINVAL
 from kernkit.core.errors import BadAddress
 from kernkit.plugins.linux_abi import futex
-from kernkit.plugins.linux_abi.errno import EINVAL
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernkit.core.errnos import EINVAL, ESRCH
 from kernkit.core.process import EXITED
-from kernkit.plugins.linux_abi.errno import EINVAL, ESRCH
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread

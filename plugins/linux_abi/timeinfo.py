@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from kernkit.plugins.linux_abi.errno import EINVAL
+from kernkit.core.errnos import EINVAL
 from kernkit.plugins.linux_abi.startup import random_bytes
 
 if TYPE_CHECKING:

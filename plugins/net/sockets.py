@@ -1,0 +1,467 @@
+"""BSD sockets over the network plugin's conversations (AF_INET TCP and UDP).
+
+A socket is an open channel on a conversation's ``data`` file of ``#ip`` (``/net/tcp/N/data``),
+so read, write, close, dup, fork, fstat (S_IFSOCK) and poll work on it as on any channel, and the
+conversation shows under /net while the socket lives. The calls here act on the conversation:
+bind, listen (announce), connect, accept (a call from the listener's queue), shutdown, options.
+Waiting is the usual WouldBlock: the thread sleeps on the conversation's queue and the call runs
+again when woken (EAGAIN instead with O_NONBLOCK or MSG_DONTWAIT).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from kernkit.core.devices import ORDWR, Chan, DeviceError, WouldBlock
+from kernkit.core.errnos import (
+    EAFNOSUPPORT,
+    EAGAIN,
+    EBADF,
+    EFAULT,
+    EINVAL,
+    EMFILE,
+    ENOPROTOOPT,
+    ENOTCONN,
+    ENOTSOCK,
+    EOPNOTSUPP,
+    EPIPE,
+    EPROTONOSUPPORT,
+    errno_of,
+)
+from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter
+from kernkit.plugins.net.devip import DATA
+
+if TYPE_CHECKING:
+    from kernkit.core.process import Thread
+    from kernkit.plugins.net.stack import Conv
+
+AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
+SOCK_STREAM, SOCK_DGRAM = 1, 2
+SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
+MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x40, 0x100, 0x4000
+SOL_SOCKET, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IP = 1, 6, 17, 0
+SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE = 2, 3, 4, 7, 8, 9
+SO_LINGER, SO_REUSEPORT, SO_ACCEPTCONN = 13, 15, 30
+TCP_NODELAY = 1
+SIGPIPE = 13
+MAX_IO = 1 << 24
+
+
+def _sockaddr(addr: str, port: int) -> bytes:
+    return (
+        struct.pack("<H", AF_INET)
+        + port.to_bytes(2, "big")
+        + bytes(int(p) for p in addr.split("."))
+        + bytes(8)
+    )
+
+
+def _read_sockaddr(t: Thread, address: int, length: int) -> tuple[str, int] | int:
+    if length < 8 or length > 128:
+        return -EINVAL
+    raw = t.process.aspace.read(address, min(length, 16))
+    family = struct.unpack_from("<H", raw)[0]
+    if family != AF_INET:
+        return -EAFNOSUPPORT
+    return ".".join(str(b) for b in raw[4:8]), int.from_bytes(raw[2:4], "big")
+
+
+def _write_sockaddr(t: Thread, address: int, lenp: int, addr: str, port: int) -> None:
+    """Store a sockaddr_in at ``address``, at most ``*lenp`` bytes; ``*lenp`` becomes its size."""
+    if not address or not lenp:
+        return
+    aspace = t.process.aspace
+    room = max(0, struct.unpack("<i", aspace.read(lenp, 4))[0])
+    data = _sockaddr("0.0.0.0" if addr == "0.0.0.0" else addr, port)
+    aspace.write(address, data[: min(room, 16)])
+    aspace.write(lenp, struct.pack("<i", 16))
+
+
+def _driver(t: Thread):  # noqa: ANN202 - the #ip driver, or None without the net plugin
+    if "ip" not in t.kernel.registries["device"]:
+        return None
+    from kernkit.plugins.ns.api import devices
+
+    return devices(t.kernel).driver("ip")
+
+
+def _sock(t: Thread, fd: int) -> tuple[Chan, Conv] | int:
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    if type(file) is not Chan or getattr(file.driver, "name", "") != "ip" or file.aux[2] != DATA:
+        return -ENOTSOCK
+    return file, file.aux[1]
+
+
+def _wait(t: Thread, chan: Chan, blocked: WouldBlock, flags: int = 0) -> int | None:
+    if chan.flags & O_NONBLOCK or flags & MSG_DONTWAIT:
+        return -EAGAIN
+    blocked.queue.sleep(t, restart=True)
+    return None
+
+
+def _install(t: Thread, chan: Chan, flags: int) -> int:
+    chan.flags = ORDWR | (O_NONBLOCK if flags & SOCK_NONBLOCK else 0)
+    number = t.process.files.install(chan, cloexec=bool(flags & SOCK_CLOEXEC))
+    if number < 0:
+        chan.close()
+        return -EMFILE
+    return number
+
+
+# --- making and naming sockets ---------------------------------------------------------------
+
+
+def sys_socket(t: Thread, domain: int, kind: int, protocol: int) -> int:
+    if domain != AF_INET:
+        return -EAFNOSUPPORT
+    base = kind & 0xF
+    if kind & ~(0xF | SOCK_NONBLOCK | SOCK_CLOEXEC):
+        return -EINVAL
+    if base == SOCK_STREAM and protocol in (0, IPPROTO_TCP):
+        proto = "tcp"
+    elif base == SOCK_DGRAM and protocol in (0, IPPROTO_UDP):
+        proto = "udp"
+    else:
+        return -EPROTONOSUPPORT
+    driver = _driver(t)
+    if driver is None:
+        return -EAFNOSUPPORT
+    if len(t.process.files) >= t.process.files.limit:
+        return -EMFILE
+    try:
+        conv = driver.stack.new_conv(proto, owner=t.process.name)
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    return _install(t, driver.open_conv_file(conv, DATA, ORDWR), kind)
+
+
+def sys_bind(t: Thread, fd: int, addr: int, addrlen: int) -> int:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    where = _read_sockaddr(t, addr, addrlen)
+    if isinstance(where, int):
+        return where
+    try:
+        found[1].bind(*where)
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    return 0
+
+
+def sys_listen(t: Thread, fd: int, backlog: int) -> int:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    conv = found[1]
+    if conv.proto != "tcp":
+        return -EOPNOTSUPP
+    backlog = backlog - (1 << 32) if backlog >= 1 << 31 else backlog
+    try:
+        conv.announce(backlog if backlog > 0 else conv.stack.max_backlog)
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    return 0
+
+
+def sys_connect(t: Thread, fd: int, addr: int, addrlen: int) -> int | None:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    chan, conv = found
+    where = _read_sockaddr(t, addr, addrlen)
+    if isinstance(where, int):
+        return where
+    try:
+        conv.connect(*where)
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    except WouldBlock as blocked:
+        return _wait(t, chan, blocked)
+    return 0
+
+
+def sys_accept4(t: Thread, fd: int, addr: int, lenp: int, flags: int) -> int | None:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    chan, conv = found
+    if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+        return -EINVAL
+    if addr and not t.process.aspace.allows(addr, 16, "write"):
+        return -EFAULT
+    if len(t.process.files) >= t.process.files.limit:
+        return -EMFILE
+    try:
+        accepted = conv.accept()
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    except WouldBlock as blocked:
+        return _wait(t, chan, blocked)
+    number = _install(t, chan.driver.open_conv_file(accepted, DATA, ORDWR), flags)
+    if number >= 0:
+        _write_sockaddr(t, addr, lenp, accepted.raddr, accepted.rport)
+    return number
+
+
+def sys_accept(t: Thread, fd: int, addr: int, lenp: int) -> int | None:
+    return sys_accept4(t, fd, addr, lenp, 0)
+
+
+def _name(t: Thread, fd: int, addr: int, lenp: int, peer: bool) -> int:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    conv = found[1]
+    if peer:
+        if not conv.rport or conv.peer is None and conv.proto == "tcp":
+            return -ENOTCONN
+        _write_sockaddr(t, addr, lenp, conv.raddr, conv.rport)
+    else:
+        _write_sockaddr(t, addr, lenp, conv.laddr, conv.lport)
+    return 0
+
+
+def sys_getsockname(t: Thread, fd: int, addr: int, lenp: int) -> int:
+    return _name(t, fd, addr, lenp, False)
+
+
+def sys_getpeername(t: Thread, fd: int, addr: int, lenp: int) -> int:
+    return _name(t, fd, addr, lenp, True)
+
+
+def sys_shutdown(t: Thread, fd: int, how: int) -> int:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    if how not in (0, 1, 2):
+        return -EINVAL
+    try:
+        found[1].shutdown(how)
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    return 0
+
+
+# --- moving bytes ----------------------------------------------------------------------------
+
+
+def _send(
+    t: Thread, chan: Chan, conv: Conv, data: bytes, flags: int, to: tuple[str, int] | None
+) -> int | None:
+    try:
+        if conv.proto == "udp" and to is not None:
+            return conv.send_datagram(data, *to)
+        return conv.write(data)
+    except DeviceError as exc:
+        if exc.code == "EPIPE":
+            if not flags & MSG_NOSIGNAL:
+                t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
+            return -EPIPE
+        return -errno_of(exc.code)
+    except WouldBlock as blocked:
+        return _wait(t, chan, blocked, flags)
+
+
+def sys_sendto(t: Thread, fd: int, buf: int, length: int, flags: int, addr: int, addrlen: int) -> int | None:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    chan, conv = found
+    to = None
+    if addr and conv.proto == "udp":
+        to = _read_sockaddr(t, addr, addrlen)
+        if isinstance(to, int):
+            return to
+    return _send(t, chan, conv, t.process.aspace.read(buf, min(length, MAX_IO)), flags, to)
+
+
+def _receive(
+    t: Thread, chan: Chan, conv: Conv, count: int, flags: int
+) -> tuple[bytes, str, int] | int | None:
+    try:
+        if conv.proto == "udp":
+            source, port, data = conv.recv_datagram(count, peek=bool(flags & MSG_PEEK))
+            return data, source, port
+        if flags & MSG_PEEK:
+            if not conv.rx:
+                if conv.reset:
+                    raise DeviceError("ECONNRESET", "connection reset by peer")
+                if not (conv.rx_eof or conv.rd_shut):
+                    raise WouldBlock(conv.queue)
+            return bytes(conv.rx[:count]), conv.raddr, conv.rport
+        ended = conv.rx_eof or conv.reset or conv.rd_shut
+        if flags & MSG_WAITALL and len(conv.rx) < min(count, conv.rcvbuf) and not ended:
+            raise WouldBlock(conv.queue)
+        return conv.read(count), conv.raddr, conv.rport
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    except WouldBlock as blocked:
+        return _wait(t, chan, blocked, flags)
+
+
+def sys_recvfrom(t: Thread, fd: int, buf: int, length: int, flags: int, addr: int, lenp: int) -> int | None:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    chan, conv = found
+    length = min(length, MAX_IO)
+    aspace = t.process.aspace
+    if not aspace.allows(buf, length, "write"):
+        return -EFAULT
+    got = _receive(t, chan, conv, length, flags)
+    if got is None or isinstance(got, int):
+        return got
+    data, source, port = got
+    aspace.write(buf, data)
+    if addr:
+        _write_sockaddr(t, addr, lenp, source, port)
+    return len(data)
+
+
+_MSGHDR = struct.Struct("<QI4xQQQQi4x")
+
+
+def _iov(t: Thread, iov: int, count: int) -> list[tuple[int, int]] | int:
+    if count < 0 or count > 1024:
+        return -EINVAL
+    raw = t.process.aspace.read(iov, 16 * count)
+    return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(count)]
+
+
+def sys_sendmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    chan, conv = found
+    name, namelen, iov, iovlen, _control, _controllen, _ = _MSGHDR.unpack(
+        t.process.aspace.read(msg, _MSGHDR.size)
+    )
+    vectors = _iov(t, iov, iovlen)
+    if isinstance(vectors, int):
+        return vectors
+    data = b"".join(t.process.aspace.read(base, length) for base, length in vectors if length)
+    to = None
+    if name and conv.proto == "udp":
+        to = _read_sockaddr(t, name, namelen)
+        if isinstance(to, int):
+            return to
+    return _send(t, chan, conv, data[:MAX_IO], flags, to)
+
+
+def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    chan, conv = found
+    aspace = t.process.aspace
+    name, namelen, iov, iovlen, _control, _controllen, _ = _MSGHDR.unpack(aspace.read(msg, _MSGHDR.size))
+    vectors = _iov(t, iov, iovlen)
+    if isinstance(vectors, int):
+        return vectors
+    for base, length in vectors:
+        if length and not aspace.allows(base, length, "write"):
+            return -EFAULT
+    total = min(sum(length for _, length in vectors), MAX_IO)
+    got = _receive(t, chan, conv, total, flags)
+    if got is None or isinstance(got, int):
+        return got
+    data, source, port = got
+    scatter(aspace, vectors, data)
+    if name:
+        aspace.write(name, _sockaddr(source, port)[: min(namelen, 16)])
+        aspace.write(msg + 8, struct.pack("<I", 16))
+    aspace.write(msg + 40, struct.pack("<Q", 0))  # msg_controllen: no ancillary data
+    aspace.write(msg + 48, struct.pack("<i", 0))  # msg_flags
+    return len(data)
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+def sys_setsockopt(t: Thread, fd: int, level: int, name: int, value: int, length: int) -> int:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    conv = found[1]
+    if length < 4 or length > 64:
+        return -EINVAL
+    raw = t.process.aspace.read(value, min(length, 8))
+    number = struct.unpack_from("<i", raw)[0]
+    if level == SOL_SOCKET and name in (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_SNDBUF):
+        pass
+    elif level == SOL_SOCKET and name == SO_RCVBUF:
+        conv.rcvbuf = max(4096, min(number * 2, 64 << 20))  # Linux doubles what is asked
+        number = conv.rcvbuf
+    elif level == SOL_SOCKET and name == SO_LINGER:
+        if length < 8:
+            return -EINVAL
+        onoff, seconds = struct.unpack_from("<ii", raw)
+        conv.linger_reset = bool(onoff) and seconds == 0
+    elif level == IPPROTO_TCP and name == TCP_NODELAY and conv.proto == "tcp":
+        pass
+    elif level == IPPROTO_IP:
+        pass  # TTL, TOS, ...: nothing to do on loopback
+    else:
+        return -ENOPROTOOPT
+    conv.options[(level, name)] = number
+    return 0
+
+
+def sys_getsockopt(t: Thread, fd: int, level: int, name: int, value: int, lenp: int) -> int:
+    found = _sock(t, fd)
+    if isinstance(found, int):
+        return found
+    conv = found[1]
+    aspace = t.process.aspace
+    room = struct.unpack("<i", aspace.read(lenp, 4))[0]
+    if room < 0:
+        return -EINVAL
+    if level == SOL_SOCKET and name == SO_ERROR:
+        number, conv.error = errno_of(conv.error) if conv.error else 0, ""
+    elif level == SOL_SOCKET and name == SO_TYPE:
+        number = SOCK_STREAM if conv.proto == "tcp" else SOCK_DGRAM
+    elif level == SOL_SOCKET and name == SO_RCVBUF:
+        number = conv.rcvbuf
+    elif level == SOL_SOCKET and name == SO_SNDBUF:
+        number = conv.options.get((level, name), conv.stack.buffer)
+    elif level == SOL_SOCKET and name == SO_ACCEPTCONN:
+        number = int(conv.state == "Listen")
+    elif level == SOL_SOCKET and name == SO_LINGER:
+        data = struct.pack("<ii", int(conv.linger_reset), 0)
+        aspace.write(value, data[: min(room, 8)])
+        aspace.write(lenp, struct.pack("<i", min(room, 8)))
+        return 0
+    elif level in (SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP):
+        known = (level, name) in conv.options or level != SOL_SOCKET
+        if not known and name not in (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE):
+            return -ENOPROTOOPT
+        number = conv.options.get((level, name), 0)
+    else:
+        return -ENOPROTOOPT
+    data = struct.pack("<i", number)
+    aspace.write(value, data[: min(room, 4)])
+    aspace.write(lenp, struct.pack("<i", min(room, 4)))
+    return 0
+
+
+SYSCALLS = (
+    (41, "socket", sys_socket, 3),
+    (42, "connect", sys_connect, 3),
+    (43, "accept", sys_accept, 3),
+    (44, "sendto", sys_sendto, 6),
+    (45, "recvfrom", sys_recvfrom, 6),
+    (46, "sendmsg", sys_sendmsg, 3),
+    (47, "recvmsg", sys_recvmsg, 3),
+    (48, "shutdown", sys_shutdown, 2),
+    (49, "bind", sys_bind, 3),
+    (50, "listen", sys_listen, 2),
+    (51, "getsockname", sys_getsockname, 3),
+    (52, "getpeername", sys_getpeername, 3),
+    (54, "setsockopt", sys_setsockopt, 5),
+    (55, "getsockopt", sys_getsockopt, 5),
+    (288, "accept4", sys_accept4, 4),
+)

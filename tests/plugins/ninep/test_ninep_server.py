@@ -1,0 +1,427 @@
+"""The 9P server over the in-memory backend: semantics a client sees, and fuzzing with bad input."""
+
+from __future__ import annotations
+
+import errno
+import struct
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.ninep import local_client
+
+from kernkit.plugins.ninep import proto
+from kernkit.plugins.ninep.client import ClientError, RemoteError
+from kernkit.plugins.ninep.memfs import MemFS
+from kernkit.plugins.ninep.proto import NOFID, NOTAG, Message
+from kernkit.plugins.ninep.server import Session
+
+DIALECTS = ["9P2000", "9P2000.L"]
+
+
+def tree() -> MemFS:
+    fs = MemFS()
+    fs.add("/tmp/hello.txt", b"hello, world\n")
+    fs.add("/tmp/sub/deep.txt", b"deep")
+    fs.add("/proc/1/status", b"state R\n")
+    return fs
+
+
+@pytest.fixture(params=DIALECTS)
+def dialect(request):
+    return request.param
+
+
+def read_all(client, fid, size=1 << 30):
+    out, offset = b"", 0
+    while len(out) < size:
+        chunk = client.read(fid, offset, client.iounit)
+        if not chunk:
+            break
+        out += chunk
+        offset += len(chunk)
+    return out
+
+
+def test_walk_open_read(dialect):
+    client, _ = local_client(tree(), dialect)
+    root, qid = client.attach("")
+    assert qid.type == proto.QTDIR
+    fid, qids = client.walk(root, ["tmp", "hello.txt"])
+    assert [q.type for q in qids] == [proto.QTDIR, proto.QTFILE]
+    _, iounit = client.open(fid, 0)
+    assert 0 < iounit <= client.msize - proto.IOHDRSZ
+    assert read_all(client, fid) == b"hello, world\n"
+    assert client.stat(fid)["size"] == 13
+
+
+def test_listing_both_dialects(dialect):
+    client, _ = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp"])
+    client.open(fid, 0)
+    assert sorted(name for name, _ in client.readdir(fid)) == ["hello.txt", "sub"]
+
+
+def test_directory_read_in_small_pieces_never_splits_an_entry():
+    fs = MemFS()
+    for i in range(50):
+        fs.add(f"/d/file-with-a-longish-name-{i:03}", b"x")
+    client, _ = local_client(fs, "9P2000", msize=1024)
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["d"])
+    client.open(fid, 0)
+    names = [name for name, _ in client.readdir(fid)]
+    assert names == [f"file-with-a-longish-name-{i:03}" for i in range(50)]
+
+
+def test_directory_read_at_a_made_up_offset_is_refused():
+    client, _ = local_client(tree(), "9P2000")
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp"])
+    client.open(fid, 0)
+    client.read(fid, 0, 100)
+    with pytest.raises(RemoteError) as info:
+        client.read(fid, 3, 100)
+    assert info.value.errno == errno.EINVAL
+
+
+def test_dotdot_never_climbs_above_the_attach_point(dialect):
+    client, _ = local_client(tree(), dialect)
+    root, root_qid = client.attach("/tmp")
+    fid, qids = client.walk(root, ["..", "..", "hello.txt"])
+    client.open(fid, 0)
+    assert read_all(client, fid) == b"hello, world\n"
+    fid2, qids = client.walk(root, ["sub", "..", ".."])
+    assert qids[-1] == root_qid
+
+
+def test_missing_names_and_partial_walks(dialect):
+    client, session = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    with pytest.raises(RemoteError) as info:
+        client.walk(root, ["nope"])
+    assert info.value.errno == errno.ENOENT
+    # a partial walk answers with the qids it found and makes no new fid
+    reply = client.rpc(Message("Twalk", fid=root, newfid=99, wnames=("tmp", "nope")), "Rwalk")
+    assert len(reply.qids) == 1 and 99 not in session.fids
+
+
+def test_read_only_by_default(dialect):
+    fs = tree()
+    client, _ = local_client(fs, dialect, writable=False)
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    with pytest.raises(RemoteError) as info:
+        client.open(fid, 1)
+    assert info.value.errno == errno.EROFS or "read-only" in info.value.text.lower()
+    tmp, _ = client.walk(root, ["tmp"])
+    with pytest.raises(RemoteError):
+        client.create(tmp, "new", 0o644, 0o101)
+    with pytest.raises(RemoteError):
+        client.unlink(root, "tmp", True)
+    assert fs.root.walk("tmp").walk("hello.txt").data == b"hello, world\n"
+
+
+def test_create_write_truncate_remove(dialect):
+    fs = tree()
+    client, _ = local_client(fs, dialect)
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp"])
+    client.create(fid, "new.bin", 0o600, 0o2)
+    payload = bytes(range(256)) * 1000
+    assert client.write(fid, 0, payload) == len(payload)
+    client.clunk(fid)
+    assert bytes(fs.root.walk("tmp").walk("new.bin").data) == payload
+    fid, _ = client.walk(root, ["tmp", "new.bin"])
+    client.truncate(fid, 10)
+    assert client.stat(fid)["size"] == 10
+    client.clunk(fid)
+    tmp, _ = client.walk(root, ["tmp"])
+    client.unlink(tmp, "new.bin", False)
+    with pytest.raises(RemoteError):
+        client.walk(tmp, ["new.bin"])
+
+
+def test_plan9_create_of_an_existing_name_is_refused():
+    client, _ = local_client(tree(), "9P2000")
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    with pytest.raises(RemoteError) as info:
+        client.create(tmp, "hello.txt", 0o644, 1)
+    assert info.value.errno == errno.EEXIST
+
+
+def test_linux_create_without_excl_opens_what_is_there():
+    fs = tree()
+    client, _ = local_client(fs, "9P2000.L")
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    client.create(tmp, "hello.txt", 0o644, 0o1 | 0o100 | 0o1000)  # O_WRONLY|O_CREAT|O_TRUNC
+    assert fs.root.walk("tmp").walk("hello.txt").data == b""
+
+
+def test_mkdir_rename_and_remove_directory(dialect):
+    fs = tree()
+    client, _ = local_client(fs, dialect)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    client.mkdir(tmp, "d", 0o755)
+    client.rename(tmp, "d", tmp, "e")
+    assert "e" in fs.root.walk("tmp").children and "d" not in fs.root.walk("tmp").children
+    client.unlink(tmp, "e", True)
+    with pytest.raises(RemoteError) as info:
+        client.unlink(tmp, "sub", True)
+    assert info.value.errno == errno.ENOTEMPTY
+
+
+def test_remove_on_close_and_remove_of_the_root():
+    fs = tree()
+    client, _ = local_client(fs, "9P2000")
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    client.rpc(Message("Topen", fid=fid, mode=proto.OREAD | proto.ORCLOSE), "Ropen")
+    client.clunk(fid)
+    assert "hello.txt" not in fs.root.walk("tmp").children
+    with pytest.raises(RemoteError):
+        client.remove(root)
+
+
+def test_fid_rules(dialect):
+    client, session = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    other, _ = client.walk(root, [])
+    with pytest.raises(RemoteError):  # a fid in use cannot be the new fid of a walk
+        client.rpc(Message("Twalk", fid=root, newfid=other, wnames=()), "Rwalk")
+    with pytest.raises(RemoteError):
+        client.read(12345, 0, 10)
+    with pytest.raises(RemoteError):  # reading a fid that was never opened
+        client.read(other, 0, 10)
+    client.clunk(other)
+    assert other not in session.fids
+
+
+def test_reads_are_clamped_to_the_iounit():
+    fs = MemFS()
+    fs.add("/big", b"z" * 100_000)
+    client, _ = local_client(fs, "9P2000.L", msize=4096)
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["big"])
+    client.open(fid, 0)
+    reply = client.rpc(Message("Tread", fid=fid, offset=0, count=1 << 30), "Rread")
+    assert len(reply.data) == 4096 - proto.IOHDRSZ
+
+
+def test_version_negotiation():
+    session = Session(tree())
+    reply = proto.decode(session.receive(proto.encode(Message("Tversion", NOTAG, msize=1 << 30,
+                                                              version="9P2000.u"))), 1 << 20)
+    assert reply.version == "9P2000" and reply.msize == session.max_msize
+    reply = proto.decode(session.receive(proto.encode(Message("Tversion", NOTAG, msize=8192,
+                                                              version="9P3000"))), 8192)
+    assert reply.version == "unknown"
+
+
+def test_requests_before_version_are_refused():
+    session = Session(tree())
+    out = session.receive(proto.encode(Message("Tattach", 1, fid=1, afid=NOFID, uname="", aname="")))
+    assert proto.decode(out, 8192).type == "Rerror"
+
+
+def test_oversized_message_closes_the_connection():
+    client, session = local_client(tree(), "9P2000.L", msize=4096)
+    root, _ = client.attach("")
+    big = struct.pack("<IBH", 8192, 118, 1) + b"\x00" * (8192 - 7)
+    assert session.receive(big) == b"" and session.closed
+    with pytest.raises(ClientError):
+        client.walk(root, [])
+
+
+def test_a_crashing_backend_gives_eio_and_the_server_goes_on():
+    fs = tree()
+
+    class Broken(type(fs.root)):
+        def listdir(self):
+            raise RuntimeError("backend bug")
+
+    fs.root.walk("tmp").__class__ = Broken
+    errors = []
+    session = Session(fs, writable=True, on_error=errors.append)
+    pending = bytearray()
+    from kernkit.plugins.ninep.client import Client
+
+    client = Client(lambda d: pending.extend(session.receive(d)),
+                    lambda n: (bytes(pending[:n]), pending.__delitem__(slice(0, n)))[0], version="9P2000.L")
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    client.open(tmp, 0)
+    with pytest.raises(RemoteError) as info:
+        list(client.readdir(tmp))
+    assert info.value.errno == errno.EIO
+    assert any("backend bug" in e for e in errors)
+    fid, _ = client.walk(root, ["proc"])  # still serving
+    assert fid
+
+
+# --- fuzzing ---------------------------------------------------------------------------------
+
+MSIZE = 8192
+SETUP = [
+    Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L"),
+    Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="", n_uname=0),
+]
+names = st.sampled_from(["tmp", "proc", "hello.txt", "sub", "..", ".", "", "x/y", "new", "1", "status"])
+fids = st.sampled_from([0, 1, 2, 3, 7, NOFID])
+u32 = st.integers(0, 0xFFFFFFFF)
+u64 = st.integers(0, (1 << 64) - 1)
+
+
+def _fields(name):
+    _, layout = proto.layout(name, "9P2000.L")
+    values = {}
+    for field, kind in layout:
+        if "fid" in field:
+            values[field] = fids
+        elif kind == "s":
+            values[field] = names
+        elif kind == "B":
+            values[field] = st.integers(0, 255)
+        elif kind == "H":
+            values[field] = st.integers(0, 0xFFFF)
+        elif kind == "I":
+            values[field] = st.one_of(st.integers(0, 64), u32)
+        elif kind == "Q":
+            values[field] = st.one_of(st.integers(0, 64), u64)
+        elif kind == "q":
+            values[field] = st.builds(proto.Qid, st.integers(0, 255), u32, u64)
+        elif kind == "D":
+            values[field] = st.binary(max_size=300)
+        elif kind == "W":
+            values[field] = st.lists(names, max_size=17).map(tuple)
+        elif kind == "Y":
+            values[field] = st.lists(st.builds(proto.Qid, st.just(0), st.just(0), u64), max_size=3).map(tuple)
+        elif kind == "S":
+            values[field] = st.builds(proto.Stat, qid=st.just(proto.Qid(0, 0, 0)), mode=u32, length=u64,
+                                      name=names, mtime=u32)
+    return st.fixed_dictionaries(values)
+
+
+message_strategy = st.sampled_from(list(proto.message_names())).flatmap(
+    lambda name: st.builds(lambda tag, f: Message(name, tag, **f), st.integers(0, 0xFFFF), _fields(name))
+)
+
+
+def _mutate(data: bytes, how: tuple) -> bytes:
+    kind, a, b = how
+    if kind == "truncate":
+        cut = data[: max(0, len(data) - 1 - a % max(1, len(data)))]
+        return struct.pack("<I", max(len(cut), 4)) + cut[4:] if len(cut) >= 4 else cut
+    if kind == "flip" and len(data) > 4:
+        index = 4 + a % (len(data) - 4)
+        return data[:index] + bytes([data[index] ^ (b & 0xFF or 1)]) + data[index + 1 :]
+    if kind == "resize":
+        return struct.pack("<I", b) + data[4:]
+    if kind == "extend":
+        extra = bytes([a & 0xFF]) * (1 + b % 40)
+        return struct.pack("<I", len(data) + len(extra)) + data[4:] + extra
+    return data
+
+
+mutation = st.tuples(st.sampled_from(["none", "truncate", "flip", "resize", "extend"]), u32, u32)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(message_strategy, mutation), min_size=1, max_size=12), st.sampled_from(DIALECTS),
+       st.booleans())
+def test_fuzzed_requests_never_crash_the_server(requests, dialect, writable):
+    session = Session(tree(), writable=writable, max_msize=MSIZE)
+    setup = [Message("Tversion", NOTAG, msize=MSIZE, version=dialect), SETUP[1]]
+    if dialect == "9P2000":
+        setup[1] = Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="")
+    for message in setup:
+        assert proto.decode(session.receive(proto.encode(message, dialect)), MSIZE, dialect).type[0] == "R"
+    for message, how in requests:
+        try:
+            data = proto.encode(message, dialect if message.type not in proto.L_ONLY else "9P2000.L")
+        except (ValueError, struct.error):
+            continue
+        out = session.receive(_mutate(data, how))  # must not raise
+        check_replies(out, session)
+        if session.closed:
+            break
+    if not session.closed:  # the session still answers properly (or wants more bytes first)
+        session.receive(b"")
+
+
+def check_replies(out: bytes, session: Session) -> None:
+    pos = 0
+    dialect = session.dialect or "9P2000"
+    while pos < len(out):
+        size = struct.unpack_from("<I", out, pos)[0]
+        assert size <= session.msize
+        reply = proto.decode(out[pos : pos + size], session.msize, dialect)
+        assert reply.type[0] == "R"
+        pos += size
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.integers(1, 64))
+def test_random_bytes_never_crash_the_server(noise, chunk):
+    session = Session(tree(), writable=True, max_msize=MSIZE)
+    session.receive(proto.encode(SETUP[0], "9P2000"))
+    for i in range(0, len(noise), chunk):  # arriving in pieces, as on a socket
+        check_replies(session.receive(noise[i : i + chunk]), session)
+        if session.closed:
+            assert session.receive(b"\x00" * 10) == b""
+            break
+
+
+def _namespace_session(writable: bool):
+    """A server session over a booted kernel's namespace, as [export9p] makes them."""
+    from kernkit.plugins.ninep.nsbackend import NsExport
+    from kernkit.plugins.ns.api import boot_namespace
+    from kernkit.tools.testing import boot_kernel
+
+    kernel = boot_kernel("hello").kernel
+    problems: list[str] = []
+    root = NsExport(kernel, boot_namespace(kernel), ["/proc", "/tmp", "/dev"], 0)
+    return Session(root, writable=writable, max_msize=MSIZE, on_error=problems.append), problems
+
+
+NS_NAMES = st.sampled_from(["tmp", "proc", "dev", "1", "status", "ctl", "cons", "random", "new", "..", "x"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["Twalk", "Tlopen", "Tread", "Twrite", "Tlcreate", "Tmkdir",
+                                           "Treaddir", "Tgetattr", "Tsetattr", "Tunlinkat", "Trenameat",
+                                           "Tclunk", "Tremove"]),
+                          st.sampled_from([1, 2, 3]), st.sampled_from([1, 2, 3]),
+                          st.lists(NS_NAMES, max_size=3).map(tuple), st.integers(0, 3),
+                          st.binary(max_size=20)), max_size=15),
+       st.booleans())
+def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, writable):
+    session, problems = _namespace_session(writable)
+    session.receive(proto.encode(Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L")))
+    attach = Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="", n_uname=0)
+    assert proto.decode(session.receive(proto.encode(attach, "9P2000.L")), MSIZE, "9P2000.L").type == "Rattach"
+    for kind, fid, other, names, number, data in requests:
+        name = names[0] if names else "x"
+        fields = {
+            "Twalk": dict(fid=fid, newfid=other, wnames=names),
+            "Tlopen": dict(fid=fid, flags=number),
+            "Tread": dict(fid=fid, offset=number, count=100),
+            "Twrite": dict(fid=fid, offset=number, data=data),
+            "Tlcreate": dict(fid=fid, name=name, flags=number, mode=0o644, gid=0),
+            "Tmkdir": dict(dfid=fid, name=name, mode=0o755, gid=0),
+            "Treaddir": dict(fid=fid, offset=number, count=500),
+            "Tgetattr": dict(fid=fid, request_mask=0x7FF),
+            "Tsetattr": dict(fid=fid, valid=0x8 | (number & 1), mode=0o600, uid=0, gid=0, size=number,
+                             atime_sec=0, atime_nsec=0, mtime_sec=0, mtime_nsec=0),
+            "Tunlinkat": dict(dirfid=fid, name=name, flags=0x200 if number & 1 else 0),
+            "Trenameat": dict(olddirfid=fid, oldname=name, newdirfid=other, newname="renamed"),
+            "Tclunk": dict(fid=fid),
+            "Tremove": dict(fid=fid),
+        }[kind]
+        out = session.receive(proto.encode(Message(kind, 7, **fields), "9P2000.L"))
+        check_replies(out, session)
+    assert not problems, problems

@@ -1,0 +1,65 @@
+"""The benchmark script runs and reports every figure (slow: it times real runs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from support import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_benchmark_prints_every_measurement():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"], capture_output=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    for key in (
+        "guest_mips_deterministic",
+        "guest_mips_fast",
+        "guest_mips_deterministic_sha256",
+        "guest_mips_fast_sha256",
+        "getpid_roundtrip_us",
+        "boot_hello_in_process_ms",
+        "boot_hello_whole_process_ms",
+        "peak_rss_mb_8core_1G",
+        "anon_page_first_touch_us",
+        "thread_switch_futex_us",
+        "getpid_traced_vs_untraced",
+        "gdb_step_roundtrip_ms",
+        "tmpfs_open_read_close_us",
+    ):
+        assert isinstance(report[key], int | float) and report[key] > 0, key
+    assert set(report["targets"]) >= {
+        "getpid_roundtrip_us",
+        "guest_mips_deterministic",
+        "tracing_off_overhead_pct",
+    }
+    assert report["tracing_off_overhead_pct"] is not None and report["tracing_off_overhead_pct"] >= 0
+    # every targeted figure of issue 17 sits beside the peers' figures from the same run
+    assert report["peers"]["getpid_roundtrip_us"]["kernkit"] == report["getpid_roundtrip_us"]
+    assert set(report["peers"]["guest_mips_deterministic_sha256"]) >= {"kernkit", "target", "native", "qemu_user"}
+    # the kernkit process's own peak, not the bench's (a forked child would inherit the latter)
+    assert report["peak_rss_mb_8core_1G"] < 200
+
+
+def test_mcp_experiments_report_switch_costs_and_interference_with_a_plot(tmp_path):
+    png = tmp_path / "interference.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "mcp.py"), "--quick", "--png", str(png)],
+        capture_output=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    uthreads, kernel_threads = report["uthread_switch"], report["kernel_thread_switch"]
+    assert uthreads["syscalls_per_switch"] == 0, "a uthread switch enters no kernel"
+    assert kernel_threads["syscalls_per_switch"] >= 1
+    assert 0 < uthreads["virtual_cycles_per_switch"] < kernel_threads["virtual_cycles_per_switch"]
+    assert report["interference"]["mcp"]["stolen_cycles"] * 10 <= report["interference"]["rr"]["stolen_cycles"]
+    assert report["claim_order_of_magnitude_less"] is True
+    assert png.read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,272 @@
+"""kernkit matrix: variants x workloads in parallel, statuses, reports, history."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+from support import CONFIGS, kernkit_cli
+
+from kernkit.tools.matrix.spec import load_matrix
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+HELLO = '[[workload]]\nname = "hello"\nprogram = "hello"\nexpect_output = "Hello from kernkit!\\n"\n'
+
+
+def test_example_matrix_expands_product_minus_excludes_plus_includes():
+    matrix = load_matrix(CONFIGS / "matrix.toml")
+    assert len(matrix.cells) == (3 * 2 - 1 + 1) * 3
+    assert "hello[cores=2,timeslice_us=1000]" in {c.id for c in matrix.cells}
+    assert "hello[cores=1,timeslice_us=1000]" not in {c.id for c in matrix.cells}
+    assert "fork[cores=2,mode=fast]" in {c.id for c in matrix.cells}
+
+
+def test_example_matrix_passes_and_writes_reports(tmp_path):
+    result = kernkit_cli(
+        "matrix",
+        str(CONFIGS / "matrix.toml"),
+        "--json",
+        str(tmp_path / "r.json"),
+        "--junit",
+        str(tmp_path / "r.xml"),
+        "--db",
+        str(tmp_path / "h.db"),
+    )
+    assert result.returncode == 0, result.stdout.decode()
+    assert result.stdout.decode().splitlines()[-1] == "summary: 18 PASS of 18 cells"
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["schema"] == "kernkit-matrix/1" and report["summary"]["PASS"] == 18
+    cell = next(c for c in report["cells"] if c["id"] == "threads[cores=4,timeslice_us=1000]")
+    assert cell["status"] == "PASS" and cell["instructions"] > 0 and len(cell["trace_hash"]) == 64
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert suite.get("tests") == "18" and suite.get("failures") == "0"
+    case = suite.find("testcase[@name='hello[cores=4,timeslice_us=10000]']")
+    assert {p.get("name"): p.get("value") for p in case.iter("property")}["machine.cores"] == "4"
+
+
+def test_statuses_pass_fail_error_miss(tmp_path):
+    matrix = write(
+        tmp_path / "m.toml",
+        f'''base = "{CONFIGS / "minimal.toml"}"
+[axes]
+"machine.cores" = [1, 0]
+{HELLO}
+[[workload]]
+name = "wrong"
+program = "exitcode"
+args = ["4"]
+[[workload]]
+name = "runaway"
+program = "spin"
+args = ["1000000000000"]
+timeout_s = 1
+''',
+    )
+    result = kernkit_cli(
+        "matrix", str(matrix), "-j", "2", "--json", str(tmp_path / "r.json"), "--db", str(tmp_path / "h.db")
+    )
+    assert result.returncode == 1
+    cells = {c["id"]: c for c in json.loads((tmp_path / "r.json").read_text())["cells"]}
+    assert cells["hello[cores=1]"]["status"] == "PASS"
+    assert cells["wrong[cores=1]"]["status"] == "FAIL"
+    assert cells["wrong[cores=1]"]["reason"] == "exit status 4, expected 0"
+    assert cells["hello[cores=0]"]["status"] == "ERROR"
+    assert "machine.cores: must be positive, got 0" in cells["hello[cores=0]"]["reason"]
+    assert cells["runaway[cores=1]"]["status"] == "MISS"
+    assert cells["runaway[cores=1]"]["reason"] == "no result within 1 s of host time"
+
+
+def test_filter_and_compare_with_the_previous_run(tmp_path):
+    db = str(tmp_path / "h.db")
+    base = f'base = "{CONFIGS / "minimal.toml"}"\n[axes]\n"machine.cores" = [1, 2]\n'
+    matrix = write(tmp_path / "m.toml", base + HELLO)
+    first = kernkit_cli("matrix", str(matrix), "--db", db, "--compare", "last")
+    assert b"no previous run to compare" in first.stdout
+    write(matrix, base + HELLO.replace("Hello from kernkit!", "Goodbye"))
+    second = kernkit_cli("matrix", str(matrix), "--db", db, "--compare", "last", "--filter", "*cores=2*")
+    lines = second.stdout.decode().splitlines()
+    assert lines[0].startswith("[1/1] FAIL  hello[cores=2]")
+    assert "now failing  hello[cores=2]: FAIL (output differs from expect_output (20 bytes))" in lines
+
+
+def test_malformed_matrix_is_a_one_line_error(tmp_path):
+    matrix = write(tmp_path / "m.toml", '[axes]\n"machine.cores" = 2\n' + HELLO)
+    result = kernkit_cli("matrix", str(matrix))
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        f'kernkit: error: {matrix}: axes: expected a table of non-empty lists, e.g. "machine.cores" = [1, 2]\n'
+    )
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_finished_results(tmp_path):
+    matrix = write(
+        tmp_path / "m.toml",
+        f'''base = "{CONFIGS / "minimal.toml"}"
+[axes]
+"machine.cores" = [1, 2, 3, 4]
+{HELLO}
+[[workload]]
+name = "slow"
+program = "spin"
+args = ["300000000"]
+''',
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kernkit.tools.cli",
+            "matrix",
+            str(matrix),
+            "-j",
+            "1",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--db",
+            str(tmp_path / "h.db"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first = process.stdout.readline()
+    assert b"/8]" in first
+    time.sleep(0.5)  # the slow cell is running now
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert b"interrupted" in err and b"Traceback" not in err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["summary"]["PASS"] == 1 and report["summary"]["SKIP"] == 7
+    assert report["cells"][0]["id"] == "hello[cores=1]" and report["cells"][0]["status"] == "PASS"
+
+
+def test_html_report_renders_in_a_real_browser(tmp_path):
+    import shutil
+
+    import pytest
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    html = tmp_path / "r.html"
+    result = kernkit_cli(
+        "matrix",
+        str(CONFIGS / "matrix.toml"),
+        "--html",
+        str(html),
+        "--filter",
+        "hello*",
+        "--db",
+        str(tmp_path / "h.db"),
+    )
+    assert result.returncode == 0
+    assert "http" not in html.read_text().split("<body>")[0]  # nothing fetched from elsewhere
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run([browser, *flags, "--dump-dom", html.as_uri()], capture_output=True, timeout=120)
+    text = dom.stdout.decode()
+    assert "kernkit matrix: matrix.toml" in text and "6 PASS" in text
+    assert text.count('class="status"') == 6
+    shot = tmp_path / "r.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1000,700", html.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_same_cells_run_on_a_dask_cluster(tmp_path):
+    import pytest
+
+    distributed = pytest.importorskip("distributed", reason="pip install distributed (kernkit[dask])")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        result = kernkit_cli(
+            "matrix",
+            str(CONFIGS / "matrix.toml"),
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--json",
+            str(tmp_path / "r.json"),
+            "--db",
+            str(tmp_path / "h.db"),
+        )
+    assert result.returncode == 0, result.stdout.decode()[-1500:] + result.stderr.decode()[-1500:]
+    local = kernkit_cli(
+        "matrix",
+        str(CONFIGS / "matrix.toml"),
+        "--json",
+        str(tmp_path / "l.json"),
+        "--db",
+        str(tmp_path / "h.db"),
+    )
+    assert local.returncode == 0
+    dask_cells = {c["id"]: c for c in json.loads((tmp_path / "r.json").read_text())["cells"]}
+    local_cells = {c["id"]: c for c in json.loads((tmp_path / "l.json").read_text())["cells"]}
+    assert {c["status"] for c in dask_cells.values()} == {"PASS"}
+    deterministic = [i for i in local_cells if "mode=fast" not in i]
+    assert all(dask_cells[i]["trace_hash"] == local_cells[i]["trace_hash"] for i in deterministic)
+
+
+def test_dask_needs_a_scheduler():
+    result = kernkit_cli("matrix", str(CONFIGS / "matrix.toml"), "--executor", "dask")
+    assert result.returncode == 2
+    assert result.stderr.decode() == "kernkit: error: --executor dask needs --scheduler tcp://HOST:PORT\n"
+
+
+def test_progress_bar_shows_counts_and_cells_that_did_not_pass(tmp_path):
+    matrix = write(
+        tmp_path / "m.toml",
+        f'base = "{CONFIGS / "minimal.toml"}"\n'
+        + HELLO
+        + '[[workload]]\nname = "bad"\nprogram = "exitcode"\n',
+    )
+    result = kernkit_cli("matrix", str(matrix), "--progress", "bar", "--db", str(tmp_path / "h.db"))
+    out = result.stdout.decode()
+    assert "1 FAIL 1 PASS" in out and "2/2" in out
+    assert re.search(r"\[\d/2\] FAIL  bad +exit status 3, expected 0", out)
+    assert out.splitlines()[-1].endswith("summary: 1 PASS, 1 FAIL of 2 cells")
+
+
+def test_virtual_time_budget_and_chosen_metrics(tmp_path):
+    matrix = write(
+        tmp_path / "m.toml",
+        f'''base = "{CONFIGS / "minimal.toml"}"
+[[workload]]
+name = "runaway"
+program = "spin"
+args = ["100000000"]
+expect_status = 124
+max_virtual_ms = 2
+metrics = ["instructions"]
+''',
+    )
+    result = kernkit_cli(
+        "matrix", str(matrix), "--json", str(tmp_path / "r.json"), "--db", str(tmp_path / "h.db")
+    )
+    assert result.returncode == 0, result.stdout.decode()
+    (cell,) = json.loads((tmp_path / "r.json").read_text())["cells"]
+    assert cell["status"] == "PASS" and cell["instructions"] == 2_000_000  # 2 ms at 1e9 instructions/s
+    assert cell["syscalls"] is None and cell["virtual_ns"] is None

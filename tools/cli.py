@@ -1,0 +1,272 @@
+"""The ``kernkit`` command: boot, check, plugins."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kernkit.core.assemble import assemble, boot, collect_registries, resolve_config
+from kernkit.core.config import merge_env, parse_override, to_toml
+from kernkit.core.errors import ConfigError, KernkitError
+from kernkit.core.hookspecs import CONTRACT_VERSION
+from kernkit.core.plugins import PluginManager
+from kernkit.tools.matrix import command as matrix_command
+from kernkit.tools.scaffold import KINDS, new_plugin
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kernkit",
+        description="Compose a kernel from plugins and boot it on an emulated machine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    boot_cmd = commands.add_parser(
+        "boot",
+        help="boot a kernel and run its init program",
+        description="Boot CONFIG (default: the packaged minimal kernel). After --, a host program "
+        "and its arguments run as init instead of the config's.",
+        usage="kernkit boot [CONFIG] [options] [-- PROGRAM [ARGS...]]",
+    )
+    boot_cmd.add_argument("config", nargs="?", help="kernel config (TOML)")
+    boot_cmd.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add to init's environment (repeatable)",
+    )
+    boot_cmd.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config option, e.g. machine.cores=2 (repeatable)",
+    )
+    boot_cmd.add_argument("--trace", metavar="FILE", help="write a trace in virtual time")
+    boot_cmd.add_argument(
+        "--monitor",
+        action="store_true",
+        help="start in the kernel monitor (commands on stdin; also after a panic)",
+    )
+    boot_cmd.add_argument(
+        "--gdb",
+        metavar="HOST:PORT",
+        help="wait for gdb (target remote HOST:PORT) with init stopped before its first instruction",
+    )
+    boot_cmd.add_argument(
+        "--trace-format",
+        choices=("jsonl", "perfetto"),
+        default="jsonl",
+        help="jsonl: one event per line (default); perfetto: Chrome trace-event JSON",
+    )
+    boot_cmd.add_argument(
+        "--max-instructions", type=int, metavar="N", help="stop after N guest instructions (exit status 124)"
+    )
+
+    check_cmd = commands.add_parser("check", help="validate a config and print it resolved")
+    check_cmd.add_argument("config", nargs="?", help="kernel config (TOML)")
+    check_cmd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    trace_cmd = commands.add_parser("trace", help="read traces written by kernkit boot --trace")
+    trace_cmd.add_argument(
+        "action",
+        choices=("summary", "perfetto", "html"),
+        help="summary: a table; perfetto: convert to trace-event JSON; html: a timeline page",
+    )
+    trace_cmd.add_argument("file", help="a JSON-lines trace")
+    trace_cmd.add_argument(
+        "-o", "--output", metavar="FILE", help="perfetto, html: where to write (default: stdout)"
+    )
+
+    matrix_cmd = commands.add_parser("matrix", help="run kernel variants x workloads and report")
+    matrix_command.add_arguments(matrix_cmd)
+
+    new_cmd = commands.add_parser("new-plugin", help="write a plugin package to start from")
+    new_cmd.add_argument("name", help="the plugin's name (lower case, e.g. lottery)")
+    new_cmd.add_argument(
+        "--kind", default="scheduler", choices=KINDS, help="what it adds (default: scheduler)"
+    )
+    new_cmd.add_argument("--dir", default=".", help="where to create kernkit-NAME/ (default: here)")
+
+    plugins_cmd = commands.add_parser("plugins", help="list plugins and what they register")
+    plugins_cmd.add_argument("--config", help="also load the plugins this config names")
+    plugins_cmd.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also show, for every hook, the plugins it calls in order",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    program: list[str] = []
+    if "--" in args_list:
+        at = args_list.index("--")
+        args_list, program = args_list[:at], args_list[at + 1 :]
+    args = _parser().parse_args(args_list)
+    try:
+        if args.command == "boot":
+            return _boot(args, program)
+        if program:
+            raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
+        if args.command == "check":
+            return _check(args)
+        if args.command == "trace":
+            return _trace(args)
+        if args.command == "matrix":
+            return matrix_command.run(args)
+        if args.command == "new-plugin":
+            root = new_plugin(args.name, args.kind, Path(args.dir))
+            print(f"wrote {root}: cd {root} && pip install -e . && python -m pytest -q")
+            return 0
+        return _plugins(args)
+    except KernkitError as exc:
+        print(f"kernkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kernkit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # our own stdout went away (e.g. piped into head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # a kernkit bug: one line, the traceback only on request
+        if os.environ.get("KERNKIT_DEBUG"):
+            raise
+        print(
+            f"kernkit: internal error: {type(exc).__name__}: {exc} (set KERNKIT_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 70
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, object]:
+    return dict(parse_override(pair) for pair in pairs)
+
+
+def _boot(args: argparse.Namespace, program: list[str]) -> int:
+    overrides = _overrides(args.set)
+    if program:
+        path = Path(program[0])
+        overrides["init.program"] = str(path.resolve()) if path.exists() else program[0]
+        overrides["init.args"] = program[1:]
+        overrides["init.name"] = program[0]
+    if args.max_instructions is not None:
+        overrides["kernel.max_instructions"] = args.max_instructions
+    if args.env:
+        config, _ = resolve_config(args.config, overrides)
+        overrides["init.env"] = merge_env(config["init"].env, args.env)
+    if args.gdb:
+        overrides["gdb.listen"] = args.gdb
+    try:
+        trace = open(args.trace, "w") if args.trace else None  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ConfigError(f"--trace {args.trace}: cannot write: {exc.strerror}") from None
+    lines = io.StringIO() if trace is not None and args.trace_format == "perfetto" else trace
+    try:
+        kernel = assemble(args.config, overrides=overrides, trace=lines)
+        if args.monitor:
+            kernel.monitor_input = sys.stdin
+        boot(kernel)
+        previous = signal.signal(signal.SIGINT, _interrupt_handler(kernel))
+        try:
+            return kernel.run()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    finally:
+        if trace is not None:
+            if lines is not trace:
+                events = (json.loads(line) for line in lines.getvalue().splitlines())
+                from kernkit.tools.traces.convert import to_perfetto
+
+                json.dump(to_perfetto(events), trace)
+            trace.close()
+
+
+def _interrupt_handler(kernel: Kernel):  # noqa: ANN202
+    """Ctrl-C: raised at once when the kernel is between runs (or waiting for host input); while
+    a core runs guest code it is a request the run loop honours at its next round, because an
+    exception raised inside the emulator's callbacks would be lost."""
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        if kernel.active_core is None:
+            raise KeyboardInterrupt
+        kernel.interrupted = True
+
+    return on_sigint
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from kernkit.tools.traces.convert import read_events, summary, to_perfetto
+    from kernkit.tools.traces.html import to_html
+    from kernkit.tools.traces.timeline import build
+
+    events = read_events(Path(args.file))
+    if args.action == "summary":
+        print(summary(events))
+        return 0
+    if args.action == "html":
+        document = to_html(build(events), f"kernkit trace: {Path(args.file).name}")
+    else:
+        document = json.dumps(to_perfetto(events))
+    if args.output:
+        try:
+            Path(args.output).write_text(document)
+        except OSError as exc:
+            raise KernkitError(f"-o {args.output}: cannot write: {exc.strerror}") from None
+    else:
+        print(document)
+    return 0
+
+
+def _warn(text: str) -> None:
+    print(f"kernkit: warning: {text}", file=sys.stderr)
+
+
+def _check(args: argparse.Namespace) -> int:
+    config, plugins = resolve_config(args.config, _overrides(args.set), on_warning=_warn)
+    from kernkit.core.assemble import check_choices
+
+    check_choices(config, collect_registries(plugins))
+    print(f"# {config.path}: ok")
+    print(to_toml(config.as_dict()), end="")
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    if args.config:
+        _, plugins = resolve_config(args.config, on_warning=_warn)
+    else:
+        plugins = PluginManager(on_warning=_warn)
+    for info in plugins.plugins:
+        hooks = ", ".join(h.removeprefix("kernkit_") for h in info.hooks) or "-"
+        print(f"{info.name} {info.version} [{info.source}]")
+        print(f"    hooks: {hooks}")
+        if info.declaration.requires:
+            print(f"    requires: {', '.join(info.declaration.requires)}")
+    if args.verbose:
+        print(f"hook contract {CONTRACT_VERSION}; hooks are called in this order:")
+        for hook, names in plugins.hook_order().items():
+            print(f"  {hook}: {', '.join(names) or '-'}")
+    registries = collect_registries(plugins)
+    for kind, entries in registries.items():
+        if entries:
+            names = ", ".join(f"{name} ({reg.plugin.rsplit('.', 1)[-1]})" for name, reg in entries.items())
+            print(f"{kind}s: {names}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
