@@ -178,7 +178,8 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
  * A UC_HOOK_TLB_FILL hook: on a TLB miss at a user address it walks the address space's
  * 4-level page tables (in the machine's physical memory) and fills the entry from a present
  * page-table entry that allows the access. Anything else (a page not there yet, a fault, the
- * boot) goes to a Python callable: slow(vaddr, access) -> paddr | perms, or None to refuse.
+ * boot) goes to a Python callable: slow(vaddr, access, pte) -> paddr | perms, or None to
+ * refuse (pte: the entry the walk found, 0 when it found none).
  */
 #define PTE_PRESENT 1ull
 #define PTE_WRITABLE 2ull
@@ -220,8 +221,8 @@ static inline uint64_t walk(const struct fill_state *s, uint64_t va)
 bool kernkit_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *entry, struct fill_state *s)
 {
     PyGILState_STATE gil;
-    PyObject *args[2], *result;
-    uint64_t pte, value;
+    PyObject *args[3], *result;
+    uint64_t pte = 0, value;
     bool filled = false;
 
     (void)uc;
@@ -238,9 +239,11 @@ bool kernkit_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *entry,
     gil = PyGILState_Ensure();
     args[0] = PyLong_FromUnsignedLongLong(vaddr);
     args[1] = PyLong_FromLong(access);
-    result = args[0] && args[1] ? PyObject_Vectorcall(s->slow, args, 2, NULL) : NULL;
+    args[2] = PyLong_FromUnsignedLongLong(pte);
+    result = args[0] && args[1] && args[2] ? PyObject_Vectorcall(s->slow, args, 3, NULL) : NULL;
     Py_XDECREF(args[0]);
     Py_XDECREF(args[1]);
+    Py_XDECREF(args[2]);
     if (result == NULL) {
         PyErr_WriteUnraisable(s->slow); /* the callable catches everything: a bug here */
     } else {

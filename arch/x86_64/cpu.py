@@ -250,9 +250,10 @@ class X86Core:
         fields.perms = value & UC_PROT_ALL
         return True
 
-    def _fill(self, vaddr: int, access: int) -> int | None:
+    def _fill(self, vaddr: int, access: int, walked: int | None = None) -> int | None:
         """A TLB miss: the frame | Unicorn's permissions for the page at ``vaddr``, or None to
-        refuse (the run ends with the fault recorded)."""
+        refuse (the run ends with the fault recorded). ``walked``: the page-table entry the C
+        fill found for it (0: none), if it walked already."""
         try:
             page = vaddr & PAGE_MASK
             if page >= layout.USER_LIMIT:
@@ -269,7 +270,7 @@ class X86Core:
                     self.fault = (vaddr, access, "no address space")
                     return None
                 return (layout.IRET_STUB & PAGE_MASK) | UC_PROT_READ | UC_PROT_EXEC
-            pte = walk(self.words, self.root, page)
+            pte = walk(self.words, self.root, page) if walked is None else walked
             if not pte & PRESENT or (access == UC_MEM_WRITE and not pte & WRITABLE):
                 if self.aspace.resolve_fault(page, ACCESS[access]) is None:
                     if pte & PRESENT:

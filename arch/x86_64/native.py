@@ -139,11 +139,12 @@ def install_syscall_entry(uc: Uc, handler: Callable[[int], int | None]) -> Sysca
 
 
 def install_tlb_fill(
-    uc: Uc, memory_address: int, user_limit: int, slow: Callable[[int, int], int | None]
+    uc: Uc, memory_address: int, user_limit: int, slow: Callable[[int, int, int | None], int | None]
 ) -> FillState | None:
     """Fill ``uc``'s TLB from C where the page tables (root: the state's ``root``, 0 for none)
-    map a page that allows the access; ``slow(vaddr, access)`` decides the rest, returning the
-    frame's address | Unicorn's permission bits, or None to refuse. None (nothing installed)
+    map a page that allows the access; ``slow(vaddr, access, pte)`` decides the rest (``pte``:
+    what the walk found, 0 for nothing), returning the frame's address | Unicorn's permission
+    bits, or None to refuse. None (nothing installed)
     without the native library. Keep the state while ``uc`` lives."""
     library = native_library()
     if library is None:
