@@ -352,44 +352,47 @@ def bench_peer_mips(plan: Plan, report: Report, prefix: Sequence[str], key: str,
     return instructions / (median(times_large) - median(times_small)) / 1e6
 
 
-def bench_getpid_kernkit(plan: Plan, report: Report) -> float:
-    small, large = plan.getpid_small, plan.getpid_large
+def in_process_per_op_us(
+    plan: Plan,
+    report: Report,
+    sample_key: str,
+    program: str,
+    args: Callable[[int], list[str]],
+    sizes: tuple[int, int],
+    per: int = 1,
+) -> float:
+    """CPU microseconds per operation of ``program`` run in-process at two sizes (``per``
+    operations each): the difference, so boot and start-up cancel."""
+    small, large = sizes
     times_small, times_large = [], []
     for _ in range(plan.repeat):
-        times_small.append(run_in_process("syscall_loop", [str(small)]).seconds)
-        times_large.append(run_in_process("syscall_loop", [str(large)]).seconds)
-    report.samples["getpid_kernkit_s"] = {str(small): times_small, str(large): times_large}
-    return per_call_us(times_small, times_large, small, large)
+        times_small.append(run_in_process(program, args(small)).seconds)
+        times_large.append(run_in_process(program, args(large)).seconds)
+    report.samples[sample_key] = {str(small): times_small, str(large): times_large}
+    return per_call_us(times_small, times_large, per * small, per * large)
+
+
+def bench_getpid_kernkit(plan: Plan, report: Report) -> float:
+    sizes = (plan.getpid_small, plan.getpid_large)
+    return in_process_per_op_us(plan, report, "getpid_kernkit_s", "syscall_loop", lambda n: [str(n)], sizes)
 
 
 def bench_thread_switch(plan: Plan, report: Report) -> float:
-    small, large = plan.switch_small, plan.switch_large
-    times_small, times_large = [], []
-    for _ in range(plan.repeat):
-        times_small.append(run_in_process("threads", ["pingpong", str(small)]).seconds)
-        times_large.append(run_in_process("threads", ["pingpong", str(large)]).seconds)
-    report.samples["thread_switch_s"] = {str(small): times_small, str(large): times_large}
-    return per_call_us(times_small, times_large, 2 * small, 2 * large)
+    sizes = (plan.switch_small, plan.switch_large)
+    args = lambda n: ["pingpong", str(n)]  # noqa: E731
+    return in_process_per_op_us(plan, report, "thread_switch_s", "threads", args, sizes, per=2)
 
 
 def bench_page_touch(plan: Plan, report: Report) -> float:
-    small, large = plan.pages_small, plan.pages_large
-    times_small, times_large = [], []
-    for _ in range(plan.repeat):
-        times_small.append(run_in_process("pagetouch", [str(small)]).seconds)
-        times_large.append(run_in_process("pagetouch", [str(large)]).seconds)
-    report.samples["anon_page_first_touch_s"] = {str(small): times_small, str(large): times_large}
-    return per_call_us(times_small, times_large, small, large)
+    sizes = (plan.pages_small, plan.pages_large)
+    key = "anon_page_first_touch_s"
+    return in_process_per_op_us(plan, report, key, "pagetouch", lambda n: [str(n)], sizes)
 
 
 def bench_tmpfs_open(plan: Plan, report: Report) -> float:
-    small, large = plan.open_small, plan.open_large if not plan.quick else plan.open_large // 4
-    times_small, times_large = [], []
-    for _ in range(plan.repeat):
-        times_small.append(run_in_process("openloop", ["/tmp/f", str(small)]).seconds)
-        times_large.append(run_in_process("openloop", ["/tmp/f", str(large)]).seconds)
-    report.samples["tmpfs_open_read_close_s"] = {str(small): times_small, str(large): times_large}
-    return per_call_us(times_small, times_large, small, large)
+    sizes = (plan.open_small, plan.open_large if not plan.quick else plan.open_large // 4)
+    args = lambda n: ["/tmp/f", str(n)]  # noqa: E731
+    return in_process_per_op_us(plan, report, "tmpfs_open_read_close_s", "openloop", args, sizes)
 
 
 def bench_aggregate_mips(plan: Plan, report: Report) -> float:
