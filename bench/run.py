@@ -332,15 +332,23 @@ def bench_mips(plan: Plan, report: Report, mode: str, program: str = "spin") -> 
     return instructions / median([r.seconds for r in runs]) / 1e6
 
 
-def bench_peer_mips(plan: Plan, report: Report, prefix: Sequence[str], key: str, program: str) -> float:
+def peer_mips(
+    report: Report, program: str, sizes: tuple[int, int], times: tuple[list[float], list[float]]
+) -> float:
     """A peer's MIPS on a compute workload: kernkit's instruction count for the difference of two
     sizes over the peer's CPU time for it (so process start-up cancels)."""
-    large = COMPUTE[program](plan)
-    small = large // 20
     counts = report.details.setdefault("instructions_by_size", {})
-    for n in (small, large):
+    for n in sizes:
         if f"{program} {n}" not in counts:
             counts[f"{program} {n}"] = run_in_process(program, [str(n)]).instructions
+    instructions = counts[f"{program} {sizes[1]}"] - counts[f"{program} {sizes[0]}"]
+    return instructions / (median(times[1]) - median(times[0])) / 1e6
+
+
+def bench_peer_mips(plan: Plan, report: Report, prefix: Sequence[str], key: str, program: str) -> float:
+    """A compute workload as a whole process (after ``prefix``, if any) at N and N/20."""
+    large = COMPUTE[program](plan)
+    small = large // 20
     binary = str(program_path(program))
     cpu_seconds([*prefix, binary, str(small)])  # warm-up
     times_small, times_large = [], []
@@ -348,8 +356,7 @@ def bench_peer_mips(plan: Plan, report: Report, prefix: Sequence[str], key: str,
         times_small.append(cpu_seconds([*prefix, binary, str(small)]))
         times_large.append(cpu_seconds([*prefix, binary, str(large)]))
     report.samples[f"{key}_s"] = {str(small): times_small, str(large): times_large}
-    instructions = counts[f"{program} {large}"] - counts[f"{program} {small}"]
-    return instructions / (median(times_large) - median(times_small)) / 1e6
+    return peer_mips(report, program, (small, large), (times_small, times_large))
 
 
 def in_process_per_op_us(
@@ -674,13 +681,14 @@ from qiling import Qiling
 from qiling.const import QL_VERBOSE
 
 binary, rootfs, out, small, large, repeat = sys.argv[1:7]
+prefix = sys.argv[7:]
 times = {small: [], large: []}
 
 def once(n):
-    ql = Qiling([binary, n], rootfs, verbose=QL_VERBOSE.DISABLED)
-    start = time.perf_counter()
+    ql = Qiling([binary, *prefix, n], rootfs, verbose=QL_VERBOSE.DISABLED)
+    start = time.process_time()
     ql.run()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 once(small)
 for _ in range(int(repeat)):
@@ -692,19 +700,22 @@ with open(out, "w") as f:
 """
 
 
-def bench_qiling(plan: Plan, report: Report, python: str | None) -> float:
-    """getpid cost under Qiling, in a separate interpreter (Qiling pins its own Unicorn)."""
+def qiling_times(
+    plan: Plan, report: Report, python: str | None, program: str, sizes: tuple[int, int], *prefix: str
+) -> tuple[list[float], list[float]]:
+    """CPU seconds of ``ql.run()`` for ``program *prefix N`` at the two sizes, in a separate
+    interpreter (Qiling pins its own Unicorn)."""
     if not python:
         raise Skip("no --qiling-python given")
     if not Path(python).is_file():
         raise Skip(f"--qiling-python {python}: no such file")
-    small, large = plan.getpid_small, plan.qiling_large
+    small, large = sizes
     with tempfile.TemporaryDirectory(prefix="kernkit-qiling-") as tmp:
         rootfs, out = Path(tmp) / "rootfs", Path(tmp) / "times.json"
         rootfs.mkdir()
-        command = [python, "-c", QILING_SCRIPT, str(program_path("syscall_loop")), str(rootfs), str(out)]
+        command = [python, "-c", QILING_SCRIPT, str(program_path(program)), str(rootfs), str(out)]
         proc = subprocess.run(
-            [*command, str(small), str(large), str(plan.repeat)],
+            [*command, str(small), str(large), str(plan.repeat), *prefix],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -717,8 +728,21 @@ def bench_qiling(plan: Plan, report: Report, python: str | None) -> float:
         result = json.loads(out.read_text())
     report.details["qiling_versions"] = result["versions"]
     times = result["times"]
-    report.samples["qiling_getpid_s"] = times
-    return per_call_us(times[str(small)], times[str(large)], small, large)
+    report.samples[f"qiling_{program}_s"] = times
+    return times[str(small)], times[str(large)]
+
+
+def bench_qiling(plan: Plan, report: Report, python: str | None) -> float:
+    """getpid cost under Qiling."""
+    sizes = (plan.getpid_small, plan.qiling_large)
+    return per_call_us(*qiling_times(plan, report, python, "syscall_loop", sizes), *sizes)
+
+
+def bench_qiling_mips(plan: Plan, report: Report, python: str | None, program: str) -> float:
+    """A compute workload under Qiling (a quarter of the native and qemu-user sizes)."""
+    large = COMPUTE[program](plan) // 4
+    sizes = (large // 20, large)
+    return peer_mips(report, program, sizes, qiling_times(plan, report, python, program, sizes))
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -730,12 +754,14 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return round(numerator / denominator, 3)
 
 
+PEERS = ("native", "qemu_user", "qiling")
 #: Each targeted figure -> the peers' keys for the same thing in this run, by peer.
 PEER_KEYS = {
-    "guest_mips_deterministic": {"native": "native_mips_spin", "qemu_user": "qemu_user_mips_spin"},
-    "guest_mips_fast": {"native": "native_mips_spin", "qemu_user": "qemu_user_mips_spin"},
-    "guest_mips_deterministic_sha256": {"native": "native_mips_sha256", "qemu_user": "qemu_user_mips_sha256"},
-    "guest_mips_fast_sha256": {"native": "native_mips_sha256", "qemu_user": "qemu_user_mips_sha256"},
+    **{
+        f"guest_mips_{mode}{suffix}": {peer: f"{peer}_mips_{program}" for peer in PEERS}
+        for mode in ("deterministic", "fast")
+        for program, suffix in (("spin", ""), ("sha256", "_sha256"))
+    },
     **{
         f"{op}_us" if op != "getpid" else "getpid_roundtrip_us": {
             "native": f"native_{op}_us",
@@ -838,6 +864,10 @@ def run_all(plan: Plan, qiling_python: str | None) -> Report:
         for op in PEER_OPS:
             report.measure(f"{peer}_{op}_us", lambda o=op, f=per_op: f(plan, report, o), 4)
     report.measure("qiling_getpid_us", lambda: bench_qiling(plan, report, qiling_python))
+    for program in COMPUTE:
+        report.measure(
+            f"qiling_mips_{program}", lambda p=program: bench_qiling_mips(plan, report, qiling_python, p), 1
+        )
     return report
 
 
