@@ -77,6 +77,9 @@ class X86Core:
         self.regs = lowlevel.Registers(uc)
         self._fast_reg = self.regs.fast_access()
         self._read_args = self.regs.syscall_args
+        # context switches without the binding's wrappers (half the cost)
+        self._context_save = lowlevel.unchecked(uclib.uc_context_save)
+        self._context_restore = lowlevel.unchecked(uclib.uc_context_restore)
         self._dispatch = self.kernel.dispatcher.dispatch
         #: Counts instructions by translated blocks and ends runs between blocks (blocks.py).
         self.blocks = BlockCounter(uc, self._read_code, counting=self.deterministic)
@@ -312,7 +315,7 @@ class X86Core:
             if context.live is not None and context.live is not self:
                 context.live.unload()
             self.unload()
-            self.uc.context_restore(context.blob)
+            self._context_restore(self.uch, context.blob.context)
             context.live = self
             self.loaded = context
             if context.pending_result is not None:
@@ -331,7 +334,7 @@ class X86Core:
     def unload(self) -> None:
         """Save and detach the loaded context (its thread moves to another core)."""
         if self.loaded is not None:
-            self.uc.context_update(self.loaded.blob)
+            self._context_save(self.uch, self.loaded.blob.context)
             self.loaded.live = None
             self.loaded = None
 
