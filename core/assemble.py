@@ -33,6 +33,7 @@ REGISTRIES = (
     ("kernkit_register_binary_formats", "binary format"),
     ("kernkit_register_monitor_commands", "monitor command"),
     ("kernkit_boot_steps", "boot step"),
+    ("kernkit_register_trace_styles", "trace style"),
 )
 
 

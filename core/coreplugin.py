@@ -12,7 +12,7 @@ from kernkit.core.hookspecs import hookimpl
 from kernkit.core.monitor import CORE_COMMANDS
 from kernkit.core.options import at_most, non_negative, option, parse_size, positive
 from kernkit.core.programs import resolve_program
-from kernkit.core.records import BootStep, ConfigSection, MonitorCommand
+from kernkit.core.records import BootStep, ConfigSection, MonitorCommand, TraceStyle
 
 
 @attrs.frozen
@@ -112,3 +112,27 @@ def kernkit_boot_steps() -> list[BootStep]:
 @hookimpl
 def kernkit_register_monitor_commands() -> list[MonitorCommand]:
     return list(CORE_COMMANDS)
+
+
+def _exit_label(event: dict, who: str) -> str:
+    return f"exit {who}: {'killed' if event.get('killed') else 'status'} {event.get('status')}"
+
+
+@hookimpl
+def kernkit_register_trace_styles() -> list[TraceStyle]:
+    """The core's own events (runs and syscalls are drawn as bars and ticks of their own)."""
+    return [
+        TraceStyle(
+            "kmsg",
+            "kernel message arrives (sent then)",
+            "down",
+            "#1f4e9c",
+            "kmsg {name} from core {core}",
+            place="to",
+        ),
+        TraceStyle("exit", "process exits", "cross", "#000000", _exit_label),
+        TraceStyle("fault", "fault", "cross", "#c0392b", "fault {what} in {who}"),
+        TraceStyle("spawn", "process spawned", label="spawn {who}"),
+        TraceStyle("fork", "process forked", label="fork {who}"),
+        TraceStyle("exec", "program executed", label="exec {who}"),
+    ]

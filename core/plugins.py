@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import operator
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from types import ModuleType
@@ -17,7 +19,6 @@ import pluggy
 
 from kernkit.core import hookspecs
 from kernkit.core.builtin_plugins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
-from kernkit.core.contract import supports
 from kernkit.core.errors import KernelPanic, PluginError
 from kernkit.core.records import PluginDeclaration
 
@@ -363,3 +364,37 @@ def _version_of(plugin: object) -> str:
         return str(version)
     module = plugin if isinstance(plugin, ModuleType) else None
     return _distribution_version((module.__name__ if module else type(plugin).__module__).split(".")[0])
+
+
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)\s*$")
+_OPERATORS = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = tuple(int(p) for p in text.split("."))
+    return parts + (0,) * (3 - len(parts))
+
+
+def supports(spec: str, version: str) -> bool:
+    """Whether ``version`` (``"1.0"``) meets every comma-separated clause of ``spec``.
+
+    ValueError when ``spec`` is not of the form ``">=1.0,<2"``.
+    """
+    clauses = [c for c in spec.split(",") if c.strip()]
+    if not clauses:
+        raise ValueError(f"empty contract requirement {spec!r}")
+    have = _version(version)
+    for clause in clauses:
+        match = _CLAUSE.match(clause)
+        if not match:
+            raise ValueError(f"cannot read contract requirement {clause.strip()!r} (expected e.g. >=1.0,<2)")
+        if not _OPERATORS[match[1]](have, _version(match[2])):
+            return False
+    return True

@@ -175,6 +175,7 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     except OSError as exc:
         raise ConfigError(f"--trace {args.trace}: cannot write: {exc.strerror}") from None
     lines = io.StringIO() if trace is not None and args.trace_format == "perfetto" else trace
+    kernel = None
     try:
         kernel = assemble(args.config, overrides=overrides, trace=lines)
         if args.monitor:
@@ -189,9 +190,11 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         if trace is not None:
             if lines is not trace:
                 events = (json.loads(line) for line in lines.getvalue().splitlines())
+                from kernkit.tools.traces import registered_styles
                 from kernkit.tools.traces.convert import to_perfetto
 
-                json.dump(to_perfetto(events), trace)
+                styles = registered_styles(kernel.plugins if kernel is not None else None)
+                json.dump(to_perfetto(events, styles), trace)
             trace.close()
 
 
@@ -209,6 +212,7 @@ def _interrupt_handler(kernel: Kernel):  # noqa: ANN202
 
 
 def _trace(args: argparse.Namespace) -> int:
+    from kernkit.tools.traces import registered_styles
     from kernkit.tools.traces.convert import read_events, summary, to_perfetto
     from kernkit.tools.traces.html import to_html
     from kernkit.tools.traces.timeline import build
@@ -218,9 +222,10 @@ def _trace(args: argparse.Namespace) -> int:
         print(summary(events))
         return 0
     if args.action == "html":
-        document = to_html(build(events), f"kernkit trace: {Path(args.file).name}")
+        styles = registered_styles(PluginManager(on_warning=_warn))
+        document = to_html(build(events, styles), f"kernkit trace: {Path(args.file).name}", styles)
     else:
-        document = json.dumps(to_perfetto(events))
+        document = json.dumps(to_perfetto(events, registered_styles(PluginManager(on_warning=_warn))))
     if args.output:
         try:
             Path(args.output).write_text(document)

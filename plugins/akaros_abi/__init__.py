@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import PluginDeclaration, Syscall, SyscallTable
+from kernkit.core.records import PluginDeclaration, Syscall, SyscallTable, TraceStyle
 from kernkit.plugins.akaros_abi import nscalls, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
@@ -80,6 +80,46 @@ AKAROS = SyscallTable(
     errno_nosys=ENOSYS,
     vcores=VCORES,
 )
+
+
+@hookimpl
+def kernkit_register_trace_styles() -> list[TraceStyle]:
+    return [
+        TraceStyle(
+            "provision", "core provisioned", "diamond", "#7d3c98", "provision to {who}", place="pcore"
+        ),
+        TraceStyle("vcore_preempt", "vcore preempted", "bar", "#d35400", "vc{vcore} preempted ({who})"),
+        TraceStyle(
+            "vcore_start",
+            "vcore started",
+            "bar",
+            "#27ae60",
+            "vc{vcore} start ({who})",
+            place="pcore",
+            tag="vc{vcore}",
+        ),
+        TraceStyle("vcore_yield", "vcore yielded", "bar", "#7f8c8d", "vc{vcore} yield ({who})"),
+        TraceStyle("event", "event posted", "circle", "#16a085", "event {type} to vc{vcore} of {who}"),
+        TraceStyle(
+            "event_dropped",
+            "event dropped",
+            "circle",
+            "#95a5a6",
+            "event dropped {type} to vc{vcore} of {who}",
+        ),
+        TraceStyle(
+            "notify", "vcore notified", "circle", "#2e86c1", "notify vc{vcore} of {who}", place="pcore"
+        ),
+        TraceStyle(
+            "notify_ignored",
+            "notification ignored",
+            "circle",
+            "#aab7b8",
+            "notify vc{vcore} of {who} ignored",
+            place="pcore",
+        ),
+        TraceStyle("change_to_m", "becomes an MCP", "diamond", "#000000", "{who} becomes an MCP"),
+    ]
 
 
 @hookimpl

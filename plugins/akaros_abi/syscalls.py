@@ -249,6 +249,7 @@ def sys_change_vcore(t: Thread, vcoreid: int, enable_my_notif: int) -> int | Non
     t.context = new_context(t.kernel, state.preempted.pop(vcoreid))
     state.set_flag(vcoreid, layout.VC_PREEMPTED, False)
     t.data["vcore"] = vcoreid
+    t.tag = f"vc{vcoreid}"
     state.online[vcoreid] = t
     state.pcore[vcoreid] = core
     state.publish_vcore(vcoreid, core if core is not None else 0)

@@ -33,7 +33,7 @@ def test_the_allowed_imports_between_plugins_are_what_they_declare():
 
 def test_core_is_the_bottom_layer_and_tools_the_top():
     layers = next(c for c in contracts() if c["type"] == "layers")
-    assert layers["layers"] == ["kernkit.tools", "kernkit.plugins", "kernkit.arch", "kernkit.core"]
+    assert layers["layers"] == ["kernkit.tools", "kernkit.plugins", "kernkit.arch", "kernkit.api", "kernkit.core"]
 
 
 @pytest.mark.skipif(shutil.which("lint-imports") is None, reason="import-linter is not installed (pip install -e '.[test]')")

@@ -93,16 +93,16 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
     assert proc.stderr == b""
     lines = proc.stdout.decode().splitlines()
     hooks = {
-        "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands",
+        "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands, register_trace_styles",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
         "kernkit.plugins.linux_abi": "config_sections, declare_plugin, register_syscall_tables",
         "kernkit.plugins.console": "boot_steps, config_sections, declare_plugin, poll, register_devices, shutdown",
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",
-        "kernkit.plugins.akaros_abi": "declare_plugin, register_syscall_tables",
+        "kernkit.plugins.akaros_abi": "declare_plugin, register_syscall_tables, register_trace_styles",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
-        "kernkit.plugins.mcp": "config_sections, register_schedulers",
+        "kernkit.plugins.mcp": "config_sections, register_schedulers, register_trace_styles",
         "kernkit.plugins.ninep": "boot_steps, config_sections, declare_plugin, register_devices, shutdown",
         "kernkit.plugins.vmm": "config_sections, declare_plugin, finalize_context, process_exited, register_proc_files, "
         "register_syscall_extensions",
