@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -154,3 +155,19 @@ def test_one_ctrl_c_ends_a_running_guest(program):
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130
     assert err.decode().strip().splitlines()[-1] == "kernkit: interrupted"
+
+
+def test_a_boot_loads_no_tool_code_beyond_the_command_line(tmp_path):
+    script = (
+        "import sys\n"
+        "from kernkit.tools.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "tools = sorted(m for m in sys.modules if m.startswith('kernkit.tools.'))\n"
+        "print(status, ' '.join(tools), 'importlib.metadata' in sys.modules, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "KERNKIT_CACHE_DIR": str(tmp_path)}
+    for _run in ("first", "second"):  # the second finds the entry points cached by the first
+        boot = subprocess.run([sys.executable, "-c", script, "boot"], capture_output=True, text=True, timeout=120, env=env)
+        assert boot.stdout == "Hello from kernkit!\n"
+    # no matrix, trace or kernel-internal tool modules, and no metadata scan of every package
+    assert boot.stderr.splitlines()[-1] == "0 kernkit.tools.cli kernkit.tools.scaffold False"
