@@ -230,7 +230,7 @@ def _trace(args: argparse.Namespace) -> int:
     from kernkit.core.plugins import PluginManager
     from kernkit.tools.traces import registered_styles
     from kernkit.tools.traces.convert import read_events, summary, to_perfetto
-    from kernkit.tools.traces.html import to_html
+    from kernkit.tools.traces.page import to_html
     from kernkit.tools.traces.timeline import build
 
     events = read_events(Path(args.file))
