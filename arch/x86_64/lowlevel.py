@@ -54,13 +54,23 @@ def handle(uc: Uc) -> ctypes.c_void_p:
 
 
 def add_hook(
-    uc: Uc, kind: int, callback: ctypes._CFuncPtr, *extra: ctypes.c_int, begin: int = 1, end: int = 0
+    uc: Uc,
+    kind: int,
+    callback: ctypes._CFuncPtr,
+    *extra: ctypes.c_int,
+    begin: int = 1,
+    end: int = 0,
+    data: int | None = None,
 ) -> ctypes.c_size_t:
     """Register a raw C callback (keep a reference to ``callback`` while ``uc`` lives) for
-    addresses ``begin``..``end`` (all when begin > end); returns the hook's handle."""
+    addresses ``begin``..``end`` (all when begin > end), called with ``data`` as its last
+    argument; returns the hook's handle."""
     hook = ctypes.c_size_t()
     span = ctypes.c_uint64(begin), ctypes.c_uint64(end)
-    status = uclib.uc_hook_add(handle(uc), ctypes.byref(hook), kind, callback, None, *span, *extra)
+    function = ctypes.c_void_p(ctypes.cast(callback, ctypes.c_void_p).value)
+    status = uclib.uc_hook_add(
+        handle(uc), ctypes.byref(hook), kind, function, ctypes.c_void_p(data), *span, *extra
+    )
     if status != 0:
         raise RuntimeError(f"uc_hook_add({kind}) failed with unicorn error {status}")
     return hook
