@@ -665,8 +665,10 @@ class Kernel:
                     if self.current[core] is not thread:  # stopped or ended by it
                         continue
                 budget = quantum - self._core_used[core]
+                limit = None  # the instruction budget holds exactly; a quantum may end a little late
                 if self.max_instructions:
-                    budget = min(budget, self.max_instructions - self.instructions)
+                    limit = self.max_instructions - self.instructions
+                    budget = min(budget, limit)
                     if budget <= 0:
                         self._out_of_budget()
                         return
@@ -674,7 +676,7 @@ class Kernel:
                 if self.tracing:
                     self._span_start[core] = self.now(core)
                 try:
-                    stop = self.machine.run(core, thread, budget)
+                    stop = self.machine.run(core, thread, budget, limit)
                 finally:
                     self._active_core = None
                 ran = True
@@ -780,9 +782,13 @@ class Kernel:
     def _end_round(self, ran: bool) -> None:
         if self.deterministic:
             self.round_start_ns += self.quantum * 1_000_000_000 // self.ips
+            # a run may end past the quantum (at the end of a translated block): the core
+            # starts the next round that far in, so its clock keeps counting every instruction
+            quantum = self.quantum
+            self._core_used = [max(used - quantum, 0) for used in self._core_used]
         else:
             self.round_start_ns = self.now()
-        self._core_used = [0] * len(self.current)
+            self._core_used = [0] * len(self.current)
         for core, thread in enumerate(self.current):
             if thread is not None and self.scheduler.tick(core, thread):
                 self.current[core] = None

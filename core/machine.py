@@ -7,7 +7,8 @@ The core calls the architecture:
 
 - ``Architecture.create_machine(kernel)`` once, when the kernel is built (cores and physical
   memory from ``kernel.config["machine"]``);
-- :class:`Machine`: ``run(core, thread, budget) -> Stop`` for every run of a thread on a core,
+- :class:`Machine`: ``run(core, thread, budget, limit) -> Stop`` for every run of a thread on a
+  core (``limit``: the instruction budget that must hold exactly, when there is one),
   ``live_instructions(core)`` for virtual time inside a run, ``charge`` for work a syscall
   handler ran elsewhere for the thread, ``new_page_table``/``new_context`` when processes and
   threads are made, ``address_space_changed``/``code_changed`` when memory changes under the
@@ -219,10 +220,12 @@ class Machine(Protocol):
 
     def new_page_table(self) -> PageTable: ...
     def new_context(self, entry: int, stack: int) -> CpuContext: ...
-    def run(self, core: int, thread: Thread, budget: int) -> Stop:
-        """Run ``thread`` on ``core`` for at most ``budget`` instructions (a budget the core shares
-        with whatever runs after it in this run). When a syscall handler stops the thread, a
-        deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
+    def run(self, core: int, thread: Thread, budget: int, limit: int | None = None) -> Stop:
+        """Run ``thread`` on ``core`` for about ``budget`` instructions (a budget the core shares
+        with whatever runs after it in this run): a deterministic machine may stop at the first
+        point at or after it where it can stop reproducibly (x86_64: the end of a translated
+        block), but never past ``limit`` when one is given. When a syscall handler stops the
+        thread, a deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
         the run and go on as the :class:`Handoff` it gets says, saving a return to the kernel loop.
 
         After a system call handler returns, the machine calls ``kernel.return_to_user(thread)``

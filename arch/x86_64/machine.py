@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import threading
+import weakref
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
@@ -97,6 +99,10 @@ class X86Machine:
         #: The thread whose next run is a single step (see single_step).
         self.stepping: Thread | None = None
         self._disassembler = None
+        #: A number per address space and version of its mappings (cores cache block counts
+        #: by it: a space whose mappings changed gets a new one).
+        self._space_numbers: weakref.WeakKeyDictionary[AddressSpace, int] = weakref.WeakKeyDictionary()
+        self._next_space = itertools.count(1)
         self._watchdog: threading.Thread | None = None
         self._closing = threading.Event()
         if not self.deterministic:
@@ -132,15 +138,21 @@ class X86Machine:
         context.reset_fpu_state()  # as after FNINIT: the engine's own reset state is all zeros
         return context
 
-    def run(self, core: int, thread: Thread, budget: int) -> Stop:
+    def run(self, core: int, thread: Thread, budget: int, limit: int | None = None) -> Stop:
         runner = getattr(thread.context, "run_on_core", None)
         if runner is not None:  # a context of another kind (a VM's guest pcore) runs itself
             self.foreign[core] = thread.context
             try:
-                return runner(core, budget)
+                return runner(core, budget if limit is None else min(budget, limit))
             finally:
                 self.foreign[core] = None
-        return self.cores[core].run(thread, budget)
+        return self.cores[core].run(thread, budget, limit)
+
+    def space_number(self, aspace: AddressSpace) -> int:
+        number = self._space_numbers.get(aspace)
+        if number is None:
+            number = self._space_numbers[aspace] = next(self._next_space)
+        return number
 
     def live_instructions(self, core: int) -> int:
         foreign = self.foreign[core]
@@ -161,6 +173,7 @@ class X86Machine:
         self.stepping = thread
 
     def address_space_changed(self, aspace: AddressSpace) -> None:
+        self._space_numbers[aspace] = next(self._next_space)  # code there may not be what it was
         for core in self.cores:
             if core is not self.filling:
                 core.flush_tlb_if(aspace)
@@ -216,17 +229,15 @@ class X86Machine:
         return f"(cannot decode: {code[:8].hex(' ')})"
 
     def _start_watchdog(self, period: float) -> None:
-        from unicorn.unicorn_py3.unicorn import uclib
-
         from kernkit.arch.x86_64 import guest
 
         def tick() -> None:
             while not self._closing.wait(period):
                 for core in self.cores:
-                    if core.running:
-                        uclib.uc_emu_stop(core.uch)
-                for uch in list(guest.RUNNING_FAST.values()):
-                    uclib.uc_emu_stop(uch)
+                    if core.running:  # the core's block hook stops it before its next block
+                        core.blocks.state.preempt = 1
+                for blocks in list(guest.RUNNING_FAST.values()):
+                    blocks.state.preempt = 1
 
         self._watchdog = threading.Thread(target=tick, name="kernkit-preempt", daemon=True)
         self._watchdog.start()
