@@ -19,11 +19,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kernkit.core.devices import DeviceError
+from kernkit.core.errors import OutOfMemory
 from kernkit.core.files import hold, release
 from kernkit.core.physmem import PAGE_SHIFT, PAGE_SIZE, PhysicalMemory
 
 if TYPE_CHECKING:
     from kernkit.core.vm import AddressSpace
+
+#: Pages a read from a source brings in at once (aligned), as a kernel's read-ahead.
+READAHEAD = 16
 
 
 class PageSource(Protocol):
@@ -77,20 +81,34 @@ class PageCache:
 
     def page(self, index: int) -> int:
         """The frame of page ``index``, filled from the source (or zero) when first needed;
-        OutOfMemory when no frame is left."""
+        OutOfMemory when no frame is left. Reading from the source reads ahead: the pages up
+        to the next multiple of READAHEAD that are not held yet come in with one read."""
         frame = self.pages.get(index)
-        if frame is None:
-            frame = self.memory.alloc_frame()
-            offset = index << PAGE_SHIFT
-            if self.source is not None and offset < self.size:
-                try:
-                    data = self.source.read_at(offset, min(PAGE_SIZE, self.size - offset))
-                except BaseException:
-                    self.memory.free_frame(frame)
+        if frame is not None:
+            return frame
+        offset = index << PAGE_SHIFT
+        if self.source is None or offset >= self.size:
+            frame = self.pages[index] = self.memory.alloc_frame()
+            return frame
+        last = index
+        while last + 1 < (index | (READAHEAD - 1)) + 1 and last + 1 not in self.pages:
+            last += 1
+        end = min((last + 1) << PAGE_SHIFT, self.size)
+        data = self.source.read_at(offset, end - offset)
+        memory = self.memory
+        for at in range(index, last + 1):
+            if (at - index) << PAGE_SHIFT >= len(data) and at != index:
+                break
+            try:
+                frame = memory.alloc_frame()
+            except OutOfMemory:
+                if at == index:
                     raise
-                self.memory.bytes[frame : frame + len(data)] = data
-            self.pages[index] = frame
-        return frame
+                break
+            piece = data[(at - index) << PAGE_SHIFT : (at - index + 1) << PAGE_SHIFT]
+            memory.bytes[frame : frame + len(piece)] = piece
+            self.pages[at] = frame
+        return self.pages[index]
 
     def read(self, offset: int, count: int) -> bytes:
         """Up to ``count`` bytes at ``offset`` (holes read as zeros)."""

@@ -16,6 +16,8 @@ __all__ = ["PROT_EXEC", "PROT_READ", "PROT_WRITE", "AddressSpace", "PageTable", 
 
 #: Signals a refused touch of user memory becomes (see :meth:`AddressSpace.fault_reason`).
 SIGBUS, SIGSEGV = 7, 11
+#: A fault on a mapped file maps the cached pages of this many around it (an aligned window).
+FAULT_AROUND = 16
 
 _SERIALS = itertools.count(1)
 
@@ -219,7 +221,28 @@ class AddressSpace:
         except OutOfMemory:
             self.memory.free_frame(frame)
             raise
+        self._fault_around(va, region)
         return frame
+
+    def _fault_around(self, va: int, region: Region) -> None:
+        """Map the file's pages already in its cache around ``va`` (in the aligned window of
+        FAULT_AROUND pages, inside the region and the file) read-only or as they may be
+        written, so that touching them next costs no fault (Linux's fault-around)."""
+        cache = region.mapped.cache
+        low = max(va & ~(FAULT_AROUND * PAGE_SIZE - 1), region.start)
+        high = min(low + FAULT_AROUND * PAGE_SIZE, region.end)
+        present, pages, share = self.present, cache.pages, self.memory.share
+        first = region.offset_of(low) >> PAGE_SHIFT
+        last = (cache.size - 1) >> PAGE_SHIFT
+        for page in range(low, high, PAGE_SIZE):
+            index = first + ((page - low) >> PAGE_SHIFT)
+            if index > last:
+                break
+            frame = pages.get(index)
+            if frame is None or page in present or page in self.hidden:
+                continue
+            share(frame)
+            self._install(page, frame, self._writable(region, page, frame, False), region.prot)
 
     def _file_frame(self, va: int, region: Region, copy: bool) -> int | None:
         """A hold on the frame to map at ``va`` of a mapped file's region: the cache's own
