@@ -153,6 +153,8 @@ class Namespace:
 
     def walk(self, path: str, base: Chan | None = None) -> Chan:
         """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative."""
+        if not path:
+            raise DeviceError("ENOENT", "empty path")
         clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
         if clean and "/." not in path and "//" not in path:
             return self._walk_clean(path)
