@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 #: Exit statuses of a run besides init's own.
 EXIT_PANIC = 70
 EXIT_BUDGET = 124
+EXIT_KILLED = 128 + 9
 #: In fast mode runs report no instruction counts; this bounds a core's turn in a round instead.
 FAST_RUNS_PER_ROUND = 16
 
@@ -517,7 +518,9 @@ class Kernel:
         """Run until init exits (its status), a panic (70) or the instruction budget (124)."""
         try:
             if self.monitor_input is not None and self._monitor(can_continue=True) == "quit":
-                self.exit_status, self.finished = 0, True
+                # as a quit later in the run: every process killed, so init's status is SIGKILL's
+                self.message("monitor: quit: the run ends")
+                self.exit_status, self.finished = EXIT_KILLED, True
             while not self.finished:
                 if self.interrupted:  # Ctrl-C while a core ran guest code (see the CLI's handler)
                     raise KeyboardInterrupt

@@ -174,6 +174,10 @@ class PluginManager:
             if exc.name == module_name or (exc.name and module_name.startswith(exc.name + ".")):
                 raise PluginError(f"plugin module {module_name!r} not found") from None
             raise PluginError(f"plugin {module_name!r} failed to import: {exc}") from None
+        except SystemExit as exc:  # a module must not end kernkit by importing it
+            raise PluginError(
+                f"plugin {module_name!r} failed to import: it called sys.exit({exc.code!r})"
+            ) from None
         except Exception as exc:
             raise PluginError(
                 f"plugin {module_name!r} failed to import: {type(exc).__name__}: {exc}"
@@ -181,6 +185,13 @@ class PluginManager:
         if self._pm.is_registered(module):  # already loaded, e.g. through its entry point
             return
         self.register(module, module_name, source)
+        if not self._infos[module_name].hooks:
+            self._pm.unregister(module)
+            del self._infos[module_name]
+            raise PluginError(
+                f"plugin module {module_name!r} implements no kernkit hook (a plugin marks its "
+                f"functions with @hookimpl)"
+            )
 
     def _load_entry_points(self) -> None:
         """Installed plugins. One that is broken is a warning, not a stop: it may belong to a

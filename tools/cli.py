@@ -8,20 +8,18 @@ import json
 import os
 import signal
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from kernkit.core.assemble import assemble, boot, collect_registries, resolve_config
+from kernkit.core.assemble import assemble, boot, check_choices, collect_registries, resolve_config
 from kernkit.core.config import merge_env, parse_override, to_toml
 from kernkit.core.errors import ConfigError, KernkitError
 from kernkit.core.hookspecs import CONTRACT_VERSION
+from kernkit.core.kernel import Kernel
 from kernkit.core.plugins import PluginManager
 from kernkit.tools.matrix import command as matrix_command
 from kernkit.tools.scaffold import KINDS, new_plugin
-
-if TYPE_CHECKING:
-    from kernkit.core.kernel import Kernel
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         return _plugins(args)
     except KernkitError as exc:
-        print(f"kernkit: error: {exc}", file=sys.stderr)
+        print(f"kernkit: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("kernkit: interrupted", file=sys.stderr)
@@ -152,6 +150,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
+def one_line(text: str) -> str:
+    """``text`` with control and line-separator characters escaped (a name read from a file or a
+    command line may hold any), so an error stays one line."""
+    return "".join(
+        ch.encode("unicode_escape").decode() if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in text
+    )
+
+
 def _overrides(pairs: Sequence[str]) -> dict[str, object]:
     return dict(parse_override(pair) for pair in pairs)
 
@@ -160,7 +167,7 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     overrides = _overrides(args.set)
     if program:
         path = Path(program[0])
-        overrides["init.program"] = str(path.resolve()) if path.exists() else program[0]
+        overrides["init.program"] = str(path.resolve()) if _is_file(path) else program[0]
         overrides["init.args"] = program[1:]
         overrides["init.name"] = program[0]
     if args.max_instructions is not None:
@@ -193,6 +200,13 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
 
                 json.dump(to_perfetto(events), trace)
             trace.close()
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the host: the program lookup says so
+        return False
 
 
 def _interrupt_handler(kernel: Kernel):  # noqa: ANN202
@@ -237,9 +251,16 @@ def _check(args: argparse.Namespace) -> int:
         print(f"kernkit: warning: {warning}", file=sys.stderr)
     plugins.on_warning = lambda text: print(f"kernkit: warning: {text}", file=sys.stderr)
     config, plugins = resolve_config(args.config, _overrides(args.set), plugins)
-    from kernkit.core.assemble import check_choices
-
-    check_choices(config, collect_registries(plugins))
+    registries = collect_registries(plugins)
+    check_choices(config, registries)
+    # what boot rejects before init runs (the machine, the namespace, init's program and its
+    # arguments) is rejected here too: the kernel is built and booted, and never run
+    quiet = io.BytesIO()
+    kernel = Kernel(config, plugins, registries, stdin=io.BytesIO(), stdout=quiet, stderr=quiet)
+    try:
+        boot(kernel, check=True)
+    finally:
+        kernel.shutdown()
     print(f"# {config.path}: ok")
     print(to_toml(config.as_dict()), end="")
     return 0

@@ -44,4 +44,4 @@ def kernkit_config_sections() -> list[ConfigSection]:
 
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
-    return [BootStep("gdb", "init", wait_for_gdb, after=("init",))]
+    return [BootStep("gdb", "init", wait_for_gdb, after=("init",), outside=True)]

@@ -65,7 +65,7 @@ def kernkit_register_devices() -> list[Device]:
 
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
-    return [BootStep("net", "services", _start_host)]
+    return [BootStep("net", "services", _start_host, outside=True)]
 
 
 @hookimpl

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from kernkit.core.devices import decimal
-from kernkit.core.options import at_most, option, parse_size, positive
+from kernkit.core.options import at_most, at_most_size, option, parse_size, positive
 
 
 def parse_hostport(text: str) -> tuple[str, int]:
@@ -93,7 +93,7 @@ class NetOptions:
         256 << 10,
         "bytes a TCP conversation buffers for its reader (a writer waits past it); UDP drops past it",
         converter=parse_size,
-        validator=[positive, at_most(64 << 20)],
+        validator=[positive, at_most_size(64 << 20)],
     )
     max_backlog: int = option(
         128,
