@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
 from kernkit.core.hostio import HostIO
+from kernkit.core.kmem import KernelMemory
 from kernkit.core.kmsg import KernelMessage, KernelMessages
 from kernkit.core.loader import load_program
 from kernkit.core.machine import Stop
@@ -93,6 +94,8 @@ class Kernel:
         arch = registries["architecture"][machine_opts.arch].record
         self.arch = arch
         self.machine = arch.create_machine(self)
+        #: The kernel's own buffers, charged against the machine's memory (core/kmem.py).
+        self.kmem = KernelMemory(self.machine.memory)
         self.deterministic = self.machine.deterministic
         cores = len(self.machine.cores)
         self.current: list[Thread | None] = [None] * cores

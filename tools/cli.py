@@ -6,7 +6,6 @@ import argparse
 import io
 import json
 import os
-import signal
 import sys
 import unicodedata
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from kernkit.core.kernel import Kernel
 from kernkit.core.plugins import PluginManager
 from kernkit.tools.matrix import command as matrix_command
 from kernkit.tools.scaffold import KINDS, new_plugin
+from kernkit.tools.stopsignals import Stopped, exit_status, on_stop_signals, signum_of, word
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,9 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KernkitError as exc:
         print(f"kernkit: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("kernkit: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP: see tools/stopsignals.py
+        signum = signum_of(exc)
+        print(f"kernkit: {word(signum)}", file=sys.stderr)
+        return exit_status(signum)
     except BrokenPipeError:  # our own stdout went away (e.g. piped into head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -186,12 +187,15 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         kernel = assemble(args.config, overrides=overrides, trace=lines)
         if args.monitor:
             kernel.monitor_input = sys.stdin
-        boot(kernel)
-        previous = signal.signal(signal.SIGINT, _interrupt_handler(kernel))
-        try:
-            return kernel.run()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        received: list[int] = []
+        with on_stop_signals(_interrupt_handler(kernel, received)):
+            try:
+                boot(kernel)
+                return kernel.run()
+            except KeyboardInterrupt as exc:  # the run loop honoured a signal taken mid-run
+                raise Stopped(received[-1] if received else signum_of(exc)) from None
+            finally:
+                kernel.shutdown()  # listeners close, clients hear it, whatever ended the run
     finally:
         if trace is not None:
             if lines is not trace:
@@ -209,17 +213,18 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _interrupt_handler(kernel: Kernel):  # noqa: ANN202
-    """Ctrl-C: raised at once when the kernel is between runs (or waiting for host input); while
-    a core runs guest code it is a request the run loop honours at its next round, because an
-    exception raised inside the emulator's callbacks would be lost."""
+def _interrupt_handler(kernel: Kernel, received: list[int]):  # noqa: ANN202
+    """Ctrl-C (and SIGTERM, SIGHUP): raised at once when the kernel is between runs (or waiting
+    for host input); while a core runs guest code it is a request the run loop honours at its
+    next round, because an exception raised inside the emulator's callbacks would be lost."""
 
-    def on_sigint(_signum: int, _frame: object) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
         if kernel.active_core is None:
-            raise KeyboardInterrupt
+            raise Stopped(signum)
         kernel.interrupted = True
 
-    return on_sigint
+    return on_signal
 
 
 def _trace(args: argparse.Namespace) -> int:

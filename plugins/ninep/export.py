@@ -56,7 +56,16 @@ def start_export(kernel: Kernel) -> None:
 
     host, port = parse_address(options.listen)
     try:
-        listener = Listener(kernel.hostio, host, port, new_session)
+        listener = Listener(
+            kernel.hostio,
+            host,
+            port,
+            new_session,
+            max_connections=options.max_connections,
+            max_buffer=options.max_buffer,
+            kmem=kernel.kmem,
+            on_error=lambda text: kernel.message(f"9P export: {text}"),
+        )
     except OSError as exc:
         where = kernel.config.raw.source_of("export9p.listen")
         raise ConfigError(f"{where}: export9p.listen: {exc.strerror}") from None

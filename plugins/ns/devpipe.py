@@ -97,6 +97,10 @@ class PipeDevice(DeviceDriver):
         if end >= 0 and chan.mode != CLOSED:
             pipe.opens[end] -= 1
             chan.mode = CLOSED
+            if not any(pipe.opens):  # nobody can read what is left: it goes
+                for buffer in pipe.buffers:
+                    self.kernel.kmem.release("pipe", len(buffer))
+                    buffer.clear()
             pipe.changed()
 
     def poll(self, chan: Chan) -> int:
@@ -128,6 +132,7 @@ class PipeDevice(DeviceDriver):
             raise WouldBlock(pipe.waiters)
         data = bytes(buffer[:count])
         del buffer[:count]
+        self.kernel.kmem.release("pipe", len(data))
         pipe.changed()
         return data
 
@@ -142,6 +147,8 @@ class PipeDevice(DeviceDriver):
         if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
             raise WouldBlock(pipe.waiters)
         taken = data[:room]
+        if not self.kernel.kmem.charge("pipe", len(taken)):  # the machine's memory is full
+            raise DeviceError("ENOMEM")
         buffer += taken
         pipe.changed()
         return len(taken)

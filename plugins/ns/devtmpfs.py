@@ -1,5 +1,6 @@
 """#tmpfs: an in-memory file system, writable; ``#tmpfs.NAME`` attaches the instance NAME (the
-same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all."""
+same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all and,
+with the rest of the kernel's buffers, by the machine's memory (``kernel.kmem``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import itertools
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import (
+    CLOSED,
     DMDIR,
     ORCLOSE,
     ORDWR,
@@ -28,10 +30,13 @@ if TYPE_CHECKING:
 
 #: A file may not grow past this (like a file size limit); the instance limit applies too.
 MAX_FILE = 1 << 32
+#: What a name costs besides its data (the node, its entry in the directory), charged to the
+#: kernel's memory so that a million empty files fill it too.
+NODE_COST = 256
 
 
 class Node:
-    __slots__ = ("name", "qid", "perm", "data", "children", "parent", "mtime")
+    __slots__ = ("name", "qid", "perm", "data", "children", "parent", "mtime", "opens", "charged")
 
     def __init__(self, name: str, qid: Qid, perm: int, parent: Node | None, mtime: int) -> None:
         self.name = name
@@ -41,6 +46,10 @@ class Node:
         self.children: dict[str, Node] | None = {} if qid.type & QTDIR else None
         self.parent = parent
         self.mtime = mtime
+        #: Open channels on it: an unlinked node's memory is given back when the last closes.
+        self.opens = 0
+        #: Bytes of kernel memory charged for it (its cost and its data).
+        self.charged = 0
 
 
 class Tmpfs:
@@ -87,6 +96,7 @@ class TmpfsDevice(DeviceDriver):
         if node.children is not None and mode & 3 in (OWRITE, ORDWR):
             raise DeviceError("EISDIR")
         check_mode(mode, node.perm)
+        node.opens += 1
         if mode & OTRUNC and node.data:
             self._resize(node, 0)
         chan.mode = mode
@@ -104,6 +114,8 @@ class TmpfsDevice(DeviceDriver):
         fs = self._instance(chan)
         kind = QTDIR if perm & DMDIR else QTFILE
         node = Node(name, Qid(next(fs.paths), 0, kind), perm, directory, self.kernel.now())
+        self._charge(node, NODE_COST, data=False)
+        node.opens = 1
         directory.children[name] = node
         self.generation += 1
         self._touch(directory)
@@ -121,7 +133,7 @@ class TmpfsDevice(DeviceDriver):
             raise DeviceError("EFBIG")
         size = len(node.data)
         if end > size:
-            self._charge(end - size)
+            self._charge(node, end - size)
             if offset > size:
                 node.data.extend(bytes(offset - size))
         node.data[offset:end] = data
@@ -178,8 +190,13 @@ class TmpfsDevice(DeviceDriver):
         self._move(node, target, name)
 
     def close(self, chan: Chan) -> None:
-        if chan.mode & ORCLOSE and chan.aux.parent is not None:
-            self._unlink(chan.aux)
+        node = chan.aux
+        node.opens -= 1
+        if chan.mode & ORCLOSE and node.parent is not None:
+            self._unlink(node)
+        elif node.parent is None and node.opens <= 0 and node is not self._instance(chan).root:
+            self._forget(node)
+        chan.mode = CLOSED
 
     # --- bookkeeping -----------------------------------------------------------------------
 
@@ -190,19 +207,38 @@ class TmpfsDevice(DeviceDriver):
         node.mtime = self.kernel.now()
         node.qid = Qid(node.qid.path, node.qid.vers + 1, node.qid.type)
 
-    def _charge(self, grow: int) -> None:
-        if self.used + grow > self.limit:
+    # where a node's memory grows and shrinks: the only places that count it
+
+    def _charge(self, node: Node, grow: int, data: bool = True) -> None:
+        """``grow`` more bytes for ``node``: its data (against tmpfs_size too) or its cost."""
+        if data and self.used + grow > self.limit:
             raise DeviceError("ENOSPC", f"#tmpfs is full ([namespace] tmpfs_size = {self.limit})")
-        self.used += grow
+        if not self.kernel.kmem.charge("tmpfs", grow):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
+        node.charged += grow
+        if data:
+            self.used += grow
+
+    def _release(self, node: Node, size: int, data: bool = True) -> None:
+        size = min(size, node.charged)
+        node.charged -= size
+        if data:
+            self.used -= size
+        self.kernel.kmem.release("tmpfs", size)
+
+    def _forget(self, node: Node) -> None:
+        """An unlinked node nobody has open: everything it was charged is given back."""
+        self._release(node, len(node.data))
+        self._release(node, node.charged, data=False)
 
     def _resize(self, node: Node, length: int) -> None:
         size = len(node.data)
         if length > size:
-            self._charge(length - size)
+            self._charge(node, length - size)
             node.data.extend(bytes(length - size))
         else:
-            self.used -= size - length
             del node.data[length:]
+            self._release(node, size - length)
         self._touch(node)
 
     def _unlink(self, node: Node) -> None:
@@ -210,8 +246,8 @@ class TmpfsDevice(DeviceDriver):
         del node.parent.children[node.name]
         self._touch(node.parent)
         node.parent = None
-        # open channels may go on using the node; its bytes no longer count against the limit
-        self.used -= len(node.data)
+        if node.opens <= 0:  # else open channels go on using it: given back at the last close
+            self._forget(node)
 
     def _move(self, node: Node, target: Node, name: str) -> None:
         self.generation += 1
