@@ -246,8 +246,17 @@ def validate(raw: RawConfig, sections: Iterable[ConfigSection]) -> Config:
         try:
             built[name] = section.options(**values[name])
         except (TypeError, ValueError) as exc:  # a cross-field check in __attrs_post_init__
-            raise ConfigError(f"{raw.source_of(name)}: [{name}]: {exc}") from None
+            raise ConfigError(f"{_section_source(raw, name)}: [{name}]: {exc}") from None
     return Config(raw=raw, sections=built)
+
+
+def _section_source(raw: RawConfig, name: str) -> str:
+    """Where a section's values came from: the command line if it set any (a cross-field check
+    fails because of the last change), else the file."""
+    prefix = name + "."
+    if any(key.startswith(prefix) and origin == COMMAND_LINE for key, origin in raw.sources.items()):
+        return COMMAND_LINE
+    return raw.source_of(name)
 
 
 def _repeated(raw: RawConfig, section: ConfigSection, tables: Any) -> list[Any]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errors import KernkitError
 from kernkit.core.hookspecs import hookimpl
+from kernkit.core.listening import remote_warning
 from kernkit.core.records import BootStep, ConfigSection, Device
 from kernkit.plugins.net.options import NetOptions
 from kernkit.plugins.net.stack import STACK_KEY, Conv, Stack, stack_of
@@ -50,6 +51,9 @@ def _start_host(kernel: Kernel) -> None:
         except OSError as exc:
             bridge.close()
             raise KernkitError(str(exc)) from None
+        warning = remote_warning(host, port, "net", "a forward")
+        if warning:
+            kernel.message(warning)
         kernel.message(f"net: forwarding {host}:{port} to guest port {forward.guest}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.errors import ConfigError
+from kernkit.core.listening import remote_warning
 from kernkit.plugins.ninep.server import Session
 from kernkit.plugins.ninep.transport import Listener, parse_address
 
@@ -73,6 +74,9 @@ def start_export(kernel: Kernel) -> None:
     kernel.hostio.keep_alive(KEEP_ALIVE)
     mode = "read-write" if options.writable else "read-only"
     bound_host, bound_port = export.address
+    warning = remote_warning(bound_host, bound_port, "export9p", "the 9P export")
+    if warning:
+        kernel.message(warning)
     kernel.message(
         f"9P export on {bound_host}:{bound_port} ({', '.join(options.paths)}, {mode}); "
         "Ctrl-C to stop"

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from kernkit.core.listening import check_loopback
 from kernkit.core.options import (
     at_least_size,
     at_most,
@@ -17,7 +18,7 @@ from kernkit.core.options import (
     positive,
 )
 from kernkit.plugins.ninep.proto import VERSION_9P, VERSION_9PL
-from kernkit.plugins.ninep.transport import is_loopback, parse_address
+from kernkit.plugins.ninep.transport import parse_address
 
 MIN_MSIZE = 4096
 MAX_MSIZE = 16 << 20
@@ -101,13 +102,8 @@ class ExportOptions:
                 f"max_buffer ({format_size(self.max_buffer)}) must hold a whole message of msize "
                 f"({format_size(self.msize)})"
             )
-        if self.listen and not self.allow_remote:
-            host, _ = parse_address(self.listen)
-            if not is_loopback(host):
-                raise ValueError(
-                    f"listen = {self.listen!r} is not a loopback address; the export has no "
-                    "authentication, so set allow_remote = true to serve other hosts"
-                )
+        if self.listen:
+            check_loopback(parse_address(self.listen)[0], self.allow_remote, "export9p", "the 9P export")
 
 
 @attrs.frozen
