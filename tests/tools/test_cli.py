@@ -142,15 +142,22 @@ def test_a_closed_stdout_kills_the_guest_with_sigpipe():
     assert b"killed by SIGPIPE" in err and b"Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("signum", "word"),
+    [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated"), (signal.SIGHUP, "hung up")],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
 @pytest.mark.parametrize("program", [["spin", "100000000000"], ["syscall_loop", "100000000000"]])
-def test_one_ctrl_c_ends_a_running_guest(program):
+def test_one_stop_signal_ends_a_running_guest(program, signum, word):
+    """Ctrl-C, SIGTERM and SIGHUP end a run the same way: the kernel shuts down (processes
+    killed, listeners closed), one line says why, the status is 128 + the signal."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "kernkit.tools.cli", "boot", "--", *program],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     time.sleep(1.0)  # it is running guest code (or inside a syscall) now
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130
-    assert err.decode().strip().splitlines()[-1] == "kernkit: interrupted"
+    assert proc.returncode == 128 + signum
+    assert err.decode().strip().splitlines()[-1] == f"kernkit: {word}"
