@@ -161,3 +161,29 @@ def test_one_stop_signal_ends_a_running_guest(program, signum, word):
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 128 + signum
     assert err.decode().strip().splitlines()[-1] == f"kernkit: {word}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_closes_a_forward_listener(signum):
+    import socket
+
+    from support import CONFIGS
+    from support.ninep import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernkit.tools.cli", "boot", str(CONFIGS / "httpd.toml"),
+         "--set", f'net.forward=[{{host="127.0.0.1:{port}", guest=80}}]'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert f"forwarding 127.0.0.1:{port}" in proc.stderr.readline().decode()
+    held = socket.create_connection(("127.0.0.1", port), timeout=10)
+    time.sleep(0.5)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signum, err
+    assert b"Traceback" not in err
+    held.settimeout(10)
+    assert held.recv(1) == b""  # the kernel closed the forwarded connection
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
