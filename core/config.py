@@ -87,19 +87,20 @@ MAX_DEPTH = 32
 MAX_EXTENDS = 64
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """A config file's tables. Only a regular file of at most MAX_CONFIG_BYTES is read (a FIFO,
-    a device or /dev/zero is refused, not waited on), and no table nests deeper than MAX_DEPTH."""
+def read_toml(path: Path, kind: str = "config") -> dict[str, Any]:
+    """A config (or other ``kind`` of TOML) file's tables. Only a regular file of at most
+    MAX_CONFIG_BYTES is read (a FIFO, a device or /dev/zero is refused, not waited on), and no
+    table nests deeper than MAX_DEPTH."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(f"{path}: no such {kind} file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            kind = "a directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "not a regular file"
-            raise ConfigError(f"{path}: {kind}; a config is a TOML file")
+            what = "a directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "not a regular file"
+            raise ConfigError(f"{path}: {what}; a {kind} is a TOML file")
         with os.fdopen(os.dup(fd), "rb") as file:
             data = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
@@ -107,7 +108,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     finally:
         os.close(fd)
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: too large (more than {format_size(MAX_CONFIG_BYTES)}) for a config")
+        raise ConfigError(f"{path}: too large (more than {format_size(MAX_CONFIG_BYTES)}) for a {kind}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

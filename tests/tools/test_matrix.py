@@ -299,3 +299,11 @@ metrics = ["instructions"]
     (cell,) = json.loads((tmp_path / "r.json").read_text())["cells"]
     assert cell["status"] == "PASS" and cell["instructions"] == 2_000_000  # 2 ms at 1e9 instructions/s
     assert cell["syscalls"] is None and cell["virtual_ns"] is None
+
+
+def test_a_missing_matrix_file_is_called_a_matrix_file(tmp_path):
+    result = kernkit_cli("matrix", str(tmp_path / "nosuch.toml"))
+    assert result.returncode == 2
+    assert result.stderr.decode() == f"kernkit: error: {tmp_path / 'nosuch.toml'}: no such matrix file\n"
+    result = kernkit_cli("matrix", "/dev/zero")
+    assert result.stderr.decode() == "kernkit: error: /dev/zero: not a regular file; a matrix is a TOML file\n"
