@@ -701,7 +701,10 @@ class Kernel:
             self.round_start_ns += self.quantum * 1_000_000_000 // self.ips
         else:
             self.round_start_ns = self.now()
-        self._core_used = [0] * len(self.current)
+        # a run may end one instruction past the quantum (a syscall at the boundary): the core
+        # starts the next round that far in, so its runs never overlap in time
+        quantum = self.quantum
+        self._core_used = [used - quantum if used > quantum else 0 for used in self._core_used]
         for core, thread in enumerate(self.current):
             if thread is not None and self.scheduler.tick(core, thread):
                 self.current[core] = None
