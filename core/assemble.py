@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +33,7 @@ REGISTRIES = (
     ("kernkit_register_binary_formats", "binary format"),
     ("kernkit_register_monitor_commands", "monitor command"),
     ("kernkit_boot_steps", "boot step"),
+    ("kernkit_register_trace_styles", "trace style"),
 )
 
 
@@ -50,12 +51,23 @@ def resolve_config(
     path: str | Path | None,
     overrides: Mapping[str, Any] | None = None,
     plugins: PluginManager | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> tuple[Config, PluginManager]:
-    """Read, merge and validate a config; load the plugins it names."""
+    """Read, merge and validate a config; load the plugins it names (``plugins``, if given,
+    already holds some: the built-ins the config names are added to them)."""
     raw = load_raw(path if path is not None else default_config_path())
     if overrides:
         raw = apply_overrides(raw, overrides)
-    plugins = plugins or PluginManager()
+    builtins = raw.plugin_modules("builtins") if raw.names_builtins() else None
+    try:
+        if plugins is None:
+            plugins = PluginManager(builtins=builtins, on_warning=on_warning)
+        elif builtins is not None:
+            plugins.load_builtins(builtins)
+    except PluginError as exc:
+        if not str(exc).startswith("no built-in plugin"):
+            raise
+        raise ConfigError(f"{raw.source_of('kernel.builtins')}: kernel.builtins: {exc}") from None
     modules, optional = raw.plugin_modules(), raw.plugin_modules("optional_plugins")
     if (modules or optional) and raw.path is not None:  # a plugin module may sit next to its config
         directory = str(raw.path.resolve().parent)
@@ -63,6 +75,11 @@ def resolve_config(
             sys.path.append(directory)
     plugins.load_modules(modules)
     plugins.load_modules(optional, optional=True)
+    for plugin, needed in plugins.missing_requirements():
+        raise ConfigError(
+            f"{raw.source_of('kernel.builtins')}: kernel.builtins: plugin {plugin!r} requires "
+            f"{needed!r}, which is not loaded"
+        )
     sections = [reg.record for reg in plugins.collect("kernkit_config_sections", "config section").values()]
     config = validate(raw, sections)
     return config, plugins
@@ -96,10 +113,11 @@ def check_choices(config: Config, registries: dict[str, dict[str, Registered]]) 
             f"{raw.source_of('kernel.max_instructions')}: kernel.max_instructions: an instruction budget "
             f'needs machine.mode = "deterministic" (fast mode counts no instructions)'
         )
+    personalities = config["kernel"].personalities or list(registries["syscall table"])
     checks = [
         ("machine.arch", [config["machine"].arch], "architecture"),
         ("sched.policy", [config["sched"].policy], "scheduler"),
-        ("kernel.personalities", config["kernel"].personalities, "syscall table"),
+        ("kernel.personalities", personalities, "syscall table"),
     ]
     for dotted, names, kind in checks:
         if not names:

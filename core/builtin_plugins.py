@@ -1,22 +1,22 @@
-"""The plugins that ship with kernkit, in the order they are registered."""
+"""The plugins that ship with kernkit, by the short names configs use, in registration order."""
 
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "kernkit.core.coreplugin",
-    "kernkit.arch.x86_64",
-    "kernkit.plugins.elf",
-    "kernkit.plugins.linux_abi",
-    "kernkit.plugins.console",
-    "kernkit.plugins.ns",
-    "kernkit.plugins.akaros_abi",
-    "kernkit.plugins.rr",
-    "kernkit.plugins.mcp",
-    "kernkit.plugins.ninep",
-    "kernkit.plugins.vmm",
-    "kernkit.plugins.strace",
-    "kernkit.plugins.net",
-    "kernkit.plugins.ether",
-    "kernkit.plugins.gdb",
-)
+BUILTIN_PLUGINS: dict[str, str] = {
+    "core": "kernkit.core.coreplugin",
+    "x86_64": "kernkit.arch.x86_64",
+    "elf": "kernkit.plugins.elf",
+    "ns": "kernkit.plugins.ns",
+    "linux_abi": "kernkit.plugins.linux_abi",
+    "console": "kernkit.plugins.console",
+    "akaros_abi": "kernkit.plugins.akaros_abi",
+    "rr": "kernkit.plugins.rr",
+    "mcp": "kernkit.plugins.mcp",
+    "ninep": "kernkit.plugins.ninep",
+    "vmm": "kernkit.plugins.vmm",
+    "strace": "kernkit.plugins.strace",
+    "net": "kernkit.plugins.net",
+    "ether": "kernkit.plugins.ether",
+    "gdb": "kernkit.plugins.gdb",
+}
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.
 DISABLE_AUTOLOAD_ENV = "KERNKIT_DISABLE_PLUGIN_AUTOLOAD"

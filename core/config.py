@@ -41,8 +41,8 @@ class RawConfig:
         return str(self.path) if self.path else COMMAND_LINE
 
     def plugin_modules(self, key: str = "plugins") -> list[str]:
-        """The ``[kernel] plugins`` (or ``optional_plugins``) list, needed before the full schema
-        is known."""
+        """The ``[kernel] plugins`` (or ``optional_plugins``, or ``builtins``) list, needed before
+        the full schema is known."""
         kernel = self.data.get("kernel", {})
         modules = kernel.get(key, []) if isinstance(kernel, dict) else []
         if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
@@ -50,6 +50,11 @@ class RawConfig:
                 f"{self.source_of('kernel.' + key)}: kernel.{key}: expected a list of module names"
             )
         return modules
+
+    def names_builtins(self) -> bool:
+        """Whether the config chooses its built-in plugins (``[kernel] builtins``)."""
+        kernel = self.data.get("kernel", {})
+        return isinstance(kernel, dict) and "builtins" in kernel
 
 
 @attrs.frozen

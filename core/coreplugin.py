@@ -7,22 +7,28 @@ from pathlib import Path
 
 import attrs
 
+from kernkit.core.builtin_plugins import BUILTIN_PLUGINS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.monitor import CORE_COMMANDS
 from kernkit.core.options import at_most, at_most_size, non_negative, option, parse_size, positive
 from kernkit.core.programs import resolve_program
-from kernkit.core.records import BootStep, ConfigSection, MonitorCommand
+from kernkit.core.records import BootStep, ConfigSection, MonitorCommand, TraceStyle
 
 
 @attrs.frozen
 class KernelOptions:
     personalities: list[str] = option(
-        ["linux", "akaros"],
+        [],
         "syscall tables (personalities) this kernel offers; the first is the default, a program's ELF note "
-        "picks another",
+        "picks another (empty: every registered one, in the order their plugins load: linux first)",
     )
     personality_map: dict[str, str] = option(
         {}, "program file name -> personality, overriding what the program's ELF note asks for"
+    )
+    builtins: list[str] = option(
+        [name for name in BUILTIN_PLUGINS if name != "core"],
+        "built-in plugins to load, by short name (the core's own is always loaded); each plugin's "
+        "requirements must be among them (kernkit plugins shows them)",
     )
     plugins: list[str] = option([], "extra plugin modules to load, by import path")
     optional_plugins: list[str] = option(
@@ -114,3 +120,27 @@ def kernkit_boot_steps() -> list[BootStep]:
 @hookimpl
 def kernkit_register_monitor_commands() -> list[MonitorCommand]:
     return list(CORE_COMMANDS)
+
+
+def _exit_label(event: dict, who: str) -> str:
+    return f"exit {who}: {'killed' if event.get('killed') else 'status'} {event.get('status')}"
+
+
+@hookimpl
+def kernkit_register_trace_styles() -> list[TraceStyle]:
+    """The core's own events (runs and syscalls are drawn as bars and ticks of their own)."""
+    return [
+        TraceStyle(
+            "kmsg",
+            "kernel message arrives (sent then)",
+            "down",
+            "#1f4e9c",
+            "kmsg {name} from core {core}",
+            place="to",
+        ),
+        TraceStyle("exit", "process exits", "cross", "#000000", _exit_label),
+        TraceStyle("fault", "fault", "cross", "#c0392b", "fault {what} in {who}"),
+        TraceStyle("spawn", "process spawned", label="spawn {who}"),
+        TraceStyle("fork", "process forked", label="fork {who}"),
+        TraceStyle("exec", "program executed", label="exec {who}"),
+    ]

@@ -16,7 +16,7 @@ from kernkit.core.hostio import HostIO
 from kernkit.core.kmem import KernelMemory
 from kernkit.core.kmsg import KernelMessage, KernelMessages
 from kernkit.core.loader import load_program
-from kernkit.core.machine import Stop
+from kernkit.core.machine import NOT_TAKEN, SETTLED, Handoff, HandoffKind, Stop
 from kernkit.core.monitor import Monitor, backtrace_lines, on_core_threads
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
@@ -107,8 +107,6 @@ class Kernel:
         self._core_used = [0] * cores
         #: Where each core's current trace span began (tracing only).
         self._span_start = [0] * cores
-        #: What :meth:`handoff` returns when it settled the stopped thread but the run must end.
-        self._declined: Any = False
         self._active_core: int | None = None
         policy = registries["scheduler"][config["sched"].policy].record.create(self)
         self.scheduler = complete_policy(policy, self)
@@ -116,8 +114,13 @@ class Kernel:
     # --- registries -----------------------------------------------------------------------
 
     def personality(self, name: str | None = None) -> SyscallTable:
-        names = self.config["kernel"].personalities
-        return self.registries["syscall table"][name or names[0]].record
+        return self.registries["syscall table"][name or self.personalities[0]].record
+
+    @property
+    def personalities(self) -> list[str]:
+        """The personalities this kernel offers, the default first (``[kernel] personalities``,
+        or every registered one)."""
+        return list(self.config["kernel"].personalities) or list(self.registries["syscall table"])
 
     def device(self, name: str) -> Any:
         """The registered device ``name``; KeyError naming the known ones if there is none."""
@@ -642,13 +645,12 @@ class Kernel:
             stop = self.debugger.stopped(core, thread, stop)
         self._after_stop(core, thread, stop)
 
-    def handoff(self, core: int, thread: Thread, instructions: int) -> Thread | None:
+    def handoff(self, core: int, thread: Thread, instructions: int) -> Handoff:
         """Called by a machine from inside a run on ``core`` when a syscall handler stopped
-        ``thread`` after ``instructions`` of this run: settle it as after any stop, then the
-        thread to go on with inside the same run, or None to end the run (kind ``switch``).
-
-        Returns None without doing anything when the kernel needs the run to end first; the
-        machine then stops as it would have without asking."""
+        ``thread`` after ``instructions`` of this run: settle it as after any stop and name the
+        thread to go on with inside the same run (see :class:`~kernkit.core.machine.Handoff`:
+        CONTINUE with a thread, SETTLED when the run must end, NOT_TAKEN when the kernel needs
+        the run to end first and did nothing)."""
         if (
             self.finished
             or not self.deterministic
@@ -657,16 +659,16 @@ class Kernel:
             or self.kmsgs.immediate[core]
             or self._core_used[core] + instructions >= self.quantum
         ):
-            return None
+            return NOT_TAKEN
         self._active_core = core
         self._account(core, thread, Stop("syscall", instructions))
         if self.finished or self.kmsgs.immediate[core]:
-            return self._declined
+            return SETTLED
         used = self._core_used[core]
         following = self.current[core] or self._pick(core)
         if following is None or self._core_used[core] != used:  # nothing, or it starts later
-            return self._declined
-        return following
+            return SETTLED
+        return Handoff(HandoffKind.CONTINUE, following)
 
     def _pick(self, core: int) -> Thread | None:
         thread = self.scheduler.pick_next(core)

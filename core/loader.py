@@ -67,11 +67,12 @@ def _adopt_personality(kernel: Kernel, process: Process, image: Any, path: Path)
     """Give ``process`` the personality its program asks for: ``[kernel] personality_map`` by
     file name first, then the program's own note, else the kernel's default."""
     options = kernel.config["kernel"]
-    wanted = options.personality_map.get(path.name) or image.personality or options.personalities[0]
-    if wanted not in options.personalities:
+    offered = kernel.personalities
+    wanted = options.personality_map.get(path.name) or image.personality or offered[0]
+    if wanted not in offered:
         raise ProgramError(
             f"{path}: a program for the {wanted!r} personality, but this kernel offers "
-            f"{', '.join(options.personalities)} (add {wanted!r} to [kernel] personalities)"
+            f"{', '.join(offered)} (add {wanted!r} to [kernel] personalities)"
         )
     table = kernel.personality(wanted)
     if process.personality is not table:

@@ -1,7 +1,38 @@
-"""What the core expects of an architecture's machine. An arch plugin implements these."""
+"""The contract between the core and an architecture: what the core calls in a machine, and what
+a machine calls in the core. An arch plugin implements the protocols here (and
+:class:`~kernkit.core.vm.PageTable`) and registers an :class:`~kernkit.core.records.Architecture`;
+nothing else of the core needs to change for a second architecture.
+
+The core calls the architecture:
+
+- ``Architecture.create_machine(kernel)`` once, when the kernel is built (cores and physical
+  memory from ``kernel.config["machine"]``);
+- :class:`Machine`: ``run(core, thread, budget) -> Stop`` for every run of a thread on a core,
+  ``live_instructions(core)`` for virtual time inside a run, ``charge`` for work a syscall
+  handler ran elsewhere for the thread, ``new_page_table``/``new_context`` when processes and
+  threads are made, ``address_space_changed``/``code_changed`` when memory changes under the
+  machine's caches, ``disassemble``/``backtrace`` for reports, ``set_breakpoints``/
+  ``single_step`` for debuggers, ``close`` at shutdown;
+- :class:`CpuContext` for a thread's registers (syscall results, restarts, fork, TLS).
+
+A machine calls the core, only from inside :meth:`Machine.run`, on the kernel's thread:
+
+- ``kernel.dispatcher.dispatch(thread, number, read_args) -> int | None`` when the running
+  thread makes a system call: ``read_args(n)`` returns the first ``n`` argument registers; the
+  result goes into the return register, and None means the handler has arranged the thread's
+  state itself (it blocked, exited, or exec'd). When the handler set ``thread.stop_requested``,
+  the run must end after the call (or be handed over, below);
+- ``kernel.handoff(core, thread, instructions) -> Handoff`` (deterministic machines, optional):
+  after a syscall stopped ``thread``, ask whether to go on with another thread inside the same
+  run; see :class:`Handoff`;
+- ``kernel.now(core)`` and ``kernel.ips`` for the virtual time a time-stamp counter reads;
+- faults are not calls: a run that faults returns ``Stop("fault", fault=Fault(...))`` and the
+  process's personality decides what happens.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +56,37 @@ class Fault:
     #: A breakpoint instruction the program executed (x86 ``int3``): ``pc`` is its address,
     #: the thread's own pc already past it.
     breakpoint: bool = False
+
+
+class HandoffKind(enum.Enum):
+    CONTINUE = "continue"
+    SETTLED = "settled"
+    NOT_TAKEN = "not taken"
+
+
+@attrs.frozen
+class Handoff:
+    """The kernel's answer to ``kernel.handoff(core, thread, instructions)``:
+
+    - ``CONTINUE``: the stopped thread is accounted for; go on with ``thread`` (another thread
+      the scheduler picked for this core) inside the same run, as if it had been running;
+    - ``SETTLED``: the stopped thread is accounted for, but the run must end now; the machine
+      returns ``Stop("switch", 0)`` (nothing is left to account);
+    - ``NOT_TAKEN``: the kernel did nothing; the machine stops the run as it would have without
+      asking, and the kernel settles the thread from the Stop it returns.
+
+    A machine that cannot run ``thread`` in place (another address space, a context that runs
+    itself) stops with ``Stop("switch", 0)`` instead after a CONTINUE: the thread is on the core
+    already and the kernel starts it in its next run.
+    """
+
+    kind: HandoffKind
+    thread: Any = None
+
+
+#: The answers without a thread.
+SETTLED = Handoff(HandoffKind.SETTLED)
+NOT_TAKEN = Handoff(HandoffKind.NOT_TAKEN)
 
 
 @attrs.frozen
@@ -100,7 +162,7 @@ class Machine(Protocol):
         """Run ``thread`` on ``core`` for at most ``budget`` instructions (a budget the core shares
         with whatever runs after it in this run). When a syscall handler stops the thread, a
         deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
-        the run and go on with the thread it returns, saving a return to the kernel loop.
+        the run and go on as the :class:`Handoff` it gets says, saving a return to the kernel loop.
 
         A thread's context may be of another kind than the machine's own (a virtual machine's
         guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and

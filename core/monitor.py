@@ -92,10 +92,10 @@ def cmd_cores(kernel: Kernel) -> str:
     for core, thread in enumerate(kernel.current):
         running = f"{thread.process.pid}.{thread.tid} ({thread.process.name})" if thread else "idle"
         cur, owner = kernel.cur_proc[core], kernel.owning_proc(core)
-        vcore = thread.data.get("vcore") if thread is not None else None
+        tag = thread.tag if thread is not None else None
         lines.append(
             f"core {core}: {running}  cur_proc {cur.pid if cur else '-'}  "
-            f"owning_proc {owner.pid if owner else '-'}  vcore {'-' if vcore is None else vcore}"
+            f"owning_proc {owner.pid if owner else '-'}  tag {tag or '-'}"
         )
     return "\n".join(lines)
 
@@ -125,7 +125,7 @@ CORE_COMMANDS = [
     ),
     MonitorCommand("regs", cmd_regs, "registers of PID's threads (default: init)", "regs [PID]"),
     MonitorCommand("mem", cmd_mem, "hex dump of guest memory of PID (default: init)", "mem ADDR LEN [PID]"),
-    MonitorCommand("cores", cmd_cores, "each core: the thread it runs, cur_proc, owning_proc and vcore"),
+    MonitorCommand("cores", cmd_cores, "each core: its thread, cur_proc, owning_proc, thread tag (vcore)"),
     MonitorCommand("kmsgs", cmd_kmsgs, "kernel messages waiting on each core (immediate, then routine)"),
     MonitorCommand("trace", cmd_trace, "the last N trace events (default 20; needs --trace)", "trace [N]"),
 ]

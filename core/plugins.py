@@ -1,11 +1,14 @@
-"""The plugin manager: finds plugins, collects their registrations, rejects duplicates."""
+"""The plugin manager: finds plugins, calls their hooks through pluggy, collects their
+registrations, rejects duplicates, and checks that what each plugin requires is loaded."""
 
 from __future__ import annotations
 
 import functools
 import importlib
 import importlib.metadata
+import operator
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from types import ModuleType
@@ -16,8 +19,11 @@ import pluggy
 
 from kernkit.core import hookspecs
 from kernkit.core.builtin_plugins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
-from kernkit.core.contract import supports
 from kernkit.core.errors import KernelPanic, PluginError
+from kernkit.core.records import PluginDeclaration
+
+#: Hooks that return registration records (named things the manager attributes to plugins).
+REGISTRATION_PREFIXES = ("kernkit_register_", "kernkit_config_sections", "kernkit_boot_steps")
 
 
 @attrs.frozen
@@ -25,10 +31,14 @@ class PluginInfo:
     """What ``kernkit plugins`` shows about one loaded plugin."""
 
     name: str
-    source: str  # "builtin", "entry point", or "config"
+    source: str  # "builtin", "entry point", "config", or who registered it through the API
     version: str
     hooks: tuple[str, ...]
     module: str
+    #: The name configs and other plugins' ``requires`` use: a built-in's short name ("ns"),
+    #: else the registered name.
+    short: str = ""
+    declaration: PluginDeclaration = PluginDeclaration()
 
 
 @attrs.frozen
@@ -40,21 +50,36 @@ class Registered:
 
 
 class PluginManager:
-    """Wraps pluggy: loads built-in, entry-point and config-named plugins."""
+    """Wraps pluggy: loads built-in, entry-point and config-named plugins and calls their hooks.
 
-    def __init__(self, *, autoload: bool | None = None) -> None:
+    Hooks are called the pluggy way (the most recently registered plugin first; ``tryfirst``,
+    ``trylast``, ``hookwrapper`` and ``wrapper`` implementations honoured). An exception raised
+    by a plugin's hook implementation becomes a :class:`PluginError` naming the plugin and the
+    hook; for a plugin loaded as optional it is a warning instead, and the plugin is dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        autoload: bool | None = None,
+        builtins: Iterable[str] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self._infos: dict[str, PluginInfo] = {}
+        self._modules: dict[int, str] = {}  # id(plugin object) -> registered name
         #: Plugins the kernel can do without: their failures are warnings, and they are dropped.
         self.optional: set[str] = set()
         #: Optional plugins that failed and were dropped (their records must not be used).
         self.dropped: set[str] = set()
+        self._failed: list[str] = []
+        #: Which plugin returned each registration record (by identity), for :meth:`collect`.
+        self._origin: dict[int, str] = {}
         self.warnings: list[str] = []
         #: Called with each warning as it happens (a kernel shows them to the user).
-        self.on_warning: Callable[[str], None] = lambda text: None
-        for module_name in BUILTIN_PLUGINS:
-            self._register_module(module_name, "builtin")
+        self.on_warning: Callable[[str], None] = on_warning or (lambda text: None)
+        self.load_builtins(BUILTIN_PLUGINS if builtins is None else builtins)
         if autoload is None:
             autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
         if autoload:
@@ -63,6 +88,20 @@ class PluginManager:
     @property
     def plugins(self) -> list[PluginInfo]:
         return list(self._infos.values())
+
+    def loaded(self, name: str) -> bool:
+        """Whether a plugin of this registered or short name is loaded."""
+        return any(name in (info.name, info.short) for info in self._infos.values())
+
+    def load_builtins(self, names: Iterable[str]) -> None:
+        """Register built-in plugins by short name (``"ns"``); the core's own always comes first."""
+        for short in ("core", *names):
+            module = BUILTIN_PLUGINS.get(short)
+            if module is None:
+                known = ", ".join(n for n in BUILTIN_PLUGINS if n != "core")
+                raise PluginError(f"no built-in plugin {short!r}; built-ins: {known}")
+            if module not in self._infos:
+                self._register_module(module, "builtin", short)
 
     def load_modules(self, names: Iterable[str], source: str = "config", optional: bool = False) -> None:
         """Register plugins named by module path (``[kernel] plugins``); already loaded ones are
@@ -80,44 +119,86 @@ class PluginManager:
             if optional:
                 self.optional.add(name)
 
-    def register(self, plugin: object, name: str, source: str = "api", version: str | None = None) -> None:
+    def register(
+        self,
+        plugin: object,
+        name: str,
+        source: str = "api",
+        version: str | None = None,
+        short: str | None = None,
+    ) -> None:
         """Register an already-imported plugin object (a module or any object with hookimpls)."""
         if name in self._infos:
             raise PluginError(f"plugin {name!r} is already registered")
         _check_contract(plugin, name)
+        guarded = _Guarded(plugin, name, self)
         try:
-            self._pm.register(plugin, name=name)
+            self._pm.register(guarded, name=name)
             self._pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            if self._pm.is_registered(plugin):
-                self._pm.unregister(plugin)
+            if self._pm.is_registered(guarded):
+                self._pm.unregister(guarded)
             detail = " ".join(str(exc).split())
             raise PluginError(f"plugin {name!r} breaks the hook contract: {detail}") from None
-        hooks = tuple(sorted(h.name for h in self._pm.get_hookcallers(plugin) or ()))
-        version = version or _version_of(plugin)
+        hooks = tuple(sorted(h.name for h in self._pm.get_hookcallers(guarded) or ()))
+        self._modules[id(plugin)] = name
         self._infos[name] = PluginInfo(
             name=name,
             source=source,
-            version=version,
+            version=version or _version_of(plugin),
             hooks=hooks,
             module=getattr(plugin, "__name__", type(plugin).__name__),
+            short=short or name,
+            declaration=self._declaration(guarded, name),
         )
 
+    def _declaration(self, guarded: _Guarded, name: str) -> PluginDeclaration:
+        declare = getattr(guarded, "kernkit_declare_plugin", None)
+        if declare is None:
+            return PluginDeclaration()
+        declared = declare()
+        if not isinstance(declared, PluginDeclaration):
+            self._pm.unregister(guarded)
+            raise PluginError(
+                f"plugin {name!r} returned {type(declared).__name__} from kernkit_declare_plugin; "
+                f"expected a PluginDeclaration"
+            )
+        return declared
+
+    def missing_requirements(self) -> list[tuple[str, str]]:
+        """(plugin, requirement) for every requirement of a loaded plugin that is not loaded."""
+        return [
+            (info.short, needed)
+            for info in self._infos.values()
+            for needed in info.declaration.requires
+            if not self.loaded(needed)
+        ]
+
+    def requirements(self) -> dict[str, tuple[str, ...]]:
+        """Short name -> what the plugin requires, for every loaded plugin (the graph)."""
+        return {info.short: info.declaration.requires for info in self._infos.values()}
+
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call ``hook`` through pluggy; the results of the implementations that returned one."""
+        results = getattr(self._pm.hook, hook)(**kwargs)
+        self._drop_failed()
+        return results
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Call a notification hook on every plugin implementing it."""
+        getattr(self._pm.hook, hook)(**kwargs)
+        if self._failed:
+            self._drop_failed()
+
     def collect(self, hook: str, kind: str) -> dict[str, Registered]:
-        """Call a registration hook on every plugin; map record name -> (record, plugin).
+        """Call a registration hook; map record name -> (record, plugin).
 
         Two records of the same name are an error that names both plugins.
         """
         found: dict[str, Registered] = {}
-        for plugin_name, records in self.call_each(hook):
-            if records is None:
-                continue
-            if not isinstance(records, list | tuple) or not all(hasattr(r, "name") for r in records):
-                raise PluginError(
-                    f"plugin {plugin_name!r} returned {type(records).__name__} from {hook}; "
-                    f"expected a list of {kind} records"
-                )
+        for records in reversed(self.call(hook)):  # in registration order: built-ins first
             for record in records:
+                plugin_name = self._origin.get(id(record), "?")
                 previous = found.get(record.name)
                 if previous is not None:
                     raise PluginError(
@@ -127,47 +208,63 @@ class PluginManager:
                 found[record.name] = Registered(record, plugin_name)
         return found
 
-    def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call ``hook`` on each implementing plugin in registration order; a failure names both."""
-        caller = getattr(self._pm.hook, hook)
-        results = []
-        for impl in caller.get_hookimpls():
+    def _guard(self, function: Callable[..., Any], plugin_name: str, hook: str) -> Callable[..., Any]:
+        """``function`` (a hook implementation) with its failures attributed to its plugin."""
+        registration = hook.startswith(REGISTRATION_PREFIXES)
+
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
-                results.append((impl.plugin_name, impl.function(**kwargs)))
+                result = function(*args, **kwargs)
             except KernelPanic:  # the kernel's own verdict, reported as a panic
                 raise
             except Exception as exc:  # a broken plugin must not look like a kernkit bug
-                message = f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
-                if impl.plugin_name not in self.optional:
+                message = f"plugin {plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
+                if plugin_name not in self.optional:
                     raise PluginError(message) from exc
                 self._warn(f"{message}; continuing without it")
-                self._drop(impl.plugin_name)
-        return results
+                self._failed.append(plugin_name)
+                return None
+            if registration and result is not None:
+                self._note_records(plugin_name, hook, result)
+            return result
+
+        return guarded
+
+    def _note_records(self, plugin_name: str, hook: str, records: Any) -> None:
+        if not isinstance(records, list | tuple) or not all(hasattr(r, "name") for r in records):
+            raise PluginError(
+                f"plugin {plugin_name!r} returned {type(records).__name__} from {hook}; "
+                f"expected a list of records"
+            )
+        for record in records:
+            self._origin[id(record)] = plugin_name
 
     def _warn(self, text: str) -> None:
         self.warnings.append(text)
         self.on_warning(text)
 
-    def _drop(self, name: str) -> None:
-        plugin = self._pm.get_plugin(name)
-        if plugin is not None:
-            self._pm.unregister(plugin)
-        self._infos.pop(name, None)
-        self.optional.discard(name)
-        self.dropped.add(name)
+    def _drop_failed(self) -> None:
+        while self._failed:
+            name = self._failed.pop()
+            plugin = self._pm.get_plugin(name)
+            if plugin is not None:
+                self._pm.unregister(plugin)
+            self._infos.pop(name, None)
+            self.optional.discard(name)
+            self.dropped.add(name)
 
     def hook_order(self) -> dict[str, list[str]]:
-        """Every hook with the plugins implementing it, in the order they are called."""
-        return {
-            hook: [impl.plugin_name for impl in getattr(self._pm.hook, hook).get_hookimpls()]
-            for hook in sorted(n for n in dir(hookspecs) if n.startswith("kernkit_"))
-        }
+        """Every hook with the plugins implementing it, in the order pluggy calls them (wrappers,
+        which surround the others, are marked)."""
+        order = {}
+        for hook in sorted(n for n in dir(hookspecs) if n.startswith("kernkit_")):
+            impls = list(reversed(getattr(self._pm.hook, hook).get_hookimpls()))
+            wrappers = [f"{i.plugin_name} (wrapper)" for i in impls if i.hookwrapper or i.wrapper]
+            order[hook] = wrappers + [i.plugin_name for i in impls if not (i.hookwrapper or i.wrapper)]
+        return order
 
-    def notify(self, hook: str, **kwargs: Any) -> None:
-        """Call a notification hook on every plugin (see :meth:`call_each`)."""
-        self.call_each(hook, **kwargs)
-
-    def _register_module(self, module_name: str, source: str) -> None:
+    def _register_module(self, module_name: str, source: str, short: str | None = None) -> None:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -182,16 +279,14 @@ class PluginManager:
             raise PluginError(
                 f"plugin {module_name!r} failed to import: {type(exc).__name__}: {exc}"
             ) from None
-        if self._pm.is_registered(module):  # already loaded, e.g. through its entry point
+        if id(module) in self._modules:  # already loaded, e.g. through its entry point
             return
-        self.register(module, module_name, source)
-        if not self._infos[module_name].hooks:
-            self._pm.unregister(module)
-            del self._infos[module_name]
+        if not _implements_hooks(module):
             raise PluginError(
                 f"plugin module {module_name!r} implements no kernkit hook (a plugin marks its "
                 f"functions with @hookimpl)"
             )
+        self.register(module, module_name, source, short=short)
 
     def _load_entry_points(self) -> None:
         """Installed plugins. One that is broken is a warning, not a stop: it may belong to a
@@ -201,6 +296,8 @@ class PluginManager:
                 continue
             try:
                 plugin = entry.load()
+                if id(plugin) in self._modules:
+                    continue
                 dist = getattr(entry, "dist", None)
                 self.register(plugin, entry.name, "entry point", dist.version if dist else None)
             except PluginError as exc:
@@ -210,6 +307,39 @@ class PluginManager:
                     f"installed plugin {entry.name!r} (entry point {entry.value}) failed to load: "
                     f"{type(exc).__name__}: {exc}; continuing without it"
                 )
+
+
+class _Guarded:
+    """A plugin as pluggy sees it: the same attributes, with each hook implementation wrapped
+    so that a failure names its plugin (wrappers, which pluggy drives as generators, are left
+    as they are)."""
+
+    def __init__(self, plugin: object, name: str, manager: PluginManager) -> None:
+        self._plugin = plugin
+        self._name = name
+        self._manager = manager
+        self._cache: dict[str, Any] = {}
+
+    def __dir__(self) -> list[str]:
+        return dir(self._plugin)
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute in self._cache:
+            return self._cache[attribute]
+        value = getattr(self._plugin, attribute)
+        options = getattr(value, f"{hookspecs.PROJECT}_impl", None) if callable(value) else None
+        if isinstance(options, dict) and not (options.get("hookwrapper") or options.get("wrapper")):
+            value = self._manager._guard(value, self._name, attribute)
+        self._cache[attribute] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"<plugin {self._name!r}: {self._plugin!r}>"
+
+
+def _implements_hooks(module: object) -> bool:
+    marker = f"{hookspecs.PROJECT}_impl"
+    return any(callable(value) and hasattr(value, marker) for value in vars(module).values())
 
 
 def _check_contract(plugin: object, name: str) -> None:
@@ -248,3 +378,37 @@ def _version_of(plugin: object) -> str:
         return str(version)
     module = plugin if isinstance(plugin, ModuleType) else None
     return _distribution_version((module.__name__ if module else type(plugin).__module__).split(".")[0])
+
+
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)\s*$")
+_OPERATORS = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = tuple(int(p) for p in text.split("."))
+    return parts + (0,) * (3 - len(parts))
+
+
+def supports(spec: str, version: str) -> bool:
+    """Whether ``version`` (``"1.0"``) meets every comma-separated clause of ``spec``.
+
+    ValueError when ``spec`` is not of the form ``">=1.0,<2"``.
+    """
+    clauses = [c for c in spec.split(",") if c.strip()]
+    if not clauses:
+        raise ValueError(f"empty contract requirement {spec!r}")
+    have = _version(version)
+    for clause in clauses:
+        match = _CLAUSE.match(clause)
+        if not match:
+            raise ValueError(f"cannot read contract requirement {clause.strip()!r} (expected e.g. >=1.0,<2)")
+        if not _OPERATORS[match[1]](have, _version(match[2])):
+            return False
+    return True

@@ -80,6 +80,9 @@ class Thread:
     instructions: int = 0
     #: Virtual time (ns) this thread has reached; it never runs or reads the clock before it.
     clock: int = 0
+    #: A short label its personality gives the thread (an Akaros vcore: ``vc1``), for the
+    #: monitor and debuggers.
+    tag: str | None = None
     #: Free for personalities (e.g. clear_child_tid); keyed by plugin-chosen names.
     data: dict[str, Any] = attrs.field(factory=dict)
 

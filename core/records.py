@@ -68,26 +68,6 @@ class DebugTarget:
     def registers(self) -> list[DebugRegister]:
         return [register for feature in self.features for register in feature.registers]
 
-    def target_xml(self) -> str:
-        """The GDB target description (``qXfer:features:read:target.xml``)."""
-        parts = [
-            '<?xml version="1.0"?>',
-            '<!DOCTYPE target SYSTEM "gdb-target.dtd">',
-            '<target version="1.0">',
-            f"  <architecture>{self.gdb_architecture}</architecture>",
-        ]
-        for feature in self.features:
-            parts.append(f'  <feature name="{feature.name}">')
-            if feature.types_xml:
-                parts.append(feature.types_xml.rstrip())
-            for register in feature.registers:
-                group = f' group="{register.group}"' if register.group else ""
-                size = f'bitsize="{register.bits}" type="{register.type}"'
-                parts.append(f'    <reg name="{register.name}" {size}{group}/>')
-            parts.append("  </feature>")
-        parts.append("</target>")
-        return "\n".join(parts) + "\n"
-
 
 @attrs.frozen
 class Architecture:
@@ -286,6 +266,48 @@ class MonitorCommand:
     usage: str = ""
 
 
+def _plugin_names(instance: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(n, str) and n for n in value):
+        raise ValueError(f"PluginDeclaration.{attribute.name} must be a tuple of plugin names, got {value!r}")
+
+
+@attrs.frozen
+class PluginDeclaration:
+    """What a plugin says about itself (``kernkit_declare_plugin``): ``requires`` names the
+    plugins it cannot work without (a built-in's short name such as ``"ns"``, or another
+    plugin's registered name). The kernel is assembled only when every requirement is loaded;
+    a plugin imports other plugins only through the public module of one it requires."""
+
+    requires: tuple[str, ...] = attrs.field(default=(), validator=_plugin_names)
+    description: str = ""
+
+
+MARKERS = ("", "bar", "up", "down", "diamond", "circle", "cross")
+
+
+@attrs.frozen
+class TraceStyle:
+    """How trace viewers (``kernkit trace html|perfetto``) show one kind of event a plugin emits
+    with ``Kernel.trace_event(kind, ...)``; ``name`` is the kind.
+
+    ``legend`` says what the event means; ``marker`` is the shape drawn on the core's row
+    (``bar``, ``up``, ``down``, ``diamond``, ``circle``, ``cross``; empty: not drawn) in
+    ``colour``. ``label`` names one event: a format string over the event's fields and ``who``
+    (process name and pid), such as ``"grant to {who}"``, or a callable ``(event, who) -> str``.
+    ``place`` is the field holding the core the event concerns (``"pcore"``); empty: the core
+    that emitted it. ``tag``, a format string over the event's fields (``"vc{vcore}"``), marks
+    the runs of the event's thread (``pid``, ``tid``) from then on.
+    """
+
+    name: str = attrs.field(validator=_name)
+    legend: str
+    marker: str = attrs.field(default="", validator=attrs.validators.in_(MARKERS))
+    colour: str = "#555555"
+    label: str | Callable[[Mapping[str, Any], str], str] = ""
+    place: str = ""
+    tag: str = ""
+
+
 @attrs.frozen
 class LoadedImage:
     """Where a binary format put a program: entry point, program headers and initial break."""
@@ -315,8 +337,10 @@ __all__ = [
     "Device",
     "LoadedImage",
     "MonitorCommand",
+    "PluginDeclaration",
     "ProcFile",
     "Scheduler",
     "Syscall",
     "SyscallTable",
+    "TraceStyle",
 ]

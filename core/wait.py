@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kernkit.core.process import BLOCKED
+from kernkit.core.state import Slot
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -93,7 +94,7 @@ class WaitQueue:
             thread.waiting_on = None
 
 
-POLLERS_KEY = "core.pollers"
+POLLERS: Slot[WaitQueue] = Slot("core.pollers")
 
 
 def pollers(kernel: Kernel) -> WaitQueue:
@@ -102,22 +103,19 @@ def pollers(kernel: Kernel) -> WaitQueue:
     Drivers whose files can wait (pipes, network conversations) wake it, all of it, when a file
     may have become ready; the pollers look at their files again and sleep anew if none is.
     """
-    queue = kernel.data.get(POLLERS_KEY)
-    if queue is None:
-        queue = kernel.data[POLLERS_KEY] = WaitQueue(kernel)
-    return queue
+    return POLLERS.of(kernel, lambda: WaitQueue(kernel))
 
 
-WATCHERS_KEY = "core.readiness_watchers"
+WATCHERS: Slot[list[Callable[[], None]]] = Slot("core.readiness_watchers")
 
 
 def wake_pollers(kernel: Kernel) -> None:
     """Wake every thread waiting in poll/select/epoll, and call every readiness watcher (cheap
     when there is none)."""
-    queue = kernel.data.get(POLLERS_KEY)
+    queue = POLLERS.get(kernel)
     if queue is not None and len(queue):
         queue.wake(len(queue))
-    watchers = kernel.data.get(WATCHERS_KEY)
+    watchers = WATCHERS.get(kernel)
     if watchers:
         for watcher in tuple(watchers):
             watcher()
@@ -132,13 +130,13 @@ def watch_readiness(kernel: Kernel, watcher: Callable[[], None]) -> None:
     file (another thread's system call, the host bridge), so it must be quick and must not
     block or wake pollers itself.
     """
-    watchers = kernel.data.setdefault(WATCHERS_KEY, [])
+    watchers = WATCHERS.of(kernel, list)
     if watcher not in watchers:
         watchers.append(watcher)
 
 
 def unwatch_readiness(kernel: Kernel, watcher: Callable[[], None]) -> None:
     """Stop calling ``watcher`` (nothing happens if it was not watching)."""
-    watchers = kernel.data.get(WATCHERS_KEY)
+    watchers = WATCHERS.get(kernel)
     if watchers and watcher in watchers:
         watchers.remove(watcher)

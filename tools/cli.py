@@ -185,6 +185,7 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     except OSError as exc:
         raise ConfigError(f"--trace {args.trace}: cannot write: {exc.strerror}") from None
     lines = io.StringIO() if trace is not None and args.trace_format == "perfetto" else trace
+    kernel = None
     try:
         kernel = assemble(args.config, overrides=overrides, trace=lines)
         if args.monitor:
@@ -202,9 +203,11 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         if trace is not None:
             if lines is not trace:
                 events = (json.loads(line) for line in lines.getvalue().splitlines())
+                from kernkit.tools.traces import registered_styles
                 from kernkit.tools.traces.convert import to_perfetto
 
-                json.dump(to_perfetto(events), trace)
+                styles = registered_styles(kernel.plugins if kernel is not None else None)
+                json.dump(to_perfetto(events, styles), trace)
             trace.close()
 
 
@@ -230,6 +233,7 @@ def _interrupt_handler(kernel: Kernel, received: list[int]):  # noqa: ANN202
 
 
 def _trace(args: argparse.Namespace) -> int:
+    from kernkit.tools.traces import registered_styles
     from kernkit.tools.traces.convert import read_events, summary, to_perfetto
     from kernkit.tools.traces.html import to_html
     from kernkit.tools.traces.timeline import build
@@ -239,9 +243,10 @@ def _trace(args: argparse.Namespace) -> int:
         print(summary(events))
         return 0
     if args.action == "html":
-        document = to_html(build(events), f"kernkit trace: {Path(args.file).name}")
+        styles = registered_styles(PluginManager(on_warning=_warn))
+        document = to_html(build(events, styles), f"kernkit trace: {Path(args.file).name}", styles)
     else:
-        document = json.dumps(to_perfetto(events))
+        document = json.dumps(to_perfetto(events, registered_styles(PluginManager(on_warning=_warn))))
     if args.output:
         try:
             Path(args.output).write_text(document)
@@ -252,12 +257,12 @@ def _trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn(text: str) -> None:
+    print(f"kernkit: warning: {text}", file=sys.stderr)
+
+
 def _check(args: argparse.Namespace) -> int:
-    plugins = PluginManager()
-    for warning in plugins.warnings:
-        print(f"kernkit: warning: {warning}", file=sys.stderr)
-    plugins.on_warning = lambda text: print(f"kernkit: warning: {text}", file=sys.stderr)
-    config, plugins = resolve_config(args.config, _overrides(args.set), plugins)
+    config, plugins = resolve_config(args.config, _overrides(args.set), on_warning=_warn)
     registries = collect_registries(plugins)
     check_choices(config, registries)
     # what boot rejects before init runs (the machine, the namespace, init's program and its
@@ -274,16 +279,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    plugins = PluginManager()
-    for warning in plugins.warnings:
-        print(f"kernkit: warning: {warning}", file=sys.stderr)
-    plugins.on_warning = lambda text: print(f"kernkit: warning: {text}", file=sys.stderr)
     if args.config:
-        resolve_config(args.config, plugins=plugins)
+        _, plugins = resolve_config(args.config, on_warning=_warn)
+    else:
+        plugins = PluginManager(on_warning=_warn)
     for info in plugins.plugins:
         hooks = ", ".join(h.removeprefix("kernkit_") for h in info.hooks) or "-"
         print(f"{info.name} {info.version} [{info.source}]")
         print(f"    hooks: {hooks}")
+        if info.declaration.requires:
+            print(f"    requires: {', '.join(info.declaration.requires)}")
     if args.verbose:
         print(f"hook contract {CONTRACT_VERSION}; hooks are called in this order:")
         for hook, names in plugins.hook_order().items():

@@ -56,10 +56,9 @@ MODULES = {
 
 from collections import deque
 
-from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import Scheduler
+from kernkit.api import Scheduler, hookimpl
 
-KERNKIT_CONTRACT = ">=1.0,<2"
+KERNKIT_CONTRACT = ">=1.2,<2"
 
 
 class Policy:
@@ -94,13 +93,11 @@ class Policy:
 def kernkit_register_schedulers():
     return [Scheduler("{name}", Policy, "first come, first served")]
 ''',
-    "syscalls": '''"""{name}: the Linux personality plus one new system call, number 500, which returns 42."""
+    "syscalls": '''"""{name}: one new system call for the Linux personality, number 500, which returns 42."""
 
-from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import Syscall, SyscallTable
-from kernkit.plugins.linux_abi import LINUX
+from kernkit.api import Syscall, SyscallExtension, hookimpl
 
-KERNKIT_CONTRACT = ">=1.0,<2"
+KERNKIT_CONTRACT = ">=1.2,<2"
 ANSWER = 500
 
 
@@ -110,17 +107,8 @@ def sys_answer(thread):
 
 
 @hookimpl
-def kernkit_register_syscall_tables():
-    return [
-        SyscallTable(
-            "{name}",
-            (*LINUX.syscalls, Syscall(ANSWER, "answer", sys_answer, 0)),
-            LINUX.setup_process,
-            "Linux plus syscall 500",
-            errno_fault=LINUX.errno_fault,
-            errno_nosys=LINUX.errno_nosys,
-        )
-    ]
+def kernkit_register_syscall_extensions():
+    return [SyscallExtension("{name}", "linux", (Syscall(ANSWER, "answer", sys_answer, 0),), "syscall 500")]
 ''',
     "device": '''"""{name}: a device, #{name}, whose file ``count`` counts the bytes written to it.
 
@@ -130,14 +118,12 @@ Bind it where processes can see it, in a kernel config:
     binds = ["bind -a #cons /dev", "bind -a #{name} /dev", "bind -c #tmpfs /tmp"]
 
 or reach it by name from inside, as ``#{name}/count``. The driver's operations are those of
-kernkit.core.devices.DeviceDriver (kernkit's docs/namespace.md describes them).
+kernkit.api.DeviceDriver (kernkit's docs/namespace.md describes them).
 """
 
-from kernkit.core.devices import DMDIR, QTDIR, Chan, DeviceDriver, DeviceError, Dir, Qid
-from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import Device
+from kernkit.api import DMDIR, QTDIR, Chan, Device, DeviceDriver, DeviceError, Dir, Qid, hookimpl
 
-KERNKIT_CONTRACT = ">=1.1,<2"
+KERNKIT_CONTRACT = ">=1.2,<2"
 ROOT, COUNT = Qid(0, 0, QTDIR), Qid(1)
 
 
@@ -181,17 +167,15 @@ def kernkit_register_devices():
 ''',
     "arch": '''"""{name}: an architecture; today the x86-64 machine under a new name, to change at will."""
 
-from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import Architecture
+from kernkit.api import Architecture, hookimpl
 
-KERNKIT_CONTRACT = ">=1.0,<2"
+KERNKIT_CONTRACT = ">=1.2,<2"
 EM_X86_64 = 62
 
 
 def create_machine(kernel):
-    from kernkit.arch.x86_64.machine import X86Machine
-
-    return X86Machine(kernel)
+    """Build the machine from kernel.config["machine"]; for now, the x86_64 architecture's own."""
+    return kernel.registries["architecture"]["x86_64"].record.create_machine(kernel)
 
 
 @hookimpl
@@ -208,8 +192,7 @@ TESTS = {
 """,
     "syscalls": """def test_syscall_500_answers_42(kernel):
     # sysfuzz (a program packaged with kernkit) issues the calls it reads: "NR A0 ... A5" in hex
-    run = kernel("sysfuzz", kernel__plugins=["kernkit_{name}"], kernel__personalities=["{name}"],
-                 stdin=b"1f4 0 0 0 0 0 0\\n27 0 0 0 0 0 0\\n")
+    run = kernel("sysfuzz", kernel__plugins=["kernkit_{name}"], stdin=b"1f4 0 0 0 0 0 0\\n27 0 0 0 0 0 0\\n")
     assert run.out.splitlines()[:2] == ["1f4 -> 42", "27 -> 1"]
 """,
     "device": """def test_device_counts_what_is_written(kernel):
@@ -218,7 +201,6 @@ TESTS = {
                  kernel__plugins=["kernkit_{name}"])
     assert run.status == 0, run.err
     assert run.out == "8\\n"
-    assert run.kernel.data["ns.devices"].driver("{name}").written == 8
 """,
     "arch": """def test_hello_boots_on_{name}(kernel):
     run = kernel("hello", kernel__plugins=["kernkit_{name}"], machine__arch="{name}")
@@ -231,14 +213,14 @@ USAGE = {
     "scheduler": (
         '[kernel]\nplugins = ["kernkit_{name}"]   # not needed once installed\n\n[sched]\npolicy = "{name}"'
     ),
-    "syscalls": '[kernel]\npersonalities = ["{name}"]',
+    "syscalls": "# nothing: once installed, it adds its call to the linux personality",
     "device": '[namespace]\nbinds = ["bind -a #cons /dev", "bind -a #{name} /dev", "bind -c #tmpfs /tmp"]',
     "arch": '[machine]\narch = "{name}"',
 }
 
 SUMMARIES = {
     "scheduler": "A first-come, first-served scheduler for kernkit",
-    "syscalls": "The Linux personality plus a new system call",
+    "syscalls": "A new system call for the Linux personality",
     "device": "A byte-counting device for kernkit",
     "arch": "An architecture for kernkit",
 }
@@ -289,7 +271,7 @@ def _registered_names(kind: str) -> dict[str, str]:
 
     registry = {
         "scheduler": "scheduler",
-        "syscalls": "syscall table",
+        "syscalls": "syscall extension",
         "device": "device",
         "arch": "architecture",
     }[kind]

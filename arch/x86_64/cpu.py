@@ -27,7 +27,7 @@ from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.context import X86Context
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
-from kernkit.core.machine import Fault, Stop
+from kernkit.core.machine import Fault, HandoffKind, Stop
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 
 if TYPE_CHECKING:
@@ -165,14 +165,15 @@ class X86Core:
         if not self.deterministic:
             return False
         done = self.run_base + self.counter() - self.segment_base
-        following = self.kernel.handoff(self.index, thread, done)
-        if following is None:
+        answer = self.kernel.handoff(self.index, thread, done)
+        if answer.kind is HandoffKind.NOT_TAKEN:
             return False
         self.segment_base += done
+        following = answer.thread
         # a thread whose context runs itself (a guest pcore's, after a vmm_run that blocked in
         # the guest) is the machine's to start, not this engine's
         if (
-            following is False
+            answer.kind is HandoffKind.SETTLED
             or following.process.aspace is not self.aspace
             or type(following.context) is not X86Context
         ):

@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import Syscall, SyscallTable
+from kernkit.core.records import PluginDeclaration, Syscall, SyscallTable, TraceStyle
 from kernkit.plugins.akaros_abi import nscalls, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
 from kernkit.plugins.akaros_abi.vcores import VCORES
-from kernkit.plugins.linux_abi import io, memory
-from kernkit.plugins.linux_abi.startup import setup_process as sysv_setup
+from kernkit.plugins.linux_abi import api as linux
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -38,9 +37,9 @@ SYSCALLS = (
     (13, "proc_yield", s.sys_proc_yield, 1),
     (14, "change_vcore", s.sys_change_vcore, 2),
     (17, "waitpid", s.sys_waitpid, 3),
-    (18, "mmap", memory.sys_mmap, 6),
-    (19, "munmap", memory.sys_munmap, 2),
-    (20, "mprotect", memory.sys_mprotect, 3),
+    (18, "mmap", linux.sys_mmap, 6),
+    (19, "munmap", linux.sys_munmap, 2),
+    (20, "mprotect", linux.sys_mprotect, 3),
     (24, "provision", s.sys_provision, 3),
     (25, "notify", s.sys_notify, 4),
     (26, "self_notify", s.sys_self_notify, 4),
@@ -54,7 +53,7 @@ SYSCALLS = (
     (100, "read", taps.sys_read, 3),
     (101, "write", taps.sys_write, 3),
     (102, "openat", taps.sys_openat, 4),
-    (103, "close", io.sys_close, 1),
+    (103, "close", linux.sys_close, 1),
     (126, "tap_fds", taps.sys_tap_fds, 2),
     (145, "nbind", nscalls.sys_nbind, 5),
     (146, "nmount", nscalls.sys_nmount, 4),
@@ -67,7 +66,7 @@ def setup_process(
     kernel: Kernel, process: Process, image: LoadedImage, argv: list[str], envp: list[str]
 ) -> int:
     """The SysV initial stack and standard files, plus procinfo and procdata."""
-    sp = sysv_setup(kernel, process, image, argv, envp)
+    sp = linux.setup_process(kernel, process, image, argv, envp)
     attach(kernel, process)
     return sp
 
@@ -81,6 +80,53 @@ AKAROS = SyscallTable(
     errno_nosys=ENOSYS,
     vcores=VCORES,
 )
+
+
+@hookimpl
+def kernkit_register_trace_styles() -> list[TraceStyle]:
+    return [
+        TraceStyle(
+            "provision", "core provisioned", "diamond", "#7d3c98", "provision to {who}", place="pcore"
+        ),
+        TraceStyle("vcore_preempt", "vcore preempted", "bar", "#d35400", "vc{vcore} preempted ({who})"),
+        TraceStyle(
+            "vcore_start",
+            "vcore started",
+            "bar",
+            "#27ae60",
+            "vc{vcore} start ({who})",
+            place="pcore",
+            tag="vc{vcore}",
+        ),
+        TraceStyle("vcore_yield", "vcore yielded", "bar", "#7f8c8d", "vc{vcore} yield ({who})"),
+        TraceStyle("event", "event posted", "circle", "#16a085", "event {type} to vc{vcore} of {who}"),
+        TraceStyle(
+            "event_dropped",
+            "event dropped",
+            "circle",
+            "#95a5a6",
+            "event dropped {type} to vc{vcore} of {who}",
+        ),
+        TraceStyle(
+            "notify", "vcore notified", "circle", "#2e86c1", "notify vc{vcore} of {who}", place="pcore"
+        ),
+        TraceStyle(
+            "notify_ignored",
+            "notification ignored",
+            "circle",
+            "#aab7b8",
+            "notify vc{vcore} of {who} ignored",
+            place="pcore",
+        ),
+        TraceStyle("change_to_m", "becomes an MCP", "diamond", "#000000", "{who} becomes an MCP"),
+    ]
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(
+        requires=("ns", "linux_abi"), description="the Akaros personality: MCPs, vcores, events"
+    )
 
 
 @hookimpl

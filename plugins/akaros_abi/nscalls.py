@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import Chan, DeviceError
 from kernkit.core.errnos import EBADF, EINVAL, ENAMETOOLONG, ERANGE, errno_of
-from kernkit.plugins.ns import enter
+from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from kernkit.core.state import Slot
 from kernkit.plugins.akaros_abi import layout
 from kernkit.plugins.akaros_abi.shared import SharedPages, map_shared_pages
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process, Thread
 
-KEY = "akaros"
+STATE: Slot[AkarosProcess] = Slot("akaros.process")
 
 
 @attrs.define(eq=False)
@@ -102,9 +103,9 @@ def attach(kernel: Kernel, process: Process) -> AkarosProcess:
     info.set_u64(layout.PI_NUM_CORES, len(kernel.current))
     info.set_u64(layout.PI_TSC_FREQ, kernel.ips)
     state.inactive = list(range(max_vcores - 1, -1, -1))  # vcore 0 on top
-    process.data[KEY] = state
+    STATE.set(process, state)
     return state
 
 
 def of(process: Process) -> AkarosProcess | None:
-    return process.data.get(KEY)
+    return STATE.get(process)

@@ -29,7 +29,7 @@ from kernkit.plugins.akaros_abi.vcores import (
     vcore_of,
     yield_vcore,
 )
-from kernkit.plugins.linux_abi import spawn, timeinfo
+from kernkit.plugins.linux_abi import api as linux
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -73,12 +73,12 @@ def sys_getpid(t: Thread) -> int:
 def sys_proc_create(t: Thread, path: int, pathlen: int, argv: int, envp: int, flags: int) -> int:
     try:
         name = t.process.aspace.read(path, min(pathlen, 4096)).split(b"\0", 1)[0].decode()
-        args, env = spawn._strings(t, argv), spawn._strings(t, envp)
+        args, env = linux.c_strings(t, argv), linux.c_strings(t, envp)
     except (OverflowError, UnicodeDecodeError):
         return -E2BIG
     if not name:
         return -ENOENT
-    program = spawn.find_program(t, name)
+    program = linux.find_program(t, name)
     if program is None:
         return -ENOENT
     try:
@@ -257,6 +257,7 @@ def sys_change_vcore(t: Thread, vcoreid: int, enable_my_notif: int) -> int | Non
     t.context = new_context(t.kernel, state.preempted.pop(vcoreid))
     state.set_flag(vcoreid, layout.VC_PREEMPTED, False)
     t.data["vcore"] = vcoreid
+    t.tag = f"vc{vcoreid}"
     state.online[vcoreid] = t
     state.pcore[vcoreid] = core
     state.publish_vcore(vcoreid, core if core is not None else 0)
@@ -265,8 +266,8 @@ def sys_change_vcore(t: Thread, vcoreid: int, enable_my_notif: int) -> int | Non
 
 
 def sys_waitpid(t: Thread, pid: int, status: int, options: int) -> int | None:
-    return spawn.sys_wait4(t, pid, status, options, 0)
+    return linux.sys_wait4(t, pid, status, options, 0)
 
 
 def sys_nanosleep(t: Thread, request: int, remaining: int) -> int | None:
-    return timeinfo.sys_nanosleep(t, request, remaining)
+    return linux.sys_nanosleep(t, request, remaining)

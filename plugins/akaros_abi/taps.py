@@ -35,10 +35,11 @@ import attrs
 from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, Chan, DeviceDriver
 from kernkit.core.errnos import EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, ENOSYS
 from kernkit.core.errors import BadAddress
+from kernkit.core.state import Slot
 from kernkit.core.wait import watch_readiness
 from kernkit.plugins.akaros_abi import layout
 from kernkit.plugins.akaros_abi.vcores import deliver_event, notify_or_wake
-from kernkit.plugins.linux_abi import fs, io
+from kernkit.plugins.linux_abi import api as linux
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -62,7 +63,7 @@ TAP_REQ = struct.Struct("<iiiiQQ")
 EVQ_HEADER = struct.Struct("<IIII")
 EVQ_CHECK_BITS, EVQ_BITMAP = 8, 16
 MAX_REQS = 1024
-KEY = "akaros.taps"
+TAPS: Slot[Taps] = Slot("akaros.taps")
 
 
 @attrs.define(eq=False)
@@ -152,15 +153,12 @@ class Taps:
 
 def taps_fired(kernel: Kernel) -> int:
     """How many tap events the kernel has sent so far (0 when no tap was ever made)."""
-    taps = kernel.data.get(KEY)
+    taps = TAPS.get(kernel)
     return taps.fired if taps is not None else 0
 
 
 def taps_of(kernel: Kernel) -> Taps:
-    taps = kernel.data.get(KEY)
-    if taps is None:
-        taps = kernel.data[KEY] = Taps(kernel)
-    return taps
+    return TAPS.of(kernel, lambda: Taps(kernel))
 
 
 def _add(t: Thread, taps: Taps, fd: int, filt: int, ev_id: int, ev_q: int) -> int:
@@ -222,7 +220,7 @@ def sys_tap_fds(t: Thread, reqs: int, count: int) -> int:
 
 def _after(t: Thread, result: int | None) -> int | None:
     if result == -EAGAIN:
-        taps = t.kernel.data.get(KEY)
+        taps = TAPS.get(t.kernel)
         if taps is not None:
             taps.look_at(t.process)
     return result
@@ -230,16 +228,16 @@ def _after(t: Thread, result: int | None) -> int | None:
 
 def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
     """Linux's read; an EAGAIN looks at the process's taps."""
-    return _after(t, io.sys_read(t, fd, buf, count))
+    return _after(t, linux.sys_read(t, fd, buf, count))
 
 
 def sys_write(t: Thread, fd: int, buf: int, count: int) -> int | None:
     """Linux's write without SIGPIPE (Akaros sends no Unix signals from the kernel: a write to a
     file whose reader went away is just EPIPE); an EAGAIN looks at the process's taps."""
-    return _after(t, io.write_fd(t, fd, buf, count, sigpipe=False))
+    return _after(t, linux.write_fd(t, fd, buf, count, sigpipe=False))
 
 
 def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int) -> int | None:
     """Linux's openat (a nonblocking open of a listen file is EAGAIN with no call waiting); an
     EAGAIN looks at the process's taps."""
-    return _after(t, fs.sys_openat(t, dirfd, path, flags, mode))
+    return _after(t, linux.sys_openat(t, dirfd, path, flags, mode))

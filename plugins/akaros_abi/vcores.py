@@ -71,6 +71,7 @@ class AkarosVcores:
         else:
             return None
         thread = kernel.add_thread(process, new_context(kernel, registers), vcore=vcoreid)
+        thread.tag = f"vc{vcoreid}"
         state.online[vcoreid] = thread
         state.pcore[vcoreid] = core
         state.publish_vcore(vcoreid, core if core is not None else 0)

@@ -16,16 +16,18 @@ import attrs
 from kernkit.core.devices import DMDEVICE, Chan, DeviceError
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option
-from kernkit.core.records import BootStep, ConfigSection, Device
-from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, text
+from kernkit.core.records import BootStep, ConfigSection, Device, PluginDeclaration
+from kernkit.core.state import Slot
+from kernkit.plugins.ns.api import SyntheticDevice, SynthFile, text
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.plugins.console.terminal import Terminal
 
 #: /dev/zero hands out at most this much per read.
 ZERO_CHUNK = 1 << 20
-#: Where the kernel keeps the console's Terminal (kernel.data key), when stdin is a terminal.
-TERMINAL = "console.terminal"
+#: The console's Terminal, when stdin is a terminal.
+TERMINAL: Slot[Terminal] = Slot("console.terminal")
 
 
 @attrs.frozen
@@ -77,7 +79,7 @@ class ConsoleDevice(SyntheticDevice):
     def _read_input(self, chan: Chan, count: int, offset: int) -> bytes:
         if self.kernel.config["console"].stdin == "null":
             return b""
-        terminal = self.kernel.data.get(TERMINAL)
+        terminal = TERMINAL.get(self.kernel)
         if terminal is not None:
             return terminal.read(count)
         stream = self.kernel.stdin
@@ -99,6 +101,11 @@ class ConsoleDevice(SyntheticDevice):
             return len(data)
 
         return write
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(requires=("ns",), description="the console: #cons, guest stdio on the host's")
 
 
 @hookimpl
@@ -129,7 +136,7 @@ def attach_terminal(kernel: Kernel) -> None:
     from kernkit.plugins.console.terminal import CookedInput, Terminal
 
     terminal = Terminal(kernel, fd, options.escape)
-    kernel.data[TERMINAL] = terminal
+    TERMINAL.set(kernel, terminal)
     if kernel.monitor_input is not None:  # --monitor reads the same terminal: in its own mode
         kernel.monitor_input = CookedInput(terminal)
 
@@ -141,7 +148,7 @@ def kernkit_boot_steps() -> list[BootStep]:
 
 @hookimpl
 def kernkit_poll(kernel: Kernel) -> None:
-    terminal = kernel.data.get(TERMINAL)
+    terminal = TERMINAL.get(kernel)
     if terminal is not None:
         if not terminal.active:
             terminal.raw()
@@ -150,6 +157,6 @@ def kernkit_poll(kernel: Kernel) -> None:
 
 @hookimpl
 def kernkit_shutdown(kernel: Kernel) -> None:
-    terminal = kernel.data.get(TERMINAL)
+    terminal = TERMINAL.get(kernel)
     if terminal is not None:
         terminal.restore()

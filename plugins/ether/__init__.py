@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from kernkit.core.devices import DeviceError
 from kernkit.core.errors import ConfigError
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import BootStep, ConfigSection, Device
+from kernkit.core.records import BootStep, ConfigSection, Device, PluginDeclaration
 from kernkit.plugins.ether.options import EtherOptions
-from kernkit.plugins.ether.segment import SEGMENT_KEY, Segment, segment_of
+from kernkit.plugins.ether.segment import SEGMENT, Segment, segment_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -38,7 +38,7 @@ def _start(kernel: Kernel) -> None:
     if not options.nics:
         return
     if options.bind:
-        from kernkit.plugins.ns import boot_bind
+        from kernkit.plugins.ns.api import boot_bind
 
         try:
             boot_bind(kernel, f"bind -a #ether {options.bind}")
@@ -46,6 +46,11 @@ def _start(kernel: Kernel) -> None:
             raise ConfigError(f"[ether] bind: {options.bind}: {exc.message or exc.code}") from None
         except ValueError as exc:
             raise ConfigError(f"[ether] bind: {options.bind!r}: {exc}") from None
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(requires=("ns", "net"), description="virtual ethernet: #ether")
 
 
 @hookimpl
@@ -67,6 +72,6 @@ def kernkit_boot_steps() -> list[BootStep]:
 
 @hookimpl
 def kernkit_shutdown(kernel: Kernel) -> None:
-    segment = kernel.data.pop(SEGMENT_KEY, None)
+    segment = SEGMENT.pop(kernel)
     if segment is not None:
         segment.close()

@@ -168,7 +168,7 @@ class IpCapture:
 
 def attach_ip_capture(kernel: Kernel, segment: Segment) -> None:
     """Make the #ip stack report its traffic to a new tap writing into ``segment``'s capture."""
-    from kernkit.plugins.net import stack_of
+    from kernkit.plugins.net.api import stack_of
 
     stack = stack_of(kernel)
     if stack is not None:

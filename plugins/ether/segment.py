@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import DeviceError, WouldBlock
 from kernkit.core.errors import KernkitError
+from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue, wake_pollers
 from kernkit.plugins.ether.pcap import PcapWriter
 
@@ -199,13 +200,13 @@ class Segment:
             self.pcap = None
 
 
-SEGMENT_KEY = "ether.segment"
+SEGMENT: Slot[Segment] = Slot("ether.segment")
 
 
 def segment_of(kernel: Kernel) -> Segment:
     """The kernel's segment, made on first use from ``[ether]`` (KernkitError when the capture
     file cannot be opened)."""
-    segment = kernel.data.get(SEGMENT_KEY)
+    segment = SEGMENT.get(kernel)
     if segment is None:
         options: Any = kernel.config["ether"]
         pcap = None
@@ -215,5 +216,5 @@ def segment_of(kernel: Kernel) -> Segment:
                 pcap = PcapWriter(file, options.pcap, kernel.message)
             except OSError as exc:
                 raise KernkitError(f"[ether] pcap: cannot write {options.pcap!r}: {exc.strerror}") from None
-        segment = kernel.data[SEGMENT_KEY] = Segment(kernel, options.macs(), options.queue, pcap)
+        segment = SEGMENT.set(kernel, Segment(kernel, options.macs(), options.queue, pcap))
     return segment

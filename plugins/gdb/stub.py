@@ -20,6 +20,7 @@ from kernkit.core.machine import Stop
 from kernkit.plugins.gdb import signals
 from kernkit.plugins.gdb.connection import Connection, ConnectionClosed
 from kernkit.plugins.gdb.packets import escape, unescape
+from kernkit.plugins.gdb.target import target_xml
 from kernkit.plugins.gdb.threads import any_thread, describe, find_thread, live_threads
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class GdbStub:
         self.target = target
         self.registers = target.registers
         self._numbers = {register.name: i for i, register in enumerate(self.registers)}
-        self._xml = target.target_xml().encode()
+        self._xml = target_xml(target).encode()
         self.breakpoints: set[int] = set()
         self.general: Thread | None = None  # Hg: whose registers and memory
         self.resume_thread: Thread | None = None  # Hc: who the old 's' and 'c' packets move

@@ -15,8 +15,8 @@ from kernkit.core.options import (
     page_multiple,
     parse_size,
 )
-from kernkit.core.records import ConfigSection, Syscall, SyscallTable
-from kernkit.plugins.linux_abi import fs, futex, io, memory, poll, proc, signals, sockets, spawn, timeinfo
+from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
+from kernkit.plugins.linux_abi import fs, futex, io, memory, poll, proc, signals, spawn, timeinfo
 from kernkit.plugins.linux_abi.startup import setup_process
 
 
@@ -139,13 +139,18 @@ LINUX = SyscallTable(
     name="linux",
     syscalls=tuple(
         Syscall(number, name, handler, nargs)
-        for number, name, handler, nargs in sorted(SYSCALLS + sockets.SYSCALLS + poll.SYSCALLS)
+        for number, name, handler, nargs in sorted(SYSCALLS + poll.SYSCALLS)
     ),
     setup_process=setup_process,
     description="Linux x86-64 syscall ABI (subset) with the SysV initial stack",
     errno_fault=EFAULT,
     errno_nosys=ENOSYS,
 )
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(requires=("ns",), description="the Linux x86-64 personality")
 
 
 @hookimpl

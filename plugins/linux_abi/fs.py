@@ -43,12 +43,11 @@ from kernkit.plugins.linux_abi.chanio import (
 )
 from kernkit.plugins.linux_abi.io import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import pack_stat, pack_statx
-from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL
-from kernkit.plugins.ns.state import PROCESS_KEY, enter
+from kernkit.plugins.ns.api import MAFTER, MBEFORE, MCREATE, MREPL, enter, proc_ns
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
-    from kernkit.plugins.ns.state import ProcNs
+    from kernkit.plugins.ns.api import ProcNs
 
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS, AT_EMPTY_PATH = 0x100, 0x200, 0x200, 0x1000
@@ -152,7 +151,7 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
             chan = _open_creating(t, dirfd, pathname, flags, mode, plan9)
         else:  # the common case, inline: this is most of what open costs
             path = read_path(t, pathname)
-            view = process.data[PROCESS_KEY]
+            view = proc_ns(process)
             namespace = view.namespace
             namespace.devices.caller = process
             if path[0] == "/":

@@ -33,7 +33,7 @@ from kernkit.plugins.linux_abi.chanio import (
     is_stream,
 )
 from kernkit.plugins.linux_abi.statbuf import dirent_type, pack_stat
-from kernkit.plugins.ns.state import enter
+from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
     from kernkit.core.files import OpenFile

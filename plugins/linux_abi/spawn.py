@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
 from kernkit.core.errnos import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.core.errors import OutOfMemory, ProgramError
-from kernkit.plugins.ns.state import enter
+from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -57,7 +57,7 @@ def sys_fork(t: Thread) -> int:
     return sys_clone(t, 17, 0, 0, 0, 0)  # SIGCHLD as the exit signal, nothing shared
 
 
-def _strings(t: Thread, array: int) -> list[str]:
+def c_strings(t: Thread, array: int) -> list[str]:
     """A NULL-terminated array of C strings in guest memory (argv, envp)."""
     out: list[str] = []
     aspace = t.process.aspace
@@ -146,7 +146,7 @@ def lookup_program(t: Thread, name: str) -> NamespaceProgram | Path | int:
 
 def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
     try:
-        name, args, env = _cstring(t, path, 4096), _strings(t, argv), _strings(t, envp)
+        name, args, env = _cstring(t, path, 4096), c_strings(t, argv), c_strings(t, envp)
     except OverflowError:
         return -E2BIG
     if not name:

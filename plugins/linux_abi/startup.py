@@ -11,7 +11,7 @@ from kernkit.core.devices import OREAD, OWRITE
 from kernkit.core.errors import ProgramError
 from kernkit.core.vm import PROT_READ, PROT_WRITE
 from kernkit.plugins.linux_abi.memory import ProgramBreak
-from kernkit.plugins.ns.state import PROCESS_KEY, enter
+from kernkit.plugins.ns.api import enter, view_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -88,7 +88,7 @@ def setup_process(
 
 def _open_standard_files(kernel: Kernel, process: Process) -> None:
     """Descriptors 0, 1 and 2 on #cons/stdin, stdout and stderr (when there is a console)."""
-    if "cons" not in kernel.registries["device"] or PROCESS_KEY not in process.data:
+    if "cons" not in kernel.registries["device"] or view_of(process) is None:
         return
     namespace = enter(process).namespace
     for fd, (end, mode) in enumerate((("stdin", OREAD), ("stdout", OWRITE), ("stderr", OWRITE))):

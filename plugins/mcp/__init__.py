@@ -8,7 +8,7 @@ import attrs
 
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option, positive
-from kernkit.core.records import ConfigSection, Scheduler
+from kernkit.core.records import ConfigSection, Scheduler, TraceStyle
 from kernkit.plugins.mcp.ksched import McpScheduler
 
 
@@ -32,6 +32,22 @@ class McpOptions:
 @hookimpl
 def kernkit_config_sections() -> list[ConfigSection]:
     return [ConfigSection("sched.mcp", McpOptions, "the mcp scheduler (Akaros ksched)")]
+
+
+@hookimpl
+def kernkit_register_trace_styles() -> list[TraceStyle]:
+    return [
+        TraceStyle("grant", "core granted", "up", "#1a8f3a", "grant to {who}", place="pcore"),
+        TraceStyle("release", "core released", "up", "#c0392b", "release by {who}", place="pcore"),
+        TraceStyle(
+            "preempt_warn",
+            "preemption warning",
+            "diamond",
+            "#e67e22",
+            "preempt warning to {who} (pid {to} is owed it)",
+            place="pcore",
+        ),
+    ]
 
 
 @hookimpl

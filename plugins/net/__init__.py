@@ -1,6 +1,7 @@
 """Networking: the ``#ip`` device on /net (Plan 9's TCP and UDP conversations as files), an
-in-kernel loopback transport, and the host bridge (``[[net.forward]]``, ``[net] host_access``).
-Linux sockets (plugins/linux_abi/sockets.py) are conversations of the same stack. See docs/net.md.
+in-kernel loopback transport, the host bridge (``[[net.forward]]``, ``[net] host_access``), and
+BSD sockets added to the Linux personality (plugins/net/sockets.py: conversations of the same
+stack). See docs/net.md.
 """
 
 from __future__ import annotations
@@ -10,28 +11,31 @@ from typing import TYPE_CHECKING
 from kernkit.core.errors import KernkitError
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.listening import remote_warning
-from kernkit.core.records import BootStep, ConfigSection, Device
+from kernkit.core.records import (
+    BootStep,
+    ConfigSection,
+    Device,
+    PluginDeclaration,
+    Syscall,
+    SyscallExtension,
+)
+from kernkit.core.state import Slot
 from kernkit.plugins.net.options import NetOptions
-from kernkit.plugins.net.stack import STACK_KEY, Conv, Stack, stack_of
+from kernkit.plugins.net.stack import STACK, Conv, Stack, stack_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.plugins.net.host import HostBridge
 
-__all__ = ["Conv", "Stack", "stack_of", "ip_driver"]
+__all__ = ["Conv", "Stack", "stack_of"]
 
-BRIDGE_KEY = "net.bridge"
+BRIDGE: Slot[HostBridge] = Slot("net.bridge")
 
 
 def _ip_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver
     from kernkit.plugins.net.devip import IpDevice
 
     return IpDevice(kernel)
-
-
-def ip_driver(kernel: Kernel):  # noqa: ANN201 - the #ip driver, for personalities' sockets
-    from kernkit.plugins.ns.state import devices
-
-    return devices(kernel).driver("ip")
 
 
 def _start_host(kernel: Kernel) -> None:
@@ -43,7 +47,7 @@ def _start_host(kernel: Kernel) -> None:
 
     stack = stack_of(kernel)
     assert stack is not None
-    bridge = kernel.data[BRIDGE_KEY] = HostBridge(kernel, stack, options)
+    bridge = BRIDGE.set(kernel, HostBridge(kernel, stack, options))
     stack.host = bridge
     for forward in forwards:
         try:
@@ -55,6 +59,19 @@ def _start_host(kernel: Kernel) -> None:
         if warning:
             kernel.message(warning)
         kernel.message(f"net: forwarding {host}:{port} to guest port {forward.guest}")
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(requires=("ns", "linux_abi"), description="TCP/UDP as files (#ip) and sockets")
+
+
+@hookimpl
+def kernkit_register_syscall_extensions() -> list[SyscallExtension]:
+    from kernkit.plugins.net.sockets import SYSCALLS
+
+    calls = tuple(Syscall(number, name, handler, nargs) for number, name, handler, nargs in SYSCALLS)
+    return [SyscallExtension("sockets", "linux", calls, "BSD sockets over #ip conversations")]
 
 
 @hookimpl
@@ -74,7 +91,7 @@ def kernkit_boot_steps() -> list[BootStep]:
 
 @hookimpl
 def kernkit_shutdown(kernel: Kernel) -> None:
-    bridge = kernel.data.pop(BRIDGE_KEY, None)
+    bridge = BRIDGE.pop(kernel)
     if bridge is not None:
         bridge.close()
-    kernel.data.pop(STACK_KEY, None)
+    STACK.pop(kernel)

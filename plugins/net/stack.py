@@ -27,6 +27,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, DeviceError, WouldBlock
+from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue, wake_pollers
 
 if TYPE_CHECKING:
@@ -509,16 +510,16 @@ class Stack:
         return [c for proto in PROTOCOLS for c in self.convs[proto] if c is not None]
 
 
-STACK_KEY = "net.stack"
+STACK: Slot[Stack] = Slot("net.stack")
 
 
 def stack_of(kernel: Kernel) -> Stack | None:
     """The kernel's network stack, made on first use (None when the net plugin is not loaded)."""
-    stack = kernel.data.get(STACK_KEY)
+    stack = STACK.get(kernel)
     if stack is None:
         try:
             options = kernel.config["net"]
         except KeyError:
             return None
-        stack = kernel.data[STACK_KEY] = Stack(kernel, options)
+        stack = STACK.set(kernel, Stack(kernel, options))
     return stack

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import BootStep, ConfigSection, Device
+from kernkit.core.records import BootStep, ConfigSection, Device, PluginDeclaration
 from kernkit.plugins.ninep.options import ExportOptions, MountOptions
 
 if TYPE_CHECKING:
@@ -29,6 +29,13 @@ def _mount(kernel: Kernel) -> None:
     from kernkit.plugins.ninep.mount import mount_all
 
     mount_all(kernel)
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(
+        requires=("ns",), description="9P: the namespace to host clients, host servers in the namespace"
+    )
 
 
 @hookimpl

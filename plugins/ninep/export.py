@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errors import ConfigError
 from kernkit.core.listening import remote_warning
+from kernkit.core.state import Slot
 from kernkit.plugins.ninep.server import Session
 from kernkit.plugins.ninep.transport import Listener, parse_address
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
 
-EXPORT_KEY = "ninep.export"
+EXPORT: Slot[Export] = Slot("ninep.export")
 KEEP_ALIVE = "export9p"
 
 
@@ -39,7 +40,7 @@ def start_export(kernel: Kernel) -> None:
     if not options.listen:
         return
     from kernkit.plugins.ninep.nsbackend import NsExport
-    from kernkit.plugins.ns import boot_namespace
+    from kernkit.plugins.ns.api import boot_namespace
 
     namespace = boot_namespace(kernel)
     epoch = getattr(kernel.config.sections.get("linux"), "epoch", 0)
@@ -70,7 +71,7 @@ def start_export(kernel: Kernel) -> None:
     except OSError as exc:
         where = kernel.config.raw.source_of("export9p.listen")
         raise ConfigError(f"{where}: export9p.listen: {exc.strerror}") from None
-    export = kernel.data[EXPORT_KEY] = Export(kernel, listener, options.writable)
+    export = EXPORT.set(kernel, Export(kernel, listener, options.writable))
     kernel.hostio.keep_alive(KEEP_ALIVE)
     mode = "read-write" if options.writable else "read-only"
     bound_host, bound_port = export.address
@@ -84,6 +85,6 @@ def start_export(kernel: Kernel) -> None:
 
 
 def stop_export(kernel: Kernel) -> None:
-    export = kernel.data.pop(EXPORT_KEY, None)
+    export = EXPORT.pop(kernel)
     if export is not None:
         export.close()

@@ -19,7 +19,7 @@ def mount_all(kernel: Kernel) -> None:
     if not mounts:
         return
     from kernkit.core.devices import DeviceError
-    from kernkit.plugins.ns import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace
+    from kernkit.plugins.ns.api import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace
 
     namespace = boot_namespace(kernel)
     driver = namespace.devices.driver("mnt")
@@ -46,9 +46,12 @@ def mount_all(kernel: Kernel) -> None:
 
 
 def unmount_all(kernel: Kernel) -> None:
-    devices = kernel.data.get("ns.devices")
-    if devices is not None and "mnt" in devices.drivers:
-        devices.drivers["mnt"].close_all()
+    from kernkit.plugins.ns.api import device_table
+
+    table = device_table(kernel)
+    driver = table.created("mnt") if table is not None else None
+    if driver is not None:
+        driver.close_all()
 
 
 def _mount_point(namespace, path: str):  # noqa: ANN001, ANN202 - namespace types are the ns plugin's

@@ -35,7 +35,7 @@ from kernkit.plugins.ninep.proto import Qid
 if TYPE_CHECKING:
     from kernkit.core.devices import Chan, Dir
     from kernkit.core.kernel import Kernel
-    from kernkit.plugins.ns.namespace import Namespace
+    from kernkit.plugins.ns.api import Namespace
 
 T = TypeVar("T")
 #: The qid path of the export's own root directory (when several paths are exported).

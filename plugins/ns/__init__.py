@@ -4,9 +4,7 @@ The plugin registers the #proc, #srv, #pipe, #root, #tmpfs, #random and #version
 console plugin registers #cons), the [namespace] config table, the boot step that builds the
 boot namespace, and gives every new process a view of it (a fork child shares its parent's).
 
-Personalities and file servers use the public API below: ``enter(process)`` for a process's
-namespace and current directory, then :class:`Namespace` methods on channels;
-``boot_bind(kernel, line)`` adds a bind to the boot namespace from a plugin's boot step.
+Personalities and file servers use the public API, :mod:`kernkit.plugins.ns.api`.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import BootStep, ConfigSection, Device, ProcFile
-from kernkit.plugins.ns.boot import boot_bind, boot_namespace
+from kernkit.plugins.ns.boot import boot_namespace
 from kernkit.plugins.ns.devpipe import PipeDevice
 from kernkit.plugins.ns.devproc import ProcDevice
 from kernkit.plugins.ns.devrandom import RandomDevice
@@ -23,28 +21,13 @@ from kernkit.plugins.ns.devroot import RootDevice
 from kernkit.plugins.ns.devsrv import SrvDevice
 from kernkit.plugins.ns.devtmpfs import TmpfsDevice
 from kernkit.plugins.ns.devversion import VersionDevice
-from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL, Namespace
 from kernkit.plugins.ns.options import NamespaceOptions
 from kernkit.plugins.ns.procfiles import PROC_FILES
-from kernkit.plugins.ns.state import PROCESS_KEY, ProcNs, devices, enter, proc_ns
+from kernkit.plugins.ns.state import VIEW, ProcNs
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process
-
-__all__ = [
-    "MAFTER",
-    "MBEFORE",
-    "MCREATE",
-    "MREPL",
-    "Namespace",
-    "ProcNs",
-    "boot_bind",
-    "boot_namespace",
-    "devices",
-    "enter",
-    "proc_ns",
-]
 
 
 @hookimpl
@@ -75,15 +58,15 @@ def kernkit_boot_steps() -> list[BootStep]:
     return [BootStep("namespace", "devices", boot_namespace)]
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # other plugins may use the new process's namespace
 def kernkit_process_created(kernel: Kernel, process: Process) -> None:
-    view = process.data.get(PROCESS_KEY)
+    view = VIEW.get(process)
     if view is not None:  # a fork child: it shares the parent's namespace (copied in its data)
         view.process = process
         return
-    parent = process.parent.data.get(PROCESS_KEY) if process.parent is not None else None
+    parent = VIEW.get(process.parent) if process.parent is not None else None
     if parent is not None:  # spawned by a process (Akaros proc_create): its namespace and directory
-        process.data[PROCESS_KEY] = ProcNs(parent.namespace, parent.cwd, process)
+        VIEW.set(process, ProcNs(parent.namespace, parent.cwd, process))
         return
     namespace = boot_namespace(kernel)
-    process.data[PROCESS_KEY] = ProcNs(namespace, namespace.walk("/"), process)
+    VIEW.set(process, ProcNs(namespace, namespace.walk("/"), process))

@@ -9,8 +9,8 @@ from kernkit.core.devices import DeviceError
 from kernkit.core.errors import ConfigError
 from kernkit.core.programs import packaged_programs_dir
 from kernkit.plugins.ns.namespace import Namespace
-from kernkit.plugins.ns.options import PROGRAMS, BindOp, parse_bind
-from kernkit.plugins.ns.state import BOOT_KEY, devices
+from kernkit.plugins.ns.options import DEFAULT_BINDS, PROGRAMS, BindOp, parse_bind
+from kernkit.plugins.ns.state import BOOT, devices
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -18,10 +18,7 @@ if TYPE_CHECKING:
 
 def boot_namespace(kernel: Kernel) -> Namespace:
     """The namespace processes start with (built on first use; ConfigError if it cannot be)."""
-    namespace = kernel.data.get(BOOT_KEY)
-    if namespace is None:
-        namespace = kernel.data[BOOT_KEY] = _build(kernel)
-    return namespace
+    return BOOT.of(kernel, lambda: _build(kernel))
 
 
 def boot_bind(kernel: Kernel, line: str) -> None:
@@ -51,14 +48,24 @@ def _build(kernel: Kernel) -> Namespace:
         except ValueError as exc:
             raise ConfigError(f"{_where(kernel, 'root')}: {path!r}: {exc}") from None
     namespace = Namespace(table, table.attach("#root"))
+    default = options.binds == DEFAULT_BINDS
     for index, line in enumerate(options.binds):
         op = parse_bind(line)
+        if default and not _registered(kernel, op.source):
+            continue  # the default names devices of other plugins: a kernel without them goes on
         try:
             apply(namespace, op, root)
         except DeviceError as exc:
             detail = exc.message or exc.code
             raise ConfigError(f"{_where(kernel, 'binds')}: item {index}: {line!r}: {detail}") from None
     return namespace
+
+
+def _registered(kernel: Kernel, source: str) -> bool:
+    """Whether a bind's source is a path, or a ``#device`` some loaded plugin registers."""
+    if not source.startswith("#"):
+        return True
+    return source[1:].split(".", 1)[0].split("/", 1)[0] in kernel.registries["device"]
 
 
 def apply(namespace: Namespace, op: BindOp, root: object | None = None) -> None:

@@ -35,6 +35,10 @@ class Devices:
             self.drivers[name] = driver
         return driver
 
+    def created(self, name: str) -> Any:
+        """The driver of device ``name`` if something has used the device yet, else None."""
+        return self.drivers.get(name)
+
     def attach(self, head: str) -> Chan:
         """A channel on the root of ``#name.spec`` (``head`` includes the ``#``)."""
         name, _, spec = head[1:].partition(".")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import Chan, DeviceError
 from kernkit.core.records import ProcFile
-from kernkit.plugins.ns.state import PROCESS_KEY
+from kernkit.plugins.ns.state import view_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -38,7 +38,7 @@ def args(kernel: Kernel, process: Process) -> str:
 
 def fd(kernel: Kernel, process: Process) -> str:
     """The current directory, then a line per descriptor: fd, mode, device, offset, path."""
-    view = process.data.get(PROCESS_KEY)
+    view = view_of(process)
     lines = [view.cwd.path if view is not None else "?"]
     for number, file in process.files or ():
         if isinstance(file, Chan):
@@ -52,7 +52,7 @@ def fd(kernel: Kernel, process: Process) -> str:
 
 def ns(kernel: Kernel, process: Process) -> str:
     """The mount table as bind commands, then the current directory (a Plan 9 namespace file)."""
-    view = process.data.get(PROCESS_KEY)
+    view = view_of(process)
     if view is None:
         return ""
     return view.namespace.describe() + f"cd {view.cwd.path}\n"
@@ -69,7 +69,7 @@ def ctl(kernel: Kernel, process: Process, data: bytes) -> None:
             if process.alive:
                 kernel.kill(process, SIGKILL)
         elif words[0] == "ns" and len(words) == 2 and words[1] in ("copy", "clean"):
-            view = process.data.get(PROCESS_KEY)
+            view = view_of(process)
             if view is None:
                 raise DeviceError("EINVAL", "the process has no namespace")
             view.unshare() if words[1] == "copy" else view.clean()

@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import Chan
+from kernkit.core.state import Slot
 from kernkit.plugins.ns.devtab import Devices
 from kernkit.plugins.ns.namespace import Namespace
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process
-
-DEVICES_KEY, BOOT_KEY, PROCESS_KEY = "ns.devices", "ns.boot", "ns"
-
 
 class ProcNs:
     """A process's view of files: its namespace (shared with others unless copied) and its
@@ -42,21 +40,37 @@ class ProcNs:
         self.cwd = self.namespace.walk("/")
 
 
+#: The kernel's device table; the boot namespace; each process's view of files.
+DEVICES: Slot[Devices] = Slot("ns.devices")
+BOOT: Slot[Namespace] = Slot("ns.boot")
+VIEW: Slot[ProcNs] = Slot("ns.view")
+
+
 def devices(kernel: Kernel) -> Devices:
     """The kernel's device table (made on first use)."""
-    table = kernel.data.get(DEVICES_KEY)
-    if table is None:
-        table = kernel.data[DEVICES_KEY] = Devices(kernel)
-    return table
+    return DEVICES.of(kernel, lambda: Devices(kernel))
+
+
+def device_table(kernel: Kernel) -> Devices | None:
+    """The kernel's device table if anything has used devices yet, else None."""
+    return DEVICES.get(kernel)
 
 
 def proc_ns(process: Process) -> ProcNs:
     """``process``'s view of files; KeyError if it has none (no namespace plugin at its birth)."""
-    return process.data[PROCESS_KEY]
+    view = VIEW.get(process)
+    if view is None:
+        raise KeyError(f"pid {process.pid} has no namespace")
+    return view
+
+
+def view_of(process: Process) -> ProcNs | None:
+    """``process``'s view of files, or None (no namespace plugin at its birth)."""
+    return VIEW.get(process)
 
 
 def enter(process: Process) -> ProcNs:
     """``process``'s view, with the devices told that what follows is done on its behalf."""
-    view = process.data[PROCESS_KEY]
+    view = proc_ns(process)
     view.namespace.devices.caller = process
     return view

@@ -19,13 +19,14 @@ import attrs
 from kernkit.core.devices import DeviceError, WouldBlock
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import ProcFile
+from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process, Thread
 
-KEY = "strace"
+TRACEE: Slot[Tracee] = Slot("strace.tracee")
 
 
 @attrs.define(eq=False)
@@ -39,7 +40,7 @@ class Tracee:
 
 
 def tracee(process: Process) -> Tracee | None:
-    return process.data.get(KEY)
+    return TRACEE.get(process)
 
 
 def _record(kernel: Kernel, thread: Thread, name: str, args: tuple) -> None:
@@ -81,13 +82,13 @@ def start(kernel: Kernel, process: Process, tracer: Process) -> None:
     if tracer is process:
         raise DeviceError("EINVAL", "a process cannot trace itself")
     untraced = process.syscall_map
-    process.data[KEY] = Tracee(tracer, bytearray(), WaitQueue(kernel), untraced)
+    TRACEE.set(process, Tracee(tracer, bytearray(), WaitQueue(kernel), untraced))
     process.syscall_map = {nr: _traced(kernel, call) for nr, call in untraced.items()}
     kernel.trace_event("strace", process, tracer=tracer.pid)
 
 
 def stop(kernel: Kernel, process: Process) -> None:
-    state = process.data.pop(KEY, None)
+    state = TRACEE.pop(process)
     if state is not None:
         process.syscall_map = state.untraced
         state.readers.wake(len(state.readers))

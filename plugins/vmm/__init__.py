@@ -14,7 +14,7 @@ import attrs
 
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import non_negative, option
-from kernkit.core.records import ConfigSection, ProcFile, Syscall, SyscallExtension
+from kernkit.core.records import ConfigSection, PluginDeclaration, ProcFile, Syscall, SyscallExtension
 from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm import syscalls as s
 from kernkit.plugins.vmm.context import interrupt_guest
@@ -44,6 +44,13 @@ class VmmOptions:
         "run a guest pcore inside vmm_run itself while nothing else needs the core (one trip "
         "through the run loop per exit, not two; the same exits, output and virtual time); "
         "false sends every guest run through the run loop, for comparing the two",
+    )
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(
+        requires=("akaros_abi", "x86_64"), description="guest pcores for user-space VMMs"
     )
 
 
@@ -83,7 +90,7 @@ def kernkit_register_proc_files() -> list[ProcFile]:
     return [ProcFile("vmexits", read_vmexits, description="VM exits by reason (kernel / reflected)")]
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # a guest context becomes a user context before others look at it
 def kernkit_finalize_context(kernel: Kernel, thread: Thread, core: int | None) -> None:
     interrupt_guest(kernel, thread, core)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kernkit.arch.x86_64.guest import EXIT_EXTERNAL_INTERRUPT, EXIT_HLT, EXIT_LIMIT, EXIT_NAMES, VmExit
+from kernkit.arch.x86_64.api import EXIT_EXTERNAL_INTERRUPT, EXIT_HLT, EXIT_LIMIT, EXIT_NAMES, VmExit
 from kernkit.core.errors import BadAddress
 from kernkit.core.machine import Stop
 from kernkit.core.process import BLOCKED

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from kernkit.core.errors import KernelPanic
+from kernkit.core.state import Slot
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -75,11 +76,13 @@ class VmmProcess:
         self.exits[key] = self.exits.get(key, 0) + 1
 
 
-KEY = "vmm"
+#: A VMM process's guest pcores; per core, the guest pcore loaded there.
+VMM: Slot[VmmProcess] = Slot("vmm.process")
+LOADED: Slot[list] = Slot("vmm.loaded")
 
 
 def vmm_of(process: Process | None) -> VmmProcess | None:
-    return process.data.get(KEY) if process is not None else None
+    return VMM.get(process) if process is not None else None
 
 
 def lookup_gpc(process: Process | None, gpcoreid: int) -> GuestPcore | None:
@@ -93,11 +96,7 @@ def lookup_gpc(process: Process | None, gpcoreid: int) -> GuestPcore | None:
 
 def loaded(kernel: Kernel) -> list[int | None]:
     """Per core, the id of the guest pcore loaded there (Akaros: pcpui->guest_pcoreid)."""
-    table = kernel.data.get("vmm.loaded")
-    if table is None:
-        table = kernel.data["vmm.loaded"] = [None] * len(kernel.current)
-        kernel.data["vmm.finalize_to"] = kernel.config["vmm"].finalize_to
-    return table
+    return LOADED.of(kernel, lambda: [None] * len(kernel.current))
 
 
 def load(kernel: Kernel, gpc: GuestPcore, core: int) -> None:
@@ -127,7 +126,7 @@ def finalize_on_core(kernel: Kernel, core: int) -> GuestPcore | None:
     gpcoreid = loaded(kernel)[core]
     if gpcoreid is None:
         return None
-    which = kernel.data["vmm.finalize_to"]
+    which = kernel.config["vmm"].finalize_to
     process = kernel.owning_proc(core) if which == "owning_proc" else kernel.cur_proc[core]
     gpc = lookup_gpc(process, gpcoreid)
     if gpc is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.arch.x86_64.guest import EXIT_HLT
+from kernkit.arch.x86_64.api import EXIT_HLT
 from kernkit.plugins.vmm.context import GuestContext, keeps_halt, over_limit, reflect
 from kernkit.plugins.vmm.gpc import finalize_on_core, load
 from kernkit.plugins.vmm.interrupts import deliver_pending

@@ -18,7 +18,7 @@ from kernkit.core.errors import BadAddress
 from kernkit.plugins.vmm import layout
 
 if TYPE_CHECKING:
-    from kernkit.arch.x86_64.guest import VmExit
+    from kernkit.arch.x86_64.api import VmExit
     from kernkit.core.kernel import Kernel
     from kernkit.plugins.vmm.gpc import GuestPcore
 

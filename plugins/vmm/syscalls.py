@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.arch.x86_64.guest import EXIT_GUEST_IN_USE, EXIT_LIMIT, EXIT_NAMES
+from kernkit.arch.x86_64.api import EXIT_GUEST_IN_USE, EXIT_LIMIT, EXIT_NAMES
 from kernkit.core.errnos import EFAULT, EINVAL, ENODEV, ENOENT
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.process import BLOCKED
 from kernkit.plugins.vmm import layout
 from kernkit.plugins.vmm.cpuid import cpuid_for
-from kernkit.plugins.vmm.gpc import KEY, GuestPcore, VmmProcess, lookup_gpc, vmm_of
+from kernkit.plugins.vmm.gpc import VMM, GuestPcore, VmmProcess, lookup_gpc, vmm_of
 from kernkit.plugins.vmm.inline import can_run_inline, enter_slowly, run_inline
 from kernkit.plugins.vmm.interrupts import take_posted
 
@@ -24,7 +24,7 @@ CANONICAL_LOW, CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 def _vmm(process: Process) -> VmmProcess:
     vmm = vmm_of(process)
     if vmm is None:
-        vmm = process.data[KEY] = VmmProcess(aspace=process.aspace, options=process.kernel.config["vmm"])
+        vmm = VMM.set(process, VmmProcess(aspace=process.aspace, options=process.kernel.config["vmm"]))
     return vmm
 
 

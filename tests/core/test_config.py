@@ -93,7 +93,10 @@ BAD_FILES = {
         '[kernel]\npersonalities = ["linux", "plan9"]\n',
         ["kernel.personalities: unknown syscall table 'plan9'; known: akaros, linux"],
     ),
-    "no-personality": ("[kernel]\npersonalities = []\n", ["kernel.personalities: expected at least one"]),
+    "no-personality": (
+        '[kernel]\nbuiltins = ["x86_64", "elf", "rr"]\n',
+        ["kernel.personalities: expected at least one syscall table"],
+    ),
     "top-level-key": ("cores = 2\n", ["cores: unexpected key at the top level", "[machine]"]),
     "plugins-not-a-list": (
         '[kernel]\nplugins = "mine"\n',

@@ -7,6 +7,7 @@ added to :mod:`kernkit.core.hookspecs` without one.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import sys
 import textwrap
@@ -67,6 +68,82 @@ def test_hookspec_is_documented(name):
         assert ":return:" in doc, f"{name}: the return value is not documented"
     else:
         assert ":return:" not in doc, f"{name}: a notification hook documents a return value"
+
+
+def example_of(name: str) -> str:
+    """The plugin module a hookspec's docstring shows after ``Example::``."""
+    doc = inspect.getdoc(HOOKSPECS[name]) or ""
+    if "Example::" not in doc:
+        return ""
+    body = []
+    for line in doc.split("Example::", 1)[1].splitlines():
+        if line.startswith((":param", ":return")):
+            break
+        body.append(line)
+    return textwrap.dedent("\n".join(body)).strip() + "\n"
+
+
+#: What running each example shows: (program and arguments, options, what is in out/err).
+EXAMPLE_EFFECTS = {
+    "kernkit_register_devices": (["cat", "#hello"], {}, "hello\n"),
+    "kernkit_register_proc_files": (["cat", "/proc/1/threads"], {}, "1\n"),
+    "kernkit_register_syscall_extensions": (["sysfuzz"], {"stdin": b"1f4 0 0 0 0 0 0\n"}, "1f4 -> 42"),
+    "kernkit_register_schedulers": (["procs", "threads", "3"], {"sched__policy": "fifo"}, ""),
+    "kernkit_register_architectures": (["hello"], {"machine__arch": "x86_64_copy"}, "Hello from kernkit!"),
+    "kernkit_boot_steps": (["hello"], {}, "booting with 1 cores"),
+    "kernkit_shutdown": (["hello"], {}, "guest instructions, status 0"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOOKSPECS))
+def test_hookspec_example_is_a_plugin_that_works(name, tmp_path, plugin_dir):
+    source = example_of(name)
+    assert source and "from kernkit.api import" in source, f"{name}: no Example:: using kernkit.api"
+    assert "kernkit.core" not in source and "kernkit.plugins" not in source
+    module = add_module(plugin_dir, source, prefix="kk_example")
+    config = config_for(tmp_path / "k.toml", [module])
+    program, options, shown = EXAMPLE_EFFECTS.get(name, (["hello"], {}, "Hello from kernkit!"))
+    run = run_kernel(*program, config=config, trace=name == "kernkit_register_trace_styles", **options)
+    assert run.status == 0, run.err
+    assert shown in run.out + run.err
+    if name == "kernkit_register_trace_styles":
+        from kernkit.tools.traces import registered_styles
+        from kernkit.tools.traces.timeline import build
+
+        events = [json.loads(line) for line in run.trace.splitlines()]
+        timeline = build(events, registered_styles(run.kernel.plugins))
+        assert "hello from a boot step" in [i.name for i in timeline.instants]
+
+
+def test_register_trace_styles_hook(tmp_path, plugin_dir):
+    """A plugin's style decides how ``kernkit trace html`` draws its events; a second style for
+    an event kind another plugin already styles is an error naming both."""
+    module = add_module(plugin_dir, example_of("kernkit_register_trace_styles"), prefix="kk_hook")
+    config = config_for(tmp_path / "k.toml", [module])
+    run = run_kernel(config=config, trace=True)
+    from kernkit.core.plugins import PluginManager
+    from kernkit.tools.traces import registered_styles
+    from kernkit.tools.traces.html import to_html
+    from kernkit.tools.traces.timeline import build
+
+    events = [json.loads(line) for line in run.trace.splitlines()]
+    plugins = PluginManager(autoload=False)
+    without = to_html(build(events, registered_styles(plugins)), "t", registered_styles(plugins))
+    plugins.load_modules([module])
+    styles = registered_styles(plugins)
+    page = to_html(build(events, styles), "t", styles)
+    assert "the example said hello (1)" in page and "hello from a boot step" in page
+    assert "the example said hello" not in without  # no style: the event is not drawn
+    clash = add_module(plugin_dir, """
+        from kernkit.core.hookspecs import hookimpl
+        from kernkit.core.records import TraceStyle
+
+        @hookimpl
+        def kernkit_register_trace_styles():
+            return [TraceStyle("kmsg", "my kernel messages")]
+    """, prefix="kk_hook")
+    with pytest.raises(PluginError, match=f"trace style 'kmsg' is registered by both 'kernkit.core.coreplugin' and '{clash}'"):
+        run_kernel(config=config_for(tmp_path / "c.toml", [clash]))
 
 
 def test_every_hookspec_has_a_behavioural_test():
@@ -774,6 +851,31 @@ def kernkit_poll(kernel):
 """
 
 
+DECLARE = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import PluginDeclaration
+
+
+@hookimpl
+def kernkit_declare_plugin():
+    return PluginDeclaration(requires=("net",), description="needs the network")
+"""
+
+
+def test_declare_plugin_hook(tmp_path, plugin_dir):
+    config, module = plugin_config(tmp_path, plugin_dir, DECLARE)
+    run = run_kernel(config=config)  # every built-in is loaded: its requirement is there
+    assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+    info = {p.name: p for p in run.kernel.plugins.plugins}[module]
+    assert info.declaration.requires == ("net",)
+    minimal = 'builtins = ["x86_64", "elf", "ns", "linux_abi", "console", "rr"]\n'
+    config = config_for(tmp_path / "minimal.toml", [module], kernel=minimal)
+    assert config_error(config).endswith(f"kernel.builtins: plugin {module!r} requires 'net', which is not loaded")
+    bad, bad_module = plugin_config(tmp_path, plugin_dir, DECLARE.replace('PluginDeclaration(requires=("net",), description="needs the network")', '["net"]'))
+    with pytest.raises(PluginError, match=f"plugin {bad_module!r} returned list from kernkit_declare_plugin; expected a PluginDeclaration"):
+        run_kernel(config=bad)
+
+
 def test_poll_hook(tmp_path, plugin_dir):
     config, module = plugin_config(tmp_path, plugin_dir, POLL)
     run = run_kernel("spin", "1000000000", config=config, machine__quantum=50_000)
@@ -790,6 +892,7 @@ def test_poll_hook(tmp_path, plugin_dir):
 #: Each hookspec -> the test that shows it working (see test_every_hookspec_has_a_behavioural_test).
 HOOK_TESTS = {
     "kernkit_config_sections": test_config_sections_hook,
+    "kernkit_declare_plugin": test_declare_plugin_hook,
     "kernkit_register_architectures": test_register_architectures_hook,
     "kernkit_register_syscall_tables": test_register_syscall_tables_hook,
     "kernkit_register_syscall_extensions": test_register_syscall_extensions_hook,
@@ -800,6 +903,7 @@ HOOK_TESTS = {
     "kernkit_register_binary_formats": test_register_binary_formats_hook,
     "kernkit_register_monitor_commands": test_register_monitor_commands_hook,
     "kernkit_boot_steps": test_boot_steps_hook,
+    "kernkit_register_trace_styles": test_register_trace_styles_hook,
     "kernkit_poll": test_poll_hook,
     "kernkit_process_created": test_process_created_hook,
     "kernkit_process_exited": test_process_exited_hook,

@@ -3,29 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import kernkit_cli
-
-BROKEN_GETPID = """
-from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import Syscall, SyscallTable
-from kernkit.plugins.linux_abi import LINUX
-
-def broken(thread):
-    raise RuntimeError("getpid is broken")
-
-@hookimpl
-def kernkit_register_syscall_tables():
-    calls = tuple(c for c in LINUX.syscalls if c.number != 39) + (Syscall(39, "getpid", broken, 0),)
-    return [SyscallTable("broken", calls, LINUX.setup_process, "linux with a bug",
-                         errno_fault=14, errno_nosys=38)]
-"""
-
-
-def broken_kernel(tmp_path):
-    (tmp_path / "kk_broken_getpid.py").write_text(BROKEN_GETPID)
-    config = tmp_path / "k.toml"
-    config.write_text('[kernel]\nplugins = ["kk_broken_getpid"]\npersonalities = ["broken"]\n')
-    return config
+from support import broken_kernel, kernkit_cli
 
 
 def test_monitor_commands_on_demand(tmp_path):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -91,41 +93,42 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
     assert proc.stderr == b""
     lines = proc.stdout.decode().splitlines()
     hooks = {
-        "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands",
+        "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands, register_trace_styles",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
-        "kernkit.plugins.linux_abi": "config_sections, register_syscall_tables",
-        "kernkit.plugins.console": "boot_steps, config_sections, poll, register_devices, shutdown",
+        "kernkit.plugins.linux_abi": "config_sections, declare_plugin, register_syscall_tables",
+        "kernkit.plugins.console": "boot_steps, config_sections, declare_plugin, poll, register_devices, shutdown",
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",
-        "kernkit.plugins.akaros_abi": "register_syscall_tables",
+        "kernkit.plugins.akaros_abi": "declare_plugin, register_syscall_tables, register_trace_styles",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
-        "kernkit.plugins.mcp": "config_sections, register_schedulers",
-        "kernkit.plugins.ninep": "boot_steps, config_sections, register_devices, shutdown",
-        "kernkit.plugins.vmm": "config_sections, finalize_context, process_exited, register_proc_files, "
+        "kernkit.plugins.mcp": "config_sections, register_schedulers, register_trace_styles",
+        "kernkit.plugins.ninep": "boot_steps, config_sections, declare_plugin, register_devices, shutdown",
+        "kernkit.plugins.vmm": "config_sections, declare_plugin, finalize_context, process_exited, register_proc_files, "
         "register_syscall_extensions",
         "kernkit.plugins.strace": "process_exited, register_proc_files",
-        "kernkit.plugins.net": "boot_steps, config_sections, register_devices, shutdown",
-        "kernkit.plugins.ether": "boot_steps, config_sections, register_devices, shutdown",
+        "kernkit.plugins.net": "boot_steps, config_sections, declare_plugin, register_devices, "
+        "register_syscall_extensions, shutdown",
+        "kernkit.plugins.ether": "boot_steps, config_sections, declare_plugin, register_devices, shutdown",
         "kernkit.plugins.gdb": "boot_steps, config_sections",
     }
-    assert set(hooks) == set(BUILTIN_PLUGINS)
-    for name in BUILTIN_PLUGINS:
+    assert set(hooks) == set(BUILTIN_PLUGINS.values())
+    for name in BUILTIN_PLUGINS.values():
         at = lines.index(f"{name} {KERNKIT_VERSION} [builtin]")
         assert lines[at + 1] == f"    hooks: {hooks[name]}"
     for registry in [
         "architectures: x86_64 (x86_64)",
         "syscall tables: linux (linux_abi), akaros (akaros_abi)",
         "schedulers: rr (rr), mcp (mcp)",
-        "devices: cons (console), proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), "
-        "version (ns), mnt (ninep), ip (net), ether (ether)",
+        "devices: proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), version (ns), "
+        "cons (console), mnt (ninep), ip (net), ether (ether)",
         "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), vmexits (vmm), strace (strace)",
-        "syscall extensions: vmm (vmm)",
+        "syscall extensions: vmm (vmm), sockets (net)",
         "binary formats: elf64 (elf)",
         "monitor commands: ps (coreplugin), bt (coreplugin), regs (coreplugin), mem (coreplugin), "
         "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin)",
-        "boot steps: init (coreplugin), console (console), namespace (ns), mount9p (ninep), export9p (ninep), net (net), "
-        "ether (ether), gdb (gdb)",
+        "boot steps: init (coreplugin), namespace (ns), console (console), mount9p (ninep), export9p (ninep), "
+        "net (net), ether (ether), gdb (gdb)",
     ]:
         assert registry in lines
 
@@ -165,7 +168,7 @@ def test_duplicate_scheduler_through_the_cli(tmp_path, plugin_dir):
         assert "'kernkit.plugins.rr'" in message and f"'{name}'" in message
 
 
-def test_hooks_run_in_registration_order(tmp_path, plugin_dir):
+def test_registrations_are_collected_in_registration_order(tmp_path, plugin_dir):
     device = """
     from kernkit.core.hookspecs import hookimpl
     from kernkit.core.records import Device
@@ -178,7 +181,7 @@ def test_hooks_run_in_registration_order(tmp_path, plugin_dir):
     second = add_module(plugin_dir, device.replace("{dev}", "second"))
     _, plugins = resolve_config(config_with_plugins(tmp_path / "c.toml", [first, second]))
     devices = list(collect_registries(plugins)["device"])
-    assert devices[0] == "cons" and devices[-2:] == ["first", "second"]
+    assert devices[0] == "proc" and devices[-2:] == ["first", "second"]
     # ... and so the first registration is the one a duplicate error calls "previous"
     dup = add_module(plugin_dir, DUPLICATE_RR)
     _, plugins = resolve_config(config_with_plugins(tmp_path / "d.toml", [dup]))
@@ -544,3 +547,94 @@ def test_a_broken_installed_plugin_is_a_warning_not_a_stop(tmp_path):
         "kernkit: warning: installed plugin 'badplug' (entry point kk_badplug) failed to load: "
         "ImportError: half-installed; continuing without it\n"
     )
+
+
+# --- what a kernel is made of: [kernel] builtins and plugins' requirements ------------------
+
+MINIMAL_BUILTINS = '["x86_64", "elf", "ns", "linux_abi", "console", "rr"]'
+
+
+def test_a_kernel_of_only_the_minimal_plugins_boots_hello_without_importing_the_others(tmp_path):
+    config = tmp_path / "k.toml"
+    config.write_text(f"[kernel]\nbuiltins = {MINIMAL_BUILTINS}\n")
+    script = (
+        "import sys\n"
+        "from kernkit.core.assemble import assemble, boot\n"
+        f"kernel = assemble({str(config)!r}); boot(kernel); status = kernel.run()\n"
+        "loaded = sorted({m.split('.')[2] for m in sys.modules if m.startswith('kernkit.plugins.')})\n"
+        "print(status, ' '.join(loaded))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, DISABLE_AUTOLOAD_ENV: "1"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["Hello from kernkit!", "0 console elf linux_abi ns rr"]
+
+
+def test_a_builtin_whose_requirement_is_left_out_is_a_one_line_error_naming_both(tmp_path):
+    config = tmp_path / "k.toml"
+    config.write_text('[kernel]\nbuiltins = ["x86_64", "elf", "linux_abi", "console", "rr"]\n')
+    message = one_line_error(kernkit_cli("check", str(config)))
+    assert message == f"{config}: kernel.builtins: plugin 'linux_abi' requires 'ns', which is not loaded"
+    message = one_line_error(kernkit_cli("boot", "--set", 'kernel.builtins=["x86_64", "nosuch"]'))
+    assert message.startswith("<command line>: kernel.builtins: no built-in plugin 'nosuch'; built-ins: x86_64, ")
+
+
+def test_kernkit_plugins_shows_what_each_plugin_requires():
+    out = kernkit_cli("plugins").stdout.decode()
+    blocks = {b.split()[0]: b for b in re.split(r"\n(?=\S)", out)}
+    assert "requires: ns, linux_abi" in blocks["kernkit.plugins.akaros_abi"]
+    assert "requires: ns, net" in blocks["kernkit.plugins.ether"]
+    assert "requires:" not in blocks["kernkit.plugins.rr"]
+
+
+# --- hooks are called the pluggy way ---------------------------------------------------------
+
+PLUGGY_WAYS = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.plugins.ns.api import view_of
+
+SEEN = []
+
+
+@hookimpl(tryfirst=True)
+def kernkit_process_created(kernel, process):
+    SEEN.append(("tryfirst", view_of(process) is not None))
+
+
+@hookimpl(trylast=True)
+def kernkit_shutdown(kernel):
+    SEEN.append(("trylast", "shutdown"))
+
+
+@hookimpl(hookwrapper=True)
+def kernkit_register_devices():
+    outcome = yield
+    # a wrapper may rewrite what the others registered: hide #version
+    outcome.force_result([[d for d in records if d.name != "version"] for records in outcome.get_result()])
+"""
+
+
+def test_third_party_tryfirst_trylast_and_hookwrapper_are_honoured(tmp_path, plugin_dir):
+    module = add_module(plugin_dir, PLUGGY_WAYS)
+    config = config_with_plugins(tmp_path / "k.toml", [module])
+    run = run_kernel(config=config)
+    assert (run.status, run.out) == (0, "Hello from kernkit!\n")
+    # tryfirst: before ns made the new process's namespace; trylast: after every other plugin
+    assert sys.modules[module].SEEN == [("tryfirst", False), ("trylast", "shutdown")]
+    assert "version" not in run.kernel.registries["device"] and "proc" in run.kernel.registries["device"]
+    order = run.kernel.plugins.hook_order()
+    assert order["kernkit_register_devices"][0] == f"{module} (wrapper)"
+    assert order["kernkit_process_created"][0] == module
+
+
+def test_a_failing_hook_names_its_plugin_even_when_called_through_pluggy(tmp_path, plugin_dir):
+    module = add_module(plugin_dir, """
+        from kernkit.core.hookspecs import hookimpl
+
+        @hookimpl
+        def kernkit_process_created(kernel, process):
+            raise RuntimeError("boom")
+    """)
+    config = config_with_plugins(tmp_path / "k.toml", [module])
+    message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
+    assert message == f"plugin {module!r} failed in kernkit_process_created: RuntimeError: boom"

@@ -167,3 +167,27 @@ def wrk_load(port: int, threads: int, connections: int, seconds: int) -> float:
     assert run.returncode == 0, run.stderr
     assert "Non-2xx" not in run.stdout and "Socket errors" not in run.stdout, run.stdout
     return float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))
+
+
+BROKEN_GETPID = """
+from kernkit.core.hookspecs import hookimpl
+from kernkit.core.records import Syscall, SyscallTable
+from kernkit.plugins.linux_abi import LINUX
+
+def broken(thread):
+    raise RuntimeError("getpid is broken")
+
+@hookimpl
+def kernkit_register_syscall_tables():
+    calls = tuple(c for c in LINUX.syscalls if c.number != 39) + (Syscall(39, "getpid", broken, 0),)
+    return [SyscallTable("broken", calls, LINUX.setup_process, "linux with a bug",
+                         errno_fault=14, errno_nosys=38)]
+"""
+
+
+def broken_kernel(tmp_path: Path) -> Path:
+    """A config whose personality panics the kernel on getpid (a plugin with a bug)."""
+    (tmp_path / "kk_broken_getpid.py").write_text(BROKEN_GETPID)
+    config = tmp_path / "k.toml"
+    config.write_text('[kernel]\nplugins = ["kk_broken_getpid"]\npersonalities = ["broken"]\n')
+    return config

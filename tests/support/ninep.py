@@ -142,7 +142,9 @@ class LiveKernel:
 
     @property
     def port(self) -> int:
-        return self.kernel.data["ninep.export"].address[1]
+        from kernkit.plugins.ninep.export import EXPORT
+
+        return EXPORT.get(self.kernel).address[1]
 
     def spawn(self, *argv: str, expect: str, timeout: float = 30) -> str:
         """Run a guest program and wait until the output has ``expect`` in it; the output."""

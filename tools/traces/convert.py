@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from kernkit.core.errors import KernkitError
+from kernkit.core.records import TraceStyle
 from kernkit.tools.traces.timeline import build, note_name
 
 MACHINE_PID = 0  # Perfetto "process" holding one track (thread) per core
@@ -48,12 +49,13 @@ def _us(ns: int) -> float:
     return ns / 1000
 
 
-def to_perfetto(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def to_perfetto(events: Iterable[dict[str, Any]], styles: Mapping[str, TraceStyle]) -> dict[str, Any]:
     """Chrome trace-event JSON: a track per core named after the processes and vcores that ran
     there, what ran when as slices (``procs 1.2``, ``mcp_hello 1.3 vc1``), syscalls as 1 ns
     slices nested in them, kernel messages, core grants, preemptions and other kernel events as
-    instants on the core they concern (see :mod:`kernkit.tools.traces.timeline`)."""
-    timeline = build(events)
+    instants on the core they concern (see :mod:`kernkit.tools.traces.timeline`); ``styles``
+    (event kind -> style, from the plugins that emit them) name and place the events."""
+    timeline = build(events, styles)
     out: list[dict[str, Any]] = [
         {
             "ph": "M",
@@ -64,8 +66,7 @@ def to_perfetto(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     ]
     for run in timeline.runs:
         args = {"pid": run.pid, "tid": run.tid, "stop": run.stop, "instructions": run.instructions}
-        if run.vcore is not None:
-            args["vcore"] = run.vcore
+        args.update(run.tag_fields)
         out.append(
             {
                 "ph": "X",

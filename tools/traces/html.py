@@ -9,8 +9,11 @@ Every bar and marker has a tooltip with the event's fields.
 from __future__ import annotations
 
 import html
+import zlib
+from collections.abc import Mapping
 from typing import Any
 
+from kernkit.core.records import TraceStyle
 from kernkit.tools.traces.timeline import Run, Timeline
 
 WIDTH = 1400
@@ -22,30 +25,11 @@ TICKS = 8
 ROW = ROW_LABEL + MARKS + BAR + TICKS + 12
 MARK_STEP = 9
 
-#: Instants drawn as markers: kind -> (shape, colour, legend text).
-STYLES: dict[str, tuple[str, str, str]] = {
-    "kmsg": ("down", "#1f4e9c", "kernel message arrives (sent then)"),
-    "grant": ("up", "#1a8f3a", "core granted"),
-    "release": ("up", "#c0392b", "core released"),
-    "provision": ("diamond", "#7d3c98", "core provisioned"),
-    "preempt_warn": ("diamond", "#e67e22", "preemption warning"),
-    "vcore_preempt": ("bar", "#d35400", "vcore preempted"),
-    "vcore_start": ("bar", "#27ae60", "vcore started"),
-    "vcore_yield": ("bar", "#7f8c8d", "vcore yielded"),
-    "event": ("circle", "#16a085", "event posted"),
-    "event_dropped": ("circle", "#95a5a6", "event dropped"),
-    "notify": ("circle", "#2e86c1", "vcore notified"),
-    "notify_ignored": ("circle", "#aab7b8", "notification ignored"),
-    "change_to_m": ("diamond", "#000000", "becomes an MCP"),
-    "exit": ("cross", "#000000", "process exits"),
-    "fault": ("cross", "#c0392b", "fault"),
-}
-
-
-def colour(pid: int, vcore: int | None) -> str:
-    """One hue per process; its vcores shade it."""
-    hue = (pid * 97 + (vcore or 0) * 28) % 360
-    light = 62 if vcore is None else 48 + (vcore % 3) * 10
+def colour(pid: int, tag: str | None) -> str:
+    """One hue per process; the tags of its threads (vcores) shade it."""
+    shade = zlib.crc32(tag.encode()) if tag is not None else 0
+    hue = (pid * 97 + shade % 13 * 28) % 360
+    light = 62 if tag is None else 48 + (shade % 3) * 10
     return f"hsl({hue},62%,{light}%)"
 
 
@@ -93,8 +77,9 @@ def _fields(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in args.items())
 
 
-def to_html(timeline: Timeline, title: str) -> str:
-    """The page for ``timeline``; ``title`` heads it (say, the trace file's name)."""
+def to_html(timeline: Timeline, title: str, styles: Mapping[str, TraceStyle]) -> str:
+    """The page for ``timeline``; ``title`` heads it (say, the trace file's name); ``styles``
+    (event kind -> style, from the plugins that emit them) say which events are drawn and how."""
     cores = sorted(timeline.cores)
     end = max(timeline.end, 1)
     chart = WIDTH - 2 * MARGIN
@@ -133,18 +118,18 @@ def to_html(timeline: Timeline, title: str) -> str:
             )
             drawn["syscall"] = drawn.get("syscall", 0) + 1
             continue
-        style = STYLES.get(instant.kind)
-        if style is None:
+        style = styles.get(instant.kind)
+        if style is None or not style.marker:
             continue
         level = stacked.get((instant.core, round(x / 4)), 0)
         stacked[(instant.core, round(x / 4))] = level + 1
         y = row_top[instant.core] + ROW_LABEL + MARKS - 2 - min(level, MARKS // MARK_STEP - 1) * MARK_STEP
         tip = f"{_ms(instant.t)} {instant.name}: {_fields(instant.args)}"
-        parts.append(_marker(style[0], x, y, style[1], tip))
+        parts.append(_marker(style.marker, x, y, style.colour, tip))
         drawn[instant.kind] = drawn.get(instant.kind, 0) + 1
     axis_y = top + len(cores) * ROW
     parts.append(_axis(end, x_of, axis_y))
-    legend, legend_height = _legend(timeline, drawn, axis_y + 40)
+    legend, legend_height = _legend(timeline, drawn, styles, axis_y + 40)
     parts.append(legend)
     height = axis_y + 40 + legend_height
     runs = len(timeline.runs)
@@ -173,7 +158,7 @@ def _bar(run: Run, x_of: Any, y: int) -> str:
         f"{run.instructions} instructions, stopped by {run.stop}"
     )
     return (
-        f'<rect x="{x0:.2f}" y="{y}" width="{width:.2f}" height="{BAR}" fill="{colour(run.pid, run.vcore)}">'
+        f'<rect x="{x0:.2f}" y="{y}" width="{width:.2f}" height="{BAR}" fill="{colour(run.pid, run.tag)}">'
         f"<title>{_esc(tip)}</title></rect>"
     )
 
@@ -212,28 +197,31 @@ def _axis(end: int, x_of: Any, y: int) -> str:
     return "".join(parts)
 
 
-def _legend(timeline: Timeline, drawn: dict[str, int], y: int) -> tuple[str, int]:
+def _legend(
+    timeline: Timeline, drawn: dict[str, int], styles: Mapping[str, TraceStyle], y: int
+) -> tuple[str, int]:
     parts: list[str] = []
-    seen: dict[tuple[int, int | None], None] = {}
+    seen: dict[tuple[int, str | None], None] = {}
     for run in timeline.runs:
-        seen.setdefault((run.pid, run.vcore), None)
+        seen.setdefault((run.pid, run.tag), None)
     x, line = MARGIN, y
-    for pid, vcore in sorted(seen, key=lambda key: (key[0], -1 if key[1] is None else key[1])):
+    for pid, tag in sorted(seen, key=lambda key: (key[0], "" if key[1] is None else key[1])):
         text = f"{timeline.commands.get(pid, timeline.names.get(pid, '?'))} (pid {pid})"
-        text += "" if vcore is None else f" vcore {vcore}"
+        text += "" if tag is None else f" {tag}"
         width = 26 + 6.8 * len(text)
         if x + width > WIDTH - MARGIN:
             x, line = MARGIN, line + 20
         parts.append(
-            f'<rect x="{x}" y="{line - 10}" width="16" height="12" fill="{colour(pid, vcore)}"/>'
+            f'<rect x="{x}" y="{line - 10}" width="16" height="12" fill="{colour(pid, tag)}"/>'
             f'<text x="{x + 22}" y="{line}" class="legend">{_esc(text)}</text>'
         )
         x += width + 14
     x, line = MARGIN, line + 26
-    for kind, (shape, fill, meaning) in STYLES.items():
+    for kind, style in styles.items():
         if kind not in drawn:
             continue
-        text = f"{meaning} ({drawn[kind]})"
+        shape, fill = style.marker, style.colour
+        text = f"{style.legend} ({drawn[kind]})"
         width = 22 + 6.8 * len(text)
         if x + width > WIDTH - MARGIN:
             x, line = MARGIN, line + 20

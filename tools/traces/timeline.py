@@ -1,23 +1,28 @@
-"""A trace as a timeline: what ran on each core (with its vcore), and instants on the core they
-concern. The Perfetto export and the HTML page (``kernkit trace perfetto|html``) both draw it.
+"""A trace as a timeline: what ran on each core (with the tag its thread carries, such as an
+Akaros vcore), and instants on the core they concern. The Perfetto export and the HTML page
+(``kernkit trace perfetto|html``) both draw it.
 
-Where an instant goes: an event naming a physical core (``pcore``: grant, release, provision,
-preempt_warn, vcore_start, notify) goes on that core; a kernel message on the core it is sent
-*to*, at the time it was sent; anything else on the core that was acting (``core``). Events
-without a core (boot steps, spawns from outside a core) are global.
+How an event kind is shown comes from the plugin that emits it (a
+:class:`~kernkit.core.records.TraceStyle`, ``kernkit_register_trace_styles``): its label, the
+field naming the core it concerns (else the core that was acting), and whether it tags its
+thread's later runs. Events without a core (boot steps, spawns from outside a core) are global.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import string
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from kernkit.core.records import TraceStyle
+
 
 @attrs.frozen
 class Run:
-    """A span of one thread on one core; ``vcore`` when the thread was running a vcore."""
+    """A span of one thread on one core; ``tag`` is what the thread was tagged with then (an
+    Akaros vcore: ``vc1``), if anything."""
 
     core: int
     start: int
@@ -25,14 +30,16 @@ class Run:
     pid: int
     tid: int
     name: str
-    vcore: int | None
+    tag: str | None
     stop: str
     instructions: int
+    #: The fields of the event that tagged the thread which the tag shows (``{"vcore": 1}``).
+    tag_fields: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def label(self) -> str:
-        vcore = "" if self.vcore is None else f" vc{self.vcore}"
-        return f"{self.name} {self.pid}.{self.tid}{vcore}"
+        tag = "" if self.tag is None else f" {self.tag}"
+        return f"{self.name} {self.pid}.{self.tid}{tag}"
 
 
 @attrs.frozen
@@ -56,22 +63,22 @@ class Timeline:
     cores: set[int] = attrs.Factory(set)
     end: int = 0
 
-    def who_ran(self, core: int) -> list[tuple[int, list[int]]]:
-        """(pid, vcores) for every process that ran on ``core``, in the order they first did."""
-        seen: dict[int, list[int]] = {}
+    def who_ran(self, core: int) -> list[tuple[int, list[str]]]:
+        """(pid, tags) for every process that ran on ``core``, in the order they first did."""
+        seen: dict[int, list[str]] = {}
         for run in self.runs:
             if run.core == core:
-                vcores = seen.setdefault(run.pid, [])
-                if run.vcore is not None and run.vcore not in vcores:
-                    vcores.append(run.vcore)
+                tags = seen.setdefault(run.pid, [])
+                if run.tag is not None and run.tag not in tags:
+                    tags.append(run.tag)
         return list(seen.items())
 
     def core_label(self, core: int, most: int = 4) -> str:
         """``core 2: provision_demo 2 vc1; provision_demo 3 vc0``: who ran there."""
         parts = []
-        for pid, vcores in self.who_ran(core):
-            numbers = ",".join(map(str, sorted(vcores)))
-            parts.append(f"{self.names.get(pid, 'pid')} {pid}" + (f" vc{numbers}" if vcores else ""))
+        for pid, tags in self.who_ran(core):
+            tagged = f" {','.join(sorted(tags))}" if tags else ""
+            parts.append(f"{self.names.get(pid, 'pid')} {pid}{tagged}")
         more = f"; +{len(parts) - most} more" if len(parts) > most else ""
         return f"core {core}" + (": " + "; ".join(parts[:most]) + more if parts else "")
 
@@ -84,10 +91,12 @@ def note_name(names: dict[int, str], event: dict[str, Any]) -> None:
         names[event["pid"]] = names.get(event.get("parent"), "?")
 
 
-def build(events: Iterable[dict[str, Any]]) -> Timeline:
+def build(events: Iterable[dict[str, Any]], styles: Mapping[str, TraceStyle] | None = None) -> Timeline:
+    """The timeline of ``events``, shown as ``styles`` (event kind -> style) say."""
+    styles = styles or {}
     timeline = Timeline()
-    #: The vcore each (pid, tid) runs, from its last vcore_start.
-    vcore_of: dict[tuple[int, int], int] = {}
+    #: The tag each (pid, tid) carries, and the fields it shows, from the last event that tagged it.
+    tag_of: dict[tuple[int, int], tuple[str, dict[str, Any]]] = {}
     for event in events:
         kind = event["ev"]
         note_name(timeline.names, event)
@@ -96,10 +105,13 @@ def build(events: Iterable[dict[str, Any]]) -> Timeline:
         elif kind == "fork":
             timeline.commands[event["pid"]] = timeline.commands.get(event.get("parent"), "?")
         timeline.end = max(timeline.end, event["t"], event.get("end", 0))
-        if kind == "vcore_start" and "tid" in event:
-            vcore_of[(event.get("pid"), event["tid"])] = event.get("vcore")
+        style = styles.get(kind)
+        if style is not None and style.tag and "tid" in event:
+            shown = {f: event[f] for _, f, _, _ in string.Formatter().parse(style.tag) if f in event}
+            tag_of[(event.get("pid"), event["tid"])] = (_format(style.tag, event, ""), shown)
         if kind == "run":
             pid, tid = event["pid"], event["tid"]
+            tag, tag_fields = tag_of.get((pid, tid), (None, {}))
             timeline.cores.add(event["core"])
             timeline.runs.append(
                 Run(
@@ -109,61 +121,45 @@ def build(events: Iterable[dict[str, Any]]) -> Timeline:
                     pid,
                     tid,
                     timeline.names.get(pid, "pid"),
-                    vcore_of.get((pid, tid)),
+                    tag,
                     event["stop"],
                     event["instructions"],
+                    tag_fields,
                 )
             )
             continue
-        core = _track(event)
+        core = _track(event, style)
         if core is not None:
             timeline.cores.add(core)
         args = {k: v for k, v in event.items() if k not in ("t", "ev")}
-        timeline.instants.append(Instant(core, event["t"], kind, _describe(event, timeline.names), args))
+        name = _describe(event, style, timeline.names)
+        timeline.instants.append(Instant(core, event["t"], kind, name, args))
     return timeline
 
 
-def _track(event: dict[str, Any]) -> int | None:
-    if isinstance(event.get("pcore"), int):
-        return event["pcore"]
-    if event["ev"] == "kmsg" and isinstance(event.get("to"), int):
-        return event["to"]
+def _track(event: dict[str, Any], style: TraceStyle | None) -> int | None:
+    if style is not None and style.place and isinstance(event.get(style.place), int):
+        return event[style.place]
     return event.get("core")
 
 
-def _describe(event: dict[str, Any], names: dict[int, str]) -> str:
+class _Fields(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _format(template: str, event: dict[str, Any], who: str) -> str:
+    return string.Formatter().vformat(template, (), _Fields(event, who=who))
+
+
+def _describe(event: dict[str, Any], style: TraceStyle | None, names: dict[int, str]) -> str:
     kind = event["ev"]
+    if kind == "syscall":
+        return str(event.get("name", kind))
+    if style is None or not style.label:
+        return kind
     pid = event.get("pid")
     who = f"{names.get(pid, 'pid')} {pid}"
-    vcore = f"vc{event.get('vcore')}"
-    match kind:
-        case "syscall":
-            return str(event.get("name", kind))
-        case "kmsg":
-            return f"kmsg {event.get('name')} from core {event.get('core')}"
-        case "grant" | "provision":
-            return f"{kind} to {who}"
-        case "release":
-            return f"release by {who}"
-        case "preempt_warn":
-            return f"preempt warning to {who} (pid {event.get('to')} is owed it)"
-        case "vcore_start":
-            return f"{vcore} start ({who})"
-        case "vcore_yield":
-            return f"{vcore} yield ({who})"
-        case "vcore_preempt":
-            return f"{vcore} preempted ({who})"
-        case "event" | "event_dropped":
-            return f"{kind.replace('_', ' ')} {event.get('type')} to {vcore} of {who}"
-        case "notify":
-            return f"notify {vcore} of {who}"
-        case "notify_ignored":
-            return f"notify {vcore} of {who} ignored"
-        case "exit":
-            return f"exit {who}: {'killed' if event.get('killed') else 'status'} {event.get('status')}"
-        case "spawn" | "fork" | "exec":
-            return f"{kind} {who}"
-        case "change_to_m":
-            return f"{who} becomes an MCP"
-        case _:
-            return kind
+    if callable(style.label):
+        return style.label(event, who)
+    return _format(style.label, event, who)

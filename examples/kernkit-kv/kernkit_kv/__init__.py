@@ -14,24 +14,28 @@ from pathlib import Path
 
 import attrs
 
-from kernkit.core.devices import (
+from kernkit.api import (
     DMDIR,
     ORDWR,
     OTRUNC,
     OWRITE,
     QTDIR,
     Chan,
+    ConfigSection,
+    Device,
     DeviceDriver,
     DeviceError,
     Dir,
     Qid,
     Wstat,
+    at_most,
+    hookimpl,
+    option,
+    parse_size,
+    positive,
 )
-from kernkit.core.hookspecs import hookimpl
-from kernkit.core.options import at_most, option, parse_size, positive
-from kernkit.core.records import ConfigSection, Device
 
-KERNKIT_CONTRACT = ">=1.0,<2"
+KERNKIT_CONTRACT = ">=1.2,<2"
 CTL = "ctl"
 ROOT_QID, CTL_QID = Qid(0, 0, QTDIR), Qid(1)
 #: The longest key (a file name on most file systems).

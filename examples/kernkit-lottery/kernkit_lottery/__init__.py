@@ -6,11 +6,9 @@ import random
 
 import attrs
 
-from kernkit.core.hookspecs import hookimpl
-from kernkit.core.options import option, positive
-from kernkit.core.records import ConfigSection, Scheduler
+from kernkit.api import ConfigSection, Scheduler, hookimpl, option, positive
 
-KERNKIT_CONTRACT = ">=1.0,<2"
+KERNKIT_CONTRACT = ">=1.2,<2"
 DEFAULT_TICKETS = 100
 
 

@@ -333,7 +333,7 @@ def test_a_fault_forgiven_by_gdb_faults_again(guest):
 
 
 def test_a_kernel_panic_ends_the_session_with_its_status(guest, tmp_path):
-    from test_monitor import broken_kernel
+    from support import broken_kernel
 
     g = guest("syscall_loop", "3", options=(str(broken_kernel(tmp_path)),))
     c = g.client()

@@ -379,7 +379,7 @@ def test_random_bytes_never_crash_the_server(noise, chunk):
 def _namespace_session(writable: bool):
     """A server session over a booted kernel's namespace, as [export9p] makes them."""
     from kernkit.plugins.ninep.nsbackend import NsExport
-    from kernkit.plugins.ns import boot_namespace
+    from kernkit.plugins.ns.api import boot_namespace
     from kernkit.tools.testing import boot_kernel
 
     kernel = boot_kernel("hello").kernel

@@ -53,7 +53,7 @@ def test_linux_mounts_lists_reads_and_writes_the_export(version, tmp_path):
     assert "d" not in section(out, "remove").split()
     assert section(out, "append") == "one\ntwo\n"
     # what Linux wrote is in the namespace the kit's own processes see
-    from kernkit.plugins.ns import boot_namespace
+    from kernkit.plugins.ns.api import boot_namespace
 
     namespace = boot_namespace(live.kernel)
     chan = namespace.open(namespace.walk("/tmp/big"), 0)

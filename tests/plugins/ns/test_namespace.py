@@ -271,7 +271,9 @@ def test_every_cons_and_version_file_answers():
     assert run.status == 0, run.err
     assert run.err == "to stderr\n"
     out = run.out
-    assert out.startswith("typed on the host\nto cons\nkernkit\n1\nkernkit\n1.1\n"), out
+    from kernkit.core.hookspecs import CONTRACT_VERSION
+
+    assert out.startswith(f"typed on the host\nto cons\nkernkit\n1\nkernkit\n{CONTRACT_VERSION}\n"), out
     assert "kernkit.plugins.ns 0.1.0 builtin\n" in out
     assert '[namespace]\nroot = { "/bin" = "@programs" }\n' in out  # the resolved config, as TOML
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from kernkit.core.assemble import assemble, boot
 from kernkit.core.devices import DMDIR, ORDWR, OREAD, DeviceError, WouldBlock, Wstat
-from kernkit.plugins.ns import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace, enter
+from kernkit.plugins.ns.api import MAFTER, MBEFORE, MCREATE, MREPL, boot_namespace, enter
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from kernkit.core.errnos import (
     EPROTONOSUPPORT,
     errno_of,
 )
-from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
-from kernkit.plugins.linux_abi.io import scatter
+from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter
+from kernkit.plugins.net.devip import DATA
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -46,7 +46,6 @@ SO_LINGER, SO_REUSEPORT, SO_ACCEPTCONN = 13, 15, 30
 TCP_NODELAY = 1
 SIGPIPE = 13
 MAX_IO = 1 << 24
-DATA = 7  # the #ip file type of data (kernkit.plugins.net.devip.DATA)
 
 
 def _sockaddr(addr: str, port: int) -> bytes:
@@ -82,9 +81,9 @@ def _write_sockaddr(t: Thread, address: int, lenp: int, addr: str, port: int) ->
 def _driver(t: Thread):  # noqa: ANN202 - the #ip driver, or None without the net plugin
     if "ip" not in t.kernel.registries["device"]:
         return None
-    from kernkit.plugins.net import ip_driver
+    from kernkit.plugins.ns.api import devices
 
-    return ip_driver(t.kernel)
+    return devices(t.kernel).driver("ip")
 
 
 def _sock(t: Thread, fd: int) -> tuple[Chan, Conv] | int:

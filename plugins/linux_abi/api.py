@@ -1,0 +1,31 @@
+"""The linux_abi plugin's public API, for plugins that declare ``requires=("linux_abi",)``.
+
+The POSIX calls another personality may reuse as they are (the Akaros personality's file and
+memory calls), the SysV process start-up, and the helpers a plugin extending the Linux syscall
+table needs (the net plugin's sockets): descriptor flags and copying into a guest's iovecs.
+"""
+
+from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
+from kernkit.plugins.linux_abi.fs import sys_openat
+from kernkit.plugins.linux_abi.io import scatter, sys_close, sys_read, write_fd
+from kernkit.plugins.linux_abi.memory import sys_mmap, sys_mprotect, sys_munmap
+from kernkit.plugins.linux_abi.spawn import c_strings, find_program, sys_wait4
+from kernkit.plugins.linux_abi.startup import setup_process
+from kernkit.plugins.linux_abi.timeinfo import sys_nanosleep
+
+__all__ = [
+    "O_NONBLOCK",
+    "c_strings",
+    "find_program",
+    "scatter",
+    "setup_process",
+    "sys_close",
+    "sys_mmap",
+    "sys_mprotect",
+    "sys_munmap",
+    "sys_nanosleep",
+    "sys_openat",
+    "sys_read",
+    "sys_wait4",
+    "write_fd",
+]

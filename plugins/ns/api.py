@@ -1,0 +1,32 @@
+"""The ns plugin's public API, for plugins that declare ``requires=("ns",)``.
+
+A process's files: :func:`enter` gives its view (namespace and current directory) with the
+devices told on whose behalf they are called; :class:`Namespace` walks, binds and mounts.
+Plugins that serve or extend the namespace: :func:`devices` (the device table),
+:func:`boot_namespace` and :func:`boot_bind` (the namespace processes start with, from a boot
+step), and the synthetic-device helpers for small devices of generated files.
+"""
+
+from kernkit.plugins.ns.boot import boot_bind, boot_namespace
+from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL, Namespace
+from kernkit.plugins.ns.state import ProcNs, device_table, devices, enter, proc_ns, view_of
+from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, text
+
+__all__ = [
+    "MAFTER",
+    "MBEFORE",
+    "MCREATE",
+    "MREPL",
+    "Namespace",
+    "ProcNs",
+    "SynthFile",
+    "SyntheticDevice",
+    "boot_bind",
+    "boot_namespace",
+    "device_table",
+    "devices",
+    "enter",
+    "proc_ns",
+    "text",
+    "view_of",
+]
