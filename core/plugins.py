@@ -319,6 +319,13 @@ class _Guarded:
         self._name = name
         self._manager = manager
         self._cache: dict[str, Any] = {}
+        # hook implementations are real attributes, not only __getattr__'s: pluggy (1.7 on)
+        # finds them with inspect.getattr_static, which never calls __getattr__
+        marker = f"{hookspecs.PROJECT}_impl"
+        for attribute in dir(plugin):
+            value = getattr(plugin, attribute, None)
+            if callable(value) and isinstance(getattr(value, marker, None), dict):
+                self.__dict__[attribute] = self.__getattr__(attribute)
 
     def __dir__(self) -> list[str]:
         return dir(self._plugin)

@@ -252,9 +252,17 @@ def _toml(value: object) -> str:
     return _toml_value(value)
 
 
+SPECIAL = ["/dev/zero", "/dev/null", "/dev/urandom", "/proc/self/status", "/", "fifo", "x" * 5000, "", "."]
+
+
 @st.composite
 def configs(draw: st.DrawFn) -> str:
     lines = []
+    if draw(st.booleans()):  # extends: special files, odd names, deep nesting underneath
+        lines.append(f"extends = {_toml(draw(st.sampled_from(SPECIAL)))}")
+    depth = draw(st.sampled_from([0, 0, 0, MAX_DEPTH, MAX_DEPTH + 1, 1000]))
+    if depth:
+        lines.append("deep = " + "[" * depth + "]" * depth)
     for section in draw(st.lists(st.sampled_from(sorted(SECTIONS)), max_size=3, unique=True)):
         lines.append(f"[{section}]")
         for key in draw(st.lists(st.sampled_from(SECTIONS[section]), min_size=1, max_size=3, unique=True)):
@@ -263,6 +271,8 @@ def configs(draw: st.DrawFn) -> str:
 
 
 def _assert_check_answers(text: str, directory: Path) -> None:
+    if not (directory / "fifo").exists():
+        os.mkfifo(directory / "fifo")  # an extends naming it must not wait for a writer
     path = directory / "fuzz.toml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     status, err = check(str(path))
