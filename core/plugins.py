@@ -281,6 +281,7 @@ class PluginManager:
             ) from None
         if id(module) in self._modules:  # already loaded, e.g. through its entry point
             return
+        _check_contract(module, module_name)  # a plugin for another contract hears that first
         if not _implements_hooks(module):
             raise PluginError(
                 f"plugin module {module_name!r} implements no kernkit hook (a plugin marks its "

@@ -69,8 +69,9 @@ def test_tour_commands_work(command, tour_dir):
     args = [str(tour_dir / a) if a.endswith((".jsonl", ".json")) else a for a in command[1:]]
     if "--gdb" in args:
         result = _with_gdb(args, tour_dir)
-    else:
-        result = kernkit_cli(*args, env={"KERNKIT_RESULTS_DB": str(tour_dir / "results.db")})
+    else:  # the monitor reads commands: go on into the run, as a user would
+        stdin = b"continue\n" if "--monitor" in args else b""
+        result = kernkit_cli(*args, stdin=stdin, env={"KERNKIT_RESULTS_DB": str(tour_dir / "results.db")})
     expected = next((status for word, status in EXPECTED_STATUS.items() if word in args), 0)
     assert result.returncode == expected, result.stderr.decode()
     assert b"Traceback" not in result.stderr
