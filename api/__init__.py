@@ -96,7 +96,7 @@ from kernkit.core.records import (
     SyscallTable,
     TraceStyle,
 )
-from kernkit.core.sched import BaseScheduler, SchedulerPolicy, VcoreProvider
+from kernkit.core.scheduler import BaseScheduler, SchedulerPolicy, VcoreProvider
 from kernkit.core.state import Slot
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, PageTable
 from kernkit.core.wait import WaitQueue, pollers, unwatch_readiness, wake_pollers, watch_readiness

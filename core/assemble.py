@@ -20,6 +20,7 @@ from kernkit.core.config import (
 from kernkit.core.errors import ConfigError, PluginError
 from kernkit.core.kernel import Kernel
 from kernkit.core.plugins import PluginManager, Registered
+from kernkit.core.programs import package_dir
 from kernkit.core.records import BOOT_PHASES
 
 #: (hook, kind) of every registry the kernel is assembled from.
@@ -38,9 +39,7 @@ REGISTRIES = (
 
 
 def packaged_config(name: str) -> Path:
-    from importlib import resources
-
-    return Path(str(resources.files("kernkit.configs"))) / name
+    return package_dir("kernkit.configs") / name
 
 
 def default_config_path() -> Path:

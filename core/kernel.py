@@ -20,10 +20,10 @@ from kernkit.core.machine import NOT_TAKEN, SETTLED, Handoff, HandoffKind, Stop
 from kernkit.core.monitor import Monitor, backtrace_lines, on_core_threads
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
-from kernkit.core.sched import complete_policy
+from kernkit.core.scheduler import complete_policy
 from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
 from kernkit.core.timers import Timers
-from kernkit.core.trace import Tracer
+from kernkit.core.tracer import Tracer
 
 if TYPE_CHECKING:
     from kernkit.core.config import Config

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.metadata
 import operator
 import os
 import re
-import sys
 from collections.abc import Callable, Iterable
-from types import ModuleType
 from typing import Any
 
 import attrs
 import pluggy
 
-from kernkit.core import hookspecs
+from kernkit.core import __version__, hookspecs
 from kernkit.core.builtin_plugins import BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from kernkit.core.entrypoints import entry_points
 from kernkit.core.errors import KernelPanic, PluginError
 from kernkit.core.records import PluginDeclaration
 
@@ -292,15 +290,14 @@ class PluginManager:
     def _load_entry_points(self) -> None:
         """Installed plugins. One that is broken is a warning, not a stop: it may belong to a
         package that has nothing to do with the kernel at hand."""
-        for entry in _entry_points(tuple(sys.path)):
+        for entry in entry_points(ENTRY_POINT_GROUP):
             if entry.name in self._infos:
                 continue
             try:
                 plugin = entry.load()
                 if id(plugin) in self._modules:
                     continue
-                dist = getattr(entry, "dist", None)
-                self.register(plugin, entry.name, "entry point", dist.version if dist else None)
+                self.register(plugin, entry.name, "entry point", entry.version)
             except PluginError as exc:
                 self._warn(f"installed {exc}; continuing without it")
             except Exception as exc:
@@ -365,29 +362,19 @@ def _check_contract(plugin: object, name: str) -> None:
         )
 
 
-@functools.lru_cache(maxsize=8)
-def _entry_points(path: tuple[str, ...]) -> tuple[importlib.metadata.EntryPoint, ...]:
-    """Installed entry points of the group; scanning every distribution is slow, so the result
-    is kept for as long as ``sys.path`` (the key) stays the same."""
-    return tuple(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
-
-
-@functools.lru_cache(maxsize=64)
-def _distribution_version(top_level: str) -> str:
-    try:
-        return importlib.metadata.version(top_level)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _version_of(plugin: object) -> str:
     version = getattr(plugin, "__version__", None)
     if version:
         return str(version)
-    module = plugin if isinstance(plugin, ModuleType) else None
-    return _distribution_version((module.__name__ if module else type(plugin).__module__).split(".")[0])
+    module = getattr(plugin, "__name__", type(plugin).__module__)
+    if module.startswith("kernkit."):
+        return __version__
+    import importlib.metadata  # slow to import: only for plugins that do not say
 
-
+    try:
+        return importlib.metadata.version(module.split(".")[0])
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 _CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)\s*$")
 _OPERATORS = {
     ">=": operator.ge,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +20,13 @@ class ProgramFile(Protocol):
 
 
 def packaged_programs_dir() -> Path:
-    return Path(str(resources.files("kernkit.user"))) / "bin"
+    return package_dir("kernkit.user") / "bin"
+
+
+def package_dir(package: str) -> Path:
+    """The folder of one of kernkit's data packages (``kernkit.user``, ``kernkit.configs``)."""
+    module = importlib.import_module(package)
+    return Path(next(iter(module.__path__)))
 
 
 def packaged_programs() -> list[str]:

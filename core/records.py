@@ -122,7 +122,7 @@ class SyscallTable:
     #: errno numbers the core uses for a bad pointer and for a syscall the table lacks.
     errno_fault: int = attrs.field(kw_only=True)
     errno_nosys: int = attrs.field(kw_only=True)
-    #: Multi-core processes: a :class:`kernkit.core.sched.VcoreProvider`, or None if the
+    #: Multi-core processes: a :class:`kernkit.core.scheduler.VcoreProvider`, or None if the
     #: personality's processes hold no cores of their own.
     vcores: Any = attrs.field(default=None, kw_only=True)
 
@@ -200,7 +200,7 @@ class ProcFile:
 class Scheduler:
     """A scheduling policy chosen by ``[sched] policy``; ``create(kernel)`` returns the policy object.
 
-    The object implements :class:`kernkit.core.sched.SchedulerPolicy`.
+    The object implements :class:`kernkit.core.scheduler.SchedulerPolicy`.
     """
 
     name: str = attrs.field(validator=_name)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errors import BadAddress, OutOfMemory
 from kernkit.core.machine import Fault
-from kernkit.core.trace import SyscallLines
+from kernkit.core.tracer import SyscallLines
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel

@@ -1,4 +1,8 @@
-"""The ``kernkit`` command: boot, check, plugins."""
+"""The ``kernkit`` command: boot, check, trace, matrix, new-plugin, plugins.
+
+Each command imports what it needs when it runs: a boot pays for no matrix, trace or scaffold
+code, and ``kernkit --help`` for no kernel.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,19 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kernkit.core.assemble import assemble, boot, check_choices, collect_registries, resolve_config
-from kernkit.core.config import merge_env, parse_override, to_toml
 from kernkit.core.errors import ConfigError, KernkitError
-from kernkit.core.hookspecs import CONTRACT_VERSION
-from kernkit.core.kernel import Kernel
-from kernkit.core.plugins import PluginManager
-from kernkit.tools.matrix import command as matrix_command
-from kernkit.tools.scaffold import KINDS, new_plugin
+from kernkit.tools.scaffold import KINDS
 from kernkit.tools.stopsignals import Stopped, exit_status, on_stop_signals, signum_of, word
 
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
 
-def _parser() -> argparse.ArgumentParser:
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; the matrix command's own options are added only when ``command``
+    is ``matrix`` (they come with the matrix code)."""
     parser = argparse.ArgumentParser(
         prog="kernkit",
         description="Compose a kernel from plugins and boot it on an emulated machine.",
@@ -88,7 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     matrix_cmd = commands.add_parser("matrix", help="run kernel variants x workloads and report")
-    matrix_command.add_arguments(matrix_cmd)
+    if command == "matrix":
+        from kernkit.tools.matrix import command as matrix_command
+
+        matrix_command.add_arguments(matrix_cmd)
 
     new_cmd = commands.add_parser("new-plugin", help="write a plugin package to start from")
     new_cmd.add_argument("name", help="the plugin's name (lower case, e.g. lottery)")
@@ -114,23 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in args_list:
         at = args_list.index("--")
         args_list, program = args_list[:at], args_list[at + 1 :]
-    args = _parser().parse_args(args_list)
+    command = next((word for word in args_list if not word.startswith("-")), None)
+    args = _parser(command).parse_args(args_list)
     try:
-        if args.command == "boot":
-            return _boot(args, program)
-        if program:
-            raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
-        if args.command == "check":
-            return _check(args)
-        if args.command == "trace":
-            return _trace(args)
-        if args.command == "matrix":
-            return matrix_command.run(args)
-        if args.command == "new-plugin":
-            root = new_plugin(args.name, args.kind, Path(args.dir))
-            print(f"wrote {root}: cd {root} && pip install -e . && python -m pytest -q")
-            return 0
-        return _plugins(args)
+        with on_stop_signals():  # SIGTERM and SIGHUP as Ctrl-C, from the start (boot refines it)
+            return _run(args, program)
     except KernkitError as exc:
         print(f"kernkit: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -153,6 +148,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
+def _run(args: argparse.Namespace, program: list[str]) -> int:
+    if args.command == "boot":
+        return _boot(args, program)
+    if program:
+        raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
+    if args.command == "check":
+        return _check(args)
+    if args.command == "trace":
+        return _trace(args)
+    if args.command == "matrix":
+        from kernkit.tools.matrix import command as matrix_command
+
+        return matrix_command.run(args)
+    if args.command == "new-plugin":
+        from kernkit.tools.scaffold import new_plugin
+
+        root = new_plugin(args.name, args.kind, Path(args.dir))
+        print(f"wrote {root}: cd {root} && pip install -e . && python -m pytest -q")
+        return 0
+    return _plugins(args)
+
+
 def one_line(text: str) -> str:
     """``text`` with control and line-separator characters escaped (a name read from a file or a
     command line may hold any), so an error stays one line."""
@@ -163,10 +180,15 @@ def one_line(text: str) -> str:
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, object]:
+    from kernkit.core.config import parse_override
+
     return dict(parse_override(pair) for pair in pairs)
 
 
 def _boot(args: argparse.Namespace, program: list[str]) -> int:
+    from kernkit.core.assemble import assemble, boot, resolve_config
+    from kernkit.core.config import merge_env
+
     overrides = _overrides(args.set)
     if program:
         path = Path(program[0])
@@ -233,9 +255,10 @@ def _interrupt_handler(kernel: Kernel, received: list[int]):  # noqa: ANN202
 
 
 def _trace(args: argparse.Namespace) -> int:
+    from kernkit.core.plugins import PluginManager
     from kernkit.tools.traces import registered_styles
     from kernkit.tools.traces.convert import read_events, summary, to_perfetto
-    from kernkit.tools.traces.html import to_html
+    from kernkit.tools.traces.page import to_html
     from kernkit.tools.traces.timeline import build
 
     events = read_events(Path(args.file))
@@ -262,11 +285,17 @@ def _warn(text: str) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from kernkit.core.assemble import check_choices, collect_registries, resolve_config
+    from kernkit.core.config import to_toml
+
     config, plugins = resolve_config(args.config, _overrides(args.set), on_warning=_warn)
     registries = collect_registries(plugins)
     check_choices(config, registries)
     # what boot rejects before init runs (the machine, the namespace, init's program and its
     # arguments) is rejected here too: the kernel is built and booted, and never run
+    from kernkit.core.assemble import boot
+    from kernkit.core.kernel import Kernel
+
     quiet = io.BytesIO()
     kernel = Kernel(config, plugins, registries, stdin=io.BytesIO(), stdout=quiet, stderr=quiet)
     try:
@@ -279,6 +308,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
+    from kernkit.core.assemble import collect_registries, resolve_config
+    from kernkit.core.hookspecs import CONTRACT_VERSION
+    from kernkit.core.plugins import PluginManager
+
     if args.config:
         _, plugins = resolve_config(args.config, on_warning=_warn)
     else:

@@ -6,8 +6,8 @@ table needs (the net plugin's sockets): descriptor flags and copying into a gues
 """
 
 from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
+from kernkit.plugins.linux_abi.fileio import scatter, sys_close, sys_read, write_fd
 from kernkit.plugins.linux_abi.fs import sys_openat
-from kernkit.plugins.linux_abi.io import scatter, sys_close, sys_read, write_fd
 from kernkit.plugins.linux_abi.memory import sys_mmap, sys_mprotect, sys_munmap
 from kernkit.plugins.linux_abi.spawn import c_strings, find_program, sys_wait4
 from kernkit.plugins.linux_abi.startup import setup_process

@@ -41,7 +41,7 @@ from kernkit.plugins.linux_abi.chanio import (
     O_TRUNC,
     O_WRONLY,
 )
-from kernkit.plugins.linux_abi.io import epoch_ns
+from kernkit.plugins.linux_abi.fileio import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import pack_stat, pack_statx
 from kernkit.plugins.ns.api import MAFTER, MBEFORE, MCREATE, MREPL, enter, proc_ns
 

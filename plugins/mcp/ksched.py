@@ -13,7 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from kernkit.core.process import EXITED, RUNNABLE, RUNNING
-from kernkit.core.sched import BaseScheduler
+from kernkit.core.scheduler import BaseScheduler
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel

@@ -4,9 +4,9 @@ config, as TOML)."""
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import TYPE_CHECKING
 
+from kernkit.core import __version__
 from kernkit.core.config import to_toml
 from kernkit.core.devices import Chan
 from kernkit.core.hookspecs import CONTRACT_VERSION
@@ -17,10 +17,7 @@ if TYPE_CHECKING:
 
 
 def kernkit_version() -> str:
-    try:
-        return metadata.version("kernkit")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return __version__
 
 
 class VersionDevice(SyntheticDevice):

@@ -10,7 +10,7 @@ import attrs
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option, positive
 from kernkit.core.records import ConfigSection, Scheduler
-from kernkit.core.sched import BaseScheduler
+from kernkit.core.scheduler import BaseScheduler
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel

@@ -123,7 +123,7 @@ def test_register_trace_styles_hook(tmp_path, plugin_dir):
     run = run_kernel(config=config, trace=True)
     from kernkit.core.plugins import PluginManager
     from kernkit.tools.traces import registered_styles
-    from kernkit.tools.traces.html import to_html
+    from kernkit.tools.traces.page import to_html
     from kernkit.tools.traces.timeline import build
 
     events = [json.loads(line) for line in run.trace.splitlines()]

@@ -638,3 +638,19 @@ def test_a_failing_hook_names_its_plugin_even_when_called_through_pluggy(tmp_pat
     config = config_with_plugins(tmp_path / "k.toml", [module])
     message = one_line_error(kernkit_cli("boot", str(config), env={"PYTHONPATH": str(plugin_dir)}))
     assert message == f"plugin {module!r} failed in kernkit_process_created: RuntimeError: boom"
+
+
+def test_entry_points_are_read_once_and_read_again_when_the_environment_changes(fifo2_dist, tmp_path):
+    cache = tmp_path / "cache"
+    env = {"PYTHONPATH": str(fifo2_dist.site), "KERNKIT_CACHE_DIR": str(cache)}
+    assert "fifo2 1.2.3 [entry point]" in kernkit_cli("plugins", env=env).stdout.decode()
+    [kept] = cache.glob("entry-points-*.json")
+    assert "fifo2" in kept.read_text()
+    # a second run takes the cache as it is (here doctored: it must not scan again)
+    kept.write_text(kept.read_text().replace('"1.2.3"', '"9.9.9"'))
+    assert "fifo2 9.9.9 [entry point]" in kernkit_cli("plugins", env=env).stdout.decode()
+    # installing another package changes the directory: the cache no longer applies
+    info = fifo2_dist.site / "kernkit_other-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kernkit-other\nVersion: 0.1\n")
+    assert "fifo2 1.2.3 [entry point]" in kernkit_cli("plugins", env=env).stdout.decode()

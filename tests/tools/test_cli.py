@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -172,9 +173,17 @@ def test_a_stop_signal_closes_a_forward_listener(signum):
 
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kernkit.tools.cli", "boot", str(CONFIGS / "httpd.toml"),
-         "--set", f'net.forward=[{{host="127.0.0.1:{port}", guest=80}}]'],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "kernkit.tools.cli",
+            "boot",
+            str(CONFIGS / "httpd.toml"),
+            "--set",
+            f'net.forward=[{{host="127.0.0.1:{port}", guest=80}}]',
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert f"forwarding 127.0.0.1:{port}" in proc.stderr.readline().decode()
     held = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -187,3 +196,24 @@ def test_a_stop_signal_closes_a_forward_listener(signum):
     assert held.recv(1) == b""  # the kernel closed the forwarded connection
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass
+
+
+def test_a_boot_loads_no_tool_code_beyond_the_command_line(tmp_path):
+    script = (
+        "import sys\n"
+        "from kernkit.tools.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "tools = sorted(m for m in sys.modules if m.startswith('kernkit.tools.'))\n"
+        "print(status, ' '.join(tools), 'importlib.metadata' in sys.modules, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "KERNKIT_CACHE_DIR": str(tmp_path)}
+    for _run in ("first", "second"):  # the second finds the entry points cached by the first
+        boot = subprocess.run(
+            [sys.executable, "-c", script, "boot"], capture_output=True, text=True, timeout=120, env=env
+        )
+        assert boot.stdout == "Hello from kernkit!\n"
+    # no matrix, trace or kernel-internal tool modules, and no metadata scan of every package
+    assert (
+        boot.stderr.splitlines()[-1]
+        == "0 kernkit.tools.cli kernkit.tools.scaffold kernkit.tools.stopsignals False"
+    )

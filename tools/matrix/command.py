@@ -16,8 +16,8 @@ from kernkit.core.errors import KernkitError
 from kernkit.core.plugins import PluginManager
 from kernkit.tools.matrix import history, reports
 from kernkit.tools.matrix.dask_executor import run_dask
-from kernkit.tools.matrix.html import write_html
 from kernkit.tools.matrix.progress import reporter
+from kernkit.tools.matrix.report_page import write_html
 from kernkit.tools.matrix.runner import run_local
 from kernkit.tools.matrix.spec import Cell, load_matrix
 from kernkit.tools.matrix.worker import budget_instructions

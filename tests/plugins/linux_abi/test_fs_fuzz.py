@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from kernkit.core.assemble import assemble, boot
 from kernkit.core.errors import BadAddress
-from kernkit.plugins.linux_abi import fs
-from kernkit.plugins.linux_abi import io as fileio
+from kernkit.plugins.linux_abi import fileio, fs
 
 PATHS = [
     "", "/", ".", "..", "/tmp", "/tmp/a", "/tmp/a/b", "tmp/a", "a", "../../tmp/a", "/tmp/a/../b",

@@ -1,0 +1,91 @@
+"""Installed plugins' entry points, read once per environment.
+
+Scanning every installed distribution's metadata costs tens of milliseconds on each start, so
+the result is kept in a small cache file, valid while ``sys.path`` and the modification times of
+its directories stay the same (installing or removing a package changes them).
+``KERNKIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/kernkit`` or ``~/.cache/kernkit``) says where;
+a cache that cannot be read or written is simply not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import attrs
+
+CACHE_DIR_ENV = "KERNKIT_CACHE_DIR"
+
+
+@attrs.frozen
+class EntryPoint:
+    """One plugin an installed distribution offers: ``value`` is ``module`` or ``module:attr``."""
+
+    name: str
+    value: str
+    version: str | None
+
+    def load(self) -> object:
+        module, _, attribute = self.value.partition(":")
+        target: object = importlib.import_module(module.strip())
+        for part in filter(None, attribute.strip().split(".")):
+            target = getattr(target, part)
+        return target
+
+
+def entry_points(group: str) -> tuple[EntryPoint, ...]:
+    """The entry points of ``group`` in the current environment (cached, see above)."""
+    key = _environment_key(group)
+    cached = _cache_file(key)
+    if cached is not None:
+        try:
+            return tuple(EntryPoint(*entry) for entry in json.loads(cached.read_text()))
+        except (OSError, ValueError, TypeError):
+            pass
+    found = _scan(group)
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps([[e.name, e.value, e.version] for e in found]))
+            partial.replace(cached)
+        except OSError:
+            pass
+    return found
+
+
+def _scan(group: str) -> tuple[EntryPoint, ...]:
+    import importlib.metadata
+
+    found = []
+    for entry in importlib.metadata.entry_points(group=group):
+        dist = getattr(entry, "dist", None)
+        found.append(EntryPoint(entry.name, entry.value, dist.version if dist else None))
+    return tuple(found)
+
+
+def _environment_key(group: str) -> str:
+    digest = hashlib.sha256(f"{group}\0{sys.version}\0{sys.prefix}".encode())
+    for entry in sys.path:
+        try:
+            stamp = os.stat(entry or ".").st_mtime_ns
+        except OSError:
+            stamp = 0
+        digest.update(f"\0{entry}\0{stamp}".encode())
+    return digest.hexdigest()[:32]
+
+
+def _cache_file(key: str) -> Path | None:
+    base = os.environ.get(CACHE_DIR_ENV) or os.environ.get("XDG_CACHE_HOME")
+    if base:
+        root = Path(base) if os.environ.get(CACHE_DIR_ENV) else Path(base) / "kernkit"
+    else:
+        home = os.environ.get("HOME")
+        if not home:
+            return None
+        root = Path(home) / ".cache" / "kernkit"
+    return root / f"entry-points-{key}.json"
