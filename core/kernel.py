@@ -105,6 +105,8 @@ class Kernel:
         self.cur_proc: list[Process | None] = [None] * cores
         self.kmsgs = KernelMessages(cores)
         self._core_used = [0] * cores
+        #: Instructions each core has run since boot (its busy time, for /proc/stat and the like).
+        self.core_instructions = [0] * cores
         #: Where each core's current trace span began (tracing only).
         self._span_start = [0] * cores
         self._active_core: int | None = None
@@ -622,6 +624,7 @@ class Kernel:
         """Charge a run's instructions to ``thread`` and its core, then settle its stop."""
         used = self._core_used[core] = self._core_used[core] + stop.instructions
         self.instructions += stop.instructions
+        self.core_instructions[core] += stop.instructions
         thread.instructions += stop.instructions
         if self.deterministic:  # now(core), without asking the machine: the run is over
             reached = self.round_start_ns + used * 1_000_000_000 // self.ips

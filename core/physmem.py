@@ -33,7 +33,7 @@ class PhysicalMemory:
         self.address = ctypes.addressof(ctypes.c_char.from_buffer(self._buffer))
         self.bytes = memoryview(self._buffer)
         self.words = self.bytes.cast("Q")
-        first = (reserved + PAGE_SIZE - 1) // PAGE_SIZE
+        first = self._first = (reserved + PAGE_SIZE - 1) // PAGE_SIZE
         # frames never handed out are still zero (the mapping is anonymous); freed ones are not
         self._next_fresh = first
         self._end = size // PAGE_SIZE
@@ -43,6 +43,16 @@ class PhysicalMemory:
         self.quarantine: list[int] = []
         #: Bytes of kernel buffers charged to this memory (core/kmem.py): frames left for them.
         self.kernel_bytes = 0
+
+    @property
+    def free_frames(self) -> int:
+        """Frames not in use: never handed out, freed, or freed and waiting in the quarantine."""
+        return self._end - self._next_fresh + len(self._recycled) + len(self.quarantine)
+
+    @property
+    def total_frames(self) -> int:
+        """Frames that can be handed out (the memory less what is reserved below ``reserved``)."""
+        return self._end - self._first
 
     def alloc_frame(self) -> int:
         """A free, zero-filled frame's physical address; OutOfMemory when none is left."""

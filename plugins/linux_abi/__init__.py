@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from kernkit.core.errnos import EFAULT, ENOSYS
@@ -16,8 +18,26 @@ from kernkit.core.options import (
     parse_size,
 )
 from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
-from kernkit.plugins.linux_abi import fileio, fs, futex, memory, poll, proc, signals, spawn, timeinfo
+from kernkit.plugins.linux_abi import (
+    creds,
+    fileio,
+    fs,
+    fsmeta,
+    futex,
+    locks,
+    memory,
+    poll,
+    proc,
+    signals,
+    spawn,
+    sysinfo,
+    timeinfo,
+)
 from kernkit.plugins.linux_abi.startup import setup_process
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
 
 
 @attrs.frozen
@@ -81,6 +101,7 @@ SYSCALLS = (
     (62, "kill", signals.sys_kill, 2),
     (63, "uname", timeinfo.sys_uname, 1),
     (72, "fcntl", fileio.sys_fcntl, 3),
+    (73, "flock", locks.sys_flock, 2),
     (74, "fsync", fileio.sys_fsync, 1),
     (75, "fdatasync", fileio.sys_fsync, 1),
     (76, "truncate", fs.sys_truncate, 2),
@@ -98,10 +119,6 @@ SYSCALLS = (
     (91, "fchmod", fs.sys_fchmod, 2),
     (95, "umask", fs.sys_umask, 1),
     (96, "gettimeofday", timeinfo.sys_gettimeofday, 2),
-    (102, "getuid", proc.sys_getuid, 0),
-    (104, "getgid", proc.sys_getuid, 0),
-    (107, "geteuid", proc.sys_getuid, 0),
-    (108, "getegid", proc.sys_getuid, 0),
     (110, "getppid", proc.sys_getppid, 0),
     (158, "arch_prctl", proc.sys_arch_prctl, 2),
     (165, "mount", fs.sys_mount, 5),
@@ -139,7 +156,9 @@ LINUX = SyscallTable(
     name="linux",
     syscalls=tuple(
         Syscall(number, name, handler, nargs)
-        for number, name, handler, nargs in sorted(SYSCALLS + poll.SYSCALLS)
+        for number, name, handler, nargs in sorted(
+            SYSCALLS + poll.SYSCALLS + creds.SYSCALLS + fsmeta.SYSCALLS + sysinfo.SYSCALLS
+        )
     ),
     setup_process=setup_process,
     description="Linux x86-64 syscall ABI (subset) with the SysV initial stack",
@@ -161,3 +180,8 @@ def kernkit_config_sections() -> list[ConfigSection]:
 @hookimpl
 def kernkit_register_syscall_tables() -> list[SyscallTable]:
     return [LINUX]
+
+
+@hookimpl
+def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
+    locks.process_exited(kernel, process)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
 from kernkit.core.errnos import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.core.errors import OutOfMemory, ProgramError
+from kernkit.plugins.linux_abi import locks
 from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
@@ -158,7 +159,10 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
         t.kernel.exec(t, program, args, env)
     except ProgramError as exc:
         return -E2BIG if "argument list too long" in str(exc) else -ENOEXEC
-    t.process.files.close_on_exec()
+    locks.close_on_exec(t)
+    t.process.name = name.rsplit("/", 1)[-1][:32] or t.process.name  # Linux's comm: the file's name
+    if isinstance(program, NamespaceProgram):
+        enter(t.process).exe = program.chan
     return None
 
 

@@ -1,6 +1,11 @@
 """#tmpfs: an in-memory file system, writable; ``#tmpfs.NAME`` attaches the instance NAME (the
 same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all and,
-with the rest of the kernel's buffers, by the machine's memory (``kernel.kmem``)."""
+with the rest of the kernel's buffers, by the machine's memory (``kernel.kmem``).
+
+Files, directories, symbolic links and named pipes (FIFOs), with hard links, owners, modes and
+three times each, as a Linux tmpfs keeps them. A name is a :class:`Node` in its directory; what
+the name stands for is an :class:`Inode`, which several names share after a hard link.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +15,29 @@ from typing import TYPE_CHECKING
 from kernkit.core.devices import (
     CLOSED,
     DMDIR,
+    DMNAMEDPIPE,
+    DMSPECIAL,
+    DMSYMLINK,
     ORCLOSE,
     ORDWR,
     OTRUNC,
     OWRITE,
+    POLLIN,
+    POLLOUT,
     QTDIR,
     QTFILE,
+    QTSYMLINK,
     Chan,
     DeviceDriver,
     DeviceError,
     Dir,
+    FsStat,
     Qid,
     Wstat,
+    owner_of,
+    superuser,
 )
+from kernkit.plugins.ns.devpipe import Fifo
 from kernkit.plugins.ns.synthetic import check_mode
 
 if TYPE_CHECKING:
@@ -30,26 +45,58 @@ if TYPE_CHECKING:
 
 #: A file may not grow past this (like a file size limit); the instance limit applies too.
 MAX_FILE = 1 << 32
-#: What a name costs besides its data (the node, its entry in the directory), charged to the
-#: kernel's memory so that a million empty files fill it too.
-NODE_COST = 256
+BLOCK = 4096
+#: What a directory's size counts per name, as Linux's tmpfs does.
+DIRENT_SIZE = 20
+#: The files all instances may hold: one per block of ``tmpfs_size``, and at least this many.
+MIN_INODES = 1024
+#: The kernel memory account's name for #tmpfs (core/kmem.py), and what a file costs there
+#: besides its contents, so that a million empty files fill the machine too.
+KMEM_OWNER = "tmpfs"
+INODE_COST = 256
 
 
-class Node:
-    __slots__ = ("name", "qid", "perm", "data", "children", "parent", "mtime", "opens", "charged")
+class Inode:
+    """A file: its identity, kind, permissions, owners, times and contents."""
 
-    def __init__(self, name: str, qid: Qid, perm: int, parent: Node | None, mtime: int) -> None:
-        self.name = name
+    __slots__ = (
+        "qid",
+        "perm",
+        "data",
+        "children",
+        "target",
+        "fifo",
+        "uid",
+        "gid",
+        "atime",
+        "mtime",
+        "ctime",
+        "links",
+        "opens",
+    )
+
+    def __init__(self, qid: Qid, perm: int, now: int, uid: str, gid: str) -> None:
         self.qid = qid
         self.perm = perm
         self.data = bytearray()
         self.children: dict[str, Node] | None = {} if qid.type & QTDIR else None
-        self.parent = parent
-        self.mtime = mtime
-        #: Open channels on it: an unlinked node's memory is given back when the last closes.
+        self.target = ""  # a symbolic link's
+        self.fifo: Fifo | None = None
+        self.uid, self.gid = uid, gid
+        self.atime = self.mtime = self.ctime = now
+        self.links = 1
         self.opens = 0
-        #: Bytes of kernel memory charged for it (its cost and its data).
-        self.charged = 0
+
+
+class Node:
+    """A name in a directory for an inode."""
+
+    __slots__ = ("name", "parent", "inode")
+
+    def __init__(self, name: str, parent: Node | None, inode: Inode) -> None:
+        self.name = name
+        self.parent = parent
+        self.inode = inode
 
 
 class Tmpfs:
@@ -58,7 +105,8 @@ class Tmpfs:
     def __init__(self, devno: int, now: int) -> None:
         self.devno = devno
         self.paths = itertools.count(1)
-        self.root = Node("/", Qid(0, 0, QTDIR), DMDIR | 0o777, None, now)
+        self.root = Node("/", None, Inode(Qid(0, 0, QTDIR), DMDIR | 0o1777, now, "kernkit", "kernkit"))
+        self.root.inode.links = 2
 
 
 class TmpfsDevice(DeviceDriver):
@@ -68,19 +116,22 @@ class TmpfsDevice(DeviceDriver):
         self.by_devno: dict[int, Tmpfs] = {}
         self.limit = kernel.config["namespace"].tmpfs_size
         self.used = 0
+        self.inodes = 0
+        self.max_inodes = max(self.limit // BLOCK, MIN_INODES)
         #: Changes whenever a name appears, goes or moves in any instance (see dirgen).
         self.generation = 0
 
     def attach(self, spec: str) -> Chan:
         fs = self.instances.get(spec)
         if fs is None:
-            fs = self.instances[spec] = Tmpfs(len(self.instances), self.kernel.now())
+            fs = self.instances[spec] = Tmpfs(len(self.instances), self._now())
             self.by_devno[fs.devno] = fs
-        return Chan(self, fs.root.qid, fs.devno, fs.root)
+        return Chan(self, fs.root.inode.qid, fs.devno, fs.root)
 
     def walk(self, chan: Chan, name: str) -> Chan | None:
-        child = chan.aux.children.get(name)
-        return None if child is None else Chan(self, child.qid, chan.devno, child)
+        children = chan.aux.inode.children
+        child = children.get(name) if children is not None else None
+        return None if child is None else Chan(self, child.inode.qid, chan.devno, child)
 
     def stat(self, chan: Chan) -> Dir:
         return _stat(chan.aux)
@@ -89,175 +140,301 @@ class TmpfsDevice(DeviceDriver):
         return self.generation
 
     def dirread(self, chan: Chan) -> list[Dir]:
-        return [_stat(child) for child in chan.aux.children.values()]
+        children = chan.aux.inode.children
+        if children is None:
+            raise DeviceError("ENOTDIR")
+        return [_stat(child) for child in children.values()]
+
+    def statfs(self, chan: Chan) -> FsStat:
+        blocks = self.limit // BLOCK
+        free = max(blocks - -(-self.used // BLOCK), 0)
+        return FsStat(BLOCK, blocks, free, self.max_inodes, self.max_inodes - self.inodes)
 
     def open(self, chan: Chan, mode: int) -> Chan:
-        node = chan.aux
-        if node.children is not None and mode & 3 in (OWRITE, ORDWR):
+        inode = chan.aux.inode
+        if inode.children is not None and mode & 3 in (OWRITE, ORDWR):
             raise DeviceError("EISDIR")
-        check_mode(mode, node.perm)
-        node.opens += 1
-        if mode & OTRUNC and node.data:
-            self._resize(node, 0)
+        if inode.qid.type & QTSYMLINK:
+            raise DeviceError("ELOOP", "a symbolic link")
+        if not superuser(self.devices.caller):  # the superuser may open anything, as on Linux
+            check_mode(mode, inode.perm)
+        if inode.fifo is not None:
+            caller = self.devices.caller
+            inode.fifo.open(mode, caller.pid if caller is not None else 0)
+        elif mode & OTRUNC and inode.children is None:
+            self._resize(inode, 0)
+        inode.opens += 1
         chan.mode = mode
         chan.offset = 0
         return chan
 
     def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
-        directory = chan.aux
-        if directory.children is None:
-            raise DeviceError("ENOTDIR")
-        if directory.parent is None and directory is not self._instance(chan).root:
-            raise DeviceError("ENOENT", "directory was removed")
-        if name in directory.children:
-            raise DeviceError("EEXIST")
-        fs = self._instance(chan)
-        kind = QTDIR if perm & DMDIR else QTFILE
-        node = Node(name, Qid(next(fs.paths), 0, kind), perm, directory, self.kernel.now())
-        self._charge(node, NODE_COST, data=False)
-        node.opens = 1
-        directory.children[name] = node
-        self.generation += 1
-        self._touch(directory)
-        created = Chan(self, node.qid, chan.devno, node)
+        """A file, a directory (DMDIR) or a named pipe (DMNAMEDPIPE: made, not opened)."""
+        node = self._new(chan, name, QTDIR if perm & DMDIR else QTFILE, perm)
+        created = Chan(self, node.inode.qid, chan.devno, node)
+        if perm & DMNAMEDPIPE:
+            node.inode.fifo = Fifo(self.kernel)
+            return created
+        node.inode.opens += 1
         created.mode = mode & ~OTRUNC
         return created
 
+    def symlink(self, chan: Chan, name: str, target: str) -> None:
+        node = self._new(chan, name, QTSYMLINK, DMSYMLINK | 0o777)
+        node.inode.target = target
+        self._charge(len(target))
+
+    def readlink(self, chan: Chan) -> str:
+        inode = chan.aux.inode
+        if not inode.qid.type & QTSYMLINK:
+            raise DeviceError("EINVAL", "not a symbolic link")
+        inode.atime = self._now()
+        return inode.target
+
+    def link(self, chan: Chan, newdir: Chan, name: str) -> None:
+        inode, directory = chan.aux.inode, newdir.aux
+        if inode.children is not None:
+            raise DeviceError("EPERM", "a directory cannot have another name")
+        if inode.links == 0:
+            raise DeviceError("ENOENT", "the file was removed")
+        self._check_new(newdir, name)
+        directory.inode.children[name] = Node(name, directory, inode)
+        inode.links += 1
+        now = self._now()
+        inode.ctime = now
+        self._changed_dir(directory.inode, now)
+
     def read(self, chan: Chan, count: int, offset: int) -> bytes:
-        return bytes(chan.aux.data[offset : offset + count])
+        inode = chan.aux.inode
+        if inode.fifo is not None:
+            return inode.fifo.read(count)
+        if inode.atime <= inode.mtime or inode.atime <= inode.ctime:  # Linux's relatime
+            inode.atime = self._now()
+        return bytes(inode.data[offset : offset + count])
 
     def write(self, chan: Chan, data: bytes, offset: int) -> int:
-        node = chan.aux
+        inode = chan.aux.inode
+        if inode.fifo is not None:
+            return inode.fifo.write(data)
         end = offset + len(data)
         if end > MAX_FILE:
             raise DeviceError("EFBIG")
-        size = len(node.data)
+        size = len(inode.data)
         if end > size:
-            self._charge(node, end - size)
+            self._charge(end - size)
             if offset > size:
-                node.data.extend(bytes(offset - size))
-        node.data[offset:end] = data
-        self._touch(node)
+                inode.data.extend(bytes(offset - size))
+        inode.data[offset:end] = data
+        self._touch(inode)
         return len(data)
+
+    def poll(self, chan: Chan) -> int:
+        fifo = chan.aux.inode.fifo
+        return POLLIN | POLLOUT if fifo is None else fifo.poll(chan.mode)
 
     def remove(self, chan: Chan) -> None:
         node = chan.aux
         if node.parent is None:
             raise DeviceError("EBUSY" if node is self._instance(chan).root else "ENOENT")
-        if node.children:
+        if node.inode.children:
             raise DeviceError("ENOTEMPTY")
         self._unlink(node)
 
     def wstat(self, chan: Chan, changes: Wstat) -> None:
         node = chan.aux
+        inode = node.inode
+        now = self._now()
         if changes.length is not None:
-            if node.children is not None:
+            if inode.children is not None:
                 raise DeviceError("EISDIR")
+            if inode.qid.type & QTSYMLINK or inode.fifo is not None:
+                raise DeviceError("EINVAL")
             if not 0 <= changes.length <= MAX_FILE:
                 raise DeviceError("EINVAL" if changes.length < 0 else "EFBIG")
-            self._resize(node, changes.length)
+            self._resize(inode, changes.length)
         if changes.mode is not None:
-            node.perm = (node.perm & DMDIR) | (changes.mode & 0o7777)
-        if changes.mtime is not None:
-            node.mtime = changes.mtime
+            inode.perm = (inode.perm & ~(0o777 | DMSPECIAL)) | (changes.mode & (0o777 | DMSPECIAL))
+            inode.ctime = now
+        if changes.uid is not None or changes.gid is not None:
+            inode.uid = inode.uid if changes.uid is None else changes.uid
+            inode.gid = inode.gid if changes.gid is None else changes.gid
+            inode.ctime = now
+        if changes.mtime is not None or changes.atime is not None:
+            inode.mtime = inode.mtime if changes.mtime is None else changes.mtime
+            inode.atime = inode.atime if changes.atime is None else changes.atime
+            inode.ctime = now
         if changes.name is not None and changes.name != node.name:
             if node.parent is None:
                 raise DeviceError("EINVAL")
-            if changes.name in node.parent.children:
+            if changes.name in node.parent.inode.children:
                 raise DeviceError("EEXIST")
             self._move(node, node.parent, changes.name)
 
     def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
         node, target = chan.aux, newdir.aux
-        if node.parent is None or target.children is None:
+        if node.parent is None or target.inode.children is None:
             raise DeviceError("EINVAL" if node.parent is None else "ENOTDIR")
         ancestor = target
         while ancestor is not None:  # a directory cannot move into itself
-            if ancestor is node:
+            if ancestor.inode is node.inode:
                 raise DeviceError("EINVAL")
             ancestor = ancestor.parent
-        victim = target.children.get(name)
+        victim = target.inode.children.get(name)
         if victim is node:
             return
         if victim is not None:
-            if node.children is not None and victim.children is None:
+            if victim.inode is node.inode:  # two names of one file: POSIX says do nothing
+                return
+            if node.inode.children is not None and victim.inode.children is None:
                 raise DeviceError("ENOTDIR")
-            if node.children is None and victim.children is not None:
+            if node.inode.children is None and victim.inode.children is not None:
                 raise DeviceError("EISDIR")
-            if victim.children:
+            if victim.inode.children:
                 raise DeviceError("ENOTEMPTY")
             self._unlink(victim)
         self._move(node, target, name)
 
     def close(self, chan: Chan) -> None:
         node = chan.aux
-        node.opens -= 1
+        inode = node.inode
+        if chan.mode == CLOSED:
+            return
+        if inode.fifo is not None:
+            inode.fifo.close(chan.mode)
+        inode.opens -= 1
         if chan.mode & ORCLOSE and node.parent is not None:
             self._unlink(node)
-        elif node.parent is None and node.opens <= 0 and node is not self._instance(chan).root:
-            self._forget(node)
         chan.mode = CLOSED
+        self._release_if_gone(inode)
 
     # --- bookkeeping -----------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return self.kernel.now(self.kernel.active_core)
 
     def _instance(self, chan: Chan) -> Tmpfs:
         return self.by_devno[chan.devno]
 
-    def _touch(self, node: Node) -> None:
-        node.mtime = self.kernel.now()
-        node.qid = Qid(node.qid.path, node.qid.vers + 1, node.qid.type)
+    def _check_new(self, chan: Chan, name: str) -> None:
+        directory = chan.aux
+        if directory.inode.children is None:
+            raise DeviceError("ENOTDIR")
+        if directory.parent is None and directory is not self._instance(chan).root:
+            raise DeviceError("ENOENT", "directory was removed")
+        if name in directory.inode.children:
+            raise DeviceError("EEXIST")
 
-    # where a node's memory grows and shrinks: the only places that count it
-
-    def _charge(self, node: Node, grow: int, data: bool = True) -> None:
-        """``grow`` more bytes for ``node``: its data (against tmpfs_size too) or its cost."""
-        if data and self.used + grow > self.limit:
-            raise DeviceError("ENOSPC", f"#tmpfs is full ([namespace] tmpfs_size = {self.limit})")
-        if not self.kernel.kmem.charge("tmpfs", grow):
+    def _new(self, chan: Chan, name: str, kind: int, perm: int) -> Node:
+        self._check_new(chan, name)
+        directory = chan.aux
+        if self.inodes >= self.max_inodes:
+            raise DeviceError("ENOSPC", f"#tmpfs holds {self.inodes} files, its most")
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
             raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
-        node.charged += grow
-        if data:
-            self.used += grow
+        fs = self._instance(chan)
+        now = self._now()
+        uid, gid = owner_of(self.devices.caller)
+        if directory.inode.perm & 0o2000:  # a set-group-id directory gives its group
+            gid = directory.inode.gid
+        inode = Inode(Qid(next(fs.paths), 0, kind), perm, now, uid, gid)
+        if kind & QTDIR:
+            inode.links = 2
+            directory.inode.links += 1
+            if directory.inode.perm & 0o2000:
+                inode.perm |= 0o2000
+        node = Node(name, directory, inode)
+        directory.inode.children[name] = node
+        self.inodes += 1
+        self.generation += 1
+        self._changed_dir(directory.inode, now)
+        return node
 
-    def _release(self, node: Node, size: int, data: bool = True) -> None:
-        size = min(size, node.charged)
-        node.charged -= size
-        if data:
-            self.used -= size
-        self.kernel.kmem.release("tmpfs", size)
+    def _changed_dir(self, inode: Inode, now: int) -> None:
+        inode.mtime = inode.ctime = now
+        inode.qid = Qid(inode.qid.path, inode.qid.vers + 1, inode.qid.type)
 
-    def _forget(self, node: Node) -> None:
-        """An unlinked node nobody has open: everything it was charged is given back."""
-        self._release(node, len(node.data))
-        self._release(node, node.charged, data=False)
+    def _touch(self, inode: Inode) -> None:
+        self._changed_dir(inode, self._now())
 
-    def _resize(self, node: Node, length: int) -> None:
-        size = len(node.data)
+    # where the contents grow and shrink: the only places that count them
+
+    def _charge(self, grow: int) -> None:
+        if self.used + grow > self.limit:
+            raise DeviceError("ENOSPC", f"#tmpfs is full ([namespace] tmpfs_size = {self.limit})")
+        if not self.kernel.kmem.charge(KMEM_OWNER, grow):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
+        self.used += grow
+
+    def _uncharge(self, size: int) -> None:
+        self.used -= size
+        self.kernel.kmem.release(KMEM_OWNER, size)
+
+    def _resize(self, inode: Inode, length: int) -> None:
+        size = len(inode.data)
         if length > size:
-            self._charge(node, length - size)
-            node.data.extend(bytes(length - size))
+            self._charge(length - size)
+            inode.data.extend(bytes(length - size))
         else:
-            del node.data[length:]
-            self._release(node, size - length)
-        self._touch(node)
+            self._uncharge(size - length)
+            del inode.data[length:]
+        self._touch(inode)
 
     def _unlink(self, node: Node) -> None:
         self.generation += 1
-        del node.parent.children[node.name]
-        self._touch(node.parent)
+        parent = node.parent
+        del parent.inode.children[node.name]
+        now = self._now()
+        self._changed_dir(parent.inode, now)
         node.parent = None
-        if node.opens <= 0:  # else open channels go on using it: given back at the last close
-            self._forget(node)
+        inode = node.inode
+        inode.links -= 1
+        if inode.children is not None:
+            parent.inode.links -= 1
+            inode.links = 0
+        inode.ctime = now
+        self._release_if_gone(inode)
+
+    def _release_if_gone(self, inode: Inode) -> None:
+        """A file with no name left and no opener gives back its space, as on Linux."""
+        if inode.links == 0 and inode.opens <= 0:
+            self._uncharge(len(inode.data) + len(inode.target))
+            self.kernel.kmem.release(KMEM_OWNER, INODE_COST)
+            self.inodes -= 1
+            inode.data = bytearray()
+            inode.links = -1  # given back once
 
     def _move(self, node: Node, target: Node, name: str) -> None:
         self.generation += 1
-        del node.parent.children[node.name]
-        self._touch(node.parent)
+        now = self._now()
+        source = node.parent
+        del source.inode.children[node.name]
+        self._changed_dir(source.inode, now)
+        if node.inode.children is not None and source is not target:
+            source.inode.links -= 1
+            target.inode.links += 1
         node.name = name
         node.parent = target
-        target.children[name] = node
-        self._touch(target)
+        target.inode.children[name] = node
+        self._changed_dir(target.inode, now)
+        node.inode.ctime = now
 
 
 def _stat(node: Node) -> Dir:
-    return Dir(node.name, node.qid, node.perm, len(node.data), node.mtime, node.mtime)
+    inode = node.inode
+    mode = inode.perm | (DMNAMEDPIPE if inode.fifo is not None else 0)
+    if inode.children is not None:  # Linux's tmpfs: 20 bytes a name, '.' and '..' included
+        length = DIRENT_SIZE * (2 + len(inode.children))
+    else:
+        length = len(inode.target) if inode.qid.type & QTSYMLINK else len(inode.data)
+    return Dir(
+        node.name,
+        inode.qid,
+        mode,
+        length,
+        inode.mtime,
+        inode.atime,
+        inode.uid,
+        inode.gid,
+        ctime=inode.ctime,
+        links=inode.links,
+    )

@@ -478,7 +478,7 @@ def kernkit_register_proc_files():
 
 def test_register_proc_files_hook(tmp_path, plugin_dir):
     config, module = plugin_config(tmp_path, plugin_dir, VCORE_FILE.replace("{name}", "vcores"))
-    run = run_kernel("run", "cat /proc/1/vcores", "echo poke > /proc/1/vcores", "ls /proc/1", config=config)
+    run = run_kernel("run", "cat /proc/1/vcores", "echo poke > /proc/1/vcores", "ls #proc/1", config=config)
     assert run.status == 0, run.err
     assert run.out.splitlines() == [
         "vcores 1 of run", "args", "ctl", "fd", "ns", "status", "strace", "vcores", "vmexits"
