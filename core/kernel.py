@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
 from kernkit.core.hostio import HostIO
+from kernkit.core.kmem import KernelMemory
 from kernkit.core.kmsg import KernelMessage, KernelMessages
 from kernkit.core.loader import load_program
 from kernkit.core.machine import NOT_TAKEN, SETTLED, Handoff, HandoffKind, Stop
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 #: Exit statuses of a run besides init's own.
 EXIT_PANIC = 70
 EXIT_BUDGET = 124
+EXIT_KILLED = 128 + 9
 #: In fast mode runs report no instruction counts; this bounds a core's turn in a round instead.
 FAST_RUNS_PER_ROUND = 16
 
@@ -92,6 +94,8 @@ class Kernel:
         arch = registries["architecture"][machine_opts.arch].record
         self.arch = arch
         self.machine = arch.create_machine(self)
+        #: The kernel's own buffers, charged against the machine's memory (core/kmem.py).
+        self.kmem = KernelMemory(self.machine.memory)
         self.deterministic = self.machine.deterministic
         cores = len(self.machine.cores)
         self.current: list[Thread | None] = [None] * cores
@@ -592,7 +596,9 @@ class Kernel:
         """Run until init exits (its status), a panic (70) or the instruction budget (124)."""
         try:
             if self.monitor_input is not None and self._monitor(can_continue=True) == "quit":
-                self.exit_status, self.finished = 0, True
+                # as a quit later in the run: every process killed, so init's status is SIGKILL's
+                self.message("monitor: quit: the run ends")
+                self.exit_status, self.finished = EXIT_KILLED, True
             while not self.finished:
                 if self.interrupted:  # Ctrl-C while a core ran guest code (see the CLI's handler)
                     raise KeyboardInterrupt

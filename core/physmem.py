@@ -56,6 +56,8 @@ class PhysicalMemory:
         #: Called with a frame that may hold translated code after the kernel wrote into it
         #: (a page cache's write); the machine drops those translations.
         self.code_written: Callable[[int], None] = lambda frame: None
+        #: Bytes of kernel buffers charged to this memory (core/kmem.py): frames left for them.
+        self.kernel_bytes = 0
 
     @property
     def free_frames(self) -> int:
@@ -68,7 +70,10 @@ class PhysicalMemory:
         return self._end - self._first
 
     def alloc_frame(self) -> int:
-        """A free, zero-filled frame's physical address (held once); OutOfMemory when none is left."""
+        """A free, zero-filled frame's physical address (held once); OutOfMemory when none is
+        left (kernel buffers charged to the memory count as used)."""
+        if self.kernel_bytes and self.free_bytes() < PAGE_SIZE and not self._reclaim():
+            raise OutOfMemory(f"out of physical memory ({self.size // (1 << 20)} MiB)")
         if self._recycled:
             number = self._recycled.pop()
             self.refs[number] = 1
@@ -76,13 +81,17 @@ class PhysicalMemory:
             self.bytes[frame : frame + PAGE_SIZE] = _ZERO_PAGE
             return frame
         if self._next_fresh >= self._end:
-            if any(reclaim() for reclaim in self.reclaimers) and self._recycled:
+            if self._reclaim() and self._recycled:
                 return self.alloc_frame()
             raise OutOfMemory(f"out of physical memory ({self.size // (1 << 20)} MiB)")
         number = self._next_fresh
         self._next_fresh += 1
         self.refs[number] = 1
         return number * PAGE_SIZE
+
+    def _reclaim(self) -> bool:
+        """Ask the reclaimers for frames; whether any came back."""
+        return any(reclaim() for reclaim in self.reclaimers)
 
     def share(self, frame: int) -> None:
         """One more holder of ``frame``."""
@@ -91,10 +100,9 @@ class PhysicalMemory:
     def holders(self, frame: int) -> int:
         return self.refs[frame >> PAGE_SHIFT]
 
-    @property
-    def free(self) -> int:
-        """Bytes in frames not handed out (quarantined ones excepted)."""
-        return (self._end - self._next_fresh + len(self._recycled)) * PAGE_SIZE
+    def free_bytes(self) -> int:
+        """Bytes of frames nobody holds, less the kernel buffers charged against them."""
+        return (self._end - self._next_fresh + len(self._recycled)) * PAGE_SIZE - self.kernel_bytes
 
     def free_frame(self, frame: int) -> None:
         """One holder less; the last one gives the frame back."""

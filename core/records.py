@@ -254,12 +254,15 @@ class ConfigSection:
 @attrs.frozen
 class BootStep:
     """A step of kernel boot. Steps run by ``phase`` (see :data:`BOOT_PHASES`), then in the
-    order their ``after`` lists require, then by name; ``run(kernel)`` does the work."""
+    order their ``after`` lists require, then by name; ``run(kernel)`` does the work.
+    ``outside``: the step reaches outside the kernel (listens, connects, writes host files, takes
+    the terminal), so ``kernkit check``, which boots a kernel without running it, skips it."""
 
     name: str = attrs.field(validator=_name)
     phase: str = attrs.field(validator=attrs.validators.in_(("machine", "devices", "services", "init")))
     run: Callable[[Kernel], None]
     after: tuple[str, ...] = ()
+    outside: bool = False
 
 
 BOOT_PHASES = ("machine", "devices", "services", "init")

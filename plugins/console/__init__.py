@@ -170,7 +170,7 @@ def attach_terminal(kernel: Kernel) -> None:
 
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
-    return [BootStep("console", "devices", attach_terminal)]
+    return [BootStep("console", "devices", attach_terminal, outside=True)]
 
 
 @hookimpl

@@ -8,7 +8,15 @@ import attrs
 
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.options import at_most, non_negative, option, parse_size, positive
+from kernkit.core.options import (
+    at_least_size,
+    at_most,
+    at_most_size,
+    non_negative,
+    option,
+    page_multiple,
+    parse_size,
+)
 from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
 from kernkit.plugins.linux_abi import (
     accounting,
@@ -56,9 +64,9 @@ class LinuxOptions:
     )
     stack_size: int = option(
         8 << 20,
-        "size of the main thread's stack region (8M by default)",
+        "size of the main thread's stack region (8M by default; 64K to 1G, whole pages)",
         converter=parse_size,
-        validator=[positive, at_most(1 << 30)],
+        validator=[at_least_size(64 << 10), at_most_size(1 << 30), page_multiple],
     )
 
 

@@ -367,8 +367,12 @@ def sys_memfd_create(t: Thread, name: int, flags: int) -> int:
         tmpfs = devices(t.kernel).driver("tmpfs")
     except DeviceError:
         return -ENOSYS  # no #tmpfs in this kernel: nowhere to keep the file
-    chan = tmpfs.anonymous(f"memfd:{text.decode('utf-8', 'surrogateescape')}", 0o777)
-    chan.path = f"/memfd:{text.decode('utf-8', 'surrogateescape')} (deleted)"
+    name = text.decode("utf-8", "surrogateescape")
+    try:
+        chan = tmpfs.anonymous(f"memfd:{name}", 0o777)
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    chan.path = f"/memfd:{name} (deleted)"
     chan.flags = O_RDWR
     fd = t.process.files.install(chan, cloexec=bool(flags & MFD_CLOEXEC))
     if fd < 0:

@@ -1,5 +1,7 @@
 """#tmpfs: an in-memory file system, writable; ``#tmpfs.NAME`` attaches the instance NAME (the
-same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all.
+same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all and
+by the machine's memory (file contents in its frames; inodes and link targets, with the rest of
+the kernel's buffers, in ``kernel.kmem``).
 
 Files, directories, symbolic links and named pipes (FIFOs), with hard links, owners, modes and
 three times each, as a Linux tmpfs keeps them. A name is a :class:`Node` in its directory; what
@@ -57,6 +59,10 @@ BLOCK = 4096
 DIRENT_SIZE = 20
 #: The files all instances may hold: one per block of ``tmpfs_size``, and at least this many.
 MIN_INODES = 1024
+#: The kernel memory account's name for #tmpfs (core/kmem.py), and what a file costs there
+#: besides its contents, so that a million empty files fill the machine too.
+KMEM_OWNER = "tmpfs"
+INODE_COST = 256
 
 
 class Inode:
@@ -191,7 +197,7 @@ class TmpfsDevice(DeviceDriver):
     def symlink(self, chan: Chan, name: str, target: str) -> None:
         node = self._new(chan, name, QTSYMLINK, DMSYMLINK | 0o777)
         node.inode.target = target
-        self._charge(len(target))
+        self._charge(len(target), in_kernel=True)
 
     def readlink(self, chan: Chan) -> str:
         inode = chan.aux.inode
@@ -216,6 +222,8 @@ class TmpfsDevice(DeviceDriver):
     def anonymous(self, name: str, perm: int = 0o600) -> Chan:
         """An open (read-write) file in no directory, gone with its last holder: Linux's
         memfd_create."""
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
+            raise DeviceError("ENOMEM", "#tmpfs: the machine's memory is full")
         fs, now = self._hidden, self._now()
         uid, gid = owner_of(self.devices.caller)
         inode = Inode(Qid(next(fs.paths), 0, QTFILE), perm, now, uid, gid, PageCache(self.memory))
@@ -248,7 +256,7 @@ class TmpfsDevice(DeviceDriver):
         try:
             inode.data.write(offset, data)
         except OutOfMemory:
-            self.used -= grow - max(inode.data.size - size, 0)
+            self._uncharge(grow - max(inode.data.size - size, 0))
             raise DeviceError("ENOSPC", "no memory left for #tmpfs") from None
         self._touch(inode)
         return len(data)
@@ -360,6 +368,8 @@ class TmpfsDevice(DeviceDriver):
         directory = chan.aux
         if self.inodes >= self.max_inodes:
             raise DeviceError("ENOSPC", f"#tmpfs holds {self.inodes} files, its most")
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         fs = self._instance(chan)
         now = self._now()
         uid, gid = owner_of(self.devices.caller)
@@ -386,17 +396,29 @@ class TmpfsDevice(DeviceDriver):
     def _touch(self, inode: Inode) -> None:
         self._changed_dir(inode, self._now())
 
-    def _charge(self, grow: int) -> None:
+    # where the contents grow and shrink: the only places that count them
+
+    def _charge(self, grow: int, in_kernel: bool = False) -> None:
+        """Count ``grow`` more bytes against ``[namespace] tmpfs_size``. File contents live in
+        page frames, which the machine's memory bounds already; bytes the kernel itself holds
+        (``in_kernel``: a link's target) are charged to the kernel memory account too."""
         if self.used + grow > self.limit:
             raise DeviceError("ENOSPC", f"#tmpfs is full ([namespace] tmpfs_size = {self.limit})")
+        if in_kernel and not self.kernel.kmem.charge(KMEM_OWNER, grow):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         self.used += grow
+
+    def _uncharge(self, size: int, in_kernel: bool = False) -> None:
+        self.used -= size
+        if in_kernel:
+            self.kernel.kmem.release(KMEM_OWNER, size)
 
     def _resize(self, inode: Inode, length: int) -> None:
         size = inode.data.size
         if length > size:
             self._charge(length - size)
         else:
-            self.used -= size - length
+            self._uncharge(size - length)
         inode.data.resize(length)  # pages past the new end leave every mapping too
         self._touch(inode)
 
@@ -418,7 +440,9 @@ class TmpfsDevice(DeviceDriver):
     def _release_if_gone(self, inode: Inode) -> None:
         """A file with no name left and no opener gives back its space, as on Linux."""
         if inode.links == 0 and inode.opens <= 0:
-            self.used -= (inode.data.size if inode.data is not None else 0) + len(inode.target)
+            self._uncharge(inode.data.size if inode.data is not None else 0)
+            self._uncharge(len(inode.target), in_kernel=True)
+            self.kernel.kmem.release(KMEM_OWNER, INODE_COST)
             self.inodes -= 1
             if inode.data is not None:  # its frames are free again
                 inode.data.drop()
