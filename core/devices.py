@@ -291,6 +291,20 @@ class DeviceDriver:
         may have become ready, so threads in poll/select look again."""
         return POLLIN | POLLOUT
 
+    def mmap(self, chan: Chan) -> Any:
+        """The :class:`~kernkit.core.pagecache.PageCache` of the open file ``chan``: the frames
+        every mapping of the file shares with read() and write() (the same cache for every
+        channel on the file; a file whose every mapping is new memory, as /dev/zero, gives a
+        new transient cache each time). The default: files of this device cannot be mapped
+        (ENODEV)."""
+        raise DeviceError("ENODEV", f"#{self.name}: files cannot be mapped")
+
+    def terminal(self, chan: Chan) -> int | None:
+        """The host file descriptor of the terminal the open channel is, or None (the default)
+        when it is not a terminal: personalities answer terminal controls (Linux's TCGETS,
+        TIOCGWINSZ, ...) only for terminals, as a host kernel does."""
+        return None
+
     def dirgen(self, chan: Chan) -> int | None:
         """A number that changes whenever a name in the directory ``chan`` appears, goes or
         moves, or None (the default) when the device cannot tell. With a number, namespaces

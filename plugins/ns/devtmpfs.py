@@ -1,9 +1,17 @@
 """#tmpfs: an in-memory file system, writable; ``#tmpfs.NAME`` attaches the instance NAME (the
-same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all.
+same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all and
+by the machine's memory (file contents in its frames; inodes and link targets, with the rest of
+the kernel's buffers, in ``kernel.kmem``).
 
 Files, directories, symbolic links and named pipes (FIFOs), with hard links, owners, modes and
 three times each, as a Linux tmpfs keeps them. A name is a :class:`Node` in its directory; what
 the name stands for is an :class:`Inode`, which several names share after a hard link.
+
+A file's contents live in a page cache (frames of the machine's memory, as Linux's tmpfs keeps
+its files in RAM), which is also what mappings of the file show: read(), write() and every
+mapping agree. A file's frames are freed when it has no name left and nobody has it open (a
+mapping keeps the file open). :meth:`TmpfsDevice.anonymous` makes files with no name at all
+(memfd_create).
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from kernkit.core.devices import (
     owner_of,
     superuser,
 )
+from kernkit.core.errors import OutOfMemory
+from kernkit.core.pagecache import PageCache
 from kernkit.plugins.ns.devpipe import Fifo
 from kernkit.plugins.ns.synthetic import check_mode
 
@@ -49,6 +59,10 @@ BLOCK = 4096
 DIRENT_SIZE = 20
 #: The files all instances may hold: one per block of ``tmpfs_size``, and at least this many.
 MIN_INODES = 1024
+#: The kernel memory account's name for #tmpfs (core/kmem.py), and what a file costs there
+#: besides its contents, so that a million empty files fill the machine too.
+KMEM_OWNER = "tmpfs"
+INODE_COST = 256
 
 
 class Inode:
@@ -70,10 +84,13 @@ class Inode:
         "opens",
     )
 
-    def __init__(self, qid: Qid, perm: int, now: int, uid: str, gid: str) -> None:
+    def __init__(
+        self, qid: Qid, perm: int, now: int, uid: str, gid: str, data: PageCache | None = None
+    ) -> None:
         self.qid = qid
         self.perm = perm
-        self.data = bytearray()
+        #: A regular file's contents (None for a directory or a symbolic link).
+        self.data = data
         self.children: dict[str, Node] | None = {} if qid.type & QTDIR else None
         self.target = ""  # a symbolic link's
         self.fifo: Fifo | None = None
@@ -110,11 +127,14 @@ class TmpfsDevice(DeviceDriver):
         self.instances: dict[str, Tmpfs] = {}
         self.by_devno: dict[int, Tmpfs] = {}
         self.limit = kernel.config["namespace"].tmpfs_size
+        self.memory = kernel.machine.memory
         self.used = 0
         self.inodes = 0
         self.max_inodes = max(self.limit // BLOCK, MIN_INODES)
         #: Changes whenever a name appears, goes or moves in any instance (see dirgen).
         self.generation = 0
+        #: Where files with no name (memfd) live: an instance no name attaches.
+        self._hidden = self.by_devno[-1] = Tmpfs(-1, 0)
 
     def attach(self, spec: str) -> Chan:
         fs = self.instances.get(spec)
@@ -177,7 +197,7 @@ class TmpfsDevice(DeviceDriver):
     def symlink(self, chan: Chan, name: str, target: str) -> None:
         node = self._new(chan, name, QTSYMLINK, DMSYMLINK | 0o777)
         node.inode.target = target
-        self._charge(len(target))
+        self._charge(len(target), in_kernel=True)
 
     def readlink(self, chan: Chan) -> str:
         inode = chan.aux.inode
@@ -199,13 +219,28 @@ class TmpfsDevice(DeviceDriver):
         inode.ctime = now
         self._changed_dir(directory.inode, now)
 
+    def anonymous(self, name: str, perm: int = 0o600) -> Chan:
+        """An open (read-write) file in no directory, gone with its last holder: Linux's
+        memfd_create."""
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
+            raise DeviceError("ENOMEM", "#tmpfs: the machine's memory is full")
+        fs, now = self._hidden, self._now()
+        uid, gid = owner_of(self.devices.caller)
+        inode = Inode(Qid(next(fs.paths), 0, QTFILE), perm, now, uid, gid, PageCache(self.memory))
+        inode.links = 0
+        inode.opens = 1
+        self.inodes += 1
+        chan = Chan(self, inode.qid, fs.devno, Node(name, None, inode))
+        chan.mode = ORDWR
+        return chan
+
     def read(self, chan: Chan, count: int, offset: int) -> bytes:
         inode = chan.aux.inode
         if inode.fifo is not None:
             return inode.fifo.read(count)
         if inode.atime <= inode.mtime or inode.atime <= inode.ctime:  # Linux's relatime
             inode.atime = self._now()
-        return bytes(inode.data[offset : offset + count])
+        return inode.data.read(offset, count)
 
     def write(self, chan: Chan, data: bytes, offset: int) -> int:
         inode = chan.aux.inode
@@ -214,14 +249,23 @@ class TmpfsDevice(DeviceDriver):
         end = offset + len(data)
         if end > MAX_FILE:
             raise DeviceError("EFBIG")
-        size = len(inode.data)
-        if end > size:
-            self._charge(end - size)
-            if offset > size:
-                inode.data.extend(bytes(offset - size))
-        inode.data[offset:end] = data
+        size = inode.data.size
+        grow = max(end - size, 0)
+        if grow:
+            self._charge(grow)
+        try:
+            inode.data.write(offset, data)
+        except OutOfMemory:
+            self._uncharge(grow - max(inode.data.size - size, 0))
+            raise DeviceError("ENOSPC", "no memory left for #tmpfs") from None
         self._touch(inode)
         return len(data)
+
+    def mmap(self, chan: Chan) -> PageCache:
+        inode = chan.aux.inode
+        if inode.data is None or inode.fifo is not None:
+            raise DeviceError("ENODEV")
+        return inode.data
 
     def poll(self, chan: Chan) -> int:
         fifo = chan.aux.inode.fifo
@@ -324,12 +368,15 @@ class TmpfsDevice(DeviceDriver):
         directory = chan.aux
         if self.inodes >= self.max_inodes:
             raise DeviceError("ENOSPC", f"#tmpfs holds {self.inodes} files, its most")
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         fs = self._instance(chan)
         now = self._now()
         uid, gid = owner_of(self.devices.caller)
         if directory.inode.perm & 0o2000:  # a set-group-id directory gives its group
             gid = directory.inode.gid
-        inode = Inode(Qid(next(fs.paths), 0, kind), perm, now, uid, gid)
+        data = PageCache(self.memory) if kind == QTFILE else None
+        inode = Inode(Qid(next(fs.paths), 0, kind), perm, now, uid, gid, data)
         if kind & QTDIR:
             inode.links = 2
             directory.inode.links += 1
@@ -349,19 +396,30 @@ class TmpfsDevice(DeviceDriver):
     def _touch(self, inode: Inode) -> None:
         self._changed_dir(inode, self._now())
 
-    def _charge(self, grow: int) -> None:
+    # where the contents grow and shrink: the only places that count them
+
+    def _charge(self, grow: int, in_kernel: bool = False) -> None:
+        """Count ``grow`` more bytes against ``[namespace] tmpfs_size``. File contents live in
+        page frames, which the machine's memory bounds already; bytes the kernel itself holds
+        (``in_kernel``: a link's target) are charged to the kernel memory account too."""
         if self.used + grow > self.limit:
             raise DeviceError("ENOSPC", f"#tmpfs is full ([namespace] tmpfs_size = {self.limit})")
+        if in_kernel and not self.kernel.kmem.charge(KMEM_OWNER, grow):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         self.used += grow
 
+    def _uncharge(self, size: int, in_kernel: bool = False) -> None:
+        self.used -= size
+        if in_kernel:
+            self.kernel.kmem.release(KMEM_OWNER, size)
+
     def _resize(self, inode: Inode, length: int) -> None:
-        size = len(inode.data)
+        size = inode.data.size
         if length > size:
             self._charge(length - size)
-            inode.data.extend(bytes(length - size))
         else:
-            self.used -= size - length
-            del inode.data[length:]
+            self._uncharge(size - length)
+        inode.data.resize(length)  # pages past the new end leave every mapping too
         self._touch(inode)
 
     def _unlink(self, node: Node) -> None:
@@ -382,9 +440,13 @@ class TmpfsDevice(DeviceDriver):
     def _release_if_gone(self, inode: Inode) -> None:
         """A file with no name left and no opener gives back its space, as on Linux."""
         if inode.links == 0 and inode.opens <= 0:
-            self.used -= len(inode.data) + len(inode.target)
+            self._uncharge(inode.data.size if inode.data is not None else 0)
+            self._uncharge(len(inode.target), in_kernel=True)
+            self.kernel.kmem.release(KMEM_OWNER, INODE_COST)
             self.inodes -= 1
-            inode.data = bytearray()
+            if inode.data is not None:  # its frames are free again
+                inode.data.drop()
+                inode.data = PageCache(self.memory)
             inode.links = -1  # given back once
 
     def _move(self, node: Node, target: Node, name: str) -> None:
@@ -409,7 +471,7 @@ def _stat(node: Node) -> Dir:
     if inode.children is not None:  # Linux's tmpfs: 20 bytes a name, '.' and '..' included
         length = DIRENT_SIZE * (2 + len(inode.children))
     else:
-        length = len(inode.target) if inode.qid.type & QTSYMLINK else len(inode.data)
+        length = inode.data.size if inode.data is not None else len(inode.target)
     return Dir(
         node.name,
         inode.qid,

@@ -108,22 +108,24 @@ def pip_install_target(package: Path, target: Path) -> dict[str, str]:
 
 
 
-def default_sigint() -> None:
-    """For ``preexec_fn``: Ctrl-C back to its default in the child. A shell that started the
-    tests in the background (or nohup) ignores SIGINT, and a child inherits that; a child
-    Python then installs no KeyboardInterrupt handler and a test's Ctrl-C would do nothing."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def default_signals() -> None:
+    """For ``preexec_fn``: the stop signals (Ctrl-C, SIGTERM, SIGHUP) back at their defaults in the
+    child. A shell that started the tests in the background (or nohup) ignores SIGINT (SIGHUP),
+    and a child inherits that; a child Python then installs no KeyboardInterrupt handler and a
+    test's Ctrl-C would do nothing."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 @contextlib.contextmanager
 def kernkit_process(*args: str, **popen):  # noqa: ANN003 - passed on to Popen
-    """``kernkit ARGS`` as a host process with piped output that a test may Ctrl-C (SIGINT back
-    at its default), in a process group of its own; whatever is still running of it at the end
+    """``kernkit ARGS`` as a host process with piped output that a test may stop with a signal
+    (the stop signals back at their defaults), in a process group of its own; whatever is still running of it at the end
     (kernkit matrix has worker processes) is killed, whether the test passed or not."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "kernkit.tools.cli", *args],
         **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "cwd": ROOT, **popen},
-        preexec_fn=default_sigint,
+        preexec_fn=default_signals,
         start_new_session=True,
     )
     try:

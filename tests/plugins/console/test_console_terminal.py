@@ -12,7 +12,7 @@ import termios
 import time
 
 import pytest
-from support import ROOT, default_sigint, kernkit_cli
+from support import ROOT, default_signals, kernkit_cli
 
 
 class Pty:
@@ -27,7 +27,7 @@ class Pty:
             stderr=slave,
             cwd=ROOT,
             start_new_session=True,
-            preexec_fn=default_sigint,
+            preexec_fn=default_signals,
         )
         os.close(slave)
         self.seen = b""

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from support import default_sigint
+from support import default_signals
 from support.gdb import DEMO, GDB, needs_gdb, symbol
 
 pytestmark = needs_gdb
@@ -142,7 +142,7 @@ def test_ctrl_c_in_gdb_interrupts_a_spinning_guest(guest, tmp_path):
     for command in commands:
         args += ["-ex", command]
     with open(tmp_path / "gdb.out", "wb") as out:
-        session = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=default_sigint)
+        session = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=default_signals)
         try:
             time.sleep(1)  # the guest spins
             session.send_signal(signal.SIGINT)  # what Ctrl-C at gdb's terminal does
