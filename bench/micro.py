@@ -15,8 +15,9 @@ does not judge).
   registers in one raw batch call instead)
 - ``page_walk_us``: ``arch/x86_64/paging.walk`` of a present page (the TLB fill's walk)
 - ``memtest_tlb_fills`` (deterministic), ``tlb_fill_us``, ``tlb_fill_share``: the packaged memtest
-  (touches 16 MiB) in the default kernel: TLB fills, host time per fill including the demand-zero
-  allocation, and the fills' share of ``kernel.run()``
+  (touches 16 MiB) in the default kernel: the TLB fills that reach the kernel in Python (a page
+  not present yet, or a refused access; the native helper fills the others in C), host time per
+  such fill including the demand-zero allocation, and their share of ``kernel.run()``
 - ``fast_stop_extra``, ``fast_stops``: a bare Unicorn loop of ``inc qword [rbx]`` run
   ``--increments`` times, stopped every 100 us by ``uc_emu_stop`` from a second thread and resumed
   at its pc: increments beyond the count (each an instruction run twice) and stops
@@ -82,8 +83,8 @@ def page_walk_us(count: int) -> float:
 
 
 def memtest_fills() -> dict[str, float]:
-    """memtest with the TLB-fill hook wrapped to count and time it."""
-    original = cpu.X86Core._on_tlb_fill
+    """memtest with the kernel's side of the TLB fill wrapped to count and time it."""
+    original = cpu.X86Core._fill
     fills, spent = 0, 0.0
 
     def counted(self, *args):  # noqa: ANN001, ANN002, ANN202
@@ -95,7 +96,7 @@ def memtest_fills() -> dict[str, float]:
             spent += time.perf_counter() - started
             fills += 1
 
-    cpu.X86Core._on_tlb_fill = counted
+    cpu.X86Core._fill = counted
     try:
         streams = {"stdin": io.BytesIO(), "stdout": io.BytesIO(), "stderr": io.BytesIO()}
         kernel = assemble(None, overrides={"init.program": "memtest"}, **streams)
@@ -106,7 +107,7 @@ def memtest_fills() -> dict[str, float]:
         run = time.perf_counter() - started
         kernel.shutdown()
     finally:
-        cpu.X86Core._on_tlb_fill = original
+        cpu.X86Core._fill = original
     if status != 0:
         raise RuntimeError(f"memtest exited {status}")
     return {"memtest_tlb_fills": fills, "tlb_fill_us": spent / fills * 1e6, "tlb_fill_share": spent / run}
