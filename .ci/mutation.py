@@ -257,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             by_area[name], capped, err = run_area(work / name, area, args.jobs, deadline)
             print(f"  {name}: {time.monotonic() - started:.0f} s", flush=True)
-            errors += err if not by_area[name] else ""
+            if not any(code is not None for code in by_area[name].values()):
+                errors += f"{name}: mutmut tried no mutant; its output ends:\n{err[-3000:]}\n"
             if capped:
                 break
         return report(by_area, args.min_kill, capped, errors)
@@ -283,8 +284,8 @@ def report(by_area: dict[str, dict[str, int | None]], min_kill: float, capped: b
             print(f"    survived: {mutant} (exit {codes[mutant]})")
     if capped:
         print("the cap ran out before every mutant was tried")
-    if not any(by_area.values()):
-        print(err[-3000:], file=sys.stderr)
+    if err:  # an area whose tests failed before any mutant (mutmut's first, clean run)
+        print(err, file=sys.stderr)
     return 1 if failed else 0
 
 
