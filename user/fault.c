@@ -18,7 +18,7 @@ static void announce(const char *mode)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: fault null|write-ro|exec-stack|exec-data|kernel|noncanonical|jump|ud2|div0|hlt|efault\n");
+    fprintf(stderr, "usage: fault null|write-ro|write-after-read|exec-stack|exec-data|kernel|noncanonical|top|jump|ud2|div0|hlt|efault\n");
     return 2;
 }
 
@@ -61,6 +61,19 @@ int main(int argc, char **argv)
         announce(mode);
         volatile long *volatile p = (long *)(mode[0] == 'k' ? 0xffff800000000000UL : 0x0000800000000000UL);
         return (int)*p;
+    } else if (strcmp(mode, "top") == 0) {
+        /* the last page below the user limit: canonical, never mapped */
+        announce(mode);
+        volatile long *volatile p = (long *)0x00007ffffffff000UL;
+        return (int)*p;
+    } else if (strcmp(mode, "write-after-read") == 0) {
+        /* a read-only page brought in by a read (demand paging), then written */
+        volatile char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        announce(mode);
+        if (page[0] != 0)
+            return 1;
+        page[0] = 'w';
+        return 0;
     } else if (strcmp(mode, "jump") == 0) {
         announce(mode);
         void (*volatile fn)(void) = (void (*)(void))0x12345000UL;

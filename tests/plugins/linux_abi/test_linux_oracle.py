@@ -31,6 +31,8 @@ CASES = {
     "fault exec-data": b"",
     "fault kernel": b"",
     "fault noncanonical": b"",
+    "fault top": b"",
+    "fault write-after-read": b"",
     "fault jump": b"",
     "fault ud2": b"",
     "fault div0": b"",
