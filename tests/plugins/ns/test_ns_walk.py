@@ -287,3 +287,58 @@ def test_walk_parent_follows_links_on_the_way_not_the_last(linked):
     chan, name = ns.walk_parent("#tmpfs.a/..")
     assert (chan.path, name) == ("#tmpfs.a", "") and chan.qid == ns.walk("#tmpfs.a").qid
     assert error(lambda: ns.walk_parent("/tmp/abs/x")) == "ENOTDIR"
+
+
+def test_forty_links_in_a_row_are_followed_and_the_forty_first_is_a_loop(ns):
+    tmp = ns.walk("/tmp")
+    for chain in ("a", "b"):
+        length = 40 if chain == "a" else 41
+        ns.symlink(tmp, f"{chain}{length}", "/tmp/d/file")
+        for i in range(length - 1, 0, -1):  # chain1 -> chain2 -> ... -> the file
+            ns.symlink(tmp, f"{chain}{i}", f"{chain}{i + 1}")
+    assert read(ns, "/tmp/a1") == "in d" and ns.walk("/tmp/a1").path == "/tmp/d/file"
+    assert error(lambda: ns.walk("/tmp/b1")) == "ELOOP"
+
+
+def test_where_links_lead_is_the_path_walked(linked):
+    ns = linked
+    tmp = ns.walk("/tmp")
+    ns.symlink(tmp, "dotted", "./d/./e/./deep")
+    ns.symlink(tmp, "devfile", "#tmpfs.a/only_a")
+    assert ns.walk("/tmp/abs").path == "/tmp/d/file"
+    assert ns.walk("/tmp/dotted").path == "/tmp/d/e/deep" and read(ns, "/tmp/dotted") == "deep"
+    assert ns.walk("/tmp/dev/only_a").path == "#tmpfs.a/only_a"
+    assert read(ns, "/tmp/devfile") == "a" and ns.walk("/tmp/devfile").path == "#tmpfs.a/only_a"
+    assert ns.walk("../tmp/d", tmp).path == "/tmp/d"  # above where the walk started
+    ns.bind(ns.walk("#tmpfs.b"), ns.walk("#tmpfs.a"), MREPL)  # a link to a device sees its binds
+    assert read(ns, "/tmp/dev/only_b") == "b" and error(lambda: ns.walk("/tmp/dev/only_a")) == "ENOENT"
+
+
+def test_an_empty_link_says_which_it_is(ns):
+    ns.symlink(ns.walk("/tmp"), "empty", "")
+    with pytest.raises(DeviceError) as info:
+        ns.walk("/tmp/empty/x")
+    assert (info.value.code, info.value.message) == ("ENOENT", "/tmp/empty: an empty symbolic link")
+    with pytest.raises(DeviceError) as info:
+        ns.walk_parent("")
+    assert (info.value.code, info.value.message) == ("ENOENT", "empty path")
+
+
+def test_a_link_that_stands_for_a_file_itself_leads_to_it(linked, monkeypatch):
+    """Links whose driver gives a channel (Linux's /proc/PID/fd/N) lead to that file, wherever
+    it is now; the text they would read as is not walked."""
+    ns = linked
+    tmp = ns.walk("/tmp")
+    ns.symlink(tmp, "to_e", "/nowhere")
+    ns.symlink(tmp, "to_root", "/nowhere")
+    targets = {"/tmp/to_e": ns.walk("/tmp/d/e"), "/tmp/to_root": ns.walk("/")}
+
+    def follow(self, chan):  # noqa: ANN001, ANN202
+        target = targets.get(chan.path)
+        return target.clone() if target is not None else None
+
+    monkeypatch.setattr(type(tmp.driver), "follow", follow)
+    assert read(ns, "/tmp/to_e/deep") == "deep" and ns.walk("/tmp/to_e/deep").path == "/tmp/d/e/deep"
+    assert ns.walk("/tmp/to_e/..").path == "/tmp/d"
+    assert ns.walk("/tmp/to_root/tmp/d").path == "/tmp/d" and read(ns, "/tmp/to_root/tmp/d/file") == "in d"
+    assert read(ns, "/tmp/d/ln/deep") == "deep"  # links with no channel are walked as before
