@@ -173,7 +173,7 @@ def test_a_kernel_error_while_filling_the_tlb_is_not_lost(monkeypatch, tlb_fill)
     resolve = AddressSpace.resolve_fault
 
     def broken(self, va, access):  # noqa: ANN001, ANN202
-        if sys._getframe(1).f_code.co_name != "_fill":  # the kernel's own copies work
+        if "_fill" not in sys._getframe(1).f_code.co_name:  # the kernel's own copies work
             return resolve(self, va, access)
         raise RuntimeError("a bug in the pager")
 
