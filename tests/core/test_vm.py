@@ -490,3 +490,68 @@ def test_intermediate_tables_let_user_mode_through(memory):
         entry_address = entry & ADDRESS_MASK
     before = frames_left(memory)
     assert table.lookup(BASE + (1 << 39)) is None and frames_left(memory) == before  # looking makes no table
+
+
+# --- frames held by more than one -------------------------------------------------------------
+
+
+def test_a_forked_space_shares_pages_until_one_side_writes(memory):
+    fresh = frames_left(memory)
+    parent = AddressSpace(memory, X86PageTable(memory), LIMIT)
+    parent.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
+    parent.write(BASE, b"p" * (2 * PAGE_SIZE))
+    before_fork = frames_left(memory)
+    child = parent.fork(X86PageTable(memory))
+    tables = before_fork - frames_left(memory)  # the child's page tables, no data frame
+    assert child.read(BASE, 3) == b"ppp" and parent.resolve_fault(BASE, "read") is not None
+    assert child.resolve_fault(BASE, "read") == parent.resolve_fault(BASE, "read")  # a read copies nothing
+    assert before_fork - frames_left(memory) == tables
+    child.write(BASE, b"c")  # one copy, of the page written
+    assert before_fork - frames_left(memory) == tables + 1
+    assert parent.read(BASE, 2) == b"pp" and child.read(BASE, 2) == b"cp"
+    child.release()  # the parent's frames stay with the parent
+    assert frames_left(memory) == before_fork and parent.read(BASE, 2) == b"pp"
+    parent.write(BASE + PAGE_SIZE, b"q")  # its own again: written in place
+    assert frames_left(memory) == before_fork
+    parent.release()
+    assert frames_left(memory) == fresh
+
+
+def test_an_address_space_two_hold_lives_until_both_let_go(memory):
+    fresh = frames_left(memory)
+    space = AddressSpace(memory, X86PageTable(memory), LIMIT)
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.write(BASE, b"kept")
+    space.users += 1  # a second process shares it (CLONE_VM)
+    space.release()
+    assert space.read(BASE, 4) == b"kept" and frames_left(memory) < fresh
+    space.release()
+    assert frames_left(memory) == fresh
+
+
+def test_map_frame_over_a_present_page_frees_the_old_frame_and_writes_reach_the_new(space, memory):
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.write(BASE, b"old")
+    fresh = frames_left(memory)
+    frame = memory.alloc_frame()
+    space.map_frame(BASE, frame, RW)
+    assert frames_left(memory) == fresh  # one taken, the old one given back
+    space.write(BASE + 1, b"new")  # the kernel writes into the frame it was given, no copy
+    assert memory.bytes[frame : frame + 4].tobytes() == b"\0new" and space.page_table.lookup(BASE) == (
+        frame,
+        True,
+        False,
+    )
+    space.map_frame(BASE, frame, RW)  # the same frame again: nothing freed
+    assert frames_left(memory) == fresh and space.read(BASE, 4) == b"\0new"
+
+
+def test_a_pinned_page_is_copied_for_a_forked_child_at_once(space, memory):
+    """The kernel keeps writing a pinned frame by its physical address: a child gets its own."""
+    space.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
+    pinned, plain = memory.alloc_frame(), memory.alloc_frame()
+    space.map_frame(BASE, pinned, RW, pinned=True)
+    space.map_frame(BASE + PAGE_SIZE, plain, RW)
+    child = space.fork(X86PageTable(memory))
+    assert child.page_table.lookup(BASE)[0] != pinned
+    assert child.page_table.lookup(BASE + PAGE_SIZE)[0] == plain  # shared, copy-on-write
