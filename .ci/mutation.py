@@ -81,7 +81,12 @@ AREAS = {
                     "write_u64",
                 )
             ),
-            "kernkit.arch.x86_64.paging.*",
+            # the page tables but for fork's bulk sharing (share_into), as AddressSpace.fork
+            *(
+                f"kernkit.arch.x86_64.paging.xǁX86PageTableǁ{f}__*"
+                for f in ("__init__", "_slot", "map", "unmap", "lookup", "protect", "release")
+            ),
+            "kernkit.arch.x86_64.paging.x_walk__*",
             "kernkit.core.syscalls.*",
         ),
         ("tests/core/test_vm.py", "tests/core/test_syscalls.py"),

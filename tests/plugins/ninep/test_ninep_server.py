@@ -630,3 +630,22 @@ def test_names_of_255_bytes_are_fine_and_256_too_long(dialect):
         == errno.ENAMETOOLONG
     )
 
+
+
+def test_a_walk_takes_each_name_as_one_name(dialect):
+    """Names of slashes alone are "." (p9fs walks "/"), any other name with a slash is no name at
+    all, never handed to the backend as a path; other names, whatever their letters, are names."""
+    fs = tree()
+    fs.add("/tmp/X", b"x")
+    fs.root.children["tmp"].children["sub/deep.txt"] = fs.root.children["tmp"].children["sub"]
+    client, _ = local_client(fs, dialect)
+    root, _ = client.attach("")
+    fid, qids = client.walk(root, ["tmp", "X"])
+    assert [q.type for q in qids] == [proto.QTDIR, proto.QTFILE] and client.open(fid, 0)
+    assert read_all(client, fid) == b"x"
+    fid, qids = client.walk(root, ["tmp", "//", "sub"])
+    assert [q.type for q in qids] == [proto.QTDIR, proto.QTDIR, proto.QTDIR]
+    for names in (["tmp", "sub/deep.txt"], ["tmp/sub"]):
+        with pytest.raises(RemoteError) as info:
+            client.walk(root, names)
+        assert info.value.errno == errno.ENOENT, names
