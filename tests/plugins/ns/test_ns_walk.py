@@ -342,3 +342,12 @@ def test_a_link_that_stands_for_a_file_itself_leads_to_it(linked, monkeypatch):
     assert ns.walk("/tmp/to_e/..").path == "/tmp/d"
     assert ns.walk("/tmp/to_root/tmp/d").path == "/tmp/d" and read(ns, "/tmp/to_root/tmp/d/file") == "in d"
     assert read(ns, "/tmp/d/ln/deep") == "deep"  # links with no channel are walked as before
+
+
+def test_walks_through_a_device_that_cannot_tell_when_names_change_are_not_remembered(ns, monkeypatch):
+    monkeypatch.setattr(type(ns.walk("/tmp").driver), "dirgen", lambda self, chan: None)
+    assert read(ns, "/tmp/d/file") == "in d"
+    ns.remove(ns.walk("/tmp/d/file"))
+    assert error(lambda: ns.walk("/tmp/d/file")) == "ENOENT"
+    put(ns, "/tmp/d/file", "again")
+    assert read(ns, "/tmp/d/file") == "again"
