@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutants tried at once (default 2)")
     parser.add_argument("--cap-minutes", type=float, default=45, help="stop after this long (default 45)")
     parser.add_argument(
-        "--min-kill", type=float, help="required kill rate for every area, percent (default: each area's floor)"
+        "--min-kill", type=float, help="required kill rate for all areas, percent (default: each its floor)"
     )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args(argv)
@@ -280,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(by_area: dict[str, dict[str, int | None]], floors: dict[str, float], capped: bool, err: str) -> int:
+def report(
+    by_area: dict[str, dict[str, int | None]], floors: dict[str, float], capped: bool, err: str
+) -> int:
     failed = capped
     for name, codes in by_area.items():
         min_kill = floors[name]
