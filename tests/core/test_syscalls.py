@@ -49,6 +49,8 @@ CALLS = {
     5: Syscall(5, "oom", raises(OutOfMemory("no frame")), 0),
     6: Syscall(6, "blocks", lambda t: None, 0),
     7: Syscall(7, "negative", lambda t: 2**64 - 14, 0),  # a result written as the register holds it
+    8: Syscall(8, "caller", lambda t, a: t.tid + a, 1),  # handlers are given the calling thread
+    9: Syscall(9, "callers pid", lambda t: t.process.pid, 0),
 }
 
 
@@ -81,12 +83,13 @@ def test_results_errors_and_counts(dispatcher):
     assert d.dispatch(t, 4, args) == -14  # a bad pointer: EFAULT
     assert d.dispatch(thread(errno_fault=33), 4, args) == -33  # the personality's own number
     assert d.dispatch(t, 6, args) is None  # blocked: the result comes later
-    assert d.count == 6 and kernel.killed == []
+    assert d.dispatch(t, 8, args) == 9 + 2 and d.dispatch(t, 9, args) == 5
+    assert d.count == 8 and kernel.killed == []
     assert d.dispatch(t, 5, args) is None  # no frame left: the caller dies as Linux's OOM killer does
     assert kernel.killed == [(9, 9, "out of memory", 0x401000)]  # SIGKILL, where the call was made
     assert d.dispatch(t, 500, args) == -38 and d.dispatch(t, 500, args) == -38
     assert d.dispatch(thread(errno_nosys=99), 501, args) == -99
-    assert d.unknown == {500: 2, 501: 1} and d.count == 10
+    assert d.unknown == {500: 2, 501: 1} and d.count == 12
     assert kernel.events[-3:] == [("unknown_syscall", 5, {"tid": 9, "nr": 500})] * 2 + [
         ("unknown_syscall", 5, {"tid": 9, "nr": 501})
     ]

@@ -555,3 +555,39 @@ def test_a_pinned_page_is_copied_for_a_forked_child_at_once(space, memory):
     child = space.fork(X86PageTable(memory))
     assert child.page_table.lookup(BASE)[0] != pinned
     assert child.page_table.lookup(BASE + PAGE_SIZE)[0] == plain  # shared, copy-on-write
+
+
+def test_a_mapping_refused_names_where_and_why(space, monkeypatch):
+    with pytest.raises(BadAddress) as info:
+        space.add_region(LIMIT - PAGE_SIZE, LIMIT + PAGE_SIZE, RW)
+    assert (info.value.address, info.value.access) == (LIMIT - PAGE_SIZE, "map")
+    assert str(info.value) == f"bad guest address {LIMIT - PAGE_SIZE:#x} (map)"
+    monkeypatch.setattr("kernkit.core.regions.MAX_REGIONS", 2)  # vm.max_map_count reached
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.add_region(BASE + 2 * PAGE_SIZE, BASE + 3 * PAGE_SIZE, RO, name="stack")
+    with pytest.raises(BadAddress) as info:
+        space.add_region(BASE + 4 * PAGE_SIZE, BASE + 5 * PAGE_SIZE, RW)
+    assert (info.value.address, info.value.access) == (BASE + 4 * PAGE_SIZE, "map")
+    assert str(info.value) == f"bad guest address {BASE + 4 * PAGE_SIZE:#x} (map)"
+    regions = space.region_at(BASE), space.region_at(BASE + 2 * PAGE_SIZE)
+    assert [(r.name, r.mapped, r.offset) for r in regions] == [("anon", None, 0), ("stack", None, 0)]
+
+
+def test_a_64_bit_value_is_written_in_eight_bytes_and_no_more(space):
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.write(BASE, b"\xaa" * 16)
+    space.write_u64(BASE + 4, 0x1122334455667788)
+    assert space.read(BASE, 16) == b"\xaa" * 4 + bytes.fromhex("8877665544332211") + b"\xaa" * 4
+    assert space.read_u64(BASE + 4) == 0x1122334455667788
+
+
+def test_a_page_unmapped_is_no_longer_pinned(space, memory):
+    space.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
+    space.map_frame(BASE, memory.alloc_frame(), RW, pinned=True)
+    space.map_frame(BASE + PAGE_SIZE, memory.alloc_frame(), RW, pinned=True)
+    space.remove_range(BASE, BASE + PAGE_SIZE)  # the first only
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.write(BASE, b"ordinary")  # a demand-paged page: shared with a child until written
+    child = space.fork(X86PageTable(memory))
+    assert child.page_table.lookup(BASE)[0] == space.page_table.lookup(BASE)[0]
+    assert child.page_table.lookup(BASE + PAGE_SIZE)[0] != space.page_table.lookup(BASE + PAGE_SIZE)[0]
