@@ -383,7 +383,7 @@ from kernkit.core.devices import DMDIR, QTDIR, Chan, DeviceDriver, DeviceError, 
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import Device
 
-KERNKIT_CONTRACT = ">=1.1,<2"
+KERNKIT_CONTRACT = ">=2.0,<3"
 CREATED = []
 
 
@@ -398,21 +398,21 @@ class Counter(DeviceDriver):
     def attach(self, spec):
         return Chan(self, Qid(0, 0, QTDIR))
 
-    def walk(self, chan, name):
+    def walk(self, chan, name, *, caller=None):
         return Chan(self, Qid(1)) if name == "count" else None
 
-    def stat(self, chan):
+    def stat(self, chan, *, caller=None):
         if chan.qid.type & QTDIR:
             return Dir("counter", chan.qid, DMDIR | 0o555)
         return Dir("count", chan.qid, 0o666, len(str(self.total)) + 1)
 
-    def dirread(self, chan):
+    def dirread(self, chan, *, caller=None):
         return [self.stat(Chan(self, Qid(1)))]
 
-    def read(self, chan, count, offset):
+    def read(self, chan, count, offset, *, caller=None):
         return f"{self.total}\\n".encode()[offset : offset + count]
 
-    def write(self, chan, data, offset):
+    def write(self, chan, data, offset, *, caller=None):
         if data.startswith(b"bad"):
             raise DeviceError("EINVAL", "no bad bytes")
         self.total += len(data)
