@@ -333,7 +333,7 @@ def test_a_link_that_stands_for_a_file_itself_leads_to_it(linked, monkeypatch):
     ns.symlink(tmp, "to_root", "/nowhere")
     targets = {"/tmp/to_e": ns.walk("/tmp/d/e"), "/tmp/to_root": ns.walk("/")}
 
-    def follow(self, chan):  # noqa: ANN001, ANN202
+    def follow(self, chan, *, caller=None):  # noqa: ANN001, ANN202, ARG001
         target = targets.get(chan.path)
         return target.clone() if target is not None else None
 
