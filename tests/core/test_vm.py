@@ -591,3 +591,17 @@ def test_a_page_unmapped_is_no_longer_pinned(space, memory):
     child = space.fork(X86PageTable(memory))
     assert child.page_table.lookup(BASE)[0] == space.page_table.lookup(BASE)[0]
     assert child.page_table.lookup(BASE + PAGE_SIZE)[0] != space.page_table.lookup(BASE + PAGE_SIZE)[0]
+
+
+def test_a_page_three_hold_is_freed_by_the_last_of_them(memory):
+    fresh = frames_left(memory)
+    parent = AddressSpace(memory, X86PageTable(memory), LIMIT)
+    parent.add_region(BASE, BASE + PAGE_SIZE, RW)
+    parent.write(BASE, b"three")
+    one_space = fresh - frames_left(memory)  # its page tables and the data frame
+    first, second = parent.fork(X86PageTable(memory)), parent.fork(X86PageTable(memory))
+    first.release()
+    parent.release()
+    assert second.read(BASE, 5) == b"three" and fresh - frames_left(memory) == one_space
+    second.release()
+    assert frames_left(memory) == fresh
