@@ -422,6 +422,15 @@ def test_address_zero_and_the_last_bytes_below_the_limit_are_ordinary_memory(spa
     assert space.read_cstring(0, 100) == b"zero page"
 
 
+def test_pages_at_address_zero_and_below_the_limit_are_allowed_before_they_are_touched(space):
+    space.add_region(0, PAGE_SIZE, RW)
+    space.add_region(LIMIT - PAGE_SIZE, LIMIT, RO)
+    assert space.allows(0, 8, "write") and space.allows(LIMIT - 8, 8, "read")
+    assert space.allows(LIMIT - 2 * PAGE_SIZE, 2 * PAGE_SIZE, "read") is False  # a hole before
+    assert not space.allows(LIMIT - 8, 9, "read") and not space.allows(LIMIT - 8, 8, "write")
+    assert not space.present  # answered from the regions alone
+
+
 def test_a_string_ending_at_the_last_byte_before_a_hole(space):
     space.add_region(BASE, BASE + PAGE_SIZE, RW)  # never touched, then nothing mapped after it
     assert space.read_cstring(BASE + PAGE_SIZE - 1, 10) == b""
