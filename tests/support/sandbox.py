@@ -54,13 +54,20 @@ def main(path: str, name: str, *args: str) -> None:
     configure(b"lo:0", GUEST_ADDRESS)
     libc.personality(ADDR_NO_RANDOMIZE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-    for number in range(1, signal.NSIG):  # Python ignores SIGPIPE and SIGXFSZ; exec keeps that
-        if number not in (signal.SIGKILL, signal.SIGSTOP):
-            with contextlib.suppress(OSError, ValueError):  # numbers without a signal
-                signal.signal(number, signal.SIG_DFL)
+    default_dispositions()
     os.umask(0o022)
     os.chdir("/")
     os.execve(f"/proc/self/fd/{program}", [name, *args], ENV)
+
+
+def default_dispositions() -> None:
+    """Every signal back at its default, as a login shell starts programs (also a ``preexec_fn``):
+    Python ignores SIGPIPE and SIGXFSZ, a shell that ran the tests in the background SIGINT and
+    SIGQUIT, and exec keeps what is ignored."""
+    for number in range(1, signal.NSIG):
+        if number not in (signal.SIGKILL, signal.SIGSTOP):
+            with contextlib.suppress(OSError, ValueError):  # numbers without a signal
+                signal.signal(number, signal.SIG_DFL)
 
 
 if __name__ == "__main__":
