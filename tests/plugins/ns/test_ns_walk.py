@@ -351,3 +351,33 @@ def test_walks_through_a_device_that_cannot_tell_when_names_change_are_not_remem
     assert error(lambda: ns.walk("/tmp/d/file")) == "ENOENT"
     put(ns, "/tmp/d/file", "again")
     assert read(ns, "/tmp/d/file") == "again"
+
+
+def test_every_step_of_a_walk_tells_the_driver_who_asks(linked, monkeypatch):
+    """Drivers answer for the calling thread (its /proc/self, its permissions): each walk step,
+    link and union member gets the walk's caller, on every path through the walk."""
+    ns = linked
+    ns.bind(ns.walk("#tmpfs.b"), ns.walk("#tmpfs.a"), MAFTER)  # unions: members walked in turn
+    ns.bind(ns.walk("#tmpfs.b"), ns.walk("/tmp/d/e"), MAFTER)
+    seen = []
+    for driver in {type(ns.walk("/").driver), type(ns.walk("/tmp").driver)}:
+        for operation in ("walk", "readlink", "follow"):
+            original = getattr(driver, operation)
+
+            def spy(self, *args, caller=None, _original=original, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+                seen.append(caller)
+                return _original(self, *args, caller=caller, **kwargs)
+
+            monkeypatch.setattr(driver, operation, spy)
+    me = object()
+    d = ns.walk("/tmp/d")
+    seen.clear()
+    ns.walk("/tmp/d/ln/deep", caller=me)  # the clean path's walk and a link followed
+    ns.walk("/tmp/./d/ln/../file", caller=me)  # the general walk, ".." past a link
+    ns.walk("../d/file", d, caller=me)  # ".." above where the walk started
+    ns.walk("#tmpfs.a/only_b", caller=me)  # a union's members
+    ns.walk("/tmp/dev/only_b", caller=me)
+    ns.walk("/tmp/d/e/only_b", caller=me)  # a union on the clean path
+    ns.walk_parent("/tmp/d/ln/deep", caller=me)
+    ns.walk_parent("/tmp/d/ln/..", caller=me)
+    assert seen and all(caller is me for caller in seen)
