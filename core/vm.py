@@ -52,6 +52,8 @@ class AddressSpace:
         self.on_unmap: Callable[[AddressSpace], None] = lambda aspace: None
         #: Called when the kernel wrote into a frame that may hold translated code.
         self.on_code_write: Callable[[AddressSpace], None] = lambda aspace: None
+        #: Called when a fault made a page present (a kernel with a cost model charges for it).
+        self.on_fault: Callable[[AddressSpace], None] | None = None
         #: Page -> (frame, writable, executable) as the page table said, for the kernel's own
         #: accesses to user memory (a walk of the tables in Python costs about a microsecond).
         #: Emptied whenever a page leaves the tables or loses rights.
@@ -110,6 +112,8 @@ class AddressSpace:
         entry = self.page_table.lookup(va)
         if entry is not None:
             return entry[0] if access != "write" or entry[1] else None
+        if self.on_fault is not None:
+            self.on_fault(self)
         frame = self.hidden.pop(va, None)
         if frame is None:
             frame = self.memory.alloc_frame()

@@ -112,6 +112,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "register_syscall_extensions, shutdown",
         "kernkit.plugins.ether": "boot_steps, config_sections, declare_plugin, register_devices, shutdown",
         "kernkit.plugins.gdb": "boot_steps, config_sections",
+        "kernkit.plugins.costs": "config_sections, declare_plugin, kernel_costs",
     }
     assert set(hooks) == set(BUILTIN_PLUGINS.values())
     for name in BUILTIN_PLUGINS.values():
