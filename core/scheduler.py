@@ -44,6 +44,9 @@ class SchedulerPolicy(Protocol):
     def provision(self, process: Process | None, core: int) -> None:
         """Reserve ``core`` for ``process`` (None: no one). Range checks are done by the caller."""
 
+    def provisioning(self) -> dict[int, Process]:
+        """Which core is reserved for which process, for tools (``prov -s``, the monitor)."""
+
     def process_exited(self, process: Process) -> None:
         """``process`` is dying: give back whatever it holds."""
 
@@ -68,6 +71,9 @@ class BaseScheduler:
 
     def provision(self, process: Process | None, core: int) -> None:
         pass
+
+    def provisioning(self) -> dict[int, Process]:
+        return {}
 
     def process_exited(self, process: Process) -> None:
         pass
@@ -105,7 +111,7 @@ def complete_policy(policy: Any, kernel: Kernel) -> Any:
     lacks (third-party schedulers written before those methods existed keep working)."""
     if not hasattr(policy, "kernel"):
         policy.kernel = kernel
-    for name in ("cores_wanted", "max_vcores", "provision", "process_exited"):
+    for name in ("cores_wanted", "max_vcores", "provision", "provisioning", "process_exited"):
         if not hasattr(policy, name):
             setattr(policy, name, types.MethodType(getattr(BaseScheduler, name), policy))
     return policy

@@ -11,10 +11,18 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import PluginDeclaration, Syscall, SyscallTable, TraceStyle
+from kernkit.core.records import (
+    MonitorCommand,
+    PluginDeclaration,
+    ProcFile,
+    Syscall,
+    SyscallTable,
+    TraceStyle,
+)
 from kernkit.plugins.akaros_abi import nscalls, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
+from kernkit.plugins.akaros_abi.status import cmd_vcores, read_mcp
 from kernkit.plugins.akaros_abi.vcores import VCORES
 from kernkit.plugins.linux_abi import api as linux
 
@@ -132,3 +140,24 @@ def kernkit_declare_plugin() -> PluginDeclaration:
 @hookimpl
 def kernkit_register_syscall_tables() -> list[SyscallTable]:
     return [AKAROS]
+
+
+@hookimpl
+def kernkit_register_proc_files() -> list[ProcFile]:
+    return [
+        ProcFile(
+            "mcp", read_mcp, description="an Akaros process: MCP state, vcores wanted, granted, where"
+        )
+    ]
+
+
+@hookimpl
+def kernkit_register_monitor_commands() -> list[MonitorCommand]:
+    return [
+        MonitorCommand(
+            "vcores",
+            cmd_vcores,
+            "MCPs: vcores wanted and granted, their pcores, provisioning",
+            "vcores [PID]",
+        )
+    ]

@@ -22,6 +22,7 @@ from kernkit.core.errors import ProgramError
 from kernkit.core.process import ProcState
 from kernkit.plugins.akaros_abi import layout
 from kernkit.plugins.akaros_abi.state import of
+from kernkit.plugins.akaros_abi.status import provisioning_map
 from kernkit.plugins.akaros_abi.vcores import (
     deliver_event,
     new_context,
@@ -33,6 +34,10 @@ from kernkit.plugins.linux_abi import api as linux
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
+
+
+#: provision's pid that asks for the provisioning map instead (-1, as a 64-bit register holds it)
+SHOW_PROVISIONING = (1 << 64) - 1
 
 
 def _target(t: Thread, pid: int) -> Process | None:
@@ -139,6 +144,10 @@ def sys_poke_ksched(t: Thread, pid: int, res_type: int) -> int:
 
 
 def sys_provision(t: Thread, pid: int, res_type: int, core: int) -> int:
+    if pid == SHOW_PROVISIONING:  # as Akaros: print the map on the console
+        t.kernel.stdout.write(provisioning_map(t.kernel).encode())
+        t.kernel.stdout.flush()
+        return 0
     if res_type != layout.RES_CORES:
         return -EINVAL
     if core >= len(t.kernel.current):

@@ -125,6 +125,9 @@ class McpScheduler(BaseScheduler):
             self.provisioned[core] = process
         self._pass()
 
+    def provisioning(self) -> dict[int, Process]:
+        return {core: process for core, process in sorted(self.provisioned.items()) if process.alive}
+
     def process_exited(self, process: Process) -> None:
         for core in list(self.cores_of.get(process, ())):
             self.pinned.pop(core, None)

@@ -481,7 +481,7 @@ def test_register_proc_files_hook(tmp_path, plugin_dir):
     run = run_kernel("run", "cat /proc/1/vcores", "echo poke > /proc/1/vcores", "ls #proc/1", config=config)
     assert run.status == 0, run.err
     assert run.out.splitlines() == [
-        "vcores 1 of run", "args", "ctl", "fd", "ns", "status", "strace", "vcores", "vmexits"
+        "vcores 1 of run", "args", "ctl", "fd", "mcp", "ns", "status", "strace", "vcores", "vmexits"
     ]
     assert sys.modules[module].WRITTEN == [(1, b"poke\n")]
     refused = run_kernel("echo", "nonsense", ">", "/proc/self/vcores", config=config)

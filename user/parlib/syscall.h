@@ -44,7 +44,9 @@ static inline long ros_syscall6(long nr, long a0, long a1, long a2, long a3, lon
 #define O_CLOEXEC 02000000
 #define AT_FDCWD (-100)
 #define ENOENT 2
+#define ESRCH 3
 #define EINTR 4
+#define ENXIO 6
 #define EBADF 9
 #define EAGAIN 11
 #define ENOMEM 12
