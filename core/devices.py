@@ -291,6 +291,12 @@ class DeviceDriver:
         may have become ready, so threads in poll/select look again."""
         return POLLIN | POLLOUT
 
+    def terminal(self, chan: Chan) -> int | None:
+        """The host file descriptor of the terminal the open channel is, or None (the default)
+        when it is not a terminal: personalities answer terminal controls (Linux's TCGETS,
+        TIOCGWINSZ, ...) only for terminals, as a host kernel does."""
+        return None
+
     def dirgen(self, chan: Chan) -> int | None:
         """A number that changes whenever a name in the directory ``chan`` appears, goes or
         moves, or None (the default) when the device cannot tell. With a number, namespaces

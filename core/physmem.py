@@ -41,6 +41,8 @@ class PhysicalMemory:
         self._code_frames: set[int] = set()
         #: Freed frames that held code: not reused until translated code was dropped.
         self.quarantine: list[int] = []
+        #: Bytes of kernel buffers charged to this memory (core/kmem.py): frames left for them.
+        self.kernel_bytes = 0
 
     @property
     def free_frames(self) -> int:
@@ -54,6 +56,8 @@ class PhysicalMemory:
 
     def alloc_frame(self) -> int:
         """A free, zero-filled frame's physical address; OutOfMemory when none is left."""
+        if self.kernel_bytes and self.free_bytes() < PAGE_SIZE:
+            raise OutOfMemory(f"out of physical memory ({self.size // (1 << 20)} MiB)")
         if self._recycled:
             frame = self._recycled.pop() * PAGE_SIZE
             self.bytes[frame : frame + PAGE_SIZE] = _ZERO_PAGE
@@ -62,6 +66,10 @@ class PhysicalMemory:
             raise OutOfMemory(f"out of physical memory ({self.size // (1 << 20)} MiB)")
         self._next_fresh += 1
         return (self._next_fresh - 1) * PAGE_SIZE
+
+    def free_bytes(self) -> int:
+        """Bytes of frames nobody holds, less the kernel buffers charged against them."""
+        return (self._end - self._next_fresh + len(self._recycled)) * PAGE_SIZE - self.kernel_bytes
 
     def free_frame(self, frame: int) -> None:
         if frame in self._code_frames:

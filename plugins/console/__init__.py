@@ -68,6 +68,20 @@ class ConsoleDevice(SyntheticDevice):
             ],
         )
 
+    def terminal(self, chan: Chan) -> int | None:
+        """``cons`` and ``stdin`` are a terminal when the host's stdin is one, ``stdout`` and
+        ``stderr`` when the host's stdout or stderr is (as the same program would find on the
+        host, or under qemu-user)."""
+        synth = chan.aux
+        name = getattr(synth, "name", "")
+        stream = {"cons": self.kernel.stdin, "stdin": self.kernel.stdin,
+                  "stdout": self.kernel.stdout, "stderr": self.kernel.stderr}.get(name)  # fmt: skip
+        try:
+            fd = stream.fileno() if stream is not None else None
+        except (AttributeError, OSError, ValueError):
+            return None
+        return fd if fd is not None and os.isatty(fd) else None
+
     def _caller_pid(self, which: str) -> int:
         caller = self.devices.caller
         if caller is None:
@@ -143,7 +157,7 @@ def attach_terminal(kernel: Kernel) -> None:
 
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
-    return [BootStep("console", "devices", attach_terminal)]
+    return [BootStep("console", "devices", attach_terminal, outside=True)]
 
 
 @hookimpl

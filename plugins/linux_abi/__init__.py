@@ -8,19 +8,34 @@ import attrs
 
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.options import at_most, non_negative, option, parse_size, positive
+from kernkit.core.options import (
+    at_least_size,
+    at_most,
+    at_most_size,
+    non_negative,
+    option,
+    page_multiple,
+    parse_size,
+)
 from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
 from kernkit.plugins.linux_abi import (
+    accounting,
+    children,
     creds,
     fileio,
     fs,
     fsmeta,
     futex,
+    itimers,
+    jobs,
     locks,
     memory,
     poll,
+    prctl,
     proc,
+    rlimits,
     signals,
+    sigwait,
     spawn,
     sysinfo,
     timeinfo,
@@ -49,9 +64,9 @@ class LinuxOptions:
     )
     stack_size: int = option(
         8 << 20,
-        "size of the main thread's stack region (8M by default)",
+        "size of the main thread's stack region (8M by default; 64K to 1G, whole pages)",
         converter=parse_size,
-        validator=[positive, at_most(1 << 30)],
+        validator=[at_least_size(64 << 10), at_most_size(1 << 30), page_multiple],
     )
 
 
@@ -69,8 +84,6 @@ SYSCALLS = (
     (10, "mprotect", memory.sys_mprotect, 3),
     (11, "munmap", memory.sys_munmap, 2),
     (12, "brk", memory.sys_brk, 1),
-    (13, "rt_sigaction", signals.sys_rt_sigaction, 4),
-    (14, "rt_sigprocmask", signals.sys_rt_sigprocmask, 4),
     (16, "ioctl", fileio.sys_ioctl, 3),
     (17, "pread64", fileio.sys_pread64, 4),
     (18, "pwrite64", fileio.sys_pwrite64, 4),
@@ -89,8 +102,6 @@ SYSCALLS = (
     (58, "vfork", spawn.sys_fork, 0),
     (59, "execve", spawn.sys_execve, 3),
     (60, "exit", proc.sys_exit, 1),
-    (61, "wait4", spawn.sys_wait4, 4),
-    (62, "kill", signals.sys_kill, 2),
     (63, "uname", timeinfo.sys_uname, 1),
     (72, "fcntl", fileio.sys_fcntl, 3),
     (73, "flock", locks.sys_flock, 2),
@@ -116,7 +127,6 @@ SYSCALLS = (
     (165, "mount", fs.sys_mount, 5),
     (166, "umount2", fs.sys_umount2, 2),
     (186, "gettid", proc.sys_gettid, 0),
-    (200, "tkill", signals.sys_tkill, 2),
     (201, "time", timeinfo.sys_time, 1),
     (202, "futex", futex.sys_futex, 6),
     (217, "getdents64", fileio.sys_getdents64, 3),
@@ -125,7 +135,6 @@ SYSCALLS = (
     (229, "clock_getres", timeinfo.sys_clock_getres, 2),
     (230, "clock_nanosleep", timeinfo.sys_clock_nanosleep, 4),
     (231, "exit_group", proc.sys_exit_group, 1),
-    (234, "tgkill", signals.sys_tgkill, 3),
     (257, "openat", fs.sys_openat, 4),
     (258, "mkdirat", fs.sys_mkdirat, 3),
     (262, "newfstatat", fs.sys_newfstatat, 4),
@@ -149,13 +158,28 @@ LINUX = SyscallTable(
     syscalls=tuple(
         Syscall(number, name, handler, nargs)
         for number, name, handler, nargs in sorted(
-            SYSCALLS + poll.SYSCALLS + creds.SYSCALLS + fsmeta.SYSCALLS + sysinfo.SYSCALLS
+            SYSCALLS
+            + poll.SYSCALLS
+            + creds.SYSCALLS
+            + fsmeta.SYSCALLS
+            + sysinfo.SYSCALLS
+            + signals.SYSCALLS
+            + sigwait.SYSCALLS
+            + itimers.SYSCALLS
+            + children.SYSCALLS
+            + jobs.SYSCALLS
+            + rlimits.SYSCALLS
+            + accounting.SYSCALLS
+            + prctl.SYSCALLS
         )
     ),
     setup_process=setup_process,
     description="Linux x86-64 syscall ABI (subset) with the SysV initial stack",
     errno_fault=EFAULT,
     errno_nosys=ENOSYS,
+    return_to_user=signals.return_to_user,
+    fault=signals.on_fault,
+    post_signal=signals.post_signal,
 )
 
 
@@ -175,5 +199,13 @@ def kernkit_register_syscall_tables() -> list[SyscallTable]:
 
 
 @hookimpl
+def kernkit_process_created(kernel: Kernel, process: Process) -> None:
+    if signals.is_linux(process):
+        jobs.job(process)  # its group and session, as its parent's are now
+
+
+@hookimpl
 def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
     locks.process_exited(kernel, process)
+    if signals.is_linux(process):
+        children.on_exit(process)

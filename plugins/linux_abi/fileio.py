@@ -33,6 +33,8 @@ from kernkit.plugins.linux_abi.chanio import (
     chan_write,
     is_stream,
 )
+from kernkit.plugins.linux_abi.jobs import terminal_ioctl
+from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
 from kernkit.plugins.linux_abi.statbuf import dirent_type, inode_number, pack_stat
 from kernkit.plugins.ns.api import enter
 
@@ -43,7 +45,6 @@ if TYPE_CHECKING:
 IOV_MAX = 1024
 MAX_IO = 1 << 24  # one call moves at most 16 MiB, as a bound on host memory per call
 S_IFCHR = 0o020000
-SIGPIPE = 13
 NS = 1_000_000_000
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
@@ -108,7 +109,7 @@ def _deliver(t: Thread, file: OpenFile, data: bytes, sigpipe: bool = True) -> in
     """Write ``data`` to a plain OpenFile; a reader that went away means SIGPIPE, as on Linux."""
     result = file.write(t, data)
     if result == -EPIPE and sigpipe:
-        t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
+        sigpipe_to(t)
     return result
 
 
@@ -280,9 +281,11 @@ def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int | None:
 
 
 def sys_ioctl(t: Thread, fd: int, request: int, arg: int) -> int:
-    if t.process.files.get(fd) is None:
+    file = t.process.files.get(fd)
+    if file is None:
         return -EBADF
-    return -ENOTTY  # no terminal ioctls yet: programs fall back to plain output
+    answer = terminal_ioctl(t, file, request & 0xFFFF_FFFF, arg)
+    return -ENOTTY if answer is None else answer  # not a terminal: programs fall back to plain output
 
 
 def sys_lseek(t: Thread, fd: int, offset: int, whence: int) -> int:

@@ -4,9 +4,11 @@ strings are, its signal masks, its process group and session."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kernkit.plugins.linux_abi.fs import DEFAULT_UMASK
+from kernkit.plugins.linux_abi.jobs import job
+from kernkit.plugins.linux_abi.sigstate import PROCESS_KEY, SIG_DFL, SIG_IGN, THREAD_KEY, bit
 from kernkit.plugins.linux_abi.startup import ARGS
 
 if TYPE_CHECKING:
@@ -31,20 +33,20 @@ def argument_strings(process: Process) -> tuple[tuple[tuple[int, int], ...], tup
 def signal_masks(process: Process, threads: list[Thread]) -> tuple[int, int, int]:
     """(blocked, ignored, caught) signals, as bit masks (bit N-1 for signal N)."""
     ignored = caught = 0
-    actions: dict[int, Any] = process.data.get("sigactions", {})
-    for signal, action in actions.items():
-        handler = action[0] if isinstance(action, tuple) else action
-        if handler == 1:
-            ignored |= 1 << (signal - 1)
-        elif handler not in (0, None):
-            caught |= 1 << (signal - 1)
+    state = PROCESS_KEY.get(process)
+    for signal, action in (state.actions.items() if state is not None else ()):
+        if action.handler == SIG_IGN:
+            ignored |= bit(signal)
+        elif action.handler != SIG_DFL:
+            caught |= bit(signal)
     blocked = 0
     for thread in threads:
-        mask = thread.data.get("sigmask", 0)
-        blocked |= mask if isinstance(mask, int) else 0
+        mine = THREAD_KEY.get(thread)
+        blocked |= mine.mask if mine is not None else 0
     return blocked, ignored, caught
 
 
 def group_and_session(process: Process) -> tuple[int, int]:
-    """The process group and session (each process leads its own until they are modelled)."""
-    return process.pid, process.pid
+    """The process group and session (as setpgid and setsid left them)."""
+    found = job(process)
+    return found.pgid, found.sid

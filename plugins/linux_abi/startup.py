@@ -12,6 +12,7 @@ from kernkit.core.errors import ProgramError
 from kernkit.core.state import Slot
 from kernkit.core.vm import PROT_READ, PROT_WRITE
 from kernkit.plugins.linux_abi.memory import ProgramBreak
+from kernkit.plugins.linux_abi.rlimits import stack_limit
 from kernkit.plugins.ns.api import enter, view_of
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def setup_process(
 ) -> int:
     """Map the stack, lay out the initial stack, set the break, open fds 0-2; returns the sp."""
     aspace = process.aspace
-    stack_size = kernel.config["linux"].stack_size
+    stack_size = stack_limit(process, kernel.config["linux"].stack_size)
     aspace.add_region(STACK_TOP - stack_size, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]")
     process.data["brk"] = ProgramBreak(image.brk, image.brk)
     if process.image is None:  # a new process, not an exec (which keeps the descriptors it has)

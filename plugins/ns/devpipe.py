@@ -45,6 +45,9 @@ PIPE_BUF = 4096
 NAMES = ("data", "data1")
 
 
+#: Bytes waiting in pipes are the kernel's memory (core/kmem.py), charged under this name.
+KMEM_OWNER = "pipe"
+
 class Pipe:
     __slots__ = ("number", "buffers", "opens", "waiters", "kernel")
 
@@ -102,6 +105,10 @@ class PipeDevice(DeviceDriver):
         if end >= 0 and chan.mode != CLOSED:
             pipe.opens[end] -= 1
             chan.mode = CLOSED
+            if not any(pipe.opens):  # nobody can read what is left: it goes
+                for buffer in pipe.buffers:
+                    self.kernel.kmem.release(KMEM_OWNER, len(buffer))
+                    buffer.clear()
             pipe.changed()
 
     def poll(self, chan: Chan) -> int:
@@ -144,6 +151,7 @@ def take(pipe: Pipe | Fifo, buffer: bytearray, count: int, writers: bool) -> byt
         raise WouldBlock(pipe.waiters)
     data = bytes(buffer[:count])
     del buffer[:count]
+    pipe.kernel.kmem.release(KMEM_OWNER, len(data))
     pipe.changed()
     return data
 
@@ -157,6 +165,8 @@ def put(pipe: Pipe | Fifo, buffer: bytearray, data: bytes, readers: bool) -> int
     if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
         raise WouldBlock(pipe.waiters)
     taken = data[:room]
+    if not pipe.kernel.kmem.charge(KMEM_OWNER, len(taken)):  # the machine's memory is full
+        raise DeviceError("ENOMEM")
     buffer += taken
     pipe.changed()
     return len(taken)
@@ -216,6 +226,9 @@ class Fifo:
             self._count(True, -1)
         if access in (OWRITE, ORDWR):
             self._count(False, -1)
+        if self.readers <= 0 and self.writers <= 0 and self.buffer:  # as Linux: nobody can read it
+            self.kernel.kmem.release(KMEM_OWNER, len(self.buffer))
+            self.buffer.clear()
 
     def _count(self, reading: bool, change: int) -> None:
         if reading:

@@ -1,5 +1,6 @@
 """#tmpfs: an in-memory file system, writable; ``#tmpfs.NAME`` attaches the instance NAME (the
-same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all.
+same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all and,
+with the rest of the kernel's buffers, by the machine's memory (``kernel.kmem``).
 
 Files, directories, symbolic links and named pipes (FIFOs), with hard links, owners, modes and
 three times each, as a Linux tmpfs keeps them. A name is a :class:`Node` in its directory; what
@@ -49,6 +50,10 @@ BLOCK = 4096
 DIRENT_SIZE = 20
 #: The files all instances may hold: one per block of ``tmpfs_size``, and at least this many.
 MIN_INODES = 1024
+#: The kernel memory account's name for #tmpfs (core/kmem.py), and what a file costs there
+#: besides its contents, so that a million empty files fill the machine too.
+KMEM_OWNER = "tmpfs"
+INODE_COST = 256
 
 
 class Inode:
@@ -324,6 +329,8 @@ class TmpfsDevice(DeviceDriver):
         directory = chan.aux
         if self.inodes >= self.max_inodes:
             raise DeviceError("ENOSPC", f"#tmpfs holds {self.inodes} files, its most")
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         fs = self._instance(chan)
         now = self._now()
         uid, gid = owner_of(self.devices.caller)
@@ -349,10 +356,18 @@ class TmpfsDevice(DeviceDriver):
     def _touch(self, inode: Inode) -> None:
         self._changed_dir(inode, self._now())
 
+    # where the contents grow and shrink: the only places that count them
+
     def _charge(self, grow: int) -> None:
         if self.used + grow > self.limit:
             raise DeviceError("ENOSPC", f"#tmpfs is full ([namespace] tmpfs_size = {self.limit})")
+        if not self.kernel.kmem.charge(KMEM_OWNER, grow):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         self.used += grow
+
+    def _uncharge(self, size: int) -> None:
+        self.used -= size
+        self.kernel.kmem.release(KMEM_OWNER, size)
 
     def _resize(self, inode: Inode, length: int) -> None:
         size = len(inode.data)
@@ -360,7 +375,7 @@ class TmpfsDevice(DeviceDriver):
             self._charge(length - size)
             inode.data.extend(bytes(length - size))
         else:
-            self.used -= size - length
+            self._uncharge(size - length)
             del inode.data[length:]
         self._touch(inode)
 
@@ -382,7 +397,8 @@ class TmpfsDevice(DeviceDriver):
     def _release_if_gone(self, inode: Inode) -> None:
         """A file with no name left and no opener gives back its space, as on Linux."""
         if inode.links == 0 and inode.opens <= 0:
-            self.used -= len(inode.data) + len(inode.target)
+            self._uncharge(len(inode.data) + len(inode.target))
+            self.kernel.kmem.release(KMEM_OWNER, INODE_COST)
             self.inodes -= 1
             inode.data = bytearray()
             inode.links = -1  # given back once

@@ -201,6 +201,8 @@ class Namespace:
         """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative.
         Symbolic links on the way are followed; one at the end only with ``follow`` (or when
         ``path`` ends in '/'). ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP as on Linux."""
+        if not path:
+            raise DeviceError("ENOENT", "empty path")
         clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
         if clean and "/." not in path and "//" not in path:
             chan = self._walk_clean(path, follow)

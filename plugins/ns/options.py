@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from kernkit.core.options import at_most, option, parse_size, positive
+from kernkit.core.options import at_most_size, option, parse_size, positive
 from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL
 
 #: The programs packaged with kernkit, as a value in ``[namespace] root``.
@@ -128,5 +128,5 @@ class NamespaceOptions:
         64 << 20,
         "bytes all #tmpfs files may hold together (64M, 1G)",
         converter=parse_size,
-        validator=[positive, at_most(1 << 40)],
+        validator=[positive, at_most_size(1 << 40)],
     )

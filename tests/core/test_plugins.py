@@ -96,7 +96,8 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands, register_trace_styles",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
-        "kernkit.plugins.linux_abi": "config_sections, declare_plugin, process_exited, register_syscall_tables",
+        "kernkit.plugins.linux_abi": "config_sections, declare_plugin, process_created, process_exited, "
+        "register_syscall_tables",
         "kernkit.plugins.console": "boot_steps, config_sections, declare_plugin, poll, register_devices, shutdown",
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",
