@@ -105,6 +105,11 @@ class VcoreProvider(Protocol):
         """The scheduler is about to preempt vcore ``thread`` (Akaros: a preempt_pending flag and a
         warning event)."""
 
+    def is_vcore(self, thread: Thread) -> bool:
+        """Optional: whether ``thread`` of a multi-core process is one of its vcores (False: a
+        kernel task the personality runs for the process, scheduled like a single-core
+        process's thread). Without it every thread of such a process is a vcore."""
+
 
 def complete_policy(policy: Any, kernel: Kernel) -> Any:
     """``policy`` with :class:`BaseScheduler`'s defaults bound for whatever optional method it

@@ -1,11 +1,12 @@
-/* Network and file I/O for uthreads: blocking calls that block only the calling uthread.
+/* Network and file I/O for uthreads with FD taps: calls that block only the calling uthread.
  *
- * kernkit's Akaros system calls are synchronous: a read that waits would hold its whole vcore.
- * So files are opened O_NONBLOCK, and a call that gets -EAGAIN parks the uthread until the
- * file's FD tap (SYS_tap_fds) fires; the vcore runs other uthreads meanwhile, and a vcore with
- * nothing to run yields its core (the process may go WAITING: the tap's event, sent with
- * EVENT_WAKEUP, brings it back).  Every tap sets a bit in one bitmap event queue; whoever
- * handles events on any vcore clears the bits and makes the parked uthreads runnable.
+ * Files are opened O_NONBLOCK, and a call that gets -EAGAIN parks the uthread until the file's
+ * FD tap (SYS_tap_fds) fires; the vcore runs other uthreads meanwhile, and a vcore with nothing
+ * to run yields its core (the process may go WAITING: the tap's event, sent with EVENT_WAKEUP,
+ * brings it back).  Every tap sends its event (type = the descriptor) into one CEQ, whose
+ * EV_EVENT makes whichever vcore handles it drain the CEQ and make the parked uthreads runnable.
+ * (A blocking sys_read in a uthread of an MCP blocks only that uthread too, through an
+ * asynchronous system call; taps are the way to wait for several files at once.)
  *
  * The /net calls follow Plan 9's dial(2) names: announce, listen, accept, dial.  See docs/parlib.md. */
 #ifndef PARLIB_NET_H

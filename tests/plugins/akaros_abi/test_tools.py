@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-import io
-
 from support import run_kernel
+from support.akaros import MCP4, booted_mcp
 
-from kernkit.core.assemble import assemble, boot
 from kernkit.core.monitor import run_command
 from kernkit.core.programs import resolve_program
-from kernkit.plugins.akaros_abi.state import of
-
-MCP4 = {"kernel__personalities": ["linux", "akaros"], "sched__policy": "mcp", "machine__cores": 4}
 
 
 def test_prov_starts_a_program_on_the_cores_provisioned_to_it():
@@ -57,28 +52,6 @@ def test_prov_errors():
         assert usage.status == 2 and usage.err.startswith("usage: prov"), args
     missing = run_kernel("prov", "-c", "1", "--", "/bin/nosuch", **MCP4)
     assert missing.status == 1 and "no such program" in missing.err
-
-
-def booted_mcp() -> tuple:
-    """akaros_rules spin (an MCP counting on vcore 0), run until it is online; its kernel and
-    output stream."""
-    settings = {key.replace("__", "."): value for key, value in MCP4.items()}
-    stdout = io.BytesIO()
-    kernel = assemble(
-        None,
-        overrides={**settings, "init.program": "akaros_rules", "init.args": ["spin", "100000000"]},
-        stdin=io.BytesIO(),
-        stdout=stdout,
-        stderr=io.BytesIO(),
-    )
-    boot(kernel)
-    state = of(kernel.init)
-    for _ in range(200):
-        kernel._round()
-        if state.online:
-            break
-    assert kernel.init.mcp and state.online
-    return kernel, stdout
 
 
 def test_proc_mcp_and_the_monitor_show_an_mcp():
