@@ -74,7 +74,7 @@ static int writer(const char *port)
 {
 	char addr[40], dir[NETPATH];
 	snprintf(addr, sizeof addr, "tcp!127.0.0.1!%s", port);
-	int fd = dial(addr, dir);
+	int fd = dial9(addr, dir);
 	if (fd < 0)
 		return 2;
 	struct timespec ms = { 0, 1000000 };
@@ -88,7 +88,7 @@ static int writer(const char *port)
 static int pair(int *server, int *client)
 {
 	char dir[NETPATH], newdir[NETPATH], addr[40];
-	int actl = announce("tcp!*!0", dir);
+	int actl = announce9("tcp!*!0", dir);
 	if (actl < 0)
 		return actl;
 	char local[40];
@@ -98,9 +98,9 @@ static int pair(int *server, int *client)
 	sys_close(lfd);
 	local[n > 0 ? n : 0] = 0;
 	snprintf(addr, sizeof addr, "tcp!127.0.0.1!%ld", strtol(strchr(local, '!') + 1, NULL, 10));
-	*client = dial(addr, newdir);
-	int ctl = listen(dir, newdir);
-	*server = accept(ctl, newdir);
+	*client = dial9(addr, newdir);
+	int ctl = listen9(dir, newdir);
+	*server = accept9(ctl, newdir);
 	sys_close(ctl);
 	return actl;
 }
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 
 	/* An MCP that waits for its tap with no core. */
 	char dir[NETPATH], newdir[NETPATH];
-	int lctl = announce("tcp!*!7007", dir);
+	int lctl = announce9("tcp!*!7007", dir);
 	char lpath[NETPATH + 8];
 	snprintf(lpath, sizeof lpath, "%s/listen", dir);
 	r = sys_open(lpath, O_RDWR | O_NONBLOCK);
@@ -251,8 +251,8 @@ int main(int argc, char **argv)
 		char *envp[] = { NULL };
 		long pid = sys_proc_create(argv[0], strlen(argv[0]), cargv, envp, 0);
 		sys_proc_run(pid);
-		int ctl = listen(dir, newdir);
-		int data = accept(ctl, newdir);
+		int ctl = listen9(dir, newdir);
+		int data = accept9(ctl, newdir);
 		long got = uth_read(data, buf, sizeof buf);
 		check("an_mcp_uthread_parks_until_its_tap_fires", got == 4 && !memcmp(buf, "wake", 4),
 		      "read %ld", got, 0);
@@ -264,14 +264,14 @@ int main(int argc, char **argv)
 		/* data's number again, for another call, after a plain sys_close: parlib must tap the
 		 * new file, or the uthread waits forever for the old tap */
 		char dir2[NETPATH];
-		int lctl2 = announce("tcp!*!7008", dir2);
+		int lctl2 = announce9("tcp!*!7008", dir2);
 		cargv[2] = "7008";
 		pid = sys_proc_create(argv[0], strlen(argv[0]), cargv, envp, 0);
 		sys_proc_run(pid);
-		int ctl2 = listen(dir2, newdir);
+		int ctl2 = listen9(dir2, newdir);
 		uint64_t parks = uth_net_parks;
 		sys_close(data);
-		int data2 = accept(ctl2, newdir);
+		int data2 = accept9(ctl2, newdir);
 		got = uth_read(data2, buf, sizeof buf);
 		check("a_reused_descriptor_gets_a_new_tap", data2 == data && got == 4 && uth_net_parks > parks,
 		      "descriptor %ld, read %ld", data2, got);

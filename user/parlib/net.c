@@ -226,7 +226,7 @@ static void remember_announced(const char *dir, int ctl)
 	uth_enable_notifs();
 }
 
-int announce(const char *addr, char *dir)
+int announce9(const char *addr, char *dir)
 {
 	char proto[8];
 	const char *bang = strchr(addr, '!');
@@ -254,7 +254,7 @@ int announce(const char *addr, char *dir)
 	return ctl;
 }
 
-int listen(const char *dir, char *newdir)
+int listen9(const char *dir, char *newdir)
 {
 	char path[NETPATH + 8];
 	snprintf(path, sizeof path, "%s/listen", dir);
@@ -297,7 +297,7 @@ int listen(const char *dir, char *newdir)
 	}
 }
 
-int dial(const char *addr, char *dir)
+int dial9(const char *addr, char *dir)
 {
 	char proto[8];
 	const char *bang = strchr(addr, '!');
@@ -325,7 +325,7 @@ int dial(const char *addr, char *dir)
 	return r;
 }
 
-int accept(int ctl, const char *newdir)
+int accept9(int ctl, const char *newdir)
 {
 	(void)ctl;
 	char path[NETPATH + 8];

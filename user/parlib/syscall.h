@@ -77,10 +77,13 @@ extern volatile uint64_t parlib_async_blocked;
 #define ENOSYS 38
 #define ECONNRESET 104
 
+#ifndef __DEFINED_struct_timespec
+#define __DEFINED_struct_timespec
 struct timespec {
 	int64_t tv_sec;
 	int64_t tv_nsec;
 };
+#endif
 
 long sys_null(void);
 long sys_block(uint64_t usec);

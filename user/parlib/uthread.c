@@ -62,12 +62,17 @@ static void uthread_trampoline(void)
 
 struct uthread *uthread_create(void *(*func)(void *), void *arg)
 {
+	return uthread_create_stack(func, arg, UTHREAD_STACK_SIZE);
+}
+
+struct uthread *uthread_create_stack(void *(*func)(void *), void *arg, size_t stack_size)
+{
 	if (!sched_ops)
 		uthread_lib_init(NULL);
 	struct uthread *uth = calloc(1, sizeof *uth);
 	if (!uth)
 		return NULL;
-	size_t size = UTHREAD_STACK_SIZE;
+	size_t size = (stack_size + PAGE - 1) & ~(size_t)(PAGE - 1);
 	char *base = sys_mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((long)base < 0 && (long)base > -4096) {
 		free(uth);

@@ -51,6 +51,7 @@ struct uthread {
 	struct uthread *joiner;
 	uint32_t last_vcoreid;      /* the vcore that last ran it */
 	uint32_t notif_depth;       /* nesting of uth_disable_notifs */
+	void *tcb;                  /* the 2LS's own per-thread block (a pthread), or NULL */
 };
 
 /* The 2LS operations.  All are called in vcore context (notifications off) unless noted. */
@@ -123,6 +124,8 @@ static inline struct uthread *current_uthread(void)
 /* A joinable uthread running func(arg), handed to the 2LS as runnable.  NULL when out of
  * memory. */
 struct uthread *uthread_create(void *(*func)(void *), void *arg);
+/* The same with a stack of stack_size bytes (plus a guard page). */
+struct uthread *uthread_create_stack(void *(*func)(void *), void *arg, size_t stack_size);
 /* Wait for uth to finish, store what it returned, and free it. */
 void uthread_join(struct uthread *uth, void **retval);
 /* Nobody will join uth: free it when it exits. */
