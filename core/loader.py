@@ -21,6 +21,7 @@ def new_address_space(kernel: Kernel) -> AddressSpace:
     aspace.on_code_write = kernel.machine.code_changed
     if kernel.costs is not None:
         aspace.on_fault = kernel.charge_page_fault
+    aspace.on_release = kernel.machine.address_space_released
     return aspace
 
 

@@ -110,3 +110,22 @@ def test_akaros_experiments_are_deterministic_and_plot(tmp_path):
     free_switch = report["switch"]["sweep_context_switch"][0]
     assert free_switch["context_switch"] == 0 and free_switch["speedup_uthreads"] < switch["speedup_uthreads"]
     assert all(v > 0 for k, v in report["web"]["requests_per_virtual_s"].items() if k != "uhttpd_over_httpd")
+
+
+def test_memory_benchmark_reports_kernkit_beside_its_peers():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "memory.py"), "--quick"], capture_output=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    values = report["values"]
+    for key in ("fork_exit_wait_us", "first_touch_us", "mapread_vs_read_tmpfs", "mapread_vs_read_host"):
+        assert isinstance(values[key], float) and values[key] > 0, key
+    assert set(report["targets"]) == {
+        "fork_exit_wait_us",
+        "mapread_vs_read_tmpfs",
+        "mapread_vs_read_host",
+        "first_touch_us",
+    }
+    # linear, not quadratic: four times the mappings, about four times the work (16 if quadratic)
+    assert values["maps_20000_vs_5000"] < 8
