@@ -201,6 +201,13 @@ def web(quick: bool) -> dict[str, Any]:
 # --- plots -------------------------------------------------------------------------------------
 
 
+def save(plt: Any, figure: Any, path: Path) -> str:
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return str(path)
+
+
 def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
     import matplotlib
 
@@ -223,11 +230,7 @@ def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
         spectrum.set_ylabel("amplitude of lost work")
         spectrum.set_xscale("log")
         spectrum.legend()
-        figure.tight_layout()
-        path = out_dir / "akaros-noise.png"
-        figure.savefig(path)
-        plt.close(figure)
-        written.append(str(path))
+        written.append(save(plt, figure, out_dir / "akaros-noise.png"))
     panels = [k for k in ("noise", "switch", "web") if k in report]
     if panels:
         figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), dpi=100, squeeze=False)
@@ -256,11 +259,7 @@ def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
                 axis.set_ylabel("throughput ratio")
             axis.set_title(name)
             axis.legend()
-        figure.tight_layout()
-        path = out_dir / "akaros-sweep.png"
-        figure.savefig(path)
-        plt.close(figure)
-        written.append(str(path))
+        written.append(save(plt, figure, out_dir / "akaros-sweep.png"))
     return written
 
 

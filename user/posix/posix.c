@@ -32,28 +32,29 @@ int close(int fd)
 	return (int)posix_ret(sys_close(fd));
 }
 
+/* The mode argument that follows flags when they create a file. */
+static int vopenat(int dirfd, const char *path, int flags, va_list ap)
+{
+	int mode = flags & O_CREAT ? va_arg(ap, int) : 0;
+	return (int)posix_ret(sys_openat(dirfd, path, flags, mode));
+}
+
 int openat(int dirfd, const char *path, int flags, ...)
 {
-	int mode = 0;
-	if (flags & O_CREAT) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, int);
-		va_end(ap);
-	}
-	return (int)posix_ret(sys_openat(dirfd, path, flags, mode));
+	va_list ap;
+	va_start(ap, flags);
+	int r = vopenat(dirfd, path, flags, ap);
+	va_end(ap);
+	return r;
 }
 
 int open(const char *path, int flags, ...)
 {
-	int mode = 0;
-	if (flags & O_CREAT) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, int);
-		va_end(ap);
-	}
-	return openat(AT_FDCWD, path, flags, mode);
+	va_list ap;
+	va_start(ap, flags);
+	int r = vopenat(AT_FDCWD, path, flags, ap);
+	va_end(ap);
+	return r;
 }
 
 int stat(const char *path, struct stat *st)

@@ -51,7 +51,9 @@ def user_program(tmp_path_factory) -> dict[str, Path]:
         pytest.skip("needs gcc, make and musl-gcc to build the program")
     out = tmp_path_factory.mktemp("posix")
     subprocess.run(
-        ["make", "-s", "-C", str(USER), "posix", f"SRC={PROGRAM}", f"OUT={out}"], check=True, capture_output=True
+        ["make", "-s", "-C", str(USER), "posix", f"SRC={PROGRAM}", f"OUT={out}"],
+        check=True,
+        capture_output=True,
     )
     native = out / "pthread_user-musl"
     subprocess.run(["musl-gcc", "-static", "-O2", "-o", str(native), str(PROGRAM)], check=True)
