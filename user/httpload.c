@@ -3,7 +3,7 @@
  * CONNECTIONS threads each connect to 127.0.0.1:PORT (retrying while nobody listens yet) and
  * send REQUESTS keep-alive GETs of PATH (default /) one after the other, reading each reply
  * whole (by its Content-Length).  Prints one JSON line: requests, failures, the virtual time from
- * the first connection to the last reply, and requests per virtual second. */
+ * the moment every connection is up to the last reply, and requests per virtual second. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,6 +20,7 @@ static int port, requests;
 static const char *path = "/";
 static long failures, served;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t connected; /* the clock starts once every connection is up */
 
 static long now_ns(void)
 {
@@ -76,6 +77,7 @@ static void *client(void *arg)
     int len = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: load\r\n\r\n", path);
     char buf[16384];
     int fd = dial(), ok = 0;
+    pthread_barrier_wait(&connected);
     for (int i = 0; fd >= 0 && i < requests; i++) {
         if (write(fd, request, (size_t)len) != len || read_reply(fd, buf, sizeof buf) < 0)
             break;
@@ -106,9 +108,11 @@ int main(int argc, char **argv)
         return 2;
     }
     pthread_t threads[256];
-    long start = now_ns();
+    pthread_barrier_init(&connected, NULL, (unsigned)connections + 1);
     for (int i = 0; i < connections; i++)
         pthread_create(&threads[i], NULL, client, NULL);
+    pthread_barrier_wait(&connected);
+    long start = now_ns();
     for (int i = 0; i < connections; i++)
         pthread_join(threads[i], NULL);
     long elapsed = now_ns() - start;
