@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 PROJECT = "kernkit"
 #: Version of this contract. Bumped in the major when a hook changes incompatibly.
-CONTRACT_VERSION = "2.1"
+CONTRACT_VERSION = "2.2"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

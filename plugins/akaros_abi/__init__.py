@@ -22,7 +22,7 @@ from kernkit.core.records import (
 from kernkit.plugins.akaros_abi import layout, nscalls, sysc, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
-from kernkit.plugins.akaros_abi.status import cmd_vcores, read_mcp
+from kernkit.plugins.akaros_abi.status import cmd_vcores, mcp_status_lines, read_mcp
 from kernkit.plugins.akaros_abi.vcores import VCORES, post_signal
 from kernkit.plugins.linux_abi import api as linux
 
@@ -149,7 +149,12 @@ def kernkit_register_syscall_tables() -> list[SyscallTable]:
 @hookimpl
 def kernkit_register_proc_files() -> list[ProcFile]:
     return [
-        ProcFile("mcp", read_mcp, description="an Akaros process: MCP state, vcores wanted, granted, where")
+        ProcFile(
+            "mcp",
+            read_mcp,
+            description="an Akaros process: MCP state, vcores wanted, granted, where (also in status)",
+            status_lines=mcp_status_lines,
+        )
     ]
 
 

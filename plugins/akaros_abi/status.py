@@ -50,6 +50,14 @@ def read_mcp(kernel: Kernel, process: Process) -> str:
     return "".join(f"{key} {value}\n" for key, value in vcore_fields(kernel, process))
 
 
+def mcp_status_lines(kernel: Kernel, process: Process) -> str:
+    """An Akaros process's lines in /proc/PID/status: its vcore request, grant and placement
+    (status has the state already); none for other processes."""
+    if of(process) is None:
+        return ""
+    return "".join(f"{key} {value}\n" for key, value in vcore_fields(kernel, process) if key != "state")
+
+
 def cmd_vcores(kernel: Kernel, pid: str | None = None) -> str:
     """The monitor's ``vcores [PID]``: every Akaros process (or one), its request and vcores."""
     processes = [p for p in kernel.processes.values() if of(p) is not None and p.alive]

@@ -57,21 +57,20 @@ def test_prov_errors():
 def test_proc_mcp_and_the_monitor_show_an_mcp():
     kernel, stdout = booted_mcp()
     pid = kernel.init.pid
-    reader = kernel.spawn(resolve_program("cat", kernel.config.base_dir), ["cat", f"/proc/{pid}/mcp"], [])
-    for _ in range(200):
+    cat = resolve_program("cat", kernel.config.base_dir)
+    reader = kernel.spawn(cat, ["cat", f"/proc/{pid}/mcp", f"#proc/{pid}/status", "#proc/self/status"], [])
+    for _ in range(400):
         kernel._round()
         if not reader.alive:
             break
     lines = stdout.getvalue().decode().splitlines()
-    assert lines == [
-        "mcp yes",
-        "state RUNNING_M",
-        "max_vcores 3",
-        "vcores_wanted 1",
-        "vcores_granted 1",
-        "vcore 0 pcore 1 online",
-        "cores_provisioned -",
-    ]
+    vcores = ["max_vcores 3", "vcores_wanted 1", "vcores_granted 1", "vcore 0 pcore 1 online", "cores_provisioned -"]
+    assert lines[:7] == ["mcp yes", "state RUNNING_M", *vcores]
+    status = lines[7:]
+    assert status[:3] == [f"pid {pid}", "name akaros_rules", "state RUNNING_M"]
+    assert status[6 : 6 + 6] == ["mcp yes", *vcores]  # after threads and instructions
+    cat_status = status[12:]
+    assert cat_status[1] == "name cat" and not any(line.startswith("vcore") for line in cat_status)
     kernel.scheduler.provision(kernel.init, 3)
     shown = run_command(kernel, "vcores")
     assert shown.splitlines() == [
