@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--background", type=int, default=3, help="spinning SCPs beside the MCP")
     parser.add_argument("--png", type=Path, default=ROOT / "bench" / "interference.png")
     parser.add_argument(
-        "--deterministic", action="store_true",
+        "--deterministic",
+        action="store_true",
         help="only the figures in virtual time, one run each, no plot (what the docs' tests compare)",
     )
     parser.add_argument("--only", choices=("switch", "interference"), help="one experiment")

@@ -50,7 +50,12 @@ NOTES = {
 
 #: The figures, each a number or None when its run had no slope (see "unmeasured").
 FIGURES = (
-    "vm_exits_per_s", "us_per_exit", "vm_exits_per_cpu_s", "guest_mips", "process_mips", "guest_mips_ratio",
+    "vm_exits_per_s",
+    "us_per_exit",
+    "vm_exits_per_cpu_s",
+    "guest_mips",
+    "process_mips",
+    "guest_mips_ratio",
 )
 
 
@@ -100,7 +105,10 @@ def spin_run(where: str, n: int) -> tuple[tuple[float, float], int]:
 
 
 def slopes(
-    measures: dict[str, Any], counts: dict[str, tuple[int, int]], repeat: int, samples: dict[str, Any],
+    measures: dict[str, Any],
+    counts: dict[str, tuple[int, int]],
+    repeat: int,
+    samples: dict[str, Any],
     unmeasured: dict[str, str],
 ) -> dict[str, tuple[float, float, int]]:
     """Per key, (wall seconds, CPU seconds, units), each large - small, the fastest runs, from
@@ -175,8 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             report["vm_exits_per_s"] = round(exits / wall)
             report["us_per_exit"] = round(wall / exits * 1e6, 2)
             report["vm_exits_per_cpu_s"] = round(exits / cpu)
-        mips = {w: result[f"{w}_spin"][2] / result[f"{w}_spin"][0] / 1e6 for w in ("guest", "process")
-                if f"{w}_spin" in result}
+        mips = {
+            w: result[f"{w}_spin"][2] / result[f"{w}_spin"][0] / 1e6
+            for w in ("guest", "process")
+            if f"{w}_spin" in result
+        }
         for where, value in mips.items():
             report[f"{where}_mips"] = round(value, 1)
         if len(mips) == 2:

@@ -85,6 +85,7 @@ def busybox_chroot(script: str, *, qemu: bool = False) -> subprocess.CompletedPr
             command, capture_output=True, text=True, timeout=120, preexec_fn=enter, env={"PATH": "/bin"}
         )
 
+
 SANDBOX = Path(__file__).with_name("sandbox.py")
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from support import run_bench
 
-FIGURES = ("context_restore_us", "context_update_us", "reg_read_us", "page_walk_us", "tlb_fill_us", "tlb_fill_share")
+FIGURES = (
+    "context_restore_us",
+    "context_update_us",
+    "reg_read_us",
+    "page_walk_us",
+    "tlb_fill_us",
+    "tlb_fill_share",
+)
 
 
 def test_the_micro_benchmark_prints_every_figure():

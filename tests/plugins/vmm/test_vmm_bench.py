@@ -13,8 +13,11 @@ def test_the_vmm_benchmark_reports_exit_rate_and_guest_mips_as_json():
     report = run_bench("vmm.py", "--repeat", "1", "--exits", "400", "--spin", "100000", timeout=300)
     assert report["errors"] == {}  # every run printed what it must and reflected every exit
     # the structure, not the speed: on a busy host a slope may be missing, and then says why
-    runs = {"exits": ["vm_exits_per_s", "us_per_exit", "vm_exits_per_cpu_s"],
-            "guest_spin": ["guest_mips"], "process_spin": ["process_mips"]}
+    runs = {
+        "exits": ["vm_exits_per_s", "us_per_exit", "vm_exits_per_cpu_s"],
+        "guest_spin": ["guest_mips"],
+        "process_spin": ["process_mips"],
+    }
     assert set(report["unmeasured"]) <= set(runs)
     for run, figures in runs.items():
         assert len(report["samples"][run]["wall"]) == 2, run  # a small and a large count
