@@ -240,51 +240,6 @@ class RegisterBatch:
 _offsets: dict[str, int] = {}
 
 
-def instruction_counter_offset() -> int:
-    """Byte offset, inside the engine's state, of the instructions counted by ``emu_start(count=)``.
-
-    Found by running a known number of instructions up to a syscall and searching the engine's
-    state for (counted, requested) side by side; checked again with other numbers.
-    """
-    if "counter" not in _offsets:
-        _offsets["counter"] = _calibrate_counter()
-    return _offsets["counter"]
-
-
-def _calibrate_counter() -> int:
-    requested = 0x1F2E3D4C5B
-    seen: dict[int, int] = {}
-
-    def probe(nops: int) -> int | None:
-        uc = Uc(UC_ARCH_X86, UC_MODE_64)
-        uc.mem_map(0x1000, 0x4000)
-        uc.mem_write(0x1000, b"\x90" * nops + b"\x0f\x05" + b"\xf4")
-        found: list[int] = []
-
-        def on_syscall(_uch: int, _data: int) -> None:
-            address = ctypes.cast(handle(uc), ctypes.c_void_p).value
-            needle = struct.pack("<QQ", nops + 1, requested)
-            found.append(-1)
-            for window in (4096, 1 << 16):  # the fields sit near the start; never read past the mapping
-                raw = ctypes.string_at(address, _readable(address, window))
-                at = raw.find(needle)
-                if at >= 0 and at % 8 == 0:
-                    found[-1] = at
-                    break
-            uclib.uc_emu_stop(handle(uc))
-
-        callback = SYSCALL_CB(on_syscall)
-        add_syscall_hook(uc, callback)
-        uc.emu_start(0x1000, 0x4000, count=requested)
-        seen[nops] = found[0] if found else -1
-        return seen[nops]
-
-    first, second = probe(7), probe(41)
-    if first < 0 or first != second:
-        raise RuntimeError("this unicorn build does not keep an instruction counter kernkit can read")
-    return first
-
-
 def _readable(address: int, wanted: int) -> int:
     """How many of ``wanted`` bytes from ``address`` lie inside one readable host mapping."""
     try:
@@ -411,16 +366,3 @@ def clear_pending_exception(uc: Uc, scratch: object) -> None:
     uc.context_update(scratch)
     ctypes.memmove(_context_address(scratch) + exception_slot_offset(), b"\xff\xff\xff\xff", 4)
     uc.context_restore(scratch)
-
-
-def counter_cell(uc: Uc) -> ctypes.c_uint64:
-    """The engine's count of instructions in the current ``emu_start(count=)``, as a cell: the
-    run stops before the next instruction once the value passes the count asked for."""
-    address = ctypes.cast(handle(uc), ctypes.c_void_p).value + instruction_counter_offset()
-    return ctypes.c_uint64.from_address(address)
-
-
-def counter_reader(uc: Uc) -> Callable[[], int]:
-    """A cheap function returning the instructions counted in the current ``emu_start``."""
-    cell = counter_cell(uc)
-    return lambda: cell.value

@@ -154,7 +154,7 @@ class X86Machine:
         if runner is not None:  # a context of another kind (a VM's guest pcore) runs itself
             self.foreign[core] = thread.context
             try:
-                return runner(core, budget if limit is None else min(budget, limit))
+                return runner(core, budget, limit)
             finally:
                 self.foreign[core] = None
         return self.cores[core].run(thread, budget, limit)

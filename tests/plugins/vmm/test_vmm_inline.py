@@ -53,9 +53,9 @@ def guest_runs(monkeypatch):
     calls = []
     original = GuestContext.run_on_core
 
-    def counted(self, core, budget):
+    def counted(self, core, *budgets):
         calls.append(core)
-        return original(self, core, budget)
+        return original(self, core, *budgets)
 
     monkeypatch.setattr(GuestContext, "run_on_core", counted)
     return calls
@@ -107,22 +107,25 @@ INC_RAX, OUT_80 = b"\x48\xff\xc0", b"\xe6\x80"
 
 
 @pytest.mark.parametrize(
-    ("budgets", "expected"),
+    ("runs", "expected"),
     [
-        ([100], [(11, EXIT_IO)]),  # ten incs and the OUT, not the inc after it
-        ([5, 100], [(5, None), (6, EXIT_IO)]),  # a run the budget ends retired that many
-        ([10, 1, 3], [(10, None), (1, EXIT_IO), (3, None)]),
+        ([(100, None)], [(11, EXIT_IO)]),  # ten incs and the OUT, not the inc after it
+        # a budget ends a run at a block boundary: this block runs on to its OUT
+        ([(5, None)], [(11, EXIT_IO)]),
+        # a limit holds exactly, inside a block too
+        ([(5, 5), (100, None)], [(5, None), (6, EXIT_IO)]),
+        ([(10, 10), (1, 1), (3, 3)], [(10, None), (1, EXIT_IO), (3, None)]),
     ],
 )
-def test_a_guest_run_counts_the_instructions_it_retired(budgets, expected):
+def test_a_guest_run_counts_the_instructions_it_retired(runs, expected):
     """What a guest run reports is what it is charged (inline or not): exactly what it ran."""
     memory = PhysicalMemory(0x10000)
     cpu = GuestCpu(memory, lambda gpa: gpa if gpa < memory.size else None, cpuid_for(0))
     memory.write(0x1000, INC_RAX * 10 + OUT_80 + INC_RAX * 10)
     cpu.set_state({"rip": 0x1000, "rsp": 0x8000, "rflags": 0x2}, 0)
     results = []
-    for budget in budgets:
-        executed, exit_ = cpu.run(budget)
+    for budget, limit in runs:
+        executed, exit_ = cpu.run(budget, limit)
         results.append((executed, exit_.reason if exit_ is not None else None))
     assert results == expected
     assert cpu.state()["rax"] == sum(n for n, _ in results) - 1  # every inc that ran, and the OUT
