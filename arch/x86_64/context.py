@@ -217,7 +217,13 @@ class X86Context:
     """
 
     def __init__(self, blob: UcContext, machine: X86Machine) -> None:
-        self.blob = blob
+        self._blob = blob
+        #: the blob's C pointer, for the cores' loads and saves (the binding's property is a call)
+        self.blob_ptr = blob.context
+        #: Bytes the blob's RIP lags behind where the thread resumes: a core that hands its engine
+        #: to another thread inside a system call saves this one with RIP still on the syscall
+        #: instruction (X86Core._hand_off); anything else that looks at the blob settles it first.
+        self.rip_lag = 0
         self.machine = machine
         #: A syscall result set while the context was not loaded (see set_syscall_result).
         self.pending_result: int | None = None
@@ -230,6 +236,19 @@ class X86Context:
         self.syscall_nr = -1
         self.syscall_restarts = False
         self._restarting = False
+
+    @property
+    def blob(self) -> UcContext:
+        """The saved state, with RIP where the thread resumes."""
+        if self.rip_lag:
+            self.settle_rip()
+        return self._blob
+
+    def settle_rip(self) -> None:
+        """Move the blob's RIP to where the thread resumes (see ``rip_lag``)."""
+        lag, self.rip_lag = self.rip_lag, 0
+        rip = x86.UC_X86_REG_RIP
+        self._blob.reg_write(rip, self._blob.reg_read(rip) + lag)
 
     def read(self, reg: int) -> int:
         if self.live is not None:

@@ -247,10 +247,17 @@ class X86Core:
         ):
             self.switched = True
             return False
-        regs = self.regs
-        regs.write(RIP, regs.read(RIP) + 2)  # the stopped thread resumes after its syscall
-        self.load(following)
-        regs.write(RIP, regs.read(RIP) - 2)  # the syscall instruction's end adds 2 back
+        incoming, outgoing = following.context, self.loaded
+        if incoming is not outgoing:
+            # The engine adds 2 to RIP (the syscall's length) when this hook returns. The stopped
+            # thread is saved with RIP on its syscall (its blob settles the lag if read), and one
+            # saved that way here before goes on as it is; any other is moved back by 2.
+            lag, incoming.rip_lag = incoming.rip_lag, 0
+            self.load(following)
+            outgoing.rip_lag = 2
+            if lag != 2:
+                regs = self.regs
+                regs.write(RIP, regs.read(RIP) - 2)
         following.stop_requested = False
         return True
 
@@ -352,7 +359,9 @@ class X86Core:
             if context.live is not None and context.live is not self:
                 context.live.unload()
             self.unload()
-            self._context_restore(self.uch, context.blob.context)
+            if context.rip_lag:
+                context.settle_rip()
+            self._context_restore(self.uch, context.blob_ptr)
             context.live = self
             self.loaded = context
             if context.pending_result is not None:
@@ -371,7 +380,7 @@ class X86Core:
     def unload(self) -> None:
         """Save and detach the loaded context (its thread moves to another core)."""
         if self.loaded is not None:
-            self._context_save(self.uch, self.loaded.blob.context)
+            self._context_save(self.uch, self.loaded.blob_ptr)
             self.loaded.live = None
             self.loaded = None
 
