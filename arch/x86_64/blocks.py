@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+from bisect import bisect_left
 from collections.abc import Callable
 
 from unicorn import UC_CTL_IO_READ_WRITE, UC_CTL_TB_REQUEST_CACHE, UC_HOOK_BLOCK, UC_HOOK_EDGE_GENERATED, Uc
@@ -103,8 +104,7 @@ class BlockCounter:
             return counted
         if pc == start:
             return counted - icount
-        offsets = self._block_offsets(start, state.size)
-        return counted - icount + sum(1 for offset in offsets if offset < pc - start)
+        return counted - icount + bisect_left(self._block_offsets(start, state.size), pc - start)
 
     def switch_space(self, space: int) -> None:
         """The core now runs address space number ``space`` (counts are cached per space)."""

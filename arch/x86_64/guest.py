@@ -455,16 +455,16 @@ class GuestCpu:
         """Run to the first block boundary at or after ``budget`` instructions and never past
         ``limit`` (deterministic mode; fast mode has no counts, the host timer ends the run):
         (instructions retired, the exit, or None when the budget or the timer ended it)."""
-        executed = 0
-        while True:
+        self._run_base = 0
+        executed, exit_, more = self._run_once(budget, limit)
+        while more:  # a block was translated again, or the exact tail before the limit is next
+            if self.deterministic and (executed >= budget or (limit is not None and executed >= limit)):
+                return executed, None
             self._run_base = executed
             left = None if limit is None else limit - executed
             retired, exit_, more = self._run_once(budget - executed, left)
             executed += retired
-            if exit_ is not None or not more:
-                return executed, exit_
-            if self.deterministic and (executed >= budget or (limit is not None and executed >= limit)):
-                return executed, None
+        return executed, exit_
 
     def _run_once(self, budget: int, limit: int | None) -> tuple[int, VmExit | None, bool]:
         """One emu_start: (instructions retired, the exit, whether to go on: a block was
@@ -493,11 +493,14 @@ class GuestCpu:
             raise self.hook_error
         pc = self.regs.read(x86.UC_X86_REG_RIP)
         retired = blocks.retired(pc)
+        exit_ = self.exit
+        plain = not self._retranslate and self._step_hook is None
+        if plain and exit_ is not None and exit_.reason == EXIT_IO:
+            return retired, exit_, False  # the common exit, first
         stepped = self._end_step()
         retranslated = bool(self._retranslate)
         if retranslated:  # (the run may have ended otherwise before the block ran)
             self._add_io_checks()
-        exit_ = self.exit
         if exit_ is not None:
             if exit_.reason == EXIT_EXCEPTION:
                 lowlevel.clear_pending_exception(self.uc, self.scratch)
