@@ -250,8 +250,8 @@ class Machine(Protocol):
         leaves ``thread.stop_requested`` set.
 
         A thread's context may be of another kind than the machine's own (a virtual machine's
-        guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and
-        ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
+        guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget, limit) -> Stop``
+        and ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
         ...
 
     def live_instructions(self, core: int) -> int: ...
