@@ -131,6 +131,18 @@ void kernkit_block_translated(void *uc, uc_tb *cur, uc_tb *prev, struct block_st
     slot->icount = cur->icount;
 }
 
+/* The same for a core whose blocks are scanned (guest pcores): the block's entry is dropped
+ * instead, so the block hook asks again and the scan sees the code as it now is. */
+void kernkit_block_dropped(void *uc, uc_tb *cur, uc_tb *prev, struct block_state *s)
+{
+    struct slot *slot = slot_of(s, cur->pc, s->space);
+
+    (void)uc;
+    (void)prev;
+    if (slot->pc == cur->pc)
+        slot->tag = 0; /* tags start at 1 */
+}
+
 /* A code hook that does nothing: its presence puts a stop check before its instruction. */
 void kernkit_stop_check(void *uc, uint64_t address, uint32_t size, void *data)
 {

@@ -75,12 +75,18 @@ class BlockCounter:
             # the C hook's cache of counts: an anonymous mapping costs memory only where used
             self._slots = mmap.mmap(-1, SLOTS * ctypes.sizeof(Slot))
             state.slots = ctypes.addressof(ctypes.c_char.from_buffer(self._slots))
-            hooks = (library.kernkit_block_hook, library.kernkit_block_translated)
+            hooks = (
+                library.kernkit_block_hook,
+                library.kernkit_block_translated if scan is None else library.kernkit_block_dropped,
+            )
         else:
-            self._python_hooks = (BLOCK_CB(self._on_block), EDGE_CB(self._on_translated))
+            on_translated = self._on_translated if scan is None else self._on_dropped
+            self._python_hooks = (BLOCK_CB(self._on_block), EDGE_CB(on_translated))
             hooks = self._python_hooks
         lowlevel.add_hook(uc, UC_HOOK_BLOCK, hooks[0], data=data)
-        if counting and scan is None:  # (a scan must meet every block: no counts filled ahead)
+        # a block just translated: its count is filled in, or (scanning: the scan must meet
+        # every block, code rewritten in place included) its entry dropped
+        if counting or scan is not None:
             lowlevel.add_hook(uc, UC_HOOK_EDGE_GENERATED, hooks[1], data=data)
 
     # --- one run ------------------------------------------------------------------------------
@@ -171,6 +177,10 @@ class BlockCounter:
     def _on_translated(self, _uch: int, cur: ctypes._Pointer, _prev: ctypes._Pointer, _data: int) -> None:
         tb = cur.contents
         self._counts[(tb.pc, tb.size, self.state.space)] = tb.icount
+
+    def _on_dropped(self, _uch: int, cur: ctypes._Pointer, _prev: ctypes._Pointer, _data: int) -> None:
+        tb = cur.contents
+        self._counts.pop((tb.pc, tb.size, self.state.space), None)
 
 
 def instruction_offsets(code: bytes, address: int) -> list[int]:
