@@ -217,17 +217,22 @@ class Kernel:
         running = thread.state is RUNNING and thread.core is not None
         return thread.instructions + (self.machine.live_instructions(thread.core) if running else 0)
 
-    def budget_left(self, core: int) -> int | None:
+    def budget_left(self, core: int, *, exact: bool = False) -> int | None:
         """Instructions the run in progress on ``core`` may still retire: what is left of its
         quantum and of ``[kernel] max_instructions``, less what it has retired so far; None when
         the machine counts no instructions (fast mode). For a syscall handler that runs code
-        elsewhere on the thread's behalf and reports it with :meth:`charge_instructions`."""
+        elsewhere on the thread's behalf and reports it with :meth:`charge_instructions`.
+        ``exact``: only what ``max_instructions`` leaves (None without one), the limit no run
+        passes by a single instruction; a quantum may end a little late (within a block)."""
         if not self.deterministic:
             return None
         live = self.machine.live_instructions(core)
+        hard = self.max_instructions - self.instructions - live if self.max_instructions else None
+        if exact:
+            return None if hard is None else max(hard, 0)
         left = self.quantum - self._core_used[core] - live
-        if self.max_instructions:
-            left = min(left, self.max_instructions - self.instructions - live)
+        if hard is not None:
+            left = min(left, hard)
         return max(left, 0)
 
     def charge_instructions(self, core: int, instructions: int) -> None:

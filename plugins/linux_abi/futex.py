@@ -71,7 +71,7 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
         if current != val & 0xFFFF_FFFF:
             return -EAGAIN
         try:
-            limit = _timeout_ns(t, command, timeout, op)
+            limit = _timeout_ns(t, command, timeout, op) if timeout else None
         except ValueError:
             return -EINVAL
         _queue(t, uaddr).sleep(t, limit, timeout_result=-ETIMEDOUT)
