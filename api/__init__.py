@@ -96,6 +96,7 @@ from kernkit.core.records import (
     DebugRegister,
     DebugTarget,
     Device,
+    Interpreted,
     LoadedImage,
     MonitorCommand,
     PluginDeclaration,

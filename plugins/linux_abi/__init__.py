@@ -39,6 +39,7 @@ from kernkit.plugins.linux_abi import (
     spawn,
     sysinfo,
     timeinfo,
+    xattr,
 )
 from kernkit.plugins.linux_abi.startup import setup_process
 
@@ -176,6 +177,7 @@ LINUX = SyscallTable(
             + rlimits.SYSCALLS
             + accounting.SYSCALLS
             + prctl.SYSCALLS
+            + xattr.SYSCALLS
         )
     ),
     setup_process=setup_process,

@@ -1,0 +1,121 @@
+"""Debian's own dynamically linked programs, run from the host's userland put in the namespace
+(``[namespace] host = ["@userland"]``, what ``kernkit boot --host-root`` does): ls, python3,
+perl and dash print what they print on this host and under qemu-user, which see the same files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from support import kernkit_cli, run_kernel
+
+HOST_ROOT = {"namespace__host": ["@userland"]}
+PYTHON, PERL, DASH, LS = Path("/usr/bin/python3"), Path("/usr/bin/perl"), Path("/bin/dash"), Path("/bin/ls")
+
+
+def need(program: Path) -> None:
+    if not program.exists():
+        pytest.skip(f"{program} is not installed on this host")
+
+
+def host(*argv: str, emulate: bool = False) -> str:
+    """What the program prints on this host (or under qemu-x86_64-static)."""
+    if emulate:
+        qemu = shutil.which("qemu-x86_64-static")
+        if qemu is None:
+            pytest.skip("qemu-x86_64-static is needed (apt-get install qemu-user-static)")
+        argv = (qemu, *argv)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, env={"PATH": "/bin", "HOME": "/"}
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def kernkit(*argv: str, status: int = 0) -> str:
+    """What it prints under kernkit, started as the host starts it (argv[0] its path)."""
+    run = run_kernel(*argv, init__name=argv[0], **HOST_ROOT)
+    assert run.status == status, run.err
+    return run.out
+
+
+def test_ls_lists_the_host_userland_as_the_host_does():
+    need(LS)
+    args = ("-1AF", "/usr", "/usr/bin/perl", "/etc/debian_version", "/lib64")
+    expected = host(str(LS), *args)
+    assert "bin/\n" in expected
+    assert kernkit(str(LS), *args) == expected
+    assert kernkit(str(LS), *args) == host(str(LS), *args, emulate=True)
+
+
+def test_ls_l_shows_the_host_files_read_only_owned_by_root():
+    need(LS)
+    out = kernkit(str(LS), "-l", "/usr")
+    names = [line.split()[-1] for line in out.splitlines()[1:]]
+    assert names == host(str(LS), "/usr").split()
+    assert all(line.startswith("dr-xr-xr-x") and " root root " in line for line in out.splitlines()[1:])
+
+
+PYTHON_SCRIPT = """
+import hashlib, json, os, subprocess, sys
+print(2 ** 100)
+print(json.dumps({"a": [1, 2.5, None]}, sort_keys=True), hashlib.sha256(b"kernkit").hexdigest())
+print(sys.executable, sys.prefix, sys.version_info[:2] >= (3, 9))
+print(subprocess.run(["/bin/echo", "child"], capture_output=True, text=True).stdout.strip())
+sys.stdout.flush()
+os.system("echo from sh $((6 * 7))")
+"""
+
+
+def test_python3_runs_a_script_as_on_the_host():
+    need(PYTHON)
+    expected = host(str(PYTHON), "-c", PYTHON_SCRIPT)
+    assert expected.startswith("1267650600228229401496703205376\n")
+    assert kernkit(str(PYTHON), "-c", PYTHON_SCRIPT) == expected
+
+
+def test_python3_from_the_command_line_with_host_root():
+    """The documented one-liner, as a user types it."""
+    need(PYTHON)
+    done = kernkit_cli("boot", "--host-root", "--", str(PYTHON), "-c", "print(2**100)")
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b"1267650600228229401496703205376\n"
+
+
+def test_python3_is_deterministic_though_it_seeds_from_the_kernel():
+    """Hash seeds and random numbers come from getrandom, which derives from [kernel] seed:
+    two runs agree; another seed changes them."""
+    need(PYTHON)
+    script = "import random; print(random.random(), hash('kernkit'))"
+    first = kernkit(str(PYTHON), "-c", script)
+    assert kernkit(str(PYTHON), "-c", script) == first
+    other = run_kernel(str(PYTHON), "-c", script, init__name=str(PYTHON), kernel__seed=7, **HOST_ROOT)
+    assert other.out != first
+
+
+PERL_SCRIPT = 'use POSIX qw(floor); print join(",", map { $_ * $_ } 1..5), " ", floor(7 / 2), "\\n"; print `echo backtick`'
+
+
+def test_perl_runs_as_on_the_host():
+    need(PERL)
+    expected = host(str(PERL), "-e", PERL_SCRIPT)
+    assert expected == "1,4,9,16,25 3\nbacktick\n"
+    assert kernkit(str(PERL), "-e", PERL_SCRIPT) == expected
+
+
+DASH_SCRIPT = (
+    'for i in 1 2 3; do echo "$i"; done; x=$(echo sub); echo "$x"; '
+    'printf "#!/bin/sh\\necho script \\$1 \\$0\\n" > "$1/s"; chmod +x "$1/s"; cd "$1" && ./s arg; '
+    "ls /usr | wc -l; exit 3"
+)
+
+
+def test_dash_runs_commands_and_scripts_as_on_the_host(tmp_path):
+    need(DASH)
+    done = subprocess.run([str(DASH), "-c", DASH_SCRIPT, "sh", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.startswith("1\n2\n3\nsub\nscript arg ./s\n")
+    assert kernkit(str(DASH), "-c", DASH_SCRIPT, "sh", "/tmp", status=3) == done.stdout
