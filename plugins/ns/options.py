@@ -24,6 +24,7 @@ DEFAULT_BINDS = [
     "bind -a #random /dev",
     "bind -a #version /dev",
     "bind -b #linuxdev /dev",
+    "bind -c #tmpfs.shm /dev/shm",
     "bind #proc /proc",
     "bind -b #linuxproc /proc",
     "bind -c #srv /srv",

@@ -119,3 +119,27 @@ def test_dash_runs_commands_and_scripts_as_on_the_host(tmp_path):
     assert done.returncode == 3, done.stderr
     assert done.stdout.startswith("1\n2\n3\nsub\nscript arg ./s\n")
     assert kernkit(str(DASH), "-c", DASH_SCRIPT, "sh", "/tmp", status=3) == done.stdout
+
+
+MULTIPROCESSING_SCRIPT = """
+import multiprocessing
+from multiprocessing import shared_memory
+with multiprocessing.Pool(2) as pool:
+    print(pool.map(abs, [-1, -2, -3, -4]))
+block = shared_memory.SharedMemory(create=True, size=16)
+block.buf[0] = 42
+other = shared_memory.SharedMemory(block.name)
+print(other.buf[0])
+other.close()
+block.close()
+block.unlink()
+"""
+
+
+def test_python3_multiprocessing_shares_locks_and_memory_through_dev_shm():
+    """A pool's workers take turns through a named semaphore (a futex in a /dev/shm file each
+    process maps): without /dev/shm it is ENOENT, without futexes keyed by the file it hangs."""
+    need(PYTHON)
+    expected = host(str(PYTHON), "-c", MULTIPROCESSING_SCRIPT)
+    assert expected == "[1, 2, 3, 4]\n42\n"
+    assert kernkit(str(PYTHON), "-c", MULTIPROCESSING_SCRIPT) == expected
