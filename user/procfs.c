@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/sysinfo.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -95,7 +97,7 @@ static char stat_state(const char *stat)
 
 static void self(void)
 {
-    char want[64], path[128];
+    char want[64], path[PATH_MAX + 64];
     snprintf(want, sizeof want, "%d", getpid());
     same("/proc/self names me", link_of("/proc/self"), want);
     struct stat st, st2;
@@ -148,6 +150,29 @@ static void self(void)
     }
     check("maps: my code is executable", executable, code);
     check("smaps_rollup: Rss", strstr(slurp("/proc/self/smaps_rollup", NULL), "\nRss:") != NULL, "no Rss");
+    /* a shared mapping of a file, from its third page: 's', the offset, the file's device and inode */
+    snprintf(path, sizeof path, "%s/procfs-mapped", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ftruncate(fd, 4 * 4096);
+    char *mapped = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * 4096);
+    struct stat file_st;
+    fstat(fd, &file_st);
+    char wanted[128], line_of[256] = "no line";
+    snprintf(wanted, sizeof wanted, "%lx-%lx rw-s 00002000 %02x:%02x %lu ", (unsigned long)mapped,
+             (unsigned long)mapped + 4096, major(file_st.st_dev), minor(file_st.st_dev),
+             (unsigned long)file_st.st_ino);
+    s = slurp("/proc/self/maps", NULL);
+    char *at = strstr(s, wanted);
+    if (at) {
+        char *end = strchr(at, '\n');
+        snprintf(line_of, sizeof line_of, "%.*s", end ? (int)(end - at) : 200, at);
+    }
+    check("maps: a shared file mapping's offset, device and inode", at != NULL, wanted);
+    char *name = at ? strrchr(line_of, ' ') : NULL;
+    same("maps: the mapped file's path", name ? name + 1 : "none", path);
+    munmap(mapped, 4096);
+    close(fd);
+    unlink(path);
     snprintf(path, sizeof path, "/proc/self/task/%d/stat", getpid());
     equal("task/TID/stat", atoll(slurp(path, NULL)), getpid());
     snprintf(want, sizeof want, "%d/task/%d", getpid(), (int)syscall(SYS_gettid));

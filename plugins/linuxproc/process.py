@@ -289,9 +289,20 @@ def maps(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
             for bit, letter in ((PROT_READ, "r"), (PROT_WRITE, "w"), (PROT_EXEC, "x"))
         )
         name = {"program": exe, "anon": ""}.get(region.name, region.name)
-        head = f"{region.start:08x}-{region.end:08x} {perms}p 00000000 00:00 0"
+        head = f"{region.start:08x}-{region.end:08x} {perms}{_mapping(region)}"
         lines.append(f"{head:<72} {name}".rstrip() + "\n" if name else head + "\n")
     return "".join(lines)
+
+
+def _mapping(region: Any) -> str:
+    """The sharing letter, file offset, device and inode of a region, as Linux shows them."""
+    mapped = region.mapped
+    if mapped is None:
+        return "p 00000000 00:00 0"
+    file = mapped.file
+    device, inode = (device_number(file), inode_number(file.qid)) if isinstance(file, Chan) else (0, 0)
+    sharing = "s" if mapped.shared else "p"
+    return f"{sharing} {region.offset:08x} {device >> 8 & 0xFFF:02x}:{device & 0xFF:02x} {inode}"
 
 
 def smaps_rollup(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
