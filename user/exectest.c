@@ -13,6 +13,7 @@
  * interpreter the scripts name.
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +185,9 @@ static int aux(void)
                : "no");
     printf("AT_SECURE %lu\n", getauxval(AT_SECURE));
     printf("AT_PLATFORM %s\n", (const char *)getauxval(AT_PLATFORM));
+    unsigned int leaf_a, leaf_b, leaf_c, leaf_d;
+    __cpuid(1, leaf_a, leaf_b, leaf_c, leaf_d);
+    printf("AT_HWCAP is CPUID leaf 1's EDX: %s\n", getauxval(AT_HWCAP) == leaf_d ? "yes" : "no");
     const unsigned char *random = (const unsigned char *)getauxval(AT_RANDOM);
     unsigned sum = 0;
     for (int i = 0; random && i < 16; i++)

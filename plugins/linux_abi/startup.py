@@ -85,7 +85,7 @@ def setup_process(
         # Linux's secure mode: the program runs with ids other than its user's
         (AT_SECURE, int(ids.euid != ids.ruid or ids.egid != ids.rgid)),
         (AT_PLATFORM, platform),
-        (AT_HWCAP, 0),
+        (AT_HWCAP, getattr(kernel.machine, "hwcap", 0)),
         (AT_HWCAP2, 0),
         (AT_CLKTCK, 100),
         (AT_RANDOM, random),
