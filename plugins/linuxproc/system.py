@@ -98,7 +98,8 @@ def vmstat(kernel: Kernel) -> str:
     no block device and no swap), as Linux counts them; what kernkit does not count is left out,
     as a Linux without the option would."""
     _, free = sysinfo.memory(kernel)
-    fields = [("nr_free_pages", free // sysinfo.PAGE_SIZE), ("pgpgin", 0), ("pgpgout", 0), ("pswpin", 0), ("pswpout", 0)]
+    fields = [("nr_free_pages", free // sysinfo.PAGE_SIZE)]
+    fields += [(name, 0) for name in ("pgpgin", "pgpgout", "pswpin", "pswpout")]
     return "".join(f"{name} {value}\n" for name, value in fields)
 
 

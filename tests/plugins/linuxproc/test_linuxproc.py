@@ -73,7 +73,9 @@ def test_procps_vmstat_reads_the_machines_free_pages():
     vmstat = Path("/usr/bin/vmstat")
     if not vmstat.is_file():
         pytest.skip("/usr/bin/vmstat is needed (apt-get install procps)")
-    run = run_kernel(str(vmstat), init__name=str(vmstat), namespace__host=["@userland"], machine__memory="128M")
+    run = run_kernel(
+        str(vmstat), init__name=str(vmstat), namespace__host=["@userland"], machine__memory="128M"
+    )
     assert run.status == 0, run.err
     header, values = run.out.splitlines()[1:]
     fields = dict(zip(header.split(), map(int, values.split()), strict=True))
