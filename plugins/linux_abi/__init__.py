@@ -34,6 +34,7 @@ from kernkit.plugins.linux_abi import (
     prctl,
     proc,
     rlimits,
+    schedpolicy,
     signals,
     sigwait,
     spawn,
@@ -111,6 +112,7 @@ SYSCALLS = (
     (72, "fcntl", fileio.sys_fcntl, 3),
     (73, "flock", locks.sys_flock, 2),
     (74, "fsync", fileio.sys_fsync, 1),
+    (221, "fadvise64", fileio.sys_fadvise64, 4),
     (75, "fdatasync", fileio.sys_fsync, 1),
     (76, "truncate", fs.sys_truncate, 2),
     (77, "ftruncate", fileio.sys_ftruncate, 2),
@@ -177,6 +179,7 @@ LINUX = SyscallTable(
             + rlimits.SYSCALLS
             + accounting.SYSCALLS
             + prctl.SYSCALLS
+            + schedpolicy.SYSCALLS
             + xattr.SYSCALLS
         )
     ),

@@ -16,6 +16,7 @@ from kernkit.plugins.linux_abi.fileio import scatter, sys_close, sys_read, write
 from kernkit.plugins.linux_abi.filesystems import FILESYSTEMS, filesystem
 from kernkit.plugins.linux_abi.fs import sys_openat
 from kernkit.plugins.linux_abi.memory import sys_mmap, sys_mprotect, sys_munmap
+from kernkit.plugins.linux_abi.schedpolicy import SCHED_RESET_ON_FORK
 from kernkit.plugins.linux_abi.signals import sigpipe
 from kernkit.plugins.linux_abi.spawn import c_strings, find_program
 from kernkit.plugins.linux_abi.startup import setup_process
@@ -26,6 +27,7 @@ __all__ = [
     "FILESYSTEMS",
     "NGROUPS_MAX",
     "O_NONBLOCK",
+    "SCHED_RESET_ON_FORK",
     "Creds",
     "creds_of",
     "device_number",

@@ -350,6 +350,23 @@ def sys_fsync(t: Thread, fd: int) -> int:
     return 0 if t.process.files.get(fd) is not None else -EBADF
 
 
+#: posix_fadvise's advice: NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTNEED, NOREUSE.
+FADVISE_ADVICE = range(6)
+
+
+def sys_fadvise64(t: Thread, fd: int, offset: int, length: int, advice: int) -> int:
+    """Advice on how a file will be read: checked as Linux checks it, then nothing to do (files
+    are read ahead as they are touched, whatever the advice; nothing is ever evicted early)."""
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    if type(file) is not Chan or is_stream(file):
+        return -ESPIPE
+    if advice & 0xFFFF_FFFF not in FADVISE_ADVICE:  # no backing device: the length goes unchecked
+        return -EINVAL
+    return 0
+
+
 # --- directories ----------------------------------------------------------------------------------
 
 

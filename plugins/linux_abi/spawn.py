@@ -15,7 +15,7 @@ from kernkit.core.errnos import E2BIG, EINVAL, ENOENT, ENOMEM, errno_of
 from kernkit.core.errors import OutOfMemory, ProgramError
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
-from kernkit.plugins.linux_abi import itimers, jobs, locks, signals
+from kernkit.plugins.linux_abi import itimers, jobs, locks, schedpolicy, signals
 from kernkit.plugins.linux_abi.children import DEATH_SIGNAL, EXIT_SIGNAL
 from kernkit.plugins.ns.api import NamespaceProgram, enter
 from kernkit.plugins.ns.api import lookup_program as ns_lookup_program
@@ -52,6 +52,7 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         child = process.threads[0]
         process.data[EXIT_SIGNAL] = flags & CSIGNAL
         process.data.pop(DEATH_SIGNAL, None)  # a parent-death signal is not inherited
+        schedpolicy.forked(process)
         if flags & CLONE_NEWNS:
             enter(process).unshare()
         if stack:

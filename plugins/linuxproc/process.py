@@ -17,7 +17,7 @@ from kernkit.core.physmem import PAGE_SIZE
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING
 from kernkit.core.regions import PROT_EXEC, PROT_READ, PROT_WRITE
 from kernkit.core.state import Slot
-from kernkit.plugins.linux_abi.api import creds_of, device_number, inode_number, procview
+from kernkit.plugins.linux_abi.api import SCHED_RESET_ON_FORK, creds_of, device_number, inode_number, procview
 from kernkit.plugins.linuxproc.mounts import mount_table
 from kernkit.plugins.linuxproc.system import NS, TICK_NS
 from kernkit.plugins.ns.api import view_of
@@ -134,8 +134,8 @@ def stat(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
         0,  # wchan, nswap, cnswap
         17,  # exit_signal: SIGCHLD
         core,
-        0,
-        0,
+        creds.rt_priority,
+        creds.policy & ~SCHED_RESET_ON_FORK,
         0,
         0,
         0,  # rt_priority, policy, delayacct, guest_time, cguest_time
