@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -240,6 +241,17 @@ static void fds(void)
     read(again, buf, 3);
     same("/dev/fd/N opens the file anew, from the start", buf, "012");
     close(again);
+    int on = 1;
+    works("ioctl FIONBIO on", ioctl(fd, FIONBIO, &on));
+    check("FIONBIO sets O_NONBLOCK", fcntl(fd, F_GETFL) & O_NONBLOCK, "flag clear");
+    on = 0;
+    ioctl(fd, FIONBIO, &on);
+    check("FIONBIO clears it", !(fcntl(fd, F_GETFL) & O_NONBLOCK), "flag set");
+    works("ioctl FIOCLEX", ioctl(fd, FIOCLEX));
+    equal("FIOCLEX sets close-on-exec", fcntl(fd, F_GETFD), FD_CLOEXEC);
+    ioctl(fd, FIONCLEX);
+    equal("FIONCLEX clears it", fcntl(fd, F_GETFD), 0);
+    fails("FIONBIO on nothing", ioctl(99, FIONBIO, &on), EBADF);
     close(fd);
     int pipefd[2];
     pipe(pipefd);
