@@ -143,3 +143,50 @@ def test_python3_multiprocessing_shares_locks_and_memory_through_dev_shm():
     expected = host(str(PYTHON), "-c", MULTIPROCESSING_SCRIPT)
     assert expected == "[1, 2, 3, 4]\n42\n"
     assert kernkit(str(PYTHON), "-c", MULTIPROCESSING_SCRIPT) == expected
+
+
+ASYNCIO_SCRIPT = """
+import asyncio, socket
+
+async def handle(reader, writer):
+    writer.write((await reader.readline()).upper())
+    await writer.drain()
+    writer.close()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+    writer.write(b"ping\\n")
+    print((await reader.readline()).decode().strip())
+    writer.close()
+    server.close()
+    await server.wait_closed()
+
+asyncio.run(main())
+a, b = socket.socketpair()
+a.setblocking(False)
+b.sendall(b"pair")
+print(a.recv(4).decode())
+"""
+
+
+def test_python3_asyncio_runs_its_event_loop():
+    """asyncio's loop wakes itself through a socketpair and sets its sockets non-blocking with
+    ioctl(FIONBIO): both were refused (ENOSYS, ENOTTY)."""
+    need(PYTHON)
+    expected = host(str(PYTHON), "-c", ASYNCIO_SCRIPT)
+    assert expected == "PING\npair\n"
+    assert kernkit(str(PYTHON), "-c", ASYNCIO_SCRIPT) == expected
+
+
+PERL_PAIR = (
+    "use Socket; socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die $!; "
+    'if (!fork) { close $a; print $b "child\\n"; exit } close $b; print scalar <$a>; wait'
+)
+
+
+def test_perl_socketpair_between_two_processes():
+    need(PERL)
+    expected = host(str(PERL), "-e", PERL_PAIR)
+    assert expected == "child\n"
+    assert kernkit(str(PERL), "-e", PERL_PAIR) == expected
