@@ -534,6 +534,7 @@ static const char *errname(long r)
     case EISCONN: return "EISCONN";
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EINVAL: return "EINVAL";
     default: return strerror(errno);
     }
 }
@@ -594,6 +595,19 @@ static int pair(void) {
     close(sv[0]);
     printf("SOCK_NONBLOCK: %s", errname(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv)));
     printf(", read on nothing: %s\n", errname(read(sv[0], buf, 1)));
+    close(sv[0]);
+    close(sv[1]);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    write(sv[0], "last", 4);
+    printf("shutdown(SHUT_WR): %s", errname(shutdown(sv[0], SHUT_WR)));
+    n = read(sv[1], buf, sizeof buf);
+    printf(", the other end reads %.*s", (int)n, buf);
+    printf(", then %zd", read(sv[1], buf, sizeof buf));
+    printf(", a send is %s", errname(send(sv[0], "x", 1, MSG_NOSIGNAL)));
+    write(sv[1], "reply", 5);
+    n = read(sv[0], buf, sizeof buf);
+    printf(", the other way still works: %.*s\n", (int)n, buf);
+    printf("shutdown(42): %s\n", errname(shutdown(sv[0], 42)));
     printf("socketpair(AF_INET): %s\n", errname(socketpair(AF_INET, SOCK_STREAM, 0, sv)));
     return 0;
 }

@@ -1,6 +1,7 @@
 /* procfs: Linux's /proc and /dev/fd as a program sees them (procfs GROUP DIR, DIR a scratch
  * directory on a tmpfs). Every check compares /proc with what the program knows from other
  * calls, so the same program prints the same lines natively on Linux.
+ *   counters eventfd (counting, semaphore, limits, a reader woken across fork), capget
  *   self     /proc/self, stat, status, statm, cmdline, environ, maps, task/, thread-self
  *   exe      /proc/self/exe: the program itself, and running it again through the link
  *   fds      /proc/self/fd links and fdinfo, /dev/fd/N and /dev/stdin reopening what is open
@@ -12,9 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -282,6 +286,80 @@ static void fds(void)
     check("a closed descriptor has no link", access(path, F_OK) < 0 && errno == ENOENT, "still there");
 }
 
+/* eventfd counters and capget, as a program sees them */
+static void counters(void)
+{
+    uint64_t value = 0;
+    int fd = eventfd(3, EFD_NONBLOCK | EFD_CLOEXEC);
+    check("eventfd", fd >= 0, strerror(errno));
+    equal("eventfd: close-on-exec", fcntl(fd, F_GETFD), FD_CLOEXEC);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    same("eventfd: /proc/self/fd/N", link_of(path), "anon_inode:[eventfd]");
+    read(fd, &value, 8);
+    equal("eventfd: a read takes the count", value, 3);
+    fails("eventfd: then nothing to read", read(fd, &value, 8), EAGAIN);
+    value = 5;
+    write(fd, &value, 8);
+    value = 2;
+    write(fd, &value, 8);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLOUT};
+    poll(&pfd, 1, 0);
+    equal("eventfd: readable and writable", pfd.revents, POLLIN | POLLOUT);
+    read(fd, &value, 8);
+    equal("eventfd: writes add up", value, 7);
+    fails("eventfd: a short read", read(fd, &value, 4), EINVAL);
+    value = UINT64_MAX;
+    fails("eventfd: 2^64-1 is not a value", write(fd, &value, 8), EINVAL);
+    value = UINT64_MAX - 1;
+    works("eventfd: up to 2^64-2", write(fd, &value, 8));
+    value = 1;
+    fails("eventfd: full", write(fd, &value, 8), EAGAIN);
+    close(fd);
+    fd = eventfd(2, EFD_SEMAPHORE | EFD_NONBLOCK);
+    read(fd, &value, 8);
+    equal("semaphore: one at a time", value, 1);
+    read(fd, &value, 8);
+    fails("semaphore: two taken, none left", read(fd, &value, 8), EAGAIN);
+    close(fd);
+    fails("eventfd: unknown flags", eventfd(0, 0x10), EINVAL);
+    fd = eventfd(0, 0);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) { /* waits for the parent's write */
+        uint64_t got = 0;
+        _exit(read(fd, &got, 8) == 8 && got == 42 ? 0 : 1);
+    }
+    for (int i = 0; i < 5000; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "/proc/%d/stat", (int)child);
+        char *st = slurp(name, NULL);
+        if (strstr(st, ") S ")) break;
+        usleep(1000);
+    }
+    value = 42;
+    write(fd, &value, 8);
+    int status;
+    waitpid(child, &status, 0);
+    equal("eventfd: a blocked reader in another process wakes", WEXITSTATUS(status), 0);
+    close(fd);
+    struct {
+        uint32_t version;
+        int pid;
+    } header = {0x12345678, 0};
+    uint32_t sets[6] = {0};
+    fails("capget: an unknown version", syscall(SYS_capget, &header, sets), EINVAL);
+    equal("capget: says which it speaks", header.version, 0x20080522);
+    header.version = 0x12345678;
+    works("capget: asking the version only", syscall(SYS_capget, &header, NULL));
+    works("capget", syscall(SYS_capget, &header, sets));
+    check("capget: the superuser may chown", sets[0] & 1, "CAP_CHOWN missing");
+    check("capget: effective is permitted", sets[0] == sets[1] && sets[3] == sets[4], "differ");
+    equal("capget: nothing inheritable", sets[2] | sets[5], 0);
+    header.pid = 0x7fffffff;
+    fails("capget: no such process", syscall(SYS_capget, &header, sets), ESRCH);
+}
+
 static void other(void)
 {
     int go[2], ready[2];
@@ -400,6 +478,8 @@ int main(int argc, char **argv, char **envp)
         exe();
     else if (strcmp(argv[1], "fds") == 0)
         fds();
+    else if (strcmp(argv[1], "counters") == 0)
+        counters();
     else if (strcmp(argv[1], "other") == 0)
         other();
     else if (strcmp(argv[1], "system") == 0)

@@ -20,8 +20,10 @@ from kernkit.core.options import (
 from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
 from kernkit.plugins.linux_abi import (
     accounting,
+    capabilities,
     children,
     creds,
+    eventfd,
     fileio,
     fs,
     fsmeta,
@@ -180,6 +182,8 @@ LINUX = SyscallTable(
             + accounting.SYSCALLS
             + prctl.SYSCALLS
             + schedpolicy.SYSCALLS
+            + eventfd.SYSCALLS
+            + capabilities.SYSCALLS
             + xattr.SYSCALLS
         )
     ),

@@ -9,6 +9,7 @@ systems, inode and device numbers.
 """
 
 from kernkit.plugins.linux_abi import procview, sysinfo
+from kernkit.plugins.linux_abi.capabilities import ALL_CAPS, capabilities
 from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
 from kernkit.plugins.linux_abi.children import sys_wait4
 from kernkit.plugins.linux_abi.creds import NGROUPS_MAX, Creds, creds_of
@@ -24,6 +25,8 @@ from kernkit.plugins.linux_abi.statbuf import device_number, inode_number
 from kernkit.plugins.linux_abi.timeinfo import sys_nanosleep
 
 __all__ = [
+    "ALL_CAPS",
+    "capabilities",
     "FILESYSTEMS",
     "NGROUPS_MAX",
     "O_NONBLOCK",

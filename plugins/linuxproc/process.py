@@ -17,7 +17,15 @@ from kernkit.core.physmem import PAGE_SIZE
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING
 from kernkit.core.regions import PROT_EXEC, PROT_READ, PROT_WRITE
 from kernkit.core.state import Slot
-from kernkit.plugins.linux_abi.api import SCHED_RESET_ON_FORK, creds_of, device_number, inode_number, procview
+from kernkit.plugins.linux_abi.api import (
+    ALL_CAPS,
+    SCHED_RESET_ON_FORK,
+    capabilities,
+    creds_of,
+    device_number,
+    inode_number,
+    procview,
+)
 from kernkit.plugins.linuxproc.mounts import mount_table
 from kernkit.plugins.linuxproc.system import NS, TICK_NS
 from kernkit.plugins.ns.api import view_of
@@ -31,8 +39,6 @@ START: Slot[int] = Slot("linuxproc.start")
 #: A process's name as /proc shows it: at most TASK_COMM_LEN - 1 characters.
 COMM_LEN = 15
 STATES = {"R": "R (running)", "S": "S (sleeping)", "Z": "Z (zombie)", "X": "X (dead)"}
-#: Capabilities of the superuser: all 41 that Linux 6.1 knows.
-ALL_CAPS = (1 << 41) - 1
 O_CLOEXEC = 0o2000000
 
 
@@ -182,7 +188,7 @@ def status(kernel: Kernel, process: Process, thread: Thread | None = None) -> st
     pid = thread.tid if thread is not None else process.pid
     ppid = process.parent.pid if process.parent is not None else 0
     fds = max((fd for fd, _ in process.files or ()), default=0)
-    caps = ALL_CAPS if creds.euid == 0 else 0
+    caps = capabilities(process)
     blocked, ignored, caught = procview.signal_masks(process, threads)
     cores = len(kernel.machine.cores)
 
@@ -396,8 +402,9 @@ def exe_file(process: Process) -> Chan | None:
 
 def fd_target(number: int, file: Any) -> str:
     """What /proc/PID/fd/N says: a path, or Linux's pipe:[N] and socket:[N]."""
-    if not isinstance(file, Chan):
-        return f"anon_inode:[{getattr(file, 'name', 'file')}]"
+    if not isinstance(file, Chan):  # epoll, timerfd, eventfd...: named as Linux names them
+        name = getattr(file, "name", "file")
+        return name if name.startswith("anon_inode:") else f"anon_inode:[{name}]"
     device = getattr(file.driver, "name", "")
     if device == "pipe":
         return f"pipe:[{inode_number(file.qid)}]"

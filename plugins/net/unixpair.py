@@ -2,9 +2,9 @@
 whose two ends are both opened for reading and writing (a Plan 9 pipe is already a two-way
 stream: what one end writes, the other reads). read, write, poll, epoll, close and fork work on
 them as on any pipe end; the socket calls here act on them as Linux's do on a connected, unnamed
-Unix stream socket (send, recv, sendmsg and recvmsg without ancillary data, the options a
-program asks about, empty names). Not modelled: named AF_UNIX sockets (bind, connect to a
-path), datagram and seqpacket pairs, passing descriptors (SCM_RIGHTS), MSG_PEEK and shutdown."""
+Unix stream socket (send, recv, sendmsg and recvmsg without ancillary data, shutdown, the
+options a program asks about, empty names). Not modelled: named AF_UNIX sockets (bind, connect
+to a path), datagram and seqpacket pairs, passing descriptors (SCM_RIGHTS), MSG_PEEK."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from kernkit.core.errnos import (
     errno_of,
 )
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, sys_read, write_fd
-from kernkit.plugins.ns.api import enter
+from kernkit.plugins.ns.api import enter, shutdown_end
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -203,7 +203,10 @@ def getsockname(t: Thread, fd: int, addr: int, lenp: int) -> int:
 
 
 def shutdown(t: Thread, fd: int, how: int) -> int:
-    return -EINVAL if how not in (0, 1, 2) else -EOPNOTSUPP
+    if how not in (0, 1, 2):
+        return -EINVAL
+    shutdown_end(t.process.files.get(fd), how)
+    return 0
 
 
 def connect(t: Thread, fd: int, addr: int, addrlen: int) -> int:

@@ -190,3 +190,20 @@ def test_perl_socketpair_between_two_processes():
     expected = host(str(PERL), "-e", PERL_PAIR)
     assert expected == "child\n"
     assert kernkit(str(PERL), "-e", PERL_PAIR) == expected
+
+
+NODE = Path("/usr/bin/node")
+NODE_SCRIPT = (
+    'setTimeout(() => console.log("timer"), 5); Promise.resolve(7).then(v => console.log("promise", v)); '
+    "console.log([1, 2, 3].map(x => x * 2).join(), JSON.stringify({a: 1})); "
+    'console.log(require("child_process").execSync("echo child").toString().trim())'
+)
+
+
+def test_node_runs_its_event_loop_and_a_child_as_on_the_host():
+    """libuv: an eventfd wakes its loop (it was ENOSYS: node aborted at start), a child's
+    standard streams are socket pairs it shuts down (EOPNOTSUPP made execSync fail)."""
+    need(NODE)
+    expected = host(str(NODE), "-e", NODE_SCRIPT)
+    assert expected == '2,4,6 {"a":1}\nchild\npromise 7\ntimer\n'
+    assert kernkit(str(NODE), "-e", NODE_SCRIPT) == expected

@@ -12,7 +12,7 @@ import pytest
 from support import ROOT, USER_BIN, kernkit_cli, run_kernel
 from support.oracle import BUSYBOX, busybox_chroot, native, need_native
 
-GROUPS = ["self", "exe", "fds", "other", "system"]
+GROUPS = ["self", "exe", "fds", "counters", "other", "system"]
 ALONE = {"/bin/busybox": str(BUSYBOX)}
 #: Plan 9's /proc only: the default binds without #linuxproc and #linuxdev.
 PLAN9_BINDS = [
