@@ -42,6 +42,13 @@ def kernkit(*argv: str, status: int = 0) -> str:
     return run.out
 
 
+def same_as_host(program: Path, *args: str, prints: str) -> None:
+    """The program prints ``prints`` on this host, and the same under kernkit."""
+    need(program)
+    assert host(str(program), *args) == prints
+    assert kernkit(str(program), *args) == prints
+
+
 def test_ls_lists_the_host_userland_as_the_host_does():
     need(LS)
     args = ("-1AF", "/usr", "/usr/bin/perl", "/etc/debian_version", "/lib64")
@@ -100,10 +107,7 @@ PERL_SCRIPT = 'use POSIX qw(floor); print join(",", map { $_ * $_ } 1..5), " ", 
 
 
 def test_perl_runs_as_on_the_host():
-    need(PERL)
-    expected = host(str(PERL), "-e", PERL_SCRIPT)
-    assert expected == "1,4,9,16,25 3\nbacktick\n"
-    assert kernkit(str(PERL), "-e", PERL_SCRIPT) == expected
+    same_as_host(PERL, "-e", PERL_SCRIPT, prints="1,4,9,16,25 3\nbacktick\n")
 
 
 DASH_SCRIPT = (
@@ -139,10 +143,7 @@ block.unlink()
 def test_python3_multiprocessing_shares_locks_and_memory_through_dev_shm():
     """A pool's workers take turns through a named semaphore (a futex in a /dev/shm file each
     process maps): without /dev/shm it is ENOENT, without futexes keyed by the file it hangs."""
-    need(PYTHON)
-    expected = host(str(PYTHON), "-c", MULTIPROCESSING_SCRIPT)
-    assert expected == "[1, 2, 3, 4]\n42\n"
-    assert kernkit(str(PYTHON), "-c", MULTIPROCESSING_SCRIPT) == expected
+    same_as_host(PYTHON, "-c", MULTIPROCESSING_SCRIPT, prints="[1, 2, 3, 4]\n42\n")
 
 
 ASYNCIO_SCRIPT = """
@@ -173,10 +174,7 @@ print(a.recv(4).decode())
 def test_python3_asyncio_runs_its_event_loop():
     """asyncio's loop wakes itself through a socketpair and sets its sockets non-blocking with
     ioctl(FIONBIO): both were refused (ENOSYS, ENOTTY)."""
-    need(PYTHON)
-    expected = host(str(PYTHON), "-c", ASYNCIO_SCRIPT)
-    assert expected == "PING\npair\n"
-    assert kernkit(str(PYTHON), "-c", ASYNCIO_SCRIPT) == expected
+    same_as_host(PYTHON, "-c", ASYNCIO_SCRIPT, prints="PING\npair\n")
 
 
 PERL_PAIR = (
@@ -186,10 +184,7 @@ PERL_PAIR = (
 
 
 def test_perl_socketpair_between_two_processes():
-    need(PERL)
-    expected = host(str(PERL), "-e", PERL_PAIR)
-    assert expected == "child\n"
-    assert kernkit(str(PERL), "-e", PERL_PAIR) == expected
+    same_as_host(PERL, "-e", PERL_PAIR, prints="child\n")
 
 
 NODE = Path("/usr/bin/node")
@@ -203,7 +198,4 @@ NODE_SCRIPT = (
 def test_node_runs_its_event_loop_and_a_child_as_on_the_host():
     """libuv: an eventfd wakes its loop (it was ENOSYS: node aborted at start), a child's
     standard streams are socket pairs it shuts down (EOPNOTSUPP made execSync fail)."""
-    need(NODE)
-    expected = host(str(NODE), "-e", NODE_SCRIPT)
-    assert expected == '2,4,6 {"a":1}\nchild\npromise 7\ntimer\n'
-    assert kernkit(str(NODE), "-e", NODE_SCRIPT) == expected
+    same_as_host(NODE, "-e", NODE_SCRIPT, prints='2,4,6 {"a":1}\nchild\npromise 7\ntimer\n')
