@@ -15,8 +15,6 @@ cached). Missed targets are reported, not judged.
 from __future__ import annotations
 
 import argparse
-import gc
-import io
 import json
 import os
 import statistics
@@ -26,10 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from memory import Skip, child_cpu, log, qemu
+from memory import Skip, child_cpu, qemu, record, timed_run
 from run import kernkit_command
-
-from kernkit.core.assemble import assemble, boot
 
 PYTHON = "/usr/bin/python3"
 PASS = [PYTHON, "-c", "pass"]
@@ -56,15 +52,7 @@ def in_process(argv: Sequence[str]) -> tuple[float, int]:
         "init.args": list(argv[1:]),
         "namespace.host": ["@userland"],
     }
-    err = io.BytesIO()
-    kernel = assemble(None, overrides=settings, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=err)
-    boot(kernel)
-    gc.collect()
-    start = time.process_time()
-    status = kernel.run()
-    spent = time.process_time() - start
-    if status != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {status}: {err.getvalue().decode()[-300:]}")
+    spent, kernel = timed_run(settings, " ".join(argv))
     return spent, kernel.instructions
 
 
@@ -83,21 +71,14 @@ class Bench:
         self.errors: dict[str, str] = {}
 
     def measure(self, key: str, action: Callable[[], float], digits: int = 3) -> None:
-        log(f"{key} ...")
-        try:
+        def median() -> float:
             if not Path(PYTHON).exists():
                 raise Skip(f"{PYTHON} is not installed")
             samples = [action() for _ in range(self.repeat)]
             self.samples[key] = [round(s, 4) for s in samples]
-            self.values[key] = round(statistics.median(samples), digits)
-            log(f"{key} = {self.values[key]}")
-        except Skip as why:
-            self.values[key] = None
-            self.skipped[key] = str(why)
-        except Exception as exc:  # report and go on
-            self.values[key] = None
-            self.errors[key] = f"{type(exc).__name__}: {exc}"
-            log(f"{key}: error: {self.errors[key]}")
+            return statistics.median(samples)
+
+        record(self, key, median, digits)
 
     def run(self) -> None:
         boot_cmd = [*kernkit_command(), "boot", "--host-root"]
