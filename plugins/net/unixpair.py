@@ -72,7 +72,8 @@ def sys_socketpair(t: Thread, domain: int, kind: int, protocol: int, sv: int) ->
     namespace = enter(t.process).namespace
     try:
         pipe = namespace.devices.attach("#pipe")
-        ends = [namespace.open(pipe.driver.walk(pipe, name), ORDWR) for name in ("data", "data1")]
+        walk = pipe.driver.walk
+        ends = [namespace.open(walk(pipe, name, caller=t), ORDWR, caller=t) for name in ("data", "data1")]
     except DeviceError as exc:
         return -errno_of(exc.code)
     numbers = []

@@ -18,7 +18,7 @@ from kernkit.plugins.ns.state import devices, enter
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.pagecache import PageCache
-    from kernkit.core.process import Process
+    from kernkit.core.process import Process, Thread
 
 #: A program file is read up to this size.
 MAX_PROGRAM = 1 << 28
@@ -26,20 +26,27 @@ MAX_PROGRAM = 1 << 28
 HOST_HINT = "bind the host's programs and libraries with [namespace] host (kernkit boot --host-root)"
 
 
-class NamespaceProgram:
-    """A program file in a namespace, read through its channel when loaded."""
+def _caller(process: Process) -> Thread | None:
+    """The thread devices are told acts (a process loading a program has one, the one that
+    called execve; the first process, before it has one, is the kernel's doing)."""
+    return process.threads[0] if process.threads else None
 
-    def __init__(self, chan: Chan) -> None:
+
+class NamespaceProgram:
+    """A program file in a namespace, read through its channel (for ``caller``) when loaded."""
+
+    def __init__(self, chan: Chan, caller: Thread | None = None) -> None:
         self.chan = chan
+        self.caller = caller
         self.name = chan.path.rsplit("/", 1)[-1]
 
     def read_bytes(self) -> bytes:
-        chan, pieces, offset = self.chan, [], 0
+        chan, pieces, offset, caller = self.chan, [], 0, self.caller
         try:
-            opened = chan.driver.open(chan.clone(), OEXEC)
+            opened = chan.driver.open(chan.clone(), OEXEC, caller=caller)
             try:
                 while offset < MAX_PROGRAM:
-                    piece = opened.driver.read(opened, 1 << 20, offset)
+                    piece = opened.driver.read(opened, 1 << 20, offset, caller=caller)
                     if not piece:
                         break
                     pieces.append(piece)
@@ -58,13 +65,13 @@ def lookup_program(process: Process, name: str) -> NamespaceProgram:
     """The program file ``name`` names in ``process``'s namespace (relative names from its
     current directory); DeviceError (ENOENT, EACCES for a directory or a file nobody may
     execute, ...) if there is none."""
-    view = enter(process)
-    chan = view.namespace.walk(name, view.cwd)
+    view, caller = enter(process), _caller(process)
+    chan = view.namespace.walk(name, view.cwd, caller=caller)
     if chan.qid.type & QTDIR:
         raise DeviceError("EACCES", "a directory")
-    if not chan.driver.stat(chan).mode & 0o111:
+    if not chan.driver.stat(chan, caller=caller).mode & 0o111:
         raise DeviceError("EACCES", "not executable")
-    return NamespaceProgram(chan)
+    return NamespaceProgram(chan, caller)
 
 
 def open_program(process: Process, name: str, what: str) -> NamespaceProgram:
@@ -93,7 +100,7 @@ def program_pages(kernel: Kernel, process: Process, program: Any) -> tuple[PageC
         return None
     enter(process)
     try:
-        opened = chan.driver.open(chan, OREAD)
+        opened = chan.driver.open(chan, OREAD, caller=_caller(process))
     except (DeviceError, WouldBlock):
         return None
     try:
