@@ -98,6 +98,7 @@ from kernkit.core.records import (
     DebugRegister,
     DebugTarget,
     Device,
+    Interpreted,
     LoadedImage,
     MonitorCommand,
     PluginDeclaration,

@@ -432,17 +432,24 @@ class Kernel:
             context.set_tls_base(tls)
         return self.add_thread(thread.process, context, clock=thread.clock)
 
-    def exec(self, thread: Thread, path: Path, argv: Sequence[str], envp: Sequence[str]) -> None:
+    def exec(
+        self,
+        thread: Thread,
+        path: Path,
+        argv: Sequence[str],
+        envp: Sequence[str],
+        filename: str | None = None,
+    ) -> None:
         """Replace ``thread``'s program; the process keeps its id and files, other threads end.
+        ``filename`` is the name it was asked for by (argv[0] by default).
 
         ProgramError leaves the process as it was."""
         process = thread.process
-        context = load_program(self, process, path, argv, envp)  # installs the new address space
+        context = load_program(self, process, path, argv, envp, filename)  # a new address space
         for other in process.threads:
             if other is not thread:
                 self._retire_thread(other)
         process.threads = [thread]
-        process.argv = list(argv)
         process.name = Path(argv[0] if argv else path).name[:32]
         thread.context = context
         thread.stop_requested = True

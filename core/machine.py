@@ -225,6 +225,9 @@ class Machine(Protocol):
     deterministic: bool
     #: Lowest address above the user half: user mappings stay below it.
     user_limit: int
+    #: The processor's capabilities as the architecture's Linux reports them in AT_HWCAP (x86-64:
+    #: CPUID leaf 1's EDX); optional, 0 when a machine has none.
+    hwcap: int
 
     def new_page_table(self) -> PageTable: ...
     def new_context(self, entry: int, stack: int) -> CpuContext: ...

@@ -238,6 +238,23 @@ class RegisterBatch:
 # --- calibration of fields the binding does not expose --------------------------------------
 
 _offsets: dict[str, int] = {}
+_cpuid: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+
+
+def cpuid(leaf: int, subleaf: int = 0) -> tuple[int, int, int, int]:
+    """(eax, ebx, ecx, edx) of CPUID ``leaf``/``subleaf`` on the CPU model the cores emulate
+    (Unicorn's default, which every core runs), asked once of a scratch engine."""
+    key = (leaf, subleaf)
+    if key not in _cpuid:
+        uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.mem_map(0x1000, 0x1000)
+        uc.mem_write(0x1000, b"\x0f\xa2")  # cpuid
+        uc.reg_write(x86.UC_X86_REG_RAX, leaf)
+        uc.reg_write(x86.UC_X86_REG_RCX, subleaf)
+        uc.emu_start(0x1000, 0x1002)
+        registers = (x86.UC_X86_REG_RAX, x86.UC_X86_REG_RBX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_RDX)
+        _cpuid[key] = tuple(uc.reg_read(r) & 0xFFFF_FFFF for r in registers)  # type: ignore[assignment]
+    return _cpuid[key]
 
 
 def _readable(address: int, wanted: int) -> int:

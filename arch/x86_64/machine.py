@@ -63,6 +63,11 @@ class X86Machine:
 
     user_limit = layout.USER_LIMIT
 
+    @property
+    def hwcap(self) -> int:
+        """Linux's AT_HWCAP on x86-64: the feature bits CPUID leaf 1 puts in EDX."""
+        return lowlevel.cpuid(1)[3]
+
     def __init__(self, kernel: Kernel) -> None:
         options = kernel.config["machine"]
         self.kernel = kernel
