@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Protocol
 
 from kernkit.core.errors import BadAddress, OutOfMemory
@@ -14,6 +14,8 @@ __all__ = ["PROT_EXEC", "PROT_READ", "PROT_WRITE", "AddressSpace", "PageTable", 
 
 
 _SERIALS = itertools.count(1)
+#: Ranges whose physical pieces an address space remembers (see AddressSpace._ranges).
+RANGES_KEPT = 16
 
 
 class PageTable(Protocol):
@@ -56,6 +58,9 @@ class AddressSpace:
         #: accesses to user memory (a walk of the tables in Python costs about a microsecond).
         #: Emptied whenever a page leaves the tables or loses rights.
         self._pages: dict[int, tuple[int, bool, bool]] = {}
+        #: (start, length, writing) -> the physical pieces of that range, for buffers the kernel
+        #: copies to and from again and again (a read loop's); emptied with ``_pages``.
+        self._ranges: dict[tuple[int, int, bool], list[tuple[int, int]]] = {}
 
     # --- regions --------------------------------------------------------------------------
 
@@ -83,7 +88,7 @@ class AddressSpace:
         if not self.regions.protect(start, end, prot):
             return False
         writable, executable = bool(prot & PROT_WRITE), bool(prot & PROT_EXEC)
-        self._pages.clear()
+        self._forget_pages()
         for va in self._pages_in(self.present, start, end):
             if prot == 0:
                 self.hidden[va] = self.page_table.unmap(va)
@@ -125,7 +130,8 @@ class AddressSpace:
         self._install(va & PAGE_MASK, frame, prot)
 
     def _install(self, va: int, frame: int, prot: int) -> None:
-        self._pages.pop(va, None)
+        if self._pages.pop(va, None) is not None:
+            self._ranges.clear()
         executable = bool(prot & PROT_EXEC)
         self.page_table.map(va, frame, bool(prot & PROT_WRITE), executable)
         if executable:
@@ -141,7 +147,7 @@ class AddressSpace:
     def _drop_pages(self, start: int, end: int) -> None:
         doomed = self._pages_in(self.present, start, end)
         if doomed:
-            self._pages.clear()
+            self._forget_pages()
         for va in doomed:
             self.memory.free_frame(self.page_table.unmap(va))
             self.present.discard(va)
@@ -180,12 +186,16 @@ class AddressSpace:
             self.memory.free_frame(frame)
         self.present.clear()
         self.hidden.clear()
-        self._pages.clear()
+        self._forget_pages()
         self.regions = RegionMap()
         self.page_table.release()
         self.on_unmap(self)
 
     # --- kernel access to user memory ------------------------------------------------------
+
+    def _forget_pages(self) -> None:
+        self._pages.clear()
+        self._ranges.clear()
 
     def _lookup(self, va: int) -> tuple[int, bool, bool] | None:
         """The page table's entry for the page at ``va`` (through the kernel's cache of them)."""
@@ -205,19 +215,42 @@ class AddressSpace:
                 return True
         return va >= 0 and va + length <= self.limit and self.regions.covers(va, va + length, access)
 
-    def _chunks(self, va: int, length: int, access: str) -> Iterator[tuple[int, int]]:
-        """(physical address, length) pieces of [va, va+length), faulting pages in as needed."""
+    def _chunks(self, va: int, length: int, access: str) -> list[tuple[int, int]]:
+        """(physical address, length) pieces of [va, va+length), faulting pages in as needed;
+        pages whose frames follow each other make one piece."""
         if va < 0 or length < 0 or va + length > self.limit:
             raise BadAddress(va, access)
-        while length > 0:
-            frame = self.resolve_fault(va, access)
-            if frame is None:
-                raise BadAddress(va, access)
+        writing = access == "write"
+        key = (va, length, writing)
+        known = self._ranges.get(key)
+        if known is not None:
+            return known
+        pieces: list[tuple[int, int]] = []
+        run_start = run_end = -1
+        end = va + length
+        while va < end:
+            entry = self._lookup(va)  # pages the kernel has seen: no page-table walk
+            if entry is not None and (entry[1] or not writing):
+                frame = entry[0]
+            else:
+                frame = self.resolve_fault(va, access)
+                if frame is None:
+                    raise BadAddress(va, access)
             offset = va & (PAGE_SIZE - 1)
-            piece = min(length, PAGE_SIZE - offset)
-            yield frame + offset, piece
+            piece = min(end - va, PAGE_SIZE - offset)
+            phys = frame + offset
+            if phys != run_end:
+                if run_end > run_start:
+                    pieces.append((run_start, run_end - run_start))
+                run_start = phys
+            run_end = phys + piece
             va += piece
-            length -= piece
+        if run_end > run_start:
+            pieces.append((run_start, run_end - run_start))
+        if len(self._ranges) >= RANGES_KEPT:
+            self._ranges.clear()
+        self._ranges[key] = pieces
+        return pieces
 
     def read(self, va: int, length: int) -> bytes:
         offset = va & (PAGE_SIZE - 1)
@@ -226,7 +259,12 @@ class AddressSpace:
             if entry is not None:
                 start = entry[0] + offset
                 return bytes(self.memory.bytes[start : start + length])
-        return b"".join(bytes(self.memory.bytes[p : p + n]) for p, n in self._chunks(va, length, "read"))
+        pieces = self._chunks(va, length, "read")
+        memory = self.memory.bytes
+        if len(pieces) == 1:
+            phys, n = pieces[0]
+            return memory[phys : phys + n].tobytes()
+        return b"".join([memory[p : p + n] for p, n in pieces])
 
     def read_cstring(self, va: int, limit: int) -> bytes | None:
         """The bytes at ``va`` up to a NUL (not included), or None when there is none in the
@@ -267,9 +305,10 @@ class AddressSpace:
                 return
         done = 0
         view = memoryview(data)
+        memory = self.memory
         for phys, piece in self._chunks(va, len(view), "write"):
-            self.memory.bytes[phys : phys + piece] = view[done : done + piece]
-            if self.memory.is_code(phys & PAGE_MASK):
+            memory.bytes[phys : phys + piece] = view[done : done + piece]
+            if memory.touches_code(phys, piece):
                 self.on_code_write(self)
             done += piece
 
