@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import socket
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,9 @@ class Connection:
         self.sock = sock
         self.fd = sock.fileno()
         self.session = session
-        self.pending = bytearray()
+        #: replies waiting for the client, oldest first; ``queued`` bytes of them in all
+        self.pending: deque[bytes | memoryview] = deque()
+        self.queued = 0
         self.closed = False
         self.charged = 0
         listener.hostio.add_reader(self.fd, self._readable)
@@ -78,7 +81,7 @@ class Connection:
 
     def _pump(self) -> None:
         """Handle waiting requests while the replies waiting to be sent leave room."""
-        room = self.listener.max_buffer - len(self.pending)
+        room = self.listener.max_buffer - self.queued
         if room > 0:
             reply = self.session.replies(room)
             if reply:
@@ -90,7 +93,7 @@ class Connection:
 
     def _account(self) -> None:
         """Charge (or give back) the kernel memory this connection's buffers now take."""
-        held = len(self.pending) + self.session.buffered
+        held = self.queued + self.session.buffered
         kmem = self.listener.kmem
         if kmem is None:
             return
@@ -111,21 +114,30 @@ class Connection:
             except OSError:
                 self.close()
                 return
-            data = data[sent:]
-        if data:
-            self.pending += data
-            self.listener.hostio.add_writer(self.fd, self._writable)
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]  # the rest waits, not copied
+        self.pending.append(data)
+        self.queued += len(data)
+        self.listener.hostio.add_writer(self.fd, self._writable)
 
     def _writable(self) -> None:
-        try:
-            sent = self.sock.send(self.pending)
-        except BlockingIOError:
-            return
-        except OSError:
-            self.close()
-            return
-        del self.pending[:sent]
-        if not self.pending:
+        pending = self.pending
+        while pending:
+            head = pending[0]
+            try:
+                sent = self.sock.send(head)
+            except BlockingIOError:
+                break
+            except OSError:
+                self.close()
+                return
+            self.queued -= sent
+            if sent < len(head):
+                pending[0] = memoryview(head)[sent:]  # what is left of it, without moving it
+                break
+            pending.popleft()
+        if not pending:
             self.listener.hostio.remove_writer(self.fd)
         self._pump()  # requests held back while the replies filled the buffer
 
@@ -139,7 +151,8 @@ class Connection:
         self.listener.hostio.remove_writer(self.fd)
         self.session.clunk_all()
         self.sock.close()
-        self.pending = bytearray()
+        self.pending.clear()
+        self.queued = 0
         if self.listener.kmem is not None:
             self.listener.kmem.release(KMEM_OWNER, self.charged)
         self.charged = 0

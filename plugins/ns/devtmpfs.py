@@ -210,7 +210,7 @@ class TmpfsDevice(DeviceDriver):
             return inode.fifo.read(count)
         if inode.atime <= inode.mtime or inode.atime <= inode.ctime:  # Linux's relatime
             inode.atime = self._now()
-        return bytes(inode.data[offset : offset + count])
+        return inode.data[offset : offset + count]  # a bytearray of its own: one copy, no more
 
     def write(self, chan: Chan, data: bytes, offset: int) -> int:
         inode = chan.aux.inode
