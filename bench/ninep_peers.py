@@ -1,0 +1,240 @@
+"""9P side by side with diod: the same C clients (diodcat, diodls) against kernkit's export and
+against diod exporting a host directory with the same files, runs interleaved, medians.
+
+Used by bench/ninep.py; figures:
+
+- small files: ``diodcat`` of 1,000 small files in one session (walk, open, read to end of
+  file, clunk each), files per second of the client's wall time, and the server's CPU time
+  per file;
+- listings: ``diodls -l`` of that directory (a readdir, then a walk and getattr of each entry)
+  and a plain ``diodls`` (the readdir alone), listings per second;
+- bulk reads: ``diodcat -m MSIZE`` of a 64 MiB file, MiB/s, for each msize in MSIZES.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1 << 20
+SMALL_FILES = 1000
+MSIZES = (8 << 10, 64 << 10, 512 << 10)
+
+
+def small_payload(index: int) -> bytes:
+    return f"file {index:05d} of the small-file benchmark\n".encode()
+
+
+def small_names() -> list[str]:
+    return [f"small/f{i:05d}" for i in range(SMALL_FILES)]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+    if path is None:
+        raise FileNotFoundError(f"{name} is not installed (apt-get install diod)")
+    return path
+
+
+class Served:
+    """A running 9P server: its address, the aname of the tree holding the files, its pid."""
+
+    def __init__(self, name: str, proc: subprocess.Popen, port: int, aname: str) -> None:
+        self.name, self.proc, self.port, self.aname = name, proc, port, aname
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(
+        self, *args: str, program: str = "diodcat", msize: int | None = None
+    ) -> tuple[float, float, bytes]:
+        """Run ``program -s ADDR -a ANAME ARGS``: (wall seconds, server CPU seconds, output)."""
+        command = [tool(program), "-s", self.address, "-a", self.aname]
+        if msize is not None:
+            command += ["-m", str(msize)]
+        cpu = cpu_seconds(self.proc.pid)
+        start = time.perf_counter()
+        run = subprocess.run([*command, *args], capture_output=True, timeout=300, cwd="/")
+        wall = time.perf_counter() - start
+        cpu = cpu_seconds(self.proc.pid) - cpu
+        if run.returncode != 0:
+            raise RuntimeError(f"{program} against {self.name} failed: {run.stderr.decode().strip()[-300:]}")
+        return wall, cpu, run.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def diod_server(big: bytes) -> Iterator[Served]:
+    with tempfile.TemporaryDirectory() as scratch:
+        served = Path(scratch) / "served"
+        (served / "small").mkdir(parents=True)
+        for index, name in enumerate(small_names()):
+            (served / name).write_bytes(small_payload(index))
+        (served / "big.bin").write_bytes(big)
+        port = free_port()
+        proc = subprocess.Popen(
+            [tool("diod"), "-f", "-n", "-l", f"127.0.0.1:{port}", "-e", str(served)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_port(port)
+            yield Served("diod", proc, port, str(served))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+@contextlib.contextmanager
+def kernkit_export(big: bytes, msize: int) -> Iterator[Served]:
+    """``kernkit boot configs/export.toml`` (its /tmp is #tmpfs), the files written into /tmp
+    over 9P before anything is measured."""
+    sys.path.insert(0, str(ROOT))
+    from kernkit.plugins.ninep.client import Client
+
+    memory = max(256, 4 * len(big) // MIB)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kernkit.tools.cli",
+            "boot",
+            str(ROOT / "configs" / "export.toml"),
+            "--set",
+            "export9p.listen=127.0.0.1:0",
+            "--set",
+            f"export9p.msize={msize}",
+            "--set",
+            f"machine.memory={memory}M",
+            "--set",
+            f"namespace.tmpfs_size={memory}M",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        line = proc.stderr.readline().decode()
+        match = re.search(r"9P export on 127\.0\.0\.1:(\d+)", line)
+        if not match:
+            raise RuntimeError(f"the export did not start: {line.strip()}")
+        port = int(match.group(1))
+        client = Client.connect("127.0.0.1", port, msize=msize)
+        root, _ = client.attach("/tmp")
+        client.mkdir(root, "small", 0o755)
+        files = [(name, small_payload(i)) for i, name in enumerate(small_names())] + [("big.bin", big)]
+        for name, data in files:
+            parent, _ = client.walk(root, name.split("/")[:-1])
+            client.create(parent, name.split("/")[-1], 0o644, os.O_WRONLY)
+            for offset in range(0, len(data), client.iounit):
+                client.write(parent, offset, data[offset : offset + client.iounit])
+            client.clunk(parent)
+        client.close()
+        yield Served("kernkit", proc, port, "/tmp")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def interleaved(
+    servers: list[Served], repeat: int, measure: Callable[[Served], float]
+) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {s.name: [] for s in servers}
+    for _ in range(repeat):
+        for server in servers:
+            samples[server.name].append(measure(server))
+    return samples
+
+
+def peer_figures(repeat: int, big_mib: int, log: Callable[[str], None]) -> tuple[dict, dict]:
+    """(figures, samples): each figure {kernkit, diod, ratio} of medians, samples the raw runs."""
+    big = os.urandom(big_mib * MIB)
+    figures: dict = {}
+    samples: dict = {}
+    names = small_names()
+    expected = b"".join(small_payload(i) for i in range(SMALL_FILES))
+    with diod_server(big) as diod, kernkit_export(big, max(MSIZES)) as kernkit:
+        servers = [kernkit, diod]
+        cpu_per_file: dict[str, list[float]] = {s.name: [] for s in servers}
+
+        def small(server: Served) -> float:
+            wall, cpu, out = server.client(*names)
+            if out != expected:
+                raise RuntimeError(f"diodcat read wrong bytes from {server.name}")
+            cpu_per_file[server.name].append(cpu / SMALL_FILES)
+            return SMALL_FILES / wall
+
+        def listing(long: bool) -> Callable[[Served], float]:
+            def run(server: Served) -> float:
+                wall, _, out = server.client(*(["-l"] if long else []), "small", program="diodls")
+                if len(out.splitlines()) < SMALL_FILES:
+                    raise RuntimeError(f"diodls listed {len(out.splitlines())} entries of {server.name}")
+                return 1 / wall
+
+            return run
+
+        def bulk(msize: int) -> Callable[[Served], float]:
+            def run(server: Served) -> float:
+                wall, _, out = server.client("big.bin", msize=msize)
+                if len(out) != len(big):
+                    raise RuntimeError(f"diodcat read {len(out)} bytes of big.bin from {server.name}")
+                return len(big) / MIB / wall
+
+            return run
+
+        log(f"9P small files: diodcat of {SMALL_FILES} files, kernkit and diod interleaved")
+        record(figures, samples, "small_files_per_s", interleaved(servers, repeat, small))
+        figures["server_cpu_us_per_small_file"] = {
+            name: round(statistics.median(values) * 1e6, 1) for name, values in cpu_per_file.items()
+        }
+        log("9P listings: diodls -l and diodls")
+        record(figures, samples, "listings_long_per_s", interleaved(servers, repeat, listing(True)))
+        record(figures, samples, "listings_per_s", interleaved(servers, repeat, listing(False)))
+        for msize in MSIZES:
+            log(f"9P bulk reads: diodcat -m {msize} of {big_mib} MiB")
+            key = f"bulk_read_mib_s_msize_{msize // 1024}k"
+            record(figures, samples, key, interleaved(servers, repeat, bulk(msize)))
+    return figures, samples
+
+
+def record(figures: dict, samples: dict, key: str, runs: dict[str, list[float]]) -> None:
+    samples[key] = {name: [round(v, 2) for v in values] for name, values in runs.items()}
+    medians = {name: statistics.median(values) for name, values in runs.items()}
+    figures[key] = {name: round(value, 1) for name, value in medians.items()}
+    figures[key]["ratio"] = round(medians["kernkit"] / medians["diod"], 2)
