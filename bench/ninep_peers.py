@@ -4,11 +4,15 @@ against diod exporting a host directory with the same files, runs interleaved, m
 Used by bench/ninep.py; figures:
 
 - small files: ``diodcat`` of 1,000 small files in one session (walk, open, read to end of
-  file, clunk each), files per second of the client's wall time, and the server's CPU time
-  per file;
+  file, clunk each), files per second of the client's wall time;
 - listings: ``diodls -l`` of that directory (a readdir, then a walk and getattr of each entry)
-  and a plain ``diodls`` (the readdir alone), listings per second;
-- bulk reads: ``diodcat -m MSIZE`` of a 64 MiB file, MiB/s, for each msize in MSIZES.
+  and a plain ``diodls`` (the readdir alone), listings per second (LISTINGS runs a sample);
+- bulk reads: ``diodcat -m MSIZE`` of a 64 MiB file, MiB/s, for each msize in MSIZES (diod
+  offers at most 64 KiB: a client asking for more gets 64 KiB).
+
+The clients write into a file, not a pipe. ``server_cpu`` holds each server's CPU time (from
+/proc, its process alone, in clock ticks) per small file, per listing and per MiB read, medians
+of the samples: steadier than the rates on a shared host, coarse for the listings.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1 << 20
 SMALL_FILES = 1000
+#: diodls runs in one sample of the listing figures
+LISTINGS = 5
 MSIZES = (8 << 10, 64 << 10, 512 << 10)
 
 
@@ -42,6 +48,8 @@ def small_names() -> list[str]:
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU time of the process, its ended threads included (diod serves each connection on a
+    thread of its own, gone when the client is); in clock ticks, so figures sum several runs."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -70,14 +78,19 @@ class Served:
         command = [tool(program), "-s", self.address, "-a", self.aname]
         if msize is not None:
             command += ["-m", str(msize)]
-        cpu = cpu_seconds(self.proc.pid)
-        start = time.perf_counter()
-        run = subprocess.run([*command, *args], capture_output=True, timeout=300, cwd="/")
-        wall = time.perf_counter() - start
-        cpu = cpu_seconds(self.proc.pid) - cpu
-        if run.returncode != 0:
-            raise RuntimeError(f"{program} against {self.name} failed: {run.stderr.decode().strip()[-300:]}")
-        return wall, cpu, run.stdout
+        with tempfile.TemporaryFile() as sink:  # a file, not a pipe the bench must drain meanwhile
+            cpu = cpu_seconds(self.proc.pid)
+            start = time.perf_counter()
+            run = subprocess.run([*command, *args], stdout=sink, stderr=subprocess.PIPE, timeout=300, cwd="/")
+            wall = time.perf_counter() - start
+            cpu = cpu_seconds(self.proc.pid) - cpu
+            if run.returncode != 0:
+                raise RuntimeError(
+                    f"{program} against {self.name} failed: {run.stderr.decode().strip()[-300:]}"
+                )
+            sink.seek(0)
+            output = sink.read()
+        return wall, cpu, output
 
 
 def free_port() -> int:
@@ -173,63 +186,79 @@ def kernkit_export(big: bytes, msize: int) -> Iterator[Served]:
 
 
 def interleaved(
-    servers: list[Served], repeat: int, measure: Callable[[Served], float]
-) -> dict[str, list[float]]:
-    samples: dict[str, list[float]] = {s.name: [] for s in servers}
+    servers: list[Served], repeat: int, measure: Callable[[Served], tuple[float, float]]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """(rates, server CPU seconds) of each server's runs, the servers taking turns."""
+    rates: dict[str, list[float]] = {s.name: [] for s in servers}
+    cpus: dict[str, list[float]] = {s.name: [] for s in servers}
     for _ in range(repeat):
         for server in servers:
-            samples[server.name].append(measure(server))
-    return samples
+            rate, cpu = measure(server)
+            rates[server.name].append(rate)
+            cpus[server.name].append(cpu)
+    return rates, cpus
 
 
 def peer_figures(repeat: int, big_mib: int, log: Callable[[str], None]) -> tuple[dict, dict]:
-    """(figures, samples): each figure {kernkit, diod, ratio} of medians, samples the raw runs."""
+    """(figures, samples): each figure {kernkit, diod, ratio} of medians, with the servers' CPU
+    time per unit of work under ``server_cpu``; samples the raw runs."""
     big = os.urandom(big_mib * MIB)
-    figures: dict = {}
+    figures: dict = {"server_cpu": {}}
     samples: dict = {}
     names = small_names()
     expected = b"".join(small_payload(i) for i in range(SMALL_FILES))
     with diod_server(big) as diod, kernkit_export(big, max(MSIZES)) as kernkit:
         servers = [kernkit, diod]
-        cpu_per_file: dict[str, list[float]] = {s.name: [] for s in servers}
 
-        def small(server: Served) -> float:
+        def small(server: Served) -> tuple[float, float]:
             wall, cpu, out = server.client(*names)
             if out != expected:
                 raise RuntimeError(f"diodcat read wrong bytes from {server.name}")
-            cpu_per_file[server.name].append(cpu / SMALL_FILES)
-            return SMALL_FILES / wall
+            return SMALL_FILES / wall, cpu
 
-        def listing(long: bool) -> Callable[[Served], float]:
-            def run(server: Served) -> float:
-                wall, _, out = server.client(*(["-l"] if long else []), "small", program="diodls")
-                if len(out.splitlines()) < SMALL_FILES:
-                    raise RuntimeError(f"diodls listed {len(out.splitlines())} entries of {server.name}")
-                return 1 / wall
+        def listing(long: bool) -> Callable[[Served], tuple[float, float]]:
+            def run(server: Served) -> tuple[float, float]:
+                walls = cpus = 0.0
+                for _ in range(LISTINGS):
+                    wall, cpu, out = server.client(*(["-l"] if long else []), "small", program="diodls")
+                    if len(out.splitlines()) < SMALL_FILES:
+                        raise RuntimeError(f"diodls listed {len(out.splitlines())} entries of {server.name}")
+                    walls, cpus = walls + wall, cpus + cpu
+                return LISTINGS / walls, cpus / LISTINGS
+
+            return run
+
+        def bulk(msize: int) -> Callable[[Served], tuple[float, float]]:
+            def run(server: Served) -> tuple[float, float]:
+                wall, cpu, out = server.client("big.bin", msize=msize)
+                if out != big:
+                    raise RuntimeError(
+                        f"diodcat read {len(out)} bytes of big.bin from {server.name}, not the file"
+                    )
+                return len(big) / MIB / wall, cpu
 
             return run
 
-        def bulk(msize: int) -> Callable[[Served], float]:
-            def run(server: Served) -> float:
-                wall, _, out = server.client("big.bin", msize=msize)
-                if len(out) != len(big):
-                    raise RuntimeError(f"diodcat read {len(out)} bytes of big.bin from {server.name}")
-                return len(big) / MIB / wall
-
-            return run
+        def cpu_per(key: str, cpus: dict[str, list[float]], unit: float, name: str) -> None:
+            figures["server_cpu"][f"{key}_{name}"] = {
+                server: round(statistics.median(values) / unit, 1) for server, values in cpus.items()
+            }
 
         log(f"9P small files: diodcat of {SMALL_FILES} files, kernkit and diod interleaved")
-        record(figures, samples, "small_files_per_s", interleaved(servers, repeat, small))
-        figures["server_cpu_us_per_small_file"] = {
-            name: round(statistics.median(values) * 1e6, 1) for name, values in cpu_per_file.items()
-        }
+        rates, cpus = interleaved(servers, repeat, small)
+        record(figures, samples, "small_files_per_s", rates)
+        cpu_per("small_file", cpus, SMALL_FILES / 1e6, "us")
         log("9P listings: diodls -l and diodls")
-        record(figures, samples, "listings_long_per_s", interleaved(servers, repeat, listing(True)))
-        record(figures, samples, "listings_per_s", interleaved(servers, repeat, listing(False)))
+        for key, long in (("listings_long_per_s", True), ("listings_per_s", False)):
+            rates, cpus = interleaved(servers, repeat, listing(long))
+            record(figures, samples, key, rates)
+            cpu_per(key.replace("_per_s", ""), cpus, 1e-3, "ms")
         for msize in MSIZES:
             log(f"9P bulk reads: diodcat -m {msize} of {big_mib} MiB")
             key = f"bulk_read_mib_s_msize_{msize // 1024}k"
-            record(figures, samples, key, interleaved(servers, repeat, bulk(msize)))
+            rates, cpus = interleaved(servers, repeat, bulk(msize))
+            record(figures, samples, key, rates)
+            cpu_per(f"bulk_read_msize_{msize // 1024}k", cpus, big_mib * 1e-3, "ms_per_mib")
     return figures, samples
 
 

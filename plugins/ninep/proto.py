@@ -381,6 +381,12 @@ _PLANS = {
 
 def encode(message: Message, dialect: str = VERSION_9P) -> bytes:
     """The bytes of ``message`` (size included). ValueError if a field does not fit its type."""
+    return b"".join(encode_parts(message, dialect))
+
+
+def encode_parts(message: Message, dialect: str = VERSION_9P) -> list[bytes]:
+    """:func:`encode` as the pieces that make the message, in order, not joined: a reply
+    carrying a large payload (Rread) goes out with it as is, not copied once more."""
     try:
         plan = _PLANS[message.type, dialect]
     except KeyError:
@@ -391,7 +397,7 @@ def encode(message: Message, dialect: str = VERSION_9P) -> bytes:
         raise ValueError(f"{message.type}: {exc}") from None
 
 
-def _encode(plan: _Plan, message: Message) -> bytes:
+def _encode(plan: _Plan, message: Message) -> list[bytes]:
     values = message.fields
     parts = [b""]
     for name, kind in plan.steps:
@@ -415,7 +421,7 @@ def _encode(plan: _Plan, message: Message) -> bytes:
             parts.append(_U16.pack(len(raw)) + raw)
     size = HEADER_SIZE + sum(map(len, parts))
     parts[0] = HEADER.pack(size, plan.number, message.tag)
-    return b"".join(parts)
+    return parts
 
 
 def frame_size(buffer: bytes | bytearray | memoryview, msize: int) -> int | None:

@@ -151,7 +151,12 @@ class Session:
     def replies(self, budget: int | None = None) -> bytes:
         """Handle the whole requests received so far, in order, and return their replies; with a
         ``budget``, stop once the replies reach that many bytes (the rest wait, unparsed)."""
-        out = []
+        return b"".join(self.reply_parts(budget)[0])
+
+    def reply_parts(self, budget: int | None = None) -> tuple[list[bytes], int]:
+        """:meth:`replies` as (the pieces of the replies, in order, their total size), for a
+        transport that sends pieces as they are (a read's data is not copied into a frame)."""
+        out: list[bytes] = []
         produced = 0
         while not self.closed and (budget is None or produced < budget):
             try:
@@ -165,12 +170,13 @@ class Session:
             del self._buffer[:size]
             reply = self.handle_frame(frame)
             if reply is not None:
-                out.append(reply)
-                produced += len(reply)
-        return b"".join(out)
+                out += reply
+                produced += sum(map(len, reply))
+        return out, produced
 
-    def handle_frame(self, frame: bytes) -> bytes | None:
-        """One whole message in, its encoded reply out (None: the connection must close)."""
+    def handle_frame(self, frame: bytes) -> list[bytes] | None:
+        """One whole message in, the pieces of its encoded reply out (None: the connection
+        must close)."""
         dialect = self.dialect or VERSION_9P
         try:
             message = proto.decode(frame, self.msize, dialect)
@@ -188,15 +194,16 @@ class Session:
             return None
         return self._encode(self.handle(message))
 
-    def _encode(self, reply: Message) -> bytes | None:
+    def _encode(self, reply: Message) -> list[bytes]:
+        dialect = self.dialect or VERSION_9P
         try:
-            data = proto.encode(reply, self.dialect or VERSION_9P)
+            parts = proto.encode_parts(reply, dialect)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a backend's bad value
             self._report(f"cannot encode {reply.type}: {exc}")
-            data = proto.encode(self._error(reply.tag, NinepError(EIO)), self.dialect or VERSION_9P)
-        if len(data) > self.msize:  # never send more than the client can take
-            data = proto.encode(self._error(reply.tag, NinepError(EMSGSIZE)), self.dialect or VERSION_9P)
-        return data
+            parts = proto.encode_parts(self._error(reply.tag, NinepError(EIO)), dialect)
+        if sum(map(len, parts)) > self.msize:  # never send more than the client can take
+            parts = proto.encode_parts(self._error(reply.tag, NinepError(EMSGSIZE)), dialect)
+        return parts
 
     def _close(self, why: str) -> None:
         self._report(f"closing connection: {why}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import socket
 from collections import deque
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from kernkit.core.kmem import KernelMemory
 
 RECV_SIZE = 1 << 18
+#: Pieces given to one sendmsg: well under the host's IOV_MAX (1024 on Linux).
+MAX_PIECES = 256
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -83,9 +86,9 @@ class Connection:
         """Handle waiting requests while the replies waiting to be sent leave room."""
         room = self.listener.max_buffer - self.queued
         if room > 0:
-            reply = self.session.replies(room)
-            if reply:
-                self._send(reply)
+            parts, size = self.session.reply_parts(room)
+            if parts:
+                self._send(parts, size)
         if self.session.closed:
             self.close()
         elif not self.closed:
@@ -105,38 +108,48 @@ class Connection:
             kmem.release(KMEM_OWNER, self.charged - held)
         self.charged = held
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, parts: list[bytes], size: int) -> None:
+        """Send the pieces of replies in one gathering call, without joining them; what the
+        socket does not take waits in ``pending``, not copied."""
         if not self.pending:
             try:
-                sent = self.sock.send(data)
+                sent = self._gather(parts)
             except BlockingIOError:
                 sent = 0
             except OSError:
                 self.close()
                 return
-            if sent == len(data):
+            if sent == size:
                 return
-            data = memoryview(data)[sent:]  # the rest waits, not copied
-        self.pending.append(data)
-        self.queued += len(data)
+            parts = _after(parts, sent)
+        self.pending.extend(part for part in parts if len(part))  # an empty one would never go
+        self.queued += sum(map(len, parts))
         self.listener.hostio.add_writer(self.fd, self._writable)
+
+    def _gather(self, parts: list[bytes | memoryview]) -> int:
+        if len(parts) == 1:
+            return self.sock.send(parts[0])
+        if len(parts) > MAX_PIECES:
+            return self.sock.send(b"".join(parts[:MAX_PIECES]))
+        return self.sock.sendmsg(parts)
 
     def _writable(self) -> None:
         pending = self.pending
         while pending:
-            head = pending[0]
+            head = list(itertools.islice(pending, MAX_PIECES))
             try:
-                sent = self.sock.send(head)
+                sent = self._gather(head)
             except BlockingIOError:
                 break
             except OSError:
                 self.close()
                 return
             self.queued -= sent
-            if sent < len(head):
-                pending[0] = memoryview(head)[sent:]  # what is left of it, without moving it
+            while pending and sent >= len(pending[0]):
+                sent -= len(pending.popleft())
+            if sent:
+                pending[0] = memoryview(pending[0])[sent:]  # what is left of it, without moving it
                 break
-            pending.popleft()
         if not pending:
             self.listener.hostio.remove_writer(self.fd)
         self._pump()  # requests held back while the replies filled the buffer
@@ -269,6 +282,18 @@ class Listener:
         if self._reserve is not None:
             os.close(self._reserve)
             self._reserve = None
+
+
+def _after(parts: list[bytes], sent: int) -> list[bytes | memoryview]:
+    """What is left of ``parts`` once their first ``sent`` bytes went out (views, no copies)."""
+    index = 0
+    while sent >= len(parts[index]):
+        sent -= len(parts[index])
+        index += 1
+    rest: list[bytes | memoryview] = list(parts[index:])
+    if sent:
+        rest[0] = memoryview(rest[0])[sent:]
+    return rest
 
 
 def _open_reserve() -> int | None:
