@@ -323,6 +323,20 @@ def pack_dirent(qid: Qid, offset: int, kind: int, name: str) -> bytes:
 _DIRENT = struct.Struct("<BIQQBH")
 
 
+def pack_listing(rows: list[tuple[str, Qid]], directory_type: int, file_type: int) -> list[bytes]:
+    """The Rreaddir entries of a whole listing, in order: entry i (from 1) has offset i and the
+    type ``directory_type`` when its qid says QTDIR, else ``file_type``."""
+    pack = _DIRENT.pack
+    out = []
+    for index, (name, (kind, version, path)) in enumerate(rows, 1):
+        raw = name.encode("utf-8")
+        if len(raw) > 0xFFFF:
+            raise ValueError(f"string of {len(raw)} bytes is too long for 9P")
+        entry_type = directory_type if kind & QTDIR else file_type
+        out.append(pack(kind, version, path, index, entry_type, len(raw)) + raw)
+    return out
+
+
 def decode_dirents(data: bytes) -> list[Dirent]:
     reader = _Reader(data, 0, len(data), NOTAG, "Rreaddir data")
     entries = []

@@ -480,13 +480,9 @@ class Session:
             raise fail(ENOTDIR)
         if m.offset == 0 or fid.listing is None:
             parent = fid.path[-2][1] if len(fid.path) > 1 else fid.node
-            listed = sorted(fid.node.listqids(), key=lambda item: item[0])
+            listed = sorted(fid.node.listqids())  # by name: a directory's names are unique
             rows = [(".", fid.node.qid()), ("..", parent.qid()), *listed]
-            pack = proto.pack_dirent
-            fid.listing = [
-                pack(qid, index, DT_DIR if qid.type & QTDIR else DT_REG, name)
-                for index, (name, qid) in enumerate(rows, 1)
-            ]
+            fid.listing = proto.pack_listing(rows, DT_DIR, DT_REG)
         count = min(m.count, self.iounit)
         out, used = [], 0
         for entry in fid.listing[min(m.offset, len(fid.listing)) :]:
