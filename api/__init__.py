@@ -47,6 +47,7 @@ from kernkit.core.devices import (
     Qid,
     WouldBlock,
     Wstat,
+    check_caller_parameters,
     decimal,
     owner_id,
     owner_of,
@@ -82,6 +83,7 @@ from kernkit.core.options import (
     parse_size,
     positive,
 )
+from kernkit.core.pagecache import MappedFile, PageCache, PageSource
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE, PhysicalMemory, page_up
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.programs import packaged_programs_dir

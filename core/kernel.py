@@ -289,7 +289,12 @@ class Kernel:
         return self._next_id - 1
 
     def _new_process(
-        self, name: str, parent: Process | None, personality: SyscallTable, argv: list[str]
+        self,
+        name: str,
+        parent: Process | None,
+        personality: SyscallTable,
+        argv: list[str],
+        syscall_map: dict | None = None,
     ) -> Process:
         process = Process(
             pid=self.new_id(),
@@ -297,7 +302,7 @@ class Kernel:
             kernel=self,
             parent=parent,
             personality=personality,
-            syscall_map=personality.by_number(),
+            syscall_map=personality.by_number() if syscall_map is None else syscall_map,
             argv=argv,
         )
         self.processes[process.pid] = process
@@ -325,19 +330,24 @@ class Kernel:
         self.scheduler.thread_runnable(thread)
         return thread
 
-    def fork(self, thread: Thread) -> Process:
+    def fork(self, thread: Thread, share_memory: bool = False) -> Process:
         """A copy of ``thread``'s process (memory, files, personality state) whose one thread
-        returns 0 from the current syscall."""
+        returns 0 from the current syscall. Memory is shared copy-on-write, or, with
+        ``share_memory``, the child uses the parent's address space itself (vfork)."""
         parent = thread.process
-        child = self._new_process(parent.name, parent, parent.personality, list(parent.argv))
-        child.syscall_map = parent.syscall_map
+        child = self._new_process(
+            parent.name, parent, parent.personality, list(parent.argv), parent.syscall_map
+        )
         child.image = parent.image
         child.data = {key: copy.copy(value) for key, value in parent.data.items()}
         child.files = parent.files.copy()
         self.trace_event("fork", child, parent=parent.pid)
         self.plugins.notify("kernkit_process_created", kernel=self, process=child)
         try:
-            child.aspace = parent.aspace.fork(self.machine.new_page_table())
+            if share_memory:
+                child.aspace = parent.aspace.share()
+            else:
+                child.aspace = parent.aspace.fork(self.machine.new_page_table())
         except OutOfMemory:
             child.set_state(ProcState.DYING)
             self._release(child)
@@ -814,12 +824,7 @@ class Kernel:
         wakes = self._wakes
 
         def busy() -> bool:
-            return (
-                self.finished
-                or self._wakes != wakes
-                or bool(self.timers)
-                or self.kmsgs.any_pending()
-            )
+            return self.finished or self._wakes != wakes or bool(self.timers) or self.kmsgs.any_pending()
 
         if self.hostio.wait_idle(busy):
             return

@@ -12,7 +12,8 @@ The core calls the architecture:
   ``live_instructions(core)`` for virtual time inside a run, ``charge`` for work a syscall
   handler ran elsewhere for the thread, ``new_page_table``/``new_context`` when processes and
   threads are made, ``address_space_changed``/``code_changed`` when memory changes under the
-  machine's caches, ``disassemble``/``backtrace`` for reports, ``set_breakpoints``/
+  machine's caches, ``address_space_released`` when an address space is gone,
+  ``disassemble``/``backtrace`` for reports, ``set_breakpoints``/
   ``single_step`` for debuggers, ``close`` at shutdown;
 - :class:`CpuContext` for a thread's registers (syscall results, restarts, fork, TLS) and what
   a signal frame needs (every user register and the FPU state as bytes, kept and put back
@@ -33,6 +34,14 @@ A machine calls the core, only from inside :meth:`Machine.run`, on the kernel's 
 - ``kernel.handoff(core, thread, instructions) -> Handoff`` (deterministic machines, optional):
   after a syscall stopped ``thread``, ask whether to go on with another thread inside the same
   run; see :class:`Handoff`;
+- ``aspace.resolve_fault(va, access) -> frame | None`` when the page tables do not let the
+  running thread touch ``va`` so (absent, or read-only for a write): the core maps a page on
+  demand, copies one shared copy-on-write, or brings in a file's page; on None,
+  ``aspace.fault_reason(va, access) -> (signal, what)`` says how the access fails (SIGSEGV, or
+  SIGBUS past the end of a mapped file). The core may shoot down TLBs from inside
+  (``address_space_changed``);
+- ``memory.quarantine``: frames that held code, freed; the machine drops the code translated
+  from them before the next run of any core, then calls ``memory.release_quarantine()``;
 - ``kernel.now(core)`` and ``kernel.ips`` for the virtual time a time-stamp counter reads;
 - faults are not calls: a run that faults returns ``Stop("fault", fault=Fault(...))`` and the
   process's personality decides what happens.
@@ -239,6 +248,10 @@ class Machine(Protocol):
 
     def address_space_changed(self, aspace: AddressSpace) -> None:
         """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""
+
+    def address_space_released(self, aspace: AddressSpace) -> None:
+        """``aspace`` is gone: no core may use translations cached from it again (a core that
+        had it loaded must not keep its TLB for whatever it loads next)."""
 
     def code_changed(self, aspace: AddressSpace) -> None:
         """The kernel wrote into a frame that may hold translated code."""

@@ -14,7 +14,7 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from kernkit.core.errors import ConfigError, KernkitError
 from kernkit.tools.scaffold import KINDS
@@ -24,10 +24,17 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors one line like every other (``--help`` shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"kernkit: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; the matrix command's own options are added only when ``command``
     is ``matrix`` (they come with the matrix code)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kernkit",
         description="Compose a kernel from plugins and boot it on an emulated machine.",
     )
@@ -122,7 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         at = args_list.index("--")
         args_list, program = args_list[:at], args_list[at + 1 :]
     command = next((word for word in args_list if not word.startswith("-")), None)
-    args = _parser(command).parse_args(args_list)
+    try:
+        args = _parser(command).parse_args(args_list)
+    except SystemExit as done:  # --help, --version, or an argument error already printed
+        return done.code if isinstance(done.code, int) else 2
     try:
         with on_stop_signals():  # SIGTERM and SIGHUP as Ctrl-C, from the start (boot refines it)
             return _run(args, program)

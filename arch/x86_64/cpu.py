@@ -65,7 +65,9 @@ PAGE_FAULT_CODES = {
     "no read access": "SEGV_ACCERR",
     "no write access": "SEGV_ACCERR",
     "no exec access": "SEGV_ACCERR",
+    "beyond the end of the mapped file": "BUS_ADRERR",
 }
+SIGKILL, SIGSEGV = 9, 11
 RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
 TCG_BUFFER = 32 << 20
 
@@ -112,7 +114,8 @@ class X86Core:
         self.run_base = 0
         self.kernel_mode = True
         self.needs_tb_flush = False
-        self.fault: tuple[int, int, str] | None = None
+        #: Why the last TLB fill was refused: (address, access, reason, signal).
+        self.fault: tuple[int, int, str, int] | None = None
         self.pending_intr: int | None = None
         self.hook_error: BaseException | None = None
         #: Debugging: where a breakpoint stopped the run, the one to pass over once, the hooks.
@@ -300,29 +303,29 @@ class X86Core:
                     reason = "kernel address"
                 else:
                     reason = "non-canonical address" if page >> 47 else "not mapped"
-                self.fault = self.fault or (vaddr, access, reason)
+                self.fault = self.fault or (vaddr, access, reason, SIGSEGV)
                 return None
             if self.aspace is None:  # booting: the first user fetch lands on the parking page
                 if not self.kernel_mode:
-                    self.fault = (vaddr, access, "no address space")
+                    self.fault = (vaddr, access, "no address space", SIGSEGV)
                     return None
                 return (layout.IRET_STUB & PAGE_MASK) | UC_PROT_READ | UC_PROT_EXEC
             pte = walk(self.words, self.root, page) if walked is None else walked
             if not pte & PRESENT or (access == UC_MEM_WRITE and not pte & WRITABLE):
-                if self.aspace.resolve_fault(page, ACCESS[access]) is None:
-                    if pte & PRESENT:
-                        reason = "read-only page"
-                    else:
-                        reason = (
-                            "not mapped"
-                            if self.aspace.region_at(page) is None
-                            else f"no {ACCESS[access]} access"
-                        )
-                    self.fault = self.fault or (vaddr, access, reason)
+                # demand paging, copy on write, a file's page: the kernel resolves it, and
+                # shoots down other cores' stale entries but not this one's (being refilled)
+                self.machine.filling = self
+                try:
+                    frame = self.aspace.resolve_fault(page, ACCESS[access])
+                finally:
+                    self.machine.filling = None
+                if frame is None:
+                    signal, reason = self.aspace.fault_reason(page, ACCESS[access])
+                    self.fault = self.fault or (vaddr, access, reason, signal)
                     return None
                 pte = walk(self.words, self.root, page)
             if access == UC_MEM_FETCH and pte & NO_EXECUTE:
-                self.fault = self.fault or (vaddr, access, "page not executable")
+                self.fault = self.fault or (vaddr, access, "page not executable", SIGSEGV)
                 return None
             return (
                 (pte & ADDRESS_MASK)
@@ -331,11 +334,11 @@ class X86Core:
                 | (0 if pte & NO_EXECUTE else UC_PROT_EXEC)
             )
         except OutOfMemory:
-            self.fault = (vaddr, access, "out of memory")
+            self.fault = (vaddr, access, "out of memory", SIGKILL)
             return None
         except BaseException as exc:  # noqa: BLE001 - a kernel bug; re-raised by run()
             self.hook_error = exc
-            self.fault = (vaddr, access, "kernel error")
+            self.fault = (vaddr, access, "kernel error", SIGSEGV)
             return None
 
     # --- running a thread -----------------------------------------------------------------
@@ -501,13 +504,11 @@ class X86Core:
         if self.breakpoint_hit is not None:  # stopped before the instruction
             return retired(pc), Stop("breakpoint", 0)
         if error == UC_ERR_EXCEPTION and self.fault is not None:
-            page, access, reason = self.fault
+            page, access, reason, signal = self.fault
             exact = self._fault_address()  # the hook was told the page only
             address = exact if exact is not None and exact & PAGE_MASK == page & PAGE_MASK else page
-            if reason == "out of memory":
-                return retired(pc), Stop("fault", 0, Fault(9, reason, pc, address, ACCESS[access]))
-            what = f"page fault, {reason}"
-            fault = Fault(11, what, pc, address, ACCESS[access], code=PAGE_FAULT_CODES.get(reason, ""))
+            what = reason if signal == SIGKILL else f"page fault, {reason}"
+            fault = Fault(signal, what, pc, address, ACCESS[access], code=PAGE_FAULT_CODES.get(reason, ""))
             return retired(pc), Stop("fault", 0, fault)
         if error == UC_ERR_INSN_INVALID:
             return retired(pc), Stop("fault", 0, Fault(4, "invalid opcode", pc, code="ILL_ILLOPN"))
@@ -575,6 +576,20 @@ class X86Core:
         past it ends at the next block boundary: after the syscall that charged them)."""
         if self.deterministic and self.in_run:
             self._block_state.counted += instructions
+
+    def drop_translations(self, ranges: list[tuple[int, int]]) -> None:
+        """Forget the code translated from the physical ranges (frames about to be reused).
+        Unicorn finds translations by the physical address its TLB gives for a virtual one,
+        so each range is named through the boot-time direct map of physical memory, which
+        only kernel mode reaches; the TLB entries that made are flushed at once."""
+        self.kernel_mode = True
+        try:
+            for start, end in ranges:
+                self.uc.ctl_remove_cache(layout.KERNEL_BASE + start, layout.KERNEL_BASE + end)
+        finally:
+            self.kernel_mode = False
+            self._flush_tlb()
+        self.blocks.forget()  # the counts it cached for those blocks are stale too
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:

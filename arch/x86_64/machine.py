@@ -47,6 +47,17 @@ _ZEROED = (
 )
 
 
+def frame_ranges(frames: list[int]) -> list[tuple[int, int]]:
+    """[start, end) physical ranges covering ``frames``, neighbours joined."""
+    ranges: list[tuple[int, int]] = []
+    for frame in sorted(frames):
+        if ranges and ranges[-1][1] == frame:
+            ranges[-1] = (ranges[-1][0], frame + PAGE_SIZE)
+        else:
+            ranges.append((frame, frame + PAGE_SIZE))
+    return ranges
+
+
 class X86Machine:
     """``[machine] cores`` Unicorn instances over one ``[machine] memory`` buffer, run in turn."""
 
@@ -68,6 +79,9 @@ class X86Machine:
                 f"needs at least {smallest}M (its first 1M is the machine's own)"
             )
         self.memory = PhysicalMemory(options.memory, reserved=layout.RESERVED)
+        self.memory.code_written = lambda frame: self.code_changed(None)
+        #: The core inside a TLB fill, if any: its own TLB is being refilled, not shot down.
+        self.filling: X86Core | None = None
         for i, descriptor in enumerate(layout.GDT_ENTRIES):
             self.memory.words[layout.GDT // 8 + i] = descriptor
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
@@ -161,7 +175,14 @@ class X86Machine:
     def address_space_changed(self, aspace: AddressSpace) -> None:
         self._space_numbers[aspace] = next(self._next_space)  # code there may not be what it was
         for core in self.cores:
-            core.flush_tlb_if(aspace)
+            if core is not self.filling:
+                core.flush_tlb_if(aspace)
+        for guest in self.guests.get(id(aspace), ()):
+            guest.flush_tlb()
+
+    def address_space_released(self, aspace: AddressSpace) -> None:
+        """A core that had ``aspace`` loaded flushes its TLB when it loads the next one (it
+        cannot run ``aspace`` again), so nothing is flushed now."""
         for guest in self.guests.get(id(aspace), ()):
             guest.flush_tlb()
 
@@ -180,9 +201,15 @@ class X86Machine:
             core.needs_tb_flush = True
 
     def release_quarantine(self) -> None:
-        """Frames that held code may be reused once no core has translations of them left."""
-        if self.memory.quarantine:
-            self.code_changed(None)
+        """Frames that held code may be reused once no core has translations of them left:
+        every core drops the translations of those frames (only them: code of other programs
+        stays translated), then they go back to the free frames. Called before a core runs,
+        when no core is inside the emulator."""
+        quarantine = self.memory.quarantine
+        if quarantine:
+            ranges = frame_ranges(quarantine)
+            for core in self.cores:
+                core.drop_translations(ranges)
             self.memory.release_quarantine()
 
     def backtrace(self, aspace: AddressSpace, context: X86Context, depth: int = 32) -> list[int]:

@@ -2,8 +2,8 @@
 a terminal, the kernel's own line discipline and the Ctrl-A escape keys (see ``terminal``).
 
 Files: ``cons`` (reads the host's stdin, writes its stdout), ``stdin``, ``stdout``, ``stderr``,
-``null``, ``zero``, ``pid`` and ``ppid`` (of the reader), ``sysname``. New processes get
-``stdin``, ``stdout`` and ``stderr`` as descriptors 0, 1 and 2.
+``null``, ``zero`` (mapped, new zeroed memory), ``pid`` and ``ppid`` (of the reader),
+``sysname``. New processes get ``stdin``, ``stdout`` and ``stderr`` as descriptors 0, 1 and 2.
 """
 
 from __future__ import annotations
@@ -16,16 +16,20 @@ import attrs
 from kernkit.core.devices import DMDEVICE, Chan, DeviceError
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option
+from kernkit.core.pagecache import PageCache
 from kernkit.core.records import BootStep, ConfigSection, Device, PluginDeclaration
 from kernkit.core.state import Slot
-from kernkit.plugins.ns.api import SyntheticDevice, SynthFile, text
+from kernkit.plugins.ns.api import SyntheticDevice, SynthFile, caller_text, text
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
     from kernkit.plugins.console.terminal import Terminal
 
 #: /dev/zero hands out at most this much per read.
 ZERO_CHUNK = 1 << 20
+#: The length a mapping of /dev/zero has (any mapping fits in it).
+ZERO_SIZE = 1 << 62
 #: The console's Terminal, when stdin is a terminal.
 TERMINAL: Slot[Terminal] = Slot("console.terminal")
 
@@ -61,9 +65,17 @@ class ConsoleDevice(SyntheticDevice):
                 SynthFile("stdout", write=self._writer(kernel.stdout), perm=0o222, kind=stream),
                 SynthFile("stderr", write=self._writer(kernel.stderr), perm=0o222, kind=stream),
                 SynthFile("null", read=lambda chan, count, offset: b"", write=lambda c, data, o: len(data)),
-                SynthFile("zero", read=lambda chan, count, offset: bytes(min(count, ZERO_CHUNK))),
-                SynthFile("pid", read=text(lambda chan: f"{self._caller_pid('pid')}\n")),
-                SynthFile("ppid", read=text(lambda chan: f"{self._caller_pid('ppid')}\n")),
+                SynthFile(
+                    "zero",
+                    read=lambda chan, count, offset: bytes(min(count, ZERO_CHUNK)),
+                    write=lambda chan, data, offset: len(data),  # taken and dropped, as on Linux
+                ),
+                SynthFile(
+                    "pid", read=caller_text(lambda chan, caller: f"{_pid(caller)}\n"), needs_caller=True
+                ),
+                SynthFile(
+                    "ppid", read=caller_text(lambda chan, caller: f"{_ppid(caller)}\n"), needs_caller=True
+                ),
                 SynthFile("sysname", read=text(lambda chan: "kernkit\n")),
             ],
         )
@@ -82,13 +94,11 @@ class ConsoleDevice(SyntheticDevice):
             return None
         return fd if fd is not None and os.isatty(fd) else None
 
-    def _caller_pid(self, which: str) -> int:
-        caller = self.devices.caller
-        if caller is None:
-            return 0
-        if which == "pid":
-            return caller.pid
-        return caller.parent.pid if caller.parent is not None else 0
+    def mmap(self, chan: Chan) -> PageCache:
+        """Mapping ``zero`` gives new zero-filled memory each time (as Linux's /dev/zero)."""
+        if chan.aux is None or chan.aux.name != "zero":
+            raise DeviceError("ENODEV")
+        return PageCache(self.kernel.machine.memory, ZERO_SIZE, transient=True)
 
     def _read_input(self, chan: Chan, count: int, offset: int) -> bytes:
         if self.kernel.config["console"].stdin == "null":
@@ -174,3 +184,12 @@ def kernkit_shutdown(kernel: Kernel) -> None:
     terminal = TERMINAL.get(kernel)
     if terminal is not None:
         terminal.restore()
+
+
+def _pid(caller: Thread | None) -> int:
+    return caller.process.pid if caller is not None else 0
+
+
+def _ppid(caller: Thread | None) -> int:
+    parent = caller.process.parent if caller is not None else None
+    return parent.pid if parent is not None else 0

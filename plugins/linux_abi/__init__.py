@@ -92,6 +92,10 @@ SYSCALLS = (
     (21, "access", fs.sys_access, 2),
     (22, "pipe", fileio.sys_pipe, 1),
     (24, "sched_yield", proc.sys_sched_yield, 0),
+    (25, "mremap", memory.sys_mremap, 5),
+    (26, "msync", memory.sys_msync, 3),
+    (27, "mincore", memory.sys_mincore, 3),
+    (28, "madvise", memory.sys_madvise, 3),
     (32, "dup", fileio.sys_dup, 1),
     (33, "dup2", fileio.sys_dup2, 2),
     (35, "nanosleep", timeinfo.sys_nanosleep, 2),
@@ -99,7 +103,7 @@ SYSCALLS = (
     (40, "sendfile", fileio.sys_sendfile, 4),
     (56, "clone", spawn.sys_clone, 5),
     (57, "fork", spawn.sys_fork, 0),
-    (58, "vfork", spawn.sys_fork, 0),
+    (58, "vfork", spawn.sys_vfork, 0),
     (59, "execve", spawn.sys_execve, 3),
     (60, "exit", proc.sys_exit, 1),
     (63, "uname", timeinfo.sys_uname, 1),
@@ -149,6 +153,7 @@ SYSCALLS = (
     (293, "pipe2", fileio.sys_pipe2, 2),
     (316, "renameat2", fs.sys_renameat2, 5),
     (318, "getrandom", timeinfo.sys_getrandom, 3),
+    (319, "memfd_create", memory.sys_memfd_create, 2),
     (332, "statx", fs.sys_statx, 5),
     (439, "faccessat2", fs.sys_faccessat2, 4),
 )
@@ -207,5 +212,6 @@ def kernkit_process_created(kernel: Kernel, process: Process) -> None:
 @hookimpl
 def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
     locks.process_exited(kernel, process)
+    spawn.release_vfork_parent(process)
     if signals.is_linux(process):
         children.on_exit(process)

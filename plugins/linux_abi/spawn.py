@@ -1,4 +1,8 @@
-"""Creating and replacing processes and threads: clone, fork, vfork, execve."""
+"""Creating and replacing processes and threads: clone, fork, vfork, execve, wait4.
+
+fork shares the parent's memory copy-on-write (see core/vm.py); vfork and clone with CLONE_VM
+give the child the parent's address space itself, and with CLONE_VFORK the parent waits until
+the child execs or exits, as on Linux."""
 
 from __future__ import annotations
 
@@ -9,24 +13,28 @@ from typing import TYPE_CHECKING
 from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
 from kernkit.core.errnos import E2BIG, EACCES, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.core.errors import OutOfMemory, ProgramError
+from kernkit.core.state import Slot
+from kernkit.core.wait import WaitQueue
 from kernkit.plugins.linux_abi import itimers, jobs, locks, signals
 from kernkit.plugins.linux_abi.children import DEATH_SIGNAL, EXIT_SIGNAL
 from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
-    from kernkit.core.process import Thread
+    from kernkit.core.process import Process, Thread
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS = 0x4000, 0x10000, 0x80000
 CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
 CLONE_NEWNS = 0x20000
 CSIGNAL = 0xFF
+#: The queue a vfork child's parent waits on, in the child's data.
+VFORK: Slot[WaitQueue] = Slot("linux.vfork")
 MAX_ARGS = 4096
 #: execve reads at most this much of a program file.
 MAX_PROGRAM = 1 << 28
 
 
-def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
+def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int | None:
     if flags & CLONE_THREAD:
         if not flags & CLONE_VM or not flags & CLONE_SIGHAND:
             return -EINVAL
@@ -34,12 +42,14 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         tid = child.tid
         if flags & CLONE_CHILD_CLEARTID:
             child.data["clear_child_tid"] = child_tid
-    else:  # a new process; CLONE_VM without CLONE_THREAD (vfork) gets a copy, which is
-        # indistinguishable for the programs vfork is meant for (exec or _exit at once)
+    else:  # a new process: memory shared copy-on-write, or itself with CLONE_VM (vfork)
         try:
-            process = t.kernel.fork(t)
+            process = t.kernel.fork(t, share_memory=bool(flags & CLONE_VM))
         except OutOfMemory:
             return -ENOMEM
+        VFORK.pop(process)  # a vfork child's own children do not release its parent
+        if flags & CLONE_VM:
+            process.data["brk"] = t.process.data["brk"]  # one heap, as the memory is one
         child = process.threads[0]
         process.data[EXIT_SIGNAL] = flags & CSIGNAL
         process.data.pop(DEATH_SIGNAL, None)  # a parent-death signal is not inherited
@@ -55,11 +65,27 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         t.process.aspace.write(parent_tid, struct.pack("<I", tid))
     if flags & CLONE_CHILD_SETTID:
         child.process.aspace.write(child_tid, struct.pack("<I", tid))
+    if flags & CLONE_VFORK and not flags & CLONE_THREAD:
+        # the parent waits until the child execs or exits; then clone returns the child's pid
+        queue = VFORK.set(child.process, WaitQueue(t.kernel))
+        queue.sleep(t)
+        return None
     return tid
+
+
+def release_vfork_parent(process: Process) -> None:
+    """``process`` exec'd or exited: the parent that vforked it goes on (its vfork returns)."""
+    queue = VFORK.pop(process)
+    if queue is not None:
+        queue.wake(1, process.pid)
 
 
 def sys_fork(t: Thread) -> int:
     return sys_clone(t, 17, 0, 0, 0, 0)  # SIGCHLD as the exit signal, nothing shared
+
+
+def sys_vfork(t: Thread) -> int | None:
+    return sys_clone(t, CLONE_VM | CLONE_VFORK | 17, 0, 0, 0, 0)
 
 
 def c_strings(t: Thread, array: int) -> list[str]:
@@ -90,17 +116,18 @@ def _cstring(t: Thread, address: int, limit: int = 131072) -> str:
 class NamespaceProgram:
     """A program file in the caller's namespace, read through its channel when loaded."""
 
-    def __init__(self, chan: Chan) -> None:
+    def __init__(self, chan: Chan, caller: Thread) -> None:
         self.chan = chan
+        self.caller = caller
         self.name = chan.path.rsplit("/", 1)[-1]
 
     def read_bytes(self) -> bytes:
         chan, pieces, offset = self.chan, [], 0
         try:
-            opened = chan.driver.open(chan, OEXEC)
+            opened = chan.driver.open(chan, OEXEC, caller=self.caller)
             try:
                 while offset < MAX_PROGRAM:
-                    piece = opened.driver.read(opened, 1 << 20, offset)
+                    piece = opened.driver.read(opened, 1 << 20, offset, caller=self.caller)
                     if not piece:
                         break
                     pieces.append(piece)
@@ -130,17 +157,17 @@ def lookup_program(t: Thread, name: str) -> NamespaceProgram | Path | int:
     the namespace lacks is also looked for in ``[linux] exec_path`` (host directories)."""
     view = enter(t.process)
     try:
-        chan = view.namespace.walk(name, view.cwd)
+        chan = view.namespace.walk(name, view.cwd, caller=t)
     except DeviceError as exc:
         chan, error = None, -errno_of(exc.code)
     if chan is not None:
         if chan.qid.type & QTDIR:
             return -EACCES
         try:
-            mode = chan.driver.stat(chan).mode
+            mode = chan.driver.stat(chan, caller=t).mode
         except DeviceError as exc:
             return -errno_of(exc.code)
-        return NamespaceProgram(chan) if mode & 0o111 else -EACCES
+        return NamespaceProgram(chan, t) if mode & 0o111 else -EACCES
     base = Path(name).name
     for directory in t.kernel.config["linux"].exec_path:
         candidate = Path(directory) / base
@@ -167,6 +194,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
     signals.on_exec(t)
     jobs.on_exec(t.process)
     itimers.on_exec(t.process)
+    release_vfork_parent(t.process)
     t.process.name = name.rsplit("/", 1)[-1][:32] or t.process.name  # Linux's comm: the file's name
     if isinstance(program, NamespaceProgram):
         enter(t.process).exe = program.chan

@@ -6,6 +6,12 @@ driver walks a fresh fid when it needs one (to open, stat, create, remove), so c
 be cloned and dropped freely, as the namespace does. An open channel holds an open fid until
 its last holder closes it (Tclunk).
 
+A file can be mapped: its pages are read from the server into a page cache when first
+touched, pages written through shared mappings go back to the server on msync, munmap of the
+last mapping, and fsync; while a cache exists, read() first writes back what mappings changed
+and write() updates the cached pages, so the two views agree. The cache goes with the file's
+last mapping.
+
 Requests are synchronous: a read or write of a guest waits for the server's answer inside the
 syscall, and the whole kernel waits with it (for up to the mount's ``timeout``). Virtual time
 does not move while it waits, so what a guest sees depends only on what the server answers,
@@ -35,10 +41,12 @@ from kernkit.core.devices import (
     Qid,
     Wstat,
 )
+from kernkit.core.pagecache import PageCache
 from kernkit.plugins.ninep.client import Client, ClientError, RemoteError
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 O_RDONLY, O_WRONLY, O_RDWR, O_TRUNC = 0, 1, 2, 0o1000
 
@@ -72,6 +80,56 @@ def _qid(remote: Any) -> Qid:
     return Qid(remote.path, remote.version, QTDIR if remote.type & QTDIR else QTFILE)
 
 
+class MntSource:
+    """A 9P file as a page cache's source: a fid of its own, opened (read-write if the server
+    lets it, else read-only) when a page is first needed."""
+
+    def __init__(self, driver: MntDevice, aux: MntAux) -> None:
+        self.driver = driver
+        self.aux = MntAux(aux.mount, aux.names)
+
+    def _open(self) -> MntAux:
+        aux = self.aux
+        if aux.fid is None:
+            mount = aux.mount
+            for flags in (O_RDWR, O_RDONLY):
+                fid = self.driver._fid(aux)
+                try:
+                    _, aux.iounit = self.driver._call(mount, "open", mount.client.open, fid, flags)
+                except DeviceError:
+                    self.driver._clunk(mount, fid)
+                    if flags == O_RDONLY:
+                        raise
+                    continue
+                aux.fid = fid
+                break
+        return aux
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        aux = self._open()
+        mount = aux.mount
+        data = b""
+        while len(data) < length:
+            at, want = offset + len(data), length - len(data)
+            piece = self.driver._call(mount, "read", mount.client.read, aux.fid, at, want)
+            if not piece:
+                break
+            data += piece
+        return data
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        aux = self._open()
+        mount = aux.mount
+        if self.driver._call(mount, "write", mount.client.write, aux.fid, offset, data) != len(data):
+            raise DeviceError("EIO", f"{mount.label}: short write")
+
+    def close(self) -> None:
+        aux = self.aux
+        if aux.fid is not None:
+            fid, aux.fid = aux.fid, None
+            self.driver._clunk(aux.mount, fid)
+
+
 class MntDevice(DeviceDriver):
     """The #mnt driver: mounts are made by :meth:`mount_host` (``[[mount9p]]`` at boot)."""
 
@@ -79,6 +137,8 @@ class MntDevice(DeviceDriver):
         super().__init__(kernel)
         self.mounts: dict[int, Mount] = {}
         self._devnos = itertools.count()
+        #: (mount, qid path) -> the page cache of a mapped file.
+        self.caches: dict[tuple[int, int], PageCache] = {}
 
     # --- making mounts ------------------------------------------------------------------------
 
@@ -130,7 +190,7 @@ class MntDevice(DeviceDriver):
 
     # --- the device interface -----------------------------------------------------------------
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         aux: MntAux = chan.aux
         mount = aux.mount
         names = (*aux.names, name)
@@ -146,7 +206,7 @@ class MntDevice(DeviceDriver):
         self._clunk(mount, fid)
         return Chan(self, _qid(qids[-1]), chan.devno, MntAux(mount, names))
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         aux: MntAux = chan.aux
         mount = aux.mount
         if aux.fid is not None:
@@ -166,10 +226,16 @@ class MntDevice(DeviceDriver):
         mtime = max(0, info["mtime"] - epoch) * 1_000_000_000 + info.get("mtime_nsec", 0)
         atime = max(0, info.get("atime", info["mtime"]) - epoch) * 1_000_000_000
         qid = _qid(info["qid"])
-        return Dir(name, qid, (DMDIR if is_dir else 0) | (info["mode"] & 0o777),
-                   0 if is_dir else info["size"], mtime, atime)
+        return Dir(
+            name,
+            qid,
+            (DMDIR if is_dir else 0) | (info["mode"] & 0o777),
+            0 if is_dir else info["size"],
+            mtime,
+            atime,
+        )
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         aux: MntAux = chan.aux
         mount = aux.mount
         access = mode & 3
@@ -190,7 +256,7 @@ class MntDevice(DeviceDriver):
         opened.umh = chan.umh
         return opened
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None) -> Chan:
         aux: MntAux = chan.aux
         mount = aux.mount
         names = (*aux.names, name)
@@ -202,7 +268,7 @@ class MntDevice(DeviceDriver):
                 self._clunk(mount, fid)
             walked = Chan(self, chan.qid, chan.devno, MntAux(mount, names))
             walked.qid = Qid(0, 0, QTDIR)
-            return self.open(walked, mode & ~OTRUNC)
+            return self.open(walked, mode & ~OTRUNC, caller=caller)
         access = mode & 3
         flags = (O_RDWR if access == ORDWR else O_WRONLY if access == OWRITE else O_RDONLY) | 0o100 | 0o200
         fid = self._fid(aux)
@@ -216,12 +282,30 @@ class MntDevice(DeviceDriver):
         created.mode = mode
         return created
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def mmap(self, chan: Chan) -> PageCache:
+        if chan.qid.type & QTDIR:
+            raise DeviceError("ENODEV")
+        key = (chan.devno, chan.qid.path)
+        cache = self.caches.get(key)
+        if cache is None:
+            size = self.stat(chan).length
+            cache = PageCache(self.kernel.machine.memory, size, MntSource(self, chan.aux), transient=True)
+            cache.on_drop = lambda gone: self.caches.pop(key, None)
+            self.caches[key] = cache
+        return cache
+
+    def _cache(self, chan: Chan) -> PageCache | None:
+        return self.caches.get((chan.devno, chan.qid.path)) if self.caches else None
+
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         aux: MntAux = chan.aux
         if aux.fid is None:
             raise DeviceError("EBADF", "not open")
         if chan.qid.type & QTDIR:
             raise DeviceError("EISDIR")
+        cache = self._cache(chan)
+        if cache is not None:  # what mappings changed is the file's contents
+            cache.sync()
         mount = aux.mount
         chunks, got = [], 0
         while got < count:  # fill the request as Plan 9's mnt does; a short reply is the end
@@ -233,14 +317,18 @@ class MntDevice(DeviceDriver):
                 break
         return b"".join(chunks)
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         aux: MntAux = chan.aux
         if aux.fid is None:
             raise DeviceError("EBADF", "not open")
         mount = aux.mount
-        return self._call(mount, "write", mount.client.write, aux.fid, offset, data)
+        written = self._call(mount, "write", mount.client.write, aux.fid, offset, data)
+        cache = self._cache(chan)
+        if cache is not None:
+            cache.update(offset, data[:written])
+        return written
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         aux: MntAux = chan.aux
         mount = aux.mount
         fid = self._fid(aux)
@@ -257,7 +345,7 @@ class MntDevice(DeviceDriver):
             dirs.append(Dir(name, _qid(qid), (DMDIR | 0o755) if is_dir else 0o644))
         return dirs
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         aux: MntAux = chan.aux
         mount = aux.mount
         if not aux.names:
@@ -269,7 +357,7 @@ class MntDevice(DeviceDriver):
         finally:
             self._clunk(mount, parent)
 
-    def wstat(self, chan: Chan, changes: Wstat) -> None:
+    def wstat(self, chan: Chan, changes: Wstat, *, caller: Thread | None = None) -> None:
         aux: MntAux = chan.aux
         mount = aux.mount
         if changes.length is not None:
@@ -279,6 +367,9 @@ class MntDevice(DeviceDriver):
             finally:
                 if fid != aux.fid:
                     self._clunk(mount, fid)
+            cache = self._cache(chan)
+            if cache is not None:
+                cache.resize(changes.length)
         if changes.name is not None and aux.names and changes.name != aux.names[-1]:
             parent = self._fid(aux, aux.names[:-1])
             try:
@@ -286,7 +377,7 @@ class MntDevice(DeviceDriver):
             finally:
                 self._clunk(mount, parent)
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         aux: MntAux = chan.aux
         mount = aux.mount
         if newdir.aux.mount is not mount or not aux.names:

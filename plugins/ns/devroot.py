@@ -6,6 +6,13 @@ need, are made up. Host directories show their regular files, subdirectories and
 links (whose targets are then followed in the namespace, not on the host), read only: modes are
 the host's less the write bits; times show as 0 and owners as the superuser, so that listings do
 not depend on the host. Nothing can be written, created or removed: those fail with EROFS.
+
+Host files can be mapped (read-only: a shared writable mapping is EACCES, as for any file
+opened read-only). Their pages are read from the host when first touched into a page cache
+that stays after the last mapping goes, so the next program mapping the same file (a shared
+library) finds its pages, and the code translated from them, in place; a changed host file
+(size or time) gets a fresh cache. Clean cached pages nobody maps are freed when memory runs
+short.
 """
 
 from __future__ import annotations
@@ -31,9 +38,11 @@ from kernkit.core.devices import (
     Dir,
     Qid,
 )
+from kernkit.core.pagecache import PageCache
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 #: Qid paths of host files have this bit set; made-up directories count from 1.
 HOST = 1 << 62
@@ -80,6 +89,32 @@ def host_entry(name: str, host: str, *, follow: bool = True) -> HostFile | None:
     return HostFile(name, host, info)
 
 
+class HostSource:
+    """A host file as a page cache's source (read only): opened when a page is needed, closed
+    when the cache has no mapping left."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file = None
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        try:
+            if self._file is None:
+                self._file = open(self.path, "rb")  # noqa: SIM115 - kept open across pages
+            self._file.seek(offset)
+            return self._file.read(length)
+        except OSError as exc:
+            raise DeviceError("EIO", f"{self.path}: {exc.strerror}") from None
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        raise DeviceError("EROFS")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 class RootDevice(DeviceDriver):
     read_only = True
 
@@ -87,6 +122,9 @@ class RootDevice(DeviceDriver):
         super().__init__(kernel)
         self.next_path = 1
         self.root = RootDir("/", 0)
+        #: Host path -> (what identified the file's version, its page cache).
+        self.caches: dict[str, tuple[tuple[int, ...], PageCache]] = {}
+        self._reclaiming = False
 
     # --- building ---------------------------------------------------------------------------
 
@@ -160,7 +198,7 @@ class RootDevice(DeviceDriver):
             raise DeviceError("EINVAL", f"#root takes no spec (got {spec!r})")
         return Chan(self, self.root.qid, 0, self.root)
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         node = chan.aux
         if isinstance(node, RootDir):
             child = node.children.get(name)
@@ -170,7 +208,7 @@ class RootDevice(DeviceDriver):
             child = host_entry(name, os.path.join(node.host, name), follow=False)
         return None if child is None else Chan(self, child.qid, 0, child)
 
-    def readlink(self, chan: Chan) -> str:
+    def readlink(self, chan: Chan, *, caller: Thread | None = None) -> str:
         node = chan.aux
         if not node.qid.type & QTSYMLINK:
             raise DeviceError("EINVAL", "not a symbolic link")
@@ -179,7 +217,7 @@ class RootDevice(DeviceDriver):
         except OSError as exc:
             raise DeviceError("EIO", f"{node.host}: {exc.strerror}") from None
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         return _stat(chan.aux)
 
     def dirgen(self, chan: Chan) -> int | None:
@@ -187,7 +225,7 @@ class RootDevice(DeviceDriver):
         node = chan.aux
         return 0 if isinstance(node, RootDir) and node.host is None else None
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         node = chan.aux
         entries = {}
         if isinstance(node, RootDir):
@@ -205,7 +243,7 @@ class RootDevice(DeviceDriver):
                         entries[name] = _stat(child)
         return list(entries.values())
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         if mode & 3 not in (OREAD, OEXEC) or mode & OTRUNC:
             raise DeviceError("EROFS")
         if chan.qid.type & QTSYMLINK:
@@ -214,7 +252,7 @@ class RootDevice(DeviceDriver):
         chan.offset = 0
         return chan
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         node = chan.aux
         if node.qid.type & QTDIR:
             raise DeviceError("EISDIR")
@@ -225,19 +263,46 @@ class RootDevice(DeviceDriver):
         except OSError as exc:
             raise DeviceError("EIO", f"{node.host}: {exc.strerror}") from None
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def mmap(self, chan: Chan) -> PageCache:
+        node = chan.aux
+        if not isinstance(node, HostFile) or node.qid.type & (QTDIR | QTSYMLINK):
+            raise DeviceError("ENODEV")
+        try:
+            info = os.stat(node.host)
+        except OSError as exc:
+            raise DeviceError("EIO", f"{node.host}: {exc.strerror}") from None
+        version = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        known = self.caches.get(node.host)
+        if known is not None and known[0] == version:
+            return known[1]
+        if known is not None:  # the host file changed: start again, the old cache goes with
+            known[1].transient = True  # its last mapping (now, if it has none)
+            known[1].unmapped()
+        memory = self.kernel.machine.memory
+        if not self._reclaiming:
+            memory.reclaimers.append(self._reclaim)
+            self._reclaiming = True
+        cache = PageCache(memory, info.st_size, HostSource(node.host))
+        self.caches[node.host] = (version, cache)
+        return cache
+
+    def _reclaim(self) -> int:
+        """Memory is short: free the cached pages of host files that nobody maps."""
+        return sum(cache.evict() for _, cache in self.caches.values())
+
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None) -> Chan:
         raise DeviceError("EROFS")
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         raise DeviceError("EROFS")
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         raise DeviceError("EROFS")
 
-    def wstat(self, chan: Chan, changes: object) -> None:
+    def wstat(self, chan: Chan, changes: object, *, caller: Thread | None = None) -> None:
         raise DeviceError("EROFS")
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         raise DeviceError("EROFS")
 
 

@@ -1,10 +1,17 @@
 """#tmpfs: an in-memory file system, writable; ``#tmpfs.NAME`` attaches the instance NAME (the
-same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all and,
-with the rest of the kernel's buffers, by the machine's memory (``kernel.kmem``).
+same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all and
+by the machine's memory (file contents in its frames; inodes and link targets, with the rest of
+the kernel's buffers, in ``kernel.kmem``).
 
 Files, directories, symbolic links and named pipes (FIFOs), with hard links, owners, modes and
 three times each, as a Linux tmpfs keeps them. A name is a :class:`Node` in its directory; what
 the name stands for is an :class:`Inode`, which several names share after a hard link.
+
+A file's contents live in a page cache (frames of the machine's memory, as Linux's tmpfs keeps
+its files in RAM), which is also what mappings of the file show: read(), write() and every
+mapping agree. A file's frames are freed when it has no name left and nobody has it open (a
+mapping keeps the file open). :meth:`TmpfsDevice.anonymous` makes files with no name at all
+(memfd_create).
 """
 
 from __future__ import annotations
@@ -37,11 +44,14 @@ from kernkit.core.devices import (
     owner_of,
     superuser,
 )
+from kernkit.core.errors import OutOfMemory
+from kernkit.core.pagecache import PageCache
 from kernkit.plugins.ns.devpipe import Fifo
 from kernkit.plugins.ns.synthetic import check_mode
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 #: A file may not grow past this (like a file size limit); the instance limit applies too.
 MAX_FILE = 1 << 32
@@ -75,10 +85,13 @@ class Inode:
         "opens",
     )
 
-    def __init__(self, qid: Qid, perm: int, now: int, uid: str, gid: str) -> None:
+    def __init__(
+        self, qid: Qid, perm: int, now: int, uid: str, gid: str, data: PageCache | None = None
+    ) -> None:
         self.qid = qid
         self.perm = perm
-        self.data = bytearray()
+        #: A regular file's contents (None for a directory or a symbolic link).
+        self.data = data
         self.children: dict[str, Node] | None = {} if qid.type & QTDIR else None
         self.target = ""  # a symbolic link's
         self.fifo: Fifo | None = None
@@ -115,11 +128,14 @@ class TmpfsDevice(DeviceDriver):
         self.instances: dict[str, Tmpfs] = {}
         self.by_devno: dict[int, Tmpfs] = {}
         self.limit = kernel.config["namespace"].tmpfs_size
+        self.memory = kernel.machine.memory
         self.used = 0
         self.inodes = 0
         self.max_inodes = max(self.limit // BLOCK, MIN_INODES)
         #: Changes whenever a name appears, goes or moves in any instance (see dirgen).
         self.generation = 0
+        #: Where files with no name (memfd) live: an instance no name attaches.
+        self._hidden = self.by_devno[-1] = Tmpfs(-1, 0)
 
     def attach(self, spec: str) -> Chan:
         fs = self.instances.get(spec)
@@ -128,18 +144,18 @@ class TmpfsDevice(DeviceDriver):
             self.by_devno[fs.devno] = fs
         return Chan(self, fs.root.inode.qid, fs.devno, fs.root)
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         children = chan.aux.inode.children
         child = children.get(name) if children is not None else None
         return None if child is None else Chan(self, child.inode.qid, chan.devno, child)
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         return _stat(chan.aux)
 
     def dirgen(self, chan: Chan) -> int:
         return self.generation
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         children = chan.aux.inode.children
         if children is None:
             raise DeviceError("ENOTDIR")
@@ -150,17 +166,16 @@ class TmpfsDevice(DeviceDriver):
         free = max(blocks - -(-self.used // BLOCK), 0)
         return FsStat(BLOCK, blocks, free, self.max_inodes, self.max_inodes - self.inodes)
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         inode = chan.aux.inode
         if inode.children is not None and mode & 3 in (OWRITE, ORDWR):
             raise DeviceError("EISDIR")
         if inode.qid.type & QTSYMLINK:
             raise DeviceError("ELOOP", "a symbolic link")
-        if not superuser(self.devices.caller):  # the superuser may open anything, as on Linux
+        if not superuser(caller):  # the superuser may open anything, as on Linux
             check_mode(mode, inode.perm)
         if inode.fifo is not None:
-            caller = self.devices.caller
-            inode.fifo.open(mode, caller.pid if caller is not None else 0)
+            inode.fifo.open(mode, caller.process.pid if caller is not None else 0)
         elif mode & OTRUNC and inode.children is None:
             self._resize(inode, 0)
         inode.opens += 1
@@ -168,9 +183,9 @@ class TmpfsDevice(DeviceDriver):
         chan.offset = 0
         return chan
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None) -> Chan:
         """A file, a directory (DMDIR) or a named pipe (DMNAMEDPIPE: made, not opened)."""
-        node = self._new(chan, name, QTDIR if perm & DMDIR else QTFILE, perm)
+        node = self._new(chan, name, QTDIR if perm & DMDIR else QTFILE, perm, caller)
         created = Chan(self, node.inode.qid, chan.devno, node)
         if perm & DMNAMEDPIPE:
             node.inode.fifo = Fifo(self.kernel)
@@ -179,19 +194,19 @@ class TmpfsDevice(DeviceDriver):
         created.mode = mode & ~OTRUNC
         return created
 
-    def symlink(self, chan: Chan, name: str, target: str) -> None:
-        node = self._new(chan, name, QTSYMLINK, DMSYMLINK | 0o777)
+    def symlink(self, chan: Chan, name: str, target: str, *, caller: Thread | None = None) -> None:
+        node = self._new(chan, name, QTSYMLINK, DMSYMLINK | 0o777, caller)
         node.inode.target = target
-        self._charge(len(target))
+        self._charge(len(target), in_kernel=True)
 
-    def readlink(self, chan: Chan) -> str:
+    def readlink(self, chan: Chan, *, caller: Thread | None = None) -> str:
         inode = chan.aux.inode
         if not inode.qid.type & QTSYMLINK:
             raise DeviceError("EINVAL", "not a symbolic link")
         inode.atime = self._now()
         return inode.target
 
-    def link(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def link(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         inode, directory = chan.aux.inode, newdir.aux
         if inode.children is not None:
             raise DeviceError("EPERM", "a directory cannot have another name")
@@ -204,35 +219,59 @@ class TmpfsDevice(DeviceDriver):
         inode.ctime = now
         self._changed_dir(directory.inode, now)
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def anonymous(self, name: str, perm: int = 0o600, *, caller: Thread | None = None) -> Chan:
+        """An open (read-write) file in no directory, gone with its last holder: Linux's
+        memfd_create."""
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
+            raise DeviceError("ENOMEM", "#tmpfs: the machine's memory is full")
+        fs, now = self._hidden, self._now()
+        uid, gid = owner_of(caller)
+        inode = Inode(Qid(next(fs.paths), 0, QTFILE), perm, now, uid, gid, PageCache(self.memory))
+        inode.links = 0
+        inode.opens = 1
+        self.inodes += 1
+        chan = Chan(self, inode.qid, fs.devno, Node(name, None, inode))
+        chan.mode = ORDWR
+        return chan
+
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         inode = chan.aux.inode
         if inode.fifo is not None:
             return inode.fifo.read(count)
         if inode.atime <= inode.mtime or inode.atime <= inode.ctime:  # Linux's relatime
             inode.atime = self._now()
-        return inode.data[offset : offset + count]  # a bytearray of its own: one copy, no more
+        return inode.data.read(offset, count)
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         inode = chan.aux.inode
         if inode.fifo is not None:
             return inode.fifo.write(data)
         end = offset + len(data)
         if end > MAX_FILE:
             raise DeviceError("EFBIG")
-        size = len(inode.data)
-        if end > size:
-            self._charge(end - size)
-            if offset > size:
-                inode.data.extend(bytes(offset - size))
-        inode.data[offset:end] = data
+        size = inode.data.size
+        grow = max(end - size, 0)
+        if grow:
+            self._charge(grow)
+        try:
+            inode.data.write(offset, data)
+        except OutOfMemory:
+            self._uncharge(grow - max(inode.data.size - size, 0))
+            raise DeviceError("ENOSPC", "no memory left for #tmpfs") from None
         self._touch(inode)
         return len(data)
+
+    def mmap(self, chan: Chan) -> PageCache:
+        inode = chan.aux.inode
+        if inode.data is None or inode.fifo is not None:
+            raise DeviceError("ENODEV")
+        return inode.data
 
     def poll(self, chan: Chan) -> int:
         fifo = chan.aux.inode.fifo
         return POLLIN | POLLOUT if fifo is None else fifo.poll(chan.mode)
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         node = chan.aux
         if node.parent is None:
             raise DeviceError("EBUSY" if node is self._instance(chan).root else "ENOENT")
@@ -240,7 +279,7 @@ class TmpfsDevice(DeviceDriver):
             raise DeviceError("ENOTEMPTY")
         self._unlink(node)
 
-    def wstat(self, chan: Chan, changes: Wstat) -> None:
+    def wstat(self, chan: Chan, changes: Wstat, *, caller: Thread | None = None) -> None:
         node = chan.aux
         inode = node.inode
         now = self._now()
@@ -270,7 +309,7 @@ class TmpfsDevice(DeviceDriver):
                 raise DeviceError("EEXIST")
             self._move(node, node.parent, changes.name)
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         node, target = chan.aux, newdir.aux
         if node.parent is None or target.inode.children is None:
             raise DeviceError("EINVAL" if node.parent is None else "ENOTDIR")
@@ -324,7 +363,7 @@ class TmpfsDevice(DeviceDriver):
         if name in directory.inode.children:
             raise DeviceError("EEXIST")
 
-    def _new(self, chan: Chan, name: str, kind: int, perm: int) -> Node:
+    def _new(self, chan: Chan, name: str, kind: int, perm: int, caller: Thread | None) -> Node:
         self._check_new(chan, name)
         directory = chan.aux
         if self.inodes >= self.max_inodes:
@@ -333,10 +372,11 @@ class TmpfsDevice(DeviceDriver):
             raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         fs = self._instance(chan)
         now = self._now()
-        uid, gid = owner_of(self.devices.caller)
+        uid, gid = owner_of(caller)
         if directory.inode.perm & 0o2000:  # a set-group-id directory gives its group
             gid = directory.inode.gid
-        inode = Inode(Qid(next(fs.paths), 0, kind), perm, now, uid, gid)
+        data = PageCache(self.memory) if kind == QTFILE else None
+        inode = Inode(Qid(next(fs.paths), 0, kind), perm, now, uid, gid, data)
         if kind & QTDIR:
             inode.links = 2
             directory.inode.links += 1
@@ -358,25 +398,28 @@ class TmpfsDevice(DeviceDriver):
 
     # where the contents grow and shrink: the only places that count them
 
-    def _charge(self, grow: int) -> None:
+    def _charge(self, grow: int, in_kernel: bool = False) -> None:
+        """Count ``grow`` more bytes against ``[namespace] tmpfs_size``. File contents live in
+        page frames, which the machine's memory bounds already; bytes the kernel itself holds
+        (``in_kernel``: a link's target) are charged to the kernel memory account too."""
         if self.used + grow > self.limit:
             raise DeviceError("ENOSPC", f"#tmpfs is full ([namespace] tmpfs_size = {self.limit})")
-        if not self.kernel.kmem.charge(KMEM_OWNER, grow):
+        if in_kernel and not self.kernel.kmem.charge(KMEM_OWNER, grow):
             raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         self.used += grow
 
-    def _uncharge(self, size: int) -> None:
+    def _uncharge(self, size: int, in_kernel: bool = False) -> None:
         self.used -= size
-        self.kernel.kmem.release(KMEM_OWNER, size)
+        if in_kernel:
+            self.kernel.kmem.release(KMEM_OWNER, size)
 
     def _resize(self, inode: Inode, length: int) -> None:
-        size = len(inode.data)
+        size = inode.data.size
         if length > size:
             self._charge(length - size)
-            inode.data.extend(bytes(length - size))
         else:
             self._uncharge(size - length)
-            del inode.data[length:]
+        inode.data.resize(length)  # pages past the new end leave every mapping too
         self._touch(inode)
 
     def _unlink(self, node: Node) -> None:
@@ -397,10 +440,13 @@ class TmpfsDevice(DeviceDriver):
     def _release_if_gone(self, inode: Inode) -> None:
         """A file with no name left and no opener gives back its space, as on Linux."""
         if inode.links == 0 and inode.opens <= 0:
-            self._uncharge(len(inode.data) + len(inode.target))
+            self._uncharge(inode.data.size if inode.data is not None else 0)
+            self._uncharge(len(inode.target), in_kernel=True)
             self.kernel.kmem.release(KMEM_OWNER, INODE_COST)
             self.inodes -= 1
-            inode.data = bytearray()
+            if inode.data is not None:  # its frames are free again
+                inode.data.drop()
+                inode.data = PageCache(self.memory)
             inode.links = -1  # given back once
 
     def _move(self, node: Node, target: Node, name: str) -> None:
@@ -425,7 +471,7 @@ def _stat(node: Node) -> Dir:
     if inode.children is not None:  # Linux's tmpfs: 20 bytes a name, '.' and '..' included
         length = DIRENT_SIZE * (2 + len(inode.children))
     else:
-        length = len(inode.target) if inode.qid.type & QTSYMLINK else len(inode.data)
+        length = inode.data.size if inode.data is not None else len(inode.target)
     return Dir(
         node.name,
         inode.qid,

@@ -76,3 +76,22 @@ def test_signal_benchmark_reports_the_round_trip_and_an_exact_itimer():
     assert report["values"]["signal_roundtrip_us"] > 0
     assert report["values"]["itimer_1ms_1s_signals"] == [1000, 1000]
     assert report["targets"]["itimer_1ms_1s_exact"]["met"] is True
+
+
+def test_memory_benchmark_reports_kernkit_beside_its_peers():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "memory.py"), "--quick"], capture_output=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    values = report["values"]
+    for key in ("fork_exit_wait_us", "first_touch_us", "mapread_vs_read_tmpfs", "mapread_vs_read_host"):
+        assert isinstance(values[key], float) and values[key] > 0, key
+    assert set(report["targets"]) == {
+        "fork_exit_wait_us",
+        "mapread_vs_read_tmpfs",
+        "mapread_vs_read_host",
+        "first_touch_us",
+    }
+    # linear, not quadratic: four times the mappings, about four times the work (16 if quadratic)
+    assert values["maps_20000_vs_5000"] < 8

@@ -217,3 +217,11 @@ def test_a_boot_loads_no_tool_code_beyond_the_command_line(tmp_path):
         boot.stderr.splitlines()[-1]
         == "0 kernkit.tools.cli kernkit.tools.scaffold kernkit.tools.stopsignals False"
     )
+
+
+@pytest.mark.parametrize("args", [["check", "--set", "-="], ["boot", "--nosuch"], []])
+def test_bad_arguments_are_one_line(args):
+    from support import one_line_error
+
+    message = one_line_error(kernkit_cli(*args))
+    assert message.startswith("kernkit") and message.endswith("--help)")
