@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import socket
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,10 @@ NOTES = {
     "closes every connection, so its keep-alive and close figures are the same server)",
     "close": "the same with wrk -H 'Connection: close': a connection per request",
     "latency_ms": "wrk --latency percentiles of the median run (p50, p99)",
+    "host_cpu_us_per_request": "host CPU time serving the load / requests, median of the runs: "
+    "guests, the bench process's own (the kernels run on its threads; wrk is another process); "
+    "busybox, its process and the children it forked and waited for (clock ticks). Steadier than "
+    "the rates when the host is shared: a server needing more CPU a request loses more to others",
     "syscalls_per_request": "guest system calls during the runs / requests wrk completed",
     "guest_instructions_per_request": "guest instructions retired on every core / requests",
     "loopback_mib_s": "nettest stream N: one process writes 128 KiB buffers to another over "
@@ -105,18 +110,27 @@ def wrk(port: int, seconds: int, close: bool) -> dict:
     }
 
 
-class Server:
-    """Something wrk can load on a port; guests also count their kernel's work."""
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a process and of the children it waited for (busybox forks per client)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, name: str, port: int, kernel=None) -> None:  # noqa: ANN001
-        self.name, self.port, self.kernel = name, port, kernel
+
+class Server:
+    """Something wrk can load on a port, and the host CPU time serving it takes (``cpu``);
+    guests also count their kernel's work."""
+
+    def __init__(self, name: str, port: int, cpu: Callable[[], float], kernel=None) -> None:  # noqa: ANN001
+        self.name, self.port, self.cpu, self.kernel = name, port, cpu, kernel
         self.calls = self.instructions = self.requests = 0
 
     def run(self, seconds: int, close: bool) -> dict:
         kernel = self.kernel
         if kernel is not None:
             calls, insns = kernel.dispatcher.count, kernel.instructions
+        cpu = self.cpu()
         result = wrk(self.port, seconds, close)
+        result["cpu_us_per_request"] = (self.cpu() - cpu) / max(result["requests"], 1) * 1e6
         if kernel is not None:
             self.calls += kernel.dispatcher.count - calls
             self.instructions += kernel.instructions - insns
@@ -146,7 +160,7 @@ def guest(name: str, args: list[str] | None = None) -> Iterator[Server]:
     thread.start()
     try:
         wait_port(port)
-        yield Server(name, port, kernel)
+        yield Server(name, port, time.process_time, kernel)  # the other guest idles meanwhile
     finally:
         kernel.finished = True
         with contextlib.suppress(OSError):  # host input wakes a kernel idling for it
@@ -164,7 +178,7 @@ def busybox() -> Iterator[Server]:
     )
     try:
         wait_port(port)
-        yield Server("busybox", port)
+        yield Server("busybox", port, lambda: process_cpu(proc.pid))
     finally:
         proc.terminate()
         proc.wait(10)
@@ -192,6 +206,8 @@ def web_figures(seconds: int, repeat: int) -> tuple[dict, dict]:
                 if errors:
                     figures[f"{name}_{mode}_errors"] = errors
                 samples[f"{name}_{mode}_requests_s"] = [round(r["rate"]) for r in results]
+                cpu = statistics.median(r["cpu_us_per_request"] for r in results)
+                figures[f"{name}_{mode}_host_cpu_us_per_request"] = round(cpu)
         for server in (httpd, uhttpd):
             per = max(server.requests, 1)
             figures[f"{server.name}_syscalls_per_request"] = round(server.calls / per, 1)
