@@ -19,9 +19,7 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -31,7 +29,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPORT = ROOT / "configs" / "export.toml"
 MIB = 1 << 20
 TARGETS = {"export_read_p9fs_mib_s": 50.0, "guest_copy_from_diod_mib_s": 20.0}
 #: kernkit over diod, same client, same run (bulk reads: at every msize).
@@ -87,27 +84,12 @@ def find_p9fs_python(given: str | None) -> str | None:
 
 
 def export_read(p9fs_python: str, version: str, size: int, repeat: int) -> tuple[list[float], int]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kernkit.tools.cli",
-            "boot",
-            str(EXPORT),
-            "--set",
-            "export9p.listen=127.0.0.1:0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    try:
-        line = proc.stderr.readline().decode()
-        match = re.search(r"9P export on 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            raise RuntimeError(f"the export did not start: {line.strip()}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from ninep_peers import export_process
+
+    with export_process() as (_, port):
         result = subprocess.run(
-            [p9fs_python, "-c", P9FS_READ, match.group(1), version, str(size), str(repeat)],
+            [p9fs_python, "-c", P9FS_READ, str(port), version, str(size), str(repeat)],
             capture_output=True,
             text=True,
             timeout=900,
@@ -116,9 +98,6 @@ def export_read(p9fs_python: str, version: str, size: int, repeat: int) -> tuple
             raise RuntimeError(f"p9fs failed: {result.stderr.strip().splitlines()[-1:]}")
         answer = json.loads(result.stdout)
         return answer["times"], answer["msize"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
 
 
 def guest_copy(size: int, repeat: int) -> list[float]:

@@ -131,6 +131,29 @@ def diod_server(big: bytes) -> Iterator[Served]:
 
 
 @contextlib.contextmanager
+def export_process(*settings: str) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``kernkit boot configs/export.toml`` on a free loopback port with ``--set`` SETTINGS:
+    (the process, its port); stopped with SIGINT at the end."""
+    command = [sys.executable, "-m", "kernkit.tools.cli", "boot", str(ROOT / "configs" / "export.toml")]
+    for setting in ("export9p.listen=127.0.0.1:0", *settings):
+        command += ["--set", setting]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    try:
+        line = proc.stderr.readline().decode()
+        match = re.search(r"9P export on 127\.0\.0\.1:(\d+)", line)
+        if not match:
+            raise RuntimeError(f"the export did not start: {line.strip()}")
+        yield proc, int(match.group(1))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
 def kernkit_export(big: bytes, msize: int) -> Iterator[Served]:
     """``kernkit boot configs/export.toml`` (its /tmp is #tmpfs), the files written into /tmp
     over 9P before anything is measured."""
@@ -138,32 +161,8 @@ def kernkit_export(big: bytes, msize: int) -> Iterator[Served]:
     from kernkit.plugins.ninep.client import Client
 
     memory = max(256, 4 * len(big) // MIB)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kernkit.tools.cli",
-            "boot",
-            str(ROOT / "configs" / "export.toml"),
-            "--set",
-            "export9p.listen=127.0.0.1:0",
-            "--set",
-            f"export9p.msize={msize}",
-            "--set",
-            f"machine.memory={memory}M",
-            "--set",
-            f"namespace.tmpfs_size={memory}M",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    try:
-        line = proc.stderr.readline().decode()
-        match = re.search(r"9P export on 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            raise RuntimeError(f"the export did not start: {line.strip()}")
-        port = int(match.group(1))
+    settings = (f"export9p.msize={msize}", f"machine.memory={memory}M", f"namespace.tmpfs_size={memory}M")
+    with export_process(*settings) as (proc, port):
         client = Client.connect("127.0.0.1", port, msize=msize)
         root, _ = client.attach("/tmp")
         client.mkdir(root, "small", 0o755)
@@ -176,13 +175,6 @@ def kernkit_export(big: bytes, msize: int) -> Iterator[Served]:
             client.clunk(parent)
         client.close()
         yield Served("kernkit", proc, port, "/tmp")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def interleaved(
