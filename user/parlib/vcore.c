@@ -121,12 +121,22 @@ void vcore_request_more(uint32_t n)
 
 void vcore_request_back(void)
 {
+	/* One vcore more than the process holds, bounded by what the program asked for: one more
+	 * than what is wanted would not do once idle vcores' yields lowered the request below what
+	 * the process holds (a vcore halted in the kernel still counts), where the ksched grants
+	 * nothing and a runnable uthread waits for ever. */
 	volatile uint64_t *wanted = &procdata()->amt_wanted;
-	uint64_t now = atomic_read(wanted);
-	if (now >= vcores_asked || num_vcores() >= vcores_asked)
+	uint64_t target = (uint64_t)num_vcores() + 1;
+	if (target > vcores_asked)
 		return;
-	if (atomic_cas(wanted, now, now + 1))
-		sys_poke_ksched(getpid(), RES_CORES);
+	for (;;) {
+		uint64_t now = atomic_read(wanted);
+		if (now >= target)
+			return;
+		if (atomic_cas(wanted, now, target))
+			break;
+	}
+	sys_poke_ksched(getpid(), RES_CORES);
 }
 
 uint32_t vcore_wanted(void)
