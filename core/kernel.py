@@ -89,6 +89,9 @@ class Kernel:
         self.ips = machine_opts.ips
         self.instructions = 0
         self.context_switches = 0
+        #: Threads made runnable (woken or new) since boot: an idle kernel serving the host
+        #: watches it to know when a round is due again.
+        self._wakes = 0
         self.max_instructions = config["kernel"].max_instructions
         self.round_start_ns = 0
         self.booted_at = time.monotonic_ns()
@@ -394,6 +397,7 @@ class Kernel:
         if process.state is ProcState.CREATED:
             process.set_state(ProcState.RUNNABLE_S)
         self.trace_event("thread", process, tid=thread.tid)
+        self._wakes += 1
         self.scheduler.thread_runnable(thread)
         return thread
 
@@ -656,6 +660,7 @@ class Kernel:
             self.timers.cancel(thread.wake_timer)
             thread.wake_timer = None
         thread.process.refresh_state()
+        self._wakes += 1
         self.scheduler.thread_runnable(thread)
 
     def yield_core(self, thread: Thread) -> None:
@@ -903,19 +908,28 @@ class Kernel:
         if idle and self.timers:  # nothing could run: jump to the first timer
             self.round_start_ns = max(self.round_start_ns, self.timers.next_time())
         self.timers.fire_due(self.round_start_ns)
-        self.hostio.poll()  # host input between rounds; its callbacks may wake threads or end init
-        if self.finished:
+        if idle and not self.timers and not self._anything_runnable() and not self.kmsgs.any_pending():
+            self._idle()
             return
-        if (
-            idle
-            and not self.timers
-            and not self._anything_runnable()
-            and not self.kmsgs.any_pending()
-            and not self.hostio.wait_idle()
-        ):
-            if any(p.alive for p in self.processes.values()):
-                raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
-            self.finished = True
+        self.hostio.poll()  # host input between rounds; its callbacks may wake threads or end init
+
+    def _idle(self) -> None:
+        """Nothing can run and no timer is pending: serve host input, without rounds, until a
+        guest has something to do (a thread woken, a timer or kernel message queued) or the run
+        ends; with nobody keeping the kernel up for the host, the run ends here."""
+        wakes = self._wakes
+
+        def busy() -> bool:
+            return self.finished or self._wakes != wakes or bool(self.timers) or self.kmsgs.any_pending()
+
+        if self.hostio.wait_idle(busy):
+            return
+        self.hostio.poll()  # input already there for a plugin that does not keep the kernel up
+        if self.finished or busy():
+            return
+        if any(p.alive for p in self.processes.values()):
+            raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
+        self.finished = True
 
     def _anything_runnable(self) -> bool:
         return any(t.state is RUNNABLE for p in self.processes.values() for t in p.threads)

@@ -129,6 +129,10 @@ class PhysicalMemory:
     def is_code(self, frame: int) -> bool:
         return frame in self._code_frames
 
+    def touches_code(self, address: int, length: int) -> bool:
+        """Whether [address, address+length) overlaps a frame marked as code."""
+        return not self._code_frames.isdisjoint(range(address & PAGE_MASK, address + length, PAGE_SIZE))
+
     def release_quarantine(self) -> None:
         """Make quarantined frames reusable; call only once no translation refers to them."""
         self._recycled.extend(frame // PAGE_SIZE for frame in self.quarantine)
