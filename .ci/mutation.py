@@ -114,7 +114,6 @@ AREAS = {
                 "xǁNamespaceǁ_enter",
                 "xǁNamespaceǁwalk1",
                 "xǁNamespaceǁ_start",
-                "xǁNamespaceǁ_walk_names",
                 "xǁNamespaceǁwalk",
                 "xǁNamespaceǁ_walk_clean",
                 "xǁNamespaceǁwalk_parent",
