@@ -26,7 +26,7 @@ import ipaddress
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, DeviceError, WouldBlock
+from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, DeviceError, WouldBlock
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue, wake_pollers
 
@@ -367,6 +367,8 @@ class Conv:
         # hung up when both directions are shut, as Linux's: a peer's FIN alone shuts reading only
         if self.reset or ((self.rx_eof or self.rd_shut) and self.wr_shut):
             ready |= POLLHUP
+        if self.rx_eof or self.reset:
+            ready |= POLLRDHUP
         if self.state == ESTABLISHED:
             peer = self.peer
             if self.reset or self.wr_shut or self.peer_gone or peer is None or peer.rcvbuf - len(peer.rx) > 0:
