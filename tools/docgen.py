@@ -92,7 +92,13 @@ def config_page() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-PAGES = {"hooks.md": hooks_page, "config.md": config_page}
+def linux_compat_page() -> str:
+    from kernkit.tools.compat.table import linux_compat_page as page
+
+    return page()
+
+
+PAGES = {"hooks.md": hooks_page, "config.md": config_page, "linux-compat.md": linux_compat_page}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,7 +96,10 @@ def test_filter_and_compare_with_the_previous_run(tmp_path):
     second = kernkit_cli("matrix", str(matrix), "--db", db, "--compare", "last", "--filter", "*cores=2*")
     lines = second.stdout.decode().splitlines()
     assert lines[0].startswith("[1/1] FAIL  hello[cores=2]")
-    assert "now failing  hello[cores=2]: FAIL (output differs from expect_output (20 bytes))" in lines
+    assert (
+        "now failing  hello[cores=2]: FAIL (output differs from expect_output: "
+        "line 1 is 'Hello from kernkit!\\n', expected 'Goodbye\\n')"
+    ) in lines
 
 
 def test_malformed_matrix_is_a_one_line_error(tmp_path):

@@ -1,0 +1,74 @@
+"""Recording the expected outputs: each check run under qemu-user (the reference kernkit is
+compared with) and natively (Linux, which says whether qemu-user got it right), written to
+``expected/FAMILY.json`` in the suite folder."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from kernkit.tools.compat.reference import Run, qemu_version, run_reference
+from kernkit.tools.compat.suite import Check, Family, expected_path, load_suite, read_expected
+from kernkit.tools.matrix.judge import judge_tests
+
+SCHEMA = "kernkit-compat-reference/1"
+
+
+def refresh(folder: Path, pattern: str | None, jobs: int, say: Callable[[str], None] = print) -> list[str]:
+    """Record the reference runs of every check matching ``pattern`` (default: all); returns
+    the checks whose reference could not be recorded or where qemu-user differs from Linux."""
+    version = qemu_version()
+    problems: list[str] = []
+    for family in load_suite(folder):
+        chosen = [
+            c for c in family.checks if (pattern is None or fnmatch.fnmatch(c.name, pattern)) and _runnable(c)
+        ]
+        if not chosen:
+            continue
+        records = read_expected(folder, family.name) if pattern is not None else {}
+        with ThreadPoolExecutor(max(1, jobs)) as pool:
+            for check, (qemu, native) in zip(chosen, pool.map(_both, chosen), strict=True):
+                record, problem = _record(check, qemu, native)
+                if record is None:
+                    records.pop(check.name, None)
+                else:
+                    records[check.name] = record
+                if problem:
+                    problems.append(f"{check.name}: {problem}")
+                say(f"{check.name}: {problem or 'recorded'}")
+        _write(family, folder, version, records)
+    return problems
+
+
+def _runnable(check: Check) -> bool:
+    """A check can be recorded unless its program is missing (a skip that is not about references)."""
+    return not check.skip or check.skip.startswith("no reference output recorded")
+
+
+def _both(check: Check) -> tuple[Run, Run]:
+    return run_reference(check, under_qemu=True), run_reference(check, under_qemu=False)
+
+
+def _record(check: Check, qemu: Run, native: Run) -> tuple[dict[str, Any] | None, str]:
+    if qemu.status < 0:
+        return None, f"not recorded: under qemu-user, {qemu.stderr}"
+    if check.compare == "unittest":
+        same = judge_tests(native.stdout, qemu.stdout).status == "PASS"
+    else:
+        same = (qemu.status, qemu.stdout) == (native.status, native.stdout)
+    record: dict[str, Any] = {"status": qemu.status, "stdout": qemu.stdout, "qemu_passes": same}
+    if same:
+        return record, ""
+    record["native"] = {"status": native.status, "stdout": native.stdout}
+    return record, f"qemu-user (status {qemu.status}) differs from Linux (status {native.status})"
+
+
+def _write(family: Family, folder: Path, version: str, records: dict[str, Any]) -> None:
+    path = expected_path(folder, family.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"schema": SCHEMA, "reference": version, "checks": dict(sorted(records.items()))}
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")

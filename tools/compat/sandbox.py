@@ -1,0 +1,78 @@
+"""The reference side of a check: the same files at the same paths, in a chroot of its own.
+
+Run as ``unshare --mount --pid --fork -- python -m kernkit.tools.compat.sandbox SPEC.json`` (see
+reference.py): in a private mount namespace it builds the check's tree on a tmpfs (files copied,
+folders bound read-only), adds /tmp (empty, writable), /dev (the host's) and /proc (of the new
+PID namespace, where the program is PID 1 as init is in kernkit), makes the tree read-only,
+enters it and executes the program, natively or under qemu-user.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+MS_RDONLY = 1
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    encode = lambda text: text.encode() if text is not None else None  # noqa: E731
+    if _libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {source or fstype} on {target}: {os.strerror(errno)}")
+
+
+def build_tree(top: str, root: dict[str, str]) -> None:
+    """The check's files under ``top``: host files copied (one copy per host file, hard-linked
+    for the other names), host folders bound read-only."""
+    copies: dict[str, str] = {}
+    for at, host in sorted(root.items()):
+        target = top + at
+        if os.path.isdir(host):
+            os.makedirs(target, exist_ok=True)
+            mount(host, target, None, MS_BIND | MS_REC)
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if host in copies:
+            os.link(copies[host], target)
+        else:
+            shutil.copy2(host, target)
+            copies[host] = target
+
+
+def main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    top = spec["top"]
+    mount("tmpfs", top, "tmpfs", 0, "mode=0755")
+    build_tree(top, spec["root"])
+    for name, mode in (("tmp", 0o1777), ("dev", 0o755), ("proc", 0o555)):
+        os.makedirs(f"{top}/{name}", exist_ok=True)
+        os.chmod(f"{top}/{name}", mode)
+    mount("tmpfs", f"{top}/tmp", "tmpfs", 0, "mode=1777")
+    mount("/dev", f"{top}/dev", None, MS_BIND | MS_REC)
+    mount("proc", f"{top}/proc", "proc", 0)
+    mount(None, top, None, MS_REMOUNT | MS_RDONLY)
+    qemu = os.open(spec["qemu"], os.O_RDONLY) if spec["qemu"] else None
+    os.chroot(top)
+    os.chdir("/")
+    argv, env = spec["argv"], spec["env"]
+    environment = dict(item.split("=", 1) for item in env)
+    if qemu is None:
+        os.execve(spec["program"], argv, environment)
+    os.execve(qemu, ["qemu-x86_64-static", "-0", argv[0], spec["program"], *argv[1:]], environment)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

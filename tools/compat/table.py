@@ -1,0 +1,228 @@
+"""docs/linux-compat.md: every x86-64 Linux system call and its state in kernkit, the /proc and
+/dev files a process sees, and the suite's result per program (``python -m kernkit.tools.docgen``
+writes it; a test keeps it equal to what this module generates)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+
+from kernkit.core.assemble import collect_registries
+from kernkit.core.plugins import PluginManager
+from kernkit.core.programs import package_dir
+from kernkit.tools.compat.suite import Check, load_suite
+
+HERE = Path(__file__).resolve().parent
+NOTES = HERE / "partial.toml"
+LINUX = "linux"
+
+
+@attrs.frozen
+class LinuxCall:
+    number: int
+    name: str
+    in_linux: bool  # False: Linux keeps the number but has no entry point (-ENOSYS there too)
+
+
+@functools.cache
+def linux_calls() -> tuple[LinuxCall, ...]:
+    """The x86-64 Linux system call table, 0-462 (syscalls_x86_64.tsv)."""
+    calls = []
+    for line in (HERE / "syscalls_x86_64.tsv").read_text().splitlines():
+        if line and not line.startswith("#"):
+            number, name, where = line.split("\t")
+            calls.append(LinuxCall(int(number), name, where == "linux"))
+    return tuple(calls)
+
+
+def syscall_names() -> dict[int, str]:
+    return {call.number: call.name for call in linux_calls()}
+
+
+def registered_linux_table() -> dict[int, object]:
+    """Number -> Syscall of the Linux personality with every extension (sockets) merged in."""
+    registries = collect_registries(PluginManager(autoload=False))
+    return registries["syscall table"][LINUX].record.by_number()
+
+
+def handler_hash(handler: object) -> str:
+    return hashlib.sha256(inspect.getsource(handler).encode()).hexdigest()[:12]
+
+
+def read_notes() -> dict[str, dict[str, str]]:
+    """System call name -> {missing, source}: what a registered call leaves out, and the hash of
+    its handler's source when that was written down."""
+    return tomllib.loads(NOTES.read_text())
+
+
+def stale_notes() -> list[str]:
+    """Notes that no longer describe their handler: the call is gone, or its code changed."""
+    table = {call.name: call for call in registered_linux_table().values()}
+    problems = []
+    for name, note in read_notes().items():
+        call = table.get(name)
+        if call is None:
+            problems.append(f"{name}: noted as partial, but the Linux table has no such call")
+        elif handler_hash(call.handler) != note.get("source"):
+            problems.append(
+                f"{name}: its handler {call.handler.__module__}.{call.handler.__qualname__} changed "
+                f"since the note was written (source {handler_hash(call.handler)}); check the note"
+            )
+    return problems
+
+
+def states() -> list[tuple[LinuxCall, str, str]]:
+    """(call, state, detail) for every Linux call: implemented, partial (detail: what is
+    missing) or -ENOSYS."""
+    table, notes = registered_linux_table(), read_notes()
+    rows = []
+    for call in linux_calls():
+        registered = table.get(call.number)
+        if registered is None:
+            rows.append((call, "-ENOSYS", "" if call.in_linux else "Linux has no entry point either"))
+        elif call.name in notes:
+            rows.append((call, "partial", notes[call.name]["missing"]))
+        else:
+            rows.append((call, "implemented", ""))
+    return rows
+
+
+def namespace_listing() -> str:
+    """What a Linux process of the default kernel sees in /dev, /proc and its own /proc/PID."""
+    from kernkit.tools.testing import boot_kernel
+
+    run = boot_kernel("ls", "/dev", "/proc", "/proc/1")
+    blocks = run.out.strip().split("\n\n")
+    lines = []
+    for block in blocks:
+        head, *names = block.splitlines()
+        shown = [name for name in names if not name.isdigit()]
+        lines.append(f"- `{head.rstrip(':')}`: " + ", ".join(f"`{name}`" for name in shown))
+    return "\n".join(lines)
+
+
+@attrs.frozen
+class ProgramResult:
+    """One program's line in the table: its checks with a reference, how many kernkit passes
+    (those not marked expected-fail), how many qemu-user passes."""
+
+    program: str
+    tried: int
+    kernkit: int
+    qemu: int
+    reasons: tuple[str, ...]
+
+
+def suite_results(checks: Iterable[Check]) -> list[ProgramResult]:
+    by_program: dict[str, list[Check]] = {}
+    for check in checks:
+        by_program.setdefault(program_of(check.name), []).append(check)
+    results = []
+    for program, group in by_program.items():
+        recorded = [c for c in group if c.recorded]
+        reasons = sorted({c.xfail for c in recorded if c.xfail})
+        results.append(
+            ProgramResult(
+                program,
+                len(recorded),
+                sum(1 for c in recorded if not c.xfail),
+                sum(1 for c in recorded if c.qemu_passes),
+                tuple(reasons),
+            )
+        )
+    return results
+
+
+def program_of(workload: str) -> str:
+    """``busybox.links.ls`` -> ``busybox.links``; ``sqlite.wal`` -> ``sqlite``."""
+    parts = workload.split(".")
+    return ".".join(parts[:2]) if len(parts) > 2 else parts[0]
+
+
+def suite_folder() -> Path:
+    return package_dir("kernkit.compat")
+
+
+def linux_compat_page() -> str:
+    rows = states()
+    counted = [r for r in rows if r[0].in_linux]
+    implemented = sum(1 for r in counted if r[1] == "implemented")
+    partial = sum(1 for r in counted if r[1] == "partial")
+    missing = sum(1 for r in counted if r[1] == "-ENOSYS")
+    checks = [check for family in load_suite(suite_folder(), build=False) for check in family.checks]
+    lines = [
+        "# Linux compatibility",
+        "",
+        "<!-- generated by `python -m kernkit.tools.docgen`; edit tools/compat/partial.toml, the",
+        "     suite (compat/) or the Linux table instead -->",
+        "",
+        "What the Linux personality offers a program, in the form gVisor publishes: every x86-64",
+        "Linux system call, then the files a process finds, then how real programs fare",
+        "([compat.md](compat.md) has the suite and `kernkit compat`).",
+        "",
+        "## Programs",
+        "",
+        "The compatibility suite's checks per program: how many have a reference run recorded",
+        "under qemu-user, how many pass under kernkit (deterministic mode, `configs/compat.toml`) and",
+        "how many qemu-user itself passes (prints what Linux prints). The kernkit column counts the",
+        "checks not marked expected-fail; the suite run fails when one of those fails or an",
+        "expected failure passes, so the column stays true.",
+        "",
+        "| program | checks | kernkit passes | qemu-user passes | why the others fail |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for result in suite_results(checks):
+        why = "; ".join(result.reasons) or ""
+        lines.append(f"| {result.program} | {result.tried} | {result.kernkit} | {result.qemu} | {why} |")
+    lines += [
+        "",
+        "## Files",
+        "",
+        "What a process of the default kernel (`configs/minimal.toml`) lists in /dev, /proc and its",
+        "own /proc/PID:",
+        "",
+        namespace_listing(),
+        "",
+        "## System calls",
+        "",
+        f"Of the {len(counted)} calls Linux implements, kernkit implements {implemented}, "
+        f"{partial} in part (what is missing is said), and answers -ENOSYS to {missing}. "
+        "The table is the Linux personality as registered (`plugins/linux_abi`, with the",
+        "socket calls the `net` plugin adds); numbers 337-423 are unused on x86-64.",
+        "",
+        "| # | name | kernkit | missing |",
+        "| ---: | --- | --- | --- |",
+    ]
+    for call, state, detail in rows:
+        lines.append(f"| {call.number} | `{call.name}` | {state} | {detail} |")
+    return "\n".join(lines) + "\n"
+
+
+def rehash(names: Iterable[str]) -> None:
+    """Write the current source hash into the notes of ``names`` (after checking them)."""
+    table = {call.name: call for call in registered_linux_table().values()}
+    text = NOTES.read_text()
+    notes = read_notes()
+    for name in names:
+        if name not in notes or name not in table:
+            raise SystemExit(f"{name}: no note, or no such call in the Linux table")
+        old, new = notes[name]["source"], handler_hash(table[name].handler)
+        text = text.replace(
+            f'[{name}]\nmissing = "{notes[name]["missing"]}"\nsource = "{old}"',
+            f'[{name}]\nmissing = "{notes[name]["missing"]}"\nsource = "{new}"',
+        )
+    NOTES.write_text(text)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] != ["--rehash"] or len(sys.argv) < 3:
+        raise SystemExit("usage: python -m kernkit.tools.compat.table --rehash NAME...")
+    rehash(sys.argv[2:])
