@@ -18,6 +18,8 @@ from kernkit.core.errors import KernkitError
 from kernkit.tools.compat.suite import Check
 
 QEMU = "qemu-x86_64-static"
+#: kernkit's host name ([linux] hostname), which the reference runs get too
+HOSTNAME = "kernkit"
 
 
 @attrs.frozen
@@ -56,11 +58,13 @@ def run_reference(check: Check, under_qemu: bool) -> Run:
             "argv": list(check.argv),
             "env": list(check.env),
             "qemu": qemu if under_qemu else "",
+            "hostname": HOSTNAME,
+            "cpus": int(dict(check.options).get("machine.cores", 1)),
         }
         spec_path = Path(scratch) / "spec.json"
         spec_path.write_text(json.dumps(spec))
         command = [
-            unshare, "--mount", "--pid", "--fork", "--kill-child",
+            unshare, "--mount", "--pid", "--uts", "--net", "--ipc", "--fork", "--kill-child",
             sys.executable, "-m", "kernkit.tools.compat.sandbox", str(spec_path),
         ]  # fmt: skip
         if os.geteuid() != 0:

@@ -1,18 +1,24 @@
 """The reference side of a check: the same files at the same paths, in a chroot of its own.
 
-Run as ``unshare --mount --pid --fork -- python -m kernkit.tools.compat.sandbox SPEC.json`` (see
-reference.py): in a private mount namespace it builds the check's tree on a tmpfs (files copied,
-folders bound read-only), adds /tmp (empty, writable), /dev (the host's) and /proc (of the new
-PID namespace, where the program is PID 1 as init is in kernkit), makes the tree read-only,
-enters it and executes the program, natively or under qemu-user.
+Run as ``unshare --mount --pid --uts --net --ipc --fork -- python -m kernkit.tools.compat.sandbox
+SPEC.json`` (see reference.py): in a private mount namespace it builds the check's tree on a tmpfs
+(files copied, folders bound read-only), adds /tmp (empty, writable), /dev (the host's) and
+/proc (of the new PID namespace), makes the tree read-only, enters it and starts the program,
+natively or under qemu-user. This helper stays PID 1 and waits for it: a program that is PID 1
+would be shielded from signals as Linux shields init, which no program in the suite expects. The host name
+is kernkit's, the network a loopback of its own, and the program runs on as many CPUs as the
+kernel has cores (as far as the host has them).
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import shutil
+import socket
+import struct
 import sys
 from pathlib import Path
 
@@ -21,6 +27,7 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -51,8 +58,20 @@ def build_tree(top: str, root: dict[str, str]) -> None:
             copies[host] = target
 
 
+def loopback_up() -> None:
+    """Bring up ``lo`` in the new network namespace (SIOCGIFFLAGS, then SIOCSIFFLAGS with IFF_UP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sh22x", b"lo", 0)
+        flags = struct.unpack_from("16sh", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | IFF_UP))
+
+
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
+    socket.sethostname(spec["hostname"])
+    loopback_up()
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, cpus[: max(1, spec["cpus"])])
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     top = spec["top"]
     mount("tmpfs", top, "tmpfs", 0, "mode=0755")
@@ -69,9 +88,20 @@ def main(spec_path: str) -> None:
     os.chdir("/")
     argv, env = spec["argv"], spec["env"]
     environment = dict(item.split("=", 1) for item in env)
-    if qemu is None:
-        os.execve(spec["program"], argv, environment)
-    os.execve(qemu, ["qemu-x86_64-static", "-0", argv[0], spec["program"], *argv[1:]], environment)
+    child = os.fork()
+    if child == 0:
+        try:
+            if qemu is None:
+                os.execve(spec["program"], argv, environment)
+            os.execve(qemu, ["qemu-x86_64-static", "-0", argv[0], spec["program"], *argv[1:]], environment)
+        except OSError as exc:
+            print(f"{spec['program']}: {exc.strerror}", file=sys.stderr)
+        os._exit(127)
+    while True:  # reap everything (orphans come to PID 1) until the program itself ends
+        pid, status = os.wait()
+        if pid == child:
+            break
+    sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 
 
 if __name__ == "__main__":
