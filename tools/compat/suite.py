@@ -45,7 +45,7 @@ DEFAULT_TIMEOUT_S = 120.0
 LAYOUTS = ("links", "alone")
 FAMILY_KEYS = {
     "family", "about", "root", "program", "check", "env", "options", "budget_ms", "timeout_s",
-    "layouts", "links",
+    "layouts", "links", "xfail",
 }  # fmt: skip
 PROGRAM_KEYS = {"path", "package", "argv0", "at", "needs", "build", "sources", "libs", "host_root"}
 CHECK_KEYS = {
@@ -150,6 +150,7 @@ def load_family(path: Path, build: bool = True) -> Family:
         budget_ms=_number(path, "budget_ms", data.get("budget_ms", DEFAULT_BUDGET_MS)),
         timeout_s=_number(path, "timeout_s", data.get("timeout_s", DEFAULT_TIMEOUT_S)),
         links=programs[links] if links else None,
+        xfail=_xfail(path, "xfail", data.get("xfail", {})),
     )
     expected = read_expected(folder, name)
     checks: list[Check] = []
@@ -174,6 +175,8 @@ class _Base:
     budget_ms: float
     timeout_s: float
     links: Program | None
+    #: expected failures of every check, by program or layout (a check's own come first)
+    xfail: dict[str, str]
 
 
 def _program(path: Path, key: str, raw: Any, folder: Path, build: bool) -> Program:
@@ -251,11 +254,7 @@ def _checks(
         raise _fail(
             path, f"{where}.programs", f"expected names of this family's programs: {', '.join(programs)}"
         )
-    xfail = raw.get("xfail", {})
-    if isinstance(xfail, str):
-        xfail = {"*": xfail}
-    if not isinstance(xfail, dict) or not all(isinstance(v, str) and v for v in xfail.values()):
-        raise _fail(path, f"{where}.xfail", 'expected a reason, or a table of them ("*" for the rest)')
+    xfail = _xfail(path, f"{where}.xfail", raw.get("xfail", {}))
     compare = raw.get("compare", "exact")
     if compare not in ("exact", "unittest"):
         raise _fail(path, f"{where}.compare", 'expected "exact" or "unittest"')
@@ -284,7 +283,9 @@ def _checks(
             variants.append((label, program, program.at, program.argv0, args, base.links))
     for label, program, at, argv0, argv, links in variants:
         variant = label.split(".")[1] if label.count(".") == 2 else ""
-        reason = xfail.get(variant, xfail.get("*", ""))
+        reason = next(
+            (table[key] for table in (xfail, base.xfail) for key in (variant, "*") if key in table), ""
+        )
         root = dict(base.root)
         root.update(program.root)
         if links is not None and links.path:
@@ -342,6 +343,15 @@ def read_expected(folder: Path, family: str) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: not a reference file written by kernkit compat --refresh ({exc})"
         ) from None
+
+
+def _xfail(path: Path, where: str, value: Any) -> dict[str, str]:
+    """Why a check is expected to fail: one reason, or a table by program or layout ("*": the
+    others; "" clears a family's reason for one check)."""
+    table = {"*": value} if isinstance(value, str) else value
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise _fail(path, where, 'expected a reason, or a table of them ("*" for the rest)')
+    return table
 
 
 def _table(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:

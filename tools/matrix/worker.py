@@ -11,7 +11,7 @@ from typing import Any
 
 from kernkit.core.assemble import assemble, boot, resolve_config
 from kernkit.core.config import merge_env
-from kernkit.core.errors import KernkitError
+from kernkit.core.errors import KernkitError, ProgramError
 from kernkit.tools.matrix.judge import judge
 
 EXCERPT = 2000
@@ -68,6 +68,10 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
         )
         boot(kernel)
         status = kernel.run()
+    except ProgramError as exc:  # the kernel runs, but not this program: the workload fails
+        result["wall_s"] = round(time.perf_counter() - start, 4)
+        result["status"], result["reason"] = expected(workload, "FAIL", str(exc))
+        return result
     except KernkitError as exc:
         result["reason"] = str(exc)
         result["wall_s"] = round(time.perf_counter() - start, 4)
