@@ -66,7 +66,8 @@ def _record(check: Check, qemu: Run, native: Run) -> tuple[dict[str, Any] | None
         return {"status": qemu.status, "stdout": qemu.stdout, "qemu_passes": same}, ""
     record: dict[str, Any] = {"status": native.status, "stdout": native.stdout, "qemu_passes": False}
     record["qemu"] = {"status": qemu.status, "stdout": qemu.stdout}
-    return record, f"qemu-user (status {qemu.status}) differs from Linux (status {native.status}): Linux's run expected"
+    differs = f"qemu-user (status {qemu.status}) differs from Linux (status {native.status})"
+    return record, f"{differs}: Linux's run expected"
 
 
 def _write(family: Family, folder: Path, version: str, records: dict[str, Any]) -> None:
