@@ -60,6 +60,7 @@ def run_reference(check: Check, under_qemu: bool) -> Run:
             "qemu": qemu if under_qemu else "",
             "hostname": HOSTNAME,
             "cpus": int(dict(check.options).get("machine.cores", 1)),
+            "host_command": [word.replace("{port}", str(_guest_port(check))) for word in check.host_command],
         }
         spec_path = Path(scratch) / "spec.json"
         spec_path.write_text(json.dumps(spec))
@@ -83,3 +84,10 @@ def run_reference(check: Check, under_qemu: bool) -> Run:
             return Run(-1, out, f"no result within {check.timeout_s:g} s")
     status = done.returncode if done.returncode >= 0 else 128 - done.returncode
     return Run(status, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
+
+
+def _guest_port(check: Check) -> int:
+    """The guest port of the check's first [[net.forward]]: the reference program listens on it
+    in its own network namespace, where the host command reaches it directly."""
+    forwards = dict(check.options).get("net.forward", [])
+    return int(forwards[0]["guest"]) if forwards else 0

@@ -3,8 +3,8 @@
 Run as ``unshare --mount --pid --uts --net --ipc --fork -- python -m kernkit.tools.compat.sandbox
 SPEC.json`` (see reference.py): in a private mount namespace it builds the check's tree on a tmpfs
 (files copied, folders bound read-only), adds /tmp (empty, writable), /dev (the host's) and
-/proc (of the new PID namespace), makes the tree read-only, enters it and starts the program,
-natively or under qemu-user. This helper stays PID 1 and waits for it: a program that is PID 1
+/proc (of the new PID namespace), makes the tree read-only and starts the program in it, natively or under qemu-user (qemu-user itself is run
+from the host). A check's host command runs beside it, outside the tree, on the same loopback. This helper stays PID 1 and waits for it: a program that is PID 1
 would be shielded from signals as Linux shields init, which no program in the suite expects. The host name
 is kernkit's, the network a loopback of its own, and the program runs on as many CPUs as the
 kernel has cores (as far as the host has them).
@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -83,13 +84,13 @@ def main(spec_path: str) -> None:
     mount("/dev", f"{top}/dev", None, MS_BIND | MS_REC)
     mount("proc", f"{top}/proc", "proc", 0)
     mount(None, top, None, MS_REMOUNT | MS_RDONLY)
-    qemu = os.open(spec["qemu"], os.O_RDONLY) if spec["qemu"] else None
-    os.chroot(top)
-    os.chdir("/")
     argv, env = spec["argv"], spec["env"]
     environment = dict(item.split("=", 1) for item in env)
+    qemu = os.open(spec["qemu"], os.O_RDONLY) if spec["qemu"] else None  # run from the host
     child = os.fork()
     if child == 0:
+        os.chroot(top)
+        os.chdir("/")
         try:
             if qemu is None:
                 os.execve(spec["program"], argv, environment)
@@ -97,10 +98,16 @@ def main(spec_path: str) -> None:
         except OSError as exc:
             print(f"{spec['program']}: {exc.strerror}", file=sys.stderr)
         os._exit(127)
+    peer = None
+    if spec["host_command"]:
+        peer = subprocess.run(spec["host_command"], capture_output=True, check=False)
     while True:  # reap everything (orphans come to PID 1) until the program itself ends
         pid, status = os.wait()
         if pid == child:
             break
+    if peer is not None:
+        sys.stdout.buffer.write(peer.stdout)
+        sys.stdout.flush()
     sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 
 

@@ -50,7 +50,7 @@ FAMILY_KEYS = {
 PROGRAM_KEYS = {"path", "package", "argv0", "at", "needs", "build", "sources", "libs", "host_root"}
 CHECK_KEYS = {
     "name", "args", "program", "programs", "stdin", "env", "xfail", "budget_ms", "timeout_s",
-    "options", "compare", "sh",
+    "options", "compare", "sh", "host",
 }  # fmt: skip
 
 
@@ -87,6 +87,9 @@ class Check:
     xfail: str = ""
     skip: str = ""
     compare: str = "exact"
+    #: a host command run beside it: {port} is the host port of its first [[net.forward]] (in
+    #: the reference runs, the program's own port, in the same network namespace)
+    host_command: tuple[str, ...] = ()
     #: the reference run recorded for it (refresh.py): its exit status and output
     expect_status: int = 0
     expect_output: str = ""
@@ -314,6 +317,7 @@ def _checks(
             xfail=reason,
             skip=skip,
             compare=compare,
+            host_command=tuple(_strings(path, raw, "host", where)),
             expect_status=record.get("status", 0),
             expect_output=record.get("stdout", ""),
             recorded=bool(record),

@@ -35,4 +35,5 @@ def workload(check: Check) -> Workload:
         xfail=check.xfail,
         skip=check.skip,
         compare=check.compare,
+        host_command=check.host_command,
     )

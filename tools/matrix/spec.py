@@ -33,6 +33,7 @@ WORKLOAD_KEYS = {
     "xfail",
     "skip",
     "compare",
+    "host_command",
 }
 #: How a workload's output is judged: exactly, or as unittest results (``python -m unittest -v``).
 COMPARES = ("exact", "unittest")
@@ -73,6 +74,9 @@ class Workload:
     #: why the workload cannot run here (a program missing): SKIP without booting
     skip: str = ""
     compare: str = "exact"
+    #: a host command run while the kernel runs ({port}: the host port of the first [[net.forward]]);
+    #: what it prints is judged after what the guest printed
+    host_command: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -238,7 +242,7 @@ def _workload(path: Path, index: int, raw: Any) -> Workload:
     for key, (check, wanted) in _SCALARS.items():
         if key in raw and not check(raw[key]):
             raise _fail(path, f"{where}.{key}", f"expected {wanted}, got {raw[key]!r}")
-    for key in ("args", "env"):
+    for key in ("args", "env", "host_command"):
         if key in raw and not _string_list(raw[key]):
             raise _fail(path, f"{where}.{key}", f"expected a list of strings, got {raw[key]!r}")
     metrics = raw.get("metrics", list(METRICS))
@@ -267,4 +271,5 @@ def _workload(path: Path, index: int, raw: Any) -> Workload:
         xfail=raw.get("xfail", ""),
         skip=raw.get("skip", ""),
         compare=raw.get("compare", "exact"),
+        host_command=tuple(raw.get("host_command", ())),
     )

@@ -12,6 +12,7 @@ from typing import Any
 from kernkit.core.assemble import assemble, boot, resolve_config
 from kernkit.core.config import merge_env
 from kernkit.core.errors import KernkitError, ProgramError
+from kernkit.tools.matrix.hostpeer import HostPeer
 from kernkit.tools.matrix.judge import judge
 
 EXCERPT = 2000
@@ -67,6 +68,9 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
             trace=trace,
         )
         boot(kernel)
+        peer = HostPeer(workload["host_command"]) if workload["host_command"] else None
+        if peer is not None:
+            peer.start(kernel)
         status = kernel.run()
     except ProgramError as exc:  # the kernel runs, but not this program: the workload fails
         result["wall_s"] = round(time.perf_counter() - start, 4)
@@ -76,7 +80,7 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
         result["reason"] = str(exc)
         result["wall_s"] = round(time.perf_counter() - start, 4)
         return result
-    output = out.getvalue().decode(errors="replace")
+    output = out.getvalue().decode(errors="replace") + (peer.output() if peer is not None else "")
     result.update(
         exit_status=status,
         output=output[:EXCERPT],
