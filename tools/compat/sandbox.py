@@ -3,11 +3,12 @@
 Run as ``unshare --mount --pid --uts --net --ipc --fork -- python -m kernkit.tools.compat.sandbox
 SPEC.json`` (see reference.py): in a private mount namespace it builds the check's tree on a tmpfs
 (files copied, folders bound read-only), adds /tmp (empty, writable), /dev (the host's) and
-/proc (of the new PID namespace), makes the tree read-only and starts the program in it, natively or under qemu-user (qemu-user itself is run
-from the host). A check's host command runs beside it, outside the tree, on the same loopback. This helper stays PID 1 and waits for it: a program that is PID 1
-would be shielded from signals as Linux shields init, which no program in the suite expects. The host name
-is kernkit's, the network a loopback of its own, and the program runs on as many CPUs as the
-kernel has cores (as far as the host has them).
+/proc (of the new PID namespace), makes the tree read-only and starts the program in it, natively
+or under qemu-user (run from the host). This helper stays PID 1 and waits for the program: a
+program that is PID 1 would be shielded from signals as Linux shields init, which no program in
+the suite expects. A check's host command runs beside it, outside the tree, on the same loopback.
+The host name is kernkit's, the network a loopback of its own, and the program runs on as many
+CPUs as the kernel has cores (as far as the host has them).
 """
 
 from __future__ import annotations
