@@ -1,7 +1,8 @@
-"""Reference pages generated from the code: the hook contract and the config options.
+"""Reference pages generated from the code: the hook contract, the config options and the Linux
+compatibility table.
 
-``python -m kernkit.tools.docgen`` rewrites docs/hooks.md and docs/config.md; a test fails when
-the committed pages differ from what this produces.
+``python -m kernkit.tools.docgen`` rewrites docs/hooks.md, docs/config.md and docs/linux-compat.md;
+a test fails when the committed pages differ from what this produces.
 """
 
 from __future__ import annotations

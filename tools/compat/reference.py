@@ -15,6 +15,7 @@ from pathlib import Path
 import attrs
 
 from kernkit.core.errors import KernkitError
+from kernkit.tools.compat.sandbox import FAILED, FAILED_STATUS
 from kernkit.tools.compat.suite import Check
 
 QEMU = "qemu-x86_64-static"
@@ -27,6 +28,9 @@ class Run:
     status: int  # as kernkit reports it: the exit status, or 128+N when killed by signal N
     stdout: str
     stderr: str
+    #: host seconds from the program's start to its end, and the CPU seconds it and its children used
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
 
 
 def reference_tools() -> tuple[str, str]:
@@ -60,6 +64,7 @@ def run_reference(check: Check, under_qemu: bool) -> Run:
             "qemu": qemu if under_qemu else "",
             "hostname": HOSTNAME,
             "cpus": int(dict(check.options).get("machine.cores", 1)),
+            "times": str(Path(scratch) / "times.json"),
             "host_command": [word.replace("{port}", str(_guest_port(check))) for word in check.host_command],
         }
         spec_path = Path(scratch) / "spec.json"
@@ -82,8 +87,21 @@ def run_reference(check: Check, under_qemu: bool) -> Run:
         except subprocess.TimeoutExpired as exc:
             out = (exc.stdout or b"").decode(errors="replace")
             return Run(-1, out, f"no result within {check.timeout_s:g} s")
+        times_file = Path(scratch) / "times.json"
+        times = json.loads(times_file.read_text()) if times_file.exists() else {}
     status = done.returncode if done.returncode >= 0 else 128 - done.returncode
-    return Run(status, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
+    stderr = done.stderr.decode(errors="replace")
+    if status == FAILED_STATUS and FAILED in stderr:
+        raise KernkitError(
+            f"{check.name}: the reference sandbox failed: {stderr.split(FAILED, 1)[1].strip()}"
+        )
+    return Run(
+        status,
+        done.stdout.decode(errors="replace"),
+        stderr,
+        times.get("wall_s", 0.0),
+        times.get("cpu_s", 0.0),
+    )
 
 
 def _guest_port(check: Check) -> int:

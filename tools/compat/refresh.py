@@ -31,7 +31,10 @@ def refresh(folder: Path, pattern: str | None, jobs: int, say: Callable[[str], N
         ]
         if not chosen:
             continue
-        records = read_expected(folder, family.name) if pattern is not None else {}
+        records = read_expected(folder, family.name)
+        if pattern is None:  # a whole refresh forgets the checks that are gone
+            names = {check.name for check in family.checks}
+            records = {name: record for name, record in records.items() if name in names}
         with ThreadPoolExecutor(max(1, jobs)) as pool:
             for check, (qemu, native) in zip(chosen, pool.map(_both, chosen), strict=True):
                 record, problem = _record(check, qemu, native)
@@ -42,7 +45,7 @@ def refresh(folder: Path, pattern: str | None, jobs: int, say: Callable[[str], N
                 if problem:
                     problems.append(f"{check.name}: {problem}")
                 say(f"{check.name}: {problem or 'recorded'}")
-        _write(family, folder, version, records)
+                _write(family, folder, version, records)  # as it goes: a long refresh keeps what it did
     return problems
 
 

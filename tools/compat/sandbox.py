@@ -22,6 +22,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 MS_RDONLY = 1
@@ -30,6 +31,8 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 1
+#: How the helper says that it, not the program, failed: this line on stderr and this status.
+FAILED, FAILED_STATUS = "kernkit-compat-sandbox: ", 125
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -88,6 +91,7 @@ def main(spec_path: str) -> None:
     argv, env = spec["argv"], spec["env"]
     environment = dict(item.split("=", 1) for item in env)
     qemu = os.open(spec["qemu"], os.O_RDONLY) if spec["qemu"] else None  # run from the host
+    started = time.perf_counter()
     child = os.fork()
     if child == 0:
         os.chroot(top)
@@ -102,10 +106,14 @@ def main(spec_path: str) -> None:
     peer = None
     if spec["host_command"]:
         peer = subprocess.run(spec["host_command"], capture_output=True, check=False)
+    cpu = 0.0
     while True:  # reap everything (orphans come to PID 1) until the program itself ends
-        pid, status = os.wait()
+        pid, status, usage = os.wait4(-1, 0)
+        cpu += usage.ru_utime + usage.ru_stime
         if pid == child:
             break
+    if spec.get("times"):
+        Path(spec["times"]).write_text(json.dumps({"wall_s": time.perf_counter() - started, "cpu_s": cpu}))
     if peer is not None:
         sys.stdout.buffer.write(peer.stdout)
         sys.stdout.flush()
@@ -113,4 +121,8 @@ def main(spec_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    try:
+        main(sys.argv[1])
+    except Exception as exc:  # the sandbox, not the program: reference.py says so
+        print(f"{FAILED}{type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(FAILED_STATUS)

@@ -30,7 +30,7 @@ from typing import Any
 
 import attrs
 
-from kernkit.core.config import read_toml
+from kernkit.core.config import merge_env, read_toml
 from kernkit.core.errors import ConfigError
 from kernkit.tools.compat.build import build_program
 
@@ -50,7 +50,7 @@ FAMILY_KEYS = {
 PROGRAM_KEYS = {"path", "package", "argv0", "at", "needs", "build", "sources", "libs", "host_root"}
 CHECK_KEYS = {
     "name", "args", "program", "programs", "stdin", "env", "xfail", "budget_ms", "timeout_s",
-    "options", "compare", "sh", "host",
+    "options", "compare", "sh", "host", "stdin_file",
 }  # fmt: skip
 
 
@@ -147,7 +147,7 @@ def load_family(path: Path, build: bool = True) -> Family:
         raise _fail(path, "links", f"expected the name of a program of this family, got {links!r}")
     base = _Base(
         family=name,
-        env=(*DEFAULT_ENV, *_strings(path, data, "env")),
+        env=tuple(merge_env(DEFAULT_ENV, _strings(path, data, "env"))),
         root=tuple(_root(path, "root", data.get("root", {}), folder).items()),
         options=_options(path, "options", data.get("options", {})),
         budget_ms=_number(path, "budget_ms", data.get("budget_ms", DEFAULT_BUDGET_MS)),
@@ -261,13 +261,20 @@ def _checks(
     compare = raw.get("compare", "exact")
     if compare not in ("exact", "unittest"):
         raise _fail(path, f"{where}.compare", 'expected "exact" or "unittest"')
-    env = (*base.env, *_strings(path, raw, "env", where))
+    env = tuple(merge_env(base.env, _strings(path, raw, "env", where)))
     options = (*base.options, *_options(path, f"{where}.options", raw.get("options", {})))
     budget = _number(path, f"{where}.budget_ms", raw.get("budget_ms", base.budget_ms))
     timeout = _number(path, f"{where}.timeout_s", raw.get("timeout_s", base.timeout_s))
     stdin = raw.get("stdin", "")
     if not isinstance(stdin, str):
         raise _fail(path, f"{where}.stdin", "expected a string")
+    if "stdin_file" in raw:
+        source = path.parent / str(raw["stdin_file"])
+        if not source.is_file():
+            raise _fail(
+                path, f"{where}.stdin_file", f"{raw['stdin_file']}: no such file (relative to this file)"
+            )
+        stdin = source.read_text()
     variants: list[tuple[str, Program, str, str, list[str], Program | None]] = []
     if layouts:
         program = programs[chosen[0]]
@@ -293,9 +300,9 @@ def _checks(
         root.update(program.root)
         if links is not None and links.path:
             root.update({f"/bin/{applet}": links.path for applet in applets(links.path)})
-        if program.path:
-            root[program.at] = program.path
-            root[at] = program.path
+        for where in (program.at, at):
+            if program.path and not _covered(root, where, program.path):
+                root[where] = program.path
         skip = program.missing and f"{program.name} {program.missing}"
         if links is not None and links.missing and not skip:
             skip = f"{links.name} {links.missing}"
@@ -323,6 +330,16 @@ def _checks(
             recorded=bool(record),
             qemu_passes=record.get("qemu_passes", False),
         )
+
+
+def _covered(root: dict[str, str], at: str, host: str) -> bool:
+    """Whether a folder of ``root`` already shows ``host`` at ``at``."""
+    for folder, host_folder in root.items():
+        if at.startswith(folder.rstrip("/") + "/"):
+            inside = Path(host_folder) / at[len(folder.rstrip("/")) + 1 :]
+            if inside.exists() and inside.resolve() == Path(host).resolve():
+                return True
+    return False
 
 
 @functools.cache

@@ -65,7 +65,7 @@ def _short(line: str, limit: int = 80) -> str:
     return repr(line if len(line) <= limit else line[:limit] + "...")
 
 
-def test_results(output: str) -> dict[str, str]:
+def unittest_results(output: str) -> dict[str, str]:
     """Test id -> passed, failed or skipped, from ``unittest -v`` output."""
     results: dict[str, str] = {}
     current = None
@@ -83,7 +83,7 @@ def test_results(output: str) -> dict[str, str]:
 def judge_tests(expected_output: str, output: str) -> Verdict:
     """PASS when at least UNITTEST_PASS_RATIO of the tests that passed in the expected output
     pass here; the details count passed, failed and skipped tests, here and there."""
-    wanted, got = test_results(expected_output), test_results(output)
+    wanted, got = unittest_results(expected_output), unittest_results(output)
     should_pass = [test for test, result in wanted.items() if result == "passed"]
     passing = [test for test in should_pass if got.get(test) == "passed"]
     counts = Counter(got.values())
