@@ -19,11 +19,15 @@ from kernkit.core.devices import (
     DMEXCL,
     DMNAMEDPIPE,
     DMSOCKET,
+    DMSPECIAL,
+    DMSYMLINK,
     OEXEC,
+    ONONBLOCK,
     ORCLOSE,
     ORDWR,
     OREAD,
     OTRUNC,
+    OWNER,
     OWRITE,
     POLLERR,
     POLLHUP,
@@ -34,14 +38,19 @@ from kernkit.core.devices import (
     QTDIR,
     QTEXCL,
     QTFILE,
+    QTSYMLINK,
     Chan,
     DeviceDriver,
     DeviceError,
     Dir,
+    FsStat,
     Qid,
     WouldBlock,
     Wstat,
     decimal,
+    owner_id,
+    owner_of,
+    superuser,
 )
 from kernkit.core.errnos import *  # noqa: F403 - every errno name, as E2BIG ... EXDEV
 from kernkit.core.errnos import ERRNO, errno_of
@@ -58,9 +67,22 @@ from kernkit.core.files import FileTable, OpenFile, hold, release
 from kernkit.core.hookspecs import CONTRACT_VERSION, hookimpl
 from kernkit.core.hostio import HostIO
 from kernkit.core.kernel import Kernel
+from kernkit.core.kmem import KernelMemory
+from kernkit.core.listening import check_loopback, is_loopback, remote_warning
 from kernkit.core.machine import CpuContext, Fault, Handoff, HandoffKind, Machine, Stop
 from kernkit.core.monitor import enter_monitor, run_command
-from kernkit.core.options import at_most, non_negative, option, parse_size, positive
+from kernkit.core.options import (
+    at_least_size,
+    at_most,
+    at_most_size,
+    format_size,
+    non_negative,
+    option,
+    page_multiple,
+    parse_size,
+    positive,
+)
+from kernkit.core.pagecache import MappedFile, PageCache, PageSource
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE, PhysicalMemory, page_up
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.programs import packaged_programs_dir

@@ -67,8 +67,11 @@ def log(text: str) -> None:
 
 
 def find_p9fs_python(given: str | None) -> str | None:
-    for candidate in (given, os.environ.get("KERNKIT_P9FS_PYTHON"),
-                      str(Path(sys.prefix).parent / "p9fs-venv" / "bin" / "python")):
+    for candidate in (
+        given,
+        os.environ.get("KERNKIT_P9FS_PYTHON"),
+        str(Path(sys.prefix).parent / "p9fs-venv" / "bin" / "python"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -76,9 +79,18 @@ def find_p9fs_python(given: str | None) -> str | None:
 
 def export_read(p9fs_python: str, version: str, size: int, repeat: int) -> tuple[list[float], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kernkit.tools.cli", "boot", str(EXPORT),
-         "--set", "export9p.listen=127.0.0.1:0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "kernkit.tools.cli",
+            "boot",
+            str(EXPORT),
+            "--set",
+            "export9p.listen=127.0.0.1:0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
     )
     try:
         line = proc.stderr.readline().decode()
@@ -87,7 +99,9 @@ def export_read(p9fs_python: str, version: str, size: int, repeat: int) -> tuple
             raise RuntimeError(f"the export did not start: {line.strip()}")
         result = subprocess.run(
             [p9fs_python, "-c", P9FS_READ, match.group(1), version, str(size), str(repeat)],
-            capture_output=True, text=True, timeout=900,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         if result.returncode != 0:
             raise RuntimeError(f"p9fs failed: {result.stderr.strip().splitlines()[-1:]}")
@@ -115,8 +129,11 @@ def guest_copy(size: int, repeat: int) -> list[float]:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        server = subprocess.Popen([diod, "-f", "-n", "-l", f"127.0.0.1:{port}", "-e", str(served)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [diod, "-f", "-n", "-l", f"127.0.0.1:{port}", "-e", str(served)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -126,7 +143,8 @@ def guest_copy(size: int, repeat: int) -> list[float]:
                 except OSError:
                     time.sleep(0.05)
             config = Path(scratch) / "copy.toml"
-            config.write_text(textwrap.dedent(f"""
+            config.write_text(
+                textwrap.dedent(f"""
                 [[mount9p]]
                 addr = "127.0.0.1:{port}"
                 at = "/n/diod"
@@ -136,7 +154,8 @@ def guest_copy(size: int, repeat: int) -> list[float]:
                 [init]
                 program = "cp"
                 args = ["/n/diod/source.bin", "/n/diod/copy.bin"]
-                """))
+                """)
+            )
             for _ in range(repeat):
                 out, err = io.BytesIO(), io.BytesIO()
                 kernel = assemble(config, stdout=out, stderr=err)
@@ -165,8 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     size = (4 if args.quick else args.size_mib) * MIB
     repeat = 1 if args.quick else max(1, args.repeat)
-    report: dict = {"results": {}, "targets": {}, "skipped": {}, "errors": {}, "samples": {},
-                    "notes": NOTES, "parameters": {"size_bytes": size, "repeat": repeat}}
+    report: dict = {
+        "results": {},
+        "targets": {},
+        "skipped": {},
+        "errors": {},
+        "samples": {},
+        "notes": NOTES,
+        "parameters": {"size_bytes": size, "repeat": repeat},
+    }
     started = time.perf_counter()
 
     p9fs = find_p9fs_python(args.p9fs_python)
@@ -197,8 +223,11 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, threshold in TARGETS.items():
         value = report["results"].get(name)
-        report["targets"][name] = {"value": value, "at_least": threshold,
-                                   "met": None if value is None else value >= threshold}
+        report["targets"][name] = {
+            "value": value,
+            "at_least": threshold,
+            "met": None if value is None else value >= threshold,
+        }
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
     return 1 if report["errors"] else 0

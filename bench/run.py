@@ -1,8 +1,9 @@
 """kernkit benchmarks: guest speed, syscall cost, boot time and memory, with peers for scale.
 
 Prints one JSON object on stdout; progress goes to stderr. Every figure is the median of
-``--repeat`` repetitions. Missed targets are reported, not judged: the exit status is 0 unless
-a kernkit measurement itself failed (then 1, with the reason under "errors").
+``--repeat`` repetitions, in CPU time (the machine it runs on may be shared) unless its note
+says otherwise. Missed targets are reported, not judged: the exit status is 0 unless a kernkit
+measurement itself failed (then 1, with the reason under "errors").
 
     python bench/run.py                          # full run
     python bench/run.py --quick                  # smoke run with fewer iterations
@@ -40,33 +41,41 @@ SUBPROCESS_TIMEOUT_S = 900
 
 #: name -> (comparison, threshold); "<=" means lower is better.
 TARGETS: dict[str, tuple[str, float]] = {
-    "getpid_roundtrip_us": ("<=", 3.0),
-    "guest_mips_deterministic": (">=", 60.0),
-    "guest_mips_fast": (">=", 800.0),
+    "getpid_roundtrip_us": ("<=", 0.6),
+    "guest_mips_deterministic": (">=", 1000.0),
+    "guest_mips_deterministic_sha256": (">=", 1000.0),
+    "guest_mips_fast": (">=", 1500.0),
     "boot_hello_whole_process_ms": ("<=", 200.0),
     "boot_hello_in_process_ms": ("<=", 15.0),
-    "peak_rss_mb_8core_256M": ("<=", 200.0),
-    "thread_switch_futex_us": ("<=", 15.0),
+    "peak_rss_mb_8core_1G": ("<=", 60.0),
+    "thread_switch_futex_us": ("<=", 10.0),
+    "anon_page_first_touch_us": ("<=", 3.0),
     "matrix_cells_per_minute": (">=", 300.0),
     "matrix_runner_overhead": ("<=", 0.10),
     "aggregate_mips_8core_8threads": (">=", 50.0),
     "tracing_off_overhead_pct": ("<=", 3.0),
     "getpid_traced_vs_untraced": ("<=", 2.0),
     "gdb_step_roundtrip_ms": ("<=", 5.0),
-    "tmpfs_open_read_close_us": ("<=", 15.0),
+    "tmpfs_open_read_close_us": ("<=", 5.0),
 }
 
 NOTES = {
     "guest_mips_fast": "fast mode counts no instructions (kernel.instructions is 0); the figure is the "
     "instruction count of the deterministic run of the same program and arguments divided by the "
-    "fast run's wall time",
-    "guest_mips": "instructions / wall seconds of kernel.run() only (assemble and boot excluded)",
-    "getpid_us": "(t(N_large) - t(N_small)) / (N_large - N_small), each t the median over repeats; "
-    "kernkit and Qiling time the run call in-process, native and qemu-user time the whole process",
-    "peak_rss_mb_8core_256M": "MiB, ru_maxrss of the one child process (os.wait4), compared with the "
-    "200 target as MiB",
+    "fast run's CPU time",
+    "guest_mips": "instructions / CPU seconds of kernel.run() only (assemble and boot excluded); "
+    "spin is the hash loop (an LCG, one 8-instruction block per round), sha256 hashes 64-byte blocks",
+    "peers_mips": "qemu_user_/native_ MIPS: kernkit's deterministic instruction count of the same "
+    "program at N_large - N_small, over the peer's CPU time at N_large - N_small (start-up cancels)",
+    "anon_page_first_touch_us": "pagetouch N: one write to each of N fresh anonymous pages; CPU "
+    "microseconds per page, (t(N_large) - t(N_small)) / (N_large - N_small)",
+    "getpid_us": "(t(N_large) - t(N_small)) / (N_large - N_small), each t the median over repeats of CPU "
+    "time; kernkit and Qiling time the run call in-process, native and qemu-user the whole process",
+    "peak_rss_mb_8core_1G": "MiB: the peak RSS of the kernkit process alone, started by a small "
+    "interpreter that reports its child's ru_maxrss (a child forked from the bench would inherit "
+    "the bench's own high-water mark)",
     "ratios": "getpid_vs_X = kernkit getpid_roundtrip_us / X's getpid us",
-    "thread_switch_futex_us": "threads pingpong: host microseconds per kernel thread switch, "
+    "thread_switch_futex_us": "threads pingpong: CPU microseconds per kernel thread switch, "
     "(t(N_large) - t(N_small)) / 2(N_large - N_small), one core, rr",
     "aggregate_mips_8core_8threads": "threads spin 8 on 8 cores: all guest instructions / wall seconds",
     "matrix_cells_per_minute": "kernkit matrix of N hello cells on one core each, -j = all host cores, "
@@ -90,7 +99,8 @@ NOTES = {
     "gdb_stepi_ms": "Debian gdb in batch mode: (session with N stepi - session with 1 stepi) / (N - 1); "
     "gdb's own work included",
     "tmpfs_open_read_close_us": "openloop: a guest opens, reads (64 bytes) and closes /tmp/f (#tmpfs) in a "
-    "loop; host microseconds per open+read+close, (t(N_large) - t(N_small)) / (N_large - N_small)",
+    "loop; CPU microseconds per open+read+close, (t(N_large) - t(N_small)) / (N_large - N_small); "
+    "peers open a file in the host's /tmp",
 }
 
 
@@ -120,12 +130,31 @@ class Plan:
     thread_iterations: int = 2_000_000
     open_small: int = 500
     open_large: int = 20_000
+    sha_iterations: int = 50_000
+    pages_small: int = 200
+    pages_large: int = 5_000
 
     @classmethod
     def make(cls, repeat: int | None, quick: bool) -> Plan:
         if quick:
             return cls(
-                repeat or 2, True, 2_000_000, 1_000, 20_000, 500_000, 200_000, 5_000, 60, 100, 1_000, 200_000
+                repeat or 2,
+                True,
+                2_000_000,
+                1_000,
+                20_000,
+                500_000,
+                200_000,
+                5_000,
+                60,
+                100,
+                1_000,
+                200_000,
+                500,
+                5_000,
+                5_000,
+                100,
+                1_000,
             )
         return cls(repeat or 5, False, 20_000_000, 1_000, 200_000, 5_000_000, 2_000_000, 50_000)
 
@@ -211,6 +240,26 @@ def wall_seconds(command: Sequence[str]) -> float:
     return elapsed
 
 
+def cpu_seconds(command: Sequence[str]) -> float:
+    """User + system CPU time of one subprocess run (from its own rusage); BenchError when it
+    exits non-zero."""
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            command,
+            env=user_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace").strip()[-500:]
+            raise BenchError(f"{' '.join(command)} exited {proc.returncode}: {tail}")
+    return usage.ru_utime + usage.ru_stime
+
+
 def per_call_us(times_small: Sequence[float], times_large: Sequence[float], small: int, large: int) -> float:
     return (median(times_large) - median(times_small)) / (large - small) * 1e6
 
@@ -233,9 +282,9 @@ def run_in_process(program: str, args: Sequence[str], overrides: dict[str, Any] 
     kernel = assemble(None, overrides=settings, stdin=io.BytesIO(), stdout=out, stderr=err)
     boot(kernel)
     gc.collect()
-    start = time.perf_counter()
+    start = time.process_time()
     status = kernel.run()
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     if status != 0:
         tail = err.getvalue().decode(errors="replace").strip()[-500:]
         raise BenchError(f"{program} {' '.join(args)} exited {status}: {tail}")
@@ -263,50 +312,94 @@ def bench_boot_in_process(plan: Plan, report: Report) -> float:
     return median(times) * 1e3
 
 
-def bench_mips(plan: Plan, report: Report, mode: str) -> float:
-    """Guest MIPS of ``spin``; fast mode borrows the deterministic run's instruction count."""
-    args = [str(plan.spin_iterations)]
-    runs = [run_in_process("spin", args, {"machine.mode": mode}) for _ in range(plan.repeat)]
-    report.samples[f"spin_{mode}_s"] = [r.seconds for r in runs]
+#: Compute workloads: name -> (program, iterations of the plan's full run).
+COMPUTE = {"spin": lambda plan: plan.spin_iterations, "sha256": lambda plan: plan.sha_iterations}
+
+
+def bench_mips(plan: Plan, report: Report, mode: str, program: str = "spin") -> float:
+    """Guest MIPS of a compute workload; fast mode borrows the deterministic run's count."""
+    args = [str(COMPUTE[program](plan))]
+    runs = [run_in_process(program, args, {"machine.mode": mode}) for _ in range(plan.repeat)]
+    report.samples[f"{program}_{mode}_s"] = [r.seconds for r in runs]
     if mode == "deterministic":
         counts = {r.instructions for r in runs}
         if len(counts) != 1:
             raise BenchError(f"deterministic instruction counts differ between runs: {sorted(counts)}")
-        report.details["spin_instructions"] = counts.pop()
-    instructions = report.details.get("spin_instructions")
+        report.details[f"{program}_instructions"] = counts.pop()
+    instructions = report.details.get(f"{program}_instructions")
     if not instructions:
-        raise BenchError("no instruction count: the deterministic spin run did not succeed")
+        raise BenchError(f"no instruction count: the deterministic {program} run did not succeed")
     return instructions / median([r.seconds for r in runs]) / 1e6
 
 
-def bench_getpid_kernkit(plan: Plan, report: Report) -> float:
-    small, large = plan.getpid_small, plan.getpid_large
+def peer_mips(
+    report: Report, program: str, sizes: tuple[int, int], times: tuple[list[float], list[float]]
+) -> float:
+    """A peer's MIPS on a compute workload: kernkit's instruction count for the difference of two
+    sizes over the peer's CPU time for it (so process start-up cancels)."""
+    counts = report.details.setdefault("instructions_by_size", {})
+    for n in sizes:
+        if f"{program} {n}" not in counts:
+            counts[f"{program} {n}"] = run_in_process(program, [str(n)]).instructions
+    instructions = counts[f"{program} {sizes[1]}"] - counts[f"{program} {sizes[0]}"]
+    return instructions / (median(times[1]) - median(times[0])) / 1e6
+
+
+def bench_peer_mips(plan: Plan, report: Report, prefix: Sequence[str], key: str, program: str) -> float:
+    """A compute workload as a whole process (after ``prefix``, if any) at N and N/20."""
+    large = COMPUTE[program](plan)
+    small = large // 20
+    binary = str(program_path(program))
+    cpu_seconds([*prefix, binary, str(small)])  # warm-up
     times_small, times_large = [], []
     for _ in range(plan.repeat):
-        times_small.append(run_in_process("syscall_loop", [str(small)]).seconds)
-        times_large.append(run_in_process("syscall_loop", [str(large)]).seconds)
-    report.samples["getpid_kernkit_s"] = {str(small): times_small, str(large): times_large}
-    return per_call_us(times_small, times_large, small, large)
+        times_small.append(cpu_seconds([*prefix, binary, str(small)]))
+        times_large.append(cpu_seconds([*prefix, binary, str(large)]))
+    report.samples[f"{key}_s"] = {str(small): times_small, str(large): times_large}
+    return peer_mips(report, program, (small, large), (times_small, times_large))
+
+
+def in_process_per_op_us(
+    plan: Plan,
+    report: Report,
+    sample_key: str,
+    program: str,
+    args: Callable[[int], list[str]],
+    sizes: tuple[int, int],
+    per: int = 1,
+) -> float:
+    """CPU microseconds per operation of ``program`` run in-process at two sizes (``per``
+    operations each): the difference, so boot and start-up cancel."""
+    small, large = sizes
+    times_small, times_large = [], []
+    for _ in range(plan.repeat):
+        times_small.append(run_in_process(program, args(small)).seconds)
+        times_large.append(run_in_process(program, args(large)).seconds)
+    report.samples[sample_key] = {str(small): times_small, str(large): times_large}
+    return per_call_us(times_small, times_large, per * small, per * large)
+
+
+def bench_getpid_kernkit(plan: Plan, report: Report) -> float:
+    sizes = (plan.getpid_small, plan.getpid_large)
+    return in_process_per_op_us(plan, report, "getpid_kernkit_s", "syscall_loop", lambda n: [str(n)], sizes)
 
 
 def bench_thread_switch(plan: Plan, report: Report) -> float:
-    small, large = plan.switch_small, plan.switch_large
-    times_small, times_large = [], []
-    for _ in range(plan.repeat):
-        times_small.append(run_in_process("threads", ["pingpong", str(small)]).seconds)
-        times_large.append(run_in_process("threads", ["pingpong", str(large)]).seconds)
-    report.samples["thread_switch_s"] = {str(small): times_small, str(large): times_large}
-    return per_call_us(times_small, times_large, 2 * small, 2 * large)
+    sizes = (plan.switch_small, plan.switch_large)
+    args = lambda n: ["pingpong", str(n)]  # noqa: E731
+    return in_process_per_op_us(plan, report, "thread_switch_s", "threads", args, sizes, per=2)
+
+
+def bench_page_touch(plan: Plan, report: Report) -> float:
+    sizes = (plan.pages_small, plan.pages_large)
+    key = "anon_page_first_touch_s"
+    return in_process_per_op_us(plan, report, key, "pagetouch", lambda n: [str(n)], sizes)
 
 
 def bench_tmpfs_open(plan: Plan, report: Report) -> float:
-    small, large = plan.open_small, plan.open_large if not plan.quick else plan.open_large // 4
-    times_small, times_large = [], []
-    for _ in range(plan.repeat):
-        times_small.append(run_in_process("openloop", ["/tmp/f", str(small)]).seconds)
-        times_large.append(run_in_process("openloop", ["/tmp/f", str(large)]).seconds)
-    report.samples["tmpfs_open_read_close_s"] = {str(small): times_small, str(large): times_large}
-    return per_call_us(times_small, times_large, small, large)
+    sizes = (plan.open_small, plan.open_large if not plan.quick else plan.open_large // 4)
+    args = lambda n: ["/tmp/f", str(n)]  # noqa: E731
+    return in_process_per_op_us(plan, report, "tmpfs_open_read_close_s", "openloop", args, sizes)
 
 
 def bench_aggregate_mips(plan: Plan, report: Report) -> float:
@@ -396,23 +489,36 @@ def bench_boot_whole_process(plan: Plan, report: Report) -> float:
     return median(times) * 1e3
 
 
+#: Run by a fresh interpreter: starts the command, waits for it and prints its ru_maxrss (KiB).
+#: Forked from this small process, the command's peak cannot include the bench's own (Linux
+#: keeps the pre-exec high-water mark of a forked child in ru_maxrss).
+PEAK_RSS_SCRIPT = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_RDWR)
+    os.dup2(fd, 0); os.dup2(fd, 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def child_peak_rss_mib(command: Sequence[str]) -> float:
-    """Peak RSS of one child process, from the rusage that wait4 returns for that child alone."""
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(
-            command,
-            env=user_environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            errors.seek(0)
-            tail = errors.read().decode(errors="replace").strip()[-500:]
-            raise BenchError(f"{' '.join(command)} exited {proc.returncode}: {tail}")
-    return usage.ru_maxrss / 1024  # KiB on Linux
+    """Peak RSS of ``command`` alone, measured from a small fresh interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", PEAK_RSS_SCRIPT, *command],
+        env=user_environment(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+        check=False,
+    )
+    fields = proc.stdout.split()
+    if proc.returncode != 0 or len(fields) != 2 or fields[0] != b"0":
+        tail = proc.stderr.decode(errors="replace").strip()[-500:]
+        raise BenchError(f"{' '.join(command)} failed ({proc.stdout!r}): {tail}")
+    return int(fields[1]) / 1024  # KiB on Linux
 
 
 def bench_peak_rss(plan: Plan, report: Report) -> float:
@@ -423,10 +529,10 @@ def bench_peak_rss(plan: Plan, report: Report) -> float:
         "--set",
         "machine.cores=8",
         "--set",
-        "machine.memory=256M",
+        "machine.memory=1G",
     ]
     values = [child_peak_rss_mib(command) for _ in range(plan.repeat)]
-    report.samples["peak_rss_mib_8core_256M"] = values
+    report.samples["peak_rss_mib_8core_1G"] = values
     return median(values)
 
 
@@ -483,32 +589,89 @@ def bench_gdb_stepi(plan: Plan, report: Report) -> float:
 # --- peers --------------------------------------------------------------------------------------
 
 
-def subprocess_getpid_us(plan: Plan, report: Report, key: str, prefix: Sequence[str], large: int) -> float:
-    """getpid cost of ``syscall_loop`` run as a whole process (after ``prefix``, if any)."""
-    binary = str(program_path("syscall_loop"))
-    small = plan.getpid_small
-    wall_seconds([*prefix, binary, str(small)])  # warm-up
-    times_small, times_large = [], []
-    for _ in range(plan.repeat):
-        times_small.append(wall_seconds([*prefix, binary, str(small)]))
-        times_large.append(wall_seconds([*prefix, binary, str(large)]))
+#: Per-operation workloads a peer runs as a whole process: name -> (program, args for N,
+#: operations per N, the plan's (small, large) N).
+PEER_OPS: dict[str, tuple[str, Callable[[int, str], list[str]], int, Callable[[Plan], tuple[int, int]]]] = {
+    "getpid": (
+        "syscall_loop",
+        lambda n, _tmp: [str(n)],
+        1,
+        lambda plan: (plan.getpid_small, plan.getpid_large),
+    ),
+    "tmpfs_open_read_close": (
+        "openloop",
+        lambda n, tmp: [f"{tmp}/f", str(n)],
+        1,
+        lambda plan: (plan.open_small, plan.open_large),
+    ),
+    "anon_page_first_touch": (
+        "pagetouch",
+        lambda n, _tmp: [str(n)],
+        1,
+        lambda plan: (plan.pages_small * 10, plan.pages_large * 10),
+    ),
+    "thread_switch_futex": (
+        "threads",
+        lambda n, _tmp: ["pingpong", str(n)],
+        2,
+        lambda plan: (plan.switch_small * 10, plan.switch_large * 10),
+    ),
+}
+
+
+def subprocess_per_op_us(
+    plan: Plan, report: Report, key: str, prefix: Sequence[str], op: str, large: int | None = None
+) -> float:
+    """CPU microseconds per operation of a PEER_OPS workload run as a whole process (after
+    ``prefix``, if any): the difference between two sizes, so start-up cancels."""
+    program, args, per, sizes = PEER_OPS[op]
+    small, default_large = sizes(plan)
+    large = large or default_large
+    binary = str(program_path(program))
+    with tempfile.TemporaryDirectory(prefix="kernkit-bench-") as tmp:
+        cpu_seconds([*prefix, binary, *args(small, tmp)])  # warm-up
+        times_small, times_large = [], []
+        for _ in range(plan.repeat):
+            times_small.append(cpu_seconds([*prefix, binary, *args(small, tmp)]))
+            times_large.append(cpu_seconds([*prefix, binary, *args(large, tmp)]))
     report.samples[f"{key}_s"] = {str(small): times_small, str(large): times_large}
-    return per_call_us(times_small, times_large, small, large)
+    return per_call_us(times_small, times_large, per * small, per * large)
 
 
-def bench_native(plan: Plan, report: Report) -> float:
+def host_is_x86_64_linux() -> None:
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
         raise Skip(f"host is {platform.system()} {platform.machine()}, not x86-64 Linux")
-    return subprocess_getpid_us(plan, report, "native_getpid", [], plan.native_large)
 
 
-def bench_qemu_user(plan: Plan, report: Report) -> float:
-    qemu = shutil.which("qemu-x86_64")
+def qemu_user(report: Report) -> str:
+    qemu = shutil.which("qemu-x86_64") or shutil.which("qemu-x86_64-static")
     if qemu is None:
-        raise Skip("qemu-x86_64 not found (Debian package qemu-user)")
-    version = subprocess.run([qemu, "--version"], capture_output=True, text=True, check=False)
-    report.details["qemu_user_version"] = version.stdout.splitlines()[0] if version.stdout else "unknown"
-    return subprocess_getpid_us(plan, report, "qemu_user_getpid", [qemu], plan.qemu_large)
+        raise Skip("qemu-x86_64 not found (Debian package qemu-user or qemu-user-static)")
+    if "qemu_user_version" not in report.details:
+        version = subprocess.run([qemu, "--version"], capture_output=True, text=True, check=False)
+        report.details["qemu_user_version"] = version.stdout.splitlines()[0] if version.stdout else "unknown"
+    return qemu
+
+
+def bench_native(plan: Plan, report: Report, op: str = "getpid") -> float:
+    host_is_x86_64_linux()
+    large = plan.native_large if op == "getpid" else None
+    return subprocess_per_op_us(plan, report, f"native_{op}", [], op, large)
+
+
+def bench_qemu_user(plan: Plan, report: Report, op: str = "getpid") -> float:
+    qemu = qemu_user(report)
+    large = plan.qemu_large if op == "getpid" else None
+    return subprocess_per_op_us(plan, report, f"qemu_user_{op}", [qemu], op, large)
+
+
+def bench_native_mips(plan: Plan, report: Report, program: str) -> float:
+    host_is_x86_64_linux()
+    return bench_peer_mips(plan, report, [], f"native_{program}", program)
+
+
+def bench_qemu_user_mips(plan: Plan, report: Report, program: str) -> float:
+    return bench_peer_mips(plan, report, [qemu_user(report)], f"qemu_user_{program}", program)
 
 
 QILING_SCRIPT = """
@@ -518,13 +681,14 @@ from qiling import Qiling
 from qiling.const import QL_VERBOSE
 
 binary, rootfs, out, small, large, repeat = sys.argv[1:7]
+prefix = sys.argv[7:]
 times = {small: [], large: []}
 
 def once(n):
-    ql = Qiling([binary, n], rootfs, verbose=QL_VERBOSE.DISABLED)
-    start = time.perf_counter()
+    ql = Qiling([binary, *prefix, n], rootfs, verbose=QL_VERBOSE.DISABLED)
+    start = time.process_time()
     ql.run()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 once(small)
 for _ in range(int(repeat)):
@@ -536,19 +700,22 @@ with open(out, "w") as f:
 """
 
 
-def bench_qiling(plan: Plan, report: Report, python: str | None) -> float:
-    """getpid cost under Qiling, in a separate interpreter (Qiling pins its own Unicorn)."""
+def qiling_times(
+    plan: Plan, report: Report, python: str | None, program: str, sizes: tuple[int, int], *prefix: str
+) -> tuple[list[float], list[float]]:
+    """CPU seconds of ``ql.run()`` for ``program *prefix N`` at the two sizes, in a separate
+    interpreter (Qiling pins its own Unicorn)."""
     if not python:
         raise Skip("no --qiling-python given")
     if not Path(python).is_file():
         raise Skip(f"--qiling-python {python}: no such file")
-    small, large = plan.getpid_small, plan.qiling_large
+    small, large = sizes
     with tempfile.TemporaryDirectory(prefix="kernkit-qiling-") as tmp:
         rootfs, out = Path(tmp) / "rootfs", Path(tmp) / "times.json"
         rootfs.mkdir()
-        command = [python, "-c", QILING_SCRIPT, str(program_path("syscall_loop")), str(rootfs), str(out)]
+        command = [python, "-c", QILING_SCRIPT, str(program_path(program)), str(rootfs), str(out)]
         proc = subprocess.run(
-            [*command, str(small), str(large), str(plan.repeat)],
+            [*command, str(small), str(large), str(plan.repeat), *prefix],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -561,8 +728,21 @@ def bench_qiling(plan: Plan, report: Report, python: str | None) -> float:
         result = json.loads(out.read_text())
     report.details["qiling_versions"] = result["versions"]
     times = result["times"]
-    report.samples["qiling_getpid_s"] = times
-    return per_call_us(times[str(small)], times[str(large)], small, large)
+    report.samples[f"qiling_{program}_s"] = times
+    return times[str(small)], times[str(large)]
+
+
+def bench_qiling(plan: Plan, report: Report, python: str | None) -> float:
+    """getpid cost under Qiling."""
+    sizes = (plan.getpid_small, plan.qiling_large)
+    return per_call_us(*qiling_times(plan, report, python, "syscall_loop", sizes), *sizes)
+
+
+def bench_qiling_mips(plan: Plan, report: Report, python: str | None, program: str) -> float:
+    """A compute workload under Qiling (a quarter of the native and qemu-user sizes)."""
+    large = COMPUTE[program](plan) // 4
+    sizes = (large // 20, large)
+    return peer_mips(report, program, sizes, qiling_times(plan, report, python, program, sizes))
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -572,6 +752,37 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return round(numerator / denominator, 3)
+
+
+PEERS = ("native", "qemu_user", "qiling")
+#: Each targeted figure -> the peers' keys for the same thing in this run, by peer.
+PEER_KEYS = {
+    **{
+        f"guest_mips_{mode}{suffix}": {peer: f"{peer}_mips_{program}" for peer in PEERS}
+        for mode in ("deterministic", "fast")
+        for program, suffix in (("spin", ""), ("sha256", "_sha256"))
+    },
+    **{
+        f"{op}_us" if op != "getpid" else "getpid_roundtrip_us": {
+            "native": f"native_{op}_us",
+            "qemu_user": f"qemu_user_{op}_us",
+            **({"qiling": "qiling_getpid_us"} if op == "getpid" else {}),
+        }
+        for op in ("getpid", "tmpfs_open_read_close", "anon_page_first_touch", "thread_switch_futex")
+    },
+}
+
+
+def peer_table(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per targeted figure: kernkit's value, its target, and each peer's value from this run."""
+    table = {}
+    for key, peers in PEER_KEYS.items():
+        op, threshold = TARGETS.get(key, ("", None))
+        target = f"{op} {threshold:g}" if threshold is not None else None
+        row: dict[str, Any] = {"kernkit": values.get(key), "target": target}
+        row.update({peer: values.get(peer_key) for peer, peer_key in peers.items()})
+        table[key] = row
+    return table
 
 
 def targets(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -624,8 +835,11 @@ def machine_info() -> dict[str, Any]:
 def run_all(plan: Plan, qiling_python: str | None) -> Report:
     report = Report()
     report.measure("boot_hello_in_process_ms", lambda: bench_boot_in_process(plan, report), 2)
-    report.measure("guest_mips_deterministic", lambda: bench_mips(plan, report, "deterministic"), 1)
-    report.measure("guest_mips_fast", lambda: bench_mips(plan, report, "fast"), 1)
+    for program, suffix in (("spin", ""), ("sha256", "_sha256")):
+        for mode in ("deterministic", "fast"):
+            report.measure(
+                f"guest_mips_{mode}{suffix}", lambda m=mode, p=program: bench_mips(plan, report, m, p), 1
+            )
     report.measure("getpid_roundtrip_us", lambda: bench_getpid_kernkit(plan, report))
     report.measure("tracing_off_overhead_pct", lambda: bench_tracing_off(plan, report), 4)
     report.measure("getpid_traced_vs_untraced", lambda: bench_tracing_on(plan, report), 2)
@@ -634,15 +848,26 @@ def run_all(plan: Plan, qiling_python: str | None) -> Report:
     report.measure("gdb_stepi_ms", lambda: bench_gdb_stepi(plan, report))
     report.measure("thread_switch_futex_us", lambda: bench_thread_switch(plan, report))
     report.measure("tmpfs_open_read_close_us", lambda: bench_tmpfs_open(plan, report))
+    report.measure("anon_page_first_touch_us", lambda: bench_page_touch(plan, report))
     report.measure("aggregate_mips_8core_8threads", lambda: bench_aggregate_mips(plan, report), 1)
     report.measure("idle_core_cost_ratio", lambda: bench_idle_cores(plan, report), 2)
     report.measure("boot_hello_whole_process_ms", lambda: bench_boot_whole_process(plan, report), 2)
     report.measure("matrix_cells_per_minute", lambda: bench_matrix(plan, report), 0)
     report.measure("example_matrix_cells_per_minute", lambda: bench_example_matrix(plan, report), 0)
-    report.measure("peak_rss_mb_8core_256M", lambda: bench_peak_rss(plan, report), 1)
-    report.measure("native_getpid_us", lambda: bench_native(plan, report), 4)
-    report.measure("qemu_user_getpid_us", lambda: bench_qemu_user(plan, report))
+    report.measure("peak_rss_mb_8core_1G", lambda: bench_peak_rss(plan, report), 1)
+    for peer, per_op, mips in (
+        ("native", bench_native, bench_native_mips),
+        ("qemu_user", bench_qemu_user, bench_qemu_user_mips),
+    ):
+        for program in COMPUTE:
+            report.measure(f"{peer}_mips_{program}", lambda p=program, f=mips: f(plan, report, p), 1)
+        for op in PEER_OPS:
+            report.measure(f"{peer}_{op}_us", lambda o=op, f=per_op: f(plan, report, o), 4)
     report.measure("qiling_getpid_us", lambda: bench_qiling(plan, report, qiling_python))
+    for program in COMPUTE:
+        report.measure(
+            f"qiling_mips_{program}", lambda p=program: bench_qiling_mips(plan, report, qiling_python, p), 1
+        )
     return report
 
 
@@ -654,6 +879,7 @@ def render(plan: Plan, report: Report, elapsed: float) -> dict[str, Any]:
         "getpid_vs_native": ratio(kernkit_us, values.get("native_getpid_us")),
         "getpid_vs_qemu_user": ratio(kernkit_us, values.get("qemu_user_getpid_us")),
         "getpid_vs_qiling": ratio(kernkit_us, values.get("qiling_getpid_us")),
+        "peers": peer_table(values),
         "targets": targets(values),
         "machine": machine_info(),
         "parameters": asdict(plan),

@@ -177,8 +177,11 @@ def assemble(
     return kernel
 
 
-def boot(kernel: Kernel) -> None:
-    """Run every boot step in order (the init phase starts the first process)."""
+def boot(kernel: Kernel, *, check: bool = False) -> None:
+    """Run every boot step in order (the init phase starts the first process). ``check``: boot
+    as ``kernkit check`` does, without the steps that reach outside the kernel."""
     for step in boot_order(kernel.registries):
+        if check and step.outside:
+            continue
         kernel.trace_event("boot", step=step.name, phase=step.phase)
         step.run(kernel)

@@ -7,6 +7,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "ns": "kernkit.plugins.ns",
     "linux_abi": "kernkit.plugins.linux_abi",
     "console": "kernkit.plugins.console",
+    "linuxproc": "kernkit.plugins.linuxproc",
     "akaros_abi": "kernkit.plugins.akaros_abi",
     "rr": "kernkit.plugins.rr",
     "mcp": "kernkit.plugins.mcp",

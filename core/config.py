@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
+import os
 import re
+import stat
 import tomllib
 import types
 import typing
@@ -15,6 +18,7 @@ from typing import Any
 import attrs
 
 from kernkit.core.errors import ConfigError
+from kernkit.core.options import format_size
 from kernkit.core.records import ConfigSection
 
 COMMAND_LINE = "<command line>"
@@ -82,17 +86,40 @@ class Config:
 _TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+#: Limits on what a config may be: its files are read whole, and every table is walked.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_DEPTH = 32
+MAX_EXTENDS = 64
+
+
+def read_toml(path: Path, kind: str = "config") -> dict[str, Any]:
+    """A config (or other ``kind`` of TOML) file's tables. Only a regular file of at most
+    MAX_CONFIG_BYTES is read (a FIFO, a device or /dev/zero is refused, not waited on), and no
+    table nests deeper than MAX_DEPTH."""
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+        raise ConfigError(f"{path}: no such {kind} file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return tomllib.loads(text)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            what = "a directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "not a regular file"
+            raise ConfigError(f"{path}: {what}; a {kind} is a TOML file")
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: too large (more than {format_size(MAX_CONFIG_BYTES)}) for a {kind}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+    try:
+        parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_POSITION.match(str(exc))
         if match:
@@ -100,28 +127,71 @@ def read_toml(path: Path) -> dict[str, Any]:
                 f"{path}:{match['line']}:{match['col']}: malformed TOML: {match['msg']}"
             ) from None
         raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: tables or arrays nested too deeply (at most {MAX_DEPTH})") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise ConfigError(f"{path}: malformed TOML: a number with too many digits") from None
+    _check_depth(parsed, str(path))
+    return parsed
 
 
-def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> RawConfig:
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to about ``limit`` characters for a one-line message."""
+    return text if len(text) <= limit else text[: limit - 20] + "..."
+
+
+def _check_depth(data: Any, where: str) -> None:
+    """Tables and arrays nest at most MAX_DEPTH levels (every later step walks them)."""
+    level = [data] if isinstance(data, dict | list) else []
+    for _depth in range(MAX_DEPTH + 1):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return
+    raise ConfigError(f"{where}: tables or arrays nested too deeply (at most {MAX_DEPTH})")
+
+
+def load_raw(path: str | Path) -> RawConfig:
     """Read ``path`` and the files it ``extends`` (relative to itself); later files win."""
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    seen: list[Path] = []
     path = Path(path)
-    resolved = path.resolve()
-    if resolved in _chain:
-        cycle = " -> ".join(str(p) for p in (*_chain, resolved))
-        raise ConfigError(f"{path}: extends: cycle: {cycle}")
-    data = read_toml(path)
-    parent_name = data.pop("extends", None)
-    sources = {key: str(path) for key in _dotted_keys(data)}
-    if parent_name is None:
-        return RawConfig(path=path, data=data, sources=sources)
-    if not isinstance(parent_name, str):
-        raise ConfigError(f"{path}: extends: expected a file name (string), got {parent_name!r}")
-    parent_path = path.parent / parent_name
-    if not parent_path.exists():
-        raise ConfigError(f"{path}: extends: no such file {parent_path}")
-    parent = load_raw(parent_path, (*_chain, resolved))
-    merged = _merge(parent.data, data)
-    return RawConfig(path=path, data=merged, sources={**parent.sources, **sources})
+    while True:
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        if resolved in seen:
+            cycle = " -> ".join(str(p) for p in (*seen, resolved))
+            raise ConfigError(f"{chain[-1][0]}: extends: cycle: {cycle}")
+        if len(chain) == MAX_EXTENDS:
+            raise ConfigError(f"{chain[0][0]}: extends: a chain of more than {MAX_EXTENDS} files")
+        seen.append(resolved)
+        data = read_toml(path)
+        parent_name = data.pop("extends", None)
+        chain.append((path, data))
+        if parent_name is None:
+            break
+        if not isinstance(parent_name, str):
+            raise ConfigError(f"{path}: extends: expected a file name (string), got {parent_name!r}")
+        parent_path = path.parent / parent_name
+        try:
+            exists = parent_path.exists()
+        except OSError as exc:
+            raise ConfigError(f"{path}: extends: {shorten(parent_name)!r}: {exc.strerror}") from None
+        if not exists:
+            raise ConfigError(f"{path}: extends: no such file {parent_path}")
+        path = parent_path
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for file, data in reversed(chain):
+        merged = _merge(merged, data)
+        sources.update({key: str(file) for key in _dotted_keys(data)})
+    return RawConfig(path=chain[0][0], data=merged, sources=sources)
 
 
 def apply_overrides(raw: RawConfig, overrides: Mapping[str, Any], origin: str = COMMAND_LINE) -> RawConfig:
@@ -130,7 +200,7 @@ def apply_overrides(raw: RawConfig, overrides: Mapping[str, Any], origin: str = 
     sources = dict(raw.sources)
     for dotted, value in overrides.items():
         *tables, key = dotted.split(".")
-        if not tables:
+        if not tables or not all(part.strip() for part in (*tables, key)):
             raise ConfigError(f"{origin}: {dotted}: expected a dotted key such as machine.cores")
         node = data
         for name in tables:
@@ -161,6 +231,9 @@ def parse_override(text: str) -> tuple[str, Any]:
         parsed = tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value
+    except (ValueError, RecursionError):  # more digits than Python converts; nested too deeply
+        raise ConfigError(f"{COMMAND_LINE}: {key.strip()}: a value too large or nested too deeply") from None
+    _check_depth(parsed, f"{COMMAND_LINE}: {key.strip()}")
     return key.strip(), parsed
 
 
@@ -179,8 +252,17 @@ def validate(raw: RawConfig, sections: Iterable[ConfigSection]) -> Config:
         try:
             built[name] = section.options(**values[name])
         except (TypeError, ValueError) as exc:  # a cross-field check in __attrs_post_init__
-            raise ConfigError(f"{raw.source_of(name)}: [{name}]: {exc}") from None
+            raise ConfigError(f"{_section_source(raw, name)}: [{name}]: {exc}") from None
     return Config(raw=raw, sections=built)
+
+
+def _section_source(raw: RawConfig, name: str) -> str:
+    """Where a section's values came from: the command line if it set any (a cross-field check
+    fails because of the last change), else the file."""
+    prefix = name + "."
+    if any(key.startswith(prefix) and origin == COMMAND_LINE for key, origin in raw.sources.items()):
+        return COMMAND_LINE
+    return raw.source_of(name)
 
 
 def _repeated(raw: RawConfig, section: ConfigSection, tables: Any) -> list[Any]:
@@ -311,9 +393,13 @@ def _type_problem(value: Any, annotation: Any) -> str | None:
     if annotation is type(None):
         return None if value is None else f"expected nothing, got {_describe_value(value)}"
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return None
+        return None if abs(value) < 1 << 64 else f"expected a number, got one of {value.bit_length()} bits"
+    if annotation is float and isinstance(value, float) and not math.isfinite(value):
+        return f"expected a finite number, got {value!r}"
     if annotation is int and isinstance(value, bool):
         return f"expected an integer, got {_describe_value(value)}"
+    if annotation is int and isinstance(value, int) and not -(1 << 63) <= value < 1 << 64:
+        return f"expected an integer of at most 64 bits, got one of {value.bit_length()} bits"
     if isinstance(annotation, type) and not isinstance(value, annotation):
         return f"expected {_describe(annotation)}, got {_describe_value(value)}"
     return None
@@ -336,7 +422,9 @@ def _describe_value(value: Any) -> str:
         list: "a list",
         dict: "a table",
     }.get(type(value), type(value).__name__)
-    return f"{kind} ({value!r})"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"{kind} of {value.bit_length()} bits"
+    return f"{kind} ({shorten(repr(value))})"
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:

@@ -10,7 +10,7 @@ import attrs
 from kernkit.core.builtin_plugins import BUILTIN_PLUGINS
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.monitor import CORE_COMMANDS
-from kernkit.core.options import at_most, non_negative, option, parse_size, positive
+from kernkit.core.options import at_most, at_most_size, non_negative, option, parse_size, positive
 from kernkit.core.programs import resolve_program
 from kernkit.core.records import BootStep, ConfigSection, MonitorCommand, TraceStyle
 
@@ -48,7 +48,7 @@ class MachineOptions:
         64 << 20,
         "physical memory, in bytes or with a suffix (64M, 1G)",
         converter=parse_size,
-        validator=[positive, at_most(16 << 30)],
+        validator=[positive, at_most_size(16 << 30)],
     )
     mode: str = option(
         "deterministic",
@@ -75,6 +75,12 @@ class SchedOptions:
     policy: str = option("rr", "scheduling policy (a registered scheduler name)")
 
 
+def _env_entries(instance: object, attribute: attrs.Attribute, value: list[str]) -> None:
+    for index, entry in enumerate(value):
+        if "=" not in entry or entry.startswith("="):
+            raise ValueError(f"item {index}: expected NAME=VALUE, got {entry!r}")
+
+
 @attrs.frozen
 class InitOptions:
     program: str = option(
@@ -82,7 +88,9 @@ class InitOptions:
         "the first program: a path (relative to the config file) or the name of a packaged program",
     )
     args: list[str] = option([], "arguments after argv[0]")
-    env: list[str] = option(["HOME=/", "PATH=/bin", "TERM=vt100"], "environment, as NAME=VALUE")
+    env: list[str] = option(
+        ["HOME=/", "PATH=/bin", "TERM=vt100"], "environment, as NAME=VALUE", validator=_env_entries
+    )
     name: str = option("", "argv[0] (default: the program's file name)")
 
 

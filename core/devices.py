@@ -19,18 +19,23 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from kernkit.core.state import Slot
+
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.wait import WaitQueue
 
-# Qid types (the high byte of a Plan 9 mode).
-QTDIR, QTAPPEND, QTEXCL, QTFILE = 0x80, 0x40, 0x20, 0x00
+# Qid types (the high byte of a Plan 9 mode; QTSYMLINK is 9P2000.u's).
+QTDIR, QTAPPEND, QTEXCL, QTFILE, QTSYMLINK = 0x80, 0x40, 0x20, 0x00, 0x02
 # Dir.mode bits beyond the nine permission bits (9P2000, with 9P2000.u's file kinds).
-DMDIR, DMAPPEND, DMEXCL = 0x8000_0000, 0x4000_0000, 0x2000_0000
+DMDIR, DMAPPEND, DMEXCL, DMSYMLINK = 0x8000_0000, 0x4000_0000, 0x2000_0000, 0x0200_0000
 DMDEVICE, DMNAMEDPIPE, DMSOCKET = 0x0080_0000, 0x0020_0000, 0x0010_0000
-# Open modes: the low two bits say what for; OTRUNC and ORCLOSE are added to them.
+#: Set-user-id, set-group-id and sticky bits, kept in Dir.mode beside the nine permission bits.
+DMSPECIAL = 0o7000
+# Open modes: the low two bits say what for; OTRUNC and ORCLOSE are added to them, and
+# ONONBLOCK when the opener must not wait for the open itself (a FIFO without a writer).
 OREAD, OWRITE, ORDWR, OEXEC = 0, 1, 2, 3
-OTRUNC, ORCLOSE = 0x10, 0x40
+OTRUNC, ORCLOSE, ONONBLOCK = 0x10, 0x40, 0x800
 #: The mode of a channel that is not open.
 CLOSED = -1
 # Readiness bits returned by DeviceDriver.poll (the values Linux's poll(2) uses).
@@ -51,8 +56,13 @@ class Qid:
 class Dir:
     """What ``stat`` says about a file (a Plan 9 Dir).
 
-    ``mode`` holds the permission bits, DMDIR for a directory and DMDEVICE / DMNAMEDPIPE for
-    character-device-like and pipe-like files. Times are virtual nanoseconds since boot.
+    ``mode`` holds the permission bits (and DMSPECIAL's set-id and sticky bits), DMDIR for a
+    directory, DMSYMLINK for a symbolic link and DMDEVICE / DMNAMEDPIPE for character-device-like
+    and pipe-like files. Times are virtual nanoseconds since boot; ``ctime`` (when the file's
+    metadata last changed) is ``mtime`` when a device does not keep it. ``uid`` and ``gid`` are
+    owner names; a decimal name is a numeric id (what Linux's chown sets), and the default,
+    ``kernkit``, is the superuser. ``links`` counts the file's names (hard links); 0 means the
+    device does not count them (one for a file, two for a directory).
     """
 
     name: str
@@ -64,20 +74,68 @@ class Dir:
     uid: str = "kernkit"
     gid: str = "kernkit"
     muid: str = ""
+    ctime: int | None = None
+    links: int = 0
 
     @property
     def is_dir(self) -> bool:
         return bool(self.qid.type & QTDIR)
 
+    @property
+    def is_symlink(self) -> bool:
+        return bool(self.qid.type & QTSYMLINK)
+
 
 @attrs.frozen
 class Wstat:
-    """Changes asked of ``wstat``: a field left as None is not touched (Plan 9's ~0 and "")."""
+    """Changes asked of ``wstat``: a field left as None is not touched (Plan 9's ~0 and "").
+
+    ``mode`` holds permission bits (and DMSPECIAL's), ``uid``/``gid`` owner names (decimal for
+    numeric ids), ``atime``/``mtime`` virtual nanoseconds since boot. A device that does not
+    keep a field it is asked to change refuses with EPERM rather than ignore it.
+    """
 
     name: str | None = None
     length: int | None = None
     mode: int | None = None
     mtime: int | None = None
+    uid: str | None = None
+    gid: str | None = None
+    atime: int | None = None
+
+
+@attrs.frozen
+class FsStat:
+    """What ``statfs`` says about the file system a file is on: sizes in ``block_size`` blocks,
+    files (inodes) in all and free. Zero counts mean the device has no such limit."""
+
+    block_size: int = 4096
+    blocks: int = 0
+    blocks_free: int = 0
+    files: int = 0
+    files_free: int = 0
+
+
+#: Whom the files a process creates belong to: (uid, gid) as Dir names. A personality with user
+#: ids sets it (Linux, for a process whose file system ids are not 0); devices that keep owners
+#: read it through :func:`owner_of`.
+OWNER: Slot[tuple[str, str]] = Slot("devices.owner")
+
+
+def owner_of(process: Any) -> tuple[str, str]:
+    """The owner and group of files ``process`` creates (the superuser's when it says nothing)."""
+    owner = OWNER.get(process) if process is not None else None
+    return owner if owner is not None else ("kernkit", "kernkit")
+
+
+def owner_id(name: str) -> int:
+    """A Dir owner name as a numeric id: a decimal name is the id, any other the superuser's (0)."""
+    return int(name) & 0xFFFF_FFFF if decimal(name) and len(name) <= 10 else 0
+
+
+def superuser(process: Any) -> bool:
+    """Whether files ``process`` creates belong to the superuser (who may open any file)."""
+    return owner_of(process)[0] in ("kernkit", "0")
 
 
 class DeviceError(Exception):
@@ -233,10 +291,50 @@ class DeviceDriver:
         may have become ready, so threads in poll/select look again."""
         return POLLIN | POLLOUT
 
+    def mmap(self, chan: Chan) -> Any:
+        """The :class:`~kernkit.core.pagecache.PageCache` of the open file ``chan``: the frames
+        every mapping of the file shares with read() and write() (the same cache for every
+        channel on the file; a file whose every mapping is new memory, as /dev/zero, gives a
+        new transient cache each time). The default: files of this device cannot be mapped
+        (ENODEV)."""
+        raise DeviceError("ENODEV", f"#{self.name}: files cannot be mapped")
+
+    def terminal(self, chan: Chan) -> int | None:
+        """The host file descriptor of the terminal the open channel is, or None (the default)
+        when it is not a terminal: personalities answer terminal controls (Linux's TCGETS,
+        TIOCGWINSZ, ...) only for terminals, as a host kernel does."""
+        return None
+
     def dirgen(self, chan: Chan) -> int | None:
         """A number that changes whenever a name in the directory ``chan`` appears, goes or
         moves, or None (the default) when the device cannot tell. With a number, namespaces
         may remember walks through the directory and skip them while the number stays."""
+        return None
+
+    # --- optional: links, file systems. The defaults say the device has none. ---------------
+
+    def readlink(self, chan: Chan) -> str:
+        """The target of the symbolic link ``chan`` (a file whose qid type has QTSYMLINK):
+        a path, walked from the link's directory when relative."""
+        raise DeviceError("EINVAL", "not a symbolic link")
+
+    def follow(self, chan: Chan) -> Chan | None:
+        """What the symbolic link ``chan`` stands for, as a channel, for links that name no
+        path (Linux's /proc/PID/fd/N names an open file itself); None (the default): walk the
+        path :meth:`readlink` gives."""
+        return None
+
+    def symlink(self, chan: Chan, name: str, target: str) -> None:
+        """Make ``name`` in directory ``chan`` a symbolic link to ``target``."""
+        raise DeviceError("EPERM", f"#{self.name}: cannot make symbolic links")
+
+    def link(self, chan: Chan, newdir: Chan, name: str) -> None:
+        """Give the file ``chan`` another name, ``name`` in ``newdir`` (a channel of this same
+        device; another device is EXDEV, refused before the driver is asked)."""
+        raise DeviceError("EPERM", f"#{self.name}: cannot make hard links")
+
+    def statfs(self, chan: Chan) -> FsStat | None:
+        """Sizes of the file system ``chan`` is on, or None (the default) when it has none."""
         return None
 
 
@@ -255,10 +353,15 @@ __all__ = [
     "DMEXCL",
     "DMNAMEDPIPE",
     "DMSOCKET",
+    "DMSPECIAL",
+    "DMSYMLINK",
     "DeviceDriver",
     "DeviceError",
     "Dir",
+    "FsStat",
+    "ONONBLOCK",
     "OEXEC",
+    "OWNER",
     "POLLERR",
     "POLLHUP",
     "POLLIN",
@@ -273,8 +376,12 @@ __all__ = [
     "QTDIR",
     "QTEXCL",
     "QTFILE",
+    "QTSYMLINK",
     "Qid",
     "decimal",
+    "owner_id",
+    "owner_of",
+    "superuser",
     "WouldBlock",
     "Wstat",
 ]

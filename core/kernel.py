@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
 from kernkit.core.hostio import HostIO
+from kernkit.core.kmem import KernelMemory
 from kernkit.core.kmsg import KernelMessage, KernelMessages
 from kernkit.core.loader import load_program
 from kernkit.core.machine import NOT_TAKEN, SETTLED, Handoff, HandoffKind, Stop
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 #: Exit statuses of a run besides init's own.
 EXIT_PANIC = 70
 EXIT_BUDGET = 124
+EXIT_KILLED = 128 + 9
 #: In fast mode runs report no instruction counts; this bounds a core's turn in a round instead.
 FAST_RUNS_PER_ROUND = 16
 
@@ -92,6 +94,8 @@ class Kernel:
         arch = registries["architecture"][machine_opts.arch].record
         self.arch = arch
         self.machine = arch.create_machine(self)
+        #: The kernel's own buffers, charged against the machine's memory (core/kmem.py).
+        self.kmem = KernelMemory(self.machine.memory)
         self.deterministic = self.machine.deterministic
         cores = len(self.machine.cores)
         self.current: list[Thread | None] = [None] * cores
@@ -101,6 +105,8 @@ class Kernel:
         self.cur_proc: list[Process | None] = [None] * cores
         self.kmsgs = KernelMessages(cores)
         self._core_used = [0] * cores
+        #: Instructions each core has run since boot (its busy time, for /proc/stat and the like).
+        self.core_instructions = [0] * cores
         #: Where each core's current trace span began (tracing only).
         self._span_start = [0] * cores
         self._active_core: int | None = None
@@ -280,7 +286,12 @@ class Kernel:
         return self._next_id - 1
 
     def _new_process(
-        self, name: str, parent: Process | None, personality: SyscallTable, argv: list[str]
+        self,
+        name: str,
+        parent: Process | None,
+        personality: SyscallTable,
+        argv: list[str],
+        syscall_map: dict | None = None,
     ) -> Process:
         process = Process(
             pid=self.new_id(),
@@ -288,7 +299,7 @@ class Kernel:
             kernel=self,
             parent=parent,
             personality=personality,
-            syscall_map=personality.by_number(),
+            syscall_map=personality.by_number() if syscall_map is None else syscall_map,
             argv=argv,
         )
         self.processes[process.pid] = process
@@ -315,19 +326,24 @@ class Kernel:
         self.scheduler.thread_runnable(thread)
         return thread
 
-    def fork(self, thread: Thread) -> Process:
+    def fork(self, thread: Thread, share_memory: bool = False) -> Process:
         """A copy of ``thread``'s process (memory, files, personality state) whose one thread
-        returns 0 from the current syscall."""
+        returns 0 from the current syscall. Memory is shared copy-on-write, or, with
+        ``share_memory``, the child uses the parent's address space itself (vfork)."""
         parent = thread.process
-        child = self._new_process(parent.name, parent, parent.personality, list(parent.argv))
-        child.syscall_map = parent.syscall_map
+        child = self._new_process(
+            parent.name, parent, parent.personality, list(parent.argv), parent.syscall_map
+        )
         child.image = parent.image
         child.data = {key: copy.copy(value) for key, value in parent.data.items()}
         child.files = parent.files.copy()
         self.trace_event("fork", child, parent=parent.pid)
         self.plugins.notify("kernkit_process_created", kernel=self, process=child)
         try:
-            child.aspace = parent.aspace.fork(self.machine.new_page_table())
+            if share_memory:
+                child.aspace = parent.aspace.share()
+            else:
+                child.aspace = parent.aspace.fork(self.machine.new_page_table())
         except OutOfMemory:
             child.set_state(ProcState.DYING)
             self._release(child)
@@ -393,6 +409,9 @@ class Kernel:
         was_running = thread.state is RUNNING
         thread.state = EXITED
         thread.wait_token = None
+        if thread.wake_timer is not None:
+            self.timers.cancel(thread.wake_timer)
+            thread.wake_timer = None
         if thread.waiting_on is not None:
             thread.waiting_on.remove(thread)
         if was_running and thread.core is not None:
@@ -450,7 +469,16 @@ class Kernel:
         else:
             self.exit_process(thread.process, status)
 
+    def fault(self, thread: Thread, fault: Fault) -> None:
+        """A guest fault of ``thread``: its personality decides (a signal handler may take it);
+        a fault it does not take kills the process with a report."""
+        decide = thread.process.personality.fault
+        if decide is None or not decide(thread, fault):
+            self.kill_by_fault(thread, fault)
+
     def kill_by_fault(self, thread: Thread, fault: Fault) -> None:
+        """End ``thread``'s process for ``fault`` (exit status 128+signal) with a three-line
+        report: who died of what and where, the instruction, the registers."""
         report = fault_report(self, thread, fault)
         self.message(report)
         self.trace_event(
@@ -465,6 +493,50 @@ class Kernel:
         thread.process.term_signal = fault.signal
         self.exit_process(thread.process, 128 + fault.signal, report.splitlines()[0])
 
+    # --- work before user mode: what signal delivery is built on ------------------------
+
+    def want_user_work(self, thread: Thread) -> None:
+        """Have ``thread``'s personality run its ``return_to_user`` step before the thread next
+        executes an instruction: right after the system call in progress if the thread is the
+        one making it, else before its next run. A blocked thread stays blocked (see
+        :meth:`interrupt`). Cheap: a flag the machine checks after each system call."""
+        thread.user_work = True
+
+    def return_to_user(self, thread: Thread) -> None:
+        """Run the personality's ``return_to_user`` step for ``thread`` (its ``user_work`` flag
+        is set): called by the machine after a system call and by the run loop before a run."""
+        thread.user_work = False
+        step = thread.process.personality.return_to_user
+        if step is not None:
+            step(thread)
+
+    def interrupt(self, thread: Thread) -> bool:
+        """Wake ``thread`` from whatever it sleeps in (a wait queue, a timed sleep) without a
+        result: its system call is left as it stopped (to run again, or with no result yet) for
+        the personality to settle before the thread returns to user mode (a signal's EINTR or
+        restart). False if the thread was not blocked."""
+        if thread.state is not BLOCKED:
+            return False
+        if thread.waiting_on is not None:
+            thread.waiting_on.remove(thread)
+        self.wake(thread)
+        return True
+
+    def set_cpu_alarm(
+        self, process: Process, at: int | None, callback: Callable[[], None] | None = None
+    ) -> None:
+        """Call ``callback()`` once ``process``'s threads have retired ``at`` instructions in all
+        (``process.instructions``): CPU-time timers. Checked after each run of one of its
+        threads, so it fires at the end of the run that reaches it. None cancels. Fast mode
+        counts no instructions: there it never fires."""
+        process.cpu_alarm = None if at is None else (at, callback)
+
+    def _cpu_alarm(self, process: Process) -> None:
+        alarm = process.cpu_alarm
+        if alarm is not None and process.instructions >= alarm[0]:
+            process.cpu_alarm = None
+            alarm[1]()
+
     # --- blocking -------------------------------------------------------------------------
 
     def sleep_until(self, thread: Thread, wake_at: int, on_timeout: Callable[[], None] | None = None) -> None:
@@ -475,11 +547,12 @@ class Kernel:
 
         def expire() -> None:
             if thread.wait_token is token and thread.state is BLOCKED:
+                thread.wake_timer = None
                 if on_timeout is not None:
                     on_timeout()
                 self.wake(thread)
 
-        self.timers.add(wake_at, expire)
+        thread.wake_timer = self.timers.add(wake_at, expire)
 
     def block(self, thread: Thread) -> None:
         """Take ``thread`` off its core until :meth:`wake` (the CPU loop stops after the syscall)."""
@@ -496,6 +569,9 @@ class Kernel:
         thread.clock = max(thread.clock, self.now(self._active_core))
         thread.state = RUNNABLE
         thread.wait_token = None
+        if thread.wake_timer is not None:  # woken before its timeout: the timer goes
+            self.timers.cancel(thread.wake_timer)
+            thread.wake_timer = None
         thread.process.refresh_state()
         self.scheduler.thread_runnable(thread)
 
@@ -520,7 +596,9 @@ class Kernel:
         """Run until init exits (its status), a panic (70) or the instruction budget (124)."""
         try:
             if self.monitor_input is not None and self._monitor(can_continue=True) == "quit":
-                self.exit_status, self.finished = 0, True
+                # as a quit later in the run: every process killed, so init's status is SIGKILL's
+                self.message("monitor: quit: the run ends")
+                self.exit_status, self.finished = EXIT_KILLED, True
             while not self.finished:
                 if self.interrupted:  # Ctrl-C while a core ran guest code (see the CLI's handler)
                     raise KeyboardInterrupt
@@ -584,9 +662,19 @@ class Kernel:
                 thread = self.current[core] or self._pick(core)
                 if thread is None or self._core_used[core] >= quantum:
                     break
+                if thread.user_work:  # a signal to deliver first (see want_user_work)
+                    self._active_core = core
+                    try:
+                        self.return_to_user(thread)
+                    finally:
+                        self._active_core = None
+                    if self.current[core] is not thread:  # stopped or ended by it
+                        continue
                 budget = quantum - self._core_used[core]
+                limit = None  # the instruction budget holds exactly; a quantum may end a little late
                 if self.max_instructions:
-                    budget = min(budget, self.max_instructions - self.instructions)
+                    limit = self.max_instructions - self.instructions
+                    budget = min(budget, limit)
                     if budget <= 0:
                         self._out_of_budget()
                         return
@@ -594,7 +682,7 @@ class Kernel:
                 if self.tracing:
                     self._span_start[core] = self.now(core)
                 try:
-                    stop = self.machine.run(core, thread, budget)
+                    stop = self.machine.run(core, thread, budget, limit)
                 finally:
                     self._active_core = None
                 ran = True
@@ -616,7 +704,12 @@ class Kernel:
         """Charge a run's instructions to ``thread`` and its core, then settle its stop."""
         used = self._core_used[core] = self._core_used[core] + stop.instructions
         self.instructions += stop.instructions
+        self.core_instructions[core] += stop.instructions
         thread.instructions += stop.instructions
+        process = thread.process
+        process.instructions += stop.instructions
+        if process.cpu_alarm is not None:
+            self._cpu_alarm(process)
         if self.deterministic:  # now(core), without asking the machine: the run is over
             reached = self.round_start_ns + used * 1_000_000_000 // self.ips
         else:
@@ -660,8 +753,8 @@ class Kernel:
             return SETTLED
         used = self._core_used[core]
         following = self.current[core] or self._pick(core)
-        if following is None or self._core_used[core] != used:  # nothing, or it starts later
-            return SETTLED
+        if following is None or self._core_used[core] != used or following.user_work:
+            return SETTLED  # nothing, it starts later, or it has a signal to take first
         return Handoff(HandoffKind.CONTINUE, following)
 
     def _pick(self, core: int) -> Thread | None:
@@ -684,7 +777,7 @@ class Kernel:
     def _after_stop(self, core: int, thread: Thread, stop: Stop) -> None:
         thread.stop_requested = False
         if stop.kind == "fault":
-            self.kill_by_fault(thread, stop.fault)
+            self.fault(thread, stop.fault)
         if self.current[core] is not thread:
             state = thread.state
             if state is not RUNNING:
@@ -695,9 +788,13 @@ class Kernel:
     def _end_round(self, ran: bool) -> None:
         if self.deterministic:
             self.round_start_ns += self.quantum * 1_000_000_000 // self.ips
+            # a run may end past the quantum (at the end of a translated block): the core
+            # starts the next round that far in, so its clock keeps counting every instruction
+            quantum = self.quantum
+            self._core_used = [max(used - quantum, 0) for used in self._core_used]
         else:
             self.round_start_ns = self.now()
-        self._core_used = [0] * len(self.current)
+            self._core_used = [0] * len(self.current)
         for core, thread in enumerate(self.current):
             if thread is not None and self.scheduler.tick(core, thread):
                 self.current[core] = None

@@ -19,6 +19,7 @@ def new_address_space(kernel: Kernel) -> AddressSpace:
     aspace = AddressSpace(kernel.machine.memory, kernel.machine.new_page_table(), kernel.machine.user_limit)
     aspace.on_unmap = kernel.machine.address_space_changed
     aspace.on_code_write = kernel.machine.code_changed
+    aspace.on_release = kernel.machine.address_space_released
     return aspace
 
 

@@ -7,13 +7,17 @@ The core calls the architecture:
 
 - ``Architecture.create_machine(kernel)`` once, when the kernel is built (cores and physical
   memory from ``kernel.config["machine"]``);
-- :class:`Machine`: ``run(core, thread, budget) -> Stop`` for every run of a thread on a core,
+- :class:`Machine`: ``run(core, thread, budget, limit) -> Stop`` for every run of a thread on a
+  core (``limit``: the instruction budget that must hold exactly, when there is one),
   ``live_instructions(core)`` for virtual time inside a run, ``charge`` for work a syscall
   handler ran elsewhere for the thread, ``new_page_table``/``new_context`` when processes and
   threads are made, ``address_space_changed``/``code_changed`` when memory changes under the
-  machine's caches, ``disassemble``/``backtrace`` for reports, ``set_breakpoints``/
+  machine's caches, ``address_space_released`` when an address space is gone,
+  ``disassemble``/``backtrace`` for reports, ``set_breakpoints``/
   ``single_step`` for debuggers, ``close`` at shutdown;
-- :class:`CpuContext` for a thread's registers (syscall results, restarts, fork, TLS).
+- :class:`CpuContext` for a thread's registers (syscall results, restarts, fork, TLS) and what
+  a signal frame needs (every user register and the FPU state as bytes, kept and put back
+  whole, the system call a blocked thread was stopped in and how it resumes).
 
 A machine calls the core, only from inside :meth:`Machine.run`, on the kernel's thread:
 
@@ -22,9 +26,22 @@ A machine calls the core, only from inside :meth:`Machine.run`, on the kernel's 
   result goes into the return register, and None means the handler has arranged the thread's
   state itself (it blocked, exited, or exec'd). When the handler set ``thread.stop_requested``,
   the run must end after the call (or be handed over, below);
+- ``kernel.return_to_user(thread)`` after a system call handler returned, when
+  ``thread.user_work`` is set and the thread still runs the same context (a signal to deliver):
+  before the thread executes another instruction, from inside the call (its registers read as
+  after it); if that leaves ``thread.stop_requested`` set, the run ends as after any stop. One
+  attribute test per system call when nothing is pending;
 - ``kernel.handoff(core, thread, instructions) -> Handoff`` (deterministic machines, optional):
   after a syscall stopped ``thread``, ask whether to go on with another thread inside the same
   run; see :class:`Handoff`;
+- ``aspace.resolve_fault(va, access) -> frame | None`` when the page tables do not let the
+  running thread touch ``va`` so (absent, or read-only for a write): the core maps a page on
+  demand, copies one shared copy-on-write, or brings in a file's page; on None,
+  ``aspace.fault_reason(va, access) -> (signal, what)`` says how the access fails (SIGSEGV, or
+  SIGBUS past the end of a mapped file). The core may shoot down TLBs from inside
+  (``address_space_changed``);
+- ``memory.quarantine``: frames that held code, freed; the machine drops the code translated
+  from them before the next run of any core, then calls ``memory.release_quarantine()``;
 - ``kernel.now(core)`` and ``kernel.ips`` for the virtual time a time-stamp counter reads;
 - faults are not calls: a run that faults returns ``Stop("fault", fault=Fault(...))`` and the
   process's personality decides what happens.
@@ -48,14 +65,19 @@ if TYPE_CHECKING:
 class Fault:
     """A guest exception the kernel turns into a signal (and a report)."""
 
-    signal: int  # POSIX signal number: 11 SIGSEGV, 4 SIGILL, 8 SIGFPE, 5 SIGTRAP
+    signal: int  # POSIX signal number: 11 SIGSEGV, 4 SIGILL, 8 SIGFPE, 5 SIGTRAP, 7 SIGBUS
     what: str  # "page fault", "general protection fault", "invalid opcode", ...
     pc: int
+    #: The exact address the faulting access touched (not its page), for memory faults.
     address: int | None = None
     access: str | None = None  # "read", "write", "exec"
     #: A breakpoint instruction the program executed (x86 ``int3``): ``pc`` is its address,
     #: the thread's own pc already past it.
     breakpoint: bool = False
+    #: The cause as POSIX names it in ``si_code`` (``SEGV_MAPERR``, ``SEGV_ACCERR``,
+    #: ``BUS_ADRERR``, ``BUS_ADRALN``, ``FPE_INTDIV``, ``ILL_ILLOPN``, ...); empty when the
+    #: fault has no finer cause than its signal (x86's general protection fault).
+    code: str = ""
 
 
 class HandoffKind(enum.Enum):
@@ -139,8 +161,48 @@ class CpuContext(Protocol):
         ...
 
     def set_user_registers(self, values: dict[str, int]) -> None:
-        """Set registers by name on a context that is not in a syscall (e.g. a fresh one from
-        :meth:`Machine.new_context`)."""
+        """Set registers by name, as the thread is to resume: on a fresh context (from
+        :meth:`Machine.new_context`), a stopped one, or from inside a system call (the thread
+        then resumes at the new program counter instead of after the call)."""
+        ...
+
+    # --- what a signal frame needs (a personality saves and restores the user state) -----------
+
+    def fpu_state(self) -> bytes:
+        """The floating-point and vector state as the architecture saves it for user programs
+        (x86-64: the 512-byte FXSAVE image)."""
+        ...
+
+    def set_fpu_state(self, state: bytes, current: bytes | None = None) -> None:
+        """Load state in the format :meth:`fpu_state` returns; ValueError if it is not a state
+        the CPU would accept (x86-64: reserved MXCSR bits set). ``current``, if given, is what
+        :meth:`fpu_state` returned just before (a hint: what is unchanged need not be written)."""
+        ...
+
+    def reset_fpu_state(self, current: bytes | None = None) -> None:
+        """The floating-point state a program starts with (x86-64: after FNINIT, MXCSR
+        0x1f80); ``current`` as for :meth:`set_fpu_state`."""
+        ...
+
+    def save_user_state(self) -> object:
+        """Every user register and the FPU state as the thread is to resume, kept aside as an
+        opaque value (cheaper than reading them one by one): what a signal frame saves."""
+        ...
+
+    def restore_user_state(self, state: object) -> None:
+        """Put back a state :meth:`save_user_state` kept, whole (from inside a system call
+        too: the thread then resumes where the state says)."""
+        ...
+
+    def syscall_number(self) -> int:
+        """The number of the system call that last stopped the thread (the one it is blocked in
+        or was woken from by :meth:`kernkit.core.kernel.Kernel.interrupt`)."""
+        ...
+
+    def resume_syscall(self, result: int | None) -> None:
+        """Settle the system call the thread was stopped in (see :meth:`syscall_number`): with a
+        result, the call returns it and the thread goes on after it; with None, the call runs
+        again from its start, with its number and arguments, when the thread next runs."""
         ...
 
     def fork(self) -> CpuContext:
@@ -158,16 +220,24 @@ class Machine(Protocol):
 
     def new_page_table(self) -> PageTable: ...
     def new_context(self, entry: int, stack: int) -> CpuContext: ...
-    def run(self, core: int, thread: Thread, budget: int) -> Stop:
-        """Run ``thread`` on ``core`` for at most ``budget`` instructions (a budget the core shares
-        with whatever runs after it in this run). When a syscall handler stops the thread, a
-        deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
+    def run(self, core: int, thread: Thread, budget: int, limit: int | None = None) -> Stop:
+        """Run ``thread`` on ``core`` for about ``budget`` instructions (a budget the core shares
+        with whatever runs after it in this run): a deterministic machine may stop at the first
+        point at or after it where it can stop reproducibly (x86_64: the end of a translated
+        block), but never past ``limit`` when one is given. When a syscall handler stops the
+        thread, a deterministic machine may call ``kernel.handoff(core, thread, instructions)`` from inside
         the run and go on as the :class:`Handoff` it gets says, saving a return to the kernel loop.
+
+        After a system call handler returns, the machine calls ``kernel.return_to_user(thread)``
+        when ``thread.user_work`` is set and the thread still runs the same context (a signal to
+        deliver), before the thread executes another instruction, and stops the run if that
+        leaves ``thread.stop_requested`` set.
 
         A thread's context may be of another kind than the machine's own (a virtual machine's
         guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and
         ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
         ...
+
     def live_instructions(self, core: int) -> int: ...
     def charge(self, core: int, instructions: int) -> None:
         """Count ``instructions`` retired elsewhere (another CPU, run by a syscall handler on
@@ -175,8 +245,13 @@ class Machine(Protocol):
         on they are in :meth:`live_instructions` and in the run's :class:`Stop`, and they come off
         the run's budget (a run whose budget they use up stops after the syscall). A machine that
         counts no instructions (fast mode) ignores them."""
+
     def address_space_changed(self, aspace: AddressSpace) -> None:
         """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""
+
+    def address_space_released(self, aspace: AddressSpace) -> None:
+        """``aspace`` is gone: no core may use translations cached from it again (a core that
+        had it loaded must not keep its TLB for whatever it loads next)."""
 
     def code_changed(self, aspace: AddressSpace) -> None:
         """The kernel wrote into a frame that may hold translated code."""

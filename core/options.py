@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(i?B)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*([0-9]{1,20})\s*([KMGT]?)(i?B)?\s*$", re.IGNORECASE | re.ASCII)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
@@ -46,6 +46,38 @@ def parse_size(value: int | str) -> int:
         if match:
             return int(match.group(1)) * _UNITS[match.group(2).upper()]
     raise ValueError(f"expected a size such as 64M or 1G, got {value!r}")
+
+
+def format_size(value: int) -> str:
+    """``16G`` for 17179869184: the largest unit that divides ``value`` exactly, else bytes."""
+    for suffix in "TGMK":
+        unit = _UNITS[suffix]
+        if value and value % unit == 0:
+            return f"{value // unit}{suffix}"
+    return str(value)
+
+
+def at_most_size(limit: int) -> Callable[..., None]:
+    """``at_most`` for a size option: the limit and the value are printed like ``16G``."""
+
+    def check(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+        if value > limit:
+            raise ValueError(f"must be at most {format_size(limit)}, got {format_size(value)}")
+
+    return check
+
+
+def at_least_size(limit: int) -> Callable[..., None]:
+    def check(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+        if value < limit:
+            raise ValueError(f"must be at least {format_size(limit)}, got {format_size(value)}")
+
+    return check
+
+
+def page_multiple(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value % 4096:
+        raise ValueError(f"must be a multiple of the 4K page size, got {value}")
 
 
 def positive(instance: Any, attribute: attrs.Attribute, value: int) -> None:

@@ -269,12 +269,22 @@ class PluginManager:
             if exc.name == module_name or (exc.name and module_name.startswith(exc.name + ".")):
                 raise PluginError(f"plugin module {module_name!r} not found") from None
             raise PluginError(f"plugin {module_name!r} failed to import: {exc}") from None
+        except SystemExit as exc:  # a module must not end kernkit by importing it
+            raise PluginError(
+                f"plugin {module_name!r} failed to import: it called sys.exit({exc.code!r})"
+            ) from None
         except Exception as exc:
             raise PluginError(
                 f"plugin {module_name!r} failed to import: {type(exc).__name__}: {exc}"
             ) from None
         if id(module) in self._modules:  # already loaded, e.g. through its entry point
             return
+        _check_contract(module, module_name)  # a plugin for another contract hears that first
+        if not _implements_hooks(module):
+            raise PluginError(
+                f"plugin module {module_name!r} implements no kernkit hook (a plugin marks its "
+                f"functions with @hookimpl)"
+            )
         self.register(module, module_name, source, short=short)
 
     def _load_entry_points(self) -> None:
@@ -330,6 +340,11 @@ class _Guarded:
 
     def __repr__(self) -> str:
         return f"<plugin {self._name!r}: {self._plugin!r}>"
+
+
+def _implements_hooks(module: object) -> bool:
+    marker = f"{hookspecs.PROJECT}_impl"
+    return any(callable(value) and hasattr(value, marker) for value in vars(module).values())
 
 
 def _check_contract(plugin: object, name: str) -> None:

@@ -73,10 +73,15 @@ class Thread:
     core: int | None = None
     #: Set while the thread sleeps with a timeout; a wake-up clears it, so a stale timer is ignored.
     wait_token: object | None = None
+    #: The kernel timer of that timeout (cancelled by an earlier wake-up).
+    wake_timer: int | None = None
     #: The wait queue the thread sleeps in, if any (a WaitQueue).
     waiting_on: Any = None
     #: Set by a syscall handler that needs the CPU loop to stop after the call returns.
     stop_requested: bool = False
+    #: Work the personality must do before the thread next runs user code (a signal to deliver):
+    #: see :meth:`kernkit.core.kernel.Kernel.want_user_work`.
+    user_work: bool = False
     instructions: int = 0
     #: Virtual time (ns) this thread has reached; it never runs or reads the clock before it.
     clock: int = 0
@@ -127,6 +132,11 @@ class Process:
     child_events: Any = attrs.field(default=attrs.Factory(_child_events, takes_self=True))
     #: A multi-core process (Akaros MCP): its personality, not its threads, decides its state.
     mcp: bool = False
+    #: Instructions retired by all its threads so far, those that ended included (CPU time).
+    instructions: int = 0
+    #: ``(at, callback)``: ``callback()`` runs once ``instructions`` reaches ``at`` (a CPU-time
+    #: timer; see :meth:`kernkit.core.kernel.Kernel.set_cpu_alarm`), checked after each run.
+    cpu_alarm: tuple[int, Any] | None = None
 
     def set_state(self, new: ProcState) -> None:
         """Move to ``new``; an illegal transition is a kernel panic."""

@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 from typing import Protocol
 
+from kernkit.core.config import shorten
 from kernkit.core.errors import ProgramError
 
 
@@ -35,6 +36,13 @@ def packaged_programs() -> list[str]:
 
 def resolve_program(name: str, base_dir: Path | None) -> Path:
     """An existing file for ``name``: absolute, relative to ``base_dir``, or a packaged program."""
+    try:
+        return _resolve(name, base_dir)
+    except OSError as exc:  # a name too long for the host, a loop of links, ...
+        raise ProgramError(f"{shorten(name)}: cannot look it up: {exc.strerror}") from None
+
+
+def _resolve(name: str, base_dir: Path | None) -> Path:
     candidate = Path(name).expanduser()
     if candidate.is_absolute():
         if candidate.is_file():

@@ -14,7 +14,7 @@ import attrs
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.machine import Machine
-    from kernkit.core.process import Process
+    from kernkit.core.process import Process, Thread
 
 
 def _name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
@@ -125,6 +125,21 @@ class SyscallTable:
     #: Multi-core processes: a :class:`kernkit.core.scheduler.VcoreProvider`, or None if the
     #: personality's processes hold no cores of their own.
     vcores: Any = attrs.field(default=None, kw_only=True)
+    #: ``return_to_user(thread)``: the work a thread flagged with
+    #: :meth:`kernkit.core.kernel.Kernel.want_user_work` does before it next runs user code
+    #: (Linux: deliver pending signals). The kernel calls it after the system call that set the
+    #: flag (inside it: the thread's registers read as after the call), or before the thread's
+    #: next run (after a slice, when woken). It may change the thread's registers, block the
+    #: thread or end its process.
+    return_to_user: Callable[[Thread], None] | None = attrs.field(default=None, kw_only=True)
+    #: ``fault(thread, fault) -> bool``: a guest fault (:class:`kernkit.core.machine.Fault`) of a
+    #: thread of this personality. True: the personality dealt with it (a handler will run, set
+    #: up by ``return_to_user``); False, or no function: the process is killed with a report.
+    fault: Callable[[Thread, Any], bool] | None = attrs.field(default=None, kw_only=True)
+    #: ``post_signal(process, signal, sender)``: a POSIX signal sent to a process of this
+    #: personality from outside it (another personality's ``kill``; ``sender`` is a pid or 0 for
+    #: the kernel). None: the personality has no signals; senders treat the process as gone.
+    post_signal: Callable[[Process, int, int], None] | None = attrs.field(default=None, kw_only=True)
 
     def by_number(self) -> dict[int, Syscall]:
         table: dict[int, Syscall] = {}
@@ -154,8 +169,10 @@ class SyscallExtension:
 def _device_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
     _name(instance, attribute, value)
     if "." in value:  # '.' separates the name from the spec in "#name.spec"
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a non-empty identifier, "
-                         f"got {value!r} ('.' separates a device's name from its spec)")
+        raise ValueError(
+            f"{type(instance).__name__}.{attribute.name} must be a non-empty identifier, "
+            f"got {value!r} ('.' separates a device's name from its spec)"
+        )
 
 
 @attrs.frozen
@@ -237,12 +254,15 @@ class ConfigSection:
 @attrs.frozen
 class BootStep:
     """A step of kernel boot. Steps run by ``phase`` (see :data:`BOOT_PHASES`), then in the
-    order their ``after`` lists require, then by name; ``run(kernel)`` does the work."""
+    order their ``after`` lists require, then by name; ``run(kernel)`` does the work.
+    ``outside``: the step reaches outside the kernel (listens, connects, writes host files, takes
+    the terminal), so ``kernkit check``, which boots a kernel without running it, skips it."""
 
     name: str = attrs.field(validator=_name)
     phase: str = attrs.field(validator=attrs.validators.in_(("machine", "devices", "services", "init")))
     run: Callable[[Kernel], None]
     after: tuple[str, ...] = ()
+    outside: bool = False
 
 
 BOOT_PHASES = ("machine", "devices", "services", "init")

@@ -10,23 +10,31 @@ import argparse
 import io
 import json
 import os
-import signal
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from kernkit.core.errors import ConfigError, KernkitError
 from kernkit.tools.scaffold import KINDS
+from kernkit.tools.stopsignals import Stopped, exit_status, on_stop_signals, signum_of, word
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors one line like every other (``--help`` shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"kernkit: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; the matrix command's own options are added only when ``command``
     is ``matrix`` (they come with the matrix code)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kernkit",
         description="Compose a kernel from plugins and boot it on an emulated machine.",
     )
@@ -135,39 +143,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = next((word for word in args_list if not word.startswith("-")), None)
     args = _parser(command).parse_args(args_list)
     try:
-        if args.command == "boot":
-            return _boot(args, program)
-        if program:
-            raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
-        if args.command == "check":
-            return _check(args)
-        if args.command == "trace":
-            return _trace(args)
-        if args.command == "matrix":
-            from kernkit.tools.matrix import command as matrix_command
-
-            return matrix_command.run(args)
-        if args.command == "compat":
-            from kernkit.tools.compat import command as compat_command
-
-            return compat_command.run(args)
-        if args.command == "new-plugin":
-            from kernkit.tools.scaffold import new_plugin
-
-            root = new_plugin(args.name, args.kind, Path(args.dir))
-            print(f"wrote {root}: cd {root} && pip install -e . && python -m pytest -q")
-            return 0
-        return _plugins(args)
+        with on_stop_signals():  # SIGTERM and SIGHUP as Ctrl-C, from the start (boot refines it)
+            return _run(args, program)
     except KernkitError as exc:
-        print(f"kernkit: error: {exc}", file=sys.stderr)
+        print(f"kernkit: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("kernkit: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP: see tools/stopsignals.py
+        signum = signum_of(exc)
+        print(f"kernkit: {word(signum)}", file=sys.stderr)
+        return exit_status(signum)
     except BrokenPipeError:  # our own stdout went away (e.g. piped into head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:  # a kernkit bug: one line, the traceback only on request
+        # unreachable from input: every bad input is a KernkitError (one line, status 2); the
+        # config, syscall and 9P fuzzers hold it to that, and a test greps for this line
         if os.environ.get("KERNKIT_DEBUG"):
             raise
         print(
@@ -175,6 +165,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 70
+
+
+def _run(args: argparse.Namespace, program: list[str]) -> int:
+    if args.command == "boot":
+        return _boot(args, program)
+    if program:
+        raise ConfigError("-- PROGRAM is only for 'kernkit boot'")
+    if args.command == "check":
+        return _check(args)
+    if args.command == "trace":
+        return _trace(args)
+    if args.command == "matrix":
+        from kernkit.tools.matrix import command as matrix_command
+
+        return matrix_command.run(args)
+    if args.command == "compat":
+        from kernkit.tools.compat import command as compat_command
+
+        return compat_command.run(args)
+    if args.command == "new-plugin":
+        from kernkit.tools.scaffold import new_plugin
+
+        root = new_plugin(args.name, args.kind, Path(args.dir))
+        print(f"wrote {root}: cd {root} && pip install -e . && python -m pytest -q")
+        return 0
+    return _plugins(args)
+
+
+def one_line(text: str) -> str:
+    """``text`` with control and line-separator characters escaped (a name read from a file or a
+    command line may hold any), so an error stays one line."""
+    return "".join(
+        ch.encode("unicode_escape").decode() if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in text
+    )
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, object]:
@@ -190,7 +215,7 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     overrides = _overrides(args.set)
     if program:
         path = Path(program[0])
-        overrides["init.program"] = str(path.resolve()) if path.exists() else program[0]
+        overrides["init.program"] = str(path.resolve()) if _is_file(path) else program[0]
         overrides["init.args"] = program[1:]
         overrides["init.name"] = program[0]
     if args.max_instructions is not None:
@@ -210,12 +235,15 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         kernel = assemble(args.config, overrides=overrides, trace=lines)
         if args.monitor:
             kernel.monitor_input = sys.stdin
-        boot(kernel)
-        previous = signal.signal(signal.SIGINT, _interrupt_handler(kernel))
-        try:
-            return kernel.run()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        received: list[int] = []
+        with on_stop_signals(_interrupt_handler(kernel, received)):
+            try:
+                boot(kernel)
+                return kernel.run()
+            except KeyboardInterrupt as exc:  # the run loop honoured a signal taken mid-run
+                raise Stopped(received[-1] if received else signum_of(exc)) from None
+            finally:
+                kernel.shutdown()  # listeners close, clients hear it, whatever ended the run
     finally:
         if trace is not None:
             if lines is not trace:
@@ -228,17 +256,25 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
             trace.close()
 
 
-def _interrupt_handler(kernel: Kernel):  # noqa: ANN202
-    """Ctrl-C: raised at once when the kernel is between runs (or waiting for host input); while
-    a core runs guest code it is a request the run loop honours at its next round, because an
-    exception raised inside the emulator's callbacks would be lost."""
+def _is_file(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the host: the program lookup says so
+        return False
 
-    def on_sigint(_signum: int, _frame: object) -> None:
+
+def _interrupt_handler(kernel: Kernel, received: list[int]):  # noqa: ANN202
+    """Ctrl-C (and SIGTERM, SIGHUP): raised at once when the kernel is between runs (or waiting
+    for host input); while a core runs guest code it is a request the run loop honours at its
+    next round, because an exception raised inside the emulator's callbacks would be lost."""
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
         if kernel.active_core is None:
-            raise KeyboardInterrupt
+            raise Stopped(signum)
         kernel.interrupted = True
 
-    return on_sigint
+    return on_signal
 
 
 def _trace(args: argparse.Namespace) -> int:
@@ -276,8 +312,19 @@ def _check(args: argparse.Namespace) -> int:
     from kernkit.core.config import to_toml
 
     config, plugins = resolve_config(args.config, _overrides(args.set), on_warning=_warn)
+    registries = collect_registries(plugins)
+    check_choices(config, registries)
+    # what boot rejects before init runs (the machine, the namespace, init's program and its
+    # arguments) is rejected here too: the kernel is built and booted, and never run
+    from kernkit.core.assemble import boot
+    from kernkit.core.kernel import Kernel
 
-    check_choices(config, collect_registries(plugins))
+    quiet = io.BytesIO()
+    kernel = Kernel(config, plugins, registries, stdin=io.BytesIO(), stdout=quiet, stderr=quiet)
+    try:
+        boot(kernel, check=True)
+    finally:
+        kernel.shutdown()
     print(f"# {config.path}: ok")
     print(to_toml(config.as_dict()), end="")
     return 0

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from kernkit.core import hookspecs, hostio
-from kernkit.core.options import option_help
+from kernkit.core.config import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_EXTENDS
+from kernkit.core.options import format_size, option_help
 from kernkit.core.plugins import PluginManager
 
 
@@ -72,7 +73,14 @@ def config_page() -> str:
         "",
         'A kernel config is a TOML file. `extends = "other.toml"` (relative to the file) merges '
         "another config underneath; every other key lives in a table owned by a plugin. "
-        "Unknown tables and keys are errors. Built-in sections:",
+        "Unknown tables and keys are errors. A config is read only if it is a regular file of at "
+        f"most {format_size(MAX_CONFIG_BYTES)} (a FIFO or a device is refused, not waited on); "
+        f"tables and arrays nest at most {MAX_DEPTH} deep, an `extends` chain has at most "
+        f"{MAX_EXTENDS} files, numbers are finite and integers fit 64 bits. `kernkit check` "
+        "validates a config, then builds and boots the kernel without running it, so it rejects "
+        "what `kernkit boot` would (the machine, the namespace, init's program and arguments); "
+        "only boot steps that reach outside the kernel (listening, connecting, the terminal) are "
+        "left to `boot`. Built-in sections:",
         "",
     ]
     for name, registered in sorted(sections.items()):

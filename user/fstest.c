@@ -11,7 +11,7 @@
  *   ns       bind and unions (before, after, create), sharing across fork, unshare
  *   srv      a pipe end posted in /srv and opened by another process
  *   post     put "posted\n" in a pipe, post its read end as /srv/box and exit
- *   proc     /proc/self, /proc/PID/status, killing through /proc/PID/ctl
+ *   proc     /proc/self, #proc/PID/status and Linux's /proc/PID/status, killing through /proc/PID/ctl
  *   exec     programs run from #tmpfs; EACCES without execute permission
  * Each check prints "ok NAME" or "FAIL NAME: ..."; the exit status is the number of failures.
  */
@@ -31,51 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
+#include "checks.h"
+
 static const char *self_path;
-
-static void check(const char *name, int good, const char *detail)
-{
-    if (good)
-        printf("ok %s\n", name);
-    else {
-        printf("FAIL %s: %s\n", name, detail);
-        failures++;
-    }
-    fflush(stdout);
-}
-
-/* a call that must fail with errno `want` */
-static void fails(const char *name, long result, int want)
-{
-    char detail[128];
-    snprintf(detail, sizeof detail, "returned %ld, errno %d (%s); expected errno %d (%s)", result,
-             result < 0 ? errno : 0, result < 0 ? strerror(errno) : "-", want, strerror(want));
-    check(name, result < 0 && errno == want, detail);
-}
-
-/* a call that must succeed */
-static long works(const char *name, long result)
-{
-    char detail[128];
-    snprintf(detail, sizeof detail, "failed: %s", strerror(errno));
-    check(name, result >= 0, detail);
-    return result;
-}
-
-static void same(const char *name, const char *got, const char *want)
-{
-    char detail[512];
-    snprintf(detail, sizeof detail, "got \"%s\", expected \"%s\"", got, want);
-    check(name, strcmp(got, want) == 0, detail);
-}
-
-static void equal(const char *name, long got, long want)
-{
-    char detail[128];
-    snprintf(detail, sizeof detail, "got %ld, expected %ld", got, want);
-    check(name, got == want, detail);
-}
 
 static void put(const char *path, const char *text)
 {
@@ -562,9 +520,11 @@ static void post(void)
 static void proc(void)
 {
     char path[64], want[64];
-    const char *status = get("/proc/self/status");
+    const char *status = get("#proc/self/status");
     snprintf(want, sizeof want, "pid %d\n", getpid());
-    check("/proc/self/status starts with the pid", strncmp(status, want, strlen(want)) == 0, status);
+    check("#proc/self/status starts with the pid", strncmp(status, want, strlen(want)) == 0, status);
+    snprintf(want, sizeof want, "\nPid:\t%d\n", getpid());
+    check("/proc/self/status is Linux's", strstr(get("/proc/self/status"), want) != NULL, want);
     pid_t child = fork();
     if (child == 0) {
         for (;;)

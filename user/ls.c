@@ -1,6 +1,6 @@
 /* ls: list directories and files in the kernel's namespace.
  *   ls [-l] [-R] [-a] [-d] [PATH...]     (default: the current directory)
- *   -l  one line per file: type and permissions, size, name
+ *   -l  one line per file: type and permissions, size, name (and a link's target)
  *   -R  list subdirectories too, each under a "PATH:" heading
  *   -a  include names starting with '.' (and . and ..)
  *   -d  list a directory itself, not its contents
@@ -18,7 +18,8 @@ static int opt_long, opt_recursive, opt_all, opt_dir, status;
 
 static void mode_string(mode_t mode, char *out)
 {
-    out[0] = S_ISDIR(mode) ? 'd' : S_ISCHR(mode) ? 'c' : S_ISFIFO(mode) ? 'p' : S_ISSOCK(mode) ? 's' : '-';
+    out[0] = S_ISDIR(mode) ? 'd' : S_ISLNK(mode) ? 'l' : S_ISCHR(mode) ? 'c' : S_ISFIFO(mode) ? 'p'
+             : S_ISSOCK(mode) ? 's' : '-';
     const char *rwx = "rwxrwxrwx";
     for (int i = 0; i < 9; i++)
         out[1 + i] = (mode & (0400 >> i)) ? rwx[i] : '-';
@@ -37,9 +38,13 @@ static void show(const char *path, const char *name)
         status = 1;
         return;
     }
-    char mode[11];
+    char mode[11], target[256] = "";
     mode_string(st.st_mode, mode);
-    printf("%s %8lld %s\n", mode, (long long)st.st_size, name);
+    if (S_ISLNK(st.st_mode)) {
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        target[n < 0 ? 0 : n] = '\0';
+    }
+    printf("%s %8lld %s%s%s\n", mode, (long long)st.st_size, name, target[0] ? " -> " : "", target);
 }
 
 static int by_name(const void *a, const void *b)
@@ -92,7 +97,7 @@ static void list_dir(const char *path, int heading)
                 continue;
             char *full = join(path, names[i]);
             struct stat st;
-            if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
                 printf("\n");
                 list_dir(full, 1);
             }

@@ -1,6 +1,7 @@
 /* tree: draw directories and what they hold, as an indented tree.
  *   tree [-L DEPTH] [PATH...]     (default: the current directory; DEPTH 0: no limit)
- * Names are sorted; a directory's entries are drawn under it with |-- and `-- branches. */
+ * Names are sorted; a directory's entries are drawn under it with |-- and `-- branches; symbolic
+ * links are drawn as NAME -> TARGET and not followed. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -39,11 +40,14 @@ static void draw(const char *path, const char *prefix, int depth)
     qsort(names, count, sizeof *names, by_name);
     for (size_t i = 0; i < count; i++) {
         int last = i + 1 == count;
-        printf("%s%s%s\n", prefix, last ? "`-- " : "|-- ", names[i]);
         char *full = malloc(strlen(path) + strlen(names[i]) + 2);
         sprintf(full, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+        char target[256];
+        ssize_t n = readlink(full, target, sizeof target - 1);
+        target[n < 0 ? 0 : n] = '\0';
+        printf("%s%s%s%s%s\n", prefix, last ? "`-- " : "|-- ", names[i], n >= 0 ? " -> " : "", target);
         struct stat st;
-        if ((max_depth == 0 || depth < max_depth) && stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if ((max_depth == 0 || depth < max_depth) && lstat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
             char *deeper = malloc(strlen(prefix) + 5);
             sprintf(deeper, "%s%s", prefix, last ? "    " : "|   ");
             draw(full, deeper, depth + 1);

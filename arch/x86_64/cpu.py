@@ -24,11 +24,14 @@ from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import layout, lowlevel
+from kernkit.arch.x86_64.blocks import NEVER, STOPPED_BUDGET, BlockCounter
 from kernkit.arch.x86_64.context import X86Context
+from kernkit.arch.x86_64.native import install_syscall_entry, install_tlb_fill
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, HandoffKind, Stop
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
+from kernkit.core.process import RUNNING
 
 if TYPE_CHECKING:
     from kernkit.arch.x86_64.machine import X86Machine
@@ -38,21 +41,33 @@ if TYPE_CHECKING:
 ACCESS = {16: "read", 17: "write", 18: "exec"}
 UC_MEM_WRITE, UC_MEM_FETCH = 17, 18
 RIP, RAX, RDX = x86.UC_X86_REG_RIP, x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDX
-#: Exceptions a user program can raise, as (signal, description).
+#: Exceptions a user program can raise, as (signal, description, POSIX si_code name).
 EXCEPTIONS = {
-    0: (8, "divide error"),
-    1: (5, "debug trap"),
-    3: (5, "breakpoint"),
-    4: (11, "overflow"),
-    5: (11, "bound range exceeded"),
-    6: (4, "invalid opcode"),
-    7: (8, "device not available"),
-    8: (11, "double fault"),
-    13: (11, "general protection fault"),
-    16: (8, "x87 floating-point error"),
-    17: (7, "alignment check"),
-    19: (8, "SIMD floating-point error"),
+    0: (8, "divide error", "FPE_INTDIV"),
+    1: (5, "debug trap", "TRAP_TRACE"),
+    3: (5, "breakpoint", ""),
+    4: (11, "overflow", ""),
+    5: (11, "bound range exceeded", ""),
+    6: (4, "invalid opcode", "ILL_ILLOPN"),
+    7: (8, "device not available", ""),
+    8: (11, "double fault", ""),
+    13: (11, "general protection fault", ""),
+    16: (8, "x87 floating-point error", "FPE_FLTINV"),
+    17: (7, "alignment check", "BUS_ADRALN"),
+    19: (8, "SIMD floating-point error", "FPE_FLTINV"),
 }
+#: Why a TLB fill was refused -> the POSIX si_code of the page fault (others: no finer cause).
+PAGE_FAULT_CODES = {
+    "not mapped": "SEGV_MAPERR",
+    "kernel address": "SEGV_MAPERR",
+    "read-only page": "SEGV_ACCERR",
+    "page not executable": "SEGV_ACCERR",
+    "no read access": "SEGV_ACCERR",
+    "no write access": "SEGV_ACCERR",
+    "no exec access": "SEGV_ACCERR",
+    "beyond the end of the mapped file": "BUS_ADRERR",
+}
+SIGKILL, SIGSEGV = 9, 11
 RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
 TCG_BUFFER = 32 << 20
 
@@ -75,12 +90,16 @@ class X86Core:
         self.regs = lowlevel.Registers(uc)
         self._fast_reg = self.regs.fast_access()
         self._read_args = self.regs.syscall_args
+        # context switches without the binding's wrappers (half the cost)
+        self._context_save = lowlevel.unchecked(uclib.uc_context_save)
+        self._context_restore = lowlevel.unchecked(uclib.uc_context_restore)
         self._dispatch = self.kernel.dispatcher.dispatch
-        self.counter = lowlevel.counter_reader(uc) if self.deterministic else (lambda: 0)
-        self._counted = lowlevel.counter_cell(uc)
-        #: The count of the emu_start in progress, and how far charge() took the counter past it.
-        self._count = 0
-        self._overshoot = 0
+        self._fault_address = lowlevel.fault_address_reader(uc)
+        #: Counts instructions by translated blocks and ends runs between blocks (blocks.py).
+        self.blocks = BlockCounter(uc, self._read_code, counting=self.deterministic)
+        self._block_state = self.blocks.state
+        #: Instructions still to run one by one (a hard limit falls inside a block), or None.
+        self._exact_left: int | None = None
         self.scratch = uc.context_save()
         self.thread: Thread | None = None
         self.loaded: X86Context | None = None
@@ -95,7 +114,8 @@ class X86Core:
         self.run_base = 0
         self.kernel_mode = True
         self.needs_tb_flush = False
-        self.fault: tuple[int, int, str] | None = None
+        #: Why the last TLB fill was refused: (address, access, reason, signal).
+        self.fault: tuple[int, int, str, int] | None = None
         self.pending_intr: int | None = None
         self.hook_error: BaseException | None = None
         #: Debugging: where a breakpoint stopped the run, the one to pass over once, the hooks.
@@ -104,6 +124,7 @@ class X86Core:
         self._breakpoints: dict[int, object] = {}
         self._step_hook: object | None = None
         self._step_seen = 0
+        self._step_budget = 1
         self._step_from = -1
         self._callbacks = (
             lowlevel.SYSCALL_CB(self._on_syscall),
@@ -112,9 +133,17 @@ class X86Core:
             lowlevel.CODE_CB(self._on_breakpoint),
             lowlevel.CODE_CB(self._on_step),
         )
-        lowlevel.add_syscall_hook(uc, self._callbacks[0])
+        #: syscall entry in C when the native library is there, else the ctypes callback
+        self._syscall_entry = install_syscall_entry(uc, self._on_native_syscall)
+        if self._syscall_entry is None:
+            lowlevel.add_syscall_hook(uc, self._callbacks[0])
+        else:
+            self._native_args = lambda count, values=self._syscall_entry.values: values[1 : count + 1]
         lowlevel.add_intr_hook(uc, self._callbacks[1])
-        lowlevel.add_tlb_fill_hook(uc, self._callbacks[2])
+        #: TLB fills of present pages in C when the native library is there (Python: the rest)
+        self._fill_state = install_tlb_fill(uc, machine.memory.address, layout.USER_LIMIT, self._fill)
+        if self._fill_state is None:
+            lowlevel.add_tlb_fill_hook(uc, self._callbacks[2])
         self._enter_user_mode()
 
     # --- start-up ----------------------------------------------------------------------------
@@ -129,10 +158,7 @@ class X86Core:
         for i, value in enumerate(frame):
             self.machine.memory.words[(frame_top - 40) // 8 + i] = value
         uc.reg_write(x86.UC_X86_REG_RSP, layout.KERNEL_BASE + frame_top - 40)
-        if self.deterministic:
-            uc.emu_start(layout.KERNEL_BASE + layout.IRET_STUB, 0, count=1)
-        else:  # never mix count= runs with plain ones (translations differ); stop at the park
-            uc.emu_start(layout.KERNEL_BASE + layout.IRET_STUB, layout.USER_PARK)
+        uc.emu_start(layout.KERNEL_BASE + layout.IRET_STUB, layout.USER_PARK)
         if uc.reg_read(x86.UC_X86_REG_CS) & 3 != 3:
             raise RuntimeError("could not enter ring 3 on the emulated core")
         self.kernel_mode = False
@@ -147,11 +173,16 @@ class X86Core:
             thread = self.thread
             read, write, uch, value, ref = self._fast_reg
             read(uch, RAX, ref)
-            result = self._dispatch(thread, value.value, self._read_args)
+            number = value.value
+            result = self._dispatch(thread, number, self._read_args)
             if result is not None:
                 value.value = result & 0xFFFF_FFFF_FFFF_FFFF
                 write(uch, RAX, ref)
-            if self.needs_tb_flush or (thread.stop_requested and not self._hand_off(thread)):
+            if thread.user_work:  # a signal to deliver: in place, without a stop
+                self._user_work(thread)
+            if thread.stop_requested:
+                self._stop_requested(thread, number)
+            elif self.needs_tb_flush:
                 uclib.uc_emu_stop(uch)
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
@@ -159,12 +190,49 @@ class X86Core:
         finally:
             self.in_syscall = False
 
+    def _on_native_syscall(self, number: int) -> int | None:
+        """The syscall hook when it is C (native.install_syscall_entry): it has read the
+        registers and writes what this returns to RAX."""
+        self.in_syscall = True
+        try:
+            thread = self.thread
+            result = self._dispatch(thread, number, self._native_args)
+            if not (self.needs_tb_flush or thread.stop_requested or thread.user_work):
+                return result
+            # now: a signal frame or a hand-off changes the registers after the result is in
+            if result is not None:
+                self.regs.write(RAX, result)
+            if thread.user_work:  # a signal to deliver: in place, without a stop
+                self._user_work(thread)
+            if thread.stop_requested:
+                self._stop_requested(thread, number)
+            elif self.needs_tb_flush:
+                uclib.uc_emu_stop(self.uch)
+            return None
+        except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
+            self.hook_error = exc
+            uclib.uc_emu_stop(self.uch)
+            return None
+        finally:
+            self.in_syscall = False
+
+    def _user_work(self, thread: Thread) -> None:
+        if thread.state is RUNNING and thread.context is self.loaded:
+            self.kernel.return_to_user(thread)
+
+    def _stop_requested(self, thread: Thread, number: int) -> None:
+        """After a syscall that stopped the thread (blocked, yielded, exited, ...): remember in
+        what (a signal may interrupt it), then hand the core over or end the run."""
+        self.loaded.stopped_in_syscall(number)
+        if self.needs_tb_flush or not self._hand_off(thread):
+            uclib.uc_emu_stop(self.uch)
+
     def _hand_off(self, thread: Thread) -> bool:
         """Inside the syscall hook: let the kernel settle ``thread`` and, if it names a thread of
         the same address space, go on with that one in this run (True). False: stop the run."""
         if not self.deterministic:
             return False
-        done = self.run_base + self.counter() - self.segment_base
+        done = self.run_base + self._block_state.counted - self.segment_base
         answer = self.kernel.handoff(self.index, thread, done)
         if answer.kind is HandoffKind.NOT_TAKEN:
             return False
@@ -198,11 +266,11 @@ class X86Core:
         uclib.uc_emu_stop(self.uch)
 
     def _on_step(self, _uch: int, address: int, _size: int, _data: int) -> None:
-        """Fast mode's single step: stop before the second instruction."""
+        """Armed single steps and exact tails: stop before instruction ``_step_budget + 1``."""
         if self._step_seen == 0:
             self._step_from = address
         self._step_seen += 1
-        if self._step_seen > 1:
+        if self._step_seen > self._step_budget:
             uclib.uc_emu_stop(self.uch)
 
     def _step_or_retry(self, stop: Stop) -> Stop | None:
@@ -214,57 +282,64 @@ class X86Core:
         return None
 
     def _on_tlb_fill(self, _uch: int, vaddr: int, access: int, entry, _data: int) -> bool:  # noqa: ANN001
+        value = self._fill(vaddr, access)
+        if value is None:
+            return False
+        fields = entry.contents
+        fields.paddr = value & PAGE_MASK
+        fields.perms = value & UC_PROT_ALL
+        return True
+
+    def _fill(self, vaddr: int, access: int, walked: int | None = None) -> int | None:
+        """A TLB miss: the frame | Unicorn's permissions for the page at ``vaddr``, or None to
+        refuse (the run ends with the fault recorded). ``walked``: the page-table entry the C
+        fill found for it (0: none), if it walked already."""
         try:
             page = vaddr & PAGE_MASK
             if page >= layout.USER_LIMIT:
                 if self.kernel_mode and page >= layout.KERNEL_BASE:
-                    entry.contents.paddr = page - layout.KERNEL_BASE
-                    entry.contents.perms = UC_PROT_ALL
-                    return True
+                    return (page - layout.KERNEL_BASE) | UC_PROT_ALL
                 if page >= layout.KERNEL_BASE:
                     reason = "kernel address"
                 else:
                     reason = "non-canonical address" if page >> 47 else "not mapped"
-                self.fault = self.fault or (vaddr, access, reason)
-                return False
+                self.fault = self.fault or (vaddr, access, reason, SIGSEGV)
+                return None
             if self.aspace is None:  # booting: the first user fetch lands on the parking page
                 if not self.kernel_mode:
-                    self.fault = (vaddr, access, "no address space")
-                    return False
-                entry.contents.paddr = layout.IRET_STUB & PAGE_MASK
-                entry.contents.perms = UC_PROT_READ | UC_PROT_EXEC
-                return True
-            pte = walk(self.words, self.root, page)
+                    self.fault = (vaddr, access, "no address space", SIGSEGV)
+                    return None
+                return (layout.IRET_STUB & PAGE_MASK) | UC_PROT_READ | UC_PROT_EXEC
+            pte = walk(self.words, self.root, page) if walked is None else walked
             if not pte & PRESENT or (access == UC_MEM_WRITE and not pte & WRITABLE):
-                if self.aspace.resolve_fault(page, ACCESS[access]) is None:
-                    if pte & PRESENT:
-                        reason = "read-only page"
-                    else:
-                        reason = (
-                            "not mapped"
-                            if self.aspace.region_at(page) is None
-                            else f"no {ACCESS[access]} access"
-                        )
-                    self.fault = self.fault or (vaddr, access, reason)
-                    return False
+                # demand paging, copy on write, a file's page: the kernel resolves it, and
+                # shoots down other cores' stale entries but not this one's (being refilled)
+                self.machine.filling = self
+                try:
+                    frame = self.aspace.resolve_fault(page, ACCESS[access])
+                finally:
+                    self.machine.filling = None
+                if frame is None:
+                    signal, reason = self.aspace.fault_reason(page, ACCESS[access])
+                    self.fault = self.fault or (vaddr, access, reason, signal)
+                    return None
                 pte = walk(self.words, self.root, page)
             if access == UC_MEM_FETCH and pte & NO_EXECUTE:
-                self.fault = self.fault or (vaddr, access, "page not executable")
-                return False
-            entry.contents.paddr = pte & ADDRESS_MASK
-            entry.contents.perms = (
-                UC_PROT_READ
+                self.fault = self.fault or (vaddr, access, "page not executable", SIGSEGV)
+                return None
+            return (
+                (pte & ADDRESS_MASK)
+                | UC_PROT_READ
                 | (UC_PROT_WRITE if pte & WRITABLE else 0)
                 | (0 if pte & NO_EXECUTE else UC_PROT_EXEC)
             )
-            return True
         except OutOfMemory:
-            self.fault = (vaddr, access, "out of memory")
-            return False
+            self.fault = (vaddr, access, "out of memory", SIGKILL)
+            return None
         except BaseException as exc:  # noqa: BLE001 - a kernel bug; re-raised by run()
             self.hook_error = exc
-            self.fault = (vaddr, access, "kernel error")
-            return False
+            self.fault = (vaddr, access, "kernel error", SIGSEGV)
+            return None
 
     # --- running a thread -----------------------------------------------------------------
 
@@ -277,7 +352,7 @@ class X86Core:
             if context.live is not None and context.live is not self:
                 context.live.unload()
             self.unload()
-            self.uc.context_restore(context.blob)
+            self._context_restore(self.uch, context.blob.context)
             context.live = self
             self.loaded = context
             if context.pending_result is not None:
@@ -287,26 +362,31 @@ class X86Core:
         if self.aspace is not aspace:
             self.aspace = aspace
             self.root = aspace.page_table.root
+            if self._fill_state is not None:
+                self._fill_state.root = self.root
+            self.blocks.switch_space(self.machine.space_number(aspace))
             self._flush_tlb()
         self.thread = thread
 
     def unload(self) -> None:
         """Save and detach the loaded context (its thread moves to another core)."""
         if self.loaded is not None:
-            self.uc.context_update(self.loaded.blob)
+            self._context_save(self.uch, self.loaded.blob.context)
             self.loaded.live = None
             self.loaded = None
 
-    def run(self, thread: Thread, budget: int) -> Stop:
+    def run(self, thread: Thread, budget: int, limit: int | None = None) -> Stop:
+        """Run ``thread`` until a trap or the first block boundary at or after ``budget``
+        instructions, and never past ``limit`` (deterministic mode; fast mode has no counts)."""
         self.machine.release_quarantine()
         self.load(thread)
         context = thread.context
         stepping = self.machine.stepping is thread
         if stepping:
             self.machine.stepping = None
-            budget = 1
+            budget = limit = 1
             if not self.deterministic:
-                self._arm_step()
+                self._arm_step(1)
         if context.at_breakpoint is not None:  # resuming from a breakpoint: run its instruction
             if context.at_breakpoint == self.regs.read(RIP):
                 self.skip_breakpoint = context.at_breakpoint
@@ -316,16 +396,16 @@ class X86Core:
         self.segment_base = 0
         self.switched = False
         self.in_run = True
+        self._exact_left = None
         try:
             while stop is None:
-                stop, executed = self._run_once(self.thread, budget, executed)
+                stop, executed = self._run_once(self.thread, budget, limit, executed)
                 if stepping and not self.deterministic and stop is not None and stop.kind == "slice":
                     stop = self._step_or_retry(stop)
         finally:
             self.in_run = False
             self.skip_breakpoint = None
-            if stepping and not self.deterministic:
-                self._disarm_step()
+            self._disarm_step()
         if self.switched:
             return Stop("switch", 0)
         last = self.thread
@@ -348,10 +428,15 @@ class X86Core:
             self._breakpoints[address] = lowlevel.add_code_hook(self.uc, self._callbacks[3], address, address)
         self.needs_tb_flush = True  # code translated before a hook existed would not call it
 
-    def _arm_step(self) -> None:
+    def _arm_step(self, instructions: int) -> None:
+        """Stop the next run before its ``instructions + 1``-th instruction (a code hook on every
+        instruction: translations are dropped now and when it goes)."""
         self._step_seen = 0
-        self._step_hook = lowlevel.add_code_hook(self.uc, self._callbacks[4])
-        self.uc.ctl_flush_tb()
+        self._step_budget = instructions
+        if self._step_hook is None:
+            self._step_hook = lowlevel.add_code_hook(self.uc, self._callbacks[4])
+            self.uc.ctl_flush_tb()
+            self.blocks.forget()
 
     def _disarm_step(self) -> None:
         if self._step_hook is not None:
@@ -359,80 +444,99 @@ class X86Core:
             self._step_hook = None
             self.needs_tb_flush = True
 
-    def _run_once(self, thread: Thread, budget: int, executed: int) -> tuple[Stop | None, int]:
+    def _run_once(
+        self, thread: Thread, budget: int, limit: int | None, executed: int
+    ) -> tuple[Stop | None, int]:
         """One emu_start; (why the run ends or None to go on, instructions retired so far)."""
         if self.needs_tb_flush:
             self.uc.ctl_flush_tb()
+            self.blocks.forget()
             self.needs_tb_flush = False
         self.fault = self.pending_intr = self.hook_error = self.breakpoint_hit = None
         self.run_base = executed
-        self._count, self._overshoot = budget - executed, 0
+        if not self.deterministic:
+            self.blocks.start_run()
+        elif self._exact_left is not None:  # the last few instructions before the limit
+            self._arm_step(self._exact_left)
+            self._exact_left = None
+            self.blocks.start_run()
+        else:
+            self.blocks.start_run(budget - executed, NEVER if limit is None else limit - executed)
         error = None
         self.running = True
         try:
-            if self.deterministic:
-                self.uc.emu_start(self.regs.read(RIP), layout.UNTIL, count=budget - executed)
-            else:
-                self.uc.emu_start(self.regs.read(RIP), layout.UNTIL)
+            self.uc.emu_start(self.regs.read(RIP), layout.UNTIL)
         except UcError as exc:
             error = exc.errno
         finally:
             self.running = False
         if self.hook_error is not None:
             raise self.hook_error
-        counted = self.counter()
         if self.switched:  # the kernel took the core back inside the run (see _hand_off)
-            return Stop("switch", 0), executed + counted
-        done, stop = self._classify(self.thread, error, counted, budget - executed)
+            return Stop("switch", 0), executed + self._block_state.counted
+        done, stop = self._classify(self.thread, error)
         executed += done
-        if stop is None and self.deterministic and executed >= budget:
+        if not self.deterministic:
+            return stop, executed
+        if (
+            stop is not None
+            and stop.kind == "slice"
+            and executed < budget
+            and limit is not None
+            and executed < limit
+            and self._block_state.stopped == STOPPED_BUDGET
+        ):  # stopped before a block that would pass the limit: run up to it one by one
+            self._exact_left = limit - executed
+            return None, executed
+        if stop is None and (executed >= budget or (limit is not None and executed >= limit)):
             stop = Stop("slice", 0)
         return stop, executed
 
-    def _classify(
-        self, thread: Thread, error: int | None, counted: int, budget: int
-    ) -> tuple[int, Stop | None]:
+    def _classify(self, thread: Thread, error: int | None) -> tuple[int, Stop | None]:
         """(instructions retired, why the run ended or None to carry on)."""
         pc = self.regs.read(RIP)
+        retired = self.blocks.retired
         # an exception or fault first: a stop request set while the thread was off its core (a
         # kernel message replaced its context) must not hide what ended this run
         trapped = error is not None or self.pending_intr is not None or self.breakpoint_hit is not None
-        if thread.stop_requested and not trapped:  # the syscall finished; what follows is not its
-            return counted, Stop("syscall", 0)
-        if self.breakpoint_hit is not None:  # stopped before the instruction, which was counted
-            return max(counted - 1, 0), Stop("breakpoint", 0)
+        if thread.stop_requested and not trapped:  # the syscall ended its block and the run
+            return self._block_state.counted, Stop("syscall", 0)
+        if self.breakpoint_hit is not None:  # stopped before the instruction
+            return retired(pc), Stop("breakpoint", 0)
         if error == UC_ERR_EXCEPTION and self.fault is not None:
-            address, access, reason = self.fault
-            if reason == "out of memory":
-                return max(counted - 1, 0), Stop("fault", 0, Fault(9, reason, pc, address, ACCESS[access]))
-            what = f"page fault, {reason}"
-            return max(counted - 1, 0), Stop("fault", 0, Fault(11, what, pc, address, ACCESS[access]))
+            page, access, reason, signal = self.fault
+            exact = self._fault_address()  # the hook was told the page only
+            address = exact if exact is not None and exact & PAGE_MASK == page & PAGE_MASK else page
+            what = reason if signal == SIGKILL else f"page fault, {reason}"
+            fault = Fault(signal, what, pc, address, ACCESS[access], code=PAGE_FAULT_CODES.get(reason, ""))
+            return retired(pc), Stop("fault", 0, fault)
         if error == UC_ERR_INSN_INVALID:
-            return max(counted - 1, 0), Stop("fault", 0, Fault(4, "invalid opcode", pc))
+            return retired(pc), Stop("fault", 0, Fault(4, "invalid opcode", pc, code="ILL_ILLOPN"))
         if error is not None:
-            return max(counted - 1, 0), Stop("fault", 0, Fault(11, f"CPU error {error}", pc))
+            return retired(pc), Stop("fault", 0, Fault(11, f"CPU error {error}", pc))
         if self.pending_intr is not None:
-            return self._exception(thread, self.pending_intr, counted, pc)
+            return self._exception(thread, self.pending_intr, pc)
         if pc == layout.UNTIL:
-            return counted, Stop("fault", 0, Fault(11, "page fault, not mapped", pc, pc, "exec"))
+            return retired(pc), Stop("fault", 0, Fault(11, "page fault, not mapped", pc, pc, "exec"))
         if self.needs_tb_flush:
-            return counted, None
-        # the count stops the run as it counts one more (not run); charge() may have passed it
-        return min(counted, budget + self._overshoot), Stop("slice", 0)
+            return retired(pc), None
+        # the block hook ended the run between blocks (budget, preemption) or a step stopped it
+        return retired(pc), Stop("slice", 0)
 
-    def _exception(self, thread: Thread, number: int, counted: int, pc: int) -> tuple[int, Stop | None]:
+    def _exception(self, thread: Thread, number: int, pc: int) -> tuple[int, Stop | None]:
         lowlevel.clear_pending_exception(self.uc, self.scratch)
+        before = self.blocks.retired(pc)  # traps (int n, int3) leave pc past their instruction
         if number == 13:
             code = self._peek(thread.process.aspace, pc, 3)
             if code.startswith(RDTSC) or code == RDTSCP:
                 self._emulate_rdtsc(pc, len(RDTSC) if code.startswith(RDTSC) else len(RDTSCP))
-                return counted, None
+                return before + 1, None
         if number >= 32:
-            return counted, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc - 2))
+            return before, Stop("fault", 0, Fault(11, f"software interrupt {number:#x}", pc - 2))
         if number == 3 and self._peek(thread.process.aspace, pc - 1, 1) == b"\xcc":
-            return counted, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1, breakpoint=True))
-        signal, what = EXCEPTIONS.get(number, (11, f"CPU exception {number}"))
-        return max(counted - 1, 0), Stop("fault", 0, Fault(signal, what, pc))
+            return before, Stop("fault", 0, Fault(5, "breakpoint (int3)", pc - 1, breakpoint=True))
+        signal, what, code = EXCEPTIONS.get(number, (11, f"CPU exception {number}", ""))
+        return before, Stop("fault", 0, Fault(signal, what, pc, code=code))
 
     def _emulate_rdtsc(self, pc: int, length: int) -> None:
         """Time-stamp counter = virtual time in ticks of ``[machine] ips`` per second."""
@@ -443,6 +547,18 @@ class X86Core:
             self.regs.write(x86.UC_X86_REG_RCX, self.index)
         self.regs.write(RIP, pc + length)
 
+    def _read_code(self, va: int, length: int) -> bytes:
+        """Bytes at ``va`` in the loaded address space (across pages; short where unmapped)."""
+        out = b""
+        while length > 0:
+            piece = self._peek(self.aspace, va, length)
+            if not piece:
+                break
+            out += piece
+            va += len(piece)
+            length -= len(piece)
+        return out
+
     def _peek(self, aspace: AddressSpace, va: int, length: int) -> bytes:
         entry = aspace.page_table.lookup(va) if aspace is not None else None
         if entry is None:
@@ -452,15 +568,30 @@ class X86Core:
 
     def live_instructions(self) -> int:
         """Instructions retired so far in the run in progress (0 between runs)."""
-        return self.run_base + self.counter() - self.segment_base if self.in_run else 0
+        return self.run_base + self._block_state.counted - self.segment_base if self.in_run else 0
 
     def charge(self, instructions: int) -> None:
         """Instructions run elsewhere count as this run's (see Machine.charge): added to the
-        engine's own count, so they come off what is left of ``emu_start``'s count too."""
+        block count, so they come off what is left of the run's budget too (a run they take
+        past it ends at the next block boundary: after the syscall that charged them)."""
         if self.deterministic and self.in_run:
-            counted = self._counted.value = self._counted.value + instructions
-            self._overshoot = max(self._overshoot, counted - self._count)
+            self._block_state.counted += instructions
+
+    def drop_translations(self, ranges: list[tuple[int, int]]) -> None:
+        """Forget the code translated from the physical ranges (frames about to be reused).
+        Unicorn finds translations by the physical address its TLB gives for a virtual one,
+        so each range is named through the boot-time direct map of physical memory, which
+        only kernel mode reaches; the TLB entries that made are flushed at once."""
+        self.kernel_mode = True
+        try:
+            for start, end in ranges:
+                self.uc.ctl_remove_cache(layout.KERNEL_BASE + start, layout.KERNEL_BASE + end)
+        finally:
+            self.kernel_mode = False
+            self._flush_tlb()
+        self.blocks.forget()  # the counts it cached for those blocks are stale too
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
         if self.aspace is aspace:
+            self.blocks.switch_space(self.machine.space_number(aspace))
             self._flush_tlb()

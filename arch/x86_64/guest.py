@@ -38,6 +38,7 @@ from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import lowlevel
+from kernkit.arch.x86_64.blocks import BlockCounter
 from kernkit.arch.x86_64.context import USER_REGISTERS
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 
@@ -86,9 +87,10 @@ _STI_HLT = b"\xfb\xf4"
 _ADDR = 0x000F_FFFF_FFFF_F000
 _MASK64 = (1 << 64) - 1
 _UNCOUNTED = 1 << 62
-#: engine handles of guest pcores running in fast mode, which the host timer stops as it stops
-#: the machine's cores (a guest run nested in a core's system call is not that core's engine)
-RUNNING_FAST: dict[int, object] = {}
+#: block counters of guest pcores running in fast mode, which the host timer preempts as it
+#: preempts the machine's cores (a guest run nested in a core's system call is not that core's
+#: engine): it sets their flag, and their block hook stops them before the next block
+RUNNING_FAST: dict[int, BlockCounter] = {}
 _CANONICAL_LOW, _CANONICAL_HIGH = 1 << 47, 0xFFFF_8000_0000_0000
 IN_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p)
 OUT_CB = ctypes.CFUNCTYPE(
@@ -151,6 +153,8 @@ class GuestCpu:
         self._start_at, self._count = ctypes.c_uint64(), ctypes.c_size_t()  # its arguments, reused
         self.block = lowlevel.RegisterBlock(uc, list(GUEST_REGISTERS.values()))
         self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
+        #: fast mode: the host timer's preemption, made between two blocks (never mid-instruction)
+        self.blocks = None if deterministic else BlockCounter(uc, self.read_guest, counting=False)
         self.scratch = uc.context_save()
         self.cr3 = 0
         self.walk_fault: int | None = None
@@ -398,7 +402,8 @@ class GuestCpu:
         # of the translation block would run first).
         count.value = budget if self.deterministic else _UNCOUNTED
         if not self.deterministic:  # no count ends it: the host timer's tick does
-            RUNNING_FAST[id(self)] = self.uch
+            self.blocks.start_run()
+            RUNNING_FAST[id(self)] = self.blocks
         try:  # uc_emu_start without the binding's wrapper: its status is the error
             error = self._emu_start(self.uch, rip, _ZERO, _ZERO, count) or None
         finally:

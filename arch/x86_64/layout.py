@@ -20,13 +20,16 @@ UNTIL = 0
 #: Where a freshly booted core parks before any thread is loaded.
 USER_PARK = 0x1000
 
-KERNEL_CS, KERNEL_SS, USER_SS, USER_CS = 0x08, 0x10, 0x1B, 0x23
+#: User selectors as Linux numbers them (__USER_DS, __USER_CS): signal frames show them.
+KERNEL_CS, KERNEL_SS, USER_SS, USER_CS = 0x08, 0x10, 0x2B, 0x33
 GDT_ENTRIES = (
     0,
     0x00AF_9A00_0000_FFFF,  # 0x08 kernel code, 64-bit
     0x00CF_9200_0000_FFFF,  # 0x10 kernel data
-    0x00CF_F200_0000_FFFF,  # 0x18 user data (DPL 3)
-    0x00AF_FA00_0000_FFFF,  # 0x20 user code, 64-bit (DPL 3)
+    0,
+    0,  # 0x20: Linux's 32-bit user code; none here (a far jump to it faults)
+    0x00CF_F200_0000_FFFF,  # 0x28 user data (DPL 3)
+    0x00AF_FA00_0000_FFFF,  # 0x30 user code, 64-bit (DPL 3)
 )
 GDT_LIMIT = len(GDT_ENTRIES) * 8 - 1
 IRETQ = b"\x48\xcf"

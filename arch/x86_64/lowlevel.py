@@ -7,6 +7,7 @@ prepared ctypes arguments per core and registers raw callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import struct
 from collections.abc import Callable, Sequence
@@ -18,7 +19,9 @@ from unicorn import (
     UC_HOOK_INTR,
     UC_HOOK_TLB_FILL,
     UC_MODE_64,
+    UC_TLB_VIRTUAL,
     Uc,
+    UcError,
 )
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -51,13 +54,23 @@ def handle(uc: Uc) -> ctypes.c_void_p:
 
 
 def add_hook(
-    uc: Uc, kind: int, callback: ctypes._CFuncPtr, *extra: ctypes.c_int, begin: int = 1, end: int = 0
+    uc: Uc,
+    kind: int,
+    callback: ctypes._CFuncPtr,
+    *extra: ctypes.c_int,
+    begin: int = 1,
+    end: int = 0,
+    data: int | None = None,
 ) -> ctypes.c_size_t:
     """Register a raw C callback (keep a reference to ``callback`` while ``uc`` lives) for
-    addresses ``begin``..``end`` (all when begin > end); returns the hook's handle."""
+    addresses ``begin``..``end`` (all when begin > end), called with ``data`` as its last
+    argument; returns the hook's handle."""
     hook = ctypes.c_size_t()
     span = ctypes.c_uint64(begin), ctypes.c_uint64(end)
-    status = uclib.uc_hook_add(handle(uc), ctypes.byref(hook), kind, callback, None, *span, *extra)
+    function = ctypes.c_void_p(ctypes.cast(callback, ctypes.c_void_p).value)
+    status = uclib.uc_hook_add(
+        handle(uc), ctypes.byref(hook), kind, function, ctypes.c_void_p(data), *span, *extra
+    )
     if status != 0:
         raise RuntimeError(f"uc_hook_add({kind}) failed with unicorn error {status}")
     return hook
@@ -166,7 +179,70 @@ class Registers:
         return self._args[:count]
 
 
-# --- calibration of two fields the binding does not expose ---------------------------------
+class RegisterBatch:
+    """Registers of mixed sizes (up to 16 bytes each) read or written in one C call, on a live
+    engine or on a saved context: for signal frames, which save and restore the whole user
+    state (general registers, x87, SSE) at once."""
+
+    def __init__(self, registers: Sequence[tuple[int, int]]) -> None:
+        n = len(registers)
+        self.sizes = [size for _, size in registers]
+        self.cells = (ctypes.c_uint8 * (16 * n))()
+        base = ctypes.addressof(self.cells)
+        self._ids = (ctypes.c_int * n)(*[reg for reg, _ in registers])
+        self._ptrs = (ctypes.c_void_p * n)(*[base + 16 * i for i in range(n)])
+        #: The same, one C value each, for single-register calls.
+        self._one = [
+            (ctypes.c_int(reg), ctypes.c_void_p(base + 16 * i)) for i, (reg, _) in enumerate(registers)
+        ]
+        self._n = n
+        self._words = struct.Struct("<" + "Q8x" * n)
+        self._live_read = unchecked(uclib.uc_reg_read_batch)
+        self._blob_read = unchecked(uclib.uc_context_reg_read_batch)
+        self._live_one = unchecked(uclib.uc_reg_write)
+        self._blob_one = unchecked(uclib.uc_context_reg_write)
+
+    def read(self, uch: object | None, blob: object | None) -> list[bytes]:
+        """The values, each as its size in little-endian bytes, from the engine ``uch`` or,
+        when it is None, from the saved context ``blob``."""
+        if uch is not None:
+            self._live_read(uch, self._ids, self._ptrs, self._n)
+        else:
+            self._blob_read(blob, self._ids, self._ptrs, self._n)
+        raw = bytes(self.cells)
+        return [raw[16 * i : 16 * i + size] for i, size in enumerate(self.sizes)]
+
+    def words(self, uch: object | None, blob: object | None) -> tuple[int, ...]:
+        """The values as integers, for a batch of 8-byte registers."""
+        if uch is not None:
+            self._live_read(uch, self._ids, self._ptrs, self._n)
+        else:
+            self._blob_read(blob, self._ids, self._ptrs, self._n)
+        return self._words.unpack_from(self.cells)
+
+    def write(
+        self,
+        uch: object | None,
+        blob: object | None,
+        values: Sequence[bytes],
+        current: Sequence[bytes] | None = None,
+    ) -> None:
+        """Set the registers to ``values`` (each in its size's bytes). Only those that differ
+        from ``current`` (what :meth:`read` returned just before; read now if not given) are
+        written, one by one: a register write costs the engine about three times a read, and
+        most of a signal frame's registers are unchanged."""
+        if current is None:
+            current = self.read(uch, blob)
+        write = self._live_one if uch is not None else self._blob_one
+        target = uch if uch is not None else blob
+        cells, one = self.cells, self._one
+        for i, value in enumerate(values):
+            if value != current[i]:
+                ctypes.memmove(ctypes.addressof(cells) + 16 * i, value, len(value))
+                write(target, *one[i])
+
+
+# --- calibration of fields the binding does not expose --------------------------------------
 
 _offsets: dict[str, int] = {}
 
@@ -228,6 +304,59 @@ def _readable(address: int, wanted: int) -> int:
     except OSError:
         pass
     return min(wanted, 4096 - (address & 4095))  # the rest of its page is certainly mapped
+
+
+def fault_address_offset() -> int | None:
+    """Byte offset, inside the engine's state, of the exact address of the last access a TLB
+    fill refused (the fill hook itself is only told the page). None if this build keeps none.
+
+    Found by refusing a read of a known odd address on a scratch engine and searching the
+    engine's state for it; checked again with another address."""
+    if "fault_address" not in _offsets:
+        _offsets["fault_address"] = _calibrate_fault_address()
+    return _offsets["fault_address"]
+
+
+def _calibrate_fault_address() -> int | None:
+    def probe(address: int) -> list[int]:
+        uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.mem_map(0, 0x4000)
+        uc.mem_write(0x1000, b"\x48\xa1" + struct.pack("<Q", address) + b"\xf4")  # movabs rax, [address]
+
+        def fill(_uch: int, vaddr: int, _access: int, entry, _data: int) -> bool:  # noqa: ANN001
+            if vaddr >= 0x4000:
+                return False
+            entry.contents.paddr, entry.contents.perms = vaddr, 7
+            return True
+
+        callback = TLB_FILL_CB(fill)
+        add_tlb_fill_hook(uc, callback)
+        with contextlib.suppress(UcError):  # the refused read ends the run
+            uc.emu_start(0x1000, 0x3000, count=4)
+        base = ctypes.cast(handle(uc), ctypes.c_void_p).value
+        raw = ctypes.string_at(base, _readable(base, 1 << 16))
+        needle = struct.pack("<Q", address)
+        found, at = [], raw.find(needle)
+        while at >= 0:
+            if at % 8 == 0:
+                found.append(at)
+            at = raw.find(needle, at + 1)
+        return found
+
+    first, second = probe(0x1357_9BDF_0247), probe(0x2468_ACE0_1359)
+    common = sorted(set(first) & set(second))
+    return common[0] if common else None
+
+
+def fault_address_reader(uc: Uc) -> Callable[[], int | None]:
+    """A function returning the exact address of the access the last refused TLB fill was for
+    (None when this unicorn build does not keep it where kernkit can find it)."""
+    offset = fault_address_offset()
+    if offset is None:
+        return lambda: None
+    cell = ctypes.c_uint64.from_address(ctypes.cast(handle(uc), ctypes.c_void_p).value + offset)
+    return lambda: cell.value
 
 
 def exception_slot_offset() -> int:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import threading
+import weakref
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import UcContext
 
-from kernkit.arch.x86_64 import layout
+from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.backtrace import backtrace
-from kernkit.arch.x86_64.context import X86Context
+from kernkit.arch.x86_64.context import FPU_REGISTERS, USER_REGISTERS, X86Context
 from kernkit.arch.x86_64.cpu import X86Core
 from kernkit.arch.x86_64.paging import X86PageTable
 from kernkit.core.errors import ConfigError
@@ -45,6 +47,17 @@ _ZEROED = (
 )
 
 
+def frame_ranges(frames: list[int]) -> list[tuple[int, int]]:
+    """[start, end) physical ranges covering ``frames``, neighbours joined."""
+    ranges: list[tuple[int, int]] = []
+    for frame in sorted(frames):
+        if ranges and ranges[-1][1] == frame:
+            ranges[-1] = (ranges[-1][0], frame + PAGE_SIZE)
+        else:
+            ranges.append((frame, frame + PAGE_SIZE))
+    return ranges
+
+
 class X86Machine:
     """``[machine] cores`` Unicorn instances over one ``[machine] memory`` buffer, run in turn."""
 
@@ -66,9 +79,17 @@ class X86Machine:
                 f"needs at least {smallest}M (its first 1M is the machine's own)"
             )
         self.memory = PhysicalMemory(options.memory, reserved=layout.RESERVED)
+        self.memory.code_written = lambda frame: self.code_changed(None)
+        #: The core inside a TLB fill, if any: its own TLB is being refilled, not shot down.
+        self.filling: X86Core | None = None
         for i, descriptor in enumerate(layout.GDT_ENTRIES):
             self.memory.words[layout.GDT // 8 + i] = descriptor
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
+        #: Context blobs handed back by restore_user_state, for the next save_user_state.
+        self.spares: list[UcContext] = []
+        #: Register batches for whole user states (signal frames); one engine call each.
+        self.user_batch = lowlevel.RegisterBatch([(reg, 8) for reg in USER_REGISTERS.values()])
+        self.fpu_batch = lowlevel.RegisterBatch(FPU_REGISTERS)
         self.cores = [X86Core(self, i) for i in range(options.cores)]
         self._template = self.cores[0].uc.context_save()
         #: Per core, the foreign context (see core.machine.Machine.run) running there, if any.
@@ -78,6 +99,10 @@ class X86Machine:
         #: The thread whose next run is a single step (see single_step).
         self.stepping: Thread | None = None
         self._disassembler = None
+        #: A number per address space and version of its mappings (cores cache block counts
+        #: by it: a space whose mappings changed gets a new one).
+        self._space_numbers: weakref.WeakKeyDictionary[AddressSpace, int] = weakref.WeakKeyDictionary()
+        self._next_space = itertools.count(1)
         self._watchdog: threading.Thread | None = None
         self._closing = threading.Event()
         if not self.deterministic:
@@ -88,6 +113,10 @@ class X86Machine:
 
     def blank_context(self) -> UcContext:
         return UcContext(self.cores[0].uch, self._template.arch, self._template.mode)
+
+    def spare_context(self) -> UcContext:
+        """A context blob to overwrite (a used one handed back, or a new one)."""
+        return self.spares.pop() if self.spares else self.blank_context()
 
     @staticmethod
     def copy_context(source: UcContext, target: UcContext) -> None:
@@ -105,17 +134,25 @@ class X86Machine:
         blob.reg_write(x86.UC_X86_REG_RIP, entry)
         blob.reg_write(x86.UC_X86_REG_RSP, stack)
         blob.reg_write(x86.UC_X86_REG_RFLAGS, 0x202)
-        return X86Context(blob, self)
+        context = X86Context(blob, self)
+        context.reset_fpu_state()  # as after FNINIT: the engine's own reset state is all zeros
+        return context
 
-    def run(self, core: int, thread: Thread, budget: int) -> Stop:
+    def run(self, core: int, thread: Thread, budget: int, limit: int | None = None) -> Stop:
         runner = getattr(thread.context, "run_on_core", None)
         if runner is not None:  # a context of another kind (a VM's guest pcore) runs itself
             self.foreign[core] = thread.context
             try:
-                return runner(core, budget)
+                return runner(core, budget if limit is None else min(budget, limit))
             finally:
                 self.foreign[core] = None
-        return self.cores[core].run(thread, budget)
+        return self.cores[core].run(thread, budget, limit)
+
+    def space_number(self, aspace: AddressSpace) -> int:
+        number = self._space_numbers.get(aspace)
+        if number is None:
+            number = self._space_numbers[aspace] = next(self._next_space)
+        return number
 
     def live_instructions(self, core: int) -> int:
         foreign = self.foreign[core]
@@ -136,8 +173,16 @@ class X86Machine:
         self.stepping = thread
 
     def address_space_changed(self, aspace: AddressSpace) -> None:
+        self._space_numbers[aspace] = next(self._next_space)  # code there may not be what it was
         for core in self.cores:
-            core.flush_tlb_if(aspace)
+            if core is not self.filling:
+                core.flush_tlb_if(aspace)
+        for guest in self.guests.get(id(aspace), ()):
+            guest.flush_tlb()
+
+    def address_space_released(self, aspace: AddressSpace) -> None:
+        """A core that had ``aspace`` loaded flushes its TLB when it loads the next one (it
+        cannot run ``aspace`` again), so nothing is flushed now."""
         for guest in self.guests.get(id(aspace), ()):
             guest.flush_tlb()
 
@@ -156,9 +201,15 @@ class X86Machine:
             core.needs_tb_flush = True
 
     def release_quarantine(self) -> None:
-        """Frames that held code may be reused once no core has translations of them left."""
-        if self.memory.quarantine:
-            self.code_changed(None)
+        """Frames that held code may be reused once no core has translations of them left:
+        every core drops the translations of those frames (only them: code of other programs
+        stays translated), then they go back to the free frames. Called before a core runs,
+        when no core is inside the emulator."""
+        quarantine = self.memory.quarantine
+        if quarantine:
+            ranges = frame_ranges(quarantine)
+            for core in self.cores:
+                core.drop_translations(ranges)
             self.memory.release_quarantine()
 
     def backtrace(self, aspace: AddressSpace, context: X86Context, depth: int = 32) -> list[int]:
@@ -178,17 +229,15 @@ class X86Machine:
         return f"(cannot decode: {code[:8].hex(' ')})"
 
     def _start_watchdog(self, period: float) -> None:
-        from unicorn.unicorn_py3.unicorn import uclib
-
         from kernkit.arch.x86_64 import guest
 
         def tick() -> None:
             while not self._closing.wait(period):
                 for core in self.cores:
-                    if core.running:
-                        uclib.uc_emu_stop(core.uch)
-                for uch in list(guest.RUNNING_FAST.values()):
-                    uclib.uc_emu_stop(uch)
+                    if core.running:  # the core's block hook stops it before its next block
+                        core.blocks.state.preempt = 1
+                for blocks in list(guest.RUNNING_FAST.values()):
+                    blocks.state.preempt = 1
 
         self._watchdog = threading.Thread(target=tick, name="kernkit-preempt", daemon=True)
         self._watchdog.start()

@@ -22,9 +22,15 @@ class X86PageTable:
         self.words = memory.words
         self.root = memory.alloc_frame()
         self._tables = [self.root]
+        #: va >> 21 -> the page table (last level) covering those 2 MiB: a dictionary lookup
+        #: instead of a three-level walk. Tables are freed only with the whole address space.
+        self._leaves: dict[int, int] = {}
 
     def _slot(self, va: int, create: bool) -> int | None:
         """Index (in 8-byte words) of the last-level entry for ``va``."""
+        table = self._leaves.get(va >> 21)
+        if table is not None:
+            return (table >> 3) + ((va >> 12) & 511)
         words = self.words
         table = self.root
         for shift in LEVEL_SHIFTS[:3]:
@@ -38,6 +44,7 @@ class X86PageTable:
                 entry = child | PRESENT | WRITABLE | USER
                 words[index] = entry
             table = entry & ADDRESS_MASK
+        self._leaves[va >> 21] = table
         return (table >> 3) + ((va >> 12) & 511)
 
     def map(self, va: int, frame: int, writable: bool, executable: bool) -> None:
@@ -70,11 +77,29 @@ class X86PageTable:
             frame = self.words[slot] & ADDRESS_MASK
             self.map(va, frame, writable, executable)
 
+    def share_into(self, child: X86PageTable, pages: list[int], copy_on_write: bool) -> None:
+        """Give ``child`` the same entries for ``pages`` (all present here); with
+        ``copy_on_write``, both lose the right to write them (the first write copies)."""
+        words = self.words
+        leaves, child_leaves = self._leaves, child._leaves  # noqa: SLF001 - same class
+        keep = ~WRITABLE if copy_on_write else -1
+        for va in pages:
+            key, index = va >> 21, (va >> 12) & 511
+            at = (leaves[key] >> 3) + index
+            entry = words[at] & keep
+            words[at] = entry
+            table = child_leaves.get(key)
+            if table is None:
+                child._slot(va, True)  # noqa: SLF001 - same class; makes the tables on the way
+                table = child_leaves[key]
+            words[(table >> 3) + index] = entry
+
     def release(self) -> None:
         """Free the table pages (the mapped frames belong to the address space)."""
         for table in self._tables:
             self.memory.free_frame(table)
         self._tables.clear()
+        self._leaves.clear()
 
 
 def walk(words, root: int, va: int) -> int:  # noqa: ANN001 - a memoryview of 64-bit words

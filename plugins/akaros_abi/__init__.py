@@ -15,7 +15,7 @@ from kernkit.core.records import PluginDeclaration, Syscall, SyscallTable, Trace
 from kernkit.plugins.akaros_abi import nscalls, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
-from kernkit.plugins.akaros_abi.vcores import VCORES
+from kernkit.plugins.akaros_abi.vcores import VCORES, post_signal
 from kernkit.plugins.linux_abi import api as linux
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ AKAROS = SyscallTable(
     errno_fault=EFAULT,
     errno_nosys=ENOSYS,
     vcores=VCORES,
+    post_signal=post_signal,
 )
 
 

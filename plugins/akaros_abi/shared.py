@@ -29,7 +29,7 @@ class SharedPages:
         self.frames = []
         for page in range(0, size, layout.PAGE):
             frame = self.memory.alloc_frame()
-            aspace.map_frame(address + page, frame, prot)
+            aspace.map_frame(address + page, frame, prot, pinned=True)
             self.frames.append(frame)
 
     def _at(self, offset: int) -> int:

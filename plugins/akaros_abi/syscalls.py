@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
 
 
+U32 = 0xFFFF_FFFF  # Akaros declares event types, vcore ids and flags as 32-bit: the register's low half
+
+
 def _target(t: Thread, pid: int) -> Process | None:
     process = t.kernel.processes.get(pid)
     return process if process is not None and process.alive else None
@@ -73,6 +76,8 @@ def sys_proc_create(t: Thread, path: int, pathlen: int, argv: int, envp: int, fl
         args, env = linux.c_strings(t, argv), linux.c_strings(t, envp)
     except (OverflowError, UnicodeDecodeError):
         return -E2BIG
+    if not name:
+        return -ENOENT
     program = linux.find_program(t, name)
     if program is None:
         return -ENOENT
@@ -164,6 +169,7 @@ def _event_args(t: Thread, msg: int, kind: int) -> tuple[int, int]:
 
 
 def sys_notify(t: Thread, pid: int, kind: int, msg: int, flags: int) -> int:
+    kind, flags = kind & U32, flags & U32
     target = _target(t, pid)
     if target is None or of(target) is None:
         return -ESRCH
@@ -173,6 +179,7 @@ def sys_notify(t: Thread, pid: int, kind: int, msg: int, flags: int) -> int:
 
 
 def sys_self_notify(t: Thread, vcoreid: int, kind: int, msg: int, flags: int) -> int:
+    vcoreid, kind, flags = vcoreid & U32, kind & U32, flags & U32
     if vcoreid >= of(t.process).info.u64(layout.PI_MAX_VCORES) and vcoreid != 0:
         return -EINVAL
     kind, arg = _event_args(t, msg, kind)
@@ -181,6 +188,7 @@ def sys_self_notify(t: Thread, vcoreid: int, kind: int, msg: int, flags: int) ->
 
 
 def sys_send_event(t: Thread, pid: int, msg: int, vcoreid: int, flags: int) -> int:
+    vcoreid, flags = vcoreid & U32, flags & U32
     target = _target(t, pid)
     if target is None or of(target) is None:
         return -ESRCH

@@ -161,6 +161,17 @@ def deliver_event(process: Process, vcoreid: int, kind: int, arg: int, flags: in
     return posted
 
 
+def post_signal(process: Process, signal: int, sender: int) -> None:
+    """``SyscallTable.post_signal``: a POSIX signal from another personality's ``kill``. Akaros
+    has no kernel signal delivery: as its glibc port does for kill(), the signal becomes an
+    EV_POSIX_SIGNAL event (the number as its argument) for vcore 0, notifying it and waking a
+    waiting MCP; the process's second-level scheduler runs its handlers. SIGKILL ends it."""
+    if signal == 9:
+        process.kernel.kill(process, 9)
+        return
+    deliver_event(process, 0, layout.EV_POSIX_SIGNAL, signal, layout.EVENT_IPI | layout.EVENT_WAKEUP)
+
+
 def notify_or_wake(process: Process, vcoreid: int, flags: int) -> None:
     """What an event's flags ask besides the message: with EVENT_IPI a notification to the
     vcore (an online one if it is offline), with EVENT_WAKEUP a WAITING MCP made runnable."""

@@ -2,8 +2,8 @@
 a terminal, the kernel's own line discipline and the Ctrl-A escape keys (see ``terminal``).
 
 Files: ``cons`` (reads the host's stdin, writes its stdout), ``stdin``, ``stdout``, ``stderr``,
-``null``, ``zero``, ``pid`` and ``ppid`` (of the reader), ``sysname``. New processes get
-``stdin``, ``stdout`` and ``stderr`` as descriptors 0, 1 and 2.
+``null``, ``zero`` (mapped, new zeroed memory), ``pid`` and ``ppid`` (of the reader),
+``sysname``. New processes get ``stdin``, ``stdout`` and ``stderr`` as descriptors 0, 1 and 2.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import attrs
 from kernkit.core.devices import DMDEVICE, Chan, DeviceError
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.options import option
+from kernkit.core.pagecache import PageCache
 from kernkit.core.records import BootStep, ConfigSection, Device, PluginDeclaration
 from kernkit.core.state import Slot
 from kernkit.plugins.ns.api import SyntheticDevice, SynthFile, text
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 #: /dev/zero hands out at most this much per read.
 ZERO_CHUNK = 1 << 20
+#: The length a mapping of /dev/zero has (any mapping fits in it).
+ZERO_SIZE = 1 << 62
 #: The console's Terminal, when stdin is a terminal.
 TERMINAL: Slot[Terminal] = Slot("console.terminal")
 
@@ -61,12 +64,36 @@ class ConsoleDevice(SyntheticDevice):
                 SynthFile("stdout", write=self._writer(kernel.stdout), perm=0o222, kind=stream),
                 SynthFile("stderr", write=self._writer(kernel.stderr), perm=0o222, kind=stream),
                 SynthFile("null", read=lambda chan, count, offset: b"", write=lambda c, data, o: len(data)),
-                SynthFile("zero", read=lambda chan, count, offset: bytes(min(count, ZERO_CHUNK))),
+                SynthFile(
+                    "zero",
+                    read=lambda chan, count, offset: bytes(min(count, ZERO_CHUNK)),
+                    write=lambda chan, data, offset: len(data),  # taken and dropped, as on Linux
+                ),
                 SynthFile("pid", read=text(lambda chan: f"{self._caller_pid('pid')}\n")),
                 SynthFile("ppid", read=text(lambda chan: f"{self._caller_pid('ppid')}\n")),
                 SynthFile("sysname", read=text(lambda chan: "kernkit\n")),
             ],
         )
+
+    def terminal(self, chan: Chan) -> int | None:
+        """``cons`` and ``stdin`` are a terminal when the host's stdin is one, ``stdout`` and
+        ``stderr`` when the host's stdout or stderr is (as the same program would find on the
+        host, or under qemu-user)."""
+        synth = chan.aux
+        name = getattr(synth, "name", "")
+        stream = {"cons": self.kernel.stdin, "stdin": self.kernel.stdin,
+                  "stdout": self.kernel.stdout, "stderr": self.kernel.stderr}.get(name)  # fmt: skip
+        try:
+            fd = stream.fileno() if stream is not None else None
+        except (AttributeError, OSError, ValueError):
+            return None
+        return fd if fd is not None and os.isatty(fd) else None
+
+    def mmap(self, chan: Chan) -> PageCache:
+        """Mapping ``zero`` gives new zero-filled memory each time (as Linux's /dev/zero)."""
+        if chan.aux is None or chan.aux.name != "zero":
+            raise DeviceError("ENODEV")
+        return PageCache(self.kernel.machine.memory, ZERO_SIZE, transient=True)
 
     def _caller_pid(self, which: str) -> int:
         caller = self.devices.caller
@@ -143,7 +170,7 @@ def attach_terminal(kernel: Kernel) -> None:
 
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
-    return [BootStep("console", "devices", attach_terminal)]
+    return [BootStep("console", "devices", attach_terminal, outside=True)]
 
 
 @hookimpl

@@ -67,7 +67,7 @@ def kernkit_register_devices() -> list[Device]:
 
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
-    return [BootStep("ether", "devices", _start, after=("namespace",))]
+    return [BootStep("ether", "devices", _start, after=("namespace",), outside=True)]
 
 
 @hookimpl

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kernkit.core.hookspecs import hookimpl
+from kernkit.core.listening import check_loopback
 from kernkit.core.options import option
 from kernkit.core.records import BootStep, ConfigSection
-from kernkit.plugins.gdb.session import check_address
+from kernkit.plugins.gdb.session import check_address, parse_address
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -24,6 +25,13 @@ class GdbOptions:
         "debugger; port 0 picks a free one, printed when waiting)",
         validator=check_address,
     )
+    allow_remote: bool = option(
+        False, "allow a listen address other than loopback (gdb's protocol has no authentication)"
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.listen:
+            check_loopback(parse_address(self.listen)[0], self.allow_remote, "gdb", "the gdb stub")
 
 
 def wait_for_gdb(kernel: Kernel) -> None:
@@ -44,4 +52,4 @@ def kernkit_config_sections() -> list[ConfigSection]:
 
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
-    return [BootStep("gdb", "init", wait_for_gdb, after=("init",))]
+    return [BootStep("gdb", "init", wait_for_gdb, after=("init",), outside=True)]

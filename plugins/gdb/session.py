@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import decimal
 from kernkit.core.errors import ConfigError
+from kernkit.core.listening import remote_warning
 
 if TYPE_CHECKING:
     import attrs
@@ -51,6 +52,9 @@ def attach(kernel: Kernel, server: socket.socket) -> GdbStub:
     if kernel.init is None or not kernel.init.threads:
         raise ConfigError("gdb: there is no init process to debug")
     host, port = server.getsockname()[:2]
+    warning = remote_warning(host, port, "gdb", "the gdb stub")
+    if warning:
+        kernel.message(warning)
     kernel.message(f"gdb: waiting on {host}:{port} (in gdb: target remote {host}:{port})")
     with server:
         sock, _ = server.accept()

@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.options import at_most, non_negative, option, parse_size, positive
+from kernkit.core.options import (
+    at_least_size,
+    at_most,
+    at_most_size,
+    non_negative,
+    option,
+    page_multiple,
+    parse_size,
+)
 from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
-from kernkit.plugins.linux_abi import fileio, fs, futex, memory, poll, proc, signals, spawn, timeinfo
+from kernkit.plugins.linux_abi import (
+    accounting,
+    children,
+    creds,
+    fileio,
+    fs,
+    fsmeta,
+    futex,
+    itimers,
+    jobs,
+    locks,
+    memory,
+    poll,
+    prctl,
+    proc,
+    rlimits,
+    signals,
+    sigwait,
+    spawn,
+    sysinfo,
+    timeinfo,
+)
 from kernkit.plugins.linux_abi.startup import setup_process
+
+if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Process
 
 
 @attrs.frozen
@@ -29,9 +64,9 @@ class LinuxOptions:
     )
     stack_size: int = option(
         8 << 20,
-        "size of the main thread's stack region (8M by default)",
+        "size of the main thread's stack region (8M by default; 64K to 1G, whole pages)",
         converter=parse_size,
-        validator=[positive, at_most(1 << 30)],
+        validator=[at_least_size(64 << 10), at_most_size(1 << 30), page_multiple],
     )
 
 
@@ -49,8 +84,6 @@ SYSCALLS = (
     (10, "mprotect", memory.sys_mprotect, 3),
     (11, "munmap", memory.sys_munmap, 2),
     (12, "brk", memory.sys_brk, 1),
-    (13, "rt_sigaction", signals.sys_rt_sigaction, 4),
-    (14, "rt_sigprocmask", signals.sys_rt_sigprocmask, 4),
     (16, "ioctl", fileio.sys_ioctl, 3),
     (17, "pread64", fileio.sys_pread64, 4),
     (18, "pwrite64", fileio.sys_pwrite64, 4),
@@ -59,6 +92,10 @@ SYSCALLS = (
     (21, "access", fs.sys_access, 2),
     (22, "pipe", fileio.sys_pipe, 1),
     (24, "sched_yield", proc.sys_sched_yield, 0),
+    (25, "mremap", memory.sys_mremap, 5),
+    (26, "msync", memory.sys_msync, 3),
+    (27, "mincore", memory.sys_mincore, 3),
+    (28, "madvise", memory.sys_madvise, 3),
     (32, "dup", fileio.sys_dup, 1),
     (33, "dup2", fileio.sys_dup2, 2),
     (35, "nanosleep", timeinfo.sys_nanosleep, 2),
@@ -66,13 +103,12 @@ SYSCALLS = (
     (40, "sendfile", fileio.sys_sendfile, 4),
     (56, "clone", spawn.sys_clone, 5),
     (57, "fork", spawn.sys_fork, 0),
-    (58, "vfork", spawn.sys_fork, 0),
+    (58, "vfork", spawn.sys_vfork, 0),
     (59, "execve", spawn.sys_execve, 3),
     (60, "exit", proc.sys_exit, 1),
-    (61, "wait4", spawn.sys_wait4, 4),
-    (62, "kill", signals.sys_kill, 2),
     (63, "uname", timeinfo.sys_uname, 1),
     (72, "fcntl", fileio.sys_fcntl, 3),
+    (73, "flock", locks.sys_flock, 2),
     (74, "fsync", fileio.sys_fsync, 1),
     (75, "fdatasync", fileio.sys_fsync, 1),
     (76, "truncate", fs.sys_truncate, 2),
@@ -90,16 +126,11 @@ SYSCALLS = (
     (91, "fchmod", fs.sys_fchmod, 2),
     (95, "umask", fs.sys_umask, 1),
     (96, "gettimeofday", timeinfo.sys_gettimeofday, 2),
-    (102, "getuid", proc.sys_getuid, 0),
-    (104, "getgid", proc.sys_getuid, 0),
-    (107, "geteuid", proc.sys_getuid, 0),
-    (108, "getegid", proc.sys_getuid, 0),
     (110, "getppid", proc.sys_getppid, 0),
     (158, "arch_prctl", proc.sys_arch_prctl, 2),
     (165, "mount", fs.sys_mount, 5),
     (166, "umount2", fs.sys_umount2, 2),
     (186, "gettid", proc.sys_gettid, 0),
-    (200, "tkill", signals.sys_tkill, 2),
     (201, "time", timeinfo.sys_time, 1),
     (202, "futex", futex.sys_futex, 6),
     (217, "getdents64", fileio.sys_getdents64, 3),
@@ -108,7 +139,6 @@ SYSCALLS = (
     (229, "clock_getres", timeinfo.sys_clock_getres, 2),
     (230, "clock_nanosleep", timeinfo.sys_clock_nanosleep, 4),
     (231, "exit_group", proc.sys_exit_group, 1),
-    (234, "tgkill", signals.sys_tgkill, 3),
     (257, "openat", fs.sys_openat, 4),
     (258, "mkdirat", fs.sys_mkdirat, 3),
     (262, "newfstatat", fs.sys_newfstatat, 4),
@@ -123,6 +153,7 @@ SYSCALLS = (
     (293, "pipe2", fileio.sys_pipe2, 2),
     (316, "renameat2", fs.sys_renameat2, 5),
     (318, "getrandom", timeinfo.sys_getrandom, 3),
+    (319, "memfd_create", memory.sys_memfd_create, 2),
     (332, "statx", fs.sys_statx, 5),
     (439, "faccessat2", fs.sys_faccessat2, 4),
 )
@@ -131,12 +162,29 @@ LINUX = SyscallTable(
     name="linux",
     syscalls=tuple(
         Syscall(number, name, handler, nargs)
-        for number, name, handler, nargs in sorted(SYSCALLS + poll.SYSCALLS)
+        for number, name, handler, nargs in sorted(
+            SYSCALLS
+            + poll.SYSCALLS
+            + creds.SYSCALLS
+            + fsmeta.SYSCALLS
+            + sysinfo.SYSCALLS
+            + signals.SYSCALLS
+            + sigwait.SYSCALLS
+            + itimers.SYSCALLS
+            + children.SYSCALLS
+            + jobs.SYSCALLS
+            + rlimits.SYSCALLS
+            + accounting.SYSCALLS
+            + prctl.SYSCALLS
+        )
     ),
     setup_process=setup_process,
     description="Linux x86-64 syscall ABI (subset) with the SysV initial stack",
     errno_fault=EFAULT,
     errno_nosys=ENOSYS,
+    return_to_user=signals.return_to_user,
+    fault=signals.on_fault,
+    post_signal=signals.post_signal,
 )
 
 
@@ -153,3 +201,17 @@ def kernkit_config_sections() -> list[ConfigSection]:
 @hookimpl
 def kernkit_register_syscall_tables() -> list[SyscallTable]:
     return [LINUX]
+
+
+@hookimpl
+def kernkit_process_created(kernel: Kernel, process: Process) -> None:
+    if signals.is_linux(process):
+        jobs.job(process)  # its group and session, as its parent's are now
+
+
+@hookimpl
+def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
+    locks.process_exited(kernel, process)
+    spawn.release_vfork_parent(process)
+    if signals.is_linux(process):
+        children.on_exit(process)

@@ -1,24 +1,43 @@
 """The linux_abi plugin's public API, for plugins that declare ``requires=("linux_abi",)``.
 
 The POSIX calls another personality may reuse as they are (the Akaros personality's file and
-memory calls), the SysV process start-up, and the helpers a plugin extending the Linux syscall
-table needs (the net plugin's sockets): descriptor flags and copying into a guest's iovecs.
+memory calls), the SysV process start-up, the helpers a plugin extending the Linux syscall
+table needs (the net plugin's sockets): descriptor flags, copying into a guest's iovecs, SIGPIPE
+for a write that found no reader; and what Linux's /proc shows (the linuxproc plugin): a
+process's ids and settings (``procview``), the machine's memory and load (``sysinfo``), file
+systems, inode and device numbers.
 """
 
+from kernkit.plugins.linux_abi import procview, sysinfo
 from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
+from kernkit.plugins.linux_abi.children import sys_wait4
+from kernkit.plugins.linux_abi.creds import NGROUPS_MAX, Creds, creds_of
 from kernkit.plugins.linux_abi.fileio import scatter, sys_close, sys_read, write_fd
+from kernkit.plugins.linux_abi.filesystems import FILESYSTEMS, filesystem
 from kernkit.plugins.linux_abi.fs import sys_openat
 from kernkit.plugins.linux_abi.memory import sys_mmap, sys_mprotect, sys_munmap
-from kernkit.plugins.linux_abi.spawn import c_strings, find_program, sys_wait4
+from kernkit.plugins.linux_abi.signals import sigpipe
+from kernkit.plugins.linux_abi.spawn import c_strings, find_program
 from kernkit.plugins.linux_abi.startup import setup_process
+from kernkit.plugins.linux_abi.statbuf import device_number, inode_number
 from kernkit.plugins.linux_abi.timeinfo import sys_nanosleep
 
 __all__ = [
+    "FILESYSTEMS",
+    "NGROUPS_MAX",
     "O_NONBLOCK",
+    "Creds",
+    "creds_of",
+    "device_number",
+    "filesystem",
+    "inode_number",
+    "procview",
+    "sysinfo",
     "c_strings",
     "find_program",
     "scatter",
     "setup_process",
+    "sigpipe",
     "sys_close",
     "sys_mmap",
     "sys_mprotect",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import DMDEVICE, DMNAMEDPIPE, DMSOCKET, QTDIR, Chan, DeviceError, WouldBlock
 from kernkit.core.errnos import EAGAIN, EBADF, EISDIR, EPIPE, ESPIPE, errno_of
+from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR = 3, 0, 1, 2
 O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_APPEND, O_NONBLOCK = 0o100, 0o200, 0o400, 0o1000, 0o2000, 0o4000
 O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, O_TMPFILE = 0o200000, 0o400000, 0o2000000, 0o10000000, 0o20000000
-SIGPIPE = 13
 STREAMS = DMDEVICE | DMNAMEDPIPE | DMSOCKET
 
 
@@ -70,7 +70,7 @@ def chan_write(
             written = driver.write(chan, data, offset)
     except DeviceError as exc:
         if exc.code == "EPIPE" and sigpipe:
-            t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
+            sigpipe_to(t)
             return -EPIPE
         return -errno_of(exc.code)
     except WouldBlock as blocked:

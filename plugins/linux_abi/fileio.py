@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
-from kernkit.core.devices import OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, Wstat
+from kernkit.core.devices import DMDIR, OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, Wstat
 from kernkit.core.errnos import (
     EBADF,
     EFAULT,
@@ -22,6 +22,7 @@ from kernkit.core.errnos import (
     ESPIPE,
     errno_of,
 )
+from kernkit.plugins.linux_abi import locks
 from kernkit.plugins.linux_abi.chanio import (
     O_APPEND,
     O_CLOEXEC,
@@ -32,7 +33,9 @@ from kernkit.plugins.linux_abi.chanio import (
     chan_write,
     is_stream,
 )
-from kernkit.plugins.linux_abi.statbuf import dirent_type, pack_stat
+from kernkit.plugins.linux_abi.jobs import terminal_ioctl
+from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
+from kernkit.plugins.linux_abi.statbuf import dirent_type, inode_number, pack_stat
 from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
@@ -42,13 +45,19 @@ if TYPE_CHECKING:
 IOV_MAX = 1024
 MAX_IO = 1 << 24  # one call moves at most 16 MiB, as a bound on host memory per call
 S_IFCHR = 0o020000
-SIGPIPE = 13
 NS = 1_000_000_000
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
-F_GETLK, F_SETLK, F_SETLKW, F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ = 5, 6, 7, 1030, 1031, 1032
+F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ = 1030, 1031, 1032
+LOCK_COMMANDS = (
+    locks.F_GETLK,
+    locks.F_SETLK,
+    locks.F_SETLKW,
+    locks.F_OFD_GETLK,
+    locks.F_OFD_SETLK,
+    locks.F_OFD_SETLKW,
+)
 FD_CLOEXEC = 1
-F_UNLCK = 2
 PIPE_SIZE = 64 * 1024
 _DIRENT_HEAD = struct.Struct("<QqHB")
 PIPE_ENDS = (("data", OREAD), ("data1", OWRITE))
@@ -100,7 +109,7 @@ def _deliver(t: Thread, file: OpenFile, data: bytes, sigpipe: bool = True) -> in
     """Write ``data`` to a plain OpenFile; a reader that went away means SIGPIPE, as on Linux."""
     result = file.write(t, data)
     if result == -EPIPE and sigpipe:
-        t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
+        sigpipe_to(t)
     return result
 
 
@@ -191,7 +200,12 @@ def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int | None:
 
 
 def sys_close(t: Thread, fd: int) -> int:
-    return 0 if t.process.files.close(fd) else -EBADF
+    files = t.process.files
+    file = files.get(fd)
+    if not files.close(fd):
+        return -EBADF
+    locks.closed(t.process, file)
+    return 0
 
 
 def sys_dup(t: Thread, fd: int) -> int:
@@ -212,7 +226,17 @@ def sys_dup2(t: Thread, old: int, new: int) -> int:
         return new
     if new >= files.limit:
         return -EBADF
-    return files.install(file, new)
+    return _replace(t, file, new, False)
+
+
+def _replace(t: Thread, file: Any, new: int, cloexec: bool) -> int:
+    """Install ``file`` at descriptor ``new``, closing (and unlocking) what was there."""
+    files = t.process.files
+    previous = files.get(new)
+    files.install(file, new, cloexec=cloexec)
+    if previous is not None and previous is not file:
+        locks.closed(t.process, previous)
+    return new
 
 
 def sys_dup3(t: Thread, old: int, new: int, flags: int) -> int:
@@ -224,10 +248,10 @@ def sys_dup3(t: Thread, old: int, new: int, flags: int) -> int:
         return -EBADF
     if new >= files.limit:
         return -EBADF
-    return files.install(file, new, cloexec=bool(flags & O_CLOEXEC))
+    return _replace(t, file, new, bool(flags & O_CLOEXEC))
 
 
-def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int:
+def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int | None:
     files = t.process.files
     file = files.get(fd)
     if file is None:
@@ -249,20 +273,19 @@ def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int:
             changeable = O_APPEND | O_NONBLOCK
             file.flags = (file.flags & ~changeable) | (arg & changeable)
         return 0
-    if cmd == F_GETLK:  # no locks are ever held: whatever is asked for could be taken
-        t.process.aspace.write(arg, struct.pack("<h", F_UNLCK))
-        return 0
-    if cmd in (F_SETLK, F_SETLKW):
-        return 0
+    if cmd in LOCK_COMMANDS:
+        return locks.fcntl_lock(t, file, cmd, arg) if type(file) is Chan else -EINVAL
     if cmd == F_GETPIPE_SZ:
         return PIPE_SIZE if type(file) is Chan and getattr(file.driver, "name", "") == "pipe" else -EINVAL
     return -EINVAL
 
 
 def sys_ioctl(t: Thread, fd: int, request: int, arg: int) -> int:
-    if t.process.files.get(fd) is None:
+    file = t.process.files.get(fd)
+    if file is None:
         return -EBADF
-    return -ENOTTY  # no terminal ioctls yet: programs fall back to plain output
+    answer = terminal_ioctl(t, file, request & 0xFFFF_FFFF, arg)
+    return -ENOTTY if answer is None else answer  # not a terminal: programs fall back to plain output
 
 
 def sys_lseek(t: Thread, fd: int, offset: int, whence: int) -> int:
@@ -343,8 +366,11 @@ def sys_getdents64(t: Thread, fd: int, dirp: int, count: int) -> int:
             listed = view.namespace.dirread(file)
         except DeviceError as exc:
             return -errno_of(exc.code)
-        here = Dir(".", file.qid, 0o40555)
-        entries = file.dirents = [here, Dir("..", file.qid, 0o40555), *listed]
+        entries = file.dirents = [
+            Dir(".", file.qid, DMDIR),
+            Dir("..", _parent_qid(view, file), DMDIR),
+            *listed,
+        ]
     out = bytearray()
     position = file.offset
     while position < len(entries):
@@ -353,8 +379,7 @@ def sys_getdents64(t: Thread, fd: int, dirp: int, count: int) -> int:
         size = (_DIRENT_HEAD.size + len(name) + 1 + 7) & ~7
         if len(out) + size > count:
             break
-        inode = entry.qid.path & 0xFFFF_FFFF_FFFF_FFFF
-        record = _DIRENT_HEAD.pack(inode, position + 1, size, dirent_type(entry))
+        record = _DIRENT_HEAD.pack(inode_number(entry.qid), position + 1, size, dirent_type(entry))
         out += record + name + bytes(size - len(record) - len(name))
         position += 1
     if not out and position < len(entries):
@@ -362,6 +387,17 @@ def sys_getdents64(t: Thread, fd: int, dirp: int, count: int) -> int:
     t.process.aspace.write(dirp, bytes(out))
     file.offset = position
     return len(out)
+
+
+def _parent_qid(view: Any, directory: Chan) -> Any:
+    """The qid of the directory ``..`` names from ``directory`` (itself at a root)."""
+    path = directory.path
+    if path in ("/", "") or "/" not in path:
+        return directory.qid
+    try:
+        return view.namespace.walk(path.rsplit("/", 1)[0] or "/").qid
+    except DeviceError:
+        return directory.qid
 
 
 # --- pipes ----------------------------------------------------------------------------------------
@@ -415,7 +451,7 @@ def sys_pipe2(t: Thread, fds: int, flags: int) -> int:
         if number < 0:
             for installed in numbers:
                 files.close(installed)
-            for unheld in ends[len(numbers):]:
+            for unheld in ends[len(numbers) :]:
                 unheld.close()
             return -EMFILE
         numbers.append(number)
@@ -425,7 +461,6 @@ def sys_pipe2(t: Thread, fds: int, flags: int) -> int:
 
 def sys_pipe(t: Thread, fds: int) -> int:
     return sys_pipe2(t, fds, 0)
-
 
 
 def scatter(aspace: Any, vectors: list[tuple[int, int]], data: bytes) -> None:

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.core.devices import DMDIR, OTRUNC, QTDIR, Chan, DeviceError, WouldBlock, Wstat
+from kernkit.core.devices import (
+    DMDIR,
+    ONONBLOCK,
+    OTRUNC,
+    QTDIR,
+    QTSYMLINK,
+    Chan,
+    DeviceError,
+    WouldBlock,
+    Wstat,
+)
 from kernkit.core.errnos import (
-    EACCES,
     EAGAIN,
     EBADF,
     EBUSY,
     EEXIST,
     EINVAL,
     EISDIR,
+    ELOOP,
     EMFILE,
     ENAMETOOLONG,
     ENOENT,
@@ -27,6 +37,7 @@ from kernkit.core.errnos import (
     EROFS,
     errno_of,
 )
+from kernkit.plugins.linux_abi.access import OPEN_NEEDS, R_OK, W_OK, X_OK, check_access, privileged
 from kernkit.plugins.linux_abi.chanio import (
     O_ACCMODE,
     O_APPEND,
@@ -34,6 +45,7 @@ from kernkit.plugins.linux_abi.chanio import (
     O_CREAT,
     O_DIRECTORY,
     O_EXCL,
+    O_NOFOLLOW,
     O_NONBLOCK,
     O_RDONLY,
     O_RDWR,
@@ -41,27 +53,23 @@ from kernkit.plugins.linux_abi.chanio import (
     O_TRUNC,
     O_WRONLY,
 )
+from kernkit.plugins.linux_abi.failure import Failed
 from kernkit.plugins.linux_abi.fileio import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import pack_stat, pack_statx
-from kernkit.plugins.ns.api import MAFTER, MBEFORE, MCREATE, MREPL, enter, proc_ns
+from kernkit.plugins.ns.api import MAFTER, MAXSYMLINKS, MBEFORE, MCREATE, MREPL, enter, proc_ns
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
     from kernkit.plugins.ns.api import ProcNs
 
 AT_FDCWD = -100
-AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS, AT_EMPTY_PATH = 0x100, 0x200, 0x200, 0x1000
+AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS, AT_SYMLINK_FOLLOW = 0x100, 0x200, 0x200, 0x400
+AT_NO_AUTOMOUNT, AT_EMPTY_PATH = 0x800, 0x1000
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
-R_OK, W_OK, X_OK = 4, 2, 1
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
 CLONE_FS, CLONE_FILES, CLONE_NEWNS = 0x200, 0x400, 0x20000
 PATH_MAX = 4096
 DEFAULT_UMASK = 0o022
-
-
-class Failed(Exception):  # noqa: N818 - a syscall's way out with an errno
-    def __init__(self, errno: int) -> None:
-        self.errno = errno
 
 
 def read_path(t: Thread, address: int) -> str:
@@ -77,7 +85,7 @@ def _dirfd(t: Thread, view: ProcNs, dirfd: int, path: str) -> Chan | None:
     """The directory a relative ``path`` starts from: the current one, or ``dirfd``'s."""
     if path[:1] in ("/", "#"):
         return None
-    dirfd = _signed32(dirfd)
+    dirfd = signed32(dirfd)
     if dirfd == AT_FDCWD:
         return view.cwd
     file = t.process.files.get(dirfd)
@@ -88,26 +96,35 @@ def _dirfd(t: Thread, view: ProcNs, dirfd: int, path: str) -> Chan | None:
     return file
 
 
-def _resolve(t: Thread, dirfd: int, address: int, *, empty_ok: bool = False) -> tuple[ProcNs, Chan]:
-    """(the caller's view, a walked channel) for a path argument."""
+def resolve(
+    t: Thread, dirfd: int, address: int, *, empty_ok: bool = False, follow: bool = True
+) -> tuple[ProcNs, Chan]:
+    """(the caller's view, a walked channel) for a path argument; a symbolic link at the end
+    is followed only with ``follow``; with ``empty_ok`` an empty path means ``dirfd`` itself."""
     view = enter(t.process)
     if empty_ok:
         first = t.process.aspace.read(address, 1)
         if first == b"\0":
-            if _signed32(dirfd) == AT_FDCWD:
-                return view, view.cwd
-            file = t.process.files.get(_signed32(dirfd))
-            if type(file) is not Chan:
-                raise Failed(EBADF)
-            return view, file
+            return view, descriptor_chan(t, view, dirfd)
     path = read_path(t, address)
     try:
-        return view, view.namespace.walk(path, _dirfd(t, view, dirfd, path))
+        return view, view.namespace.walk(path, _dirfd(t, view, dirfd, path), follow=follow)
     except DeviceError as exc:
         raise Failed(errno_of(exc.code)) from None
 
 
-def _parent(t: Thread, dirfd: int, address: int) -> tuple[ProcNs, Chan, str]:
+def descriptor_chan(t: Thread, view: ProcNs, fd: int) -> Chan:
+    """The channel of descriptor ``fd`` (AT_FDCWD: the current directory); EBADF for anything
+    else, including a descriptor that holds no channel."""
+    if signed32(fd) == AT_FDCWD:
+        return view.cwd
+    file = t.process.files.get(signed32(fd))
+    if type(file) is not Chan:
+        raise Failed(EBADF)
+    return file
+
+
+def parent_of(t: Thread, dirfd: int, address: int) -> tuple[ProcNs, Chan, str]:
     view = enter(t.process)
     path = read_path(t, address)
     try:
@@ -117,11 +134,11 @@ def _parent(t: Thread, dirfd: int, address: int) -> tuple[ProcNs, Chan, str]:
     return view, directory, name
 
 
-def _umask(t: Thread) -> int:
+def umask_of(t: Thread) -> int:
     return t.process.data.get("umask", DEFAULT_UMASK)
 
 
-def _syscall(function):  # noqa: ANN001, ANN202 - a decorator for handlers
+def syscall(function):  # noqa: ANN001, ANN202 - a decorator for handlers
     """Failed and DeviceError raised inside a handler become its negative errno."""
 
     def handler(t: Thread, *args: int) -> int:
@@ -145,6 +162,8 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
     if access == O_ACCMODE or flags & O_TMPFILE == O_TMPFILE:
         return -EINVAL if access == O_ACCMODE else -EOPNOTSUPP
     plan9 = access | (OTRUNC if flags & O_TRUNC and access != O_RDONLY else 0)
+    if flags & O_NONBLOCK:
+        plan9 |= ONONBLOCK
     process = t.process
     try:
         if flags & O_CREAT:
@@ -154,16 +173,17 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
             view = proc_ns(process)
             namespace = view.namespace
             namespace.devices.caller = process
+            follow = not flags & O_NOFOLLOW
             if path[0] == "/":
-                walked = namespace.walk(path)
+                walked = namespace.walk(path, follow=follow)
             else:
-                walked = namespace.walk(path, _dirfd(t, view, dirfd, path))
-            chan = _open(namespace, walked, flags, plan9)
+                walked = namespace.walk(path, _dirfd(t, view, dirfd, path), follow=follow)
+            chan = _open(t, namespace, walked, flags, plan9)
     except Failed as exc:
         return -exc.errno
     except DeviceError as exc:
         return -errno_of(exc.code)
-    except WouldBlock as blocked:  # a device whose open waits (/net/tcp/N/listen)
+    except WouldBlock as blocked:  # a device whose open waits (/net/tcp/N/listen, a FIFO)
         if flags & O_NONBLOCK:
             return -EAGAIN
         blocked.queue.sleep(t, restart=True)
@@ -178,25 +198,42 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
 
 
 def _open_creating(t: Thread, dirfd: int, pathname: int, flags: int, mode: int, plan9: int) -> Chan:
-    view, directory, name = _parent(t, dirfd, pathname)
+    view, directory, name = parent_of(t, dirfd, pathname)
     namespace = view.namespace
-    if not name:
-        raise Failed(EISDIR)
-    existing = namespace.walk1(directory, name)
-    if existing is None:
-        return namespace.create(directory, name, plan9 & ~OTRUNC, mode & 0o777 & ~_umask(t))
-    if flags & O_EXCL:
-        raise Failed(EEXIST)
-    existing.path = directory.path.rstrip("/") + "/" + name
-    return _open(namespace, existing, flags, plan9)
+    for _ in range(MAXSYMLINKS):
+        if not name:
+            raise Failed(EISDIR)
+        existing = namespace.walk1(directory, name)
+        if existing is None:
+            check_access(t, directory.driver.stat(directory), W_OK | X_OK)
+            return namespace.create(directory, name, plan9 & ~OTRUNC, mode & 0o7777 & ~umask_of(t))
+        if flags & O_EXCL:
+            raise Failed(EEXIST)
+        existing.path = directory.path.rstrip("/") + "/" + name
+        if not existing.qid.type & QTSYMLINK or flags & O_NOFOLLOW:
+            return _open(t, namespace, existing, flags, plan9)
+        try:  # a link: open what it names, creating it there if it is missing
+            return _open(t, namespace, namespace.walk(existing.path), flags, plan9)
+        except DeviceError as exc:
+            if exc.code != "ENOENT":
+                raise
+        target = existing.driver.readlink(existing)
+        base = namespace.walk(directory.path) if target[:1] not in ("/", "#") else None
+        directory, name = namespace.walk_parent(target, base)
+    raise Failed(ELOOP)
 
 
-def _open(namespace, chan: Chan, flags: int, plan9: int) -> Chan:  # noqa: ANN001
+def _open(t: Thread, namespace, chan: Chan, flags: int, plan9: int) -> Chan:  # noqa: ANN001
     if chan.qid.type & QTDIR:
         if flags & O_ACCMODE != O_RDONLY:
             raise Failed(EISDIR)
     elif flags & O_DIRECTORY:
         raise Failed(ENOTDIR)
+    elif chan.qid.type & QTSYMLINK:
+        raise Failed(ELOOP)  # O_NOFOLLOW on a link
+    if not privileged(t):
+        needs = OPEN_NEEDS[flags & O_ACCMODE] | (W_OK if flags & O_TRUNC else 0)
+        check_access(t, chan.driver.stat(chan), needs)
     return namespace.open(chan, plan9)
 
 
@@ -211,11 +248,12 @@ def sys_creat(t: Thread, pathname: int, mode: int) -> int:
 # --- stat -----------------------------------------------------------------------------------------
 
 
-@_syscall
+@syscall
 def sys_newfstatat(t: Thread, dirfd: int, pathname: int, statbuf: int, flags: int) -> int:
-    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT):
         return -EINVAL
-    _, chan = _resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH))
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    _, chan = resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH), follow=follow)
     t.process.aspace.write(statbuf, pack_stat(chan, chan.driver.stat(chan), epoch_ns(t)))
     return 0
 
@@ -228,26 +266,26 @@ def sys_lstat(t: Thread, pathname: int, statbuf: int) -> int:
     return sys_newfstatat(t, AT_FDCWD, pathname, statbuf, AT_SYMLINK_NOFOLLOW)
 
 
-@_syscall
+@syscall
 def sys_statx(t: Thread, dirfd: int, pathname: int, flags: int, mask: int, buf: int) -> int:
-    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | 0x6000):
         return -EINVAL
-    _, chan = _resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH))
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    _, chan = resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH), follow=follow)
     t.process.aspace.write(buf, pack_statx(chan, chan.driver.stat(chan), epoch_ns(t)))
     return 0
 
 
-@_syscall
+@syscall
 def sys_faccessat2(t: Thread, dirfd: int, pathname: int, mode: int, flags: int) -> int:
     if mode & ~(R_OK | W_OK | X_OK) or flags & ~(AT_SYMLINK_NOFOLLOW | AT_EACCESS | AT_EMPTY_PATH):
         return -EINVAL
-    _, chan = _resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH))
-    perm = chan.driver.stat(chan).mode
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    _, chan = resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH), follow=follow)
+    entry = chan.driver.stat(chan)
     if mode & W_OK and getattr(chan.driver, "read_only", False):
         return -EROFS
-    for bit, allowed in ((R_OK, 0o444), (W_OK, 0o222), (X_OK, 0o111)):
-        if mode & bit and not perm & allowed:
-            return -EACCES
+    check_access(t, entry, mode, real=not flags & AT_EACCESS)
     return 0
 
 
@@ -259,19 +297,23 @@ def sys_access(t: Thread, pathname: int, mode: int) -> int:
     return sys_faccessat2(t, AT_FDCWD, pathname, mode, 0)
 
 
-@_syscall
+@syscall
 def sys_readlinkat(t: Thread, dirfd: int, pathname: int, buf: int, size: int) -> int:
-    if _signed32(size) <= 0:
+    if signed32(size) <= 0:
         return -EINVAL
-    _resolve(t, dirfd, pathname)
-    return -EINVAL  # it exists, and nothing in a namespace is a symbolic link
+    _, chan = resolve(t, dirfd, pathname, empty_ok=True, follow=False)
+    if not chan.qid.type & QTSYMLINK:
+        return -EINVAL
+    target = chan.driver.readlink(chan).encode("utf-8", "surrogateescape")[: signed32(size)]
+    t.process.aspace.write(buf, target)
+    return len(target)
 
 
 def sys_readlink(t: Thread, pathname: int, buf: int, size: int) -> int:
     return sys_readlinkat(t, AT_FDCWD, pathname, buf, size)
 
 
-def _signed32(value: int) -> int:
+def signed32(value: int) -> int:
     value &= 0xFFFF_FFFF
     return value - (1 << 32) if value >= 1 << 31 else value
 
@@ -279,12 +321,13 @@ def _signed32(value: int) -> int:
 # --- making and removing ----------------------------------------------------------------------------
 
 
-@_syscall
+@syscall
 def sys_mkdirat(t: Thread, dirfd: int, pathname: int, mode: int) -> int:
-    view, directory, name = _parent(t, dirfd, pathname)
+    view, directory, name = parent_of(t, dirfd, pathname)
     if not name or view.namespace.walk1(directory, name) is not None:
         return -EEXIST
-    created = view.namespace.create(directory, name, O_RDONLY, DMDIR | (mode & 0o777 & ~_umask(t)))
+    check_access(t, directory.driver.stat(directory), W_OK | X_OK)
+    created = view.namespace.create(directory, name, O_RDONLY, DMDIR | (mode & 0o1777 & ~umask_of(t)))
     created.close()
     return 0
 
@@ -293,11 +336,11 @@ def sys_mkdir(t: Thread, pathname: int, mode: int) -> int:
     return sys_mkdirat(t, AT_FDCWD, pathname, mode)
 
 
-@_syscall
+@syscall
 def sys_unlinkat(t: Thread, dirfd: int, pathname: int, flags: int) -> int:
     if flags & ~AT_REMOVEDIR:
         return -EINVAL
-    view, chan = _resolve(t, dirfd, pathname)
+    view, chan = resolve(t, dirfd, pathname, follow=False)
     is_dir = bool(chan.qid.type & QTDIR)
     if flags & AT_REMOVEDIR and not is_dir:
         return -ENOTDIR
@@ -305,8 +348,16 @@ def sys_unlinkat(t: Thread, dirfd: int, pathname: int, flags: int) -> int:
         return -EISDIR
     if chan.path in ("/", "") or chan.path.count("/") == 0:
         return -EBUSY  # a root: / or a #device
+    _may_change_names(t, view, chan.path)
     view.namespace.remove(chan)
     return 0
+
+
+def _may_change_names(t: Thread, view: ProcNs, path: str) -> None:
+    """EACCES unless the caller may remove or rename names in the directory holding ``path``."""
+    if not privileged(t):
+        directory = view.namespace.walk(path.rsplit("/", 1)[0] or "/")
+        check_access(t, directory.driver.stat(directory), W_OK | X_OK)
 
 
 def sys_unlink(t: Thread, pathname: int) -> int:
@@ -317,16 +368,19 @@ def sys_rmdir(t: Thread, pathname: int) -> int:
     return sys_unlinkat(t, AT_FDCWD, pathname, AT_REMOVEDIR)
 
 
-@_syscall
+@syscall
 def sys_renameat2(t: Thread, olddirfd: int, oldpath: int, newdirfd: int, newpath: int, flags: int) -> int:
     if flags & ~RENAME_NOREPLACE:
         return -EINVAL  # RENAME_EXCHANGE and RENAME_WHITEOUT are not supported
-    view, chan = _resolve(t, olddirfd, oldpath)
-    _, directory, name = _parent(t, newdirfd, newpath)
+    view, chan = resolve(t, olddirfd, oldpath, follow=False)
+    _, directory, name = parent_of(t, newdirfd, newpath)
     if not name or chan.path.count("/") == 0 or chan.path == "/":
         return -EBUSY
     if flags & RENAME_NOREPLACE and view.namespace.walk1(directory, name) is not None:
         return -EEXIST
+    _may_change_names(t, view, chan.path)
+    if not privileged(t):
+        check_access(t, directory.driver.stat(directory), W_OK | X_OK)
     view.namespace.rename(chan, directory, name)
     return 0
 
@@ -339,21 +393,21 @@ def sys_rename(t: Thread, oldpath: int, newpath: int) -> int:
     return sys_renameat2(t, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
 
 
-@_syscall
+@syscall
 def sys_truncate(t: Thread, pathname: int, length: int) -> int:
     length = length - (1 << 64) if length >= 1 << 63 else length
     if length < 0:
         return -EINVAL
-    _, chan = _resolve(t, AT_FDCWD, pathname)
+    _, chan = resolve(t, AT_FDCWD, pathname)
     if chan.qid.type & QTDIR:
         return -EISDIR
     chan.driver.wstat(chan, Wstat(length=length))
     return 0
 
 
-@_syscall
+@syscall
 def sys_fchmodat(t: Thread, dirfd: int, pathname: int, mode: int) -> int:
-    _, chan = _resolve(t, dirfd, pathname)
+    _, chan = resolve(t, dirfd, pathname)
     chan.driver.wstat(chan, Wstat(mode=mode & 0o7777))
     return 0
 
@@ -376,7 +430,7 @@ def sys_fchmod(t: Thread, fd: int, mode: int) -> int:
 
 
 def sys_umask(t: Thread, mask: int) -> int:
-    old = _umask(t)
+    old = umask_of(t)
     t.process.data["umask"] = mask & 0o777
     return old
 
@@ -392,9 +446,9 @@ def sys_getcwd(t: Thread, buf: int, size: int) -> int:
     return len(path)
 
 
-@_syscall
+@syscall
 def sys_chdir(t: Thread, pathname: int) -> int:
-    view, chan = _resolve(t, AT_FDCWD, pathname)
+    view, chan = resolve(t, AT_FDCWD, pathname)
     if not chan.qid.type & QTDIR:
         return -ENOTDIR
     view.cwd = chan
@@ -430,7 +484,7 @@ def _union_flags(text: str) -> int:
     return flags
 
 
-@_syscall
+@syscall
 def sys_mount(t: Thread, source: int, target: int, fstype: int, flags: int, data: int) -> int:
     """``MS_BIND`` binds ``source`` on ``target``; ``data``, if given, holds union flags as the
     bind command takes them ("-a", "-b", "-c", "-ac", ...). A file system type of "9p" mounts
@@ -439,13 +493,13 @@ def sys_mount(t: Thread, source: int, target: int, fstype: int, flags: int, data
     view = enter(t.process)
     namespace = view.namespace
     kind, extra = _optional_string(t, fstype), _optional_string(t, data)
-    _, old = _resolve(t, AT_FDCWD, target)
+    _, old = resolve(t, AT_FDCWD, target)
     if flags & MS_BIND:
-        _, new = _resolve(t, AT_FDCWD, source)
+        _, new = resolve(t, AT_FDCWD, source)
         namespace.bind(new, old, _union_flags(extra))
         return 0
     if kind == "9p":
-        _, server = _resolve(t, AT_FDCWD, source)
+        _, server = resolve(t, AT_FDCWD, source)
         namespace.mount(namespace.open(server, O_RDWR), old, MREPL, extra)
         return 0
     return -errno_of("ENODEV")
@@ -461,9 +515,9 @@ def _optional_string(t: Thread, address: int) -> str:
     return text.decode("utf-8", "surrogateescape")
 
 
-@_syscall
+@syscall
 def sys_umount2(t: Thread, target: int, flags: int) -> int:
-    view, chan = _resolve(t, AT_FDCWD, target)
+    view, chan = resolve(t, AT_FDCWD, target)
     view.namespace.unmount(chan)
     return 0
 
@@ -474,4 +528,3 @@ def sys_unshare(t: Thread, flags: int) -> int:
     if flags & CLONE_NEWNS:
         enter(t.process).unshare()
     return 0
-

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, Chan
 from kernkit.core.errnos import EBADF, EEXIST, EINVAL, EMFILE, ENOENT
 from kernkit.core.wait import pollers
+from kernkit.plugins.linux_abi.signals import ON_EINTR
+from kernkit.plugins.linux_abi.sigwait import end_temporary_mask, temporary_mask_or_interrupt
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -36,8 +38,9 @@ def readiness(file: Any) -> int:
         ready = file.driver.poll(file)
     elif isinstance(file, EpollFile):
         ready = POLLIN if file.any_ready() else 0
-    else:
-        ready = POLLIN | POLLOUT
+    else:  # a personality's own file: one that can wait says when it is ready
+        poll = getattr(file, "poll", None)
+        ready = poll() if poll is not None else POLLIN | POLLOUT
     if ready & POLLIN:
         ready |= POLLRDNORM
     if ready & POLLOUT:
@@ -107,7 +110,10 @@ def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, size: int)
     timeout = _timespec_ns(t, tsp)
     if timeout is not None and timeout < 0:
         return -EINVAL
-    return _poll(t, fds, nfds, timeout)
+    early = temporary_mask_or_interrupt(t, sigmask, size)
+    if early:
+        return early
+    return end_temporary_mask(t, _poll(t, fds, nfds, timeout))
 
 
 # --- select ----------------------------------------------------------------------------------
@@ -170,7 +176,12 @@ def sys_pselect6(
     timeout = _timespec_ns(t, tsp)
     if timeout is not None and timeout < 0:
         return -EINVAL
-    return _select(t, nfds, readfds, writefds, exceptfds, timeout)
+    if sigmask:  # a pointer to {const sigset_t *set; size_t size}
+        address, size = struct.unpack("<QQ", t.process.aspace.read(sigmask, 16))
+        early = temporary_mask_or_interrupt(t, address, size)
+        if early:
+            return early
+    return end_temporary_mask(t, _select(t, nfds, readfds, writefds, exceptfds, timeout))
 
 
 # --- epoll -----------------------------------------------------------------------------------
@@ -271,7 +282,19 @@ def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms
 def sys_epoll_pwait(
     t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int, sigmask: int, size: int
 ) -> int | None:
-    return sys_epoll_wait(t, epfd, events, maxevents, timeout_ms)
+    early = temporary_mask_or_interrupt(t, sigmask, size)
+    if early:
+        return early
+    return end_temporary_mask(t, sys_epoll_wait(t, epfd, events, maxevents, timeout_ms))
+
+
+def _interrupted(t: Thread, _number: int, _regs: dict[str, int]) -> None:
+    """EINTR: the next call starts a deadline of its own."""
+    t.data.pop(DEADLINE, None)
+
+
+for _number in (7, 23, 232, 270, 271, 281):
+    ON_EINTR[_number] = _interrupted
 
 
 SYSCALLS = (

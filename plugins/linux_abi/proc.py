@@ -1,4 +1,4 @@
-"""Process and thread syscalls: exit, ids, arch_prctl, set_tid_address, sched_yield."""
+"""Process and thread syscalls: exit, pids and tids, arch_prctl, set_tid_address, sched_yield."""
 
 from __future__ import annotations
 
@@ -49,10 +49,6 @@ def sys_getppid(t: Thread) -> int:
 
 def sys_gettid(t: Thread) -> int:
     return t.tid
-
-
-def sys_getuid(t: Thread) -> int:
-    return 0
 
 
 def sys_set_tid_address(t: Thread, tidptr: int) -> int:

@@ -1,108 +1,816 @@
-"""Signals, as far as kernkit goes today: kill with default actions; handlers and masks are
-recorded (so programs that install them run) but handlers are not yet called."""
+"""Linux signals: generation, the thread that takes a process-directed signal, delivery on the
+way back to user mode (handlers on a real rt_sigframe, default actions), faults as signals,
+stop and continue, and the system calls that send signals and change dispositions and masks.
+
+Delivery rides on the core's return-to-user step (``SyscallTable.return_to_user``): a thread
+that has a signal to take is flagged with ``Kernel.want_user_work``; the kernel calls
+:func:`return_to_user` right after the system call that flagged it, or before the thread's next
+run (after a slice, or when :func:`send` woke it from a blocking call with
+``Kernel.interrupt``). docs/signals.md describes what is delivered when.
+"""
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING
 
-from kernkit.core.errnos import EINVAL, ESRCH
-from kernkit.core.process import EXITED
+from kernkit.core.errnos import EINTR, EINVAL, ENOMEM, EPERM, ESRCH
+from kernkit.core.errors import BadAddress
+from kernkit.core.machine import Fault
+from kernkit.core.process import BLOCKED, EXITED, RUNNING
+from kernkit.core.state import Slot
+from kernkit.core.wait import wake_pollers
+from kernkit.plugins.linux_abi import sigframe
+from kernkit.plugins.linux_abi.jobs import group_members, orphaned_group
+from kernkit.plugins.linux_abi.sigstate import (
+    CLD_CONTINUED,
+    CLD_STOPPED,
+    FAULT_CODES,
+    IGNORED_BY_DEFAULT,
+    MINSIGSTKSZ,
+    NSIG,
+    SA_NOCLDSTOP,
+    SA_NODEFER,
+    SA_ONSTACK,
+    SA_RESETHAND,
+    SA_RESTART,
+    SA_RESTORER,
+    SI_KERNEL,
+    SI_TKILL,
+    SI_USER,
+    SIG_DFL,
+    SIG_IGN,
+    SIGBUS,
+    SIGCHLD,
+    SIGCONT,
+    SIGKILL,
+    SIGPIPE,
+    SIGSEGV,
+    SIGSTOP,
+    SS_AUTODISARM,
+    SS_DISABLE,
+    SS_ONSTACK,
+    STOP_SIGNALS,
+    UNBLOCKABLE,
+    SigAction,
+    SigInfo,
+    ThreadSignals,
+    bit,
+    of_process,
+    of_thread,
+    signal_name,
+)
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
+    from kernkit.core.wait import WaitQueue
 
-SIGKILL, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGURG, SIGWINCH = 9, 17, 18, 19, 20, 23, 28
-#: Signals whose default action is to do nothing (or, for stop signals, not modelled yet).
-IGNORED_BY_DEFAULT = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH, SIGSTOP, SIGTSTP, 21, 22}
+ALL = (1 << NSIG) - 1
+#: Clock ticks a second (USER_HZ) in siginfo's si_utime and times().
+CLOCK_TICKS = 100
+STOP_MASK = sum(bit(s) for s in STOP_SIGNALS)
 SIGSET_SIZE = 8
-SIG_IGN = 1
+#: How a system call interrupted by a signal ends (Linux's -ERESTART* codes): with a handler,
+#: RESTARTSYS calls restart only under SA_RESTART, NOHAND ones fail with EINTR; without one
+#: (the signal stopped and continued the process) both restart. NEVER: EINTR in every case.
+RESTARTSYS, NOHAND, NEVER = "restartsys", "nohand", "never"
+RESTART_KIND = {
+    7: NOHAND,  # poll
+    23: NOHAND,  # select
+    34: NOHAND,  # pause
+    35: NOHAND,  # nanosleep
+    130: NOHAND,  # rt_sigsuspend
+    230: NOHAND,  # clock_nanosleep
+    270: NOHAND,  # pselect6
+    271: NOHAND,  # ppoll
+    128: NEVER,  # rt_sigtimedwait
+    232: NEVER,  # epoll_wait
+    281: NEVER,  # epoll_pwait
+}
+FUTEX = 202
+#: x86-64: what sigcontext says for each fault cause: (trap number, page-fault error code bits).
+TRAPS = {"SEGV_MAPERR": 14, "SEGV_ACCERR": 14, "BUS_ADRERR": 14, "BUS_OBJERR": 14, "BUS_ADRALN": 17,
+         "FPE_INTDIV": 0, "ILL_ILLOPN": 6, "TRAP_TRACE": 1}  # fmt: skip
+#: Open signalfds in the kernel, and the queue their blocked readers sleep in.
+SIGNALFDS: Slot[int] = Slot("linux.signalfds")
+SIGNALFD_READERS: Slot[WaitQueue] = Slot("linux.signalfd_readers")
+#: Called on EINTR with (thread, syscall number, registers): what an interrupted call leaves
+#: behind (remaining time, deadlines kept across restarts). Other modules add to it.
+ON_EINTR: dict[int, object] = {}
 
 
-def deliver(t: Thread, process: Process, signal: int) -> None:
-    """Apply ``signal``'s action to ``process``: ignored, or the process ends."""
+# --- generation -----------------------------------------------------------------------------
+
+
+def is_linux(process: Process) -> bool:
+    return process.personality.post_signal is post_signal
+
+
+def post_signal(process: Process, signal: int, sender: int) -> None:
+    """``SyscallTable.post_signal``: a signal from outside the personality (or the kernel)."""
+    send(process, SigInfo(signal, SI_USER if sender else SI_KERNEL, pid=sender))
+
+
+def send_to(process: Process, signal: int, sender: Process | None) -> None:
+    """``kill()``'s delivery to any process: Linux's own, or another personality's way."""
     if signal == 0 or not process.alive:
         return
-    handler = process.data.get("sigactions", {}).get(signal)
-    if signal != SIGKILL and (
-        signal in IGNORED_BY_DEFAULT or (handler is not None and handler[0] == SIG_IGN)
-    ):
-        return
-    t.kernel.kill(process, signal)
+    if is_linux(process):
+        send(process, SigInfo(signal, SI_USER, pid=sender.pid if sender else 0))
+    elif process.personality.post_signal is not None:
+        process.personality.post_signal(process, signal, sender.pid if sender else 0)
+    elif signal == SIGKILL:
+        process.kernel.kill(process, SIGKILL)
 
 
-def _target(t: Thread, pid: int) -> list[Process] | None:
-    pid &= 0xFFFF_FFFF  # a pid_t: the low 32 bits, signed (callers may leave the upper ones 0)
-    pid = pid - (1 << 32) if pid >= 1 << 31 else pid
-    processes = t.kernel.processes
-    if pid > 0:  # a zombie still exists until it is reaped: signalling it does nothing
-        return [processes[pid]] if pid in processes else None
-    if pid == 0:
-        return [t.process]
-    if pid == -1:  # everyone we may signal: all but init and the caller, as Linux does
-        return [p for p in processes.values() if p.alive and p not in (t.kernel.init, t.process)]
-    group = processes.get(-pid)
-    return [group] if group is not None else None
+def send(process: Process, info: SigInfo, thread: Thread | None = None) -> bool:
+    """Generate ``info`` for ``process`` (or, with ``thread``, for that thread alone); False
+    when it was dropped (ignored, or a standard signal already pending)."""
+    signal = info.signo
+    if not process.alive:
+        return False
+    ps = of_process(process)
+    if not _prepare(process, signal):
+        return False
+    if _ignored(process, thread, signal):
+        return False
+    pending = of_thread(thread).pending if thread is not None else ps.shared
+    if not pending.add(info):
+        return False
+    if process.kernel.tracing:
+        process.kernel.trace_event(
+            "signal", process, sig=signal, code=info.code, tid=thread.tid if thread else None
+        )
+    kernel = process.kernel
+    if kernel.data.get(SIGNALFDS):  # signalfd readers and pollers look again
+        readers = kernel.data.get(SIGNALFD_READERS)
+        if readers is not None and len(readers):
+            readers.wake(len(readers))
+        wake_pollers(kernel)
+    target = thread if thread is not None else _choose(process, signal)
+    if target is None or not _wants(target, signal):
+        return True
+    ts = of_thread(target)
+    # fatal at once, unless the thread waits for it in rt_sigtimedwait while blocking it
+    if signal == SIGKILL or (_fatal(process, signal) and not ts.mask & bit(signal)):
+        _die(target, signal, info)
+        return True
+    _wake(target)
+    return True
 
 
-def sys_kill(t: Thread, pid: int, signal: int) -> int:
-    if not 0 <= signal <= 64:
-        return -EINVAL
-    targets = _target(t, pid)
-    if not targets:
-        return -ESRCH
-    for process in targets:
-        deliver(t, process, signal)
-    return 0
+def _wake(thread: Thread) -> None:
+    """Make ``thread`` look at its signals before it next runs user code; a blocking call it
+    sleeps in is interrupted (EINTR or restart, settled then)."""
+    kernel = thread.kernel
+    kernel.want_user_work(thread)
+    ts = of_thread(thread)
+    if thread.state is BLOCKED and not ts.stopped:
+        ts.interrupted = kernel.interrupt(thread) or ts.interrupted
 
 
-def _thread_group(t: Thread, tid: int) -> Process | None:
-    """The live process with a live thread ``tid``."""
-    for process in t.kernel.processes.values():
-        if process.alive and any(th.tid == tid and th.state is not EXITED for th in process.threads):
-            return process
+def _prepare(process: Process, signal: int) -> bool:
+    """Stop and continue signals cancel each other; SIGCONT resumes a stopped process (even
+    when it is ignored or blocked). False: drop the signal."""
+    if signal in STOP_SIGNALS:
+        _discard(process, bit(SIGCONT))
+    elif signal == SIGCONT:
+        _discard(process, STOP_MASK)
+        if of_process(process).stopped:
+            continue_process(process)
+    return True
+
+
+def _discard(process: Process, mask: int) -> None:
+    of_process(process).shared.discard(mask)
+    for thread in process.threads:
+        of_thread(thread).pending.discard(mask)
+
+
+def _ignored(process: Process, thread: Thread | None, signal: int) -> bool:
+    """Dropped at once: ignored, and not blocked by the thread it is for (a blocked signal stays
+    pending: the program may unblock it after changing its disposition)."""
+    target = thread if thread is not None else _main_thread(process)
+    if target is not None:
+        ts = of_thread(target)
+        if (ts.mask | ts.waiting) & bit(signal):
+            return False
+    handler = of_process(process).action(signal).handler
+    return handler == SIG_IGN or (handler == SIG_DFL and signal in IGNORED_BY_DEFAULT)
+
+
+def _fatal(process: Process, signal: int) -> bool:
+    """Its default action ends the process (and that is its disposition)."""
+    if of_process(process).action(signal).handler != SIG_DFL:
+        return False
+    return signal not in IGNORED_BY_DEFAULT and signal not in STOP_SIGNALS
+
+
+def _main_thread(process: Process) -> Thread | None:
+    live = [t for t in process.threads if t.state is not EXITED]
+    return next((t for t in live if t.tid == process.pid), live[0] if live else None)
+
+
+def _wants(thread: Thread, signal: int) -> bool:
+    """Linux's wants_signal: not blocked (or waited for), alive, not stopped, and running or
+    not flagged to take signals already."""
+    if thread.state is EXITED:
+        return False
+    ts = of_thread(thread)
+    b = bit(signal)
+    if ts.mask & b and not ts.waiting & b:
+        return False
+    if signal == SIGKILL:
+        return True
+    if ts.stopped:
+        return False
+    return thread.state is RUNNING or not (thread.user_work or ts.interrupted)
+
+
+def _choose(process: Process, signal: int) -> Thread | None:
+    """The thread to take a process-directed signal: the main thread if it wants it, else the
+    next one after the last chosen that does (None: all block it; it stays pending)."""
+    main = _main_thread(process)
+    if main is None:
+        return None
+    if _wants(main, signal):
+        return main
+    threads = [t for t in process.threads if t.state is not EXITED]
+    ps = of_process(process)
+    start = next((i for i, t in enumerate(threads) if t.tid == ps.target_tid), 0)
+    for thread in threads[start:] + threads[:start]:
+        if _wants(thread, signal):
+            ps.target_tid = thread.tid
+            return thread
     return None
 
 
-def sys_tkill(t: Thread, tid: int, signal: int) -> int:
-    if not 0 <= signal <= 64:
-        return -EINVAL
-    process = _thread_group(t, tid)
-    if process is None:
-        return -ESRCH
-    deliver(t, process, signal)
-    return 0
+def recalc(thread: Thread) -> None:
+    """After the thread's mask changed: flag it if a pending signal is now deliverable."""
+    ts = of_thread(thread)
+    allowed = ~ts.mask & ALL
+    if ts.pending.signals & allowed or of_process(thread.process).shared.signals & allowed:
+        thread.kernel.want_user_work(thread)
 
 
-def sys_tgkill(t: Thread, tgid: int, tid: int, signal: int) -> int:
-    if not 0 <= signal <= 64:
-        return -EINVAL
-    process = _thread_group(t, tid)
-    if process is None or process.pid != tgid:
-        return -ESRCH
-    deliver(t, process, signal)
-    return 0
+def sigpipe(t: Thread) -> None:
+    """A write found no reader: SIGPIPE to the writer (its disposition decides)."""
+    send(t.process, SigInfo(SIGPIPE, SI_USER, pid=t.process.pid), t)
+
+
+# --- taking a pending signal ---------------------------------------------------------------------
+
+
+def take(thread: Thread, allowed: int) -> SigInfo | None:
+    """Dequeue the next pending signal among ``allowed``: the thread's own first, then the
+    process's; an interval or POSIX timer that sent it is re-armed."""
+    ts = of_thread(thread)
+    signal = ts.pending.next_signal(allowed)
+    pending = ts.pending
+    if not signal:
+        pending = of_process(thread.process).shared
+        signal = pending.next_signal(allowed)
+        if not signal:
+            return None
+    info = pending.take(signal)
+    if info.timer is not None:
+        info.timer.taken(info)
+    return info
+
+
+def pending_set(thread: Thread) -> int:
+    return of_thread(thread).pending.signals | of_process(thread.process).shared.signals
+
+
+# --- delivery: the personality's return-to-user step -----------------------------------------
+
+
+def return_to_user(t: Thread) -> None:
+    """Take the thread's deliverable signals: handlers get frames (the last taken runs first),
+    default actions stop or end the process; then settle a call a signal interrupted."""
+    process = t.process
+    if not process.alive or t.state is EXITED:
+        return
+    ps, ts = of_process(process), of_thread(t)
+    frames = 0
+    while True:
+        if ps.stopped:
+            _hold(t)
+            return
+        info = take(t, ~(ts.mask | ts.waiting) & ALL)  # rt_sigtimedwait takes its own
+        if info is None:
+            break
+        signal = info.signo
+        action = ps.action(signal)
+        if action.handler == SIG_IGN:
+            continue
+        if action.handler != SIG_DFL:
+            if frames == 0:
+                _settle(t, action)
+            if not _deliver(t, info, action):
+                return
+            frames += 1
+            continue
+        if signal in IGNORED_BY_DEFAULT:
+            continue
+        if signal in STOP_SIGNALS:
+            if signal != SIGSTOP and orphaned_group(process):
+                continue  # POSIX: a job no shell can continue is not stopped by the terminal
+            stop_process(process, signal)
+            continue
+        _die(t, signal, info)
+        return
+    if frames == 0:
+        _settle(t, None)
+        if ts.saved_mask is not None:
+            ts.mask, ts.saved_mask = ts.saved_mask, None
+
+
+def _hold(t: Thread) -> None:
+    """Park the thread while its process is stopped (SIGCONT wakes it)."""
+    of_thread(t).stopped = True
+    t.kernel.block(t)
+
+
+def _settle(t: Thread, action: SigAction | None) -> None:
+    """End the call a signal interrupted: EINTR, or run it again (see RESTART_KIND)."""
+    ts = of_thread(t)
+    if not ts.interrupted:
+        return
+    ts.interrupted = False
+    context = t.context
+    number = context.syscall_number()
+    if number == 128 and pending_set(t) & ts.waiting:  # rt_sigtimedwait: what it waits for came
+        context.resume_syscall(None)
+        return
+    kind = RESTART_KIND.get(number, RESTARTSYS)
+    if number == FUTEX and context.user_registers()["r10"]:
+        kind = NOHAND  # a timed futex wait is not restarted after a handler (restart_block)
+    # no handler ran: the call goes on where it was; after one, SA_RESTART decides
+    restart = kind != NEVER if action is None else kind == RESTARTSYS and bool(action.flags & SA_RESTART)
+    if restart:
+        context.resume_syscall(None)
+        return
+    cleanup = ON_EINTR.get(number)
+    if cleanup is not None:
+        cleanup(t, number, context.user_registers())
+    context.resume_syscall(-EINTR)
+
+
+def _deliver(t: Thread, info: SigInfo, action: SigAction) -> bool:
+    """Build the handler's frame and enter the handler; False (the process is killed with
+    SIGSEGV and a report) when the frame cannot be built."""
+    process, context = t.process, t.context
+    ps, ts = of_process(process), of_thread(t)
+    regs = context.user_registers()
+    sp = regs["rsp"]
+    base, size, flags = ts.altstack
+    on_alt = bool(size) and base < sp <= base + size
+    use_alt = bool(action.flags & SA_ONSTACK) and not flags & SS_DISABLE and bool(size) and not on_alt
+    frame, fpstate = sigframe.frame_addresses(base + size if use_alt else sp - sigframe.RED_ZONE)
+    why = None
+    if not action.flags & SA_RESTORER:
+        why = "the handler has no SA_RESTORER return path"
+    elif (use_alt or on_alt) and frame <= base:
+        why = f"the frame does not fit the alternate stack at {base:#x} ({size} bytes)"
+    else:
+        aspace = process.aspace
+        if not (aspace.allows(frame, sigframe.FRAME_SIZE, "write")
+                and aspace.allows(fpstate, sigframe.FPSTATE_SIZE, "write")):  # fmt: skip
+            why = f"the stack at {frame:#x} cannot hold the frame"
+    if why is not None:
+        fault = Fault(SIGSEGV, f"cannot deliver {signal_name(info.signo)}: {why}", regs["rip"], frame)
+        t.kernel.kill_by_fault(t, fault)
+        return False
+    trap = _trap(info)
+    mask = ts.saved_mask if ts.saved_mask is not None else ts.mask
+    raw = sigframe.build(
+        regs,
+        restorer=action.restorer,
+        stack=(base, flags, size),
+        mask=mask,
+        info=info.pack(),
+        fpstate_address=fpstate,
+        trap=trap,
+    )
+    fxsave = context.fpu_state()
+    fpu = sigframe.fpstate_bytes(fxsave)
+    process.aspace.write(frame, raw)
+    process.aspace.write(fpstate, fpu)
+    _keep(ts, frame, raw, fpu, context.save_user_state())
+    if flags & SS_AUTODISARM:
+        ts.altstack = (0, 0, SS_DISABLE)
+    context.set_user_registers(
+        {
+            "rdi": info.signo,
+            "rsi": frame + sigframe.SIGINFO,
+            "rdx": frame + sigframe.UC,
+            "rax": 0,
+            "rsp": frame,
+            "rip": action.handler,
+            "rflags": regs["rflags"] & ~sigframe.HANDLER_CLEARS,
+        }
+    )
+    context.reset_fpu_state(fxsave)
+    ts.saved_mask = None
+    ts.mask = (ts.mask | action.mask | (0 if action.flags & SA_NODEFER else bit(info.signo))) & ~UNBLOCKABLE
+    if action.flags & SA_RESETHAND:  # the handler only: flags, restorer and mask stay
+        ps.actions[info.signo] = SigAction(SIG_DFL, action.flags, action.restorer, action.mask)
+    t.kernel.trace_event("handler", process, tid=t.tid, sig=info.signo, handler=action.handler, frame=frame)
+    return True
+
+
+#: Frames kept per thread for rt_sigreturn's quick path (more are dropped, oldest first).
+KEPT_FRAMES = 32
+
+
+def _keep(ts: ThreadSignals, frame: int, raw: bytes, fpu: bytes, state: object) -> None:
+    """Remember the state a frame saves, as the CPU holds it: rt_sigreturn finding the frame
+    unchanged puts it back whole (one engine copy, not forty register writes). Frames below
+    this one were left (siglongjmp) and are forgotten."""
+    kept = ts.frames
+    for address in [a for a in kept if a < frame + sigframe.FRAME_SIZE]:
+        del kept[address]
+    kept[frame] = (raw, fpu, state)
+    while len(kept) > KEPT_FRAMES:
+        del kept[next(iter(kept))]
+
+
+def _trap(info: SigInfo) -> sigframe.Trap:
+    fault = info.fault
+    if fault is None:
+        return sigframe.Trap()
+    trapno = TRAPS.get(fault.code, 3 if fault.signal == 5 else 13)
+    err = 0
+    if trapno == 14:
+        err = 4 | (2 if fault.access == "write" else 0) | (16 if fault.access == "exec" else 0)
+        err |= 1 if fault.code == "SEGV_ACCERR" else 0
+    return sigframe.Trap(trapno, err, (fault.address or 0) if trapno == 14 else 0)
+
+
+def _die(t: Thread, signal: int, info: SigInfo) -> None:
+    """The default action ends the process: a fault with its report, init with a line."""
+    kernel, process = t.kernel, t.process
+    if info.fault is not None:
+        kernel.kill_by_fault(t, info.fault)
+    elif process is kernel.init:
+        kernel.kill(process, signal, f"pid {process.pid} ({process.name}) killed by {signal_name(signal)}")
+    else:
+        kernel.kill(process, signal)
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+
+def on_fault(t: Thread, fault: Fault) -> bool:
+    """``SyscallTable.fault``: a handler takes the fault's signal if there is one and the signal
+    is not blocked; otherwise (as Linux's force_sig) the process dies with the report."""
+    signal = fault.signal
+    if signal == SIGKILL or not t.process.alive:
+        return False
+    ps, ts = of_process(t.process), of_thread(t)
+    action = ps.action(signal)
+    if ts.mask & bit(signal) or action.handler in (SIG_DFL, SIG_IGN):
+        return False
+    cause = fault.code or ("BUS_ADRERR" if signal == SIGBUS else "")
+    code = FAULT_CODES.get(cause, SI_KERNEL)
+    if cause in ("SEGV_MAPERR", "SEGV_ACCERR", "BUS_ADRERR", "BUS_OBJERR"):
+        addr = fault.address or 0  # the address the access touched
+    elif cause.startswith(("ILL_", "FPE_", "TRAP_")):
+        addr = fault.pc  # the instruction
+    else:
+        addr = 0  # a general protection fault (or an alignment check) says nothing more
+    ts.pending.add(SigInfo(signal, code, addr=addr, fault=fault), front=True)
+    t.kernel.want_user_work(t)
+    return True
+
+
+# --- stop and continue -----------------------------------------------------------------------
+
+
+def stop_process(process: Process, signal: int) -> None:
+    """A stop signal's default action: every thread parks before it next runs user code (one
+    blocked in a call is woken to park: its call restarts when the process continues); the
+    parent learns it (SIGCHLD, wait with WUNTRACED)."""
+    ps = of_process(process)
+    if ps.stopped or not process.alive:
+        return
+    ps.stopped, ps.stop_report, ps.continued_report = True, signal, False
+    for thread in process.threads:
+        if thread.state is not EXITED:
+            _wake(thread)
+    notify_parent(process, CLD_STOPPED, signal)
+
+
+def continue_process(process: Process) -> None:
+    """SIGCONT: parked threads go on (each settles an interrupted call first)."""
+    ps = of_process(process)
+    ps.stopped, ps.stop_report, ps.continued_report = False, None, True
+    kernel = process.kernel
+    for thread in process.threads:
+        ts = of_thread(thread)
+        if ts.stopped:
+            ts.stopped = False
+            kernel.want_user_work(thread)
+            kernel.wake(thread)
+    notify_parent(process, CLD_CONTINUED, SIGCONT)
+
+
+def notify_parent(process: Process, code: int, status: int) -> None:
+    """Tell the parent a child changed state: SIGCHLD with CLD_* ``code`` and ``status`` (not
+    for a stop or continue under SA_NOCLDSTOP), and wake its waiters."""
+    parent = process.parent
+    if parent is None or not parent.alive:
+        return
+    # waiters first: a wait the change satisfies returns it (the handler runs on the way out),
+    # as on Linux, where the woken wait finds the child before it looks for signals
+    parent.child_events.wake(len(parent.child_events))
+    if is_linux(parent):
+        quiet = (
+            code in (CLD_STOPPED, CLD_CONTINUED) and of_process(parent).action(SIGCHLD).flags & SA_NOCLDSTOP
+        )
+        if not quiet:
+            ticks = process.instructions * CLOCK_TICKS // process.kernel.ips
+            send(parent, SigInfo(SIGCHLD, code, pid=process.pid, status=status, utime=ticks))
+
+
+# --- system calls --------------------------------------------------------------------------------
+
+
+def _valid(signal: int) -> bool:
+    return 1 <= signal <= NSIG
 
 
 def sys_rt_sigaction(t: Thread, signal: int, action: int, old: int, size: int) -> int:
-    if not 1 <= signal <= 64 or size != SIGSET_SIZE or (action and signal in (SIGKILL, SIGSTOP)):
+    signal = _signed32(signal)
+    if not _valid(signal) or size != SIGSET_SIZE or (action and signal in (SIGKILL, SIGSTOP)):
         return -EINVAL
-    actions = t.process.data.setdefault("sigactions", {})
-    if old:
-        previous = actions.get(signal, (0, 0, 0, 0))
-        t.process.aspace.write(old, b"".join(v.to_bytes(8, "little") for v in previous))
+    ps = of_process(t.process)
+    aspace = t.process.aspace
+    new = None
     if action:
-        raw = t.process.aspace.read(action, 32)
-        actions[signal] = tuple(int.from_bytes(raw[i : i + 8], "little") for i in range(0, 32, 8))
+        handler, flags, restorer, mask = struct.unpack("<QQQQ", aspace.read(action, 32))
+        new = SigAction(handler, flags & 0xFFFF_FFFF, restorer, mask & ~UNBLOCKABLE)
+    if old:
+        aspace.write(old, ps.action(signal).pack())
+    if new is not None:
+        ps.actions[signal] = new
+        if new.handler == SIG_IGN or (new.handler == SIG_DFL and signal in IGNORED_BY_DEFAULT):
+            _discard(t.process, bit(signal))  # POSIX: setting SIG_IGN discards it, pending or not
     return 0
 
 
 def sys_rt_sigprocmask(t: Thread, how: int, new: int, old: int, size: int) -> int:
-    if size != SIGSET_SIZE or how not in (0, 1, 2):
+    if size != SIGSET_SIZE:
         return -EINVAL
-    mask = t.data.get("sigmask", 0)
+    ts = of_thread(t)
+    mask = ts.mask
+    value = None
+    if new:
+        if how not in (0, 1, 2):
+            return -EINVAL
+        value = t.process.aspace.read_u64(new)
     if old:
         t.process.aspace.write_u64(old, mask)
-    if new:
-        value = t.process.aspace.read_u64(new) & ~((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1)))
-        t.data["sigmask"] = {0: mask | value, 1: mask & ~value, 2: value}[how]
+    if value is not None:
+        ts.mask = {0: mask | value, 1: mask & ~value, 2: value}[how] & ~UNBLOCKABLE
+        if ts.mask != mask:
+            recalc(t)
     return 0
+
+
+def sys_rt_sigpending(t: Thread, out: int, size: int) -> int:
+    if size > SIGSET_SIZE:
+        return -EINVAL
+    pending = pending_set(t) & of_thread(t).mask
+    t.process.aspace.write(out, pending.to_bytes(8, "little")[:size])
+    return 0
+
+
+def sys_rt_sigreturn(t: Thread) -> int | None:
+    """Restore what the handler's frame saved: every register, the FPU state, the mask and the
+    alternate stack; a frame that cannot be restored kills with SIGSEGV and a report."""
+    context, aspace = t.context, t.process.aspace
+    ts = of_thread(t)
+    frame = (context.sp - 8) & 0xFFFF_FFFF_FFFF_FFFF
+    kept = ts.frames.pop(frame, None)
+    if kept is not None and _unchanged(aspace, frame, kept):
+        raw, _fpu, state = kept
+        context.restore_user_state(state)  # exactly what the frame says: put back at once
+        (mask,) = struct.unpack_from("<Q", raw, sigframe.SIGMASK)
+        ts.mask = mask & ~UNBLOCKABLE
+        base, flags, size = struct.unpack_from("<Qi4xQ", raw, sigframe.UC + 16)
+        _set_altstack(t, (base, flags, size), struct.unpack_from("<Q", raw, sigframe.MCONTEXT + 15 * 8)[0])
+        recalc(t)
+        return None
+    regs = context.user_registers()
+    try:
+        restored = sigframe.parse(aspace.read(frame, sigframe.FRAME_SIZE), regs["rflags"])
+        fxsave = None
+        if restored.fpstate:
+            if restored.fpstate % 16:
+                raise sigframe.BadFrame(f"misaligned FPU state at {restored.fpstate:#x}")
+            fxsave = aspace.read(restored.fpstate, sigframe.FXSAVE_SIZE)
+            context.set_fpu_state(fxsave)
+        else:
+            context.reset_fpu_state()
+    except BadAddress:
+        return _bad_frame(t, regs, frame, f"frame at {frame:#x} is not readable")
+    except (sigframe.BadFrame, ValueError) as why:
+        return _bad_frame(t, regs, frame, str(why))
+    values = dict(regs)
+    values.update(restored.regs)
+    context.set_user_registers(values)
+    ts = of_thread(t)
+    ts.mask = restored.mask & ~UNBLOCKABLE
+    _set_altstack(t, restored.stack, values["rsp"])  # errors other than EFAULT are ignored, as on Linux
+    recalc(t)
+    return values["rax"]
+
+
+def _unchanged(aspace: object, frame: int, kept: tuple) -> bool:
+    raw, fpu, _state = kept
+    try:
+        fpstate = struct.unpack_from("<Q", raw, sigframe.MCONTEXT + 184)[0]
+        return aspace.read(frame, len(raw)) == raw and aspace.read(fpstate, len(fpu)) == fpu
+    except BadAddress:
+        return False
+
+
+def _bad_frame(t: Thread, regs: dict[str, int], frame: int, why: str) -> None:
+    fault = Fault(SIGSEGV, f"rt_sigreturn: bad signal frame: {why}", regs["rip"] - 2, frame)
+    t.kernel.kill_by_fault(t, fault)
+    return None
+
+
+def _set_altstack(t: Thread, stack: tuple[int, int, int], sp: int) -> int:
+    """sigaltstack's change; 0 or -errno."""
+    ts = of_thread(t)
+    base, size, flags = ts.altstack
+    if size and base < sp <= base + size:
+        return -EPERM  # on it now
+    new_base, new_flags, new_size = stack
+    mode = new_flags & ~SS_AUTODISARM
+    if mode not in (0, SS_ONSTACK, SS_DISABLE):
+        return -EINVAL
+    if mode == SS_DISABLE:
+        ts.altstack = (0, 0, SS_DISABLE)
+        return 0
+    if new_size < MINSIGSTKSZ:
+        return -ENOMEM
+    ts.altstack = (new_base, new_size, new_flags & SS_AUTODISARM)
+    return 0
+
+
+def sys_sigaltstack(t: Thread, new: int, old: int) -> int:
+    ts = of_thread(t)
+    sp = t.context.user_registers()["rsp"]
+    base, size, flags = ts.altstack
+    if new:
+        new_base, new_flags, new_size = struct.unpack("<Qi4xQ", t.process.aspace.read(new, 24))
+        result = _set_altstack(t, (new_base, new_flags, new_size), sp)
+        if result:
+            return result
+    if old:
+        state = SS_DISABLE if not size else (SS_ONSTACK if base < sp <= base + size else 0)
+        t.process.aspace.write(old, struct.pack("<Qi4xQ", base, state | (flags & SS_AUTODISARM), size))
+    return 0
+
+
+def _signed32(value: int) -> int:
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _targets(t: Thread, pid: int) -> list[Process] | None:
+    pid = _signed32(pid)
+    processes = t.kernel.processes
+    if pid > 0:  # a zombie still exists until it is reaped: signalling it does nothing
+        return [processes[pid]] if pid in processes else None
+    if pid == -1:  # everyone we may signal: all but init and the caller, as Linux does
+        return [p for p in processes.values() if p.alive and p not in (t.kernel.init, t.process)]
+    return group_members(t, -pid if pid else 0) or None
+
+
+def sys_kill(t: Thread, pid: int, signal: int) -> int:
+    signal = _signed32(signal)
+    if not 0 <= signal <= NSIG:
+        return -EINVAL
+    targets = _targets(t, pid)
+    if not targets:
+        return -ESRCH
+    for process in targets:
+        send_to(process, signal, t.process)
+    return 0
+
+
+def _find_thread(t: Thread, tid: int) -> Thread | None:
+    for process in t.kernel.processes.values():
+        if process.alive:
+            for thread in process.threads:
+                if thread.tid == tid and thread.state is not EXITED:
+                    return thread
+    return None
+
+
+def _send_thread(t: Thread, thread: Thread, signal: int, info: SigInfo) -> int:
+    if signal == 0:
+        return 0
+    if is_linux(thread.process):
+        send(thread.process, info, thread)
+    else:
+        send_to(thread.process, signal, t.process)
+    return 0
+
+
+def sys_tkill(t: Thread, tid: int, signal: int) -> int:
+    signal = _signed32(signal)
+    if not 0 <= signal <= NSIG or _signed32(tid) <= 0:
+        return -EINVAL
+    thread = _find_thread(t, _signed32(tid))
+    if thread is None:
+        return -ESRCH
+    return _send_thread(t, thread, signal, SigInfo(signal, SI_TKILL, pid=t.process.pid))
+
+
+def sys_tgkill(t: Thread, tgid: int, tid: int, signal: int) -> int:
+    signal = _signed32(signal)
+    if not 0 <= signal <= NSIG or _signed32(tid) <= 0 or _signed32(tgid) <= 0:
+        return -EINVAL
+    thread = _find_thread(t, _signed32(tid))
+    if thread is None or thread.process.pid != _signed32(tgid):
+        return -ESRCH
+    return _send_thread(t, thread, signal, SigInfo(signal, SI_TKILL, pid=t.process.pid))
+
+
+def _queued_info(t: Thread, signal: int, uinfo: int, target: int) -> SigInfo | int:
+    raw = t.process.aspace.read(uinfo, 128)
+    info = SigInfo.from_user(signal, raw)
+    if (info.code >= 0 or info.code == SI_TKILL) and _signed32(target) != t.process.pid:
+        return -EPERM  # a program may not pretend to be the kernel or kill(), but to itself
+    return info
+
+
+def sys_rt_sigqueueinfo(t: Thread, pid: int, signal: int, uinfo: int) -> int:
+    signal = _signed32(signal)
+    if not 0 <= signal <= NSIG:
+        return -EINVAL
+    info = _queued_info(t, signal, uinfo, pid)
+    if isinstance(info, int):
+        return info
+    process = t.kernel.processes.get(_signed32(pid)) if _signed32(pid) > 0 else None
+    if process is None:
+        return -ESRCH
+    if signal and process.alive and is_linux(process):
+        send(process, info)
+    elif signal:
+        send_to(process, signal, t.process)
+    return 0
+
+
+def sys_rt_tgsigqueueinfo(t: Thread, tgid: int, tid: int, signal: int, uinfo: int) -> int:
+    signal = _signed32(signal)
+    if not 0 <= signal <= NSIG or _signed32(tid) <= 0 or _signed32(tgid) <= 0:
+        return -EINVAL
+    info = _queued_info(t, signal, uinfo, tgid)
+    if isinstance(info, int):
+        return info
+    thread = _find_thread(t, _signed32(tid))
+    if thread is None or thread.process.pid != _signed32(tgid):
+        return -ESRCH
+    return _send_thread(t, thread, signal, info)
+
+
+# --- processes and threads: inheritance ----------------------------------------------------------
+
+
+def on_clone(parent: Thread, child: Thread, new_process: bool) -> None:
+    """A new thread inherits the creator's mask; a forked child also its alternate stack."""
+    ps, cs = of_thread(parent), of_thread(child)
+    cs.mask = ps.mask
+    if new_process:
+        cs.altstack = ps.altstack
+
+
+def on_exec(t: Thread) -> None:
+    """execve: handlers go back to the default (ignored signals stay ignored); the mask and
+    pending signals stay; the alternate stack goes."""
+    ps = of_process(t.process)
+    ps.actions = {s: SigAction(SIG_IGN) for s, a in ps.actions.items() if a.handler == SIG_IGN}
+    ts = of_thread(t)
+    ts.altstack = (0, 0, SS_DISABLE)
+    ts.frames.clear()
+
+
+SYSCALLS = (
+    (13, "rt_sigaction", sys_rt_sigaction, 4),
+    (14, "rt_sigprocmask", sys_rt_sigprocmask, 4),
+    (15, "rt_sigreturn", sys_rt_sigreturn, 0),
+    (62, "kill", sys_kill, 2),
+    (127, "rt_sigpending", sys_rt_sigpending, 2),
+    (129, "rt_sigqueueinfo", sys_rt_sigqueueinfo, 3),
+    (131, "sigaltstack", sys_sigaltstack, 2),
+    (200, "tkill", sys_tkill, 2),
+    (234, "tgkill", sys_tgkill, 3),
+    (297, "rt_tgsigqueueinfo", sys_rt_tgsigqueueinfo, 4),
+)

@@ -1,4 +1,8 @@
-"""Creating and replacing processes and threads: clone, fork, vfork, execve, wait4."""
+"""Creating and replacing processes and threads: clone, fork, vfork, execve, wait4.
+
+fork shares the parent's memory copy-on-write (see core/vm.py); vfork and clone with CLONE_VM
+give the child the parent's address space itself, and with CLONE_VFORK the parent waits until
+the child execs or exits, as on Linux."""
 
 from __future__ import annotations
 
@@ -7,8 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
-from kernkit.core.errnos import E2BIG, EACCES, ECHILD, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
+from kernkit.core.errnos import E2BIG, EACCES, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
 from kernkit.core.errors import OutOfMemory, ProgramError
+from kernkit.core.state import Slot
+from kernkit.core.wait import WaitQueue
+from kernkit.plugins.linux_abi import itimers, jobs, locks, signals
+from kernkit.plugins.linux_abi.children import DEATH_SIGNAL, EXIT_SIGNAL
 from kernkit.plugins.ns.api import enter
 
 if TYPE_CHECKING:
@@ -18,13 +26,15 @@ CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS = 0x4000, 0x10000, 0x80000
 CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
 CLONE_NEWNS = 0x20000
-WNOHANG = 1
+CSIGNAL = 0xFF
+#: The queue a vfork child's parent waits on, in the child's data.
+VFORK: Slot[WaitQueue] = Slot("linux.vfork")
 MAX_ARGS = 4096
 #: execve reads at most this much of a program file.
 MAX_PROGRAM = 1 << 28
 
 
-def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
+def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int | None:
     if flags & CLONE_THREAD:
         if not flags & CLONE_VM or not flags & CLONE_SIGHAND:
             return -EINVAL
@@ -32,13 +42,17 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         tid = child.tid
         if flags & CLONE_CHILD_CLEARTID:
             child.data["clear_child_tid"] = child_tid
-    else:  # a new process; CLONE_VM without CLONE_THREAD (vfork) gets a copy, which is
-        # indistinguishable for the programs vfork is meant for (exec or _exit at once)
+    else:  # a new process: memory shared copy-on-write, or itself with CLONE_VM (vfork)
         try:
-            process = t.kernel.fork(t)
+            process = t.kernel.fork(t, share_memory=bool(flags & CLONE_VM))
         except OutOfMemory:
             return -ENOMEM
+        VFORK.pop(process)  # a vfork child's own children do not release its parent
+        if flags & CLONE_VM:
+            process.data["brk"] = t.process.data["brk"]  # one heap, as the memory is one
         child = process.threads[0]
+        process.data[EXIT_SIGNAL] = flags & CSIGNAL
+        process.data.pop(DEATH_SIGNAL, None)  # a parent-death signal is not inherited
         if flags & CLONE_NEWNS:
             enter(process).unshare()
         if stack:
@@ -46,15 +60,32 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         if flags & CLONE_SETTLS:
             child.context.set_tls_base(tls)
         tid = process.pid
+    signals.on_clone(t, child, new_process=not flags & CLONE_THREAD)
     if flags & CLONE_PARENT_SETTID:
         t.process.aspace.write(parent_tid, struct.pack("<I", tid))
     if flags & CLONE_CHILD_SETTID:
         child.process.aspace.write(child_tid, struct.pack("<I", tid))
+    if flags & CLONE_VFORK and not flags & CLONE_THREAD:
+        # the parent waits until the child execs or exits; then clone returns the child's pid
+        queue = VFORK.set(child.process, WaitQueue(t.kernel))
+        queue.sleep(t)
+        return None
     return tid
+
+
+def release_vfork_parent(process: Process) -> None:
+    """``process`` exec'd or exited: the parent that vforked it goes on (its vfork returns)."""
+    queue = VFORK.pop(process)
+    if queue is not None:
+        queue.wake(1, process.pid)
 
 
 def sys_fork(t: Thread) -> int:
     return sys_clone(t, 17, 0, 0, 0, 0)  # SIGCHLD as the exit signal, nothing shared
+
+
+def sys_vfork(t: Thread) -> int | None:
+    return sys_clone(t, CLONE_VM | CLONE_VFORK | 17, 0, 0, 0, 0)
 
 
 def c_strings(t: Thread, array: int) -> list[str]:
@@ -158,33 +189,12 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
         t.kernel.exec(t, program, args, env)
     except ProgramError as exc:
         return -E2BIG if "argument list too long" in str(exc) else -ENOEXEC
-    t.process.files.close_on_exec()
+    locks.close_on_exec(t)
+    signals.on_exec(t)
+    jobs.on_exec(t.process)
+    itimers.on_exec(t.process)
+    release_vfork_parent(t.process)
+    t.process.name = name.rsplit("/", 1)[-1][:32] or t.process.name  # Linux's comm: the file's name
+    if isinstance(program, NamespaceProgram):
+        enter(t.process).exe = program.chan
     return None
-
-
-def _wait_status(process: Process) -> int:
-    if process.term_signal is not None:
-        return process.term_signal & 0x7F
-    return (process.exit_status & 0xFF) << 8
-
-
-def sys_wait4(t: Thread, pid: int, status: int, options: int, rusage: int) -> int | None:
-    pid &= 0xFFFF_FFFF  # a pid_t: the low 32 bits, signed (callers may leave the upper ones 0)
-    pid = pid - (1 << 32) if pid >= 1 << 31 else pid
-    if options & ~(WNOHANG | 0x2 | 0x8 | 0x1000000 | 0x20000000 | 0x40000000 | 0x80000000):
-        return -EINVAL
-    candidates = [c for c in t.process.children if pid <= 0 or c.pid == pid]
-    if not candidates:
-        return -ECHILD
-    done = next((c for c in candidates if not c.alive), None)
-    if done is None:
-        if options & WNOHANG:
-            return 0
-        t.process.child_events.sleep(t, restart=True)
-        return None
-    if status:
-        t.process.aspace.write(status, struct.pack("<i", _wait_status(done)))
-    if rusage:
-        t.process.aspace.write(rusage, bytes(144))
-    t.kernel.reap(done)
-    return done.pid

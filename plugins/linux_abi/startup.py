@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import OREAD, OWRITE
 from kernkit.core.errors import ProgramError
+from kernkit.core.state import Slot
 from kernkit.core.vm import PROT_READ, PROT_WRITE
 from kernkit.plugins.linux_abi.memory import ProgramBreak
+from kernkit.plugins.linux_abi.rlimits import stack_limit
 from kernkit.plugins.ns.api import enter, view_of
 
 if TYPE_CHECKING:
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from kernkit.core.records import LoadedImage
 
 STACK_TOP = 0x7FFF_FFFF_E000
+#: Where a process's argv and envp strings are: ((address, length) of each, the same for envp).
+ARGS: Slot[tuple] = Slot("linux.args")
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
 AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
 AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN = 23, 25, 26, 31
@@ -35,7 +39,7 @@ def setup_process(
 ) -> int:
     """Map the stack, lay out the initial stack, set the break, open fds 0-2; returns the sp."""
     aspace = process.aspace
-    stack_size = kernel.config["linux"].stack_size
+    stack_size = stack_limit(process, kernel.config["linux"].stack_size)
     aspace.add_region(STACK_TOP - stack_size, STACK_TOP, PROT_READ | PROT_WRITE, "[stack]")
     process.data["brk"] = ProgramBreak(image.brk, image.brk)
     if process.image is None:  # a new process, not an exec (which keeps the descriptors it has)
@@ -57,6 +61,9 @@ def setup_process(
     execfn = push_bytes(strings[0][0] if argv else b"\0")
     arg_ptrs = [push_bytes(a) for a in strings[0]]
     env_ptrs = [push_bytes(e) for e in strings[1]]
+    # where argv's and envp's strings are, read back by /proc/PID/cmdline and environ
+    args = tuple(zip(arg_ptrs, map(len, strings[0]), strict=True))
+    ARGS.set(process, (args, tuple(zip(env_ptrs, map(len, strings[1]), strict=True))))
     platform = push_bytes(b"x86_64\0")
     random = push_bytes(random_bytes(kernel, process, "AT_RANDOM", 16))
     auxv = [

@@ -6,18 +6,20 @@ import struct
 import zlib
 from typing import TYPE_CHECKING
 
-from kernkit.core.devices import DMDEVICE, DMNAMEDPIPE, DMSOCKET, QTDIR
+from kernkit.core.devices import DMDEVICE, DMNAMEDPIPE, DMSOCKET, DMSPECIAL, DMSYMLINK, QTDIR, owner_id
 
 if TYPE_CHECKING:
-    from kernkit.core.devices import Chan, Dir
+    from kernkit.core.devices import Chan, Dir, Qid
 
-S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK = 0o010000, 0o020000, 0o040000, 0o100000, 0o140000
-DT_FIFO, DT_CHR, DT_DIR, DT_REG, DT_SOCK = 1, 2, 4, 8, 12
+S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG = 0o010000, 0o020000, 0o040000, 0o100000
+S_IFLNK, S_IFSOCK = 0o120000, 0o140000
+DT_FIFO, DT_CHR, DT_DIR, DT_REG, DT_LNK, DT_SOCK = 1, 2, 4, 8, 10, 12
 STATX_BASIC_STATS = 0x7FF
 NS = 1_000_000_000
 _STAT = struct.Struct("<QQQIIIiQqqqqqqqqq24x")
 _STATX_HEAD = struct.Struct("<IIQIIIHxxQQQQ")
 _TIMESTAMP = struct.Struct("<qIi")
+MASK64 = (1 << 64) - 1
 
 
 def file_type(entry: Dir) -> int:
@@ -25,6 +27,8 @@ def file_type(entry: Dir) -> int:
     if entry.qid.type & QTDIR:
         return S_IFDIR
     mode = entry.mode
+    if mode & DMSYMLINK:
+        return S_IFLNK
     if mode & DMNAMEDPIPE:
         return S_IFIFO
     if mode & DMDEVICE:
@@ -35,8 +39,24 @@ def file_type(entry: Dir) -> int:
 
 
 def dirent_type(entry: Dir) -> int:
-    kinds = {S_IFDIR: DT_DIR, S_IFIFO: DT_FIFO, S_IFCHR: DT_CHR, S_IFSOCK: DT_SOCK}
+    kinds = {S_IFDIR: DT_DIR, S_IFIFO: DT_FIFO, S_IFCHR: DT_CHR, S_IFSOCK: DT_SOCK, S_IFLNK: DT_LNK}
     return kinds.get(file_type(entry), DT_REG)
+
+
+def inode_number(qid: Qid) -> int:
+    """st_ino and d_ino for a file: never 0, which Linux programs take for a deleted entry."""
+    return (qid.path + 1) & MASK64 or 1
+
+
+numeric_id = owner_id  # a Dir owner name as a Linux uid/gid
+
+
+def st_mode(entry: Dir) -> int:
+    return file_type(entry) | (entry.mode & (0o777 | DMSPECIAL))
+
+
+def link_count(entry: Dir) -> int:
+    return entry.links or (2 if entry.qid.type & QTDIR else 1)
 
 
 def device_number(chan: Chan) -> int:
@@ -45,17 +65,23 @@ def device_number(chan: Chan) -> int:
     return (zlib.crc32(name.encode()) & 0xFFF) << 8 | (chan.devno & 0xFF)
 
 
+def _times(entry: Dir, epoch_ns: int) -> tuple[int, int, int]:
+    mtime = entry.mtime + epoch_ns
+    atime = (entry.atime or entry.mtime) + epoch_ns
+    ctime = (entry.mtime if entry.ctime is None else entry.ctime) + epoch_ns
+    return atime, mtime, ctime
+
+
 def pack_stat(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:
     """struct stat (x86-64, 144 bytes)."""
-    kind = file_type(entry)
-    mtime, atime = entry.mtime + epoch_ns, (entry.atime or entry.mtime) + epoch_ns
+    atime, mtime, ctime = _times(entry, epoch_ns)
     return _STAT.pack(
         device_number(chan),
-        entry.qid.path & 0xFFFF_FFFF_FFFF_FFFF,
-        2 if kind == S_IFDIR else 1,
-        kind | (entry.mode & 0o7777),
-        0,
-        0,
+        inode_number(entry.qid),
+        link_count(entry),
+        st_mode(entry),
+        numeric_id(entry.uid),
+        numeric_id(entry.gid),
         0,
         0,
         entry.length,
@@ -65,29 +91,28 @@ def pack_stat(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:
         atime % NS,
         mtime // NS,
         mtime % NS,
-        mtime // NS,
-        mtime % NS,
+        ctime // NS,
+        ctime % NS,
     )
 
 
 def pack_statx(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:
     """struct statx (256 bytes) with the basic fields filled."""
-    kind = file_type(entry)
-    mtime, atime = entry.mtime + epoch_ns, (entry.atime or entry.mtime) + epoch_ns
+    atime, mtime, ctime = _times(entry, epoch_ns)
     head = _STATX_HEAD.pack(
         STATX_BASIC_STATS,
         4096,
         0,
-        2 if kind == S_IFDIR else 1,
-        0,
-        0,
-        kind | (entry.mode & 0o7777),
-        entry.qid.path & 0xFFFF_FFFF_FFFF_FFFF,
+        link_count(entry),
+        numeric_id(entry.uid),
+        numeric_id(entry.gid),
+        st_mode(entry),
+        inode_number(entry.qid),
         entry.length,
         (entry.length + 511) // 512,
         0,
     )
-    times = b"".join(_TIMESTAMP.pack(t // NS, t % NS, 0) for t in (atime, mtime, mtime, mtime))
+    times = b"".join(_TIMESTAMP.pack(t // NS, t % NS, 0) for t in (atime, 0, ctime, mtime))
     dev = device_number(chan)
     tail = struct.pack("<IIII", 0, 0, dev >> 8, dev & 0xFF)
     return (head + times + tail).ljust(256, b"\0")

@@ -6,6 +6,9 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EINVAL
+from kernkit.core.state import Slot
+from kernkit.core.wait import WaitQueue
+from kernkit.plugins.linux_abi.signals import ON_EINTR
 from kernkit.plugins.linux_abi.startup import random_bytes
 
 if TYPE_CHECKING:
@@ -66,42 +69,68 @@ def sys_time(t: Thread, tloc: int) -> int:
     return seconds
 
 
-def _read_timespec(t: Thread, address: int) -> int | None:
+def read_timespec(t: Thread, address: int) -> int | None:
+    """A struct timespec in guest memory as nanoseconds; None if it is not a valid one."""
     seconds, nanos = struct.unpack("<qq", t.process.aspace.read(address, 16))
     if seconds < 0 or not 0 <= nanos < NS:
         return None
     return seconds * NS + nanos
 
 
-def sys_nanosleep(t: Thread, req: int, rem: int) -> int:
-    duration = _read_timespec(t, req)
-    if duration is None:
-        return -EINVAL
-    if rem:
-        t.process.aspace.write(rem, bytes(16))  # we are never interrupted early
-    _sleep(t, duration)
-    return 0
+SLEEP_DEADLINE: Slot[int] = Slot("linux.sleep_deadline")
+FOREVER = -1
 
 
-def sys_clock_nanosleep(t: Thread, clock: int, flags: int, req: int, rem: int) -> int:
-    now = _clock(t, clock)
-    if now is None or clock in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
-        return -EINVAL
-    target = _read_timespec(t, req)
-    if target is None:
-        return -EINVAL
-    wait = target - now if flags & TIMER_ABSTIME else target
-    _sleep(t, max(wait, 0))
-    return 0
+def sys_nanosleep(t: Thread, req: int, rem: int) -> int | None:
+    if SLEEP_DEADLINE not in t.data:
+        duration = read_timespec(t, req)
+        if duration is None:
+            return -EINVAL
+        t.data[SLEEP_DEADLINE] = _deadline(t, t.kernel.thread_now(t) + duration)
+    return _sleep(t)
 
 
-def _sleep(t: Thread, duration: int) -> None:
-    """Sleep ``duration`` ns; beyond the largest time a clock can show, sleep for ever."""
-    wake_at = t.kernel.thread_now(t) + duration
-    if wake_at + t.kernel.config["linux"].epoch * NS > INT64_MAX * NS:
-        t.kernel.block(t)
-    else:
-        t.kernel.sleep_until(t, wake_at)
+def sys_clock_nanosleep(t: Thread, clock: int, flags: int, req: int, rem: int) -> int | None:
+    if SLEEP_DEADLINE not in t.data:
+        now = _clock(t, clock)
+        if now is None or clock in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
+            return -EINVAL
+        target = read_timespec(t, req)
+        if target is None:
+            return -EINVAL
+        wait = target - now if flags & TIMER_ABSTIME else target
+        t.data[SLEEP_DEADLINE] = _deadline(t, t.kernel.thread_now(t) + max(wait, 0))
+    return _sleep(t)
+
+
+def _deadline(t: Thread, wake_at: int) -> int:
+    """Beyond the largest time a clock can show, a sleep is for ever."""
+    return FOREVER if wake_at + t.kernel.config["linux"].epoch * NS > INT64_MAX * NS else wake_at
+
+
+def _sleep(t: Thread) -> int | None:
+    """Sleep to the thread's deadline; the call runs again when woken (so a signal that stops
+    and continues the process does not stretch the sleep) and returns 0 once it is reached."""
+    deadline = t.data[SLEEP_DEADLINE]
+    now = t.kernel.thread_now(t)
+    if deadline != FOREVER and now >= deadline:
+        del t.data[SLEEP_DEADLINE]
+        return 0
+    WaitQueue(t.kernel).sleep(t, None if deadline == FOREVER else deadline - now, restart=True)
+    return None
+
+
+def _interrupted_sleep(t: Thread, number: int, regs: dict[str, int]) -> None:
+    """EINTR: a relative sleep tells the time it had left (nanosleep's rem, clock_nanosleep's
+    without TIMER_ABSTIME)."""
+    deadline = t.data.pop(SLEEP_DEADLINE, FOREVER)
+    rem = regs["rsi"] if number == 35 else regs["r10"]
+    if rem and (number == 35 or not regs["rsi"] & TIMER_ABSTIME):
+        left = INT64_MAX * NS if deadline == FOREVER else max(deadline - t.kernel.thread_now(t), 0)
+        t.process.aspace.write(rem, _timespec(left))
+
+
+ON_EINTR[35] = ON_EINTR[230] = _interrupted_sleep
 
 
 def _field(text: str) -> bytes:

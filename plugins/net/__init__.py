@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errors import KernkitError
 from kernkit.core.hookspecs import hookimpl
+from kernkit.core.listening import remote_warning
 from kernkit.core.records import (
     BootStep,
     ConfigSection,
@@ -54,6 +55,9 @@ def _start_host(kernel: Kernel) -> None:
         except OSError as exc:
             bridge.close()
             raise KernkitError(str(exc)) from None
+        warning = remote_warning(host, port, "net", "a forward")
+        if warning:
+            kernel.message(warning)
         kernel.message(f"net: forwarding {host}:{port} to guest port {forward.guest}")
 
 
@@ -82,7 +86,7 @@ def kernkit_register_devices() -> list[Device]:
 
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
-    return [BootStep("net", "services", _start_host)]
+    return [BootStep("net", "services", _start_host, outside=True)]
 
 
 @hookimpl

@@ -18,7 +18,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import DeviceError
-from kernkit.plugins.net.stack import ESTABLISHED, Conv, Stack
+from kernkit.plugins.net.stack import ESTABLISHED, KMEM_OWNER, Conv, Stack
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -63,21 +63,25 @@ class HostEnd:
 
     def _readable(self) -> None:
         conv = self.conv
-        room = conv.rcvbuf - len(conv.rx)
-        if room <= 0 or conv.peer is not self:
-            self._pause()
+        kmem = self.bridge.kernel.kmem
+        room = min(conv.rcvbuf - len(conv.rx), RECV_SIZE)
+        if room <= 0 or conv.peer is not self or not kmem.charge(KMEM_OWNER, room):
+            self._pause()  # the guest reads or memory frees up: resume() reads again
             return
         try:
-            data = self.sock.recv(min(room, RECV_SIZE))
+            data = self.sock.recv(room)
         except BlockingIOError:
+            kmem.release(KMEM_OWNER, room)
             return
         except OSError:
+            kmem.release(KMEM_OWNER, room)
             self._pause()
             if conv.stack.tap is not None:
                 conv.stack.tap.tcp_reset((conv.raddr, conv.rport), (conv.laddr, conv.lport))
             conv.peer_reset()
             self._close()
             return
+        kmem.release(KMEM_OWNER, room - len(data))
         if not data:
             self._pause()
             if conv.stack.tap is not None:
@@ -98,7 +102,9 @@ class HostEnd:
         self._flush()
 
     def _flush(self) -> None:
+        kmem = self.bridge.kernel.kmem
         if self.closed:
+            kmem.release(KMEM_OWNER, len(self.rx))
             self.rx.clear()
             return
         if self.rx:
@@ -107,12 +113,14 @@ class HostEnd:
             except BlockingIOError:
                 sent = 0
             except OSError:
+                kmem.release(KMEM_OWNER, len(self.rx))
                 self.rx.clear()
                 self.conv.peer_reset()
                 self._close()
                 return
             if sent:
                 del self.rx[:sent]
+                kmem.release(KMEM_OWNER, sent)
                 self.conv.notify()  # a guest writer waiting for room may go on
         hostio = self.bridge.kernel.hostio
         if self.rx and not self.writing:
@@ -143,6 +151,7 @@ class HostEnd:
 
     def peer_reset(self) -> None:
         """The guest hung up abortively: reset the host connection."""
+        self.bridge.kernel.kmem.release(KMEM_OWNER, len(self.rx))
         self.rx.clear()
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -8,7 +8,8 @@ from typing import Any
 import attrs
 
 from kernkit.core.devices import decimal
-from kernkit.core.options import at_most, option, parse_size, positive
+from kernkit.core.listening import check_loopback
+from kernkit.core.options import at_most, at_most_size, option, parse_size, positive
 
 
 def parse_hostport(text: str) -> tuple[str, int]:
@@ -45,8 +46,6 @@ def parse_forward(index: int, entry: Any) -> Forward:
         host = parse_hostport(entry["host"])
     except ValueError as exc:
         raise ValueError(f"item {index}: host: {exc}") from None
-    if not ipaddress.IPv4Address(host[0]).is_loopback:
-        raise ValueError(f"item {index}: host: {host[0]} is not a loopback address (127.0.0.0/8)")
     guest = entry["guest"]
     if isinstance(guest, bool) or not isinstance(guest, int) or not 1 <= guest <= 65535:
         raise ValueError(f"item {index}: guest: expected a port from 1 to 65535, got {guest!r}")
@@ -93,7 +92,7 @@ class NetOptions:
         256 << 10,
         "bytes a TCP conversation buffers for its reader (a writer waits past it); UDP drops past it",
         converter=parse_size,
-        validator=[positive, at_most(64 << 20)],
+        validator=[positive, at_most_size(64 << 20)],
     )
     max_backlog: int = option(
         128,
@@ -124,9 +123,19 @@ class NetOptions:
     forward: list[dict[str, Any]] = option(
         [],
         '[[net.forward]] host = "127.0.0.1:8080", guest = 80: host clients connecting to host reach '
-        "the guest listening on port guest (loopback host addresses only)",
+        "the guest listening on port guest (loopback host addresses unless allow_remote)",
         validator=_check_forward,
     )
+    allow_remote: bool = option(
+        False, "allow forward host addresses other than loopback (other hosts then reach the guest)"
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for index, forward in enumerate(self.forwards()):
+            try:
+                check_loopback(forward.host[0], self.allow_remote, "net", "a forward")
+            except ValueError as exc:
+                raise ValueError(f"forward: item {index}: host: {exc}") from None
 
     def forwards(self) -> list[Forward]:
         return [parse_forward(i, entry) for i, entry in enumerate(self.forward)]

@@ -29,7 +29,7 @@ from kernkit.core.errnos import (
     EPROTONOSUPPORT,
     errno_of,
 )
-from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter
+from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter, sigpipe
 from kernkit.plugins.net.devip import DATA
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ SOL_SOCKET, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IP = 1, 6, 17, 0
 SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE = 2, 3, 4, 7, 8, 9
 SO_LINGER, SO_REUSEPORT, SO_ACCEPTCONN = 13, 15, 30
 TCP_NODELAY = 1
-SIGPIPE = 13
 MAX_IO = 1 << 24
 
 
@@ -259,7 +258,7 @@ def _send(
     except DeviceError as exc:
         if exc.code == "EPIPE":
             if not flags & MSG_NOSIGNAL:
-                t.kernel.kill(t.process, SIGPIPE, f"pid {t.process.pid} ({t.process.name}) killed by SIGPIPE")
+                sigpipe(t)
             return -EPIPE
         return -errno_of(exc.code)
     except WouldBlock as blocked:

@@ -41,6 +41,9 @@ ANY = "0.0.0.0"
 CLOSED, ANNOUNCED, LISTEN, ESTABLISHED, CLOSING = "Closed", "Announced", "Listen", "Established", "Closing"
 
 
+#: Bytes waiting in conversations are the kernel's memory (core/kmem.py), charged under this name.
+KMEM_OWNER = "socket"
+
 class Conv:
     """One conversation: a TCP connection or listener, or a UDP endpoint."""
 
@@ -227,6 +230,7 @@ class Conv:
                 data = bytes(rx[:count])
                 del rx[:count]
             self.received += len(data)
+            self.stack.kernel.kmem.release(KMEM_OWNER, len(data))
             self.drained()
             return data
         if self.reset:
@@ -257,6 +261,8 @@ class Conv:
         if room <= 0:
             raise WouldBlock(peer.queue)
         taken = data if len(data) <= room else data[:room]
+        if not self.stack.kernel.kmem.charge(KMEM_OWNER, len(taken)):  # the machine's memory is full
+            raise DeviceError("ENOMEM", f"tcp/{self.index}: no memory for socket buffers")
         peer.rx += taken
         self.sent += len(taken)
         if self.stack.tap is not None:
@@ -319,6 +325,8 @@ class Conv:
             return len(data)  # nobody there, or no room: the datagram is lost, as UDP may lose it
         if target.rport and (target.rport != self.lport):
             return len(data)  # a connected UDP conversation takes only its peer's datagrams
+        if not stack.kernel.kmem.charge(KMEM_OWNER, len(data)):
+            return len(data)  # no memory for it: lost too
         target.datagrams.append((source, self.lport, bytes(data)))
         target.queued += len(data)
         target.notify()
@@ -332,6 +340,7 @@ class Conv:
         source, port, data = self.datagrams[0] if peek else self.datagrams.popleft()
         if not peek:
             self.queued -= len(data)
+            self.stack.kernel.kmem.release(KMEM_OWNER, len(data))
             self.received += len(data)
             self.notify()
         return source, port, data[:count]
@@ -431,6 +440,10 @@ class Stack:
         return conv
 
     def free(self, conv: Conv) -> None:
+        self.kernel.kmem.release(KMEM_OWNER, len(conv.rx) + conv.queued)  # what nobody will read
+        conv.rx.clear()
+        conv.datagrams.clear()
+        conv.queued = 0
         table = self.convs[conv.proto]
         if conv.index < len(table) and table[conv.index] is conv:
             table[conv.index] = None

@@ -54,8 +54,8 @@ def kernkit_register_devices() -> list[Device]:
 @hookimpl
 def kernkit_boot_steps() -> list[BootStep]:
     return [
-        BootStep("mount9p", "services", _mount),
-        BootStep("export9p", "services", _export, after=("mount9p",)),
+        BootStep("mount9p", "services", _mount, outside=True),
+        BootStep("export9p", "services", _export, after=("mount9p",), outside=True),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernkit.core.errors import ConfigError
+from kernkit.core.listening import remote_warning
 from kernkit.core.state import Slot
 from kernkit.plugins.ninep.server import Session
 from kernkit.plugins.ninep.transport import Listener, parse_address
@@ -57,7 +58,16 @@ def start_export(kernel: Kernel) -> None:
 
     host, port = parse_address(options.listen)
     try:
-        listener = Listener(kernel.hostio, host, port, new_session)
+        listener = Listener(
+            kernel.hostio,
+            host,
+            port,
+            new_session,
+            max_connections=options.max_connections,
+            max_buffer=options.max_buffer,
+            kmem=kernel.kmem,
+            on_error=lambda text: kernel.message(f"9P export: {text}"),
+        )
     except OSError as exc:
         where = kernel.config.raw.source_of("export9p.listen")
         raise ConfigError(f"{where}: export9p.listen: {exc.strerror}") from None
@@ -65,6 +75,9 @@ def start_export(kernel: Kernel) -> None:
     kernel.hostio.keep_alive(KEEP_ALIVE)
     mode = "read-write" if options.writable else "read-only"
     bound_host, bound_port = export.address
+    warning = remote_warning(bound_host, bound_port, "export9p", "the 9P export")
+    if warning:
+        kernel.message(warning)
     kernel.message(
         f"9P export on {bound_host}:{bound_port} ({', '.join(options.paths)}, {mode}); "
         "Ctrl-C to stop"

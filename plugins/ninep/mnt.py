@@ -6,6 +6,12 @@ driver walks a fresh fid when it needs one (to open, stat, create, remove), so c
 be cloned and dropped freely, as the namespace does. An open channel holds an open fid until
 its last holder closes it (Tclunk).
 
+A file can be mapped: its pages are read from the server into a page cache when first
+touched, pages written through shared mappings go back to the server on msync, munmap of the
+last mapping, and fsync; while a cache exists, read() first writes back what mappings changed
+and write() updates the cached pages, so the two views agree. The cache goes with the file's
+last mapping.
+
 Requests are synchronous: a read or write of a guest waits for the server's answer inside the
 syscall, and the whole kernel waits with it (for up to the mount's ``timeout``). Virtual time
 does not move while it waits, so what a guest sees depends only on what the server answers,
@@ -35,6 +41,7 @@ from kernkit.core.devices import (
     Qid,
     Wstat,
 )
+from kernkit.core.pagecache import PageCache
 from kernkit.plugins.ninep.client import Client, ClientError, RemoteError
 
 if TYPE_CHECKING:
@@ -72,6 +79,56 @@ def _qid(remote: Any) -> Qid:
     return Qid(remote.path, remote.version, QTDIR if remote.type & QTDIR else QTFILE)
 
 
+class MntSource:
+    """A 9P file as a page cache's source: a fid of its own, opened (read-write if the server
+    lets it, else read-only) when a page is first needed."""
+
+    def __init__(self, driver: MntDevice, aux: MntAux) -> None:
+        self.driver = driver
+        self.aux = MntAux(aux.mount, aux.names)
+
+    def _open(self) -> MntAux:
+        aux = self.aux
+        if aux.fid is None:
+            mount = aux.mount
+            for flags in (O_RDWR, O_RDONLY):
+                fid = self.driver._fid(aux)
+                try:
+                    _, aux.iounit = self.driver._call(mount, "open", mount.client.open, fid, flags)
+                except DeviceError:
+                    self.driver._clunk(mount, fid)
+                    if flags == O_RDONLY:
+                        raise
+                    continue
+                aux.fid = fid
+                break
+        return aux
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        aux = self._open()
+        mount = aux.mount
+        data = b""
+        while len(data) < length:
+            at, want = offset + len(data), length - len(data)
+            piece = self.driver._call(mount, "read", mount.client.read, aux.fid, at, want)
+            if not piece:
+                break
+            data += piece
+        return data
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        aux = self._open()
+        mount = aux.mount
+        if self.driver._call(mount, "write", mount.client.write, aux.fid, offset, data) != len(data):
+            raise DeviceError("EIO", f"{mount.label}: short write")
+
+    def close(self) -> None:
+        aux = self.aux
+        if aux.fid is not None:
+            fid, aux.fid = aux.fid, None
+            self.driver._clunk(aux.mount, fid)
+
+
 class MntDevice(DeviceDriver):
     """The #mnt driver: mounts are made by :meth:`mount_host` (``[[mount9p]]`` at boot)."""
 
@@ -79,6 +136,8 @@ class MntDevice(DeviceDriver):
         super().__init__(kernel)
         self.mounts: dict[int, Mount] = {}
         self._devnos = itertools.count()
+        #: (mount, qid path) -> the page cache of a mapped file.
+        self.caches: dict[tuple[int, int], PageCache] = {}
 
     # --- making mounts ------------------------------------------------------------------------
 
@@ -166,8 +225,14 @@ class MntDevice(DeviceDriver):
         mtime = max(0, info["mtime"] - epoch) * 1_000_000_000 + info.get("mtime_nsec", 0)
         atime = max(0, info.get("atime", info["mtime"]) - epoch) * 1_000_000_000
         qid = _qid(info["qid"])
-        return Dir(name, qid, (DMDIR if is_dir else 0) | (info["mode"] & 0o777),
-                   0 if is_dir else info["size"], mtime, atime)
+        return Dir(
+            name,
+            qid,
+            (DMDIR if is_dir else 0) | (info["mode"] & 0o777),
+            0 if is_dir else info["size"],
+            mtime,
+            atime,
+        )
 
     def open(self, chan: Chan, mode: int) -> Chan:
         aux: MntAux = chan.aux
@@ -216,12 +281,30 @@ class MntDevice(DeviceDriver):
         created.mode = mode
         return created
 
+    def mmap(self, chan: Chan) -> PageCache:
+        if chan.qid.type & QTDIR:
+            raise DeviceError("ENODEV")
+        key = (chan.devno, chan.qid.path)
+        cache = self.caches.get(key)
+        if cache is None:
+            size = self.stat(chan).length
+            cache = PageCache(self.kernel.machine.memory, size, MntSource(self, chan.aux), transient=True)
+            cache.on_drop = lambda gone: self.caches.pop(key, None)
+            self.caches[key] = cache
+        return cache
+
+    def _cache(self, chan: Chan) -> PageCache | None:
+        return self.caches.get((chan.devno, chan.qid.path)) if self.caches else None
+
     def read(self, chan: Chan, count: int, offset: int) -> bytes:
         aux: MntAux = chan.aux
         if aux.fid is None:
             raise DeviceError("EBADF", "not open")
         if chan.qid.type & QTDIR:
             raise DeviceError("EISDIR")
+        cache = self._cache(chan)
+        if cache is not None:  # what mappings changed is the file's contents
+            cache.sync()
         mount = aux.mount
         chunks, got = [], 0
         while got < count:  # fill the request as Plan 9's mnt does; a short reply is the end
@@ -238,7 +321,11 @@ class MntDevice(DeviceDriver):
         if aux.fid is None:
             raise DeviceError("EBADF", "not open")
         mount = aux.mount
-        return self._call(mount, "write", mount.client.write, aux.fid, offset, data)
+        written = self._call(mount, "write", mount.client.write, aux.fid, offset, data)
+        cache = self._cache(chan)
+        if cache is not None:
+            cache.update(offset, data[:written])
+        return written
 
     def dirread(self, chan: Chan) -> list[Dir]:
         aux: MntAux = chan.aux
@@ -279,6 +366,9 @@ class MntDevice(DeviceDriver):
             finally:
                 if fid != aux.fid:
                     self._clunk(mount, fid)
+            cache = self._cache(chan)
+            if cache is not None:
+                cache.resize(changes.length)
         if changes.name is not None and aux.names and changes.name != aux.names[-1]:
             parent = self._fid(aux, aux.names[:-1])
             try:

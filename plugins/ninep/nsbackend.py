@@ -15,7 +15,18 @@ import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kernkit.core.devices import DMDIR, ORDWR, OREAD, OTRUNC, OWRITE, QTDIR, DeviceError, WouldBlock, Wstat
+from kernkit.core.devices import (
+    DMDIR,
+    ORDWR,
+    OREAD,
+    OTRUNC,
+    OWRITE,
+    QTDIR,
+    DeviceError,
+    WouldBlock,
+    Wstat,
+    owner_id,
+)
 from kernkit.core.files import hold, release
 from kernkit.plugins.ninep.backend import (
     ENOENT,
@@ -102,6 +113,8 @@ class NsExport:
             atime_ns=self.epoch_ns + (d.atime or d.mtime),
             ctime_ns=mtime,
             nlink=2 if is_dir else 1,
+            uid=owner_id(d.uid),
+            gid=owner_id(d.gid),
             user=d.uid or "kernkit",
             group=d.gid or "kernkit",
         )

@@ -7,9 +7,18 @@ from typing import Any
 
 import attrs
 
-from kernkit.core.options import at_most, option, parse_size, positive
+from kernkit.core.listening import check_loopback
+from kernkit.core.options import (
+    at_least_size,
+    at_most,
+    at_most_size,
+    format_size,
+    option,
+    parse_size,
+    positive,
+)
 from kernkit.plugins.ninep.proto import VERSION_9P, VERSION_9PL
-from kernkit.plugins.ninep.transport import is_loopback, parse_address
+from kernkit.plugins.ninep.transport import parse_address
 
 MIN_MSIZE = 4096
 MAX_MSIZE = 16 << 20
@@ -74,15 +83,27 @@ class ExportOptions:
         converter=parse_size,
         validator=_msize,
     )
+    max_connections: int = option(
+        64,
+        "clients served at once; more are accepted and closed at once",
+        validator=[positive, at_most(4096)],
+    )
+    max_buffer: int = option(
+        4 << 20,
+        "what one client's unsent replies may hold (one reply may pass it), and apart from them its "
+        "unhandled requests: a client whose requests pass it (it sends, never reads) is disconnected",
+        converter=parse_size,
+        validator=[at_least_size(2 << 20), at_most_size(1 << 30)],
+    )
 
     def __attrs_post_init__(self) -> None:
-        if self.listen and not self.allow_remote:
-            host, _ = parse_address(self.listen)
-            if not is_loopback(host):
-                raise ValueError(
-                    f"listen = {self.listen!r} is not a loopback address; the export has no "
-                    "authentication, so set allow_remote = true to serve other hosts"
-                )
+        if self.max_buffer < self.msize:
+            raise ValueError(
+                f"max_buffer ({format_size(self.max_buffer)}) must hold a whole message of msize "
+                f"({format_size(self.msize)})"
+            )
+        if self.listen:
+            check_loopback(parse_address(self.listen)[0], self.allow_remote, "export9p", "the 9P export")
 
 
 @attrs.frozen

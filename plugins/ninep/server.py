@@ -53,6 +53,7 @@ from kernkit.plugins.ninep.proto import (
     DMDIR,
     IOHDRSZ,
     NOFID,
+    NOTAG,
     VERSION_9P,
     VERSION_9PL,
     Message,
@@ -133,11 +134,25 @@ class Session:
 
     def receive(self, data: bytes) -> bytes:
         """Bytes from the client in, replies out (possibly nothing until a message is whole)."""
-        if self.closed:
-            return b""
-        self._buffer += data
+        self.feed(data)
+        return self.replies()
+
+    def feed(self, data: bytes) -> None:
+        """Bytes from the client, kept until :meth:`replies` handles them."""
+        if not self.closed:
+            self._buffer += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of requests received and not yet handled."""
+        return len(self._buffer)
+
+    def replies(self, budget: int | None = None) -> bytes:
+        """Handle the whole requests received so far, in order, and return their replies; with a
+        ``budget``, stop once the replies reach that many bytes (the rest wait, unparsed)."""
         out = []
-        while not self.closed:
+        produced = 0
+        while not self.closed and (budget is None or produced < budget):
             try:
                 size = proto.frame_size(self._buffer, self.msize)
             except ProtocolError as error:
@@ -150,6 +165,7 @@ class Session:
             reply = self.handle_frame(frame)
             if reply is not None:
                 out.append(reply)
+                produced += len(reply)
         return b"".join(out)
 
     def handle_frame(self, frame: bytes) -> bytes | None:
@@ -161,7 +177,14 @@ class Session:
             if error.fatal or error.tag is None:
                 self._close(error.message)
                 return None
+            if error.tag == NOTAG:
+                self._close(f"tag NOTAG on a request other than Tversion ({error.message})")
+                return None
             return self._encode(self._error(error.tag, NinepError(error.errno, error.message)))
+        if message.tag == NOTAG and message.type != "Tversion":
+            # NOTAG belongs to Tversion alone: a reply to it could not be told from another
+            self._close(f"tag NOTAG on {message.type}: only Tversion may use it")
+            return None
         return self._encode(self.handle(message))
 
     def _encode(self, reply: Message) -> bytes | None:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import ipaddress
+import os
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import decimal
+from kernkit.core.options import format_size
 from kernkit.plugins.ninep.server import Session
 
 if TYPE_CHECKING:
     from kernkit.core.hostio import HostIO
+    from kernkit.core.kmem import KernelMemory
 
 RECV_SIZE = 1 << 18
-#: Stop reading a client's requests while this much of its replies waits to be sent.
-MAX_PENDING = 4 << 20
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -31,17 +32,22 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+#: What a connection may hold unless the export says otherwise: replies waiting for the client
+#: (one may pass it), and apart from them requests waiting to be handled.
+MAX_BUFFER = 4 << 20
+#: Clients served at once unless the export says otherwise; more are accepted and closed.
+MAX_CONNECTIONS = 64
+#: The kernel memory account's name for 9P buffers (core/kmem.py).
+KMEM_OWNER = "9p"
 
 
 class Connection:
-    """One client: bytes in to its session, replies out, queued when the client is slow."""
+    """One client: bytes in to its session, replies out, queued when the client is slow.
+
+    Its memory is bounded: while its unsent replies fill ``max_buffer`` (one reply may pass it)
+    no more requests are handled (they wait, unparsed), and a client whose unhandled requests
+    pass ``max_buffer`` is disconnected. What it holds is charged to the kernel's memory; when
+    that is full, it is disconnected too."""
 
     def __init__(self, listener: Listener, sock: socket.socket, session: Session) -> None:
         self.listener = listener
@@ -50,6 +56,7 @@ class Connection:
         self.session = session
         self.pending = bytearray()
         self.closed = False
+        self.charged = 0
         listener.hostio.add_reader(self.fd, self._readable)
 
     def _readable(self) -> None:
@@ -63,11 +70,37 @@ class Connection:
         if not data:
             self.close()
             return
-        reply = self.session.receive(data)
-        if reply:
-            self._send(reply)
+        self.session.feed(data)
+        if self.session.buffered > self.listener.max_buffer:
+            self.close(f"over its buffer limit ({format_size(self.listener.max_buffer)})")
+            return
+        self._pump()
+
+    def _pump(self) -> None:
+        """Handle waiting requests while the replies waiting to be sent leave room."""
+        room = self.listener.max_buffer - len(self.pending)
+        if room > 0:
+            reply = self.session.replies(room)
+            if reply:
+                self._send(reply)
         if self.session.closed:
             self.close()
+        elif not self.closed:
+            self._account()
+
+    def _account(self) -> None:
+        """Charge (or give back) the kernel memory this connection's buffers now take."""
+        held = len(self.pending) + self.session.buffered
+        kmem = self.listener.kmem
+        if kmem is None:
+            return
+        if held > self.charged:
+            if not kmem.charge(KMEM_OWNER, held - self.charged):
+                self.close("the machine's memory is full")
+                return
+        else:
+            kmem.release(KMEM_OWNER, self.charged - held)
+        self.charged = held
 
     def _send(self, data: bytes) -> None:
         if not self.pending:
@@ -82,8 +115,6 @@ class Connection:
         if data:
             self.pending += data
             self.listener.hostio.add_writer(self.fd, self._writable)
-            if len(self.pending) > MAX_PENDING:
-                self.listener.hostio.remove_reader(self.fd)
 
     def _writable(self) -> None:
         try:
@@ -96,27 +127,55 @@ class Connection:
         del self.pending[:sent]
         if not self.pending:
             self.listener.hostio.remove_writer(self.fd)
-            if not self.closed:
-                self.listener.hostio.add_reader(self.fd, self._readable)
+        self._pump()  # requests held back while the replies filled the buffer
 
-    def close(self) -> None:
+    def close(self, why: str | None = None) -> None:
         if self.closed:
             return
         self.closed = True
+        if why is not None:
+            self.listener.report(f"closing connection: {why}")
         self.listener.hostio.remove_reader(self.fd)
         self.listener.hostio.remove_writer(self.fd)
         self.session.clunk_all()
         self.sock.close()
+        self.pending = bytearray()
+        if self.listener.kmem is not None:
+            self.listener.kmem.release(KMEM_OWNER, self.charged)
+        self.charged = 0
         self.listener.connections.discard(self)
+        self.listener.resume()
 
 
 class Listener:
-    """A TCP listening socket; each accepted connection gets a fresh session from ``new_session``."""
+    """A TCP listening socket; each accepted connection gets a fresh session from ``new_session``.
 
-    def __init__(self, hostio: HostIO, host: str, port: int, new_session: Callable[[], Session]) -> None:
+    At most ``max_connections`` clients are served; one more is accepted and closed at once.
+    When the host has no descriptor left for a new connection (EMFILE), the listener closes the
+    one it keeps in reserve, takes the connection with it, closes it and opens the reserve
+    again, so the client hears a close, the kernel goes on, and the listener does not spin."""
+
+    def __init__(
+        self,
+        hostio: HostIO,
+        host: str,
+        port: int,
+        new_session: Callable[[], Session],
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        max_buffer: int = MAX_BUFFER,
+        kmem: KernelMemory | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         self.hostio = hostio
         self.new_session = new_session
+        self.max_connections = max_connections
+        self.max_buffer = max_buffer
+        self.kmem = kmem
+        self.on_error = on_error
         self.connections: set[Connection] = set()
+        self.refused = 0
+        self._full = False  # said once per stretch of refusals, not once per client
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -129,19 +188,78 @@ class Listener:
             raise OSError(exc.errno, f"cannot listen on {host}:{port}: {reason}") from None
         self.sock.setblocking(False)
         self.address: tuple[str, int] = self.sock.getsockname()[:2]
+        self._reserve = _open_reserve()
+        self._paused = False
         hostio.add_reader(self.sock.fileno(), self._accept)
+
+    def report(self, text: str) -> None:
+        if self.on_error is not None:
+            self.on_error(text)
 
     def _accept(self) -> None:
         try:
             sock, _ = self.sock.accept()
         except (BlockingIOError, ConnectionAbortedError):
             return
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                self._refuse_without_descriptors(exc)
+            return  # anything else concerns that one client, who is gone
+        if len(self.connections) >= self.max_connections:
+            self._refuse(sock, f"{self.max_connections} clients already (the export's limit)")
+            return
+        self._full = False
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connections.add(Connection(self, sock, self.new_session()))
 
+    def _refuse(self, sock: socket.socket, why: str) -> None:
+        sock.close()
+        self.refused += 1
+        if not self._full:
+            self._full = True
+            self.report(f"refusing connections: {why}")
+
+    def _refuse_without_descriptors(self, exc: OSError) -> None:
+        why = f"no file descriptors left on the host ({exc.strerror})"
+        if self._reserve is not None:
+            os.close(self._reserve)
+            self._reserve = None
+            with contextlib.suppress(OSError):
+                sock, _ = self.sock.accept()
+                self._refuse(sock, why)
+            self._reserve = _open_reserve()
+            if self._reserve is not None:
+                return
+        # no reserve to trade: stop watching the socket until a connection ends
+        self.refused += 1
+        if not self._full:
+            self._full = True
+            self.report(f"refusing connections: {why}")
+        self._paused = True
+        self.hostio.remove_reader(self.sock.fileno())
+
+    def resume(self) -> None:
+        """A connection ended: a listener paused for want of descriptors accepts again."""
+        if self._paused and self.sock.fileno() >= 0:
+            self._paused = False
+            if self._reserve is None:
+                self._reserve = _open_reserve()
+            self.hostio.add_reader(self.sock.fileno(), self._accept)
+
     def close(self) -> None:
         for connection in list(self.connections):
             connection.close()
+        self._paused = False
         self.hostio.remove_reader(self.sock.fileno())
         self.sock.close()
+        if self._reserve is not None:
+            os.close(self._reserve)
+            self._reserve = None
+
+
+def _open_reserve() -> int | None:
+    try:
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None

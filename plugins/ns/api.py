@@ -8,12 +8,14 @@ step), and the synthetic-device helpers for small devices of generated files.
 """
 
 from kernkit.plugins.ns.boot import boot_bind, boot_namespace
-from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL, Namespace
+from kernkit.plugins.ns.devversion import kernkit_version
+from kernkit.plugins.ns.namespace import MAFTER, MAXSYMLINKS, MBEFORE, MCREATE, MREPL, Namespace
 from kernkit.plugins.ns.state import ProcNs, device_table, devices, enter, proc_ns, view_of
-from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, text
+from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, check_mode, text
 
 __all__ = [
     "MAFTER",
+    "MAXSYMLINKS",
     "MBEFORE",
     "MCREATE",
     "MREPL",
@@ -22,10 +24,12 @@ __all__ = [
     "SynthFile",
     "SyntheticDevice",
     "boot_bind",
+    "check_mode",
     "boot_namespace",
     "device_table",
     "devices",
     "enter",
+    "kernkit_version",
     "proc_ns",
     "text",
     "view_of",

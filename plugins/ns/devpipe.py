@@ -1,4 +1,5 @@
-"""#pipe: every attach makes a new pipe, a directory with two ends, ``data`` and ``data1``.
+"""#pipe: every attach makes a new pipe, a directory with two ends, ``data`` and ``data1``;
+and :class:`Fifo`, the same for named pipes (FIFO files of other devices).
 
 What is written on one end is read from the other, as a byte stream. A read of an empty end
 waits while the other end is open (and returns 0, end of file, once it is not); a write waits
@@ -16,6 +17,10 @@ from kernkit.core.devices import (
     CLOSED,
     DMDIR,
     DMNAMEDPIPE,
+    ONONBLOCK,
+    ORDWR,
+    OREAD,
+    OWRITE,
     POLLERR,
     POLLHUP,
     POLLIN,
@@ -39,6 +44,9 @@ CAPACITY = 64 * 1024
 PIPE_BUF = 4096
 NAMES = ("data", "data1")
 
+
+#: Bytes waiting in pipes are the kernel's memory (core/kmem.py), charged under this name.
+KMEM_OWNER = "pipe"
 
 class Pipe:
     __slots__ = ("number", "buffers", "opens", "waiters", "kernel")
@@ -97,6 +105,10 @@ class PipeDevice(DeviceDriver):
         if end >= 0 and chan.mode != CLOSED:
             pipe.opens[end] -= 1
             chan.mode = CLOSED
+            if not any(pipe.opens):  # nobody can read what is left: it goes
+                for buffer in pipe.buffers:
+                    self.kernel.kmem.release(KMEM_OWNER, len(buffer))
+                    buffer.clear()
             pipe.changed()
 
     def poll(self, chan: Chan) -> int:
@@ -121,27 +133,136 @@ class PipeDevice(DeviceDriver):
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
-        buffer = pipe.buffers[end]
-        if not buffer:
-            if pipe.opens[1 - end] == 0:
-                return b""
-            raise WouldBlock(pipe.waiters)
-        data = bytes(buffer[:count])
-        del buffer[:count]
-        pipe.changed()
-        return data
+        return take(pipe, pipe.buffers[end], count, pipe.opens[1 - end] > 0)
 
     def write(self, chan: Chan, data: bytes, offset: int) -> int:
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
-        if pipe.opens[1 - end] == 0:
-            raise DeviceError("EPIPE")
-        buffer = pipe.buffers[1 - end]
-        room = CAPACITY - len(buffer)
-        if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
-            raise WouldBlock(pipe.waiters)
-        taken = data[:room]
-        buffer += taken
-        pipe.changed()
-        return len(taken)
+        return put(pipe, pipe.buffers[1 - end], data, pipe.opens[1 - end] > 0)
+
+
+def take(pipe: Pipe | Fifo, buffer: bytearray, count: int, writers: bool) -> bytes:
+    """Read up to ``count`` bytes of ``buffer``: wait while it is empty and a writer has the
+    other end open, end of file (b"") once none has."""
+    if not buffer:
+        if not writers:
+            return b""
+        raise WouldBlock(pipe.waiters)
+    data = bytes(buffer[:count])
+    del buffer[:count]
+    pipe.kernel.kmem.release(KMEM_OWNER, len(data))
+    pipe.changed()
+    return data
+
+
+def put(pipe: Pipe | Fifo, buffer: bytearray, data: bytes, readers: bool) -> int:
+    """Append ``data`` to ``buffer`` as a pipe does: EPIPE without a reader; a write of up to
+    PIPE_BUF bytes waits for room for all of them, a longer one takes what fits."""
+    if not readers:
+        raise DeviceError("EPIPE")
+    room = CAPACITY - len(buffer)
+    if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
+        raise WouldBlock(pipe.waiters)
+    taken = data[:room]
+    if not pipe.kernel.kmem.charge(KMEM_OWNER, len(taken)):  # the machine's memory is full
+        raise DeviceError("ENOMEM")
+    buffer += taken
+    pipe.changed()
+    return len(taken)
+
+
+class Fifo:
+    """A named pipe's buffer and ends (a FIFO file of a device such as #tmpfs).
+
+    Opens follow Linux: a reader waits for a writer and a writer for a reader, unless the
+    other is there (or was, since the open began); ORDWR never waits; a non-blocking reader
+    does not wait, a non-blocking writer without a reader fails with ENXIO. A waiting open
+    counts as an end already, as on Linux, and is remembered per process and direction (the
+    opener retries its whole open when woken)."""
+
+    __slots__ = ("buffer", "readers", "writers", "counters", "pending", "waiters", "kernel")
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.buffer = bytearray()
+        self.readers = self.writers = 0
+        #: Opens for reading and for writing there have ever been.
+        self.counters = [0, 0]
+        #: (pid, reading) -> the other direction's counter when that open began to wait.
+        self.pending: dict[tuple[int, bool], int] = {}
+        self.waiters = WaitQueue(kernel)
+        self.kernel = kernel
+
+    def changed(self) -> None:
+        Pipe.changed(self)  # type: ignore[arg-type]
+
+    def open(self, mode: int, pid: int) -> None:
+        """Count an open for ``mode``; WouldBlock while it must wait for the other end."""
+        access, nonblock = mode & 3, bool(mode & ONONBLOCK)
+        self._forget_the_dead()
+        if access == ORDWR:
+            self._count(True, 1)
+            self._count(False, 1)
+            return
+        reading = access != OWRITE
+        key = (pid, reading)
+        started = self.pending.pop(key, None)
+        other = self.writers if reading else self.readers
+        if started is None:  # the first try
+            if not reading and nonblock and not self.readers:
+                raise DeviceError("ENXIO", "a FIFO without a reader")
+            self._count(reading, 1)
+            if other or nonblock:
+                return
+            started = self.counters[1 if reading else 0]
+        elif other or self.counters[1 if reading else 0] != started:
+            return
+        self.pending[key] = started
+        raise WouldBlock(self.waiters)
+
+    def close(self, mode: int) -> None:
+        access = mode & 3
+        if access != OWRITE:
+            self._count(True, -1)
+        if access in (OWRITE, ORDWR):
+            self._count(False, -1)
+        if self.readers <= 0 and self.writers <= 0 and self.buffer:  # as Linux: nobody can read it
+            self.kernel.kmem.release(KMEM_OWNER, len(self.buffer))
+            self.buffer.clear()
+
+    def _count(self, reading: bool, change: int) -> None:
+        if reading:
+            self.readers += change
+        else:
+            self.writers += change
+        if change > 0:
+            self.counters[0 if reading else 1] += 1
+        self.changed()
+
+    def _forget_the_dead(self) -> None:
+        processes = self.kernel.processes
+        for pid, reading in list(self.pending):
+            process = processes.get(pid)
+            if process is None or not process.alive:
+                del self.pending[(pid, reading)]
+                self._count(reading, -1)
+
+    def poll(self, mode: int) -> int:
+        ready = 0
+        if mode & 3 != OWRITE:
+            if self.buffer:
+                ready |= POLLIN
+            elif not self.writers and self.counters[1]:
+                ready |= POLLHUP
+        if mode & 3 != OREAD:
+            if not self.readers:
+                ready |= POLLERR
+            elif CAPACITY - len(self.buffer) >= PIPE_BUF:
+                ready |= POLLOUT
+        return ready
+
+    def read(self, count: int) -> bytes:
+        return take(self, self.buffer, count, self.writers > 0)
+
+    def write(self, data: bytes) -> int:
+        return put(self, self.buffer, data, self.readers > 0)

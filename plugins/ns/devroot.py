@@ -2,9 +2,17 @@
 
 Each entry of ``root`` puts a host file or directory at a path (``"/bin" = "@programs"``, the
 programs packaged with kernkit); directories on the way, and the mount points the boot binds
-need, are made up. Host directories show their regular files and subdirectories, read only;
-times show as 0 so that listings do not depend on the host. Nothing can be written, created or
-removed: those fail with EROFS.
+need, are made up. Host directories show their regular files, subdirectories and symbolic
+links (whose targets are then followed in the namespace, not on the host), read only: modes are
+the host's less the write bits; times show as 0 and owners as the superuser, so that listings do
+not depend on the host. Nothing can be written, created or removed: those fail with EROFS.
+
+Host files can be mapped (read-only: a shared writable mapping is EACCES, as for any file
+opened read-only). Their pages are read from the host when first touched into a page cache
+that stays after the last mapping goes, so the next program mapping the same file (a shared
+library) finds its pages, and the code translated from them, in place; a changed host file
+(size or time) gets a fresh cache. Clean cached pages nobody maps are freed when memory runs
+short.
 """
 
 from __future__ import annotations
@@ -16,17 +24,21 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.devices import (
     DMDIR,
+    DMSPECIAL,
+    DMSYMLINK,
     OEXEC,
     OREAD,
     OTRUNC,
     QTDIR,
     QTFILE,
+    QTSYMLINK,
     Chan,
     DeviceDriver,
     DeviceError,
     Dir,
     Qid,
 )
+from kernkit.core.pagecache import PageCache
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -48,29 +60,58 @@ class RootDir:
 
 
 class HostFile:
-    """A host file or directory, by its host path."""
+    """A host file, directory or symbolic link, by its host path."""
 
-    __slots__ = ("name", "qid", "host", "size", "perm")
+    __slots__ = ("name", "qid", "host", "size", "perm", "links")
 
     def __init__(self, name: str, host: str, info: os.stat_result) -> None:
         self.name = name
         self.host = host
-        is_dir = st.S_ISDIR(info.st_mode)
+        is_dir, is_link = st.S_ISDIR(info.st_mode), st.S_ISLNK(info.st_mode)
         identity = ((info.st_dev << 40) ^ info.st_ino) & (HOST - 1)
-        self.qid = Qid(HOST | identity, 0, QTDIR if is_dir else QTFILE)
+        self.qid = Qid(HOST | identity, 0, QTDIR if is_dir else QTSYMLINK if is_link else QTFILE)
         self.size = 0 if is_dir else info.st_size
-        self.perm = (DMDIR if is_dir else 0) | (info.st_mode & 0o555)
+        kind = DMDIR if is_dir else DMSYMLINK if is_link else 0
+        self.perm = kind | (info.st_mode & (0o777 | DMSPECIAL) & ~0o222)
+        self.links = info.st_nlink
 
 
-def host_entry(name: str, host: str) -> HostFile | None:
-    """The host file at ``host`` if it is a regular file or a directory (following links)."""
+def host_entry(name: str, host: str, *, follow: bool = True) -> HostFile | None:
+    """The host file at ``host`` if it is a regular file or a directory (following links), or
+    without ``follow`` a symbolic link itself."""
     try:
-        info = os.stat(host)
+        info = os.stat(host) if follow else os.lstat(host)
     except OSError:
         return None
-    if not (st.S_ISREG(info.st_mode) or st.S_ISDIR(info.st_mode)):
+    if not (st.S_ISREG(info.st_mode) or st.S_ISDIR(info.st_mode) or st.S_ISLNK(info.st_mode)):
         return None
     return HostFile(name, host, info)
+
+
+class HostSource:
+    """A host file as a page cache's source (read only): opened when a page is needed, closed
+    when the cache has no mapping left."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file = None
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        try:
+            if self._file is None:
+                self._file = open(self.path, "rb")  # noqa: SIM115 - kept open across pages
+            self._file.seek(offset)
+            return self._file.read(length)
+        except OSError as exc:
+            raise DeviceError("EIO", f"{self.path}: {exc.strerror}") from None
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        raise DeviceError("EROFS")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class RootDevice(DeviceDriver):
@@ -80,6 +121,9 @@ class RootDevice(DeviceDriver):
         super().__init__(kernel)
         self.next_path = 1
         self.root = RootDir("/", 0)
+        #: Host path -> (what identified the file's version, its page cache).
+        self.caches: dict[str, tuple[tuple[int, ...], PageCache]] = {}
+        self._reclaiming = False
 
     # --- building ---------------------------------------------------------------------------
 
@@ -119,6 +163,33 @@ class RootDevice(DeviceDriver):
         else:
             parent.children[name] = entry
 
+    def find(self, host: str) -> str | None:
+        """Where the host file ``host`` is in this tree (its first path found), or None."""
+        wanted = os.path.realpath(host)
+
+        def search(node: RootDir, path: str) -> str | None:
+            if node.host is not None:
+                base = os.path.realpath(node.host)
+                if wanted.startswith(base.rstrip("/") + "/"):
+                    return (path.rstrip("/") + "/" + wanted[len(base) :].lstrip("/")) or "/"
+            for name, child in sorted(node.children.items()):
+                where = path.rstrip("/") + "/" + name
+                if isinstance(child, RootDir):
+                    found = search(child, where)
+                    if found is not None:
+                        return found
+                elif os.path.realpath(child.host) == wanted:
+                    return where
+            return None
+
+        return search(self.root, "/")
+
+    def host_chan(self, host: str) -> Chan | None:
+        """A channel on the host file ``host`` itself, found or not in the tree (for a program
+        the kernel was given on the host: /proc/PID/exe leads to it), or None if it is gone."""
+        entry = host_entry(os.path.basename(host), host)
+        return None if entry is None else Chan(self, entry.qid, 0, entry, host)
+
     # --- the device -------------------------------------------------------------------------
 
     def attach(self, spec: str) -> Chan:
@@ -131,10 +202,19 @@ class RootDevice(DeviceDriver):
         if isinstance(node, RootDir):
             child = node.children.get(name)
             if child is None and node.host is not None:
-                child = host_entry(name, os.path.join(node.host, name))
+                child = host_entry(name, os.path.join(node.host, name), follow=False)
         else:
-            child = host_entry(name, os.path.join(node.host, name))
+            child = host_entry(name, os.path.join(node.host, name), follow=False)
         return None if child is None else Chan(self, child.qid, 0, child)
+
+    def readlink(self, chan: Chan) -> str:
+        node = chan.aux
+        if not node.qid.type & QTSYMLINK:
+            raise DeviceError("EINVAL", "not a symbolic link")
+        try:
+            return os.readlink(node.host)
+        except OSError as exc:
+            raise DeviceError("EIO", f"{node.host}: {exc.strerror}") from None
 
     def stat(self, chan: Chan) -> Dir:
         return _stat(chan.aux)
@@ -157,7 +237,7 @@ class RootDevice(DeviceDriver):
                 names = []
             for name in names:
                 if name not in entries:
-                    child = host_entry(name, os.path.join(host, name))
+                    child = host_entry(name, os.path.join(host, name), follow=False)
                     if child is not None:
                         entries[name] = _stat(child)
         return list(entries.values())
@@ -165,6 +245,8 @@ class RootDevice(DeviceDriver):
     def open(self, chan: Chan, mode: int) -> Chan:
         if mode & 3 not in (OREAD, OEXEC) or mode & OTRUNC:
             raise DeviceError("EROFS")
+        if chan.qid.type & QTSYMLINK:
+            raise DeviceError("ELOOP", "a symbolic link")
         chan.mode = mode
         chan.offset = 0
         return chan
@@ -179,6 +261,33 @@ class RootDevice(DeviceDriver):
                 return file.read(count)
         except OSError as exc:
             raise DeviceError("EIO", f"{node.host}: {exc.strerror}") from None
+
+    def mmap(self, chan: Chan) -> PageCache:
+        node = chan.aux
+        if not isinstance(node, HostFile) or node.qid.type & (QTDIR | QTSYMLINK):
+            raise DeviceError("ENODEV")
+        try:
+            info = os.stat(node.host)
+        except OSError as exc:
+            raise DeviceError("EIO", f"{node.host}: {exc.strerror}") from None
+        version = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        known = self.caches.get(node.host)
+        if known is not None and known[0] == version:
+            return known[1]
+        if known is not None:  # the host file changed: start again, the old cache goes with
+            known[1].transient = True  # its last mapping (now, if it has none)
+            known[1].unmapped()
+        memory = self.kernel.machine.memory
+        if not self._reclaiming:
+            memory.reclaimers.append(self._reclaim)
+            self._reclaiming = True
+        cache = PageCache(memory, info.st_size, HostSource(node.host))
+        self.caches[node.host] = (version, cache)
+        return cache
+
+    def _reclaim(self) -> int:
+        """Memory is short: free the cached pages of host files that nobody maps."""
+        return sum(cache.evict() for _, cache in self.caches.values())
 
     def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
         raise DeviceError("EROFS")
@@ -199,4 +308,4 @@ class RootDevice(DeviceDriver):
 def _stat(node: RootDir | HostFile) -> Dir:
     if isinstance(node, RootDir):
         return Dir(node.name, node.qid, DMDIR | 0o555)
-    return Dir(node.name, node.qid, node.perm, node.size)
+    return Dir(node.name, node.qid, node.perm, node.size, links=node.links)

@@ -1,5 +1,18 @@
 """#tmpfs: an in-memory file system, writable; ``#tmpfs.NAME`` attaches the instance NAME (the
-same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all."""
+same name gives the same files, kernel-wide), bounded by ``[namespace] tmpfs_size`` in all and
+by the machine's memory (file contents in its frames; inodes and link targets, with the rest of
+the kernel's buffers, in ``kernel.kmem``).
+
+Files, directories, symbolic links and named pipes (FIFOs), with hard links, owners, modes and
+three times each, as a Linux tmpfs keeps them. A name is a :class:`Node` in its directory; what
+the name stands for is an :class:`Inode`, which several names share after a hard link.
+
+A file's contents live in a page cache (frames of the machine's memory, as Linux's tmpfs keeps
+its files in RAM), which is also what mappings of the file show: read(), write() and every
+mapping agree. A file's frames are freed when it has no name left and nobody has it open (a
+mapping keeps the file open). :meth:`TmpfsDevice.anonymous` makes files with no name at all
+(memfd_create).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +20,33 @@ import itertools
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import (
+    CLOSED,
     DMDIR,
+    DMNAMEDPIPE,
+    DMSPECIAL,
+    DMSYMLINK,
     ORCLOSE,
     ORDWR,
     OTRUNC,
     OWRITE,
+    POLLIN,
+    POLLOUT,
     QTDIR,
     QTFILE,
+    QTSYMLINK,
     Chan,
     DeviceDriver,
     DeviceError,
     Dir,
+    FsStat,
     Qid,
     Wstat,
+    owner_of,
+    superuser,
 )
+from kernkit.core.errors import OutOfMemory
+from kernkit.core.pagecache import PageCache
+from kernkit.plugins.ns.devpipe import Fifo
 from kernkit.plugins.ns.synthetic import check_mode
 
 if TYPE_CHECKING:
@@ -28,19 +54,61 @@ if TYPE_CHECKING:
 
 #: A file may not grow past this (like a file size limit); the instance limit applies too.
 MAX_FILE = 1 << 32
+BLOCK = 4096
+#: What a directory's size counts per name, as Linux's tmpfs does.
+DIRENT_SIZE = 20
+#: The files all instances may hold: one per block of ``tmpfs_size``, and at least this many.
+MIN_INODES = 1024
+#: The kernel memory account's name for #tmpfs (core/kmem.py), and what a file costs there
+#: besides its contents, so that a million empty files fill the machine too.
+KMEM_OWNER = "tmpfs"
+INODE_COST = 256
+
+
+class Inode:
+    """A file: its identity, kind, permissions, owners, times and contents."""
+
+    __slots__ = (
+        "qid",
+        "perm",
+        "data",
+        "children",
+        "target",
+        "fifo",
+        "uid",
+        "gid",
+        "atime",
+        "mtime",
+        "ctime",
+        "links",
+        "opens",
+    )
+
+    def __init__(
+        self, qid: Qid, perm: int, now: int, uid: str, gid: str, data: PageCache | None = None
+    ) -> None:
+        self.qid = qid
+        self.perm = perm
+        #: A regular file's contents (None for a directory or a symbolic link).
+        self.data = data
+        self.children: dict[str, Node] | None = {} if qid.type & QTDIR else None
+        self.target = ""  # a symbolic link's
+        self.fifo: Fifo | None = None
+        self.uid, self.gid = uid, gid
+        self.atime = self.mtime = self.ctime = now
+        self.links = 1
+        self.opens = 0
 
 
 class Node:
-    __slots__ = ("name", "qid", "perm", "data", "children", "parent", "mtime")
+    """A name in a directory for an inode."""
 
-    def __init__(self, name: str, qid: Qid, perm: int, parent: Node | None, mtime: int) -> None:
+    __slots__ = ("name", "parent", "inode")
+
+    def __init__(self, name: str, parent: Node | None, inode: Inode) -> None:
         self.name = name
-        self.qid = qid
-        self.perm = perm
-        self.data = bytearray()
-        self.children: dict[str, Node] | None = {} if qid.type & QTDIR else None
         self.parent = parent
-        self.mtime = mtime
+        self.inode = inode
 
 
 class Tmpfs:
@@ -49,7 +117,8 @@ class Tmpfs:
     def __init__(self, devno: int, now: int) -> None:
         self.devno = devno
         self.paths = itertools.count(1)
-        self.root = Node("/", Qid(0, 0, QTDIR), DMDIR | 0o777, None, now)
+        self.root = Node("/", None, Inode(Qid(0, 0, QTDIR), DMDIR | 0o1777, now, "kernkit", "kernkit"))
+        self.root.inode.links = 2
 
 
 class TmpfsDevice(DeviceDriver):
@@ -58,20 +127,26 @@ class TmpfsDevice(DeviceDriver):
         self.instances: dict[str, Tmpfs] = {}
         self.by_devno: dict[int, Tmpfs] = {}
         self.limit = kernel.config["namespace"].tmpfs_size
+        self.memory = kernel.machine.memory
         self.used = 0
+        self.inodes = 0
+        self.max_inodes = max(self.limit // BLOCK, MIN_INODES)
         #: Changes whenever a name appears, goes or moves in any instance (see dirgen).
         self.generation = 0
+        #: Where files with no name (memfd) live: an instance no name attaches.
+        self._hidden = self.by_devno[-1] = Tmpfs(-1, 0)
 
     def attach(self, spec: str) -> Chan:
         fs = self.instances.get(spec)
         if fs is None:
-            fs = self.instances[spec] = Tmpfs(len(self.instances), self.kernel.now())
+            fs = self.instances[spec] = Tmpfs(len(self.instances), self._now())
             self.by_devno[fs.devno] = fs
-        return Chan(self, fs.root.qid, fs.devno, fs.root)
+        return Chan(self, fs.root.inode.qid, fs.devno, fs.root)
 
     def walk(self, chan: Chan, name: str) -> Chan | None:
-        child = chan.aux.children.get(name)
-        return None if child is None else Chan(self, child.qid, chan.devno, child)
+        children = chan.aux.inode.children
+        child = children.get(name) if children is not None else None
+        return None if child is None else Chan(self, child.inode.qid, chan.devno, child)
 
     def stat(self, chan: Chan) -> Dir:
         return _stat(chan.aux)
@@ -80,148 +155,332 @@ class TmpfsDevice(DeviceDriver):
         return self.generation
 
     def dirread(self, chan: Chan) -> list[Dir]:
-        return [_stat(child) for child in chan.aux.children.values()]
+        children = chan.aux.inode.children
+        if children is None:
+            raise DeviceError("ENOTDIR")
+        return [_stat(child) for child in children.values()]
+
+    def statfs(self, chan: Chan) -> FsStat:
+        blocks = self.limit // BLOCK
+        free = max(blocks - -(-self.used // BLOCK), 0)
+        return FsStat(BLOCK, blocks, free, self.max_inodes, self.max_inodes - self.inodes)
 
     def open(self, chan: Chan, mode: int) -> Chan:
-        node = chan.aux
-        if node.children is not None and mode & 3 in (OWRITE, ORDWR):
+        inode = chan.aux.inode
+        if inode.children is not None and mode & 3 in (OWRITE, ORDWR):
             raise DeviceError("EISDIR")
-        check_mode(mode, node.perm)
-        if mode & OTRUNC and node.data:
-            self._resize(node, 0)
+        if inode.qid.type & QTSYMLINK:
+            raise DeviceError("ELOOP", "a symbolic link")
+        if not superuser(self.devices.caller):  # the superuser may open anything, as on Linux
+            check_mode(mode, inode.perm)
+        if inode.fifo is not None:
+            caller = self.devices.caller
+            inode.fifo.open(mode, caller.pid if caller is not None else 0)
+        elif mode & OTRUNC and inode.children is None:
+            self._resize(inode, 0)
+        inode.opens += 1
         chan.mode = mode
         chan.offset = 0
         return chan
 
     def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
-        directory = chan.aux
-        if directory.children is None:
-            raise DeviceError("ENOTDIR")
-        if directory.parent is None and directory is not self._instance(chan).root:
-            raise DeviceError("ENOENT", "directory was removed")
-        if name in directory.children:
-            raise DeviceError("EEXIST")
-        fs = self._instance(chan)
-        kind = QTDIR if perm & DMDIR else QTFILE
-        node = Node(name, Qid(next(fs.paths), 0, kind), perm, directory, self.kernel.now())
-        directory.children[name] = node
-        self.generation += 1
-        self._touch(directory)
-        created = Chan(self, node.qid, chan.devno, node)
+        """A file, a directory (DMDIR) or a named pipe (DMNAMEDPIPE: made, not opened)."""
+        node = self._new(chan, name, QTDIR if perm & DMDIR else QTFILE, perm)
+        created = Chan(self, node.inode.qid, chan.devno, node)
+        if perm & DMNAMEDPIPE:
+            node.inode.fifo = Fifo(self.kernel)
+            return created
+        node.inode.opens += 1
         created.mode = mode & ~OTRUNC
         return created
 
+    def symlink(self, chan: Chan, name: str, target: str) -> None:
+        node = self._new(chan, name, QTSYMLINK, DMSYMLINK | 0o777)
+        node.inode.target = target
+        self._charge(len(target), in_kernel=True)
+
+    def readlink(self, chan: Chan) -> str:
+        inode = chan.aux.inode
+        if not inode.qid.type & QTSYMLINK:
+            raise DeviceError("EINVAL", "not a symbolic link")
+        inode.atime = self._now()
+        return inode.target
+
+    def link(self, chan: Chan, newdir: Chan, name: str) -> None:
+        inode, directory = chan.aux.inode, newdir.aux
+        if inode.children is not None:
+            raise DeviceError("EPERM", "a directory cannot have another name")
+        if inode.links == 0:
+            raise DeviceError("ENOENT", "the file was removed")
+        self._check_new(newdir, name)
+        directory.inode.children[name] = Node(name, directory, inode)
+        inode.links += 1
+        now = self._now()
+        inode.ctime = now
+        self._changed_dir(directory.inode, now)
+
+    def anonymous(self, name: str, perm: int = 0o600) -> Chan:
+        """An open (read-write) file in no directory, gone with its last holder: Linux's
+        memfd_create."""
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
+            raise DeviceError("ENOMEM", "#tmpfs: the machine's memory is full")
+        fs, now = self._hidden, self._now()
+        uid, gid = owner_of(self.devices.caller)
+        inode = Inode(Qid(next(fs.paths), 0, QTFILE), perm, now, uid, gid, PageCache(self.memory))
+        inode.links = 0
+        inode.opens = 1
+        self.inodes += 1
+        chan = Chan(self, inode.qid, fs.devno, Node(name, None, inode))
+        chan.mode = ORDWR
+        return chan
+
     def read(self, chan: Chan, count: int, offset: int) -> bytes:
-        return bytes(chan.aux.data[offset : offset + count])
+        inode = chan.aux.inode
+        if inode.fifo is not None:
+            return inode.fifo.read(count)
+        if inode.atime <= inode.mtime or inode.atime <= inode.ctime:  # Linux's relatime
+            inode.atime = self._now()
+        return inode.data.read(offset, count)
 
     def write(self, chan: Chan, data: bytes, offset: int) -> int:
-        node = chan.aux
+        inode = chan.aux.inode
+        if inode.fifo is not None:
+            return inode.fifo.write(data)
         end = offset + len(data)
         if end > MAX_FILE:
             raise DeviceError("EFBIG")
-        size = len(node.data)
-        if end > size:
-            self._charge(end - size)
-            if offset > size:
-                node.data.extend(bytes(offset - size))
-        node.data[offset:end] = data
-        self._touch(node)
+        size = inode.data.size
+        grow = max(end - size, 0)
+        if grow:
+            self._charge(grow)
+        try:
+            inode.data.write(offset, data)
+        except OutOfMemory:
+            self._uncharge(grow - max(inode.data.size - size, 0))
+            raise DeviceError("ENOSPC", "no memory left for #tmpfs") from None
+        self._touch(inode)
         return len(data)
+
+    def mmap(self, chan: Chan) -> PageCache:
+        inode = chan.aux.inode
+        if inode.data is None or inode.fifo is not None:
+            raise DeviceError("ENODEV")
+        return inode.data
+
+    def poll(self, chan: Chan) -> int:
+        fifo = chan.aux.inode.fifo
+        return POLLIN | POLLOUT if fifo is None else fifo.poll(chan.mode)
 
     def remove(self, chan: Chan) -> None:
         node = chan.aux
         if node.parent is None:
             raise DeviceError("EBUSY" if node is self._instance(chan).root else "ENOENT")
-        if node.children:
+        if node.inode.children:
             raise DeviceError("ENOTEMPTY")
         self._unlink(node)
 
     def wstat(self, chan: Chan, changes: Wstat) -> None:
         node = chan.aux
+        inode = node.inode
+        now = self._now()
         if changes.length is not None:
-            if node.children is not None:
+            if inode.children is not None:
                 raise DeviceError("EISDIR")
+            if inode.qid.type & QTSYMLINK or inode.fifo is not None:
+                raise DeviceError("EINVAL")
             if not 0 <= changes.length <= MAX_FILE:
                 raise DeviceError("EINVAL" if changes.length < 0 else "EFBIG")
-            self._resize(node, changes.length)
+            self._resize(inode, changes.length)
         if changes.mode is not None:
-            node.perm = (node.perm & DMDIR) | (changes.mode & 0o7777)
-        if changes.mtime is not None:
-            node.mtime = changes.mtime
+            inode.perm = (inode.perm & ~(0o777 | DMSPECIAL)) | (changes.mode & (0o777 | DMSPECIAL))
+            inode.ctime = now
+        if changes.uid is not None or changes.gid is not None:
+            inode.uid = inode.uid if changes.uid is None else changes.uid
+            inode.gid = inode.gid if changes.gid is None else changes.gid
+            inode.ctime = now
+        if changes.mtime is not None or changes.atime is not None:
+            inode.mtime = inode.mtime if changes.mtime is None else changes.mtime
+            inode.atime = inode.atime if changes.atime is None else changes.atime
+            inode.ctime = now
         if changes.name is not None and changes.name != node.name:
             if node.parent is None:
                 raise DeviceError("EINVAL")
-            if changes.name in node.parent.children:
+            if changes.name in node.parent.inode.children:
                 raise DeviceError("EEXIST")
             self._move(node, node.parent, changes.name)
 
     def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
         node, target = chan.aux, newdir.aux
-        if node.parent is None or target.children is None:
+        if node.parent is None or target.inode.children is None:
             raise DeviceError("EINVAL" if node.parent is None else "ENOTDIR")
         ancestor = target
         while ancestor is not None:  # a directory cannot move into itself
-            if ancestor is node:
+            if ancestor.inode is node.inode:
                 raise DeviceError("EINVAL")
             ancestor = ancestor.parent
-        victim = target.children.get(name)
+        victim = target.inode.children.get(name)
         if victim is node:
             return
         if victim is not None:
-            if node.children is not None and victim.children is None:
+            if victim.inode is node.inode:  # two names of one file: POSIX says do nothing
+                return
+            if node.inode.children is not None and victim.inode.children is None:
                 raise DeviceError("ENOTDIR")
-            if node.children is None and victim.children is not None:
+            if node.inode.children is None and victim.inode.children is not None:
                 raise DeviceError("EISDIR")
-            if victim.children:
+            if victim.inode.children:
                 raise DeviceError("ENOTEMPTY")
             self._unlink(victim)
         self._move(node, target, name)
 
     def close(self, chan: Chan) -> None:
-        if chan.mode & ORCLOSE and chan.aux.parent is not None:
-            self._unlink(chan.aux)
+        node = chan.aux
+        inode = node.inode
+        if chan.mode == CLOSED:
+            return
+        if inode.fifo is not None:
+            inode.fifo.close(chan.mode)
+        inode.opens -= 1
+        if chan.mode & ORCLOSE and node.parent is not None:
+            self._unlink(node)
+        chan.mode = CLOSED
+        self._release_if_gone(inode)
 
     # --- bookkeeping -----------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return self.kernel.now(self.kernel.active_core)
 
     def _instance(self, chan: Chan) -> Tmpfs:
         return self.by_devno[chan.devno]
 
-    def _touch(self, node: Node) -> None:
-        node.mtime = self.kernel.now()
-        node.qid = Qid(node.qid.path, node.qid.vers + 1, node.qid.type)
+    def _check_new(self, chan: Chan, name: str) -> None:
+        directory = chan.aux
+        if directory.inode.children is None:
+            raise DeviceError("ENOTDIR")
+        if directory.parent is None and directory is not self._instance(chan).root:
+            raise DeviceError("ENOENT", "directory was removed")
+        if name in directory.inode.children:
+            raise DeviceError("EEXIST")
 
-    def _charge(self, grow: int) -> None:
+    def _new(self, chan: Chan, name: str, kind: int, perm: int) -> Node:
+        self._check_new(chan, name)
+        directory = chan.aux
+        if self.inodes >= self.max_inodes:
+            raise DeviceError("ENOSPC", f"#tmpfs holds {self.inodes} files, its most")
+        if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
+        fs = self._instance(chan)
+        now = self._now()
+        uid, gid = owner_of(self.devices.caller)
+        if directory.inode.perm & 0o2000:  # a set-group-id directory gives its group
+            gid = directory.inode.gid
+        data = PageCache(self.memory) if kind == QTFILE else None
+        inode = Inode(Qid(next(fs.paths), 0, kind), perm, now, uid, gid, data)
+        if kind & QTDIR:
+            inode.links = 2
+            directory.inode.links += 1
+            if directory.inode.perm & 0o2000:
+                inode.perm |= 0o2000
+        node = Node(name, directory, inode)
+        directory.inode.children[name] = node
+        self.inodes += 1
+        self.generation += 1
+        self._changed_dir(directory.inode, now)
+        return node
+
+    def _changed_dir(self, inode: Inode, now: int) -> None:
+        inode.mtime = inode.ctime = now
+        inode.qid = Qid(inode.qid.path, inode.qid.vers + 1, inode.qid.type)
+
+    def _touch(self, inode: Inode) -> None:
+        self._changed_dir(inode, self._now())
+
+    # where the contents grow and shrink: the only places that count them
+
+    def _charge(self, grow: int, in_kernel: bool = False) -> None:
+        """Count ``grow`` more bytes against ``[namespace] tmpfs_size``. File contents live in
+        page frames, which the machine's memory bounds already; bytes the kernel itself holds
+        (``in_kernel``: a link's target) are charged to the kernel memory account too."""
         if self.used + grow > self.limit:
             raise DeviceError("ENOSPC", f"#tmpfs is full ([namespace] tmpfs_size = {self.limit})")
+        if in_kernel and not self.kernel.kmem.charge(KMEM_OWNER, grow):
+            raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         self.used += grow
 
-    def _resize(self, node: Node, length: int) -> None:
-        size = len(node.data)
+    def _uncharge(self, size: int, in_kernel: bool = False) -> None:
+        self.used -= size
+        if in_kernel:
+            self.kernel.kmem.release(KMEM_OWNER, size)
+
+    def _resize(self, inode: Inode, length: int) -> None:
+        size = inode.data.size
         if length > size:
             self._charge(length - size)
-            node.data.extend(bytes(length - size))
         else:
-            self.used -= size - length
-            del node.data[length:]
-        self._touch(node)
+            self._uncharge(size - length)
+        inode.data.resize(length)  # pages past the new end leave every mapping too
+        self._touch(inode)
 
     def _unlink(self, node: Node) -> None:
         self.generation += 1
-        del node.parent.children[node.name]
-        self._touch(node.parent)
+        parent = node.parent
+        del parent.inode.children[node.name]
+        now = self._now()
+        self._changed_dir(parent.inode, now)
         node.parent = None
-        # open channels may go on using the node; its bytes no longer count against the limit
-        self.used -= len(node.data)
+        inode = node.inode
+        inode.links -= 1
+        if inode.children is not None:
+            parent.inode.links -= 1
+            inode.links = 0
+        inode.ctime = now
+        self._release_if_gone(inode)
+
+    def _release_if_gone(self, inode: Inode) -> None:
+        """A file with no name left and no opener gives back its space, as on Linux."""
+        if inode.links == 0 and inode.opens <= 0:
+            self._uncharge(inode.data.size if inode.data is not None else 0)
+            self._uncharge(len(inode.target), in_kernel=True)
+            self.kernel.kmem.release(KMEM_OWNER, INODE_COST)
+            self.inodes -= 1
+            if inode.data is not None:  # its frames are free again
+                inode.data.drop()
+                inode.data = PageCache(self.memory)
+            inode.links = -1  # given back once
 
     def _move(self, node: Node, target: Node, name: str) -> None:
         self.generation += 1
-        del node.parent.children[node.name]
-        self._touch(node.parent)
+        now = self._now()
+        source = node.parent
+        del source.inode.children[node.name]
+        self._changed_dir(source.inode, now)
+        if node.inode.children is not None and source is not target:
+            source.inode.links -= 1
+            target.inode.links += 1
         node.name = name
         node.parent = target
-        target.children[name] = node
-        self._touch(target)
+        target.inode.children[name] = node
+        self._changed_dir(target.inode, now)
+        node.inode.ctime = now
 
 
 def _stat(node: Node) -> Dir:
-    return Dir(node.name, node.qid, node.perm, len(node.data), node.mtime, node.mtime)
+    inode = node.inode
+    mode = inode.perm | (DMNAMEDPIPE if inode.fifo is not None else 0)
+    if inode.children is not None:  # Linux's tmpfs: 20 bytes a name, '.' and '..' included
+        length = DIRENT_SIZE * (2 + len(inode.children))
+    else:
+        length = inode.data.size if inode.data is not None else len(inode.target)
+    return Dir(
+        node.name,
+        inode.qid,
+        mode,
+        length,
+        inode.mtime,
+        inode.atime,
+        inode.uid,
+        inode.gid,
+        ctime=inode.ctime,
+        links=inode.links,
+    )

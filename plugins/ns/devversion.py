@@ -34,6 +34,4 @@ class VersionDevice(SyntheticDevice):
         )
 
     def _plugins(self, chan: Chan) -> str:
-        return "".join(
-            f"{info.name} {info.version} {info.source}\n" for info in self.kernel.plugins.plugins
-        )
+        return "".join(f"{info.name} {info.version} {info.source}\n" for info in self.kernel.plugins.plugins)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kernkit.core.devices import QTDIR, Chan, DeviceError, Dir
+from kernkit.core.devices import QTDIR, QTSYMLINK, Chan, DeviceError, Dir
 
 if TYPE_CHECKING:
     from kernkit.plugins.ns.devtab import Devices
@@ -22,6 +22,8 @@ MREPL, MBEFORE, MAFTER, MCREATE = 0, 1, 2, 4
 MORDER = 3
 PATH_MAX = 4096
 NAME_MAX = 255
+#: Symbolic links one walk follows at most (Linux's limit): more is ELOOP.
+MAXSYMLINKS = 40
 #: Walks a namespace remembers (see Namespace._walk_clean).
 WALK_CACHE = 1024
 
@@ -109,7 +111,8 @@ class Namespace:
         return self._enter(found)
 
     def _start(self, path: str, base: Chan | None) -> tuple[Chan, list[str], str]:
-        """Where a walk of ``path`` starts, the names to walk and the start's own path."""
+        """Where a walk of ``path`` starts, the names to walk (``..`` kept, ``.`` dropped) and
+        the start's own path."""
         if not path:
             raise DeviceError("ENOENT", "empty path")
         if len(path) >= PATH_MAX:
@@ -126,21 +129,30 @@ class Namespace:
                 raise DeviceError("ENOENT", "relative path without a directory")
             start, rest = base, path
             prefix = "" if base.path == "/" else base.path
-        names = [n for n in rest.split("/") if n and n != "."]
-        if ".." in names:
-            if start is base:  # lexical: make the path absolute, then drop a name per ..
-                return self._start(f"{base.path}/{rest}", None)
-            stack: list[str] = []
-            for name in names:
-                if name != "..":
-                    stack.append(name)
-                elif stack:
-                    stack.pop()
-            names = stack
-        return start, names, prefix
+        return start, [n for n in rest.split("/") if n and n != "."], prefix
 
-    def _walk_names(self, chan: Chan, names: list[str]) -> Chan:
-        for name in names:
+    def _resolve(self, start: Chan, names: list[str], prefix: str, follow: bool) -> Chan:
+        """Walk ``names`` from ``start`` (whose path is ``prefix``), following symbolic links
+        (the last name's only with ``follow``). ``..`` goes back to the directory the walk came
+        from, so it is lexical in the path walked, as in Plan 9, and after a symbolic link
+        climbs from where the link led, as on Linux. The result's path is the one walked."""
+        chans = [start]
+        done: list[str] = []
+        pending = names[::-1]  # a stack: the next name is at the end
+        links = 0
+        while pending:
+            name = pending.pop()
+            if name == "..":
+                if done:
+                    done.pop()
+                    chans.pop()
+                else:  # above where the walk started: the lexical parent of its path, if any
+                    parent = _parent_path(prefix)
+                    if parent is not None:
+                        chans = [self.walk(parent)]
+                        prefix = "" if parent == "/" else parent
+                continue
+            chan = chans[-1]
             if not chan.qid.type & QTDIR:
                 raise DeviceError("ENOTDIR")
             if len(name) > NAME_MAX:
@@ -148,25 +160,67 @@ class Namespace:
             found = self.walk1(chan, name)
             if found is None:
                 raise DeviceError("ENOENT")
-            chan = found
+            if found.qid.type & QTSYMLINK and (pending or follow):
+                links += 1
+                if links > MAXSYMLINKS:
+                    raise DeviceError("ELOOP")
+                found.path = _join(prefix, [*done, name])
+                target = found.driver.follow(found)
+                if target is not None:  # a link to a channel, not to a path: go on from there
+                    chans, done, prefix = [target], [], target.path if target.path != "/" else ""
+                    continue
+                text = found.driver.readlink(found)
+                if not text:
+                    raise DeviceError("ENOENT", f"{found.path}: an empty symbolic link")
+                head, names_in = self._link_start(text)
+                if head is not None:
+                    chans, done, prefix = [head], [], head.path if head.path != "/" else ""
+                pending.extend(names_in[::-1])
+                continue
+            chans.append(found)
+            done.append(name)
+        chan = chans[-1]
+        chan = chan.clone() if len(chans) == 1 or chan is start else chan
+        chan.path = _join(prefix, done)
         return chan
 
-    def walk(self, path: str, base: Chan | None = None) -> Chan:
-        """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative."""
+    def _link_start(self, text: str) -> tuple[Chan | None, list[str]]:
+        """Where a symbolic link's target starts (None: the link's own directory) and its names."""
+        if text[0] == "/":
+            head = self._enter(self.root).clone()
+            head.path = "/"
+        elif text[0] == "#":
+            device, _, text = text.partition("/")
+            head = self.devices.attach(device)
+            head = self._enter(head) if self.mounts else head
+        else:
+            head = None
+        return head, [n for n in text.split("/") if n and n != "."]
+
+    def walk(self, path: str, base: Chan | None = None, *, follow: bool = True) -> Chan:
+        """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative.
+        Symbolic links on the way are followed; one at the end only with ``follow`` (or when
+        ``path`` ends in '/'). ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP as on Linux."""
+        if not path:
+            raise DeviceError("ENOENT", "empty path")
         clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
         if clean and "/." not in path and "//" not in path:
-            return self._walk_clean(path)
+            chan = self._walk_clean(path, follow)
+            if chan is not None:
+                return chan
         start, names, prefix = self._start(path, base)
-        chan = self._walk_names(start, names) if names else start.clone()
+        # a trailing '/' or '.' asks for a directory: a link there is followed
+        follow = follow or path[-1] == "/" or path.endswith("/.") or path == "."
+        chan = self._resolve(start, names, prefix, follow)
         if path[-1] == "/" and not chan.qid.type & QTDIR:
             raise DeviceError("ENOTDIR")
-        chan.path = _join(prefix, names)
         return chan
 
-    def _walk_clean(self, path: str) -> Chan:
+    def _walk_clean(self, path: str, follow: bool) -> Chan | None:
         """:meth:`walk` of an absolute path with no '.', '..', '//' or trailing '/': the common
         case, and most of what an open costs, so walks through directories whose devices say
-        when their names change (``dirgen``) are remembered and checked instead of repeated."""
+        when their names change (``dirgen``) are remembered and checked instead of repeated.
+        None when the path goes through a symbolic link: the general walk follows it."""
         remembered = self._walks.get(path)
         if remembered is not None:
             template, deps = remembered
@@ -189,6 +243,8 @@ class Namespace:
         deps: list[tuple[Any, Chan, int]] | None = []
         for name in path[1:].split("/"):
             if not chan.qid.type & QTDIR:
+                if chan.qid.type & QTSYMLINK:
+                    return None
                 raise DeviceError("ENOTDIR")
             mp = mounts.get(chan.umh) if chan.umh is not None else None
             members = [chan] if mp is None else [m.chan for m in mp.entries if m.chan.qid.type & QTDIR]
@@ -205,6 +261,10 @@ class Namespace:
             if found is None:
                 raise DeviceError("ENOENT")
             chan = self._enter(found) if mounts else found
+        if chan.qid.type & QTSYMLINK:
+            if follow:
+                return None
+            deps = None  # a link itself is not remembered: a followed walk of the path differs
         if deps is not None:
             if len(self._walks) >= WALK_CACHE:
                 self._walks.clear()
@@ -214,18 +274,23 @@ class Namespace:
 
     def walk_parent(self, path: str, base: Chan | None = None) -> tuple[Chan, str]:
         """The directory that holds what ``path`` names, and the last name ("" when ``path``
-        names a root, which has no parent)."""
+        names a root, which has no parent). Links on the way are followed, the last name is not."""
         start, names, prefix = self._start(path, base)
+        if names and names[-1] == "..":  # what the path names, then its parent
+            resolved = self._resolve(start, names, prefix, True).path
+            if resolved in ("/", "") or "/" not in resolved:
+                chan = self._resolve(start, names, prefix, True)
+                return chan, ""
+            return self.walk_parent(resolved)
         if not names:
             chan = start.clone()
             chan.path = prefix or "/"
             return chan, ""
-        chan = self._walk_names(start, names[:-1]) if len(names) > 1 else start.clone()
+        chan = self._resolve(start, names[:-1], prefix, True)
         if not chan.qid.type & QTDIR:
             raise DeviceError("ENOTDIR")
         if len(names[-1]) > NAME_MAX:
             raise DeviceError("ENAMETOOLONG")
-        chan.path = _join(prefix, names[:-1])
         return chan, names[-1]
 
     # --- files -----------------------------------------------------------------------------
@@ -239,16 +304,45 @@ class Namespace:
 
     def create(self, directory: Chan, name: str, mode: int, perm: int) -> Chan:
         """Create ``name`` in ``directory``; in a union, in its first member mounted with MCREATE."""
-        target = directory
-        mp = self.mounts.get(directory.umh) if directory.umh is not None else None
-        if mp is not None:
-            member = next((m for m in mp.entries if m.flags & MCREATE), None)
-            if member is None:
-                raise DeviceError("EACCES", f"{directory.path}: union directory without a create member")
-            target = member.chan.clone()
+        target = self._create_member(directory)
         created = target.driver.create(target, name, mode, perm)
         created.path = _join("" if directory.path == "/" else directory.path, [name])
         return created
+
+    def symlink(self, directory: Chan, name: str, target: str) -> None:
+        """Make ``name`` in ``directory`` a symbolic link to ``target`` (where create would)."""
+        member = self._create_member(directory)
+        member.driver.symlink(member, name, target)
+
+    def link(self, chan: Chan, directory: Chan, name: str) -> None:
+        """Give ``chan``'s file the name ``name`` in ``directory`` too: a hard link, only within
+        one device instance (EXDEV otherwise)."""
+        member = self._member_like(directory, chan)
+        chan.driver.link(chan, member, name)
+
+    def _create_member(self, directory: Chan) -> Chan:
+        mp = self.mounts.get(directory.umh) if directory.umh is not None else None
+        if mp is None:
+            return directory
+        member = next((m for m in mp.entries if m.flags & MCREATE), None)
+        if member is None:
+            raise DeviceError("EACCES", f"{directory.path}: union directory without a create member")
+        return member.chan.clone()
+
+    def _member_like(self, directory: Chan, chan: Chan) -> Chan:
+        """The member of ``directory`` (itself, or one of its union) on ``chan``'s device instance."""
+        mp = self.mounts.get(directory.umh) if directory.umh is not None else None
+        if mp is not None:
+            found = next(
+                (m.chan for m in mp.entries if m.chan.driver is chan.driver and m.chan.devno == chan.devno),
+                None,
+            )
+            if found is None:
+                raise DeviceError("EXDEV")
+            return found
+        if directory.driver is not chan.driver or directory.devno != chan.devno:
+            raise DeviceError("EXDEV")
+        return directory
 
     def dirread(self, chan: Chan) -> list[Dir]:
         """The entries of a directory; a union lists each name once, from the first member having it."""
@@ -279,17 +373,7 @@ class Namespace:
         """Move ``chan``'s file to ``name`` in ``newdir``: only within one device instance."""
         if self.is_mount_point(chan):
             raise DeviceError("EBUSY", f"{chan.path}: a mount point")
-        target = newdir
-        mp = self.mounts.get(newdir.umh) if newdir.umh is not None else None
-        if mp is not None:
-            target = next(
-                (m.chan for m in mp.entries if m.chan.driver is chan.driver and m.chan.devno == chan.devno),
-                None,
-            )
-            if target is None:
-                raise DeviceError("EXDEV")
-        elif target.driver is not chan.driver or target.devno != chan.devno:
-            raise DeviceError("EXDEV")
+        target = self._member_like(newdir, chan)
         existing = self.walk1(newdir, name)
         if existing is not None and self.is_mount_point(existing):
             raise DeviceError("EBUSY", f"{existing.path}: a mount point")
@@ -366,12 +450,32 @@ class Namespace:
         lines = []
         if (self.root.driver, self.root.devno, self.root.qid.path) not in self.mounts:
             lines.append(f"bind {_quote(self.root_source)} /")
-        for mp in self.mounts.values():
-            for index, mount in enumerate(mp.entries):
-                flags = ("" if index == 0 else "a") + ("c" if mount.flags & MCREATE else "")
+        for key, mp in self.mounts.items():
+            # replayable: a union keeping its own directory binds that first, then what goes
+            # before it (-b, nearest first) and after it (-a)
+            own = next(
+                (
+                    i
+                    for i, m in enumerate(mp.entries)
+                    if (m.chan.driver, m.chan.devno, m.chan.qid.path) == key
+                ),
+                0,
+            )
+            order = [(own, "")] + [(i, "b") for i in range(own - 1, -1, -1)]
+            order += [(i, "a") for i in range(own + 1, len(mp.entries))]
+            for index, where in order:
+                mount = mp.entries[index]
+                flags = where + ("c" if mount.flags & MCREATE else "")
                 option = f"-{flags} " if flags else ""
                 lines.append(f"bind {option}{_quote(mount.chan.path)} {_quote(mp.path)}")
         return "".join(line + "\n" for line in lines)
+
+
+def _parent_path(path: str) -> str | None:
+    """The lexical parent of a walk's start path; None for a root ("", "/", "#dev")."""
+    if path in ("", "/") or "/" not in path:
+        return None
+    return path.rsplit("/", 1)[0] or "/"
 
 
 def _unentered(chan: Chan) -> Chan:

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from kernkit.core.options import at_most, option, parse_size, positive
+from kernkit.core.options import at_most_size, option, parse_size, positive
 from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL
 
 #: The programs packaged with kernkit, as a value in ``[namespace] root``.
@@ -19,7 +19,9 @@ DEFAULT_BINDS = [
     "bind -a #cons /dev",
     "bind -a #random /dev",
     "bind -a #version /dev",
+    "bind -b #linuxdev /dev",
     "bind #proc /proc",
+    "bind -b #linuxproc /proc",
     "bind -c #srv /srv",
     "bind -c #tmpfs /tmp",
     "bind #ip /net",
@@ -126,5 +128,5 @@ class NamespaceOptions:
         64 << 20,
         "bytes all #tmpfs files may hold together (64M, 1G)",
         converter=parse_size,
-        validator=[positive, at_most(1 << 40)],
+        validator=[positive, at_most_size(1 << 40)],
     )

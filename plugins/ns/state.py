@@ -13,20 +13,25 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process
 
+
 class ProcNs:
-    """A process's view of files: its namespace (shared with others unless copied) and its
-    current directory. Copied with the process's data at fork: the child shares the namespace
-    and starts in the same directory."""
+    """A process's view of files: its namespace (shared with others unless copied), its
+    current directory and the program file it runs (``exe``, when a personality loaded it from
+    the namespace). Copied with the process's data at fork: the child shares the namespace and
+    starts in the same directory."""
 
-    __slots__ = ("namespace", "cwd", "process")
+    __slots__ = ("namespace", "cwd", "process", "exe")
 
-    def __init__(self, namespace: Namespace, cwd: Chan, process: Process | None) -> None:
+    def __init__(
+        self, namespace: Namespace, cwd: Chan, process: Process | None, exe: Chan | None = None
+    ) -> None:
         self.namespace = namespace
         self.cwd = cwd
         self.process = process
+        self.exe = exe
 
     def __copy__(self) -> ProcNs:
-        return ProcNs(self.namespace, self.cwd, None)
+        return ProcNs(self.namespace, self.cwd, None, self.exe)
 
     def unshare(self) -> None:
         """Take a private copy of the namespace (Linux unshare(CLONE_NEWNS), Plan 9 RFNAMEG)."""

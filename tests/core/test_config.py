@@ -79,7 +79,7 @@ BAD_FILES = {
         '[machine]\nmemory = "lots"\n',
         ["machine.memory: expected a size such as 64M or 1G, got 'lots'"],
     ),
-    "too-much-memory": ('[machine]\nmemory = "32G"\n', ["machine.memory: must be at most 17179869184"]),
+    "too-much-memory": ('[machine]\nmemory = "32G"\n', ["machine.memory: must be at most 16G, got 32G"]),
     "list-item-type": ("[init]\nargs = [1]\n", ["init.args: item 0: expected a string, got an integer (1)"]),
     "unknown-scheduler": (
         '[sched]\npolicy = "lotery"\n',

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from support import kernkit_cli, run_kernel
+from support import CONFIGS, kernkit_cli, run_kernel
 
 
 def test_two_runs_give_identical_traces():
@@ -99,3 +99,24 @@ def test_trace_events_carry_the_time_they_happened():
     run = run_kernel("clock", trace=True)
     times = [json.loads(line)["t"] for line in run.trace.splitlines()]
     assert len(set(times)) > len(times) // 2  # not all stamped with the round's start
+
+
+def test_runs_on_a_core_never_overlap_in_time():
+    """A run can retire one instruction past the quantum (a syscall right at the boundary); the
+    core's next round starts that far in, so an MCP trace shows no two runs of a core at once."""
+    import collections
+
+    run = run_kernel("uthread_stress", config=CONFIGS / "akaros.toml", trace=True)
+    assert run.status == 0, run.err
+    runs = collections.defaultdict(list)
+    for line in run.trace.splitlines():
+        event = json.loads(line)
+        if event["ev"] == "run":
+            runs[event["core"]].append((event["start"], event["end"]))
+    overshoots = 0
+    for spans in runs.values():
+        spans.sort()
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            assert start >= end, (end, start)
+        overshoots += sum(1 for start, end in spans if (end - start) % 100_000 == 1)
+    assert overshoots  # the case this is about happened

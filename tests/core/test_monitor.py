@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from support import broken_kernel, kernkit_cli
 
 
@@ -19,9 +20,12 @@ def test_monitor_commands_on_demand(tmp_path):
     assert '"ev":"thread"' in err and "unknown command 'nonsense'" in err
 
 
-def test_quit_in_the_monitor_ends_the_run_before_it_starts():
-    result = kernkit_cli("boot", "--monitor", stdin=b"quit\n")
-    assert result.returncode == 0 and result.stdout == b""
+@pytest.mark.parametrize("stdin", [b"quit\n", b""], ids=["quit", "eof"])
+def test_quit_in_the_monitor_ends_the_run_before_it_starts(stdin):
+    """Ending the run before init ran is no success: 137, as a quit later in the run."""
+    result = kernkit_cli("boot", "--monitor", stdin=stdin)
+    assert result.returncode == 137 and result.stdout == b""
+    assert b"monitor: quit: the run ends" in result.stderr
 
 
 def test_panic_report_has_ps_and_a_symbolised_backtrace(tmp_path):

@@ -96,10 +96,12 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands, register_trace_styles",
         "kernkit.arch.x86_64": "register_architectures",
         "kernkit.plugins.elf": "register_binary_formats",
-        "kernkit.plugins.linux_abi": "config_sections, declare_plugin, register_syscall_tables",
+        "kernkit.plugins.linux_abi": "config_sections, declare_plugin, process_created, process_exited, "
+        "register_syscall_tables",
         "kernkit.plugins.console": "boot_steps, config_sections, declare_plugin, poll, register_devices, shutdown",
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",
+        "kernkit.plugins.linuxproc": "declare_plugin, process_created, register_devices",
         "kernkit.plugins.akaros_abi": "declare_plugin, register_syscall_tables, register_trace_styles",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
         "kernkit.plugins.mcp": "config_sections, register_schedulers, register_trace_styles",
@@ -121,7 +123,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "syscall tables: linux (linux_abi), akaros (akaros_abi)",
         "schedulers: rr (rr), mcp (mcp)",
         "devices: proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), version (ns), "
-        "cons (console), mnt (ninep), ip (net), ether (ether)",
+        "cons (console), linuxproc (linuxproc), linuxdev (linuxproc), mnt (ninep), ip (net), ether (ether)",
         "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), vmexits (vmm), strace (strace)",
         "syscall extensions: vmm (vmm), sockets (net)",
         "binary formats: elf64 (elf)",

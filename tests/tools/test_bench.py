@@ -21,10 +21,14 @@ def test_quick_benchmark_prints_every_measurement():
     for key in (
         "guest_mips_deterministic",
         "guest_mips_fast",
+        "guest_mips_deterministic_sha256",
+        "guest_mips_fast_sha256",
         "getpid_roundtrip_us",
         "boot_hello_in_process_ms",
         "boot_hello_whole_process_ms",
-        "peak_rss_mb_8core_256M",
+        "peak_rss_mb_8core_1G",
+        "anon_page_first_touch_us",
+        "thread_switch_futex_us",
         "getpid_traced_vs_untraced",
         "gdb_step_roundtrip_ms",
         "tmpfs_open_read_close_us",
@@ -36,6 +40,11 @@ def test_quick_benchmark_prints_every_measurement():
         "tracing_off_overhead_pct",
     }
     assert report["tracing_off_overhead_pct"] is not None and report["tracing_off_overhead_pct"] >= 0
+    # every targeted figure of issue 17 sits beside the peers' figures from the same run
+    assert report["peers"]["getpid_roundtrip_us"]["kernkit"] == report["getpid_roundtrip_us"]
+    assert set(report["peers"]["guest_mips_deterministic_sha256"]) >= {"kernkit", "target", "native", "qemu_user"}
+    # the kernkit process's own peak, not the bench's (a forked child would inherit the latter)
+    assert report["peak_rss_mb_8core_1G"] < 200
 
 
 def test_mcp_experiments_report_switch_costs_and_interference_with_a_plot(tmp_path):
@@ -51,6 +60,38 @@ def test_mcp_experiments_report_switch_costs_and_interference_with_a_plot(tmp_pa
     assert uthreads["syscalls_per_switch"] == 0, "a uthread switch enters no kernel"
     assert kernel_threads["syscalls_per_switch"] >= 1
     assert 0 < uthreads["virtual_cycles_per_switch"] < kernel_threads["virtual_cycles_per_switch"]
-    assert report["interference"]["mcp"]["stolen_cycles"] * 10 <= report["interference"]["rr"]["stolen_cycles"]
+    assert (
+        report["interference"]["mcp"]["stolen_cycles"] * 10 <= report["interference"]["rr"]["stolen_cycles"]
+    )
     assert report["claim_order_of_magnitude_less"] is True
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_signal_benchmark_reports_the_round_trip_and_an_exact_itimer():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "signals.py"), "--quick"], capture_output=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    assert report["values"]["signal_roundtrip_us"] > 0
+    assert report["values"]["itimer_1ms_1s_signals"] == [1000, 1000]
+    assert report["targets"]["itimer_1ms_1s_exact"]["met"] is True
+
+
+def test_memory_benchmark_reports_kernkit_beside_its_peers():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "memory.py"), "--quick"], capture_output=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    values = report["values"]
+    for key in ("fork_exit_wait_us", "first_touch_us", "mapread_vs_read_tmpfs", "mapread_vs_read_host"):
+        assert isinstance(values[key], float) and values[key] > 0, key
+    assert set(report["targets"]) == {
+        "fork_exit_wait_us",
+        "mapread_vs_read_tmpfs",
+        "mapread_vs_read_host",
+        "first_touch_us",
+    }
+    # linear, not quadratic: four times the mappings, about four times the work (16 if quadratic)
+    assert values["maps_20000_vs_5000"] < 8

@@ -143,18 +143,59 @@ def test_a_closed_stdout_kills_the_guest_with_sigpipe():
     assert b"killed by SIGPIPE" in err and b"Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("signum", "word"),
+    [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated"), (signal.SIGHUP, "hung up")],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
 @pytest.mark.parametrize("program", [["spin", "100000000000"], ["syscall_loop", "100000000000"]])
-def test_one_ctrl_c_ends_a_running_guest(program):
+def test_one_stop_signal_ends_a_running_guest(program, signum, word):
+    """Ctrl-C, SIGTERM and SIGHUP end a run the same way: the kernel shuts down (processes
+    killed, listeners closed), one line says why, the status is 128 + the signal."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "kernkit.tools.cli", "boot", "--", *program],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     time.sleep(1.0)  # it is running guest code (or inside a syscall) now
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130
-    assert err.decode().strip().splitlines()[-1] == "kernkit: interrupted"
+    assert proc.returncode == 128 + signum
+    assert err.decode().strip().splitlines()[-1] == f"kernkit: {word}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_closes_a_forward_listener(signum):
+    import socket
+
+    from support import CONFIGS
+    from support.ninep import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kernkit.tools.cli",
+            "boot",
+            str(CONFIGS / "httpd.toml"),
+            "--set",
+            f'net.forward=[{{host="127.0.0.1:{port}", guest=80}}]',
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert f"forwarding 127.0.0.1:{port}" in proc.stderr.readline().decode()
+    held = socket.create_connection(("127.0.0.1", port), timeout=10)
+    time.sleep(0.5)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signum, err
+    assert b"Traceback" not in err
+    held.settimeout(10)
+    assert held.recv(1) == b""  # the kernel closed the forwarded connection
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
 
 
 def test_a_boot_loads_no_tool_code_beyond_the_command_line(tmp_path):
@@ -167,7 +208,20 @@ def test_a_boot_loads_no_tool_code_beyond_the_command_line(tmp_path):
     )
     env = {**os.environ, "KERNKIT_CACHE_DIR": str(tmp_path)}
     for _run in ("first", "second"):  # the second finds the entry points cached by the first
-        boot = subprocess.run([sys.executable, "-c", script, "boot"], capture_output=True, text=True, timeout=120, env=env)
+        boot = subprocess.run(
+            [sys.executable, "-c", script, "boot"], capture_output=True, text=True, timeout=120, env=env
+        )
         assert boot.stdout == "Hello from kernkit!\n"
     # no matrix, trace or kernel-internal tool modules, and no metadata scan of every package
-    assert boot.stderr.splitlines()[-1] == "0 kernkit.tools.cli kernkit.tools.scaffold False"
+    assert (
+        boot.stderr.splitlines()[-1]
+        == "0 kernkit.tools.cli kernkit.tools.scaffold kernkit.tools.stopsignals False"
+    )
+
+
+@pytest.mark.parametrize("args", [["check", "--set", "-="], ["boot", "--nosuch"], []])
+def test_bad_arguments_are_one_line(args):
+    from support import one_line_error
+
+    message = one_line_error(kernkit_cli(*args))
+    assert message.startswith("kernkit") and message.endswith("--help)")

@@ -69,8 +69,9 @@ def test_tour_commands_work(command, tour_dir):
     args = [str(tour_dir / a) if a.endswith((".jsonl", ".json")) else a for a in command[1:]]
     if "--gdb" in args:
         result = _with_gdb(args, tour_dir)
-    else:
-        result = kernkit_cli(*args, env={"KERNKIT_RESULTS_DB": str(tour_dir / "results.db")})
+    else:  # the monitor reads commands: go on into the run, as a user would
+        stdin = b"continue\n" if "--monitor" in args else b""
+        result = kernkit_cli(*args, stdin=stdin, env={"KERNKIT_RESULTS_DB": str(tour_dir / "results.db")})
     expected = next((status for word, status in EXPECTED_STATUS.items() if word in args), 0)
     assert result.returncode == expected, result.stderr.decode()
     assert b"Traceback" not in result.stderr
@@ -152,3 +153,51 @@ def test_readme_names_the_setup_run_and_test_commands():
     assert "pip install -e '.[test]'" in README
     assert "kernkit boot configs/minimal.toml" in README
     assert "python -m pytest -q" in README
+
+
+def test_every_gdb_line_in_the_docs_finds_the_sources():
+    """The guest programs are built with paths relative to user/ (-ffile-prefix-map): gdb shows
+    source lines only when told where that is."""
+    pages = {"README.md": README, **{p.name: p.read_text() for p in (ROOT / "docs").glob("*.md")}}
+    lines = [(name, line) for name, text in pages.items() for line in text.splitlines()
+             if re.search(r"\bgdb (-q )?(-batch )?user/bin/", line)]
+    assert lines
+    for name, line in lines:
+        assert "-ex 'directory user'" in line, f"{name}: {line}"
+
+
+def test_the_matrix_page_documents_every_option():
+    import argparse
+
+    from kernkit.tools.matrix import command
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    page = (ROOT / "docs" / "matrix.md").read_text()
+    for action in parser._actions:
+        for flag in action.option_strings:
+            if flag.startswith("--") and flag != "--help":
+                assert f"`{flag}" in page or f" {flag} " in page, f"docs/matrix.md does not mention {flag}"
+
+
+def test_the_package_builds_without_setuptools_warnings(tmp_path):
+    """No deprecated license table, no data directory that "would be ignored": a build says
+    nothing, and the wheel still carries the configs' web root, the programs and parlib."""
+    import sys
+    import zipfile
+
+    pytest.importorskip("setuptools")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
+         str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert build.returncode == 0, build.stderr
+    output = build.stdout + build.stderr  # -v: what the build backend said
+    warnings = [line for line in output.splitlines() if re.search(r"Setuptools\w*Warning|_Warning", line)]
+    assert not warnings, warnings
+    (wheel,) = tmp_path.glob("kernkit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in ("kernkit/configs/www/index.html", "kernkit/user/bin/hello", "kernkit/user/parlib/vcore.c",
+                     "kernkit/configs/minimal.toml", "kernkit/user/Makefile"):
+        assert expected in names, expected

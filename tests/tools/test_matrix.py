@@ -6,10 +6,12 @@ import json
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from support import CONFIGS, kernkit_cli
@@ -113,7 +115,27 @@ def test_malformed_matrix_is_a_one_line_error(tmp_path):
     )
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_finished_results(tmp_path):
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("signum", "word"),
+    [(signal.SIGINT, b"interrupted"), (signal.SIGTERM, b"terminated"), (signal.SIGHUP, b"hung up")],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
+def test_a_stop_signal_ends_cleanly_and_keeps_finished_results(tmp_path, signum, word):
+    """Ctrl-C, SIGTERM and SIGHUP alike: the finished cell is in the JSON and the history, the
+    workers are gone at once, and the status says which signal (128 + N)."""
     matrix = write(
         tmp_path / "m.toml",
         f'''base = "{CONFIGS / "minimal.toml"}"
@@ -146,13 +168,19 @@ args = ["300000000"]
     first = process.stdout.readline()
     assert b"/8]" in first
     time.sleep(0.5)  # the slow cell is running now
-    process.send_signal(signal.SIGINT)
+    workers = _children(process.pid)
+    assert workers
+    process.send_signal(signum)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert b"interrupted" in err and b"Traceback" not in err
+    assert process.returncode == 128 + signum, err
+    assert word in err and b"Traceback" not in err
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["summary"]["PASS"] == 1 and report["summary"]["SKIP"] == 7
     assert report["cells"][0]["id"] == "hello[cores=1]" and report["cells"][0]["status"] == "PASS"
+    with sqlite3.connect(tmp_path / "h.db") as db:
+        assert db.execute("select count(*) from runs").fetchone()[0] == 1
+    alive = {pid for pid in workers if Path(f"/proc/{pid}").exists()}
+    assert not alive, f"workers still running: {alive}"
 
 
 def test_html_report_renders_in_a_real_browser(tmp_path):
@@ -405,3 +433,11 @@ def test_unittest_outputs_are_judged_by_the_tests_that_pass():
     assert verdict.details["tests"] == {
         "passed": 1, "failed": 2, "skipped": 1, "expected_passed": 2, "expected_passed_passing": 1,
     }  # fmt: skip
+
+
+def test_a_missing_matrix_file_is_called_a_matrix_file(tmp_path):
+    result = kernkit_cli("matrix", str(tmp_path / "nosuch.toml"))
+    assert result.returncode == 2
+    assert result.stderr.decode() == f"kernkit: error: {tmp_path / 'nosuch.toml'}: no such matrix file\n"
+    result = kernkit_cli("matrix", "/dev/zero")
+    assert result.stderr.decode() == "kernkit: error: /dev/zero: not a regular file; a matrix is a TOML file\n"

@@ -32,7 +32,7 @@ def test_perfetto_trace_has_a_track_per_core_with_what_ran(tmp_path):
     syscalls = [e for e in events if e["ph"] == "X" and e["cat"] == "syscall"]
     assert {"clone", "futex", "exit_group"} <= {e["name"] for e in syscalls}
     for call in syscalls:  # each syscall is a slice inside the run that made it
-        assert any(r["tid"] == call["tid"] and r["ts"] <= call["ts"] <= r["ts"] + r["dur"] for r in runs)
+        assert any(r["tid"] == call["tid"] and r["ts"] <= call["ts"] <= r["ts"] + r["dur"] + 1e-6 for r in runs)
     for core in (0, 1):  # spans on one core never overlap
         spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in runs if e["tid"] == core)
         assert all(

@@ -21,6 +21,7 @@ from kernkit.tools.matrix.report_page import write_html
 from kernkit.tools.matrix.runner import run_local
 from kernkit.tools.matrix.spec import Cell, load_matrix
 from kernkit.tools.matrix.worker import cell_overrides
+from kernkit.tools.stopsignals import exit_status, on_stop_signals, signum_of, word
 
 EXIT_FAILURES = 1
 
@@ -91,7 +92,7 @@ def execute(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     width = max((len(c.id) for c in cells), default=0)
     if args.executor == "dask" and not args.scheduler:
         raise KernkitError("--executor dask needs --scheduler tcp://HOST:PORT")
-    interrupted = False
+    stopped_by: int | None = None
     lock = threading.Lock()  # results arrive from worker threads and, for config errors, this one
     with reporter(args.progress, len(cells), width) as show:
 
@@ -115,14 +116,15 @@ def execute(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
                     yield cell
 
         try:
-            if args.executor == "dask":
-                run_dask(list(checked()), args.scheduler, on_result)
-            else:
-                run_local(checked(), args.jobs, on_result, count=len(cells))
-        except KeyboardInterrupt:
-            interrupted = True
-    if interrupted:
-        print("kernkit: interrupted; unfinished cells are reported as SKIP", file=sys.stderr)
+            with on_stop_signals():
+                if args.executor == "dask":
+                    run_dask(list(checked()), args.scheduler, on_result)
+                else:
+                    run_local(checked(), args.jobs, on_result, count=len(cells))
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: workers ended, results kept
+            stopped_by = signum_of(exc)
+    if stopped_by is not None:
+        print(f"kernkit: {word(stopped_by)}; unfinished cells are reported as SKIP", file=sys.stderr)
     report = reports.to_json(matrix.path.resolve(), cells, results)
     counts = report["summary"]
     print("summary: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" of {len(cells)} cells")
@@ -138,8 +140,8 @@ def execute(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         old = history.previous(db, report["matrix"], run_number)
         changes = history.compare(old, report["cells"]) if old is not None else ["no previous run to compare"]
         print("\n".join(changes) if changes else "no changes since the previous run")
-    if interrupted:
-        return report, 130
+    if stopped_by is not None:
+        return report, exit_status(stopped_by)
     return report, EXIT_FAILURES if any(counts[status] for status in reports.FAILING) else 0
 
 

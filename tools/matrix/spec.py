@@ -110,7 +110,7 @@ def _fail(path: Path, where: str, problem: str) -> ConfigError:
 def load_matrix(path: str | Path) -> Matrix:
     """Read a matrix file; ConfigError (one line) for anything malformed."""
     path = Path(path)
-    data = read_toml(path)
+    data = read_toml(path, "matrix")
     unknown = set(data) - {"base", "axes", "exclude", "include", "workload", "suite"}
     if unknown:
         raise _fail(

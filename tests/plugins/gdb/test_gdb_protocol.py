@@ -73,9 +73,46 @@ def test_a_bad_gdb_address_is_one_line():
     assert one_line_error(kernkit_cli("boot", "--gdb", "localhost:http")) == (
         "<command line>: gdb.listen: expected HOST:PORT, e.g. 127.0.0.1:1234, got 'localhost:http'"
     )
-    assert one_line_error(kernkit_cli("boot", "--gdb", "192.0.2.1:1")).startswith(
+    assert one_line_error(kernkit_cli("boot", "--gdb", "192.0.2.1:1", "--set", "gdb.allow_remote=true")).startswith(
         "<command line>: gdb.listen 192.0.2.1:1: cannot listen there: "
     )
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0:0", "[::]:0", "192.0.2.1:1", "example.com:1"])
+def test_listening_beyond_loopback_is_opt_in(address):
+    """gdb follows the rule every listener does (core/listening.py): loopback only, unless
+    gdb.allow_remote; the 9P export and network forwards refuse the same way."""
+    from support import kernkit_cli, one_line_error
+
+    host = address.rpartition(":")[0].strip("[]")
+    assert one_line_error(kernkit_cli("boot", "--gdb", address)) == (
+        f"<command line>: [gdb]: {host} is not a loopback address; the gdb stub has no authentication, "
+        "so set gdb.allow_remote = true to let other hosts in"
+    )
+    assert one_line_error(kernkit_cli("check", "--set", f"export9p.listen={address}")).endswith(
+        f"[export9p]: {host} is not a loopback address; the 9P export has no authentication, "
+        "so set export9p.allow_remote = true to let other hosts in"
+    )
+
+
+def test_an_allowed_remote_listener_says_so_in_one_warning_line():
+    import subprocess
+    import sys
+
+    from support import ROOT
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernkit.tools.cli", "boot", "--gdb", "0.0.0.0:0", "--set", "gdb.allow_remote=true",
+         "--", "hello"],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT,
+    )
+    first = proc.stderr.readline().decode()
+    second = proc.stderr.readline().decode()
+    proc.terminate()
+    proc.communicate(timeout=30)
+    assert first.startswith("kernkit: warning: the gdb stub listens on 0.0.0.0:"), first
+    assert first.endswith(", open to other hosts and without authentication (gdb.allow_remote = true)\n")
+    assert second.startswith("kernkit: gdb: waiting on 0.0.0.0:"), second
 
 
 # --- a session ------------------------------------------------------------------------------

@@ -10,14 +10,18 @@ from hypothesis import strategies as st
 
 from kernkit.core.assemble import assemble, boot
 from kernkit.core.errors import BadAddress
-from kernkit.plugins.linux_abi import fileio, fs
+from kernkit.plugins.linux_abi import creds, fileio, fs, fsmeta, locks, sysinfo
 
 PATHS = [
     "", "/", ".", "..", "/tmp", "/tmp/a", "/tmp/a/b", "tmp/a", "a", "../../tmp/a", "/tmp/a/../b",
     "#tmpfs", "#tmpfs/a", "#tmpfs.x/a", "#root/bin", "/bin/hello", "/dev/null", "/dev/zero", "/dev",
     "/proc/1/status", "/proc/self/fd", "/proc/1", "/srv", "/srv/p", "#pipe/data", "#nodev/x",
     "/tmp//a///b/", "x" * 300, "/" + "y/" * 2100, "#", "#tmpfs.", "/tmp/a/./b/..",
+    "/tmp/l", "/tmp/l/x", "/tmp/l/..", "/tmp/fifo", "/proc/self/exe", "/proc/self/fd/0", "/proc/self/fd/9",
+    "/dev/fd/1", "/dev/stdin", "/proc/self/cwd/tmp", "/proc/self/root/tmp", "/proc/thread-self/stat",
+    "/proc/1/task/1/stat", "/proc/sys/kernel/ostype", "/proc/mounts", "/proc/self/fdinfo/1", "#linuxproc/1/maps",
 ]
+TARGETS = ["a", "/tmp/l", "../..", "", "/proc/self/fd/0", "#tmpfs/a", "l/l/l", "x" * 300]
 SCRATCH = 0x7FFF_FFFF_0000  # inside the main thread's stack region
 PATH_AT, PATH2_AT, BUFFER = SCRATCH, SCRATCH + 0x2000, SCRATCH + 0x4000
 FLAGS = [0, 1, 2, 0o101, 0o301, 0o1101, 0o2101, 0o200000, 0o2000000, 0o102, 3, 0o20200000]
@@ -51,6 +55,29 @@ CALLS = {
     "mount": (fs.sys_mount, ["path", "path2", st.just(0), st.sampled_from([0, 4096]), st.just(0)]),
     "umount2": (fs.sys_umount2, ["path", st.just(0)]),
     "unshare": (fs.sys_unshare, [st.sampled_from([0, 0x20000, 0x400, 1])]),
+    "fchownat": (fsmeta.sys_fchownat, [FD, "path", NUMBER, NUMBER, st.sampled_from([0, 0x100, 0x1000, 3])]),
+    "fchown": (fsmeta.sys_fchown, [FD, NUMBER, NUMBER]),
+    "utimensat": (fsmeta.sys_utimensat, [FD, "path", "buffer", st.sampled_from([0, 0x100, 7])]),
+    "utimensat-null": (fsmeta.sys_utimensat, [FD, st.just(0), "buffer", st.just(0)]),
+    "futimesat": (fsmeta.sys_futimesat, [FD, "path", "buffer"]),
+    "utime": (fsmeta.sys_utime, ["path", "buffer"]),
+    "linkat": (fsmeta.sys_linkat, [FD, "path", FD, "path2", st.sampled_from([0, 0x400, 0x1000, 1])]),
+    "symlinkat": (fsmeta.sys_symlinkat, ["target", FD, "path"]),
+    "mknodat": (fsmeta.sys_mknodat, [FD, "path", st.sampled_from([0o10644, 0o100600, 0o20600, 0o40755, 0]), NUMBER]),
+    "fallocate": (fsmeta.sys_fallocate, [FD, st.integers(0, 0x20), NUMBER, NUMBER]),
+    "statfs": (fsmeta.sys_statfs, ["path", "buffer"]),
+    "fstatfs": (fsmeta.sys_fstatfs, [FD, "buffer"]),
+    "chroot": (fsmeta.sys_chroot, ["path"]),
+    "syncfs": (fsmeta.sys_syncfs, [FD]),
+    "flock": (locks.sys_flock, [FD, st.integers(0, 15)]),
+    "fcntl-lock": (fileio.sys_fcntl, [FD, st.sampled_from([5, 6, 7, 36, 37, 38]), "buffer"]),
+    "setresuid": (creds.sys_setresuid, [NUMBER, NUMBER, NUMBER]),
+    "setgroups": (creds.sys_setgroups, [st.sampled_from([0, 1, 3, 70000]), "buffer"]),
+    "getgroups": (creds.sys_getgroups, [st.sampled_from([0, 1, 64, (1 << 32) - 1]), "buffer"]),
+    "setpriority": (creds.sys_setpriority, [st.integers(0, 3), NUMBER, NUMBER]),
+    "ioprio_set": (creds.sys_ioprio_set, [st.integers(0, 4), NUMBER, NUMBER]),
+    "personality": (creds.sys_personality, [NUMBER]),
+    "sysinfo": (sysinfo.sys_sysinfo, ["buffer"]),
 }
 
 
@@ -62,6 +89,8 @@ def calls(draw):
     for kind in kinds:
         if kind in ("path", "path2"):
             args.append((kind, draw(st.sampled_from(PATHS))))
+        elif kind == "target":
+            args.append(("path2", draw(st.sampled_from(TARGETS))))
         elif kind == "buffer":
             args.append((kind, draw(st.sampled_from([BUFFER, 0, 8]))))
         else:
@@ -75,7 +104,7 @@ def booted():
     return kernel
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(calls(), min_size=1, max_size=25))
 def test_file_syscalls_on_random_paths_never_raise(sequence):
     kernel = booted()

@@ -124,7 +124,7 @@ def test_bad_net_config_is_a_one_line_error(tmp_path):
     )
     result = kernkit_cli("check", str(bad))
     assert result.returncode == 2
-    assert "net.forward: item 0: host: 0.0.0.0 is not a loopback address" in result.stderr.decode()
+    assert "[net]: forward: item 0: host: 0.0.0.0 is not a loopback address" in result.stderr.decode()
     bad.write_text('extends = "%s"\n[[net.forward]]\nhost = "127.0.0.1:80"\n' % (CONFIGS / "minimal.toml"))
     assert "expected both host" in kernkit_cli("check", str(bad)).stderr.decode()
     with pytest.raises(ConfigError, match="net.address: expected an IPv4 address"):

@@ -1,0 +1,158 @@
+"""The C side of the x86-64 cores' hot paths (``_native.c``): loading it, and its structures.
+
+``_native.c`` is compiled when the package is installed (an optional extension: an install
+without a C compiler still works) and loaded with ctypes; Unicorn's functions reach it as
+pointers, so it does not link against Unicorn. Without it, the cores run the same logic in
+Python (the same results to the byte, slower); ``KERNKIT_PURE_PYTHON=1`` in the environment
+chooses that for a kernel booted afterwards.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+from collections.abc import Callable
+
+from unicorn import UC_HOOK_INSN, UC_HOOK_TLB_FILL, Uc
+from unicorn import x86_const as x86
+from unicorn.unicorn_py3.unicorn import uclib
+
+from kernkit.arch.x86_64 import lowlevel
+
+#: Entries in a core's cache of block counts (a power of two).
+SLOTS = 8192
+
+
+class UcTb(ctypes.Structure):
+    _fields_ = (("pc", ctypes.c_uint64), ("icount", ctypes.c_uint16), ("size", ctypes.c_uint16))
+
+
+class Slot(ctypes.Structure):
+    _fields_ = (
+        ("pc", ctypes.c_uint64),
+        ("space", ctypes.c_uint64),
+        ("tag", ctypes.c_uint64),
+        ("size", ctypes.c_uint32),
+        ("icount", ctypes.c_uint32),
+    )
+
+
+class BlockState(ctypes.Structure):
+    """The hook's state (``struct block_state`` in _native.c), shared with Python."""
+
+    _fields_ = (
+        ("counted", ctypes.c_uint64),
+        ("limit", ctypes.c_uint64),
+        ("hard", ctypes.c_uint64),
+        ("start", ctypes.c_uint64),
+        ("size", ctypes.c_uint32),
+        ("icount", ctypes.c_uint32),
+        ("preempt", ctypes.c_int32),
+        ("stopped", ctypes.c_int32),
+        ("space", ctypes.c_uint64),
+        ("tag", ctypes.c_uint64),
+        ("misses", ctypes.c_uint64),
+        ("stop", ctypes.c_void_p),
+        ("ctl", ctypes.c_void_p),
+        ("request_cache", ctypes.c_int32),
+        ("counting", ctypes.c_int32),
+        ("resolve", ctypes.c_void_p),
+        ("slots", ctypes.c_void_p),
+    )
+
+
+class SyscallState(ctypes.Structure):
+    """The C syscall entry's state (``struct syscall_state`` in _native.c)."""
+
+    _fields_ = (
+        ("values", ctypes.c_uint64 * 7),
+        ("ids", ctypes.c_int32 * 7),
+        ("rax", ctypes.c_int32),
+        ("read_batch", ctypes.c_void_p),
+        ("reg_write", ctypes.c_void_p),
+        ("handler", ctypes.py_object),
+    )
+
+
+class FillState(ctypes.Structure):
+    """The C TLB fill's state (``struct fill_state`` in _native.c)."""
+
+    _fields_ = (
+        ("words", ctypes.c_void_p),
+        ("root", ctypes.c_uint64),
+        ("user_limit", ctypes.c_uint64),
+        ("slow", ctypes.py_object),
+    )
+
+
+_native: list[ctypes.CDLL | None] = []
+
+
+def native_library() -> ctypes.CDLL | None:
+    """The compiled hook, or None (not built here, or KERNKIT_PURE_PYTHON set)."""
+    if os.environ.get("KERNKIT_PURE_PYTHON"):
+        return None
+    if not _native:
+        _native.append(_load_native())
+    return _native[0]
+
+
+def _load_native() -> ctypes.CDLL | None:
+    spec = importlib.util.find_spec("kernkit.arch.x86_64._native")
+    if spec is None or not spec.origin:
+        return None
+    try:
+        library = ctypes.CDLL(spec.origin)
+    except OSError:
+        return None
+    library.kernkit_block_state_size.restype = ctypes.c_size_t
+    library.kernkit_syscall_state_size.restype = ctypes.c_size_t
+    if library.kernkit_block_state_size() != ctypes.sizeof(
+        BlockState
+    ) or library.kernkit_syscall_state_size() != ctypes.sizeof(SyscallState):
+        return None  # built from another version of the source
+    return library
+
+
+def address(function: object) -> int:
+    """The C address of a ctypes function or callback."""
+    return ctypes.cast(function, ctypes.c_void_p).value
+
+
+def install_syscall_entry(uc: Uc, handler: Callable[[int], int | None]) -> SyscallState | None:
+    """Enter ``handler(number)`` at each ``syscall`` of ``uc`` from C: the argument registers are
+    then in the returned state's ``values[1:7]``, and what it returns goes to RAX (None: nothing).
+    None (nothing installed) without the native library. Keep the state while ``uc`` lives."""
+    library = native_library()
+    if library is None:
+        return None
+    state = SyscallState()
+    state.ids[:] = (x86.UC_X86_REG_RAX, *lowlevel.ARG_REGISTERS)
+    state.rax = x86.UC_X86_REG_RAX
+    state.read_batch = address(uclib.uc_reg_read_batch)
+    state.reg_write = address(uclib.uc_reg_write)
+    state.handler = handler
+    syscall = ctypes.c_int(x86.UC_X86_INS_SYSCALL)
+    lowlevel.add_hook(uc, UC_HOOK_INSN, library.kernkit_syscall_hook, syscall, data=ctypes.addressof(state))
+    return state
+
+
+def install_tlb_fill(
+    uc: Uc, memory_address: int, user_limit: int, slow: Callable[[int, int, int | None], int | None]
+) -> FillState | None:
+    """Fill ``uc``'s TLB from C where the page tables (root: the state's ``root``, 0 for none)
+    map a page that allows the access; ``slow(vaddr, access, pte)`` decides the rest (``pte``:
+    what the walk found, 0 for nothing), returning the frame's address | Unicorn's permission
+    bits, or None to refuse. None (nothing installed)
+    without the native library. Keep the state while ``uc`` lives."""
+    library = native_library()
+    if library is None:
+        return None
+    state = FillState()
+    state.words = memory_address
+    state.user_limit = user_limit
+    state.slow = slow
+    library.kernkit_tlb_fill.restype = ctypes.c_bool
+    lowlevel.add_hook(uc, UC_HOOK_TLB_FILL, library.kernkit_tlb_fill, data=ctypes.addressof(state))
+    return state

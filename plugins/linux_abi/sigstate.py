@@ -1,0 +1,278 @@
+"""Signal state of Linux processes and threads: dispositions, masks, pending signals, siginfo.
+
+What is per process (shared by its threads, copied at fork): the actions, the pending set of
+process-directed signals, the stop state. What is per thread: the mask, the pending set of
+thread-directed signals, the alternate stack, and the bookkeeping of a wait in progress.
+"""
+
+from __future__ import annotations
+
+import copy
+import struct
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from kernkit.core.state import Slot
+
+if TYPE_CHECKING:
+    from kernkit.core.machine import Fault
+    from kernkit.core.process import Process, Thread
+
+NSIG = 64
+(SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1, SIGSEGV,
+ SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN,
+ SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR,
+ SIGSYS) = range(1, 32)  # fmt: skip
+SIGRTMIN = 32
+SIG_DFL, SIG_IGN = 0, 1
+SA_NOCLDSTOP, SA_NOCLDWAIT, SA_SIGINFO = 1, 2, 4
+SA_RESTORER, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND = (
+    0x04000000,
+    0x08000000,
+    0x10000000,
+    0x40000000,
+    0x80000000,
+)
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+MINSIGSTKSZ = 2048
+
+# si_code values (Linux)
+SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_SIGIO, SI_TKILL = 0, 0x80, -1, -2, -5, -6
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
+#: POSIX si_code names (as a core Fault carries them) -> Linux values.
+FAULT_CODES = {
+    "SEGV_MAPERR": 1, "SEGV_ACCERR": 2,
+    "BUS_ADRALN": 1, "BUS_ADRERR": 2, "BUS_OBJERR": 3,
+    "ILL_ILLOPC": 1, "ILL_ILLOPN": 2, "ILL_ILLADR": 3, "ILL_PRVOPC": 5,
+    "FPE_INTDIV": 1, "FPE_INTOVF": 2, "FPE_FLTDIV": 3, "FPE_FLTOVF": 4, "FPE_FLTUND": 5,
+    "FPE_FLTRES": 6, "FPE_FLTINV": 7,
+    "TRAP_BRKPT": 1, "TRAP_TRACE": 2,
+}  # fmt: skip
+
+UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+STOP_SIGNALS = frozenset({SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU})
+IGNORED_BY_DEFAULT = frozenset({SIGCHLD, SIGCONT, SIGURG, SIGWINCH})
+#: Default action "terminate and dump core" (the core bit in the wait status when RLIMIT_CORE > 0).
+CORE_SIGNALS = frozenset(
+    {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS}
+)
+#: Delivered before any other pending signal (the ones a fault raises).
+SYNCHRONOUS = frozenset({SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS})
+SYNCHRONOUS_MASK = sum(1 << (s - 1) for s in SYNCHRONOUS)
+
+NAMES = {
+    SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+    SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
+    SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
+    SIGSTKFLT: "SIGSTKFLT", SIGCHLD: "SIGCHLD", SIGCONT: "SIGCONT", SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP",
+    SIGTTIN: "SIGTTIN", SIGTTOU: "SIGTTOU", SIGURG: "SIGURG", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ",
+    SIGVTALRM: "SIGVTALRM", SIGPROF: "SIGPROF", SIGWINCH: "SIGWINCH", SIGIO: "SIGIO", SIGPWR: "SIGPWR",
+    SIGSYS: "SIGSYS",
+}  # fmt: skip
+
+
+def signal_name(signal: int) -> str:
+    return NAMES.get(signal) or (
+        f"SIGRTMIN+{signal - SIGRTMIN}" if signal >= SIGRTMIN else f"signal {signal}"
+    )
+
+
+def bit(signal: int) -> int:
+    return 1 << (signal - 1)
+
+
+@attrs.define
+class SigAction:
+    """One signal's disposition (struct kernel_sigaction: handler, flags, restorer, mask)."""
+
+    handler: int = SIG_DFL
+    flags: int = 0
+    restorer: int = 0
+    mask: int = 0
+
+    def pack(self) -> bytes:
+        return struct.pack("<QQQQ", self.handler, self.flags, self.restorer, self.mask)
+
+
+_SIGINFO = struct.Struct("<iii4x")
+
+
+@attrs.define
+class SigInfo:
+    """A pending signal and what its siginfo says. ``raw`` holds a siginfo a program supplied
+    (rt_sigqueueinfo) as it gave it; otherwise the fields are packed by the signal's kind."""
+
+    signo: int
+    code: int = SI_USER
+    errno: int = 0
+    pid: int = 0
+    uid: int = 0
+    status: int = 0
+    utime: int = 0
+    stime: int = 0
+    addr: int = 0
+    value: int = 0
+    timerid: int = 0
+    overrun: int = 0
+    band: int = 0
+    fd: int = 0
+    trapno: int = 0
+    raw: bytes | None = None
+    #: The fault that raised it (reported if it ends the process).
+    fault: Fault | None = None
+    #: The POSIX timer or interval timer that sent it (re-armed when it is taken).
+    timer: Any = None
+
+    def layout(self) -> str:
+        """Which member of the siginfo union the fields fill (Linux's siginfo_layout)."""
+        code = self.code
+        if 0 < code < SI_KERNEL:
+            if self.signo in (SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP):
+                return "fault"
+            if self.signo == SIGCHLD:
+                return "chld"
+            return "poll" if code <= 6 else "kill"
+        if code == SI_TIMER:
+            return "timer"
+        if code == SI_SIGIO:
+            return "poll"
+        return "rt" if code < 0 else "kill"
+
+    def pack(self) -> bytes:
+        """The 128-byte siginfo_t."""
+        if self.raw is not None:
+            return self.raw[:128].ljust(128, b"\0")
+        head = _SIGINFO.pack(self.signo, self.errno, self.code)
+        kind = self.layout()
+        if kind == "timer":
+            body = struct.pack("<iiQ", self.timerid, self.overrun, self.value)
+        elif kind == "rt":
+            body = struct.pack("<iIQ", self.pid, self.uid, self.value)
+        elif kind == "chld":
+            body = struct.pack("<iIi4xqq", self.pid, self.uid, self.status, self.utime, self.stime)
+        elif kind == "fault":
+            body = struct.pack("<Q", self.addr)
+        elif kind == "poll":
+            body = struct.pack("<qi", self.band, self.fd)
+        else:
+            body = struct.pack("<iI", self.pid, self.uid)
+        return (head + body).ljust(128, b"\0")
+
+    @classmethod
+    def from_user(cls, signo: int, raw: bytes) -> SigInfo:
+        """A siginfo a program gave (rt_sigqueueinfo): kept as given, with ``signo`` put in."""
+        errno, code = struct.unpack_from("<ii", raw, 4)
+        pid, uid, value = struct.unpack_from("<iIQ", raw, 16)
+        fixed = struct.pack("<i", signo) + raw[4:128]
+        return cls(signo, code, errno=errno, pid=pid, uid=uid, value=value, raw=fixed)
+
+
+class Pending:
+    """Signals generated and not yet taken: a bit per signal, and the siginfo of each in the
+    order they came. A standard signal is pending at most once; real-time ones queue."""
+
+    def __init__(self) -> None:
+        self.signals = 0
+        self.queue: list[SigInfo] = []
+
+    def add(self, info: SigInfo, front: bool = False) -> bool:
+        """Queue ``info``; False if it is a standard signal already pending (it merges)."""
+        b = bit(info.signo)
+        if info.signo < SIGRTMIN and self.signals & b:
+            return False
+        self.signals |= b
+        if front:
+            self.queue.insert(0, info)
+        else:
+            self.queue.append(info)
+        return True
+
+    def next_signal(self, allowed: int) -> int:
+        """The signal to take next among ``allowed``: a synchronous one first, then the lowest."""
+        ready = self.signals & allowed
+        if not ready:
+            return 0
+        sync = ready & SYNCHRONOUS_MASK
+        chosen = sync or ready
+        return (chosen & -chosen).bit_length()
+
+    def take(self, signal: int) -> SigInfo:
+        """Remove the first queued siginfo of ``signal`` (which must be pending)."""
+        for i, info in enumerate(self.queue):
+            if info.signo == signal:
+                del self.queue[i]
+                break
+        else:  # pragma: no cover - the bit and the queue are kept together
+            info = SigInfo(signal, SI_KERNEL)
+        if not any(other.signo == signal for other in self.queue):
+            self.signals &= ~bit(signal)
+        return info
+
+    def discard(self, mask: int) -> None:
+        """Forget every pending signal in ``mask``."""
+        if self.signals & mask:
+            self.queue = [info for info in self.queue if not bit(info.signo) & mask]
+            self.signals &= ~mask
+
+    def find(self, signal: int) -> SigInfo | None:
+        return next((info for info in self.queue if info.signo == signal), None)
+
+
+class ProcessSignals:
+    """Per process (under :data:`PROCESS_KEY`)."""
+
+    def __init__(self) -> None:
+        self.actions: dict[int, SigAction] = {}
+        self.shared = Pending()
+        #: Stopped by a stop signal (until SIGCONT); what a waiting parent is yet to be told.
+        self.stopped = False
+        self.stop_report: int | None = None
+        self.continued_report = False
+        #: The thread last chosen for a process-directed signal (Linux's curr_target).
+        self.target_tid = 0
+
+    def action(self, signal: int) -> SigAction:
+        found = self.actions.get(signal)
+        return found if found is not None else SigAction()
+
+    def __copy__(self) -> ProcessSignals:
+        """The state a forked child starts with: the same actions, nothing pending, running."""
+        twin = ProcessSignals()
+        twin.actions = {signal: copy.copy(action) for signal, action in self.actions.items()}
+        return twin
+
+
+class ThreadSignals:
+    """Per thread (under :data:`THREAD_KEY`)."""
+
+    def __init__(self, mask: int = 0) -> None:
+        self.mask = mask
+        self.pending = Pending()
+        #: The mask to go back to after a call that waits with a temporary one (sigsuspend,
+        #: ppoll, pselect6, epoll_pwait): the mask a handler's frame saves.
+        self.saved_mask: int | None = None
+        #: The alternate signal stack: base, size, flags (SS_DISABLE when there is none).
+        self.altstack = (0, 0, SS_DISABLE)
+        #: Woken from a blocking call by a signal: the call is settled (EINTR or restart)
+        #: before the thread returns to user mode.
+        self.interrupted = False
+        #: Signals rt_sigtimedwait waits for (they wake the thread though blocked).
+        self.waiting = 0
+        #: Held by a stop of its process (blocked until SIGCONT).
+        self.stopped = False
+        #: Frame address -> (frame bytes, FPU area bytes, the CPU state they save), for handlers
+        #: still running (see signals._keep).
+        self.frames: dict[int, tuple[bytes, bytes, Any]] = {}
+
+
+PROCESS_KEY: Slot[ProcessSignals] = Slot("linux.signals")
+THREAD_KEY: Slot[ThreadSignals] = Slot("linux.thread_signals")
+
+
+def of_process(process: Process) -> ProcessSignals:
+    return PROCESS_KEY.of(process, ProcessSignals)
+
+
+def of_thread(thread: Thread) -> ThreadSignals:
+    return THREAD_KEY.of(thread, ThreadSignals)
