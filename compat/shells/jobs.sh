@@ -10,6 +10,7 @@ wait
 echo "all jobs done"
 sleep 10 &
 victim=$!
+sleep 0.2  # let it start sleep: a signal that comes first meets the shell's own handlers
 kill "$victim"
 wait "$victim"; echo "killed job: $?"
 ( exit 3 ) & wait $!; echo "subshell job: $?"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -52,7 +53,16 @@ def registered_linux_table() -> dict[int, object]:
 
 
 def handler_hash(handler: object) -> str:
-    return hashlib.sha256(inspect.getsource(handler).encode()).hexdigest()[:12]
+    """A hash of the handler's source and of the functions of its module that it names (a
+    handler that only passes its arguments on, like readlink to readlinkat, changes with them)."""
+    source = inspect.getsource(handler)
+    module = inspect.getmodule(handler)
+    parts = [source]
+    for name, value in sorted(vars(module).items() if module is not None else ()):
+        local = inspect.isfunction(value) and value is not handler and value.__module__ == module.__name__
+        if local and re.search(rf"\b{re.escape(name)}\(", source):
+            parts.append(inspect.getsource(value))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
 
 
 def read_notes() -> dict[str, dict[str, str]]:
