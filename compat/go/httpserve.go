@@ -1,8 +1,9 @@
 // A net/http server for clients outside the kernel: it serves on port 8080 until it has
-// answered two requests, then stops.
+// answered two requests, then shuts down gracefully (the second answer is sent first).
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -12,7 +13,7 @@ func main() {
 	var mu sync.Mutex
 	served := 0
 	server := &http.Server{Addr: ":8080"}
-	stop := make(chan bool, 1)
+	stop, done := make(chan bool, 1), make(chan error)
 	server.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from go, %s\n", r.URL.Path)
 		mu.Lock()
@@ -24,8 +25,8 @@ func main() {
 	})
 	go func() {
 		<-stop
-		server.Close()
+		done <- server.Shutdown(context.Background())
 	}()
 	err := server.ListenAndServe()
-	fmt.Println("served", served, "requests; server:", err)
+	fmt.Println("served", served, "requests; server:", err, "; shutdown:", <-done)
 }
