@@ -1,6 +1,8 @@
 /* A small SQLite front end for the compatibility suite, linked -static with Debian's libsqlite3.a.
  *
- *   sqlitehost DATABASE SCRIPT.sql    run every statement of SCRIPT, printing each row as col|col
+ *   sqlitehost DATABASE SCRIPT.sql [JOURNAL_MODE]
+ *                                     run every statement of SCRIPT (in that journal mode: delete,
+ *                                     wal, ...), printing each row as col|col
  *   sqlitehost DATABASE --speedtest N  a speedtest1-style workload of N rows, printing checksums
  *
  * Exit status 1 (with the message on stderr) at the first error. */
@@ -124,15 +126,21 @@ static void speedtest(int rows) {
 
 int main(int argc, char **argv) {
     if (argc != 3 && argc != 4) {
-        fprintf(stderr, "usage: sqlitehost DATABASE SCRIPT.sql | sqlitehost DATABASE --speedtest N\n");
+        fprintf(stderr, "usage: sqlitehost DATABASE SCRIPT.sql [JOURNAL_MODE] | sqlitehost DATABASE --speedtest N\n");
         return 2;
     }
     if (sqlite3_open(argv[1], &db) != SQLITE_OK)
         fail(argv[1]);
-    if (strcmp(argv[2], "--speedtest") == 0)
+    if (strcmp(argv[2], "--speedtest") == 0) {
         speedtest(argc == 4 ? atoi(argv[3]) : 1000);
-    else
+    } else {
+        if (argc == 4) {
+            char pragma[64];
+            snprintf(pragma, sizeof pragma, "PRAGMA journal_mode=%s", argv[3]);
+            exec(pragma);
+        }
         exec(slurp(argv[2]));
+    }
     if (sqlite3_close(db) != SQLITE_OK)
         fail("close");
     return 0;

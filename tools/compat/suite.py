@@ -184,13 +184,7 @@ class _Base:
 
 def _program(path: Path, key: str, raw: Any, folder: Path, build: bool) -> Program:
     where = f"program.{key}"
-    if not isinstance(raw, dict):
-        raise _fail(path, where, "expected a table")
-    unknown = set(raw) - PROGRAM_KEYS
-    if unknown:
-        raise _fail(
-            path, f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(PROGRAM_KEYS))}"
-        )
+    _check_table(path, where, raw, PROGRAM_KEYS)
     package = raw.get("package", "")
     needs = _strings(path, raw, "needs", where)
     kind = raw.get("build", "")
@@ -237,13 +231,7 @@ def _checks(
     expected: dict[str, Any],
 ) -> Iterable[Check]:
     where = f"check[{index}]"
-    if not isinstance(raw, dict):
-        raise _fail(path, where, "expected a table")
-    unknown = set(raw) - CHECK_KEYS
-    if unknown:
-        raise _fail(
-            path, f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(CHECK_KEYS))}"
-        )
+    _check_table(path, where, raw, CHECK_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not name or "[" in name or "." in name:
         raise _fail(path, f"{where}.name", "expected a name without dots or brackets")
@@ -364,6 +352,15 @@ def read_expected(folder: Path, family: str) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: not a reference file written by kernkit compat --refresh ({exc})"
         ) from None
+
+
+def _check_table(path: Path, where: str, raw: Any, allowed: set[str]) -> None:
+    """A table with only ``allowed`` keys, or a one-line ConfigError naming the first other."""
+    if not isinstance(raw, dict):
+        raise _fail(path, where, "expected a table")
+    unknown = set(raw) - allowed
+    if unknown:
+        raise _fail(path, f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
 
 
 def _xfail(path: Path, where: str, value: Any) -> dict[str, str]:

@@ -1,5 +1,5 @@
--- Write-ahead log: tables, transactions kept and undone, constraints, indexes, joins, integrity.
-PRAGMA journal_mode=WAL;
+-- Run in the journal mode sqlitehost is given (rollback or WAL): tables, transactions kept and
+-- undone, savepoints, constraints, indexes, joins, VACUUM, a checkpoint, integrity.
 CREATE TABLE fruit(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, colour TEXT, price REAL);
 CREATE TABLE sale(id INTEGER PRIMARY KEY, fruit INTEGER REFERENCES fruit(id), qty INTEGER);
 BEGIN;
