@@ -360,7 +360,9 @@ def _check_table(path: Path, where: str, raw: Any, allowed: set[str]) -> None:
         raise _fail(path, where, "expected a table")
     unknown = set(raw) - allowed
     if unknown:
-        raise _fail(path, f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
+        raise _fail(
+            path, f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _xfail(path: Path, where: str, value: Any) -> dict[str, str]:
