@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["pytester"]
+
+# The fuzz tests draw the same inputs on every run, so a red CI run is a real regression and
+# reruns the same way; HYPOTHESIS_PROFILE=explore draws new inputs (for hunting, not for CI).
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture

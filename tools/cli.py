@@ -141,7 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         at = args_list.index("--")
         args_list, program = args_list[:at], args_list[at + 1 :]
     command = next((word for word in args_list if not word.startswith("-")), None)
-    args = _parser(command).parse_args(args_list)
+    try:
+        args = _parser(command).parse_args(args_list)
+    except SystemExit as done:  # --help, --version, or an argument error already printed
+        return done.code if isinstance(done.code, int) else 2
     try:
         with on_stop_signals():  # SIGTERM and SIGHUP as Ctrl-C, from the start (boot refines it)
             return _run(args, program)
