@@ -144,3 +144,14 @@ def test_the_whole_suite_does_what_it_says(tmp_path):
         timeout=3600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout.decode()[-5000:]
+
+
+@pytest.mark.slow
+def test_go_passes_under_rr_and_mcp_on_1_and_4_cores_deterministic_and_fast(tmp_path):
+    result = kernkit_cli(
+        "matrix", str(CONFIGS / "compat-variants.toml"), "--filter", "go.*", "--json", str(tmp_path / "r.json"),
+        "--db", str(tmp_path / "h.db"), timeout=1800,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout.decode()[-5000:]
+    cells = json.loads((tmp_path / "r.json").read_text())["cells"]
+    assert len(cells) == 4 * 8 and {cell["status"] for cell in cells} == {"PASS"}
