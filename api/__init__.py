@@ -47,6 +47,7 @@ from kernkit.core.devices import (
     Qid,
     WouldBlock,
     Wstat,
+    check_caller_parameters,
     decimal,
     owner_id,
     owner_of,

@@ -15,6 +15,7 @@ caller sleeps its thread there and retries the whole call when woken.
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -23,6 +24,7 @@ from kernkit.core.state import Slot
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
     from kernkit.core.wait import WaitQueue
 
 # Qid types (the high byte of a Plan 9 mode; QTSYMLINK is 9P2000.u's).
@@ -124,8 +126,10 @@ class FsStat:
 OWNER: Slot[tuple[str, str]] = Slot("devices.owner")
 
 
-def owner_of(process: Any) -> tuple[str, str]:
-    """The owner and group of files ``process`` creates (the superuser's when it says nothing)."""
+def owner_of(caller: Any) -> tuple[str, str]:
+    """The owner and group of files the ``caller`` (a thread, its process, or None for the
+    kernel) creates: the superuser's when its process says nothing."""
+    process = getattr(caller, "process", caller)
     owner = OWNER.get(process) if process is not None else None
     return owner if owner is not None else ("kernkit", "kernkit")
 
@@ -135,9 +139,9 @@ def owner_id(name: str) -> int:
     return int(name) & 0xFFFF_FFFF if decimal(name) and len(name) <= 10 else 0
 
 
-def superuser(process: Any) -> bool:
-    """Whether files ``process`` creates belong to the superuser (who may open any file)."""
-    return owner_of(process)[0] in ("kernkit", "0")
+def superuser(caller: Any) -> bool:
+    """Whether files the ``caller`` creates belong to the superuser (who may open any file)."""
+    return owner_of(caller)[0] in ("kernkit", "0")
 
 
 class DeviceError(Exception):
@@ -225,8 +229,7 @@ class DeviceDriver:
 
     #: The device's name (set from its record when the namespace creates the driver).
     name: str = ""
-    #: The kernel's device table, set by the namespace when it creates the driver; its
-    #: ``caller`` is the process on whose behalf the driver is being called (or None).
+    #: The kernel's device table, set by the namespace when it creates the driver.
     devices: Any = None
     #: Whether nothing on the device can ever be written (access(W_OK) says EROFS).
     read_only: bool = False
@@ -238,15 +241,15 @@ class DeviceDriver:
         """A channel on the root directory of the tree ``spec`` names (``#name.spec``)."""
         raise DeviceError("ENODEV", f"#{self.name} cannot be attached")
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         """A new channel on the file ``name`` in the directory ``chan`` (never ``.`` or ``..``:
         the namespace resolves those itself); None when there is no such file."""
         return None
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         raise DeviceError("EPERM", f"#{self.name}: stat")
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         """Open the file for ``mode`` (OREAD, OWRITE, ORDWR, OEXEC, plus OTRUNC, which a device
         with files of a length honours and others ignore); returns the open channel (``chan``
         itself, or another: #srv returns the channel posted there)."""
@@ -256,29 +259,29 @@ class DeviceDriver:
         chan.offset = 0
         return chan
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None) -> Chan:
         """Make the file ``name`` in directory ``chan`` (a directory when ``perm`` has DMDIR)
         and return an open channel on it."""
         raise DeviceError("EPERM", f"#{self.name}: cannot create files")
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         raise DeviceError("EPERM", f"#{self.name}: not readable")
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         raise DeviceError("EPERM", f"#{self.name}: not writable")
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         """The entries of the directory ``chan`` (without ``.`` and ``..``)."""
         raise DeviceError("ENOTDIR")
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         raise DeviceError("EPERM", f"#{self.name}: cannot remove files")
 
-    def wstat(self, chan: Chan, changes: Wstat) -> None:
+    def wstat(self, chan: Chan, changes: Wstat, *, caller: Thread | None = None) -> None:
         """Rename within the directory, truncate or extend, change permissions."""
         raise DeviceError("EPERM", f"#{self.name}: cannot change files")
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         """Move the file to ``name`` in ``newdir`` (a channel of this same device), replacing
         what is there as POSIX rename does."""
         raise DeviceError("EXDEV")
@@ -315,22 +318,22 @@ class DeviceDriver:
 
     # --- optional: links, file systems. The defaults say the device has none. ---------------
 
-    def readlink(self, chan: Chan) -> str:
+    def readlink(self, chan: Chan, *, caller: Thread | None = None) -> str:
         """The target of the symbolic link ``chan`` (a file whose qid type has QTSYMLINK):
         a path, walked from the link's directory when relative."""
         raise DeviceError("EINVAL", "not a symbolic link")
 
-    def follow(self, chan: Chan) -> Chan | None:
+    def follow(self, chan: Chan, *, caller: Thread | None = None) -> Chan | None:
         """What the symbolic link ``chan`` stands for, as a channel, for links that name no
         path (Linux's /proc/PID/fd/N names an open file itself); None (the default): walk the
         path :meth:`readlink` gives."""
         return None
 
-    def symlink(self, chan: Chan, name: str, target: str) -> None:
+    def symlink(self, chan: Chan, name: str, target: str, *, caller: Thread | None = None) -> None:
         """Make ``name`` in directory ``chan`` a symbolic link to ``target``."""
         raise DeviceError("EPERM", f"#{self.name}: cannot make symbolic links")
 
-    def link(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def link(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         """Give the file ``chan`` another name, ``name`` in ``newdir`` (a channel of this same
         device; another device is EXDEV, refused before the driver is asked)."""
         raise DeviceError("EPERM", f"#{self.name}: cannot make hard links")
@@ -338,6 +341,32 @@ class DeviceDriver:
     def statfs(self, chan: Chan) -> FsStat | None:
         """Sizes of the file system ``chan`` is on, or None (the default) when it has none."""
         return None
+
+
+#: The driver operations that act for a caller: each takes ``caller=``, the calling thread.
+CALLER_OPERATIONS = (
+    "walk", "stat", "open", "create", "read", "write", "dirread", "remove", "wstat", "rename",
+    "readlink", "follow", "symlink", "link",
+)  # fmt: skip
+_CHECKED: set[type] = set()
+
+
+def check_caller_parameters(driver: object, name: str) -> None:
+    """DeviceError naming the first operation of ``driver`` that takes no ``caller=`` (a driver
+    written for the device contract before hook contract 2.0); once per driver class."""
+    kind = type(driver)
+    if kind in _CHECKED:
+        return
+    for operation in CALLER_OPERATIONS:
+        method = getattr(kind, operation, None)
+        if method is None or method is getattr(DeviceDriver, operation):
+            continue
+        parameters = inspect.signature(method).parameters.values()
+        if not any(p.name == "caller" or p.kind is p.VAR_KEYWORD for p in parameters):
+            raise DeviceError(
+                "ENODEV", f"#{name}: its driver's {operation}() takes no caller= (hook contract 2.0)"
+            )
+    _CHECKED.add(kind)
 
 
 def decimal(text: str) -> bool:

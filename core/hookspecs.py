@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 PROJECT = "kernkit"
 #: Version of this contract. Bumped in the major when a hook changes incompatibly.
-CONTRACT_VERSION = "1.2"
+CONTRACT_VERSION = "2.0"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -206,10 +206,10 @@ def kernkit_register_devices() -> list[Device]:
             def attach(self, spec):
                 return Chan(self, Qid(0, 0, QTFILE))
 
-            def stat(self, chan):
+            def stat(self, chan, *, caller=None):
                 return Dir("hello", chan.qid, 0o444, 6)
 
-            def read(self, chan, count, offset):
+            def read(self, chan, count, offset, *, caller=None):
                 return b"hello\\n"[offset : offset + count]
 
         @hookimpl

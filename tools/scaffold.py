@@ -58,7 +58,7 @@ from collections import deque
 
 from kernkit.api import Scheduler, hookimpl
 
-KERNKIT_CONTRACT = ">=1.2,<2"
+KERNKIT_CONTRACT = ">=2.0,<3"
 
 
 class Policy:
@@ -97,7 +97,7 @@ def kernkit_register_schedulers():
 
 from kernkit.api import Syscall, SyscallExtension, hookimpl
 
-KERNKIT_CONTRACT = ">=1.2,<2"
+KERNKIT_CONTRACT = ">=2.0,<3"
 ANSWER = 500
 
 
@@ -123,7 +123,7 @@ kernkit.api.DeviceDriver (kernkit's docs/namespace.md describes them).
 
 from kernkit.api import DMDIR, QTDIR, Chan, Device, DeviceDriver, DeviceError, Dir, Qid, hookimpl
 
-KERNKIT_CONTRACT = ">=1.2,<2"
+KERNKIT_CONTRACT = ">=2.0,<3"
 ROOT, COUNT = Qid(0, 0, QTDIR), Qid(1)
 
 
@@ -139,21 +139,21 @@ class Counter(DeviceDriver):
             raise DeviceError("EINVAL", "#{name} takes no spec")
         return Chan(self, ROOT)
 
-    def walk(self, chan, name):
+    def walk(self, chan, name, *, caller=None):
         return Chan(self, COUNT) if name == "count" else None
 
-    def stat(self, chan):
+    def stat(self, chan, *, caller=None):
         if chan.qid.type & QTDIR:
             return Dir("{name}", ROOT, DMDIR | 0o555)
         return Dir("count", COUNT, 0o666, len(self._text()))
 
-    def dirread(self, chan):
+    def dirread(self, chan, *, caller=None):
         return [self.stat(Chan(self, COUNT))]
 
-    def read(self, chan, count, offset):
+    def read(self, chan, count, offset, *, caller=None):
         return self._text()[offset : offset + count]
 
-    def write(self, chan, data, offset):
+    def write(self, chan, data, offset, *, caller=None):
         self.written += len(data)
         return len(data)
 
@@ -169,7 +169,7 @@ def kernkit_register_devices():
 
 from kernkit.api import Architecture, hookimpl
 
-KERNKIT_CONTRACT = ">=1.2,<2"
+KERNKIT_CONTRACT = ">=2.0,<3"
 EM_X86_64 = 62
 
 

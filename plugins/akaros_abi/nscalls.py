@@ -29,7 +29,7 @@ def _path(t: Thread, address: int, length: int) -> str:
 
 def _walk(t: Thread, address: int, length: int) -> Chan:
     view = enter(t.process)
-    return view.namespace.walk(_path(t, address, length), view.cwd)
+    return view.namespace.walk(_path(t, address, length), view.cwd, caller=t)
 
 
 def sys_nbind(t: Thread, src: int, src_len: int, onto: int, onto_len: int, flag: int) -> int:

@@ -19,10 +19,11 @@ from kernkit.core.options import option
 from kernkit.core.pagecache import PageCache
 from kernkit.core.records import BootStep, ConfigSection, Device, PluginDeclaration
 from kernkit.core.state import Slot
-from kernkit.plugins.ns.api import SyntheticDevice, SynthFile, text
+from kernkit.plugins.ns.api import SyntheticDevice, SynthFile, caller_text, text
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
     from kernkit.plugins.console.terminal import Terminal
 
 #: /dev/zero hands out at most this much per read.
@@ -69,8 +70,12 @@ class ConsoleDevice(SyntheticDevice):
                     read=lambda chan, count, offset: bytes(min(count, ZERO_CHUNK)),
                     write=lambda chan, data, offset: len(data),  # taken and dropped, as on Linux
                 ),
-                SynthFile("pid", read=text(lambda chan: f"{self._caller_pid('pid')}\n")),
-                SynthFile("ppid", read=text(lambda chan: f"{self._caller_pid('ppid')}\n")),
+                SynthFile(
+                    "pid", read=caller_text(lambda chan, caller: f"{_pid(caller)}\n"), needs_caller=True
+                ),
+                SynthFile(
+                    "ppid", read=caller_text(lambda chan, caller: f"{_ppid(caller)}\n"), needs_caller=True
+                ),
                 SynthFile("sysname", read=text(lambda chan: "kernkit\n")),
             ],
         )
@@ -94,14 +99,6 @@ class ConsoleDevice(SyntheticDevice):
         if chan.aux is None or chan.aux.name != "zero":
             raise DeviceError("ENODEV")
         return PageCache(self.kernel.machine.memory, ZERO_SIZE, transient=True)
-
-    def _caller_pid(self, which: str) -> int:
-        caller = self.devices.caller
-        if caller is None:
-            return 0
-        if which == "pid":
-            return caller.pid
-        return caller.parent.pid if caller.parent is not None else 0
 
     def _read_input(self, chan: Chan, count: int, offset: int) -> bytes:
         if self.kernel.config["console"].stdin == "null":
@@ -187,3 +184,12 @@ def kernkit_shutdown(kernel: Kernel) -> None:
     terminal = TERMINAL.get(kernel)
     if terminal is not None:
         terminal.restore()
+
+
+def _pid(caller: Thread | None) -> int:
+    return caller.process.pid if caller is not None else 0
+
+
+def _ppid(caller: Thread | None) -> int:
+    parent = caller.process.parent if caller is not None else None
+    return parent.pid if parent is not None else 0

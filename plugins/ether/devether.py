@@ -35,6 +35,7 @@ from kernkit.plugins.ether.segment import ALL_TYPES, Conn, Nic, segment_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 TOP, NIC, CONN, ADDR, CLONE, STATS, IFSTATS, CTL, DATA, TYPE, CSTATS, ERR = range(1, 13)
 NIC_FILES = {"addr": ADDR, "clone": CLONE, "ifstats": IFSTATS, "stats": STATS}
@@ -79,7 +80,7 @@ class EtherDevice(DeviceDriver):
             return Chan(self, Qid(only.index + 1 << 24 | TOP, 0, QTDIR), 0, (only, None, TOP))
         return Chan(self, _qid(None, None, TOP), 0, (None, None, TOP))
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         nic, conn, kind = chan.aux
         if kind == TOP:
             for candidate in [nic] if nic else self.segment.nics:
@@ -98,7 +99,7 @@ class EtherDevice(DeviceDriver):
             return Chan(self, _qid(nic, conn, CONN_FILES[name]), 0, (nic, conn, CONN_FILES[name]))
         return None
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         nic, conn, kind = chan.aux
         if kind == TOP:
             return Dir("#ether", chan.qid, DMDIR | 0o555)
@@ -110,7 +111,7 @@ class EtherDevice(DeviceDriver):
         mode = 0o666 if kind in (CLONE, CTL, DATA) else 0o444
         return Dir(NAMES[kind], chan.qid, mode, uid=owner)
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         nic, conn, kind = chan.aux
         if kind == TOP:
             names = [f"ether{n.index}" for n in ([nic] if nic else self.segment.nics)]
@@ -120,22 +121,25 @@ class EtherDevice(DeviceDriver):
             names = list(CONN_FILES)
         else:
             raise DeviceError("ENOTDIR")
-        return [self.stat(child) for name in names if (child := self.walk(chan, name)) is not None]
+        return [
+            self.stat(child, caller=caller)
+            for name in names
+            if (child := self.walk(chan, name, caller=caller)) is not None
+        ]
 
     # --- opening and closing ----------------------------------------------------------------
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         nic, conn, kind = chan.aux
         if kind == CLONE:
-            caller = self.devices.caller if self.devices is not None else None
-            conn = nic.new_conn(caller.name if caller is not None else "")
+            conn = nic.new_conn(caller.process.name if caller is not None else "")
             opened = Chan(
                 self, _qid(nic, conn, CTL), 0, (nic, conn, CTL), f"/net/ether{nic.index}/{conn.index}/ctl"
             )
             opened.mode = mode
             conn.opens += 1
             return opened
-        opened = super().open(chan, mode)
+        opened = super().open(chan, mode, caller=caller)
         if conn is not None:
             conn.opens += 1
         return opened
@@ -151,7 +155,7 @@ class EtherDevice(DeviceDriver):
 
     # --- reading and writing ----------------------------------------------------------------
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         nic, conn, kind = chan.aux
         if kind == DATA:
             try:
@@ -174,7 +178,7 @@ class EtherDevice(DeviceDriver):
             raise DeviceError("EPERM", f"{NAMES.get(kind, 'this file')} is not readable")
         return text().encode()[offset : offset + count]
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         nic, conn, kind = chan.aux
         if kind not in (DATA, CTL):
             raise DeviceError("EPERM", f"{NAMES.get(kind, 'this file')} is read-only")

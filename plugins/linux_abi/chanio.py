@@ -35,10 +35,8 @@ def chan_read(t: Thread, chan: Chan, count: int, offset: int | None = None) -> b
         return -EBADF
     if chan.qid.type & QTDIR:
         return -EISDIR
-    driver = chan.driver
-    driver.devices.caller = t.process
     try:
-        data = driver.read(chan, count, chan.offset if offset is None else offset)
+        data = chan.driver.read(chan, count, chan.offset if offset is None else offset, caller=t)
     except DeviceError as exc:
         return -errno_of(exc.code)
     except WouldBlock as blocked:
@@ -58,16 +56,15 @@ def chan_write(
     if chan.qid.type & QTDIR:
         return -EISDIR
     driver = chan.driver
-    driver.devices.caller = t.process
     try:
         if offset is None:
             if chan.flags & O_APPEND:
-                chan.offset = driver.stat(chan).length
+                chan.offset = driver.stat(chan, caller=t).length
             offset = chan.offset
-            written = driver.write(chan, data, offset)
+            written = driver.write(chan, data, offset, caller=t)
             chan.offset = offset + written
         else:
-            written = driver.write(chan, data, offset)
+            written = driver.write(chan, data, offset, caller=t)
     except DeviceError as exc:
         if exc.code == "EPIPE" and sigpipe:
             sigpipe_to(t)

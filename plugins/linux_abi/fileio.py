@@ -301,7 +301,7 @@ def sys_lseek(t: Thread, fd: int, offset: int, whence: int) -> int:
         position = file.offset + offset
     elif whence == SEEK_END:
         try:
-            position = file.driver.stat(file).length + offset
+            position = file.driver.stat(file, caller=t).length + offset
         except DeviceError as exc:
             return -errno_of(exc.code)
     else:
@@ -320,7 +320,7 @@ def sys_fstat(t: Thread, fd: int, statbuf: int) -> int:
         return -EBADF
     if type(file) is Chan:
         try:
-            entry = file.driver.stat(file)
+            entry = file.driver.stat(file, caller=t)
         except DeviceError as exc:
             return -errno_of(exc.code)
         t.process.aspace.write(statbuf, pack_stat(file, entry, epoch_ns(t)))
@@ -340,7 +340,7 @@ def sys_ftruncate(t: Thread, fd: int, length: int) -> int:
     if type(file) is not Chan or file.mode & 3 not in (O_WRONLY, O_RDWR) or length < 0:
         return -EINVAL  # Linux says EINVAL for a descriptor not open for writing, too
     try:
-        file.driver.wstat(file, Wstat(length=length))
+        file.driver.wstat(file, Wstat(length=length), caller=t)
     except DeviceError as exc:
         return -errno_of(exc.code)
     return 0
@@ -363,12 +363,12 @@ def sys_getdents64(t: Thread, fd: int, dirp: int, count: int) -> int:
     if entries is None:
         view = enter(t.process)
         try:
-            listed = view.namespace.dirread(file)
+            listed = view.namespace.dirread(file, caller=t)
         except DeviceError as exc:
             return -errno_of(exc.code)
         entries = file.dirents = [
             Dir(".", file.qid, DMDIR),
-            Dir("..", _parent_qid(view, file), DMDIR),
+            Dir("..", _parent_qid(view, file, t), DMDIR),
             *listed,
         ]
     out = bytearray()
@@ -389,13 +389,13 @@ def sys_getdents64(t: Thread, fd: int, dirp: int, count: int) -> int:
     return len(out)
 
 
-def _parent_qid(view: Any, directory: Chan) -> Any:
+def _parent_qid(view: Any, directory: Chan, caller: Thread) -> Any:
     """The qid of the directory ``..`` names from ``directory`` (itself at a root)."""
     path = directory.path
     if path in ("/", "") or "/" not in path:
         return directory.qid
     try:
-        return view.namespace.walk(path.rsplit("/", 1)[0] or "/").qid
+        return view.namespace.walk(path.rsplit("/", 1)[0] or "/", caller=caller).qid
     except DeviceError:
         return directory.qid
 
@@ -439,7 +439,9 @@ def sys_pipe2(t: Thread, fds: int, flags: int) -> int:
     namespace = view.namespace
     try:
         pipe = namespace.devices.attach("#pipe")
-        ends = [namespace.open(pipe.driver.walk(pipe, name), mode) for name, mode in PIPE_ENDS]
+        ends = [
+            namespace.open(pipe.driver.walk(pipe, name, caller=t), mode, caller=t) for name, mode in PIPE_ENDS
+        ]
     except DeviceError as exc:
         return -errno_of(exc.code)
     files = t.process.files

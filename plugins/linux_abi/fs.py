@@ -108,7 +108,7 @@ def resolve(
             return view, descriptor_chan(t, view, dirfd)
     path = read_path(t, address)
     try:
-        return view, view.namespace.walk(path, _dirfd(t, view, dirfd, path), follow=follow)
+        return view, view.namespace.walk(path, _dirfd(t, view, dirfd, path), follow=follow, caller=t)
     except DeviceError as exc:
         raise Failed(errno_of(exc.code)) from None
 
@@ -128,7 +128,7 @@ def parent_of(t: Thread, dirfd: int, address: int) -> tuple[ProcNs, Chan, str]:
     view = enter(t.process)
     path = read_path(t, address)
     try:
-        directory, name = view.namespace.walk_parent(path, _dirfd(t, view, dirfd, path))
+        directory, name = view.namespace.walk_parent(path, _dirfd(t, view, dirfd, path), caller=t)
     except DeviceError as exc:
         raise Failed(errno_of(exc.code)) from None
     return view, directory, name
@@ -172,12 +172,11 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
             path = read_path(t, pathname)
             view = proc_ns(process)
             namespace = view.namespace
-            namespace.devices.caller = process
             follow = not flags & O_NOFOLLOW
             if path[0] == "/":
-                walked = namespace.walk(path, follow=follow)
+                walked = namespace.walk(path, follow=follow, caller=t)
             else:
-                walked = namespace.walk(path, _dirfd(t, view, dirfd, path), follow=follow)
+                walked = namespace.walk(path, _dirfd(t, view, dirfd, path), follow=follow, caller=t)
             chan = _open(t, namespace, walked, flags, plan9)
     except Failed as exc:
         return -exc.errno
@@ -205,21 +204,21 @@ def _open_creating(t: Thread, dirfd: int, pathname: int, flags: int, mode: int, 
             raise Failed(EISDIR)
         existing = namespace.walk1(directory, name)
         if existing is None:
-            check_access(t, directory.driver.stat(directory), W_OK | X_OK)
-            return namespace.create(directory, name, plan9 & ~OTRUNC, mode & 0o7777 & ~umask_of(t))
+            check_access(t, directory.driver.stat(directory, caller=t), W_OK | X_OK)
+            return namespace.create(directory, name, plan9 & ~OTRUNC, mode & 0o7777 & ~umask_of(t), caller=t)
         if flags & O_EXCL:
             raise Failed(EEXIST)
         existing.path = directory.path.rstrip("/") + "/" + name
         if not existing.qid.type & QTSYMLINK or flags & O_NOFOLLOW:
             return _open(t, namespace, existing, flags, plan9)
         try:  # a link: open what it names, creating it there if it is missing
-            return _open(t, namespace, namespace.walk(existing.path), flags, plan9)
+            return _open(t, namespace, namespace.walk(existing.path, caller=t), flags, plan9)
         except DeviceError as exc:
             if exc.code != "ENOENT":
                 raise
-        target = existing.driver.readlink(existing)
-        base = namespace.walk(directory.path) if target[:1] not in ("/", "#") else None
-        directory, name = namespace.walk_parent(target, base)
+        target = existing.driver.readlink(existing, caller=t)
+        base = namespace.walk(directory.path, caller=t) if target[:1] not in ("/", "#") else None
+        directory, name = namespace.walk_parent(target, base, caller=t)
     raise Failed(ELOOP)
 
 
@@ -233,8 +232,8 @@ def _open(t: Thread, namespace, chan: Chan, flags: int, plan9: int) -> Chan:  # 
         raise Failed(ELOOP)  # O_NOFOLLOW on a link
     if not privileged(t):
         needs = OPEN_NEEDS[flags & O_ACCMODE] | (W_OK if flags & O_TRUNC else 0)
-        check_access(t, chan.driver.stat(chan), needs)
-    return namespace.open(chan, plan9)
+        check_access(t, chan.driver.stat(chan, caller=t), needs)
+    return namespace.open(chan, plan9, caller=t)
 
 
 def sys_open(t: Thread, pathname: int, flags: int, mode: int) -> int:
@@ -254,7 +253,7 @@ def sys_newfstatat(t: Thread, dirfd: int, pathname: int, statbuf: int, flags: in
         return -EINVAL
     follow = not flags & AT_SYMLINK_NOFOLLOW
     _, chan = resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH), follow=follow)
-    t.process.aspace.write(statbuf, pack_stat(chan, chan.driver.stat(chan), epoch_ns(t)))
+    t.process.aspace.write(statbuf, pack_stat(chan, chan.driver.stat(chan, caller=t), epoch_ns(t)))
     return 0
 
 
@@ -272,7 +271,7 @@ def sys_statx(t: Thread, dirfd: int, pathname: int, flags: int, mask: int, buf: 
         return -EINVAL
     follow = not flags & AT_SYMLINK_NOFOLLOW
     _, chan = resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH), follow=follow)
-    t.process.aspace.write(buf, pack_statx(chan, chan.driver.stat(chan), epoch_ns(t)))
+    t.process.aspace.write(buf, pack_statx(chan, chan.driver.stat(chan, caller=t), epoch_ns(t)))
     return 0
 
 
@@ -282,7 +281,7 @@ def sys_faccessat2(t: Thread, dirfd: int, pathname: int, mode: int, flags: int) 
         return -EINVAL
     follow = not flags & AT_SYMLINK_NOFOLLOW
     _, chan = resolve(t, dirfd, pathname, empty_ok=bool(flags & AT_EMPTY_PATH), follow=follow)
-    entry = chan.driver.stat(chan)
+    entry = chan.driver.stat(chan, caller=t)
     if mode & W_OK and getattr(chan.driver, "read_only", False):
         return -EROFS
     check_access(t, entry, mode, real=not flags & AT_EACCESS)
@@ -304,7 +303,7 @@ def sys_readlinkat(t: Thread, dirfd: int, pathname: int, buf: int, size: int) ->
     _, chan = resolve(t, dirfd, pathname, empty_ok=True, follow=False)
     if not chan.qid.type & QTSYMLINK:
         return -EINVAL
-    target = chan.driver.readlink(chan).encode("utf-8", "surrogateescape")[: signed32(size)]
+    target = chan.driver.readlink(chan, caller=t).encode("utf-8", "surrogateescape")[: signed32(size)]
     t.process.aspace.write(buf, target)
     return len(target)
 
@@ -326,8 +325,10 @@ def sys_mkdirat(t: Thread, dirfd: int, pathname: int, mode: int) -> int:
     view, directory, name = parent_of(t, dirfd, pathname)
     if not name or view.namespace.walk1(directory, name) is not None:
         return -EEXIST
-    check_access(t, directory.driver.stat(directory), W_OK | X_OK)
-    created = view.namespace.create(directory, name, O_RDONLY, DMDIR | (mode & 0o1777 & ~umask_of(t)))
+    check_access(t, directory.driver.stat(directory, caller=t), W_OK | X_OK)
+    created = view.namespace.create(
+        directory, name, O_RDONLY, DMDIR | (mode & 0o1777 & ~umask_of(t)), caller=t
+    )
     created.close()
     return 0
 
@@ -349,15 +350,15 @@ def sys_unlinkat(t: Thread, dirfd: int, pathname: int, flags: int) -> int:
     if chan.path in ("/", "") or chan.path.count("/") == 0:
         return -EBUSY  # a root: / or a #device
     _may_change_names(t, view, chan.path)
-    view.namespace.remove(chan)
+    view.namespace.remove(chan, caller=t)
     return 0
 
 
 def _may_change_names(t: Thread, view: ProcNs, path: str) -> None:
     """EACCES unless the caller may remove or rename names in the directory holding ``path``."""
     if not privileged(t):
-        directory = view.namespace.walk(path.rsplit("/", 1)[0] or "/")
-        check_access(t, directory.driver.stat(directory), W_OK | X_OK)
+        directory = view.namespace.walk(path.rsplit("/", 1)[0] or "/", caller=t)
+        check_access(t, directory.driver.stat(directory, caller=t), W_OK | X_OK)
 
 
 def sys_unlink(t: Thread, pathname: int) -> int:
@@ -380,8 +381,8 @@ def sys_renameat2(t: Thread, olddirfd: int, oldpath: int, newdirfd: int, newpath
         return -EEXIST
     _may_change_names(t, view, chan.path)
     if not privileged(t):
-        check_access(t, directory.driver.stat(directory), W_OK | X_OK)
-    view.namespace.rename(chan, directory, name)
+        check_access(t, directory.driver.stat(directory, caller=t), W_OK | X_OK)
+    view.namespace.rename(chan, directory, name, caller=t)
     return 0
 
 
@@ -401,14 +402,14 @@ def sys_truncate(t: Thread, pathname: int, length: int) -> int:
     _, chan = resolve(t, AT_FDCWD, pathname)
     if chan.qid.type & QTDIR:
         return -EISDIR
-    chan.driver.wstat(chan, Wstat(length=length))
+    chan.driver.wstat(chan, Wstat(length=length), caller=t)
     return 0
 
 
 @syscall
 def sys_fchmodat(t: Thread, dirfd: int, pathname: int, mode: int) -> int:
     _, chan = resolve(t, dirfd, pathname)
-    chan.driver.wstat(chan, Wstat(mode=mode & 0o7777))
+    chan.driver.wstat(chan, Wstat(mode=mode & 0o7777), caller=t)
     return 0
 
 
@@ -423,7 +424,7 @@ def sys_fchmod(t: Thread, fd: int, mode: int) -> int:
     if type(file) is not Chan:
         return -EINVAL
     try:
-        file.driver.wstat(file, Wstat(mode=mode & 0o7777))
+        file.driver.wstat(file, Wstat(mode=mode & 0o7777), caller=t)
     except DeviceError as exc:
         return -errno_of(exc.code)
     return 0
@@ -500,7 +501,7 @@ def sys_mount(t: Thread, source: int, target: int, fstype: int, flags: int, data
         return 0
     if kind == "9p":
         _, server = resolve(t, AT_FDCWD, source)
-        namespace.mount(namespace.open(server, O_RDWR), old, MREPL, extra)
+        namespace.mount(namespace.open(server, O_RDWR, caller=t), old, MREPL, extra)
         return 0
     return -errno_of("ENODEV")
 

@@ -65,7 +65,7 @@ _STATFS = struct.Struct("<qqQQQQQiiqqq32x")
 
 def _chown(t: Thread, chan: Chan, uid: int, gid: int) -> int:
     uid, gid = uid & 0xFFFF_FFFF, gid & 0xFFFF_FFFF
-    entry = chan.driver.stat(chan)
+    entry = chan.driver.stat(chan, caller=t)
     creds = creds_of(t.process)
     if creds.euid != 0:
         owner = numeric_id(entry.uid)
@@ -86,6 +86,7 @@ def _chown(t: Thread, chan: Chan, uid: int, gid: int) -> int:
             gid=None if gid == UNCHANGED else str(gid),
             mode=mode,
         ),
+        caller=t,
     )
     return 0
 
@@ -127,7 +128,7 @@ def _set_times(t: Thread, chan: Chan, times: list[int | None] | None) -> int:
     """Set access and modification times (absolute ns since 1970, None: leave it; ``times``
     None: both to now). Setting them to other than now needs ownership; to now, write access."""
     now = t.kernel.thread_now(t)
-    entry = chan.driver.stat(chan)
+    entry = chan.driver.stat(chan, caller=t)
     creds = creds_of(t.process)
     if creds.fsuid != 0 and creds.fsuid != numeric_id(entry.uid):
         if times is not None and any(v is not None and v != "now" for v in times):
@@ -140,7 +141,7 @@ def _set_times(t: Thread, chan: Chan, times: list[int | None] | None) -> int:
         atime, mtime = (None if v is None else now if v == "now" else v - epoch for v in times)
     if atime is None and mtime is None:
         return 0
-    chan.driver.wstat(chan, Wstat(atime=atime, mtime=mtime))
+    chan.driver.wstat(chan, Wstat(atime=atime, mtime=mtime), caller=t)
     return 0
 
 
@@ -218,7 +219,7 @@ def _new_name(t: Thread, dirfd: int, pathname: int) -> tuple:
     if not name or view.namespace.walk1(directory, name) is not None:
         raise Failed(EEXIST)
     if not privileged(t):
-        check_access(t, directory.driver.stat(directory), W_OK | X_OK)
+        check_access(t, directory.driver.stat(directory, caller=t), W_OK | X_OK)
     return view, directory, name
 
 
@@ -231,7 +232,7 @@ def sys_linkat(t: Thread, olddirfd: int, oldpath: int, newdirfd: int, newpath: i
     if chan.qid.type & QTDIR:
         return -EPERM
     view, directory, name = _new_name(t, newdirfd, newpath)
-    view.namespace.link(chan, directory, name)
+    view.namespace.link(chan, directory, name, caller=t)
     return 0
 
 
@@ -243,7 +244,7 @@ def sys_link(t: Thread, oldpath: int, newpath: int) -> int:
 def sys_symlinkat(t: Thread, target: int, newdirfd: int, linkpath: int) -> int:
     text = read_path(t, target)
     view, directory, name = _new_name(t, newdirfd, linkpath)
-    view.namespace.symlink(directory, name, text)
+    view.namespace.symlink(directory, name, text, caller=t)
     return 0
 
 
@@ -259,7 +260,9 @@ def sys_mknodat(t: Thread, dirfd: int, pathname: int, mode: int, dev: int) -> in
         return -EPERM if kind in (S_IFCHR, S_IFBLK, S_IFSOCK) else -EINVAL
     view, directory, name = _new_name(t, dirfd, pathname)
     perm = mode & 0o7777 & ~umask_of(t)
-    created = view.namespace.create(directory, name, OWRITE, perm | (DMNAMEDPIPE if kind == S_IFIFO else 0))
+    created = view.namespace.create(
+        directory, name, OWRITE, perm | (DMNAMEDPIPE if kind == S_IFIFO else 0), caller=t
+    )
     created.close()
     return 0
 
@@ -295,12 +298,12 @@ def sys_fallocate(t: Thread, fd: int, mode: int, offset: int, length: int) -> in
         return -ESPIPE
     if offset + length > MAX_FILE:
         return -EFBIG
-    entry = chan.driver.stat(chan)
+    entry = chan.driver.stat(chan, caller=t)
     size, end = entry.length, offset + length
     if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) and offset < size:
-        chan.driver.write(chan, bytes(min(end, size) - offset), offset)
+        chan.driver.write(chan, bytes(min(end, size) - offset), offset, caller=t)
     if end > size and not mode & FALLOC_FL_KEEP_SIZE:
-        chan.driver.wstat(chan, Wstat(length=end))
+        chan.driver.wstat(chan, Wstat(length=end), caller=t)
     return 0
 
 
@@ -356,9 +359,9 @@ def sys_chroot(t: Thread, pathname: int) -> int:
     if creds_of(t.process).euid != 0:
         return -EPERM
     if not privileged(t):
-        check_access(t, chan.driver.stat(chan), X_OK)
+        check_access(t, chan.driver.stat(chan, caller=t), X_OK)
     view.unshare()
-    view.namespace.bind(chan, view.namespace.walk("/"), MREPL)
+    view.namespace.bind(chan, view.namespace.walk("/", caller=t), MREPL)
     return 0
 
 

@@ -123,7 +123,6 @@ def _file_of(t: Thread, fd: int, prot: int, shared: bool) -> PageCache | int:
         return -EACCES
     if shared and prot & PROT_WRITE and (access != O_RDWR or chan.flags & O_APPEND):
         return -EACCES
-    chan.driver.devices.caller = t.process
     try:
         return chan.driver.mmap(chan)
     except DeviceError as exc:
@@ -369,7 +368,7 @@ def sys_memfd_create(t: Thread, name: int, flags: int) -> int:
         return -ENOSYS  # no #tmpfs in this kernel: nowhere to keep the file
     name = text.decode("utf-8", "surrogateescape")
     try:
-        chan = tmpfs.anonymous(f"memfd:{name}", 0o777)
+        chan = tmpfs.anonymous(f"memfd:{name}", 0o777, caller=t)
     except DeviceError as exc:
         return -errno_of(exc.code)
     chan.path = f"/memfd:{name} (deleted)"

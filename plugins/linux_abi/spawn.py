@@ -116,17 +116,18 @@ def _cstring(t: Thread, address: int, limit: int = 131072) -> str:
 class NamespaceProgram:
     """A program file in the caller's namespace, read through its channel when loaded."""
 
-    def __init__(self, chan: Chan) -> None:
+    def __init__(self, chan: Chan, caller: Thread) -> None:
         self.chan = chan
+        self.caller = caller
         self.name = chan.path.rsplit("/", 1)[-1]
 
     def read_bytes(self) -> bytes:
         chan, pieces, offset = self.chan, [], 0
         try:
-            opened = chan.driver.open(chan, OEXEC)
+            opened = chan.driver.open(chan, OEXEC, caller=self.caller)
             try:
                 while offset < MAX_PROGRAM:
-                    piece = opened.driver.read(opened, 1 << 20, offset)
+                    piece = opened.driver.read(opened, 1 << 20, offset, caller=self.caller)
                     if not piece:
                         break
                     pieces.append(piece)
@@ -156,17 +157,17 @@ def lookup_program(t: Thread, name: str) -> NamespaceProgram | Path | int:
     the namespace lacks is also looked for in ``[linux] exec_path`` (host directories)."""
     view = enter(t.process)
     try:
-        chan = view.namespace.walk(name, view.cwd)
+        chan = view.namespace.walk(name, view.cwd, caller=t)
     except DeviceError as exc:
         chan, error = None, -errno_of(exc.code)
     if chan is not None:
         if chan.qid.type & QTDIR:
             return -EACCES
         try:
-            mode = chan.driver.stat(chan).mode
+            mode = chan.driver.stat(chan, caller=t).mode
         except DeviceError as exc:
             return -errno_of(exc.code)
-        return NamespaceProgram(chan) if mode & 0o111 else -EACCES
+        return NamespaceProgram(chan, t) if mode & 0o111 else -EACCES
     base = Path(name).name
     for directory in t.kernel.config["linux"].exec_path:
         candidate = Path(directory) / base

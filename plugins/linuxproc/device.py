@@ -38,7 +38,7 @@ from kernkit.plugins.ns.api import check_mode, view_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
-    from kernkit.core.process import Process
+    from kernkit.core.process import Process, Thread
 
 TOP_LINKS = ("self", "thread-self", "mounts")
 PROCESS_LINKS = ("exe", "cwd", "root")
@@ -101,7 +101,7 @@ class LinuxProcDevice(DeviceDriver):
             raise DeviceError("EINVAL", f"#linuxproc takes no spec (got {spec!r})")
         return self._chan(())
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         where = chan.aux
         found = self._child(where, name)
         if isinstance(found, Chan):
@@ -139,7 +139,7 @@ class LinuxProcDevice(DeviceDriver):
     def _thread(process: Process, tid: int) -> Any:
         return next((t for t in process.threads if t.tid == tid and t.state is not EXITED), None)
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         return self._dir(chan.aux)
 
     def _dir(self, where: tuple) -> Dir:
@@ -164,7 +164,7 @@ class LinuxProcDevice(DeviceDriver):
             mode = 0o400 if where[-1] in files.PRIVATE else 0o444
         return Dir(name, qid, mode, 0, start, start, str(creds.euid), str(creds.egid), ctime=start)
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         where = chan.aux
         if self._kind(where) != QTDIR:
             raise DeviceError("ENOTDIR")
@@ -190,15 +190,15 @@ class LinuxProcDevice(DeviceDriver):
             return [self._dir((pid, "task", t.tid)) for t in process.threads if t.state is not EXITED]
         return [self._dir((*where, n)) for n in sorted(files.FILES)]
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         where = chan.aux
         if where and isinstance(where[0], int):
             self._process(where[0])
         if self._kind(where) == QTFILE:
             check_mode(mode, 0o444)
-        return super().open(chan, mode & ~0x10)
+        return super().open(chan, mode & ~0x10, caller=caller)
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         data = self._contents(chan.aux)
         if isinstance(data, str):
             data = data.encode()
@@ -225,19 +225,18 @@ class LinuxProcDevice(DeviceDriver):
 
     # --- links --------------------------------------------------------------------------------
 
-    def readlink(self, chan: Chan) -> str:
+    def readlink(self, chan: Chan, *, caller: Thread | None = None) -> str:
         where = chan.aux
         if self._kind(where) != QTSYMLINK:
             raise DeviceError("EINVAL", "not a symbolic link")
         if not isinstance(where[0], int):
-            caller = self.devices.caller
             if where[0] == "mounts":
                 return "self/mounts"
             if caller is None:
                 raise DeviceError("ENOENT", "no calling process")
             if where[0] == "self":
-                return str(caller.pid)
-            return f"{caller.pid}/task/{self._calling_thread(caller)}"
+                return str(caller.process.pid)
+            return f"{caller.process.pid}/task/{caller.tid}"
         process = self._process(where[0])
         if where[1] == "exe":
             return files.exe_path(self.kernel, process)
@@ -251,15 +250,7 @@ class LinuxProcDevice(DeviceDriver):
             raise DeviceError("ENOENT")
         return files.fd_target(where[2], file)
 
-    def _calling_thread(self, caller: Process) -> int:
-        core = self.kernel.active_core
-        current = self.kernel.current[core] if core is not None else None
-        if current is not None and current.process is caller:
-            return current.tid
-        live = [t for t in caller.threads if t.state is not EXITED]
-        return live[0].tid if live else caller.pid
-
-    def follow(self, chan: Chan) -> Chan | None:
+    def follow(self, chan: Chan, *, caller: Thread | None = None) -> Chan | None:
         """exe, cwd, root and fd/N stand for the file itself, wherever it is now."""
         where = chan.aux
         if not where or not isinstance(where[0], int) or self._kind(where) != QTSYMLINK:

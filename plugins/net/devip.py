@@ -36,6 +36,7 @@ from kernkit.plugins.net.stack import ANY, PROTOCOLS, Conv, Stack, stack_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 # file types (the low byte of a qid path)
 TOP, PROTO, CONV, CLONE, STATS, CTL, DATA, LISTEN, LOCAL, REMOTE, STATUS, ERR = range(1, 13)
@@ -97,7 +98,7 @@ class IpDevice(DeviceDriver):
             raise DeviceError("EINVAL", f"#ip takes no spec (got {spec!r})")
         return Chan(self, _qid("", -1, TOP), 0, ("", None, TOP))
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         proto, conv, kind = chan.aux
         if kind == TOP:
             if name in PROTOCOLS:
@@ -132,7 +133,7 @@ class IpDevice(DeviceDriver):
                 return Chan(self, _qid("ipifc", conv, files[name]), 0, ("ipifc", conv, files[name]))
         return None
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         proto, conv, kind = chan.aux
         if kind == TOP:
             return Dir("net", chan.qid, DMDIR | 0o555)
@@ -154,7 +155,7 @@ class IpDevice(DeviceDriver):
         mode = {DATA: DMSOCKET | 0o666, CTL: 0o666, LISTEN: 0o666}.get(kind, 0o444)
         return Dir(name, chan.qid, mode, uid=conv.owner or "kernkit")
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         proto, conv, kind = chan.aux
         if kind == TOP:
             names = [*PROTOCOLS, "ipifc", "ndb"]
@@ -170,26 +171,22 @@ class IpDevice(DeviceDriver):
             raise DeviceError("ENOTDIR")
         entries = []
         for name in names:
-            child = self.walk(chan, name)
+            child = self.walk(chan, name, caller=caller)
             if child is not None:
-                entries.append(self.stat(child))
+                entries.append(self.stat(child, caller=caller))
         return entries
 
     # --- opening and closing ----------------------------------------------------------------
 
-    def _caller_name(self) -> str:
-        caller = self.devices.caller if self.devices is not None else None
-        return caller.name if caller is not None else ""
-
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         proto, conv, kind = chan.aux
         if kind == CLONE:
-            conv = self.stack.new_conv(proto, owner=self._caller_name())
+            conv = self.stack.new_conv(proto, owner=caller.process.name if caller is not None else "")
             return self.open_conv_file(conv, CTL, mode)
         if kind == LISTEN:
             accepted = conv.accept()  # WouldBlock while no call waits
             return self.open_conv_file(accepted, CTL, mode)
-        opened = super().open(chan, mode)
+        opened = super().open(chan, mode, caller=caller)
         if conv is not None and isinstance(conv, Conv):
             conv.opens += 1
         return opened
@@ -218,7 +215,7 @@ class IpDevice(DeviceDriver):
 
     # --- reading and writing ----------------------------------------------------------------
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         proto, conv, kind = chan.aux
         if kind == DATA:
             if conv.proto == "udp" and conv.headers:
@@ -262,7 +259,7 @@ class IpDevice(DeviceDriver):
             return f"device /net/{device} maxtu 65536 sendra 0 recvra 0\n\t{address}\n"
         return None
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         proto, conv, kind = chan.aux
         if kind == DATA:
             if conv.proto == "udp" and conv.headers:

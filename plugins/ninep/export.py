@@ -45,16 +45,14 @@ def start_export(kernel: Kernel) -> None:
     namespace = boot_namespace(kernel)
     epoch = getattr(kernel.config.sections.get("linux"), "epoch", 0)
     root = NsExport(kernel, namespace, options.paths, epoch * 1_000_000_000)
-    devices = namespace.devices
-
-    class ExportSession(Session):
-        def handle(self, message):  # noqa: ANN001, ANN202 - Session's own signature
-            devices.caller = None  # requests come from the host, on behalf of no process
-            return super().handle(message)
 
     def new_session() -> Session:
-        return ExportSession(root, writable=options.writable, max_msize=options.msize,
-                             on_error=lambda text: kernel.message(f"9P export: {text}"))
+        return Session(
+            root,
+            writable=options.writable,
+            max_msize=options.msize,
+            on_error=lambda text: kernel.message(f"9P export: {text}"),
+        )
 
     host, port = parse_address(options.listen)
     try:
@@ -79,8 +77,7 @@ def start_export(kernel: Kernel) -> None:
     if warning:
         kernel.message(warning)
     kernel.message(
-        f"9P export on {bound_host}:{bound_port} ({', '.join(options.paths)}, {mode}); "
-        "Ctrl-C to stop"
+        f"9P export on {bound_host}:{bound_port} ({', '.join(options.paths)}, {mode}); Ctrl-C to stop"
     )
 
 

@@ -46,6 +46,7 @@ from kernkit.plugins.ninep.client import Client, ClientError, RemoteError
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 O_RDONLY, O_WRONLY, O_RDWR, O_TRUNC = 0, 1, 2, 0o1000
 
@@ -189,7 +190,7 @@ class MntDevice(DeviceDriver):
 
     # --- the device interface -----------------------------------------------------------------
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         aux: MntAux = chan.aux
         mount = aux.mount
         names = (*aux.names, name)
@@ -205,7 +206,7 @@ class MntDevice(DeviceDriver):
         self._clunk(mount, fid)
         return Chan(self, _qid(qids[-1]), chan.devno, MntAux(mount, names))
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         aux: MntAux = chan.aux
         mount = aux.mount
         if aux.fid is not None:
@@ -234,7 +235,7 @@ class MntDevice(DeviceDriver):
             atime,
         )
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         aux: MntAux = chan.aux
         mount = aux.mount
         access = mode & 3
@@ -255,7 +256,7 @@ class MntDevice(DeviceDriver):
         opened.umh = chan.umh
         return opened
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None) -> Chan:
         aux: MntAux = chan.aux
         mount = aux.mount
         names = (*aux.names, name)
@@ -267,7 +268,7 @@ class MntDevice(DeviceDriver):
                 self._clunk(mount, fid)
             walked = Chan(self, chan.qid, chan.devno, MntAux(mount, names))
             walked.qid = Qid(0, 0, QTDIR)
-            return self.open(walked, mode & ~OTRUNC)
+            return self.open(walked, mode & ~OTRUNC, caller=caller)
         access = mode & 3
         flags = (O_RDWR if access == ORDWR else O_WRONLY if access == OWRITE else O_RDONLY) | 0o100 | 0o200
         fid = self._fid(aux)
@@ -296,7 +297,7 @@ class MntDevice(DeviceDriver):
     def _cache(self, chan: Chan) -> PageCache | None:
         return self.caches.get((chan.devno, chan.qid.path)) if self.caches else None
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         aux: MntAux = chan.aux
         if aux.fid is None:
             raise DeviceError("EBADF", "not open")
@@ -316,7 +317,7 @@ class MntDevice(DeviceDriver):
                 break
         return b"".join(chunks)
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         aux: MntAux = chan.aux
         if aux.fid is None:
             raise DeviceError("EBADF", "not open")
@@ -327,7 +328,7 @@ class MntDevice(DeviceDriver):
             cache.update(offset, data[:written])
         return written
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         aux: MntAux = chan.aux
         mount = aux.mount
         fid = self._fid(aux)
@@ -344,7 +345,7 @@ class MntDevice(DeviceDriver):
             dirs.append(Dir(name, _qid(qid), (DMDIR | 0o755) if is_dir else 0o644))
         return dirs
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         aux: MntAux = chan.aux
         mount = aux.mount
         if not aux.names:
@@ -356,7 +357,7 @@ class MntDevice(DeviceDriver):
         finally:
             self._clunk(mount, parent)
 
-    def wstat(self, chan: Chan, changes: Wstat) -> None:
+    def wstat(self, chan: Chan, changes: Wstat, *, caller: Thread | None = None) -> None:
         aux: MntAux = chan.aux
         mount = aux.mount
         if changes.length is not None:
@@ -376,7 +377,7 @@ class MntDevice(DeviceDriver):
             finally:
                 self._clunk(mount, parent)
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         aux: MntAux = chan.aux
         mount = aux.mount
         if newdir.aux.mount is not mount or not aux.names:

@@ -11,7 +11,7 @@ from kernkit.plugins.ns.boot import boot_bind, boot_namespace
 from kernkit.plugins.ns.devversion import kernkit_version
 from kernkit.plugins.ns.namespace import MAFTER, MAXSYMLINKS, MBEFORE, MCREATE, MREPL, Namespace
 from kernkit.plugins.ns.state import ProcNs, device_table, devices, enter, proc_ns, view_of
-from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, check_mode, text
+from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, caller_text, check_mode, text
 
 __all__ = [
     "MAFTER",
@@ -21,6 +21,7 @@ __all__ = [
     "MREPL",
     "Namespace",
     "ProcNs",
+    "caller_text",
     "SynthFile",
     "SyntheticDevice",
     "boot_bind",

@@ -37,6 +37,7 @@ from kernkit.core.wait import WaitQueue, wake_pollers
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 #: Bytes a pipe holds in each direction (Linux's default pipe size).
 CAPACITY = 64 * 1024
@@ -47,6 +48,7 @@ NAMES = ("data", "data1")
 
 #: Bytes waiting in pipes are the kernel's memory (core/kmem.py), charged under this name.
 KMEM_OWNER = "pipe"
+
 
 class Pipe:
     __slots__ = ("number", "buffers", "opens", "waiters", "kernel")
@@ -76,25 +78,28 @@ class PipeDevice(DeviceDriver):
         pipe = Pipe(next(self.numbers), self.kernel)
         return Chan(self, Qid(pipe.number << 2, 0, QTDIR), 0, (pipe, -1))
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         pipe, _ = chan.aux
         if name not in NAMES:
             return None
         end = NAMES.index(name)
         return Chan(self, Qid(pipe.number << 2 | (end + 1)), 0, (pipe, end))
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         pipe, end = chan.aux
         if end < 0:
             return Dir("#pipe", chan.qid, DMDIR | 0o555)
         return Dir(NAMES[end], chan.qid, DMNAMEDPIPE | 0o666, len(pipe.buffers[end]))
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         pipe, _ = chan.aux
-        return [self.stat(Chan(self, Qid(pipe.number << 2 | (e + 1)), 0, (pipe, e))) for e in (0, 1)]
+        return [
+            self.stat(Chan(self, Qid(pipe.number << 2 | (e + 1)), 0, (pipe, e)), caller=caller)
+            for e in (0, 1)
+        ]
 
-    def open(self, chan: Chan, mode: int) -> Chan:
-        opened = super().open(chan, mode)
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
+        opened = super().open(chan, mode, caller=caller)
         pipe, end = chan.aux
         if end >= 0:
             pipe.opens[end] += 1
@@ -129,13 +134,13 @@ class PipeDevice(DeviceDriver):
                 ready |= POLLOUT
         return ready
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
         return take(pipe, pipe.buffers[end], count, pipe.opens[1 - end] > 0)
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")

@@ -13,7 +13,7 @@ from kernkit.plugins.ns.synthetic import check_mode
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
-    from kernkit.core.process import Process
+    from kernkit.core.process import Process, Thread
     from kernkit.core.records import ProcFile
 
 SHIFT = 12  # qid path = pid << SHIFT | file index (0: the directory)
@@ -32,12 +32,11 @@ class ProcDevice(DeviceDriver):
             raise DeviceError("EINVAL", f"#proc takes no spec (got {spec!r})")
         return Chan(self, Qid(0, 0, QTDIR), 0, None)
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         pid = chan.aux
         if pid is None:  # the top: process directories
             if name == "self":
-                caller = self.devices.caller
-                pid = caller.pid if caller is not None else None
+                pid = caller.process.pid if caller is not None else None
             elif decimal(name) and name[0] != "0":
                 pid = int(name)
             if pid is None or pid not in self.kernel.processes:
@@ -61,25 +60,25 @@ class ProcDevice(DeviceDriver):
         perm = 0o444 | (0o200 if proc_file.write is not None else 0)
         return Dir(proc_file.name, Qid(pid << SHIFT | index), perm)
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         if chan.aux is None:
             return Dir("#proc", chan.qid, DMDIR | 0o555)
         return self._dir(chan.aux, chan.qid.path & ((1 << SHIFT) - 1))
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         if chan.aux is None:
             return [self._dir(pid, 0) for pid in sorted(self.kernel.processes)]
         self._process(chan.aux)
         return [self._dir(chan.aux, index + 1) for index in range(len(self.files))]
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         if chan.aux is not None:
             self._process(chan.aux)
             if not chan.qid.type & QTDIR:
                 check_mode(mode, self._dir(chan.aux, chan.qid.path & ((1 << SHIFT) - 1)).mode)
-        return super().open(chan, mode & ~0x10)
+        return super().open(chan, mode & ~0x10, caller=caller)
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         proc_file = self.files[(chan.qid.path & ((1 << SHIFT) - 1)) - 1]
         if proc_file.read_at is not None:  # a stream (it may make the reader wait)
             return proc_file.read_at(self.kernel, self._process(chan.aux), count, offset)
@@ -88,7 +87,7 @@ class ProcDevice(DeviceDriver):
             data = data.encode()
         return data[offset : offset + count]
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         proc_file = self.files[(chan.qid.path & ((1 << SHIFT) - 1)) - 1]
         if proc_file.write is None:
             raise DeviceError("EACCES")

@@ -42,6 +42,7 @@ from kernkit.core.pagecache import PageCache
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 #: Qid paths of host files have this bit set; made-up directories count from 1.
 HOST = 1 << 62
@@ -197,7 +198,7 @@ class RootDevice(DeviceDriver):
             raise DeviceError("EINVAL", f"#root takes no spec (got {spec!r})")
         return Chan(self, self.root.qid, 0, self.root)
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         node = chan.aux
         if isinstance(node, RootDir):
             child = node.children.get(name)
@@ -207,7 +208,7 @@ class RootDevice(DeviceDriver):
             child = host_entry(name, os.path.join(node.host, name), follow=False)
         return None if child is None else Chan(self, child.qid, 0, child)
 
-    def readlink(self, chan: Chan) -> str:
+    def readlink(self, chan: Chan, *, caller: Thread | None = None) -> str:
         node = chan.aux
         if not node.qid.type & QTSYMLINK:
             raise DeviceError("EINVAL", "not a symbolic link")
@@ -216,7 +217,7 @@ class RootDevice(DeviceDriver):
         except OSError as exc:
             raise DeviceError("EIO", f"{node.host}: {exc.strerror}") from None
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         return _stat(chan.aux)
 
     def dirgen(self, chan: Chan) -> int | None:
@@ -224,7 +225,7 @@ class RootDevice(DeviceDriver):
         node = chan.aux
         return 0 if isinstance(node, RootDir) and node.host is None else None
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         node = chan.aux
         entries = {}
         if isinstance(node, RootDir):
@@ -242,7 +243,7 @@ class RootDevice(DeviceDriver):
                         entries[name] = _stat(child)
         return list(entries.values())
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         if mode & 3 not in (OREAD, OEXEC) or mode & OTRUNC:
             raise DeviceError("EROFS")
         if chan.qid.type & QTSYMLINK:
@@ -251,7 +252,7 @@ class RootDevice(DeviceDriver):
         chan.offset = 0
         return chan
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         node = chan.aux
         if node.qid.type & QTDIR:
             raise DeviceError("EISDIR")
@@ -289,19 +290,19 @@ class RootDevice(DeviceDriver):
         """Memory is short: free the cached pages of host files that nobody maps."""
         return sum(cache.evict() for _, cache in self.caches.values())
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None) -> Chan:
         raise DeviceError("EROFS")
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         raise DeviceError("EROFS")
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         raise DeviceError("EROFS")
 
-    def wstat(self, chan: Chan, changes: object) -> None:
+    def wstat(self, chan: Chan, changes: object, *, caller: Thread | None = None) -> None:
         raise DeviceError("EROFS")
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         raise DeviceError("EROFS")
 
 

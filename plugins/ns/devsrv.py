@@ -16,6 +16,7 @@ from kernkit.core.files import hold, release
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 
 class Entry:
@@ -43,34 +44,33 @@ class SrvDevice(DeviceDriver):
             raise DeviceError("EINVAL", f"#srv takes no spec (got {spec!r})")
         return Chan(self, self.root_qid)
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         entry = self.entries.get(name)
         return None if entry is None else Chan(self, entry.qid, 0, entry)
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         if chan.aux is None:
             return Dir("#srv", self.root_qid, DMDIR | 0o777)
         return _stat(chan.aux)
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         return [_stat(entry) for entry in self.entries.values()]
 
     def dirgen(self, chan: Chan) -> int:
         return self.generation
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         entry = chan.aux
         if entry is None or entry.posted is None:  # the directory, or an entry still to be posted
-            return super().open(chan, mode & ~0x10)
+            return super().open(chan, mode & ~0x10, caller=caller)
         return entry.posted  # the channel itself: its holders share it, offset included
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None) -> Chan:
         if name in self.entries:
             raise DeviceError("EEXIST")
         if perm & DMDIR:
             raise DeviceError("EPERM", "#srv holds no directories")
-        caller = self.devices.caller
-        owner = caller.name if caller is not None else "kernel"
+        owner = caller.process.name if caller is not None else "kernel"
         entry = Entry(name, Qid(next(self.paths)), perm & 0o777, owner, self.kernel.now())
         self.entries[name] = entry
         self.generation += 1
@@ -78,25 +78,25 @@ class SrvDevice(DeviceDriver):
         created.mode = mode & 3
         return created
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         entry = chan.aux
         if entry is None:
             raise DeviceError("EISDIR")
         if entry.posted is not None:
             raise DeviceError("EBUSY", "a channel is already posted here")
-        caller = self.devices.caller
         try:
             fd = int(data.decode().strip())
         except (UnicodeDecodeError, ValueError):
             raise DeviceError("EINVAL", "write a descriptor number") from None
-        posted = caller.files.get(fd) if caller is not None and caller.files is not None else None
+        files = caller.process.files if caller is not None else None
+        posted = files.get(fd) if files is not None else None
         if not isinstance(posted, Chan):
             raise DeviceError("EBADF", f"descriptor {fd} holds no channel")
         hold(posted)
         entry.posted = posted
         return len(data)
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         entry = chan.aux
         if entry is None:
             raise DeviceError("EBUSY")

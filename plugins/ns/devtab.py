@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kernkit.core.devices import Chan, DeviceError
+from kernkit.core.devices import Chan, DeviceError, check_caller_parameters
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
-    from kernkit.core.process import Process
 
 
 class Devices:
-    """Per kernel: one driver per device, and who the current namespace operation is for."""
+    """Per kernel: one driver per device."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.drivers: dict[str, Any] = {}
-        #: The process on whose behalf devices are being called (Plan 9's ``up``): set by
-        #: whoever calls into the namespace (a syscall, a file server) before it does.
-        self.caller: Process | None = None
 
     def driver(self, name: str) -> Any:
         """The driver of device ``name``; DeviceError ENOENT naming the known ones if there is none."""
@@ -30,8 +26,9 @@ class Devices:
                 known = ", ".join(f"#{n}" for n in sorted(self.kernel.registries["device"]))
                 raise DeviceError("ENOENT", f"no device #{name} (known: {known})")
             driver = registered.record.create(self.kernel)
+            check_caller_parameters(driver, name)
             driver.name = name
-            driver.devices = self  # drivers find the caller here: driver.devices.caller
+            driver.devices = self
             self.drivers[name] = driver
         return driver
 

@@ -51,6 +51,7 @@ from kernkit.plugins.ns.synthetic import check_mode
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 #: A file may not grow past this (like a file size limit); the instance limit applies too.
 MAX_FILE = 1 << 32
@@ -143,18 +144,18 @@ class TmpfsDevice(DeviceDriver):
             self.by_devno[fs.devno] = fs
         return Chan(self, fs.root.inode.qid, fs.devno, fs.root)
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         children = chan.aux.inode.children
         child = children.get(name) if children is not None else None
         return None if child is None else Chan(self, child.inode.qid, chan.devno, child)
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         return _stat(chan.aux)
 
     def dirgen(self, chan: Chan) -> int:
         return self.generation
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         children = chan.aux.inode.children
         if children is None:
             raise DeviceError("ENOTDIR")
@@ -165,17 +166,16 @@ class TmpfsDevice(DeviceDriver):
         free = max(blocks - -(-self.used // BLOCK), 0)
         return FsStat(BLOCK, blocks, free, self.max_inodes, self.max_inodes - self.inodes)
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         inode = chan.aux.inode
         if inode.children is not None and mode & 3 in (OWRITE, ORDWR):
             raise DeviceError("EISDIR")
         if inode.qid.type & QTSYMLINK:
             raise DeviceError("ELOOP", "a symbolic link")
-        if not superuser(self.devices.caller):  # the superuser may open anything, as on Linux
+        if not superuser(caller):  # the superuser may open anything, as on Linux
             check_mode(mode, inode.perm)
         if inode.fifo is not None:
-            caller = self.devices.caller
-            inode.fifo.open(mode, caller.pid if caller is not None else 0)
+            inode.fifo.open(mode, caller.process.pid if caller is not None else 0)
         elif mode & OTRUNC and inode.children is None:
             self._resize(inode, 0)
         inode.opens += 1
@@ -183,9 +183,9 @@ class TmpfsDevice(DeviceDriver):
         chan.offset = 0
         return chan
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None) -> Chan:
         """A file, a directory (DMDIR) or a named pipe (DMNAMEDPIPE: made, not opened)."""
-        node = self._new(chan, name, QTDIR if perm & DMDIR else QTFILE, perm)
+        node = self._new(chan, name, QTDIR if perm & DMDIR else QTFILE, perm, caller)
         created = Chan(self, node.inode.qid, chan.devno, node)
         if perm & DMNAMEDPIPE:
             node.inode.fifo = Fifo(self.kernel)
@@ -194,19 +194,19 @@ class TmpfsDevice(DeviceDriver):
         created.mode = mode & ~OTRUNC
         return created
 
-    def symlink(self, chan: Chan, name: str, target: str) -> None:
-        node = self._new(chan, name, QTSYMLINK, DMSYMLINK | 0o777)
+    def symlink(self, chan: Chan, name: str, target: str, *, caller: Thread | None = None) -> None:
+        node = self._new(chan, name, QTSYMLINK, DMSYMLINK | 0o777, caller)
         node.inode.target = target
         self._charge(len(target), in_kernel=True)
 
-    def readlink(self, chan: Chan) -> str:
+    def readlink(self, chan: Chan, *, caller: Thread | None = None) -> str:
         inode = chan.aux.inode
         if not inode.qid.type & QTSYMLINK:
             raise DeviceError("EINVAL", "not a symbolic link")
         inode.atime = self._now()
         return inode.target
 
-    def link(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def link(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         inode, directory = chan.aux.inode, newdir.aux
         if inode.children is not None:
             raise DeviceError("EPERM", "a directory cannot have another name")
@@ -219,13 +219,13 @@ class TmpfsDevice(DeviceDriver):
         inode.ctime = now
         self._changed_dir(directory.inode, now)
 
-    def anonymous(self, name: str, perm: int = 0o600) -> Chan:
+    def anonymous(self, name: str, perm: int = 0o600, *, caller: Thread | None = None) -> Chan:
         """An open (read-write) file in no directory, gone with its last holder: Linux's
         memfd_create."""
         if not self.kernel.kmem.charge(KMEM_OWNER, INODE_COST):
             raise DeviceError("ENOMEM", "#tmpfs: the machine's memory is full")
         fs, now = self._hidden, self._now()
-        uid, gid = owner_of(self.devices.caller)
+        uid, gid = owner_of(caller)
         inode = Inode(Qid(next(fs.paths), 0, QTFILE), perm, now, uid, gid, PageCache(self.memory))
         inode.links = 0
         inode.opens = 1
@@ -234,7 +234,7 @@ class TmpfsDevice(DeviceDriver):
         chan.mode = ORDWR
         return chan
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         inode = chan.aux.inode
         if inode.fifo is not None:
             return inode.fifo.read(count)
@@ -242,7 +242,7 @@ class TmpfsDevice(DeviceDriver):
             inode.atime = self._now()
         return inode.data.read(offset, count)
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         inode = chan.aux.inode
         if inode.fifo is not None:
             return inode.fifo.write(data)
@@ -271,7 +271,7 @@ class TmpfsDevice(DeviceDriver):
         fifo = chan.aux.inode.fifo
         return POLLIN | POLLOUT if fifo is None else fifo.poll(chan.mode)
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         node = chan.aux
         if node.parent is None:
             raise DeviceError("EBUSY" if node is self._instance(chan).root else "ENOENT")
@@ -279,7 +279,7 @@ class TmpfsDevice(DeviceDriver):
             raise DeviceError("ENOTEMPTY")
         self._unlink(node)
 
-    def wstat(self, chan: Chan, changes: Wstat) -> None:
+    def wstat(self, chan: Chan, changes: Wstat, *, caller: Thread | None = None) -> None:
         node = chan.aux
         inode = node.inode
         now = self._now()
@@ -309,7 +309,7 @@ class TmpfsDevice(DeviceDriver):
                 raise DeviceError("EEXIST")
             self._move(node, node.parent, changes.name)
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         node, target = chan.aux, newdir.aux
         if node.parent is None or target.inode.children is None:
             raise DeviceError("EINVAL" if node.parent is None else "ENOTDIR")
@@ -363,7 +363,7 @@ class TmpfsDevice(DeviceDriver):
         if name in directory.inode.children:
             raise DeviceError("EEXIST")
 
-    def _new(self, chan: Chan, name: str, kind: int, perm: int) -> Node:
+    def _new(self, chan: Chan, name: str, kind: int, perm: int, caller: Thread | None) -> Node:
         self._check_new(chan, name)
         directory = chan.aux
         if self.inodes >= self.max_inodes:
@@ -372,7 +372,7 @@ class TmpfsDevice(DeviceDriver):
             raise DeviceError("ENOSPC", "#tmpfs: the machine's memory is full")
         fs = self._instance(chan)
         now = self._now()
-        uid, gid = owner_of(self.devices.caller)
+        uid, gid = owner_of(caller)
         if directory.inode.perm & 0o2000:  # a set-group-id directory gives its group
             gid = directory.inode.gid
         data = PageCache(self.memory) if kind == QTFILE else None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kernkit.core.devices import QTDIR, QTSYMLINK, Chan, DeviceError, Dir
 
 if TYPE_CHECKING:
+    from kernkit.core.process import Thread
     from kernkit.plugins.ns.devtab import Devices
 
 #: bind and mount flags (Plan 9's): where a mount goes in the union, and whether creates go there.
@@ -91,19 +92,19 @@ class Namespace:
         entered.path = chan.path
         return entered
 
-    def walk1(self, chan: Chan, name: str) -> Chan | None:
+    def walk1(self, chan: Chan, name: str, caller: Thread | None = None) -> Chan | None:
         """One step from the directory ``chan`` to ``name``, across unions and mount points;
         None when no member of the directory has ``name``."""
         umh = chan.umh
         mp = self.mounts.get(umh) if umh is not None else None
         if mp is None:
-            found = chan.driver.walk(chan, name)
+            found = chan.driver.walk(chan, name, caller=caller)
         else:
             found = None
             for member in mp.entries:
                 mc = member.chan
                 if mc.qid.type & QTDIR:
-                    found = mc.driver.walk(mc, name)
+                    found = mc.driver.walk(mc, name, caller=caller)
                     if found is not None:
                         break
         if found is None or not self.mounts:
@@ -131,7 +132,9 @@ class Namespace:
             prefix = "" if base.path == "/" else base.path
         return start, [n for n in rest.split("/") if n and n != "."], prefix
 
-    def _resolve(self, start: Chan, names: list[str], prefix: str, follow: bool) -> Chan:
+    def _resolve(
+        self, start: Chan, names: list[str], prefix: str, follow: bool, caller: Thread | None
+    ) -> Chan:
         """Walk ``names`` from ``start`` (whose path is ``prefix``), following symbolic links
         (the last name's only with ``follow``). ``..`` goes back to the directory the walk came
         from, so it is lexical in the path walked, as in Plan 9, and after a symbolic link
@@ -149,7 +152,7 @@ class Namespace:
                 else:  # above where the walk started: the lexical parent of its path, if any
                     parent = _parent_path(prefix)
                     if parent is not None:
-                        chans = [self.walk(parent)]
+                        chans = [self.walk(parent, caller=caller)]
                         prefix = "" if parent == "/" else parent
                 continue
             chan = chans[-1]
@@ -157,7 +160,7 @@ class Namespace:
                 raise DeviceError("ENOTDIR")
             if len(name) > NAME_MAX:
                 raise DeviceError("ENAMETOOLONG")
-            found = self.walk1(chan, name)
+            found = self.walk1(chan, name, caller)
             if found is None:
                 raise DeviceError("ENOENT")
             if found.qid.type & QTSYMLINK and (pending or follow):
@@ -165,11 +168,11 @@ class Namespace:
                 if links > MAXSYMLINKS:
                     raise DeviceError("ELOOP")
                 found.path = _join(prefix, [*done, name])
-                target = found.driver.follow(found)
+                target = found.driver.follow(found, caller=caller)
                 if target is not None:  # a link to a channel, not to a path: go on from there
                     chans, done, prefix = [target], [], target.path if target.path != "/" else ""
                     continue
-                text = found.driver.readlink(found)
+                text = found.driver.readlink(found, caller=caller)
                 if not text:
                     raise DeviceError("ENOENT", f"{found.path}: an empty symbolic link")
                 head, names_in = self._link_start(text)
@@ -197,7 +200,9 @@ class Namespace:
             head = None
         return head, [n for n in text.split("/") if n and n != "."]
 
-    def walk(self, path: str, base: Chan | None = None, *, follow: bool = True) -> Chan:
+    def walk(
+        self, path: str, base: Chan | None = None, *, follow: bool = True, caller: Thread | None = None
+    ) -> Chan:
         """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative.
         Symbolic links on the way are followed; one at the end only with ``follow`` (or when
         ``path`` ends in '/'). ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP as on Linux."""
@@ -205,18 +210,18 @@ class Namespace:
             raise DeviceError("ENOENT", "empty path")
         clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
         if clean and "/." not in path and "//" not in path:
-            chan = self._walk_clean(path, follow)
+            chan = self._walk_clean(path, follow, caller)
             if chan is not None:
                 return chan
         start, names, prefix = self._start(path, base)
         # a trailing '/' or '.' asks for a directory: a link there is followed
         follow = follow or path[-1] == "/" or path.endswith("/.") or path == "."
-        chan = self._resolve(start, names, prefix, follow)
+        chan = self._resolve(start, names, prefix, follow, caller)
         if path[-1] == "/" and not chan.qid.type & QTDIR:
             raise DeviceError("ENOTDIR")
         return chan
 
-    def _walk_clean(self, path: str, follow: bool) -> Chan | None:
+    def _walk_clean(self, path: str, follow: bool, caller: Thread | None) -> Chan | None:
         """:meth:`walk` of an absolute path with no '.', '..', '//' or trailing '/': the common
         case, and most of what an open costs, so walks through directories whose devices say
         when their names change (``dirgen``) are remembered and checked instead of repeated.
@@ -255,7 +260,7 @@ class Namespace:
                     deps = None if generation is None else deps
                     if deps is not None:
                         deps.append((member.driver, member, generation))
-                found = member.driver.walk(member, name)
+                found = member.driver.walk(member, name, caller=caller)
                 if found is not None:
                     break
             if found is None:
@@ -272,21 +277,23 @@ class Namespace:
         chan.path = path
         return chan
 
-    def walk_parent(self, path: str, base: Chan | None = None) -> tuple[Chan, str]:
+    def walk_parent(
+        self, path: str, base: Chan | None = None, *, caller: Thread | None = None
+    ) -> tuple[Chan, str]:
         """The directory that holds what ``path`` names, and the last name ("" when ``path``
         names a root, which has no parent). Links on the way are followed, the last name is not."""
         start, names, prefix = self._start(path, base)
         if names and names[-1] == "..":  # what the path names, then its parent
-            resolved = self._resolve(start, names, prefix, True).path
+            resolved = self._resolve(start, names, prefix, True, caller).path
             if resolved in ("/", "") or "/" not in resolved:
-                chan = self._resolve(start, names, prefix, True)
+                chan = self._resolve(start, names, prefix, True, caller)
                 return chan, ""
-            return self.walk_parent(resolved)
+            return self.walk_parent(resolved, caller=caller)
         if not names:
             chan = start.clone()
             chan.path = prefix or "/"
             return chan, ""
-        chan = self._resolve(start, names[:-1], prefix, True)
+        chan = self._resolve(start, names[:-1], prefix, True, caller)
         if not chan.qid.type & QTDIR:
             raise DeviceError("ENOTDIR")
         if len(names[-1]) > NAME_MAX:
@@ -295,30 +302,32 @@ class Namespace:
 
     # --- files -----------------------------------------------------------------------------
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         """Open ``chan`` (from :meth:`walk`) for ``mode``; the open channel keeps its path."""
-        opened = chan.driver.open(chan, mode)
+        opened = chan.driver.open(chan, mode, caller=caller)
         if not opened.path:
             opened.path = chan.path
         return opened
 
-    def create(self, directory: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(
+        self, directory: Chan, name: str, mode: int, perm: int, *, caller: Thread | None = None
+    ) -> Chan:
         """Create ``name`` in ``directory``; in a union, in its first member mounted with MCREATE."""
         target = self._create_member(directory)
-        created = target.driver.create(target, name, mode, perm)
+        created = target.driver.create(target, name, mode, perm, caller=caller)
         created.path = _join("" if directory.path == "/" else directory.path, [name])
         return created
 
-    def symlink(self, directory: Chan, name: str, target: str) -> None:
+    def symlink(self, directory: Chan, name: str, target: str, *, caller: Thread | None = None) -> None:
         """Make ``name`` in ``directory`` a symbolic link to ``target`` (where create would)."""
         member = self._create_member(directory)
-        member.driver.symlink(member, name, target)
+        member.driver.symlink(member, name, target, caller=caller)
 
-    def link(self, chan: Chan, directory: Chan, name: str) -> None:
+    def link(self, chan: Chan, directory: Chan, name: str, *, caller: Thread | None = None) -> None:
         """Give ``chan``'s file the name ``name`` in ``directory`` too: a hard link, only within
         one device instance (EXDEV otherwise)."""
         member = self._member_like(directory, chan)
-        chan.driver.link(chan, member, name)
+        chan.driver.link(chan, member, name, caller=caller)
 
     def _create_member(self, directory: Chan) -> Chan:
         mp = self.mounts.get(directory.umh) if directory.umh is not None else None
@@ -344,18 +353,18 @@ class Namespace:
             raise DeviceError("EXDEV")
         return directory
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         """The entries of a directory; a union lists each name once, from the first member having it."""
         mp = self.mounts.get(chan.umh) if chan.umh is not None else None
         if mp is None:
-            return chan.driver.dirread(chan)
+            return chan.driver.dirread(chan, caller=caller)
         seen: set[str] = set()
         entries: list[Dir] = []
         for member in mp.entries:
             mc = member.chan
             if not mc.qid.type & QTDIR:
                 continue
-            for entry in mc.driver.dirread(mc):
+            for entry in mc.driver.dirread(mc, caller=caller):
                 if entry.name not in seen:
                     seen.add(entry.name)
                     entries.append(entry)
@@ -364,20 +373,20 @@ class Namespace:
     def is_mount_point(self, chan: Chan) -> bool:
         return chan.umh is not None or (chan.driver, chan.devno, chan.qid.path) in self.mounts
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller: Thread | None = None) -> None:
         if self.is_mount_point(chan):
             raise DeviceError("EBUSY", f"{chan.path}: a mount point")
-        chan.driver.remove(chan)
+        chan.driver.remove(chan, caller=caller)
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller: Thread | None = None) -> None:
         """Move ``chan``'s file to ``name`` in ``newdir``: only within one device instance."""
         if self.is_mount_point(chan):
             raise DeviceError("EBUSY", f"{chan.path}: a mount point")
         target = self._member_like(newdir, chan)
-        existing = self.walk1(newdir, name)
+        existing = self.walk1(newdir, name, caller)
         if existing is not None and self.is_mount_point(existing):
             raise DeviceError("EBUSY", f"{existing.path}: a mount point")
-        chan.driver.rename(chan, target, name)
+        chan.driver.rename(chan, target, name, caller=caller)
 
     # --- bind, mount, unmount --------------------------------------------------------------
 

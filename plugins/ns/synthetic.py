@@ -30,6 +30,7 @@ from kernkit.core.devices import (
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
+    from kernkit.core.process import Thread
 
 Reader = Callable[[Chan, int, int], bytes]
 Writer = Callable[[Chan, bytes, int], int]
@@ -47,15 +48,31 @@ def text(produce: Callable[[Chan], str | bytes]) -> Reader:
     return read
 
 
+def caller_text(produce: Callable[[Chan, Thread | None], str | bytes]) -> Reader:
+    """:func:`text` for a file whose contents depend on who reads it: ``produce(chan, caller)``
+    (the calling thread, None for the kernel or a host client). Give it to a SynthFile with
+    ``needs_caller=True``."""
+
+    def read(chan: Chan, count: int, offset: int, caller: Thread | None) -> bytes:
+        data = produce(chan, caller)
+        if isinstance(data, str):
+            data = data.encode()
+        return data[offset : offset + count]
+
+    return read
+
+
 @attrs.frozen
 class SynthFile:
-    """One file: its name, permissions, kind bits (DMDEVICE, ...) and what reading and writing do."""
+    """One file: its name, permissions, kind bits (DMDEVICE, ...) and what reading and writing do.
+    With ``needs_caller``, ``read`` gets the calling thread as a fourth argument."""
 
     name: str
     read: Reader | None = None
     write: Writer | None = None
     perm: int | None = None
     kind: int = 0
+    needs_caller: bool = False
 
     @property
     def mode(self) -> int:
@@ -85,11 +102,11 @@ class SyntheticDevice(DeviceDriver):
             raise DeviceError("EINVAL", f"#{self.name} takes no spec (got {spec!r})")
         return Chan(self, self.root_qid)
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         index = self.by_name.get(name)
         return None if index is None else Chan(self, Qid(index), 0, self.files[index - 1])
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
         if chan.qid.type & QTDIR:
             return Dir(self.name, self.root_qid, DMDIR | 0o555)
         return self._dir(chan.qid.path)
@@ -98,24 +115,26 @@ class SyntheticDevice(DeviceDriver):
         synth = self.files[index - 1]
         return Dir(synth.name, Qid(index), synth.mode)
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
         return [self._dir(index + 1) for index in range(len(self.files))]
 
     def dirgen(self, chan: Chan) -> int:
         return 0  # the files are fixed
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller: Thread | None = None) -> Chan:
         if not chan.qid.type & QTDIR:
             check_mode(mode, chan.aux.mode)
-        return super().open(chan, mode & ~0x10)  # OTRUNC means nothing here
+        return super().open(chan, mode & ~0x10, caller=caller)  # OTRUNC means nothing here
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         synth = chan.aux
         if synth is None or synth.read is None:
             raise DeviceError("EACCES")
+        if synth.needs_caller:
+            return synth.read(chan, count, offset, caller)
         return synth.read(chan, count, offset)
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         synth = chan.aux
         if synth is None or synth.write is None:
             raise DeviceError("EACCES")

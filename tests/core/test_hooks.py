@@ -18,7 +18,7 @@ from support import add_module, config_error, config_with_plugins, kernkit_cli, 
 
 from kernkit.core import hookspecs
 from kernkit.core.assemble import assemble, boot_order, resolve_config
-from kernkit.core.errors import PluginError
+from kernkit.core.errors import ConfigError, PluginError
 from kernkit.core.process import ProcState
 
 HOOKSPECS = {
@@ -383,7 +383,7 @@ from kernkit.core.devices import DMDIR, QTDIR, Chan, DeviceDriver, DeviceError, 
 from kernkit.core.hookspecs import hookimpl
 from kernkit.core.records import Device
 
-KERNKIT_CONTRACT = ">=1.1,<2"
+KERNKIT_CONTRACT = ">=2.0,<3"
 CREATED = []
 
 
@@ -398,21 +398,21 @@ class Counter(DeviceDriver):
     def attach(self, spec):
         return Chan(self, Qid(0, 0, QTDIR))
 
-    def walk(self, chan, name):
+    def walk(self, chan, name, *, caller=None):
         return Chan(self, Qid(1)) if name == "count" else None
 
-    def stat(self, chan):
+    def stat(self, chan, *, caller=None):
         if chan.qid.type & QTDIR:
             return Dir("counter", chan.qid, DMDIR | 0o555)
         return Dir("count", chan.qid, 0o666, len(str(self.total)) + 1)
 
-    def dirread(self, chan):
+    def dirread(self, chan, *, caller=None):
         return [self.stat(Chan(self, Qid(1)))]
 
-    def read(self, chan, count, offset):
+    def read(self, chan, count, offset, *, caller=None):
         return f"{self.total}\\n".encode()[offset : offset + count]
 
-    def write(self, chan, data, offset):
+    def write(self, chan, data, offset, *, caller=None):
         if data.startswith(b"bad"):
             raise DeviceError("EINVAL", "no bad bytes")
         self.total += len(data)
@@ -446,6 +446,18 @@ def test_register_devices_hook(tmp_path, plugin_dir):
     assert driver.total == 10 and driver.name == "counter"
     refused = run_kernel("echo", "bad", ">", "/dev/count", config=config)
     assert refused.status == 1 and refused.err == "echo: write: Invalid argument\n"
+
+
+def test_device_driver_without_caller_parameters_is_refused_by_name(tmp_path, plugin_dir):
+    # a driver written before contract 2.0 (no caller=) would be called with an argument it
+    # does not take: the namespace refuses it when first made, naming the operation
+    old_style = COUNTER_DEVICE.replace("def walk(self, chan, name, *, caller=None)", "def walk(self, chan, name)")
+    config, _ = plugin_config(tmp_path, plugin_dir, old_style, COUNTER_BINDS)
+    with pytest.raises(ConfigError) as refused:
+        run_kernel("cat", "/dev/count", config=config)
+    assert str(refused.value).endswith(
+        "namespace.binds: item 1: 'bind -a #counter /dev': #counter: its driver's walk() takes no caller= (hook contract 2.0)"
+    )
 
 
 def test_device_name_clash_names_both_plugins(tmp_path, plugin_dir):

@@ -45,20 +45,20 @@ def test_bad_names_and_existing_directories_are_one_line_errors(tmp_path):
 
 
 def test_contract_version_mismatch_is_a_clear_error(tmp_path):
-    (tmp_path / "kk_future.py").write_text('KERNKIT_CONTRACT = ">=2.0"\n')
+    (tmp_path / "kk_future.py").write_text('KERNKIT_CONTRACT = ">=3.0"\n')
     config = tmp_path / "k.toml"
     config.write_text('[kernel]\nplugins = ["kk_future"]\n')
     result = kernkit_cli("check", str(config))
     assert result.returncode == 2
     assert result.stderr.decode() == (
-        "kernkit: error: plugin 'kk_future' supports hook contract >=2.0, but this kernkit provides 1.2\n"
+        "kernkit: error: plugin 'kk_future' supports hook contract >=3.0, but this kernkit provides 2.0\n"
     )
 
 
 def test_plugins_verbose_shows_hook_call_order():
     result = kernkit_cli("plugins", "--verbose")
     text = result.stdout.decode()
-    assert "hook contract 1.2; hooks are called in this order:" in text
+    assert "hook contract 2.0; hooks are called in this order:" in text
     # the pluggy way: the plugin registered last is called first (built-ins in reverse)
     assert (
         "  kernkit_config_sections: kernkit.plugins.gdb, kernkit.plugins.ether, kernkit.plugins.net, "

@@ -35,7 +35,7 @@ from kernkit.api import (
     positive,
 )
 
-KERNKIT_CONTRACT = ">=1.2,<2"
+KERNKIT_CONTRACT = ">=2.0,<3"
 CTL = "ctl"
 ROOT_QID, CTL_QID = Qid(0, 0, QTDIR), Qid(1)
 #: The longest key (a file name on most file systems).
@@ -87,7 +87,7 @@ class KvDevice(DeviceDriver):
             raise DeviceError("ENOENT", f"#kv has one store, not #kv.{spec}")
         return Chan(self, ROOT_QID)
 
-    def walk(self, chan: Chan, name: str) -> Chan | None:
+    def walk(self, chan: Chan, name: str, *, caller=None) -> Chan | None:
         if not chan.is_dir:
             raise DeviceError("ENOTDIR")
         if name == CTL:
@@ -95,7 +95,7 @@ class KvDevice(DeviceDriver):
         key = self.keys.get(name)
         return None if key is None else Chan(self, key.qid, aux=key)
 
-    def stat(self, chan: Chan) -> Dir:
+    def stat(self, chan: Chan, *, caller=None) -> Dir:
         if chan.is_dir:
             return Dir("kv", ROOT_QID, DMDIR | 0o777)
         if chan.aux is None:
@@ -103,7 +103,7 @@ class KvDevice(DeviceDriver):
         key = chan.aux
         return Dir(key.name, key.qid, 0o666, len(key.value), key.mtime, key.mtime)
 
-    def dirread(self, chan: Chan) -> list[Dir]:
+    def dirread(self, chan: Chan, *, caller=None) -> list[Dir]:
         keys = sorted(self.keys.values(), key=_name)
         return [self.stat(Chan(self, CTL_QID)), *(self.stat(Chan(self, k.qid, aux=k)) for k in keys)]
 
@@ -112,7 +112,7 @@ class KvDevice(DeviceDriver):
 
     # --- keys -------------------------------------------------------------------------
 
-    def open(self, chan: Chan, mode: int) -> Chan:
+    def open(self, chan: Chan, mode: int, *, caller=None) -> Chan:
         if chan.is_dir and mode & 3 in (OWRITE, ORDWR):
             raise DeviceError("EISDIR")
         if mode & OTRUNC and chan.aux is not None:
@@ -121,7 +121,7 @@ class KvDevice(DeviceDriver):
         chan.offset = 0
         return chan
 
-    def create(self, chan: Chan, name: str, mode: int, perm: int) -> Chan:
+    def create(self, chan: Chan, name: str, mode: int, perm: int, *, caller=None) -> Chan:
         if not chan.is_dir:
             raise DeviceError("ENOTDIR")
         if perm & DMDIR:
@@ -136,7 +136,7 @@ class KvDevice(DeviceDriver):
         created.mode = mode & ~OTRUNC
         return created
 
-    def read(self, chan: Chan, count: int, offset: int) -> bytes:
+    def read(self, chan: Chan, count: int, offset: int, *, caller=None) -> bytes:
         if chan.is_dir:
             raise DeviceError("EISDIR")
         if chan.aux is None:
@@ -144,7 +144,7 @@ class KvDevice(DeviceDriver):
             return text.encode()[offset : offset + count]
         return bytes(chan.aux.value[offset : offset + count])
 
-    def write(self, chan: Chan, data: bytes, offset: int) -> int:
+    def write(self, chan: Chan, data: bytes, offset: int, *, caller=None) -> int:
         if chan.aux is None:
             self._control(data)
             return len(data)
@@ -156,7 +156,7 @@ class KvDevice(DeviceDriver):
         self._touch(key)
         return len(data)
 
-    def remove(self, chan: Chan) -> None:
+    def remove(self, chan: Chan, *, caller=None) -> None:
         if chan.is_dir:
             raise DeviceError("EBUSY", "#kv's root cannot be removed")
         if chan.aux is None:
@@ -165,7 +165,7 @@ class KvDevice(DeviceDriver):
             raise DeviceError("ENOENT")
         self._delete(chan.aux)
 
-    def wstat(self, chan: Chan, changes: Wstat) -> None:
+    def wstat(self, chan: Chan, changes: Wstat, *, caller=None) -> None:
         key = chan.aux
         if key is None:
             raise DeviceError("EPERM", f"#kv/{CTL if not chan.is_dir else ''} cannot be changed")
@@ -183,7 +183,7 @@ class KvDevice(DeviceDriver):
             key.name = changes.name
         # permissions and times are not kept: every key is rw for everyone
 
-    def rename(self, chan: Chan, newdir: Chan, name: str) -> None:
+    def rename(self, chan: Chan, newdir: Chan, name: str, *, caller=None) -> None:
         key = chan.aux
         if key is None or not newdir.is_dir:
             raise DeviceError("EPERM" if key is None else "ENOTDIR")

@@ -8,7 +8,7 @@ import attrs
 
 from kernkit.api import ConfigSection, Scheduler, hookimpl, option, positive
 
-KERNKIT_CONTRACT = ">=1.2,<2"
+KERNKIT_CONTRACT = ">=2.0,<3"
 DEFAULT_TICKETS = 100
 
 
