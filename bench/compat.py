@@ -150,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", metavar="FILE", help="print the markdown table of an earlier JSON report")
     args = parser.parse_args(argv)
     if args.table:
-        print(markdown_table(json.loads(Path(args.table).read_text())), end="")
+        try:
+            print(markdown_table(json.loads(Path(args.table).read_text())), end="")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"compat.py: {args.table}: not a report of bench/compat.py ({exc})", file=sys.stderr)
+            return 2
         return 0
     checks = [
         check
