@@ -11,6 +11,7 @@ docs/architecture.md of the objects (kernel, processes, address spaces, devices,
 """
 
 from kernkit.core.config import to_toml
+from kernkit.core.costs import COST_KINDS, KernelCosts
 from kernkit.core.devices import (
     CLOSED,
     DMAPPEND,

@@ -17,6 +17,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "net": "kernkit.plugins.net",
     "ether": "kernkit.plugins.ether",
     "gdb": "kernkit.plugins.gdb",
+    "costs": "kernkit.plugins.costs",
 }
 
 #: Set to any non-empty value to skip third-party plugins found through entry points.

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from kernkit.core.config import Config
+    from kernkit.core.costs import KernelCosts
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Process, Thread
     from kernkit.core.records import (
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 PROJECT = "kernkit"
 #: Version of this contract. Bumped in the major when a hook changes incompatibly.
-CONTRACT_VERSION = "2.0"
+CONTRACT_VERSION = "2.2"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -301,6 +303,30 @@ def kernkit_register_trace_styles() -> list[TraceStyle]:
             return [TraceStyle("hello", "the example said hello", "circle", "#2e86c1", "hello from {by}")]
 
     :return: a list of :class:`~kernkit.core.records.TraceStyle` records.
+    """
+
+
+@hookspec(firstresult=True)
+def kernkit_kernel_costs(config: Config) -> KernelCosts | None:
+    """Say what the kernel's own work costs in virtual time (a cost model).
+
+    Asked once, when the kernel is built; the first plugin that returns a
+    :class:`~kernkit.core.costs.KernelCosts` decides (None: no opinion). The kernel then charges
+    those cycles to the core and thread doing each piece of work: system calls, context and
+    address-space switches, page faults, kernel messages and IPIs, timer interrupts, a periodic
+    tick. Without an answer (or with a table of zeros, or in fast mode) kernel work takes no
+    virtual time and the kernel checks no costs on its hot paths.
+
+    Example::
+
+        from kernkit.api import KernelCosts, hookimpl
+
+        @hookimpl
+        def kernkit_kernel_costs(config):
+            return KernelCosts(syscall_entry=100, syscall_exit=100)  # 200 cycles a system call
+
+    :param config: the validated configuration (a plugin's own table is ``config["name"]``).
+    :return: a :class:`~kernkit.core.costs.KernelCosts`, or None.
     """
 
 

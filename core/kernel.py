@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from kernkit.core.costs import CostLedger, KernelCosts
 from kernkit.core.errors import KernelPanic, KernkitError, OutOfMemory
 from kernkit.core.files import FileTable
 from kernkit.core.hostio import HostIO
@@ -21,7 +22,7 @@ from kernkit.core.monitor import Monitor, backtrace_lines, on_core_threads
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING, Process, ProcState, Thread
 from kernkit.core.report import fault_report, process_list
 from kernkit.core.scheduler import complete_policy
-from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
+from kernkit.core.syscalls import CostingDispatcher, SyscallDispatcher, TracingDispatcher
 from kernkit.core.timers import Timers
 from kernkit.core.tracer import Tracer
 
@@ -91,6 +92,11 @@ class Kernel:
         self.max_instructions = config["kernel"].max_instructions
         self.round_start_ns = 0
         self.booted_at = time.monotonic_ns()
+        #: What the kernel's own work costs (``kernkit_kernel_costs``), None when it costs nothing:
+        #: then no hot path looks at costs at all. Known before the machine, which binds dispatch.
+        self.costs: KernelCosts | None = self._cost_model(config, plugins)
+        if self.costs is not None:
+            self.dispatcher = CostingDispatcher(self, self.dispatcher, self.costs)
         arch = registries["architecture"][machine_opts.arch].record
         self.arch = arch
         self.machine = arch.create_machine(self)
@@ -110,6 +116,11 @@ class Kernel:
         #: Where each core's current trace span began (tracing only).
         self._span_start = [0] * cores
         self._active_core: int | None = None
+        #: The charges of the cost model so far (None without one).
+        self.cost_ledger = CostLedger(self.costs, cores) if self.costs is not None else None
+        #: Per core, the thread it ran last (None once that thread blocked): a context switch is
+        #: a pick of any other (cost model only).
+        self._ran_last: list[Thread | None] = [None] * cores
         policy = registries["scheduler"][config["sched"].policy].record.create(self)
         self.scheduler = complete_policy(policy, self)
 
@@ -171,6 +182,10 @@ class Kernel:
             sent = (message.sent_at - self.round_start_ns) * self.ips // 1_000_000_000
             if sent > self._core_used[core]:
                 self._core_used[core] = sent
+            if self.costs is not None:
+                self.charge_cycles(core, self.costs.kmsg, "kmsg")
+                if message.source != core:  # it came by inter-processor interrupt
+                    self.charge_cycles(core, self.costs.ipi, "ipi")
         message.run()
 
     # --- time -----------------------------------------------------------------------------
@@ -222,6 +237,57 @@ class Kernel:
         exactly as if the thread had retired them in this run (at most :meth:`budget_left`)."""
         if instructions:
             self.machine.charge(core, instructions)
+
+    # --- the cost of the kernel's own work (core/costs.py) -----------------------------------
+
+    def _cost_model(self, config: Config, plugins: PluginManager) -> KernelCosts | None:
+        costs = plugins.call("kernkit_kernel_costs", config=config)
+        if costs is None or not costs.enabled:
+            return None
+        if config["machine"].mode != "deterministic":
+            self.message("warning: the cost model needs machine.mode = deterministic; it is ignored")
+            return None
+        return costs
+
+    def charge_cycles(self, core: int | None, cycles: int, kind: str) -> None:
+        """Kernel work of ``cycles`` virtual cycles (time-stamp counter ticks) done on ``core``:
+        the core's virtual time moves on by that much, and with it the thread running there (it
+        pays for the work); its instruction count does not change. ``kind`` names the work in
+        ``cost_ledger`` (one of ``COST_KINDS``, or a plugin's own). A no-op without a cost model,
+        without a core (None) and in fast mode, so plugins may call it unconditionally for work of
+        their own (say, a personality's kernel-side event delivery)."""
+        ledger = self.cost_ledger
+        if ledger is None or core is None or cycles <= 0:
+            return
+        self._core_used[core] += cycles
+        ledger.note(kind, core, cycles)
+
+    def _charge_pick(self, core: int, thread: Thread, previous: Process | None) -> None:
+        """The cost of ``core`` switching to ``thread`` (``previous``: whose address space it had)."""
+        costs = self.costs
+        if self._ran_last[core] is not thread:
+            self.charge_cycles(core, costs.context_switch, "context_switch")
+            if previous is None or previous.aspace is not thread.process.aspace:
+                self.charge_cycles(core, costs.address_space_switch, "address_space_switch")
+        self._ran_last[core] = thread
+
+    def _charge_ticks(self, core: int, used: int) -> None:
+        """Ticks the run ending at ``used`` instructions into the round crossed on ``core``."""
+        costs, ledger = self.costs, self.cost_ledger
+        if not costs.tick or not costs.tick_period_ns:
+            return
+        if not costs.tick_granted and self.granted[core] is not None:
+            return
+        end = self.round_start_ns + used * 1_000_000_000 // self.ips
+        ticks = ledger.ticks_between(ledger.ticked_to[core], end)
+        ledger.ticked_to[core] = end
+        if ticks:
+            self._core_used[core] += ticks * costs.tick
+            ledger.note("tick", core, ticks * costs.tick, ticks)
+
+    def charge_page_fault(self, aspace: object) -> None:
+        """An address space of this kernel made a page present on a fault (cost model only)."""
+        self.charge_cycles(self._active_core, self.costs.page_fault, "page_fault")
 
     # --- tracing --------------------------------------------------------------------------
 
@@ -344,6 +410,7 @@ class Kernel:
                 child.aspace = parent.aspace.share()
             else:
                 child.aspace = parent.aspace.fork(self.machine.new_page_table())
+                child.aspace.on_fault = parent.aspace.on_fault
         except OutOfMemory:
             child.set_state(ProcState.DYING)
             self._release(child)
@@ -551,6 +618,9 @@ class Kernel:
                 if on_timeout is not None:
                     on_timeout()
                 self.wake(thread)
+                if self.costs is not None:  # the timer interrupt delays the woken thread
+                    thread.clock += self.costs.timer_interrupt
+                    self.cost_ledger.note("timer_interrupt", None, self.costs.timer_interrupt)
 
         thread.wake_timer = self.timers.add(wake_at, expire)
 
@@ -560,6 +630,7 @@ class Kernel:
         thread.stop_requested = True
         if thread.core is not None and self.current[thread.core] is thread:
             self.current[thread.core] = None
+            self._ran_last[thread.core] = None  # it comes back through the idle loop
         self.scheduler.thread_blocked(thread)
         thread.process.refresh_state()
 
@@ -681,6 +752,10 @@ class Kernel:
                 self._active_core = core
                 if self.tracing:
                     self._span_start[core] = self.now(core)
+                if self.cost_ledger is not None:  # an idle core took no ticks meanwhile
+                    started = self.round_start_ns + self._core_used[core] * 1_000_000_000 // self.ips
+                    ticked = self.cost_ledger.ticked_to
+                    ticked[core] = max(ticked[core], started)
                 try:
                     stop = self.machine.run(core, thread, budget, limit)
                 finally:
@@ -703,6 +778,9 @@ class Kernel:
     def _account(self, core: int, thread: Thread, stop: Stop) -> None:
         """Charge a run's instructions to ``thread`` and its core, then settle its stop."""
         used = self._core_used[core] = self._core_used[core] + stop.instructions
+        if self.costs is not None:
+            self._charge_ticks(core, used)
+            used = self._core_used[core]
         self.instructions += stop.instructions
         self.core_instructions[core] += stop.instructions
         thread.instructions += stop.instructions
@@ -752,7 +830,11 @@ class Kernel:
         if self.finished or self.kmsgs.immediate[core]:
             return SETTLED
         used = self._core_used[core]
+        ledger = self.cost_ledger
+        charged = ledger.per_core[core] if ledger is not None else 0
         following = self.current[core] or self._pick(core)
+        if ledger is not None:  # the switch's own cost does not make the thread start later
+            used += ledger.per_core[core] - charged
         if following is None or self._core_used[core] != used or following.user_work:
             return SETTLED  # nothing, it starts later, or it has a signal to take first
         return Handoff(HandoffKind.CONTINUE, following)
@@ -766,12 +848,14 @@ class Kernel:
         thread.state = RUNNING
         thread.core = core
         self.current[core] = thread
-        self.cur_proc[core] = thread.process
+        previous, self.cur_proc[core] = self.cur_proc[core], thread.process
         self.context_switches += 1
         thread.process.refresh_state()
         if self.deterministic:  # the thread cannot start before the time it last stopped at
             behind = (thread.clock - self.round_start_ns) * self.ips // 1_000_000_000
             self._core_used[core] = max(self._core_used[core], behind)
+            if self.costs is not None:
+                self._charge_pick(core, thread, previous)
         return thread
 
     def _after_stop(self, core: int, thread: Thread, stop: Stop) -> None:

@@ -19,6 +19,8 @@ def new_address_space(kernel: Kernel) -> AddressSpace:
     aspace = AddressSpace(kernel.machine.memory, kernel.machine.new_page_table(), kernel.machine.user_limit)
     aspace.on_unmap = kernel.machine.address_space_changed
     aspace.on_code_write = kernel.machine.code_changed
+    if kernel.costs is not None:
+        aspace.on_fault = kernel.charge_page_fault
     aspace.on_release = kernel.machine.address_space_released
     return aspace
 

@@ -202,6 +202,10 @@ class ProcFile:
     ``read_at(kernel, process, count, offset)``, if given, replaces ``read`` for reads: a
     stream that returns up to ``count`` bytes from ``offset``, b"" at its end, and may raise
     :class:`kernkit.core.devices.WouldBlock` to make the reader wait for more.
+
+    ``status_lines(kernel, process)``, if given, returns lines (``key value``, each ending in a
+    newline; "" for none) appended to the process's ``status`` file, for facts that tools
+    reading status expect (an Akaros process's vcores).
     """
 
     name: str = attrs.field(validator=_device_name)
@@ -209,6 +213,7 @@ class ProcFile:
     write: Callable[[Kernel, Process, bytes], None] | None = None
     description: str = ""
     read_at: Callable[[Kernel, Process, int, int], bytes] | None = None
+    status_lines: Callable[[Kernel, Process], str] | None = None
 
 
 @attrs.frozen

@@ -44,6 +44,9 @@ class SchedulerPolicy(Protocol):
     def provision(self, process: Process | None, core: int) -> None:
         """Reserve ``core`` for ``process`` (None: no one). Range checks are done by the caller."""
 
+    def provisioning(self) -> dict[int, Process]:
+        """Which core is reserved for which process, for tools (``prov -s``, the monitor)."""
+
     def process_exited(self, process: Process) -> None:
         """``process`` is dying: give back whatever it holds."""
 
@@ -68,6 +71,9 @@ class BaseScheduler:
 
     def provision(self, process: Process | None, core: int) -> None:
         pass
+
+    def provisioning(self) -> dict[int, Process]:
+        return {}
 
     def process_exited(self, process: Process) -> None:
         pass
@@ -99,13 +105,18 @@ class VcoreProvider(Protocol):
         """The scheduler is about to preempt vcore ``thread`` (Akaros: a preempt_pending flag and a
         warning event)."""
 
+    def is_vcore(self, thread: Thread) -> bool:
+        """Optional: whether ``thread`` of a multi-core process is one of its vcores (False: a
+        kernel task the personality runs for the process, scheduled like a single-core
+        process's thread). Without it every thread of such a process is a vcore."""
+
 
 def complete_policy(policy: Any, kernel: Kernel) -> Any:
     """``policy`` with :class:`BaseScheduler`'s defaults bound for whatever optional method it
     lacks (third-party schedulers written before those methods existed keep working)."""
     if not hasattr(policy, "kernel"):
         policy.kernel = kernel
-    for name in ("cores_wanted", "max_vcores", "provision", "process_exited"):
+    for name in ("cores_wanted", "max_vcores", "provision", "provisioning", "process_exited"):
         if not hasattr(policy, name):
             setattr(policy, name, types.MethodType(getattr(BaseScheduler, name), policy))
     return policy

@@ -10,6 +10,7 @@ from kernkit.core.machine import Fault
 from kernkit.core.tracer import SyscallLines
 
 if TYPE_CHECKING:
+    from kernkit.core.costs import KernelCosts
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Thread
 
@@ -84,4 +85,31 @@ class TracingDispatcher(SyscallDispatcher):
                 kernel.now(core), core, thread.process.pid, thread.tid, call.name, number, args, ret
             )
             kernel.tracer.emit_line(line)
+        return result
+
+
+class CostingDispatcher:
+    """Another dispatcher's dispatch with the cost of entering and leaving the kernel charged to
+    the calling thread's core (chosen at boot when the kernel has a cost model, so a kernel
+    without one checks nothing per call)."""
+
+    def __init__(self, kernel: Kernel, inner: SyscallDispatcher, costs: KernelCosts) -> None:
+        self.kernel = kernel
+        self.inner = inner
+        self._entry = costs.syscall_entry
+        self._exit = costs.syscall_exit
+
+    @property
+    def count(self) -> int:
+        return self.inner.count
+
+    @property
+    def unknown(self) -> dict[int, int]:
+        return self.inner.unknown
+
+    def dispatch(self, thread: Thread, number: int, read_args: ArgReader) -> int | None:
+        charge, core = self.kernel.charge_cycles, thread.core
+        charge(core, self._entry, "syscall_entry")  # the handler already sees the entry's time
+        result = self.inner.dispatch(thread, number, read_args)
+        charge(core, self._exit, "syscall_exit")
         return result

@@ -221,7 +221,7 @@ static void serve(uint32_t v)
 		record_yield(c, v, sys_proc_yield(0));
 		break;
 	case C_YIELD_NOTIF_PENDING: { /* nice, but with an event of our own just posted */
-		struct event_msg msg = { .type = EV_EVENT, .vcoreid = v, .arg = 7 };
+		struct event_msg msg = { .ev_type = EV_EVENT, .ev_arg2 = 7 };
 		c->notified = sys_self_notify(v, EV_EVENT, &msg, EVENT_IPI);
 		c->notif_pending = vcpd->notif_pending;
 		record_yield(c, v, sys_proc_yield(1));
@@ -274,7 +274,7 @@ static void rules_sched_entry(void)
 				continue;
 			}
 		}
-		if (vcpd->notif_pending || vcpd->ev_head != vcpd->ev_tail)
+		if (vcpd->notif_pending)
 			handle_events(v);
 		serve(v);
 		cpu_relax();
@@ -288,8 +288,8 @@ static void rules_thread_runnable(struct uthread *uth)
 
 static void rules_thread_blockon_sysc(struct uthread *uth, void *sysc)
 {
-	(void)sysc;
-	parlib_panic("uthread %u: no asynchronous system calls here", uth->id);
+	if (!register_evq(sysc, sysc_event_queue()))
+		rules_thread_runnable(uth);
 }
 
 static void rules_thread_has_blocked(struct uthread *uth, int flags)
@@ -311,7 +311,7 @@ static void poll_events(void)
 	if (!parlib_is_mcp || in_vcore_context())
 		return;
 	volatile struct preempt_data *vcpd = vcpd_of(vcore_id());
-	if (vcpd->notif_pending || vcpd->ev_head != vcpd->ev_tail)
+	if (vcpd->notif_pending)
 		handle_events(vcore_id());
 }
 
@@ -345,11 +345,11 @@ static void on_user_ipi(struct event_msg *msg, unsigned int type, void *data)
 	(void)data;
 	uint32_t n = nr_msgs;
 	if (n < COUNT_OF(msgs))
-		msgs[n] = (struct msg_seen){ msg->arg, vc_tls()->nr_entries };
+		msgs[n] = (struct msg_seen){ msg->ev_arg3, vc_tls()->nr_entries };
 	atomic_set(&nr_msgs, n + 1);
-	if (msg->arg == MSG_READY)
+	if (msg->ev_arg3 == MSG_READY)
 		atomic_add(&nr_ready, 1);
-	if (msg->arg == MSG_WAKE) {
+	if (msg->ev_arg3 == MSG_WAKE) {
 		struct uthread *uth = atomic_swap(&parked, NULL);
 		if (uth)
 			uthread_runnable(uth);
@@ -358,7 +358,7 @@ static void on_user_ipi(struct event_msg *msg, unsigned int type, void *data)
 
 static long send_msg(long pid, uint64_t arg, int flags)
 {
-	struct event_msg msg = { .type = EV_USER_IPI, .arg = arg };
+	struct event_msg msg = { .ev_type = EV_USER_IPI, .ev_arg3 = arg };
 	return sys_notify(pid, EV_USER_IPI, &msg, flags);
 }
 

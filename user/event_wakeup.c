@@ -15,7 +15,7 @@ static void on_user_ipi(struct event_msg *msg, unsigned int type, void *data)
 {
 	(void)type;
 	(void)data;
-	message = msg->arg;
+	message = msg->ev_arg3;
 	uth_semaphore_up(&arrived);
 }
 
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 	}
 	struct timespec ms = { 0, 1000000 };
 	sys_nanosleep(&ms, NULL);
-	struct event_msg msg = { .type = EV_USER_IPI, .arg = 42 };
+	struct event_msg msg = { .ev_type = EV_USER_IPI, .ev_arg3 = 42 };
 	printf("event_wakeup: parent sends message 42\n");
 	long r = sys_notify(pid, EV_USER_IPI, &msg, EVENT_IPI | EVENT_WAKEUP);
 	int status = -1;

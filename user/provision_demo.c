@@ -5,8 +5,10 @@
  *      on each vcore but vcore 0;
  *   2. the parent provisions pcores 2 and 3 (the last two) to A and runs it; A asks for two
  *      vcores and gets its provisioned cores: the ksched preempts B's vcores there;
- *   3. B reports what procinfo and its events say: fewer vcores, EV_VCORE_PREEMPT events;
- *   4. A exits; B gets the cores back and its preempted vcores resume where they stopped.
+ *   3. B reports what procinfo and its events say: fewer vcores, EV_VCORE_PREEMPT events; its
+ *      2LS recovered the preempted vcores' uthreads (or, for a vcore preempted in vcore context,
+ *      gave it its core) so every uthread still runs on the vcore left;
+ *   4. A exits; B gets the cores back and its preempted vcores start again.
  * Each step waits for the previous one's event (SYS_notify), so the output is in a fixed
  * order.  Needs a machine with at least 4 cores and the mcp scheduler. */
 #include "parlib/uthread.h"
@@ -20,13 +22,13 @@ static void on_user_ipi(struct event_msg *msg, unsigned int type, void *data)
 {
 	(void)type;
 	(void)data;
-	last_code = msg->arg;
+	last_code = msg->ev_arg3;
 	atomic_add(&nr_msgs, 1);
 }
 
 static void send(long pid, uint64_t code)
 {
-	struct event_msg msg = { .type = EV_USER_IPI, .arg = code };
+	struct event_msg msg = { .ev_type = EV_USER_IPI, .ev_arg3 = code };
 	long r = sys_notify(pid, EV_USER_IPI, &msg, EVENT_IPI | EVENT_WAKEUP);
 	if (r < 0)
 		parlib_panic("notify %ld: %ld", pid, r);
@@ -72,11 +74,14 @@ static void print_vcores(const char *who)
 
 static volatile bool stop;
 
+/* A spinning uthread that lets others run now and then: after a preemption its vcore's work is
+ * recovered onto the vcores left (the 2LS's job), and there the uthreads take turns. */
 static void *spinner(void *arg)
 {
 	volatile uint64_t *count = arg;
 	while (!stop)
-		(*count)++;
+		if (++*count % 1024 == 0)
+			uthread_sched_yield();
 	return NULL;
 }
 

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 			len = 0;
 		}
 		if (notify && saw_run) {
-			struct event_msg msg = { .type = EV_USER_IPI, .arg = 0 };
+			struct event_msg msg = { .ev_type = EV_USER_IPI };
 			if (sys_notify(pid, EV_USER_IPI, &msg, EVENT_IPI) == 0)
 				notified++;
 		}

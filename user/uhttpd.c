@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 	uint32_t vcores = argc > 3 ? (uint32_t)atoi(argv[3]) : max_vcores();
 	char addr[32], dir[NETPATH];
 	snprintf(addr, sizeof addr, "tcp!*!%d", port);
-	int actl = announce(addr, dir);
+	int actl = announce9(addr, dir);
 	if (actl < 0) {
 		printf("uhttpd: announce %s: error %d\n", addr, -actl);
 		return 1;
@@ -249,13 +249,13 @@ int main(int argc, char **argv)
 	       port, dir, vcores, max_vcores());
 	for (;;) {
 		char newdir[NETPATH];
-		int ctl = listen(dir, newdir);
+		int ctl = listen9(dir, newdir);
 		if (ctl < 0) {
 			printf("uhttpd: listen: error %d\n", -ctl);
 			sys_block(1000);
 			continue;
 		}
-		int data = accept(ctl, newdir);
+		int data = accept9(ctl, newdir);
 		sys_close(ctl); /* the conversation lives on in its data file */
 		if (data < 0)
 			continue;

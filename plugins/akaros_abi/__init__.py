@@ -11,10 +11,18 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EFAULT, ENOSYS
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import PluginDeclaration, Syscall, SyscallTable, TraceStyle
-from kernkit.plugins.akaros_abi import nscalls, taps
+from kernkit.core.records import (
+    MonitorCommand,
+    PluginDeclaration,
+    ProcFile,
+    Syscall,
+    SyscallTable,
+    TraceStyle,
+)
+from kernkit.plugins.akaros_abi import layout, nscalls, sysc, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
+from kernkit.plugins.akaros_abi.status import cmd_vcores, mcp_status_lines, read_mcp
 from kernkit.plugins.akaros_abi.vcores import VCORES, post_signal
 from kernkit.plugins.linux_abi import api as linux
 
@@ -49,16 +57,19 @@ SYSCALLS = (
     (35, "vc_entry", s.sys_vc_entry, 0),
     (36, "nanosleep", s.sys_nanosleep, 2),
     (37, "pop_ctx", s.sys_pop_ctx, 1),
-    (39, "send_event", s.sys_send_event, 4),
+    (39, "send_event", s.sys_send_event, 3),
     (100, "read", taps.sys_read, 3),
     (101, "write", taps.sys_write, 3),
     (102, "openat", taps.sys_openat, 4),
     (103, "close", linux.sys_close, 1),
+    (104, "fstat", linux.sys_fstat, 2),
+    (105, "stat", s.sys_stat, 3),
     (126, "tap_fds", taps.sys_tap_fds, 2),
     (145, "nbind", nscalls.sys_nbind, 5),
     (146, "nmount", nscalls.sys_nmount, 4),
     (147, "nunmount", nscalls.sys_nunmount, 4),
     (149, "fd2path", nscalls.sys_fd2path, 3),
+    (layout.SYS_SUBMIT, "submit", sysc.sys_submit, 2),
 )
 
 
@@ -133,3 +144,27 @@ def kernkit_declare_plugin() -> PluginDeclaration:
 @hookimpl
 def kernkit_register_syscall_tables() -> list[SyscallTable]:
     return [AKAROS]
+
+
+@hookimpl
+def kernkit_register_proc_files() -> list[ProcFile]:
+    return [
+        ProcFile(
+            "mcp",
+            read_mcp,
+            description="an Akaros process: MCP state, vcores wanted, granted, where (also in status)",
+            status_lines=mcp_status_lines,
+        )
+    ]
+
+
+@hookimpl
+def kernkit_register_monitor_commands() -> list[MonitorCommand]:
+    return [
+        MonitorCommand(
+            "vcores",
+            cmd_vcores,
+            "MCPs: vcores wanted and granted, their pcores, provisioning",
+            "vcores [PID]",
+        )
+    ]

@@ -27,8 +27,9 @@ class AkarosProcess:
     pcore: dict[int, int | None] = attrs.field(factory=dict)
     #: Inactive vcores, most recently yielded last (reused first, as in Akaros).
     inactive: list[int] = attrs.field(factory=list)
-    #: Preempted vcores: their saved user registers, restored when they get a core again.
-    preempted: dict[int, dict[str, int]] = attrs.field(factory=dict)
+    #: Preempted vcores (their contexts are in their preempt data: vcore_ctx, or uthread_ctx
+    #: for the 2LS to recover); restarted first when the process gets a core again.
+    preempted: set[int] = attrs.field(factory=set)
     #: Online vcores sleeping in halt_core (an event wakes them).
     halted: set[int] = attrs.field(factory=set)
 
@@ -74,21 +75,20 @@ class AkarosProcess:
         flags = self.data.u64(at)
         self.data.set_u64(at, flags | flag if on else flags & ~flag)
 
-    def save_uthread_ctx(self, vcoreid: int, registers: dict[str, int]) -> None:
-        values = [registers[name] for name in layout.USER_CONTEXT_FIELDS]
-        self.data.write(self.vcpd(vcoreid, layout.VCPD_UTHREAD_CTX), layout.USER_CONTEXT.pack(*values))
-        self.set_flag(vcoreid, layout.VC_UTHREAD_SAVED, True)
+    def flags(self, vcoreid: int) -> int:
+        return self.data.u64(self.vcpd(vcoreid, layout.VCPD_FLAGS))
 
-    def post_event(self, vcoreid: int, kind: int, arg: int) -> bool:
-        """Put an event in ``vcoreid``'s mailbox; False when it is full (the event is dropped)."""
-        head = self.data.u32(self.vcpd(vcoreid, layout.VCPD_EV_HEAD))
-        tail = self.data.u32(self.vcpd(vcoreid, layout.VCPD_EV_TAIL))
-        if (head - tail) & 0xFFFF_FFFF >= layout.EV_MBOX_SLOTS:
-            return False
-        slot = self.vcpd(vcoreid, layout.VCPD_EV) + (head % layout.EV_MBOX_SLOTS) * layout.EVENT_MSG.size
-        self.data.write(slot, layout.EVENT_MSG.pack(kind, vcoreid, arg))
-        self.data.set_u32(self.vcpd(vcoreid, layout.VCPD_EV_HEAD), head + 1)
-        return True
+    def save_context(self, vcoreid: int, field: int, registers: dict[str, int]) -> None:
+        values = [registers[name] for name in layout.USER_CONTEXT_FIELDS]
+        self.data.write(self.vcpd(vcoreid, field), layout.USER_CONTEXT.pack(*values))
+
+    def load_context(self, vcoreid: int, field: int) -> dict[str, int]:
+        raw = self.data.read(self.vcpd(vcoreid, field), layout.USER_CONTEXT.size)
+        return dict(zip(layout.USER_CONTEXT_FIELDS, layout.USER_CONTEXT.unpack(raw), strict=True))
+
+    def save_uthread_ctx(self, vcoreid: int, registers: dict[str, int]) -> None:
+        self.save_context(vcoreid, layout.VCPD_UTHREAD_CTX, registers)
+        self.set_flag(vcoreid, layout.VC_UTHREAD_SAVED, True)
 
 
 def attach(kernel: Kernel, process: Process) -> AkarosProcess:
@@ -103,6 +103,11 @@ def attach(kernel: Kernel, process: Process) -> AkarosProcess:
     info.set_u64(layout.PI_NUM_CORES, len(kernel.current))
     info.set_u64(layout.PI_TSC_FREQ, kernel.ips)
     state.inactive = list(range(max_vcores - 1, -1, -1))  # vcore 0 on top
+    for vcoreid in range(max(max_vcores, 1)):  # their mailboxes: UCQs whose pages come when used
+        for field in (layout.VCPD_MBOX_PUBLIC, layout.VCPD_MBOX_PRIVATE):
+            mbox = state.vcpd(vcoreid, field)
+            data.set_u32(mbox, layout.EV_MBOX_UCQ)
+            data.set_u8(mbox + layout.MBOX_BODY + layout.UCQ_READY, 1)
     STATE.set(process, state)
     return state
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import (
     E2BIG,
-    EAGAIN,
     EBUSY,
     EINVAL,
     ENOENT,
@@ -21,11 +20,22 @@ from kernkit.core.errnos import (
 from kernkit.core.errors import ProgramError
 from kernkit.core.process import ProcState
 from kernkit.plugins.akaros_abi import layout
+from kernkit.plugins.akaros_abi.events import (
+    EventMsg,
+    post_vcore_msg,
+    send_event,
+    send_kernel_event,
+    spam_public,
+    try_notify,
+    wakeup,
+)
 from kernkit.plugins.akaros_abi.state import of
+from kernkit.plugins.akaros_abi.status import provisioning_map
 from kernkit.plugins.akaros_abi.vcores import (
-    deliver_event,
     new_context,
     restart_at_entry,
+    restart_registers,
+    save_preempted,
     vcore_of,
     yield_vcore,
 )
@@ -36,6 +46,8 @@ if TYPE_CHECKING:
 
 
 U32 = 0xFFFF_FFFF  # Akaros declares event types, vcore ids and flags as 32-bit: the register's low half
+#: provision's pid that asks for the provisioning map instead (-1, as a 64-bit register holds it)
+SHOW_PROVISIONING = (1 << 64) - 1
 
 
 def _target(t: Thread, pid: int) -> Process | None:
@@ -144,6 +156,10 @@ def sys_poke_ksched(t: Thread, pid: int, res_type: int) -> int:
 
 
 def sys_provision(t: Thread, pid: int, res_type: int, core: int) -> int:
+    if pid == SHOW_PROVISIONING:  # as Akaros: print the map on the console
+        t.kernel.stdout.write(provisioning_map(t.kernel).encode())
+        t.kernel.stdout.flush()
+        return 0
     if res_type != layout.RES_CORES:
         return -EINVAL
     if core >= len(t.kernel.current):
@@ -161,42 +177,56 @@ def sys_provision(t: Thread, pid: int, res_type: int, core: int) -> int:
     return 0
 
 
-def _event_args(t: Thread, msg: int, kind: int) -> tuple[int, int]:
-    if not msg:
-        return kind, 0
-    got_kind, _, arg = layout.EVENT_MSG.unpack(t.process.aspace.read(msg, layout.EVENT_MSG.size))
-    return (kind or got_kind), arg
+def _message(t: Thread, msg: int, kind: int) -> EventMsg:
+    """The caller's struct event_msg at ``msg`` (zeros for NULL), of type ``kind`` when nonzero."""
+    got = EventMsg.unpack(t.process.aspace.read(msg, layout.EVENT_MSG.size)) if msg else EventMsg(0)
+    return got._replace(ev_type=kind) if kind else got
 
 
 def sys_notify(t: Thread, pid: int, kind: int, msg: int, flags: int) -> int:
+    """An event for another process (Akaros's notify): through the queue it registered for the
+    type, else to a running vcore with ``flags`` (default EVENT_IPI | EVENT_WAKEUP)."""
     kind, flags = kind & U32, flags & U32
     target = _target(t, pid)
     if target is None or of(target) is None:
         return -ESRCH
-    kind, arg = _event_args(t, msg, kind)
-    delivered = deliver_event(target, 0, kind, arg, flags or layout.EVENT_IPI | layout.EVENT_WAKEUP)
-    return 0 if delivered else -EAGAIN
+    if kind >= 1 << 16:
+        return -EINVAL
+    message = _message(t, msg, kind)
+    send_kernel_event(target, message, 0, flags or layout.EVENT_IPI | layout.EVENT_WAKEUP)
+    return 0
 
 
 def sys_self_notify(t: Thread, vcoreid: int, kind: int, msg: int, flags: int) -> int:
+    """An event into one of our own vcores' mailboxes (the private one with EVENT_VCORE_PRIVATE),
+    and a notification with EVENT_IPI (the default). An offline vcore's event goes to one that
+    will see it unless it is private."""
     vcoreid, kind, flags = vcoreid & U32, kind & U32, flags & U32
-    if vcoreid >= of(t.process).info.u64(layout.PI_MAX_VCORES) and vcoreid != 0:
+    state = of(t.process)
+    if (vcoreid >= state.info.u64(layout.PI_MAX_VCORES) and vcoreid != 0) or kind >= 1 << 16:
         return -EINVAL
-    kind, arg = _event_args(t, msg, kind)
-    delivered = deliver_event(t.process, vcoreid, kind, arg, flags or layout.EVENT_IPI)
-    return 0 if delivered else -EAGAIN
+    message = _message(t, msg, kind)
+    flags = flags or layout.EVENT_IPI
+    private = bool(flags & layout.EVENT_VCORE_PRIVATE)
+    if t.process.mcp and vcoreid not in state.online and not private:
+        spam_public(t.process, message, vcoreid, flags)
+    else:
+        post_vcore_msg(t.process, vcoreid, message, private)
+        try_notify(t.process, vcoreid, flags)
+    wakeup(t.process, flags)
+    return 0
 
 
-def sys_send_event(t: Thread, pid: int, msg: int, vcoreid: int, flags: int) -> int:
-    vcoreid, flags = vcoreid & U32, flags & U32
-    target = _target(t, pid)
-    if target is None or of(target) is None:
-        return -ESRCH
-    if vcoreid >= max(of(target).info.u64(layout.PI_MAX_VCORES), 1):
+def sys_send_event(t: Thread, ev_q: int, msg: int, vcoreid: int) -> int:
+    """Send ourselves an event through our own event queue (Akaros's send_event)."""
+    vcoreid = vcoreid & U32
+    state = of(t.process)
+    if vcoreid >= max(state.info.u64(layout.PI_MAX_VCORES), 1) or not ev_q:
         return -EINVAL
-    kind, arg = _event_args(t, msg, 0)
-    delivered = deliver_event(target, vcoreid, kind, arg, flags or layout.EVENT_IPI | layout.EVENT_WAKEUP)
-    return 0 if delivered else -EAGAIN
+    message = _message(t, msg, 0)
+    t.process.aspace.read(ev_q, layout.EVENT_QUEUE.size)  # a bad queue is EFAULT for the caller
+    send_event(t.process, ev_q, message, vcoreid)
+    return 0
 
 
 def sys_halt_core(t: Thread, usec: int) -> int | None:
@@ -239,29 +269,44 @@ def sys_pop_ctx(t: Thread, ctx: int) -> int | None:
 
 
 def sys_change_vcore(t: Thread, vcoreid: int, enable_my_notif: int) -> int | None:
-    """Hand the caller's core to preempted vcore ``vcoreid``; the caller's context is saved in
-    its uthread_ctx and its vcore goes inactive."""
+    """Hand the caller's core to preempted vcore ``vcoreid`` (Akaros's change_to_vcore, for a 2LS
+    recovering a vcore preempted in vcore context, or a PDR lock's waiter whose holder lost its
+    core). Only from vcore context (notifications disabled), else EINVAL. The caller's vcore is
+    left as if preempted (VC_PREEMPTED, restarted when the process next gets a core): with
+    ``enable_my_notif`` it restarts fresh and EV_CHECK_MSGS goes to ``vcoreid`` (its uthread, if
+    any, the 2LS took beforehand); without, its context is kept in vcore_ctx to resume, and
+    EV_VCORE_PREEMPT goes to ``vcoreid`` so the 2LS recovers it."""
+    vcoreid = vcoreid & U32
     state, mine = of(t.process), vcore_of(t)
-    if mine is None or vcoreid not in state.preempted:
+    if mine is None or vcoreid not in state.preempted or vcoreid == mine:
         return -EINVAL
-    registers = t.context.user_registers()
-    registers["rax"] = 0
-    state.save_uthread_ctx(mine, registers)
+    if not state.notif_disabled(mine):
+        return -EINVAL  # not from uthread context
     if enable_my_notif:
         state.data.set_u8(state.vcpd(mine, layout.VCPD_NOTIF_DISABLED), 0)
+        state.set_flag(mine, layout.VC_PREEMPTED, True)
+        state.set_flag(mine, layout.VC_CAN_RCV_MSG, False)
+        state.preempted.add(mine)
+        state.inactive.append(mine)
+    else:
+        save_preempted(state, mine, t, in_syscall=True)
     core = state.pcore.pop(mine, None)
     state.online.pop(mine)
     state.publish_vcore(mine, None)
-    state.inactive.append(mine)
+    state.preempted.discard(vcoreid)
     state.inactive.remove(vcoreid)
-    t.context = new_context(t.kernel, state.preempted.pop(vcoreid))
+    t.context = new_context(t.kernel, restart_registers(state, vcoreid))
     state.set_flag(vcoreid, layout.VC_PREEMPTED, False)
+    state.set_flag(vcoreid, layout.VC_CAN_RCV_MSG, True)
     t.data["vcore"] = vcoreid
     t.tag = f"vc{vcoreid}"
     state.online[vcoreid] = t
     state.pcore[vcoreid] = core
     state.publish_vcore(vcoreid, core if core is not None else 0)
+    t.kernel.trace_event("change_vcore", t.process, vcore=vcoreid, **{"from": mine})
     t.stop_requested = True
+    kind = layout.EV_CHECK_MSGS if enable_my_notif else layout.EV_VCORE_PREEMPT
+    send_kernel_event(t.process, EventMsg(kind, ev_arg2=mine), vcoreid, layout.EVENT_IPI)
     return None
 
 
@@ -271,3 +316,8 @@ def sys_waitpid(t: Thread, pid: int, status: int, options: int) -> int | None:
 
 def sys_nanosleep(t: Thread, request: int, remaining: int) -> int | None:
     return linux.sys_nanosleep(t, request, remaining)
+
+
+def sys_stat(t: Thread, path: int, pathlen: int, statbuf: int) -> int:
+    """stat(path, pathlen, struct kstat *): the path's file, in Linux's struct stat layout."""
+    return linux.sys_stat(t, path, statbuf)

@@ -1,13 +1,14 @@
 """FD taps: SYS_tap_fds (Akaros's 126) asks for an event when an open file becomes ready.
 
 A tap names a descriptor, a filter (``FDTAP_FILT_*``: readable, writable, error, hangup,
-priority), an event queue in the process's memory and an event id. When the file's readiness
-(``DeviceDriver.poll``) gains a condition of the filter -- readable when it was not, say --
-the tap fires: as for Akaros's ``EV_MBOX_BITMAP`` queues, the kernel sets
-bit ``ev_id`` of the queue's bitmap and its ``check_bits`` word, then, by the queue's flags,
-sends an ``EV_EVENT`` message carrying the queue's address to the queue's vcore (EVENT_INDIR),
-notifies that vcore (EVENT_IPI) and wakes a WAITING process (EVENT_WAKEUP). A tap added on a
-file that is ready already fires at once, so "try, get EAGAIN, tap, sleep" loses no wake-up.
+priority), an event queue in the process's memory, an event id and a datum. When the file's
+readiness (``DeviceDriver.poll``) gains a condition of the filter -- readable when it was not,
+say -- the tap fires: as in Akaros, the kernel sends an event through the queue (events.py):
+type ``ev_id``, ``ev_arg2`` the filter bits that became true, ``ev_arg3`` the datum. With a CEQ
+as the queue's mailbox, events of one descriptor coalesce into one entry (how Akaros's epoll
+works); the queue's flags say whom to alert (EVENT_INDIR, EVENT_IPI, EVENT_WAKEUP, ...). A tap
+added on a file that is ready already fires at once, so "try, get EAGAIN, tap, sleep" loses no
+wake-up.
 
 Readiness is looked at whenever a driver wakes the kernel's pollers (``kernkit.core.wait``):
 the personality watches readiness, it has no door into any driver. Drivers wake the pollers when
@@ -38,7 +39,8 @@ from kernkit.core.errors import BadAddress
 from kernkit.core.state import Slot
 from kernkit.core.wait import watch_readiness
 from kernkit.plugins.akaros_abi import layout
-from kernkit.plugins.akaros_abi.vcores import deliver_event, notify_or_wake
+from kernkit.plugins.akaros_abi.dirs import is_directory, read_directory
+from kernkit.plugins.akaros_abi.events import EventMsg, send_event
 from kernkit.plugins.linux_abi import api as linux
 
 if TYPE_CHECKING:
@@ -59,9 +61,6 @@ FILTERS = {
 SUPPORTED = sum(FILTERS)
 #: struct fd_tap_req: fd, cmd, filter, ev_id (int), ev_q, data (pointers)
 TAP_REQ = struct.Struct("<iiiiQQ")
-#: struct event_queue's header: ev_flags, ev_vcore, check_bits, nr_bits (u32); the bitmap follows
-EVQ_HEADER = struct.Struct("<IIII")
-EVQ_CHECK_BITS, EVQ_BITMAP = 8, 16
 MAX_REQS = 1024
 TAPS: Slot[Taps] = Slot("akaros.taps")
 
@@ -76,6 +75,8 @@ class Tap:
     ev_id: int
     #: the poll bits that satisfy the filter
     mask: int
+    #: the request's datum, the event's ev_arg3
+    data: int = 0
     #: the filtered poll bits when last looked at (the tap fires when one rises)
     ready: int = 0
 
@@ -121,33 +122,25 @@ class Taps:
                 gone.append(key)
                 continue
             ready = tap.chan.driver.poll(tap.chan) & tap.mask
-            if ready & ~tap.ready and not self.fire(tap):
+            if ready & ~tap.ready and not self.fire(tap, ready):
                 gone.append(key)
             tap.ready = ready
         for key in gone:
             self.taps.pop(key, None)
 
-    def fire(self, tap: Tap) -> bool:
-        """Set the tap's bit and send the queue's events; False when the queue's memory is gone
-        (the tap is dropped)."""
-        process, aspace = tap.process, tap.process.aspace
-        word = tap.ev_q + EVQ_BITMAP + tap.ev_id // 64 * 8
+    def fire(self, tap: Tap, ready: int) -> bool:
+        """Send the tap's event (``ready``: the poll bits now true); False when the queue's memory
+        is gone (the tap is dropped)."""
+        process = tap.process
         try:
-            flags, vcore, _, _ = EVQ_HEADER.unpack(aspace.read(tap.ev_q, EVQ_HEADER.size))
-            bits = int.from_bytes(aspace.read(word, 8), "little") | 1 << tap.ev_id % 64
-            aspace.write(word, bits.to_bytes(8, "little"))
-            aspace.write(tap.ev_q + EVQ_CHECK_BITS, (1).to_bytes(4, "little"))
+            process.aspace.read(tap.ev_q, layout.EVENT_QUEUE.size)
         except BadAddress:
             self.kernel.trace_event("fdtap_dropped", process, fd=tap.fd, why="event queue unmapped")
             return False
         self.fired += 1
         self.kernel.trace_event("fdtap", process, fd=tap.fd, ev_id=tap.ev_id)
-        if vcore >= layout.MAX_VCORES:
-            vcore = 0
-        if flags & layout.EVENT_INDIR:
-            deliver_event(process, vcore, layout.EV_EVENT, tap.ev_q, flags & ~layout.EVENT_INDIR)
-        else:
-            notify_or_wake(process, vcore, flags)
+        fired = sum(bit for bit, poll_bits in FILTERS.items() if tap.filter & bit and ready & poll_bits)
+        send_event(process, tap.ev_q, EventMsg(tap.ev_id, ev_arg2=fired, ev_arg3=tap.data))
         return True
 
 
@@ -161,7 +154,7 @@ def taps_of(kernel: Kernel) -> Taps:
     return TAPS.of(kernel, lambda: Taps(kernel))
 
 
-def _add(t: Thread, taps: Taps, fd: int, filt: int, ev_id: int, ev_q: int) -> int:
+def _add(t: Thread, taps: Taps, fd: int, filt: int, ev_id: int, ev_q: int, data: int) -> int:
     process = t.process
     file = process.files.get(fd)
     if fd < 0 or file is None:
@@ -172,14 +165,11 @@ def _add(t: Thread, taps: Taps, fd: int, filt: int, ev_id: int, ev_q: int) -> in
         return EINVAL
     if type(file.driver).poll is DeviceDriver.poll:
         return ENOSYS  # its files never wait: there is nothing to tap
-    try:  # the kernel writes the header and the bitmap word when the tap fires: both writable
-        header = process.aspace.read(ev_q, EVQ_HEADER.size)
-        _, _, _, nr_bits = EVQ_HEADER.unpack(header)
-        if not 0 <= ev_id < nr_bits or nr_bits > 1 << 20:
-            return EINVAL
-        word = ev_q + EVQ_BITMAP + ev_id // 64 * 8
-        process.aspace.write(word, process.aspace.read(word, 8))
-        process.aspace.write(ev_q, header)
+    if not 0 <= ev_id < 1 << 16:  # an event type
+        return EINVAL
+    try:  # the kernel writes the queue (ev_alert_pending) when the tap fires: writable
+        queue = process.aspace.read(ev_q, layout.EVENT_QUEUE.size)
+        process.aspace.write(ev_q, queue)
     except BadAddress:
         return EFAULT
     old = taps.taps.get((process, fd))
@@ -191,10 +181,10 @@ def _add(t: Thread, taps: Taps, fd: int, filt: int, ev_id: int, ev_q: int) -> in
     for bit, poll_bits in FILTERS.items():
         if filt & bit:
             mask |= poll_bits
-    tap = Tap(process, fd, file, filt, ev_q, ev_id, mask)
+    tap = Tap(process, fd, file, filt, ev_q, ev_id, mask, data)
     taps.taps[(process, fd)] = tap
     tap.ready = file.driver.poll(file) & mask
-    if tap.ready and not taps.fire(tap):  # ready already: fire now, or the wake-up is lost
+    if tap.ready and not taps.fire(tap, tap.ready):  # ready already: fire now, or the wake-up is lost
         del taps.taps[(process, fd)]
     return 0
 
@@ -205,9 +195,9 @@ def sys_tap_fds(t: Thread, reqs: int, count: int) -> int:
     taps = taps_of(t.kernel)
     raw = t.process.aspace.read(reqs, TAP_REQ.size * count) if count else b""
     for i in range(count):
-        fd, cmd, filt, ev_id, ev_q, _data = TAP_REQ.unpack_from(raw, i * TAP_REQ.size)
+        fd, cmd, filt, ev_id, ev_q, data = TAP_REQ.unpack_from(raw, i * TAP_REQ.size)
         if cmd == FDTAP_CMD_ADD:
-            error = _add(t, taps, fd, filt, ev_id, ev_q)
+            error = _add(t, taps, fd, filt, ev_id, ev_q, data)
         elif cmd == FDTAP_CMD_REM:
             tap = taps.taps.pop((t.process, fd), None)
             error = 0 if tap is not None and taps.valid(tap) else EBADF
@@ -227,7 +217,11 @@ def _after(t: Thread, result: int | None) -> int | None:
 
 
 def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
-    """Linux's read; an EAGAIN looks at the process's taps."""
+    """Linux's read (a directory's kdirent records, dirs.py); an EAGAIN looks at the process's
+    taps."""
+    file = t.process.files.get(fd)
+    if is_directory(file):
+        return read_directory(t, file, buf, count)
     return _after(t, linux.sys_read(t, fd, buf, count))
 
 

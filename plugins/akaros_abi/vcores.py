@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.process import BLOCKED, RUNNING, ProcState
 from kernkit.plugins.akaros_abi import layout
+from kernkit.plugins.akaros_abi.events import EventMsg, send_kernel_event
 from kernkit.plugins.akaros_abi.state import AkarosProcess, of
 
 if TYPE_CHECKING:
@@ -59,17 +60,19 @@ class AkarosVcores:
         if state is None or not process.mcp or not process.alive:
             return None
         kernel = process.kernel
-        if state.preempted:  # a preempted vcore resumes where it was stopped
+        if state.preempted:  # preempted vcores come back first
             vcoreid = min(state.preempted)
-            registers = state.preempted.pop(vcoreid)
+            state.preempted.discard(vcoreid)
             state.inactive.remove(vcoreid)
-            state.set_flag(vcoreid, layout.VC_PREEMPTED, False)
+            registers = restart_registers(state, vcoreid)
         elif state.inactive:
             vcoreid = state.inactive.pop()
             registers = entry_registers(state, vcoreid)
             state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_DISABLED), 1)
         else:
             return None
+        state.set_flag(vcoreid, layout.VC_PREEMPTED, False)
+        state.set_flag(vcoreid, layout.VC_CAN_RCV_MSG, True)
         thread = kernel.add_thread(process, new_context(kernel, registers), vcore=vcoreid)
         thread.tag = f"vc{vcoreid}"
         state.online[vcoreid] = thread
@@ -80,6 +83,9 @@ class AkarosVcores:
         kernel.trace_event("vcore_start", process, vcore=vcoreid, pcore=core, tid=thread.tid)
         return thread
 
+    def is_vcore(self, thread: Thread) -> bool:
+        return vcore_of(thread) is not None
+
     def preempt_warning(self, thread: Thread) -> None:
         state, vcoreid = of(thread.process), vcore_of(thread)
         entry = layout.vcore_info(vcoreid)
@@ -87,19 +93,15 @@ class AkarosVcores:
         state.info.set_u32(
             entry + layout.VI_PREEMPTS_SENT, state.info.u32(entry + layout.VI_PREEMPTS_SENT) + 1
         )
-        deliver_event(thread.process, vcoreid, layout.EV_PREEMPT_PENDING, vcoreid, layout.EVENT_IPI)
+        msg = EventMsg(layout.EV_PREEMPT_PENDING, ev_arg2=vcoreid)
+        send_kernel_event(thread.process, msg, vcoreid, layout.EVENT_IPI)
 
     def preempt_vcore(self, thread: Thread) -> None:
         process, vcoreid = thread.process, vcore_of(thread)
         state = of(process)
         kernel = process.kernel
         kernel.plugins.notify("kernkit_finalize_context", kernel=kernel, thread=thread, core=thread.core)
-        registers = thread.context.user_registers()
-        if thread.state is BLOCKED:  # it was in a blocking call: that call returns 0 on resume
-            registers["rax"] = 0
-        state.preempted[vcoreid] = registers
-        state.inactive.append(vcoreid)
-        state.set_flag(vcoreid, layout.VC_PREEMPTED, True)
+        save_preempted(state, vcoreid, thread)
         entry = layout.vcore_info(vcoreid)
         state.info.set_u64(entry + layout.VI_PREEMPT_PENDING, 0)
         state.info.set_u32(
@@ -111,10 +113,39 @@ class AkarosVcores:
         if not state.online and process.state is ProcState.RUNNING_M:
             process.set_state(ProcState.RUNNABLE_M)
         target = min(state.online) if state.online else vcoreid
-        deliver_event(process, target, layout.EV_VCORE_PREEMPT, vcoreid, layout.EVENT_IPI)
+        send_kernel_event(
+            process, EventMsg(layout.EV_VCORE_PREEMPT, ev_arg2=vcoreid), target, layout.EVENT_IPI
+        )
 
 
 VCORES = AkarosVcores()
+
+
+def save_preempted(state: AkarosProcess, vcoreid: int, thread: Thread, in_syscall: bool = False) -> None:
+    """Keep the context of a vcore losing its core where Akaros keeps it: in vcore_ctx when it was
+    in vcore context (notifications disabled: its restart resumes it), else in uthread_ctx for the
+    2LS, which resumes that uthread when the vcore restarts fresh, or takes it over from another
+    vcore meanwhile (handle_vc_preempt). The vcore is marked VC_PREEMPTED."""
+    registers = thread.context.user_registers()
+    if in_syscall or thread.state is BLOCKED:  # the call it is in returns 0 on resume
+        registers["rax"] = 0
+    if state.notif_disabled(vcoreid):
+        state.save_context(vcoreid, layout.VCPD_VCORE_CTX, registers)
+    else:
+        state.save_uthread_ctx(vcoreid, registers)
+    state.set_flag(vcoreid, layout.VC_PREEMPTED, True)
+    state.set_flag(vcoreid, layout.VC_CAN_RCV_MSG, False)
+    state.preempted.add(vcoreid)
+    state.inactive.append(vcoreid)
+
+
+def restart_registers(state: AkarosProcess, vcoreid: int) -> dict[str, int]:
+    """Where a preempted vcore starts again: its saved vcore context if it was in vcore context,
+    else fresh at vcore_entry (which resumes its saved uthread, if the 2LS did not take it)."""
+    if state.notif_disabled(vcoreid):
+        return state.load_context(vcoreid, layout.VCPD_VCORE_CTX)
+    state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_DISABLED), 1)
+    return entry_registers(state, vcoreid)
 
 
 def _take_offline(state: AkarosProcess, vcoreid: int) -> None:
@@ -135,6 +166,7 @@ def yield_vcore(thread: Thread, being_nice: bool) -> bool:
     if not being_nice and state.amt_wanted() >= len(state.online):
         return False
     _take_offline(state, vcoreid)
+    state.set_flag(vcoreid, layout.VC_CAN_RCV_MSG, False)
     state.inactive.append(vcoreid)
     kernel = process.kernel
     kernel.trace_event("vcore_yield", process, vcore=vcoreid, tid=thread.tid)
@@ -145,50 +177,16 @@ def yield_vcore(thread: Thread, being_nice: bool) -> bool:
     return True
 
 
-def deliver_event(process: Process, vcoreid: int, kind: int, arg: int, flags: int) -> bool:
-    """An event for ``process``: into a mailbox, then a notification and/or a wake-up. False
-    when the mailbox was full and the event was dropped (the notification still goes, so the
-    vcore drains what is there)."""
-    state = of(process)
-    if state is None or not process.alive:
-        return False
-    if vcoreid not in state.online and state.online:
-        vcoreid = min(state.online)  # an offline vcore's events go to an online one
-    posted = state.post_event(vcoreid, kind, arg)
-    kernel = process.kernel
-    kernel.trace_event("event" if posted else "event_dropped", process, vcore=vcoreid, type=kind, arg=arg)
-    notify_or_wake(process, vcoreid, flags)
-    return posted
-
-
 def post_signal(process: Process, signal: int, sender: int) -> None:
     """``SyscallTable.post_signal``: a POSIX signal from another personality's ``kill``. Akaros
     has no kernel signal delivery: as its glibc port does for kill(), the signal becomes an
-    EV_POSIX_SIGNAL event (the number as its argument) for vcore 0, notifying it and waking a
-    waiting MCP; the process's second-level scheduler runs its handlers. SIGKILL ends it."""
+    EV_POSIX_SIGNAL event (the number as ev_arg1) for vcore 0, notifying it and waking a waiting
+    MCP; the process's second-level scheduler runs its handlers. SIGKILL ends it."""
     if signal == 9:
         process.kernel.kill(process, 9)
         return
-    deliver_event(process, 0, layout.EV_POSIX_SIGNAL, signal, layout.EVENT_IPI | layout.EVENT_WAKEUP)
-
-
-def notify_or_wake(process: Process, vcoreid: int, flags: int) -> None:
-    """What an event's flags ask besides the message: with EVENT_IPI a notification to the
-    vcore (an online one if it is offline), with EVENT_WAKEUP a WAITING MCP made runnable."""
-    state = of(process)
-    if state is None or not process.alive:
-        return
-    if vcoreid not in state.online and state.online:
-        vcoreid = min(state.online)
-    kernel = process.kernel
-    if flags & layout.EVENT_IPI:
-        state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_PENDING), 1)
-        thread = state.online.get(vcoreid)
-        if thread is not None:
-            send_notify(kernel, process, vcoreid, thread)
-    if flags & layout.EVENT_WAKEUP and process.state is ProcState.WAITING and process.mcp:
-        process.set_state(ProcState.RUNNABLE_M)
-        kernel.scheduler.cores_wanted(process)
+    msg = EventMsg(layout.EV_POSIX_SIGNAL, ev_arg1=signal)
+    send_kernel_event(process, msg, 0, layout.EVENT_IPI | layout.EVENT_WAKEUP)
 
 
 def send_notify(kernel: Kernel, process: Process, vcoreid: int, thread: Thread) -> None:

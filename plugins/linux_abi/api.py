@@ -12,9 +12,9 @@ from kernkit.plugins.linux_abi import procview, sysinfo
 from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
 from kernkit.plugins.linux_abi.children import sys_wait4
 from kernkit.plugins.linux_abi.creds import NGROUPS_MAX, Creds, creds_of
-from kernkit.plugins.linux_abi.fileio import scatter, sys_close, sys_read, write_fd
+from kernkit.plugins.linux_abi.fileio import scatter, sys_close, sys_fstat, sys_read, write_fd
 from kernkit.plugins.linux_abi.filesystems import FILESYSTEMS, filesystem
-from kernkit.plugins.linux_abi.fs import sys_openat
+from kernkit.plugins.linux_abi.fs import sys_openat, sys_stat
 from kernkit.plugins.linux_abi.memory import sys_mmap, sys_mprotect, sys_munmap
 from kernkit.plugins.linux_abi.signals import sigpipe
 from kernkit.plugins.linux_abi.spawn import c_strings, find_program
@@ -39,11 +39,13 @@ __all__ = [
     "setup_process",
     "sigpipe",
     "sys_close",
+    "sys_fstat",
     "sys_mmap",
     "sys_mprotect",
     "sys_munmap",
     "sys_nanosleep",
     "sys_openat",
+    "sys_stat",
     "sys_read",
     "sys_wait4",
     "write_fd",

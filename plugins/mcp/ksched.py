@@ -53,6 +53,15 @@ class McpScheduler(BaseScheduler):
     def _has_vcores(process: Process) -> bool:
         return process.mcp and process.personality.vcores is not None
 
+    def _is_vcore(self, thread: Thread) -> bool:
+        """A vcore of an MCP (its core's pick_next finds it); an MCP's other threads (kernel tasks
+        its personality runs for it) time-share core 0 with the single-core processes."""
+        process = thread.process
+        if not self._has_vcores(process):
+            return False
+        is_vcore = getattr(process.personality.vcores, "is_vcore", None)
+        return is_vcore is None or is_vcore(thread)
+
     def _threaded(self, process: Process) -> bool:
         if not self.threaded_cores or process.personality.vcores is not None or self.ncores < 2:
             return False
@@ -62,7 +71,7 @@ class McpScheduler(BaseScheduler):
 
     def thread_runnable(self, thread: Thread) -> None:
         process = thread.process
-        if self._has_vcores(process):
+        if self._is_vcore(thread):
             return  # its core's pick_next finds it
         if self._threaded(process):
             if process not in self.mcps:
@@ -124,6 +133,9 @@ class McpScheduler(BaseScheduler):
         else:
             self.provisioned[core] = process
         self._pass()
+
+    def provisioning(self) -> dict[int, Process]:
+        return {core: process for core, process in sorted(self.provisioned.items()) if process.alive}
 
     def process_exited(self, process: Process) -> None:
         for core in list(self.cores_of.get(process, ())):

@@ -29,7 +29,11 @@ def status(kernel: Kernel, process: Process) -> str:
     ]
     if process.exit_status is not None:
         fields.append(("exit", process.exit_status))
-    return "".join(f"{key} {value}\n" for key, value in fields)
+    text = "".join(f"{key} {value}\n" for key, value in fields)
+    for registered in kernel.registries.get("proc file", {}).values():
+        if registered.record.status_lines is not None:  # other plugins' facts
+            text += registered.record.status_lines(kernel, process)
+    return text
 
 
 def args(kernel: Kernel, process: Process) -> str:

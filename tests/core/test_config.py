@@ -271,7 +271,7 @@ def test_check_minimal_prints_resolved_config_with_defaults():
         assert line in out.splitlines()
     resolved = tomllib.loads(out)  # it is TOML
     assert sorted(resolved) == [
-        "console", "ether", "export9p", "gdb", "init", "kernel", "linux", "machine", "namespace", "net", "sched", "vmm"
+        "console", "costs", "ether", "export9p", "gdb", "init", "kernel", "linux", "machine", "namespace", "net", "sched", "vmm"
     ]
 
 

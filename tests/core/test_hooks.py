@@ -504,6 +504,7 @@ def test_register_proc_files_hook(tmp_path, plugin_dir):
         "args",
         "ctl",
         "fd",
+        "mcp",
         "ns",
         "status",
         "strace",
@@ -920,6 +921,30 @@ def test_poll_hook(tmp_path, plugin_dir):
     assert run.kernel.instructions == done[4]
 
 
+COSTS = """
+from kernkit.api import KernelCosts, hookimpl
+
+@hookimpl
+def kernkit_kernel_costs(config):
+    return KernelCosts(syscall_entry=1000, syscall_exit=1000)
+"""
+
+
+def test_kernel_costs_hook(tmp_path, plugin_dir):
+    plain = run_kernel("syscall_loop", "100")
+    config, _ = plugin_config(tmp_path, plugin_dir, COSTS)
+    costly = run_kernel("syscall_loop", "100", config=config)
+    assert costly.status == 0 and costly.kernel.costs.syscall_entry == 1000
+    calls = costly.kernel.dispatcher.count
+    assert costly.kernel.elapsed_ns() - plain.kernel.elapsed_ns() == 2000 * calls  # 1 GHz: 1 cycle = 1 ns
+    assert costly.kernel.instructions == plain.kernel.instructions
+    # a plugin's table wins over the built-in presets' (most recently registered first)
+    preset = run_kernel("syscall_loop", "100", config=config, costs__preset="linux-like")
+    assert preset.kernel.costs.syscall_entry == 1000
+    silent, _ = plugin_config(tmp_path, plugin_dir, COSTS.replace("return KernelCosts(syscall_entry=1000, syscall_exit=1000)", "return None"))
+    assert run_kernel("syscall_loop", "100", config=silent).kernel.costs is None
+
+
 #: Each hookspec -> the test that shows it working (see test_every_hookspec_has_a_behavioural_test).
 HOOK_TESTS = {
     "kernkit_config_sections": test_config_sections_hook,
@@ -936,6 +961,7 @@ HOOK_TESTS = {
     "kernkit_boot_steps": test_boot_steps_hook,
     "kernkit_register_trace_styles": test_register_trace_styles_hook,
     "kernkit_poll": test_poll_hook,
+    "kernkit_kernel_costs": test_kernel_costs_hook,
     "kernkit_process_created": test_process_created_hook,
     "kernkit_process_exited": test_process_exited_hook,
     "kernkit_shutdown": test_shutdown_hook,

@@ -102,7 +102,8 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "kernkit.plugins.ns": "boot_steps, config_sections, process_created, register_devices, "
         "register_proc_files",
         "kernkit.plugins.linuxproc": "declare_plugin, process_created, register_devices",
-        "kernkit.plugins.akaros_abi": "declare_plugin, register_syscall_tables, register_trace_styles",
+        "kernkit.plugins.akaros_abi": "declare_plugin, register_monitor_commands, register_proc_files, "
+        "register_syscall_tables, register_trace_styles",
         "kernkit.plugins.rr": "config_sections, register_schedulers",
         "kernkit.plugins.mcp": "config_sections, register_schedulers, register_trace_styles",
         "kernkit.plugins.ninep": "boot_steps, config_sections, declare_plugin, register_devices, shutdown",
@@ -113,6 +114,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "register_syscall_extensions, shutdown",
         "kernkit.plugins.ether": "boot_steps, config_sections, declare_plugin, register_devices, shutdown",
         "kernkit.plugins.gdb": "boot_steps, config_sections",
+        "kernkit.plugins.costs": "config_sections, declare_plugin, kernel_costs",
     }
     assert set(hooks) == set(BUILTIN_PLUGINS.values())
     for name in BUILTIN_PLUGINS.values():
@@ -124,11 +126,12 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "schedulers: rr (rr), mcp (mcp)",
         "devices: proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), version (ns), "
         "cons (console), linuxproc (linuxproc), linuxdev (linuxproc), mnt (ninep), ip (net), ether (ether)",
-        "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), vmexits (vmm), strace (strace)",
+        "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), mcp (akaros_abi), vmexits (vmm), "
+        "strace (strace)",
         "syscall extensions: vmm (vmm), sockets (net)",
         "binary formats: elf64 (elf)",
         "monitor commands: ps (coreplugin), bt (coreplugin), regs (coreplugin), mem (coreplugin), "
-        "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin)",
+        "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin), vcores (akaros_abi)",
         "boot steps: init (coreplugin), namespace (ns), console (console), mount9p (ninep), export9p (ninep), "
         "net (net), ether (ether), gdb (gdb)",
     ]:

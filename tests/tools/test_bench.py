@@ -84,6 +84,35 @@ def test_signal_benchmark_reports_the_round_trip_and_an_exact_itimer():
     assert report["targets"]["itimer_1ms_1s_exact"]["met"] is True
 
 
+def test_akaros_experiments_are_deterministic_and_plot(tmp_path):
+    """bench/akaros.py --quick twice prints the same JSON (virtual time only); the noise, switch
+    and web figures are there, each with its sweep, and both plots are written."""
+    reports = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "akaros.py"), "--quick", "--out-dir", str(out)],
+            capture_output=True,
+            timeout=1800,
+        )
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        reports.append(result.stdout)
+        for png in ("akaros-noise.png", "akaros-sweep.png"):
+            assert (out / png).read_bytes().startswith(b"\x89PNG")
+    assert reports[0] == reports[1]
+    report = json.loads(reports[0])
+    noise = report["noise"]["runs"]
+    assert noise["linux_scp"]["strongest_frequency_hz"] == 250.0  # the linux-like preset's HZ
+    assert noise["linux_scp"]["noise_fraction"] > 10 * noise["akaros_mcp"]["noise_fraction"]
+    assert [row["tick"] for row in report["noise"]["sweep_tick"]] == [0, 2500, 5000, 10000, 20000]
+    switch = report["switch"]
+    assert switch["kernel_thread_cycles_per_switch"] > switch["pthreads_2ls_cycles_per_switch"]
+    assert switch["pthreads_2ls_cycles_per_switch"] > switch["uthread_cycles_per_switch"]
+    free_switch = report["switch"]["sweep_context_switch"][0]
+    assert free_switch["context_switch"] == 0 and free_switch["speedup_uthreads"] < switch["speedup_uthreads"]
+    assert all(v > 0 for k, v in report["web"]["requests_per_virtual_s"].items() if k != "uhttpd_over_httpd")
+
+
 def test_memory_benchmark_reports_kernkit_beside_its_peers():
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "memory.py"), "--quick"], capture_output=True, timeout=600

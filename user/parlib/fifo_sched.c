@@ -6,7 +6,7 @@
 
 #define IDLE_SPINS 2000
 
-static spinlock_t rq_lock = SPINLOCK_INITIALIZER;
+static struct spin_pdr_lock rq_lock = SPIN_PDR_INITIALIZER;
 static struct uthread *rq_head, *rq_tail;
 static volatile uint32_t nr_queued;
 static enum fifo_idle idle_policy = FIFO_IDLE_YIELD;
@@ -23,8 +23,7 @@ uint32_t fifo_nr_queued(void)
 
 static void enqueue(struct uthread *uth)
 {
-	uth_disable_notifs();
-	spin_lock(&rq_lock);
+	spin_pdr_lock(&rq_lock);
 	uth->next = NULL;
 	if (rq_tail)
 		rq_tail->next = uth;
@@ -32,15 +31,14 @@ static void enqueue(struct uthread *uth)
 		rq_head = uth;
 	rq_tail = uth;
 	atomic_add(&nr_queued, 1);
-	spin_unlock(&rq_lock);
-	uth_enable_notifs();
+	spin_pdr_unlock(&rq_lock);
 }
 
 static struct uthread *dequeue(void)
 {
 	if (!atomic_read(&nr_queued))
 		return NULL;
-	spin_lock(&rq_lock); /* vcore context only */
+	spin_pdr_lock(&rq_lock); /* vcore context only */
 	struct uthread *uth = rq_head;
 	if (uth) {
 		rq_head = uth->next;
@@ -49,7 +47,7 @@ static struct uthread *dequeue(void)
 		uth->next = NULL;
 		atomic_add(&nr_queued, -1);
 	}
-	spin_unlock(&rq_lock);
+	spin_pdr_unlock(&rq_lock);
 	return uth;
 }
 
@@ -60,7 +58,7 @@ static void fifo_idle(void)
 	for (int i = 0; i < IDLE_SPINS; i++) {
 		if (atomic_read(&nr_queued))
 			return;
-		if (vcpd->notif_pending || vcpd->ev_head != vcpd->ev_tail) {
+		if (vcpd->notif_pending) {
 			handle_events(v);
 			return;
 		}
@@ -102,8 +100,8 @@ static void fifo_thread_paused(struct uthread *uth)
 
 static void fifo_thread_blockon_sysc(struct uthread *uth, void *sysc)
 {
-	(void)sysc;
-	parlib_panic("uthread %u: asynchronous system calls are not used with kernkit", uth->id);
+	if (!register_evq(sysc, sysc_event_queue()))
+		fifo_thread_runnable(uth); /* it finished while we were stopping */
 }
 
 static void fifo_thread_has_blocked(struct uthread *uth, int flags)

@@ -3,18 +3,6 @@
  * kernel entry. */
 #include "uthread.h"
 
-static void pdr_lock(spinlock_t *l)
-{
-	uth_disable_notifs();
-	spin_lock(l);
-}
-
-static void pdr_unlock(spinlock_t *l)
-{
-	spin_unlock(l);
-	uth_enable_notifs();
-}
-
 static void push(struct uthread **head, struct uthread **tail, struct uthread *uth)
 {
 	uth->next = NULL;
@@ -50,16 +38,16 @@ bool uth_mutex_trylock(uth_mutex_t *m)
 static void mutex_block(struct uthread *uth, void *arg)
 {
 	uth_mutex_t *m = arg;
-	spin_lock(&m->lock);
+	spin_pdr_lock(&m->lock);
 	if (atomic_cas_u32(&m->locked, 0, 1)) {
 		/* released while we were stopping: it is ours */
-		spin_unlock(&m->lock);
+		spin_pdr_unlock(&m->lock);
 		uthread_runnable(uth);
 		return;
 	}
 	push(&m->waiters, &m->waiters_tail, uth);
 	sched_ops->thread_has_blocked(uth, UTH_BLK_MUTEX);
-	spin_unlock(&m->lock);
+	spin_pdr_unlock(&m->lock);
 }
 
 void uth_mutex_lock(uth_mutex_t *m)
@@ -75,11 +63,11 @@ void uth_mutex_lock(uth_mutex_t *m)
 
 void uth_mutex_unlock(uth_mutex_t *m)
 {
-	pdr_lock(&m->lock);
+	spin_pdr_lock(&m->lock);
 	struct uthread *next = pop(&m->waiters, &m->waiters_tail);
 	if (!next)
 		atomic_set(&m->locked, 0);
-	pdr_unlock(&m->lock);
+	spin_pdr_unlock(&m->lock);
 	if (next)
 		uthread_runnable(next);
 }
@@ -100,10 +88,10 @@ static void cv_block(struct uthread *uth, void *arg)
 	struct cv_wait *w = arg;
 	uth_cond_var_t *cv = w->cv;
 	uth_mutex_t *m = w->m;
-	spin_lock(&cv->lock);
+	spin_pdr_lock(&cv->lock);
 	push(&cv->waiters, &cv->waiters_tail, uth);
 	sched_ops->thread_has_blocked(uth, UTH_BLK_CONDVAR);
-	spin_unlock(&cv->lock);
+	spin_pdr_unlock(&cv->lock);
 	uth_mutex_unlock(m);
 }
 
@@ -116,19 +104,19 @@ void uth_cond_var_wait(uth_cond_var_t *cv, uth_mutex_t *m)
 
 void uth_cond_var_signal(uth_cond_var_t *cv)
 {
-	pdr_lock(&cv->lock);
+	spin_pdr_lock(&cv->lock);
 	struct uthread *uth = pop(&cv->waiters, &cv->waiters_tail);
-	pdr_unlock(&cv->lock);
+	spin_pdr_unlock(&cv->lock);
 	if (uth)
 		uthread_runnable(uth);
 }
 
 void uth_cond_var_broadcast(uth_cond_var_t *cv)
 {
-	pdr_lock(&cv->lock);
+	spin_pdr_lock(&cv->lock);
 	struct uthread *all = cv->waiters;
 	cv->waiters = cv->waiters_tail = NULL;
-	pdr_unlock(&cv->lock);
+	spin_pdr_unlock(&cv->lock);
 	while (all) {
 		struct uthread *next = all->next;
 		all->next = NULL;
@@ -145,39 +133,39 @@ void uth_semaphore_init(uth_semaphore_t *sem, uint64_t count)
 static void sem_block(struct uthread *uth, void *arg)
 {
 	uth_semaphore_t *sem = arg;
-	spin_lock(&sem->lock);
+	spin_pdr_lock(&sem->lock);
 	if (sem->count) {
 		/* an up came while we were stopping */
 		sem->count--;
-		spin_unlock(&sem->lock);
+		spin_pdr_unlock(&sem->lock);
 		uthread_runnable(uth);
 		return;
 	}
 	push(&sem->waiters, &sem->waiters_tail, uth);
 	sched_ops->thread_has_blocked(uth, UTH_BLK_MISC);
-	spin_unlock(&sem->lock);
+	spin_pdr_unlock(&sem->lock);
 }
 
 void uth_semaphore_down(uth_semaphore_t *sem)
 {
-	pdr_lock(&sem->lock);
+	spin_pdr_lock(&sem->lock);
 	if (sem->count) {
 		sem->count--;
-		pdr_unlock(&sem->lock);
+		spin_pdr_unlock(&sem->lock);
 		return;
 	}
-	pdr_unlock(&sem->lock);
+	spin_pdr_unlock(&sem->lock);
 	uthread_yield(true, sem_block, sem);
 	/* the up that woke us was ours: the count went straight to us */
 }
 
 void uth_semaphore_up(uth_semaphore_t *sem)
 {
-	pdr_lock(&sem->lock);
+	spin_pdr_lock(&sem->lock);
 	struct uthread *uth = pop(&sem->waiters, &sem->waiters_tail);
 	if (!uth)
 		sem->count++;
-	pdr_unlock(&sem->lock);
+	spin_pdr_unlock(&sem->lock);
 	if (uth)
 		uthread_runnable(uth);
 }

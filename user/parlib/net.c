@@ -1,4 +1,4 @@
-/* Uthreads that wait for files: FD taps, a bitmap event queue, and per-descriptor wait lists.
+/* Uthreads that wait for files: FD taps, a CEQ event queue, and per-descriptor wait lists.
  * See net.h. */
 #include "net.h"
 
@@ -12,9 +12,9 @@ struct fd_wait {
 };
 
 static struct fd_wait fds[NET_MAX_FDS];
-/* The event queue every tap fires into: its header, then one bit per descriptor. */
-static uint64_t tapq_words[2 + NET_MAX_FDS / 64];
-#define tapq ((struct event_queue *)tapq_words)
+/* The event queue every tap fires into: a CEQ with an entry per descriptor (event type = fd), so
+ * any number of firings of one descriptor coalesce into one entry, as Akaros's epoll does. */
+static struct event_queue *tapq;
 
 volatile uint64_t uth_net_parks, uth_net_wakeups;
 static volatile uint32_t net_ready;
@@ -39,44 +39,34 @@ static int fd_fired(int fd)
 	return woken;
 }
 
-/* Vcore context, from handle_events on any vcore: drain the bitmap. */
-static int poll_taps(void)
+/* Vcore context, on any vcore: the CEQ's EV_EVENT came (EVENT_INDIR): drain it. */
+static void poll_taps(struct event_queue *ev_q)
 {
-	if (!tapq->check_bits)
-		return 0;
-	tapq->check_bits = 0;
-	mb(); /* clear first: a tap firing from here on sets it again */
-	int handled = 0;
-	for (int i = 0; i < NET_MAX_FDS / 64; i++) {
-		uint64_t bits = atomic_swap(&tapq->bitmap[i], 0);
-		while (bits) {
-			int bit = __builtin_ctzll(bits);
-			bits &= bits - 1;
-			fd_fired(i * 64 + bit);
-			handled++;
+	struct event_msg msg;
+	while (extract_one_mbox_msg(ev_q->ev_mbox, &msg)) {
+		if (msg.ev_type < NET_MAX_FDS) {
+			fd_fired(msg.ev_type);
+			atomic_add(&uth_net_wakeups, 1);
 		}
 	}
-	atomic_add(&uth_net_wakeups, handled);
-	return handled;
-}
-
-static void on_evq_event(struct event_msg *msg, unsigned int type, void *data)
-{
-	(void)type;
-	(void)data;
-	if (msg->arg == (uint64_t)tapq)
-		poll_taps();
 }
 
 void uth_net_init(void)
 {
 	if (!atomic_cas_u32(&net_ready, 0, 1))
 		return;
-	tapq->ev_flags = EVENT_INDIR | EVENT_IPI | EVENT_WAKEUP;
-	tapq->ev_vcore = 0;
-	tapq->nr_bits = NET_MAX_FDS;
-	register_ev_handler(EV_EVENT, on_evq_event, NULL);
-	register_evq_poller(poll_taps);
+	struct event_mbox *mbox = calloc(1, sizeof *mbox);
+	struct event_queue *ev_q = calloc(1, sizeof *ev_q);
+	if (!mbox || !ev_q)
+		parlib_panic("out of memory for the tap queue");
+	ceq_init(&mbox->ceq, CEQ_OR, NET_MAX_FDS, 256);
+	mbox->type = EV_MBOX_CEQ;
+	ev_q->ev_mbox = mbox;
+	ev_q->ev_flags = EVENT_INDIR | EVENT_SPAM_INDIR | EVENT_IPI | EVENT_WAKEUP;
+	ev_q->ev_vcore = 0;
+	ev_q->ev_handler = poll_taps;
+	cmb();
+	tapq = ev_q;
 }
 
 uint64_t uth_fd_gen(int fd)
@@ -236,7 +226,7 @@ static void remember_announced(const char *dir, int ctl)
 	uth_enable_notifs();
 }
 
-int announce(const char *addr, char *dir)
+int announce9(const char *addr, char *dir)
 {
 	char proto[8];
 	const char *bang = strchr(addr, '!');
@@ -264,7 +254,7 @@ int announce(const char *addr, char *dir)
 	return ctl;
 }
 
-int listen(const char *dir, char *newdir)
+int listen9(const char *dir, char *newdir)
 {
 	char path[NETPATH + 8];
 	snprintf(path, sizeof path, "%s/listen", dir);
@@ -307,7 +297,7 @@ int listen(const char *dir, char *newdir)
 	}
 }
 
-int dial(const char *addr, char *dir)
+int dial9(const char *addr, char *dir)
 {
 	char proto[8];
 	const char *bang = strchr(addr, '!');
@@ -335,7 +325,7 @@ int dial(const char *addr, char *dir)
 	return r;
 }
 
-int accept(int ctl, const char *newdir)
+int accept9(int ctl, const char *newdir)
 {
 	(void)ctl;
 	char path[NETPATH + 8];

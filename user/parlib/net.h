@@ -1,13 +1,15 @@
-/* Network and file I/O for uthreads: blocking calls that block only the calling uthread.
+/* Network and file I/O for uthreads with FD taps: calls that block only the calling uthread.
  *
- * kernkit's Akaros system calls are synchronous: a read that waits would hold its whole vcore.
- * So files are opened O_NONBLOCK, and a call that gets -EAGAIN parks the uthread until the
- * file's FD tap (SYS_tap_fds) fires; the vcore runs other uthreads meanwhile, and a vcore with
- * nothing to run yields its core (the process may go WAITING: the tap's event, sent with
- * EVENT_WAKEUP, brings it back).  Every tap sets a bit in one bitmap event queue; whoever
- * handles events on any vcore clears the bits and makes the parked uthreads runnable.
+ * Files are opened O_NONBLOCK, and a call that gets -EAGAIN parks the uthread until the file's
+ * FD tap (SYS_tap_fds) fires; the vcore runs other uthreads meanwhile, and a vcore with nothing
+ * to run yields its core (the process may go WAITING: the tap's event, sent with EVENT_WAKEUP,
+ * brings it back).  Every tap sends its event (type = the descriptor) into one CEQ, whose
+ * EV_EVENT makes whichever vcore handles it drain the CEQ and make the parked uthreads runnable.
+ * (A blocking sys_read in a uthread of an MCP blocks only that uthread too, through an
+ * asynchronous system call; taps are the way to wait for several files at once.)
  *
- * The /net calls follow Plan 9's dial(2) names: announce, listen, accept, dial.  See docs/parlib.md. */
+ * The /net calls are Plan 9's dial(2) ones, named with a 9 as Akaros's iplib does (announce9,
+ * listen9, accept9, dial9) so that POSIX's listen and accept can exist beside them.  See docs/parlib.md. */
 #ifndef PARLIB_NET_H
 #define PARLIB_NET_H
 
@@ -42,16 +44,16 @@ void uth_net_fd_closed(int fd);
 uint64_t uth_fd_gen(int fd);
 void uth_blockon_fd(int fd, uint64_t gen);
 
-/* Plan 9 style /net.  announce("tcp!*!80", dir): a conversation announced on port 80; returns
- * its ctl descriptor and puts "/net/tcp/N" in dir (NETPATH bytes).  listen(dir, newdir) waits
+/* Plan 9 style /net.  announce9("tcp!*!80", dir): a conversation announced on port 80; returns
+ * its ctl descriptor and puts "/net/tcp/N" in dir (NETPATH bytes).  listen9(dir, newdir) waits
  * (parking the uthread) for a call and returns the call's ctl descriptor, its directory in
- * newdir.  accept(ctl, newdir) opens the call's data file, O_RDWR | O_NONBLOCK. */
-int announce(const char *addr, char *dir);
-int listen(const char *dir, char *newdir);
-int accept(int ctl, const char *newdir);
-/* dial("tcp!127.0.0.1!80", dir): a connected conversation's data file (O_RDWR | O_NONBLOCK),
+ * newdir.  accept9(ctl, newdir) opens the call's data file, O_RDWR | O_NONBLOCK. */
+int announce9(const char *addr, char *dir);
+int listen9(const char *dir, char *newdir);
+int accept9(int ctl, const char *newdir);
+/* dial9("tcp!127.0.0.1!80", dir): a connected conversation's data file (O_RDWR | O_NONBLOCK),
  * its directory in dir. */
-int dial(const char *addr, char *dir);
+int dial9(const char *addr, char *dir);
 
 /* Counters: uthreads parked, and tap events handled. */
 extern volatile uint64_t uth_net_parks, uth_net_wakeups;

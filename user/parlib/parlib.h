@@ -55,7 +55,7 @@ extern char **environ;
 __attribute__((noreturn)) void exit(int status);
 __attribute__((noreturn, format(printf, 1, 2))) void parlib_panic(const char *fmt, ...);
 int getpid(void);
-const char *getenv(const char *name);
+char *getenv(const char *name);
 
 #define assert(cond)                                                                              \
 	do {                                                                                      \

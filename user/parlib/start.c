@@ -5,6 +5,7 @@
 int main(int argc, char **argv, char **envp);
 
 char **environ;
+void __parlib_preinit(void) __attribute__((weak));
 struct vcore_tls __vcore0_tls;
 
 __attribute__((noreturn, used)) void __parlib_start(uint64_t *sp)
@@ -21,6 +22,8 @@ __attribute__((noreturn, used)) void __parlib_start(uint64_t *sp)
 	write_fsbase((uint64_t)&__vcore0_tls);
 	vcpd_of(0)->notif_disabled = 1;
 
+	if (__parlib_preinit)
+		__parlib_preinit(); /* a library's start-up: the POSIX layer makes the program a pthread */
 	exit(main(argc, argv, environ));
 }
 
@@ -29,7 +32,7 @@ int getpid(void)
 	return (int)__procinfo.pid;
 }
 
-const char *getenv(const char *name)
+char *getenv(const char *name)
 {
 	size_t n = strlen(name);
 	for (char **e = environ; e && *e; e++)

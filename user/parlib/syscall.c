@@ -1,8 +1,8 @@
 /* System call stubs: one line each over ros_syscall. */
-#include "syscall.h"
+#include "parlib.h"
 
 long sys_null(void) { return ros_syscall(SYS_null, 0, 0, 0, 0, 0, 0); }
-long sys_block(uint64_t usec) { return ros_syscall(SYS_block, usec, 0, 0, 0, 0, 0); }
+long sys_block(uint64_t usec) { return ros_blocking(SYS_block, usec, 0, 0, 0, 0, 0); }
 long sys_cputs(const char *buf, size_t len) { return ros_syscall(SYS_cputs, buf, len, 0, 0, 0, 0); }
 long sys_getpcoreid(void) { return ros_syscall(SYS_getpcoreid, 0, 0, 0, 0, 0, 0); }
 long sys_getvcoreid(void) { return ros_syscall(SYS_getvcoreid, 0, 0, 0, 0, 0, 0); }
@@ -30,7 +30,7 @@ long sys_change_vcore(uint32_t vcoreid, int enable_my_notif)
 
 long sys_waitpid(long pid, int *status, int options)
 {
-	return ros_syscall(SYS_waitpid, pid, status, options, 0, 0, 0);
+	return ros_blocking(SYS_waitpid, pid, status, options, 0, 0, 0);
 }
 
 void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
@@ -60,9 +60,9 @@ long sys_self_notify(uint32_t vcoreid, uint32_t ev_type, struct event_msg *msg, 
 	return ros_syscall(SYS_self_notify, vcoreid, ev_type, msg, flags, 0, 0);
 }
 
-long sys_send_event(long pid, struct event_msg *msg, uint32_t vcoreid, int flags)
+long sys_send_event(struct event_queue *ev_q, struct event_msg *msg, uint32_t vcoreid)
 {
-	return ros_syscall(SYS_send_event, pid, msg, vcoreid, flags, 0, 0);
+	return ros_syscall(SYS_send_event, ev_q, msg, vcoreid, 0, 0, 0);
 }
 
 long sys_halt_core(uint64_t usec) { return ros_syscall(SYS_halt_core, usec, 0, 0, 0, 0, 0); }
@@ -77,19 +77,19 @@ long sys_vc_entry(void) { return ros_syscall(SYS_vc_entry, 0, 0, 0, 0, 0, 0); }
 
 long sys_nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	return ros_syscall(SYS_nanosleep, req, rem, 0, 0, 0, 0);
+	return ros_blocking(SYS_nanosleep, req, rem, 0, 0, 0, 0);
 }
 
-long sys_read(int fd, void *buf, size_t len) { return ros_syscall(SYS_read, fd, buf, len, 0, 0, 0); }
+long sys_read(int fd, void *buf, size_t len) { return ros_blocking(SYS_read, fd, buf, len, 0, 0, 0); }
 
 long sys_write(int fd, const void *buf, size_t len)
 {
-	return ros_syscall(SYS_write, fd, buf, len, 0, 0, 0);
+	return ros_blocking(SYS_write, fd, buf, len, 0, 0, 0);
 }
 
 long sys_openat(int dirfd, const char *path, int flags, int mode)
 {
-	return ros_syscall(SYS_openat, dirfd, path, flags, mode, 0, 0);
+	return ros_blocking(SYS_openat, dirfd, path, flags, mode, 0, 0);
 }
 
 long sys_open(const char *path, int flags) { return sys_openat(AT_FDCWD, path, flags, 0); }
@@ -107,4 +107,11 @@ long sys_close(int fd)
 long sys_tap_fds(struct fd_tap_req *reqs, size_t nr_reqs)
 {
 	return ros_syscall(SYS_tap_fds, reqs, nr_reqs, 0, 0, 0, 0);
+}
+
+long sys_fstat(int fd, struct kstat *st) { return ros_syscall(SYS_fstat, fd, st, 0, 0, 0, 0); }
+
+long sys_stat(const char *path, struct kstat *st)
+{
+	return ros_syscall(SYS_stat, path, strlen(path), st, 0, 0, 0);
 }

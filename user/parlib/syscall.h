@@ -24,6 +24,23 @@ static inline long ros_syscall6(long nr, long a0, long a1, long a2, long a3, lon
 #define ros_syscall(nr, a0, a1, a2, a3, a4, a5)                                                   \
 	ros_syscall6((nr), (long)(a0), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5))
 
+/* Submit struct syscalls (SYS_submit): returns how many the kernel finished before returning;
+ * the others finish later (SC_DONE). */
+static inline long ros_submit(struct syscall *sysc, long count)
+{
+	return ros_syscall6(SYS_submit, (long)sysc, count, 0, 0, 0, 0);
+}
+
+/* A system call that may block, the Akaros way: in a uthread of an MCP it is submitted as a
+ * struct syscall and, if the kernel could not finish it at once, the uthread blocks in the 2LS
+ * (thread_blockon_sysc) while its vcore runs others; elsewhere (an SCP, vcore context) the call
+ * blocks the caller as a plain one does.  Returns what the call returned (>= 0 or -errno). */
+long ros_syscall_blocking(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+#define ros_blocking(nr, a0, a1, a2, a3, a4, a5)                                                   \
+	ros_syscall_blocking((nr), (long)(a0), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5))
+/* How many calls went the asynchronous way and had to block their uthread. */
+extern volatile uint64_t parlib_async_blocked;
+
 /* Linux values, which the Akaros personality's mmap family uses. */
 #define PROT_NONE 0
 #define PROT_READ 1
@@ -43,8 +60,11 @@ static inline long ros_syscall6(long nr, long a0, long a1, long a2, long a3, lon
 #define O_DIRECTORY 0200000
 #define O_CLOEXEC 02000000
 #define AT_FDCWD (-100)
+#define EPERM 1
 #define ENOENT 2
+#define ESRCH 3
 #define EINTR 4
+#define ENXIO 6
 #define EBADF 9
 #define EAGAIN 11
 #define ENOMEM 12
@@ -57,10 +77,13 @@ static inline long ros_syscall6(long nr, long a0, long a1, long a2, long a3, lon
 #define ENOSYS 38
 #define ECONNRESET 104
 
+#ifndef __DEFINED_struct_timespec
+#define __DEFINED_struct_timespec
 struct timespec {
 	int64_t tv_sec;
 	int64_t tv_nsec;
 };
+#endif
 
 long sys_null(void);
 long sys_block(uint64_t usec);
@@ -81,7 +104,7 @@ long sys_mprotect(void *addr, size_t len, int prot);
 long sys_provision(long pid, int res_type, long pcoreid);
 long sys_notify(long pid, uint32_t ev_type, struct event_msg *msg, int flags);
 long sys_self_notify(uint32_t vcoreid, uint32_t ev_type, struct event_msg *msg, int flags);
-long sys_send_event(long pid, struct event_msg *msg, uint32_t vcoreid, int flags);
+long sys_send_event(struct event_queue *ev_q, struct event_msg *msg, uint32_t vcoreid);
 long sys_halt_core(uint64_t usec);
 long sys_change_to_m(void);
 long sys_poke_ksched(long pid, int res_type);
@@ -93,6 +116,8 @@ long sys_openat(int dirfd, const char *path, int flags, int mode);
 long sys_open(const char *path, int flags);
 long sys_close(int fd);
 long sys_tap_fds(struct fd_tap_req *reqs, size_t nr_reqs);
+long sys_fstat(int fd, struct kstat *st);
+long sys_stat(const char *path, struct kstat *st);
 
 /* The status sys_waitpid stores: Linux's encoding (exit status in bits 8..15, or a signal). */
 #define WIFEXITED(s) (((s)&0x7f) == 0)

@@ -14,6 +14,11 @@ __attribute__((noreturn)) void __pop_sw_ctx(struct sw_context *ctx, int enable_n
 __attribute__((noreturn)) void __pop_hw_ctx(struct user_context *ctx);
 extern const char __pop_sw_ctx_end[], __pop_hw_ctx_end[];
 
+volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen;
+
+static void handle_vc_preempt(struct event_msg *msg, unsigned int type, void *data);
+static void handle_check_msgs(struct event_msg *msg, unsigned int type, void *data);
+
 void uthread_lib_init(struct schedule_ops *ops)
 {
 	if (sched_ops)
@@ -26,6 +31,12 @@ void uthread_lib_init(struct schedule_ops *ops)
 	tls->current_uthread = &thread0;
 	tls->in_vcore_ctx = 0;
 	sched_ops = ops ? ops : &fifo_sched_ops;
+	sysc_lib_init();
+	/* Preemptions go to a running vcore, which recovers the preempted one's work. */
+	register_ev_handler(EV_VCORE_PREEMPT, handle_vc_preempt, NULL);
+	register_ev_handler(EV_CHECK_MSGS, handle_check_msgs, NULL);
+	enable_kevent(EV_VCORE_PREEMPT, 0, EVENT_IPI | EVENT_SPAM_PUBLIC | EVENT_VCORE_MUST_RUN);
+	enable_kevent(EV_CHECK_MSGS, 0, EVENT_IPI | EVENT_SPAM_PUBLIC | EVENT_VCORE_MUST_RUN);
 }
 
 int uthread_mcp_init(struct schedule_ops *ops)
@@ -51,12 +62,17 @@ static void uthread_trampoline(void)
 
 struct uthread *uthread_create(void *(*func)(void *), void *arg)
 {
+	return uthread_create_stack(func, arg, UTHREAD_STACK_SIZE);
+}
+
+struct uthread *uthread_create_stack(void *(*func)(void *), void *arg, size_t stack_size)
+{
 	if (!sched_ops)
 		uthread_lib_init(NULL);
 	struct uthread *uth = calloc(1, sizeof *uth);
 	if (!uth)
 		return NULL;
-	size_t size = UTHREAD_STACK_SIZE;
+	size_t size = (stack_size + PAGE - 1) & ~(size_t)(PAGE - 1);
 	char *base = sys_mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((long)base < 0 && (long)base > -4096) {
 		free(uth);
@@ -113,7 +129,7 @@ void uthread_yield(bool save_state, void (*yield_func)(struct uthread *, void *)
 	struct vcore_tls *tls = vc_tls();
 	tls->vcpd->notif_disabled = 1;
 	cmb();
-	if (tls->notif_depth)
+	if (uth->notif_depth)
 		parlib_panic("uthread %u yields with notifications disabled (a spinlock held?)", uth->id);
 	uth->yield_func = yield_func;
 	uth->yield_arg = arg;
@@ -161,6 +177,8 @@ void uthread_vcore_entry(void)
 {
 	struct vcore_tls *tls = vc_tls();
 	volatile struct preempt_data *vcpd = tls->vcpd;
+	while (atomic_read(&vcpd->flags) & VC_UTHREAD_STEALING)
+		cpu_relax(); /* another vcore is taking our uthread over: let it finish */
 	if (vcpd->flags & VC_UTHREAD_SAVED) {
 		struct uthread *uth = tls->current_uthread;
 		if (!uth)
@@ -288,4 +306,84 @@ void uthread_exit(void *retval)
 	current_uthread()->retval = retval;
 	uthread_yield(false, exit_vc, NULL);
 	parlib_panic("an exited uthread ran again");
+}
+
+/* --- preemption recovery ------------------------------------------------------------------- */
+
+/* Take the uthread a preempted vcore was running (its context is in the vcore's uthread_ctx).
+ * Returns the uthread, or NULL when there is none to take (someone else took it, the vcore is
+ * back, or it must not migrate: *stuck is then set). */
+static struct uthread *steal_uthread(uint32_t rem, bool *stuck)
+{
+	volatile struct preempt_data *vcpd = vcpd_of(rem);
+	for (;;) {
+		uint64_t old = atomic_read(&vcpd->flags);
+		if ((old & VC_UTHREAD_STEALING) || !(old & VC_UTHREAD_SAVED))
+			return NULL;
+		if (atomic_cas(&vcpd->flags, old, old | VC_UTHREAD_STEALING))
+			break;
+	}
+	struct uthread *uth = NULL;
+	struct vcore_tls *tls = vcore_tls_of(rem);
+	/* the kernel clears VC_PREEMPTED before the vcore runs again, which then waits for us */
+	if (vcore_is_preempted(rem) && tls && tls->current_uthread &&
+	    (atomic_read(&vcpd->flags) & VC_UTHREAD_SAVED)) {
+		uth = tls->current_uthread;
+		if (uth->flags & UTHREAD_DONT_MIGRATE) {
+			*stuck = true;
+			uth = NULL;
+		} else {
+			const volatile uint64_t *from = (const volatile uint64_t *)&vcpd->uthread_ctx;
+			uint64_t *to = (uint64_t *)&uth->hw_ctx;
+			for (size_t i = 0; i < sizeof(struct user_context) / 8; i++)
+				to[i] = from[i];
+			uth->ctx_type = UTH_CTX_HW;
+			uth->state = UT_NOT_RUNNING;
+			tls->current_uthread = NULL;
+			atomic_and(&vcpd->flags, ~(uint64_t)VC_UTHREAD_SAVED);
+		}
+	}
+	atomic_and(&vcpd->flags, ~(uint64_t)VC_UTHREAD_STEALING);
+	return uth;
+}
+
+void recover_vcore(uint32_t rem)
+{
+	if (rem == vcore_id() || rem >= max_vcores() || !parlib_is_mcp)
+		return;
+	handle_events(rem); /* its public mailbox: nobody else drains it while it is down */
+	if (!vcore_is_preempted(rem))
+		return;
+	if (vcpd_of(rem)->notif_disabled) { /* vcore context, maybe holding a lock: let it finish */
+		change_to_vcore(rem);
+		return;
+	}
+	bool stuck = false;
+	struct uthread *uth = steal_uthread(rem, &stuck);
+	if (uth) {
+		atomic_add(&parlib_uthreads_stolen, 1);
+		sched_ops->thread_paused(uth);
+	} else if (stuck) {
+		change_to_vcore(rem);
+	}
+}
+
+static void handle_vc_preempt(struct event_msg *msg, unsigned int type, void *data)
+{
+	(void)type;
+	(void)data;
+	atomic_add(&parlib_preempt_events, 1);
+	if (sched_ops && sched_ops->vcore_preempted)
+		sched_ops->vcore_preempted(msg->ev_arg2);
+	recover_vcore(msg->ev_arg2);
+}
+
+/* EV_CHECK_MSGS: a vcore gave its core away (change_to_vcore) with messages maybe left in its
+ * mailbox: take them. */
+static void handle_check_msgs(struct event_msg *msg, unsigned int type, void *data)
+{
+	(void)type;
+	(void)data;
+	if (msg->ev_arg2 != vcore_id() && msg->ev_arg2 < max_vcores())
+		handle_events(msg->ev_arg2);
 }

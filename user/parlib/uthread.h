@@ -50,6 +50,8 @@ struct uthread {
 	bool exited, detached;
 	struct uthread *joiner;
 	uint32_t last_vcoreid;      /* the vcore that last ran it */
+	uint32_t notif_depth;       /* nesting of uth_disable_notifs */
+	void *tcb;                  /* the 2LS's own per-thread block (a pthread), or NULL */
 };
 
 /* The 2LS operations.  All are called in vcore context (notifications off) unless noted. */
@@ -61,8 +63,10 @@ struct schedule_ops {
 	void (*thread_runnable)(struct uthread *);
 	/* The running uthread stopped but wants to run again (uthread_sched_yield). */
 	void (*thread_paused)(struct uthread *);
-	/* The uthread waits for a system call to complete.  Unused: kernkit completes every
-	 * call before returning (a blocking call blocks the vcore). */
+	/* The uthread submitted sysc (a struct syscall) and the kernel has not finished it: keep
+	 * the uthread until then.  register_evq(sysc, sysc_event_queue()) asks the kernel for an
+	 * EV_SYSCALL event when it finishes (parlib's handler then calls thread_runnable); when it
+	 * returns false the call finished already and the uthread may run at once. */
 	void (*thread_blockon_sysc)(struct uthread *, void *sysc);
 	/* The uthread blocked on a mutex, condvar or join (UTH_BLK_*); it will come back through
 	 * thread_runnable. */
@@ -71,9 +75,24 @@ struct schedule_ops {
 	void (*thread_exited)(struct uthread *);
 	/* Optional: is anything runnable?  vcore_yield asks before giving a core back. */
 	bool (*has_runnable)(void);
-	/* Optional: an EV_VCORE_PREEMPT event named this vcore (the kernel took its core). */
+	/* Optional: an EV_VCORE_PREEMPT event named this vcore (the kernel took its core).  parlib
+	 * recovers it afterwards (recover_vcore). */
 	void (*vcore_preempted)(uint32_t vcoreid);
 };
+
+/* Preemption recovery, done for every EV_VCORE_PREEMPT: take the preempted vcore's messages,
+ * then its uthread (the 2LS gets it through thread_paused and may run it anywhere) or, when it
+ * was in vcore context or its uthread must not migrate, the vcore itself: we hand it our core
+ * (change_to_vcore) so it can finish what it was doing (say, release a lock). */
+void recover_vcore(uint32_t vcoreid);
+/* Counters: EV_VCORE_PREEMPT events seen, uthreads taken over from preempted vcores. */
+extern volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen;
+
+/* Asynchronous system calls (sysc.c): where EV_SYSCALL events go, and registering a struct
+ * syscall for one (false: it is done already). */
+struct event_queue *sysc_event_queue(void);
+bool register_evq(struct syscall *sysc, struct event_queue *ev_q);
+void sysc_lib_init(void);
 
 extern struct schedule_ops *sched_ops;
 /* The FIFO 2LS (fifo_sched.c), the default. */
@@ -105,6 +124,8 @@ static inline struct uthread *current_uthread(void)
 /* A joinable uthread running func(arg), handed to the 2LS as runnable.  NULL when out of
  * memory. */
 struct uthread *uthread_create(void *(*func)(void *), void *arg);
+/* The same with a stack of stack_size bytes (plus a guard page). */
+struct uthread *uthread_create_stack(void *(*func)(void *), void *arg, size_t stack_size);
 /* Wait for uth to finish, store what it returned, and free it. */
 void uthread_join(struct uthread *uth, void **retval);
 /* Nobody will join uth: free it when it exits. */
@@ -137,17 +158,17 @@ __attribute__((noreturn)) void uthread_vcore_entry(void);
  * waiter. */
 typedef struct uth_mutex {
 	volatile uint32_t locked;
-	spinlock_t lock; /* protects waiters */
+	struct spin_pdr_lock lock; /* protects waiters */
 	struct uthread *waiters, *waiters_tail;
 } uth_mutex_t;
 
 typedef struct uth_cond_var {
-	spinlock_t lock;
+	struct spin_pdr_lock lock;
 	struct uthread *waiters, *waiters_tail;
 } uth_cond_var_t;
 
-#define UTH_MUTEX_INIT { 0, SPINLOCK_INITIALIZER, NULL, NULL }
-#define UTH_COND_VAR_INIT { SPINLOCK_INITIALIZER, NULL, NULL }
+#define UTH_MUTEX_INIT { 0, SPIN_PDR_INITIALIZER, NULL, NULL }
+#define UTH_COND_VAR_INIT { SPIN_PDR_INITIALIZER, NULL, NULL }
 
 void uth_mutex_init(uth_mutex_t *m);
 void uth_mutex_lock(uth_mutex_t *m);
@@ -162,12 +183,12 @@ void uth_cond_var_broadcast(uth_cond_var_t *cv);
 /* Counting semaphores.  uth_semaphore_up may also be called in vcore context -- from an event
  * handler, say -- which makes them the way for a uthread to sleep until an event arrives. */
 typedef struct uth_semaphore {
-	spinlock_t lock;
+	struct spin_pdr_lock lock;
 	uint64_t count;
 	struct uthread *waiters, *waiters_tail;
 } uth_semaphore_t;
 
-#define UTH_SEMAPHORE_INIT(n) { SPINLOCK_INITIALIZER, (n), NULL, NULL }
+#define UTH_SEMAPHORE_INIT(n) { SPIN_PDR_INITIALIZER, (n), NULL, NULL }
 
 void uth_semaphore_init(uth_semaphore_t *sem, uint64_t count);
 void uth_semaphore_down(uth_semaphore_t *sem);

@@ -21,8 +21,8 @@
 #define VC_TLS_CURRENT_UTHREAD 16
 #define VC_TLS_VCPD 24
 #define VC_TLS_STACK_TOP 32
-#define VCPD_NOTIF_DISABLED 176
-#define VCPD_NOTIF_PENDING 177
+#define VCPD_NOTIF_DISABLED 336 /* as vcore.h (vcore.c checks them) */
+#define VCPD_NOTIF_PENDING 337
 
 /* Notifications are on and one is pending: off again, save everything into current_uthread's
  * hw_ctx with rip = \resume and rsp as it is, and run vcore context on the vcore stack.

@@ -2,6 +2,14 @@
 #include "uthread.h"
 #include "vcore.h"
 
+
+/* uthread_asm.S and vcore.h know these offsets by number */
+_Static_assert(VCPD_NOTIF_DISABLED == __builtin_offsetof(struct preempt_data, notif_disabled), "vcpd");
+_Static_assert(VCPD_NOTIF_PENDING == __builtin_offsetof(struct preempt_data, notif_pending), "vcpd");
+_Static_assert(VC_TLS_VCPD == __builtin_offsetof(struct vcore_tls, vcpd), "tls");
+_Static_assert(VC_TLS_STACK_TOP == __builtin_offsetof(struct vcore_tls, stack_top), "tls");
+_Static_assert(VC_TLS_CURRENT_UTHREAD == __builtin_offsetof(struct vcore_tls, current_uthread), "tls");
+
 #define VCORE_STACK_SIZE (64 * 1024)
 #define PAGE 4096
 
@@ -162,30 +170,44 @@ void vcore_yield(bool preempt_pending)
 		atomic_add(wanted, 1);
 }
 
+/* The nesting is the uthread's own (it may move to another vcore between two calls: a
+ * preempted vcore's uthread is taken over by another vcore), and while it is nonzero the
+ * uthread is marked UTHREAD_DONT_MIGRATE: the flag is set before vcore_id() is read, so a
+ * uthread stopped in between is never moved with a stale vcore in hand. */
 void uth_disable_notifs(void)
 {
-	struct vcore_tls *tls = vc_tls();
-	if (tls->in_vcore_ctx)
+	struct uthread *uth = current_uthread();
+	if (in_vcore_context() || !uth)
 		return;
-	if (tls->notif_depth++ == 0)
-		tls->vcpd->notif_disabled = 1;
+	if (uth->notif_depth++ == 0) {
+		uth->flags |= UTHREAD_DONT_MIGRATE;
+		cmb();
+		vcpd_of(vcore_id())->notif_disabled = 1;
+	}
 	cmb();
 }
 
 void uth_enable_notifs(void)
 {
-	struct vcore_tls *tls = vc_tls();
-	if (tls->in_vcore_ctx)
+	struct uthread *uth = current_uthread();
+	if (in_vcore_context() || !uth)
 		return;
 	cmb();
-	if (tls->notif_depth == 0)
+	if (uth->notif_depth == 0)
 		parlib_panic("uth_enable_notifs without uth_disable_notifs");
-	if (--tls->notif_depth || !parlib_is_mcp) /* an SCP keeps them off: it polls */
+	if (--uth->notif_depth)
 		return;
-	tls->vcpd->notif_disabled = 0;
+	if (!parlib_is_mcp) { /* an SCP keeps them off: it polls */
+		uth->flags &= ~UTHREAD_DONT_MIGRATE;
+		return;
+	}
+	volatile struct preempt_data *vcpd = vcpd_of(vcore_id());
+	vcpd->notif_disabled = 0;
+	cmb();
+	uth->flags &= ~UTHREAD_DONT_MIGRATE;
 	mb();
 	/* A notification that came while they were off is taken now, in vcore context. */
-	if (tls->vcpd->notif_pending)
+	if (vcpd->notif_pending)
 		uthread_yield(true, uthread_stay_current, NULL);
 }
 
@@ -207,6 +229,49 @@ void vcore_stats(struct vcore_stats *out)
 
 long vcore_notify(uint32_t vcoreid, uint32_t ev_type, uint64_t arg, int flags)
 {
-	struct event_msg msg = { .type = ev_type, .vcoreid = vcoreid, .arg = arg };
+	struct event_msg msg = { .ev_type = (uint16_t)ev_type, .ev_arg3 = arg };
 	return sys_self_notify(vcoreid, ev_type, &msg, flags);
+}
+
+struct vcore_tls *vcore_tls_of(uint32_t vcoreid)
+{
+	return vcoreid < MAX_VCORES ? vcore_tls_blocks[vcoreid] : NULL;
+}
+
+/* --- preemption recovery ------------------------------------------------------------------ */
+
+volatile uint64_t parlib_pdr_recoveries, parlib_vcore_changes;
+
+bool vcore_is_preempted(uint32_t vcoreid)
+{
+	return vcoreid < MAX_VCORES && (atomic_read(&vcpd_of(vcoreid)->flags) & VC_PREEMPTED);
+}
+
+void change_to_vcore(uint32_t vcoreid)
+{
+	if (in_vcore_context()) {
+		/* Our uthread, if any, goes back to the 2LS (its context is in the uthread already:
+		 * vcore entry copied it), and this vcore restarts fresh when it gets a core again. */
+		struct uthread *uth = current_uthread();
+		if (uth) {
+			vc_tls()->current_uthread = NULL;
+			uth->state = UT_NOT_RUNNING;
+			sched_ops->thread_paused(uth);
+		}
+		atomic_add(&parlib_vcore_changes, 1);
+		sys_change_vcore(vcoreid, 1);
+		return; /* refused: vcoreid is running again */
+	}
+	/* A uthread with notifications disabled (a PDR lock's waiter): it is kept as this vcore's
+	 * context, resumed when the vcore restarts; the holder's vcore recovers us meanwhile. */
+	if (sys_change_vcore(vcoreid, 0) == 0)
+		atomic_add(&parlib_vcore_changes, 1);
+}
+
+void ensure_vcore_runs(uint32_t vcoreid)
+{
+	if (vcoreid == vcore_id() || !vcore_is_preempted(vcoreid))
+		return;
+	atomic_add(&parlib_pdr_recoveries, 1);
+	change_to_vcore(vcoreid);
 }

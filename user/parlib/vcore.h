@@ -23,9 +23,8 @@ struct uthread;
 #define VC_TLS_CURRENT_UTHREAD 16
 #define VC_TLS_VCPD 24
 #define VC_TLS_STACK_TOP 32
-#define VC_TLS_NOTIF_DEPTH 40
-#define VCPD_NOTIF_DISABLED 176
-#define VCPD_NOTIF_PENDING 177
+#define VCPD_NOTIF_DISABLED 336
+#define VCPD_NOTIF_PENDING 337
 
 struct vcore_tls {
 	struct vcore_tls *self;
@@ -34,8 +33,7 @@ struct vcore_tls {
 	struct uthread *current_uthread;
 	volatile struct preempt_data *vcpd;
 	uint64_t stack_top;
-	uint32_t notif_depth; /* nesting of uth_disable_notifs() in uthread context */
-	uint32_t pad;
+	uint64_t reserved;
 	/* statistics, for programs that want to show what happened */
 	uint64_t nr_entries;  /* times vcore_entry ran on this vcore */
 	uint64_t nr_events;   /* events handled */
@@ -111,28 +109,28 @@ void vcore_yield(bool preempt_pending);
 /* Re-run the vcore_entry path from vcore context, on a fresh vcore stack. */
 __attribute__((noreturn)) void vcore_reenter(void);
 
-/* Uthread context: block notifications (nesting), e.g. while holding a spinlock that vcore
- * context may also take.  No-ops in vcore context.  A notification that arrived meanwhile is
+/* Uthread context: block notifications (nesting, counted per uthread), e.g. while holding a
+ * spinlock that vcore context may also take; the uthread stays on its vcore meanwhile
+ * (UTHREAD_DONT_MIGRATE).  No-ops in vcore context.  A notification that arrived meanwhile is
  * taken when the outermost uth_enable_notifs turns them back on. */
 void uth_disable_notifs(void);
 void uth_enable_notifs(void);
 
-/* Events. */
-typedef void (*ev_handler_t)(struct event_msg *msg, unsigned int ev_type, void *data);
-/* Call fn(msg, type, data) for every event of this type handled on any vcore (vcore context,
- * notifications disabled).  Several handlers per type run in registration order. */
-int register_ev_handler(unsigned int ev_type, ev_handler_t fn, void *data);
-/* Drain vcore v's mailbox (clearing notif_pending first) and run the handlers.  Returns the
- * number of events handled.  Called by vcore_entry; an SCP can poll with it. */
-int handle_events(uint32_t vcoreid);
-/* Call fn() at the end of every handle_events, on any vcore (vcore context): for event queues
- * that coalesce (a bitmap queue's check_bits), so an EV_EVENT message refused by a full mailbox
- * loses nothing.  fn returns how many events it handled.  At most 4. */
-int register_evq_poller(int (*fn)(void));
-/* Events lost to mailbox overflow so far. */
-extern volatile uint64_t parlib_events_lost;
-/* EV_VCORE_PREEMPT events seen so far (a default handler counts them). */
-extern volatile uint64_t parlib_preempt_events;
+/* Events: see event.h (mailboxes, event queues, handlers). */
+#include "event.h"
+
+/* Another vcore's TLS block (NULL out of range or before vcore_lib_init). */
+struct vcore_tls *vcore_tls_of(uint32_t vcoreid);
+
+/* Preemption recovery.  vcore_is_preempted: the kernel took vcoreid's core (VC_PREEMPTED).
+ * change_to_vcore: give our core to preempted vcoreid (SYS_change_vcore); we are left as if
+ * preempted, and return when the kernel restarts us.  ensure_vcore_runs: change_to_vcore if
+ * vcoreid is preempted (PDR locks call it for a preempted holder). */
+bool vcore_is_preempted(uint32_t vcoreid);
+void change_to_vcore(uint32_t vcoreid);
+void ensure_vcore_runs(uint32_t vcoreid);
+/* Counters: PDR waiters that handed their core to a preempted holder; successful changes. */
+extern volatile uint64_t parlib_pdr_recoveries, parlib_vcore_changes;
 
 /* Statistics summed over every vcore's TLS block (struct vcore_tls's counters). */
 struct vcore_stats {
@@ -140,7 +138,8 @@ struct vcore_stats {
 };
 void vcore_stats(struct vcore_stats *out);
 
-/* Send an event to vcore v of this process; with EVENT_IPI it runs vcore_entry there. */
+/* Send an event (ev_arg3 = arg) to vcore v of this process; with EVENT_IPI it runs vcore_entry
+ * there. */
 long vcore_notify(uint32_t vcoreid, uint32_t ev_type, uint64_t arg, int flags);
 
 #endif

@@ -50,6 +50,11 @@ static long read_file(const char *path, uint8_t **out)
 	long fd = sys_openat(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0)
 		return fd;
+	struct kstat st;
+	if (sys_fstat((int)fd, &st) == 0 && (st.st_mode & 0170000) == 0040000) {
+		sys_close((int)fd); /* reading a directory would give its entries */
+		return -EISDIR;
+	}
 	size_t cap = 1 << 16, len = 0;
 	uint8_t *buf = malloc(cap);
 	long ret = buf ? 0 : -ENOMEM;

@@ -1,4 +1,6 @@
-"""The kernel's view of procinfo/procdata (plugins/akaros_abi/layout.py) matches user/parlib/ros_abi.h."""
+"""The kernel's view of the shared structures (plugins/akaros_abi/layout.py) matches
+user/parlib/ros_abi.h: procinfo, procdata and preempt data, event messages, queues and
+mailboxes (UCQ, CEQ, bitmap), struct syscall, FD tap requests, kstat and kdirent."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import subprocess
 import pytest
 from support import ROOT
 
-from kernkit.plugins.akaros_abi import layout
+from kernkit.plugins.akaros_abi import SYSCALLS, dirs, layout, taps
 
 PROBE = r"""
 #include <stddef.h>
@@ -28,80 +30,99 @@ int main(void) {
     P("PROCINFO_BYTES", sizeof(struct procinfo));
     P("PD_VCORE_ENTRY", offsetof(struct procdata, vcore_entry));
     P("PD_VCPD", offsetof(struct procdata, vcore_preempt_data));
+    P("PD_KERNEL_EVTS", offsetof(struct procdata, kernel_evts));
     P("VCPD_SIZE", sizeof(struct preempt_data));
+    P("VCPD_UTHREAD_CTX", offsetof(struct preempt_data, uthread_ctx));
+    P("VCPD_VCORE_CTX", offsetof(struct preempt_data, vcore_ctx));
     P("VCPD_STACK", offsetof(struct preempt_data, vcore_stack));
     P("VCPD_TLS", offsetof(struct preempt_data, vcore_tls_desc));
     P("VCPD_NOTIF_DISABLED", offsetof(struct preempt_data, notif_disabled));
     P("VCPD_NOTIF_PENDING", offsetof(struct preempt_data, notif_pending));
     P("VCPD_FLAGS", offsetof(struct preempt_data, flags));
-    P("VCPD_EV_HEAD", offsetof(struct preempt_data, ev_head));
-    P("VCPD_EV", offsetof(struct preempt_data, ev));
+    P("VCPD_MBOX_PUBLIC", offsetof(struct preempt_data, ev_mbox_public));
+    P("VCPD_MBOX_PRIVATE", offsetof(struct preempt_data, ev_mbox_private));
+    P("VC_PREEMPTED", VC_PREEMPTED); P("VC_CAN_RCV_MSG", VC_CAN_RCV_MSG);
+    P("VC_UTHREAD_STEALING", VC_UTHREAD_STEALING); P("VC_UTHREAD_SAVED", VC_UTHREAD_SAVED);
     P("PROCDATA_BYTES", sizeof(struct procdata));
     P("USER_CONTEXT_SIZE", sizeof(struct user_context));
     P("RIP_OFFSET", offsetof(struct user_context, rip));
+    P("EVENT_MSG_SIZE", sizeof(struct event_msg));
+    P("EVENT_QUEUE_SIZE", sizeof(struct event_queue));
+    P("EVQ_ALERT_PENDING", offsetof(struct event_queue, ev_alert_pending));
+    P("MBOX_SIZE", sizeof(struct event_mbox));
+    P("MBOX_BODY", offsetof(struct event_mbox, ucq));
+    P("UCQ_PROD_IDX", offsetof(struct ucq, prod_idx));
+    P("UCQ_SPARE_PG", offsetof(struct ucq, spare_pg));
+    P("UCQ_NR_EXTRA_PGS", offsetof(struct ucq, nr_extra_pgs));
+    P("UCQ_PROD_OVERFLOW", offsetof(struct ucq, prod_overflow));
+    P("UCQ_READY", offsetof(struct ucq, ucq_ready));
+    P("UCQ_HEADER_SIZE", sizeof(struct ucq_page_header));
+    P("MSG_CONTAINER_SIZE", sizeof(struct msg_container));
+    P("UCQ_MSGS_PER_PAGE", UCQ_MSGS_PER_PAGE);
+    P("EVBM_BITMAP", offsetof(struct evbitmap, bitmap));
+    P("CEQ_MAX_EVENT_EVER", offsetof(struct ceq, max_event_ever));
+    P("CEQ_RING_OVERFLOWED", offsetof(struct ceq, ring_overflowed));
+    P("CEQ_PROD_IDX", offsetof(struct ceq, prod_idx));
+    P("CEQ_CONS_PUB_IDX", offsetof(struct ceq, cons_pub_idx));
+    P("CEQ_EVENT_SIZE", sizeof(struct ceq_event));
+    P("CEQ_IDX_POSTED", offsetof(struct ceq_event, idx_posted));
+    P("SYSCALL_SIZE", sizeof(struct syscall));
+    P("SC_RETVAL", offsetof(struct syscall, retval));
+    P("SC_FLAGS", offsetof(struct syscall, flags));
+    P("SC_EV_Q", offsetof(struct syscall, ev_q));
+    P("SC_ARG0", offsetof(struct syscall, arg0));
+    P("SYS_SUBMIT", SYS_submit);
     P("FD_TAP_REQ_SIZE", sizeof(struct fd_tap_req));
     P("FD_TAP_REQ_EV_Q", offsetof(struct fd_tap_req, ev_q));
-    P("EVQ_CHECK_BITS", offsetof(struct event_queue, check_bits));
-    P("EVQ_NR_BITS", offsetof(struct event_queue, nr_bits));
-    P("EVQ_BITMAP", offsetof(struct event_queue, bitmap));
+    P("KSTAT_SIZE", sizeof(struct kstat));
+    P("KDIRENT_SIZE", sizeof(struct kdirent));
+    P("KDIRENT_NAME", offsetof(struct kdirent, d_name));
     P("SYS_tap_fds", SYS_tap_fds);
-    P("EVENT_INDIR", EVENT_INDIR);
-    P("EV_EVENT", EV_EVENT);
+    P("EVENT_INDIR", EVENT_INDIR); P("EVENT_WAKEUP", EVENT_WAKEUP);
+    P("EVENT_SPAM_PUBLIC", EVENT_SPAM_PUBLIC); P("EVENT_SPAM_INDIR", EVENT_SPAM_INDIR);
+    P("EVENT_VCORE_PRIVATE", EVENT_VCORE_PRIVATE); P("EVENT_NOTHROTTLE", EVENT_NOTHROTTLE);
+    P("EV_EVENT", EV_EVENT); P("EV_SYSCALL", EV_SYSCALL); P("EV_CHECK_MSGS", EV_CHECK_MSGS);
     P("FDTAP_FILT_HANGUP", FDTAP_FILT_HANGUP);
     return 0;
 }
 """
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed (apt-get install gcc)")
-def test_the_header_and_the_kernel_agree_on_every_offset(tmp_path):
-    (tmp_path / "probe.c").write_text(PROBE)
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory) -> dict[str, int]:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (apt-get install gcc)")
+    tmp = tmp_path_factory.mktemp("probe")
+    (tmp / "probe.c").write_text(PROBE)
     subprocess.run(
-        [
-            "gcc",
-            "-I",
-            str(ROOT / "user" / "parlib"),
-            "-o",
-            str(tmp_path / "probe"),
-            str(tmp_path / "probe.c"),
-        ],
+        ["gcc", "-I", str(ROOT / "user" / "parlib"), "-o", str(tmp / "probe"), str(tmp / "probe.c")],
         check=True,
     )
-    values = dict(
-        line.split()
-        for line in subprocess.run([tmp_path / "probe"], capture_output=True, text=True).stdout.splitlines()
-    )
-    got = {name: int(value) for name, value in values.items()}
-    expected = {name: getattr(layout, name) for name in got if hasattr(layout, name)}
-    assert {name: got[name] for name in expected} == expected
-    assert got["PROCINFO_BYTES"] <= layout.PROCINFO_SIZE
-    assert got["PROCDATA_BYTES"] <= layout.PROCDATA_SIZE
-    assert got["USER_CONTEXT_SIZE"] == layout.USER_CONTEXT.size
-    assert got["RIP_OFFSET"] == 8 * layout.USER_CONTEXT_FIELDS.index("rip")
+    out = subprocess.run([tmp / "probe"], capture_output=True, text=True, check=True).stdout
+    return {name: int(value) for name, value in (line.split() for line in out.splitlines())}
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed (apt-get install gcc)")
-def test_the_header_and_the_kernel_agree_on_fd_taps(tmp_path):
-    from kernkit.plugins.akaros_abi import SYSCALLS, taps
+def test_the_header_and_the_kernel_agree_on_every_offset(probed):
+    expected = {name: getattr(layout, name) for name in probed if hasattr(layout, name)}
+    assert {name: probed[name] for name in expected} == expected
+    assert len(expected) >= 50
+    assert probed["PROCINFO_BYTES"] <= layout.PROCINFO_SIZE
+    assert probed["PROCDATA_BYTES"] <= layout.PROCDATA_SIZE
+    assert probed["USER_CONTEXT_SIZE"] == layout.USER_CONTEXT.size
+    assert probed["RIP_OFFSET"] == 8 * layout.USER_CONTEXT_FIELDS.index("rip")
+    assert probed["EVENT_MSG_SIZE"] == layout.EVENT_MSG.size
+    assert probed["EVENT_QUEUE_SIZE"] == layout.EVENT_QUEUE.size
+    assert probed["CEQ_CONS_PUB_IDX"] == layout.CEQ_PROD_IDX + 8
+    assert probed["CEQ_IDX_POSTED"] == 16
+    assert probed["SC_EV_Q"] == layout.SC_FLAGS + 8
+    assert probed["SC_ARG0"] == layout.SYSCALL.size - 48
 
-    (tmp_path / "probe.c").write_text(PROBE)
-    subprocess.run(
-        [
-            "gcc",
-            "-I",
-            str(ROOT / "user" / "parlib"),
-            "-o",
-            str(tmp_path / "probe"),
-            str(tmp_path / "probe.c"),
-        ],
-        check=True,
-    )
-    out = subprocess.run([tmp_path / "probe"], capture_output=True, text=True).stdout
-    got = {name: int(value) for name, value in (line.split() for line in out.splitlines())}
-    assert got["FD_TAP_REQ_SIZE"] == taps.TAP_REQ.size
-    assert got["FD_TAP_REQ_EV_Q"] == taps.TAP_REQ.size - 16
-    assert (got["EVQ_CHECK_BITS"], got["EVQ_BITMAP"]) == (taps.EVQ_CHECK_BITS, taps.EVQ_BITMAP)
-    assert got["EVQ_NR_BITS"] == taps.EVQ_HEADER.size - 4
-    assert got["SYS_tap_fds"] == next(nr for nr, name, *_ in SYSCALLS if name == "tap_fds")
-    assert (got["EVENT_INDIR"], got["EV_EVENT"]) == (layout.EVENT_INDIR, layout.EV_EVENT)
-    assert got["FDTAP_FILT_HANGUP"] == taps.FDTAP_FILT_HANGUP
+
+def test_the_header_and_the_kernel_agree_on_taps_stat_and_directories(probed):
+    assert probed["FD_TAP_REQ_SIZE"] == taps.TAP_REQ.size
+    assert probed["FD_TAP_REQ_EV_Q"] == taps.TAP_REQ.size - 16
+    assert probed["SYS_tap_fds"] == next(nr for nr, name, *_ in SYSCALLS if name == "tap_fds")
+    assert probed["FDTAP_FILT_HANGUP"] == taps.FDTAP_FILT_HANGUP
+    assert probed["KSTAT_SIZE"] == 144  # Linux's struct stat, which the stat calls fill
+    assert probed["KDIRENT_SIZE"] == dirs.KDIRENT_SIZE
+    assert probed["KDIRENT_NAME"] == dirs.KDIRENT.size

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import io
 import json
-import re
 
 import pytest
 from support import run_kernel
+from support.utest import utest_results
 
 from kernkit.core.assemble import assemble, boot
 from kernkit.core.programs import resolve_program
@@ -74,24 +74,8 @@ RULES = (
 #: The arguments of akaros_rules's events to its waiting child.
 MSG_NOWAKE, MSG_WAKE = 2, 3
 
-RESULT = re.compile(r"(PASSED) (\S+)|FAILED (\S+): (.*)")
-
-
 def results(out: str) -> dict[str, str]:
-    """name -> "PASSED" or the FAILED line's reason, from between BEGIN and END."""
-    lines = out.splitlines()
-    assert "BEGIN akaros_rules" in lines, out
-    body = lines[lines.index("BEGIN akaros_rules") + 1 :]
-    if "END akaros_rules" in body:
-        body = body[: body.index("END akaros_rules")]
-    found: dict[str, str] = {}
-    for line in body:
-        match = RESULT.fullmatch(line)
-        assert match, f"not a utest line: {line!r}"
-        name = match[2] or match[3]
-        assert name not in found, f"{name} reported twice"
-        found[name] = "PASSED" if match[1] else match[4]
-    return found
+    return utest_results(out, "akaros_rules")
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +130,7 @@ def test_the_last_yield_leaves_the_mcp_waiting_with_no_core_until_an_event_wakes
     meanwhile = [e for i, e in mine if waiting < i < woken]
     assert not [e for e in meanwhile if e["ev"] in ("grant", "thread", "vcore_start", "state")]
     # both events went into its mailbox: the first (without EVENT_WAKEUP) changed nothing
-    assert [e["arg"] for e in meanwhile if e["ev"] == "event"] == [MSG_NOWAKE, MSG_WAKE]
+    assert [e["arg3"] for e in meanwhile if e["ev"] == "event"] == [MSG_NOWAKE, MSG_WAKE]
     # the event without EVENT_WAKEUP reached its mailbox while it waited and left it waiting
     notifies = [
         (i, e)

@@ -30,7 +30,7 @@ def test_a_signal_becomes_an_event_for_vcore_0():
     process.personality.post_signal(process, 10, kernel.init.pid)
     kernel.tracer.flush()
     events = [json.loads(line) for line in trace.getvalue().splitlines() if '"ev":"event"' in line]
-    assert [(e["pid"], e["vcore"], e["type"], e["arg"]) for e in events] == [(process.pid, 0, 12, 10)]
+    assert [(e["pid"], e["vcore"], e["type"], e["arg1"]) for e in events] == [(process.pid, 0, 12, 10)]
     assert process.alive
 
 

@@ -52,7 +52,7 @@ def test_ls_shows_the_booted_namespace():
     ]
     # Linux's files from #linuxproc, the other per-process files from #proc
     assert proc == (
-        "/proc/1:\nargs\ncmdline\ncomm\nctl\ncwd\nenviron\nexe\nfd\nfdinfo\nmaps\nmounts\nns\nroot\n"
+        "/proc/1:\nargs\ncmdline\ncomm\nctl\ncwd\nenviron\nexe\nfd\nfdinfo\nmaps\nmcp\nmounts\nns\nroot\n"
         "smaps_rollup\nstat\nstatm\nstatus\nstrace\ntask\nvmexits\n"
     )
 

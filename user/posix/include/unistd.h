@@ -1,0 +1,24 @@
+#ifndef POSIX_UNISTD_H
+#define POSIX_UNISTD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define STDIN_FILENO 0
+#define STDOUT_FILENO 1
+#define STDERR_FILENO 2
+
+ssize_t read(int fd, void *buf, size_t n);   /* blocks only the calling pthread */
+ssize_t write(int fd, const void *buf, size_t n);
+int close(int fd);
+pid_t getpid(void);
+pid_t getppid(void);
+unsigned int sleep(unsigned int seconds);
+int usleep(useconds_t usec);
+__attribute__((noreturn)) void _exit(int status);
+pid_t fork(void);                             /* -1, ENOSYS: Akaros has proc_create instead */
+int execv(const char *path, char *const argv[]); /* -1, ENOSYS */
+int execvp(const char *file, char *const argv[]);
+extern char **environ;
+
+#endif

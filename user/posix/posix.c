@@ -1,0 +1,335 @@
+/* POSIX calls over parlib and the Akaros personality: files, directories, time, processes. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parlib/uthread.h"
+#include "posix.h"
+
+ssize_t read(int fd, void *buf, size_t n)
+{
+	return posix_ret(sys_read(posix_io_fd(fd), buf, n));
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	return posix_ret(sys_write(posix_io_fd(fd), buf, n));
+}
+
+int close(int fd)
+{
+	int data = posix_socket_closed(fd);
+	if (data >= 0)
+		sys_close(data);
+	return (int)posix_ret(sys_close(fd));
+}
+
+/* The mode argument that follows flags when they create a file. */
+static int vopenat(int dirfd, const char *path, int flags, va_list ap)
+{
+	int mode = flags & O_CREAT ? va_arg(ap, int) : 0;
+	return (int)posix_ret(sys_openat(dirfd, path, flags, mode));
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	int r = vopenat(dirfd, path, flags, ap);
+	va_end(ap);
+	return r;
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	int r = vopenat(AT_FDCWD, path, flags, ap);
+	va_end(ap);
+	return r;
+}
+
+int stat(const char *path, struct stat *st)
+{
+	return (int)posix_ret(sys_stat(path, (struct kstat *)st));
+}
+
+int fstat(int fd, struct stat *st)
+{
+	return (int)posix_ret(sys_fstat(posix_io_fd(fd), (struct kstat *)st));
+}
+
+pid_t getppid(void)
+{
+	return (pid_t)procinfo()->ppid;
+}
+
+pid_t fork(void)
+{
+	errno = ENOSYS; /* Akaros creates processes with proc_create and proc_run */
+	return -1;
+}
+
+int execv(const char *path, char *const argv[])
+{
+	(void)path;
+	(void)argv;
+	errno = ENOSYS;
+	return -1;
+}
+
+int execvp(const char *file, char *const argv[])
+{
+	return execv(file, argv);
+}
+
+void _exit(int status)
+{
+	exit(status);
+}
+
+void abort(void)
+{
+	exit(134);
+}
+
+int abs(int x)
+{
+	return x < 0 ? -x : x;
+}
+
+long labs(long x)
+{
+	return x < 0 ? -x : x;
+}
+
+int kill(pid_t pid, int sig)
+{
+	(void)pid;
+	(void)sig;
+	errno = ENOSYS;
+	return -1;
+}
+
+sighandler_t signal(int sig, sighandler_t handler)
+{
+	(void)sig;
+	(void)handler;
+	return SIG_DFL;
+}
+
+pid_t waitpid(pid_t pid, int *status, int options)
+{
+	return (pid_t)posix_ret(sys_waitpid(pid, status, options));
+}
+
+pid_t wait(int *status)
+{
+	return waitpid(-1, status, 0);
+}
+
+/* --- time: virtual time, from the time-stamp counter ------------------------------------- */
+
+int clock_gettime(clockid_t clock, struct timespec *ts)
+{
+	(void)clock;
+	uint64_t freq = procinfo()->tsc_freq, tsc = read_tsc();
+	ts->tv_sec = (int64_t)(tsc / freq);
+	ts->tv_nsec = (int64_t)((tsc % freq) * 1000000000 / freq);
+	return 0;
+}
+
+time_t time(time_t *t)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (t)
+		*t = ts.tv_sec;
+	return ts.tv_sec;
+}
+
+int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	return (int)posix_ret(sys_nanosleep(req, rem));
+}
+
+int usleep(useconds_t usec)
+{
+	return (int)posix_ret(sys_block(usec));
+}
+
+unsigned int sleep(unsigned int seconds)
+{
+	sys_block((uint64_t)seconds * 1000000);
+	return 0;
+}
+
+/* --- directories: read() on one gives struct kdirent records --------------------------------- */
+
+struct posix_dir {
+	int fd;
+	long have, at;
+	struct dirent entry;
+	struct kdirent buf[8];
+};
+
+DIR *opendir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return NULL;
+	DIR *dir = calloc(1, sizeof *dir);
+	if (!dir) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	dir->fd = fd;
+	return dir;
+}
+
+struct dirent *readdir(DIR *dir)
+{
+	if (dir->at >= dir->have) {
+		long n = sys_read(dir->fd, dir->buf, sizeof dir->buf);
+		if (n <= 0) {
+			if (n < 0)
+				errno = (int)-n;
+			return NULL;
+		}
+		dir->have = n / (long)sizeof(struct kdirent);
+		dir->at = 0;
+	}
+	struct kdirent *k = &dir->buf[dir->at++];
+	dir->entry.d_ino = k->d_ino;
+	dir->entry.d_off = k->d_off;
+	dir->entry.d_reclen = sizeof dir->entry;
+	dir->entry.d_type = k->d_type;
+	memcpy(dir->entry.d_name, k->d_name, sizeof dir->entry.d_name);
+	return &dir->entry;
+}
+
+int closedir(DIR *dir)
+{
+	int r = close(dir->fd);
+	free(dir);
+	return r;
+}
+
+/* --- strings POSIX has and parlib lacks ----------------------------------------------------- */
+
+char *strstr(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *haystack; haystack++)
+		if (!strncmp(haystack, needle, n))
+			return (char *)haystack;
+	return n ? NULL : (char *)haystack;
+}
+
+char *strncpy(char *dst, const char *src, size_t n)
+{
+	size_t i = 0;
+	for (; i < n && src[i]; i++)
+		dst[i] = src[i];
+	for (; i < n; i++)
+		dst[i] = 0;
+	return dst;
+}
+
+char *strcat(char *dst, const char *src)
+{
+	strcpy(dst + strlen(dst), src);
+	return dst;
+}
+
+char *strncat(char *dst, const char *src, size_t n)
+{
+	char *end = dst + strlen(dst);
+	size_t i = 0;
+	for (; i < n && src[i]; i++)
+		end[i] = src[i];
+	end[i] = 0;
+	return dst;
+}
+
+char *strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *copy = malloc(n);
+	return copy ? memcpy(copy, s, n) : NULL;
+}
+
+void *memchr(const void *s, int c, size_t n)
+{
+	const unsigned char *p = s;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == (unsigned char)c)
+			return (void *)(p + i);
+	return NULL;
+}
+
+size_t strspn(const char *s, const char *accept)
+{
+	size_t n = 0;
+	while (s[n] && strchr(accept, s[n]))
+		n++;
+	return n;
+}
+
+size_t strcspn(const char *s, const char *reject)
+{
+	size_t n = 0;
+	while (s[n] && !strchr(reject, s[n]))
+		n++;
+	return n;
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+int strncasecmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int d = lower((unsigned char)a[i]) - lower((unsigned char)b[i]);
+		if (d || !a[i])
+			return d;
+	}
+	return 0;
+}
+
+int strcasecmp(const char *a, const char *b)
+{
+	return strncasecmp(a, b, (size_t)-1);
+}
+
+static const char *const messages[] = {
+	[0] = "Success", [EPERM] = "Operation not permitted", [ENOENT] = "No such file or directory",
+	[ESRCH] = "No such process", [EINTR] = "Interrupted system call", [EIO] = "I/O error",
+	[EBADF] = "Bad file descriptor", [ECHILD] = "No child processes",
+	[EAGAIN] = "Resource temporarily unavailable", [ENOMEM] = "Out of memory",
+	[EACCES] = "Permission denied", [EFAULT] = "Bad address", [EBUSY] = "Resource busy",
+	[EEXIST] = "File exists", [ENOTDIR] = "Not a directory", [EISDIR] = "Is a directory",
+	[EINVAL] = "Invalid argument", [ENFILE] = "Too many open files in system",
+	[EMFILE] = "No file descriptors available", [ENOSPC] = "No space left on device",
+	[EPIPE] = "Broken pipe", [ENOSYS] = "Function not implemented",
+	[EADDRINUSE] = "Address in use", [ECONNRESET] = "Connection reset by peer",
+	[ECONNREFUSED] = "Connection refused",
+};
+
+char *strerror(int errnum)
+{
+	if (errnum >= 0 && errnum < (int)(sizeof messages / sizeof messages[0]) && messages[errnum])
+		return (char *)messages[errnum];
+	return "Unknown error";
+}

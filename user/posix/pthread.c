@@ -1,0 +1,453 @@
+/* The pthreads 2LS: every pthread is a uthread, run on the process's vcores by parlib's FIFO
+ * scheduler.  The program becomes an MCP before main (__parlib_preinit) and asks for a vcore per
+ * live pthread, up to what the kernel allows; blocking calls block only their pthread
+ * (asynchronous system calls), and locks, condition variables and joins never enter the kernel. */
+#include <errno.h>
+#include <pthread.h>
+
+#include "parlib/uthread.h"
+
+_Static_assert(sizeof(((pthread_mutex_t *)0)->opaque) >= sizeof(uth_mutex_t), "pthread_mutex_t");
+_Static_assert(sizeof(pthread_cond_t) >= sizeof(uth_cond_var_t), "pthread_cond_t");
+
+#define DETACHED 1u
+#define EXITED 2u
+
+struct pthread {
+	struct uthread *uth;
+	void *(*start)(void *);
+	void *arg;
+	volatile uint32_t state; /* DETACHED, EXITED */
+	int err;
+	void *specific[PTHREAD_KEYS_MAX];
+};
+
+static struct pthread main_thread;
+static int vcore_errno; /* errno of code running in vcore context */
+static volatile uint32_t nr_live = 1;
+
+static struct {
+	volatile uint32_t used;
+	void (*destructor)(void *);
+} keys[PTHREAD_KEYS_MAX];
+
+static uth_mutex_t *mutex_of(pthread_mutex_t *m)
+{
+	return (uth_mutex_t *)m->opaque;
+}
+
+static uth_cond_var_t *cv_of(pthread_cond_t *cv)
+{
+	return (uth_cond_var_t *)cv->opaque;
+}
+
+int *__errno_location(void)
+{
+	struct uthread *uth = current_uthread();
+	if (!uth || in_vcore_context() || !uth->tcb)
+		return &vcore_errno;
+	return &((struct pthread *)uth->tcb)->err;
+}
+
+/* Before main: thread 0 becomes the main pthread of an MCP on vcore 0 (an SCP if the kernel
+ * refuses: pthreads then take turns on its one core). */
+void __parlib_preinit(void)
+{
+	uthread_mcp_init(NULL);
+	main_thread.uth = current_uthread();
+	main_thread.uth->tcb = &main_thread;
+}
+
+/* One vcore per live pthread, as far as the kernel grants. */
+static void want_vcores(uint32_t live)
+{
+	uint32_t want = live < max_vcores() ? live : max_vcores();
+	if (parlib_is_mcp && want > vcore_wanted())
+		vcore_request_total(want);
+}
+
+static void run_destructors(struct pthread *self)
+{
+	for (int round = 0; round < 4; round++) { /* PTHREAD_DESTRUCTOR_ITERATIONS */
+		bool again = false;
+		for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
+			void *value = self->specific[k];
+			if (!value || !atomic_read(&keys[k].used) || !keys[k].destructor)
+				continue;
+			self->specific[k] = NULL;
+			keys[k].destructor(value);
+			again = true;
+		}
+		if (!again)
+			return;
+	}
+}
+
+static void *start_thread(void *arg)
+{
+	struct pthread *self = arg;
+	current_uthread()->tcb = self;
+	pthread_exit(self->start(self->arg));
+}
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)
+{
+	struct pthread *p = calloc(1, sizeof *p);
+	if (!p)
+		return EAGAIN;
+	p->start = start;
+	p->arg = arg;
+	bool detached = attr && attr->detachstate == PTHREAD_CREATE_DETACHED;
+	if (detached)
+		p->state = DETACHED;
+	want_vcores(atomic_add(&nr_live, 1));
+	size_t stack = attr && attr->stacksize ? attr->stacksize : UTHREAD_STACK_SIZE;
+	/* p->uth is set before anyone can join or detach: only we know p until we return */
+	p->uth = uthread_create_stack(start_thread, p, stack);
+	if (!p->uth) {
+		atomic_add(&nr_live, -1);
+		free(p);
+		return EAGAIN;
+	}
+	if (detached)
+		uthread_detach(p->uth);
+	*thread = p;
+	return 0;
+}
+
+void pthread_exit(void *retval)
+{
+	struct pthread *self = pthread_self();
+	run_destructors(self);
+	atomic_add(&nr_live, -1);
+	if (self != &main_thread && (__atomic_fetch_or(&self->state, EXITED, __ATOMIC_SEQ_CST) & DETACHED))
+		free(self); /* nobody joins it; its uthread frees itself */
+	uthread_exit(retval);
+}
+
+int pthread_join(pthread_t thread, void **retval)
+{
+	if (thread == pthread_self())
+		return EDEADLK;
+	if (thread == &main_thread || (thread->state & DETACHED))
+		return EINVAL;
+	uthread_join(thread->uth, retval);
+	free(thread);
+	return 0;
+}
+
+int pthread_detach(pthread_t thread)
+{
+	if (thread == &main_thread)
+		return 0;
+	struct uthread *uth = thread->uth;
+	uint32_t old = __atomic_fetch_or(&thread->state, DETACHED, __ATOMIC_SEQ_CST);
+	if (old & DETACHED)
+		return EINVAL;
+	uthread_detach(uth);
+	if (old & EXITED)
+		free(thread);
+	return 0;
+}
+
+pthread_t pthread_self(void)
+{
+	struct uthread *uth = current_uthread();
+	return uth && uth->tcb ? uth->tcb : &main_thread;
+}
+
+int pthread_equal(pthread_t a, pthread_t b)
+{
+	return a == b;
+}
+
+int sched_yield(void)
+{
+	if (current_uthread() && !in_vcore_context())
+		uthread_sched_yield();
+	return 0;
+}
+
+int pthread_yield(void)
+{
+	return sched_yield();
+}
+
+/* --- attributes -------------------------------------------------------------------------- */
+
+int pthread_attr_init(pthread_attr_t *attr)
+{
+	attr->stacksize = UTHREAD_STACK_SIZE;
+	attr->detachstate = PTHREAD_CREATE_JOINABLE;
+	return 0;
+}
+
+int pthread_attr_destroy(pthread_attr_t *attr)
+{
+	(void)attr;
+	return 0;
+}
+
+int pthread_attr_setdetachstate(pthread_attr_t *attr, int state)
+{
+	if (state != PTHREAD_CREATE_JOINABLE && state != PTHREAD_CREATE_DETACHED)
+		return EINVAL;
+	attr->detachstate = state;
+	return 0;
+}
+
+int pthread_attr_getdetachstate(const pthread_attr_t *attr, int *state)
+{
+	*state = attr->detachstate;
+	return 0;
+}
+
+int pthread_attr_setstacksize(pthread_attr_t *attr, size_t size)
+{
+	if (size < PTHREAD_STACK_MIN)
+		return EINVAL;
+	attr->stacksize = size;
+	return 0;
+}
+
+int pthread_attr_getstacksize(const pthread_attr_t *attr, size_t *size)
+{
+	*size = attr->stacksize;
+	return 0;
+}
+
+/* --- mutexes: parlib's uthread mutexes, with owner and count for the checking kinds -------- */
+
+int pthread_mutexattr_init(pthread_mutexattr_t *attr)
+{
+	attr->type = PTHREAD_MUTEX_DEFAULT;
+	return 0;
+}
+
+int pthread_mutexattr_destroy(pthread_mutexattr_t *attr)
+{
+	(void)attr;
+	return 0;
+}
+
+int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type)
+{
+	if (type < PTHREAD_MUTEX_NORMAL || type > PTHREAD_MUTEX_ERRORCHECK)
+		return EINVAL;
+	attr->type = type;
+	return 0;
+}
+
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+	*m = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	uth_mutex_init(mutex_of(m));
+	m->type = attr ? attr->type : PTHREAD_MUTEX_DEFAULT;
+	return 0;
+}
+
+int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+	return mutex_of(m)->locked ? EBUSY : 0;
+}
+
+/* A recursive mutex its owner holds already, or an error-checking one: handled without the
+ * lock (0, or an error); -1 when the lock must be taken. */
+static int relock(pthread_mutex_t *m)
+{
+	if (m->type == PTHREAD_MUTEX_NORMAL || m->owner != pthread_self())
+		return -1;
+	if (m->type == PTHREAD_MUTEX_ERRORCHECK)
+		return EDEADLK;
+	m->count++;
+	return 0;
+}
+
+int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	int r = relock(m);
+	if (r >= 0)
+		return r;
+	uth_mutex_lock(mutex_of(m));
+	m->owner = pthread_self();
+	m->count = 1;
+	return 0;
+}
+
+int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	int r = relock(m);
+	if (r == 0)
+		return 0;
+	if (r > 0 || !uth_mutex_trylock(mutex_of(m)))
+		return EBUSY;
+	m->owner = pthread_self();
+	m->count = 1;
+	return 0;
+}
+
+int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	if (m->type != PTHREAD_MUTEX_NORMAL && m->owner != pthread_self())
+		return EPERM;
+	if (--m->count > 0 && m->type == PTHREAD_MUTEX_RECURSIVE)
+		return 0;
+	m->owner = NULL;
+	m->count = 0;
+	uth_mutex_unlock(mutex_of(m));
+	return 0;
+}
+
+/* --- condition variables and barriers ---------------------------------------------------- */
+
+int pthread_cond_init(pthread_cond_t *cv, const pthread_condattr_t *attr)
+{
+	(void)attr;
+	uth_cond_var_init(cv_of(cv));
+	return 0;
+}
+
+int pthread_cond_destroy(pthread_cond_t *cv)
+{
+	return cv_of(cv)->waiters ? EBUSY : 0;
+}
+
+int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
+{
+	unsigned long count = m->count;
+	m->owner = NULL;
+	m->count = 0;
+	uth_cond_var_wait(cv_of(cv), mutex_of(m));
+	m->owner = pthread_self();
+	m->count = count;
+	return 0;
+}
+
+int pthread_cond_signal(pthread_cond_t *cv)
+{
+	uth_cond_var_signal(cv_of(cv));
+	return 0;
+}
+
+int pthread_cond_broadcast(pthread_cond_t *cv)
+{
+	uth_cond_var_broadcast(cv_of(cv));
+	return 0;
+}
+
+int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr, unsigned count)
+{
+	(void)attr;
+	if (!count)
+		return EINVAL;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->total = count;
+	b->count = 0;
+	b->cycle = 0;
+	return 0;
+}
+
+int pthread_barrier_destroy(pthread_barrier_t *b)
+{
+	return b->count ? EBUSY : 0;
+}
+
+int pthread_barrier_wait(pthread_barrier_t *b)
+{
+	pthread_mutex_lock(&b->lock);
+	unsigned cycle = b->cycle;
+	if (++b->count == b->total) {
+		b->count = 0;
+		b->cycle++;
+		pthread_cond_broadcast(&b->cv);
+		pthread_mutex_unlock(&b->lock);
+		return PTHREAD_BARRIER_SERIAL_THREAD;
+	}
+	while (cycle == b->cycle)
+		pthread_cond_wait(&b->cv, &b->lock);
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+/* --- once, keys, spinlocks ------------------------------------------------------------- */
+
+int pthread_once(pthread_once_t *once, void (*init)(void))
+{
+	/* 0: not run, 1: running, 2: done */
+	if (atomic_read(once) == 2)
+		return 0;
+	int expected = 0;
+	if (__atomic_compare_exchange_n(once, &expected, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		init();
+		atomic_set(once, 2);
+		return 0;
+	}
+	while (atomic_read(once) != 2)
+		sched_yield(); /* the initialiser may need this vcore to finish */
+	return 0;
+}
+
+int pthread_key_create(pthread_key_t *key, void (*destructor)(void *))
+{
+	for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
+		if (atomic_cas_u32(&keys[k].used, 0, 1)) {
+			keys[k].destructor = destructor;
+			*key = k;
+			return 0;
+		}
+	}
+	return EAGAIN;
+}
+
+int pthread_key_delete(pthread_key_t key)
+{
+	if (key >= PTHREAD_KEYS_MAX || !atomic_read(&keys[key].used))
+		return EINVAL;
+	keys[key].destructor = NULL;
+	atomic_set(&keys[key].used, 0);
+	return 0;
+}
+
+void *pthread_getspecific(pthread_key_t key)
+{
+	return key < PTHREAD_KEYS_MAX ? pthread_self()->specific[key] : NULL;
+}
+
+int pthread_setspecific(pthread_key_t key, const void *value)
+{
+	if (key >= PTHREAD_KEYS_MAX || !atomic_read(&keys[key].used))
+		return EINVAL;
+	pthread_self()->specific[key] = (void *)value;
+	return 0;
+}
+
+int pthread_spin_init(pthread_spinlock_t *l, int shared)
+{
+	(void)shared;
+	*l = 0;
+	return 0;
+}
+
+int pthread_spin_destroy(pthread_spinlock_t *l)
+{
+	return *l ? EBUSY : 0;
+}
+
+int pthread_spin_trylock(pthread_spinlock_t *l)
+{
+	return atomic_cas_u32(l, 0, 1) ? 0 : EBUSY;
+}
+
+int pthread_spin_lock(pthread_spinlock_t *l)
+{
+	while (!atomic_cas_u32(l, 0, 1))
+		cpu_relax();
+	return 0;
+}
+
+int pthread_spin_unlock(pthread_spinlock_t *l)
+{
+	atomic_set(l, 0);
+	return 0;
+}
