@@ -71,7 +71,7 @@ from kernkit.core.hostio import HostIO
 from kernkit.core.kernel import Kernel
 from kernkit.core.kmem import KernelMemory
 from kernkit.core.listening import check_loopback, is_loopback, remote_warning
-from kernkit.core.machine import CpuContext, Fault, Handoff, HandoffKind, Machine, Stop
+from kernkit.core.machine import CpuContext, Fault, Handoff, HandoffKind, Machine, RegisterImage, Stop
 from kernkit.core.monitor import enter_monitor, run_command
 from kernkit.core.options import (
     at_least_size,
@@ -98,6 +98,7 @@ from kernkit.core.records import (
     DebugRegister,
     DebugTarget,
     Device,
+    Interpreted,
     LoadedImage,
     MonitorCommand,
     PluginDeclaration,

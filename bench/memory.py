@@ -61,9 +61,9 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def kernkit_cpu(args: Sequence[str], program: str = "membench", **overrides: Any) -> float:
-    """CPU seconds of kernel.run() for PROGRAM ARGS as init (default config + overrides)."""
-    settings = {"init.program": program, "init.args": list(args), **overrides}
+def timed_run(settings: dict[str, Any], what: str) -> tuple[float, Any]:
+    """(CPU seconds of kernel.run(), the kernel) for a kernel of the default config with
+    ``settings``; RuntimeError naming ``what`` if init does not exit 0."""
     err = io.BytesIO()
     kernel = assemble(None, overrides=settings, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=err)
     boot(kernel)
@@ -72,8 +72,14 @@ def kernkit_cpu(args: Sequence[str], program: str = "membench", **overrides: Any
     status = kernel.run()
     spent = time.process_time() - start
     if status != 0:
-        raise RuntimeError(f"{program} {' '.join(args)} exited {status}: {err.getvalue().decode()[-300:]}")
-    return spent
+        raise RuntimeError(f"{what} exited {status}: {err.getvalue().decode()[-300:]}")
+    return spent, kernel
+
+
+def kernkit_cpu(args: Sequence[str], program: str = "membench", **overrides: Any) -> float:
+    """CPU seconds of kernel.run() for PROGRAM ARGS as init (default config + overrides)."""
+    settings = {"init.program": program, "init.args": list(args), **overrides}
+    return timed_run(settings, f"{program} {' '.join(args)}")[0]
 
 
 def child_cpu(command: Sequence[str]) -> float:
@@ -97,6 +103,22 @@ def per_unit(measure: Callable[[int], float], small: int, large: int, repeat: in
     return statistics.median((measure(large) - measure(small)) / (large - small) for _ in range(repeat))
 
 
+def record(bench: Any, key: str, action: Callable[[], float], digits: int = 3) -> None:
+    """Put ``action()``, rounded, in ``bench.values[key]``; a Skip goes in ``bench.skipped``, any
+    other failure in ``bench.errors`` (reported, and the run goes on)."""
+    log(f"{key} ...")
+    try:
+        bench.values[key] = round(action(), digits)
+        log(f"{key} = {bench.values[key]}")
+    except Skip as why:
+        bench.values[key] = None
+        bench.skipped[key] = str(why)
+    except Exception as exc:  # report and go on
+        bench.values[key] = None
+        bench.errors[key] = f"{type(exc).__name__}: {exc}"
+        log(f"{key}: error: {bench.errors[key]}")
+
+
 def qemu() -> str:
     found = shutil.which("qemu-x86_64-static") or shutil.which("qemu-x86_64")
     if found is None:
@@ -114,17 +136,7 @@ class Bench:
         self.scratch = Path(tempfile.mkdtemp(prefix="kernkit-membench-"))
 
     def measure(self, key: str, action: Callable[[], float], digits: int = 3) -> None:
-        log(f"{key} ...")
-        try:
-            self.values[key] = round(action(), digits)
-            log(f"{key} = {self.values[key]}")
-        except Skip as why:
-            self.values[key] = None
-            self.skipped[key] = str(why)
-        except Exception as exc:  # report and go on
-            self.values[key] = None
-            self.errors[key] = f"{type(exc).__name__}: {exc}"
-            log(f"{key}: error: {self.errors[key]}")
+        record(self, key, action, digits)
 
     # --- fork ------------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""9P benchmarks: the export read by p9fs on loopback, and a guest copying through a diod mount.
+"""9P benchmarks: the export side by side with diod (the same C clients, diodcat and diodls, small
+files, listings and bulk reads at each msize), the export read by p9fs on loopback, and a guest
+copying through a diod mount.
 
 Prints one JSON object on stdout; progress goes to stderr. Each figure is the median of
 ``--repeat`` repetitions. Missing peers are reported under "skipped"; missed targets are
@@ -7,6 +9,7 @@ reported, not judged (exit status 0 unless a measurement itself failed: then 1).
     python bench/ninep.py                       # 16 MiB files, 3 repetitions
     python bench/ninep.py --quick               # 4 MiB, 1 repetition
     python bench/ninep.py --p9fs-python /path/to/venv/bin/python
+    python bench/ninep.py --peers-only          # only the figures against diod
 """
 
 from __future__ import annotations
@@ -16,9 +19,7 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,9 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPORT = ROOT / "configs" / "export.toml"
 MIB = 1 << 20
 TARGETS = {"export_read_p9fs_mib_s": 50.0, "guest_copy_from_diod_mib_s": 20.0}
+#: kernkit over diod, same client, same run (bulk reads: at every msize).
+PEER_TARGETS = {"small_files_per_s": 0.8, "listings_long_per_s": 0.8, "listings_per_s": 0.8, "bulk_read": 1.0}
 NOTES = {
     "export_read_p9fs_mib_s": "p9fs (9P2000.L, its default msize 8192) reads a file the export "
     "serves from #tmpfs, kernkit boot configs/export.toml on 127.0.0.1; MiB / seconds of fs.cat",
@@ -38,6 +40,10 @@ NOTES = {
     "guest_copy_from_diod_mib_s": "the guest program cp (64 KiB reads) copies a file from a diod "
     "mount ([[mount9p]], 9P2000.L, msize 64 KiB) to a new file on the same mount; MiB / seconds "
     "of kernel.run(); the copy is checked byte for byte",
+    "peers": "bench/ninep_peers.py: the same C clients (diodcat, diodls from the diod package) "
+    "against kernkit boot configs/export.toml (files in its #tmpfs /tmp, export msize 512K) and "
+    "against diod -e of a host directory with the same files; runs interleaved, medians; each "
+    "figure {kernkit, diod, ratio}",
 }
 
 P9FS_READ = textwrap.dedent(
@@ -78,27 +84,12 @@ def find_p9fs_python(given: str | None) -> str | None:
 
 
 def export_read(p9fs_python: str, version: str, size: int, repeat: int) -> tuple[list[float], int]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kernkit.tools.cli",
-            "boot",
-            str(EXPORT),
-            "--set",
-            "export9p.listen=127.0.0.1:0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    try:
-        line = proc.stderr.readline().decode()
-        match = re.search(r"9P export on 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            raise RuntimeError(f"the export did not start: {line.strip()}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from ninep_peers import export_process
+
+    with export_process() as (_, port):
         result = subprocess.run(
-            [p9fs_python, "-c", P9FS_READ, match.group(1), version, str(size), str(repeat)],
+            [p9fs_python, "-c", P9FS_READ, str(port), version, str(size), str(repeat)],
             capture_output=True,
             text=True,
             timeout=900,
@@ -107,9 +98,6 @@ def export_read(p9fs_python: str, version: str, size: int, repeat: int) -> tuple
             raise RuntimeError(f"p9fs failed: {result.stderr.strip().splitlines()[-1:]}")
         answer = json.loads(result.stdout)
         return answer["times"], answer["msize"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
 
 
 def guest_copy(size: int, repeat: int) -> list[float]:
@@ -175,12 +163,52 @@ def guest_copy(size: int, repeat: int) -> list[float]:
     return times
 
 
+def peers(report: dict, repeat: int, big_mib: int) -> None:
+    """Figures against diod (bench/ninep_peers.py) into ``report``, judged against PEER_TARGETS."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import ninep_peers
+
+    try:
+        figures, samples = ninep_peers.peer_figures(repeat, big_mib, log)
+    except FileNotFoundError as exc:
+        report["skipped"]["peers"] = str(exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - reported, the other figures go on
+        report["errors"]["peers"] = str(exc)
+        return
+    report["peers"] = figures
+    report["samples"]["peers"] = samples
+    report["parameters"]["peers"] = {
+        "small_files": ninep_peers.SMALL_FILES,
+        "big_mib": big_mib,
+        "repeat": repeat,
+    }
+    for key, figure in figures.items():
+        if "ratio" not in figure:
+            continue
+        threshold = PEER_TARGETS["bulk_read" if key.startswith("bulk_read") else key]
+        report["targets"][f"{key}_vs_diod"] = {
+            "value": figure["ratio"],
+            "at_least": threshold,
+            "met": figure["ratio"] >= threshold,
+        }
+    bulk = sorted(
+        (int(k.rsplit("_", 1)[1][:-1]), v["kernkit"]) for k, v in figures.items() if k.startswith("bulk_read")
+    )
+    rates = [rate for _, rate in bulk]
+    report["targets"]["bulk_read_grows_with_msize"] = {
+        "value": rates,
+        "met": all(a <= b for a, b in zip(rates, rates[1:], strict=False)),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 MiB files, one repetition")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per figure (default 3)")
     parser.add_argument("--size-mib", type=int, default=16, help="file size in MiB (default 16)")
     parser.add_argument("--p9fs-python", help="python of a venv with p9fs (default: KERNKIT_P9FS_PYTHON)")
+    parser.add_argument("--peers-only", action="store_true", help="only the figures against diod")
     args = parser.parse_args(argv)
     size = (4 if args.quick else args.size_mib) * MIB
     repeat = 1 if args.quick else max(1, args.repeat)
@@ -194,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": {"size_bytes": size, "repeat": repeat},
     }
     started = time.perf_counter()
+    peers(report, repeat=1 if args.quick else max(3, repeat), big_mib=16 if args.quick else 64)
+    if args.peers_only:
+        report["elapsed_s"] = round(time.perf_counter() - started, 1)
+        print(json.dumps(report, indent=2))
+        return 1 if report["errors"] else 0
 
     p9fs = find_p9fs_python(args.p9fs_python)
     for key, version in (("export_read_p9fs_mib_s", "9P2000.L"), ("export_read_p9fs_9p2000_mib_s", "9P2000")):

@@ -4,6 +4,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "core": "kernkit.core.coreplugin",
     "x86_64": "kernkit.arch.x86_64",
     "elf": "kernkit.plugins.elf",
+    "script": "kernkit.plugins.script",
     "ns": "kernkit.plugins.ns",
     "linux_abi": "kernkit.plugins.linux_abi",
     "console": "kernkit.plugins.console",

@@ -18,7 +18,14 @@ class PluginError(KernkitError):
 
 
 class ProgramError(KernkitError):
-    """A guest program cannot be loaded (missing file, not an ELF, wrong machine, ...)."""
+    """A guest program cannot be loaded (missing file, not an ELF, wrong machine, ...).
+
+    ``errno`` names the error an ``execve`` of it returns (Linux's: ENOEXEC for a file no
+    format can load, ENOENT for a missing interpreter, ...)."""
+
+    def __init__(self, message: str, errno: str = "ENOEXEC") -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 class BadAddress(Exception):  # noqa: N818 - mirrors the errno name EFAULT stands for

@@ -29,17 +29,22 @@ by one (empty) round each time host input arrives.
 
 from __future__ import annotations
 
-import selectors
+import contextlib
+import select
 from collections.abc import Callable
+
+_READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+_WRITE = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 
 
 class HostIO:
     """Host descriptors watched for readability or writability, each with a callback."""
 
     def __init__(self) -> None:
-        self._selector: selectors.BaseSelector | None = None
+        self._epoll: select.epoll | None = None
         self._readers: dict[int, Callable[[], None]] = {}
         self._writers: dict[int, Callable[[], None]] = {}
+        self._registered: dict[int, int] = {}  # fd -> the events epoll watches it for
         self._keepers: set[str] = set()
 
     @property
@@ -72,18 +77,25 @@ class HostIO:
             self._update(fd)
 
     def _update(self, fd: int) -> None:
-        if self._selector is None:
-            self._selector = selectors.DefaultSelector()
-        events = (selectors.EVENT_READ if fd in self._readers else 0) | (
-            selectors.EVENT_WRITE if fd in self._writers else 0
-        )
-        registered = fd in self._selector.get_map()
-        if events and registered:
-            self._selector.modify(fd, events)
+        if self._epoll is None:
+            self._epoll = select.epoll()
+        events = select.EPOLLIN if fd in self._readers else 0
+        if fd in self._writers:
+            events |= select.EPOLLOUT
+        registered = self._registered.get(fd)
+        if events == registered:
+            return
+        if events and registered is not None:
+            self._epoll.modify(fd, events)
         elif events:
-            self._selector.register(fd, events)
-        elif registered:
-            self._selector.unregister(fd)
+            self._epoll.register(fd, events)
+        else:
+            with contextlib.suppress(OSError):  # closed already: epoll has dropped it
+                self._epoll.unregister(fd)
+        if events:
+            self._registered[fd] = events
+        else:
+            del self._registered[fd]
 
     def keep_alive(self, owner: str, keep: bool = True) -> None:
         """Ask (or stop asking, ``keep=False``) that an idle kernel wait for host input rather
@@ -105,24 +117,32 @@ class HostIO:
             return False
         return self._dispatch(timeout)
 
-    def wait_idle(self) -> bool:
-        """For the run loop when nothing can run: if a plugin keeps the kernel alive, wait for
-        host input and return True (the loop goes on); otherwise return False at once."""
+    def wait_idle(self, busy: Callable[[], bool] = lambda: True) -> bool:
+        """For the run loop when nothing can run: if a plugin keeps the kernel alive, serve host
+        input as it comes until ``busy()`` says the kernel has work again (or nobody keeps it
+        up any more), and return True; otherwise return False at once. Host input that gives
+        the guests nothing to do (a 9P request, bytes for a socket nobody reads yet) is served
+        here without a scheduling round each."""
         if not self._keepers or not self.active:
             return False
-        while self.active and not self._dispatch(None):
-            pass
+        while self.active and self._keepers:
+            if self._dispatch(None) and busy():
+                break
         return True
 
     def _dispatch(self, timeout: float | None) -> bool:
-        assert self._selector is not None
-        ready = self._selector.select(timeout)
-        for key, events in ready:
+        assert self._epoll is not None
+        ready = self._epoll.poll(-1 if timeout is None else timeout)
+        for fd, events in ready:
             # an earlier callback may have removed this descriptor: look the callbacks up now
-            if events & selectors.EVENT_WRITE and key.fd in self._writers:
-                self._writers[key.fd]()
-            if events & selectors.EVENT_READ and key.fd in self._readers:
-                self._readers[key.fd]()
+            if events & _WRITE:
+                writer = self._writers.get(fd)
+                if writer is not None:
+                    writer()
+            if events & _READ:
+                reader = self._readers.get(fd)
+                if reader is not None:
+                    reader()
         return bool(ready)
 
     def close(self) -> None:
@@ -130,6 +150,7 @@ class HostIO:
         self._readers.clear()
         self._writers.clear()
         self._keepers.clear()
-        if self._selector is not None:
-            self._selector.close()
-            self._selector = None
+        self._registered.clear()
+        if self._epoll is not None:
+            self._epoll.close()
+            self._epoll = None

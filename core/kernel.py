@@ -89,6 +89,9 @@ class Kernel:
         self.ips = machine_opts.ips
         self.instructions = 0
         self.context_switches = 0
+        #: Threads made runnable (woken or new) since boot: an idle kernel serving the host
+        #: watches it to know when a round is due again.
+        self._wakes = 0
         self.max_instructions = config["kernel"].max_instructions
         self.round_start_ns = 0
         self.booted_at = time.monotonic_ns()
@@ -217,17 +220,22 @@ class Kernel:
         running = thread.state is RUNNING and thread.core is not None
         return thread.instructions + (self.machine.live_instructions(thread.core) if running else 0)
 
-    def budget_left(self, core: int) -> int | None:
+    def budget_left(self, core: int, *, exact: bool = False) -> int | None:
         """Instructions the run in progress on ``core`` may still retire: what is left of its
         quantum and of ``[kernel] max_instructions``, less what it has retired so far; None when
         the machine counts no instructions (fast mode). For a syscall handler that runs code
-        elsewhere on the thread's behalf and reports it with :meth:`charge_instructions`."""
+        elsewhere on the thread's behalf and reports it with :meth:`charge_instructions`.
+        ``exact``: only what ``max_instructions`` leaves (None without one), the limit no run
+        passes by a single instruction; a quantum may end a little late (within a block)."""
         if not self.deterministic:
             return None
         live = self.machine.live_instructions(core)
+        hard = self.max_instructions - self.instructions - live if self.max_instructions else None
+        if exact:
+            return None if hard is None else max(hard, 0)
         left = self.quantum - self._core_used[core] - live
-        if self.max_instructions:
-            left = min(left, self.max_instructions - self.instructions - live)
+        if hard is not None:
+            left = min(left, hard)
         return max(left, 0)
 
     def charge_instructions(self, core: int, instructions: int) -> None:
@@ -389,6 +397,7 @@ class Kernel:
         if process.state is ProcState.CREATED:
             process.set_state(ProcState.RUNNABLE_S)
         self.trace_event("thread", process, tid=thread.tid)
+        self._wakes += 1
         self.scheduler.thread_runnable(thread)
         return thread
 
@@ -427,17 +436,24 @@ class Kernel:
             context.set_tls_base(tls)
         return self.add_thread(thread.process, context, clock=thread.clock)
 
-    def exec(self, thread: Thread, path: Path, argv: Sequence[str], envp: Sequence[str]) -> None:
+    def exec(
+        self,
+        thread: Thread,
+        path: Path,
+        argv: Sequence[str],
+        envp: Sequence[str],
+        filename: str | None = None,
+    ) -> None:
         """Replace ``thread``'s program; the process keeps its id and files, other threads end.
+        ``filename`` is the name it was asked for by (argv[0] by default).
 
         ProgramError leaves the process as it was."""
         process = thread.process
-        context = load_program(self, process, path, argv, envp)  # installs the new address space
+        context = load_program(self, process, path, argv, envp, filename)  # a new address space
         for other in process.threads:
             if other is not thread:
                 self._retire_thread(other)
         process.threads = [thread]
-        process.argv = list(argv)
         process.name = Path(argv[0] if argv else path).name[:32]
         thread.context = context
         thread.stop_requested = True
@@ -644,6 +660,7 @@ class Kernel:
             self.timers.cancel(thread.wake_timer)
             thread.wake_timer = None
         thread.process.refresh_state()
+        self._wakes += 1
         self.scheduler.thread_runnable(thread)
 
     def yield_core(self, thread: Thread) -> None:
@@ -891,19 +908,28 @@ class Kernel:
         if idle and self.timers:  # nothing could run: jump to the first timer
             self.round_start_ns = max(self.round_start_ns, self.timers.next_time())
         self.timers.fire_due(self.round_start_ns)
-        self.hostio.poll()  # host input between rounds; its callbacks may wake threads or end init
-        if self.finished:
+        if idle and not self.timers and not self._anything_runnable() and not self.kmsgs.any_pending():
+            self._idle()
             return
-        if (
-            idle
-            and not self.timers
-            and not self._anything_runnable()
-            and not self.kmsgs.any_pending()
-            and not self.hostio.wait_idle()
-        ):
-            if any(p.alive for p in self.processes.values()):
-                raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
-            self.finished = True
+        self.hostio.poll()  # host input between rounds; its callbacks may wake threads or end init
+
+    def _idle(self) -> None:
+        """Nothing can run and no timer is pending: serve host input, without rounds, until a
+        guest has something to do (a thread woken, a timer or kernel message queued) or the run
+        ends; with nobody keeping the kernel up for the host, the run ends here."""
+        wakes = self._wakes
+
+        def busy() -> bool:
+            return self.finished or self._wakes != wakes or bool(self.timers) or self.kmsgs.any_pending()
+
+        if self.hostio.wait_idle(busy):
+            return
+        self.hostio.poll()  # input already there for a plugin that does not keep the kernel up
+        if self.finished or busy():
+            return
+        if any(p.alive for p in self.processes.values()):
+            raise KernelPanic("deadlock: every process is waiting and nothing can wake it")
+        self.finished = True
 
     def _anything_runnable(self) -> bool:
         return any(t.state is RUNNABLE for p in self.processes.values() for t in p.threads)

@@ -16,8 +16,9 @@ The core calls the architecture:
   ``disassemble``/``backtrace`` for reports, ``set_breakpoints``/
   ``single_step`` for debuggers, ``close`` at shutdown;
 - :class:`CpuContext` for a thread's registers (syscall results, restarts, fork, TLS) and what
-  a signal frame needs (every user register and the FPU state as bytes, kept and put back
-  whole, the system call a blocked thread was stopped in and how it resumes).
+  a signal frame needs (every user register and the FPU state, the system call a blocked
+  thread was stopped in and how it resumes); ``register_image`` lays registers out in a
+  record (a signal frame) and moves them in one go each way.
 
 A machine calls the core, only from inside :meth:`Machine.run`, on the kernel's thread:
 
@@ -184,16 +185,6 @@ class CpuContext(Protocol):
         0x1f80); ``current`` as for :meth:`set_fpu_state`."""
         ...
 
-    def save_user_state(self) -> object:
-        """Every user register and the FPU state as the thread is to resume, kept aside as an
-        opaque value (cheaper than reading them one by one): what a signal frame saves."""
-        ...
-
-    def restore_user_state(self, state: object) -> None:
-        """Put back a state :meth:`save_user_state` kept, whole (from inside a system call
-        too: the thread then resumes where the state says)."""
-        ...
-
     def syscall_number(self) -> int:
         """The number of the system call that last stopped the thread (the one it is blocked in
         or was woken from by :meth:`kernkit.core.kernel.Kernel.interrupt`)."""
@@ -209,6 +200,23 @@ class CpuContext(Protocol):
         """From inside a system call: a copy that returns 0 from it (for fork and clone)."""
 
 
+class RegisterImage(Protocol):
+    """User registers at fixed places of a byte image (a saved-register record, such as a
+    signal frame), moved between the image and a thread's context in one go each way; made by
+    :meth:`Machine.register_image`."""
+
+    #: The image's bytes (writable); between the registers, what the caller put there stays.
+    buffer: memoryview
+
+    def read(self, context: CpuContext) -> memoryview:
+        """Read the registers of ``context`` as its thread is to resume (past a system call in
+        progress) into :attr:`buffer`, and return it."""
+
+    def write(self, context: CpuContext) -> None:
+        """Set the registers of ``context`` from :attr:`buffer` (as the thread is to resume;
+        from inside a system call too); ValueError for an FPU state the CPU would refuse."""
+
+
 class Machine(Protocol):
     """An emulated machine: cores that run threads, and physical memory."""
 
@@ -217,9 +225,20 @@ class Machine(Protocol):
     deterministic: bool
     #: Lowest address above the user half: user mappings stay below it.
     user_limit: int
+    #: The processor's capabilities as the architecture's Linux reports them in AT_HWCAP (x86-64:
+    #: CPUID leaf 1's EDX); optional, 0 when a machine has none.
+    hwcap: int
 
     def new_page_table(self) -> PageTable: ...
     def new_context(self, entry: int, stack: int) -> CpuContext: ...
+    def register_image(
+        self, fields: Sequence[tuple[str, int]], size: int, template: bytes = b""
+    ) -> RegisterImage:
+        """An image of ``size`` bytes, starting as ``template``, with each field at its offset:
+        a user register as :meth:`CpuContext.user_registers` names it (8 bytes), or ``"fpu"``
+        (the :meth:`CpuContext.fpu_state` format; x86-64: FXSAVE, 512 bytes), whose registers
+        start as a program's (what :meth:`CpuContext.reset_fpu_state` loads)."""
+
     def run(self, core: int, thread: Thread, budget: int, limit: int | None = None) -> Stop:
         """Run ``thread`` on ``core`` for about ``budget`` instructions (a budget the core shares
         with whatever runs after it in this run): a deterministic machine may stop at the first
@@ -234,8 +253,8 @@ class Machine(Protocol):
         leaves ``thread.stop_requested`` set.
 
         A thread's context may be of another kind than the machine's own (a virtual machine's
-        guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget) -> Stop`` and
-        ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
+        guest pcore, docs/vmm.md): a context with ``run_on_core(core, budget, limit) -> Stop``
+        and ``live_instructions() -> int`` runs itself, and the machine only delegates to it."""
         ...
 
     def live_instructions(self, core: int) -> int: ...

@@ -23,7 +23,7 @@ def page_up(value: int) -> int:
 class PhysicalMemory:
     """A zero-filled host buffer of ``size`` bytes; frames are allocated from ``reserved`` up.
 
-    The buffer is an anonymous mapping, so untouched frames cost no host memory. A frame has a
+    The buffer is a private anonymous mapping, so untouched frames cost no host memory. A frame has a
     reference count: every page table entry, page cache slot or kernel holder that keeps it
     counts one (:meth:`share` adds one, :meth:`free_frame` drops one), and it is free again
     when the count reaches zero; this is what lets a fork share pages copy-on-write and many
@@ -36,7 +36,11 @@ class PhysicalMemory:
         if size % PAGE_SIZE:
             raise ValueError("physical memory size must be a multiple of the page size")
         self.size = size
-        self._buffer = mmap.mmap(-1, size)
+        # private, not shared: the host faults a fresh private page in faster (no shared-memory
+        # file behind it), and the first touch of a guest page is mostly that fault; 4 KiB host
+        # pages whatever the host's huge page policy, so the memory used is what was touched
+        self._buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        self._buffer.madvise(mmap.MADV_NOHUGEPAGE)
         self.address = ctypes.addressof(ctypes.c_char.from_buffer(self._buffer))
         self.bytes = memoryview(self._buffer)
         self.words = self.bytes.cast("Q")
@@ -124,6 +128,10 @@ class PhysicalMemory:
 
     def is_code(self, frame: int) -> bool:
         return frame in self._code_frames
+
+    def touches_code(self, address: int, length: int) -> bool:
+        """Whether [address, address+length) overlaps a frame marked as code."""
+        return not self._code_frames.isdisjoint(range(address & PAGE_MASK, address + length, PAGE_SIZE))
 
     def release_quarantine(self) -> None:
         """Make quarantined frames reusable; call only once no translation refers to them."""

@@ -231,7 +231,13 @@ class Scheduler:
 @attrs.frozen
 class BinaryFormat:
     """A program format: ``probe(header)`` says whether it recognises the first bytes of a file,
-    ``load(kernel, process, data, path)`` maps it into the process and returns a LoadedImage."""
+    ``load(kernel, process, data, path)`` maps it into the process and returns a LoadedImage,
+    or, for a file another program runs (a ``#!`` script), an :class:`Interpreted` naming it.
+
+    ``data`` is the file's contents; ``path`` the program file: a host ``pathlib.Path``, or a
+    file of the process's namespace (``str(path)`` names it either way). Formats a plugin
+    registers are tried before the built-in ones, so a plugin may take over files they load.
+    """
 
     name: str = attrs.field(validator=_name)
     probe: Callable[[bytes], bool]
@@ -343,6 +349,31 @@ class LoadedImage:
     personality: str | None = None
     #: ``symbolize(address)`` -> "function+0x12" or None (for reports and backtraces).
     symbolize: Callable[[int], str | None] = lambda address: None
+    #: The program's interpreter (a dynamic ELF program's dynamic linker): its path, the
+    #: address it was loaded at and its entry point, where the program starts running.
+    interpreter: str = ""
+    interpreter_base: int = 0
+    interpreter_entry: int = 0
+    #: The file name the program was started by (execve's path) and the program file loaded
+    #: (the interpreter, for a script): set by the kernel.
+    execfn: str = ""
+    file: Any = None
+
+    @property
+    def start(self) -> int:
+        """Where the first instruction is: the interpreter's entry, or the program's own."""
+        return self.interpreter_entry if self.interpreter else self.entry
+
+
+@attrs.frozen
+class Interpreted:
+    """What a binary format returns for a file another program runs (a ``#!`` script): load
+    ``program`` (a file of the process's namespace) instead, its arguments being ``argv`` (the
+    interpreter's name and options), then the file's own name, then the original arguments
+    after the first, as Linux does. An interpreter may itself be interpreted, five deep."""
+
+    program: Any
+    argv: tuple[str, ...]
 
 
 __all__ = [
@@ -355,6 +386,7 @@ __all__ = [
     "DebugRegister",
     "DebugTarget",
     "Device",
+    "Interpreted",
     "LoadedImage",
     "MonitorCommand",
     "PluginDeclaration",

@@ -20,6 +20,8 @@ SIGBUS, SIGSEGV = 7, 11
 FAULT_AROUND = 16
 
 _SERIALS = itertools.count(1)
+#: User ranges whose physical pieces an address space remembers (see AddressSpace._ranges).
+RANGES_KEPT = 16
 
 
 class PageTable(Protocol):
@@ -82,6 +84,10 @@ class AddressSpace:
         #: accesses to user memory (a walk of the tables in Python costs about a microsecond).
         #: Emptied whenever a page leaves the tables or loses rights.
         self._pages: dict[int, tuple[int, bool, bool]] = {}
+        #: (start, length, writing) -> the physical pieces of that user range, for buffers the
+        #: kernel copies to and from again and again (a read loop's); emptied whenever an entry
+        #: of ``_pages`` goes, so it is exactly as fresh as they are.
+        self._ranges: dict[tuple[int, int, bool], list[tuple[int, int]]] = {}
 
     # --- regions --------------------------------------------------------------------------
 
@@ -118,7 +124,7 @@ class AddressSpace:
         if not self.regions.protect(start, end, prot):
             return False
         executable = bool(prot & PROT_EXEC)
-        self._pages.clear()
+        self._forget_pages()
         for va in self._pages_in(self.present, start, end):
             if prot == 0:
                 self.page_table.unmap(va)
@@ -205,12 +211,12 @@ class AddressSpace:
         page dirty, or take a copy of a page shared with another holder."""
         executable = bool(region.prot & PROT_EXEC)
         if self._writable(region, va, frame, True):
-            self._pages.pop(va, None)
+            self._forget_page(va)
             self.page_table.protect(va, True, executable)
             return frame
         copy = self.memory.alloc_frame()
         self.memory.copy_frame(frame, copy)
-        self._pages.pop(va, None)
+        self._forget_page(va)
         self.page_table.map(va, copy, True, executable)
         if executable:
             self.memory.mark_code(copy)
@@ -281,7 +287,7 @@ class AddressSpace:
         self._install(va, frame, bool(prot & PROT_WRITE), prot)
 
     def _install(self, va: int, frame: int, writable: bool, prot: int) -> None:
-        self._pages.pop(va, None)
+        self._forget_page(va)
         executable = bool(prot & PROT_EXEC)
         self.page_table.map(va, frame, writable, executable)
         if executable:
@@ -297,7 +303,7 @@ class AddressSpace:
     def _drop_pages(self, start: int, end: int) -> None:
         doomed = self._pages_in(self.present, start, end)
         if doomed:
-            self._pages.clear()
+            self._forget_pages()
         free, unmap, present = self.memory.free_frame, self.page_table.unmap, self.present
         for va in doomed:
             unmap(va)
@@ -344,7 +350,7 @@ class AddressSpace:
                     self.page_table.protect(va, False, executable)
                     changed = True
         if changed:
-            self._pages.clear()
+            self._forget_pages()
             self.on_unmap(self)
 
     def sync_range(self, start: int, end: int) -> None:
@@ -381,7 +387,7 @@ class AddressSpace:
                 new + (low - old), new + (high - old), region.prot, region.name, region.mapped, offset
             ):
                 raise BadAddress(new, "map")
-        self._pages.clear()
+        self._forget_pages()
         delta = new - old
         for store in (self.present, self.hidden):
             for va in self._pages_in(store, old, old + length):
@@ -444,7 +450,7 @@ class AddressSpace:
             refs[frame >> PAGE_SHIFT] += 1
             child.hidden[va] = frame
         if private:
-            self._pages.clear()
+            self._forget_pages()
             self.on_unmap(self)
         return child
 
@@ -474,13 +480,21 @@ class AddressSpace:
         self.present.clear()
         self.hidden.clear()
         self.pinned.clear()
-        self._pages.clear()
+        self._forget_pages()
         regions, self.regions = self.regions, RegionMap()
         regions.remove(0, 1 << 64)  # lets go of mapped files (writing shared ones back)
         self.page_table.release()
         self.on_release(self)
 
     # --- kernel access to user memory ------------------------------------------------------
+
+    def _forget_page(self, va: int) -> None:
+        self._pages.pop(va, None)
+        self._ranges.clear()
+
+    def _forget_pages(self) -> None:
+        self._pages.clear()
+        self._ranges.clear()
 
     def _lookup(self, va: int) -> tuple[int, bool, bool] | None:
         """The page table's entry for the page at ``va`` (through the kernel's cache of them)."""
@@ -500,19 +514,47 @@ class AddressSpace:
                 return True
         return va >= 0 and va + length <= self.limit and self.regions.covers(va, va + length, access)
 
-    def _chunks(self, va: int, length: int, access: str) -> Iterator[tuple[int, int]]:
-        """(physical address, length) pieces of [va, va+length), faulting pages in as needed."""
+    def _chunks(self, va: int, length: int, access: str) -> list[tuple[int, int]]:
+        """(physical address, length) pieces of [va, va+length), faulting pages in as needed;
+        pages the kernel has seen are taken from its cache of page-table entries (no fault
+        path per page), pages whose frames follow each other make one piece, and the pieces
+        of the last ranges copied are remembered."""
         if va < 0 or length < 0 or va + length > self.limit:
             raise BadAddress(va, access)
-        while length > 0:
-            frame = self.resolve_fault(va, access)
-            if frame is None:
-                raise BadAddress(va, access)
-            offset = va & (PAGE_SIZE - 1)
-            piece = min(length, PAGE_SIZE - offset)
-            yield frame + offset, piece
+        writing = access == "write"
+        key = (va, length, writing)
+        pieces = self._ranges.get(key)
+        if pieces is not None:
+            return pieces
+        pieces = []
+        run_start = run_end = -1
+        end = va + length
+        known = self._pages
+        while va < end:
+            page = va & PAGE_MASK
+            entry = known.get(page) or self._lookup(page)
+            if entry is not None and (entry[1] or not writing):  # present (and writable)
+                frame = entry[0]
+            else:
+                frame = self.resolve_fault(va, access)
+                if frame is None:
+                    raise BadAddress(va, access)
+            phys = frame + va - page
+            piece = PAGE_SIZE - (va - page)
+            if piece > end - va:
+                piece = end - va
+            if phys != run_end:
+                if run_end > run_start:
+                    pieces.append((run_start, run_end - run_start))
+                run_start = phys
+            run_end = phys + piece
             va += piece
-            length -= piece
+        if run_end > run_start:
+            pieces.append((run_start, run_end - run_start))
+        if len(self._ranges) >= RANGES_KEPT:
+            self._ranges.clear()
+        self._ranges[key] = pieces
+        return pieces
 
     def read(self, va: int, length: int) -> bytes:
         offset = va & (PAGE_SIZE - 1)
@@ -521,7 +563,12 @@ class AddressSpace:
             if entry is not None:
                 start = entry[0] + offset
                 return bytes(self.memory.bytes[start : start + length])
-        return b"".join(bytes(self.memory.bytes[p : p + n]) for p, n in self._chunks(va, length, "read"))
+        pieces = self._chunks(va, length, "read")
+        memory = self.memory.bytes
+        if len(pieces) == 1:
+            phys, n = pieces[0]
+            return memory[phys : phys + n].tobytes()
+        return b"".join([memory[p : p + n] for p, n in pieces])
 
     def read_cstring(self, va: int, limit: int) -> bytes | None:
         """The bytes at ``va`` up to a NUL (not included), or None when there is none in the
@@ -562,9 +609,10 @@ class AddressSpace:
                 return
         done = 0
         view = memoryview(data)
+        memory = self.memory
         for phys, piece in self._chunks(va, len(view), "write"):
-            self.memory.bytes[phys : phys + piece] = view[done : done + piece]
-            if self.memory.is_code(phys & PAGE_MASK):
+            memory.bytes[phys : phys + piece] = view[done : done + piece]
+            if memory.touches_code(phys, piece):
                 self.on_code_write(self)
             done += piece
 
@@ -655,7 +703,7 @@ class AddressSpace:
         self.memory.copy_frame(frame, copy)
         self.memory.free_frame(frame)
         if page in self.present:
-            self._pages.pop(page, None)
+            self._forget_page(page)
             self.page_table.map(page, copy, bool(region.prot & PROT_WRITE), bool(region.prot & PROT_EXEC))
             self.present[page] = copy
             self.on_unmap(self)

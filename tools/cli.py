@@ -62,6 +62,12 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config option, e.g. machine.cores=2 (repeatable)",
     )
+    boot_cmd.add_argument(
+        "--host-root",
+        action="store_true",
+        help="put the host's programs, libraries and /etc in the namespace, read only "
+        "(namespace.host = ['@userland']), so dynamically linked host programs run",
+    )
     boot_cmd.add_argument("--trace", metavar="FILE", help="write a trace in virtual time")
     boot_cmd.add_argument(
         "--monitor",
@@ -223,9 +229,12 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
         overrides["init.name"] = program[0]
     if args.max_instructions is not None:
         overrides["kernel.max_instructions"] = args.max_instructions
-    if args.env:
+    if args.env or args.host_root:
         config, _ = resolve_config(args.config, overrides)
-        overrides["init.env"] = merge_env(config["init"].env, args.env)
+        if args.env:
+            overrides["init.env"] = merge_env(config["init"].env, args.env)
+        if args.host_root and "namespace" in config.sections:
+            overrides["namespace.host"] = [*config["namespace"].host, "@userland"]
     if args.gdb:
         overrides["gdb.listen"] = args.gdb
     try:

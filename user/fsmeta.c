@@ -7,9 +7,10 @@
  *            O_NOFOLLOW, O_CREAT through a dangling link, '..' after a link
  *   fifo     mkfifo, opens that wait for the other end, ENXIO, data between two processes,
  *            mknod of a regular file
- *   space    fallocate (grow, keep size, punch a hole), statfs, fstatfs, sync, syncfs
+ *   space    fallocate (grow, keep size, punch a hole), fadvise, statfs, fstatfs, sync, syncfs
  *   ids      getuid..getresgid, setgroups, setresuid and the owner of files made meanwhile,
- *            permission checks for a non-superuser, getpriority, personality, ioprio_get
+ *            permission checks for a non-superuser, getpriority, personality, ioprio_get,
+ *            scheduling policies (sched_setscheduler, sched_getparam, inheritance, /proc)
  *   locks    fcntl record locks across fork (conflicts, F_GETLK, F_SETLKW waiting, EDEADLK,
  *            any close drops a process's locks), OFD locks, flock
  *   chroot   chroot into a directory of DIR
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,6 +323,15 @@ static void space(void)
     int pipefd[2];
     pipe(pipefd);
     fails("fallocate a pipe", fallocate(pipefd[1], 0, 0, 10), ESPIPE);
+    fd = open(at("space"), O_RDONLY);
+    works("fadvise sequential", syscall(SYS_fadvise64, fd, 0, 0, POSIX_FADV_SEQUENTIAL));
+    works("fadvise dontneed", syscall(SYS_fadvise64, fd, 0, 4096, POSIX_FADV_DONTNEED));
+    fails("fadvise unknown advice", syscall(SYS_fadvise64, fd, 0, 0, 9), EINVAL);
+    /* no backing device (tmpfs, and every kernkit device): only the advice is checked */
+    works("fadvise negative length", syscall(SYS_fadvise64, fd, 0, -1, 0));
+    fails("fadvise a pipe", syscall(SYS_fadvise64, pipefd[0], 0, 0, 0), ESPIPE);
+    fails("fadvise of nothing", syscall(SYS_fadvise64, 99, 0, 0, 0), EBADF);
+    close(fd);
     close(pipefd[0]);
     close(pipefd[1]);
     struct statfs fs;
@@ -338,6 +349,81 @@ static void space(void)
     close(fd);
     fails("syncfs of nothing", syncfs(99), EBADF);
     fails("statfs of nothing", statfs(at("missing"), &fs), ENOENT);
+}
+
+/* the stat field `n` (1-based) of /proc/self/stat */
+static long long self_stat_field(int n)
+{
+    char buf[1024] = {0};
+    int fd = open("/proc/self/stat", O_RDONLY);
+    read(fd, buf, sizeof buf - 1);
+    close(fd);
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < n; field++)
+        p = strchr(p + 1, ' ');
+    return p ? atoll(p + 1) : -1;
+}
+
+/* musl's wrappers of these are stubs that say ENOSYS: call the kernel */
+static long sched_set(pid_t pid, int policy, const struct sched_param *param)
+{
+    return syscall(SYS_sched_setscheduler, pid, policy, param);
+}
+static long sched_get(pid_t pid) { return syscall(SYS_sched_getscheduler, pid); }
+static long sched_param_get(pid_t pid, struct sched_param *param)
+{
+    return syscall(SYS_sched_getparam, pid, param);
+}
+
+/* a child's policy and priority, as its exit status: policy * 16 + priority */
+static int in_child_policy(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sched_param param;
+        sched_param_get(0, &param);
+        _exit((sched_get(0) & 0xf) * 16 + param.sched_priority);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WEXITSTATUS(status);
+}
+
+static void sched_policies(void)
+{
+    struct sched_param param = {.sched_priority = 0};
+    equal("sched_getscheduler", sched_get(0), SCHED_OTHER);
+    equal("SCHED_FIFO's highest priority", sched_get_priority_max(SCHED_FIFO), 99);
+    equal("SCHED_RR's lowest priority", sched_get_priority_min(SCHED_RR), 1);
+    equal("SCHED_OTHER's priorities", sched_get_priority_max(SCHED_OTHER), 0);
+    fails("priorities of no policy", sched_get_priority_max(42), EINVAL);
+    works("SCHED_BATCH", sched_set(0, SCHED_BATCH, &param));
+    equal("SCHED_BATCH kept", sched_get(0), SCHED_BATCH);
+    param.sched_priority = 5;
+    fails("SCHED_OTHER with a priority", sched_set(0, SCHED_OTHER, &param), EINVAL);
+    fails("an unknown policy", sched_set(0, 4, &param), EINVAL);
+    fails("a negative pid", sched_get(-1), EINVAL);
+    fails("no such process", sched_get(0x7fffffff), ESRCH);
+    works("SCHED_FIFO at 5", sched_set(0, SCHED_FIFO, &param));
+    param.sched_priority = 0;
+    fails("SCHED_FIFO at 0", sched_set(0, SCHED_FIFO, &param), EINVAL);
+    sched_param_get(0, &param);
+    equal("sched_getparam", param.sched_priority, 5);
+    param.sched_priority = 7;
+    works("sched_setparam", syscall(SYS_sched_setparam, 0, &param));
+    equal("a child inherits policy and priority", in_child_policy(), SCHED_FIFO * 16 + 7);
+    param.sched_priority = 3;
+    works("SCHED_RR, reset on fork", sched_set(0, SCHED_RR | SCHED_RESET_ON_FORK, &param));
+    equal("the policy says so", sched_get(0), SCHED_RR | SCHED_RESET_ON_FORK);
+    equal("a child starts normal", in_child_policy(), 0);
+    equal("/proc/self/stat rt_priority", self_stat_field(40), 3);
+    equal("/proc/self/stat policy", self_stat_field(41), SCHED_RR);
+    param.sched_priority = 0;
+    works("back to SCHED_OTHER", sched_set(0, SCHED_OTHER, &param));
+    setresuid(1000, 1000, 0);
+    param.sched_priority = 1;
+    fails("a real-time policy as a user", sched_set(0, SCHED_FIFO, &param), EPERM);
+    setresuid(0, 0, 0);
 }
 
 static void ids(void)
@@ -397,6 +483,7 @@ static void ids(void)
     fails("getpriority bad which", getpriority(7, 0), EINVAL);
     equal("personality", personality(0xffffffff), 0);
     equal("ioprio_get", syscall(SYS_ioprio_get, 1, 0), 0);
+    sched_policies();
 }
 
 /* --- locks ---------------------------------------------------------------------------------- */

@@ -7,10 +7,12 @@
  * and nothing that depends on where things were placed, so the output of a run under kernkit
  * can be compared line by line with a run on Linux.  Without tests, all of them run.
  * Faults are observed from a child process: the parent prints the signal that killed it.
+ * `futex` needs /proc/PID/stat (to see a child asleep) and /dev/shm (sem_open).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -30,6 +32,9 @@
 #define MREMAP_FIXED 2
 #endif
 #define PAGE 4096
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+#define FUTEX_PRIVATE_FLAG 128
 
 static const char *dir, *rofile;
 static char path[512];
@@ -208,6 +213,113 @@ static void test_twoproc(void)
     munmap(p, PAGE);
     close(fd);
     unlink(path);
+}
+
+static long futex_call(int *word, int op, int val)
+{
+    return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+/* Wait (a few seconds at most) until process `pid` sleeps: state S in /proc/PID/stat. */
+static void until_asleep(pid_t pid)
+{
+    char name[64], buf[512];
+    snprintf(name, sizeof name, "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 5000; i++) {
+        int fd = open(name, O_RDONLY);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            char *end = strrchr(buf, ')');
+            if (end && end[1] == ' ' && end[2] == 'S')
+                return;
+        }
+        usleep(1000);
+    }
+}
+
+/* A child waiting on a futex word (no FUTEX_PRIVATE_FLAG) that `map` gives it; once it sleeps,
+ * the parent wakes it privately, then shared, through its own view of the word. */
+static void futex_pair(const char *what, int *(*map)(int child))
+{
+    int *word = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int *mine = map(1);
+        _exit(futex_call(mine, FUTEX_WAIT, 0) == 0 && *mine == 1 ? 0 : 1);
+    }
+    word = map(0);
+    until_asleep(pid);
+    long private = futex_call(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
+    *word = 1;
+    long shared = futex_call(word, FUTEX_WAKE, 1);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("futex: %s: a private wake finds %ld, a shared one %ld; the child %s\n", what, private,
+           shared, WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "woke and saw 1" : "failed");
+}
+
+static int *inherited;
+
+static int *map_inherited(int child)
+{
+    (void)child;
+    return inherited;
+}
+
+static int *map_own(int child)
+{
+    (void)child;
+    int fd = open(path, O_RDWR);
+    char *p = must_map(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    return (int *)(p + 8);
+}
+
+static void test_futex(void)
+{
+    inherited = must_map(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    futex_pair("shared anonymous memory from fork", map_inherited);
+    int fd = make_file("futex", 1, 0);
+    close(fd);
+    futex_pair("a file each process maps itself", map_own);
+    unlink(path);
+    /* private memory: the child's word is its own copy; a wake from the parent finds nobody */
+    int *priv = must_map(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(futex_call(priv, FUTEX_WAIT, 0) == 0 ? 0 : 1);
+    until_asleep(pid);
+    long woken = futex_call(priv, FUTEX_WAKE, 1);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    printf("futex: private memory after fork: a wake from the parent finds %ld\n", woken);
+    /* a named POSIX semaphore (a file in /dev/shm) between two processes */
+    char name[64];
+    snprintf(name, sizeof name, "/mmaptest-%d", (int)getpid());
+    sem_t *sem = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+    if (sem == SEM_FAILED) {
+        printf("futex: sem_open: %s\n", err(-1));
+        return;
+    }
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        sem_t *own = sem_open(name, 0);
+        _exit(own != SEM_FAILED && sem_wait(own) == 0 ? 0 : 1);
+    }
+    until_asleep(pid);
+    sem_post(sem);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("futex: a named semaphore posted by the parent wakes the child: %s\n",
+           WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "yes" : "no");
+    sem_close(sem);
+    sem_unlink(name);
 }
 
 static void test_truncate(void)
@@ -600,7 +712,7 @@ int main(int argc, char **argv)
         const char *name;
         void (*run)(void);
     } tests[] = {
-        {"private", test_private}, {"shared", test_shared}, {"twoproc", test_twoproc},
+        {"private", test_private}, {"shared", test_shared}, {"twoproc", test_twoproc}, {"futex", test_futex},
         {"truncate", test_truncate}, {"handler", test_handler}, {"pastend", test_pastend}, {"rofile", test_rofile},
         {"errors", test_errors}, {"mremap", test_mremap}, {"madvise", test_madvise},
         {"mincore", test_mincore}, {"noreplace", test_noreplace}, {"noreserve", test_noreserve},

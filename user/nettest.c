@@ -11,6 +11,7 @@
  *   nettest udp                  datagrams both ways, sendto/recvfrom, connected UDP
  *   nettest files                /net/tcp/clone, ctl verbs, listen, and malformed ctl writes
  *   nettest select               select and poll on a listener and a connection, timeouts
+ *   nettest pair                 socketpair(AF_UNIX, SOCK_STREAM), one fact a line (as on Linux)
  *   nettest serve PORT           accept one connection, echo until EOF (for host clients)
  *   nettest dial ADDR PORT MSG   connect, send MSG, shut down writing, print what comes back
  */
@@ -28,6 +29,8 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -521,6 +524,94 @@ static int dialout(const char *ip, int port, const char *msg) {
     return 0;
 }
 
+/* socketpair(AF_UNIX, SOCK_STREAM): what a program sees, one fact a line (compared with Linux) */
+static const char *errname(long r)
+{
+    if (r >= 0) return "ok";
+    switch (errno) {
+    case EAGAIN: return "EAGAIN";
+    case EPIPE: return "EPIPE";
+    case EISCONN: return "EISCONN";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EINVAL: return "EINVAL";
+    default: return strerror(errno);
+    }
+}
+
+static int pair(void) {
+    int sv[2];
+    printf("socketpair: %s\n", errname(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)));
+    printf("close-on-exec: %d %d\n", fcntl(sv[0], F_GETFD), fcntl(sv[1], F_GETFD));
+    char buf[64] = {0};
+    write(sv[0], "hello", 5);
+    printf("read on the other end: %.*s\n", (int)read(sv[1], buf, sizeof buf), buf);
+    send(sv[1], "back", 4, 0);
+    printf("recv on the first: %.*s\n", (int)recv(sv[0], buf, sizeof buf, 0), buf);
+    printf("recv MSG_DONTWAIT on nothing: %s\n", errname(recv(sv[0], buf, sizeof buf, MSG_DONTWAIT)));
+    struct iovec out[2] = {{"ab", 2}, {"cd", 2}};
+    struct msghdr msg = {.msg_iov = out, .msg_iovlen = 2};
+    printf("sendmsg of two pieces: %zd\n", sendmsg(sv[0], &msg, 0));
+    char a[1], b[1], c[10];
+    struct iovec in[3] = {{a, 1}, {b, 1}, {c, sizeof c}};
+    struct sockaddr_un peer;
+    char control[64];
+    struct msghdr got = {.msg_name = &peer, .msg_namelen = sizeof peer, .msg_iov = in, .msg_iovlen = 3,
+                         .msg_control = control, .msg_controllen = sizeof control};
+    ssize_t n = recvmsg(sv[1], &got, 0);
+    printf("recvmsg into three: %zd %c %c %.2s, name %u, control %zu\n", n, a[0], b[0], c, got.msg_namelen,
+           (size_t)got.msg_controllen);
+    int value = -1;
+    socklen_t length = sizeof value;
+    getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &value, &length);
+    printf("SO_TYPE %d", value);
+    getsockopt(sv[0], SOL_SOCKET, SO_DOMAIN, &value, &length);
+    printf(", SO_DOMAIN %d", value);
+    getsockopt(sv[0], SOL_SOCKET, SO_ERROR, &value, &length);
+    printf(", SO_ERROR %d\n", value);
+    struct sockaddr_un name;
+    length = sizeof name;
+    getsockname(sv[0], (struct sockaddr *)&name, &length);
+    printf("getsockname: length %u, family %d\n", length, name.sun_family);
+    struct sockaddr_in to = {.sin_family = AF_INET};
+    printf("sendto with an address: %s\n", errname(sendto(sv[0], "x", 1, 0, (struct sockaddr *)&to, sizeof to)));
+    struct pollfd pfd = {.fd = sv[1], .events = POLLIN};
+    write(sv[0], "p", 1);
+    int ready = poll(&pfd, 1, 0);
+    printf("poll after a write: %d %s\n", ready, pfd.revents & POLLIN ? "POLLIN" : "-");
+    read(sv[1], buf, 1);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        write(sv[1], "from the child", 14);
+        _exit(0);
+    }
+    n = read(sv[0], buf, sizeof buf);
+    printf("from a forked child: %.*s\n", (int)n, buf);
+    waitpid(pid, NULL, 0);
+    close(sv[1]);
+    printf("read after the other end closed: %zd\n", read(sv[0], buf, sizeof buf));
+    printf("send after it closed, MSG_NOSIGNAL: %s\n", errname(send(sv[0], "x", 1, MSG_NOSIGNAL)));
+    close(sv[0]);
+    printf("SOCK_NONBLOCK: %s", errname(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv)));
+    printf(", read on nothing: %s\n", errname(read(sv[0], buf, 1)));
+    close(sv[0]);
+    close(sv[1]);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    write(sv[0], "last", 4);
+    printf("shutdown(SHUT_WR): %s", errname(shutdown(sv[0], SHUT_WR)));
+    n = read(sv[1], buf, sizeof buf);
+    printf(", the other end reads %.*s", (int)n, buf);
+    printf(", then %zd", read(sv[1], buf, sizeof buf));
+    printf(", a send is %s", errname(send(sv[0], "x", 1, MSG_NOSIGNAL)));
+    write(sv[1], "reply", 5);
+    n = read(sv[0], buf, sizeof buf);
+    printf(", the other way still works: %.*s\n", (int)n, buf);
+    printf("shutdown(42): %s\n", errname(shutdown(sv[0], 42)));
+    printf("socketpair(AF_INET): %s\n", errname(socketpair(AF_INET, SOCK_STREAM, 0, sv)));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -535,8 +626,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "udp")) return udp();
     if (!strcmp(cmd, "files")) return files();
     if (!strcmp(cmd, "select")) return selecttest();
+    if (!strcmp(cmd, "pair")) return pair();
     if (!strcmp(cmd, "serve")) return serve(argc > 2 ? atoi(argv[2]) : 7000);
     if (!strcmp(cmd, "dial") && argc > 4) return dialout(argv[2], atoi(argv[3]), argv[4]);
-    fprintf(stderr, "usage: nettest echo|many|refused|reset|big|halfclose|leak|udp|files|select|serve|dial\n");
+    fprintf(stderr, "usage: nettest echo|many|refused|reset|big|halfclose|leak|udp|files|select|pair|serve|dial\n");
     return 2;
 }

@@ -1,6 +1,7 @@
 /* procfs: Linux's /proc and /dev/fd as a program sees them (procfs GROUP DIR, DIR a scratch
  * directory on a tmpfs). Every check compares /proc with what the program knows from other
  * calls, so the same program prints the same lines natively on Linux.
+ *   counters eventfd (counting, semaphore, limits, a reader woken across fork), capget
  *   self     /proc/self, stat, status, statm, cmdline, environ, maps, task/, thread-self
  *   exe      /proc/self/exe: the program itself, and running it again through the link
  *   fds      /proc/self/fd links and fdinfo, /dev/fd/N and /dev/stdin reopening what is open
@@ -12,10 +13,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/sysinfo.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -95,7 +102,7 @@ static char stat_state(const char *stat)
 
 static void self(void)
 {
-    char want[64], path[128];
+    char want[64], path[PATH_MAX + 64];
     snprintf(want, sizeof want, "%d", getpid());
     same("/proc/self names me", link_of("/proc/self"), want);
     struct stat st, st2;
@@ -148,6 +155,29 @@ static void self(void)
     }
     check("maps: my code is executable", executable, code);
     check("smaps_rollup: Rss", strstr(slurp("/proc/self/smaps_rollup", NULL), "\nRss:") != NULL, "no Rss");
+    /* a shared mapping of a file, from its third page: 's', the offset, the file's device and inode */
+    snprintf(path, sizeof path, "%s/procfs-mapped", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ftruncate(fd, 4 * 4096);
+    char *mapped = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * 4096);
+    struct stat file_st;
+    fstat(fd, &file_st);
+    char wanted[128], line_of[256] = "no line";
+    snprintf(wanted, sizeof wanted, "%lx-%lx rw-s 00002000 %02x:%02x %lu ", (unsigned long)mapped,
+             (unsigned long)mapped + 4096, major(file_st.st_dev), minor(file_st.st_dev),
+             (unsigned long)file_st.st_ino);
+    s = slurp("/proc/self/maps", NULL);
+    char *at = strstr(s, wanted);
+    if (at) {
+        char *end = strchr(at, '\n');
+        snprintf(line_of, sizeof line_of, "%.*s", end ? (int)(end - at) : 200, at);
+    }
+    check("maps: a shared file mapping's offset, device and inode", at != NULL, wanted);
+    char *name = at ? strrchr(line_of, ' ') : NULL;
+    same("maps: the mapped file's path", name ? name + 1 : "none", path);
+    munmap(mapped, 4096);
+    close(fd);
+    unlink(path);
     snprintf(path, sizeof path, "/proc/self/task/%d/stat", getpid());
     equal("task/TID/stat", atoll(slurp(path, NULL)), getpid());
     snprintf(want, sizeof want, "%d/task/%d", getpid(), (int)syscall(SYS_gettid));
@@ -215,6 +245,17 @@ static void fds(void)
     read(again, buf, 3);
     same("/dev/fd/N opens the file anew, from the start", buf, "012");
     close(again);
+    int on = 1;
+    works("ioctl FIONBIO on", ioctl(fd, FIONBIO, &on));
+    check("FIONBIO sets O_NONBLOCK", fcntl(fd, F_GETFL) & O_NONBLOCK, "flag clear");
+    on = 0;
+    ioctl(fd, FIONBIO, &on);
+    check("FIONBIO clears it", !(fcntl(fd, F_GETFL) & O_NONBLOCK), "flag set");
+    works("ioctl FIOCLEX", ioctl(fd, FIOCLEX));
+    equal("FIOCLEX sets close-on-exec", fcntl(fd, F_GETFD), FD_CLOEXEC);
+    ioctl(fd, FIONCLEX);
+    equal("FIONCLEX clears it", fcntl(fd, F_GETFD), 0);
+    fails("FIONBIO on nothing", ioctl(99, FIONBIO, &on), EBADF);
     close(fd);
     int pipefd[2];
     pipe(pipefd);
@@ -243,6 +284,80 @@ static void fds(void)
     close(pipefd[1]);
     snprintf(path, sizeof path, "/proc/self/fd/%d", pipefd[0]);
     check("a closed descriptor has no link", access(path, F_OK) < 0 && errno == ENOENT, "still there");
+}
+
+/* eventfd counters and capget, as a program sees them */
+static void counters(void)
+{
+    uint64_t value = 0;
+    int fd = eventfd(3, EFD_NONBLOCK | EFD_CLOEXEC);
+    check("eventfd", fd >= 0, strerror(errno));
+    equal("eventfd: close-on-exec", fcntl(fd, F_GETFD), FD_CLOEXEC);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    same("eventfd: /proc/self/fd/N", link_of(path), "anon_inode:[eventfd]");
+    read(fd, &value, 8);
+    equal("eventfd: a read takes the count", value, 3);
+    fails("eventfd: then nothing to read", read(fd, &value, 8), EAGAIN);
+    value = 5;
+    write(fd, &value, 8);
+    value = 2;
+    write(fd, &value, 8);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLOUT};
+    poll(&pfd, 1, 0);
+    equal("eventfd: readable and writable", pfd.revents, POLLIN | POLLOUT);
+    read(fd, &value, 8);
+    equal("eventfd: writes add up", value, 7);
+    fails("eventfd: a short read", read(fd, &value, 4), EINVAL);
+    value = UINT64_MAX;
+    fails("eventfd: 2^64-1 is not a value", write(fd, &value, 8), EINVAL);
+    value = UINT64_MAX - 1;
+    works("eventfd: up to 2^64-2", write(fd, &value, 8));
+    value = 1;
+    fails("eventfd: full", write(fd, &value, 8), EAGAIN);
+    close(fd);
+    fd = eventfd(2, EFD_SEMAPHORE | EFD_NONBLOCK);
+    read(fd, &value, 8);
+    equal("semaphore: one at a time", value, 1);
+    read(fd, &value, 8);
+    fails("semaphore: two taken, none left", read(fd, &value, 8), EAGAIN);
+    close(fd);
+    fails("eventfd: unknown flags", eventfd(0, 0x10), EINVAL);
+    fd = eventfd(0, 0);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) { /* waits for the parent's write */
+        uint64_t got = 0;
+        _exit(read(fd, &got, 8) == 8 && got == 42 ? 0 : 1);
+    }
+    for (int i = 0; i < 5000; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "/proc/%d/stat", (int)child);
+        char *st = slurp(name, NULL);
+        if (strstr(st, ") S ")) break;
+        usleep(1000);
+    }
+    value = 42;
+    write(fd, &value, 8);
+    int status;
+    waitpid(child, &status, 0);
+    equal("eventfd: a blocked reader in another process wakes", WEXITSTATUS(status), 0);
+    close(fd);
+    struct {
+        uint32_t version;
+        int pid;
+    } header = {0x12345678, 0};
+    uint32_t sets[6] = {0};
+    fails("capget: an unknown version", syscall(SYS_capget, &header, sets), EINVAL);
+    equal("capget: says which it speaks", header.version, 0x20080522);
+    header.version = 0x12345678;
+    works("capget: asking the version only", syscall(SYS_capget, &header, NULL));
+    works("capget", syscall(SYS_capget, &header, sets));
+    check("capget: the superuser may chown", sets[0] & 1, "CAP_CHOWN missing");
+    check("capget: effective is permitted", sets[0] == sets[1] && sets[3] == sets[4], "differ");
+    equal("capget: nothing inheritable", sets[2] | sets[5], 0);
+    header.pid = 0x7fffffff;
+    fails("capget: no such process", syscall(SYS_capget, &header, sets), ESRCH);
 }
 
 static void other(void)
@@ -363,6 +478,8 @@ int main(int argc, char **argv, char **envp)
         exe();
     else if (strcmp(argv[1], "fds") == 0)
         fds();
+    else if (strcmp(argv[1], "counters") == 0)
+        counters();
     else if (strcmp(argv[1], "other") == 0)
         other();
     else if (strcmp(argv[1], "system") == 0)

@@ -47,7 +47,7 @@ struct block_state {
     uint32_t size;     /* its size in bytes */
     uint32_t icount;   /* its instructions, 0 when the run stopped before it */
     volatile int32_t preempt; /* set by another thread: stop before the next block */
-    int32_t stopped;   /* 1: this hook ended the run (budget), 2: for a preemption */
+    int32_t stopped;   /* 1: this hook ended the run (budget), 2: for a preemption, 3: scan */
     uint64_t space;    /* the address space the core runs (translations are per space) */
     uint64_t tag;      /* bumped to forget every cached count */
     uint64_t misses;
@@ -58,6 +58,9 @@ struct block_state {
     /* when Unicorn's answer does not match the block (never seen): the count from Python */
     uint32_t (*resolve)(uint64_t pc, uint32_t size);
     struct slot *slots; /* SLOTS of them, zeroed (pages untouched until used) */
+    /* if set, asked of each block not in the cache (in fast mode too) before it first runs:
+     * nonzero ends the run before the block (a guest pcore's I/O instructions, guest.py) */
+    uint32_t (*scan)(uint64_t pc, uint32_t size);
 };
 
 static inline struct slot *slot_of(struct block_state *s, uint64_t pc, uint64_t space)
@@ -79,6 +82,8 @@ static uint32_t block_icount(void *uc, struct block_state *s, uint64_t pc, uint3
         n = tb.icount;
     else
         n = s->resolve(pc, size);
+    if (s->scan && s->scan(pc, size))
+        s->stopped = 3;
     slot->pc = pc;
     slot->size = size;
     slot->tag = s->tag;
@@ -98,6 +103,8 @@ void kernkit_block_hook(void *uc, uint64_t pc, uint32_t size, struct block_state
         n = block_icount(uc, s, pc, size);
         if (s->counted >= s->limit || s->counted + n > s->hard)
             s->stopped = 1;
+    } else if (s->scan) {
+        block_icount(uc, s, pc, size);
     }
     s->start = pc;
     s->size = size;
@@ -122,6 +129,27 @@ void kernkit_block_translated(void *uc, uc_tb *cur, uc_tb *prev, struct block_st
     slot->tag = s->tag;
     slot->space = s->space;
     slot->icount = cur->icount;
+}
+
+/* The same for a core whose blocks are scanned (guest pcores): the block's entry is dropped
+ * instead, so the block hook asks again and the scan sees the code as it now is. */
+void kernkit_block_dropped(void *uc, uc_tb *cur, uc_tb *prev, struct block_state *s)
+{
+    struct slot *slot = slot_of(s, cur->pc, s->space);
+
+    (void)uc;
+    (void)prev;
+    if (slot->pc == cur->pc)
+        slot->tag = 0; /* tags start at 1 */
+}
+
+/* A code hook that does nothing: its presence puts a stop check before its instruction. */
+void kernkit_stop_check(void *uc, uint64_t address, uint32_t size, void *data)
+{
+    (void)uc;
+    (void)address;
+    (void)size;
+    (void)data;
 }
 
 /* --- system call entry --------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+from bisect import bisect_left
 from collections.abc import Callable
 
 from unicorn import UC_CTL_IO_READ_WRITE, UC_CTL_TB_REQUEST_CACHE, UC_HOOK_BLOCK, UC_HOOK_EDGE_GENERATED, Uc
@@ -32,17 +33,25 @@ BLOCK_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uin
 EDGE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(UcTb), ctypes.POINTER(UcTb), ctypes.c_void_p)
 #: No limit: a budget no run reaches.
 NEVER = (1 << 64) - 1
-#: BlockState.stopped: why the hook ended the run.
-STOPPED_BUDGET, STOPPED_PREEMPT = 1, 2
+#: BlockState.stopped: why the hook ended the run (a scan: before a block the scan asked for).
+STOPPED_BUDGET, STOPPED_PREEMPT, STOPPED_SCAN = 1, 2, 3
 #: uc_ctl's control word for UC_CTL_TB_REQUEST_CACHE (two arguments, read and write).
 REQUEST_CACHE = ctypes.c_int32(UC_CTL_TB_REQUEST_CACHE | 2 << 26 | UC_CTL_IO_READ_WRITE << 30).value
 
 
 class BlockCounter:
     """One core's block hook and its state. ``read_code(address, length)`` reads the guest's
-    code at a virtual address of the running address space (for stops inside a block)."""
+    code at a virtual address of the running address space (for stops inside a block).
+    ``scan(pc, size)``, if given, is asked of every block the first time the hook meets it
+    (counting or not), before it runs: True ends the run before that block."""
 
-    def __init__(self, uc: Uc, read_code: Callable[[int, int], bytes], counting: bool = True) -> None:
+    def __init__(
+        self,
+        uc: Uc,
+        read_code: Callable[[int, int], bytes],
+        counting: bool = True,
+        scan: Callable[[int, int], bool] | None = None,
+    ) -> None:
         self.read_code = read_code
         state = self.state = BlockState()
         state.limit = state.hard = NEVER
@@ -53,6 +62,10 @@ class BlockCounter:
         state.request_cache = REQUEST_CACHE
         self._resolve = RESOLVE_CB(self._count_by_decoding)
         state.resolve = address(self._resolve)
+        self._scan = scan
+        if scan is not None:
+            self._scan_cb = RESOLVE_CB(lambda pc, size: int(scan(pc, size)))
+            state.scan = address(self._scan_cb)
         self._offsets: dict[tuple[int, int, int, int], list[int]] = {}
         self._counts: dict[tuple[int, int, int], int] = {}
         data = ctypes.addressof(state)
@@ -62,12 +75,18 @@ class BlockCounter:
             # the C hook's cache of counts: an anonymous mapping costs memory only where used
             self._slots = mmap.mmap(-1, SLOTS * ctypes.sizeof(Slot))
             state.slots = ctypes.addressof(ctypes.c_char.from_buffer(self._slots))
-            hooks = (library.kernkit_block_hook, library.kernkit_block_translated)
+            hooks = (
+                library.kernkit_block_hook,
+                library.kernkit_block_translated if scan is None else library.kernkit_block_dropped,
+            )
         else:
-            self._python_hooks = (BLOCK_CB(self._on_block), EDGE_CB(self._on_translated))
+            on_translated = self._on_translated if scan is None else self._on_dropped
+            self._python_hooks = (BLOCK_CB(self._on_block), EDGE_CB(on_translated))
             hooks = self._python_hooks
         lowlevel.add_hook(uc, UC_HOOK_BLOCK, hooks[0], data=data)
-        if counting:
+        # a block just translated: its count is filled in, or (scanning: the scan must meet
+        # every block, code rewritten in place included) its entry dropped
+        if counting or scan is not None:
             lowlevel.add_hook(uc, UC_HOOK_EDGE_GENERATED, hooks[1], data=data)
 
     # --- one run ------------------------------------------------------------------------------
@@ -91,8 +110,7 @@ class BlockCounter:
             return counted
         if pc == start:
             return counted - icount
-        offsets = self._block_offsets(start, state.size)
-        return counted - icount + sum(1 for offset in offsets if offset < pc - start)
+        return counted - icount + bisect_left(self._block_offsets(start, state.size), pc - start)
 
     def switch_space(self, space: int) -> None:
         """The core now runs address space number ``space`` (counts are cached per space)."""
@@ -131,6 +149,8 @@ class BlockCounter:
             n = self._icount(uch, pc, size)
             if state.counted >= state.limit or state.counted + n > state.hard:
                 state.stopped = STOPPED_BUDGET
+        elif self._scan is not None:
+            self._icount(uch, pc, size)
         state.start = pc
         state.size = size
         if state.stopped:
@@ -149,12 +169,18 @@ class BlockCounter:
             status = uclib.uc_ctl(uch, REQUEST_CACHE, ctypes.c_uint64(pc), ctypes.byref(tb))
             found = status == 0 and tb.pc == pc and tb.size == size
             n = tb.icount if found else self._count_by_decoding(pc, size)
+            if self._scan is not None and self._scan(pc, size):
+                self.state.stopped = STOPPED_SCAN
             self._counts[key] = n
         return n
 
     def _on_translated(self, _uch: int, cur: ctypes._Pointer, _prev: ctypes._Pointer, _data: int) -> None:
         tb = cur.contents
         self._counts[(tb.pc, tb.size, self.state.space)] = tb.icount
+
+    def _on_dropped(self, _uch: int, cur: ctypes._Pointer, _prev: ctypes._Pointer, _data: int) -> None:
+        tb = cur.contents
+        self._counts.pop((tb.pc, tb.size, self.state.space), None)
 
 
 def instruction_offsets(code: bytes, address: int) -> list[int]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ctypes
 import struct
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import attrs
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
+from kernkit.arch.x86_64 import lowlevel
 from kernkit.arch.x86_64.debug import GPRS, SEGMENTS, X87_CONTROL
 
 if TYPE_CHECKING:
@@ -83,36 +84,28 @@ FPU_REGISTERS = (
     *((getattr(x86, f"UC_X86_REG_XMM{i}"), 16) for i in range(16)),
 )
 FXSAVE_SIZE = 512
+#: Where each of FPU_REGISTERS sits in the FXSAVE image; the tag word goes to scratch bytes
+#: past the image, which holds it abridged (a bit per register: 1 = not empty).
+FXSAVE_OFFSETS = (0, 2, FXSAVE_SIZE, 6, 8, 16, 24, *(32 + 16 * i for i in range(8)),
+                  *(160 + 16 * i for i in range(16)))  # fmt: skip
 #: MXCSR bits a program may set (MXCSR_MASK in the image; DAZ included); others fault.
 MXCSR_MASK = 0xFFFF
 #: FNINIT's control word and the default MXCSR: what a program (and a signal handler) starts with.
 FPU_INIT = {"fcw": 0x37F, "mxcsr": 0x1F80}
 _FXSAVE_HEAD = struct.Struct("<HHBxHQQII")
+#: Bits 0, 2, 4, 6 of a byte packed into bits 0-3.
+_EVEN_BITS = bytes(sum(((b >> (2 * i)) & 1) << i for i in range(4)) for b in range(256))
 
 
-def fxsave_image(values: list[bytes]) -> bytes:
-    """The FXSAVE (64-bit) image of the registers read as :data:`FPU_REGISTERS`."""
-    fcw, fsw, tag, fop, fip, fdp, mxcsr = (int.from_bytes(v, "little") for v in values[:7])
-    valid = sum(1 << i for i in range(8) if (tag >> (2 * i)) & 3 != 3)  # abridged: 1 = not empty
-    head = _FXSAVE_HEAD.pack(fcw, fsw, valid, fop, fip, fdp, mxcsr, MXCSR_MASK)
-    stack = b"".join(v.ljust(16, b"\0") for v in values[7:15])
-    return (head + stack + b"".join(values[15:])).ljust(FXSAVE_SIZE, b"\0")
+def abridged_tag(tag: int) -> int:
+    """FXSAVE's tag byte for an x87 tag word: register i is valid unless its two bits are 11."""
+    empty = tag & (tag >> 1) & 0x5555
+    return 0xFF ^ (_EVEN_BITS[empty & 0xFF] | _EVEN_BITS[empty >> 8] << 4)
 
 
-def fxsave_registers(image: bytes) -> list[bytes]:
-    """The registers of an FXSAVE image, as :data:`FPU_REGISTERS` orders them; ValueError for
-    an image the CPU's FXRSTOR would refuse (reserved MXCSR bits set)."""
-    if len(image) < FXSAVE_SIZE:
-        raise ValueError(f"an FXSAVE image is {FXSAVE_SIZE} bytes, got {len(image)}")
-    fcw, fsw, valid, fop, fip, fdp, mxcsr, _ = _FXSAVE_HEAD.unpack_from(image)
-    if mxcsr & ~MXCSR_MASK:
-        raise ValueError(f"reserved MXCSR bits set: {mxcsr:#x}")
-    tag = sum((0 if valid >> i & 1 else 3) << (2 * i) for i in range(8))
-    words = [(fcw, 2), (fsw, 2), (tag, 2), (fop, 2), (fip, 8), (fdp, 8), (mxcsr, 4)]
-    values = [value.to_bytes(size, "little") for value, size in words]
-    values += [image[32 + 16 * i : 42 + 16 * i] for i in range(8)]
-    values += [image[160 + 16 * i : 176 + 16 * i] for i in range(16)]
-    return values
+def full_tag(abridged: int) -> int:
+    """The x87 tag word for an abridged tag byte (an empty register: 11, any other: 00)."""
+    return sum((0 if abridged >> i & 1 else 3) << (2 * i) for i in range(8))
 
 
 def initial_fxsave() -> bytes:
@@ -123,17 +116,97 @@ def initial_fxsave() -> bytes:
 
 
 INITIAL_FXSAVE = initial_fxsave()
-INITIAL_REGISTERS = fxsave_registers(INITIAL_FXSAVE)
 
 
-@attrs.frozen
-class UserState:
-    """A thread's whole user state kept aside: a context blob, where it resumes, and a syscall
-    result not yet written to the blob."""
+class RegisterImage:
+    """User registers laid out at fixed places of a byte image (a saved-register record such as
+    a signal frame), moved between the image and a thread's context in one engine call each
+    way (see core.machine.Machine.register_image). Fields: a user register name (8 bytes), or
+    "fpu" (the FXSAVE image, 512 bytes)."""
 
-    blob: UcContext
-    rip: int
-    pending_result: int | None
+    def __init__(self, fields: Sequence[tuple[str, int]], size: int, template: bytes = b"") -> None:
+        registers: list[int] = []
+        offsets: list[int] = []
+        self.rip = self.rax = self.fpu = -1
+        for name, offset in fields:
+            if name == "fpu":
+                self.fpu = offset
+                registers += [reg for reg, _ in FPU_REGISTERS]
+                offsets += [size if at == FXSAVE_SIZE else offset + at for at in FXSAVE_OFFSETS]
+                continue
+            registers.append(USER_REGISTERS[name])
+            offsets.append(offset)
+            if name == "rip":
+                self.rip = offset
+            elif name == "rax":
+                self.rax = offset
+        # past the image: the x87 tag word (the image holds it abridged), and rip inside a
+        # system call (the engine then reads and writes the syscall instruction's address)
+        self.cells = cells = (ctypes.c_uint8 * (size + 16))()
+        base, n = ctypes.addressof(cells), len(registers)
+        ids = (ctypes.c_int * n)(*registers)
+        self._args = (ids, (ctypes.c_void_p * n)(*[base + offset for offset in offsets]), n)
+        moved = [size + 8 if offset == self.rip else offset for offset in offsets]
+        self._syscall_args = (ids, (ctypes.c_void_p * n)(*[base + offset for offset in moved]), n)
+        self._tag = ctypes.c_uint16.from_buffer(cells, size)
+        self._mxcsr = ctypes.c_uint32.from_buffer(cells, self.fpu + 24) if self.fpu >= 0 else None
+        self._syscall_rip = ctypes.c_uint64.from_buffer(cells, size + 8)
+        self._rip = ctypes.c_uint64.from_buffer(cells, self.rip) if self.rip >= 0 else None
+        self.buffer = memoryview(cells).cast("B")[:size]
+        self.buffer[: len(template)] = template[:size]
+        if self.fpu >= 0:  # its registers start as a program's (the rest of the image as given)
+            self.buffer[self.fpu : self.fpu + 416] = INITIAL_FXSAVE[:416]
+        self._live_read = lowlevel.unchecked(uclib.uc_reg_read_batch)
+        self._blob_read = lowlevel.unchecked(uclib.uc_context_reg_read_batch)
+        self._live_write = lowlevel.unchecked(uclib.uc_reg_write_batch)
+        self._blob_write = lowlevel.unchecked(uclib.uc_context_reg_write_batch)
+
+    def read(self, context: X86Context) -> memoryview:
+        """The registers as ``context``'s thread is to resume, in place in :attr:`buffer`."""
+        live = context.live
+        if live is None:
+            self._blob_read(context.blob.context, *self._args)
+            if self.rax >= 0 and context.pending_result is not None:
+                _WORD.pack_into(self.buffer, self.rax, context.pending_result & MASK64)
+        elif live.in_syscall and self._rip is not None:
+            self._live_read(live.uch, *self._syscall_args)
+            self._rip.value = self._syscall_rip.value + 2
+        else:
+            self._live_read(live.uch, *self._args)
+        if self.fpu >= 0:
+            self.buffer[self.fpu + 4] = _abridged(self._tag.value)
+        return self.buffer
+
+    def write(self, context: X86Context) -> None:
+        """Load the registers from :attr:`buffer` (as the thread is to resume); ValueError for
+        an FPU image the CPU's FXRSTOR would refuse (reserved MXCSR bits set)."""
+        if self.fpu >= 0:
+            mxcsr = self._mxcsr.value
+            if mxcsr > MXCSR_MASK:
+                raise ValueError(f"reserved MXCSR bits set: {mxcsr:#x}")
+            self._tag.value = _FULL_TAGS[self.buffer[self.fpu + 4]]
+        live = context.live
+        if live is None:
+            if self.rax >= 0:
+                context.pending_result = None
+            self._blob_write(context.blob.context, *self._args)
+        elif live.in_syscall and self._rip is not None:  # the syscall instruction's end adds 2
+            self._syscall_rip.value = (self._rip.value - 2) & MASK64
+            self._live_write(live.uch, *self._syscall_args)
+        else:
+            self._live_write(live.uch, *self._args)
+
+
+_WORD = struct.Struct("<Q")
+_ABRIDGED: dict[int, int] = {}
+_FULL_TAGS = tuple(full_tag(abridged) for abridged in range(256))
+
+
+def _abridged(tag: int) -> int:
+    value = _ABRIDGED.get(tag)
+    if value is None:
+        value = _ABRIDGED[tag] = abridged_tag(tag)
+    return value
 
 
 class X86Context:
@@ -144,7 +217,13 @@ class X86Context:
     """
 
     def __init__(self, blob: UcContext, machine: X86Machine) -> None:
-        self.blob = blob
+        self._blob = blob
+        #: the blob's C pointer, for the cores' loads and saves (the binding's property is a call)
+        self.blob_ptr = blob.context
+        #: Bytes the blob's RIP lags behind where the thread resumes: a core that hands its engine
+        #: to another thread inside a system call saves this one with RIP still on the syscall
+        #: instruction (X86Core._hand_off); anything else that looks at the blob settles it first.
+        self.rip_lag = 0
         self.machine = machine
         #: A syscall result set while the context was not loaded (see set_syscall_result).
         self.pending_result: int | None = None
@@ -152,13 +231,24 @@ class X86Context:
         self.live = None
         #: The pc of the breakpoint this thread last stopped at (it runs that instruction next).
         self.at_breakpoint: int | None = None
-        #: The last FPU image fpu_state() made, with the registers it was made from.
-        self._fpu_read: tuple[bytes, list[bytes]] = (b"", [])
         #: The system call that last stopped the thread (Linux's orig_rax), and whether it was
         #: then set to run again (its pc at the syscall instruction, not after it).
         self.syscall_nr = -1
         self.syscall_restarts = False
         self._restarting = False
+
+    @property
+    def blob(self) -> UcContext:
+        """The saved state, with RIP where the thread resumes."""
+        if self.rip_lag:
+            self.settle_rip()
+        return self._blob
+
+    def settle_rip(self) -> None:
+        """Move the blob's RIP to where the thread resumes (see ``rip_lag``)."""
+        lag, self.rip_lag = self.rip_lag, 0
+        rip = x86.UC_X86_REG_RIP
+        self._blob.reg_write(rip, self._blob.reg_read(rip) + lag)
 
     def read(self, reg: int) -> int:
         if self.live is not None:
@@ -231,7 +321,7 @@ class X86Context:
 
     def fork(self) -> X86Context:
         """A copy that returns 0 from the system call in progress."""
-        blob = self.machine.spare_context()
+        blob = self.machine.blank_context()
         if self.live is not None:
             self.live.uc.context_update(blob)
         else:
@@ -268,65 +358,33 @@ class X86Context:
 
     def set_user_registers(self, values: dict[str, int]) -> None:
         """Set user registers by name, as the thread is to resume (from inside a system call
-        too: the thread then resumes at the given rip instead of after the call)."""
+        too: the thread then resumes at the given rip instead of after the call); one engine
+        call for them all."""
         if "rax" in values and self.live is None:
             self.pending_result = None
-        if len(values) == len(USER_REGISTERS):  # the whole set (a signal frame): one batch
-            rip_fix = 2 if self._in_syscall() else 0
-            raw = [
-                ((values[name] - (rip_fix if name == "rip" else 0)) & MASK64).to_bytes(8, "little")
-                for name in USER_REGISTERS
-            ]
-            self.machine.user_batch.write(*self._engine(), raw)
-            return
-        for name, value in values.items():
-            if name == "rip" and self._in_syscall():
-                value -= 2  # the syscall instruction's end adds 2 back
-            self.write(USER_REGISTERS[name], value)
+        if "rip" in values and self._in_syscall():
+            values = {**values, "rip": values["rip"] - 2}  # the syscall instruction's end adds 2 back
+        batch = self.machine.register_batch(tuple(values))
+        batch.write_words(*self._engine(), [value & MASK64 for value in values.values()])
 
     # --- the FPU/SSE state, as FXSAVE lays it out (signal frames) --------------------------------
 
     def fpu_state(self) -> bytes:
-        values = self.machine.fpu_batch.read(*self._engine())
-        image = fxsave_image(values)
-        self._fpu_read = (image, values)  # for set_fpu_state(..., current=image)
-        return image
+        return self.machine.fpu_image.read(self).tobytes()
 
     def set_fpu_state(self, state: bytes, current: bytes | None = None) -> None:
-        """``current``, if given, is what :meth:`fpu_state` returned just before: registers
-        that keep their value are then not even read again."""
-        known = None
-        if current is not None:
-            image, values = self._fpu_read
-            known = values if current is image else fxsave_registers(current)
-        wanted = INITIAL_REGISTERS if state is INITIAL_FXSAVE else fxsave_registers(state)
-        self.machine.fpu_batch.write(*self._engine(), wanted, known)
+        """``current``, if given, is what :meth:`fpu_state` returned just before: a state whose
+        registers (the image's first 416 bytes) are the same is not written again."""
+        if len(state) < FXSAVE_SIZE:
+            raise ValueError(f"an FXSAVE image is {FXSAVE_SIZE} bytes, got {len(state)}")
+        if current is not None and state[:416] == current[:416]:
+            return
+        image = self.machine.fpu_loader
+        image.buffer[:] = state[:FXSAVE_SIZE]
+        image.write(self)
 
     def reset_fpu_state(self, current: bytes | None = None) -> None:
         self.set_fpu_state(INITIAL_FXSAVE, current)
-
-    # --- whole user states (a signal handler's frame, undone by rt_sigreturn) --------------------
-
-    def save_user_state(self) -> UserState:
-        """Every register and the FPU state as the thread is to resume, kept aside (a copy of
-        the engine's context: two microseconds, where reading the registers costs ten)."""
-        blob = self.machine.spare_context()
-        if self.live is not None:
-            self.live.uc.context_update(blob)
-        else:
-            self.machine.copy_context(self.blob, blob)
-        rip = self.read(x86.UC_X86_REG_RIP) + (2 if self._in_syscall() else 0)
-        return UserState(blob, rip, None if self.live is not None else self.pending_result)
-
-    def restore_user_state(self, state: UserState) -> None:
-        """Put back what :meth:`save_user_state` kept (from inside a system call too)."""
-        if self.live is not None:
-            self.live.uc.context_restore(state.blob)
-        else:
-            self.machine.copy_context(state.blob, self.blob)
-            self.pending_result = state.pending_result
-        self.write(x86.UC_X86_REG_RIP, state.rip - (2 if self._in_syscall() else 0))
-        self.machine.spares.append(state.blob)  # put back once: its blob can serve again
 
     # --- any register, by the debugger's name (see debug.DEBUG_TARGET) -------------------------
 

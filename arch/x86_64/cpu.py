@@ -197,18 +197,22 @@ class X86Core:
         try:
             thread = self.thread
             result = self._dispatch(thread, number, self._native_args)
-            if not (self.needs_tb_flush or thread.stop_requested or thread.user_work):
+            if not (thread.stop_requested or thread.user_work):
+                if self.needs_tb_flush:
+                    uclib.uc_emu_stop(self.uch)
                 return result
             # now: a signal frame or a hand-off changes the registers after the result is in
-            if result is not None:
-                self.regs.write(RAX, result)
             if thread.user_work:  # a signal to deliver: in place, without a stop
+                if result is not None:
+                    self.regs.write(RAX, result)
+                    result = None
                 self._user_work(thread)
             if thread.stop_requested:
-                self._stop_requested(thread, number)
-            elif self.needs_tb_flush:
+                self._stop_requested(thread, number, result)
+                return None
+            if self.needs_tb_flush:
                 uclib.uc_emu_stop(self.uch)
-            return None
+            return result
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
             uclib.uc_emu_stop(self.uch)
@@ -220,16 +224,20 @@ class X86Core:
         if thread.state is RUNNING and thread.context is self.loaded:
             self.kernel.return_to_user(thread)
 
-    def _stop_requested(self, thread: Thread, number: int) -> None:
+    def _stop_requested(self, thread: Thread, number: int, result: int | None = None) -> None:
         """After a syscall that stopped the thread (blocked, yielded, exited, ...): remember in
-        what (a signal may interrupt it), then hand the core over or end the run."""
+        what (a signal may interrupt it), then hand the core over or end the run. ``result``:
+        what the call returns, if not in RAX yet (a thread handed off keeps it pending)."""
         self.loaded.stopped_in_syscall(number)
-        if self.needs_tb_flush or not self._hand_off(thread):
+        if self.needs_tb_flush or not self._hand_off(thread, result):
+            if result is not None:
+                self.regs.write(RAX, result)
             uclib.uc_emu_stop(self.uch)
 
-    def _hand_off(self, thread: Thread) -> bool:
+    def _hand_off(self, thread: Thread, result: int | None = None) -> bool:
         """Inside the syscall hook: let the kernel settle ``thread`` and, if it names a thread of
-        the same address space, go on with that one in this run (True). False: stop the run."""
+        the same address space, go on with that one in this run (True; ``result`` then becomes
+        the stopped thread's pending syscall result). False: stop the run."""
         if not self.deterministic:
             return False
         done = self.run_base + self._block_state.counted - self.segment_base
@@ -247,10 +255,21 @@ class X86Core:
         ):
             self.switched = True
             return False
-        regs = self.regs
-        regs.write(RIP, regs.read(RIP) + 2)  # the stopped thread resumes after its syscall
-        self.load(following)
-        regs.write(RIP, regs.read(RIP) - 2)  # the syscall instruction's end adds 2 back
+        incoming, outgoing = following.context, self.loaded
+        if incoming is not outgoing:
+            # The engine adds 2 to RIP (the syscall's length) when this hook returns. The stopped
+            # thread is saved with RIP on its syscall (its blob settles the lag if read), and one
+            # saved that way here before goes on as it is; any other is moved back by 2.
+            lag, incoming.rip_lag = incoming.rip_lag, 0
+            self.load(following)
+            outgoing.rip_lag = 2
+            if result is not None:  # written when it runs again, unless a waker sets another
+                outgoing.pending_result = result
+            if lag != 2:
+                regs = self.regs
+                regs.write(RIP, regs.read(RIP) - 2)
+        elif result is not None:
+            self.regs.write(RAX, result)
         following.stop_requested = False
         return True
 
@@ -352,7 +371,9 @@ class X86Core:
             if context.live is not None and context.live is not self:
                 context.live.unload()
             self.unload()
-            self._context_restore(self.uch, context.blob.context)
+            if context.rip_lag:
+                context.settle_rip()
+            self._context_restore(self.uch, context.blob_ptr)
             context.live = self
             self.loaded = context
             if context.pending_result is not None:
@@ -371,7 +392,7 @@ class X86Core:
     def unload(self) -> None:
         """Save and detach the loaded context (its thread moves to another core)."""
         if self.loaded is not None:
-            self._context_save(self.uch, self.loaded.blob.context)
+            self._context_save(self.uch, self.loaded.blob_ptr)
             self.loaded.live = None
             self.loaded = None
 

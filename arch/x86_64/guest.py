@@ -12,11 +12,22 @@ IDT loaded (limit 0) a real CPU would shut down, and the exit is a triple fault.
 interrupts are delivered by the kernel (:meth:`GuestCpu.inject`): it reads the gate from the
 guest's IDT, pushes the 64-bit interrupt frame on the guest stack and jumps to the handler; the
 guest's ``iretq`` returns as on a real CPU.
+
+Instructions are counted by translated block, as on the machine's cores (blocks.py), and an exit
+counts exactly what retired before it. An I/O exit must stop right after its ``in`` or ``out``,
+which does not end a block, and a stop requested inside a block takes effect only where the
+engine checks for one: at the start of a block, and before an instruction a code hook watches.
+So every block is scanned for I/O instructions the first time the block hook meets it, before
+it runs; the instruction after one that is not the block's last gets a (do-nothing) code hook,
+and the run stops before the block, which is translated again with the check in it.
+``[kernel] max_instructions`` holds exactly: the last instructions before it run under a step
+hook over that one block.
 """
 
 from __future__ import annotations
 
 import ctypes
+import re
 from collections.abc import Callable
 
 import attrs
@@ -38,8 +49,9 @@ from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import lowlevel
-from kernkit.arch.x86_64.blocks import BlockCounter
+from kernkit.arch.x86_64.blocks import NEVER, STOPPED_BUDGET, STOPPED_SCAN, BlockCounter
 from kernkit.arch.x86_64.context import USER_REGISTERS
+from kernkit.arch.x86_64.native import native_library
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 
 # Exit reasons: Intel's basic exit reasons (SDM vol. 3, appendix C), plus kernkit's own above 0xffff.
@@ -86,7 +98,9 @@ _GATE_INTERRUPT, _GATE_TRAP = 0xE, 0xF
 _STI_HLT = b"\xfb\xf4"
 _ADDR = 0x000F_FFFF_FFFF_F000
 _MASK64 = (1 << 64) - 1
-_UNCOUNTED = 1 << 62
+#: Opcode bytes of port I/O (in, out, ins, outs): a block holding none has no I/O instruction.
+_IO_OPCODE = re.compile(rb"[\xe4-\xe7\xec-\xef\x6c-\x6f]")
+_IO_MNEMONICS = frozenset({"in", "out", "insb", "insw", "insd", "outsb", "outsw", "outsd"})
 #: block counters of guest pcores running in fast mode, which the host timer preempts as it
 #: preempts the machine's cores (a guest run nested in a core's system call is not that core's
 #: engine): it sets their flag, and their block hook stops them before the next block
@@ -150,11 +164,22 @@ class GuestCpu:
         self.uch = lowlevel.handle(uc)
         self.regs = lowlevel.Registers(uc)
         self._emu_start = lowlevel.unchecked(uclib.uc_emu_start)
-        self._start_at, self._count = ctypes.c_uint64(), ctypes.c_size_t()  # its arguments, reused
+        self._start_at = ctypes.c_uint64()  # its argument, reused
         self.block = lowlevel.RegisterBlock(uc, list(GUEST_REGISTERS.values()))
-        self.counter = lowlevel.counter_reader(uc) if deterministic else (lambda: 0)
-        #: fast mode: the host timer's preemption, made between two blocks (never mid-instruction)
-        self.blocks = None if deterministic else BlockCounter(uc, self.read_guest, counting=False)
+        #: counts instructions by translated block (deterministic mode); in fast mode, the host
+        #: timer's preemption, made between two blocks (never mid-instruction)
+        self.blocks = BlockCounter(uc, self.read_guest, counting=deterministic, scan=self._scan_block)
+        self._block_state = self.blocks.state
+        #: Instructions after an I/O instruction that get a stop check, and their hooks.
+        self._io_sites: set[int] = set()
+        self._site_hooks: list[ctypes.c_size_t] = []
+        #: Blocks translated before their I/O instructions' next had a check: to translate again.
+        self._retranslate: list[tuple[int, int, list[int]]] = []
+        self._run_base = 0
+        #: The exact tail before a hard limit: instructions left, the hook, the block it covers.
+        self._step_left = 0
+        self._step_hook: ctypes.c_size_t | None = None
+        self._step_range = (0, 0)
         self.scratch = uc.context_save()
         self.cr3 = 0
         self.walk_fault: int | None = None
@@ -162,7 +187,6 @@ class GuestCpu:
         self.hook_error: BaseException | None = None
         self.in_run = False
         self.cpuid_count = 0
-        self.io_counted = 0
         self._callbacks = (
             lowlevel.TLB_FILL_CB(self._on_fill),
             lowlevel.INTR_CB(self._on_intr),
@@ -170,7 +194,11 @@ class GuestCpu:
             OUT_CB(self._on_out),
             CPUID_CB(self._on_cpuid),
             INVALID_CB(self._on_invalid),
+            lowlevel.CODE_CB(self._on_step),
         )
+        library = native_library()
+        #: the code hook after an I/O instruction: its presence is the stop check, it does nothing
+        self._stop_check = library.kernkit_stop_check if library is not None else lowlevel.CODE_CB(_no_op)
         lowlevel.add_tlb_fill_hook(uc, self._callbacks[0])
         lowlevel.add_intr_hook(uc, self._callbacks[1])
         lowlevel.add_hook(uc, UC_HOOK_INSN, self._callbacks[2], ctypes.c_int(x86.UC_X86_INS_IN))
@@ -185,8 +213,7 @@ class GuestCpu:
         for name, value in registers.items():
             self.regs.write(GUEST_REGISTERS[name], value & 0xFFFF_FFFF_FFFF_FFFF)
         if cr3 != self.cr3:
-            self.cr3 = cr3
-            self.flush_tlb()
+            self._switch_paging(cr3)
 
     def state(self) -> dict[str, int]:
         return {name: self.regs.read(reg) for name, reg in GUEST_REGISTERS.items()}
@@ -195,21 +222,29 @@ class GuestCpu:
         """:meth:`set_state` from the registers as u64s in GUEST_REGISTERS order (one C call)."""
         self.block.write(raw)
         if cr3 != self.cr3:
-            self.cr3 = cr3
-            self.flush_tlb()
+            self._switch_paging(cr3)
 
     def raw_state(self) -> bytes:
         """The registers as u64s in GUEST_REGISTERS order (one C call)."""
         return self.block.read()
 
+    def _switch_paging(self, cr3: int) -> None:
+        self.cr3 = cr3
+        self.flush_tlb()
+        self.blocks.switch_space(cr3)  # block counts are kept per guest address space
+
     def flush_tlb(self) -> None:
+        """Guest paging or guest memory changed: forget translations of addresses, and the
+        block counts cached by address (the same address may hold other code now)."""
         from unicorn import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
 
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        self.blocks.forget()
 
     def code_changed(self) -> None:
         """The VMM wrote guest memory that may hold translated code: drop translations."""
         self.uc.ctl_flush_tb()
+        self.blocks.forget()
 
     def close(self) -> None:
         self.uc = None  # type: ignore[assignment]
@@ -355,17 +390,44 @@ class GuestCpu:
     def _on_intr(self, _uch: int, number: int, _data: int) -> None:
         self._stop(VmExit(EXIT_EXCEPTION, intrinfo=number))
 
-    # An I/O exit is counted here: after a stop in this hook the engine may count one more
-    # instruction (the next one's count runs before the stop takes effect) that never runs.
+    # An I/O exit's stop takes effect before the next instruction: the next block's start, or
+    # the check a site hook put in (see the module's docstring).
 
     def _on_in(self, _uch: int, port: int, size: int, _data: int) -> int:
-        self.io_counted = self.counter()
         self._stop(VmExit(EXIT_IO, qual=(size - 1) | IO_IN | port << 16, insn_len=1))
         return 0
 
     def _on_out(self, _uch: int, port: int, size: int, value: int, _data: int) -> None:
-        self.io_counted = self.counter()
         self._stop(VmExit(EXIT_IO, qual=(size - 1) | port << 16, value=value, insn_len=1))
+
+    def _scan_block(self, pc: int, size: int) -> bool:
+        """A block the block hook meets for the first time: if an I/O instruction in it is not
+        its last, the one after needs a stop check; True stops the run before the block, which
+        is translated again with the check."""
+        try:
+            code = self.read_guest(pc, size)
+            if not _IO_OPCODE.search(code):
+                return False
+            from capstone import CS_ARCH_X86, CS_MODE_64, Cs
+
+            decoded = list(Cs(CS_ARCH_X86, CS_MODE_64).disasm_lite(code, pc))
+            sites = [
+                address + length
+                for address, length, mnemonic, _ops in decoded[:-1]
+                if mnemonic.split(" ")[-1] in _IO_MNEMONICS and address + length not in self._io_sites
+            ]
+            if sites:
+                self._retranslate.append((pc, pc + size, sites))
+            return bool(sites)
+        except BaseException as exc:  # noqa: BLE001 - called from C; re-raised after emu_start
+            self.hook_error = exc
+            return True
+
+    def _on_step(self, _uch: int, _address: int, _size: int, _data: int) -> None:
+        """The exact tail before a hard limit: stop before instruction ``_step_left + 1``."""
+        if self._step_left <= 0:
+            uclib.uc_emu_stop(self.uch)
+        self._step_left -= 1
 
     def _on_cpuid(self, _uch: int, _data: int) -> int:
         try:
@@ -387,58 +449,121 @@ class GuestCpu:
     # --- running --------------------------------------------------------------------------
 
     def live_instructions(self) -> int:
-        return self.counter() if self.in_run else 0
+        return self._run_base + self._block_state.counted if self.in_run else 0
 
-    def run(self, budget: int) -> tuple[int, VmExit | None]:
-        """Run up to ``budget`` instructions: (instructions retired, the exit or None)."""
+    def run(self, budget: int, limit: int | None = None) -> tuple[int, VmExit | None]:
+        """Run to the first block boundary at or after ``budget`` instructions and never past
+        ``limit`` (deterministic mode; fast mode has no counts, the host timer ends the run):
+        (instructions retired, the exit, or None when the budget or the timer ended it)."""
+        self._run_base = 0
+        executed, exit_, more = self._run_once(budget, limit)
+        while more:  # a block was translated again, or the exact tail before the limit is next
+            if self.deterministic and (executed >= budget or (limit is not None and executed >= limit)):
+                return executed, None
+            self._run_base = executed
+            left = None if limit is None else limit - executed
+            retired, exit_, more = self._run_once(budget - executed, left)
+            executed += retired
+        return executed, exit_
+
+    def _run_once(self, budget: int, limit: int | None) -> tuple[int, VmExit | None, bool]:
+        """One emu_start: (instructions retired, the exit, whether to go on: a block was
+        translated again or the exact tail before ``limit`` is to run)."""
         self.exit = None
         self.hook_error = None
+        blocks, state = self.blocks, self._block_state
+        if not self.deterministic:  # no count ends it: the host timer's tick does
+            blocks.start_run()
+            RUNNING_FAST[id(self)] = blocks
+        elif self._step_hook is not None:  # the last instructions before the limit, in one block
+            blocks.start_run()
+        else:
+            blocks.start_run(max(budget, 1), NEVER if limit is None else limit)
         error = None
         self.in_run = True
-        rip, count = self._start_at, self._count
+        rip = self._start_at
         rip.value = self.regs.read(x86.UC_X86_REG_RIP)
-        # Fast mode sets no budget but still a count: with one the engine checks for a stop after
-        # every instruction, so an exit's stop takes effect before the next (without, the rest
-        # of the translation block would run first).
-        count.value = budget if self.deterministic else _UNCOUNTED
-        if not self.deterministic:  # no count ends it: the host timer's tick does
-            self.blocks.start_run()
-            RUNNING_FAST[id(self)] = self.blocks
         try:  # uc_emu_start without the binding's wrapper: its status is the error
-            error = self._emu_start(self.uch, rip, _ZERO, _ZERO, count) or None
+            error = self._emu_start(self.uch, rip, _ZERO, _ZERO, _ZERO) or None
         finally:
             self.in_run = False
             RUNNING_FAST.pop(id(self), None)
+            state.preempt = 0
         if self.hook_error is not None:
             raise self.hook_error
-        counted = self.counter()
-        exit_ = self.exit
-        if exit_ is not None and exit_.reason == EXIT_IO:  # the common exit first
-            return self.io_counted, exit_
         pc = self.regs.read(x86.UC_X86_REG_RIP)
-        if exit_ is not None and exit_.reason == EXIT_EXCEPTION:
-            lowlevel.clear_pending_exception(self.uc, self.scratch)
-            counted = max(counted - 1, 0)
-            if self.uc.reg_read(x86.UC_X86_REG_IDTR)[2] == 0:
-                exit_.reason = EXIT_TRIPLE_FAULT
-            return counted, exit_
+        retired = blocks.retired(pc)
+        exit_ = self.exit
+        plain = not self._retranslate and self._step_hook is None
+        if plain and exit_ is not None and exit_.reason == EXIT_IO:
+            return retired, exit_, False  # the common exit, first
+        stepped = self._end_step()
+        retranslated = bool(self._retranslate)
+        if retranslated:  # (the run may have ended otherwise before the block ran)
+            self._add_io_checks()
         if exit_ is not None:
-            if exit_.reason == EXIT_EPT_VIOLATION:
-                counted = max(counted - 1, 0)
-            return counted, exit_
+            if exit_.reason == EXIT_EXCEPTION:
+                lowlevel.clear_pending_exception(self.uc, self.scratch)
+                if self.uc.reg_read(x86.UC_X86_REG_IDTR)[2] == 0:
+                    exit_.reason = EXIT_TRIPLE_FAULT
+            return retired, exit_, False
         if error == UC_ERR_INSN_INVALID:
             if self.read_guest(pc, 3) == VMCALL:
-                return max(counted - 1, 0), VmExit(EXIT_VMCALL, insn_len=3)
+                return retired, VmExit(EXIT_VMCALL, insn_len=3), False
             invalid = VmExit(EXIT_EXCEPTION, intrinfo=6)
             if self.uc.reg_read(x86.UC_X86_REG_IDTR)[2] == 0:
                 invalid.reason = EXIT_TRIPLE_FAULT
-            return max(counted - 1, 0), invalid
+            return retired, invalid, False
         if error == UC_ERR_EXCEPTION:
-            return max(counted - 1, 0), VmExit(EXIT_TRIPLE_FAULT, intrinfo=13)
+            return retired, VmExit(EXIT_TRIPLE_FAULT, intrinfo=13), False
         if error is not None:
-            return max(counted - 1, 0), VmExit(EXIT_BAD_STATE, qual=error)
-        if self.deterministic and counted >= budget:  # the count stops the run as it counts one more
-            return budget, None
+            return retired, VmExit(EXIT_BAD_STATE, qual=error), False
+        if retranslated and state.stopped == STOPPED_SCAN:  # before a block to translate again
+            return retired, None, True
+        if stepped:
+            return retired, None, False
+        if state.stopped == STOPPED_BUDGET and limit is not None and retired < min(budget, limit):
+            # stopped before a block that would pass the limit: its first instructions, one by one
+            self._begin_step(limit - retired)
+            return retired, None, True
+        if state.stopped or (self.deterministic and retired >= budget):
+            return retired, None, False
         if self.read_guest(pc - 1, 1) == b"\xf4":
-            return counted, VmExit(EXIT_HLT, insn_len=1)
-        return counted, None
+            return retired, VmExit(EXIT_HLT, insn_len=1), False
+        return retired, None, False
+
+    def _add_io_checks(self) -> None:
+        """Put a code hook on the instruction after each I/O instruction found in a block, and
+        drop the block's translation: it is translated again with the checks in it."""
+        for start, end, sites in self._retranslate:
+            for site in sites:
+                if site not in self._io_sites:
+                    self._io_sites.add(site)
+                    self._site_hooks.append(lowlevel.add_code_hook(self.uc, self._stop_check, site, site))
+            self.uc.ctl_remove_cache(start, end)
+        self._retranslate.clear()
+
+    def _begin_step(self, instructions: int) -> None:
+        """Run the next ``instructions`` under a step hook on the block the run stopped before
+        (that block only is translated again, with the hook, and again without it after)."""
+        state = self._block_state
+        self._step_left = instructions
+        self._step_range = (state.start, state.start + state.size)
+        self._step_hook = lowlevel.add_code_hook(
+            self.uc, self._callbacks[6], state.start, state.start + state.size - 1
+        )
+        self.uc.ctl_remove_cache(*self._step_range)
+
+    def _end_step(self) -> bool:
+        """After a run under the step hook: remove it (True), else False."""
+        if self._step_hook is None:
+            return False
+        lowlevel.delete_hook(self.uc, self._step_hook)
+        self.uc.ctl_remove_cache(*self._step_range)
+        self._step_hook = None
+        self._step_left = 0
+        return True
+
+
+def _no_op(_uch: int, _address: int, _size: int, _data: int) -> None:
+    """The pure-Python stop check (a code hook that does nothing)."""

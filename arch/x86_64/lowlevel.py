@@ -181,115 +181,80 @@ class Registers:
 
 class RegisterBatch:
     """Registers of mixed sizes (up to 16 bytes each) read or written in one C call, on a live
-    engine or on a saved context: for signal frames, which save and restore the whole user
-    state (general registers, x87, SSE) at once."""
+    engine or on a saved context, each at its own offset of one byte image (``cells``): for
+    signal frames, which save and restore the whole user state (general registers, x87, SSE)
+    at once, straight from and to the layout the frame uses. Without offsets, the registers
+    sit 16 bytes apart in the order given."""
 
-    def __init__(self, registers: Sequence[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        registers: Sequence[tuple[int, int]],
+        offsets: Sequence[int] | None = None,
+        size: int | None = None,
+    ) -> None:
         n = len(registers)
         self.sizes = [size for _, size in registers]
-        self.cells = (ctypes.c_uint8 * (16 * n))()
+        self.offsets = list(offsets) if offsets is not None else [16 * i for i in range(n)]
+        self.cells = (ctypes.c_uint8 * (size or 16 * n))()
         base = ctypes.addressof(self.cells)
-        self._ids = (ctypes.c_int * n)(*[reg for reg, _ in registers])
-        self._ptrs = (ctypes.c_void_p * n)(*[base + 16 * i for i in range(n)])
-        #: The same, one C value each, for single-register calls.
-        self._one = [
-            (ctypes.c_int(reg), ctypes.c_void_p(base + 16 * i)) for i, (reg, _) in enumerate(registers)
-        ]
-        self._n = n
+        self._args = (
+            (ctypes.c_int * n)(*[reg for reg, _ in registers]),
+            (ctypes.c_void_p * n)(*[base + offset for offset in self.offsets]),
+            n,
+        )
         self._words = struct.Struct("<" + "Q8x" * n)
         self._live_read = unchecked(uclib.uc_reg_read_batch)
         self._blob_read = unchecked(uclib.uc_context_reg_read_batch)
-        self._live_one = unchecked(uclib.uc_reg_write)
-        self._blob_one = unchecked(uclib.uc_context_reg_write)
+        self._live_write = unchecked(uclib.uc_reg_write_batch)
+        self._blob_write = unchecked(uclib.uc_context_reg_write_batch)
 
-    def read(self, uch: object | None, blob: object | None) -> list[bytes]:
-        """The values, each as its size in little-endian bytes, from the engine ``uch`` or,
-        when it is None, from the saved context ``blob``."""
+    def load(self, uch: object | None, blob: object | None) -> None:
+        """Read the registers into ``cells``, from the engine ``uch`` or, when it is None, from
+        the saved context ``blob``."""
         if uch is not None:
-            self._live_read(uch, self._ids, self._ptrs, self._n)
+            self._live_read(uch, *self._args)
         else:
-            self._blob_read(blob, self._ids, self._ptrs, self._n)
-        raw = bytes(self.cells)
-        return [raw[16 * i : 16 * i + size] for i, size in enumerate(self.sizes)]
+            self._blob_read(blob, *self._args)
+
+    def store(self, uch: object | None, blob: object | None) -> None:
+        """Write the registers from ``cells`` (in the order given: an x87 status word before
+        the stack registers it makes relative)."""
+        if uch is not None:
+            self._live_write(uch, *self._args)
+        else:
+            self._blob_write(blob, *self._args)
 
     def words(self, uch: object | None, blob: object | None) -> tuple[int, ...]:
         """The values as integers, for a batch of 8-byte registers."""
-        if uch is not None:
-            self._live_read(uch, self._ids, self._ptrs, self._n)
-        else:
-            self._blob_read(blob, self._ids, self._ptrs, self._n)
+        self.load(uch, blob)
         return self._words.unpack_from(self.cells)
 
-    def write(
-        self,
-        uch: object | None,
-        blob: object | None,
-        values: Sequence[bytes],
-        current: Sequence[bytes] | None = None,
-    ) -> None:
-        """Set the registers to ``values`` (each in its size's bytes). Only those that differ
-        from ``current`` (what :meth:`read` returned just before; read now if not given) are
-        written, one by one: a register write costs the engine about three times a read, and
-        most of a signal frame's registers are unchanged."""
-        if current is None:
-            current = self.read(uch, blob)
-        write = self._live_one if uch is not None else self._blob_one
-        target = uch if uch is not None else blob
-        cells, one = self.cells, self._one
-        for i, value in enumerate(values):
-            if value != current[i]:
-                ctypes.memmove(ctypes.addressof(cells) + 16 * i, value, len(value))
-                write(target, *one[i])
+    def write_words(self, uch: object | None, blob: object | None, values: Sequence[int]) -> None:
+        """Set a batch of 8-byte registers to ``values`` (unsigned 64-bit integers)."""
+        self._words.pack_into(self.cells, 0, *values)
+        self.store(uch, blob)
 
 
 # --- calibration of fields the binding does not expose --------------------------------------
 
 _offsets: dict[str, int] = {}
+_cpuid: dict[tuple[int, int], tuple[int, int, int, int]] = {}
 
 
-def instruction_counter_offset() -> int:
-    """Byte offset, inside the engine's state, of the instructions counted by ``emu_start(count=)``.
-
-    Found by running a known number of instructions up to a syscall and searching the engine's
-    state for (counted, requested) side by side; checked again with other numbers.
-    """
-    if "counter" not in _offsets:
-        _offsets["counter"] = _calibrate_counter()
-    return _offsets["counter"]
-
-
-def _calibrate_counter() -> int:
-    requested = 0x1F2E3D4C5B
-    seen: dict[int, int] = {}
-
-    def probe(nops: int) -> int | None:
+def cpuid(leaf: int, subleaf: int = 0) -> tuple[int, int, int, int]:
+    """(eax, ebx, ecx, edx) of CPUID ``leaf``/``subleaf`` on the CPU model the cores emulate
+    (Unicorn's default, which every core runs), asked once of a scratch engine."""
+    key = (leaf, subleaf)
+    if key not in _cpuid:
         uc = Uc(UC_ARCH_X86, UC_MODE_64)
-        uc.mem_map(0x1000, 0x4000)
-        uc.mem_write(0x1000, b"\x90" * nops + b"\x0f\x05" + b"\xf4")
-        found: list[int] = []
-
-        def on_syscall(_uch: int, _data: int) -> None:
-            address = ctypes.cast(handle(uc), ctypes.c_void_p).value
-            needle = struct.pack("<QQ", nops + 1, requested)
-            found.append(-1)
-            for window in (4096, 1 << 16):  # the fields sit near the start; never read past the mapping
-                raw = ctypes.string_at(address, _readable(address, window))
-                at = raw.find(needle)
-                if at >= 0 and at % 8 == 0:
-                    found[-1] = at
-                    break
-            uclib.uc_emu_stop(handle(uc))
-
-        callback = SYSCALL_CB(on_syscall)
-        add_syscall_hook(uc, callback)
-        uc.emu_start(0x1000, 0x4000, count=requested)
-        seen[nops] = found[0] if found else -1
-        return seen[nops]
-
-    first, second = probe(7), probe(41)
-    if first < 0 or first != second:
-        raise RuntimeError("this unicorn build does not keep an instruction counter kernkit can read")
-    return first
+        uc.mem_map(0x1000, 0x1000)
+        uc.mem_write(0x1000, b"\x0f\xa2")  # cpuid
+        uc.reg_write(x86.UC_X86_REG_RAX, leaf)
+        uc.reg_write(x86.UC_X86_REG_RCX, subleaf)
+        uc.emu_start(0x1000, 0x1002)
+        registers = (x86.UC_X86_REG_RAX, x86.UC_X86_REG_RBX, x86.UC_X86_REG_RCX, x86.UC_X86_REG_RDX)
+        _cpuid[key] = tuple(uc.reg_read(r) & 0xFFFF_FFFF for r in registers)  # type: ignore[assignment]
+    return _cpuid[key]
 
 
 def _readable(address: int, wanted: int) -> int:
@@ -418,16 +383,3 @@ def clear_pending_exception(uc: Uc, scratch: object) -> None:
     uc.context_update(scratch)
     ctypes.memmove(_context_address(scratch) + exception_slot_offset(), b"\xff\xff\xff\xff", 4)
     uc.context_restore(scratch)
-
-
-def counter_cell(uc: Uc) -> ctypes.c_uint64:
-    """The engine's count of instructions in the current ``emu_start(count=)``, as a cell: the
-    run stops before the next instruction once the value passes the count asked for."""
-    address = ctypes.cast(handle(uc), ctypes.c_void_p).value + instruction_counter_offset()
-    return ctypes.c_uint64.from_address(address)
-
-
-def counter_reader(uc: Uc) -> Callable[[], int]:
-    """A cheap function returning the instructions counted in the current ``emu_start``."""
-    cell = counter_cell(uc)
-    return lambda: cell.value

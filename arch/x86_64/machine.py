@@ -6,7 +6,7 @@ import ctypes
 import itertools
 import threading
 import weakref
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from unicorn import x86_const as x86
@@ -14,7 +14,7 @@ from unicorn.unicorn_py3.unicorn import UcContext
 
 from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.backtrace import backtrace
-from kernkit.arch.x86_64.context import FPU_REGISTERS, USER_REGISTERS, X86Context
+from kernkit.arch.x86_64.context import FXSAVE_SIZE, USER_REGISTERS, RegisterImage, X86Context
 from kernkit.arch.x86_64.cpu import X86Core
 from kernkit.arch.x86_64.paging import X86PageTable
 from kernkit.core.errors import ConfigError
@@ -63,6 +63,11 @@ class X86Machine:
 
     user_limit = layout.USER_LIMIT
 
+    @property
+    def hwcap(self) -> int:
+        """Linux's AT_HWCAP on x86-64: the feature bits CPUID leaf 1 puts in EDX."""
+        return lowlevel.cpuid(1)[3]
+
     def __init__(self, kernel: Kernel) -> None:
         options = kernel.config["machine"]
         self.kernel = kernel
@@ -85,11 +90,12 @@ class X86Machine:
         for i, descriptor in enumerate(layout.GDT_ENTRIES):
             self.memory.words[layout.GDT // 8 + i] = descriptor
         self.memory.write(layout.IRET_STUB, layout.IRETQ)
-        #: Context blobs handed back by restore_user_state, for the next save_user_state.
-        self.spares: list[UcContext] = []
         #: Register batches for whole user states (signal frames); one engine call each.
         self.user_batch = lowlevel.RegisterBatch([(reg, 8) for reg in USER_REGISTERS.values()])
-        self.fpu_batch = lowlevel.RegisterBatch(FPU_REGISTERS)
+        #: FPU states read from (and written to) threads, as FXSAVE images.
+        self.fpu_image = RegisterImage([("fpu", 0)], FXSAVE_SIZE)
+        self.fpu_loader = RegisterImage([("fpu", 0)], FXSAVE_SIZE)
+        self._register_batches: dict[tuple[str, ...], lowlevel.RegisterBatch] = {}
         self.cores = [X86Core(self, i) for i in range(options.cores)]
         self._template = self.cores[0].uc.context_save()
         #: Per core, the foreign context (see core.machine.Machine.run) running there, if any.
@@ -114,9 +120,19 @@ class X86Machine:
     def blank_context(self) -> UcContext:
         return UcContext(self.cores[0].uch, self._template.arch, self._template.mode)
 
-    def spare_context(self) -> UcContext:
-        """A context blob to overwrite (a used one handed back, or a new one)."""
-        return self.spares.pop() if self.spares else self.blank_context()
+    def register_image(
+        self, fields: Sequence[tuple[str, int]], size: int, template: bytes = b""
+    ) -> RegisterImage:
+        """See core.machine.Machine.register_image."""
+        return RegisterImage(fields, size, template)
+
+    def register_batch(self, names: tuple[str, ...]) -> lowlevel.RegisterBatch:
+        """A batch moving the user registers ``names`` (8 bytes each) in one engine call."""
+        batch = self._register_batches.get(names)
+        if batch is None:
+            ids = [(USER_REGISTERS[name], 8) for name in names]
+            batch = self._register_batches[names] = lowlevel.RegisterBatch(ids)
+        return batch
 
     @staticmethod
     def copy_context(source: UcContext, target: UcContext) -> None:
@@ -143,7 +159,7 @@ class X86Machine:
         if runner is not None:  # a context of another kind (a VM's guest pcore) runs itself
             self.foreign[core] = thread.context
             try:
-                return runner(core, budget if limit is None else min(budget, limit))
+                return runner(core, budget, limit)
             finally:
                 self.foreign[core] = None
         return self.cores[core].run(thread, budget, limit)

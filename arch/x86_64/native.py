@@ -59,6 +59,7 @@ class BlockState(ctypes.Structure):
         ("counting", ctypes.c_int32),
         ("resolve", ctypes.c_void_p),
         ("slots", ctypes.c_void_p),
+        ("scan", ctypes.c_void_p),
     )
 
 

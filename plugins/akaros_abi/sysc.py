@@ -85,8 +85,9 @@ class SyscallTask:
             return None
         return result if result is not None else self.result
 
-    def run_on_core(self, core: int, budget: int) -> Stop:
-        """The task was woken: finish the call (running it again if it restarts), or wait again."""
+    def run_on_core(self, core: int, budget: int, limit: int | None = None) -> Stop:
+        """The task was woken: finish the call (running it again if it restarts), or wait again
+        (no guest code runs: the budget and the limit do not matter)."""
         thread = self.thread
         result = self.dispatch() if self.restart else self.result
         if thread.state is BLOCKED:

@@ -1,10 +1,18 @@
-"""Static ELF64 programs: the binary format plugin."""
+"""ELF64 programs, static and dynamic: the binary format plugin."""
 
 from __future__ import annotations
 
 from kernkit.core.hookspecs import hookimpl
-from kernkit.core.records import BinaryFormat
-from kernkit.plugins.elf.loader import ELF_MAGIC, load_elf
+from kernkit.core.records import BinaryFormat, PluginDeclaration
+from kernkit.plugins.elf.headers import ELF_MAGIC
+from kernkit.plugins.elf.loader import load_elf
+
+
+@hookimpl
+def kernkit_declare_plugin() -> PluginDeclaration:
+    return PluginDeclaration(
+        requires=("ns",), description="ELF64 programs; interpreters come from the namespace"
+    )
 
 
 @hookimpl
@@ -14,6 +22,6 @@ def kernkit_register_binary_formats() -> list[BinaryFormat]:
             name="elf64",
             probe=lambda header: header[:4] == ELF_MAGIC,
             load=load_elf,
-            description="static ELF64 executables (ET_EXEC, or ET_DYN without an interpreter)",
+            description="ELF64 executables, static or with an interpreter (PT_INTERP) from the namespace",
         )
     ]

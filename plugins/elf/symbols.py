@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import bisect
 import io
+from collections.abc import Callable
+
+from kernkit.core.errors import KernkitError
 
 
 class Symbolizer:
     """``symbolizer(address)`` -> ``"main+0x1a"``, or None when no function covers it."""
 
-    def __init__(self, data: bytes, base: int) -> None:
+    def __init__(self, data: bytes | Callable[[], bytes], base: int) -> None:
+        #: The file's bytes, or how to read them again when first needed (a program file of
+        #: megabytes is not kept for the life of the process for a report it may never have).
         self._data = data
         self._base = base
         self._starts: list[int] | None = None
@@ -21,9 +26,10 @@ class Symbolizer:
 
         self._starts = []
         try:
-            table = ELFFile(io.BytesIO(self._data)).get_section_by_name(".symtab")
+            data = self._data if isinstance(self._data, bytes) else self._data()
+            table = ELFFile(io.BytesIO(data)).get_section_by_name(".symtab")
             symbols = list(table.iter_symbols()) if table is not None else []
-        except (ELFError, ValueError, KeyError):
+        except (ELFError, ValueError, KeyError, OSError, KernkitError):
             symbols = []
         for symbol in symbols:
             if symbol["st_info"]["type"] == "STT_FUNC" and symbol.name:

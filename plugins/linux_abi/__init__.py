@@ -20,8 +20,10 @@ from kernkit.core.options import (
 from kernkit.core.records import ConfigSection, PluginDeclaration, Syscall, SyscallTable
 from kernkit.plugins.linux_abi import (
     accounting,
+    capabilities,
     children,
     creds,
+    eventfd,
     fileio,
     fs,
     fsmeta,
@@ -34,11 +36,13 @@ from kernkit.plugins.linux_abi import (
     prctl,
     proc,
     rlimits,
+    schedpolicy,
     signals,
     sigwait,
     spawn,
     sysinfo,
     timeinfo,
+    xattr,
 )
 from kernkit.plugins.linux_abi.startup import setup_process
 
@@ -110,6 +114,7 @@ SYSCALLS = (
     (72, "fcntl", fileio.sys_fcntl, 3),
     (73, "flock", locks.sys_flock, 2),
     (74, "fsync", fileio.sys_fsync, 1),
+    (221, "fadvise64", fileio.sys_fadvise64, 4),
     (75, "fdatasync", fileio.sys_fsync, 1),
     (76, "truncate", fs.sys_truncate, 2),
     (77, "ftruncate", fileio.sys_ftruncate, 2),
@@ -177,6 +182,10 @@ LINUX = SyscallTable(
             + rlimits.SYSCALLS
             + accounting.SYSCALLS
             + prctl.SYSCALLS
+            + schedpolicy.SYSCALLS
+            + eventfd.SYSCALLS
+            + capabilities.SYSCALLS
+            + xattr.SYSCALLS
         )
     ),
     setup_process=setup_process,

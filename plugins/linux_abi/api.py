@@ -9,6 +9,7 @@ systems, inode and device numbers.
 """
 
 from kernkit.plugins.linux_abi import procview, sysinfo
+from kernkit.plugins.linux_abi.capabilities import ALL_CAPS, capabilities
 from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
 from kernkit.plugins.linux_abi.children import sys_wait4
 from kernkit.plugins.linux_abi.creds import NGROUPS_MAX, Creds, creds_of
@@ -16,6 +17,7 @@ from kernkit.plugins.linux_abi.fileio import scatter, sys_close, sys_fstat, sys_
 from kernkit.plugins.linux_abi.filesystems import FILESYSTEMS, filesystem
 from kernkit.plugins.linux_abi.fs import sys_openat, sys_stat
 from kernkit.plugins.linux_abi.memory import sys_mmap, sys_mprotect, sys_munmap
+from kernkit.plugins.linux_abi.schedpolicy import SCHED_RESET_ON_FORK
 from kernkit.plugins.linux_abi.signals import sigpipe
 from kernkit.plugins.linux_abi.spawn import c_strings, find_program
 from kernkit.plugins.linux_abi.startup import setup_process
@@ -23,9 +25,12 @@ from kernkit.plugins.linux_abi.statbuf import device_number, inode_number
 from kernkit.plugins.linux_abi.timeinfo import sys_nanosleep
 
 __all__ = [
+    "ALL_CAPS",
+    "capabilities",
     "FILESYSTEMS",
     "NGROUPS_MAX",
     "O_NONBLOCK",
+    "SCHED_RESET_ON_FORK",
     "Creds",
     "creds_of",
     "device_number",

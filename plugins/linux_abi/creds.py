@@ -37,7 +37,7 @@ PER_LINUX32 = 0x0008
 @attrs.frozen
 class Creds:
     """A process's ids: real, effective, saved and file system user and group ids, the
-    supplementary groups, its nice value, execution domain and I/O priority."""
+    supplementary groups, its nice value, execution domain, I/O priority and scheduling policy."""
 
     ruid: int = 0
     euid: int = 0
@@ -51,6 +51,9 @@ class Creds:
     nice: int = 0
     persona: int = 0
     ioprio: int = 0
+    #: sched_setscheduler's policy (SCHED_RESET_ON_FORK included) and static priority.
+    policy: int = 0
+    rt_priority: int = 0
 
     def in_group(self, gid: int) -> bool:
         return gid == self.fsgid or gid in self.groups

@@ -304,11 +304,24 @@ def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int | None:
     return -EINVAL
 
 
+#: The requests Linux answers for every descriptor, before the file's own ioctl.
+FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451
+
+
 def sys_ioctl(t: Thread, fd: int, request: int, arg: int) -> int:
     file = t.process.files.get(fd)
     if file is None:
         return -EBADF
-    answer = terminal_ioctl(t, file, request & 0xFFFF_FFFF, arg)
+    request &= 0xFFFF_FFFF
+    if request == FIONBIO:  # what F_SETFL does to O_NONBLOCK (Python's socket.setblocking)
+        (on,) = struct.unpack("<i", t.process.aspace.read(arg, 4))
+        if type(file) is Chan:
+            file.flags = file.flags | O_NONBLOCK if on else file.flags & ~O_NONBLOCK
+        return 0
+    if request in (FIOCLEX, FIONCLEX):
+        t.process.files.set_cloexec(fd, request == FIOCLEX)
+        return 0
+    answer = terminal_ioctl(t, file, request, arg)
     return -ENOTTY if answer is None else answer  # not a terminal: programs fall back to plain output
 
 
@@ -372,6 +385,23 @@ def sys_ftruncate(t: Thread, fd: int, length: int) -> int:
 
 def sys_fsync(t: Thread, fd: int) -> int:
     return 0 if t.process.files.get(fd) is not None else -EBADF
+
+
+#: posix_fadvise's advice: NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTNEED, NOREUSE.
+FADVISE_ADVICE = range(6)
+
+
+def sys_fadvise64(t: Thread, fd: int, offset: int, length: int, advice: int) -> int:
+    """Advice on how a file will be read: checked as Linux checks it, then nothing to do (files
+    are read ahead as they are touched, whatever the advice; nothing is ever evicted early)."""
+    file = t.process.files.get(fd)
+    if file is None:
+        return -EBADF
+    if type(file) is not Chan or is_stream(file):
+        return -ESPIPE
+    if advice & 0xFFFF_FFFF not in FADVISE_ADVICE:  # no backing device: the length goes unchecked
+        return -EINVAL
+    return 0
 
 
 # --- directories ----------------------------------------------------------------------------------

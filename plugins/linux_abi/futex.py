@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EAGAIN, EINVAL, ENOSYS, ETIMEDOUT
@@ -17,7 +18,7 @@ FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 NS = 1_000_000_000
 
 
-def _queues(t: Thread) -> dict[tuple[int, int], WaitQueue]:
+def _queues(t: Thread) -> dict[Hashable, WaitQueue]:
     data = t.process.kernel.data
     queues = data.get("linux.futex")
     if queues is None:
@@ -25,8 +26,21 @@ def _queues(t: Thread) -> dict[tuple[int, int], WaitQueue]:
     return queues
 
 
-def _queue(t: Thread, address: int) -> WaitQueue:
-    key = (t.process.aspace.serial, address)
+def futex_key(t: Thread, address: int, private: bool) -> Hashable:
+    """What identifies the futex word at ``address``: in a shared mapping (of a file, of
+    /dev/shm, of MAP_SHARED|MAP_ANONYMOUS memory a fork passed on) and without
+    FUTEX_PRIVATE_FLAG, the mapped page cache and the offset in it, which every process mapping
+    the same file shares, as Linux keys such futexes by inode and offset (process-shared mutexes
+    and POSIX semaphores); otherwise the address space and the address."""
+    aspace = t.process.aspace
+    if not private:
+        region = aspace.regions.find(address)
+        if region is not None and region.mapped is not None and region.mapped.shared:
+            return (region.mapped.cache, region.offset_of(address))
+    return (aspace.serial, address)
+
+
+def _queue(t: Thread, key: Hashable) -> WaitQueue:
     queues = _queues(t)
     queue = queues.get(key)
     if queue is None:
@@ -34,9 +48,13 @@ def _queue(t: Thread, address: int) -> WaitQueue:
     return queue
 
 
-def wake(t: Thread, address: int, count: int) -> int:
+def wake(t: Thread, address: int, count: int, private: bool = True) -> int:
+    """Wake at most ``count`` waiters of the futex at ``address``; how many were woken."""
+    return _wake_key(t, futex_key(t, address, private), count)
+
+
+def _wake_key(t: Thread, key: Hashable, count: int) -> int:
     queues = _queues(t)
-    key = (t.process.aspace.serial, address)
     queue = queues.get(key)
     if queue is None:
         return 0
@@ -64,6 +82,7 @@ def _timeout_ns(t: Thread, op: int, timeout: int, flags: int) -> int | None:
 
 def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int) -> int:
     command = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+    private = bool(op & FUTEX_PRIVATE_FLAG)
     if uaddr % 4:
         return -EINVAL
     if command in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
@@ -71,24 +90,26 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
         if current != val & 0xFFFF_FFFF:
             return -EAGAIN
         try:
-            limit = _timeout_ns(t, command, timeout, op)
+            limit = _timeout_ns(t, command, timeout, op) if timeout else None
         except ValueError:
             return -EINVAL
-        _queue(t, uaddr).sleep(t, limit, timeout_result=-ETIMEDOUT)
+        _queue(t, futex_key(t, uaddr, private)).sleep(t, limit, timeout_result=-ETIMEDOUT)
         return 0
     if command in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-        return wake(t, uaddr, val)
+        return wake(t, uaddr, val, private)
     if command in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         if command == FUTEX_CMP_REQUEUE:
             current = int.from_bytes(t.process.aspace.read(uaddr, 4), "little")
             if current != val3 & 0xFFFF_FFFF:
                 return -EAGAIN
-        woken = wake(t, uaddr, val)
-        source = _queues(t).get((t.process.aspace.serial, uaddr))
+        key = futex_key(t, uaddr, private)
+        woken = _wake_key(t, key, val)
+        source = _queues(t).get(key)
         if source is None:
             return woken
-        moved = source.move_to(_queue(t, uaddr2), timeout & 0x7FFF_FFFF)  # val2 travels in "timeout"
+        target = _queue(t, futex_key(t, uaddr2, private))
+        moved = source.move_to(target, timeout & 0x7FFF_FFFF)  # val2 travels in "timeout"
         if not len(source):
-            del _queues(t)[(t.process.aspace.serial, uaddr)]
+            del _queues(t)[key]
         return woken + moved
     return -ENOSYS

@@ -26,7 +26,7 @@ def sys_exit(t: Thread, status: int) -> None:
     if address:
         try:
             t.process.aspace.write(address, bytes(4))
-            futex.wake(t, address, 1)
+            futex.wake(t, address, 1, private=False)
         except BadAddress:
             pass
     t.kernel.exit_thread(t, status & 0xFF)

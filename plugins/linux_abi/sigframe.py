@@ -6,14 +6,16 @@ Layout (Linux, arch/x86/include/asm/sigframe.h), from the handler's rsp up::
     +8     ucontext        uc_flags, uc_link, uc_stack (24), uc_mcontext (sigcontext, 256),
                            uc_sigmask (8): 304 bytes
     +312   siginfo         128 bytes
-    +440   (gap to the 64-byte aligned FPU area)
-    fpstate                XSAVE layout: the 512-byte FXSAVE image (its software-reserved bytes
-                           say "xstate follows"), the 64-byte XSAVE header, FP_XSTATE_MAGIC2
+    +440   16 unused bytes
+    +456   fpstate         64-byte aligned, XSAVE layout: the 512-byte FXSAVE image (its
+                           software-reserved bytes say "xstate follows"), the 64-byte XSAVE
+                           header, FP_XSTATE_MAGIC2
 
 sigcontext: r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags, cs, gs, fs, ss (2
 bytes each), err, trapno, oldmask, cr2, fpstate pointer, 8 reserved words. The frame lies below
 the interrupted stack's 128-byte red zone (or at the top of the alternate stack), with rsp = 8
-mod 16 at the handler's entry, as after a call.
+mod 16 at the handler's entry, as after a call. The frame and the FPU area are written (and
+compared, at rt_sigreturn) as one block of 1036 bytes, registers read into it in one go.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ USER_CS, USER_DS = 0x33, 0x2B
 _SIGCONTEXT_TAIL = struct.Struct("<HHHHQQQQQ")  # cs gs fs ss err trapno oldmask cr2 fpstate
 #: eflags bits a frame may change (Linux's FIX_EFLAGS): AC OF DF TF SF ZF AF PF CF RF.
 FIX_EFLAGS = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000
-#: Cleared for the handler: DF, TF, RF.
+#: Cleared for the handler: DF, TF, RF (and the rest of eflags kept).
 HANDLER_CLEARS = 0x400 | 0x100 | 0x10000
+HANDLER_KEEPS = 0xFFFF_FFFF_FFFF_FFFF ^ HANDLER_CLEARS
 
 
 class BadFrame(Exception):
@@ -58,42 +61,75 @@ class Trap:
     cr2: int = 0
 
 
+#: The FPU area is 64-byte aligned, and the frame below it 16-byte aligned less 8 (rsp at a
+#: handler's entry, as after a call): always this far below.
+FPSTATE_OFFSET = 456
+
+
 def frame_addresses(sp: int) -> tuple[int, int]:
     """(frame, fpstate) for a frame below ``sp`` (the red zone already skipped, or the top of
     an alternate stack)."""
-    fpstate = (sp - FPSTATE_SIZE) & ~63
-    frame = ((fpstate - FRAME_SIZE) & ~15) - 8
-    return frame, fpstate
+    fpstate = sp - FPSTATE_SIZE
+    fpstate -= fpstate & 63
+    return fpstate - FPSTATE_OFFSET, fpstate
+
+
+#: The FPU area after the FXSAVE image's first 464 bytes: the software bytes saying "xstate
+#: follows" (the rest of the image's reserved bytes zero), the XSAVE header, magic 2.
+_SW_BYTES = struct.pack("<IIQI", FP_XSTATE_MAGIC1, FPSTATE_SIZE, XFEATURES, XSTATE_SIZE)
+_FPSTATE_TAIL = (
+    _SW_BYTES.ljust(FXSAVE_SIZE - 464, b"\0")
+    + struct.pack("<QQ", XFEATURES, 0).ljust(XSAVE_HEADER, b"\0")
+    + struct.pack("<I", FP_XSTATE_MAGIC2)
+)
 
 
 def fpstate_bytes(fxsave: bytes) -> bytes:
     """The FPU area: the FXSAVE image with the XSAVE software bytes, the header, magic 2."""
-    image = bytearray(fxsave[:FXSAVE_SIZE])
-    struct.pack_into("<IIQI", image, 464, FP_XSTATE_MAGIC1, FPSTATE_SIZE, XFEATURES, XSTATE_SIZE)
-    header = struct.pack("<QQ", XFEATURES, 0).ljust(XSAVE_HEADER, b"\0")
-    return bytes(image) + header + struct.pack("<I", FP_XSTATE_MAGIC2)
+    return fxsave[:464] + _FPSTATE_TAIL
 
 
-def build(
-    regs: dict[str, int],
+#: The two are written as one block: the frame, 16 unused bytes, the FPU area.
+BLOCK_SIZE = FPSTATE_OFFSET + FPSTATE_SIZE
+UC_FLAGS = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
+#: Where the registers go in the block (see Machine.register_image).
+BLOCK_FIELDS = (*((name, MCONTEXT + 8 * i) for i, name in enumerate(GREGS)), ("fpu", FPSTATE_OFFSET))
+#: What the block holds besides the registers and the fields packed for each frame.
+BLOCK_TEMPLATE = bytes(FPSTATE_OFFSET + 464) + _FPSTATE_TAIL
+#: pretcode, uc_flags, uc_link, uc_stack (sp, flags, size)
+_HEAD = struct.Struct("<QQQQi4xQ")
+#: the general registers the frame's sigcontext starts with: rsp, rip, eflags
+_RESUME = struct.Struct("<QQQ")
+#: uc_sigmask, then the siginfo
+_MASK_INFO = struct.Struct("<Q128s")
+NO_TRAP = Trap()
+
+
+def resume_registers(block: memoryview) -> tuple[int, int, int]:
+    """(rsp, rip, eflags) of a block whose registers were read (where the thread resumes)."""
+    return _RESUME.unpack_from(block, MCONTEXT + 15 * 8)
+
+
+def complete(
+    block: memoryview,
     *,
+    frame: int,
     restorer: int,
     stack: tuple[int, int, int],
     mask: int,
     info: bytes,
-    fpstate_address: int,
-    trap: Trap,
-) -> bytes:
-    """The 440 bytes of an rt_sigframe: ``regs`` as the thread would resume, ``stack`` the
-    uc_stack (sp, flags, size), ``mask`` the signal mask sigreturn restores."""
-    mcontext = struct.pack("<18Q", *(regs[name] & 0xFFFF_FFFF_FFFF_FFFF for name in GREGS))
-    mcontext += _SIGCONTEXT_TAIL.pack(USER_CS, 0, 0, USER_DS, trap.err, trap.trapno, mask & 0xFFFF_FFFF,
-                                      trap.cr2, fpstate_address)  # fmt: skip
-    mcontext = mcontext.ljust(256, b"\0")
+    trap: Trap = NO_TRAP,
+) -> None:
+    """Fill in what an rt_sigframe at ``frame`` holds besides the registers (read into
+    ``block`` already): return address, uc_stack (sp, flags, size), the trap, the FPU area's
+    address, the mask sigreturn restores, the siginfo."""
     sp, flags, size = stack
-    uc = struct.pack("<QQQi4xQ", UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, 0, sp, flags, size)
-    frame = struct.pack("<Q", restorer) + uc + mcontext + struct.pack("<Q", mask)
-    return frame + info
+    _HEAD.pack_into(block, 0, restorer, UC_FLAGS, 0, sp, flags, size)
+    _SIGCONTEXT_TAIL.pack_into(
+        block, MCONTEXT + 144, USER_CS, 0, 0, USER_DS, trap.err, trap.trapno, mask & 0xFFFF_FFFF,
+        trap.cr2, frame + FPSTATE_OFFSET,
+    )  # fmt: skip
+    _MASK_INFO.pack_into(block, SIGMASK, mask, info)
 
 
 @attrs.frozen

@@ -62,10 +62,15 @@ from kernkit.plugins.linux_abi.sigstate import (
 )
 
 if TYPE_CHECKING:
+    from kernkit.core.kernel import Kernel
+    from kernkit.core.machine import RegisterImage
     from kernkit.core.process import Process, Thread
     from kernkit.core.wait import WaitQueue
 
 ALL = (1 << NSIG) - 1
+#: The signals a mask may hold (masks are kept without SIGKILL and SIGSTOP). Masks are combined
+#: with positive constants: a negative operand (``~x``) costs Python a copy and a complement.
+BLOCKABLE = ALL ^ UNBLOCKABLE
 #: Clock ticks a second (USER_HZ) in siginfo's si_utime and times().
 CLOCK_TICKS = 100
 STOP_MASK = sum(bit(s) for s in STOP_SIGNALS)
@@ -115,7 +120,7 @@ def send_to(process: Process, signal: int, sender: Process | None) -> None:
     """``kill()``'s delivery to any process: Linux's own, or another personality's way."""
     if signal == 0 or not process.alive:
         return
-    if is_linux(process):
+    if process.personality.post_signal is post_signal:  # is_linux(process)
         send(process, SigInfo(signal, SI_USER, pid=sender.pid if sender else 0))
     elif process.personality.post_signal is not None:
         process.personality.post_signal(process, signal, sender.pid if sender else 0)
@@ -129,56 +134,68 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> bool:
     signal = info.signo
     if not process.alive:
         return False
+    if signal in STOP_SIGNALS or signal == SIGCONT:
+        _prepare(process, signal)
     ps = of_process(process)
-    if not _prepare(process, signal):
-        return False
-    if _ignored(process, thread, signal):
-        return False
+    b = 1 << (signal - 1)
+    action = ps.actions.get(signal)
+    handler = SIG_DFL if action is None else action.handler
+    default = handler == SIG_DFL
+    if handler == SIG_IGN or (default and signal in IGNORED_BY_DEFAULT):
+        # dropped at once, unless the thread it is for blocks it (it stays pending then: the
+        # program may unblock it after changing its disposition)
+        target = thread if thread is not None else _main_thread(process)
+        if target is None:
+            return False
+        ts = of_thread(target)
+        if not (ts.mask | ts.waiting) & b:
+            return False
     pending = of_thread(thread).pending if thread is not None else ps.shared
     if not pending.add(info):
         return False
-    if process.kernel.tracing:
-        process.kernel.trace_event(
-            "signal", process, sig=signal, code=info.code, tid=thread.tid if thread else None
-        )
     kernel = process.kernel
+    if kernel.tracing:
+        kernel.trace_event("signal", process, sig=signal, code=info.code, tid=thread.tid if thread else None)
     if kernel.data.get(SIGNALFDS):  # signalfd readers and pollers look again
         readers = kernel.data.get(SIGNALFD_READERS)
         if readers is not None and len(readers):
             readers.wake(len(readers))
         wake_pollers(kernel)
-    target = thread if thread is not None else _choose(process, signal)
-    if target is None or not _wants(target, signal):
+    target = _choose(process, signal) if thread is None else (thread if _wants(thread, signal) else None)
+    if target is None:
         return True
     ts = of_thread(target)
-    # fatal at once, unless the thread waits for it in rt_sigtimedwait while blocking it
-    if signal == SIGKILL or (_fatal(process, signal) and not ts.mask & bit(signal)):
+    # fatal at once (its default action ends the process), unless the thread waits for it in
+    # rt_sigtimedwait while blocking it
+    if signal == SIGKILL or (
+        default and signal not in IGNORED_BY_DEFAULT and signal not in STOP_SIGNALS and not ts.mask & b
+    ):
         _die(target, signal, info)
         return True
-    _wake(target)
+    _wake(target, ts)
     return True
 
 
-def _wake(thread: Thread) -> None:
+def _wake(thread: Thread, ts: ThreadSignals | None = None) -> None:
     """Make ``thread`` look at its signals before it next runs user code; a blocking call it
     sleeps in is interrupted (EINTR or restart, settled then)."""
     kernel = thread.kernel
     kernel.want_user_work(thread)
-    ts = of_thread(thread)
+    if ts is None:
+        ts = of_thread(thread)
     if thread.state is BLOCKED and not ts.stopped:
         ts.interrupted = kernel.interrupt(thread) or ts.interrupted
 
 
-def _prepare(process: Process, signal: int) -> bool:
+def _prepare(process: Process, signal: int) -> None:
     """Stop and continue signals cancel each other; SIGCONT resumes a stopped process (even
-    when it is ignored or blocked). False: drop the signal."""
+    when it is ignored or blocked)."""
     if signal in STOP_SIGNALS:
         _discard(process, bit(SIGCONT))
     elif signal == SIGCONT:
         _discard(process, STOP_MASK)
         if of_process(process).stopped:
             continue_process(process)
-    return True
 
 
 def _discard(process: Process, mask: int) -> None:
@@ -187,28 +204,16 @@ def _discard(process: Process, mask: int) -> None:
         of_thread(thread).pending.discard(mask)
 
 
-def _ignored(process: Process, thread: Thread | None, signal: int) -> bool:
-    """Dropped at once: ignored, and not blocked by the thread it is for (a blocked signal stays
-    pending: the program may unblock it after changing its disposition)."""
-    target = thread if thread is not None else _main_thread(process)
-    if target is not None:
-        ts = of_thread(target)
-        if (ts.mask | ts.waiting) & bit(signal):
-            return False
-    handler = of_process(process).action(signal).handler
-    return handler == SIG_IGN or (handler == SIG_DFL and signal in IGNORED_BY_DEFAULT)
-
-
-def _fatal(process: Process, signal: int) -> bool:
-    """Its default action ends the process (and that is its disposition)."""
-    if of_process(process).action(signal).handler != SIG_DFL:
-        return False
-    return signal not in IGNORED_BY_DEFAULT and signal not in STOP_SIGNALS
-
-
 def _main_thread(process: Process) -> Thread | None:
-    live = [t for t in process.threads if t.state is not EXITED]
-    return next((t for t in live if t.tid == process.pid), live[0] if live else None)
+    """The thread whose tid is the pid if it lives, else the first that does."""
+    first = None
+    for thread in process.threads:
+        if thread.state is not EXITED:
+            if thread.tid == process.pid:
+                return thread
+            if first is None:
+                first = thread
+    return first
 
 
 def _wants(thread: Thread, signal: int) -> bool:
@@ -217,7 +222,7 @@ def _wants(thread: Thread, signal: int) -> bool:
     if thread.state is EXITED:
         return False
     ts = of_thread(thread)
-    b = bit(signal)
+    b = 1 << (signal - 1)
     if ts.mask & b and not ts.waiting & b:
         return False
     if signal == SIGKILL:
@@ -245,10 +250,11 @@ def _choose(process: Process, signal: int) -> Thread | None:
     return None
 
 
-def recalc(thread: Thread) -> None:
+def recalc(thread: Thread, ts: ThreadSignals | None = None) -> None:
     """After the thread's mask changed: flag it if a pending signal is now deliverable."""
-    ts = of_thread(thread)
-    allowed = ~ts.mask & ALL
+    if ts is None:
+        ts = of_thread(thread)
+    allowed = ALL ^ ts.mask
     if ts.pending.signals & allowed or of_process(thread.process).shared.signals & allowed:
         thread.kernel.want_user_work(thread)
 
@@ -261,12 +267,11 @@ def sigpipe(t: Thread) -> None:
 # --- taking a pending signal ---------------------------------------------------------------------
 
 
-def take(thread: Thread, allowed: int) -> SigInfo | None:
+def take(thread: Thread, allowed: int, ts: ThreadSignals | None = None) -> SigInfo | None:
     """Dequeue the next pending signal among ``allowed``: the thread's own first, then the
     process's; an interval or POSIX timer that sent it is re-armed."""
-    ts = of_thread(thread)
-    signal = ts.pending.next_signal(allowed)
-    pending = ts.pending
+    pending = (ts or of_thread(thread)).pending
+    signal = pending.next_signal(allowed)
     if not signal:
         pending = of_process(thread.process).shared
         signal = pending.next_signal(allowed)
@@ -297,7 +302,10 @@ def return_to_user(t: Thread) -> None:
         if ps.stopped:
             _hold(t)
             return
-        info = take(t, ~(ts.mask | ts.waiting) & ALL)  # rt_sigtimedwait takes its own
+        allowed = ALL ^ (ts.mask | ts.waiting)  # rt_sigtimedwait takes its own
+        if not (ts.pending.signals & allowed or ps.shared.signals & allowed):
+            break
+        info = take(t, allowed, ts)
         if info is None:
             break
         signal = info.signo
@@ -305,9 +313,9 @@ def return_to_user(t: Thread) -> None:
         if action.handler == SIG_IGN:
             continue
         if action.handler != SIG_DFL:
-            if frames == 0:
+            if frames == 0 and ts.interrupted:
                 _settle(t, action)
-            if not _deliver(t, info, action):
+            if not _deliver(t, ts, info, action):
                 return
             frames += 1
             continue
@@ -357,66 +365,71 @@ def _settle(t: Thread, action: SigAction | None) -> None:
     context.resume_syscall(-EINTR)
 
 
-def _deliver(t: Thread, info: SigInfo, action: SigAction) -> bool:
+#: The register images a delivery uses, per kernel: the frame block and the handler's entry.
+IMAGES: Slot[tuple[RegisterImage, RegisterImage]] = Slot("linux.signal_images")
+#: What a handler starts with: its arguments, stack, address and flags (and a fresh FPU state).
+HANDLER_ENTRY = ("rdi", "rsi", "rdx", "rax", "rsp", "rip", "rflags")
+_ENTRY = struct.Struct("<7Q")
+
+
+def _images(kernel: Kernel) -> tuple[RegisterImage, RegisterImage]:
+    """Made on the first delivery (the callers look in ``kernel.data`` first)."""
+    machine = kernel.machine
+    entry = [*((name, 8 * i) for i, name in enumerate(HANDLER_ENTRY)), ("fpu", 8 * len(HANDLER_ENTRY))]
+    return IMAGES.set(
+        kernel,
+        (
+            machine.register_image(sigframe.BLOCK_FIELDS, sigframe.BLOCK_SIZE, sigframe.BLOCK_TEMPLATE),
+            machine.register_image(entry, 8 * len(HANDLER_ENTRY) + 512),
+        ),
+    )
+
+
+def _deliver(t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction) -> bool:
     """Build the handler's frame and enter the handler; False (the process is killed with
     SIGSEGV and a report) when the frame cannot be built."""
     process, context = t.process, t.context
-    ps, ts = of_process(process), of_thread(t)
-    regs = context.user_registers()
-    sp = regs["rsp"]
+    kernel = process.kernel
+    block_image, entry = kernel.data.get(IMAGES) or _images(kernel)
+    block = block_image.read(context)
+    sp, rip, rflags = sigframe.resume_registers(block)
     base, size, flags = ts.altstack
     on_alt = bool(size) and base < sp <= base + size
     use_alt = bool(action.flags & SA_ONSTACK) and not flags & SS_DISABLE and bool(size) and not on_alt
     frame, fpstate = sigframe.frame_addresses(base + size if use_alt else sp - sigframe.RED_ZONE)
+    aspace = process.aspace
     why = None
     if not action.flags & SA_RESTORER:
         why = "the handler has no SA_RESTORER return path"
     elif (use_alt or on_alt) and frame <= base:
         why = f"the frame does not fit the alternate stack at {base:#x} ({size} bytes)"
-    else:
-        aspace = process.aspace
-        if not (aspace.allows(frame, sigframe.FRAME_SIZE, "write")
-                and aspace.allows(fpstate, sigframe.FPSTATE_SIZE, "write")):  # fmt: skip
-            why = f"the stack at {frame:#x} cannot hold the frame"
+    elif not aspace.allows(frame, sigframe.BLOCK_SIZE, "write"):
+        why = f"the stack at {frame:#x} cannot hold the frame"
     if why is not None:
-        fault = Fault(SIGSEGV, f"cannot deliver {signal_name(info.signo)}: {why}", regs["rip"], frame)
-        t.kernel.kill_by_fault(t, fault)
+        what = f"cannot deliver {signal_name(info.signo)}: {why}"
+        kernel.kill_by_fault(t, Fault(SIGSEGV, what, rip, frame))
         return False
-    trap = _trap(info)
     mask = ts.saved_mask if ts.saved_mask is not None else ts.mask
-    raw = sigframe.build(
-        regs,
-        restorer=action.restorer,
-        stack=(base, flags, size),
-        mask=mask,
-        info=info.pack(),
-        fpstate_address=fpstate,
-        trap=trap,
-    )
-    fxsave = context.fpu_state()
-    fpu = sigframe.fpstate_bytes(fxsave)
-    process.aspace.write(frame, raw)
-    process.aspace.write(fpstate, fpu)
-    _keep(ts, frame, raw, fpu, context.save_user_state())
+    sigframe.complete(
+        block, frame=frame, restorer=action.restorer, stack=(base, flags, size), mask=mask, info=info.pack(),
+        trap=sigframe.NO_TRAP if info.fault is None else _trap(info),
+    )  # fmt: skip
+    aspace.write(frame, block)
+    _keep(ts, frame, block.tobytes())
     if flags & SS_AUTODISARM:
         ts.altstack = (0, 0, SS_DISABLE)
-    context.set_user_registers(
-        {
-            "rdi": info.signo,
-            "rsi": frame + sigframe.SIGINFO,
-            "rdx": frame + sigframe.UC,
-            "rax": 0,
-            "rsp": frame,
-            "rip": action.handler,
-            "rflags": regs["rflags"] & ~sigframe.HANDLER_CLEARS,
-        }
-    )
-    context.reset_fpu_state(fxsave)
+    _ENTRY.pack_into(
+        entry.buffer, 0, info.signo, frame + sigframe.SIGINFO, frame + sigframe.UC, 0, frame, action.handler,
+        rflags & sigframe.HANDLER_KEEPS,
+    )  # fmt: skip
+    entry.write(context)  # and the FPU state a program starts with
     ts.saved_mask = None
-    ts.mask = (ts.mask | action.mask | (0 if action.flags & SA_NODEFER else bit(info.signo))) & ~UNBLOCKABLE
+    ts.mask = (ts.mask | action.mask | (0 if action.flags & SA_NODEFER else bit(info.signo))) & BLOCKABLE
     if action.flags & SA_RESETHAND:  # the handler only: flags, restorer and mask stay
-        ps.actions[info.signo] = SigAction(SIG_DFL, action.flags, action.restorer, action.mask)
-    t.kernel.trace_event("handler", process, tid=t.tid, sig=info.signo, handler=action.handler, frame=frame)
+        reset = SigAction(SIG_DFL, action.flags, action.restorer, action.mask)
+        of_process(process).actions[info.signo] = reset
+    if kernel.tracing:
+        kernel.trace_event("handler", process, tid=t.tid, sig=info.signo, handler=action.handler, frame=frame)
     return True
 
 
@@ -424,22 +437,23 @@ def _deliver(t: Thread, info: SigInfo, action: SigAction) -> bool:
 KEPT_FRAMES = 32
 
 
-def _keep(ts: ThreadSignals, frame: int, raw: bytes, fpu: bytes, state: object) -> None:
-    """Remember the state a frame saves, as the CPU holds it: rt_sigreturn finding the frame
-    unchanged puts it back whole (one engine copy, not forty register writes). Frames below
-    this one were left (siglongjmp) and are forgotten."""
+def _keep(ts: ThreadSignals, frame: int, raw: bytes) -> None:
+    """Remember a frame as it was written: rt_sigreturn finding it unchanged loads it back as
+    it is, in one engine call, without checking it again. Frames below this one were left
+    (siglongjmp) and are forgotten."""
     kept = ts.frames
-    for address in [a for a in kept if a < frame + sigframe.FRAME_SIZE]:
-        del kept[address]
-    kept[frame] = (raw, fpu, state)
-    while len(kept) > KEPT_FRAMES:
-        del kept[next(iter(kept))]
+    if kept:
+        for address in [a for a in kept if a < frame + sigframe.FRAME_SIZE]:
+            del kept[address]
+        while len(kept) >= KEPT_FRAMES:
+            del kept[next(iter(kept))]
+    kept[frame] = raw
 
 
 def _trap(info: SigInfo) -> sigframe.Trap:
     fault = info.fault
     if fault is None:
-        return sigframe.Trap()
+        return sigframe.NO_TRAP
     trapno = TRAPS.get(fault.code, 3 if fault.signal == 5 else 13)
     err = 0
     if trapno == 14:
@@ -593,15 +607,17 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
     context, aspace = t.context, t.process.aspace
     ts = of_thread(t)
     frame = (context.sp - 8) & 0xFFFF_FFFF_FFFF_FFFF
-    kept = ts.frames.pop(frame, None)
-    if kept is not None and _unchanged(aspace, frame, kept):
-        raw, _fpu, state = kept
-        context.restore_user_state(state)  # exactly what the frame says: put back at once
-        (mask,) = struct.unpack_from("<Q", raw, sigframe.SIGMASK)
-        ts.mask = mask & ~UNBLOCKABLE
-        base, flags, size = struct.unpack_from("<Qi4xQ", raw, sigframe.UC + 16)
-        _set_altstack(t, (base, flags, size), struct.unpack_from("<Q", raw, sigframe.MCONTEXT + 15 * 8)[0])
-        recalc(t)
+    raw = ts.frames.pop(frame, None)
+    if raw is not None and _unchanged(aspace, frame, raw):
+        kernel = t.process.kernel
+        block_image = (kernel.data.get(IMAGES) or _images(kernel))[0]
+        block_image.buffer[:] = raw
+        block_image.write(context)  # every register and the FPU state the frame saved, at once
+        base, flags, size, rsp, mask = _RETURN_FIELDS.unpack_from(raw, sigframe.UC + 16)
+        ts.mask = mask & BLOCKABLE
+        if ts.altstack != (base, size, flags):  # (as it was saved: setting it again changes nothing)
+            _set_altstack(t, (base, flags, size), rsp, ts)
+        recalc(t, ts)
         return None
     regs = context.user_registers()
     try:
@@ -628,11 +644,14 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
     return values["rax"]
 
 
-def _unchanged(aspace: object, frame: int, kept: tuple) -> bool:
-    raw, fpu, _state = kept
+#: From uc_stack on: ss_sp, ss_flags, ss_size, then (after r8-r15, rdi, rsi, rbp, rbx, rdx,
+#: rax, rcx) the saved rsp, and (past the rest of sigcontext) uc_sigmask.
+_RETURN_FIELDS = struct.Struct("<Qi4xQ" + "8x" * 15 + "Q" + "128x" + "Q")
+
+
+def _unchanged(aspace: object, frame: int, raw: bytes) -> bool:
     try:
-        fpstate = struct.unpack_from("<Q", raw, sigframe.MCONTEXT + 184)[0]
-        return aspace.read(frame, len(raw)) == raw and aspace.read(fpstate, len(fpu)) == fpu
+        return aspace.read(frame, len(raw)) == raw
     except BadAddress:
         return False
 
@@ -643,9 +662,10 @@ def _bad_frame(t: Thread, regs: dict[str, int], frame: int, why: str) -> None:
     return None
 
 
-def _set_altstack(t: Thread, stack: tuple[int, int, int], sp: int) -> int:
+def _set_altstack(t: Thread, stack: tuple[int, int, int], sp: int, ts: ThreadSignals | None = None) -> int:
     """sigaltstack's change; 0 or -errno."""
-    ts = of_thread(t)
+    if ts is None:
+        ts = of_thread(t)
     base, size, flags = ts.altstack
     if size and base < sp <= base + size:
         return -EPERM  # on it now
@@ -684,9 +704,10 @@ def _signed32(value: int) -> int:
 
 def _targets(t: Thread, pid: int) -> list[Process] | None:
     pid = _signed32(pid)
-    processes = t.kernel.processes
+    processes = t.process.kernel.processes
     if pid > 0:  # a zombie still exists until it is reaped: signalling it does nothing
-        return [processes[pid]] if pid in processes else None
+        process = processes.get(pid)
+        return [process] if process is not None else None
     if pid == -1:  # everyone we may signal: all but init and the caller, as Linux does
         return [p for p in processes.values() if p.alive and p not in (t.kernel.init, t.process)]
     return group_members(t, -pid if pid else 0) or None

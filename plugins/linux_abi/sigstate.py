@@ -95,7 +95,14 @@ class SigAction:
         return struct.pack("<QQQQ", self.handler, self.flags, self.restorer, self.mask)
 
 
-_SIGINFO = struct.Struct("<iii4x")
+#: siginfo_t (128 bytes) by the member of its union the fields fill: signo, errno, code, then
+#: the member's fields.
+_SIGINFO_KILL = struct.Struct("<iii4xiI104x")
+_SIGINFO_TIMER = struct.Struct("<iii4xiiQ96x")
+_SIGINFO_RT = struct.Struct("<iii4xiIQ96x")
+_SIGINFO_CHLD = struct.Struct("<iii4xiIi4xqq80x")
+_SIGINFO_FAULT = struct.Struct("<iii4xQ104x")
+_SIGINFO_POLL = struct.Struct("<iii4xqi100x")
 
 
 @attrs.define
@@ -143,21 +150,19 @@ class SigInfo:
         """The 128-byte siginfo_t."""
         if self.raw is not None:
             return self.raw[:128].ljust(128, b"\0")
-        head = _SIGINFO.pack(self.signo, self.errno, self.code)
         kind = self.layout()
+        head = (self.signo, self.errno, self.code)
+        if kind == "kill":
+            return _SIGINFO_KILL.pack(*head, self.pid, self.uid)
         if kind == "timer":
-            body = struct.pack("<iiQ", self.timerid, self.overrun, self.value)
-        elif kind == "rt":
-            body = struct.pack("<iIQ", self.pid, self.uid, self.value)
-        elif kind == "chld":
-            body = struct.pack("<iIi4xqq", self.pid, self.uid, self.status, self.utime, self.stime)
-        elif kind == "fault":
-            body = struct.pack("<Q", self.addr)
-        elif kind == "poll":
-            body = struct.pack("<qi", self.band, self.fd)
-        else:
-            body = struct.pack("<iI", self.pid, self.uid)
-        return (head + body).ljust(128, b"\0")
+            return _SIGINFO_TIMER.pack(*head, self.timerid, self.overrun, self.value)
+        if kind == "rt":
+            return _SIGINFO_RT.pack(*head, self.pid, self.uid, self.value)
+        if kind == "chld":
+            return _SIGINFO_CHLD.pack(*head, self.pid, self.uid, self.status, self.utime, self.stime)
+        if kind == "fault":
+            return _SIGINFO_FAULT.pack(*head, self.addr)
+        return _SIGINFO_POLL.pack(*head, self.band, self.fd)
 
     @classmethod
     def from_user(cls, signo: int, raw: bytes) -> SigInfo:
@@ -178,7 +183,7 @@ class Pending:
 
     def add(self, info: SigInfo, front: bool = False) -> bool:
         """Queue ``info``; False if it is a standard signal already pending (it merges)."""
-        b = bit(info.signo)
+        b = 1 << (info.signo - 1)
         if info.signo < SIGRTMIN and self.signals & b:
             return False
         self.signals |= b
@@ -199,14 +204,16 @@ class Pending:
 
     def take(self, signal: int) -> SigInfo:
         """Remove the first queued siginfo of ``signal`` (which must be pending)."""
-        for i, info in enumerate(self.queue):
+        queue = self.queue
+        for i, info in enumerate(queue):
             if info.signo == signal:
-                del self.queue[i]
+                del queue[i]
                 break
         else:  # pragma: no cover - the bit and the queue are kept together
             info = SigInfo(signal, SI_KERNEL)
-        if not any(other.signo == signal for other in self.queue):
-            self.signals &= ~bit(signal)
+        # a standard signal is queued once at most; a real-time one may be there again
+        if signal < SIGRTMIN or not any(other.signo == signal for other in queue):
+            self.signals &= ~(1 << (signal - 1))
         return info
 
     def discard(self, mask: int) -> None:
@@ -261,9 +268,9 @@ class ThreadSignals:
         self.waiting = 0
         #: Held by a stop of its process (blocked until SIGCONT).
         self.stopped = False
-        #: Frame address -> (frame bytes, FPU area bytes, the CPU state they save), for handlers
-        #: still running (see signals._keep).
-        self.frames: dict[int, tuple[bytes, bytes, Any]] = {}
+        #: Frame address -> the frame and its FPU area as written, for handlers still running
+        #: (see signals._keep).
+        self.frames: dict[int, bytes] = {}
 
 
 PROCESS_KEY: Slot[ProcessSignals] = Slot("linux.signals")
@@ -271,8 +278,14 @@ THREAD_KEY: Slot[ThreadSignals] = Slot("linux.thread_signals")
 
 
 def of_process(process: Process) -> ProcessSignals:
-    return PROCESS_KEY.of(process, ProcessSignals)
+    state = process.data.get(PROCESS_KEY)  # Slot.of, inlined: called several times a signal
+    if state is None:
+        state = process.data[PROCESS_KEY] = ProcessSignals()
+    return state
 
 
 def of_thread(thread: Thread) -> ThreadSignals:
-    return THREAD_KEY.of(thread, ThreadSignals)
+    state = thread.data.get(THREAD_KEY)
+    if state is None:
+        state = thread.data[THREAD_KEY] = ThreadSignals()
+    return state

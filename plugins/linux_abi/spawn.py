@@ -10,14 +10,15 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kernkit.core.devices import OEXEC, QTDIR, Chan, DeviceError, WouldBlock
-from kernkit.core.errnos import E2BIG, EACCES, EINVAL, ENOENT, ENOEXEC, ENOMEM, errno_of
+from kernkit.core.devices import DeviceError
+from kernkit.core.errnos import E2BIG, EINVAL, ENOENT, ENOMEM, errno_of
 from kernkit.core.errors import OutOfMemory, ProgramError
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
-from kernkit.plugins.linux_abi import itimers, jobs, locks, signals
+from kernkit.plugins.linux_abi import itimers, jobs, locks, schedpolicy, signals
 from kernkit.plugins.linux_abi.children import DEATH_SIGNAL, EXIT_SIGNAL
-from kernkit.plugins.ns.api import enter
+from kernkit.plugins.ns.api import NamespaceProgram, enter
+from kernkit.plugins.ns.api import lookup_program as ns_lookup_program
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -30,8 +31,6 @@ CSIGNAL = 0xFF
 #: The queue a vfork child's parent waits on, in the child's data.
 VFORK: Slot[WaitQueue] = Slot("linux.vfork")
 MAX_ARGS = 4096
-#: execve reads at most this much of a program file.
-MAX_PROGRAM = 1 << 28
 
 
 def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int | None:
@@ -53,6 +52,7 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
         child = process.threads[0]
         process.data[EXIT_SIGNAL] = flags & CSIGNAL
         process.data.pop(DEATH_SIGNAL, None)  # a parent-death signal is not inherited
+        schedpolicy.forked(process)
         if flags & CLONE_NEWNS:
             enter(process).unshare()
         if stack:
@@ -113,35 +113,6 @@ def _cstring(t: Thread, address: int, limit: int = 131072) -> str:
     raise OverflowError
 
 
-class NamespaceProgram:
-    """A program file in the caller's namespace, read through its channel when loaded."""
-
-    def __init__(self, chan: Chan, caller: Thread) -> None:
-        self.chan = chan
-        self.caller = caller
-        self.name = chan.path.rsplit("/", 1)[-1]
-
-    def read_bytes(self) -> bytes:
-        chan, pieces, offset = self.chan, [], 0
-        try:
-            opened = chan.driver.open(chan, OEXEC, caller=self.caller)
-            try:
-                while offset < MAX_PROGRAM:
-                    piece = opened.driver.read(opened, 1 << 20, offset, caller=self.caller)
-                    if not piece:
-                        break
-                    pieces.append(piece)
-                    offset += len(piece)
-            finally:
-                opened.close()
-        except (DeviceError, WouldBlock) as exc:
-            raise ProgramError(f"{chan.path}: cannot read: {exc}") from None
-        return b"".join(pieces)
-
-    def __str__(self) -> str:
-        return self.chan.path
-
-
 def find_program(t: Thread, name: str) -> NamespaceProgram | Path | None:
     """The program ``name`` names in the caller's namespace (or ``[linux] exec_path``), or None;
     a bare file name is also looked for in /bin (for personalities whose processes start
@@ -155,19 +126,12 @@ def find_program(t: Thread, name: str) -> NamespaceProgram | Path | None:
 def lookup_program(t: Thread, name: str) -> NamespaceProgram | Path | int:
     """The program ``name`` names in the caller's namespace, or a negative errno; a file name
     the namespace lacks is also looked for in ``[linux] exec_path`` (host directories)."""
-    view = enter(t.process)
     try:
-        chan = view.namespace.walk(name, view.cwd, caller=t)
+        return ns_lookup_program(t.process, name)
     except DeviceError as exc:
-        chan, error = None, -errno_of(exc.code)
-    if chan is not None:
-        if chan.qid.type & QTDIR:
-            return -EACCES
-        try:
-            mode = chan.driver.stat(chan, caller=t).mode
-        except DeviceError as exc:
-            return -errno_of(exc.code)
-        return NamespaceProgram(chan, t) if mode & 0o111 else -EACCES
+        error = -errno_of(exc.code)
+        if exc.code != "ENOENT":
+            return error
     base = Path(name).name
     for directory in t.kernel.config["linux"].exec_path:
         candidate = Path(directory) / base
@@ -183,19 +147,20 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
         return -E2BIG
     if not name:
         return -ENOENT
+    args = args or [""]  # Linux 5.18 on: a program always has an argv[0]
     program = lookup_program(t, name)
     if isinstance(program, int):
         return program
     try:
-        t.kernel.exec(t, program, args, env)
+        t.kernel.exec(t, program, args, env, name)
     except ProgramError as exc:
-        return -E2BIG if "argument list too long" in str(exc) else -ENOEXEC
+        return -errno_of(exc.errno)
     locks.close_on_exec(t)
     signals.on_exec(t)
     jobs.on_exec(t.process)
     itimers.on_exec(t.process)
     release_vfork_parent(t.process)
     t.process.name = name.rsplit("/", 1)[-1][:32] or t.process.name  # Linux's comm: the file's name
-    if isinstance(program, NamespaceProgram):
-        enter(t.process).exe = program.chan
+    loaded = t.process.image.file
+    enter(t.process).exe = loaded.chan if isinstance(loaded, NamespaceProgram) else None
     return None

@@ -11,6 +11,7 @@ from kernkit.core.devices import OREAD, OWRITE
 from kernkit.core.errors import ProgramError
 from kernkit.core.state import Slot
 from kernkit.core.vm import PROT_READ, PROT_WRITE
+from kernkit.plugins.linux_abi.creds import creds_of
 from kernkit.plugins.linux_abi.memory import ProgramBreak
 from kernkit.plugins.linux_abi.rlimits import stack_limit
 from kernkit.plugins.ns.api import enter, view_of
@@ -57,8 +58,10 @@ def setup_process(
     strings = [os.fsencode(a) + b"\0" for a in argv], [os.fsencode(e) + b"\0" for e in envp]
     size = sum(len(b) + 8 for group in strings for b in group)
     if size > stack_size // 4:  # Linux allows a quarter of the stack limit for these
-        raise ProgramError(f"{image.path}: argument list too long ({size} bytes; at most {stack_size // 4})")
-    execfn = push_bytes(strings[0][0] if argv else b"\0")
+        raise ProgramError(
+            f"{image.path}: argument list too long ({size} bytes; at most {stack_size // 4})", "E2BIG"
+        )
+    execfn = push_bytes(os.fsencode(image.execfn or (argv[0] if argv else "")) + b"\0")
     arg_ptrs = [push_bytes(a) for a in strings[0]]
     env_ptrs = [push_bytes(e) for e in strings[1]]
     # where argv's and envp's strings are, read back by /proc/PID/cmdline and environ
@@ -66,21 +69,23 @@ def setup_process(
     ARGS.set(process, (args, tuple(zip(env_ptrs, map(len, strings[1]), strict=True))))
     platform = push_bytes(b"x86_64\0")
     random = push_bytes(random_bytes(kernel, process, "AT_RANDOM", 16))
+    ids = creds_of(process)
     auxv = [
         (AT_PHDR, image.phdr),
         (AT_PHENT, image.phent),
         (AT_PHNUM, image.phnum),
         (AT_PAGESZ, 4096),
-        (AT_BASE, 0),
+        (AT_BASE, image.interpreter_base),
         (AT_FLAGS, 0),
         (AT_ENTRY, image.entry),
-        (AT_UID, 0),
-        (AT_EUID, 0),
-        (AT_GID, 0),
-        (AT_EGID, 0),
-        (AT_SECURE, 0),
+        (AT_UID, ids.ruid),
+        (AT_EUID, ids.euid),
+        (AT_GID, ids.rgid),
+        (AT_EGID, ids.egid),
+        # Linux's secure mode: the program runs with ids other than its user's
+        (AT_SECURE, int(ids.euid != ids.ruid or ids.egid != ids.rgid)),
         (AT_PLATFORM, platform),
-        (AT_HWCAP, 0),
+        (AT_HWCAP, getattr(kernel.machine, "hwcap", 0)),
         (AT_HWCAP2, 0),
         (AT_CLKTCK, 100),
         (AT_RANDOM, random),

@@ -17,7 +17,15 @@ from kernkit.core.physmem import PAGE_SIZE
 from kernkit.core.process import BLOCKED, EXITED, RUNNABLE, RUNNING
 from kernkit.core.regions import PROT_EXEC, PROT_READ, PROT_WRITE
 from kernkit.core.state import Slot
-from kernkit.plugins.linux_abi.api import creds_of, device_number, inode_number, procview
+from kernkit.plugins.linux_abi.api import (
+    ALL_CAPS,
+    SCHED_RESET_ON_FORK,
+    capabilities,
+    creds_of,
+    device_number,
+    inode_number,
+    procview,
+)
 from kernkit.plugins.linuxproc.mounts import mount_table
 from kernkit.plugins.linuxproc.system import NS, TICK_NS
 from kernkit.plugins.ns.api import view_of
@@ -31,8 +39,6 @@ START: Slot[int] = Slot("linuxproc.start")
 #: A process's name as /proc shows it: at most TASK_COMM_LEN - 1 characters.
 COMM_LEN = 15
 STATES = {"R": "R (running)", "S": "S (sleeping)", "Z": "Z (zombie)", "X": "X (dead)"}
-#: Capabilities of the superuser: all 41 that Linux 6.1 knows.
-ALL_CAPS = (1 << 41) - 1
 O_CLOEXEC = 0o2000000
 
 
@@ -134,8 +140,8 @@ def stat(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
         0,  # wchan, nswap, cnswap
         17,  # exit_signal: SIGCHLD
         core,
-        0,
-        0,
+        creds.rt_priority,
+        creds.policy & ~SCHED_RESET_ON_FORK,
         0,
         0,
         0,  # rt_priority, policy, delayacct, guest_time, cguest_time
@@ -182,7 +188,7 @@ def status(kernel: Kernel, process: Process, thread: Thread | None = None) -> st
     pid = thread.tid if thread is not None else process.pid
     ppid = process.parent.pid if process.parent is not None else 0
     fds = max((fd for fd, _ in process.files or ()), default=0)
-    caps = ALL_CAPS if creds.euid == 0 else 0
+    caps = capabilities(process)
     blocked, ignored, caught = procview.signal_masks(process, threads)
     cores = len(kernel.machine.cores)
 
@@ -289,9 +295,20 @@ def maps(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
             for bit, letter in ((PROT_READ, "r"), (PROT_WRITE, "w"), (PROT_EXEC, "x"))
         )
         name = {"program": exe, "anon": ""}.get(region.name, region.name)
-        head = f"{region.start:08x}-{region.end:08x} {perms}p 00000000 00:00 0"
+        head = f"{region.start:08x}-{region.end:08x} {perms}{_mapping(region)}"
         lines.append(f"{head:<72} {name}".rstrip() + "\n" if name else head + "\n")
     return "".join(lines)
+
+
+def _mapping(region: Any) -> str:
+    """The sharing letter, file offset, device and inode of a region, as Linux shows them."""
+    mapped = region.mapped
+    if mapped is None:
+        return "p 00000000 00:00 0"
+    file = mapped.file
+    device, inode = (device_number(file), inode_number(file.qid)) if isinstance(file, Chan) else (0, 0)
+    sharing = "s" if mapped.shared else "p"
+    return f"{sharing} {region.offset:08x} {device >> 8 & 0xFFF:02x}:{device & 0xFF:02x} {inode}"
 
 
 def smaps_rollup(kernel: Kernel, process: Process, thread: Thread | None = None) -> str:
@@ -385,8 +402,9 @@ def exe_file(process: Process) -> Chan | None:
 
 def fd_target(number: int, file: Any) -> str:
     """What /proc/PID/fd/N says: a path, or Linux's pipe:[N] and socket:[N]."""
-    if not isinstance(file, Chan):
-        return f"anon_inode:[{getattr(file, 'name', 'file')}]"
+    if not isinstance(file, Chan):  # epoll, timerfd, eventfd...: named as Linux names them
+        name = getattr(file, "name", "file")
+        return name if name.startswith("anon_inode:") else f"anon_inode:[{name}]"
     device = getattr(file.driver, "name", "")
     if device == "pipe":
         return f"pipe:[{inode_number(file.qid)}]"

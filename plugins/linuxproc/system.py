@@ -93,6 +93,16 @@ def meminfo(kernel: Kernel) -> str:
     return "".join(lines)
 
 
+def vmstat(kernel: Kernel) -> str:
+    """What the machine knows of its pages: the free ones, and no paging or swapping (there is
+    no block device and no swap), as Linux counts them; what kernkit does not count is left out,
+    as a Linux without the option would."""
+    _, free = sysinfo.memory(kernel)
+    fields = [("nr_free_pages", free // sysinfo.PAGE_SIZE)]
+    fields += [(name, 0) for name in ("pgpgin", "pgpgout", "pswpin", "pswpout")]
+    return "".join(f"{name} {value}\n" for name, value in fields)
+
+
 def cpuinfo(kernel: Kernel) -> str:
     cores = len(kernel.machine.cores)
     mhz = kernel.ips / 1_000_000
@@ -188,6 +198,7 @@ TOP_FILES: dict[str, Callable[[Kernel], str]] = {
     "stat": stat,
     "uptime": uptime,
     "version": version,
+    "vmstat": vmstat,
 }
 
 

@@ -30,6 +30,7 @@ from kernkit.core.errnos import (
     errno_of,
 )
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter, sigpipe
+from kernkit.plugins.net import unixpair
 from kernkit.plugins.net.devip import DATA
 
 if TYPE_CHECKING:
@@ -447,7 +448,7 @@ def sys_getsockopt(t: Thread, fd: int, level: int, name: int, value: int, lenp: 
     return 0
 
 
-SYSCALLS = (
+_INET_CALLS = (
     (41, "socket", sys_socket, 3),
     (42, "connect", sys_connect, 3),
     (43, "accept", sys_accept, 3),
@@ -463,4 +464,14 @@ SYSCALLS = (
     (54, "setsockopt", sys_setsockopt, 5),
     (55, "getsockopt", sys_getsockopt, 5),
     (288, "accept4", sys_accept4, 4),
+)
+#: The calls on a descriptor act on socketpair ends as unixpair.py says, on the rest as above.
+SYSCALLS = (
+    tuple(
+        (number, name, unixpair.either(handler, unixpair.PAIR_CALLS[name]), nargs)
+        if name in unixpair.PAIR_CALLS
+        else (number, name, handler, nargs)
+        for number, name, handler, nargs in _INET_CALLS
+    )
+    + unixpair.SYSCALLS
 )

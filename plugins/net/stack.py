@@ -223,9 +223,9 @@ class Conv:
             return self.recv_datagram(count)[2]
         rx = self.rx
         if rx:
-            if count >= len(rx):
-                data = bytes(rx)
-                rx.clear()
+            if count >= len(rx):  # all of it: hand the buffer over rather than copy it
+                data = rx
+                self.rx = bytearray()
             else:
                 data = bytes(rx[:count])
                 del rx[:count]
@@ -260,7 +260,7 @@ class Conv:
         room = peer.rcvbuf - len(peer.rx)
         if room <= 0:
             raise WouldBlock(peer.queue)
-        taken = data if len(data) <= room else data[:room]
+        taken = data if len(data) <= room else memoryview(data)[:room]
         if not self.stack.kernel.kmem.charge(KMEM_OWNER, len(taken)):  # the machine's memory is full
             raise DeviceError("ENOMEM", f"tcp/{self.index}: no memory for socket buffers")
         peer.rx += taken

@@ -43,10 +43,9 @@ class MemNode:
     # --- the backend protocol ---------------------------------------------------------------
 
     def attr(self) -> Attr:
-        qtype = QTDIR if self.children is not None else QTFILE
         size = 0 if self.children is not None else len(self.data)
         return Attr(
-            Qid(qtype, self.version, self.path),
+            self.qid(),
             self.mode,
             size,
             mtime_ns=self.mtime_ns,
@@ -54,6 +53,9 @@ class MemNode:
             ctime_ns=self.mtime_ns,
             nlink=2 if self.children is not None else 1,
         )
+
+    def qid(self) -> Qid:
+        return Qid(QTDIR if self.children is not None else QTFILE, self.version, self.path)
 
     def walk(self, name: str) -> MemNode:
         if self.children is None:
@@ -74,6 +76,9 @@ class MemNode:
         if self.children is None:
             raise fail(ENOTDIR)
         return list(self.children.items())
+
+    def listqids(self) -> list[tuple[str, Qid]]:
+        return [(name, node.qid()) for name, node in self.listdir()]
 
     def create(self, name: str, mode: int) -> MemNode:
         if self.children is None:

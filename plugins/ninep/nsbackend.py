@@ -100,6 +100,23 @@ class NsExport:
                 return NsNode(self, self.namespace.walk(aname))
         raise NinepError(ENOENT, f"{aname} is not exported (exported: {', '.join(self.paths)})")
 
+    def listed_qid(self, d: Dir, driver: Any, devno: int) -> Qid:
+        """The qid of an entry of a listing of a directory of ``driver``'s instance ``devno``."""
+        return self.listed_qids([d], driver, devno)[0][1]
+
+    def listed_qids(self, entries: list[Dir], driver: Any, devno: int) -> list[tuple[str, Qid]]:
+        """(name, qid) of each entry of a listing (what Treaddir sends for a whole directory:
+        one pass, no call per entry)."""
+        numbers, number_of, make = self._qids, self.qid_path, tuple.__new__
+        rows = []
+        for d in entries:
+            qid = d.qid
+            key = (driver, devno, qid.path)
+            number = numbers.get(key) or number_of(key)
+            kind = QTDIR if d.mode & DMDIR or qid.type & QTDIR else 0
+            rows.append((d.name, make(Qid, (kind, qid.vers & 0xFFFFFFFF, number))))
+        return rows
+
     def attr_of(self, d: Dir, path: int) -> Attr:
         is_dir = bool(d.mode & DMDIR) or bool(d.qid.type & QTDIR)
         mtime = self.epoch_ns + d.mtime
@@ -128,8 +145,10 @@ class ExportRoot:
 
     def attr(self) -> Attr:
         epoch = self.export.epoch_ns
-        return Attr(Qid(QTDIR, 0, ROOT_PATH), S_IFDIR | 0o555, 0, nlink=2,
-                    mtime_ns=epoch, atime_ns=epoch, ctime_ns=epoch)
+        return Attr(self.qid(), S_IFDIR | 0o555, 0, nlink=2, mtime_ns=epoch, atime_ns=epoch, ctime_ns=epoch)
+
+    def qid(self) -> Qid:
+        return Qid(QTDIR, 0, ROOT_PATH)
 
     def _paths(self) -> dict[str, str]:
         return {posixpath.basename(path): path for path in self.export.paths}
@@ -149,6 +168,9 @@ class ExportRoot:
             except NinepError:  # an exported path that does not exist (yet) is left out
                 continue
         return entries
+
+    def listqids(self) -> list[tuple[str, Qid]]:
+        return [(name, node.qid()) for name, node in self.listdir()]
 
     def open(self, flags: int) -> Any:
         if flags & O_ACCMODE:
@@ -216,6 +238,17 @@ class NsNode:
         return self.export.attr_of(d, self.export.qid_path(key))
 
     @_translate
+    def qid(self) -> Qid:
+        """From the channel's qid (or the listing's), without asking the device for a stat."""
+        if self._dir is not None:
+            parent = self.parent.chan  # type: ignore[union-attr]
+            return self.export.listed_qid(self._dir, parent.driver, parent.devno)
+        chan = self.chan
+        qid = chan.qid
+        path = self.export.qid_path((chan.driver, chan.devno, qid.path))
+        return Qid(qid.type & QTDIR, qid.vers & 0xFFFFFFFF, path)
+
+    @_translate
     def walk(self, name: str) -> NsNode:
         found = self.export.namespace.walk1(self.chan, name)
         if found is None:
@@ -228,6 +261,12 @@ class NsNode:
     def listdir(self) -> list[tuple[str, NsNode]]:
         entries = self.export.namespace.dirread(self.chan)
         return [(d.name, NsNode(self.export, None, self, d.name, d)) for d in entries]
+
+    @_translate
+    def listqids(self) -> list[tuple[str, Qid]]:
+        chan = self.chan
+        export = self.export  # the entries are in the directory's device
+        return export.listed_qids(export.namespace.dirread(chan), chan.driver, chan.devno)
 
     @_translate
     def open(self, flags: int) -> NsHandle:
@@ -287,7 +326,7 @@ class NsHandle:
     @_translate
     def read(self, offset: int, count: int) -> bytes:
         data = self.chan.driver.read(self.chan, count, offset)
-        return data.encode() if isinstance(data, str) else bytes(data)
+        return data.encode() if isinstance(data, str) else data  # the device's copy, not another
 
     @_translate
     def write(self, offset: int, data: bytes) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -44,8 +44,9 @@ class ProtocolError(Exception):
         self.errno = errno
 
 
-@attrs.frozen
-class Qid:
+class Qid(NamedTuple):
+    """A file's identity on the server: a tuple, since a listing makes one per entry."""
+
     type: int
     version: int
     path: int
@@ -90,20 +91,19 @@ class Dirent:
 
 
 class Message:
-    """A decoded (or to-be-encoded) message: ``type`` name, ``tag`` and its fields as attributes."""
+    """A decoded (or to-be-encoded) message: ``type`` name, ``tag`` and its fields as attributes
+    (``fields`` is the instance's own dict, so a field is read at the speed of an attribute)."""
 
-    __slots__ = ("type", "tag", "fields")
+    __slots__ = ("type", "tag", "__dict__")
 
     def __init__(self, type: str, tag: int = NOTAG, **fields: Any) -> None:  # noqa: A002
         self.type = type
         self.tag = tag
-        self.fields = fields
+        self.__dict__ = fields
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.fields[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self.__dict__
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -309,7 +309,32 @@ def decode_stats(data: bytes) -> list[Stat]:
 
 
 def encode_dirent(entry: Dirent) -> bytes:
-    return entry.qid.pack() + struct.pack("<QB", entry.offset, entry.type) + _string(entry.name)
+    return pack_dirent(entry.qid, entry.offset, entry.type, entry.name)
+
+
+def pack_dirent(qid: Qid, offset: int, kind: int, name: str) -> bytes:
+    """One Rreaddir entry from its parts (what a listing of many entries calls)."""
+    raw = name.encode("utf-8")
+    if len(raw) > 0xFFFF:
+        raise ValueError(f"string of {len(raw)} bytes is too long for 9P")
+    return _DIRENT.pack(qid.type, qid.version, qid.path, offset, kind, len(raw)) + raw
+
+
+_DIRENT = struct.Struct("<BIQQBH")
+
+
+def pack_listing(rows: list[tuple[str, Qid]], directory_type: int, file_type: int) -> list[bytes]:
+    """The Rreaddir entries of a whole listing, in order: entry i (from 1) has offset i and the
+    type ``directory_type`` when its qid says QTDIR, else ``file_type``."""
+    pack = _DIRENT.pack
+    out = []
+    for index, (name, (kind, version, path)) in enumerate(rows, 1):
+        raw = name.encode("utf-8")
+        if len(raw) > 0xFFFF:
+            raise ValueError(f"string of {len(raw)} bytes is too long for 9P")
+        entry_type = directory_type if kind & QTDIR else file_type
+        out.append(pack(kind, version, path, index, entry_type, len(raw)) + raw)
+    return out
 
 
 def decode_dirents(data: bytes) -> list[Dirent]:
@@ -336,22 +361,71 @@ def layout(name: str, dialect: str) -> tuple[int, tuple[tuple[str, str], ...]]:
     return LAYOUTS[name]
 
 
+class _Plan:
+    """A layout made ready for the codec: each run of integer fields becomes one struct, which
+    packs (or unpacks) them in one call; the other fields go one by one."""
+
+    __slots__ = ("number", "fields", "steps", "fixed")
+
+    def __init__(self, number: int, fields: tuple[tuple[str, str], ...]) -> None:
+        self.number, self.fields = number, fields
+        #: (names, struct) for a run of integers, (name, kind) for any other field
+        self.steps: list[tuple[Any, Any]] = []
+        run: list[tuple[str, str]] = []
+        for name, kind in (*fields, ("", "")):
+            if kind in _INT:
+                run.append((name, kind))
+                continue
+            if run:
+                self.steps.append((tuple(n for n, _ in run), struct.Struct("<" + "".join(k for _, k in run))))
+                run = []
+            if kind:
+                self.steps.append((name, kind))
+        #: the body's size when it is made of integers only
+        only_ints = len(self.steps) == 1 and type(self.steps[0][0]) is tuple
+        self.fixed = self.steps[0][1].size if only_ints else None
+
+
+_PLANS = {
+    (name, dialect): _Plan(*layout(name, dialect))
+    for name in LAYOUTS
+    for dialect in (VERSION_9P, VERSION_9PL)
+}
+
+
 def encode(message: Message, dialect: str = VERSION_9P) -> bytes:
     """The bytes of ``message`` (size included). ValueError if a field does not fit its type."""
-    number, fields = layout(message.type, dialect)
-    parts = [b""]
+    return b"".join(encode_parts(message, dialect))
+
+
+def encode_parts(message: Message, dialect: str = VERSION_9P) -> list[bytes]:
+    """:func:`encode` as the pieces that make the message, in order, not joined: a reply
+    carrying a large payload (Rread) goes out with it as is, not copied once more."""
+    try:
+        plan = _PLANS[message.type, dialect]
+    except KeyError:
+        plan = _Plan(*layout(message.type, dialect))  # raises KeyError for an unknown type
+    try:
+        return _encode(plan, message)
+    except struct.error as exc:  # an integer out of its field's range
+        raise ValueError(f"{message.type}: {exc}") from None
+
+
+def _encode(plan: _Plan, message: Message) -> list[bytes]:
     values = message.fields
-    for name, kind in fields:
+    parts = [b""]
+    for name, kind in plan.steps:
+        if type(name) is tuple:  # a run of integers
+            parts.append(kind.pack(*[values[n] for n in name]))
+            continue
         value = values[name]
-        if kind in _INT:
-            parts.append(_INT[kind].pack(value))
+        if kind == "D":
+            parts.append(_U32.pack(len(value)))
+            parts.append(value)
         elif kind == "s":
             parts.append(_string(value))
         elif kind == "q":
             parts.append(value.pack())
-        elif kind == "D":
-            parts.append(_U32.pack(len(value)))
-            parts.append(value)
         elif kind == "W":
             parts.append(_U16.pack(len(value)) + b"".join(_string(w) for w in value))
         elif kind == "Y":
@@ -359,9 +433,9 @@ def encode(message: Message, dialect: str = VERSION_9P) -> bytes:
         elif kind == "S":
             raw = encode_stat(value)
             parts.append(_U16.pack(len(raw)) + raw)
-    body = b"".join(parts)
-    parts[0] = HEADER.pack(HEADER_SIZE + len(body), number, message.tag)
-    return parts[0] + body
+    size = HEADER_SIZE + sum(map(len, parts))
+    parts[0] = HEADER.pack(size, plan.number, message.tag)
+    return parts
 
 
 def frame_size(buffer: bytes | bytearray | memoryview, msize: int) -> int | None:
@@ -392,15 +466,23 @@ def decode(data: bytes | bytearray | memoryview, msize: int, dialect: str = VERS
         raise ProtocolError(f"unknown message type {number}", tag=tag, errno=95)
     if dialect != VERSION_9PL and name in L_ONLY:
         raise ProtocolError(f"{name} is not part of {dialect}", tag=tag, errno=95)
-    _, fields = layout(name, dialect)
+    plan = _PLANS[name, dialect]
+    if plan.fixed == size - HEADER_SIZE:  # integers only, and exactly their size: one unpack
+        names, unpacker = plan.steps[0]
+        return Message(name, tag, **dict(zip(names, unpacker.unpack_from(data, HEADER_SIZE), strict=True)))
     reader = _Reader(data, HEADER_SIZE, size, tag, name)
     values: dict[str, Any] = {}
-    for field, kind in fields:
-        if kind in _INT:
-            if field == "datasync" and reader.pos == reader.end:
-                values[field] = 0  # older 9P2000.L clients send Tfsync with the fid only
+    for field, kind in plan.steps:
+        if type(field) is tuple:  # a run of integers: at once when they are all there
+            if kind.size <= reader.end - reader.pos:
+                values.update(zip(field, kind.unpack_from(data, reader.pos), strict=True))
+                reader.pos += kind.size
                 continue
-            values[field] = reader.int(kind, field)
+            for name_, code in zip(field, kind.format[1:], strict=True):
+                if name_ == "datasync" and reader.pos == reader.end:
+                    values[name_] = 0  # older 9P2000.L clients send Tfsync with the fid only
+                    continue
+                values[name_] = reader.int(code, name_)  # fails naming the first one missing
         elif kind == "s":
             values[field] = reader.string(field)
         elif kind == "q":

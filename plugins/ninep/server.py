@@ -54,6 +54,7 @@ from kernkit.plugins.ninep.proto import (
     IOHDRSZ,
     NOFID,
     NOTAG,
+    QTDIR,
     VERSION_9P,
     VERSION_9PL,
     Message,
@@ -150,7 +151,12 @@ class Session:
     def replies(self, budget: int | None = None) -> bytes:
         """Handle the whole requests received so far, in order, and return their replies; with a
         ``budget``, stop once the replies reach that many bytes (the rest wait, unparsed)."""
-        out = []
+        return b"".join(self.reply_parts(budget)[0])
+
+    def reply_parts(self, budget: int | None = None) -> tuple[list[bytes], int]:
+        """:meth:`replies` as (the pieces of the replies, in order, their total size), for a
+        transport that sends pieces as they are (a read's data is not copied into a frame)."""
+        out: list[bytes] = []
         produced = 0
         while not self.closed and (budget is None or produced < budget):
             try:
@@ -164,12 +170,13 @@ class Session:
             del self._buffer[:size]
             reply = self.handle_frame(frame)
             if reply is not None:
-                out.append(reply)
-                produced += len(reply)
-        return b"".join(out)
+                out += reply
+                produced += sum(map(len, reply))
+        return out, produced
 
-    def handle_frame(self, frame: bytes) -> bytes | None:
-        """One whole message in, its encoded reply out (None: the connection must close)."""
+    def handle_frame(self, frame: bytes) -> list[bytes] | None:
+        """One whole message in, the pieces of its encoded reply out (None: the connection
+        must close)."""
         dialect = self.dialect or VERSION_9P
         try:
             message = proto.decode(frame, self.msize, dialect)
@@ -187,15 +194,16 @@ class Session:
             return None
         return self._encode(self.handle(message))
 
-    def _encode(self, reply: Message) -> bytes | None:
+    def _encode(self, reply: Message) -> list[bytes]:
+        dialect = self.dialect or VERSION_9P
         try:
-            data = proto.encode(reply, self.dialect or VERSION_9P)
+            parts = proto.encode_parts(reply, dialect)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a backend's bad value
             self._report(f"cannot encode {reply.type}: {exc}")
-            data = proto.encode(self._error(reply.tag, NinepError(EIO)), self.dialect or VERSION_9P)
-        if len(data) > self.msize:  # never send more than the client can take
-            data = proto.encode(self._error(reply.tag, NinepError(EMSGSIZE)), self.dialect or VERSION_9P)
-        return data
+            parts = proto.encode_parts(self._error(reply.tag, NinepError(EIO)), dialect)
+        if sum(map(len, parts)) > self.msize:  # never send more than the client can take
+            parts = proto.encode_parts(self._error(reply.tag, NinepError(EMSGSIZE)), dialect)
+        return parts
 
     def _close(self, why: str) -> None:
         self._report(f"closing connection: {why}")
@@ -288,7 +296,7 @@ class Session:
         self._new_fid(m.fid)
         node = self.root.attach(m.aname, m.uname)
         self.fids[m.fid] = Fid([("/", node)])
-        return Message("Rattach", m.tag, qid=node.attr().qid)
+        return Message("Rattach", m.tag, qid=node.qid())
 
     def _flush(self, m: Message) -> Message:
         return Message("Rflush", m.tag)  # requests are answered in order, at once: nothing to cancel
@@ -303,9 +311,10 @@ class Session:
             self._new_fid(m.newfid)
         path = list(fid.path)
         qids: list[Qid] = []
+        qid = path[-1][1].qid() if m.wnames else None
         for index, name in enumerate(m.wnames):
             try:
-                if not path[-1][1].attr().is_dir:
+                if not qid.type & QTDIR:
                     raise fail(ENOTDIR)
                 if name == "..":
                     if len(path) > 1:
@@ -316,11 +325,13 @@ class Session:
                     raise fail(ENOENT, f"bad name {name!r} in walk")
                 else:
                     path.append((name, path[-1][1].walk(name)))
+                if name != "." and (name or "/").strip("/"):
+                    qid = path[-1][1].qid()
             except NinepError:
                 if index == 0:
                     raise
                 return Message("Rwalk", m.tag, qids=tuple(qids))  # a partial walk: newfid not made
-            qids.append(path[-1][1].attr().qid)
+            qids.append(qid)
         if m.newfid == m.fid:
             fid.path = path
         else:
@@ -335,14 +346,14 @@ class Session:
         writes = flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC
         if writes and not self.writable:
             raise fail(EROFS)
-        attr = fid.node.attr()
-        if attr.is_dir and writes:
+        is_dir = bool(fid.node.qid().type & QTDIR)
+        if is_dir and writes:
             raise fail(EISDIR)
         fid.handle = fid.node.open(flags & (O_ACCMODE | O_TRUNC | O_APPEND))
         fid.flags = flags
-        fid.is_dir = attr.is_dir
+        fid.is_dir = is_dir
         fid.listing = None
-        return fid.node.attr().qid, self.iounit
+        return fid.node.qid(), self.iounit
 
     def _open(self, m: Message) -> Message:
         fid = self._fid(m.fid)
@@ -369,7 +380,7 @@ class Session:
             raise fail(EBADF, "fid already open")
         _check_name(name)
         directory = fid.node
-        if not directory.attr().is_dir:
+        if not directory.qid().type & QTDIR:
             raise fail(ENOTDIR)
         return directory.create(name, mode)
 
@@ -394,7 +405,7 @@ class Session:
             if error.errno != EEXIST or m.flags & O_EXCL:
                 raise
             node = fid.node.walk(m.name)  # O_CREAT without O_EXCL opens what is there
-            if node.attr().is_dir:
+            if node.qid().type & QTDIR:
                 raise fail(EISDIR) from None
         fid.path = [*fid.path, (m.name, node)]
         qid, iounit = self._open_fid(fid, m.flags & ~(O_CREAT | O_EXCL))
@@ -403,7 +414,7 @@ class Session:
     def _mkdir(self, m: Message) -> Message:
         fid = self._fid(m.dfid)
         node = self._new_child(fid, m.name, S_IFDIR | (m.mode & 0o7777))
-        return Message("Rmkdir", m.tag, qid=node.attr().qid)
+        return Message("Rmkdir", m.tag, qid=node.qid())
 
     def _symlink(self, m: Message) -> Message:
         raise fail(EOPNOTSUPP, "symbolic links are not supported")
@@ -437,7 +448,7 @@ class Session:
                 raise fail(EISDIR, "use Treaddir")
             return Message("Rread", m.tag, data=self._read_dir(fid, m.offset, count))
         data = fid.handle.read(m.offset, count)  # type: ignore[union-attr]
-        return Message("Rread", m.tag, data=bytes(data[:count]))
+        return Message("Rread", m.tag, data=data if len(data) <= count else data[:count])
 
     def _read_dir(self, fid: Fid, offset: int, count: int) -> bytes:
         if offset == 0 or fid.listing is None:
@@ -469,12 +480,9 @@ class Session:
             raise fail(ENOTDIR)
         if m.offset == 0 or fid.listing is None:
             parent = fid.path[-2][1] if len(fid.path) > 1 else fid.node
-            rows = [(".", fid.node), ("..", parent), *self._entries(fid)]
-            fid.listing = []
-            for index, (name, node) in enumerate(rows):
-                attr = node.attr()
-                kind = DT_DIR if attr.is_dir else DT_REG
-                fid.listing.append(proto.encode_dirent(proto.Dirent(attr.qid, index + 1, kind, name)))
+            listed = sorted(fid.node.listqids())  # by name: a directory's names are unique
+            rows = [(".", fid.node.qid()), ("..", parent.qid()), *listed]
+            fid.listing = proto.pack_listing(rows, DT_DIR, DT_REG)
         count = min(m.count, self.iounit)
         out, used = [], 0
         for entry in fid.listing[min(m.offset, len(fid.listing)) :]:
@@ -523,7 +531,7 @@ class Session:
         if len(fid.path) < 2:
             raise fail(EPERM, "cannot remove the attach point")
         parent = fid.path[-2][1]
-        parent.unlink(fid.name, fid.node.attr().is_dir)
+        parent.unlink(fid.name, bool(fid.node.qid().type & QTDIR))
 
     def _remove(self, m: Message) -> Message:
         fid = self._fid(m.fid)
@@ -631,7 +639,7 @@ class Session:
             atime_ns=(m.atime_sec * 1_000_000_000 + m.atime_nsec) if valid & SETATTR_ATIME_SET else None,
             mtime_ns=(m.mtime_sec * 1_000_000_000 + m.mtime_nsec) if valid & SETATTR_MTIME_SET else None,
         )
-        if changes.size is not None and fid.node.attr().is_dir:
+        if changes.size is not None and fid.node.qid().type & QTDIR:
             raise fail(EISDIR)
         if changes != SetAttr():
             fid.node.setattr(changes)

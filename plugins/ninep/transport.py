@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import socket
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from kernkit.core.kmem import KernelMemory
 
 RECV_SIZE = 1 << 18
+#: Pieces given to one sendmsg: well under the host's IOV_MAX (1024 on Linux).
+MAX_PIECES = 256
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -54,7 +58,9 @@ class Connection:
         self.sock = sock
         self.fd = sock.fileno()
         self.session = session
-        self.pending = bytearray()
+        #: replies waiting for the client, oldest first; ``queued`` bytes of them in all
+        self.pending: deque[bytes | memoryview] = deque()
+        self.queued = 0
         self.closed = False
         self.charged = 0
         listener.hostio.add_reader(self.fd, self._readable)
@@ -78,11 +84,11 @@ class Connection:
 
     def _pump(self) -> None:
         """Handle waiting requests while the replies waiting to be sent leave room."""
-        room = self.listener.max_buffer - len(self.pending)
+        room = self.listener.max_buffer - self.queued
         if room > 0:
-            reply = self.session.replies(room)
-            if reply:
-                self._send(reply)
+            parts, size = self.session.reply_parts(room)
+            if parts:
+                self._send(parts, size)
         if self.session.closed:
             self.close()
         elif not self.closed:
@@ -90,7 +96,7 @@ class Connection:
 
     def _account(self) -> None:
         """Charge (or give back) the kernel memory this connection's buffers now take."""
-        held = len(self.pending) + self.session.buffered
+        held = self.queued + self.session.buffered
         kmem = self.listener.kmem
         if kmem is None:
             return
@@ -102,30 +108,49 @@ class Connection:
             kmem.release(KMEM_OWNER, self.charged - held)
         self.charged = held
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, parts: list[bytes], size: int) -> None:
+        """Send the pieces of replies in one gathering call, without joining them; what the
+        socket does not take waits in ``pending``, not copied."""
         if not self.pending:
             try:
-                sent = self.sock.send(data)
+                sent = self._gather(parts)
             except BlockingIOError:
                 sent = 0
             except OSError:
                 self.close()
                 return
-            data = data[sent:]
-        if data:
-            self.pending += data
-            self.listener.hostio.add_writer(self.fd, self._writable)
+            if sent == size:
+                return
+            parts = _after(parts, sent)
+        self.pending.extend(part for part in parts if len(part))  # an empty one would never go
+        self.queued += sum(map(len, parts))
+        self.listener.hostio.add_writer(self.fd, self._writable)
+
+    def _gather(self, parts: list[bytes | memoryview]) -> int:
+        if len(parts) == 1:
+            return self.sock.send(parts[0])
+        if len(parts) > MAX_PIECES:
+            return self.sock.send(b"".join(parts[:MAX_PIECES]))
+        return self.sock.sendmsg(parts)
 
     def _writable(self) -> None:
-        try:
-            sent = self.sock.send(self.pending)
-        except BlockingIOError:
-            return
-        except OSError:
-            self.close()
-            return
-        del self.pending[:sent]
-        if not self.pending:
+        pending = self.pending
+        while pending:
+            head = list(itertools.islice(pending, MAX_PIECES))
+            try:
+                sent = self._gather(head)
+            except BlockingIOError:
+                break
+            except OSError:
+                self.close()
+                return
+            self.queued -= sent
+            while pending and sent >= len(pending[0]):
+                sent -= len(pending.popleft())
+            if sent:
+                pending[0] = memoryview(pending[0])[sent:]  # what is left of it, without moving it
+                break
+        if not pending:
             self.listener.hostio.remove_writer(self.fd)
         self._pump()  # requests held back while the replies filled the buffer
 
@@ -139,7 +164,8 @@ class Connection:
         self.listener.hostio.remove_writer(self.fd)
         self.session.clunk_all()
         self.sock.close()
-        self.pending = bytearray()
+        self.pending.clear()
+        self.queued = 0
         if self.listener.kmem is not None:
             self.listener.kmem.release(KMEM_OWNER, self.charged)
         self.charged = 0
@@ -256,6 +282,18 @@ class Listener:
         if self._reserve is not None:
             os.close(self._reserve)
             self._reserve = None
+
+
+def _after(parts: list[bytes], sent: int) -> list[bytes | memoryview]:
+    """What is left of ``parts`` once their first ``sent`` bytes went out (views, no copies)."""
+    index = 0
+    while sent >= len(parts[index]):
+        sent -= len(parts[index])
+        index += 1
+    rest: list[bytes | memoryview] = list(parts[index:])
+    if sent:
+        rest[0] = memoryview(rest[0])[sent:]
+    return rest
 
 
 def _open_reserve() -> int | None:

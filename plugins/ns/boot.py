@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ from kernkit.core.devices import DeviceError
 from kernkit.core.errors import ConfigError
 from kernkit.core.programs import packaged_programs_dir
 from kernkit.plugins.ns.namespace import Namespace
-from kernkit.plugins.ns.options import DEFAULT_BINDS, PROGRAMS, BindOp, parse_bind
+from kernkit.plugins.ns.options import DEFAULT_BINDS, PROGRAMS, USERLAND, USERLAND_DIRS, BindOp, parse_bind
 from kernkit.plugins.ns.state import BOOT, devices
 
 if TYPE_CHECKING:
@@ -47,6 +48,14 @@ def _build(kernel: Kernel) -> Namespace:
             root.add(path.rstrip("/") or "/", host_path)
         except ValueError as exc:
             raise ConfigError(f"{_where(kernel, 'root')}: {path!r}: {exc}") from None
+    for index, path in enumerate(options.host):
+        for host in USERLAND_DIRS if path == USERLAND else (path,):
+            if path == USERLAND and not os.path.lexists(host):
+                continue
+            try:
+                root.add_host(host)
+            except ValueError as exc:
+                raise ConfigError(f"{_where(kernel, 'host')}: item {index}: {exc}") from None
     namespace = Namespace(table, table.attach("#root"))
     default = options.binds == DEFAULT_BINDS
     for index, line in enumerate(options.binds):

@@ -51,13 +51,15 @@ KMEM_OWNER = "pipe"
 
 
 class Pipe:
-    __slots__ = ("number", "buffers", "opens", "waiters", "kernel")
+    __slots__ = ("number", "buffers", "opens", "shut", "waiters", "kernel")
 
     def __init__(self, number: int, kernel: Kernel) -> None:
         self.number = number
         #: buffers[i]: bytes waiting to be read from end i (written on the other end).
         self.buffers = (bytearray(), bytearray())
         self.opens = [0, 0]
+        #: shut[i]: SHUT_RD (1) and SHUT_WR (2) of end i, a socket pair's shutdown.
+        self.shut = [0, 0]
         self.waiters = WaitQueue(kernel)
         self.kernel = kernel
 
@@ -121,14 +123,13 @@ class PipeDevice(DeviceDriver):
         if end < 0:
             return POLLIN
         ready = 0
-        other_open = pipe.opens[1 - end] > 0
         if chan.mode & 3 != 1:  # readable end
-            if pipe.buffers[end]:
+            if pipe.buffers[end] and not pipe.shut[end] & SHUT_RD:
                 ready |= POLLIN
-            elif not other_open:
+            elif not _writers(pipe, end):
                 ready |= POLLIN | POLLHUP
         if chan.mode & 3 != 0:  # writable end
-            if not other_open:
+            if not _readers(pipe, end):
                 ready |= POLLERR
             elif CAPACITY - len(pipe.buffers[1 - end]) >= PIPE_BUF:
                 ready |= POLLOUT
@@ -138,13 +139,39 @@ class PipeDevice(DeviceDriver):
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
-        return take(pipe, pipe.buffers[end], count, pipe.opens[1 - end] > 0)
+        if pipe.shut[end] & SHUT_RD:
+            return b""
+        return take(pipe, pipe.buffers[end], count, _writers(pipe, end))
 
     def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
-        return put(pipe, pipe.buffers[1 - end], data, pipe.opens[1 - end] > 0)
+        return put(pipe, pipe.buffers[1 - end], data, _readers(pipe, end))
+
+
+SHUT_RD, SHUT_WR = 1, 2
+
+
+def _writers(pipe: Pipe, end: int) -> bool:
+    """Whether what end ``end`` reads may still grow: the other end is open and writes."""
+    return pipe.opens[1 - end] > 0 and not pipe.shut[1 - end] & SHUT_WR
+
+
+def _readers(pipe: Pipe, end: int) -> bool:
+    """Whether what end ``end`` writes can still be read: it writes, the other end reads."""
+    return pipe.opens[1 - end] > 0 and not pipe.shut[end] & SHUT_WR and not pipe.shut[1 - end] & SHUT_RD
+
+
+def shutdown_end(chan: Chan, how: int) -> None:
+    """shutdown(2) of a pipe end used as a socket: SHUT_RD (0) reads end of file from now on,
+    SHUT_WR (1) lets the other end read what was written, then end of file, and makes writes
+    here EPIPE; SHUT_RDWR (2) both. ValueError for a channel that is not a pipe's end."""
+    if not isinstance(chan.driver, PipeDevice) or chan.aux[1] < 0:
+        raise ValueError("not a pipe's end")
+    pipe, end = chan.aux
+    pipe.shut[end] |= (how + 1) & (SHUT_RD | SHUT_WR)
+    pipe.changed()
 
 
 def take(pipe: Pipe | Fifo, buffer: bytearray, count: int, writers: bool) -> bytes:

@@ -164,6 +164,23 @@ class RootDevice(DeviceDriver):
         else:
             parent.children[name] = entry
 
+    def add_host(self, path: str) -> None:
+        """Show the host file, directory or symbolic link ``path`` at the same path (a directory
+        keeps the made-up entries already there, over the host's); ValueError saying why not."""
+        entry = host_entry(path.rsplit("/", 1)[-1], path, follow=False)
+        if entry is None:
+            raise ValueError(f"{path}: no such host file or directory")
+        parent_path, _, name = path.rpartition("/")
+        parent = self.make_dir(parent_path or "/")
+        node = parent.children.get(name)
+        if not entry.qid.type & QTDIR:
+            parent.children[name] = entry
+            return
+        if not isinstance(node, RootDir):
+            node = parent.children[name] = RootDir(name, self.next_path)
+            self.next_path += 1
+        node.host = entry.host
+
     def find(self, host: str) -> str | None:
         """Where the host file ``host`` is in this tree (its first path found), or None."""
         wanted = os.path.realpath(host)

@@ -13,6 +13,10 @@ from kernkit.plugins.ns.namespace import MAFTER, MBEFORE, MCREATE, MREPL
 
 #: The programs packaged with kernkit, as a value in ``[namespace] root``.
 PROGRAMS = "@programs"
+#: The host's programs, libraries and their configuration, as an item of ``[namespace] host``
+#: (what ``kernkit boot --host-root`` asks for): those of these directories the host has.
+USERLAND = "@userland"
+USERLAND_DIRS = ("/bin", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/usr")
 
 DEFAULT_ROOT = {"/bin": PROGRAMS}
 DEFAULT_BINDS = [
@@ -20,6 +24,7 @@ DEFAULT_BINDS = [
     "bind -a #random /dev",
     "bind -a #version /dev",
     "bind -b #linuxdev /dev",
+    "bind -c #tmpfs.shm /dev/shm",
     "bind #proc /proc",
     "bind -b #linuxproc /proc",
     "bind -c #srv /srv",
@@ -99,6 +104,18 @@ def _check_binds(instance: Any, attribute: attrs.Attribute, value: list[str]) ->
             raise ValueError(f"item {index}: {line!r}: {exc}") from None
 
 
+def _check_host(instance: Any, attribute: attrs.Attribute, value: list[str]) -> None:
+    for index, path in enumerate(value):
+        if path == USERLAND:
+            continue
+        try:
+            check_path(path)
+        except ValueError as exc:
+            raise ValueError(f"item {index}: {exc} (or {USERLAND!r})") from None
+        if path == "/":
+            raise ValueError(f"item {index}: '/' would bring the whole host; name directories such as /usr")
+
+
 def _check_root(instance: Any, attribute: attrs.Attribute, value: dict[str, str]) -> None:
     for path, host in value.items():
         try:
@@ -123,6 +140,14 @@ class NamespaceOptions:
         "'bind [-abc] NEW OLD' (#device or path), 'mount [-abc] FILE OLD [SPEC]'; "
         "-b before, -a after (a union), -c creates go there; / is #root",
         validator=_check_binds,
+    )
+    host: list[str] = option(
+        [],
+        "host files and directories shown at the same paths in #root, read only and as they are "
+        "on the host (a symbolic link such as Debian's /bin -> usr/bin stays a link), after root's "
+        f"entries; {USERLAND!r}: the host's {', '.join(USERLAND_DIRS)} (those it has), what "
+        "kernkit boot --host-root adds",
+        validator=_check_host,
     )
     tmpfs_size: int = option(
         64 << 20,

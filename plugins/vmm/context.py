@@ -51,7 +51,7 @@ class GuestContext:
     def live_instructions(self) -> int:
         return self.gpc.cpu.live_instructions()
 
-    def run_on_core(self, core: int, budget: int) -> Stop:
+    def run_on_core(self, core: int, budget: int, limit: int | None = None) -> Stop:
         kernel, gpc, thread = self.kernel, self.gpc, self.thread
         load(kernel, gpc, core)
         if gpc.notified:
@@ -61,7 +61,7 @@ class GuestContext:
             finalize_on_core(kernel, core)
             leave_guest(kernel, thread, gpc, failed)
             return Stop("syscall", 0)
-        executed, exit_ = gpc.cpu.run(budget)
+        executed, exit_ = gpc.cpu.run(budget, limit)
         if exit_ is None:
             return Stop("slice", executed)
         if exit_.reason == EXIT_HLT and keeps_halt(kernel, thread, gpc):

@@ -61,7 +61,8 @@ def run_inline(kernel: Kernel, thread: Thread, gpc: GuestPcore) -> int | None:
         if failed is not None:  # the guest's IDT cannot take it
             finalize_on_core(kernel, core)
             return reflect(kernel, thread, gpc, failed)
-    executed, exit_ = gpc.cpu.run(budget or 0)
+    limit = kernel.budget_left(core, exact=True) if kernel.max_instructions else None
+    executed, exit_ = gpc.cpu.run(budget or 0, limit)
     kernel.charge_instructions(core, executed)
     if exit_ is None:  # the budget ran out: the guest goes on in the thread's next run
         enter_slowly(kernel, thread, gpc)

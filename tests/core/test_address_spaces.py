@@ -123,3 +123,42 @@ def test_exits_do_not_drop_all_translated_code(monkeypatch):
     run = run_kernel("run", *["hello"] * 5, "echo_args done")
     assert run.status == 0 and "argv[1]=done" in run.out, run.err
     assert flushes == []
+
+
+def test_kernel_copies_follow_forks_write_faults_moves_and_unmaps():
+    """The kernel's copies to and from user ranges take the frames the page tables hold now:
+    the same buffer copied again after a fork, a copy-on-write fault, an mremap, a discard or
+    an munmap reaches the new frames, never those it used before."""
+    import io
+
+    from kernkit.core.assemble import assemble
+    from kernkit.core.vm import PROT_READ, PROT_WRITE, AddressSpace
+
+    machine = assemble(None, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO()).machine
+    parent = AddressSpace(machine.memory, machine.new_page_table(), machine.user_limit)
+    base, length = 0x400000, 5 * PAGE_SIZE
+    parent.add_region(base, base + 8 * PAGE_SIZE, PROT_READ | PROT_WRITE)
+    buffer = base + 100  # across six pages
+    for _ in range(2):  # the second copy of each range is the remembered one
+        parent.write(buffer, b"a" * length)
+        assert parent.read(buffer, length) == b"a" * length
+    child = parent.fork(machine.new_page_table())
+    parent.write(buffer, b"b" * length)  # a copy-on-write fault in each page
+    assert child.read(buffer, length) == b"a" * length
+    assert parent.read(buffer, length) == b"b" * length
+    for _ in range(2):
+        child.write(buffer, b"c" * length)
+        assert parent.read(buffer, length) == b"b" * length
+        assert child.read(buffer, length) == b"c" * length
+    parent.move_range(base, 8 * PAGE_SIZE, base + 16 * PAGE_SIZE)
+    parent.add_region(base, base + 8 * PAGE_SIZE, PROT_READ | PROT_WRITE)
+    assert parent.read(buffer, length) == bytes(length)
+    assert parent.read(buffer + 16 * PAGE_SIZE, length) == b"b" * length
+    parent.write(buffer, b"d" * length)
+    parent.discard(base, base + 8 * PAGE_SIZE)
+    assert parent.read(buffer, length) == bytes(length)
+    parent.write(buffer, b"e" * length)
+    parent.remove_range(base, base + 8 * PAGE_SIZE)
+    parent.add_region(base, base + 8 * PAGE_SIZE, PROT_READ | PROT_WRITE)
+    assert parent.read(buffer, length) == bytes(length)
+    assert child.read(buffer, length) == b"c" * length

@@ -94,7 +94,7 @@ BAD_FILES = {
         ["kernel.personalities: unknown syscall table 'plan9'; known: akaros, linux"],
     ),
     "no-personality": (
-        '[kernel]\nbuiltins = ["x86_64", "elf", "rr"]\n',
+        '[kernel]\nbuiltins = ["x86_64", "elf", "ns", "rr"]\n',
         ["kernel.personalities: expected at least one syscall table"],
     ),
     "top-level-key": ("cores = 2\n", ["cores: unexpected key at the top level", "[machine]"]),

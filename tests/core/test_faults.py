@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from support import USER_BIN, kernkit_cli, run_kernel
+from support import USER_BIN, kernkit_cli, one_line_error, run_kernel
 
 FAULTS = {
     # mode: (exit status, signal name, what the report says, instruction mnemonic)
@@ -72,7 +74,9 @@ def test_budget_from_the_command_line():
     ("content", "message"),
     [
         (b"", "not a program this kernel can load"),
-        (b"#!/bin/sh\necho hi\n", "not a program this kernel can load"),
+        (b"#!/bin/sh\necho hi\n", "interpreter /bin/sh: not in the namespace; bind the host's programs"),
+        (b"#!  \necho hi\n", "the #! line names no interpreter"),
+        (b"#!" + b"/x" * 200, "the #! line is too long (its interpreter's path is cut off)"),
         (b"\x7fELF" + b"\x01\x01\x01" + bytes(57), "32-bit little-endian ELF file"),
         (b"\x7fELF\x02\x01\x01" + bytes(57), "bad program header table"),
     ],
@@ -106,15 +110,22 @@ def test_elf_for_another_machine_is_rejected(tmp_path):
     assert b"ELF for machine 183, but this kernel's architecture is x86_64 (e_machine 62)" in result.stderr
 
 
-def test_dynamically_linked_program_is_rejected():
+def test_a_dynamic_program_without_its_interpreter_is_one_line_naming_it():
     import shutil
 
     ls = shutil.which("ls")
     if ls is None:
         pytest.skip("no dynamically linked host program to try")
-    result = kernkit_cli("boot", "--", ls)
-    assert result.returncode == 2
-    assert b"dynamically linked; kernkit runs static programs" in result.stderr
+    from elftools.elf.elffile import ELFFile
+
+    with open(ls, "rb") as stream:
+        interpreter = next(s for s in ELFFile(stream).iter_segments() if s["p_type"] == "PT_INTERP")
+        name = interpreter.get_interp_name()
+    message = one_line_error(kernkit_cli("boot", "--", ls))
+    assert message.startswith(f"{Path(ls).resolve()}: interpreter {name}: not in the namespace")
+    assert message.endswith(
+        "bind the host's programs and libraries with [namespace] host (kernkit boot --host-root)"
+    )
 
 
 def test_missing_program_lists_the_packaged_ones():

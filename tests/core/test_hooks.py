@@ -602,14 +602,14 @@ def probe(header):
 def load(kernel, process, data, path):
     words = data.split(b"\\n", 1)[0].split()[1:]
     if not words:
-        raise ProgramError(f"{path}: kk script without an interpreter (script format)")
+        raise ProgramError(f"{path}: kk script without an interpreter (kkscript format)")
     target = resolve_program(words[0].decode(), None)
     return load_elf(kernel, process, target.read_bytes(), str(target))
 
 
 @hookimpl
 def kernkit_register_binary_formats():
-    return [BinaryFormat("script", probe, load, "#!kk PROGRAM: run a packaged program")]
+    return [BinaryFormat("kkscript", probe, load, "#!kk PROGRAM: run a packaged program")]
 """
 
 
@@ -625,7 +625,7 @@ def test_register_binary_formats_hook(tmp_path, plugin_dir):
     broken.write_bytes(b"#!kk\n")
     env = {"PYTHONPATH": str(plugin_dir)}
     message = one_line_error(kernkit_cli("boot", str(config), "--", str(broken), env=env))
-    assert message == f"{broken}: kk script without an interpreter (script format)"
+    assert message == f"{broken}: kk script without an interpreter (kkscript format)"
 
 
 def test_unknown_binary_format_is_one_line(tmp_path):
@@ -634,9 +634,9 @@ def test_unknown_binary_format_is_one_line(tmp_path):
     message = one_line_error(kernkit_cli("boot", "--", str(garbage)))
     assert message.startswith(f"{garbage}: not a program this kernel can load")
     script = tmp_path / "greet.kk"
-    script.write_bytes(b"#!kk hello\n")  # without the plugin, nobody recognises it
+    script.write_bytes(b"#!kk hello\n")  # without the plugin, a #! script whose interpreter is kk
     assert one_line_error(kernkit_cli("boot", "--", str(script))).startswith(
-        f"{script}: not a program this kernel can load"
+        f"{script}: interpreter kk: not in the namespace"
     )
 
 

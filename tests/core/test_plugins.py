@@ -95,7 +95,8 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
     hooks = {
         "kernkit.core.coreplugin": "boot_steps, config_sections, register_monitor_commands, register_trace_styles",
         "kernkit.arch.x86_64": "register_architectures",
-        "kernkit.plugins.elf": "register_binary_formats",
+        "kernkit.plugins.elf": "declare_plugin, register_binary_formats",
+        "kernkit.plugins.script": "declare_plugin, register_binary_formats",
         "kernkit.plugins.linux_abi": "config_sections, declare_plugin, process_created, process_exited, "
         "register_syscall_tables",
         "kernkit.plugins.console": "boot_steps, config_sections, declare_plugin, poll, register_devices, shutdown",
@@ -129,7 +130,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), mcp (akaros_abi), vmexits (vmm), "
         "strace (strace)",
         "syscall extensions: vmm (vmm), sockets (net)",
-        "binary formats: elf64 (elf)",
+        "binary formats: elf64 (elf), script (script)",
         "monitor commands: ps (coreplugin), bt (coreplugin), regs (coreplugin), mem (coreplugin), "
         "cores (coreplugin), kmsgs (coreplugin), trace (coreplugin), vcores (akaros_abi)",
         "boot steps: init (coreplugin), namespace (ns), console (console), mount9p (ninep), export9p (ninep), "
@@ -577,7 +578,7 @@ def test_a_kernel_of_only_the_minimal_plugins_boots_hello_without_importing_the_
 
 def test_a_builtin_whose_requirement_is_left_out_is_a_one_line_error_naming_both(tmp_path):
     config = tmp_path / "k.toml"
-    config.write_text('[kernel]\nbuiltins = ["x86_64", "elf", "linux_abi", "console", "rr"]\n')
+    config.write_text('[kernel]\nbuiltins = ["x86_64", "linux_abi", "console", "rr"]\n')
     message = one_line_error(kernkit_cli("check", str(config)))
     assert message == f"{config}: kernel.builtins: plugin 'linux_abi' requires 'ns', which is not loaded"
     message = one_line_error(kernkit_cli("boot", "--set", 'kernel.builtins=["x86_64", "nosuch"]'))

@@ -8,6 +8,7 @@ import sys
 import pytest
 from support import kernkit_cli, pip_install_target
 
+from kernkit.core.hookspecs import CONTRACT_VERSION
 from kernkit.tools.scaffold import KINDS
 
 
@@ -51,14 +52,14 @@ def test_contract_version_mismatch_is_a_clear_error(tmp_path):
     result = kernkit_cli("check", str(config))
     assert result.returncode == 2
     assert result.stderr.decode() == (
-        "kernkit: error: plugin 'kk_future' supports hook contract >=3.0, but this kernkit provides 2.1\n"
+        f"kernkit: error: plugin 'kk_future' supports hook contract >=3.0, but this kernkit provides {CONTRACT_VERSION}\n"
     )
 
 
 def test_plugins_verbose_shows_hook_call_order():
     result = kernkit_cli("plugins", "--verbose")
     text = result.stdout.decode()
-    assert "hook contract 2.1; hooks are called in this order:" in text
+    assert f"hook contract {CONTRACT_VERSION}; hooks are called in this order:" in text
     # the pluggy way: the plugin registered last is called first (built-ins in reverse)
     assert (
         "  kernkit_config_sections: kernkit.plugins.costs, kernkit.plugins.gdb, kernkit.plugins.ether, kernkit.plugins.net, "

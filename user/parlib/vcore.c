@@ -129,12 +129,22 @@ void vcore_request_more(uint32_t n)
 
 void vcore_request_back(void)
 {
+	/* One vcore more than the process holds, bounded by what the program asked for: one more
+	 * than what is wanted would not do once idle vcores' yields lowered the request below what
+	 * the process holds (a vcore halted in the kernel still counts), where the ksched grants
+	 * nothing and a runnable uthread waits for ever. */
 	volatile uint64_t *wanted = &procdata()->amt_wanted;
-	uint64_t now = atomic_read(wanted);
-	if (now >= vcores_asked || num_vcores() >= vcores_asked)
+	uint64_t target = (uint64_t)num_vcores() + 1;
+	if (target > vcores_asked)
 		return;
-	if (atomic_cas(wanted, now, now + 1))
-		sys_poke_ksched(getpid(), RES_CORES);
+	for (;;) {
+		uint64_t now = atomic_read(wanted);
+		if (now >= target)
+			return;
+		if (atomic_cas(wanted, now, target))
+			break;
+	}
+	sys_poke_ksched(getpid(), RES_CORES);
 }
 
 uint32_t vcore_wanted(void)
@@ -149,25 +159,30 @@ void vcore_yield(bool preempt_pending)
 		parlib_panic("vcore_yield outside vcore context");
 	if (handle_events(v))
 		return;
+	if (sched_ops && sched_ops->has_runnable && sched_ops->has_runnable())
+		return;
+	/* One vcore less wanted, never added back (as Akaros's parlib): adding back after a
+	 * refused yield raced with vcore_request_back on other vcores and ratcheted amt_wanted
+	 * above what the process held, where the kernel refuses every yield, so idle vcores spun
+	 * for ever.  A refused yield leaves more vcores than wanted for a while; the next yield
+	 * lowers the request again. */
 	volatile uint64_t *wanted = &procdata()->amt_wanted;
-	bool lowered = false;
 	if (!preempt_pending) {
-		uint64_t old = atomic_read(wanted);
-		if (old > 0 && atomic_cas(wanted, old, old - 1))
-			lowered = true;
+		uint64_t old;
+		do {
+			old = atomic_read(wanted);
+			if (old == 0)
+				break;
+		} while (!atomic_cas(wanted, old, old - 1));
 	}
-	/* A thread that became runnable while we were lowering the request would otherwise wait
-	 * for a vcore nobody asks for. */
+	/* A thread made runnable while we lowered the request would wait for a vcore nobody asks
+	 * for: keep this one and ask back what was given up (bounded by what the program asked). */
 	if (sched_ops && sched_ops->has_runnable && sched_ops->has_runnable()) {
-		if (lowered)
-			atomic_add(wanted, 1);
+		vcore_request_back();
 		return;
 	}
 	sys_proc_yield(preempt_pending);
-	/* refused: keep the core and the request */
-	vc_tls()->nr_yields_refused++;
-	if (lowered)
-		atomic_add(wanted, 1);
+	vc_tls()->nr_yields_refused++; /* refused: back to the 2LS, which may try again */
 }
 
 /* The nesting is the uthread's own (it may move to another vcore between two calls: a

@@ -7,9 +7,12 @@ from hypothesis import strategies as st
 from support import USER_BIN, run_kernel
 
 from kernkit.plugins.linux_abi import LINUX
+from kernkit.plugins.net.sockets import SYSCALLS as SOCKET_CALLS
 
-#: Every call of the personality (signals, timers, groups, limits included); exits end the run early.
+#: Every call of the personality (signals, timers, groups, limits included) and the net plugin's
+#: sockets (socketpair ends too); exits end the run early.
 IMPLEMENTED = [call.number for call in LINUX.syscalls if call.number not in (60, 231)]
+IMPLEMENTED += [number for number, *_ in SOCKET_CALLS]
 POINTERS = [
     0,
     1,

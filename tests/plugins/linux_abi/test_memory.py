@@ -22,7 +22,7 @@ MMAPTEST = USER_BIN / "mmaptest"
 #: A read-only file for the tests that need one: a host file (#root's /bin/hello in kernkit).
 ROFILE = USER_BIN / "hello"
 #: What a 9P mount serves the same way Linux's local files do (no owners, no memfd).
-NINEP_TESTS = ["private", "shared", "twoproc", "truncate", "pastend", "mremap", "madvise", "mincore"]
+NINEP_TESTS = ["private", "shared", "twoproc", "futex", "truncate", "pastend", "mremap", "madvise", "mincore"]
 
 
 def native(program, directory, *tests: str) -> str:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 from support import ROOT, USER_BIN, kernkit_cli, run_kernel
 from support.oracle import BUSYBOX, busybox_chroot, native, need_native
 
-GROUPS = ["self", "exe", "fds", "other", "system"]
+GROUPS = ["self", "exe", "fds", "counters", "other", "system"]
 ALONE = {"/bin/busybox": str(BUSYBOX)}
 #: Plan 9's /proc only: the default binds without #linuxproc and #linuxdev.
 PLAN9_BINDS = [
@@ -65,6 +66,22 @@ def test_numbers_are_the_emulated_machines():
     assert re.findall(r"^cpu(\d) ", out, re.M) == ["0", "1", "2"]
     assert out.count("processor\t: ") == 3
     assert "btime 1700000000\n" in out  # [linux] epoch
+
+
+def test_procps_vmstat_reads_the_machines_free_pages():
+    """Debian's vmstat (procps, dynamically linked, from the host) needs /proc/vmstat."""
+    vmstat = Path("/usr/bin/vmstat")
+    if not vmstat.is_file():
+        pytest.skip("/usr/bin/vmstat is needed (apt-get install procps)")
+    run = run_kernel(
+        str(vmstat), init__name=str(vmstat), namespace__host=["@userland"], machine__memory="128M"
+    )
+    assert run.status == 0, run.err
+    header, values = run.out.splitlines()[1:]
+    fields = dict(zip(header.split(), map(int, values.split()), strict=True))
+    assert 100 * 1024 < fields["free"] < 127 * 1024  # KiB: the machine's free frames
+    assert (fields["swpd"], fields["si"], fields["so"], fields["bi"], fields["bo"]) == (0, 0, 0, 0, 0)
+    assert fields["us"] + fields["sy"] + fields["id"] + fields["wa"] + fields["st"] in (99, 100, 101)
 
 
 def test_busybox_alone_runs_its_applets_through_proc_self_exe():

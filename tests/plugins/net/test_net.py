@@ -11,7 +11,7 @@ import subprocess
 import threading
 
 import pytest
-from support import CONFIGS, host_answerer, kernel_process, kernkit_cli, run_kernel, wrk_load
+from support import CONFIGS, USER_BIN, host_answerer, kernel_process, kernkit_cli, run_kernel, wrk_load
 
 from kernkit.core.errors import ConfigError
 
@@ -32,6 +32,14 @@ def test_loopback_echo_across_processes():
 
 def test_many_concurrent_connections_to_an_epoll_server():
     assert "many ok 100/100 connections, server exit 0" in nettest("many", "100")
+
+
+def test_socketpair_behaves_as_on_linux():
+    """socketpair(AF_UNIX, SOCK_STREAM): the same program prints the same facts here and on Linux."""
+    native = subprocess.run([str(USER_BIN / "nettest"), "pair"], capture_output=True, text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    assert "from a forked child: from the child\n" in native.stdout
+    assert nettest("pair") == native.stdout
 
 
 def test_refused_and_unreachable():

@@ -130,6 +130,42 @@ def test_a_client_that_pipelines_big_reads_and_never_reads_stays_bounded():
         still_serves(port)
 
 
+def test_a_slow_reader_of_pipelined_reads_gets_every_reply_whole_and_in_order():
+    """Replies go out as pieces (a read's data is not copied into its frame) and the pieces a
+    full socket does not take wait: a client that pipelines 200 reads of a 512K file with varied
+    bytes and reads the replies late, in small bites, gets each one whole, in order."""
+    with export() as (port, _), connect(port) as sock:
+        client = client_on(sock)
+        root, _ = client.attach("/")
+        fid, _ = client.walk(root, ["tmp"])
+        client.rpc(
+            Message("Tlcreate", fid=fid, name="varied", flags=os.O_RDWR, mode=0o644, gid=0), "Rlcreate"
+        )
+        content = bytes(range(251)) * (MSIZE // 251 + 1)
+        chunk = client.iounit
+        for offset in range(0, MSIZE, chunk):
+            client.write(fid, offset, content[offset : min(offset + chunk, MSIZE)])
+        counts = [chunk, 1, 0, 4097, chunk - 3] * 40
+        offsets = [(i * 7919) % MSIZE for i in range(len(counts))]
+        sock.sendall(
+            b"".join(
+                frame(Message("Tread", i, fid=fid, offset=o, count=c))
+                for i, (o, c) in enumerate(zip(offsets, counts, strict=True))
+            )
+        )
+        time.sleep(1)  # the socket fills; the rest of the replies wait in the export
+        received = bytearray()
+        for index, (offset, count) in enumerate(zip(offsets, counts, strict=True)):
+            while len(received) < 4 or len(received) < struct.unpack_from("<I", received)[0]:
+                received += sock.recv(1000)
+            size = struct.unpack_from("<I", received)[0]
+            reply = proto.decode(bytes(received[:size]), MSIZE, "9P2000.L")
+            del received[:size]
+            assert reply.type == "Rread" and reply.tag == index
+            end = min(offset + count, MSIZE)
+            assert reply.data == content[offset:end], index
+
+
 def test_a_client_that_keeps_sending_and_never_reads_is_disconnected():
     with export() as (port, proc):
         sock = connect(port)

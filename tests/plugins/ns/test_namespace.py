@@ -46,8 +46,8 @@ def test_ls_shows_the_booted_namespace():
     assert run.status == 0, run.err
     top, dev, proc = run.out.split("\n\n")
     assert top == "/:\nbin\ndev\nnet\nproc\nsrv\ntmp"
-    assert dev.splitlines()[1:] == [  # #linuxdev, #cons, #random and #version, in one union
-        "cons", "contract", "fd", "kconfig", "null", "pid", "plugins", "ppid", "random", "stderr", "stdin",
+    assert dev.splitlines()[1:] == [  # #linuxdev, #cons, #random and #version, in one union; shm: #tmpfs.shm
+        "cons", "contract", "fd", "kconfig", "null", "pid", "plugins", "ppid", "random", "shm", "stderr", "stdin",
         "stdout", "sysname", "urandom", "version", "version_name", "zero",
     ]
     # Linux's files from #linuxproc, the other per-process files from #proc
@@ -77,6 +77,7 @@ def test_cat_dev_version_and_proc_files():
         "bind -a '#cons' /dev\n"
         "bind -a '#random' /dev\n"
         "bind -a '#version' /dev\n"
+        "bind -c '#tmpfs.shm' /dev/shm\n"
         "bind '#linuxproc' /proc\n"
         "bind -a '#proc' /proc\n"
         "bind -c '#srv' /srv\n"

@@ -53,9 +53,9 @@ def guest_runs(monkeypatch):
     calls = []
     original = GuestContext.run_on_core
 
-    def counted(self, core, budget):
+    def counted(self, core, *budgets):
         calls.append(core)
-        return original(self, core, budget)
+        return original(self, core, *budgets)
 
     monkeypatch.setattr(GuestContext, "run_on_core", counted)
     return calls
@@ -103,26 +103,56 @@ def test_a_traced_vmm_takes_the_slow_path_and_shows_each_guest_run(guest_runs):
     assert run.trace.count('"ev":"vmexit"') == 301
 
 
-INC_RAX, OUT_80 = b"\x48\xff\xc0", b"\xe6\x80"
+INC_RAX, OUT_80, NOP = b"\x48\xff\xc0", b"\xe6\x80", b"\x90"
 
 
 @pytest.mark.parametrize(
-    ("budgets", "expected"),
+    ("runs", "expected"),
     [
-        ([100], [(11, EXIT_IO)]),  # ten incs and the OUT, not the inc after it
-        ([5, 100], [(5, None), (6, EXIT_IO)]),  # a run the budget ends retired that many
-        ([10, 1, 3], [(10, None), (1, EXIT_IO), (3, None)]),
+        ([(100, None)], [(11, EXIT_IO)]),  # ten incs and the OUT, not the inc after it
+        # a budget ends a run at a block boundary: this block runs on to its OUT
+        ([(5, None)], [(11, EXIT_IO)]),
+        # a limit holds exactly, inside a block too
+        ([(5, 5), (100, None)], [(5, None), (6, EXIT_IO)]),
+        ([(10, 10), (1, 1), (3, 3)], [(10, None), (1, EXIT_IO), (3, None)]),
     ],
 )
-def test_a_guest_run_counts_the_instructions_it_retired(budgets, expected):
+def test_a_guest_run_counts_the_instructions_it_retired(runs, expected):
     """What a guest run reports is what it is charged (inline or not): exactly what it ran."""
     memory = PhysicalMemory(0x10000)
     cpu = GuestCpu(memory, lambda gpa: gpa if gpa < memory.size else None, cpuid_for(0))
     memory.write(0x1000, INC_RAX * 10 + OUT_80 + INC_RAX * 10)
     cpu.set_state({"rip": 0x1000, "rsp": 0x8000, "rflags": 0x2}, 0)
     results = []
-    for budget in budgets:
-        executed, exit_ = cpu.run(budget)
+    for budget, limit in runs:
+        executed, exit_ = cpu.run(budget, limit)
         results.append((executed, exit_.reason if exit_ is not None else None))
     assert results == expected
     assert cpu.state()["rax"] == sum(n for n, _ in results) - 1  # every inc that ran, and the OUT
+
+
+def test_an_out_written_into_code_that_already_ran_still_exits_right_after_it():
+    """Code rewritten in place by the guest is translated again: the block's entry is dropped,
+    the scan sees the new OUT, and the exit comes right after it, not at the block's end."""
+    memory = PhysicalMemory(0x10000)
+    cpu = GuestCpu(memory, lambda gpa: gpa if gpa < memory.size else None, cpuid_for(0))
+    # loop: three incs, two nops (patched to OUT 0x80 on the second pass), three incs;
+    # the first pass patches them and jumps back
+    code = (
+        INC_RAX * 3 + NOP * 2 + INC_RAX * 3
+        + b"\x48\x83\xfb\x01"  # cmp rbx, 1
+        + b"\x74\x14"  # je done (+20)
+        + b"\xc6\x04\x25\x09\x10\x00\x00\xe6"  # mov byte [0x1009], 0xe6
+        + b"\xc6\x04\x25\x0a\x10\x00\x00\x80"  # mov byte [0x100a], 0x80
+        + b"\xb3\x01"  # mov bl, 1
+        + b"\xeb\xd2"  # jmp loop (-46)
+        + b"\xf4"  # done: hlt
+    )  # fmt: skip
+    memory.write(0x1000, code)
+    cpu.set_state({"rip": 0x1000, "rsp": 0x8000, "rflags": 0x2}, 0)
+    executed, exit_ = cpu.run(1000)
+    assert exit_ is not None and exit_.reason == EXIT_IO
+    # first pass: 3 + 2 + 3 + cmp + je + 2 movs + mov + jmp = 14; second: 3 incs and the OUT
+    assert executed == 18
+    assert cpu.state()["rip"] == 0x100B
+    assert cpu.state()["rax"] == 9
