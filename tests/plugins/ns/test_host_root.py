@@ -4,6 +4,8 @@ read only and as it is on the host, with one-line errors for what cannot be put 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,13 +45,22 @@ def test_root_entries_stay_beside_the_host_ones():
     assert (run.status, run.out) == (0, "/kk/hello\n"), run.err
 
 
-def test_the_flag_adds_the_userland_to_the_configs_own_list(tmp_path):
-    sources = ROOT / "user"  # a host directory outside /tmp, which #tmpfs covers in the namespace
+@pytest.fixture
+def outside_tmp():
+    """A host directory outside /tmp (which #tmpfs covers in the namespace), wherever the
+    checkout and pytest's own temporary directories are."""
+    directory = Path(tempfile.mkdtemp(prefix="kernkit-host-", dir="/var/tmp"))
+    yield directory
+    shutil.rmtree(directory)
+
+
+def test_the_flag_adds_the_userland_to_the_configs_own_list(tmp_path, outside_tmp):
+    (outside_tmp / "hello.c").write_text((ROOT / "user" / "hello.c").read_text())
     config = tmp_path / "k.toml"
-    config.write_text(f'[namespace]\nhost = ["{sources}"]\n')
-    done = kernkit_cli("boot", str(config), "--host-root", "--", "cat", f"{sources}/hello.c", "/etc/hostname")
+    config.write_text(f'[namespace]\nhost = ["{outside_tmp}"]\n')
+    done = kernkit_cli("boot", str(config), "--host-root", "--", "cat", f"{outside_tmp}/hello.c", "/etc/hostname")
     assert done.returncode == 0, done.stderr.decode()
-    assert done.stdout.decode() == (sources / "hello.c").read_text() + Path("/etc/hostname").read_text()
+    assert done.stdout.decode() == (outside_tmp / "hello.c").read_text() + Path("/etc/hostname").read_text()
 
 
 def test_runs_with_the_host_root_are_deterministic():
