@@ -67,7 +67,8 @@ class Dir:
     metadata last changed) is ``mtime`` when a device does not keep it. ``uid`` and ``gid`` are
     owner names; a decimal name is a numeric id (what Linux's chown sets), and the default,
     ``kernkit``, is the superuser. ``links`` counts the file's names (hard links); 0 means the
-    device does not count them (one for a file, two for a directory).
+    device does not count them (one for a file, two for a directory). ``blocks`` is the storage
+    the file holds in 512-byte units (None: the device does not say, and the length counts).
     """
 
     name: str
@@ -81,6 +82,7 @@ class Dir:
     muid: str = ""
     ctime: int | None = None
     links: int = 0
+    blocks: int | None = None
 
     @property
     def is_dir(self) -> bool:

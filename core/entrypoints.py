@@ -79,13 +79,15 @@ def _environment_key(group: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def _cache_file(key: str) -> Path | None:
+def cache_dir() -> Path | None:
+    """kernkit's cache folder (see above), or None when there is no home to put it in."""
     base = os.environ.get(CACHE_DIR_ENV) or os.environ.get("XDG_CACHE_HOME")
     if base:
-        root = Path(base) if os.environ.get(CACHE_DIR_ENV) else Path(base) / "kernkit"
-    else:
-        home = os.environ.get("HOME")
-        if not home:
-            return None
-        root = Path(home) / ".cache" / "kernkit"
-    return root / f"entry-points-{key}.json"
+        return Path(base) if os.environ.get(CACHE_DIR_ENV) else Path(base) / "kernkit"
+    home = os.environ.get("HOME")
+    return Path(home) / ".cache" / "kernkit" if home else None
+
+
+def _cache_file(key: str) -> Path | None:
+    root = cache_dir()
+    return root / f"entry-points-{key}.json" if root is not None else None

@@ -1,4 +1,4 @@
-"""The ``kernkit`` command: boot, check, trace, matrix, new-plugin, plugins.
+"""The ``kernkit`` command: boot, check, trace, matrix, compat, new-plugin, plugins.
 
 Each command imports what it needs when it runs: a boot pays for no matrix, trace or scaffold
 code, and ``kernkit --help`` for no kernel.
@@ -110,6 +110,18 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
         matrix_command.add_arguments(matrix_cmd)
 
+    compat_cmd = commands.add_parser(
+        "compat",
+        help="run the compatibility suite (Debian's programs against qemu-user) and summarise it",
+        description="Run the compatibility suite (a matrix: configs/compat.toml) on this install and "
+        "print, per program, the checks that pass, those tried, those qemu-user passes, and the "
+        "system calls that answered -ENOSYS; --refresh records the expected outputs instead.",
+    )
+    if command == "compat":
+        from kernkit.tools.compat import command as compat_command
+
+        compat_command.add_arguments(compat_cmd)
+
     new_cmd = commands.add_parser("new-plugin", help="write a plugin package to start from")
     new_cmd.add_argument("name", help="the plugin's name (lower case, e.g. lottery)")
     new_cmd.add_argument(
@@ -177,6 +189,10 @@ def _run(args: argparse.Namespace, program: list[str]) -> int:
         from kernkit.tools.matrix import command as matrix_command
 
         return matrix_command.run(args)
+    if args.command == "compat":
+        from kernkit.tools.compat import command as compat_command
+
+        return compat_command.run(args)
     if args.command == "new-plugin":
         from kernkit.tools.scaffold import new_plugin
 

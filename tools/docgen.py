@@ -1,7 +1,8 @@
-"""Reference pages generated from the code: the hook contract and the config options.
+"""Reference pages generated from the code: the hook contract, the config options and the Linux
+compatibility table.
 
-``python -m kernkit.tools.docgen`` rewrites docs/hooks.md and docs/config.md; a test fails when
-the committed pages differ from what this produces.
+``python -m kernkit.tools.docgen`` rewrites docs/hooks.md, docs/config.md and docs/linux-compat.md;
+a test fails when the committed pages differ from what this produces.
 """
 
 from __future__ import annotations
@@ -100,7 +101,13 @@ def config_page() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-PAGES = {"hooks.md": hooks_page, "config.md": config_page}
+def linux_compat_page() -> str:
+    from kernkit.tools.compat.table import linux_compat_page as page
+
+    return page()
+
+
+PAGES = {"hooks.md": hooks_page, "config.md": config_page, "linux-compat.md": linux_compat_page}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@
  *   io       read, write, pread, pwrite, lseek, O_APPEND, O_TRUNC, ftruncate, fstat, statx
  *   dirs     mkdir, getdents, rename, chdir, getcwd, fchdir, openat/mkdirat/unlinkat with a
  *            directory descriptor, '..' never above / or a #device
- *   fds      dup, dup2, dup3, fcntl; descriptors share offsets; close-on-exec across execve
+ *   fds      dup, dup2, dup3, fcntl, close_range; descriptors share offsets; close-on-exec across execve
  *   fdcheck N...  (run by "fds" through execve) prints which descriptors are open
  *   pipe     a pipe between two processes, end of file, SIGPIPE, O_NONBLOCK
  *   fork     a child shares its parent's open files and offsets
@@ -32,6 +32,13 @@
 #include <unistd.h>
 
 #include "checks.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 static const char *self_path;
 
@@ -341,6 +348,16 @@ static void fds(void)
     equal("exec'd child exited", WEXITSTATUS(status), 0);
     int o = open("/tmp/o", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     equal("O_CLOEXEC sets FD_CLOEXEC", fcntl(o, F_GETFD), FD_CLOEXEC);
+    /* close_range: marks a range close-on-exec, or closes it to the end of the table */
+    dup2(fd, 30), dup2(fd, 31), dup2(fd, 32);
+    equal("close_range CLOEXEC", syscall(SYS_close_range, 30, 31, CLOSE_RANGE_CLOEXEC), 0);
+    equal("close_range marked 31", fcntl(31, F_GETFD), FD_CLOEXEC);
+    equal("close_range left 32", fcntl(32, F_GETFD), 0);
+    equal("close_range to ~0", syscall(SYS_close_range, 30, ~0U, 0), 0);
+    fails("close_range closed 32", fcntl(32, F_GETFD), EBADF);
+    equal("close_range left what is below", fcntl(fd, F_GETFD), 0);
+    fails("close_range first > last: EINVAL", syscall(SYS_close_range, 5, 4, 0), EINVAL);
+    fails("close_range unknown flag: EINVAL", syscall(SYS_close_range, 40, 41, 1), EINVAL);
 }
 
 static void pipes(void)

@@ -160,6 +160,7 @@ SYSCALLS = (
     (318, "getrandom", timeinfo.sys_getrandom, 3),
     (319, "memfd_create", memory.sys_memfd_create, 2),
     (332, "statx", fs.sys_statx, 5),
+    (436, "close_range", fileio.sys_close_range, 3),
     (439, "faccessat2", fs.sys_faccessat2, 4),
 )
 

@@ -29,6 +29,9 @@ NICE_MIN, NICE_MAX = -20, 19
 IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
 IOPRIO_CLASS_MAX = 3
 PERSONALITY_QUERY = 0xFFFF_FFFF
+#: personality(2): the low byte names the personality; PER_LINUX32 is a 32-bit Linux.
+PER_MASK = 0xFF
+PER_LINUX32 = 0x0008
 
 
 @attrs.frozen

@@ -208,6 +208,30 @@ def sys_close(t: Thread, fd: int) -> int:
     return 0
 
 
+#: close_range(2)'s flags: give the caller its own descriptor table first; mark, not close.
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 1 << 1, 1 << 2
+
+
+def sys_close_range(t: Thread, first: int, last: int, flags: int) -> int:
+    """Close (or with CLOSE_RANGE_CLOEXEC mark close-on-exec) the open descriptors from first to
+    last. A table is shared only by a process's threads and is never unshared: UNSHARE is
+    honoured when the caller is the only thread, -EINVAL otherwise."""
+    first, last = first & 0xFFFF_FFFF, last & 0xFFFF_FFFF
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        return -EINVAL
+    if flags & CLOSE_RANGE_UNSHARE and len(t.process.threads) > 1:
+        return -EINVAL
+    files = t.process.files
+    for fd, file in list(files):
+        if first <= fd <= last:
+            if flags & CLOSE_RANGE_CLOEXEC:
+                files.set_cloexec(fd, True)
+            else:
+                files.close(fd)
+                locks.closed(t.process, file)
+    return 0
+
+
 def sys_dup(t: Thread, fd: int) -> int:
     files = t.process.files
     file = files.get(fd)

@@ -72,6 +72,11 @@ def _times(entry: Dir, epoch_ns: int) -> tuple[int, int, int]:
     return atime, mtime, ctime
 
 
+def block_count(entry: Dir) -> int:
+    """st_blocks: what the device says the file holds, else its length in 512-byte blocks."""
+    return entry.blocks if entry.blocks is not None else (entry.length + 511) // 512
+
+
 def pack_stat(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:
     """struct stat (x86-64, 144 bytes)."""
     atime, mtime, ctime = _times(entry, epoch_ns)
@@ -86,7 +91,7 @@ def pack_stat(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:
         0,
         entry.length,
         4096,
-        (entry.length + 511) // 512,
+        block_count(entry),
         atime // NS,
         atime % NS,
         mtime // NS,
@@ -109,7 +114,7 @@ def pack_statx(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:
         st_mode(entry),
         inode_number(entry.qid),
         entry.length,
-        (entry.length + 511) // 512,
+        block_count(entry),
         0,
     )
     times = b"".join(_TIMESTAMP.pack(t // NS, t % NS, 0) for t in (atime, 0, ctime, mtime))

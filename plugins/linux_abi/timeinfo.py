@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from kernkit.core.errnos import EINVAL
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
+from kernkit.plugins.linux_abi.creds import PER_LINUX32, PER_MASK, creds_of
 from kernkit.plugins.linux_abi.signals import ON_EINTR
 from kernkit.plugins.linux_abi.startup import random_bytes
 
@@ -139,7 +140,9 @@ def _field(text: str) -> bytes:
 
 def sys_uname(t: Thread, buf: int) -> int:
     options = t.kernel.config["linux"]
-    fields = ("Linux", options.hostname, options.release, options.version, "x86_64", "(none)")
+    # a 32-bit personality (linux32, setarch i686) sees the machine a 32-bit kernel would be
+    machine = "i686" if creds_of(t.process).persona & PER_MASK == PER_LINUX32 else "x86_64"
+    fields = ("Linux", options.hostname, options.release, options.version, machine, "(none)")
     t.process.aspace.write(buf, b"".join(_field(f) for f in fields))
     return 0
 

@@ -472,6 +472,8 @@ def _stat(node: Node) -> Dir:
         length = DIRENT_SIZE * (2 + len(inode.children))
     else:
         length = inode.data.size if inode.data is not None else len(inode.target)
+    # Linux's tmpfs counts the pages a file holds (none for a hole, a directory or a link)
+    pages = len(inode.data.pages) if inode.data is not None else 0
     return Dir(
         node.name,
         inode.qid,
@@ -483,4 +485,5 @@ def _stat(node: Node) -> Dir:
         inode.gid,
         ctime=inode.ctime,
         links=inode.links,
+        blocks=pages * (BLOCK // 512),
     )

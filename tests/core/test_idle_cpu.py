@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import CONFIGS, kernel_process, wrk_load
+from support import CONFIGS, kernel_process, until_serving, wrk_load
 
 pytest.importorskip("kernkit.plugins.net")
 pytest.importorskip("kernkit.plugins.ninep")
@@ -65,6 +65,7 @@ def test_a_guest_web_server_is_idle_once_the_load_stops(tmp_path, server):
     )
     with kernel_process("--set", 'net.forward=[{host="127.0.0.1:0", guest=80}]', str(config)) as proc:
         port = announced(proc, FORWARD)
+        until_serving(port)  # the forward listens from boot; calls before the server does are reset
         used = []
         for connections in LOADS[server]:
             assert wrk_load(port, 2, connections, LOAD_SECONDS) > 0

@@ -69,7 +69,6 @@ def config_error(path: Path, overrides: dict | None = None) -> str:
     return message
 
 
-
 def add_module(directory: Path, source: str, prefix: str = "kk_plugin") -> str:
     """Write a module with a unique name into ``directory``; return the name."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
@@ -104,8 +103,6 @@ def pip_install_target(package: Path, target: Path) -> dict[str, str]:
     )
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     return {"PYTHONPATH": str(target)}
-
-
 
 
 def default_signals() -> None:
@@ -186,6 +183,19 @@ def host_answerer():
     threading.Thread(target=answer, daemon=True).start()
     with server:
         yield server.getsockname()[1]
+
+
+def until_serving(port: int, tries: int = 200) -> None:
+    """Wait until the guest web server behind host ``port`` answers a HEAD. A forward listens
+    from boot, before the guest program does: calls that come earlier are reset (the forward
+    has no guest listener to hand them to), which a load tool counts as read errors."""
+    for _ in range(tries):
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 30) as s:
+            s.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+            if s.recv(100).startswith(b"HTTP/1."):
+                return
+        threading.Event().wait(0.05)
+    raise AssertionError(f"nothing serves HTTP behind 127.0.0.1:{port}")
 
 
 def wrk_load(port: int, threads: int, connections: int, seconds: int) -> float:

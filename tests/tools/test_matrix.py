@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -97,7 +98,10 @@ def test_filter_and_compare_with_the_previous_run(tmp_path):
     second = kernkit_cli("matrix", str(matrix), "--db", db, "--compare", "last", "--filter", "*cores=2*")
     lines = second.stdout.decode().splitlines()
     assert lines[0].startswith("[1/1] FAIL  hello[cores=2]")
-    assert "now failing  hello[cores=2]: FAIL (output differs from expect_output (20 bytes))" in lines
+    assert (
+        "now failing  hello[cores=2]: FAIL (output differs from expect_output: "
+        "line 1 is 'Hello from kernkit!\\n', expected 'Goodbye\\n')"
+    ) in lines
 
 
 def test_compare_reports_a_regression_with_its_numbers(tmp_path):
@@ -309,6 +313,136 @@ metrics = ["instructions"]
     (cell,) = json.loads((tmp_path / "r.json").read_text())["cells"]
     assert cell["status"] == "PASS" and cell["instructions"] == 2_000_000  # 2 ms at 1e9 instructions/s
     assert cell["syscalls"] is None and cell["virtual_ns"] is None
+
+
+def test_expected_failures_skips_options_and_argv0(tmp_path):
+    matrix = write(
+        tmp_path / "m.toml",
+        f'''base = "{CONFIGS / "minimal.toml"}"
+[[workload]]
+name = "still-broken"
+program = "exitcode"
+args = ["4"]
+xfail = "exits 4 until someone fixes it"
+[[workload]]
+name = "fixed-now"
+program = "hello"
+expect_output = "Hello from kernkit!\\n"
+xfail = "was broken"
+[[workload]]
+name = "absent"
+program = "hello"
+skip = "needs a program this machine lacks"
+[[workload]]
+name = "renamed"
+program = "echo_args"
+argv0 = "another-name"
+options = {{ "machine.cores" = 2, "init.env" = ["ONLY=this"] }}
+expect_output = "argc=1\\nargv[0]=another-name\\nenv=ONLY=this\\n"
+''',
+    )
+    result = kernkit_cli(
+        "matrix", str(matrix), "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml"),
+        "--db", str(tmp_path / "h.db"),
+    )  # fmt: skip
+    assert result.returncode == 1  # the expected failure that passes fails the run
+    cells = {c["id"]: c for c in json.loads((tmp_path / "r.json").read_text())["cells"]}
+    assert cells["still-broken"]["status"] == "XFAIL"
+    assert cells["still-broken"]["reason"] == "exits 4 until someone fixes it: exit status 4, expected 0"
+    assert cells["fixed-now"]["status"] == "XPASS"
+    assert cells["fixed-now"]["reason"] == "passes, but is marked expected-fail (was broken)"
+    assert (
+        cells["absent"]["status"] == "SKIP"
+        and cells["absent"]["reason"] == "needs a program this machine lacks"
+    )
+    assert cells["renamed"]["status"] == "PASS", cells["renamed"]
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert suite.get("failures") == "1" and suite.get("skipped") == "2"
+    assert suite.find("testcase[@name='fixed-now']/failure") is not None
+    assert suite.find("testcase[@name='still-broken']/skipped").get("message").startswith("XFAIL: exits 4")
+    write(matrix, matrix.read_text().replace('xfail = "was broken"\n', ""))
+    again = kernkit_cli("matrix", str(matrix), "--db", str(tmp_path / "h.db"), "--compare", "last")
+    assert again.returncode == 0, again.stdout.decode()
+    assert "now passing  fixed-now: was an expected failure" not in again.stdout.decode()
+    assert "fixed        fixed-now: was XPASS" in again.stdout.decode()
+
+
+def test_cells_report_the_calls_that_answered_enosys(tmp_path):
+    from kernkit.tools.matrix.worker import run_cell
+
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.skip("busybox is needed (apt-get install busybox-static)")
+    cell = load_matrix(
+        write(
+            tmp_path / "m.toml",
+            f'base = "{CONFIGS / "minimal.toml"}"\n[[workload]]\nname = "bb"\nprogram = "{busybox}"\n'
+            'args = ["echo", "hi"]\nargv0 = "busybox"\nexpect_output = "hi\\n"\n',
+        )
+    ).cells[0]
+    result = run_cell(cell.as_dict())
+    assert result["status"] == "PASS", result
+    assert result["enosys"]["334"] >= 1  # rseq: glibc registers none and goes on
+
+
+def test_a_host_command_talks_to_the_guest_through_a_forward(tmp_path):
+    from kernkit.tools.matrix.worker import run_cell
+
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.skip("busybox is needed (apt-get install busybox-static)")
+    client = (
+        "import socket, sys, time\n"
+        "for _ in range(300):\n"
+        "    try:\n"
+        "        s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+        "        s.sendall(b'ping from the host\\n'); s.shutdown(socket.SHUT_WR)\n"
+        "        data = b''.join(iter(lambda: s.recv(100), b''))\n"
+        "        if data: print('host got', data.decode().strip()); break\n"
+        "    except OSError: pass\n"
+        "    time.sleep(0.1)\n"
+    )
+    matrix = write(
+        tmp_path / "m.toml",
+        f'''base = "{CONFIGS / "minimal.toml"}"
+[[workload]]
+name = "nc"
+program = "{busybox}"
+argv0 = "busybox"
+args = ["sh", "-c", "echo pong | busybox nc -l -p 8080"]
+options = {{ "namespace.root" = {{ "/bin/busybox" = "{busybox}" }}, "net.forward" = [{{ host = "127.0.0.1:0", guest = 8080 }}] }}
+host_command = ["{sys.executable}", "-c", {json.dumps(client)}, "{{port}}"]
+expect_output = "ping from the host\\nhost got pong\\n"
+timeout_s = 120
+''',
+    )
+    result = run_cell(load_matrix(matrix).cells[0].as_dict())
+    assert result["status"] == "PASS", result
+
+
+def test_unittest_outputs_are_judged_by_the_tests_that_pass():
+    from kernkit.tools.matrix.judge import judge_tests, unittest_results
+
+    expected = (
+        "test_a (test.test_x.T.test_a) ... ok\n"
+        "test_b (test.test_x.T.test_b)\nDocstring line ... ok\n"
+        "test_c (test.test_x.T.test_c) ... skipped 'no network'\n"
+        "test_d (test.test_x.T.test_d) ... FAIL\n"
+    )
+    assert unittest_results(expected) == {
+        "test.test_x.T.test_a": "passed",
+        "test.test_x.T.test_b": "passed",
+        "test.test_x.T.test_c": "skipped",
+        "test.test_x.T.test_d": "failed",
+    }
+    assert judge_tests(expected, expected).status == "PASS"
+    half = expected.replace("test_b)\nDocstring line ... ok", "test_b)\nDocstring line ... ERROR")
+    verdict = judge_tests(expected, half)
+    assert verdict.status == "FAIL"
+    assert verdict.reason.startswith("1 of the 2 tests expected to pass pass (50%")
+    assert verdict.details["tests"] == {
+        "passed": 1, "failed": 2, "skipped": 1, "expected_passed": 2, "expected_passed_passing": 1,
+    }  # fmt: skip
 
 
 def test_a_missing_matrix_file_is_called_a_matrix_file(tmp_path):

@@ -20,14 +20,20 @@ from kernkit.tools.matrix.progress import reporter
 from kernkit.tools.matrix.report_page import write_html
 from kernkit.tools.matrix.runner import run_local
 from kernkit.tools.matrix.spec import Cell, load_matrix
-from kernkit.tools.matrix.worker import budget_instructions
+from kernkit.tools.matrix.worker import cell_overrides
 from kernkit.tools.stopsignals import exit_status, on_stop_signals, signum_of, word
 
 EXIT_FAILURES = 1
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("matrix", help="matrix file (TOML)")
+def add_arguments(parser: argparse.ArgumentParser, default_matrix: str | None = None) -> None:
+    """The matrix command's options (``default_matrix``: the matrix file may be left out)."""
+    if default_matrix is None:
+        parser.add_argument("matrix", help="matrix file (TOML)")
+    else:
+        parser.add_argument(
+            "matrix", nargs="?", default=default_matrix, help=f"matrix file (default: {default_matrix})"
+        )
     parser.add_argument(
         "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="cells run at once (default: all cores)"
     )
@@ -59,11 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_problem(cell: Cell, plugins: PluginManager) -> str | None:
     """The config error of a cell's kernel, or None when it can be assembled."""
-    overrides = dict(cell.params)
     try:
-        budget = budget_instructions(cell.config or None, overrides, cell.as_dict()["workload"])
-        if budget:
-            overrides["kernel.max_instructions"] = budget
+        overrides = cell_overrides(cell.as_dict())
         config, plugins = resolve_config(cell.config or None, overrides, plugins)
         check_choices(config, collect_registries(plugins))
     except KernkitError as exc:
@@ -72,6 +75,11 @@ def config_problem(cell: Cell, plugins: PluginManager) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return execute(args)[1]
+
+
+def execute(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    """Run the matrix as ``args`` say, print and write what they ask for; (report, exit status)."""
     matrix = load_matrix(args.matrix)
     cells = [c for c in matrix.cells if not args.filter or fnmatch.fnmatch(c.id, args.filter)]
     if not cells:
@@ -98,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         def checked() -> Iterator[Cell]:
             """Cells whose kernels can be assembled; the others are ERROR at once."""
             for cell in cells:
+                if cell.workload.skip:
+                    on_result(cell, {"id": cell.id, "status": "SKIP", "reason": cell.workload.skip})
+                    continue
                 problem = config_problem(cell, managers.setdefault(cell.config, PluginManager()))
                 if problem:
                     on_result(cell, {"id": cell.id, "status": "ERROR", "reason": problem})
@@ -130,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
         changes = history.compare(old, report["cells"]) if old is not None else ["no previous run to compare"]
         print("\n".join(changes) if changes else "no changes since the previous run")
     if stopped_by is not None:
-        return exit_status(stopped_by)
-    return 0 if counts["PASS"] == len(cells) else EXIT_FAILURES
+        return report, exit_status(stopped_by)
+    return report, EXIT_FAILURES if any(counts[status] for status in reports.FAILING) else 0
 
 
 def _writable(path: Path) -> bool:

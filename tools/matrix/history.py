@@ -16,6 +16,8 @@ DEFAULT_DB = Path(os.environ.get("KERNKIT_RESULTS_DB", Path(".kernkit") / "resul
 #: A metric that grows by more than this fraction is a regression.
 REGRESSION = 0.10
 COMPARED_METRICS = ("virtual_ns", "instructions", "syscalls")
+#: Statuses that count as a cell doing what it should (an expected failure failing included).
+GOOD = ("PASS", "XFAIL", "SKIP")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -71,10 +73,13 @@ def compare(old: dict[str, dict[str, Any]], new: list[dict[str, Any]]) -> list[s
         if before is None:
             lines.append(f"new cell     {row['id']}: {row['status']}")
             continue
-        if before["status"] == "PASS" and row["status"] != "PASS":
-            lines.append(f"now failing  {row['id']}: {row['status']} ({row['reason']})")
-        elif before["status"] != "PASS" and row["status"] == "PASS":
-            lines.append(f"fixed        {row['id']}: was {before['status']}")
+        was, now = before["status"], row["status"]
+        if was in GOOD and now not in GOOD:
+            lines.append(f"now failing  {row['id']}: {now} ({row['reason']})")
+        elif was not in GOOD and now in GOOD:
+            lines.append(f"fixed        {row['id']}: was {was}")
+        elif was == "XFAIL" and now in ("PASS", "XPASS"):
+            lines.append(f"now passing  {row['id']}: was an expected failure")
         if row.get("params", {}).get("machine.mode", "deterministic") != "deterministic":
             continue  # fast mode's figures follow the host clock: not comparable run to run
         for metric in COMPARED_METRICS:

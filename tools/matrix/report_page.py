@@ -11,7 +11,15 @@ from typing import Any
 
 from kernkit.tools.matrix.spec import METRICS
 
-COLOURS = {"PASS": "#2e7d32", "FAIL": "#c62828", "ERROR": "#6a1b9a", "MISS": "#ef6c00", "SKIP": "#757575"}
+COLOURS = {
+    "PASS": "#2e7d32",
+    "FAIL": "#c62828",
+    "ERROR": "#6a1b9a",
+    "MISS": "#ef6c00",
+    "SKIP": "#757575",
+    "XFAIL": "#827717",
+    "XPASS": "#ad1457",
+}
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }

@@ -13,7 +13,12 @@ from typing import Any
 from kernkit.tools.matrix.spec import METRICS, Cell
 
 SCHEMA = "kernkit-matrix/1"
-STATUSES = ("PASS", "FAIL", "ERROR", "MISS", "SKIP")
+STATUSES = ("PASS", "FAIL", "ERROR", "MISS", "SKIP", "XFAIL", "XPASS")
+#: Statuses that make a run fail (exit status 1): XPASS because an expected failure that passes
+#: means the list of expected failures is no longer true.
+FAILING = ("FAIL", "ERROR", "MISS", "XPASS")
+#: What a cell's result may carry besides its metrics.
+EXTRAS = ("enosys", "tests")
 
 
 def summary(results: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -36,6 +41,7 @@ def to_json(matrix: Path, cells: Sequence[Cell], results: dict[str, dict[str, An
                 "output": result.get("output", ""),
                 "errors": result.get("errors", ""),
                 **{m: result.get(m) if m in cell.workload.metrics else None for m in METRICS},
+                **{extra: result[extra] for extra in EXTRAS if extra in result},
             }
         )
     return {"schema": SCHEMA, "matrix": str(matrix), "summary": summary(rows), "cells": rows}
@@ -54,7 +60,8 @@ def _xml_text(text: str) -> str:
 
 
 def write_junit(report: dict[str, Any], path: Path) -> None:
-    """One testcase per cell; the variant's options as properties; FAIL -> failure, ERROR/MISS -> error."""
+    """One testcase per cell; the variant's options as properties; FAIL and XPASS -> failure,
+    ERROR and MISS -> error, SKIP and XFAIL -> skipped (as pytest reports expected failures)."""
     counts = report["summary"]
     root = ET.Element("testsuites")
     suite = ET.SubElement(
@@ -62,9 +69,9 @@ def write_junit(report: dict[str, Any], path: Path) -> None:
         "testsuite",
         name=f"kernkit matrix {Path(report['matrix']).name}",
         tests=str(len(report["cells"])),
-        failures=str(counts["FAIL"]),
+        failures=str(counts["FAIL"] + counts["XPASS"]),
         errors=str(counts["ERROR"] + counts["MISS"]),
-        skipped=str(counts["SKIP"]),
+        skipped=str(counts["SKIP"] + counts["XFAIL"]),
     )
     for row in report["cells"]:
         case = ET.SubElement(
@@ -73,14 +80,14 @@ def write_junit(report: dict[str, Any], path: Path) -> None:
         properties = ET.SubElement(case, "properties")
         for key, value in {"config": row["config"], **row["params"]}.items():
             ET.SubElement(properties, "property", name=key, value=str(value))
-        if row["status"] == "FAIL":
+        if row["status"] in ("FAIL", "XPASS"):
             failure = ET.SubElement(case, "failure", message=_xml_text(row["reason"]))
             failure.text = _xml_text(row["output"] + row["errors"])
         elif row["status"] in ("ERROR", "MISS"):
             error = ET.SubElement(case, "error", message=_xml_text(f"{row['status']}: {row['reason']}"))
             error.text = _xml_text(row["errors"])
-        elif row["status"] == "SKIP":
-            ET.SubElement(case, "skipped", message=_xml_text(row["reason"]))
+        elif row["status"] in ("SKIP", "XFAIL"):
+            ET.SubElement(case, "skipped", message=_xml_text(f"{row['status']}: {row['reason']}"))
     tree = ET.ElementTree(root)
     ET.indent(tree)
     tree.write(path, encoding="unicode", xml_declaration=True)

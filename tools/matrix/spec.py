@@ -28,7 +28,15 @@ WORKLOAD_KEYS = {
     "max_virtual_ms",
     "metrics",
     "timeout_s",
+    "argv0",
+    "options",
+    "xfail",
+    "skip",
+    "compare",
+    "host_command",
 }
+#: How a workload's output is judged: exactly, or as unittest results (``python -m unittest -v``).
+COMPARES = ("exact", "unittest")
 #: What a cell can report about its run (all of them unless a workload's ``metrics`` narrows it).
 METRICS = (
     "exit_status",
@@ -57,6 +65,18 @@ class Workload:
     max_virtual_ms: float = 0.0
     metrics: tuple[str, ...] = METRICS
     timeout_s: float = 120.0
+    #: argv[0] (default: the program's file name)
+    argv0: str = ""
+    #: config options this workload needs, as dotted keys (the variant's own options win)
+    options: tuple[tuple[str, Any], ...] = ()
+    #: why the workload is expected to fail: it must fail (XFAIL); passing is XPASS, a failure
+    xfail: str = ""
+    #: why the workload cannot run here (a program missing): SKIP without booting
+    skip: str = ""
+    compare: str = "exact"
+    #: a host command run while the kernel runs ({port}: the host port of the first [[net.forward]]);
+    #: what it prints is judged after what the guest printed
+    host_command: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -91,10 +111,12 @@ def load_matrix(path: str | Path) -> Matrix:
     """Read a matrix file; ConfigError (one line) for anything malformed."""
     path = Path(path)
     data = read_toml(path, "matrix")
-    unknown = set(data) - {"base", "axes", "exclude", "include", "workload"}
+    unknown = set(data) - {"base", "axes", "exclude", "include", "workload", "suite"}
     if unknown:
         raise _fail(
-            path, sorted(unknown)[0], "unknown key; a matrix has base, axes, exclude, include, workload"
+            path,
+            sorted(unknown)[0],
+            "unknown key; a matrix has base, axes, exclude, include, workload, suite",
         )
     base = data.get("base", "")
     if not isinstance(base, str):
@@ -103,8 +125,14 @@ def load_matrix(path: str | Path) -> Matrix:
     if not isinstance(axes, dict) or not all(isinstance(v, list) and v for v in axes.values()):
         raise _fail(path, "axes", 'expected a table of non-empty lists, e.g. "machine.cores" = [1, 2]')
     workloads = [_workload(path, i, w) for i, w in enumerate(data.get("workload", []))]
+    if "suite" in data:
+        if not isinstance(data["suite"], str):
+            raise _fail(path, "suite", "expected a compatibility suite folder (relative to this file)")
+        from kernkit.tools.compat.workloads import suite_workloads
+
+        workloads.extend(suite_workloads(path.parent / data["suite"]))
     if not workloads:
-        raise _fail(path, "workload", "expected at least one [[workload]]")
+        raise _fail(path, "workload", "expected at least one [[workload]] (or a suite)")
     names = [w.name for w in workloads]
     if len(set(names)) != len(names):
         raise _fail(path, "workload", "two workloads have the same name")
@@ -174,6 +202,14 @@ _SCALARS: dict[str, tuple[Any, str]] = {
     ),
     "expect_output": (lambda v: isinstance(v, str), "a string"),
     "expect_output_regex": (lambda v: isinstance(v, str), "a string"),
+    "argv0": (lambda v: isinstance(v, str), "a string"),
+    "xfail": (lambda v: isinstance(v, str) and v != "", "a non-empty string (the reason)"),
+    "skip": (lambda v: isinstance(v, str) and v != "", "a non-empty string (the reason)"),
+    "compare": (lambda v: v in COMPARES, f"one of: {', '.join(COMPARES)}"),
+    "options": (
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) and "." in k for k in v),
+        'a table of dotted options, e.g. {"machine.memory" = "256M"}',
+    ),
     "max_instructions": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "a whole number, 0 or more",
@@ -206,7 +242,7 @@ def _workload(path: Path, index: int, raw: Any) -> Workload:
     for key, (check, wanted) in _SCALARS.items():
         if key in raw and not check(raw[key]):
             raise _fail(path, f"{where}.{key}", f"expected {wanted}, got {raw[key]!r}")
-    for key in ("args", "env"):
+    for key in ("args", "env", "host_command"):
         if key in raw and not _string_list(raw[key]):
             raise _fail(path, f"{where}.{key}", f"expected a list of strings, got {raw[key]!r}")
     metrics = raw.get("metrics", list(METRICS))
@@ -230,4 +266,10 @@ def _workload(path: Path, index: int, raw: Any) -> Workload:
         max_virtual_ms=float(raw.get("max_virtual_ms", 0)),
         metrics=tuple(metrics),
         timeout_s=float(raw.get("timeout_s", 120.0)),
+        argv0=raw.get("argv0", ""),
+        options=tuple(sorted(raw.get("options", {}).items())),
+        xfail=raw.get("xfail", ""),
+        skip=raw.get("skip", ""),
+        compare=raw.get("compare", "exact"),
+        host_command=tuple(raw.get("host_command", ())),
     )

@@ -9,10 +9,9 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 
 import pytest
-from support import CONFIGS, kernel_process, run_kernel, wrk_load
+from support import CONFIGS, kernel_process, run_kernel, until_serving, wrk_load
 
 from kernkit.core.errors import KernkitError
 from kernkit.core.wait import unwatch_readiness, wake_pollers, watch_readiness
@@ -146,12 +145,7 @@ def uhttpd(tmp_path):
         match = ANNOUNCE.search(line)
         assert match, line + (proc.stderr.read().decode() if proc.poll() is not None else "")
         port = int(match.group(1))
-        for _ in range(200):  # until uhttpd listens
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 30) as s:
-                s.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
-                if s.recv(100).startswith(b"HTTP/1.1 200"):
-                    break
-            threading.Event().wait(0.05)
+        until_serving(port)
         yield port, proc
 
 

@@ -28,5 +28,22 @@ def test_busybox_shell_runs_file_commands_in_the_namespace(tmp_path):
     assert run.out == (
         "/tmp\n/tmp/a\n/tmp/a/b\n/tmp/a/f\nx\nz\n/tmp\nkernkit 0.1.0\nbind '#root' /\npiped\n14\n"
     )
-    unknown = sorted({json.loads(line)["nr"] for line in run.trace.splitlines() if '"unknown_syscall"' in line})
+    unknown = sorted(
+        {json.loads(line)["nr"] for line in run.trace.splitlines() if '"unknown_syscall"' in line}
+    )
     assert set(unknown) <= {157, 302, 334}  # prctl, prlimit64, rseq: busybox goes on without them
+
+
+def test_tmpfs_files_count_the_pages_they_hold_as_linux_tmpfs_does():
+    # Linux's tmpfs: 5000 bytes hold two pages (16 blocks of 512 bytes); a hole and a
+    # directory hold none
+    script = "printf '%5000s' x > /tmp/f; truncate -s 1M /tmp/h; mkdir /tmp/d; stat -c '%n %s %b' /tmp/f /tmp/h /tmp/d"
+    run = run_kernel(str(BUSYBOX), "sh", "-c", script, namespace__root={"/bin/busybox": str(BUSYBOX)})
+    assert run.status == 0, run.err
+    assert run.out == "/tmp/f 5000 16\n/tmp/h 1048576 0\n/tmp/d 40 0\n"
+
+
+def test_linux32_makes_uname_say_i686_for_the_programs_it_runs():
+    run = run_kernel(str(BUSYBOX), "sh", "-c", "uname -m; linux32 uname -m; linux32 sh -c 'uname -m'")
+    assert run.status == 0, run.err
+    assert run.out == "x86_64\ni686\ni686\n"

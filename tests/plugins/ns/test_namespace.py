@@ -26,6 +26,13 @@ def test_close_on_exec_is_honoured_by_execve():
     assert "fd 10 closed\nfd 11 closed\nfd 12 open\nfd 21 closed\n" in run.out
 
 
+def test_close_range_closes_or_marks_a_range_of_descriptors_as_linux_does():
+    run = run_kernel("fstest", "fds")
+    for name in ("close_range CLOEXEC", "close_range marked 31", "close_range to ~0", "close_range closed 32"):
+        assert f"ok {name}\n" in run.out, run.out
+    assert "ok close_range first > last: EINVAL\n" in run.out and "FAIL" not in run.out, run.out
+
+
 def test_a_write_without_reader_ends_the_writer_with_sigpipe():
     run = run_kernel("fstest", "pipe")
     # the parent sees its child killed by SIGPIPE (wait status); the kernel says nothing of a

@@ -1,0 +1,11 @@
+-- Integers and floats: division, overflow wrap, bit operations, the math library.
+print(7 // 2, 7 / 2, -7 // 2, 7 % -3, 2^10, 10 // 0.0, -10 % 3)
+print(math.maxinteger, math.maxinteger + 1 == math.mininteger, math.type(1), math.type(1.0), math.type("1"))
+print(0xff & 0x0f, 0xf0 | 0x0f, 5 ~ 3, ~0, 1 << 62, 256 >> 4)
+print(math.floor(3.7), math.ceil(3.2), math.abs(-4), math.max(3, 9, 2), math.min(3, 9, 2))
+print(string.format("%.6f %.6f %.6f", math.pi, math.sqrt(2), math.exp(1)))
+print(string.format("%.4f %.4f %.4f", math.sin(1), math.cos(1), math.log(100, 10)))
+print(math.tointeger(3.0), math.tointeger(3.5), math.ult(1, -1), 3 == 3.0)
+math.randomseed(42) local r = {} for i = 1, 5 do r[i] = math.random(100) end print(#r)
+local fib = { 1, 1 } for i = 3, 80 do fib[i] = fib[i - 1] + fib[i - 2] end print(fib[80])
+print(string.format("%d %s %g", 2^53, 0.1 + 0.2, 1e300 * 1e10))
