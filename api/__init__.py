@@ -35,6 +35,7 @@ from kernkit.core.devices import (
     POLLIN,
     POLLOUT,
     POLLPRI,
+    POLLRDHUP,
     QTAPPEND,
     QTDIR,
     QTEXCL,

@@ -5,6 +5,7 @@ Prints one JSON object on stdout and writes a PNG histogram of the interference 
 
     python bench/mcp.py                      # both experiments
     python bench/mcp.py --quick              # fewer rounds, shorter interference window
+    python bench/mcp.py --deterministic      # only the figures in virtual time (the same every run)
 
 Thread switch: two threads ping-pong N times. uthreads (``uthread_switch``: parlib's user-level
 switch on one vcore, no kernel entry) against kernel threads (``pthread_switch``: musl pthreads
@@ -53,14 +54,18 @@ def timed(program: str, *args: str, **settings: Any) -> tuple[float, dict[str, A
     return seconds, last_json(run.out), run.kernel.dispatcher.count
 
 
-def switch_cost(program: str, small: int, large: int, repeat: int, **settings: Any) -> dict[str, Any]:
+def switch_cost(
+    program: str, small: int, large: int, repeat: int, host_time: bool = True, **settings: Any
+) -> dict[str, Any]:
     """Host microseconds and system calls per switch, from the slope between two round counts
-    (each the fastest of ``repeat`` runs), so the cost of booting cancels out."""
+    (each the fastest of ``repeat`` runs), so the cost of booting cancels out; without
+    ``host_time``, only the figures in virtual time, which are the same every run."""
     short = min((timed(program, str(small), **settings) for _ in range(repeat)), key=lambda r: r[0])
     long = min((timed(program, str(large), **settings) for _ in range(repeat)), key=lambda r: r[0])
     switches = 2 * (large - small)
+    host = {"host_us_per_switch": round((long[0] - short[0]) / switches * 1e6, 3)} if host_time else {}
     return {
-        "host_us_per_switch": round((long[0] - short[0]) / switches * 1e6, 3),
+        **host,
         "virtual_cycles_per_switch": long[1]["cycles_per_switch"],
         "syscalls_per_switch": round((long[2] - short[2]) / switches, 4),
         "switches": long[1]["switches"],
@@ -77,6 +82,7 @@ def interference(policy: str, args: argparse.Namespace) -> dict[str, Any]:
         raise RuntimeError(f"interference under {policy} exited {run.status}: {run.err.strip()}")
     result = last_json(run.out)
     result["policy"] = policy
+    result["cycles_per_read"] = round(args.cycles * args.vcores / result["reads"], 1)
     return result
 
 
@@ -119,7 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vcores", type=int, default=3)
     parser.add_argument("--background", type=int, default=3, help="spinning SCPs beside the MCP")
     parser.add_argument("--png", type=Path, default=ROOT / "bench" / "interference.png")
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="only the figures in virtual time, one run each, no plot (what the docs' tests compare)",
+    )
+    parser.add_argument("--only", choices=("switch", "interference"), help="one experiment")
     args = parser.parse_args(argv)
+    if args.deterministic:
+        args.repeat = 1
     if args.quick:  # a window of 3 timeslices, as in the full run, at a tenth of the size
         args.repeat, args.cycles, args.timeslice_us = 1, 3_000_000, 1000
     scale = 1 if args.quick else 4
@@ -129,18 +143,34 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cores": BASE["machine__cores"]},
         "settings": vars(args) | {"png": str(args.png)},
     }
+    if args.deterministic:
+        del report["settings"]["png"]
+    if args.only != "interference":
+        switches(report, args, uthread_rounds, kernel_rounds)
+    if args.only != "switch":
+        interferences(report, args)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def switches(
+    report: dict[str, Any], args: argparse.Namespace, uthread_rounds: tuple, kernel_rounds: tuple
+) -> None:
+    host_time = not args.deterministic
     log("thread switch: uthreads (mcp) ...")
     report["uthread_switch"] = switch_cost(
-        "uthread_switch", *uthread_rounds, args.repeat, sched__policy="mcp"
+        "uthread_switch", *uthread_rounds, args.repeat, host_time, sched__policy="mcp"
     )
     log("thread switch: kernel threads (rr) ...")
     report["kernel_thread_switch"] = switch_cost(
-        "pthread_switch", *kernel_rounds, args.repeat, sched__policy="rr"
+        "pthread_switch", *kernel_rounds, args.repeat, host_time, sched__policy="rr"
     )
-    report["switch_speedup_host"] = round(
-        report["kernel_thread_switch"]["host_us_per_switch"] / report["uthread_switch"]["host_us_per_switch"],
-        2,
-    )
+    if host_time:
+        kernel, uthread = report["kernel_thread_switch"], report["uthread_switch"]
+        report["switch_speedup_host"] = round(kernel["host_us_per_switch"] / uthread["host_us_per_switch"], 2)
+
+
+def interferences(report: dict[str, Any], args: argparse.Namespace) -> None:
     results = {}
     for policy in ("mcp", "rr"):
         log(f"interference under {policy} ...")
@@ -151,10 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     report["interference_ratio_rr_over_mcp"] = round(rr_stolen / mcp_stolen, 1) if mcp_stolen else None
     report["interference_gaps"] = {policy: result["gaps"] for policy, result in results.items()}
     report["claim_order_of_magnitude_less"] = rr_stolen >= 10 * mcp_stolen and rr_stolen > 0
-    plot(results, args.threshold, args.png)
-    report["png"] = str(args.png)
-    print(json.dumps(report, indent=2))
-    return 0
+    if not args.deterministic:
+        plot(results, args.threshold, args.png)
+        report["png"] = str(args.png)
 
 
 if __name__ == "__main__":

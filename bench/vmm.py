@@ -48,6 +48,17 @@ NOTES = {
 }
 
 
+#: The figures, each a number or None when its run had no slope (see "unmeasured").
+FIGURES = (
+    "vm_exits_per_s",
+    "us_per_exit",
+    "vm_exits_per_cpu_s",
+    "guest_mips",
+    "process_mips",
+    "guest_mips_ratio",
+)
+
+
 class BenchError(Exception):
     pass
 
@@ -94,11 +105,16 @@ def spin_run(where: str, n: int) -> tuple[tuple[float, float], int]:
 
 
 def slopes(
-    measures: dict[str, Any], counts: dict[str, tuple[int, int]], repeat: int, samples: dict[str, Any]
+    measures: dict[str, Any],
+    counts: dict[str, tuple[int, int]],
+    repeat: int,
+    samples: dict[str, Any],
+    unmeasured: dict[str, str],
 ) -> dict[str, tuple[float, float, int]]:
     """Per key, (wall seconds, CPU seconds, units), each large - small, the fastest runs, from
     ``measure(n) -> ((wall, cpu), units)``; the repetitions interleave every key, so a busy
-    moment of the host hits them all."""
+    moment of the host hits them all. A key whose large run was not the slower (a busy host and
+    small counts) has no slope: it goes to ``unmeasured`` with the reason instead."""
     runs: dict[str, dict[int, list[Any]]] = {k: {n: [] for n in counts[k]} for k in measures}
     for round_ in range(repeat):
         for key, measure in measures.items():
@@ -114,7 +130,8 @@ def slopes(
         }
         wall, cpu = (min(samples[key][c][1]) - min(samples[key][c][0]) for c in ("wall", "cpu"))
         if wall <= 0 or cpu <= 0:
-            raise BenchError(f"{key}: the large run was not slower than the small one; raise the counts")
+            unmeasured[key] = "the large run was not slower than the small one (a busy host?); raise counts"
+            continue
         result[key] = wall, cpu, by_count[large][0][1] - by_count[small][0][1]
     return result
 
@@ -147,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {}
     samples: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    unmeasured: dict[str, str] = {}
     try:
         measures = {
             "exits": exits_run,
@@ -158,15 +176,22 @@ def main(argv: list[str] | None = None) -> int:
             "guest_spin": (spin_small, spin_large),
             "process_spin": (spin_small, spin_large),
         }
-        result = slopes(measures, counts, repeat, samples)
-        wall, cpu, exits = result["exits"]
-        report["vm_exits_per_s"] = round(exits / wall)
-        report["us_per_exit"] = round(wall / exits * 1e6, 2)
-        report["vm_exits_per_cpu_s"] = round(exits / cpu)
-        mips = {w: result[f"{w}_spin"][2] / result[f"{w}_spin"][0] / 1e6 for w in ("guest", "process")}
-        report["guest_mips"] = round(mips["guest"], 1)
-        report["process_mips"] = round(mips["process"], 1)
-        report["guest_mips_ratio"] = round(mips["guest"] / mips["process"], 3)
+        result = slopes(measures, counts, repeat, samples, unmeasured)
+        report.update(dict.fromkeys(FIGURES))
+        if "exits" in result:
+            wall, cpu, exits = result["exits"]
+            report["vm_exits_per_s"] = round(exits / wall)
+            report["us_per_exit"] = round(wall / exits * 1e6, 2)
+            report["vm_exits_per_cpu_s"] = round(exits / cpu)
+        mips = {
+            w: result[f"{w}_spin"][2] / result[f"{w}_spin"][0] / 1e6
+            for w in ("guest", "process")
+            if f"{w}_spin" in result
+        }
+        for where, value in mips.items():
+            report[f"{where}_mips"] = round(value, 1)
+        if len(mips) == 2:
+            report["guest_mips_ratio"] = round(mips["guest"] / mips["process"], 3)
     except BenchError as exc:
         errors["bench"] = str(exc)
     if args.profile and not errors:
@@ -179,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     report.update(
         targets=targets,
         errors=errors,
+        unmeasured=unmeasured,
         samples=samples,
         notes=NOTES,
         parameters={"repeat": repeat, "exits": [exits_small, exits_large], "spin": [spin_small, spin_large]},

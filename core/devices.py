@@ -42,6 +42,9 @@ OTRUNC, ORCLOSE, ONONBLOCK = 0x10, 0x40, 0x800
 CLOSED = -1
 # Readiness bits returned by DeviceDriver.poll (the values Linux's poll(2) uses).
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
+#: The peer shut its sending side (a TCP FIN): Linux reports it to those who ask, and it is no
+#: POLLHUP while this side may still write.
+POLLRDHUP = 0x2000
 
 
 @attrs.frozen(slots=True)

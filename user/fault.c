@@ -3,7 +3,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,7 +18,7 @@ static void announce(const char *mode)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: fault null|write-ro|exec-stack|jump|ud2|div0|hlt|efault\n");
+    fprintf(stderr, "usage: fault null|write-ro|write-after-read|exec-stack|exec-data|kernel|noncanonical|top|jump|ud2|div0|hlt|efault\n");
     return 2;
 }
 
@@ -41,7 +43,38 @@ int main(int argc, char **argv)
         volatile char *volatile s = (volatile char *)"read-only";
         s[0] = 'R';
         return 0;
-    } else if (strcmp(mode, "exec-stack") == 0 || strcmp(mode, "jump") == 0) {
+    } else if (strcmp(mode, "exec-stack") == 0) {
+        /* a "ret" in a stack buffer: readable and writable, never executable */
+        volatile unsigned char code[16] = {0xc3};
+        announce(mode);
+        ((void (*)(void))(uintptr_t)code)();
+        return 0;
+    } else if (strcmp(mode, "exec-data") == 0) {
+        /* a "ret" in an anonymous read-write mapping */
+        unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        code[0] = 0xc3;
+        announce(mode);
+        ((void (*)(void))(uintptr_t)code)();
+        return 0;
+    } else if (strcmp(mode, "kernel") == 0 || strcmp(mode, "noncanonical") == 0) {
+        /* the first kernel address, and the first address past the user half (not canonical) */
+        announce(mode);
+        volatile long *volatile p = (long *)(mode[0] == 'k' ? 0xffff800000000000UL : 0x0000800000000000UL);
+        return (int)*p;
+    } else if (strcmp(mode, "top") == 0) {
+        /* the last page below the user limit: canonical, never mapped */
+        announce(mode);
+        volatile long *volatile p = (long *)0x00007ffffffff000UL;
+        return (int)*p;
+    } else if (strcmp(mode, "write-after-read") == 0) {
+        /* a read-only page brought in by a read (demand paging), then written */
+        volatile char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        announce(mode);
+        if (page[0] != 0)
+            return 1;
+        page[0] = 'w';
+        return 0;
+    } else if (strcmp(mode, "jump") == 0) {
         announce(mode);
         void (*volatile fn)(void) = (void (*)(void))0x12345000UL;
         fn();

@@ -3,13 +3,16 @@
  *   restore   contents survive PROT_NONE and come back with PROT_READ
  *   jit       code written by the guest and by the kernel (read from stdin) runs as written
  *   time      rdtsc and clock_gettime agree and never go backwards, across sched_yield
+ *   random    the 16 bytes of AT_RANDOM and of two successive getrandom calls, in hex
  */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +93,25 @@ static int time_check(void)
     return 0;
 }
 
+static void hex(const char *what, const unsigned char *bytes)
+{
+    printf("%s ", what);
+    for (int i = 0; i < 16; i++)
+        printf("%02x", bytes[i]);
+    printf("\n");
+}
+
+static int random_bytes(void)
+{
+    unsigned char first[16], second[16];
+    if (getrandom(first, sizeof first, 0) != sizeof first || getrandom(second, sizeof second, 0) != sizeof second)
+        return 1;
+    hex("AT_RANDOM", (const unsigned char *)getauxval(AT_RANDOM));
+    hex("getrandom", first);
+    hex("getrandom", second);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -101,6 +123,8 @@ int main(int argc, char **argv)
         return jit();
     if (!strcmp(mode, "time"))
         return time_check();
-    fprintf(stderr, "usage: vmcheck protnone|restore|jit|time\n");
+    if (!strcmp(mode, "random"))
+        return random_bytes();
+    fprintf(stderr, "usage: vmcheck protnone|restore|jit|time|random\n");
     return 2;
 }

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, Chan, DeviceDriver
+from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, Chan, DeviceDriver
 from kernkit.core.errnos import EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, ENOSYS
 from kernkit.core.errors import BadAddress
 from kernkit.core.state import Slot
@@ -56,7 +56,7 @@ FILTERS = {
     FDTAP_FILT_WRITABLE: POLLOUT,
     FDTAP_FILT_ERROR: POLLERR,
     FDTAP_FILT_PRIORITY: POLLPRI,
-    FDTAP_FILT_HANGUP: POLLHUP,
+    FDTAP_FILT_HANGUP: POLLHUP | POLLRDHUP,  # Akaros's hangup: the peer closed, as a FIN says
 }
 SUPPORTED = sum(FILTERS)
 #: struct fd_tap_req: fd, cmd, filter, ev_id (int), ev_q, data (pointers)

@@ -67,6 +67,7 @@ MMAP_MIN_ADDR = 0x10000
 PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
 #: Linux's PROT_GROWSDOWN / PROT_GROWSUP bits of mprotect (accepted, not modelled).
 PROT_GROWS = 0x0100_0000 | 0x0200_0000
+PROT_SEM = 0x8
 U64 = 1 << 64
 
 
@@ -136,7 +137,8 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int, 
     if not anonymous and t.process.files.get(fd) is None:
         return -EBADF
     kind = flags & MAP_SHARED_VALIDATE
-    if length == 0 or offset % PAGE_SIZE or prot & ~PROT_MASK or kind == 0:
+    prot &= PROT_MASK  # Linux's mmap ignores other bits (PROT_SEM, ...); mprotect does not
+    if length == 0 or offset % PAGE_SIZE or kind == 0:
         return -EINVAL
     if kind == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN:
         return -EOPNOTSUPP
@@ -195,7 +197,7 @@ def sys_munmap(t: Thread, addr: int, length: int) -> int:
 
 
 def sys_mprotect(t: Thread, addr: int, length: int, prot: int) -> int:
-    if addr % PAGE_SIZE or prot & ~(PROT_MASK | PROT_GROWS):
+    if addr % PAGE_SIZE or prot & ~(PROT_MASK | PROT_SEM | PROT_GROWS):
         return -EINVAL
     if length == 0:
         return 0

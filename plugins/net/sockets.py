@@ -288,9 +288,8 @@ def _receive(
             return data, source, port
         if flags & MSG_PEEK:
             if not conv.rx:
-                if conv.reset:
-                    raise DeviceError("ECONNRESET", "connection reset by peer")
-                if not (conv.rx_eof or conv.rd_shut):
+                conv.raise_pending_reset()
+                if not (conv.rx_eof or conv.rd_shut or conv.reset):
                     raise WouldBlock(conv.queue)
             return bytes(conv.rx[:count]), conv.raddr, conv.rport
         ended = conv.rx_eof or conv.reset or conv.rd_shut

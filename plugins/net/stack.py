@@ -26,7 +26,7 @@ import ipaddress
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, DeviceError, WouldBlock
+from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, DeviceError, WouldBlock
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue, wake_pollers
 
@@ -233,9 +233,8 @@ class Conv:
             self.stack.kernel.kmem.release(KMEM_OWNER, len(data))
             self.drained()
             return data
-        if self.reset:
-            raise DeviceError("ECONNRESET", f"tcp/{self.index}: connection reset by peer")
-        if self.rx_eof or self.rd_shut or self.state == CLOSED:
+        self.raise_pending_reset()
+        if self.rx_eof or self.rd_shut or self.state == CLOSED or self.reset:
             if self.state == CLOSED and self.peer is None and not self.rx_eof:
                 raise DeviceError("ENOTCONN", f"tcp/{self.index} is not connected")
             return b""
@@ -248,8 +247,7 @@ class Conv:
             if not self.rport:
                 raise DeviceError("EDESTADDRREQ", f"udp/{self.index} is not connected (use sendto)")
             return self.send_datagram(data, self.raddr, self.rport)
-        if self.reset:
-            raise DeviceError("ECONNRESET", f"tcp/{self.index}: connection reset by peer")
+        self.raise_pending_reset()
         if self.wr_shut or self.peer_gone:
             raise DeviceError("EPIPE", f"tcp/{self.index}: the connection is closed for writing")
         peer = self.peer
@@ -290,6 +288,13 @@ class Conv:
         """The peer sends no more."""
         self.rx_eof = True
         self.notify()
+
+    def raise_pending_reset(self) -> None:
+        """A reset is reported once, as Linux does: to the first read, write or SO_ERROR after
+        it; then reads see end of file and writes EPIPE."""
+        if self.reset and self.error == "ECONNRESET":
+            self.error = ""
+            raise DeviceError("ECONNRESET", f"tcp/{self.index}: connection reset by peer")
 
     def peer_reset(self) -> None:
         self.reset = True
@@ -357,14 +362,17 @@ class Conv:
             return POLLIN if self.pending else 0
         if self.rx or self.rx_eof or self.rd_shut or self.reset:
             ready |= POLLIN
-        if self.reset:
-            ready |= POLLERR | POLLHUP
-        elif self.rx_eof and (self.wr_shut or self.peer_gone):
+        if self.error:  # until a read, write or SO_ERROR takes it
+            ready |= POLLERR
+        # hung up when both directions are shut, as Linux's: a peer's FIN alone shuts reading only
+        if self.reset or ((self.rx_eof or self.rd_shut) and self.wr_shut):
             ready |= POLLHUP
-        if self.state == ESTABLISHED and not self.reset:
+        if self.rx_eof or self.reset:
+            ready |= POLLRDHUP
+        if self.state == ESTABLISHED:
             peer = self.peer
-            if self.wr_shut or self.peer_gone or peer is None or peer.rcvbuf - len(peer.rx) > 0:
-                ready |= POLLOUT
+            if self.reset or self.wr_shut or self.peer_gone or peer is None or peer.rcvbuf - len(peer.rx) > 0:
+                ready |= POLLOUT  # a write would not wait (it may fail)
         elif self.state == CLOSED and self.peer is None:
             ready |= POLLOUT | POLLHUP
         return ready

@@ -87,18 +87,10 @@ class NsExport:
 
     @_translate
     def attach(self, aname: str, uname: str) -> Any:
-        aname = aname or "/"
-        if not aname.startswith("/"):
-            raise NinepError(ENOENT, f"aname {aname!r}: expected an absolute path")
-        aname = posixpath.normpath(aname)
-        if aname == "/":
-            if self.paths == ["/"]:
-                return NsNode(self, self.namespace.walk("/"))
+        aname = confine(aname, self.paths)
+        if aname == "/" and self.paths != ["/"]:
             return ExportRoot(self)
-        for path in self.paths:
-            if path == "/" or aname == path or aname.startswith(path + "/"):
-                return NsNode(self, self.namespace.walk(aname))
-        raise NinepError(ENOENT, f"{aname} is not exported (exported: {', '.join(self.paths)})")
+        return NsNode(self, self.namespace.walk(aname))
 
     def listed_qid(self, d: Dir, driver: Any, devno: int) -> Qid:
         """The qid of an entry of a listing of a directory of ``driver``'s instance ``devno``."""
@@ -135,6 +127,18 @@ class NsExport:
             user=d.uid or "kernkit",
             group=d.gid or "kernkit",
         )
+
+
+def confine(aname: str, paths: list[str]) -> str:
+    """What a client may attach to: ``aname`` made clean, when it is the export's root or lies
+    inside an exported path; NinepError(ENOENT) otherwise."""
+    aname = aname or "/"
+    if not aname.startswith("/"):
+        raise NinepError(ENOENT, f"aname {aname!r}: expected an absolute path")
+    aname = posixpath.normpath(aname)
+    if aname == "/" or any(path == "/" or aname == path or aname.startswith(path + "/") for path in paths):
+        return aname
+    raise NinepError(ENOENT, f"{aname} is not exported (exported: {', '.join(paths)})")
 
 
 class ExportRoot:

@@ -225,6 +225,8 @@ class Session:
             if self.dialect is None and name != "Tversion":
                 raise fail(EPROTO, "Tversion must come first")
             if name in WRITING and not self.writable:
+                if name == "Tremove":  # a remove clunks its fid even when it fails
+                    self._release(self.fids.pop(message.fid, Fid([])))
                 raise fail(EROFS)
             return self._handlers[name](message)
         except NinepError as error:

@@ -43,11 +43,27 @@ def test_trace_records_syscalls_states_and_exit_in_virtual_time():
     assert states[0] == ("CREATED", "RUNNABLE_S") and states[-1][1] == "DYING"
 
 
-def test_seed_changes_random_bytes_but_runs_stay_reproducible():
-    # AT_RANDOM feeds musl's stack canary: a different seed changes register values, not output
-    a = run_kernel("hello", trace=True, kernel__seed=1)
-    b = run_kernel("hello", trace=True, kernel__seed=1)
-    assert a.trace == b.trace
+def random_bytes(seed: int) -> dict[str, list[bytes]]:
+    """What ``vmcheck random`` saw under ``[kernel] seed``: AT_RANDOM, then two getrandom calls."""
+    run = run_kernel("vmcheck", "random", kernel__seed=seed)
+    assert run.status == 0, run.err
+    seen: dict[str, list[bytes]] = {}
+    for line in run.out.splitlines():
+        source, value = line.split()
+        seen.setdefault(source, []).append(bytes.fromhex(value))
+    assert [len(v) for v in seen["AT_RANDOM"] + seen["getrandom"]] == [16, 16, 16]
+    return seen
+
+
+def test_the_seed_alone_decides_the_random_bytes():
+    one, again, two = random_bytes(1), random_bytes(1), random_bytes(2)
+    assert one == again  # reproducible
+    for source in ("AT_RANDOM", "getrandom"):
+        assert set(one[source]).isdisjoint(two[source]), source  # another seed, other bytes
+    first, second = one["getrandom"]
+    assert first != second  # successive calls differ
+    for value in (first, second, *one["AT_RANDOM"]):
+        assert len(set(value)) > 8, value.hex()  # spread out, not zeros or a repeated byte
 
 
 def test_trace_file_from_the_command_line(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,15 +12,35 @@ FAULTS = {
     # mode: (exit status, signal name, what the report says, instruction mnemonic)
     "null": (139, "SIGSEGV", "page fault, not mapped at 0x0 (read)", "mov"),
     "write-ro": (139, "SIGSEGV", "page fault, read-only page", "mov"),
+    # a read-only page the first read brought in: the entry that read filled must not allow writes
+    "write-after-read": (139, "SIGSEGV", "page fault, read-only page at 0x7f0000000000 (write)", "mov"),
     "jump": (139, "SIGSEGV", "page fault, not mapped at 0x12345000 (exec)", "no code mapped"),
+    # the first kernel address, and the first past the user half
+    "kernel": (139, "SIGSEGV", "page fault, kernel address at 0xffff800000000000 (read)", "mov"),
+    "noncanonical": (139, "SIGSEGV", "page fault, non-canonical address at 0x800000000000 (read)", "mov"),
+    # the last page below the user limit: canonical, so merely not mapped
+    "top": (139, "SIGSEGV", "page fault, not mapped at 0x7ffffffff000 (read)", "mov"),
+    # code in pages that may be read and written but not executed (NX)
+    "exec-stack": (139, "SIGSEGV", "page fault, page not executable at 0x7fff", "ret"),
+    "exec-data": (139, "SIGSEGV", "page fault, page not executable at 0x7f", "ret"),
     "ud2": (132, "SIGILL", "invalid opcode", "ud2"),
     "div0": (136, "SIGFPE", "divide error", "div"),
     "hlt": (139, "SIGSEGV", "general protection fault", "hlt"),
 }
+#: Modes whose faulting pc is outside the program's code, so the report cannot name a symbol.
+OUTSIDE_THE_PROGRAM = {"jump", "exec-stack", "exec-data"}
+
+
+@pytest.fixture(params=["native", "pure-python"])
+def tlb_fill(request, monkeypatch):
+    """Each way a TLB miss is filled: present pages in C (when built) or everything in Python."""
+    if request.param == "pure-python":
+        monkeypatch.setenv("KERNKIT_PURE_PYTHON", "1")
+    return request.param
 
 
 @pytest.mark.parametrize("mode", FAULTS)
-def test_fault_kills_the_process_with_a_report(mode):
+def test_fault_kills_the_process_with_a_report(mode, tlb_fill):
     status, signal, what, mnemonic = FAULTS[mode]
     run = run_kernel("fault", mode)
     assert run.status == status
@@ -29,7 +50,7 @@ def test_fault_kills_the_process_with_a_report(mode):
     assert what in lines[0]
     assert lines[1].startswith("kernkit:   pc 0x")
     assert mnemonic in lines[1]
-    assert "<main+0x" in lines[1] or mode == "jump"  # symbolised from the ELF
+    assert "<main+0x" in lines[1] or mode in OUTSIDE_THE_PROGRAM  # symbolised from the ELF
     assert "rsp=0x7fff" in lines[2]
     assert "Traceback" not in run.err
 
@@ -152,3 +173,23 @@ def test_machine_too_small_to_boot_is_a_config_error():
         "kernkit: error: <command line>: machine.memory: the x86_64 machine needs at least 2M "
         "(its first 1M is the machine's own)\n"
     )
+
+
+def test_a_kernel_error_while_filling_the_tlb_is_not_lost(monkeypatch, tlb_fill):
+    """An exception inside the emulator's TLB-fill callback cannot propagate through C: it is kept
+    and raised when the run returns, a kernel panic naming the bug (not a guest fault)."""
+    from kernkit.core.vm import AddressSpace
+
+    resolve = AddressSpace.resolve_fault
+
+    def broken(self, va, access):  # noqa: ANN001, ANN202
+        if "_fill" not in sys._getframe(1).f_code.co_name:  # the kernel's own copies work
+            return resolve(self, va, access)
+        raise RuntimeError("a bug in the pager")
+
+    monkeypatch.setattr(AddressSpace, "resolve_fault", broken)
+    run = run_kernel("memtest")
+    assert run.status == 70 and run.err.startswith(
+        "kernkit: kernel panic: RuntimeError: a bug in the pager\n"
+    )
+    assert "killed by SIGSEGV" not in run.err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -103,29 +105,63 @@ def pip_install_target(package: Path, target: Path) -> dict[str, str]:
     return {"PYTHONPATH": str(target)}
 
 
+def default_signals() -> None:
+    """For ``preexec_fn``: the stop signals (Ctrl-C, SIGTERM, SIGHUP) back at their defaults in the
+    child. A shell that started the tests in the background (or nohup) ignores SIGINT (SIGHUP),
+    and a child inherits that; a child Python then installs no KeyboardInterrupt handler and a
+    test's Ctrl-C would do nothing."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 @contextlib.contextmanager
-def kernel_process(*args: str):
-    """``kernkit boot ARGS`` as a host process with piped output, ended with Ctrl-C at the end."""
-    # a shell that started the tests in the background may have ignored SIGINT: restore it
+def kernkit_process(*args: str, **popen):  # noqa: ANN003 - passed on to Popen
+    """``kernkit ARGS`` as a host process with piped output that a test may stop with a signal
+    (the stop signals back at their defaults), in a process group of its own; whatever is still running of it at the end
+    (kernkit matrix has worker processes) is killed, whether the test passed or not."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kernkit.tools.cli", "boot", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        cwd=ROOT,
+        [sys.executable, "-m", "kernkit.tools.cli", *args],
+        **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "cwd": ROOT, **popen},
+        preexec_fn=default_signals,
+        start_new_session=True,
     )
     try:
         yield proc
     finally:
-        for _ in range(15):  # a Ctrl-C arriving while the kernel is busy may take a moment
-            if proc.poll() is not None:
-                break
-            proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.communicate(timeout=2)
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+
+def read_until(stream, text: bytes, timeout: float = 60) -> bytes:  # noqa: ANN001 - a pipe
+    """Read a process's pipe until ``text`` has come (AssertionError with what did, after
+    ``timeout`` or at its end): how a test knows a kernel is up before it interrupts it."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([stream], [], [], left)[0]:
+            raise AssertionError(f"no {text!r} within {timeout} s; got {seen!r}")
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            raise AssertionError(f"no {text!r} before the end; got {seen!r}")
+        seen += chunk
+    return seen
+
+
+@contextlib.contextmanager
+def kernel_process(*args: str):
+    """``kernkit boot ARGS`` as a host process with piped output, ended with Ctrl-C at the end."""
+    with kernkit_process("boot", *args) as proc:
+        try:
+            yield proc
+        finally:
+            for _ in range(15):  # a Ctrl-C arriving while the kernel is busy may take a moment
+                if proc.poll() is not None:
+                    break
+                proc.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.communicate(timeout=2)
 
 
 @contextlib.contextmanager
@@ -201,3 +237,13 @@ def broken_kernel(tmp_path: Path) -> Path:
     config = tmp_path / "k.toml"
     config.write_text('[kernel]\nplugins = ["kk_broken_getpid"]\npersonalities = ["broken"]\n')
     return config
+
+
+def run_bench(script: str, *args: str, timeout: float = 900) -> dict:
+    """``python bench/SCRIPT ARGS``: the JSON object it printed (it must exit 0)."""
+    import json
+
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return json.loads(result.stdout)

@@ -9,11 +9,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from kernkit.plugins.ninep.client import Client
+from kernkit.plugins.ninep import proto
+from kernkit.plugins.ninep.client import Client, RemoteError
+from kernkit.plugins.ninep.proto import Message
 from kernkit.plugins.ninep.server import Session
 
 #: Where .ci/run puts the venv holding p9fs (it clashes with other 9P packages, so it lives alone).
@@ -166,3 +169,103 @@ class LiveKernel:
         self._host.close()
         self._ours.close()
         return self.status
+
+
+def tree_of(client: Client, directory: int) -> dict[str, tuple[int, bytes | None]]:
+    """What a client sees under the directory ``directory``: path -> (mode, contents; None for a
+    directory), every level, read through the server."""
+    seen: dict[str, tuple[int, bytes | None]] = {}
+
+    def visit(fid: int, prefix: str) -> None:
+        listing, _ = client.walk(fid, ())
+        client.open(listing, 0)
+        names = sorted(name for name, _ in client.readdir(listing))
+        client.clunk(listing)
+        for name in names:
+            child, _ = client.walk(fid, (name,))
+            mode = client.stat(child)["mode"]
+            if mode & 0o170000 == 0o040000:
+                seen[prefix + name] = (mode, None)
+                visit(child, prefix + name + "/")
+            else:
+                client.open(child, 0)
+                data, offset = b"", 0
+                while chunk := client.read(child, offset, client.iounit):
+                    data += chunk
+                    offset += len(chunk)
+                seen[prefix + name] = (mode, data)
+            client.clunk(child)
+
+    visit(directory, "")
+    return seen
+
+
+def changes_accepted(client: Client, directory: int, file: str, subdir: str) -> list[str]:
+    """Try every request that changes a tree, on the directory ``directory`` holding the file
+    ``file`` and the directory ``subdir``; the requests that did not fail (a read-only export
+    must refuse them all)."""
+
+    def fid_of(*names: str) -> int:
+        return client.walk(directory, names)[0]
+
+    def setattr_(valid: int, mode: int = 0, size: int = 0) -> Message:
+        return Message("Tsetattr", fid=fid_of(file), valid=valid, mode=mode, uid=0, gid=0, size=size,
+                       atime_sec=0, atime_nsec=0, mtime_sec=0, mtime_nsec=0)
+
+    def wstat(**changes: object) -> Message:
+        fields = {**proto.DONT_TOUCH, "qid": proto.Qid(0xFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF),
+                  "name": "", "uid": "", "gid": "", "muid": "", **changes}
+        return Message("Twstat", fid=fid_of(file), stat=proto.Stat(**fields))
+
+    def open_then_clunk(mode: int) -> None:
+        fid = fid_of(file)
+        client.rpc(Message("Topen", fid=fid, mode=mode), "Ropen")
+        client.clunk(fid)
+
+    attempts: dict[str, Callable[[], object]] = {
+        "create a file": lambda: client.create(fid_of(), "new", 0o644, 0o101),
+        "make a directory": lambda: client.mkdir(directory, "newdir", 0o755),
+        "open for writing": lambda: client.open(fid_of(file), 1),
+        "open for reading and writing": lambda: client.open(fid_of(file), 2),
+        "open with O_TRUNC": lambda: client.open(fid_of(file), 0o1000),
+        "remove the file": lambda: client.remove(fid_of(file)),
+        "remove the directory": lambda: client.remove(fid_of(subdir)),
+    }
+    if client.linux:
+        attempts |= {
+            "unlinkat the file": lambda: client.rpc(
+                Message("Tunlinkat", dirfid=directory, name=file, flags=0), "Runlinkat"),
+            "unlinkat the directory": lambda: client.rpc(
+                Message("Tunlinkat", dirfid=directory, name=subdir, flags=0x200), "Runlinkat"),
+            "renameat": lambda: client.rpc(Message("Trenameat", olddirfid=directory, oldname=file,
+                                                   newdirfid=directory, newname="renamed"), "Rrenameat"),
+            "rename": lambda: client.rpc(Message("Trename", fid=fid_of(file), dfid=directory, name="renamed"),
+                                         "Rrename"),
+            "setattr mode": lambda: client.rpc(setattr_(0x1, mode=0o600), "Rsetattr"),
+            "setattr size": lambda: client.rpc(setattr_(0x8, size=0), "Rsetattr"),
+            "symlink": lambda: client.rpc(Message("Tsymlink", fid=directory, name="link", symtgt=file, gid=0),
+                                          "Rsymlink"),
+            "mknod": lambda: client.rpc(Message("Tmknod", dfid=directory, name="node", mode=0o100644, major=0,
+                                                minor=0, gid=0), "Rmknod"),
+            "link": lambda: client.rpc(Message("Tlink", dfid=directory, fid=fid_of(file), name="hard"),
+                                       "Rlink"),
+            "xattrcreate": lambda: client.rpc(Message("Txattrcreate", fid=fid_of(file), name="user.x",
+                                                      attr_size=1, flags=0), "Rxattrcreate"),
+        }
+    else:
+        attempts |= {
+            "create a directory": lambda: client.rpc(
+                Message("Tcreate", fid=fid_of(), name="newdir", perm=proto.DMDIR | 0o755, mode=0), "Rcreate"),
+            "open with ORCLOSE, then clunk": lambda: open_then_clunk(proto.ORCLOSE),
+            "wstat rename": lambda: client.rpc(wstat(name="renamed"), "Rwstat"),
+            "wstat length": lambda: client.rpc(wstat(length=0), "Rwstat"),
+            "wstat mode": lambda: client.rpc(wstat(mode=0o600), "Rwstat"),
+        }
+    accepted = []
+    for what, attempt in attempts.items():
+        try:
+            attempt()
+        except RemoteError:
+            continue
+        accepted.append(what)
+    return accepted

@@ -1,16 +1,25 @@
-"""Linux as the oracle: a guest program run natively on this host, or a Debian busybox in a
-chroot natively and under qemu-user, to compare with what it prints under kernkit."""
+"""Linux as the oracle: what a guest program prints under kernkit, compared with what it prints
+natively on this host (``native``: a program given a scratch directory; ``sandboxed``: a packaged
+program in a sandbox that gives it what kernkit gives init, support/sandbox.py), or with a Debian
+busybox in a chroot natively and under qemu-user. Where they differ on purpose, ``Difference``
+says so and why; docs/testing.md lists every one."""
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+import attrs
 import pytest
+
+from kernkit.core.programs import packaged_programs_dir
 
 #: A tmpfs on the host, where native runs get their scratch directories (kernkit's /tmp is one).
 HOST_TMPFS = Path("/dev/shm")
@@ -75,3 +84,75 @@ def busybox_chroot(script: str, *, qemu: bool = False) -> subprocess.CompletedPr
         return subprocess.run(
             command, capture_output=True, text=True, timeout=120, preexec_fn=enter, env={"PATH": "/bin"}
         )
+
+
+SANDBOX = Path(__file__).with_name("sandbox.py")
+
+
+@attrs.frozen
+class NativeRun:
+    status: int  # as kernkit reports it: 128+N for a program killed by signal N
+    out: str
+    err: str
+
+
+@attrs.frozen
+class Difference:
+    """Lines (a regular expression, matched from the start) that say something else on Linux and
+    under kernkit for ``program`` (its name and arguments, as the cases write them), and why."""
+
+    program: str
+    lines: str
+    reason: str
+    part: str = ""  # only this (a regular expression) differs in those lines; all of them if empty
+
+    def mask(self, text: str) -> str:
+        """``text`` with each run of these lines (however many on either side) as one mark, or
+        with the differing part of each marked."""
+        mark = f"<differs: {self.reason}>"
+        if self.part:
+            return re.sub(f"(?m)^(?:{self.lines}).*$", lambda line: re.sub(self.part, mark, line[0]), text)
+        marked = re.sub(f"(?m)^(?:{self.lines}).*$", mark, text)
+        return re.sub(r"(?m)^(<differs: .*>\n)\1+", r"\1", marked)
+
+
+def _unshare() -> list[str]:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare is not installed (apt-get install util-linux)")
+    return [unshare, "--mount", "--net", *([] if os.geteuid() == 0 else ["--map-root-user"])]
+
+
+@functools.cache
+def _sandbox_problem() -> str:
+    """Why native runs cannot be sandboxed here ('' when they can)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return "unshare is not installed"
+    probe = subprocess.run(
+        [*_unshare(), sys.executable, str(SANDBOX), "/bin/true", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return "" if probe.returncode == 0 else probe.stderr.strip() or f"exit status {probe.returncode}"
+
+
+def sandboxed(program: str, *args: str, stdin: bytes = b"", timeout: float = 120) -> NativeRun:
+    """``program`` (a packaged guest) run natively in the sandbox; skips, saying why, where
+    mount and network namespaces cannot be made."""
+    problem = _sandbox_problem()
+    if problem:
+        pytest.skip(
+            f"no sandbox for native runs ({problem}); it needs unshare (apt-get install util-linux) "
+            "and mount and network namespaces (root, or user namespaces)"
+        )
+    path = packaged_programs_dir() / program
+    result = subprocess.run(
+        [*_unshare(), sys.executable, str(SANDBOX), str(path), program, *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+    )
+    status = result.returncode if result.returncode >= 0 else 128 - result.returncode
+    return NativeRun(status, result.stdout.decode(errors="replace"), result.stderr.decode(errors="replace"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
 import subprocess
 
 import pytest
-from support import ROOT, kernkit_cli
+from support import ROOT, kernkit_cli, kernkit_process
 
 from kernkit.tools import docgen
 
@@ -78,22 +79,15 @@ def test_tour_commands_work(command, tour_dir):
 
 
 def _serve_then_interrupt(command: list[str]) -> None:
-    import signal
-    import subprocess
-    import sys
-
     from kernkit.plugins.ninep.client import Client
 
     args = [*command[1:], "--set", "export9p.listen=127.0.0.1:0"]  # any free port, not 5640
-    proc = subprocess.Popen([sys.executable, "-m", "kernkit.tools.cli", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+    with kernkit_process(*args) as proc:
         announced = proc.stderr.readline().decode()
         port = int(re.search(r"9P export on 127\.0\.0\.1:(\d+)", announced).group(1))
         client = Client.connect("127.0.0.1", port)
         client.attach("/proc")
         client.close()
-    finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err == b"kernkit: interrupted\n", err
@@ -101,19 +95,12 @@ def _serve_then_interrupt(command: list[str]) -> None:
 
 def _get_then_interrupt(command: list[str]) -> None:
     """The web server tour line: fetch the page through the forward (on a free port), Ctrl-C."""
-    import signal
-    import subprocess
-    import sys
     import threading
     import urllib.error
     import urllib.request
 
     args = [*command[1:], "--set", 'net.forward=[{host = "127.0.0.1:0", guest = 80}]']
-    # Ctrl-C ends it; a shell that started the tests in the background may have ignored SIGINT
-    proc = subprocess.Popen([sys.executable, "-m", "kernkit.tools.cli", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
+    with kernkit_process(*args) as proc:
         announced = proc.stderr.readline().decode()
         port = int(re.search(r"forwarding 127\.0\.0\.1:(\d+)", announced).group(1))
         for _ in range(100):  # the forward is up before the guest listens: until it answers
@@ -123,7 +110,6 @@ def _get_then_interrupt(command: list[str]) -> None:
             except (ConnectionError, urllib.error.URLError):
                 threading.Event().wait(0.1)
         assert b"Hello from kernkit!" in page
-    finally:
         # A Ctrl-C landing while a guest runs can be lost inside the emulator's callback: press again
         for _ in range(30):
             proc.send_signal(signal.SIGINT)

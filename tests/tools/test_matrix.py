@@ -9,12 +9,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from support import CONFIGS, kernkit_cli
+from support import CONFIGS, kernkit_cli, kernkit_process, read_until
 
 from kernkit.tools.matrix.spec import load_matrix
 
@@ -106,6 +105,34 @@ def test_filter_and_compare_with_the_previous_run(tmp_path):
     ) in lines
 
 
+def test_compare_reports_a_regression_with_its_numbers(tmp_path):
+    """A run that costs three times the instructions (a longer loop) is a regression, named with
+    the figures before and after; a run that costs less or the same is not."""
+    db = str(tmp_path / "h.db")
+    spin = (
+        f'base = "{CONFIGS / "minimal.toml"}"\n[[workload]]\nname = "spin"\nprogram = "spin"\nargs = ["%d"]\n'
+    )
+    matrix = tmp_path / "m.toml"
+    figures = []
+    for rounds in (100_000, 300_000, 300_000, 100_000):
+        write(matrix, spin % rounds)
+        result = kernkit_cli(
+            "matrix", str(matrix), "--db", db, "--compare", "last", "--json", str(tmp_path / "r.json")
+        )
+        assert result.returncode == 0, result.stdout.decode()
+        (cell,) = json.loads((tmp_path / "r.json").read_text())["cells"]
+        figures.append((cell, result.stdout.decode().splitlines()))
+    (before, _), (after, lines) = figures[0], figures[1]
+    assert after["instructions"] > 2.9 * before["instructions"]
+    regressions = [line for line in lines if line.startswith("regression")]
+    assert regressions == [
+        f"regression   spin: {metric} {before[metric]} -> {after[metric]} "
+        f"(+{(after[metric] - before[metric]) / before[metric]:.0%})"
+        for metric in ("virtual_ns", "instructions")
+    ]
+    assert figures[2][1][-1] == figures[3][1][-1] == "no changes since the previous run"
+
+
 def test_malformed_matrix_is_a_one_line_error(tmp_path):
     matrix = write(tmp_path / "m.toml", '[axes]\n"machine.cores" = 2\n' + HELLO)
     result = kernkit_cli("matrix", str(matrix))
@@ -148,30 +175,15 @@ program = "spin"
 args = ["300000000"]
 ''',
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kernkit.tools.cli",
-            "matrix",
-            str(matrix),
-            "-j",
-            "1",
-            "--json",
-            str(tmp_path / "r.json"),
-            "--db",
-            str(tmp_path / "h.db"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    first = process.stdout.readline()
-    assert b"/8]" in first
-    time.sleep(0.5)  # the slow cell is running now
-    workers = _children(process.pid)
-    assert workers
-    process.send_signal(signum)
-    out, err = process.communicate(timeout=60)
+    with kernkit_process(
+        "matrix", str(matrix), "-j", "1", "--json", str(tmp_path / "r.json"), "--db", str(tmp_path / "h.db")
+    ) as process:
+        read_until(process.stdout, b"[1/8] ")  # hello[cores=1] is done; the slow cell runs now
+        workers = _children(process.pid)
+        assert workers
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=60)
+        alive = {pid for pid in workers if Path(f"/proc/{pid}").exists()}
     assert process.returncode == 128 + signum, err
     assert word in err and b"Traceback" not in err
     report = json.loads((tmp_path / "r.json").read_text())
@@ -179,8 +191,7 @@ args = ["300000000"]
     assert report["cells"][0]["id"] == "hello[cores=1]" and report["cells"][0]["status"] == "PASS"
     with sqlite3.connect(tmp_path / "h.db") as db:
         assert db.execute("select count(*) from runs").fetchone()[0] == 1
-    alive = {pid for pid in workers if Path(f"/proc/{pid}").exists()}
-    assert not alive, f"workers still running: {alive}"
+    assert not alive, f"workers still running: {alive}"  # gone on their own, before the clean-up
 
 
 def test_html_report_renders_in_a_real_browser(tmp_path):

@@ -10,7 +10,7 @@ from support import ROOT, USER_BIN, run_kernel
 
 pytestmark = pytest.mark.skipif(
     shutil.which("musl-gcc") is None or shutil.which("make") is None,
-    reason="musl-gcc (apt-get install musl-tools) and make are needed to rebuild user programs",
+    reason="musl-gcc and make are needed to rebuild user programs (apt-get install musl-tools make)",
 )
 
 

@@ -342,7 +342,7 @@ def test_uthread_stress_variants(vcores, threads, quantum, cores):
 
 def test_parlib_programs_rebuild_from_source(tmp_path):
     if shutil.which("gcc") is None or shutil.which("make") is None:
-        pytest.skip("gcc and make are needed to rebuild the parlib programs")
+        pytest.skip("gcc and make are needed to rebuild the parlib programs (apt-get install gcc make)")
     target = tmp_path / "mcp_hello"
     subprocess.run(
         ["make", "-s", "-C", str(ROOT / "user"), f"OUT={tmp_path}", str(target)],

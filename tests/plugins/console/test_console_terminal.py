@@ -12,7 +12,7 @@ import termios
 import time
 
 import pytest
-from support import ROOT, kernkit_cli
+from support import ROOT, default_signals, kernkit_cli
 
 
 class Pty:
@@ -27,6 +27,7 @@ class Pty:
             stderr=slave,
             cwd=ROOT,
             start_new_session=True,
+            preexec_fn=default_signals,
         )
         os.close(slave)
         self.seen = b""
@@ -44,6 +45,15 @@ class Pty:
             except OSError:  # the program ended and closed the terminal
                 raise AssertionError(f"no {text!r}; the terminal shows {self.seen!r}") from None
         return self.seen
+
+    def wait_raw(self, timeout: float = 60) -> None:
+        """Wait until the console has put the terminal in its own (non-canonical) mode: the
+        kernel is up and its guests run."""
+        deadline = time.monotonic() + timeout
+        while termios.tcgetattr(self.master)[3] & termios.ICANON:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the console never took the terminal; it shows {self.seen!r}")
+            time.sleep(0.02)
 
     def type(self, keys: bytes) -> None:
         os.write(self.master, keys)
@@ -79,7 +89,7 @@ def terminal():
 
 def test_ctrl_a_c_opens_the_monitor_while_a_guest_computes(terminal):
     t = terminal("boot", "--", "spin", "100000000000")
-    time.sleep(1)  # the guest is computing, not reading its input
+    t.wait_raw()  # the guest is computing, not reading its input
     t.type(b"\x01c")
     t.expect(b"Entering the kernkit monitor. Type 'help' for a list of commands.")
     t.expect(b"kernkit> ")
@@ -87,7 +97,7 @@ def test_ctrl_a_c_opens_the_monitor_while_a_guest_computes(terminal):
     screen = t.expect(b"RUNNING_S")
     assert b"ps\r\n" in screen and b"spin" in screen
     t.type(b"continue\n")
-    time.sleep(0.3)
+    t.wait_raw()  # back in the console's mode: what follows is the console's, not the monitor's
     t.type(b"\x01h")
     t.expect(b"console keys: Ctrl-A c  kernel monitor | Ctrl-A x  end the run")
     t.type(b"\x01x")
@@ -97,7 +107,7 @@ def test_ctrl_a_c_opens_the_monitor_while_a_guest_computes(terminal):
 
 def test_the_line_discipline_edits_echoes_and_ends_input(terminal):
     t = terminal("boot", "--", "readline")
-    t.expect(b"")  # let it start
+    t.wait_raw()  # the kernel's line discipline edits and echoes, not the host's
     t.type(b"helo\x7flo wrld")  # DEL erases the last character
     t.type(b"\x17world\n")  # Ctrl-W erases a word
     t.expect(b"got: hello world\r\n")
@@ -110,7 +120,7 @@ def test_the_line_discipline_edits_echoes_and_ends_input(terminal):
 
 def test_quit_in_the_monitor_ends_the_run_and_the_terminal_is_restored(terminal):
     t = terminal("boot", "--", "spin", "100000000000")
-    time.sleep(1)
+    t.wait_raw()
     running = termios.tcgetattr(t.master)
     assert not running[3] & termios.ICANON and not running[3] & termios.ECHO  # the console's mode
     assert running[3] & termios.ISIG  # Ctrl-C still interrupts kernkit
@@ -139,8 +149,7 @@ def test_escape_none_leaves_the_terminal_to_the_host(terminal):
 
 def test_an_interrupted_run_gives_the_terminal_back(terminal):
     t = terminal("boot", "--", "spin", "100000000000")
-    time.sleep(1)
-    assert not termios.tcgetattr(t.master)[3] & termios.ICANON
+    t.wait_raw()
     t.proc.send_signal(signal.SIGINT)  # Ctrl-C
     assert t.wait() == 130
     assert b"kernkit: interrupted" in t.seen

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 
+from support import default_signals
 from support.gdb import DEMO, GDB, needs_gdb, symbol
 
 pytestmark = needs_gdb
@@ -141,10 +142,14 @@ def test_ctrl_c_in_gdb_interrupts_a_spinning_guest(guest, tmp_path):
     for command in commands:
         args += ["-ex", command]
     with open(tmp_path / "gdb.out", "wb") as out:
-        session = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        time.sleep(1)  # the guest spins
-        session.send_signal(signal.SIGINT)  # what Ctrl-C at gdb's terminal does
-        assert session.wait(timeout=60) == 0
+        session = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=default_signals)
+        try:
+            time.sleep(1)  # the guest spins
+            session.send_signal(signal.SIGINT)  # what Ctrl-C at gdb's terminal does
+            assert session.wait(timeout=60) == 0
+        finally:
+            session.kill()
+            session.wait()
     text = (tmp_path / "gdb.out").read_text()
     assert "Program received signal SIGINT, Interrupt." in text
     # gdb writes "0x... in main (...)" mid-line and "main (...)" when the pc starts a line

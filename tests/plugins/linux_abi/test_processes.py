@@ -80,3 +80,16 @@ def test_busy_threads_keep_every_core_busy():
     one = run_kernel("threads", "spin", "4", "200000", machine__cores=1)
     assert four.out == one.out == "spin: 4 threads x 200000 iterations\n"
     assert four.kernel.now() < 0.4 * one.kernel.now()  # four cores in parallel, in virtual time
+
+
+@pytest.mark.parametrize(("waiters", "wake", "cores"), [(5, 2, 1), (4, 1, 2), (3, 3, 4)])
+def test_futex_wake_wakes_exactly_as_many_waiters_as_asked(waiters, wake, cores):
+    run = run_kernel("threads", "wake", str(waiters), str(wake), machine__cores=cores)
+    rest = waiters - wake
+    assert run.out.splitlines() == [
+        f"wake {wake} of {waiters}: returned {wake}, {wake} woken",
+        # requeue: one more woken, the others moved to the second futex (counted in the result)
+        f"requeue: returned {rest}, {wake + min(rest, 1)} woken",
+        "wake the first futex again: returned 0",
+        f"wake the second futex: returned {max(rest - 1, 0)}, {waiters} woken",
+    ]

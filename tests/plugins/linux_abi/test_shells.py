@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from support import run_kernel
+from support.sandbox import default_dispositions
 
 SCRIPTS = Path(__file__).parent / "shells"
 BUSYBOX = Path("/usr/bin/busybox")
@@ -46,6 +47,7 @@ def _host(command: list[str], script: Path, applets: Path) -> tuple[str, int]:
         stdin=subprocess.DEVNULL,
         capture_output=True,
         timeout=120,
+        preexec_fn=default_dispositions,  # as kernkit's init starts: nothing ignored
     )
     return run.stdout.decode(), run.returncode
 

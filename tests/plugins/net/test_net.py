@@ -51,8 +51,9 @@ def test_refused_and_unreachable():
 
 def test_closing_with_unread_input_resets_the_peer():
     out = nettest("reset")
+    # as on Linux: the reset is reported once, then the connection is closed for writing
     assert "read after reset: -1 (Connection reset by peer)" in out
-    assert "send after reset: -1 (Connection reset by peer)" in out
+    assert "send after reset: -1 (Broken pipe)" in out
 
 
 def test_half_close_then_reply_then_eof():
@@ -96,7 +97,7 @@ def test_select_and_poll():
     assert "select after a connect: 1, listener ready 1" in out
     assert "poll now: 1 in=0 out=1" in out
     assert "poll for input: 1 in=1" in out
-    assert "poll at EOF: 1 in=1 hup=1" in out
+    assert "poll at EOF: 1 in=1 hup=0" in out  # the peer's FIN shuts reading only: no POLLHUP (Linux)
 
 
 def test_a_guest_leaking_sockets_hits_limits_and_the_kernel_survives():

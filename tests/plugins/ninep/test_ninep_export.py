@@ -11,7 +11,7 @@ import sys
 import textwrap
 
 import pytest
-from support import ROOT
+from support import ROOT, kernkit_process
 from support.ninep import LiveKernel, need, run_p9fs
 
 from kernkit.plugins.ninep.client import Client, RemoteError
@@ -25,17 +25,12 @@ ANNOUNCE = re.compile(r"9P export on 127\.0\.0\.1:(\d+) \(/proc, /tmp, (read-wri
 @contextlib.contextmanager
 def served(*settings: str):
     """``kernkit boot configs/export.toml`` on a free port, as a user runs it; Ctrl-C at the end."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kernkit.tools.cli", "boot", str(EXPORT), "--set", "export9p.listen=127.0.0.1:0",
-         *[part for s in settings for part in ("--set", s)]],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-    )
-    try:
+    args = ["boot", str(EXPORT), "--set", "export9p.listen=127.0.0.1:0", *[p for s in settings for p in ("--set", s)]]
+    with kernkit_process(*args) as proc:
         line = proc.stderr.readline().decode()
         match = ANNOUNCE.search(line)
         assert match, line + proc.stderr.read().decode() if proc.poll() is not None else line
         yield int(match.group(1))
-    finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err.decode()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.ninep import local_client
+from support.ninep import changes_accepted, local_client, tree_of
 
 from kernkit.plugins.ninep import proto
+from kernkit.plugins.ninep.backend import NinepError
 from kernkit.plugins.ninep.client import ClientError, RemoteError
 from kernkit.plugins.ninep.memfs import MemFS
+from kernkit.plugins.ninep.nsbackend import confine
 from kernkit.plugins.ninep.proto import NOFID, NOTAG, Message
 from kernkit.plugins.ninep.server import Session
 
@@ -121,6 +124,16 @@ def test_read_only_by_default(dialect):
     with pytest.raises(RemoteError):
         client.unlink(root, "tmp", True)
     assert fs.root.walk("tmp").walk("hello.txt").data == b"hello, world\n"
+
+
+def test_a_read_only_server_refuses_every_change_and_the_tree_stays_as_it_was(dialect):
+    client, _ = local_client(tree(), dialect, writable=False)
+    root, _ = client.attach("")
+    before = tree_of(client, root)
+    tmp, _ = client.walk(root, ["tmp"])
+    assert changes_accepted(client, tmp, "hello.txt", "sub") == []
+    assert tree_of(client, root) == before
+    assert before["tmp/hello.txt"] == (0o100644, b"hello, world\n") and before["tmp/sub"][1] is None
 
 
 def test_create_write_truncate_remove(dialect):
@@ -258,7 +271,7 @@ def test_a_crashing_backend_gives_eio_and_the_server_goes_on():
     with pytest.raises(RemoteError) as info:
         list(client.readdir(tmp))
     assert info.value.errno == errno.EIO
-    assert any("backend bug" in e for e in errors)
+    assert errors == ["Treaddir: RuntimeError: backend bug"]  # the request and the exception
     fid, _ = client.walk(root, ["proc"])  # still serving
     assert fid
 
@@ -376,16 +389,38 @@ def test_random_bytes_never_crash_the_server(noise, chunk):
             break
 
 
-def _namespace_session(writable: bool):
-    """A server session over a booted kernel's namespace, as [export9p] makes them."""
+def _namespace_export():
+    """The root [export9p] serves from a booted kernel's namespace (/proc, /tmp and /dev)."""
     from kernkit.plugins.ninep.nsbackend import NsExport
     from kernkit.plugins.ns.api import boot_namespace
     from kernkit.tools.testing import boot_kernel
 
     kernel = boot_kernel("hello").kernel
+    return NsExport(kernel, boot_namespace(kernel), ["/proc", "/tmp", "/dev"], 0)
+
+
+def _namespace_session(writable: bool):
+    """A server session over a booted kernel's namespace, as [export9p] makes them."""
     problems: list[str] = []
-    root = NsExport(kernel, boot_namespace(kernel), ["/proc", "/tmp", "/dev"], 0)
-    return Session(root, writable=writable, max_msize=MSIZE, on_error=problems.append), problems
+    session = Session(_namespace_export(), writable=writable, max_msize=MSIZE, on_error=problems.append)
+    return session, problems
+
+
+def test_a_read_only_namespace_export_refuses_every_change_and_tmp_stays_as_it_was(dialect):
+    root = _namespace_export()
+    writer, _ = local_client(root, "9P2000.L")
+    top, _ = writer.attach("/tmp")
+    writer.create(writer.walk(top, ())[0], "hello.txt", 0o644, 0o101)
+    file, _ = writer.walk(top, ["hello.txt"])
+    writer.open(file, 1)
+    writer.write(file, 0, b"hello, world\n")
+    writer.mkdir(top, "sub", 0o755)
+    client, _ = local_client(root, dialect, writable=False)
+    tmp, _ = client.attach("/tmp")
+    before = tree_of(client, tmp)
+    assert changes_accepted(client, tmp, "hello.txt", "sub") == []
+    assert tree_of(client, tmp) == before
+    assert set(before) == {"hello.txt", "sub"} and before["hello.txt"][1] == b"hello, world\n"
 
 
 NS_NAMES = st.sampled_from(["tmp", "proc", "dev", "1", "status", "ctl", "cons", "random", "new", "..", "x"])
@@ -425,3 +460,192 @@ def test_fuzzed_requests_on_the_namespace_export_hit_no_device_bug(requests, wri
         out = session.receive(proto.encode(Message(kind, 7, **fields), "9P2000.L"))
         check_replies(out, session)
     assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("aname", "attached"),
+    [("", "/"), ("/", "/"), ("/tmp", "/tmp"), ("/tmp/", "/tmp"), ("/proc/1", "/proc/1"), ("/tmp/../proc", "/proc"),
+     ("/tmp/./x/..", "/tmp")],
+)
+def test_attach_names_are_made_clean_and_kept_inside_the_export(aname, attached):
+    assert confine(aname, ["/proc", "/tmp"]) == attached
+    assert confine(aname, ["/"]) == attached
+
+
+@pytest.mark.parametrize("aname", ["/bin", "/tmp/../bin", "/procx", "/pro", "tmp", "proc/1", "//bin", "/dev/../bin"])
+def test_attach_names_outside_the_export_are_refused(aname):
+    with pytest.raises(NinepError) as info:
+        confine(aname, ["/proc", "/tmp", "/dev"])
+    assert info.value.errno == errno.ENOENT
+
+
+def test_the_root_of_an_export_of_several_paths_holds_only_them(dialect):
+    client, _ = local_client(_namespace_export(), dialect)
+    root, _ = client.attach("/")
+    listing, _ = client.walk(root, ())
+    client.open(listing, 0)
+    assert sorted(name for name, _ in client.readdir(listing)) == ["dev", "proc", "tmp"]
+    for names in (["bin"], ["..", "bin"], ["tmp", "..", "..", "bin"]):
+        with pytest.raises(RemoteError) as info:
+            client.walk(root, names)
+        assert info.value.errno == errno.ENOENT or len(names) > 1
+    _, qids = client.walk(root, ["tmp", "..", ".."])
+    assert qids[-1] == client.stat(root)["qid"]  # .. stops at the attach point
+    for attempt in (lambda: client.create(client.walk(root, ())[0], "new", 0o644, 0o101),
+                    lambda: client.mkdir(root, "new", 0o755), lambda: client.unlink(root, "tmp", True)):
+        with pytest.raises(RemoteError) as info:
+            attempt()
+        assert info.value.errno == errno.EPERM
+    with pytest.raises(RemoteError):
+        client.attach("/bin")
+
+
+def remote_errno(call) -> int:  # noqa: ANN001
+    with pytest.raises(RemoteError) as info:
+        call()
+    return info.value.errno
+
+
+def test_a_read_only_server_refuses_with_erofs_and_a_refused_remove_clunks_its_fid(dialect):
+    client, session = local_client(tree(), dialect, writable=False)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    assert remote_errno(lambda: client.create(client.walk(tmp, ())[0], "new", 0o644, 0o101)) == errno.EROFS
+    assert remote_errno(lambda: client.open(client.walk(tmp, ["hello.txt"])[0], 1)) == errno.EROFS
+    fid, _ = client.walk(tmp, ["hello.txt"])
+    assert remote_errno(lambda: client.remove(fid)) == errno.EROFS
+    assert fid not in session.fids
+    unknown = Message("Tremove", fid=4242)  # not a fid at all: refused as a change all the same
+    assert remote_errno(lambda: client.rpc(unknown, "Rremove")) == errno.EROFS
+    if dialect == "9P2000":
+        orclose = Message("Topen", fid=client.walk(tmp, ["hello.txt"])[0], mode=proto.ORCLOSE)
+        assert remote_errno(lambda: client.rpc(orclose, "Ropen")) == errno.EROFS
+
+
+def test_protocol_errors_are_eproto_and_attach_rules():
+    session = Session(tree(), writable=True)
+
+    def code(message: Message) -> int:
+        return session.handle(message).ecode
+
+    before = session.handle(Message("Tclunk", 1, fid=1))  # before Tversion: no dialect yet, 9P2000's error
+    assert before.type == "Rerror" and before.ename == os.strerror(errno.EPROTO)
+    session.handle(Message("Tversion", NOTAG, msize=MSIZE, version="9P2000.L"))
+    assert code(Message("Rclunk", 2)) == errno.EPROTO  # a reply is not a request
+    assert code(Message("Tattach", 3, fid=7, afid=1, uname="u", aname="", n_uname=0)) == errno.EINVAL
+    assert (
+        session.handle(Message("Tattach", 4, fid=7, afid=NOFID, uname="u", aname="", n_uname=0)).type
+        == "Rattach"
+    )
+    assert (
+        code(Message("Tattach", 5, fid=7, afid=NOFID, uname="u", aname="", n_uname=0)) == errno.EBADF
+    )  # in use
+
+
+def test_walks_from_open_fids_and_in_place(dialect):
+    client, _ = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    client.open(tmp, 0)
+    clone, _ = client.walk(tmp, ["hello.txt"])  # from an open fid to a new one: diodls does this
+    client.open(clone, 0)
+    assert client.read(clone, 0, 100) == b"hello, world\n"
+    move = Message("Twalk", fid=tmp, newfid=tmp, wnames=("sub",))
+    assert remote_errno(lambda: client.rpc(move, "Rwalk")) == errno.EBADF  # an open fid stays put
+    here, _ = client.walk(root, ())
+    client.rpc(Message("Twalk", fid=here, newfid=here, wnames=("tmp", "sub", "deep.txt")), "Rwalk")
+    client.open(here, 0)
+    assert client.read(here, 0, 100) == b"deep"  # walked in place
+    for names in (["."], ["/"], ["//"], ["tmp", ".", "hello.txt"]):
+        _, qids = client.walk(root, names)
+        assert len(qids) == len(names)
+    assert remote_errno(lambda: client.walk(root, ["tmp/hello.txt"])) == errno.ENOENT
+    assert remote_errno(lambda: client.walk(root, [""])) == errno.ENOENT
+    file_fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    assert remote_errno(lambda: client.walk(file_fid, ["x"])) == errno.ENOTDIR
+
+
+def test_open_modes_and_their_errors(dialect):
+    fs = tree()
+    fs.add("/top.txt", b"top")
+    client, _ = local_client(fs, dialect)
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    client.open(fid, 0)
+    assert remote_errno(lambda: client.open(fid, 0)) == errno.EBADF  # already open
+    directory, _ = client.walk(root, ["tmp"])
+    assert remote_errno(lambda: client.open(directory, 1)) == errno.EISDIR
+    if dialect == "9P2000":
+        for mode in (0x20, 0x80, 0x20 | 0x80):  # OCEXEC and ODIRECT are accepted
+            f, _ = client.walk(root, ["tmp", "hello.txt"])
+            client.rpc(Message("Topen", fid=f, mode=mode), "Ropen")
+        for mode in (0x04, 0x08, 0x100 & 0xFF | 0x01 << 2):
+            f, _ = client.walk(root, ["tmp", "hello.txt"])
+            assert (
+                remote_errno(lambda f=f, mode=mode: client.rpc(Message("Topen", fid=f, mode=mode), "Ropen"))
+                == errno.EINVAL
+            )
+        attach_point, _ = client.walk(root, ())
+        assert (
+            remote_errno(lambda: client.rpc(Message("Topen", fid=attach_point, mode=proto.ORCLOSE), "Ropen"))
+            == errno.EPERM
+        )
+        top, _ = client.walk(root, ["top.txt"])  # right under the attach point
+        client.rpc(Message("Topen", fid=top, mode=proto.ORCLOSE), "Ropen")
+        client.clunk(top)
+        assert "top.txt" not in fs.root.children
+
+
+def test_writes_append_and_are_no_larger_than_the_iounit():
+    fs = tree()
+    client, _ = local_client(fs, "9P2000.L")
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    client.open(fid, 0o2001)  # O_WRONLY | O_APPEND
+    client.rpc(Message("Twrite", fid=fid, offset=0, data=b"more\n"), "Rwrite")
+    assert bytes(fs.root.walk("tmp").walk("hello.txt").data) == b"hello, world\nmore\n"
+    big = Message("Twrite", fid=fid, offset=0, data=b"x" * (client.iounit + 1))
+    assert remote_errno(lambda: client.rpc(big, "Rwrite")) == errno.EMSGSIZE
+    plain, _ = client.walk(root, ["tmp", "sub", "deep.txt"])
+    client.open(plain, 1)
+    client.rpc(Message("Twrite", fid=plain, offset=1, data=b"E"), "Rwrite")
+    assert bytes(fs.root.walk("tmp").walk("sub").walk("deep.txt").data) == b"dEep"
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "a\0b"])
+def test_bad_names_to_create_are_einval(dialect, name):
+    client, _ = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    assert remote_errno(lambda: client.create(client.walk(tmp, ())[0], name, 0o644, 0o101)) == errno.EINVAL
+
+
+def test_names_of_255_bytes_are_fine_and_256_too_long(dialect):
+    client, _ = local_client(tree(), dialect)
+    root, _ = client.attach("")
+    tmp, _ = client.walk(root, ["tmp"])
+    client.create(client.walk(tmp, ())[0], "é" * 127 + "x", 0o644, 0o101)  # 255 bytes
+    assert (
+        remote_errno(lambda: client.create(client.walk(tmp, ())[0], "é" * 128, 0o644, 0o101))
+        == errno.ENAMETOOLONG
+    )
+
+
+
+def test_a_walk_takes_each_name_as_one_name(dialect):
+    """Names of slashes alone are "." (p9fs walks "/"), any other name with a slash is no name at
+    all, never handed to the backend as a path; other names, whatever their letters, are names."""
+    fs = tree()
+    fs.add("/tmp/X", b"x")
+    fs.root.children["tmp"].children["sub/deep.txt"] = fs.root.children["tmp"].children["sub"]
+    client, _ = local_client(fs, dialect)
+    root, _ = client.attach("")
+    fid, qids = client.walk(root, ["tmp", "X"])
+    assert [q.type for q in qids] == [proto.QTDIR, proto.QTFILE] and client.open(fid, 0)
+    assert read_all(client, fid) == b"x"
+    fid, qids = client.walk(root, ["tmp", "//", "sub"])
+    assert [q.type for q in qids] == [proto.QTDIR, proto.QTDIR, proto.QTDIR]
+    for names in (["tmp", "sub/deep.txt"], ["tmp/sub"]):
+        with pytest.raises(RemoteError) as info:
+            client.walk(root, names)
+        assert info.value.errno == errno.ENOENT, names
