@@ -167,9 +167,14 @@ static int do_orphan(void)
 {
     pid_t child = fork();
     if (child == 0) {
+        pid_t parent = getpid();
         pid_t grandchild = fork();
         if (grandchild == 0) {
-            sched_yield();
+            /* wait until the parent has exited (on a loaded host it may not have yet) */
+            for (int i = 0; i < 2000 && getppid() == parent; i++) {
+                struct timespec nap = {0, 1000000};
+                nanosleep(&nap, NULL);
+            }
             printf("orphan: parent is now %d\n", (int)getppid());
             _exit(0);
         }
