@@ -8,6 +8,7 @@
  *   posix_check signal         signal handlers run by raise and kill, ignored signals
  *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
  *                              and a fork child whose exec fails and which _exits */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
