@@ -60,10 +60,7 @@ def previous(path: Path, matrix: str, before: int) -> dict[str, dict[str, Any]] 
         row = db.execute(_LAST_RUN_BEFORE, (matrix, before)).fetchone()
         if row is None:
             return None
-        return {
-            cid: json.loads(result)
-            for cid, result in db.execute(_CELLS_OF_RUN, (row[0],))
-        }
+        return {cid: json.loads(result) for cid, result in db.execute(_CELLS_OF_RUN, (row[0],))}
 
 
 def compare(old: dict[str, dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
