@@ -26,20 +26,16 @@ fork:
 	ret
 	.size fork, . - fork
 
-/* void posix_vfork_resume(struct posix_vfork *v, long pid): return pid from fork. */
+/* void posix_vfork_resume(struct posix_vfork *v, long pid): return pid from fork.  The registers
+ * are a struct sw_context's, which parlib's __pop_sw_ctx restores (notifications left alone); it
+ * leaves rax as it is. */
 	.globl posix_vfork_resume
 	.type posix_vfork_resume, @function
 posix_vfork_resume:
 	movb $0, 64(%rdi)
-	mov 0(%rdi), %rbx
-	mov 8(%rdi), %rbp
-	mov 16(%rdi), %r12
-	mov 24(%rdi), %r13
-	mov 32(%rdi), %r14
-	mov 40(%rdi), %r15
-	mov 48(%rdi), %rsp
 	mov %rsi, %rax
-	jmp *56(%rdi)
+	xor %esi, %esi
+	jmp __pop_sw_ctx
 	.size posix_vfork_resume, . - posix_vfork_resume
 
 	.globl vfork

@@ -8,7 +8,7 @@ import json
 
 import pytest
 from support import run_kernel
-from support.oracle import need_native, native
+from support.oracle import native, need_native
 
 from kernkit.core.programs import packaged_programs_dir
 
