@@ -50,4 +50,3 @@ def test_fork_exec_and_posix_spawn_from_an_mcp():
     expected = on_linux("spawn", str(exitcode))
     assert on_parlib("spawn", "exitcode").out == expected
     assert "exit status 7" in expected and "exit status 42" in expected
-
