@@ -28,6 +28,7 @@ class Kernel:
         self.log: list[tuple] = []
         self.messages: list[tuple] = []
         self.time = 0
+        self.processes: dict = {}  # the scheduler looks for processes pinned to cores
 
     def trace_event(self, kind: str, process, **fields) -> None:  # noqa: ANN001
         self.log.append((kind, process.pid, *fields.values()))
@@ -68,7 +69,9 @@ class Vcores:
         if self.refuse:
             return None
         self.started.append((process.pid, core))
-        thread = Thing(process=process, tid=100 * process.pid + core, state=RUNNABLE, core=core)
+        thread = Thing(
+            process=process, tid=100 * process.pid + core, state=RUNNABLE, core=core, affinity=None
+        )
         process.threads.append(thread)
         return thread
 
@@ -88,7 +91,8 @@ def mcp(pid: int, vcores: Vcores, wanted: int) -> SimpleNamespace:
 def linux(pid: int, threads: int, state=RUNNABLE) -> SimpleNamespace:  # noqa: ANN001
     process = Thing(pid=pid, alive=True, mcp=False, personality=SimpleNamespace(vcores=None), threads=[])
     process.threads = [
-        Thing(process=process, tid=10 * pid + i, state=state, core=None) for i in range(threads)
+        Thing(process=process, tid=10 * pid + i, state=state, core=None, affinity=None)
+        for i in range(threads)
     ]
     return process
 
