@@ -313,3 +313,41 @@ def test_a_linux_process_wants_no_more_cores_than_there_are_besides_core_0():
     assert len(ksched.queues[process]) == 5 and not ksched.scp_queue
     process.alive = False
     assert ksched._wanted(process) == 0
+
+
+def pinned(process, mask: int):  # noqa: ANN001, ANN201
+    for thread in process.threads:
+        thread.affinity = mask
+    return process
+
+
+@pytest.mark.parametrize("alloc", ["fcfs", "packed"])
+def test_a_pinned_process_gets_only_its_cores_and_no_one_else_does(alloc: str):
+    kernel, vcores = Kernel(5, alloc=alloc), Vcores()
+    ksched = McpScheduler(kernel)
+    load = pinned(linux(1, 4), 0b11001)  # cores 0, 3 and 4: two it may be granted
+    server = mcp(2, vcores, 4)
+    kernel.processes = {1: load, 2: server}
+    asking(ksched, server)
+    assert ksched.cores_of == {server: [1, 2]}, "the cores kept for the pinned process stay idle"
+    asking(ksched, load)
+    assert ksched.cores_of == {server: [1, 2], load: [3, 4]}, "four threads, two cores allowed"
+    load.alive = False
+    ksched.process_exited(load)
+    assert ksched.cores_of == {server: [1, 2, 3, 4]}
+
+
+def test_a_core_granted_before_its_process_pinned_itself_to_it_is_taken_back_on_a_tick():
+    kernel, vcores = Kernel(4), Vcores()
+    ksched = McpScheduler(kernel)
+    load, other, server = linux(1, 1), linux(2, 2), mcp(3, vcores, 1)
+    kernel.processes = {1: load, 2: other, 3: server}
+    asking(ksched, other, server)
+    kernel.deliver()
+    assert ksched.cores_of == {other: [1, 2], server: [3]}
+    pinned(load, 0b1010)  # cores 1 and 3, both held by others
+    assert ksched.tick(1, other.threads[0]) is False
+    assert 1 not in ksched.cores_of[other] and ksched.owner.get(1) is not other
+    ksched.tick(3, ksched.pinned[3])
+    assert vcores.warned == [303] and 3 in ksched._preempting
+    assert ksched.tick(2, other.threads[1]) is False and ksched.owner[2] is other, "not kept: stays"
