@@ -332,6 +332,8 @@ def test_a_pinned_process_gets_only_its_cores_and_no_one_else_does(alloc: str):
     assert ksched.cores_of == {server: [1, 2]}, "the cores kept for the pinned process stay idle"
     asking(ksched, load)
     assert ksched.cores_of == {server: [1, 2], load: [3, 4]}, "four threads, two cores allowed"
+    assert ksched._wanted(load) == 2 and ksched._wanted(pinned(linux(3, 1), 0b11000)) == 1
+    assert ksched._wanted(pinned(linux(4, 3), 0b00001)) == 0, "core 0 is never granted"
     load.alive = False
     ksched.process_exited(load)
     assert ksched.cores_of == {server: [1, 2, 3, 4]}
