@@ -315,7 +315,7 @@ class X86Core:
         """A TLB miss: the frame | Unicorn's permissions for the page at ``vaddr``, or None to
         refuse (the run ends with the fault recorded). ``walked``: the page-table entry the C
         fill found for it (0: none), if it walked already; the C fill is then told to walk the
-        tables again (FILL_FROM_TABLES) once a read or write fault made the page present."""
+        tables again (FILL_FROM_TABLES) once the kernel made the page present for the access."""
         try:
             page = vaddr & PAGE_MASK
             if page >= layout.USER_LIMIT:
@@ -345,7 +345,7 @@ class X86Core:
                     signal, reason = self.aspace.fault_reason(page, ACCESS[access])
                     self.fault = self.fault or (vaddr, access, reason, signal)
                     return None
-                if walked is not None and access != UC_MEM_FETCH:  # present for it now
+                if walked is not None:  # present for the access now (an exec fault: executable)
                     return FILL_FROM_TABLES
                 pte = walk(self.words, self.root, page)
             if access == UC_MEM_FETCH and pte & NO_EXECUTE:
