@@ -96,7 +96,8 @@ class X86Machine:
         self.fpu_image = RegisterImage([("fpu", 0)], FXSAVE_SIZE)
         self.fpu_loader = RegisterImage([("fpu", 0)], FXSAVE_SIZE)
         self._register_batches: dict[tuple[str, ...], lowlevel.RegisterBatch] = {}
-        self.cores = [X86Core(self, i) for i in range(options.cores)]
+        with lowlevel.small_host_pages():
+            self.cores = [X86Core(self, i) for i in range(options.cores)]
         self._template = self.cores[0].uc.context_save()
         #: Per core, the foreign context (see core.machine.Machine.run) running there, if any.
         self.foreign: list[object | None] = [None] * options.cores
