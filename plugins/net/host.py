@@ -130,11 +130,13 @@ class HostEnd:
             if self.writing:
                 self.writing = False
                 hostio.remove_writer(self.fd)
+            closing = self.closing and (self.conv.rx_eof or not self.reading)
             if self.eof_pending:
                 self.eof_pending = False
-                with contextlib.suppress(OSError):
-                    self.sock.shutdown(socket.SHUT_WR)
-            if self.closing and (self.conv.rx_eof or not self.reading):
+                if not closing:  # a close sends the FIN itself
+                    with contextlib.suppress(OSError):
+                        self.sock.shutdown(socket.SHUT_WR)
+            if closing:
                 self._close()
 
     def eof(self) -> None:
@@ -218,6 +220,7 @@ class HostBridge:
     def _bound(host: tuple[str, int]) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it
         try:
             sock.bind(host)
         except OSError:
@@ -270,7 +273,6 @@ class HostBridge:
                 return
             except OSError:
                 return
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             listener = self.stack.find_listener("tcp", "127.0.0.1", guest_port)
             if listener is None or len(listener.pending) >= listener.backlog:
                 self._refuse(client)
