@@ -50,6 +50,11 @@ class PhysicalMemory:
         self._end = size // PAGE_SIZE
         self._recycled: list[int] = []
         self._code_frames: set[int] = set()
+        #: Whether a frame is marked as code: the set's own lookup (asked on every kernel write).
+        self.is_code: Callable[[int], bool] = self._code_frames.__contains__
+        #: find(byte, start, end): where ``byte`` first occurs in [start, end), or -1; the
+        #: mapping's own find (no copy of the range, no Python frame).
+        self.find: Callable[[bytes, int, int], int] = self._buffer.find
         #: Per frame number, how many holders the frame has (0: free).
         self.refs = array("I", bytes(4 * self._end))
         #: Freed frames that held code: not reused until translated code was dropped.
@@ -126,9 +131,6 @@ class PhysicalMemory:
         """Note that ``frame`` is mapped executable, so translated code may refer to it."""
         self._code_frames.add(frame)
 
-    def is_code(self, frame: int) -> bool:
-        return frame in self._code_frames
-
     def touches_code(self, address: int, length: int) -> bool:
         """Whether [address, address+length) overlaps a frame marked as code."""
         return not self._code_frames.isdisjoint(range(address & PAGE_MASK, address + length, PAGE_SIZE))
@@ -143,10 +145,6 @@ class PhysicalMemory:
 
     def read(self, address: int, length: int) -> bytes:
         return bytes(self.bytes[address : address + length])
-
-    def find(self, byte: bytes, start: int, end: int) -> int:
-        """Where ``byte`` first occurs in [start, end), or -1 (without copying the range)."""
-        return self._buffer.find(byte, start, end)
 
     def write(self, address: int, data: bytes) -> None:
         self.bytes[address : address + len(data)] = data
