@@ -3,7 +3,8 @@
  *   pingpong ROUNDS  two threads hand a token back and forth through futexes; each hand-over is
  *                    one thread switch through the kernel
  *   wake N K         N threads wait on a futex; FUTEX_WAKE for K wakes exactly K of them, then
- *                    FUTEX_REQUEUE wakes one more and moves the rest to a second futex
+ *                    FUTEX_REQUEUE wakes one more and moves the rest to a second futex; each
+ *                    woken FUTEX_WAIT returns 0
  *   futex            the futex calls' errors, timeouts (relative and absolute, both clocks) and
  *                    FUTEX_CMP_REQUEUE's limit, one line each
  */
@@ -59,14 +60,16 @@ static void *player(void *arg)
     return NULL;
 }
 
-static atomic_int gate, other, waiting, woken;
+static atomic_int gate, other, waiting, woken, returned_0;
 
 static void *sleeper(void *arg)
 {
     (void)arg;
     atomic_fetch_add(&waiting, 1);
-    syscall(SYS_futex, &gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    long r = syscall(SYS_futex, &gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
     atomic_fetch_add(&woken, 1);
+    if (r == 0) /* a woken wait returns 0 (the waker's count is its own) */
+        atomic_fetch_add(&returned_0, 1);
     return NULL;
 }
 
@@ -100,6 +103,7 @@ static int wake(int n, int k)
     for (int i = 0; i < n; i++)
         pthread_join(threads[i], NULL);
     printf("wake the second futex: returned %ld, %d woken\n", r, atomic_load(&woken));
+    printf("woken waits that returned 0: %d of %d\n", atomic_load(&returned_0), n);
     return 0;
 }
 
@@ -193,6 +197,7 @@ static int futex_checks(void)
     for (int i = 0; i < 5; i++)
         pthread_join(threads[i], NULL);
     printf("wake the first: %s, %d woken\n", outcome(r), atomic_load(&woken));
+    printf("woken waits that returned 0: %d of 5\n", atomic_load(&returned_0));
     return 0;
 }
 

@@ -30,6 +30,7 @@ wait_bitset until a time past: ETIMEDOUT, waited as asked: yes (PAST us)
 cmp_requeue wake 1, move at most 2: 3, 1 woken
 wake the second futex: 2, 3 woken
 wake the first: 2, 5 woken
+woken waits that returned 0: 5 of 5
 """
 
 
