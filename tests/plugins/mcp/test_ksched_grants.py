@@ -309,3 +309,21 @@ def test_a_linux_process_wants_no_more_cores_than_there_are_besides_core_0():
     assert len(ksched.queues[process]) == 5 and not ksched.scp_queue
     process.alive = False
     assert ksched._wanted(process) == 0
+
+
+def test_threads_queued_for_cores_a_process_loses_run_on_core_0():
+    """A Linux process's runnable threads wait in its cores' queue; when a provisioned MCP
+    takes its last core, they go to core 0's queue and still run."""
+    kernel, vcores = Kernel(2), Vcores()
+    ksched, process = runnable_linux_process(kernel, 3)
+    assert ksched.cores_of == {process: [1]} and not ksched.scp_queue
+    taker = mcp(2, vcores, 1)
+    ksched.provision(taker, 1)
+    ksched.cores_wanted(taker)
+    assert kernel.deliver() == ["__preempt@1", "__startcore@1"]
+    assert ksched.cores_of == {taker: [1]}
+    assert [ksched.pick_next(0).tid for _ in range(3)] == [10, 11, 12]
+    assert ksched.pick_next(0) is None
+    taker.alive = False
+    ksched.process_exited(taker)  # core 1 back: nothing queued for it runs a second time
+    assert ksched.cores_of == {process: [1]} and ksched.pick_next(1) is None
