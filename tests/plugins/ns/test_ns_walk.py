@@ -353,14 +353,20 @@ def test_walks_through_a_device_that_cannot_tell_when_names_change_are_not_remem
     assert read(ns, "/tmp/d/file") == "again"
 
 
-def test_every_step_of_a_walk_tells_the_driver_who_asks(linked, monkeypatch):
+@pytest.mark.parametrize("remembered", [True, False])
+def test_every_step_of_a_walk_tells_the_driver_who_asks(linked, monkeypatch, remembered):
     """Drivers answer for the calling thread (its /proc/self, its permissions): each walk step,
-    link and union member gets the walk's caller, on every path through the walk."""
+    link and union member gets the walk's caller, on every path through the walk; through a
+    device that cannot tell when its names change (as /proc), every walk asks it again."""
     ns = linked
+    drivers = {type(ns.walk("/").driver), type(ns.walk("/tmp").driver)}
+    if not remembered:
+        for driver in drivers:
+            monkeypatch.setattr(driver, "dirgen", lambda self, chan: None)
     ns.bind(ns.walk("#tmpfs.b"), ns.walk("#tmpfs.a"), MAFTER)  # unions: members walked in turn
     ns.bind(ns.walk("#tmpfs.b"), ns.walk("/tmp/d/e"), MAFTER)
     seen = []
-    for driver in {type(ns.walk("/").driver), type(ns.walk("/tmp").driver)}:
+    for driver in drivers:
         for operation in ("walk", "readlink", "follow"):
             original = getattr(driver, operation)
 
