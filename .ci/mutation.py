@@ -76,6 +76,8 @@ AREAS = {
                     "_pages_in",
                     "_drop_pages",
                     "release",
+                    "_forget_page",
+                    "_forget_pages",
                     "_lookup",
                     "allows",
                     "_chunks",

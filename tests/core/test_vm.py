@@ -526,6 +526,30 @@ def test_a_forked_space_shares_pages_until_one_side_writes(memory):
     assert frames_left(memory) == fresh
 
 
+def test_a_buffer_copied_again_and_again_follows_the_pages_under_it(memory):
+    """The kernel remembers where a buffer it copies to and from lies (a read loop's, across a
+    page boundary); whatever changes the pages under it shows in the next copy at once."""
+    parent = AddressSpace(memory, X86PageTable(memory), LIMIT)
+    parent.add_region(BASE, BASE + 3 * PAGE_SIZE, RW)
+    buf, size = BASE + PAGE_SIZE - 100, 200
+    parent.write(buf, b"p" * size)
+    assert parent.read(buf, size) == b"p" * size
+    child = parent.fork(X86PageTable(memory))
+    assert child.read(buf, size) == b"p" * size
+    child.write(buf + size - 1, b"c")  # a copy of the second page for the child, written
+    assert child.read(buf, size) == b"p" * (size - 1) + b"c" and parent.read(buf, size) == b"p" * size
+    parent.write(buf, b"q" * size)  # copies for the parent, not the child's pages written
+    assert child.read(buf, size) == b"p" * (size - 1) + b"c" and parent.read(buf, size) == b"q" * size
+    parent.protect_range(BASE, BASE + 3 * PAGE_SIZE, RO)
+    with pytest.raises(BadAddress):
+        parent.write(buf, b"r" * size)
+    parent.remove_range(BASE, BASE + 3 * PAGE_SIZE)
+    with pytest.raises(BadAddress):
+        parent.read(buf, size)
+    parent.release()
+    child.release()
+
+
 def test_an_address_space_two_hold_lives_until_both_let_go(memory):
     fresh = frames_left(memory)
     space = AddressSpace(memory, X86PageTable(memory), LIMIT)
