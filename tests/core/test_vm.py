@@ -251,6 +251,17 @@ def test_reads_and_writes_across_pages_fault_pages_in(space):
     assert space.read(BASE, 8) == bytes([8, 7, 6, 5, 4, 3, 2, 1])
 
 
+def test_a_copy_over_pages_whose_frames_are_apart_keeps_every_byte_in_place(space):
+    space.add_region(BASE, BASE + 4 * PAGE_SIZE, RW)
+    for page in (3, 2, 1, 0):  # touched last to first: no two frames follow each other
+        space.write(BASE + page * PAGE_SIZE, b"t")
+    data = bytes(range(251)) * 60  # 15060 bytes over four pages, none a multiple of another
+    space.write(BASE + 100, data)
+    assert space.read(BASE + 100, len(data)) == data
+    pages = b"".join(space.read(BASE + page * PAGE_SIZE, PAGE_SIZE) for page in range(4))
+    assert pages[100 : 100 + len(data)] == data  # page by page, as each page holds it
+
+
 @pytest.mark.parametrize("length", [1, 8, PAGE_SIZE, PAGE_SIZE + 1])
 def test_a_write_into_a_read_only_page_is_refused_and_writes_nothing(space, length):
     space.add_region(BASE, BASE + PAGE_SIZE, RW)
