@@ -327,3 +327,34 @@ def test_threads_queued_for_cores_a_process_loses_run_on_core_0():
     taker.alive = False
     ksched.process_exited(taker)  # core 1 back: nothing queued for it runs a second time
     assert ksched.cores_of == {process: [1]} and ksched.pick_next(1) is None
+
+
+def test_a_process_that_died_unnoticed_does_not_stop_the_others_getting_cores():
+    kernel, vcores, ksched, (a, b) = ksched_with(3, 0, 1)
+    asking(ksched, a)
+    a.alive = False  # died; the scheduler has not been told yet
+    ksched.cores_wanted(b)
+    assert ksched.cores_of == {b: [1]} and ksched.mcps == [b]
+
+
+def test_a_core_can_be_provisioned_back_and_preempted_again():
+    kernel, vcores, ksched, (a, b) = ksched_with(2, 1, 1)
+    asking(ksched, a, b)
+    kernel.deliver()
+    ksched.provision(b, 1)
+    kernel.deliver()
+    assert ksched.cores_of == {b: [1]}
+    ksched.provision(a, 1)  # and back: a second warning, a second preemption
+    assert kernel.deliver() == ["__preempt@1", "__startcore@1"]
+    assert ksched.cores_of == {a: [1]} and vcores.preempted == [101, 201]
+
+
+def test_a_core_unprovisioned_while_its_preemption_waits_goes_first_come_first_served():
+    kernel, vcores, ksched, (a, b) = ksched_with(2, 1, 1)
+    asking(ksched, a)
+    kernel.deliver()
+    ksched.provision(b, 1)
+    ksched.cores_wanted(b)
+    ksched.provision(None, 1)  # b's claim is gone before the preemption runs
+    kernel.deliver()
+    assert vcores.preempted == [101] and ksched.cores_of == {a: [1]}  # a asked first
