@@ -386,4 +386,5 @@ def test_every_step_of_a_walk_tells_the_driver_who_asks(linked, monkeypatch, rem
     ns.walk("/tmp/d/e/only_b", caller=me)  # a union on the clean path
     ns.walk_parent("/tmp/d/ln/deep", caller=me)
     ns.walk_parent("/tmp/d/ln/..", caller=me)
+    ns.walk_parent("/tmp/..", caller=me)  # a root: no parent
     assert seen and all(caller is me for caller in seen)
