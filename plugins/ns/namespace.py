@@ -183,7 +183,8 @@ class Namespace:
             chans.append(found)
             done.append(name)
         chan = chans[-1]
-        chan = chan.clone() if len(chans) == 1 or chan is start else chan
+        if chan is start:  # every other channel in the list is the walk's own already
+            chan = chan.clone()
         chan.path = _join(prefix, done)
         return chan
 
