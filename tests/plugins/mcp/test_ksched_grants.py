@@ -214,12 +214,19 @@ def test_a_preemption_for_a_process_that_died_meanwhile_gives_the_core_to_whoeve
     assert ksched.cores_of == {a: [2], c: [1]}  # c was waiting, first come first served
 
 
-def test_a_preemption_whose_core_changed_hands_only_runs_a_pass():
-    kernel, vcores, ksched, (a, b) = ksched_with(3, 2, 1)
-    asking(ksched, a)
+def with_a_preemption_pending(cores: int, *wanted: int):  # noqa: ANN201
+    """As ``ksched_with``, the first MCP holding the cores it wants, and core 1 provisioned to the
+    second, which asks for cores: its preemption is sent, not yet run."""
+    kernel, vcores, ksched, processes = ksched_with(cores, *wanted)
+    asking(ksched, processes[0])
     kernel.deliver()
-    ksched.provision(b, 1)
-    ksched.cores_wanted(b)
+    ksched.provision(processes[1], 1)
+    ksched.cores_wanted(processes[1])
+    return kernel, vcores, ksched, processes
+
+
+def test_a_preemption_whose_core_changed_hands_only_runs_a_pass():
+    kernel, vcores, ksched, (a, b) = with_a_preemption_pending(3, 2, 1)
     vcores.wanted[1] = 1
     ksched.thread_exited(ksched.pinned[1])  # a lets core 1 go before the preemption runs
     assert ksched.cores_of[b] == [1]
@@ -350,11 +357,7 @@ def test_a_core_can_be_provisioned_back_and_preempted_again():
 
 
 def test_a_core_unprovisioned_while_its_preemption_waits_goes_first_come_first_served():
-    kernel, vcores, ksched, (a, b) = ksched_with(2, 1, 1)
-    asking(ksched, a)
-    kernel.deliver()
-    ksched.provision(b, 1)
-    ksched.cores_wanted(b)
+    kernel, vcores, ksched, (a, b) = with_a_preemption_pending(2, 1, 1)
     ksched.provision(None, 1)  # b's claim is gone before the preemption runs
     kernel.deliver()
     assert vcores.preempted == [101] and ksched.cores_of == {a: [1]}  # a asked first
