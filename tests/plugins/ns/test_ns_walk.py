@@ -344,13 +344,23 @@ def test_a_link_that_stands_for_a_file_itself_leads_to_it(linked, monkeypatch):
     assert read(ns, "/tmp/d/ln/deep") == "deep"  # links with no channel are walked as before
 
 
-def test_walks_through_a_device_that_cannot_tell_when_names_change_are_not_remembered(ns, monkeypatch):
-    monkeypatch.setattr(type(ns.walk("/tmp").driver), "dirgen", lambda self, chan: None)
+@pytest.mark.parametrize("devices", [["/tmp"], ["/", "/tmp"]])
+def test_walks_through_a_device_that_cannot_tell_when_names_change_are_not_remembered(ns, monkeypatch, devices):
+    for device in devices:  # /tmp's alone, or every device on the way
+        monkeypatch.setattr(type(ns.walk(device).driver), "dirgen", lambda self, chan: None)
     assert read(ns, "/tmp/d/file") == "in d"
     ns.remove(ns.walk("/tmp/d/file"))
     assert error(lambda: ns.walk("/tmp/d/file")) == "ENOENT"
     put(ns, "/tmp/d/file", "again")
     assert read(ns, "/tmp/d/file") == "again"
+
+
+def test_a_walk_that_ends_on_a_link_unfollowed_is_not_remembered_for_one_that_follows(linked):
+    ns = linked
+    assert ns.walk("/tmp/abs", follow=False).qid.type & QTSYMLINK  # as lstat sees it
+    assert ns.walk("/tmp/abs").path == "/tmp/d/file" and read(ns, "/tmp/abs") == "in d"
+    ns.remove(ns.walk("/tmp/d/file"))
+    assert error(lambda: ns.walk("/tmp/abs")) == "ENOENT"
 
 
 @pytest.mark.parametrize("remembered", [True, False])
