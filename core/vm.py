@@ -600,7 +600,7 @@ class AddressSpace:
         length = len(data)
         offset = va & (PAGE_SIZE - 1)
         if 0 < length <= PAGE_SIZE - offset and 0 <= va < self.limit:  # the common case
-            entry = self._lookup(va)
+            entry = self._pages.get(va & PAGE_MASK) or self._lookup(va)
             if entry is not None and entry[1]:  # present and writable
                 start = entry[0] + offset
                 self.memory.bytes[start : start + length] = data

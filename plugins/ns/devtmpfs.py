@@ -344,7 +344,8 @@ class TmpfsDevice(DeviceDriver):
         if chan.mode & ORCLOSE and node.parent is not None:
             self._unlink(node)
         chan.mode = CLOSED
-        self._release_if_gone(inode)
+        if inode.links == 0 and inode.opens <= 0:  # _release_if_gone's test: most closes keep it
+            self._release_if_gone(inode)
 
     # --- bookkeeping -----------------------------------------------------------------------
 
