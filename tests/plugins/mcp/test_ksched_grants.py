@@ -28,6 +28,7 @@ class Kernel:
         self.log: list[tuple] = []
         self.messages: list[tuple] = []
         self.time = 0
+        self.processes: dict = {}  # the scheduler looks for processes pinned to cores
 
     def trace_event(self, kind: str, process, **fields) -> None:  # noqa: ANN001
         self.log.append((kind, process.pid, *fields.values()))
@@ -68,7 +69,9 @@ class Vcores:
         if self.refuse:
             return None
         self.started.append((process.pid, core))
-        thread = Thing(process=process, tid=100 * process.pid + core, state=RUNNABLE, core=core)
+        thread = Thing(
+            process=process, tid=100 * process.pid + core, state=RUNNABLE, core=core, affinity=None
+        )
         process.threads.append(thread)
         return thread
 
@@ -88,7 +91,8 @@ def mcp(pid: int, vcores: Vcores, wanted: int) -> SimpleNamespace:
 def linux(pid: int, threads: int, state=RUNNABLE) -> SimpleNamespace:  # noqa: ANN001
     process = Thing(pid=pid, alive=True, mcp=False, personality=SimpleNamespace(vcores=None), threads=[])
     process.threads = [
-        Thing(process=process, tid=10 * pid + i, state=state, core=None) for i in range(threads)
+        Thing(process=process, tid=10 * pid + i, state=state, core=None, affinity=None)
+        for i in range(threads)
     ]
     return process
 
@@ -361,3 +365,43 @@ def test_a_core_unprovisioned_while_its_preemption_waits_goes_first_come_first_s
     ksched.provision(None, 1)  # b's claim is gone before the preemption runs
     kernel.deliver()
     assert vcores.preempted == [101] and ksched.cores_of == {a: [1]}  # a asked first
+
+
+def pinned(process, mask: int):  # noqa: ANN001, ANN201
+    for thread in process.threads:
+        thread.affinity = mask
+    return process
+
+
+@pytest.mark.parametrize("alloc", ["fcfs", "packed"])
+def test_a_pinned_process_gets_only_its_cores_and_no_one_else_does(alloc: str):
+    kernel, vcores = Kernel(5, alloc=alloc), Vcores()
+    ksched = McpScheduler(kernel)
+    load = pinned(linux(1, 4), 0b11001)  # cores 0, 3 and 4: two it may be granted
+    server = mcp(2, vcores, 4)
+    kernel.processes = {1: load, 2: server}
+    asking(ksched, server)
+    assert ksched.cores_of == {server: [1, 2]}, "the cores kept for the pinned process stay idle"
+    asking(ksched, load)
+    assert ksched.cores_of == {server: [1, 2], load: [3, 4]}, "four threads, two cores allowed"
+    assert ksched._wanted(load) == 2 and ksched._wanted(pinned(linux(3, 1), 0b11000)) == 1
+    assert ksched._wanted(pinned(linux(4, 3), 0b00001)) == 0, "core 0 is never granted"
+    load.alive = False
+    ksched.process_exited(load)
+    assert ksched.cores_of == {server: [1, 2, 3, 4]}
+
+
+def test_a_core_granted_before_its_process_pinned_itself_to_it_is_taken_back_on_a_tick():
+    kernel, vcores = Kernel(4), Vcores()
+    ksched = McpScheduler(kernel)
+    load, other, server = linux(1, 1), linux(2, 2), mcp(3, vcores, 1)
+    kernel.processes = {1: load, 2: other, 3: server}
+    asking(ksched, other, server)
+    kernel.deliver()
+    assert ksched.cores_of == {other: [1, 2], server: [3]}
+    pinned(load, 0b1010)  # cores 1 and 3, both held by others
+    assert ksched.tick(1, other.threads[0]) is False
+    assert 1 not in ksched.cores_of[other] and ksched.owner.get(1) is not other
+    ksched.tick(3, ksched.pinned[3])
+    assert vcores.warned == [303] and 3 in ksched._preempting
+    assert ksched.tick(2, other.threads[1]) is False and ksched.owner[2] is other, "not kept: stays"
