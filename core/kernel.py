@@ -293,7 +293,7 @@ class Kernel:
             self._core_used[core] += ticks * costs.tick
             ledger.note("tick", core, ticks * costs.tick, ticks)
 
-    def charge_page_fault(self, aspace: object) -> None:
+    def charge_page_fault(self) -> None:
         """An address space of this kernel made a page present on a fault (cost model only)."""
         self.charge_cycles(self._active_core, self.costs.page_fault, "page_fault")
 

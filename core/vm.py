@@ -80,7 +80,7 @@ class AddressSpace:
         #: Called when the kernel wrote into a frame that may hold translated code.
         self.on_code_write: Callable[[AddressSpace], None] = lambda aspace: None
         #: Called when a fault made a page present (a kernel with a cost model charges for it).
-        self.on_fault: Callable[[AddressSpace], None] | None = None
+        self.on_fault: Callable[[], None] | None = None
         #: Page -> (frame, writable, executable) as the page table said, for the kernel's own
         #: accesses to user memory (a walk of the tables in Python costs about a microsecond).
         #: Emptied whenever a page leaves the tables or loses rights.
@@ -165,10 +165,10 @@ class AddressSpace:
             if entry[1]:
                 return frame
             if self.on_fault is not None:
-                self.on_fault(self)
+                self.on_fault()
             return self._write_fault(va, region, frame)
         if self.on_fault is not None:
-            self.on_fault(self)
+            self.on_fault()
         frame = self.hidden.pop(va, None)
         if frame is not None:
             self._install(va, frame, self._writable(region, va, frame, access == "write"), region.prot)

@@ -274,6 +274,17 @@ def test_reads_and_writes_across_pages_fault_pages_in(space):
     assert space.read(BASE, 8) == bytes([8, 7, 6, 5, 4, 3, 2, 1])
 
 
+def test_a_copy_over_pages_whose_frames_are_apart_keeps_every_byte_in_place(space):
+    space.add_region(BASE, BASE + 4 * PAGE_SIZE, RW)
+    for page in (3, 2, 1, 0):  # touched last to first: no two frames follow each other
+        space.write(BASE + page * PAGE_SIZE, b"t")
+    data = bytes(range(251)) * 60  # 15060 bytes over four pages, none a multiple of another
+    space.write(BASE + 100, data)
+    assert space.read(BASE + 100, len(data)) == data
+    pages = b"".join(space.read(BASE + page * PAGE_SIZE, PAGE_SIZE) for page in range(4))
+    assert pages[100 : 100 + len(data)] == data  # page by page, as each page holds it
+
+
 @pytest.mark.parametrize("length", [1, 8, PAGE_SIZE, PAGE_SIZE + 1])
 def test_a_write_into_a_read_only_page_is_refused_and_writes_nothing(space, length):
     space.add_region(BASE, BASE + PAGE_SIZE, RW)
@@ -547,6 +558,30 @@ def test_a_forked_space_shares_pages_until_one_side_writes(memory):
     assert frames_left(memory) == before_fork
     parent.release()
     assert frames_left(memory) == fresh
+
+
+def test_a_buffer_copied_again_and_again_follows_the_pages_under_it(memory):
+    """The kernel remembers where a buffer it copies to and from lies (a read loop's, across a
+    page boundary); whatever changes the pages under it shows in the next copy at once."""
+    parent = AddressSpace(memory, X86PageTable(memory), LIMIT)
+    parent.add_region(BASE, BASE + 3 * PAGE_SIZE, RW)
+    buf, size = BASE + PAGE_SIZE - 100, 200
+    parent.write(buf, b"p" * size)
+    assert parent.read(buf, size) == b"p" * size
+    child = parent.fork(X86PageTable(memory))
+    assert child.read(buf, size) == b"p" * size
+    child.write(buf + size - 1, b"c")  # a copy of the second page for the child, written
+    assert child.read(buf, size) == b"p" * (size - 1) + b"c" and parent.read(buf, size) == b"p" * size
+    parent.write(buf, b"q" * size)  # copies for the parent, not the child's pages written
+    assert child.read(buf, size) == b"p" * (size - 1) + b"c" and parent.read(buf, size) == b"q" * size
+    parent.protect_range(BASE, BASE + 3 * PAGE_SIZE, RO)
+    with pytest.raises(BadAddress):
+        parent.write(buf, b"r" * size)
+    parent.remove_range(BASE, BASE + 3 * PAGE_SIZE)
+    with pytest.raises(BadAddress):
+        parent.read(buf, size)
+    parent.release()
+    child.release()
 
 
 def test_an_address_space_two_hold_lives_until_both_let_go(memory):

@@ -218,12 +218,19 @@ def test_a_preemption_for_a_process_that_died_meanwhile_gives_the_core_to_whoeve
     assert ksched.cores_of == {a: [2], c: [1]}  # c was waiting, first come first served
 
 
-def test_a_preemption_whose_core_changed_hands_only_runs_a_pass():
-    kernel, vcores, ksched, (a, b) = ksched_with(3, 2, 1)
-    asking(ksched, a)
+def with_a_preemption_pending(cores: int, *wanted: int):  # noqa: ANN201
+    """As ``ksched_with``, the first MCP holding the cores it wants, and core 1 provisioned to the
+    second, which asks for cores: its preemption is sent, not yet run."""
+    kernel, vcores, ksched, processes = ksched_with(cores, *wanted)
+    asking(ksched, processes[0])
     kernel.deliver()
-    ksched.provision(b, 1)
-    ksched.cores_wanted(b)
+    ksched.provision(processes[1], 1)
+    ksched.cores_wanted(processes[1])
+    return kernel, vcores, ksched, processes
+
+
+def test_a_preemption_whose_core_changed_hands_only_runs_a_pass():
+    kernel, vcores, ksched, (a, b) = with_a_preemption_pending(3, 2, 1)
     vcores.wanted[1] = 1
     ksched.thread_exited(ksched.pinned[1])  # a lets core 1 go before the preemption runs
     assert ksched.cores_of[b] == [1]
@@ -313,6 +320,51 @@ def test_a_linux_process_wants_no_more_cores_than_there_are_besides_core_0():
     assert len(ksched.queues[process]) == 5 and not ksched.scp_queue
     process.alive = False
     assert ksched._wanted(process) == 0
+
+
+def test_threads_queued_for_cores_a_process_loses_run_on_core_0():
+    """A Linux process's runnable threads wait in its cores' queue; when a provisioned MCP
+    takes its last core, they go to core 0's queue and still run."""
+    kernel, vcores = Kernel(2), Vcores()
+    ksched, process = runnable_linux_process(kernel, 3)
+    assert ksched.cores_of == {process: [1]} and not ksched.scp_queue
+    taker = mcp(2, vcores, 1)
+    ksched.provision(taker, 1)
+    ksched.cores_wanted(taker)
+    assert kernel.deliver() == ["__preempt@1", "__startcore@1"]
+    assert ksched.cores_of == {taker: [1]}
+    assert [ksched.pick_next(0).tid for _ in range(3)] == [10, 11, 12]
+    assert ksched.pick_next(0) is None
+    taker.alive = False
+    ksched.process_exited(taker)  # core 1 back: nothing queued for it runs a second time
+    assert ksched.cores_of == {process: [1]} and ksched.pick_next(1) is None
+
+
+def test_a_process_that_died_unnoticed_does_not_stop_the_others_getting_cores():
+    kernel, vcores, ksched, (a, b) = ksched_with(3, 0, 1)
+    asking(ksched, a)
+    a.alive = False  # died; the scheduler has not been told yet
+    ksched.cores_wanted(b)
+    assert ksched.cores_of == {b: [1]} and ksched.mcps == [b]
+
+
+def test_a_core_can_be_provisioned_back_and_preempted_again():
+    kernel, vcores, ksched, (a, b) = ksched_with(2, 1, 1)
+    asking(ksched, a, b)
+    kernel.deliver()
+    ksched.provision(b, 1)
+    kernel.deliver()
+    assert ksched.cores_of == {b: [1]}
+    ksched.provision(a, 1)  # and back: a second warning, a second preemption
+    assert kernel.deliver() == ["__preempt@1", "__startcore@1"]
+    assert ksched.cores_of == {a: [1]} and vcores.preempted == [101, 201]
+
+
+def test_a_core_unprovisioned_while_its_preemption_waits_goes_first_come_first_served():
+    kernel, vcores, ksched, (a, b) = with_a_preemption_pending(2, 1, 1)
+    ksched.provision(None, 1)  # b's claim is gone before the preemption runs
+    kernel.deliver()
+    assert vcores.preempted == [101] and ksched.cores_of == {a: [1]}  # a asked first
 
 
 def pinned(process, mask: int):  # noqa: ANN001, ANN201
