@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from kernkit.core.errnos import EINVAL
+from kernkit.core.errnos import EINVAL, EPERM
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
 from kernkit.plugins.linux_abi.creds import PER_LINUX32, PER_MASK, creds_of
@@ -45,6 +45,15 @@ def sys_clock_gettime(t: Thread, clock: int, ts: int) -> int:
         return -EINVAL
     t.process.aspace.write(ts, _timespec(value))
     return 0
+
+
+def sys_clock_settime(t: Thread, clock: int, ts: int) -> int:
+    """Only CLOCK_REALTIME can be set, and only with CAP_SYS_TIME, which no process here holds
+    (virtual time is the machine's): -EPERM, as for root in a container; the other clocks are
+    -EINVAL, and so is a bad timespec, before the permission, as Linux checks them."""
+    if clock != CLOCK_REALTIME:
+        return -EINVAL
+    return -EINVAL if read_timespec(t, ts) is None else -EPERM
 
 
 def sys_clock_getres(t: Thread, clock: int, res: int) -> int:
