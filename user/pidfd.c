@@ -1,11 +1,14 @@
-/* pidfd: checks of process descriptors: pidfd_open, pidfd_send_signal (through a pidfd and
- * through a /proc/PID directory), poll on a pidfd, waitid(P_PIDFD), and clock_settime's errors.
+/* pidfd: checks of the calls that name a process or thread by something other than its pid.
+ *   pidfd    pidfd_open, pidfd_send_signal (through a pidfd and through a /proc/PID
+ *            directory), poll on a pidfd, waitid(P_PIDFD)
+ *   clocks   CPU clocks by id (clock_getcpuclockid, pthread_getcpuclockid), clock_settime's errors
  * Each check prints "ok NAME" or "FAIL NAME: ..."; the exit status is the number of failures.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,8 +114,26 @@ static void pidfds(void)
     close(dir);
 }
 
-static void settime(void)
+static void clocks(void)
 {
+    clockid_t mine, theirs, thread;
+    struct timespec ts;
+    equal("clock_getcpuclockid of oneself", clock_getcpuclockid(getpid(), &mine), 0);
+    works("reading it", clock_gettime(mine, &ts));
+    equal("pthread_getcpuclockid", pthread_getcpuclockid(pthread_self(), &thread), 0);
+    check("a clock id of its own", thread != CLOCK_THREAD_CPUTIME_ID, "the generic id");
+    works("reading the thread's", clock_gettime(thread, &ts));
+    works("its resolution", clock_getres(thread, &ts));
+    pid_t child = sleeper();
+    equal("clock_getcpuclockid of a child", clock_getcpuclockid(child, &theirs), 0);
+    works("reading the child's", clock_gettime(theirs, &ts));
+    fails("the child's main thread as a thread clock: EINVAL", clock_gettime(theirs | 4, &ts), EINVAL);
+    fails("a CPU clock of the fourth kind: EINVAL", clock_gettime(mine | 3, &ts), EINVAL);
+    fails("setting a CPU clock: EPERM", clock_settime(mine, &ts), EPERM);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    fails("of a process that is gone: EINVAL", clock_gettime(theirs, &ts), EINVAL);
+
     struct timespec now, bad = {0, 1000000000};
     clock_gettime(CLOCK_MONOTONIC, &now);
     fails("clock_settime of CLOCK_MONOTONIC: EINVAL", clock_settime(CLOCK_MONOTONIC, &now), EINVAL);
@@ -120,7 +141,7 @@ static void settime(void)
     fails("of no clock: EINVAL", clock_settime(99, &now), EINVAL);
     fails("a bad timespec: EINVAL", clock_settime(CLOCK_REALTIME, &bad), EINVAL);
     fails("of a CPU clock: EINVAL", clock_settime(CLOCK_PROCESS_CPUTIME_ID, &now), EINVAL);
-    pid_t child = fork();
+    child = fork();
     if (child == 0) {
         struct timespec real;
         clock_gettime(CLOCK_REALTIME, &real);
@@ -138,8 +159,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "pidfd"))
             pidfds();
-        else if (!strcmp(argv[i], "settime"))
-            settime();
+        else if (!strcmp(argv[i], "clocks"))
+            clocks();
         else {
             fprintf(stderr, "pidfd: unknown group %s\n", argv[i]);
             return 2;

@@ -65,7 +65,7 @@ CASES = {
     "fstest fork": b"",
     "fstest exec": b"",
     "copyio splice copy sendfile": b"",
-    "pidfd pidfd settime": b"",
+    "pidfd pidfd clocks": b"",
 }
 
 TIME = "a figure in time: kernkit's is virtual time (instructions retired), Linux's the host's"
