@@ -39,20 +39,22 @@ def need_native(*, root: bool = False) -> None:
 
 def native(program: Path, *args: str) -> subprocess.CompletedProcess:
     """``program ARGS... DIR`` natively, DIR a fresh directory on the host's tmpfs, with no
-    supplementary groups (as kernkit's first process has none)."""
+    supplementary groups and a nice value of 0 (as kernkit's first process has), even when the
+    tests themselves run under ``nice``."""
     with tempfile.TemporaryDirectory(dir=HOST_TMPFS) as scratch:
         return subprocess.run(
             [str(program), *args, scratch],
             capture_output=True,
             text=True,
             timeout=120,
-            preexec_fn=_no_groups,
+            preexec_fn=_like_the_first_process,
         )
 
 
-def _no_groups() -> None:
+def _like_the_first_process() -> None:
     if os.geteuid() == 0:
         os.setgroups([])
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
 
 
 def busybox_chroot(script: str, *, qemu: bool = False) -> subprocess.CompletedProcess:
@@ -77,7 +79,7 @@ def busybox_chroot(script: str, *, qemu: bool = False) -> subprocess.CompletedPr
             command = ["/qemu", *command]
 
         def enter() -> None:
-            _no_groups()
+            _like_the_first_process()
             os.chroot(root)
             os.chdir("/")
 

@@ -32,6 +32,15 @@ def test_new_failing_and_fixed_cells():
     ]
 
 
+def test_an_expected_failure_that_now_passes_and_one_that_passes_unexpectedly():
+    old = {"a": cell("a", "XFAIL"), "b": cell("b", "XFAIL"), "c": cell("c", "XFAIL")}
+    new = [cell("a"), cell("b", "XPASS", "passed, expected to fail"), cell("c", "XFAIL")]
+    assert history.compare(old, new) == [
+        "now passing  a: was an expected failure",
+        "now failing  b: XPASS (passed, expected to fail)",
+    ]
+
+
 def test_a_metric_more_than_ten_percent_higher_is_a_regression():
     old = {"a": cell("a", virtual_ns=1000, instructions=1000, syscalls=10)}
     assert history.compare(old, [cell("a", virtual_ns=1100, instructions=1101, syscalls=30)]) == [
