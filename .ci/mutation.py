@@ -61,7 +61,7 @@ class Area:
 AREAS = {
     # page-permission checks, demand paging, the kernel's copy-in/out of syscall arguments (EFAULT)
     "vm": Area(
-        ("core/vm.py", "arch/x86_64/paging.py", "core/syscalls.py"),
+        ("core/vm.py", "arch/x86_64/paging.py", "core/syscalls.py", "core/tracer.py"),
         (
             *(
                 f"kernkit.core.vm.xǁAddressSpaceǁ{f}__*"
@@ -95,9 +95,11 @@ AREAS = {
             # dispatch and EFAULT; not the cost model's CostingDispatcher (tests/plugins/costs)
             "kernkit.core.syscalls.xǁSyscallDispatcherǁ*",
             "kernkit.core.syscalls.xǁTracingDispatcherǁ*",
-            "kernkit.core.syscalls.x__signed__*",
+            # a traced call's line (the result signed): the Python writer the C encoder matches
+            "kernkit.core.tracer.x__signed__*",
+            "kernkit.core.tracer.x_syscall_line__*",
         ),
-        ("tests/core/test_vm.py", "tests/core/test_syscalls.py"),
+        ("tests/core/test_vm.py", "tests/core/test_syscalls.py", "tests/core/test_tracer.py"),
         floor=87,  # docs/testing.md: shortcuts the general path backs
     ),
     # the TLB fill's kernel side: what a miss may map, with which rights, and the fault it reports

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -51,9 +51,9 @@ class FileTable:
         self.limit = limit
         self._files: dict[int, Any] = {}
         self._cloexec: set[int] = set()
-
-    def get(self, fd: int) -> Any:
-        return self._files.get(fd)
+        #: get(fd): the file at descriptor ``fd``, or None (the dict's own get: every read,
+        #: write and close asks it)
+        self.get: Callable[[int], Any] = self._files.get
 
     def install(self, file: Any, at: int | None = None, *, cloexec: bool = False, lowest: int = 0) -> int:
         """Put ``file`` at descriptor ``at`` (closing what was there) or at the lowest free one

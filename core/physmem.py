@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import mmap
 from array import array
@@ -37,10 +38,12 @@ class PhysicalMemory:
             raise ValueError("physical memory size must be a multiple of the page size")
         self.size = size
         # private, not shared: the host faults a fresh private page in faster (no shared-memory
-        # file behind it), and the first touch of a guest page is mostly that fault; 4 KiB host
-        # pages whatever the host's huge page policy, so the memory used is what was touched
+        # file behind it). Huge host pages where the host allows them: frames are handed out
+        # from the bottom up, so a 2 MiB host page faulted in at once serves the next 512 first
+        # touches, and a 4 KiB host fault per frame was most of a guest's first touch
         self._buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        self._buffer.madvise(mmap.MADV_NOHUGEPAGE)
+        with contextlib.suppress(AttributeError, OSError):  # a host without them: 4 KiB pages
+            self._buffer.madvise(mmap.MADV_HUGEPAGE)
         self.address = ctypes.addressof(ctypes.c_char.from_buffer(self._buffer))
         self.bytes = memoryview(self._buffer)
         self.words = self.bytes.cast("Q")
@@ -50,6 +53,11 @@ class PhysicalMemory:
         self._end = size // PAGE_SIZE
         self._recycled: list[int] = []
         self._code_frames: set[int] = set()
+        #: Whether a frame is marked as code: the set's own lookup (asked on every kernel write).
+        self.is_code: Callable[[int], bool] = self._code_frames.__contains__
+        #: find(byte, start, end): where ``byte`` first occurs in [start, end), or -1; the
+        #: mapping's own find (no copy of the range, no Python frame).
+        self.find: Callable[[bytes, int, int], int] = self._buffer.find
         #: Per frame number, how many holders the frame has (0: free).
         self.refs = array("I", bytes(4 * self._end))
         #: Freed frames that held code: not reused until translated code was dropped.
@@ -126,9 +134,6 @@ class PhysicalMemory:
         """Note that ``frame`` is mapped executable, so translated code may refer to it."""
         self._code_frames.add(frame)
 
-    def is_code(self, frame: int) -> bool:
-        return frame in self._code_frames
-
     def touches_code(self, address: int, length: int) -> bool:
         """Whether [address, address+length) overlaps a frame marked as code."""
         return not self._code_frames.isdisjoint(range(address & PAGE_MASK, address + length, PAGE_SIZE))
@@ -143,10 +148,6 @@ class PhysicalMemory:
 
     def read(self, address: int, length: int) -> bytes:
         return bytes(self.bytes[address : address + length])
-
-    def find(self, byte: bytes, start: int, end: int) -> int:
-        """Where ``byte`` first occurs in [start, end), or -1 (without copying the range)."""
-        return self._buffer.find(byte, start, end)
 
     def write(self, address: int, data: bytes) -> None:
         self.bytes[address : address + len(data)] = data

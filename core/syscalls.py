@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errors import BadAddress, OutOfMemory
 from kernkit.core.machine import Fault
-from kernkit.core.tracer import SyscallLines
+from kernkit.core.tracer import BATCH
 
 if TYPE_CHECKING:
     from kernkit.core.costs import KernelCosts
@@ -15,10 +15,6 @@ if TYPE_CHECKING:
     from kernkit.core.process import Thread
 
 ArgReader = Callable[[int], Sequence[int]]
-
-
-def _signed(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 class SyscallDispatcher:
@@ -59,20 +55,25 @@ class SyscallDispatcher:
 
 
 class TracingDispatcher(SyscallDispatcher):
-    """The same dispatch, with one trace event per call (arguments and result)."""
+    """The same dispatch, with one trace event per call (arguments and result), kept as a
+    tuple that the tracer formats with its batch."""
 
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
-        self._lines = SyscallLines()
+        self._pending = kernel.tracer.pending
 
     def dispatch(self, thread: Thread, number: int, read_args: ArgReader) -> int | None:
         self.count += 1
         call = thread.process.syscall_map.get(number)
         if call is None:
             return self.unknown_syscall(thread, number)
-        args = read_args(call.nargs) if call.nargs else ()
+        args: Sequence[int] = ()
         try:
-            result = call.handler(thread, *args)
+            if call.nargs:
+                args = read_args(call.nargs)
+                result = call.handler(thread, *args)
+            else:
+                result = call.handler(thread)
         except BadAddress:
             result = -thread.process.personality.errno_fault
         except OutOfMemory:
@@ -80,11 +81,15 @@ class TracingDispatcher(SyscallDispatcher):
         kernel = self.kernel
         if kernel.tracing:  # as trace_event("syscall", ...) would write it, without the dict
             core = thread.core  # the core running the call
-            ret = None if result is None else _signed(result)
-            line = self._lines.line(
-                kernel.now(core), core, thread.process.pid, thread.tid, call.name, number, args, ret
-            )
-            kernel.tracer.emit_line(line)
+            if core is not None and kernel.deterministic:  # Kernel.now(core), inlined
+                used = kernel._core_used[core] + kernel.machine.live_instructions(core)
+                t = kernel.round_start_ns + used * 1_000_000_000 // kernel.ips
+            else:
+                t = kernel.now(core)
+            pending = self._pending  # Tracer.syscall, inlined
+            pending.append((t, core, thread.process.pid, thread.tid, call.name, number, args, result))
+            if len(pending) >= BATCH:
+                kernel.tracer.flush()
         return result
 
 

@@ -207,7 +207,8 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
  * 4-level page tables (in the machine's physical memory) and fills the entry from a present
  * page-table entry that allows the access. Anything else (a page not there yet, a fault, the
  * boot) goes to a Python callable: slow(vaddr, access, pte) -> paddr | perms, or None to
- * refuse (pte: the entry the walk found, 0 when it found none).
+ * refuse, or -1 when it made the page present for the access (the tables are walked again
+ * here: cheaper than in Python) (pte: the entry the walk found, 0 when it found none).
  */
 #define PTE_PRESENT 1ull
 #define PTE_WRITABLE 2ull
@@ -218,6 +219,8 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
 #define PROT_READ 1
 #define PROT_WRITE 2
 #define PROT_EXEC 4
+/* What the Python side returns for "the page is in the tables now: fill from them" (-1). */
+#define FILL_FROM_TABLES UINT64_MAX
 
 typedef struct {
     uint64_t paddr;
@@ -246,14 +249,12 @@ static inline uint64_t walk(const struct fill_state *s, uint64_t va)
     return s->words[(table >> 3) + ((va >> 12) & 511)];
 }
 
-bool kernkit_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *entry, struct fill_state *s)
+/* Fill from the page tables if they map the page at vaddr for this access. */
+static bool fill_from_tables(const struct fill_state *s, uint64_t vaddr, int access, uc_tlb_entry *entry,
+                             uint64_t *pte_out)
 {
-    PyGILState_STATE gil;
-    PyObject *args[3], *result;
-    uint64_t pte = 0, value;
-    bool filled = false;
+    uint64_t pte = 0;
 
-    (void)uc;
     if (s->root && vaddr < s->user_limit) {
         pte = walk(s, vaddr & ~0xFFFull);
         if ((pte & PTE_PRESENT) && !(access == MEM_WRITE && !(pte & PTE_WRITABLE)) &&
@@ -264,6 +265,20 @@ bool kernkit_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *entry,
             return true;
         }
     }
+    *pte_out = pte;
+    return false;
+}
+
+bool kernkit_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *entry, struct fill_state *s)
+{
+    PyGILState_STATE gil;
+    PyObject *args[3], *result;
+    uint64_t pte = 0, value;
+    bool filled = false;
+
+    (void)uc;
+    if (fill_from_tables(s, vaddr, access, entry, &pte))
+        return true;
     gil = PyGILState_Ensure();
     args[0] = PyLong_FromUnsignedLongLong(vaddr);
     args[1] = PyLong_FromLong(access);
@@ -277,12 +292,14 @@ bool kernkit_tlb_fill(void *uc, uint64_t vaddr, int access, uc_tlb_entry *entry,
     } else {
         if (result != Py_None) {
             value = PyLong_AsUnsignedLongLongMask(result);
-            if (!PyErr_Occurred()) {
+            if (PyErr_Occurred()) {
+                PyErr_WriteUnraisable(s->slow);
+            } else if (value == FILL_FROM_TABLES) { /* the kernel made the page present */
+                filled = fill_from_tables(s, vaddr, access, entry, &pte);
+            } else {
                 entry->paddr = value & ~0xFFFull;
                 entry->perms = (int)(value & 7);
                 filled = true;
-            } else {
-                PyErr_WriteUnraisable(s->slow);
             }
         }
         Py_DECREF(result);

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from kernkit.core.vm import AddressSpace
 
 ACCESS = {16: "read", 17: "write", 18: "exec"}
+#: The C TLB fill's "the page is in the tables now: fill from them" (native.install_tlb_fill).
+FILL_FROM_TABLES = -1
 UC_MEM_WRITE, UC_MEM_FETCH = 17, 18
 RIP, RAX, RDX = x86.UC_X86_REG_RIP, x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDX
 #: Exceptions a user program can raise, as (signal, description, POSIX si_code name).
@@ -312,7 +314,8 @@ class X86Core:
     def _fill(self, vaddr: int, access: int, walked: int | None = None) -> int | None:
         """A TLB miss: the frame | Unicorn's permissions for the page at ``vaddr``, or None to
         refuse (the run ends with the fault recorded). ``walked``: the page-table entry the C
-        fill found for it (0: none), if it walked already."""
+        fill found for it (0: none), if it walked already; the C fill is then told to walk the
+        tables again (FILL_FROM_TABLES) once the kernel made the page present for the access."""
         try:
             page = vaddr & PAGE_MASK
             if page >= layout.USER_LIMIT:
@@ -342,6 +345,8 @@ class X86Core:
                     signal, reason = self.aspace.fault_reason(page, ACCESS[access])
                     self.fault = self.fault or (vaddr, access, reason, signal)
                     return None
+                if walked is not None:  # present for the access now (an exec fault: executable)
+                    return FILL_FROM_TABLES
                 pte = walk(self.words, self.root, page)
             if access == UC_MEM_FETCH and pte & NO_EXECUTE:
                 self.fault = self.fault or (vaddr, access, "page not executable", SIGSEGV)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from unicorn import (
     UC_ARCH_X86,
@@ -35,6 +35,8 @@ ARG_REGISTERS = (
     x86.UC_X86_REG_R9,
 )
 
+PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
+
 SYSCALL_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 CODE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p)
@@ -47,6 +49,26 @@ class TlbEntry(ctypes.Structure):
 TLB_FILL_CB = ctypes.CFUNCTYPE(
     ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.POINTER(TlbEntry), ctypes.c_void_p
 )
+
+
+@contextlib.contextmanager
+def small_host_pages() -> Iterator[None]:
+    """Host memory first touched inside the block gets 4 KiB pages rather than huge ones.
+
+    Unicorn asks the host for huge pages for an engine's translation buffer and writes its first
+    code there as the engine starts: without this, a 2 MiB host page per core, however little
+    code the core ever runs (an idle core of an 8-core machine). Later translations that fill
+    the buffer past its first huge-page-sized stretch still get huge pages.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    switched = (
+        libc.prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0 and libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
+    )
+    try:
+        yield
+    finally:
+        if switched:
+            libc.prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0)
 
 
 def handle(uc: Uc) -> ctypes.c_void_p:

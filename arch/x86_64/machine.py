@@ -96,7 +96,8 @@ class X86Machine:
         self.fpu_image = RegisterImage([("fpu", 0)], FXSAVE_SIZE)
         self.fpu_loader = RegisterImage([("fpu", 0)], FXSAVE_SIZE)
         self._register_batches: dict[tuple[str, ...], lowlevel.RegisterBatch] = {}
-        self.cores = [X86Core(self, i) for i in range(options.cores)]
+        with lowlevel.small_host_pages():
+            self.cores = [X86Core(self, i) for i in range(options.cores)]
         self._template = self.cores[0].uc.context_save()
         #: Per core, the foreign context (see core.machine.Machine.run) running there, if any.
         self.foreign: list[object | None] = [None] * options.cores
@@ -174,7 +175,9 @@ class X86Machine:
         foreign = self.foreign[core]
         if foreign is not None:
             return foreign.live_instructions()
-        return self.cores[core].live_instructions()
+        # X86Core.live_instructions inlined: a traced system call asks this for its time stamp
+        cpu = self.cores[core]
+        return cpu.run_base + cpu._block_state.counted - cpu.segment_base if cpu.in_run else 0
 
     def charge(self, core: int, instructions: int) -> None:
         self.cores[core].charge(instructions)
@@ -188,8 +191,9 @@ class X86Machine:
     def single_step(self, thread: Thread | None) -> None:
         self.stepping = thread
 
-    def address_space_changed(self, aspace: AddressSpace) -> None:
-        self._space_numbers[aspace] = next(self._next_space)  # code there may not be what it was
+    def address_space_changed(self, aspace: AddressSpace, code: bool = True) -> None:
+        if code:  # the code at an address may not be what it was: block counts start afresh
+            self._space_numbers[aspace] = next(self._next_space)
         for core in self.cores:
             if core is not self.filling:
                 core.flush_tlb_if(aspace)

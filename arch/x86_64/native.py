@@ -145,8 +145,9 @@ def install_tlb_fill(
     """Fill ``uc``'s TLB from C where the page tables (root: the state's ``root``, 0 for none)
     map a page that allows the access; ``slow(vaddr, access, pte)`` decides the rest (``pte``:
     what the walk found, 0 for nothing), returning the frame's address | Unicorn's permission
-    bits, or None to refuse. None (nothing installed)
-    without the native library. Keep the state while ``uc`` lives."""
+    bits, or None to refuse, or -1 once it made the page present for the access (the tables
+    are then walked again in C). None (nothing installed) without the native library. Keep the
+    state while ``uc`` lives."""
     library = native_library()
     if library is None:
         return None

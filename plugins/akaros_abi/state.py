@@ -32,6 +32,8 @@ class AkarosProcess:
     preempted: set[int] = attrs.field(factory=set)
     #: Online vcores sleeping in halt_core (an event wakes them).
     halted: set[int] = attrs.field(factory=set)
+    #: The FPU/SSE state of vcores preempted in vcore context, given back when they resume.
+    vcore_fpu: dict[int, bytes] = attrs.field(factory=dict)
 
     # --- procinfo ---------------------------------------------------------------------------
 
@@ -86,8 +88,11 @@ class AkarosProcess:
         raw = self.data.read(self.vcpd(vcoreid, field), layout.USER_CONTEXT.size)
         return dict(zip(layout.USER_CONTEXT_FIELDS, layout.USER_CONTEXT.unpack(raw), strict=True))
 
-    def save_uthread_ctx(self, vcoreid: int, registers: dict[str, int]) -> None:
+    def save_uthread_ctx(self, vcoreid: int, registers: dict[str, int], fpu: bytes) -> None:
+        """A uthread's registers and its FPU/SSE state (an FXSAVE image, into preempt_anc): the
+        2LS resumes it from there, on this vcore or another."""
         self.save_context(vcoreid, layout.VCPD_UTHREAD_CTX, registers)
+        self.data.write(self.vcpd(vcoreid, layout.VCPD_PREEMPT_ANC), fpu[: layout.ANCILLARY_SIZE])
         self.set_flag(vcoreid, layout.VC_UTHREAD_SAVED, True)
 
 

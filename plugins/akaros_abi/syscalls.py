@@ -135,7 +135,7 @@ def sys_change_to_m(t: Thread) -> int | None:
         return -EINVAL
     registers = t.context.user_registers()
     registers["rax"] = 0
-    state.save_uthread_ctx(0, registers)
+    state.save_uthread_ctx(0, registers, t.context.fpu_state())
     process.mcp = True
     state.info.set_u64(layout.PI_IS_MCP, 1)
     process.set_state(ProcState.RUNNABLE_M)
@@ -254,7 +254,7 @@ def sys_vc_entry(t: Thread) -> int | None:
     if not state.notif_disabled(vcoreid):
         registers = t.context.user_registers()
         registers["rax"] = 0
-        state.save_uthread_ctx(vcoreid, registers)
+        state.save_uthread_ctx(vcoreid, registers, t.context.fpu_state())
     state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_DISABLED), 1)
     restart_at_entry(t, state, vcoreid)
     return None
@@ -295,7 +295,7 @@ def sys_change_vcore(t: Thread, vcoreid: int, enable_my_notif: int) -> int | Non
     state.publish_vcore(mine, None)
     state.preempted.discard(vcoreid)
     state.inactive.remove(vcoreid)
-    t.context = new_context(t.kernel, restart_registers(state, vcoreid))
+    t.context = new_context(t.kernel, restart_registers(state, vcoreid), state.vcore_fpu.pop(vcoreid, None))
     state.set_flag(vcoreid, layout.VC_PREEMPTED, False)
     state.set_flag(vcoreid, layout.VC_CAN_RCV_MSG, True)
     t.data["vcore"] = vcoreid

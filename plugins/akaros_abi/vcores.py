@@ -34,9 +34,12 @@ def entry_registers(state: AkarosProcess, vcoreid: int) -> dict[str, int]:
     }
 
 
-def new_context(kernel: Kernel, registers: dict[str, int]) -> object:
+def new_context(kernel: Kernel, registers: dict[str, int], fpu: bytes | None = None) -> object:
+    """A context starting with ``registers`` and the FPU state ``fpu`` (None: as after FNINIT)."""
     context = kernel.machine.new_context(registers["rip"], registers["rsp"])
     context.set_user_registers(registers)
+    if fpu is not None:
+        context.set_fpu_state(fpu)
     return context
 
 
@@ -65,15 +68,17 @@ class AkarosVcores:
             state.preempted.discard(vcoreid)
             state.inactive.remove(vcoreid)
             registers = restart_registers(state, vcoreid)
+            fpu = state.vcore_fpu.pop(vcoreid, None)
         elif state.inactive:
             vcoreid = state.inactive.pop()
             registers = entry_registers(state, vcoreid)
             state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_DISABLED), 1)
+            fpu = None
         else:
             return None
         state.set_flag(vcoreid, layout.VC_PREEMPTED, False)
         state.set_flag(vcoreid, layout.VC_CAN_RCV_MSG, True)
-        thread = kernel.add_thread(process, new_context(kernel, registers), vcore=vcoreid)
+        thread = kernel.add_thread(process, new_context(kernel, registers, fpu), vcore=vcoreid)
         thread.tag = f"vc{vcoreid}"
         state.online[vcoreid] = thread
         state.pcore[vcoreid] = core
@@ -131,8 +136,9 @@ def save_preempted(state: AkarosProcess, vcoreid: int, thread: Thread, in_syscal
         registers["rax"] = 0
     if state.notif_disabled(vcoreid):
         state.save_context(vcoreid, layout.VCPD_VCORE_CTX, registers)
+        state.vcore_fpu[vcoreid] = thread.context.fpu_state()
     else:
-        state.save_uthread_ctx(vcoreid, registers)
+        state.save_uthread_ctx(vcoreid, registers, thread.context.fpu_state())
     state.set_flag(vcoreid, layout.VC_PREEMPTED, True)
     state.set_flag(vcoreid, layout.VC_CAN_RCV_MSG, False)
     state.preempted.add(vcoreid)
@@ -221,7 +227,7 @@ def notify_now(kernel: Kernel, process: Process, vcoreid: int, core: int | None)
     registers = thread.context.user_registers()
     if thread.state is BLOCKED:
         registers["rax"] = 0
-    state.save_uthread_ctx(vcoreid, registers)
+    state.save_uthread_ctx(vcoreid, registers, thread.context.fpu_state())
     state.data.set_u8(state.vcpd(vcoreid, layout.VCPD_NOTIF_DISABLED), 1)
     restart_at_entry(thread, state, vcoreid)
     kernel.trace_event("notify", process, vcore=vcoreid, pcore=core)

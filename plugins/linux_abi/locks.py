@@ -251,8 +251,10 @@ def sys_flock(t: Thread, fd: int, operation: int) -> int | None:
 def closed(process: Process, file: Any) -> None:
     """``process`` closed a descriptor of ``file``: its record locks on the file go (POSIX), and
     the file's own locks (OFD, flock) when that was the file's last descriptor anywhere."""
-    table = LOCKS.get(process.kernel)
-    if table is None or type(file) is not Chan:
+    if type(file) is not Chan:
+        return
+    table = process.kernel.data.get(LOCKS)  # LOCKS.get, inline: asked by every close
+    if table is None:
         return
     key = file.key
     if key in table.records or key in table.flocks:

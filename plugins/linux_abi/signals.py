@@ -52,6 +52,7 @@ from kernkit.plugins.linux_abi.sigstate import (
     SS_ONSTACK,
     STOP_SIGNALS,
     UNBLOCKABLE,
+    ProcessSignals,
     SigAction,
     SigInfo,
     ThreadSignals,
@@ -74,6 +75,9 @@ BLOCKABLE = ALL ^ UNBLOCKABLE
 #: Clock ticks a second (USER_HZ) in siginfo's si_utime and times().
 CLOCK_TICKS = 100
 STOP_MASK = sum(bit(s) for s in STOP_SIGNALS)
+STOP_CONT_MASK = STOP_MASK | bit(SIGCONT)
+#: Signals whose default action does not end the process (ignored, or stop).
+NOT_FATAL_MASK = STOP_MASK | sum(bit(s) for s in IGNORED_BY_DEFAULT)
 SIGSET_SIZE = 8
 #: How a system call interrupted by a signal ends (Linux's -ERESTART* codes): with a handler,
 #: RESTARTSYS calls restart only under SA_RESTART, NOHAND ones fail with EINTR; without one
@@ -134,10 +138,10 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> bool:
     signal = info.signo
     if not process.alive:
         return False
-    if signal in STOP_SIGNALS or signal == SIGCONT:
+    b = 1 << (signal - 1)
+    if b & STOP_CONT_MASK:
         _prepare(process, signal)
     ps = of_process(process)
-    b = 1 << (signal - 1)
     action = ps.actions.get(signal)
     handler = SIG_DFL if action is None else action.handler
     default = handler == SIG_DFL
@@ -161,15 +165,19 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> bool:
         if readers is not None and len(readers):
             readers.wake(len(readers))
         wake_pollers(kernel)
-    target = _choose(process, signal) if thread is None else (thread if _wants(thread, signal) else None)
-    if target is None:
-        return True
-    ts = of_thread(target)
+    if thread is None:
+        target = _choose(process, signal, ps)
+        if target is None:
+            return True
+        ts = of_thread(target)
+    else:
+        ts = of_thread(thread)
+        if not _wants(thread, signal, ts):
+            return True
+        target = thread
     # fatal at once (its default action ends the process), unless the thread waits for it in
     # rt_sigtimedwait while blocking it
-    if signal == SIGKILL or (
-        default and signal not in IGNORED_BY_DEFAULT and signal not in STOP_SIGNALS and not ts.mask & b
-    ):
+    if signal == SIGKILL or (default and not b & NOT_FATAL_MASK and not ts.mask & b):
         _die(target, signal, info)
         return True
     _wake(target, ts)
@@ -216,12 +224,13 @@ def _main_thread(process: Process) -> Thread | None:
     return first
 
 
-def _wants(thread: Thread, signal: int) -> bool:
+def _wants(thread: Thread, signal: int, ts: ThreadSignals | None = None) -> bool:
     """Linux's wants_signal: not blocked (or waited for), alive, not stopped, and running or
     not flagged to take signals already."""
     if thread.state is EXITED:
         return False
-    ts = of_thread(thread)
+    if ts is None:
+        ts = of_thread(thread)
     b = 1 << (signal - 1)
     if ts.mask & b and not ts.waiting & b:
         return False
@@ -232,7 +241,7 @@ def _wants(thread: Thread, signal: int) -> bool:
     return thread.state is RUNNING or not (thread.user_work or ts.interrupted)
 
 
-def _choose(process: Process, signal: int) -> Thread | None:
+def _choose(process: Process, signal: int, ps: ProcessSignals) -> Thread | None:
     """The thread to take a process-directed signal: the main thread if it wants it, else the
     next one after the last chosen that does (None: all block it; it stays pending)."""
     main = _main_thread(process)
@@ -241,7 +250,6 @@ def _choose(process: Process, signal: int) -> Thread | None:
     if _wants(main, signal):
         return main
     threads = [t for t in process.threads if t.state is not EXITED]
-    ps = of_process(process)
     start = next((i for i, t in enumerate(threads) if t.tid == ps.target_tid), 0)
     for thread in threads[start:] + threads[:start]:
         if _wants(thread, signal):
@@ -309,10 +317,11 @@ def return_to_user(t: Thread) -> None:
         if info is None:
             break
         signal = info.signo
-        action = ps.action(signal)
-        if action.handler == SIG_IGN:
+        action = ps.actions.get(signal)
+        handler = SIG_DFL if action is None else action.handler
+        if handler == SIG_IGN:
             continue
-        if action.handler != SIG_DFL:
+        if handler != SIG_DFL:
             if frames == 0 and ts.interrupted:
                 _settle(t, action)
             if not _deliver(t, ts, info, action):
@@ -717,11 +726,15 @@ def sys_kill(t: Thread, pid: int, signal: int) -> int:
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG:
         return -EINVAL
+    caller = t.process
+    if pid == caller.pid:  # to itself (raise(), kill(getpid(), ...)): nothing to look up
+        send_to(caller, signal, caller)
+        return 0
     targets = _targets(t, pid)
     if not targets:
         return -ESRCH
     for process in targets:
-        send_to(process, signal, t.process)
+        send_to(process, signal, caller)
     return 0
 
 

@@ -150,6 +150,8 @@ class SigInfo:
         """The 128-byte siginfo_t."""
         if self.raw is not None:
             return self.raw[:128].ljust(128, b"\0")
+        if self.code == SI_USER:  # kill(): the common case
+            return _SIGINFO_KILL.pack(self.signo, self.errno, SI_USER, self.pid, self.uid)
         kind = self.layout()
         head = (self.signo, self.errno, self.code)
         if kind == "kill":

@@ -108,12 +108,15 @@ class Inode:
 class Node:
     """A name in a directory for an inode."""
 
-    __slots__ = ("name", "parent", "inode")
+    __slots__ = ("name", "parent", "inode", "stat_cache")
 
     def __init__(self, name: str, parent: Node | None, inode: Inode) -> None:
         self.name = name
         self.parent = parent
         self.inode = inode
+        #: (what the last stat was made of, that Dir): a listing or a stat of an unchanged
+        #: file answers with the same (immutable) Dir instead of building one
+        self.stat_cache: tuple[tuple, Dir] | None = None
 
 
 class Tmpfs:
@@ -350,7 +353,8 @@ class TmpfsDevice(DeviceDriver):
         if chan.mode & ORCLOSE and node.parent is not None:
             self._unlink(node)
         chan.mode = CLOSED
-        self._release_if_gone(inode)
+        if inode.links == 0 and inode.opens <= 0:  # _release_if_gone's test: most closes keep it
+            self._release_if_gone(inode)
 
     # --- bookkeeping -----------------------------------------------------------------------
 
@@ -483,16 +487,13 @@ def _stat(node: Node) -> Dir:
         length = inode.data.size if inode.data is not None else len(inode.target)
     # Linux's tmpfs counts the pages a file holds (none for a hole, a directory or a link)
     pages = len(inode.data.pages) if inode.data is not None else 0
-    return Dir(
-        node.name,
-        inode.qid,
-        mode,
-        length,
-        inode.mtime,
-        inode.atime,
-        inode.uid,
-        inode.gid,
-        ctime=inode.ctime,
-        links=inode.links,
-        blocks=pages * (BLOCK // 512),
-    )
+    made_of = (
+        node.name, inode.qid, mode, length, inode.mtime, inode.atime, inode.uid, inode.gid,
+        inode.ctime, inode.links, pages,
+    )  # fmt: skip
+    cached = node.stat_cache
+    if cached is not None and cached[0] == made_of:
+        return cached[1]
+    d = Dir(*made_of[:8], ctime=inode.ctime, links=inode.links, blocks=pages * (BLOCK // 512))
+    node.stat_cache = (made_of, d)
+    return d

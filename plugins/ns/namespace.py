@@ -206,6 +206,17 @@ class Namespace:
         """A new (unopened) channel on the file ``path`` names, relative to ``base`` if relative.
         Symbolic links on the way are followed; one at the end only with ``follow`` (or when
         ``path`` ends in '/'). ENOENT, ENOTDIR, ENAMETOOLONG, ELOOP as on Linux."""
+        remembered = self._walks.get(path)  # only clean absolute paths are remembered
+        if remembered is not None:
+            template, deps = remembered
+            for driver, directory, generation in deps:
+                if driver.dirgen(directory) != generation:
+                    del self._walks[path]
+                    break
+            else:
+                chan = Chan(template.driver, template.qid, template.devno, template.aux, path)
+                chan.umh = template.umh
+                return chan
         if not path:
             raise DeviceError("ENOENT", "empty path")
         clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
@@ -224,19 +235,9 @@ class Namespace:
     def _walk_clean(self, path: str, follow: bool, caller: Thread | None) -> Chan | None:
         """:meth:`walk` of an absolute path with no '.', '..', '//' or trailing '/': the common
         case, and most of what an open costs, so walks through directories whose devices say
-        when their names change (``dirgen``) are remembered and checked instead of repeated.
-        None when the path goes through a symbolic link: the general walk follows it."""
-        remembered = self._walks.get(path)
-        if remembered is not None:
-            template, deps = remembered
-            for driver, directory, generation in deps:
-                if driver.dirgen(directory) != generation:
-                    del self._walks[path]
-                    break
-            else:
-                chan = Chan(template.driver, template.qid, template.devno, template.aux, path)
-                chan.umh = template.umh
-                return chan
+        when their names change (``dirgen``) are remembered here, and :meth:`walk` checks them
+        instead of walking again. None when the path goes through a symbolic link: the general
+        walk follows it."""
         mounts = self.mounts
         chan = self.root
         if mounts and (chan.driver, chan.devno, chan.qid.path) in mounts:

@@ -63,7 +63,7 @@ def device_table(kernel: Kernel) -> Devices | None:
 
 def proc_ns(process: Process) -> ProcNs:
     """``process``'s view of files; KeyError if it has none (no namespace plugin at its birth)."""
-    view = VIEW.get(process)
+    view = process.data.get(VIEW)  # VIEW.get(process), inline: every path lookup asks this
     if view is None:
         raise KeyError(f"pid {process.pid} has no namespace")
     return view

@@ -4,14 +4,17 @@ one event per call with its arguments and signed result."""
 
 from __future__ import annotations
 
+import io
 import json
 from types import SimpleNamespace
 
 import pytest
 
+from kernkit.core import kernel as real_kernel
 from kernkit.core.errors import BadAddress, OutOfMemory
 from kernkit.core.records import Syscall
 from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
+from kernkit.core.tracer import Tracer
 
 
 class Kernel:
@@ -19,10 +22,17 @@ class Kernel:
 
     def __init__(self) -> None:
         self.events: list[tuple] = []
-        self.lines: list[dict] = []
         self.killed: list[tuple] = []
         self.tracing = True
-        self.tracer = SimpleNamespace(emit_line=lambda line: self.lines.append(json.loads(line)))
+        self.deterministic = False  # time from now() below
+        self.trace = io.StringIO()
+        self.tracer = Tracer(self.trace)
+
+    @property
+    def lines(self) -> list[dict]:
+        """The trace written so far, each line parsed."""
+        self.tracer.flush()
+        return [json.loads(line) for line in self.trace.getvalue().splitlines()]
 
     def trace_event(self, kind: str, process, **fields) -> None:  # noqa: ANN001
         self.events.append((kind, process.pid, fields))
@@ -167,3 +177,14 @@ def test_results_are_traced_as_signed_64_bit_numbers(value, signed):
     t.process.syscall_map = calls
     assert TracingDispatcher(kernel).dispatch(t, 8, reader([])) == value  # the register keeps it
     assert kernel.lines[0]["ret"] == signed
+
+
+def test_a_traced_call_is_stamped_with_its_cores_virtual_time():
+    """The dispatcher computes Kernel.now(core) itself (inlined for speed): the same number."""
+    kernel = Kernel()
+    kernel.deterministic = True
+    kernel.ips, kernel.round_start_ns, kernel._core_used = 3_000_000_000, 7_000_123, [0, 0, 4_567]
+    kernel.machine = SimpleNamespace(live_instructions=lambda core: 1_234_567 * core)
+    TracingDispatcher(kernel).dispatch(thread(), 3, reader([]))
+    expected = real_kernel.Kernel.now(kernel, 2)
+    assert kernel.lines[0]["t"] == expected == 7_000_123 + (4_567 + 2_469_134) * 10**9 // 3_000_000_000

@@ -40,7 +40,7 @@ def memory():
 def space(memory):
     aspace = AddressSpace(memory, X86PageTable(memory), LIMIT)
     aspace.events = []
-    aspace.on_unmap = lambda a: a.events.append("unmap")
+    aspace.on_unmap = lambda a, code: a.events.append("unmap" if code else "unmap data")
     aspace.on_code_write = lambda a: a.events.append("code write")
     return aspace
 
@@ -191,8 +191,31 @@ def test_unmapping_frees_present_and_hidden_pages(space, memory):
     space.remove_range(BASE + 3 * PAGE_SIZE, BASE + 4 * PAGE_SIZE)  # nothing present there
     assert space.events == []
     space.remove_range(BASE, BASE + 4 * PAGE_SIZE)
-    assert space.events == ["unmap"] and frames_left(memory) == fresh - tables
+    assert space.events == ["unmap data"] and frames_left(memory) == fresh - tables
     assert space.region_at(BASE) is None and space.resolve_fault(BASE, "read") is None
+
+
+def test_a_shootdown_says_whether_executable_pages_were_among_the_changed(space):
+    """The machine keeps what it learnt of the code at each address (block counts) across
+    changes to data pages only: a thread's stack coming and going costs no recount."""
+    space.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
+    space.add_region(BASE + 2 * PAGE_SIZE, BASE + 4 * PAGE_SIZE, RX)
+    for page in range(4):
+        assert space.resolve_fault(BASE + page * PAGE_SIZE, "read") is not None
+    space.events.clear()
+    space.protect_range(BASE, BASE + PAGE_SIZE, 0)  # a stack's guard page
+    space.discard(BASE + PAGE_SIZE, BASE + 2 * PAGE_SIZE)  # madvise(MADV_DONTNEED)
+    space.write(BASE + PAGE_SIZE, b"again")
+    space.remove_range(BASE, BASE + 2 * PAGE_SIZE)
+    assert space.events == ["unmap data"] * 3
+    space.events.clear()
+    space.protect_range(BASE + 2 * PAGE_SIZE, BASE + 3 * PAGE_SIZE, RO)  # code no longer runs
+    space.protect_range(BASE + 2 * PAGE_SIZE, BASE + 3 * PAGE_SIZE, RX)  # it runs again
+    space.remove_range(BASE + 3 * PAGE_SIZE, BASE + 4 * PAGE_SIZE)
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.write(BASE, b"\xc3")
+    space.protect_range(BASE, BASE + PAGE_SIZE, RX)  # code written, then made executable
+    assert space.events == ["unmap"] * 4
 
 
 def test_replacing_a_region_drops_its_pages(space):

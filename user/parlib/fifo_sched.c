@@ -2,6 +2,7 @@
  * its vcore; a vcore with nothing to run spins a while, then gives its core back (or keeps
  * spinning, with FIFO_IDLE_SPIN).  Making a uthread runnable asks the kernel again for the
  * vcores the program wanted if idle ones have yielded meanwhile. */
+#include "alarm.h"
 #include "uthread.h"
 
 #define IDLE_SPINS 2000
@@ -65,8 +66,11 @@ static void fifo_idle(void)
 		cpu_relax();
 	}
 	if (!parlib_is_mcp) {
-		/* An SCP cannot give its only core away: wait for an event to make work. */
-		sys_block(1000);
+		/* An SCP cannot give its only core away: wait for an event or an alarm to make work. */
+		uint64_t usec = alarm_poll(1000);
+		if (usec)
+			sys_block(usec);
+		alarm_poll(0);
 		handle_events(v);
 		return;
 	}

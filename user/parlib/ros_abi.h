@@ -210,6 +210,13 @@ struct event_queue {
 #define PROCINFO_ADDR 0x7f0000000000UL /* read-only to the process */
 #define PROCDATA_ADDR 0x7f0000010000UL /* read-write */
 
+/* The FPU/SSE state as FXSAVE stores it (x87 and SSE registers, control and status words). */
+struct ancillary_state {
+	uint8_t fxsave[512];
+} __attribute__((aligned(16))); /* 512 bytes */
+#define FP_FCW_OFFSET 0
+#define FP_MXCSR_OFFSET 24
+
 /* A full user context, as the kernel saves it on notification/preemption and pop_ctx loads it. */
 struct user_context {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
@@ -258,7 +265,10 @@ struct preempt_data {
 	volatile uint64_t flags;         /* 344: VC_* below */
 	struct event_mbox ev_mbox_public;  /* 352: UCQ; events for this vcore, any vcore may take */
 	struct event_mbox ev_mbox_private; /* 432: UCQ; events only this vcore takes */
-}; /* 512 bytes */
+	/* 512: the FPU/SSE registers (an FXSAVE image) of the uthread whose context is in
+	 * uthread_ctx: the kernel saves them with it (Akaros's preempt_anc) */
+	struct ancillary_state preempt_anc;
+}; /* 1024 bytes */
 
 /* vcore flags (Akaros's values, and kernkit's VC_UTHREAD_SAVED) */
 #define VC_K_LOCK 0x001           /* the kernel is writing the vcore's preempt data */
@@ -272,7 +282,7 @@ struct procdata {
 	uint64_t vcore_entry; /* where vcores start */
 	uint64_t pad[6];
 	struct preempt_data vcore_preempt_data[MAX_VCORES]; /* offset 64 */
-	struct event_queue *kernel_evts[MAX_NR_EVENT];      /* offset 32832: where kernel events of
+	struct event_queue *kernel_evts[MAX_NR_EVENT];      /* offset 65600: where kernel events of
 	                                                      * each type go (NULL: the vcore's
 	                                                      * public mailbox, with EVENT_IPI) */
 };

@@ -1,5 +1,6 @@
 /* Asynchronous system calls: a uthread's blocking call submitted as a struct syscall; if the
  * kernel cannot finish it at once the uthread blocks in the 2LS and the vcore goes on. */
+#include "alarm.h"
 #include "uthread.h"
 
 volatile uint64_t parlib_async_blocked;
@@ -11,6 +12,8 @@ static void restart_blocked(struct event_msg *msg, unsigned int type, void *data
 	(void)type;
 	(void)data;
 	struct syscall *sysc = (struct syscall *)msg->ev_arg3;
+	if (sysc && alarm_timer_done(sysc))
+		return;
 	if (sysc && sysc->u_data)
 		uthread_runnable(sysc->u_data);
 }

@@ -19,6 +19,39 @@ volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen;
 static void handle_vc_preempt(struct event_msg *msg, unsigned int type, void *data);
 static void handle_check_msgs(struct event_msg *msg, unsigned int type, void *data);
 
+/* The FPU/SSE state a new uthread starts with: as after FNINIT and a reset MXCSR (every
+ * exception masked, round to nearest). */
+static void init_fp_state(struct ancillary_state *as)
+{
+	memset(as, 0, sizeof *as);
+	*(uint16_t *)&as->fxsave[FP_FCW_OFFSET] = 0x37f;
+	*(uint32_t *)&as->fxsave[FP_MXCSR_OFFSET] = 0x1f80;
+}
+
+static inline void save_fp_state(struct ancillary_state *as)
+{
+	__asm__ volatile("fxsave64 %0" : "=m"(*as));
+}
+
+static inline void restore_fp_state(struct ancillary_state *as)
+{
+	__asm__ volatile("fxrstor64 %0" : : "m"(*as));
+}
+
+/* Take the context the kernel saved in vcpd (registers and FPU state) into uth. */
+static void take_saved_context(volatile struct preempt_data *vcpd, struct uthread *uth)
+{
+	const volatile uint64_t *from = (const volatile uint64_t *)&vcpd->uthread_ctx;
+	uint64_t *to = (uint64_t *)&uth->hw_ctx;
+	for (size_t i = 0; i < sizeof(struct user_context) / 8; i++)
+		to[i] = from[i];
+	from = (const volatile uint64_t *)&vcpd->preempt_anc;
+	to = (uint64_t *)&uth->fp_state;
+	for (size_t i = 0; i < sizeof(struct ancillary_state) / 8; i++)
+		to[i] = from[i];
+	uth->ctx_type = UTH_CTX_HW;
+}
+
 void uthread_lib_init(struct schedule_ops *ops)
 {
 	if (sched_ops)
@@ -27,6 +60,7 @@ void uthread_lib_init(struct schedule_ops *ops)
 	thread0.flags = UTHREAD_IS_THREAD0;
 	thread0.state = UT_RUNNING;
 	thread0.id = 0;
+	init_fp_state(&thread0.fp_state);
 	struct vcore_tls *tls = vc_tls();
 	tls->current_uthread = &thread0;
 	tls->in_vcore_ctx = 0;
@@ -89,6 +123,7 @@ struct uthread *uthread_create_stack(void *(*func)(void *), void *arg, size_t st
 	uth->sw_ctx.rsp = (uint64_t)(base + PAGE + size) - 8;
 	uth->sw_ctx.rip = (uint64_t)uthread_trampoline;
 	uth->ctx_type = UTH_CTX_SW;
+	init_fp_state(&uth->fp_state);
 	atomic_add(&nr_live, 1);
 	uthread_runnable(uth);
 	return uth;
@@ -134,6 +169,8 @@ void uthread_yield(bool save_state, void (*yield_func)(struct uthread *, void *)
 	uth->yield_func = yield_func;
 	uth->yield_arg = arg;
 	uth->ctx_type = save_state ? UTH_CTX_SW : UTH_CTX_NONE;
+	if (save_state)
+		save_fp_state(&uth->fp_state);
 	__uthread_switch_to_vcore(&uth->sw_ctx, __uthread_yield_vc, uth, tls->stack_top);
 	/* Running again, maybe on another vcore, notifications on (in an MCP). */
 }
@@ -184,11 +221,7 @@ void uthread_vcore_entry(void)
 		if (!uth)
 			parlib_panic("vcore %u: the kernel saved a context, but no uthread was running",
 			             tls->vcoreid);
-		const volatile uint64_t *from = (const volatile uint64_t *)&vcpd->uthread_ctx;
-		uint64_t *to = (uint64_t *)&uth->hw_ctx;
-		for (size_t i = 0; i < sizeof(struct user_context) / 8; i++)
-			to[i] = from[i];
-		uth->ctx_type = UTH_CTX_HW;
+		take_saved_context(vcpd, uth);
 		atomic_and(&vcpd->flags, ~(uint64_t)VC_UTHREAD_SAVED);
 		tls->nr_notified++;
 		uint64_t rip = uth->hw_ctx.rip;
@@ -210,6 +243,8 @@ void run_uthread(struct uthread *uth)
 	uth->state = UT_RUNNING;
 	uth->last_vcoreid = tls->vcoreid;
 	int enable = parlib_is_mcp;
+	/* from here on vcore context touches no FPU/SSE register (parlib is integer-only) */
+	restore_fp_state(&uth->fp_state);
 	switch (uth->ctx_type) {
 	case UTH_CTX_SW:
 		tls->in_vcore_ctx = 0;
@@ -333,11 +368,7 @@ static struct uthread *steal_uthread(uint32_t rem, bool *stuck)
 			*stuck = true;
 			uth = NULL;
 		} else {
-			const volatile uint64_t *from = (const volatile uint64_t *)&vcpd->uthread_ctx;
-			uint64_t *to = (uint64_t *)&uth->hw_ctx;
-			for (size_t i = 0; i < sizeof(struct user_context) / 8; i++)
-				to[i] = from[i];
-			uth->ctx_type = UTH_CTX_HW;
+			take_saved_context(vcpd, uth);
 			uth->state = UT_NOT_RUNNING;
 			tls->current_uthread = NULL;
 			atomic_and(&vcpd->flags, ~(uint64_t)VC_UTHREAD_SAVED);

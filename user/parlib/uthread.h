@@ -13,6 +13,8 @@
 #include "spinlock.h"
 #include "vcore.h"
 
+struct uth_wait;
+
 /* Callee-saved state of a uthread that yielded (uthread_asm.S knows this layout). */
 struct sw_context {
 	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
@@ -52,6 +54,13 @@ struct uthread {
 	uint32_t last_vcoreid;      /* the vcore that last ran it */
 	uint32_t notif_depth;       /* nesting of uth_disable_notifs */
 	void *tcb;                  /* the 2LS's own per-thread block (a pthread), or NULL */
+	/* Interrupting a wait (uth_wait_interrupt): who may, and the wait in progress. */
+	spinlock_t wait_lock;
+	struct uth_wait *waiting;
+	volatile bool interrupted;
+	/* Its FPU/SSE registers while it is not running (saved on yield, or copied from the
+	 * kernel's preempt_anc when a notification or preemption stopped it). */
+	struct ancillary_state fp_state;
 };
 
 /* The 2LS operations.  All are called in vcore context (notifications off) unless noted. */
@@ -192,7 +201,24 @@ typedef struct uth_semaphore {
 
 void uth_semaphore_init(uth_semaphore_t *sem, uint64_t count);
 void uth_semaphore_down(uth_semaphore_t *sem);
+bool uth_semaphore_trydown(uth_semaphore_t *sem);
 void uth_semaphore_up(uth_semaphore_t *sem);
+
+/* Timed and interruptible waits.  deadline is a read_tsc() value (alarm_deadline_in), 0 for
+ * none.  They return 0 when the wait ended normally (the mutex or the count is ours, the
+ * condition variable was signalled, the sleep ran its course), else why it ended early: the
+ * deadline passed, or an interruptible wait was interrupted.  The condition variable's mutex
+ * is held again whatever the result. */
+#define UTH_WAIT_TIMEOUT 1
+#define UTH_WAIT_INTERRUPTED 2
+int uth_mutex_timed_lock(uth_mutex_t *m, uint64_t deadline);
+int uth_cond_var_timed_wait(uth_cond_var_t *cv, uth_mutex_t *m, uint64_t deadline, bool interruptible);
+int uth_semaphore_timed_down(uth_semaphore_t *sem, uint64_t deadline, bool interruptible);
+/* Block the calling uthread (not its vcore) until deadline: 0, or UTH_WAIT_INTERRUPTED. */
+int uth_sleep_until(uint64_t deadline, bool interruptible);
+/* Mark uth interrupted and end the interruptible wait it is in, if any; its later
+ * interruptible waits end at once (the mark stays: a thread being cancelled never waits again). */
+void uthread_interrupt(struct uthread *uth);
 
 /* How many times a contended uth_mutex_lock spins before blocking. */
 #define UTH_MUTEX_SPINS 100

@@ -1,4 +1,4 @@
-/* POSIX calls over parlib and the Akaros personality: files, directories, time, processes. */
+/* POSIX calls over parlib and the Akaros personality: files, directories, time. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parlib/alarm.h"
 #include "parlib/uthread.h"
 #include "posix.h"
 
@@ -72,30 +73,6 @@ pid_t getppid(void)
 	return (pid_t)procinfo()->ppid;
 }
 
-pid_t fork(void)
-{
-	errno = ENOSYS; /* Akaros creates processes with proc_create and proc_run */
-	return -1;
-}
-
-int execv(const char *path, char *const argv[])
-{
-	(void)path;
-	(void)argv;
-	errno = ENOSYS;
-	return -1;
-}
-
-int execvp(const char *file, char *const argv[])
-{
-	return execv(file, argv);
-}
-
-void _exit(int status)
-{
-	exit(status);
-}
-
 void abort(void)
 {
 	exit(134);
@@ -109,31 +86,6 @@ int abs(int x)
 long labs(long x)
 {
 	return x < 0 ? -x : x;
-}
-
-int kill(pid_t pid, int sig)
-{
-	(void)pid;
-	(void)sig;
-	errno = ENOSYS;
-	return -1;
-}
-
-sighandler_t signal(int sig, sighandler_t handler)
-{
-	(void)sig;
-	(void)handler;
-	return SIG_DFL;
-}
-
-pid_t waitpid(pid_t pid, int *status, int options)
-{
-	return (pid_t)posix_ret(sys_waitpid(pid, status, options));
-}
-
-pid_t wait(int *status)
-{
-	return waitpid(-1, status, 0);
 }
 
 /* --- time: virtual time, from the time-stamp counter ------------------------------------- */
@@ -156,19 +108,38 @@ time_t time(time_t *t)
 	return ts.tv_sec;
 }
 
+/* A pthread sleeps on a parlib alarm: only it stops, its vcore runs others meanwhile, and
+ * pthread_cancel wakes it (a cancellation point).  Outside a pthread: the kernel's sleep. */
+static int sleep_usec(uint64_t usec)
+{
+	struct uthread *uth = current_uthread();
+	if (!uth || in_vcore_context())
+		return (int)posix_ret(sys_block(usec));
+	bool interruptible = posix_cancel_point();
+	if (uth_sleep_until(alarm_deadline_in(usec), interruptible))
+		posix_cancel_point();
+	return 0;
+}
+
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	return (int)posix_ret(sys_nanosleep(req, rem));
+	if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000 || req->tv_sec < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (rem)
+		rem->tv_sec = rem->tv_nsec = 0;
+	return sleep_usec((uint64_t)req->tv_sec * 1000000 + ((uint64_t)req->tv_nsec + 999) / 1000);
 }
 
 int usleep(useconds_t usec)
 {
-	return (int)posix_ret(sys_block(usec));
+	return sleep_usec(usec);
 }
 
 unsigned int sleep(unsigned int seconds)
 {
-	sys_block((uint64_t)seconds * 1000000);
+	sleep_usec((uint64_t)seconds * 1000000);
 	return 0;
 }
 

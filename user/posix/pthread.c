@@ -1,11 +1,16 @@
 /* The pthreads 2LS: every pthread is a uthread, run on the process's vcores by parlib's FIFO
  * scheduler.  The program becomes an MCP before main (__parlib_preinit) and asks for a vcore per
  * live pthread, up to what the kernel allows; blocking calls block only their pthread
- * (asynchronous system calls), and locks, condition variables and joins never enter the kernel. */
+ * (asynchronous system calls), and locks, condition variables and joins never enter the kernel.
+ * Timed waits end by parlib alarms; cancellation is deferred: a cancelled pthread exits at its
+ * next cancellation point, and one waiting at a point is woken (uthread_interrupt). */
 #include <errno.h>
 #include <pthread.h>
+#include <time.h>
 
+#include "parlib/alarm.h"
 #include "parlib/uthread.h"
+#include "posix.h"
 
 _Static_assert(sizeof(((pthread_mutex_t *)0)->opaque) >= sizeof(uth_mutex_t), "pthread_mutex_t");
 _Static_assert(sizeof(pthread_cond_t) >= sizeof(uth_cond_var_t), "pthread_cond_t");
@@ -20,6 +25,10 @@ struct pthread {
 	volatile uint32_t state; /* DETACHED, EXITED */
 	int err;
 	void *specific[PTHREAD_KEYS_MAX];
+	int cancel_state, cancel_type;
+	volatile uint32_t cancel_pending;
+	struct __pthread_cleanup *cleanup; /* innermost first */
+	struct posix_vfork vfork;
 };
 
 static struct pthread main_thread;
@@ -56,6 +65,7 @@ void __parlib_preinit(void)
 	uthread_mcp_init(NULL);
 	main_thread.uth = current_uthread();
 	main_thread.uth->tcb = &main_thread;
+	posix_signals_init();
 }
 
 /* One vcore per live pthread, as far as the kernel grants. */
@@ -118,6 +128,12 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)
 void pthread_exit(void *retval)
 {
 	struct pthread *self = pthread_self();
+	self->cancel_state = PTHREAD_CANCEL_DISABLE; /* no cancellation inside the handlers */
+	while (self->cleanup) {
+		struct __pthread_cleanup *c = self->cleanup;
+		self->cleanup = c->prev;
+		c->fn(c->arg);
+	}
 	run_destructors(self);
 	atomic_add(&nr_live, -1);
 	if (self != &main_thread && (__atomic_fetch_or(&self->state, EXITED, __ATOMIC_SEQ_CST) & DETACHED))
@@ -127,6 +143,7 @@ void pthread_exit(void *retval)
 
 int pthread_join(pthread_t thread, void **retval)
 {
+	pthread_testcancel();
 	if (thread == pthread_self())
 		return EDEADLK;
 	if (thread == &main_thread || (thread->state & DETACHED))
@@ -286,6 +303,40 @@ int pthread_mutex_trylock(pthread_mutex_t *m)
 	return 0;
 }
 
+uint64_t posix_deadline(const struct timespec *abstime, int *err)
+{
+	if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000) {
+		*err = EINVAL;
+		return 0;
+	}
+	if (abstime->tv_sec < 0)
+		return 1; /* long past */
+	uint64_t freq = procinfo()->tsc_freq;
+	uint64_t tsc = (uint64_t)abstime->tv_sec * freq + (uint64_t)abstime->tv_nsec * (freq / 1000000) / 1000;
+	return tsc ? tsc : 1;
+}
+
+int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+	int r = relock(m);
+	if (r >= 0)
+		return r;
+	if (uth_mutex_trylock(mutex_of(m))) {
+		m->owner = pthread_self();
+		m->count = 1;
+		return 0;
+	}
+	int err = 0;
+	uint64_t deadline = posix_deadline(abstime, &err);
+	if (err)
+		return err;
+	if (uth_mutex_timed_lock(mutex_of(m), deadline))
+		return ETIMEDOUT;
+	m->owner = pthread_self();
+	m->count = 1;
+	return 0;
+}
+
 int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (m->type != PTHREAD_MUTEX_NORMAL && m->owner != pthread_self())
@@ -312,15 +363,30 @@ int pthread_cond_destroy(pthread_cond_t *cv)
 	return cv_of(cv)->waiters ? EBUSY : 0;
 }
 
-int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
+static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, uint64_t deadline)
 {
+	bool interruptible = posix_cancel_point();
 	unsigned long count = m->count;
 	m->owner = NULL;
 	m->count = 0;
-	uth_cond_var_wait(cv_of(cv), mutex_of(m));
+	int why = uth_cond_var_timed_wait(cv_of(cv), mutex_of(m), deadline, interruptible);
 	m->owner = pthread_self();
 	m->count = count;
-	return 0;
+	if (why == UTH_WAIT_INTERRUPTED)
+		posix_cancel_point(); /* exits, the mutex held (its cleanup handlers release it) */
+	return why == UTH_WAIT_TIMEOUT ? ETIMEDOUT : 0;
+}
+
+int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
+{
+	return cond_wait(cv, m, 0);
+}
+
+int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *abstime)
+{
+	int err = 0;
+	uint64_t deadline = posix_deadline(abstime, &err);
+	return err ? err : cond_wait(cv, m, deadline);
 }
 
 int pthread_cond_signal(pthread_cond_t *cv)
@@ -368,6 +434,81 @@ int pthread_barrier_wait(pthread_barrier_t *b)
 		pthread_cond_wait(&b->cv, &b->lock);
 	pthread_mutex_unlock(&b->lock);
 	return 0;
+}
+
+/* --- cancellation: deferred, at cancellation points ---------------------------------------- */
+
+int pthread_cancel(pthread_t thread)
+{
+	if (atomic_read(&thread->state) & EXITED)
+		return 0;
+	atomic_set(&thread->cancel_pending, 1);
+	if (thread->cancel_state == PTHREAD_CANCEL_ENABLE)
+		uthread_interrupt(thread->uth); /* out of a wait at a cancellation point */
+	return 0;
+}
+
+bool posix_cancel_point(void)
+{
+	struct uthread *uth = current_uthread();
+	if (!uth || in_vcore_context())
+		return false;
+	struct pthread *self = pthread_self();
+	if (self->cancel_state != PTHREAD_CANCEL_ENABLE)
+		return false;
+	if (atomic_read(&self->cancel_pending))
+		pthread_exit(PTHREAD_CANCELED);
+	return true;
+}
+
+void pthread_testcancel(void)
+{
+	posix_cancel_point();
+}
+
+int pthread_setcancelstate(int state, int *old)
+{
+	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
+		return EINVAL;
+	struct pthread *self = pthread_self();
+	if (old)
+		*old = self->cancel_state;
+	self->cancel_state = state;
+	if (state == PTHREAD_CANCEL_ENABLE && atomic_read(&self->cancel_pending))
+		uthread_interrupt(self->uth); /* its next interruptible wait ends at once */
+	return 0;
+}
+
+int pthread_setcanceltype(int type, int *old)
+{
+	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
+		return EINVAL;
+	struct pthread *self = pthread_self();
+	if (old)
+		*old = self->cancel_type;
+	self->cancel_type = type; /* acted on at cancellation points either way */
+	return 0;
+}
+
+void __pthread_cleanup_push(struct __pthread_cleanup *c, void (*fn)(void *), void *arg)
+{
+	struct pthread *self = pthread_self();
+	c->fn = fn;
+	c->arg = arg;
+	c->prev = self->cleanup;
+	self->cleanup = c;
+}
+
+void __pthread_cleanup_pop(struct __pthread_cleanup *c, int execute)
+{
+	pthread_self()->cleanup = c->prev;
+	if (execute)
+		c->fn(c->arg);
+}
+
+struct posix_vfork *posix_vfork_of_self(void)
+{
+	return &pthread_self()->vfork;
 }
 
 /* --- once, keys, spinlocks ------------------------------------------------------------- */

@@ -41,6 +41,8 @@ int main(void) {
     P("VCPD_FLAGS", offsetof(struct preempt_data, flags));
     P("VCPD_MBOX_PUBLIC", offsetof(struct preempt_data, ev_mbox_public));
     P("VCPD_MBOX_PRIVATE", offsetof(struct preempt_data, ev_mbox_private));
+    P("VCPD_PREEMPT_ANC", offsetof(struct preempt_data, preempt_anc));
+    P("ANCILLARY_SIZE", sizeof(struct ancillary_state));
     P("VC_PREEMPTED", VC_PREEMPTED); P("VC_CAN_RCV_MSG", VC_CAN_RCV_MSG);
     P("VC_UTHREAD_STEALING", VC_UTHREAD_STEALING); P("VC_UTHREAD_SAVED", VC_UTHREAD_SAVED);
     P("PROCDATA_BYTES", sizeof(struct procdata));

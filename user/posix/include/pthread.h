@@ -1,7 +1,8 @@
 /* POSIX threads over parlib: each pthread is a uthread, scheduled on the process's vcores by the
  * pthreads 2LS (user/posix/pthread.c); the program is a many-core process from its start.
- * Blocking calls block only the calling pthread (asynchronous system calls).  No cancellation,
- * no timed waits, no scheduling or process-shared attributes. */
+ * Blocking calls block only the calling pthread (asynchronous system calls).  Timed waits end by
+ * parlib alarms (virtual time); cancellation is deferred (PTHREAD_CANCEL_ASYNCHRONOUS is
+ * accepted and acts at cancellation points too).  No scheduling or process-shared attributes. */
 #ifndef POSIX_PTHREAD_H
 #define POSIX_PTHREAD_H
 
@@ -58,6 +59,27 @@ typedef volatile uint32_t pthread_spinlock_t;
 #define PTHREAD_BARRIER_SERIAL_THREAD (-1)
 #define PTHREAD_KEYS_MAX 64
 #define PTHREAD_STACK_MIN 16384
+#define PTHREAD_CANCEL_ENABLE 0
+#define PTHREAD_CANCEL_DISABLE 1
+#define PTHREAD_CANCEL_DEFERRED 0
+#define PTHREAD_CANCEL_ASYNCHRONOUS 1
+#define PTHREAD_CANCELED ((void *)-1)
+
+/* Cleanup handlers: a record on the pusher's stack, linked from its pthread. */
+struct __pthread_cleanup {
+	void (*fn)(void *);
+	void *arg;
+	struct __pthread_cleanup *prev;
+};
+void __pthread_cleanup_push(struct __pthread_cleanup *c, void (*fn)(void *), void *arg);
+void __pthread_cleanup_pop(struct __pthread_cleanup *c, int execute);
+#define pthread_cleanup_push(fn, arg) \
+	do { \
+		struct __pthread_cleanup __cleanup; \
+		__pthread_cleanup_push(&__cleanup, (fn), (arg));
+#define pthread_cleanup_pop(execute) \
+		__pthread_cleanup_pop(&__cleanup, (execute)); \
+	} while (0)
 
 int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg);
 int pthread_join(pthread_t thread, void **retval);
@@ -79,6 +101,7 @@ int pthread_mutex_destroy(pthread_mutex_t *m);
 int pthread_mutex_lock(pthread_mutex_t *m);
 int pthread_mutex_trylock(pthread_mutex_t *m);
 int pthread_mutex_unlock(pthread_mutex_t *m);
+int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime);
 int pthread_mutexattr_init(pthread_mutexattr_t *attr);
 int pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
 int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type);
@@ -88,6 +111,13 @@ int pthread_cond_destroy(pthread_cond_t *cv);
 int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m);
 int pthread_cond_signal(pthread_cond_t *cv);
 int pthread_cond_broadcast(pthread_cond_t *cv);
+/* abstime: CLOCK_REALTIME, which is virtual time since boot here (clock_gettime) */
+int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *abstime);
+
+int pthread_cancel(pthread_t thread);
+void pthread_testcancel(void);
+int pthread_setcancelstate(int state, int *old);
+int pthread_setcanceltype(int type, int *old);
 
 int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr, unsigned count);
 int pthread_barrier_destroy(pthread_barrier_t *b);

@@ -16,8 +16,11 @@ pid_t getppid(void);
 unsigned int sleep(unsigned int seconds);
 int usleep(useconds_t usec);
 __attribute__((noreturn)) void _exit(int status);
-pid_t fork(void);                             /* -1, ENOSYS: Akaros has proc_create instead */
-int execv(const char *path, char *const argv[]); /* -1, ENOSYS */
+/* As vfork: the child shares the parent's memory and may only call exec* or _exit. */
+__attribute__((returns_twice)) pid_t fork(void);
+__attribute__((returns_twice)) pid_t vfork(void);
+int execve(const char *path, char *const argv[], char *const envp[]); /* EINVAL outside a fork child */
+int execv(const char *path, char *const argv[]);
 int execvp(const char *file, char *const argv[]);
 extern char **environ;
 

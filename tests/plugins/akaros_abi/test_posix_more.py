@@ -1,0 +1,52 @@
+"""What a pthreads program needs beyond threads and locks, on parlib's POSIX layer: posix_check
+built against it (an MCP, pthreads on vcores) prints what the same source built with musl prints
+natively on this host (Linux as the oracle)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import run_kernel
+from support.oracle import native, need_native
+
+from kernkit.core.programs import packaged_programs_dir
+
+AKAROS = {"kernel__personalities": ["linux", "akaros"], "sched__policy": "mcp"}
+
+
+def on_parlib(*args: str, cores: int = 4, trace: bool = False):
+    run = run_kernel("posix_check-parlib", *args, machine__cores=cores, trace=trace, **AKAROS)
+    assert run.status == 0, run.err
+    return run
+
+
+def on_linux(*args: str) -> str:
+    need_native()
+    result = native(packaged_programs_dir() / "posix_check", *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("mode", ["timed", "cancel", "signal"])
+def test_posix_check_prints_what_it_prints_on_linux(mode):
+    assert on_parlib(mode).out == on_linux(mode)
+
+
+def test_fpu_state_survives_switches_and_notifications():
+    """Three pthreads compute with SSE in three rounding modes and one with x87 rounding toward
+    zero, yielding to each other, while a fourth's sleeps end in notifications that interrupt
+    them on their vcore (one vcore: cores 0 and 1): every result is Linux's to the last bit."""
+    run = on_parlib("fp", cores=2, trace=True)
+    assert run.out == on_linux("fp")
+    events = [json.loads(line)["ev"] for line in run.trace.splitlines()]
+    assert events.count("notify") >= 10
+
+
+def test_fork_exec_and_posix_spawn_from_an_mcp():
+    """fork runs the child as vfork does until it execs (the new process's status comes back
+    through waitpid) or _exits after a failed exec; posix_spawn is proc_create and proc_run."""
+    exitcode = packaged_programs_dir() / "exitcode"
+    expected = on_linux("spawn", str(exitcode))
+    assert on_parlib("spawn", "exitcode").out == expected
+    assert "exit status 7" in expected and "exit status 42" in expected

@@ -1,0 +1,413 @@
+/* posix_check: what a pthreads program needs beyond threads and locks, checked the same way on
+ * Linux (musl) and on parlib's POSIX layer, so the two outputs can be compared line by line.
+ *   posix_check fp             three pthreads doing SSE and x87 arithmetic, each with its own
+ *                              rounding mode, interleaved: their results, exactly
+ *   posix_check timed          timed condition waits, mutex locks and semaphore waits; sleeps
+ *   posix_check cancel         deferred cancellation: waits and sleeps cancelled, cleanup handlers,
+ *                              cancellation disabled and enabled again
+ *   posix_check signal         signal handlers run by raise and kill, ignored signals
+ *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
+ *                              and a fork child whose exec fails and which _exits */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct timespec in_ms(long ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	return ts;
+}
+
+/* --- fp ------------------------------------------------------------------------------------ */
+
+#define FP_ROUNDS 60000
+
+static char fp_result[4][96]; /* printed in order once all are done */
+
+static void set_mxcsr_rounding(unsigned mode)
+{
+	unsigned csr;
+	__asm__ volatile("stmxcsr %0" : "=m"(csr));
+	csr = (csr & ~0x6000u) | (mode << 13);
+	__asm__ volatile("ldmxcsr %0" : : "m"(csr));
+}
+
+static void set_x87_rounding(unsigned mode)
+{
+	unsigned short cw;
+	__asm__ volatile("fnstcw %0" : "=m"(cw));
+	cw = (unsigned short)((cw & ~0xc00u) | (mode << 10));
+	__asm__ volatile("fldcw %0" : : "m"(cw));
+}
+
+static void *sse_worker(void *arg)
+{
+	unsigned mode = (unsigned)(long)arg; /* 1: down, 2: up, 3: toward zero */
+	set_mxcsr_rounding(mode);
+	volatile double seed = 1.0 + mode;
+	double x = seed, y = 0.1 * mode;
+	for (int i = 1; i <= FP_ROUNDS; i++) {
+		x = x * 1.0000001 + y / i;
+		y = y * 0.9999999 + x / (i + 7.0);
+		if (i % 997 == 0)
+			sched_yield();
+	}
+	uint64_t bits[2];
+	memcpy(&bits[0], &x, 8);
+	memcpy(&bits[1], &y, 8);
+	unsigned csr;
+	__asm__ volatile("stmxcsr %0" : "=m"(csr));
+	snprintf(fp_result[mode], sizeof fp_result[mode], "sse rounding %u: %016llx %016llx mxcsr rc %u\n", mode,
+	         (unsigned long long)bits[0], (unsigned long long)bits[1], (csr >> 13) & 3);
+	return NULL;
+}
+
+static void *x87_worker(void *arg)
+{
+	(void)arg;
+	set_x87_rounding(3);
+	volatile long double seed = 3.0L;
+	long double x = seed;
+	for (int i = 1; i <= FP_ROUNDS; i++) {
+		x = x * 1.00000001L + 1.0L / (i + 0.5L);
+		if (i % 1009 == 0)
+			sched_yield();
+	}
+	unsigned char raw[16] = { 0 };
+	memcpy(raw, &x, 10);
+	char *at = fp_result[0];
+	at += snprintf(at, 32, "x87 toward zero: ");
+	for (int i = 9; i >= 0; i--)
+		at += snprintf(at, 4, "%02x", raw[i]);
+	snprintf(at, 2, "\n");
+	return NULL;
+}
+
+static void *napper(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 40; i++)
+		usleep(100);
+	return NULL;
+}
+
+static int check_fp(void)
+{
+	pthread_t t[5];
+	pthread_create(&t[0], NULL, sse_worker, (void *)1L);
+	pthread_create(&t[1], NULL, sse_worker, (void *)2L);
+	pthread_create(&t[2], NULL, sse_worker, (void *)3L);
+	pthread_create(&t[3], NULL, x87_worker, NULL);
+	pthread_create(&t[4], NULL, napper, NULL); /* its wake-ups interrupt the others */
+	for (int i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 4; i++)
+		printf("%s", fp_result[i]);
+	return 0;
+}
+
+/* --- timed --------------------------------------------------------------------------------- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static sem_t sem;
+static volatile int flag;
+
+static void *hold_lock(void *arg)
+{
+	pthread_mutex_lock(&lock);
+	flag = 1;
+	usleep((useconds_t)(long)arg);
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+static void *signal_later(void *arg)
+{
+	(void)arg;
+	usleep(1000);
+	pthread_mutex_lock(&lock);
+	flag = 2;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+static void *post_later(void *arg)
+{
+	(void)arg;
+	usleep(1000);
+	sem_post(&sem);
+	return NULL;
+}
+
+static int check_timed(void)
+{
+	uint64_t start = now_ns();
+	struct timespec when = in_ms(2);
+	pthread_mutex_lock(&lock);
+	int r = pthread_cond_timedwait(&cv, &lock, &when);
+	pthread_mutex_unlock(&lock);
+	printf("cond_timedwait, nobody signals: %s, waited 2 ms or more: %s\n", r == ETIMEDOUT ? "ETIMEDOUT" : "?",
+	       now_ns() - start >= 2000000 ? "yes" : "no");
+
+	pthread_t t;
+	pthread_create(&t, NULL, signal_later, NULL);
+	when = in_ms(1000);
+	pthread_mutex_lock(&lock);
+	r = 0;
+	while (flag != 2 && r == 0)
+		r = pthread_cond_timedwait(&cv, &lock, &when);
+	pthread_mutex_unlock(&lock);
+	pthread_join(t, NULL);
+	printf("cond_timedwait, signalled after 1 ms: %d, flag %d, well before the deadline: %s\n", r, flag,
+	       now_ns() - start < 500000000 ? "yes" : "no");
+
+	when.tv_nsec = 1000000000;
+	pthread_mutex_lock(&lock);
+	r = pthread_cond_timedwait(&cv, &lock, &when);
+	pthread_mutex_unlock(&lock);
+	printf("cond_timedwait, tv_nsec 1e9: %s\n", r == EINVAL ? "EINVAL" : "?");
+
+	flag = 0;
+	pthread_create(&t, NULL, hold_lock, (void *)5000L);
+	while (!flag)
+		sched_yield();
+	start = now_ns();
+	when = in_ms(1);
+	r = pthread_mutex_timedlock(&lock, &when);
+	printf("mutex_timedlock, held 5 ms, 1 ms deadline: %s, waited 1 ms or more: %s\n",
+	       r == ETIMEDOUT ? "ETIMEDOUT" : "?", now_ns() - start >= 1000000 ? "yes" : "no");
+	when = in_ms(1000);
+	r = pthread_mutex_timedlock(&lock, &when);
+	printf("mutex_timedlock, 1 s deadline: %d\n", r);
+	pthread_mutex_unlock(&lock);
+	pthread_join(t, NULL);
+
+	sem_init(&sem, 0, 0);
+	when = in_ms(1);
+	r = sem_timedwait(&sem, &when);
+	printf("sem_timedwait, nobody posts: %d %s\n", r, r ? (errno == ETIMEDOUT ? "ETIMEDOUT" : "?") : "");
+	pthread_create(&t, NULL, post_later, NULL);
+	when = in_ms(1000);
+	r = sem_timedwait(&sem, &when);
+	pthread_join(t, NULL);
+	int value = -1;
+	sem_getvalue(&sem, &value);
+	int tried = sem_trywait(&sem);
+	printf("sem_timedwait, posted after 1 ms: %d, value %d, trywait: %d %s\n", r, value, tried,
+	       errno == EAGAIN ? "EAGAIN" : "?");
+
+	start = now_ns();
+	struct timespec nap = { 0, 3000000 };
+	r = nanosleep(&nap, NULL);
+	uint64_t slept = now_ns() - start;
+	printf("nanosleep 3 ms: %d, slept 3 ms or more: %s, less than 1 s: %s\n", r, slept >= 3000000 ? "yes" : "no",
+	       slept < 1000000000 ? "yes" : "no");
+	return 0;
+}
+
+/* --- cancel -------------------------------------------------------------------------------- */
+
+static void unlock_it(void *arg)
+{
+	printf("cleanup: unlock\n");
+	pthread_mutex_unlock(arg);
+}
+
+static void say(void *arg)
+{
+	printf("cleanup: %s\n", (const char *)arg);
+}
+
+static void *cond_waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	pthread_cleanup_push(unlock_it, &lock);
+	flag = 1;
+	for (;;)
+		pthread_cond_wait(&cv, &lock);
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	pthread_cleanup_push(say, "sleeper");
+	flag = 1;
+	sleep(100);
+	pthread_cleanup_pop(0);
+	return (void *)1;
+}
+
+static void *sem_waiter(void *arg)
+{
+	(void)arg;
+	pthread_cleanup_push(say, "sem_wait");
+	flag = 1;
+	sem_wait(&sem);
+	pthread_cleanup_pop(0);
+	return (void *)1;
+}
+
+static void *deferred(void *arg)
+{
+	(void)arg;
+	int old;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_cleanup_push(say, "outer");
+	pthread_cleanup_push(say, "inner");
+	pthread_cleanup_push(say, "popped, not run");
+	pthread_cleanup_pop(0);
+	flag = 1;
+	while (flag != 2)
+		sched_yield();
+	usleep(200); /* not a cancellation point while disabled */
+	printf("disabled: still running after the cancel (old state %d)\n", old);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	pthread_testcancel();
+	printf("not reached\n");
+	pthread_cleanup_pop(0);
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+static void cancel_one(const char *what, void *(*fn)(void *), bool wait_flag_2)
+{
+	pthread_t t;
+	void *ret = NULL;
+	flag = 0;
+	uint64_t start = now_ns();
+	pthread_create(&t, NULL, fn, NULL);
+	while (!flag)
+		sched_yield();
+	usleep(500);
+	pthread_cancel(t);
+	if (wait_flag_2)
+		flag = 2;
+	pthread_join(t, &ret);
+	printf("%s: cancelled %s, within 1 s: %s\n", what, ret == PTHREAD_CANCELED ? "yes" : "no",
+	       now_ns() - start < 1000000000 ? "yes" : "no");
+}
+
+static int check_cancel(void)
+{
+	sem_init(&sem, 0, 0);
+	cancel_one("cond_wait", cond_waiter, false);
+	int r = pthread_mutex_trylock(&lock);
+	printf("the mutex is free again: %s\n", r == 0 ? "yes" : "no");
+	if (!r)
+		pthread_mutex_unlock(&lock);
+	cancel_one("sleep", sleeper, false);
+	cancel_one("sem_wait", sem_waiter, false);
+	cancel_one("deferred", deferred, true);
+	printf("setcancelstate 7: %s\n", pthread_setcancelstate(7, NULL) == EINVAL ? "EINVAL" : "?");
+	return 0;
+}
+
+/* --- signal -------------------------------------------------------------------------------- */
+
+static volatile int caught[32];
+
+static void on_signal(int sig)
+{
+	caught[sig]++;
+}
+
+static int check_signal(void)
+{
+	signal(SIGUSR1, on_signal);
+	raise(SIGUSR1);
+	printf("raise SIGUSR1: handler ran %d time(s)\n", caught[SIGUSR1]);
+	signal(SIGUSR2, on_signal);
+	kill(getpid(), SIGUSR2);
+	for (int i = 0; i < 100000 && !caught[SIGUSR2]; i++)
+		sched_yield();
+	printf("kill SIGUSR2 to itself: handler ran %d time(s)\n", caught[SIGUSR2]);
+	signal(SIGTERM, SIG_IGN);
+	raise(SIGTERM);
+	printf("SIGTERM ignored: still here\n");
+	void (*old)(int) = signal(SIGUSR1, SIG_DFL);
+	printf("signal returns the old handler: %s\n", old == on_signal ? "yes" : "no");
+	printf("signal(SIGKILL): %s\n", signal(SIGKILL, on_signal) == SIG_ERR && errno == EINVAL ? "EINVAL" : "?");
+	return 0;
+}
+
+/* --- spawn --------------------------------------------------------------------------------- */
+
+static void report(const char *what, pid_t pid, pid_t waited, int status)
+{
+	printf("%s: pid > 0: %s, waited for it: %s, exit status %d\n", what, pid > 0 ? "yes" : "no",
+	       waited == pid ? "yes" : "no", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static int check_spawn(const char *program)
+{
+	char *argv[] = { (char *)program, "7", NULL };
+	int status = 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(program, argv);
+		_exit(127);
+	}
+	pid_t waited = waitpid(pid, &status, 0);
+	report("fork and exec", pid, waited, status);
+
+	pid = fork();
+	if (pid == 0) {
+		char *missing[] = { "/no/such/program", NULL };
+		execv(missing[0], missing);
+		_exit(errno == ENOENT ? 42 : 43);
+	}
+	waited = waitpid(pid, &status, 0);
+	report("fork, exec fails with ENOENT, _exit", pid, waited, status);
+
+	pid = -1;
+	int r = posix_spawn(&pid, program, NULL, NULL, argv, environ);
+	waited = r == 0 ? wait(&status) : -1;
+	report("posix_spawn", pid, waited, status);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "";
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(what, "fp"))
+		return check_fp();
+	if (!strcmp(what, "timed"))
+		return check_timed();
+	if (!strcmp(what, "cancel"))
+		return check_cancel();
+	if (!strcmp(what, "signal"))
+		return check_signal();
+	if (!strcmp(what, "spawn") && argc > 2)
+		return check_spawn(argv[2]);
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|spawn PROGRAM\n");
+	return 2;
+}
