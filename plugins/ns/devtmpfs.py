@@ -53,8 +53,9 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Thread
 
-#: A file may not grow past this (like a file size limit); the instance limit applies too.
-MAX_FILE = 1 << 32
+#: A file may not grow past this: Linux's MAX_LFS_FILESIZE. A hole costs nothing; the pages a
+#: file holds count against the instance limit, as on Linux's tmpfs.
+MAX_FILE = (1 << 63) - 1
 BLOCK = 4096
 #: What a directory's size counts per name, as Linux's tmpfs does.
 DIRENT_SIZE = 20
@@ -83,6 +84,7 @@ class Inode:
         "ctime",
         "links",
         "opens",
+        "charged",
     )
 
     def __init__(
@@ -99,6 +101,8 @@ class Inode:
         self.atime = self.mtime = self.ctime = now
         self.links = 1
         self.opens = 0
+        #: Bytes of its pages counted against the instance limit (pages held, times BLOCK).
+        self.charged = 0
 
 
 class Node:
@@ -252,15 +256,17 @@ class TmpfsDevice(DeviceDriver):
         end = offset + len(data)
         if end > MAX_FILE:
             raise DeviceError("EFBIG")
-        size = inode.data.size
-        grow = max(end - size, 0)
-        if grow:
-            self._charge(grow)
+        pages = inode.data.pages
+        new = sum(1 for index in range(offset // BLOCK, -(-end // BLOCK)) if index not in pages)
+        if new:
+            self._charge(new * BLOCK)
+            inode.charged += new * BLOCK
         try:
             inode.data.write(offset, data)
         except OutOfMemory:
-            self._uncharge(grow - max(inode.data.size - size, 0))
             raise DeviceError("ENOSPC", "no memory left for #tmpfs") from None
+        finally:
+            self._settle(inode)
         self._touch(inode)
         return len(data)
 
@@ -417,13 +423,15 @@ class TmpfsDevice(DeviceDriver):
         if in_kernel:
             self.kernel.kmem.release(KMEM_OWNER, size)
 
+    def _settle(self, inode: Inode) -> None:
+        """Count the pages the file holds now (those written through a mapping too)."""
+        held = len(inode.data.pages) * BLOCK
+        self.used += held - inode.charged
+        inode.charged = held
+
     def _resize(self, inode: Inode, length: int) -> None:
-        size = inode.data.size
-        if length > size:
-            self._charge(length - size)
-        else:
-            self._uncharge(size - length)
-        inode.data.resize(length)  # pages past the new end leave every mapping too
+        inode.data.resize(length)  # pages past the new end leave every mapping too; growth is a hole
+        self._settle(inode)
         self._touch(inode)
 
     def _unlink(self, node: Node) -> None:
@@ -444,7 +452,8 @@ class TmpfsDevice(DeviceDriver):
     def _release_if_gone(self, inode: Inode) -> None:
         """A file with no name left and no opener gives back its space, as on Linux."""
         if inode.links == 0 and inode.opens <= 0:
-            self._uncharge(inode.data.size if inode.data is not None else 0)
+            self._uncharge(inode.charged)
+            inode.charged = 0
             self._uncharge(len(inode.target), in_kernel=True)
             self.kernel.kmem.release(KMEM_OWNER, INODE_COST)
             self.inodes -= 1
