@@ -29,6 +29,7 @@ from kernkit.plugins.linux_abi.sigstate import (
     IGNORED_BY_DEFAULT,
     MINSIGSTKSZ,
     NSIG,
+    PROCESS_KEY,
     SA_NOCLDSTOP,
     SA_NODEFER,
     SA_ONSTACK,
@@ -51,12 +52,14 @@ from kernkit.plugins.linux_abi.sigstate import (
     SS_DISABLE,
     SS_ONSTACK,
     STOP_SIGNALS,
+    THREAD_KEY,
     UNBLOCKABLE,
     ProcessSignals,
     SigAction,
     SigInfo,
     ThreadSignals,
     bit,
+    next_of,
     of_process,
     of_thread,
     signal_name,
@@ -275,17 +278,19 @@ def sigpipe(t: Thread) -> None:
 # --- taking a pending signal ---------------------------------------------------------------------
 
 
-def take(thread: Thread, allowed: int, ts: ThreadSignals | None = None) -> SigInfo | None:
+def take(
+    thread: Thread, allowed: int, ts: ThreadSignals | None = None, ps: ProcessSignals | None = None
+) -> SigInfo | None:
     """Dequeue the next pending signal among ``allowed``: the thread's own first, then the
     process's; an interval or POSIX timer that sent it is re-armed."""
     pending = (ts or of_thread(thread)).pending
-    signal = pending.next_signal(allowed)
-    if not signal:
-        pending = of_process(thread.process).shared
-        signal = pending.next_signal(allowed)
-        if not signal:
+    ready = pending.signals & allowed
+    if not ready:
+        pending = (ps or of_process(thread.process)).shared
+        ready = pending.signals & allowed
+        if not ready:
             return None
-    info = pending.take(signal)
+    info = pending.take(next_of(ready))
     if info.timer is not None:
         info.timer.taken(info)
     return info
@@ -302,22 +307,21 @@ def return_to_user(t: Thread) -> None:
     """Take the thread's deliverable signals: handlers get frames (the last taken runs first),
     default actions stop or end the process; then settle a call a signal interrupted."""
     process = t.process
-    if not process.alive or t.state is EXITED:
+    if t.state is EXITED or not process.alive:
         return
-    ps, ts = of_process(process), of_thread(t)
+    ps = process.data.get(PROCESS_KEY) or of_process(process)
+    ts = t.data.get(THREAD_KEY) or of_thread(t)
+    actions = ps.actions
     frames = 0
     while True:
         if ps.stopped:
             _hold(t)
             return
-        allowed = ALL ^ (ts.mask | ts.waiting)  # rt_sigtimedwait takes its own
-        if not (ts.pending.signals & allowed or ps.shared.signals & allowed):
-            break
-        info = take(t, allowed, ts)
+        info = take(t, ALL ^ (ts.mask | ts.waiting), ts, ps)  # rt_sigtimedwait takes its own
         if info is None:
             break
         signal = info.signo
-        action = ps.actions.get(signal)
+        action = actions.get(signal)
         handler = SIG_DFL if action is None else action.handler
         if handler == SIG_IGN:
             continue
@@ -397,28 +401,36 @@ def _images(kernel: Kernel) -> tuple[RegisterImage, RegisterImage]:
 def _deliver(t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction) -> bool:
     """Build the handler's frame and enter the handler; False (the process is killed with
     SIGSEGV and a report) when the frame cannot be built."""
-    process, context = t.process, t.context
+    process = t.process
     kernel = process.kernel
     block_image, entry = kernel.data.get(IMAGES) or _images(kernel)
-    block = block_image.read(context)
-    sp, rip, rflags = sigframe.resume_registers(block)
+    block = block_image.read(t.context)
+    sp, rip, rflags = sigframe.RESUME.unpack_from(block, sigframe.RESUME_AT)
     base, size, flags = ts.altstack
-    on_alt = bool(size) and base < sp <= base + size
-    use_alt = bool(action.flags & SA_ONSTACK) and not flags & SS_DISABLE and bool(size) and not on_alt
-    frame, fpstate = sigframe.frame_addresses(base + size if use_alt else sp - sigframe.RED_ZONE)
+    aflags = action.flags
     aspace = process.aspace
-    why = None
-    if not action.flags & SA_RESTORER:
-        why = "the handler has no SA_RESTORER return path"
-    elif (use_alt or on_alt) and frame <= base:
-        why = f"the frame does not fit the alternate stack at {base:#x} ({size} bytes)"
-    elif not aspace.allows(frame, sigframe.BLOCK_SIZE, "write"):
-        why = f"the stack at {frame:#x} cannot hold the frame"
-    if why is not None:
-        what = f"cannot deliver {signal_name(info.signo)}: {why}"
-        kernel.kill_by_fault(t, Fault(SIGSEGV, what, rip, frame))
-        return False
-    mask = ts.saved_mask if ts.saved_mask is not None else ts.mask
+    if not size and aflags & SA_RESTORER:  # the common case: no alternate stack
+        fpstate = sp - _FPSTATE_BELOW_SP
+        frame = fpstate - (fpstate & 63) - sigframe.FPSTATE_OFFSET
+        if not aspace.allows(frame, sigframe.BLOCK_SIZE, "write"):
+            return _cannot_deliver(t, info, f"the stack at {frame:#x} cannot hold the frame", rip, frame)
+    else:
+        on_alt = bool(size) and base < sp <= base + size
+        use_alt = bool(aflags & SA_ONSTACK) and not flags & SS_DISABLE and bool(size) and not on_alt
+        frame = sigframe.frame_addresses(base + size if use_alt else sp - sigframe.RED_ZONE)[0]
+        why = None
+        if not aflags & SA_RESTORER:
+            why = "the handler has no SA_RESTORER return path"
+        elif (use_alt or on_alt) and frame <= base:
+            why = f"the frame does not fit the alternate stack at {base:#x} ({size} bytes)"
+        elif not aspace.allows(frame, sigframe.BLOCK_SIZE, "write"):
+            why = f"the stack at {frame:#x} cannot hold the frame"
+        if why is not None:
+            return _cannot_deliver(t, info, why, rip, frame)
+    mask = ts.saved_mask
+    if mask is None:
+        mask = ts.mask
+    signo = info.signo
     sigframe.complete(
         block, frame=frame, restorer=action.restorer, stack=(base, flags, size), mask=mask, info=info.pack(),
         trap=sigframe.NO_TRAP if info.fault is None else _trap(info),
@@ -428,18 +440,29 @@ def _deliver(t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction) -> 
     if flags & SS_AUTODISARM:
         ts.altstack = (0, 0, SS_DISABLE)
     _ENTRY.pack_into(
-        entry.buffer, 0, info.signo, frame + sigframe.SIGINFO, frame + sigframe.UC, 0, frame, action.handler,
+        entry.buffer, 0, signo, frame + sigframe.SIGINFO, frame + sigframe.UC, 0, frame, action.handler,
         rflags & sigframe.HANDLER_KEEPS,
     )  # fmt: skip
-    entry.write(context)  # and the FPU state a program starts with
+    entry.write(t.context)  # and the FPU state a program starts with
     ts.saved_mask = None
-    ts.mask = (ts.mask | action.mask | (0 if action.flags & SA_NODEFER else bit(info.signo))) & BLOCKABLE
-    if action.flags & SA_RESETHAND:  # the handler only: flags, restorer and mask stay
-        reset = SigAction(SIG_DFL, action.flags, action.restorer, action.mask)
-        of_process(process).actions[info.signo] = reset
+    ts.mask = (ts.mask | action.mask | (0 if aflags & SA_NODEFER else 1 << (signo - 1))) & BLOCKABLE
+    if aflags & SA_RESETHAND:  # the handler only: flags, restorer and mask stay
+        reset = SigAction(SIG_DFL, aflags, action.restorer, action.mask)
+        of_process(process).actions[signo] = reset
     if kernel.tracing:
-        kernel.trace_event("handler", process, tid=t.tid, sig=info.signo, handler=action.handler, frame=frame)
+        kernel.trace_event("handler", process, tid=t.tid, sig=signo, handler=action.handler, frame=frame)
     return True
+
+
+#: The FPU area's highest start below the interrupted rsp (the red zone skipped), before the
+#: 64-byte alignment (see sigframe.frame_addresses).
+_FPSTATE_BELOW_SP = sigframe.RED_ZONE + sigframe.FPSTATE_SIZE
+
+
+def _cannot_deliver(t: Thread, info: SigInfo, why: str, rip: int, frame: int) -> bool:
+    what = f"cannot deliver {signal_name(info.signo)}: {why}"
+    t.kernel.kill_by_fault(t, Fault(SIGSEGV, what, rip, frame))
+    return False
 
 
 #: Frames kept per thread for rt_sigreturn's quick path (more are dropped, oldest first).
@@ -728,7 +751,8 @@ def sys_kill(t: Thread, pid: int, signal: int) -> int:
         return -EINVAL
     caller = t.process
     if pid == caller.pid:  # to itself (raise(), kill(getpid(), ...)): nothing to look up
-        send_to(caller, signal, caller)
+        if not _handled_by_caller(t, caller, signal):
+            send_to(caller, signal, caller)
         return 0
     targets = _targets(t, pid)
     if not targets:
@@ -736,6 +760,26 @@ def sys_kill(t: Thread, pid: int, signal: int) -> int:
     for process in targets:
         send_to(process, signal, caller)
     return 0
+
+
+def _handled_by_caller(t: Thread, process: Process, signal: int) -> bool:
+    """``kill(getpid(), signal)`` from the main thread, for a standard signal it has a handler
+    for and does not block: what :func:`send` does then (the process-directed signal is the
+    caller's to take, at once), without its general search; False (nothing done) otherwise."""
+    if not 0 < signal < 32 or t.tid != process.pid or t.state is not RUNNING:
+        return False
+    b = 1 << (signal - 1)
+    ps = process.data.get(PROCESS_KEY)
+    ts = t.data.get(THREAD_KEY)
+    if ps is None or ts is None or b & STOP_CONT_MASK or (ts.mask | ts.waiting) & b or ts.stopped:
+        return False
+    action = ps.actions.get(signal)
+    kernel = process.kernel
+    if action is None or action.handler <= SIG_IGN or kernel.tracing or kernel.data.get(SIGNALFDS):
+        return False
+    if ps.shared.add(SigInfo(signal, SI_USER, pid=process.pid)):
+        t.user_work = True  # Kernel.want_user_work: the caller runs, nothing to interrupt
+    return True
 
 
 def _find_thread(t: Thread, tid: int) -> Thread | None:
