@@ -107,6 +107,9 @@ NO_TRAP = Trap()
 
 #: Where :data:`RESUME` is in a block whose registers were read.
 RESUME_AT = MCONTEXT + 15 * 8
+#: The saved rax (a system call's result), and where it is.
+RAX = struct.Struct("<Q")
+RAX_AT = MCONTEXT + 13 * 8
 
 
 def complete(

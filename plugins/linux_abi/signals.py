@@ -398,13 +398,18 @@ def _images(kernel: Kernel) -> tuple[RegisterImage, RegisterImage]:
     )
 
 
-def _deliver(t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction) -> bool:
+def _deliver(
+    t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction, result: int | None = None
+) -> bool:
     """Build the handler's frame and enter the handler; False (the process is killed with
-    SIGSEGV and a report) when the frame cannot be built."""
+    SIGSEGV and a report) when the frame cannot be built. ``result``: the system call's
+    result, for a frame built before it is in rax."""
     process = t.process
     kernel = process.kernel
     block_image, entry = kernel.data.get(IMAGES) or _images(kernel)
     block = block_image.read(t.context)
+    if result is not None:
+        sigframe.RAX.pack_into(block, sigframe.RAX_AT, result & 0xFFFF_FFFF_FFFF_FFFF)
     sp, rip, rflags = sigframe.RESUME.unpack_from(block, sigframe.RESUME_AT)
     base, size, flags = ts.altstack
     aflags = action.flags
@@ -412,8 +417,6 @@ def _deliver(t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction) -> 
     if not size and aflags & SA_RESTORER:  # the common case: no alternate stack
         fpstate = sp - _FPSTATE_BELOW_SP
         frame = fpstate - (fpstate & 63) - sigframe.FPSTATE_OFFSET
-        if not aspace.allows(frame, sigframe.BLOCK_SIZE, "write"):
-            return _cannot_deliver(t, info, f"the stack at {frame:#x} cannot hold the frame", rip, frame)
     else:
         on_alt = bool(size) and base < sp <= base + size
         use_alt = bool(aflags & SA_ONSTACK) and not flags & SS_DISABLE and bool(size) and not on_alt
@@ -423,8 +426,6 @@ def _deliver(t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction) -> 
             why = "the handler has no SA_RESTORER return path"
         elif (use_alt or on_alt) and frame <= base:
             why = f"the frame does not fit the alternate stack at {base:#x} ({size} bytes)"
-        elif not aspace.allows(frame, sigframe.BLOCK_SIZE, "write"):
-            why = f"the stack at {frame:#x} cannot hold the frame"
         if why is not None:
             return _cannot_deliver(t, info, why, rip, frame)
     mask = ts.saved_mask
@@ -435,7 +436,8 @@ def _deliver(t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction) -> 
         block, frame=frame, restorer=action.restorer, stack=(base, flags, size), mask=mask, info=info.pack(),
         trap=sigframe.NO_TRAP if info.fault is None else _trap(info),
     )  # fmt: skip
-    aspace.write(frame, block)
+    if not aspace.write_all_or_none(frame, block):
+        return _cannot_deliver(t, info, f"the stack at {frame:#x} cannot hold the frame", rip, frame)
     _keep(ts, frame, block.tobytes())
     if flags & SS_AUTODISARM:
         ts.altstack = (0, 0, SS_DISABLE)
@@ -636,12 +638,12 @@ def sys_rt_sigpending(t: Thread, out: int, size: int) -> int:
 def sys_rt_sigreturn(t: Thread) -> int | None:
     """Restore what the handler's frame saved: every register, the FPU state, the mask and the
     alternate stack; a frame that cannot be restored kills with SIGSEGV and a report."""
-    context, aspace = t.context, t.process.aspace
-    ts = of_thread(t)
+    context, process = t.context, t.process
+    ts = t.data.get(THREAD_KEY) or of_thread(t)
     frame = (context.sp - 8) & 0xFFFF_FFFF_FFFF_FFFF
     raw = ts.frames.pop(frame, None)
-    if raw is not None and _unchanged(aspace, frame, raw):
-        kernel = t.process.kernel
+    if raw is not None and process.aspace.holds(frame, raw):  # as written: loaded back as it is
+        kernel = process.kernel
         block_image = (kernel.data.get(IMAGES) or _images(kernel))[0]
         block_image.buffer[:] = raw
         block_image.write(context)  # every register and the FPU state the frame saved, at once
@@ -651,6 +653,13 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
             _set_altstack(t, (base, flags, size), rsp, ts)
         recalc(t, ts)
         return None
+    return _sigreturn_parsed(t, frame)
+
+
+def _sigreturn_parsed(t: Thread, frame: int) -> int | None:
+    """rt_sigreturn from a frame the handler changed (or one kernkit did not write): read and
+    checked field by field."""
+    context, aspace = t.context, t.process.aspace
     regs = context.user_registers()
     try:
         restored = sigframe.parse(aspace.read(frame, sigframe.FRAME_SIZE), regs["rflags"])
@@ -679,13 +688,6 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
 #: From uc_stack on: ss_sp, ss_flags, ss_size, then (after r8-r15, rdi, rsi, rbp, rbx, rdx,
 #: rax, rcx) the saved rsp, and (past the rest of sigcontext) uc_sigmask.
 _RETURN_FIELDS = struct.Struct("<Qi4xQ" + "8x" * 15 + "Q" + "128x" + "Q")
-
-
-def _unchanged(aspace: object, frame: int, raw: bytes) -> bool:
-    try:
-        return aspace.read(frame, len(raw)) == raw
-    except BadAddress:
-        return False
 
 
 def _bad_frame(t: Thread, regs: dict[str, int], frame: int, why: str) -> None:
@@ -745,14 +747,15 @@ def _targets(t: Thread, pid: int) -> list[Process] | None:
     return group_members(t, -pid if pid else 0) or None
 
 
-def sys_kill(t: Thread, pid: int, signal: int) -> int:
+def sys_kill(t: Thread, pid: int, signal: int) -> int | None:
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG:
         return -EINVAL
     caller = t.process
     if pid == caller.pid:  # to itself (raise(), kill(getpid(), ...)): nothing to look up
-        if not _handled_by_caller(t, caller, signal):
-            send_to(caller, signal, caller)
+        if _to_itself(t, caller, signal):
+            return None  # the handler's registers are set; 0 is in its frame
+        send_to(caller, signal, caller)
         return 0
     targets = _targets(t, pid)
     if not targets:
@@ -762,23 +765,32 @@ def sys_kill(t: Thread, pid: int, signal: int) -> int:
     return 0
 
 
-def _handled_by_caller(t: Thread, process: Process, signal: int) -> bool:
+def _to_itself(t: Thread, process: Process, signal: int) -> bool:
     """``kill(getpid(), signal)`` from the main thread, for a standard signal it has a handler
-    for and does not block: what :func:`send` does then (the process-directed signal is the
-    caller's to take, at once), without its general search; False (nothing done) otherwise."""
-    if not 0 < signal < 32 or t.tid != process.pid or t.state is not RUNNING:
+    for and does not block, with nothing else to take: the handler's frame is built at once,
+    with the call's result (0) in it, as :func:`send` then :func:`return_to_user` would build it
+    (the signal goes to the caller; nothing else is pending to take first). False (nothing
+    done) in any other case."""
+    if not 0 < signal < 32 or t.tid != process.pid or t.state is not RUNNING or t.user_work:
         return False
-    b = 1 << (signal - 1)
     ps = process.data.get(PROCESS_KEY)
     ts = t.data.get(THREAD_KEY)
-    if ps is None or ts is None or b & STOP_CONT_MASK or (ts.mask | ts.waiting) & b or ts.stopped:
+    if ps is None or ts is None:
+        return False
+    b = 1 << (signal - 1)
+    blocked = ts.mask | ts.waiting
+    if b & (blocked | STOP_CONT_MASK) or (ts.pending.signals | ps.shared.signals) & (ALL ^ blocked):
         return False
     action = ps.actions.get(signal)
     kernel = process.kernel
     if action is None or action.handler <= SIG_IGN or kernel.tracing or kernel.data.get(SIGNALFDS):
         return False
-    if ps.shared.add(SigInfo(signal, SI_USER, pid=process.pid)):
-        t.user_work = True  # Kernel.want_user_work: the caller runs, nothing to interrupt
+    if ts.stopped or ts.interrupted or ps.stopped or ts.saved_mask is not None:
+        return False
+    info = ps.own_kills.get(signal)
+    if info is None:
+        info = ps.own_kills[signal] = SigInfo(signal, SI_USER, pid=process.pid)
+    _deliver(t, ts, info, action, result=0)
     return True
 
 

@@ -241,6 +241,8 @@ class ProcessSignals:
         self.continued_report = False
         #: The thread last chosen for a process-directed signal (Linux's curr_target).
         self.target_tid = 0
+        #: The siginfo of a kill() to the process itself, by signal (the same every time).
+        self.own_kills: dict[int, SigInfo] = {}
 
     def action(self, signal: int) -> SigAction:
         found = self.actions.get(signal)
