@@ -619,10 +619,14 @@ class AddressSpace:
     def write_all_or_none(self, va: int, data: bytes | bytearray | memoryview) -> bool:
         """Write ``data`` at ``va`` if the whole range may be written (:meth:`allows`), and say
         whether it was: nothing is written otherwise (a signal frame is all there or absent)."""
-        if 0 <= va < self.limit and len(data) <= PAGE_SIZE - (va & (PAGE_SIZE - 1)):
+        offset = va & (PAGE_SIZE - 1)
+        if 0 <= va < self.limit and len(data) <= PAGE_SIZE - offset:
             entry = self._pages.get(va & PAGE_MASK)  # a page known present and writable
             if entry is not None and entry[1]:
-                self.write(va, data)
+                start = entry[0] + offset
+                self.memory.bytes[start : start + len(data)] = data
+                if self.memory.is_code(entry[0]):
+                    self.on_code_write(self)
                 return True
         if not self.allows(va, len(data), "write"):
             return False
