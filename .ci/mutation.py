@@ -12,10 +12,9 @@ reached the mutated function. Each area names its functions (the critical path, 
 in the file) and the tests that guard them.
 
 Prints, per area, the mutants and how many were killed, and the survivors by name; exit status
-1 when an area's kill rate (killed and timed out, over all its mutants) is under its floor (90%,
-or lower where docs/testing.md lists the equivalent mutants that keep it lower; --min-kill sets
-one for all) or
-the cap ran out before every mutant was tried, 2 for bad arguments.
+1 when an area's kill rate (killed and timed out, over all its mutants) is under its floor (the
+rate last measured, every survivor read and listed in docs/testing.md; --min-kill sets one for
+all) or the cap ran out before every mutant was tried, 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -53,8 +52,10 @@ class Area:
     files: tuple[str, ...]  # under kernkit/
     functions: tuple[str, ...]  # mutant name patterns, after the module's name
     tests: tuple[str, ...]  # pytest arguments that select the tests guarding them
-    #: The kill rate required, percent: under 90 only where the survivors are equivalent mutants
-    #: docs/testing.md lists (a fast path the general one backs, text nobody is shown).
+    #: The kill rate required, percent: the rate last measured (rounded down), its survivors read
+    #: and listed in docs/testing.md; under 90 only where they are equivalent mutants (a fast path
+    #: the general one backs, text nobody is shown). A change that adds a survivor fails the
+    #: step until the survivor is killed or read and listed.
     floor: float = 90.0
 
 
@@ -76,6 +77,8 @@ AREAS = {
                     "_pages_in",
                     "_drop_pages",
                     "release",
+                    "_forget_page",
+                    "_forget_pages",
                     "_lookup",
                     "allows",
                     "_chunks",
@@ -100,7 +103,7 @@ AREAS = {
             "kernkit.core.tracer.x_syscall_line__*",
         ),
         ("tests/core/test_vm.py", "tests/core/test_syscalls.py", "tests/core/test_tracer.py"),
-        floor=87,  # docs/testing.md: shortcuts the general path backs
+        floor=87.1,  # docs/testing.md: shortcuts the general path backs
     ),
     # the TLB fill's kernel side: what a miss may map, with which rights, and the fault it reports
     # (present pages the native helper fills in C, which mutmut cannot mutate)
@@ -108,7 +111,7 @@ AREAS = {
         ("arch/x86_64/cpu.py",),
         ("kernkit.arch.x86_64.cpu.xǁX86Coreǁ_fill__*",),
         ("tests/core/test_faults.py", "tests/plugins/linux_abi/test_linux_abi.py"),
-        floor=83,  # docs/testing.md: unreachable and equivalent fills
+        floor=83.3,  # docs/testing.md: unreachable and equivalent fills
     ),
     # the namespace walk
     "ns": Area(
@@ -129,6 +132,7 @@ AREAS = {
             )
         ),
         ("tests/plugins/ns/test_ns_api.py", "tests/plugins/ns/test_ns_walk.py"),
+        floor=93.7,
     ),
     # 9P export: confinement to the exported paths and the read-only gate
     "ninep": Area(
@@ -148,12 +152,13 @@ AREAS = {
         )
         + ("kernkit.plugins.ninep.server.x__check_name__*", "kernkit.plugins.ninep.nsbackend.x_confine__*"),
         ("tests/plugins/ninep/test_ninep_server.py",),
-        floor=84,  # docs/testing.md: error texts the server never sends
+        floor=86.5,  # docs/testing.md: error texts the server never sends
     ),
     "futex": Area(
         ("plugins/linux_abi/futex.py",),
         ("kernkit.plugins.linux_abi.futex.*",),
         ("tests/plugins/linux_abi/test_futex.py", "tests/plugins/linux_abi/test_processes.py"),
+        floor=99.0,
     ),
     # the mcp scheduler's core grants
     "mcp": Area(
@@ -172,6 +177,7 @@ AREAS = {
             )
         ),
         ("tests/plugins/mcp/test_ksched_grants.py", "tests/plugins/mcp/test_mcp_sched.py"),
+        floor=95.0,
     ),
     # kernkit matrix --compare
     "matrix": Area(

@@ -293,7 +293,7 @@ class Kernel:
             self._core_used[core] += ticks * costs.tick
             ledger.note("tick", core, ticks * costs.tick, ticks)
 
-    def charge_page_fault(self, aspace: object) -> None:
+    def charge_page_fault(self) -> None:
         """An address space of this kernel made a page present on a fault (cost model only)."""
         self.charge_cycles(self._active_core, self.costs.page_fault, "page_fault")
 
@@ -382,7 +382,14 @@ class Kernel:
         return process
 
     def add_thread(
-        self, process: Process, context: Any, *, tid: int | None = None, clock: int | None = None, **data: Any
+        self,
+        process: Process,
+        context: Any,
+        *,
+        tid: int | None = None,
+        clock: int | None = None,
+        affinity: int | None = None,
+        **data: Any,
     ) -> Thread:
         """A new runnable thread of ``process`` with CPU ``context`` (the scheduler hears of it);
         ``data`` goes to the thread's plugin data before the scheduler sees it."""
@@ -391,6 +398,7 @@ class Kernel:
             process=process,
             context=context,
             clock=self.now(self._active_core) if clock is None else clock,
+            affinity=affinity,
         )
         thread.data.update(data)
         process.threads.append(thread)
@@ -425,7 +433,9 @@ class Kernel:
             self._release(child)
             self._forget(child)
             raise
-        self.add_thread(child, thread.context.fork(), tid=child.pid, clock=thread.clock)
+        self.add_thread(
+            child, thread.context.fork(), tid=child.pid, clock=thread.clock, affinity=thread.affinity
+        )
         return child
 
     def clone_thread(self, thread: Thread, stack: int, tls: int | None) -> Thread:
@@ -434,7 +444,7 @@ class Kernel:
         context.sp = stack
         if tls is not None:
             context.set_tls_base(tls)
-        return self.add_thread(thread.process, context, clock=thread.clock)
+        return self.add_thread(thread.process, context, clock=thread.clock, affinity=thread.affinity)
 
     def exec(
         self,

@@ -265,8 +265,10 @@ class Machine(Protocol):
         the run's budget (a run whose budget they use up stops after the syscall). A machine that
         counts no instructions (fast mode) ignores them."""
 
-    def address_space_changed(self, aspace: AddressSpace) -> None:
-        """Pages of ``aspace`` were unmapped or lost rights: forget cached translations."""
+    def address_space_changed(self, aspace: AddressSpace, code: bool = True) -> None:
+        """Pages of ``aspace`` were unmapped or lost rights: forget cached translations. With
+        ``code`` False none of those pages was executable: what the machine learnt about the
+        code at each virtual address (a block's instruction count) still holds."""
 
     def address_space_released(self, aspace: AddressSpace) -> None:
         """``aspace`` is gone: no core may use translations cached from it again (a core that

@@ -111,23 +111,30 @@ class PageCache:
         return self.pages[index]
 
     def read(self, offset: int, count: int) -> bytes:
-        """Up to ``count`` bytes at ``offset`` (holes read as zeros)."""
+        """Up to ``count`` bytes at ``offset`` (holes read as zeros). Pages whose frames follow
+        each other are sliced as one piece (a file written in one go mostly is)."""
         end = min(offset + count, self.size)
         if offset >= end:
             return b""
-        pieces = []
         memory, pages, source = self.memory.bytes, self.pages, self.source
+        first, last = offset >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT
+        frames = [pages.get(index) for index in range(first, last + 1)]
+        if source is not None and None in frames:
+            frames = [self.page(i) if frame is None else frame for i, frame in enumerate(frames, first)]
+        base = offset - (first << PAGE_SHIFT)  # where the range starts in its first page
+        start = frames[0]
+        if (
+            start is not None
+            and frames[-1] == start + (last - first) * PAGE_SIZE
+            and (len(frames) < 3 or frames == list(range(start, frames[-1] + 1, PAGE_SIZE)))
+        ):
+            return bytes(memory[start + base : start + base + end - offset])  # one run of frames
+        pieces = []
         at = offset
-        while at < end:
-            index, within = at >> PAGE_SHIFT, at & (PAGE_SIZE - 1)
+        for frame in frames:
+            within = at & (PAGE_SIZE - 1)
             piece = min(end - at, PAGE_SIZE - within)
-            frame = pages.get(index)
-            if frame is None and source is not None:
-                frame = self.page(index)
-            if frame is None:
-                pieces.append(bytes(piece))
-            else:
-                pieces.append(memory[frame + within : frame + within + piece])
+            pieces.append(bytes(piece) if frame is None else memory[frame + within : frame + within + piece])
             at += piece
         return b"".join(pieces)
 

@@ -88,12 +88,18 @@ class Thread:
     #: A short label its personality gives the thread (an Akaros vcore: ``vc1``), for the
     #: monitor and debuggers.
     tag: str | None = None
+    #: The cores the thread may run on, a bit per core (``sched_setaffinity``); None: any.
+    #: Inherited by the threads and processes it creates; schedulers honour it.
+    affinity: int | None = None
     #: Free for personalities (e.g. clear_child_tid); keyed by plugin-chosen names.
     data: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def kernel(self) -> Any:
         return self.process.kernel
+
+    def may_run_on(self, core: int) -> bool:
+        return self.affinity is None or bool(self.affinity >> core & 1)
 
     def __repr__(self) -> str:
         return f"<Thread {self.process.pid}.{self.tid} {self.state.value}>"

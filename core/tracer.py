@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import IO, Any
+
+from kernkit.core.extensions import extension_path
 
 #: Events kept before they are formatted, hashed and written together.
 BATCH = 512
@@ -51,12 +53,10 @@ def encode_lines(items: Iterable[str | SyscallRecord]) -> bytes:
 
 
 def _native_encoder() -> Callable[[list[str | SyscallRecord]], bytes] | None:
-    if os.environ.get("KERNKIT_PURE_PYTHON"):
+    if extension_path("kernkit.core._tracelines", Path(__file__).with_name("_tracelines.c")) is None:
         return None
-    try:
-        from kernkit.core._tracelines import encode
-    except ImportError:  # built without a C compiler
-        return None
+    from kernkit.core._tracelines import encode
+
     return encode
 
 

@@ -72,14 +72,15 @@ class AddressSpace:
         #: Processes using this address space.
         self.users = 1
         #: Called after pages were unmapped, lost permissions or moved to other frames (TLB
-        #: shootdown).
-        self.on_unmap: Callable[[AddressSpace], None] = lambda aspace: None
+        #: shootdown), with ``code`` False when none of them was executable (what the machine
+        #: knows about the code at each virtual address still holds).
+        self.on_unmap: Callable[[AddressSpace, bool], None] = lambda aspace, code: None
         #: Called when the address space is gone (nothing may use what it cached of it).
         self.on_release: Callable[[AddressSpace], None] = lambda aspace: None
         #: Called when the kernel wrote into a frame that may hold translated code.
         self.on_code_write: Callable[[AddressSpace], None] = lambda aspace: None
         #: Called when a fault made a page present (a kernel with a cost model charges for it).
-        self.on_fault: Callable[[AddressSpace], None] | None = None
+        self.on_fault: Callable[[], None] | None = None
         #: Page -> (frame, writable, executable) as the page table said, for the kernel's own
         #: accesses to user memory (a walk of the tables in Python costs about a microsecond).
         #: Emptied whenever a page leaves the tables or loses rights.
@@ -121,9 +122,10 @@ class AddressSpace:
     def protect_range(self, start: int, end: int, prot: int) -> bool:
         """Change protections of [start, end); False if part of it is not mapped."""
         start, end = start & PAGE_MASK, page_up(end)
+        executable = bool(prot & PROT_EXEC)
+        code = executable or self._has_code(start, end)
         if not self.regions.protect(start, end, prot):
             return False
-        executable = bool(prot & PROT_EXEC)
         self._forget_pages()
         for va in self._pages_in(self.present, start, end):
             if prot == 0:
@@ -135,8 +137,12 @@ class AddressSpace:
                 self.memory.mark_code(frame)
             region = self.regions.find(va)
             self.page_table.protect(va, self._writable(region, va, frame, False), executable)
-        self.on_unmap(self)
+        self.on_unmap(self, code)
         return True
+
+    def _has_code(self, start: int, end: int) -> bool:
+        """Whether part of [start, end) is mapped executable."""
+        return any(region.prot & PROT_EXEC for region in self.regions.between(start, end))
 
     def find_free(self, length: int, start: int) -> int | None:
         """The lowest page-aligned gap of ``length`` bytes at or above ``start``."""
@@ -159,10 +165,10 @@ class AddressSpace:
             if entry[1]:
                 return frame
             if self.on_fault is not None:
-                self.on_fault(self)
+                self.on_fault()
             return self._write_fault(va, region, frame)
         if self.on_fault is not None:
-            self.on_fault(self)
+            self.on_fault()
         frame = self.hidden.pop(va, None)
         if frame is not None:
             self._install(va, frame, self._writable(region, va, frame, access == "write"), region.prot)
@@ -222,7 +228,7 @@ class AddressSpace:
             self.memory.mark_code(copy)
         self.present[va] = copy
         self.memory.free_frame(frame)
-        self.on_unmap(self)  # other cores may still read the old frame through their TLBs
+        self.on_unmap(self, executable)  # other cores may still read the old frame through their TLBs
         return copy
 
     def _file_fault(self, va: int, region: Region, access: str) -> int | None:
@@ -313,7 +319,7 @@ class AddressSpace:
         if self.pinned:
             self.pinned = {va for va in self.pinned if not start <= va < end}
         if doomed:
-            self.on_unmap(self)
+            self.on_unmap(self, self._has_code(start, end))
 
     def discard(self, start: int, end: int) -> None:
         """Drop the pages of [start, end) but keep the regions (madvise MADV_DONTNEED): private
@@ -351,7 +357,7 @@ class AddressSpace:
                     changed = True
         if changed:
             self._forget_pages()
-            self.on_unmap(self)
+            self.on_unmap(self, False)  # write rights only: the contents stay
 
     def sync_range(self, start: int, end: int) -> None:
         """Write back what shared mappings of files in [start, end) changed (msync)."""
@@ -401,7 +407,7 @@ class AddressSpace:
         self.pinned.difference_update(moved)
         self.pinned.update(va + delta for va in moved)
         self.regions.remove(old, old + length)
-        self.on_unmap(self)
+        self.on_unmap(self, any(region.prot & PROT_EXEC for region in regions))
 
     # --- whole address spaces ------------------------------------------------------------------
 
@@ -451,7 +457,7 @@ class AddressSpace:
             child.hidden[va] = frame
         if private:
             self._forget_pages()
-            self.on_unmap(self)
+            self.on_unmap(self, False)  # write rights only: the contents stay
         return child
 
     def _rights_of(self, va: int) -> tuple[bool, int]:
@@ -736,7 +742,7 @@ class AddressSpace:
             self._forget_page(page)
             self.page_table.map(page, copy, bool(region.prot & PROT_WRITE), bool(region.prot & PROT_EXEC))
             self.present[page] = copy
-            self.on_unmap(self)
+            self.on_unmap(self, bool(region.prot & PROT_EXEC))
         else:
             self.hidden[page] = copy
         return copy

@@ -3,9 +3,10 @@
  *   pingpong ROUNDS  two threads hand a token back and forth through futexes; each hand-over is
  *                    one thread switch through the kernel
  *   wake N K         N threads wait on a futex; FUTEX_WAKE for K wakes exactly K of them, then
- *                    FUTEX_REQUEUE wakes one more and moves the rest to a second futex
+ *                    FUTEX_REQUEUE wakes one more and moves the rest to a second futex; each
+ *                    woken FUTEX_WAIT returns 0
  *   futex            the futex calls' errors, timeouts (relative and absolute, both clocks) and
- *                    FUTEX_CMP_REQUEUE's limit, one line each
+ *                    FUTEX_CMP_REQUEUE's limit (on words in a shared mapping), one line each
  */
 #define _GNU_SOURCE
 #define FUTEX_WAIT_PRIVATE 128 /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG (musl ships no kernel headers) */
@@ -59,14 +60,18 @@ static void *player(void *arg)
     return NULL;
 }
 
-static atomic_int gate, other, waiting, woken;
+static atomic_int waiting, woken, returned_0;
+/* the futex words the sleepers wait on and the second one requeues move them to */
+static atomic_int words_of_wake[2], *gate = &words_of_wake[0], *other = &words_of_wake[1];
 
 static void *sleeper(void *arg)
 {
     (void)arg;
     atomic_fetch_add(&waiting, 1);
-    syscall(SYS_futex, &gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    long r = syscall(SYS_futex, gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
     atomic_fetch_add(&woken, 1);
+    if (r == 0) /* a woken wait returns 0 (the waker's count is its own) */
+        atomic_fetch_add(&returned_0, 1);
     return NULL;
 }
 
@@ -88,18 +93,19 @@ static int wake(int n, int k)
     while (atomic_load(&waiting) < n)
         pause_ms(1);
     pause_ms(20); /* the last one to count itself is in FUTEX_WAIT now */
-    long r = syscall(SYS_futex, &gate, FUTEX_WAKE_PRIVATE, k, NULL, NULL, 0);
+    long r = syscall(SYS_futex, gate, FUTEX_WAKE_PRIVATE, k, NULL, NULL, 0);
     pause_ms(20);
     printf("wake %d of %d: returned %ld, %d woken\n", k, n, r, atomic_load(&woken));
-    r = syscall(SYS_futex, &gate, FUTEX_REQUEUE_PRIVATE, 1, (long)n, &other, 0);
+    r = syscall(SYS_futex, gate, FUTEX_REQUEUE_PRIVATE, 1, (long)n, other, 0);
     pause_ms(20);
     printf("requeue: returned %ld, %d woken\n", r, atomic_load(&woken));
-    r = syscall(SYS_futex, &gate, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+    r = syscall(SYS_futex, gate, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
     printf("wake the first futex again: returned %ld\n", r);
-    r = syscall(SYS_futex, &other, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+    r = syscall(SYS_futex, other, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
     for (int i = 0; i < n; i++)
         pthread_join(threads[i], NULL);
     printf("wake the second futex: returned %ld, %d woken\n", r, atomic_load(&woken));
+    printf("woken waits that returned 0: %d of %d\n", atomic_load(&returned_0), n);
     return 0;
 }
 
@@ -176,23 +182,31 @@ static int futex_checks(void)
           CLOCK_REALTIME, 3000000, 1);
     timed("wait_bitset until a time past", FUTEX_WAIT_BITSET_PRIVATE, CLOCK_MONOTONIC, -5000000, 1);
 
-    /* five waiters; cmp_requeue wakes one and moves at most two */
+    /* five waiters; cmp_requeue wakes one and moves at most two; the words are in a shared
+     * mapping, where the process's own (private) futex calls must still find each other */
+    gate = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (gate == MAP_FAILED) {
+        perror("mmap");
+        return 1;
+    }
+    other = gate + 1;
     pthread_t threads[5];
     for (long i = 0; i < 5; i++)
         pthread_create(&threads[i], NULL, sleeper, NULL);
     while (atomic_load(&waiting) < 5)
         pause_ms(1);
     pause_ms(20);
-    long r = futex(&gate, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2L, &other, 0);
+    long r = futex(gate, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2L, other, 0);
     pause_ms(20);
     printf("cmp_requeue wake 1, move at most 2: %s, %d woken\n", outcome(r), atomic_load(&woken));
-    r = futex(&other, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0);
+    r = futex(other, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0);
     pause_ms(20);
     printf("wake the second futex: %s, %d woken\n", outcome(r), atomic_load(&woken));
-    r = futex(&gate, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0);
+    r = futex(gate, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0);
     for (int i = 0; i < 5; i++)
         pthread_join(threads[i], NULL);
     printf("wake the first: %s, %d woken\n", outcome(r), atomic_load(&woken));
+    printf("woken waits that returned 0: %d of 5\n", atomic_load(&returned_0));
     return 0;
 }
 

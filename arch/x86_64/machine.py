@@ -191,8 +191,9 @@ class X86Machine:
     def single_step(self, thread: Thread | None) -> None:
         self.stepping = thread
 
-    def address_space_changed(self, aspace: AddressSpace) -> None:
-        self._space_numbers[aspace] = next(self._next_space)  # code there may not be what it was
+    def address_space_changed(self, aspace: AddressSpace, code: bool = True) -> None:
+        if code:  # the code at an address may not be what it was: block counts start afresh
+            self._space_numbers[aspace] = next(self._next_space)
         for core in self.cores:
             if core is not self.filling:
                 core.flush_tlb_if(aspace)

@@ -10,15 +10,15 @@ chooses that for a kernel booted afterwards.
 from __future__ import annotations
 
 import ctypes
-import importlib.util
-import os
 from collections.abc import Callable
+from pathlib import Path
 
 from unicorn import UC_HOOK_INSN, UC_HOOK_TLB_FILL, Uc
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import lowlevel
+from kernkit.core.extensions import extension_path
 
 #: Entries in a core's cache of block counts (a power of two).
 SLOTS = 8192
@@ -91,20 +91,18 @@ _native: list[ctypes.CDLL | None] = []
 
 
 def native_library() -> ctypes.CDLL | None:
-    """The compiled hook, or None (not built here, or KERNKIT_PURE_PYTHON set)."""
-    if os.environ.get("KERNKIT_PURE_PYTHON"):
-        return None
+    """The compiled hook, or None (see kernkit.core.extensions.extension_path)."""
     if not _native:
         _native.append(_load_native())
     return _native[0]
 
 
 def _load_native() -> ctypes.CDLL | None:
-    spec = importlib.util.find_spec("kernkit.arch.x86_64._native")
-    if spec is None or not spec.origin:
+    origin = extension_path("kernkit.arch.x86_64._native", Path(__file__).with_name("_native.c"))
+    if origin is None:
         return None
     try:
-        library = ctypes.CDLL(spec.origin)
+        library = ctypes.CDLL(origin)
     except OSError:
         return None
     library.kernkit_block_state_size.restype = ctypes.c_size_t

@@ -26,8 +26,9 @@ class X86PageTable:
         #: instead of a three-level walk. Tables are freed only with the whole address space.
         self._leaves: dict[int, int] = {}
 
-    def _slot(self, va: int, create: bool) -> int | None:
-        """Index (in 8-byte words) of the last-level entry for ``va``."""
+    def _slot(self, va: int, *, create: bool = False) -> int | None:
+        """Index (in 8-byte words) of the last-level entry for ``va`` (None where a table on the
+        way is absent, unless ``create`` makes it)."""
         table = self._leaves.get(va >> 21)
         if table is not None:
             return (table >> 3) + ((va >> 12) & 511)
@@ -48,13 +49,13 @@ class X86PageTable:
         return (table >> 3) + ((va >> 12) & 511)
 
     def map(self, va: int, frame: int, writable: bool, executable: bool) -> None:
-        slot = self._slot(va, True)
+        slot = self._slot(va, create=True)
         self.words[slot] = (
             frame | PRESENT | USER | (WRITABLE if writable else 0) | (0 if executable else NO_EXECUTE)
         )
 
     def unmap(self, va: int) -> int | None:
-        slot = self._slot(va, False)
+        slot = self._slot(va)
         if slot is None or not self.words[slot] & PRESENT:
             return None
         frame = self.words[slot] & ADDRESS_MASK
@@ -63,7 +64,7 @@ class X86PageTable:
 
     def lookup(self, va: int) -> tuple[int, bool, bool] | None:
         """(frame, writable, executable) of the page at ``va``, or None when absent."""
-        slot = self._slot(va, False)
+        slot = self._slot(va)
         if slot is None:
             return None
         entry = self.words[slot]
@@ -72,7 +73,7 @@ class X86PageTable:
         return entry & ADDRESS_MASK, bool(entry & WRITABLE), not entry & NO_EXECUTE
 
     def protect(self, va: int, writable: bool, executable: bool) -> None:
-        slot = self._slot(va, False)
+        slot = self._slot(va)
         if slot is not None and self.words[slot] & PRESENT:
             frame = self.words[slot] & ADDRESS_MASK
             self.map(va, frame, writable, executable)
@@ -90,7 +91,7 @@ class X86PageTable:
             words[at] = entry
             table = child_leaves.get(key)
             if table is None:
-                child._slot(va, True)  # noqa: SLF001 - same class; makes the tables on the way
+                child._slot(va, create=True)  # noqa: SLF001 - same class; makes the tables on the way
                 table = child_leaves[key]
             words[(table >> 3) + index] = entry
 

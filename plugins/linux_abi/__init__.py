@@ -32,6 +32,7 @@ from kernkit.plugins.linux_abi import (
     jobs,
     locks,
     memory,
+    pidfd,
     poll,
     prctl,
     proc,
@@ -40,6 +41,7 @@ from kernkit.plugins.linux_abi import (
     signals,
     sigwait,
     spawn,
+    splice,
     sysinfo,
     timeinfo,
     xattr,
@@ -140,6 +142,7 @@ SYSCALLS = (
     (202, "futex", futex.sys_futex, 6),
     (217, "getdents64", fileio.sys_getdents64, 3),
     (218, "set_tid_address", proc.sys_set_tid_address, 1),
+    (227, "clock_settime", timeinfo.sys_clock_settime, 2),
     (228, "clock_gettime", timeinfo.sys_clock_gettime, 2),
     (229, "clock_getres", timeinfo.sys_clock_getres, 2),
     (230, "clock_nanosleep", timeinfo.sys_clock_nanosleep, 4),
@@ -186,6 +189,8 @@ LINUX = SyscallTable(
             + eventfd.SYSCALLS
             + capabilities.SYSCALLS
             + xattr.SYSCALLS
+            + splice.SYSCALLS
+            + pidfd.SYSCALLS
         )
     ),
     setup_process=setup_process,
@@ -225,3 +230,4 @@ def kernkit_process_exited(kernel: Kernel, process: Process) -> None:
     spawn.release_vfork_parent(process)
     if signals.is_linux(process):
         children.on_exit(process)
+    pidfd.process_exited(kernel)

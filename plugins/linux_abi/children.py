@@ -6,9 +6,10 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from kernkit.core.errnos import ECHILD, EINVAL
+from kernkit.core.errnos import EAGAIN, EBADF, ECHILD, EINVAL
 from kernkit.core.state import Slot
 from kernkit.plugins.linux_abi.jobs import job
+from kernkit.plugins.linux_abi.pidfd import PidFd
 from kernkit.plugins.linux_abi.rlimits import RLIMIT_CORE, soft_limit
 from kernkit.plugins.linux_abi.signals import CLOCK_TICKS, is_linux, notify_parent, send_to
 from kernkit.plugins.linux_abi.sigstate import (
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x1000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
-P_ALL, P_PID, P_PGID = 0, 1, 2
+P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
 #: What a child's exit signal is (clone's low byte; fork: SIGCHLD), and its parent-death signal.
 EXIT_SIGNAL: Slot[int] = Slot("linux.exit_signal")
 DEATH_SIGNAL: Slot[tuple[int, int] | None] = Slot("linux.pdeathsig")
@@ -185,15 +186,23 @@ def sys_wait4(t: Thread, pid: int, status: int, options: int, usage: int) -> int
 
 def sys_waitid(t: Thread, kind: int, ident: int, info: int, options: int, usage: int) -> int | None:
     ident = _signed(ident)
-    if kind not in (P_ALL, P_PID, P_PGID) or ident < 0:
+    if kind not in (P_ALL, P_PID, P_PGID, P_PIDFD) or ident < 0:
         return -EINVAL
+    nonblocking = False
+    if kind == P_PIDFD:  # the process the descriptor names; a non-blocking one never waits
+        pidfd = t.process.files.get(ident)
+        if not isinstance(pidfd, PidFd):
+            return -EBADF
+        kind, ident, nonblocking = P_PID, pidfd.pid, pidfd.nonblocking
     if options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE):
         return -EINVAL
     if not options & (WEXITED | WUNTRACED | WCONTINUED):
         return -EINVAL
-    found = _wait(t, kind, ident, options)
+    found = _wait(t, kind, ident, options | (WNOHANG if nonblocking else 0))
     if found is None or (isinstance(found, int) and found < 0):
         return found
+    if found == 0 and nonblocking and not options & WNOHANG:
+        return -EAGAIN
     aspace = t.process.aspace
     if not isinstance(found, tuple):  # WNOHANG, nothing to report: a zeroed siginfo
         if info:

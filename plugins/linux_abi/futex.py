@@ -48,7 +48,7 @@ def _queue(t: Thread, key: Hashable) -> WaitQueue:
     return queue
 
 
-def wake(t: Thread, address: int, count: int, private: bool = True) -> int:
+def wake(t: Thread, address: int, count: int, private: bool) -> int:
     """Wake at most ``count`` waiters of the futex at ``address``; how many were woken."""
     return _wake_key(t, futex_key(t, address, private), count)
 
@@ -90,7 +90,7 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
         if current != val & 0xFFFF_FFFF:
             return -EAGAIN
         try:
-            limit = _timeout_ns(t, command, timeout, op) if timeout else None
+            limit = _timeout_ns(t, command, timeout, op)
         except ValueError:
             return -EINVAL
         _queue(t, futex_key(t, uaddr, private)).sleep(t, limit, timeout_result=-ETIMEDOUT)

@@ -67,8 +67,6 @@ def sys_prctl(t: Thread, option: int, arg2: int, arg3: int, arg4: int, arg5: int
 
 # --- CPU affinity ----------------------------------------------------------------------------
 
-AFFINITY: Slot[int] = Slot("linux.affinity")
-
 
 def _all_cores(t: Thread) -> int:
     return (1 << len(t.kernel.machine.cores)) - 1
@@ -91,15 +89,14 @@ def _thread(t: Thread, pid: int):  # noqa: ANN202 - a Thread or None
 
 
 def sys_sched_getaffinity(t: Thread, pid: int, size: int, out: int) -> int:
-    """The cores the thread may run on (the machine's, unless narrowed; the schedulers place
-    threads themselves, see docs/signals.md); returns the mask's size."""
+    """The cores the thread may run on (the machine's, unless narrowed); returns the mask's size."""
     length = _mask_bytes(t)
     if size < length or size % 8:
         return -EINVAL
     thread = _thread(t, pid)
     if thread is None:
         return -ESRCH
-    mask = thread.data.get(AFFINITY, _all_cores(t))
+    mask = _all_cores(t) if thread.affinity is None else thread.affinity
     try:
         t.process.aspace.write(out, mask.to_bytes(length, "little"))
     except OverflowError:
@@ -114,7 +111,10 @@ def sys_sched_setaffinity(t: Thread, pid: int, size: int, mask: int) -> int:
     wanted = int.from_bytes(t.process.aspace.read(mask, min(size, 1 << 12)), "little") & _all_cores(t)
     if not wanted:
         return -EINVAL
-    thread.data[AFFINITY] = wanted
+    thread.affinity = wanted
+    core = thread.core
+    if core is not None and thread.kernel.current[core] is thread and not thread.may_run_on(core):
+        thread.kernel.yield_core(thread)  # it moves now, as on Linux
     return 0
 
 

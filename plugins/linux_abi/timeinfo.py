@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from kernkit.core.errnos import EINVAL
+from kernkit.core.errnos import EINVAL, EPERM
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue
 from kernkit.plugins.linux_abi.creds import PER_LINUX32, PER_MASK, creds_of
@@ -22,7 +22,32 @@ NS = 1_000_000_000
 INT64_MAX = (1 << 63) - 1
 
 
+#: A negative clock id names another thread's or process's CPU clock (pthread_getcpuclockid,
+#: clock_getcpuclockid): ~pid above three bits, a per-thread bit, the kind (PROF, VIRT, SCHED).
+CPUCLOCK_PERTHREAD, CPUCLOCK_KINDS = 4, 3
+
+
+def _cpu_clock(t: Thread, clock: int) -> int | None:
+    """The CPU time of the thread or process a negative clock id names (user and system time
+    are one here: kernel work takes no virtual time), None when it names none the caller may
+    read: a thread of another process, a pid that is not a process."""
+    pid, kind = ~(clock >> 3), clock & CPUCLOCK_KINDS
+    if kind == CPUCLOCK_KINDS:
+        return None
+    if clock & CPUCLOCK_PERTHREAD:
+        threads = [t] if pid == 0 else [th for th in t.process.threads if th.tid == pid]
+    else:
+        process = t.process if pid == 0 else t.kernel.processes.get(pid)
+        threads = process.threads if process is not None and process.alive else []
+    if not threads:
+        return None
+    return sum(t.kernel.thread_instructions(th) for th in threads) * NS // t.kernel.ips
+
+
 def _clock(t: Thread, clock: int) -> int | None:
+    clock &= 0xFFFF_FFFF
+    if clock >= 1 << 31:
+        return _cpu_clock(t, clock - (1 << 32))
     now = t.kernel.thread_now(t)
     if clock in (CLOCK_REALTIME, CLOCK_REALTIME_COARSE):
         return now + t.kernel.config["linux"].epoch * NS
@@ -45,6 +70,19 @@ def sys_clock_gettime(t: Thread, clock: int, ts: int) -> int:
         return -EINVAL
     t.process.aspace.write(ts, _timespec(value))
     return 0
+
+
+def sys_clock_settime(t: Thread, clock: int, ts: int) -> int:
+    """Only CLOCK_REALTIME can be set, and only with CAP_SYS_TIME, which no process here holds
+    (virtual time is the machine's): -EPERM, as for root in a container; so are the CPU clocks
+    of clock ids below 0; the other clocks are -EINVAL, and so is a bad timespec, before the
+    permission, as Linux checks them."""
+    value = read_timespec(t, ts)
+    if clock & 0xFFFF_FFFF >= 1 << 31:  # another thread's or process's CPU clock: never set
+        return -EINVAL if _clock(t, clock) is None else -EPERM
+    if clock != CLOCK_REALTIME or value is None:
+        return -EINVAL
+    return -EPERM
 
 
 def sys_clock_getres(t: Thread, clock: int, res: int) -> int:
@@ -94,7 +132,7 @@ def sys_nanosleep(t: Thread, req: int, rem: int) -> int | None:
 def sys_clock_nanosleep(t: Thread, clock: int, flags: int, req: int, rem: int) -> int | None:
     if SLEEP_DEADLINE not in t.data:
         now = _clock(t, clock)
-        if now is None or clock in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
+        if now is None or clock in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID) or clock >= 1 << 31:
             return -EINVAL
         target = read_timespec(t, req)
         if target is None:

@@ -94,6 +94,11 @@ class LinuxProcDevice(DeviceDriver):
         directory = proc.walk(proc.attach(""), str(pid))
         return None if directory is None else (proc, directory)
 
+    def process_of(self, chan: Chan) -> int | None:
+        """The pid whose directory ``chan`` is (pidfd_send_signal takes its descriptor)."""
+        where = chan.aux
+        return where[0] if len(where) == 1 and isinstance(where[0], int) else None
+
     # --- the device ---------------------------------------------------------------------------
 
     def attach(self, spec: str) -> Chan:

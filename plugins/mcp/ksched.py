@@ -4,7 +4,9 @@ provisioning and preemption of provisioned cores.
 Multi-threaded processes of personalities without vcores (Linux) are scheduled as Akaros
 schedules nothing of the kind: their kernel threads get cores like an MCP's vcores (as many
 cores as runnable threads), time-sliced among themselves; ``linux_threads = "core0"`` keeps
-them on core 0 instead.
+them on core 0 instead. Their CPU affinity (``sched_setaffinity``) narrows the cores they are
+granted and keeps those cores for them: no other process is granted a core a live process pinned
+itself to (as if provisioned and never lent). Core 0 still runs them while they hold no core.
 """
 
 from __future__ import annotations
@@ -115,6 +117,14 @@ class McpScheduler(BaseScheduler):
             self._pass()
             return bool(self.scp_queue) and self._ran_for(current) >= self.tick_ns
         process = self.owner.get(core)
+        if process is not None and core not in self._preempting:
+            keeper = self._kept().get(core, process)
+            if keeper is not process:  # it was granted before its keeper pinned itself to it
+                if self._has_vcores(process):
+                    self._preempt(core, keeper)
+                else:
+                    self._release(core)
+                return False
         if process is None or self._has_vcores(process):
             return False  # no ticks on a core granted to an MCP
         return bool(self.queues.get(process)) and self._ran_for(current) >= self.tick_ns
@@ -159,7 +169,41 @@ class McpScheduler(BaseScheduler):
             wanted = provider.vcores_wanted(process)
         else:
             wanted = sum(t.state is RUNNABLE or t.state is RUNNING for t in process.threads)
+            allowed = self._allowed(process)
+            if allowed is not None:
+                wanted = min(wanted, (allowed & ~(1 << MANAGEMENT_CORE)).bit_count())
         return min(wanted, self.max_vcores(process))
+
+    def _allowed(self, process: Process) -> int | None:
+        """The cores ``process``'s threads may run on, a bit per core; None: any."""
+        masks = [t.affinity for t in process.threads if t.state is not EXITED]
+        if not masks or None in masks:
+            return None
+        allowed = 0
+        for mask in masks:
+            allowed |= mask
+        return None if allowed == (1 << self.ncores) - 1 else allowed
+
+    def _kept(self) -> dict[int, Process]:
+        """The cores live processes pinned themselves to (none of them core 0), and for whom."""
+        kept: dict[int, Process] = {}
+        for process in self.kernel.processes.values():
+            allowed = self._allowed(process) if process.alive else None
+            for core in range(1, self.ncores) if allowed is not None else ():
+                if allowed >> core & 1:
+                    kept.setdefault(core, process)
+        return kept
+
+    def _grantable(self, process: Process) -> list[int]:
+        """The idle cores ``process`` may be granted: those its affinity allows, less those
+        another live process pinned itself to."""
+        allowed = self._allowed(process)
+        kept = self._kept()
+        return [
+            core
+            for core in self.idle
+            if (allowed is None or allowed >> core & 1) and kept.get(core, process) is process
+        ]
 
     def _pass(self) -> None:
         """A ksched pass: give cores to the processes that want more, in FCFS order."""
@@ -191,14 +235,15 @@ class McpScheduler(BaseScheduler):
                 return core
             if holder is not process and core not in self._preempting:
                 self._preempt(core, process)
-        if not self.idle:
+        grantable = self._grantable(process)
+        if not grantable:
             return None
+        best = grantable[0]
         if self.packed and self.cores_of.get(process):
             mine = self.cores_of[process]
-            best = min(self.idle, key=lambda c: (min(abs(c - m) for m in mine), c))
-            self.idle.remove(best)
-            return best
-        return self.idle.popleft()
+            best = min(grantable, key=lambda c: (min(abs(c - m) for m in mine), c))
+        self.idle.remove(best)
+        return best
 
     def _give(self, process: Process, core: int) -> None:
         self.owner[core] = process

@@ -130,11 +130,13 @@ class HostEnd:
             if self.writing:
                 self.writing = False
                 hostio.remove_writer(self.fd)
+            closing = self.closing and (self.conv.rx_eof or not self.reading)
             if self.eof_pending:
                 self.eof_pending = False
-                with contextlib.suppress(OSError):
-                    self.sock.shutdown(socket.SHUT_WR)
-            if self.closing and (self.conv.rx_eof or not self.reading):
+                if not closing:  # a close sends the FIN itself
+                    with contextlib.suppress(OSError):
+                        self.sock.shutdown(socket.SHUT_WR)
+            if closing:
                 self._close()
 
     def eof(self) -> None:
@@ -171,6 +173,17 @@ class HostEnd:
         self.bridge.update_keepalive()
 
 
+class Forward:
+    """One ``[[net.forward]]``: its host socket (bound, listening while the guest listens)."""
+
+    def __init__(self, sock: socket.socket, host: tuple[str, int], guest_port: int) -> None:
+        self.sock: socket.socket | None = sock
+        self.fd = sock.fileno()
+        self.host = host  # as bound (a port 0 in the config is the port picked at boot)
+        self.guest_port = guest_port
+        self.name = f"{host[0]}:{host[1]}"
+
+
 class HostBridge:
     """Per kernel: forward listeners and host connections."""
 
@@ -181,33 +194,78 @@ class HostBridge:
         self.networks = [ipaddress.IPv4Network(n, strict=False) for n in options.host_networks]
         self.gateway = options.host_gateway
         self.ends: set[HostEnd] = set()
-        self.listeners: dict[int, tuple[socket.socket, int]] = {}
+        self.forwards: dict[int, list[Forward]] = {}  # guest port -> the forwards to it
+        self.listeners: dict[int, Forward] = {}  # descriptor -> a forward listening now
         self.addresses: list[tuple[str, int]] = []  # the forwards' host addresses, as bound
 
     # --- forwards ---------------------------------------------------------------------------
 
     def forward(self, host: tuple[str, int], guest_port: int) -> tuple[str, int]:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        """Reserve ``host`` for guest port ``guest_port``: bound from now on, listening exactly
+        while a guest program listens on that port (see guest_listening)."""
         try:
-            sock.bind(host)
+            sock = self._bound(host)
         except OSError as exc:
-            sock.close()
             raise OSError(
                 f'[[net.forward]] host = "{host[0]}:{host[1]}": cannot listen: {exc.strerror}'
             ) from None
-        sock.listen(128)
-        sock.setblocking(False)
-        fd = sock.fileno()
-        self.listeners[fd] = (sock, guest_port)
-        self.kernel.hostio.add_reader(fd, lambda: self._accept(fd))
-        self.kernel.hostio.keep_alive(KEEPER)
         bound = sock.getsockname()
+        self.forwards.setdefault(guest_port, []).append(Forward(sock, bound, guest_port))
         self.addresses.append(bound)
+        self.kernel.hostio.keep_alive(KEEPER)
+        self.guest_listening(guest_port)
         return bound
 
+    @staticmethod
+    def _bound(host: tuple[str, int]) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it
+        try:
+            sock.bind(host)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        return sock
+
+    def guest_listening(self, guest_port: int) -> None:
+        """The guest's TCP listeners on ``guest_port`` changed: the forwards to it listen on the
+        host while one takes calls from 127.0.0.1, and are only bound otherwise, so a host
+        client is refused (ECONNREFUSED) exactly when a guest client would be. A forward that
+        stops listening resets the calls the host had queued for it, as closing a listener
+        does on Linux."""
+        forwards = self.forwards.get(guest_port)
+        if not forwards:
+            return
+        wanted = self.stack.find_listener("tcp", "127.0.0.1", guest_port) is not None
+        hostio = self.kernel.hostio
+        for fwd in forwards:
+            if fwd.sock is None or wanted == (fwd.fd in self.listeners):
+                continue
+            if wanted:
+                try:
+                    fwd.sock.listen(128)
+                except OSError as exc:
+                    self.kernel.message(f"net: forward {fwd.name}: cannot listen: {exc.strerror}")
+                    continue
+                self.listeners[fwd.fd] = fwd
+                hostio.add_reader(fwd.fd, lambda fd=fwd.fd: self._accept(fd))
+                continue
+            del self.listeners[fwd.fd]
+            hostio.remove_reader(fwd.fd)
+            fwd.sock.close()  # a listening socket cannot go back to merely bound: a new one
+            try:
+                fwd.sock = self._bound(fwd.host)
+            except OSError as exc:  # another host program took the port meanwhile
+                self.kernel.message(f"net: forward {fwd.name} lost: {exc.strerror}")
+                fwd.sock = None
+                continue
+            fwd.fd = fwd.sock.fileno()
+
     def _accept(self, fd: int) -> None:
-        sock, guest_port = self.listeners[fd]
+        fwd = self.listeners[fd]
+        sock, guest_port = fwd.sock, fwd.guest_port
         for _ in range(64):
             try:
                 client, (caddr, cport) = sock.accept()
@@ -215,7 +273,6 @@ class HostBridge:
                 return
             except OSError:
                 return
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             listener = self.stack.find_listener("tcp", "127.0.0.1", guest_port)
             if listener is None or len(listener.pending) >= listener.backlog:
                 self._refuse(client)
@@ -280,14 +337,18 @@ class HostBridge:
     # --- the end ----------------------------------------------------------------------------
 
     def update_keepalive(self) -> None:
-        if not self.ends and not self.listeners:
+        if not self.ends and not self.forwards:
             self.kernel.hostio.keep_alive(KEEPER, False)
 
     def close(self) -> None:
         for end in list(self.ends):
             end._close()
-        for fd, (sock, _) in list(self.listeners.items()):
+        for fd in self.listeners:
             self.kernel.hostio.remove_reader(fd)
-            sock.close()
+        for forwards in self.forwards.values():
+            for fwd in forwards:
+                if fwd.sock is not None:
+                    fwd.sock.close()
         self.listeners.clear()
+        self.forwards.clear()
         self.kernel.hostio.keep_alive(KEEPER, False)

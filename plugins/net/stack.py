@@ -44,6 +44,7 @@ CLOSED, ANNOUNCED, LISTEN, ESTABLISHED, CLOSING = "Closed", "Announced", "Listen
 #: Bytes waiting in conversations are the kernel's memory (core/kmem.py), charged under this name.
 KMEM_OWNER = "socket"
 
+
 class Conv:
     """One conversation: a TCP connection or listener, or a UDP endpoint."""
 
@@ -140,6 +141,8 @@ class Conv:
         members = self.stack.listeners.setdefault((self.proto, self.lport), [])
         if self not in members:
             members.append(self)
+            if self.proto == "tcp" and self.stack.host is not None:
+                self.stack.host.guest_listening(self.lport)
         if self.proto == "udp":
             self.state = ESTABLISHED if self.rport else ANNOUNCED
 
@@ -403,6 +406,8 @@ class Conv:
             members.remove(self)
             if not members:
                 del self.stack.listeners[key]
+            if self.proto == "tcp" and self.stack.host is not None:
+                self.stack.host.guest_listening(self.lport)
         self.state = CLOSED if self.proto == "udp" or self.state != ESTABLISHED else CLOSING
         self.notify()
 

@@ -80,6 +80,9 @@ WRITING = frozenset({
     "Tcreate", "Tremove", "Twstat", "Tlcreate", "Tsymlink", "Tmknod", "Trename", "Tsetattr",
     "Txattrcreate", "Tlink", "Tmkdir", "Trenameat", "Tunlinkat",
 })
+#: The 9P2000 open mode bits: the access (0-3), OTRUNC, ORCLOSE, and OCEXEC (0x20) and ODIRECT
+#: (0x80), which are the client's business.
+OPEN_MODE_BITS = 3 | proto.OTRUNC | proto.ORCLOSE | 0x20 | 0x80
 
 
 @attrs.define(eq=False)
@@ -327,8 +330,7 @@ class Session:
                     raise fail(ENOENT, f"bad name {name!r} in walk")
                 else:
                     path.append((name, path[-1][1].walk(name)))
-                if name != "." and (name or "/").strip("/"):
-                    qid = path[-1][1].qid()
+                qid = path[-1][1].qid()
             except NinepError:
                 if index == 0:
                     raise
@@ -354,13 +356,12 @@ class Session:
         fid.handle = fid.node.open(flags & (O_ACCMODE | O_TRUNC | O_APPEND))
         fid.flags = flags
         fid.is_dir = is_dir
-        fid.listing = None
         return fid.node.qid(), self.iounit
 
     def _open(self, m: Message) -> Message:
         fid = self._fid(m.fid)
         mode = m.mode
-        if mode & ~(3 | proto.OTRUNC | proto.ORCLOSE | 0x20 | 0x80):  # OCEXEC 0x20, ODIRECT 0x80
+        if mode & ~OPEN_MODE_BITS:
             raise fail(EINVAL, f"bad open mode {mode:#x}")
         flags = _plan9_to_linux(mode)
         if mode & proto.ORCLOSE:
@@ -388,7 +389,7 @@ class Session:
 
     def _create(self, m: Message) -> Message:
         fid = self._fid(m.fid)
-        if m.mode & ~(3 | proto.OTRUNC | proto.ORCLOSE | 0x20 | 0x80):
+        if m.mode & ~OPEN_MODE_BITS:
             raise fail(EINVAL, f"bad open mode {m.mode:#x}")
         is_dir = bool(m.perm & DMDIR)
         if is_dir and m.mode & 3 != proto.OREAD:

@@ -53,8 +53,9 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Thread
 
-#: A file may not grow past this (like a file size limit); the instance limit applies too.
-MAX_FILE = 1 << 32
+#: A file may not grow past this: Linux's MAX_LFS_FILESIZE. A hole costs nothing; the pages a
+#: file holds count against the instance limit, as on Linux's tmpfs.
+MAX_FILE = (1 << 63) - 1
 BLOCK = 4096
 #: What a directory's size counts per name, as Linux's tmpfs does.
 DIRENT_SIZE = 20
@@ -83,6 +84,7 @@ class Inode:
         "ctime",
         "links",
         "opens",
+        "charged",
     )
 
     def __init__(
@@ -99,17 +101,22 @@ class Inode:
         self.atime = self.mtime = self.ctime = now
         self.links = 1
         self.opens = 0
+        #: Bytes of its pages counted against the instance limit (pages held, times BLOCK).
+        self.charged = 0
 
 
 class Node:
     """A name in a directory for an inode."""
 
-    __slots__ = ("name", "parent", "inode")
+    __slots__ = ("name", "parent", "inode", "stat_cache")
 
     def __init__(self, name: str, parent: Node | None, inode: Inode) -> None:
         self.name = name
         self.parent = parent
         self.inode = inode
+        #: (what the last stat was made of, that Dir): a listing or a stat of an unchanged
+        #: file answers with the same (immutable) Dir instead of building one
+        self.stat_cache: tuple[tuple, Dir] | None = None
 
 
 class Tmpfs:
@@ -249,15 +256,17 @@ class TmpfsDevice(DeviceDriver):
         end = offset + len(data)
         if end > MAX_FILE:
             raise DeviceError("EFBIG")
-        size = inode.data.size
-        grow = max(end - size, 0)
-        if grow:
-            self._charge(grow)
+        pages = inode.data.pages
+        new = sum(1 for index in range(offset // BLOCK, -(-end // BLOCK)) if index not in pages)
+        if new:
+            self._charge(new * BLOCK)
+            inode.charged += new * BLOCK
         try:
             inode.data.write(offset, data)
         except OutOfMemory:
-            self._uncharge(grow - max(inode.data.size - size, 0))
             raise DeviceError("ENOSPC", "no memory left for #tmpfs") from None
+        finally:
+            self._settle(inode)
         self._touch(inode)
         return len(data)
 
@@ -414,13 +423,15 @@ class TmpfsDevice(DeviceDriver):
         if in_kernel:
             self.kernel.kmem.release(KMEM_OWNER, size)
 
+    def _settle(self, inode: Inode) -> None:
+        """Count the pages the file holds now (those written through a mapping too)."""
+        held = len(inode.data.pages) * BLOCK
+        self.used += held - inode.charged
+        inode.charged = held
+
     def _resize(self, inode: Inode, length: int) -> None:
-        size = inode.data.size
-        if length > size:
-            self._charge(length - size)
-        else:
-            self._uncharge(size - length)
-        inode.data.resize(length)  # pages past the new end leave every mapping too
+        inode.data.resize(length)  # pages past the new end leave every mapping too; growth is a hole
+        self._settle(inode)
         self._touch(inode)
 
     def _unlink(self, node: Node) -> None:
@@ -441,7 +452,8 @@ class TmpfsDevice(DeviceDriver):
     def _release_if_gone(self, inode: Inode) -> None:
         """A file with no name left and no opener gives back its space, as on Linux."""
         if inode.links == 0 and inode.opens <= 0:
-            self._uncharge(inode.data.size if inode.data is not None else 0)
+            self._uncharge(inode.charged)
+            inode.charged = 0
             self._uncharge(len(inode.target), in_kernel=True)
             self.kernel.kmem.release(KMEM_OWNER, INODE_COST)
             self.inodes -= 1
@@ -475,16 +487,13 @@ def _stat(node: Node) -> Dir:
         length = inode.data.size if inode.data is not None else len(inode.target)
     # Linux's tmpfs counts the pages a file holds (none for a hole, a directory or a link)
     pages = len(inode.data.pages) if inode.data is not None else 0
-    return Dir(
-        node.name,
-        inode.qid,
-        mode,
-        length,
-        inode.mtime,
-        inode.atime,
-        inode.uid,
-        inode.gid,
-        ctime=inode.ctime,
-        links=inode.links,
-        blocks=pages * (BLOCK // 512),
-    )
+    made_of = (
+        node.name, inode.qid, mode, length, inode.mtime, inode.atime, inode.uid, inode.gid,
+        inode.ctime, inode.links, pages,
+    )  # fmt: skip
+    cached = node.stat_cache
+    if cached is not None and cached[0] == made_of:
+        return cached[1]
+    d = Dir(*made_of[:8], ctime=inode.ctime, links=inode.links, blocks=pages * (BLOCK // 512))
+    node.stat_cache = (made_of, d)
+    return d

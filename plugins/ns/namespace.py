@@ -183,7 +183,8 @@ class Namespace:
             chans.append(found)
             done.append(name)
         chan = chans[-1]
-        chan = chan.clone() if len(chans) == 1 or chan is start else chan
+        if chan is start:  # every other channel in the list is the walk's own already
+            chan = chan.clone()
         chan.path = _join(prefix, done)
         return chan
 
@@ -226,7 +227,7 @@ class Namespace:
                 return chan
         start, names, prefix = self._start(path, base)
         # a trailing '/' or '.' asks for a directory: a link there is followed
-        follow = follow or path[-1] == "/" or path.endswith("/.") or path == "."
+        follow = follow or path[-1] == "/" or path.endswith("/.")
         chan = self._resolve(start, names, prefix, follow, caller)
         if path[-1] == "/" and not chan.qid.type & QTDIR:
             raise DeviceError("ENOTDIR")
@@ -242,10 +243,6 @@ class Namespace:
         chan = self.root
         if mounts and (chan.driver, chan.devno, chan.qid.path) in mounts:
             chan = self._enter(chan)
-        if len(path) == 1:
-            chan = chan.clone()
-            chan.path = "/"
-            return chan
         deps: list[tuple[Any, Chan, int]] | None = []
         for name in path[1:].split("/"):
             if not chan.qid.type & QTDIR:
@@ -285,11 +282,10 @@ class Namespace:
         names a root, which has no parent). Links on the way are followed, the last name is not."""
         start, names, prefix = self._start(path, base)
         if names and names[-1] == "..":  # what the path names, then its parent
-            resolved = self._resolve(start, names, prefix, True, caller).path
-            if resolved in ("/", "") or "/" not in resolved:
-                chan = self._resolve(start, names, prefix, True, caller)
+            chan = self._resolve(start, names, prefix, True, caller)
+            if _parent_path(chan.path) is None:  # a root
                 return chan, ""
-            return self.walk_parent(resolved, caller=caller)
+            return self.walk_parent(chan.path, caller=caller)
         if not names:
             chan = start.clone()
             chan.path = prefix or "/"

@@ -1,4 +1,5 @@
-"""``rr``: round-robin time sharing of every runnable thread over every core."""
+"""``rr``: round-robin time sharing of every runnable thread over every core (those its CPU
+affinity allows)."""
 
 from __future__ import annotations
 
@@ -44,15 +45,20 @@ class RoundRobin(BaseScheduler):
         self._forget(thread)
 
     def pick_next(self, core: int) -> Thread | None:
-        if not self.queue:
+        thread = self._first_for(core)
+        if thread is None:
             return None
-        thread = self.queue.popleft()
+        self.queue.remove(thread)
         self._started[thread] = self.kernel.now(core)
         return thread
 
     def tick(self, core: int, current: Thread) -> bool:
         ran_for = self.kernel.now(core) - self._started.get(current, 0)
-        return bool(self.queue) and ran_for >= self.timeslice_ns
+        return ran_for >= self.timeslice_ns and self._first_for(core) is not None
+
+    def _first_for(self, core: int) -> Thread | None:
+        """The longest-waiting thread that may run on ``core``."""
+        return next((thread for thread in self.queue if thread.may_run_on(core)), None)
 
     def _forget(self, thread: Thread) -> None:
         if thread in self.queue:

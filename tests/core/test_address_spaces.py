@@ -106,6 +106,30 @@ def test_page_cache_reads_writes_holes_and_truncation():
     assert 64 - memory.free_frames == used - 1
 
 
+def test_page_cache_reads_match_the_file_whatever_frames_hold_it():
+    """Reads slice runs of adjacent frames at once: pages written out of order (frames not
+    adjacent), holes and one run written in one go all read back as written."""
+    memory = PhysicalMemory(128 * PAGE_SIZE)
+    rng = random.Random(21)
+    scattered, contents = PageCache(memory), bytearray(24 * PAGE_SIZE + 77)
+    for _ in range(40):
+        offset = rng.randrange(len(contents))
+        data = rng.randbytes(min(rng.randrange(1, 3 * PAGE_SIZE), len(contents) - offset))
+        scattered.write(offset, data)
+        contents[offset : offset + len(data)] = data
+    scattered.resize(len(contents))
+    whole = rng.randbytes(16 * PAGE_SIZE)
+    adjacent = PageCache(memory)
+    adjacent.write(0, whole)
+    frames = [adjacent.pages[i] for i in range(16)]
+    assert frames == list(range(frames[0], frames[0] + 16 * PAGE_SIZE, PAGE_SIZE))
+    for _ in range(2000):
+        offset, count = rng.randrange(len(contents) + 8), rng.randrange(9 * PAGE_SIZE)
+        assert scattered.read(offset, count) == bytes(contents[offset : offset + count])
+        offset = rng.randrange(len(whole))
+        assert adjacent.read(offset, count) == whole[offset : offset + count]
+
+
 def test_exits_do_not_drop_all_translated_code(monkeypatch):
     """Freed code frames are forgotten one range at a time: a shell running programs one
     after another keeps its own translations."""

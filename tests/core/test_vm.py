@@ -40,7 +40,7 @@ def memory():
 def space(memory):
     aspace = AddressSpace(memory, X86PageTable(memory), LIMIT)
     aspace.events = []
-    aspace.on_unmap = lambda a: a.events.append("unmap")
+    aspace.on_unmap = lambda a, code: a.events.append("unmap" if code else "unmap data")
     aspace.on_code_write = lambda a: a.events.append("code write")
     return aspace
 
@@ -191,8 +191,31 @@ def test_unmapping_frees_present_and_hidden_pages(space, memory):
     space.remove_range(BASE + 3 * PAGE_SIZE, BASE + 4 * PAGE_SIZE)  # nothing present there
     assert space.events == []
     space.remove_range(BASE, BASE + 4 * PAGE_SIZE)
-    assert space.events == ["unmap"] and frames_left(memory) == fresh - tables
+    assert space.events == ["unmap data"] and frames_left(memory) == fresh - tables
     assert space.region_at(BASE) is None and space.resolve_fault(BASE, "read") is None
+
+
+def test_a_shootdown_says_whether_executable_pages_were_among_the_changed(space):
+    """The machine keeps what it learnt of the code at each address (block counts) across
+    changes to data pages only: a thread's stack coming and going costs no recount."""
+    space.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
+    space.add_region(BASE + 2 * PAGE_SIZE, BASE + 4 * PAGE_SIZE, RX)
+    for page in range(4):
+        assert space.resolve_fault(BASE + page * PAGE_SIZE, "read") is not None
+    space.events.clear()
+    space.protect_range(BASE, BASE + PAGE_SIZE, 0)  # a stack's guard page
+    space.discard(BASE + PAGE_SIZE, BASE + 2 * PAGE_SIZE)  # madvise(MADV_DONTNEED)
+    space.write(BASE + PAGE_SIZE, b"again")
+    space.remove_range(BASE, BASE + 2 * PAGE_SIZE)
+    assert space.events == ["unmap data"] * 3
+    space.events.clear()
+    space.protect_range(BASE + 2 * PAGE_SIZE, BASE + 3 * PAGE_SIZE, RO)  # code no longer runs
+    space.protect_range(BASE + 2 * PAGE_SIZE, BASE + 3 * PAGE_SIZE, RX)  # it runs again
+    space.remove_range(BASE + 3 * PAGE_SIZE, BASE + 4 * PAGE_SIZE)
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.write(BASE, b"\xc3")
+    space.protect_range(BASE, BASE + PAGE_SIZE, RX)  # code written, then made executable
+    assert space.events == ["unmap"] * 4
 
 
 def test_replacing_a_region_drops_its_pages(space):
@@ -249,6 +272,17 @@ def test_reads_and_writes_across_pages_fault_pages_in(space):
     assert space.read_u64(BASE + PAGE_SIZE - 4) == 2**64 - 2
     space.write_u64(BASE, 0x0102030405060708)
     assert space.read(BASE, 8) == bytes([8, 7, 6, 5, 4, 3, 2, 1])
+
+
+def test_a_copy_over_pages_whose_frames_are_apart_keeps_every_byte_in_place(space):
+    space.add_region(BASE, BASE + 4 * PAGE_SIZE, RW)
+    for page in (3, 2, 1, 0):  # touched last to first: no two frames follow each other
+        space.write(BASE + page * PAGE_SIZE, b"t")
+    data = bytes(range(251)) * 60  # 15060 bytes over four pages, none a multiple of another
+    space.write(BASE + 100, data)
+    assert space.read(BASE + 100, len(data)) == data
+    pages = b"".join(space.read(BASE + page * PAGE_SIZE, PAGE_SIZE) for page in range(4))
+    assert pages[100 : 100 + len(data)] == data  # page by page, as each page holds it
 
 
 @pytest.mark.parametrize("length", [1, 8, PAGE_SIZE, PAGE_SIZE + 1])
@@ -524,6 +558,30 @@ def test_a_forked_space_shares_pages_until_one_side_writes(memory):
     assert frames_left(memory) == before_fork
     parent.release()
     assert frames_left(memory) == fresh
+
+
+def test_a_buffer_copied_again_and_again_follows_the_pages_under_it(memory):
+    """The kernel remembers where a buffer it copies to and from lies (a read loop's, across a
+    page boundary); whatever changes the pages under it shows in the next copy at once."""
+    parent = AddressSpace(memory, X86PageTable(memory), LIMIT)
+    parent.add_region(BASE, BASE + 3 * PAGE_SIZE, RW)
+    buf, size = BASE + PAGE_SIZE - 100, 200
+    parent.write(buf, b"p" * size)
+    assert parent.read(buf, size) == b"p" * size
+    child = parent.fork(X86PageTable(memory))
+    assert child.read(buf, size) == b"p" * size
+    child.write(buf + size - 1, b"c")  # a copy of the second page for the child, written
+    assert child.read(buf, size) == b"p" * (size - 1) + b"c" and parent.read(buf, size) == b"p" * size
+    parent.write(buf, b"q" * size)  # copies for the parent, not the child's pages written
+    assert child.read(buf, size) == b"p" * (size - 1) + b"c" and parent.read(buf, size) == b"q" * size
+    parent.protect_range(BASE, BASE + 3 * PAGE_SIZE, RO)
+    with pytest.raises(BadAddress):
+        parent.write(buf, b"r" * size)
+    parent.remove_range(BASE, BASE + 3 * PAGE_SIZE)
+    with pytest.raises(BadAddress):
+        parent.read(buf, size)
+    parent.release()
+    child.release()
 
 
 def test_an_address_space_two_hold_lives_until_both_let_go(memory):

@@ -187,8 +187,7 @@ def host_answerer():
 
 def until_serving(port: int, tries: int = 200) -> None:
     """Wait until the guest web server behind host ``port`` answers a HEAD. A forward listens
-    from boot, before the guest program does: calls that come earlier are reset (the forward
-    has no guest listener to hand them to), which a load tool counts as read errors."""
+    on the host only while the guest program does: calls that come earlier are refused."""
     for _ in range(tries):
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 30) as s:
             s.sendall(b"HEAD / HTTP/1.0\r\n\r\n")

@@ -163,7 +163,12 @@ def test_a_stop_signal_closes_a_forward_listener(signum):
     forward = f'net.forward=[{{host="127.0.0.1:{port}", guest=80}}]'
     with kernkit_process("boot", str(CONFIGS / "httpd.toml"), "--set", forward) as proc:
         assert f"forwarding 127.0.0.1:{port}" in proc.stderr.readline().decode()
-        held = socket.create_connection(("127.0.0.1", port), timeout=10)
+        for _ in range(600):  # the forward refuses calls until the guest httpd listens
+            try:
+                held = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
         time.sleep(0.5)  # not a condition of the test: a connection accepted or still pending closes alike
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=30)

@@ -80,3 +80,21 @@ def test_memtest_tlb_fills_in_the_architecture_page_are_what_bench_micro_prints(
     assert f"memtest: {fills:,} fills reach the kernel for 16 MiB touched" in " ".join(
         (DOCS / "architecture.md").read_text().split()
     )
+
+
+@pytest.mark.slow
+def test_web_server_figures_in_the_akaros_page_are_what_bench_akaros_prints():
+    web = run_bench("akaros.py", "web", "--no-plot")["web"]
+    rates = web["requests_per_virtual_s"]
+    cells = row("akaros.md", "| web server:")
+    assert (
+        f"pinned to cores {web['load_generator_cores']} of a {web['machine_cores']}-core machine" in cells[0]
+    )
+    assert f"server on cores {web['server_cores']}" in cells[0]
+    for name, label in (
+        ("uhttpd", "`mcp`) "),
+        ("httpd_pthreads_2ls", "pthreads 2LS "),
+        ("httpd_kernel_threads", "0-3`) "),
+    ):
+        assert f"{label}{rates[name]:,}" in cells[1], name
+    assert f"uhttpd at **{rates['uhttpd_over_httpd']:.2f}x**" in cells[1]

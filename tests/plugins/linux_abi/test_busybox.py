@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from support import run_kernel
+from support.oracle import busybox_chroot
 
 BUSYBOX = Path("/bin/busybox")
 pytestmark = pytest.mark.skipif(
@@ -41,6 +42,21 @@ def test_tmpfs_files_count_the_pages_they_hold_as_linux_tmpfs_does():
     run = run_kernel(str(BUSYBOX), "sh", "-c", script, namespace__root={"/bin/busybox": str(BUSYBOX)})
     assert run.status == 0, run.err
     assert run.out == "/tmp/f 5000 16\n/tmp/h 1048576 0\n/tmp/d 40 0\n"
+
+
+SPARSE = (
+    "printf x | dd of=/tmp/s bs=1 seek=6442450943 2>&1 | head -0; truncate -s 5G /tmp/t; "
+    "stat -c '%n %s %b' /tmp/s /tmp/t; dd if=/tmp/s bs=1 skip=6442450942 2>&1 | busybox od -c | head -1"
+)
+
+
+def test_tmpfs_files_may_be_sparse_past_memory_and_4g_as_on_linux():
+    # a 64M machine holds a 6 GiB file of one page, and a 5 GiB hole, as Linux's tmpfs does
+    run = run_kernel(str(BUSYBOX), "sh", "-c", SPARSE, namespace__root={"/bin/busybox": str(BUSYBOX)})
+    assert run.status == 0, run.err
+    assert run.out.startswith("/tmp/s 6442450944 8\n/tmp/t 5368709120 0\n0000000  \\0   x")
+    linux = busybox_chroot(SPARSE)
+    assert linux.stdout == run.out, linux.stderr
 
 
 def test_linux32_makes_uname_say_i686_for_the_programs_it_runs():

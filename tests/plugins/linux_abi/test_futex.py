@@ -1,6 +1,7 @@
 """futex from a guest (user/threads.c): errors, the 32-bit compare, timeouts on both clocks,
-exact wake and requeue counts. The same program prints the same natively on Linux
-(test_linux_oracle.py), but for how long the waits took."""
+exact wake and requeue counts (on words in a shared mapping), what a woken wait returns; and
+futexes shared between processes (user/mmaptest.c). threads prints the same natively on Linux
+(test_linux_oracle.py) but for how long the waits took; mmaptest's lines are Linux's too."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ wait_bitset until a time past: ETIMEDOUT, waited as asked: yes (PAST us)
 cmp_requeue wake 1, move at most 2: 3, 1 woken
 wake the second futex: 2, 3 woken
 wake the first: 2, 5 woken
+woken waits that returned 0: 5 of 5
 """
 
 
@@ -49,3 +51,19 @@ def test_futexes_of_different_processes_at_the_same_address_are_apart():
     assert run.status == 0
     assert "wake 1 of 3: returned 1, 1 woken\n" in run.out
     assert "wake 2 of 2: returned 2, 2 woken\n" in run.out
+
+
+def test_futexes_in_shared_mappings_are_shared_between_processes_unless_private():
+    # user/mmaptest's futex group: a word in shared anonymous memory from fork or in a file each
+    # process maps itself is one futex in both processes for shared calls, and a private wake
+    # from the other process finds nobody; a word in private memory is each process's own. What
+    # Linux prints (test_memory.py runs the whole program on this host too and compares).
+    run = run_kernel("mmaptest", "/tmp", "/bin/hello", "futex")
+    assert run.status == 0, run.err
+    assert run.out.splitlines() == [
+        f"futex: {what}: a private wake finds 0, a shared one 1; the child woke and saw 1"
+        for what in ("shared anonymous memory from fork", "a file each process maps itself")
+    ] + [
+        "futex: private memory after fork: a wake from the parent finds 0",
+        "futex: a named semaphore posted by the parent wakes the child: yes",
+    ]

@@ -28,6 +28,7 @@ class Kernel:
         self.log: list[tuple] = []
         self.messages: list[tuple] = []
         self.time = 0
+        self.processes: dict = {}  # the scheduler looks for processes pinned to cores
 
     def trace_event(self, kind: str, process, **fields) -> None:  # noqa: ANN001
         self.log.append((kind, process.pid, *fields.values()))
@@ -68,7 +69,9 @@ class Vcores:
         if self.refuse:
             return None
         self.started.append((process.pid, core))
-        thread = Thing(process=process, tid=100 * process.pid + core, state=RUNNABLE, core=core)
+        thread = Thing(
+            process=process, tid=100 * process.pid + core, state=RUNNABLE, core=core, affinity=None
+        )
         process.threads.append(thread)
         return thread
 
@@ -88,7 +91,8 @@ def mcp(pid: int, vcores: Vcores, wanted: int) -> SimpleNamespace:
 def linux(pid: int, threads: int, state=RUNNABLE) -> SimpleNamespace:  # noqa: ANN001
     process = Thing(pid=pid, alive=True, mcp=False, personality=SimpleNamespace(vcores=None), threads=[])
     process.threads = [
-        Thing(process=process, tid=10 * pid + i, state=state, core=None) for i in range(threads)
+        Thing(process=process, tid=10 * pid + i, state=state, core=None, affinity=None)
+        for i in range(threads)
     ]
     return process
 
@@ -214,12 +218,19 @@ def test_a_preemption_for_a_process_that_died_meanwhile_gives_the_core_to_whoeve
     assert ksched.cores_of == {a: [2], c: [1]}  # c was waiting, first come first served
 
 
-def test_a_preemption_whose_core_changed_hands_only_runs_a_pass():
-    kernel, vcores, ksched, (a, b) = ksched_with(3, 2, 1)
-    asking(ksched, a)
+def with_a_preemption_pending(cores: int, *wanted: int):  # noqa: ANN201
+    """As ``ksched_with``, the first MCP holding the cores it wants, and core 1 provisioned to the
+    second, which asks for cores: its preemption is sent, not yet run."""
+    kernel, vcores, ksched, processes = ksched_with(cores, *wanted)
+    asking(ksched, processes[0])
     kernel.deliver()
-    ksched.provision(b, 1)
-    ksched.cores_wanted(b)
+    ksched.provision(processes[1], 1)
+    ksched.cores_wanted(processes[1])
+    return kernel, vcores, ksched, processes
+
+
+def test_a_preemption_whose_core_changed_hands_only_runs_a_pass():
+    kernel, vcores, ksched, (a, b) = with_a_preemption_pending(3, 2, 1)
     vcores.wanted[1] = 1
     ksched.thread_exited(ksched.pinned[1])  # a lets core 1 go before the preemption runs
     assert ksched.cores_of[b] == [1]
@@ -309,3 +320,88 @@ def test_a_linux_process_wants_no_more_cores_than_there_are_besides_core_0():
     assert len(ksched.queues[process]) == 5 and not ksched.scp_queue
     process.alive = False
     assert ksched._wanted(process) == 0
+
+
+def test_threads_queued_for_cores_a_process_loses_run_on_core_0():
+    """A Linux process's runnable threads wait in its cores' queue; when a provisioned MCP
+    takes its last core, they go to core 0's queue and still run."""
+    kernel, vcores = Kernel(2), Vcores()
+    ksched, process = runnable_linux_process(kernel, 3)
+    assert ksched.cores_of == {process: [1]} and not ksched.scp_queue
+    taker = mcp(2, vcores, 1)
+    ksched.provision(taker, 1)
+    ksched.cores_wanted(taker)
+    assert kernel.deliver() == ["__preempt@1", "__startcore@1"]
+    assert ksched.cores_of == {taker: [1]}
+    assert [ksched.pick_next(0).tid for _ in range(3)] == [10, 11, 12]
+    assert ksched.pick_next(0) is None
+    taker.alive = False
+    ksched.process_exited(taker)  # core 1 back: nothing queued for it runs a second time
+    assert ksched.cores_of == {process: [1]} and ksched.pick_next(1) is None
+
+
+def test_a_process_that_died_unnoticed_does_not_stop_the_others_getting_cores():
+    kernel, vcores, ksched, (a, b) = ksched_with(3, 0, 1)
+    asking(ksched, a)
+    a.alive = False  # died; the scheduler has not been told yet
+    ksched.cores_wanted(b)
+    assert ksched.cores_of == {b: [1]} and ksched.mcps == [b]
+
+
+def test_a_core_can_be_provisioned_back_and_preempted_again():
+    kernel, vcores, ksched, (a, b) = ksched_with(2, 1, 1)
+    asking(ksched, a, b)
+    kernel.deliver()
+    ksched.provision(b, 1)
+    kernel.deliver()
+    assert ksched.cores_of == {b: [1]}
+    ksched.provision(a, 1)  # and back: a second warning, a second preemption
+    assert kernel.deliver() == ["__preempt@1", "__startcore@1"]
+    assert ksched.cores_of == {a: [1]} and vcores.preempted == [101, 201]
+
+
+def test_a_core_unprovisioned_while_its_preemption_waits_goes_first_come_first_served():
+    kernel, vcores, ksched, (a, b) = with_a_preemption_pending(2, 1, 1)
+    ksched.provision(None, 1)  # b's claim is gone before the preemption runs
+    kernel.deliver()
+    assert vcores.preempted == [101] and ksched.cores_of == {a: [1]}  # a asked first
+
+
+def pinned(process, mask: int):  # noqa: ANN001, ANN201
+    for thread in process.threads:
+        thread.affinity = mask
+    return process
+
+
+@pytest.mark.parametrize("alloc", ["fcfs", "packed"])
+def test_a_pinned_process_gets_only_its_cores_and_no_one_else_does(alloc: str):
+    kernel, vcores = Kernel(5, alloc=alloc), Vcores()
+    ksched = McpScheduler(kernel)
+    load = pinned(linux(1, 4), 0b11001)  # cores 0, 3 and 4: two it may be granted
+    server = mcp(2, vcores, 4)
+    kernel.processes = {1: load, 2: server}
+    asking(ksched, server)
+    assert ksched.cores_of == {server: [1, 2]}, "the cores kept for the pinned process stay idle"
+    asking(ksched, load)
+    assert ksched.cores_of == {server: [1, 2], load: [3, 4]}, "four threads, two cores allowed"
+    assert ksched._wanted(load) == 2 and ksched._wanted(pinned(linux(3, 1), 0b11000)) == 1
+    assert ksched._wanted(pinned(linux(4, 3), 0b00001)) == 0, "core 0 is never granted"
+    load.alive = False
+    ksched.process_exited(load)
+    assert ksched.cores_of == {server: [1, 2, 3, 4]}
+
+
+def test_a_core_granted_before_its_process_pinned_itself_to_it_is_taken_back_on_a_tick():
+    kernel, vcores = Kernel(4), Vcores()
+    ksched = McpScheduler(kernel)
+    load, other, server = linux(1, 1), linux(2, 2), mcp(3, vcores, 1)
+    kernel.processes = {1: load, 2: other, 3: server}
+    asking(ksched, other, server)
+    kernel.deliver()
+    assert ksched.cores_of == {other: [1, 2], server: [3]}
+    pinned(load, 0b1010)  # cores 1 and 3, both held by others
+    assert ksched.tick(1, other.threads[0]) is False
+    assert 1 not in ksched.cores_of[other] and ksched.owner.get(1) is not other
+    ksched.tick(3, ksched.pinned[3])
+    assert vcores.warned == [303] and 3 in ksched._preempting
+    assert ksched.tick(2, other.threads[1]) is False and ksched.owner[2] is other, "not kept: stays"

@@ -181,6 +181,47 @@ def test_forward_reaches_a_guest_server(tmp_path):
         assert got == b"hello guest"
 
 
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_a_forward_refuses_host_clients_exactly_while_no_guest_listens():
+    """As a guest client would be (and a Linux one, of a port nobody listens on): refused
+    before the guest program listens and after it stops; the port stays reserved meanwhile."""
+    from kernkit.core.assemble import assemble, boot
+    from kernkit.plugins.net import BRIDGE
+    from kernkit.plugins.net.stack import stack_of
+
+    kernel = assemble(None, overrides={"net.forward": [{"host": "127.0.0.1:0", "guest": 7000}]})
+    boot(kernel)  # no guest code runs in this test: the calls below are what a guest's make
+    try:
+        (host, port), stack = BRIDGE.get(kernel).addresses[0], stack_of(kernel)
+        assert _refused(port)
+        with pytest.raises(OSError), socket.socket() as squatter:
+            squatter.bind((host, port))
+            squatter.listen()
+        other = stack.new_conv("tcp")
+        other.bind("0.0.0.0", 7001)
+        other.announce(4)  # another port: this forward does not listen for it
+        assert _refused(port)
+        listener = stack.new_conv("tcp")
+        listener.bind("0.0.0.0", 7000)
+        listener.announce(4)
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        listener.release()  # its last file closed
+        assert _refused(port)
+        listener = stack.new_conv("tcp")
+        listener.bind("127.0.0.1", 7000)
+        listener.announce(4)  # listening again, on the loopback address
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        kernel.shutdown()
+
+
 @pytest.mark.slow
 def test_forward_under_load_loses_and_corrupts_nothing(tmp_path):
     payload = bytes(range(256)) * (16 << 10)  # 4 MiB

@@ -562,7 +562,8 @@ def test_walks_from_open_fids_and_in_place(dialect):
     assert remote_errno(lambda: client.walk(root, ["tmp/hello.txt"])) == errno.ENOENT
     assert remote_errno(lambda: client.walk(root, [""])) == errno.ENOENT
     file_fid, _ = client.walk(root, ["tmp", "hello.txt"])
-    assert remote_errno(lambda: client.walk(file_fid, ["x"])) == errno.ENOTDIR
+    for names in (["x"], [".."], ["."]):  # a file has no names, not even its directory's
+        assert remote_errno(lambda names=names: client.walk(file_fid, names)) == errno.ENOTDIR, names
 
 
 def test_open_modes_and_their_errors(dialect):

@@ -344,8 +344,10 @@ def test_a_link_that_stands_for_a_file_itself_leads_to_it(linked, monkeypatch):
     assert read(ns, "/tmp/d/ln/deep") == "deep"  # links with no channel are walked as before
 
 
-def test_walks_through_a_device_that_cannot_tell_when_names_change_are_not_remembered(ns, monkeypatch):
-    monkeypatch.setattr(type(ns.walk("/tmp").driver), "dirgen", lambda self, chan: None)
+@pytest.mark.parametrize("devices", [["/tmp"], ["/", "/tmp"]])
+def test_walks_through_a_device_that_cannot_tell_when_names_change_are_not_remembered(ns, monkeypatch, devices):
+    for device in devices:  # /tmp's alone, or every device on the way
+        monkeypatch.setattr(type(ns.walk(device).driver), "dirgen", lambda self, chan: None)
     assert read(ns, "/tmp/d/file") == "in d"
     ns.remove(ns.walk("/tmp/d/file"))
     assert error(lambda: ns.walk("/tmp/d/file")) == "ENOENT"
@@ -353,14 +355,28 @@ def test_walks_through_a_device_that_cannot_tell_when_names_change_are_not_remem
     assert read(ns, "/tmp/d/file") == "again"
 
 
-def test_every_step_of_a_walk_tells_the_driver_who_asks(linked, monkeypatch):
-    """Drivers answer for the calling thread (its /proc/self, its permissions): each walk step,
-    link and union member gets the walk's caller, on every path through the walk."""
+def test_a_walk_that_ends_on_a_link_unfollowed_is_not_remembered_for_one_that_follows(linked):
     ns = linked
+    assert ns.walk("/tmp/abs", follow=False).qid.type & QTSYMLINK  # as lstat sees it
+    assert ns.walk("/tmp/abs").path == "/tmp/d/file" and read(ns, "/tmp/abs") == "in d"
+    ns.remove(ns.walk("/tmp/d/file"))
+    assert error(lambda: ns.walk("/tmp/abs")) == "ENOENT"
+
+
+@pytest.mark.parametrize("remembered", [True, False])
+def test_every_step_of_a_walk_tells_the_driver_who_asks(linked, monkeypatch, remembered):
+    """Drivers answer for the calling thread (its /proc/self, its permissions): each walk step,
+    link and union member gets the walk's caller, on every path through the walk; through a
+    device that cannot tell when its names change (as /proc), every walk asks it again."""
+    ns = linked
+    drivers = {type(ns.walk("/").driver), type(ns.walk("/tmp").driver)}
+    if not remembered:
+        for driver in drivers:
+            monkeypatch.setattr(driver, "dirgen", lambda self, chan: None)
     ns.bind(ns.walk("#tmpfs.b"), ns.walk("#tmpfs.a"), MAFTER)  # unions: members walked in turn
     ns.bind(ns.walk("#tmpfs.b"), ns.walk("/tmp/d/e"), MAFTER)
     seen = []
-    for driver in {type(ns.walk("/").driver), type(ns.walk("/tmp").driver)}:
+    for driver in drivers:
         for operation in ("walk", "readlink", "follow"):
             original = getattr(driver, operation)
 
@@ -380,4 +396,5 @@ def test_every_step_of_a_walk_tells_the_driver_who_asks(linked, monkeypatch):
     ns.walk("/tmp/d/e/only_b", caller=me)  # a union on the clean path
     ns.walk_parent("/tmp/d/ln/deep", caller=me)
     ns.walk_parent("/tmp/d/ln/..", caller=me)
+    ns.walk_parent("/tmp/..", caller=me)  # a root: no parent
     assert seen and all(caller is me for caller in seen)
