@@ -696,6 +696,11 @@ def test_a_write_all_or_none_writes_the_whole_range_or_nothing(space):
     known(space, BASE + 3 * PAGE_SIZE)
     space.events.clear()
     assert space.write_all_or_none(BASE + 3 * PAGE_SIZE + 5, b"\x90") and space.events == ["code write"]
+    assert space.read(BASE + 3 * PAGE_SIZE + 4, 3) == b"\0\x90\0"  # at an odd address, exactly there
+    space.add_region(BASE + 5 * PAGE_SIZE, BASE + 6 * PAGE_SIZE, RX)
+    known(space, BASE + 5 * PAGE_SIZE)
+    assert not space.write_all_or_none(BASE + 5 * PAGE_SIZE, b"x")  # known code, not writable
+    assert space.read(BASE + 5 * PAGE_SIZE, 1) == b"\0"
 
 
 def test_holds_compares_memory_in_place_and_is_false_where_it_cannot_read(space):
