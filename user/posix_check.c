@@ -10,6 +10,8 @@
  *                              starting from the program's initial values, kept across switches
  *   posix_check float          printf's %f %e %g (and F E G) of ordinary and edge values, with
  *                              flags, widths and precisions, printed and formatted in pthreads
+ *   posix_check sigmask        sigaction (SA_SIGINFO, SA_RESETHAND, sa_mask), per-pthread masks:
+ *                              blocked signals pending until a pthread unblocks them
  *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
  *                              and a fork child whose exec fails and which _exits */
 #define _GNU_SOURCE
@@ -524,6 +526,122 @@ static int check_float(void)
 	return 0;
 }
 
+/* --- sigmask -------------------------------------------------------------------------------- */
+
+static char sig_log[512];
+static volatile int sig_log_len;
+static pthread_t sig_worker;
+
+static void sig_note(const char *what)
+{
+	int n = (int)strlen(what);
+	memcpy(sig_log + sig_log_len, what, (size_t)n);
+	sig_log_len += n;
+}
+
+static void on_usr1_info(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	char line[80];
+	snprintf(line, sizeof line, "[usr1 sig %d signo %d in worker %d]", sig, info->si_signo,
+	         pthread_equal(pthread_self(), sig_worker));
+	sig_note(line);
+}
+
+static void on_usr2(int sig)
+{
+	char line[64];
+	snprintf(line, sizeof line, "[usr2 %d in worker %d]", sig, pthread_equal(pthread_self(), sig_worker));
+	sig_note(line);
+}
+
+static void on_usr1_masking(int sig)
+{
+	(void)sig;
+	sig_note("[usr1 begins, raises usr2]");
+	raise(SIGUSR2); /* blocked by sa_mask: runs after this handler */
+	sig_note("[usr1 ends]");
+}
+
+static sem_t sig_go;
+
+static void *sig_unblocker(void *arg)
+{
+	(void)arg;
+	sigset_t set, mine;
+	pthread_sigmask(SIG_SETMASK, NULL, &mine);
+	printf("worker inherited usr2 blocked: %d\n", sigismember(&mine, SIGUSR2));
+	sem_wait(&sig_go);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL); /* the pending SIGUSR2 runs here, in this pthread */
+	sig_note("(worker unblocked)");
+	return NULL;
+}
+
+static int check_sigmask(void)
+{
+	sigset_t set, old, pend;
+	struct sigaction sa = { 0 }, got;
+	sa.sa_sigaction = on_usr1_info;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGUSR2, on_usr2);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	printf("usr1 blocked before: %d\n", sigismember(&old, SIGUSR1));
+	raise(SIGUSR1);
+	sigpending(&pend);
+	printf("raised while blocked, pending: %d, ran: %d\n", sigismember(&pend, SIGUSR1), sig_log_len > 0);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	printf("after unblock: %s\n", sig_log);
+	sig_log_len = 0;
+	memset(sig_log, 0, sizeof sig_log);
+	sigpending(&pend);
+	printf("pending now: %d\n", sigismember(&pend, SIGUSR1));
+
+	sigfillset(&set);
+	sigprocmask(SIG_SETMASK, &set, &old);
+	sigprocmask(SIG_SETMASK, &old, &set);
+	printf("fill blocks usr1 %d, not kill %d nor stop %d\n", sigismember(&set, SIGUSR1),
+	       sigismember(&set, SIGKILL), sigismember(&set, SIGSTOP));
+	printf("sigaction(SIGKILL) fails with EINVAL: %d\n", sigaction(SIGKILL, &sa, NULL) == -1 && errno == EINVAL);
+	printf("bad how: %d\n", pthread_sigmask(99, &set, NULL) == EINVAL);
+
+	/* every pthread blocks SIGUSR2 when it comes: pending until the worker unblocks it */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sem_init(&sig_go, 0, 0);
+	pthread_create(&sig_worker, NULL, sig_unblocker, NULL);
+	usleep(10000);
+	kill(getpid(), SIGUSR2);
+	usleep(20000);
+	sigpending(&pend);
+	printf("kill while all block: pending %d, ran %d\n", sigismember(&pend, SIGUSR2), sig_log_len > 0);
+	sem_post(&sig_go);
+	pthread_join(sig_worker, NULL);
+	printf("worker: %s\n", sig_log);
+	sig_log_len = 0;
+	memset(sig_log, 0, sizeof sig_log);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	/* sa_mask holds SIGUSR2 back while the SIGUSR1 handler runs; SA_RESETHAND restores SIG_DFL */
+	sa.sa_handler = on_usr1_masking;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	printf("sa_mask: %s\n", sig_log);
+	sigaction(SIGUSR1, NULL, &got);
+	printf("reset to SIG_DFL: %d\n", got.sa_handler == SIG_DFL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -536,12 +654,14 @@ int main(int argc, char **argv)
 		return check_cancel();
 	if (!strcmp(what, "signal"))
 		return check_signal();
+	if (!strcmp(what, "sigmask"))
+		return check_sigmask();
 	if (!strcmp(what, "float"))
 		return check_float();
 	if (!strcmp(what, "tls"))
 		return check_tls();
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|spawn PROGRAM\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|spawn PROGRAM\n");
 	return 2;
 }

@@ -38,5 +38,10 @@ struct posix_vfork *posix_vfork_of_self(void);
 __attribute__((noreturn)) void posix_vfork_resume(struct posix_vfork *v, long pid);
 /* signal.c: take EV_POSIX_SIGNAL events (before main). */
 void posix_signals_init(void);
+/* signal.c: mask's signals gain (delta 1) or lose (-1) a pthread blocking them. */
+void posix_sigmask_count(uint64_t mask, int delta);
+/* pthread.c: the calling pthread's signal mask; how many pthreads are alive. */
+uint64_t *posix_sigmask_of_self(void);
+uint32_t posix_live_pthreads(void);
 
 #endif
