@@ -24,6 +24,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,6 +306,22 @@ static void *deferred(void *arg)
 	return NULL;
 }
 
+static void *acceptor(void *arg)
+{
+	(void)arg;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr = { htonl(INADDR_LOOPBACK) } };
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 4) < 0) {
+		perror("listen");
+		return NULL;
+	}
+	pthread_cleanup_push(say, "accept's cleanup handler ran");
+	flag = 1;
+	accept(s, NULL, NULL); /* nobody calls: waits until cancelled */
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
 static void cancel_one(const char *what, void *(*fn)(void *), bool wait_flag_2)
 {
 	pthread_t t;
@@ -332,6 +351,7 @@ static int check_cancel(void)
 	cancel_one("sleep", sleeper, false);
 	cancel_one("sem_wait", sem_waiter, false);
 	cancel_one("deferred", deferred, true);
+	cancel_one("accept", acceptor, false);
 	printf("setcancelstate 7: %s\n", pthread_setcancelstate(7, NULL) == EINVAL ? "EINVAL" : "?");
 	return 0;
 }

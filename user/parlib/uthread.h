@@ -60,6 +60,7 @@ struct uthread {
 	spinlock_t wait_lock;
 	struct uth_wait *waiting;
 	volatile bool interrupted;
+	struct syscall *volatile abortable_sysc; /* an interruptible call it waits in */
 	/* Its FPU/SSE registers while it is not running (saved on yield, or copied from the
 	 * kernel's preempt_anc when a notification or preemption stopped it). */
 	struct ancillary_state fp_state;

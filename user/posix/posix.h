@@ -23,6 +23,9 @@ int posix_socket_closed(int fd);
  * otherwise true if the wait that follows may be interrupted by pthread_cancel. */
 #include <stdbool.h>
 bool posix_cancel_point(void);
+/* pthread.c: a blocking system call that is a cancellation point (read, write, accept): a
+ * pthread_cancel while it waits aborts it in the kernel and exits the pthread. */
+long posix_cancelable_sysc(long nr, long a0, long a1, long a2, long a3);
 /* An absolute CLOCK_REALTIME time (virtual time since boot, as clock_gettime gives it) as a
  * read_tsc() deadline; *err = EINVAL for a bad one. */
 struct timespec;

@@ -476,6 +476,16 @@ bool posix_cancel_point(void)
 	return true;
 }
 
+long posix_cancelable_sysc(long nr, long a0, long a1, long a2, long a3)
+{
+	if (!posix_cancel_point())
+		return ros_syscall_blocking(nr, a0, a1, a2, a3, 0, 0);
+	long r = ros_syscall_interruptible(nr, a0, a1, a2, a3, 0, 0);
+	if (r == -EINTR)
+		posix_cancel_point(); /* the cancellation that aborted it: exits */
+	return r;
+}
+
 void pthread_testcancel(void)
 {
 	posix_cancel_point();

@@ -56,6 +56,16 @@ def test_thread_local_variables_are_per_pthread(cores):
     assert events.count("notify") >= 4
 
 
+def test_a_cancelled_accept_is_aborted_in_the_kernel():
+    """accept (like read and write) is a cancellation point: pthread_cancel aborts the call its
+    kernel task waits in (SYS_abort_sysc), and the pthread runs its cleanup handler and exits."""
+    run = on_parlib("cancel", trace=True)
+    assert run.out == on_linux("cancel")
+    assert "accept's cleanup handler ran\naccept: cancelled yes" in run.out
+    events = [json.loads(line)["ev"] for line in run.trace.splitlines()]
+    assert events.count("sysc_aborted") == 1
+
+
 def test_fork_exec_and_posix_spawn_from_an_mcp():
     """fork runs the child as vfork does until it execs (the new process's status comes back
     through waitpid) or _exits after a failed exec; posix_spawn is proc_create and proc_run."""
