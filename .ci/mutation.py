@@ -85,6 +85,8 @@ AREAS = {
                     "read",
                     "read_cstring",
                     "write",
+                    "write_all_or_none",
+                    "holds",
                     "read_u64",
                     "write_u64",
                 )

@@ -66,6 +66,7 @@ from kernkit.core.errors import (
     PluginError,
     ProgramError,
 )
+from kernkit.core.extensions import extension_path
 from kernkit.core.files import FileTable, OpenFile, hold, release
 from kernkit.core.hookspecs import CONTRACT_VERSION, hookimpl
 from kernkit.core.hostio import HostIO

@@ -622,6 +622,36 @@ class AddressSpace:
                 self.on_code_write(self)
             done += piece
 
+    def write_all_or_none(self, va: int, data: bytes | bytearray | memoryview) -> bool:
+        """Write ``data`` at ``va`` if the whole range may be written (:meth:`allows`), and say
+        whether it was: nothing is written otherwise (a signal frame is all there or absent)."""
+        offset = va & (PAGE_SIZE - 1)
+        if 0 <= va < self.limit and len(data) <= PAGE_SIZE - offset:
+            entry = self._pages.get(va & PAGE_MASK)  # a page known present and writable
+            if entry is not None and entry[1]:
+                start = entry[0] + offset
+                self.memory.bytes[start : start + len(data)] = data
+                if self.memory.is_code(entry[0]):
+                    self.on_code_write(self)
+                return True
+        if not self.allows(va, len(data), "write"):
+            return False
+        self.write(va, data)
+        return True
+
+    def holds(self, va: int, data: bytes) -> bool:
+        """Whether the guest memory at ``va`` holds ``data`` (False where it cannot be read)."""
+        offset = va & (PAGE_SIZE - 1)
+        if 0 <= va < self.limit and len(data) <= PAGE_SIZE - offset:
+            entry = self._pages.get(va & PAGE_MASK)  # a present page is readable
+            if entry is not None:
+                start = entry[0] + offset
+                return self.memory.bytes[start : start + len(data)] == data
+        try:
+            return self.read(va, len(data)) == data
+        except BadAddress:
+            return False
+
     def read_u64(self, va: int) -> int:
         return int.from_bytes(self.read(va, 8), "little")
 

@@ -117,7 +117,7 @@ static void show_status(const char *what, int status)
 /* --- frame: siginfo, ucontext, registers, FPU state, and a handler that moves the pc ------- */
 
 static volatile long seen_r12, seen_r15, seen_rbx, seen_code, seen_pid_ok, seen_aligned, seen_onmask;
-static volatile long seen_xmm0, seen_mxcsr, seen_magic, seen_fpstate_ok, seen_flags_ss, seen_cs;
+static volatile long seen_xmm0, seen_mxcsr, seen_magic, seen_fpstate_ok, seen_flags_ss, seen_cs, seen_rax;
 static volatile unsigned long seen_sigmask;
 
 struct fxsave {
@@ -139,6 +139,7 @@ static void frame_handler(int sig, siginfo_t *si, void *ucv)
     seen_r12 = g[REG_R12];
     seen_r15 = g[REG_R15];
     seen_rbx = g[REG_RBX];
+    seen_rax = g[REG_RAX]; /* the interrupted kill's result */
     seen_cs = g[REG_CSGSFS] & 0xffff;
     seen_aligned = ((uintptr_t)__builtin_frame_address(0) & 15) == 0;
     struct fxsave *fx = (struct fxsave *)uc->uc_mcontext.fpregs;
@@ -192,6 +193,7 @@ static void group_frame(void)
         seen_fpstate_ok, seen_magic, seen_mxcsr, seen_xmm0);
     say("uc_flags has UC_SIGCONTEXT_SS %ld, uc_sigmask had SIGUSR1 %d\n", seen_flags_ss,
         (int)((seen_sigmask >> (SIGUSR1 - 1)) & 1));
+    say("saved rax (kill's result) %ld\n", seen_rax);
     say("r12 after sigreturn %#lx (the handler's edit), xmm0 restored %d\n", r12_after,
         memcmp(back, pattern, sizeof back) == 0);
 

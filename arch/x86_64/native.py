@@ -10,6 +10,7 @@ chooses that for a kernel booted afterwards.
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,7 +92,10 @@ _native: list[ctypes.CDLL | None] = []
 
 
 def native_library() -> ctypes.CDLL | None:
-    """The compiled hook, or None (see kernkit.core.extensions.extension_path)."""
+    """The compiled hook, or None (see kernkit.core.extensions.extension_path; the pure-Python
+    path is asked for per call, so a test can switch to it after the library was loaded)."""
+    if os.environ.get("KERNKIT_PURE_PYTHON"):
+        return None
     if not _native:
         _native.append(_load_native())
     return _native[0]

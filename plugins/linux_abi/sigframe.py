@@ -98,16 +98,18 @@ BLOCK_FIELDS = (*((name, MCONTEXT + 8 * i) for i, name in enumerate(GREGS)), ("f
 BLOCK_TEMPLATE = bytes(FPSTATE_OFFSET + 464) + _FPSTATE_TAIL
 #: pretcode, uc_flags, uc_link, uc_stack (sp, flags, size)
 _HEAD = struct.Struct("<QQQQi4xQ")
-#: the general registers the frame's sigcontext starts with: rsp, rip, eflags
-_RESUME = struct.Struct("<QQQ")
+#: rsp, rip, eflags in the frame's sigcontext: where the thread resumes
+RESUME = struct.Struct("<QQQ")
 #: uc_sigmask, then the siginfo
 _MASK_INFO = struct.Struct("<Q128s")
 NO_TRAP = Trap()
 
 
-def resume_registers(block: memoryview) -> tuple[int, int, int]:
-    """(rsp, rip, eflags) of a block whose registers were read (where the thread resumes)."""
-    return _RESUME.unpack_from(block, MCONTEXT + 15 * 8)
+#: Where :data:`RESUME` is in a block whose registers were read.
+RESUME_AT = MCONTEXT + 15 * 8
+#: The saved rax (a system call's result), and where it is.
+RAX = struct.Struct("<Q")
+RAX_AT = MCONTEXT + 13 * 8
 
 
 def complete(

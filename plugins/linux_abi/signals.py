@@ -29,6 +29,7 @@ from kernkit.plugins.linux_abi.sigstate import (
     IGNORED_BY_DEFAULT,
     MINSIGSTKSZ,
     NSIG,
+    PROCESS_KEY,
     SA_NOCLDSTOP,
     SA_NODEFER,
     SA_ONSTACK,
@@ -51,12 +52,14 @@ from kernkit.plugins.linux_abi.sigstate import (
     SS_DISABLE,
     SS_ONSTACK,
     STOP_SIGNALS,
+    THREAD_KEY,
     UNBLOCKABLE,
     ProcessSignals,
     SigAction,
     SigInfo,
     ThreadSignals,
     bit,
+    next_of,
     of_process,
     of_thread,
     signal_name,
@@ -275,17 +278,19 @@ def sigpipe(t: Thread) -> None:
 # --- taking a pending signal ---------------------------------------------------------------------
 
 
-def take(thread: Thread, allowed: int, ts: ThreadSignals | None = None) -> SigInfo | None:
+def take(
+    thread: Thread, allowed: int, ts: ThreadSignals | None = None, ps: ProcessSignals | None = None
+) -> SigInfo | None:
     """Dequeue the next pending signal among ``allowed``: the thread's own first, then the
     process's; an interval or POSIX timer that sent it is re-armed."""
     pending = (ts or of_thread(thread)).pending
-    signal = pending.next_signal(allowed)
-    if not signal:
-        pending = of_process(thread.process).shared
-        signal = pending.next_signal(allowed)
-        if not signal:
+    ready = pending.signals & allowed
+    if not ready:
+        pending = (ps or of_process(thread.process)).shared
+        ready = pending.signals & allowed
+        if not ready:
             return None
-    info = pending.take(signal)
+    info = pending.take(next_of(ready))
     if info.timer is not None:
         info.timer.taken(info)
     return info
@@ -302,22 +307,21 @@ def return_to_user(t: Thread) -> None:
     """Take the thread's deliverable signals: handlers get frames (the last taken runs first),
     default actions stop or end the process; then settle a call a signal interrupted."""
     process = t.process
-    if not process.alive or t.state is EXITED:
+    if t.state is EXITED or not process.alive:
         return
-    ps, ts = of_process(process), of_thread(t)
+    ps = process.data.get(PROCESS_KEY) or of_process(process)
+    ts = t.data.get(THREAD_KEY) or of_thread(t)
+    actions = ps.actions
     frames = 0
     while True:
         if ps.stopped:
             _hold(t)
             return
-        allowed = ALL ^ (ts.mask | ts.waiting)  # rt_sigtimedwait takes its own
-        if not (ts.pending.signals & allowed or ps.shared.signals & allowed):
-            break
-        info = take(t, allowed, ts)
+        info = take(t, ALL ^ (ts.mask | ts.waiting), ts, ps)  # rt_sigtimedwait takes its own
         if info is None:
             break
         signal = info.signo
-        action = ps.actions.get(signal)
+        action = actions.get(signal)
         handler = SIG_DFL if action is None else action.handler
         if handler == SIG_IGN:
             continue
@@ -394,52 +398,73 @@ def _images(kernel: Kernel) -> tuple[RegisterImage, RegisterImage]:
     )
 
 
-def _deliver(t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction) -> bool:
+def _deliver(
+    t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction, result: int | None = None
+) -> bool:
     """Build the handler's frame and enter the handler; False (the process is killed with
-    SIGSEGV and a report) when the frame cannot be built."""
-    process, context = t.process, t.context
+    SIGSEGV and a report) when the frame cannot be built. ``result``: the system call's
+    result, for a frame built before it is in rax."""
+    process = t.process
     kernel = process.kernel
     block_image, entry = kernel.data.get(IMAGES) or _images(kernel)
-    block = block_image.read(context)
-    sp, rip, rflags = sigframe.resume_registers(block)
+    block = block_image.read(t.context)
+    if result is not None:
+        sigframe.RAX.pack_into(block, sigframe.RAX_AT, result & 0xFFFF_FFFF_FFFF_FFFF)
+    sp, rip, rflags = sigframe.RESUME.unpack_from(block, sigframe.RESUME_AT)
     base, size, flags = ts.altstack
-    on_alt = bool(size) and base < sp <= base + size
-    use_alt = bool(action.flags & SA_ONSTACK) and not flags & SS_DISABLE and bool(size) and not on_alt
-    frame, fpstate = sigframe.frame_addresses(base + size if use_alt else sp - sigframe.RED_ZONE)
+    aflags = action.flags
     aspace = process.aspace
-    why = None
-    if not action.flags & SA_RESTORER:
-        why = "the handler has no SA_RESTORER return path"
-    elif (use_alt or on_alt) and frame <= base:
-        why = f"the frame does not fit the alternate stack at {base:#x} ({size} bytes)"
-    elif not aspace.allows(frame, sigframe.BLOCK_SIZE, "write"):
-        why = f"the stack at {frame:#x} cannot hold the frame"
-    if why is not None:
-        what = f"cannot deliver {signal_name(info.signo)}: {why}"
-        kernel.kill_by_fault(t, Fault(SIGSEGV, what, rip, frame))
-        return False
-    mask = ts.saved_mask if ts.saved_mask is not None else ts.mask
+    if not size and aflags & SA_RESTORER:  # the common case: no alternate stack
+        fpstate = sp - _FPSTATE_BELOW_SP
+        frame = fpstate - (fpstate & 63) - sigframe.FPSTATE_OFFSET
+    else:
+        on_alt = bool(size) and base < sp <= base + size
+        use_alt = bool(aflags & SA_ONSTACK) and not flags & SS_DISABLE and bool(size) and not on_alt
+        frame = sigframe.frame_addresses(base + size if use_alt else sp - sigframe.RED_ZONE)[0]
+        why = None
+        if not aflags & SA_RESTORER:
+            why = "the handler has no SA_RESTORER return path"
+        elif (use_alt or on_alt) and frame <= base:
+            why = f"the frame does not fit the alternate stack at {base:#x} ({size} bytes)"
+        if why is not None:
+            return _cannot_deliver(t, info, why, rip, frame)
+    mask = ts.saved_mask
+    if mask is None:
+        mask = ts.mask
+    signo = info.signo
     sigframe.complete(
         block, frame=frame, restorer=action.restorer, stack=(base, flags, size), mask=mask, info=info.pack(),
         trap=sigframe.NO_TRAP if info.fault is None else _trap(info),
     )  # fmt: skip
-    aspace.write(frame, block)
+    if not aspace.write_all_or_none(frame, block):
+        return _cannot_deliver(t, info, f"the stack at {frame:#x} cannot hold the frame", rip, frame)
     _keep(ts, frame, block.tobytes())
     if flags & SS_AUTODISARM:
         ts.altstack = (0, 0, SS_DISABLE)
     _ENTRY.pack_into(
-        entry.buffer, 0, info.signo, frame + sigframe.SIGINFO, frame + sigframe.UC, 0, frame, action.handler,
+        entry.buffer, 0, signo, frame + sigframe.SIGINFO, frame + sigframe.UC, 0, frame, action.handler,
         rflags & sigframe.HANDLER_KEEPS,
     )  # fmt: skip
-    entry.write(context)  # and the FPU state a program starts with
+    entry.write(t.context)  # and the FPU state a program starts with
     ts.saved_mask = None
-    ts.mask = (ts.mask | action.mask | (0 if action.flags & SA_NODEFER else bit(info.signo))) & BLOCKABLE
-    if action.flags & SA_RESETHAND:  # the handler only: flags, restorer and mask stay
-        reset = SigAction(SIG_DFL, action.flags, action.restorer, action.mask)
-        of_process(process).actions[info.signo] = reset
+    ts.mask = (ts.mask | action.mask | (0 if aflags & SA_NODEFER else 1 << (signo - 1))) & BLOCKABLE
+    if aflags & SA_RESETHAND:  # the handler only: flags, restorer and mask stay
+        reset = SigAction(SIG_DFL, aflags, action.restorer, action.mask)
+        of_process(process).actions[signo] = reset
     if kernel.tracing:
-        kernel.trace_event("handler", process, tid=t.tid, sig=info.signo, handler=action.handler, frame=frame)
+        kernel.trace_event("handler", process, tid=t.tid, sig=signo, handler=action.handler, frame=frame)
     return True
+
+
+#: The FPU area's highest start below the interrupted rsp (the red zone skipped), before the
+#: 64-byte alignment (see sigframe.frame_addresses).
+_FPSTATE_BELOW_SP = sigframe.RED_ZONE + sigframe.FPSTATE_SIZE
+
+
+def _cannot_deliver(t: Thread, info: SigInfo, why: str, rip: int, frame: int) -> bool:
+    what = f"cannot deliver {signal_name(info.signo)}: {why}"
+    t.kernel.kill_by_fault(t, Fault(SIGSEGV, what, rip, frame))
+    return False
 
 
 #: Frames kept per thread for rt_sigreturn's quick path (more are dropped, oldest first).
@@ -613,12 +638,12 @@ def sys_rt_sigpending(t: Thread, out: int, size: int) -> int:
 def sys_rt_sigreturn(t: Thread) -> int | None:
     """Restore what the handler's frame saved: every register, the FPU state, the mask and the
     alternate stack; a frame that cannot be restored kills with SIGSEGV and a report."""
-    context, aspace = t.context, t.process.aspace
-    ts = of_thread(t)
+    context, process = t.context, t.process
+    ts = t.data.get(THREAD_KEY) or of_thread(t)
     frame = (context.sp - 8) & 0xFFFF_FFFF_FFFF_FFFF
     raw = ts.frames.pop(frame, None)
-    if raw is not None and _unchanged(aspace, frame, raw):
-        kernel = t.process.kernel
+    if raw is not None and process.aspace.holds(frame, raw):  # as written: loaded back as it is
+        kernel = process.kernel
         block_image = (kernel.data.get(IMAGES) or _images(kernel))[0]
         block_image.buffer[:] = raw
         block_image.write(context)  # every register and the FPU state the frame saved, at once
@@ -628,6 +653,13 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
             _set_altstack(t, (base, flags, size), rsp, ts)
         recalc(t, ts)
         return None
+    return _sigreturn_parsed(t, frame)
+
+
+def _sigreturn_parsed(t: Thread, frame: int) -> int | None:
+    """rt_sigreturn from a frame the handler changed (or one kernkit did not write): read and
+    checked field by field."""
+    context, aspace = t.context, t.process.aspace
     regs = context.user_registers()
     try:
         restored = sigframe.parse(aspace.read(frame, sigframe.FRAME_SIZE), regs["rflags"])
@@ -656,13 +688,6 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
 #: From uc_stack on: ss_sp, ss_flags, ss_size, then (after r8-r15, rdi, rsi, rbp, rbx, rdx,
 #: rax, rcx) the saved rsp, and (past the rest of sigcontext) uc_sigmask.
 _RETURN_FIELDS = struct.Struct("<Qi4xQ" + "8x" * 15 + "Q" + "128x" + "Q")
-
-
-def _unchanged(aspace: object, frame: int, raw: bytes) -> bool:
-    try:
-        return aspace.read(frame, len(raw)) == raw
-    except BadAddress:
-        return False
 
 
 def _bad_frame(t: Thread, regs: dict[str, int], frame: int, why: str) -> None:
@@ -722,12 +747,14 @@ def _targets(t: Thread, pid: int) -> list[Process] | None:
     return group_members(t, -pid if pid else 0) or None
 
 
-def sys_kill(t: Thread, pid: int, signal: int) -> int:
+def sys_kill(t: Thread, pid: int, signal: int) -> int | None:
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG:
         return -EINVAL
     caller = t.process
     if pid == caller.pid:  # to itself (raise(), kill(getpid(), ...)): nothing to look up
+        if _to_itself(t, caller, signal):
+            return None  # the handler's registers are set; 0 is in its frame
         send_to(caller, signal, caller)
         return 0
     targets = _targets(t, pid)
@@ -736,6 +763,35 @@ def sys_kill(t: Thread, pid: int, signal: int) -> int:
     for process in targets:
         send_to(process, signal, caller)
     return 0
+
+
+def _to_itself(t: Thread, process: Process, signal: int) -> bool:
+    """``kill(getpid(), signal)`` from the main thread, for a standard signal it has a handler
+    for and does not block, with nothing else to take: the handler's frame is built at once,
+    with the call's result (0) in it, as :func:`send` then :func:`return_to_user` would build it
+    (the signal goes to the caller; nothing else is pending to take first). False (nothing
+    done) in any other case."""
+    if not 0 < signal < 32 or t.tid != process.pid or t.state is not RUNNING or t.user_work:
+        return False
+    ps = process.data.get(PROCESS_KEY)
+    ts = t.data.get(THREAD_KEY)
+    if ps is None or ts is None:
+        return False
+    b = 1 << (signal - 1)
+    blocked = ts.mask | ts.waiting
+    if b & (blocked | STOP_CONT_MASK) or (ts.pending.signals | ps.shared.signals) & (ALL ^ blocked):
+        return False
+    action = ps.actions.get(signal)
+    kernel = process.kernel
+    if action is None or action.handler <= SIG_IGN or kernel.tracing or kernel.data.get(SIGNALFDS):
+        return False
+    if ts.stopped or ts.interrupted or ps.stopped or ts.saved_mask is not None:
+        return False
+    info = ps.own_kills.get(signal)
+    if info is None:
+        info = ps.own_kills[signal] = SigInfo(signal, SI_USER, pid=process.pid)
+    _deliver(t, ts, info, action, result=0)
+    return True
 
 
 def _find_thread(t: Thread, tid: int) -> Thread | None:

@@ -175,6 +175,13 @@ class SigInfo:
         return cls(signo, code, errno=errno, pid=pid, uid=uid, value=value, raw=fixed)
 
 
+def next_of(ready: int) -> int:
+    """The signal of the set ``ready`` (not empty) to take first: a synchronous one, then the
+    lowest."""
+    chosen = ready & SYNCHRONOUS_MASK or ready
+    return (chosen & -chosen).bit_length()
+
+
 class Pending:
     """Signals generated and not yet taken: a bit per signal, and the siginfo of each in the
     order they came. A standard signal is pending at most once; real-time ones queue."""
@@ -195,18 +202,12 @@ class Pending:
             self.queue.append(info)
         return True
 
-    def next_signal(self, allowed: int) -> int:
-        """The signal to take next among ``allowed``: a synchronous one first, then the lowest."""
-        ready = self.signals & allowed
-        if not ready:
-            return 0
-        sync = ready & SYNCHRONOUS_MASK
-        chosen = sync or ready
-        return (chosen & -chosen).bit_length()
-
     def take(self, signal: int) -> SigInfo:
         """Remove the first queued siginfo of ``signal`` (which must be pending)."""
         queue = self.queue
+        if queue and queue[0].signo == signal and signal < SIGRTMIN:  # the common case
+            self.signals ^= 1 << (signal - 1)
+            return queue.pop(0)
         for i, info in enumerate(queue):
             if info.signo == signal:
                 del queue[i]
@@ -240,6 +241,8 @@ class ProcessSignals:
         self.continued_report = False
         #: The thread last chosen for a process-directed signal (Linux's curr_target).
         self.target_tid = 0
+        #: The siginfo of a kill() to the process itself, by signal (the same every time).
+        self.own_kills: dict[int, SigInfo] = {}
 
     def action(self, signal: int) -> SigAction:
         found = self.actions.get(signal)

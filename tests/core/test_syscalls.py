@@ -183,8 +183,11 @@ def test_a_traced_call_is_stamped_with_its_cores_virtual_time():
     """The dispatcher computes Kernel.now(core) itself (inlined for speed): the same number."""
     kernel = Kernel()
     kernel.deterministic = True
-    kernel.ips, kernel.round_start_ns, kernel._core_used = 3_000_000_000, 7_000_123, [0, 0, 4_567]
-    kernel.machine = SimpleNamespace(live_instructions=lambda core: 1_234_567 * core)
+    kernel.ips, kernel.round_start_ns, kernel._core_used = 3_000_000_000, 7_000_123, [0, 0, 2]
+    # past 2**31 instructions and not a whole nanosecond: any other rounding shows
+    kernel.machine = SimpleNamespace(live_instructions=lambda core: 1_000_000_000 * core)
     TracingDispatcher(kernel).dispatch(thread(), 3, reader([]))
     expected = real_kernel.Kernel.now(kernel, 2)
-    assert kernel.lines[0]["t"] == expected == 7_000_123 + (4_567 + 2_469_134) * 10**9 // 3_000_000_000
+    stamp = kernel.lines[0]["t"]
+    assert stamp == expected == 7_000_123 + 2_000_000_002 * 10**9 // 3_000_000_000 == 673_666_790
+    assert isinstance(stamp, int)

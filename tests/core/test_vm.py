@@ -672,3 +672,39 @@ def test_a_page_three_hold_is_freed_by_the_last_of_them(memory):
     assert second.read(BASE, 5) == b"three" and fresh - frames_left(memory) == one_space
     second.release()
     assert frames_left(memory) == fresh
+
+
+def test_a_write_all_or_none_writes_the_whole_range_or_nothing(space):
+    """What a signal frame needs: it is on the stack entirely, or the stack is left alone."""
+    space.add_region(BASE, BASE + PAGE_SIZE, RW)
+    space.add_region(BASE + PAGE_SIZE, BASE + 2 * PAGE_SIZE, RO)
+    space.add_region(BASE + 3 * PAGE_SIZE, BASE + 4 * PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC)
+    assert space.write_all_or_none(BASE + 8, b"frame")  # not present yet: faulted in
+    known(space, BASE)
+    assert space.write_all_or_none(BASE + PAGE_SIZE - 6, b"second")  # a known page, to its end
+    assert space.read(BASE + 4, 20) == b"\0\0\0\0frame" + bytes(11)
+    assert space.read(BASE + PAGE_SIZE - 7, 7) == b"\0second"
+    assert not space.write_all_or_none(BASE + PAGE_SIZE - 2, b"abcd")  # its end is read-only
+    assert space.read(BASE + PAGE_SIZE - 2, 4) == b"nd\0\0"
+    known(space, BASE + PAGE_SIZE)
+    assert not space.write_all_or_none(BASE + PAGE_SIZE + 4, b"x")  # a known read-only page
+    assert space.read(BASE + PAGE_SIZE + 4, 1) == b"\0"
+    assert not space.write_all_or_none(BASE + 2 * PAGE_SIZE, b"x")  # nothing mapped
+    assert not space.write_all_or_none(LIMIT - 2, b"abcd")
+    space.events.clear()
+    assert space.write_all_or_none(BASE, b"data") and space.events == []
+    known(space, BASE + 3 * PAGE_SIZE)
+    space.events.clear()
+    assert space.write_all_or_none(BASE + 3 * PAGE_SIZE + 5, b"\x90") and space.events == ["code write"]
+
+
+def test_holds_compares_memory_in_place_and_is_false_where_it_cannot_read(space):
+    space.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
+    space.write(BASE + PAGE_SIZE - 3, b"abcdef")  # across the two pages
+    known(space, BASE, BASE + PAGE_SIZE)
+    assert space.holds(BASE + PAGE_SIZE - 3, b"abcdef") and space.holds(BASE + PAGE_SIZE - 3, b"abc")
+    assert not space.holds(BASE + PAGE_SIZE - 3, b"abcdeg") and not space.holds(BASE + PAGE_SIZE - 2, b"abc")
+    assert space.holds(BASE + PAGE_SIZE, b"def") and not space.holds(BASE + PAGE_SIZE, b"deF")
+    assert space.holds(BASE + 10, bytes(4))
+    assert not space.holds(BASE + 2 * PAGE_SIZE - 1, b"\0\0")  # runs past the region
+    assert not space.holds(LIMIT - 1, b"\0\0")

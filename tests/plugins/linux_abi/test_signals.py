@@ -64,6 +64,17 @@ def test_sigtest_is_deterministic_on_several_cores(group):
     assert first.kernel.tracer.digest == second.kernel.tracer.digest
 
 
+@pytest.mark.parametrize("group", ["frame", "kill", "flags"])
+def test_a_kill_to_itself_is_the_same_through_the_general_path(group):
+    """kill(getpid(), ...) to a handler builds the frame at once; traced, it takes the general
+    way (pending, then taken on the way out): Linux's output both ways, the result in rax too."""
+    assert (
+        run_kernel("sigtest", group, trace=True).out
+        == run_kernel("sigtest", group).out
+        == expected("musl", group)
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", ["rr", "mcp"])
 @pytest.mark.parametrize("cores", [1, 2, 4])
