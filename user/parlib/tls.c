@@ -1,22 +1,7 @@
 /* Static TLS blocks: the PT_TLS image found through the program's own ELF headers. */
+#include "elf.h"
 #include "tls.h"
 #include "vcore.h"
-
-struct elf64_ehdr {
-	unsigned char ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
-#define PT_TLS 7
 
 extern const struct elf64_ehdr __ehdr_start; /* the linker's: the loaded ELF header */
 
