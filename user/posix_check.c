@@ -6,6 +6,12 @@
  *   posix_check cancel         deferred cancellation: waits and sleeps cancelled, cleanup handlers,
  *                              cancellation disabled and enabled again
  *   posix_check signal         signal handlers run by raise and kill, ignored signals
+ *   posix_check tls            __thread and _Thread_local variables: each pthread its own copy,
+ *                              starting from the program's initial values, kept across switches
+ *   posix_check float          printf's %f %e %g (and F E G) of ordinary and edge values, with
+ *                              flags, widths and precisions, printed and formatted in pthreads
+ *   posix_check sigmask        sigaction (SA_SIGINFO, SA_RESETHAND, sa_mask), per-pthread masks:
+ *                              blocked signals pending until a pthread unblocks them
  *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
  *                              and a fork child whose exec fails and which _exits */
 #define _GNU_SOURCE
@@ -18,6 +24,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -297,6 +306,22 @@ static void *deferred(void *arg)
 	return NULL;
 }
 
+static void *acceptor(void *arg)
+{
+	(void)arg;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr = { htonl(INADDR_LOOPBACK) } };
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 4) < 0) {
+		perror("listen");
+		return NULL;
+	}
+	pthread_cleanup_push(say, "accept's cleanup handler ran");
+	flag = 1;
+	accept(s, NULL, NULL); /* nobody calls: waits until cancelled */
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
 static void cancel_one(const char *what, void *(*fn)(void *), bool wait_flag_2)
 {
 	pthread_t t;
@@ -326,6 +351,7 @@ static int check_cancel(void)
 	cancel_one("sleep", sleeper, false);
 	cancel_one("sem_wait", sem_waiter, false);
 	cancel_one("deferred", deferred, true);
+	cancel_one("accept", acceptor, false);
 	printf("setcancelstate 7: %s\n", pthread_setcancelstate(7, NULL) == EINVAL ? "EINVAL" : "?");
 	return 0;
 }
@@ -394,6 +420,248 @@ static int check_spawn(const char *program)
 	return 0;
 }
 
+/* --- tls ------------------------------------------------------------------------------------ */
+
+#define TLS_WORKERS 4
+static __thread int tls_counter = 1000;                        /* .tdata */
+static _Thread_local char tls_name[24];                        /* .tbss */
+static __thread uint64_t tls_sums[64];                         /* .tbss, an array */
+static __thread int tls_scale = 3;
+static __thread long tls_aligned __attribute__((aligned(64))) = 7; /* the segment's alignment */
+static char tls_result[TLS_WORKERS + 1][128];
+static void *tls_addr[TLS_WORKERS + 1];
+
+static void tls_report(int id)
+{
+	uint64_t sum = 0;
+	for (int i = 0; i < 64; i++)
+		sum += tls_sums[i];
+	snprintf(tls_result[id], sizeof tls_result[id],
+	         "%s: counter %d sum %llu scale %d aligned %ld at a 64-byte boundary %d", tls_name,
+	         tls_counter, (unsigned long long)sum, tls_scale, tls_aligned,
+	         (int)((uintptr_t)&tls_aligned % 64 == 0));
+	tls_addr[id] = &tls_counter;
+}
+
+static void *tls_worker(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	snprintf(tls_name, sizeof tls_name, "worker %d from %d", id, tls_counter);
+	tls_scale *= id;
+	for (int i = 0; i < 256; i++) {
+		tls_counter += id;
+		tls_sums[i % 64] += (uint64_t)id * i;
+		for (int k = 0; k < 400; k++) /* long enough for a sleeper's alarm to interrupt it */
+			tls_sums[(i + k) % 64] += (uint64_t)(k & id);
+		tls_aligned++;
+		if (i % 16 == 0)
+			sched_yield();
+		if (i % 64 == id)
+			usleep(500); /* its vcore runs the others meanwhile, and a notification ends it */
+	}
+	tls_report(id);
+	return NULL;
+}
+
+static int check_tls(void)
+{
+	tls_counter = 5; /* the main thread's own: the workers start from the initial 1000 */
+	strcpy(tls_name, "main");
+	pthread_t t[TLS_WORKERS];
+	for (int i = 0; i < TLS_WORKERS; i++)
+		pthread_create(&t[i], NULL, tls_worker, (void *)(intptr_t)(i + 1));
+	for (int i = 0; i < TLS_WORKERS; i++)
+		pthread_join(t[i], NULL);
+	tls_report(0);
+	int distinct = 1;
+	for (int i = 0; i <= TLS_WORKERS; i++) {
+		printf("%s\n", tls_result[i]);
+		for (int j = 0; j < i; j++)
+			distinct &= tls_addr[i] != tls_addr[j];
+	}
+	printf("a copy per thread: %d\n", distinct);
+	return 0;
+}
+
+/* --- float ---------------------------------------------------------------------------------- */
+
+static const double float_values[] = {
+	0.0, -0.0, 1.0, -1.0, 0.5, 1.5, 2.5, 0.125, 0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 3.14159265358979,
+	2.718281828459045, 100.0, 123456.789, 1e6, 999999.5, 9.9999995, 0.000123456, 1e-5, 0.00001234,
+	1e15, 1e16, 123456789012345678.0, 1e21, 1e100, 1.7976931348623157e308, 2.2250738585072014e-308,
+	4.9e-324, 0.05, 0.15, 0.25, 0.35, 0.45, 1e-300, 6.02214076e23, -273.15, 42.0,
+};
+
+static const char *const float_formats[] = {
+	"%f", "%e", "%g", "%F", "%E", "%G", "%.0f", "%.1f", "%.2f", "%.3e", "%.0e", "%.10g", "%.17g",
+	"%.1g", "%.0g", "%#g", "%#.0f", "%#.0e", "%+f", "% e", "%12.4f", "%-12.3e|", "%012.3f",
+	"%+015.6g", "%.20f", "%.30e", "%5.1f", "%-+10.2g|",
+};
+
+static char float_lines[4][8192];
+
+static void print_floats(char *out, size_t size, int part)
+{
+	size_t len = 0;
+	for (size_t f = 0; f < sizeof float_formats / sizeof *float_formats; f++) {
+		if ((int)(f % 4) != part)
+			continue;
+		for (size_t v = 0; v < sizeof float_values / sizeof *float_values; v++) {
+			len += snprintf(out + len, size - len, "%s ", float_formats[f]);
+			len += snprintf(out + len, size - len, float_formats[f], float_values[v]);
+			len += snprintf(out + len, size - len, "%c", v + 1 < sizeof float_values / sizeof *float_values ? ' ' : '\n');
+		}
+		if (f % 8 == 0)
+			sched_yield();
+	}
+}
+
+static void *float_worker(void *arg)
+{
+	int part = (int)(intptr_t)arg;
+	print_floats(float_lines[part], sizeof float_lines[part], part);
+	return NULL;
+}
+
+static int check_float(void)
+{
+	double inf = 1.0 / 0.0, nan = 0.0 / 0.0;
+	printf("%f %e %g %F %E %G %5.1f|%-6f|%06f\n", inf, -inf, inf, inf, -inf, inf, inf, -inf, inf);
+	printf("%f %e %g %F %E %G\n", nan, nan, nan, nan, nan, nan);
+	printf("mixed: %d %.3f %s %g %ld %e %c %.2f %f %f %f %f %f %f %f\n", 7, 2.5, "x", 0.1, 123456789L,
+	       1e-10, 'z', -0.005, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+	fprintf(stdout, "fprintf %.4f %g\n", 3.14159265, 1e-7);
+	char buf[64], small[64];
+	sprintf(buf, "%.3g|%8.2e", 1234.5678, 0.000314);
+	volatile size_t room = 5; /* not a constant to the compiler: the cut is the point */
+	int full = snprintf(small, room, "%f", 3.0);
+	printf("sprintf %s; snprintf cut to %s returns %d\n", buf, small, full);
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, float_worker, (void *)(intptr_t)i);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		fputs(float_lines[i], stdout);
+	}
+	return 0;
+}
+
+/* --- sigmask -------------------------------------------------------------------------------- */
+
+static char sig_log[512];
+static volatile int sig_log_len;
+static pthread_t sig_worker;
+
+static void sig_note(const char *what)
+{
+	int n = (int)strlen(what);
+	memcpy(sig_log + sig_log_len, what, (size_t)n);
+	sig_log_len += n;
+}
+
+static void on_usr1_info(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	char line[80];
+	snprintf(line, sizeof line, "[usr1 sig %d signo %d in worker %d]", sig, info->si_signo,
+	         pthread_equal(pthread_self(), sig_worker));
+	sig_note(line);
+}
+
+static void on_usr2(int sig)
+{
+	char line[64];
+	snprintf(line, sizeof line, "[usr2 %d in worker %d]", sig, pthread_equal(pthread_self(), sig_worker));
+	sig_note(line);
+}
+
+static void on_usr1_masking(int sig)
+{
+	(void)sig;
+	sig_note("[usr1 begins, raises usr2]");
+	raise(SIGUSR2); /* blocked by sa_mask: runs after this handler */
+	sig_note("[usr1 ends]");
+}
+
+static sem_t sig_go;
+
+static void *sig_unblocker(void *arg)
+{
+	(void)arg;
+	sigset_t set, mine;
+	pthread_sigmask(SIG_SETMASK, NULL, &mine);
+	printf("worker inherited usr2 blocked: %d\n", sigismember(&mine, SIGUSR2));
+	sem_wait(&sig_go);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL); /* the pending SIGUSR2 runs here, in this pthread */
+	sig_note("(worker unblocked)");
+	return NULL;
+}
+
+static int check_sigmask(void)
+{
+	sigset_t set, old, pend;
+	struct sigaction sa = { 0 }, got;
+	sa.sa_sigaction = on_usr1_info;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGUSR2, on_usr2);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	printf("usr1 blocked before: %d\n", sigismember(&old, SIGUSR1));
+	raise(SIGUSR1);
+	sigpending(&pend);
+	printf("raised while blocked, pending: %d, ran: %d\n", sigismember(&pend, SIGUSR1), sig_log_len > 0);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	printf("after unblock: %s\n", sig_log);
+	sig_log_len = 0;
+	memset(sig_log, 0, sizeof sig_log);
+	sigpending(&pend);
+	printf("pending now: %d\n", sigismember(&pend, SIGUSR1));
+
+	sigfillset(&set);
+	sigprocmask(SIG_SETMASK, &set, &old);
+	sigprocmask(SIG_SETMASK, &old, &set);
+	printf("fill blocks usr1 %d, not kill %d nor stop %d\n", sigismember(&set, SIGUSR1),
+	       sigismember(&set, SIGKILL), sigismember(&set, SIGSTOP));
+	printf("sigaction(SIGKILL) fails with EINVAL: %d\n", sigaction(SIGKILL, &sa, NULL) == -1 && errno == EINVAL);
+	printf("bad how: %d\n", pthread_sigmask(99, &set, NULL) == EINVAL);
+
+	/* every pthread blocks SIGUSR2 when it comes: pending until the worker unblocks it */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sem_init(&sig_go, 0, 0);
+	pthread_create(&sig_worker, NULL, sig_unblocker, NULL);
+	usleep(10000);
+	kill(getpid(), SIGUSR2);
+	usleep(20000);
+	sigpending(&pend);
+	printf("kill while all block: pending %d, ran %d\n", sigismember(&pend, SIGUSR2), sig_log_len > 0);
+	sem_post(&sig_go);
+	pthread_join(sig_worker, NULL);
+	printf("worker: %s\n", sig_log);
+	sig_log_len = 0;
+	memset(sig_log, 0, sizeof sig_log);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	/* sa_mask holds SIGUSR2 back while the SIGUSR1 handler runs; SA_RESETHAND restores SIG_DFL */
+	sa.sa_handler = on_usr1_masking;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	printf("sa_mask: %s\n", sig_log);
+	sigaction(SIGUSR1, NULL, &got);
+	printf("reset to SIG_DFL: %d\n", got.sa_handler == SIG_DFL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -406,8 +674,14 @@ int main(int argc, char **argv)
 		return check_cancel();
 	if (!strcmp(what, "signal"))
 		return check_signal();
+	if (!strcmp(what, "sigmask"))
+		return check_sigmask();
+	if (!strcmp(what, "float"))
+		return check_float();
+	if (!strcmp(what, "tls"))
+		return check_tls();
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|spawn PROGRAM\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|spawn PROGRAM\n");
 	return 2;
 }

@@ -54,6 +54,7 @@ SYSCALLS = (
     (27, "halt_core", s.sys_halt_core, 1),
     (29, "change_to_m", s.sys_change_to_m, 0),
     (30, "poke_ksched", s.sys_poke_ksched, 2),
+    (31, "abort_sysc", sysc.sys_abort_sysc, 1),
     (35, "vc_entry", s.sys_vc_entry, 0),
     (36, "nanosleep", s.sys_nanosleep, 2),
     (37, "pop_ctx", s.sys_pop_ctx, 1),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kernkit.core.errnos import EFAULT, EINVAL
+from kernkit.core.errnos import EFAULT, EINTR, EINVAL
 from kernkit.core.errors import BadAddress
 from kernkit.core.machine import Stop
 from kernkit.core.process import BLOCKED, RUNNING, Thread
@@ -177,6 +177,26 @@ def sys_submit(t: Thread, syscs: int, count: int) -> int | None:
             return None if t.state is not RUNNING or t.stop_requested else done
         done += outcome
     return done
+
+
+def sys_abort_sysc(t: Thread, address: int) -> int:
+    """SYS_abort_sysc(struct syscall *): end a call of the process that a kernel task is still
+    waiting in, with -EINTR (SC_ABORT set), as Akaros aborts a sleeping call. 1 if it was
+    aborted, 0 if no such call waits (it finished, or never blocked)."""
+    for thread in t.process.threads:
+        task = thread.context
+        if isinstance(task, SyscallTask) and task.address == address and thread.state is BLOCKED:
+            task.restart, task.result = False, -EINTR
+            aspace = t.process.aspace
+            try:
+                flags = int.from_bytes(aspace.read(address + layout.SC_FLAGS, 8), "little") | layout.SC_ABORT
+                aspace.write(address + layout.SC_FLAGS, flags.to_bytes(8, "little"))
+            except BadAddress:
+                pass  # the struct is gone: the call is still ended, its result lost (as finish)
+            t.kernel.interrupt(thread)
+            t.kernel.trace_event("sysc_aborted", t.process, tid=thread.tid)
+            return 1
+    return 0
 
 
 def pending(process: Process) -> list[Any]:

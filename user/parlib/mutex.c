@@ -132,6 +132,8 @@ void uthread_interrupt(struct uthread *uth)
 	uth->interrupted = true;
 	if (uth->waiting)
 		wait_end_early(uth->waiting, UTH_WAIT_INTERRUPTED);
+	if (uth->abortable_sysc)
+		sys_abort_sysc(uth->abortable_sysc); /* it finishes with -EINTR and wakes the uthread */
 	spin_unlock(&uth->wait_lock);
 	uth_enable_notifs();
 }

@@ -34,6 +34,11 @@ long atol(const char *s);
 
 /* stdio.c: %d %i %u %x %X %o %p %s %c %%, with flags - 0 + space #, width, precision and the
  * length modifiers hh h l ll z j t.  No floating point (see docs/parlib.md). */
+/* A variadic printf-like function that keeps the caller's floating-point arguments: its
+ * prologue stores xmm0-7 in the va_list's register area (only when the caller passed any, %al >
+ * 0, so integer-only callers never run an SSE instruction there). */
+#define PARLIB_VARARGS_FP __attribute__((target("sse2")))
+
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int vdprintf(int fd, const char *fmt, va_list ap);

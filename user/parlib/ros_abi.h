@@ -34,6 +34,7 @@
 #define SYS_halt_core 27
 #define SYS_change_to_m 29
 #define SYS_poke_ksched 30
+#define SYS_abort_sysc 31
 #define SYS_vc_entry 35
 #define SYS_nanosleep 36
 #define SYS_pop_ctx 37
@@ -62,7 +63,7 @@
 #define SC_PROGRESS 0x0002 /* made progress (a partial result is in retval) */
 #define SC_UEVENT 0x0004   /* the user registered ev_q: send EV_SYSCALL when done */
 #define SC_K_LOCK 0x0008   /* the kernel is completing it: do not touch ev_q */
-#define SC_ABORT 0x0010    /* abort attempted (not supported by kernkit) */
+#define SC_ABORT 0x0010    /* SYS_abort_sysc ended the call (-EINTR) */
 
 #define MAX_ERRSTR_LEN 128
 

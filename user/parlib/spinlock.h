@@ -62,7 +62,7 @@ static inline void spin_pdr_init(struct spin_pdr_lock *l)
 static inline uint32_t __pdr_me(void)
 {
 	uint32_t id;
-	__asm__ volatile("movl %%fs:8, %0" : "=r"(id)); /* vcore_id(), without vcore.h */
+	__asm__ volatile("movl %%fs:40, %0" : "=r"(id)); /* vcore_id(), without vcore.h */
 	return id + 1;
 }
 

@@ -1,12 +1,13 @@
 /* C start-up: argv and environment, vcore 0's TLS block, main, exit. */
 #include "uthread.h"
+#include "tls.h"
 #include "vcore.h"
 
 int main(int argc, char **argv, char **envp);
 
 char **environ;
 void __parlib_preinit(void) __attribute__((weak));
-struct vcore_tls __vcore0_tls;
+struct vcore_tls *__vcore0_tls;
 
 __attribute__((noreturn, used)) void __parlib_start(uint64_t *sp)
 {
@@ -16,10 +17,13 @@ __attribute__((noreturn, used)) void __parlib_start(uint64_t *sp)
 
 	/* Until vcore_lib_init, the SCP runs on vcore 0's TLS block.  Notifications stay off for
 	 * an SCP: no vcore_entry exists yet, and an SCP polls its events (handle_events). */
-	__vcore0_tls.self = &__vcore0_tls;
-	__vcore0_tls.vcoreid = 0;
-	__vcore0_tls.vcpd = vcpd_of(0);
-	write_fsbase((uint64_t)&__vcore0_tls);
+	struct vcore_tls *tls = tls_block_new(true);
+	if (!tls)
+		exit(134); /* no memory for the first TLS block: nothing can run, not even a panic */
+	tls->vc = tls;
+	tls->vcpd = vcpd_of(0);
+	__vcore0_tls = tls;
+	write_fsbase((uint64_t)tls);
 	vcpd_of(0)->notif_disabled = 1;
 
 	if (__parlib_preinit)

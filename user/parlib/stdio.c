@@ -2,25 +2,43 @@
  * SYS_write, so lines printed from different vcores never interleave inside a call. */
 #include <stdarg.h>
 
-#include "parlib.h"
+#include "format.h"
 
-struct out {
-	char *buf;
-	size_t size; /* room in buf, including the NUL */
-	size_t len;  /* characters produced (may exceed size) */
-};
-
-static void put(struct out *o, char c)
+void fmt_put(struct out *o, char c)
 {
 	if (o->len + 1 < o->size)
 		o->buf[o->len] = c;
 	o->len++;
 }
 
-static void pad(struct out *o, char c, int n)
+void fmt_pad(struct out *o, char c, int n)
 {
 	while (n-- > 0)
-		put(o, c);
+		fmt_put(o, c);
+}
+
+#define put fmt_put
+#define pad fmt_pad
+
+/* va_arg(ap, double) without touching an SSE register: the x86-64 va_list's saved-register
+ * area holds the caller's xmm0-7 (saved by a PARLIB_VARARGS_FP function), the rest are on the
+ * stack. */
+struct va_regs {
+	uint32_t gp_offset, fp_offset;
+	char *overflow_arg_area, *reg_save_area;
+};
+
+static uint64_t va_arg_double_bits(struct va_regs *r)
+{
+	uint64_t bits;
+	if (r->fp_offset < 6 * 8 + 8 * 16) {
+		memcpy(&bits, r->reg_save_area + r->fp_offset, 8);
+		r->fp_offset += 16;
+	} else {
+		memcpy(&bits, r->overflow_arg_area, 8);
+		r->overflow_arg_area += 8;
+	}
+	return bits;
 }
 
 /* One formatted number: digits of v in base, a sign or prefix, width and precision. */
@@ -165,6 +183,16 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				pad(&o, ' ', width - n);
 			break;
 		}
+		case 'f':
+		case 'F':
+		case 'e':
+		case 'E':
+		case 'g':
+		case 'G': {
+			struct fmt_spec spec = { conv, width, precision, left, zero, plus, space, alt };
+			fmt_double(&o, va_arg_double_bits((struct va_regs *)ap), &spec);
+			break;
+		}
 		case '%':
 			put(&o, '%');
 			break;
@@ -178,7 +206,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)o.len;
 }
 
-int snprintf(char *buf, size_t size, const char *fmt, ...)
+PARLIB_VARARGS_FP int snprintf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -224,7 +252,7 @@ int vdprintf(int fd, const char *fmt, va_list ap)
 	return r ? -1 : n;
 }
 
-int dprintf(int fd, const char *fmt, ...)
+PARLIB_VARARGS_FP int dprintf(int fd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -238,7 +266,7 @@ int vprintf(const char *fmt, va_list ap)
 	return vdprintf(1, fmt, ap);
 }
 
-int printf(const char *fmt, ...)
+PARLIB_VARARGS_FP int printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

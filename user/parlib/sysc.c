@@ -52,11 +52,36 @@ static void blockon(struct uthread *uth, void *arg)
 	sched_ops->thread_blockon_sysc(uth, sysc);
 }
 
-long ros_syscall_blocking(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+/* uthread_interrupt may abort sysc from now until unpublish (or aborts it here: it came
+ * before). */
+static void publish_abortable(struct uthread *uth, struct syscall *sysc)
+{
+	uth_disable_notifs();
+	spin_lock(&uth->wait_lock);
+	if (uth->interrupted)
+		sys_abort_sysc(sysc);
+	else
+		uth->abortable_sysc = sysc;
+	spin_unlock(&uth->wait_lock);
+	uth_enable_notifs();
+}
+
+static void unpublish_abortable(struct uthread *uth)
+{
+	uth_disable_notifs();
+	spin_lock(&uth->wait_lock);
+	uth->abortable_sysc = NULL;
+	spin_unlock(&uth->wait_lock);
+	uth_enable_notifs();
+}
+
+static long blocking(bool abortable, long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	struct uthread *uth = current_uthread();
 	if (!parlib_is_mcp || !uth || in_vcore_context() || !sysc_evq || uth->notif_depth)
 		return ros_syscall6(nr, a0, a1, a2, a3, a4, a5);
+	if (abortable && uth->interrupted)
+		return -EINTR;
 	/* on the uthread's stack, which stays as it is while the uthread waits */
 	struct syscall sysc = {
 		.num = (uint32_t)nr, .arg0 = a0, .arg1 = a1, .arg2 = a2, .arg3 = a3, .arg4 = a4, .arg5 = a5,
@@ -64,7 +89,21 @@ long ros_syscall_blocking(long nr, long a0, long a1, long a2, long a3, long a4, 
 	ros_submit(&sysc, 1);
 	if (!(atomic_read(&sysc.flags) & SC_DONE)) {
 		atomic_add(&parlib_async_blocked, 1);
+		if (abortable)
+			publish_abortable(uth, &sysc);
 		uthread_yield(true, blockon, &sysc);
+		if (abortable)
+			unpublish_abortable(uth);
 	}
 	return sysc.retval;
+}
+
+long ros_syscall_blocking(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return blocking(false, nr, a0, a1, a2, a3, a4, a5);
+}
+
+long ros_syscall_interruptible(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return blocking(true, nr, a0, a1, a2, a3, a4, a5);
 }

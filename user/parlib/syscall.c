@@ -73,6 +73,11 @@ long sys_poke_ksched(long pid, int res_type)
 	return ros_syscall(SYS_poke_ksched, pid, res_type, 0, 0, 0, 0);
 }
 
+bool sys_abort_sysc(struct syscall *sysc)
+{
+	return ros_syscall(SYS_abort_sysc, (long)sysc, 0, 0, 0, 0, 0) == 1;
+}
+
 long sys_vc_entry(void) { return ros_syscall(SYS_vc_entry, 0, 0, 0, 0, 0, 0); }
 
 long sys_nanosleep(const struct timespec *req, struct timespec *rem)

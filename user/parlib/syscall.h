@@ -38,6 +38,12 @@ static inline long ros_submit(struct syscall *sysc, long count)
 long ros_syscall_blocking(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 #define ros_blocking(nr, a0, a1, a2, a3, a4, a5)                                                   \
 	ros_syscall_blocking((nr), (long)(a0), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5))
+/* As ros_syscall_blocking, but uthread_interrupt ends the wait: the kernel aborts the call
+ * (SYS_abort_sysc), which returns -EINTR; -EINTR at once if the uthread was interrupted already.
+ * For the blocking calls that are cancellation points. */
+long ros_syscall_interruptible(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+/* End a call a kernel task still waits in: true if it was aborted (it finishes with -EINTR). */
+_Bool sys_abort_sysc(struct syscall *sysc);
 /* How many calls went the asynchronous way and had to block their uthread. */
 extern volatile uint64_t parlib_async_blocked;
 

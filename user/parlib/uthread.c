@@ -1,4 +1,5 @@
 /* Uthreads: creation, the yield path into vcore context, running saved contexts, join/exit. */
+#include "tls.h"
 #include "uthread.h"
 
 #define PAGE 4096
@@ -52,6 +53,30 @@ static void take_saved_context(volatile struct preempt_data *vcpd, struct uthrea
 	uth->ctx_type = UTH_CTX_HW;
 }
 
+/* Run on uth's own TCB from here (vcore context, or thread 0 becoming a uthread): its first
+ * fields name the vcore, as vcore_id() and the pop code expect. */
+static void enter_uthread_tls(struct uthread *uth, struct vcore_tls *vc)
+{
+	struct vcore_tls *t = uth->tls;
+	if (!t)
+		return; /* fs stays on the vcore's block */
+	t->vc = vc;
+	t->current_uthread = uth;
+	t->vcpd = vc->vcpd;
+	t->stack_top = vc->stack_top;
+	t->vcoreid = vc->vcoreid;
+	t->in_vcore_ctx = 0;
+	write_fsbase((uint64_t)t);
+}
+
+/* Entering vcore context from a uthread: back onto the vcore's own TCB and TLS. */
+static struct vcore_tls *enter_vcore_tls(void)
+{
+	struct vcore_tls *vc = vc_tls();
+	write_fsbase((uint64_t)vc);
+	return vc;
+}
+
 void uthread_lib_init(struct schedule_ops *ops)
 {
 	if (sched_ops)
@@ -64,6 +89,13 @@ void uthread_lib_init(struct schedule_ops *ops)
 	struct vcore_tls *tls = vc_tls();
 	tls->current_uthread = &thread0;
 	tls->in_vcore_ctx = 0;
+	if (tls_present()) {
+		/* thread 0 keeps the values its __thread variables have so far */
+		if (!(thread0.tls = tls_block_new(false)))
+			parlib_panic("out of memory for thread 0's TLS");
+		tls_block_copy(thread0.tls, tls);
+		enter_uthread_tls(&thread0, tls);
+	}
 	sched_ops = ops ? ops : &fifo_sched_ops;
 	sysc_lib_init();
 	/* Preemptions go to a running vcore, which recovers the preempted one's work. */
@@ -106,9 +138,14 @@ struct uthread *uthread_create_stack(void *(*func)(void *), void *arg, size_t st
 	struct uthread *uth = calloc(1, sizeof *uth);
 	if (!uth)
 		return NULL;
+	if (tls_present() && !(uth->tls = tls_block_new(false))) {
+		free(uth);
+		return NULL;
+	}
 	size_t size = (stack_size + PAGE - 1) & ~(size_t)(PAGE - 1);
 	char *base = sys_mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((long)base < 0 && (long)base > -4096) {
+		tls_block_free(uth->tls);
 		free(uth);
 		return NULL;
 	}
@@ -135,6 +172,7 @@ static void free_uthread(struct uthread *uth)
 		return;
 	if (uth->stack)
 		sys_munmap(uth->stack, uth->stack_size);
+	tls_block_free(uth->tls);
 	free(uth);
 }
 
@@ -142,7 +180,7 @@ static void free_uthread(struct uthread *uth)
 static void __uthread_yield_vc(void *arg)
 {
 	struct uthread *uth = arg;
-	struct vcore_tls *tls = vc_tls();
+	struct vcore_tls *tls = enter_vcore_tls();
 	tls->in_vcore_ctx = 1;
 	tls->current_uthread = NULL;
 	uth->state = UT_NOT_RUNNING;
@@ -191,7 +229,7 @@ void uthread_stay_current(struct uthread *uth, void *arg)
  * uthread's registers in its hw_ctx (uthread_asm.S): handle it like a notification. */
 __attribute__((noreturn, used)) void __uthread_notified_in_pop(void)
 {
-	struct vcore_tls *tls = vc_tls();
+	struct vcore_tls *tls = enter_vcore_tls();
 	tls->current_uthread->ctx_type = UTH_CTX_HW;
 	tls->in_vcore_ctx = 1;
 	tls->nr_pending_in_pop++;
@@ -248,6 +286,7 @@ void run_uthread(struct uthread *uth)
 	switch (uth->ctx_type) {
 	case UTH_CTX_SW:
 		tls->in_vcore_ctx = 0;
+		enter_uthread_tls(uth, tls);
 		__pop_sw_ctx(&uth->sw_ctx, enable);
 		break;
 	case UTH_CTX_HW: {
@@ -257,8 +296,8 @@ void run_uthread(struct uthread *uth)
 		slots[-2] = ctx->rflags;
 		slots[-3] = ctx->rdi;
 		slots[-4] = enable;
-		/* Uthreads share the TLS block of the vcore they run on; fs base is already ours. */
 		tls->in_vcore_ctx = 0;
+		enter_uthread_tls(uth, tls);
 		__pop_hw_ctx(ctx);
 		break;
 	}

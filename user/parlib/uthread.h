@@ -54,10 +54,13 @@ struct uthread {
 	uint32_t last_vcoreid;      /* the vcore that last ran it */
 	uint32_t notif_depth;       /* nesting of uth_disable_notifs */
 	void *tcb;                  /* the 2LS's own per-thread block (a pthread), or NULL */
+	struct vcore_tls *tls;      /* its TCB and __thread variables (tls.c); NULL when the
+	                             * program has none: it runs on its vcore's block */
 	/* Interrupting a wait (uth_wait_interrupt): who may, and the wait in progress. */
 	spinlock_t wait_lock;
 	struct uth_wait *waiting;
 	volatile bool interrupted;
+	struct syscall *volatile abortable_sysc; /* an interruptible call it waits in */
 	/* Its FPU/SSE registers while it is not running (saved on yield, or copied from the
 	 * kernel's preempt_anc when a notification or preemption stopped it). */
 	struct ancillary_state fp_state;

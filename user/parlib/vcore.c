@@ -1,4 +1,5 @@
 /* Vcore management: TLS blocks and stacks, vcore_entry, requests, yield, notifications. */
+#include "tls.h"
 #include "uthread.h"
 #include "vcore.h"
 
@@ -8,12 +9,15 @@ _Static_assert(VCPD_NOTIF_DISABLED == __builtin_offsetof(struct preempt_data, no
 _Static_assert(VCPD_NOTIF_PENDING == __builtin_offsetof(struct preempt_data, notif_pending), "vcpd");
 _Static_assert(VC_TLS_VCPD == __builtin_offsetof(struct vcore_tls, vcpd), "tls");
 _Static_assert(VC_TLS_STACK_TOP == __builtin_offsetof(struct vcore_tls, stack_top), "tls");
+_Static_assert(VC_TLS_VC == __builtin_offsetof(struct vcore_tls, vc), "tls");
+_Static_assert(VC_TLS_VCOREID == __builtin_offsetof(struct vcore_tls, vcoreid), "tls");
+_Static_assert(VC_TLS_IN_VC_CTX == __builtin_offsetof(struct vcore_tls, in_vcore_ctx), "tls");
 _Static_assert(VC_TLS_CURRENT_UTHREAD == __builtin_offsetof(struct vcore_tls, current_uthread), "tls");
 
 #define VCORE_STACK_SIZE (64 * 1024)
 #define PAGE 4096
 
-extern struct vcore_tls __vcore0_tls;
+extern struct vcore_tls *__vcore0_tls;
 void __vcore_entry_asm(void);
 __attribute__((noreturn)) void __vcore_reenter_on(uint64_t stack_top, void (*fn)(void));
 
@@ -40,10 +44,10 @@ void vcore_lib_init(void)
 	if (n == 0)
 		n = 1;
 	for (uint32_t v = 0; v < n; v++) {
-		struct vcore_tls *tls = v == 0 ? &__vcore0_tls : calloc(1, sizeof *tls);
+		struct vcore_tls *tls = v == 0 ? __vcore0_tls : tls_block_new(false);
 		if (!tls)
 			parlib_panic("out of memory for vcore TLS");
-		tls->self = tls;
+		tls->vc = tls;
 		tls->vcoreid = v;
 		tls->vcpd = vcpd_of(v);
 		tls->stack_top = map_stack(VCORE_STACK_SIZE);

@@ -7,8 +7,12 @@
  *     when the kernel starts the vcore, when a notification interrupts a uthread, or when a
  *     uthread yields to the 2LS.  It must never block for long and never return.
  *   - uthread context: a user thread with notifications enabled (in an MCP).
- * Uthreads run on their vcore's TLS block (parlib has no per-thread TLS), so vcore_id() is one
- * load from %fs and always names the vcore the caller runs on at that instant. */
+ * fs base points at a thread control block (TCB) shaped like struct vcore_tls, with the
+ * program's static TLS (__thread variables, the ELF's PT_TLS image) just below it, as the x86-64
+ * TLS ABI wants.  In vcore context it is the vcore's own block; a uthread has its own TCB (tls.c)
+ * whose first fields mirror those of the vcore it runs on, refreshed each time it is run, so
+ * vcore_id(), in_vcore_context() and current_uthread() are each one load from %fs and always
+ * name the vcore the caller runs on at that instant; vc_tls() (%fs:8) is that vcore's block. */
 #ifndef PARLIB_VCORE_H
 #define PARLIB_VCORE_H
 
@@ -18,22 +22,24 @@ struct uthread;
 
 /* Offsets used by the assembly in uthread_asm.S: keep in step with struct vcore_tls. */
 #define VC_TLS_SELF 0
-#define VC_TLS_VCOREID 8
-#define VC_TLS_IN_VC_CTX 12
+#define VC_TLS_VC 8
 #define VC_TLS_CURRENT_UTHREAD 16
 #define VC_TLS_VCPD 24
 #define VC_TLS_STACK_TOP 32
+#define VC_TLS_VCOREID 40
+#define VC_TLS_IN_VC_CTX 44
 #define VCPD_NOTIF_DISABLED 336
 #define VCPD_NOTIF_PENDING 337
 
 struct vcore_tls {
-	struct vcore_tls *self;
-	uint32_t vcoreid;
-	uint32_t in_vcore_ctx;
+	struct vcore_tls *self;           /* the thread pointer (the TLS ABI's word at %fs:0) */
+	struct vcore_tls *vc;             /* the vcore's own block (in a uthread's TCB: its vcore's) */
 	struct uthread *current_uthread;
 	volatile struct preempt_data *vcpd;
 	uint64_t stack_top;
-	uint64_t reserved;
+	uint32_t vcoreid;
+	uint32_t in_vcore_ctx;
+	/* the fields above are mirrored in a running uthread's TCB; the rest is the vcore's only */
 	/* statistics, for programs that want to show what happened */
 	uint64_t nr_entries;  /* times vcore_entry ran on this vcore */
 	uint64_t nr_events;   /* events handled */
@@ -47,21 +53,21 @@ struct vcore_tls {
 static inline struct vcore_tls *vc_tls(void)
 {
 	struct vcore_tls *tls;
-	__asm__ volatile("movq %%fs:0, %0" : "=r"(tls));
+	__asm__ volatile("movq %%fs:8, %0" : "=r"(tls));
 	return tls;
 }
 
 static inline uint32_t vcore_id(void)
 {
 	uint32_t id;
-	__asm__ volatile("movl %%fs:8, %0" : "=r"(id));
+	__asm__ volatile("movl %%fs:40, %0" : "=r"(id));
 	return id;
 }
 
 static inline bool in_vcore_context(void)
 {
 	uint32_t in;
-	__asm__ volatile("movl %%fs:12, %0" : "=r"(in));
+	__asm__ volatile("movl %%fs:44, %0" : "=r"(in));
 	return in;
 }
 

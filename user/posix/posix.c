@@ -17,12 +17,12 @@
 
 ssize_t read(int fd, void *buf, size_t n)
 {
-	return posix_ret(sys_read(posix_io_fd(fd), buf, n));
+	return posix_ret(posix_cancelable_sysc(SYS_read, posix_io_fd(fd), (long)buf, (long)n, 0));
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-	return posix_ret(sys_write(posix_io_fd(fd), buf, n));
+	return posix_ret(posix_cancelable_sysc(SYS_write, posix_io_fd(fd), (long)buf, (long)n, 0));
 }
 
 int close(int fd)

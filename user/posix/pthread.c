@@ -29,6 +29,7 @@ struct pthread {
 	volatile uint32_t cancel_pending;
 	struct __pthread_cleanup *cleanup; /* innermost first */
 	struct posix_vfork vfork;
+	uint64_t sigmask; /* bit sig - 1: blocked (signal.c) */
 };
 
 static struct pthread main_thread;
@@ -111,10 +112,13 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)
 	if (detached)
 		p->state = DETACHED;
 	want_vcores(atomic_add(&nr_live, 1));
+	p->sigmask = pthread_self()->sigmask; /* counted once live: never more blockers than pthreads */
+	posix_sigmask_count(p->sigmask, 1);
 	size_t stack = attr && attr->stacksize ? attr->stacksize : UTHREAD_STACK_SIZE;
 	/* p->uth is set before anyone can join or detach: only we know p until we return */
 	p->uth = uthread_create_stack(start_thread, p, stack);
 	if (!p->uth) {
+		posix_sigmask_count(p->sigmask, -1);
 		atomic_add(&nr_live, -1);
 		free(p);
 		return EAGAIN;
@@ -135,6 +139,7 @@ void pthread_exit(void *retval)
 		c->fn(c->arg);
 	}
 	run_destructors(self);
+	posix_sigmask_count(self->sigmask, -1); /* before it stops counting as a pthread */
 	atomic_add(&nr_live, -1);
 	if (self != &main_thread && (__atomic_fetch_or(&self->state, EXITED, __ATOMIC_SEQ_CST) & DETACHED))
 		free(self); /* nobody joins it; its uthread frees itself */
@@ -165,6 +170,16 @@ int pthread_detach(pthread_t thread)
 	if (old & EXITED)
 		free(thread);
 	return 0;
+}
+
+uint64_t *posix_sigmask_of_self(void)
+{
+	return &pthread_self()->sigmask;
+}
+
+uint32_t posix_live_pthreads(void)
+{
+	return atomic_read(&nr_live);
 }
 
 pthread_t pthread_self(void)
@@ -459,6 +474,16 @@ bool posix_cancel_point(void)
 	if (atomic_read(&self->cancel_pending))
 		pthread_exit(PTHREAD_CANCELED);
 	return true;
+}
+
+long posix_cancelable_sysc(long nr, long a0, long a1, long a2, long a3)
+{
+	if (!posix_cancel_point())
+		return ros_syscall_blocking(nr, a0, a1, a2, a3, 0, 0);
+	long r = ros_syscall_interruptible(nr, a0, a1, a2, a3, 0, 0);
+	if (r == -EINTR)
+		posix_cancel_point(); /* the cancellation that aborted it: exits */
+	return r;
 }
 
 void pthread_testcancel(void)

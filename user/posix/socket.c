@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "parlib/uthread.h"
 #include "posix.h"
@@ -135,7 +136,8 @@ int accept(int fd, struct sockaddr *addr, socklen_t *len)
 	}
 	char path[48];
 	snprintf(path, sizeof path, "%s/listen", s->dir);
-	long ctl = sys_open(path, O_RDWR); /* waits for a call */
+	/* waits for a call: a cancellation point */
+	long ctl = posix_cancelable_sysc(SYS_openat, AT_FDCWD, (long)path, O_RDWR, 0);
 	if (ctl < 0)
 		return (int)posix_ret(ctl);
 	char dir[40];
@@ -184,13 +186,13 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	(void)flags; /* MSG_NOSIGNAL: Akaros sends no SIGPIPE anyway */
-	return posix_ret(sys_write(posix_io_fd(fd), buf, n));
+	return write(fd, buf, n); /* a cancellation point, as write */
 }
 
 ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	(void)flags;
-	return posix_ret(sys_read(posix_io_fd(fd), buf, n));
+	return read(fd, buf, n); /* a cancellation point, as read */
 }
 
 int shutdown(int fd, int how)

@@ -24,7 +24,7 @@ int vfprintf(FILE *f, const char *fmt, va_list ap)
 	return vdprintf(f->fd, fmt, ap);
 }
 
-int fprintf(FILE *f, const char *fmt, ...)
+PARLIB_VARARGS_FP int fprintf(FILE *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -33,7 +33,7 @@ int fprintf(FILE *f, const char *fmt, ...)
 	return n;
 }
 
-int sprintf(char *buf, const char *fmt, ...)
+PARLIB_VARARGS_FP int sprintf(char *buf, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -1,27 +1,13 @@
 /* Guest memory: reading and checking the guest kernel's ELF file, loading it, the page
  * tables, the serial line buffer (guestmem.h).  The ELF file is untrusted input: every offset
  * and size in it is checked against the file and guest memory before anything is copied. */
+#include "parlib/elf.h"
 #include "vmm/guestmem.h"
 
 #define EFBIG 27
 #define MAX_IMAGE (4 * GUEST_MEM) /* a file larger than this is not a guest kernel for us */
-#define PT_LOAD 1
 #define PF_X 1
 #define EM_X86_64 62
-
-struct elf64_ehdr {
-	unsigned char ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
 
 uint8_t *guest_mem;
 

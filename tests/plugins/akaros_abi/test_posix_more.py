@@ -28,7 +28,7 @@ def on_linux(*args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("mode", ["timed", "cancel", "signal"])
+@pytest.mark.parametrize("mode", ["timed", "cancel", "signal", "float", "sigmask"])
 def test_posix_check_prints_what_it_prints_on_linux(mode):
     assert on_parlib(mode).out == on_linux(mode)
 
@@ -41,6 +41,29 @@ def test_fpu_state_survives_switches_and_notifications():
     assert run.out == on_linux("fp")
     events = [json.loads(line)["ev"] for line in run.trace.splitlines()]
     assert events.count("notify") >= 10
+
+
+@pytest.mark.parametrize("cores", [2, 4])
+def test_thread_local_variables_are_per_pthread(cores):
+    """__thread and _Thread_local variables (initialised, zeroed, an array, one 64-byte aligned):
+    four pthreads and the main thread each change their own copy, yielding, sleeping and
+    interrupted by notifications, on one vcore or several; each starts from the initial value."""
+    run = on_parlib("tls", cores=cores, trace=True)
+    expected = on_linux("tls")
+    assert run.out == expected
+    assert "main: counter 5" in expected and "worker 4 from 1000: counter 2024" in expected
+    events = [json.loads(line)["ev"] for line in run.trace.splitlines()]
+    assert events.count("notify") >= 4
+
+
+def test_a_cancelled_accept_is_aborted_in_the_kernel():
+    """accept (like read and write) is a cancellation point: pthread_cancel aborts the call its
+    kernel task waits in (SYS_abort_sysc), and the pthread runs its cleanup handler and exits."""
+    run = on_parlib("cancel", trace=True)
+    assert run.out == on_linux("cancel")
+    assert "accept's cleanup handler ran\naccept: cancelled yes" in run.out
+    events = [json.loads(line)["ev"] for line in run.trace.splitlines()]
+    assert events.count("sysc_aborted") == 1
 
 
 def test_fork_exec_and_posix_spawn_from_an_mcp():

@@ -36,4 +36,51 @@ int kill(pid_t pid, int sig);
 sighandler_t signal(int sig, sighandler_t handler);
 int raise(int sig);
 
+/* Signal sets and masks: a mask per pthread (inherited by the pthreads it creates).  A signal
+ * from kill runs its handler in vcore context when some pthread does not block it, and stays
+ * pending for the process when every pthread blocks it, until one unblocks it: that pthread runs
+ * the handler before pthread_sigmask/sigprocmask returns.  raise runs it in the caller, or leaves
+ * it pending if the caller blocks it. */
+typedef struct {
+	unsigned long __bits[128 / sizeof(long)];
+} sigset_t;
+
+typedef struct {
+	int si_signo, si_errno, si_code;
+	pid_t si_pid;
+	uid_t si_uid;
+	int __pad[27];
+} siginfo_t;
+
+struct sigaction {
+	union {
+		sighandler_t sa_handler;
+		void (*sa_sigaction)(int, siginfo_t *, void *);
+	};
+	sigset_t sa_mask;
+	int sa_flags;
+	void (*sa_restorer)(void);
+};
+
+#define SA_SIGINFO 4
+#define SA_RESTART 0x10000000
+#define SA_NODEFER 0x40000000
+#define SA_RESETHAND 0x80000000
+#define SIG_BLOCK 0
+#define SIG_UNBLOCK 1
+#define SIG_SETMASK 2
+#define SI_USER 0
+#define SI_TKILL (-6)
+#define NSIG 65
+
+int sigemptyset(sigset_t *set);
+int sigfillset(sigset_t *set);
+int sigaddset(sigset_t *set, int sig);
+int sigdelset(sigset_t *set, int sig);
+int sigismember(const sigset_t *set, int sig);
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int sigprocmask(int how, const sigset_t *set, sigset_t *old);
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
+int sigpending(sigset_t *set);
+
 #endif
