@@ -282,8 +282,15 @@ class Conv:
                 raise DeviceError("EDESTADDRREQ", f"udp/{self.index} is not connected (use sendto)")
             return self.send_datagram(data, self.raddr, self.rport)
         self.raise_pending_reset()
-        if self.wr_shut or self.peer_gone:
+        if self.wr_shut or self.reset:
             raise DeviceError("EPIPE", f"tcp/{self.index}: the connection is closed for writing")
+        if self.peer_gone:  # closed in order: as on Linux, this write goes and the peer's RST
+            if data:  # answers it, so the next one fails (EPIPE, and SO_ERROR says so once)
+                self.reset, self.error = True, "EPIPE"
+                if self.stack.tap is not None:
+                    self.stack.tap.tcp_reset((self.raddr, self.rport), (self.laddr, self.lport))
+                self.notify()
+            return len(data)
         peer = self.peer
         if peer is None or self.state != ESTABLISHED:
             raise DeviceError("ENOTCONN", f"tcp/{self.index} is not connected")
