@@ -68,9 +68,11 @@ def kernkit_declare_plugin() -> PluginDeclaration:
 
 @hookimpl
 def kernkit_register_syscall_extensions() -> list[SyscallExtension]:
+    from kernkit.plugins.net import mmsg
     from kernkit.plugins.net.sockets import SYSCALLS
 
-    calls = tuple(Syscall(number, name, handler, nargs) for number, name, handler, nargs in SYSCALLS)
+    table = SYSCALLS + mmsg.calls(SYSCALLS)
+    calls = tuple(Syscall(number, name, handler, nargs) for number, name, handler, nargs in table)
     return [SyscallExtension("sockets", "linux", calls, "BSD sockets over #ip conversations")]
 
 

@@ -39,8 +39,11 @@ def _each(t: Thread, fd: int, vec: int, vlen: int, flags: int, one: Handler) -> 
     return done
 
 
-def calls(sendmsg: Handler, recvmsg: Handler) -> tuple[tuple[int, str, Handler, int], ...]:
-    """The two system calls, made of the sendmsg and recvmsg that act on any socket."""
+def calls(table: tuple[tuple[int, str, Handler, int], ...]) -> tuple[tuple[int, str, Handler, int], ...]:
+    """The two system calls, made of the sendmsg and recvmsg of ``table`` (the socket calls,
+    which act on every kind of socket)."""
+    handlers = {name: handler for _, name, handler, _ in table}
+    sendmsg, recvmsg = handlers["sendmsg"], handlers["recvmsg"]
 
     def sys_sendmmsg(t: Thread, fd: int, vec: int, vlen: int, flags: int) -> int | None:
         return _each(t, fd, vec, vlen, flags, sendmsg)

@@ -31,7 +31,7 @@ from kernkit.core.errnos import (
     errno_of,
 )
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter, sigpipe
-from kernkit.plugins.net import inet6, mmsg, udplite, unixpair
+from kernkit.plugins.net import inet6, udplite, unixpair
 from kernkit.plugins.net.devip import DATA
 from kernkit.plugins.net.stack import ANY6
 
@@ -190,7 +190,7 @@ def sys_accept4(t: Thread, fd: int, addr: int, lenp: int, flags: int) -> int | N
     chan, conv = found
     if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
         return -EINVAL
-    if addr and not t.process.aspace.allows(addr, 4, "write"):
+    if addr and not t.process.aspace.allows(addr, 16, "write"):
         return -EFAULT
     if len(t.process.files) >= t.process.files.limit:
         return -EMFILE
@@ -394,7 +394,8 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
         aspace.write(msg + 8, struct.pack("<I", len(address)))
     items = inet6.received_items(conv, conv.laddr if conv.laddr != ANY6 else "::1")
     stored, msg_flags = inet6.pack_control(items, controllen if control else 0)
-    aspace.write(control, stored)
+    if stored:
+        aspace.write(control, stored)
     aspace.write(msg + 40, struct.pack("<Q", len(stored)))  # msg_controllen
     aspace.write(msg + 48, struct.pack("<i", msg_flags | (MSG_TRUNC if whole > len(data) else 0)))
     return len(data)
@@ -510,5 +511,3 @@ SYSCALLS = (
     )
     + unixpair.SYSCALLS
 )
-_ANY_SOCKET = {name: handler for _, name, handler, _ in SYSCALLS}
-SYSCALLS += mmsg.calls(_ANY_SOCKET["sendmsg"], _ANY_SOCKET["recvmsg"])
