@@ -129,6 +129,7 @@ def sys_socket(t: Thread, domain: int, kind: int, protocol: int) -> int:
     except DeviceError as exc:
         return -errno_of(exc.code)
     conv.lite = protocol == udplite.IPPROTO_UDPLITE
+    conv.write_once_after_close = True
     if domain == AF_INET6:
         conv.wildcard = conv.laddr = conv.raddr = ANY6
     return _install(t, driver.open_conv_file(conv, DATA, ORDWR), kind)
@@ -200,7 +201,7 @@ def sys_accept4(t: Thread, fd: int, addr: int, lenp: int, flags: int) -> int | N
         return -errno_of(exc.code)
     except WouldBlock as blocked:
         return _wait(t, chan, blocked)
-    accepted.wildcard, accepted.v6only = conv.wildcard, conv.v6only
+    accepted.wildcard, accepted.v6only, accepted.write_once_after_close = conv.wildcard, conv.v6only, True
     number = _install(t, chan.driver.open_conv_file(accepted, DATA, ORDWR), flags)
     if number >= 0:
         _write_sockaddr(t, accepted, addr, lenp, accepted.raddr, accepted.rport)

@@ -82,6 +82,7 @@ class Conv:
         self.v6only = False  # with wildcard "::": IPv6 peers only (IPV6_V6ONLY)
         self.lite = False  # UDP-Lite: its own protocol, reached by UDP-Lite senders only
         self.addr_locked = self.port_locked = False  # bound by the user to an address, a port
+        self.write_once_after_close = False  # a socket's, as on Linux (below); /net's: EPIPE at once
         self.send_coverage = 0  # UDP-Lite: bytes the checksum covers (0: all)
         self.recv_coverage: int | None = None  # UDP-Lite: least partial coverage taken (None: any)
         self.meta = DEFAULT_META  # that of the datagram last received
@@ -282,10 +283,10 @@ class Conv:
                 raise DeviceError("EDESTADDRREQ", f"udp/{self.index} is not connected (use sendto)")
             return self.send_datagram(data, self.raddr, self.rport)
         self.raise_pending_reset()
-        if self.wr_shut or self.reset:
+        if self.wr_shut or self.reset or (self.peer_gone and not self.write_once_after_close):
             raise DeviceError("EPIPE", f"tcp/{self.index}: the connection is closed for writing")
-        if self.peer_gone:  # closed in order: as on Linux, this write goes and the peer's RST
-            if data:  # answers it, so the next one fails (EPIPE, and SO_ERROR says so once)
+        if self.peer_gone and self.write_once_after_close:  # the peer closed in order: as on
+            if data:  # Linux, this write goes, the peer's RST answers it and the next one fails
                 self.reset, self.error = True, "EPIPE"
                 if self.stack.tap is not None:
                     self.stack.tap.tcp_reset((self.raddr, self.rport), (self.laddr, self.lport))
