@@ -293,8 +293,7 @@ class HostBridge:
             conv.peer = HostEnd(self, client, conv)
             if self.stack.tap is not None:
                 self.stack.tap.tcp_open((caddr, cport), (conv.laddr, conv.lport))
-            listener.pending.append(conv)
-            listener.notify()
+            listener.incoming(conv)
 
     def _refuse(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError):
