@@ -198,6 +198,7 @@ class RegisterImage:
 
 
 _WORD = struct.Struct("<Q")
+_RSP = x86.UC_X86_REG_RSP
 _ABRIDGED: dict[int, int] = {}
 _FULL_TAGS = tuple(full_tag(abridged) for abridged in range(256))
 
@@ -275,7 +276,10 @@ class X86Context:
 
     @property
     def sp(self) -> int:
-        return self.read(x86.UC_X86_REG_RSP)
+        live = self.live  # read(), inlined for the running thread: rt_sigreturn asks each time
+        if live is not None:
+            return live.regs.read(_RSP)
+        return self.read(_RSP)
 
     @sp.setter
     def sp(self, value: int) -> None:
