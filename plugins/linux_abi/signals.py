@@ -762,7 +762,8 @@ def _targets(t: Thread, pid: int) -> list[Process] | None:
 
 def sys_kill(t: Thread, pid: int, signal: int) -> int | None:
     caller = t.process
-    if pid == caller.pid and 0 < signal < 32 and _to_itself(t, caller, signal):
+    # to itself from the main thread (which a process-directed signal would choose)
+    if pid == caller.pid and 0 < signal < 32 and t.tid == pid and _to_itself(t, caller, signal, SI_USER):
         return None  # the handler's registers are set; 0 is in its frame
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG:
@@ -778,13 +779,14 @@ def sys_kill(t: Thread, pid: int, signal: int) -> int | None:
     return 0
 
 
-def _to_itself(t: Thread, process: Process, signal: int) -> bool:
-    """``kill(getpid(), signal)`` from the main thread, for a standard signal (1-31) it has a
-    handler for and does not block, with nothing else to take: the handler's frame is built at
-    once, with the call's result (0) in it, as :func:`send` then :func:`return_to_user` would
-    build it (the signal goes to the caller; nothing else is pending to take first). False
-    (nothing done) in any other case."""
-    if t.tid != process.pid or t.state is not RUNNING or t.user_work:
+def _to_itself(t: Thread, process: Process, signal: int, code: int) -> bool:
+    """A standard signal (1-31) the caller sends to itself, ``kill(getpid(), signal)`` from the
+    main thread (``code`` SI_USER) or ``tkill``/``tgkill`` to its own tid (SI_TKILL: musl's and
+    glibc's ``raise``), that it has a handler for and does not block, with nothing else to take:
+    the handler's frame is built at once, with the call's result (0) in it, as :func:`send`
+    then :func:`return_to_user` would build it (the signal goes to the caller; nothing else is
+    pending to take first). False (nothing done) in any other case."""
+    if t.state is not RUNNING or t.user_work:
         return False
     ps = process.data.get(PROCESS_KEY)
     ts = t.data.get(THREAD_KEY)
@@ -800,10 +802,11 @@ def _to_itself(t: Thread, process: Process, signal: int) -> bool:
         return False
     if ts.stopped or ts.interrupted or ps.stopped or ts.saved_mask is not None:
         return False
-    known = ps.own_kills.get(signal)
+    kills = ps.own_kills if code == SI_USER else ps.own_tkills
+    known = kills.get(signal)
     if known is None:
-        info = SigInfo(signal, SI_USER, pid=process.pid)
-        known = ps.own_kills[signal] = (info, info.pack())
+        info = SigInfo(signal, code, pid=process.pid)
+        known = kills[signal] = (info, info.pack())
     _deliver(t, ts, known[0], action, 0, known[1])
     return True
 
@@ -827,7 +830,9 @@ def _send_thread(t: Thread, thread: Thread, signal: int, info: SigInfo) -> int:
     return 0
 
 
-def sys_tkill(t: Thread, tid: int, signal: int) -> int:
+def sys_tkill(t: Thread, tid: int, signal: int) -> int | None:
+    if tid == t.tid and 0 < signal < 32 and _to_itself(t, t.process, signal, SI_TKILL):
+        return None  # as in sys_kill
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG or _signed32(tid) <= 0:
         return -EINVAL
@@ -837,7 +842,10 @@ def sys_tkill(t: Thread, tid: int, signal: int) -> int:
     return _send_thread(t, thread, signal, SigInfo(signal, SI_TKILL, pid=t.process.pid))
 
 
-def sys_tgkill(t: Thread, tgid: int, tid: int, signal: int) -> int:
+def sys_tgkill(t: Thread, tgid: int, tid: int, signal: int) -> int | None:
+    process = t.process
+    if tid == t.tid and tgid == process.pid and 0 < signal < 32 and _to_itself(t, process, signal, SI_TKILL):
+        return None  # as in sys_kill
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG or _signed32(tid) <= 0 or _signed32(tgid) <= 0:
         return -EINVAL

@@ -244,6 +244,8 @@ class ProcessSignals:
         #: The siginfo of a kill() to the process itself, by signal (the same every time), and
         #: its 128 bytes.
         self.own_kills: dict[int, tuple[SigInfo, bytes]] = {}
+        #: The same for a tkill() or tgkill() of a thread to itself (SI_TKILL).
+        self.own_tkills: dict[int, tuple[SigInfo, bytes]] = {}
 
     def action(self, signal: int) -> SigAction:
         found = self.actions.get(signal)
