@@ -87,6 +87,7 @@ class Conv:
         self.recv_coverage: int | None = None  # UDP-Lite: least partial coverage taken (None: any)
         self.meta = DEFAULT_META  # that of the datagram last received
         self.queue = WaitQueue(stack.kernel)
+        self.room: WaitQueue | None = None  # a listener's: connects waiting for backlog room
         self.sent = self.received = 0
 
     # --- naming -----------------------------------------------------------------------------
@@ -183,7 +184,9 @@ class Conv:
             if listener is None:
                 raise DeviceError("ECONNREFUSED", f"nothing listens on {addr}!{port}")
             if len(listener.pending) >= listener.backlog:
-                raise WouldBlock(listener.queue)
+                if listener.room is None:
+                    listener.room = WaitQueue(stack.kernel)
+                raise WouldBlock(listener.room)
             self._bind_for(addr)
             server = stack.new_conv("tcp", owner=listener.owner)
             server.laddr, server.lport = stack.canonical(addr), port
@@ -196,8 +199,7 @@ class Conv:
             self.state = ESTABLISHED
             if stack.tap is not None:
                 stack.tap.tcp_open((self.laddr, self.lport), (server.laddr, server.lport))
-            listener.pending.append(server)
-            listener.notify()
+            listener.incoming(server)
             self.notify()
             return
         host = stack.host
@@ -248,8 +250,19 @@ class Conv:
             raise WouldBlock(self.queue)
         conv = self.pending.popleft()
         conv.listener = None
-        self.notify()  # a connect waiting for backlog room may go on
+        if self.pending:  # pass the wake-up on, in case the accepter woken for it went away
+            self.queue.wake(1)
+        room = self.room
+        if room is not None and len(room):  # connects waiting for backlog room may go on
+            room.wake(len(room))
         return conv
+
+    def incoming(self, conv: Conv) -> None:
+        """A call for this listener: queue it and wake one accepter for it, not all (as Linux's
+        exclusive wait on accept: a pre-threaded server has many threads in accept())."""
+        self.pending.append(conv)
+        self.queue.wake(1)
+        wake_pollers(self.stack.kernel)
 
     # --- data -------------------------------------------------------------------------------
 
@@ -454,6 +467,8 @@ class Conv:
         self.pending.clear()
         self._leave_listeners()
         self.state = CLOSED if self.proto == "udp" or self.state != ESTABLISHED else CLOSING
+        if self.room is not None:
+            self.room.wake(len(self.room))
         self.notify()
 
     def _leave_listeners(self) -> None:
