@@ -169,12 +169,13 @@ def _find(t: Thread, raw: bytes, kind: int) -> UnixSocket:
 @_calls
 def bind(t: Thread, sock: UnixSocket, chan: Chan, addr: int, length: int) -> int:
     raw = _address(t, addr, length)
-    if sock.address:
-        raise DeviceError("EINVAL", "already bound")
     device = _device(t)
     if len(raw) == 2:
-        device.autobind(sock)
+        if not sock.address:  # a bound socket keeps its name
+            device.autobind(sock)
     elif raw[2] == 0:
+        if sock.address:
+            raise DeviceError("EINVAL", "already bound")
         device.bind_abstract(sock, raw[2:])
     else:
         path = _path(raw)
@@ -192,6 +193,9 @@ def bind(t: Thread, sock: UnixSocket, chan: Chan, addr: int, length: int) -> int
             raise DeviceError("EADDRINUSE" if exc.code == "EEXIST" else exc.code) from None
         key = made.key
         made.close()
+        if sock.address:  # Linux makes the file first, then finds the socket named
+            namespace.remove(namespace.walk1(directory, name), caller=t)
+            raise DeviceError("EINVAL", "already bound")
         device.bind_file(sock, key, path)
     return 0
 
@@ -387,7 +391,7 @@ def recvmsg(t: Thread, sock: UnixSocket, chan: Chan, msg: int, flags: int) -> in
             raise DeviceError("EFAULT")
     got = _receive(sock, chan, min(sum(length for _, length in vectors), MAX_IO), flags)
     scatter(aspace, vectors, got.data)
-    out_flags = scm.MSG_TRUNC if got.length > len(got.data) else 0
+    out_flags = MSG_TRUNC if got.length > len(got.data) else 0
     sender = got.sender if name else b""
     if sender:
         aspace.write(name, sender[: min(namelen, len(sender))])

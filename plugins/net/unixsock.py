@@ -129,6 +129,8 @@ class UnixSocket:
         for ``to`` (a datagram socket's destination); the bytes taken."""
         if self.kind == SOCK_DGRAM:
             return self._send_datagram(data, files, creds, to)
+        if self.kind == SOCK_SEQPACKET:
+            self.take_error()  # a seqpacket send reports the reset first (a stream's, EPIPE)
         if self.listening or not self.connected:
             raise DeviceError("ENOTCONN")
         peer = self.peer
@@ -178,7 +180,7 @@ class UnixSocket:
 
     def receive(self, count: int, *, peek: bool = False, waitall: bool = False) -> Received:
         if self.listening:
-            raise DeviceError("EINVAL")
+            raise DeviceError("ENOTCONN" if self.kind == SOCK_SEQPACKET else "EINVAL")
         if not self.queue:
             self.take_error()
             if self.shut & RCV_SHUTDOWN:
@@ -241,16 +243,16 @@ class UnixSocket:
     def connect(self, target: UnixSocket, creds: Creds) -> None:
         """A stream or seqpacket connection to the listening ``target``: a new socket, queued on
         the listener until accepted, is this one's peer."""
-        if self.listening:
-            raise DeviceError("EINVAL")
-        if self.connected:
-            raise DeviceError("EISCONN")
         if target.kind != self.kind:
             raise DeviceError("EPROTOTYPE")
         if not target.listening or target.closed:
             raise DeviceError("ECONNREFUSED")
-        if len(target.pending) > target.backlog:
+        if len(target.pending) > target.backlog:  # Linux waits for room before it looks at this socket
             raise WouldBlock(target.waiters)
+        if self.listening:
+            raise DeviceError("EINVAL")
+        if self.connected:
+            raise DeviceError("EISCONN")
         server = UnixSocket(self.device, self.kind, target.creds)
         server.address = target.address
         server.peer, server.connected, server.peercred = self, True, creds
@@ -279,8 +281,9 @@ class UnixSocket:
             peer.changed()
         self.changed()
 
-    def close(self) -> None:
-        """The last descriptor went: in-flight files are let go, the peer hears of it."""
+    def close(self, embryo: bool = False) -> None:
+        """The last descriptor went (or, for an ``embryo``, its listener closed before it was
+        accepted): in-flight files are let go, the peer hears of it."""
         self.closed = True
         self.device.forget(self)
         unread = bool(self.queue)
@@ -290,11 +293,11 @@ class UnixSocket:
         self.queued = 0
         embryos = bool(self.pending)
         while self.pending:
-            self.pending.popleft().close()  # connections never accepted are reset
+            self.pending.popleft().close(embryo=True)  # connections never accepted are reset
         peer = self.peer
         if peer is not None and self.kind != SOCK_DGRAM:
             peer.shut = RCV_SHUTDOWN | SEND_SHUTDOWN
-            if unread or embryos:
+            if unread or embryos or embryo:
                 peer.error = "ECONNRESET"
             peer.changed()
         self.changed()
