@@ -51,15 +51,13 @@ KMEM_OWNER = "pipe"
 
 
 class Pipe:
-    __slots__ = ("number", "buffers", "opens", "shut", "waiters", "kernel")
+    __slots__ = ("number", "buffers", "opens", "waiters", "kernel")
 
     def __init__(self, number: int, kernel: Kernel) -> None:
         self.number = number
         #: buffers[i]: bytes waiting to be read from end i (written on the other end).
         self.buffers = (bytearray(), bytearray())
         self.opens = [0, 0]
-        #: shut[i]: SHUT_RD (1) and SHUT_WR (2) of end i, a socket pair's shutdown.
-        self.shut = [0, 0]
         self.waiters = WaitQueue(kernel)
         self.kernel = kernel
 
@@ -124,12 +122,12 @@ class PipeDevice(DeviceDriver):
             return POLLIN
         ready = 0
         if chan.mode & 3 != 1:  # readable end
-            if pipe.buffers[end] and not pipe.shut[end] & SHUT_RD:
+            if pipe.buffers[end]:
                 ready |= POLLIN
-            elif not _writers(pipe, end):
+            elif not _other_open(pipe, end):
                 ready |= POLLIN | POLLHUP
         if chan.mode & 3 != 0:  # writable end
-            if not _readers(pipe, end):
+            if not _other_open(pipe, end):
                 ready |= POLLERR
             elif CAPACITY - len(pipe.buffers[1 - end]) >= PIPE_BUF:
                 ready |= POLLOUT
@@ -139,39 +137,19 @@ class PipeDevice(DeviceDriver):
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
-        if pipe.shut[end] & SHUT_RD:
-            return b""
-        return take(pipe, pipe.buffers[end], count, _writers(pipe, end))
+        return take(pipe, pipe.buffers[end], count, _other_open(pipe, end))
 
     def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
-        return put(pipe, pipe.buffers[1 - end], data, _readers(pipe, end))
+        return put(pipe, pipe.buffers[1 - end], data, _other_open(pipe, end))
 
 
-SHUT_RD, SHUT_WR = 1, 2
-
-
-def _writers(pipe: Pipe, end: int) -> bool:
-    """Whether what end ``end`` reads may still grow: the other end is open and writes."""
-    return pipe.opens[1 - end] > 0 and not pipe.shut[1 - end] & SHUT_WR
-
-
-def _readers(pipe: Pipe, end: int) -> bool:
-    """Whether what end ``end`` writes can still be read: it writes, the other end reads."""
-    return pipe.opens[1 - end] > 0 and not pipe.shut[end] & SHUT_WR and not pipe.shut[1 - end] & SHUT_RD
-
-
-def shutdown_end(chan: Chan, how: int) -> None:
-    """shutdown(2) of a pipe end used as a socket: SHUT_RD (0) reads end of file from now on,
-    SHUT_WR (1) lets the other end read what was written, then end of file, and makes writes
-    here EPIPE; SHUT_RDWR (2) both. ValueError for a channel that is not a pipe's end."""
-    if not isinstance(chan.driver, PipeDevice) or chan.aux[1] < 0:
-        raise ValueError("not a pipe's end")
-    pipe, end = chan.aux
-    pipe.shut[end] |= (how + 1) & (SHUT_RD | SHUT_WR)
-    pipe.changed()
+def _other_open(pipe: Pipe, end: int) -> bool:
+    """Whether the other end is open: what end ``end`` reads may still grow, and what it
+    writes can still be read."""
+    return pipe.opens[1 - end] > 0
 
 
 def take(pipe: Pipe | Fifo, buffer: bytearray, count: int, writers: bool) -> bytes:
