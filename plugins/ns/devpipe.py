@@ -51,13 +51,15 @@ KMEM_OWNER = "pipe"
 
 
 class Pipe:
-    __slots__ = ("number", "buffers", "opens", "waiters", "kernel")
+    __slots__ = ("number", "buffers", "opens", "waiters", "kernel", "capacity")
 
     def __init__(self, number: int, kernel: Kernel) -> None:
         self.number = number
         #: buffers[i]: bytes waiting to be read from end i (written on the other end).
         self.buffers = (bytearray(), bytearray())
         self.opens = [0, 0]
+        #: Bytes each direction holds (F_SETPIPE_SZ changes it).
+        self.capacity = CAPACITY
         self.waiters = WaitQueue(kernel)
         self.kernel = kernel
 
@@ -129,7 +131,7 @@ class PipeDevice(DeviceDriver):
         if chan.mode & 3 != 0:  # writable end
             if not _other_open(pipe, end):
                 ready |= POLLERR
-            elif CAPACITY - len(pipe.buffers[1 - end]) >= PIPE_BUF:
+            elif pipe.capacity - len(pipe.buffers[1 - end]) >= PIPE_BUF:
                 ready |= POLLOUT
         return ready
 
@@ -152,6 +154,31 @@ def _other_open(pipe: Pipe, end: int) -> bool:
     return pipe.opens[1 - end] > 0
 
 
+#: The largest size F_SETPIPE_SZ gives a process without CAP_SYS_RESOURCE (fs.pipe-max-size).
+PIPE_MAX_SIZE = 1 << 20
+
+
+def pipe_size(chan: Chan, size: int | None = None, *, privileged: bool = False) -> int:
+    """F_GETPIPE_SZ (``size`` None) and F_SETPIPE_SZ of a #pipe end, as Linux answers them:
+    the size, a power of two pages, at least one. DeviceError EBADF for a channel that is not
+    a pipe, EPERM past PIPE_MAX_SIZE without ``privileged``, EBUSY below what it holds."""
+    if not isinstance(chan.driver, PipeDevice) or chan.aux[1] < 0:
+        raise DeviceError("EBADF", "not a pipe")
+    pipe = chan.aux[0]
+    if size is None:
+        return pipe.capacity
+    if size > 1 << 31:
+        raise DeviceError("EINVAL")
+    size = max(PIPE_BUF, 1 << (size - 1).bit_length())
+    if size > PIPE_MAX_SIZE and size > pipe.capacity and not privileged:
+        raise DeviceError("EPERM")
+    if max(len(buffer) for buffer in pipe.buffers) > size:
+        raise DeviceError("EBUSY")
+    pipe.capacity = size
+    pipe.changed()
+    return size
+
+
 def take(pipe: Pipe | Fifo, buffer: bytearray, count: int, writers: bool) -> bytes:
     """Read up to ``count`` bytes of ``buffer``: wait while it is empty and a writer has the
     other end open, end of file (b"") once none has."""
@@ -171,7 +198,7 @@ def put(pipe: Pipe | Fifo, buffer: bytearray, data: bytes, readers: bool) -> int
     PIPE_BUF bytes waits for room for all of them, a longer one takes what fits."""
     if not readers:
         raise DeviceError("EPIPE")
-    room = CAPACITY - len(buffer)
+    room = pipe.capacity - len(buffer)
     if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
         raise WouldBlock(pipe.waiters)
     taken = data[:room]
@@ -191,10 +218,11 @@ class Fifo:
     counts as an end already, as on Linux, and is remembered per process and direction (the
     opener retries its whole open when woken)."""
 
-    __slots__ = ("buffer", "readers", "writers", "counters", "pending", "waiters", "kernel")
+    __slots__ = ("buffer", "readers", "writers", "counters", "pending", "waiters", "kernel", "capacity")
 
     def __init__(self, kernel: Kernel) -> None:
         self.buffer = bytearray()
+        self.capacity = CAPACITY
         self.readers = self.writers = 0
         #: Opens for reading and for writing there have ever been.
         self.counters = [0, 0]
@@ -267,7 +295,7 @@ class Fifo:
         if mode & 3 != OREAD:
             if not self.readers:
                 ready |= POLLERR
-            elif CAPACITY - len(self.buffer) >= PIPE_BUF:
+            elif self.capacity - len(self.buffer) >= PIPE_BUF:
                 ready |= POLLOUT
         return ready
 
