@@ -31,7 +31,7 @@ from kernkit.core.errnos import (
     errno_of,
 )
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter, sigpipe
-from kernkit.plugins.net import inet6, udplite, unixpair
+from kernkit.plugins.net import inet6, udplite, unix
 from kernkit.plugins.net.devip import DATA
 from kernkit.plugins.net.stack import ANY6
 
@@ -502,13 +502,8 @@ _INET_CALLS = (
     (55, "getsockopt", sys_getsockopt, 5),
     (288, "accept4", sys_accept4, 4),
 )
-#: The calls on a descriptor act on socketpair ends as unixpair.py says, on the rest as above.
+#: AF_UNIX sockets and their calls are unix.py's; the rest are the calls above.
 SYSCALLS = (
-    tuple(
-        (number, name, unixpair.either(handler, unixpair.PAIR_CALLS[name]), nargs)
-        if name in unixpair.PAIR_CALLS
-        else (number, name, handler, nargs)
-        for number, name, handler, nargs in _INET_CALLS
-    )
-    + unixpair.SYSCALLS
+    tuple((number, name, unix.dispatch(name, handler), nargs) for number, name, handler, nargs in _INET_CALLS)
+    + unix.SYSCALLS
 )
