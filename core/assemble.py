@@ -10,8 +10,7 @@ from typing import IO, Any
 
 import attrs
 
-from kernkit.core.builtin_choice import builtins_for
-from kernkit.core.builtin_manifest import BUILTIN_MANIFEST
+from kernkit.core.builtin_choice import BUILTIN_MANIFEST, builtins_for
 from kernkit.core.config import (
     Config,
     RawConfig,

@@ -6,16 +6,21 @@ Linux program expects: ELF and #! loading, the namespace and its devices, the co
 section it contains, its ``machine.arch``, ``sched.policy`` and ``kernel.personalities`` (no
 personalities: every syscall table), the extensions of those syscall tables, and any ``#device``
 a string value names; then, transitively, what those require. What each built-in provides is
-read from the generated :mod:`kernkit.core.builtin_manifest`.
+read from the generated builtin_manifest.json beside this module.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
-from kernkit.core.builtin_manifest import BUILTIN_MANIFEST
+#: Short name -> what each built-in provides (``sections``, ``devices``, ``syscall_tables``, ...).
+BUILTIN_MANIFEST: dict[str, dict[str, list[str]]] = json.loads(
+    (Path(__file__).parent / "builtin_manifest.json").read_text()
+)
 
 #: Loaded for every config that does not choose its built-ins.
 DEFAULT_BUILTINS = ("elf", "script", "ns", "console", "linuxproc", "ninep", "net", "strace")

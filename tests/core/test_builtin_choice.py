@@ -1,8 +1,7 @@
 """A config that names no built-ins loads those its contents need, chosen from a manifest."""
 
 from kernkit.core.assemble import resolve_config
-from kernkit.core.builtin_choice import DEFAULT_BUILTINS, builtins_for
-from kernkit.core.builtin_manifest import BUILTIN_MANIFEST
+from kernkit.core.builtin_choice import BUILTIN_MANIFEST, DEFAULT_BUILTINS, builtins_for
 from kernkit.tools.builtin_manifest import describe_builtins
 
 
