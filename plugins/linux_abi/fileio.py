@@ -77,11 +77,13 @@ def epoch_ns(t: Thread) -> int:
 
 
 def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
-    file = t.process.files.get(fd)
+    process = t.process
+    file = process.files.get(fd)
     if file is None:
         return -EBADF
-    count = min(count, MAX_IO)
-    aspace = t.process.aspace
+    if count > MAX_IO:
+        count = MAX_IO
+    aspace = process.aspace
     if not aspace.allows(buf, count, "write"):  # before any input is consumed
         return -EFAULT
     data = chan_read(t, file, count) if type(file) is Chan else file.read(t, count)

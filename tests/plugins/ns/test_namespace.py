@@ -50,11 +50,14 @@ def test_ls_shows_the_booted_namespace():
         "cons", "contract", "fd", "kconfig", "null", "pid", "plugins", "ppid", "random", "shm", "stderr", "stdin",
         "stdout", "sysname", "urandom", "version", "version_name", "zero",
     ]
-    # Linux's files from #linuxproc, the other per-process files from #proc
+    # Linux's files from #linuxproc, the other per-process files from #proc; a Linux-only kernel
+    # has no Akaros personality, so no mcp or vmexits file
     assert proc == (
-        "/proc/1:\nargs\ncmdline\ncomm\nctl\ncwd\nenviron\nexe\nfd\nfdinfo\nmaps\nmcp\nmounts\nns\nroot\n"
-        "smaps_rollup\nstat\nstatm\nstatus\nstrace\ntask\nvmexits\n"
+        "/proc/1:\nargs\ncmdline\ncomm\nctl\ncwd\nenviron\nexe\nfd\nfdinfo\nmaps\nmounts\nns\nroot\n"
+        "smaps_rollup\nstat\nstatm\nstatus\nstrace\ntask\n"
     )
+    every = run_kernel("ls", "/proc/1", kernel__personalities=["linux", "akaros"])
+    assert {"mcp", "vmexits"} <= set(every.out.split()), every.out
 
 
 def test_ls_long_and_recursive():
