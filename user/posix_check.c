@@ -740,35 +740,29 @@ static void *sw_waiter(void *arg)
 	return NULL;
 }
 
-/* Unblocks SIGUSR1 and computes until its handler says stop. */
-static void *sw_spinner(void *arg)
+/* A worker starting: where its stack is, sig (if any) unblocked, and the main thread told. */
+static void sw_start(int sig)
 {
-	(void)arg;
 	int marker;
 	sw_stack = (uintptr_t)&marker;
 	sigset_t set;
 	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
+	if (sig)
+		sigaddset(&set, sig);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	sem_post(&sw_ack);
-	volatile uint64_t work = 0;
-	while (!sw_stop)
-		work++;
-	return NULL;
 }
 
-static void *sw_sleeper(void *arg)
+/* Unblocks SIGUSR1 and computes (arg NULL) or sleeps until its handler says stop. */
+static void *sw_spinner(void *arg)
 {
-	(void)arg;
-	int marker;
-	sw_stack = (uintptr_t)&marker;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	sem_post(&sw_ack);
-	while (!sw_stop)
-		usleep(2000);
+	sw_start(SIGUSR1);
+	volatile uint64_t work = 0;
+	while (!sw_stop) {
+		if (arg)
+			usleep(2000);
+		work++;
+	}
 	return NULL;
 }
 
@@ -783,13 +777,7 @@ static void *sw_killer(void *arg)
 static void *sw_pauser(void *arg)
 {
 	(void)arg;
-	int marker;
-	sw_stack = (uintptr_t)&marker;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	sem_post(&sw_ack);
+	sw_start(SIGUSR2);
 	int r = pause();
 	sw_handled_in = r == -1 && errno == EINTR;
 	return NULL;
@@ -799,9 +787,7 @@ static void *sw_pauser(void *arg)
 static void *sw_blocker(void *arg)
 {
 	(void)arg;
-	int marker;
-	sw_stack = (uintptr_t)&marker;
-	sem_post(&sw_ack);
+	sw_start(0);
 	sem_wait(&sig_go);
 	sigset_t pend, set;
 	sigpending(&pend);
@@ -874,7 +860,7 @@ static int check_sigwait(void)
 
 	/* ... while it sleeps */
 	sw_reset();
-	pthread_create(&sw_thread, NULL, sw_sleeper, NULL);
+	pthread_create(&sw_thread, NULL, sw_spinner, "sleep");
 	sem_wait(&sw_ack);
 	usleep(5000);
 	kill(getpid(), SIGUSR1);
