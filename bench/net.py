@@ -1,7 +1,8 @@
 """Network benchmarks, with the native peers from the same run: wrk against the guest httpd
-(pthreads), the guest uhttpd (uthreads on an MCP) and busybox httpd running natively, with
-keep-alive and with ``Connection: close``, runs interleaved; loopback TCP between two guest
-processes against the same program natively and under qemu-user.
+(pthreads: a thread per connection, and pre-threaded), the guest uhttpd (uthreads on an MCP)
+and busybox httpd running natively, with keep-alive and with ``Connection: close``, runs
+interleaved; loopback TCP between two guest processes against the same program natively and
+under qemu-user.
 
 Prints one JSON object on stdout; progress goes to stderr. Missing peers (wrk, busybox,
 qemu-user) are reported under "skipped"; missed targets are reported, not judged.
@@ -32,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MIB = 1 << 20
+#: httpd's SPARE argument for the pre-threaded run (wrk holds 16 connections).
+POOL_SPARE = 16
 WWW = ROOT / "configs" / "www"
 #: Each guest figure over busybox httpd's (native) or over the native stream's.
 TARGETS = {
@@ -43,9 +46,12 @@ TARGETS = {
 NOTES = {
     "requests_s": "wrk -t2 -c16, GET / (209 bytes), median of the runs; guests through a "
     "[[net.forward]], deterministic mode: httpd (user/httpd.c, a thread per connection, "
-    "configs/httpd.toml: 2 cores), uhttpd (user/uhttpd.c, uthreads on an MCP, configs/uhttpd.toml: "
+    "configs/httpd.toml: 2 cores), httpd_pool (the same program and config with SPARE = 16: "
+    "pre-threaded, its threads reused across connections, each waiting in accept()), "
+    "uhttpd (user/uhttpd.c, uthreads on an MCP, configs/uhttpd.toml: "
     "4 cores, 3 vcores); busybox: busybox httpd -f on the host serving the same directory (it "
-    "closes every connection, so its keep-alive and close figures are the same server)",
+    "forks a process per connection and closes every connection, so its keep-alive and close "
+    "figures are the same server)",
     "close": "the same with wrk -H 'Connection: close': a connection per request",
     "latency_ms": "wrk --latency percentiles of the median run (p50, p99)",
     "host_cpu_us_per_request": "host CPU time serving the load / requests, median of the runs: "
@@ -139,8 +145,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def guest(name: str, args: list[str] | None = None) -> Iterator[Server]:
-    """configs/NAME.toml's server, in this process on a thread, on a free forward port."""
+def guest(name: str, args: list[str] | None = None, label: str | None = None) -> Iterator[Server]:
+    """configs/NAME.toml's server (its init given ``args`` if set), in this process on a thread,
+    on a free forward port; its figures are named ``label`` (default NAME)."""
     from kernkit.core.assemble import assemble, boot
 
     port = free_port()
@@ -160,7 +167,7 @@ def guest(name: str, args: list[str] | None = None) -> Iterator[Server]:
     thread.start()
     try:
         wait_port(port)
-        yield Server(name, port, time.process_time, kernel)  # the other guest idles meanwhile
+        yield Server(label or name, port, time.process_time, kernel)  # the other guests idle meanwhile
     finally:
         kernel.finished = True
         with contextlib.suppress(OSError):  # host input wakes a kernel idling for it
@@ -188,10 +195,15 @@ def web_figures(seconds: int, repeat: int) -> tuple[dict, dict]:
     """wrk against busybox, httpd and uhttpd, keep-alive then close, runs interleaved."""
     figures: dict = {}
     samples: dict = {}
-    with busybox() as bb, guest("httpd") as httpd, guest("uhttpd") as uhttpd:
-        servers = [bb, httpd, uhttpd]
-        wrk(httpd.port, 1, False)  # warm-up: the guests' first requests fault their pages in
-        wrk(uhttpd.port, 1, False)
+    with (
+        busybox() as bb,
+        guest("httpd") as httpd,
+        guest("httpd", ["80", "/www", str(POOL_SPARE)], "httpd_pool") as pool,
+        guest("uhttpd") as uhttpd,
+    ):
+        servers = [bb, httpd, pool, uhttpd]
+        for server in servers[1:]:  # warm-up: the guests' first requests fault their pages in
+            wrk(server.port, 1, False)
         for mode, close in (("keepalive", False), ("close", True)):
             runs: dict[str, list[dict]] = {s.name: [] for s in servers}
             for index in range(repeat):
@@ -208,7 +220,7 @@ def web_figures(seconds: int, repeat: int) -> tuple[dict, dict]:
                 samples[f"{name}_{mode}_requests_s"] = [round(r["rate"]) for r in results]
                 cpu = statistics.median(r["cpu_us_per_request"] for r in results)
                 figures[f"{name}_{mode}_host_cpu_us_per_request"] = round(cpu)
-        for server in (httpd, uhttpd):
+        for server in servers[1:]:
             per = max(server.requests, 1)
             figures[f"{server.name}_syscalls_per_request"] = round(server.calls / per, 1)
             figures[f"{server.name}_guest_instructions_per_request"] = round(server.instructions / per)
@@ -274,7 +286,7 @@ def judge(figures: dict) -> dict:
     met: dict = {}
     bb_keep = figures.get("busybox_keepalive_requests_s")
     bb_close = figures.get("busybox_close_requests_s")
-    for name in ("httpd", "uhttpd"):
+    for name in ("httpd", "httpd_pool", "uhttpd"):
         if bb_keep and f"{name}_keepalive_requests_s" in figures:
             ratio = figures[f"{name}_keepalive_requests_s"] / bb_keep
             met[f"{name}_keepalive_vs_busybox"] = {

@@ -646,7 +646,8 @@ class AddressSpace:
             entry = self._pages.get(va & PAGE_MASK)  # a present page is readable
             if entry is not None:
                 start = entry[0] + offset
-                return self.memory.bytes[start : start + len(data)] == data
+                # as bytes: a memoryview compares item by item, ten times slower than memcmp
+                return self.memory.bytes[start : start + len(data)].tobytes() == data
         try:
             return self.read(va, len(data)) == data
         except BadAddress:

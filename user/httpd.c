@@ -1,6 +1,11 @@
 /* httpd: a small HTTP/1.1 server, one thread per connection (pthreads), with keep-alive.
  *
- *   httpd [PORT [ROOT]]       serve files under ROOT (default /) on PORT (default 80)
+ *   httpd [PORT [ROOT [SPARE]]]   serve files under ROOT (default /) on PORT (default 80)
+ *
+ * Without SPARE (or with 0) the main thread accepts and makes a thread for each connection,
+ * which ends with it. With SPARE > 0 the threads are reused, as pre-threaded servers do: SPARE
+ * workers wait in accept(); the last idle one to take a connection starts another, and a worker
+ * done with its connection goes back to accept() unless 2 x SPARE others already wait there.
  *
  * GET and HEAD; a directory serves its index.html, or a listing; 404 for what is not there,
  * 400 for what is not HTTP, 501 for other methods. Connections stay open across requests unless
@@ -25,6 +30,8 @@
 
 static const char *root = "/";
 static long served;
+static int listener, spare, idle;
+static pthread_attr_t attr;
 
 static int send_all(int fd, const char *p, size_t n) {
     while (n) {
@@ -108,9 +115,8 @@ static int serve_path(int fd, const char *url, int head, int keep) {
     return r;
 }
 
-static void *connection(void *arg) {
-    int fd = (int)(long)arg;
-    char *buf = malloc(REQ_MAX + 1);
+static void serve(int fd) {
+    char buf[REQ_MAX + 1]; /* on the stack: a free() of it per connection returns pages (madvise) */
     size_t have = 0;
     for (;;) {
         char *end;
@@ -147,14 +153,51 @@ static void *connection(void *arg) {
         have -= used;
     }
 done:
-    free(buf);
     close(fd);
+}
+
+static void *connection(void *arg) {
+    serve((int)(long)arg);
     return NULL;
+}
+
+static int take(void) {
+    static const int one = 1;
+    for (;;) {
+        int c = accept(listener, NULL, NULL);
+        if (c >= 0) {
+            setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            return c;
+        }
+        if (errno == EMFILE || errno == ENFILE) usleep(1000);
+    }
+}
+
+static void *worker(void *arg);
+
+static void start_worker(void) {
+    pthread_t t;
+    __atomic_add_fetch(&idle, 1, __ATOMIC_SEQ_CST);
+    if (pthread_create(&t, &attr, worker, NULL)) __atomic_sub_fetch(&idle, 1, __ATOMIC_SEQ_CST);
+}
+
+/* arg non-NULL: the main thread's worker, which never ends */
+static void *worker(void *arg) {
+    for (;;) {
+        int c = take();
+        if (__atomic_sub_fetch(&idle, 1, __ATOMIC_SEQ_CST) == 0) start_worker();
+        serve(c);
+        if (__atomic_add_fetch(&idle, 1, __ATOMIC_SEQ_CST) > 2 * spare && !arg) {
+            __atomic_sub_fetch(&idle, 1, __ATOMIC_SEQ_CST);
+            return NULL;
+        }
+    }
 }
 
 int main(int argc, char **argv) {
     int port = argc > 1 ? atoi(argv[1]) : 80;
     if (argc > 2) root = argv[2];
+    spare = argc > 3 ? atoi(argv[3]) : 0;
     int s = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -165,20 +208,17 @@ int main(int argc, char **argv) {
     }
     printf("httpd: serving %s on port %d\n", root, port);
     fflush(stdout);
-    pthread_attr_t attr;
+    listener = s;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024);
+    if (spare > 0) {
+        for (int i = 1; i < spare; i++) start_worker();
+        __atomic_add_fetch(&idle, 1, __ATOMIC_SEQ_CST);
+        worker(&attr);
+    }
     for (;;) {
-        int c = accept(s, NULL, NULL);
-        if (c < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                usleep(1000);
-                continue;
-            }
-            continue;
-        }
-        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        int c = take();
         pthread_t t;
         if (pthread_create(&t, &attr, connection, (void *)(long)c)) close(c);
     }

@@ -1,5 +1,5 @@
-/* The x86-64 cores' hot paths in C: instruction counting at translated-block boundaries, and
- * system call entry.
+/* The x86-64 cores' hot paths in C: instruction counting at translated-block boundaries, system
+ * call entry, register images' moves, TLB fills.
  *
  * Unicorn's own count (emu_start with count=) calls a helper before every instruction; this
  * hook runs once per translated block instead. It adds the block's instruction count (asked of
@@ -17,6 +17,7 @@
 #include <Python.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef int (*uc_stop_fn)(void *uc);
 typedef int (*uc_ctl_fn)(void *uc, int control, ...);
@@ -201,6 +202,87 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
     PyGILState_Release(gil);
 }
 
+/* --- register images ----------------------------------------------------------------------
+ *
+ * RegisterImage's moves on a running core (arch/x86_64/context.py; its pure-Python path does
+ * the same): the registers between the engine and fixed places of a byte image in one batch,
+ * with the image's two conversions. Inside the syscall hook the engine's RIP is the syscall
+ * instruction's address: the image holds where the thread resumes (2 bytes on), so RIP moves
+ * through a scratch cell past the image. The x87 tag word also sits past the image (at `size`),
+ * which holds it abridged (FXSAVE's byte: bit i set unless register i is empty, 11).
+ */
+typedef int (*uc_reg_write_batch_fn)(void *uc, int *ids, void *const *values, int count);
+
+#define MXCSR_MASK 0xFFFFu /* keep in step with context.py */
+
+/* Keep in step with ImageState in native.py. */
+struct image_state {
+    uint8_t *cells;      /* the image, then the tag word (at size), the syscall RIP (size + 8) */
+    int32_t *ids;
+    void **where;        /* each register's place */
+    void **syscall_where; /* the same with RIP's place the scratch cell */
+    int32_t count;
+    int32_t size;
+    int32_t fpu;         /* the FXSAVE image's offset, or -1 */
+    int32_t rip;         /* RIP's offset, or -1 */
+    uc_reg_read_batch_fn read_batch;
+    uc_reg_write_batch_fn write_batch;
+};
+
+void kernkit_image_read(void *uc, struct image_state *s, int in_syscall)
+{
+    uint8_t *cells = s->cells;
+    uint64_t rip;
+    uint16_t tag;
+    uint8_t abridged = 0;
+    int i;
+
+    if (in_syscall && s->rip >= 0) {
+        s->read_batch(uc, s->ids, s->syscall_where, s->count);
+        memcpy(&rip, cells + s->size + 8, 8);
+        rip += 2;
+        memcpy(cells + s->rip, &rip, 8);
+    } else {
+        s->read_batch(uc, s->ids, s->where, s->count);
+    }
+    if (s->fpu >= 0) {
+        memcpy(&tag, cells + s->size, 2);
+        for (i = 0; i < 8; i++)
+            if (((tag >> (2 * i)) & 3) != 3)
+                abridged |= (uint8_t)(1u << i);
+        cells[s->fpu + 4] = abridged;
+    }
+}
+
+/* 1 (nothing moved) for an FPU image with reserved MXCSR bits set, which FXRSTOR refuses. */
+int kernkit_image_write(void *uc, struct image_state *s, int in_syscall)
+{
+    uint8_t *cells = s->cells;
+    uint64_t rip;
+    uint32_t mxcsr;
+    uint16_t tag = 0;
+    int i;
+
+    if (s->fpu >= 0) {
+        memcpy(&mxcsr, cells + s->fpu + 24, 4);
+        if (mxcsr > MXCSR_MASK)
+            return 1;
+        for (i = 0; i < 8; i++)
+            if (!((cells[s->fpu + 4] >> i) & 1))
+                tag |= (uint16_t)(3u << (2 * i));
+        memcpy(cells + s->size, &tag, 2);
+    }
+    if (in_syscall && s->rip >= 0) {
+        memcpy(&rip, cells + s->rip, 8);
+        rip -= 2;
+        memcpy(cells + s->size + 8, &rip, 8);
+        s->write_batch(uc, s->ids, s->syscall_where, s->count);
+    } else {
+        s->write_batch(uc, s->ids, s->where, s->count);
+    }
+    return 0;
+}
+
 /* --- TLB fill -----------------------------------------------------------------------------
  *
  * A UC_HOOK_TLB_FILL hook: on a TLB miss at a user address it walks the address space's
@@ -321,6 +403,11 @@ size_t kernkit_syscall_state_size(void)
 size_t kernkit_block_state_size(void)
 {
     return sizeof(struct block_state);
+}
+
+size_t kernkit_image_state_size(void)
+{
+    return sizeof(struct image_state);
 }
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, NULL};

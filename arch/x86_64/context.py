@@ -12,6 +12,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from kernkit.arch.x86_64 import lowlevel
 from kernkit.arch.x86_64.debug import GPRS, SEGMENTS, X87_CONTROL
+from kernkit.arch.x86_64.native import image_mover
 
 if TYPE_CHECKING:
     from unicorn.unicorn_py3.unicorn import UcContext
@@ -160,10 +161,18 @@ class RegisterImage:
         self._blob_read = lowlevel.unchecked(uclib.uc_context_reg_read_batch)
         self._live_write = lowlevel.unchecked(uclib.uc_reg_write_batch)
         self._blob_write = lowlevel.unchecked(uclib.uc_context_reg_write_batch)
+        #: On a running core, the moves and their conversions in one C call each (native.py)
+        self._mover = image_mover(cells, ids, self._args[1], self._syscall_args[1], self.fpu, self.rip)
+        if self._mover is not None:
+            self._mover_ref = ctypes.byref(self._mover[0])
+            _, self._mover_read, self._mover_write = self._mover
 
     def read(self, context: X86Context) -> memoryview:
         """The registers as ``context``'s thread is to resume, in place in :attr:`buffer`."""
         live = context.live
+        if live is not None and self._mover is not None:
+            self._mover_read(live.uch, self._mover_ref, live.in_syscall)
+            return self.buffer
         if live is None:
             self._blob_read(context.blob.context, *self._args)
             if self.rax >= 0 and context.pending_result is not None:
@@ -180,12 +189,16 @@ class RegisterImage:
     def write(self, context: X86Context) -> None:
         """Load the registers from :attr:`buffer` (as the thread is to resume); ValueError for
         an FPU image the CPU's FXRSTOR would refuse (reserved MXCSR bits set)."""
+        live = context.live
+        if live is not None and self._mover is not None:
+            if self._mover_write(live.uch, self._mover_ref, live.in_syscall):
+                raise ValueError(f"reserved MXCSR bits set: {self._mxcsr.value:#x}")
+            return
         if self.fpu >= 0:
             mxcsr = self._mxcsr.value
             if mxcsr > MXCSR_MASK:
                 raise ValueError(f"reserved MXCSR bits set: {mxcsr:#x}")
             self._tag.value = _FULL_TAGS[self.buffer[self.fpu + 4]]
-        live = context.live
         if live is None:
             if self.rax >= 0:
                 context.pending_result = None
@@ -198,6 +211,7 @@ class RegisterImage:
 
 
 _WORD = struct.Struct("<Q")
+_RSP = x86.UC_X86_REG_RSP
 _ABRIDGED: dict[int, int] = {}
 _FULL_TAGS = tuple(full_tag(abridged) for abridged in range(256))
 
@@ -275,7 +289,10 @@ class X86Context:
 
     @property
     def sp(self) -> int:
-        return self.read(x86.UC_X86_REG_RSP)
+        live = self.live  # read(), inlined for the running thread: rt_sigreturn asks each time
+        if live is not None:
+            return live.regs.read(_RSP)
+        return self.read(_RSP)
 
     @sp.setter
     def sp(self, value: int) -> None:

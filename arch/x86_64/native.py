@@ -77,6 +77,23 @@ class SyscallState(ctypes.Structure):
     )
 
 
+class ImageState(ctypes.Structure):
+    """A register image's moves on a running core (``struct image_state`` in _native.c)."""
+
+    _fields_ = (
+        ("cells", ctypes.c_void_p),
+        ("ids", ctypes.c_void_p),
+        ("where", ctypes.c_void_p),
+        ("syscall_where", ctypes.c_void_p),
+        ("count", ctypes.c_int32),
+        ("size", ctypes.c_int32),
+        ("fpu", ctypes.c_int32),
+        ("rip", ctypes.c_int32),
+        ("read_batch", ctypes.c_void_p),
+        ("write_batch", ctypes.c_void_p),
+    )
+
+
 class FillState(ctypes.Structure):
     """The C TLB fill's state (``struct fill_state`` in _native.c)."""
 
@@ -109,12 +126,14 @@ def _load_native() -> ctypes.CDLL | None:
         library = ctypes.CDLL(origin)
     except OSError:
         return None
-    library.kernkit_block_state_size.restype = ctypes.c_size_t
-    library.kernkit_syscall_state_size.restype = ctypes.c_size_t
-    if library.kernkit_block_state_size() != ctypes.sizeof(
-        BlockState
-    ) or library.kernkit_syscall_state_size() != ctypes.sizeof(SyscallState):
-        return None  # built from another version of the source
+    sizes = {"block": BlockState, "syscall": SyscallState, "image": ImageState, "fill": FillState}
+    for name, structure in sizes.items():
+        size_of = getattr(library, f"kernkit_{name}_state_size", None)
+        if size_of is None:
+            return None  # built from another version of the source
+        size_of.restype = ctypes.c_size_t
+        if size_of() != ctypes.sizeof(structure):
+            return None
     return library
 
 
@@ -139,6 +158,28 @@ def install_syscall_entry(uc: Uc, handler: Callable[[int], int | None]) -> Sysca
     syscall = ctypes.c_int(x86.UC_X86_INS_SYSCALL)
     lowlevel.add_hook(uc, UC_HOOK_INSN, library.kernkit_syscall_hook, syscall, data=ctypes.addressof(state))
     return state
+
+
+def image_mover(
+    cells: ctypes.Array,
+    ids: ctypes.Array,
+    where: ctypes.Array,
+    syscall_where: ctypes.Array,
+    fpu: int,
+    rip: int,
+) -> tuple[ImageState, Callable[..., int], Callable[..., int]] | None:
+    """A register image's moves on a running core in C: (state, read, write), called as
+    ``read(engine, state, in_syscall)`` and ``write(...)`` (nonzero: reserved MXCSR bits set,
+    nothing moved); see RegisterImage. None without the native library. Keep the arrays (and
+    the state) while they are used."""
+    library = native_library()
+    if library is None:
+        return None
+    arrays = (ctypes.addressof(a) for a in (cells, ids, where, syscall_where))
+    batches = (address(uclib.uc_reg_read_batch), address(uclib.uc_reg_write_batch))
+    state = ImageState(*arrays, len(ids), ctypes.sizeof(cells) - 16, fpu, rip, *batches)
+    moves = (lowlevel.unchecked(library.kernkit_image_read), lowlevel.unchecked(library.kernkit_image_write))
+    return state, *moves
 
 
 def install_tlb_fill(

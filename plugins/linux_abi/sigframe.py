@@ -114,7 +114,6 @@ RAX_AT = MCONTEXT + 13 * 8
 
 def complete(
     block: memoryview,
-    *,
     frame: int,
     restorer: int,
     stack: tuple[int, int, int],
@@ -123,9 +122,10 @@ def complete(
     trap: Trap = NO_TRAP,
 ) -> None:
     """Fill in what an rt_sigframe at ``frame`` holds besides the registers (read into
-    ``block`` already): return address, uc_stack (sp, flags, size), the trap, the FPU area's
-    address, the mask sigreturn restores, the siginfo."""
-    sp, flags, size = stack
+    ``block`` already): return address, uc_stack (sp, size, flags: as a thread keeps its
+    alternate stack), the trap, the FPU area's address, the mask sigreturn restores, the
+    siginfo. (Positional: it runs once a signal, and keywords cost a call more.)"""
+    sp, size, flags = stack
     _HEAD.pack_into(block, 0, restorer, UC_FLAGS, 0, sp, flags, size)
     _SIGCONTEXT_TAIL.pack_into(
         block, MCONTEXT + 144, USER_CS, 0, 0, USER_DS, trap.err, trap.trapno, mask & 0xFFFF_FFFF,

@@ -399,24 +399,29 @@ def _images(kernel: Kernel) -> tuple[RegisterImage, RegisterImage]:
 
 
 def _deliver(
-    t: Thread, ts: ThreadSignals, info: SigInfo, action: SigAction, result: int | None = None
+    t: Thread,
+    ts: ThreadSignals,
+    info: SigInfo,
+    action: SigAction,
+    result: int | None = None,
+    packed: bytes | None = None,
 ) -> bool:
     """Build the handler's frame and enter the handler; False (the process is killed with
     SIGSEGV and a report) when the frame cannot be built. ``result``: the system call's
-    result, for a frame built before it is in rax."""
+    result, for a frame built before it is in rax; ``packed``: ``info.pack()``, if known."""
     process = t.process
     kernel = process.kernel
     block_image, entry = kernel.data.get(IMAGES) or _images(kernel)
     block = block_image.read(t.context)
     if result is not None:
-        sigframe.RAX.pack_into(block, sigframe.RAX_AT, result & 0xFFFF_FFFF_FFFF_FFFF)
-    sp, rip, rflags = sigframe.RESUME.unpack_from(block, sigframe.RESUME_AT)
-    base, size, flags = ts.altstack
+        _RAX.pack_into(block, _RAX_AT, result & 0xFFFF_FFFF_FFFF_FFFF)
+    sp, rip, rflags = _RESUME.unpack_from(block, _RESUME_AT)
+    stack = ts.altstack
+    base, size, flags = stack
     aflags = action.flags
-    aspace = process.aspace
     if not size and aflags & SA_RESTORER:  # the common case: no alternate stack
         fpstate = sp - _FPSTATE_BELOW_SP
-        frame = fpstate - (fpstate & 63) - sigframe.FPSTATE_OFFSET
+        frame = fpstate - (fpstate & 63) - _FPSTATE_OFFSET
     else:
         on_alt = bool(size) and base < sp <= base + size
         use_alt = bool(aflags & SA_ONSTACK) and not flags & SS_DISABLE and bool(size) and not on_alt
@@ -432,18 +437,21 @@ def _deliver(
     if mask is None:
         mask = ts.mask
     signo = info.signo
-    sigframe.complete(
-        block, frame=frame, restorer=action.restorer, stack=(base, flags, size), mask=mask, info=info.pack(),
-        trap=sigframe.NO_TRAP if info.fault is None else _trap(info),
+    _complete(
+        block, frame, action.restorer, stack, mask, info.pack() if packed is None else packed,
+        _NO_TRAP if info.fault is None else _trap(info),
     )  # fmt: skip
-    if not aspace.write_all_or_none(frame, block):
+    if not process.aspace.write_all_or_none(frame, block):
         return _cannot_deliver(t, info, f"the stack at {frame:#x} cannot hold the frame", rip, frame)
-    _keep(ts, frame, block.tobytes())
+    kept = ts.frames
+    if kept:
+        _forget_frames(kept, frame)
+    kept[frame] = block.tobytes()
     if flags & SS_AUTODISARM:
         ts.altstack = (0, 0, SS_DISABLE)
     _ENTRY.pack_into(
-        entry.buffer, 0, signo, frame + sigframe.SIGINFO, frame + sigframe.UC, 0, frame, action.handler,
-        rflags & sigframe.HANDLER_KEEPS,
+        entry.buffer, 0, signo, frame + _SIGINFO, frame + _UC, 0, frame, action.handler,
+        rflags & _HANDLER_KEEPS,
     )  # fmt: skip
     entry.write(t.context)  # and the FPU state a program starts with
     ts.saved_mask = None
@@ -459,6 +467,10 @@ def _deliver(
 #: The FPU area's highest start below the interrupted rsp (the red zone skipped), before the
 #: 64-byte alignment (see sigframe.frame_addresses).
 _FPSTATE_BELOW_SP = sigframe.RED_ZONE + sigframe.FPSTATE_SIZE
+#: sigframe's names, bound here: a delivery looks each up once or more.
+_RAX, _RAX_AT, _RESUME, _RESUME_AT = sigframe.RAX, sigframe.RAX_AT, sigframe.RESUME, sigframe.RESUME_AT
+_FPSTATE_OFFSET, _SIGINFO, _UC = sigframe.FPSTATE_OFFSET, sigframe.SIGINFO, sigframe.UC
+_HANDLER_KEEPS, _NO_TRAP, _complete = sigframe.HANDLER_KEEPS, sigframe.NO_TRAP, sigframe.complete
 
 
 def _cannot_deliver(t: Thread, info: SigInfo, why: str, rip: int, frame: int) -> bool:
@@ -471,17 +483,15 @@ def _cannot_deliver(t: Thread, info: SigInfo, why: str, rip: int, frame: int) ->
 KEPT_FRAMES = 32
 
 
-def _keep(ts: ThreadSignals, frame: int, raw: bytes) -> None:
-    """Remember a frame as it was written: rt_sigreturn finding it unchanged loads it back as
-    it is, in one engine call, without checking it again. Frames below this one were left
-    (siglongjmp) and are forgotten."""
-    kept = ts.frames
-    if kept:
-        for address in [a for a in kept if a < frame + sigframe.FRAME_SIZE]:
-            del kept[address]
-        while len(kept) >= KEPT_FRAMES:
-            del kept[next(iter(kept))]
-    kept[frame] = raw
+def _forget_frames(kept: dict[int, bytes], frame: int) -> None:
+    """Before a frame at ``frame`` is kept (:func:`_deliver` keeps each as it was written:
+    rt_sigreturn finding it unchanged loads it back as it is, in one engine call, without
+    checking it again): frames below it were left (siglongjmp) and are forgotten, and the
+    oldest beyond :data:`KEPT_FRAMES`."""
+    for address in [a for a in kept if a < frame + sigframe.FRAME_SIZE]:
+        del kept[address]
+    while len(kept) >= KEPT_FRAMES:
+        del kept[next(iter(kept))]
 
 
 def _trap(info: SigInfo) -> sigframe.Trap:
@@ -647,11 +657,13 @@ def sys_rt_sigreturn(t: Thread) -> int | None:
         block_image = (kernel.data.get(IMAGES) or _images(kernel))[0]
         block_image.buffer[:] = raw
         block_image.write(context)  # every register and the FPU state the frame saved, at once
-        base, flags, size, rsp, mask = _RETURN_FIELDS.unpack_from(raw, sigframe.UC + 16)
-        ts.mask = mask & BLOCKABLE
+        base, flags, size, rsp, mask = _RETURN_FIELDS.unpack_from(raw, _UC_STACK)
+        ts.mask = mask = mask & BLOCKABLE
         if ts.altstack != (base, size, flags):  # (as it was saved: setting it again changes nothing)
             _set_altstack(t, (base, flags, size), rsp, ts)
-        recalc(t, ts)
+        allowed = ALL ^ mask  # recalc(t, ts), inlined
+        if ts.pending.signals & allowed or of_process(process).shared.signals & allowed:
+            process.kernel.want_user_work(t)
         return None
     return _sigreturn_parsed(t, frame)
 
@@ -688,6 +700,7 @@ def _sigreturn_parsed(t: Thread, frame: int) -> int | None:
 #: From uc_stack on: ss_sp, ss_flags, ss_size, then (after r8-r15, rdi, rsi, rbp, rbx, rdx,
 #: rax, rcx) the saved rsp, and (past the rest of sigcontext) uc_sigmask.
 _RETURN_FIELDS = struct.Struct("<Qi4xQ" + "8x" * 15 + "Q" + "128x" + "Q")
+_UC_STACK = sigframe.UC + 16
 
 
 def _bad_frame(t: Thread, regs: dict[str, int], frame: int, why: str) -> None:
@@ -748,13 +761,14 @@ def _targets(t: Thread, pid: int) -> list[Process] | None:
 
 
 def sys_kill(t: Thread, pid: int, signal: int) -> int | None:
+    caller = t.process
+    # to itself from the main thread (which a process-directed signal would choose)
+    if pid == caller.pid and 0 < signal < 32 and t.tid == pid and _to_itself(t, caller, signal, SI_USER):
+        return None  # the handler's registers are set; 0 is in its frame
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG:
         return -EINVAL
-    caller = t.process
     if pid == caller.pid:  # to itself (raise(), kill(getpid(), ...)): nothing to look up
-        if _to_itself(t, caller, signal):
-            return None  # the handler's registers are set; 0 is in its frame
         send_to(caller, signal, caller)
         return 0
     targets = _targets(t, pid)
@@ -765,13 +779,14 @@ def sys_kill(t: Thread, pid: int, signal: int) -> int | None:
     return 0
 
 
-def _to_itself(t: Thread, process: Process, signal: int) -> bool:
-    """``kill(getpid(), signal)`` from the main thread, for a standard signal it has a handler
-    for and does not block, with nothing else to take: the handler's frame is built at once,
-    with the call's result (0) in it, as :func:`send` then :func:`return_to_user` would build it
-    (the signal goes to the caller; nothing else is pending to take first). False (nothing
-    done) in any other case."""
-    if not 0 < signal < 32 or t.tid != process.pid or t.state is not RUNNING or t.user_work:
+def _to_itself(t: Thread, process: Process, signal: int, code: int) -> bool:
+    """A standard signal (1-31) the caller sends to itself, ``kill(getpid(), signal)`` from the
+    main thread (``code`` SI_USER) or ``tkill``/``tgkill`` to its own tid (SI_TKILL: musl's and
+    glibc's ``raise``), that it has a handler for and does not block, with nothing else to take:
+    the handler's frame is built at once, with the call's result (0) in it, as :func:`send`
+    then :func:`return_to_user` would build it (the signal goes to the caller; nothing else is
+    pending to take first). False (nothing done) in any other case."""
+    if t.state is not RUNNING or t.user_work:
         return False
     ps = process.data.get(PROCESS_KEY)
     ts = t.data.get(THREAD_KEY)
@@ -787,10 +802,12 @@ def _to_itself(t: Thread, process: Process, signal: int) -> bool:
         return False
     if ts.stopped or ts.interrupted or ps.stopped or ts.saved_mask is not None:
         return False
-    info = ps.own_kills.get(signal)
-    if info is None:
-        info = ps.own_kills[signal] = SigInfo(signal, SI_USER, pid=process.pid)
-    _deliver(t, ts, info, action, result=0)
+    kills = ps.own_kills if code == SI_USER else ps.own_tkills
+    known = kills.get(signal)
+    if known is None:
+        info = SigInfo(signal, code, pid=process.pid)
+        known = kills[signal] = (info, info.pack())
+    _deliver(t, ts, known[0], action, 0, known[1])
     return True
 
 
@@ -813,7 +830,9 @@ def _send_thread(t: Thread, thread: Thread, signal: int, info: SigInfo) -> int:
     return 0
 
 
-def sys_tkill(t: Thread, tid: int, signal: int) -> int:
+def sys_tkill(t: Thread, tid: int, signal: int) -> int | None:
+    if tid == t.tid and 0 < signal < 32 and _to_itself(t, t.process, signal, SI_TKILL):
+        return None  # as in sys_kill
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG or _signed32(tid) <= 0:
         return -EINVAL
@@ -823,7 +842,10 @@ def sys_tkill(t: Thread, tid: int, signal: int) -> int:
     return _send_thread(t, thread, signal, SigInfo(signal, SI_TKILL, pid=t.process.pid))
 
 
-def sys_tgkill(t: Thread, tgid: int, tid: int, signal: int) -> int:
+def sys_tgkill(t: Thread, tgid: int, tid: int, signal: int) -> int | None:
+    process = t.process
+    if tid == t.tid and tgid == process.pid and 0 < signal < 32 and _to_itself(t, process, signal, SI_TKILL):
+        return None  # as in sys_kill
     signal = _signed32(signal)
     if not 0 <= signal <= NSIG or _signed32(tid) <= 0 or _signed32(tgid) <= 0:
         return -EINVAL

@@ -241,8 +241,11 @@ class ProcessSignals:
         self.continued_report = False
         #: The thread last chosen for a process-directed signal (Linux's curr_target).
         self.target_tid = 0
-        #: The siginfo of a kill() to the process itself, by signal (the same every time).
-        self.own_kills: dict[int, SigInfo] = {}
+        #: The siginfo of a kill() to the process itself, by signal (the same every time), and
+        #: its 128 bytes.
+        self.own_kills: dict[int, tuple[SigInfo, bytes]] = {}
+        #: The same for a tkill() or tgkill() of a thread to itself (SI_TKILL).
+        self.own_tkills: dict[int, tuple[SigInfo, bytes]] = {}
 
     def action(self, signal: int) -> SigAction:
         found = self.actions.get(signal)
@@ -274,7 +277,7 @@ class ThreadSignals:
         #: Held by a stop of its process (blocked until SIGCONT).
         self.stopped = False
         #: Frame address -> the frame and its FPU area as written, for handlers still running
-        #: (see signals._keep).
+        #: (see signals._forget_frames).
         self.frames: dict[int, bytes] = {}
 
 

@@ -48,7 +48,18 @@ def inode_number(qid: Qid) -> int:
     return (qid.path + 1) & MASK64 or 1
 
 
-numeric_id = owner_id  # a Dir owner name as a Linux uid/gid
+_IDS: dict[str, int] = {}
+_DEVICE_BITS: dict[str, int] = {}
+
+
+def numeric_id(name: str) -> int:
+    """A Dir owner name as a Linux uid/gid (remembered: every stat asks for two)."""
+    number = _IDS.get(name)
+    if number is None:
+        if len(_IDS) >= 4096:
+            _IDS.clear()
+        number = _IDS[name] = owner_id(name)
+    return number
 
 
 def st_mode(entry: Dir) -> int:
@@ -62,7 +73,10 @@ def link_count(entry: Dir) -> int:
 def device_number(chan: Chan) -> int:
     """A stable st_dev for a device instance: from the device's name and the instance number."""
     name = getattr(chan.driver, "name", "")
-    return (zlib.crc32(name.encode()) & 0xFFF) << 8 | (chan.devno & 0xFF)
+    bits = _DEVICE_BITS.get(name)
+    if bits is None:
+        bits = _DEVICE_BITS[name] = (zlib.crc32(name.encode()) & 0xFFF) << 8
+    return bits | (chan.devno & 0xFF)
 
 
 def _times(entry: Dir, epoch_ns: int) -> tuple[int, int, int]:

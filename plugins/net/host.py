@@ -290,11 +290,13 @@ class HostBridge:
             conv.state = ESTABLISHED
             conv.child = True
             conv.listener = listener
-            conv.peer = HostEnd(self, client, conv)
+            end = conv.peer = HostEnd(self, client, conv)
             if self.stack.tap is not None:
                 self.stack.tap.tcp_open((caddr, cport), (conv.laddr, conv.lport))
-            listener.pending.append(conv)
-            listener.notify()
+            # a client's first bytes (an HTTP request) often came with its call: take them
+            # now, so the guest's first read finds them instead of blocking for the next poll
+            end._readable()
+            listener.incoming(conv)
 
     def _refuse(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError):

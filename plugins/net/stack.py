@@ -76,6 +76,7 @@ class Conv:
         self.options: dict[tuple[int, int], int] = {}
         self.owner = ""
         self.queue = WaitQueue(stack.kernel)
+        self.room: WaitQueue | None = None  # a listener's: connects waiting for backlog room
         self.sent = self.received = 0
 
     # --- naming -----------------------------------------------------------------------------
@@ -168,7 +169,9 @@ class Conv:
             if listener is None:
                 raise DeviceError("ECONNREFUSED", f"nothing listens on {addr}!{port}")
             if len(listener.pending) >= listener.backlog:
-                raise WouldBlock(listener.queue)
+                if listener.room is None:
+                    listener.room = WaitQueue(stack.kernel)
+                raise WouldBlock(listener.room)
             self._bind_for(addr)
             server = stack.new_conv("tcp", owner=listener.owner)
             server.laddr, server.lport = stack.canonical(addr) if addr != ANY else "127.0.0.1", port
@@ -181,8 +184,7 @@ class Conv:
             self.state = ESTABLISHED
             if stack.tap is not None:
                 stack.tap.tcp_open((self.laddr, self.lport), (server.laddr, server.lport))
-            listener.pending.append(server)
-            listener.notify()
+            listener.incoming(server)
             self.notify()
             return
         host = stack.host
@@ -216,8 +218,19 @@ class Conv:
             raise WouldBlock(self.queue)
         conv = self.pending.popleft()
         conv.listener = None
-        self.notify()  # a connect waiting for backlog room may go on
+        if self.pending:  # pass the wake-up on, in case the accepter woken for it went away
+            self.queue.wake(1)
+        room = self.room
+        if room is not None and len(room):  # connects waiting for backlog room may go on
+            room.wake(len(room))
         return conv
+
+    def incoming(self, conv: Conv) -> None:
+        """A call for this listener: queue it and wake one accepter for it, not all (as Linux's
+        exclusive wait on accept: a pre-threaded server has many threads in accept())."""
+        self.pending.append(conv)
+        self.queue.wake(1)
+        wake_pollers(self.stack.kernel)
 
     # --- data -------------------------------------------------------------------------------
 
@@ -409,6 +422,8 @@ class Conv:
             if self.proto == "tcp" and self.stack.host is not None:
                 self.stack.host.guest_listening(self.lport)
         self.state = CLOSED if self.proto == "udp" or self.state != ESTABLISHED else CLOSING
+        if self.room is not None:
+            self.room.wake(len(self.room))
         self.notify()
 
     def release(self) -> None:

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 
 #: Qid paths of host files have this bit set; made-up directories count from 1.
 HOST = 1 << 62
+_IFMT = 0o170000
+#: The kinds of host file shown: regular files, directories and symbolic links.
+_SHOWN = frozenset((st.S_IFREG, st.S_IFDIR, st.S_IFLNK))
 
 
 class RootDir:
@@ -68,13 +71,19 @@ class HostFile:
     def __init__(self, name: str, host: str, info: os.stat_result) -> None:
         self.name = name
         self.host = host
-        is_dir, is_link = st.S_ISDIR(info.st_mode), st.S_ISLNK(info.st_mode)
+        kind = info.st_mode & _IFMT
+        is_dir, is_link = kind == st.S_IFDIR, kind == st.S_IFLNK
         identity = ((info.st_dev << 40) ^ info.st_ino) & (HOST - 1)
         self.qid = Qid(HOST | identity, 0, QTDIR if is_dir else QTSYMLINK if is_link else QTFILE)
         self.size = 0 if is_dir else info.st_size
         kind = DMDIR if is_dir else DMSYMLINK if is_link else 0
         self.perm = kind | (info.st_mode & (0o777 | DMSPECIAL) & ~0o222)
         self.links = info.st_nlink
+
+
+def _join(directory: str, name: str) -> str:
+    """``os.path.join`` for a name without '/' (a walk's step: a third of the cost of join)."""
+    return directory + name if directory[-1] == "/" else directory + "/" + name
 
 
 def host_entry(name: str, host: str, *, follow: bool = True) -> HostFile | None:
@@ -84,7 +93,7 @@ def host_entry(name: str, host: str, *, follow: bool = True) -> HostFile | None:
         info = os.stat(host) if follow else os.lstat(host)
     except OSError:
         return None
-    if not (st.S_ISREG(info.st_mode) or st.S_ISDIR(info.st_mode) or st.S_ISLNK(info.st_mode)):
+    if info.st_mode & _IFMT not in _SHOWN:
         return None
     return HostFile(name, host, info)
 
@@ -217,12 +226,12 @@ class RootDevice(DeviceDriver):
 
     def walk(self, chan: Chan, name: str, *, caller: Thread | None = None) -> Chan | None:
         node = chan.aux
-        if isinstance(node, RootDir):
+        if type(node) is RootDir:
             child = node.children.get(name)
             if child is None and node.host is not None:
-                child = host_entry(name, os.path.join(node.host, name), follow=False)
+                child = host_entry(name, _join(node.host, name), follow=False)
         else:
-            child = host_entry(name, os.path.join(node.host, name), follow=False)
+            child = host_entry(name, _join(node.host, name), follow=False)
         return None if child is None else Chan(self, child.qid, 0, child)
 
     def readlink(self, chan: Chan, *, caller: Thread | None = None) -> str:

@@ -249,18 +249,28 @@ class Namespace:
                 if chan.qid.type & QTSYMLINK:
                     return None
                 raise DeviceError("ENOTDIR")
-            mp = mounts.get(chan.umh) if chan.umh is not None else None
-            members = [chan] if mp is None else [m.chan for m in mp.entries if m.chan.qid.type & QTDIR]
-            found = None
-            for member in members:
+            umh = chan.umh
+            mp = mounts.get(umh) if umh is not None else None
+            if mp is None:  # one directory, no union: the common step, without a list
+                driver = chan.driver
                 if deps is not None:
-                    generation = member.driver.dirgen(member)
-                    deps = None if generation is None else deps
+                    generation = driver.dirgen(chan)
+                    if generation is None:
+                        deps = None
+                    else:
+                        deps.append((driver, chan, generation))
+                found = driver.walk(chan, name, caller=caller)
+            else:
+                found = None
+                for member in [m.chan for m in mp.entries if m.chan.qid.type & QTDIR]:
                     if deps is not None:
-                        deps.append((member.driver, member, generation))
-                found = member.driver.walk(member, name, caller=caller)
-                if found is not None:
-                    break
+                        generation = member.driver.dirgen(member)
+                        deps = None if generation is None else deps
+                        if deps is not None:
+                            deps.append((member.driver, member, generation))
+                    found = member.driver.walk(member, name, caller=caller)
+                    if found is not None:
+                        break
             if found is None:
                 raise DeviceError("ENOENT")
             chan = self._enter(found) if mounts else found

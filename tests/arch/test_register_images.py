@@ -17,9 +17,12 @@ ST = [f"st{i}" for i in range(8)]
 XMM = [f"xmm{i}" for i in range(16)]
 
 
-@pytest.fixture(params=["live", "saved"])
-def context(request):
-    """The init thread's context, loaded on core 0 ("live") or not ("saved")."""
+@pytest.fixture(params=["live", "live-python", "saved"])
+def context(request, monkeypatch):
+    """The init thread's context, loaded on core 0 ("live": the moves in C when the native
+    library is built; "live-python": in Python) or not ("saved")."""
+    if request.param == "live-python":
+        monkeypatch.setenv("KERNKIT_PURE_PYTHON", "1")
     kernel = assemble(None, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO())
     boot(kernel)
     thread = kernel.init.threads[0]
@@ -27,7 +30,7 @@ def context(request):
     core.load(thread)
     if request.param == "saved":
         core.unload()
-    assert (thread.context.live is not None) == (request.param == "live")
+    assert (thread.context.live is not None) == (request.param != "saved")
     yield kernel.machine, thread.context
     kernel.machine.close()
 
@@ -116,3 +119,40 @@ def test_registers_read_into_a_record_and_loaded_from_it(context):
     assert ctx.fpu_state() == INITIAL_FXSAVE
     assert {name: regs[name] for name in untouched} == untouched
     assert set(regs) == set(USER_REGISTERS)
+
+
+def test_inside_a_system_call_the_image_holds_where_the_thread_resumes(context):
+    """In the syscall hook the engine's rip is the syscall instruction; the image holds the
+    address after it (2 bytes on), both ways, with the FPU image moved alongside."""
+    machine, ctx = context
+    if ctx.live is None:
+        pytest.skip("a saved thread is inside no system call")
+    image = machine.register_image([("rip", 0), ("rax", 8), ("fpu", 16)], 16 + FXSAVE_SIZE)
+    scramble_fpu(ctx, random.Random(3))
+    ctx.pc = 0x40_1000
+    ctx.live.in_syscall = True
+    try:
+        block = image.read(ctx)
+        assert struct.unpack_from("<Q", block, 0)[0] == 0x40_1002
+        assert bytes(block[16 : 16 + FXSAVE_SIZE]) == fxsave_one_by_one(ctx)
+        struct.pack_into("<QQ", image.buffer, 0, 0x40_2000, 77)
+        image.buffer[16 : 16 + FXSAVE_SIZE] = INITIAL_FXSAVE
+        image.write(ctx)
+        assert ctx.pc == 0x40_1FFE  # the engine's, which adds 2 when the hook returns
+    finally:
+        ctx.live.in_syscall = False
+    assert ctx.user_registers()["rax"] == 77
+    assert ctx.fpu_state() == INITIAL_FXSAVE
+
+
+def test_a_refused_fpu_image_moves_nothing(context):
+    machine, ctx = context
+    image = machine.register_image([("rax", 0), ("fpu", 8)], 8 + FXSAVE_SIZE)
+    before = ctx.user_registers()["rax"]
+    bad = bytearray(INITIAL_FXSAVE)
+    struct.pack_into("<I", bad, 24, 0x2_0000)
+    image.buffer[:8] = (before + 1).to_bytes(8, "little")
+    image.buffer[8 : 8 + FXSAVE_SIZE] = bad
+    with pytest.raises(ValueError, match="reserved MXCSR bits set: 0x20000"):
+        image.write(ctx)
+    assert ctx.user_registers()["rax"] == before

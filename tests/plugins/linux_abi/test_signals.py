@@ -75,6 +75,15 @@ def test_a_kill_to_itself_is_the_same_through_the_general_path(group):
     )
 
 
+@pytest.mark.parametrize("group", ["frame", "kill"])
+def test_frames_are_the_same_with_the_register_moves_in_python(group, monkeypatch):
+    """Without the native library the register images move through Python: Linux's output."""
+    monkeypatch.setenv("KERNKIT_PURE_PYTHON", "1")
+    run = run_kernel("sigtest", group)
+    assert run.out == expected("musl", group)
+    check_stderr(run.err)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", ["rr", "mcp"])
 @pytest.mark.parametrize("cores", [1, 2, 4])

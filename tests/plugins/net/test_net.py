@@ -282,3 +282,35 @@ def test_httpd_under_wrk(tmp_path):
     with booted(tmp_path, ["httpd", "80", "/www"], 80) as (port, _):
         _connect(port).close()
         assert wrk_load(port, threads=1, connections=8, seconds=2) > 50
+
+
+def _get(sock: socket.socket, close: bool = False) -> bytes:
+    header = b"Connection: close\r\n" if close else b""
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: k\r\n" + header + b"\r\n")
+    got = b""
+    while b"Hello from kernkit!" not in got:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def test_httpd_with_reused_threads_grows_past_its_spare_workers(tmp_path):
+    # 2 spare workers wait in accept(); 5 keep-alive connections held open at once are each
+    # served while the others stay open, so the pool made more workers as it ran out
+    with booted(tmp_path, ["httpd", "80", "/www", "2"], 80) as (port, _):
+        _connect(port).close()
+        held = [_connect(port) for _ in range(5)]
+        try:
+            for _ in range(2):
+                for sock in held:
+                    assert b"200 OK" in _get(sock)
+        finally:
+            for sock in held:
+                sock.close()
+        for _ in range(20):  # and with a connection a request, the workers are reused
+            with _connect(port) as sock:
+                reply = _get(sock, close=True)
+                assert b"200 OK" in reply and b"Connection: close" in reply
+                assert sock.recv(1) == b""  # the server closed it
