@@ -116,6 +116,22 @@ def test_partial_notes_describe_their_handlers_as_they_are():
     assert table.stale_notes() == []
 
 
+def test_linux_compat_lists_the_causes_of_expected_failures_most_checks_first():
+    from types import SimpleNamespace as Marked
+
+    checks = [
+        Marked(name="busybox.links.touch", recorded=True, xfail="needs utimensat"),
+        Marked(name="busybox.alone.touch", recorded=True, xfail="needs utimensat"),
+        Marked(name="sqlite.wal", recorded=True, xfail="needs a shared mapping"),
+        Marked(name="lua.gc", recorded=False, xfail="not recorded, so not counted"),
+        Marked(name="lua.strings", recorded=True, xfail=None),
+    ]
+    assert table.failure_causes(checks) == [
+        ("needs utimensat", 2, ["busybox.alone", "busybox.links"]),
+        ("needs a shared mapping", 1, ["sqlite"]),
+    ]
+
+
 def test_compat_summarises_a_report_per_program_with_the_enosys_calls(tmp_path):
     report = {
         "cells": [
