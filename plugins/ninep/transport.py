@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from kernkit.core.kmem import KernelMemory
 
 RECV_SIZE = 1 << 18
-#: Replies up to this size in all go in one piece (joined), bigger ones gathered unjoined.
-JOIN_BELOW = 4096
 #: Pieces given to one sendmsg: well under the host's IOV_MAX (1024 on Linux).
 MAX_PIECES = 256
 
@@ -112,10 +110,7 @@ class Connection:
 
     def _send(self, parts: list[bytes], size: int) -> None:
         """Send the pieces of replies in one gathering call, without joining them; what the
-        socket does not take waits in ``pending``, not copied. Small replies (a walk's, a
-        getattr's) are joined first: a copy of a few hundred bytes costs less than gathering."""
-        if size <= JOIN_BELOW and len(parts) > 1:
-            parts = [b"".join(parts)]
+        socket does not take waits in ``pending``, not copied."""
         if not self.pending:
             try:
                 sent = self._gather(parts)
