@@ -10,6 +10,7 @@ from typing import IO, Any
 
 import attrs
 
+from kernkit.core.builtin_choice import BUILTIN_MANIFEST, builtins_for
 from kernkit.core.config import (
     Config,
     RawConfig,
@@ -51,16 +52,22 @@ def resolve_config(
     overrides: Mapping[str, Any] | None = None,
     plugins: PluginManager | None = None,
     on_warning: Callable[[str], None] | None = None,
+    every_builtin: bool = False,
 ) -> tuple[Config, PluginManager]:
     """Read, merge and validate a config; load the plugins it names (``plugins``, if given,
-    already holds some: the built-ins the config names are added to them)."""
+    already holds some: the built-ins the config names are added to them). A config that names
+    no ``[kernel] builtins`` gets those its contents need (kernkit.core.builtin_choice), or
+    every built-in with ``every_builtin`` (``kernkit check`` shows every section's defaults)."""
     raw = load_raw(path if path is not None else default_config_path())
     if overrides:
         raw = apply_overrides(raw, overrides)
-    builtins = raw.plugin_modules("builtins") if raw.names_builtins() else None
+    chosen = raw.names_builtins()
+    builtins = raw.plugin_modules("builtins") if chosen else None
+    choosing = plugins is None and not chosen  # the built-ins this config's contents need
     try:
         if plugins is None:
-            plugins = PluginManager(builtins=builtins, on_warning=on_warning)
+            needed = builtins_for(raw.data) if choosing and not every_builtin else builtins
+            plugins = PluginManager(builtins=needed, on_warning=on_warning)
         elif builtins is not None:
             plugins.load_builtins(builtins)
     except PluginError as exc:
@@ -74,6 +81,10 @@ def resolve_config(
             sys.path.append(directory)
     plugins.load_modules(modules)
     plugins.load_modules(optional, optional=True)
+    if choosing:  # built-ins that other plugins require come with them
+        plugins.load_builtins(
+            needed for _, needed in plugins.missing_requirements() if needed in BUILTIN_MANIFEST
+        )
     for plugin, needed in plugins.missing_requirements():
         raise ConfigError(
             f"{raw.source_of('kernel.builtins')}: kernel.builtins: plugin {plugin!r} requires "

@@ -28,7 +28,8 @@ class KernelOptions:
     builtins: list[str] = option(
         [name for name in BUILTIN_PLUGINS if name != "core"],
         "built-in plugins to load, by short name (the core's own is always loaded); each plugin's "
-        "requirements must be among them (kernkit plugins shows them)",
+        "requirements must be among them (kernkit plugins shows them). Not set: the default set and "
+        "the built-ins the config's contents use (see architecture.md); kernkit check writes all",
     )
     plugins: list[str] = option([], "extra plugin modules to load, by import path")
     optional_plugins: list[str] = option(

@@ -1,8 +1,10 @@
 """Installed plugins' entry points, read once per environment.
 
 Scanning every installed distribution's metadata costs tens of milliseconds on each start, so
-the result is kept in a small cache file, valid while ``sys.path`` and the modification times of
-its directories stay the same (installing or removing a package changes them).
+the result is kept in a small cache file, valid while ``sys.path`` and the distributions' metadata
+folders on it stay the same (installing, removing or reinstalling a package changes them; other
+files, such as those of a working directory on the path, do not). Files of environments unused
+for a week are removed.
 ``KERNKIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/kernkit`` or ``~/.cache/kernkit``) says where;
 a cache that cannot be read or written is simply not used.
 """
@@ -14,11 +16,16 @@ import importlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import attrs
 
 CACHE_DIR_ENV = "KERNKIT_CACHE_DIR"
+#: A distribution's metadata folder (what importlib.metadata reads entry points from).
+METADATA = (".dist-info", ".egg-info")
+#: Cache files of environments unused for this long are removed when a new one is written.
+STALE_AFTER_S = 7 * 24 * 3600
 
 
 @attrs.frozen
@@ -53,9 +60,21 @@ def entry_points(group: str) -> tuple[EntryPoint, ...]:
             partial = cached.with_suffix(f".{os.getpid()}.tmp")
             partial.write_text(json.dumps([[e.name, e.value, e.version] for e in found]))
             partial.replace(cached)
+            _forget_stale(cached.parent)
         except OSError:
             pass
     return found
+
+
+def _forget_stale(folder: Path) -> None:
+    """Remove the cache files of environments not used for a week (each use reads its file)."""
+    now = time.time()
+    for old in folder.glob("entry-points-*.json"):
+        try:
+            if now - old.stat().st_atime > STALE_AFTER_S and now - old.stat().st_mtime > STALE_AFTER_S:
+                old.unlink()
+        except OSError:
+            pass
 
 
 def _scan(group: str) -> tuple[EntryPoint, ...]:
@@ -69,13 +88,23 @@ def _scan(group: str) -> tuple[EntryPoint, ...]:
 
 
 def _environment_key(group: str) -> str:
+    """Changes when a distribution is installed, removed or reinstalled anywhere on ``sys.path``:
+    each entry's metadata folders (``*.dist-info``, ``*.egg-info``) with their modification times,
+    so that files coming and going beside them (a working directory on the path) keep it."""
     digest = hashlib.sha256(f"{group}\0{sys.version}\0{sys.prefix}".encode())
     for entry in sys.path:
+        digest.update(f"\0{entry}".encode())
         try:
-            stamp = os.stat(entry or ".").st_mtime_ns
-        except OSError:
-            stamp = 0
-        digest.update(f"\0{entry}\0{stamp}".encode())
+            with os.scandir(entry or ".") as found:
+                stamps = sorted(
+                    f"{item.name}:{item.stat().st_mtime_ns}" for item in found if item.name.endswith(METADATA)
+                )
+        except OSError:  # not a folder (a zip file, an import hook's name): its own time stamp
+            try:
+                stamps = [str(os.stat(entry).st_mtime_ns)]
+            except OSError:
+                stamps = []
+        digest.update("\0".join(stamps).encode())
     return digest.hexdigest()[:32]
 
 

@@ -113,11 +113,18 @@ class PageCache:
     def read(self, offset: int, count: int) -> bytes:
         """Up to ``count`` bytes at ``offset`` (holes read as zeros). Pages whose frames follow
         each other are sliced as one piece (a file written in one go mostly is)."""
-        end = min(offset + count, self.size)
+        end = offset + count
+        if end > self.size:
+            end = self.size
         if offset >= end:
             return b""
-        memory, pages, source = self.memory.bytes, self.pages, self.source
         first, last = offset >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT
+        if first == last:  # within one page, the common case: no list of frames
+            frame = self.pages.get(first)
+            if frame is not None:
+                start = frame + (offset & (PAGE_SIZE - 1))
+                return self.memory.bytes[start : start + end - offset].tobytes()
+        memory, pages, source = self.memory.bytes, self.pages, self.source
         frames = [pages.get(index) for index in range(first, last + 1)]
         if source is not None and None in frames:
             frames = [self.page(i) if frame is None else frame for i, frame in enumerate(frames, first)]

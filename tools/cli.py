@@ -323,7 +323,7 @@ def _check(args: argparse.Namespace) -> int:
     from kernkit.core.assemble import check_choices, collect_registries, resolve_config
     from kernkit.core.config import to_toml
 
-    config, plugins = resolve_config(args.config, _overrides(args.set), on_warning=_warn)
+    config, plugins = resolve_config(args.config, _overrides(args.set), on_warning=_warn, every_builtin=True)
     registries = collect_registries(plugins)
     check_choices(config, registries)
     # what boot rejects before init runs (the machine, the namespace, init's program and its

@@ -6,7 +6,7 @@
  *   links    link, linkat, symlink, symlinkat, readlink, lstat, links followed in walks, ELOOP,
  *            O_NOFOLLOW, O_CREAT through a dangling link, '..' after a link
  *   fifo     mkfifo, opens that wait for the other end, ENXIO, data between two processes,
- *            mknod of a regular file
+ *            mknod of a regular file; a pipe's size (F_GETPIPE_SZ, F_SETPIPE_SZ)
  *   space    fallocate (grow, keep size, punch a hole), fadvise, statfs, fstatfs, sync, syncfs
  *   ids      getuid..getresgid, setgroups, setresuid and the owner of files made meanwhile,
  *            permission checks for a non-superuser, getpriority, personality, ioprio_get,
@@ -253,6 +253,28 @@ static void links(void)
     fails("an empty target", symlink("", at("empty")), ENOENT);
 }
 
+static void pipe_sizes(void)
+{
+    int p[2];
+    pipe(p);
+    equal("F_GETPIPE_SZ", fcntl(p[0], F_GETPIPE_SZ), 65536);
+    equal("F_SETPIPE_SZ rounds up to a power of two pages", fcntl(p[1], F_SETPIPE_SZ, 5000), 8192);
+    equal("the other end has the size", fcntl(p[0], F_GETPIPE_SZ), 8192);
+    static char page[4096];
+    equal("two pages fit", write(p[1], page, sizeof page) + write(p[1], page, sizeof page), 8192);
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    fails("a third does not", write(p[1], page, 1), EAGAIN);
+    fails("smaller than what it holds", fcntl(p[1], F_SETPIPE_SZ, 4096), EBUSY);
+    read(p[0], page, sizeof page);
+    equal("at least a page", fcntl(p[1], F_SETPIPE_SZ, 1), 4096);
+    fails("full again", write(p[1], page, 1), EAGAIN);
+    close(p[0]);
+    close(p[1]);
+    int plain = open(at("plain"), O_RDONLY);
+    fails("F_GETPIPE_SZ of a file", fcntl(plain, F_GETPIPE_SZ), EBADF);
+    close(plain);
+}
+
 static void fifo(void)
 {
     struct stat st;
@@ -294,6 +316,7 @@ static void fifo(void)
     works("mknod of a regular file", mknod(at("plain"), S_IFREG | 0640, 0));
     stat(at("plain"), &st);
     check("a regular file", S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0640, "mode");
+    pipe_sizes();
 }
 
 static void space(void)

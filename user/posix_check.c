@@ -4,7 +4,8 @@
  *                              rounding mode, interleaved: their results, exactly
  *   posix_check timed          timed condition waits, mutex locks and semaphore waits; sleeps
  *   posix_check cancel         deferred cancellation: waits and sleeps cancelled, cleanup handlers,
- *                              cancellation disabled and enabled again
+ *                              cancellation disabled and enabled again, open and connect as
+ *                              cancellation points (and stdio not)
  *   posix_check signal         signal handlers run by raise and kill, ignored signals
  *   posix_check tls            __thread and _Thread_local variables: each pthread its own copy,
  *                              starting from the program's initial values, kept across switches
@@ -12,10 +13,14 @@
  *                              flags, widths and precisions, printed and formatted in pthreads
  *   posix_check sigmask        sigaction (SA_SIGINFO, SA_RESETHAND, sa_mask), per-pthread masks:
  *                              blocked signals pending until a pthread unblocks them
+ *   posix_check sigwait        sigwait, sigtimedwait, sigsuspend, pause and pthread_kill; a kill'd
+ *                              signal runs its handler on the one pthread that does not block it,
+ *                              while that pthread computes, sleeps or waits
  *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
  *                              and a fork child whose exec fails and which _exits */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -322,6 +327,40 @@ static void *acceptor(void *arg)
 	return NULL;
 }
 
+/* A cancellation pending on entry: stdio goes on (it is no cancellation point in musl either),
+ * open, openat and connect end the pthread before they do anything. */
+static void *at_entry(void *arg)
+{
+	const char *what = arg;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cancel(pthread_self());
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	pthread_cleanup_push(say, (void *)what);
+	printf("%s: printf with a cancellation pending goes on\n", what);
+	fprintf(stdout, "%s: so does fprintf\n", what);
+	if (!strcmp(what, "open")) {
+		open("/", O_RDONLY);
+	} else if (!strcmp(what, "openat")) {
+		openat(AT_FDCWD, "/", O_RDONLY);
+	} else {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr = { htonl(INADDR_LOOPBACK) } };
+		connect(s, (struct sockaddr *)&a, sizeof a);
+	}
+	printf("%s: not reached\n", what);
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+static void cancel_at_entry(const char *what)
+{
+	pthread_t t;
+	void *ret = NULL;
+	pthread_create(&t, NULL, at_entry, (void *)what);
+	pthread_join(t, &ret);
+	printf("%s: cancelled %s\n", what, ret == PTHREAD_CANCELED ? "yes" : "no");
+}
+
 static void cancel_one(const char *what, void *(*fn)(void *), bool wait_flag_2)
 {
 	pthread_t t;
@@ -352,6 +391,9 @@ static int check_cancel(void)
 	cancel_one("sem_wait", sem_waiter, false);
 	cancel_one("deferred", deferred, true);
 	cancel_one("accept", acceptor, false);
+	cancel_at_entry("open");
+	cancel_at_entry("openat");
+	cancel_at_entry("connect");
 	printf("setcancelstate 7: %s\n", pthread_setcancelstate(7, NULL) == EINVAL ? "EINVAL" : "?");
 	return 0;
 }
@@ -662,6 +704,213 @@ static int check_sigmask(void)
 	return 0;
 }
 
+/* --- sigwait -------------------------------------------------------------------------------- */
+
+static pthread_t sw_thread;
+static volatile int sw_stop, sw_handled_in;
+static sem_t sw_ack;
+static int sw_got[8];
+
+static volatile uintptr_t sw_stack; /* an address on the target pthread's stack */
+
+static void sw_handler(int sig)
+{
+	char line[64];
+	uintptr_t here = (uintptr_t)&line;
+	int on_its_stack = here < sw_stack && sw_stack - here < 32 * 1024;
+	snprintf(line, sizeof line, "[%d in worker %d on its stack %d]", sig, pthread_equal(pthread_self(), sw_thread),
+	         on_its_stack);
+	sig_note(line);
+	sw_stop = 1;
+}
+
+/* Takes SIGUSR1, SIGUSR2 and SIGTERM with sigwait (they are blocked in every pthread). */
+static void *sw_waiter(void *arg)
+{
+	(void)arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	for (int i = 0; i < 4; i++) {
+		sigwait(&set, &sw_got[i]);
+		sem_post(&sw_ack);
+	}
+	return NULL;
+}
+
+/* A worker starting: where its stack is, sig (if any) unblocked, and the main thread told. */
+static void sw_start(int sig)
+{
+	int marker;
+	sw_stack = (uintptr_t)&marker;
+	sigset_t set;
+	sigemptyset(&set);
+	if (sig)
+		sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	sem_post(&sw_ack);
+}
+
+/* Unblocks SIGUSR1 and computes (arg NULL) or sleeps until its handler says stop. */
+static void *sw_spinner(void *arg)
+{
+	sw_start(SIGUSR1);
+	volatile uint64_t work = 0;
+	while (!sw_stop) {
+		if (arg)
+			usleep(2000);
+		work++;
+	}
+	return NULL;
+}
+
+static void *sw_killer(void *arg)
+{
+	(void)arg;
+	usleep(5000);
+	kill(getpid(), SIGUSR1);
+	return NULL;
+}
+
+static void *sw_pauser(void *arg)
+{
+	(void)arg;
+	sw_start(SIGUSR2);
+	int r = pause();
+	sw_handled_in = r == -1 && errno == EINTR;
+	return NULL;
+}
+
+/* pthread_kill to a pthread that blocks the signal: pending for it alone. */
+static void *sw_blocker(void *arg)
+{
+	(void)arg;
+	sw_start(0);
+	sem_wait(&sig_go);
+	sigset_t pend, set;
+	sigpending(&pend);
+	printf("blocker sees usr2 pending: %d\n", sigismember(&pend, SIGUSR2));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	printf("blocker after unblock: %s\n", sig_log);
+	return NULL;
+}
+
+static void sw_reset(void)
+{
+	sw_stop = 0;
+	sig_log_len = 0;
+	memset(sig_log, 0, sizeof sig_log);
+}
+
+static int check_sigwait(void)
+{
+	sigset_t set, pend;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGUSR1, sw_handler);
+	signal(SIGUSR2, sw_handler);
+	sem_init(&sw_ack, 0, 0);
+	sem_init(&sig_go, 0, 0);
+
+	/* sigwait takes kill'd and pthread_kill'd signals, default action or not */
+	pthread_create(&sw_thread, NULL, sw_waiter, NULL);
+	kill(getpid(), SIGUSR1);
+	sem_wait(&sw_ack);
+	pthread_kill(sw_thread, SIGUSR2);
+	sem_wait(&sw_ack);
+	kill(getpid(), SIGTERM); /* its default action would end the process */
+	sem_wait(&sw_ack);
+	raise(SIGUSR2); /* pending for main, which blocks it: not the waiter's */
+	sigpending(&pend);
+	printf("main's raise pending for main: %d\n", sigismember(&pend, SIGUSR2));
+	kill(getpid(), SIGUSR1);
+	sem_wait(&sw_ack);
+	pthread_join(sw_thread, NULL);
+	printf("sigwait got %d %d %d %d, handlers ran: %d\n", sw_got[0], sw_got[1], sw_got[2], sw_got[3], sig_log_len > 0);
+	int sig = 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigwait(&set, &sig);
+	printf("main's own sigwait takes its pending %d\n", sig);
+
+	/* sigtimedwait: nothing comes */
+	struct timespec ts = { 0, 5000000 };
+	siginfo_t info;
+	errno = 0;
+	int r = sigtimedwait(&set, &info, &ts);
+	printf("sigtimedwait with nothing pending: %d errno EAGAIN %d\n", r, errno == EAGAIN);
+	kill(getpid(), SIGUSR2);
+	r = sigtimedwait(&set, &info, &ts);
+	printf("sigtimedwait: %d signo %d code user %d\n", r, info.si_signo, info.si_code == SI_USER);
+
+	/* a kill'd signal runs on the one pthread that does not block it, while it computes */
+	sw_reset();
+	pthread_create(&sw_thread, NULL, sw_spinner, NULL);
+	sem_wait(&sw_ack);
+	kill(getpid(), SIGUSR1);
+	pthread_join(sw_thread, NULL);
+	printf("computing pthread: %s\n", sig_log);
+
+	/* ... while it sleeps */
+	sw_reset();
+	pthread_create(&sw_thread, NULL, sw_spinner, "sleep");
+	sem_wait(&sw_ack);
+	usleep(5000);
+	kill(getpid(), SIGUSR1);
+	pthread_join(sw_thread, NULL);
+	printf("sleeping pthread: %s\n", sig_log);
+
+	/* pthread_kill to a computing pthread */
+	sw_reset();
+	pthread_create(&sw_thread, NULL, sw_spinner, NULL);
+	sem_wait(&sw_ack);
+	pthread_kill(sw_thread, SIGUSR1);
+	pthread_join(sw_thread, NULL);
+	printf("pthread_kill'd computing pthread: %s\n", sig_log);
+
+	/* pause returns once a handler ran in the pauser */
+	sw_reset();
+	pthread_create(&sw_thread, NULL, sw_pauser, NULL);
+	sem_wait(&sw_ack);
+	usleep(5000);
+	pthread_kill(sw_thread, SIGUSR2);
+	pthread_join(sw_thread, NULL);
+	printf("pause: %s returned -1 EINTR %d\n", sig_log, sw_handled_in);
+
+	/* pthread_kill to a pthread that blocks the signal: pending for it alone */
+	sw_reset();
+	pthread_create(&sw_thread, NULL, sw_blocker, NULL);
+	sem_wait(&sw_ack);
+	pthread_kill(sw_thread, SIGUSR2);
+	sigpending(&pend);
+	printf("main sees usr2 pending: %d\n", sigismember(&pend, SIGUSR2));
+	sem_post(&sig_go);
+	pthread_join(sw_thread, NULL);
+
+	/* sigsuspend: main waits with nothing blocked; a pthread that blocks usr1 kills the process */
+	sw_reset();
+	int marker;
+	sw_stack = (uintptr_t)&marker;
+	sw_thread = pthread_self();
+	pthread_t killer;
+	pthread_create(&killer, NULL, sw_killer, NULL);
+	sigemptyset(&set);
+	errno = 0;
+	r = sigsuspend(&set);
+	int eintr = errno == EINTR;
+	pthread_join(killer, NULL);
+	pthread_sigmask(SIG_SETMASK, NULL, &set);
+	printf("sigsuspend: %d EINTR %d %s, usr1 blocked again %d\n", r, eintr, sig_log, sigismember(&set, SIGUSR1));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -676,12 +925,14 @@ int main(int argc, char **argv)
 		return check_signal();
 	if (!strcmp(what, "sigmask"))
 		return check_sigmask();
+	if (!strcmp(what, "sigwait"))
+		return check_sigwait();
 	if (!strcmp(what, "float"))
 		return check_float();
 	if (!strcmp(what, "tls"))
 		return check_tls();
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|spawn PROGRAM\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|sigwait|spawn PROGRAM\n");
 	return 2;
 }

@@ -5,8 +5,9 @@ tap what happened and the tap writes to the pcap file what a wire would have car
 connection SYN, SYN-ACK and ACK, a PSH-ACK segment of at most 1460 bytes per piece of each
 transfer, with sequence and acknowledgement numbers that count the bytes, FIN (answered by an
 ACK) for each side's orderly close, RST for an abortive one; for UDP one datagram per send,
-split into IPv4 fragments when it does not fit a 1500-byte MTU. Checksums are real. Addresses
-are the conversations' own; MACs: 127.0.0.0/8 is 00:00:00:00:00:00 (as Linux captures its
+split into IPv4 fragments when it does not fit a 1500-byte MTU (IPv6 traffic, all on ::1, is
+loopback's, whose 65536-byte MTU needs none). Checksums are real. Addresses
+are the conversations' own; MACs: 127.0.0.0/8 and ::1 are 00:00:00:00:00:00 (as Linux captures its
 loopback, and so are host clients of a forward), the kernel's address is ether0's MAC (or
 52:54:00:12:34:56 without NICs), anything else (host addresses guests dial) the gateway
 52:55:0a:00:02:02. Only the capture file sees these frames, not the
@@ -15,6 +16,7 @@ NICs' connections.
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 import sys
 from array import array
@@ -53,6 +55,14 @@ def _ip(addr: str) -> bytes:
     return bytes(int(part) for part in addr.split("."))
 
 
+def _pseudo(proto: int, src: str, dst: str, length: int) -> bytes:
+    """The pseudo-header a TCP or UDP checksum covers: IPv4's (RFC 793) or IPv6's (RFC 8200)."""
+    if ":" in src:
+        addresses = ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed
+        return addresses + struct.pack("!IxxxB", length, proto)
+    return _ip(src) + _ip(dst) + struct.pack("!BBH", 0, proto, length)
+
+
 class Flow:
     """One TCP connection: the next sequence number each way."""
 
@@ -78,7 +88,7 @@ class IpCapture:
     # --- frames -----------------------------------------------------------------------------
 
     def _mac(self, addr: str) -> bytes:
-        if addr.startswith("127."):
+        if addr.startswith("127.") or addr == "::1":
             return LOOPBACK_MAC
         return self.own_mac if addr == self.own else GATEWAY_MAC
 
@@ -89,6 +99,19 @@ class IpCapture:
         header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
         ether = self._mac(dst) + self._mac(src) + b"\x08\x00"
         self.segment.record(ether + header + payload)
+
+    def _ipv6(self, proto: int, src: str, dst: str, payload: bytes) -> None:
+        """An IPv6 packet: between loopback addresses only, whose MTU (65536) needs no fragments."""
+        header = struct.pack(
+            "!IHBB16s16s",
+            6 << 28,
+            len(payload),
+            proto,
+            64,
+            ipaddress.IPv6Address(src).packed,
+            ipaddress.IPv6Address(dst).packed,
+        )
+        self.segment.record(self._mac(dst) + self._mac(src) + b"\x86\xdd" + header + payload)
 
     def _next_ident(self) -> int:
         self.ident = (self.ident + 1) & 0xFFFF
@@ -101,9 +124,12 @@ class IpCapture:
             "!HHIIHHHH", src[1], dst[1], seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, offset | flags, WINDOW, 0, 0
         )
         segment = header + options + data
-        pseudo = _ip(src[0]) + _ip(dst[0]) + struct.pack("!BBH", 0, TCP, len(segment))
+        pseudo = _pseudo(TCP, src[0], dst[0], len(segment))
         segment = segment[:16] + struct.pack("!H", checksum(pseudo + segment)) + segment[18:]
-        self._ipv4(TCP, src[0], dst[0], segment, 0x4000, self._next_ident())
+        if ":" in src[0]:
+            self._ipv6(TCP, src[0], dst[0], segment)
+        else:
+            self._ipv4(TCP, src[0], dst[0], segment, 0x4000, self._next_ident())
 
     def _flow(self, src: Endpoint, dst: Endpoint) -> Flow:
         key = frozenset((src, dst))
@@ -156,10 +182,13 @@ class IpCapture:
 
     def udp(self, src: Endpoint, dst: Endpoint, data: bytes) -> None:
         header = struct.pack("!HHHH", src[1], dst[1], 8 + len(data), 0)
-        pseudo = _ip(src[0]) + _ip(dst[0]) + struct.pack("!BBH", 0, UDP, 8 + len(data))
+        pseudo = _pseudo(UDP, src[0], dst[0], 8 + len(data))
         datagram = header + data
         check = checksum(pseudo + datagram) or 0xFFFF
         datagram = datagram[:6] + struct.pack("!H", check) + datagram[8:]
+        if ":" in src[0]:
+            self._ipv6(UDP, src[0], dst[0], datagram)
+            return
         ident = self._next_ident()
         for start in range(0, len(datagram), MTU_PAYLOAD):
             more = 0x2000 if start + MTU_PAYLOAD < len(datagram) else 0

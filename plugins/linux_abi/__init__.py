@@ -44,6 +44,7 @@ from kernkit.plugins.linux_abi import (
     splice,
     sysinfo,
     timeinfo,
+    uts,
     xattr,
 )
 from kernkit.plugins.linux_abi.startup import setup_process
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class LinuxOptions:
-    hostname: str = option("kernkit", "uname nodename")
+    hostname: str = option("kernkit", "uname nodename at boot (sethostname changes it)")
     release: str = option("6.1.0-kernkit", "uname release")
     version: str = option("#1 SMP kernkit", "uname version")
     epoch: int = option(
@@ -160,6 +161,8 @@ SYSCALLS = (
     (292, "dup3", fileio.sys_dup3, 3),
     (293, "pipe2", fileio.sys_pipe2, 2),
     (316, "renameat2", fs.sys_renameat2, 5),
+    (170, "sethostname", uts.sys_sethostname, 2),
+    (171, "setdomainname", uts.sys_setdomainname, 2),
     (318, "getrandom", timeinfo.sys_getrandom, 3),
     (319, "memfd_create", memory.sys_memfd_create, 2),
     (332, "statx", fs.sys_statx, 5),

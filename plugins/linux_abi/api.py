@@ -23,6 +23,7 @@ from kernkit.plugins.linux_abi.spawn import c_strings, find_program
 from kernkit.plugins.linux_abi.startup import setup_process
 from kernkit.plugins.linux_abi.statbuf import device_number, inode_number
 from kernkit.plugins.linux_abi.timeinfo import sys_nanosleep
+from kernkit.plugins.linux_abi.uts import names as uts_names
 
 __all__ = [
     "ALL_CAPS",
@@ -38,6 +39,7 @@ __all__ = [
     "inode_number",
     "procview",
     "sysinfo",
+    "uts_names",
     "c_strings",
     "find_program",
     "scatter",

@@ -23,6 +23,7 @@ from kernkit.core.errnos import (
     errno_of,
 )
 from kernkit.plugins.linux_abi import locks
+from kernkit.plugins.linux_abi.capabilities import capabilities
 from kernkit.plugins.linux_abi.chanio import (
     O_APPEND,
     O_CLOEXEC,
@@ -36,7 +37,7 @@ from kernkit.plugins.linux_abi.chanio import (
 from kernkit.plugins.linux_abi.jobs import terminal_ioctl
 from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
 from kernkit.plugins.linux_abi.statbuf import dirent_type, inode_number, pack_stat
-from kernkit.plugins.ns.api import enter
+from kernkit.plugins.ns.api import enter, pipe_size
 
 if TYPE_CHECKING:
     from kernkit.core.files import OpenFile
@@ -58,7 +59,8 @@ LOCK_COMMANDS = (
     locks.F_OFD_SETLKW,
 )
 FD_CLOEXEC = 1
-PIPE_SIZE = 64 * 1024
+#: CAP_SYS_RESOURCE: F_SETPIPE_SZ past fs.pipe-max-size.
+CAP_SYS_RESOURCE = 1 << 24
 _DIRENT_HEAD = struct.Struct("<QqHB")
 PIPE_ENDS = (("data", OREAD), ("data1", OWRITE))
 
@@ -75,11 +77,13 @@ def epoch_ns(t: Thread) -> int:
 
 
 def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
-    file = t.process.files.get(fd)
+    process = t.process
+    file = process.files.get(fd)
     if file is None:
         return -EBADF
-    count = min(count, MAX_IO)
-    aspace = t.process.aspace
+    if count > MAX_IO:
+        count = MAX_IO
+    aspace = process.aspace
     if not aspace.allows(buf, count, "write"):  # before any input is consumed
         return -EFAULT
     data = chan_read(t, file, count) if type(file) is Chan else file.read(t, count)
@@ -299,8 +303,14 @@ def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int) -> int | None:
         return 0
     if cmd in LOCK_COMMANDS:
         return locks.fcntl_lock(t, file, cmd, arg) if type(file) is Chan else -EINVAL
-    if cmd == F_GETPIPE_SZ:
-        return PIPE_SIZE if type(file) is Chan and getattr(file.driver, "name", "") == "pipe" else -EINVAL
+    if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
+        if type(file) is not Chan:
+            return -EBADF
+        size = None if cmd == F_GETPIPE_SZ else arg & 0xFFFF_FFFF
+        try:
+            return pipe_size(file, size, privileged=bool(capabilities(t.process) & CAP_SYS_RESOURCE))
+        except DeviceError as exc:
+            return -errno_of(exc.code)
     return -EINVAL
 
 

@@ -11,6 +11,7 @@ from kernkit.core.wait import WaitQueue
 from kernkit.plugins.linux_abi.creds import PER_LINUX32, PER_MASK, creds_of
 from kernkit.plugins.linux_abi.signals import ON_EINTR
 from kernkit.plugins.linux_abi.startup import random_bytes
+from kernkit.plugins.linux_abi.uts import names
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -180,7 +181,8 @@ def sys_uname(t: Thread, buf: int) -> int:
     options = t.kernel.config["linux"]
     # a 32-bit personality (linux32, setarch i686) sees the machine a 32-bit kernel would be
     machine = "i686" if creds_of(t.process).persona & PER_MASK == PER_LINUX32 else "x86_64"
-    fields = ("Linux", options.hostname, options.release, options.version, machine, "(none)")
+    uts = names(t.kernel)
+    fields = ("Linux", uts.host, options.release, options.version, machine, uts.domain)
     t.process.aspace.write(buf, b"".join(_field(f) for f in fields))
     return 0
 

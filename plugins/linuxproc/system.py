@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kernkit.core.state import Slot
-from kernkit.plugins.linux_abi.api import FILESYSTEMS, NGROUPS_MAX, sysinfo
+from kernkit.plugins.linux_abi.api import FILESYSTEMS, NGROUPS_MAX, sysinfo, uts_names
 from kernkit.plugins.ns.api import kernkit_version
 
 if TYPE_CHECKING:
@@ -210,8 +210,8 @@ def _pid_max(kernel: Kernel) -> str:
 #: /proc/sys, as nested directories of files.
 SYS: dict = {
     "kernel": {
-        "domainname": lambda kernel: "(none)\n",
-        "hostname": lambda kernel: kernel.config["linux"].hostname + "\n",
+        "domainname": lambda kernel: uts_names(kernel).domain + "\n",
+        "hostname": lambda kernel: uts_names(kernel).host + "\n",
         "ngroups_max": lambda kernel: f"{NGROUPS_MAX}\n",
         "osrelease": lambda kernel: kernel.config["linux"].release + "\n",
         "ostype": lambda kernel: "Linux\n",

@@ -38,6 +38,12 @@ def _ip_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver
     return IpDevice(kernel)
 
 
+def _unix_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver
+    from kernkit.plugins.net.unixsock import UnixDevice
+
+    return UnixDevice(kernel)
+
+
 def _start_host(kernel: Kernel) -> None:
     options = kernel.config["net"]
     forwards = options.forwards()
@@ -68,9 +74,11 @@ def kernkit_declare_plugin() -> PluginDeclaration:
 
 @hookimpl
 def kernkit_register_syscall_extensions() -> list[SyscallExtension]:
+    from kernkit.plugins.net import mmsg
     from kernkit.plugins.net.sockets import SYSCALLS
 
-    calls = tuple(Syscall(number, name, handler, nargs) for number, name, handler, nargs in SYSCALLS)
+    table = SYSCALLS + mmsg.calls(SYSCALLS)
+    calls = tuple(Syscall(number, name, handler, nargs) for number, name, handler, nargs in table)
     return [SyscallExtension("sockets", "linux", calls, "BSD sockets over #ip conversations")]
 
 
@@ -81,7 +89,10 @@ def kernkit_config_sections() -> list[ConfigSection]:
 
 @hookimpl
 def kernkit_register_devices() -> list[Device]:
-    return [Device("ip", _ip_device, "the network: /net/tcp, /net/udp (clone, ctl, data, listen, ...)")]
+    return [
+        Device("ip", _ip_device, "the network: /net/tcp, /net/udp (clone, ctl, data, listen, ...)"),
+        Device("unix", _unix_device, "Unix domain sockets (each an open channel; names bound)"),
+    ]
 
 
 @hookimpl

@@ -32,7 +32,9 @@ from kernkit.core.devices import (
     Qid,
     decimal,
 )
-from kernkit.plugins.net.stack import ANY, PROTOCOLS, Conv, Stack, stack_of
+from kernkit.plugins.net import inet6
+from kernkit.plugins.net.inet6 import packed6
+from kernkit.plugins.net.stack import ANY, PROTOCOLS, WILDCARDS, Conv, Stack, stack_of
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -77,6 +79,11 @@ def parse_addr(text: str, stack: Stack, default_host: str = ANY) -> tuple[str, i
         host = ANY
     if not decimal(port) or int(port) > 65535:
         raise DeviceError("EINVAL", f"{text!r}: port {port!r} is not a number from 0 to 65535")
+    if ":" in host:  # IPv6, as Plan 9 takes it too
+        address = inet6.parse_text(host)
+        if address is None:
+            raise DeviceError("EINVAL", f"{text!r}: {host!r} is not an IPv6 address")
+        return address, int(port)
     pieces = host.split(".")
     if len(pieces) != 4 or not all(decimal(p) and int(p) < 256 for p in pieces):
         raise DeviceError("EINVAL", f"{text!r}: {host!r} is not an IPv4 address")
@@ -344,18 +351,11 @@ class IpDevice(DeviceDriver):
         return POLLIN | POLLOUT
 
 
-def _ip16(addr: str) -> bytes:
-    return bytes(10) + b"\xff\xff" + bytes(int(p) for p in addr.split("."))
-
-
 def udp_header(source: str, port: int, conv: Conv) -> bytes:
     """Plan 9's Udphdr: raddr[16] laddr[16] ifcaddr[16] rport[2] lport[2] (v4 in v6 form)."""
-    laddr = conv.laddr if conv.laddr != ANY else "127.0.0.1"
-    return (
-        _ip16(source) + _ip16(laddr) + _ip16(laddr) + port.to_bytes(2, "big") + conv.lport.to_bytes(2, "big")
-    )
+    laddr = conv.laddr if conv.laddr not in WILDCARDS else conv.stack.source_for(source)
+    return packed6(source) + packed6(laddr) * 2 + port.to_bytes(2, "big") + conv.lport.to_bytes(2, "big")
 
 
 def parse_udp_header(data: bytes) -> tuple[str, int]:
-    raddr = data[12:16]
-    return ".".join(str(b) for b in raddr), int.from_bytes(data[48:50], "big")
+    return inet6.stack_address(data[:16]), int.from_bytes(data[48:50], "big")

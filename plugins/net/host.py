@@ -18,7 +18,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import DeviceError
-from kernkit.plugins.net.stack import ESTABLISHED, KMEM_OWNER, Conv, Stack
+from kernkit.plugins.net.stack import ESTABLISHED, KMEM_OWNER, WILDCARDS, Conv, Stack
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -283,7 +283,7 @@ class HostBridge:
                 self._refuse(client)
                 continue
             conv.laddr, conv.lport = (
-                listener.laddr if listener.laddr != "0.0.0.0" else self.stack.address,
+                listener.laddr if listener.laddr not in WILDCARDS else self.stack.address,
                 guest_port,
             )
             conv.raddr, conv.rport = caddr, cport

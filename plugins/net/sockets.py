@@ -1,4 +1,4 @@
-"""BSD sockets over the network plugin's conversations (AF_INET TCP and UDP).
+"""BSD sockets over the network plugin's conversations (AF_INET and AF_INET6 TCP, UDP, UDP-Lite).
 
 A socket is an open channel on a conversation's ``data`` file of ``#ip`` (``/net/tcp/N/data``),
 so read, write, close, dup, fork, fstat (S_IFSOCK) and poll work on it as on any channel, and the
@@ -11,7 +11,7 @@ again when woken (EAGAIN instead with O_NONBLOCK or MSG_DONTWAIT).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import ORDWR, Chan, DeviceError, WouldBlock
@@ -33,8 +33,9 @@ from kernkit.core.errnos import (
 from kernkit.core.errors import BadAddress
 from kernkit.core.wait import Finish, WaitQueue
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter, sigpipe
-from kernkit.plugins.net import unixpair
+from kernkit.plugins.net import inet6, udplite, unix
 from kernkit.plugins.net.devip import DATA
+from kernkit.plugins.net.stack import ANY6
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
@@ -46,39 +47,30 @@ SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
 MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x40, 0x100, 0x4000
 SOL_SOCKET, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IP = 1, 6, 17, 0
 SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE = 2, 3, 4, 7, 8, 9
-SO_LINGER, SO_REUSEPORT, SO_ACCEPTCONN = 13, 15, 30
+SO_LINGER, SO_REUSEPORT, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN = 13, 15, 30, 38, 39
+MSG_TRUNC = 0x20
 TCP_NODELAY = 1
 MAX_IO = 1 << 24
 
 
-def _sockaddr(addr: str, port: int) -> bytes:
-    return (
-        struct.pack("<H", AF_INET)
-        + port.to_bytes(2, "big")
-        + bytes(int(p) for p in addr.split("."))
-        + bytes(8)
-    )
-
-
-def _read_sockaddr(t: Thread, address: int, length: int) -> tuple[str, int] | int:
-    if length < 8 or length > 128:
+def _read_sockaddr(
+    t: Thread, conv: Conv, address: int, length: int, purpose: str = "connect"
+) -> tuple[str, int] | int:
+    if length < 0 or length > 128:
         return -EINVAL
-    raw = t.process.aspace.read(address, min(length, 16))
-    family = struct.unpack_from("<H", raw)[0]
-    if family != AF_INET:
-        return -EAFNOSUPPORT
-    return ".".join(str(b) for b in raw[4:8]), int.from_bytes(raw[2:4], "big")
+    raw = t.process.aspace.read(address, min(length, inet6.SOCKADDR_IN6))
+    return inet6.decode(conv, raw, length, purpose)
 
 
-def _write_sockaddr(t: Thread, address: int, lenp: int, addr: str, port: int) -> None:
-    """Store a sockaddr_in at ``address``, at most ``*lenp`` bytes; ``*lenp`` becomes its size."""
+def _write_sockaddr(t: Thread, conv: Conv, address: int, lenp: int, addr: str, port: int) -> None:
+    """Store the socket's sockaddr at ``address``, at most ``*lenp`` bytes; ``*lenp`` becomes its size."""
     if not address or not lenp:
         return
     aspace = t.process.aspace
     room = max(0, struct.unpack("<i", aspace.read(lenp, 4))[0])
-    data = _sockaddr("0.0.0.0" if addr == "0.0.0.0" else addr, port)
-    aspace.write(address, data[: min(room, 16)])
-    aspace.write(lenp, struct.pack("<i", 16))
+    data = inet6.sockaddr(inet6.family_of(conv), addr, port)
+    aspace.write(address, data[: min(room, len(data))])
+    aspace.write(lenp, struct.pack("<i", len(data)))
 
 
 def _driver(t: Thread):  # noqa: ANN202 - the #ip driver, or None without the net plugin
@@ -137,14 +129,14 @@ def _install(t: Thread, chan: Chan, flags: int) -> int:
 
 
 def sys_socket(t: Thread, domain: int, kind: int, protocol: int) -> int:
-    if domain != AF_INET:
+    if domain not in (AF_INET, AF_INET6):
         return -EAFNOSUPPORT
     base = kind & 0xF
     if kind & ~(0xF | SOCK_NONBLOCK | SOCK_CLOEXEC):
         return -EINVAL
     if base == SOCK_STREAM and protocol in (0, IPPROTO_TCP):
         proto = "tcp"
-    elif base == SOCK_DGRAM and protocol in (0, IPPROTO_UDP):
+    elif base == SOCK_DGRAM and protocol in (0, IPPROTO_UDP, udplite.IPPROTO_UDPLITE):
         proto = "udp"
     else:
         return -EPROTONOSUPPORT
@@ -157,6 +149,10 @@ def sys_socket(t: Thread, domain: int, kind: int, protocol: int) -> int:
         conv = driver.stack.new_conv(proto, owner=t.process.name)
     except DeviceError as exc:
         return -errno_of(exc.code)
+    conv.lite = protocol == udplite.IPPROTO_UDPLITE
+    conv.write_once_after_close = True
+    if domain == AF_INET6:
+        conv.wildcard = conv.laddr = conv.raddr = ANY6
     return _install(t, driver.open_conv_file(conv, DATA, ORDWR), kind)
 
 
@@ -164,7 +160,7 @@ def sys_bind(t: Thread, fd: int, addr: int, addrlen: int) -> int:
     found = _sock(t, fd)
     if isinstance(found, int):
         return found
-    where = _read_sockaddr(t, addr, addrlen)
+    where = _read_sockaddr(t, found[1], addr, addrlen, "bind")
     if isinstance(where, int):
         return where
     try:
@@ -194,7 +190,10 @@ def sys_connect(t: Thread, fd: int, addr: int, addrlen: int) -> int | None:
     if isinstance(found, int):
         return found
     chan, conv = found
-    where = _read_sockaddr(t, addr, addrlen)
+    if conv.proto == "udp" and addrlen >= 2 and t.process.aspace.read(addr, 2) == bytes(2):
+        conv.disconnect()  # AF_UNSPEC
+        return 0
+    where = _read_sockaddr(t, conv, addr, addrlen)
     if isinstance(where, int):
         return where
     try:
@@ -237,9 +236,10 @@ def _accepted(
         if not errors:
             raise
         return -errno_of(exc.code)
+    accepted.wildcard, accepted.v6only, accepted.write_once_after_close = conv.wildcard, conv.v6only, True
     number = _install(t, chan.driver.open_conv_file(accepted, DATA, ORDWR), flags)
     if number >= 0:
-        _write_sockaddr(t, addr, lenp, accepted.raddr, accepted.rport)
+        _write_sockaddr(t, accepted, addr, lenp, accepted.raddr, accepted.rport)
     return number
 
 
@@ -255,9 +255,9 @@ def _name(t: Thread, fd: int, addr: int, lenp: int, peer: bool) -> int:
     if peer:
         if not conv.rport or conv.peer is None and conv.proto == "tcp":
             return -ENOTCONN
-        _write_sockaddr(t, addr, lenp, conv.raddr, conv.rport)
+        _write_sockaddr(t, conv, addr, lenp, conv.raddr, conv.rport)
     else:
-        _write_sockaddr(t, addr, lenp, conv.laddr, conv.lport)
+        _write_sockaddr(t, conv, addr, lenp, conv.laddr, conv.lport)
     return 0
 
 
@@ -286,11 +286,22 @@ def sys_shutdown(t: Thread, fd: int, how: int) -> int:
 
 
 def _send(
-    t: Thread, chan: Chan, conv: Conv, data: bytes, flags: int, to: tuple[str, int] | None
+    t: Thread,
+    chan: Chan,
+    conv: Conv,
+    data: bytes,
+    flags: int,
+    to: tuple[str, int] | None,
+    control: Sequence[tuple[int, int, bytes]] = (),
 ) -> int | None:
     try:
-        if conv.proto == "udp" and to is not None:
-            return conv.send_datagram(data, *to)
+        if conv.proto == "udp":
+            meta = inet6.send_meta(conv, control)
+            if isinstance(meta, int):
+                return meta
+            if to is None and not conv.rport:
+                raise DeviceError("EDESTADDRREQ", f"udp/{conv.index} is not connected (use sendto)")
+            return conv.send_datagram(data, *(to or (conv.raddr, conv.rport)), meta)
         return conv.write(data)
     except DeviceError as exc:
         if exc.code == "EPIPE":
@@ -309,7 +320,7 @@ def sys_sendto(t: Thread, fd: int, buf: int, length: int, flags: int, addr: int,
     chan, conv = found
     to = None
     if addr and conv.proto == "udp":
-        to = _read_sockaddr(t, addr, addrlen)
+        to = _read_sockaddr(t, conv, addr, addrlen, "send")
         if isinstance(to, int):
             return to
     return _send(t, chan, conv, t.process.aspace.read(buf, min(length, MAX_IO)), flags, to)
@@ -357,18 +368,20 @@ def sys_recvfrom(t: Thread, fd: int, buf: int, length: int, flags: int, addr: in
     try:
         got = _take(conv, length, flags)
     except WouldBlock as blocked:
-        finish = _completing(lambda: _received(t, _take(conv, length, flags), buf, addr, lenp))
+        finish = _completing(lambda: _received(t, conv, _take(conv, length, flags), buf, addr, lenp))
         return _wait(t, chan, blocked, flags, Finish(finish, (fd, buf, length, flags, addr, lenp)))
-    return _received(t, got, buf, addr, lenp)
+    return _received(t, conv, got, buf, addr, lenp)
 
 
-def _received(t: Thread, got: tuple[bytes, str, int] | int, buf: int, addr: int, lenp: int) -> int:
+def _received(
+    t: Thread, conv: Conv, got: tuple[bytes, str, int] | int, buf: int, addr: int, lenp: int
+) -> int:
     if isinstance(got, int):
         return got
     data, source, port = got
     t.process.aspace.write(buf, data)
     if addr:
-        _write_sockaddr(t, addr, lenp, source, port)
+        _write_sockaddr(t, conv, addr, lenp, source, port)
     return len(data)
 
 
@@ -387,19 +400,25 @@ def sys_sendmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
     if isinstance(found, int):
         return found
     chan, conv = found
-    name, namelen, iov, iovlen, _control, _controllen, _ = _MSGHDR.unpack(
+    name, namelen, iov, iovlen, control, controllen, _ = _MSGHDR.unpack(
         t.process.aspace.read(msg, _MSGHDR.size)
     )
     vectors = _iov(t, iov, iovlen)
     if isinstance(vectors, int):
         return vectors
+    raw_control = t.process.aspace.read(control, min(controllen, 1 << 16)) if control else b""
+    items = inet6.control_messages(raw_control)
+    if isinstance(items, int):
+        return items
+    if any(level == SOL_SOCKET for level, _, _ in items):
+        return -EINVAL  # SCM_RIGHTS and the like are for AF_UNIX sockets
     data = b"".join(t.process.aspace.read(base, length) for base, length in vectors if length)
     to = None
     if name and conv.proto == "udp":
-        to = _read_sockaddr(t, name, namelen)
+        to = _read_sockaddr(t, conv, name, namelen, "send")
         if isinstance(to, int):
             return to
-    return _send(t, chan, conv, data[:MAX_IO], flags, to)
+    return _send(t, chan, conv, data[:MAX_IO], flags, to, items)
 
 
 def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
@@ -408,7 +427,7 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
         return found
     chan, conv = found
     aspace = t.process.aspace
-    name, namelen, iov, iovlen, _control, _controllen, _ = _MSGHDR.unpack(aspace.read(msg, _MSGHDR.size))
+    name, namelen, iov, iovlen, control, controllen, _ = _MSGHDR.unpack(aspace.read(msg, _MSGHDR.size))
     vectors = _iov(t, iov, iovlen)
     if isinstance(vectors, int):
         return vectors
@@ -416,16 +435,22 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int) -> int | None:
         if length and not aspace.allows(base, length, "write"):
             return -EFAULT
     total = min(sum(length for _, length in vectors), MAX_IO)
+    whole = len(conv.datagrams[0][2]) if conv.proto == "udp" and conv.datagrams else 0
     got = _receive(t, chan, conv, total, flags)
     if got is None or isinstance(got, int):
         return got
     data, source, port = got
     scatter(aspace, vectors, data)
     if name:
-        aspace.write(name, _sockaddr(source, port)[: min(namelen, 16)])
-        aspace.write(msg + 8, struct.pack("<I", 16))
-    aspace.write(msg + 40, struct.pack("<Q", 0))  # msg_controllen: no ancillary data
-    aspace.write(msg + 48, struct.pack("<i", 0))  # msg_flags
+        address = inet6.sockaddr(inet6.family_of(conv), source, port)
+        aspace.write(name, address[: min(namelen, len(address))])
+        aspace.write(msg + 8, struct.pack("<I", len(address)))
+    items = inet6.received_items(conv, conv.laddr if conv.laddr != ANY6 else "::1")
+    stored, msg_flags = inet6.pack_control(items, controllen if control else 0)
+    if stored:
+        aspace.write(control, stored)
+    aspace.write(msg + 40, struct.pack("<Q", len(stored)))  # msg_controllen
+    aspace.write(msg + 48, struct.pack("<i", msg_flags | (MSG_TRUNC if whole > len(data) else 0)))
     return len(data)
 
 
@@ -455,6 +480,10 @@ def sys_setsockopt(t: Thread, fd: int, level: int, name: int, value: int, length
         pass
     elif level == IPPROTO_IP:
         pass  # TTL, TOS, ...: nothing to do on loopback
+    elif level == inet6.IPPROTO_IPV6 and inet6.is_inet6(conv):
+        return inet6.setsockopt(conv, name, number)
+    elif level in udplite.LEVELS and conv.proto == "udp":
+        return udplite.setsockopt(conv, name, number)
     else:
         return -ENOPROTOOPT
     conv.options[(level, name)] = number
@@ -480,6 +509,14 @@ def sys_getsockopt(t: Thread, fd: int, level: int, name: int, value: int, lenp: 
         number = conv.options.get((level, name), conv.stack.buffer)
     elif level == SOL_SOCKET and name == SO_ACCEPTCONN:
         number = int(conv.state == "Listen")
+    elif level == SOL_SOCKET and name == SO_DOMAIN:
+        number = inet6.family_of(conv)
+    elif level == SOL_SOCKET and name == SO_PROTOCOL:
+        number = IPPROTO_TCP if conv.proto == "tcp" else udplite.IPPROTO_UDPLITE if conv.lite else IPPROTO_UDP
+    elif level == inet6.IPPROTO_IPV6 and inet6.is_inet6(conv):
+        number = inet6.getsockopt(conv, name)
+    elif level in udplite.LEVELS and conv.proto == "udp":
+        number = udplite.getsockopt(conv, name)
     elif level == SOL_SOCKET and name == SO_LINGER:
         data = struct.pack("<ii", int(conv.linger_reset), 0)
         aspace.write(value, data[: min(room, 8)])
@@ -492,6 +529,8 @@ def sys_getsockopt(t: Thread, fd: int, level: int, name: int, value: int, lenp: 
         number = conv.options.get((level, name), 0)
     else:
         return -ENOPROTOOPT
+    if number < 0:
+        return number  # the option's errno
     data = struct.pack("<i", number)
     aspace.write(value, data[: min(room, 4)])
     aspace.write(lenp, struct.pack("<i", min(room, 4)))
@@ -515,13 +554,8 @@ _INET_CALLS = (
     (55, "getsockopt", sys_getsockopt, 5),
     (288, "accept4", sys_accept4, 4),
 )
-#: The calls on a descriptor act on socketpair ends as unixpair.py says, on the rest as above.
+#: AF_UNIX sockets and their calls are unix.py's; the rest are the calls above.
 SYSCALLS = (
-    tuple(
-        (number, name, unixpair.either(handler, unixpair.PAIR_CALLS[name]), nargs)
-        if name in unixpair.PAIR_CALLS
-        else (number, name, handler, nargs)
-        for number, name, handler, nargs in _INET_CALLS
-    )
-    + unixpair.SYSCALLS
+    tuple((number, name, unix.dispatch(name, handler), nargs) for number, name, handler, nargs in _INET_CALLS)
+    + unix.SYSCALLS
 )

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 PROTOCOLS = ("tcp", "udp")
 EPHEMERAL_FIRST, EPHEMERAL_LAST = 49152, 65535
 ANY = "0.0.0.0"
+ANY6 = "::"  # IPv6's wildcard; an AF_INET6 socket's v4-mapped addresses are IPv4 ones here
+WILDCARDS = (ANY, ANY6)
+DEFAULT_META = (64, 0)  # what a datagram carries besides its bytes: hop limit, traffic class
 
 # conversation states, as /net/tcp/N/status names them
 CLOSED, ANNOUNCED, LISTEN, ESTABLISHED, CLOSING = "Closed", "Announced", "Listen", "Established", "Closing"
@@ -56,7 +59,7 @@ class Conv:
         self.laddr, self.lport = ANY, 0
         self.raddr, self.rport = ANY, 0
         self.rx = bytearray()
-        self.datagrams: deque[tuple[str, int, bytes]] = deque()
+        self.datagrams: deque[tuple[str, int, bytes, tuple[int, int]]] = deque()
         self.queued = 0  # bytes in datagrams
         self.rcvbuf = stack.buffer
         self.rx_eof = False  # the peer will send no more (FIN)
@@ -75,6 +78,14 @@ class Conv:
         self.headers = False  # UDP: data carries a Plan 9 header per datagram
         self.options: dict[tuple[int, int], int] = {}
         self.owner = ""
+        self.wildcard = ANY  # "::" for an AF_INET6 socket
+        self.v6only = False  # with wildcard "::": IPv6 peers only (IPV6_V6ONLY)
+        self.lite = False  # UDP-Lite: its own protocol, reached by UDP-Lite senders only
+        self.addr_locked = self.port_locked = False  # bound by the user to an address, a port
+        self.write_once_after_close = False  # a socket's, as on Linux (below); /net's: EPIPE at once
+        self.send_coverage = 0  # UDP-Lite: bytes the checksum covers (0: all)
+        self.recv_coverage: int | None = None  # UDP-Lite: least partial coverage taken (None: any)
+        self.meta = DEFAULT_META  # that of the datagram last received
         self.queue = WaitQueue(stack.kernel)
         self.room: WaitQueue | None = None  # a listener's: connects waiting for backlog room
         self.sent = self.received = 0
@@ -125,9 +136,10 @@ class Conv:
         self.stack.check_local(addr)
         if port == 0:
             port = self.stack.ephemeral(self.proto, addr)
-        elif self.stack.port_taken(self.proto, addr, port, self):
+        elif self.stack.port_taken(self.proto, addr, port, self, self.v6only):
             raise DeviceError("EADDRINUSE", f"{self.proto} port {port} is in use")
         self.laddr, self.lport = addr, port
+        self.addr_locked, self.port_locked = addr not in WILDCARDS, port != 0
         if self.proto == "udp":
             self._udp_register()
 
@@ -136,7 +148,7 @@ class Conv:
         if self.state not in (CLOSED, ANNOUNCED, LISTEN):
             raise DeviceError("EINVAL", f"{self.proto}/{self.index}: cannot announce in state {self.state}")
         if not self.lport:
-            self.bind(ANY, 0)
+            self.bind(self.wildcard, 0)
         self.backlog = max(1, min(backlog, self.stack.max_backlog))
         self.state = LISTEN if self.proto == "tcp" else ANNOUNCED
         members = self.stack.listeners.setdefault((self.proto, self.lport), [])
@@ -149,10 +161,13 @@ class Conv:
 
     def connect(self, addr: str, port: int) -> None:
         stack = self.stack
+        self._check_version(addr)
         if self.proto == "udp":
             if not self.lport:
-                self.bind(ANY, 0)
+                self.bind(self.wildcard, 0)
             self._udp_register()
+            if self.laddr in WILDCARDS:  # connect picks the source address, as Linux's does
+                self.laddr = stack.source_for(addr)
             self.raddr, self.rport = stack.canonical(addr), port
             self.state = ESTABLISHED
             return
@@ -174,7 +189,7 @@ class Conv:
                 raise WouldBlock(listener.room)
             self._bind_for(addr)
             server = stack.new_conv("tcp", owner=listener.owner)
-            server.laddr, server.lport = stack.canonical(addr) if addr != ANY else "127.0.0.1", port
+            server.laddr, server.lport = stack.canonical(addr), port
             server.raddr, server.rport = self.laddr, self.lport
             server.state = ESTABLISHED
             server.listener = listener
@@ -195,12 +210,29 @@ class Conv:
         self._bind_for(addr)
         host.connect(self, addr, port)  # sets peer and state, or raises
 
+    def disconnect(self) -> None:
+        """UDP's connect to AF_UNSPEC: forget the peer, and the address and port that connect or
+        send chose rather than the user."""
+        self.raddr, self.rport = self.wildcard, 0
+        if not self.addr_locked:
+            self.laddr = self.wildcard
+        if not self.port_locked and self.lport:
+            self._leave_listeners()
+            self.lport = 0
+            self.state = CLOSED
+        elif self.state == ESTABLISHED:
+            self.state = ANNOUNCED
+
+    def _check_version(self, addr: str) -> None:
+        if self.laddr not in WILDCARDS and (":" in self.laddr) != (":" in addr):
+            raise DeviceError("ENETUNREACH", f"{self.local} cannot reach {addr}: another IP version")
+
     def _bind_for(self, addr: str) -> None:
         if not self.lport:
-            local = "127.0.0.1" if self.stack.is_loopback(addr) else self.stack.address
+            local = self.stack.source_for(addr)
             self.laddr, self.lport = local, self.stack.ephemeral(self.proto, local)
-        elif self.laddr == ANY:
-            self.laddr = "127.0.0.1" if self.stack.is_loopback(addr) else self.stack.address
+        elif self.laddr in WILDCARDS:
+            self.laddr = self.stack.source_for(addr)
 
     def _udp_register(self) -> None:
         key = ("udp", self.lport)
@@ -264,8 +296,15 @@ class Conv:
                 raise DeviceError("EDESTADDRREQ", f"udp/{self.index} is not connected (use sendto)")
             return self.send_datagram(data, self.raddr, self.rport)
         self.raise_pending_reset()
-        if self.wr_shut or self.peer_gone:
+        if self.wr_shut or self.reset or (self.peer_gone and not self.write_once_after_close):
             raise DeviceError("EPIPE", f"tcp/{self.index}: the connection is closed for writing")
+        if self.peer_gone and self.write_once_after_close:  # the peer closed in order: as on
+            if data:  # Linux, this write goes, the peer's RST answers it and the next one fails
+                self.reset, self.error = True, "EPIPE"
+                if self.stack.tap is not None:
+                    self.stack.tap.tcp_reset((self.raddr, self.rport), (self.laddr, self.lport))
+                self.notify()
+            return len(data)
         peer = self.peer
         if peer is None or self.state != ESTABLISHED:
             raise DeviceError("ENOTCONN", f"tcp/{self.index} is not connected")
@@ -326,39 +365,52 @@ class Conv:
 
     # --- UDP --------------------------------------------------------------------------------
 
-    def send_datagram(self, data: bytes, addr: str, port: int) -> int:
+    def send_datagram(self, data: bytes, addr: str, port: int, meta: tuple[int, int] = DEFAULT_META) -> int:
         stack = self.stack
         if len(data) > 65507:
             raise DeviceError("EMSGSIZE", f"a UDP datagram holds at most 65507 bytes, not {len(data)}")
         if not self.lport:
-            self.bind(ANY, 0)
+            self.bind(self.wildcard, 0)
         self._udp_register()
         if not stack.is_local(addr):
             raise DeviceError("ENETUNREACH", f"{addr}: UDP reaches only this kernel's addresses")
+        self._check_version(addr)
         target = stack.find_listener("udp", addr, port)
         self.sent += len(data)
-        source = (
-            self.laddr if self.laddr != ANY else ("127.0.0.1" if stack.is_loopback(addr) else stack.address)
-        )
+        source = self.laddr if self.laddr not in WILDCARDS else stack.source_for(addr)
         if stack.tap is not None:
             stack.tap.udp((source, self.lport), (stack.canonical(addr), port), bytes(data))
         if target is None or target.queued + len(data) > target.rcvbuf:
             return len(data)  # nobody there, or no room: the datagram is lost, as UDP may lose it
         if target.rport and (target.rport != self.lport):
             return len(data)  # a connected UDP conversation takes only its peer's datagrams
+        if target.lite != self.lite or not target.covered(self.coverage(len(data)), len(data)):
+            return len(data)  # another protocol, or less of it checksummed than the receiver asks
         if not stack.kernel.kmem.charge(KMEM_OWNER, len(data)):
             return len(data)  # no memory for it: lost too
-        target.datagrams.append((source, self.lport, bytes(data)))
+        target.datagrams.append((source, self.lport, bytes(data), meta))
         target.queued += len(data)
         target.notify()
         return len(data)
+
+    def coverage(self, length: int) -> int:
+        """UDP-Lite: the bytes of a datagram of ``length`` its checksum covers, header included."""
+        whole = length + 8
+        return whole if not self.send_coverage or self.send_coverage > whole else self.send_coverage
+
+    def covered(self, coverage: int, length: int) -> bool:
+        """UDP-Lite: whether this receiver takes a datagram covered that far (Linux drops a
+        partially covered one below UDPLITE_RECV_CSCOV, and all of them with it set to 0)."""
+        if self.recv_coverage is None or coverage >= length + 8:
+            return True
+        return bool(self.recv_coverage) and coverage >= self.recv_coverage
 
     def recv_datagram(self, count: int, peek: bool = False) -> tuple[str, int, bytes]:
         if not self.datagrams:
             if self.rd_shut:
                 return (ANY, 0, b"")
             raise WouldBlock(self.queue)
-        source, port, data = self.datagrams[0] if peek else self.datagrams.popleft()
+        source, port, data, self.meta = self.datagrams[0] if peek else self.datagrams.popleft()
         if not peek:
             self.queued -= len(data)
             self.stack.kernel.kmem.release(KMEM_OWNER, len(data))
@@ -413,6 +465,13 @@ class Conv:
             waiting.hangup(True)
             self.stack.free(waiting)
         self.pending.clear()
+        self._leave_listeners()
+        self.state = CLOSED if self.proto == "udp" or self.state != ESTABLISHED else CLOSING
+        if self.room is not None:
+            self.room.wake(len(self.room))
+        self.notify()
+
+    def _leave_listeners(self) -> None:
         key = (self.proto, self.lport)
         members = self.stack.listeners.get(key)
         if members and self in members:
@@ -421,10 +480,6 @@ class Conv:
                 del self.stack.listeners[key]
             if self.proto == "tcp" and self.stack.host is not None:
                 self.stack.host.guest_listening(self.lport)
-        self.state = CLOSED if self.proto == "udp" or self.state != ESTABLISHED else CLOSING
-        if self.room is not None:
-            self.room.wake(len(self.room))
-        self.notify()
 
     def release(self) -> None:
         """The last open file of the conversation closed: hang up and free it."""
@@ -486,29 +541,47 @@ class Stack:
     # --- addresses and ports ----------------------------------------------------------------
 
     def is_loopback(self, addr: str) -> bool:
-        return addr.startswith("127.")
+        return addr.startswith("127.") or addr == "::1"
 
     def is_local(self, addr: str) -> bool:
-        return addr == ANY or addr == self.address or self.is_loopback(addr)
+        return addr in WILDCARDS or addr == self.address or self.is_loopback(addr)
 
     def canonical(self, addr: str) -> str:
-        return "127.0.0.1" if addr == ANY else addr
+        return "127.0.0.1" if addr == ANY else "::1" if addr == ANY6 else addr
+
+    def source_for(self, addr: str) -> str:
+        """The local address a conversation bound to a wildcard uses to reach ``addr``."""
+        if ":" in addr:
+            return "::1"
+        return "127.0.0.1" if addr == ANY or self.is_loopback(addr) else self.address
+
+    @staticmethod
+    def covers(bound: str, v6only: bool, addr: str) -> bool:
+        """Whether a conversation bound to ``bound`` takes what is sent to ``addr``: its own
+        address; 0.0.0.0 every IPv4 one; :: every IPv6 one, and every IPv4 one unless v6only."""
+        if bound == addr:
+            return True
+        if bound == ANY:
+            return ":" not in addr
+        return bound == ANY6 and (":" in addr or not v6only)
 
     def check_local(self, addr: str) -> None:
         if not self.is_local(addr):
             raise DeviceError(
                 "EADDRNOTAVAIL",
-                f"{addr} is not an address of this kernel (127.0.0.0/8, {self.address} or 0.0.0.0)",
+                f"{addr} is not an address of this kernel (127.0.0.0/8, {self.address}, 0.0.0.0, ::1 or ::)",
             )
 
-    def port_taken(self, proto: str, addr: str, port: int, conv: Conv | None = None) -> bool:
+    def port_taken(
+        self, proto: str, addr: str, port: int, conv: Conv | None = None, v6only: bool = False
+    ) -> bool:
         """Whether another conversation holds ``port`` on an overlapping address. Accepted
         connections share their listener's port and do not count; there is no TIME_WAIT, so a
         restarted server binds again at once (SO_REUSEADDR is accepted and changes nothing)."""
         for other in self.convs[proto]:
             if other is None or other is conv or other.lport != port or other.child:
                 continue
-            if other.laddr == ANY or addr == ANY or other.laddr == addr:
+            if self.covers(other.laddr, other.v6only, addr) or self.covers(addr, v6only, other.laddr):
                 return True
         return False
 
@@ -526,12 +599,10 @@ class Stack:
         if not members:
             return None
         addr = self.canonical(addr)
-        for conv in members:  # an exact address first, then the wildcard
-            if conv.laddr == addr:
-                return conv
-        for conv in members:
-            if conv.laddr == ANY:
-                return conv
+        for bound in (addr, ANY, ANY6):  # an exact address first, then IPv4's wildcard, then IPv6's
+            for conv in members:
+                if conv.laddr == bound and self.covers(bound, conv.v6only, addr):
+                    return conv
         return None
 
     def every(self) -> list[Conv]:

@@ -3,6 +3,7 @@ mounts host 9P servers into it (``[[mount9p]]``, the ``#mnt`` device). See docs/
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from kernkit.core.hookspecs import hookimpl
@@ -20,12 +21,16 @@ def _mnt_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver (the ns plugin
 
 
 def _export(kernel: Kernel) -> None:
+    if not kernel.config["export9p"].listen:  # nothing to serve: the server code stays unloaded
+        return
     from kernkit.plugins.ninep.export import start_export
 
     start_export(kernel)
 
 
 def _mount(kernel: Kernel) -> None:
+    if not kernel.config["mount9p"]:  # nothing to mount: the client code stays unloaded
+        return
     from kernkit.plugins.ninep.mount import mount_all
 
     mount_all(kernel)
@@ -61,8 +66,13 @@ def kernkit_boot_steps() -> list[BootStep]:
 
 @hookimpl
 def kernkit_shutdown(kernel: Kernel) -> None:
-    from kernkit.plugins.ninep.export import stop_export
-    from kernkit.plugins.ninep.mount import unmount_all
+    # an export or a #mnt device exists only once its module is imported: a kernel that used
+    # neither does not load the 9P server and client just to find nothing to stop
+    if "kernkit.plugins.ninep.export" in sys.modules:
+        from kernkit.plugins.ninep.export import stop_export
 
-    stop_export(kernel)
-    unmount_all(kernel)
+        stop_export(kernel)
+    if "kernkit.plugins.ninep.mnt" in sys.modules:
+        from kernkit.plugins.ninep.mount import unmount_all
+
+        unmount_all(kernel)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 from kernkit.core.errors import ConfigError
 from kernkit.core.listening import remote_warning
 from kernkit.core.state import Slot
+from kernkit.plugins.ninep.address import parse_address
 from kernkit.plugins.ninep.server import Session
-from kernkit.plugins.ninep.transport import Listener, parse_address
+from kernkit.plugins.ninep.transport import Listener
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel

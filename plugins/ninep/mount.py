@@ -6,8 +6,8 @@ import os
 from typing import TYPE_CHECKING
 
 from kernkit.core.errors import ConfigError
+from kernkit.plugins.ninep.address import parse_address
 from kernkit.plugins.ninep.client import Client, ClientError
-from kernkit.plugins.ninep.transport import parse_address
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel

@@ -17,8 +17,7 @@ from kernkit.core.options import (
     parse_size,
     positive,
 )
-from kernkit.plugins.ninep.proto import VERSION_9P, VERSION_9PL
-from kernkit.plugins.ninep.transport import parse_address
+from kernkit.plugins.ninep.address import VERSION_9P, VERSION_9PL, parse_address
 
 MIN_MSIZE = 4096
 MAX_MSIZE = 16 << 20

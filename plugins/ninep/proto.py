@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from kernkit.plugins.ninep.address import VERSION_9P, VERSION_9PL
+
 HEADER = struct.Struct("<IBH")
 HEADER_SIZE = HEADER.size  # 7
 #: Bytes of a Tread/Rread/Twrite besides the data (size, type, tag, fid, offset, count).
@@ -21,8 +23,6 @@ IOHDRSZ = 24
 NOTAG = 0xFFFF
 NOFID = 0xFFFFFFFF
 MAXWELEM = 16
-VERSION_9P = "9P2000"
-VERSION_9PL = "9P2000.L"
 
 # Qid types and 9P2000 mode bits
 QTDIR, QTAPPEND, QTEXCL, QTMOUNT, QTAUTH, QTTMP, QTSYMLINK = 0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02

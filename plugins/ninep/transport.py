@@ -11,7 +11,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kernkit.core.devices import decimal
 from kernkit.core.options import format_size
 from kernkit.plugins.ninep.server import Session
 
@@ -22,18 +21,6 @@ if TYPE_CHECKING:
 RECV_SIZE = 1 << 18
 #: Pieces given to one sendmsg: well under the host's IOV_MAX (1024 on Linux).
 MAX_PIECES = 256
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) -> (host, port); ValueError saying what is wrong."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:5640, got {text!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not decimal(port) or not 0 <= int(port) <= 65535:
-        raise ValueError(f"port must be a number from 0 to 65535, got {port!r}")
-    return host, int(port)
 
 
 #: What a connection may hold unless the export says otherwise: replies waiting for the client

@@ -3,14 +3,14 @@
 A process's files: :func:`enter` gives its view (namespace and current directory) with the
 devices told on whose behalf they are called; :class:`Namespace` walks, binds and mounts;
 :func:`lookup_program` finds a program file there, :func:`program_pages` the page cache its
-segments can be mapped from; :func:`shutdown_end` shuts a pipe's end used as a socket.
+segments can be mapped from; :func:`pipe_size` is F_GETPIPE_SZ and F_SETPIPE_SZ.
 Plugins that serve or extend the namespace: :func:`devices` (the device table),
 :func:`boot_namespace` and :func:`boot_bind` (the namespace processes start with, from a boot
 step), and the synthetic-device helpers for small devices of generated files.
 """
 
 from kernkit.plugins.ns.boot import boot_bind, boot_namespace
-from kernkit.plugins.ns.devpipe import shutdown_end
+from kernkit.plugins.ns.devpipe import pipe_size
 from kernkit.plugins.ns.devversion import kernkit_version
 from kernkit.plugins.ns.namespace import MAFTER, MAXSYMLINKS, MBEFORE, MCREATE, MREPL, Namespace
 from kernkit.plugins.ns.programs import NamespaceProgram, lookup_program, open_program, program_pages
@@ -18,6 +18,7 @@ from kernkit.plugins.ns.state import ProcNs, device_table, devices, enter, proc_
 from kernkit.plugins.ns.synthetic import SyntheticDevice, SynthFile, caller_text, check_mode, text
 
 __all__ = [
+    "pipe_size",
     "MAFTER",
     "MAXSYMLINKS",
     "MBEFORE",
@@ -39,7 +40,6 @@ __all__ = [
     "lookup_program",
     "open_program",
     "program_pages",
-    "shutdown_end",
     "proc_ns",
     "text",
     "view_of",

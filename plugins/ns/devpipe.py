@@ -51,15 +51,15 @@ KMEM_OWNER = "pipe"
 
 
 class Pipe:
-    __slots__ = ("number", "buffers", "opens", "shut", "waiters", "kernel")
+    __slots__ = ("number", "buffers", "opens", "waiters", "kernel", "capacity")
 
     def __init__(self, number: int, kernel: Kernel) -> None:
         self.number = number
         #: buffers[i]: bytes waiting to be read from end i (written on the other end).
         self.buffers = (bytearray(), bytearray())
         self.opens = [0, 0]
-        #: shut[i]: SHUT_RD (1) and SHUT_WR (2) of end i, a socket pair's shutdown.
-        self.shut = [0, 0]
+        #: Bytes each direction holds (F_SETPIPE_SZ changes it).
+        self.capacity = CAPACITY
         self.waiters = WaitQueue(kernel)
         self.kernel = kernel
 
@@ -124,14 +124,14 @@ class PipeDevice(DeviceDriver):
             return POLLIN
         ready = 0
         if chan.mode & 3 != 1:  # readable end
-            if pipe.buffers[end] and not pipe.shut[end] & SHUT_RD:
+            if pipe.buffers[end]:
                 ready |= POLLIN
-            elif not _writers(pipe, end):
+            elif not _other_open(pipe, end):
                 ready |= POLLIN | POLLHUP
         if chan.mode & 3 != 0:  # writable end
-            if not _readers(pipe, end):
+            if not _other_open(pipe, end):
                 ready |= POLLERR
-            elif CAPACITY - len(pipe.buffers[1 - end]) >= PIPE_BUF:
+            elif pipe.capacity - len(pipe.buffers[1 - end]) >= PIPE_BUF:
                 ready |= POLLOUT
         return ready
 
@@ -139,39 +139,44 @@ class PipeDevice(DeviceDriver):
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
-        if pipe.shut[end] & SHUT_RD:
-            return b""
-        return take(pipe, pipe.buffers[end], count, _writers(pipe, end))
+        return take(pipe, pipe.buffers[end], count, _other_open(pipe, end))
 
     def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         pipe, end = chan.aux
         if end < 0:
             raise DeviceError("EISDIR")
-        return put(pipe, pipe.buffers[1 - end], data, _readers(pipe, end))
+        return put(pipe, pipe.buffers[1 - end], data, _other_open(pipe, end))
 
 
-SHUT_RD, SHUT_WR = 1, 2
+def _other_open(pipe: Pipe, end: int) -> bool:
+    """Whether the other end is open: what end ``end`` reads may still grow, and what it
+    writes can still be read."""
+    return pipe.opens[1 - end] > 0
 
 
-def _writers(pipe: Pipe, end: int) -> bool:
-    """Whether what end ``end`` reads may still grow: the other end is open and writes."""
-    return pipe.opens[1 - end] > 0 and not pipe.shut[1 - end] & SHUT_WR
+#: The largest size F_SETPIPE_SZ gives a process without CAP_SYS_RESOURCE (fs.pipe-max-size).
+PIPE_MAX_SIZE = 1 << 20
 
 
-def _readers(pipe: Pipe, end: int) -> bool:
-    """Whether what end ``end`` writes can still be read: it writes, the other end reads."""
-    return pipe.opens[1 - end] > 0 and not pipe.shut[end] & SHUT_WR and not pipe.shut[1 - end] & SHUT_RD
-
-
-def shutdown_end(chan: Chan, how: int) -> None:
-    """shutdown(2) of a pipe end used as a socket: SHUT_RD (0) reads end of file from now on,
-    SHUT_WR (1) lets the other end read what was written, then end of file, and makes writes
-    here EPIPE; SHUT_RDWR (2) both. ValueError for a channel that is not a pipe's end."""
+def pipe_size(chan: Chan, size: int | None = None, *, privileged: bool = False) -> int:
+    """F_GETPIPE_SZ (``size`` None) and F_SETPIPE_SZ of a #pipe end, as Linux answers them:
+    the size, a power of two pages, at least one. DeviceError EBADF for a channel that is not
+    a pipe, EPERM past PIPE_MAX_SIZE without ``privileged``, EBUSY below what it holds."""
     if not isinstance(chan.driver, PipeDevice) or chan.aux[1] < 0:
-        raise ValueError("not a pipe's end")
-    pipe, end = chan.aux
-    pipe.shut[end] |= (how + 1) & (SHUT_RD | SHUT_WR)
+        raise DeviceError("EBADF", "not a pipe")
+    pipe = chan.aux[0]
+    if size is None:
+        return pipe.capacity
+    if size > 1 << 31:
+        raise DeviceError("EINVAL")
+    size = max(PIPE_BUF, 1 << (size - 1).bit_length())
+    if size > PIPE_MAX_SIZE and size > pipe.capacity and not privileged:
+        raise DeviceError("EPERM")
+    if max(len(buffer) for buffer in pipe.buffers) > size:
+        raise DeviceError("EBUSY")
+    pipe.capacity = size
     pipe.changed()
+    return size
 
 
 def take(pipe: Pipe | Fifo, buffer: bytearray, count: int, writers: bool) -> bytes:
@@ -193,7 +198,7 @@ def put(pipe: Pipe | Fifo, buffer: bytearray, data: bytes, readers: bool) -> int
     PIPE_BUF bytes waits for room for all of them, a longer one takes what fits."""
     if not readers:
         raise DeviceError("EPIPE")
-    room = CAPACITY - len(buffer)
+    room = pipe.capacity - len(buffer)
     if room <= 0 or (len(data) <= PIPE_BUF and room < len(data)):
         raise WouldBlock(pipe.waiters)
     taken = data[:room]
@@ -213,10 +218,11 @@ class Fifo:
     counts as an end already, as on Linux, and is remembered per process and direction (the
     opener retries its whole open when woken)."""
 
-    __slots__ = ("buffer", "readers", "writers", "counters", "pending", "waiters", "kernel")
+    __slots__ = ("buffer", "readers", "writers", "counters", "pending", "waiters", "kernel", "capacity")
 
     def __init__(self, kernel: Kernel) -> None:
         self.buffer = bytearray()
+        self.capacity = CAPACITY
         self.readers = self.writers = 0
         #: Opens for reading and for writing there have ever been.
         self.counters = [0, 0]
@@ -289,7 +295,7 @@ class Fifo:
         if mode & 3 != OREAD:
             if not self.readers:
                 ready |= POLLERR
-            elif CAPACITY - len(self.buffer) >= PIPE_BUF:
+            elif self.capacity - len(self.buffer) >= PIPE_BUF:
                 ready |= POLLOUT
         return ready
 

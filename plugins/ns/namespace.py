@@ -66,7 +66,8 @@ class Namespace:
         root.path = "/"
         self.root = root
         self.mounts: dict[Any, MountPoint] = {}
-        #: Clean absolute path -> (a channel on what it names, what the walk depended on).
+        #: Clean absolute path -> (a channel on what it names, what the walk depended on: each
+        #: directory's device's ``dirgen``, the directory and the number it gave).
         self._walks: dict[str, tuple[Chan, tuple]] = {}
 
     def __copy__(self) -> Namespace:
@@ -210,8 +211,8 @@ class Namespace:
         remembered = self._walks.get(path)  # only clean absolute paths are remembered
         if remembered is not None:
             template, deps = remembered
-            for driver, directory, generation in deps:
-                if driver.dirgen(directory) != generation:
+            for dirgen, directory, generation in deps:
+                if dirgen(directory) != generation:
                     del self._walks[path]
                     break
             else:
@@ -258,7 +259,7 @@ class Namespace:
                     if generation is None:
                         deps = None
                     else:
-                        deps.append((driver, chan, generation))
+                        deps.append((driver.dirgen, chan, generation))
                 found = driver.walk(chan, name, caller=caller)
             else:
                 found = None
@@ -267,7 +268,7 @@ class Namespace:
                         generation = member.driver.dirgen(member)
                         deps = None if generation is None else deps
                         if deps is not None:
-                            deps.append((member.driver, member, generation))
+                            deps.append((member.driver.dirgen, member, generation))
                     found = member.driver.walk(member, name, caller=caller)
                     if found is not None:
                         break

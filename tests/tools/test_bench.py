@@ -27,6 +27,7 @@ def test_quick_benchmark_prints_every_measurement():
         "getpid_roundtrip_us",
         "boot_hello_in_process_ms",
         "boot_hello_whole_process_ms",
+        "cli_help_ms",
         "peak_rss_mb_8core_1G",
         "anon_page_first_touch_us",
         "thread_switch_futex_us",

@@ -35,7 +35,8 @@ static void enqueue(struct uthread *uth)
 	spin_pdr_unlock(&rq_lock);
 }
 
-static struct uthread *dequeue(void)
+/* inlined: the uthread switch path goes through it */
+static inline __attribute__((always_inline)) struct uthread *dequeue(void)
 {
 	if (!atomic_read(&nr_queued))
 		return NULL;
@@ -88,6 +89,19 @@ static void fifo_sched_entry(void)
 			run_uthread(uth);
 		fifo_idle();
 	}
+}
+
+/* fifo_sched_entry's choice, for a 2LS that runs it itself (kept apart: this path is the uthread
+ * switch's, and a call here costs it cycles). */
+struct uthread *fifo_next_uthread(void)
+{
+	struct uthread *uth = current_uthread();
+	while (!uth) {
+		uth = dequeue();
+		if (!uth)
+			fifo_idle();
+	}
+	return uth;
 }
 
 static void fifo_thread_runnable(struct uthread *uth)

@@ -247,6 +247,13 @@ void uthread_sched_yield(void)
 	uthread_yield(true, paused, NULL);
 }
 
+/* Is rip inside the code that restores a uthread's registers? */
+static bool in_pop_code(uint64_t rip)
+{
+	return (rip >= (uint64_t)__pop_sw_ctx && rip < (uint64_t)__pop_sw_ctx_end) ||
+	       (rip >= (uint64_t)__pop_hw_ctx && rip < (uint64_t)__pop_hw_ctx_end);
+}
+
 /* Vcore context: the common path of every vcore entry. */
 void uthread_vcore_entry(void)
 {
@@ -262,9 +269,7 @@ void uthread_vcore_entry(void)
 		take_saved_context(vcpd, uth);
 		atomic_and(&vcpd->flags, ~(uint64_t)VC_UTHREAD_SAVED);
 		tls->nr_notified++;
-		uint64_t rip = uth->hw_ctx.rip;
-		if ((rip >= (uint64_t)__pop_sw_ctx && rip < (uint64_t)__pop_sw_ctx_end) ||
-		    (rip >= (uint64_t)__pop_hw_ctx && rip < (uint64_t)__pop_hw_ctx_end))
+		if (in_pop_code(uth->hw_ctx.rip))
 			tls->nr_notified_in_pop++;
 	}
 	handle_events(tls->vcoreid);
@@ -305,6 +310,17 @@ void run_uthread(struct uthread *uth)
 		break;
 	}
 	parlib_panic("uthread %u has no context to run", uth->id);
+}
+
+bool uthread_can_redirect(struct uthread *uth)
+{
+	if ((uth->flags & UTHREAD_DONT_MIGRATE) || uth->notif_depth)
+		return false;
+	if (uth->ctx_type == UTH_CTX_SW)
+		return true;
+	if (uth->ctx_type != UTH_CTX_HW)
+		return false;
+	return !in_pop_code(uth->hw_ctx.rip);
 }
 
 void run_current_uthread(void)

@@ -116,6 +116,10 @@ enum fifo_idle { FIFO_IDLE_YIELD, FIFO_IDLE_SPIN };
 void fifo_set_idle(enum fifo_idle policy);
 /* Uthreads waiting in the FIFO 2LS's run queue. */
 uint32_t fifo_nr_queued(void);
+/* The FIFO 2LS's choice for this vcore (vcore context): the uthread a notification interrupted
+ * here, else the next queued one, idling (and maybe yielding the core) until there is one.  A 2LS
+ * built on the FIFO one (the pthreads 2LS) runs what it returns. */
+struct uthread *fifo_next_uthread(void);
 
 /* Make the calling code thread 0 and install ops (NULL: FIFO).  The process stays an SCP:
  * uthreads take turns on vcore 0 when they yield or block. */
@@ -158,6 +162,10 @@ void uthread_stay_current(struct uthread *uth, void *arg);
 /* Hand a stopped uthread to the 2LS (any context). */
 void uthread_runnable(struct uthread *uth);
 
+/* For 2LSs (vcore context): may uth's saved context be set aside while it runs something else
+ * first (a signal handler)?  Not while it is inside parlib's own windows: notifications off,
+ * pinned to its vcore, or halfway through the restore of its registers. */
+bool uthread_can_redirect(struct uthread *uth);
 /* For 2LSs: run a uthread on this vcore (vcore context, never returns). */
 __attribute__((noreturn)) void run_uthread(struct uthread *uth);
 __attribute__((noreturn)) void run_current_uthread(void);

@@ -37,7 +37,8 @@ int close(int fd)
 static int vopenat(int dirfd, const char *path, int flags, va_list ap)
 {
 	int mode = flags & O_CREAT ? va_arg(ap, int) : 0;
-	return (int)posix_ret(sys_openat(dirfd, path, flags, mode));
+	/* a cancellation point: opening may wait (a listener's call, say) */
+	return (int)posix_ret(posix_cancelable_sysc(SYS_openat, dirfd, (long)path, flags, mode));
 }
 
 int openat(int dirfd, const char *path, int flags, ...)

@@ -3,7 +3,11 @@
 #define POSIX_IMPL_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "parlib/uthread.h"
 
 static inline long posix_ret(long r)
 {
@@ -21,7 +25,6 @@ int posix_socket_closed(int fd);
 
 /* pthread.c: a cancellation point.  A pending cancellation (if enabled) exits the pthread here;
  * otherwise true if the wait that follows may be interrupted by pthread_cancel. */
-#include <stdbool.h>
 bool posix_cancel_point(void);
 /* pthread.c: a blocking system call that is a cancellation point (read, write, accept): a
  * pthread_cancel while it waits aborts it in the kernel and exits the pthread. */
@@ -39,12 +42,42 @@ struct posix_vfork {
 };
 struct posix_vfork *posix_vfork_of_self(void);
 __attribute__((noreturn)) void posix_vfork_resume(struct posix_vfork *v, long pid);
+/* A pthread: the uthread that runs it and what POSIX keeps per thread. */
+#define DETACHED 1u
+#define EXITED 2u
+
+struct posix_sigframe;
+
+struct pthread {
+	struct uthread *uth;
+	void *(*start)(void *);
+	void *arg;
+	volatile uint32_t state; /* DETACHED, EXITED */
+	int err;
+	void *specific[PTHREAD_KEYS_MAX];
+	int cancel_state, cancel_type;
+	volatile uint32_t cancel_pending;
+	struct __pthread_cleanup *cleanup; /* innermost first */
+	struct posix_vfork vfork;
+	struct pthread *next_live; /* the list of live pthreads (signal.c) */
+	/* signal.c; bit sig - 1 of each mask */
+	uint64_t sigmask;                /* blocked */
+	volatile uint64_t sig_pending;   /* sent to this pthread (pthread_kill, or kill chose it) */
+	volatile uint64_t sig_from_kill; /* of those, sent by kill (si_code SI_USER) */
+	volatile uint64_t sigwait_set;   /* sigwait'ing for these */
+	volatile uint32_t suspended;     /* in sigsuspend */
+	volatile uint32_t handlers_run;  /* handlers run in this pthread so far */
+	uth_semaphore_t sig_sem;         /* wakes sigwait and sigsuspend */
+	struct posix_sigframe *sigframe; /* the context a handler run interrupted (innermost) */
+};
+
+/* signal.c: a new pthread joins the live ones (signals may choose it), an exiting one leaves. */
+void posix_thread_live(struct pthread *p);
+void posix_thread_gone(struct pthread *p);
+/* The pthreads 2LS's sched_entry (signal.c): the FIFO 2LS's choice, run after any signal
+ * handlers that are due on it. */
+void posix_sched_entry(void);
 /* signal.c: take EV_POSIX_SIGNAL events (before main). */
 void posix_signals_init(void);
-/* signal.c: mask's signals gain (delta 1) or lose (-1) a pthread blocking them. */
-void posix_sigmask_count(uint64_t mask, int delta);
-/* pthread.c: the calling pthread's signal mask; how many pthreads are alive. */
-uint64_t *posix_sigmask_of_self(void);
-uint32_t posix_live_pthreads(void);
 
 #endif

@@ -15,23 +15,6 @@
 _Static_assert(sizeof(((pthread_mutex_t *)0)->opaque) >= sizeof(uth_mutex_t), "pthread_mutex_t");
 _Static_assert(sizeof(pthread_cond_t) >= sizeof(uth_cond_var_t), "pthread_cond_t");
 
-#define DETACHED 1u
-#define EXITED 2u
-
-struct pthread {
-	struct uthread *uth;
-	void *(*start)(void *);
-	void *arg;
-	volatile uint32_t state; /* DETACHED, EXITED */
-	int err;
-	void *specific[PTHREAD_KEYS_MAX];
-	int cancel_state, cancel_type;
-	volatile uint32_t cancel_pending;
-	struct __pthread_cleanup *cleanup; /* innermost first */
-	struct posix_vfork vfork;
-	uint64_t sigmask; /* bit sig - 1: blocked (signal.c) */
-};
-
 static struct pthread main_thread;
 static int vcore_errno; /* errno of code running in vcore context */
 static volatile uint32_t nr_live = 1;
@@ -63,9 +46,13 @@ int *__errno_location(void)
  * refuses: pthreads then take turns on its one core). */
 void __parlib_preinit(void)
 {
-	uthread_mcp_init(NULL);
+	static struct schedule_ops pthread_sched_ops;
+	pthread_sched_ops = fifo_sched_ops;
+	pthread_sched_ops.sched_entry = posix_sched_entry;
+	uthread_mcp_init(&pthread_sched_ops);
 	main_thread.uth = current_uthread();
 	main_thread.uth->tcb = &main_thread;
+	posix_thread_live(&main_thread);
 	posix_signals_init();
 }
 
@@ -112,13 +99,13 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)
 	if (detached)
 		p->state = DETACHED;
 	want_vcores(atomic_add(&nr_live, 1));
-	p->sigmask = pthread_self()->sigmask; /* counted once live: never more blockers than pthreads */
-	posix_sigmask_count(p->sigmask, 1);
+	p->sigmask = pthread_self()->sigmask;
+	posix_thread_live(p); /* before it can run: its own exit takes it off again */
 	size_t stack = attr && attr->stacksize ? attr->stacksize : UTHREAD_STACK_SIZE;
 	/* p->uth is set before anyone can join or detach: only we know p until we return */
 	p->uth = uthread_create_stack(start_thread, p, stack);
 	if (!p->uth) {
-		posix_sigmask_count(p->sigmask, -1);
+		posix_thread_gone(p);
 		atomic_add(&nr_live, -1);
 		free(p);
 		return EAGAIN;
@@ -139,7 +126,7 @@ void pthread_exit(void *retval)
 		c->fn(c->arg);
 	}
 	run_destructors(self);
-	posix_sigmask_count(self->sigmask, -1); /* before it stops counting as a pthread */
+	posix_thread_gone(self); /* no signal chooses it from here */
 	atomic_add(&nr_live, -1);
 	if (self != &main_thread && (__atomic_fetch_or(&self->state, EXITED, __ATOMIC_SEQ_CST) & DETACHED))
 		free(self); /* nobody joins it; its uthread frees itself */
@@ -170,16 +157,6 @@ int pthread_detach(pthread_t thread)
 	if (old & EXITED)
 		free(thread);
 	return 0;
-}
-
-uint64_t *posix_sigmask_of_self(void)
-{
-	return &pthread_self()->sigmask;
-}
-
-uint32_t posix_live_pthreads(void)
-{
-	return atomic_read(&nr_live);
 }
 
 pthread_t pthread_self(void)

@@ -1,19 +1,26 @@
 /* Signals as Akaros gives them to a many-core process: the kernel delivers none itself.  kill
  * sends the target an EV_POSIX_SIGNAL event (SYS_notify, the number in ev_arg1), and SIGKILL
- * destroys it (SYS_proc_destroy); the target's event handler runs the signal's action in vcore
- * context (so a handler must not block), as Akaros's parlib does for process-wide signals.  The
- * default actions are Akaros's: terminating signals end the process with the signal number as
+ * destroys it (SYS_proc_destroy).  The event arrives in vcore context; as Akaros's pthread 2LS
+ * does, a signal with a handler is given to a pthread that does not block it (or that waits for
+ * it in sigwait), and the handler runs on that pthread: the next time the 2LS runs it, its saved
+ * context is set aside on its own stack and it runs the handler first (a running pthread's vcore
+ * is notified, so it is stopped and comes through the 2LS at once).  Default actions run where the
+ * event arrives, and are Akaros's: terminating signals end the process with the signal number as
  * its exit status, core-dumping ones with 128 plus the number, SIGCHLD, SIGURG, SIGWINCH and
- * SIGCONT are ignored.  raise runs the action at once in the caller, as Linux does.
+ * SIGCONT are ignored.  raise and pthread_kill on oneself run the action at once in the caller,
+ * as Linux does.
  *
  * Masks are per pthread.  A signal from kill that every pthread blocks stays pending for the
- * process; the first pthread to unblock it runs its action before pthread_sigmask returns, in its
- * own context, with the action's sa_mask blocked meanwhile (so is a raise'd one). */
+ * process; one sent to a pthread that blocks it (pthread_kill) stays pending for that pthread.
+ * Either runs when a pthread unblocks it, before pthread_sigmask returns, in its own context, with
+ * the action's sa_mask blocked meanwhile, or is taken by sigwait. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "parlib/alarm.h"
 #include "parlib/uthread.h"
 #include "posix.h"
 
@@ -22,11 +29,41 @@
 
 static struct sigaction actions[NSIG];
 /* Signals from kill that came while every pthread blocked them: the first pthread to unblock
- * one runs it. */
+ * one runs it, or sigwait takes it. */
 static volatile uint64_t pending;
-/* How many live pthreads block each signal: a signal with fewer blockers than pthreads has a
- * pthread that takes it. */
-static volatile uint32_t blockers[NSIG];
+/* The live pthreads, for choosing one to run a signal (any context, so a PDR lock). */
+static struct spin_pdr_lock live_lock = SPIN_PDR_INITIALIZER;
+static struct pthread *live;
+
+/* The context a handler run interrupted, kept on the pthread's stack below where it was. */
+struct posix_sigframe {
+	struct posix_sigframe *prev;
+	int ctx_type;
+	struct user_context hw_ctx;
+	struct sw_context sw_ctx;
+	struct ancillary_state fp_state;
+};
+
+void posix_thread_live(struct pthread *p)
+{
+	uth_semaphore_init(&p->sig_sem, 0);
+	spin_pdr_lock(&live_lock);
+	p->next_live = live;
+	live = p;
+	spin_pdr_unlock(&live_lock);
+}
+
+void posix_thread_gone(struct pthread *p)
+{
+	spin_pdr_lock(&live_lock);
+	for (struct pthread **at = &live; *at; at = &(*at)->next_live) {
+		if (*at == p) {
+			*at = p->next_live;
+			break;
+		}
+	}
+	spin_pdr_unlock(&live_lock);
+}
 
 static bool ignored_by_default(int sig)
 {
@@ -39,16 +76,22 @@ static bool dumps_core(int sig)
 	       sig == SIGBUS || sig == SIGTRAP || sig == SIGSYS;
 }
 
-/* The signal's action: nothing, the default (the end of the process) or its handler. */
-static void act(int sig, int code)
+static bool has_handler(int sig)
+{
+	sighandler_t h = actions[sig].sa_handler;
+	return h != SIG_DFL && h != SIG_IGN;
+}
+
+/* The signal's action: nothing, the default (the end of the process) or its handler (true). */
+static bool act(int sig, int code)
 {
 	if (sig <= 0 || sig >= NSIG)
-		return;
+		return false;
 	struct sigaction *a = &actions[sig];
 	sighandler_t handler = a->sa_handler;
 	int flags = a->sa_flags;
 	if (handler == SIG_IGN || (handler == SIG_DFL && ignored_by_default(sig)))
-		return;
+		return false;
 	if (handler == SIG_DFL)
 		sys_proc_destroy(getpid(), dumps_core(sig) ? 128 + sig : sig);
 	if (flags & SA_RESETHAND) {
@@ -61,13 +104,7 @@ static void act(int sig, int code)
 	} else {
 		handler(sig);
 	}
-}
-
-void posix_sigmask_count(uint64_t mask, int delta)
-{
-	for (int sig = 1; sig < NSIG; sig++)
-		if (mask & BIT(sig))
-			atomic_add(&blockers[sig], delta);
+	return true;
 }
 
 static void deliver_unblocked(void);
@@ -76,12 +113,7 @@ static void deliver_unblocked(void);
  * deliverable, as Linux delivers before sigprocmask returns. */
 static void set_mask(uint64_t mask)
 {
-	uint64_t *mine = posix_sigmask_of_self();
-	mask &= ~UNBLOCKABLE;
-	uint64_t old = *mine;
-	*mine = mask;
-	posix_sigmask_count(mask & ~old, 1);
-	posix_sigmask_count(old & ~mask, -1);
+	pthread_self()->sigmask = mask & ~UNBLOCKABLE;
 	deliver_unblocked();
 }
 
@@ -92,29 +124,146 @@ static void act_in_pthread(int sig, int code)
 		act(sig, code);
 		return;
 	}
-	uint64_t saved = *posix_sigmask_of_self();
+	struct pthread *self = pthread_self();
+	uint64_t saved = self->sigmask;
 	uint64_t during = saved | actions[sig].sa_mask.__bits[0];
 	if (!(actions[sig].sa_flags & SA_NODEFER))
 		during |= BIT(sig);
 	set_mask(during);
-	act(sig, code);
+	if (act(sig, code))
+		atomic_add(&self->handlers_run, 1);
 	set_mask(saved);
 }
 
-static void deliver_unblocked(void)
+/* Take one of want's signals from *from: its number, or 0. */
+static int take_one(volatile uint64_t *from, uint64_t want)
 {
 	for (;;) {
-		uint64_t now = atomic_read(&pending);
-		uint64_t take = now & ~*posix_sigmask_of_self();
+		uint64_t now = atomic_read(from);
+		uint64_t take = now & want;
 		if (!take)
-			return;
+			return 0;
 		int sig = __builtin_ctzll(take) + 1;
-		if (atomic_cas(&pending, now, now & ~BIT(sig)))
-			act_in_pthread(sig, SI_USER);
+		if (atomic_cas(from, now, now & ~BIT(sig)))
+			return sig;
 	}
 }
 
-/* EV_POSIX_SIGNAL (vcore context): run the action if a pthread takes the signal, else keep it. */
+/* Take one of want's signals pending for this pthread, else for the process: its number (and
+ * *code, how it was sent), or 0. */
+static int take_pending(struct pthread *self, uint64_t want, int *code)
+{
+	int sig = take_one(&self->sig_pending, want);
+	if (sig) {
+		*code = atomic_read(&self->sig_from_kill) & BIT(sig) ? SI_USER : SI_TKILL;
+		return sig;
+	}
+	*code = SI_USER;
+	return take_one(&pending, want);
+}
+
+/* Run the signals pending for this pthread, then for the process, that it does not block. */
+static void deliver_unblocked(void)
+{
+	struct pthread *self = pthread_self();
+	int code, sig;
+	while ((sig = take_pending(self, ~self->sigmask, &code)))
+		act_in_pthread(sig, code);
+}
+
+/* --- running a handler on a pthread that is not running ----------------------------------- */
+
+/* Uthread context, on the pthread's stack below the context it set aside: run what is due,
+ * then resume that context (through vcore context, which puts it back). */
+static void resume_after_handlers(struct uthread *uth, void *arg)
+{
+	struct posix_sigframe *f = arg;
+	uth->ctx_type = f->ctx_type;
+	uth->hw_ctx = f->hw_ctx;
+	uth->sw_ctx = f->sw_ctx;
+	uth->fp_state = f->fp_state;
+	sched_ops->thread_paused(uth);
+}
+
+static void handler_trampoline(void)
+{
+	struct pthread *self = pthread_self();
+	struct posix_sigframe *f = self->sigframe;
+	self->sigframe = f->prev;
+	int saved_errno = errno;
+	deliver_unblocked();
+	errno = saved_errno;
+	uthread_yield(false, resume_after_handlers, f);
+}
+
+/* Vcore context, uth about to run: if signals it does not block wait for it, make it run their
+ * handlers first.  Its context goes onto its own stack, below its stack pointer (and a red zone),
+ * and it starts at handler_trampoline as if that had been called there. */
+static void prepare_signals(struct uthread *uth)
+{
+	struct pthread *p = uth->tcb;
+	if (!p || !(atomic_read(&p->sig_pending) & ~p->sigmask) || !uthread_can_redirect(uth))
+		return;
+	uint64_t sp = uth->ctx_type == UTH_CTX_HW ? uth->hw_ctx.rsp : uth->sw_ctx.rsp;
+	sp = (sp - 128 - sizeof(struct posix_sigframe)) & ~(uint64_t)63;
+	struct posix_sigframe *f = (struct posix_sigframe *)sp;
+	f->ctx_type = uth->ctx_type;
+	f->hw_ctx = uth->hw_ctx;
+	f->sw_ctx = uth->sw_ctx;
+	f->fp_state = uth->fp_state;
+	f->prev = p->sigframe;
+	p->sigframe = f;
+	memset(&uth->sw_ctx, 0, sizeof uth->sw_ctx);
+	uth->sw_ctx.rsp = sp - 8;
+	uth->sw_ctx.rip = (uint64_t)handler_trampoline;
+	uth->ctx_type = UTH_CTX_SW;
+}
+
+void posix_sched_entry(void)
+{
+	struct uthread *uth = fifo_next_uthread();
+	prepare_signals(uth);
+	run_uthread(uth);
+}
+
+/* --- choosing the pthread a signal goes to ------------------------------------------------ */
+
+/* sig is now pending for p (which is alive): wake it if it waits for sig, and make sure a p that
+ * runs elsewhere comes through the 2LS soon (its vcore gets an event). */
+static void send_to(struct pthread *p, int sig, int code)
+{
+	if (code == SI_USER)
+		atomic_or(&p->sig_from_kill, BIT(sig));
+	else
+		atomic_and(&p->sig_from_kill, ~BIT(sig));
+	atomic_or(&p->sig_pending, BIT(sig));
+	bool blocked = p->sigmask & BIT(sig);
+	if (blocked ? (p->sigwait_set & BIT(sig)) != 0 : p->suspended != 0)
+		uth_semaphore_up(&p->sig_sem);
+	if (blocked)
+		return;
+	struct uthread *uth = p->uth;
+	if (uth && uth->state == UT_RUNNING && uth != current_uthread())
+		vcore_notify(uth->last_vcoreid, EV_POSIX_SIGNAL, 0, 0); /* ev_arg1 0: just look */
+}
+
+/* Who takes a signal of the process (live_lock held): a pthread waiting for it in sigwait, else
+ * the one interrupted on this vcore if it does not block it, else the first that does not. */
+static struct pthread *choose_taker(int sig, struct pthread *here)
+{
+	for (struct pthread *p = live; p; p = p->next_live)
+		if (p->sigwait_set & BIT(sig))
+			return p;
+	if (here && !(here->sigmask & BIT(sig)))
+		return here;
+	for (struct pthread *p = live; p; p = p->next_live)
+		if (!(p->sigmask & BIT(sig)))
+			return p;
+	return NULL;
+}
+
+/* EV_POSIX_SIGNAL (vcore context).  ev_arg1 0 only brings this vcore through the 2LS, which runs
+ * the handlers due on its pthread. */
 static void handle_signal_event(struct event_msg *msg, unsigned int type, void *data)
 {
 	(void)type;
@@ -122,10 +271,17 @@ static void handle_signal_event(struct event_msg *msg, unsigned int type, void *
 	int sig = msg->ev_arg1;
 	if (sig <= 0 || sig >= NSIG)
 		return;
-	if (atomic_read(&blockers[sig]) >= posix_live_pthreads())
-		atomic_or(&pending, BIT(sig));
-	else
-		act(sig, SI_USER);
+	struct uthread *cur = current_uthread();
+	spin_pdr_lock(&live_lock);
+	struct pthread *taker = choose_taker(sig, cur ? cur->tcb : NULL);
+	bool waited = taker && (taker->sigwait_set & BIT(sig));
+	if (taker && (waited || has_handler(sig)))
+		send_to(taker, sig, SI_USER);
+	else if (!taker)
+		atomic_or(&pending, BIT(sig)); /* every pthread blocks it */
+	spin_pdr_unlock(&live_lock);
+	if (taker && !waited && !has_handler(sig))
+		act(sig, SI_USER); /* the default action or nothing, for the whole process */
 }
 
 void posix_signals_init(void)
@@ -156,7 +312,7 @@ sighandler_t signal(int sig, sighandler_t handler)
 
 int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-	uint64_t mask = *posix_sigmask_of_self();
+	uint64_t mask = pthread_self()->sigmask;
 	if (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 		return EINVAL;
 	if (old) {
@@ -183,7 +339,7 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 int sigpending(sigset_t *set)
 {
 	sigemptyset(set);
-	set->__bits[0] = atomic_read(&pending);
+	set->__bits[0] = atomic_read(&pending) | atomic_read(&pthread_self()->sig_pending);
 	return 0;
 }
 
@@ -247,17 +403,134 @@ int kill(pid_t pid, int sig)
 	return (int)posix_ret(sys_notify(pid, EV_POSIX_SIGNAL, &msg, 0));
 }
 
+int pthread_kill(pthread_t thread, int sig)
+{
+	if (sig < 0 || sig >= NSIG)
+		return EINVAL;
+	if (atomic_read(&thread->state) & EXITED)
+		return ESRCH;
+	if (!sig)
+		return 0;
+	if (sig == SIGKILL)
+		sys_proc_destroy(getpid(), SIGKILL);
+	bool blocked = thread->sigmask & BIT(sig);
+	if (thread == pthread_self() && !in_vcore_context()) {
+		if (blocked)
+			atomic_or(&thread->sig_pending, BIT(sig)); /* until it unblocks it, or sigwait */
+		else
+			act_in_pthread(sig, SI_TKILL);
+		return 0;
+	}
+	if (!blocked && !has_handler(sig)) {
+		act(sig, SI_TKILL); /* the default action or nothing, for the whole process */
+		return 0;
+	}
+	spin_pdr_lock(&live_lock);
+	bool alive = !(atomic_read(&thread->state) & EXITED);
+	if (alive)
+		send_to(thread, sig, SI_TKILL);
+	spin_pdr_unlock(&live_lock);
+	return alive ? 0 : ESRCH;
+}
+
 int raise(int sig)
 {
 	if (sig <= 0 || sig >= NSIG) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (sig == SIGKILL)
-		sys_proc_destroy(getpid(), SIGKILL);
-	if (!in_vcore_context() && (*posix_sigmask_of_self() & BIT(sig)))
-		atomic_or(&pending, BIT(sig)); /* until the caller unblocks it */
-	else
-		act_in_pthread(sig, SI_TKILL);
+	if (in_vcore_context()) {
+		act(sig, SI_TKILL);
+		return 0;
+	}
+	int err = pthread_kill(pthread_self(), sig);
+	if (err) {
+		errno = err;
+		return -1;
+	}
 	return 0;
+}
+
+/* --- waiting for signals ------------------------------------------------------------------ */
+
+/* Take one of set's signals pending for this pthread or the process, waiting until deadline (0:
+ * for ever) if none is: its number, or -EAGAIN.  A cancellation point. */
+static int wait_for_signal(uint64_t set, uint64_t deadline, siginfo_t *info)
+{
+	struct pthread *self = pthread_self();
+	int sig, code;
+	atomic_set(&self->sigwait_set, set);
+	for (;;) {
+		if ((sig = take_pending(self, set, &code)))
+			break;
+		int why = uth_semaphore_timed_down(&self->sig_sem, deadline, posix_cancel_point());
+		if (why == UTH_WAIT_INTERRUPTED) {
+			atomic_set(&self->sigwait_set, 0);
+			posix_cancel_point(); /* exits */
+		}
+		if (why == UTH_WAIT_TIMEOUT) {
+			sig = -EAGAIN;
+			break;
+		}
+	}
+	atomic_set(&self->sigwait_set, 0);
+	if (sig > 0 && info) {
+		memset(info, 0, sizeof *info);
+		info->si_signo = sig;
+		info->si_code = code;
+	}
+	return sig;
+}
+
+int sigwait(const sigset_t *set, int *sig)
+{
+	int got = wait_for_signal(set->__bits[0] & ~UNBLOCKABLE, 0, NULL);
+	*sig = got;
+	return 0;
+}
+
+int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+	return wait_for_signal(set->__bits[0] & ~UNBLOCKABLE, 0, info);
+}
+
+int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout)
+{
+	if (!timeout)
+		return sigwaitinfo(set, info);
+	if (timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000 || timeout->tv_sec < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t usec = (uint64_t)timeout->tv_sec * 1000000 + ((uint64_t)timeout->tv_nsec + 999) / 1000;
+	int got = wait_for_signal(set->__bits[0] & ~UNBLOCKABLE, alarm_deadline_in(usec), info);
+	return (int)posix_ret(got);
+}
+
+/* Wait with mask as the signal mask until a handler has run in this pthread. */
+int sigsuspend(const sigset_t *mask)
+{
+	struct pthread *self = pthread_self();
+	uint64_t saved = self->sigmask;
+	uint32_t before = atomic_read(&self->handlers_run);
+	atomic_set(&self->suspended, 1);
+	set_mask(mask->__bits[0]); /* what it unblocks runs here */
+	while (atomic_read(&self->handlers_run) == before) {
+		if (uth_semaphore_timed_down(&self->sig_sem, 0, posix_cancel_point()) == UTH_WAIT_INTERRUPTED) {
+			atomic_set(&self->suspended, 0);
+			set_mask(saved);
+			posix_cancel_point(); /* exits */
+		}
+	}
+	atomic_set(&self->suspended, 0);
+	set_mask(saved);
+	errno = EINTR;
+	return -1;
+}
+
+int pause(void)
+{
+	sigset_t mine;
+	pthread_sigmask(SIG_SETMASK, NULL, &mine);
+	return sigsuspend(&mine);
 }

@@ -171,7 +171,8 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	char msg[64];
 	int n = snprintf(msg, sizeof msg, "connect %u.%u.%u.%u!%u", ip >> 24, ip >> 16 & 255,
 	                 ip >> 8 & 255, ip & 255, ntohs(in->sin_port));
-	long r = sys_write(fd, msg, (size_t)n);
+	/* a cancellation point: the dial may wait */
+	long r = posix_cancelable_sysc(SYS_write, fd, (long)msg, n, 0);
 	if (r < 0)
 		return (int)posix_ret(r);
 	char path[48];

@@ -28,9 +28,19 @@ def on_linux(*args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("mode", ["timed", "cancel", "signal", "float", "sigmask"])
+@pytest.mark.parametrize("mode", ["timed", "cancel", "signal", "float", "sigmask", "sigwait"])
 def test_posix_check_prints_what_it_prints_on_linux(mode):
     assert on_parlib(mode).out == on_linux(mode)
+
+
+def test_open_and_connect_are_cancellation_points_and_stdio_is_not():
+    """A cancellation pending when a pthread enables it again: printf and fprintf go on (musl's
+    stdio is no cancellation point either); open, openat and connect end the pthread, which runs
+    its cleanup handler, as on Linux."""
+    run = on_parlib("cancel")
+    assert run.out == on_linux("cancel")
+    for what in ("open", "openat", "connect"):
+        assert f"{what}: so does fprintf\ncleanup: {what}\n{what}: cancelled yes" in run.out
 
 
 def test_fpu_state_survives_switches_and_notifications():
@@ -64,6 +74,19 @@ def test_a_cancelled_accept_is_aborted_in_the_kernel():
     assert "accept's cleanup handler ran\naccept: cancelled yes" in run.out
     events = [json.loads(line)["ev"] for line in run.trace.splitlines()]
     assert events.count("sysc_aborted") == 1
+
+
+@pytest.mark.parametrize("cores", [3, 4])
+def test_a_signal_runs_on_the_pthread_that_takes_it(cores):
+    """sigwait takes kill'd and pthread_kill'd signals; a kill'd signal that one pthread leaves
+    unblocked runs its handler on that pthread, on its own stack, while it computes, sleeps, pauses
+    or waits in sigsuspend (not in vcore context); pthread_kill to a pthread that blocks it stays
+    pending for that pthread alone."""
+    run = on_parlib("sigwait", cores=cores)
+    expected = on_linux("sigwait")
+    assert run.out == expected
+    assert "computing pthread: [10 in worker 1 on its stack 1]" in expected
+    assert "sigwait got 10 12 15 10" in expected
 
 
 def test_fork_exec_and_posix_spawn_from_an_mcp():

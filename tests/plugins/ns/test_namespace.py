@@ -50,11 +50,14 @@ def test_ls_shows_the_booted_namespace():
         "cons", "contract", "fd", "kconfig", "null", "pid", "plugins", "ppid", "random", "shm", "stderr", "stdin",
         "stdout", "sysname", "urandom", "version", "version_name", "zero",
     ]
-    # Linux's files from #linuxproc, the other per-process files from #proc
+    # Linux's files from #linuxproc, the other per-process files from #proc; a Linux-only kernel
+    # has no Akaros personality, so no mcp or vmexits file
     assert proc == (
-        "/proc/1:\nargs\ncmdline\ncomm\nctl\ncwd\nenviron\nexe\nfd\nfdinfo\nmaps\nmcp\nmounts\nns\nroot\n"
-        "smaps_rollup\nstat\nstatm\nstatus\nstrace\ntask\nvmexits\n"
+        "/proc/1:\nargs\ncmdline\ncomm\nctl\ncwd\nenviron\nexe\nfd\nfdinfo\nmaps\nmounts\nns\nroot\n"
+        "smaps_rollup\nstat\nstatm\nstatus\nstrace\ntask\n"
     )
+    every = run_kernel("ls", "/proc/1", kernel__personalities=["linux", "akaros"])
+    assert {"mcp", "vmexits"} <= set(every.out.split()), every.out
 
 
 def test_ls_long_and_recursive():
@@ -212,7 +215,7 @@ def test_bad_binds_are_one_line_errors(tmp_path, binds, message):
 @pytest.mark.parametrize(
     ("binds", "message"),
     [
-        ('["bind #nodev /dev"]', "item 0: 'bind #nodev /dev': no device #nodev (known: #cons, #ether, #ip, #linuxdev, #linuxproc, #mnt, #pipe, #proc, #random, #root, #srv, #tmpfs, #version)"),
+        ('["bind #nodev /dev"]', "item 0: 'bind #nodev /dev': no device #nodev (known: #cons, #ether, #ip, #linuxdev, #linuxproc, #mnt, #pipe, #proc, #random, #root, #srv, #tmpfs, #unix, #version)"),
         ('["bind /nothing /dev"]', "item 0: 'bind /nothing /dev': /nothing: no such file or directory"),
         ('["bind -a #cons /dev", "bind #tmpfs.a /dev/null/x"]', "item 1: 'bind #tmpfs.a /dev/null/x': /dev/null/x: not a directory"),
         ('["bind -c #tmpfs /tmp", "bind #tmpfs.a /tmp/x"]', "item 1: 'bind #tmpfs.a /tmp/x': /tmp/x: no such directory, and not one #root can hold"),

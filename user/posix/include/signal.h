@@ -1,5 +1,6 @@
 /* Signals as Akaros gives them to a many-core process (user/posix/signal.c): kill sends an
- * EV_POSIX_SIGNAL event (SIGKILL destroys the process), handlers run in vcore context. */
+ * EV_POSIX_SIGNAL event (SIGKILL destroys the process); a handler runs on a pthread that does not
+ * block the signal. */
 #ifndef POSIX_SIGNAL_H
 #define POSIX_SIGNAL_H
 
@@ -37,10 +38,10 @@ sighandler_t signal(int sig, sighandler_t handler);
 int raise(int sig);
 
 /* Signal sets and masks: a mask per pthread (inherited by the pthreads it creates).  A signal
- * from kill runs its handler in vcore context when some pthread does not block it, and stays
- * pending for the process when every pthread blocks it, until one unblocks it: that pthread runs
- * the handler before pthread_sigmask/sigprocmask returns.  raise runs it in the caller, or leaves
- * it pending if the caller blocks it. */
+ * from kill runs its handler on a pthread that does not block it (one waiting in sigwait takes it
+ * first), and stays pending for the process when every pthread blocks it, until one unblocks it:
+ * that pthread runs the handler before pthread_sigmask/sigprocmask returns.  raise and
+ * pthread_kill run it in the pthread named, or leave it pending for that pthread if it blocks it. */
 typedef struct {
 	unsigned long __bits[128 / sizeof(long)];
 } sigset_t;
@@ -82,5 +83,13 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 int sigprocmask(int how, const sigset_t *set, sigset_t *old);
 int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 int sigpending(sigset_t *set);
+
+struct pthread;
+struct timespec;
+int pthread_kill(struct pthread *thread, int sig);
+int sigwait(const sigset_t *set, int *sig);
+int sigwaitinfo(const sigset_t *set, siginfo_t *info);
+int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout);
+int sigsuspend(const sigset_t *mask);
 
 #endif

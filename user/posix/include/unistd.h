@@ -14,6 +14,7 @@ int close(int fd);
 pid_t getpid(void);
 pid_t getppid(void);
 unsigned int sleep(unsigned int seconds);
+int pause(void);
 int usleep(useconds_t usec);
 __attribute__((noreturn)) void _exit(int status);
 /* As vfork: the child shares the parent's memory and may only call exec* or _exit. */
