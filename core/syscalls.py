@@ -105,9 +105,11 @@ class TracingDispatcher(SyscallDispatcher):
         process = thread.process
         number = thread.context.syscall_number()
         call = process.syscall_map.get(number)
-        name = call.name if call is not None else str(number)
+        if call is None:
+            return
+        at = kernel.now(kernel.active_core)
         self._pending.append(
-            (kernel.now(kernel.active_core), None, process.pid, thread.tid, name, number, args, result)
+            (at, None, process.pid, thread.tid, call.name, number, args[: call.nargs], result)
         )
         if len(self._pending) >= BATCH:
             kernel.tracer.flush()
