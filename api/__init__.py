@@ -114,6 +114,6 @@ from kernkit.core.records import (
 from kernkit.core.scheduler import BaseScheduler, SchedulerPolicy, VcoreProvider
 from kernkit.core.state import Slot
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, PageTable
-from kernkit.core.wait import WaitQueue, pollers, unwatch_readiness, wake_pollers, watch_readiness
+from kernkit.core.wait import Finish, WaitQueue, pollers, unwatch_readiness, wake_pollers, watch_readiness
 
 __all__ = [name for name in dir() if not name.startswith("_")]

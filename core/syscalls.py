@@ -43,6 +43,10 @@ class SyscallDispatcher:
         except OutOfMemory:
             return self.out_of_memory(thread)
 
+    def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
+        """The call ``thread`` slept in completed in its wake (WaitQueue's ``finish``) with
+        ``result``, without running again: nothing to do unless calls are traced."""
+
     def out_of_memory(self, thread: Thread) -> None:
         """The kernel could not find a frame while serving the call: the process dies, as with
         Linux's OOM killer."""
@@ -92,6 +96,24 @@ class TracingDispatcher(SyscallDispatcher):
                 kernel.tracer.flush()
         return result
 
+    def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
+        """The completed call's line, as running it again would have written it (stamped with
+        the waker's time: that is when it took what it waited for)."""
+        kernel = self.kernel
+        if not kernel.tracing:
+            return
+        process = thread.process
+        number = thread.context.syscall_number()
+        call = process.syscall_map.get(number)
+        if call is None:
+            return
+        at = kernel.now(kernel.active_core)
+        self._pending.append(
+            (at, None, process.pid, thread.tid, call.name, number, args[: call.nargs], result)
+        )
+        if len(self._pending) >= BATCH:
+            kernel.tracer.flush()
+
 
 class CostingDispatcher:
     """Another dispatcher's dispatch with the cost of entering and leaving the kernel charged to
@@ -111,6 +133,9 @@ class CostingDispatcher:
     @property
     def unknown(self) -> dict[int, int]:
         return self.inner.unknown
+
+    def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
+        self.inner.finished(thread, args, result)
 
     def dispatch(self, thread: Thread, number: int, read_args: ArgReader) -> int | None:
         charge, core = self.kernel.charge_cycles, thread.core

@@ -14,6 +14,7 @@
  *   nettest pair                 socketpair(AF_UNIX, SOCK_STREAM), one fact a line (as on Linux)
  *   nettest serve PORT           accept one connection, echo until EOF (for host clients)
  *   nettest dial ADDR PORT MSG   connect, send MSG, shut down writing, print what comes back
+ *   nettest intr                 a signal in a blocked accept and recv, with and without SA_RESTART
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <signal.h>
 #include <sys/select.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -612,6 +615,62 @@ static int pair(void) {
     return 0;
 }
 
+/* A signal while accept() and recv() wait: EINTR without SA_RESTART, the call goes on with it
+ * (and returns what came later); one fact a line, as on Linux. */
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig) {
+    (void)sig;
+    alarms++;
+}
+
+static void alarm_soon(int restart) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    alarms = 0;
+    struct itimerval in20ms = {{0, 0}, {0, 20000}};
+    setitimer(ITIMER_REAL, &in20ms, NULL);
+}
+
+static void pause_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static int intr(void) {
+    int s = listener(7001, 4);
+    char buf[64];
+    alarm_soon(0);
+    int c = accept(s, NULL, NULL);
+    printf("accept, no SA_RESTART: %s, handler ran %d\n", errname(c), (int)alarms);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pause_ms(150);
+        int d = dial("127.0.0.1", 7001);
+        pause_ms(150);
+        write(d, "late", 4);
+        read(d, buf, 1); /* until the other end closes */
+        _exit(0);
+    }
+    alarm_soon(1);
+    c = accept(s, NULL, NULL);
+    printf("accept, SA_RESTART: %s, handler ran %d\n", c >= 0 ? "a connection" : errname(c), (int)alarms);
+    alarm_soon(0);
+    ssize_t n = recv(c, buf, sizeof buf, 0);
+    printf("recv, no SA_RESTART: %s, handler ran %d\n", errname(n), (int)alarms);
+    alarm_soon(1);
+    n = recv(c, buf, sizeof buf, 0);
+    printf("recv, SA_RESTART: %.*s, handler ran %d\n", n > 0 ? (int)n : 0, buf, (int)alarms);
+    close(c);
+    waitpid(pid, NULL, 0);
+    close(s);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -629,6 +688,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "pair")) return pair();
     if (!strcmp(cmd, "serve")) return serve(argc > 2 ? atoi(argv[2]) : 7000);
     if (!strcmp(cmd, "dial") && argc > 4) return dialout(argv[2], atoi(argv[3]), argv[4]);
-    fprintf(stderr, "usage: nettest echo|many|refused|reset|big|halfclose|leak|udp|files|select|pair|serve|dial\n");
+    if (!strcmp(cmd, "intr")) return intr();
+    fprintf(stderr, "usage: nettest echo|many|refused|reset|big|halfclose|leak|udp|files|select|pair|serve|dial|intr\n");
     return 2;
 }

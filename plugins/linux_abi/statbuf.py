@@ -91,11 +91,21 @@ def block_count(entry: Dir) -> int:
     return entry.blocks if entry.blocks is not None else (entry.length + 511) // 512
 
 
+#: The last struct stat packed for each Dir (by identity: drivers that keep an unchanged file's
+#: Dir, #root and #tmpfs, hand out the same one), with the device number and epoch it holds.
+_PACKED: dict[int, tuple[Dir, int, int, bytes]] = {}
+_PACKED_MAX = 1024
+
+
 def pack_stat(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:
     """struct stat (x86-64, 144 bytes)."""
+    device = device_number(chan)
+    known = _PACKED.get(id(entry))
+    if known is not None and known[0] is entry and known[1] == device and known[2] == epoch_ns:
+        return known[3]
     atime, mtime, ctime = _times(entry, epoch_ns)
-    return _STAT.pack(
-        device_number(chan),
+    packed = _STAT.pack(
+        device,
         inode_number(entry.qid),
         link_count(entry),
         st_mode(entry),
@@ -113,6 +123,10 @@ def pack_stat(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:
         ctime // NS,
         ctime % NS,
     )
+    if len(_PACKED) >= _PACKED_MAX:
+        _PACKED.clear()
+    _PACKED[id(entry)] = (entry, device, epoch_ns, packed)  # the Dir is kept: its id stays its own
+    return packed
 
 
 def pack_statx(chan: Chan, entry: Dir, epoch_ns: int) -> bytes:

@@ -11,7 +11,7 @@ again when woken (EAGAIN instead with O_NONBLOCK or MSG_DONTWAIT).
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import ORDWR, Chan, DeviceError, WouldBlock
@@ -30,6 +30,8 @@ from kernkit.core.errnos import (
     EPROTONOSUPPORT,
     errno_of,
 )
+from kernkit.core.errors import BadAddress
+from kernkit.core.wait import Finish, WaitQueue
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter, sigpipe
 from kernkit.plugins.net import inet6, udplite, unix
 from kernkit.plugins.net.devip import DATA
@@ -88,11 +90,30 @@ def _sock(t: Thread, fd: int) -> tuple[Chan, Conv] | int:
     return file, file.aux[1]
 
 
-def _wait(t: Thread, chan: Chan, blocked: WouldBlock, flags: int = 0) -> int | None:
+def _wait(
+    t: Thread, chan: Chan, blocked: WouldBlock, flags: int = 0, finish: Finish | None = None
+) -> int | None:
+    """EAGAIN for a non-blocking call, else sleep: woken, the call runs again, or with
+    ``finish`` completes in the wake (see WaitQueue.sleep)."""
     if chan.flags & O_NONBLOCK or flags & MSG_DONTWAIT:
         return -EAGAIN
-    blocked.queue.sleep(t, restart=True)
+    blocked.queue.sleep(t, restart=finish is None, finish=finish)
     return None
+
+
+def _completing(call: Callable[[], int]) -> Callable[[], int | WaitQueue | None]:
+    """A blocked call's ``call()``, run in its wake: the queue to sleep on again if it would
+    still wait, EFAULT for a buffer that went away meanwhile."""
+
+    def complete() -> int | WaitQueue | None:
+        try:
+            return call()
+        except WouldBlock as blocked:
+            return blocked.queue
+        except BadAddress:
+            return -EFAULT
+
+    return complete
 
 
 def _install(t: Thread, chan: Chan, flags: int) -> int:
@@ -193,14 +214,28 @@ def sys_accept4(t: Thread, fd: int, addr: int, lenp: int, flags: int) -> int | N
         return -EINVAL
     if addr and not t.process.aspace.allows(addr, 16, "write"):
         return -EFAULT
+    try:
+        return _accepted(t, chan, conv, addr, lenp, flags)
+    except DeviceError as exc:
+        return -errno_of(exc.code)
+    except WouldBlock as blocked:
+        finish = _completing(lambda: _accepted(t, chan, conv, addr, lenp, flags, errors=True))
+        return _wait(t, chan, blocked, finish=Finish(finish, (fd, addr, lenp, flags)))
+
+
+def _accepted(
+    t: Thread, chan: Chan, conv: Conv, addr: int, lenp: int, flags: int, errors: bool = False
+) -> int:
+    """Take a call from the listener as a new descriptor (WouldBlock: none is waiting); with
+    ``errors``, a refusal is the call's errno rather than a DeviceError."""
     if len(t.process.files) >= t.process.files.limit:
         return -EMFILE
     try:
         accepted = conv.accept()
     except DeviceError as exc:
+        if not errors:
+            raise
         return -errno_of(exc.code)
-    except WouldBlock as blocked:
-        return _wait(t, chan, blocked)
     accepted.wildcard, accepted.v6only, accepted.write_once_after_close = conv.wildcard, conv.v6only, True
     number = _install(t, chan.driver.open_conv_file(accepted, DATA, ORDWR), flags)
     if number >= 0:
@@ -292,8 +327,17 @@ def sys_sendto(t: Thread, fd: int, buf: int, length: int, flags: int, addr: int,
 
 
 def _receive(
-    t: Thread, chan: Chan, conv: Conv, count: int, flags: int
+    t: Thread, chan: Chan, conv: Conv, count: int, flags: int, finish: Finish | None = None
 ) -> tuple[bytes, str, int] | int | None:
+    try:
+        return _take(conv, count, flags)
+    except WouldBlock as blocked:
+        return _wait(t, chan, blocked, flags, finish)
+
+
+def _take(conv: Conv, count: int, flags: int) -> tuple[bytes, str, int] | int:
+    """What a receive takes from ``conv`` now: (data, source, port) or an errno (WouldBlock:
+    nothing yet)."""
     try:
         if conv.proto == "udp":
             source, port, data = conv.recv_datagram(count, peek=bool(flags & MSG_PEEK))
@@ -310,8 +354,6 @@ def _receive(
         return conv.read(count), conv.raddr, conv.rport
     except DeviceError as exc:
         return -errno_of(exc.code)
-    except WouldBlock as blocked:
-        return _wait(t, chan, blocked, flags)
 
 
 def sys_recvfrom(t: Thread, fd: int, buf: int, length: int, flags: int, addr: int, lenp: int) -> int | None:
@@ -323,11 +365,21 @@ def sys_recvfrom(t: Thread, fd: int, buf: int, length: int, flags: int, addr: in
     aspace = t.process.aspace
     if not aspace.allows(buf, length, "write"):
         return -EFAULT
-    got = _receive(t, chan, conv, length, flags)
-    if got is None or isinstance(got, int):
+    try:
+        got = _take(conv, length, flags)
+    except WouldBlock as blocked:
+        finish = _completing(lambda: _received(t, conv, _take(conv, length, flags), buf, addr, lenp))
+        return _wait(t, chan, blocked, flags, Finish(finish, (fd, buf, length, flags, addr, lenp)))
+    return _received(t, conv, got, buf, addr, lenp)
+
+
+def _received(
+    t: Thread, conv: Conv, got: tuple[bytes, str, int] | int, buf: int, addr: int, lenp: int
+) -> int:
+    if isinstance(got, int):
         return got
     data, source, port = got
-    aspace.write(buf, data)
+    t.process.aspace.write(buf, data)
     if addr:
         _write_sockaddr(t, conv, addr, lenp, source, port)
     return len(data)

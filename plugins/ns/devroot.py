@@ -66,7 +66,7 @@ class RootDir:
 class HostFile:
     """A host file, directory or symbolic link, by its host path."""
 
-    __slots__ = ("name", "qid", "host", "size", "perm", "links")
+    __slots__ = ("name", "qid", "host", "size", "perm", "links", "dir")
 
     def __init__(self, name: str, host: str, info: os.stat_result) -> None:
         self.name = name
@@ -79,6 +79,7 @@ class HostFile:
         kind = DMDIR if is_dir else DMSYMLINK if is_link else 0
         self.perm = kind | (info.st_mode & (0o777 | DMSPECIAL) & ~0o222)
         self.links = info.st_nlink
+        self.dir: Dir | None = None  # its stat, made once (a Dir costs more than the lstat)
 
 
 def _join(directory: str, name: str) -> str:
@@ -95,7 +96,21 @@ def host_entry(name: str, host: str, *, follow: bool = True) -> HostFile | None:
         return None
     if info.st_mode & _IFMT not in _SHOWN:
         return None
-    return HostFile(name, host, info)
+    # the same file unchanged (as far as a stat shows) is the same entry: its stat is made once
+    key = (host, follow, name, info.st_dev, info.st_ino, info.st_mode, info.st_size, info.st_nlink)
+    known = _KNOWN.get(host)
+    if known is not None and known[0] == key:
+        return known[1]
+    entry = HostFile(name, host, info)
+    if len(_KNOWN) >= _KNOWN_MAX:
+        _KNOWN.clear()
+    _KNOWN[host] = (key, entry)
+    return entry
+
+
+#: The last entry made for each host path, with the stat fields it was made from.
+_KNOWN: dict[str, tuple[tuple, HostFile]] = {}
+_KNOWN_MAX = 4096
 
 
 class HostSource:
@@ -337,4 +352,7 @@ class RootDevice(DeviceDriver):
 def _stat(node: RootDir | HostFile) -> Dir:
     if isinstance(node, RootDir):
         return Dir(node.name, node.qid, DMDIR | 0o555)
-    return Dir(node.name, node.qid, node.perm, node.size, links=node.links)
+    entry = node.dir
+    if entry is None:
+        entry = node.dir = Dir(node.name, node.qid, node.perm, node.size, links=node.links)
+    return entry

@@ -191,3 +191,24 @@ def test_a_traced_call_is_stamped_with_its_cores_virtual_time():
     stamp = kernel.lines[0]["t"]
     assert stamp == expected == 7_000_123 + 2_000_000_002 * 10**9 // 3_000_000_000 == 673_666_790
     assert isinstance(stamp, int)
+
+
+@pytest.mark.parametrize("tracing", [True, False])
+def test_a_call_finished_in_its_wake_is_traced_with_its_result(tracing):
+    """A call that slept and was completed by the wake (WaitQueue's finish) gets the line running
+    it again would have written: its name, number and arguments (as many as it takes), its result,
+    the waker's time and no core; untraced kernels and unknown numbers write nothing."""
+    kernel = Kernel()
+    kernel.tracing = tracing
+    kernel.active_core = 1
+    d = TracingDispatcher(kernel)
+    t = thread()
+    t.context = SimpleNamespace(syscall_number=lambda: 1)
+    d.finished(t, (2, 3, 99), 5)
+    t.context = SimpleNamespace(syscall_number=lambda: 600)
+    d.finished(t, (1,), 0)
+    SyscallDispatcher(kernel).finished(t, (1,), 0)  # nothing to trace without the tracing dispatcher
+    expected = [
+        {"t": 1001, "ev": "syscall", "pid": 5, "tid": 9, "name": "add", "nr": 1, "args": [2, 3], "ret": 5}
+    ]
+    assert kernel.lines == (expected if tracing else [])

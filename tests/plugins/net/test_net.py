@@ -34,6 +34,15 @@ def test_many_concurrent_connections_to_an_epoll_server():
     assert "many ok 100/100 connections, server exit 0" in nettest("many", "100")
 
 
+def test_signal_in_blocked_accept_and_recv_as_on_linux():
+    """A signal while accept and recv wait: EINTR without SA_RESTART; with it the call goes on and
+    returns the connection or the bytes that came later (the wake completes the waiting call)."""
+    native = subprocess.run([str(USER_BIN / "nettest"), "intr"], capture_output=True, text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    assert "recv, SA_RESTART: late, handler ran 1\n" in native.stdout
+    assert nettest("intr") == native.stdout
+
+
 def test_socketpair_behaves_as_on_linux():
     """socketpair(AF_UNIX, SOCK_STREAM): the same program prints the same facts here and on Linux."""
     native = subprocess.run([str(USER_BIN / "nettest"), "pair"], capture_output=True, text=True, timeout=60)
