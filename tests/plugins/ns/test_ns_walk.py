@@ -398,3 +398,39 @@ def test_every_step_of_a_walk_tells_the_driver_who_asks(linked, monkeypatch, rem
     ns.walk_parent("/tmp/d/ln/..", caller=me)
     ns.walk_parent("/tmp/..", caller=me)  # a root: no parent
     assert seen and all(caller is me for caller in seen)
+
+
+def test_a_remembered_walk_through_a_union_sees_a_name_made_in_an_earlier_member(ns):
+    ns.bind(ns.walk("#tmpfs.b"), ns.walk("/tmp/d/e"), MBEFORE)  # /tmp/d/e: b's names, then its own
+    assert read(ns, "/tmp/d/e/deep") == "deep"
+    assert read(ns, "/tmp/d/e/deep") == "deep"  # remembered
+    put(ns, "#tmpfs.b/deep", "b's")  # made in the union's first member
+    assert read(ns, "/tmp/d/e/deep") == "b's"
+    ns.remove(ns.walk("#tmpfs.b/deep"))
+    assert read(ns, "/tmp/d/e/deep") == "deep"  # e's own shows through again
+    ns.remove(ns.walk("/tmp/d/e/deep"))
+    assert error(lambda: ns.walk("/tmp/d/e/deep")) == "ENOENT"
+
+
+def test_a_remembered_walk_follows_a_change_in_any_directory_on_its_way(ns):
+    assert read(ns, "/tmp/d/e/deep") == "deep"
+    assert read(ns, "/tmp/d/e/deep") == "deep"  # remembered
+    ns.remove(ns.walk("/tmp/d/e/deep"))
+    ns.remove(ns.walk("/tmp/d/e"))  # the middle directory goes
+    assert error(lambda: ns.walk("/tmp/d/e/deep")) == "ENOENT"
+    put(ns, "/tmp/d/e", "now a file")
+    assert error(lambda: ns.walk("/tmp/d/e/deep")) == "ENOTDIR"
+    ns.remove(ns.walk("/tmp/d/e"))
+    parent, name = ns.walk_parent("/tmp/d/e")
+    ns.create(parent, name, OREAD, DMDIR | 0o755)
+    put(ns, "/tmp/d/e/deep", "deeper")
+    assert read(ns, "/tmp/d/e/deep") == "deeper"
+    assert ns.walk("/tmp/d/e/deep").path == "/tmp/d/e/deep"
+
+
+def test_a_remembered_walk_sees_a_bind_made_after_it(ns):
+    assert read(ns, "/tmp/d/file") == "in d"
+    assert read(ns, "/tmp/d/file") == "in d"  # remembered
+    ns.bind(ns.walk("#tmpfs.a"), ns.walk("/tmp/d"), MREPL)
+    assert read(ns, "/tmp/d/common") == "a"
+    assert error(lambda: ns.walk("/tmp/d/file")) == "ENOENT"
