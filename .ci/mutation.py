@@ -134,7 +134,7 @@ AREAS = {
             )
         ),
         ("tests/plugins/ns/test_ns_api.py", "tests/plugins/ns/test_ns_walk.py"),
-        floor=93.0,
+        floor=92.0,  # docs/testing.md: the remembered walk, backed by the general walk
     ),
     # 9P export: confinement to the exported paths and the read-only gate
     "ninep": Area(
