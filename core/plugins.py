@@ -320,13 +320,17 @@ class _Guarded:
         # hook implementations are real attributes, not only __getattr__'s: pluggy (1.7 on)
         # finds them with inspect.getattr_static, which never calls __getattr__
         marker = f"{hookspecs.PROJECT}_impl"
+        self._hooks: list[str] = []
         for attribute in dir(plugin):
             value = getattr(plugin, attribute, None)
             if callable(value) and isinstance(getattr(value, marker, None), dict):
                 self.__dict__[attribute] = self.__getattr__(attribute)
+                self._hooks.append(attribute)
 
     def __dir__(self) -> list[str]:
-        return dir(self._plugin)
+        # only the hook implementations: pluggy looks at every name dir() lists, and a module's
+        # other names (imports, classes, helpers) each cost it a static attribute lookup
+        return list(self._hooks)
 
     def __getattr__(self, attribute: str) -> Any:
         if attribute in self._cache:
