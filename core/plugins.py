@@ -39,12 +39,13 @@ class PluginInfo:
     declaration: PluginDeclaration = PluginDeclaration()
 
 
-@attrs.frozen
 class Registered:
     """A record together with the plugin that registered it."""
 
-    record: Any
-    plugin: str
+    __slots__ = ("record", "plugin")
+
+    def __init__(self, record: Any, plugin: str) -> None:
+        self.record, self.plugin = record, plugin
 
 
 class PluginManager:
@@ -379,6 +380,8 @@ def _version_of(plugin: object) -> str:
         return importlib.metadata.version(module.split(".")[0])
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
 _CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)\s*$")
 _OPERATORS = {
     ">=": operator.ge,
