@@ -166,7 +166,10 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
     if not flags & _NOT_PLAIN:  # the common open, with _open inline: most of what an open costs
         process = t.process
         try:
-            path = read_path(t, pathname)
+            data = process.aspace.read_cstring(pathname, PATH_MAX)  # read_path, inline
+            if not data:
+                raise Failed(ENOENT if data is not None else ENAMETOOLONG)
+            path = data.decode("utf-8", "surrogateescape")
             view = proc_ns(process)
             namespace = view.namespace
             if path[0] == "/":
