@@ -22,7 +22,9 @@ O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, O_TMPFILE = 0o200000, 0o400000, 0o20
 STREAMS = DMDEVICE | DMNAMEDPIPE | DMSOCKET
 
 
-def _wait(t: Thread, chan: Chan, blocked: WouldBlock) -> int | None:
+def wait_blocked(t: Thread, chan: Chan, blocked: WouldBlock) -> int | None:
+    """A read or write that would block: EAGAIN on a non-blocking channel, else sleep (the call
+    starts again when woken)."""
     if chan.flags & O_NONBLOCK:
         return -EAGAIN
     blocked.queue.sleep(t, restart=True)
@@ -40,7 +42,7 @@ def chan_read(t: Thread, chan: Chan, count: int, offset: int | None = None) -> b
     except DeviceError as exc:
         return -errno_of(exc.code)
     except WouldBlock as blocked:
-        return _wait(t, chan, blocked)
+        return wait_blocked(t, chan, blocked)
     if offset is None:
         chan.offset += len(data)
     return data
@@ -71,7 +73,7 @@ def chan_write(
             return -EPIPE
         return -errno_of(exc.code)
     except WouldBlock as blocked:
-        return _wait(t, chan, blocked)
+        return wait_blocked(t, chan, blocked)
     return written
 
 
