@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from kernkit.plugins.ninep import proto
+from kernkit.plugins.ninep import fastpath, proto
 from kernkit.plugins.ninep.backend import (
     EBADF,
     EEXIST,
@@ -133,6 +133,8 @@ class Session:
         self._handlers: dict[str, Callable[[Message], Message]] = {
             name: getattr(self, "_" + name[1:].lower()) for name in proto.LAYOUTS if name[0] == "T"
         }
+        #: message number -> a handler of the frame in place (see fastpath.py)
+        self._fast: dict[int, Callable[[bytearray, int], list[bytes] | None]] = fastpath.handlers(self)
 
     # --- framing ----------------------------------------------------------------------------
 
@@ -167,11 +169,17 @@ class Session:
             except ProtocolError as error:
                 self._close(error.message)
                 break
-            if size is None or len(self._buffer) < size:
+            buffer = self._buffer
+            if size is None or len(buffer) < size:
                 break
-            frame = bytes(self._buffer[:size])
-            del self._buffer[:size]
-            reply = self.handle_frame(frame)
+            fast = self._fast.get(buffer[4]) if self.dialect is not None else None
+            reply = fast(buffer, size) if fast is not None else None
+            if reply is None:
+                frame = bytes(buffer[:size])
+                del buffer[:size]
+                reply = self.handle_frame(frame)
+            else:
+                del buffer[:size]
             if reply is not None:
                 out += reply
                 produced += sum(map(len, reply))
@@ -309,15 +317,20 @@ class Session:
     # --- walking ----------------------------------------------------------------------------
 
     def _walk(self, m: Message) -> Message:
-        fid = self._fid(m.fid)
-        if fid.handle is not None and m.newfid == m.fid:  # walking from an open fid to a new one is
+        return Message("Rwalk", m.tag, qids=self.walk_fid(m.fid, m.newfid, m.wnames))
+
+    def walk_fid(self, number: int, newfid: int, wnames: tuple[str, ...] | list[str]) -> tuple[Qid, ...]:
+        """Twalk: the qids of the names walked (fewer than asked: a partial walk, newfid not
+        made); NinepError when the first name fails."""
+        fid = self._fid(number)
+        if fid.handle is not None and newfid == number:  # walking from an open fid to a new one is
             raise fail(EBADF, "cannot walk an open fid")  # what diodls does; Plan 9 forbids it
-        if m.newfid != m.fid:
-            self._new_fid(m.newfid)
+        if newfid != number:
+            self._new_fid(newfid)
         path = list(fid.path)
         qids: list[Qid] = []
-        qid = path[-1][1].qid() if m.wnames else None
-        for index, name in enumerate(m.wnames):
+        qid = path[-1][1].qid() if wnames else None
+        for index, name in enumerate(wnames):
             try:
                 if not qid.type & QTDIR:
                     raise fail(ENOTDIR)
@@ -334,17 +347,17 @@ class Session:
             except NinepError:
                 if index == 0:
                     raise
-                return Message("Rwalk", m.tag, qids=tuple(qids))  # a partial walk: newfid not made
+                return tuple(qids)  # a partial walk: newfid not made
             qids.append(qid)
-        if m.newfid == m.fid:
+        if newfid == number:
             fid.path = path
         else:
-            self.fids[m.newfid] = Fid(path)
-        return Message("Rwalk", m.tag, qids=tuple(qids))
+            self.fids[newfid] = Fid(path)
+        return tuple(qids)
 
     # --- opening and creating ----------------------------------------------------------------
 
-    def _open_fid(self, fid: Fid, flags: int) -> tuple[Qid, int]:
+    def open_fid(self, fid: Fid, flags: int) -> tuple[Qid, int]:
         if fid.handle is not None:
             raise fail(EBADF, "fid already open")
         writes = flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC
@@ -369,13 +382,13 @@ class Session:
                 raise fail(EROFS)
             if len(fid.path) < 2:
                 raise fail(EPERM, "cannot remove the attach point")
-        qid, iounit = self._open_fid(fid, flags)
+        qid, iounit = self.open_fid(fid, flags)
         fid.remove_on_clunk = bool(mode & proto.ORCLOSE)
         return Message("Ropen", m.tag, qid=qid, iounit=iounit)
 
     def _lopen(self, m: Message) -> Message:
         fid = self._fid(m.fid)
-        qid, iounit = self._open_fid(fid, m.flags)
+        qid, iounit = self.open_fid(fid, m.flags)
         return Message("Rlopen", m.tag, qid=qid, iounit=iounit)
 
     def _new_child(self, fid: Fid, name: str, mode: int) -> Node:
@@ -396,7 +409,7 @@ class Session:
             raise fail(EISDIR)
         node = self._new_child(fid, m.name, (S_IFDIR if is_dir else S_IFREG) | (m.perm & 0o777))
         fid.path = [*fid.path, (m.name, node)]
-        qid, iounit = self._open_fid(fid, _plan9_to_linux(m.mode) & ~O_TRUNC)
+        qid, iounit = self.open_fid(fid, _plan9_to_linux(m.mode) & ~O_TRUNC)
         fid.remove_on_clunk = bool(m.mode & proto.ORCLOSE)
         return Message("Rcreate", m.tag, qid=qid, iounit=iounit)
 
@@ -411,7 +424,7 @@ class Session:
             if node.qid().type & QTDIR:
                 raise fail(EISDIR) from None
         fid.path = [*fid.path, (m.name, node)]
-        qid, iounit = self._open_fid(fid, m.flags & ~(O_CREAT | O_EXCL))
+        qid, iounit = self.open_fid(fid, m.flags & ~(O_CREAT | O_EXCL))
         return Message("Rlcreate", m.tag, qid=qid, iounit=iounit)
 
     def _mkdir(self, m: Message) -> Message:
