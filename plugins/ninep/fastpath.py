@@ -25,7 +25,7 @@ from kernkit.plugins.ninep.proto import NOTAG, VERSION_9PL
 if TYPE_CHECKING:
     from kernkit.plugins.ninep.server import Session
 
-Handler = Callable[[bytearray, int], "list[bytes] | None"]
+Handler = Callable[[bytes | bytearray, int], "list[bytes] | None"]
 
 TWALK, TGETATTR, TCLUNK, TREAD, TLOPEN = 110, 24, 120, 116, 12
 RWALK, RGETATTR, RCLUNK, RREAD, RLOPEN = 111, 25, 121, 117, 13
@@ -68,11 +68,11 @@ def handlers(session: Session) -> dict[int, Handler]:
             exc = NinepError(EIO)
         return session._encode(session._error(tag, exc))
 
-    def tag_of(buffer: bytearray) -> int | None:
+    def tag_of(buffer: bytes | bytearray) -> int | None:
         (tag,) = _TAG.unpack_from(buffer, 5)
         return None if tag == NOTAG else tag
 
-    def clunk(buffer: bytearray, size: int) -> list[bytes] | None:
+    def clunk(buffer: bytes | bytearray, size: int) -> list[bytes] | None:
         tag = tag_of(buffer)
         if size != _TCLUNK_SIZE or tag is None:
             return None
@@ -84,7 +84,7 @@ def handlers(session: Session) -> dict[int, Handler]:
         session._release(fid)
         return [_HEADER.pack(_RCLUNK_SIZE, RCLUNK, tag)]
 
-    def getattr_(buffer: bytearray, size: int) -> list[bytes] | None:
+    def getattr_(buffer: bytes | bytearray, size: int) -> list[bytes] | None:
         tag = tag_of(buffer)
         if size != _TGETATTR_SIZE or tag is None or session.dialect != VERSION_9PL:
             return None
@@ -108,7 +108,7 @@ def handlers(session: Session) -> dict[int, Handler]:
         except (struct.error, TypeError, AttributeError):
             return None  # a value that does not fit: the general path reports it, EIO
 
-    def walk(buffer: bytearray, size: int) -> list[bytes] | None:
+    def walk(buffer: bytes | bytearray, size: int) -> list[bytes] | None:
         tag = tag_of(buffer)
         if size < _HEADER.size + 10 or tag is None:
             return None
@@ -139,7 +139,7 @@ def handlers(session: Session) -> dict[int, Handler]:
         body = b"".join(_QID.pack(*q) for q in qids)
         return [_RWALK.pack(_RWALK.size + len(body), RWALK, tag, len(qids)) + body]
 
-    def lopen(buffer: bytearray, size: int) -> list[bytes] | None:
+    def lopen(buffer: bytes | bytearray, size: int) -> list[bytes] | None:
         tag = tag_of(buffer)
         if size != _TLOPEN_SIZE or tag is None or session.dialect != VERSION_9PL:
             return None
@@ -153,7 +153,7 @@ def handlers(session: Session) -> dict[int, Handler]:
             return failed(tag, "Tlopen", exc)
         return [_RLOPEN.pack(_RLOPEN.size, RLOPEN, tag, q[0], q[1], q[2], iounit)]
 
-    def read(buffer: bytearray, size: int) -> list[bytes] | None:
+    def read(buffer: bytes | bytearray, size: int) -> list[bytes] | None:
         tag = tag_of(buffer)
         if size != _TREAD_SIZE or tag is None:
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat as statmod
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +67,7 @@ from kernkit.plugins.ninep.proto import (
 #: The largest msize the server offers, and the smallest it accepts.
 MAX_MSIZE = 1 << 20
 MIN_MSIZE = 512
+_SIZE = struct.Struct("<I")
 #: Linux's AT_REMOVEDIR, as Tunlinkat carries it.
 AT_REMOVEDIR = 0x200
 # Tsetattr valid bits
@@ -163,27 +165,44 @@ class Session:
         transport that sends pieces as they are (a read's data is not copied into a frame)."""
         out: list[bytes] = []
         produced = 0
+        buffer = self._buffer
         while not self.closed and (budget is None or produced < budget):
+            if len(buffer) < 4:
+                break
             try:
-                size = proto.frame_size(self._buffer, self.msize)
+                size = proto.frame_size(buffer, self.msize)
             except ProtocolError as error:
                 self._close(error.message)
                 break
-            buffer = self._buffer
-            if size is None or len(buffer) < size:
+            if len(buffer) < size:  # type: ignore[operator]
                 break
-            fast = self._fast.get(buffer[4]) if self.dialect is not None else None
-            reply = fast(buffer, size) if fast is not None else None
-            if reply is None:
-                frame = bytes(buffer[:size])
-                del buffer[:size]
-                reply = self.handle_frame(frame)
-            else:
-                del buffer[:size]
+            reply = self._one(buffer, size)  # type: ignore[arg-type]
+            del buffer[:size]
             if reply is not None:
                 out += reply
                 produced += sum(map(len, reply))
         return out, produced
+
+    def receive_parts(self, data: bytes, budget: int) -> tuple[list[bytes], int]:
+        """:meth:`feed` then :meth:`reply_parts`; ``data`` that is one whole request, with
+        nothing before it, is handled where it lies (a client that waits for each reply sends
+        them so) instead of going through the buffer."""
+        if not self._buffer and len(data) >= proto.HEADER_SIZE and budget > 0 and not self.closed:
+            (size,) = _SIZE.unpack_from(data)
+            if size == len(data) and proto.HEADER_SIZE <= size <= self.msize:
+                reply = self._one(data, size)
+                return (reply, sum(map(len, reply))) if reply is not None else ([], 0)
+        self.feed(data)
+        return self.reply_parts(budget)
+
+    def _one(self, buffer: bytes | bytearray, size: int) -> list[bytes] | None:
+        """The reply to the whole request at the start of ``buffer`` (None: the connection must
+        close); in place when the fast path takes it."""
+        fast = self._fast.get(buffer[4]) if self.dialect is not None else None
+        reply = fast(buffer, size) if fast is not None else None
+        if reply is None:
+            return self.handle_frame(bytes(buffer[:size]))
+        return reply
 
     def handle_frame(self, frame: bytes) -> list[bytes] | None:
         """One whole message in, the pieces of its encoded reply out (None: the connection
