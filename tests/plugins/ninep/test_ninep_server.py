@@ -788,3 +788,26 @@ def test_a_listing_answered_in_place_sees_a_file_change_at_once():
     assert client.stat(fid)["size"] == 17
     client.open(fid, os.O_RDONLY)
     assert read_all(client, fid) == b"hello, world\nmore"
+
+
+def test_the_namespace_export_answers_a_changed_file_with_its_new_attributes():
+    """Attributes are made once per stat the device keeps (#tmpfs keeps one while a file is
+    unchanged): a write, a chmod or a truncate shows in the next getattr, through any fid."""
+    client, _ = local_client(_namespace_export(), "9P2000.L")
+    top, _ = client.attach("/tmp")
+    client.create(client.walk(top, ())[0], "f", 0o644, os.O_WRONLY)
+    watcher, _ = client.walk(top, ["f"])
+    before = client.stat(watcher)
+    assert (before["size"], before["mode"] & 0o777) == (0, 0o644)
+    assert client.stat(watcher) == before  # unchanged: the same answer
+    writer, _ = client.walk(top, ["f"])
+    client.open(writer, os.O_WRONLY)
+    client.write(writer, 0, b"twelve bytes")
+    assert client.stat(watcher)["size"] == 12
+    client.rpc(Message("Tsetattr", fid=watcher, valid=0x1, mode=0o600, uid=0, gid=0, size=0, atime_sec=0,
+                       atime_nsec=0, mtime_sec=0, mtime_nsec=0), "Rsetattr")
+    client.truncate(watcher, 5)
+    after = client.stat(watcher)
+    assert (after["size"], after["mode"] & 0o777) == (5, 0o600)
+    again, _ = client.walk(top, ["f"])
+    assert client.stat(again) == after
