@@ -20,15 +20,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kernkit.plugins.ninep.backend import EIO, NinepError
-from kernkit.plugins.ninep.proto import NOTAG, VERSION_9PL
+from kernkit.plugins.ninep.proto import LAYOUTS, NOTAG, VERSION_9PL
 
 if TYPE_CHECKING:
     from kernkit.plugins.ninep.server import Session
 
 Handler = Callable[[bytes | bytearray, int], "list[bytes] | None"]
 
-TWALK, TGETATTR, TCLUNK, TREAD, TLOPEN = 110, 24, 120, 116, 12
-RWALK, RGETATTR, RCLUNK, RREAD, RLOPEN = 111, 25, 121, 117, 13
+_HOT = ("walk", "getattr", "clunk", "read", "lopen")
+TWALK, TGETATTR, TCLUNK, TREAD, TLOPEN = (LAYOUTS["T" + name][0] for name in _HOT)
+RWALK, RGETATTR, RCLUNK, RREAD, RLOPEN = (LAYOUTS["R" + name][0] for name in _HOT)
 S_IFMT, S_IFREG = 0o170000, 0o100000
 #: P9_GETATTR_BASIC: the fields an Rgetattr fills
 GETATTR_BASIC = 0x7FF
@@ -60,7 +61,7 @@ _TREAD_SIZE = _HEADER.size + 16
 def handlers(session: Session) -> dict[int, Handler]:
     """The fast handlers of ``session``'s requests, by message number."""
 
-    fids = session.fids
+    fids = session.fids  # the session's own dict, for its life (it clears it, never replaces it)
 
     def failed(tag: int, name: str, exc: Exception) -> list[bytes]:
         if not isinstance(exc, NinepError):  # a bug in a backend, as Session.handle reports it
