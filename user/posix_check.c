@@ -462,6 +462,47 @@ static int check_spawn(const char *program)
 	return 0;
 }
 
+/* --- slice: pthreads that never block or yield share a vcore ----------------------------- */
+
+#define SLICE_THREADS 3
+#define SLICE_ROUNDS 4
+static volatile int slice_arrived, slice_turn;
+static int slice_order[SLICE_THREADS * SLICE_ROUNDS];
+
+/* Spins until every spinner arrived, then takes its turns in order, spinning for each: on one
+ * vcore only time slicing lets the others run at all, and every turn needs a switch. */
+static void *slice_spinner(void *arg)
+{
+	int id = (int)(long)arg;
+	__atomic_add_fetch(&slice_arrived, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&slice_arrived, __ATOMIC_SEQ_CST) < SLICE_THREADS)
+		;
+	for (int r = 0; r < SLICE_ROUNDS; r++) {
+		int turn;
+		while ((turn = __atomic_load_n(&slice_turn, __ATOMIC_SEQ_CST)) % SLICE_THREADS != id)
+			;
+		slice_order[turn] = id;
+		__atomic_store_n(&slice_turn, turn + 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static int check_slice(void)
+{
+	pthread_t t[SLICE_THREADS];
+	for (long i = 0; i < SLICE_THREADS; i++)
+		if (pthread_create(&t[i], NULL, slice_spinner, (void *)i))
+			return 1;
+	for (int i = 0; i < SLICE_THREADS; i++)
+		pthread_join(t[i], NULL);
+	printf("slice: %d spinning pthreads arrived\n", slice_arrived);
+	printf("slice: %d turns, taken by", slice_turn);
+	for (int i = 0; i < SLICE_THREADS * SLICE_ROUNDS; i++)
+		printf(" %d", slice_order[i]);
+	printf("\n");
+	return 0;
+}
+
 /* --- tls ------------------------------------------------------------------------------------ */
 
 #define TLS_WORKERS 4
@@ -931,8 +972,10 @@ int main(int argc, char **argv)
 		return check_float();
 	if (!strcmp(what, "tls"))
 		return check_tls();
+	if (!strcmp(what, "slice"))
+		return check_slice();
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|sigwait|spawn PROGRAM\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|sigwait|slice|spawn PROGRAM\n");
 	return 2;
 }

@@ -77,6 +77,8 @@ void posix_thread_gone(struct pthread *p);
 /* The pthreads 2LS's sched_entry (signal.c): the FIFO 2LS's choice, run after any signal
  * handlers that are due on it. */
 void posix_sched_entry(void);
+/* pthread.c: the time slice in microseconds (0: none). */
+extern volatile unsigned long posix_sched_period;
 /* signal.c: take EV_POSIX_SIGNAL events (before main). */
 void posix_signals_init(void);
 
