@@ -98,6 +98,26 @@ def test_fork_exec_and_posix_spawn_from_an_mcp():
     assert "exit status 7" in expected and "exit status 42" in expected
 
 
+def test_posix_spawn_file_actions_and_a_fork_childs_descriptors(tmp_path):
+    """posix_spawn's addopen, adddup2 and addclose set echo's stdout before it runs (proc_create
+    with the caller's descriptors, then SYS_dup_fds_to); a failing action leaves no process and
+    returns its error; a fork child's open, dup2 and close are for the program it execs, and the
+    parent's descriptors stay as they were; dup and dup2 in the parent. All as on Linux."""
+    echo = str(packaged_programs_dir() / "echo")
+    need_native()
+    native_run = native(packaged_programs_dir() / "posix_check", "spawnfd", echo, str(tmp_path / "out"))
+    assert native_run.returncode == 0, native_run.stderr
+    expected = native_run.stdout
+    for line in (
+        'adddup2: the file holds "dup2 then close"',
+        "addopen of a missing file: posix_spawn No such file or directory, waited no",
+        'fork: the file holds "from a fork child"',
+        "its lowest free descriptor is 3",
+    ):
+        assert line in expected
+    assert on_parlib("spawnfd", "echo", "/tmp/out").out == expected
+
+
 MS = 1_000_000  # virtual nanoseconds
 
 
