@@ -327,9 +327,9 @@ bool uthread_pause_current(void)
 {
 	struct vcore_tls *tls = vc_tls();
 	struct uthread *uth = tls->current_uthread;
-	/* only a uthread a notification stopped (a uthread kept current after a yield expects its
-	 * vcore), outside parlib's windows */
-	if (!uth || !tls->in_vcore_ctx || uth->ctx_type != UTH_CTX_HW || !uthread_can_redirect(uth))
+	/* stopped by a notification (a hardware context), or by one taken when it turned its own
+	 * back on (uthread_stay_current: a whole yield), outside parlib's windows */
+	if (!uth || !tls->in_vcore_ctx || !uthread_can_redirect(uth))
 		return false;
 	tls->current_uthread = NULL;
 	uth->state = UT_NOT_RUNNING;

@@ -170,7 +170,7 @@ void uthread_runnable(struct uthread *uth);
 bool uthread_can_redirect(struct uthread *uth);
 /* For 2LSs (vcore context, at sched_entry): give the uthread a notification stopped on this
  * vcore to thread_paused, as if it had yielded (time slicing).  False, and it stays current,
- * when it must resume here (inside parlib's windows, or not stopped by a notification). */
+ * when it must resume here (inside parlib's windows: uthread_can_redirect). */
 bool uthread_pause_current(void);
 /* For 2LSs: run a uthread on this vcore (vcore context, never returns). */
 __attribute__((noreturn)) void run_uthread(struct uthread *uth);
