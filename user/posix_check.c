@@ -28,6 +28,7 @@
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -550,6 +551,20 @@ static int check_spawnfd(const char *echo, const char *path)
 #define SLICE_ROUNDS 4
 static volatile int slice_arrived, slice_turn;
 static int slice_order[SLICE_THREADS * SLICE_ROUNDS];
+static bool slice_locks; /* spin taking a mutex and calling malloc (parlib's locks) */
+static pthread_mutex_t slice_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static int slice_load_turn(void)
+{
+	if (!slice_locks)
+		return __atomic_load_n(&slice_turn, __ATOMIC_SEQ_CST);
+	void *p = malloc(64);
+	pthread_mutex_lock(&slice_mutex);
+	int turn = slice_turn;
+	pthread_mutex_unlock(&slice_mutex);
+	free(p);
+	return turn;
+}
 
 /* Spins until every spinner arrived, then takes its turns in order, spinning for each: on one
  * vcore only time slicing lets the others run at all, and every turn needs a switch. */
@@ -561,7 +576,7 @@ static void *slice_spinner(void *arg)
 		;
 	for (int r = 0; r < SLICE_ROUNDS; r++) {
 		int turn;
-		while ((turn = __atomic_load_n(&slice_turn, __ATOMIC_SEQ_CST)) % SLICE_THREADS != id)
+		while ((turn = slice_load_turn()) % SLICE_THREADS != id)
 			;
 		slice_order[turn] = id;
 		__atomic_store_n(&slice_turn, turn + 1, __ATOMIC_SEQ_CST);
@@ -569,8 +584,9 @@ static void *slice_spinner(void *arg)
 	return NULL;
 }
 
-static int check_slice(void)
+static int check_slice(bool locks)
 {
+	slice_locks = locks;
 	pthread_t t[SLICE_THREADS];
 	for (long i = 0; i < SLICE_THREADS; i++)
 		if (pthread_create(&t[i], NULL, slice_spinner, (void *)i))
@@ -1057,9 +1073,9 @@ int main(int argc, char **argv)
 	if (!strcmp(what, "spawnfd") && argc > 3)
 		return check_spawnfd(argv[2], argv[3]);
 	if (!strcmp(what, "slice"))
-		return check_slice();
+		return check_slice(argc > 2 && !strcmp(argv[2], "locks"));
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|sigwait|slice|spawn PROGRAM|spawnfd ECHO FILE\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE\n");
 	return 2;
 }

@@ -137,6 +137,17 @@ def test_spinning_pthreads_share_a_vcore_in_time_slices(period_us):
     assert 12 * slice_ns <= run.kernel.now(1) < 12 * slice_ns + MS
 
 
+def test_spinners_that_take_locks_are_sliced_too():
+    """The spinners read the turn under a mutex and call malloc and free as they spin, so a tick
+    often finds notifications off (parlib's PDR locks); the pending notification is taken when
+    they come back on, and the pthread is sliced then: the same twelve turns. (Fewer than twelve
+    slices: a pthread sliced while it holds the mutex makes the next one block on it, a switch at
+    once.) Without slicing no other spinner would ever run."""
+    run = on_parlib("slice", "locks", cores=2, init__env=["PTHREAD_SCHED_PERIOD=1000"])
+    assert run.out == on_linux("slice", "locks")
+    assert run.kernel.now(1) < 12 * MS
+
+
 def test_without_time_slices_the_first_spinner_keeps_the_vcore():
     """PTHREAD_SCHED_PERIOD=0 turns slicing off: the first spinner never lets the others arrive,
     and the run is stopped at ten times what the sliced one took."""
