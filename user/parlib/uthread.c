@@ -15,7 +15,7 @@ __attribute__((noreturn)) void __pop_sw_ctx(struct sw_context *ctx, int enable_n
 __attribute__((noreturn)) void __pop_hw_ctx(struct user_context *ctx);
 extern const char __pop_sw_ctx_end[], __pop_hw_ctx_end[];
 
-volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen;
+volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen, parlib_uthreads_paused;
 
 static void handle_vc_preempt(struct event_msg *msg, unsigned int type, void *data);
 static void handle_check_msgs(struct event_msg *msg, unsigned int type, void *data);
@@ -321,6 +321,21 @@ bool uthread_can_redirect(struct uthread *uth)
 	if (uth->ctx_type != UTH_CTX_HW)
 		return false;
 	return !in_pop_code(uth->hw_ctx.rip);
+}
+
+bool uthread_pause_current(void)
+{
+	struct vcore_tls *tls = vc_tls();
+	struct uthread *uth = tls->current_uthread;
+	/* stopped by a notification (a hardware context), or by one taken when it turned its own
+	 * back on (uthread_stay_current: a whole yield), outside parlib's windows */
+	if (!uth || !tls->in_vcore_ctx || !uthread_can_redirect(uth))
+		return false;
+	tls->current_uthread = NULL;
+	uth->state = UT_NOT_RUNNING;
+	atomic_add(&parlib_uthreads_paused, 1);
+	sched_ops->thread_paused(uth);
+	return true;
 }
 
 void run_current_uthread(void)
