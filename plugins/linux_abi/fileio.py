@@ -86,7 +86,15 @@ def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
     aspace = process.aspace
     if not aspace.allows(buf, count, "write"):  # before any input is consumed
         return -EFAULT
-    data = chan_read(t, file, count) if type(file) is Chan else file.read(t, count)
+    if type(file) is not Chan:
+        data = file.read(t, count)
+    else:
+
+        def deliver(data: bytes) -> int:
+            aspace.write(buf, data)
+            return len(data)
+
+        data = chan_read(t, file, count, finish=(deliver, (fd, buf, count)))
     if data is None or type(data) is int:
         return data
     aspace.write(buf, data)
@@ -193,7 +201,15 @@ def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int | None:
     total = min(sum(length for _, length in vectors), MAX_IO)
     if not total:
         return 0
-    data = chan_read(t, file, total) if type(file) is Chan else file.read(t, total)
+    if type(file) is not Chan:
+        data = file.read(t, total)
+    else:
+
+        def deliver(data: bytes) -> int:
+            scatter(aspace, vectors, data)
+            return len(data)
+
+        data = chan_read(t, file, total, finish=(deliver, (fd, iov, iovcnt)))
     if data is None or type(data) is int:
         return data
     scatter(aspace, vectors, data)
