@@ -99,6 +99,8 @@ struct schedule_ops {
 void recover_vcore(uint32_t vcoreid);
 /* Counters: EV_VCORE_PREEMPT events seen, uthreads taken over from preempted vcores. */
 extern volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen;
+/* Uthreads that started on a stack kept from a freed one (no mmap for them). */
+extern volatile uint64_t parlib_stacks_reused;
 
 /* Asynchronous system calls (sysc.c): where EV_SYSCALL events go, and registering a struct
  * syscall for one (false: it is done already). */
