@@ -15,8 +15,9 @@
  *   nettest serve PORT           accept one connection, echo until EOF (for host clients)
  *   nettest dial ADDR PORT MSG   connect, send MSG, shut down writing, print what comes back
  *   nettest intr                 a signal in a blocked accept and recv, with and without SA_RESTART
- *   nettest pingpong N           N one-byte round trips between two processes over pipes with
- *                                blocking read(), then N more each side waiting in poll() first
+ *   nettest pingpong N [read|poll]  N one-byte round trips between two processes over pipes
+ *                                with blocking read(), then N more each side waiting in poll()
+ *                                first (or only the one kind)
  *   nettest intrio               the same for read(), readv() on a pipe and a socket, and poll,
  *                                ppoll, select and epoll_wait (never restarted), which also wait
  *                                for bytes that come later
@@ -689,20 +690,21 @@ static void bounce(int in, int out, long rounds, int first, int polled) {
     }
 }
 
-static int pingpong(long rounds) {
+static int pingpong(long rounds, const char *only) {
     int there[2], back[2];
+    long reads = strcmp(only, "poll") ? rounds : 0, polls = strcmp(only, "read") ? rounds : 0;
     if (pipe(there) || pipe(back)) die("pipe");
     pid_t pid = fork();
     if (pid == 0) {
-        bounce(there[0], back[1], rounds, 0, 0);
-        bounce(there[0], back[1], rounds, 0, 1);
+        bounce(there[0], back[1], reads, 0, 0);
+        bounce(there[0], back[1], polls, 0, 1);
         _exit(0);
     }
-    bounce(back[0], there[1], rounds, 1, 0);
-    bounce(back[0], there[1], rounds, 1, 1);
+    bounce(back[0], there[1], reads, 1, 0);
+    bounce(back[0], there[1], polls, 1, 1);
     int status;
     waitpid(pid, &status, 0);
-    printf("pingpong ok: %ld round trips with read, %ld with poll, child exit %d\n", rounds, rounds,
+    printf("pingpong ok: %ld round trips with read, %ld with poll, child exit %d\n", reads, polls,
            WEXITSTATUS(status));
     return 0;
 }
@@ -802,7 +804,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "dial") && argc > 4) return dialout(argv[2], atoi(argv[3]), argv[4]);
     if (!strcmp(cmd, "intr")) return intr();
     if (!strcmp(cmd, "intrio")) return intrio();
-    if (!strcmp(cmd, "pingpong")) return pingpong(argc > 2 ? atol(argv[2]) : 1000);
+    if (!strcmp(cmd, "pingpong")) return pingpong(argc > 2 ? atol(argv[2]) : 1000, argc > 3 ? argv[3] : "");
     fprintf(stderr, "usage: nettest echo|many|refused|reset|big|halfclose|leak|udp|files|select|pair|serve|dial|intr|intrio|pingpong\n");
     return 2;
 }

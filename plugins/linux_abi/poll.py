@@ -106,22 +106,35 @@ def _poll(t: Thread, fds: int, nfds: int, timeout_ns: int | None, args: tuple[in
     aspace = t.process.aspace
     raw = bytearray(aspace.read(fds, 8 * nfds)) if nfds else bytearray()
     files = t.process.files
+    watched: list[tuple[int, Any, int]] = []  # (fd, file, events wanted) of the open descriptors
 
     def scan() -> int:
         found = 0
+        watched.clear()
         for i in range(nfds):
             fd, events = struct.unpack_from("<ih", raw, 8 * i)
             revents = 0
             if fd >= 0:
                 file = files.get(fd)
                 wanted = (events & 0xFFFF) | POLLERR | POLLHUP
-                revents = POLLNVAL if file is None else readiness(file) & wanted
+                if file is None:
+                    revents = POLLNVAL
+                else:
+                    revents = readiness(file) & wanted
+                    watched.append((fd, file, wanted))
             struct.pack_into("<h", raw, 8 * i + 6, revents)
             if revents:
                 found += 1
         return found
 
     def again() -> int:
+        # every readiness change anywhere wakes every poller: first a look at just the files
+        # it watches, the whole scan (and the copy out) only when one is ready or went away
+        for fd, file, wanted in watched:
+            if files.get(fd) is not file or readiness(file) & wanted:
+                break
+        else:
+            return 0
         found = scan()
         if found:
             aspace.write(fds, bytes(raw))
