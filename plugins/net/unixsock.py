@@ -340,6 +340,8 @@ def unnamed() -> bytes:
 class UnixDevice(DeviceDriver):
     """``#unix``: every socket is an open channel of this device; the names bound are here."""
 
+    reads_finish_in_wake = True
+
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
         self.numbers = itertools.count(1)

@@ -101,6 +101,8 @@ void recover_vcore(uint32_t vcoreid);
 extern volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen;
 /* uthread_pause_current's count (time slices taken). */
 extern volatile uint64_t parlib_uthreads_paused;
+/* Uthreads that started on a stack kept from a freed one (no mmap for them). */
+extern volatile uint64_t parlib_stacks_reused;
 
 /* Asynchronous system calls (sysc.c): where EV_SYSCALL events go, and registering a struct
  * syscall for one (false: it is done already). */
