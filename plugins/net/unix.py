@@ -32,7 +32,7 @@ from kernkit.plugins.ns.api import devices, enter
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
 
-AF_UNSPEC, AF_INET = 0, 2
+AF_UNSPEC, AF_INET, AF_NETLINK = 0, 2, 16
 SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
 MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x20, 0x40, 0x100, 0x4000
 SOL_SOCKET = 1
@@ -104,7 +104,7 @@ def sys_socket(t: Thread, domain: int, kind: int, protocol: int) -> int:
 
 def sys_socketpair(t: Thread, domain: int, kind: int, protocol: int, sv: int) -> int:
     if domain != AF_UNIX:
-        return -EOPNOTSUPP if domain == AF_INET else -EAFNOSUPPORT
+        return -EOPNOTSUPP if domain in (AF_INET, AF_NETLINK) else -EAFNOSUPPORT
     try:
         base = _kind(kind, protocol)
     except DeviceError as exc:
