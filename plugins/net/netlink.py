@@ -280,8 +280,6 @@ def setsockopt(
     elif level == SOL_NETLINK and name in (NETLINK_ADD_MEMBERSHIP, NETLINK_DROP_MEMBERSHIP):
         if number <= 0 or number > 32:
             raise DeviceError("EINVAL")
-        if not sock.portid:
-            _device(t).autobind(sock, t.process.pid)
         bit = 1 << (number - 1)
         sock.groups = sock.groups | bit if name == NETLINK_ADD_MEMBERSHIP else sock.groups & ~bit
     elif level == SOL_NETLINK and name in NETLINK_OPTIONS:

@@ -1,0 +1,81 @@
+"""AF_NETLINK (NETLINK_ROUTE) sockets and the SIOCGIF* ioctls: what nltest prints under kernkit
+is what it prints on Linux (the loopback's view, built with musl and with glibc), the interfaces
+follow the [net] and [ether] config, and long dumps come a page at a time as on Linux."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+from support import run_kernel
+from support.oracle import sandboxed
+
+pytest.importorskip("kernkit.plugins.net")
+
+BUSYBOX = Path("/usr/bin/busybox")
+
+
+@pytest.mark.parametrize("program", ["nltest", "nltest-glibc"])
+def test_nltest_prints_under_kernkit_what_it_prints_on_linux(program):
+    linux = sandboxed(program)
+    kernkit = run_kernel(program)
+    assert kernkit.out == linux.out, linux.err
+    assert kernkit.status == linux.status == 0
+    assert "RTM_NEWLINK lo: flags 0x2" in kernkit.out  # the dump was read, not skipped
+
+
+def _ip(*args: str, **options: object) -> str:
+    if not BUSYBOX.exists() or shutil.which("busybox") is None:
+        pytest.skip("busybox-static is not installed")
+    run = run_kernel(str(BUSYBOX), "ip", *args, namespace__host=["@userland"], **options)
+    assert run.status == 0, run.out
+    return run.out
+
+
+def test_ip_addr_shows_the_configured_address_and_ip_link_every_nic():
+    shown = _ip("addr", net__address="10.1.2.3", net__prefix=16)
+    assert "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536" in shown
+    assert "inet 127.0.0.1/8 scope host lo" in shown
+    assert "inet6 ::1/128 scope host" in shown
+    assert "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500" in shown
+    assert "link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff" in shown
+    assert "inet 10.1.2.3/16 brd 10.1.255.255 scope global eth0" in shown
+    nics = ["52:54:00:aa:bb:01", "52:54:00:aa:bb:02", "52:54:00:aa:bb:03"]
+    links = _ip("link", ether__nics=nics)
+    for index, mac in enumerate(nics):
+        assert f"{index + 2}: eth{index}: " in links
+        assert f"link/ether {mac} brd" in links
+    assert "5: " not in links
+
+
+def test_a_long_dump_comes_a_datagram_at_a_time_each_within_what_linux_sends():
+    from kernkit.plugins.net import interfaces, rtnetlink
+    from kernkit.plugins.net.interfaces import Interface
+
+    many = [interfaces.LOOPBACK] + [
+        Interface(i, f"eth{i}", 1, interfaces.ETHER_FLAGS, 1500, bytes(6), b"\xff" * 6, "pfifo_fast")
+        for i in range(2, 20)
+    ]
+    request = rtnetlink.message(rtnetlink.RTM_GETLINK, rtnetlink.NLM_F_REQUEST | rtnetlink.NLM_F_DUMP, 9, 0, b"\0")
+    answer = rtnetlink.answer(many, request, 77, dumping=False)
+    assert answer.datagrams == [] and answer.dump is not None
+    seen, sizes = [], []
+    while True:
+        datagram = answer.dump.batch(rtnetlink.GOODSIZE)
+        if not datagram:
+            break
+        sizes.append(len(datagram))
+        offset = 0
+        while offset < len(datagram):
+            length, kind, flags, seq, portid = rtnetlink.HEADER.unpack_from(datagram, offset)
+            assert (seq, portid, flags) == (9, 77, rtnetlink.NLM_F_MULTI)
+            seen.append(kind)
+            offset += rtnetlink.align(length)
+    assert seen == [rtnetlink.RTM_NEWLINK] * 19 + [rtnetlink.NLMSG_DONE]
+    assert len(sizes) > 2 and all(size <= rtnetlink.GOODSIZE for size in sizes)
+    assert sizes[-1] == 20  # NLMSG_DONE alone, as Linux ends a dump
+    again = rtnetlink.answer(many, request, 77, dumping=True)  # one dump at a time: EBUSY
+    assert again.dump is None
+    assert struct.unpack_from("<i", again.datagrams[0], 16)[0] == -16
