@@ -10,12 +10,14 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Linux's netlink ABI (<linux/netlink.h>, <linux/rtnetlink.h>), which musl has no headers for. */
@@ -345,6 +347,30 @@ static void route(void) {
     socklen_t fromlen = sizeof from;
     n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
     printf("received %d bytes from the sender's port: %d\n", n, n > 0 && from.nl_pid == second);
+
+    struct pollfd ready = {.fd = fd, .events = POLLIN};
+    printf("poll, nothing queued: %d\n", poll(&ready, 1, 0));
+    pid_t child = fork();
+    if (child == 0) {
+        int mine = sock();
+        sendto(mine, "wake", 5, 0, (struct sockaddr *)&to, sizeof to);
+        _exit(0);
+    }
+    int polled = poll(&ready, 1, 5000);
+    printf("poll waits for another process's datagram: %d revents %#x\n", polled, ready.revents);
+    n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fromlen);
+    printf("recvfrom: %d bytes from the child's pid: %d\n", n, from.nl_pid == (unsigned)child);
+    waitpid(child, NULL, 0);
+    child = fork();
+    if (child == 0) {
+        usleep(20000);
+        int mine = sock();
+        sendto(mine, "late", 5, 0, (struct sockaddr *)&to, sizeof to);
+        _exit(0);
+    }
+    n = recv(fd, buf, sizeof buf, 0);
+    printf("a blocked recv wakes for it: %d %s\n", n, n == 5 ? buf : "");
+    waitpid(child, NULL, 0);
 
     printf("socket NETLINK_ROUTE SOCK_STREAM: %s\n", err(socket(AF_NETLINK, SOCK_STREAM, NETLINK_ROUTE)));
     printf("socket protocol 31: %s\n", err(socket(AF_NETLINK, SOCK_RAW, 31)));

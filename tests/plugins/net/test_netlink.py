@@ -58,7 +58,9 @@ def test_a_long_dump_comes_a_datagram_at_a_time_each_within_what_linux_sends():
         Interface(i, f"eth{i}", 1, interfaces.ETHER_FLAGS, 1500, bytes(6), b"\xff" * 6, "pfifo_fast")
         for i in range(2, 20)
     ]
-    request = rtnetlink.message(rtnetlink.RTM_GETLINK, rtnetlink.NLM_F_REQUEST | rtnetlink.NLM_F_DUMP, 9, 0, b"\0")
+    request = rtnetlink.message(
+        rtnetlink.RTM_GETLINK, rtnetlink.NLM_F_REQUEST | rtnetlink.NLM_F_DUMP, 9, 0, b"\0"
+    )
     answer = rtnetlink.answer(many, request, 77, dumping=False)
     assert answer.datagrams == [] and answer.dump is not None
     seen, sizes = [], []
