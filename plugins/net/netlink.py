@@ -33,8 +33,6 @@ MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT = 0x2, 0x20, 0x40
 SOL_SOCKET = 1
 SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED = 3, 4, 7, 8, 16
 SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 32, 33, 38, 39
-#: The most netlink protocols Linux has (MAX_LINKS).
-MAX_LINKS = 32
 #: sizeof(struct sockaddr_nl): family, pad, port id, groups.
 SOCKADDR_NL = 12
 MAX_IO = 1 << 24
@@ -80,7 +78,7 @@ def sys_socket(t: Thread, domain: int, kind: int, protocol: int) -> int:
         return -EINVAL
     if kind & 0xF not in (SOCK_RAW, SOCK_DGRAM):
         return -ESOCKTNOSUPPORT
-    if protocol != NETLINK_ROUTE:
+    if protocol != NETLINK_ROUTE:  # as Linux for one it lacks, or one past MAX_LINKS (32)
         return -EPROTONOSUPPORT
     files = t.process.files
     if len(files) >= files.limit:
@@ -289,7 +287,7 @@ def setsockopt(
     return 0
 
 
-#: The calls on a descriptor, by name: a netlink socket's go here, the rest to the next family's.
+#: The calls on a netlink socket's descriptor, by name (plugins/net/families.py sends them here).
 CALLS: dict[str, Callable[..., Any]] = {
     "bind": bind,
     "connect": connect,
@@ -306,27 +304,3 @@ CALLS: dict[str, Callable[..., Any]] = {
     "getpeername": getpeername,
     "shutdown": unsupported,
 }
-
-
-def dispatch(name: str, other: Callable[..., Any]) -> Callable[..., Any]:
-    """The handler of socket call ``name``: AF_NETLINK sockets here, every other to ``other``."""
-    if name == "socket":
-
-        @functools.wraps(other)
-        def by_domain(t: Thread, domain: int, kind: int, protocol: int) -> Any:
-            if domain != AF_NETLINK:
-                return other(t, domain, kind, protocol)
-            if protocol < 0 or protocol >= MAX_LINKS:
-                return -EPROTONOSUPPORT
-            return sys_socket(t, domain, kind, protocol)
-
-        return by_domain
-    mine = CALLS.get(name)
-    if mine is None:
-        return other
-
-    @functools.wraps(other)
-    def by_file(t: Thread, fd: int, *args: int) -> Any:
-        return (mine if is_netlink(t.process.files.get(fd)) else other)(t, fd, *args)
-
-    return by_file

@@ -461,7 +461,7 @@ def setsockopt(
     return 0
 
 
-#: The calls on a descriptor, by name: a Unix socket's go here, the rest to ``inet``'s.
+#: The calls on a Unix socket's descriptor, by name (plugins/net/families.py sends them here).
 CALLS: dict[str, Callable[..., Any]] = {
     "bind": bind,
     "connect": connect,
@@ -478,26 +478,6 @@ CALLS: dict[str, Callable[..., Any]] = {
     "getpeername": getpeername,
     "shutdown": shutdown,
 }
-
-
-def dispatch(name: str, inet: Callable[..., Any]) -> Callable[..., Any]:
-    """The handler of socket call ``name``: AF_UNIX sockets here, every other to ``inet``."""
-    if name == "socket":
-
-        @functools.wraps(inet)
-        def by_domain(t: Thread, domain: int, kind: int, protocol: int) -> Any:
-            return (sys_socket if domain == AF_UNIX else inet)(t, domain, kind, protocol)
-
-        return by_domain
-    unix = CALLS.get(name)
-    if unix is None:
-        return inet
-
-    @functools.wraps(inet)
-    def by_file(t: Thread, fd: int, *args: int) -> Any:
-        return (unix if is_unix(t.process.files.get(fd)) else inet)(t, fd, *args)
-
-    return by_file
 
 
 SYSCALLS = ((53, "socketpair", sys_socketpair, 4),)
