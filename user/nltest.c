@@ -264,6 +264,10 @@ static void route(void) {
     printf("socket NETLINK_ROUTE: %s\n", err(fd));
     struct stat st;
     printf("fstat is a socket: %d\n", fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode));
+    char link[64], target[64] = "";
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t said = readlink(link, target, sizeof target - 1);
+    printf("/proc/self/fd names a socket: %d\n", said > 8 && !strncmp(target, "socket:[", 8));
     printf("unbound port id: %u\n", portid(fd));
     struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
     printf("bind port 0: %s\n", err(bind(fd, (struct sockaddr *)&nl, sizeof nl)));
