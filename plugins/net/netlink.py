@@ -161,7 +161,7 @@ def unsupported(t: Thread, sock: NetlinkSocket, chan: Chan, *args: int) -> int:
 
 
 def _send(t: Thread, sock: NetlinkSocket, data: bytes, flags: int, name: tuple[int, int]) -> int:
-    to = _address(t, *name) if name[0] else None
+    to = _address(t, *name) if name[1] else None  # as Linux: a name's length, not its pointer, counts
     return sock.send(data, to, t.process.pid)
 
 
