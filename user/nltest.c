@@ -412,6 +412,13 @@ static void ioctls(void) {
     printf("SIOCGIFNAME 1: %s %s\n", err(got), r.ifr_name);
     strcpy(r.ifr_name, "nosuch0");
     printf("SIOCGIFINDEX nosuch0: %s\n", err(ioctl(fd, SIOCGIFINDEX, &r)));
+    struct ifconf conf = {.ifc_len = 0, .ifc_buf = NULL};
+    got = ioctl(fd, SIOCGIFCONF, &conf);
+    printf("SIOCGIFCONF, no buffer: %s, whole ifreqs: %d\n", err(got), conf.ifc_len > 0 && conf.ifc_len % (int)sizeof r == 0);
+    conf.ifc_len = sizeof r + 3;
+    conf.ifc_req = &r;
+    got = ioctl(fd, SIOCGIFCONF, &conf);
+    printf("SIOCGIFCONF, room for one: %s %d %s %s\n", err(got), conf.ifc_len, r.ifr_name, show(&r.ifr_addr));
     close(fd);
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     strcpy(r.ifr_name, "lo");

@@ -1,7 +1,8 @@
 """The interface ioctls Linux answers on any socket (struct ifreq): SIOCGIFNAME, SIOCGIFINDEX,
-SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFTXQLEN, and on AF_INET sockets SIOCGIFADDR,
-SIOCGIFNETMASK, SIOCGIFBRDADDR. glibc's and musl's if_nametoindex and if_indextoname are these.
-An unknown name or index is ENODEV; an interface without an IPv4 address, EADDRNOTAVAIL."""
+SIOCGIFCONF (each interface's IPv4 address, as ``ifconfig`` lists them), SIOCGIFFLAGS,
+SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFTXQLEN, and on AF_INET sockets SIOCGIFADDR, SIOCGIFNETMASK,
+SIOCGIFBRDADDR. glibc's and musl's if_nametoindex and if_indextoname are these. An unknown name
+or index is ENODEV; an interface without an IPv4 address, EADDRNOTAVAIL."""
 
 from __future__ import annotations
 
@@ -9,19 +10,20 @@ import struct
 from typing import TYPE_CHECKING
 
 from kernkit.core.errnos import EADDRNOTAVAIL, EFAULT, ENODEV, ENOTTY
-from kernkit.plugins.net.interfaces import AF_INET, by_index, by_name
+from kernkit.plugins.net.interfaces import AF_INET, by_index, by_name, interfaces
 
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
 
-SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFBRDADDR = 0x8910, 0x8913, 0x8915, 0x8919
+SIOCGIFNAME, SIOCGIFCONF, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFBRDADDR = 0x8910, 0x8912, 0x8913, 0x8915, 0x8919
 SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFHWADDR = 0x891B, 0x8921, 0x8927
 SIOCGIFINDEX, SIOCGIFTXQLEN = 0x8933, 0x8942
 IFNAMSIZ = 16
 #: sizeof(struct ifreq): the name, then a 24-byte union.
 IFREQ = 40
 INET_ONLY = (SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR)
-REQUESTS = (SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFINDEX, SIOCGIFTXQLEN, *INET_ONLY)
+REQUESTS = (SIOCGIFNAME, SIOCGIFCONF, SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFINDEX, SIOCGIFTXQLEN)
+REQUESTS += INET_ONLY
 
 
 def _sockaddr_in(packed: bytes) -> bytes:
@@ -36,6 +38,8 @@ def ioctl(t: Thread, family: int, request: int, arg: int) -> int | None:
     if request in INET_ONLY and family != AF_INET:
         return -ENOTTY
     aspace = t.process.aspace
+    if request == SIOCGIFCONF:
+        return _ifconf(t, arg)
     if not aspace.allows(arg, IFREQ, "write"):
         return -EFAULT
     raw = aspace.read(arg, IFREQ)
@@ -70,4 +74,27 @@ def ioctl(t: Thread, family: int, request: int, arg: int) -> int | None:
         else:
             value = _sockaddr_in(inet.broadcast or bytes(4))  # loopback's is 0.0.0.0
     aspace.write(arg + IFNAMSIZ, value)
+    return 0
+
+
+def _ifconf(t: Thread, arg: int) -> int:
+    """struct ifconf: an ifreq per IPv4 address (its label, its address) in the buffer, as many
+    whole ones as fit; with a null buffer, the length all of them need."""
+    aspace = t.process.aspace
+    if not aspace.allows(arg, 16, "write"):
+        return -EFAULT
+    room, buffer = struct.unpack("<i4xQ", aspace.read(arg, 16))
+    entries = [
+        one.name.encode().ljust(IFNAMSIZ, b"\0") + _sockaddr_in(address.packed)
+        for one in interfaces(t.kernel)
+        for address in one.addresses
+        if address.family == AF_INET
+    ]
+    if buffer:
+        entries = entries[: max(0, room) // IFREQ]
+        data = b"".join(entry.ljust(IFREQ, b"\0") for entry in entries)
+        if data and not aspace.allows(buffer, len(data), "write"):
+            return -EFAULT
+        aspace.write(buffer, data)
+    aspace.write(arg, struct.pack("<i", IFREQ * len(entries)))
     return 0

@@ -4,7 +4,6 @@ follow the [net] and [ether] config, and long dumps come a page at a time as on 
 
 from __future__ import annotations
 
-import shutil
 import struct
 from pathlib import Path
 
@@ -27,7 +26,7 @@ def test_nltest_prints_under_kernkit_what_it_prints_on_linux(program):
 
 
 def _ip(*args: str, **options: object) -> str:
-    if not BUSYBOX.exists() or shutil.which("busybox") is None:
+    if not BUSYBOX.exists():
         pytest.skip("busybox-static is not installed")
     run = run_kernel(str(BUSYBOX), "ip", *args, namespace__host=["@userland"], **options)
     assert run.status == 0, run.out
@@ -48,6 +47,19 @@ def test_ip_addr_shows_the_configured_address_and_ip_link_every_nic():
         assert f"{index + 2}: eth{index}: " in links
         assert f"link/ether {mac} brd" in links
     assert "5: " not in links
+
+
+def test_ifconfig_lists_the_addresses_through_siocgifconf_and_the_siocgif_ioctls():
+    if not BUSYBOX.exists():
+        pytest.skip("busybox-static is not installed")
+    run = run_kernel(
+        str(BUSYBOX), "ifconfig", namespace__host=["@userland"], net__address="10.1.2.3", net__prefix=16
+    )
+    assert run.status == 0, run.out
+    assert "eth0      Link encap:Ethernet  HWaddr 52:54:00:12:34:56" in run.out
+    assert "inet addr:10.1.2.3  Bcast:10.1.255.255  Mask:255.255.0.0" in run.out
+    assert "UP BROADCAST RUNNING MULTICAST  MTU:1500" in run.out
+    assert "inet addr:127.0.0.1  Mask:255.0.0.0" in run.out
 
 
 def test_a_long_dump_comes_a_datagram_at_a_time_each_within_what_linux_sends():
