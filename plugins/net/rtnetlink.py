@@ -60,7 +60,7 @@ def link_payload(one: Interface) -> bytes:
     """struct ifinfomsg and the attributes Linux gives an interface, in Linux's order."""
     head = struct.pack("<BxHiII", 0, one.kind, one.index, one.flags, 0)
     loopback = one.name == "lo"
-    attrs_ = [
+    items = [
         attribute(IFLA_IFNAME, one.name.encode() + b"\0"),
         attribute(IFLA_TXQLEN, _u32(1000)),
         attribute(IFLA_OPERSTATE, bytes([one.operstate])),
@@ -79,7 +79,7 @@ def link_payload(one: Interface) -> bytes:
         attribute(IFLA_STATS64, bytes(25 * 8)),  # struct rtnl_link_stats64
         attribute(IFLA_STATS, bytes(24 * 4)),  # struct rtnl_link_stats
     ]
-    return head + b"".join(attrs_)
+    return head + b"".join(items)
 
 
 def address_payload(one: Interface, address: Address) -> bytes:
