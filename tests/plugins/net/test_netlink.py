@@ -93,3 +93,61 @@ def test_a_long_dump_comes_a_datagram_at_a_time_each_within_what_linux_sends():
     again = rtnetlink.answer(many, request, 77, dumping=True)  # one dump at a time: EBUSY
     assert again.dump is None
     assert struct.unpack_from("<i", again.datagrams[0], 16)[0] == -16
+
+
+def _socket(nics: int):
+    from types import SimpleNamespace
+
+    from kernkit.plugins.net.netlinksock import NetlinkDevice, NetlinkSocket
+
+    macs = [f"52:54:00:00:00:{i:02x}" for i in range(1, nics + 1)]
+    sections = {"net": SimpleNamespace(address="10.0.2.15", prefix=24), "ether": SimpleNamespace(nics=macs)}
+    kernel = SimpleNamespace(data={}, config=SimpleNamespace(sections=sections))
+    return NetlinkSocket(NetlinkDevice(kernel), 3, 0)
+
+
+def _kinds(datagram: bytes) -> list[int]:
+    from kernkit.plugins.net import rtnetlink
+
+    kinds, offset = [], 0
+    while offset < len(datagram):
+        length, kind, _, _, _ = rtnetlink.HEADER.unpack_from(datagram, offset)
+        kinds.append(kind)
+        offset += rtnetlink.align(length)
+    return kinds
+
+
+def test_after_a_large_read_the_next_dump_datagram_is_as_large_as_it():
+    from kernkit.plugins.net import rtnetlink
+
+    sock = _socket(16)  # lo and eth0-eth15: about 9 KiB of RTM_NEWLINK
+    request = rtnetlink.message(
+        rtnetlink.RTM_GETLINK, rtnetlink.NLM_F_REQUEST | rtnetlink.NLM_F_DUMP, 1, 0, b"\0"
+    )
+    sock.send(request, None, pid=40)
+    assert sock.portid == 40  # autobound to the pid
+    first, whole, sender = sock.receive(32768)
+    assert sender == 0 and len(first) == whole <= rtnetlink.GOODSIZE
+    second = sock.receive(32768)[0]
+    assert len(second) > rtnetlink.GOODSIZE  # the reader offered 32 KiB: the rest in one
+    assert len(_kinds(first)) + len(_kinds(second)) == 17
+    assert _kinds(sock.receive(32768)[0]) == [rtnetlink.NLMSG_DONE]
+    assert sock.dump is None and not sock.queue
+
+
+def test_replies_past_the_receive_buffer_are_dropped_and_the_next_read_says_enobufs():
+    from kernkit.core.devices import DeviceError
+    from kernkit.plugins.net import rtnetlink
+
+    sock = _socket(0)
+    sock.rcvbuf = 4096
+    one = rtnetlink.message(
+        rtnetlink.RTM_GETLINK, rtnetlink.NLM_F_REQUEST, 1, 0, struct.pack("<BxHiII", 0, 0, 1, 0, 0)
+    )
+    sock.send(one * 20, None, pid=41)
+    queued = len(sock.queue)
+    assert 0 < queued < 20
+    with pytest.raises(DeviceError) as overrun:
+        sock.receive(65536)
+    assert overrun.value.code == "ENOBUFS"
+    assert len(sock.receive(65536)[0]) > 0 and len(sock.queue) == queued - 1  # then what was kept
