@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -428,6 +427,8 @@ def _describe_value(value: Any) -> str:
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
+    import difflib  # only for a misspelt name: a boot of a valid config does without it
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

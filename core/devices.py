@@ -238,6 +238,10 @@ class DeviceDriver:
     devices: Any = None
     #: Whether nothing on the device can ever be written (access(W_OK) says EROFS).
     read_only: bool = False
+    #: Whether a ``read`` that raised WouldBlock may be called again by whatever wakes its
+    #: queue (another thread's call, the host bridge) to complete the sleeper's call there: the
+    #: read depends on the channel and count alone, never on the running thread or core.
+    reads_finish_in_wake: bool = False
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
@@ -366,12 +370,22 @@ def check_caller_parameters(driver: object, name: str) -> None:
         method = getattr(kind, operation, None)
         if method is None or method is getattr(DeviceDriver, operation):
             continue
-        parameters = inspect.signature(method).parameters.values()
-        if not any(p.name == "caller" or p.kind is p.VAR_KEYWORD for p in parameters):
+        if not _takes_caller(method):
             raise DeviceError(
                 "ENODEV", f"#{name}: its driver's {operation}() takes no caller= (hook contract 2.0)"
             )
     _CHECKED.add(kind)
+
+
+def _takes_caller(method: Any) -> bool:
+    """Whether ``method`` has a parameter named ``caller`` or takes ``**kwargs``; read from a
+    plain function's code (inspect.signature costs a boot about a millisecond for its drivers)."""
+    code = getattr(method, "__code__", None)
+    if code is None or hasattr(method, "__wrapped__"):  # a wrapped or built-in callable
+        parameters = inspect.signature(method).parameters.values()
+        return any(p.name == "caller" or p.kind is p.VAR_KEYWORD for p in parameters)
+    named = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return "caller" in named or bool(code.co_flags & inspect.CO_VARKEYWORDS)
 
 
 def decimal(text: str) -> bool:

@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import attrs
-
 CACHE_DIR_ENV = "KERNKIT_CACHE_DIR"
 #: A distribution's metadata folder (what importlib.metadata reads entry points from).
 METADATA = (".dist-info", ".egg-info")
@@ -28,13 +26,13 @@ METADATA = (".dist-info", ".egg-info")
 STALE_AFTER_S = 7 * 24 * 3600
 
 
-@attrs.frozen
 class EntryPoint:
     """One plugin an installed distribution offers: ``value`` is ``module`` or ``module:attr``."""
 
-    name: str
-    value: str
-    version: str | None
+    __slots__ = ("name", "value", "version")
+
+    def __init__(self, name: str, value: str, version: str | None) -> None:
+        self.name, self.value, self.version = name, value, version
 
     def load(self) -> object:
         module, _, attribute = self.value.partition(":")

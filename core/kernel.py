@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -706,6 +705,8 @@ class Kernel:
         except KernelPanic as panic:
             self._panic(panic.message, panic.report)
         except Exception as exc:  # a bug in the kernel or a plugin: report it as a panic
+            import traceback  # only now: a boot that does not panic does without it
+
             self._panic(f"{type(exc).__name__}: {exc}", traceback.format_exc().rstrip())
         finally:
             self.shutdown()

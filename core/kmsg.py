@@ -11,18 +11,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-import attrs
 
-
-@attrs.define
 class KernelMessage:
-    name: str
-    run: Callable[[], None]
-    #: Virtual time (ns) it was sent.
-    sent_at: int
-    #: The core that sent it (None: the kernel outside any core's turn).
-    source: int | None
-    routine: bool
+    """A message to a core: ``sent_at`` is the virtual time (ns) it was sent, ``source`` the
+    core that sent it (None: the kernel outside any core's turn)."""
+
+    __slots__ = ("name", "run", "sent_at", "source", "routine")
+
+    def __init__(
+        self, name: str, run: Callable[[], None], sent_at: int, source: int | None, routine: bool
+    ) -> None:
+        self.name, self.run, self.sent_at, self.source, self.routine = name, run, sent_at, source, routine
 
 
 class KernelMessages:

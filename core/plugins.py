@@ -39,12 +39,13 @@ class PluginInfo:
     declaration: PluginDeclaration = PluginDeclaration()
 
 
-@attrs.frozen
 class Registered:
     """A record together with the plugin that registered it."""
 
-    record: Any
-    plugin: str
+    __slots__ = ("record", "plugin")
+
+    def __init__(self, record: Any, plugin: str) -> None:
+        self.record, self.plugin = record, plugin
 
 
 class PluginManager:
@@ -320,13 +321,17 @@ class _Guarded:
         # hook implementations are real attributes, not only __getattr__'s: pluggy (1.7 on)
         # finds them with inspect.getattr_static, which never calls __getattr__
         marker = f"{hookspecs.PROJECT}_impl"
+        self._hooks: list[str] = []
         for attribute in dir(plugin):
             value = getattr(plugin, attribute, None)
             if callable(value) and isinstance(getattr(value, marker, None), dict):
                 self.__dict__[attribute] = self.__getattr__(attribute)
+                self._hooks.append(attribute)
 
     def __dir__(self) -> list[str]:
-        return dir(self._plugin)
+        # only the hook implementations: pluggy looks at every name dir() lists, and a module's
+        # other names (imports, classes, helpers) each cost it a static attribute lookup
+        return list(self._hooks)
 
     def __getattr__(self, attribute: str) -> Any:
         if attribute in self._cache:
@@ -375,6 +380,8 @@ def _version_of(plugin: object) -> str:
         return importlib.metadata.version(module.split(".")[0])
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
 _CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)\s*$")
 _OPERATORS = {
     ">=": operator.ge,

@@ -514,7 +514,8 @@ class AddressSpace:
 
     def allows(self, va: int, length: int, access: str) -> bool:
         """Whether the guest range [va, va+length) may be accessed so (without touching it)."""
-        if 0 < length <= PAGE_SIZE - (va & (PAGE_SIZE - 1)) and 0 <= va < self.limit:
+        # one test per bound (a chained comparison costs more bytecodes): this is on every read
+        if length > 0 and length <= PAGE_SIZE - (va & (PAGE_SIZE - 1)) and va >= 0 and va < self.limit:
             entry = self._pages.get(va & PAGE_MASK)  # a page already known present and writable
             if entry is not None and (entry[1] or access == "read"):
                 return True
@@ -564,7 +565,7 @@ class AddressSpace:
 
     def read(self, va: int, length: int) -> bytes:
         offset = va & (PAGE_SIZE - 1)
-        if 0 < length <= PAGE_SIZE - offset and 0 <= va < self.limit:  # the common case
+        if length > 0 and length <= PAGE_SIZE - offset and va >= 0 and va < self.limit:  # the common case
             entry = self._lookup(va)  # a present page is readable (PROT_NONE ones are not)
             if entry is not None:
                 start = entry[0] + offset
@@ -605,7 +606,7 @@ class AddressSpace:
     def write(self, va: int, data: bytes | bytearray | memoryview) -> None:
         length = len(data)
         offset = va & (PAGE_SIZE - 1)
-        if 0 < length <= PAGE_SIZE - offset and 0 <= va < self.limit:  # the common case
+        if length > 0 and length <= PAGE_SIZE - offset and va >= 0 and va < self.limit:  # the common case
             entry = self._pages.get(va & PAGE_MASK) or self._lookup(va)
             if entry is not None and entry[1]:  # present and writable
                 start = entry[0] + offset

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
 from kernkit.core.errors import ConfigError, KernkitError
 from kernkit.tools.scaffold import KINDS
 from kernkit.tools.stopsignals import Stopped, exit_status, on_stop_signals, signum_of, word
 
+#: typing.TYPE_CHECKING without importing typing, which ``kernkit --help`` would pay for alone
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from kernkit.core.kernel import Kernel
 
 
@@ -205,6 +206,8 @@ def _run(args: argparse.Namespace, program: list[str]) -> int:
 def one_line(text: str) -> str:
     """``text`` with control and line-separator characters escaped (a name read from a file or a
     command line may hold any), so an error stays one line."""
+    import unicodedata
+
     return "".join(
         ch.encode("unicode_escape").decode() if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
         for ch in text
@@ -259,6 +262,8 @@ def _boot(args: argparse.Namespace, program: list[str]) -> int:
     finally:
         if trace is not None:
             if lines is not trace:
+                import json
+
                 events = (json.loads(line) for line in lines.getvalue().splitlines())
                 from kernkit.tools.traces import registered_styles
                 from kernkit.tools.traces.convert import to_perfetto
@@ -290,6 +295,8 @@ def _interrupt_handler(kernel: Kernel, received: list[int]):  # noqa: ANN202
 
 
 def _trace(args: argparse.Namespace) -> int:
+    import json
+
     from kernkit.core.plugins import PluginManager
     from kernkit.tools.traces import registered_styles
     from kernkit.tools.traces.convert import read_events, summary, to_perfetto

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 from collections.abc import Callable, Iterator
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -42,6 +41,8 @@ def raise_stopped(signum: int, _frame: object) -> None:
 def on_stop_signals(handler: Callable[[int, object], None] = raise_stopped) -> Iterator[None]:
     """Handle the stop signals with ``handler`` (by default: raise :class:`Stopped`) while inside;
     outside the main thread, where Python cannot take signals, nothing changes."""
+    import threading  # here: kernkit --help, which imports this module, needs no threads
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -28,6 +28,7 @@
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -459,6 +460,144 @@ static int check_spawn(const char *program)
 	int r = posix_spawn(&pid, program, NULL, NULL, argv, environ);
 	waited = r == 0 ? wait(&status) : -1;
 	report("posix_spawn", pid, waited, status);
+	return 0;
+}
+
+/* --- spawnfd: the new program's descriptors -------------------------------------------- */
+
+static void show_file(const char *what, const char *path)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n < 0 ? 0 : n] = '\0';
+	printf("%s: the file holds \"%s\"\n", what, buf);
+}
+
+static void spawned(const char *what, int r, pid_t pid)
+{
+	int status = 0;
+	pid_t waited = r == 0 ? waitpid(pid, &status, 0) : -1;
+	printf("%s: posix_spawn %s, waited %s, exit status %d\n", what, r ? strerror(r) : "ok",
+	       waited == pid ? "yes" : "no", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static int check_spawnfd(const char *echo, const char *path)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid = -1;
+	char *words1[] = { (char *)echo, "opened", "by", "addopen", NULL };
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int r = posix_spawn(&pid, echo, &fa, NULL, words1, environ);
+	spawned("addopen", r, pid);
+	posix_spawn_file_actions_destroy(&fa);
+	show_file("addopen", path);
+
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	char *words2[] = { (char *)echo, "dup2", "then", "close", NULL };
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, 1);
+	posix_spawn_file_actions_addclose(&fa, fd);
+	posix_spawn_file_actions_addclose(&fa, 100); /* not open: no error */
+	r = posix_spawn(&pid, echo, &fa, NULL, words2, environ);
+	spawned("adddup2", r, pid);
+	posix_spawn_file_actions_destroy(&fa);
+	printf("adddup2: the parent's descriptor is still open: %s\n", fcntl(fd, F_GETFD) >= 0 ? "yes" : "no");
+	close(fd);
+	show_file("adddup2", path);
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 3, path, O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, 3, 1);
+	posix_spawn_file_actions_addopen(&fa, 4, "/no/such/dir/file", O_RDONLY, 0);
+	r = posix_spawn(&pid, echo, &fa, NULL, words1, environ);
+	spawned("addopen of a missing file", r, pid);
+	posix_spawn_file_actions_destroy(&fa);
+	int status;
+	printf("no child is left: %s\n", wait(&status) == -1 && errno == ECHILD ? "yes" : "no");
+	printf("posix_spawn_file_actions_adddup2(-1): %s\n",
+	       posix_spawn_file_actions_adddup2(&fa, -1, 1) == EBADF ? "EBADF" : "?");
+
+	char *words3[] = { (char *)echo, "from", "a", "fork", "child", NULL };
+	pid = fork();
+	if (pid == 0) {
+		int f = open(path, O_WRONLY | O_TRUNC);
+		if (f < 0 || dup2(f, 1) != 1 || close(f) != 0)
+			_exit(99);
+		execv(echo, words3);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	printf("fork: exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	show_file("fork", path);
+	int probe = open(path, O_RDONLY);
+	printf("fork: the parent's stdout is its own; its lowest free descriptor is %d\n", probe);
+	close(probe);
+	int copy = dup(1);
+	printf("dup(1) in the parent: %d; dup2 onto 7: %d\n", copy, dup2(copy, 7));
+	close(copy);
+	close(7);
+	return 0;
+}
+
+/* --- slice: pthreads that never block or yield share a vcore ----------------------------- */
+
+#define SLICE_THREADS 3
+#define SLICE_ROUNDS 4
+static volatile int slice_arrived, slice_turn;
+static int slice_order[SLICE_THREADS * SLICE_ROUNDS];
+static bool slice_locks; /* spin taking a mutex and calling malloc (parlib's locks) */
+static pthread_mutex_t slice_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static int slice_load_turn(void)
+{
+	if (!slice_locks)
+		return __atomic_load_n(&slice_turn, __ATOMIC_SEQ_CST);
+	void *p = malloc(64);
+	pthread_mutex_lock(&slice_mutex);
+	int turn = slice_turn;
+	pthread_mutex_unlock(&slice_mutex);
+	free(p);
+	return turn;
+}
+
+/* Spins until every spinner arrived, then takes its turns in order, spinning for each: on one
+ * vcore only time slicing lets the others run at all, and every turn needs a switch. */
+static void *slice_spinner(void *arg)
+{
+	int id = (int)(long)arg;
+	__atomic_add_fetch(&slice_arrived, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&slice_arrived, __ATOMIC_SEQ_CST) < SLICE_THREADS)
+		;
+	for (int r = 0; r < SLICE_ROUNDS; r++) {
+		int turn;
+		while ((turn = slice_load_turn()) % SLICE_THREADS != id)
+			;
+		slice_order[turn] = id;
+		__atomic_store_n(&slice_turn, turn + 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static int check_slice(bool locks)
+{
+	slice_locks = locks;
+	pthread_t t[SLICE_THREADS];
+	for (long i = 0; i < SLICE_THREADS; i++)
+		if (pthread_create(&t[i], NULL, slice_spinner, (void *)i))
+			return 1;
+	for (int i = 0; i < SLICE_THREADS; i++)
+		pthread_join(t[i], NULL);
+	printf("slice: %d spinning pthreads arrived\n", slice_arrived);
+	printf("slice: %d turns, taken by", slice_turn);
+	for (int i = 0; i < SLICE_THREADS * SLICE_ROUNDS; i++)
+		printf(" %d", slice_order[i]);
+	printf("\n");
 	return 0;
 }
 
@@ -931,8 +1070,12 @@ int main(int argc, char **argv)
 		return check_float();
 	if (!strcmp(what, "tls"))
 		return check_tls();
+	if (!strcmp(what, "spawnfd") && argc > 3)
+		return check_spawnfd(argv[2], argv[3]);
+	if (!strcmp(what, "slice"))
+		return check_slice(argc > 2 && !strcmp(argv[2], "locks"));
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|sigwait|spawn PROGRAM\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE\n");
 	return 2;
 }

@@ -202,6 +202,48 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
     PyGILState_Release(gil);
 }
 
+/* The argument reader a dispatcher is handed with the number (read_args(n): the first n argument
+ * registers, as read at entry): a C function, so reading them costs no Python frame. */
+static PyObject *read_args(PyObject *capsule, PyObject *arg)
+{
+    struct syscall_state *s = PyCapsule_GetPointer(capsule, NULL);
+    Py_ssize_t n = PyLong_AsSsize_t(arg), i;
+    PyObject *args, *value;
+
+    if (s == NULL || (n == -1 && PyErr_Occurred()))
+        return NULL;
+    if (n < 0 || n > 6) {
+        PyErr_SetString(PyExc_ValueError, "a system call has 0 to 6 arguments");
+        return NULL;
+    }
+    args = PyTuple_New(n);
+    if (args == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        value = PyLong_FromUnsignedLongLong(s->values[i + 1]);
+        if (value == NULL) {
+            Py_DECREF(args);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(args, i, value);
+    }
+    return args;
+}
+
+static PyMethodDef read_args_def = {"read_args", read_args, METH_O, NULL};
+
+/* A new reference to read_args bound to ``s`` (call with the GIL held; ``s`` must outlive it). */
+PyObject *kernkit_args_reader(struct syscall_state *s)
+{
+    PyObject *capsule = PyCapsule_New(s, NULL, NULL), *reader;
+
+    if (capsule == NULL)
+        return NULL;
+    reader = PyCFunction_New(&read_args_def, capsule);
+    Py_DECREF(capsule);
+    return reader;
+}
+
 /* --- register images ----------------------------------------------------------------------
  *
  * RegisterImage's moves on a running core (arch/x86_64/context.py; its pure-Python path does

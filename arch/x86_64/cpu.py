@@ -26,7 +26,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.blocks import NEVER, STOPPED_BUDGET, BlockCounter
 from kernkit.arch.x86_64.context import X86Context
-from kernkit.arch.x86_64.native import install_syscall_entry, install_tlb_fill
+from kernkit.arch.x86_64.native import args_reader, install_syscall_entry, install_tlb_fill
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, HandoffKind, Stop
@@ -140,7 +140,7 @@ class X86Core:
         if self._syscall_entry is None:
             lowlevel.add_syscall_hook(uc, self._callbacks[0])
         else:
-            self._native_args = lambda count, values=self._syscall_entry.values: values[1 : count + 1]
+            self._native_args = args_reader(self._syscall_entry)
         lowlevel.add_intr_hook(uc, self._callbacks[1])
         #: TLB fills of present pages in C when the native library is there (Python: the rest)
         self._fill_state = install_tlb_fill(uc, machine.memory.address, layout.USER_LIMIT, self._fill)

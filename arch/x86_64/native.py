@@ -160,6 +160,18 @@ def install_syscall_entry(uc: Uc, handler: Callable[[int], int | None]) -> Sysca
     return state
 
 
+def args_reader(state: SyscallState) -> Callable[[int], tuple[int, ...]]:
+    """``read_args(n)`` for calls entered through ``state``: the first ``n`` argument registers
+    as read at entry, from C (no Python frame per call). Keep the state while it is used."""
+    library = native_library()
+    assert library is not None  # there is a state only with the library
+    # with the GIL held (a PyDLL function), as it makes Python objects
+    make = ctypes.PyDLL(library._name).kernkit_args_reader
+    make.restype = ctypes.py_object
+    make.argtypes = (ctypes.c_void_p,)
+    return make(ctypes.addressof(state))
+
+
 def image_mover(
     cells: ctypes.Array,
     ids: ctypes.Array,

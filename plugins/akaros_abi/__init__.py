@@ -19,7 +19,7 @@ from kernkit.core.records import (
     SyscallTable,
     TraceStyle,
 )
-from kernkit.plugins.akaros_abi import layout, nscalls, sysc, taps
+from kernkit.plugins.akaros_abi import fds, layout, nscalls, sysc, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
 from kernkit.plugins.akaros_abi.status import cmd_vcores, mcp_status_lines, read_mcp
@@ -65,6 +65,8 @@ SYSCALLS = (
     (103, "close", linux.sys_close, 1),
     (104, "fstat", linux.sys_fstat, 2),
     (105, "stat", s.sys_stat, 3),
+    (107, "fcntl", linux.sys_fcntl, 3),
+    (125, "dup_fds_to", fds.sys_dup_fds_to, 3),
     (126, "tap_fds", taps.sys_tap_fds, 2),
     (145, "nbind", nscalls.sys_nbind, 5),
     (146, "nmount", nscalls.sys_nmount, 4),

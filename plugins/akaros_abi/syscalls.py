@@ -19,7 +19,7 @@ from kernkit.core.errnos import (
 )
 from kernkit.core.errors import ProgramError
 from kernkit.core.process import ProcState
-from kernkit.plugins.akaros_abi import layout
+from kernkit.plugins.akaros_abi import fds, layout
 from kernkit.plugins.akaros_abi.events import (
     EventMsg,
     post_vcore_msg,
@@ -97,6 +97,8 @@ def sys_proc_create(t: Thread, path: int, pathlen: int, argv: int, envp: int, fl
         child = t.kernel.spawn(program, args or [name], env, parent=t.process, start=False)
     except ProgramError:
         return -ENOEXEC
+    if flags & fds.PROC_DUP_FGRP:
+        fds.dup_fgrp(t.process, child)
     return child.pid
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import struct
 
-import attrs
-
 from kernkit.core.errors import ProgramError
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE
 
@@ -20,14 +18,16 @@ EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")
 
 
-@attrs.frozen
 class Segment:
-    type: int
-    flags: int
-    offset: int
-    vaddr: int
-    filesz: int
-    memsz: int
+    __slots__ = ("type", "flags", "offset", "vaddr", "filesz", "memsz")
+
+    def __init__(self, type: int, flags: int, offset: int, vaddr: int, filesz: int, memsz: int) -> None:
+        self.type = type
+        self.flags = flags
+        self.offset = offset
+        self.vaddr = vaddr
+        self.filesz = filesz
+        self.memsz = memsz
 
     @property
     def prot(self) -> int:
@@ -38,15 +38,26 @@ class Segment:
         )
 
 
-@attrs.frozen
 class ElfHeader:
-    type: int
-    machine: int
-    entry: int
-    phoff: int
-    phentsize: int
-    phnum: int
-    segments: tuple[Segment, ...]
+    __slots__ = ("type", "machine", "entry", "phoff", "phentsize", "phnum", "segments")
+
+    def __init__(
+        self,
+        type: int,
+        machine: int,
+        entry: int,
+        phoff: int,
+        phentsize: int,
+        phnum: int,
+        segments: tuple[Segment, ...],
+    ) -> None:
+        self.type = type
+        self.machine = machine
+        self.entry = entry
+        self.phoff = phoff
+        self.phentsize = phentsize
+        self.phnum = phnum
+        self.segments = segments
 
     @property
     def loads(self) -> list[Segment]:

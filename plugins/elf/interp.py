@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
-
 from kernkit.core.errors import ProgramError
 from kernkit.core.physmem import PAGE_MASK, page_up
 from kernkit.plugins.elf.headers import EHDR, ET_DYN, ET_EXEC, PT_INTERP, Segment, parse
@@ -33,11 +31,13 @@ PATH_MAX = 4096
 INTERP_BASE = 0x7F00_0000_0000
 
 
-@attrs.frozen
 class Interpreter:
-    path: str
-    base: int
-    entry: int
+    __slots__ = ("path", "base", "entry")
+
+    def __init__(self, path: str, base: int, entry: int) -> None:
+        self.path = path
+        self.base = base
+        self.entry = entry
 
 
 def interpreter_name(data: bytes, segments: tuple[Segment, ...], path: str) -> str | None:

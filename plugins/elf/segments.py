@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from kernkit.core.errors import ProgramError
 from kernkit.core.files import release
 from kernkit.core.pagecache import MappedFile
@@ -27,14 +25,16 @@ if TYPE_CHECKING:
     from kernkit.plugins.elf.headers import ElfHeader, Segment
 
 
-@attrs.frozen
 class Contents:
     """An ELF file to load: its bytes, and its page cache with an open channel on the file
     for mappings to hold (None: copy the segments)."""
 
-    data: bytes
-    path: str
-    pages: tuple[PageCache, Chan] | None = None
+    __slots__ = ("data", "path", "pages")
+
+    def __init__(self, data: bytes, path: str, pages: tuple[PageCache, Chan] | None = None) -> None:
+        self.data = data
+        self.path = path
+        self.pages = pages
 
 
 def load_segments(

@@ -13,7 +13,7 @@ from kernkit.plugins.linux_abi.capabilities import ALL_CAPS, capabilities
 from kernkit.plugins.linux_abi.chanio import O_NONBLOCK
 from kernkit.plugins.linux_abi.children import sys_wait4
 from kernkit.plugins.linux_abi.creds import NGROUPS_MAX, Creds, creds_of
-from kernkit.plugins.linux_abi.fileio import scatter, sys_close, sys_fstat, sys_read, write_fd
+from kernkit.plugins.linux_abi.fileio import scatter, sys_close, sys_fcntl, sys_fstat, sys_read, write_fd
 from kernkit.plugins.linux_abi.filesystems import FILESYSTEMS, filesystem
 from kernkit.plugins.linux_abi.fs import sys_openat, sys_stat
 from kernkit.plugins.linux_abi.memory import sys_mmap, sys_mprotect, sys_munmap
@@ -46,6 +46,7 @@ __all__ = [
     "setup_process",
     "sigpipe",
     "sys_close",
+    "sys_fcntl",
     "sys_fstat",
     "sys_mmap",
     "sys_mprotect",

@@ -10,11 +10,12 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
-from kernkit.core.devices import DMDIR, OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, Wstat
+from kernkit.core.devices import DMDIR, OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, WouldBlock, Wstat
 from kernkit.core.errnos import (
     EBADF,
     EFAULT,
     EINVAL,
+    EISDIR,
     EMFILE,
     ENOTDIR,
     ENOTTY,
@@ -33,6 +34,7 @@ from kernkit.plugins.linux_abi.chanio import (
     chan_read,
     chan_write,
     is_stream,
+    wait_read,
 )
 from kernkit.plugins.linux_abi.jobs import terminal_ioctl
 from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
@@ -86,9 +88,27 @@ def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
     aspace = process.aspace
     if not aspace.allows(buf, count, "write"):  # before any input is consumed
         return -EFAULT
-    data = chan_read(t, file, count) if type(file) is Chan else file.read(t, count)
-    if data is None or type(data) is int:
-        return data
+    if type(file) is Chan:  # chan_read, inline: every read of a file
+        if file.mode & 3 == O_WRONLY:
+            return -EBADF
+        if file.qid.type & QTDIR:
+            return -EISDIR
+        try:
+            data = file.driver.read(file, count, file.offset, caller=t)
+        except DeviceError as exc:
+            return -errno_of(exc.code)
+        except WouldBlock as blocked:
+
+            def deliver(data: bytes) -> int:
+                aspace.write(buf, data)
+                return len(data)
+
+            return wait_read(t, file, count, blocked, (deliver, (fd, buf, count)))
+        file.offset += len(data)
+    else:
+        data = file.read(t, count)
+        if data is None or type(data) is int:
+            return data
     aspace.write(buf, data)
     return len(data)
 
@@ -193,7 +213,15 @@ def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int | None:
     total = min(sum(length for _, length in vectors), MAX_IO)
     if not total:
         return 0
-    data = chan_read(t, file, total) if type(file) is Chan else file.read(t, total)
+    if type(file) is not Chan:
+        data = file.read(t, total)
+    else:
+
+        def deliver(data: bytes) -> int:
+            scatter(aspace, vectors, data)
+            return len(data)
+
+        data = chan_read(t, file, total, finish=(deliver, (fd, iov, iovcnt)))
     if data is None or type(data) is int:
         return data
     scatter(aspace, vectors, data)

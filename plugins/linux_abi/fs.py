@@ -53,6 +53,7 @@ from kernkit.plugins.linux_abi.chanio import (
     O_TRUNC,
     O_WRONLY,
 )
+from kernkit.plugins.linux_abi.creds import CREDS, ROOT
 from kernkit.plugins.linux_abi.failure import Failed
 from kernkit.plugins.linux_abi.fileio import epoch_ns
 from kernkit.plugins.linux_abi.statbuf import pack_stat, pack_statx
@@ -157,7 +158,41 @@ def syscall(function):  # noqa: ANN001, ANN202 - a decorator for handlers
 # --- open -----------------------------------------------------------------------------------------
 
 
+#: Open flags that take sys_openat off its direct path (a read-only open of an existing file).
+_NOT_PLAIN = O_ACCMODE | O_TMPFILE | O_TRUNC | O_NONBLOCK | O_CREAT | O_DIRECTORY | O_NOFOLLOW | O_APPEND
+
+
 def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> int | None:
+    if not flags & _NOT_PLAIN:  # the common open, with _open inline: most of what an open costs
+        process = t.process
+        try:
+            data = process.aspace.read_cstring(pathname, PATH_MAX)  # read_path, inline
+            if not data:
+                raise Failed(ENOENT if data is not None else ENAMETOOLONG)
+            path = data.decode("utf-8", "surrogateescape")
+            view = proc_ns(process)
+            namespace = view.namespace
+            if path[0] == "/":
+                walked = namespace.walk(path, caller=t)
+            else:
+                walked = namespace.walk(path, _dirfd(t, view, dirfd, path), caller=t)
+            if (process.data.get(CREDS) or ROOT).fsuid:  # not privileged(t): ask the permissions
+                check_access(t, walked.driver.stat(walked, caller=t), R_OK)
+            chan = namespace.open(walked, O_RDONLY, caller=t)
+            chan.flags = O_RDONLY  # as the general path sets it (a device may hand out a shared channel)
+        except Failed as exc:
+            return -exc.errno
+        except DeviceError as exc:
+            return -errno_of(exc.code)
+        except WouldBlock as blocked:  # a device whose open waits (/net/tcp/N/listen, a FIFO)
+            blocked.queue.sleep(t, restart=True)
+            return None
+        number = process.files.install(chan, cloexec=bool(flags & O_CLOEXEC))
+        if number < 0:
+            if chan.refs == 0:
+                chan.close()
+            return -EMFILE
+        return number
     access = flags & O_ACCMODE
     if access == O_ACCMODE or flags & O_TMPFILE == O_TMPFILE:
         return -EINVAL if access == O_ACCMODE else -EOPNOTSUPP

@@ -14,8 +14,6 @@ import struct
 import termios
 from typing import TYPE_CHECKING
 
-import attrs
-
 from kernkit.core.devices import Chan
 from kernkit.core.errnos import EACCES, EINVAL, ENOTTY, EPERM, ESRCH
 from kernkit.core.state import Slot
@@ -28,13 +26,15 @@ KEY: Slot[Job] = Slot("linux.job")
 TTY_KEY: Slot[Terminal] = Slot("linux.tty")
 
 
-@attrs.define
 class Job:
     """A process's group and session; ``execed`` after an execve (setpgid then refuses)."""
 
-    pgid: int
-    sid: int
-    execed: bool = False
+    __slots__ = ("pgid", "sid", "execed")
+
+    def __init__(self, pgid: int, sid: int, execed: bool = False) -> None:
+        self.pgid = pgid
+        self.sid = sid
+        self.execed = execed
 
     def __copy__(self) -> Job:
         return Job(self.pgid, self.sid)  # a forked child has not exec'd yet
@@ -153,13 +153,15 @@ STD_TERMIOS = struct.pack("<IIIIB", 0x500, 0x5, 0x4BF, 0x8A3B, 0) + bytes(
 )
 
 
-@attrs.define
 class Terminal:
     """The console as a controlling terminal: its session, foreground group and settings."""
 
-    sid: int
-    foreground: int
-    termios: bytes = STD_TERMIOS
+    __slots__ = ("sid", "foreground", "termios")
+
+    def __init__(self, sid: int, foreground: int, termios: bytes = STD_TERMIOS) -> None:
+        self.sid = sid
+        self.foreground = foreground
+        self.termios = termios
 
 
 def _terminal(kernel: Kernel) -> Terminal:

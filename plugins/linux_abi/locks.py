@@ -19,8 +19,6 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from kernkit.core.devices import Chan, DeviceError
 from kernkit.core.errnos import EAGAIN, EBADF, EDEADLK, EINVAL, ENOLCK, errno_of
 from kernkit.core.state import Slot
@@ -41,12 +39,17 @@ _FLOCK = struct.Struct("<hh4xqqi4x")
 MAX_LOCKS = 1 << 14
 
 
-@attrs.define(eq=False)
 class Lock:
-    owner: Any  # a Process (POSIX record locks) or a Chan (OFD and flock locks)
-    kind: int  # F_RDLCK or F_WRLCK
-    start: int
-    end: int  # exclusive; EOF_ for "to the end"
+    __slots__ = ("owner", "kind", "start", "end")
+
+    def __init__(self, owner: Any, kind: int, start: int, end: int) -> None:
+        # a Process (POSIX record locks) or a Chan (OFD and flock locks)
+        self.owner = owner
+        # F_RDLCK or F_WRLCK
+        self.kind = kind
+        self.start = start
+        # exclusive; EOF_ for "to the end"
+        self.end = end
 
     def conflicts(self, owner: Any, kind: int, start: int, end: int) -> bool:
         return (

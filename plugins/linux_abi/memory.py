@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
-
 from kernkit.core.devices import QTDIR, Chan, DeviceError
 from kernkit.core.errnos import (
     EACCES,
@@ -71,12 +69,14 @@ PROT_SEM = 0x8
 U64 = 1 << 64
 
 
-@attrs.define
 class ProgramBreak:
     """Where the heap starts (end of the program's data) and where ``brk`` has put its end."""
 
-    start: int
-    current: int
+    __slots__ = ("start", "current")
+
+    def __init__(self, start: int, current: int) -> None:
+        self.start = start
+        self.current = current
 
 
 def sys_brk(t: Thread, addr: int) -> int:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import struct
 
-import attrs
-
 #: Offsets in the frame.
 UC, SIGINFO, FRAME_SIZE = 8, 312, 440
 MCONTEXT = UC + 40
@@ -52,13 +50,15 @@ class BadFrame(Exception):
     """A frame that cannot be built or restored; the message names the cause."""
 
 
-@attrs.frozen
 class Trap:
     """What sigcontext says about a fault: trap number, error code, faulting address."""
 
-    trapno: int = 0
-    err: int = 0
-    cr2: int = 0
+    __slots__ = ("trapno", "err", "cr2")
+
+    def __init__(self, trapno: int = 0, err: int = 0, cr2: int = 0) -> None:
+        self.trapno = trapno
+        self.err = err
+        self.cr2 = cr2
 
 
 #: The FPU area is 64-byte aligned, and the frame below it 16-byte aligned less 8 (rsp at a
@@ -134,14 +134,16 @@ def complete(
     _MASK_INFO.pack_into(block, SIGMASK, mask, info)
 
 
-@attrs.frozen
 class Restored:
     """What an rt_sigreturn frame holds: registers, mask, alternate stack, FPU image or None."""
 
-    regs: dict[str, int]
-    mask: int
-    stack: tuple[int, int, int]
-    fpstate: int
+    __slots__ = ("regs", "mask", "stack", "fpstate")
+
+    def __init__(self, regs: dict[str, int], mask: int, stack: tuple[int, int, int], fpstate: int) -> None:
+        self.regs = regs
+        self.mask = mask
+        self.stack = stack
+        self.fpstate = fpstate
 
 
 def parse(raw: bytes, current_rflags: int) -> Restored:

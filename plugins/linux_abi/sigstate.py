@@ -82,14 +82,16 @@ def bit(signal: int) -> int:
     return 1 << (signal - 1)
 
 
-@attrs.define
 class SigAction:
     """One signal's disposition (struct kernel_sigaction: handler, flags, restorer, mask)."""
 
-    handler: int = SIG_DFL
-    flags: int = 0
-    restorer: int = 0
-    mask: int = 0
+    __slots__ = ("handler", "flags", "restorer", "mask")
+
+    def __init__(self, handler: int = SIG_DFL, flags: int = 0, restorer: int = 0, mask: int = 0) -> None:
+        self.handler = handler
+        self.flags = flags
+        self.restorer = restorer
+        self.mask = mask
 
     def pack(self) -> bytes:
         return struct.pack("<QQQQ", self.handler, self.flags, self.restorer, self.mask)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
-
 from kernkit.core.errnos import EFAULT, EINVAL, EPERM
 from kernkit.core.state import Slot
 from kernkit.plugins.linux_abi.creds import creds_of
@@ -19,10 +17,12 @@ if TYPE_CHECKING:
 NAME_MAX = 64  # __NEW_UTS_LEN
 
 
-@attrs.define
 class Names:
-    host: str
-    domain: str = "(none)"
+    __slots__ = ("host", "domain")
+
+    def __init__(self, host: str, domain: str = "(none)") -> None:
+        self.host = host
+        self.domain = domain
 
 
 UTS: Slot[Names] = Slot("linux.uts")

@@ -91,6 +91,8 @@ def parse_addr(text: str, stack: Stack, default_host: str = ANY) -> tuple[str, i
 
 
 class IpDevice(DeviceDriver):
+    reads_finish_in_wake = True
+
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
         stack = stack_of(kernel)

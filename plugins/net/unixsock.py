@@ -17,8 +17,6 @@ import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from kernkit.core.devices import (
     CLOSED,
     DMDIR,
@@ -60,28 +58,40 @@ Creds = tuple[int, int, int]
 NOBODY: Creds = (0, 65534, 65534)
 
 
-@attrs.define(eq=False)
 class Message:
-    data: bytes
-    #: Open files passed with the message, each held once while in flight.
-    files: list[Any]
-    creds: Creds
-    #: The sender's name as a sockaddr_un (b"": the sender has none).
-    sender: bytes
-    #: Bytes of a stream message already read.
-    taken: int = 0
+    __slots__ = ("data", "files", "creds", "sender", "taken")
+
+    def __init__(self, data: bytes, files: list[Any], creds: Creds, sender: bytes, taken: int = 0) -> None:
+        self.data = data
+        #: Open files passed with the message, each held once while in flight.
+        self.files = files
+        self.creds = creds
+        #: The sender's name as a sockaddr_un (b"": the sender has none).
+        self.sender = sender
+        #: Bytes of a stream message already read.
+        self.taken = taken
 
 
-@attrs.define
 class Received:
-    data: bytes
-    files: list[Any]
-    #: Whether the receiver now owns the files' in-flight holds (False after MSG_PEEK).
-    owned: bool
-    creds: Creds | None
-    sender: bytes
-    #: The whole message's length (a datagram longer than the buffer is truncated).
-    length: int
+    __slots__ = ("data", "files", "owned", "creds", "sender", "length")
+
+    def __init__(
+        self,
+        data: bytes,
+        files: list[Any],
+        owned: bool,
+        creds: Creds | None,
+        sender: bytes,
+        length: int,
+    ) -> None:
+        self.data = data
+        self.files = files
+        #: Whether the receiver now owns the files' in-flight holds (False after MSG_PEEK).
+        self.owned = owned
+        self.creds = creds
+        self.sender = sender
+        #: The whole message's length (a datagram longer than the buffer is truncated).
+        self.length = length
 
 
 class UnixSocket:
@@ -329,6 +339,8 @@ def unnamed() -> bytes:
 
 class UnixDevice(DeviceDriver):
     """``#unix``: every socket is an open channel of this device; the names bound are here."""
+
+    reads_finish_in_wake = True
 
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)

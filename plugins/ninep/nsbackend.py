@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: The qid path of the export's own root directory (when several paths are exported).
 ROOT_PATH = 1
+#: Attributes kept for the files last asked about (forgotten all at once past this many).
+ATTRS_KEPT = 4096
 
 
 def _translate(function: Callable[..., T]) -> Callable[..., T]:
@@ -77,6 +79,8 @@ class NsExport:
         self.paths = list(paths)
         self.epoch_ns = epoch_ns
         self._qids: dict[tuple[Any, int, int], int] = {}
+        #: qid path -> (the Dir, the Attr made of it), for the files last asked about
+        self._attrs: dict[int, tuple[Dir, Attr]] = {}
 
     def qid_path(self, key: tuple[Any, int, int]) -> int:
         """A path number unique in the whole export for a device file (driver, devno, qid)."""
@@ -110,6 +114,19 @@ class NsExport:
         return rows
 
     def attr_of(self, d: Dir, path: int) -> Attr:
+        """The 9P attributes of a stat (the same Attr again for the same, unchanged, Dir: a
+        device that keeps a file's Dir while the file is unchanged, as #tmpfs does, is asked for
+        it each time and the Attr is not built again)."""
+        cached = self._attrs.get(path)
+        if cached is not None and cached[0] is d:  # Dirs are frozen: the same one, the same file
+            return cached[1]
+        if len(self._attrs) >= ATTRS_KEPT:
+            self._attrs.clear()
+        attr = self._attr_of(d, path)
+        self._attrs[path] = (d, attr)
+        return attr
+
+    def _attr_of(self, d: Dir, path: int) -> Attr:
         is_dir = bool(d.mode & DMDIR) or bool(d.qid.type & QTDIR)
         mtime = self.epoch_ns + d.mtime
         return Attr(
@@ -209,7 +226,7 @@ class NsNode:
     """A file of the namespace: a walked (unopened) channel on it, or, for an entry of a
     directory listing, its parent and name (walked when first needed) and the listing's stat."""
 
-    __slots__ = ("export", "_chan", "parent", "name", "_dir")
+    __slots__ = ("export", "_chan", "parent", "name", "_dir", "_qid_of", "_qid")
 
     def __init__(self, export: NsExport, chan: Chan | None, parent: NsNode | None = None,
                  name: str = "", listed: Dir | None = None) -> None:
@@ -218,6 +235,8 @@ class NsNode:
         self.parent = parent
         self.name = name
         self._dir = listed
+        self._qid_of: Any = None  # the channel qid that _qid was made from
+        self._qid: Qid | None = None
 
     @property
     def chan(self) -> Chan:
@@ -249,8 +268,11 @@ class NsNode:
             return self.export.listed_qid(self._dir, parent.driver, parent.devno)
         chan = self.chan
         qid = chan.qid
+        if qid is self._qid_of:  # a walk from this directory asks for it again and again
+            return self._qid  # type: ignore[return-value]
         path = self.export.qid_path((chan.driver, chan.devno, qid.path))
-        return Qid(qid.type & QTDIR, qid.vers & 0xFFFFFFFF, path)
+        self._qid_of, self._qid = qid, Qid(qid.type & QTDIR, qid.vers & 0xFFFFFFFF, path)
+        return self._qid
 
     @_translate
     def walk(self, name: str) -> NsNode:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import stat as statmod
+import struct
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from kernkit.plugins.ninep import proto
+from kernkit.plugins.ninep import fastpath, proto
 from kernkit.plugins.ninep.backend import (
     EBADF,
     EEXIST,
@@ -66,6 +67,7 @@ from kernkit.plugins.ninep.proto import (
 #: The largest msize the server offers, and the smallest it accepts.
 MAX_MSIZE = 1 << 20
 MIN_MSIZE = 512
+_SIZE = struct.Struct("<I")
 #: Linux's AT_REMOVEDIR, as Tunlinkat carries it.
 AT_REMOVEDIR = 0x200
 # Tsetattr valid bits
@@ -133,6 +135,8 @@ class Session:
         self._handlers: dict[str, Callable[[Message], Message]] = {
             name: getattr(self, "_" + name[1:].lower()) for name in proto.LAYOUTS if name[0] == "T"
         }
+        #: message number -> a handler of the frame in place (see fastpath.py)
+        self._fast: dict[int, Callable[[bytearray, int], list[bytes] | None]] = fastpath.handlers(self)
 
     # --- framing ----------------------------------------------------------------------------
 
@@ -161,21 +165,44 @@ class Session:
         transport that sends pieces as they are (a read's data is not copied into a frame)."""
         out: list[bytes] = []
         produced = 0
+        buffer = self._buffer
         while not self.closed and (budget is None or produced < budget):
+            if len(buffer) < 4:
+                break
             try:
-                size = proto.frame_size(self._buffer, self.msize)
+                size = proto.frame_size(buffer, self.msize)
             except ProtocolError as error:
                 self._close(error.message)
                 break
-            if size is None or len(self._buffer) < size:
+            if len(buffer) < size:  # type: ignore[operator]
                 break
-            frame = bytes(self._buffer[:size])
-            del self._buffer[:size]
-            reply = self.handle_frame(frame)
+            reply = self._one(buffer, size)  # type: ignore[arg-type]
+            del buffer[:size]
             if reply is not None:
                 out += reply
                 produced += sum(map(len, reply))
         return out, produced
+
+    def receive_parts(self, data: bytes, budget: int) -> tuple[list[bytes], int]:
+        """:meth:`feed` then :meth:`reply_parts`; ``data`` that is one whole request, with
+        nothing before it, is handled where it lies (a client that waits for each reply sends
+        them so) instead of going through the buffer."""
+        if not self._buffer and len(data) >= proto.HEADER_SIZE and budget > 0 and not self.closed:
+            (size,) = _SIZE.unpack_from(data)
+            if size == len(data) and proto.HEADER_SIZE <= size <= self.msize:
+                reply = self._one(data, size)
+                return (reply, sum(map(len, reply))) if reply is not None else ([], 0)
+        self.feed(data)
+        return self.reply_parts(budget)
+
+    def _one(self, buffer: bytes | bytearray, size: int) -> list[bytes] | None:
+        """The reply to the whole request at the start of ``buffer`` (None: the connection must
+        close); in place when the fast path takes it."""
+        fast = self._fast.get(buffer[4]) if self.dialect is not None else None
+        reply = fast(buffer, size) if fast is not None else None
+        if reply is None:
+            return self.handle_frame(bytes(buffer[:size]))
+        return reply
 
     def handle_frame(self, frame: bytes) -> list[bytes] | None:
         """One whole message in, the pieces of its encoded reply out (None: the connection
@@ -309,15 +336,20 @@ class Session:
     # --- walking ----------------------------------------------------------------------------
 
     def _walk(self, m: Message) -> Message:
-        fid = self._fid(m.fid)
-        if fid.handle is not None and m.newfid == m.fid:  # walking from an open fid to a new one is
+        return Message("Rwalk", m.tag, qids=self.walk_fid(m.fid, m.newfid, m.wnames))
+
+    def walk_fid(self, number: int, newfid: int, wnames: tuple[str, ...] | list[str]) -> tuple[Qid, ...]:
+        """Twalk: the qids of the names walked (fewer than asked: a partial walk, newfid not
+        made); NinepError when the first name fails."""
+        fid = self._fid(number)
+        if fid.handle is not None and newfid == number:  # walking from an open fid to a new one is
             raise fail(EBADF, "cannot walk an open fid")  # what diodls does; Plan 9 forbids it
-        if m.newfid != m.fid:
-            self._new_fid(m.newfid)
+        if newfid != number:
+            self._new_fid(newfid)
         path = list(fid.path)
         qids: list[Qid] = []
-        qid = path[-1][1].qid() if m.wnames else None
-        for index, name in enumerate(m.wnames):
+        qid = path[-1][1].qid() if wnames else None
+        for index, name in enumerate(wnames):
             try:
                 if not qid.type & QTDIR:
                     raise fail(ENOTDIR)
@@ -334,17 +366,17 @@ class Session:
             except NinepError:
                 if index == 0:
                     raise
-                return Message("Rwalk", m.tag, qids=tuple(qids))  # a partial walk: newfid not made
+                return tuple(qids)  # a partial walk: newfid not made
             qids.append(qid)
-        if m.newfid == m.fid:
+        if newfid == number:
             fid.path = path
         else:
-            self.fids[m.newfid] = Fid(path)
-        return Message("Rwalk", m.tag, qids=tuple(qids))
+            self.fids[newfid] = Fid(path)
+        return tuple(qids)
 
     # --- opening and creating ----------------------------------------------------------------
 
-    def _open_fid(self, fid: Fid, flags: int) -> tuple[Qid, int]:
+    def open_fid(self, fid: Fid, flags: int) -> tuple[Qid, int]:
         if fid.handle is not None:
             raise fail(EBADF, "fid already open")
         writes = flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC
@@ -369,13 +401,13 @@ class Session:
                 raise fail(EROFS)
             if len(fid.path) < 2:
                 raise fail(EPERM, "cannot remove the attach point")
-        qid, iounit = self._open_fid(fid, flags)
+        qid, iounit = self.open_fid(fid, flags)
         fid.remove_on_clunk = bool(mode & proto.ORCLOSE)
         return Message("Ropen", m.tag, qid=qid, iounit=iounit)
 
     def _lopen(self, m: Message) -> Message:
         fid = self._fid(m.fid)
-        qid, iounit = self._open_fid(fid, m.flags)
+        qid, iounit = self.open_fid(fid, m.flags)
         return Message("Rlopen", m.tag, qid=qid, iounit=iounit)
 
     def _new_child(self, fid: Fid, name: str, mode: int) -> Node:
@@ -396,7 +428,7 @@ class Session:
             raise fail(EISDIR)
         node = self._new_child(fid, m.name, (S_IFDIR if is_dir else S_IFREG) | (m.perm & 0o777))
         fid.path = [*fid.path, (m.name, node)]
-        qid, iounit = self._open_fid(fid, _plan9_to_linux(m.mode) & ~O_TRUNC)
+        qid, iounit = self.open_fid(fid, _plan9_to_linux(m.mode) & ~O_TRUNC)
         fid.remove_on_clunk = bool(m.mode & proto.ORCLOSE)
         return Message("Rcreate", m.tag, qid=qid, iounit=iounit)
 
@@ -411,7 +443,7 @@ class Session:
             if node.qid().type & QTDIR:
                 raise fail(EISDIR) from None
         fid.path = [*fid.path, (m.name, node)]
-        qid, iounit = self._open_fid(fid, m.flags & ~(O_CREAT | O_EXCL))
+        qid, iounit = self.open_fid(fid, m.flags & ~(O_CREAT | O_EXCL))
         return Message("Rlcreate", m.tag, qid=qid, iounit=iounit)
 
     def _mkdir(self, m: Message) -> Message:

@@ -63,11 +63,21 @@ class Connection:
         if not data:
             self.close()
             return
-        self.session.feed(data)
-        if self.session.buffered > self.listener.max_buffer:
+        session = self.session
+        room = self.listener.max_buffer - self.queued
+        if room <= 0:  # replies fill the buffer: the request waits, unparsed
+            session.feed(data)
+        else:
+            parts, size = session.receive_parts(data, room)
+            if parts:
+                self._send(parts, size)
+        if session.buffered > self.listener.max_buffer:
             self.close(f"over its buffer limit ({format_size(self.listener.max_buffer)})")
             return
-        self._pump()
+        if session.closed:
+            self.close()
+        elif not self.closed and (self.charged or self.queued or session.buffered):
+            self._account()
 
     def _pump(self) -> None:
         """Handle waiting requests while the replies waiting to be sent leave room."""

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-import attrs
-
 from kernkit.core.devices import (
     DMDIR,
     OEXEC,
@@ -62,17 +60,27 @@ def caller_text(produce: Callable[[Chan, Thread | None], str | bytes]) -> Reader
     return read
 
 
-@attrs.frozen
 class SynthFile:
     """One file: its name, permissions, kind bits (DMDEVICE, ...) and what reading and writing do.
     With ``needs_caller``, ``read`` gets the calling thread as a fourth argument."""
 
-    name: str
-    read: Reader | None = None
-    write: Writer | None = None
-    perm: int | None = None
-    kind: int = 0
-    needs_caller: bool = False
+    __slots__ = ("name", "read", "write", "perm", "kind", "needs_caller")
+
+    def __init__(
+        self,
+        name: str,
+        read: Reader | None = None,
+        write: Writer | None = None,
+        perm: int | None = None,
+        kind: int = 0,
+        needs_caller: bool = False,
+    ) -> None:
+        self.name = name
+        self.read = read
+        self.write = write
+        self.perm = perm
+        self.kind = kind
+        self.needs_caller = needs_caller
 
     @property
     def mode(self) -> int:

@@ -29,14 +29,23 @@ if TYPE_CHECKING:
 TRACEE: Slot[Tracee] = Slot("strace.tracee")
 
 
-@attrs.define(eq=False)
 class Tracee:
-    tracer: Process
-    log: bytearray
-    readers: WaitQueue
-    untraced: dict
-    #: A __launch_kthread message is on its way (one at a time is enough).
-    waking: bool = False
+    __slots__ = ("tracer", "log", "readers", "untraced", "waking")
+
+    def __init__(
+        self,
+        tracer: Process,
+        log: bytearray,
+        readers: WaitQueue,
+        untraced: dict,
+        waking: bool = False,
+    ) -> None:
+        self.tracer = tracer
+        self.log = log
+        self.readers = readers
+        self.untraced = untraced
+        #: A __launch_kthread message is on its way (one at a time is enough).
+        self.waking = waking
 
 
 def tracee(process: Process) -> Tracee | None:

@@ -460,6 +460,46 @@ def test_device_driver_without_caller_parameters_is_refused_by_name(tmp_path, pl
     )
 
 
+@pytest.mark.parametrize(
+    ("walk", "accepted"),
+    [
+        ("def walk(self, chan, name, *, caller=None): return None", True),
+        ("def walk(self, chan, name, caller=None): return None", True),
+        ("def walk(self, chan, name, **options): return None", True),
+        ("def walk(self, chan, name, *, caller_=None): return None", False),
+        ("@_passing\n    def walk(self, chan, name): return None", False),
+        ("@_passing\n    def walk(self, chan, name, *, caller=None): return None", True),
+    ],
+)
+def test_driver_operations_must_take_caller_however_written(walk, accepted):
+    # read from the function's code, or through inspect.signature for a wrapped one (whose
+    # own code takes *args, **kwargs)
+    from kernkit.core.devices import DeviceDriver, DeviceError, check_caller_parameters
+
+    source = textwrap.dedent(
+        """
+        import functools
+
+        def _passing(function):
+            @functools.wraps(function)
+            def wrapper(*args, **kwargs):
+                return function(*args, **kwargs)
+            return wrapper
+
+        class Driver(DeviceDriver):
+            WALK
+        """
+    ).replace("WALK", walk)
+    namespace: dict = {"DeviceDriver": DeviceDriver}
+    exec(source, namespace)
+    driver = namespace["Driver"].__new__(namespace["Driver"])  # checked by class: no kernel needed
+    if accepted:
+        check_caller_parameters(driver, "probe")
+    else:
+        with pytest.raises(DeviceError, match="walk\\(\\) takes no caller="):
+            check_caller_parameters(driver, "probe")
+
+
 def test_device_name_clash_names_both_plugins(tmp_path, plugin_dir):
     config, module = plugin_config(
         tmp_path, plugin_dir, COUNTER_DEVICE.replace('Device("counter"', 'Device("cons"')

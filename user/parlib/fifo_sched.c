@@ -4,6 +4,7 @@
  * vcores the program wanted if idle ones have yielded meanwhile. */
 #include "alarm.h"
 #include "uthread.h"
+#include "vcore_tick.h"
 
 #define IDLE_SPINS 2000
 
@@ -75,6 +76,7 @@ static void fifo_idle(void)
 		handle_events(v);
 		return;
 	}
+	vcore_tick_disable(); /* no slices to end while nothing runs; the next uthread starts one */
 	if (idle_policy == FIFO_IDLE_YIELD)
 		vcore_yield(false);
 }

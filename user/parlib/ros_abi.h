@@ -45,6 +45,8 @@
 #define SYS_close 103
 #define SYS_fstat 104
 #define SYS_stat 105
+#define SYS_fcntl 107
+#define SYS_dup_fds_to 125
 #define SYS_tap_fds 126
 /* kernkit's trap for struct syscalls (Akaros traps with no number): rdi = an array of struct
  * syscall, rsi = how many.  Returns how many it finished before returning. */
@@ -290,6 +292,19 @@ struct procdata {
 
 #define __procinfo (*(const volatile struct procinfo *)PROCINFO_ADDR)
 #define __procdata (*(volatile struct procdata *)PROCDATA_ADDR)
+
+/* proc_create's flags: the new process starts with the caller's descriptors (not those marked
+ * close-on-exec) instead of the console's three. */
+#define PROC_DUP_FGRP 1
+
+/* SYS_dup_fds_to(pid, map, n): before a created process runs, each entry's parentfd (the
+ * caller's open file) becomes its childfd, replacing what was there; ok is 0 or -errno.  A
+ * parentfd of -1 closes childfd in the child instead (kernkit's: Akaros has no close there). */
+struct childfdmap {
+	uint32_t parentfd;
+	uint32_t childfd;
+	int32_t ok;
+}; /* 12 bytes */
 
 /* FD taps (SYS_tap_fds): an event when an open file becomes ready.  Numbers are Akaros's.  A
  * tap sends ev_q an event of type ev_id (the caller picks it, usually the descriptor) whose

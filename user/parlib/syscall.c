@@ -120,3 +120,13 @@ long sys_stat(const char *path, struct kstat *st)
 {
 	return ros_syscall(SYS_stat, path, strlen(path), st, 0, 0, 0);
 }
+
+long sys_dup_fds_to(long pid, struct childfdmap *map, size_t nentries)
+{
+	return ros_syscall(SYS_dup_fds_to, pid, map, nentries, 0, 0, 0);
+}
+
+long sys_fcntl(int fd, int cmd, long arg)
+{
+	return ros_syscall(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
+}

@@ -122,6 +122,8 @@ long sys_openat(int dirfd, const char *path, int flags, int mode);
 long sys_open(const char *path, int flags);
 long sys_close(int fd);
 long sys_tap_fds(struct fd_tap_req *reqs, size_t nr_reqs);
+long sys_dup_fds_to(long pid, struct childfdmap *map, size_t nentries);
+long sys_fcntl(int fd, int cmd, long arg); /* Linux's F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL */
 long sys_fstat(int fd, struct kstat *st);
 long sys_stat(const char *path, struct kstat *st);
 

@@ -99,6 +99,10 @@ struct schedule_ops {
 void recover_vcore(uint32_t vcoreid);
 /* Counters: EV_VCORE_PREEMPT events seen, uthreads taken over from preempted vcores. */
 extern volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen;
+/* uthread_pause_current's count (time slices taken). */
+extern volatile uint64_t parlib_uthreads_paused;
+/* Uthreads that started on a stack kept from a freed one (no mmap for them). */
+extern volatile uint64_t parlib_stacks_reused;
 
 /* Asynchronous system calls (sysc.c): where EV_SYSCALL events go, and registering a struct
  * syscall for one (false: it is done already). */
@@ -166,6 +170,10 @@ void uthread_runnable(struct uthread *uth);
  * first (a signal handler)?  Not while it is inside parlib's own windows: notifications off,
  * pinned to its vcore, or halfway through the restore of its registers. */
 bool uthread_can_redirect(struct uthread *uth);
+/* For 2LSs (vcore context, at sched_entry): give the uthread a notification stopped on this
+ * vcore to thread_paused, as if it had yielded (time slicing).  False, and it stays current,
+ * when it must resume here (inside parlib's windows: uthread_can_redirect). */
+bool uthread_pause_current(void);
 /* For 2LSs: run a uthread on this vcore (vcore context, never returns). */
 __attribute__((noreturn)) void run_uthread(struct uthread *uth);
 __attribute__((noreturn)) void run_current_uthread(void);

@@ -27,10 +27,54 @@ ssize_t write(int fd, const void *buf, size_t n)
 
 int close(int fd)
 {
+	struct posix_vfork *v = posix_vfork_of_self();
+	if (v->in_child)
+		return posix_vfork_close(v, fd);
 	int data = posix_socket_closed(fd);
 	if (data >= 0)
 		sys_close(data);
 	return (int)posix_ret(sys_close(fd));
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC || cmd == F_SETFD || cmd == F_SETFL
+	                   ? va_arg(ap, long) : 0;
+	va_end(ap);
+	long r = sys_fcntl(fd, cmd, arg);
+	struct posix_vfork *v = posix_vfork_of_self();
+	if (r >= 0 && v->in_child && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		return posix_vfork_temp(v, (int)r);
+	return (int)posix_ret(r);
+}
+
+int dup(int fd)
+{
+	return fcntl(fd, F_DUPFD, 0L);
+}
+
+/* Akaros has no dup2: close newfd, then the lowest free descriptor from newfd up (which is
+ * newfd unless another pthread took it meanwhile: EBUSY, as Linux's dup2 racing an open). */
+int dup2(int fd, int newfd)
+{
+	struct posix_vfork *v = posix_vfork_of_self();
+	if (v->in_child)
+		return posix_vfork_dup2(v, fd, newfd);
+	if (sys_fcntl(fd, F_GETFD, 0) < 0 || newfd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (fd == newfd)
+		return newfd;
+	close(newfd);
+	long r = sys_fcntl(fd, F_DUPFD, newfd);
+	if (r >= 0 && r != newfd) {
+		sys_close((int)r);
+		r = -EBUSY;
+	}
+	return (int)posix_ret(r);
 }
 
 /* The mode argument that follows flags when they create a file. */
@@ -38,7 +82,9 @@ static int vopenat(int dirfd, const char *path, int flags, va_list ap)
 {
 	int mode = flags & O_CREAT ? va_arg(ap, int) : 0;
 	/* a cancellation point: opening may wait (a listener's call, say) */
-	return (int)posix_ret(posix_cancelable_sysc(SYS_openat, dirfd, (long)path, flags, mode));
+	int fd = (int)posix_ret(posix_cancelable_sysc(SYS_openat, dirfd, (long)path, flags, mode));
+	struct posix_vfork *v = posix_vfork_of_self();
+	return fd >= 0 && v->in_child ? posix_vfork_temp(v, fd) : fd;
 }
 
 int openat(int dirfd, const char *path, int flags, ...)

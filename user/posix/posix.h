@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,10 +37,21 @@ uint64_t posix_deadline(const struct timespec *abstime, int *err);
 
 /* fork from a pthread program (posix.c, vfork.S): the parent's registers at fork, resumed when
  * the child execs or exits (struct sw_context's layout). */
+#define POSIX_VFORK_TEMPS 16
 struct posix_vfork {
 	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
 	bool in_child;
+	/* process.c: the child's dup2 and close, for the program it execs; the descriptors its open
+	 * and dup made in the parent's table, closed there when the parent resumes */
+	posix_spawn_file_actions_t fd_actions;
+	int temps[POSIX_VFORK_TEMPS];
+	int nr_temps;
 };
+/* process.c: a fork child's open or dup made descriptor fd in the parent's table. */
+int posix_vfork_temp(struct posix_vfork *v, int fd);
+/* process.c: close and dup2 in a fork child. */
+int posix_vfork_close(struct posix_vfork *v, int fd);
+int posix_vfork_dup2(struct posix_vfork *v, int fd, int newfd);
 struct posix_vfork *posix_vfork_of_self(void);
 __attribute__((noreturn)) void posix_vfork_resume(struct posix_vfork *v, long pid);
 /* A pthread: the uthread that runs it and what POSIX keeps per thread. */
@@ -77,6 +89,8 @@ void posix_thread_gone(struct pthread *p);
 /* The pthreads 2LS's sched_entry (signal.c): the FIFO 2LS's choice, run after any signal
  * handlers that are due on it. */
 void posix_sched_entry(void);
+/* pthread.c: the time slice in microseconds (0: none). */
+extern volatile unsigned long posix_sched_period;
 /* signal.c: take EV_POSIX_SIGNAL events (before main). */
 void posix_signals_init(void);
 

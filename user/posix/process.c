@@ -4,8 +4,13 @@
  * calls, as vfork: the forking pthread goes on as the child, sharing the parent's memory, until
  * it calls an exec function (the new process is created and the pthread returns from fork again,
  * as the parent, with its pid) or _exit (fork returns the pid of a child that exited so, which
- * waitpid reports).  So the child may only call exec* or _exit, as after vfork. */
+ * waitpid reports).  So the child may only call exec* or _exit, as after vfork, and set up the
+ * program's descriptors: its dup2 and close are recorded and applied to the new process before
+ * it runs, as posix_spawn's file actions are (SYS_dup_fds_to), and what its open and dup made in
+ * the shared table is closed there when the parent resumes; the parent's descriptors stay as
+ * they were. */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,22 +31,159 @@ static struct {
 static int nr_fake, next_fake = FAKE_PID_BASE;
 static struct spin_pdr_lock fake_lock = SPIN_PDR_INITIALIZER;
 
-static pid_t spawn(const char *path, char *const argv[], char *const envp[])
+/* --- file actions: the new process's descriptors, set before it runs -------------------- */
+
+enum { SPAWN_OPEN, SPAWN_DUP2, SPAWN_CLOSE };
+#define SPAWN_OPEN_MAX 1024 /* the kernel's descriptor limit */
+
+struct __spawn_action {
+	int kind, fd, newfd, oflag;
+	mode_t mode;
+	char *path;
+};
+
+static int add_action(posix_spawn_file_actions_t *fa, struct __spawn_action a)
+{
+	if (a.fd < 0 || a.fd >= SPAWN_OPEN_MAX || a.newfd < 0 || a.newfd >= SPAWN_OPEN_MAX)
+		return EBADF;
+	if (fa->nr == fa->cap) {
+		int cap = fa->cap ? 2 * fa->cap : 8;
+		struct __spawn_action *more = realloc(fa->actions, cap * sizeof *more);
+		if (!more)
+			return ENOMEM;
+		fa->actions = more;
+		fa->cap = cap;
+	}
+	if (a.path && !(a.path = strdup(a.path)))
+		return ENOMEM;
+	fa->actions[fa->nr++] = a;
+	return 0;
+}
+
+int posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa)
+{
+	fa->nr = fa->cap = 0;
+	fa->actions = NULL;
+	return 0;
+}
+
+int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
+{
+	for (int i = 0; i < fa->nr; i++)
+		free(fa->actions[i].path);
+	free(fa->actions);
+	return posix_spawn_file_actions_init(fa);
+}
+
+int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd, const char *path,
+                                     int oflag, mode_t mode)
+{
+	return add_action(fa, (struct __spawn_action){ SPAWN_OPEN, fd, 0, oflag, mode, (char *)path });
+}
+
+int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
+{
+	return add_action(fa, (struct __spawn_action){ SPAWN_DUP2, fd, newfd, 0, 0, NULL });
+}
+
+int posix_spawn_file_actions_addclose(posix_spawn_file_actions_t *fa, int fd)
+{
+	return add_action(fa, (struct __spawn_action){ SPAWN_CLOSE, fd, 0, 0, 0, NULL });
+}
+
+/* The child's descriptors the actions so far changed: which of the parent's holds the same open
+ * file (-1: closed in the child). */
+struct touched {
+	int childfd, parentfd;
+};
+
+/* The parent's descriptor that holds what the child has at fd now, or -1 (it has nothing). */
+static int source_of(const struct touched *t, int nt, int fd, bool self)
+{
+	for (int i = nt - 1; i >= 0; i--)
+		if (t[i].childfd == fd)
+			return t[i].parentfd;
+	long flags = sys_fcntl(fd, F_GETFD, 0);
+	/* the child got the parent's descriptors but those marked close-on-exec; dup2 of one onto
+	 * itself keeps it (it clears the mark) */
+	return flags < 0 || ((flags & FD_CLOEXEC) && !self) ? -1 : fd;
+}
+
+static int dup_to(pid_t child, int parentfd, int childfd)
+{
+	struct childfdmap m = { (uint32_t)parentfd, (uint32_t)childfd, 0 };
+	long r = sys_dup_fds_to(child, &m, 1);
+	return r < 0 ? (int)-r : 0;
+}
+
+/* Run fa's actions, in order, on child's descriptors (created, not yet run): 0 or an errno. */
+static int apply_actions(pid_t child, const posix_spawn_file_actions_t *fa)
+{
+	int n = fa->nr, nt = 0, ntemps = 0, err = 0;
+	struct touched *t = malloc(n * sizeof *t);
+	int *temps = malloc(n * sizeof *temps);
+	if (!t || !temps) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct __spawn_action *a = &fa->actions[i];
+		int src = -1, dst = a->kind == SPAWN_DUP2 ? a->newfd : a->fd;
+		if (a->kind == SPAWN_OPEN) {
+			long fd = sys_openat(AT_FDCWD, a->path, a->oflag, (int)a->mode);
+			if (fd < 0) {
+				err = (int)-fd;
+				goto out;
+			}
+			src = temps[ntemps++] = (int)fd;
+		} else if (a->kind == SPAWN_DUP2) {
+			src = source_of(t, nt, a->fd, a->fd == a->newfd);
+			if (src < 0) {
+				err = EBADF;
+				goto out;
+			}
+		}
+		int r = dup_to(child, src, dst); /* src -1: close dst in the child */
+		if (r && a->kind != SPAWN_CLOSE) { /* closing what is not open is no error (musl, glibc) */
+			err = r;
+			goto out;
+		}
+		t[nt++] = (struct touched){ dst, src };
+	}
+out:
+	for (int i = 0; i < ntemps; i++)
+		sys_close(temps[i]); /* the child holds its own reference */
+	free(t);
+	free(temps);
+	return err;
+}
+
+/* A new process with the caller's descriptors, fa's actions applied, running: its pid or
+ * -errno. */
+static pid_t spawn(const char *path, char *const argv[], char *const envp[],
+                   const posix_spawn_file_actions_t *fa)
 {
 	char *const none[] = { NULL };
-	long pid = sys_proc_create(path, strlen(path), argv ? argv : none, envp ? envp : environ, 0);
+	long pid = sys_proc_create(path, strlen(path), argv ? argv : none, envp ? envp : environ,
+	                           PROC_DUP_FGRP);
 	if (pid < 0)
 		return (pid_t)pid;
-	long r = sys_proc_run(pid);
-	return r < 0 ? (pid_t)r : (pid_t)pid;
+	int err = fa && fa->nr ? apply_actions(pid, fa) : 0;
+	long r = err ? -err : sys_proc_run(pid);
+	if (r < 0) {
+		sys_proc_destroy(pid, 127);
+		sys_waitpid(pid, NULL, 0); /* it never ran: nobody else should reap it */
+		return (pid_t)r;
+	}
+	return (pid_t)pid;
 }
 
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	if ((actions && actions->nr) || (attr && attr->flags))
-		return ENOSYS; /* proc_create takes no file actions or attributes */
-	pid_t child = spawn(path, argv, envp);
+	if (attr && attr->flags)
+		return ENOSYS; /* no attributes */
+	pid_t child = spawn(path, argv, envp, actions);
 	if (child < 0)
 		return -child;
 	if (pid)
@@ -53,18 +195,6 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
                  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	return posix_spawn(pid, file, actions, attr, argv, envp); /* the kernel searches its path */
-}
-
-int posix_spawn_file_actions_init(posix_spawn_file_actions_t *actions)
-{
-	actions->nr = 0;
-	return 0;
-}
-
-int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *actions)
-{
-	(void)actions;
-	return 0;
 }
 
 int posix_spawnattr_init(posix_spawnattr_t *attr)
@@ -79,6 +209,49 @@ int posix_spawnattr_destroy(posix_spawnattr_t *attr)
 	return 0;
 }
 
+/* --- a fork child's descriptors ----------------------------------------------------------- */
+
+int posix_vfork_temp(struct posix_vfork *v, int fd)
+{
+	if (v->nr_temps == POSIX_VFORK_TEMPS) {
+		sys_close(fd);
+		errno = EMFILE;
+		return -1;
+	}
+	v->temps[v->nr_temps++] = fd;
+	return fd;
+}
+
+static int child_fd_result(int r, int value)
+{
+	if (r) {
+		errno = r;
+		return -1;
+	}
+	return value;
+}
+
+int posix_vfork_close(struct posix_vfork *v, int fd)
+{
+	int r = add_action(&v->fd_actions, (struct __spawn_action){ SPAWN_CLOSE, fd, 0, 0, 0, NULL });
+	return child_fd_result(r, 0);
+}
+
+int posix_vfork_dup2(struct posix_vfork *v, int fd, int newfd)
+{
+	int r = add_action(&v->fd_actions, (struct __spawn_action){ SPAWN_DUP2, fd, newfd, 0, 0, NULL });
+	return child_fd_result(r, newfd);
+}
+
+/* The parent goes on: the child's descriptors leave its table, its actions are forgotten. */
+static void vfork_done(struct posix_vfork *v)
+{
+	for (int i = 0; i < v->nr_temps; i++)
+		sys_close(v->temps[i]);
+	v->nr_temps = 0;
+	posix_spawn_file_actions_destroy(&v->fd_actions);
+}
+
 int execve(const char *path, char *const argv[], char *const envp[])
 {
 	struct posix_vfork *v = posix_vfork_of_self();
@@ -86,11 +259,12 @@ int execve(const char *path, char *const argv[], char *const envp[])
 		errno = EINVAL; /* as Akaros: an MCP cannot exec */
 		return -1;
 	}
-	pid_t child = spawn(path, argv, envp);
+	pid_t child = spawn(path, argv, envp, &v->fd_actions);
 	if (child < 0) {
 		errno = -child;
 		return -1; /* the child goes on: it usually _exits */
 	}
+	vfork_done(v);
 	posix_vfork_resume(v, child);
 }
 
@@ -117,6 +291,7 @@ void _exit(int status)
 	fake[nr_fake].status = (status & 0xff) << 8;
 	nr_fake++;
 	spin_pdr_unlock(&fake_lock);
+	vfork_done(v);
 	posix_vfork_resume(v, pid);
 }
 

@@ -2,7 +2,8 @@
  * scheduler.  The program becomes an MCP before main (__parlib_preinit) and asks for a vcore per
  * live pthread, up to what the kernel allows; blocking calls block only their pthread
  * (asynchronous system calls), and locks, condition variables and joins never enter the kernel.
- * Timed waits end by parlib alarms; cancellation is deferred: a cancelled pthread exits at its
+ * A pthread that holds its vcore past a time slice while others wait goes to the back of the run
+ * queue (signal.c's sched_entry, vcore_tick.h).  Timed waits end by parlib alarms; cancellation is deferred: a cancelled pthread exits at its
  * next cancellation point, and one waiting at a point is woken (uthread_interrupt). */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@ _Static_assert(sizeof(pthread_cond_t) >= sizeof(uth_cond_var_t), "pthread_cond_t
 static struct pthread main_thread;
 static int vcore_errno; /* errno of code running in vcore context */
 static volatile uint32_t nr_live = 1;
+volatile unsigned long posix_sched_period = PTHREAD_SCHED_PERIOD_DEFAULT;
 
 static struct {
 	volatile uint32_t used;
@@ -49,6 +51,16 @@ void __parlib_preinit(void)
 	static struct schedule_ops pthread_sched_ops;
 	pthread_sched_ops = fifo_sched_ops;
 	pthread_sched_ops.sched_entry = posix_sched_entry;
+	const char *period = getenv("PTHREAD_SCHED_PERIOD");
+	if (period) {
+		char *end;
+		unsigned long usec = strtoul(period, &end, 10);
+		if (*period && !*end)
+			posix_sched_period = usec;
+		else
+			dprintf(2, "pthread: PTHREAD_SCHED_PERIOD=%s is no number of microseconds; the slice "
+			           "stays %lu\n", period, posix_sched_period);
+	}
 	uthread_mcp_init(&pthread_sched_ops);
 	main_thread.uth = current_uthread();
 	main_thread.uth->tcb = &main_thread;
@@ -180,6 +192,11 @@ int sched_yield(void)
 int pthread_yield(void)
 {
 	return sched_yield();
+}
+
+unsigned long pthread_set_sched_period(unsigned long usec)
+{
+	return __atomic_exchange_n(&posix_sched_period, usec, __ATOMIC_SEQ_CST);
 }
 
 /* --- attributes -------------------------------------------------------------------------- */

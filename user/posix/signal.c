@@ -22,6 +22,7 @@
 
 #include "parlib/alarm.h"
 #include "parlib/uthread.h"
+#include "parlib/vcore_tick.h"
 #include "posix.h"
 
 #define BIT(sig) (1ull << ((sig) - 1))
@@ -219,10 +220,19 @@ static void prepare_signals(struct uthread *uth)
 	uth->ctx_type = UTH_CTX_SW;
 }
 
+/* Time slicing, as Akaros's pthread 2LS does it: each vcore running a pthread ticks every
+ * posix_sched_period; at a vcore entry after a tick, the pthread the tick's notification stopped
+ * goes to the back of the run queue if others wait there (else it just goes on). */
 void posix_sched_entry(void)
 {
+	unsigned long period = atomic_read(&posix_sched_period);
+	/* only a notification leaves a uthread current here (a tick's among them); a switch does not */
+	if (period && current_uthread() && vcore_tick_poll() && fifo_nr_queued())
+		uthread_pause_current();
 	struct uthread *uth = fifo_next_uthread();
 	prepare_signals(uth);
+	if (period && parlib_is_mcp)
+		vcore_tick_enable(period);
 	run_uthread(uth);
 }
 

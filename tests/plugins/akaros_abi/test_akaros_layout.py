@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from support import ROOT
 
-from kernkit.plugins.akaros_abi import SYSCALLS, dirs, layout, taps
+from kernkit.plugins.akaros_abi import SYSCALLS, dirs, fds, layout, taps
 
 PROBE = r"""
 #include <stddef.h>
@@ -80,6 +80,8 @@ int main(void) {
     P("KDIRENT_SIZE", sizeof(struct kdirent));
     P("KDIRENT_NAME", offsetof(struct kdirent, d_name));
     P("SYS_tap_fds", SYS_tap_fds);
+    P("SYS_dup_fds_to", SYS_dup_fds_to); P("SYS_fcntl", SYS_fcntl);
+    P("CHILDFDMAP_SIZE", sizeof(struct childfdmap)); P("PROC_DUP_FGRP", PROC_DUP_FGRP);
     P("EVENT_INDIR", EVENT_INDIR); P("EVENT_WAKEUP", EVENT_WAKEUP);
     P("EVENT_SPAM_PUBLIC", EVENT_SPAM_PUBLIC); P("EVENT_SPAM_INDIR", EVENT_SPAM_INDIR);
     P("EVENT_VCORE_PRIVATE", EVENT_VCORE_PRIVATE); P("EVENT_NOTHROTTLE", EVENT_NOTHROTTLE);
@@ -125,6 +127,10 @@ def test_the_header_and_the_kernel_agree_on_taps_stat_and_directories(probed):
     assert probed["FD_TAP_REQ_EV_Q"] == taps.TAP_REQ.size - 16
     assert probed["SYS_tap_fds"] == next(nr for nr, name, *_ in SYSCALLS if name == "tap_fds")
     assert probed["FDTAP_FILT_HANGUP"] == taps.FDTAP_FILT_HANGUP
+    assert probed["SYS_dup_fds_to"] == next(nr for nr, name, *_ in SYSCALLS if name == "dup_fds_to")
+    assert probed["SYS_fcntl"] == next(nr for nr, name, *_ in SYSCALLS if name == "fcntl")
+    assert probed["CHILDFDMAP_SIZE"] == fds.CHILDFDMAP.size
+    assert probed["PROC_DUP_FGRP"] == fds.PROC_DUP_FGRP
     assert probed["KSTAT_SIZE"] == 144  # Linux's struct stat, which the stat calls fill
     assert probed["KDIRENT_SIZE"] == dirs.KDIRENT_SIZE
     assert probed["KDIRENT_NAME"] == dirs.KDIRENT.size

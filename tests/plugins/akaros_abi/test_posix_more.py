@@ -15,9 +15,9 @@ from kernkit.core.programs import packaged_programs_dir
 AKAROS = {"kernel__personalities": ["linux", "akaros"], "sched__policy": "mcp"}
 
 
-def on_parlib(*args: str, cores: int = 4, trace: bool = False):
-    run = run_kernel("posix_check-parlib", *args, machine__cores=cores, trace=trace, **AKAROS)
-    assert run.status == 0, run.err
+def on_parlib(*args: str, cores: int = 4, trace: bool = False, status: int = 0, **settings):
+    run = run_kernel("posix_check-parlib", *args, machine__cores=cores, trace=trace, **AKAROS, **settings)
+    assert run.status == status, run.err
     return run
 
 
@@ -96,3 +96,72 @@ def test_fork_exec_and_posix_spawn_from_an_mcp():
     expected = on_linux("spawn", str(exitcode))
     assert on_parlib("spawn", "exitcode").out == expected
     assert "exit status 7" in expected and "exit status 42" in expected
+
+
+def test_posix_spawn_file_actions_and_a_fork_childs_descriptors(tmp_path):
+    """posix_spawn's addopen, adddup2 and addclose set echo's stdout before it runs (proc_create
+    with the caller's descriptors, then SYS_dup_fds_to); a failing action leaves no process and
+    returns its error; a fork child's open, dup2 and close are for the program it execs, and the
+    parent's descriptors stay as they were; dup and dup2 in the parent. All as on Linux."""
+    echo = str(packaged_programs_dir() / "echo")
+    need_native()
+    native_run = native(packaged_programs_dir() / "posix_check", "spawnfd", echo, str(tmp_path / "out"))
+    assert native_run.returncode == 0, native_run.stderr
+    expected = native_run.stdout
+    for line in (
+        'adddup2: the file holds "dup2 then close"',
+        "addopen of a missing file: posix_spawn No such file or directory, waited no",
+        'fork: the file holds "from a fork child"',
+        "its lowest free descriptor is 3",
+    ):
+        assert line in expected
+    assert on_parlib("spawnfd", "echo", "/tmp/out").out == expected
+
+
+MS = 1_000_000  # virtual nanoseconds
+
+
+@pytest.mark.parametrize("period_us", [None, 1000, 2500])
+def test_spinning_pthreads_share_a_vcore_in_time_slices(period_us):
+    """Three pthreads that never block or yield spin on shared flags on one vcore (cores 0 and
+    1): they all arrive, then take twelve turns in order, each turn waiting for the vcore's tick
+    to send the spinner before it to the back of the run queue, as Linux's preemption does. The
+    run lasts twelve slices of the period asked for (PTHREAD_SCHED_PERIOD, default 10 ms) and
+    hardly more: slicing is what let them finish."""
+    env = ["PATH=/bin"] + ([f"PTHREAD_SCHED_PERIOD={period_us}"] if period_us else [])
+    expected = on_linux("slice")
+    assert "12 turns, taken by 0 1 2 0 1 2 0 1 2 0 1 2" in expected
+    run = on_parlib("slice", cores=2, init__env=env)
+    assert run.out == expected
+    slice_ns = (period_us or 10_000) * 1000
+    assert 12 * slice_ns <= run.kernel.now(1) < 12 * slice_ns + MS
+
+
+def test_spinners_that_take_locks_are_sliced_too():
+    """The spinners read the turn under a mutex and call malloc and free as they spin, so a tick
+    often finds notifications off (parlib's PDR locks); the pending notification is taken when
+    they come back on, and the pthread is sliced then: the same twelve turns. (Fewer than twelve
+    slices: a pthread sliced while it holds the mutex makes the next one block on it, a switch at
+    once.) Without slicing no other spinner would ever run."""
+    run = on_parlib("slice", "locks", cores=2, init__env=["PTHREAD_SCHED_PERIOD=1000"])
+    assert run.out == on_linux("slice", "locks")
+    assert run.kernel.now(1) < 12 * MS
+
+
+def test_without_time_slices_the_first_spinner_keeps_the_vcore():
+    """PTHREAD_SCHED_PERIOD=0 turns slicing off: the first spinner never lets the others arrive,
+    and the run is stopped at ten times what the sliced one took."""
+    run = on_parlib(
+        "slice", cores=2, status=124, init__env=["PTHREAD_SCHED_PERIOD=0"], kernel__max_instructions=120 * MS
+    )
+    assert "slice:" not in run.out
+    assert "instruction budget exhausted" in run.err
+
+
+def test_a_bad_sched_period_is_one_line_and_the_default_stays():
+    run = on_parlib("slice", cores=2, init__env=["PTHREAD_SCHED_PERIOD=10ms"])
+    assert (
+        run.err == "pthread: PTHREAD_SCHED_PERIOD=10ms is no number of microseconds; the slice stays 10000\n"
+    )
+    assert run.out == on_linux("slice")
+    assert 120 * MS <= run.kernel.now(1) < 121 * MS

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import errno
+import itertools
 import os
 import struct
 
@@ -11,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.ninep import changes_accepted, local_client, tree_of
 
-from kernkit.plugins.ninep import proto
+from kernkit.plugins.ninep import memfs, proto
 from kernkit.plugins.ninep.backend import NinepError
 from kernkit.plugins.ninep.client import ClientError, RemoteError
 from kernkit.plugins.ninep.memfs import MemFS
@@ -650,3 +652,162 @@ def test_a_walk_takes_each_name_as_one_name(dialect):
         with pytest.raises(RemoteError) as info:
             client.walk(root, names)
         assert info.value.errno == errno.ENOENT, names
+
+
+HOT = st.sampled_from(["Twalk", "Tgetattr", "Tclunk", "Tlopen", "Topen", "Tread", "Twrite", "Tlcreate",
+                       "Tremove"])
+HOT_NAMES = st.sampled_from(["tmp", "proc", "hello.txt", "sub", "deep.txt", "1", "status", "..", ".", "x", "é"])
+#: most requests whole, so that a sequence gets somewhere before a broken frame ends it
+RARE_MUTATION = st.tuples(st.sampled_from(["none"] * 8 + ["truncate", "flip", "resize", "extend"]), u32, u32)
+#: mostly paths that exist, so that opens and reads get somewhere
+HOT_PATHS = st.one_of(
+    st.sampled_from([("tmp", "hello.txt"), ("tmp", "sub", "deep.txt"), ("proc", "1", "status"), ("tmp",), ()]),
+    st.lists(HOT_NAMES, max_size=3).map(tuple),
+)
+
+
+def _hot_request(kind: str, fid: int, other: int, names: tuple, number: int) -> Message:
+    fields = {
+        "Twalk": dict(fid=fid, newfid=other, wnames=names),
+        "Tgetattr": dict(fid=fid, request_mask=0x7FF),
+        "Tclunk": dict(fid=fid),
+        "Tlopen": dict(fid=fid, flags=[0, 1, 2, 0o1000, 0o2000][number % 5]),
+        "Topen": dict(fid=fid, mode=[0, 1, proto.ORCLOSE, proto.OTRUNC | 1][number % 4]),
+        "Tread": dict(fid=fid, offset=number, count=[0, 3, 100, 1 << 20][number % 4]),
+        "Twrite": dict(fid=fid, offset=number, data=b"written"),
+        "Tlcreate": dict(fid=fid, name=names[0] if names else "new", flags=number % 3, mode=0o644, gid=0),
+        "Tremove": dict(fid=fid),
+    }[kind]
+    return Message(kind, number if number < 5 else NOTAG, **fields)
+
+
+def _with_paths_from(start: int, session: Session, frame: bytes) -> bytes:
+    """The session's replies to ``frame``, files it creates numbered from ``start`` (MemFS
+    numbers its files from one counter: two trees must create theirs with the same numbers)."""
+    kept = memfs._paths
+    memfs._paths = itertools.count(start)
+    try:
+        return session.receive(frame)
+    finally:
+        memfs._paths = kept
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(HOT, st.sampled_from([1, 2, 3, NOFID]), st.sampled_from([1, 2, 3]),
+                          HOT_PATHS, st.integers(0, 5), RARE_MUTATION),
+                max_size=20),
+       st.sampled_from(DIALECTS), st.booleans())
+def test_the_fast_path_answers_byte_for_byte_as_the_general_one(requests, dialect, writable):
+    """Walks, getattrs, clunks, opens and reads are handled in place when they are plain: the
+    replies, their errors and what closes the connection are those of the general path."""
+    frames = []
+    for kind, fid, other, names, number, how in requests:
+        try:
+            data = proto.encode(_hot_request(kind, fid, other, names, number), "9P2000.L")
+        except (ValueError, struct.error):
+            continue
+        frames.append(_mutate(data, how))
+    _same_on_both_paths(frames, dialect, writable)
+
+
+def _same_on_both_paths(frames: list[bytes], dialect: str, writable: bool) -> None:
+    files = tree()
+    fast = Session(files, writable=writable, max_msize=MSIZE)
+    general = Session(copy.deepcopy(files), writable=writable, max_msize=MSIZE)  # the same qids
+    general._fast = {}
+    version = proto.encode(Message("Tversion", NOTAG, msize=MSIZE, version=dialect), dialect)
+    attach = Message("Tattach", 1, fid=1, afid=NOFID, uname="u", aname="", n_uname=0)
+    for session in (fast, general):
+        session.receive(version)
+        session.receive(proto.encode(attach, dialect))
+    start = 1 << 40
+    for frame in frames:
+        assert _with_paths_from(start, fast, frame) == _with_paths_from(start, general, frame)
+        start += 1000
+        assert fast.closed == general.closed
+        assert sorted(fast.fids) == sorted(general.fids)
+        if fast.closed:
+            break
+
+
+def _frames(*requests: tuple) -> list[bytes]:
+    return [proto.encode(Message(kind, tag, **fields), "9P2000.L") for kind, tag, fields in requests]
+
+
+HELLO = ("Twalk", 2, dict(fid=1, newfid=2, wnames=("tmp", "hello.txt")))
+#: each case ends in what the fast path must leave to the general one, or answer as it does
+FALLBACKS = {
+    "read of a write-only fid": _frames(HELLO, ("Tlopen", 3, dict(fid=2, flags=1)),
+                                        ("Tread", 4, dict(fid=2, offset=0, count=10))),
+    "read of an unopened fid": _frames(HELLO, ("Tread", 4, dict(fid=2, offset=0, count=10))),
+    "read past the iounit": _frames(HELLO, ("Tlopen", 3, dict(fid=2, flags=2)),
+                                    *[("Twrite", 4, dict(fid=2, offset=n, data=b"x" * 8000)) for n in (0, 8000)],
+                                    ("Tread", 5, dict(fid=2, offset=1, count=1 << 30))),
+    "read of a directory": _frames(("Twalk", 2, dict(fid=1, newfid=2, wnames=("tmp",))),
+                                   ("Tlopen", 3, dict(fid=2, flags=0)), ("Topen", 3, dict(fid=2, mode=0)),
+                                   ("Tread", 4, dict(fid=2, offset=0, count=100))),
+    "clunk of a remove-on-clunk fid": _frames(HELLO, ("Topen", 3, dict(fid=2, mode=proto.ORCLOSE)),
+                                              ("Tclunk", 4, dict(fid=2)),
+                                              ("Twalk", 5, dict(fid=1, newfid=2, wnames=("tmp", "hello.txt")))),
+    "clunk of an unknown fid": _frames(("Tclunk", 4, dict(fid=9))),
+    "getattr of an unknown fid": _frames(("Tgetattr", 4, dict(fid=9, request_mask=0x7FF))),
+    "walk of an open fid to itself": _frames(HELLO, ("Tlopen", 3, dict(fid=2, flags=0)),
+                                             ("Twalk", 4, dict(fid=2, newfid=2, wnames=()))),
+    "walk to a fid in use": _frames(HELLO, HELLO),
+    "walk failing at the first name": _frames(("Twalk", 2, dict(fid=1, newfid=2, wnames=("nope",)))),
+    "walk failing at the second name": _frames(("Twalk", 2, dict(fid=1, newfid=2, wnames=("tmp", "nope")))),
+    "walk through a file": _frames(("Twalk", 2, dict(fid=1, newfid=2, wnames=("tmp", "hello.txt", "x")))),
+    "walk of many names": _frames(("Twalk", 2, dict(fid=1, newfid=2, wnames=("tmp", "sub", "..", "sub",
+                                                                             "deep.txt")))),
+    "open twice": _frames(HELLO, ("Tlopen", 3, dict(fid=2, flags=0)), ("Tlopen", 4, dict(fid=2, flags=0))),
+    "open for writing": _frames(HELLO, ("Tlopen", 3, dict(fid=2, flags=0o1001))),
+    "NOTAG": _frames(("Tgetattr", NOTAG, dict(fid=1, request_mask=0x7FF))),
+}
+
+
+@pytest.mark.parametrize("case", list(FALLBACKS))
+@pytest.mark.parametrize("writable", [False, True])
+def test_the_fast_path_leaves_the_rest_to_the_general_one(case, dialect, writable):
+    frames = FALLBACKS[case]
+    broken = [struct.pack("<I", len(f) + 1) + f[4:] + b"\0" for f in frames]  # a byte too many
+    _same_on_both_paths(frames, dialect, writable)
+    _same_on_both_paths(broken, dialect, writable)
+
+
+def test_a_listing_answered_in_place_sees_a_file_change_at_once():
+    """Tgetattr on the fast path asks the backend each time: a write between two listings shows."""
+    fs = tree()
+    client, session = local_client(fs, "9P2000.L")
+    assert session._fast  # the plain requests below are answered in place
+    root, _ = client.attach("")
+    fid, _ = client.walk(root, ["tmp", "hello.txt"])
+    assert client.stat(fid)["size"] == 13
+    writer, _ = client.walk(root, ["tmp", "hello.txt"])
+    client.open(writer, os.O_WRONLY)
+    client.write(writer, 13, b"more")
+    assert client.stat(fid)["size"] == 17
+    client.open(fid, os.O_RDONLY)
+    assert read_all(client, fid) == b"hello, world\nmore"
+
+
+def test_the_namespace_export_answers_a_changed_file_with_its_new_attributes():
+    """Attributes are made once per stat the device keeps (#tmpfs keeps one while a file is
+    unchanged): a write, a chmod or a truncate shows in the next getattr, through any fid."""
+    client, _ = local_client(_namespace_export(), "9P2000.L")
+    top, _ = client.attach("/tmp")
+    client.create(client.walk(top, ())[0], "f", 0o644, os.O_WRONLY)
+    watcher, _ = client.walk(top, ["f"])
+    before = client.stat(watcher)
+    assert (before["size"], before["mode"] & 0o777) == (0, 0o644)
+    assert client.stat(watcher) == before  # unchanged: the same answer
+    writer, _ = client.walk(top, ["f"])
+    client.open(writer, os.O_WRONLY)
+    client.write(writer, 0, b"twelve bytes")
+    assert client.stat(watcher)["size"] == 12
+    client.rpc(Message("Tsetattr", fid=watcher, valid=0x1, mode=0o600, uid=0, gid=0, size=0, atime_sec=0,
+                       atime_nsec=0, mtime_sec=0, mtime_nsec=0), "Rsetattr")
+    client.truncate(watcher, 5)
+    after = client.stat(watcher)
+    assert (after["size"], after["mode"] & 0o777) == (5, 0o600)
+    again, _ = client.walk(top, ["f"])
+    assert client.stat(again) == after

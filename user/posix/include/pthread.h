@@ -88,6 +88,13 @@ __attribute__((noreturn)) void pthread_exit(void *retval);
 pthread_t pthread_self(void);
 int pthread_equal(pthread_t a, pthread_t b);
 int pthread_yield(void);
+/* Not POSIX (this layer's own): the time slice of the pthreads 2LS in microseconds of virtual
+ * time, after which a pthread that has not blocked or yielded goes to the back of the run queue
+ * if others wait for its vcore; 0 turns slicing off.  Returns the previous one.  The
+ * PTHREAD_SCHED_PERIOD environment variable sets it at start (default
+ * PTHREAD_SCHED_PERIOD_DEFAULT). */
+#define PTHREAD_SCHED_PERIOD_DEFAULT 10000
+unsigned long pthread_set_sched_period(unsigned long usec);
 
 int pthread_attr_init(pthread_attr_t *attr);
 int pthread_attr_destroy(pthread_attr_t *attr);

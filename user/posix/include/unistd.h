@@ -11,13 +11,17 @@
 ssize_t read(int fd, void *buf, size_t n);   /* blocks only the calling pthread */
 ssize_t write(int fd, const void *buf, size_t n);
 int close(int fd);
+int dup(int fd);
+int dup2(int fd, int newfd); /* in a fork child: for the program it execs (see fork) */
 pid_t getpid(void);
 pid_t getppid(void);
 unsigned int sleep(unsigned int seconds);
 int pause(void);
 int usleep(useconds_t usec);
 __attribute__((noreturn)) void _exit(int status);
-/* As vfork: the child shares the parent's memory and may only call exec* or _exit. */
+/* As vfork: the child shares the parent's memory and may only call exec* or _exit, and open,
+ * dup, dup2 and close to set up the program's descriptors (they take effect in it, not in the
+ * parent). */
 __attribute__((returns_twice)) pid_t fork(void);
 __attribute__((returns_twice)) pid_t vfork(void);
 int execve(const char *path, char *const argv[], char *const envp[]); /* EINVAL outside a fork child */

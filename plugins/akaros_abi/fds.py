@@ -1,0 +1,78 @@
+"""Descriptors for a created process before it runs, as Akaros gives them: ``proc_create`` with
+PROC_DUP_FGRP copies the caller's descriptors (those not close-on-exec) into the new process, and
+``dup_fds_to`` puts the caller's open files at chosen descriptors of a process it created and has
+not yet run (``posix_spawn``'s file actions; a ``fork`` child's ``dup2`` and ``close`` before
+``exec``)."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from kernkit.core.errnos import EBADF, EFAULT, EINVAL, EPERM, ESRCH
+from kernkit.core.errors import BadAddress
+from kernkit.core.process import ProcState
+
+if TYPE_CHECKING:
+    from kernkit.core.process import Process, Thread
+
+#: proc_create's flag: the new process starts with a copy of the caller's descriptors.
+PROC_DUP_FGRP = 1
+#: struct childfdmap: parentfd, childfd (u32), ok (i32: 0 or -errno, written back).
+CHILDFDMAP = struct.Struct("<IIi")
+#: A parentfd of -1: close childfd in the child instead (kernkit's, for posix_spawn's addclose).
+CLOSE_IN_CHILD = 0xFFFF_FFFF
+MAX_ENTRIES = 1024
+
+
+def dup_fgrp(parent: Process, child: Process) -> None:
+    """The child's descriptors become the parent's, less those marked close-on-exec (as an exec
+    leaves them)."""
+    files = child.files
+    files.close_all()
+    for fd, file in parent.files:
+        if not parent.files.is_cloexec(fd):
+            files.install(file, fd)
+
+
+def _one(parent: Process, child: Process, parentfd: int, childfd: int) -> int:
+    files = child.files
+    if childfd >= files.limit:
+        return -EBADF
+    if parentfd == CLOSE_IN_CHILD:
+        return 0 if files.close(childfd) else -EBADF
+    file = parent.files.get(parentfd)
+    if file is None:
+        return -EBADF
+    files.install(file, childfd)
+    return 0
+
+
+def sys_dup_fds_to(t: Thread, pid: int, fdmap: int, nentries: int) -> int:
+    """SYS_dup_fds_to(pid, struct childfdmap *, n): each entry's parentfd (the caller's) becomes
+    childfd in the child, replacing what was there, in order; each entry's ok says how it went.
+    0, or the first entry's error; -ESRCH, -EPERM (not the caller's child), -EINVAL (it ran
+    already, or too many entries), -EFAULT."""
+    child = t.kernel.processes.get(pid)
+    if child is None or not child.alive:
+        return -ESRCH
+    if child.parent is not t.process:
+        return -EPERM
+    if child.state is not ProcState.CREATED or nentries > MAX_ENTRIES:
+        return -EINVAL
+    aspace = t.process.aspace
+    size = CHILDFDMAP.size
+    try:
+        raw = aspace.read(fdmap, nentries * size) if nentries else b""
+    except BadAddress:
+        return -EFAULT
+    first_error = 0
+    for i in range(nentries):
+        parentfd, childfd, _ = CHILDFDMAP.unpack_from(raw, i * size)
+        ok = _one(t.process, child, parentfd, childfd)
+        first_error = first_error or ok
+        try:
+            aspace.write(fdmap + i * size + 8, ok.to_bytes(4, "little", signed=True))
+        except BadAddress:
+            return -EFAULT
+    return first_error
