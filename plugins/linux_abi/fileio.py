@@ -359,6 +359,11 @@ def sys_ioctl(t: Thread, fd: int, request: int, arg: int) -> int:
     if request in (FIOCLEX, FIONCLEX):
         t.process.files.set_cloexec(fd, request == FIOCLEX)
         return 0
+    control = getattr(file.driver, "linux_ioctl", None) if type(file) is Chan else None
+    if control is not None:  # a device's own requests (a socket's SIOCGIF*, say)
+        answer = control(t, file, request, arg)
+        if answer is not None:
+            return answer
     answer = terminal_ioctl(t, file, request, arg)
     return -ENOTTY if answer is None else answer  # not a terminal: programs fall back to plain output
 

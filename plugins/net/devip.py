@@ -268,6 +268,15 @@ class IpDevice(DeviceDriver):
             return f"device /net/{device} maxtu 65536 sendra 0 recvra 0\n\t{address}\n"
         return None
 
+    def linux_ioctl(self, t: Thread, chan: Chan, request: int, arg: int) -> int | None:
+        """The interface ioctls on a conversation's data file (a socket)."""
+        proto, conv, kind = chan.aux
+        if kind != DATA:
+            return None
+        from kernkit.plugins.net import ifreq
+
+        return ifreq.ioctl(t, inet6.family_of(conv), request, arg)
+
     def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         proto, conv, kind = chan.aux
         if kind == DATA:

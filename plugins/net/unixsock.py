@@ -415,6 +415,14 @@ class UnixDevice(DeviceDriver):
             chan.mode = CLOSED
             chan.aux.close()
 
+    def linux_ioctl(self, t: Thread, chan: Chan, request: int, arg: int) -> int | None:
+        """The interface ioctls, which Linux answers on a Unix socket too (musl asks one)."""
+        if chan.aux is None:
+            return None
+        from kernkit.plugins.net import ifreq
+
+        return ifreq.ioctl(t, AF_UNIX, request, arg)
+
 
 def creds_of_caller(caller: Thread | None) -> Creds:
     """The pid, uid and gid a message from ``caller`` carries."""
