@@ -6,13 +6,12 @@ EOPNOTSUPP for the calls netlink has not (listen, accept, shutdown)."""
 
 from __future__ import annotations
 
-import functools
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import Chan, DeviceError, WouldBlock
-from kernkit.core.errnos import EAGAIN, EINVAL, EMFILE, EPROTONOSUPPORT, ESOCKTNOSUPPORT, errno_of
+from kernkit.core.errnos import EINVAL, EMFILE, EPROTONOSUPPORT, ESOCKTNOSUPPORT, errno_of
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter
 from kernkit.plugins.net.netlinksock import (
     AF_NETLINK,
@@ -21,6 +20,7 @@ from kernkit.plugins.net.netlinksock import (
     NetlinkDevice,
     NetlinkSocket,
 )
+from kernkit.plugins.net.sockdevice import socket_call
 from kernkit.plugins.ns.api import devices
 
 if TYPE_CHECKING:
@@ -53,26 +53,6 @@ def is_netlink(file: Any) -> bool:
     return type(file) is Chan and isinstance(file.driver, NetlinkDevice) and file.aux is not None
 
 
-def _calls(function: Callable[..., Any]) -> Callable[..., Any]:
-    """A handler on a netlink socket's descriptor: ``function(t, sock, chan, ...)``;
-    DeviceError becomes its errno, WouldBlock a wait (EAGAIN when non-blocking)."""
-
-    @functools.wraps(function)
-    def call(t: Thread, fd: int, *args: int) -> Any:
-        chan = t.process.files.get(fd)
-        try:
-            return function(t, chan.aux, chan, *args)
-        except DeviceError as exc:
-            return -errno_of(exc.code)
-        except WouldBlock as blocked:
-            if chan.flags & O_NONBLOCK:
-                return -EAGAIN
-            blocked.queue.sleep(t, restart=True)
-            return None
-
-    return call
-
-
 def sys_socket(t: Thread, domain: int, kind: int, protocol: int) -> int:
     if kind & ~(0xF | SOCK_NONBLOCK | SOCK_CLOEXEC):
         return -EINVAL
@@ -103,7 +83,7 @@ def _address(t: Thread, addr: int, length: int) -> tuple[int, int]:
     return portid, groups
 
 
-@_calls
+@socket_call
 def bind(t: Thread, sock: NetlinkSocket, chan: Chan, addr: int, length: int) -> int:
     portid, groups = _address(t, addr, length)
     if sock.portid:
@@ -117,7 +97,7 @@ def bind(t: Thread, sock: NetlinkSocket, chan: Chan, addr: int, length: int) -> 
     return 0
 
 
-@_calls
+@socket_call
 def connect(t: Thread, sock: NetlinkSocket, chan: Chan, addr: int, length: int) -> int:
     if length >= 2 and struct.unpack("<H", t.process.aspace.read(addr, 2))[0] == AF_UNSPEC:
         sock.dst_portid = sock.dst_groups = 0
@@ -140,19 +120,19 @@ def _write_name(t: Thread, address: int, lenp: int, portid: int, groups: int) ->
     aspace.write(lenp, struct.pack("<i", SOCKADDR_NL))
 
 
-@_calls
+@socket_call
 def getsockname(t: Thread, sock: NetlinkSocket, chan: Chan, address: int, lenp: int) -> int:
     _write_name(t, address, lenp, sock.portid, sock.groups)
     return 0
 
 
-@_calls
+@socket_call
 def getpeername(t: Thread, sock: NetlinkSocket, chan: Chan, address: int, lenp: int) -> int:
     _write_name(t, address, lenp, sock.dst_portid, sock.dst_groups)
     return 0
 
 
-@_calls
+@socket_call
 def unsupported(t: Thread, sock: NetlinkSocket, chan: Chan, *args: int) -> int:
     raise DeviceError("EOPNOTSUPP")
 
@@ -165,7 +145,7 @@ def _send(t: Thread, sock: NetlinkSocket, data: bytes, flags: int, name: tuple[i
     return sock.send(data, to, t.process.pid)
 
 
-@_calls
+@socket_call
 def sendto(
     t: Thread, sock: NetlinkSocket, chan: Chan, buf: int, length: int, flags: int, addr: int, addrlen: int
 ) -> int:
@@ -179,7 +159,7 @@ def _vectors(t: Thread, iov: int, count: int) -> list[tuple[int, int]]:
     return [piece for piece in struct.iter_unpack("<QQ", raw) if piece[1]]
 
 
-@_calls
+@socket_call
 def sendmsg(t: Thread, sock: NetlinkSocket, chan: Chan, msg: int, flags: int) -> int:
     aspace = t.process.aspace
     name, namelen, iov, iovlen, _, _, _ = _MSGHDR.unpack(aspace.read(msg, _MSGHDR.size))
@@ -196,7 +176,7 @@ def _receive(sock: NetlinkSocket, chan: Chan, count: int, flags: int) -> tuple[b
         raise
 
 
-@_calls
+@socket_call
 def recvfrom(
     t: Thread, sock: NetlinkSocket, chan: Chan, buf: int, length: int, flags: int, addr: int, lenp: int
 ) -> int:
@@ -209,7 +189,7 @@ def recvfrom(
     return whole if flags & MSG_TRUNC else len(data)
 
 
-@_calls
+@socket_call
 def recvmsg(t: Thread, sock: NetlinkSocket, chan: Chan, msg: int, flags: int) -> int:
     aspace = t.process.aspace
     name, namelen, iov, iovlen, _, _, _ = _MSGHDR.unpack(aspace.read(msg, _MSGHDR.size))
@@ -231,7 +211,7 @@ def recvmsg(t: Thread, sock: NetlinkSocket, chan: Chan, msg: int, flags: int) ->
 # --- options -----------------------------------------------------------------------------------
 
 
-@_calls
+@socket_call
 def getsockopt(
     t: Thread, sock: NetlinkSocket, chan: Chan, level: int, name: int, value: int, lenp: int
 ) -> int:
@@ -257,7 +237,7 @@ def getsockopt(
     return 0
 
 
-@_calls
+@socket_call
 def setsockopt(
     t: Thread, sock: NetlinkSocket, chan: Chan, level: int, name: int, value: int, length: int
 ) -> int:

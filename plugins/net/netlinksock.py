@@ -18,24 +18,16 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import (
-    CLOSED,
-    DMDIR,
-    DMSOCKET,
-    ORDWR,
     POLLERR,
     POLLIN,
     POLLOUT,
-    QTDIR,
-    QTFILE,
     Chan,
-    DeviceDriver,
     DeviceError,
-    Dir,
-    Qid,
     WouldBlock,
 )
 from kernkit.core.wait import WaitQueue, wake_pollers
 from kernkit.plugins.net import interfaces, rtnetlink
+from kernkit.plugins.net.sockdevice import SocketDevice
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -150,20 +142,16 @@ SOL_NETLINK = 270
 NETLINK_CAP_ACK = 10
 
 
-class NetlinkDevice(DeviceDriver):
+class NetlinkDevice(SocketDevice):
     """``#netlink``: every netlink socket is an open channel of this device; the ports bound
     are here."""
 
+    name = "netlink"
+
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
-        self.numbers = itertools.count(1)
         self.ports: dict[tuple[int, int], NetlinkSocket] = {}
         self._rover = itertools.count(-4096, -1)
-
-    def open_socket(self, sock: NetlinkSocket) -> Chan:
-        chan = Chan(self, Qid(sock.number, 0, QTFILE), 0, sock)
-        chan.mode = ORDWR
-        return chan
 
     def bind(self, sock: NetlinkSocket, portid: int) -> None:
         if (sock.protocol, portid) in self.ports:
@@ -183,35 +171,11 @@ class NetlinkDevice(DeviceDriver):
         if sock.portid and self.ports.get((sock.protocol, sock.portid)) is sock:
             del self.ports[(sock.protocol, sock.portid)]
 
-    # --- the device ---------------------------------------------------------------------------
-
-    def attach(self, spec: str) -> Chan:
-        if spec:
-            raise DeviceError("EINVAL", f"#netlink takes no spec (got {spec!r})")
-        return Chan(self, Qid(0, 0, QTDIR), 0, None)
-
-    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
-        sock = chan.aux
-        if sock is None:
-            return Dir("#netlink", chan.qid, DMDIR | 0o555)
-        return Dir(str(sock.number), chan.qid, DMSOCKET | 0o777, sock.queued)
-
-    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
-        return []
-
     def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         return chan.aux.receive(count)[0]
 
     def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         return chan.aux.send(data, None, caller.process.pid if caller is not None else 0)
-
-    def poll(self, chan: Chan) -> int:
-        return POLLIN if chan.aux is None else chan.aux.poll()
-
-    def close(self, chan: Chan) -> None:
-        if chan.aux is not None:
-            chan.mode = CLOSED
-            chan.aux.close()
 
     def linux_ioctl(self, t: Thread, chan: Chan, request: int, arg: int) -> int | None:
         from kernkit.plugins.net import ifreq

@@ -6,15 +6,15 @@ and descriptors and credentials passed in control messages (plugins/net/scm.py).
 
 from __future__ import annotations
 
-import functools
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import DMSOCKET, OWRITE, Chan, DeviceError, WouldBlock
-from kernkit.core.errnos import EAFNOSUPPORT, EAGAIN, EFAULT, EMFILE, EOPNOTSUPP, errno_of
+from kernkit.core.errnos import EAFNOSUPPORT, EFAULT, EMFILE, EOPNOTSUPP, errno_of
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter, sigpipe
 from kernkit.plugins.net import scm
+from kernkit.plugins.net.sockdevice import socket_call
 from kernkit.plugins.net.unixsock import (
     AF_UNIX,
     NOBODY,
@@ -50,26 +50,6 @@ def _device(t: Thread) -> UnixDevice:
 
 def is_unix(file: Any) -> bool:
     return type(file) is Chan and isinstance(file.driver, UnixDevice) and file.aux is not None
-
-
-def _calls(function: Callable[..., Any]) -> Callable[..., Any]:
-    """A handler on a Unix socket's descriptor: ``function(t, sock, chan, ...)``; DeviceError
-    becomes its errno, WouldBlock a wait (EAGAIN when non-blocking)."""
-
-    @functools.wraps(function)
-    def call(t: Thread, fd: int, *args: int) -> Any:
-        chan = t.process.files.get(fd)
-        try:
-            return function(t, chan.aux, chan, *args)
-        except DeviceError as exc:
-            return -errno_of(exc.code)
-        except WouldBlock as blocked:
-            if chan.flags & O_NONBLOCK:
-                return -EAGAIN
-            blocked.queue.sleep(t, restart=True)
-            return None
-
-    return call
 
 
 def _install(t: Thread, sock: UnixSocket, flags: int) -> int:
@@ -166,7 +146,7 @@ def _find(t: Thread, raw: bytes, kind: int) -> UnixSocket:
     return found
 
 
-@_calls
+@socket_call
 def bind(t: Thread, sock: UnixSocket, chan: Chan, addr: int, length: int) -> int:
     raw = _address(t, addr, length)
     device = _device(t)
@@ -211,13 +191,13 @@ def _write_name(t: Thread, address: int, lenp: int, name: bytes) -> None:
     aspace.write(lenp, struct.pack("<i", len(name or unnamed())))
 
 
-@_calls
+@socket_call
 def getsockname(t: Thread, sock: UnixSocket, chan: Chan, address: int, lenp: int) -> int:
     _write_name(t, address, lenp, sock.address)
     return 0
 
 
-@_calls
+@socket_call
 def getpeername(t: Thread, sock: UnixSocket, chan: Chan, address: int, lenp: int) -> int:
     if sock.peer is None or sock.kind != SOCK_DGRAM and not sock.connected:
         raise DeviceError("ENOTCONN")
@@ -228,7 +208,7 @@ def getpeername(t: Thread, sock: UnixSocket, chan: Chan, address: int, lenp: int
 # --- connections -------------------------------------------------------------------------------
 
 
-@_calls
+@socket_call
 def listen(t: Thread, sock: UnixSocket, chan: Chan, backlog: int) -> int:
     if sock.kind == SOCK_DGRAM:
         raise DeviceError("EOPNOTSUPP")
@@ -240,7 +220,7 @@ def listen(t: Thread, sock: UnixSocket, chan: Chan, backlog: int) -> int:
     return 0
 
 
-@_calls
+@socket_call
 def connect(t: Thread, sock: UnixSocket, chan: Chan, addr: int, length: int) -> int:
     if (
         sock.kind == SOCK_DGRAM
@@ -262,7 +242,7 @@ def connect(t: Thread, sock: UnixSocket, chan: Chan, addr: int, length: int) -> 
     return 0
 
 
-@_calls
+@socket_call
 def accept4(t: Thread, sock: UnixSocket, chan: Chan, addr: int, lenp: int, flags: int) -> int:
     if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
         raise DeviceError("EINVAL")
@@ -281,7 +261,7 @@ def accept(t: Thread, fd: int, addr: int, lenp: int) -> int | None:
     return accept4(t, fd, addr, lenp, 0)
 
 
-@_calls
+@socket_call
 def shutdown(t: Thread, sock: UnixSocket, chan: Chan, how: int) -> int:
     if how not in (0, 1, 2):
         raise DeviceError("EINVAL")
@@ -326,7 +306,7 @@ def _send(
         raise
 
 
-@_calls
+@socket_call
 def sendto(
     t: Thread, sock: UnixSocket, chan: Chan, buf: int, length: int, flags: int, addr: int, addrlen: int
 ) -> int:
@@ -334,7 +314,7 @@ def sendto(
     return _send(t, sock, chan, data, flags, (addr, addrlen), (0, 0))
 
 
-@_calls
+@socket_call
 def sendmsg(t: Thread, sock: UnixSocket, chan: Chan, msg: int, flags: int) -> int:
     aspace = t.process.aspace
     name, namelen, iov, iovlen, control, controllen, _ = _MSGHDR.unpack(aspace.read(msg, _MSGHDR.size))
@@ -363,7 +343,7 @@ def _result(sock: UnixSocket, got: Any, flags: int) -> int:
     return got.length if flags & MSG_TRUNC and sock.kind != SOCK_STREAM else len(got.data)
 
 
-@_calls
+@socket_call
 def recvfrom(
     t: Thread, sock: UnixSocket, chan: Chan, buf: int, length: int, flags: int, addr: int, lenp: int
 ) -> int:
@@ -381,7 +361,7 @@ def recvfrom(
     return _result(sock, got, flags)
 
 
-@_calls
+@socket_call
 def recvmsg(t: Thread, sock: UnixSocket, chan: Chan, msg: int, flags: int) -> int:
     aspace = t.process.aspace
     name, namelen, iov, iovlen, control, controllen, _ = _MSGHDR.unpack(aspace.read(msg, _MSGHDR.size))
@@ -418,7 +398,7 @@ def _answer(t: Thread, value: int, lenp: int, data: bytes) -> int:
     return 0
 
 
-@_calls
+@socket_call
 def getsockopt(t: Thread, sock: UnixSocket, chan: Chan, level: int, name: int, value: int, lenp: int) -> int:
     if level != SOL_SOCKET:
         raise DeviceError("EOPNOTSUPP")
@@ -441,7 +421,7 @@ def getsockopt(t: Thread, sock: UnixSocket, chan: Chan, level: int, name: int, v
 KEPT = (SO_REUSEADDR, 9, 10, 12, 15, 20, 21)  # KEEPALIVE, OOBINLINE, PRIORITY, REUSEPORT, RCVTIMEO, SNDTIMEO
 
 
-@_calls
+@socket_call
 def setsockopt(
     t: Thread, sock: UnixSocket, chan: Chan, level: int, name: int, value: int, length: int
 ) -> int:

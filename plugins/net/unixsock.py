@@ -18,27 +18,19 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import (
-    CLOSED,
-    DMDIR,
-    DMSOCKET,
-    ORDWR,
     POLLERR,
     POLLHUP,
     POLLIN,
     POLLOUT,
     POLLRDHUP,
-    QTDIR,
-    QTFILE,
     Chan,
-    DeviceDriver,
     DeviceError,
-    Dir,
-    Qid,
     WouldBlock,
 )
 from kernkit.core.files import hold, release
 from kernkit.core.wait import WaitQueue, wake_pollers
 from kernkit.plugins.linux_abi.api import creds_of
+from kernkit.plugins.net.sockdevice import SocketDevice
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -337,22 +329,17 @@ def unnamed() -> bytes:
     return struct.pack("<H", AF_UNIX)
 
 
-class UnixDevice(DeviceDriver):
+class UnixDevice(SocketDevice):
     """``#unix``: every socket is an open channel of this device; the names bound are here."""
 
+    name = "unix"
     reads_finish_in_wake = True
 
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
-        self.numbers = itertools.count(1)
         self.abstract: dict[bytes, UnixSocket] = {}
         self.files: dict[Any, UnixSocket] = {}
         self._autobind = itertools.count(0)
-
-    def open_socket(self, sock: UnixSocket) -> Chan:
-        chan = Chan(self, Qid(sock.number, 0, QTFILE), 0, sock)
-        chan.mode = ORDWR
-        return chan
 
     # --- names --------------------------------------------------------------------------------
 
@@ -382,22 +369,6 @@ class UnixDevice(DeviceDriver):
         if sock.key is not None and table.get(sock.key) is sock:
             del table[sock.key]
 
-    # --- the device ---------------------------------------------------------------------------
-
-    def attach(self, spec: str) -> Chan:
-        if spec:
-            raise DeviceError("EINVAL", f"#unix takes no spec (got {spec!r})")
-        return Chan(self, Qid(0, 0, QTDIR), 0, None)
-
-    def stat(self, chan: Chan, *, caller: Thread | None = None) -> Dir:
-        sock = chan.aux
-        if sock is None:
-            return Dir("#unix", chan.qid, DMDIR | 0o555)
-        return Dir(str(sock.number), chan.qid, DMSOCKET | 0o777, sock.queued)
-
-    def dirread(self, chan: Chan, *, caller: Thread | None = None) -> list[Dir]:
-        return []
-
     def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
         got = chan.aux.receive(count)
         for file in got.files if got.owned else ():
@@ -406,14 +377,6 @@ class UnixDevice(DeviceDriver):
 
     def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         return chan.aux.send(data, [], creds_of_caller(caller))
-
-    def poll(self, chan: Chan) -> int:
-        return POLLIN if chan.aux is None else chan.aux.poll()
-
-    def close(self, chan: Chan) -> None:
-        if chan.aux is not None:
-            chan.mode = CLOSED
-            chan.aux.close()
 
     def linux_ioctl(self, t: Thread, chan: Chan, request: int, arg: int) -> int | None:
         """The interface ioctls, which Linux answers on a Unix socket too (musl asks one)."""
