@@ -550,6 +550,167 @@ static int check_spawnfd(const char *echo, const char *path)
 	return 0;
 }
 
+/* --- spawnattr: posix_spawn's attributes; sigstate: what a new program starts with --------- */
+
+static void print_set(const char *what, bool (*in)(int sig, void *arg), void *arg)
+{
+	printf(" %s:", what);
+	int n = 0;
+	for (int sig = 1; sig < 32; sig++)
+		if (in(sig, arg)) {
+			printf(" %d", sig);
+			n++;
+		}
+	if (!n)
+		printf(" none");
+}
+
+static bool in_set(int sig, void *set)
+{
+	return sigismember(set, sig) == 1;
+}
+
+static bool ignored(int sig, void *arg)
+{
+	(void)arg;
+	struct sigaction old;
+	return sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+}
+
+static int check_sigstate(const char *what)
+{
+	sigset_t mask;
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	printf("%s: the new program starts with", what);
+	print_set("blocked", in_set, &mask);
+	print_set("ignored", ignored, NULL);
+	printf("\n");
+	return 0;
+}
+
+static void spawn_sigstate(const char *self, const char *what, const posix_spawnattr_t *attr)
+{
+	char *argv[] = { (char *)self, "sigstate", (char *)what, NULL };
+	pid_t pid = -1;
+	int status = 0, r = posix_spawn(&pid, self, NULL, attr, argv, environ);
+	pid_t waited = r == 0 ? waitpid(pid, &status, 0) : -1;
+	if (r || waited != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		printf("%s: posix_spawn %s, exit status %d\n", what, r ? strerror(r) : "ok",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+}
+
+static int check_spawnattr(const char *self)
+{
+	posix_spawnattr_t attr;
+	short flags = -1;
+	pid_t pgroup = -1;
+	sigset_t set;
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_getflags(&attr, &flags);
+	posix_spawnattr_getpgroup(&attr, &pgroup);
+	printf("a new attribute object: flags %d, pgroup %d\n", flags, pgroup);
+	int r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_RESETIDS);
+	posix_spawnattr_getflags(&attr, &flags);
+	printf("setflags(SETSIGMASK|SETSIGDEF|RESETIDS): %d, getflags %d\n", r, flags);
+	r = posix_spawnattr_setflags(&attr, 0x100);
+	posix_spawnattr_getflags(&attr, &flags);
+	printf("setflags(0x100): %s, flags stay %d\n", r == EINVAL ? "EINVAL" : "?", flags);
+	posix_spawnattr_setpgroup(&attr, 42);
+	posix_spawnattr_getpgroup(&attr, &pgroup);
+	printf("setpgroup(42): getpgroup %d\n", pgroup);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	posix_spawnattr_setsigmask(&attr, &set);
+	sigemptyset(&set);
+	posix_spawnattr_getsigmask(&attr, &set);
+	printf("setsigmask(SIGHUP, SIGQUIT): getsigmask has SIGHUP %d, SIGQUIT %d, SIGINT %d\n",
+	       sigismember(&set, SIGHUP), sigismember(&set, SIGQUIT), sigismember(&set, SIGINT));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	posix_spawnattr_setsigdefault(&attr, &set);
+	sigemptyset(&set);
+	posix_spawnattr_getsigdefault(&attr, &set);
+	printf("setsigdefault(SIGUSR2): getsigdefault has SIGUSR2 %d, SIGTERM %d\n",
+	       sigismember(&set, SIGUSR2), sigismember(&set, SIGTERM));
+	posix_spawnattr_destroy(&attr);
+
+	/* what exec keeps: the mask and ignored signals; a handled signal goes back to default */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGUSR2, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, on_sigint);
+	spawn_sigstate(self, "no attributes", NULL);
+
+	posix_spawnattr_init(&attr);
+	spawn_sigstate(self, "an attribute object with no flags", &attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	posix_spawnattr_setsigmask(&attr, &set);
+	spawn_sigstate(self, "SETSIGMASK(SIGHUP, SIGQUIT)", &attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGINT);
+	posix_spawnattr_setsigdefault(&attr, &set);
+	spawn_sigstate(self, "SETSIGDEF(SIGUSR2, SIGINT)", &attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	sigemptyset(&set);
+	posix_spawnattr_setsigmask(&attr, &set);
+	sigfillset(&set);
+	posix_spawnattr_setsigdefault(&attr, &set);
+	spawn_sigstate(self, "SETSIGMASK(none) and SETSIGDEF(all)", &attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_RESETIDS);
+	spawn_sigstate(self, "RESETIDS", &attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER);
+	spawn_sigstate(self, "SETSCHEDPARAM|SETSCHEDULER (musl ignores them)", &attr);
+	posix_spawnattr_destroy(&attr);
+
+	int status;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *args[] = { (char *)self, "sigstate", "fork and exec", NULL };
+		execv(self, args);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	printf("the parent's own: SIGINT handled %s, SIGUSR1 blocked %s\n",
+	       ({ struct sigaction a; sigaction(SIGINT, NULL, &a); a.sa_handler == on_sigint ? "yes" : "no"; }),
+	       ({ sigset_t m; pthread_sigmask(SIG_SETMASK, NULL, &m); sigismember(&m, SIGUSR1) ? "yes" : "no"; }));
+	return 0;
+}
+
+/* What the personality refuses (parlib) or does (Linux): process groups and sessions. */
+static int check_spawnrefused(const char *self)
+{
+	static const struct {
+		short flag;
+		const char *name;
+	} flags[] = { { POSIX_SPAWN_SETPGROUP, "SETPGROUP" }, { POSIX_SPAWN_SETSID, "SETSID" } };
+	for (unsigned i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		posix_spawnattr_t attr;
+		posix_spawnattr_init(&attr);
+		posix_spawnattr_setflags(&attr, flags[i].flag);
+		char *argv[] = { (char *)self, "sigstate", (char *)flags[i].name, NULL };
+		pid_t pid = -1;
+		int status = 0, r = posix_spawn(&pid, self, NULL, &attr, argv, environ);
+		if (!r)
+			waitpid(pid, &status, 0);
+		printf("%s: posix_spawn %s\n", flags[i].name, r ? strerror(r) : "ok");
+		posix_spawnattr_destroy(&attr);
+	}
+	return 0;
+}
+
 /* --- slice: pthreads that never block or yield share a vcore ----------------------------- */
 
 #define SLICE_THREADS 3
@@ -1304,6 +1465,12 @@ int main(int argc, char **argv)
 		return check_slice(argc > 2 && !strcmp(argv[2], "locks"));
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|eintr|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE\n");
+	if (!strcmp(what, "spawnattr") && argc > 2)
+		return check_spawnattr(argv[2]);
+	if (!strcmp(what, "spawnrefused") && argc > 2)
+		return check_spawnrefused(argv[2]);
+	if (!strcmp(what, "sigstate") && argc > 2)
+		return check_sigstate(argv[2]);
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|eintr|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF|spawnrefused SELF\n");
 	return 2;
 }

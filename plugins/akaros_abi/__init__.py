@@ -68,6 +68,7 @@ SYSCALLS = (
     (107, "fcntl", linux.sys_fcntl, 3),
     (125, "dup_fds_to", fds.sys_dup_fds_to, 3),
     (126, "tap_fds", taps.sys_tap_fds, 2),
+    (127, "proc_sigstate", fds.sys_proc_sigstate, 3),
     (145, "nbind", nscalls.sys_nbind, 5),
     (146, "nmount", nscalls.sys_nmount, 4),
     (147, "nunmount", nscalls.sys_nunmount, 4),

@@ -2,7 +2,8 @@
 PROC_DUP_FGRP copies the caller's descriptors (those not close-on-exec) into the new process, and
 ``dup_fds_to`` puts the caller's open files at chosen descriptors of a process it created and has
 not yet run (``posix_spawn``'s file actions; a ``fork`` child's ``dup2`` and ``close`` before
-``exec``)."""
+``exec``); ``proc_sigstate`` (kernkit's) gives it the signals it starts with blocked and ignored,
+which on Linux exec keeps and ``posix_spawn``'s attributes set."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING
 from kernkit.core.errnos import EBADF, EFAULT, EINVAL, EPERM, ESRCH
 from kernkit.core.errors import BadAddress
 from kernkit.core.process import ProcState
+from kernkit.plugins.akaros_abi import layout
+from kernkit.plugins.akaros_abi.state import of
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -48,17 +51,42 @@ def _one(parent: Process, child: Process, parentfd: int, childfd: int) -> int:
     return 0
 
 
-def sys_dup_fds_to(t: Thread, pid: int, fdmap: int, nentries: int) -> int:
-    """SYS_dup_fds_to(pid, struct childfdmap *, n): each entry's parentfd (the caller's) becomes
-    childfd in the child, replacing what was there, in order; each entry's ok says how it went.
-    0, or the first entry's error; -ESRCH, -EPERM (not the caller's child), -EINVAL (it ran
-    already, or too many entries), -EFAULT."""
+def _created_child(t: Thread, pid: int) -> Process | int:
+    """The caller's child that has not run yet, or -errno."""
     child = t.kernel.processes.get(pid)
     if child is None or not child.alive:
         return -ESRCH
     if child.parent is not t.process:
         return -EPERM
-    if child.state is not ProcState.CREATED or nentries > MAX_ENTRIES:
+    if child.state is not ProcState.CREATED:
+        return -EINVAL
+    return child
+
+
+def sys_proc_sigstate(t: Thread, pid: int, blocked: int, ignored: int) -> int:
+    """SYS_proc_sigstate(pid, blocked, ignored): the signals (bit ``1 << sig``) a created child
+    starts with blocked and ignored, in its procinfo, read by its libc before main. 0, -ESRCH,
+    -EPERM (not the caller's child), -EINVAL (it ran already, or not an Akaros process)."""
+    child = _created_child(t, pid)
+    if isinstance(child, int):
+        return child
+    state = of(child)
+    if state is None:
+        return -EINVAL
+    state.info.set_u64(layout.PI_SIG_BLOCKED, blocked & 0xFFFF_FFFF_FFFF_FFFF)
+    state.info.set_u64(layout.PI_SIG_IGNORED, ignored & 0xFFFF_FFFF_FFFF_FFFF)
+    return 0
+
+
+def sys_dup_fds_to(t: Thread, pid: int, fdmap: int, nentries: int) -> int:
+    """SYS_dup_fds_to(pid, struct childfdmap *, n): each entry's parentfd (the caller's) becomes
+    childfd in the child, replacing what was there, in order; each entry's ok says how it went.
+    0, or the first entry's error; -ESRCH, -EPERM (not the caller's child), -EINVAL (it ran
+    already, or too many entries), -EFAULT."""
+    child = _created_child(t, pid)
+    if isinstance(child, int):
+        return child
+    if nentries > MAX_ENTRIES:
         return -EINVAL
     aspace = t.process.aspace
     size = CHILDFDMAP.size

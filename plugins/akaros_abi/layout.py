@@ -10,7 +10,7 @@ MAX_VCORES = 64
 MAX_NR_EVENT = 50
 
 PROCINFO_ADDR = 0x7F00_0000_0000
-PROCINFO_SIZE = 1 * PAGE  # 2624 bytes used
+PROCINFO_SIZE = 1 * PAGE  # 2640 bytes used
 PROCDATA_ADDR = 0x7F00_0001_0000
 PROCDATA_SIZE = 17 * PAGE  # 66000 bytes used
 
@@ -19,6 +19,10 @@ PI_PID, PI_PPID, PI_MAX_VCORES, PI_NUM_CORES = 0, 8, 16, 24
 PI_NUM_VCORES, PI_IS_MCP, PI_SEQCTR, PI_TSC_FREQ = 32, 40, 48, 56
 PI_VCOREMAP, VCORE_INFO_SIZE = 64, 32
 PI_PCOREMAP, PCORE_INFO_SIZE = PI_VCOREMAP + MAX_VCORES * VCORE_INFO_SIZE, 8
+#: kernkit's: the signals the program starts with blocked and ignored (bit 1 << sig), what
+#: exec keeps on Linux; its parent sets them with proc_sigstate before it runs
+PI_SIG_BLOCKED = PI_PCOREMAP + MAX_VCORES * PCORE_INFO_SIZE
+PI_SIG_IGNORED = PI_SIG_BLOCKED + 8
 # struct vcore_info
 VI_PCOREID, VI_VALID, VI_PREEMPTS_SENT, VI_PREEMPTS_DONE, VI_PREEMPT_PENDING = 0, 4, 8, 12, 16
 

@@ -126,6 +126,11 @@ long sys_dup_fds_to(long pid, struct childfdmap *map, size_t nentries)
 	return ros_syscall(SYS_dup_fds_to, pid, map, nentries, 0, 0, 0);
 }
 
+long sys_proc_sigstate(long pid, uint64_t blocked, uint64_t ignored)
+{
+	return ros_syscall(SYS_proc_sigstate, pid, blocked, ignored, 0, 0, 0);
+}
+
 long sys_fcntl(int fd, int cmd, long arg)
 {
 	return ros_syscall(SYS_fcntl, fd, cmd, arg, 0, 0, 0);

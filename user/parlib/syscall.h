@@ -123,6 +123,7 @@ long sys_open(const char *path, int flags);
 long sys_close(int fd);
 long sys_tap_fds(struct fd_tap_req *reqs, size_t nr_reqs);
 long sys_dup_fds_to(long pid, struct childfdmap *map, size_t nentries);
+long sys_proc_sigstate(long pid, uint64_t blocked, uint64_t ignored);
 long sys_fcntl(int fd, int cmd, long arg); /* Linux's F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL */
 long sys_fstat(int fd, struct kstat *st);
 long sys_stat(const char *path, struct kstat *st);

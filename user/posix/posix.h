@@ -110,5 +110,6 @@ void posix_sched_entry(void);
 extern volatile unsigned long posix_sched_period;
 /* signal.c: take EV_POSIX_SIGNAL events (before main). */
 void posix_signals_init(void);
+uint64_t posix_ignored_signals(void); /* bit 1 << sig for each SIG_IGN */
 
 #endif

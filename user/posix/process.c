@@ -11,6 +11,8 @@
  * they were. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,18 +160,39 @@ out:
 	return err;
 }
 
-/* A new process with the caller's descriptors, fa's actions applied, running: its pid or
- * -errno. */
+/* The signals a new program starts with blocked and ignored: what exec keeps on Linux (the
+ * caller's mask; what it ignores, as handlers cannot cross), or what attr says. */
+static void exec_sigstate(const posix_spawnattr_t *attr, uint64_t *blocked, uint64_t *ignored)
+{
+	sigset_t mask;
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	*blocked = mask.__bits[0];
+	*ignored = posix_ignored_signals();
+	if (attr && (attr->flags & POSIX_SPAWN_SETSIGMASK))
+		*blocked = attr->sigmask.__bits[0];
+	if (attr && (attr->flags & POSIX_SPAWN_SETSIGDEF))
+		*ignored &= ~attr->sigdefault.__bits[0];
+}
+
+/* A new process with the caller's descriptors, fa's actions applied, attr's signal state,
+ * running: its pid or -errno. */
 static pid_t spawn(const char *path, char *const argv[], char *const envp[],
-                   const posix_spawn_file_actions_t *fa)
+                   const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr)
 {
 	char *const none[] = { NULL };
 	long pid = sys_proc_create(path, strlen(path), argv ? argv : none, envp ? envp : environ,
 	                           PROC_DUP_FGRP);
 	if (pid < 0)
 		return (pid_t)pid;
-	int err = fa && fa->nr ? apply_actions(pid, fa) : 0;
-	long r = err ? -err : sys_proc_run(pid);
+	uint64_t blocked, ignored;
+	exec_sigstate(attr, &blocked, &ignored);
+	long r = sys_proc_sigstate(pid, blocked, ignored);
+	if (r == -EINVAL)
+		r = 0; /* a Linux program: it starts with no signal blocked or ignored */
+	if (!r && fa && fa->nr)
+		r = -apply_actions(pid, fa);
+	if (!r)
+		r = sys_proc_run(pid);
 	if (r < 0) {
 		sys_proc_destroy(pid, 127);
 		sys_waitpid(pid, NULL, 0); /* it never ran: nobody else should reap it */
@@ -178,12 +201,20 @@ static pid_t spawn(const char *path, char *const argv[], char *const envp[],
 	return (pid_t)pid;
 }
 
+/* What the personality cannot do: it has no process groups or sessions. */
+#define SPAWN_REFUSED (POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSID)
+#define SPAWN_FLAGS \
+	(POSIX_SPAWN_RESETIDS | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | \
+	 POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER | POSIX_SPAWN_USEVFORK | SPAWN_REFUSED)
+
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	if (attr && attr->flags)
-		return ENOSYS; /* no attributes */
-	pid_t child = spawn(path, argv, envp, actions);
+	/* RESETIDS: every process has the same (no) user ids; USEVFORK: spawning never copies;
+	 * SETSCHEDPARAM, SETSCHEDULER: no scheduling policies (musl ignores both too) */
+	if (attr && (attr->flags & SPAWN_REFUSED))
+		return ENOSYS;
+	pid_t child = spawn(path, argv, envp, actions, attr);
 	if (child < 0)
 		return -child;
 	if (pid)
@@ -199,13 +230,63 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 
 int posix_spawnattr_init(posix_spawnattr_t *attr)
 {
-	attr->flags = 0;
+	memset(attr, 0, sizeof *attr);
 	return 0;
 }
 
 int posix_spawnattr_destroy(posix_spawnattr_t *attr)
 {
 	(void)attr;
+	return 0;
+}
+
+int posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags)
+{
+	if ((unsigned short)flags & ~SPAWN_FLAGS)
+		return EINVAL;
+	attr->flags = flags;
+	return 0;
+}
+
+int posix_spawnattr_getflags(const posix_spawnattr_t *attr, short *flags)
+{
+	*flags = attr->flags;
+	return 0;
+}
+
+int posix_spawnattr_setpgroup(posix_spawnattr_t *attr, pid_t pgroup)
+{
+	attr->pgroup = pgroup;
+	return 0;
+}
+
+int posix_spawnattr_getpgroup(const posix_spawnattr_t *attr, pid_t *pgroup)
+{
+	*pgroup = attr->pgroup;
+	return 0;
+}
+
+int posix_spawnattr_setsigmask(posix_spawnattr_t *attr, const sigset_t *mask)
+{
+	attr->sigmask = *mask;
+	return 0;
+}
+
+int posix_spawnattr_getsigmask(const posix_spawnattr_t *attr, sigset_t *mask)
+{
+	*mask = attr->sigmask;
+	return 0;
+}
+
+int posix_spawnattr_setsigdefault(posix_spawnattr_t *attr, const sigset_t *def)
+{
+	attr->sigdefault = *def;
+	return 0;
+}
+
+int posix_spawnattr_getsigdefault(const posix_spawnattr_t *attr, sigset_t *def)
+{
+	*def = attr->sigdefault;
 	return 0;
 }
 
@@ -259,7 +340,7 @@ int execve(const char *path, char *const argv[], char *const envp[])
 		errno = EINVAL; /* as Akaros: an MCP cannot exec */
 		return -1;
 	}
-	pid_t child = spawn(path, argv, envp, &v->fd_actions);
+	pid_t child = spawn(path, argv, envp, &v->fd_actions, NULL);
 	if (child < 0) {
 		errno = -child;
 		return -1; /* the child goes on: it usually _exits */

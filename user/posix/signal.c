@@ -324,9 +324,25 @@ static void handle_signal_event(struct event_msg *msg, unsigned int type, void *
 		act(sig, SI_USER); /* the default action or nothing, for the whole process */
 }
 
+/* What exec keeps (on Linux): the mask, and which signals are ignored; the parent gave them in
+ * procinfo (SYS_proc_sigstate) before the program ran. */
 void posix_signals_init(void)
 {
+	pthread_self()->sigmask = __procinfo.sig_blocked & ~UNBLOCKABLE;
+	uint64_t ignored = __procinfo.sig_ignored;
+	for (int sig = 1; sig < NSIG && sig < 64; sig++)
+		if ((ignored & BIT(sig)) && !(UNBLOCKABLE & BIT(sig)))
+			actions[sig].sa_handler = SIG_IGN;
 	register_ev_handler(EV_POSIX_SIGNAL, handle_signal_event, NULL);
+}
+
+uint64_t posix_ignored_signals(void)
+{
+	uint64_t ignored = 0;
+	for (int sig = 1; sig < NSIG && sig < 64; sig++)
+		if (actions[sig].sa_handler == SIG_IGN)
+			ignored |= BIT(sig);
+	return ignored;
 }
 
 int sigaction(int sig, const struct sigaction *new, struct sigaction *old)

@@ -25,6 +25,8 @@ int main(void) {
     P("PI_TSC_FREQ", offsetof(struct procinfo, tsc_freq));
     P("PI_VCOREMAP", offsetof(struct procinfo, vcoremap));
     P("PI_PCOREMAP", offsetof(struct procinfo, pcoremap));
+    P("PI_SIG_BLOCKED", offsetof(struct procinfo, sig_blocked));
+    P("PI_SIG_IGNORED", offsetof(struct procinfo, sig_ignored));
     P("VCORE_INFO_SIZE", sizeof(struct vcore_info));
     P("VI_PREEMPT_PENDING", offsetof(struct vcore_info, preempt_pending));
     P("PROCINFO_BYTES", sizeof(struct procinfo));

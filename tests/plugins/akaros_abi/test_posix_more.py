@@ -130,6 +130,36 @@ def test_posix_spawn_file_actions_and_a_fork_childs_descriptors(tmp_path):
     assert on_parlib("spawnfd", "echo", "/tmp/out").out == expected
 
 
+def test_posix_spawn_attributes_set_the_new_programs_signal_mask_and_ignored_signals():
+    """The new program starts with the caller's mask and what it ignores (a handled signal goes
+    back to its default), as exec keeps them on Linux, or with SETSIGMASK's mask and SETSIGDEF's
+    signals at their default; the attribute accessors, an unknown flag's EINVAL; a fork child's
+    exec keeps them too (the kernel carries them to the child in procinfo, proc_sigstate)."""
+    expected = on_linux("spawnattr", str(packaged_programs_dir() / "posix_check"))
+    for line in (
+        "no attributes: the new program starts with blocked: 10 ignored: 12 15",
+        "SETSIGMASK(SIGHUP, SIGQUIT): the new program starts with blocked: 1 3 ignored: 12 15",
+        "SETSIGDEF(SIGUSR2, SIGINT): the new program starts with blocked: 10 ignored: 15",
+        "fork and exec: the new program starts with blocked: 10 ignored: 12 15",
+    ):
+        assert line in expected
+    assert on_parlib("spawnattr", "posix_check-parlib").out == expected
+
+
+def test_posix_spawn_refuses_process_groups_and_sessions_which_the_personality_lacks():
+    """Linux makes the new process a group or session leader; the Akaros personality has
+    neither, so posix_spawn returns ENOSYS and no process is made."""
+    assert on_linux("spawnrefused", str(packaged_programs_dir() / "posix_check")) == (
+        "SETPGROUP: the new program starts with blocked: none ignored: none\n"
+        "SETPGROUP: posix_spawn ok\n"
+        "SETSID: the new program starts with blocked: none ignored: none\n"
+        "SETSID: posix_spawn ok\n"
+    )
+    assert on_parlib("spawnrefused", "posix_check-parlib").out == (
+        "SETPGROUP: posix_spawn Function not implemented\nSETSID: posix_spawn Function not implemented\n"
+    )
+
+
 MS = 1_000_000  # virtual nanoseconds
 
 
