@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kernkit.core.costs import KernelCosts
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Thread
+    from kernkit.core.records import Syscall
 
 ArgReader = Callable[[int], Sequence[int]]
 
@@ -42,6 +43,20 @@ class SyscallDispatcher:
             return -thread.process.personality.errno_fault
         except OutOfMemory:
             return self.out_of_memory(thread)
+
+    def failed(self, thread: Thread, error: BaseException) -> int | None:
+        """What a call whose handler raised ``error`` returns, as :meth:`dispatch` decides it
+        (for an entry that calls handlers itself); any other exception is raised again."""
+        if isinstance(error, BadAddress):
+            return -thread.process.personality.errno_fault
+        if isinstance(error, OutOfMemory):
+            return self.out_of_memory(thread)
+        raise error
+
+    def record(
+        self, thread: Thread, call: Syscall, number: int, args: Sequence[int], result: int | None
+    ) -> None:
+        """The trace record of a call an entry dispatched itself: none unless calls are traced."""
 
     def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
         """The call ``thread`` slept in completed in its wake (WaitQueue's ``finish``) with
@@ -96,6 +111,18 @@ class TracingDispatcher(SyscallDispatcher):
                 kernel.tracer.flush()
         return result
 
+    def record(
+        self, thread: Thread, call: Syscall, number: int, args: Sequence[int], result: int | None
+    ) -> None:
+        kernel = self.kernel
+        if kernel.tracing:
+            core = thread.core
+            self._pending.append(
+                (kernel.now(core), core, thread.process.pid, thread.tid, call.name, number, args, result)
+            )
+            if len(self._pending) >= BATCH:
+                kernel.tracer.flush()
+
     def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
         """The completed call's line, as running it again would have written it (stamped with
         the waker's time: that is when it took what it waited for)."""
@@ -113,6 +140,18 @@ class TracingDispatcher(SyscallDispatcher):
         )
         if len(self._pending) >= BATCH:
             kernel.tracer.flush()
+
+
+def entry_kind(dispatcher: object) -> str | None:
+    """Which of the dispatches above ``dispatcher`` does, exactly: "plain" (SyscallDispatcher's),
+    "traced" (TracingDispatcher's), or None (another: a subclass that changed it, a wrapper).
+    An architecture's entry may do the first two itself, to the same results and records."""
+    dispatch = getattr(type(dispatcher), "dispatch", None)
+    if dispatch is SyscallDispatcher.dispatch:
+        return "plain"
+    if dispatch is TracingDispatcher.dispatch and type(dispatcher).record is TracingDispatcher.record:
+        return "traced"
+    return None
 
 
 class CostingDispatcher:
