@@ -15,6 +15,7 @@
  * install time; Python loads it with ctypes, not import.
  */
 #include <Python.h>
+#include <structmember.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -178,7 +179,7 @@ struct syscall_state {
     int32_t batch;         /* the tracer's batch: flushed when it holds this many */
     struct block_state *blocks;
     PyObject *core;       /* the X86Core: its thread, in_syscall, needs_tb_flush, run counts */
-    PyObject *dispatcher; /* its count */
+    uint64_t calls;       /* calls dispatched here, not yet added to the dispatcher's count */
     PyObject *kernel;     /* tracing, the time stamp's fields */
     PyObject *pending;    /* the tracer's batch */
     PyObject *flush;      /* flush() */
@@ -231,34 +232,70 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
  * must flush its translations go back to Python (handler, failed, settle). Attribute names are
  * interned once, by kernkit_entry_init. */
 enum {
-    A_THREAD, A_PROCESS, A_SYSCALL_MAP, A_NARGS, A_HANDLER, A_NAME, A_COUNT, A_STOP_REQUESTED,
+    A_THREAD, A_PROCESS, A_SYSCALL_MAP, A_NARGS, A_HANDLER, A_NAME, A_STOP_REQUESTED,
     A_USER_WORK, A_NEEDS_TB_FLUSH, A_IN_SYSCALL, A_CORE, A_PID, A_TID, A_TRACING, A_CORE_USED,
     A_ROUND_START_NS, A_IPS, A_IN_RUN, A_RUN_BASE, A_SEGMENT_BASE, A_COUNT_OF_NAMES
 };
 static const char *const names[A_COUNT_OF_NAMES] = {
-    "thread", "process", "syscall_map", "nargs", "handler", "name", "count", "stop_requested",
+    "thread", "process", "syscall_map", "nargs", "handler", "name", "stop_requested",
     "user_work", "needs_tb_flush", "in_syscall", "core", "pid", "tid", "tracing", "_core_used",
     "round_start_ns", "ips", "in_run", "run_base", "segment_base",
 };
-static PyObject *attr[A_COUNT_OF_NAMES], *one;
+static PyObject *attr[A_COUNT_OF_NAMES];
 
 /* Call with the GIL held. 0, or -1 with an exception set. */
 int kernkit_entry_init(void)
 {
     int i;
 
-    if (one == NULL && (one = PyLong_FromLong(1)) == NULL)
-        return -1;
     for (i = 0; i < A_COUNT_OF_NAMES; i++)
         if (attr[i] == NULL && (attr[i] = PyUnicode_InternFromString(names[i])) == NULL)
             return -1;
     return 0;
 }
 
+/* A slot of an attrs class (threads, processes, system calls) read at its offset, as the
+ * interpreter's specialised attribute loads do: PyObject_GetAttr's generic path costs as much
+ * as the bytecodes this file saves. Each site remembers the type it saw; another type (or a
+ * slot that is not a plain object member) takes the generic path. */
+struct site {
+    PyTypeObject *type;
+    Py_ssize_t offset;
+};
+static struct site sites[A_COUNT_OF_NAMES];
+#define NOT_A_SLOT (&PyBaseObject_Type) /* object's attributes are never read here */
+
+/* obj.name, a new reference, or NULL with an exception set. */
+static PyObject *get(PyObject *obj, int name)
+{
+    struct site *site = &sites[name];
+    PyObject *value, *descr;
+
+    if (site->type == NULL) { /* the first object seen here: a slot, or the generic path */
+        site->type = NOT_A_SLOT;
+        descr = _PyType_Lookup(Py_TYPE(obj), attr[name]);
+        if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+            ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX &&
+            !(((PyMemberDescrObject *)descr)->d_member->flags & READ_RESTRICTED)) {
+            Py_INCREF(Py_TYPE(obj)); /* kept: the offset belongs to it */
+            site->type = Py_TYPE(obj);
+            site->offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+        }
+    }
+    if (Py_TYPE(obj) == site->type) {
+        value = *(PyObject **)((char *)obj + site->offset);
+        if (value != NULL) {
+            Py_INCREF(value);
+            return value;
+        }
+    }
+    return PyObject_GetAttr(obj, attr[name]);
+}
+
 /* Truth of obj.name: 1, 0, or -1 with an exception set. */
 static int flag(PyObject *obj, int name)
 {
-    PyObject *value = PyObject_GetAttr(obj, attr[name]);
+    PyObject *value = get(obj, name);
     int truth;
 
     if (value == NULL)
@@ -342,7 +379,7 @@ static int trace(struct syscall_state *s, PyObject *thread, PyObject *process, P
 
     if (tracing <= 0)
         return tracing;
-    where = PyObject_GetAttr(thread, attr[A_CORE]);
+    where = get(thread, A_CORE);
     if (where == NULL)
         return -1;
     t = stamp_here(s, where, &ok);
@@ -350,9 +387,9 @@ static int trace(struct syscall_state *s, PyObject *thread, PyObject *process, P
         t = PyObject_CallOneArg(s->stamp, where);
     if (t == NULL)
         goto out;
-    pid = PyObject_GetAttr(process, attr[A_PID]);
-    tid = pid ? PyObject_GetAttr(thread, attr[A_TID]) : NULL;
-    name = tid ? PyObject_GetAttr(call, attr[A_NAME]) : NULL;
+    pid = get(process, A_PID);
+    tid = pid ? get(thread, A_TID) : NULL;
+    name = tid ? get(call, A_NAME) : NULL;
     if (name == NULL)
         goto out;
     record = PyTuple_Pack(8, t, where, pid, tid, name, number, args, result);
@@ -375,23 +412,6 @@ out:
     return failed;
 }
 
-/* dispatcher.count += 1 */
-static int count_call(struct syscall_state *s)
-{
-    PyObject *count = PyObject_GetAttr(s->dispatcher, attr[A_COUNT]), *more;
-    int failed;
-
-    if (count == NULL)
-        return -1;
-    more = PyNumber_Add(count, one);
-    Py_DECREF(count);
-    if (more == NULL)
-        return -1;
-    failed = PyObject_SetAttr(s->dispatcher, attr[A_COUNT], more);
-    Py_DECREF(more);
-    return failed;
-}
-
 /* What goes to RAX (a new reference; None: nothing), or NULL with an exception set (a bug). */
 static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
 {
@@ -404,9 +424,9 @@ static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
     if (thread == NULL)
         return NULL;
     if (thread != Py_None)
-        process = PyObject_GetAttr(thread, attr[A_PROCESS]);
+        process = get(thread, A_PROCESS);
     if (process != NULL)
-        map = PyObject_GetAttr(process, attr[A_SYSCALL_MAP]);
+        map = get(process, A_SYSCALL_MAP);
     call = map != NULL && PyDict_CheckExact(map) ? PyDict_GetItemWithError(map, number) : NULL;
     if (call == NULL) { /* the Python entry says why (unknown number, no thread, ...) */
         PyErr_Clear();
@@ -417,15 +437,14 @@ static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
     }
     Py_INCREF(call);
     Py_DECREF(map);
-    if (count_call(s) < 0)
-        goto out;
-    nargs_value = PyObject_GetAttr(call, attr[A_NARGS]);
+    s->calls++;
+    nargs_value = get(call, A_NARGS);
     if (nargs_value == NULL || (nargs = PyLong_AsSsize_t(nargs_value)) < 0 || nargs > 6) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_ValueError, "a system call has 0 to 6 arguments");
         goto out;
     }
-    handler = PyObject_GetAttr(call, attr[A_HANDLER]);
+    handler = get(call, A_HANDLER);
     if (handler == NULL)
         goto out;
     args = PyTuple_New(nargs);

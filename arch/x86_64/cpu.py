@@ -216,7 +216,6 @@ class X86Core:
         entry = EntryDispatch(
             mode=ENTRY_TRACED if kind == "traced" else ENTRY_DISPATCH,
             core=self,
-            dispatcher=kernel.dispatcher,
             kernel=kernel,
             index=self.index,
             deterministic=self.deterministic,
@@ -498,6 +497,10 @@ class X86Core:
             self.in_run = False
             self.skip_breakpoint = None
             self._disarm_step()
+            entry = self._syscall_entry
+            if entry is not None and entry.calls:  # the calls the C entry dispatched itself
+                self.kernel.dispatcher.count += entry.calls
+                entry.calls = 0
         if self.switched:
             return Stop("switch", 0)
         last = self.thread

@@ -81,7 +81,7 @@ class SyscallState(ctypes.Structure):
         ("batch", ctypes.c_int32),
         ("blocks", ctypes.c_void_p),
         ("core", ctypes.py_object),
-        ("dispatcher", ctypes.py_object),
+        ("calls", ctypes.c_uint64),
         ("kernel", ctypes.py_object),
         ("pending", ctypes.py_object),
         ("flush", ctypes.py_object),
@@ -196,7 +196,6 @@ class EntryDispatch:
 
     mode: int  # ENTRY_DISPATCH or ENTRY_TRACED
     core: object  # its thread, in_syscall, needs_tb_flush, in_run, run_base, segment_base
-    dispatcher: object  # its count
     kernel: object  # tracing, _core_used, round_start_ns, ips
     index: int
     deterministic: bool
@@ -214,13 +213,15 @@ class EntryDispatch:
 
 def dispatch_in_c(state: SyscallState, entry: EntryDispatch) -> None:
     """From now on the C entry of ``state`` looks handlers up and calls them itself (and builds
-    the trace records, ENTRY_TRACED), going to its Python handler only for the calls it leaves."""
+    the trace records, ENTRY_TRACED), going to its Python handler only for the calls it leaves.
+    It counts the calls it dispatched in ``state.calls``, for the caller to add to the
+    dispatcher's count."""
     library = native_library()
     assert library is not None  # there is a state only with the library
     init = ctypes.PyDLL(library._name).kernkit_entry_init  # with the GIL held: it makes strings
     if init() != 0:
         raise MemoryError("cannot set up the system call entry")
-    for name in ("core", "dispatcher", "kernel", "settle", "failed", "index"):
+    for name in ("core", "kernel", "settle", "failed", "index"):
         setattr(state, name, getattr(entry, name))
     state.deterministic = int(entry.deterministic)
     state.blocks = ctypes.addressof(entry.blocks)
