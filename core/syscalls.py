@@ -39,23 +39,19 @@ class SyscallDispatcher:
             if call.nargs:
                 return call.handler(thread, *read_args(call.nargs))
             return call.handler(thread)
-        except BadAddress:
-            return -thread.process.personality.errno_fault
-        except OutOfMemory:
-            return self.out_of_memory(thread)
+        except (BadAddress, OutOfMemory) as error:
+            return self.failed(thread, error)
 
     def failed(self, thread: Thread, error: BaseException) -> int | None:
-        """What a call whose handler raised ``error`` returns, as :meth:`dispatch` decides it
-        (for an entry that calls handlers itself); any other exception is raised again."""
+        """What a call whose handler raised ``error`` returns (BadAddress: -EFAULT; OutOfMemory:
+        the process is killed); any other exception is raised again (a kernel bug)."""
         if isinstance(error, BadAddress):
             return -thread.process.personality.errno_fault
         if isinstance(error, OutOfMemory):
             return self.out_of_memory(thread)
         raise error
 
-    def record(
-        self, thread: Thread, call: Syscall, number: int, args: Sequence[int], result: int | None
-    ) -> None:
+    def record(self, thread: Thread, call: Syscall, nr: int, args: Sequence[int], ret: int | None) -> None:
         """The trace record of a call an entry dispatched itself: none unless calls are traced."""
 
     def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
@@ -93,10 +89,12 @@ class TracingDispatcher(SyscallDispatcher):
                 result = call.handler(thread, *args)
             else:
                 result = call.handler(thread)
-        except BadAddress:
-            result = -thread.process.personality.errno_fault
-        except OutOfMemory:
-            result = self.out_of_memory(thread)
+        except (BadAddress, OutOfMemory) as error:
+            result = self.failed(thread, error)
+        self.record(thread, call, number, args, result)
+        return result
+
+    def record(self, thread: Thread, call: Syscall, nr: int, args: Sequence[int], ret: int | None) -> None:
         kernel = self.kernel
         if kernel.tracing:  # as trace_event("syscall", ...) would write it, without the dict
             core = thread.core  # the core running the call
@@ -106,21 +104,8 @@ class TracingDispatcher(SyscallDispatcher):
             else:
                 t = kernel.now(core)
             pending = self._pending  # Tracer.syscall, inlined
-            pending.append((t, core, thread.process.pid, thread.tid, call.name, number, args, result))
+            pending.append((t, core, thread.process.pid, thread.tid, call.name, nr, args, ret))
             if len(pending) >= BATCH:
-                kernel.tracer.flush()
-        return result
-
-    def record(
-        self, thread: Thread, call: Syscall, number: int, args: Sequence[int], result: int | None
-    ) -> None:
-        kernel = self.kernel
-        if kernel.tracing:
-            core = thread.core
-            self._pending.append(
-                (kernel.now(core), core, thread.process.pid, thread.tid, call.name, number, args, result)
-            )
-            if len(self._pending) >= BATCH:
                 kernel.tracer.flush()
 
     def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
@@ -140,18 +125,6 @@ class TracingDispatcher(SyscallDispatcher):
         )
         if len(self._pending) >= BATCH:
             kernel.tracer.flush()
-
-
-def entry_kind(dispatcher: object) -> str | None:
-    """Which of the dispatches above ``dispatcher`` does, exactly: "plain" (SyscallDispatcher's),
-    "traced" (TracingDispatcher's), or None (another: a subclass that changed it, a wrapper).
-    An architecture's entry may do the first two itself, to the same results and records."""
-    dispatch = getattr(type(dispatcher), "dispatch", None)
-    if dispatch is SyscallDispatcher.dispatch:
-        return "plain"
-    if dispatch is TracingDispatcher.dispatch and type(dispatcher).record is TracingDispatcher.record:
-        return "traced"
-    return None
 
 
 class CostingDispatcher:

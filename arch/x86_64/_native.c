@@ -256,8 +256,9 @@ int kernkit_entry_init(void)
 
 /* A slot of an attrs class (threads, processes, system calls) read at its offset, as the
  * interpreter's specialised attribute loads do: PyObject_GetAttr's generic path costs as much
- * as the bytecodes this file saves. Each site remembers the type it saw; another type (or a
- * slot that is not a plain object member) takes the generic path. */
+ * as the bytecodes this file saves (the core's hot attributes are slots for this, X86Core's
+ * __slots__). Each site remembers the type it saw; another type (or a slot that is not a plain
+ * object member) takes the generic path. */
 struct site {
     PyTypeObject *type;
     Py_ssize_t offset;
@@ -265,23 +266,49 @@ struct site {
 static struct site sites[A_COUNT_OF_NAMES];
 #define NOT_A_SLOT (&PyBaseObject_Type) /* object's attributes are never read here */
 
+/* The site of obj.name, resolved with the first object seen there: a slot, or the generic path. */
+static struct site *site_of(PyObject *obj, int name)
+{
+    struct site *site = &sites[name];
+    PyObject *descr;
+    PyMemberDef *member;
+
+    if (site->type == NULL) {
+        site->type = NOT_A_SLOT;
+        descr = _PyType_Lookup(Py_TYPE(obj), attr[name]);
+        member = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type) ? ((PyMemberDescrObject *)descr)->d_member
+                                                                         : NULL;
+        if (member != NULL && member->type == T_OBJECT_EX && !(member->flags & (READONLY | READ_RESTRICTED))) {
+            Py_INCREF(Py_TYPE(obj)); /* kept: the offset belongs to it */
+            site->type = Py_TYPE(obj);
+            site->offset = member->offset;
+        }
+    }
+    return site;
+}
+
+/* obj.name = value: 0, or -1 with an exception set. */
+static int put(PyObject *obj, int name, PyObject *value)
+{
+    struct site *site = site_of(obj, name);
+    PyObject **slot, *old;
+
+    if (Py_TYPE(obj) != site->type)
+        return PyObject_SetAttr(obj, attr[name], value);
+    slot = (PyObject **)((char *)obj + site->offset);
+    old = *slot;
+    Py_INCREF(value);
+    *slot = value;
+    Py_XDECREF(old);
+    return 0;
+}
+
 /* obj.name, a new reference, or NULL with an exception set. */
 static PyObject *get(PyObject *obj, int name)
 {
-    struct site *site = &sites[name];
-    PyObject *value, *descr;
+    struct site *site = site_of(obj, name);
+    PyObject *value;
 
-    if (site->type == NULL) { /* the first object seen here: a slot, or the generic path */
-        site->type = NOT_A_SLOT;
-        descr = _PyType_Lookup(Py_TYPE(obj), attr[name]);
-        if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
-            ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX &&
-            !(((PyMemberDescrObject *)descr)->d_member->flags & READ_RESTRICTED)) {
-            Py_INCREF(Py_TYPE(obj)); /* kept: the offset belongs to it */
-            site->type = Py_TYPE(obj);
-            site->offset = ((PyMemberDescrObject *)descr)->d_member->offset;
-        }
-    }
     if (Py_TYPE(obj) == site->type) {
         value = *(PyObject **)((char *)obj + site->offset);
         if (value != NULL) {
@@ -308,7 +335,7 @@ static int flag(PyObject *obj, int name)
 /* obj.name as a C integer; 0 with *ok cleared (and no exception) when it is not one that fits. */
 static long long integer(PyObject *obj, int name, int *ok)
 {
-    PyObject *value = PyObject_GetAttr(obj, attr[name]);
+    PyObject *value = get(obj, name);
     long long n = 0;
     int overflow = 0;
 
@@ -393,7 +420,15 @@ static int trace(struct syscall_state *s, PyObject *thread, PyObject *process, P
     if (name == NULL)
         goto out;
     record = PyTuple_Pack(8, t, where, pid, tid, name, number, args, result);
-    if (record == NULL || PyList_Append(s->pending, record) < 0)
+    if (record == NULL)
+        goto out;
+    /* ints, a str, None and a tuple of ints: no cycle through them, so the collector need not
+     * walk the batch's records (it would at every collection while they wait) */
+    if (result == Py_None || PyLong_CheckExact(result)) {
+        PyObject_GC_UnTrack(args);
+        PyObject_GC_UnTrack(record);
+    }
+    if (PyList_Append(s->pending, record) < 0)
         goto out;
     if (PyList_GET_SIZE(s->pending) >= s->batch) {
         PyObject *done = PyObject_CallNoArgs(s->flush);
@@ -420,7 +455,7 @@ static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
     Py_ssize_t nargs = 0, i;
     int stop, work, flush;
 
-    thread = PyObject_GetAttr(s->core, attr[A_THREAD]);
+    thread = get(s->core, A_THREAD);
     if (thread == NULL)
         return NULL;
     if (thread != Py_None)
@@ -458,7 +493,7 @@ static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
         PyTuple_SET_ITEM(args, i, value);
         argv[i + 1] = value;
     }
-    if (PyObject_SetAttr(s->core, attr[A_IN_SYSCALL], Py_True) < 0)
+    if (put(s->core, A_IN_SYSCALL, Py_True) < 0)
         goto out;
     result = PyObject_Vectorcall(handler, argv, (size_t)nargs + 1, NULL);
     if (result == NULL) { /* the dispatcher's answer to it, and the rest of the entry, in Python */
@@ -491,7 +526,7 @@ fail:
     Py_CLEAR(result);
 done:
     PyErr_Fetch(&type, &error, &tb); /* a failure's exception outlives the flag's reset */
-    if (PyObject_SetAttr(s->core, attr[A_IN_SYSCALL], Py_False) < 0) {
+    if (put(s->core, A_IN_SYSCALL, Py_False) < 0) {
         Py_CLEAR(result);
         Py_XDECREF(type);
         Py_XDECREF(error);

@@ -41,7 +41,7 @@ from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, HandoffKind, Stop
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.process import RUNNING
-from kernkit.core.syscalls import entry_kind
+from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
 from kernkit.core.tracer import BATCH
 
 if TYPE_CHECKING:
@@ -86,8 +86,27 @@ RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
 TCG_BUFFER = 32 << 20
 
 
+def entry_kind(dispatcher: object) -> str | None:
+    """Which dispatch of core.syscalls ``dispatcher`` does, exactly: "plain" (SyscallDispatcher's),
+    "traced" (TracingDispatcher's), or None (another: a subclass that changed it, a wrapper such
+    as the cost model's). The C entry does the first two itself, to the same results and records."""
+    kind = type(dispatcher)
+    if kind.dispatch is SyscallDispatcher.dispatch:
+        return "plain"
+    if kind.dispatch is TracingDispatcher.dispatch and kind.record is TracingDispatcher.record:
+        return "traced"
+    return None
+
+
 class X86Core:
     """Runs threads of any process; keeps their address space in its TLB until another comes."""
+
+    #: What the C system call entry reads or writes at each call, as slots: it reads them at
+    #: their offsets (the rest of the core's attributes stay in its dictionary).
+    __slots__ = (
+        *("thread", "in_syscall", "needs_tb_flush", "in_run", "run_base", "segment_base"),
+        *("__dict__", "__weakref__"),
+    )
 
     def __init__(self, machine: X86Machine, index: int) -> None:
         self.machine = machine
