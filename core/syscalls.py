@@ -103,9 +103,8 @@ class TracingDispatcher(SyscallDispatcher):
                 t = kernel.round_start_ns + used * 1_000_000_000 // kernel.ips
             else:
                 t = kernel.now(core)
-            pending = self._pending  # Tracer.syscall, inlined
-            pending.append((t, core, thread.process.pid, thread.tid, call.name, nr, args, ret))
-            if len(pending) >= BATCH:
+            self._pending.append((t, core, thread.process.pid, thread.tid, call.name, nr, args, ret))
+            if len(self._pending) >= BATCH:  # Tracer.syscall, inlined
                 kernel.tracer.flush()
 
     def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:

@@ -66,6 +66,8 @@ class Tracer:
     ``native=False`` formats every batch in Python (the C encoder is used by default when it
     was built, unless ``KERNKIT_PURE_PYTHON`` is set)."""
 
+    batch = BATCH  # for a writer that appends to ``pending`` itself (then flushes when full)
+
     def __init__(self, stream: IO[str] | None = None, keep: int = 200, native: bool = True) -> None:
         self._stream = stream
         self._hash = hashlib.sha256()

@@ -41,8 +41,6 @@ from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, HandoffKind, Stop
 from kernkit.core.physmem import PAGE_MASK, PAGE_SIZE
 from kernkit.core.process import RUNNING
-from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
-from kernkit.core.tracer import BATCH
 
 if TYPE_CHECKING:
     from kernkit.arch.x86_64.machine import X86Machine
@@ -86,16 +84,23 @@ RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
 TCG_BUFFER = 32 << 20
 
 
+#: The dispatches of kernkit.core.syscalls the C entry does itself, to the same results and
+#: records (named, as the arch takes from the core only what kernkit.api offers).
+ENTRY_KINDS = {
+    ("kernkit.core.syscalls", "SyscallDispatcher.dispatch", "SyscallDispatcher.record"): "plain",
+    ("kernkit.core.syscalls", "TracingDispatcher.dispatch", "TracingDispatcher.record"): "traced",
+}
+
+
 def entry_kind(dispatcher: object) -> str | None:
-    """Which dispatch of core.syscalls ``dispatcher`` does, exactly: "plain" (SyscallDispatcher's),
-    "traced" (TracingDispatcher's), or None (another: a subclass that changed it, a wrapper such
-    as the cost model's). The C entry does the first two itself, to the same results and records."""
-    kind = type(dispatcher)
-    if kind.dispatch is SyscallDispatcher.dispatch:
-        return "plain"
-    if kind.dispatch is TracingDispatcher.dispatch and kind.record is TracingDispatcher.record:
-        return "traced"
-    return None
+    """Which dispatch ``dispatcher`` does, exactly: "plain" (SyscallDispatcher's), "traced"
+    (TracingDispatcher's), or None (another: a subclass that changed it, a wrapper such as the
+    cost model's, which the Python entry calls)."""
+    dispatch, record = getattr(dispatcher, "dispatch", None), getattr(dispatcher, "record", None)
+    if dispatch is None or record is None:
+        return None
+    dispatch, record = getattr(dispatch, "__func__", dispatch), getattr(record, "__func__", record)
+    return ENTRY_KINDS.get((dispatch.__module__, dispatch.__qualname__, record.__qualname__))
 
 
 class X86Core:
@@ -244,7 +249,7 @@ class X86Core:
             stamp=kernel.now,
             pending=kernel.tracer.pending,
             flush=kernel.tracer.flush,
-            batch=BATCH,
+            batch=kernel.tracer.batch,
         )
         dispatch_in_c(state, entry)
 

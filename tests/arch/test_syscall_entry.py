@@ -13,6 +13,7 @@ from kernkit.arch.x86_64.cpu import entry_kind
 from kernkit.arch.x86_64.native import ENTRY_DISPATCH, ENTRY_HANDLER, ENTRY_TRACED, native_library
 from kernkit.core.assemble import assemble, boot
 from kernkit.core.records import Syscall
+from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
 
 #: Calls that leave the C entry for Python: a bad pointer (-EFAULT), unknown numbers, signals
 #: delivered on the way out, threads blocking and handed over between cores, exec, a cost model.
@@ -68,6 +69,16 @@ def test_the_c_entry_dispatches_what_it_can_do_exactly():
     assert entry_kind(costed.dispatcher) is None  # the cost model wraps it: Python dispatches
     modes = [k.machine.cores[0]._syscall_entry.mode for k in (plain, traced, costed)]
     assert modes == [ENTRY_DISPATCH, ENTRY_TRACED, ENTRY_HANDLER]
+
+    class Changed(TracingDispatcher):  # a dispatch of its own: the C must not stand in for it
+        def dispatch(self, thread, number, read_args):
+            return super().dispatch(thread, number, read_args)
+
+    class Same(SyscallDispatcher):
+        pass
+
+    assert entry_kind(Changed(traced)) is None
+    assert entry_kind(Same(plain)) == "plain"
 
 
 def _panic_of_a_broken_getpid() -> tuple[int, bytes]:
