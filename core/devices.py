@@ -238,6 +238,10 @@ class DeviceDriver:
     devices: Any = None
     #: Whether nothing on the device can ever be written (access(W_OK) says EROFS).
     read_only: bool = False
+    #: Whether a ``read`` that raised WouldBlock may be called again by whatever wakes its
+    #: queue (another thread's call, the host bridge) to complete the sleeper's call there: the
+    #: read depends on the channel and count alone, never on the running thread or core.
+    reads_finish_in_wake: bool = False
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel

@@ -76,6 +76,13 @@ class HostIO:
         if self._writers.pop(fd, None) is not None:
             self._update(fd)
 
+    def forget(self, fd: int) -> None:
+        """Stop watching ``fd`` at all because it is about to be closed: no epoll call (closing
+        the descriptor drops it from the epoll set)."""
+        self._readers.pop(fd, None)
+        self._writers.pop(fd, None)
+        self._registered.pop(fd, None)
+
     def _update(self, fd: int) -> None:
         if self._epoll is None:
             self._epoll = select.epoll()

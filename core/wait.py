@@ -57,11 +57,12 @@ class WaitQueue:
         """Block ``thread`` here (from inside its syscall), at most ``timeout_ns`` of virtual time.
 
         With ``restart``, a timeout sets no result either: the syscall runs again and finds its
-        deadline passed itself. With ``finish`` (and no timeout), a wake completes the call in
-        place instead of running it again from its entry, as a Linux call sleeping inside its
-        handler resumes there: ``finish.complete()`` returns the call's result, or the queue to
-        go on sleeping in (nothing there yet), or None to run the whole call again after all.
-        A signal that interrupts the sleep settles the call as for any other (EINTR or restart)."""
+        deadline passed itself. With ``finish``, a wake completes the call in place instead of
+        running it again from its entry, as a Linux call sleeping inside its handler resumes
+        there: ``finish.complete()`` returns the call's result, or the queue to go on sleeping
+        in (nothing there yet), or None to run the whole call again after all; its timeout
+        (rare, so the slow way) runs the call again, to find its deadline passed itself. A
+        signal that interrupts the sleep settles the call as for any other (EINTR or restart)."""
         self._waiters.append(thread)
         thread.waiting_on = self
         if finish is not None:
@@ -77,8 +78,11 @@ class WaitQueue:
             queue = thread.waiting_on  # it may have been moved to another queue (requeue)
             if queue is not None:
                 restarting = thread in queue._restarting
+                finishing = thread in queue._finishing
                 queue.remove(thread)
-                if not restarting:  # a restarting syscall looks at the clock itself when it runs again
+                if finishing:
+                    thread.context.resume_syscall(None)
+                elif not restarting:  # a restarting syscall looks at the clock itself when it runs again
                     thread.context.set_syscall_result(timeout_result)
 
         self.kernel.sleep_until(thread, self.kernel.thread_now(thread) + timeout_ns, on_timeout=expire)

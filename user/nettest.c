@@ -15,6 +15,12 @@
  *   nettest serve PORT           accept one connection, echo until EOF (for host clients)
  *   nettest dial ADDR PORT MSG   connect, send MSG, shut down writing, print what comes back
  *   nettest intr                 a signal in a blocked accept and recv, with and without SA_RESTART
+ *   nettest pingpong N [read|poll]  N one-byte round trips between two processes over pipes
+ *                                with blocking read(), then N more each side waiting in poll()
+ *                                first (or only the one kind)
+ *   nettest intrio               the same for read(), readv() on a pipe and a socket, and poll,
+ *                                ppoll, select and epoll_wait (never restarted), which also wait
+ *                                for bytes that come later
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -671,6 +677,114 @@ static int intr(void) {
     return 0;
 }
 
+/* Round trips between two processes over two pipes: each side blocks in read() (or poll()
+ * first, with `polled`) until the other's byte comes. */
+static void bounce(int in, int out, long rounds, int first, int polled) {
+    char c = 'x';
+    struct pollfd pfd = {in, POLLIN, 0};
+    for (long i = 0; i < rounds; i++) {
+        if (first && write(out, &c, 1) != 1) die("write");
+        if (polled && poll(&pfd, 1, -1) != 1) die("poll");
+        if (read(in, &c, 1) != 1) die("read");
+        if (!first && write(out, &c, 1) != 1) die("write");
+    }
+}
+
+static int pingpong(long rounds, const char *only) {
+    int there[2], back[2];
+    long reads = strcmp(only, "poll") ? rounds : 0, polls = strcmp(only, "read") ? rounds : 0;
+    if (pipe(there) || pipe(back)) die("pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        bounce(there[0], back[1], reads, 0, 0);
+        bounce(there[0], back[1], polls, 0, 1);
+        _exit(0);
+    }
+    bounce(back[0], there[1], reads, 1, 0);
+    bounce(back[0], there[1], polls, 1, 1);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("pingpong ok: %ld round trips with read, %ld with poll, child exit %d\n", reads, polls,
+           WEXITSTATUS(status));
+    return 0;
+}
+
+/* A signal while read() waits on a pipe and on a socket, and while poll, select and epoll_wait
+ * wait (they end with EINTR even under SA_RESTART); then each waits for bytes that come later. */
+static int intrio(void) {
+    int p[2], sv[2];
+    char buf[64];
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pid_t pid = fork();
+    if (pid == 0) {
+        static const char *const sent[] = {"pipe", "sock", "poll", "ppol", "epol", "sele", "vect"};
+        for (int i = 0; i < 7; i++) {
+            pause_ms(150);
+            write(i == 1 ? sv[1] : p[1], sent[i], 4);
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    alarm_soon(0);
+    ssize_t n = read(p[0], buf, sizeof buf);
+    printf("pipe read, no SA_RESTART: %s, handler ran %d\n", errname(n), (int)alarms);
+    alarm_soon(1);
+    n = read(p[0], buf, sizeof buf);
+    printf("pipe read, SA_RESTART: %.*s, handler ran %d\n", n > 0 ? (int)n : 0, buf, (int)alarms);
+    alarm_soon(1);
+    n = read(sv[0], buf, sizeof buf);
+    printf("socket read, SA_RESTART: %.*s, handler ran %d\n", n > 0 ? (int)n : 0, buf, (int)alarms);
+    struct pollfd pfd = {p[0], POLLIN, 0};
+    alarm_soon(1);
+    int r = poll(&pfd, 1, -1);
+    printf("poll, SA_RESTART: %s, handler ran %d\n", errname(r), (int)alarms);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 42};
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    alarm_soon(1);
+    r = epoll_wait(ep, &ev, 1, -1);
+    printf("epoll_wait, SA_RESTART: %s, handler ran %d\n", errname(r), (int)alarms);
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    alarm_soon(1);
+    r = select(p[0] + 1, &rd, NULL, NULL, NULL);
+    printf("select, SA_RESTART: %s, handler ran %d\n", errname(r), (int)alarms);
+    printf("poll for 20 ms: %d, revents %d\n", poll(&pfd, 1, 20), pfd.revents);
+    pfd.revents = 0;
+    r = poll(&pfd, 1, -1);
+    n = read(p[0], buf, sizeof buf);
+    printf("poll until bytes come: %d, revents %#x, then read %.*s\n", r, pfd.revents, n > 0 ? (int)n : 0, buf);
+    sigset_t usr2, old, now;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    sigprocmask(SIG_SETMASK, NULL, &old);
+    r = ppoll(&pfd, 1, NULL, &usr2);
+    sigprocmask(SIG_SETMASK, NULL, &now);
+    n = read(p[0], buf, sizeof buf);
+    printf("ppoll with SIGUSR2 masked: %d, then read %.*s, mask back: %s\n", r, n > 0 ? (int)n : 0, buf,
+           sigismember(&now, SIGUSR2) == sigismember(&old, SIGUSR2) ? "yes" : "no");
+    ev.data.u64 = 0;
+    r = epoll_wait(ep, &ev, 1, -1);
+    n = read(p[0], buf, sizeof buf);
+    printf("epoll_wait until bytes come: %d, data %llu, then read %.*s\n", r, (unsigned long long)ev.data.u64,
+           n > 0 ? (int)n : 0, buf);
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    r = select(p[0] + 1, &rd, NULL, NULL, NULL);
+    n = read(p[0], buf, sizeof buf);
+    printf("select until bytes come: %d, set %d, then read %.*s\n", r, FD_ISSET(p[0], &rd), n > 0 ? (int)n : 0,
+           buf);
+    char a[2], b[8];
+    struct iovec iov[2] = {{a, sizeof a}, {b, sizeof b}};
+    n = readv(p[0], iov, 2);
+    printf("readv until bytes come: %zd: %.2s|%.2s\n", n, a, b);
+    printf("then end of file: %zd\n", read(p[0], buf, sizeof buf));
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -689,6 +803,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return serve(argc > 2 ? atoi(argv[2]) : 7000);
     if (!strcmp(cmd, "dial") && argc > 4) return dialout(argv[2], atoi(argv[3]), argv[4]);
     if (!strcmp(cmd, "intr")) return intr();
-    fprintf(stderr, "usage: nettest echo|many|refused|reset|big|halfclose|leak|udp|files|select|pair|serve|dial|intr\n");
+    if (!strcmp(cmd, "intrio")) return intrio();
+    if (!strcmp(cmd, "pingpong")) return pingpong(argc > 2 ? atol(argv[2]) : 1000, argc > 3 ? argv[3] : "");
+    fprintf(stderr, "usage: nettest echo|many|refused|reset|big|halfclose|leak|udp|files|select|pair|serve|dial|intr|intrio|pingpong\n");
     return 2;
 }

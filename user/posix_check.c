@@ -11,11 +11,16 @@
  *                              starting from the program's initial values, kept across switches
  *   posix_check float          printf's %f %e %g (and F E G) of ordinary and edge values, with
  *                              flags, widths and precisions, printed and formatted in pthreads
+ *   posix_check hexfloat       printf's %a and %A: normal, subnormal and special values, rounded
+ *                              at every precision (ties to even), with flags and widths
  *   posix_check sigmask        sigaction (SA_SIGINFO, SA_RESETHAND, sa_mask), per-pthread masks:
  *                              blocked signals pending until a pthread unblocks them
  *   posix_check sigwait        sigwait, sigtimedwait, sigsuspend, pause and pthread_kill; a kill'd
  *                              signal runs its handler on the one pthread that does not block it,
  *                              while that pthread computes, sleeps or waits
+ *   posix_check eintr          a handler cuts sleeps, sem_wait and a socket read short with EINTR
+ *                              (the read restarted under SA_RESTART); a mutex or condition wait
+ *                              runs the handler and waits on; a blocked signal cuts nothing
  *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
  *                              and a fork child whose exec fails and which _exits */
 #define _GNU_SOURCE
@@ -727,6 +732,41 @@ static int check_float(void)
 	return 0;
 }
 
+/* --- hexfloat ------------------------------------------------------------------------------ */
+
+static const double hex_values[] = {
+	0x1.08p0, 0x1.18p0, 0x1.28p0, 0x1.0000000000008p0, 0x1.0000000000018p0, 0x1.fffffffffffffp0,
+	0x1.f8p0, 0x1.8p-1022, 0x0.0000000000001p-1022, 0x0.8p-1022, 0x0.fffffffffffffp-1022, 0x1p1023,
+	0x1.234p-5, 17.0,
+};
+
+static const char *const hex_formats[] = {
+	"%a", "%A", "%.0a", "%.1a", "%.2a", "%.3a", "%.12a", "%.13a", "%.15a", "%#.0a", "%#a", "%+a",
+	"% a", "%20a", "%-20a|", "%020a", "%+025.3A",
+};
+
+static int check_hexfloat(void)
+{
+	double inf = 1.0 / 0.0, nan = 0.0 / 0.0;
+	printf("%a %A %10a|%-10A|%010a %a %A\n", inf, -inf, inf, -inf, inf, nan, nan);
+	for (size_t f = 0; f < sizeof hex_formats / sizeof *hex_formats; f++) {
+		printf("%s", hex_formats[f]);
+		for (size_t v = 0; v < sizeof float_values / sizeof *float_values; v++) {
+			putchar(' ');
+			printf(hex_formats[f], float_values[v]);
+		}
+		for (size_t v = 0; v < sizeof hex_values / sizeof *hex_values; v++) {
+			putchar(' ');
+			printf(hex_formats[f], hex_values[v]);
+		}
+		putchar('\n');
+	}
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "%.2a|%A", 1.0 / 3, -0.0);
+	printf("snprintf %s returns %d\n", buf, n);
+	return 0;
+}
+
 /* --- sigmask -------------------------------------------------------------------------------- */
 
 static char sig_log[512];
@@ -1050,6 +1090,190 @@ static int check_sigwait(void)
 	return 0;
 }
 
+/* --- eintr --------------------------------------------------------------------------------- */
+
+static pthread_t intr_target;
+static volatile int intr_ran, intr_holding, intr_saw_holding, intr_pred, intr_saw_pred = -1;
+static pthread_mutex_t intr_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t intr_cv = PTHREAD_COND_INITIALIZER;
+static int intr_peer = -1;
+
+static void on_intr(int sig)
+{
+	(void)sig;
+	intr_ran++;
+	intr_saw_holding = intr_holding;
+	intr_saw_pred = intr_pred;
+}
+
+static void intr_action(bool restart)
+{
+	struct sigaction sa = { .sa_handler = on_intr, .sa_flags = restart ? SA_RESTART : 0 };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	intr_ran = 0;
+}
+
+enum { KICK_ONLY, KICK_THEN_WRITE, KICK_THEN_COND, KICK_HOLDING, KICK_THEN_POST };
+static sem_t intr_sem;
+
+/* Signals the main thread 5 ms in (it waits by then), then maybe ends its wait 5 ms later. */
+static void *intr_kicker(void *arg)
+{
+	long what = (long)arg;
+	if (what == KICK_HOLDING) {
+		pthread_mutex_lock(&intr_lock);
+		intr_holding = 1;
+	}
+	usleep(5000);
+	pthread_kill(intr_target, SIGUSR1);
+	usleep(5000);
+	if (what == KICK_THEN_WRITE) {
+		write(intr_peer, "x", 1);
+	} else if (what == KICK_THEN_POST) {
+		sem_post(&intr_sem);
+	} else if (what == KICK_THEN_COND) {
+		pthread_mutex_lock(&intr_lock);
+		intr_pred = 1;
+		pthread_cond_signal(&intr_cv);
+		pthread_mutex_unlock(&intr_lock);
+	} else if (what == KICK_HOLDING) {
+		intr_holding = 0;
+		pthread_mutex_unlock(&intr_lock);
+	}
+	return NULL;
+}
+
+static pthread_t kick(long what)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, intr_kicker, (void *)what);
+	return t;
+}
+
+static const char *err_name(int r)
+{
+	return r == 0 ? "0" : errno == EINTR ? "EINTR" : strerror(errno);
+}
+
+static void *intr_dialer(void *arg)
+{
+	int port = (int)(long)arg;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(INADDR_LOOPBACK) } };
+	if (connect(s, (struct sockaddr *)&a, sizeof a) < 0)
+		perror("connect");
+	intr_peer = s;
+	return NULL;
+}
+
+static int check_eintr(void)
+{
+	intr_target = pthread_self();
+	struct timespec req = { 1, 0 }, rem = { 0, 0 };
+	pthread_t t;
+
+	intr_action(false);
+	t = kick(KICK_ONLY);
+	int r = nanosleep(&req, &rem);
+	pthread_join(t, NULL);
+	printf("nanosleep(1 s): %d %s, handler ran %d, time left between 0.5 s and 1 s: %s\n", r, err_name(r), intr_ran,
+	       r && rem.tv_sec == 0 && rem.tv_nsec > 500000000 ? "yes" : "no");
+
+	intr_action(true);
+	t = kick(KICK_ONLY);
+	r = nanosleep(&req, &rem);
+	pthread_join(t, NULL);
+	printf("nanosleep under SA_RESTART: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+
+	intr_action(false);
+	t = kick(KICK_ONLY);
+	unsigned left = sleep(3);
+	pthread_join(t, NULL);
+	printf("sleep(3) returns %u, handler ran %d\n", left, intr_ran);
+
+	intr_action(true);
+	t = kick(KICK_ONLY);
+	r = usleep(1000000);
+	pthread_join(t, NULL);
+	printf("usleep(1 s) under SA_RESTART: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+
+	sem_init(&intr_sem, 0, 0);
+	intr_action(false);
+	t = kick(KICK_ONLY);
+	r = sem_wait(&intr_sem);
+	pthread_join(t, NULL);
+	printf("sem_wait: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+	intr_action(true);
+	t = kick(KICK_THEN_POST);
+	r = sem_wait(&intr_sem);
+	pthread_join(t, NULL);
+	printf("sem_wait under SA_RESTART: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+
+	/* blocked: it waits for the sleep to end, then runs once unblocked */
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	intr_action(false);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	t = kick(KICK_ONLY);
+	struct timespec short_req = { 0, 20000000 };
+	r = nanosleep(&short_req, NULL);
+	pthread_join(t, NULL);
+	int before = intr_ran;
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	printf("nanosleep with SIGUSR1 blocked: %d, handler ran %d, after unblocking %d\n", r, before, intr_ran);
+
+	/* a socket read: EINTR, or restarted under SA_RESTART until the peer writes */
+	int port = 40000 + getpid() % 20000;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(INADDR_LOOPBACK) } };
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4) < 0) {
+		perror("listen");
+		return 1;
+	}
+	pthread_create(&t, NULL, intr_dialer, (void *)(long)port);
+	int c = accept(l, NULL, NULL);
+	pthread_join(t, NULL);
+	char buf[8];
+	intr_action(false);
+	t = kick(KICK_ONLY);
+	ssize_t n = read(c, buf, sizeof buf);
+	pthread_join(t, NULL);
+	printf("read on a socket: %zd %s, handler ran %d\n", n, err_name((int)n), intr_ran);
+	intr_action(true);
+	t = kick(KICK_THEN_WRITE);
+	n = read(c, buf, sizeof buf);
+	pthread_join(t, NULL);
+	printf("read under SA_RESTART: %zd '%.*s', handler ran %d\n", n, n > 0 ? (int)n : 0, buf, intr_ran);
+	close(c);
+	close(intr_peer);
+	close(l);
+
+	/* a condition wait runs the handler and never returns EINTR */
+	intr_action(false);
+	pthread_mutex_lock(&intr_lock);
+	t = kick(KICK_THEN_COND);
+	int eintr = 0;
+	while (!intr_pred)
+		eintr |= pthread_cond_wait(&intr_cv, &intr_lock) == EINTR;
+	pthread_mutex_unlock(&intr_lock);
+	pthread_join(t, NULL);
+	printf("cond_wait: handler ran %d while waiting (predicate %d then), EINTR %d\n", intr_ran, intr_saw_pred, eintr);
+
+	/* a mutex wait runs the handler while the other holds it, then takes the mutex */
+	intr_action(false);
+	t = kick(KICK_HOLDING);
+	while (!intr_holding)
+		sched_yield();
+	r = pthread_mutex_lock(&intr_lock);
+	printf("mutex_lock: %d, handler ran %d while the other held it: %s\n", r, intr_ran,
+	       intr_saw_holding ? "yes" : "no");
+	pthread_mutex_unlock(&intr_lock);
+	pthread_join(t, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -1068,6 +1292,10 @@ int main(int argc, char **argv)
 		return check_sigwait();
 	if (!strcmp(what, "float"))
 		return check_float();
+	if (!strcmp(what, "hexfloat"))
+		return check_hexfloat();
+	if (!strcmp(what, "eintr"))
+		return check_eintr();
 	if (!strcmp(what, "tls"))
 		return check_tls();
 	if (!strcmp(what, "spawnfd") && argc > 3)
@@ -1076,6 +1304,6 @@ int main(int argc, char **argv)
 		return check_slice(argc > 2 && !strcmp(argv[2], "locks"));
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|eintr|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE\n");
 	return 2;
 }

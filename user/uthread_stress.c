@@ -5,7 +5,8 @@
  * (default 3000) by self-notifications sent to every vcore, interrupting uthreads wherever they
  * are -- in the middle of a context switch too.  Checks the totals and prints "ok".  With
  * VCORES 0 the process stays an SCP: the uthreads take turns on its one core and the events
- * are picked up whenever a uthread yields. */
+ * are picked up whenever a uthread yields.  Then 64 short uthreads, one after another, each
+ * filling 8 KiB of its stack: they start on the stacks the joined ones left (no mmap). */
 #include "parlib/uthread.h"
 
 static uth_mutex_t lock = UTH_MUTEX_INIT;
@@ -47,6 +48,19 @@ static void *worker(void *arg)
 		uthread_sched_yield();
 	}
 	return (void *)(long)me;
+}
+
+/* Fills 8 KiB of its stack with i * 2w and sums it: i * 1023 * 1024. */
+static void *short_lived(void *arg)
+{
+	long i = (long)arg;
+	volatile long words[1024];
+	for (int w = 0; w < 1024; w++)
+		words[w] = i * 2 * w;
+	long sum = 0;
+	for (int w = 0; w < 1024; w++)
+		sum += words[w];
+	return (void *)sum;
 }
 
 int main(int argc, char **argv)
@@ -96,6 +110,16 @@ int main(int argc, char **argv)
 		if ((long)ret != i)
 			parlib_panic("uthread %d returned %ld", i, (long)ret);
 	}
+	uint64_t reused_before = parlib_stacks_reused;
+	for (long i = 0; i < 64; i++) {
+		void *ret;
+		struct uthread *t = uthread_create(short_lived, (void *)i);
+		uthread_join(t, &ret);
+		if ((long)ret != i * 1023 * 1024)
+			parlib_panic("short uthread %ld returned %ld", i, (long)ret);
+	}
+	printf("uthread_stress: 64 short uthreads, %lu on a kept stack\n",
+	       (unsigned long)(parlib_stacks_reused - reused_before));
 	/* the last notifications may still be in flight: give them a moment */
 	for (volatile int spin = 0; spin < 100000 && handled < (uint64_t)sent; spin++)
 		if (!parlib_is_mcp)

@@ -2,15 +2,19 @@
 
 Open channels carry the Linux open flags in ``chan.flags`` (O_APPEND and O_NONBLOCK matter
 here). A device that must wait raises WouldBlock: the thread sleeps on the queue it names and
-its syscall runs again when woken, or gets EAGAIN when the file is non-blocking.
+its syscall runs again when woken (a read of a pipe or a socket is completed by the wake
+instead), or gets EAGAIN when the file is non-blocking.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kernkit.core.devices import DMDEVICE, DMNAMEDPIPE, DMSOCKET, QTDIR, Chan, DeviceError, WouldBlock
-from kernkit.core.errnos import EAGAIN, EBADF, EISDIR, EPIPE, ESPIPE, errno_of
+from kernkit.core.errnos import EAGAIN, EBADF, EFAULT, EISDIR, EPIPE, ESPIPE, errno_of
+from kernkit.core.errors import BadAddress
+from kernkit.core.wait import Finish, WaitQueue
 from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
 
 if TYPE_CHECKING:
@@ -23,16 +27,38 @@ STREAMS = DMDEVICE | DMNAMEDPIPE | DMSOCKET
 
 
 def wait_blocked(t: Thread, chan: Chan, blocked: WouldBlock) -> int | None:
-    """A read or write that would block: EAGAIN on a non-blocking channel, else sleep (the call
-    starts again when woken)."""
+    """A write that would block: EAGAIN on a non-blocking channel, else sleep (the call starts
+    again when woken)."""
     if chan.flags & O_NONBLOCK:
         return -EAGAIN
     blocked.queue.sleep(t, restart=True)
     return None
 
 
-def chan_read(t: Thread, chan: Chan, count: int, offset: int | None = None) -> bytes | int | None:
-    """Read up to ``count`` bytes at the channel's offset (advancing it) or at ``offset``."""
+def wait_read(
+    t: Thread, chan: Chan, count: int, blocked: WouldBlock, finish: Finishing | None
+) -> int | None:
+    """A read that would block: EAGAIN on a non-blocking channel, else sleep, completed by the
+    wake when the device's reads finish there and ``finish`` says how (see :func:`chan_read`),
+    or running again when woken."""
+    if chan.flags & O_NONBLOCK:
+        return -EAGAIN
+    if finish is not None and chan.driver.reads_finish_in_wake:
+        blocked.queue.sleep(t, finish=Finish(_completing(t, chan, count, *finish), finish[1]))
+    else:
+        blocked.queue.sleep(t, restart=True)
+    return None
+
+
+def chan_read(
+    t: Thread, chan: Chan, count: int, offset: int | None = None, finish: Finishing | None = None
+) -> bytes | int | None:
+    """Read up to ``count`` bytes at the channel's offset (advancing it) or at ``offset``.
+
+    With ``finish`` (``deliver``, the call's arguments), a read of a device whose reads finish
+    in the wake (``DeviceDriver.reads_finish_in_wake``: pipes, sockets) that must wait is
+    completed by whatever wakes it: the bytes go to ``deliver(data)``, which puts them in the
+    caller's buffer and gives the call's result; otherwise the call runs again when woken."""
     if chan.mode & 3 == O_WRONLY:
         return -EBADF
     if chan.qid.type & QTDIR:
@@ -42,10 +68,34 @@ def chan_read(t: Thread, chan: Chan, count: int, offset: int | None = None) -> b
     except DeviceError as exc:
         return -errno_of(exc.code)
     except WouldBlock as blocked:
-        return wait_blocked(t, chan, blocked)
+        return wait_read(t, chan, count, blocked, finish if offset is None else None)
     if offset is None:
         chan.offset += len(data)
     return data
+
+
+#: How a blocked read completes in its wake: what takes the bytes read (writes them to the
+#: caller's buffer, returns the call's result), and the call's arguments (for its trace line).
+Finishing = tuple[Callable[[bytes], int], tuple[int, ...]]
+
+
+def _completing(
+    t: Thread, chan: Chan, count: int, deliver: Callable[[bytes], int], _args: tuple[int, ...]
+) -> Callable[[], int | WaitQueue]:
+    def complete() -> int | WaitQueue:
+        try:
+            data = chan.driver.read(chan, count, chan.offset, caller=t)
+        except DeviceError as exc:
+            return -errno_of(exc.code)
+        except WouldBlock as blocked:
+            return blocked.queue
+        chan.offset += len(data)
+        try:
+            return deliver(data)
+        except BadAddress:  # the buffer went away while the call waited
+            return -EFAULT
+
+    return complete
 
 
 def chan_write(

@@ -34,7 +34,7 @@ from kernkit.plugins.linux_abi.chanio import (
     chan_read,
     chan_write,
     is_stream,
-    wait_blocked,
+    wait_read,
 )
 from kernkit.plugins.linux_abi.jobs import terminal_ioctl
 from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
@@ -98,7 +98,12 @@ def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
         except DeviceError as exc:
             return -errno_of(exc.code)
         except WouldBlock as blocked:
-            return wait_blocked(t, file, blocked)
+
+            def deliver(data: bytes) -> int:
+                aspace.write(buf, data)
+                return len(data)
+
+            return wait_read(t, file, count, blocked, (deliver, (fd, buf, count)))
         file.offset += len(data)
     else:
         data = file.read(t, count)
@@ -208,7 +213,15 @@ def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int) -> int | None:
     total = min(sum(length for _, length in vectors), MAX_IO)
     if not total:
         return 0
-    data = chan_read(t, file, total) if type(file) is Chan else file.read(t, total)
+    if type(file) is not Chan:
+        data = file.read(t, total)
+    else:
+
+        def deliver(data: bytes) -> int:
+            scatter(aspace, vectors, data)
+            return len(data)
+
+        data = chan_read(t, file, total, finish=(deliver, (fd, iov, iovcnt)))
     if data is None or type(data) is int:
         return data
     scatter(aspace, vectors, data)
@@ -346,6 +359,11 @@ def sys_ioctl(t: Thread, fd: int, request: int, arg: int) -> int:
     if request in (FIOCLEX, FIONCLEX):
         t.process.files.set_cloexec(fd, request == FIOCLEX)
         return 0
+    control = getattr(file.driver, "linux_ioctl", None) if type(file) is Chan else None
+    if control is not None:  # a device's own requests (a socket's SIOCGIF*, say)
+        answer = control(t, file, request, arg)
+        if answer is not None:
+            return answer
     answer = terminal_ioctl(t, file, request, arg)
     return -ENOTTY if answer is None else answer  # not a terminal: programs fall back to plain output
 

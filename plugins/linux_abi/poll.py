@@ -3,8 +3,9 @@
 Readiness comes from each channel's driver (``DeviceDriver.poll``); files that never wait
 (regular files, the console) are always ready. A caller with nothing ready sleeps on the
 kernel's pollers queue (:func:`kernkit.core.wait.pollers`), which drivers wake when a file may
-have become ready; the call then runs again and looks at its files anew. The deadline of a
-timed call is kept in the thread across those restarts, so a timeout is not stretched by them.
+have become ready; the wake looks at its files anew and completes the call, or leaves it asleep
+when none is ready yet. The deadline of a timed call is kept in the thread across the runs of
+the call (its timeout, a signal without a handler), so a timeout is not stretched by them.
 epoll is level-triggered: EPOLLET is accepted and behaves as level-triggered (a caller that
 reads until EAGAIN, as edge-triggered code must, works the same); EPOLLONESHOT is honoured.
 """
@@ -12,11 +13,13 @@ reads until EAGAIN, as edge-triggered code must, works the same); EPOLLONESHOT i
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, Chan
-from kernkit.core.errnos import EBADF, EEXIST, EINVAL, EMFILE, ENOENT
-from kernkit.core.wait import pollers
+from kernkit.core.errnos import EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENOENT
+from kernkit.core.errors import BadAddress
+from kernkit.core.wait import Finish, WaitQueue, pollers
 from kernkit.plugins.linux_abi.signals import ON_EINTR
 from kernkit.plugins.linux_abi.sigwait import end_temporary_mask, temporary_mask_or_interrupt
 
@@ -48,21 +51,40 @@ def readiness(file: Any) -> int:
     return ready
 
 
-def _finish_or_wait(t: Thread, found: int, timeout_ns: int | None) -> bool:
+def _finish_or_wait(
+    t: Thread, found: int, timeout_ns: int | None, again: Callable[[], int], args: tuple[int, ...]
+) -> bool:
     """True when the call should return now (something is ready, or its time is up); otherwise
-    the thread sleeps until a file may be ready or the deadline, and the call runs again."""
+    the thread sleeps until a file may be ready or the deadline.
+
+    The wake completes the call: ``again()`` looks at the files anew and gives the call's
+    result, having written it out (0: still nothing ready, written nothing; the thread sleeps
+    on). The deadline runs the call again, to find it passed."""
     data = t.data
     if found or timeout_ns == 0:
         data.pop(DEADLINE, None)
         return True
-    now = t.kernel.thread_now(t)
+    kernel = t.kernel
+    now = kernel.thread_now(t)
     deadline = data.get(DEADLINE)
     if deadline is None:
         deadline = data[DEADLINE] = FOREVER if timeout_ns is None else now + timeout_ns
     if deadline != FOREVER and now >= deadline:
         data.pop(DEADLINE, None)
         return True
-    pollers(t.kernel).sleep(t, None if deadline == FOREVER else deadline - now, restart=True)
+    queue = pollers(kernel)
+
+    def complete() -> int | WaitQueue:
+        try:
+            result = again()
+        except BadAddress:  # the caller's sets went away while it waited
+            result = -EFAULT
+        if result == 0:
+            return queue
+        data.pop(DEADLINE, None)
+        return end_temporary_mask(t, result)  # type: ignore[return-value]
+
+    queue.sleep(t, None if deadline == FOREVER else deadline - now, finish=Finish(complete, args))
     return False
 
 
@@ -78,23 +100,48 @@ def _timespec_ns(t: Thread, address: int) -> int | None:
 # --- poll ------------------------------------------------------------------------------------
 
 
-def _poll(t: Thread, fds: int, nfds: int, timeout_ns: int | None) -> int | None:
+def _poll(t: Thread, fds: int, nfds: int, timeout_ns: int | None, args: tuple[int, ...]) -> int | None:
     if nfds > min(MAX_FDS, t.process.files.limit):
         return -EINVAL
     aspace = t.process.aspace
     raw = bytearray(aspace.read(fds, 8 * nfds)) if nfds else bytearray()
     files = t.process.files
-    found = 0
-    for i in range(nfds):
-        fd, events = struct.unpack_from("<ih", raw, 8 * i)
-        revents = 0
-        if fd >= 0:
-            file = files.get(fd)
-            revents = POLLNVAL if file is None else readiness(file) & ((events & 0xFFFF) | POLLERR | POLLHUP)
-        struct.pack_into("<h", raw, 8 * i + 6, revents)
-        if revents:
-            found += 1
-    if not _finish_or_wait(t, found, timeout_ns):
+    watched: list[tuple[int, Any, int]] = []  # (fd, file, events wanted) of the open descriptors
+
+    def scan() -> int:
+        found = 0
+        watched.clear()
+        for i in range(nfds):
+            fd, events = struct.unpack_from("<ih", raw, 8 * i)
+            revents = 0
+            if fd >= 0:
+                file = files.get(fd)
+                wanted = (events & 0xFFFF) | POLLERR | POLLHUP
+                if file is None:
+                    revents = POLLNVAL
+                else:
+                    revents = readiness(file) & wanted
+                    watched.append((fd, file, wanted))
+            struct.pack_into("<h", raw, 8 * i + 6, revents)
+            if revents:
+                found += 1
+        return found
+
+    def again() -> int:
+        # every readiness change anywhere wakes every poller: first a look at just the files
+        # it watches, the whole scan (and the copy out) only when one is ready or went away
+        for fd, file, wanted in watched:
+            if files.get(fd) is not file or readiness(file) & wanted:
+                break
+        else:
+            return 0
+        found = scan()
+        if found:
+            aspace.write(fds, bytes(raw))
+        return found
+
+    found = scan()
+    if not _finish_or_wait(t, found, timeout_ns, again, args):
         return None
     if nfds:
         aspace.write(fds, bytes(raw))
@@ -102,8 +149,9 @@ def _poll(t: Thread, fds: int, nfds: int, timeout_ns: int | None) -> int | None:
 
 
 def sys_poll(t: Thread, fds: int, nfds: int, timeout_ms: int) -> int | None:
+    args = (fds, nfds, timeout_ms)
     timeout_ms = timeout_ms - (1 << 32) if timeout_ms >= 1 << 31 else timeout_ms
-    return _poll(t, fds, nfds, None if timeout_ms < 0 else timeout_ms * 1_000_000)
+    return _poll(t, fds, nfds, None if timeout_ms < 0 else timeout_ms * 1_000_000, args)
 
 
 def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, size: int) -> int | None:
@@ -113,14 +161,20 @@ def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, size: int)
     early = temporary_mask_or_interrupt(t, sigmask, size)
     if early:
         return early
-    return end_temporary_mask(t, _poll(t, fds, nfds, timeout))
+    return end_temporary_mask(t, _poll(t, fds, nfds, timeout, (fds, nfds, tsp, sigmask, size)))
 
 
 # --- select ----------------------------------------------------------------------------------
 
 
 def _select(
-    t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int, timeout_ns: int | None
+    t: Thread,
+    nfds: int,
+    readfds: int,
+    writefds: int,
+    exceptfds: int,
+    timeout_ns: int | None,
+    args: tuple[int, ...],
 ) -> int | None:
     if nfds < 0 or nfds > t.process.files.limit:
         return -EINVAL
@@ -131,32 +185,49 @@ def _select(
         for a in (readfds, writefds, exceptfds)
     ]
     out = [0, 0, 0]
-    found = 0
     files = t.process.files
     wanted = sets[0] | sets[1] | sets[2]
-    fd = 0
-    while wanted >> fd:
-        if wanted >> fd & 1:
-            file = files.get(fd)
-            if file is None:
-                return -EBADF
-            ready = readiness(file)
-            bit = 1 << fd
-            if sets[0] & bit and ready & (POLLIN | POLLHUP | POLLERR):
-                out[0] |= bit
-                found += 1
-            if sets[1] & bit and ready & (POLLOUT | POLLERR):
-                out[1] |= bit
-                found += 1
-            if sets[2] & bit and ready & POLLPRI:
-                out[2] |= bit
-                found += 1
-        fd += 1
-    if not _finish_or_wait(t, found, timeout_ns):
+
+    def scan() -> int:
+        out[:] = 0, 0, 0
+        found = 0
+        fd = 0
+        while wanted >> fd:
+            if wanted >> fd & 1:
+                file = files.get(fd)
+                if file is None:
+                    return -EBADF
+                ready = readiness(file)
+                bit = 1 << fd
+                if sets[0] & bit and ready & (POLLIN | POLLHUP | POLLERR):
+                    out[0] |= bit
+                    found += 1
+                if sets[1] & bit and ready & (POLLOUT | POLLERR):
+                    out[1] |= bit
+                    found += 1
+                if sets[2] & bit and ready & POLLPRI:
+                    out[2] |= bit
+                    found += 1
+            fd += 1
+        return found
+
+    def write_out() -> None:
+        for address, bits in zip((readfds, writefds, exceptfds), out, strict=True):
+            if address and size:
+                aspace.write(address, bits.to_bytes(size, "little"))
+
+    def again() -> int:
+        found = scan()
+        if found > 0:
+            write_out()
+        return found
+
+    found = scan()
+    if found < 0:
+        return found
+    if not _finish_or_wait(t, found, timeout_ns, again, args):
         return None
-    for address, bits in zip((readfds, writefds, exceptfds), out, strict=True):
-        if address and size:
-            aspace.write(address, bits.to_bytes(size, "little"))
+    write_out()
     return found
 
 
@@ -167,7 +238,7 @@ def sys_select(t: Thread, nfds: int, readfds: int, writefds: int, exceptfds: int
         if seconds < 0 or not 0 <= micros < 1_000_000:
             return -EINVAL
         timeout = seconds * NS + micros * 1000
-    return _select(t, nfds, readfds, writefds, exceptfds, timeout)
+    return _select(t, nfds, readfds, writefds, exceptfds, timeout, (nfds, readfds, writefds, exceptfds, tvp))
 
 
 def sys_pselect6(
@@ -181,7 +252,8 @@ def sys_pselect6(
         early = temporary_mask_or_interrupt(t, address, size)
         if early:
             return early
-    return end_temporary_mask(t, _select(t, nfds, readfds, writefds, exceptfds, timeout))
+    args = (nfds, readfds, writefds, exceptfds, tsp, sigmask)
+    return end_temporary_mask(t, _select(t, nfds, readfds, writefds, exceptfds, timeout, args))
 
 
 # --- epoll -----------------------------------------------------------------------------------
@@ -259,7 +331,9 @@ def sys_epoll_ctl(t: Thread, epfd: int, op: int, fd: int, event: int) -> int:
     return 0
 
 
-def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int) -> int | None:
+def sys_epoll_wait(
+    t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int, args: tuple[int, ...] | None = None
+) -> int | None:
     ep = t.process.files.get(epfd)
     if ep is None:
         return -EBADF
@@ -267,8 +341,18 @@ def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms
         return -EINVAL
     timeout_ms = timeout_ms - (1 << 32) if timeout_ms >= 1 << 31 else timeout_ms
     ready = ep.ready(t.process.files)[:maxevents]
-    if not _finish_or_wait(t, len(ready), None if timeout_ms < 0 else timeout_ms * 1_000_000):
+    args = (epfd, events, maxevents, timeout_ms) if args is None else args
+
+    def again() -> int:
+        return _report(t, ep.ready(t.process.files)[:maxevents], events)
+
+    if not _finish_or_wait(t, len(ready), None if timeout_ms < 0 else timeout_ms * 1_000_000, again, args):
         return None
+    return _report(t, ready, events)
+
+
+def _report(t: Thread, ready: list[tuple[int, int, list[Any]]], events: int) -> int:
+    """Write the ready files' events to ``events``; how many."""
     out = bytearray()
     for _fd, got, entry in ready:
         out += struct.pack("<IQ", got, entry[2])
@@ -285,7 +369,8 @@ def sys_epoll_pwait(
     early = temporary_mask_or_interrupt(t, sigmask, size)
     if early:
         return early
-    return end_temporary_mask(t, sys_epoll_wait(t, epfd, events, maxevents, timeout_ms))
+    args = (epfd, events, maxevents, timeout_ms, sigmask, size)
+    return end_temporary_mask(t, sys_epoll_wait(t, epfd, events, maxevents, timeout_ms, args))
 
 
 def _interrupted(t: Thread, _number: int, _regs: dict[str, int]) -> None:

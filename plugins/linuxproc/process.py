@@ -408,7 +408,7 @@ def fd_target(number: int, file: Any) -> str:
     device = getattr(file.driver, "name", "")
     if device == "pipe":
         return f"pipe:[{inode_number(file.qid)}]"
-    if device in ("ip", "unix"):
+    if device in ("ip", "unix", "netlink"):
         return f"socket:[{inode_number(file.qid)}]"
     return file.path or f"#{device}"
 

@@ -44,6 +44,12 @@ def _unix_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver
     return UnixDevice(kernel)
 
 
+def _netlink_device(kernel: Kernel):  # noqa: ANN202 - a DeviceDriver
+    from kernkit.plugins.net.netlinksock import NetlinkDevice
+
+    return NetlinkDevice(kernel)
+
+
 def _start_host(kernel: Kernel) -> None:
     options = kernel.config["net"]
     forwards = options.forwards()
@@ -92,6 +98,7 @@ def kernkit_register_devices() -> list[Device]:
     return [
         Device("ip", _ip_device, "the network: /net/tcp, /net/udp (clone, ctl, data, listen, ...)"),
         Device("unix", _unix_device, "Unix domain sockets (each an open channel; names bound)"),
+        Device("netlink", _netlink_device, "AF_NETLINK sockets: NETLINK_ROUTE's interfaces and addresses"),
     ]
 
 

@@ -91,6 +91,8 @@ def parse_addr(text: str, stack: Stack, default_host: str = ANY) -> tuple[str, i
 
 
 class IpDevice(DeviceDriver):
+    reads_finish_in_wake = True
+
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
         stack = stack_of(kernel)
@@ -265,6 +267,15 @@ class IpDevice(DeviceDriver):
             address = stack.address if conv == 0 else "127.0.0.1"
             return f"device /net/{device} maxtu 65536 sendra 0 recvra 0\n\t{address}\n"
         return None
+
+    def linux_ioctl(self, t: Thread, chan: Chan, request: int, arg: int) -> int | None:
+        """The interface ioctls on a conversation's data file (a socket)."""
+        proto, conv, kind = chan.aux
+        if kind != DATA:
+            return None
+        from kernkit.plugins.net import ifreq
+
+        return ifreq.ioctl(t, inet6.family_of(conv), request, arg)
 
     def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         proto, conv, kind = chan.aux

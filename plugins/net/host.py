@@ -147,6 +147,9 @@ class HostEnd:
     def peer_closed(self) -> None:
         """The guest closed: send what is queued, then close."""
         self.closing = True
+        if not self.rx:  # nothing left to send: the close sends the FIN
+            self._close()
+            return
         self.eof_pending = True
         self._pause()
         self._flush()
@@ -163,11 +166,8 @@ class HostEnd:
         if self.closed:
             return
         self.closed = True
-        hostio = self.bridge.kernel.hostio
-        self._pause()
-        if self.writing:
-            self.writing = False
-            hostio.remove_writer(self.fd)
+        self.reading = self.writing = False
+        self.bridge.kernel.hostio.forget(self.fd)  # no epoll call: the close drops it there
         self.sock.close()
         self.bridge.ends.discard(self)
         self.bridge.update_keepalive()

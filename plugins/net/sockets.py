@@ -33,7 +33,7 @@ from kernkit.core.errnos import (
 from kernkit.core.errors import BadAddress
 from kernkit.core.wait import Finish, WaitQueue
 from kernkit.plugins.linux_abi.api import O_NONBLOCK, scatter, sigpipe
-from kernkit.plugins.net import inet6, udplite, unix
+from kernkit.plugins.net import families, inet6, udplite, unix
 from kernkit.plugins.net.devip import DATA
 from kernkit.plugins.net.stack import ANY6
 
@@ -554,8 +554,9 @@ _INET_CALLS = (
     (55, "getsockopt", sys_getsockopt, 5),
     (288, "accept4", sys_accept4, 4),
 )
-#: AF_UNIX sockets and their calls are unix.py's; the rest are the calls above.
+#: AF_UNIX and AF_NETLINK sockets and their calls are unix.py's and netlink.py's (families.py
+#: chooses); the rest are the calls above.
 SYSCALLS = (
-    tuple((number, name, unix.dispatch(name, handler), nargs) for number, name, handler, nargs in _INET_CALLS)
+    tuple((number, name, families.dispatch(name, call), nargs) for number, name, call, nargs in _INET_CALLS)
     + unix.SYSCALLS
 )

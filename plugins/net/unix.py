@@ -32,7 +32,7 @@ from kernkit.plugins.ns.api import devices, enter
 if TYPE_CHECKING:
     from kernkit.core.process import Thread
 
-AF_UNSPEC, AF_INET = 0, 2
+AF_UNSPEC, AF_INET, AF_NETLINK = 0, 2, 16
 SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
 MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x20, 0x40, 0x100, 0x4000
 SOL_SOCKET = 1
@@ -104,7 +104,7 @@ def sys_socket(t: Thread, domain: int, kind: int, protocol: int) -> int:
 
 def sys_socketpair(t: Thread, domain: int, kind: int, protocol: int, sv: int) -> int:
     if domain != AF_UNIX:
-        return -EOPNOTSUPP if domain == AF_INET else -EAFNOSUPPORT
+        return -EOPNOTSUPP if domain in (AF_INET, AF_NETLINK) else -EAFNOSUPPORT
     try:
         base = _kind(kind, protocol)
     except DeviceError as exc:
@@ -461,7 +461,7 @@ def setsockopt(
     return 0
 
 
-#: The calls on a descriptor, by name: a Unix socket's go here, the rest to ``inet``'s.
+#: The calls on a Unix socket's descriptor, by name (plugins/net/families.py sends them here).
 CALLS: dict[str, Callable[..., Any]] = {
     "bind": bind,
     "connect": connect,
@@ -478,26 +478,6 @@ CALLS: dict[str, Callable[..., Any]] = {
     "getpeername": getpeername,
     "shutdown": shutdown,
 }
-
-
-def dispatch(name: str, inet: Callable[..., Any]) -> Callable[..., Any]:
-    """The handler of socket call ``name``: AF_UNIX sockets here, every other to ``inet``."""
-    if name == "socket":
-
-        @functools.wraps(inet)
-        def by_domain(t: Thread, domain: int, kind: int, protocol: int) -> Any:
-            return (sys_socket if domain == AF_UNIX else inet)(t, domain, kind, protocol)
-
-        return by_domain
-    unix = CALLS.get(name)
-    if unix is None:
-        return inet
-
-    @functools.wraps(inet)
-    def by_file(t: Thread, fd: int, *args: int) -> Any:
-        return (unix if is_unix(t.process.files.get(fd)) else inet)(t, fd, *args)
-
-    return by_file
 
 
 SYSCALLS = ((53, "socketpair", sys_socketpair, 4),)

@@ -340,6 +340,8 @@ def unnamed() -> bytes:
 class UnixDevice(DeviceDriver):
     """``#unix``: every socket is an open channel of this device; the names bound are here."""
 
+    reads_finish_in_wake = True
+
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
         self.numbers = itertools.count(1)
@@ -412,6 +414,14 @@ class UnixDevice(DeviceDriver):
         if chan.aux is not None:
             chan.mode = CLOSED
             chan.aux.close()
+
+    def linux_ioctl(self, t: Thread, chan: Chan, request: int, arg: int) -> int | None:
+        """The interface ioctls, which Linux answers on a Unix socket too (musl asks one)."""
+        if chan.aux is None:
+            return None
+        from kernkit.plugins.net import ifreq
+
+        return ifreq.ioctl(t, AF_UNIX, request, arg)
 
 
 def creds_of_caller(caller: Thread | None) -> Creds:

@@ -70,6 +70,8 @@ class Pipe:
 
 
 class PipeDevice(DeviceDriver):
+    reads_finish_in_wake = True
+
     def __init__(self, kernel: Kernel) -> None:
         super().__init__(kernel)
         self.numbers = itertools.count(1)

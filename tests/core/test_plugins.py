@@ -126,7 +126,7 @@ def test_plugins_lists_builtins_with_version_source_hooks_and_registries():
         "syscall tables: linux (linux_abi), akaros (akaros_abi)",
         "schedulers: rr (rr), mcp (mcp)",
         "devices: proc (ns), srv (ns), pipe (ns), root (ns), tmpfs (ns), random (ns), version (ns), "
-        "cons (console), linuxproc (linuxproc), linuxdev (linuxproc), mnt (ninep), ip (net), unix (net), ether (ether)",
+        "cons (console), linuxproc (linuxproc), linuxdev (linuxproc), mnt (ninep), ip (net), unix (net), netlink (net), ether (ether)",
         "proc files: args (ns), ctl (ns), fd (ns), ns (ns), status (ns), mcp (akaros_abi), vmexits (vmm), "
         "strace (strace)",
         "syscall extensions: vmm (vmm), sockets (net)",

@@ -223,3 +223,93 @@ void fmt_double(struct out *o, uint64_t bits, const struct fmt_spec *s)
 	if (s->left)
 		fmt_pad(o, ' ', s->width - body);
 }
+
+/* %a and %A as musl prints them: the value normalised to 1.h * 2^x (subnormals too), the hex
+ * digits rounded half to even at the precision (the leading digit may become 2), or as many as
+ * it takes without one; zero is 0x0p+0. */
+static int put_hex_body(struct out *o, uint64_t bits, const struct fmt_spec *s, bool count_only)
+{
+	int biased = (int)(bits >> 52 & 0x7ff);
+	uint64_t frac = bits & ((1ull << 52) - 1);
+	bool upper = (s->conv | 0x20) != s->conv;
+	const char *xd = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	int x = 0;
+	uint64_t lead = 0;
+	if (biased || frac) {
+		x = (biased ? biased : 1) - 1023;
+		if (!biased) {
+			while (!(frac >> 52)) {
+				frac <<= 1;
+				x--;
+			}
+			frac &= (1ull << 52) - 1;
+		}
+		lead = 1;
+	}
+	int p = s->precision;
+	if (p >= 0 && p < 13) {
+		int drop = 52 - 4 * p;
+		uint64_t kept = (lead << 52 | frac) >> drop, rest = frac & ((1ull << drop) - 1);
+		uint64_t half = 1ull << (drop - 1);
+		if (rest > half || (rest == half && (kept & 1)))
+			kept++;
+		lead = kept >> (4 * p);
+		frac = (kept << drop) & ((1ull << 52) - 1);
+	}
+	int digits = 0; /* hex digits after the point, trailing zeros left off */
+	for (uint64_t f = frac; f; f = (f << 4) & ((1ull << 52) - 1))
+		digits++;
+	int after = p > digits ? p : digits;
+	int n = 1 + (after || s->alt) + after;
+	if (count_only)
+		return n;
+	fmt_put(o, xd[lead]);
+	if (after || s->alt)
+		fmt_put(o, '.');
+	for (int i = 0; i < after; i++)
+		fmt_put(o, i < 13 ? xd[frac >> (48 - 4 * i) & 15] : '0');
+	return n;
+}
+
+void fmt_hex_double(struct out *o, uint64_t bits, const struct fmt_spec *s)
+{
+	int biased = (int)(bits >> 52 & 0x7ff);
+	if (biased == 0x7ff) { /* inf and nan as %f prints them */
+		struct fmt_spec f = *s;
+		f.conv = (s->conv | 0x20) != s->conv ? 'F' : 'f';
+		fmt_double(o, bits, &f);
+		return;
+	}
+	bool upper = (s->conv | 0x20) != s->conv;
+	bool negative = bits >> 63;
+	const char *sign = negative ? "-" : s->plus ? "+" : s->space ? " " : "";
+	int x = 0;
+	if (biased || (bits & ((1ull << 52) - 1))) {
+		x = (biased ? biased : 1) - 1023;
+		for (uint64_t f = bits & ((1ull << 52) - 1); !biased && !(f >> 52); f <<= 1)
+			x--;
+	}
+	char ebuf[8];
+	int en = 0;
+	unsigned ux = x < 0 ? (unsigned)-x : (unsigned)x;
+	do
+		ebuf[en++] = (char)('0' + ux % 10);
+	while (ux /= 10);
+	int body = put_hex_body(o, bits, s, true);
+	int len = (int)strlen(sign) + 2 + body + 2 + en;
+	if (!s->left && !s->zero)
+		fmt_pad(o, ' ', s->width - len);
+	for (const char *p = sign; *p; p++)
+		fmt_put(o, *p);
+	fmt_put(o, '0');
+	fmt_put(o, upper ? 'X' : 'x');
+	if (s->zero && !s->left)
+		fmt_pad(o, '0', s->width - len);
+	put_hex_body(o, bits, s, false);
+	fmt_put(o, upper ? 'P' : 'p');
+	fmt_put(o, x < 0 ? '-' : '+');
+	while (en)
+		fmt_put(o, ebuf[--en]);
+	if (s->left)
+		fmt_pad(o, ' ', s->width - len);
+}

@@ -14,7 +14,7 @@ void fmt_put(struct out *o, char c);
 void fmt_pad(struct out *o, char c, int n);
 
 struct fmt_spec {
-	char conv; /* f F e E g G */
+	char conv; /* f F e E g G a A */
 	int width, precision; /* precision -1: the default */
 	bool left, zero, plus, space, alt;
 };
@@ -22,5 +22,7 @@ struct fmt_spec {
 /* One double, given as its bits (parlib is integer-only), converted exactly as C requires:
  * every digit is the exact decimal value of the double, rounded half to even. */
 void fmt_double(struct out *o, uint64_t bits, const struct fmt_spec *spec);
+/* %a and %A: hex digits, as musl prints them. */
+void fmt_hex_double(struct out *o, uint64_t bits, const struct fmt_spec *spec);
 
 #endif

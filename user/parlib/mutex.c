@@ -57,6 +57,7 @@ struct uth_wait {
 	struct uthread *uth;
 	volatile uint32_t why;  /* the first reason to end it early (UTH_WAIT_*), or 0 */
 	volatile bool aborted;  /* ended early: taken off the list, or never put on it */
+	bool by_interrupt;      /* uthread_interrupt may end it (else only uthread_poke) */
 };
 
 /* End w early (an alarm, or uthread_interrupt): the first caller's reason counts.  If the
@@ -103,7 +104,7 @@ static int wait_on(struct uth_wait *w, void (*block)(struct uthread *, void *), 
 		uth_disable_notifs();
 		spin_lock(&uth->wait_lock);
 		uth->waiting = w;
-		if (uth->interrupted)
+		if ((uth->interrupted && w->by_interrupt) || uth->poked)
 			w->why = UTH_WAIT_INTERRUPTED;
 		spin_unlock(&uth->wait_lock);
 		uth_enable_notifs();
@@ -130,10 +131,23 @@ void uthread_interrupt(struct uthread *uth)
 	uth_disable_notifs();
 	spin_lock(&uth->wait_lock);
 	uth->interrupted = true;
-	if (uth->waiting)
+	if (uth->waiting && uth->waiting->by_interrupt)
 		wait_end_early(uth->waiting, UTH_WAIT_INTERRUPTED);
 	if (uth->abortable_sysc)
 		sys_abort_sysc(uth->abortable_sysc); /* it finishes with -EINTR and wakes the uthread */
+	spin_unlock(&uth->wait_lock);
+	uth_enable_notifs();
+}
+
+void uthread_poke(struct uthread *uth)
+{
+	uth_disable_notifs();
+	spin_lock(&uth->wait_lock);
+	uth->poked = true;
+	if (uth->waiting)
+		wait_end_early(uth->waiting, UTH_WAIT_INTERRUPTED);
+	if (uth->abortable_sysc)
+		sys_abort_sysc(uth->abortable_sysc);
 	spin_unlock(&uth->wait_lock);
 	uth_enable_notifs();
 }
@@ -169,7 +183,7 @@ static void mutex_block(struct uthread *uth, void *arg)
 	spin_pdr_unlock(&m->lock);
 }
 
-int uth_mutex_timed_lock(uth_mutex_t *m, uint64_t deadline)
+static int mutex_lock_wait(uth_mutex_t *m, uint64_t deadline, bool pokable)
 {
 	for (int i = 0; i < UTH_MUTEX_SPINS; i++) {
 		if (uth_mutex_trylock(m))
@@ -180,7 +194,17 @@ int uth_mutex_timed_lock(uth_mutex_t *m, uint64_t deadline)
 		return uth_mutex_trylock(m) ? 0 : UTH_WAIT_TIMEOUT;
 	struct uth_wait w = { .lock = &m->lock, .head = &m->waiters, .tail = &m->waiters_tail, .obj = m };
 	/* 0: the unlocker handed the mutex over, or we took it while stopping */
-	return wait_on(&w, mutex_block, deadline, false);
+	return wait_on(&w, mutex_block, deadline, pokable);
+}
+
+int uth_mutex_timed_lock(uth_mutex_t *m, uint64_t deadline)
+{
+	return mutex_lock_wait(m, deadline, false);
+}
+
+int uth_mutex_lock_pokable(uth_mutex_t *m)
+{
+	return mutex_lock_wait(m, 0, true);
 }
 
 void uth_mutex_lock(uth_mutex_t *m)
@@ -225,6 +249,7 @@ int uth_cond_var_timed_wait(uth_cond_var_t *cv, uth_mutex_t *m, uint64_t deadlin
 {
 	struct uth_wait w = {
 		.lock = &cv->lock, .head = &cv->waiters, .tail = &cv->waiters_tail, .obj = cv, .mutex = m,
+		.by_interrupt = true,
 	};
 	int why = wait_on(&w, cv_block, deadline, interruptible);
 	uth_mutex_lock(m);
@@ -301,7 +326,8 @@ int uth_semaphore_timed_down(uth_semaphore_t *sem, uint64_t deadline, bool inter
 		return 0;
 	if (deadline && deadline <= read_tsc())
 		return UTH_WAIT_TIMEOUT;
-	struct uth_wait w = { .lock = &sem->lock, .head = &sem->waiters, .tail = &sem->waiters_tail, .obj = sem };
+	struct uth_wait w = { .lock = &sem->lock, .head = &sem->waiters, .tail = &sem->waiters_tail, .obj = sem,
+	                      .by_interrupt = true };
 	/* 0: the up that woke us was ours, the count went straight to us */
 	return wait_on(&w, sem_block, deadline, interruptible);
 }
@@ -333,7 +359,7 @@ int uth_sleep_until(uint64_t deadline, bool interruptible)
 		return 0;
 	struct spin_pdr_lock lock = SPIN_PDR_INITIALIZER;
 	struct uthread *head = NULL, *tail = NULL;
-	struct uth_wait w = { .lock = &lock, .head = &head, .tail = &tail };
+	struct uth_wait w = { .lock = &lock, .head = &head, .tail = &tail, .by_interrupt = true };
 	int why = wait_on(&w, sleep_block, deadline, interruptible);
 	return why == UTH_WAIT_TIMEOUT ? 0 : why;
 }

@@ -193,6 +193,12 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			fmt_double(&o, va_arg_double_bits((struct va_regs *)ap), &spec);
 			break;
 		}
+		case 'a':
+		case 'A': {
+			struct fmt_spec spec = { conv, width, precision, left, zero, plus, space, alt };
+			fmt_hex_double(&o, va_arg_double_bits((struct va_regs *)ap), &spec);
+			break;
+		}
 		case '%':
 			put(&o, '%');
 			break;

@@ -52,13 +52,13 @@ static void blockon(struct uthread *uth, void *arg)
 	sched_ops->thread_blockon_sysc(uth, sysc);
 }
 
-/* uthread_interrupt may abort sysc from now until unpublish (or aborts it here: it came
+/* uthread_interrupt or uthread_poke may abort sysc from now until unpublish (or aborts it here: it came
  * before). */
 static void publish_abortable(struct uthread *uth, struct syscall *sysc)
 {
 	uth_disable_notifs();
 	spin_lock(&uth->wait_lock);
-	if (uth->interrupted)
+	if (uth->interrupted || uth->poked)
 		sys_abort_sysc(sysc);
 	else
 		uth->abortable_sysc = sysc;
@@ -80,7 +80,7 @@ static long blocking(bool abortable, long nr, long a0, long a1, long a2, long a3
 	struct uthread *uth = current_uthread();
 	if (!parlib_is_mcp || !uth || in_vcore_context() || !sysc_evq || uth->notif_depth)
 		return ros_syscall6(nr, a0, a1, a2, a3, a4, a5);
-	if (abortable && uth->interrupted)
+	if (abortable && (uth->interrupted || uth->poked))
 		return -EINTR;
 	/* on the uthread's stack, which stays as it is while the uthread waits */
 	struct syscall sysc = {

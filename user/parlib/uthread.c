@@ -126,6 +126,55 @@ static void uthread_trampoline(void)
 	uthread_exit(uth->func(uth->arg));
 }
 
+/* Stacks (with their guard page) of freed uthreads, kept for the next ones: a server making a
+ * uthread per connection would otherwise pay an mmap, an mprotect and a munmap for each, and
+ * fault the fresh stack's pages in again. */
+#define STACKS_KEPT 32
+static spinlock_t stacks_lock = SPINLOCK_INITIALIZER;
+static struct {
+	char *base;
+	size_t size;
+} stacks_kept[STACKS_KEPT];
+static unsigned int nr_stacks_kept;
+volatile uint64_t parlib_stacks_reused;
+
+/* A kept stack of exactly `size` bytes (the guard page included), or NULL. */
+static char *reuse_stack(size_t size)
+{
+	char *base = NULL;
+	uth_disable_notifs();
+	spin_lock(&stacks_lock);
+	for (unsigned int i = nr_stacks_kept; i-- > 0;) {
+		if (stacks_kept[i].size == size) {
+			base = stacks_kept[i].base;
+			stacks_kept[i] = stacks_kept[--nr_stacks_kept];
+			break;
+		}
+	}
+	spin_unlock(&stacks_lock);
+	uth_enable_notifs();
+	if (base)
+		atomic_add(&parlib_stacks_reused, 1);
+	return base;
+}
+
+/* Keep a freed stack for reuse; false when STACKS_KEPT are kept already (unmap it then). */
+static bool keep_stack(char *base, size_t size)
+{
+	bool kept = false;
+	uth_disable_notifs();
+	spin_lock(&stacks_lock);
+	if (nr_stacks_kept < STACKS_KEPT) {
+		stacks_kept[nr_stacks_kept].base = base;
+		stacks_kept[nr_stacks_kept].size = size;
+		nr_stacks_kept++;
+		kept = true;
+	}
+	spin_unlock(&stacks_lock);
+	uth_enable_notifs();
+	return kept;
+}
+
 struct uthread *uthread_create(void *(*func)(void *), void *arg)
 {
 	return uthread_create_stack(func, arg, UTHREAD_STACK_SIZE);
@@ -143,13 +192,16 @@ struct uthread *uthread_create_stack(void *(*func)(void *), void *arg, size_t st
 		return NULL;
 	}
 	size_t size = (stack_size + PAGE - 1) & ~(size_t)(PAGE - 1);
-	char *base = sys_mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if ((long)base < 0 && (long)base > -4096) {
-		tls_block_free(uth->tls);
-		free(uth);
-		return NULL;
+	char *base = reuse_stack(size + PAGE);
+	if (!base) {
+		base = sys_mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if ((long)base < 0 && (long)base > -4096) {
+			tls_block_free(uth->tls);
+			free(uth);
+			return NULL;
+		}
+		sys_mprotect(base, PAGE, PROT_NONE); /* guard page: an overflow faults */
 	}
-	sys_mprotect(base, PAGE, PROT_NONE); /* guard page: an overflow faults */
 	uth->stack = base;
 	uth->stack_size = size + PAGE;
 	uth->func = func;
@@ -170,7 +222,7 @@ static void free_uthread(struct uthread *uth)
 {
 	if (uth->flags & UTHREAD_IS_THREAD0)
 		return;
-	if (uth->stack)
+	if (uth->stack && !keep_stack(uth->stack, uth->stack_size))
 		sys_munmap(uth->stack, uth->stack_size);
 	tls_block_free(uth->tls);
 	free(uth);

@@ -60,6 +60,7 @@ struct uthread {
 	spinlock_t wait_lock;
 	struct uth_wait *waiting;
 	volatile bool interrupted;
+	volatile bool poked;                     /* uthread_poke: once, the waiter clears it */
 	struct syscall *volatile abortable_sysc; /* an interruptible call it waits in */
 	/* Its FPU/SSE registers while it is not running (saved on yield, or copied from the
 	 * kernel's preempt_anc when a notification or preemption stopped it). */
@@ -101,6 +102,8 @@ void recover_vcore(uint32_t vcoreid);
 extern volatile uint64_t parlib_preempt_events, parlib_uthreads_stolen;
 /* uthread_pause_current's count (time slices taken). */
 extern volatile uint64_t parlib_uthreads_paused;
+/* Uthreads that started on a stack kept from a freed one (no mmap for them). */
+extern volatile uint64_t parlib_stacks_reused;
 
 /* Asynchronous system calls (sysc.c): where EV_SYSCALL events go, and registering a struct
  * syscall for one (false: it is done already). */
@@ -236,6 +239,13 @@ int uth_sleep_until(uint64_t deadline, bool interruptible);
 /* Mark uth interrupted and end the interruptible wait it is in, if any; its later
  * interruptible waits end at once (the mark stays: a thread being cancelled never waits again). */
 void uthread_interrupt(struct uthread *uth);
+/* End the interruptible wait uth is in, or its next one if it is not in one yet, once: unlike
+ * uthread_interrupt it leaves no lasting mark (the waiter clears uth->poked before it decides to
+ * wait again).  The pthreads layer's signals, which cut waits short with EINTR. */
+void uthread_poke(struct uthread *uth);
+/* As uth_mutex_timed_lock with no deadline, but uthread_poke (not uthread_interrupt) ends the
+ * wait: 0 once the mutex is ours, or UTH_WAIT_INTERRUPTED. */
+int uth_mutex_lock_pokable(uth_mutex_t *m);
 
 /* How many times a contended uth_mutex_lock spins before blocking. */
 #define UTH_MUTEX_SPINS 100

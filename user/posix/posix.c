@@ -157,15 +157,27 @@ time_t time(time_t *t)
 
 /* A pthread sleeps on a parlib alarm: only it stops, its vcore runs others meanwhile, and
  * pthread_cancel wakes it (a cancellation point).  Outside a pthread: the kernel's sleep. */
-static int sleep_usec(uint64_t usec)
+static int sleep_usec(uint64_t usec, uint64_t *left)
 {
+	*left = 0;
 	struct uthread *uth = current_uthread();
 	if (!uth || in_vcore_context())
 		return (int)posix_ret(sys_block(usec));
-	bool interruptible = posix_cancel_point();
-	if (uth_sleep_until(alarm_deadline_in(usec), interruptible))
+	posix_cancel_point();
+	uint64_t deadline = alarm_deadline_in(usec);
+	for (;;) {
+		struct posix_wait w;
+		posix_wait_begin(&w);
+		if (!uth_sleep_until(deadline, true))
+			return 0;
 		posix_cancel_point();
-	return 0;
+		/* a handler ends a sleep, SA_RESTART or not, as on Linux */
+		if (posix_wait_end(&w) != POSIX_WAIT_AGAIN) {
+			*left = alarm_usec_until(deadline);
+			errno = EINTR;
+			return -1;
+		}
+	}
 }
 
 int nanosleep(const struct timespec *req, struct timespec *rem)
@@ -174,19 +186,27 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 		errno = EINVAL;
 		return -1;
 	}
-	if (rem)
-		rem->tv_sec = rem->tv_nsec = 0;
-	return sleep_usec((uint64_t)req->tv_sec * 1000000 + ((uint64_t)req->tv_nsec + 999) / 1000);
+	uint64_t left;
+	int r = sleep_usec((uint64_t)req->tv_sec * 1000000 + ((uint64_t)req->tv_nsec + 999) / 1000, &left);
+	if (r < 0 && rem) {
+		rem->tv_sec = (time_t)(left / 1000000);
+		rem->tv_nsec = (long)(left % 1000000) * 1000;
+	}
+	return r;
 }
 
 int usleep(useconds_t usec)
 {
-	return sleep_usec(usec);
+	uint64_t left;
+	return sleep_usec(usec, &left);
 }
 
+/* The whole seconds left if a handler cut it short, as musl's */
 unsigned int sleep(unsigned int seconds)
 {
-	sleep_usec((uint64_t)seconds * 1000000);
+	uint64_t left;
+	if (sleep_usec((uint64_t)seconds * 1000000, &left) < 0)
+		return (unsigned int)(left / 1000000);
 	return 0;
 }
 

@@ -27,8 +27,24 @@ int posix_socket_closed(int fd);
 /* pthread.c: a cancellation point.  A pending cancellation (if enabled) exits the pthread here;
  * otherwise true if the wait that follows may be interrupted by pthread_cancel. */
 bool posix_cancel_point(void);
+/* pthread.c: a cancellation is pending and enabled (the next cancellation point exits). */
+bool posix_cancelling(void);
+/* signal.c: a wait that a signal handler cuts short, as Linux's are (EINTR).  posix_wait_begin
+ * runs the handlers already due and notes how many ran; the wait itself is interruptible (a
+ * signal for this pthread pokes it: uthread_poke); when it ends early, posix_wait_end runs what
+ * is due and says what to do: POSIX_WAIT_AGAIN (no handler ran: wait on), POSIX_WAIT_RESTART
+ * (handlers ran, all SA_RESTART) or POSIX_WAIT_EINTR (one ran without SA_RESTART). */
+struct posix_wait {
+	uint32_t handlers, norestart;
+};
+#define POSIX_WAIT_AGAIN 0
+#define POSIX_WAIT_RESTART 1
+#define POSIX_WAIT_EINTR 2
+void posix_wait_begin(struct posix_wait *w);
+int posix_wait_end(const struct posix_wait *w);
 /* pthread.c: a blocking system call that is a cancellation point (read, write, accept): a
- * pthread_cancel while it waits aborts it in the kernel and exits the pthread. */
+ * pthread_cancel while it waits aborts it in the kernel and exits the pthread; a signal handler
+ * aborts it too, and it is made again (SA_RESTART) or returns -EINTR, as Linux's are. */
 long posix_cancelable_sysc(long nr, long a0, long a1, long a2, long a3);
 /* An absolute CLOCK_REALTIME time (virtual time since boot, as clock_gettime gives it) as a
  * read_tsc() deadline; *err = EINVAL for a bad one. */
@@ -79,6 +95,7 @@ struct pthread {
 	volatile uint64_t sigwait_set;   /* sigwait'ing for these */
 	volatile uint32_t suspended;     /* in sigsuspend */
 	volatile uint32_t handlers_run;  /* handlers run in this pthread so far */
+	volatile uint32_t norestart_run; /* of those, ones without SA_RESTART */
 	uth_semaphore_t sig_sem;         /* wakes sigwait and sigsuspend */
 	struct posix_sigframe *sigframe; /* the context a handler run interrupted (innermost) */
 };

@@ -294,7 +294,15 @@ int pthread_mutex_lock(pthread_mutex_t *m)
 	int r = relock(m);
 	if (r >= 0)
 		return r;
-	uth_mutex_lock(mutex_of(m));
+	if (!uth_mutex_trylock(mutex_of(m))) {
+		/* a handler for this pthread runs while it waits, then it waits on (as on Linux) */
+		struct posix_wait w;
+		posix_wait_begin(&w);
+		while (uth_mutex_lock_pokable(mutex_of(m)) == UTH_WAIT_INTERRUPTED) {
+			posix_wait_end(&w);
+			posix_wait_begin(&w);
+		}
+	}
 	m->owner = pthread_self();
 	m->count = 1;
 	return 0;
@@ -374,15 +382,20 @@ int pthread_cond_destroy(pthread_cond_t *cv)
 
 static int cond_wait(pthread_cond_t *cv, pthread_mutex_t *m, uint64_t deadline)
 {
-	bool interruptible = posix_cancel_point();
+	posix_cancel_point();
 	unsigned long count = m->count;
 	m->owner = NULL;
 	m->count = 0;
-	int why = uth_cond_var_timed_wait(cv_of(cv), mutex_of(m), deadline, interruptible);
+	/* a signal's handler ends the wait (a spurious wake-up, never EINTR, as POSIX allows) */
+	struct posix_wait w;
+	posix_wait_begin(&w);
+	int why = uth_cond_var_timed_wait(cv_of(cv), mutex_of(m), deadline, true);
 	m->owner = pthread_self();
 	m->count = count;
-	if (why == UTH_WAIT_INTERRUPTED)
+	if (why == UTH_WAIT_INTERRUPTED) {
 		posix_cancel_point(); /* exits, the mutex held (its cleanup handlers release it) */
+		posix_wait_end(&w);
+	}
 	return why == UTH_WAIT_TIMEOUT ? ETIMEDOUT : 0;
 }
 
@@ -470,14 +483,29 @@ bool posix_cancel_point(void)
 	return true;
 }
 
+bool posix_cancelling(void)
+{
+	struct pthread *self = pthread_self();
+	return self->cancel_state == PTHREAD_CANCEL_ENABLE && atomic_read(&self->cancel_pending);
+}
+
 long posix_cancelable_sysc(long nr, long a0, long a1, long a2, long a3)
 {
-	if (!posix_cancel_point())
+	posix_cancel_point();
+	struct uthread *uth = current_uthread();
+	if (!uth || in_vcore_context())
 		return ros_syscall_blocking(nr, a0, a1, a2, a3, 0, 0);
-	long r = ros_syscall_interruptible(nr, a0, a1, a2, a3, 0, 0);
-	if (r == -EINTR)
+	for (;;) {
+		struct posix_wait w;
+		posix_wait_begin(&w);
+		long r = ros_syscall_interruptible(nr, a0, a1, a2, a3, 0, 0);
+		if (r != -EINTR || !(uth->poked || uth->interrupted))
+			return r; /* done, or the kernel's own EINTR */
 		posix_cancel_point(); /* the cancellation that aborted it: exits */
-	return r;
+		if (posix_wait_end(&w) == POSIX_WAIT_EINTR)
+			return -EINTR;
+		/* no handler, or all SA_RESTART: the call again, as Linux restarts it */
+	}
 }
 
 void pthread_testcancel(void)

@@ -30,15 +30,24 @@ int sem_destroy(sem_t *sem)
 
 static int sem_down(sem_t *sem, uint64_t deadline)
 {
-	bool interruptible = posix_cancel_point();
-	int why = uth_semaphore_timed_down(sem_of(sem), deadline, interruptible);
-	if (why == UTH_WAIT_INTERRUPTED)
+	posix_cancel_point();
+	for (;;) {
+		struct posix_wait w;
+		posix_wait_begin(&w);
+		int why = uth_semaphore_timed_down(sem_of(sem), deadline, true);
+		if (!why)
+			return 0;
+		if (why == UTH_WAIT_TIMEOUT) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
 		posix_cancel_point();
-	if (why) {
-		errno = ETIMEDOUT;
-		return -1;
+		/* a handler without SA_RESTART ends the wait, as Linux's futex wait under musl */
+		if (posix_wait_end(&w) == POSIX_WAIT_EINTR) {
+			errno = EINTR;
+			return -1;
+		}
 	}
-	return 0;
 }
 
 int sem_wait(sem_t *sem)

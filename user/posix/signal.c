@@ -130,9 +130,13 @@ static void act_in_pthread(int sig, int code)
 	uint64_t during = saved | actions[sig].sa_mask.__bits[0];
 	if (!(actions[sig].sa_flags & SA_NODEFER))
 		during |= BIT(sig);
+	bool restarts = actions[sig].sa_flags & SA_RESTART;
 	set_mask(during);
-	if (act(sig, code))
+	if (act(sig, code)) {
+		if (!restarts)
+			atomic_add(&self->norestart_run, 1);
 		atomic_add(&self->handlers_run, 1);
+	}
 	set_mask(saved);
 }
 
@@ -170,6 +174,30 @@ static void deliver_unblocked(void)
 	int code, sig;
 	while ((sig = take_pending(self, ~self->sigmask, &code)))
 		act_in_pthread(sig, code);
+}
+
+/* --- waits that a handler cuts short ---------------------------------------------------------- */
+
+void posix_wait_begin(struct posix_wait *w)
+{
+	struct pthread *self = pthread_self();
+	struct uthread *uth = current_uthread();
+	/* a poke from here on ends the wait; the signal of one before is pending, run just below */
+	__atomic_store_n(&uth->poked, false, __ATOMIC_SEQ_CST);
+	if (self->cancel_state != PTHREAD_CANCEL_ENABLE)
+		uth->interrupted = false; /* a cancellation that came as it disabled them: later */
+	deliver_unblocked();
+	w->handlers = atomic_read(&self->handlers_run);
+	w->norestart = atomic_read(&self->norestart_run);
+}
+
+int posix_wait_end(const struct posix_wait *w)
+{
+	struct pthread *self = pthread_self();
+	deliver_unblocked(); /* those the 2LS could not run before resuming it */
+	if (atomic_read(&self->norestart_run) != w->norestart)
+		return POSIX_WAIT_EINTR;
+	return atomic_read(&self->handlers_run) != w->handlers ? POSIX_WAIT_RESTART : POSIX_WAIT_AGAIN;
 }
 
 /* --- running a handler on a pthread that is not running ----------------------------------- */
@@ -253,6 +281,8 @@ static void send_to(struct pthread *p, int sig, int code)
 	if (blocked)
 		return;
 	struct uthread *uth = p->uth;
+	if (uth && !p->suspended && !p->sigwait_set)
+		uthread_poke(uth); /* out of the wait it is in, if any: the handler cuts it short */
 	if (uth && uth->state == UT_RUNNING && uth != current_uthread())
 		vcore_notify(uth->last_vcoreid, EV_POSIX_SIGNAL, 0, 0); /* ev_arg1 0: just look */
 }
@@ -473,8 +503,9 @@ static int wait_for_signal(uint64_t set, uint64_t deadline, siginfo_t *info)
 	for (;;) {
 		if ((sig = take_pending(self, set, &code)))
 			break;
+		self->uth->poked = false;
 		int why = uth_semaphore_timed_down(&self->sig_sem, deadline, posix_cancel_point());
-		if (why == UTH_WAIT_INTERRUPTED) {
+		if (why == UTH_WAIT_INTERRUPTED && posix_cancelling()) {
 			atomic_set(&self->sigwait_set, 0);
 			posix_cancel_point(); /* exits */
 		}
@@ -526,7 +557,9 @@ int sigsuspend(const sigset_t *mask)
 	atomic_set(&self->suspended, 1);
 	set_mask(mask->__bits[0]); /* what it unblocks runs here */
 	while (atomic_read(&self->handlers_run) == before) {
-		if (uth_semaphore_timed_down(&self->sig_sem, 0, posix_cancel_point()) == UTH_WAIT_INTERRUPTED) {
+		self->uth->poked = false;
+		if (uth_semaphore_timed_down(&self->sig_sem, 0, posix_cancel_point()) == UTH_WAIT_INTERRUPTED &&
+		    posix_cancelling()) {
 			atomic_set(&self->suspended, 0);
 			set_mask(saved);
 			posix_cancel_point(); /* exits */

@@ -331,6 +331,17 @@ def test_uthreads_in_an_scp_take_turns_on_its_core():
     assert "counter 1200 of 1200, token passes 24 of 24" in run.out
 
 
+def test_new_uthreads_start_on_the_stacks_of_joined_ones():
+    """A uthread per short job (a uthread per connection, as uhttpd makes) maps no stack of its
+    own once others were freed: each starts on a kept one (as an MCP with notifications flying
+    and as an SCP), and the stack it finds works (it fills 8 KiB of it and sums them)."""
+    runs = ((("3", "6", "400", "1500"), {**MCP4, "machine__quantum": 137}), (("0", "4", "300", "50"), MCP4))
+    for args, settings in runs:
+        run = run_kernel("uthread_stress", *args, **settings)
+        assert run.status == 0, run.out + run.err
+        assert "uthread_stress: 64 short uthreads, 64 on a kept stack\n" in run.out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("vcores", "threads", "quantum", "cores"), [(1, 4, 37, 2), (7, 20, 53, 8), (3, 8, 100_000, 4)]

@@ -28,9 +28,21 @@ def on_linux(*args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("mode", ["timed", "cancel", "signal", "float", "sigmask", "sigwait"])
+@pytest.mark.parametrize("mode", ["timed", "cancel", "signal", "float", "sigmask", "sigwait", "eintr", "hexfloat"])
 def test_posix_check_prints_what_it_prints_on_linux(mode):
     assert on_parlib(mode).out == on_linux(mode)
+
+
+@pytest.mark.parametrize("cores", [2, 4])
+def test_a_handler_cuts_waits_short_with_eintr_as_on_linux(cores):
+    """A pthread_kill'd handler ends nanosleep (with the time left), sleep (the seconds left),
+    usleep, sem_wait and a socket read with EINTR; under SA_RESTART the read and sem_wait wait
+    on and the sleeps still end; a condition or mutex wait runs the handler and waits on; a
+    blocked signal cuts nothing.  One vcore or several: Linux's output either way."""
+    out = on_parlib("eintr", cores=cores).out
+    assert out == on_linux("eintr")
+    assert "nanosleep(1 s): -1 EINTR, handler ran 1, time left between 0.5 s and 1 s: yes" in out
+    assert "read under SA_RESTART: 1 'x', handler ran 1" in out
 
 
 def test_open_and_connect_are_cancellation_points_and_stdio_is_not():

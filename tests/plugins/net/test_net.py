@@ -43,6 +43,18 @@ def test_signal_in_blocked_accept_and_recv_as_on_linux():
     assert nettest("intr") == native.stdout
 
 
+def test_signal_in_blocked_read_poll_select_and_epoll_as_on_linux():
+    """A signal while read() waits on a pipe or a socket: EINTR, or with SA_RESTART the bytes
+    that came later; poll, select and epoll_wait end with EINTR even under SA_RESTART. Each then
+    waits for bytes that come later (the wake completes the waiting call), a timed poll times
+    out, and ppoll puts the caller's own mask back."""
+    native = subprocess.run([str(USER_BIN / "nettest"), "intrio"], capture_output=True, text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    assert "select, SA_RESTART: Interrupted system call, handler ran 1\n" in native.stdout
+    assert "readv until bytes come: 4: ve|ct\n" in native.stdout
+    assert nettest("intrio") == native.stdout
+
+
 def test_socketpair_behaves_as_on_linux():
     """socketpair(AF_UNIX, SOCK_STREAM): the same program prints the same facts here and on Linux."""
     native = subprocess.run([str(USER_BIN / "nettest"), "pair"], capture_output=True, text=True, timeout=60)

@@ -215,7 +215,7 @@ def test_bad_binds_are_one_line_errors(tmp_path, binds, message):
 @pytest.mark.parametrize(
     ("binds", "message"),
     [
-        ('["bind #nodev /dev"]', "item 0: 'bind #nodev /dev': no device #nodev (known: #cons, #ether, #ip, #linuxdev, #linuxproc, #mnt, #pipe, #proc, #random, #root, #srv, #tmpfs, #unix, #version)"),
+        ('["bind #nodev /dev"]', "item 0: 'bind #nodev /dev': no device #nodev (known: #cons, #ether, #ip, #linuxdev, #linuxproc, #mnt, #netlink, #pipe, #proc, #random, #root, #srv, #tmpfs, #unix, #version)"),
         ('["bind /nothing /dev"]', "item 0: 'bind /nothing /dev': /nothing: no such file or directory"),
         ('["bind -a #cons /dev", "bind #tmpfs.a /dev/null/x"]', "item 1: 'bind #tmpfs.a /dev/null/x': /dev/null/x: not a directory"),
         ('["bind -c #tmpfs /tmp", "bind #tmpfs.a /tmp/x"]', "item 1: 'bind #tmpfs.a /tmp/x': /tmp/x: no such directory, and not one #root can hold"),
