@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errors import BadAddress, OutOfMemory
 from kernkit.core.machine import Fault
-from kernkit.core.tracer import BATCH
 
 if TYPE_CHECKING:
     from kernkit.core.costs import KernelCosts
@@ -73,10 +72,6 @@ class TracingDispatcher(SyscallDispatcher):
     """The same dispatch, with one trace event per call (arguments and result), kept as a
     tuple that the tracer formats with its batch."""
 
-    def __init__(self, kernel: Kernel) -> None:
-        super().__init__(kernel)
-        self._pending = kernel.tracer.pending
-
     def dispatch(self, thread: Thread, number: int, read_args: ArgReader) -> int | None:
         self.count += 1
         call = thread.process.syscall_map.get(number)
@@ -103,9 +98,7 @@ class TracingDispatcher(SyscallDispatcher):
                 t = kernel.round_start_ns + used * 1_000_000_000 // kernel.ips
             else:
                 t = kernel.now(core)
-            self._pending.append((t, core, thread.process.pid, thread.tid, call.name, nr, args, ret))
-            if len(self._pending) >= BATCH:  # Tracer.syscall, inlined
-                kernel.tracer.flush()
+            kernel.tracer.syscall((t, core, thread.process.pid, thread.tid, call.name, nr, args, ret))
 
     def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
         """The completed call's line, as running it again would have written it (stamped with
@@ -119,11 +112,9 @@ class TracingDispatcher(SyscallDispatcher):
         if call is None:
             return
         at = kernel.now(kernel.active_core)
-        self._pending.append(
+        kernel.tracer.syscall(
             (at, None, process.pid, thread.tid, call.name, number, args[: call.nargs], result)
         )
-        if len(self._pending) >= BATCH:
-            kernel.tracer.flush()
 
 
 class CostingDispatcher:
