@@ -43,6 +43,10 @@ FAST_RUNS_PER_ROUND = 16
 class Kernel:
     """A kernel assembled from plugins (see :func:`kernkit.core.assemble.assemble`)."""
 
+    #: What a traced system call reads for its record's time stamp, as slots: an architecture's
+    #: native entry may read them at their offsets (the rest stay in the dictionary).
+    __slots__ = ("tracing", "_core_used", "round_start_ns", "ips", "__dict__", "__weakref__")
+
     def __init__(
         self,
         config: Config,

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from kernkit.core.errors import BadAddress, OutOfMemory
 from kernkit.core.machine import Fault
-from kernkit.core.tracer import BATCH
 
 if TYPE_CHECKING:
     from kernkit.core.costs import KernelCosts
     from kernkit.core.kernel import Kernel
     from kernkit.core.process import Thread
+    from kernkit.core.records import Syscall
 
 ArgReader = Callable[[int], Sequence[int]]
 
@@ -38,10 +38,20 @@ class SyscallDispatcher:
             if call.nargs:
                 return call.handler(thread, *read_args(call.nargs))
             return call.handler(thread)
-        except BadAddress:
+        except (BadAddress, OutOfMemory) as error:
+            return self.failed(thread, error)
+
+    def failed(self, thread: Thread, error: BaseException) -> int | None:
+        """What a call whose handler raised ``error`` returns (BadAddress: -EFAULT; OutOfMemory:
+        the process is killed); any other exception is raised again (a kernel bug)."""
+        if isinstance(error, BadAddress):
             return -thread.process.personality.errno_fault
-        except OutOfMemory:
+        if isinstance(error, OutOfMemory):
             return self.out_of_memory(thread)
+        raise error
+
+    def record(self, thread: Thread, call: Syscall, nr: int, args: Sequence[int], ret: int | None) -> None:
+        """The trace record of a call an entry dispatched itself: none unless calls are traced."""
 
     def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
         """The call ``thread`` slept in completed in its wake (WaitQueue's ``finish``) with
@@ -62,10 +72,6 @@ class TracingDispatcher(SyscallDispatcher):
     """The same dispatch, with one trace event per call (arguments and result), kept as a
     tuple that the tracer formats with its batch."""
 
-    def __init__(self, kernel: Kernel) -> None:
-        super().__init__(kernel)
-        self._pending = kernel.tracer.pending
-
     def dispatch(self, thread: Thread, number: int, read_args: ArgReader) -> int | None:
         self.count += 1
         call = thread.process.syscall_map.get(number)
@@ -78,10 +84,12 @@ class TracingDispatcher(SyscallDispatcher):
                 result = call.handler(thread, *args)
             else:
                 result = call.handler(thread)
-        except BadAddress:
-            result = -thread.process.personality.errno_fault
-        except OutOfMemory:
-            result = self.out_of_memory(thread)
+        except (BadAddress, OutOfMemory) as error:
+            result = self.failed(thread, error)
+        self.record(thread, call, number, args, result)
+        return result
+
+    def record(self, thread: Thread, call: Syscall, nr: int, args: Sequence[int], ret: int | None) -> None:
         kernel = self.kernel
         if kernel.tracing:  # as trace_event("syscall", ...) would write it, without the dict
             core = thread.core  # the core running the call
@@ -90,11 +98,7 @@ class TracingDispatcher(SyscallDispatcher):
                 t = kernel.round_start_ns + used * 1_000_000_000 // kernel.ips
             else:
                 t = kernel.now(core)
-            pending = self._pending  # Tracer.syscall, inlined
-            pending.append((t, core, thread.process.pid, thread.tid, call.name, number, args, result))
-            if len(pending) >= BATCH:
-                kernel.tracer.flush()
-        return result
+            kernel.tracer.syscall((t, core, thread.process.pid, thread.tid, call.name, nr, args, ret))
 
     def finished(self, thread: Thread, args: Sequence[int], result: int) -> None:
         """The completed call's line, as running it again would have written it (stamped with
@@ -108,11 +112,9 @@ class TracingDispatcher(SyscallDispatcher):
         if call is None:
             return
         at = kernel.now(kernel.active_core)
-        self._pending.append(
+        kernel.tracer.syscall(
             (at, None, process.pid, thread.tid, call.name, number, args[: call.nargs], result)
         )
-        if len(self._pending) >= BATCH:
-            kernel.tracer.flush()
 
 
 class CostingDispatcher:

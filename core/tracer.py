@@ -4,7 +4,7 @@ Events wait in a batch until it is full (or read): then they are written out tog
 and written (the hash of the whole stream does not depend on how it is cut). The hottest event,
 a system call, waits as a tuple and is formatted only then, by a C encoder when the package was
 built with one (``_tracelines.c``) and in Python otherwise, to the same bytes; so a traced
-system call costs at most twice an untraced one (bench/run.py measures it).
+system call costs about twice an untraced one (bench/run.py measures it).
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ class Tracer:
 
     ``native=False`` formats every batch in Python (the C encoder is used by default when it
     was built, unless ``KERNKIT_PURE_PYTHON`` is set)."""
+
+    batch = BATCH  # for a writer that appends to ``pending`` itself (then flushes when full)
 
     def __init__(self, stream: IO[str] | None = None, keep: int = 200, native: bool = True) -> None:
         self._stream = stream

@@ -15,6 +15,7 @@
  * install time; Python loads it with ctypes, not import.
  */
 #include <Python.h>
+#include <structmember.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -171,7 +172,23 @@ struct syscall_state {
     uc_reg_read_batch_fn read_batch;
     uc_reg_write_fn reg_write;
     PyObject *handler;
+    /* dispatch in C (kernkit_entry_dispatch): mode 0 hands every call to `handler` */
+    int32_t mode;          /* 1: SyscallDispatcher's dispatch, 2: TracingDispatcher's */
+    int32_t index;         /* the core's number */
+    int32_t deterministic; /* time stamps from the instruction count */
+    int32_t batch;         /* the tracer's batch: flushed when it holds this many */
+    struct block_state *blocks;
+    PyObject *core;       /* the X86Core: its thread, in_syscall, needs_tb_flush, run counts */
+    uint64_t calls;       /* calls dispatched here, not yet added to the dispatcher's count */
+    PyObject *kernel;     /* tracing, the time stamp's fields */
+    PyObject *pending;    /* the tracer's batch */
+    PyObject *flush;      /* flush() */
+    PyObject *settle;     /* settle(thread, number, result) -> what goes to RAX */
+    PyObject *failed;     /* failed(thread, number, call, args, error) -> what goes to RAX */
+    PyObject *stamp;      /* stamp(core) -> the time of a call the C does not stamp */
 };
+
+static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number);
 
 void kernkit_syscall_hook(void *uc, struct syscall_state *s)
 {
@@ -185,7 +202,12 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
     s->read_batch(uc, s->ids, where, 7);
     gil = PyGILState_Ensure();
     number = PyLong_FromUnsignedLongLong(s->values[0]);
-    result = number ? PyObject_CallOneArg(s->handler, number) : NULL;
+    if (number == NULL)
+        result = NULL;
+    else if (s->mode)
+        result = entry_dispatch(s, number);
+    else
+        result = PyObject_CallOneArg(s->handler, number);
     Py_XDECREF(number);
     if (result == NULL) {
         PyErr_WriteUnraisable(s->handler); /* the handler catches everything: a bug here */
@@ -200,6 +222,326 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
         Py_DECREF(result);
     }
     PyGILState_Release(gil);
+}
+
+/* The dispatch itself, as SyscallDispatcher.dispatch and TracingDispatcher.dispatch do it in
+ * Python (core/syscalls.py; the two must give the same results and trace records): the current
+ * thread's handler is looked up and called from here, and the traced call's record (time stamp
+ * from the core's live instruction count) is built here. An unknown number, a thread-less core,
+ * a handler that raised and a call after which the thread stops, has signals to take or the core
+ * must flush its translations go back to Python (handler, failed, settle). Attribute names are
+ * interned once, by kernkit_entry_init. */
+enum {
+    A_THREAD, A_PROCESS, A_SYSCALL_MAP, A_NARGS, A_HANDLER, A_NAME, A_STOP_REQUESTED,
+    A_USER_WORK, A_NEEDS_TB_FLUSH, A_IN_SYSCALL, A_CORE, A_PID, A_TID, A_TRACING, A_CORE_USED,
+    A_ROUND_START_NS, A_IPS, A_IN_RUN, A_RUN_BASE, A_SEGMENT_BASE, A_COUNT_OF_NAMES
+};
+static const char *const names[A_COUNT_OF_NAMES] = {
+    "thread", "process", "syscall_map", "nargs", "handler", "name", "stop_requested",
+    "user_work", "needs_tb_flush", "in_syscall", "core", "pid", "tid", "tracing", "_core_used",
+    "round_start_ns", "ips", "in_run", "run_base", "segment_base",
+};
+static PyObject *attr[A_COUNT_OF_NAMES];
+
+/* Call with the GIL held. 0, or -1 with an exception set. */
+int kernkit_entry_init(void)
+{
+    int i;
+
+    for (i = 0; i < A_COUNT_OF_NAMES; i++)
+        if (attr[i] == NULL && (attr[i] = PyUnicode_InternFromString(names[i])) == NULL)
+            return -1;
+    return 0;
+}
+
+/* A slot of an attrs class (threads, processes, system calls) read at its offset, as the
+ * interpreter's specialised attribute loads do: PyObject_GetAttr's generic path costs as much
+ * as the bytecodes this file saves (the core's hot attributes are slots for this, X86Core's
+ * __slots__). Each site remembers the type it saw; another type (or a slot that is not a plain
+ * object member) takes the generic path. */
+struct site {
+    PyTypeObject *type;
+    Py_ssize_t offset;
+};
+static struct site sites[A_COUNT_OF_NAMES];
+#define NOT_A_SLOT (&PyBaseObject_Type) /* object's attributes are never read here */
+
+/* The site of obj.name, resolved with the first object seen there: a slot, or the generic path. */
+static struct site *site_of(PyObject *obj, int name)
+{
+    struct site *site = &sites[name];
+    PyObject *descr;
+    PyMemberDef *member;
+
+    if (site->type == NULL) {
+        site->type = NOT_A_SLOT;
+        descr = _PyType_Lookup(Py_TYPE(obj), attr[name]);
+        member = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type) ? ((PyMemberDescrObject *)descr)->d_member
+                                                                         : NULL;
+        if (member != NULL && member->type == T_OBJECT_EX && !(member->flags & (READONLY | READ_RESTRICTED))) {
+            Py_INCREF(Py_TYPE(obj)); /* kept: the offset belongs to it */
+            site->type = Py_TYPE(obj);
+            site->offset = member->offset;
+        }
+    }
+    return site;
+}
+
+/* obj.name = value: 0, or -1 with an exception set. */
+static int put(PyObject *obj, int name, PyObject *value)
+{
+    struct site *site = site_of(obj, name);
+    PyObject **slot, *old;
+
+    if (Py_TYPE(obj) != site->type)
+        return PyObject_SetAttr(obj, attr[name], value);
+    slot = (PyObject **)((char *)obj + site->offset);
+    old = *slot;
+    Py_INCREF(value);
+    *slot = value;
+    Py_XDECREF(old);
+    return 0;
+}
+
+/* obj.name, a new reference, or NULL with an exception set. */
+static PyObject *get(PyObject *obj, int name)
+{
+    struct site *site = site_of(obj, name);
+    PyObject *value;
+
+    if (Py_TYPE(obj) == site->type) {
+        value = *(PyObject **)((char *)obj + site->offset);
+        if (value != NULL) {
+            Py_INCREF(value);
+            return value;
+        }
+    }
+    return PyObject_GetAttr(obj, attr[name]);
+}
+
+/* Truth of obj.name: 1, 0, or -1 with an exception set. */
+static int flag(PyObject *obj, int name)
+{
+    PyObject *value = get(obj, name);
+    int truth;
+
+    if (value == NULL)
+        return -1;
+    truth = PyObject_IsTrue(value);
+    Py_DECREF(value);
+    return truth;
+}
+
+/* obj.name as a C integer; 0 with *ok cleared (and no exception) when it is not one that fits. */
+static long long integer(PyObject *obj, int name, int *ok)
+{
+    PyObject *value = get(obj, name);
+    long long n = 0;
+    int overflow = 0;
+
+    if (value != NULL && PyLong_Check(value))
+        n = PyLong_AsLongLongAndOverflow(value, &overflow);
+    else
+        *ok = 0;
+    if (overflow || PyErr_Occurred())
+        *ok = 0;
+    PyErr_Clear();
+    Py_XDECREF(value);
+    return n;
+}
+
+/* Kernel.now(core) for the core running the call, from the block count: a new reference, or
+ * NULL with *ok cleared when the C cannot tell it exactly (Python stamps it then). */
+static PyObject *stamp_here(struct syscall_state *s, PyObject *where, int *ok)
+{
+    PyObject *used_list;
+    long long used = 0, start, ips, live = 0;
+    int in_run;
+    __int128 t;
+
+    if (!s->deterministic || !PyLong_Check(where) || PyLong_AsLong(where) != s->index) {
+        PyErr_Clear();
+        *ok = 0;
+        return NULL;
+    }
+    used_list = PyObject_GetAttr(s->kernel, attr[A_CORE_USED]);
+    if (used_list != NULL && PyList_Check(used_list) && s->index < PyList_GET_SIZE(used_list)) {
+        int overflow = 0;
+        PyObject *item = PyList_GET_ITEM(used_list, s->index);
+        used = PyLong_Check(item) ? PyLong_AsLongLongAndOverflow(item, &overflow) : (*ok = 0);
+        if (overflow)
+            *ok = 0;
+    } else {
+        *ok = 0;
+    }
+    Py_XDECREF(used_list);
+    PyErr_Clear();
+    start = integer(s->kernel, A_ROUND_START_NS, ok);
+    ips = integer(s->kernel, A_IPS, ok);
+    in_run = flag(s->core, A_IN_RUN);
+    if (in_run < 0) {
+        PyErr_Clear();
+        *ok = 0;
+    } else if (in_run) {
+        live = integer(s->core, A_RUN_BASE, ok) + (long long)s->blocks->counted - integer(s->core, A_SEGMENT_BASE, ok);
+    }
+    if (!*ok || ips <= 0 || used + live < 0 || start < 0) {
+        *ok = 0;
+        return NULL;
+    }
+    t = (__int128)start + (__int128)(used + live) * 1000000000 / ips;
+    if (t > INT64_MAX) {
+        *ok = 0;
+        return NULL;
+    }
+    return PyLong_FromLongLong((long long)t);
+}
+
+/* Append the call's record to the tracer's batch, as TracingDispatcher.dispatch does. 0 or -1. */
+static int trace(struct syscall_state *s, PyObject *thread, PyObject *process, PyObject *call,
+                 PyObject *number, PyObject *args, PyObject *result)
+{
+    PyObject *where, *t = NULL, *pid = NULL, *tid = NULL, *name = NULL, *record = NULL;
+    int tracing = flag(s->kernel, A_TRACING), ok = 1, failed = -1;
+
+    if (tracing <= 0)
+        return tracing;
+    where = get(thread, A_CORE);
+    if (where == NULL)
+        return -1;
+    t = stamp_here(s, where, &ok);
+    if (!ok)
+        t = PyObject_CallOneArg(s->stamp, where);
+    if (t == NULL)
+        goto out;
+    pid = get(process, A_PID);
+    tid = pid ? get(thread, A_TID) : NULL;
+    name = tid ? get(call, A_NAME) : NULL;
+    if (name == NULL)
+        goto out;
+    record = PyTuple_Pack(8, t, where, pid, tid, name, number, args, result);
+    if (record == NULL)
+        goto out;
+    /* ints, a str, None and a tuple of ints: no cycle through them, so the collector need not
+     * walk the batch's records (it would at every collection while they wait) */
+    if (result == Py_None || PyLong_CheckExact(result)) {
+        PyObject_GC_UnTrack(args);
+        PyObject_GC_UnTrack(record);
+    }
+    if (PyList_Append(s->pending, record) < 0)
+        goto out;
+    if (PyList_GET_SIZE(s->pending) >= s->batch) {
+        PyObject *done = PyObject_CallNoArgs(s->flush);
+        if (done == NULL)
+            goto out;
+        Py_DECREF(done);
+    }
+    failed = 0;
+out:
+    Py_DECREF(where);
+    Py_XDECREF(t);
+    Py_XDECREF(pid);
+    Py_XDECREF(tid);
+    Py_XDECREF(name);
+    Py_XDECREF(record);
+    return failed;
+}
+
+/* What goes to RAX (a new reference; None: nothing), or NULL with an exception set (a bug). */
+static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
+{
+    PyObject *thread, *process = NULL, *map = NULL, *call, *handler = NULL, *nargs_value = NULL;
+    PyObject *argv[7], *args = NULL, *result = NULL, *error, *type, *tb, *settled;
+    Py_ssize_t nargs = 0, i;
+    int stop, work, flush;
+
+    thread = get(s->core, A_THREAD);
+    if (thread == NULL)
+        return NULL;
+    if (thread != Py_None)
+        process = get(thread, A_PROCESS);
+    if (process != NULL)
+        map = get(process, A_SYSCALL_MAP);
+    call = map != NULL && PyDict_CheckExact(map) ? PyDict_GetItemWithError(map, number) : NULL;
+    if (call == NULL) { /* the Python entry says why (unknown number, no thread, ...) */
+        PyErr_Clear();
+        Py_XDECREF(map);
+        Py_XDECREF(process);
+        Py_DECREF(thread);
+        return PyObject_CallOneArg(s->handler, number);
+    }
+    Py_INCREF(call);
+    Py_DECREF(map);
+    s->calls++;
+    nargs_value = get(call, A_NARGS);
+    if (nargs_value == NULL || (nargs = PyLong_AsSsize_t(nargs_value)) < 0 || nargs > 6) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "a system call has 0 to 6 arguments");
+        goto out;
+    }
+    handler = get(call, A_HANDLER);
+    if (handler == NULL)
+        goto out;
+    args = PyTuple_New(nargs);
+    if (args == NULL)
+        goto out;
+    argv[0] = thread;
+    for (i = 0; i < nargs; i++) {
+        PyObject *value = PyLong_FromUnsignedLongLong(s->values[i + 1]);
+        if (value == NULL)
+            goto out;
+        PyTuple_SET_ITEM(args, i, value);
+        argv[i + 1] = value;
+    }
+    if (put(s->core, A_IN_SYSCALL, Py_True) < 0)
+        goto out;
+    result = PyObject_Vectorcall(handler, argv, (size_t)nargs + 1, NULL);
+    if (result == NULL) { /* the dispatcher's answer to it, and the rest of the entry, in Python */
+        PyErr_Fetch(&type, &error, &tb);
+        PyErr_NormalizeException(&type, &error, &tb);
+        if (tb != NULL && error != NULL)
+            PyException_SetTraceback(error, tb);
+        if (error != NULL)
+            result = PyObject_CallFunctionObjArgs(s->failed, thread, number, call, args, error, NULL);
+        else
+            PyErr_Restore(type, error, tb), type = tb = NULL;
+        Py_XDECREF(type);
+        Py_XDECREF(error);
+        Py_XDECREF(tb);
+        goto done;
+    }
+    if (s->mode == 2 && trace(s, thread, process, call, number, args, result) < 0)
+        goto fail;
+    stop = flag(thread, A_STOP_REQUESTED);
+    work = stop ? stop : flag(thread, A_USER_WORK);
+    flush = stop || work ? 1 : flag(s->core, A_NEEDS_TB_FLUSH);
+    if (stop < 0 || work < 0 || flush < 0)
+        goto fail;
+    if (stop || work || flush) {
+        settled = PyObject_CallFunctionObjArgs(s->settle, thread, number, result, NULL);
+        Py_SETREF(result, settled);
+    }
+    goto done;
+fail:
+    Py_CLEAR(result);
+done:
+    PyErr_Fetch(&type, &error, &tb); /* a failure's exception outlives the flag's reset */
+    if (put(s->core, A_IN_SYSCALL, Py_False) < 0) {
+        Py_CLEAR(result);
+        Py_XDECREF(type);
+        Py_XDECREF(error);
+        Py_XDECREF(tb);
+    } else {
+        PyErr_Restore(type, error, tb);
+    }
+out:
+    Py_XDECREF(args);
+    Py_XDECREF(handler);
+    Py_XDECREF(nargs_value);
+    Py_DECREF(call);
+    Py_XDECREF(process);
+    Py_DECREF(thread);
+    return result;
 }
 
 /* The argument reader a dispatcher is handed with the number (read_args(n): the first n argument

@@ -26,7 +26,16 @@ from unicorn.unicorn_py3.unicorn import uclib
 from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.blocks import NEVER, STOPPED_BUDGET, BlockCounter
 from kernkit.arch.x86_64.context import X86Context
-from kernkit.arch.x86_64.native import args_reader, install_syscall_entry, install_tlb_fill
+from kernkit.arch.x86_64.native import (
+    ENTRY_DISPATCH,
+    ENTRY_TRACED,
+    EntryDispatch,
+    SyscallState,
+    args_reader,
+    dispatch_in_c,
+    install_syscall_entry,
+    install_tlb_fill,
+)
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.machine import Fault, HandoffKind, Stop
@@ -36,6 +45,7 @@ from kernkit.core.process import RUNNING
 if TYPE_CHECKING:
     from kernkit.arch.x86_64.machine import X86Machine
     from kernkit.core.process import Thread
+    from kernkit.core.records import Syscall
     from kernkit.core.vm import AddressSpace
 
 ACCESS = {16: "read", 17: "write", 18: "exec"}
@@ -74,8 +84,34 @@ RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
 TCG_BUFFER = 32 << 20
 
 
+#: The dispatches of kernkit.core.syscalls the C entry does itself, to the same results and
+#: records (named, as the arch takes from the core only what kernkit.api offers).
+ENTRY_KINDS = {
+    ("kernkit.core.syscalls", "SyscallDispatcher.dispatch", "SyscallDispatcher.record"): "plain",
+    ("kernkit.core.syscalls", "TracingDispatcher.dispatch", "TracingDispatcher.record"): "traced",
+}
+
+
+def entry_kind(dispatcher: object) -> str | None:
+    """Which dispatch ``dispatcher`` does, exactly: "plain" (SyscallDispatcher's), "traced"
+    (TracingDispatcher's), or None (another: a subclass that changed it, a wrapper such as the
+    cost model's, which the Python entry calls)."""
+    dispatch, record = getattr(dispatcher, "dispatch", None), getattr(dispatcher, "record", None)
+    if dispatch is None or record is None:
+        return None
+    dispatch, record = getattr(dispatch, "__func__", dispatch), getattr(record, "__func__", record)
+    return ENTRY_KINDS.get((dispatch.__module__, dispatch.__qualname__, record.__qualname__))
+
+
 class X86Core:
     """Runs threads of any process; keeps their address space in its TLB until another comes."""
+
+    #: What the C system call entry reads or writes at each call, as slots: it reads them at
+    #: their offsets (the rest of the core's attributes stay in its dictionary).
+    __slots__ = (
+        *("thread", "in_syscall", "needs_tb_flush", "in_run", "run_base", "segment_base"),
+        *("__dict__", "__weakref__"),
+    )
 
     def __init__(self, machine: X86Machine, index: int) -> None:
         self.machine = machine
@@ -141,6 +177,7 @@ class X86Core:
             lowlevel.add_syscall_hook(uc, self._callbacks[0])
         else:
             self._native_args = args_reader(self._syscall_entry)
+            self._dispatch_in_c(self._syscall_entry)
         lowlevel.add_intr_hook(uc, self._callbacks[1])
         #: TLB fills of present pages in C when the native library is there (Python: the rest)
         self._fill_state = install_tlb_fill(uc, machine.memory.address, layout.USER_LIMIT, self._fill)
@@ -192,6 +229,30 @@ class X86Core:
         finally:
             self.in_syscall = False
 
+    def _dispatch_in_c(self, state: SyscallState) -> None:
+        """Let the C entry call the handlers itself when the kernel's dispatch is one it does
+        (core.syscalls.entry_kind): ~60 bytecodes a call fewer, and a traced call's record
+        built there too. Anything else goes on through _on_native_syscall."""
+        kernel = self.kernel
+        kind = entry_kind(kernel.dispatcher)
+        if kind is None:
+            return
+        entry = EntryDispatch(
+            mode=ENTRY_TRACED if kind == "traced" else ENTRY_DISPATCH,
+            core=self,
+            kernel=kernel,
+            index=self.index,
+            deterministic=self.deterministic,
+            blocks=self._block_state,
+            settle=self._native_settle,
+            failed=self._native_failed,
+            stamp=kernel.now,
+            pending=kernel.tracer.pending,
+            flush=kernel.tracer.flush,
+            batch=kernel.tracer.batch,
+        )
+        dispatch_in_c(state, entry)
+
     def _on_native_syscall(self, number: int) -> int | None:
         """The syscall hook when it is C (native.install_syscall_entry): it has read the
         registers and writes what this returns to RAX."""
@@ -203,24 +264,52 @@ class X86Core:
                 if self.needs_tb_flush:
                     uclib.uc_emu_stop(self.uch)
                 return result
-            # now: a signal frame or a hand-off changes the registers after the result is in
-            if thread.user_work:  # a signal to deliver: in place, without a stop
-                if result is not None:
-                    self.regs.write(RAX, result)
-                    result = None
-                self._user_work(thread)
-            if thread.stop_requested:
-                self._stop_requested(thread, number, result)
-                return None
-            if self.needs_tb_flush:
-                uclib.uc_emu_stop(self.uch)
-            return result
+            return self._settle(thread, number, result)
         except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
             self.hook_error = exc
             uclib.uc_emu_stop(self.uch)
             return None
         finally:
             self.in_syscall = False
+
+    def _settle(self, thread: Thread, number: int, result: int | None) -> int | None:
+        """After the handler: a signal frame or a hand-off changes the registers after the
+        result is in; a core that must flush its translations ends the run."""
+        if thread.user_work:  # a signal to deliver: in place, without a stop
+            if result is not None:
+                self.regs.write(RAX, result)
+                result = None
+            self._user_work(thread)
+        if thread.stop_requested:
+            self._stop_requested(thread, number, result)
+            return None
+        if self.needs_tb_flush:
+            uclib.uc_emu_stop(self.uch)
+        return result
+
+    def _native_settle(self, thread: Thread, number: int, result: int | None) -> int | None:
+        """The C dispatch's call back after a call that needs _settle."""
+        try:
+            return self._settle(thread, number, result)
+        except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
+            self.hook_error = exc
+            uclib.uc_emu_stop(self.uch)
+            return None
+
+    def _native_failed(
+        self, thread: Thread, number: int, call: Syscall, args: tuple[int, ...], error: BaseException
+    ) -> int | None:
+        """The C dispatch's call back after a handler that raised ``error``: the dispatcher's
+        answer (its trace record too), then the rest of the entry."""
+        try:
+            dispatcher = self.kernel.dispatcher
+            result = dispatcher.failed(thread, error)
+            dispatcher.record(thread, call, number, args, result)
+            return self._settle(thread, number, result)
+        except BaseException as exc:  # noqa: BLE001 - re-raised after emu_start returns
+            self.hook_error = exc
+            uclib.uc_emu_stop(self.uch)
+            return None
 
     def _user_work(self, thread: Thread) -> None:
         if thread.state is RUNNING and thread.context is self.loaded:
@@ -432,6 +521,10 @@ class X86Core:
             self.in_run = False
             self.skip_breakpoint = None
             self._disarm_step()
+            entry = self._syscall_entry
+            if entry is not None and entry.calls:  # the calls the C entry dispatched itself
+                self.kernel.dispatcher.count += entry.calls
+                entry.calls = 0
         if self.switched:
             return Stop("switch", 0)
         last = self.thread

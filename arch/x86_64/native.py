@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
 from unicorn import UC_HOOK_INSN, UC_HOOK_TLB_FILL, Uc
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
@@ -74,6 +75,19 @@ class SyscallState(ctypes.Structure):
         ("read_batch", ctypes.c_void_p),
         ("reg_write", ctypes.c_void_p),
         ("handler", ctypes.py_object),
+        ("mode", ctypes.c_int32),
+        ("index", ctypes.c_int32),
+        ("deterministic", ctypes.c_int32),
+        ("batch", ctypes.c_int32),
+        ("blocks", ctypes.c_void_p),
+        ("core", ctypes.py_object),
+        ("calls", ctypes.c_uint64),
+        ("kernel", ctypes.py_object),
+        ("pending", ctypes.py_object),
+        ("flush", ctypes.py_object),
+        ("settle", ctypes.py_object),
+        ("failed", ctypes.py_object),
+        ("stamp", ctypes.py_object),
     )
 
 
@@ -170,6 +184,52 @@ def args_reader(state: SyscallState) -> Callable[[int], tuple[int, ...]]:
     make.restype = ctypes.py_object
     make.argtypes = (ctypes.c_void_p,)
     return make(ctypes.addressof(state))
+
+
+#: SyscallState.mode: every call to the handler; dispatched in C; dispatched and traced in C.
+ENTRY_HANDLER, ENTRY_DISPATCH, ENTRY_TRACED = 0, 1, 2
+
+
+@attrs.frozen
+class EntryDispatch:
+    """What the C entry needs to dispatch a call itself (see ``kernkit_entry_dispatch``)."""
+
+    mode: int  # ENTRY_DISPATCH or ENTRY_TRACED
+    core: object  # its thread, in_syscall, needs_tb_flush, in_run, run_base, segment_base
+    kernel: object  # tracing, _core_used, round_start_ns, ips
+    index: int
+    deterministic: bool
+    blocks: BlockState
+    #: settle(thread, number, result) -> RAX's value: after a call that stops the thread, gives
+    #: it signals to take or leaves the core to flush its translations
+    settle: Callable[[object, int, int | None], int | None]
+    #: failed(thread, number, call, args, error) -> RAX's value: after a handler that raised
+    failed: Callable[..., int | None]
+    stamp: Callable[[int | None], int] | None = None  # Kernel.now, for traced calls
+    pending: list | None = None  # the tracer's batch, for traced calls
+    flush: Callable[[], None] | None = None
+    batch: int = 1
+
+
+def dispatch_in_c(state: SyscallState, entry: EntryDispatch) -> None:
+    """From now on the C entry of ``state`` looks handlers up and calls them itself (and builds
+    the trace records, ENTRY_TRACED), going to its Python handler only for the calls it leaves.
+    It counts the calls it dispatched in ``state.calls``, for the caller to add to the
+    dispatcher's count."""
+    library = native_library()
+    assert library is not None  # there is a state only with the library
+    init = ctypes.PyDLL(library._name).kernkit_entry_init  # with the GIL held: it makes strings
+    if init() != 0:
+        raise MemoryError("cannot set up the system call entry")
+    for name in ("core", "kernel", "settle", "failed", "index"):
+        setattr(state, name, getattr(entry, name))
+    state.deterministic = int(entry.deterministic)
+    state.blocks = ctypes.addressof(entry.blocks)
+    if entry.mode == ENTRY_TRACED:
+        assert type(entry.pending) is list and entry.stamp is not None and entry.flush is not None
+        state.pending, state.stamp, state.flush = entry.pending, entry.stamp, entry.flush
+        state.batch = entry.batch
+    state.mode = entry.mode
 
 
 def image_mover(
