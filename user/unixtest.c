@@ -26,6 +26,7 @@ static const char *err(long r) {
     switch (errno) {
     case EADDRINUSE: return "EADDRINUSE";
     case EAGAIN: return "EAGAIN";
+    case ENXIO: return "ENXIO";
     case ECONNREFUSED: return "ECONNREFUSED";
     case EINVAL: return "EINVAL";
     case EISCONN: return "EISCONN";
@@ -117,6 +118,7 @@ static void names(void) {
     struct stat st;
     stat(a.sun_path, &st);
     printf("the file is a socket: %d\n", S_ISSOCK(st.st_mode));
+    printf("open the socket file: %s\n", err(open(a.sun_path, O_RDONLY)));
     printf("bind again: %s\n", err(bind(s, (struct sockaddr *)&a, len)));
     struct sockaddr_un other;
     printf("bind a bound socket elsewhere: %s", err(bind(s, (struct sockaddr *)&other, named(&other, "s0"))));

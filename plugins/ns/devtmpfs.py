@@ -23,6 +23,7 @@ from kernkit.core.devices import (
     CLOSED,
     DMDIR,
     DMNAMEDPIPE,
+    DMSOCKET,
     DMSPECIAL,
     DMSYMLINK,
     ORCLOSE,
@@ -179,6 +180,8 @@ class TmpfsDevice(DeviceDriver):
             raise DeviceError("EISDIR")
         if inode.qid.type & QTSYMLINK:
             raise DeviceError("ELOOP", "a symbolic link")
+        if inode.perm & DMSOCKET:  # a bound socket's name: connect to it, never open it (Linux)
+            raise DeviceError("ENXIO", "a socket file")
         want, perm = mode & 3, inode.perm  # check_mode's test first, inline: most opens pass it
         refused = (want != OWRITE and not perm & 0o444) or (want in (OWRITE, ORDWR) and not perm & 0o222)
         if refused and not superuser(caller):  # the superuser may open anything, as on Linux
