@@ -113,6 +113,7 @@ from kernkit.core.records import (
 )
 from kernkit.core.scheduler import BaseScheduler, SchedulerPolicy, VcoreProvider
 from kernkit.core.state import Slot
+from kernkit.core.syscalls import SyscallDispatcher, TracingDispatcher
 from kernkit.core.vm import PROT_EXEC, PROT_READ, PROT_WRITE, AddressSpace, PageTable
 from kernkit.core.wait import Finish, WaitQueue, pollers, unwatch_readiness, wake_pollers, watch_readiness
 

@@ -23,6 +23,7 @@ from unicorn import (
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3.unicorn import uclib
 
+from kernkit.api import SyscallDispatcher, TracingDispatcher
 from kernkit.arch.x86_64 import layout, lowlevel
 from kernkit.arch.x86_64.blocks import NEVER, STOPPED_BUDGET, BlockCounter
 from kernkit.arch.x86_64.context import X86Context
@@ -84,23 +85,15 @@ RDTSC, RDTSCP = b"\x0f\x31", b"\x0f\x01\xf9"
 TCG_BUFFER = 32 << 20
 
 
-#: The dispatches of kernkit.core.syscalls the C entry does itself, to the same results and
-#: records (named, as the arch takes from the core only what kernkit.api offers).
-ENTRY_KINDS = {
-    ("kernkit.core.syscalls", "SyscallDispatcher.dispatch", "SyscallDispatcher.record"): "plain",
-    ("kernkit.core.syscalls", "TracingDispatcher.dispatch", "TracingDispatcher.record"): "traced",
-}
-
-
 def entry_kind(dispatcher: object) -> str | None:
-    """Which dispatch ``dispatcher`` does, exactly: "plain" (SyscallDispatcher's), "traced"
-    (TracingDispatcher's), or None (another: a subclass that changed it, a wrapper such as the
-    cost model's, which the Python entry calls)."""
-    dispatch, record = getattr(dispatcher, "dispatch", None), getattr(dispatcher, "record", None)
-    if dispatch is None or record is None:
-        return None
-    dispatch, record = getattr(dispatch, "__func__", dispatch), getattr(record, "__func__", record)
-    return ENTRY_KINDS.get((dispatch.__module__, dispatch.__qualname__, record.__qualname__))
+    """Which dispatch ``dispatcher`` does, exactly: "plain" (SyscallDispatcher's dispatch and
+    record), "traced" (TracingDispatcher's), or None (a class that changed either, or a wrapper
+    such as the cost model's): the C entry stands in only for the first two."""
+    cls = type(dispatcher)
+    for kind, base in (("plain", SyscallDispatcher), ("traced", TracingDispatcher)):
+        if getattr(cls, "dispatch", None) is base.dispatch and getattr(cls, "record", None) is base.record:
+            return kind
+    return None
 
 
 class X86Core:
@@ -231,8 +224,8 @@ class X86Core:
 
     def _dispatch_in_c(self, state: SyscallState) -> None:
         """Let the C entry call the handlers itself when the kernel's dispatch is one it does
-        (core.syscalls.entry_kind): ~60 bytecodes a call fewer, and a traced call's record
-        built there too. Anything else goes on through _on_native_syscall."""
+        (entry_kind): ~60 bytecodes a call fewer, and a traced call's record built there too.
+        Anything else goes on through _on_native_syscall."""
         kernel = self.kernel
         kind = entry_kind(kernel.dispatcher)
         if kind is None:
