@@ -175,12 +175,17 @@ class AddressSpace:
             return frame
         if region.mapped is not None:
             return self._file_fault(va, region, access)
-        frame = self.memory.alloc_frame()
+        # a fresh anonymous page: neither the kernel's caches of present pages (_forget_page)
+        # nor the code frames can know it, so the page goes straight into the table
+        frame, prot = self.memory.alloc_frame(), region.prot
         try:
-            self._install(va, frame, bool(region.prot & PROT_WRITE), region.prot)
+            self.page_table.map(va, frame, bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))
         except OutOfMemory:  # no frame left for a page table: give the data frame back
             self.memory.free_frame(frame)
             raise
+        if prot & PROT_EXEC:
+            self.memory.mark_code(frame)
+        self.present[va] = frame
         return frame
 
     def fault_reason(self, va: int, access: str) -> tuple[int, str]:
@@ -222,11 +227,7 @@ class AddressSpace:
             return frame
         copy = self.memory.alloc_frame()
         self.memory.copy_frame(frame, copy)
-        self._forget_page(va)
-        self.page_table.map(va, copy, True, executable)
-        if executable:
-            self.memory.mark_code(copy)
-        self.present[va] = copy
+        self._install(va, copy, True, region.prot)
         self.memory.free_frame(frame)
         self.on_unmap(self, executable)  # other cores may still read the old frame through their TLBs
         return copy

@@ -49,7 +49,8 @@ class X86PageTable:
         return (table >> 3) + ((va >> 12) & 511)
 
     def map(self, va: int, frame: int, writable: bool, executable: bool) -> None:
-        slot = self._slot(va, create=True)
+        table = self._leaves.get(va >> 21)  # _slot's first step, inline: a first touch's path
+        slot = self._slot(va, create=True) if table is None else (table >> 3) + ((va >> 12) & 511)
         self.words[slot] = (
             frame | PRESENT | USER | (WRITABLE if writable else 0) | (0 if executable else NO_EXECUTE)
         )

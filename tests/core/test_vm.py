@@ -84,6 +84,21 @@ def test_each_level_of_the_address_picks_its_own_entry(memory):
         assert table.lookup(absent) is None and walk(memory.words, table.root, absent) == 0
 
 
+def test_pages_of_neighbouring_2_mib_spans_go_into_their_own_leaf_tables(memory):
+    # a second mapping in a span finds the span's leaf table by its number (va >> 21)
+    table = X86PageTable(memory)
+    spans = [BASE + span * (1 << 21) for span in range(4)]
+    frames = {va: memory.alloc_frame() for va in spans}
+    for va in spans:
+        table.map(va, frames[va], True, False)
+    more = {va + PAGE_SIZE: memory.alloc_frame() for va in spans}
+    for va, frame in more.items():
+        table.map(va, frame, False, True)
+    for va, frame in {**frames, **more}.items():
+        assert walk(memory.words, table.root, va) & ADDRESS_MASK == frame
+    assert table.lookup(spans[2] + PAGE_SIZE) == (more[spans[2] + PAGE_SIZE], False, True)
+
+
 def test_unmapping_gives_the_frame_back_and_absent_pages_are_left_alone(memory):
     table = X86PageTable(memory)
     frame = memory.alloc_frame()
