@@ -27,6 +27,10 @@
  *                              (EINTR, SA_RESTART or not)
  *   posix_check pollshare      a pthread computes while another polls: when each thing
  *                              happened, a JSON line (in virtual time under kernkit)
+ *   posix_check waitintr SELF  a handler runs while pthread_join, pthread_mutex_timedlock,
+ *                              waitpid (of SELF sleepms 50) and sigtimedwait wait: join and
+ *                              the lock wait on, waitpid is EINTR unless SA_RESTART,
+ *                              sigtimedwait and sigwaitinfo EINTR, sigwait waits on
  *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
  *                              and a fork child whose exec fails and which _exits */
 #define _GNU_SOURCE
@@ -1512,6 +1516,8 @@ static void poll_sockets(void)
 {
 	int port = 40000 + (getpid() + 7) % 20000;
 	int l = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1; /* natively, an earlier run's connection may linger on the port */
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(INADDR_LOOPBACK) } };
 	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4) < 0) {
 		perror("listen");
@@ -1766,6 +1772,144 @@ static int check_pollshare(void)
 	return 0;
 }
 
+/* --- waits a handler runs in: join, mutex_timedlock, waitpid, sigtimedwait ------------------- */
+
+static volatile int wi_done, wi_saw_done = -1;
+
+static void on_wi(int sig)
+{
+	(void)sig;
+	intr_ran++;
+	wi_saw_done = wi_done;
+	intr_saw_holding = intr_holding;
+}
+
+static void wi_action(bool restart)
+{
+	struct sigaction sa = { .sa_handler = on_wi, .sa_flags = restart ? SA_RESTART : 0 };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	intr_ran = 0;
+	wi_done = 0;
+	wi_saw_done = -1;
+}
+
+static void *wi_sleeper(void *arg)
+{
+	(void)arg;
+	usleep(20000);
+	wi_done = 1;
+	return (void *)7;
+}
+
+/* Signals the main thread 5 ms in, then SIGUSR2 5 ms later. */
+static void *wi_kick_twice(void *arg)
+{
+	(void)arg;
+	usleep(5000);
+	pthread_kill(intr_target, SIGUSR1);
+	usleep(5000);
+	wi_done = 1;
+	pthread_kill(intr_target, SIGUSR2);
+	return NULL;
+}
+
+static pid_t wi_child(const char *self)
+{
+	char *argv[] = { (char *)self, "sleepms", "50", NULL };
+	pid_t pid = -1;
+	if (posix_spawn(&pid, self, NULL, NULL, argv, environ))
+		return -1;
+	return pid;
+}
+
+static int check_waitintr(const char *self)
+{
+	intr_target = pthread_self();
+	pthread_t t, w;
+	void *ret = NULL;
+
+	wi_action(false);
+	pthread_create(&w, NULL, wi_sleeper, NULL);
+	t = kick(KICK_ONLY);
+	int r = pthread_join(w, &ret);
+	pthread_join(t, NULL);
+	printf("pthread_join: %d, returned %ld, handler ran %d, while the thread still ran: %s\n", r, (long)ret,
+	       intr_ran, wi_saw_done == 0 ? "yes" : "no");
+
+	wi_action(true);
+	pthread_create(&w, NULL, wi_sleeper, NULL);
+	t = kick(KICK_ONLY);
+	r = pthread_join(w, &ret);
+	pthread_join(t, NULL);
+	printf("pthread_join under SA_RESTART: %d, returned %ld, handler ran %d, while the thread still ran: %s\n", r,
+	       (long)ret, intr_ran, wi_saw_done == 0 ? "yes" : "no");
+
+	wi_action(false);
+	t = kick(KICK_HOLDING);
+	while (!intr_holding)
+		sched_yield();
+	struct timespec abstime = in_ms(1000);
+	r = pthread_mutex_timedlock(&intr_lock, &abstime);
+	printf("mutex_timedlock: %d, handler ran %d while the other held it: %s\n", r, intr_ran,
+	       intr_saw_holding ? "yes" : "no");
+	pthread_mutex_unlock(&intr_lock);
+	pthread_join(t, NULL);
+
+	int status = 0;
+	wi_action(false);
+	pid_t pid = wi_child(self);
+	t = kick(KICK_ONLY);
+	pid_t got = waitpid(pid, &status, 0);
+	int err = errno;
+	pthread_join(t, NULL);
+	printf("waitpid: %s, handler ran %d\n", got == -1 && err == EINTR ? "-1 EINTR" : got == pid ? "the child" : "?",
+	       intr_ran);
+	got = waitpid(pid, &status, 0);
+	printf("waitpid again: %s, exit status %d\n", got == pid ? "the child" : "?", WEXITSTATUS(status));
+
+	wi_action(true);
+	pid = wi_child(self);
+	t = kick(KICK_ONLY);
+	got = waitpid(pid, &status, 0);
+	pthread_join(t, NULL);
+	printf("waitpid under SA_RESTART: %s, exit status %d, handler ran %d\n", got == pid ? "the child" : "?",
+	       WEXITSTATUS(status), intr_ran);
+
+	sigset_t usr2;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	siginfo_t info;
+	struct timespec second = { 1, 0 };
+	/* SIGUSR1's handler runs while they wait; SIGUSR2 comes 5 ms later.  The kernel (and glibc)
+	 * return EINTR after the handler; musl's wrappers make the call again: a portable program
+	 * loops, and how often it did goes to stderr. */
+	int eintrs[3] = { 0, 0, 0 };
+	for (int which = 0; which < 3; which++) {
+		wi_action(which == 1);
+		pthread_create(&t, NULL, wi_kick_twice, NULL);
+		do {
+			errno = 0;
+			r = which < 2 ? sigtimedwait(&usr2, &info, &second) : sigwaitinfo(&usr2, &info);
+		} while (r < 0 && errno == EINTR && ++eintrs[which]);
+		pthread_join(t, NULL);
+		printf("%s: %d, handler ran %d, before SIGUSR2 was sent: %s\n",
+		       which == 0 ? "sigtimedwait" : which == 1 ? "sigtimedwait under SA_RESTART" : "sigwaitinfo", r, intr_ran,
+		       wi_saw_done == 0 ? "yes" : "no");
+	}
+	fprintf(stderr, "waitintr: EINTR from sigtimedwait %d, under SA_RESTART %d, from sigwaitinfo %d\n", eintrs[0],
+	        eintrs[1], eintrs[2]);
+	wi_action(false);
+	pthread_create(&t, NULL, wi_kick_twice, NULL);
+	int sig = 0;
+	r = sigwait(&usr2, &sig);
+	pthread_join(t, NULL);
+	printf("sigwait: %d, got %d, handler ran %d, before SIGUSR2 was sent: %s\n", r, sig, intr_ran,
+	       wi_saw_done == 0 ? "yes" : "no");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -1790,6 +1934,12 @@ int main(int argc, char **argv)
 		return check_eintr();
 	if (!strcmp(what, "poll") && argc > 2)
 		return check_poll(argv[2]);
+	if (!strcmp(what, "waitintr") && argc > 2)
+		return check_waitintr(argv[2]);
+	if (!strcmp(what, "sleepms") && argc > 2) {
+		usleep((useconds_t)atoi(argv[2]) * 1000);
+		return 3;
+	}
 	if (!strcmp(what, "pollshare"))
 		return check_pollshare();
 	if (!strcmp(what, "tls"))
@@ -1806,6 +1956,6 @@ int main(int argc, char **argv)
 		return check_spawnrefused(argv[2]);
 	if (!strcmp(what, "sigstate") && argc > 2)
 		return check_sigstate(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|eintr|poll DIR|pollshare|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF|spawnrefused SELF\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|eintr|poll DIR|pollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF|spawnrefused SELF\n");
 	return 2;
 }
