@@ -21,6 +21,16 @@
  *   posix_check eintr          a handler cuts sleeps, sem_wait and a socket read short with EINTR
  *                              (the read restarted under SA_RESTART); a mutex or condition wait
  *                              runs the handler and waits on; a blocked signal cuts nothing
+ *   posix_check poll DIR       poll, ppoll, select and pselect on pipes, sockets and a
+ *                              regular file made in DIR: readiness, timeouts, a pthread
+ *                              computing while one polls, a handler cutting them short
+ *                              (EINTR, SA_RESTART or not)
+ *   posix_check pollshare      a pthread computes while another polls: when each thing
+ *                              happened, a JSON line (in virtual time under kernkit)
+ *   posix_check waitintr SELF  a handler runs while pthread_join, pthread_mutex_timedlock,
+ *                              waitpid (of SELF sleepms 50) and sigtimedwait wait: join and
+ *                              the lock wait on, waitpid is EINTR unless SA_RESTART,
+ *                              sigtimedwait and sigwaitinfo EINTR, sigwait waits on
  *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
  *                              and a fork child whose exec fails and which _exits */
 #define _GNU_SOURCE
@@ -37,6 +47,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1435,6 +1447,469 @@ static int check_eintr(void)
 	return 0;
 }
 
+/* --- poll, select ------------------------------------------------------------------------- */
+
+static int poll_pipe[2];
+static volatile int poll_spun;
+
+static const char *ev_names(short r)
+{
+	static char buf[64];
+	buf[0] = 0;
+	static const struct { short bit; const char *name; } names[] = {
+		{ POLLIN, "IN" }, { POLLPRI, "PRI" }, { POLLOUT, "OUT" }, { POLLERR, "ERR" },
+		{ POLLHUP, "HUP" }, { POLLNVAL, "NVAL" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (r & names[i].bit) {
+			strcat(buf, buf[0] ? "|" : "");
+			strcat(buf, names[i].name);
+		}
+	return buf[0] ? buf : "0";
+}
+
+static int poll1(int fd, short events, int timeout, short *revents)
+{
+	struct pollfd p = { .fd = fd, .events = events, .revents = 0x7fff };
+	int r = poll(&p, 1, timeout);
+	*revents = p.revents;
+	return r;
+}
+
+/* Writes a byte to poll_pipe 5 ms in. */
+static void *poll_writer(void *arg)
+{
+	(void)arg;
+	usleep(5000);
+	write(poll_pipe[1], "w", 1);
+	return NULL;
+}
+
+/* Computes for 10 ms (its own clock: virtual time under kernkit), then writes to poll_pipe. */
+static void *poll_spinner(void *arg)
+{
+	(void)arg;
+	uint64_t end = now_ns() + 10000000;
+	unsigned long n = 0;
+	while (now_ns() < end)
+		n++;
+	poll_spun = n > 0;
+	write(poll_pipe[1], "s", 1);
+	return NULL;
+}
+
+static void *poll_dialer(void *arg)
+{
+	int port = (int)(long)arg;
+	usleep(5000);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(INADDR_LOOPBACK) } };
+	if (connect(s, (struct sockaddr *)&a, sizeof a) < 0)
+		perror("connect");
+	intr_peer = s;
+	usleep(5000);
+	write(s, "hello", 5);
+	return NULL;
+}
+
+static void poll_sockets(void)
+{
+	int port = 40000 + (getpid() + 7) % 20000;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1; /* natively, an earlier run's connection may linger on the port */
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(INADDR_LOOPBACK) } };
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4) < 0) {
+		perror("listen");
+		return;
+	}
+	short rev;
+	int r = poll1(l, POLLIN, 0, &rev);
+	printf("listening socket, nobody calling: %d %s\n", r, ev_names(rev));
+	pthread_t t;
+	pthread_create(&t, NULL, poll_dialer, (void *)(long)port);
+	r = poll1(l, POLLIN, 5000, &rev);
+	printf("listening socket, a call comes: %d %s\n", r, ev_names(rev));
+	int c = accept(l, NULL, NULL);
+	r = poll1(c, POLLOUT, -1, &rev);
+	printf("accepted socket writable: %d %s\n", r, ev_names(rev));
+	fd_set rd;
+	FD_ZERO(&rd);
+	FD_SET(c, &rd);
+	r = select(c + 1, &rd, NULL, NULL, NULL);
+	printf("select on the accepted socket until the peer writes: %d, set %d\n", r, FD_ISSET(c, &rd));
+	char buf[8];
+	ssize_t n = read(c, buf, sizeof buf);
+	printf("read %zd '%.*s'\n", n, n > 0 ? (int)n : 0, buf);
+	pthread_join(t, NULL);
+	r = poll1(intr_peer, POLLOUT, 0, &rev);
+	printf("connected socket writable: %d %s\n", r, ev_names(rev));
+	close(intr_peer);
+	r = poll1(c, POLLIN, 5000, &rev);
+	n = read(c, buf, sizeof buf);
+	printf("peer closed: %d %s, read %zd\n", r, (rev & POLLIN) ? "readable" : "not readable", n);
+	close(c);
+	close(l);
+}
+
+static void poll_eintr(void)
+{
+	short rev;
+	pthread_t t;
+	intr_target = pthread_self();
+	pipe(poll_pipe);
+	intr_action(false);
+	t = kick(KICK_ONLY);
+	int r = poll1(poll_pipe[0], POLLIN, 1000, &rev);
+	pthread_join(t, NULL);
+	printf("poll interrupted: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+
+	intr_action(true);
+	t = kick(KICK_ONLY);
+	r = poll1(poll_pipe[0], POLLIN, -1, &rev);
+	pthread_join(t, NULL);
+	printf("poll under SA_RESTART: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+
+	fd_set rd;
+	FD_ZERO(&rd);
+	FD_SET(poll_pipe[0], &rd);
+	intr_action(false);
+	t = kick(KICK_ONLY);
+	r = select(poll_pipe[0] + 1, &rd, NULL, NULL, NULL);
+	pthread_join(t, NULL);
+	printf("select interrupted: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+
+	/* blocked: the poll times out, the handler runs once unblocked */
+	sigset_t usr1, none;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&none);
+	intr_action(false);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	t = kick(KICK_ONLY);
+	r = poll1(poll_pipe[0], POLLIN, 20, &rev);
+	pthread_join(t, NULL);
+	int before = intr_ran;
+	printf("poll with SIGUSR1 blocked: %d, handler ran %d\n", r, before);
+
+	/* ppoll and pselect unblock it while they wait: the pending one runs at once */
+	struct timespec ts = { 1, 0 };
+	struct pollfd p = { .fd = poll_pipe[0], .events = POLLIN };
+	r = ppoll(&p, 1, &ts, &none);
+	printf("ppoll unblocking a pending signal: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+	sigset_t now;
+	pthread_sigmask(SIG_SETMASK, NULL, &now);
+	printf("SIGUSR1 blocked again after ppoll: %d\n", sigismember(&now, SIGUSR1));
+	t = kick(KICK_ONLY);
+	r = pselect(poll_pipe[0] + 1, &rd, NULL, NULL, &ts, &none);
+	pthread_join(t, NULL);
+	printf("pselect, a signal it unblocks comes: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	close(poll_pipe[0]);
+	close(poll_pipe[1]);
+}
+
+static void *poll_forever(void *arg)
+{
+	(void)arg;
+	struct pollfd p = { .fd = poll_pipe[0], .events = POLLIN };
+	poll(&p, 1, -1);
+	printf("poll_forever: returned\n");
+	return NULL;
+}
+
+static int check_poll(const char *dir)
+{
+	char file[256];
+	snprintf(file, sizeof file, "%s/poll_file", dir);
+	short rev;
+	if (pipe(poll_pipe) < 0) {
+		perror("pipe");
+		return 1;
+	}
+	int r = poll1(poll_pipe[0], POLLIN, 0, &rev);
+	printf("empty pipe: %d %s\n", r, ev_names(rev));
+	r = poll1(poll_pipe[1], POLLOUT | POLLIN, 0, &rev);
+	printf("write end: %d %s\n", r, ev_names(rev));
+	write(poll_pipe[1], "a", 1);
+	r = poll1(poll_pipe[0], POLLIN | POLLOUT, 0, &rev);
+	printf("a byte in the pipe: %d %s\n", r, ev_names(rev));
+	char c;
+	read(poll_pipe[0], &c, 1);
+	uint64_t t0 = now_ns();
+	r = poll1(poll_pipe[0], POLLIN, 20, &rev);
+	printf("drained, 20 ms timeout: %d %s, waited 20 ms or more: %s\n", r, ev_names(rev),
+	       now_ns() - t0 >= 20000000 ? "yes" : "no");
+
+	pthread_t t;
+	pthread_create(&t, NULL, poll_writer, NULL);
+	r = poll1(poll_pipe[0], POLLIN, -1, &rev);
+	pthread_join(t, NULL);
+	read(poll_pipe[0], &c, 1);
+	printf("woken by another pthread's write: %d %s '%c'\n", r, ev_names(rev), c);
+
+	/* a pthread that polls does not hold its vcore: the spinner computes meanwhile */
+	pthread_create(&t, NULL, poll_spinner, NULL);
+	r = poll1(poll_pipe[0], POLLIN, 2000, &rev);
+	pthread_join(t, NULL);
+	read(poll_pipe[0], &c, 1);
+	printf("woken by a computing pthread: %d %s '%c', it computed %d\n", r, ev_names(rev), c, poll_spun);
+
+	/* several descriptors, one twice, one negative, one not open */
+	write(poll_pipe[1], "b", 1);
+	struct pollfd set[5] = {
+		{ .fd = poll_pipe[0], .events = POLLIN }, { .fd = poll_pipe[1], .events = POLLOUT },
+		{ .fd = -1, .events = POLLIN }, { .fd = 999, .events = POLLIN }, { .fd = poll_pipe[0], .events = POLLOUT },
+	};
+	r = poll(set, 5, 0);
+	printf("a set of five: %d:", r);
+	for (int i = 0; i < 5; i++)
+		printf(" %s", ev_names(set[i].revents));
+	printf("\n");
+	read(poll_pipe[0], &c, 1);
+
+	/* select and pselect */
+	fd_set rd, wr;
+	FD_ZERO(&rd);
+	FD_ZERO(&wr);
+	FD_SET(poll_pipe[0], &rd);
+	FD_SET(poll_pipe[1], &wr);
+	FD_SET(poll_pipe[1], &rd);
+	int nfds = (poll_pipe[0] > poll_pipe[1] ? poll_pipe[0] : poll_pipe[1]) + 1;
+	struct timeval tv = { 0, 10000 };
+	r = select(nfds, &rd, &wr, NULL, &tv);
+	printf("select, write end writable: %d, read %d %d, write %d\n", r, FD_ISSET(poll_pipe[0], &rd),
+	       FD_ISSET(poll_pipe[1], &rd), FD_ISSET(poll_pipe[1], &wr));
+	FD_ZERO(&rd);
+	FD_SET(poll_pipe[0], &rd);
+	tv = (struct timeval){ 0, 10000 };
+	t0 = now_ns();
+	r = select(nfds, &rd, NULL, NULL, &tv);
+	printf("select times out: %d, set %d, waited 10 ms or more: %s\n", r, FD_ISSET(poll_pipe[0], &rd),
+	       now_ns() - t0 >= 10000000 ? "yes" : "no");
+	FD_ZERO(&rd);
+	FD_SET(20, &rd); /* within the table Linux starts with (past it, select ignores the bit) */
+	errno = 0;
+	r = select(21, &rd, NULL, NULL, NULL);
+	printf("select on a descriptor not open: %d %s\n", r, strerror(errno));
+	write(poll_pipe[1], "c", 1);
+	FD_ZERO(&rd);
+	FD_SET(poll_pipe[0], &rd);
+	struct timespec ts = { 0, 0 };
+	r = pselect(nfds, &rd, NULL, NULL, &ts, NULL);
+	printf("pselect: %d, set %d\n", r, FD_ISSET(poll_pipe[0], &rd));
+	read(poll_pipe[0], &c, 1);
+	struct pollfd p = { .fd = poll_pipe[0], .events = POLLIN };
+	ts = (struct timespec){ 0, 5000000 };
+	r = ppoll(&p, 1, &ts, NULL);
+	printf("ppoll times out: %d, timespec kept %ld.%09ld\n", r, (long)ts.tv_sec, (long)ts.tv_nsec);
+
+	/* a regular file is always ready */
+	int f = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	r = poll1(f, POLLIN | POLLOUT, -1, &rev);
+	printf("regular file: %d %s\n", r, ev_names(rev));
+	close(f);
+
+	/* hangups: the writer goes, then (a new pipe) the reader */
+	close(poll_pipe[1]);
+	r = poll1(poll_pipe[0], POLLIN, -1, &rev);
+	printf("writer closed: %d, hangup %d, read %zd\n", r, !!(rev & POLLHUP), read(poll_pipe[0], &c, 1));
+	close(poll_pipe[0]);
+	pipe(poll_pipe);
+	close(poll_pipe[0]);
+	r = poll1(poll_pipe[1], POLLOUT, -1, &rev);
+	printf("reader closed: %d, error %d\n", r, !!(rev & POLLERR));
+	close(poll_pipe[1]);
+	r = poll1(poll_pipe[1], POLLIN, -1, &rev);
+	printf("closed descriptor: %d %s\n", r, ev_names(rev));
+
+	/* no descriptors: a sleep */
+	t0 = now_ns();
+	r = poll(NULL, 0, 15);
+	printf("poll of nothing for 15 ms: %d, waited 15 ms or more: %s\n", r, now_ns() - t0 >= 15000000 ? "yes" : "no");
+
+	/* poll is a cancellation point */
+	pipe(poll_pipe);
+	pthread_create(&t, NULL, poll_forever, NULL);
+	usleep(5000);
+	pthread_cancel(t);
+	void *ret;
+	pthread_join(t, &ret);
+	printf("a pthread cancelled in poll: %s\n", ret == PTHREAD_CANCELED ? "cancelled" : "not cancelled");
+	close(poll_pipe[0]);
+	close(poll_pipe[1]);
+
+	poll_sockets();
+	poll_eintr();
+	return 0;
+}
+
+/* One pthread polls an empty pipe (30 ms timeout) while another computes for 10 ms and then
+ * writes to it: a JSON line of when each thing happened, in microseconds of the program's
+ * clock (virtual time under kernkit).  A poll that held its vcore would time out first. */
+static uint64_t share_started;
+
+static void *share_spinner(void *arg)
+{
+	(void)arg;
+	share_started = now_ns();
+	return poll_spinner(NULL);
+}
+
+static int check_pollshare(void)
+{
+	pipe(poll_pipe);
+	pthread_t t;
+	uint64_t t0 = now_ns();
+	pthread_create(&t, NULL, share_spinner, NULL);
+	short rev;
+	int r = poll1(poll_pipe[0], POLLIN, 30, &rev);
+	uint64_t woke = now_ns();
+	pthread_join(t, NULL);
+	printf("{\"program\": \"posix_check\", \"mode\": \"pollshare\", \"poll\": %d, \"revents\": \"%s\", "
+	       "\"timeout_us\": 30000, \"spin_us\": 10000, \"spinner_started_us\": %lu, \"poll_returned_us\": %lu}\n",
+	       r, ev_names(rev), (unsigned long)((share_started - t0) / 1000), (unsigned long)((woke - t0) / 1000));
+	return 0;
+}
+
+/* --- waits a handler runs in: join, mutex_timedlock, waitpid, sigtimedwait ------------------- */
+
+static volatile int wi_done, wi_saw_done = -1;
+
+static void on_wi(int sig)
+{
+	(void)sig;
+	intr_ran++;
+	wi_saw_done = wi_done;
+	intr_saw_holding = intr_holding;
+}
+
+static void wi_action(bool restart)
+{
+	struct sigaction sa = { .sa_handler = on_wi, .sa_flags = restart ? SA_RESTART : 0 };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	intr_ran = 0;
+	wi_done = 0;
+	wi_saw_done = -1;
+}
+
+static void *wi_sleeper(void *arg)
+{
+	(void)arg;
+	usleep(20000);
+	wi_done = 1;
+	return (void *)7;
+}
+
+/* Signals the main thread 5 ms in, then SIGUSR2 5 ms later. */
+static void *wi_kick_twice(void *arg)
+{
+	(void)arg;
+	usleep(5000);
+	pthread_kill(intr_target, SIGUSR1);
+	usleep(5000);
+	wi_done = 1;
+	pthread_kill(intr_target, SIGUSR2);
+	return NULL;
+}
+
+static pid_t wi_child(const char *self)
+{
+	char *argv[] = { (char *)self, "sleepms", "50", NULL };
+	pid_t pid = -1;
+	if (posix_spawn(&pid, self, NULL, NULL, argv, environ))
+		return -1;
+	return pid;
+}
+
+static int check_waitintr(const char *self)
+{
+	intr_target = pthread_self();
+	pthread_t t, w;
+	void *ret = NULL;
+
+	wi_action(false);
+	pthread_create(&w, NULL, wi_sleeper, NULL);
+	t = kick(KICK_ONLY);
+	int r = pthread_join(w, &ret);
+	pthread_join(t, NULL);
+	printf("pthread_join: %d, returned %ld, handler ran %d, while the thread still ran: %s\n", r, (long)ret,
+	       intr_ran, wi_saw_done == 0 ? "yes" : "no");
+
+	wi_action(true);
+	pthread_create(&w, NULL, wi_sleeper, NULL);
+	t = kick(KICK_ONLY);
+	r = pthread_join(w, &ret);
+	pthread_join(t, NULL);
+	printf("pthread_join under SA_RESTART: %d, returned %ld, handler ran %d, while the thread still ran: %s\n", r,
+	       (long)ret, intr_ran, wi_saw_done == 0 ? "yes" : "no");
+
+	wi_action(false);
+	t = kick(KICK_HOLDING);
+	while (!intr_holding)
+		sched_yield();
+	struct timespec abstime = in_ms(1000);
+	r = pthread_mutex_timedlock(&intr_lock, &abstime);
+	printf("mutex_timedlock: %d, handler ran %d while the other held it: %s\n", r, intr_ran,
+	       intr_saw_holding ? "yes" : "no");
+	pthread_mutex_unlock(&intr_lock);
+	pthread_join(t, NULL);
+
+	int status = 0;
+	wi_action(false);
+	pid_t pid = wi_child(self);
+	t = kick(KICK_ONLY);
+	pid_t got = waitpid(pid, &status, 0);
+	int err = errno;
+	pthread_join(t, NULL);
+	printf("waitpid: %s, handler ran %d\n", got == -1 && err == EINTR ? "-1 EINTR" : got == pid ? "the child" : "?",
+	       intr_ran);
+	got = waitpid(pid, &status, 0);
+	printf("waitpid again: %s, exit status %d\n", got == pid ? "the child" : "?", WEXITSTATUS(status));
+
+	wi_action(true);
+	pid = wi_child(self);
+	t = kick(KICK_ONLY);
+	got = waitpid(pid, &status, 0);
+	pthread_join(t, NULL);
+	printf("waitpid under SA_RESTART: %s, exit status %d, handler ran %d\n", got == pid ? "the child" : "?",
+	       WEXITSTATUS(status), intr_ran);
+
+	sigset_t usr2;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	siginfo_t info;
+	struct timespec second = { 1, 0 };
+	/* SIGUSR1's handler runs while they wait; SIGUSR2 comes 5 ms later.  The kernel (and glibc)
+	 * return EINTR after the handler; musl's wrappers make the call again: a portable program
+	 * loops, and how often it did goes to stderr. */
+	int eintrs[3] = { 0, 0, 0 };
+	for (int which = 0; which < 3; which++) {
+		wi_action(which == 1);
+		pthread_create(&t, NULL, wi_kick_twice, NULL);
+		do {
+			errno = 0;
+			r = which < 2 ? sigtimedwait(&usr2, &info, &second) : sigwaitinfo(&usr2, &info);
+		} while (r < 0 && errno == EINTR && ++eintrs[which]);
+		pthread_join(t, NULL);
+		printf("%s: %d, handler ran %d, before SIGUSR2 was sent: %s\n",
+		       which == 0 ? "sigtimedwait" : which == 1 ? "sigtimedwait under SA_RESTART" : "sigwaitinfo", r, intr_ran,
+		       wi_saw_done == 0 ? "yes" : "no");
+	}
+	fprintf(stderr, "waitintr: EINTR from sigtimedwait %d, under SA_RESTART %d, from sigwaitinfo %d\n", eintrs[0],
+	        eintrs[1], eintrs[2]);
+	wi_action(false);
+	pthread_create(&t, NULL, wi_kick_twice, NULL);
+	int sig = 0;
+	r = sigwait(&usr2, &sig);
+	pthread_join(t, NULL);
+	printf("sigwait: %d, got %d, handler ran %d, before SIGUSR2 was sent: %s\n", r, sig, intr_ran,
+	       wi_saw_done == 0 ? "yes" : "no");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -1457,6 +1932,16 @@ int main(int argc, char **argv)
 		return check_hexfloat();
 	if (!strcmp(what, "eintr"))
 		return check_eintr();
+	if (!strcmp(what, "poll") && argc > 2)
+		return check_poll(argv[2]);
+	if (!strcmp(what, "waitintr") && argc > 2)
+		return check_waitintr(argv[2]);
+	if (!strcmp(what, "sleepms") && argc > 2) {
+		usleep((useconds_t)atoi(argv[2]) * 1000);
+		return 3;
+	}
+	if (!strcmp(what, "pollshare"))
+		return check_pollshare();
 	if (!strcmp(what, "tls"))
 		return check_tls();
 	if (!strcmp(what, "spawnfd") && argc > 3)
@@ -1471,6 +1956,6 @@ int main(int argc, char **argv)
 		return check_spawnrefused(argv[2]);
 	if (!strcmp(what, "sigstate") && argc > 2)
 		return check_sigstate(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|eintr|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF|spawnrefused SELF\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|eintr|poll DIR|pollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF|spawnrefused SELF\n");
 	return 2;
 }

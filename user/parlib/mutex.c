@@ -207,6 +207,11 @@ int uth_mutex_lock_pokable(uth_mutex_t *m)
 	return mutex_lock_wait(m, 0, true);
 }
 
+int uth_mutex_timed_lock_pokable(uth_mutex_t *m, uint64_t deadline)
+{
+	return mutex_lock_wait(m, deadline, true);
+}
+
 void uth_mutex_lock(uth_mutex_t *m)
 {
 	uth_mutex_timed_lock(m, 0);

@@ -246,6 +246,8 @@ void uthread_poke(struct uthread *uth);
 /* As uth_mutex_timed_lock with no deadline, but uthread_poke (not uthread_interrupt) ends the
  * wait: 0 once the mutex is ours, or UTH_WAIT_INTERRUPTED. */
 int uth_mutex_lock_pokable(uth_mutex_t *m);
+/* The same with a deadline: 0, UTH_WAIT_TIMEOUT or UTH_WAIT_INTERRUPTED. */
+int uth_mutex_timed_lock_pokable(uth_mutex_t *m, uint64_t deadline);
 
 /* How many times a contended uth_mutex_lock spins before blocking. */
 #define UTH_MUTEX_SPINS 100

@@ -36,6 +36,35 @@ int close(int fd)
 	return (int)posix_ret(sys_close(fd));
 }
 
+/* A pipe is Plan 9's #pipe, as Akaros's libc makes it: each attach is a new pipe with two ends,
+ * data (read here) and data1 (written here). */
+int pipe2(int fds[2], int flags)
+{
+	if (flags & ~(O_NONBLOCK | O_CLOEXEC)) {
+		errno = EINVAL;
+		return -1;
+	}
+	long dir = sys_open("#pipe", O_RDONLY);
+	if (dir < 0)
+		return (int)posix_ret(dir);
+	long rd = sys_openat((int)dir, "data", O_RDONLY | flags, 0);
+	long wr = rd < 0 ? rd : sys_openat((int)dir, "data1", O_WRONLY | flags, 0);
+	sys_close((int)dir);
+	if (wr < 0) {
+		if (rd >= 0)
+			sys_close((int)rd);
+		return (int)posix_ret(wr);
+	}
+	fds[0] = (int)rd;
+	fds[1] = (int)wr;
+	return 0;
+}
+
+int pipe(int fds[2])
+{
+	return pipe2(fds, 0);
+}
+
 int fcntl(int fd, int cmd, ...)
 {
 	va_list ap;

@@ -98,6 +98,7 @@ struct pthread {
 	volatile uint32_t norestart_run; /* of those, ones without SA_RESTART */
 	uth_semaphore_t sig_sem;         /* wakes sigwait and sigsuspend */
 	struct posix_sigframe *sigframe; /* the context a handler run interrupted (innermost) */
+	uth_semaphore_t exited;          /* upped as it exits: pthread_join waits on it */
 };
 
 /* signal.c: a new pthread joins the live ones (signals may choose it), an exiting one leaves. */

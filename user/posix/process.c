@@ -399,8 +399,8 @@ pid_t waitpid(pid_t pid, int *status, int options)
 	pid_t got = reap_fake(pid, status);
 	if (got)
 		return got;
-	posix_cancel_point();
-	return (pid_t)posix_ret(sys_waitpid(pid, status, options));
+	/* a cancellation point; a handler aborts the wait: EINTR, or the call again (SA_RESTART) */
+	return (pid_t)posix_ret(posix_cancelable_sysc(SYS_waitpid, pid, (long)status, options, 0));
 }
 
 pid_t wait(int *status)

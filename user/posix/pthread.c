@@ -107,6 +107,7 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)
 		return EAGAIN;
 	p->start = start;
 	p->arg = arg;
+	uth_semaphore_init(&p->exited, 0);
 	bool detached = attr && attr->detachstate == PTHREAD_CREATE_DETACHED;
 	if (detached)
 		p->state = DETACHED;
@@ -140,6 +141,8 @@ void pthread_exit(void *retval)
 	run_destructors(self);
 	posix_thread_gone(self); /* no signal chooses it from here */
 	atomic_add(&nr_live, -1);
+	if (self != &main_thread)
+		uth_semaphore_up(&self->exited); /* before EXITED: a detach may free self after it */
 	if (self != &main_thread && (__atomic_fetch_or(&self->state, EXITED, __ATOMIC_SEQ_CST) & DETACHED))
 		free(self); /* nobody joins it; its uthread frees itself */
 	uthread_exit(retval);
@@ -152,6 +155,16 @@ int pthread_join(pthread_t thread, void **retval)
 		return EDEADLK;
 	if (thread == &main_thread || (thread->state & DETACHED))
 		return EINVAL;
+	/* Wait for its exit on a semaphore, which a signal's poke or a cancellation ends: a handler
+	 * runs while it waits, then it waits on (as on Linux); then the join proper, which waits
+	 * only for the exit the semaphore announced to finish. */
+	struct posix_wait w;
+	posix_wait_begin(&w);
+	while (uth_semaphore_timed_down(&thread->exited, 0, true) == UTH_WAIT_INTERRUPTED) {
+		posix_cancel_point(); /* a cancellation: exits */
+		posix_wait_end(&w);
+		posix_wait_begin(&w);
+	}
 	uthread_join(thread->uth, retval);
 	free(thread);
 	return 0;
@@ -347,7 +360,15 @@ int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 	uint64_t deadline = posix_deadline(abstime, &err);
 	if (err)
 		return err;
-	if (uth_mutex_timed_lock(mutex_of(m), deadline))
+	/* a handler for this pthread runs while it waits, then it waits on (as on Linux) */
+	struct posix_wait w;
+	posix_wait_begin(&w);
+	int why;
+	while ((why = uth_mutex_timed_lock_pokable(mutex_of(m), deadline)) == UTH_WAIT_INTERRUPTED) {
+		posix_wait_end(&w);
+		posix_wait_begin(&w);
+	}
+	if (why)
 		return ETIMEDOUT;
 	m->owner = pthread_self();
 	m->count = 1;

@@ -168,12 +168,18 @@ static int take_pending(struct pthread *self, uint64_t want, int *code)
 }
 
 /* Run the signals pending for this pthread, then for the process, that it does not block. */
-static void deliver_unblocked(void)
+/* Run the handlers of the pending signals this pthread does not block, but those of except. */
+static void deliver_unblocked_except(uint64_t except)
 {
 	struct pthread *self = pthread_self();
 	int code, sig;
-	while ((sig = take_pending(self, ~self->sigmask, &code)))
+	while ((sig = take_pending(self, ~self->sigmask & ~except, &code)))
 		act_in_pthread(sig, code);
+}
+
+static void deliver_unblocked(void)
+{
+	deliver_unblocked_except(0);
 }
 
 /* --- waits that a handler cuts short ---------------------------------------------------------- */
@@ -276,7 +282,8 @@ static void send_to(struct pthread *p, int sig, int code)
 		atomic_and(&p->sig_from_kill, ~BIT(sig));
 	atomic_or(&p->sig_pending, BIT(sig));
 	bool blocked = p->sigmask & BIT(sig);
-	if (blocked ? (p->sigwait_set & BIT(sig)) != 0 : p->suspended != 0)
+	/* a sigwait for it, or a sigsuspend or sigwait whose handler it runs (EINTR, or sigwait on) */
+	if (blocked ? (p->sigwait_set & BIT(sig)) != 0 : (p->suspended || p->sigwait_set))
 		uth_semaphore_up(&p->sig_sem);
 	if (blocked)
 		return;
@@ -515,10 +522,19 @@ static int wait_for_signal(uint64_t set, uint64_t deadline, siginfo_t *info)
 {
 	struct pthread *self = pthread_self();
 	int sig, code;
+	deliver_unblocked_except(set); /* those due before the call */
+	uint32_t handlers = atomic_read(&self->handlers_run);
 	atomic_set(&self->sigwait_set, set);
 	for (;;) {
 		if ((sig = take_pending(self, set, &code)))
 			break;
+		/* a handler of a signal outside the set ran (the poke's, while it waited): EINTR, SA_RESTART
+		 * or not, as Linux's */
+		deliver_unblocked_except(set);
+		if (atomic_read(&self->handlers_run) != handlers) {
+			sig = -EINTR;
+			break;
+		}
 		self->uth->poked = false;
 		int why = uth_semaphore_timed_down(&self->sig_sem, deadline, posix_cancel_point());
 		if (why == UTH_WAIT_INTERRUPTED && posix_cancelling()) {
@@ -541,14 +557,17 @@ static int wait_for_signal(uint64_t set, uint64_t deadline, siginfo_t *info)
 
 int sigwait(const sigset_t *set, int *sig)
 {
-	int got = wait_for_signal(set->__bits[0] & ~UNBLOCKABLE, 0, NULL);
+	int got;
+	do /* never EINTR: it waits on after a handler, as musl's */
+		got = wait_for_signal(set->__bits[0] & ~UNBLOCKABLE, 0, NULL);
+	while (got == -EINTR);
 	*sig = got;
 	return 0;
 }
 
 int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
-	return wait_for_signal(set->__bits[0] & ~UNBLOCKABLE, 0, info);
+	return (int)posix_ret(wait_for_signal(set->__bits[0] & ~UNBLOCKABLE, 0, info));
 }
 
 int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout)

@@ -11,6 +11,8 @@
 ssize_t read(int fd, void *buf, size_t n);   /* blocks only the calling pthread */
 ssize_t write(int fd, const void *buf, size_t n);
 int close(int fd);
+int pipe(int fds[2]); /* #pipe: fds[0] reads what fds[1] writes */
+int pipe2(int fds[2], int flags); /* O_NONBLOCK, O_CLOEXEC */
 int dup(int fd);
 int dup2(int fd, int newfd); /* in a fork child: for the program it execs (see fork) */
 pid_t getpid(void);
