@@ -1329,6 +1329,27 @@ static const char *err_name(int r)
 	return r == 0 ? "0" : errno == EINTR ? "EINTR" : strerror(errno);
 }
 
+/* A TCP listener on the loopback at *port or, when another program holds that one (natively: an
+ * earlier run's connection may linger on it), at one of the next 64 ports; -1 (and a message)
+ * when none is free. */
+static int listen_loopback(int *port)
+{
+	for (int tries = 0; tries < 64; tries++, (*port)++) {
+		int l = socket(AF_INET, SOCK_STREAM, 0);
+		int one = 1;
+		if (l < 0)
+			break;
+		setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(*port),
+					 .sin_addr = { htonl(INADDR_LOOPBACK) } };
+		if (bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 4) == 0)
+			return l;
+		close(l);
+	}
+	perror("listen");
+	return -1;
+}
+
 static void *intr_dialer(void *arg)
 {
 	int port = (int)(long)arg;
@@ -1399,12 +1420,9 @@ static int check_eintr(void)
 
 	/* a socket read: EINTR, or restarted under SA_RESTART until the peer writes */
 	int port = 40000 + getpid() % 20000;
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(INADDR_LOOPBACK) } };
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4) < 0) {
-		perror("listen");
+	int l = listen_loopback(&port);
+	if (l < 0)
 		return 1;
-	}
 	pthread_create(&t, NULL, intr_dialer, (void *)(long)port);
 	int c = accept(l, NULL, NULL);
 	pthread_join(t, NULL);
@@ -1515,14 +1533,9 @@ static void *poll_dialer(void *arg)
 static void poll_sockets(void)
 {
 	int port = 40000 + (getpid() + 7) % 20000;
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1; /* natively, an earlier run's connection may linger on the port */
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(INADDR_LOOPBACK) } };
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4) < 0) {
-		perror("listen");
+	int l = listen_loopback(&port);
+	if (l < 0)
 		return;
-	}
 	short rev;
 	int r = poll1(l, POLLIN, 0, &rev);
 	printf("listening socket, nobody calling: %d %s\n", r, ev_names(rev));
