@@ -350,6 +350,26 @@ static long long integer(PyObject *obj, int name, int *ok)
     return n;
 }
 
+/* obj.name as a C integer, read from its slot without taking a reference when it is a plain int
+ * (the time stamp reads four at each traced call); otherwise as integer() reads it. */
+static inline long long slot_integer(PyObject *obj, int name, int *ok)
+{
+    struct site *site = &sites[name];
+    PyObject *value;
+    int overflow = 0;
+    long long n;
+
+    if (site->type != Py_TYPE(obj) || (value = *(PyObject **)((char *)obj + site->offset)) == NULL
+        || !PyLong_CheckExact(value))
+        return integer(obj, name, ok);
+    n = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow || (n == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        *ok = 0;
+    }
+    return n;
+}
+
 /* Kernel.now(core) for the core running the call, from the block count; *ok cleared when the
  * C cannot tell it exactly (Python stamps it then). */
 static long long stamp_here(struct syscall_state *s, PyObject *where, int *ok)
@@ -376,20 +396,24 @@ static long long stamp_here(struct syscall_state *s, PyObject *where, int *ok)
     }
     Py_XDECREF(used_list);
     PyErr_Clear();
-    start = integer(s->kernel, A_ROUND_START_NS, ok);
-    ips = integer(s->kernel, A_IPS, ok);
+    start = slot_integer(s->kernel, A_ROUND_START_NS, ok);
+    ips = slot_integer(s->kernel, A_IPS, ok);
     in_run = flag(s->core, A_IN_RUN);
     if (in_run < 0) {
         PyErr_Clear();
         *ok = 0;
     } else if (in_run) {
-        live = integer(s->core, A_RUN_BASE, ok) + (long long)s->blocks->counted - integer(s->core, A_SEGMENT_BASE, ok);
+        live = slot_integer(s->core, A_RUN_BASE, ok) + (long long)s->blocks->counted
+               - slot_integer(s->core, A_SEGMENT_BASE, ok);
     }
     if (!*ok || ips <= 0 || used + live < 0 || start < 0) {
         *ok = 0;
         return 0;
     }
-    t = (__int128)start + (__int128)(used + live) * 1000000000 / ips;
+    if (used + live <= INT64_MAX / 1000000000) /* in 64 bits (a 128-bit division is a call) */
+        t = (__int128)start + (used + live) * 1000000000 / ips;
+    else
+        t = (__int128)start + (__int128)(used + live) * 1000000000 / ips;
     if (t > INT64_MAX) {
         *ok = 0;
         return 0;
@@ -424,10 +448,17 @@ static char *line_u64(char *p, unsigned long long value, int negative)
         *p++ = '-';
     end = p + digits;
     p = end;
-    do {
+    while (value >= 100) { /* two digits a division */
+        unsigned pair = (unsigned)(value % 100);
+        value /= 100;
+        *--p = (char)('0' + pair % 10);
+        *--p = (char)('0' + pair / 10);
+    }
+    if (value >= 10) {
         *--p = (char)('0' + value % 10);
         value /= 10;
-    } while (value);
+    }
+    *--p = (char)('0' + value);
     return end;
 }
 
