@@ -3,8 +3,9 @@
 Events wait in a batch until it is full (or read): then they are written out together, hashed
 and written (the hash of the whole stream does not depend on how it is cut). The hottest event,
 a system call, waits as a tuple and is formatted only then, by a C encoder when the package was
-built with one (``_tracelines.c``) and in Python otherwise, to the same bytes; so a traced
-system call costs about twice an untraced one (bench/run.py measures it).
+built with one (``_tracelines.c``) and in Python otherwise, to the same bytes; the native system
+call entry writes its calls' lines itself and they wait as bytes. A traced system call costs
+under twice an untraced one (bench/run.py measures it).
 """
 
 from __future__ import annotations
