@@ -1,8 +1,8 @@
 /* Trace lines in C: a batch of trace events written out as JSON lines in one buffer.
  *
  * core/tracer.py keeps a traced system call as a tuple until its batch is written, and asks
- * encode() for the batch's bytes. Each item is either a str (an event already written as one
- * JSON object) or a system call's tuple (t, core, pid, tid, name, nr, args, ret); the bytes are
+ * encode() for the batch's bytes. Each item is a str (an event already written as one JSON
+ * object), bytes (a system call's line the native system call entry wrote) or a system call's tuple (t, core, pid, tid, name, nr, args, ret); the bytes are
  * what tracer.py's pure-Python encoder gives for the same items, to the byte. Anything this
  * does not handle exactly (an int that is not a plain int, a name needing escapes, a result
  * outside 64 bits) raises, and the caller encodes the batch in Python instead.
@@ -36,28 +36,54 @@ static int reserve(buffer *b, size_t more)
 }
 
 /* The writers below append without checking room: a record reserves its largest size first. */
-static void put(buffer *b, const char *text, size_t n)
+static inline void put(buffer *b, const char *text, size_t n)
 {
     memcpy(b->data + b->len, text, n);
     b->len += n;
 }
 
+/* A literal's length is known here, so the compiler copies it inline (no call per piece). */
 #define PUT_LITERAL(b, s) put((b), (s), sizeof(s) - 1)
 
 /* at most 20 digits and a sign */
 #define NUMBER_MAX 21
 
+static const char two_digits[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static const unsigned long long powers_of_ten[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+    1000000000000000000ull, 10000000000000000000ull,
+};
+
+/* Decimal digits written straight into the buffer, back to front, two at a time: the numbers
+ * of a line (time stamps of 10-15 digits) are most of its encoding. */
 static void put_u64(buffer *b, unsigned long long value, int negative)
 {
-    char digits[24];
-    char *end = digits + sizeof digits, *p = end;
-    do {
-        *--p = (char)('0' + value % 10);
-        value /= 10;
-    } while (value);
+    size_t digits = 1;
+    while (digits < 20 && value >= powers_of_ten[digits])
+        digits++;
+    char *p = b->data + b->len;
     if (negative)
-        *--p = '-';
-    put(b, p, (size_t)(end - p));
+        *p++ = '-';
+    char *end = p + digits;
+    b->len = (size_t)(end - b->data);
+    while (value >= 100) {
+        unsigned idx = (unsigned)(value % 100) * 2;
+        value /= 100;
+        *--end = two_digits[idx + 1];
+        *--end = two_digits[idx];
+    }
+    if (value >= 10) {
+        *--end = two_digits[value * 2 + 1];
+        *--end = two_digits[value * 2];
+    } else {
+        *--end = (char)('0' + value);
+    }
 }
 
 static void put_i64(buffer *b, long long value)
@@ -66,6 +92,37 @@ static void put_i64(buffer *b, long long value)
         put_u64(b, 0ull - (unsigned long long)value, 1);
     else
         put_u64(b, (unsigned long long)value, 0);
+}
+
+/* A plain int of up to two 30-bit digits read without a call (CPython 3.11's layout; later
+ * versions, with another layout, take the API's path): 1 and the value, or 0. */
+static inline int small_int(PyObject *value, long long *out)
+{
+#if PY_VERSION_HEX < 0x030C0000 && PYLONG_BITS_IN_DIGIT == 30
+    Py_ssize_t size = Py_SIZE(value);
+    const digit *d = ((PyLongObject *)value)->ob_digit;
+    switch (size) {
+    case 0:
+        *out = 0;
+        return 1;
+    case 1:
+        *out = (long long)d[0];
+        return 1;
+    case -1:
+        *out = -(long long)d[0];
+        return 1;
+    case 2:
+        *out = (long long)d[0] | (long long)d[1] << 30;
+        return 1;
+    case -2:
+        *out = -((long long)d[0] | (long long)d[1] << 30);
+        return 1;
+    }
+#else
+    (void)value;
+    (void)out;
+#endif
+    return 0;
 }
 
 static int not_plain(void)
@@ -79,8 +136,13 @@ static int put_int(buffer *b, PyObject *value)
 {
     if (!PyLong_CheckExact(value))
         return not_plain();
+    long long v;
+    if (small_int(value, &v)) {
+        put_i64(b, v);
+        return 0;
+    }
     int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (overflow) {
         PyErr_SetString(PyExc_OverflowError, "outside 64 signed bits");
         return -1;
@@ -96,8 +158,13 @@ static int put_arg(buffer *b, PyObject *value)
 {
     if (!PyLong_CheckExact(value))
         return not_plain();
+    long long v;
+    if (small_int(value, &v)) {
+        put_i64(b, v);
+        return 0;
+    }
     int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (!overflow) {
         if (v == -1 && PyErr_Occurred())
             return -1;
@@ -120,8 +187,13 @@ static int put_result(buffer *b, PyObject *value)
     }
     if (!PyLong_CheckExact(value))
         return not_plain();
+    long long v;
+    if (small_int(value, &v)) {
+        put_i64(b, v);
+        return 0;
+    }
     int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (overflow > 0) {
         unsigned long long u = PyLong_AsUnsignedLongLong(value);
         if (u == (unsigned long long)-1 && PyErr_Occurred())
@@ -237,10 +309,17 @@ static PyObject *encode(PyObject *self, PyObject *items)
                 put(&b, text, (size_t)n);
                 PUT_LITERAL(&b, "\n");
             }
+        } else if (PyBytes_CheckExact(item)) { /* a line the native system call entry wrote */
+            Py_ssize_t n = PyBytes_GET_SIZE(item);
+            failed = reserve(&b, (size_t)n + 1) < 0;
+            if (!failed) {
+                put(&b, PyBytes_AS_STRING(item), (size_t)n);
+                PUT_LITERAL(&b, "\n");
+            }
         } else if (PyTuple_CheckExact(item)) {
             failed = put_syscall(&b, item) < 0;
         } else {
-            PyErr_SetString(PyExc_TypeError, "a trace item is a str or a system call tuple");
+            PyErr_SetString(PyExc_TypeError, "a trace item is a str, bytes or a system call tuple");
             failed = 1;
         }
         if (failed) {

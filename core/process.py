@@ -52,12 +52,8 @@ class ThreadState(enum.Enum):
 
 
 # Plain names for the members: attribute access on an Enum class is slow Python code (3.11).
-RUNNABLE, RUNNING, BLOCKED, EXITED = (
-    ThreadState.RUNNABLE,
-    ThreadState.RUNNING,
-    ThreadState.BLOCKED,
-    ThreadState.EXITED,
-)
+T = ThreadState
+RUNNABLE, RUNNING, BLOCKED, EXITED = T.RUNNABLE, T.RUNNING, T.BLOCKED, T.EXITED
 CREATED, RUNNABLE_S, RUNNING_S, WAITING = S.CREATED, S.RUNNABLE_S, S.RUNNING_S, S.WAITING
 DYING, DYING_ABORT = S.DYING, S.DYING_ABORT
 
@@ -178,8 +174,10 @@ class Process:
                 if current is not RUNNING_S:
                     self.set_state(RUNNING_S)
                 return
-            runnable = runnable or state is RUNNABLE
-            blocked = blocked or state is BLOCKED
+            if state is RUNNABLE:  # a test and a store, not an `or` evaluated for every thread
+                runnable = True
+            elif state is BLOCKED:
+                blocked = True
         if runnable:
             if current is not CREATED and current is not RUNNABLE_S:
                 self.set_state(RUNNABLE_S)

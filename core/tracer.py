@@ -3,8 +3,9 @@
 Events wait in a batch until it is full (or read): then they are written out together, hashed
 and written (the hash of the whole stream does not depend on how it is cut). The hottest event,
 a system call, waits as a tuple and is formatted only then, by a C encoder when the package was
-built with one (``_tracelines.c``) and in Python otherwise, to the same bytes; so a traced
-system call costs about twice an untraced one (bench/run.py measures it).
+built with one (``_tracelines.c``) and in Python otherwise, to the same bytes; the native system
+call entry writes its calls' lines itself and they wait as bytes. A traced system call costs
+under twice an untraced one (bench/run.py measures it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from kernkit.core.extensions import extension_path
 BATCH = 512
 
 #: A system call as it waits in a batch: (t, core, pid, tid, name, nr, args, ret); ``ret`` as
-#: the result register holds it (written signed), None for a call that has not returned.
+#: the result register holds it (written signed), None for a call that has not returned. The
+#: native system call entry (arch/x86_64/_native.c) puts its calls' lines in the batch as bytes.
 SyscallRecord = tuple[int, int | None, int, int, str, int, Sequence[int], int | None]
 
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
@@ -43,16 +45,17 @@ def syscall_line(record: SyscallRecord) -> str:
     )
 
 
-def _line(item: str | SyscallRecord) -> str:
-    return item if isinstance(item, str) else syscall_line(item)
+def _line(item: str | bytes | SyscallRecord) -> str:
+    """An item's line: a str is one already, bytes one the native system call entry wrote."""
+    return item if isinstance(item, str) else item.decode() if isinstance(item, bytes) else syscall_line(item)
 
 
-def encode_lines(items: Iterable[str | SyscallRecord]) -> bytes:
+def encode_lines(items: Iterable[str | bytes | SyscallRecord]) -> bytes:
     """Trace items (lines, system call records) as the bytes of their JSON lines."""
     return "".join(f"{_line(item)}\n" for item in items).encode()
 
 
-def _native_encoder() -> Callable[[list[str | SyscallRecord]], bytes] | None:
+def _native_encoder() -> Callable[[list[str | bytes | SyscallRecord]], bytes] | None:
     if extension_path("kernkit.core._tracelines", Path(__file__).with_name("_tracelines.c")) is None:
         return None
     from kernkit.core._tracelines import encode
@@ -71,9 +74,9 @@ class Tracer:
     def __init__(self, stream: IO[str] | None = None, keep: int = 200, native: bool = True) -> None:
         self._stream = stream
         self._hash = hashlib.sha256()
-        self.pending: list[str | SyscallRecord] = []
+        self.pending: list[str | bytes | SyscallRecord] = []
         self._done = 0
-        self._recent: deque[str | SyscallRecord] = deque(maxlen=keep)
+        self._recent: deque[str | bytes | SyscallRecord] = deque(maxlen=keep)
         self._native = _native_encoder() if native else None
 
     def emit(self, event: dict[str, Any]) -> None:
@@ -93,7 +96,7 @@ class Tracer:
         if len(pending) >= BATCH:
             self.flush()
 
-    def _encode(self, items: list[str | SyscallRecord]) -> bytes:
+    def _encode(self, items: list[str | bytes | SyscallRecord]) -> bytes:
         if self._native is not None:
             try:
                 return self._native(items)

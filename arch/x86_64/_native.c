@@ -350,9 +350,29 @@ static long long integer(PyObject *obj, int name, int *ok)
     return n;
 }
 
-/* Kernel.now(core) for the core running the call, from the block count: a new reference, or
- * NULL with *ok cleared when the C cannot tell it exactly (Python stamps it then). */
-static PyObject *stamp_here(struct syscall_state *s, PyObject *where, int *ok)
+/* obj.name as a C integer, read from its slot without taking a reference when it is a plain int
+ * (the time stamp reads four at each traced call); otherwise as integer() reads it. */
+static inline long long slot_integer(PyObject *obj, int name, int *ok)
+{
+    struct site *site = &sites[name];
+    PyObject *value;
+    int overflow = 0;
+    long long n;
+
+    if (site->type != Py_TYPE(obj) || (value = *(PyObject **)((char *)obj + site->offset)) == NULL
+        || !PyLong_CheckExact(value))
+        return integer(obj, name, ok);
+    n = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow || (n == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        *ok = 0;
+    }
+    return n;
+}
+
+/* Kernel.now(core) for the core running the call, from the block count; *ok cleared when the
+ * C cannot tell it exactly (Python stamps it then). */
+static long long stamp_here(struct syscall_state *s, PyObject *where, int *ok)
 {
     PyObject *used_list;
     long long used = 0, start, ips, live = 0;
@@ -362,9 +382,9 @@ static PyObject *stamp_here(struct syscall_state *s, PyObject *where, int *ok)
     if (!s->deterministic || !PyLong_Check(where) || PyLong_AsLong(where) != s->index) {
         PyErr_Clear();
         *ok = 0;
-        return NULL;
+        return 0;
     }
-    used_list = PyObject_GetAttr(s->kernel, attr[A_CORE_USED]);
+    used_list = get(s->kernel, A_CORE_USED);
     if (used_list != NULL && PyList_Check(used_list) && s->index < PyList_GET_SIZE(used_list)) {
         int overflow = 0;
         PyObject *item = PyList_GET_ITEM(used_list, s->index);
@@ -376,57 +396,221 @@ static PyObject *stamp_here(struct syscall_state *s, PyObject *where, int *ok)
     }
     Py_XDECREF(used_list);
     PyErr_Clear();
-    start = integer(s->kernel, A_ROUND_START_NS, ok);
-    ips = integer(s->kernel, A_IPS, ok);
+    start = slot_integer(s->kernel, A_ROUND_START_NS, ok);
+    ips = slot_integer(s->kernel, A_IPS, ok);
     in_run = flag(s->core, A_IN_RUN);
     if (in_run < 0) {
         PyErr_Clear();
         *ok = 0;
     } else if (in_run) {
-        live = integer(s->core, A_RUN_BASE, ok) + (long long)s->blocks->counted - integer(s->core, A_SEGMENT_BASE, ok);
+        live = slot_integer(s->core, A_RUN_BASE, ok) + (long long)s->blocks->counted
+               - slot_integer(s->core, A_SEGMENT_BASE, ok);
     }
     if (!*ok || ips <= 0 || used + live < 0 || start < 0) {
         *ok = 0;
-        return NULL;
+        return 0;
     }
-    t = (__int128)start + (__int128)(used + live) * 1000000000 / ips;
+    if (used + live <= INT64_MAX / 1000000000) /* in 64 bits (a 128-bit division is a call) */
+        t = (__int128)start + (used + live) * 1000000000 / ips;
+    else
+        t = (__int128)start + (__int128)(used + live) * 1000000000 / ips;
     if (t > INT64_MAX) {
         *ok = 0;
-        return NULL;
+        return 0;
     }
-    return PyLong_FromLongLong((long long)t);
+    return (long long)t;
 }
 
-/* Append the call's record to the tracer's batch, as TracingDispatcher.dispatch does. 0 or -1. */
+/* --- the trace line, written at the call -------------------------------------------------------
+ *
+ * A traced call's line is written here, as core/tracer.py's syscall_line writes its record, and
+ * waits in the tracer's batch as bytes: no record tuple to build, keep and take apart again, and
+ * the argument registers written from where the entry read them. A call whose fields this does
+ * not write exactly (a name needing escapes, a number outside 64 bits) waits as a record tuple,
+ * as before, and the tracer writes it (core/_tracelines.c, or Python). */
+#define LINE_NUMBER_MAX 21 /* 20 digits and a sign */
+
+static const unsigned long long powers_of_ten[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+    1000000000000000000ull, 10000000000000000000ull,
+};
+
+static char *line_u64(char *p, unsigned long long value, int negative)
+{
+    size_t digits = 1;
+    char *end;
+
+    while (digits < 20 && value >= powers_of_ten[digits])
+        digits++;
+    if (negative)
+        *p++ = '-';
+    end = p + digits;
+    p = end;
+    while (value >= 100) { /* two digits a division */
+        unsigned pair = (unsigned)(value % 100);
+        value /= 100;
+        *--p = (char)('0' + pair % 10);
+        *--p = (char)('0' + pair / 10);
+    }
+    if (value >= 10) {
+        *--p = (char)('0' + value % 10);
+        value /= 10;
+    }
+    *--p = (char)('0' + value);
+    return end;
+}
+
+static char *line_i64(char *p, long long value)
+{
+    return value < 0 ? line_u64(p, 0ull - (unsigned long long)value, 1) : line_u64(p, (unsigned long long)value, 0);
+}
+
+#define LINE_LITERAL(p, text) (memcpy((p), (text), sizeof(text) - 1), (p) + sizeof(text) - 1)
+
+/* A plain int within 64 signed bits: 1 and its value, or 0 (no exception left). */
+static int plain_i64(PyObject *value, long long *out)
+{
+    int overflow = 0;
+
+    if (!PyLong_CheckExact(value))
+        return 0;
+    *out = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow || (*out == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* Whether json.dumps writes the name as it is (printable ASCII without quotes or backslashes);
+ * the last name found so is remembered (held), so a loop of one call checks it once. */
+static PyObject *plain_name_seen;
+
+static int plain_name(PyObject *name)
+{
+    const char *text;
+    Py_ssize_t n, i;
+
+    if (name == plain_name_seen)
+        return 1;
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_IS_ASCII(name))
+        return 0;
+    text = (const char *)PyUnicode_DATA(name);
+    n = PyUnicode_GET_LENGTH(name);
+    for (i = 0; i < n; i++)
+        if (text[i] < 0x20 || text[i] == '"' || text[i] == '\\' || text[i] == 0x7f)
+            return 0;
+    Py_INCREF(name);
+    Py_XSETREF(plain_name_seen, name);
+    return 1;
+}
+
+/* The call's line as bytes (a new reference), Py_None when a field is not one written here
+ * exactly, or NULL with an exception set. */
+static PyObject *trace_line(struct syscall_state *s, long long t, PyObject *where, PyObject *pid, PyObject *tid,
+                            PyObject *name, Py_ssize_t nargs, PyObject *result)
+{
+    long long core = 0, pid_value, tid_value, ret = 0;
+    Py_ssize_t name_len, i;
+    char text[128 + 8 * LINE_NUMBER_MAX + 6 * (LINE_NUMBER_MAX + 1)], *p = text;
+
+    if ((where != Py_None && !plain_i64(where, &core)) || !plain_i64(pid, &pid_value) || !plain_i64(tid, &tid_value)
+        || !plain_name(name) || s->values[0] > (unsigned long long)INT64_MAX)
+        Py_RETURN_NONE;
+    if (result != Py_None) {
+        int overflow = 0;
+        if (!PyLong_CheckExact(result))
+            Py_RETURN_NONE;
+        ret = PyLong_AsLongLongAndOverflow(result, &overflow);
+        if (overflow > 0) { /* 2**63 .. 2**64-1, as the register holds it: written signed */
+            unsigned long long u = PyLong_AsUnsignedLongLong(result);
+            if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                Py_RETURN_NONE;
+            }
+            ret = (long long)u;
+        } else if (overflow < 0 || (ret == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+    }
+    name_len = PyUnicode_GET_LENGTH(name);
+    if (name_len > 64) /* room for the rest is fixed: a longer name takes the tuple */
+        Py_RETURN_NONE;
+    p = LINE_LITERAL(p, "{\"t\":");
+    p = line_i64(p, t);
+    p = LINE_LITERAL(p, ",\"ev\":\"syscall\"");
+    if (where != Py_None) {
+        p = LINE_LITERAL(p, ",\"core\":");
+        p = line_i64(p, core);
+    }
+    p = LINE_LITERAL(p, ",\"pid\":");
+    p = line_i64(p, pid_value);
+    p = LINE_LITERAL(p, ",\"tid\":");
+    p = line_i64(p, tid_value);
+    p = LINE_LITERAL(p, ",\"name\":\"");
+    memcpy(p, PyUnicode_DATA(name), (size_t)name_len);
+    p += name_len;
+    p = LINE_LITERAL(p, "\",\"nr\":");
+    p = line_u64(p, s->values[0], 0);
+    p = LINE_LITERAL(p, ",\"args\":[");
+    for (i = 0; i < nargs; i++) {
+        if (i > 0)
+            *p++ = ',';
+        p = line_u64(p, s->values[i + 1], 0);
+    }
+    p = LINE_LITERAL(p, "],\"ret\":");
+    if (result == Py_None)
+        p = LINE_LITERAL(p, "null");
+    else
+        p = line_i64(p, ret);
+    *p++ = '}';
+    return PyBytes_FromStringAndSize(text, p - text);
+}
+
+/* Append the call's line (or record) to the tracer's batch, as TracingDispatcher.dispatch does. 0 or -1. */
 static int trace(struct syscall_state *s, PyObject *thread, PyObject *process, PyObject *call,
                  PyObject *number, PyObject *args, PyObject *result)
 {
     PyObject *where, *t = NULL, *pid = NULL, *tid = NULL, *name = NULL, *record = NULL;
     int tracing = flag(s->kernel, A_TRACING), ok = 1, failed = -1;
+    long long stamp = 0;
 
     if (tracing <= 0)
         return tracing;
     where = get(thread, A_CORE);
     if (where == NULL)
         return -1;
-    t = stamp_here(s, where, &ok);
-    if (!ok)
+    stamp = stamp_here(s, where, &ok);
+    if (!ok) {
         t = PyObject_CallOneArg(s->stamp, where);
-    if (t == NULL)
-        goto out;
+        if (t == NULL)
+            goto out;
+        ok = plain_i64(t, &stamp);
+    }
     pid = get(process, A_PID);
     tid = pid ? get(thread, A_TID) : NULL;
     name = tid ? get(call, A_NAME) : NULL;
     if (name == NULL)
         goto out;
-    record = PyTuple_Pack(8, t, where, pid, tid, name, number, args, result);
+    record = ok ? trace_line(s, stamp, where, pid, tid, name, PyTuple_GET_SIZE(args), result) : Py_NewRef(Py_None);
     if (record == NULL)
         goto out;
-    /* ints, a str, None and a tuple of ints: no cycle through them, so the collector need not
-     * walk the batch's records (it would at every collection while they wait) */
-    if (result == Py_None || PyLong_CheckExact(result)) {
-        PyObject_GC_UnTrack(args);
-        PyObject_GC_UnTrack(record);
+    if (record == Py_None) { /* a field the line above does not write: the record, for the tracer */
+        Py_DECREF(record);
+        if (t == NULL && (t = PyLong_FromLongLong(stamp)) == NULL)
+            goto out;
+        record = PyTuple_Pack(8, t, where, pid, tid, name, number, args, result);
+        if (record == NULL)
+            goto out;
+        /* ints, a str, None and a tuple of ints: no cycle through them, so the collector need
+         * not walk the batch's records (it would at every collection while they wait) */
+        if (result == Py_None || PyLong_CheckExact(result)) {
+            PyObject_GC_UnTrack(args);
+            PyObject_GC_UnTrack(record);
+        }
     }
     if (PyList_Append(s->pending, record) < 0)
         goto out;

@@ -178,7 +178,9 @@ def sys_openat(t: Thread, dirfd: int, pathname: int, flags: int, mode: int) -> i
                 walked = namespace.walk(path, _dirfd(t, view, dirfd, path), caller=t)
             if (process.data.get(CREDS) or ROOT).fsuid:  # not privileged(t): ask the permissions
                 check_access(t, walked.driver.stat(walked, caller=t), R_OK)
-            chan = namespace.open(walked, O_RDONLY, caller=t)
+            chan = walked.driver.open(walked, O_RDONLY, caller=t)  # namespace.open, inline
+            if not chan.path:
+                chan.path = walked.path
             chan.flags = O_RDONLY  # as the general path sets it (a device may hand out a shared channel)
         except Failed as exc:
             return -exc.errno

@@ -16,13 +16,15 @@ FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 NS = 1_000_000_000
+#: The kernel's data key of the futexes' wait queues (by futex_key).
+QUEUES = "linux.futex"
 
 
 def _queues(t: Thread) -> dict[Hashable, WaitQueue]:
     data = t.process.kernel.data
-    queues = data.get("linux.futex")
+    queues = data.get(QUEUES)
     if queues is None:
-        queues = data["linux.futex"] = {}
+        queues = data[QUEUES] = {}
     return queues
 
 
@@ -85,18 +87,37 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
     private = bool(op & FUTEX_PRIVATE_FLAG)
     if uaddr % 4:
         return -EINVAL
+    # the wait and the wake with _queue, _queues, futex_key and _wake_key inline: a thread
+    # switch through a futex is a wake and a wait, and these calls were a tenth of it
     if command in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
-        current = int.from_bytes(t.process.aspace.read(uaddr, 4), "little")
+        process = t.process
+        current = int.from_bytes(process.aspace.read(uaddr, 4), "little")
         if current != val & 0xFFFF_FFFF:
             return -EAGAIN
         try:
-            limit = _timeout_ns(t, command, timeout, op)
+            limit = _timeout_ns(t, command, timeout, op) if timeout else None
         except ValueError:
             return -EINVAL
-        _queue(t, futex_key(t, uaddr, private)).sleep(t, limit, timeout_result=-ETIMEDOUT)
+        key = (process.aspace.serial, uaddr) if private else futex_key(t, uaddr, private)
+        queues = process.kernel.data.get(QUEUES) or _queues(t)
+        queue = queues.get(key)
+        if queue is None:
+            queue = queues[key] = WaitQueue(process.kernel)
+        queue.sleep(t, limit, timeout_result=-ETIMEDOUT)
         return 0
     if command in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-        return wake(t, uaddr, val, private)
+        process = t.process
+        queues = process.kernel.data.get(QUEUES)
+        if queues is None:
+            return 0
+        key = (process.aspace.serial, uaddr) if private else futex_key(t, uaddr, private)
+        queue = queues.get(key)
+        if queue is None:
+            return 0
+        woken = queue.wake(val)
+        if not len(queue):
+            del queues[key]
+        return woken
     if command in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         if command == FUTEX_CMP_REQUEUE:
             current = int.from_bytes(t.process.aspace.read(uaddr, 4), "little")

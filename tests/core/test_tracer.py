@@ -1,4 +1,5 @@
-"""The tracer (core/tracer.py): system calls wait as tuples and are written with their batch, by
+"""The tracer (core/tracer.py): system calls wait as tuples (or as the bytes of their lines, which
+the native system call entry writes itself) and are written with their batch, by
 the C encoder where it was built and in Python otherwise, to the same bytes as ``json.dumps`` of
 the event dict; the digest hashes exactly the bytes written, however the stream is cut."""
 
@@ -54,6 +55,22 @@ def test_the_c_encoder_refuses_what_it_cannot_write_exactly(record):
         native([record])
     with pytest.raises(TypeError):
         native([(1, 0, 1, 1, "x", 1, [True], 0)])  # a bool is not written as an int
+
+
+@pytest.mark.parametrize("use_native", [True, False])
+def test_lines_the_native_entry_wrote_go_out_as_they_are_among_records_and_events(use_native):
+    stream = io.StringIO()
+    t = Tracer(stream, keep=4, native=use_native)
+    written = [syscall_line(record).encode() for record in RECORDS[:4]]
+    for line, record in zip(written, RECORDS, strict=False):
+        t.pending.append(line)
+        t.syscall(record)
+        t.emit_line('{"t":2,"ev":"mark"}')
+    expected = [x for r in RECORDS[:4] for x in (syscall_line(r), syscall_line(r), '{"t":2,"ev":"mark"}')]
+    assert t.events == len(expected)
+    assert list(t.recent) == expected[-4:]
+    t.close()
+    assert stream.getvalue() == "".join(f"{line}\n" for line in expected)
 
 
 @pytest.mark.parametrize("use_native", [True, False])
