@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import ipaddress
 import os
 import socket
 import struct
+import termios
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import DeviceError
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
 
 RECV_SIZE = 256 << 10
+_ON = struct.pack("i", 1)
 KEEPER = "net"
 
 
@@ -57,7 +60,7 @@ class HostEnd:
         self.eof_pending = False  # the guest shut its side: shut the host's once rx is sent
         self.closing = False  # the guest closed: close the socket once rx is sent
         self.closed = False
-        os.set_blocking(fd, False)
+        fcntl.ioctl(fd, termios.FIONBIO, _ON)  # one call (os.set_blocking makes two)
         bridge.ends.add(self)
         bridge.kernel.hostio.keep_alive(KEEPER)
         self.resume()
