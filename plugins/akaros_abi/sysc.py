@@ -13,6 +13,7 @@ itself, the caller waits for its call as it would for a plain one.
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.errnos import EFAULT, EINTR, EINVAL
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 ON_CALLER = frozenset({7, 8, 12, 13, 14, 27, 29, 35, 37, layout.SYS_SUBMIT})
 MAX_BATCH = 64
 U64 = (1 << 64) - 1
+_FLAGS_EVQ = struct.Struct("<QQ")  # at SC_FLAGS: flags, ev_q
+_RESULT = struct.Struct("<iqQ")  # at offset 4: err, retval, flags
+#: Process data key: a kernel task whose call finished at once, kept for the next submit.
+SPARE = "akaros.sysc_spare"
 
 
 def _signed(value: int) -> int:
@@ -107,14 +112,10 @@ def finish(process: Process, address: int, result: int, progressed: bool = False
     aspace = process.aspace
     result = _signed(result & U64)
     err = -result if -4096 < result < 0 else 0
-    try:
-        aspace.write(
-            address + 4, err.to_bytes(4, "little", signed=True) + result.to_bytes(8, "little", signed=True)
-        )
-        flags = int.from_bytes(aspace.read(address + layout.SC_FLAGS, 8), "little")
+    try:  # flags and ev_q in one read; err, retval and the flags in one write
+        flags, ev_q = _FLAGS_EVQ.unpack(aspace.read(address + layout.SC_FLAGS, _FLAGS_EVQ.size))
         flags |= layout.SC_DONE | (layout.SC_PROGRESS if progressed else 0)
-        aspace.write(address + layout.SC_FLAGS, flags.to_bytes(8, "little"))
-        ev_q = int.from_bytes(aspace.read(address + layout.SC_FLAGS + 8, 8), "little")
+        aspace.write(address + 4, _RESULT.pack(err, result, flags))
     except BadAddress:
         process.kernel.trace_event("sysc_lost", process, sysc=address)
         return
@@ -123,7 +124,14 @@ def finish(process: Process, address: int, result: int, progressed: bool = False
 
 
 def _new_task(thread: Thread, address: int, number: int, args: tuple[int, ...]) -> SyscallTask:
+    """A kernel task for the call: the process's spare one (left by a call that finished at
+    once, untouched by it) or a new one."""
     kernel = thread.kernel
+    task = thread.process.data.pop(SPARE, None)
+    if task is not None and task.thread.process is thread.process:  # not a fork's copy
+        task.address, task.number, task.args = address, number, args
+        task.thread.clock = kernel.thread_now(thread)
+        return task
     task = SyscallTask(kernel, address, number, args)
     task.thread = Thread(
         tid=kernel.new_id(),
@@ -134,6 +142,24 @@ def _new_task(thread: Thread, address: int, number: int, args: tuple[int, ...]) 
         tag="sysc",
     )
     return task
+
+
+def _keep(process: Process, task: SyscallTask) -> None:
+    """Keep the task of a call that finished at once for the process's next submit, when the
+    call left its thread as it found it (no signal state, sleep or stop on it): a submit then
+    costs no new thread, task and wait queue. One that changed it is dropped, as before."""
+    thread = task.thread
+    if (
+        thread.state is RUNNING
+        and not thread.data
+        and thread.waiting_on is None
+        and thread.wake_timer is None
+        and not thread.stop_requested
+        and not thread.user_work
+        and thread.core is None
+        and not task.waiters
+    ):
+        process.data[SPARE] = task
 
 
 def _submit_one(t: Thread, address: int) -> bool | None:
@@ -152,6 +178,7 @@ def _submit_one(t: Thread, address: int) -> bool | None:
     result = task.dispatch()
     if result is not None:
         finish(t.process, address, result)
+        _keep(t.process, task)
         return True
     t.process.threads.append(task.thread)  # waiting: exits and kills see it from now on
     kernel.trace_event("sysc_blocked", t.process, tid=task.thread.tid, nr=number)

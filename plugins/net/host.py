@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import ipaddress
+import os
 import socket
 import struct
+import termios
 from typing import TYPE_CHECKING, Any
 
 from kernkit.core.devices import DeviceError
@@ -24,16 +27,30 @@ if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
 
 RECV_SIZE = 256 << 10
+_ON = struct.pack("i", 1)
 KEEPER = "net"
 
 
-class HostEnd:
-    """A host TCP socket standing in as a guest conversation's peer."""
+def _sockopt(fd: int, action: Any) -> None:
+    """``action(sock)`` on a socket object lent for descriptor ``fd`` (the rare calls that need
+    one: shutdown, SO_LINGER); the descriptor stays open and ours."""
+    sock = socket.socket(fileno=fd)
+    try:
+        with contextlib.suppress(OSError):
+            action(sock)
+    finally:
+        sock.detach()
 
-    def __init__(self, bridge: HostBridge, sock: socket.socket, conv: Conv) -> None:
+
+class HostEnd:
+    """A host TCP socket standing in as a guest conversation's peer. It is held as a bare
+    non-blocking descriptor (read, written and closed with ``os`` calls, which are recv, send
+    and close on a socket): a Python socket object per connection cost a ``getsockname``, the
+    wrapper's enum conversions and its close layers, for nothing the bridge uses."""
+
+    def __init__(self, bridge: HostBridge, fd: int, conv: Conv) -> None:
         self.bridge = bridge
-        self.sock = sock
-        self.fd = sock.fileno()
+        self.fd = fd
         self.conv = conv
         self.rx = bytearray()  # guest -> host bytes not yet sent
         self.rcvbuf = conv.stack.buffer
@@ -43,7 +60,7 @@ class HostEnd:
         self.eof_pending = False  # the guest shut its side: shut the host's once rx is sent
         self.closing = False  # the guest closed: close the socket once rx is sent
         self.closed = False
-        sock.setblocking(False)
+        fcntl.ioctl(fd, termios.FIONBIO, _ON)  # one call (os.set_blocking makes two)
         bridge.ends.add(self)
         bridge.kernel.hostio.keep_alive(KEEPER)
         self.resume()
@@ -69,7 +86,7 @@ class HostEnd:
             self._pause()  # the guest reads or memory frees up: resume() reads again
             return
         try:
-            data = self.sock.recv(room)
+            data = os.read(self.fd, room)
         except BlockingIOError:
             kmem.release(KMEM_OWNER, room)
             return
@@ -109,7 +126,7 @@ class HostEnd:
             return
         if self.rx:
             try:
-                sent = self.sock.send(self.rx)
+                sent = os.write(self.fd, self.rx)
             except BlockingIOError:
                 sent = 0
             except OSError:
@@ -134,8 +151,7 @@ class HostEnd:
             if self.eof_pending:
                 self.eof_pending = False
                 if not closing:  # a close sends the FIN itself
-                    with contextlib.suppress(OSError):
-                        self.sock.shutdown(socket.SHUT_WR)
+                    _sockopt(self.fd, lambda sock: sock.shutdown(socket.SHUT_WR))
             if closing:
                 self._close()
 
@@ -158,8 +174,7 @@ class HostEnd:
         """The guest hung up abortively: reset the host connection."""
         self.bridge.kernel.kmem.release(KMEM_OWNER, len(self.rx))
         self.rx.clear()
-        with contextlib.suppress(OSError):
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        _sockopt(self.fd, _linger_zero)
         self._close()
 
     def _close(self) -> None:
@@ -168,9 +183,14 @@ class HostEnd:
         self.closed = True
         self.reading = self.writing = False
         self.bridge.kernel.hostio.forget(self.fd)  # no epoll call: the close drops it there
-        self.sock.close()
+        os.close(self.fd)
         self.bridge.ends.discard(self)
         self.bridge.update_keepalive()
+
+
+def _linger_zero(sock: socket.socket) -> None:
+    """SO_LINGER 0: the close resets the connection (RST) instead of ending it (FIN)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 class Forward:
@@ -268,7 +288,7 @@ class HostBridge:
         sock, guest_port = fwd.sock, fwd.guest_port
         for _ in range(64):
             try:
-                client, (caddr, cport) = sock.accept()
+                client, (caddr, cport) = sock._accept()  # the descriptor: no socket object
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -298,10 +318,9 @@ class HostBridge:
             end._readable()
             listener.incoming(conv)
 
-    def _refuse(self, client: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        client.close()
+    def _refuse(self, client: int) -> None:
+        _sockopt(client, _linger_zero)
+        os.close(client)
 
     # --- out to the host --------------------------------------------------------------------
 
@@ -331,7 +350,7 @@ class HostBridge:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conv.raddr, conv.rport = addr, port
         conv.state = ESTABLISHED
-        conv.peer = HostEnd(self, sock, conv)
+        conv.peer = HostEnd(self, sock.detach(), conv)
         if self.stack.tap is not None:
             self.stack.tap.tcp_open((conv.laddr, conv.lport), (addr, port))
         conv.notify()

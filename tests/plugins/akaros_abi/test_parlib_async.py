@@ -59,6 +59,23 @@ def test_a_blocked_uthread_does_not_block_its_vcore():
     assert runs and all(e["core"] == 0 for e in runs)  # not on the MCP's core
 
 
+def test_calls_that_finish_at_once_share_one_kernel_task():
+    """Every submitted call runs on a kernel task; one that finished at once leaves its task for
+    the next submit, so async_check's quick calls run on a task per call that waited, not one
+    each; a call that waits keeps its task to itself (two waits, two tasks)."""
+    run = run_kernel("async_check", machine__cores=2, trace=True, **AKAROS)
+    passed(run, "async_check", ASYNC_RULES)
+    events = [json.loads(line) for line in run.trace.splitlines()]
+    threads = {e["tid"] for e in events if e["ev"] == "thread"}
+    calls_by_task: dict[int, int] = {}
+    for e in events:
+        if e["ev"] == "syscall" and e["tid"] not in threads:
+            calls_by_task[e["tid"]] = calls_by_task.get(e["tid"], 0) + 1
+    waited = [e["tid"] for e in events if e["ev"] == "sysc_blocked"]
+    assert len(set(waited)) == len(waited) == 2
+    assert len(calls_by_task) <= len(waited) + 1 < sum(calls_by_task.values())
+
+
 def test_a_plain_blocking_call_holds_the_vcore_instead():
     """The contrast: the same program with a register-convention sys_block blocks its vcore, and
     the checks about the vcore fail."""
