@@ -25,7 +25,7 @@ from kernkit.plugins.ninep.proto import LAYOUTS, NOTAG, VERSION_9PL
 if TYPE_CHECKING:
     from kernkit.plugins.ninep.server import Session
 
-Handler = Callable[[bytes | bytearray, int], "list[bytes] | None"]
+Handler = Callable[[bytes | bytearray, int], "list[bytes | memoryview] | None"]
 
 _HOT = ("walk", "getattr", "clunk", "read", "lopen")
 TWALK, TGETATTR, TCLUNK, TREAD, TLOPEN = (LAYOUTS["T" + name][0] for name in _HOT)
@@ -163,8 +163,12 @@ def handlers(session: Session) -> dict[int, Handler]:
         if fid is None or fid.handle is None or fid.is_dir or fid.flags & 0o3 == 1:  # O_WRONLY
             return None
         count = min(count, session.iounit)
+        handle = fid.handle
         try:
-            data = fid.handle.read(offset, count)
+            # a view of the file's memory where the backend has one: the session and the
+            # transport send it, or copy it, before anything else runs
+            read = getattr(handle, "read_view", None) or handle.read
+            data = read(offset, count)
         except Exception as exc:  # noqa: BLE001
             return failed(tag, "Tread", exc)
         if len(data) > count:
