@@ -30,8 +30,9 @@ def view_of(cache: PageCache, offset: int, count: int) -> memoryview | None:
     start = pages.get(first)
     if start is None:
         return None
-    for index in range(first + 1, last + 1):
-        if pages.get(index) != start + ((index - first) << PAGE_SHIFT):
+    if last > first:
+        stop = start + ((last - first + 1) << PAGE_SHIFT)
+        if list(map(pages.get, range(first, last + 1))) != list(range(start, stop, PAGE_SIZE)):
             return None
     at = start + (offset & (PAGE_SIZE - 1))
     return cache.memory.bytes[at : at + end - offset]

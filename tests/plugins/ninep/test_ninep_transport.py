@@ -24,11 +24,13 @@ class ScriptedSocket:
     def fileno(self) -> int:
         return self.fd
 
-    def recv(self, size: int) -> bytes:
+    def recv_into(self, buffer: memoryview) -> int:
         self.recvs += 1
         if not self.requests:
             raise BlockingIOError
-        return self.requests.pop(0)
+        request = self.requests.pop(0)
+        buffer[: len(request)] = request
+        return len(request)
 
     def send(self, data: bytes) -> int:
         self.replies.append(bytes(data))
