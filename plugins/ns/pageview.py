@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernkit.core.physmem import PAGE_SHIFT, PAGE_SIZE
+from kernkit.api import PAGE_SIZE
 
 if TYPE_CHECKING:
-    from kernkit.core.pagecache import PageCache
+    from kernkit.api import PageCache
+
+PAGE_SHIFT = PAGE_SIZE.bit_length() - 1
 
 
 def view_of(cache: PageCache, offset: int, count: int) -> memoryview | None:
