@@ -25,7 +25,7 @@ from kernkit.plugins.ninep.proto import LAYOUTS, NOTAG, VERSION_9PL
 if TYPE_CHECKING:
     from kernkit.plugins.ninep.server import Session
 
-Handler = Callable[[bytes | bytearray, int], "list[bytes] | None"]
+Handler = Callable[[bytes | bytearray, int], "list[bytes | memoryview] | None"]
 
 _HOT = ("walk", "getattr", "clunk", "read", "lopen")
 TWALK, TGETATTR, TCLUNK, TREAD, TLOPEN = (LAYOUTS["T" + name][0] for name in _HOT)
@@ -34,6 +34,11 @@ S_IFMT, S_IFREG = 0o170000, 0o100000
 #: P9_GETATTR_BASIC: the fields an Rgetattr fills
 GETATTR_BASIC = 0x7FF
 MAXWELEM = 16
+#: The largest read answered from a view of the file's frames rather than a copy: measured,
+#: the view saves 9% of the server's CPU time a MiB at 64K reads and costs 40% more at 512K
+#: (diodcat, interleaved runs; why the kernel's copy from the frames is slower there was not
+#: found), so bigger reads are copied first, as before.
+VIEW_MAX = 64 << 10
 NS = 1_000_000_000
 
 _TAG = struct.Struct("<H")
@@ -163,8 +168,12 @@ def handlers(session: Session) -> dict[int, Handler]:
         if fid is None or fid.handle is None or fid.is_dir or fid.flags & 0o3 == 1:  # O_WRONLY
             return None
         count = min(count, session.iounit)
+        handle = fid.handle
         try:
-            data = fid.handle.read(offset, count)
+            # a view of the file's memory where the backend has one: the session and the
+            # transport send it, or copy it, before anything else runs
+            read = (getattr(handle, "read_view", None) if count <= VIEW_MAX else None) or handle.read
+            data = read(offset, count)
         except Exception as exc:  # noqa: BLE001
             return failed(tag, "Tread", exc)
         if len(data) > count:

@@ -355,6 +355,17 @@ class NsHandle:
         return data.encode() if isinstance(data, str) else data  # the device's copy, not another
 
     @_translate
+    def read_view(self, offset: int, count: int) -> bytes | memoryview:
+        """:meth:`read`, possibly as a view of the device's memory that is valid only until
+        anything else runs (a driver's ``read_view``, as #tmpfs has): for a reply sent at once."""
+        chan = self.chan
+        view = getattr(chan.driver, "read_view", None)
+        if view is None:
+            return self.read(offset, count)
+        data = view(chan, count, offset)
+        return data.encode() if isinstance(data, str) else data
+
+    @_translate
     def write(self, offset: int, data: bytes) -> int:
         return self.chan.driver.write(self.chan, data, offset)
 

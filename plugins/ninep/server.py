@@ -110,6 +110,14 @@ class Fid:
         return self.path[-1][0]
 
 
+def settled(part: bytes | memoryview) -> bytes | memoryview:
+    """A piece of a reply that may wait: a view of something that can change (a file's frames
+    lent by a read) becomes a copy; bytes, and views of bytes, stay as they are."""
+    if type(part) is memoryview and type(part.obj) is not bytes:
+        return part.tobytes()
+    return part
+
+
 class Session:
     """One client connection's protocol state."""
 
@@ -160,15 +168,19 @@ class Session:
         ``budget``, stop once the replies reach that many bytes (the rest wait, unparsed)."""
         return b"".join(self.reply_parts(budget)[0])
 
-    def reply_parts(self, budget: int | None = None) -> tuple[list[bytes], int]:
+    def reply_parts(self, budget: int | None = None) -> tuple[list[bytes | memoryview], int]:
         """:meth:`replies` as (the pieces of the replies, in order, their total size), for a
         transport that sends pieces as they are (a read's data is not copied into a frame)."""
-        out: list[bytes] = []
+        out: list[bytes | memoryview] = []
         produced = 0
         buffer = self._buffer
+        viewed = False  # out holds a view of a file's memory (fastpath's read)
         while not self.closed and (budget is None or produced < budget):
             if len(buffer) < 4:
                 break
+            if viewed:  # the next request may change what it shows: hold a copy instead
+                out = [settled(part) for part in out]
+                viewed = False
             try:
                 size = proto.frame_size(buffer, self.msize)
             except ProtocolError as error:
@@ -181,9 +193,10 @@ class Session:
             if reply is not None:
                 out += reply
                 produced += sum(map(len, reply))
+                viewed = type(reply[-1]) is memoryview
         return out, produced
 
-    def receive_parts(self, data: bytes, budget: int) -> tuple[list[bytes], int]:
+    def receive_parts(self, data: bytes, budget: int) -> tuple[list[bytes | memoryview], int]:
         """:meth:`feed` then :meth:`reply_parts`; ``data`` that is one whole request, with
         nothing before it, is handled where it lies (a client that waits for each reply sends
         them so) instead of going through the buffer."""
@@ -195,7 +208,7 @@ class Session:
         self.feed(data)
         return self.reply_parts(budget)
 
-    def _one(self, buffer: bytes | bytearray, size: int) -> list[bytes] | None:
+    def _one(self, buffer: bytes | bytearray, size: int) -> list[bytes | memoryview] | None:
         """The reply to the whole request at the start of ``buffer`` (None: the connection must
         close); in place when the fast path takes it."""
         fast = self._fast.get(buffer[4]) if self.dialect is not None else None

@@ -49,6 +49,7 @@ from kernkit.core.devices import (
 from kernkit.core.errors import OutOfMemory
 from kernkit.core.pagecache import PageCache
 from kernkit.plugins.ns.devpipe import Fifo
+from kernkit.plugins.ns.pageview import view_of
 from kernkit.plugins.ns.synthetic import check_mode
 
 if TYPE_CHECKING:
@@ -262,6 +263,18 @@ class TmpfsDevice(DeviceDriver):
         if inode.atime <= inode.mtime or inode.atime <= inode.ctime:  # Linux's relatime
             inode.atime = self._now()
         return inode.data.read(offset, count)
+
+    def read_view(self, chan: Chan, count: int, offset: int) -> bytes | memoryview:
+        """:meth:`read` for a reader that sends the bytes before anything else runs (the 9P
+        export): a view of the file's frames where they allow it, not a copy (pageview.py)."""
+        inode = chan.aux.inode
+        if inode.fifo is None:
+            view = view_of(inode.data, offset, count)
+            if view is not None:
+                if inode.atime <= inode.mtime or inode.atime <= inode.ctime:
+                    inode.atime = self._now()
+                return view
+        return self.read(chan, count, offset)
 
     def write(self, chan: Chan, data: bytes, offset: int, *, caller: Thread | None = None) -> int:
         inode = chan.aux.inode

@@ -166,6 +166,62 @@ def test_a_slow_reader_of_pipelined_reads_gets_every_reply_whole_and_in_order():
             assert reply.data == content[offset:end], index
 
 
+def test_replies_of_reads_show_the_file_as_each_read_found_it_whatever_came_after():
+    """A read of a #tmpfs file is answered from the file's frames without a copy when it is
+    sent at once; a reply that waits (a later request in the same batch, a full socket) holds
+    a copy. Pipelined reads around a write and a truncation, read back late while another
+    client rewrites the file and fills new files (reusing the freed frames), each show the file
+    as it was when that read was handled."""
+    with export() as (port, _), connect(port) as sock, connect(port) as other_sock:
+        client = client_on(sock)
+        root, _ = client.attach("/")
+        fid, _ = client.walk(root, ["tmp"])
+        client.rpc(Message("Tlcreate", fid=fid, name="moving", flags=os.O_RDWR, mode=0o644, gid=0), "Rlcreate")
+        old = bytes(range(251)) * (MSIZE // 251 + 1)
+        old = old[:MSIZE]
+        chunk = client.iounit
+        for offset in range(0, MSIZE, chunk):
+            client.write(fid, offset, old[offset : offset + chunk])
+        new = b"N" * (64 << 10)
+        reads = [((i * 7919) % MSIZE, [chunk, 4096, 100, 65536][i % 4]) for i in range(60)]
+        batch, expected, content = [], [], old
+        for tag, (offset, count) in enumerate(reads, 1):
+            batch.append(frame(Message("Tread", tag, fid=fid, offset=offset, count=count)))
+            expected.append(content[offset : offset + count])
+            if tag == 20:
+                batch.append(frame(Message("Twrite", 1000, fid=fid, offset=0, data=new)))
+                content = new + content[len(new) :]
+            if tag == 40:
+                batch.append(frame(Message(
+                    "Tsetattr", 1001, fid=fid, valid=0x8, mode=0, uid=0, gid=0, size=4096,
+                    atime_sec=0, atime_nsec=0, mtime_sec=0, mtime_nsec=0,
+                )))
+                content = content[:4096]
+        sock.sendall(b"".join(batch))
+        time.sleep(1)  # the socket fills; the rest of the replies wait in the export
+        other = client_on(other_sock)
+        top, _ = other.attach("/")
+        moving, _ = other.walk(top, ["tmp", "moving"])
+        other.open(moving, os.O_RDWR)
+        other.write(moving, 0, b"L" * 4096)
+        for index in range(8):  # new files take the frames the truncation gave back
+            spot, _ = other.walk(top, ["tmp"])
+            other.rpc(Message("Tlcreate", fid=spot, name=f"filler{index}", flags=os.O_RDWR, mode=0o644, gid=0),
+                      "Rlcreate")
+            other.write(spot, 0, b"F" * (64 << 10))
+        received, answers = bytearray(), {}
+        while len(answers) < len(reads) + 2:
+            while len(received) < 4 or len(received) < struct.unpack_from("<I", received)[0]:
+                received += sock.recv(1 << 16)
+            size = struct.unpack_from("<I", received)[0]
+            reply = proto.decode(bytes(received[:size]), MSIZE, "9P2000.L")
+            del received[:size]
+            answers[reply.tag] = reply
+        assert answers[1000].type == "Rwrite" and answers[1001].type == "Rsetattr"
+        for tag, data in enumerate(expected, 1):
+            assert answers[tag].type == "Rread" and answers[tag].data == data, tag
+
+
 def test_a_client_that_keeps_sending_and_never_reads_is_disconnected():
     with export() as (port, proc):
         sock = connect(port)
