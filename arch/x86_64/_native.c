@@ -599,7 +599,7 @@ static int trace(struct syscall_state *s, PyObject *thread, PyObject *process, P
     if (record == NULL)
         goto out;
     if (record == Py_None) { /* a field the line above does not write: the record, for the tracer */
-        Py_DECREF(record);
+        Py_CLEAR(record); /* not released again at out: if the stamp's int cannot be made */
         if (t == NULL && (t = PyLong_FromLongLong(stamp)) == NULL)
             goto out;
         record = PyTuple_Pack(8, t, where, pid, tid, name, number, args, result);

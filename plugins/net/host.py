@@ -293,24 +293,28 @@ class HostBridge:
                 return
             except OSError:
                 return
-            listener = self.stack.find_listener("tcp", "127.0.0.1", guest_port)
-            if listener is None or len(listener.pending) >= listener.backlog:
-                self._refuse(client)
-                continue
             try:
-                conv = self.stack.new_conv("tcp", owner=listener.owner)
-            except DeviceError:
-                self._refuse(client)
-                continue
-            conv.laddr, conv.lport = (
-                listener.laddr if listener.laddr not in WILDCARDS else self.stack.address,
-                guest_port,
-            )
-            conv.raddr, conv.rport = caddr, cport
-            conv.state = ESTABLISHED
-            conv.child = True
-            conv.listener = listener
-            end = conv.peer = HostEnd(self, client, conv)
+                listener = self.stack.find_listener("tcp", "127.0.0.1", guest_port)
+                if listener is None or len(listener.pending) >= listener.backlog:
+                    self._refuse(client)
+                    continue
+                try:
+                    conv = self.stack.new_conv("tcp", owner=listener.owner)
+                except DeviceError:
+                    self._refuse(client)
+                    continue
+                conv.laddr, conv.lport = (
+                    listener.laddr if listener.laddr not in WILDCARDS else self.stack.address,
+                    guest_port,
+                )
+                conv.raddr, conv.rport = caddr, cport
+                conv.state = ESTABLISHED
+                conv.child = True
+                conv.listener = listener
+                end = conv.peer = HostEnd(self, client, conv)
+            except BaseException:  # a kernel bug: the host's descriptor does not leak with it
+                os.close(client)
+                raise
             if self.stack.tap is not None:
                 self.stack.tap.tcp_open((caddr, cport), (conv.laddr, conv.lport))
             # a client's first bytes (an HTTP request) often came with its call: take them

@@ -243,6 +243,35 @@ def test_a_forward_refuses_host_clients_exactly_while_no_guest_listens():
         kernel.shutdown()
 
 
+def test_a_kernel_bug_while_taking_a_host_client_closes_its_connection(monkeypatch):
+    """The forward holds accepted host connections as bare descriptors: a kernel error between
+    the host's accept and the connection's guest end must not leak one (the client sees EOF)."""
+    from kernkit.core.assemble import assemble, boot
+    from kernkit.plugins.net import BRIDGE
+    from kernkit.plugins.net.stack import stack_of
+
+    kernel = assemble(None, overrides={"net.forward": [{"host": "127.0.0.1:0", "guest": 7000}]})
+    boot(kernel)
+    try:
+        bridge, stack = BRIDGE.get(kernel), stack_of(kernel)
+        listener = stack.new_conv("tcp")
+        listener.bind("0.0.0.0", 7000)
+        listener.announce(4)
+        (fd,) = bridge.listeners
+        client = socket.create_connection(bridge.addresses[0], timeout=5)
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("a kernel bug")
+
+        monkeypatch.setattr(stack, "new_conv", broken)
+        with pytest.raises(RuntimeError, match="a kernel bug"):
+            bridge._accept(fd)
+        assert client.recv(1) == b""
+        client.close()
+    finally:
+        kernel.shutdown()
+
+
 @pytest.mark.slow
 def test_forward_under_load_loses_and_corrupts_nothing(tmp_path):
     payload = bytes(range(256)) * (16 << 10)  # 4 MiB
