@@ -13,6 +13,9 @@
  *                              flags, widths and precisions, printed and formatted in pthreads
  *   posix_check hexfloat       printf's %a and %A: normal, subnormal and special values, rounded
  *                              at every precision (ties to even), with flags and widths
+ *   posix_check ldouble        the same with L (long double, the 80-bit format): edge values,
+ *                              LDBL_MAX's thousands of digits, subnormals, pseudo-denormals,
+ *                              unnormals, and random bit patterns from a fixed seed
  *   posix_check sigmask        sigaction (SA_SIGINFO, SA_RESETHAND, sa_mask), per-pthread masks:
  *                              blocked signals pending until a pthread unblocks them
  *   posix_check sigwait        sigwait, sigtimedwait, sigsuspend, pause and pthread_kill; a kill'd
@@ -36,6 +39,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -939,6 +943,129 @@ static int check_hexfloat(void)
 	char buf[64];
 	int n = snprintf(buf, sizeof buf, "%.2a|%A", 1.0 / 3, -0.0);
 	printf("snprintf %s returns %d\n", buf, n);
+	return 0;
+}
+
+/* --- ldouble ------------------------------------------------------------------------------- */
+
+static long double ld_from_bits(uint64_t mant, uint16_t sign_exp)
+{
+	unsigned char b[sizeof(long double)] = { 0 };
+	memcpy(b, &mant, 8);
+	memcpy(b + 8, &sign_exp, 2);
+	long double v;
+	memcpy(&v, b, sizeof v);
+	return v;
+}
+
+/* The format with L before its conversion: "%-12.3e|" -> "%-12.3Le|". */
+static const char *with_l(const char *format, char *out)
+{
+	const char *c = format + 1;
+	while (!strchr("aAeEfFgG", *c))
+		c++;
+	size_t head = (size_t)(c - format);
+	memcpy(out, format, head);
+	out[head] = 'L';
+	strcpy(out + head + 1, c);
+	return out;
+}
+
+static uint64_t ld_random_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t ld_random(void)
+{
+	uint64_t x = ld_random_state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return ld_random_state = x;
+}
+
+/* A random 80-bit pattern: any sign and exponent (or one within spread of 1.0), the integer bit
+ * set in seven of eight (the rest are unnormals, zeros, subnormals or pseudo-nans). */
+static long double ld_random_value(int spread)
+{
+	uint64_t r = ld_random(), mant = ld_random();
+	uint16_t sign_exp = (uint16_t)r;
+	if (spread)
+		sign_exp = (uint16_t)((sign_exp & 0x8000) | (16383 + (int)(r >> 16) % (2 * spread + 1) - spread));
+	if ((r >> 40) % 8)
+		mant |= 1ull << 63;
+	return ld_from_bits(mant, sign_exp);
+}
+
+/* One line per format, formatted with snprintf and written at once (a write per value would
+ * make the check a system call benchmark). */
+static void print_ld_line(const char *format, const long double *values, size_t n)
+{
+	static char line[1 << 17];
+	char lf[32];
+	with_l(format, lf);
+	size_t len = (size_t)snprintf(line, sizeof line, "%s", lf);
+	for (size_t v = 0; v < n && len < sizeof line; v++) {
+		line[len++] = ' ';
+		len += (size_t)snprintf(line + len, sizeof line - len, lf, values[v]);
+	}
+	if (len < sizeof line)
+		printf("%s\n", line);
+	else
+		printf("%s: line too long\n", lf);
+}
+
+static int check_ldouble(void)
+{
+	long double edge[] = {
+		3.14159265358979323846264338327950288L, 1.0L / 3, 2.0L / 3, 0.1L, 1e-5L, 0x1.fffffffffffffffep0L,
+		0x1.0000000000000001p0L, 0x1.00000000000000018p0L, 0x1.8000000000000008p0L, 1e4000L, 1e-4000L,
+		LDBL_MAX, -LDBL_MAX, LDBL_MIN, LDBL_TRUE_MIN, -LDBL_TRUE_MIN, LDBL_EPSILON, 0x1p-16400L,
+		0x0.fffffffffffffffep-16382L, 1e308L * 1e10L, 2.5L, 0.125L, 999999.5L, 9.9999995L,
+		ld_from_bits(0x8000000000000001ull, 0), /* pseudo-denormals: the x87 reads exponent 1 */
+		ld_from_bits(0xc000000000000000ull, 0x8000),
+		ld_from_bits(0x4000000000000000ull, 0x3fff), /* an unnormal */
+		ld_from_bits(0, 0x7fff), /* a pseudo-infinity */
+		ld_from_bits(0x4000000000000000ull, 0xffff), /* a pseudo-nan */
+	};
+	size_t n_edge = sizeof edge / sizeof *edge;
+	long double inf = ld_from_bits(1ull << 63, 0x7fff), nan = ld_from_bits(3ull << 62, 0x7fff);
+	printf("%Lf %Le %Lg %LF %LE %LG %5.1Lf|%-6Lf|%06Lf\n", inf, -inf, inf, inf, -inf, inf, inf, -inf, inf);
+	printf("%Lf %Le %Lg %La %LA %+Lf % Le\n", nan, -nan, nan, nan, -nan, nan, nan);
+	printf("%La %LA %10La|%-10LA|%010La\n", inf, -inf, inf, -inf, inf);
+	printf("mixed: %d %.3Lf %s %g %ld %Le %c %.2f %Lf %f %La %a\n", 7, 2.5L, "x", 0.1, 123456789L,
+	       1e-10L, 'z', -0.005, 1.0L, 2.0, 3.0L, 4.0);
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "%.2La|%LA|%.3Lg", 1.0L / 3, -0.0L, 1e-4000L);
+	printf("snprintf %s returns %d\n", buf, n);
+	size_t n_float = sizeof float_values / sizeof *float_values;
+	long double values[sizeof float_values / sizeof *float_values + sizeof hex_values / sizeof *hex_values];
+	for (size_t v = 0; v < n_float; v++)
+		values[v] = float_values[v];
+	for (size_t v = 0; v < sizeof hex_values / sizeof *hex_values; v++)
+		values[n_float + v] = hex_values[v];
+	size_t n_values = sizeof values / sizeof *values;
+	for (size_t f = 0; f < sizeof float_formats / sizeof *float_formats; f++) {
+		print_ld_line(float_formats[f], values, n_values);
+		if (f % 3 == 0) /* the smallest values take 11,515 digits each: a third of the formats */
+			print_ld_line(float_formats[f], edge, n_edge);
+	}
+	for (size_t f = 0; f < sizeof hex_formats / sizeof *hex_formats; f++) {
+		print_ld_line(hex_formats[f], values, n_values);
+		print_ld_line(hex_formats[f], edge, n_edge);
+	}
+	static const char *const more[] = { "%.14a", "%.16a", "%.17a", "%.40f", "%.60e", "%.25g", "%.4e" };
+	for (size_t f = 0; f < sizeof more / sizeof *more; f++)
+		print_ld_line(more[f], edge, n_edge);
+	long double wide[200], near[200];
+	for (size_t v = 0; v < 200; v++) {
+		wide[v] = ld_random_value(0);
+		near[v] = ld_random_value(v % 2 ? 70 : 5000);
+	}
+	static const char *const any[] = { "%a", "%.0a", "%.3a", "%.13a", "%.15a", "%.0e", "%.18e", "%#.3g", "%.21g" };
+	for (size_t f = 0; f < sizeof any / sizeof *any; f++)
+		print_ld_line(any[f], wide, 200);
+	static const char *const fixed[] = { "%f", "%.0f", "%.30f", "%#.1f", "%+.21g" };
+	for (size_t f = 0; f < sizeof fixed / sizeof *fixed; f++)
+		print_ld_line(fixed[f], near, 200);
 	return 0;
 }
 
@@ -1945,6 +2072,8 @@ int main(int argc, char **argv)
 		return check_float();
 	if (!strcmp(what, "hexfloat"))
 		return check_hexfloat();
+	if (!strcmp(what, "ldouble"))
+		return check_ldouble();
 	if (!strcmp(what, "eintr"))
 		return check_eintr();
 	if (!strcmp(what, "poll") && argc > 2)
@@ -1971,6 +2100,6 @@ int main(int argc, char **argv)
 		return check_spawnrefused(argv[2]);
 	if (!strcmp(what, "sigstate") && argc > 2)
 		return check_sigstate(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|eintr|poll DIR|pollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF|spawnrefused SELF\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|ldouble|eintr|poll DIR|pollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF|spawnrefused SELF\n");
 	return 2;
 }

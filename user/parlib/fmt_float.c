@@ -1,11 +1,11 @@
-/* %f %e %g of the printf family in integer arithmetic: the double m * 2^e is turned into the
+/* %f %e %g of the printf family in integer arithmetic: the value m * 2^e is turned into the
  * exact decimal integer N with value N * 10^d (N = m * 2^e, d = 0, or N = m * 5^-e, d = e), and
  * its digits are rounded at the place the conversion asks for, ties to even, as glibc and musl
  * do in the default rounding mode. */
 #include "format.h"
 
 #define LIMB 1000000000u
-#define MAX_LIMBS 96 /* 5^1074 * 2^53 < 10^770 */
+#define MAX_LIMBS 1282 /* a long double's smallest: 5^16445 * 2^64 < 10^11515 */
 
 struct decimal {
 	char digits[MAX_LIMBS * 9 + 2];
@@ -141,10 +141,13 @@ static void put_exponent(struct out *o, const struct decimal *dec, int prec, boo
 	fmt_put(o, upper ? 'E' : 'e');
 	fmt_put(o, x < 0 ? '-' : '+');
 	unsigned ux = x < 0 ? (unsigned)-x : (unsigned)x;
-	if (ux >= 100)
-		fmt_put(o, (char)('0' + ux / 100));
-	fmt_put(o, (char)('0' + ux / 10 % 10));
-	fmt_put(o, (char)('0' + ux % 10));
+	char digits[8];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + ux % 10);
+	while ((ux /= 10) || n < 2);
+	while (n)
+		fmt_put(o, digits[--n]);
 }
 
 /* The number without sign or padding, into o (which may only count). */
@@ -182,134 +185,149 @@ static void put_body(struct out *o, struct decimal *dec, const struct fmt_spec *
 	}
 }
 
-void fmt_double(struct out *o, uint64_t bits, const struct fmt_spec *s)
+struct fp_value fp_from_double(uint64_t bits)
 {
-	bool negative = bits >> 63;
 	int biased = (int)(bits >> 52 & 0x7ff);
 	uint64_t frac = bits & ((1ull << 52) - 1);
-	const char *sign = negative ? "-" : s->plus ? "+" : s->space ? " " : "";
-	bool upper = (s->conv | 0x20) != s->conv;
-	const char *special = NULL;
-	if (biased == 0x7ff)
-		special = frac ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
-	struct decimal dec;
-	struct out count = { NULL, 0, 0 };
-	if (special) {
-		count.len = strlen(special);
+	struct fp_value v = { .negative = bits >> 63 };
+	if (biased == 0x7ff) {
+		v.inf = !frac;
+		v.nan = frac;
 	} else {
-		if (biased == 0 && frac == 0) {
-			dec.digits[0] = '0';
-			dec.n = 1;
-			dec.exp = 0;
-		} else {
-			to_decimal(biased ? frac | 1ull << 52 : frac, (biased ? biased : 1) - 1075, &dec);
-		}
-		struct decimal copy = dec;
-		put_body(&count, &copy, s);
+		v.mant = biased ? frac | 1ull << 52 : frac;
+		v.exp = (biased ? biased : 1) - 1075;
 	}
-	int body = (int)(strlen(sign) + count.len);
+	return v;
+}
+
+struct fp_value fp_from_long_double(uint64_t mant, uint16_t sign_exp)
+{
+	int biased = sign_exp & 0x7fff;
+	bool integer_bit = mant >> 63;
+	struct fp_value v = { .negative = sign_exp >> 15 };
+	if (biased == 0x7fff) {
+		v.inf = integer_bit && !(mant << 1);
+		v.nan = !v.inf;
+	} else if (biased && !integer_bit) {
+		v.nan = true;
+	} else {
+		v.mant = mant;
+		v.exp = (biased ? biased : 1) - 16383 - 63;
+	}
+	return v;
+}
+
+/* The sign, the padding and the body put_body or put_hex_body produces (counted first). */
+typedef void body_fn(struct out *o, const struct fp_value *v, struct decimal *dec,
+                     const struct fmt_spec *s);
+
+static void put_padded(struct out *o, const struct fp_value *v, struct decimal *dec,
+                       const struct fmt_spec *s, body_fn *body_of, const char *prefix)
+{
+	const char *sign = v->negative ? "-" : s->plus ? "+" : s->space ? " " : "";
+	bool upper = (s->conv | 0x20) != s->conv;
+	const char *special = v->inf ? (upper ? "INF" : "inf") : v->nan ? (upper ? "NAN" : "nan") : NULL;
+	if (special)
+		prefix = "";
+	struct out count = { NULL, 0, 0 };
+	if (special)
+		count.len = strlen(special);
+	else
+		body_of(&count, v, dec, s); /* rounding is done here once: the second pass finds it done */
+	int len = (int)(strlen(sign) + strlen(prefix) + count.len);
 	bool zeros = s->zero && !s->left && !special;
 	if (!s->left && !zeros)
-		fmt_pad(o, ' ', s->width - body);
+		fmt_pad(o, ' ', s->width - len);
 	for (const char *p = sign; *p; p++)
 		fmt_put(o, *p);
+	for (const char *p = prefix; *p; p++)
+		fmt_put(o, *p);
 	if (zeros)
-		fmt_pad(o, '0', s->width - body);
+		fmt_pad(o, '0', s->width - len);
 	if (special)
 		for (const char *p = special; *p; p++)
 			fmt_put(o, *p);
 	else
-		put_body(o, &dec, s);
+		body_of(o, v, dec, s);
 	if (s->left)
-		fmt_pad(o, ' ', s->width - body);
+		fmt_pad(o, ' ', s->width - len);
+}
+
+static void decimal_body(struct out *o, const struct fp_value *v, struct decimal *dec,
+                         const struct fmt_spec *s)
+{
+	(void)v;
+	put_body(o, dec, s);
+}
+
+void fmt_float(struct out *o, const struct fp_value *v, const struct fmt_spec *s)
+{
+	struct decimal dec;
+	if (v->inf || v->nan || !v->mant) {
+		dec.digits[0] = '0';
+		dec.n = 1;
+		dec.exp = 0;
+	} else {
+		to_decimal(v->mant, v->exp, &dec);
+	}
+	put_padded(o, v, &dec, s, decimal_body, "");
 }
 
 /* %a and %A as musl prints them: the value normalised to 1.h * 2^x (subnormals too), the hex
- * digits rounded half to even at the precision (the leading digit may become 2), or as many as
- * it takes without one; zero is 0x0p+0. */
-static int put_hex_body(struct out *o, uint64_t bits, const struct fmt_spec *s, bool count_only)
+ * digits rounded half to even at a precision below 15 (the leading digit may become 2), or as
+ * many as it takes without one (up to 16 for a long double's 63 bits after the point, even at
+ * precision 15, which musl does not round); zero is 0x0p+0. */
+static void hex_body(struct out *o, const struct fp_value *v, struct decimal *dec,
+                     const struct fmt_spec *s)
 {
-	int biased = (int)(bits >> 52 & 0x7ff);
-	uint64_t frac = bits & ((1ull << 52) - 1);
+	(void)dec;
 	bool upper = (s->conv | 0x20) != s->conv;
 	const char *xd = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	int x = 0;
-	uint64_t lead = 0;
-	if (biased || frac) {
-		x = (biased ? biased : 1) - 1023;
-		if (!biased) {
-			while (!(frac >> 52)) {
-				frac <<= 1;
-				x--;
-			}
-			frac &= (1ull << 52) - 1;
-		}
+	uint64_t lead = 0, frac = 0; /* frac: the bits after the point, from the top */
+	if (v->mant) {
+		uint64_t m = v->mant;
+		x = v->exp + 63;
+		for (; !(m >> 63); m <<= 1)
+			x--;
 		lead = 1;
+		frac = m << 1;
 	}
 	int p = s->precision;
-	if (p >= 0 && p < 13) {
-		int drop = 52 - 4 * p;
-		uint64_t kept = (lead << 52 | frac) >> drop, rest = frac & ((1ull << drop) - 1);
-		uint64_t half = 1ull << (drop - 1);
-		if (rest > half || (rest == half && (kept & 1)))
+	if (p >= 0 && p < 15) {
+		uint64_t kept = p ? frac >> (64 - 4 * p) : lead, rest = p ? frac << (4 * p) : frac;
+		if (rest > 1ull << 63 || (rest == 1ull << 63 && (kept & 1))) {
 			kept++;
-		lead = kept >> (4 * p);
-		frac = (kept << drop) & ((1ull << 52) - 1);
+			if (!p)
+				lead = kept;
+			else if (kept >> (4 * p))
+				lead++;
+		}
+		frac = p ? kept << (64 - 4 * p) : 0;
 	}
 	int digits = 0; /* hex digits after the point, trailing zeros left off */
-	for (uint64_t f = frac; f; f = (f << 4) & ((1ull << 52) - 1))
+	for (uint64_t f = frac; f; f <<= 4)
 		digits++;
 	int after = p > digits ? p : digits;
-	int n = 1 + (after || s->alt) + after;
-	if (count_only)
-		return n;
 	fmt_put(o, xd[lead]);
 	if (after || s->alt)
 		fmt_put(o, '.');
 	for (int i = 0; i < after; i++)
-		fmt_put(o, i < 13 ? xd[frac >> (48 - 4 * i) & 15] : '0');
-	return n;
-}
-
-void fmt_hex_double(struct out *o, uint64_t bits, const struct fmt_spec *s)
-{
-	int biased = (int)(bits >> 52 & 0x7ff);
-	if (biased == 0x7ff) { /* inf and nan as %f prints them */
-		struct fmt_spec f = *s;
-		f.conv = (s->conv | 0x20) != s->conv ? 'F' : 'f';
-		fmt_double(o, bits, &f);
-		return;
-	}
-	bool upper = (s->conv | 0x20) != s->conv;
-	bool negative = bits >> 63;
-	const char *sign = negative ? "-" : s->plus ? "+" : s->space ? " " : "";
-	int x = 0;
-	if (biased || (bits & ((1ull << 52) - 1))) {
-		x = (biased ? biased : 1) - 1023;
-		for (uint64_t f = bits & ((1ull << 52) - 1); !biased && !(f >> 52); f <<= 1)
-			x--;
-	}
+		fmt_put(o, i < 16 ? xd[frac >> (60 - 4 * i) & 15] : '0');
+	fmt_put(o, upper ? 'P' : 'p');
+	fmt_put(o, x < 0 ? '-' : '+');
 	char ebuf[8];
 	int en = 0;
 	unsigned ux = x < 0 ? (unsigned)-x : (unsigned)x;
 	do
 		ebuf[en++] = (char)('0' + ux % 10);
 	while (ux /= 10);
-	int body = put_hex_body(o, bits, s, true);
-	int len = (int)strlen(sign) + 2 + body + 2 + en;
-	if (!s->left && !s->zero)
-		fmt_pad(o, ' ', s->width - len);
-	for (const char *p = sign; *p; p++)
-		fmt_put(o, *p);
-	fmt_put(o, '0');
-	fmt_put(o, upper ? 'X' : 'x');
-	if (s->zero && !s->left)
-		fmt_pad(o, '0', s->width - len);
-	put_hex_body(o, bits, s, false);
-	fmt_put(o, upper ? 'P' : 'p');
-	fmt_put(o, x < 0 ? '-' : '+');
 	while (en)
 		fmt_put(o, ebuf[--en]);
-	if (s->left)
-		fmt_pad(o, ' ', s->width - len);
+}
+
+void fmt_hex_float(struct out *o, const struct fp_value *v, const struct fmt_spec *s)
+{
+	bool upper = (s->conv | 0x20) != s->conv;
+	put_padded(o, v, NULL, s, hex_body, upper ? "0X" : "0x");
 }

@@ -19,10 +19,26 @@ struct fmt_spec {
 	bool left, zero, plus, space, alt;
 };
 
-/* One double, given as its bits (parlib is integer-only), converted exactly as C requires:
- * every digit is the exact decimal value of the double, rounded half to even. */
-void fmt_double(struct out *o, uint64_t bits, const struct fmt_spec *spec);
+/* A binary floating-point value taken apart (parlib is integer-only): mant * 2^exp, or an
+ * infinity or a nan; the sign apart.  Doubles and x86-64 long doubles (the 80-bit format) both
+ * fit: a 64-bit mantissa and an exponent from -16445 to 16320. */
+struct fp_value {
+	bool negative, inf, nan;
+	uint64_t mant; /* 0: zero */
+	int exp;
+};
+
+struct fp_value fp_from_double(uint64_t bits);
+/* The 80-bit format: mant with its explicit integer bit, sign_exp the sign and the 15-bit
+ * biased exponent.  An unnormal (integer bit clear, exponent neither 0 nor all ones) and a
+ * pseudo-infinity or pseudo-nan are nans, as musl and glibc print them; a pseudo-denormal has
+ * the value the x87 gives it. */
+struct fp_value fp_from_long_double(uint64_t mant, uint16_t sign_exp);
+
+/* %f %e %g (and F E G) converted exactly as C requires: every digit is the exact decimal
+ * value, rounded half to even. */
+void fmt_float(struct out *o, const struct fp_value *v, const struct fmt_spec *spec);
 /* %a and %A: hex digits, as musl prints them. */
-void fmt_hex_double(struct out *o, uint64_t bits, const struct fmt_spec *spec);
+void fmt_hex_float(struct out *o, const struct fp_value *v, const struct fmt_spec *spec);
 
 #endif

@@ -41,6 +41,19 @@ static uint64_t va_arg_double_bits(struct va_regs *r)
 	return bits;
 }
 
+/* va_arg(ap, long double) without an x87 instruction: a long double always goes in memory, in a
+ * 16-byte aligned slot whose first 10 bytes are the mantissa and the sign and exponent. */
+static struct fp_value va_arg_long_double(struct va_regs *r)
+{
+	uintptr_t at = ((uintptr_t)r->overflow_arg_area + 15) & ~(uintptr_t)15;
+	uint64_t mant;
+	uint16_t sign_exp;
+	memcpy(&mant, (char *)at, 8);
+	memcpy(&sign_exp, (char *)at + 8, 2);
+	r->overflow_arg_area = (char *)at + 16;
+	return fp_from_long_double(mant, sign_exp);
+}
+
 /* One formatted number: digits of v in base, a sign or prefix, width and precision. */
 static void put_number(struct out *o, uint64_t v, int base, bool upper, const char *prefix,
                        int width, int precision, bool left, bool zero)
@@ -118,8 +131,11 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			}
 		}
 		int longs = 0; /* -2 char (hh), -1 short (h), 1 long, 2 long long */
+		bool long_double = false; /* L */
 		for (;; fmt++) {
-			if (*fmt == 'l')
+			if (*fmt == 'L')
+				long_double = true;
+			else if (*fmt == 'l')
 				longs = longs < 0 ? 1 : longs + 1;
 			else if (*fmt == 'h')
 				longs = longs > 0 ? 0 : longs - 1;
@@ -188,15 +204,17 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'e':
 		case 'E':
 		case 'g':
-		case 'G': {
-			struct fmt_spec spec = { conv, width, precision, left, zero, plus, space, alt };
-			fmt_double(&o, va_arg_double_bits((struct va_regs *)ap), &spec);
-			break;
-		}
+		case 'G':
 		case 'a':
 		case 'A': {
 			struct fmt_spec spec = { conv, width, precision, left, zero, plus, space, alt };
-			fmt_hex_double(&o, va_arg_double_bits((struct va_regs *)ap), &spec);
+			struct va_regs *regs = (struct va_regs *)ap;
+			struct fp_value v = long_double ? va_arg_long_double(regs)
+			                                : fp_from_double(va_arg_double_bits(regs));
+			if ((conv | 0x20) == 'a')
+				fmt_hex_float(&o, &v, &spec);
+			else
+				fmt_float(&o, &v, &spec);
 			break;
 		}
 		case '%':

@@ -28,7 +28,7 @@ def on_linux(*args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("mode", ["timed", "cancel", "signal", "float", "sigmask", "sigwait", "eintr", "hexfloat"])
+@pytest.mark.parametrize("mode", ["timed", "cancel", "signal", "float", "sigmask", "sigwait", "eintr", "hexfloat", "ldouble"])
 def test_posix_check_prints_what_it_prints_on_linux(mode):
     assert on_parlib(mode).out == on_linux(mode)
 
