@@ -1694,6 +1694,16 @@ static void poll_sockets(void)
 	close(l);
 }
 
+/* Writes a byte to poll_pipe 5 ms in, then signals the poller. */
+static void *poll_write_kick(void *arg)
+{
+	(void)arg;
+	usleep(5000);
+	write(poll_pipe[1], "k", 1);
+	pthread_kill(intr_target, SIGUSR1);
+	return NULL;
+}
+
 static void poll_eintr(void)
 {
 	short rev;
@@ -1746,7 +1756,121 @@ static void poll_eintr(void)
 	r = pselect(poll_pipe[0] + 1, &rd, NULL, NULL, &ts, &none);
 	pthread_join(t, NULL);
 	printf("pselect, a signal it unblocks comes: %d %s, handler ran %d\n", r, err_name(r), intr_ran);
+
+	/* a byte and a signal together: the last look finds the byte (Linux says EINTR only when
+	 * nothing is ready) */
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	intr_action(false);
+	pthread_create(&t, NULL, poll_write_kick, NULL);
+	r = poll1(poll_pipe[0], POLLIN, 1000, &rev);
+	pthread_join(t, NULL);
+	char c = 0;
+	read(poll_pipe[0], &c, 1);
+	printf("a byte and a signal together: %d %s, handler ran %d, read '%c'\n", r, r > 0 ? ev_names(rev) : err_name(r),
+	       intr_ran, c);
+	close(poll_pipe[0]);
+	close(poll_pipe[1]);
+}
+
+/* The pipe is empty again (a byte written and read back) while another pthread polls it: a
+ * poll of it now says so. */
+static volatile int stale_done;
+
+static void *poll_looper(void *arg)
+{
+	(void)arg;
+	struct pollfd p = { .fd = poll_pipe[0], .events = POLLIN };
+	while (!stale_done)
+		poll(&p, 1, -1);
+	return NULL;
+}
+
+static void poll_stale(void)
+{
+	pipe(poll_pipe);
+	stale_done = 0;
+	pthread_t t;
+	pthread_create(&t, NULL, poll_looper, NULL);
+	usleep(5000);
+	char c;
+	short rev;
+	int empty = 0;
+	for (int i = 0; i < 5; i++) {
+		write(poll_pipe[1], "x", 1);
+		read(poll_pipe[0], &c, 1);
+		empty += poll1(poll_pipe[0], POLLIN, i % 2 ? 0 : 10, &rev) == 0;
+	}
+	printf("written and read back while another pthread polls, then polled: empty %d of 5\n", empty);
+	stale_done = 1;
+	write(poll_pipe[1], "y", 1);
+	pthread_join(t, NULL);
+	close(poll_pipe[0]);
+	close(poll_pipe[1]);
+}
+
+/* Timeouts too long to add up in microseconds: no end (Linux saturates them) */
+static void poll_huge_timeouts(void)
+{
+	pipe(poll_pipe);
+	pthread_t t;
+	struct pollfd p = { .fd = poll_pipe[0], .events = POLLIN };
+	struct timespec ts = { (time_t)1 << 58, 0 }; /* times 10^6 is 2^64 times 15625 */
+	pthread_create(&t, NULL, poll_writer, NULL);
+	int r = ppoll(&p, 1, &ts, NULL);
+	pthread_join(t, NULL);
+	char c;
+	read(poll_pipe[0], &c, 1);
+	printf("ppoll, 2^58 s: %d %s\n", r, ev_names(p.revents));
+	fd_set rd;
+	FD_ZERO(&rd);
+	FD_SET(poll_pipe[0], &rd);
+	struct timeval tv = { (time_t)1 << 58, 0 };
+	pthread_create(&t, NULL, poll_writer, NULL);
+	r = select(poll_pipe[0] + 1, &rd, NULL, NULL, &tv);
+	pthread_join(t, NULL);
+	read(poll_pipe[0], &c, 1);
+	printf("select, 2^58 s: %d, set %d\n", r, FD_ISSET(poll_pipe[0], &rd));
+	close(poll_pipe[0]);
+	close(poll_pipe[1]);
+}
+
+/* A pthread cancelled in ppoll runs its cleanup handlers under its own mask, not ppoll's. */
+static volatile int cancel_mask_blocked = -1;
+
+static void note_mask(void *arg)
+{
+	(void)arg;
+	sigset_t now;
+	pthread_sigmask(SIG_SETMASK, NULL, &now);
+	cancel_mask_blocked = sigismember(&now, SIGUSR2);
+}
+
+static void *ppoll_cancelled(void *arg)
+{
+	(void)arg;
+	sigset_t usr2, none;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	struct pollfd p = { .fd = poll_pipe[0], .events = POLLIN };
+	pthread_cleanup_push(note_mask, NULL);
+	ppoll(&p, 1, NULL, &none);
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+static void poll_cancel_mask(void)
+{
+	pipe(poll_pipe);
+	pthread_t t;
+	pthread_create(&t, NULL, ppoll_cancelled, NULL);
+	usleep(5000);
+	pthread_cancel(t);
+	void *ret;
+	pthread_join(t, &ret);
+	printf("cancelled in ppoll: %s, SIGUSR2 blocked in its cleanup %d\n",
+	       ret == PTHREAD_CANCELED ? "cancelled" : "not cancelled", cancel_mask_blocked);
 	close(poll_pipe[0]);
 	close(poll_pipe[1]);
 }
@@ -1883,6 +2007,9 @@ static int check_poll(const char *dir)
 
 	poll_sockets();
 	poll_eintr();
+	poll_stale();
+	poll_huge_timeouts();
+	poll_cancel_mask();
 	return 0;
 }
 

@@ -34,7 +34,8 @@ def test_poll_and_select_print_what_they_print_on_linux(cores):
     """Pipes (empty, written, hung up either way), a regular file (always ready), a descriptor
     not open (POLLNVAL; EBADF for select), timeouts, a listening and a connected TCP socket, a
     pthread woken by another's write; a handler ends poll and select with EINTR even under
-    SA_RESTART, a blocked signal ends nothing, and ppoll and pselect unblock for their wait only.
+    SA_RESTART, a blocked signal ends nothing, and ppoll and pselect unblock for their wait only;
+    no stale readiness, a last look before EINTR, huge timeouts, cancellation under ppoll's mask.
     One vcore or several: Linux's output either way."""
     run = on_parlib("poll", "/tmp", cores=cores, trace=True)
     expected = on_linux("poll")
@@ -42,6 +43,13 @@ def test_poll_and_select_print_what_they_print_on_linux(cores):
     assert "woken by a computing pthread: 1 IN 's', it computed 1" in expected
     assert "poll under SA_RESTART: -1 EINTR, handler ran 1" in expected
     assert "listening socket, a call comes: 1 IN" in expected
+    # each wake-up looks again: a pipe written and read back while another pthread polls it is
+    # empty; a byte and a signal together give the byte; huge timeouts do not wrap; a pthread
+    # cancelled in ppoll cleans up under its own mask
+    assert "then polled: empty 5 of 5" in expected
+    assert "a byte and a signal together: 1 IN, handler ran 1, read 'k'" in expected
+    assert "ppoll, 2^58 s: 1 IN" in expected and "select, 2^58 s: 1, set 1" in expected
+    assert "SIGUSR2 blocked in its cleanup 1" in expected
     events = [json.loads(line)["ev"] for line in run.trace.splitlines()]
     assert events.count("fdtap") >= 10  # the readiness came from taps
 
