@@ -5,8 +5,9 @@ The stack moves streams, not segments. A TCP conversation owns a receive buffer 
 buffer as far as it has room and waits (the writer's thread sleeps on the peer's wait queue)
 when it has none, which is TCP's flow control as a user sees it: ordered bytes, no loss, a
 writer held back by a slow reader. Connect finds the listener at once (loopback has no round
-trip): no listener is ECONNREFUSED, a full backlog makes the caller wait. Closing with unread input resets the peer (Linux sends RST);
-otherwise the peer reads its remaining bytes, then end of file; shutdown closes one direction.
+trip): no listener is ECONNREFUSED, a full backlog makes the caller wait. Closing with unread
+input resets the peer (Linux sends RST); otherwise the peer reads its remaining bytes, then end
+of file; shutdown closes one direction.
 UDP conversations queue datagrams, dropping what does not fit, as UDP may.
 
 Nothing here makes segments; an observer set as ``Stack.tap`` (the ether plugin's IP capture)
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, DeviceError, WouldBlock
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue, wake_pollers
+from kernkit.plugins.net.hostmalloc import keep_heap
 from kernkit.plugins.net.rxqueue import RxQueue
 
 if TYPE_CHECKING:
@@ -486,6 +488,7 @@ class Stack:
     """Per kernel: the conversations, the ports in use and the addresses that are ours."""
 
     def __init__(self, kernel: Kernel, options: Any) -> None:
+        keep_heap()
         self.kernel = kernel
         self.address = options.address
         self.network = ipaddress.ip_network(f"{options.address}/{options.prefix}", strict=False)
