@@ -89,7 +89,7 @@ class NetOptions:
         24, "the prefix length of the kernel's network (/net/ipifc)", validator=[positive, at_most(32)]
     )
     buffer: int = option(
-        256 << 10,
+        1 << 20,
         "bytes a TCP conversation buffers for its reader (a writer waits past it); UDP drops past it",
         converter=parse_size,
         validator=[positive, at_most_size(64 << 20)],

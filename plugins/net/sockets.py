@@ -347,7 +347,7 @@ def _take(conv: Conv, count: int, flags: int) -> tuple[bytes, str, int] | int:
                 conv.raise_pending_reset()
                 if not (conv.rx_eof or conv.rd_shut or conv.reset):
                     raise WouldBlock(conv.queue)
-            return bytes(conv.rx[:count]), conv.raddr, conv.rport
+            return conv.rx.peek(count), conv.raddr, conv.rport
         ended = conv.rx_eof or conv.reset or conv.rd_shut
         if flags & MSG_WAITALL and len(conv.rx) < min(count, conv.rcvbuf) and not ended:
             raise WouldBlock(conv.queue)

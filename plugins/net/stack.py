@@ -1,12 +1,13 @@
 """The in-kernel transport: conversations (Plan 9's name for connections) of TCP and UDP.
 
 The stack moves streams, not segments. A TCP conversation owns a receive buffer of at most
-``[net] buffer`` bytes; a write copies into the peer's buffer as far as it has room and waits
-(the writer's thread sleeps on the peer's wait queue) when it has none, which is TCP's flow
-control as a user sees it: ordered bytes, no loss, a writer held back by a slow reader. Connect
-finds the listener at once (loopback has no round trip): no listener is ECONNREFUSED, a full
-backlog makes the caller wait. Closing with unread input resets the peer (Linux sends RST);
-otherwise the peer reads its remaining bytes, then end of file; shutdown closes one direction.
+``[net] buffer`` bytes (:mod:`~kernkit.plugins.net.rxqueue`); a write goes into the peer's
+buffer as far as it has room and waits (the writer's thread sleeps on the peer's wait queue)
+when it has none, which is TCP's flow control as a user sees it: ordered bytes, no loss, a
+writer held back by a slow reader. Connect finds the listener at once (loopback has no round
+trip): no listener is ECONNREFUSED, a full backlog makes the caller wait. Closing with unread
+input resets the peer (Linux sends RST); otherwise the peer reads its remaining bytes, then end
+of file; shutdown closes one direction.
 UDP conversations queue datagrams, dropping what does not fit, as UDP may.
 
 Nothing here makes segments; an observer set as ``Stack.tap`` (the ether plugin's IP capture)
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from kernkit.core.devices import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, DeviceError, WouldBlock
 from kernkit.core.state import Slot
 from kernkit.core.wait import WaitQueue, wake_pollers
+from kernkit.plugins.net.hostmalloc import keep_heap
+from kernkit.plugins.net.rxqueue import RxQueue
 
 if TYPE_CHECKING:
     from kernkit.core.kernel import Kernel
@@ -58,7 +61,7 @@ class Conv:
         self.state = CLOSED
         self.laddr, self.lport = ANY, 0
         self.raddr, self.rport = ANY, 0
-        self.rx = bytearray()
+        self.rx = RxQueue()
         self.datagrams: deque[tuple[str, int, bytes, tuple[int, int]]] = deque()
         self.queued = 0  # bytes in datagrams
         self.rcvbuf = stack.buffer
@@ -269,14 +272,8 @@ class Conv:
     def read(self, count: int) -> bytes:
         if self.proto == "udp":
             return self.recv_datagram(count)[2]
-        rx = self.rx
-        if rx:
-            if count >= len(rx):  # all of it: hand the buffer over rather than copy it
-                data = rx
-                self.rx = bytearray()
-            else:
-                data = bytes(rx[:count])
-                del rx[:count]
+        if self.rx:
+            data = self.rx.take(count)
             self.received += len(data)
             self.stack.kernel.kmem.release(KMEM_OWNER, len(data))
             self.drained()
@@ -491,6 +488,7 @@ class Stack:
     """Per kernel: the conversations, the ports in use and the addresses that are ours."""
 
     def __init__(self, kernel: Kernel, options: Any) -> None:
+        keep_heap()
         self.kernel = kernel
         self.address = options.address
         self.network = ipaddress.ip_network(f"{options.address}/{options.prefix}", strict=False)
