@@ -149,13 +149,16 @@ static int futex_checks(void)
 {
     static atomic_int words[2];
     char *bytes = (char *)&words[0];
+    /* first: a wake before the process ever waited on any futex */
+    printf("wake with nobody waiting: %s\n", outcome(futex(&words[0], FUTEX_WAKE_PRIVATE, 5, NULL, NULL, 0)));
     printf("an unaligned word: %s\n", outcome(futex(bytes + 1, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0)));
     printf("wait for a value the word does not hold: %s\n",
            outcome(futex(&words[0], FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0)));
     struct timespec ms = {0, 1000000L};
     printf("a value compared in 32 bits (2^32 is 0): %s\n",
            outcome(futex(&words[0], FUTEX_WAIT_PRIVATE, 1L << 32, &ms, NULL, 0)));
-    printf("wake with nobody waiting: %s\n", outcome(futex(&words[0], FUTEX_WAKE_PRIVATE, 5, NULL, NULL, 0)));
+    printf("wake after waits, with nobody waiting: %s\n",
+           outcome(futex(&words[0], FUTEX_WAKE_PRIVATE, 5, NULL, NULL, 0)));
     printf("an unknown operation: %s\n", outcome(futex(&words[0], 99, 0, NULL, NULL, 0)));
     struct timespec bad = {0, 1000000000L};
     printf("a timeout of 1e9 ns in tv_nsec: %s\n", outcome(futex(&words[0], FUTEX_WAIT_PRIVATE, 0, &bad, NULL, 0)));
@@ -199,6 +202,10 @@ static int futex_checks(void)
     long r = futex(gate, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2L, other, 0);
     pause_ms(20);
     printf("cmp_requeue wake 1, move at most 2: %s, %d woken\n", outcome(r), atomic_load(&woken));
+    r = futex(gate, FUTEX_CMP_REQUEUE_PRIVATE, 0, (void *)10L, other, 0);
+    pause_ms(20);
+    printf("cmp_requeue wake none, move the rest beside the waiters moved before: %s, %d woken\n", outcome(r),
+           atomic_load(&woken));
     r = futex(other, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0);
     pause_ms(20);
     printf("wake the second futex: %s, %d woken\n", outcome(r), atomic_load(&woken));

@@ -11,10 +11,11 @@ import pytest
 from support import run_kernel
 
 EXPECTED = """\
+wake with nobody waiting: 0
 an unaligned word: EINVAL
 wait for a value the word does not hold: EAGAIN
 a value compared in 32 bits (2^32 is 0): ETIMEDOUT
-wake with nobody waiting: 0
+wake after waits, with nobody waiting: 0
 an unknown operation: ENOSYS
 a timeout of 1e9 ns in tv_nsec: EINVAL
 a negative timeout: EINVAL
@@ -29,8 +30,9 @@ wait_bitset until 3 ms from now (monotonic): ETIMEDOUT, waited as asked: yes (30
 wait_bitset until 3 ms from now (realtime): ETIMEDOUT, waited as asked: yes (3000 us)
 wait_bitset until a time past: ETIMEDOUT, waited as asked: yes (PAST us)
 cmp_requeue wake 1, move at most 2: 3, 1 woken
-wake the second futex: 2, 3 woken
-wake the first: 2, 5 woken
+cmp_requeue wake none, move the rest beside the waiters moved before: 2, 1 woken
+wake the second futex: 4, 5 woken
+wake the first: 0, 5 woken
 woken waits that returned 0: 5 of 5
 """
 
