@@ -606,9 +606,31 @@ static int check_sigstate(const char *what)
 	return 0;
 }
 
+/* What the kernel holds, read before any signal call: /proc/self/status's SigBlk and SigIgn
+ * (a Linux program's; parlib's signals live in user space), then what libc says. */
+static int check_procsigstate(const char *what)
+{
+	char text[4096];
+	int fd = open("/proc/self/status", O_RDONLY), n = 0, r;
+	while (fd >= 0 && n < (int)sizeof text - 1 && (r = read(fd, text + n, sizeof text - 1 - n)) > 0)
+		n += r;
+	text[n] = 0;
+	if (fd >= 0)
+		close(fd);
+	printf("%s: /proc/self/status says", what);
+	for (char *line = text; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0))
+		if (!strncmp(line, "SigBlk:", 7) || !strncmp(line, "SigIgn:", 7))
+			printf(" %.*s", (int)strcspn(line, "\n"), line);
+	printf("%s\n", fd >= 0 ? "" : " nothing (no /proc)");
+	return check_sigstate(what);
+}
+
+/* The program the spawns below run: SELF with child_mode ("sigstate" or "procsigstate"). */
+static const char *child_mode = "sigstate";
+
 static void spawn_sigstate(const char *self, const char *what, const posix_spawnattr_t *attr)
 {
-	char *argv[] = { (char *)self, "sigstate", (char *)what, NULL };
+	char *argv[] = { (char *)self, (char *)child_mode, (char *)what, NULL };
 	pid_t pid = -1;
 	int status = 0, r = posix_spawn(&pid, self, NULL, attr, argv, environ);
 	pid_t waited = r == 0 ? waitpid(pid, &status, 0) : -1;
@@ -696,7 +718,7 @@ static int check_spawnattr(const char *self)
 	int status;
 	pid_t pid = fork();
 	if (pid == 0) {
-		char *args[] = { (char *)self, "sigstate", "fork and exec", NULL };
+		char *args[] = { (char *)self, (char *)child_mode, "fork and exec", NULL };
 		execv(self, args);
 		_exit(127);
 	}
@@ -2221,12 +2243,17 @@ int main(int argc, char **argv)
 		return check_slice(argc > 2 && !strcmp(argv[2], "locks"));
 	if (!strcmp(what, "spawn") && argc > 2)
 		return check_spawn(argv[2]);
-	if (!strcmp(what, "spawnattr") && argc > 2)
+	if (!strcmp(what, "spawnattr") && argc > 2) {
+		if (argc > 3 && !strcmp(argv[3], "procsigstate"))
+			child_mode = argv[3]; /* any other argument: the oracle's scratch directory */
 		return check_spawnattr(argv[2]);
+	}
 	if (!strcmp(what, "spawnrefused") && argc > 2)
 		return check_spawnrefused(argv[2]);
 	if (!strcmp(what, "sigstate") && argc > 2)
 		return check_sigstate(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|ldouble|eintr|poll DIR|pollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF|spawnrefused SELF\n");
+	if (!strcmp(what, "procsigstate") && argc > 2)
+		return check_procsigstate(argv[2]);
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|ldouble|eintr|poll DIR|pollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF [sigstate|procsigstate]|spawnrefused SELF\n");
 	return 2;
 }

@@ -3,7 +3,8 @@ PROC_DUP_FGRP copies the caller's descriptors (those not close-on-exec) into the
 ``dup_fds_to`` puts the caller's open files at chosen descriptors of a process it created and has
 not yet run (``posix_spawn``'s file actions; a ``fork`` child's ``dup2`` and ``close`` before
 ``exec``); ``proc_sigstate`` (kernkit's) gives it the signals it starts with blocked and ignored,
-which on Linux exec keeps and ``posix_spawn``'s attributes set."""
+which on Linux exec keeps and ``posix_spawn``'s attributes set: in procinfo for an Akaros
+program, in the Linux personality's signal state for a Linux one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from kernkit.core.errors import BadAddress
 from kernkit.core.process import ProcState
 from kernkit.plugins.akaros_abi import layout
 from kernkit.plugins.akaros_abi.state import of
+from kernkit.plugins.linux_abi import api as linux
 
 if TYPE_CHECKING:
     from kernkit.core.process import Process, Thread
@@ -64,15 +66,16 @@ def _created_child(t: Thread, pid: int) -> Process | int:
 
 
 def sys_proc_sigstate(t: Thread, pid: int, blocked: int, ignored: int) -> int:
-    """SYS_proc_sigstate(pid, blocked, ignored): the signals (bit ``1 << sig``) a created child
-    starts with blocked and ignored, in its procinfo, read by its libc before main. 0, -ESRCH,
-    -EPERM (not the caller's child), -EINVAL (it ran already, or not an Akaros process)."""
+    """SYS_proc_sigstate(pid, blocked, ignored): the signals (bit ``1 << (sig - 1)``) a created
+    child starts with blocked and ignored: in its procinfo, read by its libc before main, or for
+    a Linux program its mask and dispositions, as a Linux exec leaves them. 0, -ESRCH, -EPERM
+    (not the caller's child), -EINVAL (it ran already, or its personality has no signals)."""
     child = _created_child(t, pid)
     if isinstance(child, int):
         return child
     state = of(child)
     if state is None:
-        return -EINVAL
+        return 0 if linux.start_with(child, blocked, ignored) else -EINVAL
     state.info.set_u64(layout.PI_SIG_BLOCKED, blocked & 0xFFFF_FFFF_FFFF_FFFF)
     state.info.set_u64(layout.PI_SIG_IGNORED, ignored & 0xFFFF_FFFF_FFFF_FFFF)
     return 0

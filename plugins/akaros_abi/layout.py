@@ -19,7 +19,7 @@ PI_PID, PI_PPID, PI_MAX_VCORES, PI_NUM_CORES = 0, 8, 16, 24
 PI_NUM_VCORES, PI_IS_MCP, PI_SEQCTR, PI_TSC_FREQ = 32, 40, 48, 56
 PI_VCOREMAP, VCORE_INFO_SIZE = 64, 32
 PI_PCOREMAP, PCORE_INFO_SIZE = PI_VCOREMAP + MAX_VCORES * VCORE_INFO_SIZE, 8
-#: kernkit's: the signals the program starts with blocked and ignored (bit 1 << sig), what
+#: kernkit's: the signals the program starts with blocked and ignored (bit 1 << (sig - 1)), what
 #: exec keeps on Linux; its parent sets them with proc_sigstate before it runs
 PI_SIG_BLOCKED = PI_PCOREMAP + MAX_VCORES * PCORE_INFO_SIZE
 PI_SIG_IGNORED = PI_SIG_BLOCKED + 8

@@ -3,9 +3,10 @@
 The POSIX calls another personality may reuse as they are (the Akaros personality's file and
 memory calls), the SysV process start-up, the helpers a plugin extending the Linux syscall
 table needs (the net plugin's sockets): descriptor flags, copying into a guest's iovecs, SIGPIPE
-for a write that found no reader; and what Linux's /proc shows (the linuxproc plugin): a
-process's ids and settings (``procview``), the machine's memory and load (``sysinfo``), file
-systems, inode and device numbers.
+for a write that found no reader; the signals a process another personality created starts with
+blocked and ignored (``start_with``: Akaros's ``posix_spawn`` of a Linux program); and what
+Linux's /proc shows (the linuxproc plugin): a process's ids and settings (``procview``), the
+machine's memory and load (``sysinfo``), file systems, inode and device numbers.
 """
 
 from kernkit.plugins.linux_abi import procview, sysinfo
@@ -18,7 +19,7 @@ from kernkit.plugins.linux_abi.filesystems import FILESYSTEMS, filesystem
 from kernkit.plugins.linux_abi.fs import sys_openat, sys_stat
 from kernkit.plugins.linux_abi.memory import sys_mmap, sys_mprotect, sys_munmap
 from kernkit.plugins.linux_abi.schedpolicy import SCHED_RESET_ON_FORK
-from kernkit.plugins.linux_abi.signals import sigpipe
+from kernkit.plugins.linux_abi.signals import sigpipe, start_with
 from kernkit.plugins.linux_abi.spawn import c_strings, find_program
 from kernkit.plugins.linux_abi.startup import setup_process
 from kernkit.plugins.linux_abi.statbuf import device_number, inode_number
@@ -45,6 +46,7 @@ __all__ = [
     "scatter",
     "setup_process",
     "sigpipe",
+    "start_with",
     "sys_close",
     "sys_fcntl",
     "sys_fstat",

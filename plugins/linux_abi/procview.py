@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kernkit.plugins.linux_abi.fs import DEFAULT_UMASK
 from kernkit.plugins.linux_abi.jobs import job
-from kernkit.plugins.linux_abi.sigstate import PROCESS_KEY, SIG_DFL, SIG_IGN, THREAD_KEY, bit
+from kernkit.plugins.linux_abi.sigstate import FIRST_MASK, PROCESS_KEY, SIG_DFL, SIG_IGN, THREAD_KEY, bit
 from kernkit.plugins.linux_abi.startup import ARGS
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def signal_masks(process: Process, threads: list[Thread]) -> tuple[int, int, int
     blocked = 0
     for thread in threads:
         mine = THREAD_KEY.get(thread)
-        blocked |= mine.mask if mine is not None else 0
+        blocked |= mine.mask if mine is not None else FIRST_MASK.get(process) or 0
     return blocked, ignored, caught
 
 

@@ -26,6 +26,7 @@ from kernkit.plugins.linux_abi.sigstate import (
     CLD_CONTINUED,
     CLD_STOPPED,
     FAULT_CODES,
+    FIRST_MASK,
     IGNORED_BY_DEFAULT,
     MINSIGSTKSZ,
     NSIG,
@@ -912,6 +913,20 @@ def on_exec(t: Thread) -> None:
     ts = of_thread(t)
     ts.altstack = (0, 0, SS_DISABLE)
     ts.frames.clear()
+
+
+def start_with(process: Process, blocked: int, ignored: int) -> bool:
+    """What a process another personality created (Akaros's ``proc_create``) starts with, as
+    exec would keep them: the signals in ``blocked`` blocked and those in ``ignored`` ignored
+    (bit N-1 for signal N; SIGKILL and SIGSTOP are left out), every other one at its default.
+    False, and nothing done, if ``process`` is not of this personality or has run already."""
+    if not is_linux(process) or process.threads:
+        return False
+    can = ALL & ~UNBLOCKABLE
+    ignoring = range(1, NSIG + 1) if ignored & can else ()
+    of_process(process).actions = {s: SigAction(SIG_IGN) for s in ignoring if ignored & can & bit(s)}
+    process.data[FIRST_MASK] = blocked & can
+    return True
 
 
 SYSCALLS = (

@@ -285,6 +285,9 @@ class ThreadSignals:
 
 PROCESS_KEY: Slot[ProcessSignals] = Slot("linux.signals")
 THREAD_KEY: Slot[ThreadSignals] = Slot("linux.thread_signals")
+#: The mask a created process's first thread starts with, until that thread exists (set by
+#: :func:`kernkit.plugins.linux_abi.signals.start_with` before the process runs).
+FIRST_MASK: Slot[int] = Slot("linux.first_mask")
 
 
 def of_process(process: Process) -> ProcessSignals:
@@ -297,5 +300,6 @@ def of_process(process: Process) -> ProcessSignals:
 def of_thread(thread: Thread) -> ThreadSignals:
     state = thread.data.get(THREAD_KEY)
     if state is None:
-        state = thread.data[THREAD_KEY] = ThreadSignals()
+        # FIRST_MASK is the first thread's: a later one is cloned, and clone asks its creator first
+        state = thread.data[THREAD_KEY] = ThreadSignals(thread.process.data.pop(FIRST_MASK, 0))
     return state

@@ -49,7 +49,8 @@
 #define SYS_dup_fds_to 125
 #define SYS_tap_fds 126
 /* kernkit's: SYS_proc_sigstate(pid, blocked, ignored) sets a created child's procinfo
- * sig_blocked and sig_ignored before it runs (what exec keeps of signals on Linux) */
+ * sig_blocked and sig_ignored before it runs (what exec keeps of signals on Linux), or a Linux
+ * program's own mask and ignored signals */
 #define SYS_proc_sigstate 127
 /* kernkit's trap for struct syscalls (Akaros traps with no number): rdi = an array of struct
  * syscall, rsi = how many.  Returns how many it finished before returning. */
@@ -255,7 +256,7 @@ struct procinfo {
 	uint64_t tsc_freq;     /* rdtsc ticks per virtual second */
 	struct vcore_info vcoremap[MAX_VCORES]; /* offset 64 */
 	struct pcore_info pcoremap[MAX_VCORES]; /* offset 2112 */
-	/* kernkit's: the signals the program starts with blocked and ignored (bit 1 << sig), as
+	/* kernkit's: the signals the program starts with blocked and ignored (bit 1 << (sig - 1)), as
 	 * exec keeps them on Linux; the parent sets them (SYS_proc_sigstate) before it runs */
 	uint64_t sig_blocked; /* offset 2624 */
 	uint64_t sig_ignored; /* offset 2632 */

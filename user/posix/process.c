@@ -188,7 +188,7 @@ static pid_t spawn(const char *path, char *const argv[], char *const envp[],
 	exec_sigstate(attr, &blocked, &ignored);
 	long r = sys_proc_sigstate(pid, blocked, ignored);
 	if (r == -EINVAL)
-		r = 0; /* a Linux program: it starts with no signal blocked or ignored */
+		r = 0; /* a personality without signals: there is nothing to give it */
 	if (!r && fa && fa->nr)
 		r = -apply_actions(pid, fa);
 	if (!r)

@@ -146,6 +146,24 @@ def test_posix_spawn_attributes_set_the_new_programs_signal_mask_and_ignored_sig
     assert on_parlib("spawnattr", "posix_check-parlib").out == expected
 
 
+def test_a_linux_program_posix_spawned_by_parlib_starts_with_the_same_signal_state():
+    """The same attributes, but the program spawned is a Linux one (posix_check built with musl,
+    the Linux personality): proc_sigstate gives it the mask and ignored signals through the
+    Linux personality's signal state, so the kernel's SigBlk and SigIgn in /proc/self/status,
+    read before any signal call, and then libc's sigprocmask and sigaction say what they say
+    when Linux itself runs both programs."""
+    posix_check = str(packaged_programs_dir() / "posix_check")
+    expected = on_linux("spawnattr", posix_check, "procsigstate")
+    for line in (
+        "no attributes: /proc/self/status says SigBlk:\t0000000000000200 SigIgn:\t0000000000004800",
+        "SETSIGMASK(SIGHUP, SIGQUIT): /proc/self/status says SigBlk:\t0000000000000005 SigIgn:\t0000000000004800",
+        "SETSIGDEF(SIGUSR2, SIGINT): the new program starts with blocked: 10 ignored: 15",
+        "fork and exec: the new program starts with blocked: 10 ignored: 12 15",
+    ):
+        assert line in expected
+    assert on_parlib("spawnattr", "posix_check", "procsigstate").out == expected
+
+
 def test_posix_spawn_refuses_process_groups_and_sessions_which_the_personality_lacks():
     """Linux makes the new process a group or session leader; the Akaros personality has
     neither, so posix_spawn returns ENOSYS and no process is made."""
