@@ -7,25 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import run_kernel
 from support.oracle import native, need_native
+from support.posix import on_linux, on_parlib
 
 from kernkit.core.programs import packaged_programs_dir
-
-AKAROS = {"kernel__personalities": ["linux", "akaros"], "sched__policy": "mcp"}
-
-
-def on_parlib(*args: str, cores: int = 4, trace: bool = False, status: int = 0, **settings):
-    run = run_kernel("posix_check-parlib", *args, machine__cores=cores, trace=trace, **AKAROS, **settings)
-    assert run.status == status, run.err
-    return run
-
-
-def on_linux(*args: str) -> str:
-    need_native()
-    result = native(packaged_programs_dir() / "posix_check", *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.mark.parametrize("mode", ["timed", "cancel", "signal", "float", "sigmask", "sigwait", "eintr", "hexfloat", "ldouble"])

@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from support import run_kernel
 from support.oracle import native, need_native
+from support.posix import AKAROS
 
 from kernkit.core.programs import packaged_programs_dir
-
-AKAROS = {"kernel__personalities": ["linux", "akaros"], "sched__policy": "mcp"}
 
 
 @pytest.mark.parametrize("cores", [2, 4])
