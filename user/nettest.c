@@ -481,11 +481,16 @@ static int selecttest(void) {
     struct timeval tv = {0, 5000};
     int k = select(s + 1, &r, NULL, NULL, &tv);
     printf("select on idle listener, 5 ms: %d\n", k);
+    /* The child writes only when told to, so "poll now" sees no input natively however late
+     * a loaded host runs the parent (a 2 ms sleep here once raced it). */
+    int go[2];
+    if (pipe(go) < 0) return 1;
     pid_t pid = fork();
     if (pid == 0) {
+        close(go[1]);
         int c = dial("127.0.0.1", 7006);
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
+        char token;
+        if (read(go[0], &token, 1) != 1) _exit(1);
         write_all(c, "late", 4);
         close(c);
         _exit(0);
@@ -498,6 +503,9 @@ static int selecttest(void) {
     struct pollfd p = {.fd = c, .events = POLLIN | POLLOUT};
     k = poll(&p, 1, 0);
     printf("poll now: %d in=%d out=%d\n", k, !!(p.revents & POLLIN), !!(p.revents & POLLOUT));
+    close(go[0]);
+    write_all(go[1], "g", 1);
+    close(go[1]);
     p.events = POLLIN;
     k = poll(&p, 1, 1000);
     printf("poll for input: %d in=%d\n", k, !!(p.revents & POLLIN));
