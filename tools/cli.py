@@ -178,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, program: list[str]) -> int:
+    from kernkit.tools import methodcache
+
+    methodcache.install()  # before the first attrs class: see there
     if args.command == "boot":
         return _boot(args, program)
     if program:

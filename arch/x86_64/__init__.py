@@ -10,6 +10,9 @@ EM_X86_64 = 62
 
 
 def _create_machine(kernel):  # noqa: ANN001, ANN202 - imported lazily: Unicorn is heavy
+    from kernkit.arch.x86_64.unicornload import import_unicorn
+
+    import_unicorn()
     from kernkit.arch.x86_64.machine import X86Machine
 
     return X86Machine(kernel)

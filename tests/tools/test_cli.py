@@ -194,10 +194,11 @@ def test_a_boot_loads_no_tool_code_beyond_the_command_line(tmp_path):
             [sys.executable, "-c", script, "boot"], capture_output=True, text=True, timeout=120, env=env
         )
         assert boot.stdout == "Hello from kernkit!\n"
-    # no matrix, trace or kernel-internal tool modules, and no metadata scan of every package
+    # no matrix, trace or kernel-internal tool modules (the attrs method cache is the command
+    # line's own start-up), and no metadata scan of every package
     assert (
         boot.stderr.splitlines()[-1]
-        == "0 kernkit.tools.cli kernkit.tools.scaffold kernkit.tools.stopsignals False"
+        == "0 kernkit.tools.cli kernkit.tools.methodcache kernkit.tools.scaffold kernkit.tools.stopsignals False"
     )
 
 
