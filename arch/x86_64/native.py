@@ -88,6 +88,8 @@ class SyscallState(ctypes.Structure):
         ("settle", ctypes.py_object),
         ("failed", ctypes.py_object),
         ("stamp", ctypes.py_object),
+        ("read", ctypes.py_object),
+        ("read_chan", ctypes.py_object),
     )
 
 
@@ -209,6 +211,43 @@ class EntryDispatch:
     pending: list | None = None  # the tracer's batch, for traced calls
     flush: Callable[[], None] | None = None
     batch: int = 1
+    #: (handler, (channel type, driver types, page cache type)): a read handler the C does
+    #: itself for a cached page (``native_read``), or None
+    read: tuple[Callable[..., int | None], tuple[type, tuple[type, ...], type]] | None = None
+
+
+@attrs.frozen
+class NativeRead:
+    """A read handler whose plainest case the C entry may do itself (see ``fast_read`` in
+    _native.c): ``handler(thread, fd, buf, count)`` reading a descriptor that holds a ``channel``
+    open on a driver of one of ``drivers`` types, whose ``read`` reads the file's ``page_cache``
+    (``chan.aux.inode.data``) and sets its access time as Linux's relatime does."""
+
+    handler: Callable[..., int | None]
+    channel: type
+    drivers: tuple[type, ...]
+    page_cache: type
+
+
+#: The registered read (one: the C entry stands in for one handler), see ``native_read``.
+_reads: list[NativeRead] = []
+
+
+def native_read(read: NativeRead) -> None:
+    """Let the C entry do ``read.handler``'s reads of cached pages itself from now on (for
+    kernels whose cores set up their entry later); the handler stays what runs in every other
+    case and on the pure-Python path."""
+    if _reads and _reads[0] != read:
+        raise ValueError(f"the C entry already does {_reads[0].handler.__qualname__}'s reads")
+    _reads[:] = [read]
+
+
+def registered_read() -> tuple[Callable[..., int | None], tuple[type, tuple[type, ...], type]] | None:
+    """The registered read as EntryDispatch.read takes it, or None."""
+    if not _reads:
+        return None
+    read = _reads[0]
+    return read.handler, (read.channel, tuple(read.drivers), read.page_cache)
 
 
 def dispatch_in_c(state: SyscallState, entry: EntryDispatch) -> None:
@@ -229,6 +268,8 @@ def dispatch_in_c(state: SyscallState, entry: EntryDispatch) -> None:
         assert type(entry.pending) is list and entry.stamp is not None and entry.flush is not None
         state.pending, state.stamp, state.flush = entry.pending, entry.stamp, entry.flush
         state.batch = entry.batch
+    if entry.read is not None:
+        state.read, state.read_chan = entry.read
     state.mode = entry.mode
 
 

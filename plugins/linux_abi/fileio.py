@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
+from kernkit.arch.x86_64.api import NativeRead, native_read
 from kernkit.core.devices import DMDIR, OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, WouldBlock, Wstat
 from kernkit.core.errnos import (
     EBADF,
@@ -23,6 +24,7 @@ from kernkit.core.errnos import (
     ESPIPE,
     errno_of,
 )
+from kernkit.core.pagecache import PageCache
 from kernkit.plugins.linux_abi import locks
 from kernkit.plugins.linux_abi.capabilities import capabilities
 from kernkit.plugins.linux_abi.chanio import (
@@ -39,7 +41,7 @@ from kernkit.plugins.linux_abi.chanio import (
 from kernkit.plugins.linux_abi.jobs import terminal_ioctl
 from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
 from kernkit.plugins.linux_abi.statbuf import dirent_type, inode_number, pack_stat
-from kernkit.plugins.ns.api import enter, pipe_size
+from kernkit.plugins.ns.api import PAGE_CACHE_READERS, enter, pipe_size
 
 if TYPE_CHECKING:
     from kernkit.core.files import OpenFile
@@ -111,6 +113,11 @@ def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
             return data
     aspace.write(buf, data)
     return len(data)
+
+
+#: The native system call entry does a read of a cached page of a #tmpfs file itself, as this
+#: does it (arch/x86_64/_native.c, fast_read: keep the two in step); this runs in every other case.
+native_read(NativeRead(sys_read, Chan, PAGE_CACHE_READERS, PageCache))
 
 
 def sys_write(t: Thread, fd: int, buf: int, count: int) -> int | None:

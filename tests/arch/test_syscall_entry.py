@@ -1,6 +1,7 @@
 """The C system call entry (arch/x86_64/_native.c) looks handlers up, calls them and builds the
-traced records itself; the Python entry does the same. Both must give the same runs: output,
-status, trace (to the byte), the dispatcher's count of calls and of unknown numbers."""
+traced records itself, and does a read of a cached #tmpfs page itself; the Python entry does the
+same. Both must give the same runs: output, status, trace (to the byte), the dispatcher's count of
+calls and of unknown numbers."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ CASES = {
     "threads-2-cores": (("procs", "threads", "4"), {"machine__cores": 2, "machine__quantum": 777}),
     "exec": (("procs", "exec"), {}),
     "costs": (("threads", "pingpong", "20"), {"costs__preset": "akaros-like"}),
+    # reads of cached #tmpfs pages (done in C), with the first read's access time (in Python)
+    "tmpfs-reads": (("openloop", "/tmp/f", "40"), {}),
+    "tmpfs-io": (("fstest", "io"), {}),
+    "tmpfs-fds": (("fstest", "fds"), {}),
 }
 
 
@@ -57,6 +62,28 @@ def test_the_c_entry_runs_exactly_as_the_python_entry(case, traced, monkeypatch)
     assert native == python
     assert native["calls"] > 0
     assert bool(native["trace"]) is traced
+
+
+def test_the_c_entry_reads_cached_tmpfs_pages_without_the_drivers_python(monkeypatch):
+    needs_native()
+    from kernkit.plugins.ns.devtmpfs import TmpfsDevice
+
+    reads = []
+    python_read = TmpfsDevice.read
+
+    def counted(self, chan, count, offset, *, caller=None):
+        reads.append((count, offset))
+        return python_read(self, chan, count, offset, caller=caller)
+
+    monkeypatch.setattr(TmpfsDevice, "read", counted)
+    native = run_kernel("openloop", "/tmp/f", "50")
+    in_python = len(reads)
+    monkeypatch.setenv("KERNKIT_PURE_PYTHON", "1")
+    python = run_kernel("openloop", "/tmp/f", "50")
+    assert native.out == python.out == "3200\n"  # 50 reads of the 64-byte file
+    # the first read sets the access time (relatime) and goes through Python; the rest are C's
+    assert in_python == 1
+    assert len(reads) - in_python == 50
 
 
 def test_the_c_entry_dispatches_what_it_can_do_exactly():
