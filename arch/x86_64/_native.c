@@ -187,7 +187,8 @@ struct syscall_state {
     PyObject *failed;     /* failed(thread, number, call, args, error) -> what goes to RAX */
     PyObject *stamp;      /* stamp(core) -> the time of a call the C does not stamp */
     PyObject *read;       /* a read handler whose plain page-cache reads are done here, or NULL */
-    PyObject *read_chan;  /* (the channel type, its drivers' types, the page cache type) */
+    PyObject *close;      /* the close handler whose plain closes are done here, or NULL */
+    PyObject *files_types; /* (channel type, drivers' types, page cache type, the locks' key) */
 };
 
 static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number);
@@ -238,14 +239,16 @@ enum {
     A_USER_WORK, A_NEEDS_TB_FLUSH, A_IN_SYSCALL, A_CORE, A_PID, A_TID, A_TRACING, A_CORE_USED,
     A_ROUND_START_NS, A_IPS, A_IN_RUN, A_RUN_BASE, A_SEGMENT_BASE, A_FILES, A_GET, A_ASPACE, A_LIMIT,
     A_PAGES_KNOWN, A_MEMORY, A_BYTES, A_IS_CODE, A_MODE, A_QID, A_TYPE, A_DRIVER, A_AUX, A_INODE, A_FIFO,
-    A_ATIME, A_MTIME, A_CTIME, A_DATA, A_SIZE, A_PAGES, A_OFFSET, A_COUNT_OF_NAMES
+    A_ATIME, A_MTIME, A_CTIME, A_DATA, A_SIZE, A_PAGES, A_OFFSET, A_KERNEL, A_CLOEXEC, A_REFS, A_OPENS,
+    A_LINKS, A_COUNT_OF_NAMES
 };
 static const char *const names[A_COUNT_OF_NAMES] = {
     "thread", "process", "syscall_map", "nargs", "handler", "name", "stop_requested",
     "user_work", "needs_tb_flush", "in_syscall", "core", "pid", "tid", "tracing", "_core_used",
     "round_start_ns", "ips", "in_run", "run_base", "segment_base", "files", "get", "aspace", "limit",
     "_pages", "memory", "bytes", "is_code", "mode", "qid", "type", "driver", "aux", "inode", "fifo",
-    "atime", "mtime", "ctime", "data", "size", "pages", "offset",
+    "atime", "mtime", "ctime", "data", "size", "pages", "offset", "kernel", "_cloexec", "refs", "opens",
+    "links",
 };
 static PyObject *attr[A_COUNT_OF_NAMES];
 
@@ -639,7 +642,7 @@ out:
 
 /* --- read() of a cached page -------------------------------------------------------------------
  *
- * A read handler registered for it (arch/x86_64/api.py, native_read: the Linux personality's
+ * A read handler registered for it (arch/x86_64/api.py, native_files: the Linux personality's
  * read) is done here in its most common case, as the handler, the driver's read and
  * PageCache.read would do it in Python: the descriptor's channel is a plain open file of one of
  * the registered drivers, the bytes lie inside one cached page of the file, the guest's buffer
@@ -693,7 +696,7 @@ static PyObject *fast_read(struct syscall_state *s, PyObject *process, PyObject 
     if (!PyCFunction_Check(getter) || (table = PyCFunction_GET_SELF(getter)) == NULL || !PyDict_CheckExact(table))
         goto out; /* the table's get is its dict's own */
     file = PyDict_GetItemWithError(table, PyTuple_GET_ITEM(args, 0));
-    if (file == NULL || Py_TYPE(file) != (PyTypeObject *)PyTuple_GET_ITEM(s->read_chan, 0))
+    if (file == NULL || Py_TYPE(file) != (PyTypeObject *)PyTuple_GET_ITEM(s->files_types, 0))
         goto out;
     if ((own_integer(get(file, A_MODE), &ok) & 3) == READ_ACCESS_WRONLY || !ok)
         goto out;
@@ -701,7 +704,7 @@ static PyObject *fast_read(struct syscall_state *s, PyObject *process, PyObject 
         goto out;
     if ((driver = HOLD(get(file, A_DRIVER))) == NULL)
         goto out;
-    drivers = PyTuple_GET_ITEM(s->read_chan, 1);
+    drivers = PyTuple_GET_ITEM(s->files_types, 1);
     for (i = 0; i < PyTuple_GET_SIZE(drivers) && (PyObject *)Py_TYPE(driver) != PyTuple_GET_ITEM(drivers, i); i++)
         ;
     if (i == PyTuple_GET_SIZE(drivers))
@@ -717,7 +720,7 @@ static PyObject *fast_read(struct syscall_state *s, PyObject *process, PyObject 
     if (!ok || atime <= mtime || atime <= ctime)
         goto out;
     cache = HOLD(get(inode, A_DATA));
-    if (cache == NULL || Py_TYPE(cache) != (PyTypeObject *)PyTuple_GET_ITEM(s->read_chan, 2))
+    if (cache == NULL || Py_TYPE(cache) != (PyTypeObject *)PyTuple_GET_ITEM(s->files_types, 2))
         goto out;
     offset = own_integer(get(file, A_OFFSET), &ok);
     size = own_integer(get(cache, A_SIZE), &ok);
@@ -765,6 +768,80 @@ out:
     while (n > 0)
         Py_DECREF(held[--n]);
     if (result == NULL)
+        PyErr_Clear();
+    return result;
+}
+
+/* --- close() of a plain open file ----------------------------------------------------------------
+ *
+ * The close handler registered with the read (native_files) is done here when nothing but
+ * bookkeeping follows, as the handler, FileTable.close, Chan.close and the driver's close would
+ * do it: the descriptor holds a channel of one of the registered drivers, no lock table exists
+ * (the guard key is not in the kernel's data), and the channel either stays held elsewhere or is
+ * a plain file that stays (no fifo, no ORCLOSE, not the last open of a removed file). Otherwise,
+ * as for reads, NULL and nothing changed. */
+#define CLOSE_CLOSED (-1)
+#define CLOSE_ORCLOSE 0x40
+
+static PyObject *fast_close(struct syscall_state *s, PyObject *process, PyObject *args)
+{
+    PyObject *held[READ_HELD], *files, *getter, *table, *file, *fd = PyTuple_GET_ITEM(args, 0), *kernel, *data;
+    PyObject *driver, *drivers, *cloexec, *node = NULL, *inode = NULL, *entry, *refs_value, *opens_value = NULL;
+    PyObject *result = NULL, *closed_value = NULL;
+    long long refs, mode = CLOSE_CLOSED, opens = 0, links;
+    Py_ssize_t i;
+    int n = 0, ok = 1, last, changing = 0;
+
+#define HOLD(expr) (held[n] = (expr), held[n] == NULL ? NULL : held[n++])
+    if ((files = HOLD(get(process, A_FILES))) == NULL || (getter = HOLD(get(files, A_GET))) == NULL)
+        goto out;
+    if (!PyCFunction_Check(getter) || (table = PyCFunction_GET_SELF(getter)) == NULL || !PyDict_CheckExact(table))
+        goto out;
+    file = PyDict_GetItemWithError(table, fd);
+    if (file == NULL || Py_TYPE(file) != (PyTypeObject *)PyTuple_GET_ITEM(s->files_types, 0))
+        goto out;
+    if ((kernel = HOLD(get(process, A_KERNEL))) == NULL || (data = HOLD(get(kernel, A_DATA))) == NULL
+        || !PyDict_CheckExact(data) || PyDict_Contains(data, PyTuple_GET_ITEM(s->files_types, 3)) != 0)
+        goto out; /* record locks to drop: Python */
+    if ((driver = HOLD(get(file, A_DRIVER))) == NULL)
+        goto out;
+    drivers = PyTuple_GET_ITEM(s->files_types, 1);
+    for (i = 0; i < PyTuple_GET_SIZE(drivers) && (PyObject *)Py_TYPE(driver) != PyTuple_GET_ITEM(drivers, i); i++)
+        ;
+    if (i == PyTuple_GET_SIZE(drivers))
+        goto out;
+    if ((cloexec = HOLD(get(files, A_CLOEXEC))) == NULL || !PyAnySet_CheckExact(cloexec))
+        goto out;
+    refs = own_integer(get(file, A_REFS), &ok) - 1;
+    last = refs <= 0;
+    if (last)
+        mode = own_integer(get(file, A_MODE), &ok);
+    if (!ok)
+        goto out;
+    if (last && mode != CLOSE_CLOSED) { /* the driver's close: a plain file that stays */
+        if (mode & CLOSE_ORCLOSE || (node = HOLD(get(file, A_AUX))) == NULL || (inode = HOLD(get(node, A_INODE))) == NULL
+            || (entry = HOLD(get(inode, A_FIFO))) == NULL || entry != Py_None)
+            goto out;
+        opens = own_integer(get(inode, A_OPENS), &ok) - 1;
+        links = own_integer(get(inode, A_LINKS), &ok);
+        if (!ok || (links == 0 && opens <= 0) || (opens_value = HOLD(PyLong_FromLongLong(opens))) == NULL
+            || (closed_value = HOLD(PyLong_FromLong(CLOSE_CLOSED))) == NULL)
+            goto out; /* the file goes with its last open: Python */
+    }
+    if ((refs_value = HOLD(PyLong_FromLongLong(refs))) == NULL || (result = PyLong_FromLong(0)) == NULL)
+        goto out;
+    /* every test passed: the changes, none of which can fail now but the first */
+    changing = 1;
+    Py_INCREF(file);
+    if (PyDict_DelItem(table, fd) < 0 || PySet_Discard(cloexec, fd) < 0 || put(file, A_REFS, refs_value) < 0
+        || (opens_value != NULL && (put(inode, A_OPENS, opens_value) < 0 || put(file, A_MODE, closed_value) < 0)))
+        Py_CLEAR(result); /* out of memory in the middle: a kernel bug's report */
+    Py_DECREF(file);
+out:
+#undef HOLD
+    while (n > 0)
+        Py_DECREF(held[--n]);
+    if (result == NULL && !changing)
         PyErr_Clear();
     return result;
 }
@@ -817,9 +894,11 @@ static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
     }
     if (put(s->core, A_IN_SYSCALL, Py_True) < 0)
         goto out;
-    if (handler == s->read && nargs == 3 && s->read != NULL)
+    if (s->read != NULL && handler == s->read && nargs == 3)
         result = fast_read(s, process, args);
-    if (result == NULL)
+    else if (s->close != NULL && handler == s->close && nargs == 1)
+        result = fast_close(s, process, args);
+    if (result == NULL && !PyErr_Occurred()) /* not done there: the handler does it */
         result = PyObject_Vectorcall(handler, argv, (size_t)nargs + 1, NULL);
     if (result == NULL) { /* the dispatcher's answer to it, and the rest of the entry, in Python */
         PyErr_Fetch(&type, &error, &tb);

@@ -1,7 +1,8 @@
 """The x86_64 plugin's public API, for plugins that declare ``requires=("x86_64",)``: what a VM
 exit of a guest pcore (``Architecture.guest_cpu``) says, for a VMM plugin; and, for a
-personality, a read handler whose reads of cached file pages the native system call entry may
-do itself (``native_read``; without the native library it changes nothing)."""
+personality, the read and close handlers whose plainest cases (a cached page of a file, a close
+with nothing but bookkeeping) the native system call entry may do itself (``native_files``;
+without the native library it changes nothing)."""
 
 from kernkit.arch.x86_64.guest import (
     EXIT_EXTERNAL_INTERRUPT,
@@ -11,7 +12,7 @@ from kernkit.arch.x86_64.guest import (
     EXIT_NAMES,
     VmExit,
 )
-from kernkit.arch.x86_64.native import NativeRead, native_read
+from kernkit.arch.x86_64.native import NativeFiles, native_files
 
 __all__ = [
     "EXIT_EXTERNAL_INTERRUPT",
@@ -19,7 +20,7 @@ __all__ = [
     "EXIT_HLT",
     "EXIT_LIMIT",
     "EXIT_NAMES",
-    "NativeRead",
+    "NativeFiles",
     "VmExit",
-    "native_read",
+    "native_files",
 ]

@@ -89,7 +89,8 @@ class SyscallState(ctypes.Structure):
         ("failed", ctypes.py_object),
         ("stamp", ctypes.py_object),
         ("read", ctypes.py_object),
-        ("read_chan", ctypes.py_object),
+        ("close", ctypes.py_object),
+        ("files_types", ctypes.py_object),
     )
 
 
@@ -211,43 +212,45 @@ class EntryDispatch:
     pending: list | None = None  # the tracer's batch, for traced calls
     flush: Callable[[], None] | None = None
     batch: int = 1
-    #: (handler, (channel type, driver types, page cache type)): a read handler the C does
-    #: itself for a cached page (``native_read``), or None
-    read: tuple[Callable[..., int | None], tuple[type, tuple[type, ...], type]] | None = None
+    #: descriptor calls the C does itself in their plainest cases (``native_files``), or None
+    files: NativeFiles | None = None
 
 
 @attrs.frozen
-class NativeRead:
-    """A read handler whose plainest case the C entry may do itself (see ``fast_read`` in
-    _native.c): ``handler(thread, fd, buf, count)`` reading a descriptor that holds a ``channel``
-    open on a driver of one of ``drivers`` types, whose ``read`` reads the file's ``page_cache``
-    (``chan.aux.inode.data``) and sets its access time as Linux's relatime does."""
+class NativeFiles:
+    """A personality's ``read(thread, fd, buf, count)`` and ``close(thread, fd)`` handlers whose
+    plainest cases the C entry may do itself (``fast_read`` and ``fast_close`` in _native.c):
+    descriptors of a ``channel`` open on a driver of one of ``drivers`` types, whose ``read`` of a
+    plain file reads its ``page_cache`` (``chan.aux.inode.data``) and sets its access time as
+    Linux's relatime does, and whose ``close`` only counts the inode's opens down (unless it is a
+    fifo, ORCLOSE, or the last open of a removed file); ``locks`` is the key of the kernel's data
+    whose presence sends closes to the handler (locks to drop)."""
 
-    handler: Callable[..., int | None]
+    read: Callable[..., int | None]
+    close: Callable[..., int | None]
     channel: type
     drivers: tuple[type, ...]
     page_cache: type
+    locks: object
 
 
-#: The registered read (one: the C entry stands in for one handler), see ``native_read``.
-_reads: list[NativeRead] = []
+#: The registered handlers (one pair: the C entry stands in for one personality's), see
+#: ``native_files``.
+_files: list[NativeFiles] = []
 
 
-def native_read(read: NativeRead) -> None:
-    """Let the C entry do ``read.handler``'s reads of cached pages itself from now on (for
-    kernels whose cores set up their entry later); the handler stays what runs in every other
-    case and on the pure-Python path."""
-    if _reads and _reads[0] != read:
-        raise ValueError(f"the C entry already does {_reads[0].handler.__qualname__}'s reads")
-    _reads[:] = [read]
+def native_files(files: NativeFiles) -> None:
+    """Let the C entry do the plainest cases of ``files.read`` and ``files.close`` itself from
+    now on (for the cores that set up their entry later); the handlers stay what runs in every
+    other case and on the pure-Python path."""
+    if _files and _files[0] != files:
+        raise ValueError(f"the C entry already does {_files[0].read.__qualname__}'s reads")
+    _files[:] = [files]
 
 
-def registered_read() -> tuple[Callable[..., int | None], tuple[type, tuple[type, ...], type]] | None:
-    """The registered read as EntryDispatch.read takes it, or None."""
-    if not _reads:
-        return None
-    read = _reads[0]
-    return read.handler, (read.channel, tuple(read.drivers), read.page_cache)
+def registered_files() -> NativeFiles | None:
+    """The registered handlers, or None."""
+    return _files[0] if _files else None
 
 
 def dispatch_in_c(state: SyscallState, entry: EntryDispatch) -> None:
@@ -268,8 +271,10 @@ def dispatch_in_c(state: SyscallState, entry: EntryDispatch) -> None:
         assert type(entry.pending) is list and entry.stamp is not None and entry.flush is not None
         state.pending, state.stamp, state.flush = entry.pending, entry.stamp, entry.flush
         state.batch = entry.batch
-    if entry.read is not None:
-        state.read, state.read_chan = entry.read
+    if entry.files is not None:
+        files = entry.files
+        state.read, state.close = files.read, files.close
+        state.files_types = (files.channel, tuple(files.drivers), files.page_cache, files.locks)
     state.mode = entry.mode
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
-from kernkit.arch.x86_64.api import NativeRead, native_read
+from kernkit.arch.x86_64.api import NativeFiles, native_files
 from kernkit.core.devices import DMDIR, OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, WouldBlock, Wstat
 from kernkit.core.errnos import (
     EBADF,
@@ -113,11 +113,6 @@ def sys_read(t: Thread, fd: int, buf: int, count: int) -> int | None:
             return data
     aspace.write(buf, data)
     return len(data)
-
-
-#: The native system call entry does a read of a cached page of a #tmpfs file itself, as this
-#: does it (arch/x86_64/_native.c, fast_read: keep the two in step); this runs in every other case.
-native_read(NativeRead(sys_read, Chan, PAGE_CACHE_READERS, PageCache))
 
 
 def sys_write(t: Thread, fd: int, buf: int, count: int) -> int | None:
@@ -247,6 +242,12 @@ def sys_close(t: Thread, fd: int) -> int:
     if locks.LOCKS in process.kernel.data:  # locks.closed's own first test, inline: most closes
         locks.closed(process, file)
     return 0
+
+
+#: The native system call entry does a read of a cached page of a #tmpfs file and a close that
+#: is only bookkeeping itself, as these do them (arch/x86_64/_native.c, fast_read and
+#: fast_close: keep them in step); these run in every other case.
+native_files(NativeFiles(sys_read, sys_close, Chan, PAGE_CACHE_READERS, PageCache, locks.LOCKS))
 
 
 #: close_range(2)'s flags: give the caller its own descriptor table first; mark, not close.

@@ -8,7 +8,8 @@ Plugins that serve or extend the namespace: :func:`devices` (the device table),
 :func:`boot_namespace` and :func:`boot_bind` (the namespace processes start with, from a boot
 step), and the synthetic-device helpers for small devices of generated files.
 :data:`PAGE_CACHE_READERS` are the drivers whose ``read`` of a plain file is a read of its page
-cache (``chan.aux.inode.data``) that sets the access time as relatime does (#tmpfs).
+cache (``chan.aux.inode.data``) that sets the access time as relatime does, and whose ``close``
+of one only counts its inode's ``opens`` down (#tmpfs; the native system call entry does both).
 """
 
 from kernkit.plugins.ns.boot import boot_bind, boot_namespace

@@ -372,6 +372,8 @@ class TmpfsDevice(DeviceDriver):
         self._move(node, target, name)
 
     def close(self, chan: Chan) -> None:
+        # the native system call entry does this close itself when it only counts the opens down
+        # (ns.api's PAGE_CACHE_READERS, arch/x86_64/_native.c's fast_close): keep the two in step
         node = chan.aux
         inode = node.inode
         if chan.mode == CLOSED:
