@@ -186,6 +186,9 @@ struct syscall_state {
     PyObject *settle;     /* settle(thread, number, result) -> what goes to RAX */
     PyObject *failed;     /* failed(thread, number, call, args, error) -> what goes to RAX */
     PyObject *stamp;      /* stamp(core) -> the time of a call the C does not stamp */
+    PyObject *read;       /* a read handler whose plain page-cache reads are done here, or NULL */
+    PyObject *close;      /* the close handler whose plain closes are done here, or NULL */
+    PyObject *files_types; /* (channel type, drivers' types, page cache type, the locks' key) */
 };
 
 static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number);
@@ -234,12 +237,18 @@ void kernkit_syscall_hook(void *uc, struct syscall_state *s)
 enum {
     A_THREAD, A_PROCESS, A_SYSCALL_MAP, A_NARGS, A_HANDLER, A_NAME, A_STOP_REQUESTED,
     A_USER_WORK, A_NEEDS_TB_FLUSH, A_IN_SYSCALL, A_CORE, A_PID, A_TID, A_TRACING, A_CORE_USED,
-    A_ROUND_START_NS, A_IPS, A_IN_RUN, A_RUN_BASE, A_SEGMENT_BASE, A_COUNT_OF_NAMES
+    A_ROUND_START_NS, A_IPS, A_IN_RUN, A_RUN_BASE, A_SEGMENT_BASE, A_FILES, A_GET, A_ASPACE, A_LIMIT,
+    A_PAGES_KNOWN, A_MEMORY, A_BYTES, A_IS_CODE, A_MODE, A_QID, A_TYPE, A_DRIVER, A_AUX, A_INODE, A_FIFO,
+    A_ATIME, A_MTIME, A_CTIME, A_DATA, A_SIZE, A_PAGES, A_OFFSET, A_KERNEL, A_CLOEXEC, A_REFS, A_OPENS,
+    A_LINKS, A_COUNT_OF_NAMES
 };
 static const char *const names[A_COUNT_OF_NAMES] = {
     "thread", "process", "syscall_map", "nargs", "handler", "name", "stop_requested",
     "user_work", "needs_tb_flush", "in_syscall", "core", "pid", "tid", "tracing", "_core_used",
-    "round_start_ns", "ips", "in_run", "run_base", "segment_base",
+    "round_start_ns", "ips", "in_run", "run_base", "segment_base", "files", "get", "aspace", "limit",
+    "_pages", "memory", "bytes", "is_code", "mode", "qid", "type", "driver", "aux", "inode", "fifo",
+    "atime", "mtime", "ctime", "data", "size", "pages", "offset", "kernel", "_cloexec", "refs", "opens",
+    "links",
 };
 static PyObject *attr[A_COUNT_OF_NAMES];
 
@@ -631,6 +640,212 @@ out:
     return failed;
 }
 
+/* --- read() of a cached page -------------------------------------------------------------------
+ *
+ * A read handler registered for it (arch/x86_64/api.py, native_files: the Linux personality's
+ * read) is done here in its most common case, as the handler, the driver's read and
+ * PageCache.read would do it in Python: the descriptor's channel is a plain open file of one of
+ * the registered drivers, the bytes lie inside one cached page of the file, the guest's buffer
+ * inside one page the address space knows present and writable and not code, and the read
+ * updates no access time. The bytes go from the file's frame to the guest's in one copy. In any
+ * other case, and whenever a value is not what this expects, it returns NULL without an exception
+ * and changes nothing: the Python handler then runs as if this were not here (the results, the
+ * trace and the virtual times are the same either way). */
+#define READ_MAX_IO (1ull << 24) /* keep in step with fileio.py's MAX_IO */
+#define READ_PAGE 4096ull
+#define READ_QTDIR 0x80
+#define READ_ACCESS_WRONLY 1
+#define READ_HELD 24
+
+/* An exact int as a C integer; *ok cleared (no exception left) otherwise. Releases value. */
+static long long own_integer(PyObject *value, int *ok)
+{
+    long long n = 0;
+    int overflow = 0;
+
+    if (value != NULL && PyLong_CheckExact(value))
+        n = PyLong_AsLongLongAndOverflow(value, &overflow);
+    else
+        *ok = 0;
+    if (overflow || PyErr_Occurred()) {
+        PyErr_Clear();
+        *ok = 0;
+    }
+    Py_XDECREF(value);
+    return n;
+}
+
+/* The descriptor's read, or NULL (no exception) for the Python handler to do it. */
+static PyObject *fast_read(struct syscall_state *s, PyObject *process, PyObject *args)
+{
+    PyObject *held[READ_HELD], *files, *getter, *table, *file, *aspace, *known, *entry, *qid, *driver;
+    PyObject *drivers, *node, *inode, *cache, *pages, *memory, *is_code, *view, *key, *result = NULL;
+    unsigned long long buf = s->values[2], count = s->values[3], in_page = buf & (READ_PAGE - 1);
+    long long limit, guest_frame, frame = 0, offset, size, end, length = 0, atime, mtime, ctime;
+    Py_buffer *bytes;
+    Py_ssize_t i;
+    int n = 0, ok = 1, code;
+
+#define HOLD(expr) (held[n] = (expr), held[n] == NULL ? NULL : held[n++])
+    if (count > READ_MAX_IO)
+        count = READ_MAX_IO;
+    if (count == 0 || count > READ_PAGE - in_page) /* a buffer inside one page */
+        goto out;
+    if ((files = HOLD(get(process, A_FILES))) == NULL || (getter = HOLD(get(files, A_GET))) == NULL)
+        goto out;
+    if (!PyCFunction_Check(getter) || (table = PyCFunction_GET_SELF(getter)) == NULL || !PyDict_CheckExact(table))
+        goto out; /* the table's get is its dict's own */
+    file = PyDict_GetItemWithError(table, PyTuple_GET_ITEM(args, 0));
+    if (file == NULL || Py_TYPE(file) != (PyTypeObject *)PyTuple_GET_ITEM(s->files_types, 0))
+        goto out;
+    if ((own_integer(get(file, A_MODE), &ok) & 3) == READ_ACCESS_WRONLY || !ok)
+        goto out;
+    if ((qid = HOLD(get(file, A_QID))) == NULL || own_integer(get(qid, A_TYPE), &ok) & READ_QTDIR || !ok)
+        goto out;
+    if ((driver = HOLD(get(file, A_DRIVER))) == NULL)
+        goto out;
+    drivers = PyTuple_GET_ITEM(s->files_types, 1);
+    for (i = 0; i < PyTuple_GET_SIZE(drivers) && (PyObject *)Py_TYPE(driver) != PyTuple_GET_ITEM(drivers, i); i++)
+        ;
+    if (i == PyTuple_GET_SIZE(drivers))
+        goto out;
+    /* the driver's read: a plain file's cache, no access time to set (relatime) */
+    if ((node = HOLD(get(file, A_AUX))) == NULL || (inode = HOLD(get(node, A_INODE))) == NULL)
+        goto out;
+    if ((entry = HOLD(get(inode, A_FIFO))) == NULL || entry != Py_None)
+        goto out;
+    atime = own_integer(get(inode, A_ATIME), &ok);
+    mtime = own_integer(get(inode, A_MTIME), &ok);
+    ctime = own_integer(get(inode, A_CTIME), &ok);
+    if (!ok || atime <= mtime || atime <= ctime)
+        goto out;
+    cache = HOLD(get(inode, A_DATA));
+    if (cache == NULL || Py_TYPE(cache) != (PyTypeObject *)PyTuple_GET_ITEM(s->files_types, 2))
+        goto out;
+    offset = own_integer(get(file, A_OFFSET), &ok);
+    size = own_integer(get(cache, A_SIZE), &ok);
+    if (!ok || offset < 0)
+        goto out;
+    end = size - offset < (long long)count ? size : offset + (long long)count;
+    if (offset < end) { /* otherwise the end of the file: 0 */
+        if (offset >> 12 != (end - 1) >> 12 || (pages = HOLD(get(cache, A_PAGES))) == NULL || !PyDict_CheckExact(pages)
+            || (key = HOLD(PyLong_FromLongLong(offset >> 12))) == NULL
+            || (entry = PyDict_GetItemWithError(pages, key)) == NULL)
+            goto out;
+        frame = own_integer(Py_NewRef(entry), &ok) + (offset & (READ_PAGE - 1));
+        length = end - offset;
+    }
+    /* the guest's page: known present and writable, not code (AddressSpace.allows and write) */
+    if ((aspace = HOLD(get(process, A_ASPACE))) == NULL)
+        goto out;
+    limit = own_integer(get(aspace, A_LIMIT), &ok);
+    if (!ok || buf >= (unsigned long long)limit || (known = HOLD(get(aspace, A_PAGES_KNOWN))) == NULL
+        || !PyDict_CheckExact(known) || (key = HOLD(PyLong_FromUnsignedLongLong(buf - in_page))) == NULL
+        || (entry = PyDict_GetItemWithError(known, key)) == NULL || !PyTuple_CheckExact(entry)
+        || PyTuple_GET_SIZE(entry) < 2 || PyObject_IsTrue(PyTuple_GET_ITEM(entry, 1)) != 1)
+        goto out;
+    guest_frame = own_integer(Py_NewRef(PyTuple_GET_ITEM(entry, 0)), &ok);
+    if ((memory = HOLD(get(aspace, A_MEMORY))) == NULL || (view = HOLD(get(cache, A_MEMORY))) != memory)
+        goto out; /* the file's frames and the guest's in one memory */
+    if ((is_code = HOLD(get(memory, A_IS_CODE))) == NULL || (view = HOLD(get(memory, A_BYTES))) == NULL
+        || !PyMemoryView_Check(view))
+        goto out;
+    code = -1;
+    if ((key = HOLD(PyObject_CallOneArg(is_code, PyTuple_GET_ITEM(entry, 0)))) != NULL)
+        code = PyObject_IsTrue(key);
+    bytes = PyMemoryView_GET_BUFFER(view);
+    if (code != 0 || !ok || bytes->readonly || guest_frame < 0 || frame < 0
+        || guest_frame + (long long)in_page + length > bytes->len || frame + length > bytes->len)
+        goto out;
+    if (length > 0) {
+        if ((key = HOLD(PyLong_FromLongLong(offset + length))) == NULL || put(file, A_OFFSET, key) < 0)
+            goto out;
+        memmove((char *)bytes->buf + guest_frame + in_page, (char *)bytes->buf + frame, (size_t)length);
+    }
+    result = PyLong_FromLongLong(length);
+out:
+#undef HOLD
+    while (n > 0)
+        Py_DECREF(held[--n]);
+    if (result == NULL)
+        PyErr_Clear();
+    return result;
+}
+
+/* --- close() of a plain open file ----------------------------------------------------------------
+ *
+ * The close handler registered with the read (native_files) is done here when nothing but
+ * bookkeeping follows, as the handler, FileTable.close, Chan.close and the driver's close would
+ * do it: the descriptor holds a channel of one of the registered drivers, no lock table exists
+ * (the guard key is not in the kernel's data), and the channel either stays held elsewhere or is
+ * a plain file that stays (no fifo, no ORCLOSE, not the last open of a removed file). Otherwise,
+ * as for reads, NULL and nothing changed. */
+#define CLOSE_CLOSED (-1)
+#define CLOSE_ORCLOSE 0x40
+
+static PyObject *fast_close(struct syscall_state *s, PyObject *process, PyObject *args)
+{
+    PyObject *held[READ_HELD], *files, *getter, *table, *file, *fd = PyTuple_GET_ITEM(args, 0), *kernel, *data;
+    PyObject *driver, *drivers, *cloexec, *node = NULL, *inode = NULL, *entry, *refs_value, *opens_value = NULL;
+    PyObject *result = NULL, *closed_value = NULL;
+    long long refs, mode = CLOSE_CLOSED, opens = 0, links;
+    Py_ssize_t i;
+    int n = 0, ok = 1, last, changing = 0;
+
+#define HOLD(expr) (held[n] = (expr), held[n] == NULL ? NULL : held[n++])
+    if ((files = HOLD(get(process, A_FILES))) == NULL || (getter = HOLD(get(files, A_GET))) == NULL)
+        goto out;
+    if (!PyCFunction_Check(getter) || (table = PyCFunction_GET_SELF(getter)) == NULL || !PyDict_CheckExact(table))
+        goto out;
+    file = PyDict_GetItemWithError(table, fd);
+    if (file == NULL || Py_TYPE(file) != (PyTypeObject *)PyTuple_GET_ITEM(s->files_types, 0))
+        goto out;
+    if ((kernel = HOLD(get(process, A_KERNEL))) == NULL || (data = HOLD(get(kernel, A_DATA))) == NULL
+        || !PyDict_CheckExact(data) || PyDict_Contains(data, PyTuple_GET_ITEM(s->files_types, 3)) != 0)
+        goto out; /* record locks to drop: Python */
+    if ((driver = HOLD(get(file, A_DRIVER))) == NULL)
+        goto out;
+    drivers = PyTuple_GET_ITEM(s->files_types, 1);
+    for (i = 0; i < PyTuple_GET_SIZE(drivers) && (PyObject *)Py_TYPE(driver) != PyTuple_GET_ITEM(drivers, i); i++)
+        ;
+    if (i == PyTuple_GET_SIZE(drivers))
+        goto out;
+    if ((cloexec = HOLD(get(files, A_CLOEXEC))) == NULL || !PyAnySet_CheckExact(cloexec))
+        goto out;
+    refs = own_integer(get(file, A_REFS), &ok) - 1;
+    last = refs <= 0;
+    if (last)
+        mode = own_integer(get(file, A_MODE), &ok);
+    if (!ok)
+        goto out;
+    if (last && mode != CLOSE_CLOSED) { /* the driver's close: a plain file that stays */
+        if (mode & CLOSE_ORCLOSE || (node = HOLD(get(file, A_AUX))) == NULL || (inode = HOLD(get(node, A_INODE))) == NULL
+            || (entry = HOLD(get(inode, A_FIFO))) == NULL || entry != Py_None)
+            goto out;
+        opens = own_integer(get(inode, A_OPENS), &ok) - 1;
+        links = own_integer(get(inode, A_LINKS), &ok);
+        if (!ok || (links == 0 && opens <= 0) || (opens_value = HOLD(PyLong_FromLongLong(opens))) == NULL
+            || (closed_value = HOLD(PyLong_FromLong(CLOSE_CLOSED))) == NULL)
+            goto out; /* the file goes with its last open: Python */
+    }
+    if ((refs_value = HOLD(PyLong_FromLongLong(refs))) == NULL || (result = PyLong_FromLong(0)) == NULL)
+        goto out;
+    /* every test passed: the changes, none of which can fail now but the first */
+    changing = 1;
+    Py_INCREF(file);
+    if (PyDict_DelItem(table, fd) < 0 || PySet_Discard(cloexec, fd) < 0 || put(file, A_REFS, refs_value) < 0
+        || (opens_value != NULL && (put(inode, A_OPENS, opens_value) < 0 || put(file, A_MODE, closed_value) < 0)))
+        Py_CLEAR(result); /* out of memory in the middle: a kernel bug's report */
+    Py_DECREF(file);
+out:
+#undef HOLD
+    while (n > 0)
+        Py_DECREF(held[--n]);
+    if (result == NULL && !changing)
+        PyErr_Clear();
+    return result;
+}
+
 /* What goes to RAX (a new reference; None: nothing), or NULL with an exception set (a bug). */
 static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
 {
@@ -679,7 +894,12 @@ static PyObject *entry_dispatch(struct syscall_state *s, PyObject *number)
     }
     if (put(s->core, A_IN_SYSCALL, Py_True) < 0)
         goto out;
-    result = PyObject_Vectorcall(handler, argv, (size_t)nargs + 1, NULL);
+    if (s->read != NULL && handler == s->read && nargs == 3)
+        result = fast_read(s, process, args);
+    else if (s->close != NULL && handler == s->close && nargs == 1)
+        result = fast_close(s, process, args);
+    if (result == NULL && !PyErr_Occurred()) /* not done there: the handler does it */
+        result = PyObject_Vectorcall(handler, argv, (size_t)nargs + 1, NULL);
     if (result == NULL) { /* the dispatcher's answer to it, and the rest of the entry, in Python */
         PyErr_Fetch(&type, &error, &tb);
         PyErr_NormalizeException(&type, &error, &tb);

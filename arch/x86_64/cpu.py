@@ -36,6 +36,7 @@ from kernkit.arch.x86_64.native import (
     dispatch_in_c,
     install_syscall_entry,
     install_tlb_fill,
+    registered_files,
 )
 from kernkit.arch.x86_64.paging import ADDRESS_MASK, NO_EXECUTE, PRESENT, WRITABLE, walk
 from kernkit.core.errors import OutOfMemory
@@ -243,6 +244,7 @@ class X86Core:
             pending=kernel.tracer.pending,
             flush=kernel.tracer.flush,
             batch=kernel.tracer.batch,
+            files=registered_files(),
         )
         dispatch_in_c(state, entry)
 

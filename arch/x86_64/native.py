@@ -88,6 +88,9 @@ class SyscallState(ctypes.Structure):
         ("settle", ctypes.py_object),
         ("failed", ctypes.py_object),
         ("stamp", ctypes.py_object),
+        ("read", ctypes.py_object),
+        ("close", ctypes.py_object),
+        ("files_types", ctypes.py_object),
     )
 
 
@@ -209,6 +212,45 @@ class EntryDispatch:
     pending: list | None = None  # the tracer's batch, for traced calls
     flush: Callable[[], None] | None = None
     batch: int = 1
+    #: descriptor calls the C does itself in their plainest cases (``native_files``), or None
+    files: NativeFiles | None = None
+
+
+@attrs.frozen
+class NativeFiles:
+    """A personality's ``read(thread, fd, buf, count)`` and ``close(thread, fd)`` handlers whose
+    plainest cases the C entry may do itself (``fast_read`` and ``fast_close`` in _native.c):
+    descriptors of a ``channel`` open on a driver of one of ``drivers`` types, whose ``read`` of a
+    plain file reads its ``page_cache`` (``chan.aux.inode.data``) and sets its access time as
+    Linux's relatime does, and whose ``close`` only counts the inode's opens down (unless it is a
+    fifo, ORCLOSE, or the last open of a removed file); ``locks`` is the key of the kernel's data
+    whose presence sends closes to the handler (locks to drop)."""
+
+    read: Callable[..., int | None]
+    close: Callable[..., int | None]
+    channel: type
+    drivers: tuple[type, ...]
+    page_cache: type
+    locks: object
+
+
+#: The registered handlers (one pair: the C entry stands in for one personality's), see
+#: ``native_files``.
+_files: list[NativeFiles] = []
+
+
+def native_files(files: NativeFiles) -> None:
+    """Let the C entry do the plainest cases of ``files.read`` and ``files.close`` itself from
+    now on (for the cores that set up their entry later); the handlers stay what runs in every
+    other case and on the pure-Python path."""
+    if _files and _files[0] != files:
+        raise ValueError(f"the C entry already does {_files[0].read.__qualname__}'s reads")
+    _files[:] = [files]
+
+
+def registered_files() -> NativeFiles | None:
+    """The registered handlers, or None."""
+    return _files[0] if _files else None
 
 
 def dispatch_in_c(state: SyscallState, entry: EntryDispatch) -> None:
@@ -229,6 +271,10 @@ def dispatch_in_c(state: SyscallState, entry: EntryDispatch) -> None:
         assert type(entry.pending) is list and entry.stamp is not None and entry.flush is not None
         state.pending, state.stamp, state.flush = entry.pending, entry.stamp, entry.flush
         state.batch = entry.batch
+    if entry.files is not None:
+        files = entry.files
+        state.read, state.close = files.read, files.close
+        state.files_types = (files.channel, tuple(files.drivers), files.page_cache, files.locks)
     state.mode = entry.mode
 
 

@@ -208,7 +208,7 @@ LINUX = SyscallTable(
 
 @hookimpl
 def kernkit_declare_plugin() -> PluginDeclaration:
-    return PluginDeclaration(requires=("ns",), description="the Linux x86-64 personality")
+    return PluginDeclaration(requires=("ns", "x86_64"), description="the Linux x86-64 personality")
 
 
 @hookimpl

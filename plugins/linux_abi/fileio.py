@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any
 
+from kernkit.arch.x86_64.api import NativeFiles, native_files
 from kernkit.core.devices import DMDIR, OREAD, OWRITE, QTDIR, Chan, DeviceError, Dir, WouldBlock, Wstat
 from kernkit.core.errnos import (
     EBADF,
@@ -23,6 +24,7 @@ from kernkit.core.errnos import (
     ESPIPE,
     errno_of,
 )
+from kernkit.core.pagecache import PageCache
 from kernkit.plugins.linux_abi import locks
 from kernkit.plugins.linux_abi.capabilities import capabilities
 from kernkit.plugins.linux_abi.chanio import (
@@ -39,7 +41,7 @@ from kernkit.plugins.linux_abi.chanio import (
 from kernkit.plugins.linux_abi.jobs import terminal_ioctl
 from kernkit.plugins.linux_abi.signals import sigpipe as sigpipe_to
 from kernkit.plugins.linux_abi.statbuf import dirent_type, inode_number, pack_stat
-from kernkit.plugins.ns.api import enter, pipe_size
+from kernkit.plugins.ns.api import PAGE_CACHE_READERS, enter, pipe_size
 
 if TYPE_CHECKING:
     from kernkit.core.files import OpenFile
@@ -240,6 +242,12 @@ def sys_close(t: Thread, fd: int) -> int:
     if locks.LOCKS in process.kernel.data:  # locks.closed's own first test, inline: most closes
         locks.closed(process, file)
     return 0
+
+
+#: The native system call entry does a read of a cached page of a #tmpfs file and a close that
+#: is only bookkeeping itself, as these do them (arch/x86_64/_native.c, fast_read and
+#: fast_close: keep them in step); these run in every other case.
+native_files(NativeFiles(sys_read, sys_close, Chan, PAGE_CACHE_READERS, PageCache, locks.LOCKS))
 
 
 #: close_range(2)'s flags: give the caller its own descriptor table first; mark, not close.

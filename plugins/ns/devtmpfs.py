@@ -257,6 +257,8 @@ class TmpfsDevice(DeviceDriver):
         return chan
 
     def read(self, chan: Chan, count: int, offset: int, *, caller: Thread | None = None) -> bytes:
+        # the native system call entry does this read itself for a cached page (ns.api's
+        # PAGE_CACHE_READERS, arch/x86_64/_native.c's fast_read): keep the two in step
         inode = chan.aux.inode
         if inode.fifo is not None:
             return inode.fifo.read(count)
@@ -370,6 +372,8 @@ class TmpfsDevice(DeviceDriver):
         self._move(node, target, name)
 
     def close(self, chan: Chan) -> None:
+        # the native system call entry does this close itself when it only counts the opens down
+        # (ns.api's PAGE_CACHE_READERS, arch/x86_64/_native.c's fast_close): keep the two in step
         node = chan.aux
         inode = node.inode
         if chan.mode == CLOSED:

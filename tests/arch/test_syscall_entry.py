@@ -1,6 +1,7 @@
 """The C system call entry (arch/x86_64/_native.c) looks handlers up, calls them and builds the
-traced records itself; the Python entry does the same. Both must give the same runs: output,
-status, trace (to the byte), the dispatcher's count of calls and of unknown numbers."""
+traced records itself, and does a read of a cached #tmpfs page and a plain close itself; the Python entry does the
+same. Both must give the same runs: output, status, trace (to the byte), the dispatcher's count of
+calls and of unknown numbers."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ CASES = {
     "threads-2-cores": (("procs", "threads", "4"), {"machine__cores": 2, "machine__quantum": 777}),
     "exec": (("procs", "exec"), {}),
     "costs": (("threads", "pingpong", "20"), {"costs__preset": "akaros-like"}),
+    # reads of cached #tmpfs pages (done in C), with the first read's access time (in Python)
+    "tmpfs-reads": (("openloop", "/tmp/f", "40"), {}),
+    "tmpfs-io": (("fstest", "io"), {}),
+    "tmpfs-fds": (("fstest", "fds"), {}),
+    "tmpfs-dirs": (("fstest", "dirs"), {}),
+    "tmpfs-locks": (("fsmeta", "locks", "/tmp"), {}),  # closes that drop locks: Python
 }
 
 
@@ -57,6 +64,34 @@ def test_the_c_entry_runs_exactly_as_the_python_entry(case, traced, monkeypatch)
     assert native == python
     assert native["calls"] > 0
     assert bool(native["trace"]) is traced
+
+
+def test_the_c_entry_reads_and_closes_tmpfs_files_without_the_drivers_python(monkeypatch):
+    needs_native()
+    from kernkit.plugins.ns.devtmpfs import TmpfsDevice
+
+    calls = {"read": 0, "close": 0}
+
+    def counted(name):
+        python = getattr(TmpfsDevice, name)
+
+        def call(self, *args, **kwargs):
+            calls[name] += 1
+            return python(self, *args, **kwargs)
+
+        monkeypatch.setattr(TmpfsDevice, name, call)
+
+    counted("read")
+    counted("close")
+    native = run_kernel("openloop", "/tmp/f", "50")
+    in_python = dict(calls)
+    monkeypatch.setenv("KERNKIT_PURE_PYTHON", "1")
+    python = run_kernel("openloop", "/tmp/f", "50")
+    assert native.out == python.out == "3200\n"  # 50 reads of the 64-byte file
+    # the first read sets the access time (relatime) and goes through Python; the rest and every
+    # close (the file's creation's too) are C's
+    assert in_python == {"read": 1, "close": 0}
+    assert {name: count - in_python[name] for name, count in calls.items()} == {"read": 50, "close": 51}
 
 
 def test_the_c_entry_dispatches_what_it_can_do_exactly():
