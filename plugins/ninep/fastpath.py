@@ -56,6 +56,13 @@ _RREAD = struct.Struct("<IBHI")
 #: size type tag, valid, qid, mode uid gid, nlink rdev size blksize blocks, the eight times, gen,
 #: data_version
 _RGETATTR = struct.Struct("<IBHQBIQIII" + "Q" * 15)
+_RGETATTR_HEAD = struct.Struct("<IBH")
+#: Rgetattr bodies (everything after the tag) packed for the Attrs last answered with, by the
+#: Attr's identity (the cache holds the Attr, so the identity is not reused meanwhile): the
+#: namespace export hands out the same Attr while a file is unchanged, so a listing's
+#: getattrs pack their 25 fields once per change, not once per request.
+BODIES_KEPT = 4096
+_bodies: dict[int, tuple[object, bytes]] = {}
 _RCLUNK_SIZE = _HEADER.size
 _TCLUNK_SIZE = _HEADER.size + 4
 _TGETATTR_SIZE = _HEADER.size + 12
@@ -102,17 +109,24 @@ def handlers(session: Session) -> dict[int, Handler]:
             a = fid.node.attr()
         except Exception as exc:  # noqa: BLE001 - answered as the general path answers it
             return failed(tag, "Tgetattr", exc)
+        kept = _bodies.get(id(a))
+        if kept is not None and kept[0] is a:
+            return [_RGETATTR_HEAD.pack(_RGETATTR.size, RGETATTR, tag) + kept[1]]
         try:
             mode = a.mode if a.mode & S_IFMT else a.mode | S_IFREG
             q = a.qid
             atime, mtime, ctime = a.atime_ns, a.mtime_ns, a.ctime_ns
-            return [_RGETATTR.pack(
+            reply = _RGETATTR.pack(
                 _RGETATTR.size, RGETATTR, tag, GETATTR_BASIC, q[0], q[1], q[2], mode, a.uid, a.gid,
                 a.nlink, 0, a.size, 4096, (a.size + 511) // 512,
                 atime // NS, atime % NS, mtime // NS, mtime % NS, ctime // NS, ctime % NS, 0, 0, 0, 0,
-            )]
+            )
         except (struct.error, TypeError, AttributeError):
             return None  # a value that does not fit: the general path reports it, EIO
+        if len(_bodies) >= BODIES_KEPT:
+            _bodies.clear()
+        _bodies[id(a)] = (a, reply[_RGETATTR_HEAD.size :])
+        return [reply]
 
     def walk(buffer: bytes | bytearray, size: int) -> list[bytes] | None:
         tag = tag_of(buffer)

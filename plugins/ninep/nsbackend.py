@@ -254,32 +254,37 @@ class NsNode:
             d, self._dir = self._dir, None
             parent = self.parent.chan  # type: ignore[union-attr]
             key = (parent.driver, parent.devno, d.qid.path)  # the entry is in its parent's device
-        else:
-            chan = self.chan
-            d = chan.driver.stat(chan)
-            key = (chan.driver, chan.devno, chan.qid.path)
-        return self.export.attr_of(d, self.export.qid_path(key))
+            return self.export.attr_of(d, self.export.qid_path(key))
+        chan = self.chan
+        # the path number of the qid the walk to this node made (no key to look up again)
+        qid = self._qid if chan.qid is self._qid_of else self._new_qid()
+        return self.export.attr_of(chan.driver.stat(chan), qid[2])  # type: ignore[index]
 
-    @_translate
     def qid(self) -> Qid:
         """From the channel's qid (or the listing's), without asking the device for a stat."""
+        chan = self._chan
+        if chan is not None and chan.qid is self._qid_of:  # a walk from here asks again and again
+            return self._qid  # type: ignore[return-value]
+        return self._new_qid()
+
+    @_translate
+    def _new_qid(self) -> Qid:
         if self._dir is not None:
             parent = self.parent.chan  # type: ignore[union-attr]
             return self.export.listed_qid(self._dir, parent.driver, parent.devno)
         chan = self.chan
         qid = chan.qid
-        if qid is self._qid_of:  # a walk from this directory asks for it again and again
-            return self._qid  # type: ignore[return-value]
         path = self.export.qid_path((chan.driver, chan.devno, qid.path))
         self._qid_of, self._qid = qid, Qid(qid.type & QTDIR, qid.vers & 0xFFFFFFFF, path)
         return self._qid
 
     @_translate
     def walk(self, name: str) -> NsNode:
-        found = self.export.namespace.walk1(self.chan, name)
+        chan = self.chan
+        found = self.export.namespace.walk1(chan, name)
         if found is None:
             raise NinepError(ENOENT)
-        base = self.chan.path
+        base = chan.path
         found.path = (base.rstrip("/") + "/" + name) if base else name
         return NsNode(self.export, found)
 

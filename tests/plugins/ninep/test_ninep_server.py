@@ -811,3 +811,52 @@ def test_the_namespace_export_answers_a_changed_file_with_its_new_attributes():
     assert (after["size"], after["mode"] & 0o777) == (5, 0o600)
     again, _ = client.walk(top, ["f"])
     assert client.stat(again) == after
+
+
+def test_a_long_listing_shows_each_change_made_between_two_listings():
+    """diodls -l's pattern (readdir, then walk, getattr and clunk per entry) answered from kept
+    attributes and packed replies: a write, an mtime set and a truncate made through another
+    connection in between show in the next listing, each entry as its file now is."""
+    export = _namespace_export()
+    lister, _ = local_client(export, "9P2000.L")
+    writer, _ = local_client(export, "9P2000.L")
+    top, _ = writer.attach("/tmp")
+    writer.mkdir(top, "dir", 0o755)
+    for name in ("a", "b", "c"):
+        made, _ = writer.walk(top, ["dir"])
+        writer.create(made, name, 0o644, os.O_WRONLY)
+        writer.write(made, 0, name.encode() * 3)
+        writer.clunk(made)
+    directory, _ = lister.attach("/tmp/dir")
+
+    def long_listing() -> dict[str, tuple[int, int, int]]:
+        listed, _ = lister.walk(directory, [])
+        lister.open(listed, os.O_RDONLY)
+        names = [name for name, _ in lister.readdir(listed) if name not in (".", "..")]
+        lister.clunk(listed)
+        seen = {}
+        for name in names:
+            entry, _ = lister.walk(directory, [name])
+            attr = lister.stat(entry)
+            seen[name] = (attr["size"], attr["mtime"], attr["mtime_nsec"])
+            lister.clunk(entry)
+        return seen
+
+    def as_the_device_has_it(name: str) -> tuple[int, int, int]:
+        chan = export.namespace.walk(f"/tmp/dir/{name}")
+        d = chan.driver.stat(chan)
+        return d.length, (export.epoch_ns + d.mtime) // 10**9, (export.epoch_ns + d.mtime) % 10**9
+
+    first = long_listing()
+    assert first == long_listing() == {name: as_the_device_has_it(name) for name in "abc"}
+    changed, _ = writer.walk(top, ["dir", "b"])
+    writer.open(changed, os.O_WRONLY)
+    writer.write(changed, 9, b"more")
+    writer.rpc(Message("Tsetattr", fid=changed, valid=0x20 | 0x100, mode=0, uid=0, gid=0, size=0,
+                       atime_sec=0, atime_nsec=0, mtime_sec=1234, mtime_nsec=5678), "Rsetattr")
+    cut, _ = writer.walk(top, ["dir", "c"])
+    writer.truncate(cut, 1)
+    second = long_listing()
+    assert second["a"] == first["a"]
+    assert second["b"] == (13, 1234, 5678) == as_the_device_has_it("b")
+    assert second["c"][0] == 1 and second["c"] == as_the_device_has_it("c")

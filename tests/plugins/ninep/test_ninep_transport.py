@@ -81,3 +81,30 @@ def test_a_client_that_is_not_that_quick_costs_one_failed_look_in_a_while():
     assert len(sock.replies) == rounds
     failed_looks = sock.recvs - rounds
     assert failed_looks <= rounds // transport.PROBE_EVERY + 1
+
+
+class GappySocket(ScriptedSocket):
+    """A quick client whose next request is now and then not there yet: None in ``requests``
+    is a look that finds nothing."""
+
+    def recv_into(self, buffer: memoryview) -> int:
+        if self.requests and self.requests[0] is None:
+            self.recvs += 1
+            self.requests.pop(0)
+            raise BlockingIOError
+        return super().recv_into(buffer)
+
+
+def test_an_occasional_empty_look_does_not_stop_the_eager_looks():
+    conn, _, _keep = connection()
+    sock = conn.sock = GappySocket(conn.fd)
+    batches = 20
+    requests = walks(10 * batches)
+    for batch in range(batches):  # ten quick requests, then a look that finds nothing
+        sock.requests += [*requests[10 * batch : 10 * batch + 10], None]
+    readable_events = 0
+    while sock.requests:
+        readable_events += 1
+        conn._readable()
+    assert len(sock.replies) == 10 * batches
+    assert readable_events <= batches + 2  # one round through epoll per gap, not per request
