@@ -127,7 +127,10 @@ class AddressSpace:
         if not self.regions.protect(start, end, prot):
             return False
         self._forget_pages()
-        for va in self._pages_in(self.present, start, end):
+        pages = self._pages_in(self.present, start, end)
+        if not pages and not code:  # no TLB holds a page of the range: nothing to flush
+            return True
+        for va in pages:
             if prot == 0:
                 self.page_table.unmap(va)
                 self.hidden[va] = self.present.pop(va)

@@ -140,6 +140,8 @@ class X86Core:
         self.running = False  # inside emu_start (the fast-mode timer may stop it)
         self.in_run = False  # inside run(): live_instructions() counts
         self.in_syscall = False  # inside the syscall hook (RIP reads as the syscall itself)
+        #: The address space changed while this core was not running: flush before it runs.
+        self.tlb_stale = False
         #: Instructions of this run that belong to threads the core handed over (Kernel.handoff).
         self.segment_base = 0
         self.switched = False
@@ -452,6 +454,7 @@ class X86Core:
     # --- running a thread -----------------------------------------------------------------
 
     def _flush_tlb(self) -> None:
+        self.tlb_stale = False
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def load(self, thread: Thread) -> None:
@@ -475,6 +478,8 @@ class X86Core:
             if self._fill_state is not None:
                 self._fill_state.root = self.root
             self.blocks.switch_space(self.machine.space_number(aspace))
+            self._flush_tlb()
+        elif self.tlb_stale:
             self._flush_tlb()
         self.thread = thread
 
@@ -706,6 +711,12 @@ class X86Core:
         self.blocks.forget()  # the counts it cached for those blocks are stale too
 
     def flush_tlb_if(self, aspace: AddressSpace) -> None:
+        """``aspace`` changed: forget what the TLB holds of it. A core that is not running
+        (cores take turns on the kernel's thread) flushes when it next loads a thread, so the
+        unmaps of one turn of the others cost it one flush, not one each."""
         if self.aspace is aspace:
             self.blocks.switch_space(self.machine.space_number(aspace))
-            self._flush_tlb()
+            if self.in_run:
+                self._flush_tlb()
+            else:
+                self.tlb_stale = True

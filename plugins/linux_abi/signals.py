@@ -632,9 +632,10 @@ def sys_rt_sigprocmask(t: Thread, how: int, new: int, old: int, size: int) -> in
     if old:
         t.process.aspace.write_u64(old, mask)
     if value is not None:
-        ts.mask = {0: mask | value, 1: mask & ~value, 2: value}[how] & ~UNBLOCKABLE
-        if ts.mask != mask:
-            recalc(t)
+        new_mask = (mask | value if how == 0 else mask & ~value if how == 1 else value) & ~UNBLOCKABLE
+        ts.mask = new_mask
+        if new_mask != mask:
+            recalc(t, ts)
     return 0
 
 

@@ -272,6 +272,25 @@ def test_symbolic_links_are_followed_on_the_way_and_at_the_end_when_asked(linked
     assert error(lambda: ns.walk("/tmp/./loop")) == "ELOOP"
 
 
+def test_repeated_and_trailing_slashes_walk_as_the_clean_path(linked):
+    """'//' is '/', and a trailing '/' asks for a directory (following a link there), whether
+    the walk is remembered or not."""
+    ns = linked
+    for _ in range(2):  # the second walk of each path may be served from memory
+        assert ns.walk("//tmp//d//").path == "/tmp/d"
+        assert ns.walk("/tmp//abs", follow=False).qid.type & QTSYMLINK
+        assert ns.walk("/tmp//d//ln//", follow=False).qid == ns.walk("/tmp/d/e").qid
+        assert read(ns, "/tmp//d//ln//deep") == "deep"
+        assert error(lambda: ns.walk("/tmp/abs/")) == "ENOTDIR"  # a link to a file
+        assert error(lambda: ns.walk("/tmp//d/file//")) == "ENOTDIR"
+        assert error(lambda: ns.walk("/tmp//nope/")) == "ENOENT"
+        assert error(lambda: ns.walk("/tmp//loop/")) == "ELOOP"
+    assert read(ns, "/tmp//d//file") == "in d"
+    ns.bind(ns.walk("#tmpfs.a"), ns.walk("/tmp/d/e"), MREPL)
+    assert read(ns, "/tmp//d//e//common") == "a"  # what was remembered does not outlive a bind
+    assert ns.walk("/tmp//d/e/").qid == ns.walk("#tmpfs.a").qid
+
+
 def test_walk_parent_follows_links_on_the_way_not_the_last(linked):
     ns = linked
     chan, name = ns.walk_parent("/tmp/abs")
