@@ -221,10 +221,6 @@ class Namespace:
                 return chan
         if not path:
             raise DeviceError("ENOENT", "empty path")
-        if path[0] == "/" and ("//" in path or path[-1] == "/") and len(path) < NAME_MAX and "/." not in path:
-            squeezed = "/" + "/".join(n for n in path.split("/") if n)
-            if squeezed != "/":  # (the root itself goes the general way)
-                return self._walk_squeezed(path, squeezed, follow, caller)
         clean = path[0] == "/" and len(path) < NAME_MAX and path[-1] != "/"
         if clean and "/." not in path and "//" not in path:
             chan = self._walk_clean(path, follow, caller)
@@ -235,17 +231,6 @@ class Namespace:
         follow = follow or path[-1] == "/" or path.endswith("/.")
         chan = self._resolve(start, names, prefix, follow, caller)
         if path[-1] == "/" and not chan.qid.type & QTDIR:
-            raise DeviceError("ENOTDIR")
-        return chan
-
-    def _walk_squeezed(self, path: str, squeezed: str, follow: bool, caller: Thread | None) -> Chan:
-        """:meth:`walk` of an absolute path whose only oddities are repeated or trailing '/'
-        ("/www/", "/www//index.html": what a server makes of a root and a URL), as the clean
-        path it names, so the fast walk and its memory serve it: '//' is '/', and a trailing
-        '/' asks for a directory, following a link there, as in the general walk."""
-        directory = path[-1] == "/"
-        chan = self.walk(squeezed, follow=follow or directory, caller=caller)
-        if directory and not chan.qid.type & QTDIR:
             raise DeviceError("ENOTDIR")
         return chan
 
