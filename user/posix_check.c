@@ -30,6 +30,11 @@
  *                              (EINTR, SA_RESTART or not)
  *   posix_check pollshare      a pthread computes while another polls: when each thing
  *                              happened, a JSON line (in virtual time under kernkit)
+ *   posix_check epoll DIR      epoll on pipes, sockets and a regular file made in DIR:
+ *                              epoll_ctl's errors, level- and edge-triggered, one-shot,
+ *                              maxevents, closed descriptors, hangups, EINTR, epoll_pwait's
+ *                              mask, cancellation
+ *   posix_check epollshare     pollshare with epoll_wait
  *   posix_check waitintr SELF  a handler runs while pthread_join, pthread_mutex_timedlock,
  *                              waitpid (of SELF sleepms 50) and sigtimedwait wait: join and
  *                              the lock wait on, waitpid is EINTR unless SA_RESTART,
@@ -52,6 +57,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -2035,6 +2041,335 @@ static int check_poll(const char *dir)
 	return 0;
 }
 
+/* --- epoll --------------------------------------------------------------------------------- */
+
+static const char *ep_names(uint32_t r)
+{
+	static char buf[64];
+	buf[0] = 0;
+	static const struct { uint32_t bit; const char *name; } names[] = {
+		{ EPOLLIN, "IN" }, { EPOLLPRI, "PRI" }, { EPOLLOUT, "OUT" }, { EPOLLERR, "ERR" },
+		{ EPOLLHUP, "HUP" }, { EPOLLRDHUP, "RDHUP" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (r & names[i].bit) {
+			strcat(buf, buf[0] ? "|" : "");
+			strcat(buf, names[i].name);
+		}
+	return buf[0] ? buf : "0";
+}
+
+static const char *ep_err(int r)
+{
+	return r >= 0 ? "ok" : errno == EEXIST ? "EEXIST" : errno == ENOENT ? "ENOENT" : errno == EBADF ? "EBADF" :
+	       errno == EINVAL ? "EINVAL" : errno == EPERM ? "EPERM" : errno == EINTR ? "EINTR" : strerror(errno);
+}
+
+static int ep_add(int ep, int fd, uint32_t events, uint64_t data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* One epoll_wait for at most 8 events: "n EVENTS/DATA ..." (or "-1 ERRNO"). */
+static const char *ep_wait(int ep, int max, int timeout)
+{
+	static char buf[256];
+	struct epoll_event evs[8];
+	errno = 0;
+	int r = epoll_wait(ep, evs, max, timeout);
+	if (r < 0) {
+		snprintf(buf, sizeof buf, "-1 %s", ep_err(r));
+		return buf;
+	}
+	int at = snprintf(buf, sizeof buf, "%d", r);
+	for (int i = 0; i < r; i++)
+		at += snprintf(buf + at, sizeof buf - (size_t)at, " %s/%llx", ep_names(evs[i].events),
+		               (unsigned long long)evs[i].data.u64);
+	return buf;
+}
+
+static int ep_pipe[2], ep_target;
+
+/* Writes a byte (arg) to ep_target 5 ms in. */
+static void *ep_writer(void *arg)
+{
+	usleep(5000);
+	write(ep_target, arg, 1);
+	return NULL;
+}
+
+/* Read until the pipe is empty (nonblocking): how many bytes. */
+static int ep_drain(int fd)
+{
+	char buf[64];
+	int n = 0;
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof buf)) > 0)
+		n += (int)r;
+	return n;
+}
+
+static void *ep_forever(void *arg)
+{
+	struct epoll_event ev;
+	epoll_wait((int)(long)arg, &ev, 1, -1);
+	printf("ep_forever: returned\n");
+	return NULL;
+}
+
+static void epoll_sockets(void)
+{
+	int port = 41000 + (getpid() + 11) % 20000;
+	int l = listen_loopback(&port);
+	if (l < 0)
+		return;
+	int ep = epoll_create1(0);
+	ep_add(ep, l, EPOLLIN, 0x11);
+	printf("listening socket, nobody calling: %s\n", ep_wait(ep, 8, 0));
+	pthread_t t;
+	pthread_create(&t, NULL, poll_dialer, (void *)(long)port);
+	printf("listening socket, a call comes: %s\n", ep_wait(ep, 8, 5000));
+	int c = accept(l, NULL, NULL);
+	printf("still ready once accepted: %s\n", ep_wait(ep, 8, 0));
+	ep_add(ep, c, EPOLLOUT, 0x22);
+	printf("accepted socket writable: %s\n", ep_wait(ep, 8, 0));
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = 0x23 };
+	epoll_ctl(ep, EPOLL_CTL_MOD, c, &ev);
+	printf("until the peer writes: %s\n", ep_wait(ep, 8, 5000));
+	char buf[8];
+	ssize_t n = read(c, buf, sizeof buf);
+	printf("read %zd '%.*s'\n", n, n > 0 ? (int)n : 0, buf);
+	pthread_join(t, NULL);
+	close(intr_peer);
+	printf("peer closed: %s\n", ep_wait(ep, 8, 5000));
+	printf("read %zd\n", read(c, buf, sizeof buf));
+	close(c);
+	close(l);
+	close(ep);
+}
+
+static void epoll_eintr(void)
+{
+	intr_target = pthread_self();
+	pipe(ep_pipe);
+	int ep = epoll_create1(0);
+	ep_add(ep, ep_pipe[0], EPOLLIN, 1);
+	intr_action(false);
+	pthread_t t = kick(KICK_ONLY);
+	const char *r = ep_wait(ep, 8, 1000);
+	pthread_join(t, NULL);
+	printf("epoll_wait interrupted: %s, handler ran %d\n", r, intr_ran);
+	intr_action(true);
+	t = kick(KICK_ONLY);
+	r = ep_wait(ep, 8, -1);
+	pthread_join(t, NULL);
+	printf("epoll_wait under SA_RESTART: %s, handler ran %d\n", r, intr_ran);
+
+	/* blocked: the wait times out; epoll_pwait unblocks it while it waits */
+	sigset_t usr1, none, now;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&none);
+	intr_action(false);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	t = kick(KICK_ONLY);
+	r = ep_wait(ep, 8, 20);
+	pthread_join(t, NULL);
+	printf("epoll_wait with SIGUSR1 blocked: %s, handler ran %d\n", r, intr_ran);
+	struct epoll_event ev;
+	errno = 0;
+	int n = epoll_pwait(ep, &ev, 1, 1000, &none);
+	printf("epoll_pwait unblocking a pending signal: %d %s, handler ran %d\n", n, ep_err(n), intr_ran);
+	pthread_sigmask(SIG_SETMASK, NULL, &now);
+	printf("SIGUSR1 blocked again after epoll_pwait: %d\n", sigismember(&now, SIGUSR1));
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+
+	/* a byte and a signal together: the byte */
+	intr_action(false);
+	poll_pipe[1] = ep_pipe[1];
+	pthread_create(&t, NULL, poll_write_kick, NULL);
+	r = ep_wait(ep, 8, 1000);
+	pthread_join(t, NULL);
+	char c = 0;
+	read(ep_pipe[0], &c, 1);
+	printf("a byte and a signal together: %s, read '%c'\n", r, c);
+
+	/* a cancellation point */
+	pthread_create(&t, NULL, ep_forever, (void *)(long)ep);
+	usleep(5000);
+	pthread_cancel(t);
+	void *ret;
+	pthread_join(t, &ret);
+	printf("a pthread cancelled in epoll_wait: %s\n", ret == PTHREAD_CANCELED ? "cancelled" : "not cancelled");
+	close(ep);
+	close(ep_pipe[0]);
+	close(ep_pipe[1]);
+}
+
+static int check_epoll(const char *dir)
+{
+	char file[256];
+	snprintf(file, sizeof file, "%s/epoll_file", dir);
+	errno = 0;
+	int r = epoll_create(1);
+	printf("epoll_create(1): %s\n", r >= 0 ? "a descriptor" : ep_err(r));
+	close(r);
+	r = epoll_create1(1);
+	printf("epoll_create1(1): %d %s\n", r, ep_err(r));
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	printf("epoll_create1(EPOLL_CLOEXEC): %s, close on exec %d\n", ep >= 0 ? "a descriptor" : ep_err(ep),
+	       (fcntl(ep, F_GETFD) & FD_CLOEXEC) != 0);
+	pipe(ep_pipe);
+	int f = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	/* epoll_ctl's errors */
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 1 };
+	r = ep_add(ep, ep_pipe[0], EPOLLIN, 0x0123456789abcdefull);
+	printf("add: %s\n", ep_err(r));
+	r = ep_add(ep, ep_pipe[0], EPOLLIN, 2);
+	printf("add again: %s\n", ep_err(r));
+	r = epoll_ctl(ep, EPOLL_CTL_MOD, ep_pipe[1], &ev);
+	printf("mod of one not added: %s\n", ep_err(r));
+	r = epoll_ctl(ep, EPOLL_CTL_DEL, ep_pipe[1], NULL);
+	printf("del of one not added: %s\n", ep_err(r));
+	r = ep_add(ep, ep, EPOLLIN, 3);
+	printf("add of the epoll descriptor itself: %s\n", ep_err(r));
+	r = ep_add(ep_pipe[0], ep_pipe[1], EPOLLIN, 3);
+	printf("add to a descriptor that is no epoll: %s\n", ep_err(r));
+	r = epoll_ctl(ep, 99, ep_pipe[1], &ev);
+	printf("unknown op: %s\n", ep_err(r));
+	r = ep_add(ep, 999, EPOLLIN, 3);
+	printf("add of a descriptor not open: %s\n", ep_err(r));
+	r = ep_add(999, ep_pipe[1], EPOLLIN, 3);
+	printf("add to an epoll descriptor not open: %s\n", ep_err(r));
+	r = ep_add(ep, f, EPOLLIN, 3);
+	printf("add of a regular file: %s\n", ep_err(r));
+	struct epoll_event evs[2];
+	errno = 0;
+	r = epoll_wait(ep, evs, 0, 0);
+	printf("maxevents 0: %d %s\n", r, ep_err(r));
+	r = epoll_wait(ep_pipe[0], evs, 1, 0);
+	printf("wait on a descriptor that is no epoll: %d %s\n", r, ep_err(r));
+
+	/* level-triggered: ready while it is so; the data as given */
+	printf("empty pipe: %s\n", ep_wait(ep, 8, 0));
+	write(ep_pipe[1], "a", 1);
+	printf("a byte in the pipe: %s\n", ep_wait(ep, 8, 0));
+	printf("still there: %s\n", ep_wait(ep, 8, -1));
+	char c;
+	read(ep_pipe[0], &c, 1);
+	uint64_t t0 = now_ns();
+	const char *got = ep_wait(ep, 8, 20);
+	uint64_t waited = now_ns() - t0;
+	printf("drained, 20 ms timeout: %s, waited 20 ms or more: %s\n", got, waited >= 20000000 ? "yes" : "no");
+	pthread_t t;
+	ep_target = ep_pipe[1];
+	pthread_create(&t, NULL, ep_writer, "w");
+	printf("woken by another pthread's write: %s\n", ep_wait(ep, 8, -1));
+	pthread_join(t, NULL);
+	read(ep_pipe[0], &c, 1);
+	poll_pipe[1] = ep_pipe[1];
+	pthread_create(&t, NULL, poll_spinner, NULL);
+	const char *w = ep_wait(ep, 8, 2000);
+	pthread_join(t, NULL);
+	printf("woken by a computing pthread: %s, it computed %d\n", w, poll_spun);
+	read(ep_pipe[0], &c, 1);
+	ep_add(ep, ep_pipe[1], EPOLLOUT, 0x42);
+	printf("write end added for EPOLLOUT: %s\n", ep_wait(ep, 8, 0));
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 0x43 };
+	r = epoll_ctl(ep, EPOLL_CTL_MOD, ep_pipe[1], &ev);
+	printf("modified to EPOLLIN: %s, then %s\n", ep_err(r), ep_wait(ep, 8, 0));
+	r = epoll_ctl(ep, EPOLL_CTL_DEL, ep_pipe[1], NULL);
+	printf("deleted: %s\n", ep_err(r));
+
+	/* maxevents: every ready entry in turn */
+	int more[2][2];
+	pipe(more[0]);
+	pipe(more[1]);
+	ep_add(ep, more[0][0], EPOLLIN, 0xb);
+	ep_add(ep, more[1][0], EPOLLIN, 0xc);
+	write(ep_pipe[1], "a", 1);
+	write(more[0][1], "b", 1);
+	write(more[1][1], "c", 1);
+	printf("three ready, two at a time: %s;", ep_wait(ep, 2, 0));
+	printf(" %s;", ep_wait(ep, 2, 0));
+	printf(" %s\n", ep_wait(ep, 8, 0));
+	read(ep_pipe[0], &c, 1);
+
+	/* a watched descriptor closed goes from the list */
+	close(more[0][0]);
+	close(more[1][0]);
+	close(more[0][1]);
+	printf("watched descriptors closed: %s\n", ep_wait(ep, 8, 0));
+
+	/* edge-triggered: reported when it becomes ready, then not until it does again */
+	int et[2];
+	pipe2(et, O_NONBLOCK);
+	ep_add(ep, et[0], EPOLLIN | EPOLLET, 0xe7);
+	printf("ET, empty: %s\n", ep_wait(ep, 8, 0));
+	write(et[1], "x", 1);
+	printf("ET, a byte: %s\n", ep_wait(ep, 8, 0));
+	printf("ET, the byte still there: %s\n", ep_wait(ep, 8, 0));
+	printf("ET, read until EAGAIN: %d bytes\n", ep_drain(et[0]));
+	write(et[1], "y", 1);
+	printf("ET, another byte: %s\n", ep_wait(ep, 8, -1));
+	read(et[0], &c, 1);
+	write(et[1], "z", 1);
+	printf("ET, read without EAGAIN, then a byte: %s\n", ep_wait(ep, 8, 0));
+	ep_drain(et[0]);
+	ep_target = et[1];
+	pthread_create(&t, NULL, ep_writer, "w");
+	printf("ET, woken by another pthread's write: %s\n", ep_wait(ep, 8, -1));
+	pthread_join(t, NULL);
+	ep_drain(et[0]);
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = 0xe8 };
+	write(et[1], "m", 1);
+	ep_wait(ep, 8, 0);
+	epoll_ctl(ep, EPOLL_CTL_MOD, et[0], &ev);
+	printf("ET, modified while readable: %s\n", ep_wait(ep, 8, 0));
+	ep_drain(et[0]);
+	epoll_ctl(ep, EPOLL_CTL_DEL, et[0], NULL);
+
+	/* one-shot: reported once, until a MOD */
+	ep_add(ep, et[0], EPOLLIN | EPOLLONESHOT, 0x1);
+	write(et[1], "o", 1);
+	printf("oneshot: %s\n", ep_wait(ep, 8, 0));
+	printf("oneshot, still readable: %s\n", ep_wait(ep, 8, 0));
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 0x2 };
+	epoll_ctl(ep, EPOLL_CTL_MOD, et[0], &ev);
+	printf("oneshot, armed again: %s\n", ep_wait(ep, 8, 0));
+	r = ep_add(ep, et[0], EPOLLIN, 3);
+	printf("add of a disabled one: %s\n", ep_err(r));
+	epoll_ctl(ep, EPOLL_CTL_DEL, et[0], NULL);
+	close(et[0]);
+	close(et[1]);
+
+	/* hangups */
+	ep_add(ep, ep_pipe[0], EPOLLIN, 0);
+	close(ep_pipe[1]);
+	struct epoll_event one;
+	r = epoll_wait(ep, &one, 1, -1);
+	printf("writer closed: %d, hangup %d\n", r, !!(one.events & EPOLLHUP));
+	close(ep_pipe[0]);
+	pipe(ep_pipe);
+	ep_add(ep, ep_pipe[1], EPOLLOUT, 0);
+	close(ep_pipe[0]);
+	r = epoll_wait(ep, &one, 1, -1);
+	printf("reader closed: %d, error %d\n", r, !!(one.events & EPOLLERR));
+	close(ep_pipe[1]);
+	close(f);
+	printf("nothing left: %s\n", ep_wait(ep, 8, 0));
+
+	/* an epoll descriptor closed */
+	r = close(ep);
+	printf("closed: %d, then %s\n", r, ep_wait(ep, 8, 0));
+
+	epoll_sockets();
+	epoll_eintr();
+	return 0;
+}
+
 /* One pthread polls an empty pipe (30 ms timeout) while another computes for 10 ms and then
  * writes to it: a JSON line of when each thing happened, in microseconds of the program's
  * clock (virtual time under kernkit).  A poll that held its vcore would time out first. */
@@ -2047,19 +2382,33 @@ static void *share_spinner(void *arg)
 	return poll_spinner(NULL);
 }
 
-static int check_pollshare(void)
+static int check_pollshare(bool use_epoll)
 {
 	pipe(poll_pipe);
+	int ep = -1;
+	if (use_epoll) { /* epollshare: the same with epoll_wait */
+		ep = epoll_create1(0);
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = poll_pipe[0] };
+		epoll_ctl(ep, EPOLL_CTL_ADD, poll_pipe[0], &ev);
+	}
 	pthread_t t;
 	uint64_t t0 = now_ns();
 	pthread_create(&t, NULL, share_spinner, NULL);
-	short rev;
-	int r = poll1(poll_pipe[0], POLLIN, 30, &rev);
+	short rev = 0;
+	int r;
+	if (use_epoll) {
+		struct epoll_event ev = { 0 };
+		r = epoll_wait(ep, &ev, 1, 30);
+		rev = r > 0 && ev.data.fd == poll_pipe[0] ? (short)ev.events : 0;
+	} else {
+		r = poll1(poll_pipe[0], POLLIN, 30, &rev);
+	}
 	uint64_t woke = now_ns();
 	pthread_join(t, NULL);
-	printf("{\"program\": \"posix_check\", \"mode\": \"pollshare\", \"poll\": %d, \"revents\": \"%s\", "
+	printf("{\"program\": \"posix_check\", \"mode\": \"%s\", \"poll\": %d, \"revents\": \"%s\", "
 	       "\"timeout_us\": 30000, \"spin_us\": 10000, \"spinner_started_us\": %lu, \"poll_returned_us\": %lu}\n",
-	       r, ev_names(rev), (unsigned long)((share_started - t0) / 1000), (unsigned long)((woke - t0) / 1000));
+	       use_epoll ? "epollshare" : "pollshare", r, ev_names(rev), (unsigned long)((share_started - t0) / 1000),
+	       (unsigned long)((woke - t0) / 1000));
 	return 0;
 }
 
@@ -2227,6 +2576,8 @@ int main(int argc, char **argv)
 		return check_eintr();
 	if (!strcmp(what, "poll") && argc > 2)
 		return check_poll(argv[2]);
+	if (!strcmp(what, "epoll") && argc > 2)
+		return check_epoll(argv[2]);
 	if (!strcmp(what, "waitintr") && argc > 2)
 		return check_waitintr(argv[2]);
 	if (!strcmp(what, "sleepms") && argc > 2) {
@@ -2234,7 +2585,9 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	if (!strcmp(what, "pollshare"))
-		return check_pollshare();
+		return check_pollshare(false);
+	if (!strcmp(what, "epollshare"))
+		return check_pollshare(true);
 	if (!strcmp(what, "tls"))
 		return check_tls();
 	if (!strcmp(what, "spawnfd") && argc > 3)
@@ -2254,6 +2607,6 @@ int main(int argc, char **argv)
 		return check_sigstate(argv[2]);
 	if (!strcmp(what, "procsigstate") && argc > 2)
 		return check_procsigstate(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|ldouble|eintr|poll DIR|pollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF [sigstate|procsigstate]|spawnrefused SELF\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|ldouble|eintr|poll DIR|pollshare|epoll DIR|epollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF [sigstate|procsigstate]|spawnrefused SELF\n");
 	return 2;
 }

@@ -1,9 +1,9 @@
 """FD taps: SYS_tap_fds (Akaros's 126) asks for an event when an open file becomes ready.
 
 A tap names a descriptor, a filter (``FDTAP_FILT_*``: readable, writable, error, hangup,
-priority), an event queue in the process's memory, an event id and a datum. When the file's
-readiness (``DeviceDriver.poll``) gains a condition of the filter -- readable when it was not,
-say -- the tap fires: as in Akaros, the kernel sends an event through the queue (events.py):
+read hangup, priority), an event queue in the process's memory, an event id and a datum. When the
+file's readiness (``DeviceDriver.poll``) gains a condition of the filter -- readable when it was
+not, say -- the tap fires: as in Akaros, the kernel sends an event through the queue (events.py):
 type ``ev_id``, ``ev_arg2`` the filter bits that became true, ``ev_arg3`` the datum. With a CEQ
 as the queue's mailbox, events of one descriptor coalesce into one entry (how Akaros's epoll
 works); the queue's flags say whom to alert (EVENT_INDIR, EVENT_IPI, EVENT_WAKEUP, ...). A tap
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 FDTAP_CMD_ADD, FDTAP_CMD_REM = 1, 2
 FDTAP_FILT_READABLE, FDTAP_FILT_WRITABLE = 0x1, 0x2
 FDTAP_FILT_ERROR, FDTAP_FILT_PRIORITY, FDTAP_FILT_HANGUP = 0x10, 0x100, 0x200
+FDTAP_FILT_RDHUP = 0x400
 #: filter bit -> the poll bits that satisfy it
 FILTERS = {
     FDTAP_FILT_READABLE: POLLIN,
@@ -57,8 +58,20 @@ FILTERS = {
     FDTAP_FILT_ERROR: POLLERR,
     FDTAP_FILT_PRIORITY: POLLPRI,
     FDTAP_FILT_HANGUP: POLLHUP | POLLRDHUP,  # Akaros's hangup: the peer closed, as a FIN says
+    FDTAP_FILT_RDHUP: POLLRDHUP,
 }
 SUPPORTED = sum(FILTERS)
+
+
+def filters_of(filt: int) -> dict[int, int]:
+    """The filter bits a tap asked for -> the poll bits that satisfy each. A tap that asks for
+    RDHUP too tells the two apart: the peer's FIN is RDHUP, HANGUP only a full hangup (POLLHUP)."""
+    chosen = {bit: poll_bits for bit, poll_bits in FILTERS.items() if filt & bit}
+    if filt & FDTAP_FILT_RDHUP and filt & FDTAP_FILT_HANGUP:
+        chosen[FDTAP_FILT_HANGUP] = POLLHUP
+    return chosen
+
+
 #: struct fd_tap_req: fd, cmd, filter, ev_id (int), ev_q, data (pointers)
 TAP_REQ = struct.Struct("<iiiiQQ")
 MAX_REQS = 1024
@@ -139,7 +152,7 @@ class Taps:
             return False
         self.fired += 1
         self.kernel.trace_event("fdtap", process, fd=tap.fd, ev_id=tap.ev_id)
-        fired = sum(bit for bit, poll_bits in FILTERS.items() if tap.filter & bit and ready & poll_bits)
+        fired = sum(bit for bit, poll_bits in filters_of(tap.filter).items() if ready & poll_bits)
         send_event(process, tap.ev_q, EventMsg(tap.ev_id, ev_arg2=fired, ev_arg3=tap.data))
         return True
 
@@ -178,9 +191,8 @@ def _add(t: Thread, taps: Taps, fd: int, filt: int, ev_id: int, ev_q: int, data:
             return EBUSY
         del taps.taps[(process, fd)]
     mask = 0
-    for bit, poll_bits in FILTERS.items():
-        if filt & bit:
-            mask |= poll_bits
+    for poll_bits in filters_of(filt).values():
+        mask |= poll_bits
     tap = Tap(process, fd, file, filt, ev_q, ev_id, mask, data)
     taps.taps[(process, fd)] = tap
     tap.ready = file.driver.poll(file) & mask

@@ -325,6 +325,7 @@ struct childfdmap {
 #define FDTAP_FILT_ERROR 0x010
 #define FDTAP_FILT_PRIORITY 0x100
 #define FDTAP_FILT_HANGUP 0x200
+#define FDTAP_FILT_RDHUP 0x400 /* a tap that asks for it gets the peer's FIN as RDHUP, HANGUP then only for a full hangup */
 
 struct fd_tap_req { /* Akaros's layout */
 	int fd;

@@ -25,11 +25,15 @@ ssize_t write(int fd, const void *buf, size_t n)
 	return posix_ret(posix_cancelable_sysc(SYS_write, posix_io_fd(fd), (long)buf, (long)n, 0));
 }
 
+void (*posix_close_hook)(int fd);
+
 int close(int fd)
 {
 	struct posix_vfork *v = posix_vfork_of_self();
 	if (v->in_child)
 		return posix_vfork_close(v, fd);
+	if (posix_close_hook)
+		posix_close_hook(fd);
 	int data = posix_socket_closed(fd);
 	if (data >= 0)
 		sys_close(data);

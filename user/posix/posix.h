@@ -21,8 +21,13 @@ static inline long posix_ret(long r)
 
 /* socket.c: the descriptor I/O goes to (a connected socket's data file), or fd itself. */
 int posix_io_fd(int fd);
+/* socket.c: fd is a socket (a /net conversation's ctl or data file). */
+bool posix_is_socket(int fd);
 /* socket.c: forget fd's socket state; the data file to close with it, or -1. */
 int posix_socket_closed(int fd);
+
+/* epoll.c: set by the first epoll_create; close calls it with the descriptor it closes. */
+extern void (*posix_close_hook)(int fd);
 
 /* pthread.c: a cancellation point.  A pending cancellation (if enabled) exits the pthread here;
  * otherwise true if the wait that follows may be interrupted by pthread_cancel. */

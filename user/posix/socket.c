@@ -34,6 +34,11 @@ int posix_io_fd(int fd)
 	return s && s->data >= 0 ? s->data : fd;
 }
 
+bool posix_is_socket(int fd)
+{
+	return sock_of(fd) != NULL;
+}
+
 int posix_socket_closed(int fd)
 {
 	struct sock *s = sock_of(fd);

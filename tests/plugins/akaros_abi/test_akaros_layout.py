@@ -89,6 +89,7 @@ int main(void) {
     P("EVENT_VCORE_PRIVATE", EVENT_VCORE_PRIVATE); P("EVENT_NOTHROTTLE", EVENT_NOTHROTTLE);
     P("EV_EVENT", EV_EVENT); P("EV_SYSCALL", EV_SYSCALL); P("EV_CHECK_MSGS", EV_CHECK_MSGS);
     P("FDTAP_FILT_HANGUP", FDTAP_FILT_HANGUP);
+    P("FDTAP_FILT_RDHUP", FDTAP_FILT_RDHUP);
     return 0;
 }
 """
@@ -129,6 +130,7 @@ def test_the_header_and_the_kernel_agree_on_taps_stat_and_directories(probed):
     assert probed["FD_TAP_REQ_EV_Q"] == taps.TAP_REQ.size - 16
     assert probed["SYS_tap_fds"] == next(nr for nr, name, *_ in SYSCALLS if name == "tap_fds")
     assert probed["FDTAP_FILT_HANGUP"] == taps.FDTAP_FILT_HANGUP
+    assert probed["FDTAP_FILT_RDHUP"] == taps.FDTAP_FILT_RDHUP
     assert probed["SYS_dup_fds_to"] == next(nr for nr, name, *_ in SYSCALLS if name == "dup_fds_to")
     assert probed["SYS_fcntl"] == next(nr for nr, name, *_ in SYSCALLS if name == "fcntl")
     assert probed["CHILDFDMAP_SIZE"] == fds.CHILDFDMAP.size
