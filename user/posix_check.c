@@ -1171,18 +1171,29 @@ static int check_ldouble(void)
 	for (size_t v = 0; v < sizeof hex_values / sizeof *hex_values; v++)
 		values[n_float + v] = hex_values[v];
 	size_t n_values = sizeof values / sizeof *values;
+	/* the smallest subnormals: exact expansions of 11,500-odd digits, of which a conversion
+	 * needs its few (and all of them at a precision that long) */
+	long double tiny[] = { LDBL_TRUE_MIN, 2 * LDBL_TRUE_MIN, 3 * LDBL_TRUE_MIN, 5 * LDBL_TRUE_MIN,
+	                       -7 * LDBL_TRUE_MIN, 0x1.8p-16440L, 0x0.ffffp-16382L, 0x1p-16382L - LDBL_TRUE_MIN };
+	size_t n_tiny = sizeof tiny / sizeof *tiny;
 	for (size_t f = 0; f < sizeof float_formats / sizeof *float_formats; f++) {
 		print_ld_line(float_formats[f], values, n_values);
-		if (f % 3 == 0) /* the smallest values take 11,515 digits each: a third of the formats */
-			print_ld_line(float_formats[f], edge, n_edge);
+		print_ld_line(float_formats[f], edge, n_edge);
+		print_ld_line(float_formats[f], tiny, n_tiny);
 	}
+	static const char *const deep[] = { "%.4950Le", "%.16444Lf", "%.16445Lf", "%.16460Lf", "%.11600Lg" };
+	for (size_t f = 0; f < sizeof deep / sizeof *deep; f++) /* every digit, rounded at the last */
+		for (size_t v = 0; v < 3; v++)
+			printf(deep[f], tiny[v]), printf("\n");
 	for (size_t f = 0; f < sizeof hex_formats / sizeof *hex_formats; f++) {
 		print_ld_line(hex_formats[f], values, n_values);
 		print_ld_line(hex_formats[f], edge, n_edge);
 	}
 	static const char *const more[] = { "%.14a", "%.16a", "%.17a", "%.40f", "%.60e", "%.25g", "%.4e" };
-	for (size_t f = 0; f < sizeof more / sizeof *more; f++)
+	for (size_t f = 0; f < sizeof more / sizeof *more; f++) {
 		print_ld_line(more[f], edge, n_edge);
+		print_ld_line(more[f], tiny, n_tiny);
+	}
 	long double wide[200], near[200];
 	for (size_t v = 0; v < 200; v++) {
 		wide[v] = ld_random_value(0);
