@@ -40,7 +40,10 @@
  *                              the lock wait on, waitpid is EINTR unless SA_RESTART,
  *                              sigtimedwait and sigwaitinfo EINTR, sigwait waits on
  *   posix_check spawn PROGRAM  fork and exec of PROGRAM 7 (it exits with 7), posix_spawn of it,
- *                              and a fork child whose exec fails and which _exits */
+ *                              and a fork child whose exec fails and which _exits
+ *   posix_check jobs SELF      process groups and sessions: posix_spawn's SETPGROUP and SETSID,
+ *                              a fork child's setpgid and setsid, their errors, kill(-pgid)
+ *                              and killpg reaching a group of SELF jobwait children */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -735,25 +738,128 @@ static int check_spawnattr(const char *self)
 	return 0;
 }
 
-/* What the personality refuses (parlib) or does (Linux): process groups and sessions. */
-static int check_spawnrefused(const char *self)
+/* --- jobs: process groups and sessions ------------------------------------------------------ */
+
+static const char *job_err(long r)
 {
-	static const struct {
-		short flag;
-		const char *name;
-	} flags[] = { { POSIX_SPAWN_SETPGROUP, "SETPGROUP" }, { POSIX_SPAWN_SETSID, "SETSID" } };
-	for (unsigned i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-		posix_spawnattr_t attr;
-		posix_spawnattr_init(&attr);
-		posix_spawnattr_setflags(&attr, flags[i].flag);
-		char *argv[] = { (char *)self, "sigstate", (char *)flags[i].name, NULL };
-		pid_t pid = -1;
-		int status = 0, r = posix_spawn(&pid, self, NULL, &attr, argv, environ);
-		if (!r)
-			waitpid(pid, &status, 0);
-		printf("%s: posix_spawn %s\n", flags[i].name, r ? strerror(r) : "ok");
-		posix_spawnattr_destroy(&attr);
+	if (r >= 0)
+		return "ok";
+	switch (errno) {
+	case EPERM:
+		return "EPERM";
+	case ESRCH:
+		return "ESRCH";
+	case EACCES:
+		return "EACCES";
+	case EINVAL:
+		return "EINVAL";
 	}
+	return strerror(errno);
+}
+
+static const char *yes(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+/* jobwait: wait for SIGUSR1 (blocked since the caller's exec) and exit with its number. */
+static int check_jobwait(void)
+{
+	sigset_t usr1;
+	int sig = 0;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigwait(&usr1, &sig);
+	return sig;
+}
+
+/* jobsid HOW PGRP: a child in a session of its own (posix_spawn's SETSID, or setsid in a fork
+ * child); PGRP is its parent's group, in the parent's session. */
+static int check_jobsid(const char *how, const char *pgrp)
+{
+	pid_t me = getpid();
+	printf("%s: leads its session %s and its group %s\n", how, yes(getsid(0) == me), yes(getpgrp() == me));
+	printf("%s: setsid again: %s; setpgid(0, 0): %s; setpgid(0, the parent's group): %s\n", how,
+	       job_err(setsid()), job_err(setpgid(0, 0)), job_err(setpgid(0, atoi(pgrp))));
+	return 0;
+}
+
+static pid_t spawn_job(const char *self, short flags, pid_t pgroup, char *mode, char *arg1, char *arg2)
+{
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, flags);
+	posix_spawnattr_setpgroup(&attr, pgroup);
+	char *argv[] = { (char *)self, mode, arg1, arg2, NULL };
+	pid_t pid = -1;
+	int r = posix_spawn(&pid, self, NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (r)
+		printf("%s %s: posix_spawn %s\n", mode, arg1, strerror(r));
+	return r ? -1 : pid;
+}
+
+static void reap(const char *what, pid_t pid)
+{
+	int status = 0;
+	pid_t got = waitpid(pid, &status, 0);
+	printf("%s: %s, %s %d\n", what, got == pid ? "reaped" : "not reaped",
+	       WIFEXITED(status) ? "exit status" : "killed by", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+/* Groups and sessions, by posix_spawn's SETPGROUP and SETSID and by a fork child's setpgid and
+ * setsid (a shell's way: the parent's setpgid too); kill(-pgid) and killpg reach the group. */
+static int check_jobs(const char *self)
+{
+	pid_t me = getpid(), pgrp = getpgrp(), sid = getsid(0);
+	printf("getpgrp is getpgid(0) %s and getpgid(getpid()) %s; getsid(0) is getsid(getpid()) %s\n",
+	       yes(pgrp == getpgid(0)), yes(pgrp == getpgid(me)), yes(sid == getsid(me)));
+	printf("setpgid(0, -1): %s; killpg(-1, 0): %s\n", job_err(setpgid(0, -1)), job_err(killpg(-1, 0)));
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL); /* the children start with it blocked: no race */
+
+	pid_t a = spawn_job(self, POSIX_SPAWN_SETPGROUP, 0, "jobwait", "a", NULL);
+	pid_t b = spawn_job(self, POSIX_SPAWN_SETPGROUP, a, "jobwait", "b", NULL);
+	printf("SETPGROUP: the first child leads a group %s, the second is in it %s, both in the caller's "
+	       "session %s, the caller's group stays %s\n", yes(getpgid(a) == a), yes(getpgid(b) == a),
+	       yes(getsid(a) == sid && getsid(b) == sid), yes(getpgrp() == pgrp));
+	printf("setpgid of a child that ran its program: %s\n", job_err(setpgid(b, b)));
+	printf("kill(-group, SIGUSR1): %s\n", job_err(kill(-a, SIGUSR1)));
+	reap("the group's leader", a);
+	reap("the other member", b);
+	printf("the group gone: kill(-group, 0): %s, getpgid(its leader): %s, getsid: %s, setpgid: %s\n",
+	       job_err(kill(-a, 0)), job_err(getpgid(a)), job_err(getsid(a)), job_err(setpgid(a, a)));
+
+	pid_t c = fork();
+	if (c == 0) {
+		setpgid(0, 0);
+		char *args[] = { (char *)self, "jobwait", "c", NULL };
+		execv(self, args);
+		_exit(127);
+	}
+	setpgid(c, c); /* EACCES if it ran its program already: either way it leads a group now */
+	printf("fork: the child leads a group %s, in the caller's session %s\n", yes(getpgid(c) == c),
+	       yes(getsid(c) == sid));
+	printf("killpg(its group, SIGUSR1): %s\n", job_err(killpg(c, SIGUSR1)));
+	reap("the fork child", c);
+
+	char mine[16];
+	snprintf(mine, sizeof mine, "%d", (int)pgrp);
+	pid_t d = spawn_job(self, POSIX_SPAWN_SETSID, 0, "jobsid", "SETSID", mine);
+	reap("SETSID", d);
+	d = spawn_job(self, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETPGROUP, 0, "jobsid", "SETSID|SETPGROUP", mine);
+	if (d > 0) /* a session leader cannot change its group: EPERM, and no program runs */
+		reap("SETSID|SETPGROUP", d);
+	pid_t e = fork();
+	if (e == 0) {
+		setsid();
+		char *args[] = { (char *)self, "jobsid", "fork and setsid", mine, NULL };
+		execv(self, args);
+		_exit(127);
+	}
+	reap("fork and setsid", e);
 	return 0;
 }
 
@@ -1071,18 +1177,29 @@ static int check_ldouble(void)
 	for (size_t v = 0; v < sizeof hex_values / sizeof *hex_values; v++)
 		values[n_float + v] = hex_values[v];
 	size_t n_values = sizeof values / sizeof *values;
+	/* the smallest subnormals: exact expansions of 11,500-odd digits, of which a conversion
+	 * needs its few (and all of them at a precision that long) */
+	long double tiny[] = { LDBL_TRUE_MIN, 2 * LDBL_TRUE_MIN, 3 * LDBL_TRUE_MIN, 5 * LDBL_TRUE_MIN,
+	                       -7 * LDBL_TRUE_MIN, 0x1.8p-16440L, 0x0.ffffp-16382L, 0x1p-16382L - LDBL_TRUE_MIN };
+	size_t n_tiny = sizeof tiny / sizeof *tiny;
 	for (size_t f = 0; f < sizeof float_formats / sizeof *float_formats; f++) {
 		print_ld_line(float_formats[f], values, n_values);
-		if (f % 3 == 0) /* the smallest values take 11,515 digits each: a third of the formats */
-			print_ld_line(float_formats[f], edge, n_edge);
+		print_ld_line(float_formats[f], edge, n_edge);
+		print_ld_line(float_formats[f], tiny, n_tiny);
 	}
+	static const char *const deep[] = { "%.4950Le", "%.16444Lf", "%.16445Lf", "%.16460Lf", "%.11600Lg" };
+	for (size_t f = 0; f < sizeof deep / sizeof *deep; f++) /* every digit, rounded at the last */
+		for (size_t v = 0; v < 3; v++)
+			printf(deep[f], tiny[v]), printf("\n");
 	for (size_t f = 0; f < sizeof hex_formats / sizeof *hex_formats; f++) {
 		print_ld_line(hex_formats[f], values, n_values);
 		print_ld_line(hex_formats[f], edge, n_edge);
 	}
 	static const char *const more[] = { "%.14a", "%.16a", "%.17a", "%.40f", "%.60e", "%.25g", "%.4e" };
-	for (size_t f = 0; f < sizeof more / sizeof *more; f++)
+	for (size_t f = 0; f < sizeof more / sizeof *more; f++) {
 		print_ld_line(more[f], edge, n_edge);
+		print_ld_line(more[f], tiny, n_tiny);
+	}
 	long double wide[200], near[200];
 	for (size_t v = 0; v < 200; v++) {
 		wide[v] = ld_random_value(0);
@@ -2601,12 +2718,16 @@ int main(int argc, char **argv)
 			child_mode = argv[3]; /* any other argument: the oracle's scratch directory */
 		return check_spawnattr(argv[2]);
 	}
-	if (!strcmp(what, "spawnrefused") && argc > 2)
-		return check_spawnrefused(argv[2]);
+	if (!strcmp(what, "jobs") && argc > 2)
+		return check_jobs(argv[2]);
+	if (!strcmp(what, "jobwait"))
+		return check_jobwait();
+	if (!strcmp(what, "jobsid") && argc > 3)
+		return check_jobsid(argv[2], argv[3]);
 	if (!strcmp(what, "sigstate") && argc > 2)
 		return check_sigstate(argv[2]);
 	if (!strcmp(what, "procsigstate") && argc > 2)
 		return check_procsigstate(argv[2]);
-	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|ldouble|eintr|poll DIR|pollshare|epoll DIR|epollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF [sigstate|procsigstate]|spawnrefused SELF\n");
+	fprintf(stderr, "usage: posix_check fp|timed|cancel|signal|tls|float|hexfloat|ldouble|eintr|poll DIR|pollshare|epoll DIR|epollshare|waitintr SELF|sigmask|sigwait|slice [locks]|spawn PROGRAM|spawnfd ECHO FILE|spawnattr SELF [sigstate|procsigstate]|jobs SELF\n");
 	return 2;
 }

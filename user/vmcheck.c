@@ -3,6 +3,7 @@
  *   restore   contents survive PROT_NONE and come back with PROT_READ
  *   jit       code written by the guest and by the kernel (read from stdin) runs as written
  *   time      rdtsc and clock_gettime agree and never go backwards, across sched_yield
+ *   tscedge   an rdtsc whose two bytes straddle two pages runs (the kernel answers it)
  *   random    the 16 bytes of AT_RANDOM and of two successive getrandom calls, in hex
  */
 #define _GNU_SOURCE
@@ -73,6 +74,18 @@ static int jit(void)
     return 0;
 }
 
+static int tsc_edge(void)
+{
+    unsigned char *p = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p[4095] = 0x0f; /* rdtsc: 0f 31, then ret */
+    p[4096] = 0x31;
+    p[4097] = 0xc3;
+    mprotect(p, 8192, PROT_READ | PROT_EXEC);
+    ((void (*)(void))(p + 4095))();
+    printf("tscedge: rdtsc across two pages ran\n");
+    return 0;
+}
+
 static int time_check(void)
 {
     volatile long sink = 0;
@@ -123,8 +136,10 @@ int main(int argc, char **argv)
         return jit();
     if (!strcmp(mode, "time"))
         return time_check();
+    if (!strcmp(mode, "tscedge"))
+        return tsc_edge();
     if (!strcmp(mode, "random"))
         return random_bytes();
-    fprintf(stderr, "usage: vmcheck protnone|restore|jit|time|random\n");
+    fprintf(stderr, "usage: vmcheck protnone|restore|jit|time|tscedge|random\n");
     return 2;
 }

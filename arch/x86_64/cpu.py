@@ -679,11 +679,17 @@ class X86Core:
         return out
 
     def _peek(self, aspace: AddressSpace, va: int, length: int) -> bytes:
-        entry = aspace.page_table.lookup(va) if aspace is not None else None
-        if entry is None:
-            return b""
-        offset = va & (PAGE_SIZE - 1)
-        return self.machine.memory.read(entry[0] + offset, min(length, PAGE_SIZE - offset))
+        """Up to ``length`` bytes at ``va``, as far as they are mapped (an instruction may end on
+        the next page: rdtsc at a page's last byte)."""
+        data = b""
+        while length > 0 and aspace is not None:
+            entry = aspace.page_table.lookup(va)
+            if entry is None:
+                break
+            offset = va & (PAGE_SIZE - 1)
+            chunk = self.machine.memory.read(entry[0] + offset, min(length, PAGE_SIZE - offset))
+            data, va, length = data + chunk, va + len(chunk), length - len(chunk)
+        return data
 
     def live_instructions(self) -> int:
         """Instructions retired so far in the run in progress (0 between runs)."""

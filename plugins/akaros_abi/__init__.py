@@ -19,7 +19,7 @@ from kernkit.core.records import (
     SyscallTable,
     TraceStyle,
 )
-from kernkit.plugins.akaros_abi import fds, layout, nscalls, sysc, taps
+from kernkit.plugins.akaros_abi import fds, groups, layout, nscalls, sysc, taps
 from kernkit.plugins.akaros_abi import syscalls as s
 from kernkit.plugins.akaros_abi.state import attach
 from kernkit.plugins.akaros_abi.status import cmd_vcores, mcp_status_lines, read_mcp
@@ -69,6 +69,11 @@ SYSCALLS = (
     (125, "dup_fds_to", fds.sys_dup_fds_to, 3),
     (126, "tap_fds", taps.sys_tap_fds, 2),
     (127, "proc_sigstate", fds.sys_proc_sigstate, 3),
+    (128, "setpgid", linux.sys_setpgid, 2),
+    (129, "getpgid", linux.sys_getpgid, 1),
+    (130, "setsid", groups.sys_setsid, 1),
+    (131, "getsid", linux.sys_getsid, 1),
+    (132, "kill", linux.sys_kill, 2),
     (145, "nbind", nscalls.sys_nbind, 5),
     (146, "nmount", nscalls.sys_nmount, 4),
     (147, "nunmount", nscalls.sys_nunmount, 4),
@@ -80,9 +85,14 @@ SYSCALLS = (
 def setup_process(
     kernel: Kernel, process: Process, image: LoadedImage, argv: list[str], envp: list[str]
 ) -> int:
-    """The SysV initial stack and standard files, plus procinfo and procdata."""
+    """The SysV initial stack and standard files, plus procinfo and procdata; a Linux program's
+    execve of this one passes on the signals exec keeps (procinfo's sig_blocked, sig_ignored)."""
     sp = linux.setup_process(kernel, process, image, argv, envp)
-    attach(kernel, process)
+    info = attach(kernel, process).info
+    kept = linux.kept_at_exec(process)
+    if kept is not None:
+        info.set_u64(layout.PI_SIG_BLOCKED, kept[0])
+        info.set_u64(layout.PI_SIG_IGNORED, kept[1])
     return sp
 
 

@@ -53,7 +53,7 @@ def _one(parent: Process, child: Process, parentfd: int, childfd: int) -> int:
     return 0
 
 
-def _created_child(t: Thread, pid: int) -> Process | int:
+def created_child(t: Thread, pid: int) -> Process | int:
     """The caller's child that has not run yet, or -errno."""
     child = t.kernel.processes.get(pid)
     if child is None or not child.alive:
@@ -70,7 +70,7 @@ def sys_proc_sigstate(t: Thread, pid: int, blocked: int, ignored: int) -> int:
     child starts with blocked and ignored: in its procinfo, read by its libc before main, or for
     a Linux program its mask and dispositions, as a Linux exec leaves them. 0, -ESRCH, -EPERM
     (not the caller's child), -EINVAL (it ran already, or its personality has no signals)."""
-    child = _created_child(t, pid)
+    child = created_child(t, pid)
     if isinstance(child, int):
         return child
     state = of(child)
@@ -86,7 +86,7 @@ def sys_dup_fds_to(t: Thread, pid: int, fdmap: int, nentries: int) -> int:
     childfd in the child, replacing what was there, in order; each entry's ok says how it went.
     0, or the first entry's error; -ESRCH, -EPERM (not the caller's child), -EINVAL (it ran
     already, or too many entries), -EFAULT."""
-    child = _created_child(t, pid)
+    child = created_child(t, pid)
     if isinstance(child, int):
         return child
     if nentries > MAX_ENTRIES:

@@ -108,7 +108,10 @@ def sys_proc_run(t: Thread, pid: int) -> int:
         return -ESRCH
     if child.parent is not t.process:
         return -EPERM
-    return 0 if t.kernel.start_process(child) else -EINVAL
+    if not t.kernel.start_process(child):
+        return -EINVAL
+    linux.exec_done(child)  # it runs a new program: its parent's setpgid of it is EACCES now
+    return 0
 
 
 def sys_proc_destroy(t: Thread, pid: int, status: int) -> int | None:

@@ -223,8 +223,7 @@ def kernkit_register_syscall_tables() -> list[SyscallTable]:
 
 @hookimpl
 def kernkit_process_created(kernel: Kernel, process: Process) -> None:
-    if signals.is_linux(process):
-        jobs.job(process)  # its group and session, as its parent's are now
+    jobs.job(process)  # its group and session, as its parent's are now (any personality's)
 
 
 @hookimpl

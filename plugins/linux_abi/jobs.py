@@ -131,14 +131,19 @@ def sys_getsid(t: Thread, pid: int) -> int:
     return -ESRCH if process is None else job(process).sid
 
 
-def sys_setsid(t: Thread) -> int:
-    process = t.process
+def new_session(process: Process) -> int:
+    """``process`` leads a new session and group (setsid): its pid, or -EPERM if it leads a
+    group already (or its number is some group's)."""
     pid = process.pid
-    if any(job(p).pgid == pid for p in t.kernel.processes.values()):
-        return -EPERM  # already a group leader (or its number is some group's)
+    if any(job(p).pgid == pid for p in process.kernel.processes.values()):
+        return -EPERM
     mine = job(process)
     mine.pgid = mine.sid = pid
     return pid
+
+
+def sys_setsid(t: Thread) -> int:
+    return new_session(t.process)
 
 
 # --- the controlling terminal -------------------------------------------------------------------

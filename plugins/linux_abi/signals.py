@@ -916,6 +916,26 @@ def on_exec(t: Thread) -> None:
     ts.frames.clear()
 
 
+#: The signals the thread running execve keeps (blocked, ignored), while it loads the program: for
+#: another personality's start-up to take (:func:`kept_at_exec`).
+EXEC_KEEPS: Slot[tuple[int, int]] = Slot("linux.exec_keeps")
+
+
+def keeping_at_exec(t: Thread) -> None:
+    """Before an execve loads its program: note what exec keeps of ``t``'s signal state."""
+    can = ALL & ~UNBLOCKABLE
+    ignored = sum(bit(s) for s, a in of_process(t.process).actions.items() if a.handler == SIG_IGN)
+    t.process.data[EXEC_KEEPS] = (of_thread(t).mask & can, ignored & can)
+
+
+def kept_at_exec(process: Process) -> tuple[int, int] | None:
+    """While a Linux program's execve loads another personality's program (its
+    ``setup_process``): the signals the new program starts with blocked and ignored (bit N-1 for
+    signal N), as Linux's exec keeps them (the calling thread's mask; what the process ignores).
+    None when ``process`` is not in a Linux execve."""
+    return process.data.get(EXEC_KEEPS)
+
+
 def start_with(process: Process, blocked: int, ignored: int) -> bool:
     """What a process another personality created (Akaros's ``proc_create``) starts with, as
     exec would keep them: the signals in ``blocked`` blocked and those in ``ignored`` ignored

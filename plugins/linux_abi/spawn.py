@@ -151,10 +151,13 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int) -> int | None:
     program = lookup_program(t, name)
     if isinstance(program, int):
         return program
+    signals.keeping_at_exec(t)  # for a program of another personality to start with
     try:
         t.kernel.exec(t, program, args, env, name)
     except ProgramError as exc:
         return -errno_of(exc.errno)
+    finally:
+        t.process.data.pop(signals.EXEC_KEEPS, None)
     locks.close_on_exec(t)
     signals.on_exec(t)
     jobs.on_exec(t.process)

@@ -105,6 +105,12 @@ def test_time_never_goes_backwards_within_a_thread():
     assert run.out == "time backwards=0\n"
 
 
+def test_an_rdtsc_that_straddles_two_pages_is_answered():
+    """The kernel reads the trapped instruction across the page boundary to know it is rdtsc."""
+    run = run_kernel("vmcheck", "tscedge")
+    assert (run.status, run.out) == (0, "tscedge: rdtsc across two pages ran\n"), run.err
+
+
 def test_time_never_goes_backwards_when_threads_move_between_cores():
     run = run_kernel("vmcheck", "time", machine__cores=2, also=[["vmcheck", "time"]] * 2)
     assert run.status == 0

@@ -28,47 +28,112 @@ static int mul_small(uint32_t *limbs, int n, uint32_t factor)
 	return n;
 }
 
-static void to_decimal(uint64_t mant, int e, struct decimal *dec)
+/* The digits of limbs (most significant first, none of them zero-led but the first) into dec,
+ * the first limb's units at 10^(9 * top); sticky: something nonzero was dropped below them. */
+static void put_digits(const uint32_t *limbs, int n, int top, bool sticky, struct decimal *dec)
 {
-	uint32_t limbs[MAX_LIMBS];
-	int n = 0;
-	for (uint64_t m = mant; m; m /= LIMB)
-		limbs[n++] = (uint32_t)(m % LIMB);
-	int d = 0;
-	if (e >= 0) {
-		for (; e > 0; e -= e > 29 ? 29 : e)
-			n = mul_small(limbs, n, 1u << (e > 29 ? 29 : e));
-	} else {
-		d = e;
-		for (int k = -e; k > 0; k -= k > 13 ? 13 : k) {
-			uint32_t f = 1;
-			for (int i = 0; i < (k > 13 ? 13 : k); i++)
-				f *= 5;
-			n = mul_small(limbs, n, f);
-		}
-	}
 	char *p = dec->digits;
-	uint32_t top = limbs[n - 1];
 	char tmp[10];
 	int t = 0;
+	uint32_t v = limbs[0];
 	do
-		tmp[t++] = (char)('0' + top % 10);
-	while (top /= 10);
+		tmp[t++] = (char)('0' + v % 10);
+	while (v /= 10);
+	dec->exp = 9 * top + t - 1;
 	while (t)
 		*p++ = tmp[--t];
-	for (int i = n - 2; i >= 0; i--)
-		for (int k = 8; k >= 0; k--) {
-			uint32_t v = limbs[i];
-			for (int j = 0; j < k; j++)
-				v /= 10;
-			*p++ = (char)('0' + v % 10);
-		}
+	for (int i = 1; i < n; i++, p += 9) {
+		v = limbs[i];
+		for (int k = 8; k >= 0; k--, v /= 10)
+			p[k] = (char)('0' + v % 10);
+	}
 	dec->n = (int)(p - dec->digits);
-	dec->exp = dec->n - 1 + d;
+	if (sticky) { /* below every digit a conversion looks at, for the rounding's "anything beyond" */
+		dec->digits[dec->n++] = '1';
+		return;
+	}
 	while (dec->n > 1 && dec->digits[dec->n - 1] == '0')
 		dec->n--;
 }
 
+/* mant * 2^e for e >= 0: the exact integer. */
+static void integer_to_decimal(uint64_t mant, int e, struct decimal *dec)
+{
+	uint32_t limbs[MAX_LIMBS]; /* least significant first while multiplying */
+	int n = 0;
+	for (uint64_t m = mant; m; m /= LIMB)
+		limbs[n++] = (uint32_t)(m % LIMB);
+	for (; e > 0; e -= e > 29 ? 29 : e)
+		n = mul_small(limbs, n, 1u << (e > 29 ? 29 : e));
+	for (int i = 0; i < n / 2; i++) {
+		uint32_t t = limbs[i];
+		limbs[i] = limbs[n - 1 - i];
+		limbs[n - 1 - i] = t;
+	}
+	put_digits(limbs, n, n - 1, false, dec);
+}
+
+/* mant * 2^e for e < 0, halving a base-10^9 number from the top 9 bits at a time (10^9 is a
+ * multiple of 2^9, so each step's remainder makes exactly one new limb).  Only the limbs the
+ * conversion can look at are kept, and whether anything nonzero was dropped: keep_limbs(top)
+ * says how many, for the number's first limb at 10^(9 * top).  Halving moves value only
+ * downwards, so every kept digit is exact, and the work is the exponent times the kept limbs
+ * rather than its square. */
+struct keep {
+	bool fixed; /* %f: digits down to a place after the point; else significant digits */
+	int digits;
+};
+
+static int keep_limbs(const struct keep *k, int top)
+{
+	/* a digit past the last one shown (rounding) and a limb to spare */
+	return k->fixed ? top + 1 + (k->digits + 1) / 9 + 2 : (k->digits + 1) / 9 + 3;
+}
+
+static void fraction_to_decimal(uint64_t mant, int e, const struct keep *k, struct decimal *dec)
+{
+	uint32_t limbs[MAX_LIMBS + 64]; /* up to 63 zero limbs at the top before they are moved off */
+	int a = 0, n = 0, top;
+	uint32_t low[3];
+	int nl = 0;
+	for (uint64_t m = mant; m; m /= LIMB)
+		low[nl++] = (uint32_t)(m % LIMB);
+	while (nl)
+		limbs[n++] = low[--nl];
+	top = n - 1;
+	bool sticky = false;
+	for (int left = -e; left > 0;) {
+		int sh = left > 9 ? 9 : left;
+		left -= sh;
+		uint32_t mask = (1u << sh) - 1, unit = LIMB >> sh, carry = 0;
+		for (int i = a; i < n; i++) {
+			uint32_t x = limbs[i];
+			limbs[i] = (x >> sh) + carry;
+			carry = unit * (x & mask);
+		}
+		if (carry)
+			limbs[n++] = carry;
+		if (!limbs[a]) {
+			a++;
+			top--;
+		}
+		if (a == 64) { /* the leading zeros gone: room below for the limbs to come */
+			memmove(limbs, limbs + a, (size_t)(n - a) * sizeof *limbs);
+			n -= a;
+			a = 0;
+		}
+		int most = keep_limbs(k, top);
+		if (most < 1) { /* all of it below the last place %f shows: a positive speck */
+			dec->digits[0] = '1';
+			dec->n = 1;
+			dec->exp = 9 * top - 9;
+			return;
+		}
+		for (; n - a > most; n--)
+			sticky |= limbs[n - 1] != 0;
+	}
+	put_digits(limbs + a, n - a, top, sticky, dec);
+}
 /* Keep the first keep digits (keep may be 0 or less), rounding half to even. */
 static void round_to(struct decimal *dec, int keep)
 {
@@ -267,8 +332,13 @@ void fmt_float(struct out *o, const struct fp_value *v, const struct fmt_spec *s
 		dec.digits[0] = '0';
 		dec.n = 1;
 		dec.exp = 0;
+	} else if (v->exp >= 0) {
+		integer_to_decimal(v->mant, v->exp, &dec);
 	} else {
-		to_decimal(v->mant, v->exp, &dec);
+		char c = s->conv | 0x20;
+		int prec = s->precision < 0 ? 6 : s->precision;
+		struct keep k = { c == 'f', c == 'f' ? prec : c == 'e' ? prec + 1 : prec ? prec : 1 };
+		fraction_to_decimal(v->mant, v->exp, &k, &dec);
 	}
 	put_padded(o, v, &dec, s, decimal_body, "");
 }

@@ -52,6 +52,14 @@
  * sig_blocked and sig_ignored before it runs (what exec keeps of signals on Linux), or a Linux
  * program's own mask and ignored signals */
 #define SYS_proc_sigstate 127
+/* kernkit's: process groups and sessions (Akaros has neither), shared with Linux programs.
+ * setpgid, getpgid, getsid and kill are Linux's calls; SYS_setsid(pid) makes the caller (pid 0)
+ * or a child it created and has not run a session leader (posix_spawn's SETSID). */
+#define SYS_setpgid 128
+#define SYS_getpgid 129
+#define SYS_setsid 130
+#define SYS_getsid 131
+#define SYS_kill 132
 /* kernkit's trap for struct syscalls (Akaros traps with no number): rdi = an array of struct
  * syscall, rsi = how many.  Returns how many it finished before returning. */
 #define SYS_submit 200

@@ -131,6 +131,31 @@ long sys_proc_sigstate(long pid, uint64_t blocked, uint64_t ignored)
 	return ros_syscall(SYS_proc_sigstate, pid, blocked, ignored, 0, 0, 0);
 }
 
+long sys_setpgid(long pid, long pgid)
+{
+	return ros_syscall(SYS_setpgid, pid, pgid, 0, 0, 0, 0);
+}
+
+long sys_getpgid(long pid)
+{
+	return ros_syscall(SYS_getpgid, pid, 0, 0, 0, 0, 0);
+}
+
+long sys_setsid(long pid)
+{
+	return ros_syscall(SYS_setsid, pid, 0, 0, 0, 0, 0);
+}
+
+long sys_getsid(long pid)
+{
+	return ros_syscall(SYS_getsid, pid, 0, 0, 0, 0, 0);
+}
+
+long sys_kill(long pid, int sig)
+{
+	return ros_syscall(SYS_kill, pid, sig, 0, 0, 0, 0);
+}
+
 long sys_fcntl(int fd, int cmd, long arg)
 {
 	return ros_syscall(SYS_fcntl, fd, cmd, arg, 0, 0, 0);

@@ -124,6 +124,11 @@ long sys_close(int fd);
 long sys_tap_fds(struct fd_tap_req *reqs, size_t nr_reqs);
 long sys_dup_fds_to(long pid, struct childfdmap *map, size_t nentries);
 long sys_proc_sigstate(long pid, uint64_t blocked, uint64_t ignored);
+long sys_setpgid(long pid, long pgid);
+long sys_getpgid(long pid);
+long sys_setsid(long pid); /* 0: the caller; else a created child that has not run */
+long sys_getsid(long pid);
+long sys_kill(long pid, int sig); /* Linux's kill: a group with pid -pgid, 0 the caller's */
 long sys_fcntl(int fd, int cmd, long arg); /* Linux's F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL */
 long sys_fstat(int fd, struct kstat *st);
 long sys_stat(const char *path, struct kstat *st);

@@ -67,6 +67,10 @@ struct posix_vfork {
 	posix_spawn_file_actions_t fd_actions;
 	int temps[POSIX_VFORK_TEMPS];
 	int nr_temps;
+	/* jobs.c: the child's setpgid(0, pgroup) and setsid, for the program it execs
+	 * (POSIX_SPAWN_SETPGROUP and _SETSID flags, as posix_spawn's attributes hold them) */
+	short job_flags;
+	pid_t job_pgroup;
 };
 /* process.c: a fork child's open or dup made descriptor fd in the parent's table. */
 int posix_vfork_temp(struct posix_vfork *v, int fd);
@@ -115,6 +119,7 @@ void posix_sched_entry(void);
 /* pthread.c: the time slice in microseconds (0: none). */
 extern volatile unsigned long posix_sched_period;
 /* signal.c: take EV_POSIX_SIGNAL events (before main). */
+void posix_signals_early(void); /* before uthread_mcp_init */
 void posix_signals_init(void);
 uint64_t posix_ignored_signals(void); /* bit 1 << sig for each SIG_IGN */
 

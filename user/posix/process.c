@@ -8,7 +8,8 @@
  * program's descriptors: its dup2 and close are recorded and applied to the new process before
  * it runs, as posix_spawn's file actions are (SYS_dup_fds_to), and what its open and dup made in
  * the shared table is closed there when the parent resumes; the parent's descriptors stay as
- * they were. */
+ * they were.  Its setpgid(0, pgid) and setsid are recorded too (jobs.c) and done to the new
+ * process as posix_spawn's SETPGROUP and SETSID are. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -174,10 +175,24 @@ static void exec_sigstate(const posix_spawnattr_t *attr, uint64_t *blocked, uint
 		*ignored &= ~attr->sigdefault.__bits[0];
 }
 
+/* attr's session and group for a created child, in the order a Linux child does them before it
+ * execs (musl, glibc): setsid, then setpgid(0, pgroup).  0 or -errno. */
+static long set_job(pid_t child, const posix_spawnattr_t *attr)
+{
+	long r = 0;
+	if (attr && (attr->flags & POSIX_SPAWN_SETSID))
+		r = sys_setsid(child);
+	if (r >= 0 && attr && (attr->flags & POSIX_SPAWN_SETPGROUP))
+		r = sys_setpgid(child, attr->pgroup);
+	return r < 0 ? r : 0;
+}
+
 /* A new process with the caller's descriptors, fa's actions applied, attr's signal state,
- * running: its pid or -errno. */
+ * session and group, running: its pid or -errno.  job_errors: whether a failing setsid or
+ * setpgid fails it (posix_spawn) or is ignored (a fork child's, whose calls returned 0). */
 static pid_t spawn(const char *path, char *const argv[], char *const envp[],
-                   const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr)
+                   const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                   bool job_errors)
 {
 	char *const none[] = { NULL };
 	long pid = sys_proc_create(path, strlen(path), argv ? argv : none, envp ? envp : environ,
@@ -189,6 +204,10 @@ static pid_t spawn(const char *path, char *const argv[], char *const envp[],
 	long r = sys_proc_sigstate(pid, blocked, ignored);
 	if (r == -EINVAL)
 		r = 0; /* a personality without signals: there is nothing to give it */
+	if (!r) {
+		long job = set_job((pid_t)pid, attr);
+		r = job_errors ? job : 0;
+	}
 	if (!r && fa && fa->nr)
 		r = -apply_actions(pid, fa);
 	if (!r)
@@ -201,20 +220,17 @@ static pid_t spawn(const char *path, char *const argv[], char *const envp[],
 	return (pid_t)pid;
 }
 
-/* What the personality cannot do: it has no process groups or sessions. */
-#define SPAWN_REFUSED (POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSID)
 #define SPAWN_FLAGS \
 	(POSIX_SPAWN_RESETIDS | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | \
-	 POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER | POSIX_SPAWN_USEVFORK | SPAWN_REFUSED)
+	 POSIX_SPAWN_SETSCHEDPARAM | POSIX_SPAWN_SETSCHEDULER | POSIX_SPAWN_USEVFORK | \
+	 POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSID)
 
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	/* RESETIDS: every process has the same (no) user ids; USEVFORK: spawning never copies;
 	 * SETSCHEDPARAM, SETSCHEDULER: no scheduling policies (musl ignores both too) */
-	if (attr && (attr->flags & SPAWN_REFUSED))
-		return ENOSYS;
-	pid_t child = spawn(path, argv, envp, actions, attr);
+	pid_t child = spawn(path, argv, envp, actions, attr, true);
 	if (child < 0)
 		return -child;
 	if (pid)
@@ -330,6 +346,7 @@ static void vfork_done(struct posix_vfork *v)
 	for (int i = 0; i < v->nr_temps; i++)
 		sys_close(v->temps[i]);
 	v->nr_temps = 0;
+	v->job_flags = 0;
 	posix_spawn_file_actions_destroy(&v->fd_actions);
 }
 
@@ -340,7 +357,8 @@ int execve(const char *path, char *const argv[], char *const envp[])
 		errno = EINVAL; /* as Akaros: an MCP cannot exec */
 		return -1;
 	}
-	pid_t child = spawn(path, argv, envp, &v->fd_actions, NULL);
+	posix_spawnattr_t job = { .flags = v->job_flags, .pgroup = v->job_pgroup };
+	pid_t child = spawn(path, argv, envp, &v->fd_actions, &job, false);
 	if (child < 0) {
 		errno = -child;
 		return -1; /* the child goes on: it usually _exits */

@@ -61,6 +61,7 @@ void __parlib_preinit(void)
 			dprintf(2, "pthread: PTHREAD_SCHED_PERIOD=%s is no number of microseconds; the slice "
 			           "stays %lu\n", period, posix_sched_period);
 	}
+	posix_signals_early(); /* before the first look at events: a kill may have come already */
 	uthread_mcp_init(&pthread_sched_ops);
 	main_thread.uth = current_uthread();
 	main_thread.uth->tcb = &main_thread;

@@ -331,16 +331,25 @@ static void handle_signal_event(struct event_msg *msg, unsigned int type, void *
 		act(sig, SI_USER); /* the default action or nothing, for the whole process */
 }
 
-/* What exec keeps (on Linux): the mask, and which signals are ignored; the parent gave them in
- * procinfo (SYS_proc_sigstate) before the program ran. */
-void posix_signals_init(void)
+/* What exec keeps (on Linux): which signals are ignored, and the mask (posix_signals_init); the
+ * parent gave them in procinfo (SYS_proc_sigstate) before the program ran.  The handler is in
+ * place before the program first looks at its events: a signal sent before the main pthread is
+ * live (a kill right after posix_spawn) stays pending for the process, as on Linux, instead of
+ * being dropped with no handler. */
+void posix_signals_early(void)
 {
-	pthread_self()->sigmask = __procinfo.sig_blocked & ~UNBLOCKABLE;
 	uint64_t ignored = __procinfo.sig_ignored;
 	for (int sig = 1; sig < NSIG && sig < 64; sig++)
 		if ((ignored & BIT(sig)) && !(UNBLOCKABLE & BIT(sig)))
 			actions[sig].sa_handler = SIG_IGN;
 	register_ev_handler(EV_POSIX_SIGNAL, handle_signal_event, NULL);
+}
+
+/* The main pthread is live: its mask, then what came meanwhile and it does not block. */
+void posix_signals_init(void)
+{
+	pthread_self()->sigmask = __procinfo.sig_blocked & ~UNBLOCKABLE;
+	deliver_unblocked();
 }
 
 uint64_t posix_ignored_signals(void)
@@ -452,14 +461,12 @@ int sigismember(const sigset_t *set, int sig)
 
 int kill(pid_t pid, int sig)
 {
-	if (pid <= 0) {
-		errno = ENOSYS; /* no process groups */
-		return -1;
-	}
 	if (sig < 0 || sig >= NSIG) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (pid <= 0) /* a group, or all: the kernel finds its members, of any personality */
+		return (int)posix_ret(sys_kill(pid, sig));
 	if (sig == SIGKILL)
 		return (int)posix_ret(sys_proc_destroy(pid, SIGKILL));
 	struct event_msg msg = { .ev_type = EV_POSIX_SIGNAL, .ev_arg1 = (uint16_t)sig };

@@ -83,6 +83,8 @@ int main(void) {
     P("KDIRENT_NAME", offsetof(struct kdirent, d_name));
     P("SYS_tap_fds", SYS_tap_fds);
     P("SYS_dup_fds_to", SYS_dup_fds_to); P("SYS_fcntl", SYS_fcntl);
+    P("SYS_setpgid", SYS_setpgid); P("SYS_getpgid", SYS_getpgid); P("SYS_setsid", SYS_setsid);
+    P("SYS_getsid", SYS_getsid); P("SYS_kill", SYS_kill);
     P("CHILDFDMAP_SIZE", sizeof(struct childfdmap)); P("PROC_DUP_FGRP", PROC_DUP_FGRP);
     P("EVENT_INDIR", EVENT_INDIR); P("EVENT_WAKEUP", EVENT_WAKEUP);
     P("EVENT_SPAM_PUBLIC", EVENT_SPAM_PUBLIC); P("EVENT_SPAM_INDIR", EVENT_SPAM_INDIR);
@@ -133,6 +135,8 @@ def test_the_header_and_the_kernel_agree_on_taps_stat_and_directories(probed):
     assert probed["FDTAP_FILT_RDHUP"] == taps.FDTAP_FILT_RDHUP
     assert probed["SYS_dup_fds_to"] == next(nr for nr, name, *_ in SYSCALLS if name == "dup_fds_to")
     assert probed["SYS_fcntl"] == next(nr for nr, name, *_ in SYSCALLS if name == "fcntl")
+    for name in ("setpgid", "getpgid", "setsid", "getsid", "kill"):
+        assert probed[f"SYS_{name}"] == next(nr for nr, n, *_ in SYSCALLS if n == name)
     assert probed["CHILDFDMAP_SIZE"] == fds.CHILDFDMAP.size
     assert probed["PROC_DUP_FGRP"] == fds.PROC_DUP_FGRP
     assert probed["KSTAT_SIZE"] == 144  # Linux's struct stat, which the stat calls fill

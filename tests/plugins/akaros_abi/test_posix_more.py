@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import run_kernel
 from support.oracle import native, need_native
-from support.posix import on_linux, on_parlib
+from support.posix import AKAROS, on_linux, on_parlib
 
 from kernkit.core.programs import packaged_programs_dir
 
@@ -149,18 +150,38 @@ def test_a_linux_program_posix_spawned_by_parlib_starts_with_the_same_signal_sta
     assert on_parlib("spawnattr", "posix_check", "procsigstate").out == expected
 
 
-def test_posix_spawn_refuses_process_groups_and_sessions_which_the_personality_lacks():
-    """Linux makes the new process a group or session leader; the Akaros personality has
-    neither, so posix_spawn returns ENOSYS and no process is made."""
-    assert on_linux("spawnrefused", str(packaged_programs_dir() / "posix_check")) == (
-        "SETPGROUP: the new program starts with blocked: none ignored: none\n"
-        "SETPGROUP: posix_spawn ok\n"
-        "SETSID: the new program starts with blocked: none ignored: none\n"
-        "SETSID: posix_spawn ok\n"
-    )
-    assert on_parlib("spawnrefused", "posix_check-parlib").out == (
-        "SETPGROUP: posix_spawn Function not implemented\nSETSID: posix_spawn Function not implemented\n"
-    )
+def test_process_groups_and_sessions_as_on_linux():
+    """setpgid, getpgid, getpgrp, setsid, getsid and their errors (EINVAL, EPERM for a session
+    leader, EACCES for a child that ran its program, ESRCH for one reaped); posix_spawn's
+    SETPGROUP (a new group, a second child joining it) and SETSID; a fork child's setpgid(0, 0)
+    and setsid, for the program it execs; kill(-pgid) and killpg reaching every member of a
+    group, sent right after the spawns (the signal waits, blocked, until the child's sigwait)."""
+    posix_check = str(packaged_programs_dir() / "posix_check")
+    expected = on_linux("jobs", posix_check)
+    for line in (
+        "setpgid of a child that ran its program: EACCES\n",
+        "the other member: reaped, exit status 10\n",
+        "SETSID: setsid again: EPERM; setpgid(0, 0): EPERM; setpgid(0, the parent's group): EPERM\n",
+        "fork: the child leads a group yes, in the caller's session yes\n",
+    ):
+        assert line in expected
+    assert on_parlib("jobs", "posix_check-parlib").out == expected
+
+
+def test_a_parlib_program_a_linux_program_execs_keeps_its_signal_mask_and_ignored_signals():
+    """posix_check built with musl (the Linux personality) posix_spawns and fork-execs
+    posix_check-parlib: Linux's execve of an Akaros program passes the caller's mask and ignored
+    signals on (procinfo's sig_blocked, sig_ignored), as Linux's exec keeps them."""
+    expected = on_linux("spawnattr", str(packaged_programs_dir() / "posix_check"))
+    assert "fork and exec: the new program starts with blocked: 10 ignored: 12 15" in expected
+    run = on_parlib_parent_linux("spawnattr", "/bin/posix_check-parlib")
+    assert run.out == expected
+
+
+def on_parlib_parent_linux(*args: str):
+    run = run_kernel("posix_check", *args, machine__cores=4, **AKAROS)
+    assert run.status == 0, run.err
+    return run
 
 
 MS = 1_000_000  # virtual nanoseconds

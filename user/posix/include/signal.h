@@ -33,7 +33,8 @@ typedef void (*sighandler_t)(int);
 #define SIG_IGN ((sighandler_t)1)
 #define SIG_ERR ((sighandler_t)-1)
 
-int kill(pid_t pid, int sig);
+int kill(pid_t pid, int sig); /* pid 0: the caller's group, -pgid: that group, -1: all */
+int killpg(pid_t pgrp, int sig);
 sighandler_t signal(int sig, sighandler_t handler);
 int raise(int sig);
 

@@ -1,8 +1,8 @@
 /* posix_spawn: Akaros's way to start a program (proc_create with the caller's descriptors, then
  * proc_run).  File actions (open, dup2, close) are applied to the new process before it runs
  * (SYS_dup_fds_to); its signal mask and ignored signals are the caller's, or the attributes'
- * (SYS_proc_sigstate).  The personality has no process groups or sessions:
- * POSIX_SPAWN_SETPGROUP and _SETSID make posix_spawn return ENOSYS.  It has no user ids
+ * (SYS_proc_sigstate).  POSIX_SPAWN_SETSID and _SETPGROUP are done to the new process before it
+ * runs, in that order (as musl's child does them).  The personality has no user ids
  * (POSIX_SPAWN_RESETIDS has nothing to reset) and no scheduling policies (_SETSCHEDPARAM and
  * _SETSCHEDULER are ignored, as musl ignores them). */
 #ifndef POSIX_SPAWN_H
