@@ -23,6 +23,7 @@ import marshal
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from types import CodeType
 
@@ -94,6 +95,8 @@ class MethodCache:
         else:
             try:
                 code = marshal.loads(data)
+                if not isinstance(code, CodeType):
+                    raise TypeError("not code")
             except (ValueError, EOFError, TypeError):  # a damaged file: compile as ever
                 code = compile(keyed, filename, mode, flags, True, optimize)
                 data = self.known[key] = marshal.dumps(code)
@@ -107,9 +110,15 @@ class MethodCache:
         entries = self.known if len(self.known) <= MAX_ENTRIES else self.used
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_bytes(marshal.dumps(entries))
-            partial.replace(self.path)
+            # a name of its own (not the pid: two containers sharing a cache may both be pid 1)
+            handle, partial = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(marshal.dumps(entries))
+                os.replace(partial, self.path)
+            except BaseException:
+                os.unlink(partial)
+                raise
         except (OSError, ValueError):
             pass
 
@@ -153,8 +162,15 @@ class _Finder:
 ATTRS_MODULE = "attr._make"
 
 
+_installed: MethodCache | None = None
+
+
 def install() -> MethodCache:
-    """Use the cache for every attrs class created from now on in this process."""
+    """Use the cache for every attrs class created from now on in this process (once: a
+    second call, as from a second CLI run in one process, returns the first cache)."""
+    global _installed
+    if _installed is not None:
+        return _installed
     root = cache_dir()
     name = f"attrs-methods-{sys.implementation.cache_tag}-{sys.hexversion:x}.marshal"
     path = root / name if root is not None else None
@@ -165,4 +181,5 @@ def install() -> MethodCache:
     else:
         sys.meta_path.insert(0, _Finder(cache))
     atexit.register(cache.save)
+    _installed = cache
     return cache

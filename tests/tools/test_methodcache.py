@@ -86,6 +86,19 @@ def test_a_damaged_cache_file_is_compiled_around(tmp_path):
     )
 
 
+def test_an_entry_that_is_valid_marshal_but_no_code_is_compiled_around(tmp_path):
+    path = tmp_path / "methods.marshal"
+    first = MethodCache(path)
+    first.compile(attrs_source(5), NAME, "exec")
+    first.save()
+    entries = marshal.loads(path.read_bytes())
+    path.write_bytes(marshal.dumps({key: marshal.dumps("a string, not code") for key in entries}))
+    again = MethodCache(path)
+    assert methods(again.compile(attrs_source(6), NAME, "exec"))["__hash__"](Point(1, 2)) == hash((6, 1, 2))
+    again.save()
+    assert [p.name for p in tmp_path.iterdir()] == ["methods.marshal"], "a temporary file was left behind"
+
+
 def test_a_second_boot_takes_every_class_from_the_cache_and_prints_the_same(tmp_path):
     env = {"KERNKIT_CACHE_DIR": str(tmp_path)}
     first = kernkit_cli("boot", env=env)
