@@ -181,6 +181,17 @@ def test_protect_changes_the_rights_of_present_pages(space):
     assert space.page_table.lookup(BASE) == (frame, False, True)
 
 
+def test_protecting_a_range_with_no_page_present_succeeds_and_flushes_nothing(space):
+    """musl maps a new thread's stack PROT_NONE and opens it read-write before any page exists:
+    no TLB can hold an entry for it, so no core is told to flush; the rights hold at the fault."""
+    space.add_region(BASE, BASE + 2 * PAGE_SIZE, 0)
+    space.events.clear()
+    assert space.protect_range(BASE, BASE + 2 * PAGE_SIZE, RW)
+    assert space.events == []
+    assert space.resolve_fault(BASE + PAGE_SIZE, "write") is not None
+    assert space.page_table.lookup(BASE + PAGE_SIZE)[1] is True
+
+
 def test_prot_none_hides_pages_and_their_contents_come_back(space, memory):
     space.add_region(BASE, BASE + 2 * PAGE_SIZE, RW)
     space.write(BASE, b"kept")
