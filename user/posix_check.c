@@ -1744,20 +1744,28 @@ static int check_eintr(void)
 static int poll_pipe[2];
 static volatile int poll_spun;
 
-static const char *ev_names(short r)
+struct bit_name { unsigned bit; const char *name; };
+
+/* The names of the bits set in r, joined by '|' ("0" for none), in a static buffer. */
+static const char *bit_names(unsigned r, const struct bit_name *names, size_t count)
 {
 	static char buf[64];
 	buf[0] = 0;
-	static const struct { short bit; const char *name; } names[] = {
-		{ POLLIN, "IN" }, { POLLPRI, "PRI" }, { POLLOUT, "OUT" }, { POLLERR, "ERR" },
-		{ POLLHUP, "HUP" }, { POLLNVAL, "NVAL" },
-	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+	for (size_t i = 0; i < count; i++)
 		if (r & names[i].bit) {
 			strcat(buf, buf[0] ? "|" : "");
 			strcat(buf, names[i].name);
 		}
 	return buf[0] ? buf : "0";
+}
+
+static const char *ev_names(short r)
+{
+	static const struct bit_name names[] = {
+		{ POLLIN, "IN" }, { POLLPRI, "PRI" }, { POLLOUT, "OUT" }, { POLLERR, "ERR" },
+		{ POLLHUP, "HUP" }, { POLLNVAL, "NVAL" },
+	};
+	return bit_names((unsigned short)r, names, sizeof names / sizeof names[0]);
 }
 
 static int poll1(int fd, short events, int timeout, short *revents)
@@ -2162,18 +2170,11 @@ static int check_poll(const char *dir)
 
 static const char *ep_names(uint32_t r)
 {
-	static char buf[64];
-	buf[0] = 0;
-	static const struct { uint32_t bit; const char *name; } names[] = {
+	static const struct bit_name names[] = {
 		{ EPOLLIN, "IN" }, { EPOLLPRI, "PRI" }, { EPOLLOUT, "OUT" }, { EPOLLERR, "ERR" },
 		{ EPOLLHUP, "HUP" }, { EPOLLRDHUP, "RDHUP" },
 	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (r & names[i].bit) {
-			strcat(buf, buf[0] ? "|" : "");
-			strcat(buf, names[i].name);
-		}
-	return buf[0] ? buf : "0";
+	return bit_names(r, names, sizeof names / sizeof names[0]);
 }
 
 static const char *ep_err(int r)

@@ -675,15 +675,24 @@ static long long own_integer(PyObject *value, int *ok)
     return n;
 }
 
+/* Whether ``driver`` is exactly one of the drivers whose files the fast paths may serve. */
+static int is_page_cache_driver(struct syscall_state *s, PyObject *driver)
+{
+    PyObject *drivers = PyTuple_GET_ITEM(s->files_types, 1);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(drivers); i++)
+        if ((PyObject *)Py_TYPE(driver) == PyTuple_GET_ITEM(drivers, i))
+            return 1;
+    return 0;
+}
+
 /* The descriptor's read, or NULL (no exception) for the Python handler to do it. */
 static PyObject *fast_read(struct syscall_state *s, PyObject *process, PyObject *args)
 {
     PyObject *held[READ_HELD], *files, *getter, *table, *file, *aspace, *known, *entry, *qid, *driver;
-    PyObject *drivers, *node, *inode, *cache, *pages, *memory, *is_code, *view, *key, *result = NULL;
+    PyObject *node, *inode, *cache, *pages, *memory, *is_code, *view, *key, *result = NULL;
     unsigned long long buf = s->values[2], count = s->values[3], in_page = buf & (READ_PAGE - 1);
     long long limit, guest_frame, frame = 0, offset, size, end, length = 0, atime, mtime, ctime;
     Py_buffer *bytes;
-    Py_ssize_t i;
     int n = 0, ok = 1, code;
 
 #define HOLD(expr) (held[n] = (expr), held[n] == NULL ? NULL : held[n++])
@@ -704,10 +713,7 @@ static PyObject *fast_read(struct syscall_state *s, PyObject *process, PyObject 
         goto out;
     if ((driver = HOLD(get(file, A_DRIVER))) == NULL)
         goto out;
-    drivers = PyTuple_GET_ITEM(s->files_types, 1);
-    for (i = 0; i < PyTuple_GET_SIZE(drivers) && (PyObject *)Py_TYPE(driver) != PyTuple_GET_ITEM(drivers, i); i++)
-        ;
-    if (i == PyTuple_GET_SIZE(drivers))
+    if (!is_page_cache_driver(s, driver))
         goto out;
     /* the driver's read: a plain file's cache, no access time to set (relatime) */
     if ((node = HOLD(get(file, A_AUX))) == NULL || (inode = HOLD(get(node, A_INODE))) == NULL)
@@ -786,10 +792,9 @@ out:
 static PyObject *fast_close(struct syscall_state *s, PyObject *process, PyObject *args)
 {
     PyObject *held[READ_HELD], *files, *getter, *table, *file, *fd = PyTuple_GET_ITEM(args, 0), *kernel, *data;
-    PyObject *driver, *drivers, *cloexec, *node = NULL, *inode = NULL, *entry, *refs_value, *opens_value = NULL;
+    PyObject *driver, *cloexec, *node = NULL, *inode = NULL, *entry, *refs_value, *opens_value = NULL;
     PyObject *result = NULL, *closed_value = NULL;
     long long refs, mode = CLOSE_CLOSED, opens = 0, links;
-    Py_ssize_t i;
     int n = 0, ok = 1, last, changing = 0;
 
 #define HOLD(expr) (held[n] = (expr), held[n] == NULL ? NULL : held[n++])
@@ -805,10 +810,7 @@ static PyObject *fast_close(struct syscall_state *s, PyObject *process, PyObject
         goto out; /* record locks to drop: Python */
     if ((driver = HOLD(get(file, A_DRIVER))) == NULL)
         goto out;
-    drivers = PyTuple_GET_ITEM(s->files_types, 1);
-    for (i = 0; i < PyTuple_GET_SIZE(drivers) && (PyObject *)Py_TYPE(driver) != PyTuple_GET_ITEM(drivers, i); i++)
-        ;
-    if (i == PyTuple_GET_SIZE(drivers))
+    if (!is_page_cache_driver(s, driver))
         goto out;
     if ((cloexec = HOLD(get(files, A_CLOEXEC))) == NULL || !PyAnySet_CheckExact(cloexec))
         goto out;
