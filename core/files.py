@@ -50,7 +50,10 @@ class FileTable:
     def __init__(self, limit: int = 1024) -> None:
         self.limit = limit
         self._files: dict[int, Any] = {}
-        self._cloexec: set[int] = set()
+        #: The descriptors closed at exec. Public for a native system call entry that closes
+        #: descriptors itself (with ``get``'s dict, it changes nothing else); others use
+        #: ``is_cloexec`` and ``set_cloexec``.
+        self.cloexec: set[int] = set()
         #: get(fd): the file at descriptor ``fd``, or None (the dict's own get: every read,
         #: write and close asks it)
         self.get: Callable[[int], Any] = self._files.get
@@ -73,7 +76,7 @@ class FileTable:
             file.refs = 1
         files[at] = file
         if cloexec:
-            self._cloexec.add(at)
+            self.cloexec.add(at)
         return at
 
     def close(self, fd: int) -> bool:
@@ -81,31 +84,31 @@ class FileTable:
         file = self._files.pop(fd, None)
         if file is None:
             return False
-        self._cloexec.discard(fd)
+        self.cloexec.discard(fd)
         file.refs -= 1
         if file.refs <= 0:
             file.close()
         return True
 
     def is_cloexec(self, fd: int) -> bool:
-        return fd in self._cloexec
+        return fd in self.cloexec
 
     def set_cloexec(self, fd: int, on: bool) -> None:
         if on:
-            self._cloexec.add(fd)
+            self.cloexec.add(fd)
         else:
-            self._cloexec.discard(fd)
+            self.cloexec.discard(fd)
 
     def close_on_exec(self) -> None:
         """Close every descriptor marked close-on-exec (a successful exec does this)."""
-        for fd in sorted(self._cloexec):
+        for fd in sorted(self.cloexec):
             self.close(fd)
 
     def copy(self) -> FileTable:
         """A table with the same descriptors for the same open files (as after fork)."""
         twin = FileTable(self.limit)
         for fd, file in self._files.items():
-            twin.install(file, fd, cloexec=fd in self._cloexec)
+            twin.install(file, fd, cloexec=fd in self.cloexec)
         return twin
 
     def close_all(self) -> None:

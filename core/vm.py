@@ -83,11 +83,12 @@ class AddressSpace:
         self.on_fault: Callable[[], None] | None = None
         #: Page -> (frame, writable, executable) as the page table said, for the kernel's own
         #: accesses to user memory (a walk of the tables in Python costs about a microsecond).
-        #: Emptied whenever a page leaves the tables or loses rights.
-        self._pages: dict[int, tuple[int, bool, bool]] = {}
+        #: Emptied whenever a page leaves the tables or loses rights. Read, never written, by a
+        #: native system call entry that copies into user memory itself.
+        self.known_pages: dict[int, tuple[int, bool, bool]] = {}
         #: (start, length, writing) -> the physical pieces of that user range, for buffers the
         #: kernel copies to and from again and again (a read loop's); emptied whenever an entry
-        #: of ``_pages`` goes, so it is exactly as fresh as they are.
+        #: of ``known_pages`` goes, so it is exactly as fresh as they are.
         self._ranges: dict[tuple[int, int, bool], list[tuple[int, int]]] = {}
 
     # --- regions --------------------------------------------------------------------------
@@ -499,28 +500,28 @@ class AddressSpace:
     # --- kernel access to user memory ------------------------------------------------------
 
     def _forget_page(self, va: int) -> None:
-        self._pages.pop(va, None)
+        self.known_pages.pop(va, None)
         self._ranges.clear()
 
     def _forget_pages(self) -> None:
-        self._pages.clear()
+        self.known_pages.clear()
         self._ranges.clear()
 
     def _lookup(self, va: int) -> tuple[int, bool, bool] | None:
         """The page table's entry for the page at ``va`` (through the kernel's cache of them)."""
         page = va & PAGE_MASK
-        entry = self._pages.get(page)
+        entry = self.known_pages.get(page)
         if entry is None:
             entry = self.page_table.lookup(page)
             if entry is not None:
-                self._pages[page] = entry
+                self.known_pages[page] = entry
         return entry
 
     def allows(self, va: int, length: int, access: str) -> bool:
         """Whether the guest range [va, va+length) may be accessed so (without touching it)."""
         # one test per bound (a chained comparison costs more bytecodes): this is on every read
         if length > 0 and length <= PAGE_SIZE - (va & (PAGE_SIZE - 1)) and va >= 0 and va < self.limit:
-            entry = self._pages.get(va & PAGE_MASK)  # a page already known present and writable
+            entry = self.known_pages.get(va & PAGE_MASK)  # a page already known present and writable
             if entry is not None and (entry[1] or access == "read"):
                 return True
         return va >= 0 and va + length <= self.limit and self.regions.covers(va, va + length, access)
@@ -540,7 +541,7 @@ class AddressSpace:
         pieces = []
         run_start = run_end = -1
         end = va + length
-        known = self._pages
+        known = self.known_pages
         while va < end:
             page = va & PAGE_MASK
             entry = known.get(page) or self._lookup(page)
@@ -585,7 +586,7 @@ class AddressSpace:
         """The bytes at ``va`` up to a NUL (not included), or None when there is none in the
         first ``limit`` bytes; BadAddress if the string runs into memory it may not read."""
         memory = self.memory
-        entry = self._pages.get(va & PAGE_MASK)
+        entry = self.known_pages.get(va & PAGE_MASK)
         if entry is not None:  # the common case: a short string in a page the kernel knows
             start = entry[0] + (va & (PAGE_SIZE - 1))
             end = memory.find(b"\0", start, start + min(PAGE_SIZE - (va & (PAGE_SIZE - 1)), limit))
@@ -611,7 +612,7 @@ class AddressSpace:
         length = len(data)
         offset = va & (PAGE_SIZE - 1)
         if length > 0 and length <= PAGE_SIZE - offset and va >= 0 and va < self.limit:  # the common case
-            entry = self._pages.get(va & PAGE_MASK) or self._lookup(va)
+            entry = self.known_pages.get(va & PAGE_MASK) or self._lookup(va)
             if entry is not None and entry[1]:  # present and writable
                 start = entry[0] + offset
                 self.memory.bytes[start : start + length] = data
@@ -632,7 +633,7 @@ class AddressSpace:
         whether it was: nothing is written otherwise (a signal frame is all there or absent)."""
         offset = va & (PAGE_SIZE - 1)
         if 0 <= va < self.limit and len(data) <= PAGE_SIZE - offset:
-            entry = self._pages.get(va & PAGE_MASK)  # a page known present and writable
+            entry = self.known_pages.get(va & PAGE_MASK)  # a page known present and writable
             if entry is not None and entry[1]:
                 start = entry[0] + offset
                 self.memory.bytes[start : start + len(data)] = data
@@ -648,7 +649,7 @@ class AddressSpace:
         """Whether the guest memory at ``va`` holds ``data`` (False where it cannot be read)."""
         offset = va & (PAGE_SIZE - 1)
         if 0 <= va < self.limit and len(data) <= PAGE_SIZE - offset:
-            entry = self._pages.get(va & PAGE_MASK)  # a present page is readable
+            entry = self.known_pages.get(va & PAGE_MASK)  # a present page is readable
             if entry is not None:
                 start = entry[0] + offset
                 # as bytes: a memoryview compares item by item, ten times slower than memcmp

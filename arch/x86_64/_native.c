@@ -246,8 +246,8 @@ static const char *const names[A_COUNT_OF_NAMES] = {
     "thread", "process", "syscall_map", "nargs", "handler", "name", "stop_requested",
     "user_work", "needs_tb_flush", "in_syscall", "core", "pid", "tid", "tracing", "_core_used",
     "round_start_ns", "ips", "in_run", "run_base", "segment_base", "files", "get", "aspace", "limit",
-    "_pages", "memory", "bytes", "is_code", "mode", "qid", "type", "driver", "aux", "inode", "fifo",
-    "atime", "mtime", "ctime", "data", "size", "pages", "offset", "kernel", "_cloexec", "refs", "opens",
+    "known_pages", "memory", "bytes", "is_code", "mode", "qid", "type", "driver", "aux", "inode", "fifo",
+    "atime", "mtime", "ctime", "data", "size", "pages", "offset", "kernel", "cloexec", "refs", "opens",
     "links",
 };
 static PyObject *attr[A_COUNT_OF_NAMES];
